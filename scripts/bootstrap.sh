@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Makes `npm start` and `npm test` work on a fresh Debian 12 with Node 20: installs the Debian packages
+# that are missing, installs npm dependencies when the lockfile changed, and builds.
+# Usage: bash scripts/bootstrap.sh start|test
+# Quiet when all is well; on failure it says what failed and shows that step's output.
+set -euo pipefail
+
+usage() {
+  echo "usage: bash scripts/bootstrap.sh start|test" >&2
+  exit 2
+}
+
+mode=${1:-}
+[[ $mode == start || $mode == test ]] || usage
+
+repo_root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo_root"
+
+# What each mode needs from Debian, one "check package" pair a line. The check is a command looked up
+# in PATH, or an absolute path that must exist (for packages that install no command).
+needs_start=(
+  "redis-server redis-server"
+)
+needs_test=(
+  "${needs_start[@]}"
+  "chromium chromium"
+  "tini tini"
+  "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf fonts-dejavu-core"
+)
+
+say() { echo "bootstrap: $*" >&2; }
+fail() {
+  say "$*"
+  exit 1
+}
+
+present() {
+  if [[ $1 == /* ]]; then [[ -e $1 ]]; else command -v "$1" >/dev/null 2>&1; fi
+}
+
+# Runs a command with its output kept aside, and shows that output only if the command fails.
+quietly() {
+  local what=$1
+  shift
+  local log
+  log=$(mktemp)
+  if ! "$@" >"$log" 2>&1; then
+    say "$what failed ($*):"
+    tail -n 100 "$log" >&2
+    rm -f "$log"
+    exit 1
+  fi
+  rm -f "$log"
+}
+
+# Installed packages must not start their own system services: the launcher runs its own Redis (and
+# later Kamailio and rtpengine), and a system copy would hold the same ports. policy-rc.d is Debian's
+# switch for that; we only add one for the duration of the install, and never replace one.
+install_packages() {
+  local policy=/usr/sbin/policy-rc.d added_policy=
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    added_policy=$policy
+    trap "rm -f '$policy'" EXIT
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  quietly "apt-get update" apt-get update -q
+  quietly "installing $*" apt-get install -y -q --no-install-recommends "$@"
+  if [[ -n $added_policy ]]; then
+    rm -f "$added_policy"
+    trap - EXIT
+  fi
+}
+
+ensure_packages() {
+  local -a missing=() missing_checks=()
+  local entry check package
+  for entry in "$@"; do
+    read -r check package <<<"$entry"
+    if ! present "$check" && [[ " ${missing[*]} " != *" $package "* ]]; then
+      missing+=("$package")
+      missing_checks+=("$check")
+    fi
+  done
+  ((${#missing[@]} == 0)) && return 0
+
+  if [[ $(id -u) -ne 0 ]]; then
+    fail "missing ${missing_checks[*]}. Install as root with:
+  apt-get update && apt-get install --no-install-recommends ${missing[*]}"
+  fi
+  command -v apt-get >/dev/null 2>&1 ||
+    fail "missing ${missing_checks[*]}, and there is no apt-get here. Install the Debian packages ${missing[*]} (or your system's equivalent)."
+
+  say "installing ${missing[*]}"
+  install_packages "${missing[@]}"
+  for check in "${missing_checks[@]}"; do
+    present "$check" || fail "installed ${missing[*]}, but $check is still missing"
+  done
+}
+
+ensure_node() {
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  ((major >= 20)) || fail "Deskline needs Node.js 20 or later; this is $(node --version)."
+}
+
+# npm records what it installed in node_modules/.package-lock.json; a newer package-lock.json means
+# the dependencies changed since.
+ensure_dependencies() {
+  if [[ -f package-lock.json ]]; then
+    if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+      say "installing npm dependencies (npm ci)"
+      quietly "npm ci" npm ci --no-audit --no-fund --loglevel=error
+    fi
+  elif [[ ! -d node_modules ]]; then
+    say "installing npm dependencies (npm install)"
+    quietly "npm install" npm install --no-audit --no-fund --loglevel=error
+  fi
+}
+
+ensure_node
+if [[ $mode == test ]]; then ensure_packages "${needs_test[@]}"; else ensure_packages "${needs_start[@]}"; fi
+ensure_dependencies
+quietly "build" npm run build --silent

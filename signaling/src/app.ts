@@ -1,0 +1,69 @@
+import { existsSync } from 'node:fs';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Config } from './config.js';
+import redis from './plugins/external/redis.js';
+import stores from './plugins/app/stores.js';
+import auth from './plugins/app/auth.js';
+import csrf from './plugins/app/csrf.js';
+import errors from './plugins/app/errors.js';
+import health from './routes/api/health/index.js';
+import authRoutes from './routes/api/auth/index.js';
+import me from './routes/api/me/index.js';
+import users from './routes/api/users/index.js';
+import workstations from './routes/api/workstations/index.js';
+
+/** API request bodies are small JSON documents; uploads get their own limits on their own routes. */
+const BODY_LIMIT = 64 * 1024;
+
+/**
+ * Builds the signaling app without listening, so tests can use `inject`.
+ * `server.ts` adds logging destinations, timeouts and `listen`.
+ */
+export async function buildApp(config: Config, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT,
+    trustProxy: config.TRUST_PROXY,
+    ...options,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(errors);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        mediaSrc: ["'self'", 'blob:'],
+        styleSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: config.COOKIE_SECURE ? [] : null,
+      },
+    },
+    strictTransportSecurity: config.COOKIE_SECURE,
+  });
+  await app.register(cookie);
+  await app.register(redis, { url: config.REDIS_URL });
+  await app.register(stores, { config });
+  await app.register(auth, { config });
+  await app.register(csrf, { config });
+
+  await app.register(health, { prefix: '/api/health' });
+  await app.register(authRoutes, { prefix: '/api/auth' });
+  await app.register(me, { prefix: '/api/me' });
+  await app.register(users, { prefix: '/api/users' });
+  await app.register(workstations, { prefix: '/api/workstations' });
+
+  if (existsSync(config.WEB_ROOT)) {
+    await app.register(fastifyStatic, { root: config.WEB_ROOT, index: 'index.html', cacheControl: false });
+  } else {
+    app.log.warn({ webRoot: config.WEB_ROOT }, 'the web app is not built; run `npm run build`');
+  }
+
+  return app;
+}

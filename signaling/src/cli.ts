@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+/**
+ * deskline: the command-line tool for clinic IT. It works on the same Redis through the same store
+ * classes as the API, so a user created here is the same as one created in the app.
+ */
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { isRole, WORKSTATION_KINDS, type WorkstationKind } from '@deskline/protocol';
+import { ConfigError, loadConfig } from './config.js';
+import { ClientError } from './errors.js';
+import { AccountService } from './services/account-service.js';
+import { seedDemoData } from './services/demo-data.js';
+import { SessionStore } from './services/session-store.js';
+import { UserStore } from './services/user-store.js';
+import { WorkstationStore } from './services/workstation-store.js';
+import { redactUrl } from './plugins/external/redis.js';
+import { readSecret } from './read-secret.js';
+
+const USAGE = `Usage: deskline <command> [options]
+
+Commands:
+  user create --email E --name "Full Name" --role manager|employee
+                                  create a user; the password is read from stdin or a prompt
+  user list [--json]              list users
+  user disable --email E          disable a user and end their sessions
+  user enable --email E           enable a disabled user
+  user reset-password --email E   set a new password (stdin or prompt) and end their sessions
+  workstation create --name N [--kind browser|sip-phone]
+  workstation list [--json]
+  seed-demo [--json]              create demo users and workstations when there are no users
+
+Environment: REDIS_URL (required), e.g. redis://127.0.0.1:6379`;
+
+class UsageError extends Error {}
+
+function required(value: string | undefined, flag: string): string {
+  if (!value) throw new UsageError(`Missing --${flag}.`);
+  return value;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      email: { type: 'string' },
+      name: { type: 'string' },
+      role: { type: 'string' },
+      kind: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const command = positionals.join(' ');
+  if (values.help || command === '') {
+    console.log(USAGE);
+    return;
+  }
+
+  const config = loadConfig(process.env);
+  const redis = new Redis(config.REDIS_URL, {
+    maxRetriesPerRequest: 1,
+    lazyConnect: true,
+    connectionName: 'deskline-cli',
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined);
+  await redis.connect().catch((err: Error) => {
+    throw new Error(`Cannot reach Redis at ${redactUrl(config.REDIS_URL)}: ${err.message}`);
+  });
+  try {
+    const users = new UserStore(redis);
+    const sessions = new SessionStore(redis, {
+      idleMs: config.SESSION_IDLE_MINUTES * 60_000,
+      maxMs: config.SESSION_MAX_HOURS * 3_600_000,
+    });
+    const accounts = new AccountService(users, sessions);
+    const workstations = new WorkstationStore(redis);
+    const userByEmail = async (): Promise<string> => {
+      const email = required(values.email, 'email');
+      const user = await users.findByEmail(email);
+      if (!user) throw new ClientError(404, `No user with the email ${email}.`);
+      return user.id;
+    };
+
+    switch (command) {
+      case 'user create': {
+        const email = required(values.email, 'email');
+        const displayName = required(values.name, 'name');
+        const role = required(values.role, 'role');
+        if (!isRole(role)) throw new UsageError('--role must be manager or employee.');
+        const password = await readSecret(`Password for ${email}: `);
+        const user = await users.create({ email, displayName, role, password });
+        console.log(`Created ${user.role} ${user.displayName} <${user.email}> (id ${user.id}).`);
+        break;
+      }
+      case 'user list': {
+        const list = await users.list();
+        if (values.json) console.log(JSON.stringify(list));
+        else for (const u of list) console.log(`${u.email.padEnd(32)} ${u.role.padEnd(9)} ${u.disabled ? 'disabled' : 'active  '} ${u.displayName}`);
+        break;
+      }
+      case 'user disable': {
+        const user = await accounts.disable(await userByEmail());
+        console.log(`Disabled ${user.email}; their sessions have ended.`);
+        break;
+      }
+      case 'user enable': {
+        const user = await accounts.enable(await userByEmail());
+        console.log(`Enabled ${user.email}.`);
+        break;
+      }
+      case 'user reset-password': {
+        const id = await userByEmail();
+        await accounts.resetPassword(id, await readSecret(`New password for ${values.email}: `));
+        console.log(`Password changed for ${values.email}; their sessions have ended.`);
+        break;
+      }
+      case 'workstation create': {
+        const kind = values.kind ?? 'browser';
+        if (!(WORKSTATION_KINDS as readonly string[]).includes(kind)) {
+          throw new UsageError(`--kind must be one of: ${WORKSTATION_KINDS.join(', ')}.`);
+        }
+        const ws = await workstations.create({ name: required(values.name, 'name'), kind: kind as WorkstationKind });
+        console.log(`Created workstation "${ws.name}" (${ws.kind}, id ${ws.id}).`);
+        break;
+      }
+      case 'workstation list': {
+        const list = await workstations.list();
+        if (values.json) console.log(JSON.stringify(list));
+        else for (const ws of list) console.log(`${ws.name.padEnd(24)} ${ws.kind.padEnd(10)} ${ws.id}`);
+        break;
+      }
+      case 'seed-demo': {
+        const result = await seedDemoData(users, workstations);
+        if (values.json) console.log(JSON.stringify(result));
+        else if (!result.created) console.log('Users exist already; no demo data created.');
+        else for (const l of result.logins) console.log(`${l.role.padEnd(9)} ${l.email}  ${l.password}`);
+        break;
+      }
+      default:
+        throw new UsageError(`Unknown command "${command}".`);
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+try {
+  await main(process.argv.slice(2));
+} catch (err) {
+  if (err instanceof UsageError) {
+    console.error(`${err.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+  } else if (err instanceof ConfigError || err instanceof ClientError || err instanceof Error) {
+    console.error(`deskline: ${err.message}`);
+    process.exitCode = 1;
+  } else {
+    throw err;
+  }
+}

@@ -1,0 +1,81 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+const defaultWebRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
+
+/**
+ * Every setting of signaling and its command-line tool. Read once at startup from the environment;
+ * no other module reads process.env.
+ */
+export const ConfigSchema = Type.Object({
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'address the HTTP server listens on' }),
+  PORT: Type.Integer({ default: 8080, minimum: 1, maximum: 65535, description: 'HTTP port' }),
+  REDIS_URL: Type.String({ pattern: '^rediss?://', description: 'redis://host:port/db of the shared Redis' }),
+  LOG_LEVEL: Type.Union(
+    [
+      Type.Literal('fatal'),
+      Type.Literal('error'),
+      Type.Literal('warn'),
+      Type.Literal('info'),
+      Type.Literal('debug'),
+      Type.Literal('trace'),
+      Type.Literal('silent'),
+    ],
+    { default: 'info' },
+  ),
+  WEB_ROOT: Type.String({ default: defaultWebRoot, description: 'folder of the built web app' }),
+  PUBLIC_ORIGIN: Type.Optional(
+    Type.String({ pattern: '^https?://[^/]+$', description: 'origin users open, e.g. https://phones.clinic.example' }),
+  ),
+  COOKIE_SECURE: Type.Boolean({ default: false, description: 'mark cookies Secure (set true behind HTTPS)' }),
+  TRUST_PROXY: Type.Boolean({ default: false, description: 'trust X-Forwarded-For from a reverse proxy' }),
+  SESSION_IDLE_MINUTES: Type.Integer({ default: 480, minimum: 1, maximum: 1440 }),
+  SESSION_MAX_HOURS: Type.Integer({ default: 12, minimum: 1, maximum: 168 }),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: Type.Integer({
+    default: 10,
+    minimum: 1,
+    maximum: 100,
+    description: 'failed logins per account per hour before it is locked (ASVS 2.2.1 allows at most 100)',
+  }),
+  LOGIN_MAX_FAILURES_PER_IP: Type.Integer({ default: 50, minimum: 1, maximum: 100_000 }),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates the environment into a Config, or throws a ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const keys = Object.keys(ConfigSchema.properties);
+  const raw: Record<string, unknown> = {};
+  for (const key of keys) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const withDefaults = Value.Default(ConfigSchema, raw);
+  const converted = Value.Convert(ConfigSchema, withDefaults);
+  const problems = [...Value.Errors(ConfigSchema, converted)].map((error) => {
+    const name = error.path.replace(/^\//, '') || 'configuration';
+    const given = raw[name];
+    if (given === undefined && (ConfigSchema.required as string[]).includes(name)) {
+      return `${name} is required (${describe(name)})`;
+    }
+    const choices = (error.schema as { anyOf?: Array<{ const?: unknown }> }).anyOf?.map((option) => option.const);
+    const reason = choices ? `expected one of ${choices.join(', ')}` : error.message.toLowerCase();
+    return `${name}=${JSON.stringify(given)} is invalid: ${reason}`;
+  });
+  if (problems.length > 0) {
+    // One line per variable, even when the schema reports several problems for it.
+    throw new ConfigError(`Invalid configuration:\n  ${[...new Set(problems)].join('\n  ')}`);
+  }
+  return converted as Config;
+}
+
+function describe(name: string): string {
+  const schema = (ConfigSchema.properties as Record<string, { description?: string }>)[name];
+  return schema?.description ?? 'see the README';
+}

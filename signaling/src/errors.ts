@@ -1,0 +1,11 @@
+/** An error caused by the request; its message is shown to the user as is. */
+export class ClientError extends Error {
+  override name = 'ClientError';
+  constructor(
+    readonly statusCode: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,42 @@
+import fp from 'fastify-plugin';
+import type { Config } from '../../config.js';
+import { AccountService } from '../../services/account-service.js';
+import { LoginLimiter } from '../../services/login-limiter.js';
+import { SessionStore } from '../../services/session-store.js';
+import { UserStore } from '../../services/user-store.js';
+import { WorkstationStore } from '../../services/workstation-store.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    users: UserStore;
+    sessions: SessionStore;
+    workstations: WorkstationStore;
+    loginLimiter: LoginLimiter;
+    accounts: AccountService;
+  }
+}
+
+const HOUR_MS = 3_600_000;
+
+/** The Redis-backed stores the routes work with; the command-line tool builds the same classes. */
+export default fp(
+  async (app, opts: { config: Config }) => {
+    const { config } = opts;
+    app.decorate('users', new UserStore(app.redis));
+    app.decorate(
+      'sessions',
+      new SessionStore(app.redis, { idleMs: config.SESSION_IDLE_MINUTES * 60_000, maxMs: config.SESSION_MAX_HOURS * HOUR_MS }),
+    );
+    app.decorate('accounts', new AccountService(app.users, app.sessions));
+    app.decorate('workstations', new WorkstationStore(app.redis));
+    app.decorate(
+      'loginLimiter',
+      new LoginLimiter(app.redis, {
+        maxFailuresPerAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+        maxFailuresPerIp: config.LOGIN_MAX_FAILURES_PER_IP,
+        windowMs: HOUR_MS,
+      }),
+    );
+  },
+  { name: 'stores', dependencies: ['redis'] },
+);

@@ -1,0 +1,30 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { ApiErrorSchema } from '../../../schemas.js';
+
+/** Liveness and readiness for the launcher, Docker and monitoring: ok only when Redis answers. */
+const health: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/',
+    {
+      config: { public: true },
+      schema: {
+        response: {
+          200: Type.Object({ status: Type.Literal('ok'), redis: Type.Literal('ok') }),
+          503: ApiErrorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      try {
+        await app.redis.ping();
+      } catch (err) {
+        request.log.warn({ err }, 'health check: redis unavailable');
+        return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'Redis is not reachable.' });
+      }
+      return { status: 'ok', redis: 'ok' } as const;
+    },
+  );
+};
+
+export default health;

@@ -1,0 +1,65 @@
+import { Type } from '@sinclair/typebox';
+import { DISPLAY_NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, ROLES, WORKSTATION_KINDS } from '@deskline/protocol';
+
+/** JSON schemas of the API's bodies and responses; the TypeScript types of the routes come from these. */
+
+export const ApiErrorSchema = Type.Object({
+  statusCode: Type.Integer(),
+  error: Type.String(),
+  message: Type.String(),
+});
+
+export const RoleSchema = Type.Union(ROLES.map((role) => Type.Literal(role)));
+
+export const PublicUserSchema = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  displayName: Type.String(),
+  role: RoleSchema,
+  disabled: Type.Boolean(),
+});
+
+export const SessionInfoSchema = Type.Object({
+  user: PublicUserSchema,
+  csrfToken: Type.String(),
+});
+
+export const EmailSchema = Type.String({ format: 'email', maxLength: 254 });
+
+export const LoginBodySchema = Type.Object(
+  {
+    email: EmailSchema,
+    // Length rules apply when a password is set; at login any length up to the bound is checked.
+    password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH * 4 }),
+  },
+  { additionalProperties: false },
+);
+
+export const CreateUserBodySchema = Type.Object(
+  {
+    email: EmailSchema,
+    displayName: Type.String({ minLength: 1, maxLength: DISPLAY_NAME_MAX_LENGTH * 2 }),
+    role: RoleSchema,
+    password: Type.String({ maxLength: PASSWORD_MAX_LENGTH * 4 }),
+  },
+  { additionalProperties: false },
+);
+
+export const WorkstationKindSchema = Type.Union(WORKSTATION_KINDS.map((kind) => Type.Literal(kind)));
+
+export const WorkstationSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  kind: WorkstationKindSchema,
+});
+
+export const CreateWorkstationBodySchema = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 60 }), kind: WorkstationKindSchema },
+  { additionalProperties: false },
+);
+
+export const errorResponses = {
+  400: ApiErrorSchema,
+  401: ApiErrorSchema,
+  403: ApiErrorSchema,
+} as const;

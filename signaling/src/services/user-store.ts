@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { DISPLAY_NAME_MAX_LENGTH, isRole, type PublicUser, type Role } from '@deskline/protocol';
+import { ClientError } from '../errors.js';
+import { hashPassword, passwordProblem } from './passwords.js';
+
+export interface StoredUser extends PublicUser {
+  passwordHash: string;
+  createdAt: number;
+}
+
+export interface NewUser {
+  email: string;
+  displayName: string;
+  role: Role;
+  password: string;
+}
+
+const userKey = (id: string): string => `user:${id}`;
+const emailKey = (email: string): string => `user-email:${email}`;
+const USERS = 'users';
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export function toPublicUser(user: StoredUser): PublicUser {
+  return {
+    id: user.id,
+    email: user.email,
+    displayName: user.displayName,
+    role: user.role,
+    disabled: user.disabled,
+  };
+}
+
+function validDisplayName(displayName: string): string {
+  const trimmed = displayName.trim().replace(/\s+/g, ' ');
+  if (trimmed.length === 0) throw new ClientError(400, 'The name must not be empty.');
+  if ([...trimmed].length > DISPLAY_NAME_MAX_LENGTH) {
+    throw new ClientError(400, `The name must be at most ${DISPLAY_NAME_MAX_LENGTH} characters long.`);
+  }
+  if (/\p{Cc}/u.test(trimmed)) throw new ClientError(400, 'The name must not contain control characters.');
+  return trimmed;
+}
+
+/**
+ * Users in Redis: a hash per user, a unique index from email to id, and the set of all ids.
+ * The API and the command-line tool both go through this class.
+ */
+export class UserStore {
+  constructor(private readonly redis: Redis) {}
+
+  async create(input: NewUser): Promise<PublicUser> {
+    const email = normalizeEmail(input.email);
+    const displayName = validDisplayName(input.displayName);
+    if (!isRole(input.role)) throw new ClientError(400, 'The role must be "manager" or "employee".');
+    const problem = passwordProblem(input.password);
+    if (problem) throw new ClientError(400, problem);
+
+    const id = randomUUID();
+    const passwordHash = await hashPassword(input.password);
+    // Claim the email first: SET NX makes two concurrent creations of one email impossible.
+    const claimed = await this.redis.set(emailKey(email), id, 'NX');
+    if (claimed !== 'OK') throw new ClientError(409, `A user with the email ${email} already exists.`);
+    const user: StoredUser = { id, email, displayName, role: input.role, disabled: false, passwordHash, createdAt: Date.now() };
+    await this.redis
+      .multi()
+      .hset(userKey(id), {
+        id,
+        email,
+        displayName,
+        role: user.role,
+        disabled: '0',
+        passwordHash,
+        createdAt: String(user.createdAt),
+      })
+      .sadd(USERS, id)
+      .exec();
+    return toPublicUser(user);
+  }
+
+  async get(id: string): Promise<StoredUser | undefined> {
+    const fields = await this.redis.hgetall(userKey(id));
+    return parseUser(fields);
+  }
+
+  async findByEmail(email: string): Promise<StoredUser | undefined> {
+    const id = await this.redis.get(emailKey(normalizeEmail(email)));
+    return id ? this.get(id) : undefined;
+  }
+
+  async count(): Promise<number> {
+    return this.redis.scard(USERS);
+  }
+
+  async list(): Promise<PublicUser[]> {
+    const ids = await this.redis.smembers(USERS);
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(userKey(id));
+    const results = (await pipeline.exec()) ?? [];
+    return results
+      .map(([, fields]) => parseUser(fields as Record<string, string>))
+      .filter((user): user is StoredUser => user !== undefined)
+      .map(toPublicUser)
+      .sort((a, b) => a.displayName.localeCompare(b.displayName));
+  }
+
+  async setDisabled(id: string, disabled: boolean): Promise<void> {
+    await this.redis.hset(userKey(id), 'disabled', disabled ? '1' : '0');
+  }
+
+  async setPassword(id: string, password: string): Promise<void> {
+    const problem = passwordProblem(password);
+    if (problem) throw new ClientError(400, problem);
+    await this.redis.hset(userKey(id), 'passwordHash', await hashPassword(password));
+  }
+
+  /** Replaces a hash made with older parameters after a successful login; the password is unchanged. */
+  async rehash(id: string, password: string): Promise<void> {
+    await this.redis.hset(userKey(id), 'passwordHash', await hashPassword(password));
+  }
+}
+
+function parseUser(fields: Record<string, string> | null | undefined): StoredUser | undefined {
+  if (!fields?.['id'] || !fields['email'] || !fields['passwordHash'] || !isRole(fields['role'])) return undefined;
+  return {
+    id: fields['id'],
+    email: fields['email'],
+    displayName: fields['displayName'] ?? fields['email'],
+    role: fields['role'],
+    disabled: fields['disabled'] === '1',
+    passwordHash: fields['passwordHash'],
+    createdAt: Number(fields['createdAt'] ?? 0),
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * Runs every compiled test file (tests/dist/{unit,integration,e2e}/**\/*.test.js) in its own Node
+ * process, so that one file's servers or browser cannot leak into the next, and ends with the
+ * summary line "N passed, N failed". A skipped test fails the run: it proves nothing.
+ *
+ * Usage: node tests/dist/run.js [substring ...]   (only files whose path contains a substring)
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const distDir = path.dirname(fileURLToPath(import.meta.url));
+const LAYERS = ['unit', 'integration', 'e2e'];
+const FILE_TIMEOUT_MS = 10 * 60_000;
+
+function findTests(dir: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+  return entries.flatMap((entry) => {
+    const full = path.join(dir, entry);
+    if (statSync(full).isDirectory()) return findTests(full);
+    return entry.endsWith('.test.js') ? [full] : [];
+  });
+}
+
+interface FileResult {
+  file: string;
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+const stripAnsi = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, '');
+
+function count(output: string, label: string): number {
+  const match = new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'gm');
+  let total = 0;
+  for (const m of output.matchAll(match)) total += Number(m[1]);
+  return total;
+}
+
+function runFile(file: string): Promise<FileResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    let output = '';
+    const collect = (chunk: Buffer, sink: NodeJS.WriteStream): void => {
+      output += chunk.toString();
+      sink.write(chunk);
+    };
+    child.stdout.on('data', (chunk: Buffer) => collect(chunk, process.stdout));
+    child.stderr.on('data', (chunk: Buffer) => collect(chunk, process.stderr));
+    const timer = setTimeout(() => {
+      process.stderr.write(`\n${file}: still running after ${FILE_TIMEOUT_MS / 60_000} minutes; killed.\n`);
+      child.kill('SIGKILL');
+    }, FILE_TIMEOUT_MS);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const text = stripAnsi(output);
+      const total = count(text, 'Total');
+      const passed = count(text, 'Passed');
+      const skipped = count(text, 'Skipped');
+      let failed = total - passed - skipped;
+      // A file that crashed, or exited non-zero without reporting a failure, is one failure.
+      if (code !== 0 && failed === 0) failed = 1;
+      if (total === 0 && failed === 0) failed = 1;
+      resolve({ file, passed, failed, skipped });
+    });
+  });
+}
+
+const filters = process.argv.slice(2);
+const files = LAYERS.flatMap((layer) => findTests(path.join(distDir, layer))).filter(
+  (file) => filters.length === 0 || filters.some((f) => file.includes(f)),
+);
+if (files.length === 0) {
+  console.error('No test files found. Run `npm run build` first.');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+const results: FileResult[] = [];
+for (const file of files) {
+  const relative = path.relative(distDir, file);
+  console.log(`\n=== ${relative}`);
+  results.push({ ...(await runFile(file)), file: relative });
+}
+
+const sum = (key: 'passed' | 'failed' | 'skipped'): number => results.reduce((n, r) => n + r[key], 0);
+const failedFiles = results.filter((r) => r.failed > 0 || r.skipped > 0);
+console.log('');
+for (const r of failedFiles) console.log(`  not passing: ${r.file} (${r.failed} failed, ${r.skipped} skipped)`);
+const skipped = sum('skipped');
+console.log(`${sum('passed')} passed, ${sum('failed')} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failedFiles.length > 0 ? 1 : 0);

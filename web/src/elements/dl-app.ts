@@ -1,0 +1,122 @@
+import type { PublicUser, SessionInfo } from '@deskline/protocol';
+import { LitElement, css, html, nothing } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { ApiRequestError, SESSION_ENDED_EVENT, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
+import { log } from '../services/log.js';
+import './dl-app-shell.js';
+import './dl-login-page.js';
+
+const debug = log('dl:app');
+
+const SESSION_ENDED_NOTICE = 'Your session has ended. Please log in again.';
+
+type View =
+  | { name: 'starting' }
+  | { name: 'login'; notice: string }
+  | { name: 'shell'; user: PublicUser };
+
+/**
+ * The root of the app. On start it asks GET /api/me who is logged in and shows the app shell, or the
+ * login page when nobody is. It switches views on `login` (from dl-login-page), on `logout` (from
+ * dl-app-shell), and when the API client reports that the session has ended.
+ *
+ * Set `api` before the element is connected; the session check starts on connect.
+ */
+@customElement('dl-app')
+export class DlApp extends LitElement {
+  static override styles = css`
+    :host {
+      display: block;
+      min-height: 100vh;
+    }
+  `;
+
+  /** The client every view uses; it carries the session's CSRF token. */
+  @property({ attribute: false }) api: ApiClient = apiClient;
+
+  @state() private view: View = { name: 'starting' };
+
+  #sessionCheck: AbortController | undefined;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.api.addEventListener(SESSION_ENDED_EVENT, this.#onSessionEnded);
+    void this.#checkSession();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.api.removeEventListener(SESSION_ENDED_EVENT, this.#onSessionEnded);
+    this.#sessionCheck?.abort();
+  }
+
+  protected override render() {
+    switch (this.view.name) {
+      case 'starting':
+        // Usually a few milliseconds; a loading text would only flash.
+        return nothing;
+      case 'login':
+        return html`
+          <dl-login-page .api=${this.api} .notice=${this.view.notice} @login=${this.#onLogin}></dl-login-page>
+        `;
+      case 'shell':
+        return html`
+          <dl-app-shell .api=${this.api} .user=${this.view.user} @logout=${this.#onLogout}></dl-app-shell>
+        `;
+    }
+  }
+
+  async #checkSession(): Promise<void> {
+    this.#sessionCheck?.abort();
+    const controller = new AbortController();
+    this.#sessionCheck = controller;
+    try {
+      const session = await this.api.get<SessionInfo>('/api/me', {
+        signal: controller.signal,
+        reportSessionEnd: false,
+      });
+      this.#enter(session);
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      if (error instanceof ApiRequestError && error.status === 401) {
+        this.#showLogin('');
+        return;
+      }
+      debug('session check failed', error);
+      // The login page doubles as the retry: its next submit reaches the server again.
+      this.#showLogin(error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE);
+    }
+  }
+
+  #enter(session: SessionInfo): void {
+    debug('session of', session.user.email);
+    this.api.csrfToken = session.csrfToken;
+    this.view = { name: 'shell', user: session.user };
+  }
+
+  #showLogin(notice: string): void {
+    this.api.csrfToken = undefined;
+    this.view = { name: 'login', notice };
+  }
+
+  #onLogin(event: CustomEvent<SessionInfo>): void {
+    this.#enter(event.detail);
+  }
+
+  #onLogout(): void {
+    debug('logged out');
+    this.#showLogin('');
+  }
+
+  #onSessionEnded = (): void => {
+    if (this.view.name !== 'shell') return;
+    debug('session ended');
+    this.#showLogin(SESSION_ENDED_NOTICE);
+  };
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'dl-app': DlApp;
+  }
+}

@@ -1,0 +1,5 @@
+/** Entry point of the bundle: defines the custom elements; index.html places <dl-app>. */
+import './elements/dl-app.js';
+import './elements/dl-app-shell.js';
+import './elements/dl-login-page.js';
+import './elements/dl-user-menu.js';

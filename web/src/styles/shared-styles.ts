@@ -1,0 +1,55 @@
+import { css } from 'lit';
+
+/**
+ * Styles several elements share. The colours and sizes are the custom properties defined on :root in
+ * public/base.css.
+ */
+
+/** Form controls take the page font, and every focusable thing gets the same clearly visible ring. */
+export const controlStyles = css`
+  button,
+  input {
+    font: inherit;
+    color: inherit;
+  }
+
+  :focus-visible {
+    outline: 3px solid var(--dl-color-focus);
+    outline-offset: 2px;
+  }
+`;
+
+/** The main action of a view, e.g. "Log in". */
+export const primaryButtonStyles = css`
+  .primary {
+    min-height: var(--dl-target-size);
+    padding: 0.625rem 1.25rem;
+    border: 0;
+    border-radius: var(--dl-radius);
+    background: var(--dl-color-primary);
+    color: var(--dl-color-on-primary);
+    font-weight: 600;
+    cursor: pointer;
+  }
+
+  .primary:hover:not(:disabled) {
+    background: var(--dl-color-primary-hover);
+  }
+
+  .primary:disabled {
+    cursor: progress;
+    opacity: 0.7;
+  }
+`;
+
+/** A message about something that went wrong, placed in an element with role="alert". */
+export const alertStyles = css`
+  .alert {
+    margin: 0;
+    padding: 0.75rem 1rem;
+    border: 1px solid var(--dl-color-danger-border);
+    border-radius: var(--dl-radius);
+    background: var(--dl-color-danger-surface);
+    color: var(--dl-color-danger-text);
+  }
+`;
