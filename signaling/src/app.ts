@@ -27,6 +27,8 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
+    // Unknown fields are an error the client should hear about, not something to drop silently.
+    ajv: { customOptions: { removeAdditional: false } },
     ...options,
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -1,0 +1,59 @@
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '@deskline/signaling/app';
+// Brings the app's decorators (app.users and the other stores) into the FastifyInstance type.
+import type {} from '@deskline/signaling/plugins/app/stores';
+import { loadConfig } from '@deskline/signaling/config';
+import { CSRF_HEADER, SESSION_COOKIE, type Role, type SessionInfo } from '@deskline/protocol';
+
+/** Builds signaling against a test Redis; `env` overrides configuration variables. */
+export async function buildTestApp(redisUrl: string, env: Record<string, string> = {}): Promise<FastifyInstance> {
+  return buildApp(loadConfig({ REDIS_URL: redisUrl, ...env }), { logger: false });
+}
+
+export function sessionCookie(response: LightMyRequestResponse): string {
+  const cookie = response.cookies.find((c) => c.name === SESSION_COOKIE);
+  if (!cookie) throw new Error(`no ${SESSION_COOKIE} cookie in the response (status ${response.statusCode})`);
+  return cookie.value;
+}
+
+export interface LoggedIn {
+  cookie: string;
+  info: SessionInfo;
+}
+
+export function login(app: FastifyInstance, email: string, password: string, cookie?: string): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method: 'POST',
+    url: '/api/auth/login',
+    payload: { email, password },
+    ...(cookie ? { cookies: { [SESSION_COOKIE]: cookie } } : {}),
+  });
+}
+
+export async function loginOk(app: FastifyInstance, email: string, password: string): Promise<LoggedIn> {
+  const response = await login(app, email, password);
+  if (response.statusCode !== 200) throw new Error(`login of ${email} failed: ${response.statusCode} ${response.body}`);
+  return { cookie: sessionCookie(response), info: response.json<SessionInfo>() };
+}
+
+/** A request in a session, with its CSRF token on anything but GET. */
+export function asUser(
+  app: FastifyInstance,
+  who: LoggedIn,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  url: string,
+  payload?: object,
+): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method,
+    url,
+    cookies: { [SESSION_COOKIE]: who.cookie },
+    headers: method === 'GET' ? {} : { [CSRF_HEADER]: who.info.csrfToken },
+    ...(payload ? { payload } : {}),
+  });
+}
+
+export async function createUser(app: FastifyInstance, email: string, role: Role, password = 'correct horse battery'): Promise<string> {
+  await app.users.create({ email, displayName: email.split('@')[0] ?? email, role, password });
+  return password;
+}
