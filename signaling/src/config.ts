@@ -56,7 +56,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
-  const withDefaults = Value.Default(ConfigSchema, raw);
+  // Default and Convert work in place; `raw` keeps the text as given, for the messages.
+  const withDefaults = Value.Default(ConfigSchema, structuredClone(raw));
   const converted = Value.Convert(ConfigSchema, withDefaults);
   const problems = [...Value.Errors(ConfigSchema, converted)].map((error) => {
     const name = error.path.replace(/^\//, '') || 'configuration';

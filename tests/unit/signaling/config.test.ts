@@ -1,0 +1,62 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConfigError, loadConfig } from '@deskline/signaling/config';
+
+function problem(env: NodeJS.ProcessEnv): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.instance(err, ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('loadConfig accepted an invalid configuration');
+}
+
+test('defaults: 127.0.0.1:8080, plain-HTTP cookies, 10 failures per account per hour', () => {
+  const config = loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' });
+  assert.is(config.HOST, '127.0.0.1');
+  assert.is(config.PORT, 8080);
+  assert.is(config.COOKIE_SECURE, false);
+  assert.is(config.LOGIN_MAX_FAILURES_PER_ACCOUNT, 10);
+  assert.is(config.LOG_LEVEL, 'info');
+  assert.is(config.PUBLIC_ORIGIN, undefined);
+});
+
+test('values from the environment are converted to their types', () => {
+  const config = loadConfig({ REDIS_URL: 'rediss://cache:6380/2', PORT: '9000', COOKIE_SECURE: 'true', LOG_LEVEL: 'warn' });
+  assert.is(config.PORT, 9000);
+  assert.is(config.COOKIE_SECURE, true);
+  assert.is(config.LOG_LEVEL, 'warn');
+});
+
+test('a missing REDIS_URL is named, with what it should be', () => {
+  assert.match(problem({}), /REDIS_URL is required \(redis:\/\/host:port\/db/);
+});
+
+test('an empty variable counts as unset', () => {
+  assert.is(loadConfig({ REDIS_URL: 'redis://r:6379', PORT: '' }).PORT, 8080);
+});
+
+test('each bad variable is named with the value given', () => {
+  const message = problem({ REDIS_URL: 'http://r', PORT: '80a', LOG_LEVEL: 'loud' });
+  assert.match(message, /REDIS_URL="http:\/\/r" is invalid/);
+  assert.match(message, /PORT="80a" is invalid/);
+  assert.match(message, /LOG_LEVEL="loud" is invalid: expected one of fatal, error, warn, info, debug, trace, silent/);
+});
+
+test('ports outside 1..65535 are refused', () => {
+  assert.match(problem({ REDIS_URL: 'redis://r', PORT: '70000' }), /PORT="70000" is invalid/);
+  assert.match(problem({ REDIS_URL: 'redis://r', PORT: '0' }), /PORT="0" is invalid/);
+});
+
+test('the account lockout cannot be set above ASVS 2.2.1 (100 failures per hour)', () => {
+  assert.is(loadConfig({ REDIS_URL: 'redis://r', LOGIN_MAX_FAILURES_PER_ACCOUNT: '100' }).LOGIN_MAX_FAILURES_PER_ACCOUNT, 100);
+  assert.match(problem({ REDIS_URL: 'redis://r', LOGIN_MAX_FAILURES_PER_ACCOUNT: '101' }), /LOGIN_MAX_FAILURES_PER_ACCOUNT="101"/);
+});
+
+test('PUBLIC_ORIGIN must be a bare origin', () => {
+  assert.is(loadConfig({ REDIS_URL: 'redis://r', PUBLIC_ORIGIN: 'https://phones.clinic.example' }).PUBLIC_ORIGIN, 'https://phones.clinic.example');
+  assert.match(problem({ REDIS_URL: 'redis://r', PUBLIC_ORIGIN: 'https://phones.clinic.example/app' }), /PUBLIC_ORIGIN/);
+});
+
+test.run();
