@@ -1,0 +1,107 @@
+import type { FastifyInstance } from 'fastify';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SESSION_COOKIE } from '@deskline/protocol';
+import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
+import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
+import { buildTestApp, createUser } from '../../helpers/signaling.js';
+
+const TIMEOUT = 10_000;
+let redis: TestRedis;
+let app: FastifyInstance;
+let browser: TestBrowser;
+let base: string;
+let password: string;
+
+test.before(async () => {
+  redis = await startTestRedis();
+  app = await buildTestApp(redis.url);
+  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  password = await createUser(app, 'anna@clinic.example', 'employee');
+  await app.users.create({ email: 'ben@clinic.example', displayName: 'Ben Reception', role: 'employee', password: 'bens own password' });
+  browser = await launchBrowser();
+});
+
+test.after(async () => {
+  await browser?.close();
+  await app?.close();
+  await redis?.stop();
+});
+
+test('an employee logs in, sees the shell with their name and the user menu, and logs out', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(base);
+  await page.getByLabel('Email').fill('anna@clinic.example');
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+
+  const menuButton = page.getByRole('button', { name: 'User menu' });
+  await menuButton.waitFor({ timeout: TIMEOUT });
+  await page.getByRole('banner').getByText('anna', { exact: true }).waitFor({ timeout: TIMEOUT });
+  const [cookie] = (await browser.context.cookies(base)).filter((c) => c.name === SESSION_COOKIE);
+  assert.ok(cookie, 'the browser holds a session cookie');
+  assert.is(cookie.httpOnly, true);
+  assert.is(cookie.sameSite, 'Strict');
+  const readable = await page.evaluate(() => document.cookie);
+  assert.not.ok(readable.includes(cookie.value), 'page scripts cannot read the session cookie');
+
+  await menuButton.click();
+  await page.getByRole('menuitem', { name: 'Log out' }).click();
+  await page.getByLabel('Email').waitFor({ timeout: TIMEOUT });
+  assert.is(await menuButton.count(), 0, 'the shell is gone');
+
+  // The cookie the browser held before logging out opens nothing any more.
+  const replay = await fetch(`${base}/api/me`, { headers: { cookie: `${SESSION_COOKIE}=${cookie.value}` } });
+  assert.is(replay.status, 401);
+  await page.reload();
+  await page.getByLabel('Email').waitFor({ timeout: TIMEOUT });
+  await page.close();
+});
+
+test('a wrong password shows a clear error and keeps the email', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(base);
+  await page.getByLabel('Email').fill('ben@clinic.example');
+  await page.getByLabel('Password').fill('not my password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  const alert = page.getByRole('alert');
+  await alert.getByText('Wrong email or password.').waitFor({ timeout: TIMEOUT });
+  assert.is(await page.getByLabel('Email').inputValue(), 'ben@clinic.example');
+  assert.is(await page.getByLabel('Password').inputValue(), '');
+  await page.close();
+});
+
+test('a locked account shows when to try again', async () => {
+  await app.users.create({ email: 'carl@clinic.example', displayName: 'Carl', role: 'employee', password: 'carls own password' });
+  for (let i = 0; i < 10; i += 1) {
+    const response = await fetch(`${base}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'carl@clinic.example', password: `guess ${i}` }),
+    });
+    assert.is(response.status, 401);
+  }
+  const page = await browser.context.newPage();
+  await page.goto(base);
+  await page.getByLabel('Email').fill('carl@clinic.example');
+  await page.getByLabel('Password').fill('carls own password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('alert').getByText(/locked for 60 minutes/).waitFor({ timeout: TIMEOUT });
+  assert.is(await page.getByRole('button', { name: 'User menu' }).count(), 0);
+  await page.close();
+});
+
+test('a logged-in employee stays logged in across a reload', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(base);
+  await page.getByLabel('Email').fill('ben@clinic.example');
+  await page.getByLabel('Password').fill('bens own password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('button', { name: 'User menu' }).waitFor({ timeout: TIMEOUT });
+  await page.reload();
+  await page.getByRole('button', { name: 'User menu' }).waitFor({ timeout: TIMEOUT });
+  await page.getByRole('banner').getByText('Ben Reception', { exact: true }).waitFor({ timeout: TIMEOUT });
+  await page.close();
+});
+
+test.run();
