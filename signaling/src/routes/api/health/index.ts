@@ -8,6 +8,8 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     '/',
     {
       config: { public: true },
+      // Polled by the launcher, Docker and monitors: log it only when something is wrong.
+      logLevel: 'warn',
       schema: {
         response: {
           200: Type.Object({ status: Type.Literal('ok'), redis: Type.Literal('ok') }),
