@@ -66,6 +66,22 @@ async function occupy(p: number): Promise<net.Server> {
 
 let first: LauncherRun;
 
+/** The printed demo employee can log in, and that session answers /api/me. */
+async function assertEmployeeLogsIn(logins: Login[]): Promise<void> {
+  const employee = logins.find((l) => l.role === 'employee');
+  assert.ok(employee, 'a demo employee is listed');
+  const response = await fetch(`http://127.0.0.1:${port}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: employee.email, password: employee.password }),
+  });
+  assert.is(response.status, 200, await response.clone().text());
+  const cookie = response.headers.get('set-cookie')?.split(';')[0] ?? '';
+  const me = await fetch(`http://127.0.0.1:${port}/api/me`, { headers: { cookie } });
+  assert.is(me.status, 200);
+  assert.is(((await me.json()) as { user: { email: string } }).user.email, employee.email);
+}
+
 test('on first start it becomes ready, prints the URL and the demo logins, and serves /api/health', async () => {
   first = launch();
   await first.waitForOutput(READY, READY_TIMEOUT_MS);
@@ -83,6 +99,10 @@ test('on first start it becomes ready, prints the URL and the demo logins, and s
   const res = await fetch(`http://127.0.0.1:${port}/api/health`);
   assert.is(res.status, 200);
   assert.equal(await res.json(), { status: 'ok', redis: 'ok' });
+  const page = await fetch(`http://127.0.0.1:${port}/`);
+  assert.is(page.status, 200);
+  assert.match(await page.text(), /<dl-app>/, 'the login page is served');
+  await assertEmployeeLogsIn(logins);
 
   // Proves that the check for left-over processes below can see one.
   assert.ok(processesWithEnv('DESKLINE_VAR_DIR', varDir).includes(first.childPids().get('signaling') ?? 0));
@@ -113,6 +133,8 @@ test('a second start keeps the demo users and shows the same logins', async () =
   assert.is(readFileSync(loginsFile, 'utf8'), before);
   assert.is(statSync(loginsFile).mtimeMs, mtime);
   for (const login of loginsInFile()) assert.ok(run.output.includes(login.password), `the output shows the password of ${login.email}`);
+  // The users outlived the restart: Redis kept them in var/ (AOF).
+  await assertEmployeeLogsIn(loginsInFile());
 
   run.signal('SIGTERM');
   assert.equal(await run.waitForExit(STOP_TIMEOUT_MS), { code: 0, signal: null }, run.output);
