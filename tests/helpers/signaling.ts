@@ -1,9 +1,12 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { Redis } from 'ioredis';
+import type { Test } from 'uvu';
 import { buildApp } from '@deskline/signaling/app';
 // Brings the app's decorators (app.users and the other stores) into the FastifyInstance type.
 import type {} from '@deskline/signaling/plugins/app/stores';
 import { loadConfig } from '@deskline/signaling/config';
 import { CSRF_HEADER, SESSION_COOKIE, type Role, type SessionInfo } from '@deskline/protocol';
+import { startTestRedis, type TestRedis } from './redis.js';
 
 /** Builds signaling against a test Redis; `env` overrides configuration variables. */
 export async function buildTestApp(redisUrl: string, env: Record<string, string> = {}): Promise<FastifyInstance> {
@@ -56,4 +59,36 @@ export function asUser(
 export async function createUser(app: FastifyInstance, email: string, role: Role, password = 'correct horse battery'): Promise<string> {
   await app.users.create({ email, displayName: email.split('@')[0] ?? email, role, password });
   return password;
+}
+
+export interface AppFixture {
+  app: FastifyInstance;
+  db: Redis;
+  redisUrl: string;
+}
+
+/**
+ * Gives each test of `suite` a fresh signaling app over an empty Redis: one redis-server for the
+ * file, flushed before each test.
+ */
+export function useFreshApp(suite: Test, env: Record<string, string> = {}): AppFixture {
+  const fixture = {} as AppFixture;
+  let redis: TestRedis;
+  suite.before(async () => {
+    redis = await startTestRedis();
+    fixture.redisUrl = redis.url;
+    fixture.db = new Redis(redis.url);
+  });
+  suite.before.each(async () => {
+    await fixture.db.flushall();
+    fixture.app = await buildTestApp(redis.url, env);
+  });
+  suite.after.each(async () => {
+    await fixture.app.close();
+  });
+  suite.after(async () => {
+    fixture.db.disconnect();
+    await redis.stop();
+  });
+  return fixture;
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SESSION_COOKIE } from '@deskline/protocol';
@@ -28,12 +29,17 @@ test.after(async () => {
   await redis?.stop();
 });
 
-test('an employee logs in, sees the shell with their name and the user menu, and logs out', async () => {
-  const page = await browser.context.newPage();
+/** Types into the login form the way a person does, finding the fields by their labels. */
+async function submitLogin(page: Page, email: string, password: string): Promise<void> {
   await page.goto(base);
-  await page.getByLabel('Email').fill('anna@clinic.example');
+  await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+test('an employee logs in, sees the shell with their name and the user menu, and logs out', async () => {
+  const page = await browser.context.newPage();
+  await submitLogin(page, 'anna@clinic.example', password);
 
   const menuButton = page.getByRole('button', { name: 'User menu' });
   await menuButton.waitFor({ timeout: TIMEOUT });
@@ -60,10 +66,7 @@ test('an employee logs in, sees the shell with their name and the user menu, and
 
 test('a wrong password shows a clear error and keeps the email', async () => {
   const page = await browser.context.newPage();
-  await page.goto(base);
-  await page.getByLabel('Email').fill('ben@clinic.example');
-  await page.getByLabel('Password').fill('not my password');
-  await page.getByRole('button', { name: 'Log in' }).click();
+  await submitLogin(page, 'ben@clinic.example', 'not my password');
   const alert = page.getByRole('alert');
   await alert.getByText('Wrong email or password.').waitFor({ timeout: TIMEOUT });
   assert.is(await page.getByLabel('Email').inputValue(), 'ben@clinic.example');
@@ -82,10 +85,7 @@ test('a locked account shows when to try again', async () => {
     assert.is(response.status, 401);
   }
   const page = await browser.context.newPage();
-  await page.goto(base);
-  await page.getByLabel('Email').fill('carl@clinic.example');
-  await page.getByLabel('Password').fill('carls own password');
-  await page.getByRole('button', { name: 'Log in' }).click();
+  await submitLogin(page, 'carl@clinic.example', 'carls own password');
   await page.getByRole('alert').getByText(/locked for 60 minutes/).waitFor({ timeout: TIMEOUT });
   assert.is(await page.getByRole('button', { name: 'User menu' }).count(), 0);
   await page.close();
@@ -93,10 +93,7 @@ test('a locked account shows when to try again', async () => {
 
 test('a logged-in employee stays logged in across a reload', async () => {
   const page = await browser.context.newPage();
-  await page.goto(base);
-  await page.getByLabel('Email').fill('ben@clinic.example');
-  await page.getByLabel('Password').fill('bens own password');
-  await page.getByRole('button', { name: 'Log in' }).click();
+  await submitLogin(page, 'ben@clinic.example', 'bens own password');
   await page.getByRole('button', { name: 'User menu' }).waitFor({ timeout: TIMEOUT });
   await page.reload();
   await page.getByRole('button', { name: 'User menu' }).waitFor({ timeout: TIMEOUT });

@@ -1,43 +1,19 @@
-import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CSRF_HEADER, SESSION_COOKIE, type ApiError, type SessionInfo } from '@deskline/protocol';
-import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
-import { asUser, buildTestApp, createUser, login, loginOk, sessionCookie } from '../../helpers/signaling.js';
+import { asUser, useFreshApp, createUser, login, loginOk, sessionCookie } from '../../helpers/signaling.js';
 
-let redis: TestRedis;
-let app: FastifyInstance;
-let db: Redis;
-
-test.before(async () => {
-  redis = await startTestRedis();
-  db = new Redis(redis.url);
-});
-
-test.before.each(async () => {
-  await db.flushall();
-  app = await buildTestApp(redis.url, { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LOGIN_MAX_FAILURES_PER_IP: '6' });
-});
-
-test.after.each(async () => {
-  await app.close();
-});
-
-test.after(async () => {
-  db.disconnect();
-  await redis.stop();
-});
+const fixture = useFreshApp(test, { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LOGIN_MAX_FAILURES_PER_IP: '6' });
 
 test('health answers ok while Redis is up', async () => {
-  const response = await app.inject({ method: 'GET', url: '/api/health' });
+  const response = await fixture.app.inject({ method: 'GET', url: '/api/health' });
   assert.is(response.statusCode, 200);
   assert.equal(response.json(), { status: 'ok', redis: 'ok' });
 });
 
 test('login with the right password returns the user and an HttpOnly SameSite=Strict session cookie', async () => {
-  const password = await createUser(app, 'anna@clinic.example', 'employee');
-  const response = await login(app, 'Anna@Clinic.Example', password);
+  const password = await createUser(fixture.app, 'anna@clinic.example', 'employee');
+  const response = await login(fixture.app, 'Anna@Clinic.Example', password);
   assert.is(response.statusCode, 200);
   const body = response.json<SessionInfo>();
   assert.is(body.user.email, 'anna@clinic.example');
@@ -50,16 +26,16 @@ test('login with the right password returns the user and an HttpOnly SameSite=St
   assert.is(cookie.sameSite, 'Strict');
   assert.is(cookie.path, '/');
 
-  const me = await app.inject({ method: 'GET', url: '/api/me', cookies: { [SESSION_COOKIE]: cookie.value } });
+  const me = await fixture.app.inject({ method: 'GET', url: '/api/me', cookies: { [SESSION_COOKIE]: cookie.value } });
   assert.is(me.statusCode, 200);
   assert.is(me.json<SessionInfo>().user.email, 'anna@clinic.example');
   assert.is(me.json<SessionInfo>().csrfToken, body.csrfToken);
 });
 
 test('a wrong password and an unknown email both get 401 with the same message', async () => {
-  await createUser(app, 'anna@clinic.example', 'employee');
-  const wrong = await login(app, 'anna@clinic.example', 'not the password');
-  const unknown = await login(app, 'nobody@clinic.example', 'not the password');
+  await createUser(fixture.app, 'anna@clinic.example', 'employee');
+  const wrong = await login(fixture.app, 'anna@clinic.example', 'not the password');
+  const unknown = await login(fixture.app, 'nobody@clinic.example', 'not the password');
   assert.is(wrong.statusCode, 401);
   assert.is(unknown.statusCode, 401);
   assert.is(wrong.json<ApiError>().message, 'Wrong email or password.');
@@ -68,97 +44,97 @@ test('a wrong password and an unknown email both get 401 with the same message',
 });
 
 test('after too many failures an account is locked with 429, even for the right password', async () => {
-  const password = await createUser(app, 'anna@clinic.example', 'employee');
-  await createUser(app, 'ben@clinic.example', 'employee', 'bens own password');
-  for (let i = 0; i < 3; i += 1) assert.is((await login(app, 'anna@clinic.example', `guess ${i}`)).statusCode, 401);
-  const locked = await login(app, 'anna@clinic.example', password);
+  const password = await createUser(fixture.app, 'anna@clinic.example', 'employee');
+  await createUser(fixture.app, 'ben@clinic.example', 'employee', 'bens own password');
+  for (let i = 0; i < 3; i += 1) assert.is((await login(fixture.app, 'anna@clinic.example', `guess ${i}`)).statusCode, 401);
+  const locked = await login(fixture.app, 'anna@clinic.example', password);
   assert.is(locked.statusCode, 429);
   assert.match(locked.json<ApiError>().message, /locked for 60 minutes/);
   const retryAfter = Number(locked.headers['retry-after']);
   assert.ok(retryAfter > 3500 && retryAfter <= 3600, `Retry-After is about an hour, got ${retryAfter}`);
   assert.is(locked.cookies.length, 0, 'no session while locked');
   // Another account on the same address is not affected by Anna's lock.
-  assert.is((await login(app, 'ben@clinic.example', 'bens own password')).statusCode, 200);
+  assert.is((await login(fixture.app, 'ben@clinic.example', 'bens own password')).statusCode, 200);
 });
 
 test('failures spread over many accounts from one address lock that address', async () => {
-  const password = await createUser(app, 'anna@clinic.example', 'employee');
-  for (let i = 0; i < 6; i += 1) assert.is((await login(app, `user${i}@clinic.example`, 'guess')).statusCode, 401);
-  const refused = await login(app, 'anna@clinic.example', password);
+  const password = await createUser(fixture.app, 'anna@clinic.example', 'employee');
+  for (let i = 0; i < 6; i += 1) assert.is((await login(fixture.app, `user${i}@clinic.example`, 'guess')).statusCode, 401);
+  const refused = await login(fixture.app, 'anna@clinic.example', password);
   assert.is(refused.statusCode, 429);
   assert.match(refused.json<ApiError>().message, /from this network/);
 });
 
 test('a successful login forgets earlier failures of that account', async () => {
-  const password = await createUser(app, 'anna@clinic.example', 'employee');
-  for (let i = 0; i < 2; i += 1) await login(app, 'anna@clinic.example', 'guess');
-  assert.is((await login(app, 'anna@clinic.example', password)).statusCode, 200);
-  for (let i = 0; i < 2; i += 1) await login(app, 'anna@clinic.example', 'guess');
-  assert.is((await login(app, 'anna@clinic.example', password)).statusCode, 200);
+  const password = await createUser(fixture.app, 'anna@clinic.example', 'employee');
+  for (let i = 0; i < 2; i += 1) await login(fixture.app, 'anna@clinic.example', 'guess');
+  assert.is((await login(fixture.app, 'anna@clinic.example', password)).statusCode, 200);
+  for (let i = 0; i < 2; i += 1) await login(fixture.app, 'anna@clinic.example', 'guess');
+  assert.is((await login(fixture.app, 'anna@clinic.example', password)).statusCode, 200);
 });
 
 test('login renews the session id and ends the session it replaces', async () => {
-  const password = await createUser(app, 'anna@clinic.example', 'employee');
-  const first = sessionCookie(await login(app, 'anna@clinic.example', password));
-  const second = sessionCookie(await login(app, 'anna@clinic.example', password, first));
+  const password = await createUser(fixture.app, 'anna@clinic.example', 'employee');
+  const first = sessionCookie(await login(fixture.app, 'anna@clinic.example', password));
+  const second = sessionCookie(await login(fixture.app, 'anna@clinic.example', password, first));
   assert.is.not(second, first);
-  const old = await app.inject({ method: 'GET', url: '/api/me', cookies: { [SESSION_COOKIE]: first } });
+  const old = await fixture.app.inject({ method: 'GET', url: '/api/me', cookies: { [SESSION_COOKIE]: first } });
   assert.is(old.statusCode, 401);
-  const current = await app.inject({ method: 'GET', url: '/api/me', cookies: { [SESSION_COOKIE]: second } });
+  const current = await fixture.app.inject({ method: 'GET', url: '/api/me', cookies: { [SESSION_COOKIE]: second } });
   assert.is(current.statusCode, 200);
 });
 
 test('logout destroys the session on the server and clears the cookie', async () => {
-  const password = await createUser(app, 'anna@clinic.example', 'employee');
-  const anna = await loginOk(app, 'anna@clinic.example', password);
-  assert.is((await db.keys('session:*')).length, 1);
-  const response = await asUser(app, anna, 'POST', '/api/auth/logout');
+  const password = await createUser(fixture.app, 'anna@clinic.example', 'employee');
+  const anna = await loginOk(fixture.app, 'anna@clinic.example', password);
+  assert.is((await fixture.db.keys('session:*')).length, 1);
+  const response = await asUser(fixture.app, anna, 'POST', '/api/auth/logout');
   assert.is(response.statusCode, 204);
   const cleared = response.cookies.find((c) => c.name === SESSION_COOKIE);
   assert.is(cleared?.value, '');
-  assert.is((await db.keys('session:*')).length, 0, 'nothing of the session is left in Redis');
-  const after = await app.inject({ method: 'GET', url: '/api/me', cookies: { [SESSION_COOKIE]: anna.cookie } });
+  assert.is((await fixture.db.keys('session:*')).length, 0, 'nothing of the session is left in Redis');
+  const after = await fixture.app.inject({ method: 'GET', url: '/api/me', cookies: { [SESSION_COOKIE]: anna.cookie } });
   assert.is(after.statusCode, 401);
   assert.is(after.json<ApiError>().message, 'Your session has ended. Please log in again.');
 });
 
 test('Redis stores only a digest of the session id, never the cookie value', async () => {
-  const password = await createUser(app, 'anna@clinic.example', 'employee');
-  const anna = await loginOk(app, 'anna@clinic.example', password);
-  const keys = await db.keys('session:*');
+  const password = await createUser(fixture.app, 'anna@clinic.example', 'employee');
+  const anna = await loginOk(fixture.app, 'anna@clinic.example', password);
+  const keys = await fixture.db.keys('session:*');
   assert.is(keys.length, 1);
   assert.not.ok(keys[0]?.includes(anna.cookie));
 });
 
 test('a session past its maximum age is refused and removed', async () => {
-  const password = await createUser(app, 'anna@clinic.example', 'employee');
-  const anna = await loginOk(app, 'anna@clinic.example', password);
-  const [key] = await db.keys('session:*');
-  await db.hset(key!, 'createdAt', String(Date.now() - 13 * 3_600_000));
-  const response = await asUser(app, anna, 'GET', '/api/me');
+  const password = await createUser(fixture.app, 'anna@clinic.example', 'employee');
+  const anna = await loginOk(fixture.app, 'anna@clinic.example', password);
+  const [key] = await fixture.db.keys('session:*');
+  await fixture.db.hset(key!, 'createdAt', String(Date.now() - 13 * 3_600_000));
+  const response = await asUser(fixture.app, anna, 'GET', '/api/me');
   assert.is(response.statusCode, 401);
-  assert.is(await db.exists(key!), 0);
+  assert.is(await fixture.db.exists(key!), 0);
 });
 
 test('a state-changing request without the CSRF token is refused and changes nothing', async () => {
-  const password = await createUser(app, 'anna@clinic.example', 'employee');
-  const anna = await loginOk(app, 'anna@clinic.example', password);
-  const missing = await app.inject({ method: 'POST', url: '/api/auth/logout', cookies: { [SESSION_COOKIE]: anna.cookie } });
+  const password = await createUser(fixture.app, 'anna@clinic.example', 'employee');
+  const anna = await loginOk(fixture.app, 'anna@clinic.example', password);
+  const missing = await fixture.app.inject({ method: 'POST', url: '/api/auth/logout', cookies: { [SESSION_COOKIE]: anna.cookie } });
   assert.is(missing.statusCode, 403);
   assert.match(missing.json<ApiError>().message, /CSRF token/);
-  const wrong = await app.inject({
+  const wrong = await fixture.app.inject({
     method: 'POST',
     url: '/api/auth/logout',
     cookies: { [SESSION_COOKIE]: anna.cookie },
     headers: { [CSRF_HEADER]: 'x'.repeat(43) },
   });
   assert.is(wrong.statusCode, 403);
-  assert.is((await asUser(app, anna, 'GET', '/api/me')).statusCode, 200, 'the session survived both attempts');
+  assert.is((await asUser(fixture.app, anna, 'GET', '/api/me')).statusCode, 200, 'the session survived both attempts');
 });
 
 test('a request from a foreign origin is refused, login included', async () => {
-  const password = await createUser(app, 'anna@clinic.example', 'employee');
-  const forged = await app.inject({
+  const password = await createUser(fixture.app, 'anna@clinic.example', 'employee');
+  const forged = await fixture.app.inject({
     method: 'POST',
     url: '/api/auth/login',
     headers: { origin: 'https://evil.example' },
@@ -166,7 +142,7 @@ test('a request from a foreign origin is refused, login included', async () => {
   });
   assert.is(forged.statusCode, 403);
   assert.is(forged.json<ApiError>().message, 'Cross-site request refused.');
-  const sameOrigin = await app.inject({
+  const sameOrigin = await fixture.app.inject({
     method: 'POST',
     url: '/api/auth/login',
     headers: { origin: 'http://localhost:80', host: 'localhost:80' },
@@ -186,7 +162,7 @@ test('bad login bodies get 400 (or 413/415) with a message naming the problem', 
     { payload: JSON.stringify({ email: 'a@b.example', password: 'x'.repeat(70_000) }), status: 413, message: /too large/ },
   ];
   for (const c of cases) {
-    const response = await app.inject({
+    const response = await fixture.app.inject({
       method: 'POST',
       url: '/api/auth/login',
       headers: { 'content-type': c.type ?? 'application/json' },
@@ -198,12 +174,12 @@ test('bad login bodies get 400 (or 413/415) with a message naming the problem', 
 });
 
 test('an unknown API path is a JSON 404, and without a session the API says to log in', async () => {
-  const anonymous = await app.inject({ method: 'GET', url: '/api/me' });
+  const anonymous = await fixture.app.inject({ method: 'GET', url: '/api/me' });
   assert.is(anonymous.statusCode, 401);
   assert.is(anonymous.json<ApiError>().message, 'Please log in.');
-  const password = await createUser(app, 'anna@clinic.example', 'employee');
-  const anna = await loginOk(app, 'anna@clinic.example', password);
-  const missing = await asUser(app, anna, 'GET', '/api/nothing-here');
+  const password = await createUser(fixture.app, 'anna@clinic.example', 'employee');
+  const anna = await loginOk(fixture.app, 'anna@clinic.example', password);
+  const missing = await asUser(fixture.app, anna, 'GET', '/api/nothing-here');
   assert.is(missing.statusCode, 404);
   assert.match(missing.json<ApiError>().message, /No such resource/);
 });

@@ -1,37 +1,17 @@
-import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { PublicUser, Workstation } from '@deskline/protocol';
 import { runCli } from '../../helpers/cli.js';
-import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
-import { asUser, buildTestApp, login, loginOk } from '../../helpers/signaling.js';
+import { asUser, login, loginOk, useFreshApp } from '../../helpers/signaling.js';
 
-let redis: TestRedis;
-let app: FastifyInstance;
-let db: Redis;
+const fixture = useFreshApp(test);
 let env: NodeJS.ProcessEnv;
+
+test.before(() => {
+  env = { REDIS_URL: fixture.redisUrl };
+});
+
 const PASSWORD = 'piped in from stdin';
-
-test.before(async () => {
-  redis = await startTestRedis();
-  db = new Redis(redis.url);
-  env = { REDIS_URL: redis.url };
-});
-
-test.before.each(async () => {
-  await db.flushall();
-  app = await buildTestApp(redis.url);
-});
-
-test.after.each(async () => {
-  await app.close();
-});
-
-test.after(async () => {
-  db.disconnect();
-  await redis.stop();
-});
 
 const createAnna = () =>
   runCli(['user', 'create', '--email', 'anna@clinic.example', '--name', 'Anna Reception', '--role', 'employee'], env, `${PASSWORD}\n`);
@@ -41,7 +21,7 @@ test('user create reads the password from stdin, never prints it, and the user c
   assert.is(result.code, 0, result.stderr);
   assert.match(result.stdout, /Created employee Anna Reception <anna@clinic.example>/);
   assert.not.ok(result.stdout.includes(PASSWORD) || result.stderr.includes(PASSWORD), 'the password is not echoed');
-  const session = await loginOk(app, 'anna@clinic.example', PASSWORD);
+  const session = await loginOk(fixture.app, 'anna@clinic.example', PASSWORD);
   assert.is(session.info.user.displayName, 'Anna Reception');
 });
 
@@ -50,7 +30,7 @@ test('user list shows what the API shows', async () => {
   const listed = await runCli(['user', 'list', '--json'], env);
   assert.is(listed.code, 0, listed.stderr);
   const fromCli = JSON.parse(listed.stdout) as PublicUser[];
-  assert.equal(fromCli, await app.users.list());
+  assert.equal(fromCli, await fixture.app.users.list());
   const text = await runCli(['user', 'list'], env);
   assert.match(text.stdout, /anna@clinic.example\s+employee\s+active\s+Anna Reception/);
 });
@@ -63,28 +43,28 @@ test('a too-short password and a duplicate email are refused with a message and 
   const again = await createAnna();
   assert.is(again.code, 1);
   assert.match(again.stderr, /already exists/);
-  assert.is(await app.users.count(), 1);
+  assert.is(await fixture.app.users.count(), 1);
 });
 
 test('user disable ends the sessions of that user at once', async () => {
   await createAnna();
-  const anna = await loginOk(app, 'anna@clinic.example', PASSWORD);
+  const anna = await loginOk(fixture.app, 'anna@clinic.example', PASSWORD);
   const result = await runCli(['user', 'disable', '--email', 'anna@clinic.example'], env);
   assert.is(result.code, 0, result.stderr);
-  assert.is((await asUser(app, anna, 'GET', '/api/me')).statusCode, 401);
-  assert.is((await login(app, 'anna@clinic.example', PASSWORD)).statusCode, 403);
+  assert.is((await asUser(fixture.app, anna, 'GET', '/api/me')).statusCode, 401);
+  assert.is((await login(fixture.app, 'anna@clinic.example', PASSWORD)).statusCode, 403);
   assert.is((await runCli(['user', 'enable', '--email', 'anna@clinic.example'], env)).code, 0);
-  assert.is((await login(app, 'anna@clinic.example', PASSWORD)).statusCode, 200);
+  assert.is((await login(fixture.app, 'anna@clinic.example', PASSWORD)).statusCode, 200);
 });
 
 test('user reset-password sets the new password and ends old sessions', async () => {
   await createAnna();
-  const anna = await loginOk(app, 'anna@clinic.example', PASSWORD);
+  const anna = await loginOk(fixture.app, 'anna@clinic.example', PASSWORD);
   const result = await runCli(['user', 'reset-password', '--email', 'anna@clinic.example'], env, 'a brand new password\n');
   assert.is(result.code, 0, result.stderr);
-  assert.is((await asUser(app, anna, 'GET', '/api/me')).statusCode, 401);
-  assert.is((await login(app, 'anna@clinic.example', PASSWORD)).statusCode, 401);
-  assert.is((await login(app, 'anna@clinic.example', 'a brand new password')).statusCode, 200);
+  assert.is((await asUser(fixture.app, anna, 'GET', '/api/me')).statusCode, 401);
+  assert.is((await login(fixture.app, 'anna@clinic.example', PASSWORD)).statusCode, 401);
+  assert.is((await login(fixture.app, 'anna@clinic.example', 'a brand new password')).statusCode, 200);
   const unknown = await runCli(['user', 'reset-password', '--email', 'nobody@clinic.example'], env, 'a brand new password\n');
   assert.is(unknown.code, 1);
   assert.match(unknown.stderr, /No user with the email nobody@clinic.example/);
@@ -103,7 +83,7 @@ test('workstation create and list; the API lists the same', async () => {
       ['Reception 1', 'browser'],
     ],
   );
-  assert.equal(fromCli, await app.workstations.list());
+  assert.equal(fromCli, await fixture.app.workstations.list());
   const badKind = await runCli(['workstation', 'create', '--name', 'X', '--kind', 'fax'], env);
   assert.is(badKind.code, 2);
   assert.match(badKind.stderr, /--kind must be one of: browser, sip-phone/);
@@ -115,11 +95,11 @@ test('seed-demo creates one manager, two employees and two workstations once, th
   const seeded = JSON.parse(first.stdout) as { created: boolean; logins: Array<{ email: string; password: string; role: string }> };
   assert.is(seeded.created, true);
   assert.equal(seeded.logins.map((l) => l.role).sort(), ['employee', 'employee', 'manager']);
-  for (const l of seeded.logins) assert.is((await login(app, l.email, l.password)).statusCode, 200);
-  assert.is((await app.workstations.list()).length, 2);
+  for (const l of seeded.logins) assert.is((await login(fixture.app, l.email, l.password)).statusCode, 200);
+  assert.is((await fixture.app.workstations.list()).length, 2);
   const second = await runCli(['seed-demo', '--json'], env);
   assert.equal(JSON.parse(second.stdout), { created: false, logins: [], workstations: [] });
-  assert.is(await app.users.count(), 3);
+  assert.is(await fixture.app.users.count(), 3);
 });
 
 test('usage errors exit 2, and an unreachable Redis is named', async () => {
