@@ -164,6 +164,7 @@ export function describeExit(status: ExitStatus): string {
   return status.signal ? `killed by ${status.signal}` : `exit code ${status.code}`;
 }
 
-function lastLines(proc: ManagedProcess): string {
+/** The process's last lines, indented, to append to a failure message. */
+export function lastLines(proc: ManagedProcess): string {
   return proc.recentLines.length ? `\nIts last output:\n  ${proc.recentLines.slice(-10).join('\n  ')}` : '';
 }

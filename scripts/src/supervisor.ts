@@ -1,7 +1,7 @@
 import { constants } from 'node:os';
 import { assertPortFree } from './free-port.js';
 import type { PrefixedOutput } from './log-format.js';
-import { ManagedProcess, describeExit, waitUntilHealthy, type ExitStatus, type ProcessSpec } from './managed-process.js';
+import { ManagedProcess, describeExit, lastLines, waitUntilHealthy, type ExitStatus, type ProcessSpec } from './managed-process.js';
 
 /** The name the launcher's own messages carry. */
 export const LAUNCHER = 'launcher';
@@ -32,10 +32,6 @@ export interface ServiceDefinition {
 const STOP_GRACE_MS = 12_000;
 /** After SIGKILL a process is gone at once; this only bounds a process stuck in the kernel. */
 const KILL_WAIT_MS = 2_000;
-
-function lastLines(proc: ManagedProcess): string {
-  return proc.recentLines.length ? `\nIts last output:\n  ${proc.recentLines.slice(-10).join('\n  ')}` : '';
-}
 
 function cleanStop(status: ExitStatus): boolean {
   return status.code === 0 || status.signal === 'SIGTERM';
