@@ -1,0 +1,40 @@
+/**
+ * Redis keys and channels shared by signaling, the sip app and Kamailio's config. One definition, so
+ * the services cannot drift apart. Kamailio's config spells the registration keys out by hand; a test
+ * checks it against these.
+ */
+export const RedisKeys = {
+  /** hash: userId, workstationId, state (AgentState), idleSince (epoch ms) */
+  agent: (userId: string) => `agent:${userId}`,
+  /** string: the userId holding a workstation (claimed with SET NX) */
+  workstationHolder: (workstationId: string) => `workstation-holder:${workstationId}`,
+  /** sorted set of userIds that can take a call, scored by idleSince: longest idle first */
+  idleAgents: 'agents:idle',
+  /** string with TTL, written by Kamailio on REGISTER: the workstation's current SIP contact */
+  sipRegistration: (sipUser: string) => `sip-registration:${sipUser}`,
+  /** hash: desk phones' static SIP credentials, sipUser -> HA1 (md5 of user:realm:password) */
+  sipCredentials: 'sip-credentials',
+  /** hash: the call's CallView fields */
+  call: (callId: string) => `call:${callId}`,
+  /** sorted set of waiting callIds, scored by queuedAt: first come, first served */
+  waitingCalls: 'calls:waiting',
+  /** set of callIds not yet ended */
+  activeCalls: 'calls:active',
+} as const;
+
+export const RedisStreams = {
+  /** Every call state change, as CallEvent JSON in the field "event"; signaling fans them out. */
+  callEvents: 'stream:call-events',
+} as const;
+
+export const RedisChannels = {
+  /** Wake-up for the router: an agent may have become available. Payload: userId or empty. */
+  routeWake: 'route:wake',
+  /** Kamailio publishes {"user": sipUser, "registered": bool} when a registration appears or goes. */
+  sipRegistrations: 'sip:registrations',
+} as const;
+
+/** The SIP user a browser workstation registers as. */
+export function browserSipUser(workstationId: string): string {
+  return `ws-${workstationId}`;
+}
