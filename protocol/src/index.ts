@@ -4,3 +4,4 @@ export * from './calls.js';
 export * from './agents.js';
 export * from './events.js';
 export * from './redis-keys.js';
+export * from './call-codec.js';

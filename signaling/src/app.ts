@@ -10,11 +10,14 @@ import stores from './plugins/app/stores.js';
 import auth from './plugins/app/auth.js';
 import csrf from './plugins/app/csrf.js';
 import errors from './plugins/app/errors.js';
+import push from './plugins/app/push.js';
 import health from './routes/api/health/index.js';
 import authRoutes from './routes/api/auth/index.js';
 import me from './routes/api/me/index.js';
 import users from './routes/api/users/index.js';
 import workstations from './routes/api/workstations/index.js';
+import workstation from './routes/api/workstation/index.js';
+import sip from './routes/api/sip/index.js';
 
 /** API request bodies are small JSON documents; uploads get their own limits on their own routes. */
 const BODY_LIMIT = 64 * 1024;
@@ -37,7 +40,8 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
-        connectSrc: ["'self'"],
+        // The push socket, and Kamailio's SIP WebSocket on its own port.
+        connectSrc: ["'self'", 'ws:', 'wss:'],
         imgSrc: ["'self'", 'data:', 'blob:'],
         mediaSrc: ["'self'", 'blob:'],
         styleSrc: ["'self'"],
@@ -54,12 +58,15 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(stores, { config });
   await app.register(auth, { config });
   await app.register(csrf, { config });
+  await app.register(push, { config });
 
   await app.register(health, { prefix: '/api/health' });
   await app.register(authRoutes, { prefix: '/api/auth' });
   await app.register(me, { prefix: '/api/me' });
   await app.register(users, { prefix: '/api/users' });
   await app.register(workstations, { prefix: '/api/workstations' });
+  await app.register(workstation, { prefix: '/api/workstation' });
+  await app.register(sip, { prefix: '/api/sip', config });
 
   if (existsSync(config.WEB_ROOT)) {
     await app.register(fastifyStatic, { root: config.WEB_ROOT, index: 'index.html', cacheControl: false });

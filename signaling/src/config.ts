@@ -40,6 +40,15 @@ export const ConfigSchema = Type.Object({
     description: 'failed logins per account per hour before it is locked (ASVS 2.2.1 allows at most 100)',
   }),
   LOGIN_MAX_FAILURES_PER_IP: Type.Integer({ default: 50, minimum: 1, maximum: 100_000 }),
+  SIP_DOMAIN: Type.String({ default: 'deskline.local', pattern: '^[A-Za-z0-9.-]+$', description: 'SIP domain and digest realm' }),
+  SIP_WS_PORT: Type.Integer({ default: 5066, minimum: 1, maximum: 65535, description: "Kamailio's SIP over WebSocket port" }),
+  SIP_WS_URL: Type.Optional(
+    Type.String({ pattern: '^wss?://', description: 'the SIP WebSocket URL browsers use; default ws://<host of the page>:SIP_WS_PORT' }),
+  ),
+  SIP_EPHEMERAL_SECRET: Type.Optional(
+    Type.String({ minLength: 16, description: "shared with Kamailio's auth_ephemeral; without it browsers get no SIP credentials" }),
+  ),
+  SIP_CREDENTIALS_HOURS: Type.Integer({ default: 12, minimum: 1, maximum: 48 }),
 });
 
 export type Config = Static<typeof ConfigSchema>;

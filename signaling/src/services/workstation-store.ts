@@ -26,6 +26,11 @@ export class WorkstationStore {
     return { id, name, kind: input.kind };
   }
 
+  async get(id: string): Promise<Workstation | undefined> {
+    const f = await this.redis.hgetall(key(id));
+    return f['id'] && f['name'] && isKind(f['kind']) ? { id: f['id'], name: f['name'], kind: f['kind'] } : undefined;
+  }
+
   async list(): Promise<Workstation[]> {
     const ids = await this.redis.smembers(WORKSTATIONS);
     const pipeline = this.redis.pipeline();

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
 import { AccountService } from '../../services/account-service.js';
+import { AgentService } from '../../services/agent-service.js';
 import { LoginLimiter } from '../../services/login-limiter.js';
 import { SessionStore } from '../../services/session-store.js';
 import { UserStore } from '../../services/user-store.js';
@@ -13,6 +14,7 @@ declare module 'fastify' {
     workstations: WorkstationStore;
     loginLimiter: LoginLimiter;
     accounts: AccountService;
+    agents: AgentService;
   }
 }
 
@@ -29,6 +31,7 @@ export default fp(
     );
     app.decorate('accounts', new AccountService(app.users, app.sessions));
     app.decorate('workstations', new WorkstationStore(app.redis));
+    app.decorate('agents', new AgentService(app.redis, app.workstations));
     app.decorate(
       'loginLimiter',
       new LoginLimiter(app.redis, {

@@ -64,6 +64,9 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { user, session } = authenticated(request);
       await app.sessions.destroy(session.id);
+      app.push.closeSession(session.id);
+      // Logging out frees the workstation at once, so the router stops considering this user.
+      await app.agents.leaveWorkstation(user.id);
       request.log.info({ userId: user.id }, 'logout');
       return reply.clearSessionCookie().code(204).send(null);
     },

@@ -1,0 +1,43 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { Config } from '../../../config.js';
+import { ClientError } from '../../../errors.js';
+import { authenticated } from '../../../plugins/app/auth.js';
+import { ephemeralCredentials } from '../../../services/sip-credentials.js';
+import { ApiErrorSchema, errorResponses } from '../../../schemas.js';
+
+const CredentialsSchema = Type.Object({
+  wsUrl: Type.String(),
+  uri: Type.String(),
+  username: Type.String(),
+  password: Type.String(),
+  expiresAt: Type.Integer(),
+});
+
+/** SIP credentials for the browser workstation the user is on. */
+const sip: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+  app.get(
+    '/credentials',
+    { schema: { response: { 200: CredentialsSchema, ...errorResponses, 409: ApiErrorSchema, 503: ApiErrorSchema } } },
+    async (request, reply) => {
+      const { user } = authenticated(request);
+      if (!config.SIP_EPHEMERAL_SECRET) {
+        return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'SIP is not configured on this server.' });
+      }
+      const { workstation } = await app.agents.status(user.id);
+      if (!workstation) throw new ClientError(409, 'Choose a workstation first.');
+      if (workstation.kind !== 'browser') throw new ClientError(409, `${workstation.name} is a desk phone; calls ring there.`);
+      // Browser-facing no-store: the response carries a password.
+      reply.header('cache-control', 'no-store');
+      return ephemeralCredentials({
+        secret: config.SIP_EPHEMERAL_SECRET,
+        domain: config.SIP_DOMAIN,
+        wsUrl: config.SIP_WS_URL ?? `ws://${request.hostname}:${config.SIP_WS_PORT}`,
+        workstationId: workstation.id,
+        lifetimeMs: config.SIP_CREDENTIALS_HOURS * 3_600_000,
+      });
+    },
+  );
+};
+
+export default sip;

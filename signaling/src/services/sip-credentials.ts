@@ -1,0 +1,33 @@
+import { createHmac } from 'node:crypto';
+import { browserSipUser } from '@deskline/protocol';
+
+export interface SipCredentials {
+  /** The SIP WebSocket the browser connects to. */
+  wsUrl: string;
+  /** The address of record: sip:ws-<workstationId>@<domain>. */
+  uri: string;
+  username: string;
+  password: string;
+  /** Epoch ms after which Kamailio refuses them. */
+  expiresAt: number;
+}
+
+/**
+ * Short-lived SIP credentials in the auth_ephemeral (TURN REST) format that Kamailio checks: the
+ * username carries its expiry, the password is an HMAC of the username with the shared secret. The
+ * browser never learns a long-lived SIP password, and a stolen one dies on its own.
+ */
+export function ephemeralCredentials(options: {
+  secret: string;
+  domain: string;
+  wsUrl: string;
+  workstationId: string;
+  lifetimeMs: number;
+  now?: number;
+}): SipCredentials {
+  const sipUser = browserSipUser(options.workstationId);
+  const expiresAt = (options.now ?? Date.now()) + options.lifetimeMs;
+  const username = `${Math.floor(expiresAt / 1000)}:${sipUser}`;
+  const password = createHmac('sha1', options.secret).update(username).digest('base64');
+  return { wsUrl: options.wsUrl, uri: `sip:${sipUser}@${options.domain}`, username, password, expiresAt };
+}
