@@ -9,6 +9,7 @@ import { isRole, WORKSTATION_KINDS, type WorkstationKind } from '@deskline/proto
 import { ConfigError, loadConfig } from './config.js';
 import { ClientError } from './errors.js';
 import { AccountService } from './services/account-service.js';
+import { AgentService } from './services/agent-service.js';
 import { seedDemoData } from './services/demo-data.js';
 import { SessionStore } from './services/session-store.js';
 import { UserStore } from './services/user-store.js';
@@ -74,8 +75,8 @@ async function main(argv: string[]): Promise<void> {
       idleMs: config.SESSION_IDLE_MINUTES * 60_000,
       maxMs: config.SESSION_MAX_HOURS * 3_600_000,
     });
-    const accounts = new AccountService(users, sessions);
     const workstations = new WorkstationStore(redis);
+    const accounts = new AccountService(users, sessions, new AgentService(redis, workstations));
     const userByEmail = async (): Promise<string> => {
       const email = required(values.email, 'email');
       const user = await users.findByEmail(email);

@@ -1,5 +1,6 @@
 import type { PublicUser } from '@deskline/protocol';
 import { ClientError } from '../errors.js';
+import type { AgentService } from './agent-service.js';
 import type { SessionStore } from './session-store.js';
 import { toPublicUser, type UserStore } from './user-store.js';
 
@@ -8,6 +9,7 @@ export class AccountService {
   constructor(
     private readonly users: UserStore,
     private readonly sessions: SessionStore,
+    private readonly agents: AgentService,
   ) {}
 
   async disable(userId: string): Promise<PublicUser> {
@@ -15,6 +17,7 @@ export class AccountService {
     if (!user) throw new ClientError(404, 'No such user.');
     await this.users.setDisabled(userId, true);
     await this.sessions.destroyAllOf(userId);
+    await this.agents.leaveWorkstation(userId);
     return toPublicUser({ ...user, disabled: true });
   }
 

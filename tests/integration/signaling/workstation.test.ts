@@ -78,6 +78,13 @@ test('logging out frees the workstation for someone else', async () => {
   assert.is((await pick(ben, desk1)).statusCode, 200);
 });
 
+test('disabling a user frees their workstation', async () => {
+  await pick(anna, desk1);
+  await fixture.app.accounts.disable(anna.info.user.id);
+  assert.is(await fixture.db.exists(RedisKeys.workstationHolder(desk1.id)), 0);
+  assert.is((await pick(ben, desk1)).statusCode, 200);
+});
+
 test('an unknown workstation is 404 and a bad body 400', async () => {
   assert.is((await asUser(fixture.app, anna, 'PUT', '/api/workstation', { workstationId: 'nope' })).statusCode, 404);
   assert.is((await asUser(fixture.app, anna, 'PUT', '/api/workstation', { id: desk1.id })).statusCode, 400);
