@@ -17,15 +17,25 @@ repo_root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo_root"
 
 # What each mode needs from Debian, one "check package" pair a line. The check is a command looked up
-# in PATH, or an absolute path that must exist (for packages that install no command).
+# in PATH, or an absolute path that must exist (for packages that install no command; it may contain
+# a * for the architecture directory). kamailio is checked by path because /usr/sbin is not in every
+# user's PATH.
 needs_start=(
   "redis-server redis-server"
+  "/usr/sbin/kamailio kamailio"
+  "/usr/lib/*/kamailio/modules/websocket.so kamailio-websocket-modules"
+  "/usr/lib/*/kamailio/modules/ndb_redis.so kamailio-redis-modules"
+  "/usr/lib/*/kamailio/modules/auth_ephemeral.so kamailio-autheph-modules"
+  "rtpengine rtpengine-daemon"
 )
 needs_test=(
   "${needs_start[@]}"
   "chromium chromium"
   "tini tini"
   "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf fonts-dejavu-core"
+  "sipp sip-tester"
+  "baresip baresip"
+  "sox sox"
 )
 
 say() { echo "bootstrap: $*" >&2; }
@@ -35,7 +45,9 @@ fail() {
 }
 
 present() {
-  if [[ $1 == /* ]]; then [[ -e $1 ]]; else command -v "$1" >/dev/null 2>&1; fi
+  if [[ $1 == /*'*'* ]]; then compgen -G "$1" >/dev/null
+  elif [[ $1 == /* ]]; then [[ -e $1 ]]
+  else command -v "$1" >/dev/null 2>&1; fi
 }
 
 # Runs a command with its output kept aside, and shows that output only if the command fails.
@@ -53,8 +65,8 @@ quietly() {
   rm -f "$log"
 }
 
-# Installed packages must not start their own system services: the launcher runs its own Redis (and
-# later Kamailio and rtpengine), and a system copy would hold the same ports. policy-rc.d is Debian's
+# Installed packages must not start their own system services: the launcher runs its own Redis,
+# Kamailio and rtpengine, and a system copy would hold the same ports (6379, 5060, 22222). policy-rc.d is Debian's
 # switch for that; we only add one for the duration of the install, and never replace one.
 install_packages() {
   local policy=/usr/sbin/policy-rc.d added_policy=

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,8 +15,30 @@ export interface LaunchConfig {
   redisUrl: string | undefined;
   /** The port of the redis-server the launcher starts. */
   redisPort: number;
+  /** Kamailio's settings (docs/call-path.md); the secret and Redis are added when it starts. */
+  sip: SipEdgeConfig;
+  /** rtpengine's settings (docs/call-path.md). */
+  rtpengine: RtpengineConfig;
   /** The launcher's environment, passed on to every child. */
   env: NodeJS.ProcessEnv;
+}
+
+export interface SipEdgeConfig {
+  domain: string;
+  listenHost: string;
+  sipPort: number;
+  wsPort: number;
+  appHost: string;
+  appPort: number;
+  trunkAddresses: string[];
+}
+
+export interface RtpengineConfig {
+  ngHost: string;
+  ngPort: number;
+  interface: string;
+  portMin: number;
+  portMax: number;
 }
 
 export class LaunchConfigError extends Error {
@@ -32,18 +55,100 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return value;
 }
 
+function ipAddress(env: NodeJS.ProcessEnv, name: string, fallback: string, family: 0 | 4 = 0): string {
+  const value = env[name] || fallback;
+  const found = net.isIP(value);
+  if (found === 0 || (family !== 0 && found !== family)) {
+    const kind = family === 4 ? 'an IPv4 address' : 'an IP address';
+    throw new LaunchConfigError(`${name}=${JSON.stringify(value)} is invalid: it must be ${kind} (Kamailio and rtpengine resolve no names).`);
+  }
+  return value;
+}
+
+/** An IP address or an IP/prefix subnet. */
+function isAddressOrSubnet(entry: string): boolean {
+  const [address = '', prefix, extra] = entry.split('/');
+  const family = net.isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+function trunkAddresses(env: NodeJS.ProcessEnv): string[] {
+  const raw = env['TRUNK_ADDRESSES'] || '127.0.0.1';
+  const entries = raw.split(',').map((e) => e.trim()).filter(Boolean);
+  const bad = entries.filter((e) => !isAddressOrSubnet(e));
+  if (entries.length === 0 || bad.length > 0) {
+    throw new LaunchConfigError(`TRUNK_ADDRESSES=${JSON.stringify(raw)} is invalid: it must be a comma-separated list of IP addresses ` +
+      `or subnets like 192.0.2.0/24${bad.length ? ` (not ${bad.map((b) => JSON.stringify(b)).join(', ')})` : ''}.`);
+  }
+  return entries;
+}
+
+function sipDomain(env: NodeJS.ProcessEnv): string {
+  const value = env['SIP_DOMAIN'] || 'deskline.local';
+  if (!/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(value) || value.length > 253) {
+    throw new LaunchConfigError(`SIP_DOMAIN=${JSON.stringify(value)} is invalid: it must be a domain name like deskline.local.`);
+  }
+  return value;
+}
+
+function rtpengineConfig(env: NodeJS.ProcessEnv): RtpengineConfig {
+  const portMin = port(env, 'RTPENGINE_PORT_MIN', 30000);
+  const portMax = port(env, 'RTPENGINE_PORT_MAX', 30999);
+  if (portMin % 2 !== 0 || portMax - portMin < 3) {
+    throw new LaunchConfigError(`RTPENGINE_PORT_MIN=${portMin} and RTPENGINE_PORT_MAX=${portMax} are invalid: ` +
+      'the range must start at an even port and hold at least 4 ports (2 per call leg).');
+  }
+  const iface = env['RTPENGINE_INTERFACE'] || '127.0.0.1';
+  // "local!advertised", for media behind NAT or in a container.
+  if (!iface.split('!').every((a) => net.isIP(a) !== 0) || iface.split('!').length > 2) {
+    throw new LaunchConfigError(`RTPENGINE_INTERFACE=${JSON.stringify(iface)} is invalid: it must be an IP address, ` +
+      'or "local!advertised" (two IP addresses) when the address media is sent from is not the one to put in SDP.');
+  }
+  return {
+    ngHost: ipAddress(env, 'RTPENGINE_NG_HOST', '127.0.0.1'),
+    ngPort: port(env, 'RTPENGINE_NG_PORT', 22222),
+    interface: iface,
+    portMin,
+    portMax,
+  };
+}
+
+/** Kamailio takes the secret as a quoted define; keep it to characters that survive that. */
+export function checkEphemeralSecret(secret: string, from: string): string {
+  if (secret.length < 32 || !/^[\x21-\x7e]+$/.test(secret) || /["\\]/.test(secret)) {
+    throw new LaunchConfigError(`${from} is invalid: it must be at least 32 printable characters, ` +
+      'without spaces, quotes or backslashes (for example 64 hex digits: openssl rand -hex 32).');
+  }
+  return secret;
+}
+
 /** Reads the launcher's settings from the environment, or throws a LaunchConfigError naming the variable. */
 export function readLaunchConfig(env: NodeJS.ProcessEnv): LaunchConfig {
   const redisUrl = env['REDIS_URL'] || undefined;
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new LaunchConfigError('REDIS_URL is invalid: it must look like redis://host:port (or leave it unset to let the launcher start Redis).');
   }
+  // Checked here so that a bad one stops the start before anything runs; it is read where it is used.
+  if (env['SIP_EPHEMERAL_SECRET']) checkEphemeralSecret(env['SIP_EPHEMERAL_SECRET'], 'SIP_EPHEMERAL_SECRET');
   return {
     varDir: path.resolve(env['DESKLINE_VAR_DIR'] || path.join(REPO_ROOT, 'var')),
     host: env['HOST'] || '127.0.0.1',
     port: port(env, 'PORT', 8080),
     redisUrl,
     redisPort: port(env, 'REDIS_PORT', 6379),
+    sip: {
+      domain: sipDomain(env),
+      listenHost: ipAddress(env, 'SIP_LISTEN_HOST', '127.0.0.1'),
+      sipPort: port(env, 'SIP_PORT', 5060),
+      wsPort: port(env, 'SIP_WS_PORT', 5066),
+      // Kamailio writes it into a SIP URI as it is, which an IPv6 address cannot be without brackets.
+      appHost: ipAddress(env, 'SIP_APP_HOST', '127.0.0.1', 4),
+      appPort: port(env, 'SIP_APP_PORT', 5070),
+      trunkAddresses: trunkAddresses(env),
+    },
+    rtpengine: rtpengineConfig(env),
     env,
   };
 }

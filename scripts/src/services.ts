@@ -1,7 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { KAMAILIO_INSTALL_HINT, kamailioArgs, kamailioCommand, kamailioHealthy } from './kamailio.js';
 import { REPO_ROOT, httpUrl, type LaunchConfig } from './launch-config.js';
 import { REDIS_INSTALL_HINT, pingRedis, redisServerArgs } from './redis-server.js';
+import { RTPENGINE_INSTALL_HINT, rtpengineArgs, rtpengineHealthy } from './rtpengine.js';
+import { sipEphemeralSecret } from './secrets.js';
 import type { ServiceDefinition } from './supervisor.js';
 
 const REDIS_HOST = '127.0.0.1';
@@ -30,7 +33,42 @@ function redis(config: LaunchConfig): ServiceDefinition {
   };
 }
 
-function signaling(config: LaunchConfig): ServiceDefinition {
+function rtpengine(config: LaunchConfig): ServiceDefinition {
+  const settings = config.rtpengine;
+  return {
+    name: 'rtpengine',
+    ports: [{ host: settings.ngHost, port: settings.ngPort, envName: 'RTPENGINE_NG_PORT', protocol: 'udp' }],
+    prepare: () => ({ command: 'rtpengine', args: rtpengineArgs(settings), env: config.env, installHint: RTPENGINE_INSTALL_HINT }),
+    healthy: () => rtpengineHealthy(settings),
+    startTimeoutMs: 10_000,
+  };
+}
+
+function kamailio(config: LaunchConfig, secret: () => string): ServiceDefinition {
+  const settings = config.sip;
+  const runDir = path.join(config.varDir, 'run', 'kamailio');
+  return {
+    name: 'kamailio',
+    ports: [
+      { host: settings.listenHost, port: settings.sipPort, envName: 'SIP_PORT', protocol: 'udp' },
+      { host: settings.listenHost, port: settings.sipPort, envName: 'SIP_PORT' },
+      { host: settings.listenHost, port: settings.wsPort, envName: 'SIP_WS_PORT' },
+    ],
+    prepare: () => {
+      mkdirSync(runDir, { recursive: true });
+      return {
+        command: kamailioCommand(config.env['PATH']),
+        args: kamailioArgs({ ...settings, ephemeralSecret: secret(), redisUrl: redisUrl(config) }, runDir),
+        env: config.env,
+        installHint: KAMAILIO_INSTALL_HINT,
+      };
+    },
+    healthy: () => kamailioHealthy(settings),
+    startTimeoutMs: 10_000,
+  };
+}
+
+function signaling(config: LaunchConfig, secret: () => string): ServiceDefinition {
   const healthUrl = `${httpUrl(config.host, config.port)}/api/health`;
   return {
     name: 'signaling',
@@ -39,7 +77,13 @@ function signaling(config: LaunchConfig): ServiceDefinition {
       command: process.execPath,
       args: [path.join(REPO_ROOT, 'signaling/dist/server.js')],
       cwd: REPO_ROOT,
-      env: { ...config.env, HOST: config.host, PORT: String(config.port), REDIS_URL: redisUrl(config) },
+      env: {
+        ...config.env,
+        HOST: config.host,
+        PORT: String(config.port),
+        REDIS_URL: redisUrl(config),
+        SIP_EPHEMERAL_SECRET: secret(),
+      },
     }),
     healthy: async () => {
       const res = await fetch(healthUrl, { signal: AbortSignal.timeout(2_000) });
@@ -51,9 +95,17 @@ function signaling(config: LaunchConfig): ServiceDefinition {
 }
 
 /**
- * What `npm start` runs, in start order. Kamailio, rtpengine and the sip app join this list as
- * further entries.
+ * What `npm start` runs, in start order. The sip app joins this list after kamailio.
  */
 export function serviceDefinitions(config: LaunchConfig): ServiceDefinition[] {
-  return [...(config.redisUrl ? [] : [redis(config)]), signaling(config)];
+  // Read (or created) once, when the first service that needs it starts; Kamailio checks browsers'
+  // credentials with it and signaling issues them with it, so both must get the same value.
+  let secret: string | undefined;
+  const ephemeralSecret = (): string => (secret ??= sipEphemeralSecret(config.env, config.varDir));
+  return [
+    ...(config.redisUrl ? [] : [redis(config)]),
+    rtpengine(config),
+    kamailio(config, ephemeralSecret),
+    signaling(config, ephemeralSecret),
+  ];
 }

@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { assertPortFree } from './free-port.js';
+import { assertPortFree, type Protocol } from './free-port.js';
 import type { PrefixedOutput } from './log-format.js';
 import { ManagedProcess, describeExit, lastLines, waitUntilHealthy, type ExitStatus, type ProcessSpec } from './managed-process.js';
 
@@ -11,6 +11,8 @@ export interface PortRequirement {
   port: number;
   /** The variable that changes this port, named in the message when it is taken. */
   envName: string;
+  /** 'tcp' unless given. */
+  protocol?: Protocol;
 }
 
 /**
@@ -60,7 +62,7 @@ export class Supervisor {
   /** Fails with a message naming the variable to change when any service's port is taken. */
   async checkPorts(services: readonly ServiceDefinition[]): Promise<void> {
     for (const service of services) {
-      for (const p of service.ports) await assertPortFree(p.host, p.port, service.name, p.envName);
+      for (const p of service.ports) await assertPortFree(p.host, p.port, service.name, p.envName, p.protocol);
     }
   }
 

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '@deskline/scripts/free-port';
 import { startRedisServer } from '@deskline/scripts/redis-server';
+import { killOnExit } from './kill-on-exit.js';
 
 export interface TestRedis {
   url: string;
@@ -13,6 +14,7 @@ export interface TestRedis {
 export async function startTestRedis(): Promise<TestRedis> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'deskline-redis-'));
   const running = await startRedisServer({ host: '127.0.0.1', port: await freePort(), dir, appendOnly: false });
+  killOnExit(running.process);
   return {
     url: running.url,
     async stop() {

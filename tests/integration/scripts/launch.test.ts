@@ -1,11 +1,18 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort } from '@deskline/scripts/free-port';
+import { findExecutable } from '@deskline/scripts/managed-process';
+import { ngPing } from '@deskline/scripts/rtpengine-ng';
+import { sipOptionsAnswered } from '@deskline/scripts/sip-options';
 import { LauncherRun, isGone, isGroupGone, processesWithEnv } from '../../helpers/launcher.js';
+import { waitFor } from '../../helpers/wait.js';
+import { ephemeralCredentials, register } from '../../helpers/sip-register.js';
+import { SipWsEndpoint } from '../../helpers/sip-ws.js';
 
 const READY = /Press Ctrl-C to stop\./;
 const READY_TIMEOUT_MS = 60_000;
@@ -14,9 +21,25 @@ const STOP_TIMEOUT_MS = 20_000;
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'deskline-launch-'));
 const varDir = path.join(tmp, 'var');
 const loginsFile = path.join(varDir, 'demo-logins.txt');
-const port = await freePort();
-let redisPort = await freePort();
-while (redisPort === port) redisPort = await freePort();
+const secretFile = path.join(varDir, 'secrets', 'sip-ephemeral-secret');
+
+/** Distinct free ports; SIP_PORT and RTPENGINE_NG_PORT must be free for UDP too. */
+const taken = new Set<number>();
+async function distinctPort(protocols: ('tcp' | 'udp')[] = ['tcp']): Promise<number> {
+  for (;;) {
+    const p = await freePort('127.0.0.1', protocols);
+    if (!taken.has(p)) {
+      taken.add(p);
+      return p;
+    }
+  }
+}
+const port = await distinctPort();
+const redisPort = await distinctPort();
+const sipPort = await distinctPort(['tcp', 'udp']);
+const sipWsPort = await distinctPort();
+const ngPort = await distinctPort(['tcp', 'udp']);
+const mediaPortMin = 40000 + 2 * Math.floor(Math.random() * 9000);
 const runs: LauncherRun[] = [];
 
 function launch(overrides: NodeJS.ProcessEnv = {}): LauncherRun {
@@ -26,10 +49,16 @@ function launch(overrides: NodeJS.ProcessEnv = {}): LauncherRun {
     HOST: '127.0.0.1',
     PORT: String(port),
     REDIS_PORT: String(redisPort),
+    SIP_PORT: String(sipPort),
+    SIP_WS_PORT: String(sipWsPort),
+    RTPENGINE_NG_PORT: String(ngPort),
+    RTPENGINE_PORT_MIN: String(mediaPortMin),
+    RTPENGINE_PORT_MAX: String(mediaPortMin + 99),
     LOG_LEVEL: 'info',
     ...overrides,
   };
   delete env['REDIS_URL'];
+  if (!('SIP_EPHEMERAL_SECRET' in overrides)) delete env['SIP_EPHEMERAL_SECRET'];
   const run = new LauncherRun(env);
   runs.push(run);
   return run;
@@ -46,22 +75,33 @@ function loginsInFile(): Login[] {
   return [...text.matchAll(/^(manager|employee)\s+(\S+@\S+)\s+(\S+)/gm)].map((m) => ({ role: m[1] ?? '', email: m[2] ?? '', password: m[3] ?? '' }));
 }
 
-function assertAllGone(run: LauncherRun): void {
+async function assertAllGone(run: LauncherRun): Promise<void> {
   const pids = run.childPids();
   for (const [name, pid] of pids) {
     assert.ok(isGone(pid), `${name} (pid ${pid}) is still there`);
-    assert.ok(isGroupGone(pid), `a process of ${name}'s group (${pid}) is still there`);
+    // A killed Kamailio's workers are its grandchildren: killed with its group, but reaped by init a
+    // moment after the launcher has exited.
+    await waitFor(`the end of ${name}'s process group (${pid})`, () => isGroupGone(pid), 5_000)
+      .catch(() => assert.unreachable(`a process of ${name}'s group (${pid}) is still there`));
   }
   assert.equal(processesWithEnv('DESKLINE_VAR_DIR', varDir), [], 'no process of this test is left');
 }
 
-async function occupy(p: number): Promise<net.Server> {
+async function occupy(p: number, protocol: 'tcp' | 'udp' = 'tcp'): Promise<{ close(): Promise<void> }> {
+  if (protocol === 'udp') {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(p, '127.0.0.1', resolve);
+    });
+    return { close: () => new Promise<void>((resolve) => socket.close(() => resolve())) };
+  }
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(p, '127.0.0.1', resolve);
   });
-  return server;
+  return { close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 let first: LauncherRun;
@@ -112,16 +152,43 @@ test('on first start it becomes ready, prints the URL and the demo logins, and s
   assert.not.match(first.output, /^signaling \| \{/m, 'pino JSON is shown in human form');
 });
 
-test('SIGTERM stops signaling, then redis, exits 0 and leaves no process behind', async () => {
+test('rtpengine and Kamailio run with the generated SIP secret, which signaling gets too', async () => {
+  assert.ok(await ngPing('127.0.0.1', ngPort), 'rtpengine answers ping');
+  assert.ok(await sipOptionsAnswered('127.0.0.1', sipPort), 'Kamailio answers OPTIONS');
+  assert.match(first.output, /^rtpengine \| /m);
+  assert.match(first.output, /^kamailio  \| /m);
+
+  assert.is(statSync(secretFile).mode & 0o777, 0o600);
+  const secret = readFileSync(secretFile, 'utf8').trim();
+  assert.match(secret, /^[0-9a-f]{64}$/);
+  assert.not.ok(first.output.includes(secret), 'the secret is not printed');
+  const signalingPid = first.childPids().get('signaling') ?? 0;
+  const signalingEnv = readFileSync(`/proc/${signalingPid}/environ`, 'utf8').split('\0');
+  assert.ok(signalingEnv.includes(`SIP_EPHEMERAL_SECRET=${secret}`), 'signaling has the same secret');
+
+  // Kamailio has it: a browser with credentials made from it registers.
+  const browser = await SipWsEndpoint.connect(`ws://127.0.0.1:${sipWsPort}`);
+  try {
+    const credentials = ephemeralCredentials(secret, 'ws-launch', Math.floor(Date.now() / 1000) + 600);
+    const { response } = await register(browser, { user: 'ws-launch', domain: 'deskline.local', ...credentials, contact: browser.contact('ws-launch'), expires: 60 });
+    assert.is(response.status, 200, response.raw);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('SIGTERM stops signaling, kamailio, rtpengine, then redis, exits 0 and leaves no process behind', async () => {
   const pids = first.childPids();
-  assert.equal([...pids.keys()].sort(), ['redis', 'seed-demo', 'signaling']);
+  assert.equal([...pids.keys()].sort(), ['kamailio', 'redis', 'rtpengine', 'seed-demo', 'signaling']);
+  const started = ['redis', 'rtpengine', 'kamailio', 'signaling'].map((name) => first.output.indexOf(`started ${name} `));
+  assert.equal(started, [...started].sort((a, b) => a - b), 'started in the order redis, rtpengine, kamailio, signaling');
   first.signal('SIGTERM');
   const status = await first.waitForExit(STOP_TIMEOUT_MS);
   assert.equal(status, { code: 0, signal: null }, first.output);
-  const stopSignaling = first.output.indexOf('stopping signaling');
-  const stopRedis = first.output.indexOf('stopping redis');
-  assert.ok(stopSignaling >= 0 && stopRedis > stopSignaling, 'signaling is stopped before redis');
-  assertAllGone(first);
+  const stops = ['signaling', 'kamailio', 'rtpengine', 'redis'].map((name) => first.output.indexOf(`stopping ${name}`));
+  assert.ok(stops.every((at) => at >= 0), first.output);
+  assert.equal(stops, [...stops].sort((a, b) => a - b), 'stopped in reverse start order');
+  await assertAllGone(first);
 });
 
 test('a second start keeps the demo users and shows the same logins', async () => {
@@ -135,28 +202,61 @@ test('a second start keeps the demo users and shows the same logins', async () =
   for (const login of loginsInFile()) assert.ok(run.output.includes(login.password), `the output shows the password of ${login.email}`);
   // The users outlived the restart: Redis kept them in var/ (AOF).
   await assertEmployeeLogsIn(loginsInFile());
+  // The SIP secret did too: browsers' credentials stay valid across a restart.
+  const signalingEnv = readFileSync(`/proc/${run.childPids().get('signaling') ?? 0}/environ`, 'utf8').split('\0');
+  assert.ok(signalingEnv.includes(`SIP_EPHEMERAL_SECRET=${readFileSync(secretFile, 'utf8').trim()}`));
 
   run.signal('SIGTERM');
   assert.equal(await run.waitForExit(STOP_TIMEOUT_MS), { code: 0, signal: null }, run.output);
-  assertAllGone(run);
+  await assertAllGone(run);
 });
 
-for (const [envName, what] of [['PORT', 'signaling'], ['REDIS_PORT', 'redis']] as const) {
-  test(`a taken ${envName} stops the start with the port and the variable to change`, async () => {
-    const taken = envName === 'PORT' ? port : redisPort;
-    const blocker = await occupy(taken);
+const PORT_CASES = [
+  { envName: 'PORT', what: 'signaling', port, protocol: 'tcp' },
+  { envName: 'REDIS_PORT', what: 'redis', port: redisPort, protocol: 'tcp' },
+  { envName: 'SIP_PORT', what: 'kamailio', port: sipPort, protocol: 'udp' },
+  { envName: 'SIP_PORT', what: 'kamailio', port: sipPort, protocol: 'tcp' },
+  { envName: 'SIP_WS_PORT', what: 'kamailio', port: sipWsPort, protocol: 'tcp' },
+  { envName: 'RTPENGINE_NG_PORT', what: 'rtpengine', port: ngPort, protocol: 'udp' },
+] as const;
+
+for (const { envName, what, port: takenPort, protocol } of PORT_CASES) {
+  test(`a taken ${envName} (${protocol}) stops the start with the port and the variable to change`, async () => {
+    const blocker = await occupy(takenPort, protocol);
     try {
       const run = launch();
       const status = await run.waitForExit(STOP_TIMEOUT_MS);
       assert.is.not(status.code, 0);
-      assert.match(run.output, `${what}: port ${taken} on 127.0.0.1 is already in use`);
+      assert.match(run.output, `${what}: ${protocol === 'udp' ? 'UDP port' : 'port'} ${takenPort} on 127.0.0.1 is already in use`);
       assert.match(run.output, `${envName}=<port>`);
       assert.is(run.childPids().size, 0, 'nothing was started');
     } finally {
-      await new Promise((resolve) => blocker.close(resolve));
+      await blocker.close();
     }
   });
 }
+
+test('a bad PBX setting stops the start naming the variable, before anything starts', async () => {
+  for (const [name, value] of [['TRUNK_ADDRESSES', '10.0.0.1,not-an-address'], ['SIP_LISTEN_HOST', 'pbx.example'], ['SIP_EPHEMERAL_SECRET', 'short']] as const) {
+    const run = launch({ [name]: value });
+    const status = await run.waitForExit(STOP_TIMEOUT_MS);
+    assert.is(status.code, 1, run.output);
+    assert.match(run.output, `${name}`);
+    assert.is(run.childPids().size, 0, 'nothing was started');
+  }
+});
+
+test('a missing rtpengine stops the start with the install hint, and redis is stopped', async () => {
+  const bin = path.join(tmp, 'redis-only-bin');
+  mkdirSync(bin, { recursive: true });
+  symlinkSync(findExecutable('redis-server') ?? '/usr/bin/redis-server', path.join(bin, 'redis-server'));
+  const run = launch({ PATH: bin });
+  const status = await run.waitForExit(STOP_TIMEOUT_MS);
+  assert.is(status.code, 1, run.output);
+  assert.match(run.output, 'the program "rtpengine" was not found');
+  assert.match(run.output, 'apt-get install rtpengine-daemon');
+  await assertAllGone(run);
+});
 
 test('a missing redis-server stops the start with the install hint', async () => {
   const emptyBin = path.join(tmp, 'empty-bin');
@@ -166,7 +266,7 @@ test('a missing redis-server stops the start with the install hint', async () =>
   assert.is.not(status.code, 0);
   assert.match(run.output, 'the program "redis-server" was not found');
   assert.match(run.output, 'apt-get install redis-server');
-  assertAllGone(run);
+  await assertAllGone(run);
 });
 
 test('when signaling fails to start, redis is stopped and the exit is non-zero with the reason', async () => {
@@ -176,7 +276,7 @@ test('when signaling fails to start, redis is stopped and the exit is non-zero w
   assert.match(run.output, /signaling exited during start \(exit code 1\)/);
   assert.match(run.output, 'LOG_LEVEL');
   assert.ok(run.childPids().has('redis'));
-  assertAllGone(run);
+  await assertAllGone(run);
 });
 
 test('when signaling dies after start, the launcher says so, stops redis and exits non-zero', async () => {
@@ -186,7 +286,7 @@ test('when signaling dies after start, the launcher says so, stops redis and exi
   const status = await run.waitForExit(STOP_TIMEOUT_MS);
   assert.is(status.code, 1, run.output);
   assert.match(run.output, 'signaling exited unexpectedly (killed by SIGKILL)');
-  assertAllGone(run);
+  await assertAllGone(run);
 });
 
 test('a second SIGINT kills at once, and still leaves no process behind', async () => {
@@ -200,7 +300,7 @@ test('a second SIGINT kills at once, and still leaves no process behind', async 
   // Far less than the launcher's grace period, so only the kill can end it this soon.
   const status = await run.waitForExit(5_000);
   assert.equal(status, { code: 130, signal: null }, run.output);
-  assertAllGone(run);
+  await assertAllGone(run);
 });
 
 test.after(() => {

@@ -1,0 +1,128 @@
+/**
+ * How Deskline runs Kamailio: the command line built from the settings in docs/call-path.md, shared
+ * by the launcher and the tests' harness (tests/helpers/kamailio.ts).
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT, connectHost } from './launch-config.js';
+import { ManagedProcess, findExecutable, waitUntilHealthy } from './managed-process.js';
+import { sipOptionsAnswered } from './sip-options.js';
+
+export const KAMAILIO_CFG = path.join(REPO_ROOT, 'pbx-config/kamailio/kamailio.cfg');
+export const KAMAILIO_INSTALL_HINT =
+  'apt-get install kamailio kamailio-websocket-modules kamailio-redis-modules kamailio-autheph-modules';
+
+export interface KamailioSettings {
+  /** SIP_DOMAIN: SIP domain and digest realm. */
+  domain: string;
+  /** SIP_LISTEN_HOST: an IP address. */
+  listenHost: string;
+  /** SIP_PORT: UDP and TCP. */
+  sipPort: number;
+  /** SIP_WS_PORT: SIP over WebSocket. */
+  wsPort: number;
+  /** SIP_APP_HOST, SIP_APP_PORT: where the sip app's one TCP connection comes from. */
+  appHost: string;
+  appPort: number;
+  /** TRUNK_ADDRESSES: IP addresses or CIDR subnets allowed to send patient calls. */
+  trunkAddresses: readonly string[];
+  /** SIP_EPHEMERAL_SECRET. */
+  ephemeralSecret: string;
+  /** REDIS_URL. */
+  redisUrl: string;
+  /** How long a browser's registration may last, in seconds (the config's default: 120). */
+  wsMaxExpires?: number;
+  /** The shortest registration granted, in seconds (the config's default: 30). */
+  minExpires?: number;
+  /** UDP and TCP worker processes each (the config's default: 4). */
+  workers?: number;
+}
+
+/** ndb_redis's server spec for a redis:// URL: host, port, database and password. */
+export function ndbRedisServer(redisUrl: string): string {
+  const url = new URL(redisUrl);
+  if (url.protocol !== 'redis:') throw new Error(`Kamailio can reach Redis only over redis:// (not ${url.protocol}//)`);
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
+  const parts = [`name=deskline`, `addr=${host}`, `port=${url.port || '6379'}`];
+  const db = url.pathname.replace(/^\//, '');
+  if (db) parts.push(`db=${db}`);
+  if (url.password) parts.push(`pass=${decodeURIComponent(url.password)}`);
+  const spec = parts.join(';');
+  if (/["\\\n]/.test(spec)) throw new Error('REDIS_URL must not contain quotes, backslashes or line breaks for Kamailio');
+  return spec;
+}
+
+/** A string define: -A 'NAME="value"'. The config file's strings cannot contain a quote. */
+function stringDefine(name: string, value: string): string[] {
+  if (/["\\\n\r]/.test(value)) throw new Error(`${name} must not contain quotes, backslashes or line breaks`);
+  return ['-A', `${name}="${value}"`];
+}
+
+function numberDefine(name: string, value: number): string[] {
+  return ['-A', `${name}=${value}`];
+}
+
+/**
+ * `kamailio` arguments: our config, in the foreground (-DD), logging to stderr (-E), its runtime
+ * files in `runDir` (-Y) rather than /var/run, and every setting as a define.
+ */
+export function kamailioArgs(settings: KamailioSettings, runDir: string): string[] {
+  return [
+    '-f', KAMAILIO_CFG,
+    '-DD', '-E',
+    '-Y', runDir,
+    ...stringDefine('SIP_DOMAIN', settings.domain),
+    // A bare IP in listen=…; IPv6 needs its brackets there.
+    '-A', `SIP_LISTEN_HOST=${settings.listenHost.includes(':') ? `[${settings.listenHost}]` : settings.listenHost}`,
+    ...numberDefine('SIP_PORT', settings.sipPort),
+    ...numberDefine('SIP_WS_PORT', settings.wsPort),
+    ...stringDefine('SIP_APP_HOST', settings.appHost),
+    ...numberDefine('SIP_APP_PORT', settings.appPort),
+    ...stringDefine('TRUNK_ADDRESSES', settings.trunkAddresses.join(',')),
+    ...stringDefine('SIP_EPHEMERAL_SECRET', settings.ephemeralSecret),
+    ...stringDefine('REDIS_SERVER', ndbRedisServer(settings.redisUrl)),
+    ...(settings.wsMaxExpires !== undefined ? numberDefine('WS_MAX_EXPIRES', settings.wsMaxExpires) : []),
+    ...(settings.minExpires !== undefined ? numberDefine('MIN_EXPIRES', settings.minExpires) : []),
+    ...(settings.workers !== undefined ? numberDefine('SIP_WORKERS', settings.workers) : []),
+  ];
+}
+
+/** Kamailio is up when it answers an OPTIONS over UDP with 200. */
+export function kamailioHealthy(settings: Pick<KamailioSettings, 'listenHost' | 'sipPort'>): Promise<boolean> {
+  return sipOptionsAnswered(connectHost(settings.listenHost), settings.sipPort);
+}
+
+export interface StartKamailioOptions extends KamailioSettings {
+  runDir: string;
+  bin?: string;
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  startTimeoutMs?: number;
+}
+
+/** Starts a Kamailio we own and resolves once it answers OPTIONS. */
+export async function startKamailio(options: StartKamailioOptions): Promise<ManagedProcess> {
+  mkdirSync(options.runDir, { recursive: true });
+  const proc = ManagedProcess.start({
+    name: 'kamailio',
+    command: options.bin ?? kamailioCommand(),
+    installHint: KAMAILIO_INSTALL_HINT,
+    args: kamailioArgs(options, options.runDir),
+    onLine: options.onLine,
+  });
+  try {
+    await waitUntilHealthy(proc, () => kamailioHealthy(options), options.startTimeoutMs ?? 10_000);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return proc;
+}
+
+/**
+ * Debian installs kamailio in /usr/sbin, which is not in every user's PATH: use it from there when
+ * PATH has none, so that running as an ordinary user works too.
+ */
+export function kamailioCommand(envPath = process.env['PATH']): string {
+  if (findExecutable('kamailio', envPath)) return 'kamailio';
+  return findExecutable('/usr/sbin/kamailio') ? '/usr/sbin/kamailio' : 'kamailio';
+}

@@ -1,0 +1,137 @@
+/**
+ * A real Kamailio with Deskline's config (pbx-config/kamailio/kamailio.cfg) on free ports, for
+ * integration tests of the SIP edge and of the sip app behind it.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '@deskline/scripts/free-port';
+import { startKamailio } from '@deskline/scripts/kamailio';
+import type { ExitStatus, ManagedProcess } from '@deskline/scripts/managed-process';
+import { killOnExit } from './kill-on-exit.js';
+
+export interface TestKamailioOptions {
+  redisUrl: string;
+  /** Default ['127.0.0.1']. */
+  trunkAddresses?: string[];
+  /** Default a fresh random secret. */
+  secret?: string;
+  /** Default 'deskline.local'. */
+  domain?: string;
+  /** Where the sip app will connect from. Default 127.0.0.1 and a free port. */
+  appHost?: string;
+  appPort?: number;
+  wsMaxExpires?: number;
+  minExpires?: number;
+  /** Echo Kamailio's log lines to stderr as they come (for debugging a test); DESKLINE_TEST_LOGS=1 does it for all. */
+  echo?: boolean;
+}
+
+export interface TestKamailio {
+  host: string;
+  /** SIP over UDP and TCP. */
+  sipPort: number;
+  /** SIP over WebSocket, and its URL. */
+  wsPort: number;
+  wsUrl: string;
+  domain: string;
+  secret: string;
+  appHost: string;
+  appPort: number;
+  trunkAddresses: string[];
+  process: ManagedProcess;
+  /** Every line it logged. */
+  readonly log: string[];
+  /** Resolves with the first log line (from the start) matching `pattern`. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Milliseconds from spawn until it answered OPTIONS. */
+  startupMs: number;
+  stop(): Promise<ExitStatus>;
+}
+
+export async function startTestKamailio(options: TestKamailioOptions): Promise<TestKamailio> {
+  const host = '127.0.0.1';
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'deskline-kamailio-'));
+  const sipPort = await freePort(host, ['tcp', 'udp']);
+  let wsPort = await freePort(host);
+  while (wsPort === sipPort) wsPort = await freePort(host);
+  const appHost = options.appHost ?? host;
+  let appPort = options.appPort ?? (await freePort(host));
+  while (options.appPort === undefined && (appPort === sipPort || appPort === wsPort)) appPort = await freePort(host);
+  const secret = options.secret ?? randomBytes(32).toString('hex');
+  const domain = options.domain ?? 'deskline.local';
+  const trunkAddresses = options.trunkAddresses ?? ['127.0.0.1'];
+
+  const log: string[] = [];
+  const listeners = new Set<() => void>();
+  const started = Date.now();
+  let proc: ManagedProcess;
+  try {
+    proc = await startKamailio({
+      domain,
+      listenHost: host,
+      sipPort,
+      wsPort,
+      appHost,
+      appPort,
+      trunkAddresses,
+      ephemeralSecret: secret,
+      redisUrl: options.redisUrl,
+      wsMaxExpires: options.wsMaxExpires,
+      minExpires: options.minExpires,
+      workers: 2,
+      runDir,
+      onLine: (line) => {
+        log.push(line);
+        if (options.echo ?? process.env['DESKLINE_TEST_LOGS'] === '1') process.stderr.write(`kamailio | ${line}\n`);
+        for (const listener of [...listeners]) listener();
+      },
+    });
+  } catch (err) {
+    rmSync(runDir, { recursive: true, force: true });
+    throw err;
+  }
+  killOnExit(proc);
+  const startupMs = Date.now() - started;
+
+  return {
+    host,
+    sipPort,
+    wsPort,
+    wsUrl: `ws://${host}:${wsPort}`,
+    domain,
+    secret,
+    appHost,
+    appPort,
+    trunkAddresses,
+    process: proc,
+    log,
+    startupMs,
+    waitForLog(pattern, timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const line = log.find((l) => pattern.test(l));
+          if (line === undefined) return;
+          finish();
+          resolve(line);
+        };
+        const timer = setTimeout(() => {
+          finish();
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for Kamailio to log ${pattern}; its last lines:\n  ${log.slice(-15).join('\n  ')}`));
+        }, timeoutMs);
+        const finish = (): void => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+    async stop() {
+      const status = await proc.stop();
+      rmSync(runDir, { recursive: true, force: true });
+      return status;
+    },
+  };
+}

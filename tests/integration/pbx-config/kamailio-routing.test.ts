@@ -1,0 +1,228 @@
+/**
+ * The call path through Kamailio, with the sip app played by the test over its one TCP connection
+ * (from SIP_APP_PORT, ";alias" in its Via): trunk calls reach the app, the app reaches registered
+ * browsers, and in-dialog requests follow the Record-Route set both ways.
+ */
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startTestKamailio, type TestKamailio } from '../../helpers/kamailio.js';
+import { REPO_ROOT } from '../../helpers/launcher.js';
+import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
+import { SipTcpEndpoint, type SipEndpoint } from '../../helpers/sip-endpoint.js';
+import { cseq, header, headers, nameAddrUri, param, randomToken, type SipMessage } from '../../helpers/sip-message.js';
+import { ephemeralCredentials, register } from '../../helpers/sip-register.js';
+import { SipWsEndpoint } from '../../helpers/sip-ws.js';
+import { describeSipp, runSipp, type SippResult } from '../../helpers/sipp.js';
+
+const SCENARIOS = path.join(REPO_ROOT, 'tests/integration/pbx-config/sipp');
+const SDP = ['v=0', 'o=app 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=sendrecv', ''].join('\r\n');
+
+let redis: TestRedis;
+let kamailio: TestKamailio;
+let app: SipTcpEndpoint | undefined;
+const browsers: SipWsEndpoint[] = [];
+
+test.before(async () => {
+  redis = await startTestRedis();
+  kamailio = await startTestKamailio({ redisUrl: redis.url });
+});
+
+test.after(async () => {
+  for (const b of browsers) await b.terminate().catch(() => undefined);
+  await app?.close();
+  await kamailio.stop();
+  await redis.stop();
+});
+
+const appContact = (): string => `sip:sipapp@${kamailio.appHost}:${kamailio.appPort};transport=tcp`;
+
+/** The sip app connects, as it will: from SIP_APP_PORT, and pings Kamailio with OPTIONS. */
+async function connectApp(): Promise<SipTcpEndpoint> {
+  const endpoint = await SipTcpEndpoint.connect({ host: kamailio.host, port: kamailio.sipPort, localAddress: kamailio.appHost, localPort: kamailio.appPort });
+  const self = `sip:${kamailio.host}:${kamailio.sipPort}`;
+  const ping = endpoint.sendRequest({ method: 'OPTIONS', uri: self, from: `sip:sipapp@${kamailio.domain}`, to: self });
+  assert.is((await endpoint.finalResponse(ping)).status, 200);
+  return endpoint;
+}
+
+function trunkCall(scenario: string): Promise<SippResult> {
+  return runSipp({
+    scenario: path.join(SCENARIOS, scenario),
+    remoteHost: kamailio.host,
+    remotePort: kamailio.sipPort,
+    keys: { number: '100', domain: kamailio.domain },
+  });
+}
+
+/** The UAS side's route set: the request's Record-Route values, in order. */
+function routeSetAsUas(request: SipMessage): string[] {
+  return headers(request, 'record-route').flatMap((v) => v.split(/,(?=\s*<)/).map((r) => r.trim()));
+}
+
+/** The UAC side's route set: the response's Record-Route values, reversed. */
+function routeSetAsUac(response: SipMessage): string[] {
+  return routeSetAsUas(response).reverse();
+}
+
+function toTag(m: SipMessage): string | undefined {
+  return param(header(m, 'to'), 'tag');
+}
+
+function fromTag(m: SipMessage): string | undefined {
+  return param(header(m, 'from'), 'tag');
+}
+
+test('a trunk call while the sip app is not connected fails at once with 503', async () => {
+  const result = await trunkCall('uac-invite-sip-app-not-connected-expect-503.xml');
+  assert.is(result.code, 0, describeSipp(result));
+});
+
+test('a trunk call reaches the sip app over its connection, unchanged, and its answer goes back', async () => {
+  app = await connectApp();
+  const call = trunkCall('uac-invite-from-trunk-expect-486.xml');
+  const invite = await app.waitForRequest('INVITE', undefined, 10_000);
+  assert.match(invite.uri ?? '', /^sip:100@/, 'the dialled number is the R-URI user');
+  assert.match(header(invite, 'content-type') ?? '', /application\/sdp/);
+  assert.ok(routeSetAsUas(invite).length > 0, 'Kamailio record-routes');
+  app.respond(invite, 486, 'Busy Here', { toTag: randomToken(4) });
+  const result = await call;
+  assert.is(result.code, 0, describeSipp(result));
+  // Kamailio acknowledges the 486 itself (hop by hop) and absorbs the trunk's ACK.
+  const ack = await app.waitForRequest('ACK', header(invite, 'call-id'));
+  assert.is(cseq(ack).number, cseq(invite).number);
+});
+
+test('a trunk call answered by the sip app: the ACK and the app\'s BYE follow the Record-Route set', async () => {
+  const endpoint = app ?? (await connectApp());
+  const call = trunkCall('uac-invite-from-trunk-answered-expect-bye.xml');
+  const invite = await endpoint.waitForRequest('INVITE', undefined, 10_000);
+  const callId = header(invite, 'call-id') ?? '';
+  const tag = randomToken(4);
+  endpoint.respond(invite, 200, 'OK', {
+    toTag: tag,
+    headers: [['Contact', `<${appContact()}>`], ['Content-Type', 'application/sdp']],
+    body: SDP,
+  });
+  await endpoint.waitForRequest('ACK', callId);
+  const patient = nameAddrUri(header(invite, 'contact') ?? '');
+  const bye = endpoint.sendRequest({
+    method: 'BYE',
+    uri: patient,
+    from: nameAddrUri(header(invite, 'to') ?? ''),
+    fromTag: tag,
+    to: nameAddrUri(header(invite, 'from') ?? ''),
+    toTag: fromTag(invite),
+    callId,
+    cseq: 1,
+    routes: routeSetAsUas(invite),
+  });
+  assert.is((await endpoint.finalResponse(bye)).status, 200);
+  const result = await call;
+  assert.is(result.code, 0, describeSipp(result));
+});
+
+async function registeredBrowser(user: string): Promise<SipWsEndpoint> {
+  const browser = await SipWsEndpoint.connect(kamailio.wsUrl);
+  browsers.push(browser);
+  const credentials = ephemeralCredentials(kamailio.secret, user, Math.floor(Date.now() / 1000) + 3600);
+  const { response } = await register(browser, { user, domain: kamailio.domain, ...credentials, contact: browser.contact(user), expires: 300 });
+  assert.is(response.status, 200, response.raw);
+  return browser;
+}
+
+function ringWorkstation(endpoint: SipEndpoint, user: string) {
+  return endpoint.sendRequest({
+    method: 'INVITE',
+    uri: `sip:${user}@${kamailio.domain}`,
+    from: `sip:queue@${kamailio.domain}`,
+    to: `sip:${user}@${kamailio.domain}`,
+    contact: appContact(),
+    headers: [['Content-Type', 'application/sdp']],
+    body: SDP,
+  });
+}
+
+test('the sip app rings a browser: INVITE over its WebSocket, answer, ACK, and the browser\'s BYE back to the app', async () => {
+  const endpoint = app ?? (await connectApp());
+  const browser = await registeredBrowser('ws-10');
+  const invite = ringWorkstation(endpoint, 'ws-10');
+  const incoming = await browser.waitForRequest('INVITE', invite.callId);
+  assert.match(incoming.uri ?? '', /\.invalid;transport=ws/, 'the R-URI is the browser\'s registered contact');
+  browser.respond(incoming, 180, 'Ringing', { toTag: 'browser1' });
+  browser.respond(incoming, 200, 'OK', {
+    toTag: 'browser1',
+    headers: [['Contact', `<sip:ws10@${browser.viaHost};transport=ws>`], ['Content-Type', 'application/sdp']],
+    body: SDP,
+  });
+  const ok = await endpoint.finalResponse(invite);
+  assert.is(ok.status, 200);
+  const target = nameAddrUri(header(ok, 'contact') ?? '');
+  assert.match(target, /;alias=/, 'Kamailio added where the browser really is');
+
+  const dialog = { callId: invite.callId, uri: target, from: `sip:queue@${kamailio.domain}`, fromTag: invite.fromTag, to: `sip:ws-10@${kamailio.domain}`, toTag: toTag(ok), routes: routeSetAsUac(ok) };
+  endpoint.sendRequest({ ...dialog, method: 'ACK', cseq: invite.cseq });
+  await browser.waitForRequest('ACK', invite.callId);
+
+  const bye = browser.sendRequest({
+    method: 'BYE',
+    uri: nameAddrUri(header(incoming, 'contact') ?? ''),
+    callId: invite.callId,
+    from: `sip:ws-10@${kamailio.domain}`,
+    fromTag: 'browser1',
+    to: `sip:queue@${kamailio.domain}`,
+    toTag: invite.fromTag,
+    cseq: 1,
+    routes: routeSetAsUas(incoming),
+  });
+  const byeAtApp = await endpoint.waitForRequest('BYE', invite.callId);
+  endpoint.respond(byeAtApp, 200, 'OK');
+  assert.is((await browser.finalResponse(bye)).status, 200);
+});
+
+test('the sip app cancels a ringing browser: CANCEL reaches it, the app gets 487', async () => {
+  const endpoint = app ?? (await connectApp());
+  const browser = await registeredBrowser('ws-11');
+  const invite = ringWorkstation(endpoint, 'ws-11');
+  const incoming = await browser.waitForRequest('INVITE', invite.callId);
+  browser.respond(incoming, 180, 'Ringing', { toTag: 'browser2' });
+  await endpoint.waitFor((m) => m.status === 180 && header(m, 'call-id') === invite.callId, '180 at the app');
+  const cancelled = endpoint.sendCancel(invite);
+  const cancel = await browser.waitForRequest('CANCEL', invite.callId);
+  browser.respond(cancel, 200, 'OK');
+  browser.respond(incoming, 487, 'Request Terminated', { toTag: 'browser2' });
+  assert.is((await endpoint.finalResponse(cancelled)).status, 200);
+  const terminated = await endpoint.finalResponse(invite);
+  assert.is(terminated.status, 487);
+  // Kamailio acknowledged the 487 to the browser itself.
+  await browser.waitForRequest('ACK', invite.callId);
+});
+
+test('the sip app rings a workstation that is not registered: 480', async () => {
+  const endpoint = app ?? (await connectApp());
+  const invite = ringWorkstation(endpoint, 'ws-nobody');
+  assert.is((await endpoint.finalResponse(invite)).status, 480);
+});
+
+test('a browser whose connection just dropped: 480, not a hang', async () => {
+  const endpoint = app ?? (await connectApp());
+  const browser = await registeredBrowser('ws-12');
+  await browser.terminate();
+  // Kamailio may still think the connection alive when the INVITE comes; then it waits 5 s for a
+  // first answer before it gives up.
+  const invite = ringWorkstation(endpoint, 'ws-12');
+  assert.is((await endpoint.finalResponse(invite, 8000)).status, 480);
+});
+
+test('a workstation that does not answer the INVITE at all (a frozen tab): 480 after 5 s', async () => {
+  const endpoint = app ?? (await connectApp());
+  const browser = await registeredBrowser('ws-13');
+  const started = Date.now();
+  const invite = ringWorkstation(endpoint, 'ws-13');
+  await browser.waitForRequest('INVITE', invite.callId);
+  assert.is((await endpoint.finalResponse(invite, 8000)).status, 480);
+  const waited = Date.now() - started;
+  assert.ok(waited > 4000 && waited < 7000, `answered after ${waited} ms`);
+});
+
+test.run();

@@ -1,0 +1,198 @@
+/**
+ * rtpengine as the sip app will drive it (ARCHITECTURE.md, "Hold music before anyone answers"):
+ * offer with the patient's SDP, answer with a placeholder, then play media, and the patient's
+ * RTP socket receives the clinic's audio at 50 packets a second. Also checks the media files.
+ */
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ngPing } from '@deskline/scripts/rtpengine-ng';
+import { REPO_ROOT } from '../../helpers/launcher.js';
+import { startTestRtpengine, type TestRtpengine } from '../../helpers/rtpengine.js';
+
+const MEDIA = path.join(REPO_ROOT, 'pbx-config/media');
+const PCMU = 0;
+
+let rtpengine: TestRtpengine;
+const sockets: dgram.Socket[] = [];
+
+test.before(async () => {
+  rtpengine = await startTestRtpengine();
+});
+
+test.after(async () => {
+  for (const socket of sockets) socket.close();
+  await rtpengine.stop();
+});
+
+interface RtpPacket {
+  at: number;
+  payloadType: number;
+  sequence: number;
+  payload: Buffer;
+}
+
+/** The patient's phone: a UDP socket that records every RTP packet it receives. */
+async function patientSocket(): Promise<{ port: number; packets: RtpPacket[]; waitForPackets(n: number, timeoutMs: number): Promise<void> }> {
+  const socket = dgram.createSocket('udp4');
+  sockets.push(socket);
+  const packets: RtpPacket[] = [];
+  const listeners = new Set<() => void>();
+  socket.on('message', (data) => {
+    if (data.length < 12 || data[0] === undefined || data[0] >> 6 !== 2) return;
+    const cc = data[0] & 0x0f;
+    packets.push({ at: performance.now(), payloadType: (data[1] ?? 0) & 0x7f, sequence: data.readUInt16BE(2), payload: data.subarray(12 + 4 * cc) });
+    for (const l of [...listeners]) l();
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return {
+    port: socket.address().port,
+    packets,
+    waitForPackets(n, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (packets.length < n) return;
+          finish();
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          finish();
+          reject(new Error(`received ${packets.length} RTP packets, not ${n}, within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const finish = (): void => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
+
+function sdp(port: number, direction = 'sendrecv'): string {
+  return ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${port} RTP/AVP 0 8 101`,
+    'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:101 telephone-event/8000', `a=${direction}`, ''].join('\r\n');
+}
+
+/** The queue's media leg as the sip app sets it up: offer (patient's SDP), answer (placeholder). */
+async function holdLeg(callId: string, patientPort: number): Promise<void> {
+  const plain = { 'transport-protocol': 'RTP/AVP', ICE: 'remove', flags: ['port latching'], replace: ['origin', 'session-connection'] };
+  const offer = await rtpengine.ng({ command: 'offer', 'call-id': callId, 'from-tag': 'patient', sdp: sdp(patientPort), ...plain });
+  assert.is(offer['result'], 'ok', JSON.stringify(offer));
+  const answer = await rtpengine.ng({ command: 'answer', 'call-id': callId, 'from-tag': 'patient', 'to-tag': 'queue', sdp: sdp(9), ...plain });
+  assert.is(answer['result'], 'ok', JSON.stringify(answer));
+  assert.match(String(answer['sdp']), /m=audio \d+ RTP\/AVP 0/);
+}
+
+/** μ-law to linear (ITU-T G.711). */
+function ulawToLinear(byte: number): number {
+  const u = ~byte & 0xff;
+  const t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
+  return u & 0x80 ? 0x84 - t : t - 0x84;
+}
+
+function levelDbfs(payloads: Buffer[]): number {
+  let sum = 0;
+  let n = 0;
+  for (const p of payloads) {
+    for (const b of p) {
+      const s = ulawToLinear(b) / 32768;
+      sum += s * s;
+      n++;
+    }
+  }
+  return 10 * Math.log10(sum / Math.max(n, 1));
+}
+
+interface WavFormat {
+  format: number;
+  channels: number;
+  sampleRate: number;
+  bitsPerSample: number;
+  seconds: number;
+}
+
+function wavFormat(file: string): WavFormat {
+  const data = readFileSync(file);
+  assert.is(data.toString('ascii', 0, 4), 'RIFF');
+  assert.is(data.toString('ascii', 8, 12), 'WAVE');
+  let at = 12;
+  let fmt: Omit<WavFormat, 'seconds'> | undefined;
+  while (at + 8 <= data.length) {
+    const id = data.toString('ascii', at, at + 4);
+    const size = data.readUInt32LE(at + 4);
+    if (id === 'fmt ') {
+      fmt = { format: data.readUInt16LE(at + 8), channels: data.readUInt16LE(at + 10), sampleRate: data.readUInt32LE(at + 12), bitsPerSample: data.readUInt16LE(at + 22) };
+    }
+    if (id === 'data' && fmt) return { ...fmt, seconds: size / (fmt.sampleRate * fmt.channels * (fmt.bitsPerSample / 8)) };
+    at += 8 + size + (size % 2);
+  }
+  throw new Error(`${file}: no fmt and data chunks`);
+}
+
+test('the media files are 8 kHz mono 16-bit PCM WAV of sensible length', () => {
+  const intro = wavFormat(path.join(MEDIA, 'intro.wav'));
+  const music = wavFormat(path.join(MEDIA, 'hold-music.wav'));
+  for (const f of [intro, music]) assert.equal([f.format, f.channels, f.sampleRate, f.bitsPerSample], [1, 1, 8000, 16]);
+  assert.ok(intro.seconds > 4 && intro.seconds < 15, `intro lasts ${intro.seconds} s`);
+  assert.ok(music.seconds >= 20 && music.seconds <= 30, `hold music lasts ${music.seconds} s`);
+});
+
+test('rtpengine answers the ng ping with pong', async () => {
+  assert.equal(await rtpengine.ng({ command: 'ping' }), { result: 'pong' });
+  assert.ok(await ngPing(rtpengine.ngHost, rtpengine.ngPort));
+});
+
+test('play media of hold-music.wav sends the patient ~50 PCMU packets a second of audible music', async () => {
+  const patient = await patientSocket();
+  const callId = 'hold-music-test';
+  await holdLeg(callId, patient.port);
+  const play = await rtpengine.ng({ command: 'play media', 'call-id': callId, 'from-tag': 'patient', file: path.join(MEDIA, 'hold-music.wav'), 'repeat-times': 10 });
+  assert.is(play['result'], 'ok', JSON.stringify(play));
+  // rtpengine reports the file's length: it decoded all of it.
+  assert.ok(Math.abs(Number(play['duration']) - 24000) < 100, `duration ${String(play['duration'])} ms`);
+
+  await patient.waitForPackets(160, 6000);
+  const window = patient.packets.slice(10, 160);
+  const first = window[0] as RtpPacket;
+  const last = window[window.length - 1] as RtpPacket;
+  const perSecond = ((window.length - 1) * 1000) / (last.at - first.at);
+  assert.ok(perSecond > 45 && perSecond < 55, `${perSecond.toFixed(1)} packets per second`);
+  assert.ok(window.every((p) => p.payloadType === PCMU && p.payload.length === 160), 'PCMU, 20 ms per packet');
+  const silent = window.filter((p) => p.payload.every((b) => b === 0xff || b === 0x7f)).length;
+  assert.ok(silent < window.length / 10, `${silent} of ${window.length} packets are pure silence`);
+  const level = levelDbfs(window.map((p) => p.payload));
+  assert.ok(level > -40 && level < -6, `music level ${level.toFixed(1)} dBFS: audible, not clipping`);
+  console.log(`    hold music: ${perSecond.toFixed(1)} packets/s, ${level.toFixed(1)} dBFS`);
+
+  const stop = await rtpengine.ng({ command: 'stop media', 'call-id': callId, 'from-tag': 'patient' });
+  assert.is(stop['result'], 'ok', JSON.stringify(stop));
+  await rtpengine.ng({ command: 'delete', 'call-id': callId });
+});
+
+test('play media of intro.wav plays the spoken welcome', async () => {
+  const patient = await patientSocket();
+  const callId = 'intro-test';
+  await holdLeg(callId, patient.port);
+  const play = await rtpengine.ng({ command: 'play media', 'call-id': callId, 'from-tag': 'patient', file: path.join(MEDIA, 'intro.wav') });
+  assert.is(play['result'], 'ok', JSON.stringify(play));
+  assert.ok(Number(play['duration']) > 4000, `duration ${String(play['duration'])} ms`);
+  await patient.waitForPackets(100, 5000);
+  assert.ok(levelDbfs(patient.packets.slice(0, 100).map((p) => p.payload)) > -45, 'the speech is audible');
+  await rtpengine.ng({ command: 'delete', 'call-id': callId });
+});
+
+test('play media of a file that does not exist is an error, and rtpengine carries on', async () => {
+  const patient = await patientSocket();
+  const callId = 'missing-file-test';
+  await holdLeg(callId, patient.port);
+  const play = await rtpengine.ng({ command: 'play media', 'call-id': callId, 'from-tag': 'patient', file: path.join(MEDIA, 'no-such-file.wav') });
+  assert.is(play['result'], 'error');
+  assert.ok(await ngPing(rtpengine.ngHost, rtpengine.ngPort));
+  await rtpengine.ng({ command: 'delete', 'call-id': callId });
+});
+
+test.run();

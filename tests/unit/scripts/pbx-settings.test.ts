@@ -1,0 +1,111 @@
+/**
+ * The launcher's PBX settings: the defaults of docs/call-path.md, the checks that stop a bad value
+ * before anything starts, and the command lines Kamailio and rtpengine get from them.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { kamailioArgs, ndbRedisServer } from '@deskline/scripts/kamailio';
+import { LaunchConfigError, readLaunchConfig } from '@deskline/scripts/launch-config';
+import { rtpengineArgs } from '@deskline/scripts/rtpengine';
+import { ephemeralSecretFile, sipEphemeralSecret } from '@deskline/scripts/secrets';
+
+test('the defaults are those of docs/call-path.md', () => {
+  const config = readLaunchConfig({});
+  assert.equal(config.sip, {
+    domain: 'deskline.local',
+    listenHost: '127.0.0.1',
+    sipPort: 5060,
+    wsPort: 5066,
+    appHost: '127.0.0.1',
+    appPort: 5070,
+    trunkAddresses: ['127.0.0.1'],
+  });
+  assert.equal(config.rtpengine, { ngHost: '127.0.0.1', ngPort: 22222, interface: '127.0.0.1', portMin: 30000, portMax: 30999 });
+});
+
+test('TRUNK_ADDRESSES takes addresses and subnets, separated by commas', () => {
+  const config = readLaunchConfig({ TRUNK_ADDRESSES: '192.0.2.10, 198.51.100.0/24,2001:db8::/32' });
+  assert.equal(config.sip.trunkAddresses, ['192.0.2.10', '198.51.100.0/24', '2001:db8::/32']);
+});
+
+test('a bad setting is refused with its name and value', () => {
+  const cases: Record<string, string>[] = [
+    { TRUNK_ADDRESSES: 'carrier.example' },
+    { TRUNK_ADDRESSES: '10.0.0.0/33' },
+    { TRUNK_ADDRESSES: ',' },
+    { SIP_LISTEN_HOST: 'localhost' },
+    { SIP_APP_HOST: '::1' },
+    { SIP_PORT: '70000' },
+    { SIP_DOMAIN: 'bad domain' },
+    { RTPENGINE_PORT_MIN: '30001' },
+    { RTPENGINE_PORT_MIN: '31000', RTPENGINE_PORT_MAX: '30000' },
+    { RTPENGINE_INTERFACE: '10.0.0.1!10.0.0.2!10.0.0.3' },
+    { SIP_EPHEMERAL_SECRET: 'too-short' },
+    { SIP_EPHEMERAL_SECRET: `${'a'.repeat(40)}"` },
+  ];
+  for (const env of cases) {
+    const name = Object.keys(env)[0] ?? '';
+    try {
+      readLaunchConfig(env);
+      assert.unreachable(`${JSON.stringify(env)} was accepted`);
+    } catch (err) {
+      assert.instance(err, LaunchConfigError);
+      assert.match((err as Error).message, name);
+    }
+  }
+  assert.is(readLaunchConfig({ RTPENGINE_INTERFACE: '10.0.0.5!203.0.113.7' }).rtpengine.interface, '10.0.0.5!203.0.113.7');
+});
+
+test('REDIS_URL becomes ndb_redis\'s server spec, database and password included', () => {
+  assert.is(ndbRedisServer('redis://127.0.0.1:6379'), 'name=deskline;addr=127.0.0.1;port=6379');
+  assert.is(ndbRedisServer('redis://redis'), 'name=deskline;addr=redis;port=6379');
+  assert.is(ndbRedisServer('redis://:s%40cret@10.0.0.5:6380/2'), 'name=deskline;addr=10.0.0.5;port=6380;db=2;pass=s@cret');
+  assert.throws(() => ndbRedisServer('rediss://10.0.0.5:6380'), /redis:\/\//);
+});
+
+test('Kamailio gets every setting as a define, strings quoted', () => {
+  const args = kamailioArgs({
+    domain: 'clinic.example', listenHost: '10.0.0.5', sipPort: 5060, wsPort: 5066, appHost: '127.0.0.1', appPort: 5070,
+    trunkAddresses: ['192.0.2.10', '198.51.100.0/24'], ephemeralSecret: 'x'.repeat(64), redisUrl: 'redis://127.0.0.1:6379',
+  }, '/tmp/run');
+  assert.equal(args.slice(2, 6), ['-DD', '-E', '-Y', '/tmp/run']);
+  const defines = args.filter((_, i) => args[i - 1] === '-A');
+  assert.equal(defines, [
+    'SIP_DOMAIN="clinic.example"',
+    'SIP_LISTEN_HOST=10.0.0.5',
+    'SIP_PORT=5060',
+    'SIP_WS_PORT=5066',
+    'SIP_APP_HOST="127.0.0.1"',
+    'SIP_APP_PORT=5070',
+    'TRUNK_ADDRESSES="192.0.2.10,198.51.100.0/24"',
+    `SIP_EPHEMERAL_SECRET="${'x'.repeat(64)}"`,
+    'REDIS_SERVER="name=deskline;addr=127.0.0.1;port=6379"',
+  ]);
+});
+
+test('rtpengine gets the shared config file and this installation\'s flags', () => {
+  const args = rtpengineArgs({ ngHost: '127.0.0.1', ngPort: 22222, interface: '127.0.0.1', portMin: 30000, portMax: 30999 });
+  assert.match(args[0] ?? '', /^--config-file=.*pbx-config\/rtpengine\/rtpengine\.conf$/);
+  assert.equal(args.slice(1), ['--interface=127.0.0.1', '--listen-ng=127.0.0.1:22222', '--port-min=30000', '--port-max=30999']);
+});
+
+test('the SIP secret is generated once, 64 hex digits readable by its owner only, and then kept', () => {
+  const varDir = mkdtempSync(path.join(os.tmpdir(), 'deskline-secret-'));
+  try {
+    const secret = sipEphemeralSecret({}, varDir);
+    assert.match(secret, /^[0-9a-f]{64}$/);
+    const file = ephemeralSecretFile(varDir);
+    assert.is(statSync(file).mode & 0o777, 0o600);
+    assert.is(statSync(path.dirname(file)).mode & 0o777, 0o700);
+    assert.is(readFileSync(file, 'utf8').trim(), secret);
+    assert.is(sipEphemeralSecret({}, varDir), secret, 'the second start reads it back');
+    assert.is(sipEphemeralSecret({ SIP_EPHEMERAL_SECRET: 'y'.repeat(40) }, varDir), 'y'.repeat(40), 'the environment wins');
+  } finally {
+    rmSync(varDir, { recursive: true, force: true });
+  }
+});
+
+test.run();
