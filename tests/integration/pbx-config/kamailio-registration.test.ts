@@ -3,6 +3,7 @@
  * WebSocket, ephemeral credentials), and the registration mirror in Redis that the sip app and
  * signaling read (docs/call-path.md, "Registrations in Redis").
  */
+import { waitFor } from '../../helpers/wait.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -88,13 +89,13 @@ test('a desk phone registers over UDP with its password: 200, sip-registration:<
   await deskPhone('201', 'phone-secret-201');
   const result = await sippRegister('uac-register-with-digest-expect-200.xml', '201', 'phone-secret-201', 300);
   assert.is(result.code, 0, describeSipp(result));
+  await events.waitFor((e) => e.user === '201' && e.registered === true, 'registered:true for 201');
 
   const contact = await db.get(RedisKeys.sipRegistration('201'));
   assert.ok(contact, 'the registration key exists');
   assert.match(contact, /^sip:201@127\.0\.0\.1:\d+$/);
   const ttl = await db.ttl(RedisKeys.sipRegistration('201'));
   assert.ok(ttl > 280 && ttl <= 300, `TTL ${ttl} is the registration's expiry`);
-  await events.waitFor((e) => e.user === '201' && e.registered === true, 'registered:true for 201');
 });
 
 test('a wrong password is challenged again (401) and registers nothing', async () => {
@@ -128,12 +129,13 @@ test('a browser registers over WebSocket with ephemeral credentials: 200, at mos
   // It asked for 600 s; a browser gets WS_MAX_EXPIRES, so a vanished tab does not stay registered.
   const granted = headers(response, 'contact').map((c) => Number(param(c, 'expires')));
   assert.equal(granted, [WS_MAX_EXPIRES]);
+  // Kamailio answers 200 first and mirrors to Redis just after: wait for the mirror's announcement.
+  await events.waitFor((e) => e.user === 'ws-1' && e.registered, 'registered:true for ws-1');
   const contact = await db.get(RedisKeys.sipRegistration('ws-1'));
   assert.is(contact, nameAddrUri(headers(response, 'contact')[0] ?? ''));
   assert.match(contact ?? '', /transport=ws/);
   const ttl = await db.ttl(RedisKeys.sipRegistration('ws-1'));
   assert.ok(ttl > WS_MAX_EXPIRES - 10 && ttl <= WS_MAX_EXPIRES, `TTL ${ttl}`);
-  await events.waitFor((e) => e.user === 'ws-1' && e.registered, 'registered:true for ws-1');
 });
 
 test('expired, forged and someone else\'s browser credentials are refused with 403', async () => {
@@ -161,6 +163,7 @@ test('expired, forged and someone else\'s browser credentials are refused with 4
 test('closing the browser\'s WebSocket removes its registration and publishes registered:false', async () => {
   const socket = await browser();
   assert.is((await registerBrowser(socket, 'ws-4')).response.status, 200);
+  await events.waitFor((e) => e.user === 'ws-4' && e.registered, 'registered:true for ws-4');
   assert.is(await db.exists(RedisKeys.sipRegistration('ws-4')), 1);
   await socket.close();
   await events.waitFor((e) => e.user === 'ws-4' && e.registered === false, 'registered:false for ws-4');
@@ -187,7 +190,7 @@ test('a reloaded tab keeps its registration when the old connection closes after
   await old.close();
   await kamailio.waitForLog(/WebSocket of ws-6 closed: a newer registration stays/);
   assert.not.ok(events.messages.some((e) => e.user === 'ws-6' && !e.registered), 'ws-6 stays registered');
-  assert.is(await db.get(RedisKeys.sipRegistration('ws-6')), newContact);
+  await waitFor('ws-6 mirrored with its new contact', async () => (await db.get(RedisKeys.sipRegistration('ws-6'))) === newContact);
 });
 
 test('a registration that expires is removed from Redis with registered:false', async () => {
