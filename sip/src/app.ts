@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { CallRegistry } from './calls/call-registry.js';
+import { CallStore } from './calls/call-store.js';
+import { endOrphanedCalls } from './calls/orphaned-calls.js';
+import type { Config } from './config.js';
+import { acceptingCalls } from './inbound/accepting-calls.js';
+import { admitToQueue } from './inbound/admit-to-queue.js';
+import { findClinicLine } from './inbound/find-clinic-line.js';
+import { identifyTrunk } from './inbound/identify-trunk.js';
+import { runInviteChain, type InviteStep } from './inbound/invite-chain.js';
+import { requireSdpOffer } from './inbound/require-sdp-offer.js';
+import { instanceConnectionName } from './instance.js';
+import { NgClient } from './media/ng-client.js';
+import { RtpEngine } from './media/rtpengine.js';
+import { connectRedis } from './redis.js';
+import { AgentStore } from './routing/agent-store.js';
+import { Router } from './routing/router.js';
+import { SipStack } from './sip/sip-stack.js';
+
+export interface SipApp {
+  /** Connects to Kamailio; calls are taken from then on. */
+  start(): void;
+  /**
+   * Refuses new calls, stops routing, ends the current calls (BYE to patients and agents, CANCEL to
+   * ringing workstations), gives their agents back, releases rtpengine, closes connections.
+   */
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires the sip app together: Redis, the rtpengine client, the SIP stack, the INVITE chain and the
+ * router; ends the calls a dead instance left behind. Fails with a clear message when Redis or
+ * rtpengine cannot be reached.
+ */
+export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> {
+  const instanceId = randomUUID();
+  const redis = await connectRedis(config.REDIS_URL, log, instanceConnectionName(instanceId));
+  const ng = await NgClient.open({
+    host: config.RTPENGINE_NG_HOST,
+    port: config.RTPENGINE_NG_PORT,
+    logger: log.child({ component: 'rtpengine' }),
+  });
+  const rtpengine = new RtpEngine(ng);
+  try {
+    await rtpengine.ping();
+  } catch (err) {
+    await ng.close();
+    redis.disconnect();
+    throw new Error(
+      `Cannot reach rtpengine at ${config.RTPENGINE_NG_HOST}:${config.RTPENGINE_NG_PORT} (ng over UDP): ${(err as Error).message}`,
+    );
+  }
+
+  const store = new CallStore(redis, instanceId);
+  const agents = new AgentStore(redis);
+  const registry = new CallRegistry();
+  const router = new Router({
+    redis,
+    agents,
+    routableCalls: () => registry.routable(),
+    log: log.child({ component: 'router' }),
+  });
+  let stopping = false;
+  const stack: SipStack = new SipStack({
+    sipDomain: config.SIP_DOMAIN,
+    kamailioHost: config.KAMAILIO_HOST,
+    kamailioPort: config.SIP_PORT,
+    appHost: config.SIP_APP_HOST,
+    appPort: config.SIP_APP_PORT,
+    logger: log,
+    onInvite: (request) => {
+      request.trying();
+      const context = { request, log: log.child({ sipCallId: request.message.callId }) };
+      void runInviteChain(steps, context);
+    },
+  });
+  const steps: readonly InviteStep[] = [
+    acceptingCalls(() => stopping),
+    identifyTrunk((message) => stack.cameFromKamailio(message)),
+    findClinicLine(config.CLINIC_NUMBERS),
+    requireSdpOffer,
+    admitToQueue(
+      {
+        rtpengine,
+        store,
+        agents,
+        dialer: stack,
+        routing: router,
+        introFile: path.join(config.MEDIA_DIR, 'intro.wav'),
+        holdMusicFile: path.join(config.MEDIA_DIR, 'hold-music.wav'),
+        skipIntro: config.SKIP_INTRO,
+        ringTimeoutMs: config.RING_TIMEOUT_SECONDS * 1000,
+      },
+      registry,
+    ),
+  ];
+
+  // Calls a dead instance left in Redis cannot be picked up (their SIP dialogs died with it): end
+  // them, and free their agents, before routing starts.
+  try {
+    const orphans = await endOrphanedCalls({ redis, store, agents, rtpengine, instanceId, log });
+    if (orphans > 0) log.warn({ calls: orphans }, 'ended calls left by a sip app instance that is gone');
+    await router.start();
+  } catch (err) {
+    await router.stop();
+    await ng.close();
+    redis.disconnect();
+    throw new Error(`Cannot prepare the queue in Redis: ${(err as Error).message}`);
+  }
+
+  return {
+    start() {
+      stack.start();
+      log.info(
+        { clinicNumbers: config.CLINIC_NUMBERS, skipIntro: config.SKIP_INTRO, ringTimeoutSeconds: config.RING_TIMEOUT_SECONDS, instanceId },
+        'sip app started',
+      );
+    },
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      await router.stop();
+      await registry.endAll('shutdown');
+      await stack.stop();
+      await ng.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import type { Redis } from 'ioredis';
+import { RedisKeys, RedisStreams, callToHash, type CallEvent, type CallView } from '@deskline/protocol';
+
+/** An ended call's hash stays this long, for panels that show recent calls; then Redis drops it. */
+export const ENDED_CALL_TTL_SECONDS = 24 * 60 * 60;
+/** The event stream is trimmed to about this many entries; signaling tails it live. */
+export const CALL_EVENTS_MAX_LENGTH = 10_000;
+
+/** The call hash's field naming the sip app instance that holds the call's SIP dialogs. */
+export const OWNER_FIELD = 'owner';
+
+/**
+ * Writes a call's state to Redis (docs/call-path.md): the hash, the sets it belongs to in that state,
+ * and one event on the stream, all in one MULTI so that no reader sees half a change. With `owner`
+ * (the instance id), the hash also names the instance that holds the call, so that calls left by an
+ * instance that died can be told from another instance's live ones.
+ */
+export class CallStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly owner?: string,
+  ) {}
+
+  async record(view: CallView): Promise<void> {
+    const key = RedisKeys.call(view.id);
+    const event: CallEvent = { call: view };
+    const tx = this.redis.multi();
+    // The whole hash is rewritten, so a field the view no longer has (an agent after a ring
+    // timeout) does not linger.
+    tx.del(key);
+    tx.hset(key, this.owner ? { ...callToHash(view), [OWNER_FIELD]: this.owner } : callToHash(view));
+    switch (view.state) {
+      case 'intro':
+        tx.sadd(RedisKeys.activeCalls, view.id);
+        break;
+      case 'waiting':
+        tx.sadd(RedisKeys.activeCalls, view.id);
+        tx.zadd(RedisKeys.waitingCalls, view.queuedAt ?? Date.now(), view.id);
+        break;
+      case 'ringing':
+      case 'bridged':
+        tx.sadd(RedisKeys.activeCalls, view.id);
+        tx.zrem(RedisKeys.waitingCalls, view.id);
+        break;
+      case 'ended':
+      case 'abandoned':
+        tx.srem(RedisKeys.activeCalls, view.id);
+        tx.zrem(RedisKeys.waitingCalls, view.id);
+        tx.expire(key, ENDED_CALL_TTL_SECONDS);
+        break;
+    }
+    tx.xadd(RedisStreams.callEvents, 'MAXLEN', '~', CALL_EVENTS_MAX_LENGTH, '*', 'event', JSON.stringify(event));
+    const results = await tx.exec();
+    const failed = results?.find(([err]) => err);
+    if (!results) throw new Error('Redis discarded the call update');
+    if (failed?.[0]) throw failed[0];
+  }
+}

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { MediaSession } from '../../media/media-session.js';
+import type { Agent } from '../../routing/agent-store.js';
+import type { Dialer } from '../../sip/sip-stack.js';
+import { AgentLeg } from '../agent-leg.js';
+import type { CallStep } from './call-step.js';
+
+/** The header in which the workstation learns our call id, to find the call in the live queue. */
+export const CALL_ID_HEADER = 'X-Deskline-Call-Id';
+
+/** Why a ring ended without a connected agent. */
+export type RingFailure =
+  /** Nobody answered within RING_TIMEOUT_SECONDS; the INVITE was CANCELled. */
+  | { reason: 'no-answer' }
+  /** A final error response (declined, busy, not registered) or a transport error. */
+  | { reason: 'refused'; statusCode: number; reasonPhrase: string };
+
+export interface RingAgentOptions {
+  media: MediaSession;
+  dialer: Dialer;
+  agent: Agent;
+  /** Our call id, for the X-Deskline-Call-Id header. */
+  callId: string;
+  /** The patient's number, shown by the workstation. */
+  callerNumber: string;
+  timeoutMs: number;
+  log: Logger;
+  /** The agent answered and media is connected (hold music still playing). The leg is the caller's now. */
+  onAnswered(leg: AgentLeg): void;
+  /** The ring is over without an agent; the agent's rtpengine branch (`tag`) is still there. */
+  onFailed(failure: RingFailure, tag: string): void;
+}
+
+/**
+ * Rings one agent's workstation while the patient keeps hearing the hold music: an rtpengine branch
+ * of its own (to-tag agent-<uuid>, WebRTC towards the browser), an INVITE through Kamailio, and a
+ * timer that CANCELs it after RING_TIMEOUT_SECONDS.
+ */
+export class RingAgentStep implements CallStep {
+  readonly name = 'ring-agent';
+  readonly tag = `agent-${randomUUID()}`;
+  private leg: AgentLeg | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private over = false;
+
+  constructor(private readonly options: RingAgentOptions) {}
+
+  async start(): Promise<void> {
+    const { media, dialer, agent, callId, callerNumber, timeoutMs, log } = this.options;
+    const sdp = await media.offerToAgent(this.tag);
+    if (this.over) return;
+    const leg = new AgentLeg(
+      dialer,
+      { user: agent.sipUser, callerNumber, sdp, extraHeaders: [`${CALL_ID_HEADER}: ${callId}`] },
+      { onAnswered: (answer) => void this.answered(leg, answer), onFailed: (statusCode, reasonPhrase) => this.fail({ reason: 'refused', statusCode, reasonPhrase }) },
+      log,
+    );
+    this.leg = leg;
+    this.timer = setTimeout(() => {
+      leg.cancel();
+      this.fail({ reason: 'no-answer' });
+    }, timeoutMs);
+    leg.start();
+    log.info({ userId: agent.userId, sipUser: agent.sipUser, tag: this.tag }, 'ringing the agent');
+  }
+
+  /** The call is over or moves on: a leg still ringing is CANCELled, one answered but not handed over gets BYE. */
+  stop(): void {
+    this.over = true;
+    clearTimeout(this.timer);
+    void this.leg?.hangUp();
+  }
+
+  private async answered(leg: AgentLeg, sdp: string): Promise<void> {
+    clearTimeout(this.timer);
+    if (this.over) return;
+    try {
+      await this.options.media.answerFromAgent(this.tag, sdp);
+    } catch (err) {
+      if (this.over) return;
+      this.options.log.error({ err }, "rtpengine refused the workstation's answer; hanging up that leg");
+      void leg.hangUp();
+      this.fail({ reason: 'refused', statusCode: 488, reasonPhrase: 'Media Not Connected' });
+      return;
+    }
+    if (this.over) return;
+    this.over = true;
+    // The leg is the call's now; stop() must not hang it up.
+    this.leg = undefined;
+    this.options.onAnswered(leg);
+  }
+
+  private fail(failure: RingFailure): void {
+    if (this.over) return;
+    this.over = true;
+    clearTimeout(this.timer);
+    this.options.onFailed(failure, this.tag);
+  }
+}

@@ -1,0 +1,108 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+const defaultMediaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../pbx-config/media');
+
+const Port = (defaultPort: number, description: string) =>
+  Type.Integer({ default: defaultPort, minimum: 1, maximum: 65535, description });
+
+/**
+ * Every setting of the sip app, named as in docs/call-path.md. Read once at startup from the
+ * environment; no other module reads process.env.
+ */
+export const ConfigSchema = Type.Object({
+  REDIS_URL: Type.String({ pattern: '^rediss?://', description: 'redis://host:port/db of the shared Redis' }),
+  SIP_DOMAIN: Type.String({ default: 'deskline.local', minLength: 1, description: 'SIP domain and digest realm' }),
+  KAMAILIO_HOST: Type.String({
+    default: '127.0.0.1',
+    minLength: 1,
+    description: 'address of Kamailio, which the sip app connects to over TCP',
+  }),
+  SIP_PORT: Port(5060, "Kamailio's SIP port (UDP and TCP); the sip app connects to it over TCP"),
+  SIP_APP_HOST: Type.String({
+    default: '127.0.0.1',
+    minLength: 1,
+    description: "the sip app's local address; Kamailio reaches it through the connection it opens from here",
+  }),
+  SIP_APP_PORT: Port(5070, "the sip app's local TCP port: it connects to Kamailio from this port"),
+  RTPENGINE_NG_HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: "rtpengine's ng control address" }),
+  RTPENGINE_NG_PORT: Port(22222, "rtpengine's ng control port (UDP)"),
+  CLINIC_NUMBERS: Type.Array(Type.String({ pattern: '^[^\\s,@;:]+$' }), {
+    default: ['100'],
+    minItems: 1,
+    description: 'comma-separated numbers (Request-URI users) that are clinic lines, e.g. 100,101',
+  }),
+  MEDIA_DIR: Type.String({
+    default: defaultMediaDir,
+    minLength: 1,
+    description: 'folder holding intro.wav and hold-music.wav, as rtpengine sees it',
+  }),
+  // Kamailio gives up on an unanswered INVITE after 60 s (tm fr_inv_timer); a longer ring would end
+  // as a 408 from Kamailio instead of our CANCEL.
+  RING_TIMEOUT_SECONDS: Type.Integer({
+    default: 25,
+    minimum: 2,
+    maximum: 60,
+    description: 'how long a workstation rings before the call moves on (2 to 60)',
+  }),
+  SKIP_INTRO: Type.Boolean({ default: false, description: 'queue callers without playing intro.wav (for benchmarks)' }),
+  LOG_LEVEL: Type.Union(
+    [
+      Type.Literal('fatal'),
+      Type.Literal('error'),
+      Type.Literal('warn'),
+      Type.Literal('info'),
+      Type.Literal('debug'),
+      Type.Literal('trace'),
+      Type.Literal('silent'),
+    ],
+    { default: 'info' },
+  ),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Variables given as one comma-separated string that the schema holds as a list. */
+const LIST_VARIABLES = new Set(['CLINIC_NUMBERS']);
+
+/** Validates the environment into a Config, or throws a ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const keys = Object.keys(ConfigSchema.properties);
+  const raw: Record<string, string> = {};
+  const input: Record<string, unknown> = {};
+  for (const key of keys) {
+    const value = env[key];
+    if (value === undefined || value.trim() === '') continue;
+    raw[key] = value;
+    input[key] = LIST_VARIABLES.has(key) ? value.split(',').map((item) => item.trim()) : value;
+  }
+  // Default and Convert work in place; `raw` keeps the text as given, for the messages.
+  const withDefaults = Value.Default(ConfigSchema, input);
+  const converted = Value.Convert(ConfigSchema, withDefaults);
+  const problems = [...Value.Errors(ConfigSchema, converted)].map((error) => {
+    const name = error.path.split('/')[1] || 'configuration';
+    const given = raw[name];
+    if (given === undefined && (ConfigSchema.required as string[]).includes(name)) {
+      return `${name} is required (${describe(name)})`;
+    }
+    const choices = (error.schema as { anyOf?: Array<{ const?: unknown }> }).anyOf?.map((option) => option.const);
+    const reason = choices ? `expected one of ${choices.join(', ')}` : `${error.message.toLowerCase()} (${describe(name)})`;
+    return `${name}=${JSON.stringify(given)} is invalid: ${reason}`;
+  });
+  if (problems.length > 0) {
+    // One line per variable, even when the schema reports several problems for it.
+    throw new ConfigError(`Invalid configuration:\n  ${[...new Set(problems)].join('\n  ')}`);
+  }
+  return converted as Config;
+}
+
+function describe(name: string): string {
+  const schema = (ConfigSchema.properties as Record<string, { description?: string }>)[name];
+  return schema?.description ?? 'see sip/README.md';
+}

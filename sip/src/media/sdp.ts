@@ -1,0 +1,59 @@
+/**
+ * SDP text helpers. The sip app never parses SDP into a model: rtpengine writes every SDP that leaves
+ * it, and these only adjust what rtpengine 10.5 gets wrong for plain SIP peers.
+ */
+
+/**
+ * Attributes that only WebRTC understands. rtpengine 10.5 keeps them in the SDP it writes for the
+ * plain side; some PBXs reject an answer that carries them.
+ */
+const WEBRTC_ONLY_ATTRIBUTES = ['msid', 'msid-semantic', 'ssrc', 'ssrc-group', 'mid', 'rtcp-fb', 'extmap', 'extmap-allow-mixed'];
+
+/** Removes WebRTC-only attribute lines; keeps every other line and the CRLF line ends SDP requires. */
+export function stripWebRtcOnlyLines(sdp: string): string {
+  const lines = sdp.split(/\r?\n/);
+  const kept = lines.filter((line) => {
+    const match = /^a=([A-Za-z0-9-]+)(?::|$)/.exec(line);
+    return !match || !WEBRTC_ONLY_ATTRIBUTES.includes((match[1] ?? '').toLowerCase());
+  });
+  return kept.join('\r\n');
+}
+
+/**
+ * The queue's side of a waiting call: rtpengine needs an answer before it will play media to the
+ * patient. Port 9 (discard) on loopback, because nothing listens; `sendrecv`, not `inactive`, or
+ * rtpengine plays nothing.
+ */
+export function placeholderSdp(sessionId: number): string {
+  return [
+    'v=0',
+    `o=- ${sessionId} 1 IN IP4 127.0.0.1`,
+    's=deskline-queue',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    'm=audio 9 RTP/AVP 0 8 101',
+    'a=rtpmap:0 PCMU/8000',
+    'a=rtpmap:8 PCMA/8000',
+    'a=rtpmap:101 telephone-event/8000',
+    'a=fmtp:101 0-16',
+    'a=sendrecv',
+    '',
+  ].join('\r\n');
+}
+
+/**
+ * "address:port" of the first audio stream (its own `c=` line, or the session's), or undefined when
+ * there is none. For noticing a moved media address, not for routing packets.
+ */
+export function mediaAddress(sdp: string): string | undefined {
+  const lines = sdp.split(/\r?\n/);
+  const start = lines.findIndex((line) => line.startsWith('m=audio '));
+  if (start === -1) return undefined;
+  const port = lines[start]?.split(' ')[1] ?? '';
+  const after = lines.slice(start + 1);
+  const next = after.findIndex((line) => line.startsWith('m='));
+  const connection = (section: string[]): string | undefined =>
+    section.map((line) => /^c=IN IP[46] (\S+)/.exec(line)?.[1]).find((address) => address !== undefined);
+  const address = connection(next === -1 ? after : after.slice(0, next)) ?? connection(lines.slice(0, start));
+  return `${address ?? ''}:${port}`;
+}

@@ -1,0 +1,123 @@
+import type { Redis } from 'ioredis';
+import { RedisChannels, RedisKeys, browserSipUser } from '@deskline/protocol';
+
+/**
+ * Signaling's workstation record (`WorkstationStore`): hash {id, name, kind}. The sip app only reads
+ * the kind, to know how a workstation is reached.
+ */
+export const workstationKey = (workstationId: string): string => `workstation:${workstationId}`;
+
+/** An agent the router may ring, and how: the SIP user their workstation registers as. */
+export interface Agent {
+  userId: string;
+  workstationId: string;
+  sipUser: string;
+}
+
+export type ClaimResult =
+  /** The agent is now `ringing` for this call, out of agents:idle; the call is out of calls:waiting. */
+  | 'claimed'
+  /** The agent is not `available` on that workstation any more (taken, paused, logged out, moved). */
+  | 'agent-unavailable'
+  /** The workstation has no sip-registration key: nothing would ring. */
+  | 'not-registered'
+  /** The call is not in calls:waiting (not recorded as waiting yet, or gone). */
+  | 'call-not-waiting';
+
+/**
+ * The claim: one script, so that two sip app instances can never ring one agent, nor hand one call
+ * out twice. Nothing changes unless every check passes.
+ *   KEYS: agent:<userId>, agents:idle, calls:waiting, sip-registration:<sipUser>
+ *   ARGV: userId, workstationId, callId
+ */
+const CLAIM = `
+local agent = redis.call('HMGET', KEYS[1], 'state', 'workstationId')
+if agent[1] ~= 'available' or agent[2] ~= ARGV[2] then return 'agent-unavailable' end
+if redis.call('EXISTS', KEYS[4]) == 0 then return 'not-registered' end
+if redis.call('ZREM', KEYS[3], ARGV[3]) == 0 then return 'call-not-waiting' end
+redis.call('HSET', KEYS[1], 'state', 'ringing', 'callId', ARGV[3])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 'claimed'`;
+
+/**
+ * The agent answered: ringing -> on-call, only while the agent's hash still names this call.
+ *   KEYS: agent:<userId>   ARGV: callId
+ */
+const ANSWERED = `
+local agent = redis.call('HMGET', KEYS[1], 'state', 'callId')
+if agent[1] ~= 'ringing' or agent[2] ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'on-call')
+return 1`;
+
+/**
+ * The call no longer needs the agent (ring over, call ended): back to available with idleSince = now,
+ * into agents:idle, and a route:wake for every instance. Only if the hash still names this call: an
+ * agent who logged out (hash gone) or moved on is not resurrected; one who paused stays paused.
+ *   KEYS: agent:<userId>, agents:idle   ARGV: userId, callId, now
+ */
+const RELEASE = `
+local agent = redis.call('HMGET', KEYS[1], 'state', 'callId')
+if agent[2] ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], 'callId')
+if agent[1] ~= 'ringing' and agent[1] ~= 'on-call' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'available', 'idleSince', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+redis.call('PUBLISH', '${RedisChannels.routeWake}', ARGV[1])
+return 1`;
+
+/** Agent state as the sip app moves it (docs/call-path.md, "Routing"): claim, answer, release. */
+export class AgentStore {
+  constructor(private readonly redis: Redis) {}
+
+  /**
+   * Agents who could take a call now, longest idle first: in agents:idle, `available`, on a browser
+   * workstation that is registered. (Desk phones are not rung yet.) The claim checks again.
+   */
+  async candidates(): Promise<Agent[]> {
+    const idle = await this.redis.zrange(RedisKeys.idleAgents, 0, -1);
+    if (idle.length === 0) return [];
+    const agents = this.redis.pipeline();
+    for (const userId of idle) agents.hmget(RedisKeys.agent(userId), 'state', 'workstationId');
+    const available = ((await agents.exec()) ?? []).flatMap(([err, fields], index) => {
+      const [state, workstationId] = (fields as (string | null)[] | null) ?? [];
+      const userId = idle[index];
+      return !err && state === 'available' && workstationId && userId ? [{ userId, workstationId }] : [];
+    });
+    if (available.length === 0) return [];
+    const reachable = this.redis.pipeline();
+    for (const { workstationId } of available) {
+      reachable.hget(workstationKey(workstationId), 'kind');
+      reachable.exists(RedisKeys.sipRegistration(browserSipUser(workstationId)));
+    }
+    const replies = (await reachable.exec()) ?? [];
+    return available.flatMap((agent, index) => {
+      const kind = replies[2 * index]?.[1];
+      const registered = replies[2 * index + 1]?.[1];
+      return kind === 'browser' && registered === 1 ? [{ ...agent, sipUser: browserSipUser(agent.workstationId) }] : [];
+    });
+  }
+
+  claim(agent: Agent, callId: string): Promise<ClaimResult> {
+    return this.redis.eval(
+      CLAIM,
+      4,
+      RedisKeys.agent(agent.userId),
+      RedisKeys.idleAgents,
+      RedisKeys.waitingCalls,
+      RedisKeys.sipRegistration(agent.sipUser),
+      agent.userId,
+      agent.workstationId,
+      callId,
+    ) as Promise<ClaimResult>;
+  }
+
+  /** ringing -> on-call; false when the agent's hash no longer names this call. */
+  async answered(userId: string, callId: string): Promise<boolean> {
+    return (await this.redis.eval(ANSWERED, 1, RedisKeys.agent(userId), callId)) === 1;
+  }
+
+  /** Back to available (see RELEASE); false when the agent had moved on and was left alone. */
+  async release(userId: string, callId: string, now = Date.now()): Promise<boolean> {
+    return (await this.redis.eval(RELEASE, 2, RedisKeys.agent(userId), RedisKeys.idleAgents, userId, callId, String(now))) === 1;
+  }
+}

@@ -1,0 +1,169 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { RedisChannels } from '@deskline/protocol';
+import type { PatientCall, RoutingHooks } from '../calls/patient-call.js';
+import type { RingFailure } from '../calls/steps/ring-agent.js';
+import type { Agent, AgentStore } from './agent-store.js';
+
+/**
+ * An agent whose workstation refused a ring (busy, declined, gone from Kamailio although its
+ * registration key lingers) is skipped by this instance for this long, so that a broken workstation
+ * cannot make a call bounce off it in a tight loop. Agents who simply did not answer are not held back.
+ */
+export const REFUSED_AGENT_PAUSE_MS = 3_000;
+/** A routing pass that failed (Redis away) is tried again after this long. */
+export const RETRY_MS = 1_000;
+
+export interface RouterOptions {
+  /** The shared connection; the router subscribes on a duplicate of it. */
+  redis: Redis;
+  agents: AgentStore;
+  /** This instance's calls that may be rung now, longest waiting first. */
+  routableCalls(): PatientCall[];
+  log: Logger;
+}
+
+/**
+ * Pairs waiting calls with agents (docs/call-path.md, "Routing"). Each pass takes this instance's
+ * waiting calls oldest first and gives each the longest-idle agent who can take it, claimed in
+ * Redis by one script; only the instance holding a call's SIP dialog can ring it, and the claim
+ * keeps instances from ringing one agent twice.
+ *
+ * Passes run one at a time; wakes that arrive during a pass cause one more pass, not one each.
+ */
+export class Router implements RoutingHooks {
+  private subscriber: Redis | undefined;
+  private pending: string | undefined;
+  private running = false;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** userId -> until when this instance does not ring them (REFUSED_AGENT_PAUSE_MS). */
+  private readonly held = new Map<string, number>();
+  private heldTimer: NodeJS.Timeout | undefined;
+  /** Settles when no pass is running; `stop()` waits for it. */
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: RouterOptions) {}
+
+  /**
+   * Listens for route:wake (an agent may have become available) and sip:registrations (a
+   * workstation registered), on a connection of its own: a subscribed connection can do nothing else.
+   */
+  async start(): Promise<void> {
+    const { log } = this.options;
+    const subscriber = this.options.redis.duplicate({ connectionName: 'sip-router', lazyConnect: true });
+    this.subscriber = subscriber;
+    subscriber.on('error', (err: Error) => log.warn({ err: err.message }, 'router subscription: Redis connection problem'));
+    subscriber.on('message', (channel: string, message: string) => this.onMessage(channel, message));
+    // After a reconnect ioredis subscribes again by itself; wakes sent meanwhile were lost, so look.
+    subscriber.on('ready', () => this.wake('subscribed'));
+    await subscriber.connect();
+    await subscriber.subscribe(RedisChannels.routeWake, RedisChannels.sipRegistrations);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.heldTimer);
+    await this.idle;
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    await subscriber?.quit().catch(() => subscriber.disconnect());
+  }
+
+  /** Asks for a routing pass. */
+  wake(trigger: string): void {
+    if (this.stopped) return;
+    this.pending = trigger;
+    if (!this.running) this.idle = this.drain();
+  }
+
+  /** A refused ring holds the agent back for a moment (REFUSED_AGENT_PAUSE_MS); no answer does not. */
+  ringFailed(agent: Agent, failure: RingFailure): void {
+    if (failure.reason !== 'refused') return;
+    this.held.set(agent.userId, Date.now() + REFUSED_AGENT_PAUSE_MS);
+    this.scheduleHeldWake();
+  }
+
+  private onMessage(channel: string, message: string): void {
+    if (channel === RedisChannels.routeWake) {
+      this.wake(RedisChannels.routeWake);
+      return;
+    }
+    if (channel !== RedisChannels.sipRegistrations) return;
+    try {
+      const event = JSON.parse(message) as { registered?: unknown };
+      if (event.registered === true) this.wake(RedisChannels.sipRegistrations);
+    } catch {
+      this.options.log.warn({ message }, 'unreadable message on sip:registrations');
+    }
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.pending !== undefined && !this.stopped) {
+        const trigger = this.pending;
+        this.pending = undefined;
+        try {
+          await this.pass(trigger);
+        } catch (err) {
+          this.options.log.warn({ err, trigger }, `routing failed; trying again in ${RETRY_MS} ms`);
+          clearTimeout(this.retryTimer);
+          this.retryTimer = setTimeout(() => this.wake('retry'), RETRY_MS);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async pass(trigger: string): Promise<void> {
+    const calls = this.options.routableCalls();
+    if (calls.length === 0) return;
+    const now = Date.now();
+    const candidates = (await this.options.agents.candidates()).filter((agent) => (this.held.get(agent.userId) ?? 0) <= now);
+    for (const call of calls) {
+      if (candidates.length === 0) return;
+      await this.assign(call, candidates, trigger);
+    }
+  }
+
+  /** Claims the first candidate who can still take `call` and rings them; takes used-up candidates off the list. */
+  private async assign(call: PatientCall, candidates: Agent[], trigger: string): Promise<void> {
+    const { agents, log } = this.options;
+    while (candidates.length > 0 && call.routable) {
+      const agent = candidates[0] as Agent;
+      const result = await agents.claim(agent, call.id);
+      if (result === 'call-not-waiting') {
+        log.debug({ callId: call.id }, 'call not in calls:waiting; skipped');
+        return;
+      }
+      candidates.shift();
+      if (result !== 'claimed') {
+        log.debug({ userId: agent.userId, result }, 'agent could not be claimed');
+        continue;
+      }
+      if (call.ring(agent)) {
+        log.info({ callId: call.id, userId: agent.userId, waitedMs: Date.now() - (call.queuedAt ?? Date.now()), trigger }, 'call assigned to an agent');
+        return;
+      }
+      // The call ended between the claim and now: give the agent back.
+      await agents.release(agent.userId, call.id);
+      this.wake('claim-undone');
+      return;
+    }
+  }
+
+  private scheduleHeldWake(): void {
+    clearTimeout(this.heldTimer);
+    const now = Date.now();
+    for (const [userId, until] of this.held) if (until <= now) this.held.delete(userId);
+    const next = Math.min(...this.held.values());
+    if (!Number.isFinite(next)) return;
+    this.heldTimer = setTimeout(() => {
+      this.scheduleHeldWake();
+      this.wake('agent-pause-over');
+    }, next - now);
+  }
+}

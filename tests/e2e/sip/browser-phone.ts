@@ -1,0 +1,235 @@
+/**
+ * A minimal browser softphone for the sip app's end-to-end tests: a page served by the test that
+ * runs JsSIP (bundled from node_modules by esbuild, as the web app bundles it), registers with
+ * Kamailio as a workstation, answers when told, and measures the audio it receives with a Web Audio
+ * analyser on the remote track (headless Chromium's inbound-rtp audioLevel reads 0). It is not the
+ * web app's softphone, which has tests of its own; it proves the sip app's side of a browser call.
+ */
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { build } from 'esbuild';
+import type { BrowserContext, Page } from 'playwright-core';
+
+export interface BrowserCredentials {
+  wsUrl: string;
+  uri: string;
+  username: string;
+  password: string;
+}
+
+export interface IncomingCall {
+  /** Epoch ms when JsSIP reported the INVITE. */
+  at: number;
+  number: string;
+  displayName: string;
+  /** The X-Deskline-Call-Id header. */
+  callId: string | null;
+}
+
+export interface EndedCall {
+  at: number;
+  originator: string;
+  cause: string;
+}
+
+/** What the page keeps for the test on window.__phone. */
+interface PhoneState {
+  registered: boolean;
+  incoming: IncomingCall[];
+  ended: EndedCall[];
+  confirmedAt?: number;
+  /** Loudest RMS (0…1) of the remote audio since the last read. */
+  peak: number;
+  /** Every RMS reading (one per 20 ms) while `recording`. */
+  readings: number[];
+  recording: boolean;
+  session?: { answer(options: object): void; terminate(): void; connection?: RTCPeerConnection };
+}
+
+type PhoneWindow = Window & { __phone: PhoneState; JsSIP: any };
+
+const PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Deskline test phone</title>
+<script src="/jssip.js"></script></head>
+<body><h1>Deskline test phone</h1></body></html>`;
+
+/** Serves the page and JsSIP from http://127.0.0.1 (WebRTC needs a real origin, not about:blank). */
+export class PhonePageServer {
+  private constructor(
+    private readonly server: http.Server,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<PhonePageServer> {
+    const require = createRequire(import.meta.url);
+    const bundle = await build({
+      entryPoints: [require.resolve('jssip')],
+      bundle: true,
+      format: 'iife',
+      globalName: 'JsSIP',
+      platform: 'browser',
+      target: 'chrome110',
+      write: false,
+      logLevel: 'silent',
+    });
+    const script = bundle.outputFiles[0]?.text ?? '';
+    const server = http.createServer((request, response) => {
+      if (request.url === '/jssip.js') {
+        response.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
+      } else if (request.url === '/') {
+        response.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
+      } else {
+        response.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return new PhonePageServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+export class BrowserPhone {
+  private constructor(readonly page: Page) {}
+
+  /** Opens the page and registers; resolves once Kamailio has accepted the registration. */
+  static async register(context: BrowserContext, pageUrl: string, credentials: BrowserCredentials, timeoutMs: number): Promise<BrowserPhone> {
+    const page = await context.newPage();
+    await page.goto(pageUrl);
+    await page.evaluate((creds) => {
+      const w = window as unknown as PhoneWindow;
+      const JsSIP = w.JsSIP;
+      const state: PhoneState = { registered: false, incoming: [], ended: [], peak: 0, readings: [], recording: false };
+      w.__phone = state;
+      const ua = new JsSIP.UA({
+        sockets: [new JsSIP.WebSocketInterface(creds.wsUrl)],
+        uri: creds.uri,
+        authorization_user: creds.username,
+        password: creds.password,
+        register: true,
+        register_expires: 120,
+        session_timers: false,
+      });
+      ua.on('registered', () => (state.registered = true));
+      ua.on('newRTCSession', (event: any) => {
+        if (event.originator !== 'remote') return;
+        const session = event.session;
+        state.session = session;
+        state.incoming.push({
+          at: Date.now(),
+          number: session.remote_identity.uri.user,
+          displayName: session.remote_identity.display_name,
+          callId: event.request.getHeader('X-Deskline-Call-Id') ?? null,
+        });
+        session.on('peerconnection', ({ peerconnection }: { peerconnection: RTCPeerConnection }) => {
+          peerconnection.addEventListener('track', (trackEvent) => {
+            const stream = trackEvent.streams[0] ?? new MediaStream([trackEvent.track]);
+            // Chromium delivers a remote WebRTC track to Web Audio only while a media element plays it.
+            const element = new Audio();
+            element.muted = true;
+            element.srcObject = stream;
+            void element.play();
+            const audio = new AudioContext();
+            void audio.resume();
+            const analyser = audio.createAnalyser();
+            analyser.fftSize = 2048;
+            audio.createMediaStreamSource(stream).connect(analyser);
+            const samples = new Float32Array(analyser.fftSize);
+            setInterval(() => {
+              analyser.getFloatTimeDomainData(samples);
+              let sum = 0;
+              for (const sample of samples) sum += sample * sample;
+              const rms = Math.sqrt(sum / samples.length);
+              state.peak = Math.max(state.peak, rms);
+              if (state.recording) state.readings.push(rms);
+            }, 20);
+          });
+        });
+        session.on('confirmed', () => (state.confirmedAt = Date.now()));
+        for (const name of ['ended', 'failed']) {
+          session.on(name, (end: { originator: string; cause: string }) =>
+            state.ended.push({ at: Date.now(), originator: end.originator, cause: end.cause }),
+          );
+        }
+      });
+      ua.start();
+    }, credentials);
+    await page.waitForFunction(() => (window as unknown as PhoneWindow).__phone.registered, undefined, { timeout: timeoutMs });
+    return new BrowserPhone(page);
+  }
+
+  /** Resolves with the next incoming call (the `index`-th since the page opened). */
+  async incoming(index: number, timeoutMs: number): Promise<IncomingCall> {
+    await this.page.waitForFunction((i) => (window as unknown as PhoneWindow).__phone.incoming.length > i, index, { timeout: timeoutMs });
+    return this.page.evaluate((i) => (window as unknown as PhoneWindow).__phone.incoming[i] as IncomingCall, index);
+  }
+
+  /** Answers the ringing call, as the web app does (no STUN, balanced bundle: rtpengine drops BUNDLE). */
+  async answer(timeoutMs: number): Promise<{ confirmedAt: number; codec: string; setup: string }> {
+    await this.page.evaluate(() =>
+      (window as unknown as PhoneWindow).__phone.session?.answer({
+        mediaConstraints: { audio: true, video: false },
+        pcConfig: { iceServers: [], bundlePolicy: 'balanced', rtcpMuxPolicy: 'require' },
+      }),
+    );
+    await this.page.waitForFunction(() => (window as unknown as PhoneWindow).__phone.confirmedAt !== undefined, undefined, { timeout: timeoutMs });
+    return this.page.evaluate(() => {
+      const state = (window as unknown as PhoneWindow).__phone;
+      const sdp = state.session?.connection?.localDescription?.sdp ?? '';
+      const payload = /m=audio \d+ \S+ (\d+)/.exec(sdp)?.[1] ?? '';
+      const codec = new RegExp(`a=rtpmap:${payload} (\\S+)`).exec(sdp)?.[1] ?? 'unknown';
+      const setup = /a=setup:(\w+)/.exec(sdp)?.[1] ?? 'unknown';
+      return { confirmedAt: state.confirmedAt ?? 0, codec, setup };
+    });
+  }
+
+  /** Resolves with the remote audio's RMS level once it exceeds `threshold`. */
+  async heardAbove(threshold: number, timeoutMs: number): Promise<number> {
+    await this.page.evaluate(() => ((window as unknown as PhoneWindow).__phone.peak = 0));
+    const handle = await this.page.waitForFunction((t) => {
+      const peak = (window as unknown as PhoneWindow).__phone.peak;
+      return peak > t ? peak : 0;
+    }, threshold, { timeout: timeoutMs });
+    return (await handle.jsonValue()) as number;
+  }
+
+  /** The remote audio's RMS level over the next `ms`: its mean and its quietest 20 ms reading. */
+  async level(ms: number): Promise<{ mean: number; min: number }> {
+    await this.page.evaluate(() => {
+      const state = (window as unknown as PhoneWindow).__phone;
+      state.readings = [];
+      state.recording = true;
+    });
+    await this.page.waitForFunction((n) => (window as unknown as PhoneWindow).__phone.readings.length >= n, Math.ceil(ms / 20), { timeout: ms + 5000 });
+    return this.page.evaluate(() => {
+      const state = (window as unknown as PhoneWindow).__phone;
+      state.recording = false;
+      const readings = state.readings;
+      return { mean: readings.reduce((sum, r) => sum + r, 0) / readings.length, min: Math.min(...readings) };
+    });
+  }
+
+  async hangUp(): Promise<void> {
+    await this.page.evaluate(() => (window as unknown as PhoneWindow).__phone.session?.terminate());
+  }
+
+  /** Resolves with how the call ended, once it has. */
+  async ended(timeoutMs: number): Promise<EndedCall> {
+    await this.page.waitForFunction(() => (window as unknown as PhoneWindow).__phone.ended.length > 0, undefined, { timeout: timeoutMs });
+    return this.page.evaluate(() => (window as unknown as PhoneWindow).__phone.ended[0] as EndedCall);
+  }
+
+  /** Forgets the last call, for the next one on the same page. */
+  async reset(): Promise<void> {
+    await this.page.evaluate(() => {
+      const state = (window as unknown as PhoneWindow).__phone;
+      state.ended = [];
+      delete state.confirmedAt;
+      delete state.session;
+    });
+  }
+}

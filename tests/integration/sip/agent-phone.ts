@@ -1,0 +1,175 @@
+/**
+ * An agent's workstation as Kamailio sees a browser: SIP over WebSocket, registered as
+ * ws-<workstationId> with the ephemeral credentials signaling would hand out. The test decides what
+ * it does with each INVITE (ring, answer, decline, let it ring out). Its media side is a plain RTP
+ * endpoint (a PatientPhone sending a 600 Hz tone): rtpengine accepts a plain RTP answer to its WebRTC
+ * offer, which lets these tests measure the audio in Node; the real browser's DTLS-SRTP and Opus are
+ * proven by tests/e2e/sip/answer-two-way-audio.test.ts.
+ */
+import { browserSipUser } from '@deskline/protocol';
+import type { TestKamailio } from '../../helpers/kamailio.js';
+import { ephemeralCredentials, register } from '../../helpers/sip-register.js';
+import { header, headers, nameAddrUri, param, randomToken, type SipMessage } from '../../helpers/sip-message.js';
+import { SipWsEndpoint } from '../../helpers/sip-ws.js';
+import { PatientPhone } from './patient-phone.js';
+
+/** The tone the agent's side sends, so that the patient can tell the agent from the hold music. */
+export const AGENT_TONE_HZ = 600;
+
+/** One INVITE that reached the workstation, and what the test does with it. */
+export class IncomingRing {
+  readonly toTag = randomToken(4);
+  private nextCseq = 1;
+  private media: PatientPhone | undefined;
+
+  constructor(
+    private readonly phone: AgentPhone,
+    readonly invite: SipMessage,
+    /** Epoch ms when it arrived. */
+    readonly receivedAt: number,
+  ) {}
+
+  get callId(): string {
+    return header(this.invite, 'call-id') ?? '';
+  }
+
+  /** The From header as the workstation shows the caller. */
+  get from(): string {
+    return header(this.invite, 'from') ?? '';
+  }
+
+  /** 180 Ringing, as a browser sends at once. */
+  ringing(): void {
+    this.respond(180, 'Ringing');
+  }
+
+  /** 200 OK with a plain RTP answer; resolves with the media endpoint once the ACK has arrived. */
+  async answer(timeoutMs = 5000): Promise<PatientPhone> {
+    this.media = await PatientPhone.open(AGENT_TONE_HZ);
+    this.respond(200, 'OK', [['Content-Type', 'application/sdp']], answerSdp(this.media.port));
+    await this.phone.endpoint.waitForRequest('ACK', this.callId, timeoutMs);
+    return this.media;
+  }
+
+  /** Refuses the call with a final error (486 Busy Here, 603 Decline …). */
+  decline(status: number, reason: string): void {
+    this.respond(status, reason);
+  }
+
+  /** Waits for the CANCEL, answers it 200 and the INVITE 487, as a UA does. */
+  async waitForCancel(timeoutMs = 5000): Promise<SipMessage> {
+    const cancel = await this.phone.endpoint.waitForRequest('CANCEL', this.callId, timeoutMs);
+    this.phone.endpoint.respond(cancel, 200, 'OK');
+    this.respond(487, 'Request Terminated');
+    return cancel;
+  }
+
+  /**
+   * The agent answers just as the ring is CANCELled: the CANCEL gets its 200, and the INVITE a 200
+   * instead of 487 (the answer crossed the CANCEL). Resolves with the ACK and the BYE that follow.
+   */
+  async answerAcrossCancel(timeoutMs = 5000): Promise<{ ack: SipMessage; bye: SipMessage }> {
+    const cancel = await this.phone.endpoint.waitForRequest('CANCEL', this.callId, timeoutMs);
+    this.phone.endpoint.respond(cancel, 200, 'OK');
+    this.media = await PatientPhone.open(AGENT_TONE_HZ);
+    this.respond(200, 'OK', [['Content-Type', 'application/sdp']], answerSdp(this.media.port));
+    const ack = await this.phone.endpoint.waitForRequest('ACK', this.callId, timeoutMs);
+    const bye = await this.waitForBye(timeoutMs);
+    return { ack, bye };
+  }
+
+  /** The agent hangs up: BYE through the route set; resolves with its answer. */
+  async hangUp(timeoutMs = 5000): Promise<SipMessage> {
+    const bye = this.phone.endpoint.sendRequest({
+      method: 'BYE',
+      uri: nameAddrUri(header(this.invite, 'contact') ?? ''),
+      from: nameAddrUri(header(this.invite, 'to') ?? ''),
+      to: nameAddrUri(header(this.invite, 'from') ?? ''),
+      callId: this.callId,
+      fromTag: this.toTag,
+      toTag: param(header(this.invite, 'from'), 'tag'),
+      cseq: this.nextCseq++,
+      // A UAS's route set is the request's Record-Route, in order.
+      routes: headers(this.invite, 'record-route').flatMap((v) => v.split(',')).map((v) => v.trim()),
+    });
+    return this.phone.endpoint.finalResponse(bye, timeoutMs);
+  }
+
+  /** Waits for the B2BUA to hang up, and answers its BYE with 200. */
+  async waitForBye(timeoutMs = 5000): Promise<SipMessage> {
+    const bye = await this.phone.endpoint.waitForRequest('BYE', this.callId, timeoutMs);
+    this.phone.endpoint.respond(bye, 200, 'OK');
+    return bye;
+  }
+
+  close(): void {
+    this.media?.close();
+  }
+
+  private respond(status: number, reason: string, extra: [string, string][] = [], body = ''): void {
+    this.phone.endpoint.respond(this.invite, status, reason, {
+      toTag: this.toTag,
+      headers: [['Contact', `<${this.phone.contact}>`], ...extra],
+      body,
+    });
+  }
+}
+
+export class AgentPhone {
+  private readonly rings: IncomingRing[] = [];
+
+  private constructor(
+    readonly endpoint: SipWsEndpoint,
+    readonly sipUser: string,
+    readonly contact: string,
+  ) {}
+
+  /** Connects to Kamailio's WebSocket and registers as the workstation's SIP user. */
+  static async register(kamailio: TestKamailio, workstationId: string): Promise<AgentPhone> {
+    const endpoint = await SipWsEndpoint.connect(kamailio.wsUrl);
+    const sipUser = browserSipUser(workstationId);
+    const contact = endpoint.contact(sipUser);
+    const credentials = ephemeralCredentials(kamailio.secret, sipUser, Math.floor(Date.now() / 1000) + 3600);
+    const result = await register(endpoint, { user: sipUser, domain: kamailio.domain, contact, expires: 120, ...credentials });
+    if (result.response.status !== 200) {
+      await endpoint.close();
+      throw new Error(`${sipUser} could not register: ${result.response.startLine}`);
+    }
+    return new AgentPhone(endpoint, sipUser, contact);
+  }
+
+  /** The next INVITE (one not returned before); every INVITE gets 180 at once, as from a browser. */
+  async nextInvite(timeoutMs = 5000): Promise<IncomingRing> {
+    const invite = await this.endpoint.waitFor((m) => m.method === 'INVITE', `an INVITE to ${this.sipUser}`, timeoutMs);
+    const ring = new IncomingRing(this, invite, Date.now());
+    this.rings.push(ring);
+    ring.ringing();
+    return ring;
+  }
+
+  /** How many INVITEs have arrived so far. */
+  get invites(): number {
+    return this.endpoint.received.filter((m) => m.method === 'INVITE').length;
+  }
+
+  async close(): Promise<void> {
+    for (const ring of this.rings) ring.close();
+    await this.endpoint.close();
+  }
+}
+
+/** What a plain SIP phone answers: PCMU at `port`. */
+function answerSdp(port: number): string {
+  return [
+    'v=0',
+    'o=agent 1 1 IN IP4 127.0.0.1',
+    's=-',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    `m=audio ${port} RTP/AVP 0 101`,
+    'a=rtpmap:0 PCMU/8000',
+    'a=rtpmap:101 telephone-event/8000',
+    'a=sendrecv',
+    '',
+  ].join('\r\n');
+}

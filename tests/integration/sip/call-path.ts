@@ -1,0 +1,208 @@
+/**
+ * The call path for the sip app's integration tests: a real redis-server, rtpengine and Kamailio on
+ * free ports, the sip app itself as a process, sipp as the patient's SIP side and a PatientPhone as
+ * its media side.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { RedisKeys, RedisStreams, callFromHash, type CallEvent, type CallView } from '@deskline/protocol';
+import { freePort } from '@deskline/scripts/free-port';
+import { NgClient } from '@deskline/sip/media/ng-client';
+import { RtpEngine } from '@deskline/sip/media/rtpengine';
+import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
+import { startTestKamailio, type TestKamailio } from '../../helpers/kamailio.js';
+import { startTestRtpengine, type TestRtpengine } from '../../helpers/rtpengine.js';
+import { startSipApp, type RunningSipApp } from '../../helpers/sip-app.js';
+import { describeSipp, runSipp, type SippResult } from '../../helpers/sipp.js';
+
+export const CLINIC_NUMBER = '100';
+/** The test media: a tone per file, so the patient's side can tell which one it hears. */
+export const INTRO_HZ = 440;
+export const INTRO_SECONDS = 3;
+export const HOLD_MUSIC_HZ = 1000;
+export const HOLD_MUSIC_SECONDS = 2;
+
+const SIPP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../sipp');
+
+export interface CallPathOptions {
+  /** Extra environment for the sip app (SKIP_INTRO, CLINIC_NUMBERS, …). */
+  appEnv?: Record<string, string>;
+  /** Lets a test put something between the sip app and rtpengine: gets rtpengine's ng port, returns the app's. */
+  ngPortForApp?: (rtpengineNgPort: number) => Promise<number>;
+}
+
+export interface CallPath {
+  redis: Redis;
+  /** The test Redis's URL, for connections of a test's own (subscribers). */
+  redisUrl: string;
+  rtpengine: RtpEngine;
+  rtpengineProcess: TestRtpengine;
+  /** The sip app now running (a new one after `crashApp` and `startApp`). */
+  readonly app: RunningSipApp;
+  kamailio: TestKamailio;
+  kamailioPort: number;
+  appEnv: Record<string, string>;
+  /** SIGKILL, as in a crash: no BYE, no cleanup; resolves once the process is gone. */
+  crashApp(): Promise<void>;
+  /** Starts the sip app again (after `crashApp`) with the same settings. */
+  startApp(): Promise<RunningSipApp>;
+  /** Runs one sipp call (tests/sipp/<scenario>) through Kamailio. */
+  sipp(scenario: string, options?: SippOptions): Promise<SippResult>;
+  stop(): Promise<void>;
+}
+
+export interface SippOptions {
+  /** The dialled number (Request-URI user). */
+  service?: string;
+  /** `-key name value` pairs for the scenario, e.g. rtp_port. */
+  keys?: Record<string, string | number>;
+  /** `-d`: how long a `<pause/>` lasts, in ms. */
+  pauseMs?: number;
+}
+
+export { describeSipp, type SippResult };
+
+/** The Call-ID of sipp's call, from its message trace: the sip app logs it as sipCallId. */
+export function sipCallIdOf(result: SippResult): string {
+  const match = /^Call-ID:\s*(\S+)/im.exec(result.messages);
+  if (!match?.[1]) throw new Error(`no Call-ID in sipp's messages\n${describeSipp(result)}`);
+  return match[1];
+}
+
+/** Starts everything; the sip app is connected to Kamailio when this resolves. */
+export async function startCallPath(options: CallPathOptions = {}): Promise<CallPath> {
+  const cleanups: Array<() => Promise<unknown> | void> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  try {
+    const work = mkdtempSync(path.join(os.tmpdir(), 'deskline-sip-'));
+    cleanups.push(() => rmSync(work, { recursive: true, force: true }));
+    const mediaDir = path.join(work, 'media');
+    writeTestMedia(mediaDir);
+
+    const testRedis: TestRedis = await startTestRedis();
+    cleanups.push(() => testRedis.stop());
+    const redis = new Redis(testRedis.url, { maxRetriesPerRequest: 1 });
+    cleanups.push(() => redis.quit().catch(() => redis.disconnect()));
+
+    const rtpengineProcess = await startTestRtpengine();
+    cleanups.push(() => rtpengineProcess.stop());
+    const ng = await NgClient.open({ host: '127.0.0.1', port: rtpengineProcess.ngPort, logger: pino({ level: 'silent' }) });
+    cleanups.push(() => ng.close());
+
+    const kamailio = await startTestKamailio({ redisUrl: testRedis.url });
+    cleanups.push(() => kamailio.stop());
+
+    const appNgPort = options.ngPortForApp ? await options.ngPortForApp(rtpengineProcess.ngPort) : rtpengineProcess.ngPort;
+    const appEnv = {
+      REDIS_URL: testRedis.url,
+      SIP_PORT: String(kamailio.sipPort),
+      SIP_APP_HOST: kamailio.appHost,
+      SIP_APP_PORT: String(kamailio.appPort),
+      RTPENGINE_NG_PORT: String(appNgPort),
+      CLINIC_NUMBERS: CLINIC_NUMBER,
+      MEDIA_DIR: mediaDir,
+      ...options.appEnv,
+    };
+    let app = await startSipApp({ env: appEnv, readyWhen: 'options-answered' });
+    cleanups.push(() => app.stop());
+
+    return {
+      redis,
+      redisUrl: testRedis.url,
+      rtpengine: new RtpEngine(ng),
+      rtpengineProcess,
+      get app() {
+        return app;
+      },
+      kamailio,
+      kamailioPort: kamailio.sipPort,
+      appEnv,
+      async crashApp() {
+        app.process.killNow();
+        await app.process.exited;
+      },
+      async startApp() {
+        app = await startSipApp({ env: appEnv, readyWhen: 'options-answered' });
+        return app;
+      },
+      sipp: (scenario, sippOptions) => patientCall(kamailio.sipPort, scenario, sippOptions),
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** One call from the patient's sipp through Kamailio. */
+async function patientCall(kamailioPort: number, scenario: string, options: SippOptions = {}): Promise<SippResult> {
+  return runSipp({
+    scenario: path.join(SIPP_DIR, scenario),
+    remoteHost: '127.0.0.1',
+    remotePort: kamailioPort,
+    timeoutMs: 30_000,
+    keys: Object.fromEntries(Object.entries(options.keys ?? {}).map(([name, value]) => [name, String(value)])),
+    extraArgs: [
+      '-s', options.service ?? CLINIC_NUMBER,
+      // sipp binds a media port even when it sends no media; keep it off the default 6000.
+      '-mp', String(await freePort('127.0.0.1', ['udp'])),
+      ...(options.pauseMs !== undefined ? ['-d', String(options.pauseMs)] : []),
+    ],
+  });
+}
+
+/** An 8 kHz mono 16-bit WAV of one sine tone. */
+function toneWav(hz: number, seconds: number): Buffer {
+  const rate = 8000;
+  const samples = rate * seconds;
+  const data = Buffer.alloc(samples * 2);
+  for (let i = 0; i < samples; i++) data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / rate)), i * 2);
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(rate, 24);
+  header.writeUInt32LE(rate * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
+}
+
+function writeTestMedia(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'intro.wav'), toneWav(INTRO_HZ, INTRO_SECONDS));
+  writeFileSync(path.join(dir, 'hold-music.wav'), toneWav(HOLD_MUSIC_HZ, HOLD_MUSIC_SECONDS));
+}
+
+export async function activeCallIds(redis: Redis): Promise<string[]> {
+  return redis.smembers(RedisKeys.activeCalls);
+}
+
+export async function readCall(redis: Redis, id: string): Promise<CallView | undefined> {
+  return callFromHash(await redis.hgetall(RedisKeys.call(id)));
+}
+
+/** The states the stream recorded for one call, in order. */
+export async function recordedStates(redis: Redis, id: string): Promise<string[]> {
+  const entries = await redis.xrange(RedisStreams.callEvents, '-', '+');
+  const states: string[] = [];
+  for (const [, fields] of entries) {
+    const index = fields.indexOf('event');
+    const json = index >= 0 ? fields[index + 1] : undefined;
+    if (!json) continue;
+    const event = JSON.parse(json) as CallEvent;
+    if (event.call.id === id) states.push(event.call.state);
+  }
+  return states;
+}

@@ -1,0 +1,131 @@
+/**
+ * The patient's phone on the SIP side, played by the test over UDP through Kamailio, as a trunk
+ * would send it: INVITE with a PCMU offer, ACK, and then BYE or waiting for the queue's BYE at the
+ * moment the test chooses (sipp could only wait a fixed time).
+ */
+import { SipUdpEndpoint, type SentRequest } from '../../helpers/sip-endpoint.js';
+import { header, headers, nameAddrUri, param, type SipMessage } from '../../helpers/sip-message.js';
+
+export const PATIENT_NUMBER = '+4915112345678';
+
+/** The patient's SDP offer: plain RTP, PCMU and DTMF events, media at `rtpPort`. */
+export function patientSdp(rtpPort: number): string {
+  return [
+    'v=0',
+    'o=patient 53655765 2353687637 IN IP4 127.0.0.1',
+    's=-',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    `m=audio ${rtpPort} RTP/AVP 0 101`,
+    'a=rtpmap:0 PCMU/8000',
+    'a=rtpmap:101 telephone-event/8000',
+    'a=fmtp:101 0-16',
+    'a=sendrecv',
+    '',
+  ].join('\r\n');
+}
+
+/** One patient's call, once the sip app has answered it. */
+export class PatientDialog {
+  private nextCseq = 2;
+  /** Hung up by either side. */
+  private over = false;
+
+  constructor(
+    private readonly endpoint: SipUdpEndpoint,
+    readonly invite: SentRequest,
+    readonly ok: SipMessage,
+    private readonly from: string,
+    private readonly to: string,
+  ) {}
+
+  get callId(): string {
+    return this.invite.callId;
+  }
+
+  /** The patient hangs up; resolves with the answer to the BYE. */
+  async hangUp(timeoutMs = 5000): Promise<SipMessage> {
+    this.over = true;
+    const bye = this.sendInDialog('BYE', this.nextCseq++);
+    return this.endpoint.finalResponse(bye, timeoutMs);
+  }
+
+  /** Waits for the queue to hang up, and answers its BYE with 200. */
+  async waitForBye(timeoutMs = 5000): Promise<SipMessage> {
+    const bye = await this.endpoint.waitForRequest('BYE', this.callId, timeoutMs);
+    this.over = true;
+    this.endpoint.respond(bye, 200, 'OK');
+    return bye;
+  }
+
+  /** Hangs up unless the call is over already: for a test's cleanup after a failure. */
+  async close(): Promise<void> {
+    if (this.over) return;
+    await this.hangUp().catch(() => undefined);
+  }
+
+  sendAck(): void {
+    this.sendInDialog('ACK', this.invite.cseq);
+  }
+
+  private sendInDialog(method: string, cseq: number): SentRequest {
+    return this.endpoint.sendRequest({
+      method,
+      uri: nameAddrUri(header(this.ok, 'contact') ?? ''),
+      from: this.from,
+      to: this.to,
+      callId: this.invite.callId,
+      fromTag: this.invite.fromTag,
+      toTag: param(header(this.ok, 'to'), 'tag'),
+      cseq,
+      // A UAC's route set is the 2xx's Record-Route, last first.
+      routes: headers(this.ok, 'record-route').flatMap((v) => v.split(',')).map((v) => v.trim()).reverse(),
+    });
+  }
+}
+
+/** The trunk side: one UDP socket towards Kamailio. */
+export class PatientLine {
+  private constructor(
+    private readonly endpoint: SipUdpEndpoint,
+    private readonly kamailio: string,
+  ) {}
+
+  static async open(kamailioPort: number): Promise<PatientLine> {
+    return new PatientLine(await SipUdpEndpoint.open('127.0.0.1', kamailioPort), `127.0.0.1:${kamailioPort}`);
+  }
+
+  /** Calls `line` from PATIENT_NUMBER with media at `rtpPort`; resolves once answered and ACKed. */
+  async call(options: { line: string; rtpPort: number; timeoutMs?: number }): Promise<PatientDialog> {
+    const invite = this.send(options);
+    const ok = await this.endpoint.finalResponse(invite, options.timeoutMs ?? 5000);
+    if (ok.status !== 200) throw new Error(`the patient's call was refused: ${ok.startLine}`);
+    const dialog = new PatientDialog(this.endpoint, invite, ok, fromUri(), this.toUri(options.line));
+    dialog.sendAck();
+    return dialog;
+  }
+
+  close(): Promise<void> {
+    return this.endpoint.close();
+  }
+
+  private send(options: { line: string; rtpPort: number }): SentRequest {
+    return this.endpoint.sendRequest({
+      method: 'INVITE',
+      uri: this.toUri(options.line),
+      from: fromUri(),
+      to: this.toUri(options.line),
+      contact: `sip:${PATIENT_NUMBER}@127.0.0.1:${this.endpoint.localPort}`,
+      headers: [['Content-Type', 'application/sdp']],
+      body: patientSdp(options.rtpPort),
+    });
+  }
+
+  private toUri(line: string): string {
+    return `sip:${line}@${this.kamailio}`;
+  }
+}
+
+function fromUri(): string {
+  return `sip:${PATIENT_NUMBER}@127.0.0.1`;
+}

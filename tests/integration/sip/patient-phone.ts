@@ -1,0 +1,150 @@
+import dgram from 'node:dgram';
+import { randomInt } from 'node:crypto';
+
+/** One RTP packet as the patient received it. */
+export interface Received {
+  at: number;
+  payloadType: number;
+  /** Estimated tone frequency of the payload in Hz (PCMU, 8 kHz). */
+  frequency: number;
+  /** RMS level of the decoded payload, 0…32767. */
+  rms: number;
+}
+
+const PCMU = 0;
+const SAMPLES_PER_PACKET = 160;
+
+/** The tone the patient's phone sends, so that the other side can tell it is the patient it hears. */
+export const PATIENT_TONE_HZ = 300;
+
+/**
+ * The patient's phone on the media side: a UDP socket at the port the patient's SDP advertises. It
+ * answers rtpengine symmetrically, sending its own PCMU (a tone, 300 Hz unless told otherwise) 50
+ * times a second to where the media comes from, and analyses every packet it receives. A plain SIP
+ * phone at an agent's desk works the same way, so the integration tests use it there too.
+ */
+export class PatientPhone {
+  readonly received: Received[] = [];
+  private readonly listeners = new Set<() => void>();
+  private sender: NodeJS.Timeout | undefined;
+  private sequence = randomInt(0, 0xffff);
+  private timestamp = randomInt(0, 0xffffffff);
+  private readonly ssrc = randomInt(0, 0xffffffff);
+
+  private constructor(
+    private readonly socket: dgram.Socket,
+    readonly port: number,
+    private readonly toneHz: number,
+  ) {
+    socket.on('message', (packet, from) => {
+      if (packet.length < 12 || (packet[0] ?? 0) >> 6 !== 2) return;
+      const payloadType = (packet[1] ?? 0) & 0x7f;
+      const payload = packet.subarray(12);
+      this.received.push({ at: Date.now(), payloadType, ...analyse(payload) });
+      if (!this.sender) this.startSending(from.address, from.port);
+      for (const listener of this.listeners) listener();
+    });
+  }
+
+  static async open(toneHz = PATIENT_TONE_HZ): Promise<PatientPhone> {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(0, '127.0.0.1', () => resolve());
+    });
+    return new PatientPhone(socket, socket.address().port, toneHz);
+  }
+
+  /** Waits until `check` holds over what has been received, or fails after `timeoutMs`. */
+  waitUntil<T>(what: string, check: (received: readonly Received[]) => T | undefined, timeoutMs: number): Promise<T> {
+    const now = check(this.received);
+    if (now !== undefined) return Promise.resolve(now);
+    return new Promise((resolve, reject) => {
+      const listener = (): void => {
+        const value = check(this.received);
+        if (value === undefined) return;
+        this.listeners.delete(listener);
+        clearTimeout(timer);
+        resolve(value);
+      };
+      const timer = setTimeout(() => {
+        this.listeners.delete(listener);
+        reject(new Error(`patient: timed out after ${timeoutMs} ms waiting for ${what} (${this.received.length} packets so far)`));
+      }, timeoutMs);
+      this.listeners.add(listener);
+    });
+  }
+
+  /** Resolves with the first packet carrying a tone near `hz`, waiting for it if need be. */
+  waitForTone(hz: number, timeoutMs: number): Promise<Received> {
+    return this.waitUntil(`a ${hz} Hz tone`, (received) => received.find((packet) => isTone(packet, hz)), timeoutMs);
+  }
+
+  close(): void {
+    clearInterval(this.sender);
+    this.socket.close();
+  }
+
+  private startSending(address: string, port: number): void {
+    const payload = Buffer.alloc(SAMPLES_PER_PACKET);
+    let phase = 0;
+    this.sender = setInterval(() => {
+      for (let i = 0; i < SAMPLES_PER_PACKET; i++) {
+        payload[i] = linearToUlaw(Math.round(6000 * Math.sin((2 * Math.PI * this.toneHz * phase++) / 8000)));
+      }
+      const header = Buffer.alloc(12);
+      header[0] = 0x80;
+      header[1] = PCMU;
+      header.writeUInt16BE((this.sequence = (this.sequence + 1) & 0xffff), 2);
+      header.writeUInt32BE((this.timestamp = (this.timestamp + SAMPLES_PER_PACKET) >>> 0), 4);
+      header.writeUInt32BE(this.ssrc, 8);
+      this.socket.send(Buffer.concat([header, payload]), port, address);
+    }, 20);
+  }
+}
+
+/** True when the packet carries an audible tone within 15% of `hz`. */
+export function isTone(packet: Received, hz: number): boolean {
+  return packet.rms > 1000 && Math.abs(packet.frequency - hz) < hz * 0.15;
+}
+
+/** Packets per second over the packets given (first to last arrival). */
+export function packetsPerSecond(packets: readonly Received[]): number {
+  const first = packets[0];
+  const last = packets[packets.length - 1];
+  if (!first || !last || last.at === first.at) return 0;
+  return ((packets.length - 1) * 1000) / (last.at - first.at);
+}
+
+function analyse(payload: Buffer): { frequency: number; rms: number } {
+  let crossings = 0;
+  let sumSquares = 0;
+  let previous = 0;
+  for (let i = 0; i < payload.length; i++) {
+    const sample = ulawToLinear(payload[i] ?? 0xff);
+    sumSquares += sample * sample;
+    if (i > 0 && (previous < 0) !== (sample < 0)) crossings += 1;
+    previous = sample;
+  }
+  const seconds = payload.length / 8000;
+  return { frequency: payload.length ? crossings / 2 / seconds : 0, rms: payload.length ? Math.sqrt(sumSquares / payload.length) : 0 };
+}
+
+function ulawToLinear(byte: number): number {
+  const u = ~byte & 0xff;
+  const sign = u & 0x80;
+  const exponent = (u >> 4) & 0x07;
+  const mantissa = u & 0x0f;
+  const magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
+  return sign ? -magnitude : magnitude;
+}
+
+function linearToUlaw(sample: number): number {
+  const BIAS = 0x84;
+  const sign = sample < 0 ? 0x80 : 0;
+  const magnitude = Math.min(Math.abs(sample), 32635) + BIAS;
+  let exponent = 7;
+  for (let mask = 0x4000; (magnitude & mask) === 0 && exponent > 0; mask >>= 1) exponent -= 1;
+  const mantissa = (magnitude >> (exponent + 3)) & 0x0f;
+  return ~(sign | (exponent << 4) | mantissa) & 0xff;
+}

@@ -1,0 +1,54 @@
+/**
+ * Workstations and agents as signaling writes them: its own WorkstationStore and AgentService, on the
+ * test Redis. Choosing a workstation writes the agent hash {userId, workstationId, state: available,
+ * idleSince}, adds the agent to agents:idle and publishes route:wake, which is what the router reacts to.
+ */
+import type { Redis } from 'ioredis';
+import { RedisKeys, type Workstation, type WorkstationKind } from '@deskline/protocol';
+import { AgentService } from '@deskline/signaling/services/agent-service';
+import { WorkstationStore } from '@deskline/signaling/services/workstation-store';
+
+export interface AgentRecord {
+  state?: string;
+  workstationId?: string;
+  idleSince?: number;
+  callId?: string;
+  /** The agent's score in agents:idle, or undefined when not in it. */
+  idleScore?: number;
+}
+
+export class Staff {
+  private readonly workstations: WorkstationStore;
+  private readonly agents: AgentService;
+
+  constructor(private readonly redis: Redis) {
+    this.workstations = new WorkstationStore(redis);
+    this.agents = new AgentService(redis, this.workstations);
+  }
+
+  workstation(name: string, kind: WorkstationKind = 'browser'): Promise<Workstation> {
+    return this.workstations.create({ name, kind });
+  }
+
+  /** The user picks the workstation and is ready for calls. */
+  async available(userId: string, workstationId: string): Promise<void> {
+    await this.agents.selectWorkstation(userId, workstationId, async (holder) => holder);
+  }
+
+  /** The user logs out. */
+  leave(userId: string): Promise<void> {
+    return this.agents.leaveWorkstation(userId);
+  }
+
+  async agent(userId: string): Promise<AgentRecord> {
+    const hash = await this.redis.hgetall(RedisKeys.agent(userId));
+    const score = await this.redis.zscore(RedisKeys.idleAgents, userId);
+    return {
+      ...(hash['state'] ? { state: hash['state'] } : {}),
+      ...(hash['workstationId'] ? { workstationId: hash['workstationId'] } : {}),
+      ...(hash['idleSince'] ? { idleSince: Number(hash['idleSince']) } : {}),
+      ...(hash['callId'] ? { callId: hash['callId'] } : {}),
+      ...(score !== null ? { idleScore: Number(score) } : {}),
+    };
+  }
+}

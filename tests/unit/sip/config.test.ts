@@ -1,0 +1,88 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConfigError, loadConfig } from '@deskline/sip/config';
+
+function problem(env: NodeJS.ProcessEnv): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.instance(err, ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('loadConfig accepted an invalid configuration');
+}
+
+const REDIS = { REDIS_URL: 'redis://127.0.0.1:6379' };
+
+test('defaults follow docs/call-path.md', () => {
+  const config = loadConfig(REDIS);
+  assert.is(config.SIP_DOMAIN, 'deskline.local');
+  assert.is(config.KAMAILIO_HOST, '127.0.0.1');
+  assert.is(config.SIP_PORT, 5060);
+  assert.is(config.SIP_APP_HOST, '127.0.0.1');
+  assert.is(config.SIP_APP_PORT, 5070);
+  assert.is(config.RTPENGINE_NG_HOST, '127.0.0.1');
+  assert.is(config.RTPENGINE_NG_PORT, 22222);
+  assert.equal(config.CLINIC_NUMBERS, ['100']);
+  assert.match(config.MEDIA_DIR, /pbx-config\/media$/);
+  assert.is(config.RING_TIMEOUT_SECONDS, 25);
+  assert.is(config.SKIP_INTRO, false);
+  assert.is(config.LOG_LEVEL, 'info');
+});
+
+test('values are converted; CLINIC_NUMBERS is a comma-separated list', () => {
+  const config = loadConfig({
+    ...REDIS,
+    SIP_PORT: '15060',
+    SIP_APP_PORT: '15070',
+    CLINIC_NUMBERS: ' 100, 0301234567 ,+4930123',
+    SKIP_INTRO: 'true',
+    RING_TIMEOUT_SECONDS: '30',
+    LOG_LEVEL: 'debug',
+  });
+  assert.is(config.SIP_PORT, 15060);
+  assert.is(config.SIP_APP_PORT, 15070);
+  assert.equal(config.CLINIC_NUMBERS, ['100', '0301234567', '+4930123']);
+  assert.is(config.SKIP_INTRO, true);
+  assert.is(config.RING_TIMEOUT_SECONDS, 30);
+  assert.is(config.LOG_LEVEL, 'debug');
+});
+
+test('a missing REDIS_URL is named, with what it should be', () => {
+  assert.match(problem({}), /REDIS_URL is required \(redis:\/\/host:port\/db/);
+});
+
+test('an empty variable counts as unset', () => {
+  assert.is(loadConfig({ ...REDIS, SIP_PORT: '', CLINIC_NUMBERS: ' ' }).SIP_PORT, 5060);
+  assert.equal(loadConfig({ ...REDIS, CLINIC_NUMBERS: '' }).CLINIC_NUMBERS, ['100']);
+});
+
+test('each bad variable is named with the value given', () => {
+  const message = problem({
+    REDIS_URL: 'http://r',
+    SIP_PORT: '5060x',
+    RTPENGINE_NG_PORT: '70000',
+    CLINIC_NUMBERS: '100,,101',
+    SKIP_INTRO: 'maybe',
+    LOG_LEVEL: 'loud',
+  });
+  assert.match(message, /REDIS_URL="http:\/\/r" is invalid/);
+  assert.match(message, /SIP_PORT="5060x" is invalid/);
+  assert.match(message, /RTPENGINE_NG_PORT="70000" is invalid/);
+  assert.match(message, /CLINIC_NUMBERS="100,,101" is invalid/);
+  assert.match(message, /SKIP_INTRO="maybe" is invalid/);
+  assert.match(message, /LOG_LEVEL="loud" is invalid: expected one of fatal, error, warn, info, debug, trace, silent/);
+  assert.is(message.split('\n').length, 7, 'one line per variable, after the heading');
+});
+
+test('a clinic number cannot carry URI syntax', () => {
+  assert.match(problem({ ...REDIS, CLINIC_NUMBERS: '100@clinic' }), /CLINIC_NUMBERS="100@clinic" is invalid/);
+});
+
+test('the ring timeout has sane bounds: at least 2 s, at most the 60 s Kamailio waits for an answer', () => {
+  assert.match(problem({ ...REDIS, RING_TIMEOUT_SECONDS: '1' }), /RING_TIMEOUT_SECONDS="1" is invalid/);
+  assert.match(problem({ ...REDIS, RING_TIMEOUT_SECONDS: '61' }), /RING_TIMEOUT_SECONDS="61" is invalid/);
+  assert.is(loadConfig({ ...REDIS, RING_TIMEOUT_SECONDS: '2' }).RING_TIMEOUT_SECONDS, 2);
+});
+
+test.run();
