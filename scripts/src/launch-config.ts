@@ -19,6 +19,8 @@ export interface LaunchConfig {
   sip: SipEdgeConfig;
   /** rtpengine's settings (docs/call-path.md). */
   rtpengine: RtpengineConfig;
+  /** The sip app's health port (GET /health on 127.0.0.1). */
+  sipAppHealthPort: number;
   /** The launcher's environment, passed on to every child. */
   env: NodeJS.ProcessEnv;
 }
@@ -149,6 +151,7 @@ export function readLaunchConfig(env: NodeJS.ProcessEnv): LaunchConfig {
       trunkAddresses: trunkAddresses(env),
     },
     rtpengine: rtpengineConfig(env),
+    sipAppHealthPort: port(env, 'SIP_APP_HEALTH_PORT', 5071),
     env,
   };
 }

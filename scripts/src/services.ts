@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { KAMAILIO_INSTALL_HINT, kamailioArgs, kamailioCommand, kamailioHealthy } from './kamailio.js';
-import { REPO_ROOT, httpUrl, type LaunchConfig } from './launch-config.js';
+import { REPO_ROOT, connectHost, httpUrl, type LaunchConfig } from './launch-config.js';
 import { REDIS_INSTALL_HINT, pingRedis, redisServerArgs } from './redis-server.js';
 import { RTPENGINE_INSTALL_HINT, rtpengineArgs, rtpengineHealthy } from './rtpengine.js';
 import { sipEphemeralSecret } from './secrets.js';
@@ -68,6 +68,38 @@ function kamailio(config: LaunchConfig, secret: () => string): ServiceDefinition
   };
 }
 
+/** The B2BUA: connects to Kamailio from SIP_APP_PORT, and is healthy while that connection stands. */
+function sipApp(config: LaunchConfig): ServiceDefinition {
+  const { sip, rtpengine: media } = config;
+  const healthUrl = `http://127.0.0.1:${config.sipAppHealthPort}/health`;
+  return {
+    name: 'sip',
+    ports: [
+      { host: sip.appHost, port: sip.appPort, envName: 'SIP_APP_PORT' },
+      { host: '127.0.0.1', port: config.sipAppHealthPort, envName: 'SIP_APP_HEALTH_PORT' },
+    ],
+    prepare: () => ({
+      command: process.execPath,
+      args: [path.join(REPO_ROOT, 'sip/dist/main.js')],
+      cwd: REPO_ROOT,
+      env: {
+        ...config.env,
+        REDIS_URL: redisUrl(config),
+        SIP_DOMAIN: sip.domain,
+        KAMAILIO_HOST: connectHost(sip.listenHost),
+        SIP_PORT: String(sip.sipPort),
+        SIP_APP_HOST: sip.appHost,
+        SIP_APP_PORT: String(sip.appPort),
+        SIP_APP_HEALTH_PORT: String(config.sipAppHealthPort),
+        RTPENGINE_NG_HOST: connectHost(media.ngHost),
+        RTPENGINE_NG_PORT: String(media.ngPort),
+      },
+    }),
+    healthy: async () => (await fetch(healthUrl, { signal: AbortSignal.timeout(2_000) })).status === 200,
+    startTimeoutMs: 15_000,
+  };
+}
+
 function signaling(config: LaunchConfig, secret: () => string): ServiceDefinition {
   const healthUrl = `${httpUrl(config.host, config.port)}/api/health`;
   return {
@@ -83,6 +115,8 @@ function signaling(config: LaunchConfig, secret: () => string): ServiceDefinitio
         PORT: String(config.port),
         REDIS_URL: redisUrl(config),
         SIP_EPHEMERAL_SECRET: secret(),
+        SIP_DOMAIN: config.sip.domain,
+        SIP_WS_PORT: String(config.sip.wsPort),
       },
     }),
     healthy: async () => {
@@ -95,7 +129,7 @@ function signaling(config: LaunchConfig, secret: () => string): ServiceDefinitio
 }
 
 /**
- * What `npm start` runs, in start order. The sip app joins this list after kamailio.
+ * What `npm start` runs, in start order.
  */
 export function serviceDefinitions(config: LaunchConfig): ServiceDefinition[] {
   // Read (or created) once, when the first service that needs it starts; Kamailio checks browsers'
@@ -106,6 +140,7 @@ export function serviceDefinitions(config: LaunchConfig): ServiceDefinition[] {
     ...(config.redisUrl ? [] : [redis(config)]),
     rtpengine(config),
     kamailio(config, ephemeralSecret),
+    sipApp(config),
     signaling(config, ephemeralSecret),
   ];
 }

@@ -18,6 +18,7 @@ import { connectRedis } from './redis.js';
 import { AgentStore } from './routing/agent-store.js';
 import { Router } from './routing/router.js';
 import { SipStack } from './sip/sip-stack.js';
+import { startHealthServer } from './health-server.js';
 
 export interface SipApp {
   /** Connects to Kamailio; calls are taken from then on. */
@@ -110,6 +111,16 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     throw new Error(`Cannot prepare the queue in Redis: ${(err as Error).message}`);
   }
 
+  let health: Awaited<ReturnType<typeof startHealthServer>>;
+  try {
+    health = await startHealthServer({ host: '127.0.0.1', port: config.SIP_APP_HEALTH_PORT, connected: () => stack.connected });
+  } catch (err) {
+    await router.stop();
+    await ng.close();
+    redis.disconnect();
+    throw err;
+  }
+
   return {
     start() {
       stack.start();
@@ -124,6 +135,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       await router.stop();
       await registry.endAll('shutdown');
       await stack.stop();
+      await new Promise((resolve) => health.close(resolve));
       await ng.close();
       await redis.quit().catch(() => redis.disconnect());
     },

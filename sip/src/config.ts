@@ -27,6 +27,7 @@ export const ConfigSchema = Type.Object({
     description: "the sip app's local address; Kamailio reaches it through the connection it opens from here",
   }),
   SIP_APP_PORT: Port(5070, "the sip app's local TCP port: it connects to Kamailio from this port"),
+  SIP_APP_HEALTH_PORT: Port(5071, 'loopback HTTP port answering GET /health (200 while connected to Kamailio)'),
   RTPENGINE_NG_HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: "rtpengine's ng control address" }),
   RTPENGINE_NG_PORT: Port(22222, "rtpengine's ng control port (UDP)"),
   CLINIC_NUMBERS: Type.Array(Type.String({ pattern: '^[^\\s,@;:]+$' }), {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@deskline/scripts/free-port';
 import { ManagedProcess, lastLines, type ExitStatus } from '@deskline/scripts/managed-process';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../sip/dist/main.js');
@@ -41,7 +42,7 @@ export async function startSipApp(options: SipAppOptions): Promise<RunningSipApp
     name: 'sip',
     command: process.execPath,
     args: [MAIN],
-    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', ...options.env },
+    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', SIP_APP_HEALTH_PORT: String(await freePort()), ...options.env },
     onLine: (text) => {
       options.onLine?.(text);
       if (process.env['SIP_APP_LOG']) process.stderr.write(`sip | ${text}\n`);

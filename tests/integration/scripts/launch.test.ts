@@ -39,6 +39,8 @@ const redisPort = await distinctPort();
 const sipPort = await distinctPort(['tcp', 'udp']);
 const sipWsPort = await distinctPort();
 const ngPort = await distinctPort(['tcp', 'udp']);
+const sipAppPort = await distinctPort();
+const sipAppHealthPort = await distinctPort();
 const mediaPortMin = 40000 + 2 * Math.floor(Math.random() * 9000);
 const runs: LauncherRun[] = [];
 
@@ -52,6 +54,8 @@ function launch(overrides: NodeJS.ProcessEnv = {}): LauncherRun {
     SIP_PORT: String(sipPort),
     SIP_WS_PORT: String(sipWsPort),
     RTPENGINE_NG_PORT: String(ngPort),
+    SIP_APP_PORT: String(sipAppPort),
+    SIP_APP_HEALTH_PORT: String(sipAppHealthPort),
     RTPENGINE_PORT_MIN: String(mediaPortMin),
     RTPENGINE_PORT_MAX: String(mediaPortMin + 99),
     LOG_LEVEL: 'info',
@@ -155,6 +159,8 @@ test('on first start it becomes ready, prints the URL and the demo logins, and s
 test('rtpengine and Kamailio run with the generated SIP secret, which signaling gets too', async () => {
   assert.ok(await ngPing('127.0.0.1', ngPort), 'rtpengine answers ping');
   assert.ok(await sipOptionsAnswered('127.0.0.1', sipPort), 'Kamailio answers OPTIONS');
+  const sipHealth = await fetch(`http://127.0.0.1:${sipAppHealthPort}/health`);
+  assert.is(sipHealth.status, 200, 'the sip app is connected to Kamailio');
   assert.match(first.output, /^rtpengine \| /m);
   assert.match(first.output, /^kamailio  \| /m);
 
@@ -177,15 +183,15 @@ test('rtpengine and Kamailio run with the generated SIP secret, which signaling 
   }
 });
 
-test('SIGTERM stops signaling, kamailio, rtpengine, then redis, exits 0 and leaves no process behind', async () => {
+test('SIGTERM stops signaling, sip, kamailio, rtpengine, then redis, exits 0 and leaves no process behind', async () => {
   const pids = first.childPids();
-  assert.equal([...pids.keys()].sort(), ['kamailio', 'redis', 'rtpengine', 'seed-demo', 'signaling']);
-  const started = ['redis', 'rtpengine', 'kamailio', 'signaling'].map((name) => first.output.indexOf(`started ${name} `));
-  assert.equal(started, [...started].sort((a, b) => a - b), 'started in the order redis, rtpengine, kamailio, signaling');
+  assert.equal([...pids.keys()].sort(), ['kamailio', 'redis', 'rtpengine', 'seed-demo', 'signaling', 'sip']);
+  const started = ['redis', 'rtpengine', 'kamailio', 'sip', 'signaling'].map((name) => first.output.indexOf(`started ${name} `));
+  assert.equal(started, [...started].sort((a, b) => a - b), 'started in the order redis, rtpengine, kamailio, sip, signaling');
   first.signal('SIGTERM');
   const status = await first.waitForExit(STOP_TIMEOUT_MS);
   assert.equal(status, { code: 0, signal: null }, first.output);
-  const stops = ['signaling', 'kamailio', 'rtpengine', 'redis'].map((name) => first.output.indexOf(`stopping ${name}`));
+  const stops = ['signaling', 'sip', 'kamailio', 'rtpengine', 'redis'].map((name) => first.output.indexOf(`stopping ${name}`));
   assert.ok(stops.every((at) => at >= 0), first.output);
   assert.equal(stops, [...stops].sort((a, b) => a - b), 'stopped in reverse start order');
   await assertAllGone(first);
@@ -218,6 +224,7 @@ const PORT_CASES = [
   { envName: 'SIP_PORT', what: 'kamailio', port: sipPort, protocol: 'tcp' },
   { envName: 'SIP_WS_PORT', what: 'kamailio', port: sipWsPort, protocol: 'tcp' },
   { envName: 'RTPENGINE_NG_PORT', what: 'rtpengine', port: ngPort, protocol: 'udp' },
+  { envName: 'SIP_APP_HEALTH_PORT', what: 'sip', port: sipAppHealthPort, protocol: 'tcp' },
 ] as const;
 
 for (const { envName, what, port: takenPort, protocol } of PORT_CASES) {
@@ -269,11 +276,12 @@ test('a missing redis-server stops the start with the install hint', async () =>
   await assertAllGone(run);
 });
 
-test('when signaling fails to start, redis is stopped and the exit is non-zero with the reason', async () => {
+test('when a service fails to start on a bad setting, the others are stopped and the exit is non-zero with the reason', async () => {
   const run = launch({ LOG_LEVEL: 'loud' });
   const status = await run.waitForExit(READY_TIMEOUT_MS);
   assert.is(status.code, 1, run.output);
-  assert.match(run.output, /signaling exited during start \(exit code 1\)/);
+  // The sip app is the first service to read LOG_LEVEL.
+  assert.match(run.output, /sip exited during start \(exit code 1\)/);
   assert.match(run.output, 'LOG_LEVEL');
   assert.ok(run.childPids().has('redis'));
   await assertAllGone(run);
