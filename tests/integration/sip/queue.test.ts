@@ -111,6 +111,24 @@ test('a patient who hangs up during the intro is abandoned; Redis sets and rtpen
   }
 });
 
+test('a phone that ignores Record-Route (like sipp -sn uac) still hangs up: its ACK and BYE reach the sip app', async ({ path }) => {
+  const phone = await PatientPhone.open();
+  try {
+    const call = path.sipp('uac-ignores-record-route-expect-bye-200.xml', { keys: { rtp_port: phone.port }, pauseMs: 1500 });
+    const [id] = await waitFor('the call in calls:active', async () => {
+      const ids = await activeCallIds(path.redis);
+      return ids.length === 1 ? ids : undefined;
+    });
+    assert.ok(id);
+    const result = await call;
+    assert.is(result.code, 0, describeSipp(result));
+    await waitFor('the call to be abandoned', async () => (await readCall(path.redis, id))?.state === 'abandoned');
+    assert.equal(await activeCallIds(path.redis), []);
+  } finally {
+    await phone.close();
+  }
+});
+
 test('a number that is not a clinic line gets 404, and the app says why', async ({ path }) => {
   const result = await path.sipp('uac-invite-not-a-clinic-line-expect-404.xml', { service: '999', keys: { rtp_port: 9 } });
   assert.is(result.code, 0, describeSipp(result));
