@@ -1,5 +1,9 @@
 /** Entry point of the bundle: defines the custom elements; index.html places <dl-app>. */
 import './elements/dl-app.js';
 import './elements/dl-app-shell.js';
+import './elements/dl-call-panel.js';
 import './elements/dl-login-page.js';
+import './elements/dl-queue-list.js';
+import './elements/dl-registration-status.js';
 import './elements/dl-user-menu.js';
+import './elements/dl-workstation-picker.js';

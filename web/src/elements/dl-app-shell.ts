@@ -1,17 +1,31 @@
 import type { PublicUser } from '@deskline/protocol';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
+import { PushController } from '../controllers/push-controller.js';
+import { SoftphoneController } from '../controllers/softphone-controller.js';
+import { WorkstationController } from '../controllers/workstation-controller.js';
 import { logoMark } from '../icons.js';
+import { findQueueCall } from '../queue-call.js';
 import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
 import { log } from '../services/log.js';
-import { alertStyles, controlStyles } from '../styles/shared-styles.js';
+import { alertStyles, controlStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
+import './dl-call-panel.js';
+import './dl-queue-list.js';
+import './dl-registration-status.js';
 import type { MenuEntry, MenuSelectDetail } from './dl-user-menu.js';
 import './dl-user-menu.js';
+import type { WorkstationSelectDetail } from './dl-workstation-picker.js';
+import './dl-workstation-picker.js';
 
 const debug = log('dl:shell');
 
 /** Entries of the user menu, in order. Add an entry here and handle its id in #onMenuSelect. */
-const USER_MENU: readonly MenuEntry[] = [{ id: 'log-out', label: 'Log out' }];
+const USER_MENU: readonly MenuEntry[] = [
+  { id: 'change-workstation', label: 'Change workstation' },
+  { id: 'log-out', label: 'Log out' },
+];
+
+const FINISH_CALL_FIRST = 'Finish the current call before changing workstation.';
 
 /** "Anna Maria Berg" → "AB"; a single word gives one letter. */
 function initials(displayName: string): string {
@@ -22,7 +36,11 @@ function initials(displayName: string): string {
 }
 
 /**
- * The app after login: a header with the product name and the user panel, and the work area below.
+ * The app after login: a header with the product name and the user panel, and the work area below:
+ * whether calls can reach this person, the call in this browser, the clinic's queue, and the
+ * workstation picker when they have no workstation yet or asked to change it. The phone, the push
+ * socket and the workstation live in controllers for as long as the shell is shown; leaving it
+ * (logout, the session ending) unregisters the phone and closes the socket.
  *
  * @fires logout - `Event`, bubbles and composed: the server ended the session (or it had already
  *   ended), so the login page should be shown.
@@ -32,6 +50,7 @@ export class DlAppShell extends LitElement {
   static override styles = [
     controlStyles,
     alertStyles,
+    secondaryButtonStyles,
     css`
       :host {
         display: flex;
@@ -95,18 +114,31 @@ export class DlAppShell extends LitElement {
       }
 
       main {
-        padding: 2rem 1.5rem;
+        display: grid;
+        grid-template-columns: minmax(0, 1fr) minmax(18rem, 24rem);
+        align-items: start;
+        gap: 1.5rem;
+        padding: 1.5rem;
       }
 
-      h1 {
-        margin: 0 0 0.5rem;
-        font-size: 1.5rem;
-        line-height: 1.25;
+      .desk {
+        display: grid;
+        gap: 1.25rem;
+        min-width: 0;
       }
 
-      main p {
+      .desk .alert {
         margin: 0;
-        color: var(--dl-color-text-muted);
+      }
+
+      .desk .alert button {
+        margin-left: 0.5rem;
+      }
+
+      @media (max-width: 48rem) {
+        main {
+          grid-template-columns: minmax(0, 1fr);
+        }
       }
 
       @media (max-width: 30rem) {
@@ -125,7 +157,21 @@ export class DlAppShell extends LitElement {
 
   @state() private error = '';
 
+  /** The picker was opened from the user menu. */
+  @state() private choosing = false;
+
+  /** A manager chose to work without a workstation. */
+  @state() private skipped = false;
+
   #loggingOut = false;
+
+  #phone = new SoftphoneController(this, () => this.api);
+  #push = new PushController(this, () => this.api);
+  #workstation = new WorkstationController(
+    this,
+    () => this.api,
+    (workstation) => this.#phone.use(workstation),
+  );
 
   protected override render() {
     const user = this.user;
@@ -140,19 +186,90 @@ export class DlAppShell extends LitElement {
       </header>
       ${this.error === '' ? nothing : html`<p class="alert" role="alert">${this.error}</p>`}
       <main>
-        <h1>Welcome</h1>
-        <p>Signed in as ${user.displayName} (${user.role})</p>
+        <div class="desk">${this.#renderDesk(user)}</div>
+        <dl-queue-list
+          .calls=${this.#push.calls}
+          .workstations=${this.#workstation.workstations}
+          .live=${this.#push.status !== 'reconnecting'}
+        ></dl-queue-list>
       </main>
+    `;
+  }
+
+  #renderDesk(user: PublicUser) {
+    const desk = this.#workstation;
+    const phone = this.#phone.state;
+    if (desk.status === 'loading') return nothing;
+    if (desk.status === 'failed') {
+      return html`<p class="alert" role="alert">
+        ${desk.error}<button class="secondary" type="button" @click=${() => void desk.load()}>Try again</button>
+      </p>`;
+    }
+    const workstation = desk.workstation;
+    const picking = this.choosing || (workstation === undefined && !this.skipped);
+    return html`
+      ${workstation !== undefined || this.skipped
+        ? html`<dl-registration-status
+            .workstation=${workstation}
+            .registration=${phone.registration}
+            ?sound-blocked=${this.#phone.soundBlocked}
+            @enable-sound=${() => this.#phone.enableSound()}
+          ></dl-registration-status>`
+        : nothing}
+      <dl-call-panel
+        .call=${phone.call}
+        .queueCall=${findQueueCall(this.#push.calls, phone.call, workstation?.id)}
+        .remoteStream=${phone.remoteStream}
+        ?muted=${phone.muted}
+        @answer=${() => this.#phone.answer()}
+        @hang-up=${() => this.#phone.hangUp()}
+        @mute-change=${(event: CustomEvent<{ muted: boolean }>) => this.#phone.setMuted(event.detail.muted)}
+      ></dl-call-panel>
+      ${picking
+        ? html`<dl-workstation-picker
+            .workstations=${desk.workstations}
+            .current=${workstation?.id}
+            .pending=${desk.pending}
+            .error=${desk.error}
+            .locked=${this.#phone.busy ? FINISH_CALL_FIRST : ''}
+            ?can-skip=${user.role === 'manager'}
+            ?can-cancel=${workstation !== undefined || this.skipped}
+            @workstation-select=${this.#onWorkstationSelect}
+            @work-without-workstation=${this.#onWorkWithout}
+            @picker-close=${this.#closePicker}
+          ></dl-workstation-picker>`
+        : nothing}
     `;
   }
 
   #onMenuSelect(event: CustomEvent<MenuSelectDetail>): void {
     switch (event.detail.id) {
+      case 'change-workstation':
+        this.#workstation.clearError();
+        void this.#workstation.loadList();
+        this.choosing = true;
+        break;
       case 'log-out':
         void this.#logOut();
         break;
     }
   }
+
+  async #onWorkstationSelect(event: CustomEvent<WorkstationSelectDetail>): Promise<void> {
+    if (this.#phone.busy) return;
+    if (await this.#workstation.select(event.detail.workstationId)) this.#closePicker();
+  }
+
+  async #onWorkWithout(): Promise<void> {
+    if (this.#workstation.workstation !== undefined && !(await this.#workstation.leave())) return;
+    this.skipped = true;
+    this.#closePicker();
+  }
+
+  #closePicker = (): void => {
+    this.choosing = false;
+    this.#workstation.clearError();
+  };
 
   async #logOut(): Promise<void> {
     if (this.#loggingOut) return;

@@ -69,6 +69,14 @@ export class ApiClient extends EventTarget {
     return this.request<T>('POST', path, body, options);
   }
 
+  put<T>(path: string, body?: unknown, options?: RequestOptions): Promise<T> {
+    return this.request<T>('PUT', path, body, options);
+  }
+
+  delete<T>(path: string, options?: RequestOptions): Promise<T> {
+    return this.request<T>('DELETE', path, undefined, options);
+  }
+
   async request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
     const headers = new Headers({ accept: 'application/json' });
     // Fastify rejects an empty body declared as JSON, so the type is only sent with a body.

@@ -53,3 +53,49 @@ export const alertStyles = css`
     color: var(--dl-color-danger-text);
   }
 `;
+
+/** A button next to the main action, e.g. "Cancel". */
+export const secondaryButtonStyles = css`
+  .secondary {
+    min-height: var(--dl-target-size);
+    padding: 0.5rem 1rem;
+    border: 1px solid var(--dl-color-field-border);
+    border-radius: var(--dl-radius);
+    background: var(--dl-color-surface);
+    font-weight: 600;
+    cursor: pointer;
+  }
+
+  .secondary:hover:not(:disabled) {
+    background: var(--dl-color-surface-hover);
+  }
+
+  .secondary:disabled {
+    cursor: not-allowed;
+    opacity: 0.6;
+  }
+`;
+
+/** A raised panel of the work area. */
+export const cardStyles = css`
+  .card {
+    box-sizing: border-box;
+    padding: 1.25rem 1.5rem;
+    border: 1px solid var(--dl-color-border);
+    border-radius: calc(var(--dl-radius) * 1.5);
+    background: var(--dl-color-surface);
+    box-shadow: var(--dl-shadow-raised);
+  }
+`;
+
+/** Text for screen readers only, such as a live region's announcement. */
+export const visuallyHiddenStyles = css`
+  .visually-hidden {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    overflow: hidden;
+    clip-path: inset(50%);
+    white-space: nowrap;
+  }
+`;

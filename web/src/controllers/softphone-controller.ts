@@ -1,0 +1,90 @@
+import type { Workstation } from '@deskline/protocol';
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { ApiClient } from '../services/api-client.js';
+import { Ringtone } from '../services/ringtone.js';
+import { Softphone, type SoftphoneState } from '../services/softphone.js';
+
+const OFF: SoftphoneState = { registration: { status: 'off' }, muted: false };
+
+/**
+ * The browser's phone for as long as the host is connected: a Softphone with its Ringtone, created on
+ * connect; on disconnect (logout, or the session ending) it unregisters, hangs up and releases the
+ * audio device. The host re-renders on every change and calls the intents.
+ */
+export class SoftphoneController implements ReactiveController {
+  #softphone: Softphone | undefined;
+  #ringtone: Ringtone | undefined;
+  /** What `use` was last given, in case it came before the host was connected. */
+  #workstation: Workstation | undefined;
+
+  constructor(
+    private readonly host: ReactiveControllerHost,
+    private readonly api: () => ApiClient,
+  ) {
+    host.addController(this);
+  }
+
+  get state(): SoftphoneState {
+    return this.#softphone?.state ?? OFF;
+  }
+
+  /** Whether a call is ringing or connected. */
+  get busy(): boolean {
+    return this.#softphone?.busy ?? false;
+  }
+
+  /** True while the browser keeps the page silent until the person interacts with it. */
+  get soundBlocked(): boolean {
+    return this.#ringtone?.blocked ?? false;
+  }
+
+  /** Registers as this workstation (when it is a browser workstation), or as none. */
+  use(workstation: Workstation | undefined): void {
+    this.#workstation = workstation;
+    if (workstation?.kind === 'browser') this.#ringtone?.prepare();
+    this.#softphone?.use(workstation);
+  }
+
+  answer(): void {
+    // The click on Answer is a user gesture: the moment to let the page make sound, if it may not yet.
+    this.#ringtone?.unlock();
+    this.#softphone?.answer();
+  }
+
+  hangUp(): void {
+    this.#softphone?.hangUp();
+  }
+
+  setMuted(muted: boolean): void {
+    this.#softphone?.setMuted(muted);
+  }
+
+  enableSound(): void {
+    this.#ringtone?.unlock();
+  }
+
+  hostConnected(): void {
+    const ringtone = new Ringtone();
+    const softphone = new Softphone(this.api(), ringtone);
+    ringtone.addEventListener('change', this.#onChange);
+    softphone.addEventListener('change', this.#onChange);
+    this.#ringtone = ringtone;
+    this.#softphone = softphone;
+    if (this.#workstation !== undefined) this.use(this.#workstation);
+  }
+
+  hostDisconnected(): void {
+    const softphone = this.#softphone;
+    const ringtone = this.#ringtone;
+    this.#softphone = undefined;
+    this.#ringtone = undefined;
+    softphone?.removeEventListener('change', this.#onChange);
+    ringtone?.removeEventListener('change', this.#onChange);
+    softphone?.stop();
+    ringtone?.dispose();
+  }
+
+  #onChange = (): void => {
+    this.host.requestUpdate();
+  };
+}

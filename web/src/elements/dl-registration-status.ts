@@ -1,0 +1,135 @@
+import type { Workstation } from '@deskline/protocol';
+import { LitElement, css, html, nothing } from 'lit';
+import { customElement, property } from 'lit/decorators.js';
+import type { RegistrationState } from '../services/softphone.js';
+import { alertStyles, cardStyles, controlStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
+
+/**
+ * One line saying whether calls can reach this person: "Ready for calls on Reception 1",
+ * "Connecting…", why not, or where calls ring instead (a desk phone, or no workstation). Changes are
+ * announced politely (role=status); a failure is an alert. While the browser keeps the page silent
+ * (no click yet since the page loaded), it offers to turn the sound on.
+ *
+ * @fires enable-sound - `Event`: the person pressed "Turn on sound" (a user gesture; resume audio).
+ */
+@customElement('dl-registration-status')
+export class DlRegistrationStatus extends LitElement {
+  static override styles = [
+    controlStyles,
+    alertStyles,
+    cardStyles,
+    secondaryButtonStyles,
+    css`
+      :host {
+        display: block;
+      }
+
+      .card {
+        display: grid;
+        gap: 0.75rem;
+      }
+
+      [role='status'] {
+        display: flex;
+        align-items: center;
+        gap: 0.625rem;
+        margin: 0;
+        font-size: 1.0625rem;
+      }
+
+      [role='status']:empty {
+        display: none;
+      }
+
+      .dot {
+        flex: none;
+        width: 0.75rem;
+        height: 0.75rem;
+        border-radius: 50%;
+        background: var(--dl-color-text-muted);
+      }
+
+      .dot.ready {
+        background: var(--dl-color-success);
+        box-shadow: 0 0 0 3px var(--dl-color-success-surface);
+      }
+
+      .dot.pending {
+        background: var(--dl-color-pending);
+      }
+
+      .muted {
+        color: var(--dl-color-text-muted);
+      }
+
+      .sound {
+        display: flex;
+        flex-wrap: wrap;
+        align-items: center;
+        gap: 0.5rem 1rem;
+        margin: 0;
+        color: var(--dl-color-pending);
+      }
+
+      .sound button {
+        color: var(--dl-color-text);
+      }
+    `,
+  ];
+
+  /** The user's workstation; undefined when they work without one. */
+  @property({ attribute: false }) workstation: Workstation | undefined;
+
+  @property({ attribute: false }) registration: RegistrationState = { status: 'off' };
+
+  /** Whether the browser blocks sound until the person interacts with the page. */
+  @property({ type: Boolean, attribute: 'sound-blocked' }) soundBlocked = false;
+
+  protected override render() {
+    const failed = this.registration.status === 'failed' ? this.registration : undefined;
+    return html`
+      <div class="card">
+        <p role="status">${this.#statusLine()}</p>
+        ${failed
+          ? html`<p class="alert" role="alert">Calls cannot reach ${failed.workstation.name}. ${failed.reason}</p>`
+          : nothing}
+        ${this.soundBlocked && this.workstation?.kind === 'browser'
+          ? html`<p class="sound">
+              This browser keeps the page silent until you click on it: calls would ring without sound.
+              <button class="secondary" type="button" @click=${this.#onEnableSound}>Turn on sound</button>
+            </p>`
+          : nothing}
+      </div>
+    `;
+  }
+
+  #statusLine() {
+    const workstation = this.workstation;
+    if (workstation === undefined) {
+      return html`<span class="dot"></span><span
+          >You are not taking calls. <span class="muted">Choose a workstation in the user menu to take them.</span></span
+        >`;
+    }
+    if (workstation.kind === 'sip-phone') {
+      return html`<span class="dot ready"></span><span>Calls ring on the desk phone at ${workstation.name}</span>`;
+    }
+    switch (this.registration.status) {
+      case 'registered':
+        return html`<span class="dot ready"></span><span>Ready for calls on ${workstation.name}</span>`;
+      case 'failed':
+        return nothing;
+      default:
+        return html`<span class="dot pending"></span><span>Connecting…</span>`;
+    }
+  }
+
+  #onEnableSound(): void {
+    this.dispatchEvent(new Event('enable-sound', { bubbles: true, composed: true }));
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'dl-registration-status': DlRegistrationStatus;
+  }
+}

@@ -1,0 +1,17 @@
+/** Text for running times on screen. */
+
+/** 83 000 ms → "01:23"; from an hour on, "1:02:03". A negative time (clocks apart) shows as "00:00". */
+export function formatDuration(ms: number): string {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = total % 60;
+  const mmss = `${String(minutes).padStart(2, '0')}:${String(seconds).padStart(2, '0')}`;
+  return hours > 0 ? `${hours}:${mmss}` : mmss;
+}
+
+/** The same time as an ISO 8601 duration, for <time datetime>: 83 000 ms → "PT1M23S". */
+export function isoDuration(ms: number): string {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  return `PT${Math.floor(total / 60)}M${total % 60}S`;
+}

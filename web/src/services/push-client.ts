@@ -1,0 +1,173 @@
+import type { CallView, PushEvent } from '@deskline/protocol';
+import { log } from './log.js';
+
+const debug = log('dl:push');
+
+/** The server closes a session's sockets with this code when the session logs out. */
+export const SESSION_ENDED_CLOSE_CODE = 4001;
+/** The server refuses a socket opened from another site. Reconnecting would not help. */
+const POLICY_CLOSE_CODE = 1008;
+
+/** How long an ended or abandoned call stays in `calls`, so a view can show how it ended. */
+export const ENDED_CALL_LINGER_MS = 5_000;
+const FIRST_RETRY_MS = 1_000;
+const MAX_RETRY_MS = 30_000;
+
+export type PushStatus = 'connecting' | 'connected' | 'reconnecting' | 'stopped';
+
+function isFinished(call: CallView): boolean {
+  return call.state === 'ended' || call.state === 'abandoned';
+}
+
+function pushUrl(): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/api/push`;
+}
+
+/**
+ * The live call list from the server: a WebSocket at /api/push (same origin, the session cookie
+ * authenticates it) that starts with a `hello` listing the calls in progress and then sends every
+ * change of a call. It reconnects with exponential backoff (1 s doubling up to 30 s, with jitter);
+ * each `hello` replaces the list, so nothing missed while disconnected lingers. Ended and abandoned
+ * calls are dropped ENDED_CALL_LINGER_MS after they end.
+ *
+ * @fires change - `Event`: `calls` or `status` changed.
+ * @fires session-ended - `Event`: the server closed the socket because this session logged out
+ *   (another tab of this browser, say). The client has stopped.
+ */
+export class PushClient extends EventTarget {
+  #calls = new Map<string, CallView>();
+  #status: PushStatus = 'stopped';
+  #socket: WebSocket | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retries = 0;
+  #dropTimers = new Map<string, ReturnType<typeof setTimeout>>();
+
+  constructor(private readonly url: () => string = pushUrl) {
+    super();
+  }
+
+  /** Calls by id: every call in progress, plus the recently ended ones. */
+  get calls(): ReadonlyMap<string, CallView> {
+    return this.#calls;
+  }
+
+  get status(): PushStatus {
+    return this.#status;
+  }
+
+  start(): void {
+    if (this.#status !== 'stopped') return;
+    this.#connect('connecting');
+  }
+
+  stop(): void {
+    this.#status = 'stopped';
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    const socket = this.#socket;
+    this.#socket = undefined;
+    socket?.close(1000, 'logged out');
+    for (const timer of this.#dropTimers.values()) clearTimeout(timer);
+    this.#dropTimers.clear();
+    this.#calls = new Map();
+    this.#changed();
+  }
+
+  #connect(status: PushStatus): void {
+    this.#status = status;
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(this.url());
+    } catch (error) {
+      debug('cannot open', error);
+      this.#retryLater();
+      return;
+    }
+    this.#socket = socket;
+    socket.addEventListener('message', (event) => {
+      if (socket === this.#socket) this.#onMessage(event);
+    });
+    socket.addEventListener('close', (event) => {
+      if (socket === this.#socket) this.#onClose(event);
+    });
+    this.#changed();
+  }
+
+  #onMessage(event: MessageEvent): void {
+    let message: PushEvent;
+    try {
+      message = JSON.parse(String(event.data)) as PushEvent;
+    } catch {
+      debug('unreadable message ignored');
+      return;
+    }
+    switch (message.type) {
+      case 'hello':
+        debug('hello with', message.calls.length, 'calls');
+        this.#retries = 0;
+        this.#status = 'connected';
+        for (const timer of this.#dropTimers.values()) clearTimeout(timer);
+        this.#dropTimers.clear();
+        this.#calls = new Map();
+        for (const call of message.calls) this.#put(call);
+        break;
+      case 'call':
+        debug('call', message.call.id, message.call.state);
+        this.#put(message.call);
+        break;
+      default:
+        return;
+    }
+    this.#changed();
+  }
+
+  #put(call: CallView): void {
+    clearTimeout(this.#dropTimers.get(call.id));
+    this.#dropTimers.delete(call.id);
+    this.#calls.set(call.id, call);
+    if (!isFinished(call)) return;
+    this.#dropTimers.set(
+      call.id,
+      setTimeout(() => {
+        this.#dropTimers.delete(call.id);
+        if (this.#calls.get(call.id) === call) {
+          this.#calls.delete(call.id);
+          this.#changed();
+        }
+      }, ENDED_CALL_LINGER_MS),
+    );
+  }
+
+  #onClose(event: CloseEvent): void {
+    this.#socket = undefined;
+    debug('closed', event.code, event.reason);
+    if (event.code === SESSION_ENDED_CLOSE_CODE) {
+      this.stop();
+      this.dispatchEvent(new Event('session-ended'));
+      return;
+    }
+    if (event.code === POLICY_CLOSE_CODE) {
+      this.stop();
+      return;
+    }
+    this.#retryLater();
+  }
+
+  #retryLater(): void {
+    const base = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** this.#retries);
+    this.#retries += 1;
+    // Jitter, so that a clinic's panels do not all come back in the same millisecond after a restart.
+    const delay = base / 2 + Math.random() * (base / 2);
+    this.#status = 'reconnecting';
+    this.#changed();
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#connect('reconnecting');
+    }, delay);
+  }
+
+  #changed(): void {
+    this.dispatchEvent(new Event('change'));
+  }
+}
