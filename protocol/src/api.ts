@@ -1,3 +1,4 @@
+import type { AgentState } from './agents.js';
 import type { Role } from './roles.js';
 
 /** Header that carries the session's CSRF token on every state-changing request. */
@@ -58,6 +59,27 @@ export interface Workstation {
   name: string;
   kind: WorkstationKind;
 }
+
+/** What GET and PUT /api/workstation answer: the user's agent state and workstation. */
+export interface AgentStatus {
+  state: AgentState;
+  workstation?: Workstation;
+}
+
+/** What GET /api/sip/credentials answers (ephemeral, auth_ephemeral format; see docs/call-path.md). */
+export interface SipCredentials {
+  /** The SIP WebSocket the browser connects to. */
+  wsUrl: string;
+  /** The address of record: sip:ws-<workstationId>@<domain>. */
+  uri: string;
+  username: string;
+  password: string;
+  /** Epoch ms after which Kamailio refuses them. */
+  expiresAt: number;
+}
+
+/** SIP header on the sip app's INVITE to a workstation: the queue's call id, to match the live queue. */
+export const QUEUE_CALL_ID_HEADER = 'X-Deskline-Call-Id';
 
 export interface CreateWorkstationRequest {
   name: string;

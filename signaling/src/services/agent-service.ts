@@ -1,12 +1,7 @@
 import type { Redis } from 'ioredis';
-import { RedisChannels, RedisKeys, type AgentState, type Workstation } from '@deskline/protocol';
+import { RedisChannels, RedisKeys, type AgentState, type AgentStatus } from '@deskline/protocol';
 import { ClientError } from '../errors.js';
 import type { WorkstationStore } from './workstation-store.js';
-
-export interface AgentStatus {
-  state: AgentState;
-  workstation?: Workstation;
-}
 
 /**
  * Claims `workstation-holder:<ws>` for a user unless someone else holds it. One script, so two users

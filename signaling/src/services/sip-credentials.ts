@@ -1,16 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { browserSipUser } from '@deskline/protocol';
-
-export interface SipCredentials {
-  /** The SIP WebSocket the browser connects to. */
-  wsUrl: string;
-  /** The address of record: sip:ws-<workstationId>@<domain>. */
-  uri: string;
-  username: string;
-  password: string;
-  /** Epoch ms after which Kamailio refuses them. */
-  expiresAt: number;
-}
+import { browserSipUser, type SipCredentials } from '@deskline/protocol';
 
 /**
  * Short-lived SIP credentials in the auth_ephemeral (TURN REST) format that Kamailio checks: the

@@ -1,15 +1,9 @@
-import type { AgentState, Workstation } from '@deskline/protocol';
+import type { AgentStatus, Workstation } from '@deskline/protocol';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { ApiRequestError, UNREACHABLE_MESSAGE, type ApiClient } from '../services/api-client.js';
 import { log } from '../services/log.js';
 
 const debug = log('dl:workstation');
-
-/** What GET and PUT /api/workstation answer. */
-export interface AgentStatus {
-  state: AgentState;
-  workstation?: Workstation;
-}
 
 function messageOf(error: unknown): string {
   return error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE;

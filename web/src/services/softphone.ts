@@ -1,4 +1,4 @@
-import type { Workstation } from '@deskline/protocol';
+import { QUEUE_CALL_ID_HEADER, type SipCredentials, type Workstation } from '@deskline/protocol';
 import JsSIP from 'jssip';
 import type { EndEvent, RTCSession } from 'jssip/lib/RTCSession.js';
 import type { IncomingRTCSessionEvent, RTCSessionEvent, RegistrationFailedListener, UA } from 'jssip/lib/UA.js';
@@ -7,16 +7,6 @@ import { log } from './log.js';
 import type { Ringtone } from './ringtone.js';
 
 const debug = log('dl:softphone');
-
-/** What GET /api/sip/credentials answers (ephemeral, auth_ephemeral format; see docs/call-path.md). */
-export interface SipCredentials {
-  wsUrl: string;
-  uri: string;
-  username: string;
-  password: string;
-  /** Epoch ms after which Kamailio refuses them. */
-  expiresAt: number;
-}
 
 /** The registration of this browser as its workstation's SIP user. */
 export type RegistrationState =
@@ -72,7 +62,6 @@ const MAX_RETRY_MS = 60_000;
 const ENDED_CALL_VISIBLE_MS = 4_000;
 
 /** The SIP header in which the sip app names its call when it rings a workstation. */
-export const QUEUE_CALL_ID_HEADER = 'X-Deskline-Call-Id';
 
 const ANSWER_OPTIONS = {
   mediaConstraints: { audio: true, video: false },

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { QUEUE_CALL_ID_HEADER } from '@deskline/protocol';
 import type { Logger } from 'pino';
 import type { MediaSession } from '../../media/media-session.js';
 import type { Agent } from '../../routing/agent-store.js';
@@ -7,7 +8,6 @@ import { AgentLeg } from '../agent-leg.js';
 import type { CallStep } from './call-step.js';
 
 /** The header in which the workstation learns our call id, to find the call in the live queue. */
-export const CALL_ID_HEADER = 'X-Deskline-Call-Id';
 
 /** Why a ring ended without a connected agent. */
 export type RingFailure =
@@ -52,7 +52,7 @@ export class RingAgentStep implements CallStep {
     if (this.over) return;
     const leg = new AgentLeg(
       dialer,
-      { user: agent.sipUser, callerNumber, sdp, extraHeaders: [`${CALL_ID_HEADER}: ${callId}`] },
+      { user: agent.sipUser, callerNumber, sdp, extraHeaders: [`${QUEUE_CALL_ID_HEADER}: ${callId}`] },
       { onAnswered: (answer) => void this.answered(leg, answer), onFailed: (statusCode, reasonPhrase) => this.fail({ reason: 'refused', statusCode, reasonPhrase }) },
       log,
     );
