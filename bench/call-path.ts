@@ -1,0 +1,395 @@
+/**
+ * The call path's signalling latency, and (with --capacity) how many callers it holds on hold music.
+ * Starts its own stack on free ports on 127.0.0.1: redis-server, rtpengine, Kamailio and the sip app
+ * (SKIP_INTRO=true, RING_TIMEOUT_SECONDS=2, the real pbx-config/media), the way the integration
+ * tests do, and stops all of it at the end, also on an error.
+ *
+ *   npx tsc -b && node bench/dist/call-path.js [--calls 50] [--capacity 100] [--bridged 20] [--window 10]
+ *
+ * 1. Post-dial delay: the patient's INVITE leaves (Node UDP SIP endpoint, the tests' PatientLine)
+ *    → the INVITE arrives at the agent's WebSocket (the tests' AgentPhone: a Node SIP-over-WebSocket
+ *    endpoint registered as a browser with ephemeral credentials, not Chromium). Each call is then
+ *    answered (plain RTP answer, as in the routing tests), the patient hangs up, and the next call
+ *    starts once the agent is `available` again.
+ * 2. Floor: the same INVITE (the WebRTC SDP the sip app sent in 1) sent straight to a second Kamailio
+ *    by a TCP endpoint from the sip app's port (tests' WorkstationRinger), → arrival at an agent's
+ *    WebSocket on that Kamailio; the agent declines 486 and the ringer ACKs.
+ * 3. --capacity N (0 to skip): N patients call with no agent available, each answered and held on
+ *    hold music; then, over a window, packets per second on a sample of them and CPU% and RSS of
+ *    each process (its whole process group, from /proc).
+ * 4. --bridged N (0 to skip): N agents registered and available, N patients call, each agent answers
+ *    (plain RTP, a 600 Hz tone); over a window, packets per second at both ends, CPU% and memory.
+ *
+ * The bench imports the compiled test helpers (tests/dist) at run time; their types come from the
+ * tests project (a project reference), so `npx tsc -b` must have built tests too.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+
+type RedisHelpers = typeof import('../tests/helpers/redis.js');
+type RtpengineHelpers = typeof import('../tests/helpers/rtpengine.js');
+type KamailioHelpers = typeof import('../tests/helpers/kamailio.js');
+type SipAppHelpers = typeof import('../tests/helpers/sip-app.js');
+type RingerHelpers = typeof import('../tests/helpers/workstation-ringer.js');
+type AgentPhoneModule = typeof import('../tests/integration/sip/agent-phone.js');
+type PatientLineModule = typeof import('../tests/integration/sip/patient-line.js');
+type PatientPhoneModule = typeof import('../tests/integration/sip/patient-phone.js');
+type StaffModule = typeof import('../tests/integration/sip/staff.js');
+type PatientPhone = import('../tests/integration/sip/patient-phone.js').PatientPhone;
+type PatientDialog = import('../tests/integration/sip/patient-line.js').PatientDialog;
+
+const { values } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '50' },
+    capacity: { type: 'string', default: '100' },
+    window: { type: 'string', default: '10' },
+    bridged: { type: 'string', default: '20' },
+  },
+});
+const CALLS = Math.max(1, Math.min(1000, Number(values.calls)));
+const CAPACITY = Math.max(0, Math.min(400, Number(values.capacity)));
+const WINDOW_S = Math.max(1, Math.min(60, Number(values.window)));
+const BRIDGED = Math.max(0, Math.min(50, Number(values.bridged)));
+const WARMUP = 3;
+/** USER_HZ, the unit of utime and stime in /proc/<pid>/stat (getconf CLK_TCK; 100 on Linux). */
+const CLOCK_TICKS = 100;
+const CLINIC_NUMBER = '100';
+const RING_TIMEOUT_SECONDS = 2;
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const load = <T>(relative: string): Promise<T> => import(new URL(`../../tests/dist/${relative}`, import.meta.url).href) as Promise<T>;
+
+const [{ startTestRedis }, { startTestRtpengine }, { startTestKamailio }, { startSipApp }, { WorkstationRinger }, { AgentPhone, AGENT_TONE_HZ }, { PatientLine }, { PatientPhone, PATIENT_TONE_HZ, isTone }, { Staff }] =
+  await Promise.all([
+    load<RedisHelpers>('helpers/redis.js'),
+    load<RtpengineHelpers>('helpers/rtpengine.js'),
+    load<KamailioHelpers>('helpers/kamailio.js'),
+    load<SipAppHelpers>('helpers/sip-app.js'),
+    load<RingerHelpers>('helpers/workstation-ringer.js'),
+    load<AgentPhoneModule>('integration/sip/agent-phone.js'),
+    load<PatientLineModule>('integration/sip/patient-line.js'),
+    load<PatientPhoneModule>('integration/sip/patient-phone.js'),
+    load<StaffModule>('integration/sip/staff.js'),
+  ]);
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+// The servers run in process groups of their own: on Ctrl-C, stop them before leaving.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`${signal}: stopping the stack`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+async function stopAll(): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    try {
+      await cleanup();
+    } catch (err) {
+      console.error('cleanup failed:', err);
+    }
+  }
+}
+
+function percentiles(samples: number[]): string {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const pct = (p: number): string => (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN).toFixed(1);
+  return `n ${sorted.length}  p50 ${pct(50)}  p95 ${pct(95)}  max ${pct(100)} ms`;
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** utime+stime ticks and RSS kB summed over a process group (Kamailio and rtpengine fork or thread). */
+function groupUsage(pgid: number): { ticks: number; rssKb: number; pssKb: number; processes: number } {
+  let ticks = 0;
+  let rssKb = 0;
+  let pssKb = 0;
+  let processes = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields[0] is field 3 (state): pgrp is field 5, utime 14, stime 15.
+      if (Number(fields[2]) !== pgid) continue;
+      ticks += Number(fields[11]) + Number(fields[12]);
+      rssKb += Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1] ?? 0);
+      // PSS shares shared pages (Kamailio's shm) out among the processes that map them.
+      pssKb += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${entry}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+      processes += 1;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return { ticks, rssKb, pssKb, processes };
+}
+
+function redisPid(url: string): number | undefined {
+  const port = new URL(url).port;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+      if (cmdline.includes('redis-server') && cmdline.includes(port)) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+interface Usage {
+  start: number;
+  end: number;
+  wallS: number;
+  print(): void;
+}
+
+let processGroups: Array<[string, number | undefined]> = [];
+
+/** CPU% and RSS/PSS of every process group, and of the bench itself, over a window of WINDOW_S. */
+async function measureWindow(): Promise<Usage> {
+  const before = processGroups.map(([, pid]) => (pid === undefined ? undefined : groupUsage(pid)));
+  const benchBefore = process.cpuUsage();
+  const start = Date.now();
+  const wallStart = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, WINDOW_S * 1000));
+  const wallS = (performance.now() - wallStart) / 1000;
+  const end = Date.now();
+  const after = processGroups.map(([, pid]) => (pid === undefined ? undefined : groupUsage(pid)));
+  const benchCpu = process.cpuUsage(benchBefore);
+  return {
+    start,
+    end,
+    wallS,
+    print() {
+      processGroups.forEach(([name], i) => {
+        const b = before[i];
+        const a = after[i];
+        if (!a || !b) return console.log(`   ${name}: not found`);
+        const cpu = ((a.ticks - b.ticks) / CLOCK_TICKS / wallS) * 100;
+        console.log(
+          `   ${name.padEnd(12)} CPU ${cpu.toFixed(1).padStart(5)} % of one core  RSS ${(a.rssKb / 1024).toFixed(1)} MiB  PSS ${(a.pssKb / 1024).toFixed(1)} MiB (${a.processes} processes; RSS before the window ${(b.rssKb / 1024).toFixed(1)})`,
+        );
+      });
+      console.log(`   ${'bench (node)'.padEnd(12)} CPU ${(((benchCpu.user + benchCpu.system) / 1e6 / wallS) * 100).toFixed(1).padStart(5)} % of one core  RSS ${(process.memoryUsage().rss / 1048576).toFixed(1)} MiB (the callers' phones; each sends 50 pps)`);
+    },
+  };
+}
+
+/** Packets per second each phone received within the window. */
+function pps(phones: readonly PatientPhone[], window: Usage): { min: number; mean: number; max: number; silent: number } {
+  const rates = phones.map((phone) => phone.received.filter((p) => p.at >= window.start && p.at < window.end).length / ((window.end - window.start) / 1000));
+  return {
+    min: Math.min(...rates),
+    mean: rates.reduce((a, b) => a + b, 0) / Math.max(1, rates.length),
+    max: Math.max(...rates),
+    silent: rates.filter((rate) => rate === 0).length,
+  };
+}
+
+try {
+  const mediaDir = path.join(root, 'pbx-config/media');
+  const redisServer = await startTestRedis();
+  cleanups.push(() => redisServer.stop());
+  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
+  cleanups.push(() => redis.quit().catch(() => redis.disconnect()));
+  // Each held call takes the patient leg's RTP and RTCP ports (more while bridged).
+  const rtpengine = await startTestRtpengine({ ports: Math.max(200, CAPACITY * 4 + BRIDGED * 8 + 100) });
+  cleanups.push(() => rtpengine.stop());
+  const kamailio = await startTestKamailio({ redisUrl: redisServer.url });
+  cleanups.push(() => kamailio.stop());
+  const app = await startSipApp({
+    env: {
+      REDIS_URL: redisServer.url,
+      SIP_PORT: String(kamailio.sipPort),
+      SIP_APP_HOST: kamailio.appHost,
+      SIP_APP_PORT: String(kamailio.appPort),
+      RTPENGINE_NG_PORT: String(rtpengine.ngPort),
+      CLINIC_NUMBERS: CLINIC_NUMBER,
+      MEDIA_DIR: mediaDir,
+      SKIP_INTRO: 'true',
+      RING_TIMEOUT_SECONDS: String(RING_TIMEOUT_SECONDS),
+    },
+    readyWhen: 'options-answered',
+  });
+  cleanups.push(() => app.stop());
+  processGroups = [
+    ['redis-server', redisPid(redisServer.url)],
+    ['rtpengine', rtpengine.process.pid],
+    ['kamailio', kamailio.process.pid],
+    ['sip app', app.process.pid],
+  ];
+
+  const staff = new Staff(redis);
+  const line = await PatientLine.open(kamailio.sipPort);
+  cleanups.push(() => line.close());
+
+  // --- 1. post-dial delay through the sip app ---
+  const workstation = await staff.workstation('Bench 1');
+  const agent = await AgentPhone.register(kamailio, workstation.id);
+  // Each answered ring's media is closed after its call; AgentPhone.close() would close it again.
+  cleanups.push(() => agent.endpoint.close());
+  await staff.available('bench', workstation.id);
+  cleanups.push(() => staff.leave('bench'));
+
+  const postDial: number[] = [];
+  /** The same calls: INVITE sent → the sip app's 200 OK back at the patient (queued, hold music starts). */
+  const patientOk: number[] = [];
+  let webrtcOffer = '';
+  let inviteHeaders: [string, string][] = [];
+  for (let i = 0; i < CALLS + WARMUP; i++) {
+    await until('the agent to be available', async () => (await staff.agent('bench')).state === 'available');
+    const media = await PatientPhone.open();
+    try {
+      const sentAt = performance.now();
+      const ringing = agent.nextInvite(5000).then((ring) => ({ ring, at: performance.now() }));
+      const answered = line.call({ line: CLINIC_NUMBER, rtpPort: media.port, timeoutMs: 5000 }).then((dialog) => ({ dialog, at: performance.now() }));
+      const [{ ring, at }, { dialog, at: okAt }] = await Promise.all([ringing, answered]);
+      if (i >= WARMUP) {
+        postDial.push(at - sentAt);
+        patientOk.push(okAt - sentAt);
+      }
+      webrtcOffer = ring.invite.body;
+      const callHeader = ring.invite.raw.match(/^X-Deskline-Call-Id:.*$/im)?.[0];
+      inviteHeaders = callHeader ? [['X-Deskline-Call-Id', callHeader.split(':')[1]?.trim() ?? '']] : [];
+      await ring.answer(5000);
+      await dialog.hangUp(5000);
+      await ring.waitForBye(5000);
+      ring.close();
+    } finally {
+      media.close();
+    }
+  }
+  console.log(`agent = Node SIP-over-WebSocket endpoint (not Chromium); ${CALLS} sequential calls after ${WARMUP} warm-up calls`);
+  console.log(`1. post-dial delay, patient INVITE sent → INVITE at the agent's WebSocket: ${percentiles(postDial)}`);
+  console.log(`   (same calls, patient INVITE sent → 200 OK back at the patient: ${percentiles(patientOk)})`);
+
+  // --- 2. floor: straight through a Kamailio of the same config, no sip app ---
+  const floorKamailio = await startTestKamailio({ redisUrl: redisServer.url });
+  cleanups.push(() => floorKamailio.stop());
+  const floorWorkstation = await staff.workstation('Bench floor');
+  const floorAgent = await AgentPhone.register(floorKamailio, floorWorkstation.id);
+  cleanups.push(() => floorAgent.close());
+  const ringer = await WorkstationRinger.connect(floorKamailio);
+  cleanups.push(() => ringer.close());
+  // The sip app's connection has TCP_NODELAY (sip/src/sip/kamailio-connection.ts); the test helper's
+  // has not, and Nagle's algorithm against the peer's delayed ACK would add about 40 ms per INVITE.
+  (ringer.endpoint as unknown as { socket: Socket }).socket.setNoDelay(true);
+  const floor: number[] = [];
+  for (let i = 0; i < CALLS + WARMUP; i++) {
+    const ring = ringer.prepare({ user: floorAgent.sipUser, from: '+4915112345678', fromName: '+4915112345678', headers: inviteHeaders });
+    const sentAt = performance.now();
+    ring.invite(webrtcOffer);
+    const incoming = await floorAgent.nextInvite(5000);
+    if (i >= WARMUP) floor.push(performance.now() - sentAt);
+    incoming.decline(486, 'Busy Here');
+    ring.ack(await ring.response(undefined, 5000));
+  }
+  console.log(`2. floor, INVITE from the sip app's port → INVITE at the agent's WebSocket (Kamailio only): ${percentiles(floor)}`);
+
+  // --- 3. capacity: callers on hold music, no agent available ---
+  if (CAPACITY > 0) {
+    await staff.leave('bench');
+    await ringer.close();
+    await floorKamailio.stop();
+    const phones: PatientPhone[] = [];
+    const dialogs: PatientDialog[] = [];
+    cleanups.push(async () => {
+      for (const dialog of dialogs) await dialog.close();
+      for (const phone of phones) phone.close();
+    });
+    const setup: number[] = [];
+    let refused = 0;
+    const started = performance.now();
+    // 10 at a time, as a burst of callers would come.
+    for (let i = 0; i < CAPACITY; i += 10) {
+      await Promise.all(
+        Array.from({ length: Math.min(10, CAPACITY - i) }, async () => {
+          const phone = await PatientPhone.open();
+          phones.push(phone);
+          const t0 = performance.now();
+          try {
+            dialogs.push(await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port, timeoutMs: 10_000 }));
+            setup.push(performance.now() - t0);
+          } catch (err) {
+            refused += 1;
+            console.error(String(err));
+          }
+        }),
+      );
+    }
+    console.log(`3. ${dialogs.length}/${CAPACITY} callers answered 200 (${refused} failed) in ${((performance.now() - started) / 1000).toFixed(1)} s; INVITE → 200: ${percentiles(setup)}`);
+    // Let every call's hold music start before measuring.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+
+    const usage = await measureWindow();
+    const rates = pps(phones, usage);
+    console.log(`   hold music over ${usage.wallS.toFixed(1)} s, packets/s at every caller: min ${rates.min.toFixed(1)}  mean ${rates.mean.toFixed(1)}  max ${rates.max.toFixed(1)}; callers with no packet in the window: ${rates.silent}/${phones.length}`);
+    usage.print();
+
+    const hangStart = performance.now();
+    for (const dialog of dialogs.splice(0)) await dialog.hangUp(5000).catch(() => undefined);
+    // Their senders would go on sending to rtpengine ports that the next calls get.
+    for (const phone of phones.splice(0)) phone.close();
+    console.log(`   hung up all in ${((performance.now() - hangStart) / 1000).toFixed(1)} s`);
+  }
+
+  // --- 4. bridged calls: BRIDGED agents each talking to a patient at once ---
+  if (BRIDGED > 0) {
+    await staff.leave('bench').catch(() => undefined);
+    const agents = [];
+    for (let i = 0; i < BRIDGED; i++) {
+      const ws = await staff.workstation(`Bench bridged ${i}`);
+      const phone = await AgentPhone.register(kamailio, ws.id);
+      cleanups.push(() => phone.close());
+      await staff.available(`bridged-${i}`, ws.id);
+      cleanups.push(() => staff.leave(`bridged-${i}`));
+      agents.push(phone);
+    }
+    const patients: PatientPhone[] = [];
+    const dialogs: PatientDialog[] = [];
+    cleanups.push(async () => {
+      for (const dialog of dialogs) await dialog.close();
+      for (const phone of patients) phone.close();
+    });
+    const started = performance.now();
+    const rings = agents.map((phone) => phone.nextInvite(15_000).then((ring) => ring.answer(5000).then((media) => ({ ring, media }))));
+    for (let i = 0; i < BRIDGED; i++) {
+      const phone = await PatientPhone.open();
+      patients.push(phone);
+      dialogs.push(await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port, timeoutMs: 10_000 }));
+    }
+    const answered = await Promise.all(rings);
+    console.log(`4. ${answered.length}/${BRIDGED} calls rung and answered (agent = Node WS endpoint answering plain RTP/PCMU, not a browser's DTLS-SRTP/Opus) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    // Let the hold music stop and the agents' audio start.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const usage = await measureWindow();
+    const atPatients = pps(patients, usage);
+    const atAgents = pps(answered.map(({ media }) => media), usage);
+    console.log(`   over ${usage.wallS.toFixed(1)} s, packets/s at the patients: min ${atPatients.min.toFixed(1)}  mean ${atPatients.mean.toFixed(1)}  max ${atPatients.max.toFixed(1)}; at the agents: min ${atAgents.min.toFixed(1)}  mean ${atAgents.mean.toFixed(1)}  max ${atAgents.max.toFixed(1)}; silent: ${atPatients.silent} patients, ${atAgents.silent} agents`);
+    const toneShare = (phones: readonly PatientPhone[], hz: number): string => {
+      const packets = phones.flatMap((phone) => phone.received.filter((p) => p.at >= usage.start && p.at < usage.end));
+      return `${((100 * packets.filter((p) => isTone(p, hz)).length) / Math.max(1, packets.length)).toFixed(1)} %`;
+    };
+    console.log(`   packets carrying the other side's tone: at the patients ${toneShare(patients, AGENT_TONE_HZ)} (${AGENT_TONE_HZ} Hz), at the agents ${toneShare(answered.map(({ media }) => media), PATIENT_TONE_HZ)} (${PATIENT_TONE_HZ} Hz)`);
+    usage.print();
+    for (const dialog of dialogs.splice(0)) await dialog.hangUp(5000).catch(() => undefined);
+    await Promise.all(answered.map(({ ring }) => ring.waitForBye(5000).catch(() => undefined)));
+  }
+} catch (err) {
+  console.error(err);
+  process.exitCode = 1;
+} finally {
+  await stopAll();
+}
