@@ -1,10 +1,10 @@
 /**
  * The call path's signalling latency, and (with --capacity) how many callers it holds on hold music.
- * Starts its own stack on free ports on 127.0.0.1: redis-server, rtpengine, Kamailio and the sip app
+ * Starts its own stack (bench/stack.ts) on free ports on 127.0.0.1: redis-server, rtpengine, Kamailio and the sip app
  * (SKIP_INTRO=true, RING_TIMEOUT_SECONDS=2, the real pbx-config/media), the way the integration
  * tests do, and stops all of it at the end, also on an error.
  *
- *   npx tsc -b && node bench/dist/call-path.js [--calls 50] [--capacity 100] [--bridged 20] [--window 10]
+ *   npx tsc -b && node bench/dist/call-path.js [--calls 50] [--capacity 100] [--bridged 20] [--window 10] [--together]
  *
  * 1. Post-dial delay: the patient's INVITE leaves (Node UDP SIP endpoint, the tests' PatientLine)
  *    → the INVITE arrives at the agent's WebSocket (the tests' AgentPhone: a Node SIP-over-WebSocket
@@ -19,21 +19,17 @@
  *    each process (its whole process group, from /proc).
  * 4. --bridged N (0 to skip): N agents registered and available, N patients call, each agent answers
  *    (plain RTP, a 600 Hz tone); over a window, packets per second at both ends, CPU% and memory.
+ * 5. --together (instead of 3 and 4): the --bridged calls answered first, then --capacity more callers
+ *    wait on hold music while they talk; over the window, pps at every end, CPU% and memory; at the end
+ *    every patient's BYE must be answered 200 (no call lost).
  *
  * The bench imports the compiled test helpers (tests/dist) at run time; their types come from the
  * tests project (a project reference), so `npx tsc -b` must have built tests too.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import { CLINIC_NUMBER, CLOCK_TICKS, groupUsage, load, onStop, percentiles, startStack, stopAll, until } from './stack.js';
 
-type RedisHelpers = typeof import('../tests/helpers/redis.js');
-type RtpengineHelpers = typeof import('../tests/helpers/rtpengine.js');
-type KamailioHelpers = typeof import('../tests/helpers/kamailio.js');
-type SipAppHelpers = typeof import('../tests/helpers/sip-app.js');
 type RingerHelpers = typeof import('../tests/helpers/workstation-ringer.js');
 type AgentPhoneModule = typeof import('../tests/integration/sip/agent-phone.js');
 type PatientLineModule = typeof import('../tests/integration/sip/patient-line.js');
@@ -48,6 +44,7 @@ const { values } = parseArgs({
     capacity: { type: 'string', default: '100' },
     window: { type: 'string', default: '10' },
     bridged: { type: 'string', default: '20' },
+    together: { type: 'boolean', default: false },
   },
 });
 const CALLS = Math.max(1, Math.min(1000, Number(values.calls)));
@@ -55,98 +52,18 @@ const CAPACITY = Math.max(0, Math.min(400, Number(values.capacity)));
 const WINDOW_S = Math.max(1, Math.min(60, Number(values.window)));
 const BRIDGED = Math.max(0, Math.min(50, Number(values.bridged)));
 const WARMUP = 3;
-/** USER_HZ, the unit of utime and stime in /proc/<pid>/stat (getconf CLK_TCK; 100 on Linux). */
-const CLOCK_TICKS = 100;
-const CLINIC_NUMBER = '100';
+/** 3 and 4 at once: the callers on hold music and the bridged calls over the same window. */
+const TOGETHER = values.together === true;
 const RING_TIMEOUT_SECONDS = 2;
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
-const load = <T>(relative: string): Promise<T> => import(new URL(`../../tests/dist/${relative}`, import.meta.url).href) as Promise<T>;
-
-const [{ startTestRedis }, { startTestRtpengine }, { startTestKamailio }, { startSipApp }, { WorkstationRinger }, { AgentPhone, AGENT_TONE_HZ }, { PatientLine }, { PatientPhone, PATIENT_TONE_HZ, isTone }, { Staff }] =
+const [{ WorkstationRinger }, { AgentPhone, AGENT_TONE_HZ }, { PatientLine }, { PatientPhone, PATIENT_TONE_HZ, isTone }, { Staff }] =
   await Promise.all([
-    load<RedisHelpers>('helpers/redis.js'),
-    load<RtpengineHelpers>('helpers/rtpengine.js'),
-    load<KamailioHelpers>('helpers/kamailio.js'),
-    load<SipAppHelpers>('helpers/sip-app.js'),
     load<RingerHelpers>('helpers/workstation-ringer.js'),
     load<AgentPhoneModule>('integration/sip/agent-phone.js'),
     load<PatientLineModule>('integration/sip/patient-line.js'),
     load<PatientPhoneModule>('integration/sip/patient-phone.js'),
     load<StaffModule>('integration/sip/staff.js'),
   ]);
-
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-// The servers run in process groups of their own: on Ctrl-C, stop them before leaving.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`${signal}: stopping the stack`);
-    void stopAll().finally(() => process.exit(130));
-  });
-}
-async function stopAll(): Promise<void> {
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      await cleanup();
-    } catch (err) {
-      console.error('cleanup failed:', err);
-    }
-  }
-}
-
-function percentiles(samples: number[]): string {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const pct = (p: number): string => (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN).toFixed(1);
-  return `n ${sorted.length}  p50 ${pct(50)}  p95 ${pct(95)}  max ${pct(100)} ms`;
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** utime+stime ticks and RSS kB summed over a process group (Kamailio and rtpengine fork or thread). */
-function groupUsage(pgid: number): { ticks: number; rssKb: number; pssKb: number; processes: number } {
-  let ticks = 0;
-  let rssKb = 0;
-  let pssKb = 0;
-  let processes = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // fields[0] is field 3 (state): pgrp is field 5, utime 14, stime 15.
-      if (Number(fields[2]) !== pgid) continue;
-      ticks += Number(fields[11]) + Number(fields[12]);
-      rssKb += Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1] ?? 0);
-      // PSS shares shared pages (Kamailio's shm) out among the processes that map them.
-      pssKb += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${entry}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
-      processes += 1;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return { ticks, rssKb, pssKb, processes };
-}
-
-function redisPid(url: string): number | undefined {
-  const port = new URL(url).port;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
-      if (cmdline.includes('redis-server') && cmdline.includes(port)) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
-}
 
 interface Usage {
   start: number;
@@ -199,49 +116,25 @@ function pps(phones: readonly PatientPhone[], window: Usage): { min: number; mea
 }
 
 try {
-  const mediaDir = path.join(root, 'pbx-config/media');
-  const redisServer = await startTestRedis();
-  cleanups.push(() => redisServer.stop());
-  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
-  cleanups.push(() => redis.quit().catch(() => redis.disconnect()));
   // Each held call takes the patient leg's RTP and RTCP ports (more while bridged).
-  const rtpengine = await startTestRtpengine({ ports: Math.max(200, CAPACITY * 4 + BRIDGED * 8 + 100) });
-  cleanups.push(() => rtpengine.stop());
-  const kamailio = await startTestKamailio({ redisUrl: redisServer.url });
-  cleanups.push(() => kamailio.stop());
-  const app = await startSipApp({
-    env: {
-      REDIS_URL: redisServer.url,
-      SIP_PORT: String(kamailio.sipPort),
-      SIP_APP_HOST: kamailio.appHost,
-      SIP_APP_PORT: String(kamailio.appPort),
-      RTPENGINE_NG_PORT: String(rtpengine.ngPort),
-      CLINIC_NUMBERS: CLINIC_NUMBER,
-      MEDIA_DIR: mediaDir,
-      SKIP_INTRO: 'true',
-      RING_TIMEOUT_SECONDS: String(RING_TIMEOUT_SECONDS),
-    },
-    readyWhen: 'options-answered',
+  const stack = await startStack({
+    rtpPorts: Math.max(200, CAPACITY * 4 + BRIDGED * 8 + 100),
+    appEnv: { RING_TIMEOUT_SECONDS: String(RING_TIMEOUT_SECONDS) },
   });
-  cleanups.push(() => app.stop());
-  processGroups = [
-    ['redis-server', redisPid(redisServer.url)],
-    ['rtpengine', rtpengine.process.pid],
-    ['kamailio', kamailio.process.pid],
-    ['sip app', app.process.pid],
-  ];
+  const { redis, kamailio, startTestKamailio, redisServer } = stack;
+  processGroups = stack.processGroups;
 
   const staff = new Staff(redis);
   const line = await PatientLine.open(kamailio.sipPort);
-  cleanups.push(() => line.close());
+  onStop(() => line.close());
 
   // --- 1. post-dial delay through the sip app ---
   const workstation = await staff.workstation('Bench 1');
   const agent = await AgentPhone.register(kamailio, workstation.id);
   // Each answered ring's media is closed after its call; AgentPhone.close() would close it again.
-  cleanups.push(() => agent.endpoint.close());
+  onStop(() => agent.endpoint.close());
   await staff.available('bench', workstation.id);
-  cleanups.push(() => staff.leave('bench'));
+  onStop(() => staff.leave('bench'));
 
   const postDial: number[] = [];
   /** The same calls: INVITE sent → the sip app's 200 OK back at the patient (queued, hold music starts). */
@@ -277,12 +170,12 @@ try {
 
   // --- 2. floor: straight through a Kamailio of the same config, no sip app ---
   const floorKamailio = await startTestKamailio({ redisUrl: redisServer.url });
-  cleanups.push(() => floorKamailio.stop());
+  onStop(() => floorKamailio.stop());
   const floorWorkstation = await staff.workstation('Bench floor');
   const floorAgent = await AgentPhone.register(floorKamailio, floorWorkstation.id);
-  cleanups.push(() => floorAgent.close());
+  onStop(() => floorAgent.close());
   const ringer = await WorkstationRinger.connect(floorKamailio);
-  cleanups.push(() => ringer.close());
+  onStop(() => ringer.close());
   // The sip app's connection has TCP_NODELAY (sip/src/sip/kamailio-connection.ts); the test helper's
   // has not, and Nagle's algorithm against the peer's delayed ACK would add about 40 ms per INVITE.
   (ringer.endpoint as unknown as { socket: Socket }).socket.setNoDelay(true);
@@ -299,13 +192,13 @@ try {
   console.log(`2. floor, INVITE from the sip app's port → INVITE at the agent's WebSocket (Kamailio only): ${percentiles(floor)}`);
 
   // --- 3. capacity: callers on hold music, no agent available ---
-  if (CAPACITY > 0) {
-    await staff.leave('bench');
-    await ringer.close();
-    await floorKamailio.stop();
+  await staff.leave('bench');
+  await ringer.close();
+  await floorKamailio.stop();
+  if (CAPACITY > 0 && !TOGETHER) {
     const phones: PatientPhone[] = [];
     const dialogs: PatientDialog[] = [];
-    cleanups.push(async () => {
+    onStop(async () => {
       for (const dialog of dialogs) await dialog.close();
       for (const phone of phones) phone.close();
     });
@@ -346,20 +239,20 @@ try {
   }
 
   // --- 4. bridged calls: BRIDGED agents each talking to a patient at once ---
-  if (BRIDGED > 0) {
+  if (BRIDGED > 0 && !TOGETHER) {
     await staff.leave('bench').catch(() => undefined);
     const agents = [];
     for (let i = 0; i < BRIDGED; i++) {
       const ws = await staff.workstation(`Bench bridged ${i}`);
       const phone = await AgentPhone.register(kamailio, ws.id);
-      cleanups.push(() => phone.close());
+      onStop(() => phone.close());
       await staff.available(`bridged-${i}`, ws.id);
-      cleanups.push(() => staff.leave(`bridged-${i}`));
+      onStop(() => staff.leave(`bridged-${i}`));
       agents.push(phone);
     }
     const patients: PatientPhone[] = [];
     const dialogs: PatientDialog[] = [];
-    cleanups.push(async () => {
+    onStop(async () => {
       for (const dialog of dialogs) await dialog.close();
       for (const phone of patients) phone.close();
     });
@@ -386,6 +279,79 @@ try {
     usage.print();
     for (const dialog of dialogs.splice(0)) await dialog.hangUp(5000).catch(() => undefined);
     await Promise.all(answered.map(({ ring }) => ring.waitForBye(5000).catch(() => undefined)));
+  }
+
+  // --- 3+4 together: BRIDGED calls talking while CAPACITY more callers wait on hold music ---
+  if (TOGETHER) {
+    const agents = [];
+    for (let i = 0; i < BRIDGED; i++) {
+      const ws = await staff.workstation(`Bench together ${i}`);
+      const phone = await AgentPhone.register(kamailio, ws.id);
+      onStop(() => phone.close());
+      await staff.available(`together-${i}`, ws.id);
+      onStop(() => staff.leave(`together-${i}`));
+      agents.push(phone);
+    }
+    const talking: PatientPhone[] = [];
+    const holding: PatientPhone[] = [];
+    const talkingDialogs: PatientDialog[] = [];
+    const holdingDialogs: PatientDialog[] = [];
+    onStop(async () => {
+      for (const dialog of [...talkingDialogs, ...holdingDialogs]) await dialog.close();
+      for (const phone of [...talking, ...holding]) phone.close();
+    });
+    const started = performance.now();
+    const rings = agents.map((phone) => phone.nextInvite(15_000).then((ring) => ring.answer(5000).then((media) => ({ ring, media }))));
+    for (let i = 0; i < BRIDGED; i++) {
+      const phone = await PatientPhone.open();
+      talking.push(phone);
+      talkingDialogs.push(await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port, timeoutMs: 10_000 }));
+    }
+    const answered = await Promise.all(rings);
+    console.log(`5. together: ${answered.length}/${BRIDGED} calls rung and answered by Node WS agents (plain RTP/PCMU) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    // Every agent is on a call now: the next callers wait on hold music.
+    let refused = 0;
+    const setup: number[] = [];
+    const holdStart = performance.now();
+    for (let i = 0; i < CAPACITY; i += 10) {
+      await Promise.all(
+        Array.from({ length: Math.min(10, CAPACITY - i) }, async () => {
+          const phone = await PatientPhone.open();
+          holding.push(phone);
+          const t0 = performance.now();
+          try {
+            holdingDialogs.push(await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port, timeoutMs: 10_000 }));
+            setup.push(performance.now() - t0);
+          } catch (err) {
+            refused += 1;
+            console.error(String(err));
+          }
+        }),
+      );
+    }
+    console.log(`   then ${holdingDialogs.length}/${CAPACITY} callers answered 200 and queued (${refused} failed) in ${((performance.now() - holdStart) / 1000).toFixed(1)} s; INVITE → 200: ${percentiles(setup)}`);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const usage = await measureWindow();
+    const fmt = (r: ReturnType<typeof pps>): string => `min ${r.min.toFixed(1)}  mean ${r.mean.toFixed(1)}  max ${r.max.toFixed(1)} (silent ${r.silent})`;
+    const agentMedia = answered.map(({ media }) => media);
+    console.log(`   over ${usage.wallS.toFixed(1)} s, packets/s at the ${holding.length} callers on hold: ${fmt(pps(holding, usage))}`);
+    console.log(`   at the ${talking.length} bridged patients: ${fmt(pps(talking, usage))}; at their ${agentMedia.length} agents: ${fmt(pps(agentMedia, usage))}`);
+    const toneShare = (phones: readonly PatientPhone[], hz: number): string => {
+      const packets = phones.flatMap((phone) => phone.received.filter((p) => p.at >= usage.start && p.at < usage.end));
+      return `${((100 * packets.filter((p) => isTone(p, hz)).length) / Math.max(1, packets.length)).toFixed(1)} %`;
+    };
+    console.log(`   packets carrying the other side's tone: at the bridged patients ${toneShare(talking, AGENT_TONE_HZ)}, at the agents ${toneShare(agentMedia, PATIENT_TONE_HZ)}`);
+    usage.print();
+    // A call the sip app has lost would answer the patient's BYE 481 (or not at all).
+    const byes = { ok: 0, other: [] as string[] };
+    for (const dialog of [...talkingDialogs.splice(0), ...holdingDialogs.splice(0)]) {
+      const status = await dialog.hangUp(5000).then((answer) => String(answer.status), (err: unknown) => String(err));
+      if (status === '200') byes.ok += 1;
+      else byes.other.push(status);
+    }
+    console.log(`   calls still up at the end (patient's BYE answered 200): ${byes.ok}/${BRIDGED + CAPACITY}${byes.other.length ? `; others: ${byes.other.join(', ')}` : ''}`);
+    await Promise.all(answered.map(({ ring }) => ring.waitForBye(5000).catch(() => undefined)));
+    for (const phone of [...talking.splice(0), ...holding.splice(0)]) phone.close();
   }
 } catch (err) {
   console.error(err);
