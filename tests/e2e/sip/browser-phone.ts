@@ -139,7 +139,7 @@ export class BrowserPhone {
             analyser.fftSize = 2048;
             audio.createMediaStreamSource(stream).connect(analyser);
             const samples = new Float32Array(analyser.fftSize);
-            setInterval(() => {
+            const meter = setInterval(() => {
               analyser.getFloatTimeDomainData(samples);
               let sum = 0;
               for (const sample of samples) sum += sample * sample;
@@ -147,6 +147,14 @@ export class BrowserPhone {
               state.peak = Math.max(state.peak, rms);
               if (state.recording) state.readings.push(rms);
             }, 20);
+            // Chromium stops giving audio to new contexts after about 50 open ones: close each call's.
+            const release = (): void => {
+              clearInterval(meter);
+              element.srcObject = null;
+              void audio.close();
+            };
+            session.on('ended', release);
+            session.on('failed', release);
           });
         });
         session.on('confirmed', () => (state.confirmedAt = Date.now()));
