@@ -75,43 +75,41 @@ export class WorkstationController implements ReactiveController {
   }
 
   /** Puts the user on `workstationId`; true when the server agreed. A refusal lands in `error`. */
-  async select(workstationId: string): Promise<boolean> {
-    if (this.pending !== undefined) return false;
-    const signal = this.#begin();
-    this.pending = workstationId;
-    this.error = '';
-    this.host.requestUpdate();
-    try {
+  select(workstationId: string): Promise<boolean> {
+    return this.#change(workstationId, 'select', async (signal) => {
       const status = await this.api().put<AgentStatus>('/api/workstation', { workstationId }, { signal });
-      this.#setWorkstation(status.workstation);
-      return true;
-    } catch (error) {
-      if (signal.aborted) return false;
-      debug('select failed', error);
-      this.error = messageOf(error);
-      return false;
-    } finally {
-      if (!signal.aborted) {
-        this.pending = undefined;
-        this.host.requestUpdate();
-      }
-    }
+      return status.workstation;
+    });
   }
 
   /** Takes the user off their workstation; true when the server agreed. */
-  async leave(): Promise<boolean> {
+  leave(): Promise<boolean> {
+    return this.#change('', 'leave', async (signal) => {
+      await this.api().delete<void>('/api/workstation', { signal });
+      return undefined;
+    });
+  }
+
+  /**
+   * One change of workstation at a time: marks it pending (`''` for leaving), asks the server, and
+   * applies the answer or shows the refusal.
+   */
+  async #change(
+    pending: string,
+    what: string,
+    request: (signal: AbortSignal) => Promise<Workstation | undefined>,
+  ): Promise<boolean> {
     if (this.pending !== undefined) return false;
     const signal = this.#begin();
-    this.pending = '';
+    this.pending = pending;
     this.error = '';
     this.host.requestUpdate();
     try {
-      await this.api().delete<void>('/api/workstation', { signal });
-      this.#setWorkstation(undefined);
+      this.#setWorkstation(await request(signal));
       return true;
     } catch (error) {
       if (signal.aborted) return false;
-      debug('leave failed', error);
+      debug(`${what} failed`, error);
       this.error = messageOf(error);
       return false;
     } finally {
