@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { ConfigError, loadEnvConfig } from '@deskline/env-config';
 
 const defaultWebRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 
@@ -53,39 +53,9 @@ export const ConfigSchema = Type.Object({
 
 export type Config = Static<typeof ConfigSchema>;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 /** Validates the environment into a Config, or throws a ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
-  const keys = Object.keys(ConfigSchema.properties);
-  const raw: Record<string, unknown> = {};
-  for (const key of keys) {
-    const value = env[key];
-    if (value !== undefined && value !== '') raw[key] = value;
-  }
-  // Default and Convert work in place; `raw` keeps the text as given, for the messages.
-  const withDefaults = Value.Default(ConfigSchema, structuredClone(raw));
-  const converted = Value.Convert(ConfigSchema, withDefaults);
-  const problems = [...Value.Errors(ConfigSchema, converted)].map((error) => {
-    const name = error.path.replace(/^\//, '') || 'configuration';
-    const given = raw[name];
-    if (given === undefined && (ConfigSchema.required as string[]).includes(name)) {
-      return `${name} is required (${describe(name)})`;
-    }
-    const choices = (error.schema as { anyOf?: Array<{ const?: unknown }> }).anyOf?.map((option) => option.const);
-    const reason = choices ? `expected one of ${choices.join(', ')}` : error.message.toLowerCase();
-    return `${name}=${JSON.stringify(given)} is invalid: ${reason}`;
-  });
-  if (problems.length > 0) {
-    // One line per variable, even when the schema reports several problems for it.
-    throw new ConfigError(`Invalid configuration:\n  ${[...new Set(problems)].join('\n  ')}`);
-  }
-  return converted as Config;
-}
-
-function describe(name: string): string {
-  const schema = (ConfigSchema.properties as Record<string, { description?: string }>)[name];
-  return schema?.description ?? 'see the README';
+  return loadEnvConfig(ConfigSchema, env, { hint: 'see the README' });
 }

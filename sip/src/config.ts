@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { ConfigError, loadEnvConfig } from '@deskline/env-config';
 
 const defaultMediaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../pbx-config/media');
 
@@ -65,45 +65,10 @@ export const ConfigSchema = Type.Object({
 
 export type Config = Static<typeof ConfigSchema>;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-/** Variables given as one comma-separated string that the schema holds as a list. */
-const LIST_VARIABLES = new Set(['CLINIC_NUMBERS']);
+export { ConfigError };
 
 /** Validates the environment into a Config, or throws a ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
-  const keys = Object.keys(ConfigSchema.properties);
-  const raw: Record<string, string> = {};
-  const input: Record<string, unknown> = {};
-  for (const key of keys) {
-    const value = env[key];
-    if (value === undefined || value.trim() === '') continue;
-    raw[key] = value;
-    input[key] = LIST_VARIABLES.has(key) ? value.split(',').map((item) => item.trim()) : value;
-  }
-  // Default and Convert work in place; `raw` keeps the text as given, for the messages.
-  const withDefaults = Value.Default(ConfigSchema, input);
-  const converted = Value.Convert(ConfigSchema, withDefaults);
-  const problems = [...Value.Errors(ConfigSchema, converted)].map((error) => {
-    const name = error.path.split('/')[1] || 'configuration';
-    const given = raw[name];
-    if (given === undefined && (ConfigSchema.required as string[]).includes(name)) {
-      return `${name} is required (${describe(name)})`;
-    }
-    const choices = (error.schema as { anyOf?: Array<{ const?: unknown }> }).anyOf?.map((option) => option.const);
-    const reason = choices ? `expected one of ${choices.join(', ')}` : `${error.message.toLowerCase()} (${describe(name)})`;
-    return `${name}=${JSON.stringify(given)} is invalid: ${reason}`;
-  });
-  if (problems.length > 0) {
-    // One line per variable, even when the schema reports several problems for it.
-    throw new ConfigError(`Invalid configuration:\n  ${[...new Set(problems)].join('\n  ')}`);
-  }
-  return converted as Config;
-}
-
-function describe(name: string): string {
-  const schema = (ConfigSchema.properties as Record<string, { description?: string }>)[name];
-  return schema?.description ?? 'see sip/README.md';
+  // CLINIC_NUMBERS is one comma-separated variable that the schema holds as a list.
+  return loadEnvConfig(ConfigSchema, env, { lists: ['CLINIC_NUMBERS'], hint: 'see sip/README.md' });
 }
