@@ -5,3 +5,4 @@ export * from './agents.js';
 export * from './events.js';
 export * from './redis-keys.js';
 export * from './call-codec.js';
+export * from './team.js';

@@ -25,6 +25,12 @@ export const RedisKeys = {
 export const RedisStreams = {
   /** Every call state change, as CallEvent JSON in the field "event"; signaling fans them out. */
   callEvents: 'stream:call-events',
+  /**
+   * A team member's presence may have changed (name, avatar, workstation, agent state, pause,
+   * online): field "userId". Whoever changes one of them appends here (signaling, and the sip app's
+   * agent scripts); signaling reads the member afresh and pushes it to every panel.
+   */
+  teamEvents: 'stream:team-events',
 } as const;
 
 export const RedisChannels = {

@@ -104,7 +104,7 @@ export default fp(
       socket.on('close', () => sockets.delete(socket));
       // Panels only listen; anything they send is ignored.
       socket.on('message', () => undefined);
-      const hello: PushEvent = { type: 'hello', calls: await activeCalls(app), agents: [] };
+      const hello: PushEvent = { type: 'hello', calls: await activeCalls(app), team: [] };
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(hello));
     });
 
