@@ -36,6 +36,7 @@ needs_test=(
   "sipp sip-tester"
   "baresip baresip"
   "sox sox"
+  "tshark tshark"
 )
 
 say() { echo "bootstrap: $*" >&2; }
@@ -77,6 +78,11 @@ install_packages() {
     trap "rm -f '$policy'" EXIT
   fi
   export DEBIAN_FRONTEND=noninteractive
+  # wireshark-common (tshark's) asks whether non-root users may capture; the tests run as root, and
+  # the answer must not depend on a prompt.
+  if [[ " $* " == *" tshark "* ]]; then
+    echo 'wireshark-common wireshark-common/install-setuid boolean false' | quietly "debconf preseed" debconf-set-selections
+  fi
   quietly "apt-get update" apt-get update -q
   quietly "installing $*" apt-get install -y -q --no-install-recommends "$@"
   if [[ -n $added_policy ]]; then

@@ -138,3 +138,37 @@ export async function waitForElementAudio(audio: Locator, threshold: number, tim
     { threshold, timeoutMs },
   );
 }
+
+/**
+ * What an <audio> element plays from its srcObject over the next `ms`: the RMS level (0…1) of the
+ * last analyser frame and the frequency (Hz) of the loudest bin of the averaged spectrum, to tell
+ * whose tone it is.
+ */
+export async function measureElementAudio(audio: Locator, ms: number): Promise<{ rms: number; peakHz: number }> {
+  return audio.evaluate(
+    async (element, ms) => {
+      const stream = (element as HTMLMediaElement).srcObject;
+      if (!(stream instanceof MediaStream)) throw new Error('the audio element has no stream');
+      const context = new AudioContext();
+      try {
+        if (context.state === 'suspended') await context.resume();
+        const analyser = context.createAnalyser();
+        analyser.fftSize = 8192;
+        context.createMediaStreamSource(stream).connect(analyser);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        const spectrum = new Float32Array(analyser.frequencyBinCount);
+        analyser.getFloatFrequencyData(spectrum);
+        let loudest = 0;
+        for (let bin = 1; bin < spectrum.length; bin++) if ((spectrum[bin] ?? -Infinity) > (spectrum[loudest] ?? -Infinity)) loudest = bin;
+        const samples = new Float32Array(analyser.fftSize);
+        analyser.getFloatTimeDomainData(samples);
+        let sum = 0;
+        for (const sample of samples) sum += sample * sample;
+        return { rms: Math.sqrt(sum / samples.length), peakHz: (loudest * context.sampleRate) / analyser.fftSize };
+      } finally {
+        await context.close();
+      }
+    },
+    ms,
+  );
+}

@@ -23,13 +23,18 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
+export interface LaunchOptions {
+  /** More Chromium flags, e.g. `--use-file-for-fake-audio-capture=<wav>` for a microphone of the test's choosing. */
+  args?: readonly string[];
+}
+
 /** Debian's Chromium with a fresh profile; each call is a separate person at a separate desk. */
-export async function launchBrowser(): Promise<TestBrowser> {
+export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBrowser> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'deskline-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
     viewport: { width: 1280, height: 800 },
   });
   return {

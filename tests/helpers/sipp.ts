@@ -28,6 +28,8 @@ export interface SippOptions {
   /** sipp gives up (and fails) after this long. Default 15 s. */
   timeoutMs?: number;
   extraArgs?: string[];
+  /** Where sipp runs, and so where a scenario's relative file names (an rtp_stream WAV) are found. Default a fresh temporary directory. */
+  cwd?: string;
 }
 
 export interface SippResult {
@@ -71,7 +73,7 @@ export async function runSipp(options: SippOptions): Promise<SippResult> {
   ];
   try {
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('sipp', args, { cwd: options.cwd ?? dir, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));

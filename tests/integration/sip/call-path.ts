@@ -62,6 +62,12 @@ export interface SippOptions {
   keys?: Record<string, string | number>;
   /** `-d`: how long a `<pause/>` lasts, in ms. */
   pauseMs?: number;
+  /** `-mp`: the patient's media port (its SDP's m=audio port, and where it sends RTP from). Default a free one. */
+  mediaPort?: number;
+  /** Where sipp runs: the directory holding the WAV a scenario streams (`<exec rtp_stream>`). */
+  cwd?: string;
+  /** sipp gives up (and fails) after this long. Default 30 s. */
+  timeoutMs?: number;
 }
 
 export { describeSipp, type SippResult };
@@ -146,12 +152,13 @@ async function patientCall(kamailioPort: number, scenario: string, options: Sipp
     scenario: path.join(SIPP_DIR, scenario),
     remoteHost: '127.0.0.1',
     remotePort: kamailioPort,
-    timeoutMs: 30_000,
+    timeoutMs: options.timeoutMs ?? 30_000,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     keys: Object.fromEntries(Object.entries(options.keys ?? {}).map(([name, value]) => [name, String(value)])),
     extraArgs: [
       '-s', options.service ?? CLINIC_NUMBER,
       // sipp binds a media port even when it sends no media; keep it off the default 6000.
-      '-mp', String(await freePort('127.0.0.1', ['udp'])),
+      '-mp', String(options.mediaPort ?? (await freePort('127.0.0.1', ['udp']))),
       ...(options.pauseMs !== undefined ? ['-d', String(options.pauseMs)] : []),
     ],
   });
