@@ -1,7 +1,6 @@
 import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT, type LaunchConfig } from './launch-config.js';
-import type { SipEdgeConfig } from './launch-config.js';
+import { REPO_ROOT, type LaunchConfig, type SipEdgeConfig } from './launch-config.js';
 import type { PrefixedOutput } from './log-format.js';
 import { redisUrl } from './services.js';
 import type { Supervisor } from './supervisor.js';

@@ -30,8 +30,9 @@ Commands:
                                   create a workstation; a desk phone (sip-phone) gets the SIP user
                                   U (e.g. its extension, 201) or phone-<n>, and a generated SIP
                                   password, printed once
-  workstation reset-sip-password --name N
-                                  give a desk phone a new SIP password, printed once
+  workstation reset-sip-password --name N [--sip-user U]
+                                  give a desk phone a new SIP password, printed once (and the SIP
+                                  user U, or phone-<n>, if it was created without one)
   workstation list [--json]
   seed-demo [--json]              create demo users and workstations when there are no users
 
@@ -149,7 +150,7 @@ async function main(argv: string[]): Promise<void> {
         const found = await workstations.findByName(name);
         if (!found) throw new ClientError(404, `No workstation named "${name}".`);
         const ws = await workstations.resetSipPassword(found.id, values['sip-user']);
-        console.log(`New SIP password for "${ws.name}"; the old one no longer works.`);
+        console.log(`New SIP password for "${ws.name}"; the phone needs it for its next registration.`);
         console.log(deskPhoneAccount(ws.sipUser, ws.sipPassword, config.SIP_DOMAIN));
         break;
       }

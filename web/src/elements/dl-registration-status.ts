@@ -7,9 +7,8 @@ import { alertStyles, cardStyles, controlStyles, secondaryButtonStyles } from '.
 /**
  * One line saying whether calls can reach this person: "Ready for calls on Reception 1",
  * "Connecting…", why not, or where calls ring instead (a desk phone and whether it is registered, or
- * no workstation). Changes are
- * announced politely (role=status); a failure is an alert. While the browser keeps the page silent
- * (no click yet since the page loaded), it offers to turn the sound on.
+ * no workstation). Changes are announced politely (role=status); a failure is an alert. While the
+ * browser keeps the page silent (no click yet since the page loaded), it offers to turn the sound on.
  *
  * @fires enable-sound - `Event`: the person pressed "Turn on sound" (a user gesture; resume audio).
  */
