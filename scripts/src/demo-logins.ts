@@ -1,6 +1,6 @@
 import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT, type LaunchConfig } from './launch-config.js';
+import { REPO_ROOT, type LaunchConfig, type SipEdgeConfig } from './launch-config.js';
 import type { PrefixedOutput } from './log-format.js';
 import { redisUrl } from './services.js';
 import type { Supervisor } from './supervisor.js';
@@ -15,7 +15,16 @@ export interface DemoLogin {
   displayName: string;
 }
 
-export type SeedResult = { created: false } | { created: true; logins: DemoLogin[]; workstations: string[] };
+/** A demo desk phone's SIP account (signaling's DemoDeskPhone). */
+export interface DemoDeskPhone {
+  workstation: string;
+  sipUser: string;
+  sipPassword: string;
+}
+
+export type SeedResult =
+  | { created: false }
+  | { created: true; logins: DemoLogin[]; workstations: string[]; deskPhones: DemoDeskPhone[] };
 
 const isString = (value: unknown): value is string => typeof value === 'string';
 
@@ -23,6 +32,12 @@ function isLogin(value: unknown): value is DemoLogin {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return isString(v['email']) && isString(v['password']) && isString(v['role']) && isString(v['displayName']);
+}
+
+function isDeskPhone(value: unknown): value is DemoDeskPhone {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return isString(v['workstation']) && isString(v['sipUser']) && isString(v['sipPassword']);
 }
 
 /** Reads the seed CLI's one JSON result line, or returns undefined for any other line. */
@@ -40,10 +55,15 @@ export function parseSeedResult(line: string): SeedResult | undefined {
   if (v['created'] !== true) return undefined;
   const logins = v['logins'];
   const workstations = v['workstations'] ?? [];
-  if (!Array.isArray(logins) || !logins.every(isLogin) || !Array.isArray(workstations) || !workstations.every(isString)) {
+  const deskPhones = v['deskPhones'] ?? [];
+  if (
+    !Array.isArray(logins) || !logins.every(isLogin) ||
+    !Array.isArray(workstations) || !workstations.every(isString) ||
+    !Array.isArray(deskPhones) || !deskPhones.every(isDeskPhone)
+  ) {
     throw new Error(`${SEED_NAME} printed a result the launcher does not understand: ${line.slice(0, 200)}`);
   }
-  return { created: true, logins, workstations };
+  return { created: true, logins, workstations, deskPhones };
 }
 
 /** Creates the demo users and workstations on first start, through signaling's CLI. */
@@ -55,7 +75,8 @@ export async function seedDemo(supervisor: Supervisor, out: PrefixedOutput, conf
       command: process.execPath,
       args: [path.join(REPO_ROOT, 'signaling/dist/cli.js'), 'seed-demo', '--json'],
       cwd: REPO_ROOT,
-      env: { ...config.env, REDIS_URL: redisUrl(config) },
+      // The desk phone's HA1 is made for the realm Kamailio runs with.
+      env: { ...config.env, REDIS_URL: redisUrl(config), SIP_DOMAIN: config.sip.domain },
       onLine: (line, stream) => {
         const parsed = stream === 'stdout' ? parseSeedResult(line) : undefined;
         // The result line carries passwords; they are shown once, in the ready message, not as raw JSON.
@@ -69,8 +90,22 @@ export async function seedDemo(supervisor: Supervisor, out: PrefixedOutput, conf
   return result;
 }
 
+/**
+ * The baresip command that registers as a demo desk phone through Kamailio and answers calls by itself
+ * (pbx-config/test-clients/baresip-desk-phone).
+ */
+export function baresipDeskPhoneCommand(phone: DemoDeskPhone, sip: Pick<SipEdgeConfig, 'domain' | 'listenHost' | 'sipPort'>): string {
+  const host = sip.listenHost.includes(':') ? `[${sip.listenHost}]` : sip.listenHost;
+  const account = `<sip:${phone.sipUser}@${sip.domain}>;auth_pass=${phone.sipPassword};outbound="sip:${host}:${sip.sipPort}";answermode=auto;regint=300`;
+  return `baresip -f pbx-config/test-clients/baresip-desk-phone -e '/uanew ${account}'`;
+}
+
 /** The human-readable file of demo logins. */
-export function demoLoginsText(result: Extract<SeedResult, { created: true }>, createdAt: Date): string {
+export function demoLoginsText(
+  result: Extract<SeedResult, { created: true }>,
+  createdAt: Date,
+  sip: Pick<SipEdgeConfig, 'domain' | 'listenHost' | 'sipPort'>,
+): string {
   const rows = [['role', 'email', 'password', 'name'], ...result.logins.map((l) => [l.role, l.email, l.password, l.displayName])];
   const widths = [0, 1, 2].map((col) => Math.max(...rows.map((row) => row[col]?.length ?? 0)));
   const table = rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col] ?? 0)).join('  ').trimEnd());
@@ -81,6 +116,12 @@ export function demoLoginsText(result: Extract<SeedResult, { created: true }>, c
     ...table,
     '',
     ...(result.workstations.length ? [`Workstations: ${result.workstations.join(', ')}`] : []),
+    ...result.deskPhones.flatMap((phone) => [
+      '',
+      `Desk phone "${phone.workstation}": SIP user ${phone.sipUser}, password ${phone.sipPassword}, domain ${sip.domain},`,
+      `registrar ${sip.listenHost}:${sip.sipPort} (UDP or TCP). To use baresip as this phone, from the repository root:`,
+      `  ${baresipDeskPhoneCommand(phone, sip)}`,
+    ]),
   ].join('\n') + '\n';
 }
 

@@ -46,7 +46,7 @@ try {
   const seed = await seedDemo(supervisor, out, config);
   let logins: string | undefined;
   if (seed.created) {
-    logins = demoLoginsText(seed, new Date());
+    logins = demoLoginsText(seed, new Date(), config.sip);
     try {
       writeDemoLogins(loginsFile, logins);
       out.say(LAUNCHER, `created the demo users; their logins are in ${loginsFile}`);

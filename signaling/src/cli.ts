@@ -26,13 +26,30 @@ Commands:
   user disable --email E          disable a user and end their sessions
   user enable --email E           enable a disabled user
   user reset-password --email E   set a new password (stdin or prompt) and end their sessions
-  workstation create --name N [--kind browser|sip-phone]
+  workstation create --name N [--kind browser|sip-phone] [--sip-user U]
+                                  create a workstation; a desk phone (sip-phone) gets the SIP user
+                                  U (e.g. its extension, 201) or phone-<n>, and a generated SIP
+                                  password, printed once
+  workstation reset-sip-password --name N [--sip-user U]
+                                  give a desk phone a new SIP password, printed once (and the SIP
+                                  user U, or phone-<n>, if it was created without one)
   workstation list [--json]
   seed-demo [--json]              create demo users and workstations when there are no users
 
-Environment: REDIS_URL (required), e.g. redis://127.0.0.1:6379`;
+Environment: REDIS_URL (required), e.g. redis://127.0.0.1:6379; SIP_DOMAIN (default deskline.local),
+the realm desk phones' passwords are stored for: the same value Kamailio runs with`;
 
 class UsageError extends Error {}
+
+/** What to set on the desk phone. The password is shown this once: Redis keeps only its HA1. */
+function deskPhoneAccount(sipUser: string, password: string, domain: string): string {
+  return [
+    `  SIP user:     ${sipUser}`,
+    `  SIP password: ${password}`,
+    `  domain/realm: ${domain}`,
+    '  Set these on the phone now: the password is not stored and cannot be shown again.',
+  ].join('\n');
+}
 
 function required(value: string | undefined, flag: string): string {
   if (!value) throw new UsageError(`Missing --${flag}.`);
@@ -48,6 +65,7 @@ async function main(argv: string[]): Promise<void> {
       name: { type: 'string' },
       role: { type: 'string' },
       kind: { type: 'string' },
+      'sip-user': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -75,7 +93,7 @@ async function main(argv: string[]): Promise<void> {
       idleMs: config.SESSION_IDLE_MINUTES * 60_000,
       maxMs: config.SESSION_MAX_HOURS * 3_600_000,
     });
-    const workstations = new WorkstationStore(redis);
+    const workstations = new WorkstationStore(redis, { sipDomain: config.SIP_DOMAIN });
     const accounts = new AccountService(users, sessions, new AgentService(redis, workstations));
     const userByEmail = async (): Promise<string> => {
       const email = required(values.email, 'email');
@@ -122,21 +140,34 @@ async function main(argv: string[]): Promise<void> {
         if (!(WORKSTATION_KINDS as readonly string[]).includes(kind)) {
           throw new UsageError(`--kind must be one of: ${WORKSTATION_KINDS.join(', ')}.`);
         }
-        const ws = await workstations.create({ name: required(values.name, 'name'), kind: kind as WorkstationKind });
+        const ws = await workstations.create({ name: required(values.name, 'name'), kind: kind as WorkstationKind, sipUser: values['sip-user'] });
         console.log(`Created workstation "${ws.name}" (${ws.kind}, id ${ws.id}).`);
+        if (ws.sipUser !== undefined && ws.sipPassword !== undefined) console.log(deskPhoneAccount(ws.sipUser, ws.sipPassword, config.SIP_DOMAIN));
+        break;
+      }
+      case 'workstation reset-sip-password': {
+        const name = required(values.name, 'name');
+        const found = await workstations.findByName(name);
+        if (!found) throw new ClientError(404, `No workstation named "${name}".`);
+        const ws = await workstations.resetSipPassword(found.id, values['sip-user']);
+        console.log(`New SIP password for "${ws.name}"; the phone needs it for its next registration.`);
+        console.log(deskPhoneAccount(ws.sipUser, ws.sipPassword, config.SIP_DOMAIN));
         break;
       }
       case 'workstation list': {
         const list = await workstations.list();
         if (values.json) console.log(JSON.stringify(list));
-        else for (const ws of list) console.log(`${ws.name.padEnd(24)} ${ws.kind.padEnd(10)} ${ws.id}`);
+        else for (const ws of list) console.log(`${ws.name.padEnd(24)} ${ws.kind.padEnd(10)} ${(ws.sipUser ?? '').padEnd(12)} ${ws.id}`);
         break;
       }
       case 'seed-demo': {
         const result = await seedDemoData(users, workstations);
         if (values.json) console.log(JSON.stringify(result));
         else if (!result.created) console.log('Users exist already; no demo data created.');
-        else for (const l of result.logins) console.log(`${l.role.padEnd(9)} ${l.email}  ${l.password}`);
+        else {
+          for (const l of result.logins) console.log(`${l.role.padEnd(9)} ${l.email}  ${l.password}`);
+          for (const p of result.deskPhones) console.log(`desk phone "${p.workstation}":\n${deskPhoneAccount(p.sipUser, p.sipPassword, config.SIP_DOMAIN)}`);
+        }
         break;
       }
       default:

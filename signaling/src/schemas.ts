@@ -51,10 +51,26 @@ export const WorkstationSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
   kind: WorkstationKindSchema,
+  sipUser: Type.Optional(Type.String()),
 });
 
+export const WorkstationListItemSchema = Type.Composite([
+  WorkstationSchema,
+  Type.Object({
+    holder: Type.Optional(Type.Object({ userId: Type.String(), displayName: Type.String() })),
+    registered: Type.Boolean(),
+  }),
+]);
+
+export const CreatedWorkstationSchema = Type.Composite([WorkstationSchema, Type.Object({ sipPassword: Type.Optional(Type.String()) })]);
+
 export const CreateWorkstationBodySchema = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 60 }), kind: WorkstationKindSchema },
+  {
+    name: Type.String({ minLength: 1, maxLength: 60 }),
+    kind: WorkstationKindSchema,
+    // The format is checked by the store, so that the API and the CLI give the same message.
+    sipUser: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
   { additionalProperties: false },
 );
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RedisChannels, RedisKeys, type AgentState, type AgentStatus } from '@deskline/protocol';
+import { RedisChannels, RedisKeys, type AgentState, type AgentStatus, type Workstation } from '@deskline/protocol';
 import { ClientError } from '../errors.js';
 import type { WorkstationStore } from './workstation-store.js';
 
@@ -34,6 +34,17 @@ export class AgentService {
     const workstation = workstationId ? await this.workstations.get(workstationId) : undefined;
     if (!workstation) return { state: 'offline' };
     return { state: (state as AgentState | null) ?? 'offline', workstation };
+  }
+
+  /**
+   * The user's workstation, or a 409 with `message`. Whatever needs a phone to ring or to call from
+   * goes through here: SIP credentials for the browser today, and calling a patient back (issue 5)
+   * next. Managers may work without a workstation, but they too have no phone then.
+   */
+  async requireWorkstation(userId: string, message: string): Promise<Workstation> {
+    const { workstation } = await this.status(userId);
+    if (!workstation) throw new ClientError(409, message);
+    return workstation;
   }
 
   /** Puts the user on a workstation, leaving the one they were on; refuses one held by someone else. */

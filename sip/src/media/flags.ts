@@ -1,3 +1,4 @@
+import type { WorkstationKind } from '@deskline/protocol';
 import type { EncodableDict } from './bencode.js';
 
 /**
@@ -31,3 +32,12 @@ export const WEBRTC = {
   flags: ['port latching'],
   replace: ['origin', 'session-connection'],
 } as const satisfies FlagSet;
+
+/**
+ * The set for the offer to an agent's workstation, by its kind: a browser speaks WebRTC; a desk phone
+ * is a plain RTP peer (RTP/AVP with the patient's PCMU/PCMA, no ICE, no DTLS), like the trunk.
+ */
+export const TOWARDS_WORKSTATION: Readonly<Record<WorkstationKind, FlagSet>> = {
+  browser: WEBRTC,
+  'sip-phone': PLAIN_RTP,
+};

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { PLAIN_RTP, WEBRTC } from './flags.js';
+import type { WorkstationKind } from '@deskline/protocol';
+import { PLAIN_RTP, TOWARDS_WORKSTATION } from './flags.js';
 import { NgError } from './ng-client.js';
 import type { Playback, RtpEngine } from './rtpengine.js';
 import { mediaAddress, placeholderSdp, stripWebRtcOnlyLines } from './sdp.js';
@@ -56,14 +57,23 @@ export class MediaSession {
   }
 
   /**
-   * Opens a branch towards an agent's browser under its own tag and returns the SDP offer for the
-   * INVITE. The queue's placeholder leg stays plain RTP (turning it into WebRTC breaks DTLS), and the
-   * hold music keeps playing to the patient while the agent's phone rings.
+   * Opens a branch towards an agent's workstation under its own tag and returns the SDP offer for the
+   * INVITE: WebRTC for a browser, plain RTP for a desk phone (`TOWARDS_WORKSTATION`). The queue's
+   * placeholder leg stays plain RTP (turning it into WebRTC breaks DTLS), and the hold music keeps
+   * playing to the patient while the agent's phone rings.
    */
-  offerToAgent(agentTag: string): Promise<string> {
-    return this.run(() =>
-      this.engine.offer({ callId: this.callId, fromTag: this.patientTag, toTag: agentTag, sdp: this.patientSdp, flags: WEBRTC }),
-    );
+  offerToAgent(agentTag: string, kind: WorkstationKind): Promise<string> {
+    return this.run(async () => {
+      const offer = await this.engine.offer({
+        callId: this.callId,
+        fromTag: this.patientTag,
+        toTag: agentTag,
+        sdp: this.patientSdp,
+        flags: TOWARDS_WORKSTATION[kind],
+      });
+      // A desk phone is a plain SIP peer: no WebRTC-only lines, as for the trunk.
+      return kind === 'browser' ? offer : stripWebRtcOnlyLines(offer);
+    });
   }
 
   /**

@@ -1,18 +1,23 @@
 import type { Redis } from 'ioredis';
-import { RedisChannels, RedisKeys, browserSipUser } from '@deskline/protocol';
+import { RedisChannels, RedisKeys, WORKSTATION_KINDS, workstationSipUser, type WorkstationKind } from '@deskline/protocol';
 
 /**
- * Signaling's workstation record (`WorkstationStore`): hash {id, name, kind}. The sip app only reads
- * the kind, to know how a workstation is reached.
+ * Signaling's workstation record (`WorkstationStore`): hash {id, name, kind, sipUser (desk phones)}.
+ * The sip app reads the kind and the SIP user, to know how a workstation is reached.
  */
 export const workstationKey = (workstationId: string): string => `workstation:${workstationId}`;
 
-/** An agent the router may ring, and how: the SIP user their workstation registers as. */
+/** An agent the router may ring, and how: the SIP user their workstation registers as, and its kind. */
 export interface Agent {
   userId: string;
   workstationId: string;
+  /** A browser or a desk phone: which rtpengine flags the offer to it gets. */
+  kind: WorkstationKind;
   sipUser: string;
 }
+
+const isKind = (value: unknown): value is WorkstationKind =>
+  typeof value === 'string' && (WORKSTATION_KINDS as readonly string[]).includes(value);
 
 export type ClaimResult =
   /** The agent is now `ringing` for this call, out of agents:idle; the call is out of calls:waiting. */
@@ -70,8 +75,9 @@ export class AgentStore {
   constructor(private readonly redis: Redis) {}
 
   /**
-   * Agents who could take a call now, longest idle first: in agents:idle, `available`, on a browser
-   * workstation that is registered. (Desk phones are not rung yet.) The claim checks again.
+   * Agents who could take a call now, longest idle first: in agents:idle, `available`, on a
+   * workstation whose SIP user is registered (the browser's ws-<id>, or the desk phone's own SIP
+   * user). The claim checks again.
    */
   async candidates(): Promise<Agent[]> {
     const idle = await this.redis.zrange(RedisKeys.idleAgents, 0, -1);
@@ -84,17 +90,20 @@ export class AgentStore {
       return !err && state === 'available' && workstationId && userId ? [{ userId, workstationId }] : [];
     });
     if (available.length === 0) return [];
-    const reachable = this.redis.pipeline();
-    for (const { workstationId } of available) {
-      reachable.hget(workstationKey(workstationId), 'kind');
-      reachable.exists(RedisKeys.sipRegistration(browserSipUser(workstationId)));
-    }
-    const replies = (await reachable.exec()) ?? [];
-    return available.flatMap((agent, index) => {
-      const kind = replies[2 * index]?.[1];
-      const registered = replies[2 * index + 1]?.[1];
-      return kind === 'browser' && registered === 1 ? [{ ...agent, sipUser: browserSipUser(agent.workstationId) }] : [];
+    const workstations = this.redis.pipeline();
+    for (const { workstationId } of available) workstations.hmget(workstationKey(workstationId), 'kind', 'sipUser');
+    const reachable = ((await workstations.exec()) ?? []).flatMap(([err, fields], index) => {
+      const [kind, sipUser] = (fields as (string | null)[] | null) ?? [];
+      const agent = available[index];
+      if (err || !agent || !isKind(kind)) return [];
+      const user = workstationSipUser({ id: agent.workstationId, kind, sipUser: sipUser ?? undefined });
+      return user === undefined ? [] : [{ ...agent, kind, sipUser: user }];
     });
+    if (reachable.length === 0) return [];
+    const registrations = this.redis.pipeline();
+    for (const { sipUser } of reachable) registrations.exists(RedisKeys.sipRegistration(sipUser));
+    const replies = (await registrations.exec()) ?? [];
+    return reachable.filter((_agent, index) => replies[index]?.[1] === 1);
   }
 
   claim(agent: Agent, callId: string): Promise<ClaimResult> {

@@ -367,16 +367,28 @@ test('Answer on a late-offer INVITE (no SDP): the browser offers, audio flows; a
   }
 });
 
-test('changing workstation: one in use is refused with who has it; a free one re-registers as the new workstation', async () => {
+test('changing workstation: one in use shows who has it and cannot be chosen, and the server refuses it; a free one re-registers as the new workstation', async () => {
   const ben = await loginOk(app, 'ben@clinic.example', passwords['ben@clinic.example']!);
   const taken = await asUser(app, ben, 'PUT', '/api/workstation', { workstationId: workstations['Reception 2']!.id });
   assert.is(taken.statusCode, 200, taken.body);
 
   await menu(anna, 'Change workstation');
   await anna.getByRole('heading', { name: 'Choose your workstation to receive calls' }).waitFor({ timeout: TIMEOUT });
+  const reception2 = anna.getByRole('button', { name: 'Reception 2' });
+  await reception2.getByText('In use by Ben Reception').waitFor({ timeout: TIMEOUT });
+  assert.ok(await reception2.isDisabled());
+  await screenshot(anna, 'picker-taken');
+  await anna.getByRole('button', { name: 'Cancel' }).click();
+
+  // A list read just before Ben took it: the choice is offered, and the server refuses it.
+  await anna.route('**/api/workstations', async (route) => {
+    const list = (await (await route.fetch()).json()) as Array<Record<string, unknown>>;
+    await route.fulfill({ json: list.map(({ holder: _holder, ...workstation }) => workstation) });
+  });
+  await menu(anna, 'Change workstation');
   await anna.getByRole('button', { name: 'Reception 2' }).click();
   await anna.getByRole('alert').getByText('Reception 2 is in use by Ben Reception.').waitFor({ timeout: TIMEOUT });
-  await screenshot(anna, 'picker-taken');
+  await anna.unroute('**/api/workstations');
   assert.is(await statusLine(anna, 'Ready for calls on Reception 1').count(), 1, 'still on Reception 1');
 
   const left = await asUser(app, ben, 'DELETE', '/api/workstation');
@@ -586,13 +598,13 @@ test('a manager may work without a workstation; on a desk phone the browser regi
 
   await menu(page, 'Change workstation');
   await page.getByRole('button', { name: 'Back office phone' }).click();
-  await statusLine(page, 'Calls ring on the desk phone at Back office phone').waitFor({ timeout: TIMEOUT });
+  await statusLine(page, 'Calls ring at desk phone Back office phone (not registered)').waitFor({ timeout: TIMEOUT });
   assert.equal(credentialRequests, [], 'no SIP credentials asked for');
 
   // Logging out in one tab ends the session in the other: its push socket is closed with 4001.
   const other = await openPage();
   await other.goto(base);
-  await statusLine(other, 'Calls ring on the desk phone at Back office phone').waitFor({ timeout: TIMEOUT });
+  await statusLine(other, 'Calls ring at desk phone Back office phone (not registered)').waitFor({ timeout: TIMEOUT });
   await menu(page, 'Log out');
   await other.getByRole('alert').getByText('Your session has ended. Please log in again.').waitFor({ timeout: TIMEOUT });
   await other.close();

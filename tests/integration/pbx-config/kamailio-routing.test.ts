@@ -225,4 +225,40 @@ test('a workstation that does not answer the INVITE at all (a frozen tab): 480 a
   assert.ok(waited > 4000 && waited < 7000, `answered after ${waited} ms`);
 });
 
+/** A browser tries to place a call itself: INVITE over its WebSocket to the clinic's number. */
+function browserCalls(browser: SipWsEndpoint, user: string, authorization?: string) {
+  return browser.sendRequest({
+    method: 'INVITE',
+    uri: `sip:+4915112345678@${kamailio.domain}`,
+    from: `sip:${user}@${kamailio.domain}`,
+    to: `sip:+4915112345678@${kamailio.domain}`,
+    contact: `sip:${user}@${browser.viaHost};transport=ws`,
+    headers: [['Content-Type', 'application/sdp'], ...(authorization ? [['Proxy-Authorization', authorization] as [string, string]] : [])],
+    body: SDP,
+  });
+}
+
+test('a browser cannot call out through Kamailio: its INVITE is refused 403 and reaches no one, even from a trunk address', async () => {
+  const endpoint = app ?? (await connectApp());
+  // 127.0.0.1 is a trunk address in this test, as in the default set-up: a WebSocket is never a trunk.
+  assert.ok(kamailio.trunkAddresses.includes('127.0.0.1'));
+  const stranger = await SipWsEndpoint.connect(kamailio.wsUrl);
+  browsers.push(stranger);
+  // No workstation, so no credentials from signaling: a user with nothing to show.
+  const unauthenticated = browserCalls(stranger, 'ws-nobody');
+  assert.is((await stranger.finalResponse(unauthenticated)).status, 403);
+  // Forged or expired credentials do not help.
+  const forged = ephemeralCredentials('not-the-secret-'.repeat(4), 'ws-14', Math.floor(Date.now() / 1000) + 3600);
+  const withForged = browserCalls(stranger, 'ws-14', `Digest username="${forged.username}", realm="${kamailio.domain}", nonce="x", uri="sip:${kamailio.domain}", response="00000000000000000000000000000000"`);
+  assert.is((await stranger.finalResponse(withForged)).status, 403);
+  // Outbound calls are not a feature yet (issue 5): even a registered workstation is refused.
+  const registered = await registeredBrowser('ws-14');
+  const fromRegistered = browserCalls(registered, 'ws-14');
+  assert.is((await registered.finalResponse(fromRegistered)).status, 403);
+
+  for (const sent of [unauthenticated, withForged, fromRegistered]) {
+    assert.not.ok(endpoint.received.some((m) => header(m, 'call-id') === sent.callId), 'nothing reached the sip app');
+  }
+});
+
 test.run();

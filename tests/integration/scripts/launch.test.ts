@@ -12,6 +12,7 @@ import { sipOptionsAnswered } from '@deskline/scripts/sip-options';
 import { LauncherRun, isGone, isGroupGone, processesWithEnv } from '../../helpers/launcher.js';
 import { waitFor } from '../../helpers/wait.js';
 import { ephemeralCredentials, register } from '../../helpers/sip-register.js';
+import { SipUdpEndpoint } from '../../helpers/sip-endpoint.js';
 import { SipWsEndpoint } from '../../helpers/sip-ws.js';
 
 const READY = /Press Ctrl-C to stop\./;
@@ -180,6 +181,31 @@ test('rtpengine and Kamailio run with the generated SIP secret, which signaling 
     assert.is(response.status, 200, response.raw);
   } finally {
     await browser.close();
+  }
+});
+
+test('the demo desk phone\'s SIP account is in the logins file, with the baresip command, and Kamailio accepts it', async () => {
+  const text = readFileSync(loginsFile, 'utf8');
+  const account = /^Desk phone "Desk phone 201": SIP user 201, password (\S+), domain deskline\.local,$/m.exec(text);
+  assert.ok(account?.[1], text);
+  const password = account[1].replace(/,$/, '');
+  assert.match(text, `registrar 127.0.0.1:${sipPort} (UDP or TCP)`);
+  assert.ok(
+    text.includes(`baresip -f pbx-config/test-clients/baresip-desk-phone -e '/uanew <sip:201@deskline.local>;auth_pass=${password};outbound="sip:127.0.0.1:${sipPort}";answermode=auto;regint=300'`),
+    text,
+  );
+  assert.ok(first.output.includes(password), 'the ready message shows it too');
+
+  const phone = await SipUdpEndpoint.open('127.0.0.1', sipPort);
+  try {
+    const contact = `sip:201@127.0.0.1:${phone.localPort}`;
+    const options = { user: '201', domain: 'deskline.local', username: '201', contact, expires: 60 };
+    assert.is((await register(phone, { ...options, password: 'not-the-password' })).response.status, 401, 'a wrong password is challenged again');
+    const { response } = await register(phone, { ...options, password });
+    assert.is(response.status, 200, response.raw);
+    assert.is((await register(phone, { ...options, password, expires: 0 })).response.status, 200, 'unregistered');
+  } finally {
+    await phone.close();
   }
 });
 

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { PublicUser, Workstation } from '@deskline/protocol';
+import { createHash } from 'node:crypto';
+import { RedisKeys, type PublicUser, type Workstation } from '@deskline/protocol';
 import { runCli } from '../../helpers/cli.js';
 import { asUser, login, loginOk, useFreshApp } from '../../helpers/signaling.js';
 
@@ -12,6 +13,7 @@ test.before(() => {
 });
 
 const PASSWORD = 'piped in from stdin';
+const md5 = (text: string): string => createHash('md5').update(text).digest('hex');
 
 const createAnna = () =>
   runCli(['user', 'create', '--email', 'anna@clinic.example', '--name', 'Anna Reception', '--role', 'employee'], env, `${PASSWORD}\n`);
@@ -89,17 +91,61 @@ test('workstation create and list; the API lists the same', async () => {
   assert.match(badKind.stderr, /--kind must be one of: browser, sip-phone/);
 });
 
-test('seed-demo creates one manager, two employees and two workstations once, then nothing', async () => {
-  const first = await runCli(['seed-demo', '--json'], env);
+test('seed-demo creates one manager, two employees, two browser workstations and a desk phone once, then nothing', async () => {
+  const first = await runCli(['seed-demo', '--json'], { ...env, SIP_DOMAIN: 'clinic.test' });
   assert.is(first.code, 0, first.stderr);
-  const seeded = JSON.parse(first.stdout) as { created: boolean; logins: Array<{ email: string; password: string; role: string }> };
+  const seeded = JSON.parse(first.stdout) as {
+    created: boolean;
+    logins: Array<{ email: string; password: string; role: string }>;
+    workstations: string[];
+    deskPhones: Array<{ workstation: string; sipUser: string; sipPassword: string }>;
+  };
   assert.is(seeded.created, true);
   assert.equal(seeded.logins.map((l) => l.role).sort(), ['employee', 'employee', 'manager']);
   for (const l of seeded.logins) assert.is((await login(fixture.app, l.email, l.password)).statusCode, 200);
-  assert.is((await fixture.app.workstations.list()).length, 2);
+  assert.equal(seeded.workstations, ['Reception 1', 'Reception 2', 'Desk phone 201']);
+  assert.equal((await fixture.app.workstations.list()).map((w) => [w.name, w.kind, w.sipUser]), [
+    ['Desk phone 201', 'sip-phone', '201'],
+    ['Reception 1', 'browser', undefined],
+    ['Reception 2', 'browser', undefined],
+  ]);
+  const [phone] = seeded.deskPhones;
+  assert.is(seeded.deskPhones.length, 1);
+  assert.equal([phone?.workstation, phone?.sipUser], ['Desk phone 201', '201']);
+  // Made for the realm the CLI was given: the one Kamailio runs with.
+  assert.is(await fixture.db.hget(RedisKeys.sipCredentials, '201'), md5(`201:clinic.test:${phone?.sipPassword}`));
   const second = await runCli(['seed-demo', '--json'], env);
-  assert.equal(JSON.parse(second.stdout), { created: false, logins: [], workstations: [] });
+  assert.equal(JSON.parse(second.stdout), { created: false, logins: [], workstations: [], deskPhones: [] });
   assert.is(await fixture.app.users.count(), 3);
+});
+
+test('workstation create --kind sip-phone prints the SIP user and password once; reset-sip-password gives a new one', async () => {
+  const created = await runCli(['workstation', 'create', '--name', 'Front desk phone', '--kind', 'sip-phone', '--sip-user', '201'], env);
+  assert.is(created.code, 0, created.stderr);
+  const password = /SIP password: (\S+)/.exec(created.stdout)?.[1] ?? '';
+  assert.match(created.stdout, /SIP user: +201\n/);
+  assert.match(created.stdout, /domain\/realm: deskline\.local/);
+  assert.match(password, /^[A-Za-z2-9]{5}(-[A-Za-z2-9]{5}){3}$/);
+  assert.is(await fixture.db.hget(RedisKeys.sipCredentials, '201'), md5(`201:deskline.local:${password}`));
+  const listed = await runCli(['workstation', 'list'], env);
+  assert.match(listed.stdout, /Front desk phone\s+sip-phone\s+201\s+/);
+  assert.not.ok(listed.stdout.includes(password));
+
+  const auto = await runCli(['workstation', 'create', '--name', 'Back office phone', '--kind', 'sip-phone'], env);
+  assert.match(auto.stdout, /SIP user: +phone-1\n/);
+
+  const reset = await runCli(['workstation', 'reset-sip-password', '--name', 'front desk phone'], env);
+  assert.is(reset.code, 0, reset.stderr);
+  const newPassword = /SIP password: (\S+)/.exec(reset.stdout)?.[1] ?? '';
+  assert.ok(newPassword && newPassword !== password);
+  assert.is(await fixture.db.hget(RedisKeys.sipCredentials, '201'), md5(`201:deskline.local:${newPassword}`));
+
+  const taken = await runCli(['workstation', 'create', '--name', 'Other', '--kind', 'sip-phone', '--sip-user', '201'], env);
+  assert.is(taken.code, 1);
+  assert.match(taken.stderr, /The SIP user "201" is in use already/);
+  const missing = await runCli(['workstation', 'reset-sip-password', '--name', 'Nowhere'], env);
+  assert.is(missing.code, 1);
+  assert.match(missing.stderr, /No workstation named "Nowhere"/);
 });
 
 test('usage errors exit 2, and an unreachable Redis is named', async () => {

@@ -1,15 +1,17 @@
 /**
- * An agent's workstation as Kamailio sees a browser: SIP over WebSocket, registered as
- * ws-<workstationId> with the ephemeral credentials signaling would hand out. The test decides what
- * it does with each INVITE (ring, answer, decline, let it ring out). Its media side is a plain RTP
- * endpoint (a PatientPhone sending a 600 Hz tone): rtpengine accepts a plain RTP answer to its WebRTC
- * offer, which lets these tests measure the audio in Node; the real browser's DTLS-SRTP and Opus are
- * proven by tests/e2e/sip/answer-two-way-audio.test.ts.
+ * An agent's workstation as Kamailio sees it: a browser (SIP over WebSocket, registered as
+ * ws-<workstationId> with the ephemeral credentials signaling would hand out), or a desk phone (SIP
+ * over UDP, registered as its SIP user with its password, digest against the HA1 in Redis). The test
+ * decides what it does with each INVITE (ring, answer, decline, let it ring out). Its media side is a
+ * plain RTP endpoint (a PatientPhone sending a 600 Hz tone): rtpengine accepts a plain RTP answer to
+ * its WebRTC offer, which lets these tests measure the audio in Node; the real browser's DTLS-SRTP
+ * and Opus are proven by tests/e2e/sip/answer-two-way-audio.test.ts.
  */
 import { browserSipUser } from '@deskline/protocol';
 import type { TestKamailio } from '../../helpers/kamailio.js';
 import { ephemeralCredentials, register } from '../../helpers/sip-register.js';
 import { header, headers, nameAddrUri, param, randomToken, type SipMessage } from '../../helpers/sip-message.js';
+import { SipUdpEndpoint, type SipEndpoint } from '../../helpers/sip-endpoint.js';
 import { SipWsEndpoint } from '../../helpers/sip-ws.js';
 import { PatientPhone } from './patient-phone.js';
 
@@ -119,7 +121,7 @@ export class AgentPhone {
   private readonly rings: IncomingRing[] = [];
 
   private constructor(
-    readonly endpoint: SipWsEndpoint,
+    readonly endpoint: SipEndpoint,
     readonly sipUser: string,
     readonly contact: string,
   ) {}
@@ -134,6 +136,21 @@ export class AgentPhone {
     if (result.response.status !== 200) {
       await endpoint.close();
       throw new Error(`${sipUser} could not register: ${result.response.startLine}`);
+    }
+    return new AgentPhone(endpoint, sipUser, contact);
+  }
+
+  /**
+   * A desk phone: a UDP socket that registers as `sipUser` with `password` through Kamailio's
+   * SIP port, and stays registered for `expires` seconds unless it unregisters.
+   */
+  static async registerDeskPhone(kamailio: TestKamailio, sipUser: string, password: string, expires = 300): Promise<AgentPhone> {
+    const endpoint = await SipUdpEndpoint.open(kamailio.host, kamailio.sipPort);
+    const contact = `sip:${sipUser}@${endpoint.localAddress}:${endpoint.localPort}`;
+    const result = await register(endpoint, { user: sipUser, domain: kamailio.domain, username: sipUser, password, contact, expires });
+    if (result.response.status !== 200) {
+      await endpoint.close();
+      throw new Error(`desk phone ${sipUser} could not register: ${result.response.startLine}`);
     }
     return new AgentPhone(endpoint, sipUser, contact);
   }

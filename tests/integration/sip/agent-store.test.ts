@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RedisChannels, RedisKeys, browserSipUser, type Workstation } from '@deskline/protocol';
+import { RedisChannels, RedisKeys, workstationSipUser, type Workstation } from '@deskline/protocol';
 import { AgentStore, type Agent } from '@deskline/sip/routing/agent-store';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
@@ -38,8 +38,11 @@ test.after(async (context) => {
   await context.server?.stop();
 });
 
+/** Kamailio's registration mirror for the workstation's SIP user (the browser's, or the desk phone's). */
 async function register(context: Context, workstation: Workstation): Promise<void> {
-  await context.redis.set(RedisKeys.sipRegistration(browserSipUser(workstation.id)), 'sip:x@y.invalid;transport=ws', 'EX', 60);
+  const sipUser = workstationSipUser(workstation);
+  if (sipUser === undefined) throw new Error(`${workstation.name} has no SIP user`);
+  await context.redis.set(RedisKeys.sipRegistration(sipUser), 'sip:x@y.invalid;transport=ws', 'EX', 60);
 }
 
 async function queue(context: Context, callId: string, queuedAt = Date.now()): Promise<void> {
@@ -47,18 +50,24 @@ async function queue(context: Context, callId: string, queuedAt = Date.now()): P
 }
 
 function agentOn(userId: string, workstation: Workstation): Agent {
-  return { userId, workstationId: workstation.id, sipUser: browserSipUser(workstation.id) };
+  return { userId, workstationId: workstation.id, kind: workstation.kind, sipUser: workstationSipUser(workstation) ?? '' };
 }
 
-test('candidates: longest idle first; only available agents at registered browser workstations', async (context) => {
+test('candidates: longest idle first; only available agents at registered workstations, browsers and desk phones', async (context) => {
   const { staff, store } = context;
   const front = await staff.workstation('Front desk');
   const back = await staff.workstation('Back desk');
-  const phone = await staff.workstation('Desk phone', 'sip-phone');
+  const phone = await staff.workstation('Desk phone', 'sip-phone', '201');
+  const silentPhone = await staff.workstation('Silent desk phone', 'sip-phone');
   const unregistered = await staff.workstation('Unregistered');
+  // A desk phone stored before desk phones had SIP users: nothing can ring it.
+  const legacyPhone = await staff.workstation('Legacy desk phone', 'sip-phone');
+  await context.redis.hdel(`workstation:${legacyPhone.id}`, 'sipUser');
   for (const ws of [context.reception, front, back, phone]) await register(context, ws);
   await staff.available('first', front.id);
   await staff.available('phone-user', phone.id);
+  await staff.available('silent-phone-user', silentPhone.id);
+  await staff.available('legacy-phone-user', legacyPhone.id);
   await staff.available('nowhere', unregistered.id);
   await staff.available('second', context.reception.id);
   await staff.available('paused', back.id);
@@ -67,9 +76,20 @@ test('candidates: longest idle first; only available agents at registered browse
   const candidates = await store.candidates();
   assert.equal(
     candidates.map((agent) => agent.userId),
-    ['first', 'second'],
+    ['first', 'phone-user', 'second'],
   );
   assert.equal(candidates[0], agentOn('first', front));
+  assert.equal(candidates[1], { userId: 'phone-user', workstationId: phone.id, kind: 'sip-phone', sipUser: '201' });
+});
+
+test('a desk phone is claimed by its own SIP user\'s registration', async (context) => {
+  const { staff, store } = context;
+  const phone = await staff.workstation('Desk phone', 'sip-phone', '202');
+  await staff.available('anna', phone.id);
+  await queue(context, 'call-1');
+  assert.is(await store.claim(agentOn('anna', phone), 'call-1'), 'not-registered');
+  await context.redis.set(RedisKeys.sipRegistration('202'), 'sip:202@127.0.0.1:5090', 'EX', 60);
+  assert.is(await store.claim(agentOn('anna', phone), 'call-1'), 'claimed');
 });
 
 test('a claim moves the agent to ringing and out of agents:idle, and the call out of calls:waiting, in one step', async (context) => {

@@ -327,7 +327,7 @@ test('the patient hangs up while the agent\'s phone rings: CANCEL to the agent, 
   await nothingLeft(context);
 });
 
-test('an agent whose workstation is not registered is not rung, nor one at a desk phone: the next available browser is', async (context) => {
+test('an agent whose workstation is not registered is not rung, nor one at a desk phone that is not registered: the next available browser is', async (context) => {
   const { staff, events } = context;
   const unregistered: Workstation = await staff.workstation('Reception 9');
   const deskPhone: Workstation = await staff.workstation('Back office phone', 'sip-phone');

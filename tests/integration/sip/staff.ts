@@ -4,7 +4,7 @@
  * idleSince}, adds the agent to agents:idle and publishes route:wake, which is what the router reacts to.
  */
 import type { Redis } from 'ioredis';
-import { RedisKeys, type Workstation, type WorkstationKind } from '@deskline/protocol';
+import { RedisKeys, type CreatedWorkstation, type WorkstationKind } from '@deskline/protocol';
 import { AgentService } from '@deskline/signaling/services/agent-service';
 import { WorkstationStore } from '@deskline/signaling/services/workstation-store';
 
@@ -21,13 +21,15 @@ export class Staff {
   private readonly workstations: WorkstationStore;
   private readonly agents: AgentService;
 
-  constructor(private readonly redis: Redis) {
-    this.workstations = new WorkstationStore(redis);
+  /** `sipDomain`: the realm desk phones' HA1 is made for (the test Kamailio's domain). */
+  constructor(private readonly redis: Redis, sipDomain = 'deskline.local') {
+    this.workstations = new WorkstationStore(redis, { sipDomain });
     this.agents = new AgentService(redis, this.workstations);
   }
 
-  workstation(name: string, kind: WorkstationKind = 'browser'): Promise<Workstation> {
-    return this.workstations.create({ name, kind });
+  /** A workstation as a manager creates it; a desk phone's SIP user and password are in the result. */
+  workstation(name: string, kind: WorkstationKind = 'browser', sipUser?: string): Promise<CreatedWorkstation> {
+    return this.workstations.create({ name, kind, sipUser });
   }
 
   /** The user picks the workstation and is ready for calls. */

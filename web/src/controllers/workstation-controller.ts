@@ -1,17 +1,25 @@
-import type { AgentStatus, Workstation } from '@deskline/protocol';
+import type { AgentStatus, Workstation, WorkstationListItem } from '@deskline/protocol';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { ApiRequestError, UNREACHABLE_MESSAGE, type ApiClient } from '../services/api-client.js';
 import { log } from '../services/log.js';
 
 const debug = log('dl:workstation');
 
+/**
+ * How often the list (who is on each workstation, whether its phone is registered) and the user's own
+ * workstation are read again: a desk phone that registers, a colleague who takes or leaves a
+ * workstation, or this user switching in another tab show up within this time.
+ */
+const REFRESH_MS = 10_000;
+
 function messageOf(error: unknown): string {
   return error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE;
 }
 
 /**
- * Which workstation the logged-in user works at, and the clinic's workstations to choose from. It
- * loads both when the host connects; `select` and `leave` ask the server and report the outcome in
+ * Which workstation the logged-in user works at, and the clinic's workstations to choose from (with
+ * who is on each and whether its phone is registered). It loads both when the host connects and
+ * reads them again every REFRESH_MS; `select` and `leave` ask the server and report the outcome in
  * `workstation` or `error`. `onChange` is told the user's workstation after every load and choice.
  */
 export class WorkstationController implements ReactiveController {
@@ -19,13 +27,16 @@ export class WorkstationController implements ReactiveController {
   status: 'loading' | 'ready' | 'failed' = 'loading';
   workstation: Workstation | undefined;
   /** The clinic's workstations, sorted by name. */
-  workstations: readonly Workstation[] = [];
+  workstations: readonly WorkstationListItem[] = [];
   /** Why the last load, choice or leave failed, for the person at the screen; '' when it did not. */
   error = '';
   /** The id of the workstation being chosen, '' while leaving, undefined when nothing is under way. */
   pending: string | undefined;
 
   #request: AbortController | undefined;
+  #refreshTimer: ReturnType<typeof setInterval> | undefined;
+  /** Counts loads and changes, so that a refresh that overlapped one of them is dropped. */
+  #version = 0;
 
   constructor(
     private readonly host: ReactiveControllerHost,
@@ -37,10 +48,18 @@ export class WorkstationController implements ReactiveController {
 
   hostConnected(): void {
     void this.load();
+    this.#refreshTimer = setInterval(() => void this.#refresh(), REFRESH_MS);
   }
 
   hostDisconnected(): void {
     this.#request?.abort();
+    clearInterval(this.#refreshTimer);
+  }
+
+  /** This user's workstation as the list shows it (its registration), if they have one. */
+  get current(): WorkstationListItem | undefined {
+    const id = this.workstation?.id;
+    return id === undefined ? undefined : this.workstations.find((workstation) => workstation.id === id);
   }
 
   /** (Re)loads the user's workstation and the list. */
@@ -49,7 +68,7 @@ export class WorkstationController implements ReactiveController {
     try {
       const [status, workstations] = await Promise.all([
         this.api().get<AgentStatus>('/api/workstation', { signal }),
-        this.api().get<Workstation[]>('/api/workstations', { signal }),
+        this.api().get<WorkstationListItem[]>('/api/workstations', { signal }),
       ]);
       this.workstations = workstations;
       this.status = 'ready';
@@ -66,8 +85,11 @@ export class WorkstationController implements ReactiveController {
 
   /** Refreshes the list only (someone may have added a workstation). */
   async loadList(): Promise<void> {
+    const version = this.#version;
     try {
-      this.workstations = await this.api().get<Workstation[]>('/api/workstations');
+      const workstations = await this.api().get<WorkstationListItem[]>('/api/workstations');
+      if (version !== this.#version) return;
+      this.workstations = workstations;
       this.host.requestUpdate();
     } catch (error) {
       debug('list failed', error);
@@ -106,6 +128,8 @@ export class WorkstationController implements ReactiveController {
     this.host.requestUpdate();
     try {
       this.#setWorkstation(await request(signal));
+      // Who is on which workstation has changed with this.
+      void this.loadList();
       return true;
     } catch (error) {
       if (signal.aborted) return false;
@@ -125,7 +149,32 @@ export class WorkstationController implements ReactiveController {
     this.host.requestUpdate();
   }
 
+  /**
+   * Reads the list and the user's workstation again, quietly: a failure leaves what is shown, and a
+   * load or change that started meanwhile wins.
+   */
+  async #refresh(): Promise<void> {
+    if (this.pending !== undefined || this.status !== 'ready') return;
+    const version = this.#version;
+    try {
+      const [status, workstations] = await Promise.all([
+        this.api().get<AgentStatus>('/api/workstation'),
+        this.api().get<WorkstationListItem[]>('/api/workstations'),
+      ]);
+      if (version !== this.#version || this.pending !== undefined) return;
+      this.workstations = workstations;
+      if (status.workstation?.id !== this.workstation?.id) {
+        debug('workstation changed elsewhere:', status.workstation?.name ?? 'none');
+        this.#setWorkstation(status.workstation);
+      }
+      this.host.requestUpdate();
+    } catch (error) {
+      debug('refresh failed', error);
+    }
+  }
+
   #begin(): AbortSignal {
+    this.#version += 1;
     this.#request?.abort();
     this.pending = undefined;
     this.#request = new AbortController();

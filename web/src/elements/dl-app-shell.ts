@@ -212,6 +212,7 @@ export class DlAppShell extends LitElement {
         ? html`<dl-registration-status
             .workstation=${workstation}
             .registration=${phone.registration}
+            .deskPhoneRegistered=${desk.current?.registered}
             ?sound-blocked=${this.#phone.soundBlocked}
             @enable-sound=${() => this.#phone.enableSound()}
           ></dl-registration-status>`

@@ -6,9 +6,9 @@ import { alertStyles, cardStyles, controlStyles, secondaryButtonStyles } from '.
 
 /**
  * One line saying whether calls can reach this person: "Ready for calls on Reception 1",
- * "Connecting…", why not, or where calls ring instead (a desk phone, or no workstation). Changes are
- * announced politely (role=status); a failure is an alert. While the browser keeps the page silent
- * (no click yet since the page loaded), it offers to turn the sound on.
+ * "Connecting…", why not, or where calls ring instead (a desk phone and whether it is registered, or
+ * no workstation). Changes are announced politely (role=status); a failure is an alert. While the
+ * browser keeps the page silent (no click yet since the page loaded), it offers to turn the sound on.
  *
  * @fires enable-sound - `Event`: the person pressed "Turn on sound" (a user gesture; resume audio).
  */
@@ -82,6 +82,9 @@ export class DlRegistrationStatus extends LitElement {
 
   @property({ attribute: false }) registration: RegistrationState = { status: 'off' };
 
+  /** On a desk phone: whether Kamailio has it registered now (undefined while not known). */
+  @property({ attribute: false }) deskPhoneRegistered: boolean | undefined;
+
   /** Whether the browser blocks sound until the person interacts with the page. */
   @property({ type: Boolean, attribute: 'sound-blocked' }) soundBlocked = false;
 
@@ -111,7 +114,10 @@ export class DlRegistrationStatus extends LitElement {
         >`;
     }
     if (workstation.kind === 'sip-phone') {
-      return html`<span class="dot ready"></span><span>Calls ring on the desk phone at ${workstation.name}</span>`;
+      const registered = this.deskPhoneRegistered;
+      return html`<span class="dot ${registered ? 'ready' : ''}"></span><span
+          >Calls ring at desk phone ${workstation.name}${registered === undefined ? '' : registered ? ' (registered)' : ' (not registered)'}</span
+        >`;
     }
     switch (this.registration.status) {
       case 'registered':

@@ -1,4 +1,4 @@
-import type { Workstation, WorkstationKind } from '@deskline/protocol';
+import type { WorkstationListItem } from '@deskline/protocol';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { alertStyles, cardStyles, controlStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
@@ -7,14 +7,17 @@ export interface WorkstationSelectDetail {
   workstationId: string;
 }
 
-const KIND_LABELS: Record<WorkstationKind, string> = {
-  browser: 'Calls ring in this browser',
-  'sip-phone': 'Calls ring on the desk phone',
-};
+/** Where calls ring on this workstation, and for a desk phone whether it is registered now. */
+function kindLabel(workstation: WorkstationListItem): string {
+  if (workstation.kind === 'browser') return 'Calls ring in this browser';
+  return `Calls ring on ${workstation.sipUser ? `desk phone ${workstation.sipUser}` : 'a desk phone'} · ${workstation.registered ? 'registered' : 'not registered'}`;
+}
 
 /**
- * "Choose your workstation to receive calls": one button per workstation of the clinic. It only
- * shows and asks; the host talks to the server and passes back `pending` and `error`.
+ * "Choose your workstation to receive calls": one button per workstation of the clinic, saying where
+ * calls ring (this browser, or a desk phone and whether it is registered) and who is on it. One that
+ * someone else is on cannot be chosen. It only shows and asks; the host talks to the server and
+ * passes back `pending` and `error`.
  *
  * @fires workstation-select - `CustomEvent<WorkstationSelectDetail>`, bubbles and composed: a
  *   workstation was chosen.
@@ -111,9 +114,14 @@ export class DlWorkstationPicker extends LitElement {
         font-weight: 600;
       }
 
-      .kind {
+      .kind,
+      .holder {
         color: var(--dl-color-text-muted);
         font-size: 0.9375rem;
+      }
+
+      .holder {
+        font-weight: 600;
       }
 
       .footer {
@@ -124,7 +132,7 @@ export class DlWorkstationPicker extends LitElement {
     `,
   ];
 
-  @property({ attribute: false }) workstations: readonly Workstation[] = [];
+  @property({ attribute: false }) workstations: readonly WorkstationListItem[] = [];
 
   /** The id of the user's workstation, if they have one. */
   @property() current: string | undefined;
@@ -150,7 +158,7 @@ export class DlWorkstationPicker extends LitElement {
     return html`
       <section class="card" aria-labelledby="title">
         <h2 id="title">Choose your workstation to receive calls</h2>
-        <p class="intro">Patients' calls are put through to the workstation you choose.</p>
+        <p class="intro">Pick a workstation to receive calls and to call patients back.</p>
         ${message === '' ? nothing : html`<p class="alert" role="alert">${message}</p>`}
         ${this.workstations.length === 0
           ? html`<p class="empty">There are no workstations yet. A manager can add them.</p>`
@@ -162,23 +170,26 @@ export class DlWorkstationPicker extends LitElement {
     `;
   }
 
-  #choice(workstation: Workstation, disabled: boolean) {
+  #choice(workstation: WorkstationListItem, disabled: boolean) {
     const id = `ws-${workstation.id}`;
     const isCurrent = workstation.id === this.current;
-    const kind = this.pending === workstation.id ? 'Connecting…' : KIND_LABELS[workstation.kind];
+    // The user's own workstation lists them as its holder; only someone else's holding counts.
+    const heldBy = isCurrent ? undefined : workstation.holder?.displayName;
+    const kind = this.pending === workstation.id ? 'Connecting…' : kindLabel(workstation);
     return html`
       <li>
         <button
           class="choice"
           type="button"
           aria-labelledby="${id}-name"
-          aria-describedby="${id}-kind"
+          aria-describedby="${id}-kind${heldBy === undefined ? '' : ` ${id}-holder`}"
           aria-current=${isCurrent ? 'true' : 'false'}
-          ?disabled=${disabled}
+          ?disabled=${disabled || heldBy !== undefined}
           @click=${() => this.#select(workstation)}
         >
           <span class="name" id="${id}-name">${workstation.name}</span>
           <span class="kind" id="${id}-kind">${kind}</span>
+          ${heldBy === undefined ? nothing : html`<span class="holder" id="${id}-holder">In use by ${heldBy}</span>`}
           ${isCurrent ? html`<span class="current" aria-hidden="true">Current</span>` : nothing}
         </button>
       </li>
@@ -196,7 +207,7 @@ export class DlWorkstationPicker extends LitElement {
     `;
   }
 
-  #select(workstation: Workstation): void {
+  #select(workstation: WorkstationListItem): void {
     this.dispatchEvent(
       new CustomEvent<WorkstationSelectDetail>('workstation-select', {
         detail: { workstationId: workstation.id },

@@ -29,7 +29,7 @@ export default fp(
       'sessions',
       new SessionStore(app.redis, { idleMs: config.SESSION_IDLE_MINUTES * 60_000, maxMs: config.SESSION_MAX_HOURS * HOUR_MS }),
     );
-    app.decorate('workstations', new WorkstationStore(app.redis));
+    app.decorate('workstations', new WorkstationStore(app.redis, { sipDomain: config.SIP_DOMAIN }));
     app.decorate('agents', new AgentService(app.redis, app.workstations));
     app.decorate('accounts', new AccountService(app.users, app.sessions, app.agents));
     app.decorate(

@@ -34,8 +34,8 @@ export interface RingAgentOptions {
 
 /**
  * Rings one agent's workstation while the patient keeps hearing the hold music: an rtpengine branch
- * of its own (to-tag agent-<uuid>, WebRTC towards the browser), an INVITE through Kamailio, and a
- * timer that CANCELs it after RING_TIMEOUT_SECONDS.
+ * of its own (to-tag agent-<uuid>; WebRTC towards a browser, plain RTP towards a desk phone), an
+ * INVITE through Kamailio, and a timer that CANCELs it after RING_TIMEOUT_SECONDS.
  */
 export class RingAgentStep implements CallStep {
   readonly name = 'ring-agent';
@@ -48,7 +48,7 @@ export class RingAgentStep implements CallStep {
 
   async start(): Promise<void> {
     const { media, dialer, agent, callId, callerNumber, timeoutMs, log } = this.options;
-    const sdp = await media.offerToAgent(this.tag);
+    const sdp = await media.offerToAgent(this.tag, agent.kind);
     if (this.over) return;
     const leg = new AgentLeg(
       dialer,
@@ -62,7 +62,7 @@ export class RingAgentStep implements CallStep {
       this.fail({ reason: 'no-answer' });
     }, timeoutMs);
     leg.start();
-    log.info({ userId: agent.userId, sipUser: agent.sipUser, tag: this.tag }, 'ringing the agent');
+    log.info({ userId: agent.userId, sipUser: agent.sipUser, kind: agent.kind, tag: this.tag }, 'ringing the agent');
   }
 
   /** The call is over or moves on: a leg still ringing is CANCELled, one answered but not handed over gets BYE. */

@@ -14,6 +14,8 @@ const CredentialsSchema = Type.Object({
   expiresAt: Type.Integer(),
 });
 
+const NO_WORKSTATION = 'Pick a workstation to receive calls and to call patients back.';
+
 /** SIP credentials for the browser workstation the user is on. */
 const sip: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   app.get(
@@ -24,8 +26,8 @@ const sip: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config 
       if (!config.SIP_EPHEMERAL_SECRET) {
         return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'SIP is not configured on this server.' });
       }
-      const { workstation } = await app.agents.status(user.id);
-      if (!workstation) throw new ClientError(409, 'Choose a workstation first.');
+      // No workstation, no credentials: the browser can neither register nor call (docs/call-path.md).
+      const workstation = await app.agents.requireWorkstation(user.id, NO_WORKSTATION);
       if (workstation.kind !== 'browser') throw new ClientError(409, `${workstation.name} is a desk phone; calls ring there.`);
       // Browser-facing no-store: the response carries a password.
       reply.header('cache-control', 'no-store');

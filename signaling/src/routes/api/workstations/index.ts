@@ -1,12 +1,29 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { ApiErrorSchema, CreateWorkstationBodySchema, WorkstationSchema, errorResponses } from '../../../schemas.js';
+import type { WorkstationListItem } from '@deskline/protocol';
+import {
+  ApiErrorSchema,
+  CreateWorkstationBodySchema,
+  CreatedWorkstationSchema,
+  WorkstationListItemSchema,
+  errorResponses,
+} from '../../../schemas.js';
 
-/** The clinic's workstations: everyone may list them (to pick one); managers create them. */
+/**
+ * The clinic's workstations: everyone may list them (to pick one: who is on each, and whether its
+ * phone is registered); managers create them.
+ */
 const workstations: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/', { schema: { response: { 200: Type.Array(WorkstationSchema), ...errorResponses } } }, async () =>
-    app.workstations.list(),
-  );
+  app.get('/', { schema: { response: { 200: Type.Array(WorkstationListItemSchema), ...errorResponses } } }, async () => {
+    const statuses = await app.workstations.listWithStatus();
+    const holderIds = [...new Set(statuses.flatMap((s) => (s.holderId === undefined ? [] : [s.holderId])))];
+    const names = new Map(await Promise.all(holderIds.map(async (id) => [id, (await app.users.get(id))?.displayName ?? 'another user'] as const)));
+    return statuses.map(({ workstation, holderId, registered }): WorkstationListItem => ({
+      ...workstation,
+      ...(holderId === undefined ? {} : { holder: { userId: holderId, displayName: names.get(holderId) ?? 'another user' } }),
+      registered,
+    }));
+  });
 
   app.post(
     '/',
@@ -14,10 +31,16 @@ const workstations: FastifyPluginAsyncTypebox = async (app) => {
       config: { role: 'manager' },
       schema: {
         body: CreateWorkstationBodySchema,
-        response: { 201: WorkstationSchema, ...errorResponses, 409: ApiErrorSchema },
+        response: { 201: CreatedWorkstationSchema, ...errorResponses, 409: ApiErrorSchema },
       },
     },
-    async (request, reply) => reply.code(201).send(await app.workstations.create(request.body)),
+    async (request, reply) => {
+      const created = await app.workstations.create(request.body);
+      // The SIP password is in this answer only; the server keeps its HA1.
+      if (created.sipPassword !== undefined) reply.header('cache-control', 'no-store');
+      request.log.info({ workstationId: created.id, kind: created.kind, sipUser: created.sipUser }, 'workstation created');
+      return reply.code(201).send(created);
+    },
   );
 };
 
