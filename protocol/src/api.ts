@@ -31,6 +31,8 @@ export interface PublicUser {
   displayName: string;
   role: Role;
   disabled: boolean;
+  /** Where the user's picture is served (see avatarUrl()); absent when they have none. */
+  avatarUrl?: string;
 }
 
 export interface LoginRequest {

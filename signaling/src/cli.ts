@@ -11,6 +11,7 @@ import { ClientError } from './errors.js';
 import { AccountService } from './services/account-service.js';
 import { AgentService } from './services/agent-service.js';
 import { seedDemoData } from './services/demo-data.js';
+import { LoginLimiter } from './services/login-limiter.js';
 import { SessionStore } from './services/session-store.js';
 import { UserStore } from './services/user-store.js';
 import { WorkstationStore } from './services/workstation-store.js';
@@ -94,7 +95,12 @@ async function main(argv: string[]): Promise<void> {
       maxMs: config.SESSION_MAX_HOURS * 3_600_000,
     });
     const workstations = new WorkstationStore(redis, { sipDomain: config.SIP_DOMAIN });
-    const accounts = new AccountService(users, sessions, new AgentService(redis, workstations));
+    const limiter = new LoginLimiter(redis, {
+      maxFailuresPerAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerIp: config.LOGIN_MAX_FAILURES_PER_IP,
+      windowMs: 3_600_000,
+    });
+    const accounts = new AccountService(users, sessions, new AgentService(redis, workstations), limiter);
     const userByEmail = async (): Promise<string> => {
       const email = required(values.email, 'email');
       const user = await users.findByEmail(email);

@@ -17,6 +17,7 @@ export const PublicUserSchema = Type.Object({
   displayName: Type.String(),
   role: RoleSchema,
   disabled: Type.Boolean(),
+  avatarUrl: Type.Optional(Type.String()),
 });
 
 export const SessionInfoSchema = Type.Object({
@@ -44,6 +45,22 @@ export const CreateUserBodySchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const UpdateProfileBodySchema = Type.Object(
+  { displayName: Type.String({ maxLength: DISPLAY_NAME_MAX_LENGTH * 2 }) },
+  { additionalProperties: false },
+);
+
+export const ChangePasswordBodySchema = Type.Object(
+  {
+    currentPassword: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH * 4 }),
+    // The length rules are checked by passwordProblem, which says what is wrong in words.
+    newPassword: Type.String({ maxLength: PASSWORD_MAX_LENGTH * 4 }),
+  },
+  { additionalProperties: false },
+);
+
+export const UserPreferencesSchema = Type.Object({ notifications: Type.Boolean() }, { additionalProperties: false });
 
 export const WorkstationKindSchema = Type.Union(WORKSTATION_KINDS.map((kind) => Type.Literal(kind)));
 

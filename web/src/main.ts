@@ -2,8 +2,12 @@
 import './elements/dl-app.js';
 import './elements/dl-app-shell.js';
 import './elements/dl-call-panel.js';
+import './elements/dl-confirm-dialog.js';
 import './elements/dl-login-page.js';
+import './elements/dl-password-settings.js';
+import './elements/dl-profile-settings.js';
 import './elements/dl-queue-list.js';
 import './elements/dl-registration-status.js';
+import './elements/dl-settings-dialog.js';
 import './elements/dl-user-menu.js';
 import './elements/dl-workstation-picker.js';

@@ -1,7 +1,9 @@
 import type { PublicUser } from '@deskline/protocol';
 import { ClientError } from '../errors.js';
 import type { AgentService } from './agent-service.js';
-import type { SessionStore } from './session-store.js';
+import type { LoginLimiter } from './login-limiter.js';
+import { passwordProblem, verifyPassword } from './passwords.js';
+import type { Session, SessionStore } from './session-store.js';
 import { toPublicUser, type UserStore } from './user-store.js';
 
 /** Changes to an account that must also end its sessions. Shared by the API and the command-line tool. */
@@ -10,6 +12,7 @@ export class AccountService {
     private readonly users: UserStore,
     private readonly sessions: SessionStore,
     private readonly agents: AgentService,
+    private readonly limiter: LoginLimiter,
   ) {}
 
   async disable(userId: string): Promise<PublicUser> {
@@ -34,5 +37,47 @@ export class AccountService {
     if (!user) throw new ClientError(404, 'No such user.');
     await this.users.setPassword(userId, password);
     await this.sessions.destroyAllOf(userId);
+  }
+
+  /**
+   * The user changes their own password. The current one must be given; wrong guesses count against
+   * the same limits as failed logins (so a stolen session cannot be used to find the password) and
+   * are refused with 429 once the limit is reached. On success every other session of the user ends,
+   * and the current one is replaced by a new session (new id and CSRF token): the old cookie no
+   * longer works anywhere. Returns the new session and how many others ended.
+   */
+  async changePassword(input: {
+    session: Session;
+    currentPassword: string;
+    newPassword: string;
+    ip: string;
+  }): Promise<{ session: Session; endedSessions: number }> {
+    const user = await this.users.get(input.session.userId);
+    if (!user) throw new ClientError(404, 'No such user.');
+    const verdict = await this.limiter.check(user.email, input.ip);
+    if (!verdict.allowed) {
+      const minutes = Math.ceil(verdict.retryAfterMs / 60_000);
+      throw new ClientError(
+        429,
+        `Too many wrong passwords. Try again in ${minutes === 1 ? '1 minute' : `${minutes} minutes`}.`,
+        { 'retry-after': String(Math.ceil(verdict.retryAfterMs / 1000)) },
+      );
+    }
+    if (!(await verifyPassword(user.passwordHash, input.currentPassword))) {
+      await this.limiter.recordFailure(user.email, input.ip);
+      throw new ClientError(403, 'The current password is wrong. Your password was not changed.');
+    }
+    await this.limiter.clearAccount(user.email);
+    const problem = passwordProblem(input.newPassword, user);
+    if (problem) throw new ClientError(400, problem);
+    if (input.newPassword === input.currentPassword) {
+      throw new ClientError(400, 'The new password must be different from the current one.');
+    }
+
+    await this.users.setPassword(user.id, input.newPassword);
+    const endedSessions = await this.sessions.destroyAllOf(user.id, input.session.id);
+    const session = await this.sessions.create(user.id);
+    await this.sessions.destroy(input.session.id);
+    return { session, endedSessions };
   }
 }

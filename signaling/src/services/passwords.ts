@@ -1,5 +1,6 @@
 import argon2 from 'argon2';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '@deskline/protocol';
+import { isCommonPassword } from './common-passwords.js';
 
 /** OWASP's argon2id minimum: 19 MiB of memory, 2 iterations, 1 lane. */
 export const ARGON2_OPTIONS = {
@@ -43,10 +44,31 @@ export async function verifyAgainstDummy(password: string): Promise<false> {
   return false;
 }
 
-/** The reason a new password is refused, or undefined when it is acceptable. */
-export function passwordProblem(password: string): string | undefined {
+/** Who the password is for: a password equal to one of these is refused. */
+export interface PasswordOwner {
+  email?: string;
+  displayName?: string;
+}
+
+const fold = (text: string): string => text.trim().toLowerCase();
+
+/**
+ * The reason a new password is refused, or undefined when it is acceptable. The rules are NIST SP
+ * 800-63B's: 12 to 128 characters, no composition rules, and not a commonly used password (checked
+ * case-insensitively against a list of about 49,000) nor the account's own email or name.
+ */
+export function passwordProblem(password: string, owner: PasswordOwner = {}): string | undefined {
   const length = [...password].length;
   if (length < PASSWORD_MIN_LENGTH) return `The password must be at least ${PASSWORD_MIN_LENGTH} characters long.`;
   if (length > PASSWORD_MAX_LENGTH) return `The password must be at most ${PASSWORD_MAX_LENGTH} characters long.`;
+  if (isCommonPassword(password)) {
+    return 'This password is one of the most commonly used ones, which attackers try first. Choose another.';
+  }
+  const folded = fold(password);
+  const email = owner.email === undefined ? '' : fold(owner.email);
+  const own = [email, email.split('@')[0] ?? '', owner.displayName === undefined ? '' : fold(owner.displayName)];
+  if (own.some((value) => value !== '' && value === folded)) {
+    return 'The password must not be your email address or your name.';
+  }
   return undefined;
 }

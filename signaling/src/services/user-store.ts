@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { DISPLAY_NAME_MAX_LENGTH, isRole, type PublicUser, type Role } from '@deskline/protocol';
+import { DISPLAY_NAME_MAX_LENGTH, avatarUrl, isRole, type PublicUser, type Role } from '@deskline/protocol';
 import { ClientError } from '../errors.js';
 import { hashPassword, passwordProblem } from './passwords.js';
 
 export interface StoredUser extends PublicUser {
   passwordHash: string;
   createdAt: number;
+  /** Changes with every new picture; the picture itself is at `avatar:<id>` (see ProfileStore). */
+  avatarVersion?: string;
 }
 
 export interface NewUser {
@@ -16,7 +18,7 @@ export interface NewUser {
   password: string;
 }
 
-const userKey = (id: string): string => `user:${id}`;
+export const userKey = (id: string): string => `user:${id}`;
 const emailKey = (email: string): string => `user-email:${email}`;
 const USERS = 'users';
 
@@ -31,10 +33,12 @@ export function toPublicUser(user: StoredUser): PublicUser {
     displayName: user.displayName,
     role: user.role,
     disabled: user.disabled,
+    ...(user.avatarVersion ? { avatarUrl: avatarUrl(user.id, user.avatarVersion) } : {}),
   };
 }
 
-function validDisplayName(displayName: string): string {
+/** The name as stored (spaces collapsed), or a 400 saying what is wrong with it. */
+export function validDisplayName(displayName: string): string {
   const trimmed = displayName.trim().replace(/\s+/g, ' ');
   if (trimmed.length === 0) throw new ClientError(400, 'The name must not be empty.');
   if ([...trimmed].length > DISPLAY_NAME_MAX_LENGTH) {
@@ -55,7 +59,7 @@ export class UserStore {
     const email = normalizeEmail(input.email);
     const displayName = validDisplayName(input.displayName);
     if (!isRole(input.role)) throw new ClientError(400, 'The role must be "manager" or "employee".');
-    const problem = passwordProblem(input.password);
+    const problem = passwordProblem(input.password, { email, displayName });
     if (problem) throw new ClientError(400, problem);
 
     const id = randomUUID();
@@ -110,8 +114,10 @@ export class UserStore {
     await this.redis.hset(userKey(id), 'disabled', disabled ? '1' : '0');
   }
 
+  /** Sets a new password after checking it against the rules (and the user's own email and name). */
   async setPassword(id: string, password: string): Promise<void> {
-    const problem = passwordProblem(password);
+    const user = await this.get(id);
+    const problem = passwordProblem(password, user ?? {});
     if (problem) throw new ClientError(400, problem);
     await this.redis.hset(userKey(id), 'passwordHash', await hashPassword(password));
   }
@@ -132,5 +138,6 @@ function parseUser(fields: Record<string, string> | null | undefined): StoredUse
     disabled: fields['disabled'] === '1',
     passwordHash: fields['passwordHash'],
     createdAt: Number(fields['createdAt'] ?? 0),
+    ...(fields['avatarVersion'] ? { avatarVersion: fields['avatarVersion'] } : {}),
   };
 }

@@ -1,27 +1,47 @@
 import type { Workstation } from '@deskline/protocol';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { ApiClient } from '../services/api-client.js';
+import { Notifier, type NotifierOptions, type NotifierState } from '../services/notifier.js';
 import { Ringtone } from '../services/ringtone.js';
 import { Softphone, type SoftphoneState } from '../services/softphone.js';
 
 const OFF: SoftphoneState = { registration: { status: 'off' }, muted: false };
+const NO_NOTIFIER: NotifierState = { enabled: false, access: 'default', error: '' };
 
 /**
- * The browser's phone for as long as the host is connected: a Softphone with its Ringtone, created on
- * connect; on disconnect (logout, or the session ending) it unregisters, hangs up and releases the
- * audio device. The host re-renders on every change and calls the intents.
+ * The browser's phone for as long as the host is connected: a Softphone with its Ringtone and its
+ * Notifier (browser notifications of ringing calls), created on connect; on disconnect (logout, or
+ * the session ending) it unregisters, hangs up, closes a notification and releases the audio device.
+ * The host re-renders on every change and calls the intents.
  */
 export class SoftphoneController implements ReactiveController {
   #softphone: Softphone | undefined;
   #ringtone: Ringtone | undefined;
+  #notifier: Notifier | undefined;
   /** What `use` was last given, in case it came before the host was connected. */
   #workstation: Workstation | undefined;
 
   constructor(
     private readonly host: ReactiveControllerHost,
     private readonly api: () => ApiClient,
+    private readonly notifierOptions: NotifierOptions = {},
   ) {
     host.addController(this);
+  }
+
+  /** Whether incoming calls are also announced as browser notifications, and whether the browser lets them. */
+  get notifications(): NotifierState {
+    return this.#notifier?.state ?? NO_NOTIFIER;
+  }
+
+  /** Turns call notifications on or off for this user; call it from a click (it may ask the browser). */
+  setNotifications(enabled: boolean): Promise<void> {
+    return this.#notifier?.setEnabled(enabled) ?? Promise.resolve();
+  }
+
+  /** Asks the browser's permission for notifications; call it from a click. */
+  allowNotifications(): Promise<void> {
+    return this.#notifier?.askPermission() ?? Promise.resolve();
   }
 
   get state(): SoftphoneState {
@@ -66,20 +86,28 @@ export class SoftphoneController implements ReactiveController {
   hostConnected(): void {
     const ringtone = new Ringtone();
     const softphone = new Softphone(this.api(), ringtone);
+    const notifier = new Notifier(this.api(), softphone, this.notifierOptions);
     ringtone.addEventListener('change', this.#onChange);
     softphone.addEventListener('change', this.#onChange);
+    notifier.addEventListener('change', this.#onChange);
     this.#ringtone = ringtone;
     this.#softphone = softphone;
+    this.#notifier = notifier;
+    notifier.start();
     if (this.#workstation !== undefined) this.use(this.#workstation);
   }
 
   hostDisconnected(): void {
     const softphone = this.#softphone;
     const ringtone = this.#ringtone;
+    const notifier = this.#notifier;
     this.#softphone = undefined;
     this.#ringtone = undefined;
+    this.#notifier = undefined;
     softphone?.removeEventListener('change', this.#onChange);
     ringtone?.removeEventListener('change', this.#onChange);
+    notifier?.removeEventListener('change', this.#onChange);
+    notifier?.dispose();
     softphone?.stop();
     ringtone?.dispose();
   }

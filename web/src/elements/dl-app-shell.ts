@@ -5,13 +5,19 @@ import { PushController } from '../controllers/push-controller.js';
 import { SoftphoneController } from '../controllers/softphone-controller.js';
 import { WorkstationController } from '../controllers/workstation-controller.js';
 import { logoMark } from '../icons.js';
-import { findQueueCall } from '../queue-call.js';
+import { findQueueCall, waitingSince } from '../queue-call.js';
 import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
 import { log } from '../services/log.js';
+import type { PhoneCall } from '../services/softphone.js';
 import { alertStyles, controlStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
+import { userAvatar } from '../user-avatar.js';
 import './dl-call-panel.js';
+import type { DlConfirmDialog } from './dl-confirm-dialog.js';
+import './dl-confirm-dialog.js';
 import './dl-queue-list.js';
 import './dl-registration-status.js';
+import type { DlSettingsDialog } from './dl-settings-dialog.js';
+import './dl-settings-dialog.js';
 import type { MenuEntry, MenuSelectDetail } from './dl-user-menu.js';
 import './dl-user-menu.js';
 import type { WorkstationSelectDetail } from './dl-workstation-picker.js';
@@ -19,21 +25,22 @@ import './dl-workstation-picker.js';
 
 const debug = log('dl:shell');
 
+/** How to undo a refusal, in the words of Chrome's, Edge's and Firefox's site settings. */
+const NOTIFICATIONS_BLOCKED =
+  'Notifications are blocked for Deskline in this browser. To allow them, click the icon to the left of the address (site settings), set Notifications to Allow, and reload the page.';
+const NOTIFICATIONS_UNSUPPORTED = 'This browser cannot show notifications.';
+
 /** Entries of the user menu, in order. Add an entry here and handle its id in #onMenuSelect. */
-const USER_MENU: readonly MenuEntry[] = [
-  { id: 'change-workstation', label: 'Change workstation' },
-  { id: 'log-out', label: 'Log out' },
-];
+function userMenu(notifications: { checked: boolean; hint?: string }): MenuEntry[] {
+  return [
+    { id: 'settings', label: 'Settings' },
+    { id: 'notifications', label: 'Call notifications', ...notifications },
+    { id: 'change-workstation', label: 'Change workstation' },
+    { id: 'log-out', label: 'Log out' },
+  ];
+}
 
 const FINISH_CALL_FIRST = 'Finish the current call before changing workstation.';
-
-/** "Anna Maria Berg" → "AB"; a single word gives one letter. */
-function initials(displayName: string): string {
-  const words = displayName.trim().split(/\s+/).filter((word) => word !== '');
-  const picked = words.length > 1 ? [words[0], words.at(-1)] : words;
-  const letters = picked.map((word) => [...(word ?? '')][0] ?? '').join('');
-  return letters === '' ? '?' : letters.toLocaleUpperCase();
-}
 
 /**
  * The app after login: a header with the product name and the user panel, and the work area below:
@@ -42,8 +49,13 @@ function initials(displayName: string): string {
  * socket and the workstation live in controllers for as long as the shell is shown; leaving it
  * (logout, the session ending) unregisters the phone and closes the socket.
  *
+ * The user menu opens the settings (name, picture, password), switches call notifications on and
+ * off, changes the workstation and logs out; logging out during a call asks first.
+ *
  * @fires logout - `Event`, bubbles and composed: the server ended the session (or it had already
  *   ended), so the login page should be shown.
+ * @fires user-change - (from the settings) `CustomEvent<PublicUser>`: the user's name or picture changed.
+ * @fires session-renew - (from the settings) `CustomEvent<SessionInfo>`: the password was changed.
  */
 @customElement('dl-app-shell')
 export class DlAppShell extends LitElement {
@@ -90,6 +102,7 @@ export class DlAppShell extends LitElement {
       .avatar {
         display: grid;
         flex: none;
+        object-fit: cover;
         place-items: center;
         width: 2.25rem;
         height: 2.25rem;
@@ -109,8 +122,20 @@ export class DlAppShell extends LitElement {
         white-space: nowrap;
       }
 
-      .alert {
+      .alert,
+      .notice {
         margin: 1rem 1.5rem 0;
+      }
+
+      .notice {
+        padding: 0.75rem 1rem;
+        border: 1px solid var(--dl-color-border);
+        border-radius: var(--dl-radius);
+        background: var(--dl-color-surface);
+      }
+
+      .notice button {
+        margin-left: 0.5rem;
       }
 
       main {
@@ -165,7 +190,12 @@ export class DlAppShell extends LitElement {
 
   #loggingOut = false;
 
-  #phone = new SoftphoneController(this, () => this.api);
+  #phone = new SoftphoneController(this, () => this.api, {
+    waitingSince: (call: PhoneCall) => {
+      const queued = findQueueCall(this.#push.calls, call, this.#workstation.workstation?.id);
+      return queued === undefined ? undefined : waitingSince(queued);
+    },
+  });
   #push = new PushController(this, () => this.api);
   #workstation = new WorkstationController(
     this,
@@ -179,12 +209,15 @@ export class DlAppShell extends LitElement {
     return html`
       <header>
         <span class="brand">${logoMark}Deskline</span>
-        <dl-user-menu .entries=${USER_MENU} @menu-select=${this.#onMenuSelect}>
-          <span class="avatar" aria-hidden="true">${initials(user.displayName)}</span>
+        <dl-user-menu .entries=${userMenu(this.#notificationsEntry())} @menu-select=${this.#onMenuSelect}>
+          ${userAvatar(user)}
           <span class="name">${user.displayName}</span>
         </dl-user-menu>
       </header>
       ${this.error === '' ? nothing : html`<p class="alert" role="alert">${this.error}</p>`}
+      ${this.#renderNotificationsNotice()}
+      <dl-settings-dialog .user=${user} .api=${this.api}></dl-settings-dialog>
+      <dl-confirm-dialog></dl-confirm-dialog>
       <main>
         <div class="desk">${this.#renderDesk(user)}</div>
         <dl-queue-list
@@ -194,6 +227,40 @@ export class DlAppShell extends LitElement {
         ></dl-queue-list>
       </main>
     `;
+  }
+
+  #notificationsEntry(): { checked: boolean; hint?: string } {
+    const { enabled, access } = this.#phone.notifications;
+    if (access === 'unsupported') return { checked: false, hint: NOTIFICATIONS_UNSUPPORTED };
+    if (enabled && access === 'denied') return { checked: true, hint: 'Blocked by this browser' };
+    return { checked: enabled };
+  }
+
+  /** What keeps call notifications from working, and how to fix it; nothing while they work or are off. */
+  #renderNotificationsNotice() {
+    const { enabled, access, error } = this.#phone.notifications;
+    if (error !== '') return html`<p class="alert" role="alert">${error}</p>`;
+    if (!enabled) return nothing;
+    if (access === 'denied') return html`<p class="notice" role="status">${NOTIFICATIONS_BLOCKED}</p>`;
+    if (access === 'unsupported') return html`<p class="notice" role="status">${NOTIFICATIONS_UNSUPPORTED}</p>`;
+    if (access === 'default') {
+      return html`<p class="notice" role="status">
+        Call notifications are on for your account; this browser still has to allow them.
+        <button class="secondary" type="button" @click=${() => void this.#phone.allowNotifications()}>
+          Allow notifications
+        </button>
+      </p>`;
+    }
+    return nothing;
+  }
+
+  protected override updated(): void {
+    // A modal dialog makes the page behind it inert: a ringing call must be answerable at once.
+    if (this.#phone.state.call?.state === 'ringing') this.#settings?.close();
+  }
+
+  get #settings(): DlSettingsDialog | null {
+    return this.renderRoot.querySelector('dl-settings-dialog');
   }
 
   #renderDesk(user: PublicUser) {
@@ -245,13 +312,19 @@ export class DlAppShell extends LitElement {
 
   #onMenuSelect(event: CustomEvent<MenuSelectDetail>): void {
     switch (event.detail.id) {
+      case 'settings':
+        void this.#settings?.show();
+        break;
+      case 'notifications':
+        void this.#phone.setNotifications(!this.#phone.notifications.enabled);
+        break;
       case 'change-workstation':
         this.#workstation.clearError();
         void this.#workstation.loadList();
         this.choosing = true;
         break;
       case 'log-out':
-        void this.#logOut();
+        void this.#confirmLogOut();
         break;
     }
   }
@@ -271,6 +344,21 @@ export class DlAppShell extends LitElement {
     this.choosing = false;
     this.#workstation.clearError();
   };
+
+  /** On a call, or while one rings, logging out hangs it up: ask first. Cancel keeps everything. */
+  async #confirmLogOut(): Promise<void> {
+    const call = this.#phone.state.call;
+    if (call !== undefined && call.state !== 'ended') {
+      const confirm = this.renderRoot.querySelector<DlConfirmDialog>('dl-confirm-dialog');
+      const message =
+        call.state === 'ringing'
+          ? `A call from ${call.number} is ringing; log out and hang up?`
+          : `You are on a call with ${call.number}; log out and hang up?`;
+      if (!(await confirm?.ask({ message, confirmLabel: 'Log out and hang up' }))) return;
+      this.#phone.hangUp();
+    }
+    await this.#logOut();
+  }
 
   async #logOut(): Promise<void> {
     if (this.#loggingOut) return;

@@ -18,7 +18,8 @@ type View =
 /**
  * The root of the app. On start it asks GET /api/me who is logged in and shows the app shell, or the
  * login page when nobody is. It switches views on `login` (from dl-login-page), on `logout` (from
- * dl-app-shell), and when the API client reports that the session has ended.
+ * dl-app-shell), and when the API client reports that the session has ended; it keeps the shown
+ * user and the CSRF token current on `user-change` and `session-renew` (from the settings).
  *
  * Set `api` before the element is connected; the session check starts on connect.
  */
@@ -61,7 +62,13 @@ export class DlApp extends LitElement {
         `;
       case 'shell':
         return html`
-          <dl-app-shell .api=${this.api} .user=${this.view.user} @logout=${this.#onLogout}></dl-app-shell>
+          <dl-app-shell
+            .api=${this.api}
+            .user=${this.view.user}
+            @logout=${this.#onLogout}
+            @user-change=${this.#onUserChange}
+            @session-renew=${this.#onSessionRenew}
+          ></dl-app-shell>
         `;
     }
   }
@@ -101,6 +108,18 @@ export class DlApp extends LitElement {
 
   #onLogin(event: CustomEvent<SessionInfo>): void {
     this.#enter(event.detail);
+  }
+
+  /** The user renamed themselves or changed their picture: the shell shows it at once. */
+  #onUserChange(event: CustomEvent<PublicUser>): void {
+    if (this.view.name === 'shell' && this.view.user.id === event.detail.id) this.view = { name: 'shell', user: event.detail };
+  }
+
+  /** The password was changed: the session was renewed, with a new CSRF token. */
+  #onSessionRenew(event: CustomEvent<SessionInfo>): void {
+    if (this.view.name !== 'shell') return;
+    this.api.csrfToken = event.detail.csrfToken;
+    this.view = { name: 'shell', user: event.detail.user };
   }
 
   #onLogout(): void {

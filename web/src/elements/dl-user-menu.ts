@@ -1,4 +1,4 @@
-import { LitElement, css, html, type PropertyValues } from 'lit';
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, queryAll, state } from 'lit/decorators.js';
 import { chevronDown } from '../icons.js';
 import { controlStyles } from '../styles/shared-styles.js';
@@ -7,6 +7,10 @@ import { controlStyles } from '../styles/shared-styles.js';
 export interface MenuEntry {
   id: string;
   label: string;
+  /** Makes the entry an on/off toggle (menuitemcheckbox) in this state. */
+  checked?: boolean;
+  /** A second line under the label, read out as the entry's description. */
+  hint?: string;
 }
 
 export interface MenuSelectDetail {
@@ -87,7 +91,8 @@ export class DlUserMenu extends LitElement {
         display: none;
       }
 
-      [role='menuitem'] {
+      [role='menuitem'],
+      [role='menuitemcheckbox'] {
         display: block;
         width: 100%;
         min-height: var(--dl-target-size);
@@ -100,12 +105,58 @@ export class DlUserMenu extends LitElement {
       }
 
       [role='menuitem']:hover,
-      [role='menuitem']:focus {
+      [role='menuitem']:focus,
+      [role='menuitemcheckbox']:hover,
+      [role='menuitemcheckbox']:focus {
         background: var(--dl-color-surface-hover);
       }
 
-      [role='menuitem']:focus-visible {
+      [role='menuitem']:focus-visible,
+      [role='menuitemcheckbox']:focus-visible {
         outline-offset: -3px;
+      }
+
+      [role='menuitem'],
+      [role='menuitemcheckbox'] {
+        display: grid;
+        grid-template-columns: 1fr auto;
+        align-items: center;
+        gap: 0 0.75rem;
+      }
+
+      /* A switch drawn after the label: grey and left when off, coloured and right when on. */
+      .switch {
+        position: relative;
+        width: 2.25rem;
+        height: 1.25rem;
+        border-radius: 999px;
+        background: var(--dl-color-field-border);
+      }
+
+      .switch::after {
+        position: absolute;
+        top: 0.1875rem;
+        left: 0.1875rem;
+        width: 0.875rem;
+        height: 0.875rem;
+        border-radius: 50%;
+        background: var(--dl-color-surface);
+        content: '';
+      }
+
+      [aria-checked='true'] .switch {
+        background: var(--dl-color-primary);
+      }
+
+      [aria-checked='true'] .switch::after {
+        left: auto;
+        right: 0.1875rem;
+      }
+
+      .hint {
+        grid-column: 1 / -1;
+        color: var(--dl-color-text-muted);
+        font-size: 0.875rem;
       }
     `,
   ];
@@ -116,7 +167,7 @@ export class DlUserMenu extends LitElement {
   @state() private open = false;
 
   @query('.trigger') private trigger!: HTMLButtonElement;
-  @queryAll('[role="menuitem"]') private items!: NodeListOf<HTMLButtonElement>;
+  @queryAll('[role="menuitem"], [role="menuitemcheckbox"]') private items!: NodeListOf<HTMLButtonElement>;
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
@@ -153,17 +204,27 @@ export class DlUserMenu extends LitElement {
         @keydown=${this.#onMenuKeydown}
         @focusout=${this.#onMenuFocusOut}
       >
-        ${this.entries.map(
-          (entry) => html`
-            <li role="none">
-              <button type="button" role="menuitem" tabindex="-1" @click=${() => this.#select(entry)}
-                >${entry.label}</button
-              >
-            </li>
-          `,
-        )}
+        ${this.entries.map((entry) => html`<li role="none">${this.#renderEntry(entry)}</li>`)}
       </ul>
     `;
+  }
+
+  // The label alone names the entry (aria-labelledby); the hint describes it.
+  #renderEntry(entry: MenuEntry) {
+    const toggle = entry.checked !== undefined;
+    return html`<button
+      type="button"
+      role=${toggle ? 'menuitemcheckbox' : 'menuitem'}
+      aria-checked=${toggle ? String(entry.checked) : nothing}
+      tabindex="-1"
+      aria-labelledby=${`label-${entry.id}`}
+      aria-describedby=${entry.hint ? `hint-${entry.id}` : nothing}
+      @click=${() => this.#select(entry)}
+    >
+      <span id=${`label-${entry.id}`}>${entry.label}</span>${toggle
+        ? html`<span class="switch" aria-hidden="true"></span>`
+        : nothing}${entry.hint ? html`<span class="hint" id=${`hint-${entry.id}`}>${entry.hint}</span>` : nothing}
+    </button>`;
   }
 
   /** Opens the menu and focuses its first or last entry. */

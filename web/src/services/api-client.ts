@@ -69,6 +69,7 @@ export class ApiClient extends EventTarget {
     return this.request<T>('POST', path, body, options);
   }
 
+  /** PUT with a JSON body, or with a Blob's bytes (and its type) as the body. */
   put<T>(path: string, body?: unknown, options?: RequestOptions): Promise<T> {
     return this.request<T>('PUT', path, body, options);
   }
@@ -79,8 +80,11 @@ export class ApiClient extends EventTarget {
 
   async request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
     const headers = new Headers({ accept: 'application/json' });
-    // Fastify rejects an empty body declared as JSON, so the type is only sent with a body.
-    if (body !== undefined) headers.set('content-type', 'application/json');
+    // A Blob (a picture to upload) is sent as its bytes; anything else as JSON. Fastify rejects an
+    // empty body declared as JSON, so the type is only sent with a body.
+    const raw = body instanceof Blob;
+    if (raw) headers.set('content-type', body.type || 'application/octet-stream');
+    else if (body !== undefined) headers.set('content-type', 'application/json');
     if (method !== 'GET' && method !== 'HEAD' && this.csrfToken !== undefined) {
       headers.set(CSRF_HEADER, this.csrfToken);
     }
@@ -90,7 +94,7 @@ export class ApiClient extends EventTarget {
       response = await fetch(path, {
         method,
         headers,
-        body: body === undefined ? null : JSON.stringify(body),
+        body: raw ? body : body === undefined ? null : JSON.stringify(body),
         credentials: 'same-origin',
         cache: 'no-store',
         signal: options.signal ?? null,

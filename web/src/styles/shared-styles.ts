@@ -99,3 +99,47 @@ export const visuallyHiddenStyles = css`
     white-space: nowrap;
   }
 `;
+
+/** A labelled text field: `<div class="field"><label>…</label><input>…<p class="hint">…</p></div>`. */
+export const fieldStyles = css`
+  .field {
+    display: grid;
+    gap: 0.375rem;
+  }
+
+  label {
+    font-weight: 600;
+  }
+
+  input:not([type='file']) {
+    min-height: var(--dl-target-size);
+    box-sizing: border-box;
+    padding: 0.5rem 0.75rem;
+    border: 1px solid var(--dl-color-field-border);
+    border-radius: var(--dl-radius);
+    background: var(--dl-color-surface);
+  }
+
+  input:focus-visible {
+    outline-offset: 0;
+    border-color: var(--dl-color-focus);
+  }
+
+  .hint {
+    margin: 0;
+    color: var(--dl-color-text-muted);
+    font-size: 0.875rem;
+  }
+`;
+
+/** A short confirmation that something worked, placed in an element with role="status". */
+export const successStyles = css`
+  .success {
+    margin: 0;
+    padding: 0.75rem 1rem;
+    border: 1px solid var(--dl-color-success-border);
+    border-radius: var(--dl-radius);
+    background: var(--dl-color-success-surface);
+    color: var(--dl-color-success-hover);
+  }
+`;

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import type { FastifyError } from 'fastify';
+import type { FastifyError, FastifyRequest } from 'fastify';
 import type { ApiError } from '@deskline/protocol';
 import { ClientError } from '../../errors.js';
 
@@ -18,19 +18,26 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** What to say when the body is over the route's limit (routes that take uploads). */
+    bodyTooLargeMessage?: string;
+  }
+}
+
 function body(statusCode: number, message: string): ApiError {
   return { statusCode, error: STATUS_TEXT[statusCode] ?? 'Error', message };
 }
 
 /** Friendlier words for the errors Fastify raises itself before a route runs. */
-function frameworkMessage(error: FastifyError): string {
+function frameworkMessage(error: FastifyError, request: FastifyRequest): string {
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return 'Send the request body as JSON (Content-Type: application/json).';
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return 'The request body is empty; JSON was expected.';
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return 'The request body is too large.';
+      return request.routeOptions.config.bodyTooLargeMessage ?? 'The request body is too large.';
     default:
       return error.message;
   }
@@ -55,7 +62,7 @@ export default fp(
       }
       const status = error.statusCode ?? 500;
       if (status >= 400 && status < 500) {
-        return reply.code(status).send(body(status, frameworkMessage(error)));
+        return reply.code(status).send(body(status, frameworkMessage(error, request)));
       }
       request.log.error({ err: error }, 'request failed');
       return reply.code(status).send(body(status, 'Something went wrong on the server. Try again in a moment.'));

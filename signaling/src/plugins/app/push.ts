@@ -21,6 +21,10 @@ declare module 'fastify' {
 export interface PushHub {
   /** Closes the push sockets of a session that ended (logout). */
   closeSession(sessionId: string): void;
+  /** Closes the sockets of every session of `userId` but `exceptSessionId` (a password change). */
+  closeUserSessions(userId: string, exceptSessionId: string): void;
+  /** The session was renewed under a new id: its open sockets now belong to the new one. */
+  renameSession(fromSessionId: string, toSessionId: string): void;
   /** How many panels are connected. */
   readonly size: number;
 }
@@ -47,7 +51,7 @@ async function activeCalls(app: { redis: import('ioredis').Redis }): Promise<Cal
 export default fp(
   async (app, opts: { config: Config }) => {
     await app.register(websocket, { options: { maxPayload: 4096 } });
-    const sockets = new Map<WebSocket, string>();
+    const sockets = new Map<WebSocket, { sessionId: string; userId: string }>();
     const reader = app.redis.duplicate({ connectionName: 'signaling-push' });
     let running = true;
 
@@ -85,7 +89,15 @@ export default fp(
 
     app.decorate('push', {
       closeSession(sessionId: string) {
-        for (const [socket, owner] of sockets) if (owner === sessionId) socket.close(4001, 'session ended');
+        for (const [socket, owner] of sockets) if (owner.sessionId === sessionId) socket.close(4001, 'session ended');
+      },
+      closeUserSessions(userId: string, exceptSessionId: string) {
+        for (const [socket, owner] of sockets) {
+          if (owner.userId === userId && owner.sessionId !== exceptSessionId) socket.close(4001, 'session ended');
+        }
+      },
+      renameSession(fromSessionId: string, toSessionId: string) {
+        for (const owner of sockets.values()) if (owner.sessionId === fromSessionId) owner.sessionId = toSessionId;
       },
       get size() {
         return sockets.size;
@@ -99,8 +111,8 @@ export default fp(
         socket.close(1008, 'cross-site');
         return;
       }
-      const { session } = authenticated(request);
-      sockets.set(socket, session.id);
+      const { session, user } = authenticated(request);
+      sockets.set(socket, { sessionId: session.id, userId: user.id });
       socket.on('close', () => sockets.delete(socket));
       // Panels only listen; anything they send is ignored.
       socket.on('message', () => undefined);

@@ -3,6 +3,7 @@ import type { Config } from '../../config.js';
 import { AccountService } from '../../services/account-service.js';
 import { AgentService } from '../../services/agent-service.js';
 import { LoginLimiter } from '../../services/login-limiter.js';
+import { ProfileStore } from '../../services/profile-store.js';
 import { SessionStore } from '../../services/session-store.js';
 import { UserStore } from '../../services/user-store.js';
 import { WorkstationStore } from '../../services/workstation-store.js';
@@ -15,6 +16,7 @@ declare module 'fastify' {
     loginLimiter: LoginLimiter;
     accounts: AccountService;
     agents: AgentService;
+    profiles: ProfileStore;
   }
 }
 
@@ -31,7 +33,6 @@ export default fp(
     );
     app.decorate('workstations', new WorkstationStore(app.redis, { sipDomain: config.SIP_DOMAIN }));
     app.decorate('agents', new AgentService(app.redis, app.workstations));
-    app.decorate('accounts', new AccountService(app.users, app.sessions, app.agents));
     app.decorate(
       'loginLimiter',
       new LoginLimiter(app.redis, {
@@ -40,6 +41,8 @@ export default fp(
         windowMs: HOUR_MS,
       }),
     );
+    app.decorate('accounts', new AccountService(app.users, app.sessions, app.agents, app.loginLimiter));
+    app.decorate('profiles', new ProfileStore(app.redis));
   },
   { name: 'stores', dependencies: ['redis'] },
 );

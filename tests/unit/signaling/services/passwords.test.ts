@@ -8,6 +8,7 @@ import {
   verifyAgainstDummy,
   verifyPassword,
 } from '@deskline/signaling/services/passwords';
+import { commonPasswordCount, isCommonPassword } from '@deskline/signaling/services/common-passwords';
 
 test('hashes are argon2id with m=19456 KiB, t=2, p=1 and a random salt', async () => {
   const first = await hashPassword('correct horse battery staple');
@@ -46,6 +47,24 @@ test('passwords are 12 to 128 characters, counted as characters, with no composi
   assert.is(passwordProblem('a'.repeat(128)), undefined);
   assert.is(passwordProblem('a'.repeat(129)), 'The password must be at most 128 characters long.');
   assert.is(passwordProblem('😀'.repeat(12)), undefined, 'twelve emoji are twelve characters');
+});
+
+test('a commonly used password is refused in any case; the list is a real one of tens of thousands', () => {
+  assert.ok(commonPasswordCount() > 40_000, `the list holds ${commonPasswordCount()}`);
+  for (const common of ['password1234', 'Password1234', '123456789012', '1Q2W3E4R5T6Y']) {
+    assert.match(passwordProblem(common) ?? '', /most commonly used/, common);
+  }
+  assert.is(isCommonPassword('PassWord1234'), true);
+  assert.is(isCommonPassword('qwerty123456'), true);
+  assert.is(isCommonPassword('reception desk at noon'), false);
+});
+
+test('a password equal to the account\'s email, its local part, or the name is refused, ignoring case and spaces around', () => {
+  const owner = { email: 'anna.kowalska@clinic.example', displayName: 'Anna Maria Kowalska' };
+  assert.match(passwordProblem('ANNA.KOWALSKA@clinic.example', owner) ?? '', /email address or your name/);
+  assert.match(passwordProblem('anna.kowalska', owner) ?? '', /email address or your name/);
+  assert.match(passwordProblem(' anna maria kowalska ', owner) ?? '', /email address or your name/);
+  assert.is(passwordProblem('anna maria kowalska at the desk', owner), undefined, 'containing the name is allowed');
 });
 
 test.run();

@@ -1,14 +1,76 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticated } from '../../../plugins/app/auth.js';
 import { toPublicUser } from '../../../services/user-store.js';
-import { SessionInfoSchema, errorResponses } from '../../../schemas.js';
+import {
+  ApiErrorSchema,
+  ChangePasswordBodySchema,
+  PublicUserSchema,
+  SessionInfoSchema,
+  UpdateProfileBodySchema,
+  UserPreferencesSchema,
+  errorResponses,
+} from '../../../schemas.js';
+import avatar from './avatar.js';
 
-/** Who is logged in, and the CSRF token of this session (the web app calls this on start). */
+/**
+ * The logged-in user: who they are and the CSRF token of this session (the web app calls GET on
+ * start), and the settings they change themselves: name, picture (./avatar.ts), password and
+ * preferences.
+ */
 const me: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', { schema: { response: { 200: SessionInfoSchema, ...errorResponses } } }, async (request) => {
     const { user, session } = authenticated(request);
     return { user: toPublicUser(user), csrfToken: session.csrfToken };
   });
+
+  app.put(
+    '/profile',
+    { schema: { body: UpdateProfileBodySchema, response: { 200: PublicUserSchema, ...errorResponses } } },
+    async (request) => {
+      const { user } = authenticated(request);
+      await app.profiles.setDisplayName(user.id, request.body.displayName);
+      request.log.info({ userId: user.id }, 'display name changed');
+      return toPublicUser((await app.users.get(user.id)) ?? user);
+    },
+  );
+
+  app.put(
+    '/password',
+    {
+      schema: {
+        body: ChangePasswordBodySchema,
+        response: { 200: SessionInfoSchema, ...errorResponses, 429: ApiErrorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { user, session } = authenticated(request);
+      const changed = await app.accounts.changePassword({
+        session,
+        currentPassword: request.body.currentPassword,
+        newPassword: request.body.newPassword,
+        ip: request.ip,
+      });
+      app.push.closeUserSessions(user.id, session.id);
+      app.push.renameSession(session.id, changed.session.id);
+      request.log.info({ userId: user.id, endedSessions: changed.endedSessions }, 'password changed');
+      reply.setSessionCookie(changed.session);
+      return { user: toPublicUser(user), csrfToken: changed.session.csrfToken };
+    },
+  );
+
+  app.get(
+    '/preferences',
+    { schema: { response: { 200: UserPreferencesSchema, ...errorResponses } } },
+    async (request) => app.profiles.preferences(authenticated(request).user.id),
+  );
+
+  app.put(
+    '/preferences',
+    { schema: { body: UserPreferencesSchema, response: { 200: UserPreferencesSchema, ...errorResponses } } },
+    async (request) => app.profiles.setPreferences(authenticated(request).user.id, request.body),
+  );
+
+  await app.register(avatar, { prefix: '/avatar' });
 };
 
 export default me;
