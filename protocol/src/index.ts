@@ -6,3 +6,4 @@ export * from './events.js';
 export * from './redis-keys.js';
 export * from './call-codec.js';
 export * from './team.js';
+export * from './pause.js';
