@@ -18,6 +18,7 @@ export class AccountService {
     await this.users.setDisabled(userId, true);
     await this.sessions.destroyAllOf(userId);
     await this.agents.leaveWorkstation(userId);
+    await this.agents.memberChanged(userId);
     return toPublicUser({ ...user, disabled: true });
   }
 
@@ -25,6 +26,7 @@ export class AccountService {
     const user = await this.users.get(userId);
     if (!user) throw new ClientError(404, 'No such user.');
     await this.users.setDisabled(userId, false);
+    await this.agents.memberChanged(userId);
     return toPublicUser({ ...user, disabled: false });
   }
 

@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
 import { AccountService } from '../../services/account-service.js';
 import { AgentService } from '../../services/agent-service.js';
 import { LoginLimiter } from '../../services/login-limiter.js';
+import { Presence } from '../../services/presence.js';
 import { SessionStore } from '../../services/session-store.js';
+import { TeamService } from '../../services/team-service.js';
 import { UserStore } from '../../services/user-store.js';
 import { WorkstationStore } from '../../services/workstation-store.js';
 
@@ -15,6 +18,8 @@ declare module 'fastify' {
     loginLimiter: LoginLimiter;
     accounts: AccountService;
     agents: AgentService;
+    presence: Presence;
+    team: TeamService;
   }
 }
 
@@ -32,6 +37,9 @@ export default fp(
     app.decorate('workstations', new WorkstationStore(app.redis));
     app.decorate('agents', new AgentService(app.redis, app.workstations));
     app.decorate('accounts', new AccountService(app.users, app.sessions, app.agents));
+    // Each signaling instance has its own id in the presence records (docs/presence-and-pause.md).
+    app.decorate('presence', new Presence(app.redis, randomUUID(), config.PRESENCE_HEARTBEAT_SECONDS * 3000));
+    app.decorate('team', new TeamService(app.redis, app.workstations, app.presence));
     app.decorate(
       'loginLimiter',
       new LoginLimiter(app.redis, {
