@@ -6,7 +6,8 @@ import { alertStyles, cardStyles, controlStyles, secondaryButtonStyles } from '.
 
 /**
  * One line saying whether calls can reach this person: "Ready for calls on Reception 1",
- * "Connecting…", why not, or where calls ring instead (a desk phone, or no workstation). Changes are
+ * "Connecting…", "Incoming calls paused on Reception 1", why not, or where calls ring instead (a desk
+ * phone, or no workstation). Changes are
  * announced politely (role=status); a failure is an alert. While the browser keeps the page silent
  * (no click yet since the page loaded), it offers to turn the sound on.
  *
@@ -58,6 +59,10 @@ export class DlRegistrationStatus extends LitElement {
         background: var(--dl-color-pending);
       }
 
+      .dot.paused {
+        background: var(--dl-color-paused);
+      }
+
       .muted {
         color: var(--dl-color-text-muted);
       }
@@ -81,6 +86,9 @@ export class DlRegistrationStatus extends LitElement {
   @property({ attribute: false }) workstation: Workstation | undefined;
 
   @property({ attribute: false }) registration: RegistrationState = { status: 'off' };
+
+  /** Incoming calls are paused: the workstation is connected but not rung. */
+  @property({ type: Boolean }) paused = false;
 
   /** Whether the browser blocks sound until the person interacts with the page. */
   @property({ type: Boolean, attribute: 'sound-blocked' }) soundBlocked = false;
@@ -111,11 +119,15 @@ export class DlRegistrationStatus extends LitElement {
         >`;
     }
     if (workstation.kind === 'sip-phone') {
-      return html`<span class="dot ready"></span><span>Calls ring on the desk phone at ${workstation.name}</span>`;
+      return this.paused
+        ? html`<span class="dot paused"></span><span>Incoming calls paused on the desk phone at ${workstation.name}</span>`
+        : html`<span class="dot ready"></span><span>Calls ring on the desk phone at ${workstation.name}</span>`;
     }
     switch (this.registration.status) {
       case 'registered':
-        return html`<span class="dot ready"></span><span>Ready for calls on ${workstation.name}</span>`;
+        return this.paused
+          ? html`<span class="dot paused"></span><span>Incoming calls paused on ${workstation.name}</span>`
+          : html`<span class="dot ready"></span><span>Ready for calls on ${workstation.name}</span>`;
       case 'failed':
         return nothing;
       default:
