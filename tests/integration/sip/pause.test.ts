@@ -183,4 +183,24 @@ test('pausing during a call: the call goes on, the next one waits after it ends,
   await nothingLeft(context);
 });
 
+test('a pause survives a restart of the sip app, which ends it on time and rings the waiting call', async (context) => {
+  const { path, staff, events } = context;
+  const { phone } = await agentAt(context, 'dora', 'Reception 4');
+  const pausedUntil = await staff.pause('dora', 6000);
+  await path.crashApp();
+  await path.startApp();
+  assert.ok(Date.now() < pausedUntil, 'restarted before the pause is over');
+  assert.is((await staff.agent('dora')).state, 'paused');
+  const from = events.mark();
+  const { dialog } = await patientCalls(context);
+  await events.waitFor({ state: 'waiting', from });
+  const ring = await phone.nextInvite(10_000);
+  const latency = ring.receivedAt - pausedUntil;
+  console.log(`  after a restart of the sip app, the waiting call rang ${latency} ms after pausedUntil`);
+  assert.ok(latency >= 0 && latency < 1000, `${latency} ms`);
+  await dialog.hangUp();
+  await ring.waitForCancel();
+  await nothingLeft(context);
+});
+
 test.run();
