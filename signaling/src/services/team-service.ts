@@ -48,7 +48,8 @@ export class TeamService {
       reads.zscore(RedisKeys.onlineUsers, id);
     }
     const replies = (await reads.exec()) ?? [];
-    for (const [, error] of replies.filter(([err]) => err)) throw error;
+    const failed = replies.find(([err]) => err)?.[0];
+    if (failed) throw failed;
     const now = Date.now();
     const wanted = new Set<string>();
     const rows = userIds.map((_, index) => {
