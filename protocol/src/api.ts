@@ -83,6 +83,10 @@ export interface WorkstationListItem extends Workstation {
 export interface AgentStatus {
   state: AgentState;
   workstation?: Workstation;
+  /** While paused: epoch ms at which the pause ends by itself. */
+  pausedUntil?: number;
+  /** While paused: epoch ms at which the pause began. */
+  pausedAt?: number;
 }
 
 /** What GET /api/sip/credentials answers (ephemeral, auth_ephemeral format; see docs/call-path.md). */

@@ -7,3 +7,4 @@ export * from './redis-keys.js';
 export * from './call-codec.js';
 export * from './team.js';
 export * from './profile.js';
+export * from './pause.js';

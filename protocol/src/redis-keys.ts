@@ -4,7 +4,11 @@
  * checks it against these.
  */
 export const RedisKeys = {
-  /** hash: userId, workstationId, state (AgentState), idleSince (epoch ms) */
+  /**
+   * hash: userId, workstationId, state (AgentState), idleSince (epoch ms); callId while ringing or on
+   * a call; pausedUntil and pausedAt (epoch ms) while paused; lastPausedAt and lastPauseEndedAt after
+   * a pause, until the missed calls are dismissed (docs/presence-and-pause.md)
+   */
   agent: (userId: string) => `agent:${userId}`,
   /** string: the userId holding a workstation (claimed with SET NX) */
   workstationHolder: (workstationId: string) => `workstation-holder:${workstationId}`,
@@ -20,6 +24,14 @@ export const RedisKeys = {
   waitingCalls: 'calls:waiting',
   /** set of callIds not yet ended */
   activeCalls: 'calls:active',
+  /** sorted set of callIds that ended `abandoned`, scored by endedAt; kept as long as the call hashes */
+  abandonedCalls: 'calls:abandoned',
+  /** sorted set of paused userIds, scored by pausedUntil: the next pause to end first */
+  pauseEnds: 'agents:pause-ends',
+  /** sorted set of userIds with the app open, scored by the last heartbeat of any signaling instance */
+  onlineUsers: 'presence:online',
+  /** sorted set of the signaling instances holding a push socket of the user, scored by heartbeat */
+  userSockets: (userId: string) => `presence:${userId}`,
 } as const;
 
 export const RedisStreams = {
@@ -33,11 +45,16 @@ export const RedisStreams = {
   teamEvents: 'stream:team-events',
 } as const;
 
+/** stream:team-events is trimmed to about this many entries (`XADD … MAXLEN ~`); readers only tail them. */
+export const TEAM_EVENTS_MAX_LENGTH = 1000;
+
 export const RedisChannels = {
   /** Wake-up for the router: an agent may have become available. Payload: userId or empty. */
   routeWake: 'route:wake',
   /** Kamailio publishes {"user": sipUser, "registered": bool} when a registration appears or goes. */
   sipRegistrations: 'sip:registrations',
+  /** A pause started, changed or ended: the services re-arm their pause-end timers. Payload: userId. */
+  pauseChanged: 'pause:changed',
 } as const;
 
 /** The SIP user a browser workstation registers as. */

@@ -11,6 +11,7 @@ import auth from './plugins/app/auth.js';
 import csrf from './plugins/app/csrf.js';
 import errors from './plugins/app/errors.js';
 import push from './plugins/app/push.js';
+import pauseTimer from './plugins/app/pause-timer.js';
 import health from './routes/api/health/index.js';
 import authRoutes from './routes/api/auth/index.js';
 import me from './routes/api/me/index.js';
@@ -18,6 +19,8 @@ import users from './routes/api/users/index.js';
 import workstations from './routes/api/workstations/index.js';
 import workstation from './routes/api/workstation/index.js';
 import sip from './routes/api/sip/index.js';
+import team from './routes/api/team/index.js';
+import pause from './routes/api/pause/index.js';
 
 /** API request bodies are small JSON documents; uploads get their own limits on their own routes. */
 const BODY_LIMIT = 64 * 1024;
@@ -59,6 +62,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(auth, { config });
   await app.register(csrf, { config });
   await app.register(push, { config });
+  await app.register(pauseTimer);
 
   await app.register(health, { prefix: '/api/health' });
   await app.register(authRoutes, { prefix: '/api/auth' });
@@ -67,6 +71,8 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(workstations, { prefix: '/api/workstations' });
   await app.register(workstation, { prefix: '/api/workstation' });
   await app.register(sip, { prefix: '/api/sip', config });
+  await app.register(team, { prefix: '/api/team' });
+  await app.register(pause, { prefix: '/api/pause' });
 
   if (existsSync(config.WEB_ROOT)) {
     await app.register(fastifyStatic, { root: config.WEB_ROOT, index: 'index.html', cacheControl: false });

@@ -49,6 +49,12 @@ export const ConfigSchema = Type.Object({
     Type.String({ minLength: 16, description: "shared with Kamailio's auth_ephemeral; without it browsers get no SIP credentials" }),
   ),
   SIP_CREDENTIALS_HOURS: Type.Integer({ default: 12, minimum: 1, maximum: 48 }),
+  PRESENCE_HEARTBEAT_SECONDS: Type.Integer({
+    default: 15,
+    minimum: 1,
+    maximum: 60,
+    description: 'how often each instance refreshes who has the app open; a user is offline 3 heartbeats after the last one',
+  }),
 });
 
 export type Config = Static<typeof ConfigSchema>;

@@ -1,5 +1,12 @@
 import { Type } from '@sinclair/typebox';
-import { DISPLAY_NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, ROLES, WORKSTATION_KINDS } from '@deskline/protocol';
+import {
+  AGENT_STATES,
+  DISPLAY_NAME_MAX_LENGTH,
+  PASSWORD_MAX_LENGTH,
+  PAUSE_MAX_MINUTES,
+  ROLES,
+  WORKSTATION_KINDS,
+} from '@deskline/protocol';
 
 /** JSON schemas of the API's bodies and responses; the TypeScript types of the routes come from these. */
 
@@ -90,6 +97,38 @@ export const CreateWorkstationBodySchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const AgentStateSchema = Type.Union(AGENT_STATES.map((state) => Type.Literal(state)));
+
+/** What the workstation and pause routes answer: the user's agent state, workstation and pause. */
+export const AgentStatusSchema = Type.Object({
+  state: AgentStateSchema,
+  workstation: Type.Optional(WorkstationSchema),
+  pausedUntil: Type.Optional(Type.Integer()),
+  pausedAt: Type.Optional(Type.Integer()),
+});
+
+export const TeamMemberSchema = Type.Object({
+  userId: Type.String(),
+  displayName: Type.String(),
+  role: RoleSchema,
+  avatarUrl: Type.Optional(Type.String()),
+  state: AgentStateSchema,
+  workstation: Type.Optional(WorkstationSchema),
+  pausedUntil: Type.Optional(Type.Integer()),
+  online: Type.Boolean(),
+});
+
+export const PauseBodySchema = Type.Object(
+  { minutes: Type.Integer({ minimum: 1, maximum: PAUSE_MAX_MINUTES }) },
+  { additionalProperties: false },
+);
+
+export const MissedCallsSchema = Type.Object({
+  from: Type.Optional(Type.Integer()),
+  to: Type.Optional(Type.Integer()),
+  calls: Type.Array(Type.Object({ id: Type.String(), from: Type.String(), endedAt: Type.Integer() })),
+});
 
 export const errorResponses = {
   400: ApiErrorSchema,

@@ -15,3 +15,15 @@ export function isoDuration(ms: number): string {
   const total = Math.max(0, Math.floor(ms / 1000));
   return `PT${Math.floor(total / 60)}M${total % 60}S`;
 }
+
+/** A countdown: the time left rounded up to the second, so it shows 00:00 only when the time is up. */
+export function formatCountdown(ms: number): string {
+  return formatDuration(Math.ceil(Math.max(0, ms) / 1000) * 1000);
+}
+
+const clockTime = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+
+/** A moment as the wall clock shows it in the browser's language: "10:42" (or "10:42 AM"). */
+export function formatClockTime(epochMs: number): string {
+  return clockTime.format(epochMs);
+}

@@ -21,6 +21,7 @@ export class AccountService {
     await this.users.setDisabled(userId, true);
     await this.sessions.destroyAllOf(userId);
     await this.agents.leaveWorkstation(userId);
+    await this.agents.memberChanged(userId);
     return toPublicUser({ ...user, disabled: true });
   }
 
@@ -28,6 +29,7 @@ export class AccountService {
     const user = await this.users.get(userId);
     if (!user) throw new ClientError(404, 'No such user.');
     await this.users.setDisabled(userId, false);
+    await this.agents.memberChanged(userId);
     return toPublicUser({ ...user, disabled: false });
   }
 

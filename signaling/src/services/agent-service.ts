@@ -1,6 +1,21 @@
 import type { Redis } from 'ioredis';
-import { RedisChannels, RedisKeys, type AgentState, type AgentStatus, type Workstation } from '@deskline/protocol';
+import {
+  END_PAUSES_SCRIPT,
+  PAUSE_MAX_MINUTES,
+  RedisChannels,
+  RedisKeys,
+  RedisStreams,
+  TEAM_EVENTS_MAX_LENGTH,
+  callFromHash,
+  endPausesArgs,
+  type AgentState,
+  type AgentStatus,
+  type MissedCall,
+  type MissedCalls,
+  type Workstation,
+} from '@deskline/protocol';
 import { ClientError } from '../errors.js';
+import { appendTeamEvent } from './team-events.js';
 import type { WorkstationStore } from './workstation-store.js';
 
 /**
@@ -19,9 +34,42 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1`;
 
 /**
+ * Starts a pause, moves its end ("+5 minutes"), or replaces its end: one script, so that it cannot
+ * cross the sip app's claim or release half-way. Pausing while ringing or on a call is allowed (the
+ * call goes on; `callId` stays, and the sip app leaves a paused agent paused). A pause that is
+ * replaced or extended keeps its start, and may not end more than the maximum after it.
+ *   KEYS: agent:<userId>, agents:idle, agents:pause-ends, stream:team-events
+ *   ARGV: userId, now, minutes in ms, max pause in ms, stream MAXLEN, 'start' | 'extend'
+ *   returns: {'paused', pausedAt, pausedUntil} | {'no-workstation'} | {'not-paused'} | {'too-long'}
+ */
+const PAUSE = `
+local agent = redis.call('HMGET', KEYS[1], 'state', 'workstationId', 'pausedAt', 'pausedUntil')
+if not agent[1] or not agent[2] or agent[1] == 'offline' then return {'no-workstation'} end
+local now = tonumber(ARGV[2])
+local paused = agent[1] == 'paused' and agent[4]
+local pausedAt = now
+if paused and agent[3] then pausedAt = tonumber(agent[3]) end
+local pausedUntil
+if ARGV[6] == 'extend' then
+  if not paused then return {'not-paused'} end
+  pausedUntil = tonumber(agent[4]) + tonumber(ARGV[3])
+else
+  pausedUntil = now + tonumber(ARGV[3])
+end
+if pausedUntil - pausedAt > tonumber(ARGV[4]) then return {'too-long'} end
+redis.call('HSET', KEYS[1], 'state', 'paused', 'pausedAt', string.format('%d', pausedAt), 'pausedUntil', string.format('%d', pausedUntil))
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], pausedUntil, ARGV[1])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'userId', ARGV[1])
+redis.call('PUBLISH', '${RedisChannels.pauseChanged}', ARGV[1])
+return {'paused', string.format('%d', pausedAt), string.format('%d', pausedUntil)}`;
+
+const MINUTE_MS = 60_000;
+
+/**
  * Who works where: a user on a workstation is an agent the router may ring. Signaling owns this part
  * of the agent's state (logged in, workstation, paused); the sip app moves agents between available,
- * ringing and on a call. Every change wakes the router.
+ * ringing and on a call. Every change wakes the router and is a team event.
  */
 export class AgentService {
   constructor(
@@ -30,10 +78,21 @@ export class AgentService {
   ) {}
 
   async status(userId: string): Promise<AgentStatus> {
-    const [state, workstationId] = await this.redis.hmget(RedisKeys.agent(userId), 'state', 'workstationId');
+    const [state, workstationId, pausedUntil, pausedAt] = await this.redis.hmget(
+      RedisKeys.agent(userId),
+      'state',
+      'workstationId',
+      'pausedUntil',
+      'pausedAt',
+    );
     const workstation = workstationId ? await this.workstations.get(workstationId) : undefined;
     if (!workstation) return { state: 'offline' };
-    return { state: (state as AgentState | null) ?? 'offline', workstation };
+    const status: AgentStatus = { state: (state as AgentState | null) ?? 'offline', workstation };
+    if (status.state === 'paused' && pausedUntil) {
+      status.pausedUntil = Number(pausedUntil);
+      if (pausedAt) status.pausedAt = Number(pausedAt);
+    }
+    return status;
   }
 
   /**
@@ -47,12 +106,16 @@ export class AgentService {
     return workstation;
   }
 
-  /** Puts the user on a workstation, leaving the one they were on; refuses one held by someone else. */
+  /**
+   * Puts the user on a workstation, leaving the one they were on; refuses one held by someone else.
+   * A paused user stays paused on the new workstation.
+   */
   async selectWorkstation(userId: string, workstationId: string, holderName: (userId: string) => Promise<string>): Promise<AgentStatus> {
     const workstation = await this.workstations.get(workstationId);
     if (!workstation) throw new ClientError(404, 'No such workstation.');
     const current = await this.status(userId);
-    if (current.state === 'on-call' || current.state === 'ringing') {
+    const onCall = await this.redis.hexists(RedisKeys.agent(userId), 'callId');
+    if (current.state === 'on-call' || current.state === 'ringing' || onCall === 1) {
       throw new ClientError(409, 'Finish the current call before changing workstation.');
     }
     if (current.workstation?.id === workstationId) return current;
@@ -62,19 +125,110 @@ export class AgentService {
     if (current.workstation) await this.redis.eval(RELEASE, 1, RedisKeys.workstationHolder(current.workstation.id), userId);
 
     const now = Date.now();
-    await this.redis
-      .multi()
-      .hset(RedisKeys.agent(userId), { userId, workstationId, state: 'available', idleSince: String(now) })
-      .zadd(RedisKeys.idleAgents, now, userId)
-      .publish(RedisChannels.routeWake, userId)
-      .exec();
-    return { state: 'available', workstation };
+    const tx = this.redis.multi();
+    if (current.state === 'paused' && current.pausedUntil !== undefined) {
+      tx.hset(RedisKeys.agent(userId), { userId, workstationId, state: 'paused' });
+    } else {
+      tx.hset(RedisKeys.agent(userId), { userId, workstationId, state: 'available', idleSince: String(now) })
+        .zadd(RedisKeys.idleAgents, now, userId)
+        .publish(RedisChannels.routeWake, userId);
+    }
+    await this.teamEvent(tx, userId).exec();
+    return current.state === 'paused' ? { ...current, workstation } : { state: 'available', workstation };
   }
 
-  /** Takes the user off their workstation (logout, or leaving it on purpose). */
+  /** Takes the user off their workstation (logout, or leaving it on purpose); a pause ends with it. */
   async leaveWorkstation(userId: string): Promise<void> {
     const { workstation } = await this.status(userId);
     if (workstation) await this.redis.eval(RELEASE, 1, RedisKeys.workstationHolder(workstation.id), userId);
-    await this.redis.multi().del(RedisKeys.agent(userId)).zrem(RedisKeys.idleAgents, userId).exec();
+    const tx = this.redis
+      .multi()
+      .del(RedisKeys.agent(userId))
+      .zrem(RedisKeys.idleAgents, userId)
+      .zrem(RedisKeys.pauseEnds, userId)
+      .publish(RedisChannels.pauseChanged, userId);
+    await this.teamEvent(tx, userId).exec();
+  }
+
+  /**
+   * Pauses incoming calls for `durationMs` from now, or replaces the end of a running pause. The HTTP
+   * API speaks minutes; tests use seconds through this method (docs/presence-and-pause.md).
+   */
+  async pause(userId: string, durationMs: number, now = Date.now()): Promise<AgentStatus> {
+    return this.runPause(userId, durationMs, 'start', now);
+  }
+
+  /** Moves the end of the running pause `durationMs` later. */
+  async extendPause(userId: string, durationMs: number, now = Date.now()): Promise<AgentStatus> {
+    return this.runPause(userId, durationMs, 'extend', now);
+  }
+
+  /** "I'm back": ends the pause now (the router is woken at once); a user who is not paused is left as is. */
+  async resume(userId: string, now = Date.now()): Promise<AgentStatus> {
+    await this.redis.eval(END_PAUSES_SCRIPT, ...endPausesArgs(now, userId));
+    return this.status(userId);
+  }
+
+  /** Ends every pause that is due (the pause timer runs this); returns whose pause ended. */
+  async endDuePauses(now = Date.now()): Promise<string[]> {
+    return (await this.redis.eval(END_PAUSES_SCRIPT, ...endPausesArgs(now))) as string[];
+  }
+
+  /**
+   * The patients who hung up while nobody answered, during the user's last pause, until dismissed.
+   * The span is the pause's start and end; abandoned calls are indexed by endedAt (calls:abandoned,
+   * written by the sip app) and their hashes kept for 24 hours.
+   */
+  async missedCalls(userId: string): Promise<MissedCalls> {
+    const [from, to] = (await this.redis.hmget(RedisKeys.agent(userId), 'lastPausedAt', 'lastPauseEndedAt')).map(Number);
+    if (!from || !to) return { calls: [] };
+    const ids = await this.redis.zrangebyscore(RedisKeys.abandonedCalls, from, to);
+    const reads = this.redis.pipeline();
+    for (const id of ids) reads.hgetall(RedisKeys.call(id));
+    const calls = ((await reads.exec()) ?? []).flatMap(([, hash]): MissedCall[] => {
+      const call = callFromHash(hash as Record<string, string>);
+      return call?.state === 'abandoned' && call.endedAt !== undefined ? [{ id: call.id, from: call.from, endedAt: call.endedAt }] : [];
+    });
+    return { from, to, calls };
+  }
+
+  async dismissMissedCalls(userId: string): Promise<void> {
+    await this.redis.hdel(RedisKeys.agent(userId), 'lastPausedAt', 'lastPauseEndedAt');
+  }
+
+  /** The user's team entry changed otherwise (enabled, disabled): panels read it afresh. */
+  memberChanged(userId: string): Promise<void> {
+    return appendTeamEvent(this.redis, userId);
+  }
+
+  private async runPause(userId: string, durationMs: number, mode: 'start' | 'extend', now: number): Promise<AgentStatus> {
+    const [outcome] = (await this.redis.eval(
+      PAUSE,
+      4,
+      RedisKeys.agent(userId),
+      RedisKeys.idleAgents,
+      RedisKeys.pauseEnds,
+      RedisStreams.teamEvents,
+      userId,
+      String(now),
+      String(Math.round(durationMs)),
+      String(PAUSE_MAX_MINUTES * MINUTE_MS),
+      String(TEAM_EVENTS_MAX_LENGTH),
+      mode,
+    )) as [string, ...string[]];
+    switch (outcome) {
+      case 'no-workstation':
+        throw new ClientError(409, 'Choose a workstation before pausing incoming calls.');
+      case 'not-paused':
+        throw new ClientError(409, 'Incoming calls are not paused.');
+      case 'too-long':
+        throw new ClientError(409, `A pause lasts at most ${PAUSE_MAX_MINUTES / 60} hours.`);
+    }
+    return this.status(userId);
+  }
+
+  private teamEvent<T extends ReturnType<Redis['multi']>>(tx: T, userId: string): T {
+    tx.xadd(RedisStreams.teamEvents, 'MAXLEN', '~', TEAM_EVENTS_MAX_LENGTH, '*', 'userId', userId);
+    return tx;
   }
 }

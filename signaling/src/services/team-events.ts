@@ -1,13 +1,15 @@
-import type { ChainableCommander } from 'ioredis';
-import { RedisStreams } from '@deskline/protocol';
-
-/** The stream keeps about this many entries; readers only follow new ones. */
-const TEAM_EVENTS_MAX_LENGTH = 10_000;
+import type { ChainableCommander, Redis } from 'ioredis';
+import { RedisStreams, TEAM_EVENTS_MAX_LENGTH } from '@deskline/protocol';
 
 /**
- * Adds "this member changed" (name, picture, …) to a MULTI, so the change and its announcement are
- * written together: signaling pushes the member afresh to every panel (see RedisStreams.teamEvents).
+ * Tells every signaling instance that a team member may look different now (name, avatar, role,
+ * enabled, workstation, agent state, online): they read the member afresh and push it to every panel.
  */
+export async function appendTeamEvent(redis: Redis, userId: string): Promise<void> {
+  await redis.xadd(RedisStreams.teamEvents, 'MAXLEN', '~', TEAM_EVENTS_MAX_LENGTH, '*', 'userId', userId);
+}
+
+/** The same, as part of a MULTI: the change and its announcement are written together. */
 export function announceMemberChange(multi: ChainableCommander, userId: string): ChainableCommander {
-  return multi.xadd(RedisStreams.teamEvents, 'MAXLEN', '~', String(TEAM_EVENTS_MAX_LENGTH), '*', 'userId', userId);
+  return multi.xadd(RedisStreams.teamEvents, 'MAXLEN', '~', TEAM_EVENTS_MAX_LENGTH, '*', 'userId', userId);
 }

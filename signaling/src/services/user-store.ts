@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { DISPLAY_NAME_MAX_LENGTH, avatarUrl, isRole, type PublicUser, type Role } from '@deskline/protocol';
 import { ClientError } from '../errors.js';
 import { hashPassword, passwordProblem } from './passwords.js';
+import { appendTeamEvent } from './team-events.js';
 
 export interface StoredUser extends PublicUser {
   passwordHash: string;
@@ -81,6 +82,7 @@ export class UserStore {
       })
       .sadd(USERS, id)
       .exec();
+    await appendTeamEvent(this.redis, id);
     return toPublicUser(user);
   }
 

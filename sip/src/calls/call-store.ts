@@ -47,6 +47,12 @@ export class CallStore {
         tx.srem(RedisKeys.activeCalls, view.id);
         tx.zrem(RedisKeys.waitingCalls, view.id);
         tx.expire(key, ENDED_CALL_TTL_SECONDS);
+        if (view.state === 'abandoned') {
+          // The index of missed calls (a paused user's list on return) lives as long as the hashes.
+          const endedAt = view.endedAt ?? Date.now();
+          tx.zadd(RedisKeys.abandonedCalls, endedAt, view.id);
+          tx.zremrangebyscore(RedisKeys.abandonedCalls, '-inf', endedAt - ENDED_CALL_TTL_SECONDS * 1000);
+        }
         break;
     }
     tx.xadd(RedisStreams.callEvents, 'MAXLEN', '~', CALL_EVENTS_MAX_LENGTH, '*', 'event', JSON.stringify(event));

@@ -235,7 +235,8 @@ export class PatientCall {
     this.moveTo('bridged', { answeredAt: Date.now() });
     this.deps.agents.answered(agent.userId, this.id).then(
       (onCall) => {
-        if (!onCall) this.log.warn({ userId: agent.userId }, 'the agent answered but their state names another call or none');
+        if (onCall === 'paused') this.log.info({ userId: agent.userId }, 'the agent paused while it rang: on the call, and still paused');
+        else if (!onCall) this.log.warn({ userId: agent.userId }, 'the agent answered but their state names another call or none');
       },
       (err: unknown) => this.log.error({ err, userId: agent.userId }, 'could not record the agent on the call'),
     );

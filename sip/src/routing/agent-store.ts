@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RedisChannels, RedisKeys, WORKSTATION_KINDS, workstationSipUser, type WorkstationKind } from '@deskline/protocol';
+import { RedisChannels, RedisKeys, RedisStreams, TEAM_EVENTS_MAX_LENGTH, WORKSTATION_KINDS, workstationSipUser, type WorkstationKind } from '@deskline/protocol';
 
 /**
  * Signaling's workstation record (`WorkstationStore`): hash {id, name, kind, sipUser (desk phones)}.
@@ -30,9 +30,17 @@ export type ClaimResult =
   | 'call-not-waiting';
 
 /**
+ * Every agent state change is also a team event (docs/presence-and-pause.md): panels show who is
+ * ringing or on a call. KEYS[1] is the agent's hash; the stream is the script's last key.
+ */
+const teamEvent = (streamKey: string, userId: string): string =>
+  `redis.call('XADD', ${streamKey}, 'MAXLEN', '~', '${TEAM_EVENTS_MAX_LENGTH}', '*', 'userId', ${userId})`;
+
+/**
  * The claim: one script, so that two sip app instances can never ring one agent, nor hand one call
- * out twice. Nothing changes unless every check passes.
- *   KEYS: agent:<userId>, agents:idle, calls:waiting, sip-registration:<sipUser>
+ * out twice. Nothing changes unless every check passes. A paused agent is not `available`, so is never
+ * claimed.
+ *   KEYS: agent:<userId>, agents:idle, calls:waiting, sip-registration:<sipUser>, stream:team-events
  *   ARGV: userId, workstationId, callId
  */
 const CLAIM = `
@@ -42,23 +50,30 @@ if redis.call('EXISTS', KEYS[4]) == 0 then return 'not-registered' end
 if redis.call('ZREM', KEYS[3], ARGV[3]) == 0 then return 'call-not-waiting' end
 redis.call('HSET', KEYS[1], 'state', 'ringing', 'callId', ARGV[3])
 redis.call('ZREM', KEYS[2], ARGV[1])
+${teamEvent('KEYS[5]', 'ARGV[1]')}
 return 'claimed'`;
 
 /**
- * The agent answered: ringing -> on-call, only while the agent's hash still names this call.
- *   KEYS: agent:<userId>   ARGV: callId
+ * The agent answered: ringing -> on-call, only while the agent's hash still names this call. An agent
+ * who paused while it rang talks all the same and stays paused (returns 2): the pause's end, or the
+ * call's release, moves them on.
+ *   KEYS: agent:<userId>, stream:team-events   ARGV: callId, userId
  */
 const ANSWERED = `
 local agent = redis.call('HMGET', KEYS[1], 'state', 'callId')
-if agent[1] ~= 'ringing' or agent[2] ~= ARGV[1] then return 0 end
+if agent[2] ~= ARGV[1] then return 0 end
+if agent[1] == 'paused' then return 2 end
+if agent[1] ~= 'ringing' then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'on-call')
+${teamEvent('KEYS[2]', 'ARGV[2]')}
 return 1`;
 
 /**
  * The call no longer needs the agent (ring over, call ended): back to available with idleSince = now,
  * into agents:idle, and a route:wake for every instance. Only if the hash still names this call: an
- * agent who logged out (hash gone) or moved on is not resurrected; one who paused stays paused.
- *   KEYS: agent:<userId>, agents:idle   ARGV: userId, callId, now
+ * agent who logged out (hash gone) or moved on is not resurrected; one who paused stays paused (and
+ * the pause's end makes them available).
+ *   KEYS: agent:<userId>, agents:idle, stream:team-events   ARGV: userId, callId, now
  */
 const RELEASE = `
 local agent = redis.call('HMGET', KEYS[1], 'state', 'callId')
@@ -68,6 +83,7 @@ if agent[1] ~= 'ringing' and agent[1] ~= 'on-call' then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'available', 'idleSince', ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('PUBLISH', '${RedisChannels.routeWake}', ARGV[1])
+${teamEvent('KEYS[3]', 'ARGV[1]')}
 return 1`;
 
 /** Agent state as the sip app moves it (docs/call-path.md, "Routing"): claim, answer, release. */
@@ -109,24 +125,39 @@ export class AgentStore {
   claim(agent: Agent, callId: string): Promise<ClaimResult> {
     return this.redis.eval(
       CLAIM,
-      4,
+      5,
       RedisKeys.agent(agent.userId),
       RedisKeys.idleAgents,
       RedisKeys.waitingCalls,
       RedisKeys.sipRegistration(agent.sipUser),
+      RedisStreams.teamEvents,
       agent.userId,
       agent.workstationId,
       callId,
     ) as Promise<ClaimResult>;
   }
 
-  /** ringing -> on-call; false when the agent's hash no longer names this call. */
-  async answered(userId: string, callId: string): Promise<boolean> {
-    return (await this.redis.eval(ANSWERED, 1, RedisKeys.agent(userId), callId)) === 1;
+  /**
+   * ringing -> on-call. 'paused' when the agent paused while it rang (they talk, and stay paused);
+   * false when the agent's hash no longer names this call.
+   */
+  async answered(userId: string, callId: string): Promise<boolean | 'paused'> {
+    const result = await this.redis.eval(ANSWERED, 2, RedisKeys.agent(userId), RedisStreams.teamEvents, callId, userId);
+    return result === 2 ? 'paused' : result === 1;
   }
 
   /** Back to available (see RELEASE); false when the agent had moved on and was left alone. */
   async release(userId: string, callId: string, now = Date.now()): Promise<boolean> {
-    return (await this.redis.eval(RELEASE, 2, RedisKeys.agent(userId), RedisKeys.idleAgents, userId, callId, String(now))) === 1;
+    const result = await this.redis.eval(
+      RELEASE,
+      3,
+      RedisKeys.agent(userId),
+      RedisKeys.idleAgents,
+      RedisStreams.teamEvents,
+      userId,
+      callId,
+      String(now),
+    );
+    return result === 1;
   }
 }

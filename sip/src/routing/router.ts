@@ -4,6 +4,7 @@ import { RedisChannels } from '@deskline/protocol';
 import type { PatientCall, RoutingHooks } from '../calls/patient-call.js';
 import type { RingFailure } from '../calls/steps/ring-agent.js';
 import type { Agent, AgentStore } from './agent-store.js';
+import { PauseTimer } from './pause-timer.js';
 
 /**
  * An agent whose workstation refused a ring (busy, declined, gone from Kamailio although its
@@ -42,12 +43,17 @@ export class Router implements RoutingHooks {
   private heldTimer: NodeJS.Timeout | undefined;
   /** Settles when no pass is running; `stop()` waits for it. */
   private idle: Promise<void> = Promise.resolve();
+  /** Ends due pauses, so that calls ring when a pause is over even while signaling is down. */
+  private readonly pauses: PauseTimer;
 
-  constructor(private readonly options: RouterOptions) {}
+  constructor(private readonly options: RouterOptions) {
+    this.pauses = new PauseTimer(options.redis, options.log, () => this.wake('pause-over'));
+  }
 
   /**
-   * Listens for route:wake (an agent may have become available) and sip:registrations (a
-   * workstation registered), on a connection of its own: a subscribed connection can do nothing else.
+   * Listens for route:wake (an agent may have become available), sip:registrations (a workstation
+   * registered) and pause:changed (the pause timer looks again), on a connection of its own: a
+   * subscribed connection can do nothing else.
    */
   async start(): Promise<void> {
     const { log } = this.options;
@@ -55,14 +61,18 @@ export class Router implements RoutingHooks {
     this.subscriber = subscriber;
     subscriber.on('error', (err: Error) => log.warn({ err: err.message }, 'router subscription: Redis connection problem'));
     subscriber.on('message', (channel: string, message: string) => this.onMessage(channel, message));
-    // After a reconnect ioredis subscribes again by itself; wakes sent meanwhile were lost, so look.
-    subscriber.on('ready', () => this.wake('subscribed'));
+    // After a reconnect ioredis subscribes again by itself; messages sent meanwhile were lost, so look.
+    subscriber.on('ready', () => {
+      this.pauses.arm();
+      this.wake('subscribed');
+    });
     await subscriber.connect();
-    await subscriber.subscribe(RedisChannels.routeWake, RedisChannels.sipRegistrations);
+    await subscriber.subscribe(RedisChannels.routeWake, RedisChannels.sipRegistrations, RedisChannels.pauseChanged);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.pauses.stop();
     clearTimeout(this.retryTimer);
     clearTimeout(this.heldTimer);
     await this.idle;
@@ -88,6 +98,10 @@ export class Router implements RoutingHooks {
   private onMessage(channel: string, message: string): void {
     if (channel === RedisChannels.routeWake) {
       this.wake(RedisChannels.routeWake);
+      return;
+    }
+    if (channel === RedisChannels.pauseChanged) {
+      this.pauses.arm();
       return;
     }
     if (channel !== RedisChannels.sipRegistrations) return;

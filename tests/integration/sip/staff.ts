@@ -13,6 +13,8 @@ export interface AgentRecord {
   workstationId?: string;
   idleSince?: number;
   callId?: string;
+  pausedUntil?: number;
+  lastPauseEndedAt?: number;
   /** The agent's score in agents:idle, or undefined when not in it. */
   idleScore?: number;
 }
@@ -42,6 +44,18 @@ export class Staff {
     return this.agents.leaveWorkstation(userId);
   }
 
+  /** The user pauses incoming calls for `ms` (the API takes minutes; signaling's service takes ms). */
+  async pause(userId: string, ms: number): Promise<number> {
+    const { pausedUntil } = await this.agents.pause(userId, ms);
+    if (pausedUntil === undefined) throw new Error(`${userId} could not pause`);
+    return pausedUntil;
+  }
+
+  /** "I'm back". */
+  async resume(userId: string): Promise<void> {
+    await this.agents.resume(userId);
+  }
+
   async agent(userId: string): Promise<AgentRecord> {
     const hash = await this.redis.hgetall(RedisKeys.agent(userId));
     const score = await this.redis.zscore(RedisKeys.idleAgents, userId);
@@ -50,6 +64,8 @@ export class Staff {
       ...(hash['workstationId'] ? { workstationId: hash['workstationId'] } : {}),
       ...(hash['idleSince'] ? { idleSince: Number(hash['idleSince']) } : {}),
       ...(hash['callId'] ? { callId: hash['callId'] } : {}),
+      ...(hash['pausedUntil'] ? { pausedUntil: Number(hash['pausedUntil']) } : {}),
+      ...(hash['lastPauseEndedAt'] ? { lastPauseEndedAt: Number(hash['lastPauseEndedAt']) } : {}),
       ...(score !== null ? { idleScore: Number(score) } : {}),
     };
   }

@@ -1,11 +1,11 @@
-import type { CallView } from '@deskline/protocol';
+import type { CallView, TeamMember } from '@deskline/protocol';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { ApiClient } from '../services/api-client.js';
 import { PushClient, type PushStatus } from '../services/push-client.js';
 
 /**
- * The live call list for as long as the host is connected: opens the push socket on connect, closes
- * it on disconnect (logout), and re-renders the host on every change.
+ * The live call list and team for as long as the host is connected: opens the push socket on
+ * connect, closes it on disconnect (logout), and re-renders the host on every change.
  */
 export class PushController implements ReactiveController {
   #client: PushClient | undefined;
@@ -21,6 +21,18 @@ export class PushController implements ReactiveController {
   /** Every call the server knows of, including ones that ended a moment ago. */
   get calls(): readonly CallView[] {
     return [...(this.#client?.calls.values() ?? [])];
+  }
+
+  /** The team by name, as the server last told it (empty until the first hello). */
+  get team(): readonly TeamMember[] {
+    return [...(this.#client?.team.values() ?? [])].sort(
+      (a, b) => a.displayName.localeCompare(b.displayName) || a.userId.localeCompare(b.userId),
+    );
+  }
+
+  /** One member as the server last told it; a new object after every change. */
+  member(userId: string): TeamMember | undefined {
+    return this.#client?.team.get(userId);
   }
 
   get status(): PushStatus {

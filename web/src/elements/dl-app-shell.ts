@@ -1,10 +1,12 @@
 import type { PublicUser } from '@deskline/protocol';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
+import { PauseController } from '../controllers/pause-controller.js';
 import { PushController } from '../controllers/push-controller.js';
 import { SoftphoneController } from '../controllers/softphone-controller.js';
 import { WorkstationController } from '../controllers/workstation-controller.js';
 import { logoMark } from '../icons.js';
+import { presenceView } from '../presence.js';
 import { findQueueCall, waitingSince } from '../queue-call.js';
 import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
 import { log } from '../services/log.js';
@@ -14,7 +16,13 @@ import { userAvatar } from '../user-avatar.js';
 import './dl-call-panel.js';
 import type { DlConfirmDialog } from './dl-confirm-dialog.js';
 import './dl-confirm-dialog.js';
+import './dl-missed-calls.js';
+import './dl-pause-panel.js';
+import type { PauseSelectDetail } from './dl-pause-picker.js';
+import './dl-pause-picker.js';
+import './dl-presence-dot.js';
 import './dl-queue-list.js';
+import './dl-team-list.js';
 import './dl-registration-status.js';
 import type { DlSettingsDialog } from './dl-settings-dialog.js';
 import './dl-settings-dialog.js';
@@ -35,6 +43,7 @@ function userMenu(notifications: { checked: boolean; hint?: string }): MenuEntry
   return [
     { id: 'settings', label: 'Settings' },
     { id: 'notifications', label: 'Call notifications', ...notifications },
+    { id: 'pause', label: 'Pause incoming calls' },
     { id: 'change-workstation', label: 'Change workstation' },
     { id: 'log-out', label: 'Log out' },
   ];
@@ -43,11 +52,12 @@ function userMenu(notifications: { checked: boolean; hint?: string }): MenuEntry
 const FINISH_CALL_FIRST = 'Finish the current call before changing workstation.';
 
 /**
- * The app after login: a header with the product name and the user panel, and the work area below:
- * whether calls can reach this person, the call in this browser, the clinic's queue, and the
- * workstation picker when they have no workstation yet or asked to change it. The phone, the push
- * socket and the workstation live in controllers for as long as the shell is shown; leaving it
- * (logout, the session ending) unregisters the phone and closes the socket.
+ * The app after login: a header with the product name and the user panel (with the user's own status
+ * dot), the grey pause band while incoming calls are paused, and the work area below: whether calls
+ * can reach this person, the call in this browser, the calls missed during a pause, the workstation
+ * and pause pickers when asked for, and beside them the clinic's queue and the team. The phone, the
+ * push socket, the workstation and the pause live in controllers for as long as the shell is shown;
+ * leaving it (logout, the session ending) unregisters the phone and closes the socket.
  *
  * The user menu opens the settings (name, picture, password), switches call notifications on and
  * off, changes the workstation and logs out; logging out during a call asks first.
@@ -99,6 +109,18 @@ export class DlAppShell extends LitElement {
         min-width: 0;
       }
 
+      .me {
+        position: relative;
+        display: grid;
+        flex: none;
+      }
+
+      .me dl-presence-dot {
+        position: absolute;
+        right: -0.125rem;
+        bottom: -0.125rem;
+      }
+
       .avatar {
         display: grid;
         flex: none;
@@ -146,7 +168,8 @@ export class DlAppShell extends LitElement {
         padding: 1.5rem;
       }
 
-      .desk {
+      .desk,
+      .side {
         display: grid;
         gap: 1.25rem;
         min-width: 0;
@@ -188,6 +211,9 @@ export class DlAppShell extends LitElement {
   /** A manager chose to work without a workstation. */
   @state() private skipped = false;
 
+  /** The pause picker was opened from the user menu. */
+  @state() private pausing = false;
+
   #loggingOut = false;
 
   #phone = new SoftphoneController(this, () => this.api, {
@@ -202,29 +228,56 @@ export class DlAppShell extends LitElement {
     () => this.api,
     (workstation) => this.#phone.use(workstation),
   );
+  #pause = new PauseController(
+    this,
+    () => this.api,
+    () => (this.user === undefined ? undefined : this.#push.member(this.user.id)),
+  );
 
   protected override render() {
     const user = this.user;
     if (user === undefined) return nothing;
+    const me = this.#push.member(user.id);
+    const presence = me === undefined ? undefined : presenceView(me);
+    const pause = this.#pause;
     return html`
       <header>
         <span class="brand">${logoMark}Deskline</span>
         <dl-user-menu .entries=${userMenu(this.#notificationsEntry())} @menu-select=${this.#onMenuSelect}>
-          ${userAvatar(user)}
+          <span class="me">
+            ${userAvatar(user)}
+            ${presence === undefined
+              ? nothing
+              : html`<dl-presence-dot .dot=${presence.dot} .label=${`Your status: ${presence.label}`}></dl-presence-dot>`}
+          </span>
           <span class="name">${user.displayName}</span>
         </dl-user-menu>
       </header>
+      ${pause.paused
+        ? html`<dl-pause-panel
+            .until=${pause.pausedUntil ?? 0}
+            .remaining=${pause.remainingMs}
+            ?can-extend=${pause.canExtend}
+            ?pending=${pause.pending}
+            .error=${this.pausing ? '' : pause.error}
+            @pause-extend=${() => void pause.extend()}
+            @pause-end=${() => void pause.resume()}
+          ></dl-pause-panel>`
+        : nothing}
       ${this.error === '' ? nothing : html`<p class="alert" role="alert">${this.error}</p>`}
       ${this.#renderNotificationsNotice()}
       <dl-settings-dialog .user=${user} .api=${this.api}></dl-settings-dialog>
       <dl-confirm-dialog></dl-confirm-dialog>
       <main>
         <div class="desk">${this.#renderDesk(user)}</div>
-        <dl-queue-list
-          .calls=${this.#push.calls}
-          .workstations=${this.#workstation.workstations}
-          .live=${this.#push.status !== 'reconnecting'}
-        ></dl-queue-list>
+        <div class="side">
+          <dl-queue-list
+            .calls=${this.#push.calls}
+            .workstations=${this.#workstation.workstations}
+            .live=${this.#push.status !== 'reconnecting'}
+          ></dl-queue-list>
+          <dl-team-list .members=${this.#push.team} .selfId=${user.id}></dl-team-list>
+        </div>
       </main>
     `;
   }
@@ -280,9 +333,21 @@ export class DlAppShell extends LitElement {
             .workstation=${workstation}
             .registration=${phone.registration}
             .deskPhoneRegistered=${desk.current?.registered}
+            ?paused=${this.#pause.paused}
             ?sound-blocked=${this.#phone.soundBlocked}
             @enable-sound=${() => this.#phone.enableSound()}
           ></dl-registration-status>`
+        : nothing}
+      ${this.#pause.missed.calls.length > 0
+        ? html`<dl-missed-calls .calls=${this.#pause.missed.calls} @dismiss=${() => void this.#pause.dismissMissed()}></dl-missed-calls>`
+        : nothing}
+      ${this.pausing
+        ? html`<dl-pause-picker
+            ?pending=${this.#pause.pending}
+            .error=${this.#pause.error}
+            @pause-select=${this.#onPauseSelect}
+            @picker-close=${this.#closePausePicker}
+          ></dl-pause-picker>`
         : nothing}
       <dl-call-panel
         .call=${phone.call}
@@ -318,6 +383,10 @@ export class DlAppShell extends LitElement {
       case 'notifications':
         void this.#phone.setNotifications(!this.#phone.notifications.enabled);
         break;
+      case 'pause':
+        this.#pause.clearError();
+        this.pausing = true;
+        break;
       case 'change-workstation':
         this.#workstation.clearError();
         void this.#workstation.loadList();
@@ -333,6 +402,15 @@ export class DlAppShell extends LitElement {
     if (this.#phone.busy) return;
     if (await this.#workstation.select(event.detail.workstationId)) this.#closePicker();
   }
+
+  async #onPauseSelect(event: CustomEvent<PauseSelectDetail>): Promise<void> {
+    if (await this.#pause.pause(event.detail.minutes)) this.#closePausePicker();
+  }
+
+  #closePausePicker = (): void => {
+    this.pausing = false;
+    this.#pause.clearError();
+  };
 
   async #onWorkWithout(): Promise<void> {
     if (this.#workstation.workstation !== undefined && !(await this.#workstation.leave())) return;

@@ -6,9 +6,10 @@ import { alertStyles, cardStyles, controlStyles, secondaryButtonStyles } from '.
 
 /**
  * One line saying whether calls can reach this person: "Ready for calls on Reception 1",
- * "Connecting…", why not, or where calls ring instead (a desk phone and whether it is registered, or
- * no workstation). Changes are announced politely (role=status); a failure is an alert. While the
- * browser keeps the page silent (no click yet since the page loaded), it offers to turn the sound on.
+ * "Connecting…", "Incoming calls paused on Reception 1", why not, or where calls ring instead (a desk
+ * phone and whether it is registered, or no workstation). Changes are announced politely
+ * (role=status); a failure is an alert. While the browser keeps the page silent (no click yet since
+ * the page loaded), it offers to turn the sound on.
  *
  * @fires enable-sound - `Event`: the person pressed "Turn on sound" (a user gesture; resume audio).
  */
@@ -58,6 +59,10 @@ export class DlRegistrationStatus extends LitElement {
         background: var(--dl-color-pending);
       }
 
+      .dot.paused {
+        background: var(--dl-color-paused);
+      }
+
       .muted {
         color: var(--dl-color-text-muted);
       }
@@ -84,6 +89,9 @@ export class DlRegistrationStatus extends LitElement {
 
   /** On a desk phone: whether Kamailio has it registered now (undefined while not known). */
   @property({ attribute: false }) deskPhoneRegistered: boolean | undefined;
+
+  /** Incoming calls are paused: the workstation is connected but not rung. */
+  @property({ type: Boolean }) paused = false;
 
   /** Whether the browser blocks sound until the person interacts with the page. */
   @property({ type: Boolean, attribute: 'sound-blocked' }) soundBlocked = false;
@@ -115,13 +123,18 @@ export class DlRegistrationStatus extends LitElement {
     }
     if (workstation.kind === 'sip-phone') {
       const registered = this.deskPhoneRegistered;
+      if (this.paused) {
+        return html`<span class="dot paused"></span><span>Incoming calls paused on desk phone ${workstation.name}</span>`;
+      }
       return html`<span class="dot ${registered ? 'ready' : ''}"></span><span
           >Calls ring at desk phone ${workstation.name}${registered === undefined ? '' : registered ? ' (registered)' : ' (not registered)'}</span
         >`;
     }
     switch (this.registration.status) {
       case 'registered':
-        return html`<span class="dot ready"></span><span>Ready for calls on ${workstation.name}</span>`;
+        return this.paused
+          ? html`<span class="dot paused"></span><span>Incoming calls paused on ${workstation.name}</span>`
+          : html`<span class="dot ready"></span><span>Ready for calls on ${workstation.name}</span>`;
       case 'failed':
         return nothing;
       default:

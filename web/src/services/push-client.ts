@@ -1,4 +1,4 @@
-import type { CallView, PushEvent } from '@deskline/protocol';
+import type { CallView, PushEvent, TeamMember } from '@deskline/protocol';
 import { log } from './log.js';
 
 const debug = log('dl:push');
@@ -25,18 +25,19 @@ function pushUrl(): string {
 }
 
 /**
- * The live call list from the server: a WebSocket at /api/push (same origin, the session cookie
- * authenticates it) that starts with a `hello` listing the calls in progress and then sends every
- * change of a call. It reconnects with exponential backoff (1 s doubling up to 30 s, with jitter);
- * each `hello` replaces the list, so nothing missed while disconnected lingers. Ended and abandoned
- * calls are dropped ENDED_CALL_LINGER_MS after they end.
+ * The live call list and team from the server: a WebSocket at /api/push (same origin, the session
+ * cookie authenticates it) that starts with a `hello` listing the calls in progress and the team, and
+ * then sends every change of a call and of a team member. It reconnects with exponential backoff (1 s
+ * doubling up to 30 s, with jitter); each `hello` replaces both, so nothing missed while disconnected
+ * lingers. Ended and abandoned calls are dropped ENDED_CALL_LINGER_MS after they end.
  *
- * @fires change - `Event`: `calls` or `status` changed.
+ * @fires change - `Event`: `calls`, `team` or `status` changed.
  * @fires session-ended - `Event`: the server closed the socket because this session logged out
  *   (another tab of this browser, say). The client has stopped.
  */
 export class PushClient extends EventTarget {
   #calls = new Map<string, CallView>();
+  #team = new Map<string, TeamMember>();
   #status: PushStatus = 'stopped';
   #socket: WebSocket | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -50,6 +51,11 @@ export class PushClient extends EventTarget {
   /** Calls by id: every call in progress, plus the recently ended ones. */
   get calls(): ReadonlyMap<string, CallView> {
     return this.#calls;
+  }
+
+  /** The team by user id: every enabled user, each replaced by a new object when it changes. */
+  get team(): ReadonlyMap<string, TeamMember> {
+    return this.#team;
   }
 
   get status(): PushStatus {
@@ -71,6 +77,7 @@ export class PushClient extends EventTarget {
     for (const timer of this.#dropTimers.values()) clearTimeout(timer);
     this.#dropTimers.clear();
     this.#calls = new Map();
+    this.#team = new Map();
     this.#changed();
   }
 
@@ -111,10 +118,19 @@ export class PushClient extends EventTarget {
         this.#dropTimers.clear();
         this.#calls = new Map();
         for (const call of message.calls) this.#put(call);
+        this.#team = new Map(message.team.map((member) => [member.userId, member]));
         break;
       case 'call':
         debug('call', message.call.id, message.call.state);
         this.#put(message.call);
+        break;
+      case 'member':
+        debug('member', message.member.userId, message.member.state, message.member.online);
+        this.#team.set(message.member.userId, message.member);
+        break;
+      case 'member-gone':
+        debug('member gone', message.userId);
+        this.#team.delete(message.userId);
         break;
       default:
         return;

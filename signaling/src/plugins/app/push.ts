@@ -43,16 +43,32 @@ async function activeCalls(app: { redis: import('ioredis').Redis }): Promise<Cal
     .sort((a, b) => a.startedAt - b.startedAt);
 }
 
+type StreamReply = Array<[string, Array<[string, string[]]>]>;
+
+function field(fields: string[], name: string): string | undefined {
+  const index = fields.indexOf(name);
+  return index >= 0 && index % 2 === 0 ? fields[index + 1] : undefined;
+}
+
 /**
  * Live state for every logged-in panel: a WebSocket at /api/push (session cookie required) that first
- * sends the calls in progress, then every call event the sip app appends to the Redis stream. One
- * blocking reader per signaling instance; each instance fans out to its own sockets.
+ * sends the calls in progress and the team, then every call event the sip app appends and every team
+ * member that changed (docs/presence-and-pause.md). One blocking reader per signaling instance tails
+ * both streams; each instance fans out to its own sockets. An open socket makes its user `online`:
+ * the instance tells Redis on the first and the last socket of a user and refreshes the users it
+ * holds every heartbeat, and every instance sweeps out the users of an instance that died.
  */
 export default fp(
   async (app, opts: { config: Config }) => {
     await app.register(websocket, { options: { maxPayload: 4096 } });
     const sockets = new Map<WebSocket, { sessionId: string; userId: string }>();
+    /** userId -> how many of its sockets this instance holds. */
+    const perUser = new Map<string, number>();
+    /** Presence changes of one user reach Redis in the order they happened. */
+    const presenceChain = new Map<string, Promise<void>>();
     const reader = app.redis.duplicate({ connectionName: 'signaling-push' });
+    // The tail loop reports failed reads; the connection's own errors need a listener of their own.
+    reader.on('error', (err: Error) => app.log.debug({ err: err.message }, 'push reader: Redis connection problem'));
     let running = true;
 
     const broadcast = (event: PushEvent): void => {
@@ -60,32 +76,75 @@ export default fp(
       for (const socket of sockets.keys()) if (socket.readyState === socket.OPEN) socket.send(text);
     };
 
+    const presenceStep = (userId: string, step: () => Promise<void>): Promise<void> => {
+      const next = (presenceChain.get(userId) ?? Promise.resolve())
+        .then(step)
+        .catch((err: unknown) => app.log.warn({ err: (err as Error).message, userId }, 'push: could not record presence'));
+      presenceChain.set(userId, next);
+      void next.then(() => {
+        if (presenceChain.get(userId) === next) presenceChain.delete(userId);
+      });
+      return next;
+    };
+
+    /** Pushes the current state of each member named by a batch of team events, once per member. */
+    const pushMembers = async (userIds: Set<string>): Promise<void> => {
+      const members = await app.team.read([...userIds]);
+      for (const userId of userIds) {
+        const member = members.get(userId);
+        broadcast(member ? { type: 'member', member } : { type: 'member-gone', userId });
+      }
+    };
+
     const tail = async (): Promise<void> => {
-      let lastId = '$';
+      let lastCall = '$';
+      let lastTeam = '$';
       while (running) {
         try {
-          const result = (await reader.xread('BLOCK', BLOCK_MS, 'STREAMS', RedisStreams.callEvents, lastId)) as
-            | Array<[string, Array<[string, string[]]>]>
-            | null;
-          for (const [, entries] of result ?? []) {
+          const result = (await reader.xread(
+            'BLOCK',
+            BLOCK_MS,
+            'STREAMS',
+            RedisStreams.callEvents,
+            RedisStreams.teamEvents,
+            lastCall,
+            lastTeam,
+          )) as StreamReply | null;
+          const changed = new Set<string>();
+          for (const [stream, entries] of result ?? []) {
             for (const [id, fields] of entries) {
-              lastId = id;
-              const raw = fields[fields.indexOf('event') + 1];
+              if (stream === RedisStreams.teamEvents) {
+                lastTeam = id;
+                const userId = field(fields, 'userId');
+                if (userId) changed.add(userId);
+                continue;
+              }
+              lastCall = id;
               try {
-                const { call } = JSON.parse(raw ?? '') as CallEvent;
+                const { call } = JSON.parse(field(fields, 'event') ?? '') as CallEvent;
                 if (call?.id) broadcast({ type: 'call', call });
               } catch {
                 app.log.warn({ id }, 'push: unreadable call event skipped');
               }
             }
           }
+          if (changed.size > 0) await pushMembers(changed);
         } catch (err) {
           if (!running) return;
-          app.log.warn({ err: (err as Error).message }, 'push: reading call events failed; retrying');
+          app.log.warn({ err: (err as Error).message }, 'push: reading events failed; retrying');
           await new Promise((resolve) => setTimeout(resolve, 1000));
         }
       }
     };
+
+    const heartbeatMs = opts.config.PRESENCE_HEARTBEAT_SECONDS * 1000;
+    const heartbeat = setInterval(() => {
+      if (perUser.size > 0) {
+        app.presence.touchAll(perUser.keys()).catch((err: Error) => app.log.warn({ err: err.message }, 'push: presence heartbeat failed'));
+      }
+      app.presence.sweep().catch((err: Error) => app.log.warn({ err: err.message }, 'push: presence sweep failed'));
+    }, heartbeatMs);
+    heartbeat.unref();
 
     app.decorate('push', {
       closeSession(sessionId: string) {
@@ -113,10 +172,25 @@ export default fp(
       }
       const { session, user } = authenticated(request);
       sockets.set(socket, { sessionId: session.id, userId: user.id });
-      socket.on('close', () => sockets.delete(socket));
+      const count = (perUser.get(user.id) ?? 0) + 1;
+      perUser.set(user.id, count);
+      const online = count === 1 ? presenceStep(user.id, () => app.presence.touch(user.id)) : presenceChain.get(user.id);
+      socket.on('close', () => {
+        sockets.delete(socket);
+        const left = (perUser.get(user.id) ?? 1) - 1;
+        if (left > 0) {
+          perUser.set(user.id, left);
+          return;
+        }
+        perUser.delete(user.id);
+        if (running) void presenceStep(user.id, () => app.presence.leave(user.id));
+      });
       // Panels only listen; anything they send is ignored.
       socket.on('message', () => undefined);
-      const hello: PushEvent = { type: 'hello', calls: await activeCalls(app), team: [] };
+      // The hello shows this user online already.
+      await online;
+      const [calls, team] = await Promise.all([activeCalls(app), app.team.list()]);
+      const hello: PushEvent = { type: 'hello', calls, team };
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(hello));
     });
 
@@ -125,9 +199,13 @@ export default fp(
     });
     app.addHook('onClose', async () => {
       running = false;
+      clearInterval(heartbeat);
       for (const socket of sockets.keys()) socket.close(1001, 'server stopping');
+      // A graceful stop takes this instance's users offline now rather than after the timeout.
+      await Promise.all([...perUser.keys()].map((userId) => presenceStep(userId, () => app.presence.leave(userId))));
+      perUser.clear();
       reader.disconnect();
     });
   },
-  { name: 'push', dependencies: ['redis', 'auth'] },
+  { name: 'push', dependencies: ['redis', 'auth', 'stores'] },
 );

@@ -1,10 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
 import { AccountService } from '../../services/account-service.js';
 import { AgentService } from '../../services/agent-service.js';
 import { LoginLimiter } from '../../services/login-limiter.js';
 import { ProfileStore } from '../../services/profile-store.js';
+import { Presence } from '../../services/presence.js';
 import { SessionStore } from '../../services/session-store.js';
+import { TeamService } from '../../services/team-service.js';
 import { UserStore } from '../../services/user-store.js';
 import { WorkstationStore } from '../../services/workstation-store.js';
 
@@ -17,6 +20,8 @@ declare module 'fastify' {
     accounts: AccountService;
     agents: AgentService;
     profiles: ProfileStore;
+    presence: Presence;
+    team: TeamService;
   }
 }
 
@@ -33,6 +38,9 @@ export default fp(
     );
     app.decorate('workstations', new WorkstationStore(app.redis, { sipDomain: config.SIP_DOMAIN }));
     app.decorate('agents', new AgentService(app.redis, app.workstations));
+    // Each signaling instance has its own id in the presence records (docs/presence-and-pause.md).
+    app.decorate('presence', new Presence(app.redis, randomUUID(), config.PRESENCE_HEARTBEAT_SECONDS * 3000));
+    app.decorate('team', new TeamService(app.redis, app.workstations, app.presence));
     app.decorate(
       'loginLimiter',
       new LoginLimiter(app.redis, {

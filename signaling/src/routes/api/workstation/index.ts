@@ -1,12 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { authenticated } from '../../../plugins/app/auth.js';
-import { ApiErrorSchema, WorkstationSchema, errorResponses } from '../../../schemas.js';
-
-const AgentStatusSchema = Type.Object({
-  state: Type.Union(['offline', 'available', 'paused', 'ringing', 'on-call'].map((s) => Type.Literal(s))),
-  workstation: Type.Optional(WorkstationSchema),
-});
+import { AgentStatusSchema, ApiErrorSchema, errorResponses } from '../../../schemas.js';
 
 /** The workstation the logged-in user works at: which one, pick one, leave it. */
 const workstation: FastifyPluginAsyncTypebox = async (app) => {

@@ -1,0 +1,52 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { authenticated } from '../../../plugins/app/auth.js';
+import { AgentStatusSchema, ApiErrorSchema, MissedCallsSchema, PauseBodySchema, errorResponses } from '../../../schemas.js';
+
+const MINUTE_MS = 60_000;
+
+/**
+ * Pausing incoming calls (docs/presence-and-pause.md). The pause lives in Redis and ends by itself
+ * at `pausedUntil`, whether or not a browser is open. Each change answers the agent status.
+ */
+const pause: FastifyPluginAsyncTypebox = async (app) => {
+  const statusResponses = { 200: AgentStatusSchema, ...errorResponses, 409: ApiErrorSchema };
+
+  app.get('/', { schema: { response: { 200: AgentStatusSchema, ...errorResponses } } }, async (request) =>
+    app.agents.status(authenticated(request).user.id),
+  );
+
+  // Starts a pause, or gives a running one a new end (counted from now).
+  app.put('/', { schema: { body: PauseBodySchema, response: statusResponses } }, async (request) => {
+    const { user } = authenticated(request);
+    const status = await app.agents.pause(user.id, request.body.minutes * MINUTE_MS);
+    request.log.info({ userId: user.id, minutes: request.body.minutes, pausedUntil: status.pausedUntil }, 'pause started');
+    return status;
+  });
+
+  app.post('/extend', { schema: { body: PauseBodySchema, response: statusResponses } }, async (request) => {
+    const { user } = authenticated(request);
+    const status = await app.agents.extendPause(user.id, request.body.minutes * MINUTE_MS);
+    request.log.info({ userId: user.id, minutes: request.body.minutes, pausedUntil: status.pausedUntil }, 'pause extended');
+    return status;
+  });
+
+  // "I'm back". Ending a pause that is not running changes nothing and answers the status all the same.
+  app.delete('/', { schema: { response: { 200: AgentStatusSchema, ...errorResponses } } }, async (request) => {
+    const { user } = authenticated(request);
+    const status = await app.agents.resume(user.id);
+    request.log.info({ userId: user.id }, 'pause ended by the user');
+    return status;
+  });
+
+  app.get('/missed', { schema: { response: { 200: MissedCallsSchema, ...errorResponses } } }, async (request) =>
+    app.agents.missedCalls(authenticated(request).user.id),
+  );
+
+  app.delete('/missed', { schema: { response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+    await app.agents.dismissMissedCalls(authenticated(request).user.id);
+    return reply.code(204).send(null);
+  });
+};
+
+export default pause;
