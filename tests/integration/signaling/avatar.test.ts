@@ -26,6 +26,8 @@ let ben: LoggedIn;
 test.before.each(async () => {
   anna = await loginOk(fixture.app, 'anna@clinic.example', await createUser(fixture.app, 'anna@clinic.example', 'employee'));
   ben = await loginOk(fixture.app, 'ben@clinic.example', await createUser(fixture.app, 'ben@clinic.example', 'employee'));
+  // Creating the users is announced too; each test counts only what it does.
+  await fixture.db.del(RedisStreams.teamEvents);
 });
 
 function upload(app: FastifyInstance, who: LoggedIn, body: Buffer, contentType = 'application/octet-stream', csrf = true): Promise<LightMyRequestResponse> {

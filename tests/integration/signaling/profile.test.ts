@@ -11,6 +11,8 @@ let password: string;
 test.before.each(async () => {
   password = await createUser(fixture.app, 'anna@clinic.example', 'employee');
   anna = await loginOk(fixture.app, 'anna@clinic.example', password);
+  // Creating the user is announced too; each test counts only what it does.
+  await fixture.db.del(RedisStreams.teamEvents);
 });
 
 async function teamEvents(): Promise<string[]> {

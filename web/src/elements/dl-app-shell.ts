@@ -39,11 +39,12 @@ const NOTIFICATIONS_BLOCKED =
 const NOTIFICATIONS_UNSUPPORTED = 'This browser cannot show notifications.';
 
 /** Entries of the user menu, in order. Add an entry here and handle its id in #onMenuSelect. */
-function userMenu(notifications: { checked: boolean; hint?: string }): MenuEntry[] {
+function userMenu(notifications: { checked: boolean; hint?: string }, onWorkstation: boolean): MenuEntry[] {
   return [
     { id: 'settings', label: 'Settings' },
     { id: 'notifications', label: 'Call notifications', ...notifications },
-    { id: 'pause', label: 'Pause incoming calls' },
+    // Pausing is for someone who can be rung (the server refuses it without a workstation too).
+    ...(onWorkstation ? [{ id: 'pause', label: 'Pause incoming calls' }] : []),
     { id: 'change-workstation', label: 'Change workstation' },
     { id: 'log-out', label: 'Log out' },
   ];
@@ -243,7 +244,7 @@ export class DlAppShell extends LitElement {
     return html`
       <header>
         <span class="brand">${logoMark}Deskline</span>
-        <dl-user-menu .entries=${userMenu(this.#notificationsEntry())} @menu-select=${this.#onMenuSelect}>
+        <dl-user-menu .entries=${userMenu(this.#notificationsEntry(), this.#workstation.workstation !== undefined)} @menu-select=${this.#onMenuSelect}>
           <span class="me">
             ${userAvatar(user)}
             ${presence === undefined
