@@ -36,7 +36,7 @@ type BrowserPhone = import('../tests/e2e/sip/browser-phone.js').BrowserPhone;
 const { values } = parseArgs({
   options: {
     calls: { type: 'string', default: '50' },
-    bridged: { type: 'string', default: '20' },
+    bridged: { type: 'string', default: '10' },
     capacity: { type: 'string', default: '100' },
     window: { type: 'string', default: '10' },
   },
@@ -47,6 +47,7 @@ const CAPACITY = Math.max(0, Math.min(400, Number(values.capacity)));
 const WINDOW_S = Math.max(1, Math.min(60, Number(values.window)));
 const WARMUP = 3;
 const TIMEOUT = 15_000;
+const PAGES_PER_BROWSER = 5;
 
 const [{ launchBrowser }, { BrowserPhone, PhonePageServer }, { PatientLine }, { PatientPhone }, { Staff }] = await Promise.all([
   load<BrowserHelpers>('helpers/browser.js'),
@@ -64,20 +65,21 @@ function credentials(kamailio: { secret: string; domain: string; wsUrl: string }
   return { wsUrl: kamailio.wsUrl, uri: `sip:${sipUser}@${kamailio.domain}`, username, password };
 }
 
-/** The process group of the Chromium this process launched (playwright starts it in a group of its own). */
-function chromiumGroup(): number | undefined {
+/** The process groups of the Chromiums this process launched (playwright starts each in a group of its own). */
+function chromiumGroups(): number[] {
+  const groups: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (Number(fields[1]) === process.pid && cmdline.includes('chromium')) return Number(fields[2]);
+      if (Number(fields[1]) === process.pid && cmdline.includes('chromium')) groups.push(Number(fields[2]));
     } catch {
       // gone meanwhile
     }
   }
-  return undefined;
+  return groups;
 }
 
 /** Packets per second each phone received within [start, end). */
@@ -89,7 +91,7 @@ function pps(phones: readonly PatientPhone[], start: number, end: number): strin
 
 try {
   // Each held call takes the patient leg's ports; each bridged call its browser leg's too.
-  const stack = await startStack({ rtpPorts: Math.max(200, CAPACITY * 4 + BRIDGED * 8 + 100), appEnv: { RING_TIMEOUT_SECONDS: '10' } });
+  const stack = await startStack({ rtpPorts: Math.max(200, CAPACITY * 4 + BRIDGED * 8 + 100), appEnv: { RING_TIMEOUT_SECONDS: '60' } });
   const { redis, kamailio } = stack;
   const staff = new Staff(redis);
   const line = await PatientLine.open(kamailio.sipPort);
@@ -131,9 +133,18 @@ try {
   // --- 2. BRIDGED browser calls talking while CAPACITY more callers wait on hold music ---
   if (BRIDGED > 0 || CAPACITY > 0) {
     const phones: BrowserPhone[] = [];
+    // One Chromium per PAGES_PER_BROWSER pages, as desks are separate computers: one Chromium with 20
+    // pages in calls never confirmed them all (each renderer's WebRTC audio shares one audio service).
+    const browsers = [browser];
     for (let i = 0; i < BRIDGED; i++) {
+      if (i >= browsers.length * PAGES_PER_BROWSER) {
+        const another = await launchBrowser();
+        onStop(() => another.close());
+        browsers.push(another);
+      }
+      const context = browsers[browsers.length - 1]!.context;
       const workstation = await staff.workstation(`Bench browser ${i}`);
-      phones.push(await BrowserPhone.register(browser.context, pages.url, credentials(kamailio, workstation.id), TIMEOUT));
+      phones.push(await BrowserPhone.register(context, pages.url, credentials(kamailio, workstation.id), TIMEOUT));
       await staff.available(`browser-${i}`, workstation.id);
       onStop(() => staff.leave(`browser-${i}`));
     }
@@ -145,7 +156,7 @@ try {
       for (const phone of [...talking, ...holding]) phone.close();
     });
     const started = performance.now();
-    const answered = phones.map((phone) => phone.incoming(0, 60_000).then(() => phone.answer(TIMEOUT)));
+    const answered = phones.map((phone) => phone.incoming(0, 60_000).then(() => phone.answer(60_000)));
     for (let i = 0; i < BRIDGED; i++) {
       const media = await PatientPhone.open();
       talking.push(media);
@@ -172,7 +183,10 @@ try {
     console.log(`   then ${CAPACITY - refused}/${CAPACITY} callers answered and queued on hold music in ${((performance.now() - holdStart) / 1000).toFixed(1)} s`);
     await new Promise((resolve) => setTimeout(resolve, 2000));
 
-    const groups: Array<[string, number | undefined]> = [...stack.processGroups, ['chromium', chromiumGroup()]];
+    const groups: Array<[string, number | undefined]> = [
+      ...stack.processGroups,
+      ...chromiumGroups().map((group, i): [string, number] => [`chromium ${i + 1}`, group]),
+    ];
     const before = groups.map(([, pid]) => (pid === undefined ? undefined : groupUsage(pid)));
     const start = Date.now();
     const levels = Promise.all(phones.map((phone) => phone.level(WINDOW_S * 1000)));
