@@ -12,12 +12,16 @@ import { startTestKamailio, type TestKamailio } from '../../helpers/kamailio.js'
 import { REPO_ROOT } from '../../helpers/launcher.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { SipUdpEndpoint } from '../../helpers/sip-endpoint.js';
+import { ephemeralCredentials, register } from '../../helpers/sip-register.js';
+import { SipWsEndpoint } from '../../helpers/sip-ws.js';
 import { header, newBranch, randomToken, serialize } from '../../helpers/sip-message.js';
 import { describeSipp, runSipp } from '../../helpers/sipp.js';
 
 const SCENARIOS = path.join(REPO_ROOT, 'tests/integration/pbx-config/sipp');
 // The trunk is 127.0.0.1; every other loopback address is "the internet".
 const TRUNK = '127.0.0.1';
+/** A large clinic's desks: their re-registration is well over pike's limit for one address. */
+const DESKS = 100;
 
 let redis: TestRedis;
 let kamailio: TestKamailio;
@@ -77,6 +81,26 @@ test('scanners get no answer at all, while others from the same address do', asy
   assert.is(again.status, 200);
   const answered = probes.filter((p) => scanner.received.some((m) => header(m, 'call-id') === p.callId));
   assert.equal(answered, [], 'no scanner request was answered');
+});
+
+test('a clinic\'s browsers behind one address all re-register at once (after a restart) and none is cut off', async () => {
+  // DESKS x (REGISTER + its challenged retry) requests from 127.0.0.1 within a second or so:
+  // over pike's 64 per 2 s, which only UDP/TCP sources that are neither trunk nor browser are held to.
+  const desks = await Promise.all(Array.from({ length: DESKS }, () => SipWsEndpoint.connect(kamailio.wsUrl)));
+  try {
+    const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    const results = await Promise.all(
+      desks.map((desk, i) => {
+        const user = `ws-desk-${i}`;
+        const credentials = ephemeralCredentials(kamailio.secret, user, expiresAt);
+        return register(desk, { user, domain: kamailio.domain, ...credentials, contact: desk.contact(user), expires: 60, timeoutMs: 5000 });
+      }),
+    );
+    assert.equal(results.map((r) => r.response.status), desks.map(() => 200));
+    assert.not.ok(kamailio.log.some((l) => /flood from 127\.0\.0\.1\b/.test(l)), 'no browser was taken for a flood');
+  } finally {
+    for (const desk of desks) await desk.close();
+  }
 });
 
 test('a flood from one untrusted address is cut off; the trunk is never limited', async () => {
