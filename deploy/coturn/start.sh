@@ -40,6 +40,8 @@ conf=$(mktemp /tmp/turnserver.XXXXXX.conf)
   echo 'no-software-attribute'
   echo 'log-file=stdout'
   echo 'simple-log'
+  # Its files where its user may write: with use-auth-secret the database holds nothing.
   echo 'pidfile=/tmp/turnserver.pid'
+  echo 'userdb=/tmp/turndb'
 } >"$conf"
 exec turnserver -c "$conf"

@@ -91,6 +91,36 @@ test('Redis: the start script makes it ask for REDIS_PASSWORD, which is on no co
   assert.not.ok(commandLine.includes(PASSWORD), commandLine);
 });
 
+test('Redis: a backup made with redis-cli --rdb comes back with deploy/redis/restore.sh, AOF on, in a Redis started as compose starts it', async () => {
+  await db.set('backup-probe', 'before the backup');
+  await db.hset('user:backup-probe', 'email', 'anna@clinic.example');
+  const backup = path.join(dir, 'backup.rdb');
+  await run('redis-cli', ['-p', String(redisPort), '--rdb', backup], { env: { ...process.env, REDISCLI_AUTH: PASSWORD } });
+  await db.set('backup-probe', 'after the backup');
+
+  const restored = mkdtempSync(path.join(dir, 'restored-'));
+  const { stdout } = await run('bash', [script('redis/restore.sh'), backup], { env: { ...process.env, DATA_DIR: restored } });
+  assert.match(stdout, /restore: \d+ keys from/);
+  const port = await freePort();
+  const again = killOnExit(ManagedProcess.start({
+    name: 'redis-restored',
+    command: 'bash',
+    args: [script('redis/start.sh'), '--bind', '127.0.0.1', '--port', String(port), '--dir', restored, '--appendonly', 'yes', '--daemonize', 'no'],
+    env: { ...process.env, REDIS_PASSWORD: PASSWORD },
+  }));
+  const client = new Redis(`redis://:${PASSWORD}@127.0.0.1:${port}`, { lazyConnect: true });
+  try {
+    await waitUntilHealthy(again, () => rawCommand(port, 'PING').then(() => true, () => false), 10_000);
+    await client.connect();
+    assert.is(await client.get('backup-probe'), 'before the backup');
+    assert.is(await client.hget('user:backup-probe', 'email'), 'anna@clinic.example');
+    assert.equal(await client.config('GET', 'appendonly'), ['appendonly', 'yes']);
+  } finally {
+    client.disconnect();
+    await again.stop();
+  }
+});
+
 test('Redis: compose\'s healthcheck command passes with the password and fails without it', async () => {
   const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
     services: { redis: { healthcheck: { test: string[] } } };
