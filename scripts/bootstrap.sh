@@ -37,6 +37,8 @@ needs_test=(
   "baresip baresip"
   "sox sox"
   "tshark tshark"
+  "docker-compose docker-compose"
+  "caddy caddy"
 )
 
 say() { echo "bootstrap: $*" >&2; }

@@ -99,6 +99,18 @@ export interface SipCredentials {
   password: string;
   /** Epoch ms after which Kamailio refuses them. */
   expiresAt: number;
+  /**
+   * TURN servers for the call's media, with credentials valid until `expiresAt` (TURN REST API
+   * format). Only when the server has TURN configured (TURN_URLS, TURN_SECRET).
+   */
+  iceServers?: IceServer[];
+}
+
+/** One entry of RTCConfiguration.iceServers. */
+export interface IceServer {
+  urls: string[];
+  username: string;
+  credential: string;
 }
 
 /** SIP header on the sip app's INVITE to a workstation: the queue's call id, to match the live queue. */

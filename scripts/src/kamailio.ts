@@ -1,6 +1,6 @@
 /**
- * How Deskline runs Kamailio: the command line built from the settings in docs/call-path.md, shared
- * by the launcher and the tests' harness (tests/helpers/kamailio.ts).
+ * How Deskline runs Kamailio: its command line and the environment variables that carry the settings
+ * of docs/call-path.md, shared by the launcher and the tests' harness (tests/helpers/kamailio.ts).
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -52,39 +52,40 @@ export function ndbRedisServer(redisUrl: string): string {
   return spec;
 }
 
-/** A string define: -A 'NAME="value"'. The config file's strings cannot contain a quote. */
-function stringDefine(name: string, value: string): string[] {
+/** Kamailio's preprocessor quotes a string variable (#!trydefenvs) as it is: it cannot hold a quote. */
+function stringValue(name: string, value: string): string {
   if (/["\\\n\r]/.test(value)) throw new Error(`${name} must not contain quotes, backslashes or line breaks`);
-  return ['-A', `${name}="${value}"`];
+  return value;
 }
 
-function numberDefine(name: string, value: number): string[] {
-  return ['-A', `${name}=${value}`];
+/**
+ * The environment variables kamailio.cfg reads (#!trydefenv and #!trydefenvs at its top): every
+ * setting, under the names of docs/call-path.md. Docker Compose sets the same ones.
+ */
+export function kamailioEnv(settings: KamailioSettings): Record<string, string> {
+  return {
+    SIP_DOMAIN: stringValue('SIP_DOMAIN', settings.domain),
+    // A bare IP in listen=…; IPv6 needs its brackets there.
+    SIP_LISTEN_HOST: settings.listenHost.includes(':') ? `[${settings.listenHost}]` : settings.listenHost,
+    SIP_PORT: String(settings.sipPort),
+    SIP_WS_PORT: String(settings.wsPort),
+    SIP_APP_HOST: stringValue('SIP_APP_HOST', settings.appHost),
+    SIP_APP_PORT: String(settings.appPort),
+    TRUNK_ADDRESSES: stringValue('TRUNK_ADDRESSES', settings.trunkAddresses.join(',')),
+    SIP_EPHEMERAL_SECRET: stringValue('SIP_EPHEMERAL_SECRET', settings.ephemeralSecret),
+    REDIS_SERVER: ndbRedisServer(settings.redisUrl),
+    ...(settings.wsMaxExpires !== undefined ? { WS_MAX_EXPIRES: String(settings.wsMaxExpires) } : {}),
+    ...(settings.minExpires !== undefined ? { MIN_EXPIRES: String(settings.minExpires) } : {}),
+    ...(settings.workers !== undefined ? { SIP_WORKERS: String(settings.workers) } : {}),
+  };
 }
 
 /**
  * `kamailio` arguments: our config, in the foreground (-DD), logging to stderr (-E), its runtime
- * files in `runDir` (-Y) rather than /var/run, and every setting as a define.
+ * files in `runDir` (-Y) rather than /var/run. The settings go in its environment (kamailioEnv).
  */
-export function kamailioArgs(settings: KamailioSettings, runDir: string): string[] {
-  return [
-    '-f', KAMAILIO_CFG,
-    '-DD', '-E',
-    '-Y', runDir,
-    ...stringDefine('SIP_DOMAIN', settings.domain),
-    // A bare IP in listen=…; IPv6 needs its brackets there.
-    '-A', `SIP_LISTEN_HOST=${settings.listenHost.includes(':') ? `[${settings.listenHost}]` : settings.listenHost}`,
-    ...numberDefine('SIP_PORT', settings.sipPort),
-    ...numberDefine('SIP_WS_PORT', settings.wsPort),
-    ...stringDefine('SIP_APP_HOST', settings.appHost),
-    ...numberDefine('SIP_APP_PORT', settings.appPort),
-    ...stringDefine('TRUNK_ADDRESSES', settings.trunkAddresses.join(',')),
-    ...stringDefine('SIP_EPHEMERAL_SECRET', settings.ephemeralSecret),
-    ...stringDefine('REDIS_SERVER', ndbRedisServer(settings.redisUrl)),
-    ...(settings.wsMaxExpires !== undefined ? numberDefine('WS_MAX_EXPIRES', settings.wsMaxExpires) : []),
-    ...(settings.minExpires !== undefined ? numberDefine('MIN_EXPIRES', settings.minExpires) : []),
-    ...(settings.workers !== undefined ? numberDefine('SIP_WORKERS', settings.workers) : []),
-  ];
+export function kamailioArgs(runDir: string): string[] {
+  return ['-f', KAMAILIO_CFG, '-DD', '-E', '-Y', runDir];
 }
 
 /** Kamailio is up when it answers an OPTIONS over UDP with 200. */
@@ -106,7 +107,8 @@ export async function startKamailio(options: StartKamailioOptions): Promise<Mana
     name: 'kamailio',
     command: options.bin ?? kamailioCommand(),
     installHint: KAMAILIO_INSTALL_HINT,
-    args: kamailioArgs(options, options.runDir),
+    args: kamailioArgs(options.runDir),
+    env: { ...process.env, ...kamailioEnv(options) },
     onLine: options.onLine,
   });
   try {

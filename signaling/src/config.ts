@@ -55,6 +55,15 @@ export const ConfigSchema = Type.Object({
     maximum: 60,
     description: 'how often each instance refreshes who has the app open; a user is offline 3 heartbeats after the last one',
   }),
+  TURN_URLS: Type.Optional(
+    Type.Array(Type.String({ pattern: '^turns?:[^\\s,]+$' }), {
+      minItems: 1,
+      description: 'comma-separated TURN server URLs given to browsers, e.g. turn:phones.clinic.example:3478?transport=udp',
+    }),
+  ),
+  TURN_SECRET: Type.Optional(
+    Type.String({ minLength: 16, description: "coturn's static-auth-secret: signaling issues time-limited TURN credentials with it" }),
+  ),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -63,5 +72,9 @@ export { ConfigError };
 
 /** Validates the environment into a Config, or throws a ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
-  return loadEnvConfig(ConfigSchema, env, { hint: 'see the README' });
+  const config = loadEnvConfig(ConfigSchema, env, { lists: ['TURN_URLS'], hint: 'see the README' });
+  if ((config.TURN_URLS === undefined) !== (config.TURN_SECRET === undefined)) {
+    throw new ConfigError('Invalid configuration:\n  TURN_URLS and TURN_SECRET go together: set both (to offer TURN) or neither.');
+  }
+  return config;
 }

@@ -7,10 +7,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { kamailioArgs, ndbRedisServer } from '@deskline/scripts/kamailio';
+import { kamailioArgs, kamailioEnv, ndbRedisServer, type KamailioSettings } from '@deskline/scripts/kamailio';
 import { LaunchConfigError, readLaunchConfig } from '@deskline/scripts/launch-config';
 import { rtpengineArgs } from '@deskline/scripts/rtpengine';
 import { ephemeralSecretFile, sipEphemeralSecret } from '@deskline/scripts/secrets';
+
+function baseSettings(): KamailioSettings {
+  return {
+    domain: 'deskline.local', listenHost: '127.0.0.1', sipPort: 5060, wsPort: 5066, appHost: '127.0.0.1', appPort: 5070,
+    trunkAddresses: ['127.0.0.1'], ephemeralSecret: 'x'.repeat(64), redisUrl: 'redis://127.0.0.1:6379',
+  };
+}
 
 test('the defaults are those of docs/call-path.md', () => {
   const config = readLaunchConfig({});
@@ -66,24 +73,30 @@ test('REDIS_URL becomes ndb_redis\'s server spec, database and password included
   assert.throws(() => ndbRedisServer('rediss://10.0.0.5:6380'), /redis:\/\//);
 });
 
-test('Kamailio gets every setting as a define, strings quoted', () => {
-  const args = kamailioArgs({
+test('Kamailio gets its config and run directory as arguments, every setting in its environment', () => {
+  const args = kamailioArgs('/tmp/run');
+  assert.match(args[1] ?? '', /pbx-config\/kamailio\/kamailio\.cfg$/);
+  assert.equal(args.slice(2), ['-DD', '-E', '-Y', '/tmp/run']);
+  const env = kamailioEnv({
     domain: 'clinic.example', listenHost: '10.0.0.5', sipPort: 5060, wsPort: 5066, appHost: '127.0.0.1', appPort: 5070,
     trunkAddresses: ['192.0.2.10', '198.51.100.0/24'], ephemeralSecret: 'x'.repeat(64), redisUrl: 'redis://127.0.0.1:6379',
-  }, '/tmp/run');
-  assert.equal(args.slice(2, 6), ['-DD', '-E', '-Y', '/tmp/run']);
-  const defines = args.filter((_, i) => args[i - 1] === '-A');
-  assert.equal(defines, [
-    'SIP_DOMAIN="clinic.example"',
-    'SIP_LISTEN_HOST=10.0.0.5',
-    'SIP_PORT=5060',
-    'SIP_WS_PORT=5066',
-    'SIP_APP_HOST="127.0.0.1"',
-    'SIP_APP_PORT=5070',
-    'TRUNK_ADDRESSES="192.0.2.10,198.51.100.0/24"',
-    `SIP_EPHEMERAL_SECRET="${'x'.repeat(64)}"`,
-    'REDIS_SERVER="name=deskline;addr=127.0.0.1;port=6379"',
-  ]);
+  });
+  assert.equal(env, {
+    SIP_DOMAIN: 'clinic.example',
+    SIP_LISTEN_HOST: '10.0.0.5',
+    SIP_PORT: '5060',
+    SIP_WS_PORT: '5066',
+    SIP_APP_HOST: '127.0.0.1',
+    SIP_APP_PORT: '5070',
+    TRUNK_ADDRESSES: '192.0.2.10,198.51.100.0/24',
+    SIP_EPHEMERAL_SECRET: 'x'.repeat(64),
+    REDIS_SERVER: 'name=deskline;addr=127.0.0.1;port=6379',
+  });
+  assert.ok(!args.some((arg) => arg.includes('x'.repeat(64))), 'the secret is not on the command line');
+  const v6 = kamailioEnv({ ...baseSettings(), listenHost: '2001:db8::5', workers: 2, wsMaxExpires: 60, minExpires: 20 });
+  assert.is(v6.SIP_LISTEN_HOST, '[2001:db8::5]');
+  assert.equal([v6.SIP_WORKERS, v6.WS_MAX_EXPIRES, v6.MIN_EXPIRES], ['2', '60', '20']);
+  assert.throws(() => kamailioEnv({ ...baseSettings(), domain: 'bad"domain' }), /SIP_DOMAIN/);
 });
 
 test('rtpengine gets the shared config file and this installation\'s flags', () => {

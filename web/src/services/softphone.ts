@@ -1,4 +1,4 @@
-import { QUEUE_CALL_ID_HEADER, type SipCredentials, type Workstation } from '@deskline/protocol';
+import { QUEUE_CALL_ID_HEADER, type IceServer, type SipCredentials, type Workstation } from '@deskline/protocol';
 import JsSIP from 'jssip';
 import type { EndEvent, RTCSession } from 'jssip/lib/RTCSession.js';
 import type { IncomingRTCSessionEvent, RTCSessionEvent, RegistrationFailedListener, UA } from 'jssip/lib/UA.js';
@@ -63,13 +63,17 @@ const ENDED_CALL_VISIBLE_MS = 4_000;
 
 /** The SIP header in which the sip app names its call when it rings a workstation. */
 
-const ANSWER_OPTIONS = {
-  mediaConstraints: { audio: true, video: false },
-  // Without it, answering an INVITE without SDP (late offer) never completes.
-  rtcOfferConstraints: { offerToReceiveAudio: true },
-  // JsSIP's default is a public STUN server. rtpengine drops a=group:BUNDLE, hence no max-bundle.
-  pcConfig: { iceServers: [], bundlePolicy: 'balanced', rtcpMuxPolicy: 'require' },
-} satisfies Parameters<RTCSession['answer']>[0];
+/** How a call is answered; `iceServers` are the server's TURN servers, if it has any. */
+function answerOptions(iceServers: readonly IceServer[] = []): Parameters<RTCSession['answer']>[0] {
+  return {
+    mediaConstraints: { audio: true, video: false },
+    // Without it, answering an INVITE without SDP (late offer) never completes.
+    rtcOfferConstraints: { offerToReceiveAudio: true },
+    // JsSIP's default is a public STUN server: only the server's own TURN servers, or none.
+    // rtpengine drops a=group:BUNDLE, hence no max-bundle.
+    pcConfig: { iceServers: iceServers.map((server) => ({ ...server })), bundlePolicy: 'balanced', rtcpMuxPolicy: 'require' },
+  };
+}
 
 /** JsSIP's end causes (JsSIP.C.causes) that get their own words. */
 const END_REASONS: Record<string, string> = {
@@ -193,7 +197,7 @@ export class Softphone extends EventTarget {
     this.ringtone.stop();
     this.#setCall({ ...call, state: 'connecting' });
     try {
-      session.answer(ANSWER_OPTIONS);
+      session.answer(answerOptions(this.#credentials?.iceServers));
     } catch (error) {
       debug('answer failed', error);
       this.#endCall(session, 'The call could not be answered.');

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { Config } from '../../../config.js';
 import { ClientError } from '../../../errors.js';
 import { authenticated } from '../../../plugins/app/auth.js';
-import { ephemeralCredentials } from '../../../services/sip-credentials.js';
+import { ephemeralCredentials, turnCredentials } from '../../../services/sip-credentials.js';
 import { ApiErrorSchema, errorResponses } from '../../../schemas.js';
 
 const CredentialsSchema = Type.Object({
@@ -12,6 +12,9 @@ const CredentialsSchema = Type.Object({
   username: Type.String(),
   password: Type.String(),
   expiresAt: Type.Integer(),
+  iceServers: Type.Optional(
+    Type.Array(Type.Object({ urls: Type.Array(Type.String()), username: Type.String(), credential: Type.String() })),
+  ),
 });
 
 const NO_WORKSTATION = 'Pick a workstation to receive calls and to call patients back.';
@@ -31,13 +34,16 @@ const sip: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config 
       if (workstation.kind !== 'browser') throw new ClientError(409, `${workstation.name} is a desk phone; calls ring there.`);
       // Browser-facing no-store: the response carries a password.
       reply.header('cache-control', 'no-store');
-      return ephemeralCredentials({
+      const credentials = ephemeralCredentials({
         secret: config.SIP_EPHEMERAL_SECRET,
         domain: config.SIP_DOMAIN,
         wsUrl: config.SIP_WS_URL ?? `ws://${request.hostname}:${config.SIP_WS_PORT}`,
         workstationId: workstation.id,
         lifetimeMs: config.SIP_CREDENTIALS_HOURS * 3_600_000,
       });
+      if (!config.TURN_URLS || !config.TURN_SECRET) return credentials;
+      const turn = turnCredentials({ secret: config.TURN_SECRET, urls: config.TURN_URLS, userId: user.id, expiresAt: credentials.expiresAt });
+      return { ...credentials, iceServers: [turn] };
     },
   );
 };

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# redis-server with the given arguments (docker-compose.yml: the launcher's, from redisServerArgs()),
+# and the password from REDIS_PASSWORD. The password goes in on standard input (`redis-server -` reads
+# its config from there), so it is on no command line.
+set -euo pipefail
+: "${REDIS_PASSWORD:?REDIS_PASSWORD is not set: see .env.example}"
+exec redis-server - "$@" <<<"requirepass $REDIS_PASSWORD"

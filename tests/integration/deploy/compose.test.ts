@@ -1,0 +1,420 @@
+/**
+ * docker-compose.yml, validated without a Docker engine: Debian's docker-compose resolves it, and the
+ * resolved file must run what the launcher runs (scripts/src/services.ts), with the same config
+ * files, arguments and environment variable names. Every list of variables below comes from the
+ * code (the config schemas, the launcher, kamailio.cfg), so a variable added there fails this test
+ * until docker-compose.yml sets it or lists it under x-deskline-defaulted, and .env.example documents it.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
+import { KAMAILIO_CFG, kamailioArgs, kamailioEnv } from '@deskline/scripts/kamailio';
+import { REPO_ROOT, readLaunchConfig } from '@deskline/scripts/launch-config';
+import { redisServerArgs } from '@deskline/scripts/redis-server';
+import { RTPENGINE_CONF, rtpengineArgs } from '@deskline/scripts/rtpengine';
+import { serviceDefinitions } from '@deskline/scripts/services';
+import { ConfigSchema as SignalingSchema, loadConfig as loadSignalingConfig } from '@deskline/signaling/config';
+import { ConfigSchema as SipSchema, loadConfig as loadSipConfig } from '@deskline/sip/config';
+
+const run = promisify(execFile);
+
+const COMPOSE_FILE = path.join(REPO_ROOT, 'docker-compose.yml');
+const ENV_EXAMPLE = path.join(REPO_ROOT, '.env.example');
+const rawText = readFileSync(COMPOSE_FILE, 'utf8');
+const raw = parse(rawText, { merge: true }) as RawCompose;
+
+interface Service {
+  build?: { context: string; dockerfile: string };
+  command?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+  restart?: string;
+  network_mode?: string;
+  profiles?: string[];
+}
+interface Compose {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+}
+interface RawCompose extends Compose {
+  'x-deskline-defaulted': Record<'launcher' | 'signaling' | 'sip' | 'kamailio', Record<string, string>>;
+}
+
+const SECRETS = {
+  SIP_EPHEMERAL_SECRET: 'e'.repeat(64),
+  REDIS_PASSWORD: 'a1'.repeat(32),
+  TURN_SECRET: 't'.repeat(40),
+};
+/** What clinic IT fills in (docs/operations.md); addresses on this machine, so Kamailio can check its config here. */
+const FILLED: Record<string, string> = {
+  PUBLIC_HOSTNAME: 'phones.clinic.example',
+  SIP_LISTEN_HOST: '127.0.0.1',
+  RTPENGINE_INTERFACE: '127.0.0.1',
+  TRUNK_ADDRESSES: '192.0.2.20',
+  CLINIC_NUMBERS: '100,101',
+  SIP_EPHEMERAL_SECRET: SECRETS.SIP_EPHEMERAL_SECRET,
+  REDIS_PASSWORD: SECRETS.REDIS_PASSWORD,
+};
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'deskline-compose-'));
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** The variables .env.example assigns (NAME=...), in order. */
+function exampleVariables(): Map<string, string> {
+  const vars = new Map<string, string>();
+  for (const line of readFileSync(ENV_EXAMPLE, 'utf8').split('\n')) {
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (m) vars.set(m[1] ?? '', m[2] ?? '');
+  }
+  return vars;
+}
+
+/** .env.example with `values` filled in, as clinic IT makes it. */
+function envFile(name: string, values: Record<string, string>): string {
+  const text = readFileSync(ENV_EXAMPLE, 'utf8').replace(/^([A-Z][A-Z0-9_]*)=.*$/gm, (line, key: string) =>
+    key in values ? `${key}=${values[key]}` : line,
+  );
+  const file = path.join(tmp, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+/** docker-compose with no variable of this shell: the shell's environment would win over .env. */
+function compose(env: string, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return run('docker-compose', ['-f', COMPOSE_FILE, '--env-file', env, ...args], {
+    cwd: tmp,
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmp },
+  });
+}
+
+let resolved: Compose;
+test.before(async () => {
+  const { stdout } = await compose(envFile('filled.env', FILLED), 'config');
+  resolved = parse(stdout) as Compose;
+});
+
+function service(name: string): Service {
+  const found = resolved.services[name];
+  if (!found) throw new Error(`docker-compose.yml has no service ${name}`);
+  return found;
+}
+const env = (name: string): Record<string, string> => service(name).environment ?? {};
+
+/** "source:target[:mode]" bind mounts and named volumes of a service, as docker-compose config prints them. */
+function mounts(name: string): Array<{ source: string; target: string }> {
+  return (service(name).volumes ?? []).map((v) => {
+    const [source = '', target = ''] = v.split(':');
+    return { source, target };
+  });
+}
+function mountedAt(name: string, target: string): string | undefined {
+  return mounts(name).find((m) => m.target === target)?.source;
+}
+
+/** The path after `-f` / `--config-file=`, and where in the container it comes from. */
+function argValue(args: readonly string[], flag: string): string | undefined {
+  const eq = args.find((a) => a.startsWith(`${flag}=`));
+  if (eq) return eq.slice(flag.length + 1);
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** A launcher configuration that touches nothing on disk. */
+function launcherConfig(env: NodeJS.ProcessEnv = {}) {
+  return readLaunchConfig({ DESKLINE_VAR_DIR: path.join(tmp, 'var'), SIP_EPHEMERAL_SECRET: SECRETS.SIP_EPHEMERAL_SECRET, ...env });
+}
+
+/** Names kamailio.cfg reads from its environment, and which of them it cannot start without. */
+function kamailioVariables(): { all: string[]; required: string[] } {
+  const cfg = readFileSync(KAMAILIO_CFG, 'utf8');
+  const all = [...cfg.matchAll(/^#!trydefenvs? ([A-Z0-9_]+)$/gm)].map((m) => m[1] ?? '');
+  const required = [...cfg.matchAll(/^loadmodule "missing-env-([A-Z0-9_]+)"$/gm)].map((m) => m[1] ?? '');
+  return { all, required };
+}
+
+const sorted = (values: Iterable<string>): string[] => [...values].sort();
+
+test('docker-compose refuses .env.example as it stands, naming what is missing: no default secret, no guessed address', async () => {
+  try {
+    await compose(ENV_EXAMPLE, 'config', '-q');
+    assert.unreachable('docker-compose accepted .env.example without secrets');
+  } catch (err) {
+    assert.match((err as { stderr?: string }).stderr ?? String(err), /is not set in \.env/);
+  }
+  for (const name of Object.keys(FILLED)) {
+    const { [name]: _left, ...others } = FILLED;
+    const refused = await compose(envFile(`without-${name}.env`, others), 'config', '-q').then(() => false, () => true);
+    assert.ok(refused, `docker-compose starts without ${name}`);
+  }
+});
+
+test('docker-compose accepts the file with a filled-in .env, with TURN too; coturn only runs with --profile turn', async () => {
+  await compose(envFile('filled.env', FILLED), 'config', '-q');
+  const turn = await compose(envFile('turn.env', { ...FILLED, TURN_SECRET: SECRETS.TURN_SECRET, TURN_URLS: 'turn:phones.clinic.example:3478' }), '--profile', 'turn', 'config', '--services');
+  assert.equal(sorted(turn.stdout.trim().split('\n')), ['caddy', 'coturn', 'kamailio', 'redis', 'rtpengine', 'signaling', 'sip']);
+  assert.equal(service('coturn').profiles, ['turn']);
+  for (const [name, s] of Object.entries(resolved.services)) if (name !== 'coturn') assert.is(s.profiles, undefined, `${name} always runs`);
+});
+
+test('every service the launcher runs is in the compose file, on the host network, restarted unless stopped', () => {
+  for (const definition of serviceDefinitions(launcherConfig())) {
+    const s = service(definition.name);
+    assert.is(s.network_mode, 'host', definition.name);
+    assert.is(s.restart, 'unless-stopped', definition.name);
+  }
+  assert.is(service('caddy').restart, 'unless-stopped');
+});
+
+test('the config files the launcher gives Kamailio and rtpengine are the ones compose mounts where their commands look', () => {
+  const kamailio = service('kamailio');
+  const cfgInContainer = argValue(kamailio.command ?? [], '-f');
+  assert.ok(cfgInContainer, 'kamailio has -f');
+  assert.is(argValue(kamailioArgs('/run/kamailio'), '-f'), KAMAILIO_CFG);
+  assert.is(mountedAt('kamailio', cfgInContainer), KAMAILIO_CFG);
+
+  const rtpengine = service('rtpengine');
+  const confInContainer = argValue(rtpengine.command ?? [], '--config-file');
+  assert.ok(confInContainer, 'rtpengine has --config-file');
+  assert.is(argValue(rtpengineArgs(launcherConfig().rtpengine), '--config-file'), RTPENGINE_CONF);
+  assert.is(mountedAt('rtpengine', confInContainer), RTPENGINE_CONF);
+
+  // The media: the sip app's default folder, mounted at the MEDIA_DIR the sip app is given, in both
+  // containers (the sip app sends rtpengine the files' paths).
+  const mediaDir = env('sip')['MEDIA_DIR'];
+  assert.ok(mediaDir, 'the sip app gets MEDIA_DIR');
+  const launcherMedia = (SipSchema.properties.MEDIA_DIR as { default: string }).default;
+  assert.is(launcherMedia, path.join(REPO_ROOT, 'pbx-config/media'));
+  assert.is(mountedAt('sip', mediaDir), launcherMedia);
+  assert.is(mountedAt('rtpengine', mediaDir), launcherMedia);
+});
+
+test('the commands are the launcher\'s: Kamailio\'s and Redis\'s arguments, rtpengine\'s flags', () => {
+  const kamailio = service('kamailio').command ?? [];
+  const runDir = argValue(kamailio, '-Y') ?? '';
+  const expected = kamailioArgs(runDir).map((a) => (a === KAMAILIO_CFG ? argValue(kamailio, '-f') : a));
+  assert.equal(kamailio, expected);
+
+  const flags = (args: readonly string[]): string[] => args.map((a) => a.split('=')[0] ?? '');
+  const rtpengine = service('rtpengine').command ?? [];
+  assert.equal(flags(rtpengine), flags(rtpengineArgs(launcherConfig().rtpengine)));
+  assert.is(argValue(rtpengine, '--listen-ng'), '127.0.0.1:22222', 'the control port stays on the loopback');
+  assert.is(argValue(rtpengine, '--interface'), FILLED['RTPENGINE_INTERFACE']);
+
+  const redis = service('redis').command ?? [];
+  assert.equal(redis, redisServerArgs({ host: '127.0.0.1', port: 6379, dir: '/data', appendOnly: true }));
+});
+
+test('Kamailio: compose and the launcher set exactly the variables kamailio.cfg reads, and the config accepts compose\'s values', () => {
+  const { all, required } = kamailioVariables();
+  assert.ok(required.length >= 9 && required.every((name) => all.includes(name)), `${required} within ${all}`);
+  const launcher = kamailioEnv({ ...launcherConfig().sip, ephemeralSecret: SECRETS.SIP_EPHEMERAL_SECRET, redisUrl: 'redis://127.0.0.1:6379' });
+  const composed = env('kamailio');
+  assert.equal(sorted(Object.keys(composed)), sorted(Object.keys(launcher)), 'compose and the launcher set the same ones');
+  for (const name of Object.keys(composed)) assert.ok(all.includes(name), `kamailio.cfg does not read ${name}`);
+  for (const name of required) assert.ok(name in composed, `compose does not set ${name}`);
+  const defaulted = raw['x-deskline-defaulted'].kamailio;
+  for (const name of all.filter((n) => !(n in composed))) assert.ok(name in defaulted, `${name}: neither set nor listed as defaulted`);
+  assert.is(composed['REDIS_SERVER'], `name=deskline;addr=127.0.0.1;port=6379;pass=${SECRETS.REDIS_PASSWORD}`);
+
+  const runDir = mkdtempSync(path.join(tmp, 'kamailio-'));
+  const check = spawnSync('/usr/sbin/kamailio', ['-c', '-f', KAMAILIO_CFG, '-Y', runDir], {
+    env: { PATH: process.env['PATH'], ...composed },
+    encoding: 'utf8',
+  });
+  assert.is(check.status, 0, `kamailio -c with compose's environment:\n${check.stderr.split('\n').filter((l) => /ERROR|CRITICAL/.test(l)).join('\n')}`);
+});
+
+/** The variables the launcher reads, found by watching which names readLaunchConfig() asks for. */
+function launcherVariables(): string[] {
+  const asked = new Set<string>();
+  const watched = new Proxy({ SIP_EPHEMERAL_SECRET: SECRETS.SIP_EPHEMERAL_SECRET } as NodeJS.ProcessEnv, {
+    get(target, key) {
+      if (typeof key === 'string') asked.add(key);
+      return Reflect.get(target, key);
+    },
+  });
+  readLaunchConfig(watched);
+  return sorted(asked);
+}
+
+test('signaling and the sip app: compose sets only variables their schemas read, every schema variable is set or deliberately defaulted, and the values load', () => {
+  for (const [name, schema, load] of [
+    ['signaling', SignalingSchema, loadSignalingConfig],
+    ['sip', SipSchema, loadSipConfig],
+  ] as const) {
+    const known = Object.keys(schema.properties);
+    const composed = env(name);
+    for (const key of Object.keys(composed)) assert.ok(known.includes(key), `${name}'s config has no ${key} (a typo?)`);
+    const defaulted = raw['x-deskline-defaulted'][name];
+    for (const key of known) assert.ok(key in composed || key in defaulted, `${name}'s ${key} is neither set in docker-compose.yml nor listed under x-deskline-defaulted.${name}`);
+    for (const key of Object.keys(defaulted)) assert.ok(known.includes(key) && !(key in composed), `x-deskline-defaulted.${name}.${key} is stale`);
+    load(composed);
+  }
+  const signaling = loadSignalingConfig(env('signaling'));
+  assert.is(signaling.PUBLIC_ORIGIN, 'https://phones.clinic.example');
+  assert.is(signaling.SIP_WS_URL, 'wss://phones.clinic.example/sip');
+  assert.is(signaling.COOKIE_SECURE, true);
+  assert.is(signaling.TRUST_PROXY, true);
+  assert.is(signaling.TURN_URLS, undefined, 'no TURN unless configured');
+  assert.is(signaling.SESSION_IDLE_MINUTES, 480, 'an empty variable is the code\'s default');
+  assert.equal(loadSipConfig(env('sip')).CLINIC_NUMBERS, ['100', '101']);
+});
+
+test('every variable the launcher reads or gives a service is in the compose file, or deliberately left out', () => {
+  const referenced = new Set([...rawText.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1] ?? ''));
+  for (const s of Object.values(raw.services)) for (const key of Object.keys(s.environment ?? {})) referenced.add(key);
+  const defaulted = raw['x-deskline-defaulted'].launcher;
+  for (const name of launcherVariables()) {
+    assert.ok(referenced.has(name) || name in defaulted, `the launcher reads ${name}; docker-compose.yml neither uses it nor lists it under x-deskline-defaulted.launcher`);
+  }
+  // What the launcher sets for each Node service, compose sets for it too.
+  const config = launcherConfig();
+  for (const definition of serviceDefinitions(config).filter((d) => d.name === 'sip' || d.name === 'signaling')) {
+    const given = definition.prepare().env ?? {};
+    for (const key of Object.keys(given).filter((k) => !(k in config.env))) {
+      assert.ok(key in env(definition.name), `the launcher gives ${definition.name} ${key}; compose does not`);
+    }
+  }
+});
+
+test('.env.example documents every variable docker-compose.yml reads, and only those', () => {
+  const read = new Set([...rawText.matchAll(/(?<!\$)\$\{([A-Z0-9_]+)/g)].map((m) => m[1] ?? ''));
+  const documented = exampleVariables();
+  assert.equal(sorted(documented.keys()), sorted(read));
+  for (const [name, value] of documented) assert.is(value, '', `.env.example gives ${name} a value; it must be filled in or left to the default`);
+});
+
+test('no secret is written in the compose file: each comes from .env', () => {
+  const secretLike = /SECRET|PASSWORD|TOKEN|CREDENTIAL|_KEY$/;
+  for (const [name, s] of Object.entries(raw.services)) {
+    for (const [key, value] of Object.entries(s.environment ?? {})) {
+      if (secretLike.test(key)) assert.match(String(value), /^\$\{[A-Z0-9_]+(:[-?][^}]*)?\}$/, `${name}.${key} must be \${...} from .env`);
+    }
+    for (const key of ['REDIS_URL', 'REDIS_SERVER']) {
+      const value = s.environment?.[key];
+      if (value !== undefined) assert.match(value, /\$\{REDIS_PASSWORD[:}]/, `${name}.${key} takes the password from .env`);
+    }
+  }
+  // Nothing that looks like a key or a hash outside ${...}.
+  const withoutInterpolations = rawText.replace(/\$\{[^}]*\}/g, '');
+  assert.not.match(withoutInterpolations, /\b[0-9a-f]{32,}\b/i);
+  assert.not.match(withoutInterpolations, /[A-Za-z0-9+]{32,}={0,2}/);
+  // And the secrets given in .env reach the resolved file only where they belong.
+  const resolvedText = JSON.stringify(resolved);
+  assert.ok(resolvedText.includes(SECRETS.SIP_EPHEMERAL_SECRET));
+  for (const [name, s] of Object.entries(resolved.services)) {
+    const holds = JSON.stringify(s).includes(SECRETS.SIP_EPHEMERAL_SECRET);
+    assert.is(holds, name === 'kamailio' || name === 'signaling', `${name} gets the SIP secret`);
+  }
+});
+
+test('every service has a healthcheck, and every depends_on waits for its dependency to be healthy', () => {
+  for (const [name, s] of Object.entries(resolved.services)) {
+    assert.ok(s.healthcheck?.test?.length, `${name} has a healthcheck`);
+    for (const [dependency, { condition }] of Object.entries(s.depends_on ?? {})) {
+      assert.is(condition, 'service_healthy', `${name} waits for ${dependency}`);
+      assert.ok(resolved.services[dependency]?.healthcheck, `${dependency} has a healthcheck`);
+    }
+  }
+  const dependsOn = (name: string): string[] => sorted(Object.keys(service(name).depends_on ?? {}));
+  assert.equal(dependsOn('kamailio'), ['redis']);
+  assert.equal(dependsOn('sip'), ['kamailio', 'redis', 'rtpengine']);
+  assert.equal(dependsOn('signaling'), ['redis']);
+  assert.equal(dependsOn('caddy'), ['kamailio', 'signaling']);
+  // The healthchecks ask the ports the services were given.
+  assert.equal(service('kamailio').healthcheck?.test.slice(-2), ['127.0.0.1', '5060']);
+  assert.equal(service('rtpengine').healthcheck?.test.slice(-2), ['127.0.0.1', '22222']);
+  assert.equal(service('sip').healthcheck?.test.slice(-2), [env('sip')['SIP_APP_HEALTH_PORT'], '/health']);
+  assert.equal(service('signaling').healthcheck?.test.slice(-2), [env('signaling')['PORT'], '/api/health']);
+});
+
+test('redis: AOF on, its data in a named volume at its --dir', () => {
+  const args = service('redis').command ?? [];
+  assert.is(argValue(args, '--appendonly'), 'yes');
+  const dir = argValue(args, '--dir') ?? '';
+  const source = mountedAt('redis', dir);
+  assert.ok(source && !source.startsWith('/'), `a named volume at ${dir}, not a bind mount (${source})`);
+  assert.ok(Object.keys(resolved.volumes ?? {}).includes(source), `${source} is declared under volumes`);
+  assert.not.ok('caddy-data' === source);
+});
+
+test('Caddy: the Caddyfile serves the app and /sip on PUBLIC_HOSTNAME, and its admin port is the one the healthcheck reads', () => {
+  const caddyfile = mountedAt('caddy', '/etc/caddy/Caddyfile');
+  assert.is(caddyfile, path.join(REPO_ROOT, 'deploy/caddy/Caddyfile'));
+  const adapt = (extra: Record<string, string>) =>
+    spawnSync('caddy', ['adapt', '--config', caddyfile ?? '', '--adapter', 'caddyfile'], {
+      env: { PATH: process.env['PATH'], HOME: tmp, ...env('caddy'), ...extra },
+      encoding: 'utf8',
+    });
+  const result = adapt({});
+  assert.is(result.status, 0, result.stderr);
+  const json = JSON.parse(result.stdout) as { admin: { listen: string } };
+  assert.is(json.admin.listen, `127.0.0.1:${service('caddy').healthcheck?.test.at(-2)}`);
+  const server = JSON.stringify(json);
+  assert.ok(server.includes('"host":["phones.clinic.example"]'), server);
+  assert.ok(server.includes('{"path":["/sip"]}') && server.includes('"dial":"127.0.0.1:5066"'), 'wss /sip goes to Kamailio\'s WebSocket');
+  assert.ok(server.includes('"dial":"127.0.0.1:8080"'), 'the rest goes to signaling');
+  for (const tls of ['tls internal', 'tls /etc/caddy/certs/cert.pem /etc/caddy/certs/key.pem']) {
+    const other = adapt({ CADDY_TLS: tls });
+    assert.is(other.status, 0, `CADDY_TLS=${tls}: ${other.stderr}`);
+  }
+});
+
+/** A Dockerfile's instructions, continuation lines joined. */
+function instructions(file: string): Array<{ op: string; args: string }> {
+  return readFileSync(file, 'utf8')
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => {
+      const [op = '', ...rest] = l.split(/\s+/);
+      return { op: op.toUpperCase(), args: rest.join(' ') };
+    });
+}
+
+test('Dockerfiles: Debian 12 (bookworm) bases, every file they COPY exists, tini as PID 1, and not root', () => {
+  const built = Object.entries(resolved.services).filter(([, s]) => s.build);
+  assert.is(built.length, Object.keys(resolved.services).length, 'every image is built from this repository');
+  const workspaces = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
+  for (const [name, s] of built) {
+    const build = s.build ?? { context: '', dockerfile: '' };
+    assert.is(build.context, REPO_ROOT, `${name} builds from the repository root`);
+    const file = path.join(build.context, build.dockerfile);
+    assert.ok(existsSync(file), `${name}: ${build.dockerfile} exists`);
+    const steps = instructions(file);
+    const stages: string[] = [];
+    for (const { op, args } of steps) {
+      if (op === 'FROM') {
+        const [image = '', as, stage] = args.split(/\s+/);
+        assert.match(image, /^(node:20-bookworm-slim|debian:bookworm-slim)$/, `${build.dockerfile}: FROM ${image}`);
+        if (as?.toUpperCase() === 'AS' && stage) stages.push(stage);
+      }
+      if (op === 'COPY' && !args.startsWith('--from=')) {
+        const sources = args.split(/\s+/).slice(0, -1);
+        for (const source of sources) assert.ok(existsSync(path.join(build.context, source)), `${build.dockerfile}: COPY ${source} exists`);
+      }
+    }
+    const last = steps.slice(steps.map((s) => s.op).lastIndexOf('FROM'));
+    const user = last.filter((s) => s.op === 'USER').at(-1)?.args;
+    assert.ok(user && user !== 'root' && user !== '0', `${build.dockerfile}: the image runs as ${user ?? 'root'}`);
+    const entrypoint = last.find((s) => s.op === 'ENTRYPOINT')?.args ?? '';
+    assert.match(entrypoint, /^\["\/usr\/bin\/tini", "--"/, `${build.dockerfile}: tini is PID 1`);
+    if (build.dockerfile === 'deploy/node/Dockerfile') {
+      for (const workspace of workspaces) {
+        assert.ok(steps.some((s) => s.op === 'COPY' && s.args === `${workspace}/package.json ${workspace}/`), `npm ci needs ${workspace}/package.json`);
+      }
+    }
+  }
+  const ignored = readFileSync(path.join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n');
+  for (const entry of ['**/node_modules', '.env', 'var']) assert.ok(ignored.includes(entry), `.dockerignore has ${entry}`);
+});
+
+test.run();
