@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { CallRegistry } from './calls/call-registry.js';
 import { CallStore } from './calls/call-store.js';
 import { endOrphanedCalls } from './calls/orphaned-calls.js';
+import type { PatientCallDeps } from './calls/patient-call.js';
 import type { Config } from './config.js';
 import { acceptingCalls } from './inbound/accepting-calls.js';
 import { admitToQueue } from './inbound/admit-to-queue.js';
@@ -77,25 +78,25 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       void runInviteChain(steps, context);
     },
   });
+  const callDeps: PatientCallDeps = {
+    rtpengine,
+    store,
+    agents,
+    dialer: stack,
+    dialogs: stack,
+    routing: router,
+    introFile: path.join(config.MEDIA_DIR, 'intro.wav'),
+    holdMusicFile: path.join(config.MEDIA_DIR, 'hold-music.wav'),
+    skipIntro: config.SKIP_INTRO,
+    ringTimeoutMs: config.RING_TIMEOUT_SECONDS * 1000,
+    keepaliveMs: config.PATIENT_KEEPALIVE_SECONDS * 1000,
+  };
   const steps: readonly InviteStep[] = [
     acceptingCalls(() => stopping),
     identifyTrunk((message) => stack.cameFromKamailio(message)),
     findClinicLine(config.CLINIC_NUMBERS),
     requireSdpOffer,
-    admitToQueue(
-      {
-        rtpengine,
-        store,
-        agents,
-        dialer: stack,
-        routing: router,
-        introFile: path.join(config.MEDIA_DIR, 'intro.wav'),
-        holdMusicFile: path.join(config.MEDIA_DIR, 'hold-music.wav'),
-        skipIntro: config.SKIP_INTRO,
-        ringTimeoutMs: config.RING_TIMEOUT_SECONDS * 1000,
-      },
-      registry,
-    ),
+    admitToQueue(callDeps, registry),
   ];
 
   // Calls a dead instance left in Redis cannot be picked up (their SIP dialogs died with it): end
@@ -125,7 +126,13 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     start() {
       stack.start();
       log.info(
-        { clinicNumbers: config.CLINIC_NUMBERS, skipIntro: config.SKIP_INTRO, ringTimeoutSeconds: config.RING_TIMEOUT_SECONDS, instanceId },
+        {
+          clinicNumbers: config.CLINIC_NUMBERS,
+          skipIntro: config.SKIP_INTRO,
+          ringTimeoutSeconds: config.RING_TIMEOUT_SECONDS,
+          patientKeepaliveSeconds: config.PATIENT_KEEPALIVE_SECONDS,
+          instanceId,
+        },
         'sip app started',
       );
     },

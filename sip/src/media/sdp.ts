@@ -57,3 +57,27 @@ export function mediaAddress(sdp: string): string | undefined {
   const address = connection(next === -1 ? after : after.slice(0, next)) ?? connection(lines.slice(0, start));
   return `${address ?? ''}:${port}`;
 }
+
+/**
+ * The o= line's username, session id, version and address: two descriptions with the same origin
+ * are the same version of the session (RFC 3264 §8: a changed description gets a higher version).
+ * Undefined when there is no o= line.
+ */
+export function sdpOrigin(sdp: string): string | undefined {
+  const match = /^o=(\S+) (\S+) (\S+) \S+ \S+ (\S+)[ \t]*(?=\r?$)/m.exec(sdp);
+  return match ? `${match[1]} ${match[2]} ${match[3]} ${match[4]}` : undefined;
+}
+
+/** True when both descriptions carry the same origin: the peer offers what it offered before. */
+export function sameSdpVersion(a: string, b: string): boolean {
+  const origin = sdpOrigin(a);
+  return origin !== undefined && origin === sdpOrigin(b);
+}
+
+/**
+ * The description with our o= line: username "-", the session id and version given, the network
+ * address kept (rtpengine writes its own there).
+ */
+export function withSdpOrigin(sdp: string, sessionId: number, version: number): string {
+  return sdp.replace(/^o=\S+ \S+ \S+ (\S+ \S+ \S+)[ \t]*(?=\r?$)/m, (_line, rest: string) => `o=- ${sessionId} ${version} ${rest}`);
+}

@@ -62,6 +62,10 @@ export interface SippOptions {
   keys?: Record<string, string | number>;
   /** `-d`: how long a `<pause/>` lasts, in ms. */
   pauseMs?: number;
+  /** sipp gives up (and fails) after this long. Default 30 s. */
+  timeoutMs?: number;
+  /** Kills sipp when aborted (see runSipp). */
+  signal?: AbortSignal;
 }
 
 export { describeSipp, type SippResult };
@@ -146,7 +150,8 @@ async function patientCall(kamailioPort: number, scenario: string, options: Sipp
     scenario: path.join(SIPP_DIR, scenario),
     remoteHost: '127.0.0.1',
     remotePort: kamailioPort,
-    timeoutMs: 30_000,
+    timeoutMs: options.timeoutMs ?? 30_000,
+    ...(options.signal ? { signal: options.signal } : {}),
     keys: Object.fromEntries(Object.entries(options.keys ?? {}).map(([name, value]) => [name, String(value)])),
     extraArgs: [
       '-s', options.service ?? CLINIC_NUMBER,

@@ -1,7 +1,8 @@
 /**
  * The patient's phone on the SIP side, played by the test over UDP through Kamailio, as a trunk
  * would send it: INVITE with a PCMU offer, ACK, and then BYE or waiting for the queue's BYE at the
- * moment the test chooses (sipp could only wait a fixed time).
+ * moment the test chooses (sipp could only wait a fixed time). Like a phone, it answers the queue's
+ * keepalive OPTIONS with 200 by itself.
  */
 import { SipUdpEndpoint, type SentRequest } from '../../helpers/sip-endpoint.js';
 import { header, headers, nameAddrUri, param, type SipMessage } from '../../helpers/sip-message.js';
@@ -92,7 +93,10 @@ export class PatientLine {
   ) {}
 
   static async open(kamailioPort: number): Promise<PatientLine> {
-    return new PatientLine(await SipUdpEndpoint.open('127.0.0.1', kamailioPort), `127.0.0.1:${kamailioPort}`);
+    const endpoint = await SipUdpEndpoint.open('127.0.0.1', kamailioPort);
+    // A phone answers the sip app's keepalive (an in-dialog OPTIONS) by itself.
+    endpoint.answerAutomatically('OPTIONS', 200, 'OK');
+    return new PatientLine(endpoint, `127.0.0.1:${kamailioPort}`);
   }
 
   /** Calls `line` from PATIENT_NUMBER with media at `rtpPort`; resolves once answered and ACKed. */
