@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { PLAIN_RTP, WEBRTC } from './flags.js';
 import { NgError } from './ng-client.js';
 import type { Playback, RtpEngine } from './rtpengine.js';
-import { mediaAddress, placeholderSdp, sameSdpVersion, stripWebRtcOnlyLines, withSdpOrigin } from './sdp.js';
+import { answerDirection, mediaAddress, placeholderSdp, sameSdpVersion, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from './sdp.js';
 
 /** rtpengine's tag for the queue's placeholder leg. Agents' legs get tags of their own. */
 export const QUEUE_TAG = 'queue';
@@ -203,13 +203,18 @@ export class MediaSession {
     }
   }
 
-  /** Offers the patient's new description towards their current peer and returns rtpengine's answer for them. */
+  /**
+   * Offers the patient's new description towards their current peer and returns rtpengine's answer
+   * for them. rtpengine answers with the direction of the peer's description, so the peer's answer
+   * is given the direction RFC 3264 requires (recvonly to a patient who holds with sendonly).
+   */
   private async renegotiate(patientSdp: string): Promise<string> {
     const peer = this.agent
       ? { tag: this.agent.tag, sdp: this.agent.sdp, flags: WEBRTC }
       : { tag: QUEUE_TAG, sdp: this.queueSdp, flags: PLAIN_RTP };
+    const peerAnswer = withDirection(peer.sdp, answerDirection(patientSdp));
     await this.engine.offer({ callId: this.callId, fromTag: this.patientTag, toTag: peer.tag, sdp: patientSdp, flags: peer.flags });
-    const answer = await this.engine.answer({ callId: this.callId, fromTag: this.patientTag, toTag: peer.tag, sdp: peer.sdp, flags: PLAIN_RTP });
+    const answer = await this.engine.answer({ callId: this.callId, fromTag: this.patientTag, toTag: peer.tag, sdp: peerAnswer, flags: PLAIN_RTP });
     this.patientSdp = patientSdp;
     const now = mediaAddress(answer);
     if (now !== this.patientFacing) this.log.warn({ before: this.patientFacing, now }, "rtpengine moved the patient's media address");
