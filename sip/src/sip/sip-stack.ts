@@ -40,6 +40,8 @@ export interface SipStackOptions {
   logger: Logger;
   /** Every new INVITE. Runs inside the core's dispatch: start async work, do not throw. */
   onInvite(request: IncomingInviteRequest): void;
+  /** Connected to Kamailio (again): requests can go out from now on. */
+  onConnected?(): void;
 }
 
 /** An INVITE that rings a workstation through Kamailio (docs/call-path.md, "SIP identities"). */
@@ -283,6 +285,7 @@ export class SipStack implements Dialer, DialogServices {
     const cancels = this.pendingCancels;
     this.pendingCancels = [];
     for (const ring of cancels) this.staleInvites.cancel(ring);
+    this.options.onConnected?.();
   }
 
   /** Tells Kamailio who we are on a new connection: the Via `;alias` of this request binds it. */

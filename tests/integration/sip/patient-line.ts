@@ -44,6 +44,11 @@ export class PatientDialog {
     return this.invite.callId;
   }
 
+  /** The requests of `method` the queue sent in this call so far (the keepalive's OPTIONS, say). */
+  requestsReceived(method: string): SipMessage[] {
+    return this.endpoint.received.filter((m) => m.method === method && header(m, 'call-id') === this.callId);
+  }
+
   /** The patient hangs up; resolves with the answer to the BYE. */
   async hangUp(timeoutMs = 5000): Promise<SipMessage> {
     this.over = true;

@@ -14,9 +14,9 @@ import { PATIENT_TONE_HZ, PatientPhone, isTone, packetsPerSecond, type Received 
 import { Staff } from './staff.js';
 
 /** How long the patient stays on the line before and after the re-INVITE (sipp's -d). */
-const PAUSE_MS = 2_500;
+const PAUSE_MS = 3_000;
 /** The window measured after the re-INVITE. */
-const WINDOW_MS = 1_500;
+const WINDOW_MS = 2_000;
 
 const test = suite<{ path: CallPath }>('session refresh: re-INVITE and UPDATE from the patient');
 
@@ -73,11 +73,14 @@ function longestGap(packets: readonly Received[]): number {
   return gap;
 }
 
-/** Asserts about 50 packets/s of the `hz` tone in the window. */
+/**
+ * Asserts about 50 packets/s of the `hz` tone in the window (a stream that stopped or doubled is far
+ * outside; this machine's load shifts a 2 s window by a few packets).
+ */
 function assertFlowing(packets: readonly Received[], hz: number, what: string): number {
   const pps = packetsPerSecond(packets);
   const audible = packets.filter((p) => isTone(p, hz)).length / Math.max(packets.length, 1);
-  assert.ok(pps > 45 && pps < 55, `${what}: ${pps.toFixed(1)} packets/s`);
+  assert.ok(pps > 42 && pps < 58, `${what}: ${pps.toFixed(1)} packets/s`);
   assert.ok(audible > 0.9, `${what}: ${(audible * 100).toFixed(0)}% of the packets carry the ${hz} Hz tone`);
   return pps;
 }
