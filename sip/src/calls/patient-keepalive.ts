@@ -33,6 +33,8 @@ export interface PatientKeepaliveOptions {
 export class PatientKeepalive {
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
+  /** An OPTIONS is on its way and has had no answer yet. */
+  private waiting = false;
 
   constructor(private readonly options: PatientKeepaliveOptions) {}
 
@@ -45,6 +47,13 @@ export class PatientKeepalive {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+  }
+
+  /** Asks at once instead of at the next interval (something suggests the line is gone); the interval starts again after the answer. */
+  probeNow(): void {
+    if (this.stopped || this.waiting) return;
+    clearTimeout(this.timer);
+    this.probe();
   }
 
   private schedule(): void {
@@ -62,14 +71,17 @@ export class PatientKeepalive {
     }
     const answered = (response: IncomingResponse): void => this.answered(response);
     try {
+      this.waiting = true;
       this.options.probe({ onAccept: answered, onRedirect: answered, onReject: answered });
     } catch (err) {
+      this.waiting = false;
       log.warn({ err }, 'could not send the keepalive OPTIONS');
       this.schedule();
     }
   }
 
   private answered({ message }: IncomingResponse): void {
+    this.waiting = false;
     if (this.stopped) return;
     const statusCode = message.statusCode ?? 0;
     const reasonPhrase = message.reasonPhrase ?? '';

@@ -4,6 +4,7 @@ import { snapshotDialog, type DialogSnapshot } from '../sip/dialogs.js';
 import type { DialogServices } from '../sip/sip-stack.js';
 import { sendBye } from './bye.js';
 import { PatientKeepalive, type KeepaliveFailure } from './patient-keepalive.js';
+import { RtpSilenceWatch } from './rtp-silence-watch.js';
 
 /**
  * The leg's SIP life:
@@ -25,6 +26,8 @@ export interface PatientMedia {
   patientOffer(sdp: string): Promise<string>;
   /** The patient's answer, in an ACK, to the offer we made. */
   patientAnswer(sdp: string): Promise<void>;
+  /** The RTP packets rtpengine has received from the patient so far, if it can tell. */
+  packetsFromPatient(): Promise<number | undefined>;
 }
 
 export interface PatientLegEvents {
@@ -55,11 +58,12 @@ export interface PatientLegOptions {
  * app. Besides the hang-up either way, it keeps the session going: a re-INVITE or UPDATE (a trunk's
  * session refresh, RFC 4028; hold; a new address) is answered through the call's media without
  * touching what the patient hears, and a keepalive OPTIONS notices a patient whose line dropped
- * without a BYE.
+ * without a BYE (asked at once when the patient's RTP stops, see RtpSilenceWatch).
  */
 export class PatientLeg {
   private current: PatientLegState = 'answered';
   private readonly keepalive: PatientKeepalive;
+  private readonly rtpWatch: RtpSilenceWatch;
   private readonly stopUpdates: () => void;
 
   constructor(
@@ -99,6 +103,11 @@ export class PatientLeg {
       },
       log,
     });
+    this.rtpWatch = new RtpSilenceWatch({
+      packetsFromPatient: () => options.media.packetsFromPatient(),
+      onSilent: () => this.keepalive.probeNow(),
+      log,
+    });
     if (options.confirmed) this.confirm();
   }
 
@@ -131,12 +140,14 @@ export class PatientLeg {
   private stop(): void {
     this.current = 'ended';
     this.keepalive.stop();
+    this.rtpWatch.stop();
     this.stopUpdates();
   }
 
   private confirm(): void {
     this.current = 'confirmed';
     this.keepalive.start();
+    this.rtpWatch.start();
   }
 
   private onAck(message: IncomingRequestMessage): void {

@@ -178,6 +178,31 @@ export class MediaSession {
     return this.run(() => this.engine.deleteBranch({ callId: this.callId, fromTag: this.patientTag, toTag: agentTag }));
   }
 
+  /**
+   * How many RTP packets rtpengine has received from the patient (their tag's RTP streams), from
+   * `query`; undefined when the reply does not say. Not queued behind other commands: it changes
+   * nothing.
+   */
+  async packetsFromPatient(): Promise<number | undefined> {
+    if (this.destroyed) return undefined;
+    const reply = await this.engine.query(this.callId);
+    const tags = reply['tags'];
+    const tag = isRecord(tags) ? tags[this.patientTag] : undefined;
+    const medias = isRecord(tag) ? tag['medias'] : undefined;
+    if (!Array.isArray(medias)) return undefined;
+    let packets: number | undefined;
+    for (const media of medias) {
+      const streams = isRecord(media) ? media['streams'] : undefined;
+      for (const stream of Array.isArray(streams) ? streams : []) {
+        if (!isRecord(stream) || !Array.isArray(stream['flags']) || !stream['flags'].includes('RTP')) continue;
+        const stats = stream['stats'];
+        const count = isRecord(stats) ? stats['packets'] : undefined;
+        if (typeof count === 'number') packets = (packets ?? 0) + count;
+      }
+    }
+    return packets;
+  }
+
   /** Plays a file to the patient, replacing whatever played before. */
   playToPatient(file: string, repeatTimes: number): Promise<Playback> {
     return this.run(() => this.engine.playMedia({ callId: this.callId, fromTag: this.patientTag, file, repeatTimes }));
@@ -241,4 +266,8 @@ export class MediaSession {
     this.inFlight = result;
     return result;
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

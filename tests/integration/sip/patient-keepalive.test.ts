@@ -10,6 +10,7 @@ import { RedisKeys } from '@deskline/protocol';
 import { waitFor } from '../../helpers/wait.js';
 import { AgentPhone } from './agent-phone.js';
 import { CallEvents } from './call-events.js';
+import { RTP_CHECK_MS } from '@deskline/sip/calls/rtp-silence-watch';
 import { HOLD_MUSIC_HZ, activeCallIds, describeSipp, recordedStates, sipCallIdOf, startCallPath, type CallPath, type SippResult } from './call-path.js';
 import { PatientPhone, isTone } from './patient-phone.js';
 import { Staff } from './staff.js';
@@ -173,3 +174,43 @@ test('a patient who vanishes while an agent rings gets the ring CANCELled; one w
 });
 
 test.run();
+
+const rtpWatch = suite<{ path: CallPath }>('a patient who vanishes, noticed by their RTP');
+
+rtpWatch.before(async (context) => {
+  // A keepalive so rare that only the RTP watch can explain a quick end.
+  context.path = await startCallPath({ appEnv: { SKIP_INTRO: 'true', PATIENT_KEEPALIVE_SECONDS: '600' } });
+});
+
+rtpWatch.after(async (context) => {
+  await context.path?.stop();
+});
+
+rtpWatch("a patient whose RTP stops is asked at once, long before the next keepalive; a cut line ends the call", async ({ path }) => {
+  const events = await CallEvents.open(path.redisUrl);
+  const phone = await PatientPhone.open();
+  try {
+    const from = events.mark();
+    const patient = cuttablePatient(path, phone);
+    const waiting = (await events.waitFor({ state: 'waiting', from })).call;
+    // The phone sends its RTP once the music reaches it; let rtpengine count it for two checks.
+    await phone.waitUntil('the music for two RTP checks', (received) => (received.length > (2 * RTP_CHECK_MS) / 20 ? true : undefined), 3 * RTP_CHECK_MS);
+
+    phone.stopSending();
+    const cutAt = patient.cut();
+    await patient.done;
+    const within = 2 * RTP_CHECK_MS + KAMAILIO_FR_TIMER_MS + 3_000;
+    const abandoned = await events.waitFor({ callId: waiting.id, state: 'abandoned', from }, within);
+    const noticedMs = abandoned.at - cutAt;
+    console.log(`  RTP stopped: call ended ${(noticedMs / 1000).toFixed(1)} s after the line was cut (keepalive 600 s, RTP checked every ${RTP_CHECK_MS / 1000} s)`);
+    assert.ok(path.app.logs.some((line) => line['callId'] === waiting.id && line.msg === "the patient's RTP stopped; asking their phone at once"));
+    const ended = await path.app.waitForLog('the end of the call', (line) => line.msg === 'call ended' && line['callId'] === waiting.id);
+    assert.is(ended['reason'], 'patient-vanished');
+    await waitFor('rtpengine to hold no call', async () => (await path.rtpengine.list()).length === 0);
+  } finally {
+    phone.close();
+    await events.close();
+  }
+});
+
+rtpWatch.run();
