@@ -45,7 +45,7 @@ export class StaleInvites {
       '',
     ].join('\r\n');
     this.send(cancel).then(
-      () => this.log.info({ sipCallId: ring.callId }, "CANCELled the ring a gone instance left at the workstation"),
+      () => this.log.info({ sipCallId: ring.callId }, 'CANCELled the ring a gone instance left at the workstation'),
       (err: unknown) => this.log.warn({ err, sipCallId: ring.callId }, 'could not CANCEL the ring a gone instance left'),
     );
   }

@@ -56,6 +56,12 @@ export class PatientDialog {
     return this.endpoint.finalResponse(bye, timeoutMs);
   }
 
+  /** Sends a request in the dialog (an UPDATE, say) with `sdp` as its body; resolves with the final answer. */
+  async request(method: string, sdp?: string, timeoutMs = 5000): Promise<SipMessage> {
+    const sent = this.sendInDialog(method, this.nextCseq++, sdp);
+    return this.endpoint.finalResponse(sent, timeoutMs);
+  }
+
   /** Waits for the queue to hang up, and answers its BYE with 200. */
   async waitForBye(timeoutMs = 5000): Promise<SipMessage> {
     const bye = await this.endpoint.waitForRequest('BYE', this.callId, timeoutMs);
@@ -74,9 +80,10 @@ export class PatientDialog {
     this.sendInDialog('ACK', this.invite.cseq);
   }
 
-  private sendInDialog(method: string, cseq: number): SentRequest {
+  private sendInDialog(method: string, cseq: number, sdp?: string): SentRequest {
     return this.endpoint.sendRequest({
       method,
+      ...(sdp !== undefined ? { headers: [['Content-Type', 'application/sdp']] as [string, string][], body: sdp } : {}),
       uri: nameAddrUri(header(this.ok, 'contact') ?? ''),
       from: this.from,
       to: this.to,

@@ -8,8 +8,9 @@ import * as assert from 'uvu/assert';
 import type { LogLine } from '../../helpers/sip-app.js';
 import { header, parseSipMessage, type SipMessage } from '../../helpers/sip-message.js';
 import { AgentPhone, AGENT_TONE_HZ } from './agent-phone.js';
+import { PatientLine } from './patient-line.js';
 import { CallEvents } from './call-events.js';
-import { HOLD_MUSIC_HZ, describeSipp, sipCallIdOf, startCallPath, type CallPath, type SippResult } from './call-path.js';
+import { CLINIC_NUMBER, HOLD_MUSIC_HZ, describeSipp, sipCallIdOf, startCallPath, type CallPath, type SippResult } from './call-path.js';
 import { PATIENT_TONE_HZ, PatientPhone, isTone, packetsPerSecond, type Received } from './patient-phone.js';
 import { Staff } from './staff.js';
 
@@ -218,6 +219,24 @@ test('a re-INVITE without SDP gets our current SDP as the offer; the answer in t
   } finally {
     before.close();
     after.close();
+  }
+});
+
+test('an UPDATE whose SDP rtpengine cannot read gets 488; the call and its music go on, and a well-formed one after it gets 200', async ({ path }) => {
+  const line = await PatientLine.open(path.kamailioPort);
+  const phone = await PatientPhone.open();
+  try {
+    const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port });
+    await phone.waitForTone(HOLD_MUSIC_HZ, 5_000);
+    const refused = await dialog.request('UPDATE', 'v=0\r\no=patient 1 2 IN IP4 127.0.0.1\r\nthis is not SDP\r\n');
+    assert.is(refused.status, 488);
+    assertFlowing(await windowAt(phone, 'the music after the refused UPDATE', Date.now()), HOLD_MUSIC_HZ, 'hold music after the 488');
+    const refresh = await dialog.request('UPDATE');
+    assert.is(refresh.status, 200);
+    assert.is((await dialog.hangUp()).status, 200, 'the call was still up');
+  } finally {
+    phone.close();
+    await line.close();
   }
 });
 
