@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { CallRegistry } from './calls/call-registry.js';
 import { CallStore } from './calls/call-store.js';
-import { endOrphanedCalls } from './calls/orphaned-calls.js';
+import { takeOverOrphanedCalls } from './calls/orphaned-calls.js';
+import { PatientCall, type PatientCallDeps } from './calls/patient-call.js';
 import type { Config } from './config.js';
 import { acceptingCalls } from './inbound/accepting-calls.js';
 import { admitToQueue } from './inbound/admit-to-queue.js';
@@ -32,7 +33,7 @@ export interface SipApp {
 
 /**
  * Wires the sip app together: Redis, the rtpengine client, the SIP stack, the INVITE chain and the
- * router; ends the calls a dead instance left behind. Fails with a clear message when Redis or
+ * router; carries on with the calls a dead instance left behind. Fails with a clear message when Redis or
  * rtpengine cannot be reached.
  */
 export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> {
@@ -60,7 +61,9 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
   const router = new Router({
     redis,
     agents,
-    routableCalls: () => registry.routable(),
+    // A ring needs the Kamailio connection: without it the INVITE fails at once and the agent is held
+    // back as if their workstation had refused. Calls adopted at start wait for it.
+    routableCalls: () => (stack.connected ? registry.routable() : []),
     log: log.child({ component: 'router' }),
   });
   let stopping = false;
@@ -71,38 +74,52 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     appHost: config.SIP_APP_HOST,
     appPort: config.SIP_APP_PORT,
     logger: log,
+    onConnected: () => router.wake('connected-to-kamailio'),
     onInvite: (request) => {
       request.trying();
       const context = { request, log: log.child({ sipCallId: request.message.callId }) };
       void runInviteChain(steps, context);
     },
   });
+  const callDeps: PatientCallDeps = {
+    rtpengine,
+    store,
+    agents,
+    dialer: stack,
+    dialogs: stack,
+    routing: router,
+    introFile: path.join(config.MEDIA_DIR, 'intro.wav'),
+    holdMusicFile: path.join(config.MEDIA_DIR, 'hold-music.wav'),
+    skipIntro: config.SKIP_INTRO,
+    ringTimeoutMs: config.RING_TIMEOUT_SECONDS * 1000,
+    keepaliveMs: config.PATIENT_KEEPALIVE_SECONDS * 1000,
+  };
   const steps: readonly InviteStep[] = [
     acceptingCalls(() => stopping),
     identifyTrunk((message) => stack.cameFromKamailio(message)),
     findClinicLine(config.CLINIC_NUMBERS),
     requireSdpOffer,
-    admitToQueue(
-      {
-        rtpengine,
-        store,
-        agents,
-        dialer: stack,
-        routing: router,
-        introFile: path.join(config.MEDIA_DIR, 'intro.wav'),
-        holdMusicFile: path.join(config.MEDIA_DIR, 'hold-music.wav'),
-        skipIntro: config.SKIP_INTRO,
-        ringTimeoutMs: config.RING_TIMEOUT_SECONDS * 1000,
-      },
-      registry,
-    ),
+    admitToQueue(callDeps, registry),
   ];
 
-  // Calls a dead instance left in Redis cannot be picked up (their SIP dialogs died with it): end
-  // them, and free their agents, before routing starts.
+  // The calls of an instance that died: their patients are still on the line (rtpengine keeps their
+  // media), so they are carried on here, before routing starts and before the SIP connection brings
+  // their next requests; those that cannot be are ended, and stranded agents freed.
   try {
-    const orphans = await endOrphanedCalls({ redis, store, agents, rtpengine, instanceId, log });
-    if (orphans > 0) log.warn({ calls: orphans }, 'ended calls left by a sip app instance that is gone');
+    const orphans = await takeOverOrphanedCalls({
+      redis,
+      store,
+      agents,
+      rtpengine,
+      instanceId,
+      log,
+      adopt: async (adopted) => {
+        const call = PatientCall.adopt(adopted, callDeps, log.child({ sipCallId: adopted.sip.patient.callId }));
+        registry.add(call);
+        await call.resume(adopted.sip);
+      },
+    });
+    if (orphans.adopted + orphans.ended > 0) log.warn(orphans, 'took over the calls of a sip app instance that is gone');
     await router.start();
   } catch (err) {
     await router.stop();
@@ -125,7 +142,13 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     start() {
       stack.start();
       log.info(
-        { clinicNumbers: config.CLINIC_NUMBERS, skipIntro: config.SKIP_INTRO, ringTimeoutSeconds: config.RING_TIMEOUT_SECONDS, instanceId },
+        {
+          clinicNumbers: config.CLINIC_NUMBERS,
+          skipIntro: config.SKIP_INTRO,
+          ringTimeoutSeconds: config.RING_TIMEOUT_SECONDS,
+          patientKeepaliveSeconds: config.PATIENT_KEEPALIVE_SECONDS,
+          instanceId,
+        },
         'sip app started',
       );
     },

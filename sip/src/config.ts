@@ -48,6 +48,16 @@ export const ConfigSchema = Type.Object({
     maximum: 60,
     description: 'how long a workstation rings before the call moves on (2 to 60)',
   }),
+  // A patient whose line drops without a BYE would otherwise wait, hearing music into nothing, until
+  // rtpengine's 2 h timeout. The probe is an in-dialog OPTIONS; Kamailio answers 408 for a patient
+  // that does not answer within its fr_timer (10 s), so a vanished patient is noticed within this
+  // plus 10 s.
+  PATIENT_KEEPALIVE_SECONDS: Type.Integer({
+    default: 30,
+    minimum: 1,
+    maximum: 3600,
+    description: 'how often the sip app checks, with an in-dialog OPTIONS, that each answered patient is still there (1 to 3600)',
+  }),
   SKIP_INTRO: Type.Boolean({ default: false, description: 'queue callers without playing intro.wav (for benchmarks)' }),
   LOG_LEVEL: Type.Union(
     [

@@ -40,6 +40,8 @@ export abstract class SipEndpoint {
   readonly received: SipMessage[] = [];
   private readonly taken = new Set<SipMessage>();
   private readonly listeners = new Set<() => void>();
+  /** Requests answered as they arrive, by method: what a phone does without anyone deciding. */
+  private readonly automatic = new Map<string, { status: number; reason: string }>();
 
   /** "UDP", "TCP" or "WS", as in a Via. */
   abstract readonly transport: string;
@@ -50,8 +52,19 @@ export abstract class SipEndpoint {
 
   protected deliver(raw: string): void {
     if (raw.trim() === '') return;
-    this.received.push(parseSipMessage(raw));
+    const message = parseSipMessage(raw);
+    this.received.push(message);
+    const answer = message.method ? this.automatic.get(message.method) : undefined;
+    if (answer) {
+      this.taken.add(message);
+      this.respond(message, answer.status, answer.reason);
+    }
     for (const listener of [...this.listeners]) listener();
+  }
+
+  /** Answers every `method` request that arrives from now on with `status`; a wait never returns them. */
+  answerAutomatically(method: string, status: number, reason: string): void {
+    this.automatic.set(method, { status, reason });
   }
 
   /**

@@ -30,6 +30,8 @@ export interface SippOptions {
   extraArgs?: string[];
   /** Where sipp runs, and so where a scenario's relative file names (an rtp_stream WAV) are found. Default a fresh temporary directory. */
   cwd?: string;
+  /** Kills sipp (SIGKILL) when aborted: a phone whose line is cut, that never says goodbye. */
+  signal?: AbortSignal;
 }
 
 export interface SippResult {
@@ -80,12 +82,16 @@ export async function runSipp(options: SippOptions): Promise<SippResult> {
       child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
       // sipp's own -timeout ends it; this only bounds a sipp that hangs anyway.
       const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 5000);
+      const cut = (): void => void child.kill('SIGKILL');
+      if (options.signal?.aborted) cut();
+      options.signal?.addEventListener('abort', cut, { once: true });
       child.once('error', (e) => {
         clearTimeout(killer);
         reject(new Error(`could not run sipp (apt-get install sip-tester): ${e.message}`));
       });
       child.once('close', (exitCode) => {
         clearTimeout(killer);
+        options.signal?.removeEventListener('abort', cut);
         resolve({ code: exitCode, stdout: out, stderr: err });
       });
     });

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { AckableIncomingResponseWithSession, OutgoingInviteRequest, Session } from 'sip.js/lib/core/index.js';
+import { snapshotDialog, type DialogSnapshot } from '../sip/dialogs.js';
 import type { Dialer, WorkstationInvite } from '../sip/sip-stack.js';
 import { sendBye } from './bye.js';
+import type { RingSnapshot } from './call-sip-state.js';
 
 /**
  * The leg's SIP life:
@@ -10,6 +12,8 @@ import { sendBye } from './bye.js';
  *      │ │
  *      │ └──(4xx/5xx/6xx, transport error)──> failed
  *      └──(we CANCEL)──> cancelled   (a 200 that crosses the CANCEL is ACKed and BYEd at once)
+ *
+ * An adopted leg (a dialog another sip app process had answered) starts answered.
  */
 export type AgentLegState = 'ringing' | 'answered' | 'failed' | 'cancelled' | 'ended';
 
@@ -32,17 +36,48 @@ export class AgentLeg {
   /** Settles when the agent hangs up an answered call (their BYE, answered 200). */
   readonly hungUp = new Promise<void>((resolve) => (this.markHungUp = resolve));
 
+  /** The INVITE to send and who hears how it went; an adopted leg has none. */
+  private readonly ring: { dialer: Dialer; invite: WorkstationInvite; events: AgentLegEvents } | undefined;
+
+  constructor(dialer: Dialer, invite: WorkstationInvite, events: AgentLegEvents, log: Logger);
+  constructor(dialer: undefined, invite: undefined, events: undefined, log: Logger);
   constructor(
-    private readonly dialer: Dialer,
-    private readonly invite: WorkstationInvite,
-    private readonly events: AgentLegEvents,
+    dialer: Dialer | undefined,
+    invite: WorkstationInvite | undefined,
+    events: AgentLegEvents | undefined,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.ring = dialer && invite && events ? { dialer, invite, events } : undefined;
+  }
+
+  /** Takes over the answered dialog of a leg another process set up. */
+  static adopt(session: Session, log: Logger): AgentLeg {
+    const leg = new AgentLeg(undefined, undefined, undefined, log);
+    leg.answeredWith(session);
+    return leg;
+  }
+
+  /** The INVITE as sent, for a CANCEL from another process; undefined before it is sent. */
+  get sentInvite(): Omit<RingSnapshot, 'tag'> | undefined {
+    const message = this.request?.message;
+    const via = message?.getHeader('via');
+    const from = message?.getHeader('from');
+    const to = message?.getHeader('to');
+    if (!message || !via || !from || !to) return undefined;
+    return { requestUri: message.ruri.toString(), via, from, to, callId: message.callId, cseq: message.cseq };
+  }
+
+  /** The answered dialog, for another process to go on with it; undefined unless answered. */
+  snapshot(): DialogSnapshot | undefined {
+    return this.current === 'answered' && this.session ? snapshotDialog(this.session) : undefined;
+  }
 
   /** Sends the INVITE. */
   start(): void {
+    const ring = this.ring;
+    if (!ring) throw new Error('an adopted leg rings nobody');
     try {
-      this.request = this.dialer.invite(this.invite, {
+      this.request = ring.dialer.invite(ring.invite, {
         onProgress: (response) => this.log.debug({ status: response.message.statusCode }, "agent's workstation is ringing"),
         onAccept: (response) => this.accepted(response),
         onRedirect: (response) => this.refused(response.message.statusCode ?? 500, response.message.reasonPhrase ?? ''),
@@ -90,9 +125,14 @@ export class AgentLeg {
       void sendBye(response.session, this.log);
       return;
     }
+    this.answeredWith(response.session);
+    this.ring?.events.onAnswered(response.message.body);
+  }
+
+  private answeredWith(session: Session): void {
     this.current = 'answered';
-    this.session = response.session;
-    this.session.delegate = {
+    this.session = session;
+    session.delegate = {
       onBye: (bye) => {
         bye.accept();
         if (this.current !== 'answered') return;
@@ -100,7 +140,6 @@ export class AgentLeg {
         this.markHungUp();
       },
     };
-    this.events.onAnswered(response.message.body);
   }
 
   private refused(statusCode: number, reasonPhrase: string): void {
@@ -110,6 +149,6 @@ export class AgentLeg {
       return;
     }
     this.current = 'failed';
-    this.events.onFailed(statusCode, reasonPhrase);
+    this.ring?.events.onFailed(statusCode, reasonPhrase);
   }
 }

@@ -1,5 +1,6 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { RedisKeys, RedisStreams, callToHash, type CallEvent, type CallView } from '@deskline/protocol';
+import { CALL_SIP_TTL_SECONDS, callSipKey, callSipStateFromHash, callSipStateToHash, type CallSipChange, type CallSipState } from './call-sip-state.js';
 
 /** An ended call's hash stays this long, for panels that show recent calls; then Redis drops it. */
 export const ENDED_CALL_TTL_SECONDS = 24 * 60 * 60;
@@ -21,10 +22,16 @@ export class CallStore {
     private readonly owner?: string,
   ) {}
 
-  async record(view: CallView): Promise<void> {
+  /**
+   * Writes the call's new state, and in the same MULTI the change to its SIP state (`call-sip:<id>`)
+   * if given; an ended call's SIP state is deleted.
+   */
+  async record(view: CallView, sip?: CallSipChange): Promise<void> {
     const key = RedisKeys.call(view.id);
     const event: CallEvent = { call: view };
     const tx = this.redis.multi();
+    if (view.state === 'ended' || view.state === 'abandoned') tx.del(callSipKey(view.id));
+    else if (sip) this.changeSip(tx, view.id, sip);
     // The whole hash is rewritten, so a field the view no longer has (an agent after a ring
     // timeout) does not linger.
     tx.del(key);
@@ -56,9 +63,32 @@ export class CallStore {
         break;
     }
     tx.xadd(RedisStreams.callEvents, 'MAXLEN', '~', CALL_EVENTS_MAX_LENGTH, '*', 'event', JSON.stringify(event));
-    const results = await tx.exec();
-    const failed = results?.find(([err]) => err);
-    if (!results) throw new Error('Redis discarded the call update');
-    if (failed?.[0]) throw failed[0];
+    await execute(tx);
   }
+
+  /** Changes the call's SIP state alone (a CSeq, a new description). */
+  async saveSip(callId: string, change: CallSipChange): Promise<void> {
+    const tx = this.redis.multi();
+    this.changeSip(tx, callId, change);
+    await execute(tx);
+  }
+
+  async loadSip(callId: string): Promise<CallSipState> {
+    return callSipStateFromHash(await this.redis.hgetall(callSipKey(callId)));
+  }
+
+  private changeSip(tx: ChainableCommander, callId: string, change: CallSipChange): void {
+    const key = callSipKey(callId);
+    if (change.remove?.length) tx.hdel(key, ...change.remove);
+    const fields = callSipStateToHash(change.set ?? {});
+    if (Object.keys(fields).length > 0) tx.hset(key, fields);
+    tx.expire(key, CALL_SIP_TTL_SECONDS);
+  }
+}
+
+async function execute(tx: ChainableCommander): Promise<void> {
+  const results = await tx.exec();
+  const failed = results?.find(([err]) => err);
+  if (!results) throw new Error('Redis discarded the call update');
+  if (failed?.[0]) throw failed[0];
 }

@@ -5,21 +5,32 @@ import { liveInstanceIds } from '../instance.js';
 import { NgError } from '../media/ng-client.js';
 import type { RtpEngine } from '../media/rtpengine.js';
 import type { AgentStore } from '../routing/agent-store.js';
+import type { CallSipState } from './call-sip-state.js';
 import { OWNER_FIELD, type CallStore } from './call-store.js';
+import type { AdoptedCall } from './patient-call.js';
 
 export interface OrphanedCallsDeps {
   redis: Redis;
   store: CallStore;
   agents: AgentStore;
   rtpengine: RtpEngine;
-  /** This instance's id: it becomes the owner of the calls it ends. */
+  /** This instance's id: it becomes the owner of the calls it takes over. */
   instanceId: string;
+  /** Carries on with a call here (PatientCall.adopt and resume); throws when it cannot. */
+  adopt(call: AdoptedCall): Promise<void>;
   log: Logger;
+}
+
+export interface OrphanedCallsResult {
+  /** Calls carried on here. */
+  adopted: number;
+  /** Calls that could not be, and were ended. */
+  ended: number;
 }
 
 /**
  * Takes a call over from a dead owner, if that is still its owner: of two instances starting at once,
- * only one ends the call.
+ * only one takes the call.
  *   KEYS: call:<id>   ARGV: the owner seen dead ('' for none), this instance's id
  */
 const TAKE_OVER = `
@@ -28,25 +39,26 @@ redis.call('HSET', KEYS[1], '${OWNER_FIELD}', ARGV[2])
 return 1`;
 
 /**
- * After a crash or a restart, calls whose instance is gone are still in calls:active, and agents may
- * still be `ringing` or `on-call` for them. Their SIP dialogs died with that process, so nothing can
- * pick them up again: each such call is recorded as ended (it was bridged) or abandoned (it was not
- * yet), with an event on the stream so that panels drop it, its rtpengine session is deleted, and
- * its agent is made available again.
- *
- * Returns how many calls it ended.
+ * After a crash, calls whose instance is gone are still in calls:active, and their patients are still
+ * on the line: rtpengine, a process of its own, keeps their media and goes on playing the hold music.
+ * Each such call is taken over and, when its SIP state was written down (`call-sip:<id>`), carried
+ * on here (`adopt`): its patient's dialog rebuilt, back in the queue with its place. A call that
+ * cannot be (no SIP state: it died before the patient's ACK was recorded, or the state is damaged) is
+ * recorded as ended (it was bridged) or abandoned, with an event on the stream so that panels drop
+ * it, and its rtpengine session is deleted. Then agents still `ringing` or `on-call` for a call that
+ * no longer names them are made available again.
  */
-export async function endOrphanedCalls(deps: OrphanedCallsDeps): Promise<number> {
+export async function takeOverOrphanedCalls(deps: OrphanedCallsDeps): Promise<OrphanedCallsResult> {
   const { redis, log } = deps;
+  const result: OrphanedCallsResult = { adopted: 0, ended: 0 };
   let live: Set<string>;
   try {
     live = await liveInstanceIds(redis);
   } catch (err) {
-    // A Redis user without the CLIENT command: better to leave such calls than to end live ones.
+    // A Redis user without the CLIENT command: better to leave such calls than to take live ones.
     log.warn({ err }, 'cannot tell which sip app instances are alive (CLIENT LIST); left calls of other instances as they are');
-    return 0;
+    return result;
   }
-  let ended = 0;
   for (const id of await redis.smembers(RedisKeys.activeCalls)) {
     const hash = await redis.hgetall(RedisKeys.call(id));
     const view = callFromHash(hash);
@@ -58,11 +70,30 @@ export async function endOrphanedCalls(deps: OrphanedCallsDeps): Promise<number>
     const owner = hash[OWNER_FIELD] ?? '';
     if (live.has(owner)) continue;
     if ((await redis.eval(TAKE_OVER, 1, RedisKeys.call(id), owner, deps.instanceId)) !== 1) continue;
+    if (await adoptOrphan(deps, view, await deps.store.loadSip(id))) {
+      result.adopted += 1;
+      continue;
+    }
     await endOrphan(deps, view, owner);
-    ended += 1;
+    result.ended += 1;
   }
   await releaseStrandedAgents(deps);
-  return ended;
+  return result;
+}
+
+async function adoptOrphan(deps: OrphanedCallsDeps, view: CallView, sip: CallSipState): Promise<boolean> {
+  const { patient, media } = sip;
+  if (!patient || !media) {
+    deps.log.warn({ callId: view.id, state: view.state }, "the call's SIP state was not written down; it cannot be carried on");
+    return false;
+  }
+  try {
+    await deps.adopt({ view, sip: { ...sip, patient, media } });
+    return true;
+  } catch (err) {
+    deps.log.warn({ err, callId: view.id }, 'could not carry on with a call whose sip app instance is gone');
+    return false;
+  }
 }
 
 async function endOrphan(deps: OrphanedCallsDeps, view: CallView, owner: string): Promise<void> {
@@ -77,8 +108,10 @@ async function endOrphan(deps: OrphanedCallsDeps, view: CallView, owner: string)
 }
 
 /**
- * Agents still `ringing` or `on-call` for a call that is no longer active go back to available. This
- * also catches a claim whose ring never reached Redis (the instance died in between).
+ * Agents still `ringing` or `on-call` for a call that is no longer active, or for a call this
+ * instance took over that does not name them, go back to available. This catches a claim whose ring
+ * never reached Redis (the instance died in between: the call still says waiting, with no agent). A
+ * live instance's call is left alone: it may be between its claim and its ring.
  */
 async function releaseStrandedAgents(deps: OrphanedCallsDeps): Promise<void> {
   const { redis, agents, log } = deps;
@@ -90,8 +123,11 @@ async function releaseStrandedAgents(deps: OrphanedCallsDeps): Promise<void> {
     for (const key of keys) {
       const [state, callId] = await redis.hmget(key, 'state', 'callId');
       if ((state !== 'ringing' && state !== 'on-call') || !callId) continue;
-      if ((await redis.sismember(RedisKeys.activeCalls, callId)) === 1) continue;
       const userId = key.slice(prefix.length);
+      if ((await redis.sismember(RedisKeys.activeCalls, callId)) === 1) {
+        const [agentUserId, owner] = await redis.hmget(RedisKeys.call(callId), 'agentUserId', OWNER_FIELD);
+        if (agentUserId === userId || owner !== deps.instanceId) continue;
+      }
       if (await agents.release(userId, callId)) log.warn({ userId, callId, was: state }, 'made an agent available whose call is gone');
     }
   } while (cursor !== '0');

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { CallState, CallView } from '@deskline/protocol';
+import { browserSipUser, type CallState, type CallView } from '@deskline/protocol';
 import type { IncomingInviteRequest, Session } from 'sip.js/lib/core/index.js';
 import { MediaSession } from '../media/media-session.js';
 import type { RtpEngine } from '../media/rtpengine.js';
 import type { Agent, AgentStore } from '../routing/agent-store.js';
-import type { Dialer } from '../sip/sip-stack.js';
-import type { AgentLeg } from './agent-leg.js';
-import { sendBye } from './bye.js';
+import type { Dialer, DialogServices } from '../sip/sip-stack.js';
+import { AgentLeg } from './agent-leg.js';
+import type { CallSipChange, CallSipState, RingSnapshot } from './call-sip-state.js';
 import type { CallStore } from './call-store.js';
 import { CallStateMachine } from './call-state-machine.js';
+import { PatientLeg } from './patient-leg.js';
 import type { CallStep } from './steps/call-step.js';
 import { IntroStep } from './steps/intro.js';
 import { RingAgentStep, type RingFailure } from './steps/ring-agent.js';
@@ -24,43 +25,62 @@ export interface RoutingHooks {
   ringFailed(agent: Agent, failure: RingFailure): void;
 }
 
+/** What an adopted call needs of the SIP stack beyond its dialogs: CANCEL a ring the dead process left. */
+export interface StaleRings {
+  cancelStaleInvite(ring: RingSnapshot): void;
+}
+
 export interface PatientCallDeps {
   rtpengine: RtpEngine;
   store: CallStore;
   agents: AgentStore;
   dialer: Dialer;
+  dialogs: DialogServices & StaleRings;
   routing: RoutingHooks;
   introFile: string;
   holdMusicFile: string;
   skipIntro: boolean;
   ringTimeoutMs: number;
+  /** PATIENT_KEEPALIVE_SECONDS, in ms. */
+  keepaliveMs: number;
 }
 
 /** Why a call ended, for the log line. */
 export type EndReason =
   | 'cancelled'
   | 'patient-hung-up'
+  | 'patient-vanished'
   | 'agent-hung-up'
   | 'no-ack'
   | 'media-failed'
   | 'failed'
   | 'shutdown';
 
+/** A call another process left, as its Redis records have it: the view, and the SIP state to go on with. */
+export interface AdoptedCall {
+  view: CallView;
+  sip: Required<Pick<CallSipState, 'patient' | 'media'>> & CallSipState;
+}
+
 /**
- * One patient's call, from the INVITE to the last cleanup. It owns the patient's SIP session, the
- * agent's leg once answered, the rtpengine allocation, the call's record in Redis and the agent it
- * has claimed; every way the call can end goes through `end()`, which releases all of them.
+ * One patient's call, from the INVITE (or its adoption after a restart) to the last cleanup. It owns
+ * the patient's leg, the agent's leg once answered, the rtpengine allocation, the call's record in
+ * Redis and the agent it has claimed; every way the call can end goes through `end()`, which
+ * releases all of them.
  *
- * The call is published to Redis once the patient's ACK confirms it (state intro); a call cancelled
- * or refused before that leaves no trace there.
+ * The call is published to Redis once the patient's ACK confirms it (state intro), together with
+ * what another process would need to carry on with it (`call-sip:<id>`); a call cancelled or refused
+ * before that leaves no trace there.
  */
 export class PatientCall {
-  readonly id = randomUUID();
+  readonly id: string;
   readonly log: Logger;
-  private readonly machine = new CallStateMachine('intro');
+  private readonly machine: CallStateMachine;
   private readonly media: MediaSession;
   private view: CallView;
-  private session: Session | undefined;
+  /** The INVITE, until it is answered; adopted calls have none. */
+  private readonly request: IncomingInviteRequest | undefined;
+  private leg: PatientLeg | undefined;
   private step: CallStep | undefined;
   /** The agent claimed for this call (ringing or on the call), until released in Redis. */
   private agent: Agent | undefined;
@@ -75,23 +95,52 @@ export class PatientCall {
   /** Settles once the call has ended and everything it held is released. */
   readonly ended = new Promise<void>((resolve) => (this.markEnded = resolve));
 
-  constructor(
-    private readonly request: IncomingInviteRequest,
-    line: string,
+  private constructor(
+    init: { id: string; view: CallView; media: (log: Logger) => MediaSession; request?: IncomingInviteRequest },
     private readonly deps: PatientCallDeps,
     parentLog: Logger,
   ) {
-    const message = request.message;
+    this.id = init.id;
+    this.view = init.view;
     this.log = parentLog.child({ callId: this.id });
-    this.media = new MediaSession(deps.rtpengine, this.id, message.fromTag, this.log);
-    this.view = {
-      id: this.id,
-      from: message.from.uri.user ?? message.from.uri.toString(),
-      line,
-      state: this.machine.state,
-      startedAt: Date.now(),
-    };
-    request.delegate = { onCancel: () => this.onCancel() };
+    this.machine = new CallStateMachine(init.view.state);
+    this.media = init.media(this.log);
+    this.request = init.request;
+  }
+
+  /** A new call: the INVITE the chain admitted. `answer()` takes it on. */
+  static fromInvite(request: IncomingInviteRequest, line: string, deps: PatientCallDeps, log: Logger): PatientCall {
+    const id = randomUUID();
+    const message = request.message;
+    const call = new PatientCall(
+      {
+        id,
+        view: { id, from: message.from.uri.user ?? message.from.uri.toString(), line, state: 'intro', startedAt: Date.now() },
+        media: (callLog) => new MediaSession(deps.rtpengine, id, message.fromTag, callLog),
+        request,
+      },
+      deps,
+      log,
+    );
+    request.delegate = { onCancel: () => call.onCancel() };
+    return call;
+  }
+
+  /**
+   * A call whose process died, taken over (the caller has made this instance its owner in Redis):
+   * its patient's dialog is rebuilt in this process's SIP stack and its rtpengine session, which
+   * outlived that process, is used as it is. `resume()` takes it on.
+   */
+  static adopt(adopted: AdoptedCall, deps: PatientCallDeps, log: Logger): PatientCall {
+    const { view, sip } = adopted;
+    const call = new PatientCall(
+      { id: view.id, view, media: (callLog) => MediaSession.restore(deps.rtpengine, view.id, sip.media, callLog) },
+      deps,
+      log,
+    );
+    call.published = true;
+    call.leg = call.patientLeg(deps.dialogs.restoreDialog(sip.patient), true);
+    return call;
   }
 
   get state(): CallState {
@@ -110,9 +159,11 @@ export class PatientCall {
 
   /** Sets up media in rtpengine and answers 200 with its SDP; the intro starts on the ACK. */
   async answer(): Promise<void> {
+    const request = this.request;
+    if (!request) throw new Error('an adopted call has no INVITE to answer');
     let sdp: string;
     try {
-      sdp = await this.media.answerForQueue(this.request.message.body);
+      sdp = await this.media.answerForQueue(request.message.body);
     } catch (err) {
       if (this.cancelled) return;
       this.log.error({ err }, 'rtpengine could not set up media; refusing the call with 503');
@@ -122,28 +173,49 @@ export class PatientCall {
     }
     if (this.cancelled) return;
     try {
-      const { session } = this.request.accept({
+      const { session } = request.accept({
         statusCode: 200,
         body: { contentDisposition: 'session', contentType: 'application/sdp', content: sdp },
       });
-      this.session = session;
+      this.leg = this.patientLeg(session, false);
     } catch (err) {
       this.log.error({ err }, 'could not answer the INVITE');
       await this.end('failed');
       return;
     }
-    this.session.delegate = {
-      onAck: () => this.onAck(),
-      onAckTimeout: () => {
-        this.log.warn('no ACK for our 200 OK');
-        void this.end('no-ack', { bye: true });
-      },
-      onBye: (bye) => {
-        bye.accept();
-        void this.end('patient-hung-up');
-      },
-    };
     this.log.info({ line: this.view.line, from: this.view.from }, 'answered the patient');
+  }
+
+  /**
+   * Carries on with an adopted call where its process left it, as far as this process can:
+   *   - intro, waiting: the hold music again, and back in the queue with the call's original queuedAt
+   *     (a call still in its intro joins it now);
+   *   - ringing: the ring is CANCELled, the agent made available, and the call waits again as above;
+   *   - bridged: the agent's dialog is rebuilt too, and the two talk on; either one's BYE ends the call.
+   * A bridged call whose agent dialog was not written down is ended, with a BYE to the patient.
+   */
+  async resume(sip: CallSipState): Promise<void> {
+    const state = this.machine.state;
+    this.log.info({ state, queuedAt: this.view.queuedAt }, 'adopted a call whose sip app instance is gone');
+    if (state === 'intro') {
+      this.enterWaiting();
+      return;
+    }
+    if (state === 'waiting') {
+      // Written again, so that calls:waiting has it even if the dead process had claimed an agent
+      // for it (which takes it out) without living to record the ring.
+      this.publish();
+      this.waitInQueue('adopted');
+      return;
+    }
+    if (state === 'ringing') {
+      await this.abandonStaleRing(sip.ring);
+      return;
+    }
+    if (state === 'bridged') {
+      this.resumeTalk(sip);
+      return;
+    }
   }
 
   /**
@@ -166,6 +238,7 @@ export class PatientCall {
         log: this.log,
         onAnswered: (leg) => this.onAgentAnswered(agent, leg),
         onFailed: (failure, tag) => void this.onRingFailed(agent, failure, tag),
+        onInviteSent: (ring) => this.saveSip({ set: { ring } }),
       }),
     );
     return true;
@@ -183,7 +256,7 @@ export class PatientCall {
 
   private async finish(reason: EndReason, byePatient: boolean): Promise<void> {
     this.step?.stop();
-    await Promise.all([byePatient && this.session ? sendBye(this.session, this.log) : undefined, this.agentLeg?.hangUp()]);
+    await Promise.all([byePatient ? this.leg?.hangUp() : this.leg?.close(), this.agentLeg?.hangUp()]);
     if (this.published && !this.machine.isFinal) {
       this.moveTo(this.machine.state === 'bridged' ? 'ended' : 'abandoned', { endedAt: Date.now() });
     }
@@ -191,6 +264,20 @@ export class PatientCall {
     await this.releaseAgent();
     this.log.info({ reason, state: this.machine.state, seconds: (Date.now() - this.view.startedAt) / 1000 }, 'call ended');
     this.markEnded();
+  }
+
+  private patientLeg(session: Session, confirmed: boolean): PatientLeg {
+    return new PatientLeg(
+      session,
+      { dialogs: this.deps.dialogs, media: this.media, keepaliveMs: this.deps.keepaliveMs, log: this.log, confirmed },
+      {
+        onConfirmed: () => this.onAck(),
+        onAckTimeout: () => void this.end('no-ack', { bye: true }),
+        onHungUp: () => void this.end('patient-hung-up'),
+        onVanished: () => void this.end('patient-vanished'),
+        onChanged: () => this.saveSip({ set: this.sipState() }),
+      },
+    );
   }
 
   private onCancel(): void {
@@ -202,7 +289,7 @@ export class PatientCall {
 
   private onAck(): void {
     if (this.ending) return;
-    this.publish();
+    this.publish({ set: this.sipState() });
     if (this.deps.skipIntro) {
       this.enterWaiting();
       return;
@@ -232,7 +319,8 @@ export class PatientCall {
       return;
     }
     this.agentLeg = leg;
-    this.moveTo('bridged', { answeredAt: Date.now() });
+    const agentDialog = leg.snapshot();
+    this.moveTo('bridged', { answeredAt: Date.now() }, { set: { ...this.sipState(), ...(agentDialog ? { agent: agentDialog } : {}) }, remove: ['ring'] });
     this.deps.agents.answered(agent.userId, this.id).then(
       (onCall) => {
         if (onCall === 'paused') this.log.info({ userId: agent.userId }, 'the agent paused while it rang: on the call, and still paused');
@@ -253,12 +341,50 @@ export class PatientCall {
     this.media.dropAgent(tag).catch((err: unknown) => {
       if (!this.ending) this.log.warn({ err, tag }, "could not delete the agent's rtpengine branch");
     });
-    const { agentUserId: _agentUserId, workstationId: _workstationId, ...waiting } = this.view;
-    this.view = waiting;
-    this.moveTo('waiting');
+    this.backToWaiting();
     this.deps.routing.ringFailed(agent, failure);
     this.waitInQueue('ring-failed');
     await this.releaseAgent();
+  }
+
+  /**
+   * An adopted call that was ringing: the workstation's INVITE is CANCELled (it would ring on until
+   * Kamailio's 60 s and then be busy for the next call), its rtpengine branch deleted, the agent made
+   * available again, and the call waits in the queue as before the ring.
+   */
+  private async abandonStaleRing(ring: RingSnapshot | undefined): Promise<void> {
+    const { agentUserId, workstationId } = this.view;
+    if (agentUserId && workstationId) this.agent = { userId: agentUserId, workstationId, sipUser: browserSipUser(workstationId) };
+    if (ring) {
+      this.deps.dialogs.cancelStaleInvite(ring);
+      await this.media.dropAgent(ring.tag).catch((err: unknown) => this.log.warn({ err, tag: ring.tag }, "could not delete the stale ring's rtpengine branch"));
+    } else {
+      this.log.warn("the ring's INVITE was not written down; the workstation rings on until Kamailio gives up (60 s)");
+    }
+    this.backToWaiting();
+    this.waitInQueue('adopted');
+    await this.releaseAgent();
+  }
+
+  /** An adopted bridged call: the agent's dialog is rebuilt and the talk goes on. */
+  private resumeTalk(sip: CallSipState): void {
+    const { agentUserId, workstationId } = this.view;
+    if (!sip.agent || !agentUserId || !workstationId) {
+      this.log.warn("the agent's dialog was not written down; ending the call");
+      void this.end('failed', { bye: true });
+      return;
+    }
+    this.agent = { userId: agentUserId, workstationId, sipUser: browserSipUser(workstationId) };
+    const leg = AgentLeg.adopt(this.deps.dialogs.restoreDialog(sip.agent), this.log);
+    this.agentLeg = leg;
+    this.runStep(new TalkStep(this.media, leg, this.log, () => void this.end('agent-hung-up', { bye: true }), false));
+  }
+
+  /** ringing -> waiting: the agent's fields and the ring's INVITE go. */
+  private backToWaiting(): void {
+    const { agentUserId: _agentUserId, workstationId: _workstationId, ...waiting } = this.view;
+    this.view = waiting;
+    this.moveTo('waiting', {}, { remove: ['ring'] });
   }
 
   private async releaseAgent(): Promise<void> {
@@ -284,25 +410,38 @@ export class PatientCall {
     });
   }
 
-  private moveTo(state: CallState, fields: Partial<CallView> = {}): void {
+  private moveTo(state: CallState, fields: Partial<CallView> = {}, sip?: CallSipChange): void {
     this.machine.moveTo(state);
     this.view = { ...this.view, ...fields, state };
     this.log.info({ state }, 'call state changed');
-    this.publish();
+    this.publish(sip);
   }
 
-  /** Queues a write of the current view; writes of one call reach Redis in order. */
-  private publish(): void {
+  /** What another process needs of the patient's side: the dialog and the media. */
+  private sipState(): CallSipState {
+    return { ...(this.leg ? { patient: this.leg.snapshot() } : {}), media: this.media.snapshot() };
+  }
+
+  /** Queues a write of the current view (and a SIP state change); writes of one call reach Redis in order. */
+  private publish(sip?: CallSipChange): void {
     this.published = true;
     const snapshot = { ...this.view };
     this.writes = this.writes
-      .then(() => this.deps.store.record(snapshot))
+      .then(() => this.deps.store.record(snapshot, sip))
       .catch((err: unknown) => this.log.error({ err, state: snapshot.state }, 'could not record the call in Redis'));
+  }
+
+  /** Queues a change of the SIP state alone, for a call in Redis that is not ending. */
+  private saveSip(change: CallSipChange): void {
+    if (!this.published || this.ending) return;
+    this.writes = this.writes
+      .then(() => (this.ending ? undefined : this.deps.store.saveSip(this.id, change)))
+      .catch((err: unknown) => this.log.error({ err }, "could not write the call's SIP state to Redis"));
   }
 
   private respond(statusCode: number, reasonPhrase: string): void {
     try {
-      this.request.reject({ statusCode, reasonPhrase });
+      this.request?.reject({ statusCode, reasonPhrase });
     } catch (err) {
       this.log.warn({ err, statusCode }, 'could not send the final response');
     }

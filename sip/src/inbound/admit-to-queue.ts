@@ -8,7 +8,7 @@ export function admitToQueue(deps: PatientCallDeps, registry: CallRegistry): Inv
     name: 'admit-to-queue',
     run: ({ request, log, line }) => {
       if (line === undefined) throw new Error('admit-to-queue runs after find-clinic-line');
-      const call = new PatientCall(request, line, deps, log);
+      const call = PatientCall.fromInvite(request, line, deps, log);
       registry.add(call);
       call.answer().catch((err: unknown) => call.log.error({ err }, 'answering the patient failed'));
       return taken;

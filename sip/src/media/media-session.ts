@@ -3,13 +3,34 @@ import type { WorkstationKind } from '@deskline/protocol';
 import { PLAIN_RTP, TOWARDS_WORKSTATION } from './flags.js';
 import { NgError } from './ng-client.js';
 import type { Playback, RtpEngine } from './rtpengine.js';
-import { mediaAddress, placeholderSdp, stripWebRtcOnlyLines } from './sdp.js';
+import { answerDirection, mediaAddress, placeholderSdp, sameSdpVersion, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from './sdp.js';
 
 /** rtpengine's tag for the queue's placeholder leg. Agents' legs get tags of their own. */
 export const QUEUE_TAG = 'queue';
 
 export class MediaSessionClosedError extends Error {
   override name = 'MediaSessionClosedError';
+}
+
+/** The SDP we last sent the patient, under our own o= line: one session id, a version that grows with each change. */
+export interface SentSdp {
+  sessionId: number;
+  version: number;
+  sdp: string;
+}
+
+/**
+ * What another process needs to carry on with the call's rtpengine session (which outlives a
+ * crashed sip app): the tags, and the descriptions each side has.
+ */
+export interface MediaSnapshot {
+  patientTag: string;
+  patientSdp: string;
+  /** The placeholder the queue's leg answered with. */
+  queueSdp: string;
+  sentToPatient: SentSdp;
+  /** The agent whose branch is connected (answered), and the SDP their workstation answered with. */
+  agent?: { tag: string; sdp: string };
 }
 
 /**
@@ -20,8 +41,12 @@ export class MediaSessionClosedError extends Error {
 export class MediaSession {
   private allocated = false;
   private destroyed = false;
-  /** The patient's offer, kept for the offers to agents' legs. */
+  /** The patient's latest description, kept for the offers to agents' legs and to tell a new one from it. */
   private patientSdp = '';
+  private queueSdp = '';
+  private sent: SentSdp = { sessionId: Date.now(), version: 0, sdp: '' };
+  /** The agent's connected branch: from then on the patient's media peer. */
+  private agent: { tag: string; sdp: string } | undefined;
   /** Where rtpengine told the patient to send media (from the 200 OK), to notice if it ever moves. */
   private patientFacing: string | undefined;
   private inFlight: Promise<unknown> = Promise.resolve();
@@ -35,6 +60,33 @@ export class MediaSession {
     private readonly log: Logger,
   ) {}
 
+  /** Takes over a session in rtpengine that another process set up (it was there before this process). */
+  static restore(engine: RtpEngine, callId: string, snapshot: MediaSnapshot, log: Logger): MediaSession {
+    const media = new MediaSession(engine, callId, snapshot.patientTag, log);
+    media.allocated = true;
+    media.patientSdp = snapshot.patientSdp;
+    media.queueSdp = snapshot.queueSdp;
+    media.sent = { ...snapshot.sentToPatient };
+    media.agent = snapshot.agent ? { ...snapshot.agent } : undefined;
+    media.patientFacing = mediaAddress(snapshot.sentToPatient.sdp);
+    return media;
+  }
+
+  snapshot(): MediaSnapshot {
+    return {
+      patientTag: this.patientTag,
+      patientSdp: this.patientSdp,
+      queueSdp: this.queueSdp,
+      sentToPatient: { ...this.sent },
+      ...(this.agent ? { agent: { ...this.agent } } : {}),
+    };
+  }
+
+  /** Our current description for the patient (an offer, when the patient's re-INVITE has none). */
+  get sdpForPatient(): string {
+    return this.sent.sdp;
+  }
+
   /**
    * Offers the patient's SDP, answers it for the queue with the placeholder, and returns the SDP for
    * the patient's 200 OK.
@@ -43,16 +95,45 @@ export class MediaSession {
     return this.run(async () => {
       this.allocated = true;
       this.patientSdp = patientSdp;
+      this.queueSdp = placeholderSdp(Date.now());
       await this.engine.offer({ callId: this.callId, fromTag: this.patientTag, sdp: patientSdp, flags: PLAIN_RTP });
       const answer = await this.engine.answer({
         callId: this.callId,
         fromTag: this.patientTag,
         toTag: QUEUE_TAG,
-        sdp: placeholderSdp(Date.now()),
+        sdp: this.queueSdp,
         flags: PLAIN_RTP,
       });
       this.patientFacing = mediaAddress(answer);
-      return stripWebRtcOnlyLines(answer);
+      return this.stampForPatient(answer);
+    });
+  }
+
+  /**
+   * The patient's new offer (a re-INVITE or UPDATE, e.g. a trunk's session refresh, RFC 4028):
+   * returns our answer. The same version as before (same o= line) gets the answer we sent last,
+   * and rtpengine is not asked. A changed one (address, port, codec, hold) is offered again to
+   * rtpengine under the same tags, towards the patient's current peer (the queue's placeholder, or
+   * the agent once connected), and answered with that peer's description; rtpengine keeps its own
+   * ports and whatever it is playing, so the hold music and a bridged conversation go on.
+   */
+  patientOffer(offer: string): Promise<string> {
+    return this.run(async () => {
+      if (sameSdpVersion(offer, this.patientSdp)) return this.sent.sdp;
+      const answer = await this.renegotiate(offer);
+      return this.stampForPatient(answer);
+    });
+  }
+
+  /**
+   * The patient's answer (in the ACK) to the offer we made in a 200 to a re-INVITE without SDP. A
+   * changed description goes to rtpengine as `patientOffer` does; what rtpengine would answer is
+   * the description the patient already has.
+   */
+  patientAnswer(answer: string): Promise<void> {
+    return this.run(async () => {
+      if (sameSdpVersion(answer, this.patientSdp)) return;
+      await this.renegotiate(answer);
     });
   }
 
@@ -90,6 +171,7 @@ export class MediaSession {
         sdp: agentSdp,
         flags: PLAIN_RTP,
       });
+      this.agent = { tag: agentTag, sdp: agentSdp };
       const now = mediaAddress(forPatient);
       if (now !== this.patientFacing) {
         // Not seen with rtpengine 10.5; the patient would need a re-INVITE with the new address.
@@ -104,6 +186,31 @@ export class MediaSession {
    */
   dropAgent(agentTag: string): Promise<void> {
     return this.run(() => this.engine.deleteBranch({ callId: this.callId, fromTag: this.patientTag, toTag: agentTag }));
+  }
+
+  /**
+   * How many RTP packets rtpengine has received from the patient (their tag's RTP streams), from
+   * `query`; undefined when the reply does not say. Not queued behind other commands: it changes
+   * nothing.
+   */
+  async packetsFromPatient(): Promise<number | undefined> {
+    if (this.destroyed) return undefined;
+    const reply = await this.engine.query(this.callId);
+    const tags = reply['tags'];
+    const tag = isRecord(tags) ? tags[this.patientTag] : undefined;
+    const medias = isRecord(tag) ? tag['medias'] : undefined;
+    if (!Array.isArray(medias)) return undefined;
+    let packets: number | undefined;
+    for (const media of medias) {
+      const streams = isRecord(media) ? media['streams'] : undefined;
+      for (const stream of Array.isArray(streams) ? streams : []) {
+        if (!isRecord(stream) || !Array.isArray(stream['flags']) || !stream['flags'].includes('RTP')) continue;
+        const stats = stream['stats'];
+        const count = isRecord(stats) ? stats['packets'] : undefined;
+        if (typeof count === 'number') packets = (packets ?? 0) + count;
+      }
+    }
+    return packets;
   }
 
   /** Plays a file to the patient, replacing whatever played before. */
@@ -131,10 +238,46 @@ export class MediaSession {
     }
   }
 
+  /**
+   * Offers the patient's new description towards their current peer and returns rtpengine's answer
+   * for them. rtpengine answers with the direction of the peer's description, so the peer's answer
+   * is given the direction RFC 3264 requires (recvonly to a patient who holds with sendonly).
+   */
+  private async renegotiate(patientSdp: string): Promise<string> {
+    const peer = this.agent
+      ? { tag: this.agent.tag, sdp: this.agent.sdp, flags: WEBRTC }
+      : { tag: QUEUE_TAG, sdp: this.queueSdp, flags: PLAIN_RTP };
+    const peerAnswer = withDirection(peer.sdp, answerDirection(patientSdp));
+    await this.engine.offer({ callId: this.callId, fromTag: this.patientTag, toTag: peer.tag, sdp: patientSdp, flags: peer.flags });
+    const answer = await this.engine.answer({ callId: this.callId, fromTag: this.patientTag, toTag: peer.tag, sdp: peerAnswer, flags: PLAIN_RTP });
+    this.patientSdp = patientSdp;
+    const now = mediaAddress(answer);
+    if (now !== this.patientFacing) this.log.warn({ before: this.patientFacing, now }, "rtpengine moved the patient's media address");
+    return answer;
+  }
+
+  /**
+   * rtpengine's SDP for the patient, ready to send: WebRTC-only lines out, and our own o= line, whose
+   * version grows only when the description changed (RFC 3264 §8). rtpengine's o= line is the
+   * answering peer's, which is the placeholder at first and the agent's browser later.
+   */
+  private stampForPatient(sdp: string): string {
+    const clean = stripWebRtcOnlyLines(sdp);
+    const previous = this.sent.sdp;
+    const unchanged = previous !== '' && withSdpOrigin(clean, 0, 0) === withSdpOrigin(previous, 0, 0);
+    const version = unchanged ? this.sent.version : this.sent.version + 1;
+    this.sent = { sessionId: this.sent.sessionId, version, sdp: withSdpOrigin(clean, this.sent.sessionId, version) };
+    return this.sent.sdp;
+  }
+
   private run<T>(operation: () => Promise<T>): Promise<T> {
     if (this.destroyed) return Promise.reject(new MediaSessionClosedError('the media session is closed'));
     const result = this.inFlight.catch(() => undefined).then(operation);
     this.inFlight = result;
     return result;
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -57,3 +57,65 @@ export function mediaAddress(sdp: string): string | undefined {
   const address = connection(next === -1 ? after : after.slice(0, next)) ?? connection(lines.slice(0, start));
   return `${address ?? ''}:${port}`;
 }
+
+/**
+ * The o= line's username, session id, version and address: two descriptions with the same origin
+ * are the same version of the session (RFC 3264 §8: a changed description gets a higher version).
+ * Undefined when there is no o= line.
+ */
+export function sdpOrigin(sdp: string): string | undefined {
+  const match = /^o=(\S+) (\S+) (\S+) \S+ \S+ (\S+)[ \t]*(?=\r?$)/m.exec(sdp);
+  return match ? `${match[1]} ${match[2]} ${match[3]} ${match[4]}` : undefined;
+}
+
+/** True when both descriptions carry the same origin: the peer offers what it offered before. */
+export function sameSdpVersion(a: string, b: string): boolean {
+  const origin = sdpOrigin(a);
+  return origin !== undefined && origin === sdpOrigin(b);
+}
+
+/**
+ * The description with our o= line: username "-", the session id and version given, the network
+ * address kept (rtpengine writes its own there).
+ */
+export function withSdpOrigin(sdp: string, sessionId: number, version: number): string {
+  return sdp.replace(/^o=\S+ \S+ \S+ (\S+ \S+ \S+)[ \t]*(?=\r?$)/m, (_line, rest: string) => `o=- ${sessionId} ${version} ${rest}`);
+}
+
+export type SdpDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+
+const DIRECTION_LINE = /^a=(sendrecv|sendonly|recvonly|inactive)\s*$/;
+
+/**
+ * The direction an answer must give the first audio stream of `offer` (RFC 3264 §6.1): recvonly to
+ * sendonly (the patient put us on hold), sendonly to recvonly, inactive to inactive, else sendrecv.
+ */
+export function answerDirection(offer: string): SdpDirection {
+  const lines = offer.split(/\r?\n/);
+  const audio = lines.findIndex((line) => line.startsWith('m=audio '));
+  const direction = (section: string[]): SdpDirection | undefined =>
+    section.map((line) => DIRECTION_LINE.exec(line)?.[1] as SdpDirection | undefined).find((d) => d !== undefined);
+  const next = audio === -1 ? -1 : lines.findIndex((line, index) => index > audio && line.startsWith('m='));
+  const media = audio === -1 ? [] : lines.slice(audio + 1, next === -1 ? lines.length : next);
+  const session = lines.slice(0, audio === -1 ? lines.length : audio);
+  const offered = direction(media) ?? direction(session) ?? 'sendrecv';
+  return offered === 'sendonly' ? 'recvonly' : offered === 'recvonly' ? 'sendonly' : offered;
+}
+
+/** The description with one direction attribute, `direction`, at the end of each m= section (and none at session level). */
+export function withDirection(sdp: string, direction: SdpDirection): string {
+  const lines = sdp.split(/\r?\n/).filter((line) => !DIRECTION_LINE.test(line));
+  const trailing = lines[lines.length - 1] === '' ? lines.pop() : undefined;
+  const out: string[] = [];
+  let inMedia = false;
+  for (const line of lines) {
+    if (line.startsWith('m=')) {
+      if (inMedia) out.push(`a=${direction}`);
+      inMedia = true;
+    }
+    out.push(line);
+  }
+  if (inMedia) out.push(`a=${direction}`);
+  if (trailing !== undefined) out.push(trailing);
+  return out.join('\r\n');
+}

@@ -5,16 +5,31 @@ import {
   IncomingRequestMessage,
   IncomingResponseMessage,
   LoggerFactory,
+  NonInviteServerTransaction,
   Parser,
   URI,
   UserAgentCore,
+  UserAgentServer,
   type IncomingInviteRequest,
+  type IncomingRequest,
   type OutgoingInviteRequest,
   type OutgoingInviteRequestDelegate,
+  type OutgoingRequestDelegate,
+  type Session,
+  type SessionDelegate,
   type Transport,
   type UserAgentCoreConfiguration,
 } from 'sip.js/lib/core/index.js';
+import { AllowedMethods } from 'sip.js/lib/core/user-agent-core/allowed-methods.js';
+import { admitInDialogRequest, requestInDialog, restoreSessionDialog, type DialogSnapshot } from './dialogs.js';
+import type { RingSnapshot } from '../calls/call-sip-state.js';
 import { KamailioConnection } from './kamailio-connection.js';
+import { StaleInvites } from './stale-invites.js';
+
+// The methods the core accepts, and which every 2xx to an INVITE lists in Allow. UPDATE (RFC 3311)
+// is not among SIP.js's: the stack answers it itself (`handToCore`), and a trunk only refreshes a
+// session with UPDATE when our Allow names it.
+if (!AllowedMethods.includes('UPDATE')) AllowedMethods.push('UPDATE');
 
 export interface SipStackOptions {
   sipDomain: string;
@@ -25,6 +40,8 @@ export interface SipStackOptions {
   logger: Logger;
   /** Every new INVITE. Runs inside the core's dispatch: start async work, do not throw. */
   onInvite(request: IncomingInviteRequest): void;
+  /** Connected to Kamailio (again): requests can go out from now on. */
+  onConnected?(): void;
 }
 
 /** An INVITE that rings a workstation through Kamailio (docs/call-path.md, "SIP identities"). */
@@ -44,6 +61,20 @@ export interface Dialer {
   invite(invite: WorkstationInvite, delegate: OutgoingInviteRequestDelegate): OutgoingInviteRequest;
 }
 
+/** What a call needs of the SIP stack inside a dialog it holds, beyond SIP.js's `Session`. */
+export interface DialogServices {
+  /** Connected to Kamailio: a request sent now can reach the peer. */
+  readonly connected: boolean;
+  /** Our Contact header line ("Contact: <…>"), for 2xx responses to target refresh requests. */
+  readonly contactHeader: string;
+  /** Sends OPTIONS in the dialog; the answer, a timeout (408) or a transport error (503) reach `delegate`. Throws when it cannot. */
+  ping(session: Session, delegate: OutgoingRequestDelegate): void;
+  /** Hands the dialog's UPDATE requests (checked for order already) to `handler` until the returned function is called. */
+  handleUpdates(session: Session, handler: (update: IncomingRequest) => void): () => void;
+  /** Builds a dialog another process confirmed (see `restoreSessionDialog`). */
+  restoreDialog(snapshot: DialogSnapshot, delegate?: SessionDelegate): Session;
+}
+
 /** Every request a proxy or UA must carry (RFC 3261 §8.1.1); the core assumes they exist. */
 const MANDATORY_HEADERS = ['from', 'to', 'call-id', 'cseq', 'via'];
 
@@ -55,7 +86,7 @@ const LOGGED_PREFIX = 200;
  * is parsed and handed to the core inside a guard: a message the core cannot handle is logged and
  * dropped, and the process carries on.
  */
-export class SipStack implements Dialer {
+export class SipStack implements Dialer, DialogServices {
   readonly core: UserAgentCore;
   private readonly connection: KamailioConnection;
   private readonly ownAor: URI;
@@ -63,6 +94,11 @@ export class SipStack implements Dialer {
   private readonly parserLogger;
   /** Requests that arrived over the Kamailio connection, for the INVITE chain's first check. */
   private readonly fromKamailio = new WeakSet<IncomingRequestMessage>();
+  private readonly staleInvites: StaleInvites;
+  /** CANCELs of stale rings asked for before the connection was up (an adoption at start). */
+  private pendingCancels: RingSnapshot[] = [];
+  /** Dialog id -> the dialog and who takes its UPDATEs. */
+  private readonly updateHandlers = new Map<string, { session: Session; handler: (update: IncomingRequest) => void }>();
 
   constructor(private readonly options: SipStackOptions) {
     const log = options.logger;
@@ -85,7 +121,7 @@ export class SipStack implements Dialer {
 
     this.connection = new KamailioConnection(
       { host: options.kamailioHost, port: options.kamailioPort, localHost: options.appHost, localPort: options.appPort, logger: log },
-      { onConnected: () => this.sendOptions(), onMessage: (message) => this.deliver(message) },
+      { onConnected: () => this.onConnected(), onMessage: (message) => this.deliver(message) },
     );
     const transport: Transport = { protocol: 'TCP', send: (message) => this.connection.send(message) };
     const configuration: UserAgentCoreConfiguration = {
@@ -106,6 +142,7 @@ export class SipStack implements Dialer {
       transportAccessor: () => transport,
     };
     this.core = new UserAgentCore(configuration, { onInvite: (request) => options.onInvite(request) });
+    this.staleInvites = new StaleInvites(this.core, (message) => this.connection.send(message), log.child({ component: 'stale-invites' }));
   }
 
   start(): void {
@@ -114,6 +151,36 @@ export class SipStack implements Dialer {
 
   get connected(): boolean {
     return this.connection.isConnected;
+  }
+
+  get contactHeader(): string {
+    return `Contact: ${this.core.configuration.contact.toString()}`;
+  }
+
+  ping(session: Session, delegate: OutgoingRequestDelegate): void {
+    requestInDialog(this.core, session, 'OPTIONS', delegate);
+  }
+
+  handleUpdates(session: Session, handler: (update: IncomingRequest) => void): () => void {
+    const id = session.id;
+    const entry = { session, handler };
+    this.updateHandlers.set(id, entry);
+    return () => {
+      if (this.updateHandlers.get(id) === entry) this.updateHandlers.delete(id);
+    };
+  }
+
+  restoreDialog(snapshot: DialogSnapshot, delegate?: SessionDelegate): Session {
+    return restoreSessionDialog(this.core, snapshot, delegate);
+  }
+
+  /**
+   * CANCELs the INVITE that a sip app process which died had sent to a workstation (see
+   * StaleInvites); sent once connected to Kamailio.
+   */
+  cancelStaleInvite(ring: RingSnapshot): void {
+    if (this.connected) this.staleInvites.cancel(ring);
+    else this.pendingCancels.push(ring);
   }
 
   /** True when the request came over the connection from Kamailio (the only way in today). */
@@ -171,6 +238,7 @@ export class SipStack implements Dialer {
           this.dropped(text, 'a response must carry exactly our Via');
           return;
         }
+        if (this.staleInvites.take(message)) return;
         this.core.receiveIncomingResponseFromTransport(message);
       }
     } catch (err) {
@@ -184,10 +252,25 @@ export class SipStack implements Dialer {
     // so while the core checks this request, the AOR is the request's own Request-URI.
     this.core.configuration.aor = message.ruri ?? this.ownAor;
     try {
+      if (this.takeUpdate(message)) return;
       this.core.receiveIncomingRequestFromTransport(message);
     } finally {
       this.core.configuration.aor = this.ownAor;
     }
+  }
+
+  /**
+   * An UPDATE in a dialog that takes them: SIP.js's SessionDialog would answer it 501. A
+   * retransmission of one already being answered is left to the core, which hands it to that
+   * transaction.
+   */
+  private takeUpdate(message: IncomingRequestMessage): boolean {
+    if (message.method !== 'UPDATE' || !message.toTag) return false;
+    const entry = this.updateHandlers.get(message.callId + message.toTag + message.fromTag);
+    if (!entry || this.core.userAgentServers.has(message.viaBranch)) return false;
+    if (!admitInDialogRequest(entry.session, message)) return true;
+    entry.handler(new UserAgentServer(NonInviteServerTransaction, this.core, message));
+    return true;
   }
 
   private dropped(text: string, reason: string): void {
@@ -195,6 +278,14 @@ export class SipStack implements Dialer {
       { reason, start: text.slice(0, LOGGED_PREFIX), bytes: Buffer.byteLength(text) },
       'dropped a message from Kamailio that could not be handled',
     );
+  }
+
+  private onConnected(): void {
+    this.sendOptions();
+    const cancels = this.pendingCancels;
+    this.pendingCancels = [];
+    for (const ring of cancels) this.staleInvites.cancel(ring);
+    this.options.onConnected?.();
   }
 
   /** Tells Kamailio who we are on a new connection: the Via `;alias` of this request binds it. */

@@ -68,6 +68,8 @@ export interface SippOptions {
   cwd?: string;
   /** sipp gives up (and fails) after this long. Default 30 s. */
   timeoutMs?: number;
+  /** Kills sipp when aborted (see runSipp). */
+  signal?: AbortSignal;
 }
 
 export { describeSipp, type SippResult };
@@ -154,6 +156,7 @@ async function patientCall(kamailioPort: number, scenario: string, options: Sipp
     remotePort: kamailioPort,
     timeoutMs: options.timeoutMs ?? 30_000,
     ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
     keys: Object.fromEntries(Object.entries(options.keys ?? {}).map(([name, value]) => [name, String(value)])),
     extraArgs: [
       '-s', options.service ?? CLINIC_NUMBER,

@@ -1,7 +1,8 @@
 /**
  * The patient's phone on the SIP side, played by the test over UDP through Kamailio, as a trunk
  * would send it: INVITE with a PCMU offer, ACK, and then BYE or waiting for the queue's BYE at the
- * moment the test chooses (sipp could only wait a fixed time).
+ * moment the test chooses (sipp could only wait a fixed time). Like a phone, it answers the queue's
+ * keepalive OPTIONS with 200 by itself.
  */
 import { SipUdpEndpoint, type SentRequest } from '../../helpers/sip-endpoint.js';
 import { header, headers, nameAddrUri, param, type SipMessage } from '../../helpers/sip-message.js';
@@ -43,11 +44,22 @@ export class PatientDialog {
     return this.invite.callId;
   }
 
+  /** The requests of `method` the queue sent in this call so far (the keepalive's OPTIONS, say). */
+  requestsReceived(method: string): SipMessage[] {
+    return this.endpoint.received.filter((m) => m.method === method && header(m, 'call-id') === this.callId);
+  }
+
   /** The patient hangs up; resolves with the answer to the BYE. */
   async hangUp(timeoutMs = 5000): Promise<SipMessage> {
     this.over = true;
     const bye = this.sendInDialog('BYE', this.nextCseq++);
     return this.endpoint.finalResponse(bye, timeoutMs);
+  }
+
+  /** Sends a request in the dialog (an UPDATE, say) with `sdp` as its body; resolves with the final answer. */
+  async request(method: string, sdp?: string, timeoutMs = 5000): Promise<SipMessage> {
+    const sent = this.sendInDialog(method, this.nextCseq++, sdp);
+    return this.endpoint.finalResponse(sent, timeoutMs);
   }
 
   /** Waits for the queue to hang up, and answers its BYE with 200. */
@@ -68,9 +80,10 @@ export class PatientDialog {
     this.sendInDialog('ACK', this.invite.cseq);
   }
 
-  private sendInDialog(method: string, cseq: number): SentRequest {
+  private sendInDialog(method: string, cseq: number, sdp?: string): SentRequest {
     return this.endpoint.sendRequest({
       method,
+      ...(sdp !== undefined ? { headers: [['Content-Type', 'application/sdp']] as [string, string][], body: sdp } : {}),
       uri: nameAddrUri(header(this.ok, 'contact') ?? ''),
       from: this.from,
       to: this.to,
@@ -92,7 +105,10 @@ export class PatientLine {
   ) {}
 
   static async open(kamailioPort: number): Promise<PatientLine> {
-    return new PatientLine(await SipUdpEndpoint.open('127.0.0.1', kamailioPort), `127.0.0.1:${kamailioPort}`);
+    const endpoint = await SipUdpEndpoint.open('127.0.0.1', kamailioPort);
+    // A phone answers the sip app's keepalive (an in-dialog OPTIONS) by itself.
+    endpoint.answerAutomatically('OPTIONS', 200, 'OK');
+    return new PatientLine(endpoint, `127.0.0.1:${kamailioPort}`);
   }
 
   /** Calls `line` from PATIENT_NUMBER with media at `rtpPort`; resolves once answered and ACKed. */

@@ -27,6 +27,7 @@ export class PatientPhone {
   readonly received: Received[] = [];
   private readonly listeners = new Set<() => void>();
   private sender: NodeJS.Timeout | undefined;
+  private sending = true;
   private sequence = randomInt(0, 0xffff);
   private timestamp = randomInt(0, 0xffffffff);
   private readonly ssrc = randomInt(0, 0xffffffff);
@@ -41,7 +42,7 @@ export class PatientPhone {
       const payloadType = (packet[1] ?? 0) & 0x7f;
       const payload = packet.subarray(12);
       this.received.push({ at: Date.now(), payloadType, ...analyse(payload) });
-      if (!this.sender) this.startSending(from.address, from.port);
+      if (this.sending && !this.sender) this.startSending(from.address, from.port);
       for (const listener of this.listeners) listener();
     });
   }
@@ -80,8 +81,14 @@ export class PatientPhone {
     return this.waitUntil(`a ${hz} Hz tone`, (received) => received.find((packet) => isTone(packet, hz)), timeoutMs);
   }
 
-  close(): void {
+  /** Stops sending (a phone that moved to another port), and goes on listening. */
+  stopSending(): void {
     clearInterval(this.sender);
+    this.sending = false;
+  }
+
+  close(): void {
+    this.stopSending();
     this.socket.close();
   }
 

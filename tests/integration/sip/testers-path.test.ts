@@ -16,7 +16,8 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const test = suite<{ path: CallPath }>("testers' path");
 
 test.before(async (context) => {
-  context.path = await startCallPath();
+  // A keepalive every second: the testers' clients must answer it, as the README's commands make them.
+  context.path = await startCallPath({ appEnv: { PATIENT_KEEPALIVE_SECONDS: '1' } });
 });
 
 test.after(async (context) => {
@@ -48,16 +49,29 @@ async function lastCallStates(path: CallPath, before: Set<string>): Promise<stri
   return id ? recordedStates(path.redis, id) : [];
 }
 
+/** Why the sip app ended the last call: the patient hung up, not a keepalive that went unanswered. */
+async function lastCallEndReason(path: CallPath, before: Set<string>): Promise<unknown> {
+  const ids = await path.redis.xrange('stream:call-events', '-', '+');
+  const mine = ids
+    .map(([, fields]) => JSON.parse(fields[1] ?? '{}') as { call?: { id: string } })
+    .map((e) => e.call?.id)
+    .filter((id): id is string => id !== undefined && !before.has(id));
+  const id = mine[mine.length - 1];
+  const ended = await path.app.waitForLog('the call to end', (line) => line.msg === 'call ended' && line['callId'] === id);
+  return ended['reason'];
+}
+
 async function knownCallIds(path: CallPath): Promise<Set<string>> {
   const entries = await path.redis.xrange('stream:call-events', '-', '+');
   return new Set(entries.map(([, fields]) => (JSON.parse(fields[1] ?? '{}') as { call?: { id: string } }).call?.id ?? ''));
 }
 
-test('sipp -sn uac calls the clinic number, is answered, and hangs up cleanly', async ({ path }) => {
+test('sipp -sn uac -aa calls the clinic number, is answered, answers the keepalives, and hangs up cleanly', async ({ path }) => {
   const before = await knownCallIds(path);
+  // Without -aa, sipp's built-in uac takes the keepalive OPTIONS for an error and aborts the call.
   const result = await run(
     'sipp',
-    ['-sn', 'uac', `127.0.0.1:${path.kamailioPort}`, '-s', CLINIC_NUMBER, '-m', '1', '-d', '2000', '-i', '127.0.0.1', '-nostdin', '-timeout', '20s'],
+    ['-sn', 'uac', `127.0.0.1:${path.kamailioPort}`, '-s', CLINIC_NUMBER, '-m', '1', '-d', '3500', '-aa', '-i', '127.0.0.1', '-nostdin', '-timeout', '20s'],
     os.tmpdir(),
     30_000,
   );
@@ -66,6 +80,7 @@ test('sipp -sn uac calls the clinic number, is answered, and hangs up cleanly', 
   const states = await lastCallStates(path, before);
   assert.equal(states.slice(0, 1), ['intro'], `states: ${states.join(', ')}`);
   assert.is(states[states.length - 1], 'abandoned');
+  assert.is(await lastCallEndReason(path, before), 'patient-hung-up');
 });
 
 test("baresip with the repository's config is answered and receives the queue's audio", async ({ path }) => {
@@ -82,6 +97,7 @@ test("baresip with the repository's config is answered and receives the queue's 
     await waitFor('no call left active', async () => (await activeCallIds(path.redis)).length === 0, 10_000);
     const states = await lastCallStates(path, before);
     assert.is(states[0], 'intro', `states: ${states.join(', ')}`);
+    assert.is(await lastCallEndReason(path, before), 'patient-hung-up', 'baresip answered the keepalives');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -27,6 +27,7 @@ test('defaults follow docs/call-path.md', () => {
   assert.match(config.MEDIA_DIR, /pbx-config\/media$/);
   assert.is(config.RING_TIMEOUT_SECONDS, 25);
   assert.is(config.SKIP_INTRO, false);
+  assert.is(config.PATIENT_KEEPALIVE_SECONDS, 30);
   assert.is(config.LOG_LEVEL, 'info');
 });
 
@@ -83,6 +84,12 @@ test('the ring timeout has sane bounds: at least 2 s, at most the 60 s Kamailio 
   assert.match(problem({ ...REDIS, RING_TIMEOUT_SECONDS: '1' }), /RING_TIMEOUT_SECONDS="1" is invalid/);
   assert.match(problem({ ...REDIS, RING_TIMEOUT_SECONDS: '61' }), /RING_TIMEOUT_SECONDS="61" is invalid/);
   assert.is(loadConfig({ ...REDIS, RING_TIMEOUT_SECONDS: '2' }).RING_TIMEOUT_SECONDS, 2);
+});
+
+test('the patient keepalive is 1 s to 1 h', () => {
+  assert.match(problem({ ...REDIS, PATIENT_KEEPALIVE_SECONDS: '0' }), /PATIENT_KEEPALIVE_SECONDS="0" is invalid/);
+  assert.match(problem({ ...REDIS, PATIENT_KEEPALIVE_SECONDS: '3601' }), /PATIENT_KEEPALIVE_SECONDS="3601" is invalid/);
+  assert.is(loadConfig({ ...REDIS, PATIENT_KEEPALIVE_SECONDS: '5' }).PATIENT_KEEPALIVE_SECONDS, 5);
 });
 
 test.run();

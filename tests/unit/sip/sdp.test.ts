@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mediaAddress, placeholderSdp, stripWebRtcOnlyLines } from '@deskline/sip/media/sdp';
+import { answerDirection, mediaAddress, placeholderSdp, sameSdpVersion, sdpOrigin, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from '@deskline/sip/media/sdp';
 
 const fromRtpengine = [
   'v=0',
@@ -70,6 +70,37 @@ test('mediaAddress: the audio stream\'s own c= line wins over the session\'s; no
   assert.is(mediaAddress(own), '192.0.2.7:4000');
   assert.is(mediaAddress(['v=0', 'c=IN IP6 ::1', 'm=audio 6000 RTP/AVP 0'].join('\n')), '::1:6000');
   assert.is(mediaAddress('v=0\r\nm=video 5000 RTP/AVP 96\r\n'), undefined);
+});
+
+const offer = (origin: string, direction = 'sendrecv'): string =>
+  ['v=0', `o=${origin}`, 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 4000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', `a=${direction}`, ''].join('\r\n');
+
+test('sdpOrigin and sameSdpVersion: a re-offer with the same o= line is the same version', () => {
+  assert.is(sdpOrigin(offer('patient 53655765 1000 IN IP4 10.0.0.1')), 'patient 53655765 1000 10.0.0.1');
+  assert.ok(sameSdpVersion(offer('patient 1 1000 IN IP4 10.0.0.1'), offer('patient 1 1000 IN IP4 10.0.0.1', 'sendonly')));
+  assert.not.ok(sameSdpVersion(offer('patient 1 1000 IN IP4 10.0.0.1'), offer('patient 1 1001 IN IP4 10.0.0.1')));
+  assert.not.ok(sameSdpVersion(offer('patient 1 1000 IN IP4 10.0.0.1'), offer('patient 2 1000 IN IP4 10.0.0.1')));
+  assert.not.ok(sameSdpVersion('v=0\r\n', 'v=0\r\n'), 'no o= line: never the same');
+});
+
+test('withSdpOrigin: our username, session id and version; the address and the CRLF stay', () => {
+  const sdp = withSdpOrigin(offer('agent 7 3 IN IP4 192.0.2.1'), 1795635462434, 2);
+  assert.match(sdp, /^v=0\r\no=- 1795635462434 2 IN IP4 192\.0\.2\.1\r\ns=-\r\n/);
+});
+
+test('answerDirection: the answer to a hold (sendonly) is recvonly, and so on (RFC 3264 §6.1)', () => {
+  assert.is(answerDirection(offer('p 1 1 IN IP4 10.0.0.1', 'sendonly')), 'recvonly');
+  assert.is(answerDirection(offer('p 1 1 IN IP4 10.0.0.1', 'recvonly')), 'sendonly');
+  assert.is(answerDirection(offer('p 1 1 IN IP4 10.0.0.1', 'inactive')), 'inactive');
+  assert.is(answerDirection(offer('p 1 1 IN IP4 10.0.0.1')), 'sendrecv');
+  assert.is(answerDirection('v=0\r\na=sendonly\r\nm=audio 1 RTP/AVP 0\r\n'), 'recvonly', 'a session-level direction counts');
+  assert.is(answerDirection('v=0\r\nm=audio 1 RTP/AVP 0\r\n'), 'sendrecv', 'none means sendrecv');
+});
+
+test('withDirection: one direction line per m= section, none at session level', () => {
+  const sdp = ['v=0', 'a=sendrecv', 'm=audio 1 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=sendrecv', 'm=video 2 RTP/AVP 96', ''].join('\r\n');
+  assert.is(withDirection(sdp, 'recvonly'), ['v=0', 'm=audio 1 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=recvonly', 'm=video 2 RTP/AVP 96', 'a=recvonly', ''].join('\r\n'));
+  assert.is(withDirection(placeholderSdp(1), 'sendrecv'), placeholderSdp(1), 'the placeholder as it is');
 });
 
 test.run();

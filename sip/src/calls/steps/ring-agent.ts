@@ -5,9 +5,8 @@ import type { MediaSession } from '../../media/media-session.js';
 import type { Agent } from '../../routing/agent-store.js';
 import type { Dialer } from '../../sip/sip-stack.js';
 import { AgentLeg } from '../agent-leg.js';
+import type { RingSnapshot } from '../call-sip-state.js';
 import type { CallStep } from './call-step.js';
-
-/** The header in which the workstation learns our call id, to find the call in the live queue. */
 
 /** Why a ring ended without a connected agent. */
 export type RingFailure =
@@ -30,6 +29,8 @@ export interface RingAgentOptions {
   onAnswered(leg: AgentLeg): void;
   /** The ring is over without an agent; the agent's rtpengine branch (`tag`) is still there. */
   onFailed(failure: RingFailure, tag: string): void;
+  /** The INVITE is on its way: what another process would need to CANCEL it. */
+  onInviteSent(ring: RingSnapshot): void;
 }
 
 /**
@@ -62,6 +63,8 @@ export class RingAgentStep implements CallStep {
       this.fail({ reason: 'no-answer' });
     }, timeoutMs);
     leg.start();
+    const sent = leg.sentInvite;
+    if (sent) this.options.onInviteSent({ tag: this.tag, ...sent });
     log.info({ userId: agent.userId, sipUser: agent.sipUser, kind: agent.kind, tag: this.tag }, 'ringing the agent');
   }
 

@@ -3,7 +3,10 @@ import type { MediaSession } from '../../media/media-session.js';
 import type { AgentLeg } from '../agent-leg.js';
 import type { CallStep } from './call-step.js';
 
-/** The patient and the agent talk: the hold music stops, and the agent's BYE ends the call. */
+/**
+ * The patient and the agent talk: the hold music stops, and the agent's BYE ends the call. A talk
+ * adopted from a process that died has no music to stop: that process stopped it.
+ */
 export class TalkStep implements CallStep {
   readonly name = 'talk';
   private stopped = false;
@@ -13,12 +16,14 @@ export class TalkStep implements CallStep {
     private readonly leg: AgentLeg,
     private readonly log: Logger,
     private readonly onAgentHungUp: () => void,
+    private readonly musicPlaying = true,
   ) {}
 
   async start(): Promise<void> {
     void this.leg.hungUp.then(() => {
       if (!this.stopped) this.onAgentHungUp();
     });
+    if (!this.musicPlaying) return;
     await this.media.stopPlayback();
     this.log.debug('hold music stopped: the patient hears the agent');
   }

@@ -1,0 +1,97 @@
+import type { Logger } from 'pino';
+import type { IncomingResponse, OutgoingRequestDelegate } from 'sip.js/lib/core/index.js';
+import { isLocalFailure } from '../sip/dialogs.js';
+
+/** How a patient answered a keepalive, or failed to. */
+export interface KeepaliveFailure {
+  statusCode: number;
+  reasonPhrase: string;
+}
+
+export interface PatientKeepaliveOptions {
+  /** PATIENT_KEEPALIVE_SECONDS, in ms: the wait between one answer and the next OPTIONS. */
+  intervalMs: number;
+  /** Sends one OPTIONS in the patient's dialog; may throw. */
+  probe(delegate: OutgoingRequestDelegate): void;
+  /** False while the connection to Kamailio is down: a probe then proves nothing either way. */
+  canProbe(): boolean;
+  /** The patient's line is gone. Called once; the keepalive has stopped. */
+  onVanished(failure: KeepaliveFailure): void;
+  log: Logger;
+}
+
+/**
+ * Asks an answered patient's phone, with an in-dialog OPTIONS every PATIENT_KEEPALIVE_SECONDS,
+ * whether it is still there, as Kamailio's dialog keepalives and Asterisk's qualify do:
+ *
+ *   - 408 (Kamailio had no answer within its fr_timer, or our own transaction timed out) or 481
+ *     (the phone no longer knows the call), or a transport error: the patient has vanished;
+ *   - any other answer (200, 405, 501, …): a phone answered, so the patient is still there.
+ *
+ * One OPTIONS at a time; the next one waits for the answer to the last.
+ */
+export class PatientKeepalive {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+  /** An OPTIONS is on its way and has had no answer yet. */
+  private waiting = false;
+
+  constructor(private readonly options: PatientKeepaliveOptions) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** Asks at once instead of at the next interval (something suggests the line is gone); the interval starts again after the answer. */
+  probeNow(): void {
+    if (this.stopped || this.waiting) return;
+    clearTimeout(this.timer);
+    this.probe();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.probe(), this.options.intervalMs);
+  }
+
+  private probe(): void {
+    const { log } = this.options;
+    if (this.stopped) return;
+    if (!this.options.canProbe()) {
+      log.debug('not connected to Kamailio; keepalive skipped');
+      this.schedule();
+      return;
+    }
+    const answered = (response: IncomingResponse): void => this.answered(response);
+    try {
+      this.waiting = true;
+      this.options.probe({ onAccept: answered, onRedirect: answered, onReject: answered });
+    } catch (err) {
+      this.waiting = false;
+      log.warn({ err }, 'could not send the keepalive OPTIONS');
+      this.schedule();
+    }
+  }
+
+  private answered({ message }: IncomingResponse): void {
+    this.waiting = false;
+    if (this.stopped) return;
+    const statusCode = message.statusCode ?? 0;
+    const reasonPhrase = message.reasonPhrase ?? '';
+    const vanished = statusCode === 408 || statusCode === 481 || (statusCode === 503 && isLocalFailure(message));
+    if (!vanished) {
+      this.options.log.debug({ statusCode }, 'the patient answered the keepalive');
+      this.schedule();
+      return;
+    }
+    this.stop();
+    this.options.onVanished({ statusCode, reasonPhrase });
+  }
+}

@@ -1,0 +1,227 @@
+import type { Logger } from 'pino';
+import type { IncomingInviteRequest, IncomingRequest, IncomingRequestMessage, Session } from 'sip.js/lib/core/index.js';
+import { snapshotDialog, type DialogSnapshot } from '../sip/dialogs.js';
+import type { DialogServices } from '../sip/sip-stack.js';
+import { sendBye } from './bye.js';
+import { PatientKeepalive, type KeepaliveFailure } from './patient-keepalive.js';
+import { RtpSilenceWatch } from './rtp-silence-watch.js';
+
+/**
+ * The leg's SIP life:
+ *
+ *   answered ──(ACK)──> confirmed ──(the patient's BYE, answered 200)──────────> ended
+ *      │                   │ ──(keepalive: 408, 481 or a transport error)─────> ended (vanished)
+ *      │                   └──(we hang up: BYE)──────────────────────────────> ended
+ *      └──(no ACK within 64×T1: the call hangs up)─────────────────────────> ended
+ *
+ * An adopted leg (a dialog another sip app process confirmed) starts confirmed.
+ */
+export type PatientLegState = 'answered' | 'confirmed' | 'ended';
+
+/** The call's media, as the patient's session sees it (MediaSession). */
+export interface PatientMedia {
+  /** Our current description, offered in the 200 to a re-INVITE that has none. */
+  readonly sdpForPatient: string;
+  /** A new offer from the patient; resolves with our answer. */
+  patientOffer(sdp: string): Promise<string>;
+  /** The patient's answer, in an ACK, to the offer we made. */
+  patientAnswer(sdp: string): Promise<void>;
+  /** The RTP packets rtpengine has received from the patient so far, if it can tell. */
+  packetsFromPatient(): Promise<number | undefined>;
+}
+
+export interface PatientLegEvents {
+  /** The patient's ACK confirmed the dialog (the first ACK only). */
+  onConfirmed(): void;
+  /** No ACK came for our 200 OK. */
+  onAckTimeout(): void;
+  /** The patient hung up (their BYE has been answered). */
+  onHungUp(): void;
+  /** The patient's line is gone (see PatientKeepalive). */
+  onVanished(failure: KeepaliveFailure): void;
+  /** The dialog or the media changed (a CSeq, the remote target, a description): worth writing down. */
+  onChanged(): void;
+}
+
+export interface PatientLegOptions {
+  dialogs: DialogServices;
+  media: PatientMedia;
+  /** PATIENT_KEEPALIVE_SECONDS, in ms. */
+  keepaliveMs: number;
+  log: Logger;
+  /** The dialog was confirmed by another process (adopted after a restart). */
+  confirmed?: boolean;
+}
+
+/**
+ * The patient's side of a call: the SIP dialog between the patient (through Kamailio) and the sip
+ * app. Besides the hang-up either way, it keeps the session going: a re-INVITE or UPDATE (a trunk's
+ * session refresh, RFC 4028; hold; a new address) is answered through the call's media without
+ * touching what the patient hears, and a keepalive OPTIONS notices a patient whose line dropped
+ * without a BYE (asked at once when the patient's RTP stops, see RtpSilenceWatch).
+ */
+export class PatientLeg {
+  private current: PatientLegState = 'answered';
+  private readonly keepalive: PatientKeepalive;
+  private readonly rtpWatch: RtpSilenceWatch;
+  private readonly stopUpdates: () => void;
+
+  constructor(
+    private readonly session: Session,
+    private readonly options: PatientLegOptions,
+    private readonly events: PatientLegEvents,
+  ) {
+    const { dialogs, log } = options;
+    session.delegate = {
+      onAck: (ack) => this.onAck(ack.message),
+      onAckTimeout: () => {
+        if (this.current !== 'answered') return;
+        log.warn('no ACK for our 200 OK');
+        this.events.onAckTimeout();
+      },
+      onBye: (bye) => {
+        bye.accept();
+        if (this.current === 'ended') return;
+        this.close();
+        this.events.onHungUp();
+      },
+      onInvite: (invite) => this.onReinvite(invite),
+    };
+    this.stopUpdates = dialogs.handleUpdates(session, (update) => this.onUpdate(update));
+    this.keepalive = new PatientKeepalive({
+      intervalMs: options.keepaliveMs,
+      canProbe: () => dialogs.connected,
+      probe: (delegate) => {
+        dialogs.ping(session, delegate);
+        this.events.onChanged();
+      },
+      onVanished: (failure) => {
+        if (this.current === 'ended') return;
+        log.warn(failure, 'the patient did not answer the keepalive: their line is gone');
+        this.close();
+        this.events.onVanished(failure);
+      },
+      log,
+    });
+    this.rtpWatch = new RtpSilenceWatch({
+      packetsFromPatient: () => options.media.packetsFromPatient(),
+      onSilent: () => this.keepalive.probeNow(),
+      log,
+    });
+    if (options.confirmed) this.confirm();
+  }
+
+  get state(): PatientLegState {
+    return this.current;
+  }
+
+  /** The dialog as it is now, for another process to go on with it. */
+  snapshot(): DialogSnapshot {
+    return snapshotDialog(this.session);
+  }
+
+  /** BYE to the patient, where the dialog allows it; the leg is over either way. Never throws. */
+  async hangUp(): Promise<void> {
+    if (this.current === 'ended') return;
+    this.stop();
+    await sendBye(this.session, this.options.log);
+  }
+
+  /**
+   * The leg is over without a BYE from us: the patient's was answered, they vanished, or the call
+   * ends before the dialog allows one. The dialog leaves the core (a late request gets 481).
+   */
+  close(): void {
+    if (this.current === 'ended') return;
+    this.stop();
+    this.session.dispose();
+  }
+
+  private stop(): void {
+    this.current = 'ended';
+    this.keepalive.stop();
+    this.rtpWatch.stop();
+    this.stopUpdates();
+  }
+
+  private confirm(): void {
+    this.current = 'confirmed';
+    this.keepalive.start();
+    this.rtpWatch.start();
+  }
+
+  private onAck(message: IncomingRequestMessage): void {
+    if (this.current === 'answered') {
+      this.confirm();
+      this.events.onConfirmed();
+      return;
+    }
+    // The ACK of a re-INVITE whose 200 carried our offer brings the patient's answer.
+    const answer = sdpOf(message);
+    if (this.current !== 'confirmed' || answer === undefined) return;
+    this.options.media.patientAnswer(answer).then(
+      () => this.events.onChanged(),
+      (err: unknown) => this.options.log.warn({ err }, "rtpengine refused the patient's answer in the ACK"),
+    );
+  }
+
+  /** A re-INVITE: with an offer, answered with rtpengine's answer; without one, our current description is the offer. */
+  private onReinvite(invite: IncomingInviteRequest): void {
+    const { media, log } = this.options;
+    const offer = sdpOf(invite.message);
+    log.info({ withSdp: offer !== undefined }, 're-INVITE from the patient');
+    if (offer === undefined) {
+      this.answer(invite, media.sdpForPatient);
+      return;
+    }
+    media.patientOffer(offer).then(
+      (answer) => this.answer(invite, answer),
+      (err: unknown) => this.refuse(invite, err),
+    );
+  }
+
+  /** An UPDATE (RFC 3311): with an offer, as a re-INVITE; without one (a session refresh), 200. */
+  private onUpdate(update: IncomingRequest): void {
+    const { media, log } = this.options;
+    const offer = sdpOf(update.message);
+    log.info({ withSdp: offer !== undefined }, 'UPDATE from the patient');
+    if (offer === undefined) {
+      this.answer(update, undefined);
+      return;
+    }
+    media.patientOffer(offer).then(
+      (answer) => this.answer(update, answer),
+      (err: unknown) => this.refuse(update, err),
+    );
+  }
+
+  private answer(request: IncomingRequest, sdp: string | undefined): void {
+    try {
+      request.accept({
+        statusCode: 200,
+        extraHeaders: [this.options.dialogs.contactHeader],
+        ...(sdp !== undefined ? { body: { contentDisposition: 'session', contentType: 'application/sdp', content: sdp } } : {}),
+      });
+    } catch (err) {
+      // The transaction may be over (the patient gave up on it, or the call ended meanwhile).
+      this.options.log.warn({ err, method: request.message.method }, 'could not answer the request');
+      return;
+    }
+    this.events.onChanged();
+  }
+
+  private refuse(request: IncomingRequest, err: unknown): void {
+    this.options.log.warn({ err, method: request.message.method }, "rtpengine refused the patient's new offer; answering 488");
+    try {
+      request.reject({ statusCode: 488, reasonPhrase: 'Not Acceptable Here' });
+    } catch (rejectErr) {
+      this.options.log.warn({ err: rejectErr }, 'could not answer the request');
+    }
+  }
+}
+
+/** The message's SDP, or undefined when it carries none. */
+function sdpOf(message: IncomingRequestMessage): string | undefined {
+  const contentType = message.getHeader('content-type')?.split(';')[0]?.trim().toLowerCase();
+  return contentType === 'application/sdp' && message.body.trim() !== '' ? message.body : undefined;
+}
