@@ -213,7 +213,7 @@ export class PatientCall {
       return;
     }
     if (state === 'bridged') {
-      this.resumeTalk(sip);
+      await this.resumeTalk(sip);
       return;
     }
   }
@@ -354,7 +354,7 @@ export class PatientCall {
    */
   private async abandonStaleRing(ring: RingSnapshot | undefined): Promise<void> {
     const { agentUserId, workstationId } = this.view;
-    if (agentUserId && workstationId) this.agent = { userId: agentUserId, workstationId, sipUser: browserSipUser(workstationId) };
+    if (agentUserId && workstationId) this.agent = await this.deps.agents.reach(agentUserId, workstationId);
     if (ring) {
       this.deps.dialogs.cancelStaleInvite(ring);
       await this.media.dropAgent(ring.tag).catch((err: unknown) => this.log.warn({ err, tag: ring.tag }, "could not delete the stale ring's rtpengine branch"));
@@ -367,14 +367,14 @@ export class PatientCall {
   }
 
   /** An adopted bridged call: the agent's dialog is rebuilt and the talk goes on. */
-  private resumeTalk(sip: CallSipState): void {
+  private async resumeTalk(sip: CallSipState): Promise<void> {
     const { agentUserId, workstationId } = this.view;
     if (!sip.agent || !agentUserId || !workstationId) {
       this.log.warn("the agent's dialog was not written down; ending the call");
       void this.end('failed', { bye: true });
       return;
     }
-    this.agent = { userId: agentUserId, workstationId, sipUser: browserSipUser(workstationId) };
+    this.agent = await this.deps.agents.reach(agentUserId, workstationId);
     const leg = AgentLeg.adopt(this.deps.dialogs.restoreDialog(sip.agent), this.log);
     this.agentLeg = leg;
     this.runStep(new TalkStep(this.media, leg, this.log, () => void this.end('agent-hung-up', { bye: true }), false));

@@ -30,7 +30,7 @@ export interface MediaSnapshot {
   queueSdp: string;
   sentToPatient: SentSdp;
   /** The agent whose branch is connected (answered), and the SDP their workstation answered with. */
-  agent?: { tag: string; sdp: string };
+  agent?: { tag: string; sdp: string; kind?: WorkstationKind };
 }
 
 /**
@@ -46,7 +46,9 @@ export class MediaSession {
   private queueSdp = '';
   private sent: SentSdp = { sessionId: Date.now(), version: 0, sdp: '' };
   /** The agent's connected branch: from then on the patient's media peer. */
-  private agent: { tag: string; sdp: string } | undefined;
+  private agent: { tag: string; sdp: string; kind: WorkstationKind } | undefined;
+  /** The kind of workstation each branch offered to reaches, until one answers. */
+  private readonly offered = new Map<string, WorkstationKind>();
   /** Where rtpengine told the patient to send media (from the 200 OK), to notice if it ever moves. */
   private patientFacing: string | undefined;
   private inFlight: Promise<unknown> = Promise.resolve();
@@ -67,7 +69,7 @@ export class MediaSession {
     media.patientSdp = snapshot.patientSdp;
     media.queueSdp = snapshot.queueSdp;
     media.sent = { ...snapshot.sentToPatient };
-    media.agent = snapshot.agent ? { ...snapshot.agent } : undefined;
+    media.agent = snapshot.agent ? { kind: 'browser', ...snapshot.agent } : undefined;
     media.patientFacing = mediaAddress(snapshot.sentToPatient.sdp);
     return media;
   }
@@ -145,6 +147,7 @@ export class MediaSession {
    */
   offerToAgent(agentTag: string, kind: WorkstationKind): Promise<string> {
     return this.run(async () => {
+      this.offered.set(agentTag, kind);
       const offer = await this.engine.offer({
         callId: this.callId,
         fromTag: this.patientTag,
@@ -171,7 +174,7 @@ export class MediaSession {
         sdp: agentSdp,
         flags: PLAIN_RTP,
       });
-      this.agent = { tag: agentTag, sdp: agentSdp };
+      this.agent = { tag: agentTag, sdp: agentSdp, kind: this.offered.get(agentTag) ?? 'browser' };
       const now = mediaAddress(forPatient);
       if (now !== this.patientFacing) {
         // Not seen with rtpengine 10.5; the patient would need a re-INVITE with the new address.
@@ -245,7 +248,7 @@ export class MediaSession {
    */
   private async renegotiate(patientSdp: string): Promise<string> {
     const peer = this.agent
-      ? { tag: this.agent.tag, sdp: this.agent.sdp, flags: WEBRTC }
+      ? { tag: this.agent.tag, sdp: this.agent.sdp, flags: TOWARDS_WORKSTATION[this.agent.kind] }
       : { tag: QUEUE_TAG, sdp: this.queueSdp, flags: PLAIN_RTP };
     const peerAnswer = withDirection(peer.sdp, answerDirection(patientSdp));
     await this.engine.offer({ callId: this.callId, fromTag: this.patientTag, toTag: peer.tag, sdp: patientSdp, flags: peer.flags });

@@ -1,5 +1,14 @@
 import type { Redis } from 'ioredis';
-import { RedisChannels, RedisKeys, RedisStreams, TEAM_EVENTS_MAX_LENGTH, WORKSTATION_KINDS, workstationSipUser, type WorkstationKind } from '@deskline/protocol';
+import {
+  RedisChannels,
+  RedisKeys,
+  RedisStreams,
+  TEAM_EVENTS_MAX_LENGTH,
+  WORKSTATION_KINDS,
+  browserSipUser,
+  workstationSipUser,
+  type WorkstationKind,
+} from '@deskline/protocol';
 
 /**
  * Signaling's workstation record (`WorkstationStore`): hash {id, name, kind, sipUser (desk phones)}.
@@ -120,6 +129,17 @@ export class AgentStore {
     for (const { sipUser } of reachable) registrations.exists(RedisKeys.sipRegistration(sipUser));
     const replies = (await registrations.exec()) ?? [];
     return reachable.filter((_agent, index) => replies[index]?.[1] === 1);
+  }
+
+  /**
+   * The agent on a workstation as the router would have found them: its kind and SIP user from
+   * signaling's record (a browser when the record is gone). For calls adopted from a dead instance.
+   */
+  async reach(userId: string, workstationId: string): Promise<Agent> {
+    const [kind, sipUser] = await this.redis.hmget(workstationKey(workstationId), 'kind', 'sipUser');
+    const known = isKind(kind) ? kind : 'browser';
+    const user = workstationSipUser({ id: workstationId, kind: known, sipUser: sipUser ?? undefined }) ?? browserSipUser(workstationId);
+    return { userId, workstationId, kind: known, sipUser: user };
   }
 
   claim(agent: Agent, callId: string): Promise<ClaimResult> {
