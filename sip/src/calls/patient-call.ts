@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { browserSipUser, type CallState, type CallView } from '@deskline/protocol';
+import type { CallState, CallView } from '@deskline/protocol';
 import type { IncomingInviteRequest, Session } from 'sip.js/lib/core/index.js';
 import { MediaSession } from '../media/media-session.js';
 import type { RtpEngine } from '../media/rtpengine.js';
