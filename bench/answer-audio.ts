@@ -15,10 +15,8 @@
  *      the e2e test calls "heard"), polled every 2 ms, i.e. the patient's tone audible in the browser.
  */
 import { parseArgs } from 'node:util';
-import { createHmac } from 'node:crypto';
 import type { Page } from 'playwright-core';
-import { browserSipUser } from '@deskline/protocol';
-import { CLINIC_NUMBER, load, onStop, percentiles, startStack, stopAll, until } from './stack.js';
+import { CLINIC_NUMBER, credentials, load, onStop, percentiles, startStack, stopAll, until } from './stack.js';
 
 type BrowserHelpers = typeof import('../tests/helpers/browser.js');
 type BrowserPhoneModule = typeof import('../tests/e2e/sip/browser-phone.js');
@@ -41,13 +39,6 @@ const [{ launchBrowser }, { BrowserPhone, PhonePageServer }, { PatientLine }, { 
   load<StaffModule>('integration/sip/staff.js'),
 ]);
 
-/** What signaling gives a workstation (signaling/src/services/sip-credentials.ts, same algorithm). */
-function credentials(kamailio: { secret: string; domain: string; wsUrl: string }, workstationId: string) {
-  const sipUser = browserSipUser(workstationId);
-  const username = `${Math.floor((Date.now() + 3_600_000) / 1000)}:${sipUser}`;
-  const password = createHmac('sha1', kamailio.secret).update(username).digest('base64');
-  return { wsUrl: kamailio.wsUrl, uri: `sip:${sipUser}@${kamailio.domain}`, username, password };
-}
 
 interface Packet {
   at: number;

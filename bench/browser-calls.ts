@@ -18,11 +18,9 @@
  *    process group, Chromium's included. At the end every patient hangs up: a BYE answered 200 means
  *    the call was still up ("no call lost").
  */
-import { createHmac } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { browserSipUser } from '@deskline/protocol';
-import { CLINIC_NUMBER, CLOCK_TICKS, groupUsage, load, onStop, percentiles, startStack, stopAll, until } from './stack.js';
+import { CLINIC_NUMBER, credentials, CLOCK_TICKS, groupUsage, load, onStop, percentiles, startStack, stopAll, until } from './stack.js';
 
 type BrowserHelpers = typeof import('../tests/helpers/browser.js');
 type BrowserPhoneModule = typeof import('../tests/e2e/sip/browser-phone.js');
@@ -57,13 +55,6 @@ const [{ launchBrowser }, { BrowserPhone, PhonePageServer }, { PatientLine }, { 
   load<StaffModule>('integration/sip/staff.js'),
 ]);
 
-/** What signaling gives a workstation (signaling/src/services/sip-credentials.ts, same algorithm). */
-function credentials(kamailio: { secret: string; domain: string; wsUrl: string }, workstationId: string) {
-  const sipUser = browserSipUser(workstationId);
-  const username = `${Math.floor((Date.now() + 3_600_000) / 1000)}:${sipUser}`;
-  const password = createHmac('sha1', kamailio.secret).update(username).digest('base64');
-  return { wsUrl: kamailio.wsUrl, uri: `sip:${sipUser}@${kamailio.domain}`, username, password };
-}
 
 /** The process groups of the Chromiums this process launched (playwright starts each in a group of its own). */
 function chromiumGroups(): number[] {

@@ -5,10 +5,12 @@
  * sip app (SKIP_INTRO=true, the real pbx-config/media). Everything started is registered for
  * `stopAll()`, which also runs on Ctrl-C / SIGTERM.
  */
+import { createHmac } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { browserSipUser } from '@deskline/protocol';
 
 type RedisHelpers = typeof import('../tests/helpers/redis.js');
 type RtpengineHelpers = typeof import('../tests/helpers/rtpengine.js');
@@ -144,4 +146,12 @@ export async function startStack(options: StackOptions) {
     ['sip app', app.process.pid],
   ];
   return { redisServer, redis, rtpengine, kamailio, app, processGroups, startTestKamailio };
+}
+
+/** What signaling gives a workstation (signaling/src/services/sip-credentials.ts, same algorithm), valid 1 h. */
+export function credentials(kamailio: { secret: string; domain: string; wsUrl: string }, workstationId: string) {
+  const sipUser = browserSipUser(workstationId);
+  const username = `${Math.floor((Date.now() + 3_600_000) / 1000)}:${sipUser}`;
+  const password = createHmac('sha1', kamailio.secret).update(username).digest('base64');
+  return { wsUrl: kamailio.wsUrl, uri: `sip:${sipUser}@${kamailio.domain}`, username, password };
 }
