@@ -1,29 +1,51 @@
 /**
  * The team panel and pausing incoming calls, end to end, with two people at two browsers: Anna at
  * Reception 1 and Ben, who watches the team. Redis, signaling, Kamailio, rtpengine and the sip app are
- * real processes; patients are SIP peers over UDP with an RTP endpoint. Anna's pauses are started from
- * her user menu, except the one that runs out by itself: it is started through signaling's agent
- * service with a few seconds (the API speaks whole minutes; docs/presence-and-pause.md).
+ * real processes; patients are sipp (Debian's sip-tester) over UDP, streaming PCMU RTP from a raw µ-law
+ * file, and tshark captures what reaches sipp's media port, so the test can tell the hold music it
+ * gets (sipp cannot say what it hears). Anna's pauses are started from her user menu, except the one
+ * that runs out by itself: it is started through signaling's agent service with a few seconds (the API
+ * speaks whole minutes; docs/presence-and-pause.md).
  *
  * SCREENSHOT_DIR=/some/dir saves what the pages look like at each step.
  */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RedisChannels, browserSipUser, type AgentStatus, type PushEvent, type TeamMember, type Workstation } from '@deskline/protocol';
+import { freePort } from '@deskline/scripts/free-port';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
+import { RtpCapture, analysePcmu } from '../../helpers/rtp-capture.js';
 import { buildTestApp } from '../../helpers/signaling.js';
 import { waitFor } from '../../helpers/wait.js';
 import { CallEvents } from '../../integration/sip/call-events.js';
-import { CLINIC_NUMBER, HOLD_MUSIC_HZ, startCallPath, type CallPath } from '../../integration/sip/call-path.js';
-import { PATIENT_NUMBER, PatientLine, type PatientDialog } from '../../integration/sip/patient-line.js';
-import { PatientPhone, isTone } from '../../integration/sip/patient-phone.js';
+import { HOLD_MUSIC_HZ, describeSipp, startCallPath, type CallPath, type SippResult } from '../../integration/sip/call-path.js';
+import { PATIENT_NUMBER } from '../../integration/sip/patient-line.js';
 
 const TIMEOUT = 10_000;
 const PASSWORDS = { anna: 'Anna Reception password', ben: 'Ben Reception password' };
+/**
+ * How long each sipp patient stays on the line once the queue has answered, before it hangs up (BYE).
+ * sipp cannot be told when to hang up, only how long to wait (-d); the checks made while a patient
+ * waits take about 3 s, so this leaves room to spare, and the test fails saying so if they ever take
+ * longer. Below RING_TIMEOUT_SECONDS, so Anna's ringing ends with the hang-up, not a ring timeout.
+ */
+const PATIENT_STAYS_MS = 15_000;
+/**
+ * The queue asks every answered patient's phone whether it is still there (in-dialog OPTIONS) this
+ * often. sipp answers with 200 through -aa, also during its <pause/>; short here so that each patient
+ * answers a few of them while it waits, as a real phone must, instead of the test dodging them.
+ */
+const PATIENT_KEEPALIVE_SECONDS = 5;
+
+const run = promisify(execFile);
 
 let callPath: CallPath;
 let app: FastifyInstance;
@@ -34,14 +56,20 @@ let anna: Page;
 let ben: Page;
 let annaId: string;
 let events: CallEvents;
-let line: PatientLine;
+/** Holds the patients' voice (patient-voice.ul), where sipp runs. */
+let work: string;
 let workstation: Workstation;
 const pageErrors: string[] = [];
 /** What Ben's push socket received, and when: how fast a change reaches the other panel. */
 const benFrames: Array<{ at: number; event: PushEvent }> = [];
 
 test.before(async () => {
-  callPath = await startCallPath({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '20' } });
+  work = mkdtempSync(path.join(os.tmpdir(), 'deskline-presence-pause-'));
+  // sipp 3.6.1 streams a file's bytes as they are: raw µ-law, a 600 Hz tone (not the hold music's).
+  await run('sox', ['-n', '-r', '8000', '-c', '1', '-t', 'ul', path.join(work, 'patient-voice.ul'), 'synth', '5', 'sine', '600', 'vol', '0.5']);
+  callPath = await startCallPath({
+    appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '20', PATIENT_KEEPALIVE_SECONDS: String(PATIENT_KEEPALIVE_SECONDS) },
+  });
   app = await buildTestApp(callPath.redisUrl, {
     SIP_EPHEMERAL_SECRET: callPath.kamailio.secret,
     SIP_DOMAIN: callPath.kamailio.domain,
@@ -52,7 +80,6 @@ test.before(async () => {
   await app.users.create({ email: 'ben@clinic.example', displayName: 'Ben Reception', role: 'employee', password: PASSWORDS.ben });
   workstation = await app.workstations.create({ name: 'Reception 1', kind: 'browser' });
   events = await CallEvents.open(callPath.redisUrl);
-  line = await PatientLine.open(callPath.kamailioPort);
   // Two people at two desks: separate browsers, separate cookies.
   annaBrowser = await launchBrowser();
   benBrowser = await launchBrowser();
@@ -61,10 +88,10 @@ test.before(async () => {
 test.after(async () => {
   await annaBrowser?.close();
   await benBrowser?.close();
-  await line?.close();
   await events?.close();
   await app?.close();
   await callPath?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 async function logIn(browser: TestBrowser, email: string, password: string, watch?: (page: Page) => void): Promise<Page> {
@@ -126,14 +153,58 @@ function benReceived(since: number, test: (member: TeamMember) => boolean): numb
   return benFrames.find((frame) => frame.at >= since && frame.event.type === 'member' && frame.event.member.userId === annaId && test(frame.event.member))?.at;
 }
 
-async function patientCalls(): Promise<{ dialog: PatientDialog; media: PatientPhone }> {
-  const media = await PatientPhone.open();
-  try {
-    return { dialog: await line.call({ line: CLINIC_NUMBER, rtpPort: media.port, timeoutMs: TIMEOUT }), media };
-  } catch (error) {
-    media.close();
-    throw error;
-  }
+/**
+ * How many keepalive OPTIONS sipp received (and, its scenario having passed, answered with -aa): told
+ * apart by CSeq, as a retransmitted one is logged again.
+ */
+function keepalives(result: SippResult): number {
+  return new Set(result.messages.match(/^CSeq:\s*\d+\s+OPTIONS/gim) ?? []).size;
+}
+
+/** OPTIONS that sipp received more than once: the sip app sent them again. */
+function keepaliveRepeats(result: SippResult): number {
+  return (result.messages.match(/^OPTIONS sip:/gm)?.length ?? 0) - keepalives(result);
+}
+
+interface SippPatient {
+  /** What arrives at sipp's media port. */
+  capture: RtpCapture;
+  /** Settles when sipp exits: its scenario passed (answered, stayed, BYE answered 200) when `code` is 0. */
+  sipp: Promise<SippResult>;
+  /** Whether sipp has exited. */
+  ended(): boolean;
+  /** After a test: a sipp still running (the test failed half-way) is killed; the capture stops. */
+  finish(): Promise<void>;
+}
+
+/**
+ * sipp dials the clinic line, is answered by the queue, streams its voice, answers the keepalives
+ * (-aa), and hangs up PATIENT_STAYS_MS after the answer. The capture of its media port runs first.
+ */
+async function patientCalls(): Promise<SippPatient> {
+  const mediaPort = await freePort('127.0.0.1', ['udp']);
+  const capture = await RtpCapture.start({ port: mediaPort });
+  const cut = new AbortController();
+  let ended = false;
+  const sipp = callPath.sipp('uac-pcmu-answered-patient-hangs-up.xml', {
+    mediaPort,
+    cwd: work,
+    pauseMs: PATIENT_STAYS_MS,
+    timeoutMs: PATIENT_STAYS_MS + 30_000,
+    signal: cut.signal,
+    extraArgs: ['-aa'],
+  });
+  void sipp.finally(() => (ended = true));
+  return {
+    capture,
+    sipp,
+    ended: () => ended,
+    async finish() {
+      if (!ended) cut.abort();
+      await sipp.catch(() => undefined);
+      await capture.stop();
+    },
+  };
 }
 
 test('Anna picks Reception 1 and Ben watches: each panel shows the team with avatars, workstations and status dots', async () => {
@@ -249,35 +320,44 @@ test("while Anna is paused, waiting patients are not rung and stay in the queue;
   await pauseBand(anna).waitFor({ timeout: TIMEOUT });
 
   // The first patient waits with hold music, is not put through, and gives up.
+  let firstResult: SippResult | undefined;
   let from = events.mark();
   const first = await patientCalls();
   try {
+    const started = Date.now();
     const waiting = await events.waitFor({ state: 'waiting', from }, TIMEOUT);
     await ben.getByRole('region', { name: /Queue/ }).getByText(PATIENT_NUMBER).waitFor({ timeout: TIMEOUT });
     await anna.getByRole('region', { name: /Queue/ }).getByText('Waiting', { exact: true }).waitFor({ timeout: TIMEOUT });
-    const music = await first.media.waitUntil(
-      'two seconds of hold music',
-      (received) => {
-        const after = received.filter((packet) => packet.at >= waiting.at);
-        const last = after.at(-1);
-        return last && last.at - waiting.at >= 2000 ? after : undefined;
-      },
-      TIMEOUT,
-    );
-    assert.ok(music.filter((packet) => isTone(packet, HOLD_MUSIC_HZ)).length / music.length > 0.9, 'hold music');
+    // Two seconds of what reaches sipp's media port since the call was queued: the hold music, 50 packets a second.
+    const music = analysePcmu(await first.capture.span(waiting.at, 2000, TIMEOUT), [HOLD_MUSIC_HZ]);
+    const heard = JSON.stringify(music);
+    assert.ok((music.shares[HOLD_MUSIC_HZ] ?? 0) > 0.9, `hold music at the patient: ${heard}`);
+    assert.ok(music.packetsPerSecond > 45 && music.packetsPerSecond < 55, `${music.packetsPerSecond} packets/s at the patient: ${heard}`);
     assert.is(await incomingCall(anna).count(), 0, 'Anna was not rung');
     assert.equal(events.states(waiting.call.id), ['intro', 'waiting']);
-    await first.dialog.hangUp(TIMEOUT);
+    assert.ok(!first.ended(), `the first patient hung up before the checks ended (${Date.now() - started} ms): raise PATIENT_STAYS_MS`);
+    console.log(
+      `  the waiting patient (sipp) gets ${music.packetsPerSecond.toFixed(1)} packets/s, ${((music.shares[HOLD_MUSIC_HZ] ?? 0) * 100).toFixed(2)}% of the energy at ${HOLD_MUSIC_HZ} Hz (hold music); ` +
+        `the checks took ${Date.now() - started} ms, the patient stays ${PATIENT_STAYS_MS} ms`,
+    );
+    // The patient gives up: sipp hangs up after -d, and its BYE is answered.
+    const result = await first.sipp;
+    firstResult = result;
+    assert.is(result.code, 0, describeSipp(result));
+    assert.ok(keepalives(result) >= 1, `sipp answered the queue's keepalives while it waited\n${describeSipp(result)}`);
     await events.waitFor({ callId: waiting.call.id, state: 'abandoned', from }, TIMEOUT);
+    // Not rung at any moment while it waited, keepalives included.
+    assert.equal(events.states(waiting.call.id), ['intro', 'waiting', 'abandoned']);
+    assert.is(await incomingCall(anna).count(), 0, 'Anna was not rung');
   } finally {
-    await first.dialog.close();
-    first.media.close();
+    await first.finish();
   }
 
   // The second patient is waiting when Anna comes back: her browser rings at once.
   from = events.mark();
   const second = await patientCalls();
   try {
+    const started = Date.now();
     const waiting = await events.waitFor({ state: 'waiting', from }, TIMEOUT);
     await anna.getByRole('region', { name: /Queue/ }).getByText(PATIENT_NUMBER).waitFor({ timeout: TIMEOUT });
     await screenshot(anna, 'paused-with-waiting-call');
@@ -297,12 +377,23 @@ test("while Anna is paused, waiting patients are not rung and stay in the queue;
     await missed.getByRole('button', { name: 'Dismiss' }).click();
     await missed.waitFor({ state: 'detached', timeout: TIMEOUT });
 
-    await second.dialog.hangUp(TIMEOUT);
-    await incomingCall(anna).waitFor({ state: 'detached', timeout: TIMEOUT });
+    const checked = Date.now() - started;
+    assert.ok(!second.ended(), `the second patient hung up before the checks ended (${checked} ms): raise PATIENT_STAYS_MS`);
+    assert.ok(await incomingCall(anna).isVisible(), 'Anna is still rung');
+
+    // The patient hangs up (sipp's BYE after -d): Anna's ringing stops.
+    const [result] = await Promise.all([second.sipp, incomingCall(anna).waitFor({ state: 'detached', timeout: PATIENT_STAYS_MS + TIMEOUT })]);
+    assert.is(result.code, 0, describeSipp(result));
+    assert.ok(keepalives(result) >= 1, `sipp answered the queue's keepalives while it waited\n${describeSipp(result)}`);
+    console.log(
+      `  the second patient's checks took ${checked} ms; the patients answered ${keepalives(firstResult!)} and ${keepalives(result)} keepalive OPTIONS ` +
+        `with 200 (-aa; received again: ${keepaliveRepeats(firstResult!)} and ${keepaliveRepeats(result)})`,
+    );
     await events.waitFor({ callId: waiting.call.id, state: 'abandoned', from }, TIMEOUT);
+    // Rung once, from I'm back until the hang-up: the ringing did not end by timing out.
+    assert.equal(events.states(waiting.call.id), ['intro', 'waiting', 'ringing', 'abandoned']);
   } finally {
-    await second.dialog.close();
-    second.media.close();
+    await second.finish();
   }
   await dotOf(ben, 'Anna Reception').and(ben.getByRole('img', { name: 'Available' })).waitFor({ timeout: TIMEOUT });
   await anna.reload();

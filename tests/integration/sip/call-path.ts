@@ -70,6 +70,8 @@ export interface SippOptions {
   timeoutMs?: number;
   /** Kills sipp when aborted (see runSipp). */
   signal?: AbortSignal;
+  /** More sipp options, e.g. `-aa` to answer the queue's keepalive OPTIONS during a `<pause/>`. */
+  extraArgs?: string[];
 }
 
 export { describeSipp, type SippResult };
@@ -163,6 +165,7 @@ async function patientCall(kamailioPort: number, scenario: string, options: Sipp
       // sipp binds a media port even when it sends no media; keep it off the default 6000.
       '-mp', String(options.mediaPort ?? (await freePort('127.0.0.1', ['udp']))),
       ...(options.pauseMs !== undefined ? ['-d', String(options.pauseMs)] : []),
+      ...(options.extraArgs ?? []),
     ],
   });
 }
