@@ -8,3 +8,4 @@ export * from './call-codec.js';
 export * from './team.js';
 export * from './profile.js';
 export * from './pause.js';
+export * from './subjects.js';

@@ -21,6 +21,7 @@ import workstation from './routes/api/workstation/index.js';
 import sip from './routes/api/sip/index.js';
 import team from './routes/api/team/index.js';
 import pause from './routes/api/pause/index.js';
+import subjects from './routes/api/subjects/index.js';
 
 /** API request bodies are small JSON documents; uploads get their own limits on their own routes. */
 const BODY_LIMIT = 64 * 1024;
@@ -73,6 +74,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(sip, { prefix: '/api/sip', config });
   await app.register(team, { prefix: '/api/team' });
   await app.register(pause, { prefix: '/api/pause' });
+  await app.register(subjects, { prefix: '/api/subjects' });
 
   if (existsSync(config.WEB_ROOT)) {
     await app.register(fastifyStatic, { root: config.WEB_ROOT, index: 'index.html', cacheControl: false });

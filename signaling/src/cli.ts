@@ -13,6 +13,7 @@ import { AgentService } from './services/agent-service.js';
 import { seedDemoData } from './services/demo-data.js';
 import { LoginLimiter } from './services/login-limiter.js';
 import { SessionStore } from './services/session-store.js';
+import { SubjectStore } from './services/subject-store.js';
 import { UserStore } from './services/user-store.js';
 import { WorkstationStore } from './services/workstation-store.js';
 import { redactUrl } from './plugins/external/redis.js';
@@ -35,7 +36,14 @@ Commands:
                                   give a desk phone a new SIP password, printed once (and the SIP
                                   user U, or phone-<n>, if it was created without one)
   workstation list [--json]
-  seed-demo [--json]              create demo users and workstations when there are no users
+  subject list [--json]           list the subjects calls are filed under, retired ones last
+  subject create --name N         add a subject
+  subject rename --name OLD --to NEW
+                                  rename a subject; tasks that have it show the new name
+  subject retire --name N         stop offering a subject; tasks that have it keep it
+  subject restore --name N        offer a retired subject again
+  seed-demo [--json]              create demo users and workstations when there are no users, and
+                                  the default subjects when there are no subjects
 
 Environment: REDIS_URL (required), e.g. redis://127.0.0.1:6379; SIP_DOMAIN (default deskline.local),
 the realm desk phones' passwords are stored for: the same value Kamailio runs with`;
@@ -64,6 +72,7 @@ async function main(argv: string[]): Promise<void> {
     options: {
       email: { type: 'string' },
       name: { type: 'string' },
+      to: { type: 'string' },
       role: { type: 'string' },
       kind: { type: 'string' },
       'sip-user': { type: 'string' },
@@ -100,6 +109,13 @@ async function main(argv: string[]): Promise<void> {
       maxFailuresPerIp: config.LOGIN_MAX_FAILURES_PER_IP,
       windowMs: 3_600_000,
     });
+    const subjects = new SubjectStore(redis);
+    const subjectByName = async (): Promise<string> => {
+      const name = required(values.name, 'name');
+      const subject = await subjects.findByName(name);
+      if (!subject) throw new ClientError(404, `No subject named "${name}".`);
+      return subject.id;
+    };
     const accounts = new AccountService(users, sessions, new AgentService(redis, workstations), limiter);
     const userByEmail = async (): Promise<string> => {
       const email = required(values.email, 'email');
@@ -166,7 +182,35 @@ async function main(argv: string[]): Promise<void> {
         else for (const ws of list) console.log(`${ws.name.padEnd(24)} ${ws.kind.padEnd(10)} ${(ws.sipUser ?? '').padEnd(12)} ${ws.id}`);
         break;
       }
+      case 'subject list': {
+        const list = await subjects.list({ all: true });
+        if (values.json) console.log(JSON.stringify(list));
+        else for (const s of list) console.log(`${s.name.padEnd(40)} ${s.retired ? 'retired' : 'active '} ${s.id}`);
+        break;
+      }
+      case 'subject create': {
+        const subject = await subjects.create({ name: required(values.name, 'name') });
+        console.log(`Created subject "${subject.name}" (id ${subject.id}).`);
+        break;
+      }
+      case 'subject rename': {
+        const newName = required(values.to, 'to');
+        const subject = await subjects.rename(await subjectByName(), newName);
+        console.log(`Renamed subject "${values.name}" to "${subject.name}".`);
+        break;
+      }
+      case 'subject retire': {
+        const subject = await subjects.retire(await subjectByName());
+        console.log(`Retired subject "${subject.name}"; it is no longer offered, and tasks that have it keep it.`);
+        break;
+      }
+      case 'subject restore': {
+        const subject = await subjects.restore(await subjectByName());
+        console.log(`Restored subject "${subject.name}".`);
+        break;
+      }
       case 'seed-demo': {
+        await subjects.ensureDefaults();
         const result = await seedDemoData(users, workstations);
         if (values.json) console.log(JSON.stringify(result));
         else if (!result.created) console.log('Users exist already; no demo data created.');

@@ -5,6 +5,7 @@ import {
   PASSWORD_MAX_LENGTH,
   PAUSE_MAX_MINUTES,
   ROLES,
+  SUBJECT_NAME_MAX_LENGTH,
   WORKSTATION_KINDS,
 } from '@deskline/protocol';
 
@@ -129,6 +130,27 @@ export const MissedCallsSchema = Type.Object({
   to: Type.Optional(Type.Integer()),
   calls: Type.Array(Type.Object({ id: Type.String(), from: Type.String(), endedAt: Type.Integer() })),
 });
+
+export const SubjectSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  retired: Type.Boolean(),
+  createdAt: Type.Integer(),
+});
+
+/** The store checks the tidied name's length, so that the API and the CLI give the same message. */
+const SubjectNameSchema = Type.String({ maxLength: SUBJECT_NAME_MAX_LENGTH * 2 });
+
+export const CreateSubjectBodySchema = Type.Object({ name: SubjectNameSchema }, { additionalProperties: false });
+
+export const UpdateSubjectBodySchema = Type.Object({ name: Type.Optional(SubjectNameSchema) }, { additionalProperties: false });
+
+export const SubjectParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const ListSubjectsQuerySchema = Type.Object(
+  { all: Type.Optional(Type.Boolean({ description: 'include retired subjects (managers only)' })) },
+  { additionalProperties: false },
+);
 
 export const errorResponses = {
   400: ApiErrorSchema,

@@ -44,7 +44,7 @@ export async function loginOk(app: FastifyInstance, email: string, password: str
 export function asUser(
   app: FastifyInstance,
   who: LoggedIn,
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   url: string,
   payload?: object,
 ): Promise<LightMyRequestResponse> {

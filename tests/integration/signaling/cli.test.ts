@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { RedisKeys, type PublicUser, type Workstation } from '@deskline/protocol';
+import { RedisKeys, type PublicUser, type Subject, type Workstation } from '@deskline/protocol';
 import { runCli } from '../../helpers/cli.js';
 import { asUser, login, loginOk, useFreshApp } from '../../helpers/signaling.js';
 
@@ -146,6 +146,49 @@ test('workstation create --kind sip-phone prints the SIP user and password once;
   const missing = await runCli(['workstation', 'reset-sip-password', '--name', 'Nowhere'], env);
   assert.is(missing.code, 1);
   assert.match(missing.stderr, /No workstation named "Nowhere"/);
+});
+
+test('subject create, rename, retire and restore work on the subjects the API lists', async () => {
+  const created = await runCli(['subject', 'create', '--name', 'Prescription refill'], env);
+  assert.is(created.code, 0, created.stderr);
+  assert.match(created.stdout, /Created subject "Prescription refill"/);
+  const renamed = await runCli(['subject', 'rename', '--name', 'prescription REFILL', '--to', 'Repeat prescription'], env);
+  assert.is(renamed.code, 0, renamed.stderr);
+  const retired = await runCli(['subject', 'retire', '--name', 'Visit booked'], env);
+  assert.is(retired.code, 0, retired.stderr);
+
+  const listed = await runCli(['subject', 'list', '--json'], env);
+  const fromCli = JSON.parse(listed.stdout) as Subject[];
+  assert.equal(
+    fromCli.map((s) => [s.name, s.retired]),
+    [
+      ['Information', false],
+      ['Visit not booked', false],
+      ['Repeat prescription', false],
+      ['Visit booked', true],
+    ],
+  );
+  assert.equal(fromCli, await fixture.app.subjects.list({ all: true }));
+  assert.match((await runCli(['subject', 'list'], env)).stdout, /Visit booked\s+retired\s+/);
+  assert.is((await runCli(['subject', 'restore', '--name', 'Visit booked'], env)).code, 0);
+  assert.is((await fixture.app.subjects.list()).length, 4);
+
+  const duplicate = await runCli(['subject', 'create', '--name', 'information'], env);
+  assert.is(duplicate.code, 1);
+  assert.match(duplicate.stderr, /A subject named "Information" already exists/);
+  const missing = await runCli(['subject', 'retire', '--name', 'Nothing'], env);
+  assert.is(missing.code, 1);
+  assert.match(missing.stderr, /No subject named "Nothing"/);
+  const noTo = await runCli(['subject', 'rename', '--name', 'Information'], env);
+  assert.is(noTo.code, 2);
+  assert.match(noTo.stderr, /Missing --to/);
+});
+
+test('seed-demo creates the default subjects on a Redis that has none', async () => {
+  await fixture.db.flushall();
+  assert.is((await runCli(['seed-demo', '--json'], env)).code, 0);
+  assert.equal((await fixture.app.subjects.list()).map((s) => s.name), ['Information', 'Visit booked', 'Visit not booked']);
+  assert.is(await fixture.db.zcard('subjects'), 3);
 });
 
 test('usage errors exit 2, and an unreachable Redis is named', async () => {

@@ -7,6 +7,7 @@ import { LoginLimiter } from '../../services/login-limiter.js';
 import { ProfileStore } from '../../services/profile-store.js';
 import { Presence } from '../../services/presence.js';
 import { SessionStore } from '../../services/session-store.js';
+import { SubjectStore } from '../../services/subject-store.js';
 import { TeamService } from '../../services/team-service.js';
 import { UserStore } from '../../services/user-store.js';
 import { WorkstationStore } from '../../services/workstation-store.js';
@@ -22,6 +23,7 @@ declare module 'fastify' {
     profiles: ProfileStore;
     presence: Presence;
     team: TeamService;
+    subjects: SubjectStore;
   }
 }
 
@@ -51,6 +53,11 @@ export default fp(
     );
     app.decorate('accounts', new AccountService(app.users, app.sessions, app.agents, app.loginLimiter));
     app.decorate('profiles', new ProfileStore(app.redis));
+    app.decorate('subjects', new SubjectStore(app.redis));
+    // Here rather than onReady: Redis has just answered the connect, and a failure stops the start
+    // with the error instead of surfacing in the first request.
+    const created = await app.subjects.ensureDefaults();
+    if (created > 0) app.log.info({ created }, 'default subjects created');
   },
   { name: 'stores', dependencies: ['redis'] },
 );

@@ -1,0 +1,82 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { authenticated } from '../../../plugins/app/auth.js';
+import { ClientError } from '../../../errors.js';
+import {
+  ApiErrorSchema,
+  CreateSubjectBodySchema,
+  ListSubjectsQuerySchema,
+  SubjectParamsSchema,
+  SubjectSchema,
+  UpdateSubjectBodySchema,
+  errorResponses,
+} from '../../../schemas.js';
+
+/**
+ * What calls are about (issue 5): everyone lists the active subjects to choose one; managers add,
+ * rename, retire and restore them. Panels are not pushed a change yet; they read the list afresh.
+ */
+const subjects: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/',
+    { schema: { querystring: ListSubjectsQuerySchema, response: { 200: Type.Array(SubjectSchema), ...errorResponses } } },
+    async (request) => {
+      const all = request.query.all === true;
+      if (all && authenticated(request).user.role !== 'manager') throw new ClientError(403, 'Only a manager may see retired subjects.');
+      return app.subjects.list({ all });
+    },
+  );
+
+  app.post(
+    '/',
+    {
+      config: { role: 'manager' },
+      schema: { body: CreateSubjectBodySchema, response: { 201: SubjectSchema, ...errorResponses, 409: ApiErrorSchema } },
+    },
+    async (request, reply) => {
+      const subject = await app.subjects.create(request.body);
+      request.log.info({ subjectId: subject.id }, 'subject created');
+      return reply.code(201).send(subject);
+    },
+  );
+
+  app.patch(
+    '/:id',
+    {
+      config: { role: 'manager' },
+      schema: {
+        params: SubjectParamsSchema,
+        body: UpdateSubjectBodySchema,
+        response: { 200: SubjectSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      if (request.body.name === undefined) {
+        const subject = await app.subjects.get(id);
+        if (!subject) throw new ClientError(404, 'No such subject.');
+        return subject;
+      }
+      const subject = await app.subjects.rename(id, request.body.name);
+      request.log.info({ subjectId: id }, 'subject renamed');
+      return subject;
+    },
+  );
+
+  for (const action of ['retire', 'restore'] as const) {
+    app.post(
+      `/:id/${action}`,
+      {
+        config: { role: 'manager' },
+        schema: { params: SubjectParamsSchema, response: { 200: SubjectSchema, ...errorResponses, 404: ApiErrorSchema } },
+      },
+      async (request) => {
+        const subject = await app.subjects[action](request.params.id);
+        request.log.info({ subjectId: subject.id }, `subject ${action}d`);
+        return subject;
+      },
+    );
+  }
+};
+
+export default subjects;
