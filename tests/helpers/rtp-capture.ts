@@ -7,6 +7,9 @@
  */
 import { ManagedProcess, lastLines } from '@deskline/scripts/managed-process';
 import { killOnExit } from './kill-on-exit.js';
+import { PacketLog, packetsPerSecond, ulawToLinear } from './rtp-packets.js';
+
+export { packetsPerSecond, ulawToLinear };
 
 /** One RTP packet, as captured on its way to the port. */
 export interface CapturedRtp {
@@ -32,13 +35,14 @@ export interface RtpCaptureOptions {
 const FIELDS = ['frame.time_epoch', 'ip.src', 'udp.srcport', 'rtp.p_type', 'rtp.seq', 'rtp.ssrc', 'rtp.payload'];
 
 export class RtpCapture {
-  readonly packets: CapturedRtp[] = [];
-  private readonly listeners = new Set<() => void>();
+  private readonly log: PacketLog<CapturedRtp>;
 
   private constructor(
     private readonly process: ManagedProcess,
     readonly port: number,
-  ) {}
+  ) {
+    this.log = new PacketLog(`capture on port ${port}`);
+  }
 
   /** Starts capturing; resolves once tshark reports that the capture runs. */
   static async start(options: RtpCaptureOptions): Promise<RtpCapture> {
@@ -95,22 +99,7 @@ export class RtpCapture {
 
   /** Waits until `check` holds over the packets captured so far, or fails after `timeoutMs`. */
   waitUntil<T>(what: string, check: (packets: readonly CapturedRtp[]) => T | undefined, timeoutMs: number): Promise<T> {
-    const now = check(this.packets);
-    if (now !== undefined) return Promise.resolve(now);
-    return new Promise((resolve, reject) => {
-      const listener = (): void => {
-        const value = check(this.packets);
-        if (value === undefined) return;
-        this.listeners.delete(listener);
-        clearTimeout(timer);
-        resolve(value);
-      };
-      const timer = setTimeout(() => {
-        this.listeners.delete(listener);
-        reject(new Error(`capture on port ${this.port}: timed out after ${timeoutMs} ms waiting for ${what} (${this.packets.length} packets so far)`));
-      }, timeoutMs);
-      this.listeners.add(listener);
-    });
+    return this.log.waitUntil(what, check, timeoutMs);
   }
 
   /** The packets captured from `since` (epoch ms) on, once they span at least `ms`. */
@@ -130,9 +119,13 @@ export class RtpCapture {
     await this.process.stop(2000);
   }
 
+  /** Every packet captured so far, in arrival order. */
+  get packets(): readonly CapturedRtp[] {
+    return this.log.packets;
+  }
+
   private add(packet: CapturedRtp): void {
-    this.packets.push(packet);
-    for (const listener of [...this.listeners]) listener();
+    this.log.add(packet);
   }
 }
 
@@ -148,22 +141,6 @@ function parseLine(line: string): CapturedRtp | undefined {
     ssrc: Number(ssrc),
     payload: Buffer.from(payload.replace(/:/g, ''), 'hex'),
   };
-}
-
-/** Packets per second over the packets given (first to last arrival). */
-export function packetsPerSecond(packets: readonly CapturedRtp[]): number {
-  const first = packets[0];
-  const last = packets[packets.length - 1];
-  if (!first || !last || last.at === first.at) return 0;
-  return ((packets.length - 1) * 1000) / (last.at - first.at);
-}
-
-/** G.711 µ-law to 16-bit linear. */
-export function ulawToLinear(byte: number): number {
-  const u = ~byte & 0xff;
-  const exponent = (u >> 4) & 0x07;
-  const magnitude = ((((u & 0x0f) << 3) + 0x84) << exponent) - 0x84;
-  return u & 0x80 ? -magnitude : magnitude;
 }
 
 export function decodePcmu(payload: Buffer): Float64Array {

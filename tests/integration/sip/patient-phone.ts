@@ -1,5 +1,8 @@
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
+import { PacketLog, packetsPerSecond, ulawToLinear } from '../../helpers/rtp-packets.js';
+
+export { packetsPerSecond };
 
 /** One RTP packet as the patient received it. */
 export interface Received {
@@ -24,8 +27,7 @@ export const PATIENT_TONE_HZ = 300;
  * phone at an agent's desk works the same way, so the integration tests use it there too.
  */
 export class PatientPhone {
-  readonly received: Received[] = [];
-  private readonly listeners = new Set<() => void>();
+  private readonly log = new PacketLog<Received>('patient');
   private sender: NodeJS.Timeout | undefined;
   private sending = true;
   private sequence = randomInt(0, 0xffff);
@@ -41,9 +43,8 @@ export class PatientPhone {
       if (packet.length < 12 || (packet[0] ?? 0) >> 6 !== 2) return;
       const payloadType = (packet[1] ?? 0) & 0x7f;
       const payload = packet.subarray(12);
-      this.received.push({ at: Date.now(), payloadType, ...analyse(payload) });
       if (this.sending && !this.sender) this.startSending(from.address, from.port);
-      for (const listener of this.listeners) listener();
+      this.log.add({ at: Date.now(), payloadType, ...analyse(payload) });
     });
   }
 
@@ -56,24 +57,14 @@ export class PatientPhone {
     return new PatientPhone(socket, socket.address().port, toneHz);
   }
 
+  /** Every packet received so far, in arrival order. */
+  get received(): readonly Received[] {
+    return this.log.packets;
+  }
+
   /** Waits until `check` holds over what has been received, or fails after `timeoutMs`. */
   waitUntil<T>(what: string, check: (received: readonly Received[]) => T | undefined, timeoutMs: number): Promise<T> {
-    const now = check(this.received);
-    if (now !== undefined) return Promise.resolve(now);
-    return new Promise((resolve, reject) => {
-      const listener = (): void => {
-        const value = check(this.received);
-        if (value === undefined) return;
-        this.listeners.delete(listener);
-        clearTimeout(timer);
-        resolve(value);
-      };
-      const timer = setTimeout(() => {
-        this.listeners.delete(listener);
-        reject(new Error(`patient: timed out after ${timeoutMs} ms waiting for ${what} (${this.received.length} packets so far)`));
-      }, timeoutMs);
-      this.listeners.add(listener);
-    });
+    return this.log.waitUntil(what, check, timeoutMs);
   }
 
   /** Resolves with the first packet carrying a tone near `hz`, waiting for it if need be. */
@@ -115,14 +106,6 @@ export function isTone(packet: Received, hz: number): boolean {
   return packet.rms > 1000 && Math.abs(packet.frequency - hz) < hz * 0.15;
 }
 
-/** Packets per second over the packets given (first to last arrival). */
-export function packetsPerSecond(packets: readonly Received[]): number {
-  const first = packets[0];
-  const last = packets[packets.length - 1];
-  if (!first || !last || last.at === first.at) return 0;
-  return ((packets.length - 1) * 1000) / (last.at - first.at);
-}
-
 function analyse(payload: Buffer): { frequency: number; rms: number } {
   let crossings = 0;
   let sumSquares = 0;
@@ -135,15 +118,6 @@ function analyse(payload: Buffer): { frequency: number; rms: number } {
   }
   const seconds = payload.length / 8000;
   return { frequency: payload.length ? crossings / 2 / seconds : 0, rms: payload.length ? Math.sqrt(sumSquares / payload.length) : 0 };
-}
-
-function ulawToLinear(byte: number): number {
-  const u = ~byte & 0xff;
-  const sign = u & 0x80;
-  const exponent = (u >> 4) & 0x07;
-  const mantissa = u & 0x0f;
-  const magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
-  return sign ? -magnitude : magnitude;
 }
 
 function linearToUlaw(sample: number): number {
