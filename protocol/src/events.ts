@@ -1,9 +1,16 @@
 import type { CallView } from './calls.js';
 import type { TeamMember } from './team.js';
+import type { TaskView } from './tasks.js';
+import type { Subject } from './subjects.js';
 
 /** Messages the server pushes to every logged-in panel over the WebSocket at /api/push. */
 export type PushEvent =
-  | { type: 'hello'; calls: CallView[]; team: TeamMember[] }
+  /** `tasks`: every task not closed that the user may see (taskVisibleTo). */
+  | { type: 'hello'; calls: CallView[]; team: TeamMember[]; tasks: TaskView[] }
+  /** A task changed (any tab, closed included); the panel files it with taskTab and taskVisibleTo. */
+  | { type: 'task'; task: TaskView }
+  /** A subject was created, renamed, retired or restored. */
+  | { type: 'subject'; subject: Subject }
   | { type: 'call'; call: CallView }
   | { type: 'member'; member: TeamMember }
   /** The user was disabled or deleted: no longer part of the team. */

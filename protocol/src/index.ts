@@ -9,3 +9,6 @@ export * from './team.js';
 export * from './profile.js';
 export * from './pause.js';
 export * from './subjects.js';
+export * from './tasks.js';
+export * from './callbacks.js';
+export * from './statistics.js';

@@ -32,7 +32,39 @@ export const RedisKeys = {
   onlineUsers: 'presence:online',
   /** sorted set of the signaling instances holding a push socket of the user, scored by heartbeat */
   userSockets: (userId: string) => `presence:${userId}`,
+
+  // The call board (docs/call-board.md).
+  /** string: a TaskView as JSON */
+  task: (taskId: string) => `task:${taskId}`,
+  /** set of the taskIds not closed */
+  openTasks: 'tasks:open',
+  /** sorted set of closed taskIds, scored by closedAt; trimmed to HISTORY_RETENTION_DAYS with the tasks */
+  closedTasks: 'tasks:closed',
+  /** string: the taskId a new call from this number joins (the patient's open abandoned task) */
+  patientTask: (number: string) => `patient-task:${number}`,
+  /** string: the subjectId that closed this number's last task */
+  patientLastSubject: (number: string) => `patient-last-subject:${number}`,
+  /** string: the taskId a call belongs to */
+  callTask: (callId: string) => `call-task:${callId}`,
+  /** string with TTL CALLBACK_GRANT_SECONDS: a CallbackGrant as JSON, taken once (GETDEL) by the sip app */
+  callbackGrant: (token: string) => `callback-grant:${token}`,
+  /**
+   * string: the callbackId calling this task's patient. Set NX by signaling with the grant's TTL; the
+   * sip app extends it while the callback lasts and deletes it when the callback ends.
+   */
+  taskCallback: (taskId: string) => `task-callback:${taskId}`,
+  /** string: a CallbackView as JSON, kept HISTORY_RETENTION_DAYS */
+  callback: (callbackId: string) => `callback:${callbackId}`,
+  /** sorted set of callbackIds scored by startedAt, trimmed to HISTORY_RETENTION_DAYS */
+  callbacks: 'callbacks',
+  /** string: a CallRecord as JSON, written when a call ends, kept HISTORY_RETENTION_DAYS */
+  callRecord: (callId: string) => `call-record:${callId}`,
+  /** sorted set of callIds with a record, scored by startedAt, trimmed to HISTORY_RETENTION_DAYS */
+  callRecords: 'call-records',
 } as const;
+
+/** How long call records, callbacks and closed tasks are kept by default (HISTORY_RETENTION_DAYS). */
+export const DEFAULT_HISTORY_RETENTION_DAYS = 90;
 
 export const RedisStreams = {
   /** Every call state change, as CallEvent JSON in the field "event"; signaling fans them out. */
@@ -43,6 +75,13 @@ export const RedisStreams = {
    * agent scripts); signaling reads the member afresh and pushes it to every panel.
    */
   teamEvents: 'stream:team-events',
+  /** Every callback state change, as CallbackEvent JSON in the field "event" (the sip app appends). */
+  callbackEvents: 'stream:callback-events',
+  /**
+   * A task or a subject changed: field "taskId" or "subjectId". Whoever changes one appends here;
+   * every signaling instance reads it afresh and pushes it to its panels.
+   */
+  boardEvents: 'stream:board-events',
 } as const;
 
 /** stream:team-events is trimmed to about this many entries (`XADD … MAXLEN ~`); readers only tail them. */

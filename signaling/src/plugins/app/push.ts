@@ -190,7 +190,7 @@ export default fp(
       // The hello shows this user online already.
       await online;
       const [calls, team] = await Promise.all([activeCalls(app), app.team.list()]);
-      const hello: PushEvent = { type: 'hello', calls, team };
+      const hello: PushEvent = { type: 'hello', calls, team, tasks: [] };
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(hello));
     });
 

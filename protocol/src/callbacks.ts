@@ -1,0 +1,65 @@
+/**
+ * Callbacks (issue 5, docs/call-board.md): an employee on a workstation calls back the patient of an
+ * abandoned task with one click. The browser never names the number. Signaling checks the task and
+ * the workstation and writes a one-time grant under a random token; the browser's INVITE goes to
+ * `sip:cb-<token>@<domain>`; Kamailio lets a browser INVITE through only to such a target; the sip app
+ * takes the grant (once), checks that the INVITE comes from the granted workstation, and calls the
+ * grant's number through the outbound trunk. So only numbers that called in can be dialled.
+ */
+export const CALLBACK_TARGET_PREFIX = 'cb-';
+/** A grant's token: 32 lowercase hex digits (128 random bits). Kamailio's config spells it out too. */
+export const CALLBACK_TOKEN_PATTERN = /^[0-9a-f]{32}$/;
+/** How long a grant waits for the browser's INVITE. */
+export const CALLBACK_GRANT_SECONDS = 30;
+
+/** Written by signaling at `callback-grant:<token>` (JSON, TTL CALLBACK_GRANT_SECONDS); taken once by the sip app. */
+export interface CallbackGrant {
+  callbackId: string;
+  taskId: string;
+  /** The patient's number, from the task. */
+  number: string;
+  userId: string;
+  workstationId: string;
+  /** The SIP user the INVITE must come from (the workstation's). */
+  sipUser: string;
+  /** Epoch ms. */
+  grantedAt: number;
+}
+
+/**
+ *   dialing ──180/183──> ringing ──200──> answered ──BYE──> ended (outcome answered)
+ *      └─────────┴── 486/600 busy, 408/480/timeout no-answer, 603 rejected, other failed,
+ *                    the employee hung up first: cancelled ──> ended
+ */
+export const CALLBACK_STATES = ['dialing', 'ringing', 'answered', 'ended'] as const;
+export type CallbackState = (typeof CALLBACK_STATES)[number];
+
+export const CALLBACK_OUTCOMES = ['answered', 'no-answer', 'busy', 'rejected', 'failed', 'cancelled'] as const;
+export type CallbackOutcome = (typeof CALLBACK_OUTCOMES)[number];
+
+export interface CallbackView {
+  id: string;
+  taskId: string;
+  number: string;
+  userId: string;
+  workstationId: string;
+  state: CallbackState;
+  /** Set when state is `ended`. */
+  outcome?: CallbackOutcome;
+  /** Epoch ms: the browser's INVITE reached the sip app. */
+  startedAt: number;
+  answeredAt?: number;
+  endedAt?: number;
+}
+
+/** What the sip app appends to stream:callback-events (field "event", JSON). */
+export interface CallbackEvent {
+  callback: CallbackView;
+}
+
+/** POST /api/tasks/:id/callback → 201. 409 without a workstation, when the task is not abandoned, or when someone is already calling. */
+export interface CallbackStartResponse {
+  callbackId: string;
+  /** The SIP URI the browser calls: sip:cb-<token>@<domain>. */
+  target: string;
+}
