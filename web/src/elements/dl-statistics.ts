@@ -174,6 +174,7 @@ export class DlStatistics extends LitElement {
 
       thead th {
         border-top: 0;
+        white-space: normal;
         font-size: 0.875rem;
         color: var(--dl-color-text-muted);
         vertical-align: bottom;
@@ -307,7 +308,7 @@ export class DlStatistics extends LitElement {
               <th scope="col">Callbacks</th>
               <th scope="col">Callback outcomes</th>
               <th scope="col">Average wait</th>
-              <th scope="col">90% waited at most</th>
+              <th scope="col">90th percentile wait</th>
             </tr>
           </thead>
           <tbody>
