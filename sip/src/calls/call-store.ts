@@ -15,7 +15,7 @@ export const ENDED_CALL_TTL_SECONDS = 24 * 60 * 60;
 /** The event stream is trimmed to about this many entries; signaling tails it live. */
 export const CALL_EVENTS_MAX_LENGTH = 10_000;
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+const DAY_SECONDS = 24 * 60 * 60;
 
 /**
  * What the statistics keep of a call that is over (docs/call-board.md): answered when it was bridged,
@@ -100,14 +100,14 @@ export class CallStore {
   }
 
   /**
-   * The call's record for the statistics, kept HISTORY_RETENTION_DAYS: the key expires then, and the
-   * index by start loses what started longer ago (so the index never names a record that is gone).
+   * The call's record for the statistics, kept HISTORY_RETENTION_DAYS: the key expires by itself, and
+   * each ending trims the index of calls that started longer ago. Between the two an index entry may
+   * name an expired key; readers skip those.
    */
   private addRecord(tx: ChainableCommander, record: CallRecord): void {
-    const retentionMs = this.historyRetentionDays * DAY_MS;
-    tx.set(RedisKeys.callRecord(record.id), JSON.stringify(record), 'EX', this.historyRetentionDays * 24 * 60 * 60);
+    tx.set(RedisKeys.callRecord(record.id), JSON.stringify(record), 'EX', this.historyRetentionDays * DAY_SECONDS);
     tx.zadd(RedisKeys.callRecords, record.startedAt, record.id);
-    tx.zremrangebyscore(RedisKeys.callRecords, '-inf', `(${Date.now() - retentionMs}`);
+    tx.zremrangebyscore(RedisKeys.callRecords, '-inf', `(${Date.now() - this.historyRetentionDays * DAY_SECONDS * 1000}`);
   }
 
   /** Changes the call's SIP state alone (a CSeq, a new description). */
