@@ -22,6 +22,7 @@ import sip from './routes/api/sip/index.js';
 import team from './routes/api/team/index.js';
 import pause from './routes/api/pause/index.js';
 import subjects from './routes/api/subjects/index.js';
+import statistics from './routes/api/statistics/index.js';
 
 /** API request bodies are small JSON documents; uploads get their own limits on their own routes. */
 const BODY_LIMIT = 64 * 1024;
@@ -75,6 +76,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(team, { prefix: '/api/team' });
   await app.register(pause, { prefix: '/api/pause' });
   await app.register(subjects, { prefix: '/api/subjects' });
+  await app.register(statistics, { prefix: '/api/statistics', config });
 
   if (existsSync(config.WEB_ROOT)) {
     await app.register(fastifyStatic, { root: config.WEB_ROOT, index: 'index.html', cacheControl: false });

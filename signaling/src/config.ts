@@ -2,6 +2,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, loadEnvConfig } from '@deskline/env-config';
+import { DEFAULT_HISTORY_RETENTION_DAYS } from '@deskline/protocol';
+import { isTimeZone } from './services/clinic-day.js';
 
 const defaultWebRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 
@@ -55,6 +57,17 @@ export const ConfigSchema = Type.Object({
     maximum: 60,
     description: 'how often each instance refreshes who has the app open; a user is offline 3 heartbeats after the last one',
   }),
+  CLINIC_TIME_ZONE: Type.String({
+    default: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    minLength: 1,
+    description: "the clinic's IANA time zone, e.g. Europe/Warsaw: the statistics' days are its days (default: the server's zone)",
+  }),
+  HISTORY_RETENTION_DAYS: Type.Integer({
+    default: DEFAULT_HISTORY_RETENTION_DAYS,
+    minimum: 1,
+    maximum: 3660,
+    description: 'how many days closed tasks, call records and callbacks are kept (1 to 3660)',
+  }),
   TURN_URLS: Type.Optional(
     Type.Array(Type.String({ pattern: '^turns?:[^\\s,]+$' }), {
       minItems: 1,
@@ -76,5 +89,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if ((config.TURN_URLS === undefined) !== (config.TURN_SECRET === undefined)) {
     throw new ConfigError('Invalid configuration:\n  TURN_URLS and TURN_SECRET go together: set both (to offer TURN) or neither.');
   }
+  if (!isTimeZone(config.CLINIC_TIME_ZONE)) {
+    throw new ConfigError(
+      `Invalid configuration:\n  CLINIC_TIME_ZONE=${JSON.stringify(config.CLINIC_TIME_ZONE)} is invalid: not a time zone this server knows (an IANA name such as Europe/Warsaw)`,
+    );
+  }
+  // Intl takes any case (europe/warsaw); the statistics name the zone as spelled canonically.
+  config.CLINIC_TIME_ZONE = new Intl.DateTimeFormat('en-US', { timeZone: config.CLINIC_TIME_ZONE }).resolvedOptions().timeZone;
   return config;
 }

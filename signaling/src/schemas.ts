@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import {
   AGENT_STATES,
+  CALLBACK_OUTCOMES,
   DISPLAY_NAME_MAX_LENGTH,
   PASSWORD_MAX_LENGTH,
   PAUSE_MAX_MINUTES,
@@ -151,6 +152,37 @@ export const ListSubjectsQuerySchema = Type.Object(
   { all: Type.Optional(Type.Boolean({ description: 'include retired subjects (managers only)' })) },
   { additionalProperties: false },
 );
+
+export const StatisticsQuerySchema = Type.Object(
+  {
+    // A real calendar date is checked by the service, which says what is wrong in words.
+    date: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: "YYYY-MM-DD in the clinic's zone; default today" })),
+  },
+  { additionalProperties: false },
+);
+
+const NullableMs = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]);
+
+export const StatisticsFiguresSchema = Type.Object({
+  received: Type.Integer(),
+  answered: Type.Integer(),
+  abandonedDuringIntro: Type.Integer(),
+  abandonedWhileWaiting: Type.Integer(),
+  callbacks: Type.Integer(),
+  callbackOutcomes: Type.Object(Object.fromEntries(CALLBACK_OUTCOMES.map((outcome) => [outcome, Type.Integer()]))),
+  waitAverageMs: NullableMs,
+  waitP90Ms: NullableMs,
+});
+
+export const DayStatisticsSchema = Type.Object({
+  date: Type.String(),
+  timeZone: Type.String(),
+  total: StatisticsFiguresSchema,
+  users: Type.Array(Type.Object({ userId: Type.String(), name: Type.String(), figures: StatisticsFiguresSchema })),
+  hours: Type.Array(
+    Type.Object({ hour: Type.Integer(), received: Type.Integer(), answered: Type.Integer(), abandoned: Type.Integer() }),
+  ),
+});
 
 export const errorResponses = {
   400: ApiErrorSchema,

@@ -55,7 +55,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     );
   }
 
-  const store = new CallStore(redis, instanceId);
+  const store = new CallStore(redis, instanceId, config.HISTORY_RETENTION_DAYS);
   const agents = new AgentStore(redis);
   const registry = new CallRegistry();
   const router = new Router({
@@ -147,6 +147,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
           skipIntro: config.SKIP_INTRO,
           ringTimeoutSeconds: config.RING_TIMEOUT_SECONDS,
           patientKeepaliveSeconds: config.PATIENT_KEEPALIVE_SECONDS,
+          historyRetentionDays: config.HISTORY_RETENTION_DAYS,
           instanceId,
         },
         'sip app started',

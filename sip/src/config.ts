@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, loadEnvConfig } from '@deskline/env-config';
+import { DEFAULT_HISTORY_RETENTION_DAYS } from '@deskline/protocol';
 
 const defaultMediaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../pbx-config/media');
 
@@ -57,6 +58,12 @@ export const ConfigSchema = Type.Object({
     minimum: 1,
     maximum: 3600,
     description: 'how often the sip app checks, with an in-dialog OPTIONS, that each answered patient is still there (1 to 3600)',
+  }),
+  HISTORY_RETENTION_DAYS: Type.Integer({
+    default: DEFAULT_HISTORY_RETENTION_DAYS,
+    minimum: 1,
+    maximum: 3660,
+    description: 'how many days call records are kept for the statistics (1 to 3660)',
   }),
   SKIP_INTRO: Type.Boolean({ default: false, description: 'queue callers without playing intro.wav (for benchmarks)' }),
   LOG_LEVEL: Type.Union(

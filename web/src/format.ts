@@ -27,3 +27,9 @@ const clockTime = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: 
 export function formatClockTime(epochMs: number): string {
   return clockTime.format(epochMs);
 }
+
+/** A waiting time as minutes and seconds, to the nearest second: 83 400 ms → "1:23", an hour → "60:00". */
+export function formatMinutesSeconds(ms: number): string {
+  const total = Math.max(0, Math.round(ms / 1000));
+  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}`;
+}

@@ -1,11 +1,41 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import { RedisKeys, RedisStreams, callToHash, type CallEvent, type CallView } from '@deskline/protocol';
+import {
+  DEFAULT_HISTORY_RETENTION_DAYS,
+  RedisKeys,
+  RedisStreams,
+  callToHash,
+  type CallEvent,
+  type CallRecord,
+  type CallView,
+} from '@deskline/protocol';
 import { CALL_SIP_TTL_SECONDS, callSipKey, callSipStateFromHash, callSipStateToHash, type CallSipChange, type CallSipState } from './call-sip-state.js';
 
 /** An ended call's hash stays this long, for panels that show recent calls; then Redis drops it. */
 export const ENDED_CALL_TTL_SECONDS = 24 * 60 * 60;
 /** The event stream is trimmed to about this many entries; signaling tails it live. */
 export const CALL_EVENTS_MAX_LENGTH = 10_000;
+
+const DAY_SECONDS = 24 * 60 * 60;
+
+/**
+ * What the statistics keep of a call that is over (docs/call-board.md): answered when it was bridged,
+ * abandoned during the intro when it never reached the queue, else abandoned while waiting. The agent
+ * is named only when they answered (an abandoned call may still name the agent it was ringing).
+ */
+export function callRecordOf(view: CallView): CallRecord {
+  const answered = view.answeredAt !== undefined;
+  return {
+    id: view.id,
+    from: view.from,
+    line: view.line,
+    outcome: answered ? 'answered' : view.queuedAt === undefined ? 'abandoned-intro' : 'abandoned-waiting',
+    startedAt: view.startedAt,
+    ...(view.queuedAt !== undefined ? { queuedAt: view.queuedAt } : {}),
+    ...(answered ? { answeredAt: view.answeredAt } : {}),
+    endedAt: view.endedAt ?? Date.now(),
+    ...(answered && view.agentUserId ? { agentUserId: view.agentUserId } : {}),
+  };
+}
 
 /** The call hash's field naming the sip app instance that holds the call's SIP dialogs. */
 export const OWNER_FIELD = 'owner';
@@ -17,9 +47,11 @@ export const OWNER_FIELD = 'owner';
  * instance that died can be told from another instance's live ones.
  */
 export class CallStore {
+  /** `historyRetentionDays`: how long a call's record is kept for the statistics (HISTORY_RETENTION_DAYS). */
   constructor(
     private readonly redis: Redis,
     private readonly owner?: string,
+    private readonly historyRetentionDays = DEFAULT_HISTORY_RETENTION_DAYS,
   ) {}
 
   /**
@@ -60,10 +92,22 @@ export class CallStore {
           tx.zadd(RedisKeys.abandonedCalls, endedAt, view.id);
           tx.zremrangebyscore(RedisKeys.abandonedCalls, '-inf', endedAt - ENDED_CALL_TTL_SECONDS * 1000);
         }
+        this.addRecord(tx, callRecordOf(view));
         break;
     }
     tx.xadd(RedisStreams.callEvents, 'MAXLEN', '~', CALL_EVENTS_MAX_LENGTH, '*', 'event', JSON.stringify(event));
     await execute(tx);
+  }
+
+  /**
+   * The call's record for the statistics, kept HISTORY_RETENTION_DAYS: the key expires by itself, and
+   * each ending trims the index of calls that started longer ago. Between the two an index entry may
+   * name an expired key; readers skip those.
+   */
+  private addRecord(tx: ChainableCommander, record: CallRecord): void {
+    tx.set(RedisKeys.callRecord(record.id), JSON.stringify(record), 'EX', this.historyRetentionDays * DAY_SECONDS);
+    tx.zadd(RedisKeys.callRecords, record.startedAt, record.id);
+    tx.zremrangebyscore(RedisKeys.callRecords, '-inf', `(${Date.now() - this.historyRetentionDays * DAY_SECONDS * 1000}`);
   }
 
   /** Changes the call's SIP state alone (a CSeq, a new description). */

@@ -59,4 +59,20 @@ test('PUBLIC_ORIGIN must be a bare origin', () => {
   assert.match(problem({ REDIS_URL: 'redis://r', PUBLIC_ORIGIN: 'https://phones.clinic.example/app' }), /PUBLIC_ORIGIN/);
 });
 
+test("CLINIC_TIME_ZONE: an IANA zone, canonically spelled; by default the server's own", () => {
+  assert.is(loadConfig({ REDIS_URL: 'redis://r' }).CLINIC_TIME_ZONE, Intl.DateTimeFormat().resolvedOptions().timeZone);
+  assert.is(loadConfig({ REDIS_URL: 'redis://r', CLINIC_TIME_ZONE: 'Europe/Warsaw' }).CLINIC_TIME_ZONE, 'Europe/Warsaw');
+  assert.is(loadConfig({ REDIS_URL: 'redis://r', CLINIC_TIME_ZONE: 'europe/warsaw' }).CLINIC_TIME_ZONE, 'Europe/Warsaw');
+  assert.match(
+    problem({ REDIS_URL: 'redis://r', CLINIC_TIME_ZONE: 'Europe/Atlantis' }),
+    /CLINIC_TIME_ZONE="Europe\/Atlantis" is invalid: not a time zone this server knows/,
+  );
+});
+
+test('HISTORY_RETENTION_DAYS: 90 days unless set, at least 1', () => {
+  assert.is(loadConfig({ REDIS_URL: 'redis://r' }).HISTORY_RETENTION_DAYS, 90);
+  assert.is(loadConfig({ REDIS_URL: 'redis://r', HISTORY_RETENTION_DAYS: '400' }).HISTORY_RETENTION_DAYS, 400);
+  assert.match(problem({ REDIS_URL: 'redis://r', HISTORY_RETENTION_DAYS: '0' }), /HISTORY_RETENTION_DAYS="0" is invalid/);
+});
+
 test.run();

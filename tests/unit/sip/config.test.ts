@@ -28,7 +28,14 @@ test('defaults follow docs/call-path.md', () => {
   assert.is(config.RING_TIMEOUT_SECONDS, 25);
   assert.is(config.SKIP_INTRO, false);
   assert.is(config.PATIENT_KEEPALIVE_SECONDS, 30);
+  assert.is(config.HISTORY_RETENTION_DAYS, 90);
   assert.is(config.LOG_LEVEL, 'info');
+});
+
+test('HISTORY_RETENTION_DAYS is a whole number of days from 1 on', () => {
+  assert.is(loadConfig({ ...REDIS, HISTORY_RETENTION_DAYS: '365' }).HISTORY_RETENTION_DAYS, 365);
+  assert.match(problem({ ...REDIS, HISTORY_RETENTION_DAYS: '0' }), /HISTORY_RETENTION_DAYS="0" is invalid/);
+  assert.match(problem({ ...REDIS, HISTORY_RETENTION_DAYS: 'ninety' }), /HISTORY_RETENTION_DAYS="ninety" is invalid/);
 });
 
 test('values are converted; CLINIC_NUMBERS is a comma-separated list', () => {

@@ -1,4 +1,4 @@
-import { CSRF_HEADER, type ApiError } from '@deskline/protocol';
+import { CSRF_HEADER, type ApiError, type DayStatistics } from '@deskline/protocol';
 import { log } from './log.js';
 
 const debug = log('dl:api');
@@ -76,6 +76,11 @@ export class ApiClient extends EventTarget {
 
   delete<T>(path: string, options?: RequestOptions): Promise<T> {
     return this.request<T>('DELETE', path, undefined, options);
+  }
+
+  /** A day's statistics (managers): `date` is YYYY-MM-DD in the clinic's zone; without it, today there. */
+  statistics(date?: string, options?: RequestOptions): Promise<DayStatistics> {
+    return this.get<DayStatistics>(date === undefined ? '/api/statistics' : `/api/statistics?date=${encodeURIComponent(date)}`, options);
   }
 
   async request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
