@@ -8,10 +8,18 @@ import type { CallView, CallbackView, TaskStatus, TaskView } from '@deskline/pro
 /**
  * The task as stored: the view plus, per call (`<callId>`) and per callback (`cb:<callbackId>`), the id
  * of the last stream entry applied to it. An entry at or below that id is a duplicate or arrived out
- * of order (another instance applied a later one first) and changes nothing.
+ * of order (another instance applied a later one first) and changes nothing. `finished` lists the
+ * calls and callbacks whose final event was applied: nothing of theirs counts after it, even an event
+ * appended again under a new id, so a miss is counted once.
  */
 export interface StoredTask extends TaskView {
   applied: Record<string, string>;
+  finished: string[];
+}
+
+/** Whether an event of `key` (`<callId>` or `cb:<callbackId>`) at stream entry `streamId` is new to the task. */
+export function isNewEvent(task: StoredTask, key: string, streamId: string): boolean {
+  return !task.finished.includes(key) && isLaterEntry(streamId, task.applied[key]);
 }
 
 /** A withheld number: its calls never join a task, and it cannot be called back. */
@@ -35,12 +43,12 @@ export function isLaterEntry(a: string, b: string | undefined): boolean {
 
 /** The view panels get: the stored task without its bookkeeping. */
 export function toView(task: StoredTask): TaskView {
-  const { applied: _applied, ...view } = task;
+  const { applied: _applied, finished: _finished, ...view } = task;
   return view;
 }
 
 export function newTask(id: string, patient: string, now: number): StoredTask {
-  return { id, patient, status: 'incoming', callIds: [], attempts: 0, callbacks: [], problems: [], createdAt: now, updatedAt: now, applied: {} };
+  return { id, patient, status: 'incoming', callIds: [], attempts: 0, callbacks: [], problems: [], createdAt: now, updatedAt: now, applied: {}, finished: [] };
 }
 
 /** A call is over and the task had an agent: closed if the subject was chosen during the call, else wrap-up. */
@@ -71,6 +79,7 @@ export function applyCall(before: StoredTask, call: CallView, streamId: string, 
   task.updatedAt = now;
   if (!task.callIds.includes(call.id)) task.callIds.push(call.id);
   const current = !task.call || task.call.id === call.id || call.startedAt >= task.call.startedAt;
+  if (call.state === 'abandoned' || call.state === 'ended') task.finished.push(call.id);
   if (call.state === 'abandoned') task.attempts += 1;
   if (!current || task.status === 'closed') return task;
   task.call = call;
@@ -104,7 +113,10 @@ export function applyCallback(before: StoredTask, callback: CallbackView, stream
     attempt = { callbackId: callback.id, userId: callback.userId, at: callback.startedAt };
     task.callbacks.push(attempt);
   }
-  if (callback.state === 'ended') attempt.outcome = callback.outcome ?? 'failed';
+  if (callback.state === 'ended') {
+    attempt.outcome = callback.outcome ?? 'failed';
+    task.finished.push(`cb:${callback.id}`);
+  }
   const current = !task.callback || task.callback.id === callback.id || callback.startedAt >= task.callback.startedAt;
   if (!current) return task;
   task.callback = callback;

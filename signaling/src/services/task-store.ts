@@ -14,7 +14,7 @@ import {
   type TaskView,
 } from '@deskline/protocol';
 import { ClientError } from '../errors.js';
-import { applyCall, applyCallback, isCallable, isLaterEntry, newTask, toView, type StoredTask } from './task-rules.js';
+import { applyCall, applyCallback, isCallable, isNewEvent, newTask, toView, type StoredTask } from './task-rules.js';
 
 const DAY_SECONDS = 24 * 60 * 60;
 /** A call's task link outlives the call's hash (a day) so that late or replayed events still find it. */
@@ -80,6 +80,7 @@ function parse(raw: string | null): StoredTask | undefined {
   if (!raw) return undefined;
   const task = JSON.parse(raw) as StoredTask;
   task.applied ??= {};
+  task.finished ??= [];
   return task;
 }
 
@@ -159,7 +160,7 @@ export class TaskStore {
         const before = parse(raw);
         // The task itself is gone (closed long ago and expired): nothing left to change.
         if (!before || !raw) return 'stale';
-        if (!isLaterEntry(streamId, before.applied[call.id])) return 'stale';
+        if (!isNewEvent(before, call.id, streamId)) return 'stale';
         const after = applyCall(before, call, streamId, now);
         const plan: Plan = {
           guards: [[linkKey, linked], [RedisKeys.task(linked), raw]],
@@ -207,7 +208,7 @@ export class TaskStore {
       const raw = await this.redis.get(key);
       const before = parse(raw);
       if (!before || !raw) return 'stale';
-      if (!isLaterEntry(streamId, before.applied[`cb:${callback.id}`])) return 'stale';
+      if (!isNewEvent(before, `cb:${callback.id}`, streamId)) return 'stale';
       const after = applyCallback(before, callback, streamId, Date.now());
       if (await this.commit({ guards: [[key, raw]], ops: this.writeOps(before, after) })) return 'applied';
     }
