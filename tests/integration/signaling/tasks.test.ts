@@ -24,7 +24,10 @@ import {
   type TaskTab,
   type TaskView,
 } from '@deskline/protocol';
-import { TASKS_GROUP } from '@deskline/signaling/services/task-projector';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { TASKS_GROUP, TaskProjector } from '@deskline/signaling/services/task-projector';
+import { TaskStore } from '@deskline/signaling/services/task-store';
 import { PushEvents } from '../../helpers/push-events.js';
 import { asUser, buildTestApp, createUser, loginOk, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -525,6 +528,34 @@ test('the projector picks up where it stopped: events appended while signaling w
   await fixture.app.ready();
   const task = await taskOf(call);
   assert.is(task.status, 'abandoned');
+});
+
+test('an instance that died holding events: another takes them over (XAUTOCLAIM) and applies them', async () => {
+  const { app, db, redisUrl } = fixture;
+  // The app's own projector stops, so that only the dead consumer can be handed the entry; the app
+  // built again is not started (its projector starts when ready), and only reads the tasks here.
+  await app.close();
+  fixture.app = await buildTestApp(redisUrl);
+  const call = new PatientCall(NUMBER);
+  call.view.state = 'abandoned';
+  call.view.endedAt = Date.now();
+  await callEvent({ ...call.view });
+  const taken = (await db.xreadgroup('GROUP', TASKS_GROUP, 'died', 'COUNT', 10, 'STREAMS', RedisStreams.callEvents, '>')) as Array<[string, unknown[]]>;
+  assert.is(taken[0]?.[1].length, 1, 'the dead consumer holds the entry unacknowledged');
+
+  const reader = new Redis(redisUrl);
+  const survivor = new TaskProjector(db, reader, new TaskStore(db, { retentionDays: 90 }), 'survivor', pino({ level: 'silent' }), {
+    claimIdleMs: 200,
+    claimEveryMs: 100,
+  });
+  survivor.start();
+  try {
+    const task = await taskOf(call);
+    assert.is(task.attempts, 1);
+    await projected();
+  } finally {
+    await survivor.stop();
+  }
 });
 
 test.run();
