@@ -477,6 +477,22 @@ test('a reported problem is kept on the task with its call, and a comment can be
   assert.is(response.json<TaskView>().subjectId, undefined);
 });
 
+test('concurrent changes of one task are none of them lost (optimistic locking)', async () => {
+  const { app } = fixture;
+  const call = await PatientCall.answered(id(anna));
+  const task = await taskOf(call);
+  // The call ends meanwhile: the projector's write races the reports too.
+  const [reports] = await Promise.all([
+    Promise.all(
+      Array.from({ length: 12 }, (_, i) => asUser(app, i % 2 ? anna : maria, 'POST', `/api/tasks/${task.id}/problems`, { kind: 'other', note: `report ${i}` })),
+    ),
+    call.to('ended'),
+  ]);
+  assert.equal(reports.map((r) => r.statusCode), Array(12).fill(201));
+  const after = await taskOf(call, (t) => t.status === 'wrap-up');
+  assert.equal(after.problems.map((p) => p.note).sort(), Array.from({ length: 12 }, (_, i) => `report ${i}`).sort());
+});
+
 test('push: hello carries the open tasks the user may see; task and subject changes reach another user\'s socket', async () => {
   const { app } = fixture;
   const annas = await PatientCall.answered(id(anna), '+48600000001');
