@@ -12,6 +12,7 @@ import csrf from './plugins/app/csrf.js';
 import errors from './plugins/app/errors.js';
 import push from './plugins/app/push.js';
 import pauseTimer from './plugins/app/pause-timer.js';
+import taskBoard from './plugins/app/tasks.js';
 import health from './routes/api/health/index.js';
 import authRoutes from './routes/api/auth/index.js';
 import me from './routes/api/me/index.js';
@@ -23,6 +24,7 @@ import team from './routes/api/team/index.js';
 import pause from './routes/api/pause/index.js';
 import subjects from './routes/api/subjects/index.js';
 import statistics from './routes/api/statistics/index.js';
+import tasks from './routes/api/tasks/index.js';
 
 /** API request bodies are small JSON documents; uploads get their own limits on their own routes. */
 const BODY_LIMIT = 64 * 1024;
@@ -63,6 +65,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(stores, { config });
   await app.register(auth, { config });
   await app.register(csrf, { config });
+  await app.register(taskBoard, { retentionDays: config.HISTORY_RETENTION_DAYS });
   await app.register(push, { config });
   await app.register(pauseTimer);
 
@@ -77,6 +80,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(pause, { prefix: '/api/pause' });
   await app.register(subjects, { prefix: '/api/subjects' });
   await app.register(statistics, { prefix: '/api/statistics', config });
+  await app.register(tasks, { prefix: '/api/tasks', config });
 
   if (existsSync(config.WEB_ROOT)) {
     await app.register(fastifyStatic, { root: config.WEB_ROOT, index: 'index.html', cacheControl: false });
