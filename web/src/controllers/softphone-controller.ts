@@ -71,6 +71,11 @@ export class SoftphoneController implements ReactiveController {
     this.#softphone?.answer();
   }
 
+  /** Replaced by the callback branch's real method at the merge (issue 5). */
+  call(target: string): void {
+    throw new Error(`not yet: calling ${target}`);
+  }
+
   hangUp(): void {
     this.#softphone?.hangUp();
   }
