@@ -218,7 +218,7 @@ export class DlTaskBoard extends LitElement {
       tabindex=${selected ? '0' : '-1'}
       @click=${() => this.#select(tab)}
     >
-      ${TAB_LABELS[tab]}${count === undefined ? nothing : html`<span class="count">${count}</span>`}
+      ${TAB_LABELS[tab]} ${count === undefined ? nothing : html`<span class="count">${count}</span>`}
     </button>`;
   }
 

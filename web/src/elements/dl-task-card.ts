@@ -370,10 +370,14 @@ export class DlTaskCard extends LitElement {
           ${task.comment ? html`<p class="detail">Comment: ${task.comment}</p>` : nothing}
           ${this.#renderAttempts()}`;
       case 'abandoned': {
-        const last = task.call?.endedAt ?? task.call?.startedAt ?? task.updatedAt;
-        const during = task.call?.queuedAt === undefined ? ' during the intro message' : '';
+        const call = task.call;
+        const last = call?.endedAt ?? call?.startedAt ?? task.updatedAt;
+        const how =
+          call?.queuedAt === undefined
+            ? 'hung up during the intro message'
+            : `hung up after waiting ${formatDuration((call.endedAt ?? call.queuedAt) - call.queuedAt)}`;
         return html`<p class="stage">Abandoned: ${task.attempts === 1 ? '1 missed call' : `${task.attempts} missed calls`}</p>
-          <p class="detail">Last call at ${formatClockTime(last)}, hung up${during}</p>
+          <p class="detail">Last call at ${formatClockTime(last)}, ${how}</p>
           ${this.#renderAttempts()}`;
       }
     }
