@@ -612,9 +612,8 @@ export class DlTaskCard extends LitElement {
     try {
       this.#announce(await this.api.closeTask(this.task.id));
     } catch (error) {
-      this.actionError = error instanceof ApiRequestError && error.status === 409 && this.task.subjectId === undefined
-        ? `${CHOOSE_SUBJECT_TO_CLOSE}.`
-        : messageOf(error);
+      // Someone else cleared the subject meanwhile.
+      this.actionError = error instanceof ApiRequestError && error.code === 'subject-required' ? `${CHOOSE_SUBJECT_TO_CLOSE}.` : messageOf(error);
     } finally {
       this.busy = undefined;
     }

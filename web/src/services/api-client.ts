@@ -30,6 +30,8 @@ export class ApiRequestError extends Error {
     readonly status: number,
     /** Text for the person at the screen: the server's `message`, or a fallback. */
     message: string,
+    /** The server's `error`: the status text, or a reason to act on (`subject-required`). */
+    readonly code?: string,
   ) {
     super(message);
   }
@@ -52,7 +54,7 @@ function isApiError(value: unknown): value is ApiError {
 async function toRequestError(response: Response): Promise<ApiRequestError> {
   try {
     const body: unknown = await response.json();
-    if (isApiError(body) && body.message !== '') return new ApiRequestError(response.status, body.message);
+    if (isApiError(body) && body.message !== '') return new ApiRequestError(response.status, body.message, body.error);
   } catch {
     // Not JSON: typically an error page from a proxy in front of Deskline.
   }
