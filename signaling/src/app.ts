@@ -12,6 +12,7 @@ import csrf from './plugins/app/csrf.js';
 import errors from './plugins/app/errors.js';
 import push from './plugins/app/push.js';
 import pauseTimer from './plugins/app/pause-timer.js';
+import taskBoard from './plugins/app/tasks.js';
 import health from './routes/api/health/index.js';
 import authRoutes from './routes/api/auth/index.js';
 import me from './routes/api/me/index.js';
@@ -22,6 +23,7 @@ import sip from './routes/api/sip/index.js';
 import team from './routes/api/team/index.js';
 import pause from './routes/api/pause/index.js';
 import subjects from './routes/api/subjects/index.js';
+import tasks from './routes/api/tasks/index.js';
 
 /** API request bodies are small JSON documents; uploads get their own limits on their own routes. */
 const BODY_LIMIT = 64 * 1024;
@@ -62,6 +64,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(stores, { config });
   await app.register(auth, { config });
   await app.register(csrf, { config });
+  await app.register(taskBoard);
   await app.register(push, { config });
   await app.register(pauseTimer);
 
@@ -75,6 +78,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(team, { prefix: '/api/team' });
   await app.register(pause, { prefix: '/api/pause' });
   await app.register(subjects, { prefix: '/api/subjects' });
+  await app.register(tasks, { prefix: '/api/tasks', config });
 
   if (existsSync(config.WEB_ROOT)) {
     await app.register(fastifyStatic, { root: config.WEB_ROOT, index: 'index.html', cacheControl: false });

@@ -5,6 +5,8 @@ export class ClientError extends Error {
     readonly statusCode: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** A machine-readable reason the client acts on (`subject-required`), sent as `error`. */
+    readonly code?: string,
   ) {
     super(message);
   }

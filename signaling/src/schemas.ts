@@ -1,6 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import {
   AGENT_STATES,
+  CALLBACK_OUTCOMES,
+  CALLBACK_STATES,
+  CALL_STATES,
+  PROBLEM_KINDS,
+  PROBLEM_NOTE_MAX_LENGTH,
+  TASK_COMMENT_MAX_LENGTH,
+  TASK_STATUSES,
+  TASK_TABS,
   DISPLAY_NAME_MAX_LENGTH,
   PASSWORD_MAX_LENGTH,
   PAUSE_MAX_MINUTES,
@@ -151,6 +159,103 @@ export const ListSubjectsQuerySchema = Type.Object(
   { all: Type.Optional(Type.Boolean({ description: 'include retired subjects (managers only)' })) },
   { additionalProperties: false },
 );
+
+const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((value) => Type.Literal(value)));
+
+export const CallViewSchema = Type.Object({
+  id: Type.String(),
+  from: Type.String(),
+  line: Type.String(),
+  state: literals(CALL_STATES),
+  startedAt: Type.Integer(),
+  queuedAt: Type.Optional(Type.Integer()),
+  answeredAt: Type.Optional(Type.Integer()),
+  endedAt: Type.Optional(Type.Integer()),
+  agentUserId: Type.Optional(Type.String()),
+  workstationId: Type.Optional(Type.String()),
+});
+
+export const CallbackViewSchema = Type.Object({
+  id: Type.String(),
+  taskId: Type.String(),
+  number: Type.String(),
+  userId: Type.String(),
+  workstationId: Type.String(),
+  state: literals(CALLBACK_STATES),
+  outcome: Type.Optional(literals(CALLBACK_OUTCOMES)),
+  startedAt: Type.Integer(),
+  answeredAt: Type.Optional(Type.Integer()),
+  endedAt: Type.Optional(Type.Integer()),
+});
+
+export const ProblemKindSchema = literals(PROBLEM_KINDS);
+
+export const TaskSchema = Type.Object({
+  id: Type.String(),
+  patient: Type.String(),
+  status: literals(TASK_STATUSES),
+  assigneeUserId: Type.Optional(Type.String()),
+  call: Type.Optional(CallViewSchema),
+  callback: Type.Optional(CallbackViewSchema),
+  callIds: Type.Array(Type.String()),
+  attempts: Type.Integer(),
+  callbacks: Type.Array(
+    Type.Object({
+      callbackId: Type.String(),
+      userId: Type.String(),
+      at: Type.Integer(),
+      outcome: Type.Optional(literals(CALLBACK_OUTCOMES)),
+    }),
+  ),
+  subjectId: Type.Optional(Type.String()),
+  comment: Type.Optional(Type.String()),
+  problems: Type.Array(
+    Type.Object({
+      kind: ProblemKindSchema,
+      note: Type.Optional(Type.String()),
+      callId: Type.Optional(Type.String()),
+      userId: Type.String(),
+      at: Type.Integer(),
+    }),
+  ),
+  previousSubjectId: Type.Optional(Type.String()),
+  createdAt: Type.Integer(),
+  updatedAt: Type.Integer(),
+  closedAt: Type.Optional(Type.Integer()),
+  closedByUserId: Type.Optional(Type.String()),
+});
+
+export const TaskListSchema = Type.Object({ tasks: Type.Array(TaskSchema) });
+
+export const TASK_LIST_DEFAULT_LIMIT = 100;
+export const TASK_LIST_MAX_LIMIT = 500;
+
+export const ListTasksQuerySchema = Type.Object(
+  {
+    tab: literals(TASK_TABS),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: TASK_LIST_MAX_LIMIT, default: TASK_LIST_DEFAULT_LIMIT })),
+  },
+  { additionalProperties: false },
+);
+
+export const TaskParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const UpdateTaskBodySchema = Type.Object(
+  {
+    subjectId: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()])),
+    comment: Type.Optional(Type.String({ maxLength: TASK_COMMENT_MAX_LENGTH })),
+  },
+  { additionalProperties: false },
+);
+
+export const ReportProblemBodySchema = Type.Object(
+  { kind: ProblemKindSchema, note: Type.Optional(Type.String({ maxLength: PROBLEM_NOTE_MAX_LENGTH })) },
+  { additionalProperties: false },
+);
+
+export const EmptyBodySchema = Type.Object({}, { additionalProperties: false });
+
+export const CallbackStartSchema = Type.Object({ callbackId: Type.String(), target: Type.String() });
 
 export const errorResponses = {
   400: ApiErrorSchema,

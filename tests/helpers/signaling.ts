@@ -4,6 +4,7 @@ import type { Test } from 'uvu';
 import { buildApp } from '@deskline/signaling/app';
 // Brings the app's decorators (app.users and the other stores) into the FastifyInstance type.
 import type {} from '@deskline/signaling/plugins/app/stores';
+import type {} from '@deskline/signaling/plugins/app/tasks';
 import type {} from '@fastify/websocket';
 import { loadConfig } from '@deskline/signaling/config';
 import { CSRF_HEADER, SESSION_COOKIE, type Role, type SessionInfo } from '@deskline/protocol';

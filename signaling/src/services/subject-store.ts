@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { DEFAULT_SUBJECTS, SUBJECT_NAME_MAX_LENGTH, SUBJECT_NAME_MIN_LENGTH, type Subject } from '@deskline/protocol';
+import { DEFAULT_SUBJECTS, RedisStreams, TEAM_EVENTS_MAX_LENGTH, SUBJECT_NAME_MAX_LENGTH, SUBJECT_NAME_MIN_LENGTH, type Subject } from '@deskline/protocol';
 import { ClientError } from '../errors.js';
 
 const SUBJECTS = 'subjects';
 const NAMES = 'subject-names';
 const key = (id: string): string => `subject:${id}`;
+/** The tail of each script that changes a subject: announced to the panels (stream:board-events). */
+const BOARD = RedisStreams.boardEvents;
+const MAX_LENGTH = String(TEAM_EVENTS_MAX_LENGTH);
 
 /**
  * Adds one subject, or nothing if its name is taken (by an active or a retired subject, so that a
  * restore can never collide). Its score is one past the highest, so the list keeps creation order.
- *   KEYS: subject-names, subjects, subject:<id>   ARGV: lower-cased name, id, name, createdAt
+ *   KEYS: subject-names, subjects, subject:<id>, stream:board-events
+ *   ARGV: lower-cased name, id, name, createdAt, the stream's MAXLEN
  */
 const CREATE = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'name-taken' end
@@ -20,6 +24,7 @@ if last[2] then score = tonumber(last[2]) + 1 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[3], 'id', ARGV[2], 'name', ARGV[3], 'nameKey', ARGV[1], 'retired', '0', 'createdAt', ARGV[4])
 redis.call('ZADD', KEYS[2], score, ARGV[2])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'subjectId', ARGV[2])
 return 'created'`;
 
 /**
@@ -43,7 +48,7 @@ return n`;
  * A new name for the same id, unless another subject has it; a change of case only is allowed.
  * The hash keeps its index entry (`nameKey`, lower-cased in JavaScript, which knows more than ASCII)
  * so that the old entry can be freed here.
- *   KEYS: subject-names, subject:<id>   ARGV: new lower-cased name, id, new name
+ *   KEYS: subject-names, subject:<id>, stream:board-events   ARGV: new lower-cased name, id, new name, MAXLEN
  */
 const RENAME = `
 if redis.call('EXISTS', KEYS[2]) == 0 then return 'unknown' end
@@ -53,12 +58,14 @@ local old = redis.call('HGET', KEYS[2], 'nameKey')
 if old and old ~= ARGV[1] and redis.call('HGET', KEYS[1], old) == ARGV[2] then redis.call('HDEL', KEYS[1], old) end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[2], 'name', ARGV[3], 'nameKey', ARGV[1])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'subjectId', ARGV[2])
 return 'renamed'`;
 
-/** KEYS: subject:<id>   ARGV: '1' to retire, '0' to restore */
+/** KEYS: subject:<id>, stream:board-events   ARGV: '1' to retire, '0' to restore; id; MAXLEN */
 const SET_RETIRED = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'unknown' end
 redis.call('HSET', KEYS[1], 'retired', ARGV[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'subjectId', ARGV[2])
 return 'set'`;
 
 function fromHash(f: Record<string, string>): Subject | undefined {
@@ -78,8 +85,9 @@ function checkName(input: string): string {
 
 /**
  * What calls are about (issue 5): managers add, rename, retire and restore subjects; employees
- * choose among the active ones. Names are unique ignoring case, retired subjects included. Nothing
- * is pushed to panels on a change yet; they read the list when they need it.
+ * choose among the active ones. Names are unique ignoring case, retired subjects included. Every
+ * change is announced on stream:board-events (field subjectId), in the same script, so that every
+ * panel is pushed it, whether the API or the command-line tool made it.
  */
 export class SubjectStore {
   constructor(private readonly redis: Redis) {}
@@ -101,7 +109,10 @@ export class SubjectStore {
   async create(input: { name: string }): Promise<Subject> {
     const name = checkName(input.name);
     const subject: Subject = { id: randomUUID(), name, retired: false, createdAt: Date.now() };
-    const result = (await this.redis.eval(CREATE, 3, NAMES, SUBJECTS, key(subject.id), name.toLowerCase(), subject.id, name, String(subject.createdAt))) as string;
+    const result = (await this.redis.eval(
+      CREATE, 4, NAMES, SUBJECTS, key(subject.id), BOARD,
+      name.toLowerCase(), subject.id, name, String(subject.createdAt), MAX_LENGTH,
+    )) as string;
     if (result === 'name-taken') throw await this.nameTaken(name);
     return subject;
   }
@@ -109,7 +120,7 @@ export class SubjectStore {
   /** Renames in place: the id stays, so the tasks that have this subject show the new name. */
   async rename(id: string, newName: string): Promise<Subject> {
     const name = checkName(newName);
-    const result = (await this.redis.eval(RENAME, 2, NAMES, key(id), name.toLowerCase(), id, name)) as string;
+    const result = (await this.redis.eval(RENAME, 3, NAMES, key(id), BOARD, name.toLowerCase(), id, name, MAX_LENGTH)) as string;
     if (result === 'unknown') throw new ClientError(404, 'No such subject.');
     if (result === 'name-taken') throw await this.nameTaken(name);
     return this.require(id);
@@ -147,7 +158,7 @@ export class SubjectStore {
   }
 
   private async setRetired(id: string, retired: boolean): Promise<Subject> {
-    const result = (await this.redis.eval(SET_RETIRED, 1, key(id), retired ? '1' : '0')) as string;
+    const result = (await this.redis.eval(SET_RETIRED, 2, key(id), BOARD, retired ? '1' : '0', id, MAX_LENGTH)) as string;
     if (result === 'unknown') throw new ClientError(404, 'No such subject.');
     return this.require(id);
   }

@@ -25,8 +25,8 @@ declare module 'fastify' {
   }
 }
 
-function body(statusCode: number, message: string): ApiError {
-  return { statusCode, error: STATUS_TEXT[statusCode] ?? 'Error', message };
+function body(statusCode: number, message: string, code?: string): ApiError {
+  return { statusCode, error: code ?? STATUS_TEXT[statusCode] ?? 'Error', message };
 }
 
 /** Friendlier words for the errors Fastify raises itself before a route runs. */
@@ -52,7 +52,7 @@ export default fp(
   async (app) => {
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof ClientError) {
-        return reply.code(error.statusCode).headers(error.headers).send(body(error.statusCode, error.message));
+        return reply.code(error.statusCode).headers(error.headers).send(body(error.statusCode, error.message, error.code));
       }
       if (error.validation) {
         const message = error.validation

@@ -5,6 +5,7 @@ import {
   RedisKeys,
   RedisStreams,
   callFromHash,
+  taskVisibleTo,
   type CallEvent,
   type CallView,
   type PushEvent,
@@ -52,9 +53,10 @@ function field(fields: string[], name: string): string | undefined {
 
 /**
  * Live state for every logged-in panel: a WebSocket at /api/push (session cookie required) that first
- * sends the calls in progress and the team, then every call event the sip app appends and every team
- * member that changed (docs/presence-and-pause.md). One blocking reader per signaling instance tails
- * both streams; each instance fans out to its own sockets. An open socket makes its user `online`:
+ * sends the calls in progress, the team and the open tasks the user may see, then every call event the
+ * sip app appends, every team member that changed (docs/presence-and-pause.md), and every task and
+ * subject that changed (docs/call-board.md). One blocking reader per signaling instance tails the
+ * three streams; each instance fans out to its own sockets. An open socket makes its user `online`:
  * the instance tells Redis on the first and the last socket of a user and refreshes the users it
  * holds every heartbeat, and every instance sweeps out the users of an instance that died.
  */
@@ -96,9 +98,17 @@ export default fp(
       }
     };
 
+    /** Pushes the current state of each task and subject named by a batch of board events, once each. */
+    const pushBoard = async (taskIds: Set<string>, subjectIds: Set<string>): Promise<void> => {
+      const [tasks, subjects] = await Promise.all([app.tasks.many([...taskIds]), Promise.all([...subjectIds].map((id) => app.subjects.get(id)))]);
+      for (const task of tasks) broadcast({ type: 'task', task });
+      for (const subject of subjects) if (subject) broadcast({ type: 'subject', subject });
+    };
+
     const tail = async (): Promise<void> => {
       let lastCall = '$';
       let lastTeam = '$';
+      let lastBoard = '$';
       while (running) {
         try {
           const result = (await reader.xread(
@@ -107,16 +117,28 @@ export default fp(
             'STREAMS',
             RedisStreams.callEvents,
             RedisStreams.teamEvents,
+            RedisStreams.boardEvents,
             lastCall,
             lastTeam,
+            lastBoard,
           )) as StreamReply | null;
           const changed = new Set<string>();
+          const changedTasks = new Set<string>();
+          const changedSubjects = new Set<string>();
           for (const [stream, entries] of result ?? []) {
             for (const [id, fields] of entries) {
               if (stream === RedisStreams.teamEvents) {
                 lastTeam = id;
                 const userId = field(fields, 'userId');
                 if (userId) changed.add(userId);
+                continue;
+              }
+              if (stream === RedisStreams.boardEvents) {
+                lastBoard = id;
+                const taskId = field(fields, 'taskId');
+                const subjectId = field(fields, 'subjectId');
+                if (taskId) changedTasks.add(taskId);
+                if (subjectId) changedSubjects.add(subjectId);
                 continue;
               }
               lastCall = id;
@@ -129,6 +151,7 @@ export default fp(
             }
           }
           if (changed.size > 0) await pushMembers(changed);
+          if (changedTasks.size > 0 || changedSubjects.size > 0) await pushBoard(changedTasks, changedSubjects);
         } catch (err) {
           if (!running) return;
           app.log.warn({ err: (err as Error).message }, 'push: reading events failed; retrying');
@@ -189,8 +212,9 @@ export default fp(
       socket.on('message', () => undefined);
       // The hello shows this user online already.
       await online;
-      const [calls, team] = await Promise.all([activeCalls(app), app.team.list()]);
-      const hello: PushEvent = { type: 'hello', calls, team, tasks: [] };
+      const [calls, team, open] = await Promise.all([activeCalls(app), app.team.list(), app.tasks.open()]);
+      const viewer = { userId: user.id, role: user.role };
+      const hello: PushEvent = { type: 'hello', calls, team, tasks: open.filter((task) => taskVisibleTo(task, viewer)) };
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(hello));
     });
 
@@ -207,5 +231,5 @@ export default fp(
       reader.disconnect();
     });
   },
-  { name: 'push', dependencies: ['redis', 'auth', 'stores'] },
+  { name: 'push', dependencies: ['redis', 'auth', 'stores', 'tasks'] },
 );

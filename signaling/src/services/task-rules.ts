@@ -1,0 +1,142 @@
+import type { CallView, CallbackView, TaskStatus, TaskView } from '@deskline/protocol';
+
+/**
+ * How call and callback events move a task (docs/call-board.md), as pure functions over the task, so
+ * that the rules can be read in one place and the store only has to write their result.
+ */
+
+/**
+ * The task as stored: the view plus, per call (`<callId>`) and per callback (`cb:<callbackId>`), the id
+ * of the last stream entry applied to it. An entry at or below that id is a duplicate or arrived out
+ * of order (another instance applied a later one first) and changes nothing. `finished` lists the
+ * calls and callbacks whose final event was applied: nothing of theirs counts after it, even an event
+ * appended again under a new id, so a miss is counted once.
+ */
+export interface StoredTask extends TaskView {
+  applied: Record<string, string>;
+  finished: string[];
+}
+
+/** Whether an event of `key` (`<callId>` or `cb:<callbackId>`) at stream entry `streamId` is new to the task. */
+export function isNewEvent(task: StoredTask, key: string, streamId: string): boolean {
+  return !task.finished.includes(key) && isLaterEntry(streamId, task.applied[key]);
+}
+
+/** A withheld number: its calls never join a task, and it cannot be called back. */
+export function isCallable(number: string): boolean {
+  const n = number.trim().toLowerCase();
+  return n !== '' && n !== 'anonymous';
+}
+
+/** Managers may change any task; an employee one assigned to them or to nobody. */
+export function mayChange(task: Pick<TaskView, 'assigneeUserId'>, user: { id: string; role: string }): boolean {
+  return user.role === 'manager' || task.assigneeUserId === undefined || task.assigneeUserId === user.id;
+}
+
+/** Whether stream id `a` comes after `b` (ids are `<ms>-<seq>`; undefined is before everything). */
+export function isLaterEntry(a: string, b: string | undefined): boolean {
+  if (b === undefined) return true;
+  const [am = 0n, as = 0n] = a.split('-').map((part) => BigInt(part));
+  const [bm = 0n, bs = 0n] = b.split('-').map((part) => BigInt(part));
+  return am > bm || (am === bm && as > bs);
+}
+
+/** The view panels get: the stored task without its bookkeeping. */
+export function toView(task: StoredTask): TaskView {
+  const { applied: _applied, finished: _finished, ...view } = task;
+  return view;
+}
+
+export function newTask(id: string, patient: string, now: number): StoredTask {
+  return { id, patient, status: 'incoming', callIds: [], attempts: 0, callbacks: [], problems: [], createdAt: now, updatedAt: now, applied: {}, finished: [] };
+}
+
+/** A call is over and the task had an agent: closed if the subject was chosen during the call, else wrap-up. */
+function finishAnswered(task: StoredTask, assignee: string | undefined, endedAt: number): void {
+  if (assignee) task.assigneeUserId = assignee;
+  if (task.subjectId !== undefined) {
+    task.status = 'closed';
+    task.closedAt = endedAt;
+    if (task.assigneeUserId) task.closedByUserId = task.assigneeUserId;
+  } else {
+    task.status = 'wrap-up';
+  }
+}
+
+function unassign(task: StoredTask, status: TaskStatus): void {
+  task.status = status;
+  delete task.assigneeUserId;
+}
+
+/**
+ * The task after one call event (a copy; the caller has checked that `streamId` is later than the
+ * call's last applied entry). The task's stage follows its current call: the newest one. An older
+ * call's event only counts its miss.
+ */
+export function applyCall(before: StoredTask, call: CallView, streamId: string, now: number): StoredTask {
+  const task: StoredTask = structuredClone(before);
+  task.applied[call.id] = streamId;
+  task.updatedAt = now;
+  if (!task.callIds.includes(call.id)) task.callIds.push(call.id);
+  const current = !task.call || task.call.id === call.id || call.startedAt >= task.call.startedAt;
+  if (call.state === 'abandoned' || call.state === 'ended') task.finished.push(call.id);
+  if (call.state === 'abandoned') task.attempts += 1;
+  if (!current || task.status === 'closed') return task;
+  task.call = call;
+  switch (call.state) {
+    case 'intro':
+    case 'waiting':
+    case 'ringing':
+      if (task.status === 'incoming' || task.status === 'abandoned') unassign(task, 'incoming');
+      break;
+    case 'bridged':
+      task.status = 'on-the-line';
+      if (call.agentUserId) task.assigneeUserId = call.agentUserId;
+      break;
+    case 'ended':
+      if (task.status !== 'calling-back' && task.status !== 'wrap-up') finishAnswered(task, call.agentUserId, call.endedAt ?? now);
+      break;
+    case 'abandoned':
+      if (task.status === 'incoming' || task.status === 'abandoned') unassign(task, 'abandoned');
+      break;
+  }
+  return task;
+}
+
+/** The task after one callback event (a copy; `streamId` checked as for calls). */
+export function applyCallback(before: StoredTask, callback: CallbackView, streamId: string, now: number): StoredTask {
+  const task: StoredTask = structuredClone(before);
+  task.applied[`cb:${callback.id}`] = streamId;
+  task.updatedAt = now;
+  let attempt = task.callbacks.find((a) => a.callbackId === callback.id);
+  if (!attempt) {
+    attempt = { callbackId: callback.id, userId: callback.userId, at: callback.startedAt };
+    task.callbacks.push(attempt);
+  }
+  if (callback.state === 'ended') {
+    attempt.outcome = callback.outcome ?? 'failed';
+    task.finished.push(`cb:${callback.id}`);
+  }
+  const current = !task.callback || task.callback.id === callback.id || callback.startedAt >= task.callback.startedAt;
+  if (!current) return task;
+  task.callback = callback;
+  // A patient's own call in progress, or a closed task, keeps its status: the callback is only recorded.
+  const following = task.status === 'abandoned' || task.status === 'calling-back' || (task.status === 'on-the-line' && task.assigneeUserId === callback.userId && task.call?.state !== 'bridged');
+  if (!following) return task;
+  switch (callback.state) {
+    case 'dialing':
+    case 'ringing':
+      task.status = 'calling-back';
+      task.assigneeUserId = callback.userId;
+      break;
+    case 'answered':
+      task.status = 'on-the-line';
+      task.assigneeUserId = callback.userId;
+      break;
+    case 'ended':
+      if (attempt.outcome === 'answered') finishAnswered(task, callback.userId, callback.endedAt ?? now);
+      else unassign(task, 'abandoned');
+      break;
+  }
+  return task;
+}

@@ -1,0 +1,305 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import {
+  CALLBACK_GRANT_SECONDS,
+  RedisKeys,
+  RedisStreams,
+  TEAM_EVENTS_MAX_LENGTH,
+  taskTab,
+  taskVisibleTo,
+  type CallView,
+  type CallbackGrant,
+  type CallbackView,
+  type TaskTab,
+  type TaskView,
+} from '@deskline/protocol';
+import { ClientError } from '../errors.js';
+import { applyCall, applyCallback, isCallable, isNewEvent, newTask, toView, type StoredTask } from './task-rules.js';
+
+const DAY_SECONDS = 24 * 60 * 60;
+/** A call's task link outlives the call's hash (a day) so that late or replayed events still find it. */
+const CALL_TASK_TTL_SECONDS = 7 * DAY_SECONDS;
+/** Who asked for a callback grant, to name them to a second caller: as long as the grant lives. */
+const callbackStarter = (callbackId: string): string => `callback-starter:${callbackId}`;
+/** A change that keeps losing the race to other writers gives up after this many tries. */
+const MAX_TRIES = 20;
+
+/**
+ * Compare-and-set of a task and everything that moves with it, in one script. A read in JavaScript,
+ * a change computed there, and this write that applies only if every guarded key still holds what
+ * was read: optimistic locking. WATCH would do the same, but a WATCH belongs to a connection, and the
+ * app's connection is shared by every request in flight.
+ *   KEYS: every key named by the guards and the operations
+ *   ARGV[1]: JSON [[keyIndex, expected string, or false for "absent"], …]
+ *   ARGV[2]: JSON [[command, keyIndex, arg, …], …]; the command DELIFEQ deletes the key if it holds arg
+ */
+const COMPARE_AND_SET = `
+for _, guard in ipairs(cjson.decode(ARGV[1])) do
+  local value = redis.call('GET', KEYS[guard[1]])
+  if guard[2] == false then
+    if value then return 0 end
+  elseif value ~= guard[2] then
+    return 0
+  end
+end
+for _, op in ipairs(cjson.decode(ARGV[2])) do
+  if op[1] == 'DELIFEQ' then
+    if redis.call('GET', KEYS[op[2]]) == op[3] then redis.call('DEL', KEYS[op[2]]) end
+  else
+    local args = { op[1], KEYS[op[2]] }
+    for i = 3, #op do args[#args + 1] = op[i] end
+    redis.call(unpack(args))
+  end
+end
+return 1`;
+
+/**
+ * Starts a callback unless someone else is calling: the task's lock, the grant and who asked, or the
+ * callbackId holding the lock.
+ *   KEYS: task-callback:<taskId>, callback-grant:<token>, callback-starter:<callbackId>
+ *   ARGV: callbackId, grant JSON, userId, TTL seconds
+ */
+const START_CALLBACK = `
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[4]) then return redis.call('GET', KEYS[1]) or '' end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[4])
+redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
+return 'OK'`;
+
+type Guard = [key: string, expected: string | false];
+type Op = [command: string, key: string, ...args: string[]];
+
+/** What a write of a task changes: the guards it needs, and the operations to run if they hold. */
+interface Plan {
+  guards: Guard[];
+  ops: Op[];
+}
+
+export type ApplyResult = 'applied' | 'stale';
+
+function parse(raw: string | null): StoredTask | undefined {
+  if (!raw) return undefined;
+  const task = JSON.parse(raw) as StoredTask;
+  task.applied ??= {};
+  task.finished ??= [];
+  return task;
+}
+
+/**
+ * The call board's tasks (docs/call-board.md): JSON at task:<id>, the open ones in tasks:open, the
+ * closed ones in tasks:closed by closedAt (kept `retentionDays`), the patient's open abandoned task at
+ * patient-task:<number>, their last subject at patient-last-subject:<number>, and each call's task at
+ * call-task:<callId>. Every change of a task is announced on stream:board-events in the same script.
+ */
+export class TaskStore {
+  private readonly retentionSeconds: number;
+
+  constructor(
+    private readonly redis: Redis,
+    options: { retentionDays: number },
+  ) {
+    this.retentionSeconds = Math.round(options.retentionDays * DAY_SECONDS);
+  }
+
+  async get(id: string): Promise<TaskView | undefined> {
+    const task = parse(await this.redis.get(RedisKeys.task(id)));
+    return task && toView(task);
+  }
+
+  /** The tasks that still exist of `ids`, in that order. */
+  async many(ids: readonly string[]): Promise<TaskView[]> {
+    if (ids.length === 0) return [];
+    const raws = await this.redis.mget(ids.map((id) => RedisKeys.task(id)));
+    return raws.flatMap((raw) => {
+      const task = parse(raw);
+      return task ? [toView(task)] : [];
+    });
+  }
+
+  /** Every task not closed, newest change first. */
+  async open(): Promise<TaskView[]> {
+    const tasks = await this.many(await this.redis.smembers(RedisKeys.openTasks));
+    return tasks.filter((t) => t.status !== 'closed').sort((a, b) => b.updatedAt - a.updatedAt);
+  }
+
+  /** A tab's tasks that `viewer` may see: newest change first, Closed newest closed first. */
+  async list(tab: TaskTab, viewer: { userId: string; role: string }, limit: number): Promise<TaskView[]> {
+    if (tab === 'closed') {
+      // Closed tasks are seen by everyone, so the index can be paged directly.
+      const ids = await this.redis.zrevrange(RedisKeys.closedTasks, 0, limit - 1);
+      return (await this.many(ids)).filter((t) => t.status === 'closed');
+    }
+    const open = await this.open();
+    return open.filter((t) => taskTab(t.status) === tab && taskVisibleTo(t, viewer)).slice(0, limit);
+  }
+
+  /**
+   * Changes one task with `change`, which gets a copy of the task as it is now and returns it changed,
+   * or throws (a ClientError says why not). Tried again if another writer got there first.
+   */
+  async update(id: string, change: (task: StoredTask) => StoredTask | undefined): Promise<TaskView> {
+    for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+      const raw = await this.redis.get(RedisKeys.task(id));
+      const before = parse(raw);
+      if (!before || !raw) throw new ClientError(404, 'No such task.');
+      const after = change(structuredClone(before));
+      if (!after) return toView(before);
+      after.updatedAt = Date.now();
+      if (await this.commit({ guards: [[RedisKeys.task(id), raw]], ops: this.writeOps(before, after) })) return toView(after);
+    }
+    throw new Error(`task ${id}: too many concurrent changes`);
+  }
+
+  /** Applies one call event from stream:call-events (entry `streamId`) to its task. */
+  async applyCallEvent(call: CallView, streamId: string): Promise<ApplyResult> {
+    for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+      const linkKey = RedisKeys.callTask(call.id);
+      const linked = await this.redis.get(linkKey);
+      const now = Date.now();
+      if (linked) {
+        const raw = await this.redis.get(RedisKeys.task(linked));
+        const before = parse(raw);
+        // The task itself is gone (closed long ago and expired): nothing left to change.
+        if (!before || !raw) return 'stale';
+        if (!isNewEvent(before, call.id, streamId)) return 'stale';
+        const after = applyCall(before, call, streamId, now);
+        const plan: Plan = {
+          guards: [[linkKey, linked], [RedisKeys.task(linked), raw]],
+          ops: [...this.writeOps(before, after), ['SET', linkKey, linked, 'EX', String(CALL_TASK_TTL_SECONDS)]],
+        };
+        if (await this.commit(plan)) return 'applied';
+        continue;
+      }
+      // The call's first event seen: it joins the number's open abandoned task, or starts a new one.
+      const guards: Guard[] = [[linkKey, false]];
+      const callable = isCallable(call.from);
+      let joined: StoredTask | undefined;
+      let lastSubject: string | null = null;
+      if (callable) {
+        const pointerKey = RedisKeys.patientTask(call.from);
+        const [pointer, subject] = await this.redis.mget(pointerKey, RedisKeys.patientLastSubject(call.from));
+        lastSubject = subject ?? null;
+        guards.push([pointerKey, pointer ?? false]);
+        if (pointer) {
+          const raw = await this.redis.get(RedisKeys.task(pointer));
+          const candidate = parse(raw);
+          if (candidate && raw && candidate.status === 'abandoned') {
+            joined = candidate;
+            guards.push([RedisKeys.task(pointer), raw]);
+          }
+        }
+      }
+      const before = joined ?? newTask(randomUUID(), call.from, now);
+      const base = structuredClone(before);
+      if (lastSubject) base.previousSubjectId = lastSubject;
+      const after = applyCall(base, call, streamId, now);
+      const plan: Plan = {
+        guards,
+        ops: [...this.writeOps(joined, after), ['SET', linkKey, after.id, 'EX', String(CALL_TASK_TTL_SECONDS)]],
+      };
+      if (await this.commit(plan)) return 'applied';
+    }
+    throw new Error(`call ${call.id}: too many concurrent changes of its task`);
+  }
+
+  /** Applies one callback event from stream:callback-events to the task it calls back for. */
+  async applyCallbackEvent(callback: CallbackView, streamId: string): Promise<ApplyResult> {
+    const key = RedisKeys.task(callback.taskId);
+    for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+      const raw = await this.redis.get(key);
+      const before = parse(raw);
+      if (!before || !raw) return 'stale';
+      if (!isNewEvent(before, `cb:${callback.id}`, streamId)) return 'stale';
+      const after = applyCallback(before, callback, streamId, Date.now());
+      if (await this.commit({ guards: [[key, raw]], ops: this.writeOps(before, after) })) return 'applied';
+    }
+    throw new Error(`callback ${callback.id}: too many concurrent changes of its task`);
+  }
+
+  /**
+   * Takes the task's callback lock and writes a one-time grant (docs/call-board.md, Callbacks). The
+   * caller has checked the task and the workstation. Answers the grant's callbackId and token, or
+   * `busy` with the userId of whoever is calling (undefined when that is no longer known).
+   */
+  async startCallback(
+    task: TaskView,
+    who: { userId: string; workstationId: string; sipUser: string },
+  ): Promise<{ callbackId: string; token: string } | { busy: true; userId: string | undefined }> {
+    const callbackId = randomUUID();
+    const token = randomBytes(16).toString('hex');
+    const grant: CallbackGrant = {
+      callbackId,
+      taskId: task.id,
+      number: task.patient,
+      userId: who.userId,
+      workstationId: who.workstationId,
+      sipUser: who.sipUser,
+      grantedAt: Date.now(),
+    };
+    const result = (await this.redis.eval(
+      START_CALLBACK,
+      3,
+      RedisKeys.taskCallback(task.id),
+      RedisKeys.callbackGrant(token),
+      callbackStarter(callbackId),
+      callbackId,
+      JSON.stringify(grant),
+      who.userId,
+      String(CALLBACK_GRANT_SECONDS),
+    )) as string;
+    if (result === 'OK') return { callbackId, token };
+    return { busy: true, userId: result ? await this.callbackUser(result) : undefined };
+  }
+
+  /** Who started a callback: from signaling's note while the grant lives, then from the sip app's record. */
+  private async callbackUser(callbackId: string): Promise<string | undefined> {
+    const [starter, record] = await this.redis.mget(callbackStarter(callbackId), RedisKeys.callback(callbackId));
+    if (starter) return starter;
+    try {
+      return record ? (JSON.parse(record) as CallbackView).userId : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The writes that move a task from `before` (undefined: new) to `after`, its announcement included. */
+  private writeOps(before: StoredTask | undefined, after: StoredTask): Op[] {
+    const id = after.id;
+    const ops: Op[] = [];
+    const callable = isCallable(after.patient);
+    if (after.status === 'closed') {
+      const closedAt = after.closedAt ?? Date.now();
+      const keepSeconds = Math.max(60, this.retentionSeconds - Math.floor((Date.now() - closedAt) / 1000));
+      ops.push(
+        ['SET', RedisKeys.task(id), JSON.stringify(after), 'EX', String(keepSeconds)],
+        ['SREM', RedisKeys.openTasks, id],
+        ['ZADD', RedisKeys.closedTasks, String(closedAt), id],
+        ['ZREMRANGEBYSCORE', RedisKeys.closedTasks, '-inf', String(Date.now() - this.retentionSeconds * 1000)],
+      );
+      if (callable) {
+        ops.push(['DELIFEQ', RedisKeys.patientTask(after.patient), id]);
+        if (before?.status !== 'closed' && after.subjectId) {
+          ops.push(['SET', RedisKeys.patientLastSubject(after.patient), after.subjectId, 'EX', String(this.retentionSeconds)]);
+        }
+      }
+    } else {
+      ops.push(['SET', RedisKeys.task(id), JSON.stringify(after)], ['SADD', RedisKeys.openTasks, id]);
+      if (callable && after.status === 'abandoned') ops.push(['SET', RedisKeys.patientTask(after.patient), id]);
+    }
+    ops.push(['XADD', RedisStreams.boardEvents, 'MAXLEN', '~', String(TEAM_EVENTS_MAX_LENGTH), '*', 'taskId', id]);
+    return ops;
+  }
+
+  private async commit(plan: Plan): Promise<boolean> {
+    const keys: string[] = [];
+    const index = (key: string): number => {
+      const at = keys.indexOf(key);
+      if (at >= 0) return at + 1;
+      keys.push(key);
+      return keys.length;
+    };
+    const guards = plan.guards.map(([key, expected]) => [index(key), expected]);
+    const ops = plan.ops.map(([command, key, ...args]) => [command, index(key), ...args]);
+    const result = await this.redis.eval(COMPARE_AND_SET, keys.length, ...keys, JSON.stringify(guards), JSON.stringify(ops));
+    return result === 1;
+  }
+}
