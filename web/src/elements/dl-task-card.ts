@@ -275,6 +275,7 @@ export class DlTaskCard extends LitElement {
 
   #id = `task-${++nextId}`;
   #commentTimer: ReturnType<typeof setTimeout> | undefined;
+  #subjectRequests = 0;
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
@@ -537,16 +538,19 @@ export class DlTaskCard extends LitElement {
   async #onSubjectChange(event: Event): Promise<void> {
     const value = (event.target as HTMLSelectElement).value;
     const subjectId = value === '' ? null : value;
+    // Only the answer to the latest choice counts (its push may well arrive before it).
+    const request = ++this.#subjectRequests;
     this.pendingSubject = subjectId;
     this.subjectSaving = { state: 'saving' };
     this.actionError = '';
     try {
       const task = await this.api.updateTask(this.task.id, { subjectId });
-      if (this.pendingSubject !== subjectId) return;
+      if (request !== this.#subjectRequests) return;
+      this.pendingSubject = undefined;
       this.subjectSaving = { state: 'saved' };
       this.#announce(task);
     } catch (error) {
-      if (this.pendingSubject !== subjectId) return;
+      if (request !== this.#subjectRequests) return;
       this.pendingSubject = undefined;
       this.subjectSaving = { state: 'error', message: messageOf(error) };
     }
