@@ -71,9 +71,9 @@ export class SoftphoneController implements ReactiveController {
     this.#softphone?.answer();
   }
 
-  /** Replaced by the callback branch's real method at the merge (issue 5). */
-  call(target: string): void {
-    throw new Error(`not yet: calling ${target}`);
+  /** Replaced by the callback branch's real method at the merge (issue 5): same signature. */
+  call(target: string, options: { number?: string } = {}): boolean {
+    throw new Error(`not yet: calling ${target} for ${options.number ?? 'a patient'}`);
   }
 
   hangUp(): void {

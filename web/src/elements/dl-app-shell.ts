@@ -377,9 +377,11 @@ export class DlAppShell extends LitElement {
     return '';
   }
 
+  /** Refusing the event tells the card that the phone could not place the call. */
   #onCallBack(event: CustomEvent<CallBackDetail>): void {
-    debug('calling back for task', event.detail.taskId);
-    this.#phone.call(event.detail.target);
+    const { taskId, target, number } = event.detail;
+    debug('calling back for task', taskId);
+    if (!this.#phone.call(target, { number })) event.preventDefault();
   }
 
   #notificationsEntry(): { checked: boolean; hint?: string } {

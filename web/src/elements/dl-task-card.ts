@@ -46,7 +46,11 @@ export interface CallBackDetail {
   taskId: string;
   /** The one-time SIP URI the browser's phone calls (sip:cb-<token>@<domain>). */
   target: string;
+  /** The patient's number, for the call panel to show. */
+  number: string;
 }
+
+const PHONE_NOT_READY = 'Your phone could not place the call (not connected, or on another call). Try again in a moment.';
 
 type Saving = { state: 'idle' | 'saving' | 'saved' } | { state: 'error'; message: string };
 
@@ -62,8 +66,9 @@ let nextId = 0;
  *
  * @fires task-change - `CustomEvent<TaskView>`, bubbles and composed: the server answered a change
  *   with the task's new version (before its push arrives).
- * @fires call-back - `CustomEvent<CallBackDetail>`, bubbles and composed: the server granted a
- *   callback; the browser's phone should call `target` now.
+ * @fires call-back - `CustomEvent<CallBackDetail>`, bubbles, composed and cancelable: the server
+ *   granted a callback; the browser's phone should call `target` now. Cancel it when the phone cannot:
+ *   the card says so.
  * @csspart card - The task's box.
  */
 @customElement('dl-task-card')
@@ -169,6 +174,7 @@ export class DlTaskCard extends LitElement {
       .field {
         display: grid;
         gap: 0.25rem;
+        min-width: 0;
       }
 
       label {
@@ -179,6 +185,7 @@ export class DlTaskCard extends LitElement {
       select,
       textarea {
         box-sizing: border-box;
+        width: 100%;
         min-height: var(--dl-target-size);
         padding: 0.5rem 0.625rem;
         border: 1px solid var(--dl-color-field-border);
@@ -628,9 +635,15 @@ export class DlTaskCard extends LitElement {
     this.actionError = '';
     try {
       const { target } = await this.api.startCallback(this.task.id);
-      this.dispatchEvent(
-        new CustomEvent<CallBackDetail>('call-back', { detail: { taskId: this.task.id, target }, bubbles: true, composed: true }),
+      const placed = this.dispatchEvent(
+        new CustomEvent<CallBackDetail>('call-back', {
+          detail: { taskId: this.task.id, target, number: this.task.patient },
+          bubbles: true,
+          composed: true,
+          cancelable: true,
+        }),
       );
+      if (!placed) this.actionError = PHONE_NOT_READY;
     } catch (error) {
       this.actionError = messageOf(error);
     } finally {
