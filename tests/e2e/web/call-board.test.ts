@@ -213,6 +213,8 @@ test("a patient's call, stage by stage, on Maria's board within a second: intro,
   try {
     await onMariasBoard('intro', events.waitFor({ state: 'intro', from }, TIMEOUT), task(maria).getByText('Intro message'), (t) => t.call?.state === 'intro');
     await task(maria).getByText('the call cannot be answered yet').waitFor({ timeout: TIMEOUT });
+    // Screen readers are told of the new call, whatever tab is open.
+    await board(maria).getByRole('status').filter({ hasText: `New call from ${PATIENT_NUMBER}` }).waitFor({ timeout: TIMEOUT });
     await screenshot(maria, 'intro');
     const intro = await events.waitFor({ state: 'intro', from }, TIMEOUT);
     const callId = intro.call.id;
@@ -252,7 +254,7 @@ test("a patient's call, stage by stage, on Maria's board within a second: intro,
   }
 });
 
-test('wrap-up: Close needs a subject; the subject and comment survive a reload; Close moves the task to Closed', async () => {
+test('wrap-up: Close needs a subject; the subject and comment survive a reload; a problem is reported; Close moves the task to Closed', async () => {
   const card = task(anna);
   await card.getByText('Wrap-up: Anna Reception').waitFor({ timeout: TIMEOUT });
   const close = card.getByRole('button', { name: 'Close' });
@@ -266,6 +268,19 @@ test('wrap-up: Close needs a subject; the subject and comment survive a reload; 
   await card.getByLabel('Comment').blur();
   await card.getByText('Comment saved').waitFor({ timeout: TIMEOUT });
   assert.ok(await close.isEnabled(), 'Close is enabled with a subject');
+
+  await card.getByRole('button', { name: 'Report a problem' }).click();
+  const report = card.getByRole('form', { name: 'Report a problem' });
+  await report.getByLabel('What went wrong').selectOption({ label: 'Echo' });
+  await report.getByLabel('Note (optional)').fill('The patient heard themselves');
+  await report.getByRole('button', { name: 'Send report' }).click();
+  await card.getByText('Problem reported. Thank you.').waitFor({ timeout: TIMEOUT });
+  const [stored, ...others] = (await app.tasks.open()).filter((t) => t.patient === PATIENT_NUMBER);
+  assert.is(others.length, 0);
+  assert.equal(
+    stored?.problems.map(({ kind, note, userId, callId }) => ({ kind, note, userId, callId })),
+    [{ kind: 'echo', note: 'The patient heard themselves', userId: annaId, callId: stored?.call?.id }],
+  );
 
   await anna.reload();
   await anna.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: TIMEOUT });
@@ -307,6 +322,8 @@ test('a patient who hangs up during the intro is on the board as Abandoned, and 
     const abandoned = await events.waitFor({ state: 'abandoned', from }, TIMEOUT);
     assert.equal(events.states(abandoned.call.id), ['intro', 'abandoned']);
     await task(maria).getByText(/hung up during the intro message/).waitFor({ timeout: TIMEOUT });
+    // The number's previous task closed with a subject: whoever calls back knows what it was about.
+    await task(maria).getByText('Last time: Visit booked').waitFor({ timeout: TIMEOUT });
     assert.ok(await task(maria).getByRole('button', { name: 'Call back' }).isDisabled(), 'no workstation, no callback');
     await task(maria).getByText('Choose a workstation to call patients back', { exact: false }).waitFor({ timeout: TIMEOUT });
     await screenshot(maria, 'abandoned-intro');

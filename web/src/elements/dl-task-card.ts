@@ -296,6 +296,19 @@ export class DlTaskCard extends LitElement {
     }
   }
 
+  /** The subject chosen here and not yet confirmed, else the server's. */
+  #shownSubject(): string | undefined {
+    return this.pendingSubject === undefined ? this.task.subjectId : (this.pendingSubject ?? undefined);
+  }
+
+  // `selected` attributes stop moving a select once the person has used it: a subject chosen by someone
+  // else, or a choice the server refused, is shown by setting the value.
+  protected override updated(): void {
+    const select = this.renderRoot.querySelector<HTMLSelectElement>('select.subject');
+    const value = this.#shownSubject() ?? '';
+    if (select !== null && select.value !== value) select.value = value;
+  }
+
   protected override render() {
     const task = this.task;
     const withheld = isWithheld(task.patient);
@@ -356,13 +369,13 @@ export class DlTaskCard extends LitElement {
         return html`
           <p class="stage">On the line: ${agent} ↔ patient</p>
           ${since === undefined ? nothing : html`<p class="detail">Since ${formatClockTime(since)}${task.callback?.state === 'answered' ? ' (called back)' : ''}</p>`}
-          ${task.previousSubjectId === undefined ? nothing : html`<p class="detail">Last time: ${this.#subjectName(task.previousSubjectId)}</p>`}
+          ${this.#renderLastTime()}
         `;
       }
       case 'calling-back': {
         const progress = task.callback?.state === 'ringing' ? 'the patient’s phone is ringing' : 'dialling';
         return html`<p class="stage">${this.#name(task.assigneeUserId)} is calling back: ${progress}</p>
-          ${this.#renderAttempts()}`;
+          ${this.#renderLastTime()} ${this.#renderAttempts()}`;
       }
       case 'wrap-up': {
         const call = task.call;
@@ -386,12 +399,22 @@ export class DlTaskCard extends LitElement {
             : `hung up after waiting ${formatDuration((call.endedAt ?? call.queuedAt) - call.queuedAt)}`;
         return html`<p class="stage">Abandoned: ${task.attempts === 1 ? '1 missed call' : `${task.attempts} missed calls`}</p>
           <p class="detail">Last call at ${formatClockTime(last)}, ${how}</p>
-          ${this.#renderAttempts()}`;
+          ${this.#renderLastTime()} ${this.#renderAttempts()}`;
       }
     }
   }
 
+  /** What the patient's previous task was about: worth knowing before and while talking to them. */
+  #renderLastTime() {
+    const previous = this.task.previousSubjectId;
+    return previous === undefined ? nothing : html`<p class="detail">Last time: ${this.#subjectName(previous)}</p>`;
+  }
+
   #renderIncoming() {
+    return html`${this.#renderCallStage()} ${this.#renderLastTime()}`;
+  }
+
+  #renderCallStage() {
     const call = this.task.call;
     switch (call?.state) {
       case 'intro':
@@ -434,14 +457,14 @@ export class DlTaskCard extends LitElement {
         ? nothing
         : html`<p class="detail">Subject: ${this.#subjectName(task.subjectId)}</p>`;
     }
-    const subjectId = this.pendingSubject === undefined ? task.subjectId : (this.pendingSubject ?? undefined);
+    const subjectId = this.#shownSubject();
     const closable = task.status === 'wrap-up' || task.status === 'abandoned';
     const callable = task.status === 'abandoned' && !isWithheld(task.patient);
     return html`
       <div class="fields">
         <div class="field">
           <label for="${this.#id}-subject">Subject</label>
-          <select id="${this.#id}-subject" @change=${this.#onSubjectChange}>
+          <select id="${this.#id}-subject" class="subject" @change=${this.#onSubjectChange}>
             <option value="" ?selected=${subjectId === undefined}>Choose a subject</option>
             ${subjectChoices(this.subjects, subjectId).map(
               (subject) =>
