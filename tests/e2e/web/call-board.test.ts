@@ -19,6 +19,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RedisChannels, browserSipUser, type PushEvent, type TaskView, type Workstation } from '@deskline/protocol';
 import { freePort } from '@deskline/scripts/free-port';
+import { board, openTab, taskOf } from '../../helpers/board-page.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
 import { buildTestApp } from '../../helpers/signaling.js';
@@ -99,18 +100,9 @@ async function screenshot(page: Page, name: string): Promise<void> {
   if (dir) await page.screenshot({ path: path.join(dir, `call-board-${name}.png`), fullPage: true });
 }
 
-function board(page: Page): Locator {
-  return page.getByRole('region', { name: 'Call board' });
-}
-
-/** Opens a tab of the board ("Pending", "On the line", "Closed", "Abandoned"); its name carries a count. */
-async function openTab(page: Page, tab: string): Promise<void> {
-  await board(page).getByRole('tab', { name: new RegExp(`^${tab}`) }).click();
-}
-
 /** The patient's task in the board's open tab. */
 function task(page: Page): Locator {
-  return board(page).getByRole('tabpanel').getByRole('article', { name: PATIENT_NUMBER });
+  return taskOf(page, PATIENT_NUMBER);
 }
 
 function incomingCall(page: Page): Locator {
