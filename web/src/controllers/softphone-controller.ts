@@ -71,9 +71,14 @@ export class SoftphoneController implements ReactiveController {
     this.#softphone?.answer();
   }
 
-  /** Replaced by the callback branch's real method at the merge (issue 5): same signature. */
+  /**
+   * Calls `target` (a callback's SIP URI from POST /api/tasks/:id/callback), showing `number` as
+   * the party called. False when the phone is not registered or already on a call. The click that
+   * asks for it is a user gesture: the moment to let the page play the patient's audio.
+   */
   call(target: string, options: { number?: string } = {}): boolean {
-    throw new Error(`not yet: calling ${target} for ${options.number ?? 'a patient'}`);
+    this.#ringtone?.unlock();
+    return this.#softphone?.call(target, options) ?? false;
   }
 
   hangUp(): void {
