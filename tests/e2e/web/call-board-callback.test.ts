@@ -1,19 +1,19 @@
 /**
  * Calling a patient back from the call board (issue 5), end to end: Anna, an employee at Reception 1,
  * clicks "Call back" on an abandoned task; signaling grants the callback, her browser's phone calls
- * the one-time target, the sip app calls the patient through the outbound trunk, where sipp plays the
- * patient's phone and answers. Maria, a manager without a workstation, watches her board follow the
- * task: calling back, on the line, and, once Anna has hung up, the wrap-up and Closed. Redis,
- * signaling, Kamailio, rtpengine and the sip app are real processes.
+ * the one-time target, and the sip app calls the patient through the outbound trunk, where the test
+ * plays the patient's phone (TrunkPhone, over UDP): busy the first time, answering the second. Maria,
+ * a manager without a workstation, watches her board follow the task: calling back, the patient's phone
+ * ringing, back to Abandoned with the attempt's outcome, then on the line, and, once Anna has hung up,
+ * the wrap-up and Closed. Redis, signaling, Kamailio, rtpengine and the sip app are real processes; the
+ * patient who first called in is sipp.
  *
  * SCREENSHOT_DIR=/some/dir saves what the pages look like at each step.
  */
 import { execFile } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import type { Locator, Page } from 'playwright-core';
@@ -25,22 +25,20 @@ import { board, openTab, taskOf } from '../../helpers/board-page.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
 import { buildTestApp } from '../../helpers/signaling.js';
-import { describeSipp, runSipp, type SippResult } from '../../helpers/sipp.js';
-import { waitFor } from '../../helpers/wait.js';
 import { CallEvents } from '../../integration/sip/call-events.js';
-import { startCallPath, type CallPath } from '../../integration/sip/call-path.js';
-import { PATIENT_NUMBER } from '../../integration/sip/patient-line.js';
+import { describeSipp, startCallPath, type CallPath } from '../../integration/sip/call-path.js';
+import { PATIENT_NUMBER, patientSdp } from '../../integration/sip/patient-line.js';
+import { TrunkPhone } from '../../integration/sip/trunk-phone.js';
 
 const TIMEOUT = 15_000;
 /** From Anna's click to Maria's board: the grant, the browser's INVITE and the trunk's answer included. */
 const CLICK_TO_BOARD_MS = 3000;
 const PASSWORDS = { anna: 'Anna Reception password', maria: 'Maria Manager password' };
-const SIPP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../sipp');
 
 const run = promisify(execFile);
 
 let callPath: CallPath;
-let trunkPort: number;
+let trunk: TrunkPhone;
 let app: FastifyInstance;
 let base: string;
 let annaBrowser: TestBrowser;
@@ -55,7 +53,7 @@ const pageErrors: string[] = [];
 test.before(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'deskline-board-callback-'));
   await run('sox', ['-n', '-r', '8000', '-c', '1', '-t', 'ul', path.join(work, 'patient-voice.ul'), 'synth', '5', 'sine', '600', 'vol', '0.5']);
-  trunkPort = await freePort('127.0.0.1', ['udp']);
+  const trunkPort = await freePort('127.0.0.1', ['udp']);
   callPath = await startCallPath({
     appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '30', OUTBOUND_TRUNK: `127.0.0.1:${trunkPort}`, CALLBACK_RING_SECONDS: '10' },
   });
@@ -65,6 +63,7 @@ test.before(async () => {
     SIP_WS_PORT: String(callPath.kamailio.wsPort),
   });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
+  trunk = await TrunkPhone.open(callPath.kamailioPort, trunkPort);
   annaId = (await app.users.create({ email: 'anna@clinic.example', displayName: 'Anna Reception', role: 'employee', password: PASSWORDS.anna })).id;
   await app.users.create({ email: 'maria@clinic.example', displayName: 'Maria Manager', role: 'manager', password: PASSWORDS.maria });
   workstation = await app.workstations.create({ name: 'Reception 1', kind: 'browser' });
@@ -76,6 +75,7 @@ test.after(async () => {
   await annaBrowser?.close();
   await mariaBrowser?.close();
   await app?.close();
+  await trunk?.close();
   await callPath?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
@@ -98,29 +98,6 @@ async function screenshot(page: Page, name: string): Promise<void> {
 
 function task(page: Page): Locator {
   return taskOf(page, PATIENT_NUMBER);
-}
-
-/** True once something (sipp) is bound to the UDP port. */
-function udpPortTaken(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = dgram.createSocket('udp4');
-    socket.once('error', () => resolve(true));
-    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(false)));
-  });
-}
-
-/** The patient's phone behind OUTBOUND_TRUNK: sipp running `scenario` as UAS; resolves once it listens. */
-async function patientPhone(scenario: string): Promise<Promise<SippResult>> {
-  const result = runSipp({
-    scenario: path.join(SIPP_DIR, scenario),
-    remoteHost: '127.0.0.1',
-    remotePort: callPath.kamailioPort,
-    localPort: trunkPort,
-    timeoutMs: 60_000,
-    extraArgs: ['-mp', String(await freePort('127.0.0.1', ['udp'])), '-rtp_echo'],
-  });
-  await waitFor('sipp to listen at OUTBOUND_TRUNK', () => udpPortTaken(trunkPort), TIMEOUT);
-  return result;
 }
 
 /** Resolves when `shown` is on Maria's board, and checks that it came within a second of `since`. */
@@ -163,14 +140,32 @@ test('a patient gives up while Anna is paused: the task is abandoned, and Anna m
   assert.ok(await task(maria).getByRole('button', { name: 'Call back' }).isDisabled(), 'Maria has none');
 });
 
-test('Anna clicks Call back: her phone calls the patient, who answers; Maria sees the callback and then the call on the line', async () => {
-  const patient = await patientPhone('uas-callback-answers-expect-bye.xml');
+test("Anna calls back and the patient's phone is busy: Maria sees the callback, then the task back in Abandoned with the attempt", async () => {
   await openTab(maria, 'On the line');
   const clicked = Date.now();
   await task(anna).getByRole('button', { name: 'Call back' }).click();
-  await mariaSees('calling back', task(maria).getByText(/^Anna Reception is calling back/), clicked);
+  const atTrunk = await trunk.nextCall(TIMEOUT);
+  assert.is(atTrunk.number, PATIENT_NUMBER, "the task's number");
+  await mariaSees('calling back', task(maria).getByText('Anna Reception is calling back: dialling'), clicked);
+  atTrunk.ring();
+  await task(maria).getByText('Anna Reception is calling back: the patient’s phone is ringing').waitFor({ timeout: TIMEOUT });
+  await screenshot(maria, 'ringing');
+  await atTrunk.refuse(486, 'Busy Here');
+  await openTab(maria, 'Abandoned');
+  await task(maria).getByText(/Called back at .* by Anna Reception: busy/).waitFor({ timeout: TIMEOUT });
+  await task(anna).getByText(/Called back at .* by Anna Reception: busy/).waitFor({ timeout: TIMEOUT });
+  await anna.getByRole('region', { name: 'Call ended' }).waitFor({ state: 'detached', timeout: TIMEOUT });
+});
+
+test('Anna calls back again and the patient answers: on the line on both boards; hung up, wrapped up and closed', async () => {
+  await openTab(maria, 'On the line');
+  const clicked = Date.now();
+  await task(anna).getByRole('button', { name: 'Call back' }).click();
+  const atTrunk = await trunk.nextCall(TIMEOUT);
+  atTrunk.ring();
+  await atTrunk.answer(patientSdp(40_000), TIMEOUT);
   await mariaSees('called back, on the line', task(maria).getByText('On the line: Anna Reception ↔ patient'), clicked);
-  await task(maria).getByText('(called back)', { exact: false }).waitFor({ timeout: TIMEOUT });
+  await task(maria).getByText(/\(called back\)/).waitFor({ timeout: TIMEOUT });
   const call = anna.getByRole('region', { name: 'Call', exact: true });
   await call.getByText(PATIENT_NUMBER).waitFor({ timeout: TIMEOUT });
   await screenshot(anna, 'on-the-line');
@@ -178,16 +173,20 @@ test('Anna clicks Call back: her phone calls the patient, who answers; Maria see
 
   await openTab(anna, 'Pending');
   await call.getByRole('button', { name: 'Hang up' }).click();
-  const result = await patient;
-  assert.is(result.code, 0, describeSipp(result));
+  await atTrunk.waitForBye(TIMEOUT);
   await task(anna).getByText('Wrap-up: Anna Reception').waitFor({ timeout: TIMEOUT });
-  await task(anna).getByText(/Called back at .* by Anna Reception: answered/).waitFor({ timeout: TIMEOUT });
   await task(anna).getByLabel('Subject').selectOption({ label: 'Visit booked' });
   await task(anna).getByText('Subject saved').waitFor({ timeout: TIMEOUT });
   await task(anna).getByRole('button', { name: 'Close' }).click();
   await openTab(maria, 'Closed');
-  await task(maria).getByText('Closed by Anna Reception at', { exact: false }).waitFor({ timeout: TIMEOUT });
+  const closed = task(maria);
+  await closed.getByText('Closed by Anna Reception at', { exact: false }).waitFor({ timeout: TIMEOUT });
+  assert.equal(
+    (await closed.getByRole('list', { name: 'Callback attempts' }).getByRole('listitem').allTextContents()).map((text) => text.replace(/\s+/g, ' ').trim().replace(/at .* by/, 'at … by')),
+    ['Called back at … by Anna Reception: busy', 'Called back at … by Anna Reception: answered'],
+  );
   await board(anna).getByRole('tab', { name: 'Pending 0' }).waitFor({ timeout: TIMEOUT });
+  await screenshot(maria, 'closed');
 });
 
 test('no page errors', () => {

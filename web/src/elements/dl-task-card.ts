@@ -437,13 +437,10 @@ export class DlTaskCard extends LitElement {
     const attempts = this.task.callbacks;
     if (attempts.length === 0) return nothing;
     return html`<ul class="attempts" aria-label="Callback attempts">
-      ${attempts.map(
-        (attempt) =>
-          html`<li>
-            Called back at ${formatClockTime(attempt.at)} by ${this.#name(attempt.userId)}:
-            ${attempt.outcome === undefined ? 'in progress' : OUTCOME_LABELS[attempt.outcome]}
-          </li>`,
-      )}
+      ${attempts.map((attempt) => {
+        const outcome = attempt.outcome === undefined ? 'in progress' : OUTCOME_LABELS[attempt.outcome];
+        return html`<li>${`Called back at ${formatClockTime(attempt.at)} by ${this.#name(attempt.userId)}: ${outcome}`}</li>`;
+      })}
     </ul>`;
   }
 
