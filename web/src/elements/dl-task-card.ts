@@ -54,8 +54,6 @@ const PHONE_NOT_READY = 'Your phone could not place the call (not connected, or 
 
 type Saving = { state: 'idle' | 'saving' | 'saved' } | { state: 'error'; message: string };
 
-let nextId = 0;
-
 /**
  * One task of the call board: the patient's number (or "Number withheld"), the stage of the call
  * (intro, waiting with a running time, ringing at whom, on the line with whom and for how long, wrap-up,
@@ -280,7 +278,6 @@ export class DlTaskCard extends LitElement {
   @state() private busy: 'closing' | 'calling' | undefined;
   @state() private actionError = '';
 
-  #id = `task-${++nextId}`;
   #commentTimer: ReturnType<typeof setTimeout> | undefined;
   #subjectRequests = 0;
 
@@ -314,9 +311,9 @@ export class DlTaskCard extends LitElement {
     const withheld = isWithheld(task.patient);
     const ringing = task.status === 'incoming' && task.call?.state === 'ringing';
     return html`
-      <article part="card" class="${task.status}${ringing ? ' ringing' : ''}" aria-labelledby="${this.#id}-number">
+      <article part="card" class="${task.status}${ringing ? ' ringing' : ''}" aria-labelledby="number">
         <div class="head">
-          <h3 id="${this.#id}-number">
+          <h3 id="number">
             ${withheld ? html`<span class="withheld">Number withheld</span>` : task.patient}
           </h3>
           ${this.#renderRunningTime()}
@@ -450,9 +447,8 @@ export class DlTaskCard extends LitElement {
     if (task.status === 'incoming' || task.status === 'closed') return nothing;
     const editable = canChangeTask(task, this.viewer);
     if (!editable) {
-      return task.subjectId === undefined
-        ? nothing
-        : html`<p class="detail">Subject: ${this.#subjectName(task.subjectId)}</p>`;
+      return html`${task.subjectId === undefined ? nothing : html`<p class="detail">Subject: ${this.#subjectName(task.subjectId)}</p>`}
+      ${task.comment ? html`<p class="detail">Comment: ${task.comment}</p>` : nothing}`;
     }
     const subjectId = this.#shownSubject();
     const closable = task.status === 'wrap-up' || task.status === 'abandoned';
@@ -460,8 +456,8 @@ export class DlTaskCard extends LitElement {
     return html`
       <div class="fields">
         <div class="field">
-          <label for="${this.#id}-subject">Subject</label>
-          <select id="${this.#id}-subject" class="subject" @change=${this.#onSubjectChange}>
+          <label for="subject">Subject</label>
+          <select id="subject" class="subject" @change=${this.#onSubjectChange}>
             <option value="" ?selected=${subjectId === undefined}>Choose a subject</option>
             ${subjectChoices(this.subjects, subjectId).map(
               (subject) =>
@@ -476,9 +472,9 @@ export class DlTaskCard extends LitElement {
           ${this.#renderSaving(this.subjectSaving, 'Subject saved')}
         </div>
         <div class="field">
-          <label for="${this.#id}-comment">Comment</label>
+          <label for="comment">Comment</label>
           <textarea
-            id="${this.#id}-comment"
+            id="comment"
             rows="2"
             maxlength=${TASK_COMMENT_MAX_LENGTH}
             .value=${this.draft ?? task.comment ?? ''}
@@ -495,12 +491,12 @@ export class DlTaskCard extends LitElement {
                 class="primary"
                 type="button"
                 ?disabled=${subjectId === undefined || this.busy !== undefined}
-                aria-describedby=${subjectId === undefined ? `${this.#id}-close-hint` : nothing}
+                aria-describedby=${subjectId === undefined ? 'close-hint' : nothing}
                 @click=${this.#onClose}
               >
                 Close
               </button>
-              ${subjectId === undefined ? html`<p class="hint" id="${this.#id}-close-hint">${CHOOSE_SUBJECT_TO_CLOSE}</p>` : nothing}`
+              ${subjectId === undefined ? html`<p class="hint" id="close-hint">${CHOOSE_SUBJECT_TO_CLOSE}</p>` : nothing}`
           : nothing}
         ${callable ? this.#renderCallBack() : nothing}
         ${this.reporting || task.callIds.length === 0
@@ -516,8 +512,8 @@ export class DlTaskCard extends LitElement {
 
   #renderCallBack() {
     if (this.callbackBlocked !== '') {
-      return html`<button class="primary call-back" type="button" disabled aria-describedby="${this.#id}-callback-hint">Call back</button>
-        <p class="hint" id="${this.#id}-callback-hint">${this.callbackBlocked}</p>`;
+      return html`<button class="primary call-back" type="button" disabled aria-describedby="callback-hint">Call back</button>
+        <p class="hint" id="callback-hint">${this.callbackBlocked}</p>`;
     }
     return html`<button class="primary call-back" type="button" ?disabled=${this.busy !== undefined} @click=${this.#onCallBack}>
       ${this.busy === 'calling' ? 'Calling back…' : 'Call back'}
@@ -541,14 +537,14 @@ export class DlTaskCard extends LitElement {
     const sending = this.problemSending.state === 'saving';
     return html`<form class="problem" aria-label="Report a problem" @submit=${this.#onProblemSubmit}>
       <div class="field">
-        <label for="${this.#id}-problem">What went wrong</label>
-        <select id="${this.#id}-problem" @change=${(event: Event) => (this.problemKind = (event.target as HTMLSelectElement).value as ProblemKind)}>
+        <label for="problem">What went wrong</label>
+        <select id="problem" @change=${(event: Event) => (this.problemKind = (event.target as HTMLSelectElement).value as ProblemKind)}>
           ${PROBLEM_KINDS.map((kind) => html`<option value=${kind} ?selected=${kind === this.problemKind}>${PROBLEM_LABELS[kind]}</option>`)}
         </select>
       </div>
       <div class="field">
-        <label for="${this.#id}-note">Note (optional)</label>
-        <textarea id="${this.#id}-note" name="note" rows="2" maxlength=${PROBLEM_NOTE_MAX_LENGTH}></textarea>
+        <label for="note">Note (optional)</label>
+        <textarea id="note" name="note" rows="2" maxlength=${PROBLEM_NOTE_MAX_LENGTH}></textarea>
       </div>
       ${this.problemSending.state === 'error' ? html`<p class="alert" role="alert">${this.problemSending.message}</p>` : nothing}
       <div class="actions">
