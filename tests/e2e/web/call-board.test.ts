@@ -401,6 +401,24 @@ test("Maria adds, renames and retires a subject: Anna's subject list follows liv
   await annaSeesChoices('the subject restored', (choices) => choices.includes('Prescription renewal'), clicked);
 });
 
+test('a comment that cannot be saved says so, and is saved once Deskline can be reached again', async () => {
+  await openTab(anna, 'Abandoned');
+  const comment = task(anna).getByLabel('Comment');
+  // The connection to Deskline drops for the PATCH only: the board itself stays live.
+  await anna.route('**/api/tasks/*', (route) => (route.request().method() === 'PATCH' ? route.abort('internetdisconnected') : route.fallback()));
+  try {
+    await comment.fill('Call again after 14:00');
+    await comment.blur();
+    await task(anna).getByRole('alert').filter({ hasText: 'Not saved: Deskline is not reachable. Check your connection.' }).waitFor({ timeout: TIMEOUT });
+  } finally {
+    await anna.unroute('**/api/tasks/*');
+  }
+  await comment.fill('Call again after 14:30');
+  await task(anna).getByText('Comment saved').waitFor({ timeout: TIMEOUT });
+  const [stored] = (await app.tasks.open()).filter((t) => t.patient === PATIENT_NUMBER);
+  assert.is(stored?.comment, 'Call again after 14:30');
+});
+
 test('no page errors', () => {
   console.log(`  stages on Maria's board: ${delays.map((d) => `${d.stage} ${d.ms} ms`).join(', ')}`);
   assert.equal(pageErrors, []);
