@@ -228,6 +228,8 @@ export class DlTaskBoard extends LitElement {
   }
 
   #renderList(tasks: readonly TaskView[]) {
+    // Closed and abandoned tasks show no running time: their cards need not re-render every second.
+    const now = this.tab === 'pending' || this.tab === 'on-the-line' ? this.#clock.now : 0;
     return html`<ul aria-label=${TAB_LABELS[this.tab]}>
       ${repeat(
         tasks,
@@ -240,7 +242,7 @@ export class DlTaskBoard extends LitElement {
             .workstations=${this.workstations}
             .viewer=${this.viewer}
             .callbackBlocked=${this.callbackBlocked}
-            .now=${this.#clock.now}
+            .now=${now}
             .api=${this.api}
           ></dl-task-card>
         </li>`,
