@@ -11,6 +11,8 @@ const BATCH = 100;
 /** An entry a consumer took and has not acknowledged for this long is taken over: that consumer died. */
 const CLAIM_IDLE_MS = 30_000;
 const CLAIM_EVERY_MS = 10_000;
+/** A consumer with nothing pending that has not read for this long is a stopped instance: forgotten. */
+const FORGET_CONSUMER_IDLE_MS = 24 * 60 * 60_000;
 /**
  * The first time the group is created it starts this far back, so that calls in progress while
  * signaling was not yet running get their tasks; a Deskline upgraded to the call board does not
@@ -36,6 +38,8 @@ export class TaskProjector {
   private running = false;
   private loop: Promise<void> | undefined;
   private claimTimer: NodeJS.Timeout | undefined;
+  private readonly claimIdleMs: number;
+  private readonly claimEveryMs: number;
 
   constructor(
     private readonly redis: Redis,
@@ -44,12 +48,16 @@ export class TaskProjector {
     private readonly tasks: TaskStore,
     private readonly consumer: string,
     private readonly log: FastifyBaseLogger,
-  ) {}
+    timing: { claimIdleMs?: number; claimEveryMs?: number } = {},
+  ) {
+    this.claimIdleMs = timing.claimIdleMs ?? CLAIM_IDLE_MS;
+    this.claimEveryMs = timing.claimEveryMs ?? CLAIM_EVERY_MS;
+  }
 
   start(): void {
     this.running = true;
     this.loop = this.run();
-    this.claimTimer = setInterval(() => void this.claimAbandoned(), CLAIM_EVERY_MS);
+    this.claimTimer = setInterval(() => void this.claimAbandoned(), this.claimEveryMs);
     this.claimTimer.unref();
   }
 
@@ -82,6 +90,7 @@ export class TaskProjector {
           await this.ensureGroups();
           groupsReady = true;
           await this.claimAbandoned();
+          await this.forgetStoppedConsumers();
         }
         const [calls, callbacks] = STREAMS;
         const reply = (
@@ -144,7 +153,7 @@ export class TaskProjector {
       for (const stream of STREAMS) {
         let cursor = '0-0';
         do {
-          const [next, entries] = (await this.redis.xautoclaim(stream, TASKS_GROUP, this.consumer, CLAIM_IDLE_MS, cursor, 'COUNT', BATCH)) as [
+          const [next, entries] = (await this.redis.xautoclaim(stream, TASKS_GROUP, this.consumer, this.claimIdleMs, cursor, 'COUNT', BATCH)) as [
             string,
             Array<[string, string[] | null]>,
             ...unknown[],
@@ -157,6 +166,21 @@ export class TaskProjector {
     } catch (err) {
       if (this.running && !/NOGROUP/.test((err as Error).message)) {
         this.log.warn({ err: (err as Error).message }, 'tasks: taking over pending events failed');
+      }
+    }
+  }
+
+  /** Each start is a new consumer: the ones of stopped instances, with nothing left pending, are removed. */
+  private async forgetStoppedConsumers(): Promise<void> {
+    for (const stream of STREAMS) {
+      const consumers = (await this.redis.xinfo('CONSUMERS', stream, TASKS_GROUP)) as Array<Array<string | number>>;
+      for (const entry of consumers) {
+        const info = new Map<string, string | number>();
+        for (let i = 0; i + 1 < entry.length; i += 2) info.set(String(entry[i]), entry[i + 1]!);
+        const name = String(info.get('name'));
+        if (name !== this.consumer && Number(info.get('pending')) === 0 && Number(info.get('idle')) > FORGET_CONSUMER_IDLE_MS) {
+          await this.redis.xgroup('DELCONSUMER', stream, TASKS_GROUP, name);
+        }
       }
     }
   }

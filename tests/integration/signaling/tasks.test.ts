@@ -24,7 +24,10 @@ import {
   type TaskTab,
   type TaskView,
 } from '@deskline/protocol';
-import { TASKS_GROUP } from '@deskline/signaling/services/task-projector';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { TASKS_GROUP, TaskProjector } from '@deskline/signaling/services/task-projector';
+import { TaskStore } from '@deskline/signaling/services/task-store';
 import { PushEvents } from '../../helpers/push-events.js';
 import { asUser, buildTestApp, createUser, loginOk, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -474,6 +477,22 @@ test('a reported problem is kept on the task with its call, and a comment can be
   assert.is(response.json<TaskView>().subjectId, undefined);
 });
 
+test('concurrent changes of one task are none of them lost (optimistic locking)', async () => {
+  const { app } = fixture;
+  const call = await PatientCall.answered(id(anna));
+  const task = await taskOf(call);
+  // The call ends meanwhile: the projector's write races the reports too.
+  const [reports] = await Promise.all([
+    Promise.all(
+      Array.from({ length: 12 }, (_, i) => asUser(app, i % 2 ? anna : maria, 'POST', `/api/tasks/${task.id}/problems`, { kind: 'other', note: `report ${i}` })),
+    ),
+    call.to('ended'),
+  ]);
+  assert.equal(reports.map((r) => r.statusCode), Array(12).fill(201));
+  const after = await taskOf(call, (t) => t.status === 'wrap-up');
+  assert.equal(after.problems.map((p) => p.note).sort(), Array.from({ length: 12 }, (_, i) => `report ${i}`).sort());
+});
+
 test('push: hello carries the open tasks the user may see; task and subject changes reach another user\'s socket', async () => {
   const { app } = fixture;
   const annas = await PatientCall.answered(id(anna), '+48600000001');
@@ -525,6 +544,34 @@ test('the projector picks up where it stopped: events appended while signaling w
   await fixture.app.ready();
   const task = await taskOf(call);
   assert.is(task.status, 'abandoned');
+});
+
+test('an instance that died holding events: another takes them over (XAUTOCLAIM) and applies them', async () => {
+  const { app, db, redisUrl } = fixture;
+  // The app's own projector stops, so that only the dead consumer can be handed the entry; the app
+  // built again is not started (its projector starts when ready), and only reads the tasks here.
+  await app.close();
+  fixture.app = await buildTestApp(redisUrl);
+  const call = new PatientCall(NUMBER);
+  call.view.state = 'abandoned';
+  call.view.endedAt = Date.now();
+  await callEvent({ ...call.view });
+  const taken = (await db.xreadgroup('GROUP', TASKS_GROUP, 'died', 'COUNT', 10, 'STREAMS', RedisStreams.callEvents, '>')) as Array<[string, unknown[]]>;
+  assert.is(taken[0]?.[1].length, 1, 'the dead consumer holds the entry unacknowledged');
+
+  const reader = new Redis(redisUrl);
+  const survivor = new TaskProjector(db, reader, new TaskStore(db, { retentionDays: 90 }), 'survivor', pino({ level: 'silent' }), {
+    claimIdleMs: 200,
+    claimEveryMs: 100,
+  });
+  survivor.start();
+  try {
+    const task = await taskOf(call);
+    assert.is(task.attempts, 1);
+    await projected();
+  } finally {
+    await survivor.stop();
+  }
 });
 
 test.run();

@@ -14,7 +14,7 @@ import {
 
 /**
  * What calls are about (issue 5): everyone lists the active subjects to choose one; managers add,
- * rename, retire and restore them. Panels are not pushed a change yet; they read the list afresh.
+ * rename, retire and restore them. Each change is pushed to every panel (SubjectStore announces it).
  */
 const subjects: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
