@@ -21,6 +21,11 @@ export interface LaunchConfig {
   rtpengine: RtpengineConfig;
   /** The sip app's health port (GET /health on 127.0.0.1). */
   sipAppHealthPort: number;
+  /**
+   * Where callbacks go (OUTBOUND_TRUNK): by default 127.0.0.1:5090, where a tester's
+   * `sipp -sn uas -p 5090` plays the patient's phone (README, "Try it").
+   */
+  outboundTrunk: string;
   /** The launcher's environment, passed on to every child. */
   env: NodeJS.ProcessEnv;
 }
@@ -42,6 +47,9 @@ export interface RtpengineConfig {
   portMin: number;
   portMax: number;
 }
+
+/** The launcher's OUTBOUND_TRUNK when none is set: a tester's sipp UAS on this machine. */
+export const DEV_OUTBOUND_TRUNK = '127.0.0.1:5090';
 
 export class LaunchConfigError extends Error {
   override name = 'LaunchConfigError';
@@ -152,6 +160,7 @@ export function readLaunchConfig(env: NodeJS.ProcessEnv): LaunchConfig {
     },
     rtpengine: rtpengineConfig(env),
     sipAppHealthPort: port(env, 'SIP_APP_HEALTH_PORT', 5071),
+    outboundTrunk: env['OUTBOUND_TRUNK'] || DEV_OUTBOUND_TRUNK,
     env,
   };
 }

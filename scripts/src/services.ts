@@ -93,6 +93,7 @@ function sipApp(config: LaunchConfig): ServiceDefinition {
         SIP_APP_HEALTH_PORT: String(config.sipAppHealthPort),
         RTPENGINE_NG_HOST: connectHost(media.ngHost),
         RTPENGINE_NG_PORT: String(media.ngPort),
+        OUTBOUND_TRUNK: config.outboundTrunk,
       },
     }),
     healthy: async () => (await fetch(healthUrl, { signal: AbortSignal.timeout(2_000) })).status === 200,

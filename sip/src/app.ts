@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { DEFAULT_HISTORY_RETENTION_DAYS } from '@deskline/protocol';
+import type { CallbackDeps } from './callbacks/callback-call.js';
+import { CallbackRegistry } from './callbacks/callback-registry.js';
+import { CallbackStore } from './callbacks/callback-store.js';
 import { CallRegistry } from './calls/call-registry.js';
 import { CallStore } from './calls/call-store.js';
 import { takeOverOrphanedCalls } from './calls/orphaned-calls.js';
@@ -11,6 +15,7 @@ import { admitToQueue } from './inbound/admit-to-queue.js';
 import { findClinicLine } from './inbound/find-clinic-line.js';
 import { identifyTrunk } from './inbound/identify-trunk.js';
 import { runInviteChain, type InviteStep } from './inbound/invite-chain.js';
+import { placeCallback } from './inbound/place-callback.js';
 import { requireSdpOffer } from './inbound/require-sdp-offer.js';
 import { instanceConnectionName } from './instance.js';
 import { NgClient } from './media/ng-client.js';
@@ -94,9 +99,24 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     ringTimeoutMs: config.RING_TIMEOUT_SECONDS * 1000,
     keepaliveMs: config.PATIENT_KEEPALIVE_SECONDS * 1000,
   };
+  const callbacks = new CallbackRegistry();
+  // Kept as long as the other history (HISTORY_RETENTION_DAYS, whose setting the statistics add).
+  const callbackStore = new CallbackStore(redis, DEFAULT_HISTORY_RETENTION_DAYS);
+  const callbackDeps: CallbackDeps | undefined = config.OUTBOUND_TRUNK
+    ? {
+        rtpengine,
+        store: callbackStore,
+        dialer: stack,
+        dialogs: stack,
+        trunk: config.OUTBOUND_TRUNK,
+        callerId: config.CALLBACK_CALLER_ID ?? config.CLINIC_NUMBERS[0] ?? 'anonymous',
+        ringTimeoutMs: config.CALLBACK_RING_SECONDS * 1000,
+      }
+    : undefined;
   const steps: readonly InviteStep[] = [
     acceptingCalls(() => stopping),
     identifyTrunk((message) => stack.cameFromKamailio(message)),
+    placeCallback({ deps: callbackDeps, store: callbackStore, registry: callbacks }),
     findClinicLine(config.CLINIC_NUMBERS),
     requireSdpOffer,
     admitToQueue(callDeps, registry),
@@ -148,6 +168,8 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
           ringTimeoutSeconds: config.RING_TIMEOUT_SECONDS,
           patientKeepaliveSeconds: config.PATIENT_KEEPALIVE_SECONDS,
           historyRetentionDays: config.HISTORY_RETENTION_DAYS,
+          outboundTrunk: config.OUTBOUND_TRUNK ?? null,
+          callbackRingSeconds: config.CALLBACK_RING_SECONDS,
           instanceId,
         },
         'sip app started',
@@ -157,7 +179,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       if (stopping) return;
       stopping = true;
       await router.stop();
-      await registry.endAll('shutdown');
+      await Promise.all([registry.endAll('shutdown'), callbacks.endAll()]);
       await stack.stop();
       await new Promise((resolve) => health.close(resolve));
       await ng.close();

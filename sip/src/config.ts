@@ -65,6 +65,27 @@ export const ConfigSchema = Type.Object({
     maximum: 3660,
     description: 'how many days call records are kept for the statistics (1 to 3660)',
   }),
+  // Callbacks (docs/call-board.md): the sip app calls the grant's number through this trunk, relayed
+  // by Kamailio (its R-URI is sip:<number>@OUTBOUND_TRUNK, over UDP). Unset: callbacks get 503.
+  OUTBOUND_TRUNK: Type.Optional(
+    Type.String({
+      pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$',
+      description: 'host:port of the trunk or PBX that patients are called back through, e.g. 192.0.2.10:5060',
+    }),
+  ),
+  // Kamailio gives up on an unanswered INVITE after 60 s (fr_inv_timer): the sip app's CANCEL must come first.
+  CALLBACK_RING_SECONDS: Type.Integer({
+    default: 45,
+    minimum: 2,
+    maximum: 55,
+    description: 'how long a called-back patient\'s phone rings before the callback ends as no-answer (2 to 55)',
+  }),
+  CALLBACK_CALLER_ID: Type.Optional(
+    Type.String({
+      pattern: '^[0-9A-Za-z+*#._~-]{1,64}$',
+      description: "the number a called-back patient sees (From's user part); default the first of CLINIC_NUMBERS",
+    }),
+  ),
   SKIP_INTRO: Type.Boolean({ default: false, description: 'queue callers without playing intro.wav (for benchmarks)' }),
   LOG_LEVEL: Type.Union(
     [

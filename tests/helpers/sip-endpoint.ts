@@ -164,11 +164,12 @@ export class SipUdpEndpoint extends SipEndpoint {
     socket.on('message', (data) => this.deliver(data.toString('latin1')));
   }
 
-  static open(remoteHost: string, remotePort: number, localAddress = '127.0.0.1'): Promise<SipUdpEndpoint> {
+  /** `localPort` 0: any free port. */
+  static open(remoteHost: string, remotePort: number, localAddress = '127.0.0.1', localPort = 0): Promise<SipUdpEndpoint> {
     return new Promise((resolve, reject) => {
       const socket = dgram.createSocket('udp4');
       socket.once('error', reject);
-      socket.bind(0, localAddress, () => {
+      socket.bind(localPort, localAddress, () => {
         socket.off('error', reject);
         resolve(new SipUdpEndpoint(socket, localAddress, socket.address().port, remoteHost, remotePort));
       });

@@ -56,6 +56,23 @@ export interface WorkstationInvite {
   extraHeaders: string[];
 }
 
+/** An INVITE that calls a patient back through the outbound trunk (docs/call-board.md, "Callbacks"). */
+export interface TrunkInvite {
+  /** The patient's number: the Request-URI user. */
+  number: string;
+  /** host:port of the trunk (OUTBOUND_TRUNK): the Request-URI's host, which Kamailio relays to. */
+  trunk: string;
+  /** The clinic's number the patient sees: From's user part. */
+  callerId: string;
+  /** The SDP offer for the trunk. */
+  sdp: string;
+}
+
+/** What a callback needs of the SIP stack to call the patient. */
+export interface TrunkDialer {
+  callOut(invite: TrunkInvite, delegate: OutgoingInviteRequestDelegate): OutgoingInviteRequest;
+}
+
 /** What a call needs of the SIP stack to ring a workstation. */
 export interface Dialer {
   invite(invite: WorkstationInvite, delegate: OutgoingInviteRequestDelegate): OutgoingInviteRequest;
@@ -86,7 +103,7 @@ const LOGGED_PREFIX = 200;
  * is parsed and handed to the core inside a guard: a message the core cannot handle is logged and
  * dropped, and the process carries on.
  */
-export class SipStack implements Dialer, DialogServices {
+export class SipStack implements Dialer, TrunkDialer, DialogServices {
   readonly core: UserAgentCore;
   private readonly connection: KamailioConnection;
   private readonly ownAor: URI;
@@ -213,6 +230,27 @@ export class SipStack implements Dialer, DialogServices {
     return this.core.invite(message, delegate);
   }
 
+  /**
+   * Calls a patient back: INVITE sip:<number>@<trunk> over the Kamailio connection, which relays it
+   * to the trunk (only requests of the sip app's connection may leave for another host). Responses
+   * arrive through `delegate`; a transport error as a 503. Throws on a number that is not a dial string.
+   */
+  callOut(invite: TrunkInvite, delegate: OutgoingInviteRequestDelegate): OutgoingInviteRequest {
+    if (!DIAL_STRING.test(invite.number)) throw new Error(`not a number to dial: ${JSON.stringify(invite.number)}`);
+    const target = parseUri(`sip:${invite.number}@${invite.trunk}`);
+    const caller = new URI('sip', callerUser(invite.callerId), this.options.sipDomain);
+    const message = this.core.makeOutgoingRequestMessage(
+      'INVITE',
+      target,
+      caller,
+      target,
+      {},
+      [`Contact: ${this.core.configuration.contact.toString()}`],
+      { contentDisposition: 'session', contentType: 'application/sdp', content: invite.sdp },
+    );
+    return this.core.invite(message, delegate);
+  }
+
   /** Parses one message from the connection and hands it to the core; never throws. */
   deliver(text: string): void {
     try {
@@ -304,6 +342,9 @@ export class SipStack implements Dialer, DialogServices {
     }
   }
 }
+
+/** A number the trunk can be asked to dial: digits, an optional leading +, * and #. */
+const DIAL_STRING = /^\+?[0-9*#]{1,32}$/;
 
 /**
  * The user part for a caller's number: dial characters only (SIP.js leaves ':' and '/' unescaped, and

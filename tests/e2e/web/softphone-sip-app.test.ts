@@ -100,7 +100,7 @@ test('a patient\'s call rings the browser; Answer connects them both ways; Hang 
     await waitFor('the ringtone', async () => (await speakerSources(page)) > 0 && (await takeSpeakerPeak(page)) > 0.05, TIMEOUT);
 
     await panel.getByRole('button', { name: 'Answer' }).click();
-    const call = page.getByRole('region', { name: 'Call' });
+    const call = page.getByRole('region', { name: 'Call', exact: true });
     await call.getByText('In call').waitFor({ timeout: TIMEOUT });
     await queue().getByText('In call · Reception 1').waitFor({ timeout: TIMEOUT });
     await waitFor('the ringtone to stop', async () => (await speakerSources(page)) === 0, TIMEOUT);

@@ -269,7 +269,7 @@ test('Answer on an INVITE with an SDP offer: audio both ways through rtpengine, 
     assert.is(text(answer['result']), 'ok', text(answer['error-reason']));
     ring.ack(ok);
 
-    const call = anna.getByRole('region', { name: 'Call' });
+    const call = anna.getByRole('region', { name: 'Call', exact: true });
     await call.getByText('In call').waitFor({ timeout: TIMEOUT });
     await call.locator('time').getByText(/^00:0\d$/).waitFor({ timeout: TIMEOUT });
     const mute = call.getByRole('button', { name: 'Mute' });
@@ -338,7 +338,7 @@ test('Answer on a late-offer INVITE (no SDP): the browser offers, audio flows; a
     assert.is(text(answer['result']), 'ok', text(answer['error-reason']));
     ring.ack(ok, text(answer['sdp']));
 
-    const call = anna.getByRole('region', { name: 'Call' });
+    const call = anna.getByRole('region', { name: 'Call', exact: true });
     await call.getByText('In call').waitFor({ timeout: TIMEOUT });
     await patient.waitUntil('the receptionist\'s voice', (received) => received.find((p) => p.rms > 300), TIMEOUT);
     await waitForElementAudio(anna.locator('dl-call-panel audio'), 0.02, TIMEOUT);

@@ -299,7 +299,7 @@ test('logging out during a call asks first: Cancel keeps the call, OK hangs up, 
     });
     assert.is(text(answer['result']), 'ok', text(answer['error-reason']));
     ring.ack(ok, text(answer['sdp']));
-    const call = page.getByRole('region', { name: 'Call' });
+    const call = page.getByRole('region', { name: 'Call', exact: true });
     await call.getByText('In call').waitFor({ timeout: TIMEOUT });
 
     // On the call: Cancel keeps everything.

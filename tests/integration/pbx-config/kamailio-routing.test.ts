@@ -14,6 +14,8 @@ import { cseq, header, headers, nameAddrUri, param, randomToken, type SipMessage
 import { ephemeralCredentials, register } from '../../helpers/sip-register.js';
 import { SipWsEndpoint } from '../../helpers/sip-ws.js';
 import { describeSipp, runSipp, type SippResult } from '../../helpers/sipp.js';
+import { isChallenge, sendAuthenticatedInvite } from '../../helpers/sip-invite.js';
+import { SipUdpEndpoint } from '../../helpers/sip-endpoint.js';
 
 const SCENARIOS = path.join(REPO_ROOT, 'tests/integration/pbx-config/sipp');
 const SDP = ['v=0', 'o=app 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=sendrecv', ''].join('\r\n');
@@ -251,13 +253,211 @@ test('a browser cannot call out through Kamailio: its INVITE is refused 403 and 
   const forged = ephemeralCredentials('not-the-secret-'.repeat(4), 'ws-14', Math.floor(Date.now() / 1000) + 3600);
   const withForged = browserCalls(stranger, 'ws-14', `Digest username="${forged.username}", realm="${kamailio.domain}", nonce="x", uri="sip:${kamailio.domain}", response="00000000000000000000000000000000"`);
   assert.is((await stranger.finalResponse(withForged)).status, 403);
-  // Outbound calls are not a feature yet (issue 5): even a registered workstation is refused.
+  // Only callback targets (cb-<token>) are open to browsers: a registered workstation calling a number is refused.
   const registered = await registeredBrowser('ws-14');
   const fromRegistered = browserCalls(registered, 'ws-14');
   assert.is((await registered.finalResponse(fromRegistered)).status, 403);
 
   for (const sent of [unauthenticated, withForged, fromRegistered]) {
     assert.not.ok(endpoint.received.some((m) => header(m, 'call-id') === sent.callId), 'nothing reached the sip app');
+  }
+});
+
+const PATIENT = '+4915112345678';
+const WEBRTC_SDP = SDP.replace('RTP/AVP 0', 'UDP/TLS/RTP/SAVPF 111 0');
+
+/** A callback target as signaling hands it out: cb- and 32 hex digits. */
+function callbackTarget(token = randomToken(16)): string {
+  return `sip:cb-${token}@${kamailio.domain}`;
+}
+
+function browserCredentials(user: string) {
+  return ephemeralCredentials(kamailio.secret, user, Math.floor(Date.now() / 1000) + 3600);
+}
+
+/** A browser's callback INVITE as JsSIP sends it, answering Kamailio's challenge with `credentials`. */
+function callBack(browser: SipWsEndpoint, target: string, fromUser: string, credentials: { username: string; password: string }) {
+  return sendAuthenticatedInvite(
+    browser,
+    {
+      uri: target,
+      from: `sip:${fromUser}@${kamailio.domain}`,
+      to: target,
+      contact: `sip:${fromUser}@${browser.viaHost};transport=ws`,
+      headers: [['Content-Type', 'application/sdp']],
+      body: WEBRTC_SDP,
+    },
+    credentials,
+  );
+}
+
+test('a browser\'s INVITE to a callback target without credentials is challenged (407), not refused', async () => {
+  const browser = await registeredBrowser('ws-20');
+  const target = callbackTarget();
+  const sent = browser.sendRequest({
+    method: 'INVITE',
+    uri: target,
+    from: `sip:ws-20@${kamailio.domain}`,
+    to: target,
+    contact: `sip:ws-20@${browser.viaHost};transport=ws`,
+    headers: [['Content-Type', 'application/sdp']],
+    body: WEBRTC_SDP,
+  });
+  const challenge = await browser.finalResponse(sent);
+  assert.ok(isChallenge(challenge, kamailio.domain), challenge.raw);
+  assert.is(challenge.status, 407);
+});
+
+test('a browser\'s INVITE to cb- with a token that is not 32 lowercase hex digits, to another domain, or with another user\'s credentials is refused 403 and reaches no one', async () => {
+  const endpoint = app ?? (await connectApp());
+  const browser = await registeredBrowser('ws-21');
+  const own = browserCredentials('ws-21');
+  const refused: string[] = [];
+  for (const target of [
+    `sip:cb-${randomToken(15)}@${kamailio.domain}`,
+    `sip:cb-${randomToken(16).toUpperCase()}@${kamailio.domain}`,
+    `sip:cb-${randomToken(16)}0@${kamailio.domain}`,
+    `sip:cb-${randomToken(16)}@example.com`,
+    `sip:${PATIENT}@${kamailio.domain}`,
+  ]) {
+    const { challenge } = await callBack(browser, target, 'ws-21', own);
+    assert.is(challenge.status, 403, `${target}: ${challenge.startLine}`);
+    refused.push(header(challenge, 'call-id') ?? '');
+  }
+  // ws-22's credentials, but From says ws-21: the workstation named in the grant must be the caller.
+  const other = await callBack(browser, callbackTarget(), 'ws-21', browserCredentials('ws-22'));
+  assert.ok(other.invite, 'challenged first');
+  assert.is((await browser.finalResponse(other.invite!)).status, 403);
+  refused.push(other.invite!.callId);
+  // Forged credentials.
+  const forged = await callBack(browser, callbackTarget(), 'ws-21', ephemeralCredentials('not-the-secret-'.repeat(4), 'ws-21', Math.floor(Date.now() / 1000) + 3600));
+  assert.is((await browser.finalResponse(forged.invite!)).status, 403);
+  refused.push(forged.invite!.callId);
+  // Expired credentials.
+  const expired = await callBack(browser, callbackTarget(), 'ws-21', ephemeralCredentials(kamailio.secret, 'ws-21', Math.floor(Date.now() / 1000) - 60));
+  assert.is((await browser.finalResponse(expired.invite!)).status, 403);
+  refused.push(expired.invite!.callId);
+  for (const callId of refused) {
+    assert.not.ok(endpoint.received.some((m) => header(m, 'call-id') === callId), 'nothing reached the sip app');
+  }
+});
+
+test('a callback: the browser\'s authenticated INVITE reaches the sip app, the app\'s INVITE reaches the outbound trunk, and ACK and BYE follow both dialogs', async () => {
+  const endpoint = app ?? (await connectApp());
+  const browser = await registeredBrowser('ws-23');
+  const trunk = await SipUdpEndpoint.open(kamailio.host, kamailio.sipPort);
+  try {
+    const target = callbackTarget();
+    const { challenge, invite } = await callBack(browser, target, 'ws-23', browserCredentials('ws-23'));
+    assert.is(challenge.status, 407);
+    assert.ok(invite);
+    const atApp = await endpoint.waitForRequest('INVITE', invite.callId);
+    assert.is(atApp.uri, target, 'the R-URI reaches the app unchanged');
+    assert.not.ok(header(atApp, 'proxy-authorization'), 'Kamailio consumed the credentials');
+    assert.ok(routeSetAsUas(atApp).length > 0, 'Kamailio record-routes');
+
+    // The sip app calls the patient: R-URI sip:<number>@<trunk host:port>.
+    const trunkUri = `sip:${PATIENT}@127.0.0.1:${trunk.localPort}`;
+    const out = endpoint.sendRequest({
+      method: 'INVITE',
+      uri: trunkUri,
+      from: `sip:100@${kamailio.domain}`,
+      to: trunkUri,
+      contact: appContact(),
+      headers: [['Content-Type', 'application/sdp']],
+      body: SDP,
+    });
+    const atTrunk = await trunk.waitForRequest('INVITE', out.callId);
+    assert.is(atTrunk.uri, trunkUri);
+    assert.ok(routeSetAsUas(atTrunk).length > 0, 'Kamailio record-routes the outbound leg');
+    trunk.respond(atTrunk, 180, 'Ringing', { toTag: 'patient1' });
+    await endpoint.waitFor((m) => m.status === 180 && header(m, 'call-id') === out.callId, '180 at the app');
+    trunk.respond(atTrunk, 200, 'OK', {
+      toTag: 'patient1',
+      headers: [['Contact', `<sip:${PATIENT}@127.0.0.1:${trunk.localPort}>`], ['Content-Type', 'application/sdp']],
+      body: SDP,
+    });
+    const trunkOk = await endpoint.finalResponse(out);
+    assert.is(trunkOk.status, 200);
+    endpoint.sendRequest({
+      method: 'ACK',
+      uri: nameAddrUri(header(trunkOk, 'contact') ?? ''),
+      callId: out.callId,
+      from: `sip:100@${kamailio.domain}`,
+      fromTag: out.fromTag,
+      to: trunkUri,
+      toTag: 'patient1',
+      cseq: out.cseq,
+      routes: routeSetAsUac(trunkOk),
+    });
+    await trunk.waitForRequest('ACK', out.callId);
+
+    // The app answers the browser, which ACKs through Kamailio.
+    endpoint.respond(atApp, 200, 'OK', { toTag: 'app1', headers: [['Contact', `<${appContact()}>`], ['Content-Type', 'application/sdp']], body: WEBRTC_SDP });
+    const browserOk = await browser.finalResponse(invite);
+    assert.is(browserOk.status, 200);
+    browser.sendRequest({
+      method: 'ACK',
+      uri: nameAddrUri(header(browserOk, 'contact') ?? ''),
+      callId: invite.callId,
+      from: `sip:ws-23@${kamailio.domain}`,
+      fromTag: invite.fromTag,
+      to: target,
+      toTag: 'app1',
+      cseq: invite.cseq,
+      routes: routeSetAsUac(browserOk),
+    });
+    await endpoint.waitForRequest('ACK', invite.callId);
+
+    // The patient hangs up: BYE along the route set to the app; the app's BYE reaches the browser.
+    const patientBye = trunk.sendRequest({
+      method: 'BYE',
+      uri: nameAddrUri(header(atTrunk, 'contact') ?? ''),
+      callId: out.callId,
+      from: trunkUri,
+      fromTag: 'patient1',
+      to: `sip:100@${kamailio.domain}`,
+      toTag: out.fromTag,
+      cseq: 1,
+      routes: routeSetAsUas(atTrunk),
+    });
+    endpoint.respond(await endpoint.waitForRequest('BYE', out.callId), 200, 'OK');
+    assert.is((await trunk.finalResponse(patientBye)).status, 200);
+    const appBye = endpoint.sendRequest({
+      method: 'BYE',
+      uri: nameAddrUri(header(atApp, 'contact') ?? ''),
+      callId: invite.callId,
+      from: target,
+      fromTag: 'app1',
+      to: `sip:ws-23@${kamailio.domain}`,
+      toTag: invite.fromTag,
+      cseq: 1,
+      routes: routeSetAsUas(atApp),
+    });
+    browser.respond(await browser.waitForRequest('BYE', invite.callId), 200, 'OK');
+    assert.is((await endpoint.finalResponse(appBye)).status, 200);
+  } finally {
+    await trunk.close();
+  }
+});
+
+test('nobody but the sip app can relay to another host: not a browser, not an untrusted address, and the app only with an INVITE', async () => {
+  const endpoint = app ?? (await connectApp());
+  const trunk = await SipUdpEndpoint.open(kamailio.host, kamailio.sipPort);
+  const stranger = await SipUdpEndpoint.open(kamailio.host, kamailio.sipPort, '127.0.0.2');
+  const browser = await registeredBrowser('ws-24');
+  try {
+    const trunkUri = `sip:${PATIENT}@127.0.0.1:${trunk.localPort}`;
+    const fromStranger = stranger.sendRequest({ method: 'INVITE', uri: trunkUri, from: 'sip:x@127.0.0.2', to: trunkUri, contact: `sip:x@127.0.0.2:${stranger.localPort}`, headers: [['Content-Type', 'application/sdp']], body: SDP });
+    assert.is((await stranger.finalResponse(fromStranger)).status, 403);
+    const fromBrowser = await callBack(browser, trunkUri, 'ws-24', browserCredentials('ws-24'));
+    assert.is(fromBrowser.challenge.status, 403);
+    const message = endpoint.sendRequest({ method: 'MESSAGE', uri: trunkUri, from: `sip:100@${kamailio.domain}`, to: trunkUri, headers: [['Content-Type', 'text/plain']], body: 'hello' });
+    assert.is((await endpoint.finalResponse(message)).status, 403);
+    assert.is(trunk.received.length, 0, 'nothing reached the trunk');
+  } finally {
+    await trunk.close();
+    await stranger.close();
   }
 });
 

@@ -1,19 +1,29 @@
-import type { CallView, TeamMember } from '@deskline/protocol';
+import type { CallView, Subject, TaskView, TeamMember } from '@deskline/protocol';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { ApiClient } from '../services/api-client.js';
+import { log } from '../services/log.js';
 import { PushClient, type PushStatus } from '../services/push-client.js';
 
+const debug = log('dl:push');
+
 /**
- * The live call list and team for as long as the host is connected: opens the push socket on
- * connect, closes it on disconnect (logout), and re-renders the host on every change.
+ * The live call list, team, call board and subjects for as long as the host is connected: opens the
+ * push socket on connect, closes it on disconnect (logout), and re-renders the host on every change.
+ * The subjects are read from GET /api/subjects after every `hello` (retired ones too when
+ * `allSubjects()` says so: managers) and kept current by the pushed `subject` events.
  */
 export class PushController implements ReactiveController {
   #client: PushClient | undefined;
+  /** The subject list as last read from the server. */
+  #loadedSubjects = new Map<string, Subject>();
+  #subjectsRequest: AbortController | undefined;
 
   constructor(
     private readonly host: ReactiveControllerHost,
     /** Used to confirm that the session has ended when the server closes the socket for that reason. */
     private readonly api: () => ApiClient,
+    /** Whether to read the retired subjects too (only managers may). */
+    private readonly allSubjects: () => boolean = () => false,
   ) {
     host.addController(this);
   }
@@ -35,6 +45,34 @@ export class PushController implements ReactiveController {
     return this.#client?.team.get(userId);
   }
 
+  /** The tasks not closed that this user may see, as the server last told them. */
+  get tasks(): readonly TaskView[] {
+    return [...(this.#client?.tasks.values() ?? [])];
+  }
+
+  /** Tasks that closed since the page opened (the Closed tab adds them to what it loads). */
+  get closedTasks(): readonly TaskView[] {
+    return [...(this.#client?.closedTasks.values() ?? [])];
+  }
+
+  /** A task as an answer of the API returned it: shown at once, before its push arrives. */
+  putTask(task: TaskView): void {
+    this.#client?.putTask(task);
+  }
+
+  /** Subjects by id: the list read after the last hello, with every pushed change since. */
+  get subjects(): ReadonlyMap<string, Subject> {
+    const pushed = this.#client?.subjects;
+    if (pushed === undefined || pushed.size === 0) return this.#loadedSubjects;
+    return new Map([...this.#loadedSubjects, ...pushed]);
+  }
+
+  /** A subject this user changed (the admin view): shown at once, before its push arrives. */
+  putSubject(subject: Subject): void {
+    this.#loadedSubjects = new Map(this.#loadedSubjects).set(subject.id, subject);
+    this.host.requestUpdate();
+  }
+
   get status(): PushStatus {
     return this.#client?.status ?? 'stopped';
   }
@@ -42,6 +80,7 @@ export class PushController implements ReactiveController {
   hostConnected(): void {
     const client = new PushClient();
     client.addEventListener('change', this.#onChange);
+    client.addEventListener('hello', this.#onHello);
     client.addEventListener('session-ended', this.#onSessionEnded);
     this.#client = client;
     client.start();
@@ -50,8 +89,11 @@ export class PushController implements ReactiveController {
   hostDisconnected(): void {
     const client = this.#client;
     this.#client = undefined;
+    this.#subjectsRequest?.abort();
+    this.#loadedSubjects = new Map();
     if (client === undefined) return;
     client.removeEventListener('change', this.#onChange);
+    client.removeEventListener('hello', this.#onHello);
     client.removeEventListener('session-ended', this.#onSessionEnded);
     client.stop();
   }
@@ -59,6 +101,26 @@ export class PushController implements ReactiveController {
   #onChange = (): void => {
     this.host.requestUpdate();
   };
+
+  // The list is read after the hello, so that a change pushed from then on is applied over it. One
+  // that happened while the socket was down is in the list.
+  #onHello = (): void => {
+    void this.#loadSubjects();
+  };
+
+  async #loadSubjects(): Promise<void> {
+    this.#subjectsRequest?.abort();
+    const request = new AbortController();
+    this.#subjectsRequest = request;
+    try {
+      const subjects = await this.api().listSubjects({ all: this.allSubjects(), signal: request.signal });
+      this.#loadedSubjects = new Map(subjects.map((subject) => [subject.id, subject]));
+      this.host.requestUpdate();
+    } catch (error) {
+      // The board still works with the subjects it knows; the next hello reads them again.
+      if (!request.signal.aborted) debug('subjects not loaded', error);
+    }
+  }
 
   // Another tab of this browser logged the session out. Asking the server lets the API client
   // announce the ended session (a 401), which takes the app back to the login page.

@@ -71,6 +71,16 @@ export class SoftphoneController implements ReactiveController {
     this.#softphone?.answer();
   }
 
+  /**
+   * Calls `target` (a callback's SIP URI from POST /api/tasks/:id/callback), showing `number` as
+   * the party called. False when the phone is not registered or already on a call. The click that
+   * asks for it is a user gesture: the moment to let the page play the patient's audio.
+   */
+  call(target: string, options: { number?: string } = {}): boolean {
+    this.#ringtone?.unlock();
+    return this.#softphone?.call(target, options) ?? false;
+  }
+
   hangUp(): void {
     this.#softphone?.hangUp();
   }

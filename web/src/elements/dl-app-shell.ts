@@ -1,4 +1,4 @@
-import type { PublicUser } from '@deskline/protocol';
+import type { PublicUser, Subject, TaskView } from '@deskline/protocol';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { PauseController } from '../controllers/pause-controller.js';
@@ -24,6 +24,10 @@ import './dl-presence-dot.js';
 import './dl-queue-list.js';
 import './dl-team-list.js';
 import './dl-registration-status.js';
+import './dl-statistics.js';
+import './dl-subjects-admin.js';
+import type { CallBackDetail } from './dl-task-card.js';
+import './dl-task-board.js';
 import type { DlSettingsDialog } from './dl-settings-dialog.js';
 import './dl-settings-dialog.js';
 import type { MenuEntry, MenuSelectDetail } from './dl-user-menu.js';
@@ -52,11 +56,22 @@ function userMenu(notifications: { checked: boolean; hint?: string }, onWorkstat
 
 const FINISH_CALL_FIRST = 'Finish the current call before changing workstation.';
 
+/** What the work area shows: the call board for everyone; managers also keep the subjects and see statistics. */
+type View = 'board' | 'subjects' | 'statistics';
+
+const VIEWS: ReadonlyArray<{ id: View; label: string }> = [
+  { id: 'board', label: 'Call board' },
+  { id: 'subjects', label: 'Subjects' },
+  { id: 'statistics', label: 'Statistics' },
+];
+
 /**
- * The app after login: a header with the product name and the user panel (with the user's own status
- * dot), the grey pause band while incoming calls are paused, and the work area below: whether calls
- * can reach this person, the call in this browser, the calls missed during a pause, the workstation
- * and pause pickers when asked for, and beside them the clinic's queue and the team. The phone, the
+ * The app after login: a header with the product name, the managers' views (Call board, Subjects,
+ * Statistics) and the user panel (with the user's own status dot), the grey pause band while incoming
+ * calls are paused, and the work area below: whether calls can reach this person, the call in this
+ * browser, the calls missed during a pause, the workstation and pause pickers when asked for, then the
+ * call board (or the view a manager chose), and beside them the clinic's queue and the team. The call
+ * panel stays above every view, so a ringing call can always be answered. The phone, the
  * push socket, the workstation and the pause live in controllers for as long as the shell is shown;
  * leaving it (logout, the session ending) unregisters the phone and closes the socket.
  *
@@ -99,6 +114,34 @@ export class DlAppShell extends LitElement {
         gap: 0.5rem;
         font-size: 1.25rem;
         font-weight: 700;
+      }
+
+      nav {
+        display: flex;
+        flex: 1;
+        flex-wrap: wrap;
+        gap: 0.25rem;
+        margin-left: 1rem;
+      }
+
+      nav button {
+        min-height: var(--dl-target-size);
+        padding: 0.5rem 0.875rem;
+        border: 0;
+        border-radius: var(--dl-radius);
+        background: none;
+        color: var(--dl-color-text-muted);
+        font-weight: 600;
+        cursor: pointer;
+      }
+
+      nav button:hover {
+        background: var(--dl-color-surface-hover);
+      }
+
+      nav button[aria-current='page'] {
+        background: var(--dl-color-avatar);
+        color: var(--dl-color-on-avatar);
       }
 
       .brand svg {
@@ -215,6 +258,9 @@ export class DlAppShell extends LitElement {
   /** The pause picker was opened from the user menu. */
   @state() private pausing = false;
 
+  /** The view a manager chose; everyone else always sees the board. */
+  @state() private view: View = 'board';
+
   #loggingOut = false;
 
   #phone = new SoftphoneController(this, () => this.api, {
@@ -223,7 +269,7 @@ export class DlAppShell extends LitElement {
       return queued === undefined ? undefined : waitingSince(queued);
     },
   });
-  #push = new PushController(this, () => this.api);
+  #push = new PushController(this, () => this.api, () => this.user?.role === 'manager');
   #workstation = new WorkstationController(
     this,
     () => this.api,
@@ -244,6 +290,19 @@ export class DlAppShell extends LitElement {
     return html`
       <header>
         <span class="brand">${logoMark}Deskline</span>
+        ${user.role === 'manager'
+          ? html`<nav aria-label="Views">
+              ${VIEWS.map(
+                (view) => html`<button
+                  type="button"
+                  aria-current=${view.id === this.view ? 'page' : nothing}
+                  @click=${() => (this.view = view.id)}
+                >
+                  ${view.label}
+                </button>`,
+              )}
+            </nav>`
+          : nothing}
         <dl-user-menu .entries=${userMenu(this.#notificationsEntry(), this.#workstation.workstation !== undefined)} @menu-select=${this.#onMenuSelect}>
           <span class="me">
             ${userAvatar(user)}
@@ -270,7 +329,7 @@ export class DlAppShell extends LitElement {
       <dl-settings-dialog .user=${user} .api=${this.api}></dl-settings-dialog>
       <dl-confirm-dialog></dl-confirm-dialog>
       <main>
-        <div class="desk">${this.#renderDesk(user)}</div>
+        <div class="desk">${this.#renderDesk(user)} ${this.#renderView(user)}</div>
         <div class="side">
           <dl-queue-list
             .calls=${this.#push.calls}
@@ -281,6 +340,49 @@ export class DlAppShell extends LitElement {
         </div>
       </main>
     `;
+  }
+
+  #renderView(user: PublicUser) {
+    switch (user.role === 'manager' ? this.view : 'board') {
+      case 'subjects':
+        return html`<dl-subjects-admin
+          .subjects=${this.#push.subjects}
+          .api=${this.api}
+          @subject-change=${(event: CustomEvent<Subject>) => this.#push.putSubject(event.detail)}
+        ></dl-subjects-admin>`;
+      case 'statistics':
+        return html`<dl-statistics .api=${this.api}></dl-statistics>`;
+      case 'board':
+        return html`<dl-task-board
+          .tasks=${this.#push.tasks}
+          .closedTasks=${this.#push.closedTasks}
+          .subjects=${this.#push.subjects}
+          .team=${this.#push.team}
+          .workstations=${this.#workstation.workstations}
+          .viewer=${{ userId: user.id, role: user.role }}
+          .callbackBlocked=${this.#callbackBlocked()}
+          ?connected=${this.#push.status === 'connected'}
+          .api=${this.api}
+          @task-change=${(event: CustomEvent<TaskView>) => this.#push.putTask(event.detail)}
+          @call-back=${this.#onCallBack}
+        ></dl-task-board>`;
+    }
+  }
+
+  /** Why this user cannot call a patient back now ('' when they can): the call goes out from this browser's phone. */
+  #callbackBlocked(): string {
+    const workstation = this.#workstation.workstation;
+    if (workstation === undefined) return 'Choose a workstation to call patients back: the call goes out from it.';
+    if (workstation.kind !== 'browser') return `Calling back works from a browser workstation; ${workstation.name} is a desk phone.`;
+    if (this.#phone.busy) return 'Finish the current call first.';
+    return '';
+  }
+
+  /** Refusing the event tells the card that the phone could not place the call. */
+  #onCallBack(event: CustomEvent<CallBackDetail>): void {
+    const { taskId, target, number } = event.detail;
+    debug('calling back for task', taskId);
+    if (!this.#phone.call(target, { number })) event.preventDefault();
   }
 
   #notificationsEntry(): { checked: boolean; hint?: string } {

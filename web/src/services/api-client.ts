@@ -1,4 +1,15 @@
-import { CSRF_HEADER, type ApiError, type DayStatistics } from '@deskline/protocol';
+import {
+  CSRF_HEADER,
+  type ApiError,
+  type DayStatistics,
+  type CallbackStartResponse,
+  type ReportProblemRequest,
+  type Subject,
+  type TaskListResponse,
+  type TaskTab,
+  type TaskView,
+  type UpdateTaskRequest,
+} from '@deskline/protocol';
 import { log } from './log.js';
 
 const debug = log('dl:api');
@@ -20,6 +31,8 @@ export class ApiRequestError extends Error {
     readonly status: number,
     /** Text for the person at the screen: the server's `message`, or a fallback. */
     message: string,
+    /** The server's `error`: the status text, or a reason to act on (`subject-required`). */
+    readonly code?: string,
   ) {
     super(message);
   }
@@ -42,7 +55,7 @@ function isApiError(value: unknown): value is ApiError {
 async function toRequestError(response: Response): Promise<ApiRequestError> {
   try {
     const body: unknown = await response.json();
-    if (isApiError(body) && body.message !== '') return new ApiRequestError(response.status, body.message);
+    if (isApiError(body) && body.message !== '') return new ApiRequestError(response.status, body.message, body.error);
   } catch {
     // Not JSON: typically an error page from a proxy in front of Deskline.
   }
@@ -74,6 +87,10 @@ export class ApiClient extends EventTarget {
     return this.request<T>('PUT', path, body, options);
   }
 
+  patch<T>(path: string, body?: unknown, options?: RequestOptions): Promise<T> {
+    return this.request<T>('PATCH', path, body, options);
+  }
+
   delete<T>(path: string, options?: RequestOptions): Promise<T> {
     return this.request<T>('DELETE', path, undefined, options);
   }
@@ -81,6 +98,53 @@ export class ApiClient extends EventTarget {
   /** A day's statistics (managers): `date` is YYYY-MM-DD in the clinic's zone; without it, today there. */
   statistics(date?: string, options?: RequestOptions): Promise<DayStatistics> {
     return this.get<DayStatistics>(date === undefined ? '/api/statistics' : `/api/statistics?date=${encodeURIComponent(date)}`, options);
+  }
+
+  /** A tab's tasks as the server files them (taskVisibleTo applied), newest change first. */
+  async listTasks(tab: TaskTab, options: RequestOptions & { limit?: number } = {}): Promise<TaskView[]> {
+    const query = new URLSearchParams({ tab });
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    return (await this.get<TaskListResponse>(`/api/tasks?${query}`, options)).tasks;
+  }
+
+  /** Saves a task's subject or comment at once, so that a reload keeps them. */
+  updateTask(taskId: string, change: UpdateTaskRequest): Promise<TaskView> {
+    return this.patch<TaskView>(`/api/tasks/${encodeURIComponent(taskId)}`, change);
+  }
+
+  reportProblem(taskId: string, report: ReportProblemRequest): Promise<TaskView> {
+    return this.post<TaskView>(`/api/tasks/${encodeURIComponent(taskId)}/problems`, report);
+  }
+
+  /** 409 `subject-required` without a subject, and while a call or a callback is in progress. */
+  closeTask(taskId: string): Promise<TaskView> {
+    return this.post<TaskView>(`/api/tasks/${encodeURIComponent(taskId)}/close`, {});
+  }
+
+  /** Asks for a one-time callback target; the browser's phone then calls `target`. */
+  startCallback(taskId: string): Promise<CallbackStartResponse> {
+    return this.post<CallbackStartResponse>(`/api/tasks/${encodeURIComponent(taskId)}/callback`, {});
+  }
+
+  /** The active subjects; with `all` (managers only), the retired ones after them. */
+  listSubjects(options: RequestOptions & { all?: boolean } = {}): Promise<Subject[]> {
+    return this.get<Subject[]>(options.all ? '/api/subjects?all=true' : '/api/subjects', options);
+  }
+
+  createSubject(name: string): Promise<Subject> {
+    return this.post<Subject>('/api/subjects', { name });
+  }
+
+  renameSubject(subjectId: string, name: string): Promise<Subject> {
+    return this.patch<Subject>(`/api/subjects/${encodeURIComponent(subjectId)}`, { name });
+  }
+
+  retireSubject(subjectId: string): Promise<Subject> {
+    return this.post<Subject>(`/api/subjects/${encodeURIComponent(subjectId)}/retire`);
+  }
+
+  restoreSubject(subjectId: string): Promise<Subject> {
+    return this.post<Subject>(`/api/subjects/${encodeURIComponent(subjectId)}/restore`);
   }
 
   async request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {

@@ -1,4 +1,4 @@
-import type { CallView, PushEvent, TeamMember } from '@deskline/protocol';
+import type { CallView, PushEvent, Subject, TaskView, TeamMember } from '@deskline/protocol';
 import { log } from './log.js';
 
 const debug = log('dl:push');
@@ -10,6 +10,8 @@ const POLICY_CLOSE_CODE = 1008;
 
 /** How long an ended or abandoned call stays in `calls`, so a view can show how it ended. */
 export const ENDED_CALL_LINGER_MS = 5_000;
+/** How many closed tasks pushed since the page opened are kept for the Closed tab (newest first). */
+export const PUSHED_CLOSED_TASKS = 200;
 const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 30_000;
 
@@ -25,19 +27,26 @@ function pushUrl(): string {
 }
 
 /**
- * The live call list and team from the server: a WebSocket at /api/push (same origin, the session
- * cookie authenticates it) that starts with a `hello` listing the calls in progress and the team, and
- * then sends every change of a call and of a team member. It reconnects with exponential backoff (1 s
- * doubling up to 30 s, with jitter); each `hello` replaces both, so nothing missed while disconnected
- * lingers. Ended and abandoned calls are dropped ENDED_CALL_LINGER_MS after they end.
+ * The live call list, team and call board from the server: a WebSocket at /api/push (same origin, the
+ * session cookie authenticates it) that starts with a `hello` listing the calls in progress, the team
+ * and the open tasks, and then sends every change of a call, a team member, a task and a subject. It
+ * reconnects with exponential backoff (1 s doubling up to 30 s, with jitter); each `hello` replaces
+ * calls, team and open tasks, so nothing missed while disconnected lingers. Ended and abandoned calls
+ * are dropped ENDED_CALL_LINGER_MS after they end. A task that closes leaves `tasks` for
+ * `closedTasks`, which the Closed tab merges with what it loads from the server.
  *
- * @fires change - `Event`: `calls`, `team` or `status` changed.
+ * @fires change - `Event`: `calls`, `team`, `tasks`, `closedTasks`, `subjects` or `status` changed.
+ * @fires hello - `Event`: a `hello` arrived (the first one, or after a reconnect): anything not
+ *   pushed (the subject list) should be read again.
  * @fires session-ended - `Event`: the server closed the socket because this session logged out
  *   (another tab of this browser, say). The client has stopped.
  */
 export class PushClient extends EventTarget {
   #calls = new Map<string, CallView>();
   #team = new Map<string, TeamMember>();
+  #tasks = new Map<string, TaskView>();
+  #closedTasks = new Map<string, TaskView>();
+  #subjects = new Map<string, Subject>();
   #status: PushStatus = 'stopped';
   #socket: WebSocket | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -56,6 +65,21 @@ export class PushClient extends EventTarget {
   /** The team by user id: every enabled user, each replaced by a new object when it changes. */
   get team(): ReadonlyMap<string, TeamMember> {
     return this.#team;
+  }
+
+  /** Tasks by id: every task not closed that this user may see in its tab. */
+  get tasks(): ReadonlyMap<string, TaskView> {
+    return this.#tasks;
+  }
+
+  /** Tasks pushed as closed since the page opened (at most PUSHED_CLOSED_TASKS), by id. */
+  get closedTasks(): ReadonlyMap<string, TaskView> {
+    return this.#closedTasks;
+  }
+
+  /** Subjects pushed since the last `hello`, by id: newer than any list read before it. */
+  get subjects(): ReadonlyMap<string, Subject> {
+    return this.#subjects;
   }
 
   get status(): PushStatus {
@@ -78,6 +102,9 @@ export class PushClient extends EventTarget {
     this.#dropTimers.clear();
     this.#calls = new Map();
     this.#team = new Map();
+    this.#tasks = new Map();
+    this.#closedTasks = new Map();
+    this.#subjects = new Map();
     this.#changed();
   }
 
@@ -119,6 +146,19 @@ export class PushClient extends EventTarget {
         this.#calls = new Map();
         for (const call of message.calls) this.#put(call);
         this.#team = new Map(message.team.map((member) => [member.userId, member]));
+        this.#tasks = new Map();
+        // A signaling from before the call board sends no tasks.
+        for (const task of message.tasks ?? []) this.#putTask(task);
+        this.#subjects = new Map();
+        this.dispatchEvent(new Event('hello'));
+        break;
+      case 'task':
+        debug('task', message.task.id, message.task.status);
+        this.#putTask(message.task);
+        break;
+      case 'subject':
+        debug('subject', message.subject.id);
+        this.#subjects.set(message.subject.id, message.subject);
         break;
       case 'call':
         debug('call', message.call.id, message.call.state);
@@ -153,6 +193,32 @@ export class PushClient extends EventTarget {
         }
       }, ENDED_CALL_LINGER_MS),
     );
+  }
+
+  /**
+   * A task as an answer of the API returned it (a saved subject, a close): shown at once, before its
+   * push arrives.
+   */
+  putTask(task: TaskView): void {
+    this.#putTask(task);
+    this.#changed();
+  }
+
+  /** Pushes can overtake each other across reconnects: an older version of a task never replaces a newer one. */
+  #putTask(task: TaskView): void {
+    const known = this.#tasks.get(task.id) ?? this.#closedTasks.get(task.id);
+    if (known !== undefined && known.updatedAt > task.updatedAt) return;
+    if (task.status !== 'closed') {
+      this.#tasks.set(task.id, task);
+      return;
+    }
+    this.#tasks.delete(task.id);
+    this.#closedTasks.delete(task.id);
+    this.#closedTasks.set(task.id, task);
+    if (this.#closedTasks.size > PUSHED_CLOSED_TASKS) {
+      const oldest = this.#closedTasks.keys().next().value;
+      if (oldest !== undefined) this.#closedTasks.delete(oldest);
+    }
   }
 
   #onClose(event: CloseEvent): void {

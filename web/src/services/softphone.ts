@@ -16,8 +16,17 @@ export type RegistrationState =
   | { status: 'failed'; workstation: Workstation; reason: string };
 
 /**
+ * An incoming call:
+ *
  *   ringing ──(answer)──> connecting ──(ACK)──> in-call ──(either side hangs up)──> ended
  *      └──────────(caller cancels, answer fails)────────────────────────────────────────┘
+ *
+ * An outgoing call (a callback, `call()`): `ringing` always means "rings here" (the Answer button,
+ * the ringtone, the notification), so an outgoing call stays `connecting` while the patient's phone
+ * rings, and says so with `remoteRinging`:
+ *
+ *   connecting ──(180: remoteRinging)──> connecting ──(200)──> in-call ──(either side hangs up)──> ended
+ *      └──────────(busy, no answer, refused, we hang up: CANCEL)──────────────────────────────────┘
  */
 export type PhoneCallState = 'ringing' | 'connecting' | 'in-call' | 'ended';
 
@@ -25,8 +34,10 @@ export interface PhoneCall {
   /** JsSIP's session id. */
   id: string;
   direction: 'incoming' | 'outgoing';
-  /** The caller's number: the user part of From. */
+  /** The caller's number (the user part of From), or for an outgoing call the number being called. */
   number: string;
+  /** An outgoing call: the far end's phone rings (a 180 came). */
+  remoteRinging?: boolean;
   /** The From display name, when it says something the number does not. */
   name?: string;
   /** The sip app's call id (X-Deskline-Call-Id), to find the call in the live queue. */
@@ -75,6 +86,17 @@ function answerOptions(iceServers: readonly IceServer[] = []): Parameters<RTCSes
   };
 }
 
+/** JsSIP's end causes of an outgoing call (a callback) that get words of their own. */
+const OUTGOING_END_REASONS: Record<string, string> = {
+  Busy: 'The line is busy.',
+  Unavailable: 'Nobody answered.',
+  'No Answer': 'Nobody answered.',
+  Rejected: 'The call was declined.',
+  'Not Found': 'The call could not be placed: the callback expired or the number does not exist.',
+  'Authentication Error': 'The phone server refused this workstation\'s credentials.',
+  'SIP Failure Code': 'The call could not be placed.',
+};
+
 /** JsSIP's end causes (JsSIP.C.causes) that get their own words. */
 const END_REASONS: Record<string, string> = {
   Terminated: 'Call ended.',
@@ -111,6 +133,11 @@ function callerOf(session: RTCSession): { number: string; name?: string } {
     user ||
     'Unknown number';
   return display && display !== number ? { number, name: display } : { number };
+}
+
+/** The user part of a SIP URI ("sip:cb-…@domain" → "cb-…"), or the text itself. */
+function targetUser(target: string): string {
+  return /^sips?:([^@;]+)@/.exec(target)?.[1] ?? target;
 }
 
 function retryDelay(attempt: number): number {
@@ -202,6 +229,50 @@ export class Softphone extends EventTarget {
       debug('answer failed', error);
       this.#endCall(session, 'The call could not be answered.');
     }
+  }
+
+  /**
+   * Calls `target` (a callback's `sip:cb-<token>@<domain>` from POST /api/tasks/:id/callback), audio
+   * only, with the same media settings as answering. `number` is what the call shows (the patient's
+   * number; the target does not carry it). Does nothing while not registered or on another call; false then.
+   */
+  call(target: string, options: { number?: string } = {}): boolean {
+    const ua = this.#ua;
+    if (ua === undefined || this.#registration.status !== 'registered' || this.busy) return false;
+    clearTimeout(this.#clearCallTimer);
+    let session: RTCSession | undefined;
+    try {
+      session = ua.call(target, {
+        ...answerOptions(this.#credentials?.iceServers),
+        eventHandlers: {
+          // Fired inside ua.call(), before it returns the session.
+          peerconnection: ({ peerconnection }) => this.#takeRemoteAudio(() => session, peerconnection),
+        },
+      });
+    } catch (error) {
+      debug('call failed', error);
+      return false;
+    }
+    this.#session = session;
+    this.#muted = false;
+    this.#remoteStream = undefined;
+    debug('calling', target);
+    const callSession = session;
+    session.on('progress', () => {
+      const call = this.#call;
+      if (this.#session === callSession && call !== undefined && call.state === 'connecting' && !call.remoteRinging) {
+        this.#setCall({ ...call, remoteRinging: true });
+      }
+    });
+    this.#watch(session);
+    this.#setCall({
+      id: session.id,
+      direction: 'outgoing',
+      number: options.number ?? targetUser(target),
+      state: 'connecting',
+      ringStartedAt: Date.now(),
+    });
+    return true;
   }
 
   hangUp(): void {
@@ -376,13 +447,32 @@ export class Softphone extends EventTarget {
     this.#remoteStream = undefined;
     debug('incoming call from', number, queueCallId ?? '');
 
-    session.on('peerconnection', ({ peerconnection }) => {
-      peerconnection.addEventListener('track', (event) => {
-        if (this.#session !== session || event.track.kind !== 'audio') return;
-        this.#remoteStream = event.streams[0] ?? new MediaStream([event.track]);
-        this.#changed();
-      });
+    session.on('peerconnection', ({ peerconnection }) => this.#takeRemoteAudio(() => session, peerconnection));
+    this.#watch(session);
+
+    this.#setCall({
+      id: session.id,
+      direction: 'incoming',
+      number,
+      ...(name ? { name } : {}),
+      ...(queueCallId ? { queueCallId } : {}),
+      state: 'ringing',
+      ringStartedAt: Date.now(),
     });
+    this.ringtone.start();
+  }
+
+  /** The far end's audio becomes `remoteStream` while `session()` is the current call. */
+  #takeRemoteAudio(session: () => RTCSession | undefined, peerconnection: RTCPeerConnection): void {
+    peerconnection.addEventListener('track', (event) => {
+      if (this.#session === undefined || this.#session !== session() || event.track.kind !== 'audio') return;
+      this.#remoteStream = event.streams[0] ?? new MediaStream([event.track]);
+      this.#changed();
+    });
+  }
+
+  /** What every call, either way, follows of its session: connected, muted, ended. */
+  #watch(session: RTCSession): void {
     session.on('confirmed', () => {
       const call = this.#call;
       if (this.#session === session && call !== undefined) this.#setCall({ ...call, state: 'in-call', startedAt: Date.now() });
@@ -403,22 +493,16 @@ export class Softphone extends EventTarget {
       const missed = event.originator === 'remote' && event.cause === 'Canceled' && this.#call?.state === 'ringing';
       this.#endCall(session, this.#endReason(event), !missed);
     });
-
-    this.#setCall({
-      id: session.id,
-      direction: 'incoming',
-      number,
-      ...(name ? { name } : {}),
-      ...(queueCallId ? { queueCallId } : {}),
-      state: 'ringing',
-      ringStartedAt: Date.now(),
-    });
-    this.ringtone.start();
   }
 
   #endReason(event: EndEvent): string {
-    if (event.cause === 'Terminated') return event.originator === 'local' ? 'You ended the call.' : 'The caller hung up.';
-    return END_REASONS[event.cause] ?? `The call ended (${event.cause}).`;
+    const outgoing = this.#call?.direction === 'outgoing';
+    if (event.cause === 'Terminated') {
+      if (event.originator === 'local') return 'You ended the call.';
+      return outgoing ? 'The patient hung up.' : 'The caller hung up.';
+    }
+    if (outgoing && event.cause === 'Canceled') return 'You hung up before anyone answered.';
+    return (outgoing ? OUTGOING_END_REASONS[event.cause] : undefined) ?? END_REASONS[event.cause] ?? `The call ended (${event.cause}).`;
   }
 
   /** Forgets `session`; with `show`, its call stays on screen as ended for a moment. */

@@ -1,0 +1,118 @@
+import type { Logger } from 'pino';
+import type { IncomingInviteRequest, Session } from 'sip.js/lib/core/index.js';
+import { sendBye } from '../calls/bye.js';
+
+/**
+ * The leg's SIP life (we are the UAS of the browser's INVITE):
+ *
+ *   invited ──(200 with our SDP)──> answered ──(ACK)──> confirmed ──(BYE either way)──> ended
+ *      ├──(our final error response)──────────────────────────────────────────────────> ended
+ *      └──(the browser's CANCEL: 487)──────────────────────────────────────────────────> ended
+ */
+export type BrowserLegState = 'invited' | 'answered' | 'confirmed' | 'ended';
+
+export interface BrowserLegEvents {
+  /** The employee hung up before the patient answered (CANCEL, answered 487 already). */
+  onCancelled(): void;
+  /** The employee hung up an answered callback (their BYE has been answered). */
+  onHungUp(): void;
+  /** No ACK came for our 200 OK. */
+  onAckTimeout(): void;
+}
+
+/** The employee's side of a callback: the browser's INVITE (through Kamailio) and, once answered, its dialog. */
+export class BrowserLeg {
+  private current: BrowserLegState = 'invited';
+  private session: Session | undefined;
+
+  constructor(
+    private readonly request: IncomingInviteRequest,
+    private readonly events: BrowserLegEvents,
+    private readonly log: Logger,
+  ) {
+    request.delegate = {
+      onCancel: () => {
+        if (this.current !== 'invited') return;
+        this.respond(487, 'Request Terminated');
+        this.events.onCancelled();
+      },
+    };
+  }
+
+  get state(): BrowserLegState {
+    return this.current;
+  }
+
+  /** The patient's phone rings. */
+  ringing(): void {
+    if (this.current !== 'invited') return;
+    try {
+      this.request.progress({ statusCode: 180, reasonPhrase: 'Ringing' });
+    } catch (err) {
+      this.log.warn({ err }, 'could not send 180 to the browser');
+    }
+  }
+
+  /** 200 OK with rtpengine's answer for the browser; false when the transaction is gone (a CANCEL crossed it). */
+  accept(sdp: string): boolean {
+    if (this.current !== 'invited') return false;
+    try {
+      const { session } = this.request.accept({
+        statusCode: 200,
+        body: { contentDisposition: 'session', contentType: 'application/sdp', content: sdp },
+      });
+      this.current = 'answered';
+      this.session = session;
+      session.delegate = {
+        onAck: () => {
+          if (this.current === 'answered') this.current = 'confirmed';
+        },
+        onAckTimeout: () => {
+          if (this.current !== 'answered') return;
+          this.log.warn('no ACK from the browser for our 200 OK');
+          this.current = 'ended';
+          session.dispose();
+          this.events.onAckTimeout();
+        },
+        onBye: (bye) => {
+          bye.accept();
+          if (this.current === 'ended') return;
+          this.current = 'ended';
+          this.events.onHungUp();
+        },
+      };
+      return true;
+    } catch (err) {
+      this.log.warn({ err }, 'could not answer the browser\'s INVITE');
+      this.current = 'ended';
+      return false;
+    }
+  }
+
+  /** A final error response to the INVITE, while it has none. */
+  refuse(statusCode: number, reasonPhrase: string): void {
+    if (this.current !== 'invited') return;
+    this.respond(statusCode, reasonPhrase);
+  }
+
+  /** Ends the leg: an error response while invited, BYE once answered. Never throws. */
+  async hangUp(statusCode = 503, reasonPhrase = 'Service Unavailable'): Promise<void> {
+    if (this.current === 'invited') {
+      this.respond(statusCode, reasonPhrase);
+      return;
+    }
+    if (this.current === 'ended' || !this.session) return;
+    this.current = 'ended';
+    await sendBye(this.session, this.log);
+  }
+
+  private respond(statusCode: number, reasonPhrase: string): void {
+    this.current = 'ended';
+    try {
+      this.request.reject({ statusCode, reasonPhrase });
+    } catch (err) {
+      // The transaction may have ended meanwhile.
+      this.log.warn({ err, statusCode }, 'could not send the final response to the browser');
+    }
+  }
+}

@@ -1,0 +1,225 @@
+import type { Logger } from 'pino';
+import type { CallbackGrant, CallbackOutcome, CallbackState, CallbackView } from '@deskline/protocol';
+import type { IncomingInviteRequest } from 'sip.js/lib/core/index.js';
+import { CallbackMedia } from '../media/callback-media.js';
+import type { RtpEngine } from '../media/rtpengine.js';
+import type { DialogServices, TrunkDialer } from '../sip/sip-stack.js';
+import { BrowserLeg } from './browser-leg.js';
+import { CALLBACK_LOCK_SECONDS, type CallbackStore } from './callback-store.js';
+import { CallbackStateMachine, outcomeOfFailure } from './callback-state-machine.js';
+import { TrunkLeg } from './trunk-leg.js';
+
+export interface CallbackDeps {
+  rtpengine: RtpEngine;
+  store: CallbackStore;
+  dialer: TrunkDialer;
+  dialogs: DialogServices;
+  /** host:port of OUTBOUND_TRUNK. */
+  trunk: string;
+  /** The clinic number the patient sees. */
+  callerId: string;
+  /** CALLBACK_RING_SECONDS, in ms. */
+  ringTimeoutMs: number;
+}
+
+/** Why a callback ended, for the log line. */
+export type CallbackEndReason =
+  | 'employee-hung-up'
+  | 'patient-hung-up'
+  | 'cancelled'
+  | 'ring-timeout'
+  | 'trunk-refused'
+  | 'no-ack'
+  | 'media-failed'
+  | 'shutdown';
+
+/** What the browser is told when the callback ends before the patient answers. */
+const BROWSER_RESPONSE: Record<Exclude<CallbackOutcome, 'answered' | 'cancelled'>, [number, string]> = {
+  busy: [486, 'Busy Here'],
+  'no-answer': [480, 'No Answer'],
+  rejected: [603, 'Decline'],
+  failed: [502, 'Callback Failed'],
+};
+
+/**
+ * One callback, from the browser's INVITE (the grant already taken) to the last cleanup: the
+ * browser's leg, the trunk's leg, the rtpengine allocation, the CallbackView in Redis and the task's
+ * lock. Every way it can end goes through `end()`, which releases all of them.
+ *
+ * Lives in this process only: a sip app that dies mid-callback loses it (rtpengine drops the media
+ * at its timeout, the lock expires within CALLBACK_LOCK_SECONDS, the view keeps its last state).
+ */
+export class Callback {
+  readonly id: string;
+  readonly log: Logger;
+  private readonly machine = new CallbackStateMachine();
+  private readonly media: CallbackMedia;
+  private readonly browser: BrowserLeg;
+  private trunk: TrunkLeg | undefined;
+  private view: CallbackView;
+  private ringTimer: NodeJS.Timeout | undefined;
+  private lockTimer: NodeJS.Timeout | undefined;
+  private writes: Promise<void> = Promise.resolve();
+  private ending: Promise<void> | undefined;
+  private markEnded!: () => void;
+  /** Settles once the callback has ended and everything it held is released. */
+  readonly ended = new Promise<void>((resolve) => (this.markEnded = resolve));
+
+  constructor(
+    private readonly request: IncomingInviteRequest,
+    private readonly grant: CallbackGrant,
+    private readonly deps: CallbackDeps,
+    parentLog: Logger,
+  ) {
+    this.id = grant.callbackId;
+    this.log = parentLog.child({ callbackId: this.id, taskId: grant.taskId });
+    this.view = {
+      id: grant.callbackId,
+      taskId: grant.taskId,
+      number: grant.number,
+      userId: grant.userId,
+      workstationId: grant.workstationId,
+      state: 'dialing',
+      startedAt: Date.now(),
+    };
+    this.media = new CallbackMedia(deps.rtpengine, `callback-${this.id}`, request.message.fromTag, this.log);
+    this.browser = new BrowserLeg(
+      request,
+      {
+        onCancelled: () => void this.end('cancelled', 'cancelled'),
+        onHungUp: () => void this.end('employee-hung-up', 'answered'),
+        onAckTimeout: () => void this.end('no-ack', 'failed'),
+      },
+      this.log,
+    );
+  }
+
+  get state(): CallbackState {
+    return this.machine.state;
+  }
+
+  /** Records `dialing`, offers the browser's SDP to rtpengine and sends the INVITE to the trunk. */
+  async dial(): Promise<void> {
+    this.publish();
+    this.lockTimer = setInterval(() => this.keepLock(), (CALLBACK_LOCK_SECONDS * 1000) / 3);
+    let sdp: string;
+    try {
+      sdp = await this.media.offerToTrunk(this.request.message.body);
+    } catch (err) {
+      if (this.ending) return;
+      this.log.error({ err }, "rtpengine refused the browser's offer");
+      await this.end('media-failed', 'failed', [503, 'Media Unavailable']);
+      return;
+    }
+    if (this.ending) return;
+    const trunk = new TrunkLeg(
+      this.deps.dialer,
+      this.deps.dialogs,
+      { number: this.grant.number, trunk: this.deps.trunk, callerId: this.deps.callerId, sdp },
+      {
+        onRinging: () => this.onRinging(),
+        onAnswered: (answer, tag) => void this.onAnswered(answer, tag),
+        onFailed: (statusCode, reasonPhrase) => this.onRefused(statusCode, reasonPhrase),
+        onHungUp: () => void this.end('patient-hung-up', 'answered'),
+      },
+      this.log,
+    );
+    this.trunk = trunk;
+    this.ringTimer = setTimeout(() => {
+      this.log.info({ seconds: this.deps.ringTimeoutMs / 1000 }, 'the patient did not answer in time; cancelling');
+      void this.end('ring-timeout', 'no-answer');
+    }, this.deps.ringTimeoutMs);
+    trunk.start();
+    this.log.info({ number: this.grant.number, trunk: this.deps.trunk, callerId: this.deps.callerId }, 'calling the patient back');
+  }
+
+  /**
+   * Ends the callback with `outcome`: the trunk's INVITE is CANCELled or its dialog BYEd, the browser
+   * gets its final error response (`response`, or the outcome's) or a BYE, rtpengine is released, the
+   * view recorded `ended` (which releases the task's lock), and the Redis writes awaited. Idempotent.
+   */
+  end(reason: CallbackEndReason, outcome: CallbackOutcome, response?: [number, string]): Promise<void> {
+    this.ending ??= this.finish(reason, outcome, response);
+    return this.ending;
+  }
+
+  private async finish(reason: CallbackEndReason, outcome: CallbackOutcome, response?: [number, string]): Promise<void> {
+    clearTimeout(this.ringTimer);
+    clearInterval(this.lockTimer);
+    const [statusCode, reasonPhrase] = response ?? (outcome === 'answered' || outcome === 'cancelled' ? [487, 'Request Terminated'] : BROWSER_RESPONSE[outcome]);
+    await Promise.all([this.trunk?.hangUp(), this.browser.hangUp(statusCode, reasonPhrase)]);
+    this.moveTo('ended', { outcome, endedAt: Date.now() });
+    await Promise.all([this.media.destroy(), this.writes]);
+    this.log.info({ reason, outcome, seconds: (Date.now() - this.view.startedAt) / 1000 }, 'callback ended');
+    this.markEnded();
+  }
+
+  private onRinging(): void {
+    if (this.ending || this.machine.state !== 'dialing') return;
+    this.browser.ringing();
+    this.moveTo('ringing');
+  }
+
+  private onRefused(statusCode: number, reasonPhrase: string): void {
+    if (this.ending) return;
+    const outcome = outcomeOfFailure(statusCode);
+    this.log.info({ statusCode, reasonPhrase, outcome }, 'the trunk refused the callback');
+    void this.end('trunk-refused', outcome, outcome === 'failed' ? failedResponse(statusCode, reasonPhrase) : undefined);
+  }
+
+  private async onAnswered(trunkSdp: string, tag: string): Promise<void> {
+    clearTimeout(this.ringTimer);
+    if (this.ending) return;
+    let sdp: string;
+    try {
+      sdp = await this.media.answerFromTrunk(tag, trunkSdp);
+    } catch (err) {
+      if (this.ending) return;
+      this.log.error({ err }, "rtpengine refused the patient's answer");
+      await this.end('media-failed', 'failed', [503, 'Media Unavailable']);
+      return;
+    }
+    if (this.ending) return;
+    if (!this.browser.accept(sdp)) {
+      await this.end('cancelled', 'cancelled');
+      return;
+    }
+    this.moveTo('answered', { answeredAt: Date.now() });
+    this.log.info('the patient answered the callback');
+  }
+
+  /** Keeps the task locked while the callback lasts (the step took the lock for it). */
+  private keepLock(): void {
+    this.deps.store.holdLock(this.grant.taskId, this.id).then(
+      (held) => {
+        if (!held && !this.ending) this.log.warn('another callback holds the task now');
+      },
+      (err: unknown) => this.log.warn({ err }, "could not extend the task's callback lock"),
+    );
+  }
+
+  private moveTo(state: CallbackState, fields: Partial<CallbackView> = {}): void {
+    this.machine.moveTo(state);
+    this.view = { ...this.view, ...fields, state };
+    this.log.info({ state, ...(fields.outcome ? { outcome: fields.outcome } : {}) }, 'callback state changed');
+    this.publish();
+  }
+
+  /** Queues a write of the current view; writes of one callback reach Redis in order. */
+  private publish(): void {
+    const snapshot = { ...this.view };
+    this.writes = this.writes
+      .then(() => this.deps.store.record(snapshot))
+      .catch((err: unknown) => this.log.error({ err, state: snapshot.state }, 'could not record the callback in Redis'));
+  }
+}
+
+/**
+ * What the browser is told when the trunk failed the call: the trunk's own status where it means the
+ * same to the browser (404 for a number that does not exist, 503 …), never a challenge or a redirect,
+ * which the browser would act on.
+ */
+function failedResponse(statusCode: number, reasonPhrase: string): [number, string] {
+  if (statusCode < 400 || statusCode === 401 || statusCode === 407 || statusCode > 699) return [502, 'Callback Failed'];
+  return [statusCode, reasonPhrase || 'Callback Failed'];
+}

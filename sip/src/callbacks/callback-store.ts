@@ -1,0 +1,89 @@
+import type { Redis } from 'ioredis';
+import { RedisKeys, RedisStreams, type CallbackEvent, type CallbackGrant, type CallbackView } from '@deskline/protocol';
+
+/** stream:callback-events is trimmed to about this many entries (`XADD … MAXLEN ~`); signaling reads it with a consumer group. */
+export const CALLBACK_EVENTS_MAX_LENGTH = 10_000;
+/**
+ * How long `task-callback:<taskId>` lives without a refresh. A callback refreshes it every third of
+ * this while it lasts, so a sip app that dies mid-call leaves the task locked for at most this long.
+ */
+export const CALLBACK_LOCK_SECONDS = 60;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+// The lock is signaling's (SET NX with the grant's TTL, value the callbackId): extended and released
+// only while it still names this callback, so a later callback of the task is never unlocked by us.
+const EXTEND_LOCK = `
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+  return 1
+end
+return 0`;
+const RELEASE_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;
+
+/**
+ * A callback's records in Redis (docs/call-board.md, "Callbacks"): the one-time grant signaling
+ * wrote, the task's lock, the CallbackView at `callback:<id>` with the `callbacks` index (both kept
+ * HISTORY_RETENTION_DAYS), and one event on `stream:callback-events` per state change, each change in
+ * one MULTI.
+ */
+export class CallbackStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly retentionDays: number,
+  ) {}
+
+  /** Takes the grant (GETDEL: a token works once). Undefined when there is none, or it is not a grant. */
+  async takeGrant(token: string): Promise<CallbackGrant | undefined> {
+    const json = await this.redis.getdel(RedisKeys.callbackGrant(token));
+    if (json === null) return undefined;
+    try {
+      const value = JSON.parse(json) as unknown;
+      return isGrant(value) ? value : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Extends the task's lock to CALLBACK_LOCK_SECONDS, if it is free or names this callback; false when
+   * another callback holds it.
+   */
+  async holdLock(taskId: string, callbackId: string): Promise<boolean> {
+    const held = await this.redis.eval(EXTEND_LOCK, 1, RedisKeys.taskCallback(taskId), callbackId, CALLBACK_LOCK_SECONDS);
+    return held === 1;
+  }
+
+  /** Writes the callback's new state and its event; an ended callback releases the task's lock in the same MULTI. */
+  async record(view: CallbackView): Promise<void> {
+    const key = RedisKeys.callback(view.id);
+    const retentionMs = this.retentionDays * DAY_MS;
+    const event: CallbackEvent = { callback: view };
+    const tx = this.redis.multi();
+    // Kept for the statistics as long as the other history: from its start, whatever its state.
+    const expiresInMs = Math.max(1000, view.startedAt + retentionMs - Date.now());
+    tx.set(key, JSON.stringify(view), 'PX', expiresInMs);
+    tx.zadd(RedisKeys.callbacks, view.startedAt, view.id);
+    tx.zremrangebyscore(RedisKeys.callbacks, '-inf', `(${Date.now() - retentionMs}`);
+    if (view.state === 'ended') tx.eval(RELEASE_LOCK, 1, RedisKeys.taskCallback(view.taskId), view.id);
+    tx.xadd(RedisStreams.callbackEvents, 'MAXLEN', '~', CALLBACK_EVENTS_MAX_LENGTH, '*', 'event', JSON.stringify(event));
+    const results = await tx.exec();
+    const failed = results?.find(([err]) => err !== null)?.[0];
+    if (!results) throw new Error('the callback transaction was discarded');
+    if (failed) throw failed;
+  }
+}
+
+function isGrant(value: unknown): value is CallbackGrant {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    ['callbackId', 'taskId', 'number', 'userId', 'workstationId', 'sipUser'].every((key) => typeof v[key] === 'string' && v[key] !== '') &&
+    typeof v['grantedAt'] === 'number'
+  );
+}

@@ -1,0 +1,63 @@
+import type { Logger } from 'pino';
+import { PLAIN_RTP, WEBRTC } from './flags.js';
+import { NgError } from './ng-client.js';
+import type { RtpEngine } from './rtpengine.js';
+import { stripWebRtcOnlyLines } from './sdp.js';
+
+/**
+ * One callback's allocation in rtpengine: the browser's WebRTC offer (from-tag = the browser's leg)
+ * goes to the trunk as plain RTP, and the patient's answer comes back to the browser as WebRTC, the
+ * way ARCHITECTURE.md measured it for a browser that offers ("late offer" there). Whoever creates it
+ * calls `destroy()` on every way the callback can end.
+ */
+export class CallbackMedia {
+  private allocated = false;
+  private destroyed = false;
+  private inFlight: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly engine: RtpEngine,
+    /** rtpengine's call id. */
+    readonly callId: string,
+    /** The browser's SIP From tag. */
+    readonly browserTag: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** The browser's offer; returns the plain RTP offer for the trunk (WebRTC-only lines stripped). */
+  offerToTrunk(browserSdp: string): Promise<string> {
+    return this.run(async () => {
+      this.allocated = true;
+      const offer = await this.engine.offer({ callId: this.callId, fromTag: this.browserTag, sdp: browserSdp, flags: PLAIN_RTP });
+      return stripWebRtcOnlyLines(offer);
+    });
+  }
+
+  /** The patient's answer (to-tag = the trunk's leg); returns the WebRTC answer for the browser. */
+  answerFromTrunk(trunkTag: string, trunkSdp: string): Promise<string> {
+    return this.run(() =>
+      this.engine.answer({ callId: this.callId, fromTag: this.browserTag, toTag: trunkTag, sdp: trunkSdp, flags: WEBRTC }),
+    );
+  }
+
+  /** Deletes the call in rtpengine. Safe to call more than once and on any path; never throws. */
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    await this.inFlight.catch(() => undefined);
+    if (!this.allocated) return;
+    try {
+      await this.engine.delete({ callId: this.callId, fromTag: this.browserTag });
+    } catch (err) {
+      if (err instanceof NgError && /unknown call/i.test(err.reason)) return;
+      this.log.warn({ err }, 'could not delete the rtpengine session');
+    }
+  }
+
+  private run<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.destroyed) return Promise.reject(new Error('the media session is closed'));
+    const result = this.inFlight.catch(() => undefined).then(operation);
+    this.inFlight = result;
+    return result;
+  }
+}

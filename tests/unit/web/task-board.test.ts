@@ -1,0 +1,93 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Subject, TaskView } from '@deskline/protocol';
+import { canChangeTask, compareTasks, isWithheld, mergeTasks, subjectChoices, tabTasks } from '@deskline/web/build/task-board.js';
+
+const anna = { userId: 'anna', role: 'employee' };
+const ben = { userId: 'ben', role: 'employee' };
+const maria = { userId: 'maria', role: 'manager' };
+
+function task(id: string, fields: Partial<TaskView> = {}): TaskView {
+  return { id, patient: '+4930123', status: 'incoming', callIds: [], attempts: 0, callbacks: [], problems: [], createdAt: 0, updatedAt: 0, ...fields };
+}
+
+function call(startedAt: number, queuedAt?: number): TaskView['call'] {
+  return { id: `call-${startedAt}`, from: '+4930123', line: '100', state: queuedAt === undefined ? 'intro' : 'waiting', startedAt, ...(queuedAt === undefined ? {} : { queuedAt }) };
+}
+
+const ids = (tasks: TaskView[]): string[] => tasks.map((t) => t.id);
+
+test('Pending: incoming calls first, the longest waiting on top, then the wrap-ups, newest first', () => {
+  const tasks = [
+    task('wrap-old', { status: 'wrap-up', assigneeUserId: 'anna', updatedAt: 10 }),
+    task('intro', { call: call(300) }),
+    task('waiting-long', { call: call(100, 103) }),
+    task('wrap-new', { status: 'wrap-up', assigneeUserId: 'anna', updatedAt: 20 }),
+    task('waiting-short', { call: call(200, 203) }),
+  ];
+  assert.equal(ids(tabTasks(tasks, 'pending', anna)), ['waiting-long', 'waiting-short', 'intro', 'wrap-new', 'wrap-old']);
+});
+
+test("Pending shows an employee their own and the unassigned tasks, a manager everyone's; other tabs show everyone everything", () => {
+  const tasks = [
+    task('mine', { status: 'wrap-up', assigneeUserId: 'anna' }),
+    task('bens', { status: 'wrap-up', assigneeUserId: 'ben' }),
+    task('free', { call: call(1, 2) }),
+    task('bens-call', { status: 'on-the-line', assigneeUserId: 'ben' }),
+  ];
+  assert.equal(ids(tabTasks(tasks, 'pending', anna)).sort(), ['free', 'mine']);
+  assert.equal(ids(tabTasks(tasks, 'pending', maria)).sort(), ['bens', 'free', 'mine']);
+  assert.equal(ids(tabTasks(tasks, 'on-the-line', anna)), ['bens-call']);
+  assert.equal(ids(tabTasks(tasks, 'on-the-line', ben)), ['bens-call']);
+});
+
+test('each status lands in its tab: calling back is on the line, closed and abandoned have their own', () => {
+  const tasks = [
+    task('back', { status: 'calling-back', assigneeUserId: 'ben' }),
+    task('gone', { status: 'abandoned', attempts: 2 }),
+    task('done', { status: 'closed', closedAt: 5 }),
+  ];
+  assert.equal(ids(tabTasks(tasks, 'on-the-line', anna)), ['back']);
+  assert.equal(ids(tabTasks(tasks, 'abandoned', anna)), ['gone']);
+  assert.equal(ids(tabTasks(tasks, 'closed', anna)), ['done']);
+  assert.equal(ids(tabTasks(tasks, 'pending', anna)), []);
+});
+
+test('Closed: the loaded list and the pushed tasks merged, each once in its latest version, newest closed first', () => {
+  const loaded = [task('a', { status: 'closed', closedAt: 10, updatedAt: 10 }), task('b', { status: 'closed', closedAt: 5, updatedAt: 5, comment: 'old' })];
+  const pushed = [task('b', { status: 'closed', closedAt: 5, updatedAt: 7, comment: 'new' }), task('c', { status: 'closed', closedAt: 20, updatedAt: 20 })];
+  const merged = tabTasks(mergeTasks(loaded, pushed), 'closed', anna);
+  assert.equal(ids(merged), ['c', 'a', 'b']);
+  assert.is(merged[2]?.comment, 'new');
+  // An older version never replaces a newer one, whichever list it comes from.
+  assert.is(mergeTasks(pushed, loaded).find((t) => t.id === 'b')?.comment, 'new');
+});
+
+test('ties keep one order: by id', () => {
+  assert.ok(compareTasks('abandoned')(task('a'), task('b')) < 0);
+});
+
+test('who may change a task: managers any open one, employees theirs and unassigned ones, nobody a closed one', () => {
+  assert.ok(canChangeTask({ status: 'wrap-up', assigneeUserId: 'anna' }, anna));
+  assert.ok(!canChangeTask({ status: 'wrap-up', assigneeUserId: 'ben' }, anna));
+  assert.ok(canChangeTask({ status: 'abandoned' }, anna));
+  assert.ok(canChangeTask({ status: 'on-the-line', assigneeUserId: 'ben' }, maria));
+  assert.ok(!canChangeTask({ status: 'closed', assigneeUserId: 'anna' }, maria));
+});
+
+test("subjects offered: the active ones in the managers' order, plus the task's own even if retired (after them)", () => {
+  const subject = (id: string, createdAt: number, retired = false): Subject => ({ id, name: id, retired, createdAt });
+  const subjects = new Map([subject('old', 1, true), subject('b', 3), subject('a', 2), subject('gone', 4, true)].map((s) => [s.id, s]));
+  assert.equal(subjectChoices(subjects, undefined).map((s) => s.id), ['a', 'b']);
+  assert.equal(subjectChoices(subjects, 'old').map((s) => s.id), ['a', 'b', 'old']);
+  assert.equal(subjectChoices(subjects, 'a').map((s) => s.id), ['a', 'b']);
+});
+
+test("a withheld number is '' or anonymous", () => {
+  assert.ok(isWithheld(''));
+  assert.ok(isWithheld('anonymous'));
+  assert.ok(isWithheld('Anonymous'));
+  assert.not.ok(isWithheld('+4930123'));
+});
+
+test.run();

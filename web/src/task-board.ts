@@ -1,0 +1,73 @@
+import { taskTab, taskVisibleTo, type Subject, type TaskTab, type TaskView } from '@deskline/protocol';
+
+/** What the board needs to know of the person looking at it. */
+export interface BoardViewer {
+  userId: string;
+  role: string;
+}
+
+/** A patient who withheld their number: the trunk sends '' or `anonymous`. Such a task cannot be called back. */
+export function isWithheld(patient: string): boolean {
+  return patient === '' || patient.toLowerCase() === 'anonymous';
+}
+
+/** Since when an incoming call has waited: the end of the intro, else the start of the call. */
+export function waitingSinceOf(task: TaskView): number {
+  return task.call?.queuedAt ?? task.call?.startedAt ?? task.createdAt;
+}
+
+/**
+ * The order of a tab. Pending: the incoming calls first, in the order the patients called (the next
+ * to be answered on top), then the wrap-ups, newest first. Closed: newest closed first. The other
+ * tabs: newest change first, as the server lists them.
+ */
+export function compareTasks(tab: TaskTab): (a: TaskView, b: TaskView) => number {
+  switch (tab) {
+    case 'pending':
+      return (a, b) =>
+        Number(a.status !== 'incoming') - Number(b.status !== 'incoming') ||
+        (a.status === 'incoming' ? waitingSinceOf(a) - waitingSinceOf(b) : b.updatedAt - a.updatedAt) ||
+        a.id.localeCompare(b.id);
+    case 'closed':
+      return (a, b) => (b.closedAt ?? b.updatedAt) - (a.closedAt ?? a.updatedAt) || a.id.localeCompare(b.id);
+    case 'on-the-line':
+    case 'abandoned':
+      return (a, b) => b.updatedAt - a.updatedAt || a.id.localeCompare(b.id);
+  }
+}
+
+/** The tasks of one tab that `viewer` sees (taskVisibleTo), in the tab's order. */
+export function tabTasks(tasks: Iterable<TaskView>, tab: TaskTab, viewer: BoardViewer): TaskView[] {
+  return [...tasks].filter((task) => taskTab(task.status) === tab && taskVisibleTo(task, viewer)).sort(compareTasks(tab));
+}
+
+/**
+ * The Closed tab's tasks: the list loaded from the server and the tasks pushed as closed since, each
+ * task once, in its latest version.
+ */
+export function mergeTasks(...lists: Iterable<TaskView>[]): TaskView[] {
+  const byId = new Map<string, TaskView>();
+  for (const list of lists) {
+    for (const task of list) {
+      const known = byId.get(task.id);
+      if (known === undefined || known.updatedAt <= task.updatedAt) byId.set(task.id, task);
+    }
+  }
+  return [...byId.values()];
+}
+
+/** Whether `viewer` may change the task (the server checks too): managers any, others theirs or unassigned. */
+export function canChangeTask(task: Pick<TaskView, 'status' | 'assigneeUserId'>, viewer: BoardViewer): boolean {
+  if (task.status === 'closed') return false;
+  return viewer.role === 'manager' || task.assigneeUserId === undefined || task.assigneeUserId === viewer.userId;
+}
+
+/**
+ * The subjects to offer for a task: the active ones in the managers' order, and the task's own
+ * subject even when it has been retired since (so the choice still shows; it is marked retired).
+ */
+export function subjectChoices(subjects: ReadonlyMap<string, Subject>, current: string | undefined): Subject[] {
+  return [...subjects.values()]
+    .filter((subject) => !subject.retired || subject.id === current)
+    .sort((a, b) => Number(a.retired) - Number(b.retired) || a.createdAt - b.createdAt);
+}
