@@ -9,8 +9,8 @@ const debug = log('dl:push');
 /**
  * The live call list, team, call board and subjects for as long as the host is connected: opens the
  * push socket on connect, closes it on disconnect (logout), and re-renders the host on every change.
- * The subjects are read from GET /api/subjects after every `hello` (retired ones too when
- * `allSubjects()` says so: managers) and kept current by the pushed `subject` events.
+ * The subjects, retired ones included (old tasks still name them), are read from GET /api/subjects
+ * after every `hello` and kept current by the pushed `subject` events.
  */
 export class PushController implements ReactiveController {
   #client: PushClient | undefined;
@@ -22,8 +22,6 @@ export class PushController implements ReactiveController {
     private readonly host: ReactiveControllerHost,
     /** Used to confirm that the session has ended when the server closes the socket for that reason. */
     private readonly api: () => ApiClient,
-    /** Whether to read the retired subjects too (only managers may). */
-    private readonly allSubjects: () => boolean = () => false,
   ) {
     host.addController(this);
   }
@@ -113,7 +111,7 @@ export class PushController implements ReactiveController {
     const request = new AbortController();
     this.#subjectsRequest = request;
     try {
-      const subjects = await this.api().listSubjects({ all: this.allSubjects(), signal: request.signal });
+      const subjects = await this.api().listSubjects({ all: true, signal: request.signal });
       this.#loadedSubjects = new Map(subjects.map((subject) => [subject.id, subject]));
       this.host.requestUpdate();
     } catch (error) {

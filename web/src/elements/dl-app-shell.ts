@@ -269,7 +269,7 @@ export class DlAppShell extends LitElement {
       return queued === undefined ? undefined : waitingSince(queued);
     },
   });
-  #push = new PushController(this, () => this.api, () => this.user?.role === 'manager');
+  #push = new PushController(this, () => this.api);
   #workstation = new WorkstationController(
     this,
     () => this.api,

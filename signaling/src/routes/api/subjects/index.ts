@@ -13,7 +13,8 @@ import {
 } from '../../../schemas.js';
 
 /**
- * What calls are about (issue 5): everyone lists the active subjects to choose one; managers add,
+ * What calls are about (issue 5): everyone lists the subjects (the active ones to choose from, and with
+ * `all` the retired ones that old tasks still name); managers add,
  * rename, retire and restore them. Each change is pushed to every panel (SubjectStore announces it).
  */
 const subjects: FastifyPluginAsyncTypebox = async (app) => {
@@ -21,9 +22,8 @@ const subjects: FastifyPluginAsyncTypebox = async (app) => {
     '/',
     { schema: { querystring: ListSubjectsQuerySchema, response: { 200: Type.Array(SubjectSchema), ...errorResponses } } },
     async (request) => {
-      const all = request.query.all === true;
-      if (all && authenticated(request).user.role !== 'manager') throw new ClientError(403, 'Only a manager may see retired subjects.');
-      return app.subjects.list({ all });
+      // Retired subjects are listed to everyone who asks: old tasks still show their names.
+      return app.subjects.list({ all: request.query.all === true });
     },
   );
 
