@@ -5,6 +5,7 @@
  * WebSocket with a WebRTC-shaped offer. The grant is written as signaling writes it. Audio through a
  * real browser: tests/e2e/sip/callback-audio.test.ts.
  */
+import { spawn } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RedisKeys, type CallbackView } from '@deskline/protocol';
@@ -21,6 +22,7 @@ const SIP_USER = 'ws-reception-1';
 
 interface Context {
   path: CallPath;
+  trunkPort: number;
   trunk: TrunkPhone;
   browser: CallbackBrowser;
 }
@@ -29,6 +31,7 @@ const test = suite<Context>('callbacks');
 
 test.before(async (context) => {
   const trunkPort = await freePort('127.0.0.1', ['udp']);
+  context.trunkPort = trunkPort;
   context.path = await startCallPath({
     appEnv: { SKIP_INTRO: 'true', OUTBOUND_TRUNK: `127.0.0.1:${trunkPort}`, CALLBACK_RING_SECONDS: String(RING_SECONDS) },
   });
@@ -38,7 +41,7 @@ test.before(async (context) => {
 
 test.after(async (context) => {
   await context.browser?.close();
-  await context.trunk?.close();
+  await context.trunk?.close().catch(() => undefined);
   await context.path?.stop();
 });
 
@@ -193,6 +196,29 @@ test('the employee hangs up while the patient\'s phone rings: CANCEL reaches the
   assert.is((await call.final()).status, 487);
   await atTrunk.waitForCancel(TIMEOUT);
   await assertEnded(context, granted.callbackId, granted.taskId, 'cancelled', ['dialing', 'ringing', 'ended']);
+});
+
+test('the README\'s tester path: sipp -sn uas at OUTBOUND_TRUNK answers a callback, and the employee\'s hang-up reaches it', async (context) => {
+  // sipp takes the trunk's port; Kamailio's retransmissions of the INVITE cover sipp's start.
+  await context.trunk.close();
+  const sipp = new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+    const child = spawn('sipp', ['-sn', 'uas', '-i', '127.0.0.1', '-p', String(context.trunkPort), '-m', '1', '-nostdin', '-timeout', '20s', '-timeout_error'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+  const { grant: granted, target } = await grant(context);
+  const call = await context.browser.call(target);
+  const ok = await call.final(TIMEOUT);
+  assert.is(ok.status, 200, ok.startLine);
+  await waitFor('the answered event', async () => (await callbackEvents(context.path.redis, granted.callbackId)).some((v) => v.state === 'answered'), TIMEOUT);
+  assert.is((await call.hangUp()).status, 200);
+  const result = await sipp;
+  if (result.code !== 0) console.log(result.output.slice(-6000));
+  assert.is(result.code, 0);
+  await assertEnded(context, granted.callbackId, granted.taskId, 'answered', ['dialing', 'ringing', 'answered', 'ended']);
 });
 
 test.run();
