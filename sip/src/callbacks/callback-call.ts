@@ -162,7 +162,7 @@ export class Callback {
 
   private onRefused(statusCode: number, reasonPhrase: string): void {
     if (this.ending) return;
-    const outcome = outcomeOfFailure(statusCode);
+    const outcome = outcomeOfFailure(statusCode, this.machine.state === 'ringing');
     this.log.info({ statusCode, reasonPhrase, outcome }, 'the trunk refused the callback');
     void this.end('trunk-refused', outcome, outcome === 'failed' ? failedResponse(statusCode, reasonPhrase) : undefined);
   }

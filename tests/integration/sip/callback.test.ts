@@ -170,6 +170,15 @@ for (const [status, reason, outcome, toBrowser] of [
   });
 }
 
+test('a trunk that does not answer at all: Kamailio gives up after 10 s, the browser gets 408, the callback ends failed (not no-answer)', async (context) => {
+  const { grant: granted, target } = await grant(context);
+  const call = await context.browser.call(target);
+  await context.trunk.nextCall(TIMEOUT);
+  const response = await call.final(20_000);
+  assert.is(response.status, 408, response.startLine);
+  await assertEnded(context, granted.callbackId, granted.taskId, 'failed', ['dialing', 'ended']);
+});
+
 test('nobody answers within CALLBACK_RING_SECONDS: the trunk gets CANCEL, the browser 480, the callback ends no-answer', async (context) => {
   const { grant: granted, target } = await grant(context);
   const call = await context.browser.call(target);
