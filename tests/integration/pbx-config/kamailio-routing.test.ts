@@ -441,6 +441,18 @@ test('a callback: the browser\'s authenticated INVITE reaches the sip app, the a
   }
 });
 
+test('the sip app refuses a callback with 503 (no outbound trunk): the browser gets that 503 and its reason, not the 500 tm would make of it', async () => {
+  const endpoint = app ?? (await connectApp());
+  const browser = await registeredBrowser('ws-25');
+  const { invite } = await callBack(browser, callbackTarget(), 'ws-25', browserCredentials('ws-25'));
+  assert.ok(invite);
+  const atApp = await endpoint.waitForRequest('INVITE', invite.callId);
+  endpoint.respond(atApp, 503, 'No outbound trunk configured', { toTag: 'app2' });
+  const response = await browser.finalResponse(invite);
+  assert.is(response.status, 503);
+  assert.is(response.reason, 'No outbound trunk configured');
+});
+
 test('nobody but the sip app can relay to another host: not a browser, not an untrusted address, and the app only with an INVITE', async () => {
   const endpoint = app ?? (await connectApp());
   const trunk = await SipUdpEndpoint.open(kamailio.host, kamailio.sipPort);

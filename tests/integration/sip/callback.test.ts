@@ -206,6 +206,21 @@ test('the employee hangs up while the patient\'s phone rings: CANCEL reaches the
   await assertEnded(context, granted.callbackId, granted.taskId, 'cancelled', ['dialing', 'ringing', 'ended']);
 });
 
+test('the sip app stops (SIGTERM) while the patient\'s phone rings: CANCEL to the trunk, 503 to the browser, the callback ends failed and frees the task', async (context) => {
+  const { grant: granted, target } = await grant(context);
+  const call = await context.browser.call(target);
+  const atTrunk = await context.trunk.nextCall(TIMEOUT);
+  atTrunk.ring();
+  await call.provisional(180, TIMEOUT);
+  const cancelled = atTrunk.waitForCancel(TIMEOUT);
+  const stopped = context.path.app.stop();
+  assert.is((await call.final(TIMEOUT)).status, 503);
+  await cancelled;
+  assert.is((await stopped).code, 0);
+  await assertEnded(context, granted.callbackId, granted.taskId, 'failed', ['dialing', 'ringing', 'ended']);
+  await context.path.startApp();
+});
+
 test('the README\'s tester path: sipp -sn uas at OUTBOUND_TRUNK answers a callback, and the employee\'s hang-up reaches it', async (context) => {
   // sipp takes the trunk's port; Kamailio's retransmissions of the INVITE cover sipp's start.
   await context.trunk.close();
