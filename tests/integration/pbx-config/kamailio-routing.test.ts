@@ -308,7 +308,7 @@ test('a browser\'s INVITE to a callback target without credentials is challenged
   assert.is(challenge.status, 407);
 });
 
-test('a browser\'s INVITE to cb- with a token that is not 32 lowercase hex digits, to another domain, or with another user\'s credentials is refused 403 and reaches no one', async () => {
+test('a browser\'s INVITE to a number, to a workstation, to cb- with a token that is not 32 lowercase hex digits, to another domain, or with another user\'s credentials is refused 403 and reaches no one', async () => {
   const endpoint = app ?? (await connectApp());
   const browser = await registeredBrowser('ws-21');
   const own = browserCredentials('ws-21');
@@ -319,6 +319,7 @@ test('a browser\'s INVITE to cb- with a token that is not 32 lowercase hex digit
     `sip:cb-${randomToken(16)}0@${kamailio.domain}`,
     `sip:cb-${randomToken(16)}@example.com`,
     `sip:${PATIENT}@${kamailio.domain}`,
+    `sip:ws-10@${kamailio.domain}`,
   ]) {
     const { challenge } = await callBack(browser, target, 'ws-21', own);
     assert.is(challenge.status, 403, `${target}: ${challenge.startLine}`);
