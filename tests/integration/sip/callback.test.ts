@@ -221,6 +221,24 @@ test('the sip app stops (SIGTERM) while the patient\'s phone rings: CANCEL to th
   await context.path.startApp();
 });
 
+test('the sip app crashes during an answered callback: once its lock has expired, the next instance records it ended (failed) and frees its media', async (context) => {
+  const { redis } = context.path;
+  const { grant: granted, target } = await grant(context);
+  const call = await context.browser.call(target);
+  const atTrunk = await context.trunk.nextCall(TIMEOUT);
+  const ack = atTrunk.answer(patientSdp(40_004));
+  assert.is((await call.final(TIMEOUT)).status, 200);
+  await ack;
+  await waitFor('the answered event', async () => (await callbackEvents(redis, granted.callbackId)).some((v) => v.state === 'answered'), TIMEOUT);
+  await context.path.crashApp();
+  const ttl = await redis.ttl(RedisKeys.taskCallback(granted.taskId));
+  assert.ok(ttl > 0 && ttl <= 60, `the lock expires on its own within a minute: ${ttl} s`);
+  // Its expiry, without waiting for it.
+  await redis.del(RedisKeys.taskCallback(granted.taskId));
+  await context.path.startApp();
+  await assertEnded(context, granted.callbackId, granted.taskId, 'failed', ['dialing', 'answered', 'ended']);
+});
+
 test('the README\'s tester path: sipp -sn uas at OUTBOUND_TRUNK answers a callback, and the employee\'s hang-up reaches it', async (context) => {
   // sipp takes the trunk's port; Kamailio's retransmissions of the INVITE cover sipp's start.
   await context.trunk.close();
