@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { DEFAULT_HISTORY_RETENTION_DAYS } from '@deskline/protocol';
 import type { CallbackDeps } from './callbacks/callback-call.js';
 import { CallbackRegistry } from './callbacks/callback-registry.js';
 import { CallbackStore } from './callbacks/callback-store.js';
+import { OrphanedCallbacks } from './callbacks/orphaned-callbacks.js';
 import { CallRegistry } from './calls/call-registry.js';
 import { CallStore } from './calls/call-store.js';
 import { takeOverOrphanedCalls } from './calls/orphaned-calls.js';
@@ -101,7 +101,8 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
   };
   const callbacks = new CallbackRegistry();
   // Kept as long as the other history (HISTORY_RETENTION_DAYS, whose setting the statistics add).
-  const callbackStore = new CallbackStore(redis, DEFAULT_HISTORY_RETENTION_DAYS);
+  const callbackStore = new CallbackStore(redis, config.HISTORY_RETENTION_DAYS);
+  const orphanedCallbacks = new OrphanedCallbacks(callbackStore, rtpengine, log.child({ component: 'callbacks' }));
   const callbackDeps: CallbackDeps | undefined = config.OUTBOUND_TRUNK
     ? {
         rtpengine,
@@ -161,6 +162,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
   return {
     start() {
       stack.start();
+      orphanedCallbacks.start();
       log.info(
         {
           clinicNumbers: config.CLINIC_NUMBERS,
@@ -179,6 +181,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       if (stopping) return;
       stopping = true;
       await router.stop();
+      await orphanedCallbacks.stop();
       await Promise.all([registry.endAll('shutdown'), callbacks.endAll()]);
       await stack.stop();
       await new Promise((resolve) => health.close(resolve));

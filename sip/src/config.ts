@@ -69,8 +69,9 @@ export const ConfigSchema = Type.Object({
   // by Kamailio (its R-URI is sip:<number>@OUTBOUND_TRUNK, over UDP). Unset: callbacks get 503.
   OUTBOUND_TRUNK: Type.Optional(
     Type.String({
-      pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$',
-      description: 'host:port of the trunk or PBX that patients are called back through, e.g. 192.0.2.10:5060',
+      // An address, not a name: Kamailio resolves no DNS (dns=no in kamailio.cfg).
+      pattern: '^([0-9]{1,3}(\\.[0-9]{1,3}){3}|\\[[0-9A-Fa-f:.]+\\]):[0-9]{1,5}$',
+      description: 'address:port of the trunk or PBX that patients are called back through, e.g. 192.0.2.10:5060 or [2001:db8::10]:5060',
     }),
   ),
   // Kamailio gives up on an unanswered INVITE after 60 s (fr_inv_timer): the sip app's CANCEL must come first.

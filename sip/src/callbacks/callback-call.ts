@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { CallbackGrant, CallbackOutcome, CallbackState, CallbackView } from '@deskline/protocol';
 import type { IncomingInviteRequest } from 'sip.js/lib/core/index.js';
-import { CallbackMedia } from '../media/callback-media.js';
+import { CallbackMedia, callbackMediaId } from '../media/callback-media.js';
 import type { RtpEngine } from '../media/rtpengine.js';
 import type { DialogServices, TrunkDialer } from '../sip/sip-stack.js';
 import { BrowserLeg } from './browser-leg.js';
@@ -82,7 +82,7 @@ export class Callback {
       state: 'dialing',
       startedAt: Date.now(),
     };
-    this.media = new CallbackMedia(deps.rtpengine, `callback-${this.id}`, request.message.fromTag, this.log);
+    this.media = new CallbackMedia(deps.rtpengine, callbackMediaId(this.id), request.message.fromTag, this.log);
     this.browser = new BrowserLeg(
       request,
       {
@@ -162,7 +162,7 @@ export class Callback {
 
   private onRefused(statusCode: number, reasonPhrase: string): void {
     if (this.ending) return;
-    const outcome = outcomeOfFailure(statusCode);
+    const outcome = outcomeOfFailure(statusCode, this.machine.state === 'ringing');
     this.log.info({ statusCode, reasonPhrase, outcome }, 'the trunk refused the callback');
     void this.end('trunk-refused', outcome, outcome === 'failed' ? failedResponse(statusCode, reasonPhrase) : undefined);
   }

@@ -16,6 +16,10 @@ export class CallbackRegistry {
 
   /** Ends every callback (BYE or CANCEL to the patient, BYE or 503 to the browser) and waits for their cleanup. */
   async endAll(): Promise<void> {
-    await Promise.all([...this.callbacks.values()].map((callback) => callback.end('shutdown', callback.state === 'answered' ? 'answered' : 'failed')));
+    await Promise.all(
+      [...this.callbacks.values()].map((callback) =>
+        callback.end('shutdown', callback.state === 'answered' ? 'answered' : 'failed', [503, 'Service Unavailable']),
+      ),
+    );
   }
 }

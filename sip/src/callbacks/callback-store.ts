@@ -26,6 +26,23 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
+// A callback not ended whose lock no longer names it was held by a sip app that died (a live one
+// renews the lock every CALLBACK_LOCK_SECONDS / 3): it is recorded ended (failed) with an event, once.
+// Numbers stay integers in cjson's output (epoch ms have 13 digits; cjson keeps 14).
+const END_ORPHAN = `
+local json = redis.call('GET', KEYS[1])
+if not json then return 0 end
+local ok, view = pcall(cjson.decode, json)
+if not ok or type(view) ~= 'table' or view.state == 'ended' then return 0 end
+if redis.call('GET', KEYS[2]) == ARGV[1] then return 0 end
+view.state = 'ended'
+view.outcome = 'failed'
+view.endedAt = tonumber(ARGV[2])
+local text = cjson.encode(view)
+redis.call('SET', KEYS[1], text, 'KEEPTTL')
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'event', '{"callback":' .. text .. '}')
+return 1`;
+
 /**
  * A callback's records in Redis (docs/call-board.md, "Callbacks"): the one-time grant signaling
  * wrote, the task's lock, the CallbackView at `callback:<id>` with the `callbacks` index (both kept
@@ -76,6 +93,31 @@ export class CallbackStore {
     const failed = results?.find(([err]) => err !== null)?.[0];
     if (!results) throw new Error('the callback transaction was discarded');
     if (failed) throw failed;
+  }
+
+  /**
+   * Ends, as failed, the callbacks of the last `sinceMs` that are not ended and whose lock no longer
+   * names them: their sip app died. Returns their ids (their rtpengine sessions are the caller's to delete).
+   */
+  async endOrphans(sinceMs: number): Promise<string[]> {
+    const now = Date.now();
+    const ids = await this.redis.zrangebyscore(RedisKeys.callbacks, now - sinceMs, '+inf');
+    const ended: string[] = [];
+    for (const id of ids) {
+      const json = await this.redis.get(RedisKeys.callback(id));
+      if (json === null) continue;
+      let view: CallbackView;
+      try {
+        view = JSON.parse(json) as CallbackView;
+      } catch {
+        continue;
+      }
+      if (view.state === 'ended' || typeof view.taskId !== 'string') continue;
+      const keys = [RedisKeys.callback(id), RedisKeys.taskCallback(view.taskId), RedisStreams.callbackEvents];
+      const done = await this.redis.eval(END_ORPHAN, keys.length, ...keys, id, now, CALLBACK_EVENTS_MAX_LENGTH);
+      if (done === 1) ended.push(id);
+    }
+    return ended;
   }
 }
 

@@ -4,6 +4,11 @@ import { NgError } from './ng-client.js';
 import type { RtpEngine } from './rtpengine.js';
 import { stripWebRtcOnlyLines } from './sdp.js';
 
+/** rtpengine's call id for a callback. */
+export function callbackMediaId(callbackId: string): string {
+  return `callback-${callbackId}`;
+}
+
 /**
  * One callback's allocation in rtpengine: the browser's WebRTC offer (from-tag = the browser's leg)
  * goes to the trunk as plain RTP, and the patient's answer comes back to the browser as WebRTC, the

@@ -308,7 +308,7 @@ test('a browser\'s INVITE to a callback target without credentials is challenged
   assert.is(challenge.status, 407);
 });
 
-test('a browser\'s INVITE to cb- with a token that is not 32 lowercase hex digits, to another domain, or with another user\'s credentials is refused 403 and reaches no one', async () => {
+test('a browser\'s INVITE to a number, to a workstation, to cb- with a token that is not 32 lowercase hex digits, to another domain, or with another user\'s credentials is refused 403 and reaches no one', async () => {
   const endpoint = app ?? (await connectApp());
   const browser = await registeredBrowser('ws-21');
   const own = browserCredentials('ws-21');
@@ -319,6 +319,7 @@ test('a browser\'s INVITE to cb- with a token that is not 32 lowercase hex digit
     `sip:cb-${randomToken(16)}0@${kamailio.domain}`,
     `sip:cb-${randomToken(16)}@example.com`,
     `sip:${PATIENT}@${kamailio.domain}`,
+    `sip:ws-10@${kamailio.domain}`,
   ]) {
     const { challenge } = await callBack(browser, target, 'ws-21', own);
     assert.is(challenge.status, 403, `${target}: ${challenge.startLine}`);
@@ -439,6 +440,18 @@ test('a callback: the browser\'s authenticated INVITE reaches the sip app, the a
   } finally {
     await trunk.close();
   }
+});
+
+test('the sip app refuses a callback with 503 (no outbound trunk): the browser gets that 503 and its reason, not the 500 tm would make of it', async () => {
+  const endpoint = app ?? (await connectApp());
+  const browser = await registeredBrowser('ws-25');
+  const { invite } = await callBack(browser, callbackTarget(), 'ws-25', browserCredentials('ws-25'));
+  assert.ok(invite);
+  const atApp = await endpoint.waitForRequest('INVITE', invite.callId);
+  endpoint.respond(atApp, 503, 'No outbound trunk configured', { toTag: 'app2' });
+  const response = await browser.finalResponse(invite);
+  assert.is(response.status, 503);
+  assert.is(response.reason, 'No outbound trunk configured');
 });
 
 test('nobody but the sip app can relay to another host: not a browser, not an untrusted address, and the app only with an INVITE', async () => {

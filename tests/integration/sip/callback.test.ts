@@ -5,6 +5,7 @@
  * WebSocket with a WebRTC-shaped offer. The grant is written as signaling writes it. Audio through a
  * real browser: tests/e2e/sip/callback-audio.test.ts.
  */
+import { spawn } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RedisKeys, type CallbackView } from '@deskline/protocol';
@@ -21,6 +22,7 @@ const SIP_USER = 'ws-reception-1';
 
 interface Context {
   path: CallPath;
+  trunkPort: number;
   trunk: TrunkPhone;
   browser: CallbackBrowser;
 }
@@ -29,6 +31,7 @@ const test = suite<Context>('callbacks');
 
 test.before(async (context) => {
   const trunkPort = await freePort('127.0.0.1', ['udp']);
+  context.trunkPort = trunkPort;
   context.path = await startCallPath({
     appEnv: { SKIP_INTRO: 'true', OUTBOUND_TRUNK: `127.0.0.1:${trunkPort}`, CALLBACK_RING_SECONDS: String(RING_SECONDS) },
   });
@@ -38,7 +41,7 @@ test.before(async (context) => {
 
 test.after(async (context) => {
   await context.browser?.close();
-  await context.trunk?.close();
+  await context.trunk?.close().catch(() => undefined);
   await context.path?.stop();
 });
 
@@ -148,22 +151,30 @@ test('a token nobody granted (or expired) is refused 404', async (context) => {
   assert.is(response.status, 404, response.startLine);
 });
 
-for (const [status, reason, outcome, toBrowser] of [
-  [486, 'Busy Here', 'busy', 486],
-  [600, 'Busy Everywhere', 'busy', 486],
-  [603, 'Decline', 'rejected', 603],
-  [480, 'Temporarily Unavailable', 'no-answer', 480],
-  [404, 'Not Found', 'failed', 404],
-  [500, 'Server Internal Error', 'failed', 500],
+for (const [status, reason, rings, outcome, toBrowser] of [
+  [486, 'Busy Here', false, 'busy', 486],
+  [600, 'Busy Everywhere', false, 'busy', 486],
+  [603, 'Decline', true, 'rejected', 603],
+  [480, 'Temporarily Unavailable', false, 'no-answer', 480],
+  [408, 'Request Timeout', true, 'no-answer', 480],
+  // Kamailio's own answer when the trunk does not answer at all.
+  [408, 'Request Timeout', false, 'failed', 408],
+  [404, 'Not Found', false, 'failed', 404],
+  [500, 'Server Internal Error', false, 'failed', 500],
+  [407, 'Proxy Authentication Required', false, 'failed', 502],
 ] as const) {
-  test(`the trunk answers ${status}: the browser gets ${toBrowser}, the callback ends ${outcome}`, async (context) => {
+  test(`the trunk answers ${status}${rings ? ' after ringing' : ''}: the browser gets ${toBrowser}, the callback ends ${outcome}`, async (context) => {
     const { grant: granted, target } = await grant(context);
     const call = await context.browser.call(target);
     const atTrunk = await context.trunk.nextCall(TIMEOUT);
+    if (rings) {
+      atTrunk.ring();
+      await call.provisional(180, TIMEOUT);
+    }
     await atTrunk.refuse(status, reason);
     const response = await call.final(TIMEOUT);
     assert.is(response.status, toBrowser, response.startLine);
-    await assertEnded(context, granted.callbackId, granted.taskId, outcome, ['dialing', 'ended']);
+    await assertEnded(context, granted.callbackId, granted.taskId, outcome, rings ? ['dialing', 'ringing', 'ended'] : ['dialing', 'ended']);
   });
 }
 
@@ -193,6 +204,62 @@ test('the employee hangs up while the patient\'s phone rings: CANCEL reaches the
   assert.is((await call.final()).status, 487);
   await atTrunk.waitForCancel(TIMEOUT);
   await assertEnded(context, granted.callbackId, granted.taskId, 'cancelled', ['dialing', 'ringing', 'ended']);
+});
+
+test('the sip app stops (SIGTERM) while the patient\'s phone rings: CANCEL to the trunk, 503 to the browser, the callback ends failed and frees the task', async (context) => {
+  const { grant: granted, target } = await grant(context);
+  const call = await context.browser.call(target);
+  const atTrunk = await context.trunk.nextCall(TIMEOUT);
+  atTrunk.ring();
+  await call.provisional(180, TIMEOUT);
+  const cancelled = atTrunk.waitForCancel(TIMEOUT);
+  const stopped = context.path.app.stop();
+  assert.is((await call.final(TIMEOUT)).status, 503);
+  await cancelled;
+  assert.is((await stopped).code, 0);
+  await assertEnded(context, granted.callbackId, granted.taskId, 'failed', ['dialing', 'ringing', 'ended']);
+  await context.path.startApp();
+});
+
+test('the sip app crashes during an answered callback: once its lock has expired, the next instance records it ended (failed) and frees its media', async (context) => {
+  const { redis } = context.path;
+  const { grant: granted, target } = await grant(context);
+  const call = await context.browser.call(target);
+  const atTrunk = await context.trunk.nextCall(TIMEOUT);
+  const ack = atTrunk.answer(patientSdp(40_004));
+  assert.is((await call.final(TIMEOUT)).status, 200);
+  await ack;
+  await waitFor('the answered event', async () => (await callbackEvents(redis, granted.callbackId)).some((v) => v.state === 'answered'), TIMEOUT);
+  await context.path.crashApp();
+  const ttl = await redis.ttl(RedisKeys.taskCallback(granted.taskId));
+  assert.ok(ttl > 0 && ttl <= 60, `the lock expires on its own within a minute: ${ttl} s`);
+  // Its expiry, without waiting for it.
+  await redis.del(RedisKeys.taskCallback(granted.taskId));
+  await context.path.startApp();
+  await assertEnded(context, granted.callbackId, granted.taskId, 'failed', ['dialing', 'answered', 'ended']);
+});
+
+test('the README\'s tester path: sipp -sn uas at OUTBOUND_TRUNK answers a callback, and the employee\'s hang-up reaches it', async (context) => {
+  // sipp takes the trunk's port; Kamailio's retransmissions of the INVITE cover sipp's start.
+  await context.trunk.close();
+  const sipp = new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+    const child = spawn('sipp', ['-sn', 'uas', '-i', '127.0.0.1', '-p', String(context.trunkPort), '-m', '1', '-nostdin', '-timeout', '20s', '-timeout_error'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+  const { grant: granted, target } = await grant(context);
+  const call = await context.browser.call(target);
+  const ok = await call.final(TIMEOUT);
+  assert.is(ok.status, 200, ok.startLine);
+  await waitFor('the answered event', async () => (await callbackEvents(context.path.redis, granted.callbackId)).some((v) => v.state === 'answered'), TIMEOUT);
+  assert.is((await call.hangUp()).status, 200);
+  const result = await sipp;
+  if (result.code !== 0) console.log(result.output.slice(-6000));
+  assert.is(result.code, 0);
+  await assertEnded(context, granted.callbackId, granted.taskId, 'answered', ['dialing', 'ringing', 'answered', 'ended']);
 });
 
 test.run();

@@ -99,4 +99,18 @@ test('the patient keepalive is 1 s to 1 h', () => {
   assert.is(loadConfig({ ...REDIS, PATIENT_KEEPALIVE_SECONDS: '5' }).PATIENT_KEEPALIVE_SECONDS, 5);
 });
 
+test('callbacks: no outbound trunk unless set, a ring of 45 s (2 to 55), the caller id defaults to nothing (the app takes the first clinic number)', () => {
+  const config = loadConfig(REDIS);
+  assert.is(config.OUTBOUND_TRUNK, undefined);
+  assert.is(config.CALLBACK_RING_SECONDS, 45);
+  assert.is(config.CALLBACK_CALLER_ID, undefined);
+  assert.is(loadConfig({ ...REDIS, OUTBOUND_TRUNK: '192.0.2.10:5060' }).OUTBOUND_TRUNK, '192.0.2.10:5060');
+  assert.is(loadConfig({ ...REDIS, OUTBOUND_TRUNK: '[2001:db8::10]:5060' }).OUTBOUND_TRUNK, '[2001:db8::10]:5060');
+  // Kamailio resolves no names, and the port is needed.
+  assert.match(problem({ ...REDIS, OUTBOUND_TRUNK: 'pbx.clinic.example:5060' }), /OUTBOUND_TRUNK="pbx.clinic.example:5060" is invalid/);
+  assert.match(problem({ ...REDIS, OUTBOUND_TRUNK: '192.0.2.10' }), /OUTBOUND_TRUNK="192.0.2.10" is invalid/);
+  assert.match(problem({ ...REDIS, CALLBACK_RING_SECONDS: '56' }), /CALLBACK_RING_SECONDS="56" is invalid/);
+  assert.match(problem({ ...REDIS, CALLBACK_CALLER_ID: '100@evil' }), /CALLBACK_CALLER_ID="100@evil" is invalid/);
+});
+
 test.run();
