@@ -1,39 +1,30 @@
 /**
- * The manager's statistics (<dl-statistics>) in Chromium, standalone: the app shell does not mount it
- * yet, so the test serves a page of its own holding just the element (bundled by esbuild from the
- * built web app, as the app bundles it) from signaling's web root, same origin as the API. The day's
- * calls are written as the sip app's CallStore writes them, and callbacks as the sip app keeps them.
+ * The manager's statistics in Chromium, in the real app: signaling serves the built web app, a
+ * manager logs in through the login page, and opens Statistics from the "Views" nav of the app shell
+ * (which mounts <dl-statistics>). The day's calls are written as the sip app's CallStore writes them,
+ * and callbacks as its CallbackStore does. An employee has no Statistics view, and her session gets
+ * 403 from GET /api/statistics.
  *
- * SCREENSHOT_DIR=/some/dir saves what the element looks like.
+ * SCREENSHOT_DIR=/some/dir saves what the view looks like.
  */
-import { mkdtempSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { build } from 'esbuild';
 import type { FastifyInstance } from 'fastify';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
-import { RedisKeys, SESSION_COOKIE, type CallView, type CallbackView } from '@deskline/protocol';
-import { REPO_ROOT } from '@deskline/scripts/launch-config';
+import type { CallView, CallbackView } from '@deskline/protocol';
 import { dateIn, dayBounds } from '@deskline/signaling/services/clinic-day';
 import { CallStore } from '@deskline/sip/calls/call-store';
+import { CallbackStore } from '@deskline/sip/callbacks/callback-store';
+import { board } from '../../helpers/board-page.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
-import { buildTestApp, loginOk, type LoggedIn } from '../../helpers/signaling.js';
+import { buildTestApp } from '../../helpers/signaling.js';
 
-const TIMEOUT = 10_000;
-const PAGE = `<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8">
-    <title>Statistics</title>
-    <link rel="stylesheet" href="/base.css">
-    <script type="module" src="/statistics.js"></script>
-  </head>
-  <body><main></main></body>
-</html>`;
+/** Generous: another test run may share this machine's two cores. */
+const TIMEOUT = 15_000;
+const PASSWORDS = { anna: 'Anna Reception password', maria: 'Maria Manager password' };
 
 /** A fixed-offset zone where it is about noon now, so that the morning's calls are today's whenever the test runs. */
 function zoneAtNoon(): string {
@@ -46,41 +37,20 @@ let db: Redis;
 let app: FastifyInstance;
 let base: string;
 let browser: TestBrowser;
-let webRoot: string;
-let manager: LoggedIn;
-let employee: LoggedIn;
 let today: string;
 let yesterday: string;
 const zone = zoneAtNoon();
 const pageErrors: string[] = [];
 
 test.before(async () => {
-  webRoot = mkdtempSync(path.join(os.tmpdir(), 'deskline-statistics-'));
-  const bundle = await build({
-    stdin: {
-      contents: `import './elements/dl-statistics.js';
-        document.querySelector('main').append(document.createElement('dl-statistics'));`,
-      resolveDir: path.join(REPO_ROOT, 'web/build'),
-    },
-    bundle: true,
-    format: 'esm',
-    target: 'chrome110',
-    write: false,
-    logLevel: 'silent',
-  });
-  writeFileSync(path.join(webRoot, 'statistics.js'), bundle.outputFiles[0]?.text ?? '');
-  writeFileSync(path.join(webRoot, 'index.html'), PAGE);
-  copyFileSync(path.join(REPO_ROOT, 'web/public/base.css'), path.join(webRoot, 'base.css'));
-
   redis = await startTestRedis();
   db = new Redis(redis.url);
-  app = await buildTestApp(redis.url, { WEB_ROOT: webRoot, CLINIC_TIME_ZONE: zone });
+  // The built web app (web/dist), as signaling serves it by default.
+  app = await buildTestApp(redis.url, { CLINIC_TIME_ZONE: zone });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
-  const anna = await app.users.create({ email: 'anna@clinic.example', displayName: 'Anna Reception', role: 'employee', password: 'Anna Reception password' });
+  const anna = await app.users.create({ email: 'anna@clinic.example', displayName: 'Anna Reception', role: 'employee', password: PASSWORDS.anna });
   const ben = await app.users.create({ email: 'ben@clinic.example', displayName: 'Ben Adams', role: 'employee', password: 'Ben Adams password' });
-  await app.users.create({ email: 'maria@clinic.example', displayName: 'Maria Manager', role: 'manager', password: 'Maria Manager password' });
-  manager = await loginOk(app, 'maria@clinic.example', 'Maria Manager password');
-  employee = await loginOk(app, 'anna@clinic.example', 'Anna Reception password');
+  await app.users.create({ email: 'maria@clinic.example', displayName: 'Maria Manager', role: 'manager', password: PASSWORDS.maria });
 
   today = dateIn(zone, Date.now());
   const { start } = dayBounds(today, zone);
@@ -110,13 +80,12 @@ test.before(async () => {
   ] satisfies CallView[]) {
     await calls.record(view);
   }
-  const callbacks: CallbackView[] = [
+  const callbacks = new CallbackStore(db, 90);
+  for (const callback of [
     { id: 'c1', taskId: 't1', number: line.from, userId: ben.id, workstationId: 'w', state: 'ended', outcome: 'answered', startedAt: at(11, 0), answeredAt: at(11, 0) + 9000, endedAt: at(11, 3) },
     { id: 'c2', taskId: 't2', number: line.from, userId: anna.id, workstationId: 'w', state: 'ended', outcome: 'busy', startedAt: at(11, 5), endedAt: at(11, 5) + 4000 },
-  ];
-  for (const callback of callbacks) {
-    await db.set(RedisKeys.callback(callback.id), JSON.stringify(callback));
-    await db.zadd(RedisKeys.callbacks, callback.startedAt, callback.id);
+  ] satisfies CallbackView[]) {
+    await callbacks.record(callback);
   }
   browser = await launchBrowser();
 });
@@ -126,16 +95,23 @@ test.after(async () => {
   await app?.close();
   db?.disconnect();
   await redis?.stop();
-  if (webRoot) rmSync(webRoot, { recursive: true, force: true });
 });
 
-async function openAs(who: LoggedIn): Promise<Page> {
+/** Logs in through the login page, as a person does, in a fresh session. */
+async function logIn(email: string, password: string): Promise<Page> {
   await browser.context.clearCookies();
-  await browser.context.addCookies([{ name: SESSION_COOKIE, value: who.cookie, url: base }]);
   const page = await browser.context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('pageerror', (error) => pageErrors.push(`${email}: ${error.message}`));
   await page.goto(base);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('button', { name: 'User menu' }).waitFor({ timeout: TIMEOUT });
   return page;
+}
+
+function views(page: Page): Locator {
+  return page.getByRole('navigation', { name: 'Views' });
 }
 
 /** The texts of a table row, found by its header cell. */
@@ -145,15 +121,28 @@ async function row(page: Page, who: string): Promise<string[]> {
   return (await page.getByRole('row').filter({ has: header }).getByRole('cell').allTextContents()).map((text) => text.trim());
 }
 
+/** The chart's accessible name, which lists the busy hours. */
+function chartLabel(page: Page): Promise<string | null> {
+  return page.getByRole('img', { name: /^Calls per hour on / }).getAttribute('aria-label', { timeout: TIMEOUT });
+}
+
 async function screenshot(page: Page, name: string): Promise<void> {
   const dir = process.env['SCREENSHOT_DIR'];
   if (dir) await page.screenshot({ path: path.join(dir, `statistics-${name}.png`), fullPage: true });
 }
 
-test("a manager sees today's figures: the whole clinic, then each person who answered or called back", async () => {
-  const page = await openAs(manager);
+test("a manager logs in, opens Statistics from the Views nav, and sees today's figures: the clinic, then each person who answered or called back", async () => {
+  const page = await logIn('maria@clinic.example', PASSWORDS.maria);
+  await page.getByRole('button', { name: 'Work without a workstation' }).click();
+  await board(page).waitFor({ timeout: TIMEOUT });
+  assert.equal((await views(page).getByRole('button').allTextContents()).map((t) => t.trim()), ['Call board', 'Subjects', 'Statistics']);
+
+  const statisticsButton = views(page).getByRole('button', { name: 'Statistics' });
+  await statisticsButton.click();
   const table = page.getByRole('table', { name: `Calls on ${today} (${zone})` });
   await table.waitFor({ timeout: TIMEOUT });
+  assert.is(await statisticsButton.getAttribute('aria-current'), 'page');
+  assert.is(await board(page).count(), 0, 'the view replaces the call board');
   assert.is(await page.getByLabel('Day').inputValue(), today);
   //                          received answered intro waiting callbacks outcomes               avg     p90
   assert.equal(await row(page, 'All calls'), ['7', '3', '2', '2', '2', '1 answered, 1 busy', '0:49', '1:30']);
@@ -162,41 +151,58 @@ test("a manager sees today's figures: the whole clinic, then each person who ans
   const rowHeaders = await table.getByRole('rowheader').allTextContents();
   assert.equal(rowHeaders.map((t) => t.trim()), ['All calls', 'Anna Reception', 'Ben Adams']);
 
-  const chart = page.getByRole('img', { name: /^Calls per hour on / });
   assert.is(
-    await chart.getAttribute('aria-label'),
+    await chartLabel(page),
     `Calls per hour on ${today}. 09:00: 5 received, 3 answered, 2 abandoned; 10:00: 2 received, 0 answered, 2 abandoned.`,
   );
-  assert.is(await chart.locator('rect').count(), 72, 'three bars for each of 24 hours');
+  assert.is(await page.getByRole('img', { name: /^Calls per hour on / }).locator('rect').count(), 72, 'three bars for each of 24 hours');
   assert.ok(await page.getByRole('button', { name: 'Next day' }).isDisabled(), 'no statistics of tomorrow');
   await screenshot(page, 'today');
 
   await page.getByRole('button', { name: 'Previous day' }).click();
   await page.getByRole('table', { name: `Calls on ${yesterday} (${zone})` }).waitFor({ timeout: TIMEOUT });
   assert.equal(await row(page, 'All calls'), ['1', '0', '1', '0', '0', '—', '—', '—']);
+  assert.is(await page.getByRole('rowheader').count(), 1, 'nobody answered or called back yesterday');
   assert.is(await page.getByLabel('Day').inputValue(), yesterday);
-  assert.is(await page.getByRole('img', { name: /^Calls per hour on / }).getAttribute('aria-label'), `Calls per hour on ${yesterday}. 23:00: 1 received, 0 answered, 1 abandoned.`);
+  assert.is(await chartLabel(page), `Calls per hour on ${yesterday}. 23:00: 1 received, 0 answered, 1 abandoned.`);
+  assert.ok(await page.getByRole('button', { name: 'Next day' }).isEnabled(), 'today is after yesterday');
 
   await page.getByRole('button', { name: 'Next day' }).click();
   await table.waitFor({ timeout: TIMEOUT });
   assert.equal(await row(page, 'All calls'), ['7', '3', '2', '2', '2', '1 answered, 1 busy', '0:49', '1:30']);
+  assert.ok(await page.getByRole('button', { name: 'Next day' }).isDisabled());
 
   // A day picked in the field.
   await page.getByLabel('Day').fill('2020-01-01');
   await page.getByRole('table', { name: `Calls on 2020-01-01 (${zone})` }).waitFor({ timeout: TIMEOUT });
   assert.equal(await row(page, 'All calls'), ['0', '0', '0', '0', '0', '—', '—', '—']);
-  assert.is(await page.getByRole('img', { name: /^Calls per hour on / }).getAttribute('aria-label'), 'Calls per hour on 2020-01-01. No calls.');
+  assert.is(await chartLabel(page), 'Calls per hour on 2020-01-01. No calls.');
+
+  // Back to the call board, and to Statistics again: today first.
+  await views(page).getByRole('button', { name: 'Call board' }).click();
+  await board(page).waitFor({ timeout: TIMEOUT });
+  assert.is(await page.getByRole('table', { name: /^Calls on / }).count(), 0);
+  await statisticsButton.click();
+  await table.waitFor({ timeout: TIMEOUT });
+  assert.equal(await row(page, 'All calls'), ['7', '3', '2', '2', '2', '1 answered, 1 busy', '0:49', '1:30']);
   assert.equal(pageErrors, []);
   await page.close();
 });
 
-test("an employee's browser shows the server's refusal, and no figures", async () => {
-  const page = await openAs(employee);
-  const alert = page.getByRole('alert');
-  await alert.waitFor({ timeout: TIMEOUT });
-  assert.is((await alert.textContent())?.trim(), 'Only a manager may do this.');
-  assert.is(await page.getByRole('table').count(), 0);
-  assert.ok(await page.getByRole('button', { name: 'Try again' }).isVisible());
+test('an employee has no Views nav and no Statistics; her session gets 403 from GET /api/statistics', async () => {
+  const page = await logIn('anna@clinic.example', PASSWORDS.anna);
+  // An employee is asked to pick a workstation (there is none here); the call board is shown all the same.
+  await page.getByRole('heading', { name: 'Choose your workstation to receive calls' }).waitFor({ timeout: TIMEOUT });
+  await board(page).waitFor({ timeout: TIMEOUT });
+  assert.is(await views(page).count(), 0, 'employees have the board only');
+  assert.is(await page.getByRole('button', { name: 'Statistics' }).count(), 0);
+  assert.is(await page.getByRole('table', { name: /^Calls on / }).count(), 0);
+  const response = await page.evaluate(async () => {
+    const answer = await fetch('/api/statistics', { credentials: 'same-origin' });
+    return { status: answer.status, body: (await answer.json()) as { message?: string } };
+  });
+  assert.equal(response, { status: 403, body: { ...response.body, message: 'Only a manager may do this.' } });
+  assert.equal(pageErrors, []);
   await page.close();
 });
 

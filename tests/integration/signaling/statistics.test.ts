@@ -2,8 +2,11 @@
  * GET /api/statistics (docs/call-board.md, "Statistics"). First the API against a test Redis alone:
  * who may ask, bad dates, the day's bounds, and the call records as the sip app's CallStore writes
  * them. Then a scripted day through the real call path (Redis, Kamailio, rtpengine and the sip app as
- * processes): patients call over UDP, two hang up during the intro, two while nobody is there to
- * answer, and two agents' workstations answer three calls; the statistics must count exactly that.
+ * processes, signaling in this process with its task projector): patients call over UDP, two hang up
+ * during the intro, two while nobody is there to answer, and two agents' workstations answer three
+ * calls; then the two abandoned tasks are called back as the board does it (POST
+ * /api/tasks/:id/callback, the browser's INVITE to the granted target through Kamailio, the patient's
+ * phone behind the outbound trunk), one answered, one busy. The statistics must count exactly that.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -11,23 +14,30 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   RedisKeys,
+  browserSipUser,
   waitingMs,
   type CallRecord,
   type CallView,
+  type CallbackStartResponse,
   type CallbackView,
   type DayStatistics,
   type StatisticsFigures,
+  type TaskListResponse,
+  type TaskView,
+  type UserStatistics,
 } from '@deskline/protocol';
+import { freePort } from '@deskline/scripts/free-port';
 import { CallStore } from '@deskline/sip/calls/call-store';
 import { dateIn, dayBounds } from '@deskline/signaling/services/clinic-day';
-import { p90NearestRank } from '@deskline/signaling/services/statistics';
 import { asUser, buildTestApp, createUser, loginOk, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
 import { AgentPhone } from '../sip/agent-phone.js';
 import { CallEvents } from '../sip/call-events.js';
 import { CLINIC_NUMBER, activeCallIds, startCallPath, type CallPath } from '../sip/call-path.js';
-import { PATIENT_NUMBER, PatientLine } from '../sip/patient-line.js';
+import { CallbackBrowser } from '../sip/callback-browser.js';
+import { PATIENT_NUMBER, PatientLine, patientSdp } from '../sip/patient-line.js';
 import { PatientPhone } from '../sip/patient-phone.js';
 import { Staff } from '../sip/staff.js';
+import { TrunkPhone } from '../sip/trunk-phone.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const NO_CALLBACKS = { answered: 0, 'no-answer': 0, busy: 0, rejected: 0, failed: 0, cancelled: 0 };
@@ -182,14 +192,21 @@ api.run();
 
 // ----- A scripted day through the sip app ----------------------------------------------------------
 
+/** Generous: another test run may share this machine's two cores. */
+const TIMEOUT = 15_000;
+/** The two patients nobody answers, called back at the end of the day. */
+const MISSED = ['+48600100201', '+48600100202'] as const;
+
 interface Context {
   path: CallPath;
   app: FastifyInstance;
   staff: Staff;
   events: CallEvents;
   line: PatientLine;
+  trunk: TrunkPhone;
   manager: LoggedIn;
-  employee: LoggedIn;
+  anna: LoggedIn;
+  ben: LoggedIn;
   annaId: string;
   benId: string;
   timeZone: string;
@@ -207,88 +224,182 @@ function zoneAtNoon(): string {
   return offset === 0 ? 'Etc/GMT' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
 }
 
+/** The 90th percentile by nearest rank, computed here rather than by signaling's own function: the ⌈0.9·n⌉-th smallest. */
+function p90(waits: number[]): number | null {
+  if (waits.length === 0) return null;
+  const sorted = [...waits].sort((a, b) => a - b);
+  return sorted[Math.ceil(0.9 * sorted.length) - 1]!;
+}
+
+function average(waits: number[]): number | null {
+  return waits.length === 0 ? null : Math.round(waits.reduce((a, b) => a + b, 0) / waits.length);
+}
+
 day.before(async (context) => {
   context.open = [];
   context.timeZone = zoneAtNoon();
-  context.path = await startCallPath({ appEnv: { RING_TIMEOUT_SECONDS: '10', HISTORY_RETENTION_DAYS: '7' } });
-  context.app = await buildTestApp(context.path.redisUrl, { CLINIC_TIME_ZONE: context.timeZone });
+  const trunkPort = await freePort('127.0.0.1', ['udp']);
+  context.path = await startCallPath({
+    appEnv: { RING_TIMEOUT_SECONDS: '10', HISTORY_RETENTION_DAYS: '7', OUTBOUND_TRUNK: `127.0.0.1:${trunkPort}`, CALLBACK_RING_SECONDS: '20' },
+  });
+  context.trunk = await TrunkPhone.open(context.path.kamailioPort, trunkPort);
+  context.app = await buildTestApp(context.path.redisUrl, {
+    CLINIC_TIME_ZONE: context.timeZone,
+    SIP_EPHEMERAL_SECRET: context.path.kamailio.secret,
+    SIP_DOMAIN: context.path.kamailio.domain,
+    SIP_WS_PORT: String(context.path.kamailio.wsPort),
+  });
   const { app } = context;
+  // Starts the task projector (an onReady hook): the day's calls become tasks from the first one.
+  await app.ready();
   context.annaId = (await app.users.create({ email: 'anna@clinic.example', displayName: 'Anna Reception', role: 'employee', password: 'Anna Reception password' })).id;
   context.benId = (await app.users.create({ email: 'ben@clinic.example', displayName: 'Ben Adams', role: 'employee', password: 'Ben Reception password' })).id;
   await app.users.create({ email: 'maria@clinic.example', displayName: 'Maria Manager', role: 'manager', password: 'Maria Manager password' });
   context.manager = await loginOk(app, 'maria@clinic.example', 'Maria Manager password');
-  context.employee = await loginOk(app, 'anna@clinic.example', 'Anna Reception password');
-  context.staff = new Staff(context.path.redis);
+  context.anna = await loginOk(app, 'anna@clinic.example', 'Anna Reception password');
+  context.ben = await loginOk(app, 'ben@clinic.example', 'Ben Reception password');
+  context.staff = new Staff(context.path.redis, context.path.kamailio.domain);
   context.events = await CallEvents.open(context.path.redisUrl);
   context.line = await PatientLine.open(context.path.kamailioPort);
 });
 
 day.after(async (context) => {
-  for (const item of context.open.splice(0)) await item.close();
+  for (const item of context.open.splice(0).reverse()) await item.close();
   await context.line?.close();
+  await context.trunk?.close().catch(() => undefined);
   await context.events?.close();
   await context.app?.close();
   await context.path?.stop();
 });
 
-/** The patient calls; resolves once the queue has answered, with the dialog and the call's id. */
-async function patientCalls(context: Context): Promise<{ hangUp(): Promise<unknown>; id: string; from: number }> {
+/** The patient calls (from PATIENT_NUMBER unless told); resolves once the queue has answered, with the dialog and the call's id. */
+async function patientCalls(context: Context, number?: string): Promise<{ hangUp(): Promise<unknown>; id: string; from: number }> {
   const from = context.events.mark();
   const media = await PatientPhone.open();
   context.open.push(media);
-  const dialog = await context.line.call({ line: CLINIC_NUMBER, rtpPort: media.port });
+  const dialog = await context.line.call({ line: CLINIC_NUMBER, rtpPort: media.port, ...(number ? { from: number } : {}) });
   context.open.push(dialog);
-  const intro = await context.events.waitFor({ state: 'intro', from });
+  const intro = await context.events.waitFor({ state: 'intro', from }, TIMEOUT);
   return { id: intro.call.id, from, hangUp: () => dialog.hangUp() };
 }
 
-day('3 answered, 2 hung up during the intro, 2 while waiting: the statistics say exactly that', async (context) => {
+/** The open task of `number` (signaling's projector made it from the sip app's events), once `check` holds. */
+async function taskOf(context: Context, number: string, check: (task: TaskView) => boolean, what: string): Promise<TaskView> {
+  return waitFor(
+    what,
+    async () => {
+      const response = await asUser(context.app, context.manager, 'GET', '/api/tasks?tab=abandoned');
+      const listed = response.json<TaskListResponse>().tasks.find((t) => t.patient === number);
+      return listed && check(listed) ? listed : undefined;
+    },
+    TIMEOUT,
+  );
+}
+
+/** A task by id through the API, once `check` holds. */
+async function taskNow(context: Context, id: string, check: (task: TaskView) => boolean, what: string): Promise<TaskView> {
+  return waitFor(
+    what,
+    async () => {
+      const response = await asUser(context.app, context.manager, 'GET', `/api/tasks/${id}`);
+      const task = response.statusCode === 200 ? response.json<TaskView>() : undefined;
+      return task && check(task) ? task : undefined;
+    },
+    TIMEOUT,
+  );
+}
+
+/** The callback as the sip app keeps it, once it has ended. */
+async function endedCallback(context: Context, id: string): Promise<CallbackView> {
+  return waitFor(
+    `callback ${id} to end`,
+    async () => {
+      const view = JSON.parse((await context.path.redis.get(RedisKeys.callback(id))) ?? 'null') as CallbackView | null;
+      return view?.state === 'ended' ? view : undefined;
+    },
+    TIMEOUT,
+  );
+}
+
+/**
+ * The employee clicks Call back, as the board does: she takes her browser workstation (PUT
+ * /api/workstation), signaling grants the callback (POST /api/tasks/:id/callback), and her browser
+ * sends the INVITE to the granted target through Kamailio.
+ */
+async function callBack(context: Context, who: LoggedIn, workstationId: string, task: TaskView) {
+  const { app, path } = context;
+  const picked = await asUser(app, who, 'PUT', '/api/workstation', { workstationId });
+  assert.is(picked.statusCode, 200, picked.body);
+  const response = await asUser(app, who, 'POST', `/api/tasks/${task.id}/callback`);
+  assert.is(response.statusCode, 201, response.body);
+  const granted = response.json<CallbackStartResponse>();
+  assert.match(granted.target, new RegExp(`^sip:cb-[0-9a-f]{32}@${path.kamailio.domain.replace(/\./g, '\\.')}$`));
+  const browser = await CallbackBrowser.connect(path.kamailio, browserSipUser(workstationId));
+  context.open.push(browser);
+  const call = await browser.call(granted.target);
+  const atTrunk = await context.trunk.nextCall(TIMEOUT);
+  assert.is(atTrunk.number, task.patient, "the task's number, from the grant");
+  return { callbackId: granted.callbackId, call, atTrunk };
+}
+
+day('3 answered, 2 hung up during the intro, 2 while waiting, 2 callbacks (answered, busy): the statistics say exactly that', async (context) => {
   const { path, staff, events, app, manager, annaId, benId } = context;
   const ids: string[] = [];
 
   // Nobody is at a workstation yet. Two patients hang up during the intro (3 s long)...
-  for (let i = 0; i < 2; i++) {
-    const call = await patientCalls(context);
+  for (const number of MISSED) {
+    const call = await patientCalls(context, number);
     await call.hangUp();
-    await events.waitFor({ callId: call.id, state: 'abandoned', from: call.from });
+    await events.waitFor({ callId: call.id, state: 'abandoned', from: call.from }, TIMEOUT);
     assert.equal(events.states(call.id), ['intro', 'abandoned']);
     ids.push(call.id);
   }
-  // ...and two once in the queue, with nobody there to answer.
-  for (let i = 0; i < 2; i++) {
-    const call = await patientCalls(context);
-    await events.waitFor({ callId: call.id, state: 'waiting', from: call.from }, 8000);
+  // ...and call again, and hang up once in the queue, with nobody there to answer.
+  for (const number of MISSED) {
+    const call = await patientCalls(context, number);
+    await events.waitFor({ callId: call.id, state: 'waiting', from: call.from }, TIMEOUT);
     await call.hangUp();
-    await events.waitFor({ callId: call.id, state: 'abandoned', from: call.from });
+    await events.waitFor({ callId: call.id, state: 'abandoned', from: call.from }, TIMEOUT);
     assert.equal(events.states(call.id), ['intro', 'waiting', 'abandoned']);
     ids.push(call.id);
+  }
+  // Signaling's projector made one abandoned task per number, with both misses.
+  const missedTasks = [];
+  for (const [i, number] of MISSED.entries()) {
+    const task = await taskOf(context, number, (t) => t.status === 'abandoned' && t.attempts === 2, `${number}'s abandoned task with 2 attempts`);
+    assert.equal(task.callIds, [ids[i]!, ids[i + 2]!]);
+    assert.is(task.assigneeUserId, undefined);
+    assert.equal(task.callbacks, []);
+    missedTasks.push(task);
   }
 
   // Anna answers two calls, then leaves; Ben answers one.
   const answeredBy = new Map<string, string>();
+  const workstations = new Map<string, string>();
   for (const [userId, name, calls] of [
     [annaId, 'Reception 1', 2],
     [benId, 'Reception 2', 1],
   ] as const) {
     const workstation = await staff.workstation(name);
+    workstations.set(userId, workstation.id);
     const phone = await AgentPhone.register(path.kamailio, workstation.id);
     context.open.push(phone);
     await staff.available(userId, workstation.id);
     for (let i = 0; i < calls; i++) {
-      await waitFor(`${name} to be free`, async () => (await staff.agent(userId)).state === 'available');
+      await waitFor(`${name} to be free`, async () => (await staff.agent(userId)).state === 'available', TIMEOUT);
       const call = await patientCalls(context);
-      const ring = await phone.nextInvite(8000);
-      await ring.answer();
-      await events.waitFor({ callId: call.id, state: 'bridged', from: call.from });
+      const ring = await phone.nextInvite(TIMEOUT);
+      await ring.answer(TIMEOUT);
+      await events.waitFor({ callId: call.id, state: 'bridged', from: call.from }, TIMEOUT);
       await call.hangUp();
-      await ring.waitForBye();
-      await events.waitFor({ callId: call.id, state: 'ended', from: call.from });
+      await ring.waitForBye(TIMEOUT);
+      await events.waitFor({ callId: call.id, state: 'ended', from: call.from }, TIMEOUT);
       answeredBy.set(call.id, userId);
       ids.push(call.id);
     }
     await staff.leave(userId);
   }
-  await waitFor('no active calls', async () => (await activeCallIds(path.redis)).length === 0);
+  await waitFor('no active calls', async () => (await activeCallIds(path.redis)).length === 0, TIMEOUT);
 
   // The records the sip app wrote: one per call, each with what its events said.
   const records = await Promise.all(
@@ -298,6 +409,7 @@ day('3 answered, 2 hung up during the intro, 2 while waiting: the statistics say
     const id = ids[i]!;
     assert.ok(record, `no record of ${id}`);
     const last = events.events.filter((e) => e.call.id === id).at(-1)!.call;
+    assert.is(record.from, i < 4 ? MISSED[i % 2] : PATIENT_NUMBER);
     assert.is(record.startedAt, last.startedAt);
     assert.is(record.queuedAt, last.queuedAt);
     assert.is(record.endedAt, last.endedAt);
@@ -308,20 +420,57 @@ day('3 answered, 2 hung up during the intro, 2 while waiting: the statistics say
     const ttl = await path.redis.ttl(RedisKeys.callRecord(id));
     assert.ok(ttl > 7 * DAY_S - 120 && ttl <= 7 * DAY_S, `TTL ${ttl}`);
   }
+  // The answered calls did not touch the missed patients' tasks.
+  for (const task of missedTasks) await taskNow(context, task.id, (t) => t.status === 'abandoned' && t.attempts === 2, `${task.patient}'s task still abandoned`);
 
-  // Two callbacks as the sip app keeps them: Ben reached a patient, Anna found the line busy.
-  const now = Date.now();
-  await writeCallback(path.redis, {
-    id: 'cb-ben', taskId: 't1', number: PATIENT_NUMBER, userId: benId, workstationId: 'w2',
-    state: 'ended', outcome: 'answered', startedAt: now, answeredAt: now + 5000, endedAt: now + 60_000,
-  });
-  await writeCallback(path.redis, {
-    id: 'cb-anna', taskId: 't2', number: PATIENT_NUMBER, userId: annaId, workstationId: 'w1',
-    state: 'ended', outcome: 'busy', startedAt: now, endedAt: now + 2000,
-  });
+  // The callbacks, as the board places them. Ben reaches the first patient, and hangs up after talking.
+  const answered = await callBack(context, context.ben, workstations.get(benId)!, missedTasks[0]!);
+  answered.atTrunk.ring();
+  await answered.call.provisional(180, TIMEOUT);
+  const media = await PatientPhone.open();
+  context.open.push(media);
+  const ack = answered.atTrunk.answer(patientSdp(media.port), TIMEOUT);
+  const ok = await answered.call.final(TIMEOUT);
+  assert.is(ok.status, 200, ok.startLine);
+  await ack;
+  await taskNow(context, missedTasks[0]!.id, (t) => t.status === 'on-the-line' && t.assigneeUserId === benId, 'the called-back task on the line with Ben');
+  const byeAnswer = answered.call.hangUp(TIMEOUT);
+  await answered.atTrunk.waitForBye(TIMEOUT);
+  assert.is((await byeAnswer).status, 200);
+  const answeredView = await endedCallback(context, answered.callbackId);
+  assert.is(answeredView.outcome, 'answered');
+  assert.is(answeredView.userId, benId);
+  assert.ok(answeredView.answeredAt);
 
+  // Anna finds the second patient's line busy.
+  const busy = await callBack(context, context.anna, workstations.get(annaId)!, missedTasks[1]!);
+  await busy.atTrunk.refuse(486, 'Busy Here', TIMEOUT);
+  const refused = await busy.call.final(TIMEOUT);
+  assert.is(refused.status, 486, refused.startLine);
+  const busyView = await endedCallback(context, busy.callbackId);
+  assert.is(busyView.outcome, 'busy');
+  assert.is(busyView.userId, annaId);
+  for (const view of [answeredView, busyView]) {
+    assert.is(await path.redis.zscore(RedisKeys.callbacks, view.id), String(view.startedAt));
+    const ttl = await path.redis.ttl(RedisKeys.callback(view.id));
+    assert.ok(ttl > 7 * DAY_S - 120 && ttl <= 7 * DAY_S, `callback TTL ${ttl}`);
+  }
+
+  // The tasks: the answered callback's left Abandoned (Ben's wrap-up); the busy one is still Abandoned, with the attempt.
+  const reached = await taskNow(context, missedTasks[0]!.id, (t) => t.status !== 'abandoned' && t.status !== 'on-the-line' && t.callbacks.every((a) => a.outcome), "the answered callback's task past the call");
+  assert.is(reached.status, 'wrap-up');
+  assert.is(reached.assigneeUserId, benId);
+  assert.equal(reached.callbacks, [{ callbackId: answered.callbackId, userId: benId, at: answeredView.startedAt, outcome: 'answered' }]);
+  const stillMissed = await taskNow(context, missedTasks[1]!.id, (t) => t.status === 'abandoned' && t.callbacks.some((a) => a.outcome), 'the busy callback recorded on its task');
+  assert.is(stillMissed.assigneeUserId, undefined);
+  assert.is(stillMissed.attempts, 2, 'a callback is not a missed call');
+  assert.equal(stillMissed.callbacks, [{ callbackId: busy.callbackId, userId: annaId, at: busyView.startedAt, outcome: 'busy' }]);
+  const abandonedTab = (await asUser(app, manager, 'GET', '/api/tasks?tab=abandoned')).json<TaskListResponse>();
+  assert.equal(abandonedTab.tasks.map((t) => t.id), [missedTasks[1]!.id]);
+
+  // The statistics, figure by figure, from the records.
   const stats = await statistics(app, manager);
-  assert.is(stats.date, dateIn(context.timeZone, now));
+  assert.is(stats.date, dateIn(context.timeZone, Date.now()));
   assert.is(stats.timeZone, context.timeZone);
   const waits = records.map((r) => waitingMs(r!)).filter((w): w is number => w !== undefined);
   assert.is(waits.length, 5, 'the calls that reached the queue');
@@ -332,39 +481,53 @@ day('3 answered, 2 hung up during the intro, 2 while waiting: the statistics say
     abandonedWhileWaiting: 2,
     callbacks: 2,
     callbackOutcomes: { ...NO_CALLBACKS, answered: 1, busy: 1 },
-    waitAverageMs: Math.round(waits.reduce((a, b) => a + b, 0) / waits.length),
-    waitP90Ms: p90NearestRank(waits),
+    waitAverageMs: average(waits),
+    waitP90Ms: p90(waits),
   });
   // With five waits the 90th percentile by nearest rank is the longest.
   assert.is(stats.total.waitP90Ms, Math.max(...waits));
 
-  assert.equal(
-    stats.users.map((u) => [u.name, u.figures.answered, u.figures.callbacks]),
-    [
-      ['Anna Reception', 2, 1],
-      ['Ben Adams', 1, 1],
-    ],
-  );
-  const annaWaits = records.filter((r) => r!.agentUserId === annaId).map((r) => waitingMs(r!)!);
-  const anna = stats.users[0]!.figures;
-  assert.is(anna.waitAverageMs, Math.round((annaWaits[0]! + annaWaits[1]!) / 2));
-  assert.is(anna.waitP90Ms, Math.max(...annaWaits));
-  assert.equal(anna.callbackOutcomes, { ...NO_CALLBACKS, busy: 1 });
-  assert.is(anna.abandonedWhileWaiting, 0, 'an abandoned call is nobody’s');
-  const ben = stats.users[1]!.figures;
-  assert.is(ben.waitAverageMs, waitingMs(records.find((r) => r!.agentUserId === benId)!));
-  assert.equal(ben.callbackOutcomes, { ...NO_CALLBACKS, answered: 1 });
+  const waitsOf = (userId: string): number[] => records.filter((r) => r!.agentUserId === userId).map((r) => waitingMs(r!)!);
+  const row = (userId: string, name: string, answeredCalls: number, outcome: 'answered' | 'busy'): UserStatistics => ({
+    userId,
+    name,
+    figures: {
+      received: 0,
+      answered: answeredCalls,
+      abandonedDuringIntro: 0,
+      abandonedWhileWaiting: 0,
+      callbacks: 1,
+      callbackOutcomes: { ...NO_CALLBACKS, [outcome]: 1 },
+      waitAverageMs: average(waitsOf(userId)),
+      waitP90Ms: p90(waitsOf(userId)),
+    },
+  });
+  assert.equal(stats.users, [row(annaId, 'Anna Reception', 2, 'busy'), row(benId, 'Ben Adams', 1, 'answered')]);
+  assert.is(waitsOf(annaId).length, 2);
+  assert.is(waitsOf(benId).length, 1);
 
   // The chart: every call in the hour it started, in the clinic's zone.
-  assert.is(stats.hours.reduce((n, h) => n + h.received, 0), 7);
-  assert.is(stats.hours.reduce((n, h) => n + h.answered, 0), 3);
-  assert.is(stats.hours.reduce((n, h) => n + h.abandoned, 0), 4);
+  const hourOf = new Intl.DateTimeFormat('en-GB', { timeZone: context.timeZone, hour: 'numeric', hourCycle: 'h23' });
+  const expectedHours = new Map<number, { hour: number; received: number; answered: number; abandoned: number }>();
+  for (const record of records) {
+    const hour = Number(hourOf.format(record!.startedAt));
+    const entry = expectedHours.get(hour) ?? { hour, received: 0, answered: 0, abandoned: 0 };
+    entry.received++;
+    if (record!.outcome === 'answered') entry.answered++;
+    else entry.abandoned++;
+    expectedHours.set(hour, entry);
+  }
+  assert.equal(
+    stats.hours.filter((h) => h.received > 0),
+    [...expectedHours.values()].sort((a, b) => a.hour - b.hour),
+  );
 
   // The day before is empty; an employee may not look.
   const { start } = dayBounds(stats.date, context.timeZone);
   const yesterday = await statistics(app, manager, `?date=${dateIn(context.timeZone, start - 1)}`);
   assert.is(yesterday.total.received, 0);
-  assert.is((await asUser(app, context.employee, 'GET', '/api/statistics')).statusCode, 403);
+  assert.is(yesterday.total.callbacks, 0);
+  assert.is((await asUser(app, context.anna, 'GET', '/api/statistics')).statusCode, 403);
 });
 
 day.run();

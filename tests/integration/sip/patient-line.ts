@@ -111,12 +111,12 @@ export class PatientLine {
     return new PatientLine(endpoint, `127.0.0.1:${kamailioPort}`);
   }
 
-  /** Calls `line` from PATIENT_NUMBER with media at `rtpPort`; resolves once answered and ACKed. */
-  async call(options: { line: string; rtpPort: number; timeoutMs?: number }): Promise<PatientDialog> {
+  /** Calls `line` from `from` (default PATIENT_NUMBER) with media at `rtpPort`; resolves once answered and ACKed. */
+  async call(options: { line: string; rtpPort: number; from?: string; timeoutMs?: number }): Promise<PatientDialog> {
     const invite = this.send(options);
     const ok = await this.endpoint.finalResponse(invite, options.timeoutMs ?? 5000);
     if (ok.status !== 200) throw new Error(`the patient's call was refused: ${ok.startLine}`);
-    const dialog = new PatientDialog(this.endpoint, invite, ok, fromUri(), this.toUri(options.line));
+    const dialog = new PatientDialog(this.endpoint, invite, ok, fromUri(options.from), this.toUri(options.line));
     dialog.sendAck();
     return dialog;
   }
@@ -125,13 +125,13 @@ export class PatientLine {
     return this.endpoint.close();
   }
 
-  private send(options: { line: string; rtpPort: number }): SentRequest {
+  private send(options: { line: string; rtpPort: number; from?: string }): SentRequest {
     return this.endpoint.sendRequest({
       method: 'INVITE',
       uri: this.toUri(options.line),
-      from: fromUri(),
+      from: fromUri(options.from),
       to: this.toUri(options.line),
-      contact: `sip:${PATIENT_NUMBER}@127.0.0.1:${this.endpoint.localPort}`,
+      contact: `sip:${options.from ?? PATIENT_NUMBER}@127.0.0.1:${this.endpoint.localPort}`,
       headers: [['Content-Type', 'application/sdp']],
       body: patientSdp(options.rtpPort),
     });
@@ -142,6 +142,6 @@ export class PatientLine {
   }
 }
 
-function fromUri(): string {
-  return `sip:${PATIENT_NUMBER}@127.0.0.1`;
+function fromUri(number = PATIENT_NUMBER): string {
+  return `sip:${number}@127.0.0.1`;
 }
