@@ -63,3 +63,17 @@ export interface CallbackStartResponse {
   /** The SIP URI the browser calls: sip:cb-<token>@<domain>. */
   target: string;
 }
+
+/** What the sip app dials through the outbound trunk: digits, `*` and `#`, with an optional leading `+`. */
+export const DIALLABLE_NUMBER = /^\+?[0-9*#]{1,32}$/;
+
+/** A patient who withheld their number: the trunk sends '' or `anonymous`. Such calls never join a task. */
+export function isWithheld(patient: string): boolean {
+  const n = patient.trim().toLowerCase();
+  return n === '' || n === 'anonymous';
+}
+
+/** Whether a task's patient can be called back: a number the outbound trunk can dial. */
+export function isCallable(patient: string): boolean {
+  return DIALLABLE_NUMBER.test(patient);
+}

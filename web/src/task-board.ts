@@ -6,11 +6,6 @@ export interface BoardViewer {
   role: string;
 }
 
-/** A patient who withheld their number: the trunk sends '' or `anonymous`. Such a task cannot be called back. */
-export function isWithheld(patient: string): boolean {
-  return patient === '' || patient.toLowerCase() === 'anonymous';
-}
-
 /** Since when an incoming call has waited: the end of the intro, else the start of the call. */
 export function waitingSinceOf(task: TaskView): number {
   return task.call?.queuedAt ?? task.call?.startedAt ?? task.createdAt;

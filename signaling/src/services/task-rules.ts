@@ -22,12 +22,6 @@ export function isNewEvent(task: StoredTask, key: string, streamId: string): boo
   return !task.finished.includes(key) && isLaterEntry(streamId, task.applied[key]);
 }
 
-/** A withheld number: its calls never join a task, and it cannot be called back. */
-export function isCallable(number: string): boolean {
-  const n = number.trim().toLowerCase();
-  return n !== '' && n !== 'anonymous';
-}
-
 /** Managers may change any task; an employee one assigned to them or to nobody. */
 export function mayChange(task: Pick<TaskView, 'assigneeUserId'>, user: { id: string; role: string }): boolean {
   return user.role === 'manager' || task.assigneeUserId === undefined || task.assigneeUserId === user.id;

@@ -5,6 +5,7 @@ import {
   RedisKeys,
   RedisStreams,
   TEAM_EVENTS_MAX_LENGTH,
+  isWithheld,
   taskTab,
   taskVisibleTo,
   type CallView,
@@ -14,7 +15,7 @@ import {
   type TaskView,
 } from '@deskline/protocol';
 import { ClientError } from '../errors.js';
-import { applyCall, applyCallback, isCallable, isNewEvent, newTask, toView, type StoredTask } from './task-rules.js';
+import { applyCall, applyCallback, isNewEvent, newTask, toView, type StoredTask } from './task-rules.js';
 
 const DAY_SECONDS = 24 * 60 * 60;
 /** A call's task link outlives the call's hash (a day) so that late or replayed events still find it. */
@@ -171,7 +172,7 @@ export class TaskStore {
       }
       // The call's first event seen: it joins the number's open abandoned task, or starts a new one.
       const guards: Guard[] = [[linkKey, false]];
-      const callable = isCallable(call.from);
+      const callable = !isWithheld(call.from);
       let joined: StoredTask | undefined;
       let lastSubject: string | null = null;
       if (callable) {
@@ -265,7 +266,7 @@ export class TaskStore {
   private writeOps(before: StoredTask | undefined, after: StoredTask): Op[] {
     const id = after.id;
     const ops: Op[] = [];
-    const callable = isCallable(after.patient);
+    const callable = !isWithheld(after.patient);
     if (after.status === 'closed') {
       const closedAt = after.closedAt ?? Date.now();
       const keepSeconds = Math.max(60, this.retentionSeconds - Math.floor((Date.now() - closedAt) / 1000));

@@ -20,6 +20,7 @@ import {
   type Transport,
   type UserAgentCoreConfiguration,
 } from 'sip.js/lib/core/index.js';
+import { isCallable } from '@deskline/protocol';
 import { AllowedMethods } from 'sip.js/lib/core/user-agent-core/allowed-methods.js';
 import { admitInDialogRequest, requestInDialog, restoreSessionDialog, type DialogSnapshot } from './dialogs.js';
 import type { RingSnapshot } from '../calls/call-sip-state.js';
@@ -236,7 +237,7 @@ export class SipStack implements Dialer, TrunkDialer, DialogServices {
    * arrive through `delegate`; a transport error as a 503. Throws on a number that is not a dial string.
    */
   callOut(invite: TrunkInvite, delegate: OutgoingInviteRequestDelegate): OutgoingInviteRequest {
-    if (!DIAL_STRING.test(invite.number)) throw new Error(`not a number to dial: ${JSON.stringify(invite.number)}`);
+    if (!isCallable(invite.number)) throw new Error(`not a number to dial: ${JSON.stringify(invite.number)}`);
     const target = parseUri(`sip:${invite.number}@${invite.trunk}`);
     const caller = new URI('sip', callerUser(invite.callerId), this.options.sipDomain);
     const message = this.core.makeOutgoingRequestMessage(
@@ -344,7 +345,6 @@ export class SipStack implements Dialer, TrunkDialer, DialogServices {
 }
 
 /** A number the trunk can be asked to dial: digits, an optional leading +, * and #. */
-const DIAL_STRING = /^\+?[0-9*#]{1,32}$/;
 
 /**
  * The user part for a caller's number: dial characters only (SIP.js leaves ':' and '/' unescaped, and

@@ -205,6 +205,18 @@ test('withheld numbers never join: each call is its own task, and it cannot be c
   assert.match(response.json<ApiError>().message, /withheld/);
 });
 
+test('a caller the trunk cannot dial (a name, not a number) keeps one task per caller, but cannot be called back', async () => {
+  await onWorkstation(anna, 'Reception 1');
+  const first = await taskOf(await PatientCall.missed('alice'));
+  const second = await taskOf(await PatientCall.missed('alice'));
+  assert.is(second.id, first.id);
+  assert.is(second.attempts, 2);
+  const response = await asUser(fixture.app, anna, 'POST', `/api/tasks/${first.id}/callback`);
+  assert.is(response.statusCode, 409, response.body);
+  assert.is(response.json<ApiError>().message, 'alice is not a number the trunk can dial.');
+  assert.is(await fixture.db.exists(RedisKeys.taskCallback(first.id)), 0, 'no lock taken');
+});
+
 test('(d) an answered call: on the line with its agent, wrap-up at hang-up; close needs a subject; the subject persists; Closed tab; the next call shows it as previous', async () => {
   const { app, db } = fixture;
   const call = await PatientCall.answered(id(anna));

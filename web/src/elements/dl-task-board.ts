@@ -1,4 +1,4 @@
-import { TASK_TABS, type Subject, type TaskTab, type TaskView, type TeamMember, type Workstation } from '@deskline/protocol';
+import { TASK_TABS, isWithheld, type Subject, type TaskTab, type TaskView, type TeamMember, type Workstation } from '@deskline/protocol';
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
@@ -6,7 +6,7 @@ import { ClockController } from '../controllers/clock-controller.js';
 import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
 import { log } from '../services/log.js';
 import { cardStyles, controlStyles, secondaryButtonStyles, visuallyHiddenStyles } from '../styles/shared-styles.js';
-import { isWithheld, mergeTasks, tabTasks, type BoardViewer } from '../task-board.js';
+import { mergeTasks, tabTasks, type BoardViewer } from '../task-board.js';
 import './dl-task-card.js';
 
 const debug = log('dl:board');

@@ -2,6 +2,8 @@ import {
   PROBLEM_KINDS,
   PROBLEM_NOTE_MAX_LENGTH,
   TASK_COMMENT_MAX_LENGTH,
+  isCallable,
+  isWithheld,
   type CallbackOutcome,
   type ProblemKind,
   type Subject,
@@ -13,7 +15,7 @@ import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { formatClockTime, formatDuration, isoDuration } from '../format.js';
 import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
-import { canChangeTask, isWithheld, subjectChoices, waitingSinceOf, type BoardViewer } from '../task-board.js';
+import { canChangeTask, subjectChoices, waitingSinceOf, type BoardViewer } from '../task-board.js';
 import { alertStyles, controlStyles, primaryButtonStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
 
 /** A comment is saved this long after the last keystroke (and at once when the field is left). */
@@ -452,7 +454,7 @@ export class DlTaskCard extends LitElement {
     }
     const subjectId = this.#shownSubject();
     const closable = task.status === 'wrap-up' || task.status === 'abandoned';
-    const callable = task.status === 'abandoned' && !isWithheld(task.patient);
+    const callable = task.status === 'abandoned' && isCallable(task.patient);
     return html`
       <div class="fields">
         <div class="field">

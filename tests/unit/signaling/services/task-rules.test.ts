@@ -1,10 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { CallView, CallbackView } from '@deskline/protocol';
+import { isCallable, isWithheld, type CallView, type CallbackView } from '@deskline/protocol';
 import {
   applyCall,
   applyCallback,
-  isCallable,
   isLaterEntry,
   isNewEvent,
   mayChange,
@@ -47,9 +46,17 @@ test('stream ids compare by time, then sequence, beyond what a double holds', ()
   assert.ok(isLaterEntry('9007199254740993-0', '9007199254740992-0'));
 });
 
-test('withheld numbers are not callable', () => {
-  for (const n of ['', ' ', 'anonymous', 'Anonymous']) assert.not.ok(isCallable(n), n);
-  assert.ok(isCallable('+48600100200'));
+test('withheld numbers are not callable; only what the trunk can dial is', () => {
+  for (const n of ['', ' ', 'anonymous', 'Anonymous']) {
+    assert.ok(isWithheld(n), n);
+    assert.not.ok(isCallable(n), n);
+  }
+  for (const n of ['+48600100200', '0601', '*31#600']) assert.ok(isCallable(n), n);
+  // A From user that is a name, or that would put more into the trunk's request URI, is never dialled.
+  for (const n of ['alice', '600;user=phone', '600@evil.example', '+', '1'.repeat(33)]) {
+    assert.not.ok(isWithheld(n), n);
+    assert.not.ok(isCallable(n), n);
+  }
 });
 
 test('who may change a task', () => {

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
   CALLBACK_TARGET_PREFIX,
+  isCallable,
+  isWithheld,
   taskVisibleTo,
   workstationSipUser,
   type CallbackStartResponse,
@@ -9,7 +11,7 @@ import {
 import type { Config } from '../../../config.js';
 import { ClientError } from '../../../errors.js';
 import { authenticated } from '../../../plugins/app/auth.js';
-import { isCallable, mayChange, type StoredTask } from '../../../services/task-rules.js';
+import { mayChange, type StoredTask } from '../../../services/task-rules.js';
 import type { StoredUser } from '../../../services/user-store.js';
 import {
   ApiErrorSchema,
@@ -150,7 +152,8 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
       const sipUser = workstationSipUser(workstation);
       if (workstation.kind !== 'browser' || !sipUser) throw new ClientError(409, `${workstation.name} is a desk phone; call back from a browser workstation.`);
       if (task.status !== 'abandoned') throw new ClientError(409, 'Only a task nobody answered can be called back.');
-      if (!isCallable(task.patient)) throw new ClientError(409, 'The number was withheld; it cannot be called back.');
+      if (isWithheld(task.patient)) throw new ClientError(409, 'The number was withheld; it cannot be called back.');
+      if (!isCallable(task.patient)) throw new ClientError(409, `${task.patient} is not a number the trunk can dial.`);
       const started = await app.tasks.startCallback(task, { userId: user.id, workstationId: workstation.id, sipUser });
       if ('busy' in started) {
         const caller = started.userId === user.id ? 'You are' : started.userId ? `${(await app.users.get(started.userId))?.displayName ?? 'Someone'} is` : 'Someone is';
