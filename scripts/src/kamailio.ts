@@ -36,6 +36,8 @@ export interface KamailioSettings {
   minExpires?: number;
   /** UDP and TCP worker processes each (the config's default: 4). */
   workers?: number;
+  /** SIP_ADVERTISE: the public IP written into Via and Record-Route behind NAT; none by default. */
+  advertise?: string | undefined;
 }
 
 /** ndb_redis's server spec for a redis:// URL: host, port, database and password. */
@@ -77,7 +79,19 @@ export function kamailioEnv(settings: KamailioSettings): Record<string, string> 
     ...(settings.wsMaxExpires !== undefined ? { WS_MAX_EXPIRES: String(settings.wsMaxExpires) } : {}),
     ...(settings.minExpires !== undefined ? { MIN_EXPIRES: String(settings.minExpires) } : {}),
     ...(settings.workers !== undefined ? { SIP_WORKERS: String(settings.workers) } : {}),
+    ...(settings.advertise ? { SIP_ADVERTISE: settings.advertise.includes(':') ? `[${settings.advertise}]` : settings.advertise } : {}),
   };
+}
+
+/**
+ * Kamailio's environment: `base` (the launcher's own) with the settings over it. A variable kamailio.cfg
+ * tests with #!ifdef must be absent rather than empty (empty would be "defined" as nothing), so an
+ * empty SIP_ADVERTISE inherited from `base` is dropped.
+ */
+export function kamailioProcessEnv(base: NodeJS.ProcessEnv, settings: KamailioSettings): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, ...kamailioEnv(settings) };
+  if (!env['SIP_ADVERTISE']) delete env['SIP_ADVERTISE'];
+  return env;
 }
 
 /**
@@ -108,7 +122,7 @@ export async function startKamailio(options: StartKamailioOptions): Promise<Mana
     command: options.bin ?? kamailioCommand(),
     installHint: KAMAILIO_INSTALL_HINT,
     args: kamailioArgs(options.runDir),
-    env: { ...process.env, ...kamailioEnv(options) },
+    env: kamailioProcessEnv(process.env, options),
     onLine: options.onLine,
   });
   try {

@@ -38,6 +38,8 @@ export interface SipEdgeConfig {
   appHost: string;
   appPort: number;
   trunkAddresses: string[];
+  /** SIP_ADVERTISE: the public IP Kamailio writes into Via and Record-Route behind NAT. */
+  advertise?: string | undefined;
 }
 
 export interface RtpengineConfig {
@@ -157,6 +159,7 @@ export function readLaunchConfig(env: NodeJS.ProcessEnv): LaunchConfig {
       appHost: ipAddress(env, 'SIP_APP_HOST', '127.0.0.1', 4),
       appPort: port(env, 'SIP_APP_PORT', 5070),
       trunkAddresses: trunkAddresses(env),
+      ...(env['SIP_ADVERTISE'] ? { advertise: ipAddress(env, 'SIP_ADVERTISE', '') } : {}),
     },
     rtpengine: rtpengineConfig(env),
     sipAppHealthPort: port(env, 'SIP_APP_HEALTH_PORT', 5071),

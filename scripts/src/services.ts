@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { KAMAILIO_INSTALL_HINT, kamailioArgs, kamailioCommand, kamailioEnv, kamailioHealthy } from './kamailio.js';
+import { KAMAILIO_INSTALL_HINT, kamailioArgs, kamailioCommand, kamailioHealthy, kamailioProcessEnv } from './kamailio.js';
 import { REPO_ROOT, connectHost, httpUrl, type LaunchConfig } from './launch-config.js';
 import { REDIS_INSTALL_HINT, pingRedis, redisServerArgs } from './redis-server.js';
 import { RTPENGINE_INSTALL_HINT, rtpengineArgs, rtpengineHealthy } from './rtpengine.js';
@@ -59,7 +59,7 @@ function kamailio(config: LaunchConfig, secret: () => string): ServiceDefinition
       return {
         command: kamailioCommand(config.env['PATH']),
         args: kamailioArgs(runDir),
-        env: { ...config.env, ...kamailioEnv({ ...settings, ephemeralSecret: secret(), redisUrl: redisUrl(config) }) },
+        env: kamailioProcessEnv(config.env, { ...settings, ephemeralSecret: secret(), redisUrl: redisUrl(config) }),
         installHint: KAMAILIO_INSTALL_HINT,
       };
     },

@@ -24,6 +24,8 @@ export interface TestKamailioOptions {
   appPort?: number;
   wsMaxExpires?: number;
   minExpires?: number;
+  /** SIP_ADVERTISE: the public address behind NAT. */
+  advertise?: string;
   /** Echo Kamailio's log lines to stderr as they come (for debugging a test); DESKLINE_TEST_LOGS=1 does it for all. */
   echo?: boolean;
 }
@@ -80,6 +82,7 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
       redisUrl: options.redisUrl,
       wsMaxExpires: options.wsMaxExpires,
       minExpires: options.minExpires,
+      advertise: options.advertise,
       workers: 2,
       runDir,
       onLine: (line) => {

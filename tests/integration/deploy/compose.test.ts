@@ -216,20 +216,42 @@ test('Kamailio: compose and the launcher set exactly the variables kamailio.cfg 
   assert.ok(required.length >= 9 && required.every((name) => all.includes(name)), `${required} within ${all}`);
   const launcher = kamailioEnv({ ...launcherConfig().sip, ephemeralSecret: SECRETS.SIP_EPHEMERAL_SECRET, redisUrl: 'redis://127.0.0.1:6379' });
   const composed = env('kamailio');
-  assert.equal(sorted(Object.keys(composed)), sorted(Object.keys(launcher)), 'compose and the launcher set the same ones');
+  // SIP_ADVERTISE is always passed by compose, empty unless .env sets it; the launcher sets it only
+  // when given (the next test checks both with one).
+  assert.is(composed['SIP_ADVERTISE'], '');
+  assert.equal(sorted(Object.keys(composed).filter((name) => composed[name] !== '')), sorted(Object.keys(launcher)), 'compose and the launcher set the same ones');
   for (const name of Object.keys(composed)) assert.ok(all.includes(name), `kamailio.cfg does not read ${name}`);
   for (const name of required) assert.ok(name in composed, `compose does not set ${name}`);
   const defaulted = raw['x-deskline-defaulted'].kamailio;
   for (const name of all.filter((n) => !(n in composed))) assert.ok(name in defaulted, `${name}: neither set nor listed as defaulted`);
   assert.is(composed['REDIS_SERVER'], `name=deskline;addr=127.0.0.1;port=6379;pass=${SECRETS.REDIS_PASSWORD}`);
 
+  kamailioAccepts(composed, "compose's environment");
+});
+
+test('SIP_ADVERTISE (NAT): compose and the launcher pass the same public address, and Kamailio, started the way the container starts it, accepts it', async () => {
+  const { stdout } = await compose(envFile('advertise.env', { ...FILLED, SIP_ADVERTISE: '203.0.113.7' }), 'config');
+  const composed = (parse(stdout) as Compose).services['kamailio']?.environment ?? {};
+  assert.is(composed['SIP_ADVERTISE'], '203.0.113.7');
+  const launcher = kamailioEnv({ ...launcherConfig({ SIP_ADVERTISE: '203.0.113.7' }).sip, ephemeralSecret: SECRETS.SIP_EPHEMERAL_SECRET, redisUrl: 'redis://127.0.0.1:6379' });
+  assert.is(launcher['SIP_ADVERTISE'], '203.0.113.7');
+  assert.throws(() => launcherConfig({ SIP_ADVERTISE: 'phones.clinic.example' }), /SIP_ADVERTISE/);
+  assert.match(readFileSync(path.join(REPO_ROOT, 'deploy/kamailio/Dockerfile'), 'utf8'), /ENTRYPOINT \[.*kamailio-start\.sh"\]/);
+  kamailioAccepts(composed, 'a public address', ['advertise 203.0.113.7:5060']);
+  kamailioAccepts({ ...composed, SIP_ADVERTISE: '' }, 'an empty SIP_ADVERTISE');
+});
+
+/** `kamailio -c` through deploy/kamailio/start.sh (the container's entrypoint) accepts the config with `env`. */
+function kamailioAccepts(env: Record<string, string>, what: string, expectInOutput: string[] = []): void {
   const runDir = mkdtempSync(path.join(tmp, 'kamailio-'));
-  const check = spawnSync('/usr/sbin/kamailio', ['-c', '-f', KAMAILIO_CFG, '-Y', runDir], {
-    env: { PATH: process.env['PATH'], ...composed },
+  const check = spawnSync(path.join(REPO_ROOT, 'deploy/kamailio/start.sh'), ['-c', '-f', KAMAILIO_CFG, '-Y', runDir], {
+    env: { PATH: process.env['PATH'], ...env },
     encoding: 'utf8',
   });
-  assert.is(check.status, 0, `kamailio -c with compose's environment:\n${check.stderr.split('\n').filter((l) => /ERROR|CRITICAL/.test(l)).join('\n')}`);
-});
+  const errors = check.stderr.split('\n').filter((l) => /ERROR|CRITICAL/.test(l)).join('\n');
+  assert.is(check.status, 0, `kamailio -c with ${what}:\n${errors}`);
+  for (const text of expectInOutput) assert.ok(`${check.stdout}${check.stderr}`.includes(text), `kamailio -c with ${what} lists "${text}"`);
+}
 
 /** The variables the launcher reads, found by watching which names readLaunchConfig() asks for. */
 function launcherVariables(): string[] {

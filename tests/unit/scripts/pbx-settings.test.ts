@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { kamailioArgs, kamailioEnv, ndbRedisServer, type KamailioSettings } from '@deskline/scripts/kamailio';
+import { kamailioArgs, kamailioEnv, kamailioProcessEnv, ndbRedisServer, type KamailioSettings } from '@deskline/scripts/kamailio';
 import { LaunchConfigError, readLaunchConfig } from '@deskline/scripts/launch-config';
 import { rtpengineArgs } from '@deskline/scripts/rtpengine';
 import { ephemeralSecretFile, sipEphemeralSecret } from '@deskline/scripts/secrets';
@@ -31,6 +31,18 @@ test('the defaults are those of docs/call-path.md', () => {
     trunkAddresses: ['127.0.0.1'],
   });
   assert.equal(config.rtpengine, { ngHost: '127.0.0.1', ngPort: 22222, interface: '127.0.0.1', portMin: 30000, portMax: 30999 });
+});
+
+test('SIP_ADVERTISE (NAT): an IP address given to Kamailio (IPv6 in brackets); an empty one, even inherited, never reaches it', () => {
+  const config = readLaunchConfig({ SIP_ADVERTISE: '203.0.113.7' });
+  assert.is(config.sip.advertise, '203.0.113.7');
+  assert.throws(() => readLaunchConfig({ SIP_ADVERTISE: 'phones.clinic.example' }), /SIP_ADVERTISE/);
+  const settings = { ...baseSettings(), advertise: '2001:db8::7' };
+  assert.is(kamailioEnv(settings)['SIP_ADVERTISE'], '[2001:db8::7]');
+  assert.is(kamailioProcessEnv({ PATH: '/usr/bin' }, settings)['SIP_ADVERTISE'], '[2001:db8::7]');
+  const inherited = kamailioProcessEnv({ PATH: '/usr/bin', SIP_ADVERTISE: '' }, baseSettings());
+  assert.not.ok('SIP_ADVERTISE' in inherited, 'an empty SIP_ADVERTISE would be #!ifdef-defined as nothing');
+  assert.is(inherited['PATH'], '/usr/bin');
 });
 
 test('TRUNK_ADDRESSES takes addresses and subnets, separated by commas', () => {
