@@ -1,4 +1,4 @@
-import { taskTab, taskVisibleTo, type Subject, type TaskTab, type TaskView } from '@deskline/protocol';
+import { isWithheld, taskTab, taskVisibleTo, type Subject, type TaskTab, type TaskView } from '@deskline/protocol';
 
 /** What the board needs to know of the person looking at it. */
 export interface BoardViewer {
@@ -65,4 +65,24 @@ export function subjectChoices(subjects: ReadonlyMap<string, Subject>, current: 
   return [...subjects.values()]
     .filter((subject) => !subject.retired || subject.id === current)
     .sort((a, b) => Number(a.retired) - Number(b.retired) || a.createdAt - b.createdAt);
+}
+
+/**
+ * Finds the calls to announce to screen readers ("New call from …"): the incoming calls that arrive
+ * after the board went live. The first look (once connected) only learns the calls already there.
+ */
+export class NewCallWatcher {
+  #known: Set<string> | undefined;
+
+  /** The announcement for the incoming calls not seen before, or '' when there are none. */
+  look(tasks: Iterable<TaskView>): string {
+    const incoming = [...tasks].filter((task) => task.status === 'incoming' && task.call !== undefined);
+    if (this.#known === undefined) {
+      this.#known = new Set(incoming.map((task) => task.call!.id));
+      return '';
+    }
+    const fresh = incoming.filter((task) => !this.#known!.has(task.call!.id));
+    for (const task of fresh) this.#known.add(task.call!.id);
+    return fresh.map((task) => (isWithheld(task.patient) ? 'New call, number withheld' : `New call from ${task.patient}`)).join('. ');
+  }
 }

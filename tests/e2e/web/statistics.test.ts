@@ -150,6 +150,10 @@ test("a manager logs in, opens Statistics from the Views nav, and sees today's f
   assert.equal(await row(page, 'Ben Adams'), ['—', '1', '—', '—', '1', '1 answered', '1:05', '1:05']);
   const rowHeaders = await table.getByRole('rowheader').allTextContents();
   assert.equal(rowHeaders.map((t) => t.trim()), ['All calls', 'Anna Reception', 'Ben Adams']);
+  // At 1280×800, beside the queue, the table fits its container: nothing to scroll sideways.
+  assert.equal(page.viewportSize(), { width: 1280, height: 800 });
+  const fit = await table.evaluate((element) => ({ scroll: element.parentElement!.scrollWidth, client: element.parentElement!.clientWidth }));
+  assert.ok(fit.scroll <= fit.client, `the table is ${fit.scroll} px wide in ${fit.client} px`);
 
   assert.is(
     await chartLabel(page),
@@ -185,6 +189,10 @@ test("a manager logs in, opens Statistics from the Views nav, and sees today's f
   await statisticsButton.click();
   await table.waitFor({ timeout: TIMEOUT });
   assert.equal(await row(page, 'All calls'), ['7', '3', '2', '2', '2', '1 answered, 1 busy', '0:49', '1:30']);
+
+  // A new call is announced to screen readers in the Statistics view too, where no board is shown.
+  await new CallStore(db).record({ from: '+48600100999', line: '100', id: 'n1', state: 'intro', startedAt: Date.now() });
+  await page.getByRole('status').filter({ hasText: 'New call from +48600100999' }).waitFor({ timeout: TIMEOUT });
   assert.equal(pageErrors, []);
   await page.close();
 });

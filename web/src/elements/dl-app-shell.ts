@@ -1,5 +1,5 @@
 import type { PublicUser, Subject, TaskView } from '@deskline/protocol';
-import { LitElement, css, html, nothing } from 'lit';
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { PauseController } from '../controllers/pause-controller.js';
 import { PushController } from '../controllers/push-controller.js';
@@ -11,7 +11,8 @@ import { findQueueCall, waitingSince } from '../queue-call.js';
 import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
 import { log } from '../services/log.js';
 import type { PhoneCall } from '../services/softphone.js';
-import { alertStyles, controlStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
+import { alertStyles, controlStyles, secondaryButtonStyles, visuallyHiddenStyles } from '../styles/shared-styles.js';
+import { NewCallWatcher } from '../task-board.js';
 import { userAvatar } from '../user-avatar.js';
 import './dl-call-panel.js';
 import type { DlConfirmDialog } from './dl-confirm-dialog.js';
@@ -71,7 +72,9 @@ const VIEWS: ReadonlyArray<{ id: View; label: string }> = [
  * calls are paused, and the work area below: whether calls can reach this person, the call in this
  * browser, the calls missed during a pause, the workstation and pause pickers when asked for, then the
  * call board (or the view a manager chose), and beside them the clinic's queue and the team. The call
- * panel stays above every view, so a ringing call can always be answered. The phone, the
+ * panel stays above every view, so a ringing call can always be answered, and a new incoming call is
+ * announced to screen readers in every view ("New call from …": by the board's live region while the
+ * board is shown, else by the shell's). The phone, the
  * push socket, the workstation and the pause live in controllers for as long as the shell is shown;
  * leaving it (logout, the session ending) unregisters the phone and closes the socket.
  *
@@ -89,6 +92,7 @@ export class DlAppShell extends LitElement {
     controlStyles,
     alertStyles,
     secondaryButtonStyles,
+    visuallyHiddenStyles,
     css`
       :host {
         display: flex;
@@ -261,6 +265,12 @@ export class DlAppShell extends LitElement {
   /** The view a manager chose; everyone else always sees the board. */
   @state() private view: View = 'board';
 
+  /** The latest "New call from …", for screen readers. */
+  @state() private announcement = '';
+
+  /** Watches the pushed tasks for new incoming calls, whatever view is shown. */
+  #newCalls = new NewCallWatcher();
+
   #loggingOut = false;
 
   #phone = new SoftphoneController(this, () => this.api, {
@@ -281,9 +291,25 @@ export class DlAppShell extends LitElement {
     () => (this.user === undefined ? undefined : this.#push.member(this.user.id)),
   );
 
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    super.willUpdate(changed);
+    // Only calls that arrive once the board is live are announced (the first look learns the others).
+    if (this.#push.status !== 'connected') return;
+    const announcement = this.#newCalls.look(this.#push.tasks);
+    if (announcement !== '') this.announcement = announcement;
+  }
+
+  /** Shows another view; an announcement already made is not carried into the next view's live region. */
+  #show(view: View): void {
+    if (view === this.view) return;
+    this.view = view;
+    this.announcement = '';
+  }
+
   protected override render() {
     const user = this.user;
     if (user === undefined) return nothing;
+    const view = user.role === 'manager' ? this.view : 'board';
     const me = this.#push.member(user.id);
     const presence = me === undefined ? undefined : presenceView(me);
     const pause = this.#pause;
@@ -296,7 +322,7 @@ export class DlAppShell extends LitElement {
                 (view) => html`<button
                   type="button"
                   aria-current=${view.id === this.view ? 'page' : nothing}
-                  @click=${() => (this.view = view.id)}
+                  @click=${() => this.#show(view.id)}
                 >
                   ${view.label}
                 </button>`,
@@ -329,7 +355,7 @@ export class DlAppShell extends LitElement {
       <dl-settings-dialog .user=${user} .api=${this.api}></dl-settings-dialog>
       <dl-confirm-dialog></dl-confirm-dialog>
       <main>
-        <div class="desk">${this.#renderDesk(user)} ${this.#renderView(user)}</div>
+        <div class="desk">${this.#renderDesk(user)} ${this.#renderView(user, view)}</div>
         <div class="side">
           <dl-queue-list
             .calls=${this.#push.calls}
@@ -339,11 +365,12 @@ export class DlAppShell extends LitElement {
           <dl-team-list .members=${this.#push.team} .selfId=${user.id}></dl-team-list>
         </div>
       </main>
+      <p class="visually-hidden" role="status" aria-live="polite">${view === 'board' ? '' : this.announcement}</p>
     `;
   }
 
-  #renderView(user: PublicUser) {
-    switch (user.role === 'manager' ? this.view : 'board') {
+  #renderView(user: PublicUser, view: View) {
+    switch (view) {
       case 'subjects':
         return html`<dl-subjects-admin
           .subjects=${this.#push.subjects}
@@ -362,6 +389,7 @@ export class DlAppShell extends LitElement {
           .viewer=${{ userId: user.id, role: user.role }}
           .callbackBlocked=${this.#callbackBlocked()}
           ?connected=${this.#push.status === 'connected'}
+          .announcement=${this.announcement}
           .api=${this.api}
           @task-change=${(event: CustomEvent<TaskView>) => this.#push.putTask(event.detail)}
           @call-back=${this.#onCallBack}

@@ -4,7 +4,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { formatMinutesSeconds } from '../format.js';
 import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
 import { log } from '../services/log.js';
-import { alertStyles, cardStyles, controlStyles, fieldStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
+import { alertStyles, cardStyles, controlStyles, fieldStyles, secondaryButtonStyles, visuallyHiddenStyles } from '../styles/shared-styles.js';
 
 const debug = log('dl:statistics');
 
@@ -52,6 +52,7 @@ export class DlStatistics extends LitElement {
     fieldStyles,
     alertStyles,
     secondaryButtonStyles,
+    visuallyHiddenStyles,
     css`
       :host {
         display: block;
@@ -142,6 +143,7 @@ export class DlStatistics extends LitElement {
         background: var(--dl-color-danger);
       }
 
+      /* A fallback for narrow windows: at 1280 px the table fits the main column (beside the queue). */
       .table-wrap {
         overflow-x: auto;
       }
@@ -160,24 +162,63 @@ export class DlStatistics extends LitElement {
 
       th,
       td {
-        padding: 0.5rem 0.625rem;
+        padding: 0.5rem 0.375rem;
         border-top: 1px solid var(--dl-color-border);
         text-align: right;
         white-space: nowrap;
       }
 
-      th[scope='row'],
-      thead th:first-child,
-      td.outcomes {
+      th:first-child {
+        padding-left: 0;
+      }
+
+      th:last-child,
+      td:last-child {
+        padding-right: 0;
+      }
+
+      /* Names wrap between words rather than widen the table. */
+      th[scope='row'] {
         text-align: left;
+        white-space: normal;
+        min-width: 6rem;
       }
 
       thead th {
         border-top: 0;
         white-space: normal;
-        font-size: 0.875rem;
+        font-size: 0.8125rem;
+        line-height: 1.25;
         color: var(--dl-color-text-muted);
         vertical-align: bottom;
+      }
+
+      thead th:first-child,
+      thead th.outcomes {
+        text-align: left;
+      }
+
+      /* A group's heading spans its columns, with a rule under it. */
+      thead th[scope='colgroup'] {
+        padding-bottom: 0.25rem;
+        text-align: center;
+        box-shadow: inset 0 -1px 0 var(--dl-color-border);
+        background-clip: content-box;
+      }
+
+      thead tr + tr th {
+        padding-top: 0.25rem;
+      }
+
+      /* The outcomes wrap between outcomes, never inside one ("1 no answer" stays whole). */
+      td.outcomes {
+        text-align: left;
+        white-space: normal;
+        min-width: 6.5rem;
+      }
+
+      .outcome {
+        white-space: nowrap;
       }
 
       tr.total {
@@ -300,15 +341,19 @@ export class DlStatistics extends LitElement {
           </caption>
           <thead>
             <tr>
-              <th scope="col">Who</th>
-              <th scope="col">Received</th>
-              <th scope="col">Answered</th>
-              <th scope="col">Abandoned during intro</th>
-              <th scope="col">Abandoned while waiting</th>
-              <th scope="col">Callbacks</th>
-              <th scope="col">Callback outcomes</th>
-              <th scope="col">Average wait</th>
-              <th scope="col">90th percentile wait</th>
+              <th scope="col" rowspan="2">Who</th>
+              <th scope="col" rowspan="2">Received</th>
+              <th scope="col" rowspan="2">Answered</th>
+              <th scope="colgroup" colspan="2">Abandoned</th>
+              <th scope="col" rowspan="2">Callbacks</th>
+              <th scope="col" rowspan="2" class="outcomes">Callback outcomes</th>
+              <th scope="colgroup" colspan="2">Waiting time</th>
+            </tr>
+            <tr>
+              <th scope="col"><span class="visually-hidden">Abandoned </span>during intro</th>
+              <th scope="col"><span class="visually-hidden">Abandoned </span>while waiting</th>
+              <th scope="col"><span class="visually-hidden">Waiting time, </span>average</th>
+              <th scope="col"><span class="visually-hidden">Waiting time, </span>90th percentile</th>
             </tr>
           </thead>
           <tbody>
@@ -327,9 +372,9 @@ export class DlStatistics extends LitElement {
   #renderRow(who: string, figures: StatisticsFigures, total: boolean) {
     // Calls are received and abandoned by the clinic, not by a person.
     const clinicOnly = (value: number) => (total ? String(value) : '—');
-    const outcomes = CALLBACK_OUTCOMES.filter((outcome) => figures.callbackOutcomes[outcome] > 0)
-      .map((outcome) => `${figures.callbackOutcomes[outcome]} ${OUTCOME_LABELS[outcome]}`)
-      .join(', ');
+    const outcomes = CALLBACK_OUTCOMES.filter((outcome) => figures.callbackOutcomes[outcome] > 0).map(
+      (outcome) => `${figures.callbackOutcomes[outcome]} ${OUTCOME_LABELS[outcome]}`,
+    );
     const wait = (ms: number | null) => (ms === null ? '—' : formatMinutesSeconds(ms));
     return html`
       <tr class=${total ? 'total' : ''}>
@@ -339,7 +384,11 @@ export class DlStatistics extends LitElement {
         <td>${clinicOnly(figures.abandonedDuringIntro)}</td>
         <td>${clinicOnly(figures.abandonedWhileWaiting)}</td>
         <td>${figures.callbacks}</td>
-        <td class="outcomes">${outcomes || '—'}</td>
+        <td class="outcomes">
+          ${outcomes.length === 0
+            ? '—'
+            : outcomes.map((outcome, i) => html`<span class="outcome">${outcome}${i < outcomes.length - 1 ? ',' : ''}</span>${i < outcomes.length - 1 ? ' ' : ''}`)}
+        </td>
         <td>${wait(figures.waitAverageMs)}</td>
         <td>${wait(figures.waitP90Ms)}</td>
       </tr>

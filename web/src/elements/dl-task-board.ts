@@ -1,4 +1,4 @@
-import { TASK_TABS, isWithheld, type Subject, type TaskTab, type TaskView, type TeamMember, type Workstation } from '@deskline/protocol';
+import { TASK_TABS, type Subject, type TaskTab, type TaskView, type TeamMember, type Workstation } from '@deskline/protocol';
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
@@ -35,7 +35,8 @@ type ClosedList = { state: 'idle' | 'loading' } | { state: 'loaded'; tasks: read
  * (intro, waiting, ringing) and the wrap-ups; On the line: calls in progress and callbacks; Closed;
  * Abandoned: patients nobody answered, to call back. Tasks come live from the push socket, filed with
  * `taskTab` and `taskVisibleTo`; the Closed tab also reads GET /api/tasks?tab=closed whenever it is
- * opened. A new incoming call is announced to screen readers.
+ * opened. The shell says what to announce to screen readers (`announcement`, "New call from …"): it
+ * watches for new calls in every view, and hands the text to the board while the board is shown.
  *
  * @fires task-change - (from a card) `CustomEvent<TaskView>`: the server answered a change.
  * @fires call-back - (from a card) `CustomEvent<CallBackDetail>`: a callback was granted; call its target.
@@ -147,14 +148,14 @@ export class DlTaskBoard extends LitElement {
 
   @property({ attribute: false }) api: ApiClient = apiClient;
 
+  /** What the board's live region says to screen readers: the shell's "New call from …". */
+  @property({ attribute: false }) announcement = '';
+
   @state() private tab: TaskTab = 'pending';
   @state() private closed: ClosedList = { state: 'idle' };
-  @state() private announcement = '';
 
   #clock = new ClockController(this);
   #teamById = new Map<string, TeamMember>();
-  /** Calls already on the board: only calls that arrive after it went live are announced. */
-  #knownCalls: Set<string> | undefined;
   #closedRequest: AbortController | undefined;
 
   override disconnectedCallback(): void {
@@ -164,22 +165,6 @@ export class DlTaskBoard extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('team')) this.#teamById = new Map(this.team.map((member) => [member.userId, member]));
-    if (changed.has('tasks') || changed.has('connected')) this.#announceNewCalls();
-  }
-
-  #announceNewCalls(): void {
-    if (!this.connected) return;
-    const incoming = this.tasks.filter((task) => task.status === 'incoming' && task.call !== undefined);
-    if (this.#knownCalls === undefined) {
-      this.#knownCalls = new Set(incoming.map((task) => task.call!.id));
-      return;
-    }
-    const fresh = incoming.filter((task) => !this.#knownCalls!.has(task.call!.id));
-    for (const task of fresh) this.#knownCalls.add(task.call!.id);
-    if (fresh.length === 0) return;
-    this.announcement = fresh
-      .map((task) => (isWithheld(task.patient) ? 'New call, number withheld' : `New call from ${task.patient}`))
-      .join('. ');
   }
 
   #tasksOf(tab: TaskTab): TaskView[] {

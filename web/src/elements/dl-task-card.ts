@@ -13,7 +13,7 @@ import {
 } from '@deskline/protocol';
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
-import { formatClockTime, formatDuration, isoDuration } from '../format.js';
+import { formatClockTime, formatDuration, formatElapsed, isoDuration } from '../format.js';
 import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
 import { canChangeTask, subjectChoices, waitingSinceOf, type BoardViewer } from '../task-board.js';
 import { alertStyles, controlStyles, primaryButtonStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
@@ -218,6 +218,12 @@ export class DlTaskCard extends LitElement {
         gap: 0.5rem 0.75rem;
       }
 
+      .hints {
+        display: grid;
+        gap: 0.25rem;
+        margin-top: -0.125rem;
+      }
+
       .problem {
         display: grid;
         gap: 0.5rem;
@@ -382,7 +388,7 @@ export class DlTaskCard extends LitElement {
         return html`<p class="stage">Wrap-up: ${this.#name(task.assigneeUserId)}</p>
           ${call?.endedAt === undefined
             ? nothing
-            : html`<p class="detail">Call ended at ${formatClockTime(call.endedAt)}${talked === undefined ? '' : ` after ${formatDuration(talked)}`}</p>`}`;
+            : html`<p class="detail">Call ended at ${formatClockTime(call.endedAt)}${talked === undefined ? '' : ` after ${formatElapsed(talked)}`}</p>`}`;
       }
       case 'closed':
         return html`<p class="stage">Closed${task.closedByUserId === undefined ? '' : ` by ${this.#name(task.closedByUserId)}`}${task.closedAt === undefined ? '' : ` at ${formatClockTime(task.closedAt)}`}</p>
@@ -395,7 +401,7 @@ export class DlTaskCard extends LitElement {
         const how =
           call?.queuedAt === undefined
             ? 'hung up during the intro message'
-            : `hung up after waiting ${formatDuration((call.endedAt ?? call.queuedAt) - call.queuedAt)}`;
+            : `hung up after waiting ${formatElapsed((call.endedAt ?? call.queuedAt) - call.queuedAt)}`;
         return html`<p class="stage">Abandoned: ${task.attempts === 1 ? '1 missed call' : `${task.attempts} missed calls`}</p>
           <p class="detail">Last call at ${formatClockTime(last)}, ${how}</p>
           ${this.#renderLastTime()} ${this.#renderAttempts()}`;
@@ -488,34 +494,44 @@ export class DlTaskCard extends LitElement {
       </div>
       ${this.reporting ? this.#renderProblemForm() : nothing}
       <div class="actions">
+        ${callable ? this.#renderCallBack() : nothing}
         ${closable
           ? html`<button
-                class="primary"
-                type="button"
-                ?disabled=${subjectId === undefined || this.busy !== undefined}
-                aria-describedby=${subjectId === undefined ? 'close-hint' : nothing}
-                @click=${this.#onClose}
-              >
-                Close
-              </button>
-              ${subjectId === undefined ? html`<p class="hint" id="close-hint">${CHOOSE_SUBJECT_TO_CLOSE}</p>` : nothing}`
+              class="primary"
+              type="button"
+              ?disabled=${subjectId === undefined || this.busy !== undefined}
+              aria-describedby=${subjectId === undefined ? 'close-hint' : nothing}
+              @click=${this.#onClose}
+            >
+              Close
+            </button>`
           : nothing}
-        ${callable ? this.#renderCallBack() : nothing}
         ${this.reporting || task.callIds.length === 0
           ? nothing
           : html`<button class="secondary" type="button" @click=${this.#openProblemForm}>Report a problem</button>`}
-        ${this.problemSending.state === 'saved' && !this.reporting
-          ? html`<p class="hint" role="status">Problem reported. Thank you.</p>`
-          : nothing}
       </div>
+      ${this.#renderHints(closable && subjectId === undefined, callable && this.callbackBlocked !== '')}
       ${this.actionError === '' ? nothing : html`<p class="alert" role="alert">${this.actionError}</p>`}
     `;
   }
 
+  /**
+   * Why a button is disabled, and what became of a report: below the buttons, each on its own line, so
+   * that a hint is not read as belonging to the button next to it.
+   */
+  #renderHints(needsSubject: boolean, callbackBlocked: boolean) {
+    const reported = this.problemSending.state === 'saved' && !this.reporting;
+    if (!needsSubject && !callbackBlocked && !reported) return nothing;
+    return html`<div class="hints">
+      ${callbackBlocked ? html`<p class="hint" id="callback-hint">${this.callbackBlocked}</p>` : nothing}
+      ${needsSubject ? html`<p class="hint" id="close-hint">${CHOOSE_SUBJECT_TO_CLOSE}</p>` : nothing}
+      ${reported ? html`<p class="hint" role="status">Problem reported. Thank you.</p>` : nothing}
+    </div>`;
+  }
+
   #renderCallBack() {
     if (this.callbackBlocked !== '') {
-      return html`<button class="primary call-back" type="button" disabled aria-describedby="callback-hint">Call back</button>
-        <p class="hint" id="callback-hint">${this.callbackBlocked}</p>`;
+      return html`<button class="primary call-back" type="button" disabled aria-describedby="callback-hint">Call back</button>`;
     }
     return html`<button class="primary call-back" type="button" ?disabled=${this.busy !== undefined} @click=${this.#onCallBack}>
       ${this.busy === 'calling' ? 'Calling back…' : 'Call back'}
