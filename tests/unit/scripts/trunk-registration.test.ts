@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kamailioEnv, kamailioProcessEnv, type KamailioSettings } from '@deskline/scripts/kamailio';
 import { LaunchConfigError, readLaunchConfig, readTrunkRegistration } from '@deskline/scripts/launch-config';
+import { serviceDefinitions } from '@deskline/scripts/services';
 import {
   UACREG_COLUMNS,
   UACREG_VERSION_TABLE,
@@ -144,6 +145,21 @@ test('Kamailio gets TRUNK_REGISTRATION_DB (and the interval when given), never t
   assert.is(withIt['TRUNK_REGISTRATION_DB'], `text://${path.join(runDir, 'uacreg')}`);
   assert.not.ok(Object.values(withIt).includes('secret-pw'), 'the password is only in the table');
   assert.is(withIt['PATH'], '/usr/bin');
+});
+
+test('npm start: the launcher writes the table into var/run/kamailio before Kamailio starts, and removes it when the settings go', () => {
+  const varDir = path.join(tmp, 'var');
+  const kamailio = (env: NodeJS.ProcessEnv) =>
+    serviceDefinitions(readLaunchConfig({ DESKLINE_VAR_DIR: varDir, SIP_EPHEMERAL_SECRET: 'e'.repeat(64), ...env })).find((d) => d.name === 'kamailio');
+  const prepared = kamailio({ ...REQUIRED, TRUNK_PASSWORD: 'pa:ss' })?.prepare();
+  const table = path.join(varDir, 'run', 'kamailio', 'uacreg', 'uacreg');
+  assert.match(readFileSync(table, 'utf8'), ':pa\\:ss::sip\\:203.0.113.10\\:5060:300:');
+  assert.is(statSync(table).mode & 0o777, 0o600);
+  assert.is(prepared?.env?.['TRUNK_REGISTRATION_DB'], `text://${path.dirname(table)}`);
+  assert.not.ok(prepared?.env && 'TRUNK_PASSWORD' in prepared.env, 'the password is not in Kamailio\'s environment');
+  const without = kamailio({})?.prepare();
+  assert.not.ok(without?.env && 'TRUNK_REGISTRATION_DB' in without.env);
+  assert.throws(() => statSync(table), /ENOENT/);
 });
 
 test.run();
