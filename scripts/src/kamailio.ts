@@ -7,6 +7,7 @@ import path from 'node:path';
 import { REPO_ROOT, connectHost } from './launch-config.js';
 import { ManagedProcess, findExecutable, waitUntilHealthy } from './managed-process.js';
 import { sipOptionsAnswered } from './sip-options.js';
+import { REGISTRATION_DB_DIR, TRUNK_REGISTRATION_VARIABLES, writeRegistrationDb, type TrunkRegistration } from './trunk-registration.js';
 
 export const KAMAILIO_CFG = path.join(REPO_ROOT, 'pbx-config/kamailio/kamailio.cfg');
 export const KAMAILIO_INSTALL_HINT =
@@ -38,6 +39,10 @@ export interface KamailioSettings {
   workers?: number;
   /** SIP_ADVERTISE: the public IP written into Via and Record-Route behind NAT; none by default. */
   advertise?: string | undefined;
+  /** The carrier registration (TRUNK_REGISTRAR …); none by default. Its table goes into the run dir. */
+  registration?: TrunkRegistration | undefined;
+  /** TRUNK_REGISTER_INTERVAL: how often uac checks the registration, in seconds (the config's default: 30). */
+  registerInterval?: number;
 }
 
 /** ndb_redis's server spec for a redis:// URL: host, port, database and password. */
@@ -62,9 +67,12 @@ function stringValue(name: string, value: string): string {
 
 /**
  * The environment variables kamailio.cfg reads (#!trydefenv and #!trydefenvs at its top): every
- * setting, under the names of docs/call-path.md. Docker Compose sets the same ones.
+ * setting, under the names of docs/call-path.md. Docker Compose sets the same ones. With a carrier
+ * registration, TRUNK_REGISTRATION_DB names the db_text directory writeRegistrationDb() makes in
+ * `runDir` (the container's start.sh sets it the same way).
  */
-export function kamailioEnv(settings: KamailioSettings): Record<string, string> {
+export function kamailioEnv(settings: KamailioSettings, runDir?: string): Record<string, string> {
+  if (settings.registration && runDir === undefined) throw new Error('a carrier registration needs Kamailio\'s run dir for its table');
   return {
     SIP_DOMAIN: stringValue('SIP_DOMAIN', settings.domain),
     // A bare IP in listen=…; IPv6 needs its brackets there.
@@ -80,17 +88,37 @@ export function kamailioEnv(settings: KamailioSettings): Record<string, string> 
     ...(settings.minExpires !== undefined ? { MIN_EXPIRES: String(settings.minExpires) } : {}),
     ...(settings.workers !== undefined ? { SIP_WORKERS: String(settings.workers) } : {}),
     ...(settings.advertise ? { SIP_ADVERTISE: settings.advertise.includes(':') ? `[${settings.advertise}]` : settings.advertise } : {}),
+    ...(settings.registration && runDir !== undefined ? { TRUNK_REGISTRATION_DB: registrationDbUrl(runDir) } : {}),
+    ...(settings.registerInterval !== undefined ? { TRUNK_REGISTER_INTERVAL: String(settings.registerInterval) } : {}),
   };
+}
+
+/** db_text's URL of the registration table's directory in `runDir` (an absolute path: text:///…). */
+export function registrationDbUrl(runDir: string): string {
+  return stringValue('the run dir', `text://${path.resolve(runDir, REGISTRATION_DB_DIR)}`);
+}
+
+/**
+ * Prepares Kamailio's run dir: creates it, and writes the carrier registration's table into it (or
+ * removes one left from an earlier start without). Call it before every start.
+ */
+export function prepareKamailioRunDir(runDir: string, settings: Pick<KamailioSettings, 'registration'>): void {
+  mkdirSync(runDir, { recursive: true });
+  writeRegistrationDb(runDir, settings.registration);
 }
 
 /**
  * Kamailio's environment: `base` (the launcher's own) with the settings over it. A variable kamailio.cfg
  * tests with #!ifdef must be absent rather than empty (empty would be "defined" as nothing), so an
- * empty SIP_ADVERTISE inherited from `base` is dropped.
+ * empty SIP_ADVERTISE (or TRUNK_REGISTER_INTERVAL) inherited from `base` is dropped, and so is a
+ * TRUNK_REGISTRATION_DB that these settings did not make. The registration's own variables (TRUNK_PASSWORD among them) are in its
+ * table, not in Kamailio's environment.
  */
-export function kamailioProcessEnv(base: NodeJS.ProcessEnv, settings: KamailioSettings): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...base, ...kamailioEnv(settings) };
-  if (!env['SIP_ADVERTISE']) delete env['SIP_ADVERTISE'];
+export function kamailioProcessEnv(base: NodeJS.ProcessEnv, settings: KamailioSettings, runDir?: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  for (const name of [...TRUNK_REGISTRATION_VARIABLES, 'TRUNK_REGISTRATION_DB']) delete env[name];
+  Object.assign(env, kamailioEnv(settings, runDir));
+  for (const name of ['SIP_ADVERTISE', 'TRUNK_REGISTER_INTERVAL']) if (!env[name]) delete env[name];
   return env;
 }
 
@@ -116,13 +144,13 @@ export interface StartKamailioOptions extends KamailioSettings {
 
 /** Starts a Kamailio we own and resolves once it answers OPTIONS. */
 export async function startKamailio(options: StartKamailioOptions): Promise<ManagedProcess> {
-  mkdirSync(options.runDir, { recursive: true });
+  prepareKamailioRunDir(options.runDir, options);
   const proc = ManagedProcess.start({
     name: 'kamailio',
     command: options.bin ?? kamailioCommand(),
     installHint: KAMAILIO_INSTALL_HINT,
     args: kamailioArgs(options.runDir),
-    env: kamailioProcessEnv(process.env, options),
+    env: kamailioProcessEnv(process.env, options, options.runDir),
     onLine: options.onLine,
   });
   try {

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TRUNK_REGISTRATION_VARIABLES, type TrunkRegistration } from './trunk-registration.js';
 
 /** The repository root: scripts/dist/ is two levels below it. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -40,6 +41,8 @@ export interface SipEdgeConfig {
   trunkAddresses: string[];
   /** SIP_ADVERTISE: the public IP Kamailio writes into Via and Record-Route behind NAT. */
   advertise?: string | undefined;
+  /** TRUNK_REGISTRAR and the rest: Kamailio registers the clinic's line at a carrier; none by default. */
+  registration?: TrunkRegistration | undefined;
 }
 
 export interface RtpengineConfig {
@@ -127,6 +130,62 @@ function rtpengineConfig(env: NodeJS.ProcessEnv): RtpengineConfig {
   };
 }
 
+/** "ip", "ip:port", "[ipv6]" or "[ipv6]:port" as "ip:port" (port 5060 when none), or undefined. */
+function registrarAddress(value: string): string | undefined {
+  const m = /^(?:\[([^\]]+)\]|([0-9.]+))(?::(\d{1,5}))?$/.exec(value);
+  if (!m) return undefined;
+  const v6 = m[1];
+  const ip = v6 ?? m[2] ?? '';
+  if (net.isIP(ip) !== (v6 !== undefined ? 6 : 4)) return undefined;
+  const portText = m[3] ?? '5060';
+  if (Number(portText) < 1 || Number(portText) > 65535) return undefined;
+  return `${v6 !== undefined ? `[${ip}]` : ip}:${portText}`;
+}
+
+/**
+ * The carrier registration (pbx-config/TRUNKS.md, "Registration with credentials"): undefined when
+ * none of its variables is set. deploy/kamailio/start.sh applies the same rules in the container.
+ * The password is never part of a message.
+ */
+export function readTrunkRegistration(env: NodeJS.ProcessEnv): TrunkRegistration | undefined {
+  const given = TRUNK_REGISTRATION_VARIABLES.filter((name) => env[name]);
+  if (given.length === 0) return undefined;
+  const bad = (name: string, rule: string): LaunchConfigError => {
+    const shown = name === 'TRUNK_PASSWORD' ? '' : `=${JSON.stringify(env[name] ?? '')}`;
+    return new LaunchConfigError(`${name}${shown} is invalid: ${rule}`);
+  };
+  for (const name of ['TRUNK_REGISTRAR', 'TRUNK_USERNAME', 'TRUNK_PASSWORD'] as const) {
+    if (!env[name]) {
+      throw new LaunchConfigError(`${name} is not set, but ${given.join(', ')} ${given.length > 1 ? 'are' : 'is'}: ` +
+        'a registration with the carrier needs TRUNK_REGISTRAR, TRUNK_USERNAME and TRUNK_PASSWORD (pbx-config/TRUNKS.md).');
+    }
+  }
+  const registrar = registrarAddress(env['TRUNK_REGISTRAR'] ?? '');
+  if (!registrar) throw bad('TRUNK_REGISTRAR', 'it must be the registrar\'s IP address and port, e.g. 203.0.113.10:5060 ([IPv6]:port); Kamailio resolves no names.');
+  const username = env['TRUNK_USERNAME'] ?? '';
+  if (!/^[A-Za-z0-9+._~-]{1,64}$/.test(username)) throw bad('TRUNK_USERNAME', 'it must be 1 to 64 letters, digits or + . _ ~ -.');
+  const password = env['TRUNK_PASSWORD'] ?? '';
+  if (/[\n\r\0]/.test(password)) throw bad('TRUNK_PASSWORD', 'it must not contain line breaks.');
+  const authUsername = env['TRUNK_AUTH_USERNAME'] || username;
+  if (!/^[\x21-\x7e]{1,128}$/.test(authUsername) || /["\\]/.test(authUsername)) {
+    throw bad('TRUNK_AUTH_USERNAME', 'it must be 1 to 128 printable characters without spaces, quotes or backslashes.');
+  }
+  const realm = env['TRUNK_REALM'] || undefined;
+  if (realm !== undefined && (!/^[\x20-\x7e]{1,128}$/.test(realm) || /["\\]/.test(realm))) {
+    throw bad('TRUNK_REALM', 'it must be 1 to 128 printable characters without quotes or backslashes.');
+  }
+  const domain = env['TRUNK_DOMAIN'] || registrar;
+  if (!/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(domain)) {
+    throw bad('TRUNK_DOMAIN', 'it must be a domain name or an IP address, with an optional port, e.g. sip.carrier.example.');
+  }
+  const rawExpires = env['TRUNK_REGISTER_EXPIRES'] || '300';
+  const expires = Number(rawExpires);
+  if (!/^\d{1,6}$/.test(rawExpires) || expires < 10 || expires > 3600) {
+    throw bad('TRUNK_REGISTER_EXPIRES', 'it must be a number of seconds from 10 to 3600.');
+  }
+  return { registrar, domain, username, password, authUsername, ...(realm ? { realm } : {}), expires };
+}
+
 /** Kamailio takes the secret as a quoted define; keep it to characters that survive that. */
 export function checkEphemeralSecret(secret: string, from: string): string {
   if (secret.length < 32 || !/^[\x21-\x7e]+$/.test(secret) || /["\\]/.test(secret)) {
@@ -134,6 +193,11 @@ export function checkEphemeralSecret(secret: string, from: string): string {
       'without spaces, quotes or backslashes (for example 64 hex digits: openssl rand -hex 32).');
   }
   return secret;
+}
+
+function registrationSetting(env: NodeJS.ProcessEnv): { registration?: TrunkRegistration } {
+  const registration = readTrunkRegistration(env);
+  return registration ? { registration } : {};
 }
 
 /** Reads the launcher's settings from the environment, or throws a LaunchConfigError naming the variable. */
@@ -160,6 +224,7 @@ export function readLaunchConfig(env: NodeJS.ProcessEnv): LaunchConfig {
       appPort: port(env, 'SIP_APP_PORT', 5070),
       trunkAddresses: trunkAddresses(env),
       ...(env['SIP_ADVERTISE'] ? { advertise: ipAddress(env, 'SIP_ADVERTISE', '') } : {}),
+      ...registrationSetting(env),
     },
     rtpengine: rtpengineConfig(env),
     sipAppHealthPort: port(env, 'SIP_APP_HEALTH_PORT', 5071),

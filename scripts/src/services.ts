@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { KAMAILIO_INSTALL_HINT, kamailioArgs, kamailioCommand, kamailioHealthy, kamailioProcessEnv } from './kamailio.js';
+import { KAMAILIO_INSTALL_HINT, kamailioArgs, kamailioCommand, kamailioHealthy, kamailioProcessEnv, prepareKamailioRunDir } from './kamailio.js';
 import { REPO_ROOT, connectHost, httpUrl, type LaunchConfig } from './launch-config.js';
 import { REDIS_INSTALL_HINT, pingRedis, redisServerArgs } from './redis-server.js';
 import { RTPENGINE_INSTALL_HINT, rtpengineArgs, rtpengineHealthy } from './rtpengine.js';
@@ -55,11 +55,12 @@ function kamailio(config: LaunchConfig, secret: () => string): ServiceDefinition
       { host: settings.listenHost, port: settings.wsPort, envName: 'SIP_WS_PORT' },
     ],
     prepare: () => {
-      mkdirSync(runDir, { recursive: true });
+      // With a carrier registration, its table (and password) is written here for Kamailio's db_text.
+      prepareKamailioRunDir(runDir, settings);
       return {
         command: kamailioCommand(config.env['PATH']),
         args: kamailioArgs(runDir),
-        env: kamailioProcessEnv(config.env, { ...settings, ephemeralSecret: secret(), redisUrl: redisUrl(config) }),
+        env: kamailioProcessEnv(config.env, { ...settings, ephemeralSecret: secret(), redisUrl: redisUrl(config) }, runDir),
         installHint: KAMAILIO_INSTALL_HINT,
       };
     },

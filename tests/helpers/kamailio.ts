@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '@deskline/scripts/free-port';
 import { startKamailio } from '@deskline/scripts/kamailio';
+import type { TrunkRegistration } from '@deskline/scripts/trunk-registration';
 import type { ExitStatus, ManagedProcess } from '@deskline/scripts/managed-process';
 import { killOnExit } from './kill-on-exit.js';
 
@@ -26,6 +27,10 @@ export interface TestKamailioOptions {
   minExpires?: number;
   /** SIP_ADVERTISE: the public address behind NAT. */
   advertise?: string;
+  /** A carrier registration (TRUNK_REGISTRAR …): its table is written into the run dir, as by the launcher. */
+  registration?: TrunkRegistration;
+  /** TRUNK_REGISTER_INTERVAL, in seconds. */
+  registerInterval?: number;
   /** Echo Kamailio's log lines to stderr as they come (for debugging a test); DESKLINE_TEST_LOGS=1 does it for all. */
   echo?: boolean;
 }
@@ -42,6 +47,8 @@ export interface TestKamailio {
   appHost: string;
   appPort: number;
   trunkAddresses: string[];
+  /** Kamailio's run dir (-Y). */
+  runDir: string;
   process: ManagedProcess;
   /** Every line it logged. */
   readonly log: string[];
@@ -83,6 +90,8 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
       wsMaxExpires: options.wsMaxExpires,
       minExpires: options.minExpires,
       advertise: options.advertise,
+      registration: options.registration,
+      ...(options.registerInterval !== undefined ? { registerInterval: options.registerInterval } : {}),
       workers: 2,
       runDir,
       onLine: (line) => {
@@ -108,6 +117,7 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
     appHost,
     appPort,
     trunkAddresses,
+    runDir,
     process: proc,
     log,
     startupMs,

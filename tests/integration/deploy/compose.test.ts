@@ -6,18 +6,19 @@
  * until docker-compose.yml sets it or lists it under x-deskline-defaulted, and .env.example documents it.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { KAMAILIO_CFG, kamailioArgs, kamailioEnv } from '@deskline/scripts/kamailio';
+import { KAMAILIO_CFG, kamailioArgs, kamailioEnv, kamailioProcessEnv, prepareKamailioRunDir } from '@deskline/scripts/kamailio';
 import { REPO_ROOT, readLaunchConfig } from '@deskline/scripts/launch-config';
 import { redisServerArgs } from '@deskline/scripts/redis-server';
 import { RTPENGINE_CONF, rtpengineArgs } from '@deskline/scripts/rtpengine';
 import { serviceDefinitions } from '@deskline/scripts/services';
+import { TRUNK_REGISTRATION_VARIABLES } from '@deskline/scripts/trunk-registration';
 import { ConfigSchema as SignalingSchema, loadConfig as loadSignalingConfig } from '@deskline/signaling/config';
 import { ConfigSchema as SipSchema, loadConfig as loadSipConfig } from '@deskline/sip/config';
 
@@ -141,6 +142,10 @@ function kamailioVariables(): { all: string[]; required: string[] } {
 
 const sorted = (values: Iterable<string>): string[] => [...values].sort();
 
+const START_SH = path.join(REPO_ROOT, 'deploy/kamailio/start.sh');
+/** The carrier registration's settings are read by the container's start.sh, which writes uac's table from them. */
+const REGISTRATION_VARIABLES: readonly string[] = TRUNK_REGISTRATION_VARIABLES;
+
 test('docker-compose refuses .env.example as it stands, naming what is missing: no default secret, no guessed address', async () => {
   try {
     await compose(ENV_EXAMPLE, 'config', '-q');
@@ -220,7 +225,14 @@ test('Kamailio: compose and the launcher set exactly the variables kamailio.cfg 
   // when given (the next test checks both with one).
   assert.is(composed['SIP_ADVERTISE'], '');
   assert.equal(sorted(Object.keys(composed).filter((name) => composed[name] !== '')), sorted(Object.keys(launcher)), 'compose and the launcher set the same ones');
-  for (const name of Object.keys(composed)) assert.ok(all.includes(name), `kamailio.cfg does not read ${name}`);
+  for (const name of Object.keys(composed)) {
+    assert.ok(all.includes(name) || REGISTRATION_VARIABLES.includes(name), `neither kamailio.cfg nor start.sh reads ${name}`);
+  }
+  const startSh = readFileSync(START_SH, 'utf8');
+  for (const name of REGISTRATION_VARIABLES) {
+    assert.is(composed[name], '', `${name} is passed, empty unless .env sets it`);
+    assert.ok(startSh.includes(name), `start.sh reads ${name}`);
+  }
   for (const name of required) assert.ok(name in composed, `compose does not set ${name}`);
   const defaulted = raw['x-deskline-defaulted'].kamailio;
   for (const name of all.filter((n) => !(n in composed))) assert.ok(name in defaulted, `${name}: neither set nor listed as defaulted`);
@@ -239,6 +251,91 @@ test('SIP_ADVERTISE (NAT): compose and the launcher pass the same public address
   assert.match(readFileSync(path.join(REPO_ROOT, 'deploy/kamailio/Dockerfile'), 'utf8'), /ENTRYPOINT \[.*kamailio-start\.sh"\]/);
   kamailioAccepts(composed, 'a public address', ['advertise 203.0.113.7:5060']);
   kamailioAccepts({ ...composed, SIP_ADVERTISE: '' }, 'an empty SIP_ADVERTISE');
+});
+
+const REGISTRATION = {
+  TRUNK_REGISTRAR: '203.0.113.10:5060',
+  TRUNK_DOMAIN: 'sip.carrier.example',
+  TRUNK_USERNAME: '4930123456',
+  // ':' and '\\' are escaped in db_text; the space and '#' are kept as they are.
+  TRUNK_PASSWORD: 'pa:ss w\\rd#1',
+  TRUNK_AUTH_USERNAME: 'clinic:4930',
+  TRUNK_REALM: 'carrier.example',
+  TRUNK_REGISTER_EXPIRES: '600',
+};
+
+/** The environment Kamailio gets when the container's start.sh runs with `env`: a stand-in for kamailio prints it. */
+function containerKamailioEnv(env: Record<string, string>, runDir: string): Record<string, string> {
+  const printer = path.join(tmp, 'print-env.sh');
+  writeFileSync(printer, '#!/bin/sh\nexec env\n');
+  chmodSync(printer, 0o755);
+  const run = spawnSync(START_SH, ['-f', KAMAILIO_CFG, '-DD', '-E', '-Y', runDir], {
+    env: { PATH: process.env['PATH'], ...env, KAMAILIO_BIN: printer },
+    encoding: 'utf8',
+  });
+  assert.is(run.status, 0, run.stderr);
+  return Object.fromEntries(run.stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
+test('a carrier registration: compose passes the settings, start.sh writes the launcher\'s table byte for byte, and Kamailio gets the same variables and accepts the config', async () => {
+  const { stdout } = await compose(envFile('registration.env', { ...FILLED, ...REGISTRATION }), 'config');
+  const composed = (parse(stdout) as Compose).services['kamailio']?.environment ?? {};
+  for (const [name, value] of Object.entries(REGISTRATION)) assert.is(composed[name], value, `compose passes ${name} as .env has it`);
+
+  const containerRun = mkdtempSync(path.join(tmp, 'container-run-'));
+  const container = containerKamailioEnv(composed, containerRun);
+  const launcherRun = mkdtempSync(path.join(tmp, 'launcher-run-'));
+  const config = launcherConfig(REGISTRATION);
+  const settings = { ...config.sip, ephemeralSecret: SECRETS.SIP_EPHEMERAL_SECRET, redisUrl: 'redis://127.0.0.1:6379' };
+  prepareKamailioRunDir(launcherRun, settings);
+  const launcher = kamailioProcessEnv({ PATH: process.env['PATH'] ?? '' }, settings, launcherRun);
+
+  // The same two tables, private to Kamailio's user.
+  for (const file of ['uacreg', 'version']) {
+    const fromContainer = path.join(containerRun, 'uacreg', file);
+    assert.is(readFileSync(fromContainer, 'utf8'), readFileSync(path.join(launcherRun, 'uacreg', file), 'utf8'), `${file}: start.sh and the launcher write the same`);
+    assert.is(statSync(fromContainer).mode & 0o777, 0o600);
+  }
+  assert.is(statSync(path.join(containerRun, 'uacreg')).mode & 0o777, 0o700);
+  assert.match(readFileSync(path.join(launcherRun, 'uacreg', 'uacreg'), 'utf8'), ':clinic\\:4930:pa\\:ss w\\\\rd#1:');
+
+  // The same variables of kamailio.cfg, with the table each wrote; none of the registration's own.
+  const { all } = kamailioVariables();
+  const read = (env: Record<string, string | undefined>): string[] => sorted(all.filter((name) => env[name]));
+  assert.equal(read(container), read(launcher));
+  assert.ok(read(launcher).includes('TRUNK_REGISTRATION_DB'));
+  assert.is(container['TRUNK_REGISTRATION_DB'], `text://${containerRun}/uacreg`);
+  assert.is(launcher['TRUNK_REGISTRATION_DB'], `text://${launcherRun}/uacreg`);
+  for (const name of REGISTRATION_VARIABLES) {
+    assert.not.ok(name in container, `start.sh keeps ${name} from Kamailio`);
+    assert.not.ok(name in launcher, `the launcher keeps ${name} from Kamailio`);
+  }
+
+  kamailioAccepts({ ...composed }, 'a carrier registration');
+  // And without one, start.sh gives Kamailio no table.
+  const plain = containerKamailioEnv(env('kamailio'), containerRun);
+  assert.not.ok('TRUNK_REGISTRATION_DB' in plain);
+  assert.not.ok(existsSync(path.join(containerRun, 'uacreg')), 'a table from an earlier start is removed');
+});
+
+test('a bad registration stops both start.sh and the launcher, naming the variable and never showing the password', () => {
+  const password = 'pw-never-shown';
+  const cases: Array<[Record<string, string>, string]> = [
+    [{ TRUNK_USERNAME: '4930', TRUNK_PASSWORD: password }, 'TRUNK_REGISTRAR'],
+    [{ TRUNK_REGISTRAR: 'sip.carrier.example', TRUNK_USERNAME: '4930', TRUNK_PASSWORD: password }, 'TRUNK_REGISTRAR'],
+    [{ TRUNK_REGISTRAR: '203.0.113.10', TRUNK_USERNAME: '49 30', TRUNK_PASSWORD: password }, 'TRUNK_USERNAME'],
+    [{ TRUNK_REGISTRAR: '203.0.113.10', TRUNK_USERNAME: '4930', TRUNK_PASSWORD: password, TRUNK_AUTH_USERNAME: 'a"b' }, 'TRUNK_AUTH_USERNAME'],
+    [{ TRUNK_REGISTRAR: '203.0.113.10', TRUNK_USERNAME: '4930', TRUNK_PASSWORD: password, TRUNK_REGISTER_EXPIRES: '5' }, 'TRUNK_REGISTER_EXPIRES'],
+    [{ TRUNK_REGISTRAR: '203.0.113.10', TRUNK_USERNAME: '4930', TRUNK_PASSWORD: `${password}\nsecond line` }, 'TRUNK_PASSWORD'],
+  ];
+  for (const [values, name] of cases) {
+    const runDir = mkdtempSync(path.join(tmp, 'bad-'));
+    const run = spawnSync(START_SH, ['--write-registration-db', runDir], { env: { PATH: process.env['PATH'], ...values }, encoding: 'utf8' });
+    assert.is(run.status, 64, `start.sh refuses ${name}`);
+    assert.match(run.stderr, name);
+    assert.not.ok(`${run.stdout}${run.stderr}`.includes(password), 'start.sh does not show the password');
+    assert.throws(() => launcherConfig(values), (err: Error) => err.message.includes(name) && !err.message.includes(password));
+  }
 });
 
 /** `kamailio -c` through deploy/kamailio/start.sh (the container's entrypoint) accepts the config with `env`. */
