@@ -25,10 +25,10 @@ import { board, openTab, taskOf } from '../../helpers/board-page.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
 import { buildTestApp } from '../../helpers/signaling.js';
-import { CallEvents } from '../../integration/sip/call-events.js';
-import { describeSipp, startCallPath, type CallPath } from '../../integration/sip/call-path.js';
-import { PATIENT_NUMBER, patientSdp } from '../../integration/sip/patient-line.js';
-import { TrunkPhone } from '../../integration/sip/trunk-phone.js';
+import { CallEvents } from '../../helpers/call-events.js';
+import { describeSipp, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import { PATIENT_NUMBER, patientSdp } from '../../helpers/patient-line.js';
+import { TrunkPhone } from '../../helpers/trunk-phone.js';
 
 const TIMEOUT = 15_000;
 /** From Anna's click to Maria's board: the grant, the browser's INVITE and the trunk's answer included. */

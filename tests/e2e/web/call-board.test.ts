@@ -24,9 +24,9 @@ import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
 import { buildTestApp } from '../../helpers/signaling.js';
 import { waitFor } from '../../helpers/wait.js';
-import { CallEvents, type SeenEvent } from '../../integration/sip/call-events.js';
-import { describeSipp, startCallPath, type CallPath, type SippResult } from '../../integration/sip/call-path.js';
-import { PATIENT_NUMBER } from '../../integration/sip/patient-line.js';
+import { CallEvents, type SeenEvent } from '../../helpers/call-events.js';
+import { describeSipp, startCallPath, type CallPath, type SippResult } from '../../helpers/call-path.js';
+import { PATIENT_NUMBER } from '../../helpers/patient-line.js';
 
 /** Generous: another test run may share this machine's two cores. */
 const TIMEOUT = 15_000;

@@ -25,9 +25,9 @@ import { ChannelRecorder } from '../../helpers/redis-events.js';
 import { RtpCapture, analysePcmu } from '../../helpers/rtp-capture.js';
 import { buildTestApp } from '../../helpers/signaling.js';
 import { waitFor } from '../../helpers/wait.js';
-import { CallEvents } from '../../integration/sip/call-events.js';
-import { HOLD_MUSIC_HZ, describeSipp, startCallPath, type CallPath, type SippResult } from '../../integration/sip/call-path.js';
-import { PATIENT_NUMBER } from '../../integration/sip/patient-line.js';
+import { CallEvents } from '../../helpers/call-events.js';
+import { HOLD_MUSIC_HZ, describeSipp, startCallPath, type CallPath, type SippResult } from '../../helpers/call-path.js';
+import { PATIENT_NUMBER } from '../../helpers/patient-line.js';
 
 const TIMEOUT = 10_000;
 const PASSWORDS = { anna: 'Anna Reception password', ben: 'Ben Reception password' };

@@ -25,8 +25,8 @@ import { ChannelRecorder } from '../../helpers/redis-events.js';
 import { RtpCapture, analysePcmu, decodePcmu, toneShare, type PcmuAnalysis } from '../../helpers/rtp-capture.js';
 import { buildTestApp } from '../../helpers/signaling.js';
 import { waitFor } from '../../helpers/wait.js';
-import { HOLD_MUSIC_HZ, describeSipp, startCallPath, type CallPath, type SippResult } from '../../integration/sip/call-path.js';
-import { PATIENT_NUMBER } from '../../integration/sip/patient-line.js';
+import { HOLD_MUSIC_HZ, describeSipp, startCallPath, type CallPath, type SippResult } from '../../helpers/call-path.js';
+import { PATIENT_NUMBER } from '../../helpers/patient-line.js';
 
 /** Generous: another test run may share this machine's two cores. */
 const TIMEOUT = 20_000;

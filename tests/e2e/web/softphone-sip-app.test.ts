@@ -15,9 +15,9 @@ import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
 import { buildTestApp } from '../../helpers/signaling.js';
 import { waitFor } from '../../helpers/wait.js';
-import { CLINIC_NUMBER, startCallPath, type CallPath } from '../../integration/sip/call-path.js';
-import { PATIENT_NUMBER, PatientLine, type PatientDialog } from '../../integration/sip/patient-line.js';
-import { PatientPhone } from '../../integration/sip/patient-phone.js';
+import { CLINIC_NUMBER, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import { PATIENT_NUMBER, PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
+import { PatientPhone } from '../../helpers/patient-phone.js';
 
 const TIMEOUT = 10_000;
 const EMAIL = 'anna@clinic.example';

@@ -15,8 +15,8 @@ import { RedisChannels, RedisKeys, browserSipUser, type CallView, type Workstati
 import { CallStore } from '@deskline/sip/calls/call-store';
 import { PLAIN_RTP, WEBRTC } from '@deskline/sip/media/flags';
 import { freePort } from '@deskline/scripts/free-port';
-import { patientSdp } from '../../integration/sip/patient-line.js';
-import { PatientPhone } from '../../integration/sip/patient-phone.js';
+import { patientSdp } from '../../helpers/patient-line.js';
+import { PatientPhone } from '../../helpers/patient-phone.js';
 import {
   audioContextStates,
   hasBeenActivated,
