@@ -20,9 +20,9 @@ import { CLINIC_NUMBER, credentials, load, onStop, percentiles, startStack, stop
 
 type BrowserHelpers = typeof import('../tests/helpers/browser.js');
 type BrowserPhoneModule = typeof import('../tests/e2e/sip/browser-phone.js');
-type PatientLineModule = typeof import('../tests/integration/sip/patient-line.js');
-type PatientPhoneModule = typeof import('../tests/integration/sip/patient-phone.js');
-type StaffModule = typeof import('../tests/integration/sip/staff.js');
+type PatientLineModule = typeof import('../tests/helpers/patient-line.js');
+type PatientPhoneModule = typeof import('../tests/helpers/patient-phone.js');
+type StaffModule = typeof import('../tests/helpers/staff.js');
 
 const { values } = parseArgs({ options: { calls: { type: 'string', default: '20' } } });
 const CALLS = Math.max(1, Math.min(200, Number(values.calls)));
@@ -34,9 +34,9 @@ const HEARD_RMS = 0.02;
 const [{ launchBrowser }, { BrowserPhone, PhonePageServer }, { PatientLine }, { PatientPhone }, { Staff }] = await Promise.all([
   load<BrowserHelpers>('helpers/browser.js'),
   load<BrowserPhoneModule>('e2e/sip/browser-phone.js'),
-  load<PatientLineModule>('integration/sip/patient-line.js'),
-  load<PatientPhoneModule>('integration/sip/patient-phone.js'),
-  load<StaffModule>('integration/sip/staff.js'),
+  load<PatientLineModule>('helpers/patient-line.js'),
+  load<PatientPhoneModule>('helpers/patient-phone.js'),
+  load<StaffModule>('helpers/staff.js'),
 ]);
 
 

@@ -24,11 +24,11 @@ import { CLINIC_NUMBER, credentials, CLOCK_TICKS, groupUsage, load, onStop, perc
 
 type BrowserHelpers = typeof import('../tests/helpers/browser.js');
 type BrowserPhoneModule = typeof import('../tests/e2e/sip/browser-phone.js');
-type PatientLineModule = typeof import('../tests/integration/sip/patient-line.js');
-type PatientPhoneModule = typeof import('../tests/integration/sip/patient-phone.js');
-type StaffModule = typeof import('../tests/integration/sip/staff.js');
-type PatientPhone = import('../tests/integration/sip/patient-phone.js').PatientPhone;
-type PatientDialog = import('../tests/integration/sip/patient-line.js').PatientDialog;
+type PatientLineModule = typeof import('../tests/helpers/patient-line.js');
+type PatientPhoneModule = typeof import('../tests/helpers/patient-phone.js');
+type StaffModule = typeof import('../tests/helpers/staff.js');
+type PatientPhone = import('../tests/helpers/patient-phone.js').PatientPhone;
+type PatientDialog = import('../tests/helpers/patient-line.js').PatientDialog;
 type BrowserPhone = import('../tests/e2e/sip/browser-phone.js').BrowserPhone;
 
 const { values } = parseArgs({
@@ -50,9 +50,9 @@ const PAGES_PER_BROWSER = 5;
 const [{ launchBrowser }, { BrowserPhone, PhonePageServer }, { PatientLine }, { PatientPhone }, { Staff }] = await Promise.all([
   load<BrowserHelpers>('helpers/browser.js'),
   load<BrowserPhoneModule>('e2e/sip/browser-phone.js'),
-  load<PatientLineModule>('integration/sip/patient-line.js'),
-  load<PatientPhoneModule>('integration/sip/patient-phone.js'),
-  load<StaffModule>('integration/sip/staff.js'),
+  load<PatientLineModule>('helpers/patient-line.js'),
+  load<PatientPhoneModule>('helpers/patient-phone.js'),
+  load<StaffModule>('helpers/staff.js'),
 ]);
 
 

@@ -31,12 +31,12 @@ import { parseArgs } from 'node:util';
 import { CLINIC_NUMBER, CLOCK_TICKS, groupUsage, load, onStop, percentiles, startStack, stopAll, until } from './stack.js';
 
 type RingerHelpers = typeof import('../tests/helpers/workstation-ringer.js');
-type AgentPhoneModule = typeof import('../tests/integration/sip/agent-phone.js');
-type PatientLineModule = typeof import('../tests/integration/sip/patient-line.js');
-type PatientPhoneModule = typeof import('../tests/integration/sip/patient-phone.js');
-type StaffModule = typeof import('../tests/integration/sip/staff.js');
-type PatientPhone = import('../tests/integration/sip/patient-phone.js').PatientPhone;
-type PatientDialog = import('../tests/integration/sip/patient-line.js').PatientDialog;
+type AgentPhoneModule = typeof import('../tests/helpers/agent-phone.js');
+type PatientLineModule = typeof import('../tests/helpers/patient-line.js');
+type PatientPhoneModule = typeof import('../tests/helpers/patient-phone.js');
+type StaffModule = typeof import('../tests/helpers/staff.js');
+type PatientPhone = import('../tests/helpers/patient-phone.js').PatientPhone;
+type PatientDialog = import('../tests/helpers/patient-line.js').PatientDialog;
 
 const { values } = parseArgs({
   options: {
@@ -59,10 +59,10 @@ const RING_TIMEOUT_SECONDS = 2;
 const [{ WorkstationRinger }, { AgentPhone, AGENT_TONE_HZ }, { PatientLine }, { PatientPhone, PATIENT_TONE_HZ, isTone }, { Staff }] =
   await Promise.all([
     load<RingerHelpers>('helpers/workstation-ringer.js'),
-    load<AgentPhoneModule>('integration/sip/agent-phone.js'),
-    load<PatientLineModule>('integration/sip/patient-line.js'),
-    load<PatientPhoneModule>('integration/sip/patient-phone.js'),
-    load<StaffModule>('integration/sip/staff.js'),
+    load<AgentPhoneModule>('helpers/agent-phone.js'),
+    load<PatientLineModule>('helpers/patient-line.js'),
+    load<PatientPhoneModule>('helpers/patient-phone.js'),
+    load<StaffModule>('helpers/staff.js'),
   ]);
 
 interface Usage {

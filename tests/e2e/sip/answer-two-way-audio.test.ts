@@ -12,11 +12,11 @@ import type { Workstation } from '@deskline/protocol';
 import { ephemeralCredentials } from '@deskline/signaling/services/sip-credentials';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { waitFor } from '../../helpers/wait.js';
-import { CallEvents } from '../../integration/sip/call-events.js';
-import { CLINIC_NUMBER, startCallPath, type CallPath } from '../../integration/sip/call-path.js';
-import { PATIENT_NUMBER, PatientLine, type PatientDialog } from '../../integration/sip/patient-line.js';
-import { PatientPhone, packetsPerSecond, type Received } from '../../integration/sip/patient-phone.js';
-import { Staff } from '../../integration/sip/staff.js';
+import { CallEvents } from '../../helpers/call-events.js';
+import { CLINIC_NUMBER, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import { PATIENT_NUMBER, PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
+import { PatientPhone, packetsPerSecond, type Received } from '../../helpers/patient-phone.js';
+import { Staff } from '../../helpers/staff.js';
 import { BrowserPhone, PhonePageServer } from './browser-phone.js';
 
 const TIMEOUT = 10_000;

@@ -14,11 +14,11 @@ import { freePort } from '@deskline/scripts/free-port';
 import { ephemeralCredentials } from '@deskline/signaling/services/sip-credentials';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { waitFor } from '../../helpers/wait.js';
-import { startCallPath, type CallPath } from '../../integration/sip/call-path.js';
-import { CALLBACK_NUMBER, callbackEvents, grantCallback } from '../../integration/sip/callback-browser.js';
-import { patientSdp } from '../../integration/sip/patient-line.js';
-import { PatientPhone, packetsPerSecond } from '../../integration/sip/patient-phone.js';
-import { TrunkPhone } from '../../integration/sip/trunk-phone.js';
+import { startCallPath, type CallPath } from '../../helpers/call-path.js';
+import { CALLBACK_NUMBER, callbackEvents, grantCallback } from '../../helpers/callback-browser.js';
+import { patientSdp } from '../../helpers/patient-line.js';
+import { PatientPhone, packetsPerSecond } from '../../helpers/patient-phone.js';
+import { TrunkPhone } from '../../helpers/trunk-phone.js';
 import { SoftphonePage, SoftphonePageServer } from './softphone-page.js';
 
 const TIMEOUT = 10_000;

@@ -24,11 +24,11 @@ import { freePort } from '@deskline/scripts/free-port';
 import { board, openTab, taskOf } from '../../helpers/board-page.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
-import { buildTestApp } from '../../helpers/signaling.js';
-import { CallEvents } from '../../integration/sip/call-events.js';
-import { describeSipp, startCallPath, type CallPath } from '../../integration/sip/call-path.js';
-import { PATIENT_NUMBER, patientSdp } from '../../integration/sip/patient-line.js';
-import { TrunkPhone } from '../../integration/sip/trunk-phone.js';
+import { CallEvents } from '../../helpers/call-events.js';
+import { describeSipp, type CallPath } from '../../helpers/call-path.js';
+import { PATIENT_NUMBER, patientSdp } from '../../helpers/patient-line.js';
+import { TrunkPhone } from '../../helpers/trunk-phone.js';
+import { logIn, screenshots, startWebStack, type WebStack } from '../../helpers/web-stack.js';
 
 const TIMEOUT = 15_000;
 /** From Anna's click to Maria's board: the grant, the browser's INVITE and the trunk's answer included. */
@@ -41,6 +41,7 @@ let callPath: CallPath;
 let trunk: TrunkPhone;
 let app: FastifyInstance;
 let base: string;
+let stack: WebStack;
 let annaBrowser: TestBrowser;
 let mariaBrowser: TestBrowser;
 let anna: Page;
@@ -54,15 +55,10 @@ test.before(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'deskline-board-callback-'));
   await run('sox', ['-n', '-r', '8000', '-c', '1', '-t', 'ul', path.join(work, 'patient-voice.ul'), 'synth', '5', 'sine', '600', 'vol', '0.5']);
   const trunkPort = await freePort('127.0.0.1', ['udp']);
-  callPath = await startCallPath({
+  stack = await startWebStack({
     appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '30', OUTBOUND_TRUNK: `127.0.0.1:${trunkPort}`, CALLBACK_RING_SECONDS: '10' },
   });
-  app = await buildTestApp(callPath.redisUrl, {
-    SIP_EPHEMERAL_SECRET: callPath.kamailio.secret,
-    SIP_DOMAIN: callPath.kamailio.domain,
-    SIP_WS_PORT: String(callPath.kamailio.wsPort),
-  });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  ({ callPath, app, base } = stack);
   trunk = await TrunkPhone.open(callPath.kamailioPort, trunkPort);
   annaId = (await app.users.create({ email: 'anna@clinic.example', displayName: 'Anna Reception', role: 'employee', password: PASSWORDS.anna })).id;
   await app.users.create({ email: 'maria@clinic.example', displayName: 'Maria Manager', role: 'manager', password: PASSWORDS.maria });
@@ -74,27 +70,12 @@ test.before(async () => {
 test.after(async () => {
   await annaBrowser?.close();
   await mariaBrowser?.close();
-  await app?.close();
   await trunk?.close();
-  await callPath?.stop();
+  await stack?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-async function logIn(browser: TestBrowser, email: string, password: string): Promise<Page> {
-  const page = await browser.context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`${email}: ${error.message}`));
-  await page.goto(base);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('button', { name: 'User menu' }).waitFor({ timeout: TIMEOUT });
-  return page;
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = process.env['SCREENSHOT_DIR'];
-  if (dir) await page.screenshot({ path: path.join(dir, `call-board-callback-${name}.png`), fullPage: true });
-}
+const screenshot = screenshots('call-board-callback', { fullPage: true });
 
 function task(page: Page): Locator {
   return taskOf(page, PATIENT_NUMBER);
@@ -111,7 +92,7 @@ async function mariaSees(what: string, shown: Locator, since: number): Promise<v
 test('a patient gives up while Anna is paused: the task is abandoned, and Anna may call back', async () => {
   const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(callPath.redisUrl, RedisChannels.sipRegistrations);
   try {
-    anna = await logIn(annaBrowser, 'anna@clinic.example', PASSWORDS.anna);
+    anna = await logIn(annaBrowser, base, 'anna@clinic.example', PASSWORDS.anna, { pageErrors, timeoutMs: TIMEOUT });
     await anna.getByRole('button', { name: 'Reception 1' }).click();
     await anna.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: TIMEOUT });
     const user = browserSipUser(workstation.id);
@@ -119,7 +100,7 @@ test('a patient gives up while Anna is paused: the task is abandoned, and Anna m
   } finally {
     registrations.close();
   }
-  maria = await logIn(mariaBrowser, 'maria@clinic.example', PASSWORDS.maria);
+  maria = await logIn(mariaBrowser, base, 'maria@clinic.example', PASSWORDS.maria, { pageErrors, timeoutMs: TIMEOUT });
   await maria.getByRole('button', { name: 'Work without a workstation' }).click();
 
   await app.agents.pause(annaId, 10 * 60_000);

@@ -22,11 +22,11 @@ import { freePort } from '@deskline/scripts/free-port';
 import { board, openTab, taskOf } from '../../helpers/board-page.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
-import { buildTestApp } from '../../helpers/signaling.js';
 import { waitFor } from '../../helpers/wait.js';
-import { CallEvents, type SeenEvent } from '../../integration/sip/call-events.js';
-import { describeSipp, startCallPath, type CallPath, type SippResult } from '../../integration/sip/call-path.js';
-import { PATIENT_NUMBER } from '../../integration/sip/patient-line.js';
+import { CallEvents, type SeenEvent } from '../../helpers/call-events.js';
+import { describeSipp, type CallPath, type SippResult } from '../../helpers/call-path.js';
+import { PATIENT_NUMBER } from '../../helpers/patient-line.js';
+import { logIn, screenshots, startWebStack, type WebStack } from '../../helpers/web-stack.js';
 
 /** Generous: another test run may share this machine's two cores. */
 const TIMEOUT = 15_000;
@@ -41,6 +41,7 @@ const run = promisify(execFile);
 let callPath: CallPath;
 let app: FastifyInstance;
 let base: string;
+let stack: WebStack;
 let annaBrowser: TestBrowser;
 let mariaBrowser: TestBrowser;
 let anna: Page;
@@ -59,13 +60,8 @@ const delays: Array<{ stage: string; ms: number }> = [];
 test.before(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'deskline-call-board-'));
   await run('sox', ['-n', '-r', '8000', '-c', '1', '-t', 'ul', path.join(work, 'patient-voice.ul'), 'synth', '5', 'sine', '600', 'vol', '0.5']);
-  callPath = await startCallPath({ appEnv: { RING_TIMEOUT_SECONDS: '30' } });
-  app = await buildTestApp(callPath.redisUrl, {
-    SIP_EPHEMERAL_SECRET: callPath.kamailio.secret,
-    SIP_DOMAIN: callPath.kamailio.domain,
-    SIP_WS_PORT: String(callPath.kamailio.wsPort),
-  });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  stack = await startWebStack({ appEnv: { RING_TIMEOUT_SECONDS: '30' } });
+  ({ callPath, app, base } = stack);
   annaId = (await app.users.create({ email: 'anna@clinic.example', displayName: 'Anna Reception', role: 'employee', password: PASSWORDS.anna })).id;
   await app.users.create({ email: 'maria@clinic.example', displayName: 'Maria Manager', role: 'manager', password: PASSWORDS.maria });
   workstation = await app.workstations.create({ name: 'Reception 1', kind: 'browser' });
@@ -78,27 +74,11 @@ test.after(async () => {
   await annaBrowser?.close();
   await mariaBrowser?.close();
   await events?.close();
-  await app?.close();
-  await callPath?.stop();
+  await stack?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-async function logIn(browser: TestBrowser, email: string, password: string, watch?: (page: Page) => void): Promise<Page> {
-  const page = await browser.context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`${email}: ${error.message}`));
-  watch?.(page);
-  await page.goto(base);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('button', { name: 'User menu' }).waitFor({ timeout: TIMEOUT });
-  return page;
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = process.env['SCREENSHOT_DIR'];
-  if (dir) await page.screenshot({ path: path.join(dir, `call-board-${name}.png`), fullPage: true });
-}
+const screenshot = screenshots('call-board', { fullPage: true });
 
 /** The patient's task in the board's open tab. */
 function task(page: Page): Locator {
@@ -174,7 +154,7 @@ async function pauseAnna(): Promise<void> {
 test('Anna picks Reception 1; Maria, a manager, works without a workstation and sees the call board', async () => {
   const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(callPath.redisUrl, RedisChannels.sipRegistrations);
   try {
-    anna = await logIn(annaBrowser, 'anna@clinic.example', PASSWORDS.anna);
+    anna = await logIn(annaBrowser, base, 'anna@clinic.example', PASSWORDS.anna, { pageErrors, timeoutMs: TIMEOUT });
     await anna.getByRole('button', { name: 'Reception 1' }).click();
     await anna.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: TIMEOUT });
     const user = browserSipUser(workstation.id);
@@ -182,12 +162,15 @@ test('Anna picks Reception 1; Maria, a manager, works without a workstation and 
   } finally {
     registrations.close();
   }
-  maria = await logIn(mariaBrowser, 'maria@clinic.example', PASSWORDS.maria, (page) =>
-    page.on('websocket', (socket) => {
-      if (!socket.url().endsWith('/api/push')) return;
-      socket.on('framereceived', ({ payload }) => mariaFrames.push({ at: Date.now(), event: JSON.parse(String(payload)) as PushEvent }));
-    }),
-  );
+  maria = await logIn(mariaBrowser, base, 'maria@clinic.example', PASSWORDS.maria, {
+    pageErrors,
+    timeoutMs: TIMEOUT,
+    watch: (page) =>
+      page.on('websocket', (socket) => {
+        if (!socket.url().endsWith('/api/push')) return;
+        socket.on('framereceived', ({ payload }) => mariaFrames.push({ at: Date.now(), event: JSON.parse(String(payload)) as PushEvent }));
+      }),
+  });
   await maria.getByRole('button', { name: 'Work without a workstation' }).click();
   for (const page of [anna, maria]) {
     await board(page).getByRole('tab', { name: 'Pending 0' }).waitFor({ timeout: TIMEOUT });

@@ -7,7 +7,6 @@
  *
  * SCREENSHOT_DIR=/some/dir saves what the pages look like at each step, for a look by eye.
  */
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
@@ -30,6 +29,7 @@ import { ChannelRecorder } from '../../helpers/redis-events.js';
 import { buildTestApp } from '../../helpers/signaling.js';
 import { SipUdpEndpoint } from '../../helpers/sip-endpoint.js';
 import { register } from '../../helpers/sip-register.js';
+import { screenshots } from '../../helpers/web-stack.js';
 
 interface RegistrationEvent {
   user: string;
@@ -130,10 +130,7 @@ function statusLine(page: Page, text: string | RegExp) {
   return page.getByRole('status').filter({ hasText: text });
 }
 
-async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = process.env['SCREENSHOT_DIR'];
-  if (dir) await page.screenshot({ path: path.join(dir, `change-workstation-${name}.png`) });
-}
+const screenshot = screenshots('change-workstation');
 
 function picker(page: Page) {
   return page.getByRole('heading', { name: 'Choose your workstation to receive calls' });

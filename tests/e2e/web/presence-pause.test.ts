@@ -23,11 +23,11 @@ import { freePort } from '@deskline/scripts/free-port';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
 import { RtpCapture, analysePcmu } from '../../helpers/rtp-capture.js';
-import { buildTestApp } from '../../helpers/signaling.js';
 import { waitFor } from '../../helpers/wait.js';
-import { CallEvents } from '../../integration/sip/call-events.js';
-import { HOLD_MUSIC_HZ, describeSipp, startCallPath, type CallPath, type SippResult } from '../../integration/sip/call-path.js';
-import { PATIENT_NUMBER } from '../../integration/sip/patient-line.js';
+import { CallEvents } from '../../helpers/call-events.js';
+import { HOLD_MUSIC_HZ, describeSipp, type CallPath, type SippResult } from '../../helpers/call-path.js';
+import { PATIENT_NUMBER } from '../../helpers/patient-line.js';
+import { logIn, screenshots, startWebStack, type WebStack } from '../../helpers/web-stack.js';
 
 const TIMEOUT = 10_000;
 const PASSWORDS = { anna: 'Anna Reception password', ben: 'Ben Reception password' };
@@ -50,6 +50,7 @@ const run = promisify(execFile);
 let callPath: CallPath;
 let app: FastifyInstance;
 let base: string;
+let stack: WebStack;
 let annaBrowser: TestBrowser;
 let benBrowser: TestBrowser;
 let anna: Page;
@@ -67,15 +68,10 @@ test.before(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'deskline-presence-pause-'));
   // sipp 3.6.1 streams a file's bytes as they are: raw µ-law, a 600 Hz tone (not the hold music's).
   await run('sox', ['-n', '-r', '8000', '-c', '1', '-t', 'ul', path.join(work, 'patient-voice.ul'), 'synth', '5', 'sine', '600', 'vol', '0.5']);
-  callPath = await startCallPath({
+  stack = await startWebStack({
     appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '20', PATIENT_KEEPALIVE_SECONDS: String(PATIENT_KEEPALIVE_SECONDS) },
   });
-  app = await buildTestApp(callPath.redisUrl, {
-    SIP_EPHEMERAL_SECRET: callPath.kamailio.secret,
-    SIP_DOMAIN: callPath.kamailio.domain,
-    SIP_WS_PORT: String(callPath.kamailio.wsPort),
-  });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  ({ callPath, app, base } = stack);
   annaId = (await app.users.create({ email: 'anna@clinic.example', displayName: 'Anna Reception', role: 'employee', password: PASSWORDS.anna })).id;
   await app.users.create({ email: 'ben@clinic.example', displayName: 'Ben Reception', role: 'employee', password: PASSWORDS.ben });
   workstation = await app.workstations.create({ name: 'Reception 1', kind: 'browser' });
@@ -89,27 +85,11 @@ test.after(async () => {
   await annaBrowser?.close();
   await benBrowser?.close();
   await events?.close();
-  await app?.close();
-  await callPath?.stop();
+  await stack?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-async function logIn(browser: TestBrowser, email: string, password: string, watch?: (page: Page) => void): Promise<Page> {
-  const page = await browser.context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`${email}: ${error.message}`));
-  watch?.(page);
-  await page.goto(base);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('button', { name: 'User menu' }).waitFor({ timeout: TIMEOUT });
-  return page;
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = process.env['SCREENSHOT_DIR'];
-  if (dir) await page.screenshot({ path: path.join(dir, `presence-pause-${name}.png`), fullPage: true });
-}
+const screenshot = screenshots('presence-pause', { fullPage: true });
 
 async function menu(page: Page, entry: string): Promise<void> {
   await page.getByRole('button', { name: 'User menu' }).click();
@@ -210,7 +190,7 @@ async function patientCalls(): Promise<SippPatient> {
 test('Anna picks Reception 1 and Ben watches: each panel shows the team with avatars, workstations and status dots', async () => {
   const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(callPath.redisUrl, RedisChannels.sipRegistrations);
   try {
-    anna = await logIn(annaBrowser, 'anna@clinic.example', PASSWORDS.anna);
+    anna = await logIn(annaBrowser, base, 'anna@clinic.example', PASSWORDS.anna, { pageErrors, timeoutMs: TIMEOUT });
     await anna.getByRole('button', { name: 'Reception 1' }).click();
     await anna.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: TIMEOUT });
     const user = browserSipUser(workstation.id);
@@ -218,12 +198,15 @@ test('Anna picks Reception 1 and Ben watches: each panel shows the team with ava
   } finally {
     registrations.close();
   }
-  ben = await logIn(benBrowser, 'ben@clinic.example', PASSWORDS.ben, (page) =>
-    page.on('websocket', (socket) => {
-      if (!socket.url().endsWith('/api/push')) return;
-      socket.on('framereceived', ({ payload }) => benFrames.push({ at: Date.now(), event: JSON.parse(String(payload)) as PushEvent }));
-    }),
-  );
+  ben = await logIn(benBrowser, base, 'ben@clinic.example', PASSWORDS.ben, {
+    pageErrors,
+    timeoutMs: TIMEOUT,
+    watch: (page) =>
+      page.on('websocket', (socket) => {
+        if (!socket.url().endsWith('/api/push')) return;
+        socket.on('framereceived', ({ payload }) => benFrames.push({ at: Date.now(), event: JSON.parse(String(payload)) as PushEvent }));
+      }),
+  });
   const team = ben.getByRole('region', { name: 'Team' });
   const annaRow = team.getByRole('listitem', { name: 'Anna Reception' });
   await annaRow.getByText('Reception 1').waitFor({ timeout: TIMEOUT });

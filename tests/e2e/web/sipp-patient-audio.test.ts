@@ -23,10 +23,10 @@ import { installAudioProbe, measureElementAudio, speakerSources, takeSpeakerPeak
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
 import { RtpCapture, analysePcmu, decodePcmu, toneShare, type PcmuAnalysis } from '../../helpers/rtp-capture.js';
-import { buildTestApp } from '../../helpers/signaling.js';
 import { waitFor } from '../../helpers/wait.js';
-import { HOLD_MUSIC_HZ, describeSipp, startCallPath, type CallPath, type SippResult } from '../../integration/sip/call-path.js';
-import { PATIENT_NUMBER } from '../../integration/sip/patient-line.js';
+import { HOLD_MUSIC_HZ, describeSipp, type CallPath, type SippResult } from '../../helpers/call-path.js';
+import { PATIENT_NUMBER } from '../../helpers/patient-line.js';
+import { startWebStack, type WebStack } from '../../helpers/web-stack.js';
 
 /** Generous: another test run may share this machine's two cores. */
 const TIMEOUT = 20_000;
@@ -48,6 +48,7 @@ let work: string;
 let path: CallPath;
 let app: FastifyInstance;
 let base: string;
+let stack: WebStack;
 let browser: TestBrowser;
 let page: Page;
 let workstation: Workstation;
@@ -61,13 +62,8 @@ test.before(async () => {
   const microphone = nodePath.join(work, 'microphone.wav');
   await run('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', microphone, 'synth', '5', 'sine', String(MICROPHONE_HZ), 'vol', '0.5']);
 
-  path = await startCallPath({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '30' } });
-  app = await buildTestApp(path.redisUrl, {
-    SIP_EPHEMERAL_SECRET: path.kamailio.secret,
-    SIP_DOMAIN: path.kamailio.domain,
-    SIP_WS_PORT: String(path.kamailio.wsPort),
-  });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  stack = await startWebStack({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '30' } });
+  ({ callPath: path, app, base } = stack);
   await app.users.create({ email: EMAIL, displayName: 'Anna Reception', role: 'employee', password: PASSWORD });
   workstation = await app.workstations.create({ name: 'Reception 1', kind: 'browser' });
   browser = await launchBrowser({ args: [`--use-file-for-fake-audio-capture=${microphone}`] });
@@ -76,8 +72,7 @@ test.before(async () => {
 
 test.after(async () => {
   await browser?.close();
-  await app?.close();
-  await path?.stop();
+  await stack?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 

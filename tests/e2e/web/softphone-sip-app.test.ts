@@ -13,11 +13,11 @@ import { RedisChannels, browserSipUser, type Workstation } from '@deskline/proto
 import { installAudioProbe, speakerSources, takeSpeakerPeak, waitForElementAudio } from '../../helpers/audio-probe.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
-import { buildTestApp } from '../../helpers/signaling.js';
 import { waitFor } from '../../helpers/wait.js';
-import { CLINIC_NUMBER, startCallPath, type CallPath } from '../../integration/sip/call-path.js';
-import { PATIENT_NUMBER, PatientLine, type PatientDialog } from '../../integration/sip/patient-line.js';
-import { PatientPhone } from '../../integration/sip/patient-phone.js';
+import { CLINIC_NUMBER, type CallPath } from '../../helpers/call-path.js';
+import { PATIENT_NUMBER, PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
+import { PatientPhone } from '../../helpers/patient-phone.js';
+import { startWebStack, type WebStack } from '../../helpers/web-stack.js';
 
 const TIMEOUT = 10_000;
 const EMAIL = 'anna@clinic.example';
@@ -26,6 +26,7 @@ const PASSWORD = 'Anna Reception password';
 let path: CallPath;
 let app: FastifyInstance;
 let base: string;
+let stack: WebStack;
 let browser: TestBrowser;
 let line: PatientLine;
 let page: Page;
@@ -33,13 +34,8 @@ let workstation: Workstation;
 const pageErrors: string[] = [];
 
 test.before(async () => {
-  path = await startCallPath({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '15' } });
-  app = await buildTestApp(path.redisUrl, {
-    SIP_EPHEMERAL_SECRET: path.kamailio.secret,
-    SIP_DOMAIN: path.kamailio.domain,
-    SIP_WS_PORT: String(path.kamailio.wsPort),
-  });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  stack = await startWebStack({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '15' } });
+  ({ callPath: path, app, base } = stack);
   await app.users.create({ email: EMAIL, displayName: 'Anna Reception', role: 'employee', password: PASSWORD });
   workstation = await app.workstations.create({ name: 'Reception 1', kind: 'browser' });
   line = await PatientLine.open(path.kamailioPort);
@@ -50,8 +46,7 @@ test.before(async () => {
 test.after(async () => {
   await browser?.close();
   await line?.close();
-  await app?.close();
-  await path?.stop();
+  await stack?.stop();
 });
 
 function incomingCall() {

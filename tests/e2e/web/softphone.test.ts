@@ -5,7 +5,6 @@
  *
  * SCREENSHOT_DIR=/some/dir saves what the page looks like at each step, for a look by eye.
  */
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Page, WebSocketRoute } from 'playwright-core';
@@ -15,8 +14,8 @@ import { RedisChannels, RedisKeys, browserSipUser, type CallView, type Workstati
 import { CallStore } from '@deskline/sip/calls/call-store';
 import { PLAIN_RTP, WEBRTC } from '@deskline/sip/media/flags';
 import { freePort } from '@deskline/scripts/free-port';
-import { patientSdp } from '../../integration/sip/patient-line.js';
-import { PatientPhone } from '../../integration/sip/patient-phone.js';
+import { patientSdp } from '../../helpers/patient-line.js';
+import { PatientPhone } from '../../helpers/patient-phone.js';
 import {
   audioContextStates,
   hasBeenActivated,
@@ -35,6 +34,7 @@ import { header, param, type SipMessage } from '../../helpers/sip-message.js';
 import { ephemeralCredentials } from '../../helpers/sip-register.js';
 import { waitFor } from '../../helpers/wait.js';
 import { WorkstationRinger } from '../../helpers/workstation-ringer.js';
+import { screenshots } from '../../helpers/web-stack.js';
 
 interface RegistrationEvent {
   user: string;
@@ -138,10 +138,7 @@ function statusLine(page: Page, text: string | RegExp) {
   return page.getByRole('status').filter({ hasText: text });
 }
 
-async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = process.env['SCREENSHOT_DIR'];
-  if (dir) await page.screenshot({ path: path.join(dir, `softphone-${name}.png`) });
-}
+const screenshot = screenshots('softphone');
 
 async function menu(page: Page, entry: string): Promise<void> {
   await page.getByRole('button', { name: 'User menu' }).click();

@@ -7,7 +7,6 @@
  *
  * SCREENSHOT_DIR=/some/dir saves what the view looks like.
  */
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Locator, Page } from 'playwright-core';
 import { test } from 'uvu';
@@ -21,6 +20,7 @@ import { board } from '../../helpers/board-page.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { buildTestApp } from '../../helpers/signaling.js';
+import { logIn, screenshots } from '../../helpers/web-stack.js';
 
 /** Generous: another test run may share this machine's two cores. */
 const TIMEOUT = 15_000;
@@ -98,16 +98,9 @@ test.after(async () => {
 });
 
 /** Logs in through the login page, as a person does, in a fresh session. */
-async function logIn(email: string, password: string): Promise<Page> {
+async function logInAfresh(email: string, password: string): Promise<Page> {
   await browser.context.clearCookies();
-  const page = await browser.context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`${email}: ${error.message}`));
-  await page.goto(base);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('button', { name: 'User menu' }).waitFor({ timeout: TIMEOUT });
-  return page;
+  return logIn(browser, base, email, password, { pageErrors, timeoutMs: TIMEOUT });
 }
 
 function views(page: Page): Locator {
@@ -126,13 +119,10 @@ function chartLabel(page: Page): Promise<string | null> {
   return page.getByRole('img', { name: /^Calls per hour on / }).getAttribute('aria-label', { timeout: TIMEOUT });
 }
 
-async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = process.env['SCREENSHOT_DIR'];
-  if (dir) await page.screenshot({ path: path.join(dir, `statistics-${name}.png`), fullPage: true });
-}
+const screenshot = screenshots('statistics', { fullPage: true });
 
 test("a manager logs in, opens Statistics from the Views nav, and sees today's figures: the clinic, then each person who answered or called back", async () => {
-  const page = await logIn('maria@clinic.example', PASSWORDS.maria);
+  const page = await logInAfresh('maria@clinic.example', PASSWORDS.maria);
   await page.getByRole('button', { name: 'Work without a workstation' }).click();
   await board(page).waitFor({ timeout: TIMEOUT });
   assert.equal((await views(page).getByRole('button').allTextContents()).map((t) => t.trim()), ['Call board', 'Subjects', 'Statistics']);
@@ -198,7 +188,7 @@ test("a manager logs in, opens Statistics from the Views nav, and sees today's f
 });
 
 test('an employee has no Views nav and no Statistics; her session gets 403 from GET /api/statistics', async () => {
-  const page = await logIn('anna@clinic.example', PASSWORDS.anna);
+  const page = await logInAfresh('anna@clinic.example', PASSWORDS.anna);
   // An employee is asked to pick a workstation (there is none here); the call board is shown all the same.
   await page.getByRole('heading', { name: 'Choose your workstation to receive calls' }).waitFor({ timeout: TIMEOUT });
   await board(page).waitFor({ timeout: TIMEOUT });

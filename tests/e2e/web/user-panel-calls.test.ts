@@ -10,7 +10,6 @@
  *
  * SCREENSHOT_DIR=/some/dir saves what the page looks like at each step, for a look by eye.
  */
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -19,8 +18,8 @@ import * as assert from 'uvu/assert';
 import { RedisChannels, RedisKeys, browserSipUser, type CallView, type Workstation } from '@deskline/protocol';
 import { CallStore } from '@deskline/sip/calls/call-store';
 import { PLAIN_RTP, WEBRTC } from '@deskline/sip/media/flags';
-import { patientSdp } from '../../integration/sip/patient-line.js';
-import { PatientPhone } from '../../integration/sip/patient-phone.js';
+import { patientSdp } from '../../helpers/patient-line.js';
+import { PatientPhone } from '../../helpers/patient-phone.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { startTestKamailio, type TestKamailio } from '../../helpers/kamailio.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
@@ -30,6 +29,7 @@ import { asUser, buildTestApp, loginOk } from '../../helpers/signaling.js';
 import { header, param, type SipMessage } from '../../helpers/sip-message.js';
 import { waitFor } from '../../helpers/wait.js';
 import { WorkstationRinger } from '../../helpers/workstation-ringer.js';
+import { screenshots } from '../../helpers/web-stack.js';
 
 interface RegistrationEvent {
   user: string;
@@ -185,10 +185,7 @@ function notificationsToggle(page: Page) {
   return page.getByRole('menuitemcheckbox', { name: 'Call notifications' });
 }
 
-async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = process.env['SCREENSHOT_DIR'];
-  if (dir) await page.screenshot({ path: path.join(dir, `user-panel-${name}.png`) });
-}
+const screenshot = screenshots('user-panel');
 
 function incomingCall(page: Page) {
   return page.getByRole('region', { name: 'Incoming call' });

@@ -5,7 +5,6 @@
  *
  * SCREENSHOT_DIR=/some/dir saves what the page looks like at each step, for a look by eye.
  */
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
@@ -17,6 +16,7 @@ import { widePicture } from '../../helpers/images.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { buildTestApp } from '../../helpers/signaling.js';
 import { waitFor } from '../../helpers/wait.js';
+import { screenshots } from '../../helpers/web-stack.js';
 
 const TIMEOUT = 10_000;
 const PASSWORDS: Record<string, string> = {
@@ -82,10 +82,7 @@ function settings(page: Page) {
   return page.getByRole('dialog', { name: 'Settings' });
 }
 
-async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = process.env['SCREENSHOT_DIR'];
-  if (dir) await page.screenshot({ path: path.join(dir, `settings-${name}.png`) });
-}
+const screenshot = screenshots('settings');
 
 /** The picture in the header: its URL and its size once loaded. */
 async function headerPicture(page: Page): Promise<{ src: string; width: number }> {

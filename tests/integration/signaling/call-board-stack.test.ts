@@ -22,10 +22,10 @@ import { TASKS_GROUP } from '@deskline/signaling/services/task-projector';
 import { PushEvents } from '../../helpers/push-events.js';
 import { asUser, buildTestApp, loginOk, type LoggedIn } from '../../helpers/signaling.js';
 import { waitFor } from '../../helpers/wait.js';
-import { AgentPhone } from '../sip/agent-phone.js';
-import { CLINIC_NUMBER, describeSipp, recordedStates, startCallPath, type CallPath } from '../sip/call-path.js';
-import { PATIENT_NUMBER, PatientLine, type PatientDialog } from '../sip/patient-line.js';
-import { PatientPhone } from '../sip/patient-phone.js';
+import { AgentPhone } from '../../helpers/agent-phone.js';
+import { CLINIC_NUMBER, describeSipp, recordedStates, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import { PATIENT_NUMBER, PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
+import { PatientPhone } from '../../helpers/patient-phone.js';
 
 const PASSWORD = 'correct horse battery';
 /** What a push of a stage may take, from the change in Redis to Ben's socket. */

@@ -9,7 +9,7 @@ import { RedisChannels, RedisKeys, workstationSipUser, type Workstation } from '
 import { AgentStore, type Agent } from '@deskline/sip/routing/agent-store';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
-import { Staff } from './staff.js';
+import { Staff } from '../../helpers/staff.js';
 
 interface Context {
   server: TestRedis;

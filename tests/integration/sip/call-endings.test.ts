@@ -1,9 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { waitFor } from '../../helpers/wait.js';
-import { activeCallIds, describeSipp, readCall, recordedStates, sipCallIdOf, startCallPath, type CallPath } from './call-path.js';
+import { activeCallIds, describeSipp, readCall, recordedStates, sipCallIdOf, startCallPath, type CallPath } from '../../helpers/call-path.js';
 import { NgGate } from './ng-gate.js';
-import { PatientPhone } from './patient-phone.js';
+import { PatientPhone } from '../../helpers/patient-phone.js';
 
 const test = suite<{ path: CallPath; gate: NgGate }>('calls that end before the queue');
 

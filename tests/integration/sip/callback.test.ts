@@ -11,10 +11,10 @@ import * as assert from 'uvu/assert';
 import { RedisKeys, type CallbackView } from '@deskline/protocol';
 import { freePort } from '@deskline/scripts/free-port';
 import { waitFor } from '../../helpers/wait.js';
-import { CLINIC_NUMBER, startCallPath, type CallPath } from './call-path.js';
-import { CALLBACK_NUMBER, CallbackBrowser, callbackEvents, grantCallback } from './callback-browser.js';
-import { patientSdp } from './patient-line.js';
-import { TrunkPhone } from './trunk-phone.js';
+import { CLINIC_NUMBER, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import { CALLBACK_NUMBER, CallbackBrowser, callbackEvents, grantCallback } from '../../helpers/callback-browser.js';
+import { patientSdp } from '../../helpers/patient-line.js';
+import { TrunkPhone } from '../../helpers/trunk-phone.js';
 
 const TIMEOUT = 10_000;
 const RING_SECONDS = 2;

@@ -18,12 +18,12 @@ import { ChannelRecorder } from '../../helpers/redis-events.js';
 import { header } from '../../helpers/sip-message.js';
 import { describeSipp, runSipp } from '../../helpers/sipp.js';
 import { waitFor } from '../../helpers/wait.js';
-import { AGENT_TONE_HZ, AgentPhone, type IncomingRing } from './agent-phone.js';
-import { CallEvents } from './call-events.js';
-import { CLINIC_NUMBER, HOLD_MUSIC_HZ, activeCallIds, startCallPath, type CallPath } from './call-path.js';
-import { PatientLine, type PatientDialog } from './patient-line.js';
-import { PATIENT_TONE_HZ, PatientPhone, isTone, packetsPerSecond, type Received } from './patient-phone.js';
-import { Staff } from './staff.js';
+import { AGENT_TONE_HZ, AgentPhone, type IncomingRing } from '../../helpers/agent-phone.js';
+import { CallEvents } from '../../helpers/call-events.js';
+import { CLINIC_NUMBER, HOLD_MUSIC_HZ, activeCallIds, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
+import { PATIENT_TONE_HZ, PatientPhone, isTone, packetsPerSecond, type Received } from '../../helpers/patient-phone.js';
+import { Staff } from '../../helpers/staff.js';
 
 interface RegistrationEvent {
   user: string;

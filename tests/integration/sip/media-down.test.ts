@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { LogLine } from '../../helpers/sip-app.js';
-import { activeCallIds, describeSipp, sipCallIdOf, startCallPath, type CallPath } from './call-path.js';
+import { activeCallIds, describeSipp, sipCallIdOf, startCallPath, type CallPath } from '../../helpers/call-path.js';
 
 const test = suite<{ path: CallPath }>('rtpengine down');
 

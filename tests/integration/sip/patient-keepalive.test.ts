@@ -8,12 +8,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RedisKeys } from '@deskline/protocol';
 import { waitFor } from '../../helpers/wait.js';
-import { AgentPhone } from './agent-phone.js';
-import { CallEvents } from './call-events.js';
+import { AgentPhone } from '../../helpers/agent-phone.js';
+import { CallEvents } from '../../helpers/call-events.js';
 import { RTP_CHECK_MS } from '@deskline/sip/calls/rtp-silence-watch';
-import { HOLD_MUSIC_HZ, activeCallIds, describeSipp, recordedStates, sipCallIdOf, startCallPath, type CallPath, type SippResult } from './call-path.js';
-import { PatientPhone, isTone } from './patient-phone.js';
-import { Staff } from './staff.js';
+import { HOLD_MUSIC_HZ, activeCallIds, describeSipp, recordedStates, sipCallIdOf, startCallPath, type CallPath, type SippResult } from '../../helpers/call-path.js';
+import { PatientPhone, isTone } from '../../helpers/patient-phone.js';
+import { Staff } from '../../helpers/staff.js';
 
 const KEEPALIVE_SECONDS = 1;
 /** Kamailio's tm fr_timer: how long it waits for the phone before it answers our OPTIONS 408 itself. */

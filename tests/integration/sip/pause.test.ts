@@ -9,12 +9,12 @@ import * as assert from 'uvu/assert';
 import { RedisKeys } from '@deskline/protocol';
 import { header } from '../../helpers/sip-message.js';
 import { waitFor } from '../../helpers/wait.js';
-import { AgentPhone, type IncomingRing } from './agent-phone.js';
-import { CallEvents } from './call-events.js';
-import { CLINIC_NUMBER, HOLD_MUSIC_HZ, activeCallIds, startCallPath, type CallPath } from './call-path.js';
-import { PatientLine, type PatientDialog } from './patient-line.js';
-import { PatientPhone, isTone, packetsPerSecond, type Received } from './patient-phone.js';
-import { Staff } from './staff.js';
+import { AgentPhone, type IncomingRing } from '../../helpers/agent-phone.js';
+import { CallEvents } from '../../helpers/call-events.js';
+import { CLINIC_NUMBER, HOLD_MUSIC_HZ, activeCallIds, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
+import { PatientPhone, isTone, packetsPerSecond, type Received } from '../../helpers/patient-phone.js';
+import { Staff } from '../../helpers/staff.js';
 
 interface Context {
   path: CallPath;

@@ -13,8 +13,8 @@ import {
   sipCallIdOf,
   startCallPath,
   type CallPath,
-} from './call-path.js';
-import { PatientPhone, isTone, packetsPerSecond } from './patient-phone.js';
+} from '../../helpers/call-path.js';
+import { PatientPhone, isTone, packetsPerSecond } from '../../helpers/patient-phone.js';
 
 const test = suite<{ path: CallPath }>('patient calls to the queue');
 

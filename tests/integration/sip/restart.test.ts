@@ -12,12 +12,12 @@ import * as assert from 'uvu/assert';
 import { QUEUE_CALL_ID_HEADER, RedisKeys, callToHash, type CallView } from '@deskline/protocol';
 import { header } from '../../helpers/sip-message.js';
 import { waitFor } from '../../helpers/wait.js';
-import { AGENT_TONE_HZ, AgentPhone } from './agent-phone.js';
-import { CallEvents } from './call-events.js';
-import { CLINIC_NUMBER, HOLD_MUSIC_HZ, INTRO_HZ, INTRO_SECONDS, activeCallIds, readCall, startCallPath, type CallPath } from './call-path.js';
-import { PatientLine, type PatientDialog } from './patient-line.js';
-import { PATIENT_TONE_HZ, PatientPhone, isTone, packetsPerSecond, type Received } from './patient-phone.js';
-import { Staff } from './staff.js';
+import { AGENT_TONE_HZ, AgentPhone } from '../../helpers/agent-phone.js';
+import { CallEvents } from '../../helpers/call-events.js';
+import { CLINIC_NUMBER, HOLD_MUSIC_HZ, INTRO_HZ, INTRO_SECONDS, activeCallIds, readCall, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
+import { PATIENT_TONE_HZ, PatientPhone, isTone, packetsPerSecond, type Received } from '../../helpers/patient-phone.js';
+import { Staff } from '../../helpers/staff.js';
 
 const KEEPALIVE_SECONDS = 2;
 const QUEUED_WITHIN_MS = INTRO_SECONDS * 1000 + 5_000;

@@ -7,12 +7,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { LogLine } from '../../helpers/sip-app.js';
 import { header, parseSipMessage, type SipMessage } from '../../helpers/sip-message.js';
-import { AgentPhone, AGENT_TONE_HZ } from './agent-phone.js';
-import { PatientLine } from './patient-line.js';
-import { CallEvents } from './call-events.js';
-import { CLINIC_NUMBER, HOLD_MUSIC_HZ, describeSipp, sipCallIdOf, startCallPath, type CallPath, type SippResult } from './call-path.js';
-import { PATIENT_TONE_HZ, PatientPhone, isTone, packetsPerSecond, type Received } from './patient-phone.js';
-import { Staff } from './staff.js';
+import { AgentPhone, AGENT_TONE_HZ } from '../../helpers/agent-phone.js';
+import { PatientLine } from '../../helpers/patient-line.js';
+import { CallEvents } from '../../helpers/call-events.js';
+import { CLINIC_NUMBER, HOLD_MUSIC_HZ, describeSipp, sipCallIdOf, startCallPath, type CallPath, type SippResult } from '../../helpers/call-path.js';
+import { PATIENT_TONE_HZ, PatientPhone, isTone, packetsPerSecond, type Received } from '../../helpers/patient-phone.js';
+import { Staff } from '../../helpers/staff.js';
 
 /** How long the patient stays on the line before and after the re-INVITE (sipp's -d). */
 const PAUSE_MS = 3_000;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { waitFor } from '../../helpers/wait.js';
-import { CLINIC_NUMBER, activeCallIds, recordedStates, startCallPath, type CallPath } from './call-path.js';
+import { CLINIC_NUMBER, activeCallIds, recordedStates, startCallPath, type CallPath } from '../../helpers/call-path.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const test = suite<{ path: CallPath }>("testers' path");

@@ -3,8 +3,8 @@
  * receives the sip app's callback INVITE (relayed by Kamailio) and rings, answers, is busy, or lets
  * it ring, at the moment the test chooses. Like a phone, it answers OPTIONS with 200 by itself.
  */
-import { SipUdpEndpoint, type SentRequest } from '../../helpers/sip-endpoint.js';
-import { header, headers, nameAddrUri, param, randomToken, type SipMessage } from '../../helpers/sip-message.js';
+import { SipUdpEndpoint, type SentRequest } from './sip-endpoint.js';
+import { header, headers, nameAddrUri, param, randomToken, type SipMessage } from './sip-message.js';
 
 /** One INVITE the patient's phone received. */
 export class TrunkCall {

@@ -4,8 +4,8 @@
  * moment the test chooses (sipp could only wait a fixed time). Like a phone, it answers the queue's
  * keepalive OPTIONS with 200 by itself.
  */
-import { SipUdpEndpoint, type SentRequest } from '../../helpers/sip-endpoint.js';
-import { header, headers, nameAddrUri, param, type SipMessage } from '../../helpers/sip-message.js';
+import { SipUdpEndpoint, type SentRequest } from './sip-endpoint.js';
+import { header, headers, nameAddrUri, param, type SipMessage } from './sip-message.js';
 
 export const PATIENT_NUMBER = '+4915112345678';
 

@@ -13,11 +13,11 @@ import { RedisKeys, RedisStreams, callFromHash, type CallEvent, type CallView } 
 import { freePort } from '@deskline/scripts/free-port';
 import { NgClient } from '@deskline/sip/media/ng-client';
 import { RtpEngine } from '@deskline/sip/media/rtpengine';
-import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
-import { startTestKamailio, type TestKamailio } from '../../helpers/kamailio.js';
-import { startTestRtpengine, type TestRtpengine } from '../../helpers/rtpengine.js';
-import { startSipApp, type RunningSipApp } from '../../helpers/sip-app.js';
-import { describeSipp, runSipp, type SippResult } from '../../helpers/sipp.js';
+import { startTestRedis, type TestRedis } from './redis.js';
+import { startTestKamailio, type TestKamailio } from './kamailio.js';
+import { startTestRtpengine, type TestRtpengine } from './rtpengine.js';
+import { startSipApp, type RunningSipApp } from './sip-app.js';
+import { describeSipp, runSipp, type SippResult } from './sipp.js';
 
 export const CLINIC_NUMBER = '100';
 /** The test media: a tone per file, so the patient's side can tell which one it hears. */
@@ -26,7 +26,7 @@ export const INTRO_SECONDS = 3;
 export const HOLD_MUSIC_HZ = 1000;
 export const HOLD_MUSIC_SECONDS = 2;
 
-const SIPP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../sipp');
+const SIPP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../sipp');
 
 export interface CallPathOptions {
   /** Extra environment for the sip app (SKIP_INTRO, CLINIC_NUMBERS, …). */

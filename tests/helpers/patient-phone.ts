@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
-import { PacketLog, packetsPerSecond, ulawToLinear } from '../../helpers/rtp-packets.js';
+import { PacketLog, packetsPerSecond, ulawToLinear } from './rtp-packets.js';
 
 export { packetsPerSecond };
 

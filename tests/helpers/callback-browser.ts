@@ -7,12 +7,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { CALLBACK_GRANT_SECONDS, RedisKeys, RedisStreams, type CallbackEvent, type CallbackGrant, type CallbackView } from '@deskline/protocol';
-import type { TestKamailio } from '../../helpers/kamailio.js';
-import type { SentRequest } from '../../helpers/sip-endpoint.js';
-import { header, headers, nameAddrUri, param, type SipMessage } from '../../helpers/sip-message.js';
-import { sendAuthenticatedInvite } from '../../helpers/sip-invite.js';
-import { ephemeralCredentials } from '../../helpers/sip-register.js';
-import { SipWsEndpoint } from '../../helpers/sip-ws.js';
+import type { TestKamailio } from './kamailio.js';
+import type { SentRequest } from './sip-endpoint.js';
+import { header, headers, nameAddrUri, param, type SipMessage } from './sip-message.js';
+import { sendAuthenticatedInvite } from './sip-invite.js';
+import { ephemeralCredentials } from './sip-register.js';
+import { SipWsEndpoint } from './sip-ws.js';
 
 export const CALLBACK_NUMBER = '+4915112345678';
 

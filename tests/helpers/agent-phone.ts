@@ -8,11 +8,11 @@
  * and Opus are proven by tests/e2e/sip/answer-two-way-audio.test.ts.
  */
 import { browserSipUser } from '@deskline/protocol';
-import type { TestKamailio } from '../../helpers/kamailio.js';
-import { ephemeralCredentials, register } from '../../helpers/sip-register.js';
-import { header, headers, nameAddrUri, param, randomToken, type SipMessage } from '../../helpers/sip-message.js';
-import { SipUdpEndpoint, type SipEndpoint } from '../../helpers/sip-endpoint.js';
-import { SipWsEndpoint } from '../../helpers/sip-ws.js';
+import type { TestKamailio } from './kamailio.js';
+import { ephemeralCredentials, register } from './sip-register.js';
+import { header, headers, nameAddrUri, param, randomToken, type SipMessage } from './sip-message.js';
+import { SipUdpEndpoint, type SipEndpoint } from './sip-endpoint.js';
+import { SipWsEndpoint } from './sip-ws.js';
 import { PatientPhone } from './patient-phone.js';
 
 /** The tone the agent's side sends, so that the patient can tell the agent from the hold music. */
