@@ -95,7 +95,7 @@ export class SoftphoneController implements ReactiveController {
 
   hostConnected(): void {
     const ringtone = new Ringtone();
-    const softphone = new Softphone(this.api(), ringtone);
+    const softphone = new Softphone(this.api(), ringtone, ringtone);
     const notifier = new Notifier(this.api(), softphone, this.notifierOptions);
     ringtone.addEventListener('change', this.#onChange);
     softphone.addEventListener('change', this.#onChange);

@@ -263,7 +263,7 @@ export class DlCallPanel extends LitElement {
           <section class="card" part="panel" aria-label="Call">
             <span class="badge">${this.muted ? micOffIcon : phoneIcon}</span>
             <div class="who">
-              <p class="label">${call.state === 'in-call' ? (this.muted ? 'In call · your microphone is off' : 'In call') : 'Connecting…'}</p>
+              <p class="label">${call.state === 'in-call' ? (this.muted ? 'In call · your microphone is off' : 'In call') : call.remoteRinging ? 'Ringing…' : 'Connecting…'}</p>
               ${this.#caller(call)}
               <p class="detail timer">
                 ${elapsed === undefined

@@ -4,7 +4,7 @@ import type { EndEvent, RTCSession } from 'jssip/lib/RTCSession.js';
 import type { IncomingRTCSessionEvent, RTCSessionEvent, RegistrationFailedListener, UA } from 'jssip/lib/UA.js';
 import { ApiRequestError, type ApiClient } from './api-client.js';
 import { log } from './log.js';
-import type { Ringtone } from './ringtone.js';
+import type { CallProgressTones, Ringtone } from './ringtone.js';
 
 const debug = log('dl:softphone');
 
@@ -148,7 +148,8 @@ function retryDelay(attempt: number): number {
  * The browser's phone. On a browser workstation it fetches SIP credentials from signaling and
  * registers a JsSIP user agent with Kamailio as that workstation (`sip:ws-<id>@<domain>`), renews
  * the credentials before they expire, rings (through `ringtone`) on an incoming INVITE, and answers,
- * mutes and hangs up on request. Only one call at a time: a second INVITE gets 486 Busy Here.
+ * mutes and hangs up on request. An outgoing call plays, through `tones`, the ringback while the far
+ * end rings (the sip app relays no early media), and the busy or error tone when it fails. Only one call at a time: a second INVITE gets 486 Busy Here.
  *
  * Components read `state` and call the intents; the element that shows the call plays
  * `state.remoteStream` in an <audio> element.
@@ -173,9 +174,14 @@ export class Softphone extends EventTarget {
   #retries = 0;
   #clearCallTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /**
+   * `ringtone` rings for incoming calls; `tones` (usually the same Ringtone) plays an outgoing call's
+   * ringback, busy and error tones. Without `tones`, outgoing calls are silent until answered.
+   */
   constructor(
     private readonly api: ApiClient,
-    private readonly ringtone: Ringtone,
+    private readonly ringtone: Pick<Ringtone, 'start' | 'stop'>,
+    private readonly tones?: CallProgressTones,
   ) {
     super();
   }
@@ -240,6 +246,7 @@ export class Softphone extends EventTarget {
     const ua = this.#ua;
     if (ua === undefined || this.#registration.status !== 'registered' || this.busy) return false;
     clearTimeout(this.#clearCallTimer);
+    this.tones?.stopTone();
     let session: RTCSession | undefined;
     try {
       session = ua.call(target, {
@@ -262,9 +269,21 @@ export class Softphone extends EventTarget {
       const call = this.#call;
       if (this.#session === callSession && call !== undefined && call.state === 'connecting' && !call.remoteRinging) {
         this.#setCall({ ...call, remoteRinging: true });
+        // The sip app relays no early media: the ringback is made here, until the answer or the end.
+        this.tones?.startRingback();
       }
     });
+    // The 200 came: silence at once (confirmed follows when the ACK is sent).
+    session.on('accepted', () => {
+      if (this.#session === callSession) this.tones?.stopTone();
+    });
     this.#watch(session);
+    session.on('failed', (event: EndEvent) => {
+      // After #watch's handler has ended the call (and silenced the ringback): say how it failed, as a phone does.
+      if (this.#call?.id !== callSession.id || this.#call.state !== 'ended' || event.originator === 'local') return;
+      if (event.cause === JsSIP.C.causes.BUSY) this.tones?.playBusy();
+      else if (event.cause !== JsSIP.C.causes.CANCELED) this.tones?.playError();
+    });
     this.#setCall({
       id: session.id,
       direction: 'outgoing',
@@ -440,6 +459,7 @@ export class Softphone extends EventTarget {
       return;
     }
     clearTimeout(this.#clearCallTimer);
+    this.tones?.stopTone();
     const { number, name } = callerOf(session);
     const queueCallId = request.getHeader(QUEUE_CALL_ID_HEADER) || undefined;
     this.#session = session;
@@ -510,6 +530,7 @@ export class Softphone extends EventTarget {
     if (this.#session !== session) return;
     debug('call ended:', reason);
     this.ringtone.stop();
+    this.tones?.stopTone();
     this.#session = undefined;
     this.#remoteStream = undefined;
     this.#muted = false;
@@ -539,6 +560,7 @@ export class Softphone extends EventTarget {
     if (session !== undefined) this.#endCall(session, undefined, false);
     this.#call = undefined;
     this.ringtone.stop();
+    this.tones?.stopTone();
     const ua = this.#ua;
     this.#ua = undefined;
     if (ua !== undefined) {
