@@ -112,6 +112,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
         trunk: config.OUTBOUND_TRUNK,
         callerId: config.CALLBACK_CALLER_ID ?? config.CLINIC_NUMBERS[0] ?? 'anonymous',
         ringTimeoutMs: config.CALLBACK_RING_SECONDS * 1000,
+        keepaliveMs: config.PATIENT_KEEPALIVE_SECONDS * 1000,
       }
     : undefined;
   const steps: readonly InviteStep[] = [

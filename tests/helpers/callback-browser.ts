@@ -1,7 +1,7 @@
 /**
  * Callbacks for the sip app's tests: a grant written as signaling writes it (POST
  * /api/tasks/:id/callback), the browser's side of the call played over SIP-over-WebSocket with a
- * WebRTC-shaped offer (no real media: see tests/e2e/sip/callback-audio.test.ts for that), and the
+ * WebRTC-shaped offer and OPTIONS answered 200 as JsSIP answers them (no real media: see tests/e2e/sip/callback-audio.test.ts for that), and the
  * callback's records in Redis.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -167,6 +167,8 @@ export class CallbackBrowser {
 
   static async connect(kamailio: TestKamailio, sipUser: string): Promise<CallbackBrowser> {
     const endpoint = await SipWsEndpoint.connect(kamailio.wsUrl);
+    // As JsSIP does, in a dialog or not: the sip app's keepalive of an answered callback.
+    endpoint.answerAutomatically('OPTIONS', 200, 'OK');
     const credentials = ephemeralCredentials(kamailio.secret, sipUser, Math.floor(Date.now() / 1000) + 3600);
     return new CallbackBrowser(endpoint, sipUser, kamailio.domain, credentials);
   }

@@ -67,6 +67,11 @@ export abstract class SipEndpoint {
     this.automatic.set(method, { status, reason });
   }
 
+  /** Stops answering `method` by itself: such requests arrive and go unanswered (a phone that has gone). */
+  stopAnsweringAutomatically(method: string): void {
+    this.automatic.delete(method);
+  }
+
   /**
    * Resolves with the first message matching `predicate` that no earlier wait returned, looking at
    * what already arrived and then at what arrives; fails after `timeoutMs` naming `what`.

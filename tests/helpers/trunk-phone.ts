@@ -109,6 +109,16 @@ export class TrunkPhone {
     return new TrunkCall(this.endpoint, invite);
   }
 
+  /** The phone goes silent without a BYE: OPTIONS (the keepalives) arrive and are not answered any more. */
+  stopAnsweringOptions(): void {
+    this.endpoint.stopAnsweringAutomatically('OPTIONS');
+  }
+
+  /** The OPTIONS received in the dialog `callId` so far. */
+  optionsIn(callId: string): number {
+    return this.endpoint.received.filter((m) => m.method === 'OPTIONS' && header(m, 'call-id') === callId).length;
+  }
+
   /** How many calls arrived so far. */
   get calls(): number {
     return new Set(this.endpoint.received.filter((m) => m.method === 'INVITE' && !param(header(m, 'to'), 'tag')).map((m) => header(m, 'call-id'))).size;

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { IncomingInviteRequest, Session } from 'sip.js/lib/core/index.js';
 import { sendBye } from '../calls/bye.js';
+import { PatientKeepalive, type KeepaliveFailure } from '../calls/patient-keepalive.js';
+import type { DialogServices } from '../sip/sip-stack.js';
 
 /**
  * The leg's SIP life (we are the UAS of the browser's INVITE):
@@ -18,17 +20,27 @@ export interface BrowserLegEvents {
   onHungUp(): void;
   /** No ACK came for our 200 OK. */
   onAckTimeout(): void;
+  /** The browser no longer answers the keepalive (its WebSocket closed, the tab is gone); the dialog is closed. */
+  onVanished(failure: KeepaliveFailure): void;
+}
+
+export interface BrowserLegKeepalive {
+  dialogs: DialogServices;
+  /** PATIENT_KEEPALIVE_SECONDS, in ms. */
+  intervalMs: number;
 }
 
 /** The employee's side of a callback: the browser's INVITE (through Kamailio) and, once answered, its dialog. */
 export class BrowserLeg {
   private current: BrowserLegState = 'invited';
   private session: Session | undefined;
+  private keepalive: PatientKeepalive | undefined;
 
   constructor(
     private readonly request: IncomingInviteRequest,
     private readonly events: BrowserLegEvents,
     private readonly log: Logger,
+    private readonly keepaliveOptions?: BrowserLegKeepalive,
   ) {
     request.delegate = {
       onCancel: () => {
@@ -65,19 +77,21 @@ export class BrowserLeg {
       this.session = session;
       session.delegate = {
         onAck: () => {
-          if (this.current === 'answered') this.current = 'confirmed';
+          if (this.current !== 'answered') return;
+          this.current = 'confirmed';
+          this.watch(session);
         },
         onAckTimeout: () => {
           if (this.current !== 'answered') return;
           this.log.warn('no ACK from the browser for our 200 OK');
-          this.current = 'ended';
+          this.end();
           session.dispose();
           this.events.onAckTimeout();
         },
         onBye: (bye) => {
           bye.accept();
           if (this.current === 'ended') return;
-          this.current = 'ended';
+          this.end();
           this.events.onHungUp();
         },
       };
@@ -102,8 +116,40 @@ export class BrowserLeg {
       return;
     }
     if (this.current === 'ended' || !this.session) return;
-    this.current = 'ended';
+    this.end();
     await sendBye(this.session, this.log);
+  }
+
+  /**
+   * JsSIP sends no keepalive and Kamailio tells nobody when a browser's WebSocket closes: the same
+   * in-dialog OPTIONS as towards a patient asks the browser (JsSIP answers every OPTIONS 200).
+   * Through a closed WebSocket Kamailio's t_relay finds no connection and sl_reply_error answers at
+   * once `500 No error (2/SL)` (measured with Kamailio 5.x here; 477 for a failed send): both mean
+   * the browser is unreachable. A tab that hangs with its socket open times out: 408.
+   */
+  private watch(session: Session): void {
+    const options = this.keepaliveOptions;
+    if (!options) return;
+    this.keepalive = new PatientKeepalive({
+      intervalMs: options.intervalMs,
+      canProbe: () => options.dialogs.connected,
+      probe: (delegate) => options.dialogs.ping(session, delegate),
+      alsoVanishedOn: [477, 500],
+      onVanished: (failure) => {
+        if (this.current === 'ended') return;
+        this.log.warn(failure, 'the browser did not answer the keepalive: its connection is gone');
+        this.end();
+        session.dispose();
+        this.events.onVanished(failure);
+      },
+      log: this.log,
+    });
+    this.keepalive.start();
+  }
+
+  private end(): void {
+    this.current = 'ended';
+    this.keepalive?.stop();
   }
 
   private respond(statusCode: number, reasonPhrase: string): void {

@@ -8,6 +8,7 @@ import { BrowserLeg } from './browser-leg.js';
 import { CALLBACK_LOCK_SECONDS, type CallbackStore } from './callback-store.js';
 import { CallbackStateMachine, outcomeOfFailure } from './callback-state-machine.js';
 import { TrunkLeg } from './trunk-leg.js';
+import { packetsFromTag } from './trunk-packets.js';
 
 export interface CallbackDeps {
   rtpengine: RtpEngine;
@@ -20,12 +21,16 @@ export interface CallbackDeps {
   callerId: string;
   /** CALLBACK_RING_SECONDS, in ms. */
   ringTimeoutMs: number;
+  /** PATIENT_KEEPALIVE_SECONDS, in ms: the answered patient's line is asked as a patient call's is. Without it, no keepalive. */
+  keepaliveMs?: number;
 }
 
 /** Why a callback ended, for the log line. */
 export type CallbackEndReason =
   | 'employee-hung-up'
   | 'patient-hung-up'
+  | 'patient-vanished'
+  | 'browser-vanished'
   | 'cancelled'
   | 'ring-timeout'
   | 'trunk-refused'
@@ -89,8 +94,10 @@ export class Callback {
         onCancelled: () => void this.end('cancelled', 'cancelled'),
         onHungUp: () => void this.end('employee-hung-up', 'answered'),
         onAckTimeout: () => void this.end('no-ack', 'failed'),
+        onVanished: () => void this.end('browser-vanished', 'answered'),
       },
       this.log,
+      deps.keepaliveMs === undefined ? undefined : { dialogs: deps.dialogs, intervalMs: deps.keepaliveMs },
     );
   }
 
@@ -121,8 +128,16 @@ export class Callback {
         onAnswered: (answer, tag) => void this.onAnswered(answer, tag),
         onFailed: (statusCode, reasonPhrase) => this.onRefused(statusCode, reasonPhrase),
         onHungUp: () => void this.end('patient-hung-up', 'answered'),
+        // Answered, so the outcome is `answered` (the task goes on to wrap-up as for any answered call).
+        onVanished: () => void this.end('patient-vanished', 'answered'),
       },
       this.log,
+      this.deps.keepaliveMs === undefined
+        ? undefined
+        : {
+            intervalMs: this.deps.keepaliveMs,
+            packetsFromPatient: (tag) => packetsFromTag(this.deps.rtpengine, this.media.callId, tag),
+          },
     );
     this.trunk = trunk;
     this.ringTimer = setTimeout(() => {

@@ -1,13 +1,15 @@
 import type { Logger } from 'pino';
 import type { AckableIncomingResponseWithSession, IncomingRequest, OutgoingInviteRequest, Session } from 'sip.js/lib/core/index.js';
 import { sendBye } from '../calls/bye.js';
+import { PatientKeepalive, type KeepaliveFailure } from '../calls/patient-keepalive.js';
+import { RtpSilenceWatch } from '../calls/rtp-silence-watch.js';
 import type { DialogServices, TrunkDialer, TrunkInvite } from '../sip/sip-stack.js';
 
 /**
  * The leg's SIP life:
  *
  *   calling ──(180/183)──> calling (ringing reported) ──(200: ACK)──> answered ──(BYE either way)──> ended
- *      │
+ *      │                                                                    └──(keepalive: 408, 481 or a transport error)──> ended (vanished)
  *      ├──(3xx–6xx, transport error)──> failed
  *      └──(we CANCEL)──> cancelled   (a 200 that crosses the CANCEL is ACKed and BYEd at once)
  */
@@ -22,12 +24,23 @@ export interface TrunkLegEvents {
   onFailed(statusCode: number, reasonPhrase: string): void;
   /** The patient hung up an answered call (their BYE has been answered). */
   onHungUp(): void;
+  /** The patient's line is gone without a BYE (see PatientKeepalive); the dialog is closed. */
+  onVanished(failure: KeepaliveFailure): void;
+}
+
+export interface TrunkLegKeepalive {
+  /** PATIENT_KEEPALIVE_SECONDS, in ms. */
+  intervalMs: number;
+  /** The RTP packets rtpengine has received from the patient (the trunk's tag) so far, if it can tell. */
+  packetsFromPatient(tag: string): Promise<number | undefined>;
 }
 
 /**
  * The B2BUA's call to the patient being called back: one INVITE through Kamailio to the outbound
  * trunk and, once answered, its dialog. A session refresh from the trunk (re-INVITE or UPDATE) is
- * answered with the description the trunk already has.
+ * answered with the description the trunk already has. Once answered, the patient's line is watched
+ * as a patient call's is (docs/call-path.md, "A patient who vanishes"): an in-dialog OPTIONS every
+ * PATIENT_KEEPALIVE_SECONDS, asked at once when the patient's RTP stops.
  */
 export class TrunkLeg {
   private current: TrunkLegState = 'calling';
@@ -35,6 +48,8 @@ export class TrunkLeg {
   private session: Session | undefined;
   private ringing = false;
   private stopUpdates: (() => void) | undefined;
+  private keepalive: PatientKeepalive | undefined;
+  private rtpWatch: RtpSilenceWatch | undefined;
 
   constructor(
     private readonly dialer: TrunkDialer,
@@ -42,6 +57,7 @@ export class TrunkLeg {
     private readonly invite: TrunkInvite,
     private readonly events: TrunkLegEvents,
     private readonly log: Logger,
+    private readonly keepaliveOptions?: TrunkLegKeepalive,
   ) {}
 
   get state(): TrunkLegState {
@@ -111,7 +127,37 @@ export class TrunkLeg {
       onInvite: (reinvite) => this.refresh(reinvite),
     };
     this.stopUpdates = this.dialogs.handleUpdates(session, (update) => this.refresh(update));
-    this.events.onAnswered(response.message.body, response.message.toTag ?? '');
+    const tag = response.message.toTag ?? '';
+    this.watch(session, tag);
+    this.events.onAnswered(response.message.body, tag);
+  }
+
+  /** Starts the keepalive (and the RTP silence watch that hurries it) on the answered dialog. */
+  private watch(session: Session, tag: string): void {
+    const options = this.keepaliveOptions;
+    if (!options) return;
+    const keepalive = new PatientKeepalive({
+      intervalMs: options.intervalMs,
+      canProbe: () => this.dialogs.connected,
+      probe: (delegate) => this.dialogs.ping(session, delegate),
+      onVanished: (failure) => {
+        if (this.current !== 'answered') return;
+        this.log.warn(failure, 'the patient did not answer the keepalive: their line is gone');
+        this.close();
+        session.dispose();
+        this.events.onVanished(failure);
+      },
+      log: this.log,
+    });
+    const rtpWatch = new RtpSilenceWatch({
+      packetsFromPatient: () => options.packetsFromPatient(tag),
+      onSilent: () => keepalive.probeNow(),
+      log: this.log,
+    });
+    this.keepalive = keepalive;
+    this.rtpWatch = rtpWatch;
+    keepalive.start();
+    rtpWatch.start();
   }
 
   /**
@@ -146,5 +192,7 @@ export class TrunkLeg {
   private close(): void {
     this.current = 'ended';
     this.stopUpdates?.();
+    this.keepalive?.stop();
+    this.rtpWatch?.stop();
   }
 }

@@ -15,6 +15,11 @@ export interface PatientKeepaliveOptions {
   probe(delegate: OutgoingRequestDelegate): void;
   /** False while the connection to Kamailio is down: a probe then proves nothing either way. */
   canProbe(): boolean;
+  /**
+   * Further final statuses that mean the line is gone, besides 408, 481 and a transport error (the
+   * browser leg of a callback: Kamailio's 500 or 477 when the browser's WebSocket is closed). None for patients.
+   */
+  alsoVanishedOn?: readonly number[];
   /** The patient's line is gone. Called once; the keepalive has stopped. */
   onVanished(failure: KeepaliveFailure): void;
   log: Logger;
@@ -85,7 +90,11 @@ export class PatientKeepalive {
     if (this.stopped) return;
     const statusCode = message.statusCode ?? 0;
     const reasonPhrase = message.reasonPhrase ?? '';
-    const vanished = statusCode === 408 || statusCode === 481 || (statusCode === 503 && isLocalFailure(message));
+    const vanished =
+      statusCode === 408 ||
+      statusCode === 481 ||
+      (statusCode === 503 && isLocalFailure(message)) ||
+      (this.options.alsoVanishedOn?.includes(statusCode) ?? false);
     if (!vanished) {
       this.options.log.debug({ statusCode }, 'the patient answered the keepalive');
       this.schedule();

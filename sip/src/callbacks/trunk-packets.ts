@@ -1,0 +1,29 @@
+import type { RtpEngine } from '../media/rtpengine.js';
+
+/**
+ * How many RTP packets rtpengine has received from one side (`tag`) of the call `callId`, from
+ * `query`; undefined when the reply does not say. The callback's counterpart of
+ * MediaSession.packetsFromPatient (the trunk's To tag is the patient's side).
+ */
+export async function packetsFromTag(engine: RtpEngine, callId: string, tag: string): Promise<number | undefined> {
+  const reply = await engine.query(callId);
+  const tags = reply['tags'];
+  const side = isRecord(tags) ? tags[tag] : undefined;
+  const medias = isRecord(side) ? side['medias'] : undefined;
+  if (!Array.isArray(medias)) return undefined;
+  let packets: number | undefined;
+  for (const media of medias) {
+    const streams = isRecord(media) ? media['streams'] : undefined;
+    for (const stream of Array.isArray(streams) ? streams : []) {
+      if (!isRecord(stream) || !Array.isArray(stream['flags']) || !stream['flags'].includes('RTP')) continue;
+      const stats = stream['stats'];
+      const count = isRecord(stats) ? stats['packets'] : undefined;
+      if (typeof count === 'number') packets = (packets ?? 0) + count;
+    }
+  }
+  return packets;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
