@@ -8,7 +8,7 @@ import { BrowserLeg } from './browser-leg.js';
 import { CALLBACK_LOCK_SECONDS, type CallbackStore } from './callback-store.js';
 import { CallbackStateMachine, outcomeOfFailure } from './callback-state-machine.js';
 import { TrunkLeg } from './trunk-leg.js';
-import { packetsFromTag } from './trunk-packets.js';
+import { packetsFromTag } from '../media/packets.js';
 
 export interface CallbackDeps {
   rtpengine: RtpEngine;

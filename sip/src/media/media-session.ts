@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { WorkstationKind } from '@deskline/protocol';
 import { PLAIN_RTP, TOWARDS_WORKSTATION } from './flags.js';
 import { NgError } from './ng-client.js';
+import { packetsFromTag } from './packets.js';
 import type { Playback, RtpEngine } from './rtpengine.js';
 import { answerDirection, mediaAddress, placeholderSdp, sameSdpVersion, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from './sdp.js';
 
@@ -198,22 +199,7 @@ export class MediaSession {
    */
   async packetsFromPatient(): Promise<number | undefined> {
     if (this.destroyed) return undefined;
-    const reply = await this.engine.query(this.callId);
-    const tags = reply['tags'];
-    const tag = isRecord(tags) ? tags[this.patientTag] : undefined;
-    const medias = isRecord(tag) ? tag['medias'] : undefined;
-    if (!Array.isArray(medias)) return undefined;
-    let packets: number | undefined;
-    for (const media of medias) {
-      const streams = isRecord(media) ? media['streams'] : undefined;
-      for (const stream of Array.isArray(streams) ? streams : []) {
-        if (!isRecord(stream) || !Array.isArray(stream['flags']) || !stream['flags'].includes('RTP')) continue;
-        const stats = stream['stats'];
-        const count = isRecord(stats) ? stats['packets'] : undefined;
-        if (typeof count === 'number') packets = (packets ?? 0) + count;
-      }
-    }
-    return packets;
+    return packetsFromTag(this.engine, this.callId, this.patientTag);
   }
 
   /** Plays a file to the patient, replacing whatever played before. */
@@ -279,8 +265,4 @@ export class MediaSession {
     this.inFlight = result;
     return result;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

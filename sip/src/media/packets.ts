@@ -1,9 +1,9 @@
-import type { RtpEngine } from '../media/rtpengine.js';
+import type { RtpEngine } from './rtpengine.js';
 
 /**
  * How many RTP packets rtpengine has received from one side (`tag`) of the call `callId`, from
- * `query`; undefined when the reply does not say. The callback's counterpart of
- * MediaSession.packetsFromPatient (the trunk's To tag is the patient's side).
+ * `query`; undefined when the reply does not say. A patient's call asks it for the patient's tag
+ * (MediaSession.packetsFromPatient), a callback for the trunk's To tag (the patient's side).
  */
 export async function packetsFromTag(engine: RtpEngine, callId: string, tag: string): Promise<number | undefined> {
   const reply = await engine.query(callId);
