@@ -58,7 +58,7 @@ try {
   let reading = true;
   const tail = (async () => {
     while (reading) {
-      const reply = (await reader.xread('BLOCK', 500, 'STREAMS', RedisStreams.callEvents, lastId)) as Array<[string, Array<[string, string[]]>]> | null;
+      const reply = (await reader.xread('BLOCK', 500, 'STREAMS', RedisStreams.callEvents, lastId).catch(() => null)) as Array<[string, Array<[string, string[]]>]> | null;
       for (const [, entries] of reply ?? []) {
         for (const [id, fields] of entries) {
           lastId = id;
@@ -69,25 +69,35 @@ try {
       }
     }
   })();
+  onStop(async () => {
+    reading = false;
+    await tail;
+  });
   await new Promise((resolve) => setTimeout(resolve, 200));
 
   const line = await PatientLine.open(path.kamailioPort);
   onStop(() => line.close());
   const started = Date.now();
   const dialogs: Array<Promise<void>> = [];
+  const refused: string[] = [];
   for (let i = 0; i < calls; i += 1) {
     const due = started + (i * 1000) / rate;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
     const from = `+48600${String(100000 + i)}`;
     dialogs.push(
       (async () => {
-        const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: 41000 + 2 * i, from, timeoutMs: 10_000 });
-        await new Promise((resolve) => setTimeout(resolve, waitSeconds * 1000));
-        await dialog.hangUp(10_000);
+        try {
+          const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: 41000 + 2 * i, from, timeoutMs: 10_000 });
+          await new Promise((resolve) => setTimeout(resolve, waitSeconds * 1000));
+          await dialog.hangUp(10_000);
+        } catch (err) {
+          refused.push(`${from}: ${(err as Error).message}`);
+        }
       })(),
     );
   }
   await Promise.all(dialogs);
+  if (refused.length > 0) throw new Error(`${refused.length} of ${calls} calls failed, e.g. ${refused[0]} (see "rate × wait" in bench/README.md)`);
   const abandoned = (event: PushEvent): boolean => event.type === 'task' && event.task.status === 'abandoned';
   await until('every task abandoned on the board', async () => new Set(push.seen.filter((s) => abandoned(s.event)).map((s) => (s.event as Extract<PushEvent, { type: 'task' }>).task.id)).size >= calls, 30_000);
   reading = false;
