@@ -124,7 +124,10 @@ export class AgentPhone {
     readonly endpoint: SipEndpoint,
     readonly sipUser: string,
     readonly contact: string,
-  ) {}
+  ) {
+    // As JsSIP and desk phones do: the sip app's keepalive asks an answered workstation with OPTIONS.
+    endpoint.answerAutomatically('OPTIONS', 200, 'OK');
+  }
 
   /** Connects to Kamailio's WebSocket and registers as the workstation's SIP user. */
   static async register(kamailio: TestKamailio, workstationId: string): Promise<AgentPhone> {

@@ -1,14 +1,16 @@
 import type { Logger } from 'pino';
 import type { AckableIncomingResponseWithSession, OutgoingInviteRequest, Session } from 'sip.js/lib/core/index.js';
 import { snapshotDialog, type DialogSnapshot } from '../sip/dialogs.js';
-import type { Dialer, WorkstationInvite } from '../sip/sip-stack.js';
+import type { Dialer, DialogServices, WorkstationInvite } from '../sip/sip-stack.js';
 import { sendBye } from './bye.js';
 import type { RingSnapshot } from './call-sip-state.js';
+import { PatientKeepalive } from './patient-keepalive.js';
 
 /**
  * The leg's SIP life:
  *
  *   ringing ──(200: ACK)──> answered ──(BYE either way)──> ended
+ *      │ │                      └──(keepalive: the workstation is gone)──> ended (vanished)
  *      │ │
  *      │ └──(4xx/5xx/6xx, transport error)──> failed
  *      └──(we CANCEL)──> cancelled   (a 200 that crosses the CANCEL is ACKed and BYEd at once)
@@ -24,6 +26,22 @@ export interface AgentLegEvents {
   onFailed(statusCode: number, reasonPhrase: string): void;
 }
 
+/** How an answered agent left the call: their BYE, or no answer to the keepalive. */
+export type AgentGone = 'hung-up' | 'vanished';
+
+export interface AgentLegKeepalive {
+  dialogs: DialogServices;
+  /** PATIENT_KEEPALIVE_SECONDS, in ms. */
+  intervalMs: number;
+  /**
+   * Final statuses that also mean the workstation is gone, besides 408, 481 and a transport error:
+   * [477, 500] for a browser (Kamailio's answers through a closed WebSocket), none for a desk phone.
+   */
+  alsoVanishedOn?: readonly number[];
+  /** An OPTIONS went out: the dialog's CSeq moved, worth writing down for another process. */
+  onProbed(): void;
+}
+
 /**
  * The B2BUA's call to an agent's workstation: one INVITE through Kamailio and, once answered, its
  * dialog. It is the patient's call's second leg; the PatientCall decides what each event means.
@@ -32,9 +50,13 @@ export class AgentLeg {
   private current: AgentLegState = 'ringing';
   private request: OutgoingInviteRequest | undefined;
   private session: Session | undefined;
-  private markHungUp!: () => void;
-  /** Settles when the agent hangs up an answered call (their BYE, answered 200). */
-  readonly hungUp = new Promise<void>((resolve) => (this.markHungUp = resolve));
+  private keepalive: PatientKeepalive | undefined;
+  private markHungUp!: (gone: AgentGone) => void;
+  /**
+   * Settles when the agent leaves an answered call: their BYE (answered 200), or their workstation
+   * no longer answering the keepalive (the dialog is then closed without a BYE).
+   */
+  readonly hungUp = new Promise<AgentGone>((resolve) => (this.markHungUp = resolve));
 
   /** The INVITE to send and who hears how it went; an adopted leg has none. */
   private readonly ring: { dialer: Dialer; invite: WorkstationInvite; events: AgentLegEvents } | undefined;
@@ -109,6 +131,7 @@ export class AgentLeg {
     }
     if (this.current !== 'answered' || !this.session) return;
     this.current = 'ended';
+    this.keepalive?.stop();
     await sendBye(this.session, this.log);
   }
 
@@ -137,9 +160,38 @@ export class AgentLeg {
         bye.accept();
         if (this.current !== 'answered') return;
         this.current = 'ended';
-        this.markHungUp();
+        this.keepalive?.stop();
+        this.markHungUp('hung-up');
       },
     };
+  }
+
+  /**
+   * Asks the answered workstation, with the patients' in-dialog OPTIONS, whether it is still there:
+   * Kamailio tells nobody when a browser's WebSocket closes (JsSIP answers every OPTIONS 200), and
+   * a desk phone may lose power. A workstation gone ends the leg as its BYE would, with 'vanished'.
+   */
+  keepAlive(options: AgentLegKeepalive): void {
+    const session = this.session;
+    if (this.current !== 'answered' || !session || this.keepalive) return;
+    this.keepalive = new PatientKeepalive({
+      intervalMs: options.intervalMs,
+      canProbe: () => options.dialogs.connected,
+      probe: (delegate) => {
+        options.dialogs.ping(session, delegate);
+        options.onProbed();
+      },
+      ...(options.alsoVanishedOn ? { alsoVanishedOn: options.alsoVanishedOn } : {}),
+      onVanished: (failure) => {
+        if (this.current !== 'answered') return;
+        this.log.warn(failure, "the agent's workstation did not answer the keepalive: it is gone");
+        this.current = 'ended';
+        session.dispose();
+        this.markHungUp('vanished');
+      },
+      log: this.log,
+    });
+    this.keepalive.start();
   }
 
   private refused(statusCode: number, reasonPhrase: string): void {

@@ -6,7 +6,7 @@ import { MediaSession } from '../media/media-session.js';
 import type { RtpEngine } from '../media/rtpengine.js';
 import type { Agent, AgentStore } from '../routing/agent-store.js';
 import type { Dialer, DialogServices } from '../sip/sip-stack.js';
-import { AgentLeg } from './agent-leg.js';
+import { AgentLeg, type AgentGone } from './agent-leg.js';
 import type { CallSipChange, CallSipState, RingSnapshot } from './call-sip-state.js';
 import type { CallStore } from './call-store.js';
 import { CallStateMachine } from './call-state-machine.js';
@@ -51,6 +51,7 @@ export type EndReason =
   | 'patient-hung-up'
   | 'patient-vanished'
   | 'agent-hung-up'
+  | 'agent-vanished'
   | 'no-ack'
   | 'media-failed'
   | 'failed'
@@ -328,7 +329,30 @@ export class PatientCall {
       },
       (err: unknown) => this.log.error({ err, userId: agent.userId }, 'could not record the agent on the call'),
     );
-    this.runStep(new TalkStep(this.media, leg, this.log, () => void this.end('agent-hung-up', { bye: true })));
+    this.keepAgentAlive(agent, leg);
+    this.runStep(new TalkStep(this.media, leg, this.log, (gone) => this.onAgentGone(gone)));
+  }
+
+  /**
+   * The agent's workstation is asked as a patient's phone is (PATIENT_KEEPALIVE_SECONDS). A browser
+   * behind a closed WebSocket gets Kamailio's 500 or 477, which count as gone too; a desk phone's 500
+   * would be a real answer, so only 408, 481 and a transport error count there.
+   */
+  private keepAgentAlive(agent: Agent, leg: AgentLeg): void {
+    leg.keepAlive({
+      dialogs: this.deps.dialogs,
+      intervalMs: this.deps.keepaliveMs,
+      ...(agent.kind === 'sip-phone' ? {} : { alsoVanishedOn: [477, 500] }),
+      onProbed: () => {
+        const agentDialog = leg.snapshot();
+        if (agentDialog) this.saveSip({ set: { agent: agentDialog } });
+      },
+    });
+  }
+
+  /** The agent hung up, or their workstation vanished: the patient gets a BYE and the call ends. */
+  private onAgentGone(gone: AgentGone): void {
+    void this.end(gone === 'vanished' ? 'agent-vanished' : 'agent-hung-up', { bye: true });
   }
 
   /**
@@ -377,7 +401,8 @@ export class PatientCall {
     this.agent = await this.deps.agents.reach(agentUserId, workstationId);
     const leg = AgentLeg.adopt(this.deps.dialogs.restoreDialog(sip.agent), this.log);
     this.agentLeg = leg;
-    this.runStep(new TalkStep(this.media, leg, this.log, () => void this.end('agent-hung-up', { bye: true }), false));
+    this.keepAgentAlive(this.agent, leg);
+    this.runStep(new TalkStep(this.media, leg, this.log, (gone) => this.onAgentGone(gone), false));
   }
 
   /** ringing -> waiting: the agent's fields and the ring's INVITE go. */
