@@ -39,6 +39,7 @@ needs_test=(
   "tshark tshark"
   "docker-compose docker-compose"
   "caddy caddy"
+  "svmap sipvicious"
 )
 
 say() { echo "bootstrap: $*" >&2; }

@@ -1,5 +1,5 @@
 /**
- * Runs every compiled test file (tests/dist/{unit,integration,e2e}/**\/*.test.js) in its own Node
+ * Runs every compiled test file (tests/dist/{unit,integration,security,e2e}/**\/*.test.js) in its own Node
  * process, so that one file's servers or browser cannot leak into the next, and ends with the
  * summary line "N passed, N failed". A skipped test fails the run: it proves nothing.
  *
@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const distDir = path.dirname(fileURLToPath(import.meta.url));
-const LAYERS = ['unit', 'integration', 'e2e'];
+const LAYERS = ['unit', 'integration', 'security', 'e2e'];
 const FILE_TIMEOUT_MS = 10 * 60_000;
 
 function findTests(dir: string): string[] {
