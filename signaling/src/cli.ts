@@ -11,7 +11,7 @@ import { ClientError } from './errors.js';
 import { AccountService } from './services/account-service.js';
 import { AgentService } from './services/agent-service.js';
 import { seedDemoData } from './services/demo-data.js';
-import { LoginLimiter } from './services/login-limiter.js';
+import { LoginLimiter, loginLimitsFrom } from './services/login-limiter.js';
 import { SessionStore } from './services/session-store.js';
 import { SubjectStore } from './services/subject-store.js';
 import { UserStore } from './services/user-store.js';
@@ -104,11 +104,7 @@ async function main(argv: string[]): Promise<void> {
       maxMs: config.SESSION_MAX_HOURS * 3_600_000,
     });
     const workstations = new WorkstationStore(redis, { sipDomain: config.SIP_DOMAIN });
-    const limiter = new LoginLimiter(redis, {
-      maxFailuresPerAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
-      maxFailuresPerIp: config.LOGIN_MAX_FAILURES_PER_IP,
-      windowMs: 3_600_000,
-    });
+    const limiter = new LoginLimiter(redis, loginLimitsFrom(config));
     const subjects = new SubjectStore(redis);
     const subjectByName = async (): Promise<string> => {
       const name = required(values.name, 'name');

@@ -35,13 +35,48 @@ export const ConfigSchema = Type.Object({
   TRUST_PROXY: Type.Boolean({ default: false, description: 'trust X-Forwarded-For from a reverse proxy' }),
   SESSION_IDLE_MINUTES: Type.Integer({ default: 480, minimum: 1, maximum: 1440 }),
   SESSION_MAX_HOURS: Type.Integer({ default: 12, minimum: 1, maximum: 168 }),
+  LOGIN_FREE_ATTEMPTS: Type.Integer({
+    default: 3,
+    minimum: 1,
+    maximum: 20,
+    description: 'login attempts per account from one address, within the window, that need no wait',
+  }),
+  LOGIN_DELAY_BASE_SECONDS: Type.Integer({
+    default: 1,
+    minimum: 1,
+    maximum: 60,
+    description: 'wait before the first attempt past the free ones; it doubles with each further attempt',
+  }),
+  LOGIN_DELAY_MAX_SECONDS: Type.Integer({
+    default: 900,
+    minimum: 1,
+    maximum: 3600,
+    description: 'the longest wait between two login attempts for one account from one address (at most the window)',
+  }),
+  LOGIN_WINDOW_MINUTES: Type.Integer({
+    default: 60,
+    minimum: 1,
+    maximum: 1440,
+    description: 'how long a failed login is remembered by the login limits',
+  }),
   LOGIN_MAX_FAILURES_PER_ACCOUNT: Type.Integer({
     default: 10,
     minimum: 1,
     maximum: 100,
-    description: 'failed logins per account per hour before it is locked (ASVS 2.2.1 allows at most 100)',
+    description: 'failed logins per account in the window, from all addresses, past which the addresses that failed share a slow lane',
   }),
-  LOGIN_MAX_FAILURES_PER_IP: Type.Integer({ default: 50, minimum: 1, maximum: 100_000 }),
+  LOGIN_ACCOUNT_SLOW_SECONDS: Type.Integer({
+    default: 60,
+    minimum: 1,
+    maximum: 3600,
+    description: 'in the slow lane, one attempt per this many seconds for the whole account',
+  }),
+  LOGIN_MAX_FAILURES_PER_IP: Type.Integer({
+    default: 50,
+    minimum: 1,
+    maximum: 100_000,
+    description: 'failed logins per client address in the window, over all accounts, before that address is refused',
+  }),
   SIP_DOMAIN: Type.String({ default: 'deskline.local', pattern: '^[A-Za-z0-9.-]+$', description: 'SIP domain and digest realm' }),
   SIP_WS_PORT: Type.Integer({ default: 5066, minimum: 1, maximum: 65535, description: "Kamailio's SIP over WebSocket port" }),
   SIP_WS_URL: Type.Optional(
@@ -92,6 +127,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (!isTimeZone(config.CLINIC_TIME_ZONE)) {
     throw new ConfigError(
       `Invalid configuration:\n  CLINIC_TIME_ZONE=${JSON.stringify(config.CLINIC_TIME_ZONE)} is invalid: not a time zone this server knows (an IANA name such as Europe/Warsaw)`,
+    );
+  }
+  if (config.LOGIN_DELAY_MAX_SECONDS > config.LOGIN_WINDOW_MINUTES * 60) {
+    throw new ConfigError(
+      `Invalid configuration:\n  LOGIN_DELAY_MAX_SECONDS=${config.LOGIN_DELAY_MAX_SECONDS} is invalid: longer than LOGIN_WINDOW_MINUTES (${config.LOGIN_WINDOW_MINUTES} minutes), which would forget the attempts before their wait ends`,
     );
   }
   // Intl takes any case (europe/warsaw); the statistics name the zone as spelled canonically.

@@ -1,7 +1,7 @@
 import type { PublicUser } from '@deskline/protocol';
 import { ClientError } from '../errors.js';
 import type { AgentService } from './agent-service.js';
-import type { LoginLimiter } from './login-limiter.js';
+import { describeWait, retryAfterSeconds, type LoginLimiter } from './login-limiter.js';
 import { passwordProblem, verifyPassword } from './passwords.js';
 import type { Session, SessionStore } from './session-store.js';
 import { toPublicUser, type UserStore } from './user-store.js';
@@ -43,8 +43,8 @@ export class AccountService {
 
   /**
    * The user changes their own password. The current one must be given; wrong guesses count against
-   * the same limits as failed logins (so a stolen session cannot be used to find the password) and
-   * are refused with 429 once the limit is reached. On success every other session of the user ends,
+   * the same limits as failed logins, counted before the check (so a stolen session cannot be used
+   * to find the password) and are refused with 429 while a limit holds. On success every other session of the user ends,
    * and the current one is replaced by a new session (new id and CSRF token): the old cookie no
    * longer works anywhere. Returns the new session and how many others ended.
    */
@@ -56,20 +56,16 @@ export class AccountService {
   }): Promise<{ session: Session; endedSessions: number }> {
     const user = await this.users.get(input.session.userId);
     if (!user) throw new ClientError(404, 'No such user.');
-    const verdict = await this.limiter.check(user.email, input.ip);
-    if (!verdict.allowed) {
-      const minutes = Math.ceil(verdict.retryAfterMs / 60_000);
-      throw new ClientError(
-        429,
-        `Too many wrong passwords. Try again in ${minutes === 1 ? '1 minute' : `${minutes} minutes`}.`,
-        { 'retry-after': String(Math.ceil(verdict.retryAfterMs / 1000)) },
-      );
+    const reservation = await this.limiter.reserve(user.email, input.ip);
+    if (!reservation.granted) {
+      throw new ClientError(429, `Too many wrong passwords. Try again in ${describeWait(reservation.retryAfterMs)}.`, {
+        'retry-after': retryAfterSeconds(reservation.retryAfterMs),
+      });
     }
     if (!(await verifyPassword(user.passwordHash, input.currentPassword))) {
-      await this.limiter.recordFailure(user.email, input.ip);
       throw new ClientError(403, 'The current password is wrong. Your password was not changed.');
     }
-    await this.limiter.clearAccount(user.email);
+    await this.limiter.succeeded(reservation);
     const problem = passwordProblem(input.newPassword, user);
     if (problem) throw new ClientError(400, problem);
     if (input.newPassword === input.currentPassword) {

@@ -1,18 +1,107 @@
 import { randomBytes } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
 import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
 
 export interface LoginLimits {
+  /** Attempts per (account, address) in the window that need no wait. */
+  freeAttempts: number;
+  /** The wait before the first attempt past the free ones; each further attempt doubles it. */
+  baseDelayMs: number;
+  /** The longest wait between two attempts of one (account, address). */
+  maxDelayMs: number;
+  /** Failures per account, from all addresses, past which addresses that failed share a slow lane. */
   maxFailuresPerAccount: number;
+  /** In that slow lane, one attempt per this many milliseconds for the whole account. */
+  accountSlowMs: number;
+  /** Failures per address, over every account, past which the address is refused. */
   maxFailuresPerIp: number;
+  /** How long an attempt is remembered. */
   windowMs: number;
 }
 
-export type LimitVerdict = { allowed: true } | { allowed: false; scope: 'account' | 'ip'; retryAfterMs: number };
+/** The limits as the settings give them (LOGIN_* in config.ts). */
+export function loginLimitsFrom(config: Config): LoginLimits {
+  return {
+    freeAttempts: config.LOGIN_FREE_ATTEMPTS,
+    baseDelayMs: config.LOGIN_DELAY_BASE_SECONDS * 1000,
+    maxDelayMs: config.LOGIN_DELAY_MAX_SECONDS * 1000,
+    maxFailuresPerAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+    accountSlowMs: config.LOGIN_ACCOUNT_SLOW_SECONDS * 1000,
+    maxFailuresPerIp: config.LOGIN_MAX_FAILURES_PER_IP,
+    windowMs: config.LOGIN_WINDOW_MINUTES * 60_000,
+  };
+}
+
+/** Which limit refused an attempt: the (account, address) pair's delay, the address, or the account's slow lane. */
+export type LimitScope = 'pair' | 'address' | 'account';
+
+export type Reservation =
+  | { granted: true; id: string; account: string; ip: string }
+  | { granted: false; scope: LimitScope; retryAfterMs: number };
 
 /**
- * Counts failed logins in a sliding window (a sorted set of timestamps per account and per client
- * address). An account or address that reached its limit is refused before its password is even
- * checked, so a correct guess during a lockout gains nothing.
+ * Reserves an attempt, atomically: prunes what fell out of the window, checks every limit, and only
+ * if none refuses, records the attempt in all three sets at once. So concurrent requests cannot
+ * read a count, all pass, and write it later: each reservation sees the ones before it, including
+ * those whose password is still being verified. Time is Redis's, the same for every instance.
+ *
+ * KEYS: pair, address, account, account slow-lane slot.
+ * ARGV: id, windowMs, freeAttempts, baseDelayMs, maxDelayMs, maxFailuresPerIp, maxFailuresPerAccount, accountSlowMs.
+ * Returns {1, '', 0} when reserved, or {0, scope, retryAfterMs}.
+ */
+const RESERVE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local id = ARGV[1]
+local window = tonumber(ARGV[2])
+local free = tonumber(ARGV[3])
+local base = tonumber(ARGV[4])
+local maxDelay = tonumber(ARGV[5])
+local maxIp = tonumber(ARGV[6])
+local maxAccount = tonumber(ARGV[7])
+local slow = tonumber(ARGV[8])
+for i = 1, 3 do redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window) end
+
+local wait, scope = 0, ''
+local function refuse(ms, s)
+  if ms > wait then wait, scope = ms, s end
+end
+
+local ipCount = redis.call('ZCARD', KEYS[2])
+if ipCount >= maxIp then
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  refuse(tonumber(oldest[2]) + window - now, 'address')
+end
+
+local pairCount = redis.call('ZCARD', KEYS[1])
+if pairCount >= free then
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  local delay = math.min(base * 2 ^ (pairCount - free), maxDelay)
+  refuse(tonumber(last[2]) + delay - now, 'pair')
+end
+
+-- An address with no attempt for this account is never in the slow lane: however many addresses
+-- fail, the real user's first try from a clean address is verified.
+local slowLane = pairCount > 0 and redis.call('ZCARD', KEYS[3]) >= maxAccount
+if slowLane then
+  refuse(redis.call('PTTL', KEYS[4]), 'account')
+end
+
+if wait > 0 then return {0, scope, math.ceil(wait)} end
+for i = 1, 3 do
+  redis.call('ZADD', KEYS[i], now, id)
+  redis.call('PEXPIRE', KEYS[i], window)
+end
+if slowLane then redis.call('SET', KEYS[4], '1', 'PX', slow) end
+return {1, '', 0}
+`;
+
+/**
+ * Login limits that count an attempt before its password is verified (docs/security.md, "Login
+ * limits"): a reserved attempt stays counted if it fails, and a success forgets its (account,
+ * address) pair. Per pair, attempts past the free ones wait progressively longer; per address, a
+ * ceiling over all accounts; per account, a shared slow lane for the addresses that failed on it.
  */
 export class LoginLimiter {
   constructor(
@@ -20,43 +109,78 @@ export class LoginLimiter {
     private readonly limits: LoginLimits,
   ) {}
 
-  async check(account: string, ip: string): Promise<LimitVerdict> {
-    const account_ = await this.verdict(accountKey(account), this.limits.maxFailuresPerAccount);
-    if (account_ !== undefined) return { allowed: false, scope: 'account', retryAfterMs: account_ };
-    const ip_ = await this.verdict(ipKey(ip), this.limits.maxFailuresPerIp);
-    if (ip_ !== undefined) return { allowed: false, scope: 'ip', retryAfterMs: ip_ };
-    return { allowed: true };
+  /** Reserves one attempt for `account` from `ip`; only a granted reservation may verify a password. */
+  async reserve(account: string, ip: string): Promise<Reservation> {
+    const id = randomBytes(9).toString('base64url');
+    const address = addressOf(ip);
+    const l = this.limits;
+    const [granted, scope, retryAfterMs] = (await this.redis.eval(
+      RESERVE,
+      4,
+      pairKey(account, address),
+      ipKey(address),
+      accountKey(account),
+      slowKey(account),
+      id,
+      l.windowMs,
+      l.freeAttempts,
+      l.baseDelayMs,
+      l.maxDelayMs,
+      l.maxFailuresPerIp,
+      l.maxFailuresPerAccount,
+      l.accountSlowMs,
+    )) as [number, LimitScope, number];
+    if (granted === 1) return { granted: true, id, account, ip: address };
+    return { granted: false, scope, retryAfterMs };
   }
 
-  async recordFailure(account: string, ip: string): Promise<void> {
-    const now = Date.now();
-    const multi = this.redis.multi();
-    for (const key of [accountKey(account), ipKey(ip)]) {
-      multi.zadd(key, now, `${now}-${randomBytes(6).toString('hex')}`).pexpire(key, this.limits.windowMs);
-    }
-    await multi.exec();
-  }
-
-  /** A successful login forgets the account's failures (not the address's). */
-  async clearAccount(account: string): Promise<void> {
-    await this.redis.del(accountKey(account));
-  }
-
-  /** Milliseconds until the next attempt is allowed, or undefined when allowed now. */
-  private async verdict(key: string, max: number): Promise<number | undefined> {
-    const now = Date.now();
-    const results = await this.redis
+  /**
+   * The password was right: the pair starts afresh, and this attempt no longer counts against the
+   * address or the account. Failures of other addresses stay.
+   */
+  async succeeded(reservation: Extract<Reservation, { granted: true }>): Promise<void> {
+    await this.redis
       .multi()
-      .zremrangebyscore(key, '-inf', now - this.limits.windowMs)
-      .zcard(key)
-      .zrange(key, 0, 0, 'WITHSCORES')
+      .del(pairKey(reservation.account, reservation.ip))
+      .zrem(ipKey(reservation.ip), reservation.id)
+      .zrem(accountKey(reservation.account), reservation.id)
       .exec();
-    const count = Number(results?.[1]?.[1] ?? 0);
-    if (count < max) return undefined;
-    const oldest = Number((results?.[2]?.[1] as string[] | undefined)?.[1] ?? now);
-    return Math.max(1000, oldest + this.limits.windowMs - now);
   }
 }
 
-const accountKey = (account: string): string => `login-failures:account:${account}`;
-const ipKey = (ip: string): string => `login-failures:ip:${ip}`;
+/**
+ * The address limits are keyed on: an IPv4 address, or the /64 of an IPv6 one, since one
+ * subscriber usually holds a whole /64 and could otherwise take a fresh address for every try.
+ */
+export function addressOf(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped?.[1]) return mapped[1];
+  if (isIPv4(ip) || !isIPv6(ip)) return ip;
+  const [head = '', tail] = ip.toLowerCase().split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
+/** "1 second", "40 seconds", "2 minutes": how long to wait, as the person at the screen reads it. */
+export function describeWait(ms: number): string {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  if (seconds < 60) return seconds === 1 ? '1 second' : `${seconds} seconds`;
+  const minutes = Math.ceil(seconds / 60);
+  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
+}
+
+/** Retry-After in whole seconds, never 0 (a client would retry at once and be refused again). */
+export function retryAfterSeconds(ms: number): string {
+  return String(Math.max(1, Math.ceil(ms / 1000)));
+}
+
+// An address never contains '|', so the first '|' separates the two parts without ambiguity.
+const pairKey = (account: string, address: string): string => `login-attempts:pair:${address}|${account}`;
+const ipKey = (address: string): string => `login-attempts:ip:${address}`;
+const accountKey = (account: string): string => `login-attempts:account:${account}`;
+const slowKey = (account: string): string => `login-attempts:account-slot:${account}`;

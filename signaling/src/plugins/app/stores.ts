@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
 import { AccountService } from '../../services/account-service.js';
 import { AgentService } from '../../services/agent-service.js';
-import { LoginLimiter } from '../../services/login-limiter.js';
+import { LoginLimiter, loginLimitsFrom } from '../../services/login-limiter.js';
 import { ProfileStore } from '../../services/profile-store.js';
 import { Presence } from '../../services/presence.js';
 import { SessionStore } from '../../services/session-store.js';
@@ -18,6 +18,8 @@ declare module 'fastify' {
     sessions: SessionStore;
     workstations: WorkstationStore;
     loginLimiter: LoginLimiter;
+    /** Since start: passwords verified by login (argon2 runs) and attempts refused by the login limits. */
+    loginMetrics: { verifications: number; refusals: number };
     accounts: AccountService;
     agents: AgentService;
     profiles: ProfileStore;
@@ -43,14 +45,8 @@ export default fp(
     // Each signaling instance has its own id in the presence records (docs/presence-and-pause.md).
     app.decorate('presence', new Presence(app.redis, randomUUID(), config.PRESENCE_HEARTBEAT_SECONDS * 3000));
     app.decorate('team', new TeamService(app.redis, app.workstations, app.presence));
-    app.decorate(
-      'loginLimiter',
-      new LoginLimiter(app.redis, {
-        maxFailuresPerAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
-        maxFailuresPerIp: config.LOGIN_MAX_FAILURES_PER_IP,
-        windowMs: HOUR_MS,
-      }),
-    );
+    app.decorate('loginLimiter', new LoginLimiter(app.redis, loginLimitsFrom(config)));
+    app.decorate('loginMetrics', { verifications: 0, refusals: 0 });
     app.decorate('accounts', new AccountService(app.users, app.sessions, app.agents, app.loginLimiter));
     app.decorate('profiles', new ProfileStore(app.redis));
     app.decorate('subjects', new SubjectStore(app.redis));

@@ -3,14 +3,17 @@ import { Type } from '@sinclair/typebox';
 import { SESSION_COOKIE } from '@deskline/protocol';
 import { ClientError } from '../../../errors.js';
 import { authenticated } from '../../../plugins/app/auth.js';
+import { describeWait, retryAfterSeconds, type LimitScope } from '../../../services/login-limiter.js';
 import { needsRehash, verifyAgainstDummy, verifyPassword } from '../../../services/passwords.js';
 import { normalizeEmail, toPublicUser } from '../../../services/user-store.js';
 import { ApiErrorSchema, LoginBodySchema, SessionInfoSchema, errorResponses } from '../../../schemas.js';
 
-function minutes(ms: number): string {
-  const n = Math.ceil(ms / 60_000);
-  return n === 1 ? '1 minute' : `${n} minutes`;
-}
+/** What the login form shows for each refusing limit; each says when to try again. */
+const REFUSALS: Record<LimitScope, (wait: string) => string> = {
+  pair: (wait) => `Too many failed logins for this account. Try again in ${wait}.`,
+  address: (wait) => `Too many failed logins from this network. Try again in ${wait}.`,
+  account: (wait) => `This account has had many failed logins. Try again in ${wait}.`,
+};
 
 const auth: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -24,29 +27,30 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const email = normalizeEmail(request.body.email);
-      const verdict = await app.loginLimiter.check(email, request.ip);
-      if (!verdict.allowed) {
-        const wait = minutes(verdict.retryAfterMs);
-        const message =
-          verdict.scope === 'account'
-            ? `This account is locked for ${wait} after too many failed logins. Try again later or ask a manager.`
-            : `Too many failed logins from this network. Try again in ${wait}.`;
-        request.log.warn({ email, ip: request.ip, scope: verdict.scope }, 'login refused: rate limit');
-        throw new ClientError(429, message, { 'retry-after': String(Math.ceil(verdict.retryAfterMs / 1000)) });
+      // The attempt is counted before its password is verified, so a burst of concurrent guesses
+      // gets no more verifications than the limits allow; unknown emails are limited alike.
+      const reservation = await app.loginLimiter.reserve(email, request.ip);
+      if (!reservation.granted) {
+        app.loginMetrics.refusals += 1;
+        const wait = describeWait(reservation.retryAfterMs);
+        request.log.warn({ email, ip: request.ip, scope: reservation.scope }, 'login refused: rate limit');
+        throw new ClientError(429, REFUSALS[reservation.scope](wait), {
+          'retry-after': retryAfterSeconds(reservation.retryAfterMs),
+        });
       }
 
       const user = await app.users.findByEmail(email);
+      app.loginMetrics.verifications += 1;
       const valid = user
         ? await verifyPassword(user.passwordHash, request.body.password)
         : await verifyAgainstDummy(request.body.password);
       if (!user || !valid) {
-        await app.loginLimiter.recordFailure(email, request.ip);
         request.log.info({ email, ip: request.ip }, 'login failed');
         throw new ClientError(401, 'Wrong email or password.');
       }
+      await app.loginLimiter.succeeded(reservation);
       if (user.disabled) throw new ClientError(403, 'This account is disabled. Ask a manager to enable it.');
 
-      await app.loginLimiter.clearAccount(email);
       if (needsRehash(user.passwordHash)) await app.users.rehash(user.id, request.body.password);
       // A new session id at every login: a session id planted before login is worthless after it.
       const previous = request.cookies[SESSION_COOKIE];
