@@ -49,9 +49,26 @@ test('ports outside 1..65535 are refused', () => {
   assert.match(problem({ REDIS_URL: 'redis://r', PORT: '0' }), /PORT="0" is invalid/);
 });
 
-test('the account lockout cannot be set above ASVS 2.2.1 (100 failures per hour)', () => {
+test("the account's slow-lane threshold cannot be set above ASVS 2.2.1 (100 failures per hour)", () => {
   assert.is(loadConfig({ REDIS_URL: 'redis://r', LOGIN_MAX_FAILURES_PER_ACCOUNT: '100' }).LOGIN_MAX_FAILURES_PER_ACCOUNT, 100);
   assert.match(problem({ REDIS_URL: 'redis://r', LOGIN_MAX_FAILURES_PER_ACCOUNT: '101' }), /LOGIN_MAX_FAILURES_PER_ACCOUNT="101"/);
+});
+
+test('login delays: 3 free attempts, then 1 s doubling up to 15 min, remembered an hour; bounds are enforced', () => {
+  const config = loadConfig({ REDIS_URL: 'redis://r' });
+  assert.is(config.LOGIN_FREE_ATTEMPTS, 3);
+  assert.is(config.LOGIN_DELAY_BASE_SECONDS, 1);
+  assert.is(config.LOGIN_DELAY_MAX_SECONDS, 900);
+  assert.is(config.LOGIN_WINDOW_MINUTES, 60);
+  assert.is(config.LOGIN_ACCOUNT_SLOW_SECONDS, 60);
+  assert.match(problem({ REDIS_URL: 'redis://r', LOGIN_FREE_ATTEMPTS: '0' }), /LOGIN_FREE_ATTEMPTS="0"/);
+  assert.match(problem({ REDIS_URL: 'redis://r', LOGIN_DELAY_MAX_SECONDS: '3601' }), /LOGIN_DELAY_MAX_SECONDS="3601"/);
+  assert.match(problem({ REDIS_URL: 'redis://r', LOGIN_ACCOUNT_SLOW_SECONDS: '0' }), /LOGIN_ACCOUNT_SLOW_SECONDS="0"/);
+  // A wait longer than the memory of the attempts would end early, when they are forgotten.
+  assert.match(
+    problem({ REDIS_URL: 'redis://r', LOGIN_WINDOW_MINUTES: '10', LOGIN_DELAY_MAX_SECONDS: '900' }),
+    /LOGIN_DELAY_MAX_SECONDS=900 is invalid: longer than LOGIN_WINDOW_MINUTES/,
+  );
 });
 
 test('PUBLIC_ORIGIN must be a bare origin', () => {
