@@ -75,6 +75,7 @@ test('500 concurrent wrong logins for one account from one address run only the 
   assert.ok(verifications <= 3, `at most the free attempts are verified, got ${verifications}`);
   assert.is(counts[401], verifications, 'each verification is a 401');
   assert.is(counts[429], 500 - verifications, 'every other attempt is refused before argon2');
+  assert.is(target.loginMetrics.refusals, counts[429]);
   const refused = responses.find((r) => r.statusCode === 429)!;
   assert.match(message(refused), /^Too many failed logins for this account\. Try again in (\d+ seconds|1 minute)\.$/);
   assert.ok(Number(refused.headers['retry-after']) >= 1);

@@ -42,11 +42,11 @@ export class AccountService {
   }
 
   /**
-   * The user changes their own password. The current one must be given; wrong guesses count against
-   * the same limits as failed logins, counted before the check (so a stolen session cannot be used
-   * to find the password) and are refused with 429 while a limit holds. On success every other session of the user ends,
-   * and the current one is replaced by a new session (new id and CSRF token): the old cookie no
-   * longer works anywhere. Returns the new session and how many others ended.
+   * The user changes their own password. The current one must be given; guesses count against the
+   * same limits as failed logins, counted before the check (so a stolen session cannot be used to
+   * find the password), and are refused with 429 while a limit holds. On success every other
+   * session of the user ends, and the current one is replaced by a new session (new id and CSRF
+   * token): the old cookie no longer works anywhere. Returns the new session and how many others ended.
    */
   async changePassword(input: {
     session: Session;
