@@ -69,13 +69,13 @@ export function evaluate(policy: OutboundPolicy, number: string, country: string
   }
   const e164 = parsed.number;
   if (!policy.allowedPrefixes.some((prefix) => e164.startsWith(prefix))) {
-    return refused(raw, 'not-allowed-prefix', `only numbers starting with ${list(policy.allowedPrefixes)} may be called`);
+    return refused(raw, 'not-allowed-prefix', `only numbers starting with ${list(policy.allowedPrefixes)} are allowed`);
   }
   const denied = policy.deniedPrefixes.find((prefix) => e164.startsWith(prefix));
-  if (denied) return refused(raw, 'denied-prefix', `numbers starting with ${denied} may not be called`);
+  if (denied) return refused(raw, 'denied-prefix', `numbers starting with ${denied} are not allowed`);
   const type: NumberType = parsed.getType() ?? 'UNKNOWN';
   if (!policy.allowedTypes.includes(type)) {
-    const why = type === 'UNKNOWN' ? 'it is not in any known landline or mobile range' : `${NUMBER_TYPE_NAMES[type]} numbers may not be called`;
+    const why = type === 'UNKNOWN' ? 'it is not in any known landline or mobile range' : `${NUMBER_TYPE_NAMES[type]} numbers are not allowed`;
     return refused(raw, 'type-not-allowed', why);
   }
   return { allowed: true, e164, type };
