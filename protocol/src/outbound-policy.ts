@@ -48,10 +48,10 @@ export const DEFAULT_ALLOWED_NUMBER_TYPES: readonly NumberType[] = ['FIXED_LINE'
 /** An E.164 prefix: `+`, a country code's first digit (1 to 9), up to 14 more digits. */
 export const E164_PREFIX_PATTERN = /^\+[1-9][0-9]{0,14}$/;
 /**
- * What the trunk is sent: a whole E.164 number, `+` and 6 to 16 digits. Kamailio's route TO_TRUNK
- * checks the same pattern.
+ * What the trunk is sent: a whole E.164 number, `+` and 6 to 15 digits (E.164's longest). Kamailio's
+ * route TO_TRUNK checks the same pattern.
  */
-export const E164_NUMBER_PATTERN = /^\+[1-9][0-9]{5,15}$/;
+export const E164_NUMBER_PATTERN = /^\+[1-9][0-9]{5,14}$/;
 
 export const OUTBOUND_POLICY_MAX_PREFIXES = 200;
 export const CALLBACKS_PER_DAY_MAX = 10_000;
