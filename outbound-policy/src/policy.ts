@@ -49,10 +49,6 @@ function refused(number: string, refusal: PolicyRefusal, why: string): PolicyVer
   return { allowed: false, refusal, message: `${number} is outside the clinic's callback policy: ${why}.` };
 }
 
-function list(prefixes: readonly string[]): string {
-  return prefixes.length === 0 ? 'none' : prefixes.join(', ');
-}
-
 /**
  * Whether a callback may dial `number` (as the trunk sent it to us: national, international with
  * `+` or `00`), read in the clinic's `country`. Allowed: its E.164 form starts with an allowed
@@ -69,7 +65,8 @@ export function evaluate(policy: OutboundPolicy, number: string, country: string
   }
   const e164 = parsed.number;
   if (!policy.allowedPrefixes.some((prefix) => e164.startsWith(prefix))) {
-    return refused(raw, 'not-allowed-prefix', `only numbers starting with ${list(policy.allowedPrefixes)} are allowed`);
+    const why = policy.allowedPrefixes.length === 0 ? 'it allows no prefix, so no number can be called back' : `only numbers starting with ${policy.allowedPrefixes.join(', ')} are allowed`;
+    return refused(raw, 'not-allowed-prefix', why);
   }
   const denied = policy.deniedPrefixes.find((prefix) => e164.startsWith(prefix));
   if (denied) return refused(raw, 'denied-prefix', `numbers starting with ${denied} are not allowed`);
