@@ -85,5 +85,13 @@ export interface OutboundPolicyResponse {
 /** PUT /api/settings/outbound-policy (managers): the whole policy. */
 export type UpdateOutboundPolicyRequest = OutboundPolicy;
 
+/** The sip app's reason phrase when the policy refuses a callback as it dials; the softphone says it in words. */
+export const OUTSIDE_POLICY_REASON_PHRASE = 'Outside Callback Policy';
+/**
+ * The Reason header (RFC 3326) of the BYEs that end a callback at the policy's longest duration: the
+ * softphone tells the employee why the call ended.
+ */
+export const MAX_DURATION_BYE_REASON = 'Q.850;cause=16;text="max-duration"';
+
 /** Why a number is refused; `message` (in the evaluation) says it in words. */
 export type PolicyRefusal = 'not-a-number' | 'not-allowed-prefix' | 'denied-prefix' | 'type-not-allowed';

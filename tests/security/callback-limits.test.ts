@@ -9,11 +9,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OutboundPolicyStore } from '@deskline/outbound-policy';
-import { RedisKeys } from '@deskline/protocol';
+import { MAX_DURATION_BYE_REASON, RedisKeys } from '@deskline/protocol';
 import { freePort } from '@deskline/scripts/free-port';
 import { startCallPath, type CallPath } from '../helpers/call-path.js';
 import { CALLBACK_NUMBER, CallbackBrowser, callbackEvents, grantCallback } from '../helpers/callback-browser.js';
 import { patientSdp } from '../helpers/patient-line.js';
+import { header } from '../helpers/sip-message.js';
 import { TrunkPhone } from '../helpers/trunk-phone.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -56,10 +57,11 @@ test('the policy\'s longest callback: both the browser and the patient get a BYE
   assert.is((await call.final(TIMEOUT)).status, 200);
   await ack;
   const answeredAt = Date.now();
-  const [atBrowser, atPatient] = await Promise.all([
-    call.waitForBye(MAX_SECONDS * 1000 + TIMEOUT).then(() => Date.now() - answeredAt),
-    atTrunk.waitForBye(MAX_SECONDS * 1000 + TIMEOUT).then(() => Date.now() - answeredAt),
+  const [[atBrowser, browserBye], [atPatient, patientBye]] = await Promise.all([
+    call.waitForBye(MAX_SECONDS * 1000 + TIMEOUT).then((bye) => [Date.now() - answeredAt, bye] as const),
+    atTrunk.waitForBye(MAX_SECONDS * 1000 + TIMEOUT).then((bye) => [Date.now() - answeredAt, bye] as const),
   ]);
+  for (const bye of [browserBye, patientBye]) assert.is(header(bye, 'reason'), MAX_DURATION_BYE_REASON, 'the BYE says why (RFC 3326)');
   console.log(`  max ${MAX_SECONDS} s: BYE at the browser after ${atBrowser} ms, at the patient after ${atPatient} ms`);
   for (const ms of [atBrowser, atPatient]) assert.ok(ms >= MAX_SECONDS * 1000 - 200 && ms < MAX_SECONDS * 1000 + 1000, `BYE after ${ms} ms`);
   const ended = await waitFor('the callback to end', async () => (await callbackEvents(redis, grant.callbackId)).find((v) => v.state === 'ended'), TIMEOUT);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { evaluate, type OutboundPolicyStore } from '@deskline/outbound-policy';
-import type { CallbackGrant, CallbackOutcome, CallbackState, CallbackView } from '@deskline/protocol';
+import { MAX_DURATION_BYE_REASON, OUTSIDE_POLICY_REASON_PHRASE, type CallbackGrant, type CallbackOutcome, type CallbackState, type CallbackView } from '@deskline/protocol';
 import type { IncomingInviteRequest } from 'sip.js/lib/core/index.js';
 import { CallbackMedia, callbackMediaId } from '../media/callback-media.js';
 import type { RtpEngine } from '../media/rtpengine.js';
@@ -128,7 +128,7 @@ export class Callback {
     const verdict = evaluate(policy, this.grant.number, this.deps.country);
     if (!verdict.allowed) {
       this.log.warn({ refusal: verdict.refusal, reason: verdict.message }, 'the outbound policy refuses the number');
-      await this.end('policy-refused', 'failed', [403, 'Outside Callback Policy']);
+      await this.end('policy-refused', 'failed', [403, OUTSIDE_POLICY_REASON_PHRASE]);
       return;
     }
     this.maxDurationMs = policy.maxDurationSeconds * 1000;
@@ -190,7 +190,9 @@ export class Callback {
     clearTimeout(this.durationTimer);
     clearInterval(this.lockTimer);
     const [statusCode, reasonPhrase] = response ?? (outcome === 'answered' || outcome === 'cancelled' ? [487, 'Request Terminated'] : BROWSER_RESPONSE[outcome]);
-    await Promise.all([this.trunk?.hangUp(), this.browser.hangUp(statusCode, reasonPhrase)]);
+    // Both sides are told why a callback that reached the policy's longest duration ended (RFC 3326).
+    const byeHeaders = reason === 'max-duration' ? [`Reason: ${MAX_DURATION_BYE_REASON}`] : [];
+    await Promise.all([this.trunk?.hangUp(byeHeaders), this.browser.hangUp(statusCode, reasonPhrase, byeHeaders)]);
     this.moveTo('ended', { outcome, endedAt: Date.now() });
     await Promise.all([this.media.destroy(), this.writes]);
     this.log.info({ reason, outcome, seconds: (Date.now() - this.view.startedAt) / 1000 }, 'callback ended');
