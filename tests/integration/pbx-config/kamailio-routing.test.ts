@@ -384,7 +384,12 @@ test('a callback: the browser\'s authenticated INVITE reaches the sip app, the a
       headers: [['Content-Type', 'application/sdp']],
       body: SDP,
     });
-    const atTrunk = await trunk.waitForRequest('INVITE', out.callId);
+    const atTrunk = await trunk.waitForRequest('INVITE', out.callId).catch((err: Error) => {
+      // What Kamailio made of it (TO_TRUNK says why it refused, or that Redis did not answer).
+      const answers = endpoint.received.filter((m) => header(m, 'call-id') === out.callId).map((m) => `${m.status} ${m.reason}`);
+      const logged = kamailio.log.filter((line) => line.includes(out.callId));
+      throw new Error(`${err.message}\n  the app got: ${answers.join(', ') || 'nothing'}\n  Kamailio logged: ${logged.join('\n    ') || 'nothing'}`);
+    });
     assert.is(atTrunk.uri, trunkUri);
     assert.ok(routeSetAsUas(atTrunk).length > 0, 'Kamailio record-routes the outbound leg');
     trunk.respond(atTrunk, 180, 'Ringing', { toTag: 'patient1' });
