@@ -57,14 +57,22 @@ export interface CallbackEvent {
   callback: CallbackView;
 }
 
-/** POST /api/tasks/:id/callback → 201. 409 without a workstation, when the task is not abandoned, or when someone is already calling. */
+/**
+ * POST /api/tasks/:id/callback → 201. 409 without a workstation, when the task is not abandoned, when
+ * someone is already calling, when the outbound policy refuses the number (`error: 'outbound-policy'`)
+ * or the employee has reached the policy's daily cap (`error: 'callback-cap'`).
+ */
 export interface CallbackStartResponse {
   callbackId: string;
   /** The SIP URI the browser calls: sip:cb-<token>@<domain>. */
   target: string;
 }
 
-/** What the sip app dials through the outbound trunk: digits, `*` and `#`, with an optional leading `+`. */
+/**
+ * What looks like a number to call back (the task card offers Call back): digits, `*` and `#`, with an
+ * optional leading `+`. What is really dialled is the outbound policy's to decide (OutboundPolicy):
+ * the trunk is sent E.164 numbers only.
+ */
 export const DIALLABLE_NUMBER = /^\+?[0-9*#]{1,32}$/;
 
 /** A patient who withheld their number: the trunk sends '' or `anonymous`. Such calls never join a task. */
@@ -73,7 +81,7 @@ export function isWithheld(patient: string): boolean {
   return n === '' || n === 'anonymous';
 }
 
-/** Whether a task's patient can be called back: a number the outbound trunk can dial. */
+/** Whether a task's patient may be offered Call back: it looks like a number (see DIALLABLE_NUMBER). */
 export function isCallable(patient: string): boolean {
   return DIALLABLE_NUMBER.test(patient);
 }

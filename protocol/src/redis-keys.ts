@@ -61,6 +61,17 @@ export const RedisKeys = {
   callRecord: (callId: string) => `call-record:${callId}`,
   /** sorted set of callIds with a record, scored by startedAt, trimmed to HISTORY_RETENTION_DAYS */
   callRecords: 'call-records',
+
+  // The outbound policy (docs/security.md, "Callbacks: the outbound policy"); written only through
+  // @deskline/outbound-policy. Kamailio's route TO_TRUNK spells the last two out by hand.
+  /** string: the OutboundPolicy as JSON */
+  outboundPolicy: 'outbound-policy',
+  /** hash: E.164 prefix -> "allow" or "deny", the policy's prefixes for Kamailio, written with the policy */
+  outboundPrefixes: 'outbound-policy:prefixes',
+  /** string with TTL: the E.164 number the sip app is about to send this Call-ID's INVITE to; Kamailio takes it (GETDEL) */
+  outboundCall: (callId: string) => `outbound-call:${callId}`,
+  /** string (a count) with TTL: callbacks the user started on that clinic day (YYYY-MM-DD in CLINIC_TIME_ZONE) */
+  callbackCount: (userId: string, date: string) => `callback-count:${userId}:${date}`,
 } as const;
 
 /** How long call records, callbacks and closed tasks are kept by default (HISTORY_RETENTION_DAYS). */

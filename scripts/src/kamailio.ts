@@ -43,6 +43,8 @@ export interface KamailioSettings {
   registration?: TrunkRegistration | undefined;
   /** TRUNK_REGISTER_INTERVAL: how often uac checks the registration, in seconds (the config's default: 30). */
   registerInterval?: number;
+  /** OUTBOUND_TRUNK: address:port, the only destination of callbacks; none: callbacks are refused. */
+  outboundTrunk?: string | undefined;
 }
 
 /** ndb_redis's server spec for a redis:// URL: host, port, database and password. */
@@ -90,6 +92,7 @@ export function kamailioEnv(settings: KamailioSettings, runDir?: string): Record
     ...(settings.advertise ? { SIP_ADVERTISE: settings.advertise.includes(':') ? `[${settings.advertise}]` : settings.advertise } : {}),
     ...(settings.registration && runDir !== undefined ? { TRUNK_REGISTRATION_DB: registrationDbUrl(runDir) } : {}),
     ...(settings.registerInterval !== undefined ? { TRUNK_REGISTER_INTERVAL: String(settings.registerInterval) } : {}),
+    ...(settings.outboundTrunk ? { OUTBOUND_TRUNK: stringValue('OUTBOUND_TRUNK', settings.outboundTrunk) } : {}),
   };
 }
 
@@ -116,7 +119,8 @@ export function prepareKamailioRunDir(runDir: string, settings: Pick<KamailioSet
  */
 export function kamailioProcessEnv(base: NodeJS.ProcessEnv, settings: KamailioSettings, runDir?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
-  for (const name of [...TRUNK_REGISTRATION_VARIABLES, 'TRUNK_REGISTRATION_DB']) delete env[name];
+  // OUTBOUND_TRUNK too: the settings' (the launcher's) is the one, and none means no callbacks.
+  for (const name of [...TRUNK_REGISTRATION_VARIABLES, 'TRUNK_REGISTRATION_DB', 'OUTBOUND_TRUNK']) delete env[name];
   Object.assign(env, kamailioEnv(settings, runDir));
   for (const name of ['SIP_ADVERTISE', 'TRUNK_REGISTER_INTERVAL']) if (!env[name]) delete env[name];
   return env;

@@ -60,7 +60,11 @@ function kamailio(config: LaunchConfig, secret: () => string): ServiceDefinition
       return {
         command: kamailioCommand(config.env['PATH']),
         args: kamailioArgs(runDir),
-        env: kamailioProcessEnv(config.env, { ...settings, ephemeralSecret: secret(), redisUrl: redisUrl(config) }, runDir),
+        env: kamailioProcessEnv(
+          config.env,
+          { ...settings, ephemeralSecret: secret(), redisUrl: redisUrl(config), outboundTrunk: config.outboundTrunk },
+          runDir,
+        ),
         installHint: KAMAILIO_INSTALL_HINT,
       };
     },

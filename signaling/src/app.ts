@@ -22,6 +22,7 @@ import workstation from './routes/api/workstation/index.js';
 import sip from './routes/api/sip/index.js';
 import team from './routes/api/team/index.js';
 import pause from './routes/api/pause/index.js';
+import settings from './routes/api/settings/index.js';
 import subjects from './routes/api/subjects/index.js';
 import statistics from './routes/api/statistics/index.js';
 import tasks from './routes/api/tasks/index.js';
@@ -79,6 +80,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(team, { prefix: '/api/team' });
   await app.register(pause, { prefix: '/api/pause' });
   await app.register(subjects, { prefix: '/api/subjects' });
+  await app.register(settings, { prefix: '/api/settings' });
   await app.register(statistics, { prefix: '/api/statistics', config });
   await app.register(tasks, { prefix: '/api/tasks', config });
 

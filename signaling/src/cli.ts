@@ -5,7 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { isRole, WORKSTATION_KINDS, type WorkstationKind } from '@deskline/protocol';
+import { NUMBER_TYPES, NUMBER_TYPE_NAMES, isRole, WORKSTATION_KINDS, type NumberType, type OutboundPolicy, type WorkstationKind } from '@deskline/protocol';
+import { OutboundPolicyStore, PolicyError, evaluate } from '@deskline/outbound-policy';
 import { ConfigError, loadConfig } from './config.js';
 import { ClientError } from './errors.js';
 import { AccountService } from './services/account-service.js';
@@ -44,9 +45,19 @@ Commands:
   subject restore --name N        offer a retired subject again
   seed-demo [--json]              create demo users and workstations when there are no users, and
                                   the default subjects when there are no subjects
+  outbound-policy show [--json]   the callback policy: what Call back may dial, how often, how long
+  outbound-policy set [--allow +48,+420] [--deny +4870] [--types FIXED_LINE,MOBILE,…]
+                      [--per-day N] [--max-seconds S]
+                                  change the given parts of the callback policy (prefixes in E.164,
+                                  kinds as in "show"; --allow "" or --deny "" empties the list)
+  outbound-policy reset           back to the default: CLINIC_COUNTRY's landlines and mobiles, 50 a
+                                  day per employee, 30 minutes
+  outbound-policy check --number N
+                                  whether the policy lets Call back dial N, and why not
 
 Environment: REDIS_URL (required), e.g. redis://127.0.0.1:6379; SIP_DOMAIN (default deskline.local),
-the realm desk phones' passwords are stored for: the same value Kamailio runs with`;
+the realm desk phones' passwords are stored for: the same value Kamailio runs with; CLINIC_COUNTRY
+(default PL), as signaling and the sip app run with`;
 
 class UsageError extends Error {}
 
@@ -57,6 +68,27 @@ function deskPhoneAccount(sipUser: string, password: string, domain: string): st
     `  SIP password: ${password}`,
     `  domain/realm: ${domain}`,
     '  Set these on the phone now: the password is not stored and cannot be shown again.',
+  ].join('\n');
+}
+
+/** "+48, +420" as a list ("" is an empty one). */
+function listOf(value: string): string[] {
+  return value.split(/[\s,;]+/).filter((item) => item !== '');
+}
+
+function integerOf(value: string, flag: string): number {
+  if (!/^[0-9]+$/.test(value)) throw new UsageError(`--${flag} must be a whole number.`);
+  return Number(value);
+}
+
+function describePolicy(policy: OutboundPolicy, country: string): string {
+  return [
+    `Clinic's country (CLINIC_COUNTRY): ${country}`,
+    `Allowed prefixes: ${policy.allowedPrefixes.join(', ') || 'none (nothing can be called back)'}`,
+    `Denied prefixes:  ${policy.deniedPrefixes.join(', ') || 'none'}`,
+    `Kinds allowed:    ${policy.allowedTypes.map((type) => `${type} (${NUMBER_TYPE_NAMES[type]})`).join(', ') || 'none'}`,
+    `Callbacks per employee per day: ${policy.maxCallbacksPerDay}`,
+    `Longest callback: ${policy.maxDurationSeconds} s`,
   ].join('\n');
 }
 
@@ -76,6 +108,12 @@ async function main(argv: string[]): Promise<void> {
       role: { type: 'string' },
       kind: { type: 'string' },
       'sip-user': { type: 'string' },
+      allow: { type: 'string' },
+      deny: { type: 'string' },
+      types: { type: 'string' },
+      'per-day': { type: 'string' },
+      'max-seconds': { type: 'string' },
+      number: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -106,6 +144,7 @@ async function main(argv: string[]): Promise<void> {
     const workstations = new WorkstationStore(redis, { sipDomain: config.SIP_DOMAIN });
     const limiter = new LoginLimiter(redis, loginLimitsFrom(config));
     const subjects = new SubjectStore(redis);
+    const outboundPolicy = new OutboundPolicyStore(redis, config.CLINIC_COUNTRY);
     const subjectByName = async (): Promise<string> => {
       const name = required(values.name, 'name');
       const subject = await subjects.findByName(name);
@@ -216,6 +255,42 @@ async function main(argv: string[]): Promise<void> {
         }
         break;
       }
+      case 'outbound-policy show': {
+        const policy = await outboundPolicy.get();
+        if (values.json) console.log(JSON.stringify({ policy, country: outboundPolicy.country }));
+        else console.log(describePolicy(policy, outboundPolicy.country));
+        break;
+      }
+      case 'outbound-policy set': {
+        const policy = { ...(await outboundPolicy.get()) };
+        if (values.allow !== undefined) policy.allowedPrefixes = listOf(values.allow);
+        if (values.deny !== undefined) policy.deniedPrefixes = listOf(values.deny);
+        if (values.types !== undefined) {
+          const types = listOf(values.types.toUpperCase());
+          const unknown = types.find((type) => !(NUMBER_TYPES as readonly string[]).includes(type));
+          if (unknown !== undefined) throw new UsageError(`Unknown kind of number "${unknown}": one of ${NUMBER_TYPES.join(', ')}.`);
+          policy.allowedTypes = types as NumberType[];
+        }
+        if (values['per-day'] !== undefined) policy.maxCallbacksPerDay = integerOf(values['per-day'], 'per-day');
+        if (values['max-seconds'] !== undefined) policy.maxDurationSeconds = integerOf(values['max-seconds'], 'max-seconds');
+        const saved = await outboundPolicy.set(policy);
+        console.log(`Callback policy saved:\n${describePolicy(saved, outboundPolicy.country)}`);
+        break;
+      }
+      case 'outbound-policy reset': {
+        const saved = await outboundPolicy.reset();
+        console.log(`Callback policy back to the default:\n${describePolicy(saved, outboundPolicy.country)}`);
+        break;
+      }
+      case 'outbound-policy check': {
+        const verdict = evaluate(await outboundPolicy.get(), required(values.number, 'number'), outboundPolicy.country);
+        if (verdict.allowed) console.log(`Allowed: ${verdict.e164} (${NUMBER_TYPE_NAMES[verdict.type]}) can be called back.`);
+        else {
+          console.log(`Refused: ${verdict.message}`);
+          process.exitCode = 1;
+        }
+        break;
+      }
       default:
         throw new UsageError(`Unknown command "${command}".`);
     }
@@ -230,7 +305,7 @@ try {
   if (err instanceof UsageError) {
     console.error(`${err.message}\n\n${USAGE}`);
     process.exitCode = 2;
-  } else if (err instanceof ConfigError || err instanceof ClientError || err instanceof Error) {
+  } else if (err instanceof ConfigError || err instanceof ClientError || err instanceof PolicyError || err instanceof Error) {
     console.error(`deskline: ${err.message}`);
     process.exitCode = 1;
   } else {

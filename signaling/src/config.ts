@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, loadEnvConfig } from '@deskline/env-config';
 import { DEFAULT_HISTORY_RETENTION_DAYS } from '@deskline/protocol';
+import { DEFAULT_CLINIC_COUNTRY, isClinicCountry } from '@deskline/outbound-policy';
 import { isTimeZone } from './services/clinic-day.js';
 
 const defaultWebRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
@@ -97,6 +98,11 @@ export const ConfigSchema = Type.Object({
     minLength: 1,
     description: "the clinic's IANA time zone, e.g. Europe/Warsaw: the statistics' days are its days (default: the server's zone)",
   }),
+  CLINIC_COUNTRY: Type.String({
+    default: DEFAULT_CLINIC_COUNTRY,
+    pattern: '^[A-Za-z]{2}$',
+    description: "the clinic's country (ISO 3166-1 alpha-2, e.g. PL): patients' numbers without a country code are read as its numbers, and the first callback policy allows its landlines and mobiles",
+  }),
   HISTORY_RETENTION_DAYS: Type.Integer({
     default: DEFAULT_HISTORY_RETENTION_DAYS,
     minimum: 1,
@@ -132,6 +138,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (config.LOGIN_DELAY_MAX_SECONDS > config.LOGIN_WINDOW_MINUTES * 60) {
     throw new ConfigError(
       `Invalid configuration:\n  LOGIN_DELAY_MAX_SECONDS=${config.LOGIN_DELAY_MAX_SECONDS} is invalid: longer than LOGIN_WINDOW_MINUTES (${config.LOGIN_WINDOW_MINUTES} minutes), which would forget the attempts before their wait ends`,
+    );
+  }
+  config.CLINIC_COUNTRY = config.CLINIC_COUNTRY.toUpperCase();
+  if (!isClinicCountry(config.CLINIC_COUNTRY)) {
+    throw new ConfigError(
+      `Invalid configuration:\n  CLINIC_COUNTRY=${JSON.stringify(config.CLINIC_COUNTRY)} is invalid: not a country with a telephone numbering plan (an ISO 3166-1 alpha-2 code such as PL or DE)`,
     );
   }
   // Intl takes any case (europe/warsaw); the statistics name the zone as spelled canonically.

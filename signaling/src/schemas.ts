@@ -15,6 +15,11 @@ import {
   ROLES,
   SUBJECT_NAME_MAX_LENGTH,
   WORKSTATION_KINDS,
+  CALLBACKS_PER_DAY_MAX,
+  CALLBACK_DURATION_MAX_SECONDS,
+  CALLBACK_DURATION_MIN_SECONDS,
+  NUMBER_TYPES,
+  OUTBOUND_POLICY_MAX_PREFIXES,
 } from '@deskline/protocol';
 
 /** JSON schemas of the API's bodies and responses; the TypeScript types of the routes come from these. */
@@ -287,6 +292,25 @@ export const ReportProblemBodySchema = Type.Object(
 export const EmptyBodySchema = Type.Object({}, { additionalProperties: false });
 
 export const CallbackStartSchema = Type.Object({ callbackId: Type.String(), target: Type.String() });
+
+const E164PrefixSchema = Type.String({ pattern: '^\\+[1-9][0-9]{0,14}$' });
+
+export const OutboundPolicySchema = Type.Object(
+  {
+    allowedPrefixes: Type.Array(E164PrefixSchema, { maxItems: OUTBOUND_POLICY_MAX_PREFIXES }),
+    deniedPrefixes: Type.Array(E164PrefixSchema, { maxItems: OUTBOUND_POLICY_MAX_PREFIXES }),
+    allowedTypes: Type.Array(Type.Union(NUMBER_TYPES.map((type) => Type.Literal(type))), { maxItems: NUMBER_TYPES.length }),
+    maxCallbacksPerDay: Type.Integer({ minimum: 0, maximum: CALLBACKS_PER_DAY_MAX }),
+    maxDurationSeconds: Type.Integer({ minimum: CALLBACK_DURATION_MIN_SECONDS, maximum: CALLBACK_DURATION_MAX_SECONDS }),
+  },
+  { additionalProperties: false },
+);
+
+export const OutboundPolicyResponseSchema = Type.Object({
+  policy: OutboundPolicySchema,
+  country: Type.String(),
+  countryPrefix: Type.String(),
+});
 
 export const errorResponses = {
   400: ApiErrorSchema,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { OutboundPolicyStore } from '@deskline/outbound-policy';
 import type { CallbackDeps } from './callbacks/callback-call.js';
 import { CallbackRegistry } from './callbacks/callback-registry.js';
 import { CallbackStore } from './callbacks/callback-store.js';
@@ -103,6 +104,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
   // Kept as long as the other history (HISTORY_RETENTION_DAYS, whose setting the statistics add).
   const callbackStore = new CallbackStore(redis, config.HISTORY_RETENTION_DAYS);
   const orphanedCallbacks = new OrphanedCallbacks(callbackStore, rtpengine, log.child({ component: 'callbacks' }));
+  const outboundPolicy = new OutboundPolicyStore(redis, config.CLINIC_COUNTRY);
   const callbackDeps: CallbackDeps | undefined = config.OUTBOUND_TRUNK
     ? {
         rtpengine,
@@ -113,6 +115,8 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
         callerId: config.CALLBACK_CALLER_ID ?? config.CLINIC_NUMBERS[0] ?? 'anonymous',
         ringTimeoutMs: config.CALLBACK_RING_SECONDS * 1000,
         keepaliveMs: config.PATIENT_KEEPALIVE_SECONDS * 1000,
+        policy: outboundPolicy,
+        country: config.CLINIC_COUNTRY,
       }
     : undefined;
   const steps: readonly InviteStep[] = [
@@ -142,6 +146,8 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       },
     });
     if (orphans.adopted + orphans.ended > 0) log.warn(orphans, 'took over the calls of a sip app instance that is gone');
+    // Kamailio reads the policy's prefixes from Redis; signaling stores the same default at its start.
+    await outboundPolicy.ensure();
     await router.start();
   } catch (err) {
     await router.stop();

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, loadEnvConfig } from '@deskline/env-config';
 import { DEFAULT_HISTORY_RETENTION_DAYS } from '@deskline/protocol';
+import { DEFAULT_CLINIC_COUNTRY, isClinicCountry } from '@deskline/outbound-policy';
 
 const defaultMediaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../pbx-config/media');
 
@@ -81,6 +82,13 @@ export const ConfigSchema = Type.Object({
     maximum: 55,
     description: 'how long a called-back patient\'s phone rings before the callback ends as no-answer (2 to 55)',
   }),
+  // The same setting as signaling's: the sip app checks the outbound policy again when it dials, and
+  // dials the number in E.164, read in this country when it has no country code.
+  CLINIC_COUNTRY: Type.String({
+    default: DEFAULT_CLINIC_COUNTRY,
+    pattern: '^[A-Za-z]{2}$',
+    description: "the clinic's country (ISO 3166-1 alpha-2, e.g. PL), as for signaling",
+  }),
   CALLBACK_CALLER_ID: Type.Optional(
     Type.String({
       pattern: '^[0-9A-Za-z+*#._~-]{1,64}$',
@@ -109,5 +117,12 @@ export { ConfigError };
 /** Validates the environment into a Config, or throws a ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   // CLINIC_NUMBERS is one comma-separated variable that the schema holds as a list.
-  return loadEnvConfig(ConfigSchema, env, { lists: ['CLINIC_NUMBERS'], hint: 'see sip/README.md' });
+  const config = loadEnvConfig(ConfigSchema, env, { lists: ['CLINIC_NUMBERS'], hint: 'see sip/README.md' });
+  config.CLINIC_COUNTRY = config.CLINIC_COUNTRY.toUpperCase();
+  if (!isClinicCountry(config.CLINIC_COUNTRY)) {
+    throw new ConfigError(
+      `Invalid configuration:\n  CLINIC_COUNTRY=${JSON.stringify(config.CLINIC_COUNTRY)} is invalid: not a country with a telephone numbering plan (an ISO 3166-1 alpha-2 code such as PL or DE)`,
+    );
+  }
+  return config;
 }

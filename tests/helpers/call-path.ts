@@ -105,7 +105,8 @@ export async function startCallPath(options: CallPathOptions = {}): Promise<Call
     const ng = await NgClient.open({ host: '127.0.0.1', port: rtpengineProcess.ngPort, logger: pino({ level: 'silent' }) });
     cleanups.push(() => ng.close());
 
-    const kamailio = await startTestKamailio({ redisUrl: testRedis.url });
+    const outboundTrunk = options.appEnv?.['OUTBOUND_TRUNK'];
+    const kamailio = await startTestKamailio({ redisUrl: testRedis.url, ...(outboundTrunk ? { outboundTrunk } : {}) });
     cleanups.push(() => kamailio.stop());
 
     const appNgPort = options.ngPortForApp ? await options.ngPortForApp(rtpengineProcess.ngPort) : rtpengineProcess.ngPort;

@@ -14,7 +14,7 @@ import { sendAuthenticatedInvite } from './sip-invite.js';
 import { ephemeralCredentials } from './sip-register.js';
 import { SipWsEndpoint } from './sip-ws.js';
 
-export const CALLBACK_NUMBER = '+4915112345678';
+export const CALLBACK_NUMBER = '+48601234567';
 
 /** What JsSIP offers, as far as rtpengine can tell: DTLS-SRTP, ICE, rtcp-mux, Opus and PCMU. */
 export function webRtcOffer(): string {

@@ -31,6 +31,8 @@ export interface TestKamailioOptions {
   registration?: TrunkRegistration;
   /** TRUNK_REGISTER_INTERVAL, in seconds. */
   registerInterval?: number;
+  /** OUTBOUND_TRUNK (address:port): where the sip app's callbacks may go; none by default. */
+  outboundTrunk?: string;
   /** Echo Kamailio's log lines to stderr as they come (for debugging a test); DESKLINE_TEST_LOGS=1 does it for all. */
   echo?: boolean;
 }
@@ -92,6 +94,7 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
       advertise: options.advertise,
       registration: options.registration,
       ...(options.registerInterval !== undefined ? { registerInterval: options.registerInterval } : {}),
+      outboundTrunk: options.outboundTrunk,
       workers: 2,
       runDir,
       onLine: (line) => {

@@ -60,8 +60,19 @@ return 1`;
  *   KEYS: task-callback:<taskId>, callback-grant:<token>, callback-starter:<callbackId>
  *   ARGV: callbackId, grant JSON, userId, TTL seconds
  */
+// The day's count (KEYS[4]) is taken in the same script as the lock: of two requests at the last
+// slot exactly one gets it, and a request refused for the lock spends none.
+/** A day's callback count outlives the day in any time zone. */
+const CALLBACK_COUNT_SECONDS = 2 * 24 * 60 * 60;
+
 const START_CALLBACK = `
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[4]) then return redis.call('GET', KEYS[1]) or '' end
+if tonumber(redis.call('GET', KEYS[4]) or '0') >= tonumber(ARGV[5]) then
+  redis.call('DEL', KEYS[1])
+  return 'CAP'
+end
+redis.call('INCR', KEYS[4])
+redis.call('EXPIRE', KEYS[4], ARGV[6])
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[4])
 redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
 return 'OK'`;
@@ -217,14 +228,16 @@ export class TaskStore {
   }
 
   /**
-   * Takes the task's callback lock and writes a one-time grant (docs/call-board.md, Callbacks). The
-   * caller has checked the task and the workstation. Answers the grant's callbackId and token, or
-   * `busy` with the userId of whoever is calling (undefined when that is no longer known).
+   * Takes the task's callback lock, counts the callback in the user's day (`day.key`, at most
+   * `day.max`) and writes a one-time grant (docs/call-board.md, Callbacks). The caller has checked
+   * the task, the workstation and the number. Answers the grant's callbackId and token, `busy` with
+   * the userId of whoever is calling (undefined when that is no longer known), or `capReached`.
    */
   async startCallback(
     task: TaskView,
     who: { userId: string; workstationId: string; sipUser: string },
-  ): Promise<{ callbackId: string; token: string } | { busy: true; userId: string | undefined }> {
+    day: { key: string; max: number },
+  ): Promise<{ callbackId: string; token: string } | { busy: true; userId: string | undefined } | { capReached: true }> {
     const callbackId = randomUUID();
     const token = randomBytes(16).toString('hex');
     const grant: CallbackGrant = {
@@ -238,16 +251,20 @@ export class TaskStore {
     };
     const result = (await this.redis.eval(
       START_CALLBACK,
-      3,
+      4,
       RedisKeys.taskCallback(task.id),
       RedisKeys.callbackGrant(token),
       callbackStarter(callbackId),
+      day.key,
       callbackId,
       JSON.stringify(grant),
       who.userId,
       String(CALLBACK_GRANT_SECONDS),
+      String(day.max),
+      String(CALLBACK_COUNT_SECONDS),
     )) as string;
     if (result === 'OK') return { callbackId, token };
+    if (result === 'CAP') return { capReached: true };
     return { busy: true, userId: result ? await this.callbackUser(result) : undefined };
   }
 

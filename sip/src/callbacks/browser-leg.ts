@@ -109,15 +109,15 @@ export class BrowserLeg {
     this.respond(statusCode, reasonPhrase);
   }
 
-  /** Ends the leg: an error response while invited, BYE once answered. Never throws. */
-  async hangUp(statusCode = 503, reasonPhrase = 'Service Unavailable'): Promise<void> {
+  /** Ends the leg: an error response while invited, BYE (with `byeHeaders`) once answered. Never throws. */
+  async hangUp(statusCode = 503, reasonPhrase = 'Service Unavailable', byeHeaders: string[] = []): Promise<void> {
     if (this.current === 'invited') {
       this.respond(statusCode, reasonPhrase);
       return;
     }
     if (this.current === 'ended' || !this.session) return;
     this.end();
-    await sendBye(this.session, this.log);
+    await sendBye(this.session, this.log, byeHeaders);
   }
 
   /**

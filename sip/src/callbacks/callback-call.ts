@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { CallbackGrant, CallbackOutcome, CallbackState, CallbackView } from '@deskline/protocol';
+import { evaluate, type OutboundPolicyStore } from '@deskline/outbound-policy';
+import { MAX_DURATION_BYE_REASON, OUTSIDE_POLICY_REASON_PHRASE, type CallbackGrant, type CallbackOutcome, type CallbackState, type CallbackView } from '@deskline/protocol';
 import type { IncomingInviteRequest } from 'sip.js/lib/core/index.js';
 import { CallbackMedia, callbackMediaId } from '../media/callback-media.js';
 import type { RtpEngine } from '../media/rtpengine.js';
@@ -23,6 +25,10 @@ export interface CallbackDeps {
   ringTimeoutMs: number;
   /** PATIENT_KEEPALIVE_SECONDS, in ms: the answered patient's line is asked as a patient call's is. Without it, no keepalive. */
   keepaliveMs?: number;
+  /** The outbound policy, checked again when dialling; it also authorizes each INVITE for Kamailio. */
+  policy: OutboundPolicyStore;
+  /** CLINIC_COUNTRY: a number without a country code is this country's. */
+  country: string;
 }
 
 /** Why a callback ended, for the log line. */
@@ -36,6 +42,8 @@ export type CallbackEndReason =
   | 'trunk-refused'
   | 'no-ack'
   | 'media-failed'
+  | 'policy-refused'
+  | 'max-duration'
   | 'shutdown';
 
 /** What the browser is told when the callback ends before the patient answers. */
@@ -63,6 +71,9 @@ export class Callback {
   private trunk: TrunkLeg | undefined;
   private view: CallbackView;
   private ringTimer: NodeJS.Timeout | undefined;
+  private durationTimer: NodeJS.Timeout | undefined;
+  /** The policy's maxDurationSeconds when dialling, in ms. */
+  private maxDurationMs = 0;
   private lockTimer: NodeJS.Timeout | undefined;
   private writes: Promise<void> = Promise.resolve();
   private ending: Promise<void> | undefined;
@@ -105,10 +116,22 @@ export class Callback {
     return this.machine.state;
   }
 
-  /** Records `dialing`, offers the browser's SDP to rtpengine and sends the INVITE to the trunk. */
+  /**
+   * Records `dialing`, checks the number against the outbound policy again (signaling did when it
+   * granted the callback; the policy may have changed since, and a grant may not come from signaling),
+   * offers the browser's SDP to rtpengine, authorizes the INVITE for Kamailio and sends it to the trunk.
+   */
   async dial(): Promise<void> {
     this.publish();
     this.lockTimer = setInterval(() => this.keepLock(), (CALLBACK_LOCK_SECONDS * 1000) / 3);
+    const policy = await this.deps.policy.get();
+    const verdict = evaluate(policy, this.grant.number, this.deps.country);
+    if (!verdict.allowed) {
+      this.log.warn({ refusal: verdict.refusal, reason: verdict.message }, 'the outbound policy refuses the number');
+      await this.end('policy-refused', 'failed', [403, OUTSIDE_POLICY_REASON_PHRASE]);
+      return;
+    }
+    this.maxDurationMs = policy.maxDurationSeconds * 1000;
     let sdp: string;
     try {
       sdp = await this.media.offerToTrunk(this.request.message.body);
@@ -119,10 +142,14 @@ export class Callback {
       return;
     }
     if (this.ending) return;
+    // Kamailio relays an INVITE to the trunk only under an authorization naming its Call-ID and number.
+    const callId = `cb-${randomUUID()}`;
+    await this.deps.policy.authorizeCall(callId, verdict.e164);
+    if (this.ending) return;
     const trunk = new TrunkLeg(
       this.deps.dialer,
       this.deps.dialogs,
-      { number: this.grant.number, trunk: this.deps.trunk, callerId: this.deps.callerId, sdp },
+      { number: verdict.e164, callId, trunk: this.deps.trunk, callerId: this.deps.callerId, sdp },
       {
         onRinging: () => this.onRinging(),
         onAnswered: (answer, tag) => void this.onAnswered(answer, tag),
@@ -145,7 +172,7 @@ export class Callback {
       void this.end('ring-timeout', 'no-answer');
     }, this.deps.ringTimeoutMs);
     trunk.start();
-    this.log.info({ number: this.grant.number, trunk: this.deps.trunk, callerId: this.deps.callerId }, 'calling the patient back');
+    this.log.info({ number: verdict.e164, type: verdict.type, trunk: this.deps.trunk, callerId: this.deps.callerId }, 'calling the patient back');
   }
 
   /**
@@ -160,9 +187,12 @@ export class Callback {
 
   private async finish(reason: CallbackEndReason, outcome: CallbackOutcome, response?: [number, string]): Promise<void> {
     clearTimeout(this.ringTimer);
+    clearTimeout(this.durationTimer);
     clearInterval(this.lockTimer);
     const [statusCode, reasonPhrase] = response ?? (outcome === 'answered' || outcome === 'cancelled' ? [487, 'Request Terminated'] : BROWSER_RESPONSE[outcome]);
-    await Promise.all([this.trunk?.hangUp(), this.browser.hangUp(statusCode, reasonPhrase)]);
+    // Both sides are told why a callback that reached the policy's longest duration ended (RFC 3326).
+    const byeHeaders = reason === 'max-duration' ? [`Reason: ${MAX_DURATION_BYE_REASON}`] : [];
+    await Promise.all([this.trunk?.hangUp(byeHeaders), this.browser.hangUp(statusCode, reasonPhrase, byeHeaders)]);
     this.moveTo('ended', { outcome, endedAt: Date.now() });
     await Promise.all([this.media.destroy(), this.writes]);
     this.log.info({ reason, outcome, seconds: (Date.now() - this.view.startedAt) / 1000 }, 'callback ended');
@@ -201,6 +231,11 @@ export class Callback {
     }
     this.moveTo('answered', { answeredAt: Date.now() });
     this.log.info('the patient answered the callback');
+    // The policy's longest callback: both sides get a BYE, the outcome stays `answered`.
+    this.durationTimer = setTimeout(() => {
+      this.log.info({ seconds: this.maxDurationMs / 1000 }, 'the callback reached the longest the outbound policy allows; hanging up');
+      void this.end('max-duration', 'answered');
+    }, this.maxDurationMs);
   }
 
   /** Keeps the task locked while the callback lasts (the step took the lock for it). */

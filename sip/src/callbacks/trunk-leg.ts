@@ -85,8 +85,8 @@ export class TrunkLeg {
     }
   }
 
-  /** Ends the leg whatever its state: CANCEL while calling, BYE once answered. Never throws. */
-  async hangUp(): Promise<void> {
+  /** Ends the leg whatever its state: CANCEL while calling, BYE (with `byeHeaders`) once answered. Never throws. */
+  async hangUp(byeHeaders: string[] = []): Promise<void> {
     if (this.current === 'calling') {
       this.current = 'cancelled';
       try {
@@ -99,7 +99,7 @@ export class TrunkLeg {
     }
     if (this.current !== 'answered' || !this.session) return;
     this.close();
-    await sendBye(this.session, this.log);
+    await sendBye(this.session, this.log, byeHeaders);
   }
 
   private accepted(response: AckableIncomingResponseWithSession): void {

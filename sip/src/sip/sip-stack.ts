@@ -20,7 +20,7 @@ import {
   type Transport,
   type UserAgentCoreConfiguration,
 } from 'sip.js/lib/core/index.js';
-import { isCallable } from '@deskline/protocol';
+import { E164_NUMBER_PATTERN } from '@deskline/protocol';
 import { AllowedMethods } from 'sip.js/lib/core/user-agent-core/allowed-methods.js';
 import { admitInDialogRequest, requestInDialog, restoreSessionDialog, type DialogSnapshot } from './dialogs.js';
 import type { RingSnapshot } from '../calls/call-sip-state.js';
@@ -59,8 +59,10 @@ export interface WorkstationInvite {
 
 /** An INVITE that calls a patient back through the outbound trunk (docs/call-board.md, "Callbacks"). */
 export interface TrunkInvite {
-  /** The patient's number: the Request-URI user. */
+  /** The patient's number in E.164: the Request-URI user. */
   number: string;
+  /** The INVITE's Call-ID, under which the sip app authorized it in Redis for Kamailio (docs/security.md). */
+  callId: string;
   /** host:port of the trunk (OUTBOUND_TRUNK): the Request-URI's host, which Kamailio relays to. */
   trunk: string;
   /** The clinic's number the patient sees: From's user part. */
@@ -237,7 +239,7 @@ export class SipStack implements Dialer, TrunkDialer, DialogServices {
    * arrive through `delegate`; a transport error as a 503. Throws on a number that is not a dial string.
    */
   callOut(invite: TrunkInvite, delegate: OutgoingInviteRequestDelegate): OutgoingInviteRequest {
-    if (!isCallable(invite.number)) throw new Error(`not a number to dial: ${JSON.stringify(invite.number)}`);
+    if (!E164_NUMBER_PATTERN.test(invite.number)) throw new Error(`not an E.164 number to dial: ${JSON.stringify(invite.number)}`);
     const target = parseUri(`sip:${invite.number}@${invite.trunk}`);
     const caller = new URI('sip', callerUser(invite.callerId), this.options.sipDomain);
     const message = this.core.makeOutgoingRequestMessage(
@@ -245,7 +247,7 @@ export class SipStack implements Dialer, TrunkDialer, DialogServices {
       target,
       caller,
       target,
-      {},
+      { callId: invite.callId },
       [`Contact: ${this.core.configuration.contact.toString()}`],
       { contentDisposition: 'session', contentType: 'application/sdp', content: invite.sdp },
     );

@@ -63,6 +63,8 @@ test.before(async () => {
   annaId = (await app.users.create({ email: 'anna@clinic.example', displayName: 'Anna Reception', role: 'employee', password: PASSWORDS.anna })).id;
   await app.users.create({ email: 'maria@clinic.example', displayName: 'Maria Manager', role: 'manager', password: PASSWORDS.maria });
   workstation = await app.workstations.create({ name: 'Reception 1', kind: 'browser' });
+  // The patient's number is German (PATIENT_NUMBER); the clinic's policy (PL by default) is widened to it.
+  await app.outboundPolicy.set({ ...(await app.outboundPolicy.get()), allowedPrefixes: ['+48', '+49'] });
   annaBrowser = await launchBrowser();
   mariaBrowser = await launchBrowser();
 });
@@ -119,6 +121,40 @@ test('a patient gives up while Anna is paused: the task is abandoned, and Anna m
   await task(anna).getByText('Abandoned: 1 missed call', { exact: true }).waitFor({ timeout: TIMEOUT });
   assert.ok(await task(anna).getByRole('button', { name: 'Call back' }).isEnabled(), 'Anna has a browser workstation');
   assert.ok(await task(maria).getByRole('button', { name: 'Call back' }).isDisabled(), 'Maria has none');
+});
+
+/** Maria sets the denied prefixes in her Callback policy view and saves. */
+async function mariaDenies(prefixes: string): Promise<void> {
+  await maria.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Callback policy' }).click();
+  const policy = maria.getByRole('region', { name: 'Callback policy' });
+  await policy.getByLabel('Denied prefixes').fill(prefixes);
+  await policy.getByRole('button', { name: 'Save policy' }).click();
+  await policy.getByRole('status').filter({ hasText: 'Saved.' }).waitFor({ timeout: TIMEOUT });
+  await maria.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Call board' }).click();
+}
+
+test("Maria's callback policy refuses the patient's prefix: Anna's Call back is refused, the card says why, nothing reaches the trunk", async () => {
+  await maria.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Callback policy' }).click();
+  const policy = maria.getByRole('region', { name: 'Callback policy' });
+  await policy.getByLabel('Allowed prefixes').waitFor({ timeout: TIMEOUT });
+  assert.is(await policy.getByLabel('Allowed prefixes').inputValue(), '+48, +49');
+  assert.ok(await policy.getByRole('checkbox', { name: 'mobile', exact: true }).isChecked());
+  assert.not.ok(await policy.getByRole('checkbox', { name: 'premium-rate' }).isChecked());
+  assert.is(await policy.getByLabel('Callbacks per employee per day').inputValue(), '50');
+  assert.is(await policy.getByLabel('Longest callback, in minutes').inputValue(), '30');
+  await screenshot(maria, 'callback-policy');
+  await mariaDenies('+49151');
+
+  const calls = trunk.calls;
+  await task(anna).getByRole('button', { name: 'Call back' }).click();
+  await task(anna)
+    .getByRole('alert')
+    .filter({ hasText: `${PATIENT_NUMBER} is outside the clinic's callback policy: numbers starting with +49151 are not allowed.` })
+    .waitFor({ timeout: TIMEOUT });
+  await screenshot(anna, 'callback-refused');
+  assert.is(trunk.calls, calls, 'nothing reached the trunk');
+  await mariaDenies('');
+  await openTab(maria, 'Abandoned');
 });
 
 test("Anna calls back and the patient's phone is busy: Maria sees the callback, then the task back in Abandoned with the attempt", async () => {

@@ -125,7 +125,7 @@ test("a manager logs in, opens Statistics from the Views nav, and sees today's f
   const page = await logInAfresh('maria@clinic.example', PASSWORDS.maria);
   await page.getByRole('button', { name: 'Work without a workstation' }).click();
   await board(page).waitFor({ timeout: TIMEOUT });
-  assert.equal((await views(page).getByRole('button').allTextContents()).map((t) => t.trim()), ['Call board', 'Subjects', 'Statistics']);
+  assert.equal((await views(page).getByRole('button').allTextContents()).map((t) => t.trim()), ['Call board', 'Subjects', 'Statistics', 'Callback policy']);
 
   const statisticsButton = views(page).getByRole('button', { name: 'Statistics' });
   await statisticsButton.click();

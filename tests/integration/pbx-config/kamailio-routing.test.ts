@@ -4,7 +4,10 @@
  * browsers, and in-dialog requests follow the Record-Route set both ways.
  */
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { test } from 'uvu';
+import { OutboundPolicyStore } from '@deskline/outbound-policy';
+import { freePort } from '@deskline/scripts/free-port';
 import * as assert from 'uvu/assert';
 import { startTestKamailio, type TestKamailio } from '../../helpers/kamailio.js';
 import { REPO_ROOT } from '../../helpers/launcher.js';
@@ -22,18 +25,28 @@ const SDP = ['v=0', 'o=app 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', '
 
 let redis: TestRedis;
 let kamailio: TestKamailio;
+/** OUTBOUND_TRUNK's port: the only destination of the sip app's callbacks. */
+let trunkPort: number;
+let policy: OutboundPolicyStore;
+let redisClient: Redis;
 let app: SipTcpEndpoint | undefined;
 const browsers: SipWsEndpoint[] = [];
 
 test.before(async () => {
   redis = await startTestRedis();
-  kamailio = await startTestKamailio({ redisUrl: redis.url });
+  trunkPort = await freePort('127.0.0.1', ['udp']);
+  kamailio = await startTestKamailio({ redisUrl: redis.url, outboundTrunk: `127.0.0.1:${trunkPort}` });
+  redisClient = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  // As the sip app and signaling do at start: the default policy's prefixes, for Kamailio.
+  policy = new OutboundPolicyStore(redisClient, 'PL');
+  await policy.ensure();
 });
 
 test.after(async () => {
   for (const b of browsers) await b.terminate().catch(() => undefined);
   await app?.close();
   await kamailio.stop();
+  redisClient.disconnect();
   await redis.stop();
 });
 
@@ -263,7 +276,7 @@ test('a browser cannot call out through Kamailio: its INVITE is refused 403 and 
   }
 });
 
-const PATIENT = '+4915112345678';
+const PATIENT = '+48601234567';
 const WEBRTC_SDP = SDP.replace('RTP/AVP 0', 'UDP/TLS/RTP/SAVPF 111 0');
 
 /** A callback target as signaling hands it out: cb- and 32 hex digits. */
@@ -346,7 +359,7 @@ test('a browser\'s INVITE to a number, to a workstation, to cb- with a token tha
 test('a callback: the browser\'s authenticated INVITE reaches the sip app, the app\'s INVITE reaches the outbound trunk, and ACK and BYE follow both dialogs', async () => {
   const endpoint = app ?? (await connectApp());
   const browser = await registeredBrowser('ws-23');
-  const trunk = await SipUdpEndpoint.open(kamailio.host, kamailio.sipPort);
+  const trunk = await SipUdpEndpoint.open(kamailio.host, kamailio.sipPort, '127.0.0.1', trunkPort);
   try {
     const target = callbackTarget();
     const { challenge, invite } = await callBack(browser, target, 'ws-23', browserCredentials('ws-23'));
@@ -357,9 +370,12 @@ test('a callback: the browser\'s authenticated INVITE reaches the sip app, the a
     assert.not.ok(header(atApp, 'proxy-authorization'), 'Kamailio consumed the credentials');
     assert.ok(routeSetAsUas(atApp).length > 0, 'Kamailio record-routes');
 
-    // The sip app calls the patient: R-URI sip:<number>@<trunk host:port>.
+    // The sip app calls the patient: R-URI sip:<number>@<trunk host:port>, authorized in Redis.
     const trunkUri = `sip:${PATIENT}@127.0.0.1:${trunk.localPort}`;
+    const callId = `cb-${randomToken(8)}`;
+    await policy.authorizeCall(callId, PATIENT);
     const out = endpoint.sendRequest({
+      callId,
       method: 'INVITE',
       uri: trunkUri,
       from: `sip:100@${kamailio.domain}`,
@@ -368,7 +384,12 @@ test('a callback: the browser\'s authenticated INVITE reaches the sip app, the a
       headers: [['Content-Type', 'application/sdp']],
       body: SDP,
     });
-    const atTrunk = await trunk.waitForRequest('INVITE', out.callId);
+    const atTrunk = await trunk.waitForRequest('INVITE', out.callId).catch((err: Error) => {
+      // What Kamailio made of it (TO_TRUNK says why it refused, or that Redis did not answer).
+      const answers = endpoint.received.filter((m) => header(m, 'call-id') === out.callId).map((m) => `${m.status} ${m.reason}`);
+      const logged = kamailio.log.filter((line) => line.includes(out.callId));
+      throw new Error(`${err.message}\n  the app got: ${answers.join(', ') || 'nothing'}\n  Kamailio logged: ${logged.join('\n    ') || 'nothing'}`);
+    });
     assert.is(atTrunk.uri, trunkUri);
     assert.ok(routeSetAsUas(atTrunk).length > 0, 'Kamailio record-routes the outbound leg');
     trunk.respond(atTrunk, 180, 'Ringing', { toTag: 'patient1' });

@@ -213,7 +213,7 @@ test('a caller the trunk cannot dial (a name, not a number) keeps one task per c
   assert.is(second.attempts, 2);
   const response = await asUser(fixture.app, anna, 'POST', `/api/tasks/${first.id}/callback`);
   assert.is(response.statusCode, 409, response.body);
-  assert.is(response.json<ApiError>().message, 'alice is not a number the trunk can dial.');
+  assert.is(response.json<ApiError>().message, "alice is outside the clinic's callback policy: it is not a phone number.");
   assert.is(await fixture.db.exists(RedisKeys.taskCallback(first.id)), 0, 'no lock taken');
 });
 

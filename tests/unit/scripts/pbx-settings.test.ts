@@ -45,6 +45,14 @@ test('SIP_ADVERTISE (NAT): an IP address given to Kamailio (IPv6 in brackets); a
   assert.is(inherited['PATH'], '/usr/bin');
 });
 
+test('OUTBOUND_TRUNK reaches Kamailio from the settings only: none there, none for Kamailio, even inherited', () => {
+  assert.is(kamailioEnv({ ...baseSettings(), outboundTrunk: '192.0.2.10:5060' })['OUTBOUND_TRUNK'], '192.0.2.10:5060');
+  assert.not.ok('OUTBOUND_TRUNK' in kamailioEnv(baseSettings()));
+  const inherited = kamailioProcessEnv({ PATH: '/usr/bin', OUTBOUND_TRUNK: '198.51.100.1:5060' }, baseSettings());
+  assert.not.ok('OUTBOUND_TRUNK' in inherited, 'relaying goes only where the launcher says');
+  assert.is(kamailioProcessEnv({ OUTBOUND_TRUNK: '198.51.100.1:5060' }, { ...baseSettings(), outboundTrunk: '192.0.2.10:5060' })['OUTBOUND_TRUNK'], '192.0.2.10:5060');
+});
+
 test('TRUNK_ADDRESSES takes addresses and subnets, separated by commas', () => {
   const config = readLaunchConfig({ TRUNK_ADDRESSES: '192.0.2.10, 198.51.100.0/24,2001:db8::/32' });
   assert.equal(config.sip.trunkAddresses, ['192.0.2.10', '198.51.100.0/24', '2001:db8::/32']);

@@ -86,6 +86,13 @@ test("CLINIC_TIME_ZONE: an IANA zone, canonically spelled; by default the server
   );
 });
 
+test('CLINIC_COUNTRY: PL unless set, upper-cased, a country with a numbering plan', () => {
+  assert.is(loadConfig({ REDIS_URL: 'redis://r' }).CLINIC_COUNTRY, 'PL');
+  assert.is(loadConfig({ REDIS_URL: 'redis://r', CLINIC_COUNTRY: 'de' }).CLINIC_COUNTRY, 'DE');
+  assert.match(problem({ REDIS_URL: 'redis://r', CLINIC_COUNTRY: 'XX' }), /CLINIC_COUNTRY="XX" is invalid: not a country with a telephone numbering plan/);
+  assert.match(problem({ REDIS_URL: 'redis://r', CLINIC_COUNTRY: 'Poland' }), /CLINIC_COUNTRY="Poland" is invalid/);
+});
+
 test('HISTORY_RETENTION_DAYS: 90 days unless set, at least 1', () => {
   assert.is(loadConfig({ REDIS_URL: 'redis://r' }).HISTORY_RETENTION_DAYS, 90);
   assert.is(loadConfig({ REDIS_URL: 'redis://r', HISTORY_RETENTION_DAYS: '400' }).HISTORY_RETENTION_DAYS, 400);

@@ -32,6 +32,12 @@ test('defaults follow docs/call-path.md', () => {
   assert.is(config.LOG_LEVEL, 'info');
 });
 
+test("CLINIC_COUNTRY: PL unless set (as signaling's), upper-cased, a country with a numbering plan", () => {
+  assert.is(loadConfig(REDIS).CLINIC_COUNTRY, 'PL');
+  assert.is(loadConfig({ ...REDIS, CLINIC_COUNTRY: 'cz' }).CLINIC_COUNTRY, 'CZ');
+  assert.match(problem({ ...REDIS, CLINIC_COUNTRY: 'ZZ' }), /CLINIC_COUNTRY="ZZ" is invalid/);
+});
+
 test('HISTORY_RETENTION_DAYS is a whole number of days from 1 on', () => {
   assert.is(loadConfig({ ...REDIS, HISTORY_RETENTION_DAYS: '365' }).HISTORY_RETENTION_DAYS, 365);
   assert.match(problem({ ...REDIS, HISTORY_RETENTION_DAYS: '0' }), /HISTORY_RETENTION_DAYS="0" is invalid/);

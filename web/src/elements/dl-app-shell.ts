@@ -25,6 +25,7 @@ import './dl-presence-dot.js';
 import './dl-queue-list.js';
 import './dl-team-list.js';
 import './dl-registration-status.js';
+import './dl-outbound-policy.js';
 import './dl-statistics.js';
 import './dl-subjects-admin.js';
 import type { CallBackDetail } from './dl-task-card.js';
@@ -57,18 +58,22 @@ function userMenu(notifications: { checked: boolean; hint?: string }, onWorkstat
 
 const FINISH_CALL_FIRST = 'Finish the current call before changing workstation.';
 
-/** What the work area shows: the call board for everyone; managers also keep the subjects and see statistics. */
-type View = 'board' | 'subjects' | 'statistics';
+/**
+ * What the work area shows: the call board for everyone; managers also keep the subjects, see
+ * statistics and set the callback policy.
+ */
+type View = 'board' | 'subjects' | 'statistics' | 'callback-policy';
 
 const VIEWS: ReadonlyArray<{ id: View; label: string }> = [
   { id: 'board', label: 'Call board' },
   { id: 'subjects', label: 'Subjects' },
   { id: 'statistics', label: 'Statistics' },
+  { id: 'callback-policy', label: 'Callback policy' },
 ];
 
 /**
  * The app after login: a header with the product name, the managers' views (Call board, Subjects,
- * Statistics) and the user panel (with the user's own status dot), the grey pause band while incoming
+ * Statistics, Callback policy) and the user panel (with the user's own status dot), the grey pause band while incoming
  * calls are paused, and the work area below: whether calls can reach this person, the call in this
  * browser, the calls missed during a pause, the workstation and pause pickers when asked for, then the
  * call board (or the view a manager chose), and beside them the clinic's queue and the team. The call
@@ -379,6 +384,8 @@ export class DlAppShell extends LitElement {
         ></dl-subjects-admin>`;
       case 'statistics':
         return html`<dl-statistics .api=${this.api}></dl-statistics>`;
+      case 'callback-policy':
+        return html`<dl-outbound-policy .api=${this.api}></dl-outbound-policy>`;
       case 'board':
         return html`<dl-task-board
           .tasks=${this.#push.tasks}

@@ -1,4 +1,11 @@
-import { QUEUE_CALL_ID_HEADER, type IceServer, type SipCredentials, type Workstation } from '@deskline/protocol';
+import {
+  MAX_DURATION_BYE_REASON,
+  OUTSIDE_POLICY_REASON_PHRASE,
+  QUEUE_CALL_ID_HEADER,
+  type IceServer,
+  type SipCredentials,
+  type Workstation,
+} from '@deskline/protocol';
 import JsSIP from 'jssip';
 import type { EndEvent, RTCSession } from 'jssip/lib/RTCSession.js';
 import type { IncomingRTCSessionEvent, RTCSessionEvent, RegistrationFailedListener, UA } from 'jssip/lib/UA.js';
@@ -517,6 +524,15 @@ export class Softphone extends EventTarget {
 
   #endReason(event: EndEvent): string {
     const outgoing = this.#call?.direction === 'outgoing';
+    // The clinic's callback policy (docs/security.md): the sip app says so in the reason phrase of
+    // its refusal, and in the Reason header of the BYEs at the longest callback.
+    const message = event.message as { reason_phrase?: string; method?: string; getHeader?(name: string): string | undefined } | undefined;
+    if (outgoing && event.originator === 'remote' && message) {
+      if (message.reason_phrase === OUTSIDE_POLICY_REASON_PHRASE) return "The clinic's callback policy does not allow calling this number.";
+      if (message.method === 'BYE' && message.getHeader?.('Reason') === MAX_DURATION_BYE_REASON) {
+        return "The call reached the longest callback the clinic's policy allows.";
+      }
+    }
     if (event.cause === 'Terminated') {
       if (event.originator === 'local') return 'You ended the call.';
       return outgoing ? 'The patient hung up.' : 'The caller hung up.';

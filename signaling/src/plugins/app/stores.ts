@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
+import { OutboundPolicyStore } from '@deskline/outbound-policy';
 import type { Config } from '../../config.js';
 import { AccountService } from '../../services/account-service.js';
 import { AgentService } from '../../services/agent-service.js';
@@ -26,6 +27,7 @@ declare module 'fastify' {
     presence: Presence;
     team: TeamService;
     subjects: SubjectStore;
+    outboundPolicy: OutboundPolicyStore;
   }
 }
 
@@ -54,6 +56,9 @@ export default fp(
     // with the error instead of surfacing in the first request.
     const created = await app.subjects.ensureDefaults();
     if (created > 0) app.log.info({ created }, 'default subjects created');
+    app.decorate('outboundPolicy', new OutboundPolicyStore(app.redis, config.CLINIC_COUNTRY));
+    // Kamailio reads the policy's prefixes from Redis: they must be there before the first callback.
+    await app.outboundPolicy.ensure();
   },
   { name: 'stores', dependencies: ['redis'] },
 );

@@ -1,15 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
   CALLBACK_TARGET_PREFIX,
-  isCallable,
+  RedisKeys,
   isWithheld,
   taskVisibleTo,
   workstationSipUser,
   type CallbackStartResponse,
   type TaskView,
 } from '@deskline/protocol';
+import { evaluate } from '@deskline/outbound-policy';
 import type { Config } from '../../../config.js';
 import { ClientError } from '../../../errors.js';
+import { dateIn } from '../../../services/clinic-day.js';
 import { authenticated } from '../../../plugins/app/auth.js';
 import { mayChange, type StoredTask } from '../../../services/task-rules.js';
 import type { StoredUser } from '../../../services/user-store.js';
@@ -153,8 +155,30 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
       if (workstation.kind !== 'browser' || !sipUser) throw new ClientError(409, `${workstation.name} is a desk phone; call back from a browser workstation.`);
       if (task.status !== 'abandoned') throw new ClientError(409, 'Only a task nobody answered can be called back.');
       if (isWithheld(task.patient)) throw new ClientError(409, 'The number was withheld; it cannot be called back.');
-      if (!isCallable(task.patient)) throw new ClientError(409, `${task.patient} is not a number the trunk can dial.`);
-      const started = await app.tasks.startCallback(task, { userId: user.id, workstationId: workstation.id, sipUser });
+      // The outbound policy (docs/security.md): the sip app and Kamailio check the number again.
+      const policy = await app.outboundPolicy.get();
+      const verdict = evaluate(policy, task.patient, config.CLINIC_COUNTRY);
+      if (!verdict.allowed) {
+        request.log.warn({ taskId: id, userId: user.id, refusal: verdict.refusal }, 'callback refused by the outbound policy');
+        throw new ClientError(409, verdict.message, {}, 'outbound-policy');
+      }
+      const today = dateIn(config.CLINIC_TIME_ZONE, Date.now());
+      const started = await app.tasks.startCallback(
+        task,
+        { userId: user.id, workstationId: workstation.id, sipUser },
+        { key: RedisKeys.callbackCount(user.id, today), max: policy.maxCallbacksPerDay },
+      );
+      if ('capReached' in started) {
+        request.log.warn({ taskId: id, userId: user.id, max: policy.maxCallbacksPerDay }, 'callback refused: the daily cap is reached');
+        throw new ClientError(
+          409,
+          policy.maxCallbacksPerDay === 0
+            ? "The clinic's callback policy allows no callbacks at the moment."
+            : `You have made ${policy.maxCallbacksPerDay} callbacks today, the most the clinic's callback policy allows an employee in a day.`,
+          {},
+          'callback-cap',
+        );
+      }
       if ('busy' in started) {
         const caller = started.userId === user.id ? 'You are' : started.userId ? `${(await app.users.get(started.userId))?.displayName ?? 'Someone'} is` : 'Someone is';
         throw new ClientError(409, `${caller} already calling this patient.`);
