@@ -19,9 +19,10 @@ export class SipWsEndpoint extends SipEndpoint {
   }
 
   /** Opens ws://… with the sip sub-protocol; fails if the handshake is refused. */
-  static connect(url: string, timeoutMs = 5000): Promise<SipWsEndpoint> {
+  /** Connects from `localAddress` (another 127.0.0.0/8 address plays another client) when given. */
+  static connect(url: string, timeoutMs = 5000, localAddress?: string): Promise<SipWsEndpoint> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url, 'sip', { handshakeTimeout: timeoutMs });
+      const socket = new WebSocket(url, 'sip', { handshakeTimeout: timeoutMs, ...(localAddress ? { localAddress } : {}) });
       socket.once('error', reject);
       socket.once('open', () => {
         socket.off('error', reject);
