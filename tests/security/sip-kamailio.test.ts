@@ -43,15 +43,18 @@ test.after(async () => {
   await redis?.stop();
 });
 
-async function connect(localAddress?: string): Promise<SipWsEndpoint> {
-  const socket = await SipWsEndpoint.connect(kamailio.wsUrl, 2000, localAddress);
+async function connect(localAddress?: string, forwardedFor?: string): Promise<SipWsEndpoint> {
+  const socket = await SipWsEndpoint.connect(kamailio.wsUrl, 2000, {
+    ...(localAddress ? { localAddress } : {}),
+    ...(forwardedFor ? { headers: { 'X-Forwarded-For': forwardedFor } } : {}),
+  });
   sockets.push(socket);
   return socket;
 }
 
-async function refused(localAddress: string): Promise<boolean> {
+async function refused(localAddress: string, forwardedFor?: string): Promise<boolean> {
   try {
-    await connect(localAddress);
+    await connect(localAddress, forwardedFor);
     return false;
   } catch (error) {
     assert.match(String(error), /503/);
@@ -97,6 +100,15 @@ test(`more than ${MAX_WS} WebSocket connections from one address are refused; ot
   });
   assert.ok(reopened);
   assert.ok(await refused(ATTACKER), 'and the cap holds again');
+});
+
+test('behind the reverse proxy on this machine, each client is counted by X-Forwarded-For; nobody else can claim one', async () => {
+  // Caddy runs on the host and sets X-Forwarded-For to the client it serves.
+  for (let i = 0; i < MAX_WS; i += 1) await connect('127.0.0.1', '203.0.113.9');
+  assert.ok(await refused('127.0.0.1', '203.0.113.9'), `connection ${MAX_WS + 1} of client 203.0.113.9 through the proxy is refused`);
+  assert.ok(await connect('127.0.0.1', '198.51.100.7, 203.0.113.10'), 'another client through the proxy is not (the address the proxy appended counts)');
+  // The attacker's address is full (the test above): a forged X-Forwarded-For from elsewhere does not help.
+  assert.ok(await refused(ATTACKER, '198.51.100.1'), 'X-Forwarded-For from an address that is not this machine is ignored');
 });
 
 /** A UDP socket that counts what arrives: where an open relay would deliver. */
