@@ -4,13 +4,15 @@
  * holder, a logout, a disable or a password change, those credentials no longer register or call
  * back, the registration made with them is gone (Kamailio routes nothing to it, the WebSocket is
  * closed), and the new holder registers and rings (docs/security.md, "SIP: credentials, Kamailio and
- * scanners").
+ * scanners"). SIP over WebSocket from the test, and JsSIP in Chromium.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { RedisKeys, browserSipUser, type SipCredentials, type Workstation } from '@deskline/protocol';
+import { BrowserPhone, PhonePageServer } from '../e2e/sip/browser-phone.js';
+import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { startTestKamailio, type TestKamailio } from '../helpers/kamailio.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { asUser, buildTestApp, loginOk, type LoggedIn } from '../helpers/signaling.js';
@@ -25,6 +27,8 @@ let db: Redis;
 let kamailio: TestKamailio;
 let app: FastifyInstance;
 let ringer: WorkstationRinger;
+let browser: TestBrowser;
+let pages: PhonePageServer;
 const sockets: SipWsEndpoint[] = [];
 const workstations: Record<string, Workstation> = {};
 const PASSWORD = 'a long enough password 1';
@@ -42,13 +46,17 @@ test.before(async () => {
     await app.users.create({ email: `${name}@clinic.example`, displayName: name, role: 'employee', password: PASSWORD });
   }
   await app.users.create({ email: 'maria@clinic.example', displayName: 'Maria', role: 'manager', password: PASSWORD });
-  for (const name of ['Reception 1', 'Reception 2', 'Reception 3', 'Reception 4']) {
+  for (const name of ['Reception 1', 'Reception 2', 'Reception 3', 'Reception 4', 'Reception 5']) {
     workstations[name] = await app.workstations.create({ name, kind: 'browser' });
   }
   ringer = await WorkstationRinger.connect(kamailio);
+  pages = await PhonePageServer.start();
+  browser = await launchBrowser();
 });
 
 test.after(async () => {
+  await browser?.close();
+  await pages?.close();
   for (const socket of sockets) await socket.terminate().catch(() => undefined);
   await ringer?.close();
   await app?.close();
@@ -179,6 +187,24 @@ test('logout, disable (API), password change (API) and password reset (CLI servi
     // Whoever may still use the desk leaves it for the next case.
     await app.agents.leaveWorkstation(holder.who.info.user.id);
   }
+});
+
+test('JsSIP in Chromium: the old holder\'s browser is cut off and its REGISTER gets 403; the new holder\'s browser registers and rings', async () => {
+  const desk = 'Reception 5';
+  const anna = await onWorkstation('anna@clinic.example', desk);
+  const old = await BrowserPhone.register(browser.context, pages.url, anna.credentials, 10_000);
+  assert.is((await asUser(app, anna.who, 'DELETE', '/api/workstation')).statusCode, 204);
+  // Kamailio closes its WebSocket; JsSIP connects again and registers with what it has: 403.
+  await old.registrationFailed(403, 20_000);
+  await waitFor('the old registration to be gone from Redis', async () => (await db.exists(RedisKeys.sipRegistration(browserSipUser(ws(desk).id)))) === 0);
+
+  const next = await onWorkstation('dora@clinic.example', desk);
+  const phone = await BrowserPhone.register(browser.context, pages.url, next.credentials, 10_000);
+  const call = ringer.prepare({ user: browserSipUser(ws(desk).id), from: '+48600100200' }).invite();
+  const incoming = await phone.incoming(0, 5000);
+  assert.is(incoming.number, '+48600100200');
+  call.cancel();
+  assert.ok(!(await old.page.evaluate(() => (window as unknown as { __phone: { incoming: unknown[] } }).__phone.incoming.length)), 'the old holder\'s browser never rang');
 });
 
 test('credentials requested after the holder left are refused (409), and none were recorded', async () => {
