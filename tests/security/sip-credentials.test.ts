@@ -16,6 +16,7 @@ import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { startTestKamailio, type TestKamailio } from '../helpers/kamailio.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { asUser, buildTestApp, loginOk, type LoggedIn } from '../helpers/signaling.js';
+import { runCli } from '../helpers/cli.js';
 import { register } from '../helpers/sip-register.js';
 import { sendAuthenticatedInvite } from '../helpers/sip-invite.js';
 import { SipWsEndpoint } from '../helpers/sip-ws.js';
@@ -42,7 +43,7 @@ test.before(async () => {
     SIP_DOMAIN: kamailio.domain,
     SIP_WS_PORT: String(kamailio.wsPort),
   });
-  for (const name of ['anna', 'ben', 'carl', 'dora', 'eve']) {
+  for (const name of ['anna', 'ben', 'carl', 'dora', 'eve', 'gina']) {
     await app.users.create({ email: `${name}@clinic.example`, displayName: name, role: 'employee', password: PASSWORD });
   }
   await app.users.create({ email: 'maria@clinic.example', displayName: 'Maria', role: 'manager', password: PASSWORD });
@@ -154,7 +155,7 @@ test('a revocation processed after the new holder registered keeps the new holde
   assert.is(await ring('Reception 3', carlPhone.socket), 'rang');
 });
 
-test('logout, disable (API), password change (API) and password reset (CLI service) each revoke', async () => {
+test('logout, disable (API and CLI), password change (API) and password reset (CLI) each revoke', async () => {
   const cases: [string, (who: LoggedIn, userId: string) => Promise<void>][] = [
     ['logout', async (who) => void assert.is((await asUser(app, who, 'POST', '/api/auth/logout')).statusCode, 204)],
     [
@@ -171,9 +172,16 @@ test('logout, disable (API), password change (API) and password reset (CLI servi
         assert.is(changed.statusCode, 200, changed.body);
       },
     ],
-    ['password reset', (_who, userId) => app.accounts.resetPassword(userId, 'a third long password 3')],
+    ['password reset (CLI)', async (who) => {
+      const result = await runCli(['user', 'reset-password', '--email', who.info.user.email], { REDIS_URL: redis.url }, 'a third long password 3\n');
+      assert.is(result.code, 0, result.stderr);
+    }],
+    ['disable (CLI)', async (who) => {
+      const result = await runCli(['user', 'disable', '--email', who.info.user.email], { REDIS_URL: redis.url });
+      assert.is(result.code, 0, result.stderr);
+    }],
   ];
-  const emails = ['dora@clinic.example', 'eve@clinic.example', 'carl@clinic.example', 'ben@clinic.example'];
+  const emails = ['dora@clinic.example', 'eve@clinic.example', 'carl@clinic.example', 'ben@clinic.example', 'gina@clinic.example'];
   for (const [index, [what, act]] of cases.entries()) {
     const email = emails[index] ?? '';
     const desk = 'Reception 4';
