@@ -74,8 +74,9 @@ const MINUTE_MS = 60_000;
  */
 export class AgentService {
   /**
-   * Browsers' SIP credentials belong to the holder of the workstation: every change of holder below
-   * (and `revokeSipCredentials`) revokes them, so that nobody who was there before can register.
+   * Browsers' SIP credentials belong to the holder of the workstation: whenever a holder lets go of
+   * one (`release`, below) and when `revokeSipCredentials` is called, they are revoked, so that nobody
+   * who was there before can register. Only this class writes workstation-holder:*.
    */
   readonly sipAuthorizations: SipAuthorizations;
 
@@ -131,8 +132,6 @@ export class AgentService {
 
     const holder = (await this.redis.eval(CLAIM, 1, RedisKeys.workstationHolder(workstationId), userId)) as string | null;
     if (holder) throw new ClientError(409, `${workstation.name} is in use by ${await holderName(holder)}.`);
-    // Whatever an earlier holder of the new workstation kept is dead before this user gets credentials.
-    await this.sipAuthorizations.revoke(workstationId);
     if (current.workstation) await this.release(userId, current.workstation.id);
 
     const now = Date.now();
