@@ -7,6 +7,14 @@
  * grant's number through the outbound trunk. So only numbers that called in can be dialled.
  */
 export const CALLBACK_TARGET_PREFIX = 'cb-';
+
+/**
+ * The header Kamailio adds to a browser's callback INVITE once it has checked the browser's
+ * credentials (route BROWSER_CALLBACK), naming the SIP user they are for. Kamailio removes every
+ * X-Deskline-* header from anything that comes in, so nobody else can send it; the sip app takes a
+ * grant only for an INVITE that carries it.
+ */
+export const CALLBACK_AUTHENTICATED_HEADER = 'X-Deskline-Callback-By';
 /** A grant's token: 32 lowercase hex digits (128 random bits). Kamailio's config spells it out too. */
 export const CALLBACK_TOKEN_PATTERN = /^[0-9a-f]{32}$/;
 /** How long a grant waits for the browser's INVITE. */

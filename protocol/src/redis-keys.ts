@@ -16,6 +16,16 @@ export const RedisKeys = {
   idleAgents: 'agents:idle',
   /** string with TTL, written by Kamailio on REGISTER: the workstation's current SIP contact */
   sipRegistration: (sipUser: string) => `sip-registration:${sipUser}`,
+  /**
+   * set with TTL, written by signaling, read by Kamailio: the auth usernames ("<expiry>:ws-<id>") of
+   * the browser credentials still valid for this SIP user, those issued to the workstation's current
+   * holder (docs/security.md)
+   */
+  sipAuth: (sipUser: string) => `sip-auth:${sipUser}`,
+  /** string (epoch s) expiring then: the newest expiry among the SIP user's revoked usernames */
+  sipAuthRevoked: (sipUser: string) => `sip-auth-revoked:${sipUser}`,
+  /** list of SIP users whose credentials were revoked: Kamailio pops them and drops their registrations */
+  sipRevocations: 'sip-revocations',
   /** hash: desk phones' static SIP credentials, sipUser -> HA1 (md5 of user:realm:password) */
   sipCredentials: 'sip-credentials',
   /** hash: the call's CallView fields */

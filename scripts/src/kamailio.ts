@@ -37,6 +37,8 @@ export interface KamailioSettings {
   minExpires?: number;
   /** UDP and TCP worker processes each (the config's default: 4). */
   workers?: number;
+  /** WS_MAX_CONNECTIONS_PER_ADDRESS: open WebSocket connections one address may have (the config's default: 150). */
+  wsMaxConnectionsPerAddress?: number;
   /** SIP_ADVERTISE: the public IP written into Via and Record-Route behind NAT; none by default. */
   advertise?: string | undefined;
   /** The carrier registration (TRUNK_REGISTRAR …); none by default. Its table goes into the run dir. */
@@ -89,6 +91,7 @@ export function kamailioEnv(settings: KamailioSettings, runDir?: string): Record
     ...(settings.wsMaxExpires !== undefined ? { WS_MAX_EXPIRES: String(settings.wsMaxExpires) } : {}),
     ...(settings.minExpires !== undefined ? { MIN_EXPIRES: String(settings.minExpires) } : {}),
     ...(settings.workers !== undefined ? { SIP_WORKERS: String(settings.workers) } : {}),
+    ...(settings.wsMaxConnectionsPerAddress !== undefined ? { WS_MAX_CONNECTIONS_PER_ADDRESS: String(settings.wsMaxConnectionsPerAddress) } : {}),
     ...(settings.advertise ? { SIP_ADVERTISE: settings.advertise.includes(':') ? `[${settings.advertise}]` : settings.advertise } : {}),
     ...(settings.registration && runDir !== undefined ? { TRUNK_REGISTRATION_DB: registrationDbUrl(runDir) } : {}),
     ...(settings.registerInterval !== undefined ? { TRUNK_REGISTER_INTERVAL: String(settings.registerInterval) } : {}),

@@ -39,6 +39,11 @@ export interface SipEdgeConfig {
   appHost: string;
   appPort: number;
   trunkAddresses: string[];
+  /**
+   * WS_MAX_CONNECTIONS_PER_ADDRESS: open WebSocket connections Kamailio allows one address before
+   * anyone authenticated (a clinic's desks behind one NAT share it; docs/security.md).
+   */
+  wsMaxConnectionsPerAddress: number;
   /** SIP_ADVERTISE: the public IP Kamailio writes into Via and Record-Route behind NAT. */
   advertise?: string | undefined;
   /** TRUNK_REGISTRAR and the rest: Kamailio registers the clinic's line at a carrier; none by default. */
@@ -53,6 +58,9 @@ export interface RtpengineConfig {
   portMax: number;
 }
 
+/** Two tabs each for 75 desks behind one NAT address; kamailio.cfg has the same default. */
+export const DEFAULT_WS_MAX_CONNECTIONS_PER_ADDRESS = 150;
+
 /** The launcher's OUTBOUND_TRUNK when none is set: a tester's sipp UAS on this machine. */
 export const DEV_OUTBOUND_TRUNK = '127.0.0.1:5090';
 
@@ -66,6 +74,16 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const value = Number(raw);
   if (!/^\d+$/.test(raw) || value < 1 || value > 65535) {
     throw new LaunchConfigError(`${name}=${JSON.stringify(raw)} is invalid: it must be a port number from 1 to 65535.`);
+  }
+  return value;
+}
+
+function count(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1 || value > max) {
+    throw new LaunchConfigError(`${name}=${JSON.stringify(raw)} is invalid: it must be a whole number from 1 to ${max}.`);
   }
   return value;
 }
@@ -223,6 +241,7 @@ export function readLaunchConfig(env: NodeJS.ProcessEnv): LaunchConfig {
       appHost: ipAddress(env, 'SIP_APP_HOST', '127.0.0.1', 4),
       appPort: port(env, 'SIP_APP_PORT', 5070),
       trunkAddresses: trunkAddresses(env),
+      wsMaxConnectionsPerAddress: count(env, 'WS_MAX_CONNECTIONS_PER_ADDRESS', DEFAULT_WS_MAX_CONNECTIONS_PER_ADDRESS, 4000),
       ...(env['SIP_ADVERTISE'] ? { advertise: ipAddress(env, 'SIP_ADVERTISE', '') } : {}),
       ...registrationSetting(env),
     },

@@ -9,7 +9,7 @@
  */
 import { browserSipUser } from '@deskline/protocol';
 import type { TestKamailio } from './kamailio.js';
-import { ephemeralCredentials, register } from './sip-register.js';
+import { register } from './sip-register.js';
 import { header, headers, nameAddrUri, param, randomToken, type SipMessage } from './sip-message.js';
 import { SipUdpEndpoint, type SipEndpoint } from './sip-endpoint.js';
 import { SipWsEndpoint } from './sip-ws.js';
@@ -134,7 +134,7 @@ export class AgentPhone {
     const endpoint = await SipWsEndpoint.connect(kamailio.wsUrl);
     const sipUser = browserSipUser(workstationId);
     const contact = endpoint.contact(sipUser);
-    const credentials = ephemeralCredentials(kamailio.secret, sipUser, Math.floor(Date.now() / 1000) + 3600);
+    const credentials = await kamailio.browserCredentials(sipUser);
     const result = await register(endpoint, { user: sipUser, domain: kamailio.domain, contact, expires: 120, ...credentials });
     if (result.response.status !== 200) {
       await endpoint.close();

@@ -11,7 +11,6 @@ import type { TestKamailio } from './kamailio.js';
 import type { SentRequest } from './sip-endpoint.js';
 import { header, headers, nameAddrUri, param, type SipMessage } from './sip-message.js';
 import { sendAuthenticatedInvite } from './sip-invite.js';
-import { ephemeralCredentials } from './sip-register.js';
 import { SipWsEndpoint } from './sip-ws.js';
 
 export const CALLBACK_NUMBER = '+48601234567';
@@ -169,7 +168,7 @@ export class CallbackBrowser {
     const endpoint = await SipWsEndpoint.connect(kamailio.wsUrl);
     // As JsSIP does, in a dialog or not: the sip app's keepalive of an answered callback.
     endpoint.answerAutomatically('OPTIONS', 200, 'OK');
-    const credentials = ephemeralCredentials(kamailio.secret, sipUser, Math.floor(Date.now() / 1000) + 3600);
+    const credentials = await kamailio.browserCredentials(sipUser);
     return new CallbackBrowser(endpoint, sipUser, kamailio.domain, credentials);
   }
 

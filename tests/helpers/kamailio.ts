@@ -6,11 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
+import { RedisKeys, browserSipUser, type SipCredentials } from '@deskline/protocol';
 import { freePort } from '@deskline/scripts/free-port';
 import { startKamailio } from '@deskline/scripts/kamailio';
 import type { TrunkRegistration } from '@deskline/scripts/trunk-registration';
 import type { ExitStatus, ManagedProcess } from '@deskline/scripts/managed-process';
 import { killOnExit } from './kill-on-exit.js';
+import { ephemeralCredentials, type EphemeralCredentials } from './sip-register.js';
 
 export interface TestKamailioOptions {
   redisUrl: string;
@@ -25,6 +28,8 @@ export interface TestKamailioOptions {
   appPort?: number;
   wsMaxExpires?: number;
   minExpires?: number;
+  /** WS_MAX_CONNECTIONS_PER_ADDRESS; the config's default (150) unless given. */
+  wsMaxConnectionsPerAddress?: number;
   /** SIP_ADVERTISE: the public address behind NAT. */
   advertise?: string;
   /** A carrier registration (TRUNK_REGISTRAR …): its table is written into the run dir, as by the launcher. */
@@ -58,7 +63,21 @@ export interface TestKamailio {
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** Milliseconds from spawn until it answered OPTIONS. */
   startupMs: number;
+  /**
+   * Browser credentials for `sipUser` as signaling issues them to a workstation's holder: computed
+   * with the secret and recorded as valid in Redis (sip-auth:<sipUser>), which Kamailio checks.
+   * Default expiry: an hour from now (epoch seconds).
+   */
+  browserCredentials(sipUser: string, expiresAt?: number): Promise<EphemeralCredentials>;
   stop(): Promise<ExitStatus>;
+}
+
+/** The SIP credentials signaling would give the holder of browser workstation `workstationId`. */
+export async function workstationCredentials(kamailio: TestKamailio, workstationId: string): Promise<SipCredentials> {
+  const sipUser = browserSipUser(workstationId);
+  const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+  const credentials = await kamailio.browserCredentials(sipUser, expiresAt);
+  return { wsUrl: kamailio.wsUrl, uri: `sip:${sipUser}@${kamailio.domain}`, ...credentials, expiresAt: expiresAt * 1000 };
 }
 
 export async function startTestKamailio(options: TestKamailioOptions): Promise<TestKamailio> {
@@ -91,6 +110,7 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
       redisUrl: options.redisUrl,
       wsMaxExpires: options.wsMaxExpires,
       minExpires: options.minExpires,
+      ...(options.wsMaxConnectionsPerAddress !== undefined ? { wsMaxConnectionsPerAddress: options.wsMaxConnectionsPerAddress } : {}),
       advertise: options.advertise,
       registration: options.registration,
       ...(options.registerInterval !== undefined ? { registerInterval: options.registerInterval } : {}),
@@ -143,6 +163,17 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
         listeners.add(check);
         check();
       });
+    },
+    async browserCredentials(sipUser, expiresAt = Math.floor(Date.now() / 1000) + 3600) {
+      const credentials = ephemeralCredentials(secret, sipUser, expiresAt);
+      const redis = new Redis(options.redisUrl, { lazyConnect: true });
+      try {
+        await redis.connect();
+        await redis.multi().sadd(RedisKeys.sipAuth(sipUser), credentials.username).expire(RedisKeys.sipAuth(sipUser), 7200).exec();
+      } finally {
+        redis.disconnect();
+      }
+      return credentials;
     },
     async stop() {
       const status = await proc.stop();

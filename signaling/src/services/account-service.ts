@@ -39,6 +39,7 @@ export class AccountService {
     if (!user) throw new ClientError(404, 'No such user.');
     await this.users.setPassword(userId, password);
     await this.sessions.destroyAllOf(userId);
+    await this.agents.revokeSipCredentials(userId);
   }
 
   /**
@@ -73,6 +74,7 @@ export class AccountService {
     }
 
     await this.users.setPassword(user.id, input.newPassword);
+    await this.agents.revokeSipCredentials(user.id);
     const endedSessions = await this.sessions.destroyAllOf(user.id, input.session.id);
     const session = await this.sessions.create(user.id);
     await this.sessions.destroy(input.session.id);

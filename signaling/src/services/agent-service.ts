@@ -15,6 +15,7 @@ import {
   type Workstation,
 } from '@deskline/protocol';
 import { ClientError } from '../errors.js';
+import { SipAuthorizations } from './sip-credentials.js';
 import { appendTeamEvent } from './team-events.js';
 import type { WorkstationStore } from './workstation-store.js';
 
@@ -72,10 +73,19 @@ const MINUTE_MS = 60_000;
  * ringing and on a call. Every change wakes the router and is a team event.
  */
 export class AgentService {
+  /**
+   * Browsers' SIP credentials belong to the holder of the workstation: whenever a holder lets go of
+   * one (`release`, below) and when `revokeSipCredentials` is called, they are revoked, so that nobody
+   * who was there before can register. Only this class writes workstation-holder:*.
+   */
+  readonly sipAuthorizations: SipAuthorizations;
+
   constructor(
     private readonly redis: Redis,
     private readonly workstations: WorkstationStore,
-  ) {}
+  ) {
+    this.sipAuthorizations = new SipAuthorizations(redis);
+  }
 
   async status(userId: string): Promise<AgentStatus> {
     const [state, workstationId, pausedUntil, pausedAt] = await this.redis.hmget(
@@ -122,7 +132,7 @@ export class AgentService {
 
     const holder = (await this.redis.eval(CLAIM, 1, RedisKeys.workstationHolder(workstationId), userId)) as string | null;
     if (holder) throw new ClientError(409, `${workstation.name} is in use by ${await holderName(holder)}.`);
-    if (current.workstation) await this.redis.eval(RELEASE, 1, RedisKeys.workstationHolder(current.workstation.id), userId);
+    if (current.workstation) await this.release(userId, current.workstation.id);
 
     const now = Date.now();
     const tx = this.redis.multi();
@@ -140,7 +150,7 @@ export class AgentService {
   /** Takes the user off their workstation (logout, or leaving it on purpose); a pause ends with it. */
   async leaveWorkstation(userId: string): Promise<void> {
     const { workstation } = await this.status(userId);
-    if (workstation) await this.redis.eval(RELEASE, 1, RedisKeys.workstationHolder(workstation.id), userId);
+    if (workstation) await this.release(userId, workstation.id);
     const tx = this.redis
       .multi()
       .del(RedisKeys.agent(userId))
@@ -148,6 +158,15 @@ export class AgentService {
       .zrem(RedisKeys.pauseEnds, userId)
       .publish(RedisChannels.pauseChanged, userId);
     await this.teamEvent(tx, userId).exec();
+  }
+
+  /**
+   * The user stays on their workstation but must prove themselves again (their password changed):
+   * the browser's current SIP credentials and registration go, and it fetches new ones.
+   */
+  async revokeSipCredentials(userId: string): Promise<void> {
+    const { workstation } = await this.status(userId);
+    if (workstation) await this.sipAuthorizations.revoke(workstation.id);
   }
 
   /**
@@ -225,6 +244,12 @@ export class AgentService {
         throw new ClientError(409, `A pause lasts at most ${PAUSE_MAX_MINUTES / 60} hours.`);
     }
     return this.status(userId);
+  }
+
+  /** The user leaves the workstation, and its SIP credentials (theirs) stop working. */
+  private async release(userId: string, workstationId: string): Promise<void> {
+    await this.redis.eval(RELEASE, 1, RedisKeys.workstationHolder(workstationId), userId);
+    await this.sipAuthorizations.revoke(workstationId);
   }
 
   private teamEvent<T extends ReturnType<Redis['multi']>>(tx: T, userId: string): T {

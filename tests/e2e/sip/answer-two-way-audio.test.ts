@@ -9,7 +9,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Workstation } from '@deskline/protocol';
-import { ephemeralCredentials } from '@deskline/signaling/services/sip-credentials';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { waitFor } from '../../helpers/wait.js';
 import { CallEvents } from '../../helpers/call-events.js';
@@ -17,6 +16,7 @@ import { CLINIC_NUMBER, startCallPath, type CallPath } from '../../helpers/call-
 import { PATIENT_NUMBER, PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
 import { PatientPhone, packetsPerSecond, type Received } from '../../helpers/patient-phone.js';
 import { Staff } from '../../helpers/staff.js';
+import { workstationCredentials } from '../../helpers/kamailio.js';
 import { BrowserPhone, PhonePageServer } from './browser-phone.js';
 
 const TIMEOUT = 10_000;
@@ -59,15 +59,9 @@ test.after(async (context) => {
 });
 
 /** A browser page registered as `workstation`, with the credentials signaling would give it. */
-function browserAt(context: Context, workstation: Workstation): Promise<BrowserPhone> {
+async function browserAt(context: Context, workstation: Workstation): Promise<BrowserPhone> {
   const { kamailio } = context.path;
-  const credentials = ephemeralCredentials({
-    secret: kamailio.secret,
-    domain: kamailio.domain,
-    wsUrl: kamailio.wsUrl,
-    workstationId: workstation.id,
-    lifetimeMs: 3_600_000,
-  });
+  const credentials = await workstationCredentials(kamailio, workstation.id);
   return BrowserPhone.register(context.browser.context, context.pages.url, credentials, TIMEOUT);
 }
 

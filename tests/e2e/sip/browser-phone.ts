@@ -36,6 +36,8 @@ export interface EndedCall {
 /** What the page keeps for the test on window.__phone. */
 interface PhoneState {
   registered: boolean;
+  /** The status of every failed REGISTER (0: no response, e.g. the connection was lost). */
+  registrationFailures: number[];
   incoming: IncomingCall[];
   ended: EndedCall[];
   confirmedAt?: number;
@@ -98,12 +100,19 @@ export class BrowserPhone {
 
   /** Opens the page and registers; resolves once Kamailio has accepted the registration. */
   static async register(context: BrowserContext, pageUrl: string, credentials: BrowserCredentials, timeoutMs: number): Promise<BrowserPhone> {
+    const phone = await BrowserPhone.start(context, pageUrl, credentials);
+    await phone.page.waitForFunction(() => (window as unknown as PhoneWindow).__phone.registered, undefined, { timeout: timeoutMs });
+    return phone;
+  }
+
+  /** Opens the page and starts JsSIP, which registers (or tries to); resolves at once. */
+  static async start(context: BrowserContext, pageUrl: string, credentials: BrowserCredentials): Promise<BrowserPhone> {
     const page = await context.newPage();
     await page.goto(pageUrl);
     await page.evaluate((creds) => {
       const w = window as unknown as PhoneWindow;
       const JsSIP = w.JsSIP;
-      const state: PhoneState = { registered: false, incoming: [], ended: [], peak: 0, readings: [], recording: false };
+      const state: PhoneState = { registered: false, registrationFailures: [], incoming: [], ended: [], peak: 0, readings: [], recording: false };
       w.__phone = state;
       const ua = new JsSIP.UA({
         sockets: [new JsSIP.WebSocketInterface(creds.wsUrl)],
@@ -115,6 +124,11 @@ export class BrowserPhone {
         session_timers: false,
       });
       ua.on('registered', () => (state.registered = true));
+      ua.on('unregistered', () => (state.registered = false));
+      ua.on('registrationFailed', (event: any) => {
+        state.registered = false;
+        state.registrationFailures.push(event.response?.status_code ?? 0);
+      });
       ua.on('newRTCSession', (event: any) => {
         if (event.originator !== 'remote') return;
         const session = event.session;
@@ -166,8 +180,12 @@ export class BrowserPhone {
       });
       ua.start();
     }, credentials);
-    await page.waitForFunction(() => (window as unknown as PhoneWindow).__phone.registered, undefined, { timeout: timeoutMs });
     return new BrowserPhone(page);
+  }
+
+  /** Resolves once a REGISTER of this page failed with `status` (JsSIP re-registers after losing its connection). */
+  async registrationFailed(status: number, timeoutMs: number): Promise<void> {
+    await this.page.waitForFunction((s) => (window as unknown as PhoneWindow).__phone.registrationFailures.includes(s), status, { timeout: timeoutMs });
   }
 
   /** Resolves with the next incoming call (the `index`-th since the page opened). */

@@ -11,7 +11,6 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type Workstation } from '@deskline/protocol';
 import { freePort } from '@deskline/scripts/free-port';
-import { ephemeralCredentials } from '@deskline/signaling/services/sip-credentials';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { waitFor } from '../../helpers/wait.js';
 import { startCallPath, type CallPath } from '../../helpers/call-path.js';
@@ -19,6 +18,7 @@ import { CALLBACK_NUMBER, callbackEvents, grantCallback } from '../../helpers/ca
 import { patientSdp } from '../../helpers/patient-line.js';
 import { PatientPhone, packetsPerSecond } from '../../helpers/patient-phone.js';
 import { TrunkPhone } from '../../helpers/trunk-phone.js';
+import { workstationCredentials } from '../../helpers/kamailio.js';
 import { SoftphonePage, SoftphonePageServer } from './softphone-page.js';
 
 const TIMEOUT = 10_000;
@@ -41,7 +41,7 @@ test.before(async (context) => {
   context.pages = await SoftphonePageServer.start();
   context.browser = await launchBrowser();
   const { kamailio } = context.path;
-  const credentials = ephemeralCredentials({ secret: kamailio.secret, domain: kamailio.domain, wsUrl: kamailio.wsUrl, workstationId: WORKSTATION.id, lifetimeMs: 3_600_000 });
+  const credentials = await workstationCredentials(kamailio, WORKSTATION.id);
   context.phone = await SoftphonePage.register(context.browser.context, context.pages.url, WORKSTATION, credentials, TIMEOUT);
 });
 

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { OutboundPolicyStore } from '@deskline/outbound-policy';
 import { MAX_DURATION_BYE_REASON, type Workstation } from '@deskline/protocol';
 import { freePort } from '@deskline/scripts/free-port';
-import { ephemeralCredentials } from '@deskline/signaling/services/sip-credentials';
+import { workstationCredentials } from '../../helpers/kamailio.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { startCallPath, type CallPath } from '../../helpers/call-path.js';
 import { CALLBACK_NUMBER, grantCallback } from '../../helpers/callback-browser.js';
@@ -41,7 +41,7 @@ test.before(async (context) => {
   context.pages = await SoftphonePageServer.start();
   context.browser = await launchBrowser();
   const { kamailio } = context.path;
-  const credentials = ephemeralCredentials({ secret: kamailio.secret, domain: kamailio.domain, wsUrl: kamailio.wsUrl, workstationId: WORKSTATION.id, lifetimeMs: 3_600_000 });
+  const credentials = await workstationCredentials(kamailio, WORKSTATION.id);
   context.phone = await SoftphonePage.register(context.browser.context, context.pages.url, WORKSTATION, credentials, TIMEOUT);
   context.policy = new OutboundPolicyStore(context.path.redis, 'PL');
 });

@@ -16,7 +16,6 @@ import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { type SipCredentials, type Workstation } from '@deskline/protocol';
 import { freePort } from '@deskline/scripts/free-port';
-import { ephemeralCredentials } from '@deskline/signaling/services/sip-credentials';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { waitFor } from '../../helpers/wait.js';
 import { startCallPath, type CallPath } from '../../helpers/call-path.js';
@@ -24,6 +23,7 @@ import { CALLBACK_NUMBER, grantCallback } from '../../helpers/callback-browser.j
 import { patientSdp } from '../../helpers/patient-line.js';
 import { PatientPhone } from '../../helpers/patient-phone.js';
 import { TrunkPhone } from '../../helpers/trunk-phone.js';
+import { workstationCredentials } from '../../helpers/kamailio.js';
 
 const TIMEOUT = 10_000;
 const WORKSTATION: Workstation = { id: 'reception-tones', name: 'Reception tones', kind: 'browser' };
@@ -155,7 +155,7 @@ test.before(async (context) => {
   context.server = await startPageServer();
   context.browser = await launchBrowser({ args: ['--autoplay-policy=no-user-gesture-required'] });
   const { kamailio } = context.path;
-  const credentials = ephemeralCredentials({ secret: kamailio.secret, domain: kamailio.domain, wsUrl: kamailio.wsUrl, workstationId: WORKSTATION.id, lifetimeMs: 3_600_000 });
+  const credentials = await workstationCredentials(kamailio, WORKSTATION.id);
   context.page = await context.browser.context.newPage();
   await openPhone(context.page, context.server.url, credentials);
 });

@@ -31,7 +31,6 @@ import { ChannelRecorder } from '../../helpers/redis-events.js';
 import { startTestRtpengine, type TestRtpengine } from '../../helpers/rtpengine.js';
 import { asUser, buildTestApp, loginOk } from '../../helpers/signaling.js';
 import { header, param, type SipMessage } from '../../helpers/sip-message.js';
-import { ephemeralCredentials } from '../../helpers/sip-register.js';
 import { waitFor } from '../../helpers/wait.js';
 import { WorkstationRinger } from '../../helpers/workstation-ringer.js';
 import { screenshots } from '../../helpers/web-stack.js';
@@ -484,7 +483,7 @@ test('credentials are renewed before they expire and the next REGISTER uses them
 
   // Credentials that differ from the ones the page holds, made the way signaling makes them.
   const expiresAt = Math.floor(Date.now() / 1000) + 7200;
-  const renewed = ephemeralCredentials(kamailio.secret, sipUser('Reception 1'), expiresAt);
+  const renewed = await kamailio.browserCredentials(sipUser('Reception 1'), expiresAt);
   await page.route('**/api/sip/credentials', (route) =>
     route.fulfill({
       json: { wsUrl: kamailio.wsUrl, uri: `sip:${sipUser('Reception 1')}@${kamailio.domain}`, ...renewed, expiresAt: expiresAt * 1000 },

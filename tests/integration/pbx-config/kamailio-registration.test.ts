@@ -16,7 +16,7 @@ import { REPO_ROOT } from '../../helpers/launcher.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
 import { header, headers, nameAddrUri, param } from '../../helpers/sip-message.js';
-import { ephemeralCredentials, phoneHa1, register } from '../../helpers/sip-register.js';
+import { ephemeralCredentials, phoneHa1, register, type EphemeralCredentials } from '../../helpers/sip-register.js';
 import { SipWsEndpoint } from '../../helpers/sip-ws.js';
 import { describeSipp, runSipp } from '../../helpers/sipp.js';
 
@@ -72,8 +72,8 @@ async function browser(): Promise<SipWsEndpoint> {
 }
 
 /** A browser's REGISTER with credentials made the way signaling makes them. */
-function registerBrowser(socket: SipWsEndpoint, user: string, credentials = ephemeralCredentials(kamailio.secret, user, now() + 3600), expires = 600) {
-  return register(socket, { user, domain: kamailio.domain, ...credentials, contact: socket.contact(user), expires });
+async function registerBrowser(socket: SipWsEndpoint, user: string, credentials?: EphemeralCredentials, expires = 600) {
+  return register(socket, { user, domain: kamailio.domain, ...(credentials ?? (await kamailio.browserCredentials(user))), contact: socket.contact(user), expires });
 }
 
 test('the config spells the Redis names exactly as protocol/src/redis-keys.ts does', () => {
@@ -83,6 +83,8 @@ test('the config spells the Redis names exactly as protocol/src/redis-keys.ts do
   assert.ok(cfg.includes(`"DEL ${RedisKeys.sipRegistration('%s')}"`), 'DEL sip-registration:<user>');
   assert.ok(cfg.includes(`"HGET ${RedisKeys.sipCredentials} %s"`), 'HGET sip-credentials <user>');
   assert.ok(cfg.includes(`"PUBLISH ${RedisChannels.sipRegistrations} %s"`), 'PUBLISH sip:registrations');
+  assert.ok(cfg.includes(`"SISMEMBER ${RedisKeys.sipAuth('%s')} %s"`), 'SISMEMBER sip-auth:<user> <username>');
+  assert.ok(cfg.includes(`"LPOP ${RedisKeys.sipRevocations}"`), 'LPOP sip-revocations');
 });
 
 test('a desk phone registers over UDP with its password: 200, sip-registration:<user> with a TTL, registered:true', async () => {
@@ -198,7 +200,7 @@ test('a registration that expires is removed from Redis with registered:false', 
   try {
     const socket = await SipWsEndpoint.connect(short.wsUrl);
     sockets.push(socket);
-    const credentials = ephemeralCredentials(short.secret, 'ws-7', now() + 3600);
+    const credentials = await short.browserCredentials('ws-7');
     const { response } = await register(socket, { user: 'ws-7', domain: short.domain, ...credentials, contact: socket.contact('ws-7'), expires: 600 });
     assert.is(response.status, 200, response.raw);
     // usrloc looks for expired contacts every 10 s.

@@ -140,7 +140,7 @@ test('a trunk call answered by the sip app: the ACK and the app\'s BYE follow th
 async function registeredBrowser(user: string): Promise<SipWsEndpoint> {
   const browser = await SipWsEndpoint.connect(kamailio.wsUrl);
   browsers.push(browser);
-  const credentials = ephemeralCredentials(kamailio.secret, user, Math.floor(Date.now() / 1000) + 3600);
+  const credentials = await kamailio.browserCredentials(user);
   const { response } = await register(browser, { user, domain: kamailio.domain, ...credentials, contact: browser.contact(user), expires: 300 });
   assert.is(response.status, 200, response.raw);
   return browser;
@@ -285,7 +285,7 @@ function callbackTarget(token = randomToken(16)): string {
 }
 
 function browserCredentials(user: string) {
-  return ephemeralCredentials(kamailio.secret, user, Math.floor(Date.now() / 1000) + 3600);
+  return kamailio.browserCredentials(user);
 }
 
 /** A browser's callback INVITE as JsSIP sends it, answering Kamailio's challenge with `credentials`. */
@@ -324,7 +324,7 @@ test('a browser\'s INVITE to a callback target without credentials is challenged
 test('a browser\'s INVITE to a number, to a workstation, to cb- with a token that is not 32 lowercase hex digits, to another domain, or with another user\'s credentials is refused 403 and reaches no one', async () => {
   const endpoint = app ?? (await connectApp());
   const browser = await registeredBrowser('ws-21');
-  const own = browserCredentials('ws-21');
+  const own = await browserCredentials('ws-21');
   const refused: string[] = [];
   for (const target of [
     `sip:cb-${randomToken(15)}@${kamailio.domain}`,
@@ -339,7 +339,7 @@ test('a browser\'s INVITE to a number, to a workstation, to cb- with a token tha
     refused.push(header(challenge, 'call-id') ?? '');
   }
   // ws-22's credentials, but From says ws-21: the workstation named in the grant must be the caller.
-  const other = await callBack(browser, callbackTarget(), 'ws-21', browserCredentials('ws-22'));
+  const other = await callBack(browser, callbackTarget(), 'ws-21', await browserCredentials('ws-22'));
   assert.ok(other.invite, 'challenged first');
   assert.is((await browser.finalResponse(other.invite!)).status, 403);
   refused.push(other.invite!.callId);
@@ -362,7 +362,7 @@ test('a callback: the browser\'s authenticated INVITE reaches the sip app, the a
   const trunk = await SipUdpEndpoint.open(kamailio.host, kamailio.sipPort, '127.0.0.1', trunkPort);
   try {
     const target = callbackTarget();
-    const { challenge, invite } = await callBack(browser, target, 'ws-23', browserCredentials('ws-23'));
+    const { challenge, invite } = await callBack(browser, target, 'ws-23', await browserCredentials('ws-23'));
     assert.is(challenge.status, 407);
     assert.ok(invite);
     const atApp = await endpoint.waitForRequest('INVITE', invite.callId);
@@ -466,7 +466,7 @@ test('a callback: the browser\'s authenticated INVITE reaches the sip app, the a
 test('the sip app refuses a callback with 503 (no outbound trunk): the browser gets that 503 and its reason, not the 500 tm would make of it', async () => {
   const endpoint = app ?? (await connectApp());
   const browser = await registeredBrowser('ws-25');
-  const { invite } = await callBack(browser, callbackTarget(), 'ws-25', browserCredentials('ws-25'));
+  const { invite } = await callBack(browser, callbackTarget(), 'ws-25', await browserCredentials('ws-25'));
   assert.ok(invite);
   const atApp = await endpoint.waitForRequest('INVITE', invite.callId);
   endpoint.respond(atApp, 503, 'No outbound trunk configured', { toTag: 'app2' });
@@ -484,7 +484,7 @@ test('nobody but the sip app can relay to another host: not a browser, not an un
     const trunkUri = `sip:${PATIENT}@127.0.0.1:${trunk.localPort}`;
     const fromStranger = stranger.sendRequest({ method: 'INVITE', uri: trunkUri, from: 'sip:x@127.0.0.2', to: trunkUri, contact: `sip:x@127.0.0.2:${stranger.localPort}`, headers: [['Content-Type', 'application/sdp']], body: SDP });
     assert.is((await stranger.finalResponse(fromStranger)).status, 403);
-    const fromBrowser = await callBack(browser, trunkUri, 'ws-24', browserCredentials('ws-24'));
+    const fromBrowser = await callBack(browser, trunkUri, 'ws-24', await browserCredentials('ws-24'));
     assert.is(fromBrowser.challenge.status, 403);
     const message = endpoint.sendRequest({ method: 'MESSAGE', uri: trunkUri, from: `sip:100@${kamailio.domain}`, to: trunkUri, headers: [['Content-Type', 'text/plain']], body: 'hello' });
     assert.is((await endpoint.finalResponse(message)).status, 403);

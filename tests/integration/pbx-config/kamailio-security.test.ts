@@ -12,7 +12,7 @@ import { startTestKamailio, type TestKamailio } from '../../helpers/kamailio.js'
 import { REPO_ROOT } from '../../helpers/launcher.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { SipUdpEndpoint } from '../../helpers/sip-endpoint.js';
-import { ephemeralCredentials, register } from '../../helpers/sip-register.js';
+import { register } from '../../helpers/sip-register.js';
 import { SipWsEndpoint } from '../../helpers/sip-ws.js';
 import { header, newBranch, randomToken, serialize } from '../../helpers/sip-message.js';
 import { describeSipp, runSipp } from '../../helpers/sipp.js';
@@ -90,9 +90,9 @@ test('a clinic\'s browsers behind one address all re-register at once (after a r
   try {
     const expiresAt = Math.floor(Date.now() / 1000) + 3600;
     const results = await Promise.all(
-      desks.map((desk, i) => {
+      desks.map(async (desk, i) => {
         const user = `ws-desk-${i}`;
-        const credentials = ephemeralCredentials(kamailio.secret, user, expiresAt);
+        const credentials = await kamailio.browserCredentials(user, expiresAt);
         return register(desk, { user, domain: kamailio.domain, ...credentials, contact: desk.contact(user), expires: 60, timeoutMs: 5000 });
       }),
     );

@@ -3,8 +3,10 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { RedisKeys } from '@deskline/protocol';
 import { freePort } from '@deskline/scripts/free-port';
 import { findExecutable } from '@deskline/scripts/managed-process';
 import { ngPing } from '@deskline/scripts/rtpengine-ng';
@@ -177,6 +179,10 @@ test('rtpengine and Kamailio run with the generated SIP secret, which signaling 
   const browser = await SipWsEndpoint.connect(`ws://127.0.0.1:${sipWsPort}`);
   try {
     const credentials = ephemeralCredentials(secret, 'ws-launch', Math.floor(Date.now() / 1000) + 600);
+    // As signaling does when it issues them to the workstation's holder.
+    const redis = new Redis(redisPort, '127.0.0.1');
+    await redis.sadd(RedisKeys.sipAuth('ws-launch'), credentials.username);
+    redis.disconnect();
     const { response } = await register(browser, { user: 'ws-launch', domain: 'deskline.local', ...credentials, contact: browser.contact('ws-launch'), expires: 60 });
     assert.is(response.status, 200, response.raw);
   } finally {

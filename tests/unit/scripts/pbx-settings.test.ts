@@ -29,7 +29,10 @@ test('the defaults are those of docs/call-path.md', () => {
     appHost: '127.0.0.1',
     appPort: 5070,
     trunkAddresses: ['127.0.0.1'],
+    wsMaxConnectionsPerAddress: 150,
   });
+  assert.throws(() => readLaunchConfig({ WS_MAX_CONNECTIONS_PER_ADDRESS: '0' }), /WS_MAX_CONNECTIONS_PER_ADDRESS/);
+  assert.is(readLaunchConfig({ WS_MAX_CONNECTIONS_PER_ADDRESS: '400' }).sip.wsMaxConnectionsPerAddress, 400);
   assert.equal(config.rtpengine, { ngHost: '127.0.0.1', ngPort: 22222, interface: '127.0.0.1', portMin: 30000, portMax: 30999 });
 });
 

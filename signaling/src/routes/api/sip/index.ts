@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { Config } from '../../../config.js';
 import { ClientError } from '../../../errors.js';
 import { authenticated } from '../../../plugins/app/auth.js';
-import { ephemeralCredentials, turnCredentials } from '../../../services/sip-credentials.js';
+import { turnCredentials } from '../../../services/sip-credentials.js';
 import { ApiErrorSchema, errorResponses } from '../../../schemas.js';
 
 const CredentialsSchema = Type.Object({
@@ -32,15 +32,18 @@ const sip: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config 
       // No workstation, no credentials: the browser can neither register nor call (docs/call-path.md).
       const workstation = await app.agents.requireWorkstation(user.id, NO_WORKSTATION);
       if (workstation.kind !== 'browser') throw new ClientError(409, `${workstation.name} is a desk phone; calls ring there.`);
-      // Browser-facing no-store: the response carries a password.
-      reply.header('cache-control', 'no-store');
-      const credentials = ephemeralCredentials({
+      // Good only while this user holds the workstation (docs/security.md).
+      const credentials = await app.agents.sipAuthorizations.issue({
+        userId: user.id,
+        workstationId: workstation.id,
         secret: config.SIP_EPHEMERAL_SECRET,
         domain: config.SIP_DOMAIN,
         wsUrl: config.SIP_WS_URL ?? `ws://${request.hostname}:${config.SIP_WS_PORT}`,
-        workstationId: workstation.id,
         lifetimeMs: config.SIP_CREDENTIALS_HOURS * 3_600_000,
       });
+      if (!credentials) throw new ClientError(409, NO_WORKSTATION);
+      // Browser-facing no-store: the response carries a password.
+      reply.header('cache-control', 'no-store');
       if (!config.TURN_URLS || !config.TURN_SECRET) return credentials;
       const turn = turnCredentials({ secret: config.TURN_SECRET, urls: config.TURN_URLS, userId: user.id, expiresAt: credentials.expiresAt });
       return { ...credentials, iceServers: [turn] };
