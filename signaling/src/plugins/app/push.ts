@@ -186,7 +186,7 @@ export default fp(
       },
     });
 
-    app.get('/api/push', { websocket: true }, async (socket, request) => {
+    app.get('/api/push', { websocket: true, config: { access: 'session' } }, async (socket, request) => {
       const origin = request.headers.origin;
       const allowed = opts.config.PUBLIC_ORIGIN ?? `${request.protocol}://${request.host}`;
       if (origin !== undefined && origin !== allowed) {

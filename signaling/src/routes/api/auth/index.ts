@@ -16,7 +16,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/login',
     {
-      config: { public: true },
+      config: { access: 'public' },
       schema: {
         body: LoginBodySchema,
         response: { 200: SessionInfoSchema, ...errorResponses, 429: ApiErrorSchema },
@@ -60,7 +60,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/logout',
-    { schema: { response: { 204: Type.Null(), ...errorResponses } } },
+    { config: { access: 'session' }, schema: { response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       const { user, session } = authenticated(request);
       await app.sessions.destroy(session.id);
