@@ -6,6 +6,7 @@ import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.js';
 import redis from './plugins/external/redis.js';
+import websocket from './plugins/external/websocket.js';
 import stores from './plugins/app/stores.js';
 import auth, { withAccess } from './plugins/app/auth.js';
 import csrf from './plugins/app/csrf.js';
@@ -62,6 +63,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   });
   await app.register(cookie);
   await app.register(redis, { url: config.REDIS_URL });
+  await app.register(websocket);
   await app.register(stores, { config });
   await app.register(auth, { config });
   await app.register(csrf, { config });

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import websocket from '@fastify/websocket';
+import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import {
   RedisKeys,
@@ -11,6 +11,7 @@ import {
   type PushEvent,
 } from '@deskline/protocol';
 import type { Config } from '../../config.js';
+import { ClientError } from '../../errors.js';
 import { authenticated } from './auth.js';
 
 declare module 'fastify' {
@@ -31,6 +32,7 @@ export interface PushHub {
 }
 
 const BLOCK_MS = 5_000;
+const PUSH_PATH = '/api/push';
 
 /** Every call that has not ended, oldest first. */
 async function activeCalls(app: { redis: import('ioredis').Redis }): Promise<CallView[]> {
@@ -62,7 +64,6 @@ function field(fields: string[], name: string): string | undefined {
  */
 export default fp(
   async (app, opts: { config: Config }) => {
-    await app.register(websocket, { options: { maxPayload: 4096 } });
     const sockets = new Map<WebSocket, { sessionId: string; userId: string }>();
     /** userId -> how many of its sockets this instance holds. */
     const perUser = new Map<string, number>();
@@ -186,7 +187,13 @@ export default fp(
       },
     });
 
-    app.get('/api/push', { websocket: true, config: { access: 'session' } }, async (socket, request) => {
+    // @fastify/websocket would accept an upgrade to any other route (the web app's wildcard, say) and
+    // close it at once; a plain 404 says there is no socket there.
+    app.addHook('onRequest', async (request) => {
+      if (request.ws && request.routeOptions.url !== PUSH_PATH) throw new ClientError(404, 'There is no WebSocket here.');
+    });
+
+    app.get(PUSH_PATH, { websocket: true, config: { access: 'session' } }, async (socket, request) => {
       const origin = request.headers.origin;
       const allowed = opts.config.PUBLIC_ORIGIN ?? `${request.protocol}://${request.host}`;
       if (origin !== undefined && origin !== allowed) {
@@ -231,5 +238,5 @@ export default fp(
       reader.disconnect();
     });
   },
-  { name: 'push', dependencies: ['redis', 'auth', 'stores', 'tasks'] },
+  { name: 'push', dependencies: ['redis', 'websocket', 'auth', 'stores', 'tasks'] },
 );
