@@ -51,8 +51,6 @@ const me: FastifyPluginAsyncTypebox = async (app) => {
         newPassword: request.body.newPassword,
         ip: request.ip,
       });
-      app.push.closeUserSessions(user.id, session.id);
-      app.push.renameSession(session.id, changed.session.id);
       request.log.info({ userId: user.id, endedSessions: changed.endedSessions }, 'password changed');
       reply.setSessionCookie(changed.session);
       return { user: toPublicUser(user), csrfToken: changed.session.csrfToken };
