@@ -255,6 +255,29 @@ test('anonymous: every route but the public ones, under every spelling and metho
   console.log(`  anonymous: ${requests} requests, all 401 or 404`);
 });
 
+test('anonymous: methods a route does not have, and paths no route has, are 404 (not a way round the guard)', async () => {
+  const byPath = new Map<string, Set<string>>();
+  for (const route of routes) {
+    if (route.path === '/*') continue;
+    byPath.set(concrete(route), (byPath.get(concrete(route)) ?? new Set()).add(route.method));
+  }
+  for (const [p, methods] of byPath) {
+    for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+      if (methods.has(method)) continue;
+      for (const spelling of [p, p.replace(/[a-z]/, hex)]) {
+        const reply = await send(method, spelling, {}, ATTACK_BODY);
+        assert.ok([401, 404].includes(reply.status), `anonymous ${method} ${spelling}: ${reply.status} ${reply.body}`);
+      }
+    }
+  }
+  for (const p of ['/api/nope', '/%61pi/nope', '/api/users/x/y', '/api/tasks/../users', '/api']) {
+    for (const caller of [{}, asCaller(anna)]) {
+      const reply = await send('POST', p, caller, ATTACK_BODY);
+      assert.is(reply.status, 404, `POST ${p}: ${reply.body}`);
+    }
+  }
+});
+
 test('anonymous push socket: the upgrade is refused (401 or 404) under every spelling of /api/push', async () => {
   for (const spelling of spellings('/api/push')) {
     const status = await upgrade(spelling);
