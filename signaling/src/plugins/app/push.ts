@@ -107,6 +107,8 @@ export default fp(
 
     /** Expired sessions (idle or at their maximum age) are not announced: look for them. */
     let sweeping = false;
+    /** While Redis is away the check fails four times a second: say so once, and when it is back. */
+    let sweepFailing = false;
     const sweepSessions = async (): Promise<void> => {
       if (sweeping || sockets.size === 0) return;
       sweeping = true;
@@ -118,8 +120,11 @@ export default fp(
           else if (now !== digest) followRenewal(digest, now);
         }
         endSessions(ended);
+        if (sweepFailing) app.log.info('push: checking sessions works again');
+        sweepFailing = false;
       } catch (err) {
-        app.log.warn({ err: (err as Error).message }, 'push: checking sessions failed');
+        if (!sweepFailing) app.log.warn({ err: (err as Error).message }, 'push: checking sessions failed; retrying');
+        sweepFailing = true;
       } finally {
         sweeping = false;
       }
