@@ -41,9 +41,9 @@ class Panel {
     this.closed = new Promise((resolve) => socket.on('close', (code: number) => resolve({ code, at: Date.now() })));
   }
 
-  /** Opens /api/push in `who`'s session and waits for its hello. */
-  static async open(who: LoggedIn): Promise<Panel> {
-    const socket = new WebSocket(`ws://127.0.0.1:${port}/api/push`, { headers: { cookie: `${SESSION_COOKIE}=${who.cookie}` } });
+  /** Opens /api/push in `who`'s session (on the instance listening on `on`) and waits for its hello. */
+  static async open(who: LoggedIn, on = port): Promise<Panel> {
+    const socket = new WebSocket(`ws://127.0.0.1:${on}/api/push`, { headers: { cookie: `${SESSION_COOKIE}=${who.cookie}` } });
     const panel = new Panel(socket);
     await panel.next((event) => event.type === 'hello', 'the hello');
     return panel;
@@ -160,6 +160,20 @@ test('logout: the sockets of that session close within 1 s; another session of t
   await expectClosed(second, from, 'logout (second tab)');
   await stillDelivers(otherPanel, who.info.user.id);
   otherPanel.socket.close();
+});
+
+test('logout on one signaling instance closes the socket held by another instance within 1 s', async () => {
+  const second = await buildTestApp(redis.url, { SESSION_MAX_HOURS: String(SESSION_MAX_HOURS) });
+  await second.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    const { who } = await employee();
+    const panel = await Panel.open(who, (second.server.address() as AddressInfo).port);
+    const from = Date.now();
+    assert.is((await asUser(app, who, 'POST', '/api/auth/logout')).statusCode, 204);
+    await expectClosed(panel, from, 'logout (socket on another instance)');
+  } finally {
+    await second.close();
+  }
 });
 
 test('disabled by a manager (API): every socket of the user closes within 1 s', async () => {
