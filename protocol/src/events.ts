@@ -9,12 +9,20 @@ export type PushEvent =
   | { type: 'hello'; calls: CallView[]; team: TeamMember[]; tasks: TaskView[] }
   /** A task changed (any tab, closed included); the panel files it with taskTab and taskVisibleTo. */
   | { type: 'task'; task: TaskView }
+  /** A task this user was sent is no longer theirs to see (another employee took it): drop it. */
+  | { type: 'task-gone'; taskId: string }
   /** A subject was created, renamed, retired or restored. */
   | { type: 'subject'; subject: Subject }
   | { type: 'call'; call: CallView }
   | { type: 'member'; member: TeamMember }
   /** The user was disabled or deleted: no longer part of the team. */
   | { type: 'member-gone'; userId: string };
+
+/**
+ * The close code of a push socket whose session ended (logout, the user disabled, a password change
+ * or reset, expiry): the panel stops and shows the login page instead of reconnecting.
+ */
+export const PUSH_SESSION_ENDED_CLOSE_CODE = 4001;
 
 /** What the sip app records on the call-events stream. */
 export interface CallEvent {

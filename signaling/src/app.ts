@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.js';
 import redis from './plugins/external/redis.js';
+import websocket from './plugins/external/websocket.js';
 import stores from './plugins/app/stores.js';
-import auth from './plugins/app/auth.js';
+import auth, { withAccess } from './plugins/app/auth.js';
 import csrf from './plugins/app/csrf.js';
 import errors from './plugins/app/errors.js';
 import push from './plugins/app/push.js';
@@ -63,6 +64,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   });
   await app.register(cookie);
   await app.register(redis, { url: config.REDIS_URL });
+  await app.register(websocket);
   await app.register(stores, { config });
   await app.register(auth, { config });
   await app.register(csrf, { config });
@@ -85,7 +87,18 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(tasks, { prefix: '/api/tasks', config });
 
   if (existsSync(config.WEB_ROOT)) {
-    await app.register(fastifyStatic, { root: config.WEB_ROOT, index: 'index.html', cacheControl: false });
+    // The web app's files are public: the login page must load before anyone logs in.
+    await app.register(
+      withAccess('public', (scope) => {
+        // fastify-static refuses a non-canonical path (`//api/x`, `/./x`, `/x/..`) with 403; for the
+        // caller that is simply no such file, like every other spelling the router does not match.
+        scope.setErrorHandler((error: FastifyError, _request, reply) => {
+          if (error.code === 'FST_STATIC_FORBIDDEN_PATH') return reply.callNotFound();
+          throw error;
+        });
+        return scope.register(fastifyStatic, { root: config.WEB_ROOT, index: 'index.html', cacheControl: false });
+      }),
+    );
   } else {
     app.log.warn({ webRoot: config.WEB_ROOT }, 'the web app is not built; run `npm run build`');
   }

@@ -76,8 +76,8 @@ export class AccountService {
     await this.users.setPassword(user.id, input.newPassword);
     await this.agents.revokeSipCredentials(user.id);
     const endedSessions = await this.sessions.destroyAllOf(user.id, input.session.id);
-    const session = await this.sessions.create(user.id);
-    await this.sessions.destroy(input.session.id);
+    const session = await this.sessions.renew(input.session.id);
+    if (!session) throw new ClientError(401, 'Your session has ended. Please log in again.');
     return { session, endedSessions };
   }
 }

@@ -15,13 +15,45 @@ export interface SessionLimits {
 }
 
 const digest = (id: string): string => createHash('sha256').update(id).digest('base64url');
-const sessionKey = (id: string): string => `session:${digest(id)}`;
+const keyOfDigest = (d: string): string => `session:${d}`;
+const sessionKey = (id: string): string => keyOfDigest(digest(id));
 const userSessionsKey = (userId: string): string => `user-sessions:${userId}`;
+/** Where a session renewed under a new id (a password change) points, for whoever still holds the old digest. */
+const renamedKey = (d: string): string => `session-renamed:${d}`;
+const RENAMED_TTL_MS = 60_000;
+
+/** The name a session goes by outside this module (push sockets, the ended channel): the SHA-256 of its id. */
+export const sessionDigest = digest;
+
+/**
+ * The Redis pub/sub channel on which every ending of a session is announced, by whichever process
+ * ended it (an API instance or the command-line tool), so that each signaling instance closes the push
+ * sockets of those sessions at once. Expiry is not announced (Redis expires keys silently): the push
+ * plugin also checks its sessions with `liveDigests` (docs/security.md).
+ */
+export const SESSIONS_ENDED_CHANNEL = 'sessions:ended';
+
+/** A message on SESSIONS_ENDED_CHANNEL: sessions that ended, or one renewed under a new digest. */
+export type SessionsEnded = { ended: string[] } | { renamed: { from: string; to: string } };
+
+/** Reads a message of SESSIONS_ENDED_CHANNEL; undefined when it is not one. */
+export function parseSessionsEnded(message: string): SessionsEnded | undefined {
+  try {
+    const value = JSON.parse(message) as Partial<{ ended: unknown; renamed: { from?: unknown; to?: unknown } }>;
+    if (Array.isArray(value.ended) && value.ended.every((d) => typeof d === 'string')) return { ended: value.ended as string[] };
+    const { from, to } = value.renamed ?? {};
+    if (typeof from === 'string' && typeof to === 'string') return { renamed: { from, to } };
+  } catch {
+    // Not JSON: not ours.
+  }
+  return undefined;
+}
 
 /**
  * Server-side sessions in Redis. Each expires after `idleMs` without use (sliding) and at the latest
  * `maxMs` after login. A user's sessions are indexed so that they can all be ended at once, for
- * example when the account is disabled or its password is reset.
+ * example when the account is disabled or its password is reset. Every ending is announced on
+ * SESSIONS_ENDED_CHANNEL in the same transaction that deletes the keys.
  */
 export class SessionStore {
   constructor(
@@ -69,7 +101,56 @@ export class SessionStore {
     const userId = await this.redis.hget(key, 'userId');
     const multi = this.redis.multi().del(key);
     if (userId) multi.srem(userSessionsKey(userId), digest(id));
+    multi.publish(SESSIONS_ENDED_CHANNEL, JSON.stringify({ ended: [digest(id)] }));
     await multi.exec();
+  }
+
+  /**
+   * Replaces a live session by a new one of the same user (new id and CSRF token), so that the old
+   * cookie stops working while the browser that holds it carries on: its push sockets follow the new
+   * session instead of closing. Undefined when the session is not live.
+   */
+  async renew(id: string): Promise<Session | undefined> {
+    const current = await this.touch(id);
+    if (!current) return undefined;
+    const session = await this.create(current.userId);
+    const from = digest(id);
+    const to = digest(session.id);
+    await this.redis
+      .multi()
+      .set(renamedKey(from), to, 'PX', RENAMED_TTL_MS)
+      .del(keyOfDigest(from))
+      .srem(userSessionsKey(current.userId), from)
+      .publish(SESSIONS_ENDED_CHANNEL, JSON.stringify({ renamed: { from, to } }))
+      .exec();
+    return session;
+  }
+
+  /**
+   * For each digest, the digest the session now goes by: itself while it lives, its successor's when
+   * it was renewed (and that one lives), undefined once it ended or expired.
+   */
+  async liveDigests(digests: readonly string[]): Promise<Map<string, string | undefined>> {
+    const result = new Map<string, string | undefined>();
+    if (digests.length === 0) return result;
+    const pipeline = this.redis.pipeline();
+    for (const d of digests) pipeline.exists(keyOfDigest(d)).get(renamedKey(d));
+    const replies = (await pipeline.exec()) ?? [];
+    const renamed: Array<[string, string]> = [];
+    digests.forEach((d, i) => {
+      const [existsError, exists] = replies[i * 2] ?? [];
+      const [, successor] = replies[i * 2 + 1] ?? [];
+      // A failed read is no evidence that the session ended: keep it until the next check.
+      if (existsError) result.set(d, d);
+      else if (exists === 1) result.set(d, d);
+      else if (typeof successor === 'string') renamed.push([d, successor]);
+      else result.set(d, undefined);
+    });
+    if (renamed.length > 0) {
+      const next = await this.liveDigests(renamed.map(([, to]) => to));
+      for (const [from, to] of renamed) result.set(from, next.get(to));
+    }
+    return result;
   }
 
   /** Ends every session of a user, except `keepId` when given. Returns how many ended. */
@@ -79,8 +160,9 @@ export class SessionStore {
     if (digests.length === 0) return 0;
     await this.redis
       .multi()
-      .del(...digests.map((d) => `session:${d}`))
+      .del(...digests.map(keyOfDigest))
       .srem(userSessionsKey(userId), ...digests)
+      .publish(SESSIONS_ENDED_CHANNEL, JSON.stringify({ ended: digests }))
       .exec();
     return digests.length;
   }

@@ -505,7 +505,7 @@ test('concurrent changes of one task are none of them lost (optimistic locking)'
   assert.equal(after.problems.map((p) => p.note).sort(), Array.from({ length: 12 }, (_, i) => `report ${i}`).sort());
 });
 
-test('push: hello carries the open tasks the user may see; task and subject changes reach another user\'s socket', async () => {
+test('push: hello carries the open tasks the user may see; task changes reach the sockets that may see them, subject changes every socket', async () => {
   const { app } = fixture;
   const annas = await PatientCall.answered(id(anna), '+48600000001');
   await annas.to('ended');
@@ -523,12 +523,14 @@ test('push: hello carries the open tasks the user may see; task and subject chan
     assert.not.ok(JSON.stringify(mariaHello.event.tasks).includes('applied'), 'no bookkeeping on the wire');
 
     const from = benPush.mark();
+    const mariaFrom = mariaPush.mark();
     const sentAt = Date.now();
     assert.is((await asUser(app, anna, 'PATCH', `/api/tasks/${annaTask.id}`, { comment: 'Needs a referral' })).statusCode, 200);
-    const pushed = await benPush.waitFor(
-      'Anna\'s comment at Ben\'s socket',
+    // Anna's wrap-up is hers: the manager's socket hears of the comment, Ben's does not (REST refuses him too).
+    const pushed = await mariaPush.waitFor(
+      'Anna\'s comment at Maria\'s socket',
       (e): e is Extract<PushEvent, { type: 'task' }> => e.type === 'task' && e.task.id === annaTask.id && e.task.comment === 'Needs a referral',
-      from,
+      mariaFrom,
     );
     assert.ok(pushed.at - sentAt < 1000, `${pushed.at - sentAt} ms`);
 
@@ -540,6 +542,10 @@ test('push: hello carries the open tasks the user may see; task and subject chan
       from,
     );
     assert.equal(pushedSubject.event.subject, subject);
+    assert.not.ok(
+      benPush.seen.slice(from).some(({ event }) => event.type === 'task' && event.task.id === annaTask.id),
+      'Ben got nothing of Anna\'s pending task before the later subject',
+    );
     await app.subjects.retire(subject.id);
     await benPush.waitFor('the retired subject', (e): e is Extract<PushEvent, { type: 'subject' }> => e.type === 'subject' && e.subject.retired, from);
   } finally {

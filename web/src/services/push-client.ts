@@ -1,10 +1,10 @@
-import type { CallView, PushEvent, Subject, TaskView, TeamMember } from '@deskline/protocol';
+import { PUSH_SESSION_ENDED_CLOSE_CODE, type CallView, type PushEvent, type Subject, type TaskView, type TeamMember } from '@deskline/protocol';
 import { log } from './log.js';
 
 const debug = log('dl:push');
 
-/** The server closes a session's sockets with this code when the session logs out. */
-export const SESSION_ENDED_CLOSE_CODE = 4001;
+/** The server closes a session's sockets with this code when the session ends (logout, disabled, expiry). */
+export const SESSION_ENDED_CLOSE_CODE = PUSH_SESSION_ENDED_CLOSE_CODE;
 /** The server refuses a socket opened from another site. Reconnecting would not help. */
 const POLICY_CLOSE_CODE = 1008;
 
@@ -155,6 +155,10 @@ export class PushClient extends EventTarget {
       case 'task':
         debug('task', message.task.id, message.task.status);
         this.#putTask(message.task);
+        break;
+      case 'task-gone':
+        debug('task gone', message.taskId);
+        this.#tasks.delete(message.taskId);
         break;
       case 'subject':
         debug('subject', message.subject.id);

@@ -1,17 +1,25 @@
 import fp from 'fastify-plugin';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { SESSION_COOKIE, type Role } from '@deskline/protocol';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { SESSION_COOKIE } from '@deskline/protocol';
 import type { Config } from '../../config.js';
 import { ClientError } from '../../errors.js';
 import type { Session } from '../../services/session-store.js';
 import type { StoredUser } from '../../services/user-store.js';
 
+/**
+ * Who may call a route: anyone (`public`: login, health, the web app's files), any logged-in user
+ * (`session`), or only managers (`manager`). Every route must declare one (docs/security.md).
+ */
+export type Access = 'public' | 'session' | 'manager';
+
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The route works without a session (login, health). */
-    public?: boolean;
-    /** Only users with this role may call the route. */
-    role?: Role;
+    /** Who may call the route. Mandatory: a route without it makes the app fail to build. */
+    access?: Access;
+  }
+  interface FastifyInstance {
+    /** The access given to routes that a third-party plugin in this scope registers (see `withAccess`). */
+    scopeAccess: Access | undefined;
   }
   interface FastifyRequest {
     session: Session | null;
@@ -23,7 +31,26 @@ declare module 'fastify' {
   }
 }
 
-/** Loads the session named by the cookie; every /api route but the public ones requires one. */
+const ACCESS = new Set<string>(['public', 'session', 'manager']);
+
+/**
+ * Registers a third-party plugin whose routes cannot carry our config (fastify-static's wildcard):
+ * every route it adds gets `access`, declared here where the plugin is registered.
+ */
+export function withAccess(access: Access, register: (scope: FastifyInstance) => PromiseLike<unknown>): FastifyPluginAsync {
+  return async (scope) => {
+    scope.decorate('scopeAccess', access);
+    await register(scope);
+  };
+}
+
+/**
+ * Deny by default. Every route declares its access (an `onRoute` hook refuses one that does not, so
+ * the app does not build), and one `onRequest` hook, run before the body is read or validated,
+ * enforces it. The decision is made on the route the router matched (`request.routeOptions.config`),
+ * never on the raw URL: `/%61pi/users` is the route `/api/users` and meets its guard, and a path the
+ * router does not match is a 404 whatever it looks like.
+ */
 export default fp(
   async (app, opts: { config: Config }) => {
     const cookieOptions = {
@@ -33,6 +60,7 @@ export default fp(
       secure: opts.config.COOKIE_SECURE,
     } as const;
 
+    app.decorate('scopeAccess', undefined);
     app.decorateRequest('session', null);
     app.decorateRequest('user', null);
     app.decorateReply('setSessionCookie', function (this: FastifyReply, session: Session) {
@@ -42,8 +70,21 @@ export default fp(
       return this.clearCookie(SESSION_COOKIE, cookieOptions);
     });
 
+    app.addHook('onRoute', function (this: FastifyInstance, route: RouteOptions) {
+      const access = route.config?.access ?? this.scopeAccess;
+      if (access === undefined || !ACCESS.has(access)) {
+        const methods = Array.isArray(route.method) ? route.method.join(',') : route.method;
+        throw new Error(`${methods} ${route.url} declares no access: add config: { access: 'public' | 'session' | 'manager' }`);
+      }
+      route.config = { ...route.config, access };
+    });
+
     app.addHook('onRequest', async (request: FastifyRequest) => {
-      if (!request.url.startsWith('/api/') || request.routeOptions.config.public) return;
+      // No route matched: the not-found handler answers 404, whoever asks.
+      if (request.is404) return;
+      const access = request.routeOptions.config.access;
+      if (access === 'public') return;
+      if (access !== 'session' && access !== 'manager') throw new Error(`route ${request.routeOptions.url} has no access declared`);
       const cookie = request.cookies[SESSION_COOKIE];
       if (!cookie) throw new ClientError(401, 'Please log in.');
       const session = await app.sessions.touch(cookie);
@@ -53,8 +94,7 @@ export default fp(
         await app.sessions.destroy(cookie);
         throw new ClientError(401, 'Your session has ended. Please log in again.');
       }
-      const role = request.routeOptions.config.role;
-      if (role && user.role !== role) throw new ClientError(403, `Only a ${role} may do this.`);
+      if (access === 'manager' && user.role !== 'manager') throw new ClientError(403, 'Only a manager may do this.');
       request.session = session;
       request.user = user;
     });

@@ -17,7 +17,9 @@ function sameToken(a: string, b: string): boolean {
  * Defence against cross-site request forgery, in layers: the session cookie is SameSite=Strict;
  * a state-changing request that names a foreign Origin (or that the browser marks cross-site) is
  * refused; and every state-changing request in a session must carry that session's token in the
- * x-csrf-token header, which a page on another site cannot read or set.
+ * x-csrf-token header, which a page on another site cannot read or set. Like the session check, it
+ * applies to the route the router matched, whatever spelling of its path was sent; an unmatched
+ * path is a 404 anyway.
  */
 export default fp(
   async (app, opts: { config: Config }) => {
@@ -25,7 +27,7 @@ export default fp(
       opts.config.PUBLIC_ORIGIN ?? `${request.protocol}://${request.host}`;
 
     app.addHook('onRequest', async (request: FastifyRequest) => {
-      if (SAFE_METHODS.has(request.method) || !request.url.startsWith('/api/')) return;
+      if (SAFE_METHODS.has(request.method) || request.is404) return;
       const origin = request.headers.origin;
       const fetchSite = request.headers['sec-fetch-site'];
       if ((origin !== undefined && origin !== allowedOrigin(request)) || fetchSite === 'cross-site') {

@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin';
-import websocket from '@fastify/websocket';
+import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import {
+  PUSH_SESSION_ENDED_CLOSE_CODE,
   RedisKeys,
   RedisStreams,
   callFromHash,
@@ -9,8 +10,11 @@ import {
   type CallEvent,
   type CallView,
   type PushEvent,
+  type TaskView,
 } from '@deskline/protocol';
 import type { Config } from '../../config.js';
+import { ClientError } from '../../errors.js';
+import { SESSIONS_ENDED_CHANNEL, parseSessionsEnded, sessionDigest } from '../../services/session-store.js';
 import { authenticated } from './auth.js';
 
 declare module 'fastify' {
@@ -20,17 +24,27 @@ declare module 'fastify' {
 }
 
 export interface PushHub {
-  /** Closes the push sockets of a session that ended (logout). */
-  closeSession(sessionId: string): void;
-  /** Closes the sockets of every session of `userId` but `exceptSessionId` (a password change). */
-  closeUserSessions(userId: string, exceptSessionId: string): void;
-  /** The session was renewed under a new id: its open sockets now belong to the new one. */
-  renameSession(fromSessionId: string, toSessionId: string): void;
   /** How many panels are connected. */
   readonly size: number;
 }
 
 const BLOCK_MS = 5_000;
+/**
+ * How often the sessions behind open sockets are checked for expiry, which Redis does silently. With
+ * the ended channel for everything else, a socket outlives its session by at most this long.
+ */
+const SESSION_SWEEP_MS = 250;
+
+/** One open push socket: whose it is, and the tasks it has been sent that its user may see. */
+interface Panel {
+  /** The digest of the session it was opened in (sessionDigest), followed through renewals. */
+  session: string;
+  userId: string;
+  role: string;
+  /** Tasks not closed that this panel was sent, so it can be told when one is no longer its to see. */
+  tasks: Set<string>;
+}
+const PUSH_PATH = '/api/push';
 
 /** Every call that has not ended, oldest first. */
 async function activeCalls(app: { redis: import('ioredis').Redis }): Promise<CallView[]> {
@@ -62,8 +76,7 @@ function field(fields: string[], name: string): string | undefined {
  */
 export default fp(
   async (app, opts: { config: Config }) => {
-    await app.register(websocket, { options: { maxPayload: 4096 } });
-    const sockets = new Map<WebSocket, { sessionId: string; userId: string }>();
+    const sockets = new Map<WebSocket, Panel>();
     /** userId -> how many of its sockets this instance holds. */
     const perUser = new Map<string, number>();
     /** Presence changes of one user reach Redis in the order they happened. */
@@ -71,7 +84,73 @@ export default fp(
     const reader = app.redis.duplicate({ connectionName: 'signaling-push' });
     // The tail loop reports failed reads; the connection's own errors need a listener of their own.
     reader.on('error', (err: Error) => app.log.debug({ err: err.message }, 'push reader: Redis connection problem'));
+    const sessionEvents = app.redis.duplicate({ connectionName: 'signaling-sessions' });
+    sessionEvents.on('error', (err: Error) => app.log.debug({ err: err.message }, 'push: sessions channel connection problem'));
     let running = true;
+
+    const endSessions = (digests: Iterable<string>): void => {
+      const ended = new Set(digests);
+      for (const [socket, panel] of sockets) {
+        if (ended.has(panel.session)) socket.close(PUSH_SESSION_ENDED_CLOSE_CODE, 'session ended');
+      }
+    };
+    const followRenewal = (from: string, to: string): void => {
+      for (const panel of sockets.values()) if (panel.session === from) panel.session = to;
+    };
+    sessionEvents.on('message', (_channel: string, message: string) => {
+      const event = parseSessionsEnded(message);
+      if (!event) return;
+      if ('ended' in event) endSessions(event.ended);
+      else followRenewal(event.renamed.from, event.renamed.to);
+    });
+    await sessionEvents.subscribe(SESSIONS_ENDED_CHANNEL);
+
+    /** Expired sessions (idle or at their maximum age) are not announced: look for them. */
+    let sweeping = false;
+    /** While Redis is away the check fails four times a second: say so once, and when it is back. */
+    let sweepFailing = false;
+    const sweepSessions = async (): Promise<void> => {
+      if (sweeping || sockets.size === 0) return;
+      sweeping = true;
+      try {
+        const live = await app.sessions.liveDigests([...new Set([...sockets.values()].map((panel) => panel.session))]);
+        const ended: string[] = [];
+        for (const [digest, now] of live) {
+          if (now === undefined) ended.push(digest);
+          else if (now !== digest) followRenewal(digest, now);
+        }
+        endSessions(ended);
+        if (sweepFailing) app.log.info('push: checking sessions works again');
+        sweepFailing = false;
+      } catch (err) {
+        if (!sweepFailing) app.log.warn({ err: (err as Error).message }, 'push: checking sessions failed; retrying');
+        sweepFailing = true;
+      } finally {
+        sweeping = false;
+      }
+    };
+    const sessionSweep = setInterval(() => void sweepSessions(), SESSION_SWEEP_MS);
+    sessionSweep.unref();
+
+    /**
+     * A task goes to the panels whose user may see it (taskVisibleTo, the rule REST applies); a panel
+     * that was sent it and may no longer see it (another employee took it) is told to drop it.
+     */
+    const sendTask = (task: TaskView): void => {
+      const text = JSON.stringify({ type: 'task', task } satisfies PushEvent);
+      const gone = JSON.stringify({ type: 'task-gone', taskId: task.id } satisfies PushEvent);
+      for (const [socket, panel] of sockets) {
+        if (socket.readyState !== socket.OPEN) continue;
+        if (taskVisibleTo(task, panel)) {
+          socket.send(text);
+          // A closed task stays visible to everyone: nothing more to track.
+          if (task.status === 'closed') panel.tasks.delete(task.id);
+          else panel.tasks.add(task.id);
+        } else if (panel.tasks.delete(task.id)) {
+          socket.send(gone);
+        }
+      }
+    };
 
     const broadcast = (event: PushEvent): void => {
       const text = JSON.stringify(event);
@@ -101,7 +180,7 @@ export default fp(
     /** Pushes the current state of each task and subject named by a batch of board events, once each. */
     const pushBoard = async (taskIds: Set<string>, subjectIds: Set<string>): Promise<void> => {
       const [tasks, subjects] = await Promise.all([app.tasks.many([...taskIds]), Promise.all([...subjectIds].map((id) => app.subjects.get(id)))]);
-      for (const task of tasks) broadcast({ type: 'task', task });
+      for (const task of tasks) sendTask(task);
       for (const subject of subjects) if (subject) broadcast({ type: 'subject', subject });
     };
 
@@ -170,23 +249,18 @@ export default fp(
     heartbeat.unref();
 
     app.decorate('push', {
-      closeSession(sessionId: string) {
-        for (const [socket, owner] of sockets) if (owner.sessionId === sessionId) socket.close(4001, 'session ended');
-      },
-      closeUserSessions(userId: string, exceptSessionId: string) {
-        for (const [socket, owner] of sockets) {
-          if (owner.userId === userId && owner.sessionId !== exceptSessionId) socket.close(4001, 'session ended');
-        }
-      },
-      renameSession(fromSessionId: string, toSessionId: string) {
-        for (const owner of sockets.values()) if (owner.sessionId === fromSessionId) owner.sessionId = toSessionId;
-      },
       get size() {
         return sockets.size;
       },
     });
 
-    app.get('/api/push', { websocket: true }, async (socket, request) => {
+    // @fastify/websocket would accept an upgrade to any other route (the web app's wildcard, say) and
+    // close it at once; a plain 404 says there is no socket there.
+    app.addHook('onRequest', async (request) => {
+      if (request.ws && request.routeOptions.url !== PUSH_PATH) throw new ClientError(404, 'There is no WebSocket here.');
+    });
+
+    app.get(PUSH_PATH, { websocket: true, config: { access: 'session' } }, async (socket, request) => {
       const origin = request.headers.origin;
       const allowed = opts.config.PUBLIC_ORIGIN ?? `${request.protocol}://${request.host}`;
       if (origin !== undefined && origin !== allowed) {
@@ -194,7 +268,8 @@ export default fp(
         return;
       }
       const { session, user } = authenticated(request);
-      sockets.set(socket, { sessionId: session.id, userId: user.id });
+      const panel: Panel = { session: sessionDigest(session.id), userId: user.id, role: user.role, tasks: new Set() };
+      sockets.set(socket, panel);
       const count = (perUser.get(user.id) ?? 0) + 1;
       perUser.set(user.id, count);
       const online = count === 1 ? presenceStep(user.id, () => app.presence.touch(user.id)) : presenceChain.get(user.id);
@@ -213,9 +288,11 @@ export default fp(
       // The hello shows this user online already.
       await online;
       const [calls, team, open] = await Promise.all([activeCalls(app), app.team.list(), app.tasks.open()]);
-      const viewer = { userId: user.id, role: user.role };
-      const hello: PushEvent = { type: 'hello', calls, team, tasks: open.filter((task) => taskVisibleTo(task, viewer)) };
-      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(hello));
+      const tasks = open.filter((task) => taskVisibleTo(task, panel));
+      const hello: PushEvent = { type: 'hello', calls, team, tasks };
+      if (socket.readyState !== socket.OPEN) return;
+      for (const task of tasks) panel.tasks.add(task.id);
+      socket.send(JSON.stringify(hello));
     });
 
     app.addHook('onReady', async () => {
@@ -224,6 +301,8 @@ export default fp(
     app.addHook('onClose', async () => {
       running = false;
       clearInterval(heartbeat);
+      clearInterval(sessionSweep);
+      sessionEvents.disconnect();
       for (const socket of sockets.keys()) socket.close(1001, 'server stopping');
       // A graceful stop takes this instance's users offline now rather than after the timeout.
       await Promise.all([...perUser.keys()].map((userId) => presenceStep(userId, () => app.presence.leave(userId))));
@@ -231,5 +310,5 @@ export default fp(
       reader.disconnect();
     });
   },
-  { name: 'push', dependencies: ['redis', 'auth', 'stores', 'tasks'] },
+  { name: 'push', dependencies: ['redis', 'websocket', 'auth', 'stores', 'tasks'] },
 );

@@ -19,7 +19,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/login',
     {
-      config: { public: true },
+      config: { access: 'public' },
       schema: {
         body: LoginBodySchema,
         response: { 200: SessionInfoSchema, ...errorResponses, 429: ApiErrorSchema },
@@ -64,11 +64,11 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/logout',
-    { schema: { response: { 204: Type.Null(), ...errorResponses } } },
+    { config: { access: 'session' }, schema: { response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       const { user, session } = authenticated(request);
+      // Ends the session everywhere, push sockets included (SessionStore announces it).
       await app.sessions.destroy(session.id);
-      app.push.closeSession(session.id);
       // Logging out frees the workstation at once, so the router stops considering this user.
       await app.agents.leaveWorkstation(user.id);
       request.log.info({ userId: user.id }, 'logout');

@@ -7,7 +7,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/',
     {
-      config: { public: true },
+      config: { access: 'public' },
       // Polled by the launcher, Docker and monitors: log it only when something is wrong.
       logLevel: 'warn',
       schema: {

@@ -20,7 +20,10 @@ const avatar: FastifyPluginAsyncTypebox = async (app) => {
     '/',
     {
       bodyLimit: AVATAR_MAX_BYTES,
-      config: { bodyTooLargeMessage: `The picture is larger than ${AVATAR_MAX_BYTES / 1024 / 1024} MB. Choose a smaller one.` },
+      config: {
+        access: 'session',
+        bodyTooLargeMessage: `The picture is larger than ${AVATAR_MAX_BYTES / 1024 / 1024} MB. Choose a smaller one.`,
+      },
       schema: {
         response: {
           200: PublicUserSchema,
@@ -40,7 +43,7 @@ const avatar: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.delete('/', { schema: { response: { 200: PublicUserSchema, ...errorResponses } } }, async (request) => {
+  app.delete('/', { config: { access: 'session' }, schema: { response: { 200: PublicUserSchema, ...errorResponses } } }, async (request) => {
     const { user } = authenticated(request);
     await app.profiles.removeAvatar(user.id);
     request.log.info({ userId: user.id }, 'avatar removed');

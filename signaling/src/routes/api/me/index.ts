@@ -18,14 +18,14 @@ import avatar from './avatar.js';
  * preferences.
  */
 const me: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/', { schema: { response: { 200: SessionInfoSchema, ...errorResponses } } }, async (request) => {
+  app.get('/', { config: { access: 'session' }, schema: { response: { 200: SessionInfoSchema, ...errorResponses } } }, async (request) => {
     const { user, session } = authenticated(request);
     return { user: toPublicUser(user), csrfToken: session.csrfToken };
   });
 
   app.put(
     '/profile',
-    { schema: { body: UpdateProfileBodySchema, response: { 200: PublicUserSchema, ...errorResponses } } },
+    { config: { access: 'session' }, schema: { body: UpdateProfileBodySchema, response: { 200: PublicUserSchema, ...errorResponses } } },
     async (request) => {
       const { user } = authenticated(request);
       await app.profiles.setDisplayName(user.id, request.body.displayName);
@@ -37,6 +37,7 @@ const me: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     '/password',
     {
+      config: { access: 'session' },
       schema: {
         body: ChangePasswordBodySchema,
         response: { 200: SessionInfoSchema, ...errorResponses, 429: ApiErrorSchema },
@@ -50,8 +51,6 @@ const me: FastifyPluginAsyncTypebox = async (app) => {
         newPassword: request.body.newPassword,
         ip: request.ip,
       });
-      app.push.closeUserSessions(user.id, session.id);
-      app.push.renameSession(session.id, changed.session.id);
       request.log.info({ userId: user.id, endedSessions: changed.endedSessions }, 'password changed');
       reply.setSessionCookie(changed.session);
       return { user: toPublicUser(user), csrfToken: changed.session.csrfToken };
@@ -60,13 +59,13 @@ const me: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/preferences',
-    { schema: { response: { 200: UserPreferencesSchema, ...errorResponses } } },
+    { config: { access: 'session' }, schema: { response: { 200: UserPreferencesSchema, ...errorResponses } } },
     async (request) => app.profiles.preferences(authenticated(request).user.id),
   );
 
   app.put(
     '/preferences',
-    { schema: { body: UserPreferencesSchema, response: { 200: UserPreferencesSchema, ...errorResponses } } },
+    { config: { access: 'session' }, schema: { body: UserPreferencesSchema, response: { 200: UserPreferencesSchema, ...errorResponses } } },
     async (request) => app.profiles.setPreferences(authenticated(request).user.id, request.body),
   );
 

@@ -12,19 +12,19 @@ const MINUTE_MS = 60_000;
 const pause: FastifyPluginAsyncTypebox = async (app) => {
   const statusResponses = { 200: AgentStatusSchema, ...errorResponses, 409: ApiErrorSchema };
 
-  app.get('/', { schema: { response: { 200: AgentStatusSchema, ...errorResponses } } }, async (request) =>
+  app.get('/', { config: { access: 'session' }, schema: { response: { 200: AgentStatusSchema, ...errorResponses } } }, async (request) =>
     app.agents.status(authenticated(request).user.id),
   );
 
   // Starts a pause, or gives a running one a new end (counted from now).
-  app.put('/', { schema: { body: PauseBodySchema, response: statusResponses } }, async (request) => {
+  app.put('/', { config: { access: 'session' }, schema: { body: PauseBodySchema, response: statusResponses } }, async (request) => {
     const { user } = authenticated(request);
     const status = await app.agents.pause(user.id, request.body.minutes * MINUTE_MS);
     request.log.info({ userId: user.id, minutes: request.body.minutes, pausedUntil: status.pausedUntil }, 'pause started');
     return status;
   });
 
-  app.post('/extend', { schema: { body: PauseBodySchema, response: statusResponses } }, async (request) => {
+  app.post('/extend', { config: { access: 'session' }, schema: { body: PauseBodySchema, response: statusResponses } }, async (request) => {
     const { user } = authenticated(request);
     const status = await app.agents.extendPause(user.id, request.body.minutes * MINUTE_MS);
     request.log.info({ userId: user.id, minutes: request.body.minutes, pausedUntil: status.pausedUntil }, 'pause extended');
@@ -32,18 +32,18 @@ const pause: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   // "I'm back". Ending a pause that is not running changes nothing and answers the status all the same.
-  app.delete('/', { schema: { response: { 200: AgentStatusSchema, ...errorResponses } } }, async (request) => {
+  app.delete('/', { config: { access: 'session' }, schema: { response: { 200: AgentStatusSchema, ...errorResponses } } }, async (request) => {
     const { user } = authenticated(request);
     const status = await app.agents.resume(user.id);
     request.log.info({ userId: user.id }, 'pause ended by the user');
     return status;
   });
 
-  app.get('/missed', { schema: { response: { 200: MissedCallsSchema, ...errorResponses } } }, async (request) =>
+  app.get('/missed', { config: { access: 'session' }, schema: { response: { 200: MissedCallsSchema, ...errorResponses } } }, async (request) =>
     app.agents.missedCalls(authenticated(request).user.id),
   );
 
-  app.delete('/missed', { schema: { response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+  app.delete('/missed', { config: { access: 'session' }, schema: { response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     await app.agents.dismissMissedCalls(authenticated(request).user.id);
     return reply.code(204).send(null);
   });

@@ -19,13 +19,13 @@ const settings: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/outbound-policy',
-    { config: { role: 'manager' }, schema: { response: { 200: OutboundPolicyResponseSchema, ...errorResponses } } },
+    { config: { access: 'manager' }, schema: { response: { 200: OutboundPolicyResponseSchema, ...errorResponses } } },
     async () => respond(await app.outboundPolicy.get()),
   );
 
   app.put(
     '/outbound-policy',
-    { config: { role: 'manager' }, schema: { body: OutboundPolicySchema, response: { 200: OutboundPolicyResponseSchema, ...errorResponses } } },
+    { config: { access: 'manager' }, schema: { body: OutboundPolicySchema, response: { 200: OutboundPolicyResponseSchema, ...errorResponses } } },
     async (request) => {
       const { user } = authenticated(request);
       let policy: OutboundPolicy;

@@ -23,7 +23,7 @@ const NO_WORKSTATION = 'Pick a workstation to receive calls and to call patients
 const sip: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   app.get(
     '/credentials',
-    { schema: { response: { 200: CredentialsSchema, ...errorResponses, 409: ApiErrorSchema, 503: ApiErrorSchema } } },
+    { config: { access: 'session' }, schema: { response: { 200: CredentialsSchema, ...errorResponses, 409: ApiErrorSchema, 503: ApiErrorSchema } } },
     async (request, reply) => {
       const { user } = authenticated(request);
       if (!config.SIP_EPHEMERAL_SECRET) {

@@ -14,7 +14,7 @@ const statistics: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
   app.get(
     '/',
     {
-      config: { role: 'manager' },
+      config: { access: 'manager' },
       schema: { querystring: StatisticsQuerySchema, response: { 200: DayStatisticsSchema, ...errorResponses } },
     },
     async (request): Promise<DayStatistics> => service.day(request.query.date ?? service.today()),

@@ -20,7 +20,7 @@ import {
 const subjects: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/',
-    { schema: { querystring: ListSubjectsQuerySchema, response: { 200: Type.Array(SubjectSchema), ...errorResponses } } },
+    { config: { access: 'session' }, schema: { querystring: ListSubjectsQuerySchema, response: { 200: Type.Array(SubjectSchema), ...errorResponses } } },
     async (request) => {
       // Retired subjects are listed to everyone who asks: old tasks still show their names.
       return app.subjects.list({ all: request.query.all === true });
@@ -30,7 +30,7 @@ const subjects: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/',
     {
-      config: { role: 'manager' },
+      config: { access: 'manager' },
       schema: { body: CreateSubjectBodySchema, response: { 201: SubjectSchema, ...errorResponses, 409: ApiErrorSchema } },
     },
     async (request, reply) => {
@@ -43,7 +43,7 @@ const subjects: FastifyPluginAsyncTypebox = async (app) => {
   app.patch(
     '/:id',
     {
-      config: { role: 'manager' },
+      config: { access: 'manager' },
       schema: {
         params: SubjectParamsSchema,
         body: UpdateSubjectBodySchema,
@@ -67,7 +67,7 @@ const subjects: FastifyPluginAsyncTypebox = async (app) => {
     app.post(
       `/:id/${action}`,
       {
-        config: { role: 'manager' },
+        config: { access: 'manager' },
         schema: { params: SubjectParamsSchema, response: { 200: SubjectSchema, ...errorResponses, 404: ApiErrorSchema } },
       },
       async (request) => {

@@ -63,13 +63,13 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
       return step(task);
     });
 
-  app.get('/', { schema: { querystring: ListTasksQuerySchema, response: { 200: TaskListSchema, ...errorResponses } } }, async (request) => {
+  app.get('/', { config: { access: 'session' }, schema: { querystring: ListTasksQuerySchema, response: { 200: TaskListSchema, ...errorResponses } } }, async (request) => {
     const { user } = authenticated(request);
     const { tab, limit } = request.query;
     return { tasks: await app.tasks.list(tab, viewer(user), limit ?? TASK_LIST_DEFAULT_LIMIT) };
   });
 
-  app.get('/:id', { schema: { params: TaskParamsSchema, response: { 200: TaskSchema, ...errorResponses, 404: ApiErrorSchema } } }, async (request) => {
+  app.get('/:id', { config: { access: 'session' }, schema: { params: TaskParamsSchema, response: { 200: TaskSchema, ...errorResponses, 404: ApiErrorSchema } } }, async (request) => {
     const { user } = authenticated(request);
     const task = await app.tasks.get(request.params.id);
     if (!task) throw new ClientError(404, 'No such task.');
@@ -79,7 +79,7 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
 
   // Saved the moment it is chosen, so a reload keeps it. Never closes the task: Close does, or the
   // hang-up of a call whose subject was chosen while on the line.
-  app.patch('/:id', { schema: { params: TaskParamsSchema, body: UpdateTaskBodySchema, response: taskResponses } }, async (request) => {
+  app.patch('/:id', { config: { access: 'session' }, schema: { params: TaskParamsSchema, body: UpdateTaskBodySchema, response: taskResponses } }, async (request) => {
     const { user } = authenticated(request);
     const { id } = request.params;
     const { subjectId, comment } = request.body;
@@ -106,7 +106,7 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
 
   app.post(
     '/:id/problems',
-    { schema: { params: TaskParamsSchema, body: ReportProblemBodySchema, response: { ...taskResponses, 201: TaskSchema } } },
+    { config: { access: 'session' }, schema: { params: TaskParamsSchema, body: ReportProblemBodySchema, response: { ...taskResponses, 201: TaskSchema } } },
     async (request, reply) => {
       const { user } = authenticated(request);
       const { id } = request.params;
@@ -124,7 +124,7 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
     },
   );
 
-  app.post('/:id/close', { schema: { params: TaskParamsSchema, response: taskResponses } }, async (request) => {
+  app.post('/:id/close', { config: { access: 'session' }, schema: { params: TaskParamsSchema, response: taskResponses } }, async (request) => {
     const { user } = authenticated(request);
     const { id } = request.params;
     await changeable(id, user);
@@ -145,7 +145,7 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
 
   app.post(
     '/:id/callback',
-    { schema: { params: TaskParamsSchema, response: { 201: CallbackStartSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema } } },
+    { config: { access: 'session' }, schema: { params: TaskParamsSchema, response: { 201: CallbackStartSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema } } },
     async (request, reply) => {
       const { user } = authenticated(request);
       const { id } = request.params;

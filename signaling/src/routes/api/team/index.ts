@@ -7,7 +7,7 @@ import { TeamMemberSchema, errorResponses } from '../../../schemas.js';
  * they have the app open. The push socket's hello carries the same list, and `member` events follow.
  */
 const team: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/', { schema: { response: { 200: Type.Array(TeamMemberSchema), ...errorResponses } } }, async () => app.team.list());
+  app.get('/', { config: { access: 'session' }, schema: { response: { 200: Type.Array(TeamMemberSchema), ...errorResponses } } }, async () => app.team.list());
 };
 
 export default team;

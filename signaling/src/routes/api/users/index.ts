@@ -12,6 +12,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/:id/avatar',
     {
+      config: { access: 'session' },
       schema: {
         params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
         querystring: Type.Object({ v: Type.Optional(Type.String({ maxLength: 64 })) }),
@@ -38,14 +39,14 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/',
-    { config: { role: 'manager' }, schema: { response: { 200: Type.Array(PublicUserSchema), ...errorResponses } } },
+    { config: { access: 'manager' }, schema: { response: { 200: Type.Array(PublicUserSchema), ...errorResponses } } },
     async () => app.users.list(),
   );
 
   app.post(
     '/',
     {
-      config: { role: 'manager' },
+      config: { access: 'manager' },
       schema: { body: CreateUserBodySchema, response: { 201: PublicUserSchema, ...errorResponses, 409: ApiErrorSchema } },
     },
     async (request, reply) => {
@@ -58,7 +59,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/:id/disable',
     {
-      config: { role: 'manager' },
+      config: { access: 'manager' },
       schema: {
         params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
         response: { 200: PublicUserSchema, ...errorResponses, 404: ApiErrorSchema },

@@ -5,13 +5,14 @@ import { AgentStatusSchema, ApiErrorSchema, errorResponses } from '../../../sche
 
 /** The workstation the logged-in user works at: which one, pick one, leave it. */
 const workstation: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/', { schema: { response: { 200: AgentStatusSchema, ...errorResponses } } }, async (request) =>
+  app.get('/', { config: { access: 'session' }, schema: { response: { 200: AgentStatusSchema, ...errorResponses } } }, async (request) =>
     app.agents.status(authenticated(request).user.id),
   );
 
   app.put(
     '/',
     {
+      config: { access: 'session' },
       schema: {
         body: Type.Object({ workstationId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
         response: { 200: AgentStatusSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema },
@@ -27,7 +28,7 @@ const workstation: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.delete('/', { schema: { response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+  app.delete('/', { config: { access: 'session' }, schema: { response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     await app.agents.leaveWorkstation(authenticated(request).user.id);
     return reply.code(204).send(null);
   });

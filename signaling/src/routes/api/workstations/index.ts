@@ -14,7 +14,7 @@ import {
  * phone is registered); managers create them.
  */
 const workstations: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/', { schema: { response: { 200: Type.Array(WorkstationListItemSchema), ...errorResponses } } }, async () => {
+  app.get('/', { config: { access: 'session' }, schema: { response: { 200: Type.Array(WorkstationListItemSchema), ...errorResponses } } }, async () => {
     const statuses = await app.workstations.listWithStatus();
     const holderIds = [...new Set(statuses.flatMap((s) => (s.holderId === undefined ? [] : [s.holderId])))];
     const names = new Map(await Promise.all(holderIds.map(async (id) => [id, (await app.users.get(id))?.displayName ?? 'another user'] as const)));
@@ -28,7 +28,7 @@ const workstations: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/',
     {
-      config: { role: 'manager' },
+      config: { access: 'manager' },
       schema: {
         body: CreateWorkstationBodySchema,
         response: { 201: CreatedWorkstationSchema, ...errorResponses, 409: ApiErrorSchema },

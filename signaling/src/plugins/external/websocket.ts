@@ -1,0 +1,14 @@
+import fp from 'fastify-plugin';
+import websocket from '@fastify/websocket';
+
+/**
+ * WebSocket upgrades (the push socket). Registered before the auth and CSRF hooks on purpose: its own
+ * hooks mark an upgrade request and destroy its socket once a response is sent, so an upgrade that
+ * the guard refuses (401) does not leave the connection open.
+ */
+export default fp(
+  async (app) => {
+    await app.register(websocket, { options: { maxPayload: 4096 } });
+  },
+  { name: 'websocket' },
+);
