@@ -28,6 +28,17 @@ import subjects from './routes/api/subjects/index.js';
 import statistics from './routes/api/statistics/index.js';
 import tasks from './routes/api/tasks/index.js';
 
+/**
+ * With TRUST_PROXY, one proxy on this machine (Caddy under Compose) stands in front: the client is
+ * the address that proxy saw, the last entry of X-Forwarded-For. Only a loopback peer is trusted, and
+ * only for that one hop: entries before it are whatever the client wrote (`trustProxy: true` would
+ * take the first, and let anyone choose their address for the login limits), and a client that
+ * reaches signaling directly cannot name an address at all.
+ */
+function trustLocalProxy(address: string, hop: number): boolean {
+  return hop === 0 && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
+}
+
 /** API request bodies are small JSON documents; uploads get their own limits on their own routes. */
 const BODY_LIMIT = 64 * 1024;
 
@@ -38,7 +49,7 @@ const BODY_LIMIT = 64 * 1024;
 export async function buildApp(config: Config, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
-    trustProxy: config.TRUST_PROXY,
+    trustProxy: config.TRUST_PROXY ? trustLocalProxy : false,
     // Unknown fields are an error the client should hear about, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false } },
     ...options,

@@ -208,6 +208,16 @@ test('without TRUST_PROXY a forged X-Forwarded-For does not give a fresh address
   assert.is((await attempt('198.18.0.3', ANNA, PASSWORD)).statusCode, 429);
 });
 
+test('behind the proxy, addresses a client puts before its own in X-Forwarded-For do not give a fresh address', async () => {
+  await start({ LOGIN_FREE_ATTEMPTS: '2', LOGIN_DELAY_BASE_SECONDS: '60' });
+  // The proxy appends the address it saw (203.0.113.50); what comes before it is the client's own text.
+  assert.is((await attempt('198.18.0.1, 203.0.113.50', ANNA, 'guess 1')).statusCode, 401);
+  assert.is((await attempt('198.18.0.2, 203.0.113.50', ANNA, 'guess 2')).statusCode, 401);
+  assert.is((await attempt('198.18.0.3, 203.0.113.50', ANNA, PASSWORD)).statusCode, 429);
+  // Another client of the same proxy is another address.
+  assert.is((await attempt('198.18.0.3, 203.0.113.51', ANNA, PASSWORD)).statusCode, 200);
+});
+
 test('an unknown email costs the same time as a known one with a wrong password', async () => {
   const target = await start({ LOGIN_FREE_ATTEMPTS: '20' });
   await attempt('203.0.113.60', 'warm-up@clinic.example', 'x');
