@@ -3,6 +3,8 @@
  * deskline: the command-line tool for clinic IT. It works on the same Redis through the same store
  * classes as the API, so a user created here is the same as one created in the app.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { isRole, WORKSTATION_KINDS, type WorkstationKind } from '@deskline/protocol';
@@ -45,10 +47,30 @@ Commands:
   seed-demo [--json]              create demo users and workstations when there are no users, and
                                   the default subjects when there are no subjects
 
-Environment: REDIS_URL (required), e.g. redis://127.0.0.1:6379; SIP_DOMAIN (default deskline.local),
-the realm desk phones' passwords are stored for: the same value Kamailio runs with`;
+Environment: REDIS_URL (required), e.g. redis://127.0.0.1:6379 (without a password in it, the one
+npm start generated, DESKLINE_VAR_DIR/secrets/redis-password, is used); SIP_DOMAIN (default
+deskline.local), the realm desk phones' passwords are stored for: the same value Kamailio runs with`;
 
 class UsageError extends Error {}
+
+/**
+ * REDIS_URL as given or, when it carries no password, with the launcher's (DESKLINE_VAR_DIR's
+ * secrets/redis-password), so that `npm run deskline` beside `npm start` needs only the address.
+ * The password stays in this process: it is on no command line.
+ */
+function redisUrlWithPassword(url: string, varDir: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) return url;
+  let password: string;
+  try {
+    password = readFileSync(path.join(varDir, 'secrets', 'redis-password'), 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return url;
+    throw err;
+  }
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
+}
 
 /** What to set on the desk phone. The password is shown this once: Redis keeps only its HA1. */
 function deskPhoneAccount(sipUser: string, password: string, domain: string): string {
@@ -87,7 +109,7 @@ async function main(argv: string[]): Promise<void> {
   }
 
   const config = loadConfig(process.env);
-  const redis = new Redis(config.REDIS_URL, {
+  const redis = new Redis(redisUrlWithPassword(config.REDIS_URL, config.DESKLINE_VAR_DIR), {
     maxRetriesPerRequest: 1,
     lazyConnect: true,
     connectionName: 'deskline-cli',
