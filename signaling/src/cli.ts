@@ -14,6 +14,7 @@ import { AccountService } from './services/account-service.js';
 import { AgentService } from './services/agent-service.js';
 import { seedDemoData } from './services/demo-data.js';
 import { LoginLimiter } from './services/login-limiter.js';
+import { PatientNumberError, forgetPatient } from './services/patient-forget.js';
 import { SessionStore } from './services/session-store.js';
 import { SubjectStore } from './services/subject-store.js';
 import { UserStore } from './services/user-store.js';
@@ -44,6 +45,10 @@ Commands:
                                   rename a subject; tasks that have it show the new name
   subject retire --name N         stop offering a subject; tasks that have it keep it
   subject restore --name N        offer a retired subject again
+  patient forget NUMBER           remove a patient's number from everything Deskline keeps (tasks,
+                                  callbacks, call records, statistics, event streams), in any of
+                                  the spellings it may be stored under (+49…, 0049…, 49…); prints
+                                  what it removed
   seed-demo [--json]              create demo users and workstations when there are no users, and
                                   the default subjects when there are no subjects
 
@@ -54,22 +59,48 @@ deskline.local), the realm desk phones' passwords are stored for: the same value
 class UsageError extends Error {}
 
 /**
- * REDIS_URL as given or, when it carries no password, with the launcher's (DESKLINE_VAR_DIR's
- * secrets/redis-password), so that `npm run deskline` beside `npm start` needs only the address.
- * The password stays in this process: it is on no command line.
+ * The launcher's Redis password (DESKLINE_VAR_DIR's secrets/redis-password), or undefined when there
+ * is no such file.
  */
-function redisUrlWithPassword(url: string, varDir: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) return url;
-  let password: string;
+function launcherRedisPassword(varDir: string): string | undefined {
   try {
-    password = readFileSync(path.join(varDir, 'secrets', 'redis-password'), 'utf8').trim();
+    return readFileSync(path.join(varDir, 'secrets', 'redis-password'), 'utf8').trim() || undefined;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return url;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  parsed.password = encodeURIComponent(password);
-  return parsed.toString();
+}
+
+async function openRedis(url: string): Promise<Redis> {
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: 1,
+    lazyConnect: true,
+    connectionName: 'deskline-cli',
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined);
+  await redis.connect().catch((err: Error) => {
+    throw new Error(`Cannot reach Redis at ${redactUrl(url)}: ${err.message}`);
+  });
+  return redis;
+}
+
+/**
+ * Connects to REDIS_URL. When Redis asks for a password the URL does not carry, the launcher's is
+ * used, so that `npm run deskline` beside `npm start` needs only the address. The password stays in
+ * this process: it is on no command line.
+ */
+async function connectRedis(url: string, varDir: string): Promise<Redis> {
+  const redis = await openRedis(url);
+  if (new URL(url).password) return redis;
+  const refused = await redis.ping().then(() => false, (err: Error) => /NOAUTH/.test(err.message));
+  if (!refused) return redis;
+  redis.disconnect();
+  const password = launcherRedisPassword(varDir);
+  if (!password) throw new Error(`Redis at ${redactUrl(url)} wants a password: put it in REDIS_URL (redis://:PASSWORD@host:port).`);
+  const withPassword = new URL(url);
+  withPassword.password = encodeURIComponent(password);
+  return openRedis(withPassword.toString());
 }
 
 /** What to set on the desk phone. The password is shown this once: Redis keeps only its HA1. */
@@ -109,16 +140,7 @@ async function main(argv: string[]): Promise<void> {
   }
 
   const config = loadConfig(process.env);
-  const redis = new Redis(redisUrlWithPassword(config.REDIS_URL, config.DESKLINE_VAR_DIR), {
-    maxRetriesPerRequest: 1,
-    lazyConnect: true,
-    connectionName: 'deskline-cli',
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => undefined);
-  await redis.connect().catch((err: Error) => {
-    throw new Error(`Cannot reach Redis at ${redactUrl(config.REDIS_URL)}: ${err.message}`);
-  });
+  const redis = await connectRedis(config.REDIS_URL, config.DESKLINE_VAR_DIR);
   try {
     const users = new UserStore(redis);
     const sessions = new SessionStore(redis, {
@@ -146,7 +168,22 @@ async function main(argv: string[]): Promise<void> {
       return user.id;
     };
 
-    switch (command) {
+    // `patient forget` takes the number as its argument.
+    const verb = positionals[0] === 'patient' ? positionals.slice(0, 2).join(' ') : command;
+    switch (verb) {
+      case 'patient forget': {
+        const number = positionals[2];
+        if (!number || positionals.length > 3) throw new UsageError('Give one number: deskline patient forget NUMBER');
+        const report = await forgetPatient(redis, number);
+        console.log(`Looked for ${report.spellings.join(', ')}.`);
+        for (const line of report.removed) console.log(`removed ${line}`);
+        if (report.removed.length === 0) console.log('Nothing held this number.');
+        if (report.skippedActiveCalls.length > 0) {
+          console.log(`Left ${report.skippedActiveCalls.length} call(s) in progress as they are (${report.skippedActiveCalls.join(', ')}): run this again once they have ended.`);
+          process.exitCode = 3;
+        }
+        break;
+      }
       case 'user create': {
         const email = required(values.email, 'email');
         const displayName = required(values.name, 'name');
@@ -253,7 +290,7 @@ async function main(argv: string[]): Promise<void> {
 try {
   await main(process.argv.slice(2));
 } catch (err) {
-  if (err instanceof UsageError) {
+  if (err instanceof UsageError || err instanceof PatientNumberError) {
     console.error(`${err.message}\n\n${USAGE}`);
     process.exitCode = 2;
   } else if (err instanceof ConfigError || err instanceof ClientError || err instanceof Error) {
