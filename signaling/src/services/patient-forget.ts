@@ -4,6 +4,13 @@ import { RedisKeys } from '@deskline/protocol';
 const SCAN_COUNT = 500;
 
 /**
+ * Staff's and the installation's own keys: they never hold a patient's number, and a short number
+ * could look like something in them (a desk phone's SIP user 201, a timestamp), so they are not
+ * touched. Everything else is searched.
+ */
+const STAFF_KEYS = /^(user|user-email|user-sessions|session|workstation|workstation-holder|agent|agents|avatar|subject|subject-names|sip-registration|sip-credentials|presence|login-[a-z-]+):?/;
+
+/**
  * The spellings a number may be stored under: as the trunk sent it in the From user (national
  * `0151…`, international `0049…`, `+49…`, or bare digits) the sip app keeps it as it came. Given any
  * of `+4915…`, `004915…` or `4915…`, the other two are tried as well; a national number is taken as
@@ -47,7 +54,9 @@ const idOf = (key: string, prefix: string): string => key.slice(prefix.length);
  * of what was removed. Calls in progress are left alone and reported.
  */
 export async function forgetPatient(redis: Redis, input: string): Promise<ForgetReport> {
-  if (!/\d{3,}/.test(input)) throw new PatientNumberError(`"${input}" is not a phone number.`);
+  if (!/^\+?[0-9\s().-]+$/.test(input.trim()) || (input.match(/\d/g)?.length ?? 0) < 6) {
+    throw new PatientNumberError(`"${input}" is not a phone number (at least 6 digits, with an optional leading +).`);
+  }
   const spellings = numberSpellings(input);
   const patterns = wholeNumberPatterns(spellings);
   const report: ForgetReport = { spellings, removed: [], skippedActiveCalls: [] };
@@ -62,6 +71,7 @@ export async function forgetPatient(redis: Redis, input: string): Promise<Forget
 
   for await (const keys of redis.scanStream({ count: SCAN_COUNT }) as AsyncIterable<string[]>) {
     for (const key of keys) {
+      if (STAFF_KEYS.test(key)) continue;
       const type = await redis.type(key);
       const callId = key.startsWith(call) ? idOf(key, call) : key.startsWith(callSip) ? idOf(key, callSip) : undefined;
       if (type === 'stream') {
