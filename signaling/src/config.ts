@@ -72,7 +72,7 @@ export const ConfigSchema = Type.Object({
     default: DEFAULT_HISTORY_RETENTION_DAYS,
     minimum: 1,
     maximum: 3660,
-    description: 'how many days closed tasks, call records and callbacks are kept (1 to 3660)',
+    description: 'how many days anything holding a patient\'s number is kept: closed tasks, call records, callbacks, open tasks after their last change, event stream entries (1 to 3660)',
   }),
   TURN_URLS: Type.Optional(
     Type.Array(Type.String({ pattern: '^turns?:[^\\s,]+$' }), {
