@@ -71,6 +71,7 @@ function launcherRedisPassword(varDir: string): string | undefined {
   }
 }
 
+/** A connection that has answered PING (so that a refused password shows here, not in the command). */
 async function openRedis(url: string): Promise<Redis> {
   const redis = new Redis(url, {
     maxRetriesPerRequest: 1,
@@ -79,28 +80,34 @@ async function openRedis(url: string): Promise<Redis> {
     retryStrategy: () => null,
   });
   redis.on('error', () => undefined);
-  await redis.connect().catch((err: Error) => {
-    throw new Error(`Cannot reach Redis at ${redactUrl(url)}: ${err.message}`);
-  });
-  return redis;
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch (err) {
+    redis.disconnect();
+    throw new Error(`Cannot reach Redis at ${redactUrl(url)}: ${(err as Error).message}`);
+  }
 }
 
 /**
- * Connects to REDIS_URL. When Redis asks for a password the URL does not carry, the launcher's is
- * used, so that `npm run deskline` beside `npm start` needs only the address. The password stays in
- * this process: it is on no command line.
+ * Connects to REDIS_URL. When Redis refuses it without a password and the URL carries none, the
+ * launcher's is used, so that `npm run deskline` beside `npm start` needs only the address. The
+ * password stays in this process: it is on no command line.
  */
 async function connectRedis(url: string, varDir: string): Promise<Redis> {
-  const redis = await openRedis(url);
-  if (new URL(url).password) return redis;
-  const refused = await redis.ping().then(() => false, (err: Error) => /NOAUTH/.test(err.message));
-  if (!refused) return redis;
-  redis.disconnect();
-  const password = launcherRedisPassword(varDir);
-  if (!password) throw new Error(`Redis at ${redactUrl(url)} wants a password: put it in REDIS_URL (redis://:PASSWORD@host:port).`);
-  const withPassword = new URL(url);
-  withPassword.password = encodeURIComponent(password);
-  return openRedis(withPassword.toString());
+  const password = new URL(url).password ? undefined : launcherRedisPassword(varDir);
+  try {
+    return await openRedis(url);
+  } catch (err) {
+    // Without a password, Redis answers the connection's first command NOAUTH, and ioredis closes it.
+    if (!password || !/NOAUTH|closed/i.test((err as Error).message)) throw err;
+    const withPassword = new URL(url);
+    withPassword.password = encodeURIComponent(password);
+    return openRedis(withPassword.toString()).catch(() => {
+      throw err;
+    });
+  }
 }
 
 /** What to set on the desk phone. The password is shown this once: Redis keeps only its HA1. */
