@@ -9,11 +9,13 @@ import { randomInt } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PLAIN_RTP } from '@deskline/sip/media/flags';
+import { packetsFromTag } from '@deskline/sip/media/packets';
 import { AgentPhone } from '../helpers/agent-phone.js';
 import { CallEvents } from '../helpers/call-events.js';
 import { CLINIC_NUMBER, startCallPath, type CallPath } from '../helpers/call-path.js';
 import { PatientLine, type PatientDialog } from '../helpers/patient-line.js';
 import { PATIENT_TONE_HZ, PatientPhone, isTone, linearToUlaw, packetsPerSecond, type Received } from '../helpers/patient-phone.js';
+import { header } from '../helpers/sip-message.js';
 import { Staff } from '../helpers/staff.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -118,7 +120,7 @@ async function deskPhone(context: Context, userId: string, sipUser: string): Pro
 }
 
 /** The patient calls with media at `rtpPort`; the desk phone answers. Resolves once bridged. */
-async function answeredCall(context: Context, phone: AgentPhone, rtpPort: number): Promise<{ dialog: PatientDialog; atPhone: PatientPhone }> {
+async function answeredCall(context: Context, phone: AgentPhone, rtpPort: number): Promise<{ dialog: PatientDialog; atPhone: PatientPhone; callId: string }> {
   const from = context.events.mark();
   const dialog = await context.line.call({ line: CLINIC_NUMBER, rtpPort });
   context.open.push(dialog);
@@ -126,7 +128,8 @@ async function answeredCall(context: Context, phone: AgentPhone, rtpPort: number
   // Closed with the phone.
   const atPhone = await ring.answer();
   await context.events.waitFor({ state: 'bridged', from });
-  return { dialog, atPhone };
+  // rtpengine's call id is the sip app's, which the INVITE to the workstation names.
+  return { dialog, atPhone, callId: header(ring.invite, 'x-deskline-call-id') ?? '' };
 }
 
 const count = (packets: readonly Received[], hz: number): number => packets.filter((p) => isTone(p, hz)).length;
@@ -161,7 +164,7 @@ test('the intruder sends first, for longer than rtpengine\'s 3 s learning window
   // The patient's line stays silent until the test lets it speak.
   const patient = await ToneSender.bind('127.0.0.1');
   context.open.push(patient);
-  const { dialog, atPhone } = await answeredCall(context, phone, patient.port);
+  const { dialog, atPhone, callId } = await answeredCall(context, phone, patient.port);
   const target = mediaTarget(dialog.ok.body);
 
   const intruder = await ToneSender.bind(INTRUDER_ADDRESS, patient.port);
@@ -171,6 +174,8 @@ test('the intruder sends first, for longer than rtpengine\'s 3 s learning window
   // the last offer/answer in which rtpengine would otherwise latch on to whoever sends.
   await waitFor('the intruder\'s head start of 3.5 s', () => intruder.sent >= 175, 6000);
   const intruderAhead = intruder.sent;
+  // Nor does the intruder count as the patient for the sip app's watch on a silent line (packets.ts).
+  assert.is(await packetsFromTag(context.path.rtpengine, callId, dialog.invite.fromTag), 0, 'the silent patient has sent nothing');
   patient.start(PATIENT_TONE_HZ, target);
   const firstFromPatient = await atPhone.waitForTone(PATIENT_TONE_HZ, 3000);
   const after = await atPhone.waitUntil('2 s at the desk phone after the patient\'s first packet', (received) => {
