@@ -2,35 +2,56 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { KAMAILIO_INSTALL_HINT, kamailioArgs, kamailioCommand, kamailioHealthy, kamailioProcessEnv, prepareKamailioRunDir } from './kamailio.js';
 import { REPO_ROOT, connectHost, httpUrl, type LaunchConfig } from './launch-config.js';
-import { REDIS_INSTALL_HINT, pingRedis, redisServerArgs } from './redis-server.js';
+import { REDIS_INSTALL_HINT, pingRedis, redisServerArgs, writeRedisConfig } from './redis-server.js';
 import { RTPENGINE_INSTALL_HINT, rtpengineArgs, rtpengineHealthy } from './rtpengine.js';
-import { sipEphemeralSecret } from './secrets.js';
+import { redisPassword, sipEphemeralSecret } from './secrets.js';
 import type { ServiceDefinition } from './supervisor.js';
 
 const REDIS_HOST = '127.0.0.1';
 
-/** The Redis every Node service uses: the user's REDIS_URL, or the redis-server the launcher starts. */
+/**
+ * The Redis every client uses: the user's REDIS_URL, or the redis-server the launcher starts, with its
+ * password (REDIS_PASSWORD or var/secrets/redis-password). It goes to the clients in their
+ * environment, never on a command line.
+ */
 export function redisUrl(config: LaunchConfig): string {
-  return config.redisUrl ?? `redis://${REDIS_HOST}:${config.redisPort}`;
+  if (config.redisUrl) return config.redisUrl;
+  return `redis://:${redisPassword(config.env, config.varDir)}@${REDIS_HOST}:${config.redisPort}`;
+}
+
+/** The config file that carries the launcher's Redis password to redis-server. */
+export function redisConfigFile(config: LaunchConfig): string {
+  return path.join(config.varDir, 'run', 'redis', 'redis.conf');
 }
 
 function redis(config: LaunchConfig): ServiceDefinition {
   const dir = path.join(config.varDir, 'redis');
+  const configFile = redisConfigFile(config);
   return {
     name: 'redis',
     ports: [{ host: REDIS_HOST, port: config.redisPort, envName: 'REDIS_PORT' }],
     prepare: () => {
       mkdirSync(dir, { recursive: true });
+      // Rewritten at every start, so a changed REDIS_PASSWORD takes effect.
+      writeRedisConfig(configFile, redisPassword(config.env, config.varDir));
       return {
         command: 'redis-server',
-        args: redisServerArgs({ host: REDIS_HOST, port: config.redisPort, dir, appendOnly: true }),
-        env: config.env,
+        // A config file must be redis-server's first argument.
+        args: [configFile, ...redisServerArgs({ host: REDIS_HOST, port: config.redisPort, dir, appendOnly: true })],
+        env: withoutRedisPassword(config.env),
         installHint: REDIS_INSTALL_HINT,
       };
     },
-    healthy: () => pingRedis(REDIS_HOST, config.redisPort),
+    healthy: () => pingRedis(REDIS_HOST, config.redisPort, 500, redisPassword(config.env, config.varDir)),
     startTimeoutMs: 10_000,
   };
+}
+
+/** redis-server reads its password from its config file; it has no use for it in its environment. */
+function withoutRedisPassword(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const rest = { ...env };
+  delete rest['REDIS_PASSWORD'];
+  return rest;
 }
 
 function rtpengine(config: LaunchConfig): ServiceDefinition {

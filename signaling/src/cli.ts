@@ -3,6 +3,8 @@
  * deskline: the command-line tool for clinic IT. It works on the same Redis through the same store
  * classes as the API, so a user created here is the same as one created in the app.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { NUMBER_TYPES, NUMBER_TYPE_NAMES, isRole, WORKSTATION_KINDS, type NumberType, type OutboundPolicy, type WorkstationKind } from '@deskline/protocol';
@@ -13,6 +15,7 @@ import { AccountService } from './services/account-service.js';
 import { AgentService } from './services/agent-service.js';
 import { seedDemoData } from './services/demo-data.js';
 import { LoginLimiter, loginLimitsFrom } from './services/login-limiter.js';
+import { PatientNumberError, forgetPatient } from './services/patient-forget.js';
 import { SessionStore } from './services/session-store.js';
 import { SubjectStore } from './services/subject-store.js';
 import { UserStore } from './services/user-store.js';
@@ -43,6 +46,10 @@ Commands:
                                   rename a subject; tasks that have it show the new name
   subject retire --name N         stop offering a subject; tasks that have it keep it
   subject restore --name N        offer a retired subject again
+  patient forget NUMBER           remove a patient's number from everything Deskline keeps (tasks,
+                                  callbacks, call records, statistics, event streams), in any of
+                                  the spellings it may be stored under (+49…, 0049…, 49…); prints
+                                  what it removed
   seed-demo [--json]              create demo users and workstations when there are no users, and
                                   the default subjects when there are no subjects
   outbound-policy show [--json]   the callback policy: what Call back may dial, how often, how long
@@ -55,11 +62,64 @@ Commands:
   outbound-policy check --number N
                                   whether the policy lets Call back dial N, and why not
 
-Environment: REDIS_URL (required), e.g. redis://127.0.0.1:6379; SIP_DOMAIN (default deskline.local),
-the realm desk phones' passwords are stored for: the same value Kamailio runs with; CLINIC_COUNTRY
-(default PL), as signaling and the sip app run with`;
+Environment: REDIS_URL (required), e.g. redis://127.0.0.1:6379 (without a password in it, the one
+npm start generated, DESKLINE_VAR_DIR/secrets/redis-password, is used); SIP_DOMAIN (default
+deskline.local), the realm desk phones' passwords are stored for: the same value Kamailio runs with;
+CLINIC_COUNTRY (default PL), as signaling and the sip app run with`;
 
 class UsageError extends Error {}
+
+/**
+ * The launcher's Redis password (DESKLINE_VAR_DIR's secrets/redis-password), or undefined when there
+ * is no such file.
+ */
+function launcherRedisPassword(varDir: string): string | undefined {
+  try {
+    return readFileSync(path.join(varDir, 'secrets', 'redis-password'), 'utf8').trim() || undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** A connection that has answered PING (so that a refused password shows here, not in the command). */
+async function openRedis(url: string): Promise<Redis> {
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: 1,
+    lazyConnect: true,
+    connectionName: 'deskline-cli',
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch (err) {
+    redis.disconnect();
+    throw new Error(`Cannot reach Redis at ${redactUrl(url)}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Connects to REDIS_URL. When Redis refuses it without a password and the URL carries none, the
+ * launcher's is used, so that `npm run deskline` beside `npm start` needs only the address. The
+ * password stays in this process: it is on no command line.
+ */
+async function connectRedis(url: string, varDir: string): Promise<Redis> {
+  const password = new URL(url).password ? undefined : launcherRedisPassword(varDir);
+  try {
+    return await openRedis(url);
+  } catch (err) {
+    // Without a password, Redis answers the connection's first command NOAUTH, and ioredis closes it.
+    if (!password || !/NOAUTH|closed/i.test((err as Error).message)) throw err;
+    const withPassword = new URL(url);
+    withPassword.password = encodeURIComponent(password);
+    return openRedis(withPassword.toString()).catch(() => {
+      throw err;
+    });
+  }
+}
 
 /** What to set on the desk phone. The password is shown this once: Redis keeps only its HA1. */
 function deskPhoneAccount(sipUser: string, password: string, domain: string): string {
@@ -125,16 +185,7 @@ async function main(argv: string[]): Promise<void> {
   }
 
   const config = loadConfig(process.env);
-  const redis = new Redis(config.REDIS_URL, {
-    maxRetriesPerRequest: 1,
-    lazyConnect: true,
-    connectionName: 'deskline-cli',
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => undefined);
-  await redis.connect().catch((err: Error) => {
-    throw new Error(`Cannot reach Redis at ${redactUrl(config.REDIS_URL)}: ${err.message}`);
-  });
+  const redis = await connectRedis(config.REDIS_URL, config.DESKLINE_VAR_DIR);
   try {
     const users = new UserStore(redis);
     const sessions = new SessionStore(redis, {
@@ -159,7 +210,22 @@ async function main(argv: string[]): Promise<void> {
       return user.id;
     };
 
-    switch (command) {
+    // `patient forget` takes the number as its argument.
+    const verb = positionals[0] === 'patient' ? positionals.slice(0, 2).join(' ') : command;
+    switch (verb) {
+      case 'patient forget': {
+        const number = positionals[2];
+        if (!number || positionals.length > 3) throw new UsageError('Give one number: deskline patient forget NUMBER');
+        const report = await forgetPatient(redis, number);
+        console.log(`Looked for ${report.spellings.join(', ')}.`);
+        for (const line of report.removed) console.log(`removed ${line}`);
+        if (report.removed.length === 0) console.log('Nothing held this number.');
+        if (report.skippedActiveCalls.length > 0) {
+          console.log(`Left ${report.skippedActiveCalls.length} call(s) in progress as they are (${report.skippedActiveCalls.join(', ')}): run this again once they have ended.`);
+          process.exitCode = 3;
+        }
+        break;
+      }
       case 'user create': {
         const email = required(values.email, 'email');
         const displayName = required(values.name, 'name');
@@ -302,7 +368,7 @@ async function main(argv: string[]): Promise<void> {
 try {
   await main(process.argv.slice(2));
 } catch (err) {
-  if (err instanceof UsageError) {
+  if (err instanceof UsageError || err instanceof PatientNumberError) {
     console.error(`${err.message}\n\n${USAGE}`);
     process.exitCode = 2;
   } else if (err instanceof ConfigError || err instanceof ClientError || err instanceof PolicyError || err instanceof Error) {

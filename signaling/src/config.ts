@@ -7,6 +7,7 @@ import { DEFAULT_CLINIC_COUNTRY, isClinicCountry } from '@deskline/outbound-poli
 import { isTimeZone } from './services/clinic-day.js';
 
 const defaultWebRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
+const defaultVarDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../var');
 
 /**
  * Every setting of signaling and its command-line tool. Read once at startup from the environment;
@@ -16,6 +17,11 @@ export const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'address the HTTP server listens on' }),
   PORT: Type.Integer({ default: 8080, minimum: 1, maximum: 65535, description: 'HTTP port' }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', description: 'redis://host:port/db of the shared Redis' }),
+  DESKLINE_VAR_DIR: Type.String({
+    default: defaultVarDir,
+    minLength: 1,
+    description: "the launcher's data folder: the command-line tool takes the launcher's Redis password from its secrets/redis-password when REDIS_URL has none",
+  }),
   LOG_LEVEL: Type.Union(
     [
       Type.Literal('fatal'),
@@ -107,7 +113,7 @@ export const ConfigSchema = Type.Object({
     default: DEFAULT_HISTORY_RETENTION_DAYS,
     minimum: 1,
     maximum: 3660,
-    description: 'how many days closed tasks, call records and callbacks are kept (1 to 3660)',
+    description: 'how many days anything holding a patient\'s number is kept: closed tasks, call records, callbacks, open tasks after their last change, event stream entries (1 to 3660)',
   }),
   TURN_URLS: Type.Optional(
     Type.Array(Type.String({ pattern: '^turns?:[^\\s,]+$' }), {

@@ -120,7 +120,7 @@ function analyse(payload: Buffer): { frequency: number; rms: number } {
   return { frequency: payload.length ? crossings / 2 / seconds : 0, rms: payload.length ? Math.sqrt(sumSquares / payload.length) : 0 };
 }
 
-function linearToUlaw(sample: number): number {
+export function linearToUlaw(sample: number): number {
   const BIAS = 0x84;
   const sign = sample < 0 ? 0x80 : 0;
   const magnitude = Math.min(Math.abs(sample), 32635) + BIAS;

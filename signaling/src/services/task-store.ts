@@ -97,8 +97,9 @@ function parse(raw: string | null): StoredTask | undefined {
 }
 
 /**
- * The call board's tasks (docs/call-board.md): JSON at task:<id>, the open ones in tasks:open, the
- * closed ones in tasks:closed by closedAt (kept `retentionDays`), the patient's open abandoned task at
+ * The call board's tasks (docs/call-board.md): JSON at task:<id>, the open ones in tasks:open (each
+ * kept `retentionDays` after its last change), the closed ones in tasks:closed by closedAt (kept
+ * `retentionDays` after closing), the patient's open abandoned task at
  * patient-task:<number>, their last subject at patient-last-subject:<number>, and each call's task at
  * call-task:<callId>. Every change of a task is announced on stream:board-events in the same script.
  */
@@ -300,8 +301,11 @@ export class TaskStore {
         }
       }
     } else {
-      ops.push(['SET', RedisKeys.task(id), JSON.stringify(after)], ['SADD', RedisKeys.openTasks, id]);
-      if (callable && after.status === 'abandoned') ops.push(['SET', RedisKeys.patientTask(after.patient), id]);
+      // An open task holds the patient's number too: it goes `retentionDays` after it last changed, an
+      // abandoned call nobody called back included (docs/security.md); RetentionSweep tidies tasks:open.
+      const keep = String(this.retentionSeconds);
+      ops.push(['SET', RedisKeys.task(id), JSON.stringify(after), 'EX', keep], ['SADD', RedisKeys.openTasks, id]);
+      if (callable && after.status === 'abandoned') ops.push(['SET', RedisKeys.patientTask(after.patient), id, 'EX', keep]);
     }
     ops.push(['XADD', RedisStreams.boardEvents, 'MAXLEN', '~', String(TEAM_EVENTS_MAX_LENGTH), '*', 'taskId', id]);
     return ops;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { PLAIN_RTP, WEBRTC } from './flags.js';
+import { PLAIN_RTP, WEBRTC, flagsFor } from './flags.js';
 import { NgError } from './ng-client.js';
 import type { RtpEngine } from './rtpengine.js';
 import { stripWebRtcOnlyLines } from './sdp.js';
@@ -33,7 +33,7 @@ export class CallbackMedia {
   offerToTrunk(browserSdp: string): Promise<string> {
     return this.run(async () => {
       this.allocated = true;
-      const offer = await this.engine.offer({ callId: this.callId, fromTag: this.browserTag, sdp: browserSdp, flags: PLAIN_RTP });
+      const offer = await this.engine.offer({ callId: this.callId, fromTag: this.browserTag, sdp: browserSdp, flags: flagsFor(PLAIN_RTP, 'browser') });
       return stripWebRtcOnlyLines(offer);
     });
   }
@@ -41,7 +41,7 @@ export class CallbackMedia {
   /** The patient's answer (to-tag = the trunk's leg); returns the WebRTC answer for the browser. */
   answerFromTrunk(trunkTag: string, trunkSdp: string): Promise<string> {
     return this.run(() =>
-      this.engine.answer({ callId: this.callId, fromTag: this.browserTag, toTag: trunkTag, sdp: trunkSdp, flags: WEBRTC }),
+      this.engine.answer({ callId: this.callId, fromTag: this.browserTag, toTag: trunkTag, sdp: trunkSdp, flags: flagsFor(WEBRTC, 'trunk') }),
     );
   }
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { WorkstationKind } from '@deskline/protocol';
-import { PLAIN_RTP, TOWARDS_WORKSTATION } from './flags.js';
+import { PLAIN_RTP, TOWARDS_WORKSTATION, flagsFor } from './flags.js';
 import { NgError } from './ng-client.js';
 import { packetsFromTag } from './packets.js';
 import type { Playback, RtpEngine } from './rtpengine.js';
@@ -99,13 +99,14 @@ export class MediaSession {
       this.allocated = true;
       this.patientSdp = patientSdp;
       this.queueSdp = placeholderSdp(Date.now());
-      await this.engine.offer({ callId: this.callId, fromTag: this.patientTag, sdp: patientSdp, flags: PLAIN_RTP });
+      await this.engine.offer({ callId: this.callId, fromTag: this.patientTag, sdp: patientSdp, flags: flagsFor(PLAIN_RTP, 'trunk') });
       const answer = await this.engine.answer({
         callId: this.callId,
         fromTag: this.patientTag,
         toTag: QUEUE_TAG,
         sdp: this.queueSdp,
-        flags: PLAIN_RTP,
+        // The placeholder's port 9 on 127.0.0.1 sends nothing: nothing may come in on the queue's leg.
+        flags: flagsFor(PLAIN_RTP, 'trunk'),
       });
       this.patientFacing = mediaAddress(answer);
       return this.stampForPatient(answer);
@@ -154,7 +155,7 @@ export class MediaSession {
         fromTag: this.patientTag,
         toTag: agentTag,
         sdp: this.patientSdp,
-        flags: TOWARDS_WORKSTATION[kind],
+        flags: flagsFor(TOWARDS_WORKSTATION[kind], 'trunk'),
       });
       // A desk phone is a plain SIP peer: no WebRTC-only lines, as for the trunk.
       return kind === 'browser' ? offer : stripWebRtcOnlyLines(offer);
@@ -173,7 +174,7 @@ export class MediaSession {
         fromTag: this.patientTag,
         toTag: agentTag,
         sdp: agentSdp,
-        flags: PLAIN_RTP,
+        flags: flagsFor(PLAIN_RTP, this.offered.get(agentTag) ?? 'browser'),
       });
       this.agent = { tag: agentTag, sdp: agentSdp, kind: this.offered.get(agentTag) ?? 'browser' };
       const now = mediaAddress(forPatient);
@@ -234,11 +235,17 @@ export class MediaSession {
    */
   private async renegotiate(patientSdp: string): Promise<string> {
     const peer = this.agent
-      ? { tag: this.agent.tag, sdp: this.agent.sdp, flags: TOWARDS_WORKSTATION[this.agent.kind] }
-      : { tag: QUEUE_TAG, sdp: this.queueSdp, flags: PLAIN_RTP };
+      ? { tag: this.agent.tag, sdp: this.agent.sdp, flags: TOWARDS_WORKSTATION[this.agent.kind], source: this.agent.kind }
+      : { tag: QUEUE_TAG, sdp: this.queueSdp, flags: PLAIN_RTP, source: 'trunk' as const };
     const peerAnswer = withDirection(peer.sdp, answerDirection(patientSdp));
-    await this.engine.offer({ callId: this.callId, fromTag: this.patientTag, toTag: peer.tag, sdp: patientSdp, flags: peer.flags });
-    const answer = await this.engine.answer({ callId: this.callId, fromTag: this.patientTag, toTag: peer.tag, sdp: peerAnswer, flags: PLAIN_RTP });
+    await this.engine.offer({ callId: this.callId, fromTag: this.patientTag, toTag: peer.tag, sdp: patientSdp, flags: flagsFor(peer.flags, 'trunk') });
+    const answer = await this.engine.answer({
+      callId: this.callId,
+      fromTag: this.patientTag,
+      toTag: peer.tag,
+      sdp: peerAnswer,
+      flags: flagsFor(PLAIN_RTP, peer.source),
+    });
     this.patientSdp = patientSdp;
     const now = mediaAddress(answer);
     if (now !== this.patientFacing) this.log.warn({ before: this.patientFacing, now }, "rtpengine moved the patient's media address");

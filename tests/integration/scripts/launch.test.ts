@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
@@ -11,7 +12,7 @@ import { freePort } from '@deskline/scripts/free-port';
 import { findExecutable } from '@deskline/scripts/managed-process';
 import { ngPing } from '@deskline/scripts/rtpengine-ng';
 import { sipOptionsAnswered } from '@deskline/scripts/sip-options';
-import { LauncherRun, isGone, isGroupGone, processesWithEnv } from '../../helpers/launcher.js';
+import { LauncherRun, REPO_ROOT, isGone, isGroupGone, processesWithEnv } from '../../helpers/launcher.js';
 import { waitFor } from '../../helpers/wait.js';
 import { ephemeralCredentials, register } from '../../helpers/sip-register.js';
 import { SipUdpEndpoint } from '../../helpers/sip-endpoint.js';
@@ -25,6 +26,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'deskline-launch-'));
 const varDir = path.join(tmp, 'var');
 const loginsFile = path.join(varDir, 'demo-logins.txt');
 const secretFile = path.join(varDir, 'secrets', 'sip-ephemeral-secret');
+const redisPasswordFile = path.join(varDir, 'secrets', 'redis-password');
 
 /** Distinct free ports; SIP_PORT and RTPENGINE_NG_PORT must be free for UDP too. */
 const taken = new Set<number>();
@@ -188,6 +190,84 @@ test('rtpengine and Kamailio run with the generated SIP secret, which signaling 
   } finally {
     await browser.close();
   }
+});
+
+/** What an unauthenticated client gets from the launcher's Redis for one command, raw. */
+function rawRedisReply(command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port: redisPort });
+    let reply = '';
+    socket.setTimeout(2_000, () => socket.destroy(new Error('no reply from Redis')));
+    socket.once('error', reject);
+    socket.once('connect', () => socket.write(`${command}\r\n`));
+    socket.on('data', (data) => {
+      reply += data.toString();
+      if (reply.endsWith('\r\n')) {
+        socket.destroy();
+        resolve(reply.trim());
+      }
+    });
+  });
+}
+
+/** The pids whose command line (any process on this machine) contains `text`. */
+function commandLinesWith(text: string): number[] {
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).flatMap((entry) => {
+    try {
+      return readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text) ? [Number(entry)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+test('the launcher\'s Redis has a generated password: refused without it, known to every service, on no command line', async () => {
+  assert.is(statSync(redisPasswordFile).mode & 0o777, 0o600);
+  const password = readFileSync(redisPasswordFile, 'utf8').trim();
+  assert.match(password, /^[0-9a-f]{64}$/);
+  assert.not.ok(first.output.includes(password), 'the password is not printed');
+
+  // An outsider on this machine (any local user can reach 127.0.0.1) gets nothing.
+  assert.match(await rawRedisReply('PING'), /^-NOAUTH /);
+  assert.match(await rawRedisReply('KEYS *'), /^-NOAUTH /);
+  assert.match(await rawRedisReply('AUTH not-the-password'), /^-(WRONGPASS|ERR)/);
+
+  // No process's command line carries it: redis-server has it from a config file only its owner reads.
+  assert.equal(commandLinesWith(password), [], 'no command line holds the Redis password');
+  const configFile = path.join(varDir, 'run', 'redis', 'redis.conf');
+  assert.is(readFileSync(configFile, 'utf8'), `requirepass ${password}\n`);
+  assert.is(statSync(configFile).mode & 0o777, 0o600, `${configFile} is readable by its owner only`);
+  assert.is(statSync(path.dirname(configFile)).mode & 0o777, 0o700);
+  for (const name of ['signaling', 'sip']) {
+    const env = readFileSync(`/proc/${first.childPids().get(name) ?? 0}/environ`, 'utf8').split('\0');
+    assert.ok(env.includes(`REDIS_URL=redis://:${password}@127.0.0.1:${redisPort}`), `${name} has the password in its environment`);
+  }
+
+  // Kamailio's ndb_redis authenticates: a browser's REGISTER lands in Redis.
+  const secret = readFileSync(secretFile, 'utf8').trim();
+  const browser = await SipWsEndpoint.connect(`ws://127.0.0.1:${sipWsPort}`);
+  const redis = new Redis({ host: '127.0.0.1', port: redisPort, password, lazyConnect: true });
+  try {
+    await redis.connect();
+    const credentials = ephemeralCredentials(secret, 'ws-redis-auth', Math.floor(Date.now() / 1000) + 600);
+    const { response } = await register(browser, { user: 'ws-redis-auth', domain: 'deskline.local', ...credentials, contact: browser.contact('ws-redis-auth'), expires: 60 });
+    assert.is(response.status, 200, response.raw);
+    await waitFor('Kamailio to write the registration into Redis', async () => (await redis.exists('sip-registration:ws-redis-auth')) === 1, 5_000);
+  } finally {
+    redis.disconnect();
+    await browser.close();
+  }
+
+  // The command-line tool, run as the README prints it, finds the password by itself.
+  const cli = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile('npm', ['run', '--silent', 'deskline', '--', 'user', 'list'], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env['PATH'], HOME: process.env['HOME'], REDIS_URL: `redis://127.0.0.1:${redisPort}`, DESKLINE_VAR_DIR: varDir },
+      timeout: 30_000,
+    }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+  });
+  assert.is(cli.code, 0, cli.stderr);
+  assert.match(cli.stdout, /manager/);
 });
 
 test('the demo desk phone\'s SIP account is in the logins file, with the baresip command, and Kamailio accepts it', async () => {
