@@ -182,7 +182,7 @@ test('rtpengine and Kamailio run with the generated SIP secret, which signaling 
   try {
     const credentials = ephemeralCredentials(secret, 'ws-launch', Math.floor(Date.now() / 1000) + 600);
     // As signaling does when it issues them to the workstation's holder.
-    const redis = new Redis(redisPort, '127.0.0.1');
+    const redis = new Redis({ host: '127.0.0.1', port: redisPort, password: readFileSync(redisPasswordFile, 'utf8').trim() });
     await redis.sadd(RedisKeys.sipAuth('ws-launch'), credentials.username);
     redis.disconnect();
     const { response } = await register(browser, { user: 'ws-launch', domain: 'deskline.local', ...credentials, contact: browser.contact('ws-launch'), expires: 60 });
@@ -250,6 +250,7 @@ test('the launcher\'s Redis has a generated password: refused without it, known 
   try {
     await redis.connect();
     const credentials = ephemeralCredentials(secret, 'ws-redis-auth', Math.floor(Date.now() / 1000) + 600);
+    await redis.sadd(RedisKeys.sipAuth('ws-redis-auth'), credentials.username);
     const { response } = await register(browser, { user: 'ws-redis-auth', domain: 'deskline.local', ...credentials, contact: browser.contact('ws-redis-auth'), expires: 60 });
     assert.is(response.status, 200, response.raw);
     await waitFor('Kamailio to write the registration into Redis', async () => (await redis.exists('sip-registration:ws-redis-auth')) === 1, 5_000);
