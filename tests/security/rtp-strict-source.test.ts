@@ -2,17 +2,24 @@
  * An outsider who learns (or guesses) the rtpengine port of a patient's call sends RTP into it from
  * another address (127.0.0.3). Through the real call path (Kamailio, the sip app, rtpengine), a
  * patient's call answered at a desk phone (plain RTP on both legs): what the desk phone hears is
- * counted by tone, the patient's 300 Hz against the intruder's 1700 Hz.
+ * counted by tone, the patient's 300 Hz against the intruder's 1700 Hz. The patient is a SIP phone
+ * written for the tests, or sipp streaming PCMU.
  */
+import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { freePort } from '@deskline/scripts/free-port';
 import { PLAIN_RTP } from '@deskline/sip/media/flags';
 import { packetsFromTag } from '@deskline/sip/media/packets';
 import { AgentPhone } from '../helpers/agent-phone.js';
 import { CallEvents } from '../helpers/call-events.js';
-import { CLINIC_NUMBER, startCallPath, type CallPath } from '../helpers/call-path.js';
+import { CLINIC_NUMBER, describeSipp, startCallPath, type CallPath } from '../helpers/call-path.js';
 import { PatientLine, type PatientDialog } from '../helpers/patient-line.js';
 import { PATIENT_TONE_HZ, PatientPhone, isTone, linearToUlaw, packetsPerSecond, type Received } from '../helpers/patient-phone.js';
 import { header } from '../helpers/sip-message.js';
@@ -134,6 +141,20 @@ async function answeredCall(context: Context, phone: AgentPhone, rtpPort: number
 
 const count = (packets: readonly Received[], hz: number): number => packets.filter((p) => isTone(p, hz)).length;
 
+/** rtpengine's own address and port for the stream whose peer sends from `peerPort` (ng `query`). */
+async function rtpengineSideOf(context: Context, callId: string, peerPort: number): Promise<{ address: string; port: number }> {
+  const reply = await context.path.rtpengine.query(callId);
+  for (const side of Object.values((reply['tags'] ?? {}) as Record<string, { medias?: Array<{ streams?: Array<Record<string, unknown>> }> }>)) {
+    for (const media of side.medias ?? []) {
+      for (const stream of media.streams ?? []) {
+        const endpoint = stream['endpoint'] as { port?: number } | undefined;
+        if (endpoint?.port === peerPort && typeof stream['local port'] === 'number') return { address: '127.0.0.1', port: stream['local port'] };
+      }
+    }
+  }
+  throw new Error(`no stream of ${callId} has the peer port ${peerPort}: ${JSON.stringify(reply)}`);
+}
+
 test('the patient speaks first: 2 s of RTP from a third address (same port number) reach the desk phone as 0 packets; the patient is still heard', async (context) => {
   const phone = await deskPhone(context, 'rita', '301');
   const patient = await PatientPhone.open();
@@ -193,6 +214,41 @@ test('the intruder sends first, for longer than rtpengine\'s 3 s learning window
   assert.is(count(after, INTRUDER_HZ), 0, 'the intruder did not keep (or steal) the latch');
   assert.ok(count(after, PATIENT_TONE_HZ) / after.length > 0.95 && packetsPerSecond(after) > 40, 'the patient is heard');
   assert.is(leakedBefore, 0, 'nothing of the head start was forwarded');
+});
+
+test('sipp as the patient (PCMU from a file): 2 s of RTP from a third address into sipp\'s stream reach the desk phone as 0 packets; sipp is still heard', async (context) => {
+  const phone = await deskPhone(context, 'sara', '303');
+  const work = mkdtempSync(path.join(os.tmpdir(), 'deskline-strict-source-'));
+  context.open.push({ close: () => rmSync(work, { recursive: true, force: true }) });
+  // sipp 3.6.1 sends a file's bytes as they are: raw 8 kHz µ-law (tests/sipp/uac-pcmu-answered-patient-hangs-up.xml).
+  await promisify(execFile)('sox', ['-n', '-r', '8000', '-c', '1', '-t', 'ul', path.join(work, 'patient-voice.ul'), 'synth', '5', 'sine', String(PATIENT_TONE_HZ), 'vol', '0.5']);
+  const mediaPort = await freePort('127.0.0.1', ['udp']);
+  const from = context.events.mark();
+  const sipp = context.path.sipp('uac-pcmu-answered-patient-hangs-up.xml', { mediaPort, cwd: work, pauseMs: 10_000, timeoutMs: 40_000, extraArgs: ['-aa'] });
+  const ring = await phone.nextInvite(10_000);
+  const atPhone = await ring.answer();
+  await context.events.waitFor({ state: 'bridged', from });
+  await atPhone.waitForTone(PATIENT_TONE_HZ, 3000);
+  const target = await rtpengineSideOf(context, header(ring.invite, 'x-deskline-call-id') ?? '', mediaPort);
+
+  // From sipp's own port number, on another address.
+  const intruder = await ToneSender.bind(INTRUDER_ADDRESS, mediaPort);
+  context.open.push(intruder);
+  const start = Date.now();
+  intruder.start(INTRUDER_HZ, target);
+  const during = await atPhone.waitUntil('2 s at the desk phone while the intruder sends', (received) => {
+    const packets = received.filter((p) => p.at >= start);
+    const last = packets[packets.length - 1];
+    return last && last.at - start >= 2000 ? packets : undefined;
+  }, 7000);
+  intruder.stop();
+  const heard = count(during, PATIENT_TONE_HZ);
+  console.log(`  sipp: intruder sent ${intruder.sent} packets to ${target.address}:${target.port}; the desk phone got ${count(during, INTRUDER_HZ)} of them and ${heard} of sipp's (${packetsPerSecond(during).toFixed(1)} pps)`);
+  assert.ok(intruder.sent >= 90, `the intruder sent ${intruder.sent}`);
+  assert.is(count(during, INTRUDER_HZ), 0, 'no intruder packet is forwarded');
+  assert.ok(heard / during.length > 0.95 && packetsPerSecond(during) > 40, `sipp is still heard: ${heard} of ${during.length}`);
+  const result = await sipp;
+  assert.is(result.code, 0, describeSipp(result));
 });
 
 test('control: without the source checks, rtpengine 10.5 forwards the same intruder (the checks are what stops it)', async (context) => {

@@ -4,8 +4,9 @@
  * holder, a logout, a disable or a password change, those credentials no longer register or call
  * back, the registration made with them is gone (Kamailio routes nothing to it, the WebSocket is
  * closed), and the new holder registers and rings (docs/security.md, "SIP: credentials, Kamailio and
- * scanners"). SIP over WebSocket from the test, and JsSIP in Chromium.
+ * scanners"). SIP over WebSocket from the test, sipp as a plain SIP client, and JsSIP in Chromium.
  */
+import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { FastifyInstance } from 'fastify';
@@ -17,6 +18,8 @@ import { startTestKamailio, type TestKamailio } from '../helpers/kamailio.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { asUser, buildTestApp, loginOk, type LoggedIn } from '../helpers/signaling.js';
 import { runCli } from '../helpers/cli.js';
+import { REPO_ROOT } from '../helpers/launcher.js';
+import { describeSipp, runSipp } from '../helpers/sipp.js';
 import { register } from '../helpers/sip-register.js';
 import { sendAuthenticatedInvite } from '../helpers/sip-invite.js';
 import { SipWsEndpoint } from '../helpers/sip-ws.js';
@@ -43,11 +46,11 @@ test.before(async () => {
     SIP_DOMAIN: kamailio.domain,
     SIP_WS_PORT: String(kamailio.wsPort),
   });
-  for (const name of ['anna', 'ben', 'carl', 'dora', 'eve', 'gina']) {
+  for (const name of ['anna', 'ben', 'carl', 'dora', 'eve', 'fred', 'gina']) {
     await app.users.create({ email: `${name}@clinic.example`, displayName: name, role: 'employee', password: PASSWORD });
   }
   await app.users.create({ email: 'maria@clinic.example', displayName: 'Maria', role: 'manager', password: PASSWORD });
-  for (const name of ['Reception 1', 'Reception 2', 'Reception 3', 'Reception 4', 'Reception 5']) {
+  for (const name of ['Reception 1', 'Reception 2', 'Reception 3', 'Reception 4', 'Reception 5', 'Reception 6']) {
     workstations[name] = await app.workstations.create({ name, kind: 'browser' });
   }
   ringer = await WorkstationRinger.connect(kamailio);
@@ -213,6 +216,30 @@ test('JsSIP in Chromium: the old holder\'s browser is cut off and its REGISTER g
   assert.is(incoming.number, '+48600100200');
   call.cancel();
   assert.ok(!(await old.page.evaluate(() => (window as unknown as { __phone: { incoming: unknown[] } }).__phone.incoming.length)), 'the old holder\'s browser never rang');
+});
+
+test('sipp: the credentials register from a plain SIP client while their holder sits at the desk, and get 403 once the holder left', async () => {
+  const desk = 'Reception 6';
+  const fred = await onWorkstation('fred@clinic.example', desk);
+  const user = browserSipUser(ws(desk).id);
+  const sipp = (scenario: string) =>
+    runSipp({
+      scenario,
+      remoteHost: kamailio.host,
+      remotePort: kamailio.sipPort,
+      localIp: '127.0.0.1',
+      keys: { user, domain: kamailio.domain, expires: '60' },
+      auth: { username: fred.credentials.username, password: fred.credentials.password },
+    });
+  const valid = await sipp(path.join(REPO_ROOT, 'tests/integration/pbx-config/sipp/uac-register-with-digest-expect-200.xml'));
+  assert.is(valid.code, 0, describeSipp(valid));
+  await waitFor('the registration in Redis', async () => (await db.exists(RedisKeys.sipRegistration(user))) === 1);
+
+  assert.is((await asUser(app, fred.who, 'DELETE', '/api/workstation')).statusCode, 204);
+  await waitFor('the registration to be gone from Redis', async () => (await db.exists(RedisKeys.sipRegistration(user))) === 0);
+  const revoked = await sipp(path.join(REPO_ROOT, 'tests/security/sipp/uac-register-former-holder-credentials-expect-403.xml'));
+  assert.is(revoked.code, 0, describeSipp(revoked));
+  assert.is(await db.exists(RedisKeys.sipRegistration(user)), 0, 'nothing registered');
 });
 
 test('credentials requested after the holder left are refused (409), and none were recorded', async () => {
