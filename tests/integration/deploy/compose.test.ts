@@ -464,7 +464,7 @@ test('redis: AOF on, its data in a named volume at its --dir', () => {
   assert.not.ok('caddy-data' === source);
 });
 
-test('Caddy: the Caddyfile serves the app and /sip on PUBLIC_HOSTNAME, and its admin port is the one the healthcheck reads', () => {
+test('Caddy: the Caddyfile serves the app and /sip on PUBLIC_HOSTNAME, and its health site is on the loopback port the healthcheck reads', () => {
   const caddyfile = mountedAt('caddy', '/etc/caddy/Caddyfile');
   assert.is(caddyfile, path.join(REPO_ROOT, 'deploy/caddy/Caddyfile'));
   const adapt = (extra: Record<string, string>) =>
@@ -474,8 +474,11 @@ test('Caddy: the Caddyfile serves the app and /sip on PUBLIC_HOSTNAME, and its a
     });
   const result = adapt({});
   assert.is(result.status, 0, result.stderr);
-  const json = JSON.parse(result.stdout) as { admin: { listen: string } };
-  assert.is(json.admin.listen, `127.0.0.1:${service('caddy').healthcheck?.test.at(-2)}`);
+  const json = JSON.parse(result.stdout) as { admin: { listen: string }; apps: { http: { servers: Record<string, { listen: string[] }> } } };
+  assert.is(json.admin.listen, '127.0.0.1:2019', 'the admin API stays on the loopback');
+  const [host, port] = service('caddy').healthcheck?.test.slice(-3, -1) ?? [];
+  const listens = Object.values(json.apps.http.servers).map((s) => s.listen);
+  assert.ok(listens.some((l) => l.length === 1 && l[0] === `${host}:${port}`), `a server listens on ${host}:${port} only: ${JSON.stringify(listens)}`);
   const server = JSON.stringify(json);
   assert.ok(server.includes('"host":["phones.clinic.example"]'), server);
   assert.ok(server.includes('{"path":["/sip"]}') && server.includes('"dial":"127.0.0.1:5066"'), 'wss /sip goes to Kamailio\'s WebSocket');
@@ -513,7 +516,7 @@ test('Dockerfiles: Debian 12 (bookworm) bases, every file they COPY exists, tini
     for (const { op, args } of steps) {
       if (op === 'FROM') {
         const [image = '', as, stage] = args.split(/\s+/);
-        assert.match(image, /^(node:20-bookworm-slim|debian:bookworm-slim)$/, `${build.dockerfile}: FROM ${image}`);
+        assert.match(image, /^(node:26-bookworm-slim|debian:bookworm-slim)$/, `${build.dockerfile}: FROM ${image}`);
         if (as?.toUpperCase() === 'AS' && stage) stages.push(stage);
       }
       if (op === 'COPY' && !args.startsWith('--from=')) {
@@ -534,6 +537,37 @@ test('Dockerfiles: Debian 12 (bookworm) bases, every file they COPY exists, tini
   }
   const ignored = readFileSync(path.join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n');
   for (const entry of ['**/node_modules', '.env', 'var']) assert.ok(ignored.includes(entry), `.dockerignore has ${entry}`);
+});
+
+/** A Dockerfile's stages: the instructions from each FROM to the next. */
+function stages(file: string): Array<Array<{ op: string; args: string }>> {
+  const result: Array<Array<{ op: string; args: string }>> = [];
+  for (const step of instructions(file)) {
+    if (step.op === 'FROM') result.push([]);
+    result.at(-1)?.push(step);
+  }
+  return result;
+}
+
+test('deploy/node/Dockerfile: every stage that runs npm ci can build argon2 from source; the runtime stage has no compiler', () => {
+  const all = stages(path.join(REPO_ROOT, 'deploy/node/Dockerfile'));
+  const installs = (stage: Array<{ op: string; args: string }>): string[] =>
+    stage.filter((s) => s.op === 'RUN' && s.args.includes('apt-get install')).map((s) => s.args);
+  const withNpmCi = all.filter((stage) => stage.some((s) => s.op === 'RUN' && /\bnpm ci\b/.test(s.args)));
+  assert.is(withNpmCi.length, 2, 'build and deps run npm ci');
+  for (const stage of withNpmCi) {
+    const name = stage[0]?.args ?? '';
+    const npmCi = stage.findIndex((s) => s.op === 'RUN' && /\bnpm ci\b/.test(s.args));
+    const tools = stage.slice(0, npmCi).find((s) => s.op === 'RUN' && s.args.includes('apt-get install'))?.args ?? '';
+    for (const pkg of ['python3', 'make', 'g++']) assert.ok(tools.split(/\s+/).includes(pkg), `${name}: installs ${pkg} before npm ci`);
+    assert.match(tools, /apt-get install -y --no-install-recommends /, `${name}: without recommends`);
+    assert.match(tools, /rm -rf \/var\/lib\/apt\/lists\/\*$/, `${name}: cleans the apt lists in the same layer`);
+  }
+  const runtime = all.at(-1) ?? [];
+  assert.not.ok(withNpmCi.includes(runtime), 'the runtime stage runs no npm ci');
+  for (const args of installs(runtime)) {
+    for (const pkg of ['python3', 'make', 'g++', 'gcc', 'build-essential']) assert.not.ok(args.split(/\s+/).includes(pkg), `the runtime stage installs ${pkg}`);
+  }
 });
 
 test.run();
