@@ -128,6 +128,7 @@ test('Caddy: compose\'s healthcheck passes while Caddy runs the Caddyfile with c
   const proc = killOnExit(ManagedProcess.start({ name: 'caddy', command: 'caddy', args: ['run', '--config', file], env: caddyEnv }));
   try {
     await waitUntilHealthy(proc, () => healthy(script, probe), 15_000);
+    assert.is(await healthy(script, [host, String(healthPort), '/config/']), false, 'only the health route is healthy');
     // The public site does not answer the health route itself: it goes to signaling (absent here).
     assert.is(await publicStatus(httpsPort, rest[0] ?? ''), 502);
   } finally {
