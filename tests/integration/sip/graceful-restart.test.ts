@@ -131,6 +131,14 @@ test('a waiting patient keeps the hold music through a stop and a start, with no
     assertHears(await listen(second.phone, 'the music after the intro was cut'), HOLD_MUSIC_HZ, 'the intro caller, with no sip app');
     assertHears(await listen(first.phone, 'the music with no sip app'), HOLD_MUSIC_HZ, 'while no sip app runs');
     assert.equal((await activeCallIds(redis)).sort(), [waiting.id, intro.id].sort());
+    // A new call while no sip app runs is refused at once (a trunk can try elsewhere), not left ringing.
+    const refusedAt = Date.now();
+    const refused = await callers.line.call({ line: CLINIC_NUMBER, rtpPort: first.phone.port }).then(
+      () => 'answered',
+      (err: Error) => err.message,
+    );
+    console.log(`  a new call with no sip app: ${refused} after ${Date.now() - refusedAt} ms`);
+    assert.match(refused, /refused: SIP\/2\.0 5\d\d/);
 
     const app = await path.startApp();
     await app.waitForLog('both calls adopted', () => app.logs.filter((entry) => entry.msg === ADOPTED).length === 2);
