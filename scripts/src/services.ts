@@ -120,6 +120,8 @@ function sipApp(config: LaunchConfig): ServiceDefinition {
         RTPENGINE_NG_HOST: connectHost(media.ngHost),
         RTPENGINE_NG_PORT: String(media.ngPort),
         OUTBOUND_TRUNK: config.outboundTrunk,
+        // The launcher stops rtpengine with the sip app: no next instance could carry the calls on.
+        SIP_END_CALLS_ON_STOP: 'true',
       },
     }),
     healthy: async () => (await fetch(healthUrl, { signal: AbortSignal.timeout(2_000) })).status === 200,

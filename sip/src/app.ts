@@ -31,8 +31,10 @@ export interface SipApp {
   /** Connects to Kamailio; calls are taken from then on. */
   start(): void;
   /**
-   * Refuses new calls, stops routing, ends the current calls (BYE to patients and agents, CANCEL to
-   * ringing workstations), gives their agents back, releases rtpengine, closes connections.
+   * Refuses new calls (503), stops routing, CANCELs rings, and leaves the calls running in rtpengine
+   * and written down in Redis for the next instance to adopt (PatientCall.leave); with
+   * SIP_END_CALLS_ON_STOP, ends them instead (BYE to patients and agents), gives their agents back and
+   * releases rtpengine. Ends callbacks, closes connections.
    */
   stop(): Promise<void>;
 }
@@ -189,7 +191,8 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       stopping = true;
       await router.stop();
       await orphanedCallbacks.stop();
-      await Promise.all([registry.endAll('shutdown'), callbacks.endAll()]);
+      // Callbacks cannot be adopted (their legs die with the process): they end either way.
+      await Promise.all([config.SIP_END_CALLS_ON_STOP ? registry.endAll('shutdown') : registry.leaveAll(), callbacks.endAll()]);
       await stack.stop();
       await new Promise((resolve) => health.close(resolve));
       await ng.close();

@@ -96,6 +96,12 @@ export const ConfigSchema = Type.Object({
     }),
   ),
   SKIP_INTRO: Type.Boolean({ default: false, description: 'queue callers without playing intro.wav (for benchmarks)' }),
+  // A stop (SIGTERM) leaves the calls in rtpengine and Redis for the next instance to adopt, as a
+  // crash does; the launcher sets this because it stops rtpengine too, so nothing would carry them on.
+  SIP_END_CALLS_ON_STOP: Type.Boolean({
+    default: false,
+    description: 'on SIGTERM, hang up every call (BYE) instead of leaving them to the next sip app instance',
+  }),
   LOG_LEVEL: Type.Union(
     [
       Type.Literal('fatal'),

@@ -19,13 +19,22 @@ try {
   fail(err);
 }
 
+/** A stop that has not finished by then (Redis or Kamailio stuck) exits all the same. */
+const STOP_TIMEOUT_MS = 10_000;
 let closing = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    if (closing) return;
+  process.on(signal, () => {
+    if (closing) {
+      // A second signal: whoever sent it does not want to wait.
+      log.warn({ signal }, 'second signal during shutdown; exiting now');
+      process.exit(1);
+    }
     closing = true;
-    log.info({ signal }, 'shutting down');
-    setTimeout(() => process.exit(1), 10_000).unref();
+    log.info({ signal, endCalls: config.SIP_END_CALLS_ON_STOP }, 'shutting down');
+    setTimeout(() => {
+      log.error({ timeoutMs: STOP_TIMEOUT_MS }, 'shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, STOP_TIMEOUT_MS).unref();
     app.stop().then(
       () => {
         log.info('stopped');

@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { RedisKeys, RedisStreams, callFromHash, type CallEvent, type CallView } from '@deskline/protocol';
 import { freePort } from '@deskline/scripts/free-port';
+import type { ExitStatus } from '@deskline/scripts/managed-process';
 import { NgClient } from '@deskline/sip/media/ng-client';
 import { RtpEngine } from '@deskline/sip/media/rtpengine';
 import { startTestRedis, type TestRedis } from './redis.js';
@@ -48,8 +49,10 @@ export interface CallPath {
   appEnv: Record<string, string>;
   /** SIGKILL, as in a crash: no BYE, no cleanup; resolves once the process is gone. */
   crashApp(): Promise<void>;
-  /** Starts the sip app again (after `crashApp`) with the same settings. */
-  startApp(): Promise<RunningSipApp>;
+  /** SIGTERM, as `docker compose restart sip` does; resolves with the exit status once the process is gone. */
+  stopApp(): Promise<ExitStatus>;
+  /** Starts the sip app again (after `crashApp` or `stopApp`) with the same settings, and `env` on top. */
+  startApp(env?: Record<string, string>): Promise<RunningSipApp>;
   /** Runs one sipp call (tests/sipp/<scenario>) through Kamailio. */
   sipp(scenario: string, options?: SippOptions): Promise<SippResult>;
   stop(): Promise<void>;
@@ -138,8 +141,12 @@ export async function startCallPath(options: CallPathOptions = {}): Promise<Call
         app.process.killNow();
         await app.process.exited;
       },
-      async startApp() {
-        app = await startSipApp({ env: appEnv, readyWhen: 'options-answered' });
+      stopApp() {
+        app.process.signal('SIGTERM');
+        return app.process.exited;
+      },
+      async startApp(env = {}) {
+        app = await startSipApp({ env: { ...appEnv, ...env }, readyWhen: 'options-answered' });
         return app;
       },
       sipp: (scenario, sippOptions) => patientCall(kamailio.sipPort, scenario, sippOptions),

@@ -58,6 +58,10 @@ export class AgentLeg {
    */
   readonly hungUp = new Promise<AgentGone>((resolve) => (this.markHungUp = resolve));
 
+  private markSettled!: () => void;
+  /** Settles when the INVITE has its final response (a 200, the 487 to our CANCEL, an error). */
+  readonly settled = new Promise<void>((resolve) => (this.markSettled = resolve));
+
   /** The INVITE to send and who hears how it went; an adopted leg has none. */
   private readonly ring: { dialer: Dialer; invite: WorkstationInvite; events: AgentLegEvents } | undefined;
 
@@ -135,7 +139,13 @@ export class AgentLeg {
     await sendBye(this.session, this.log);
   }
 
+  /** This process stops and another one will adopt the answered dialog: no BYE, no more probes from here. */
+  detach(): void {
+    this.keepalive?.stop();
+  }
+
   private accepted(response: AckableIncomingResponseWithSession): void {
+    this.markSettled();
     try {
       response.ack();
     } catch (err) {
@@ -195,6 +205,7 @@ export class AgentLeg {
   }
 
   private refused(statusCode: number, reasonPhrase: string): void {
+    this.markSettled();
     if (this.current !== 'ringing') {
       // The 487 that answers our CANCEL, or a late timeout: the ring is already over.
       this.log.debug({ statusCode, state: this.current }, 'final response to a ring that is over');

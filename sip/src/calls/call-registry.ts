@@ -25,4 +25,9 @@ export class CallRegistry {
   async endAll(reason: EndReason): Promise<void> {
     await Promise.all([...this.calls.values()].map((call) => call.end(reason, { bye: true })));
   }
+
+  /** Leaves every call for the next instance to adopt (see PatientCall.leave) and waits for their writes. */
+  async leaveAll(): Promise<void> {
+    await Promise.all([...this.calls.values()].map((call) => call.leave()));
+  }
 }

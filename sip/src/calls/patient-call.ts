@@ -15,7 +15,10 @@ import type { CallStep } from './steps/call-step.js';
 import { IntroStep } from './steps/intro.js';
 import { RingAgentStep, type RingFailure } from './steps/ring-agent.js';
 import { TalkStep } from './steps/talk.js';
-import { WaitWithMusicStep } from './steps/wait-with-music.js';
+import { HOLD_MUSIC_REPEATS, WaitWithMusicStep } from './steps/wait-with-music.js';
+
+/** How long a stop waits for a ringing workstation to answer the CANCEL before the process goes. */
+const RING_CANCEL_WAIT_MS = 2_000;
 
 /** What a call tells the router. */
 export interface RoutingHooks {
@@ -253,6 +256,53 @@ export class PatientCall {
   end(reason: EndReason, options: { bye?: boolean } = {}): Promise<void> {
     this.ending ??= this.finish(reason, options.bye ?? false);
     return this.ending;
+  }
+
+  /**
+   * The process stops and the call goes on in rtpengine for the next instance to adopt, as after a
+   * crash, but handed over tidily: the patient gets no BYE and the media is left running; a ring is
+   * CANCELled (no ghost ring), its agent made available and the call waits again with its place and
+   * the hold music; a call in its intro joins the queue now; the dialogs as they are now (CSeqs, the
+   * agent's) are written down. A call not yet in Redis (before the patient's ACK) cannot be adopted
+   * and is ended as by `end()`. Idempotent with `end()`.
+   */
+  leave(): Promise<void> {
+    if (!this.published) return this.end('shutdown', { bye: true });
+    this.ending ??= this.handOver();
+    return this.ending;
+  }
+
+  private async handOver(): Promise<void> {
+    const step = this.step;
+    step?.stop();
+    this.leg?.detach();
+    this.agentLeg?.detach();
+    const state = this.machine.state;
+    if (state === 'ringing') {
+      if (step instanceof RingAgentStep) {
+        await step.settled(RING_CANCEL_WAIT_MS);
+        await this.media.dropAgent(step.tag).catch((err: unknown) => this.log.warn({ err, tag: step.tag }, "could not delete the ring's rtpengine branch"));
+      }
+      this.backToWaiting();
+      await this.playHoldMusic();
+      await this.releaseAgent();
+    } else if (state === 'intro') {
+      this.moveTo('waiting', { queuedAt: Date.now() });
+      await this.playHoldMusic();
+    }
+    const agentDialog = this.agentLeg?.snapshot();
+    const sip: CallSipChange = { set: { ...this.sipState(), ...(agentDialog ? { agent: agentDialog } : {}) } };
+    this.writes = this.writes
+      .then(() => this.deps.store.saveSip(this.id, sip))
+      .catch((err: unknown) => this.log.error({ err }, "could not write the call's SIP state to Redis"));
+    await this.writes;
+    this.log.info({ state: this.machine.state }, 'left the call for the next sip app instance');
+    this.markEnded();
+  }
+
+  /** The hold music from the start; a failure leaves it to the instance that adopts the call. */
+  private async playHoldMusic(): Promise<void> {
+    await this.media.playToPatient(this.deps.holdMusicFile, HOLD_MUSIC_REPEATS).catch((err: unknown) => this.log.warn({ err }, 'could not play the hold music'));
   }
 
   private async finish(reason: EndReason, byePatient: boolean): Promise<void> {

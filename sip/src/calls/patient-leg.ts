@@ -137,6 +137,17 @@ export class PatientLeg {
     this.session.dispose();
   }
 
+  /**
+   * This process stops and another one will adopt the dialog: no BYE, no more probes or re-INVITE
+   * handling from here. The dialog stays in the core until the process exits.
+   */
+  detach(): void {
+    if (this.current === 'ended') return;
+    this.keepalive.stop();
+    this.rtpWatch.stop();
+    this.stopUpdates();
+  }
+
   private stop(): void {
     this.current = 'ended';
     this.keepalive.stop();

@@ -37,6 +37,7 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
   restart?: string;
+  stop_grace_period?: string;
   network_mode?: string;
   profiles?: string[];
 }
@@ -401,6 +402,16 @@ test('every variable the launcher reads or gives a service is in the compose fil
       assert.ok(key in env(definition.name), `the launcher gives ${definition.name} ${key}; compose does not`);
     }
   }
+});
+
+test('a stop of the sip service leaves the calls to the next instance; the launcher\'s Ctrl-C ends them', () => {
+  // Compose restarts the sip app alone (rtpengine keeps the media); the launcher stops rtpengine too.
+  assert.is(loadSipConfig(env('sip')).SIP_END_CALLS_ON_STOP, false);
+  const launcherSip = serviceDefinitions(launcherConfig()).find((d) => d.name === 'sip');
+  assert.is(launcherSip?.prepare().env?.['SIP_END_CALLS_ON_STOP'], 'true');
+  // Docker's SIGKILL comes after the app's own 10 s bound on a stop, never in the middle of it.
+  const grace = /^(\d+)s$/.exec(service('sip').stop_grace_period ?? '');
+  assert.ok(grace && Number(grace[1]) > 10, `stop_grace_period ${service('sip').stop_grace_period}`);
 });
 
 test('.env.example documents every variable docker-compose.yml reads, and only those', () => {

@@ -17,6 +17,8 @@ import { waitFor } from '../../helpers/wait.js';
 import { ephemeralCredentials, register } from '../../helpers/sip-register.js';
 import { SipUdpEndpoint } from '../../helpers/sip-endpoint.js';
 import { SipWsEndpoint } from '../../helpers/sip-ws.js';
+import { PatientLine } from '../../helpers/patient-line.js';
+import { PatientPhone } from '../../helpers/patient-phone.js';
 
 const READY = /Press Ctrl-C to stop\./;
 const READY_TIMEOUT_MS = 60_000;
@@ -301,9 +303,21 @@ test('SIGTERM stops signaling, sip, kamailio, rtpengine, then redis, exits 0 and
   assert.equal([...pids.keys()].sort(), ['kamailio', 'redis', 'rtpengine', 'seed-demo', 'signaling', 'sip']);
   const started = ['redis', 'rtpengine', 'kamailio', 'sip', 'signaling'].map((name) => first.output.indexOf(`started ${name} `));
   assert.equal(started, [...started].sort((a, b) => a - b), 'started in the order redis, rtpengine, kamailio, sip, signaling');
-  first.signal('SIGTERM');
-  const status = await first.waitForExit(STOP_TIMEOUT_MS);
-  assert.equal(status, { code: 0, signal: null }, first.output);
+  // A patient on the line: Ctrl-C stops rtpengine too, so the sip app hangs up (SIP_END_CALLS_ON_STOP)
+  // rather than leave the call to an instance that will never come.
+  const line = await PatientLine.open(sipPort);
+  const phone = await PatientPhone.open();
+  try {
+    const dialog = await line.call({ line: '100', rtpPort: phone.port });
+    const bye = dialog.waitForBye(STOP_TIMEOUT_MS);
+    first.signal('SIGTERM');
+    await bye;
+    const status = await first.waitForExit(STOP_TIMEOUT_MS);
+    assert.equal(status, { code: 0, signal: null }, first.output);
+  } finally {
+    phone.close();
+    await line.close();
+  }
   const stops = ['signaling', 'sip', 'kamailio', 'rtpengine', 'redis'].map((name) => first.output.indexOf(`stopping ${name}`));
   assert.ok(stops.every((at) => at >= 0), first.output);
   assert.equal(stops, [...stops].sort((a, b) => a - b), 'stopped in reverse start order');

@@ -75,6 +75,18 @@ export class RingAgentStep implements CallStep {
     void this.leg?.hangUp();
   }
 
+  /**
+   * After `stop()`: resolves once the workstation has answered the CANCEL (or a 200 that crossed it
+   * has been ACKed and hung up), or after `timeoutMs`.
+   */
+  async settled(timeoutMs: number): Promise<void> {
+    const leg = this.leg;
+    if (!leg) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([leg.settled, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
   private async answered(leg: AgentLeg, sdp: string): Promise<void> {
     clearTimeout(this.timer);
     if (this.over) return;
