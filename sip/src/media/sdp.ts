@@ -119,3 +119,34 @@ export function withDirection(sdp: string, direction: SdpDirection): string {
   if (trailing !== undefined) out.push(trailing);
   return out.join('\r\n');
 }
+
+/**
+ * The codecs a patient's audio can be carried in: the hold music is played in them, and every
+ * workstation speaks them (browsers and desk phones alike). rtpengine 10.5's codec library could
+ * transcode others (G.722 among them), but the sip app does not ask it to: an offer without one of
+ * these is refused (pbx-config/TRUNKS.md, "Codecs").
+ */
+const CARRIED_CODECS = ['pcmu/8000', 'pcma/8000'];
+/** Their static RTP payload types (RFC 3551), usable without an rtpmap line. */
+const CARRIED_PAYLOAD_TYPES: Readonly<Record<string, string>> = { '0': 'pcmu/8000', '8': 'pcma/8000' };
+
+/**
+ * True when the description has an audio stream (a port other than 0) with PCMU or PCMA among its
+ * formats. telephone-event or comfort noise alone carry no voice.
+ */
+export function carriesAudio(sdp: string): boolean {
+  const lines = sdp.split(/\r?\n/);
+  return lines.some((line, index) => {
+    const media = /^m=audio (\d+)(?:\/\d+)? \S+((?: \S+)*)\s*$/.exec(line);
+    if (!media || Number(media[1]) === 0) return false;
+    const end = lines.findIndex((other, at) => at > index && other.startsWith('m='));
+    const section = lines.slice(index + 1, end === -1 ? lines.length : end);
+    // Only numeric formats are RTP payload types; anything else in the line is no codec of ours.
+    const formats = (media[2] ?? '').trim().split(/\s+/).filter((format) => /^\d{1,3}$/.test(format));
+    return formats.some((format) => {
+      const rtpmap = section.map((l) => /^a=rtpmap:(\d+) ([^/\s]+\/\d+)/.exec(l)).find((m) => m?.[1] === format)?.[2];
+      const codec = rtpmap?.toLowerCase() ?? CARRIED_PAYLOAD_TYPES[format];
+      return codec !== undefined && CARRIED_CODECS.includes(codec);
+    });
+  });
+}
