@@ -8,9 +8,16 @@
  * - an offer with G.722 alone, and its tricks (G.722 beside telephone-event only, the stream
  *   removed): 488, never a call that cannot carry audio.
  */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import nodePath from 'node:path';
+import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { QUEUE_CALL_ID_HEADER } from '@deskline/protocol';
+import { freePort } from '@deskline/scripts/free-port';
+import { RtpCapture, analysePcmu } from '../../helpers/rtp-capture.js';
 import { header } from '../../helpers/sip-message.js';
 import { waitFor } from '../../helpers/wait.js';
 import { AGENT_TONE_HZ, AgentPhone } from '../../helpers/agent-phone.js';
@@ -19,6 +26,8 @@ import { CLINIC_NUMBER, HOLD_MUSIC_HZ, activeCallIds, describeSipp, startCallPat
 import { PatientLine, patientSdp, type PatientDialog } from '../../helpers/patient-line.js';
 import { PATIENT_TONE_HZ, PatientPhone, isTone, packetsPerSecond, type Received } from '../../helpers/patient-phone.js';
 import { Staff } from '../../helpers/staff.js';
+
+const run = promisify(execFile);
 
 const test = suite<{ path: CallPath; events: CallEvents }>('late offer and offers without a codec we carry');
 
@@ -108,6 +117,32 @@ test('a late offer: the 200 offers PCMU, PCMA and telephone-event; the ACK answe
   } finally {
     for (const item of open) await item.close();
     await line.close();
+  }
+});
+
+test('sipp sends a late offer: the 200 offers PCMU, PCMA and telephone-event, and sipp, answering in the ACK, gets the hold music (tshark)', async ({ path, events }) => {
+  const work = mkdtempSync(nodePath.join(os.tmpdir(), 'deskline-late-offer-'));
+  const mediaPort = await freePort('127.0.0.1', ['udp']);
+  const capture = await RtpCapture.start({ port: mediaPort });
+  try {
+    await run('sox', ['-n', '-r', '8000', '-c', '1', '-t', 'ul', nodePath.join(work, 'patient-voice.ul'), 'synth', '5', 'sine', '600', 'vol', '0.5']);
+    const from = events.mark();
+    const sipp = path.sipp('uac-invite-without-sdp-expect-offer-in-200.xml', { mediaPort, cwd: work, pauseMs: 6_000, timeoutMs: 30_000 });
+    // sipp exits early only when its scenario failed: its report then says why.
+    const failed = sipp.then((result): never => assert.unreachable(describeSipp(result)) as never);
+    const waiting = await Promise.race([events.waitFor({ state: 'waiting', from }, 10_000), failed]);
+    const first = await capture.waitUntil('the hold music at sipp', (packets) => packets.find((p) => p.at >= Date.now() - 1_000), 5_000);
+    const music = analysePcmu(await capture.span(first.at, 2_000, 5_000), [HOLD_MUSIC_HZ]);
+    assert.ok(music.packetsPerSecond > 45 && music.packetsPerSecond < 55, `${music.packetsPerSecond} packets/s`);
+    assert.ok((music.shares[HOLD_MUSIC_HZ] ?? 0) > 0.9 && music.rms > 1000, `the hold music, audible: ${JSON.stringify(music)}`);
+    console.log(`  sipp's late offer: the hold music at ${music.packetsPerSecond.toFixed(1)} packets/s, RMS ${music.rms.toFixed(0)}, ${((music.shares[HOLD_MUSIC_HZ] ?? 0) * 100).toFixed(1)}% at ${HOLD_MUSIC_HZ} Hz`);
+    const result = await sipp;
+    assert.is(result.code, 0, describeSipp(result));
+    await events.waitFor({ callId: waiting.call.id, state: 'abandoned', from }, 5_000);
+    await nothingLeft(path);
+  } finally {
+    await capture.stop();
+    rmSync(work, { recursive: true, force: true });
   }
 });
 
