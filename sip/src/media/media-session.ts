@@ -128,8 +128,11 @@ export class MediaSession {
    * a new offer under the same tags, which keeps rtpengine's ports and sets the patient's address
    * (strict source, as for an early offer, from then on).
    */
-  offerForPatient(): Promise<string> {
-    return this.answerForQueue(placeholderSdp(Date.now()));
+  async offerForPatient(): Promise<string> {
+    const offer = await this.answerForQueue(placeholderSdp(Date.now()));
+    // The stand-in describes no one: the patient's first answer must reach rtpengine, whatever its o= line.
+    this.patientSdp = '';
+    return offer;
   }
 
   /**
