@@ -135,18 +135,24 @@ const CARRIED_PAYLOAD_TYPES: Readonly<Record<string, string>> = { '0': 'pcmu/800
  * formats. telephone-event or comfort noise alone carry no voice.
  */
 export function carriesAudio(sdp: string): boolean {
-  const lines = sdp.split(/\r?\n/);
-  return lines.some((line, index) => {
-    const media = /^m=audio (\d+)(?:\/\d+)? \S+((?: \S+)*)\s*$/.exec(line);
-    if (!media || Number(media[1]) === 0) return false;
-    const end = lines.findIndex((other, at) => at > index && other.startsWith('m='));
-    const section = lines.slice(index + 1, end === -1 ? lines.length : end);
-    // Only numeric formats are RTP payload types; anything else in the line is no codec of ours.
-    const formats = (media[2] ?? '').trim().split(/\s+/).filter((format) => /^\d{1,3}$/.test(format));
-    return formats.some((format) => {
-      const rtpmap = section.map((l) => /^a=rtpmap:(\d+) ([^/\s]+\/\d+)/.exec(l)).find((m) => m?.[1] === format)?.[2];
-      const codec = rtpmap?.toLowerCase() ?? CARRIED_PAYLOAD_TYPES[format];
+  // One pass over the lines, one rtpmap table per stream: linear in the SDP's length.
+  const streams: Array<{ formats: string[]; rtpmap: Map<string, string> }> = [];
+  let current: { formats: string[]; rtpmap: Map<string, string> } | undefined;
+  for (const line of sdp.split(/\r?\n/)) {
+    if (line.startsWith('m=')) {
+      const media = /^m=audio (\d+)(?:\/\d+)? \S+ (.*)$/.exec(line);
+      // Only numeric formats are RTP payload types; anything else in the line is no codec of ours.
+      current = media && Number(media[1]) !== 0 ? { formats: (media[2] ?? '').split(' ').filter((f) => /^\d{1,3}$/.test(f)), rtpmap: new Map() } : undefined;
+      if (current) streams.push(current);
+      continue;
+    }
+    const rtpmap = current && /^a=rtpmap:(\d{1,3}) ([^/\s]+\/\d+)/.exec(line);
+    if (current && rtpmap?.[1] !== undefined && rtpmap[2] !== undefined) current.rtpmap.set(rtpmap[1], rtpmap[2].toLowerCase());
+  }
+  return streams.some(({ formats, rtpmap }) =>
+    formats.some((format) => {
+      const codec = rtpmap.get(format) ?? CARRIED_PAYLOAD_TYPES[format];
       return codec !== undefined && CARRIED_CODECS.includes(codec);
-    });
-  });
+    }),
+  );
 }

@@ -121,4 +121,13 @@ test('carriesAudio: PCMU or PCMA, static or named in an rtpmap, on a stream with
   assert.not.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP (.*)+$ 9', 'a=rtpmap:(.*)+$ PCMU/8000')), 'a format that is no payload type');
 });
 
+test('carriesAudio reads a flood of formats and rtpmap lines in one pass (a trunk cannot stall the sip app with its SDP)', () => {
+  const formats = Array.from({ length: 20_000 }, (_, i) => 96 + (i % 32));
+  const flood = ['v=0', 'c=IN IP4 127.0.0.1', `m=audio 4000 RTP/AVP ${formats.join(' ')}`, ...formats.map((f) => `a=rtpmap:${f} G722/8000`), ''].join('\r\n');
+  const started = performance.now();
+  assert.not.ok(carriesAudio(flood));
+  const ms = performance.now() - started;
+  assert.ok(ms < 500, `${ms.toFixed(0)} ms for ${flood.length} characters`);
+});
+
 test.run();
