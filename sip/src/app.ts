@@ -17,7 +17,7 @@ import { findClinicLine } from './inbound/find-clinic-line.js';
 import { identifyTrunk } from './inbound/identify-trunk.js';
 import { runInviteChain, type InviteStep } from './inbound/invite-chain.js';
 import { placeCallback } from './inbound/place-callback.js';
-import { requireSdpOffer } from './inbound/require-sdp-offer.js';
+import { requireAudioOffer } from './inbound/require-audio-offer.js';
 import { instanceConnectionName } from './instance.js';
 import { NgClient } from './media/ng-client.js';
 import { RtpEngine } from './media/rtpengine.js';
@@ -126,7 +126,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     identifyTrunk((message) => stack.cameFromKamailio(message)),
     placeCallback({ deps: callbackDeps, store: callbackStore, registry: callbacks }),
     findClinicLine(config.CLINIC_NUMBERS),
-    requireSdpOffer,
+    requireAudioOffer,
     admitToQueue(callDeps, registry),
   ];
 

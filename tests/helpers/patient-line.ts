@@ -76,8 +76,9 @@ export class PatientDialog {
     await this.hangUp().catch(() => undefined);
   }
 
-  sendAck(): void {
-    this.sendInDialog('ACK', this.invite.cseq);
+  /** The ACK to the 200; with `sdp`, the answer to an offer the 200 carried (a late offer). */
+  sendAck(sdp?: string): void {
+    this.sendInDialog('ACK', this.invite.cseq, sdp);
   }
 
   private sendInDialog(method: string, cseq: number, sdp?: string): SentRequest {
@@ -91,6 +92,8 @@ export class PatientDialog {
       fromTag: this.invite.fromTag,
       toTag: param(header(this.ok, 'to'), 'tag'),
       cseq,
+      // A target refresh request (re-INVITE, UPDATE) must carry a Contact (RFC 3261 §12.2.1.1): the INVITE's.
+      ...(method === 'INVITE' || method === 'UPDATE' ? { contact: /^Contact: <([^>]+)>/im.exec(this.invite.raw)?.[1] } : {}),
       // A UAC's route set is the 2xx's Record-Route, last first.
       routes: headers(this.ok, 'record-route').flatMap((v) => v.split(',')).map((v) => v.trim()).reverse(),
     });
@@ -111,13 +114,18 @@ export class PatientLine {
     return new PatientLine(endpoint, `127.0.0.1:${kamailioPort}`);
   }
 
-  /** Calls `line` from `from` (default PATIENT_NUMBER) with media at `rtpPort`; resolves once answered and ACKed. */
-  async call(options: { line: string; rtpPort: number; from?: string; timeoutMs?: number }): Promise<PatientDialog> {
+  /**
+   * Calls `line` from `from` (default PATIENT_NUMBER) with media at `rtpPort`; resolves once answered
+   * and ACKed. With `lateOffer`, as some PBXs and carriers do: the INVITE has no SDP, the 200 must
+   * carry an offer, and the ACK answers it with the patient's PCMU description (or `ackAnswer`).
+   */
+  async call(options: { line: string; rtpPort: number; from?: string; timeoutMs?: number; lateOffer?: boolean; ackAnswer?: string }): Promise<PatientDialog> {
     const invite = this.send(options);
     const ok = await this.endpoint.finalResponse(invite, options.timeoutMs ?? 5000);
     if (ok.status !== 200) throw new Error(`the patient's call was refused: ${ok.startLine}`);
     const dialog = new PatientDialog(this.endpoint, invite, ok, fromUri(options.from), this.toUri(options.line));
-    dialog.sendAck();
+    if (options.lateOffer && !/^m=audio /m.test(ok.body)) throw new Error(`the 200 to a late offer carries no offer:\n${ok.raw}`);
+    dialog.sendAck(options.lateOffer ? (options.ackAnswer ?? patientSdp(options.rtpPort)) : undefined);
     return dialog;
   }
 
@@ -125,15 +133,14 @@ export class PatientLine {
     return this.endpoint.close();
   }
 
-  private send(options: { line: string; rtpPort: number; from?: string }): SentRequest {
+  private send(options: { line: string; rtpPort: number; from?: string; lateOffer?: boolean }): SentRequest {
     return this.endpoint.sendRequest({
       method: 'INVITE',
       uri: this.toUri(options.line),
       from: fromUri(options.from),
       to: this.toUri(options.line),
       contact: `sip:${options.from ?? PATIENT_NUMBER}@127.0.0.1:${this.endpoint.localPort}`,
-      headers: [['Content-Type', 'application/sdp']],
-      body: patientSdp(options.rtpPort),
+      ...(options.lateOffer ? {} : { headers: [['Content-Type', 'application/sdp']] as [string, string][], body: patientSdp(options.rtpPort) }),
     });
   }
 

@@ -56,6 +56,7 @@ export type EndReason =
   | 'agent-hung-up'
   | 'agent-vanished'
   | 'no-ack'
+  | 'no-usable-answer'
   | 'media-failed'
   | 'failed'
   | 'shutdown';
@@ -165,9 +166,11 @@ export class PatientCall {
   async answer(): Promise<void> {
     const request = this.request;
     if (!request) throw new Error('an adopted call has no INVITE to answer');
+    // The chain let through an INVITE with an SDP offer that carries audio, or one without a body.
+    const lateOffer = request.message.body.trim() === '';
     let sdp: string;
     try {
-      sdp = await this.media.answerForQueue(request.message.body);
+      sdp = lateOffer ? await this.media.offerForPatient() : await this.media.answerForQueue(request.message.body);
     } catch (err) {
       if (this.cancelled) return;
       this.log.error({ err }, 'rtpengine could not set up media; refusing the call with 503');
@@ -181,13 +184,13 @@ export class PatientCall {
         statusCode: 200,
         body: { contentDisposition: 'session', contentType: 'application/sdp', content: sdp },
       });
-      this.leg = this.patientLeg(session, false);
+      this.leg = this.patientLeg(session, false, lateOffer);
     } catch (err) {
       this.log.error({ err }, 'could not answer the INVITE');
       await this.end('failed');
       return;
     }
-    this.log.info({ line: this.view.line, from: this.view.from }, 'answered the patient');
+    this.log.info({ line: this.view.line, from: this.view.from, lateOffer }, 'answered the patient');
   }
 
   /**
@@ -253,8 +256,8 @@ export class PatientCall {
    * bridged call and to the patient when asked (and the dialog allows it), records the final state,
    * releases rtpengine and the agent, and waits for the Redis writes. Idempotent.
    */
-  end(reason: EndReason, options: { bye?: boolean } = {}): Promise<void> {
-    this.ending ??= this.finish(reason, options.bye ?? false);
+  end(reason: EndReason, options: { bye?: boolean; byeHeaders?: string[] } = {}): Promise<void> {
+    this.ending ??= this.finish(reason, options.bye ?? false, options.byeHeaders);
     return this.ending;
   }
 
@@ -305,9 +308,9 @@ export class PatientCall {
     await this.media.playToPatient(this.deps.holdMusicFile, HOLD_MUSIC_REPEATS).catch((err: unknown) => this.log.warn({ err }, 'could not play the hold music'));
   }
 
-  private async finish(reason: EndReason, byePatient: boolean): Promise<void> {
+  private async finish(reason: EndReason, byePatient: boolean, byeHeaders?: string[]): Promise<void> {
     this.step?.stop();
-    await Promise.all([byePatient ? this.leg?.hangUp() : this.leg?.close(), this.agentLeg?.hangUp()]);
+    await Promise.all([byePatient ? this.leg?.hangUp(byeHeaders) : this.leg?.close(), this.agentLeg?.hangUp()]);
     if (this.published && !this.machine.isFinal) {
       this.moveTo(this.machine.state === 'bridged' ? 'ended' : 'abandoned', { endedAt: Date.now() });
     }
@@ -317,13 +320,15 @@ export class PatientCall {
     this.markEnded();
   }
 
-  private patientLeg(session: Session, confirmed: boolean): PatientLeg {
+  private patientLeg(session: Session, confirmed: boolean, lateOffer = false): PatientLeg {
     return new PatientLeg(
       session,
-      { dialogs: this.deps.dialogs, media: this.media, keepaliveMs: this.deps.keepaliveMs, log: this.log, confirmed },
+      { dialogs: this.deps.dialogs, media: this.media, keepaliveMs: this.deps.keepaliveMs, log: this.log, confirmed, lateOffer },
       {
         onConfirmed: () => this.onAck(),
         onAckTimeout: () => void this.end('no-ack', { bye: true }),
+        // RFC 3326: the patient's side (a PBX, a carrier) learns why the call it set up ended at once.
+        onNoAnswer: (why) => void this.end('no-usable-answer', { bye: true, byeHeaders: [`Reason: SIP;cause=488;text="${why}"`] }),
         onHungUp: () => void this.end('patient-hung-up'),
         onVanished: () => void this.end('patient-vanished'),
         onChanged: () => this.saveSip({ set: this.sipState() }),

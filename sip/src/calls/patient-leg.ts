@@ -12,8 +12,11 @@ import { RtpSilenceWatch } from './rtp-silence-watch.js';
  *   answered ──(ACK)──> confirmed ──(the patient's BYE, answered 200)──────────> ended
  *      │                   │ ──(keepalive: 408, 481 or a transport error)─────> ended (vanished)
  *      │                   └──(we hang up: BYE)──────────────────────────────> ended
- *      └──(no ACK within 64×T1: the call hangs up)─────────────────────────> ended
+ *      ├──(no ACK within 64×T1: the call hangs up)─────────────────────────> ended
+ *      └──(late offer: an ACK without a usable answer: the call hangs up)──> ended
  *
+ * After a late offer (our offer in the 200), the leg is confirmed once the answer in the ACK has
+ * reached rtpengine, so the hold music starts towards an address rtpengine knows.
  * An adopted leg (a dialog another sip app process confirmed) starts confirmed.
  */
 export type PatientLegState = 'answered' | 'confirmed' | 'ended';
@@ -35,6 +38,8 @@ export interface PatientLegEvents {
   onConfirmed(): void;
   /** No ACK came for our 200 OK. */
   onAckTimeout(): void;
+  /** The ACK to our 200's offer (a late offer) brought no answer, or one rtpengine or we cannot use. */
+  onNoAnswer(why: string): void;
   /** The patient hung up (their BYE has been answered). */
   onHungUp(): void;
   /** The patient's line is gone (see PatientKeepalive). */
@@ -51,6 +56,8 @@ export interface PatientLegOptions {
   log: Logger;
   /** The dialog was confirmed by another process (adopted after a restart). */
   confirmed?: boolean;
+  /** The INVITE had no SDP: our 200 carried the offer, and the ACK must carry the answer. */
+  lateOffer?: boolean;
 }
 
 /**
@@ -120,11 +127,14 @@ export class PatientLeg {
     return snapshotDialog(this.session);
   }
 
-  /** BYE to the patient, where the dialog allows it; the leg is over either way. Never throws. */
-  async hangUp(): Promise<void> {
+  /**
+   * BYE to the patient (with `extraHeaders`, a Reason say), where the dialog allows it; the leg is
+   * over either way. Never throws.
+   */
+  async hangUp(extraHeaders: string[] = []): Promise<void> {
     if (this.current === 'ended') return;
     this.stop();
-    await sendBye(this.session, this.options.log);
+    await sendBye(this.session, this.options.log, extraHeaders);
   }
 
   /**
@@ -162,6 +172,10 @@ export class PatientLeg {
   }
 
   private onAck(message: IncomingRequestMessage): void {
+    if (this.current === 'answered' && this.options.lateOffer) {
+      this.takeAnswer(message);
+      return;
+    }
     if (this.current === 'answered') {
       this.confirm();
       this.events.onConfirmed();
@@ -173,6 +187,34 @@ export class PatientLeg {
     this.options.media.patientAnswer(answer).then(
       () => this.events.onChanged(),
       (err: unknown) => this.options.log.warn({ err }, "rtpengine refused the patient's answer in the ACK"),
+    );
+  }
+
+  /**
+   * The ACK after a late offer: its SDP is the patient's answer, which goes to rtpengine before the
+   * leg counts as confirmed. Without one, or with one rtpengine refuses or that carries no audio
+   * codec of ours, the call cannot carry audio and is hung up (onNoAnswer).
+   */
+  private takeAnswer(message: IncomingRequestMessage): void {
+    const { media, log } = this.options;
+    const noAnswer = (why: string, err?: unknown): void => {
+      if (this.current !== 'answered') return;
+      log.warn({ err, why }, 'the ACK brought no usable answer to our offer');
+      this.events.onNoAnswer(why);
+    };
+    const answer = sdpOf(message);
+    if (answer === undefined) {
+      noAnswer('no SDP answer in the ACK');
+      return;
+    }
+    media.patientAnswer(answer).then(
+      () => {
+        // The patient may have hung up meanwhile.
+        if (this.current !== 'answered') return;
+        this.confirm();
+        this.events.onConfirmed();
+      },
+      (err: unknown) => noAnswer('unusable SDP answer in the ACK', err),
     );
   }
 

@@ -4,13 +4,18 @@ import { PLAIN_RTP, TOWARDS_WORKSTATION, flagsFor } from './flags.js';
 import { NgError } from './ng-client.js';
 import { packetsFromTag } from './packets.js';
 import type { Playback, RtpEngine } from './rtpengine.js';
-import { answerDirection, mediaAddress, placeholderSdp, sameSdpVersion, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from './sdp.js';
+import { answerDirection, carriesAudio, mediaAddress, placeholderSdp, sameSdpVersion, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from './sdp.js';
 
 /** rtpengine's tag for the queue's placeholder leg. Agents' legs get tags of their own. */
 export const QUEUE_TAG = 'queue';
 
 export class MediaSessionClosedError extends Error {
   override name = 'MediaSessionClosedError';
+}
+
+/** The patient's description has no audio codec the call can carry (`carriesAudio`): nothing goes to rtpengine. */
+export class NoCarriedAudioError extends Error {
+  override name = 'NoCarriedAudioError';
 }
 
 /** The SDP we last sent the patient, under our own o= line: one session id, a version that grows with each change. */
@@ -114,6 +119,23 @@ export class MediaSession {
   }
 
   /**
+   * A late offer (an INVITE without SDP): returns our offer for the patient's 200 OK. rtpengine only
+   * writes descriptions in reply to one, so it is given a stand-in for the patient's offer (the
+   * placeholder: PCMU, PCMA, telephone-event, on a port nothing listens to) and the queue's
+   * placeholder as the answer, as `answerForQueue` does; what it writes for the patient, its own
+   * address and ports with PCMU, PCMA and telephone-event, is our offer. The patient's answer in the
+   * ACK then goes to rtpengine through `patientAnswer`, as an answer to a re-INVITE without SDP does:
+   * a new offer under the same tags, which keeps rtpengine's ports and sets the patient's address
+   * (strict source, as for an early offer, from then on).
+   */
+  async offerForPatient(): Promise<string> {
+    const offer = await this.answerForQueue(placeholderSdp(Date.now()));
+    // The stand-in describes no one: the patient's first answer must reach rtpengine, whatever its o= line.
+    this.patientSdp = '';
+    return offer;
+  }
+
+  /**
    * The patient's new offer (a re-INVITE or UPDATE, e.g. a trunk's session refresh, RFC 4028):
    * returns our answer. The same version as before (same o= line) gets the answer we sent last,
    * and rtpengine is not asked. A changed one (address, port, codec, hold) is offered again to
@@ -124,6 +146,7 @@ export class MediaSession {
   patientOffer(offer: string): Promise<string> {
     return this.run(async () => {
       if (sameSdpVersion(offer, this.patientSdp)) return this.sent.sdp;
+      if (!carriesAudio(offer)) throw new NoCarriedAudioError('the offer has no audio codec we can carry');
       const answer = await this.renegotiate(offer);
       return this.stampForPatient(answer);
     });
@@ -137,6 +160,7 @@ export class MediaSession {
   patientAnswer(answer: string): Promise<void> {
     return this.run(async () => {
       if (sameSdpVersion(answer, this.patientSdp)) return;
+      if (!carriesAudio(answer)) throw new NoCarriedAudioError('the answer has no audio codec we can carry');
       await this.renegotiate(answer);
     });
   }

@@ -119,3 +119,40 @@ export function withDirection(sdp: string, direction: SdpDirection): string {
   if (trailing !== undefined) out.push(trailing);
   return out.join('\r\n');
 }
+
+/**
+ * The codecs a patient's audio can be carried in: the hold music is played in them, and every
+ * workstation speaks them (browsers and desk phones alike). rtpengine 10.5's codec library could
+ * transcode others (G.722 among them), but the sip app does not ask it to: an offer without one of
+ * these is refused (pbx-config/TRUNKS.md, "Codecs").
+ */
+const CARRIED_CODECS = ['pcmu/8000', 'pcma/8000'];
+/** Their static RTP payload types (RFC 3551), usable without an rtpmap line. */
+const CARRIED_PAYLOAD_TYPES: Readonly<Record<string, string>> = { '0': 'pcmu/8000', '8': 'pcma/8000' };
+
+/**
+ * True when the description has an audio stream (a port other than 0) with PCMU or PCMA among its
+ * formats. telephone-event or comfort noise alone carry no voice.
+ */
+export function carriesAudio(sdp: string): boolean {
+  // One pass over the lines, one rtpmap table per stream: linear in the SDP's length.
+  const streams: Array<{ formats: string[]; rtpmap: Map<string, string> }> = [];
+  let current: { formats: string[]; rtpmap: Map<string, string> } | undefined;
+  for (const line of sdp.split(/\r?\n/)) {
+    if (line.startsWith('m=')) {
+      const media = /^m=audio (\d+)(?:\/\d+)? \S+ (.*)$/.exec(line);
+      // Only numeric formats are RTP payload types; anything else in the line is no codec of ours.
+      current = media && Number(media[1]) !== 0 ? { formats: (media[2] ?? '').split(' ').filter((f) => /^\d{1,3}$/.test(f)), rtpmap: new Map() } : undefined;
+      if (current) streams.push(current);
+      continue;
+    }
+    const rtpmap = current && /^a=rtpmap:(\d{1,3}) ([^/\s]+\/\d+)/.exec(line);
+    if (current && rtpmap?.[1] !== undefined && rtpmap[2] !== undefined) current.rtpmap.set(rtpmap[1], rtpmap[2].toLowerCase());
+  }
+  return streams.some(({ formats, rtpmap }) =>
+    formats.some((format) => {
+      const codec = rtpmap.get(format) ?? CARRIED_PAYLOAD_TYPES[format];
+      return codec !== undefined && CARRIED_CODECS.includes(codec);
+    }),
+  );
+}

@@ -126,8 +126,9 @@ async function answerAndHearBothWays(call: PatientCall): Promise<void> {
   await waitFor('the ringtone', async () => (await speakerSources(page)) > 0 && (await takeSpeakerPeak(page)) > 0.05, TIMEOUT);
 
   // Until someone answers, the patient hears the hold music, and nothing of the browser's tone.
-  const holdMusic = analysePcmu(await call.capture.span(Date.now(), 1000, TIMEOUT), [MICROPHONE_HZ, HOLD_MUSIC_HZ]);
+  const holdMusic = analysePcmu(await call.capture.span(Date.now(), 2000, TIMEOUT), [MICROPHONE_HZ, HOLD_MUSIC_HZ]);
   assert.ok((holdMusic.shares[HOLD_MUSIC_HZ] ?? 0) > 0.9, `the patient hears hold music while it rings: ${JSON.stringify(holdMusic)}`);
+  assert.ok(holdMusic.packetsPerSecond > 42 && holdMusic.packetsPerSecond < 58, `hold music at ${holdMusic.packetsPerSecond} packets/s: ${JSON.stringify(holdMusic)}`);
 
   await panel.getByRole('button', { name: 'Answer' }).click();
   await activeCall().getByText('In call').waitFor({ timeout: TIMEOUT });
@@ -230,6 +231,19 @@ test('sipp calls and is answered in the browser: audio both ways; Hang up in the
     const [result] = await Promise.all([call.sipp, callEndsAndIdles('You ended the call.')]);
     assert.is(result.code, 0, describeSipp(result));
     assert.match(result.messages, /^BYE sip:/m, 'sipp received the BYE');
+  } finally {
+    await finish(call);
+  }
+});
+
+test('a late offer from sipp (INVITE without SDP): our offer in the 200, its answer in the ACK; hold music, then audio both ways with the browser; the patient hangs up', async () => {
+  const call = await patientCalls('uac-invite-without-sdp-expect-offer-in-200.xml', { staysMs: PATIENT_STAYS_MS, timeoutMs: PATIENT_STAYS_MS + 30_000 });
+  try {
+    await answerAndHearBothWays(call);
+    assert.ok(!call.ended(), 'the patient hung up before the checks ended: raise PATIENT_STAYS_MS');
+    const [result] = await Promise.all([call.sipp, callEndsAndIdles('The caller hung up.', PATIENT_STAYS_MS + TIMEOUT)]);
+    assert.is(result.code, 0, describeSipp(result));
+    assert.not.match(result.messages, /^INVITE [^\n]*\n(?:[^\n]+\n)*Content-Type: application\/sdp/m, 'the INVITE carried no SDP');
   } finally {
     await finish(call);
   }

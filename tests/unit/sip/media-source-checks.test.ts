@@ -108,4 +108,28 @@ test('a callback: the browser\'s offer (no checks) and the trunk\'s answer (chec
   assert.is(commands.length, 2);
 });
 
+test('a late offer: the stand-in offer and the queue\'s answer, then the patient\'s answer from the ACK, each with the plain checks; an answer without PCMU or PCMA reaches nothing', async () => {
+  const { engine, commands } = recordingEngine();
+  const media = new MediaSession(engine, 'call-3', 'patient-tag', pino({ level: 'silent' }));
+  const offer = await media.offerForPatient();
+  assert.match(offer, /^m=audio 30002 /m, "rtpengine's port for the patient is our offer");
+  assert.equal(commands.map((c) => c.command), ['offer', 'answer']);
+  assert.match(commands[0]?.sdp ?? '', /^c=IN IP4 127\.0\.0\.1\r?$/m, 'the stand-in is the loopback placeholder');
+
+  const g722 = sdpFrom('patient', 4000).replace('RTP/AVP 0', 'RTP/AVP 9');
+  await media.patientAnswer(g722).then(
+    () => assert.unreachable('an answer without PCMU or PCMA is refused'),
+    (err: unknown) => assert.is((err as Error).name, 'NoCarriedAudioError'),
+  );
+  assert.is(commands.length, 2, 'nothing reached rtpengine');
+
+  // Even an answer that echoes the stand-in's o= line is taken: the stand-in describes no one.
+  const echo = sdpFrom('patient', 4000).replace(/^o=.*$/m, (commands[0]?.sdp ?? '').match(/^o=.*$/m)?.[0] ?? '');
+  await media.patientAnswer(echo);
+  assert.equal(commands.map((c) => c.command), ['offer', 'answer', 'offer', 'answer']);
+  assert.match(commands[2]?.sdp ?? '', /^m=audio 4000 /m, "the patient's answer goes to rtpengine as an offer");
+  assertChecks(commands.map((c) => ({ ...c, sdp: c.sdp.replace(/^o=-/m, 'o=placeholder') })));
+  assert.is(media.snapshot().patientSdp, echo, 'a restarted sip app has the patient\'s description');
+});
+
 test.run();

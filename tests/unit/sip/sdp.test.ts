@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { answerDirection, mediaAddress, placeholderSdp, sameSdpVersion, sdpOrigin, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from '@deskline/sip/media/sdp';
+import { answerDirection, carriesAudio, mediaAddress, placeholderSdp, sameSdpVersion, sdpOrigin, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from '@deskline/sip/media/sdp';
 
 const fromRtpengine = [
   'v=0',
@@ -101,6 +101,33 @@ test('withDirection: one direction line per m= section, none at session level', 
   const sdp = ['v=0', 'a=sendrecv', 'm=audio 1 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=sendrecv', 'm=video 2 RTP/AVP 96', ''].join('\r\n');
   assert.is(withDirection(sdp, 'recvonly'), ['v=0', 'm=audio 1 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=recvonly', 'm=video 2 RTP/AVP 96', 'a=recvonly', ''].join('\r\n'));
   assert.is(withDirection(placeholderSdp(1), 'sendrecv'), placeholderSdp(1), 'the placeholder as it is');
+});
+
+test('carriesAudio: PCMU or PCMA, static or named in an rtpmap, on a stream with a port; nothing else carries a voice', () => {
+  const sdp = (media: string, ...attributes: string[]) => ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', media, ...attributes, ''].join('\r\n');
+  assert.ok(carriesAudio(placeholderSdp(1)));
+  assert.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP 0')), 'PCMU by its static type');
+  assert.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP 9 8 101', 'a=rtpmap:9 G722/8000')), 'PCMA beside G.722');
+  assert.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP 96', 'a=rtpmap:96 pcma/8000')), 'PCMA under a dynamic type, any case');
+  assert.ok(carriesAudio(sdp('m=video 5000 RTP/AVP 96', 'a=rtpmap:96 H264/90000') + 'm=audio 4000 RTP/AVP 8\r\n'), 'a second stream');
+  assert.not.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP 9', 'a=rtpmap:9 G722/8000')), 'G.722 alone');
+  assert.not.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP 9')), 'G.722 by its static type');
+  assert.not.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP 101 13', 'a=rtpmap:101 telephone-event/8000')), 'DTMF events and comfort noise');
+  assert.not.ok(carriesAudio(sdp('m=audio 0 RTP/AVP 0 8')), 'a removed stream');
+  assert.not.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP 0', 'a=rtpmap:0 opus/48000/2')), 'type 0 renamed to another codec');
+  assert.not.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP 96', 'a=rtpmap:96 PCMU/16000')), 'PCMU at another rate');
+  assert.not.ok(carriesAudio(sdp('m=video 4000 RTP/AVP 0')), 'not audio');
+  assert.not.ok(carriesAudio(''), 'no SDP at all');
+  assert.not.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP (.*)+$ 9', 'a=rtpmap:(.*)+$ PCMU/8000')), 'a format that is no payload type');
+});
+
+test('carriesAudio reads a flood of formats and rtpmap lines in one pass (a trunk cannot stall the sip app with its SDP)', () => {
+  const formats = Array.from({ length: 20_000 }, (_, i) => 96 + (i % 32));
+  const flood = ['v=0', 'c=IN IP4 127.0.0.1', `m=audio 4000 RTP/AVP ${formats.join(' ')}`, ...formats.map((f) => `a=rtpmap:${f} G722/8000`), ''].join('\r\n');
+  const started = performance.now();
+  assert.not.ok(carriesAudio(flood));
+  const ms = performance.now() - started;
+  assert.ok(ms < 500, `${ms.toFixed(0)} ms for ${flood.length} characters`);
 });
 
 test.run();
