@@ -189,7 +189,10 @@ test('nobody answers within CALLBACK_RING_SECONDS: the trunk gets CANCEL, the br
   const rang = Date.now() - atTrunk.at;
   assert.is(response.status, 480, response.startLine);
   await cancelled;
-  assert.ok(rang >= RING_SECONDS * 1000 && rang < RING_SECONDS * 1000 + 1000, `ended after ${rang} ms`);
+  // The sip app's ring timer starts when it sends the INVITE, a little before the trunk's clock
+  // (atTrunk.at) sees it, and Node's timers and Date.now() differ by up to a millisecond: 1999 ms
+  // measured here is a ring of RING_SECONDS.
+  assert.ok(rang >= RING_SECONDS * 1000 - 50 && rang < RING_SECONDS * 1000 + 1000, `ended after ${rang} ms`);
   await assertEnded(context, granted.callbackId, granted.taskId, 'no-answer', ['dialing', 'ringing', 'ended']);
 });
 
