@@ -50,12 +50,14 @@ function grant(context: Context, sipUser = SIP_USER) {
 }
 
 /** The callback is over in Redis: ended with `outcome` after `states`, its lock gone, kept for the statistics. */
-async function assertEnded(context: Context, callbackId: string, taskId: string, outcome: string, states: string[]): Promise<CallbackView> {
+async function assertEnded(context: Context, callbackId: string, taskId: string, outcome: string, states: string[], mayMiss: string[] = []): Promise<CallbackView> {
   const { redis } = context.path;
   const ended = await waitFor('the callback to end', async () => (await callbackEvents(redis, callbackId)).find((v) => v.state === 'ended'), TIMEOUT);
   assert.is(ended.outcome, outcome);
   assert.ok(ended.endedAt && ended.endedAt >= ended.startedAt);
-  assert.equal((await callbackEvents(redis, callbackId)).map((v) => v.state), states);
+  const seen: string[] = (await callbackEvents(redis, callbackId)).map((v) => v.state);
+  const expected = states.filter((state) => !mayMiss.includes(state) || seen.includes(state));
+  assert.equal(seen, expected);
   assert.is(await redis.exists(RedisKeys.taskCallback(taskId)), 0, 'the task is unlocked');
   const stored = JSON.parse((await redis.get(RedisKeys.callback(callbackId))) ?? '{}') as CallbackView;
   assert.equal(stored, ended, 'callback:<id> holds the last view');
@@ -262,7 +264,10 @@ test('the README\'s tester path: sipp -sn uas at OUTBOUND_TRUNK answers a callba
   const result = await sipp;
   if (result.code !== 0) console.log(result.output.slice(-6000));
   assert.is(result.code, 0);
-  await assertEnded(context, granted.callbackId, granted.taskId, 'answered', ['dialing', 'ringing', 'answered', 'ended']);
+  // sipp's uas sends its 180 and 200 back to back over UDP, and Kamailio's UDP workers may relay the
+  // 200 first: the sip app then never sees the 180 (after a final answer it is stale), and the
+  // callback goes from dialing straight to answered, which its machine allows.
+  await assertEnded(context, granted.callbackId, granted.taskId, 'answered', ['dialing', 'ringing', 'answered', 'ended'], ['ringing']);
 });
 
 test.run();
