@@ -24,6 +24,14 @@ export type PushEvent =
  */
 export const PUSH_SESSION_ENDED_CLOSE_CODE = 4001;
 
+/**
+ * The close code of every push socket of a signaling instance that is stopping (a restart, an
+ * upgrade): the session goes on, and the panel opens a new socket at once, which the proxy gives to
+ * another instance (docs/scaling.md, "Two signaling instances"). Its `hello` carries the whole state
+ * again, so nothing that changed in between is missed.
+ */
+export const PUSH_SERVER_RESTARTING_CLOSE_CODE = 4002;
+
 /** What the sip app records on the call-events stream. */
 export interface CallEvent {
   call: CallView;

@@ -12,6 +12,7 @@ import auth, { withAccess } from './plugins/app/auth.js';
 import csrf from './plugins/app/csrf.js';
 import errors from './plugins/app/errors.js';
 import push from './plugins/app/push.js';
+import lifecycle from './plugins/app/lifecycle.js';
 import pauseTimer from './plugins/app/pause-timer.js';
 import taskBoard from './plugins/app/tasks.js';
 import health from './routes/api/health/index.js';
@@ -74,6 +75,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
     strictTransportSecurity: config.COOKIE_SECURE,
   });
   await app.register(cookie);
+  await app.register(lifecycle);
   await app.register(redis, { url: config.REDIS_URL });
   await app.register(websocket);
   await app.register(stores, { config });

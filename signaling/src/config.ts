@@ -99,6 +99,12 @@ export const ConfigSchema = Type.Object({
     maximum: 60,
     description: 'how often each instance refreshes who has the app open; a user is offline 3 heartbeats after the last one',
   }),
+  SHUTDOWN_DRAIN_SECONDS: Type.Integer({
+    default: 0,
+    minimum: 0,
+    maximum: 30,
+    description: "on SIGTERM, how long /api/health answers 503 (so that a load balancer's health check stops sending here) before the instance stops",
+  }),
   CLINIC_TIME_ZONE: Type.String({
     default: Intl.DateTimeFormat().resolvedOptions().timeZone,
     minLength: 1,

@@ -42,6 +42,22 @@ redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'userId', ARGV[1])
 return 1`;
 
 /**
+ * This instance is stopping while it holds a socket of the user: its entry is kept, but aged so that
+ * it lapses `grace` ms from now. A panel that reconnects to another instance within the grace never
+ * shows offline (that instance's TOUCH finds this entry fresh); one that does not come back is offline
+ * once the grace has passed (the next SWEEP appends the team event).
+ *   KEYS: presence:<userId>, presence:online
+ *   ARGV: userId, instanceId, the entry's new time (now - timeout + grace)
+ */
+const HAND_OVER = `
+local current = redis.call('ZSCORE', KEYS[1], ARGV[2])
+if not current then return 0 end
+if tonumber(current) > tonumber(ARGV[3]) then redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2]) end
+local latest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('ZADD', KEYS[2], latest[2], ARGV[1])
+return 1`;
+
+/**
  * The backstop for an instance that died without closing its sockets: every user whose latest
  * heartbeat is older than the timeout is looked at; instances that have not refreshed their entry
  * are dropped, and a user with none left is offline (team event). Every instance runs it; it is
@@ -95,6 +111,15 @@ export class Presence {
   /** The last socket of the user on this instance closed. */
   async leave(userId: string, now = Date.now()): Promise<void> {
     await this.redis.eval(LEAVE, ...this.args(userId, now));
+  }
+
+  /**
+   * This instance stops while holding sockets of the user (a restart): the user stays online for
+   * `graceMs` (at most the timeout) so their panel can reconnect elsewhere without a flicker.
+   */
+  async handOver(userId: string, graceMs: number, now = Date.now()): Promise<void> {
+    const lapsesAt = now - this.timeoutMs + Math.min(graceMs, this.timeoutMs);
+    await this.redis.eval(HAND_OVER, 2, RedisKeys.userSockets(userId), RedisKeys.onlineUsers, userId, this.instanceId, String(lapsesAt));
   }
 
   async sweep(now = Date.now()): Promise<string[]> {

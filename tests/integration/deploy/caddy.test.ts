@@ -5,8 +5,8 @@
  * pass while Caddy serves and fail once it is gone. Only the listen addresses move to free loopback
  * ports, so this test binds nothing else and can run beside others.
  */
-import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,10 +14,9 @@ import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { freePort } from '@deskline/scripts/free-port';
 import { REPO_ROOT } from '@deskline/scripts/launch-config';
-import { ManagedProcess, waitUntilHealthy } from '@deskline/scripts/managed-process';
-import { killOnExit } from '../../helpers/kill-on-exit.js';
+import { waitUntilHealthy } from '@deskline/scripts/managed-process';
+import { adaptCaddyfile, caddyEnvironment, onFreePorts, runCaddy } from '../../helpers/caddy.js';
 
 const run = promisify(execFile);
 
@@ -33,26 +32,16 @@ const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), '
 };
 const caddy = compose.services.caddy;
 
-interface Server {
-  listen: string[];
-  automatic_https?: Record<string, unknown>;
-}
-interface CaddyJson {
-  admin: { listen: string };
-  apps: { http: { http_port?: number; https_port?: number; servers: Record<string, Server> }; pki?: unknown };
-}
-
 const dir = mkdtempSync(path.join(os.tmpdir(), 'deskline-caddy-'));
 /** What clinic IT fills in, and a certificate from Caddy's own CA: no CA on the internet is asked. */
 const ENV: Record<string, string> = {
   PUBLIC_HOSTNAME: 'phones.clinic.example',
   CADDY_TLS: 'tls internal',
-  PORT: '8080',
+  SIGNALING_UPSTREAMS: '127.0.0.1:8080',
   SIP_LISTEN_HOST: '127.0.0.1',
   SIP_WS_PORT: '5066',
 };
-/** Caddy's state (its CA, certificates) in this test's directory, never in the caller's home. */
-const caddyEnv = { PATH: process.env['PATH'], HOME: dir, XDG_DATA_HOME: path.join(dir, 'data'), XDG_CONFIG_HOME: path.join(dir, 'config'), ...ENV };
+const caddyEnv = caddyEnvironment(dir, ENV);
 
 /** Compose's healthcheck: ["CMD", script in the image, args...], the script taken from this repository. */
 function healthcheck(): { script: string; args: string[] } {
@@ -73,7 +62,7 @@ function healthy(script: string, args: string[]): Promise<boolean> {
 function publicStatus(port: number, pathname: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = https.get(
-      { host: '127.0.0.1', port, path: pathname, servername: ENV['PUBLIC_HOSTNAME'], headers: { host: ENV['PUBLIC_HOSTNAME'] }, rejectUnauthorized: false, timeout: 5_000 },
+      { host: '127.0.0.1', port, path: pathname, servername: ENV['PUBLIC_HOSTNAME'], headers: { host: ENV['PUBLIC_HOSTNAME'] }, rejectUnauthorized: false, timeout: 15_000 },
       (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
@@ -92,9 +81,7 @@ test('Caddy: compose\'s healthcheck passes while Caddy runs the Caddyfile with c
   assert.is(path.resolve(REPO_ROOT, caddyfile), path.join(REPO_ROOT, 'deploy/caddy/Caddyfile'));
   assert.equal(caddy.command.slice(1), ['--config', '/etc/caddy/Caddyfile', '--adapter', 'caddyfile']);
 
-  const adapted = spawnSync('caddy', ['adapt', '--config', path.join(REPO_ROOT, caddyfile), '--adapter', 'caddyfile'], { env: caddyEnv, encoding: 'utf8' });
-  assert.is(adapted.status, 0, adapted.stderr);
-  const config = JSON.parse(adapted.stdout) as CaddyJson;
+  const config = adaptCaddyfile(caddyEnv, path.join(REPO_ROOT, caddyfile));
 
   const { script, args } = healthcheck();
   const [host = '', port = '', ...rest] = args;
@@ -106,30 +93,17 @@ test('Caddy: compose\'s healthcheck passes while Caddy runs the Caddyfile with c
 
   // The same configuration on free loopback ports: admin, health site, public HTTPS site without the
   // port-80 redirect, and no attempt to put Caddy's CA in this machine's trust store.
-  const healthPort = await freePort();
-  const httpsPort = await freePort();
-  config.admin.listen = `127.0.0.1:${await freePort()}`;
-  config.apps.http.https_port = httpsPort;
-  config.apps.http.http_port = await freePort();
-  for (const server of servers) {
-    if (server === health) server.listen = [`127.0.0.1:${healthPort}`];
-    else {
-      assert.equal(server.listen, [':443']);
-      server.listen = [`127.0.0.1:${httpsPort}`];
-      server.automatic_https = { ...server.automatic_https, disable_redirects: true };
-    }
-  }
-  config.apps.pki = { certificate_authorities: { local: { install_trust: false } } };
-  const file = path.join(dir, 'caddy.json');
-  writeFileSync(file, JSON.stringify(config));
+  for (const server of servers) if (server !== health) assert.equal(server.listen, [':443']);
+  const { healthPort, httpsPort } = await onFreePorts(config, `${host}:${port}`);
 
   const probe = [host, String(healthPort), ...rest];
   assert.is(await healthy(script, probe), false, 'unhealthy before Caddy runs');
-  const proc = killOnExit(ManagedProcess.start({ name: 'caddy', command: 'caddy', args: ['run', '--config', file], env: caddyEnv }));
+  const proc = runCaddy(config, caddyEnv, dir);
   try {
     await waitUntilHealthy(proc, () => healthy(script, probe), 15_000);
     assert.is(await healthy(script, [host, String(healthPort), '/config/']), false, 'only the health route is healthy');
-    // The public site does not answer the health route itself: it goes to signaling (absent here).
+    // The public site does not answer the health route itself: it goes to signaling (absent here),
+    // which Caddy looks for during lb_try_duration (10 s) before it gives up.
     assert.is(await publicStatus(httpsPort, rest[0] ?? ''), 502);
   } finally {
     await proc.stop();

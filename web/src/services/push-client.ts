@@ -1,4 +1,4 @@
-import { PUSH_SESSION_ENDED_CLOSE_CODE, type CallView, type PushEvent, type Subject, type TaskView, type TeamMember } from '@deskline/protocol';
+import { PUSH_SERVER_RESTARTING_CLOSE_CODE, PUSH_SESSION_ENDED_CLOSE_CODE, type CallView, type PushEvent, type Subject, type TaskView, type TeamMember } from '@deskline/protocol';
 import { log } from './log.js';
 
 const debug = log('dl:push');
@@ -14,6 +14,11 @@ export const ENDED_CALL_LINGER_MS = 5_000;
 export const PUSHED_CLOSED_TASKS = 200;
 const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 30_000;
+/**
+ * After a server restart's close, the panel reconnects within this (a random part of it), so that a
+ * clinic's panels do not all reach the other instance in the same millisecond.
+ */
+export const RESTART_RECONNECT_SPREAD_MS = 250;
 
 export type PushStatus = 'connecting' | 'connected' | 'reconnecting' | 'stopped';
 
@@ -30,8 +35,10 @@ function pushUrl(): string {
  * The live call list, team and call board from the server: a WebSocket at /api/push (same origin, the
  * session cookie authenticates it) that starts with a `hello` listing the calls in progress, the team
  * and the open tasks, and then sends every change of a call, a team member, a task and a subject. It
- * reconnects with exponential backoff (1 s doubling up to 30 s, with jitter); each `hello` replaces
- * calls, team and open tasks, so nothing missed while disconnected lingers. Ended and abandoned calls
+ * reconnects at once (within RESTART_RECONNECT_SPREAD_MS) when the server closes it for a restart, and
+ * after anything else with exponential backoff (1 s doubling up to 30 s, with jitter). Each `hello`
+ * replaces calls, team and open tasks with the server's whole state, so nothing that changed while
+ * disconnected is missed, and nothing that ended lingers. Ended and abandoned calls
  * are dropped ENDED_CALL_LINGER_MS after they end. A task that closes leaves `tasks` for
  * `closedTasks`, which the Closed tab merges with what it loads from the server.
  *
@@ -237,20 +244,30 @@ export class PushClient extends EventTarget {
       this.stop();
       return;
     }
+    if (event.code === PUSH_SERVER_RESTARTING_CLOSE_CODE) {
+      // Not a fault: another instance (or this one, restarted) takes the panel now. Should that fail
+      // too, the backoff starts from its first step.
+      this.#retries = 0;
+      this.#retryLater(Math.random() * RESTART_RECONNECT_SPREAD_MS);
+      return;
+    }
     this.#retryLater();
   }
 
-  #retryLater(): void {
-    const base = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** this.#retries);
-    this.#retries += 1;
-    // Jitter, so that a clinic's panels do not all come back in the same millisecond after a restart.
-    const delay = base / 2 + Math.random() * (base / 2);
+  #retryLater(delay = this.#backoff()): void {
     this.#status = 'reconnecting';
     this.#changed();
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       this.#connect('reconnecting');
     }, delay);
+  }
+
+  #backoff(): number {
+    const base = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** this.#retries);
+    this.#retries += 1;
+    // Jitter, so that a clinic's panels do not all come back in the same millisecond.
+    return base / 2 + Math.random() * (base / 2);
   }
 
   #changed(): void {

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import {
+  PUSH_SERVER_RESTARTING_CLOSE_CODE,
   PUSH_SESSION_ENDED_CLOSE_CODE,
   RedisKeys,
   RedisStreams,
@@ -34,6 +35,12 @@ const BLOCK_MS = 5_000;
  * the ended channel for everything else, a socket outlives its session by at most this long.
  */
 const SESSION_SWEEP_MS = 250;
+/**
+ * How long the users of a stopping instance stay online without a socket (Presence.handOver): ample
+ * for a panel to reconnect to another instance, or to this one restarted; short enough that a panel
+ * that never comes back does not look open for long.
+ */
+const RESTART_GRACE_MS = 10_000;
 
 /** One open push socket: whose it is, and the tasks it has been sent that its user may see. */
 interface Panel {
@@ -43,6 +50,12 @@ interface Panel {
   role: string;
   /** Tasks not closed that this panel was sent, so it can be told when one is no longer its to see. */
   tasks: Set<string>;
+  /**
+   * Events for this panel that came while its `hello` was being read, sent right after it. The hello
+   * is read from Redis over several round trips; an event pushed meanwhile and sent before it would be
+   * overwritten by an older state. Sent after it, every entity ends at its newest state.
+   */
+  pending: string[] | undefined;
 }
 const PUSH_PATH = '/api/push';
 
@@ -87,6 +100,10 @@ export default fp(
     const sessionEvents = app.redis.duplicate({ connectionName: 'signaling-sessions' });
     sessionEvents.on('error', (err: Error) => app.log.debug({ err: err.message }, 'push: sessions channel connection problem'));
     let running = true;
+    /** Set when this instance starts to stop: its sockets close with the restart code, no new one opens. */
+    let stopping = false;
+    /** The users this instance held sockets for when it started to stop: handed over, not taken offline. */
+    let heldAtStop: string[] = [];
 
     const endSessions = (digests: Iterable<string>): void => {
       const ended = new Set(digests);
@@ -136,25 +153,30 @@ export default fp(
      * A task goes to the panels whose user may see it (taskVisibleTo, the rule REST applies); a panel
      * that was sent it and may no longer see it (another employee took it) is told to drop it.
      */
+    const send = (socket: WebSocket, panel: Panel, text: string): void => {
+      if (panel.pending) panel.pending.push(text);
+      else socket.send(text);
+    };
+
     const sendTask = (task: TaskView): void => {
       const text = JSON.stringify({ type: 'task', task } satisfies PushEvent);
       const gone = JSON.stringify({ type: 'task-gone', taskId: task.id } satisfies PushEvent);
       for (const [socket, panel] of sockets) {
         if (socket.readyState !== socket.OPEN) continue;
         if (taskVisibleTo(task, panel)) {
-          socket.send(text);
+          send(socket, panel, text);
           // A closed task stays visible to everyone: nothing more to track.
           if (task.status === 'closed') panel.tasks.delete(task.id);
           else panel.tasks.add(task.id);
         } else if (panel.tasks.delete(task.id)) {
-          socket.send(gone);
+          send(socket, panel, gone);
         }
       }
     };
 
     const broadcast = (event: PushEvent): void => {
       const text = JSON.stringify(event);
-      for (const socket of sockets.keys()) if (socket.readyState === socket.OPEN) socket.send(text);
+      for (const [socket, panel] of sockets) if (socket.readyState === socket.OPEN) send(socket, panel, text);
     };
 
     const presenceStep = (userId: string, step: () => Promise<void>): Promise<void> => {
@@ -256,8 +278,21 @@ export default fp(
 
     // @fastify/websocket would accept an upgrade to any other route (the web app's wildcard, say) and
     // close it at once; a plain 404 says there is no socket there.
-    app.addHook('onRequest', async (request) => {
-      if (request.ws && request.routeOptions.url !== PUSH_PATH) throw new ClientError(404, 'There is no WebSocket here.');
+    app.addHook('onRequest', async (request, reply) => {
+      if (!request.ws) return;
+      if (request.routeOptions.url !== PUSH_PATH) throw new ClientError(404, 'There is no WebSocket here.');
+      if (stopping) {
+        // No answer at all: the proxy retries the upgrade (a GET) on another instance, where an
+        // answer (a 503) would go back to the panel as a failed socket and a backoff.
+        reply.hijack();
+        request.raw.socket.destroy();
+        return reply;
+      }
+      // Every socket starts with the whole state; there is nothing to resume from, and nothing a
+      // parameter could widen (docs/scaling.md, "Two signaling instances").
+      if (Object.keys(request.query as object).length > 0) {
+        throw new ClientError(400, 'The push socket takes no parameters: every connection starts with the whole state.');
+      }
     });
 
     app.get(PUSH_PATH, { websocket: true, config: { access: 'session' } }, async (socket, request) => {
@@ -268,7 +303,7 @@ export default fp(
         return;
       }
       const { session, user } = authenticated(request);
-      const panel: Panel = { session: sessionDigest(session.id), userId: user.id, role: user.role, tasks: new Set() };
+      const panel: Panel = { session: sessionDigest(session.id), userId: user.id, role: user.role, tasks: new Set(), pending: [] };
       sockets.set(socket, panel);
       const count = (perUser.get(user.id) ?? 0) + 1;
       perUser.set(user.id, count);
@@ -281,7 +316,7 @@ export default fp(
           return;
         }
         perUser.delete(user.id);
-        if (running) void presenceStep(user.id, () => app.presence.leave(user.id));
+        if (!stopping) void presenceStep(user.id, () => app.presence.leave(user.id));
       });
       // Panels only listen; anything they send is ignored.
       socket.on('message', () => undefined);
@@ -293,19 +328,32 @@ export default fp(
       if (socket.readyState !== socket.OPEN) return;
       for (const task of tasks) panel.tasks.add(task.id);
       socket.send(JSON.stringify(hello));
+      const pending = panel.pending ?? [];
+      panel.pending = undefined;
+      for (const text of pending) socket.send(text);
     });
 
     app.addHook('onReady', async () => {
       void tail();
     });
+    // Before the listener closes (Fastify runs preClose first): panels reconnect at once, and the
+    // proxy, finding this instance gone or dropping the upgrade, takes them to another one.
+    app.addHook('preClose', async () => {
+      stopping = true;
+      heldAtStop = [...perUser.keys()];
+      for (const socket of sockets.keys()) socket.close(PUSH_SERVER_RESTARTING_CLOSE_CODE, 'server restarting');
+    });
     app.addHook('onClose', async () => {
+      stopping = true;
       running = false;
       clearInterval(heartbeat);
       clearInterval(sessionSweep);
       sessionEvents.disconnect();
-      for (const socket of sockets.keys()) socket.close(1001, 'server stopping');
-      // A graceful stop takes this instance's users offline now rather than after the timeout.
-      await Promise.all([...perUser.keys()].map((userId) => presenceStep(userId, () => app.presence.leave(userId))));
+      for (const socket of sockets.keys()) socket.close(PUSH_SERVER_RESTARTING_CLOSE_CODE, 'server restarting');
+      // A stop is mostly a restart: the users stay online while their panels reconnect, and go
+      // offline RESTART_GRACE_MS later if they do not (docs/presence-and-pause.md).
+      const held = new Set([...heldAtStop, ...perUser.keys()]);
+      await Promise.all([...held].map((userId) => presenceStep(userId, () => app.presence.handOver(userId, RESTART_GRACE_MS))));
       perUser.clear();
       reader.disconnect();
     });

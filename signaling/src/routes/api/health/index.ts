@@ -2,7 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ApiErrorSchema } from '../../../schemas.js';
 
-/** Liveness and readiness for the launcher, Docker and monitoring: ok only when Redis answers. */
+/**
+ * Liveness and readiness for the launcher, Docker, monitoring and Caddy's health check: ok only when
+ * Redis answers and the instance is not stopping.
+ */
 const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/',
@@ -18,6 +21,9 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
+      if (app.lifecycle.draining) {
+        return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'This instance is stopping.' });
+      }
       try {
         await app.redis.ping();
       } catch (err) {
