@@ -414,8 +414,9 @@ test('a stop of the sip service leaves the calls to the next instance; the launc
   assert.ok(grace && Number(grace[1]) > 10, `stop_grace_period ${service('sip').stop_grace_period}`);
 });
 
-test('.env.example documents every variable docker-compose.yml reads, and only those', () => {
-  const read = new Set([...rawText.matchAll(/(?<!\$)\$\{([A-Z0-9_]+)/g)].map((m) => m[1] ?? ''));
+test('.env.example documents every variable docker-compose.yml and docker-compose.scale.yml read, and only those', () => {
+  const scaleText = readFileSync(path.join(REPO_ROOT, 'docker-compose.scale.yml'), 'utf8');
+  const read = new Set([rawText, scaleText].flatMap((text) => [...text.matchAll(/(?<!\$)\$\{([A-Z0-9_]+)/g)].map((m) => m[1] ?? '')));
   const documented = exampleVariables();
   assert.equal(sorted(documented.keys()), sorted(read));
   for (const [name, value] of documented) assert.is(value, '', `.env.example gives ${name} a value; it must be filled in or left to the default`);

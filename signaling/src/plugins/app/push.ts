@@ -279,19 +279,20 @@ export default fp(
     // @fastify/websocket would accept an upgrade to any other route (the web app's wildcard, say) and
     // close it at once; a plain 404 says there is no socket there.
     app.addHook('onRequest', async (request, reply) => {
+      const push = request.routeOptions.url === PUSH_PATH;
+      // Every socket starts with the whole state: there is nothing to resume from (no last event
+      // id), and no parameter that could widen what it is sent (docs/scaling.md).
+      if (push && Object.keys(request.query as object).length > 0) {
+        throw new ClientError(400, 'The push socket takes no parameters: every connection starts with the whole state.');
+      }
       if (!request.ws) return;
-      if (request.routeOptions.url !== PUSH_PATH) throw new ClientError(404, 'There is no WebSocket here.');
+      if (!push) throw new ClientError(404, 'There is no WebSocket here.');
       if (stopping) {
         // No answer at all: the proxy retries the upgrade (a GET) on another instance, where an
         // answer (a 503) would go back to the panel as a failed socket and a backoff.
         reply.hijack();
         request.raw.socket.destroy();
         return reply;
-      }
-      // Every socket starts with the whole state; there is nothing to resume from, and nothing a
-      // parameter could widen (docs/scaling.md, "Two signaling instances").
-      if (Object.keys(request.query as object).length > 0) {
-        throw new ClientError(400, 'The push socket takes no parameters: every connection starts with the whole state.');
       }
     });
 
