@@ -9,7 +9,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { FastifyInstance } from 'fastify';
-import { PUSH_SERVER_RESTARTING_CLOSE_CODE, SESSION_COOKIE, type PushEvent } from '@deskline/protocol';
+import { PUSH_SERVER_RESTARTING_CLOSE_CODE, SESSION_COOKIE, type CallView, type PushEvent } from '@deskline/protocol';
+import { CallStore } from '@deskline/sip/calls/call-store';
 import { wrapUpTask } from '../../helpers/board-tasks.js';
 import { PushEvents, memberEvent } from '../../helpers/push-events.js';
 import { asUser, buildTestApp, createUser, loginOk, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
@@ -127,6 +128,38 @@ test("a reconnect on another instance gets only what the user may see, and an en
   assert.match(await refusedUpgrade(other, '/api/push', anna.cookie), /401/);
   const answer = await other.inject({ method: 'GET', url: '/api/push', cookies: { [SESSION_COOKIE]: anna.cookie } });
   assert.is(answer.statusCode, 401);
+});
+
+test('an event that comes while a hello is being read reaches the panel after the hello, so the older hello cannot hide it', async () => {
+  const { app, db } = fixture;
+  const watcher = await panel(maria, app);
+  await hello(watcher);
+  // Anna's hello is read slowly: the team list waits until the call below has been pushed.
+  let release = (): void => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let reading = (): void => undefined;
+  const readingHello = new Promise<void>((resolve) => (reading = resolve));
+  const list = app.team.list.bind(app.team);
+  app.team.list = async () => {
+    reading();
+    await gate;
+    return list();
+  };
+  try {
+    const annaPanel = await panel(anna, app);
+    await readingHello;
+    const from = watcher.mark();
+    const call: CallView = { id: 'while-hello', from: '+48601000003', line: '100', state: 'waiting', startedAt: Date.now(), queuedAt: Date.now() };
+    await new CallStore(db).record(call);
+    await watcher.waitFor('the call on the other panel', (event): event is Extract<PushEvent, { type: 'call' }> => event.type === 'call' && event.call.id === call.id, from);
+    release();
+    const pushed = await annaPanel.waitFor('the call', (event): event is Extract<PushEvent, { type: 'call' }> => event.type === 'call' && event.call.id === call.id);
+    const first = await hello(annaPanel);
+    assert.is(annaPanel.seen[0]?.event.type, 'hello', 'the hello comes first');
+    assert.ok(annaPanel.seen.indexOf(first) < annaPanel.seen.indexOf(pushed), 'then the call that came while it was read');
+  } finally {
+    app.team.list = list;
+  }
 });
 
 test.run();

@@ -206,12 +206,24 @@ export default fp(
       for (const subject of subjects) if (subject) broadcast({ type: 'subject', subject });
     };
 
+    /**
+     * Where each stream ends now. Not `$` in every read: a read that returns entries of one stream
+     * leaves the others at `$`, and the next read would skip what they got in between.
+     */
+    const streamEnds = async (): Promise<[string, string, string]> => {
+      const streams = [RedisStreams.callEvents, RedisStreams.teamEvents, RedisStreams.boardEvents];
+      const ends = await Promise.all(streams.map((stream) => reader.xrevrange(stream, '+', '-', 'COUNT', 1)));
+      const [call = '0-0', team = '0-0', board = '0-0'] = ends.map((entries) => entries[0]?.[0] ?? '0-0');
+      return [call, team, board];
+    };
+
     const tail = async (): Promise<void> => {
-      let lastCall = '$';
-      let lastTeam = '$';
-      let lastBoard = '$';
+      let lastCall = '';
+      let lastTeam = '';
+      let lastBoard = '';
       while (running) {
         try {
+          if (lastCall === '') [lastCall, lastTeam, lastBoard] = await streamEnds();
           const result = (await reader.xread(
             'BLOCK',
             BLOCK_MS,
