@@ -2,18 +2,17 @@
  * A signaling instance that stops while panels are open (a restart, an upgrade), against a real
  * redis-server with two instances on it (docs/scaling.md, "Two signaling instances"): its sockets
  * close with the restart code, its users stay online while their panels reconnect to the other
- * instance and go offline only when they do not come back; and what an attacker could try on a
- * reconnect: a resume parameter to read what the user may not see, or the cookie of a session that
- * ended.
+ * instance and go offline only when they do not come back; and an event that comes while a panel's
+ * hello is read reaches it after the hello. What an attacker could try on a reconnect is in
+ * tests/security/push-reconnect.test.ts.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { FastifyInstance } from 'fastify';
-import { PUSH_SERVER_RESTARTING_CLOSE_CODE, SESSION_COOKIE, type CallView, type PushEvent } from '@deskline/protocol';
+import { PUSH_SERVER_RESTARTING_CLOSE_CODE, type CallView, type PushEvent } from '@deskline/protocol';
 import { CallStore } from '@deskline/sip/calls/call-store';
-import { wrapUpTask } from '../../helpers/board-tasks.js';
 import { PushEvents, memberEvent } from '../../helpers/push-events.js';
-import { asUser, buildTestApp, createUser, loginOk, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
+import { buildTestApp, createUser, loginOk, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
 
 const HEARTBEAT_SECONDS = 1;
 /** Three heartbeats: the presence timeout, and here also the restart grace (which is at most that). */
@@ -55,17 +54,6 @@ function hello(events: PushEvents, from = 0) {
   return events.waitFor('the hello', (event): event is Extract<PushEvent, { type: 'hello' }> => event.type === 'hello', from);
 }
 
-/** What an upgrade of /api/push with `path`'s query answers (injectWS only says the status). */
-async function refusedUpgrade(app: FastifyInstance, path: string, cookie: string): Promise<string> {
-  try {
-    const socket = await app.injectWS(path, { headers: { cookie: `${SESSION_COOKIE}=${cookie}` } });
-    socket.terminate();
-    return 'accepted';
-  } catch (err) {
-    return String(err);
-  }
-}
-
 test('an instance that stops closes its sockets with the restart code; users who reconnect elsewhere never show offline, one who does not goes offline after the grace', async () => {
   const stopping = await instance();
   const staying = fixture.app;
@@ -93,41 +81,6 @@ test('an instance that stops closes its sockets with the restart code; users who
     mariaThere.seen.slice(mark).some((seen) => memberEvent(anna.info.user.id, (member) => !member.online)(seen.event)),
     'Anna never showed offline',
   );
-});
-
-test('the push socket takes no resume parameter: a last event id or any other is refused with 400 and says why', async () => {
-  const { app } = fixture;
-  await app.ready();
-  for (const path of ['/api/push?lastEventId=0-0', '/api/push?since=0', '/api/push?userId=' + ben.info.user.id]) {
-    const answer = await app.inject({ method: 'GET', url: path, cookies: { [SESSION_COOKIE]: anna.cookie } });
-    assert.is(answer.statusCode, 400, path);
-    assert.match(answer.json<{ message: string }>().message, /takes no parameters/, path);
-    assert.match(await refusedUpgrade(app, path, anna.cookie), /400/, `${path}: the upgrade is refused`);
-  }
-  // Anonymous callers learn nothing about it: the session check comes first.
-  const anonymous = await app.inject({ method: 'GET', url: '/api/push?lastEventId=0-0' });
-  assert.is(anonymous.statusCode, 401);
-  // The plain path still opens.
-  const plain = await panel(anna, app);
-  await hello(plain);
-});
-
-test("a reconnect on another instance gets only what the user may see, and an ended session cannot reconnect anywhere", async () => {
-  const { app, db } = fixture;
-  const other = await instance();
-  // A wrap-up of Ben's: pending, his own and the manager's to see, not Anna's.
-  const bens = await wrapUpTask(app, db, ben.info.user.id, '+48601000002');
-  const annaThere = await hello(await panel(anna, other));
-  assert.not.ok(annaThere.event.tasks.some((task) => task.id === bens.id), "Anna's hello holds no task of Ben's");
-  const mariaThere = await hello(await panel(maria, other));
-  assert.ok(mariaThere.event.tasks.some((task) => task.id === bens.id), "the manager's does");
-
-  // Anna logs out on one instance; her old cookie opens no socket on the other.
-  const loggedOut = await asUser(app, anna, 'POST', '/api/auth/logout');
-  assert.is(loggedOut.statusCode, 204);
-  assert.match(await refusedUpgrade(other, '/api/push', anna.cookie), /401/);
-  const answer = await other.inject({ method: 'GET', url: '/api/push', cookies: { [SESSION_COOKIE]: anna.cookie } });
-  assert.is(answer.statusCode, 401);
 });
 
 test('an event that comes while a hello is being read reaches the panel after the hello, so the older hello cannot hide it', async () => {
