@@ -10,39 +10,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { FastifyInstance } from 'fastify';
-import { SESSION_COOKIE, type PushEvent } from '@deskline/protocol';
+import { SESSION_COOKIE } from '@deskline/protocol';
 import { wrapUpTask } from '../helpers/board-tasks.js';
-import { PushEvents } from '../helpers/push-events.js';
-import { asUser, buildTestApp, createUser, loginOk, useFreshApp, type LoggedIn } from '../helpers/signaling.js';
+import { hello, useColleagues } from '../helpers/instances.js';
+import { asUser, useFreshApp } from '../helpers/signaling.js';
 
 const fixture = useFreshApp(test);
-let anna: LoggedIn;
-let ben: LoggedIn;
-let maria: LoggedIn;
-const open: PushEvents[] = [];
-const others: FastifyInstance[] = [];
-
-test.before.each(async () => {
-  const { app } = fixture;
-  anna = await loginOk(app, 'anna@clinic.example', await createUser(app, 'anna@clinic.example', 'employee'));
-  ben = await loginOk(app, 'ben@clinic.example', await createUser(app, 'ben@clinic.example', 'employee'));
-  maria = await loginOk(app, 'maria@clinic.example', await createUser(app, 'maria@clinic.example', 'manager'));
-});
-
-test.after.each(async () => {
-  for (const panel of open.splice(0)) panel.socket.terminate();
-  for (const other of others.splice(0)) await other.close();
-});
-
-async function panel(who: LoggedIn, app: FastifyInstance): Promise<PushEvents> {
-  const events = await PushEvents.open(app, who);
-  open.push(events);
-  return events;
-}
-
-function hello(events: PushEvents) {
-  return events.waitFor('the hello', (event): event is Extract<PushEvent, { type: 'hello' }> => event.type === 'hello');
-}
+const team = useColleagues(test, fixture);
 
 /** What an upgrade of `path` answers (injectWS only says the status). */
 async function refusedUpgrade(app: FastifyInstance, path: string, cookie: string): Promise<string> {
@@ -58,36 +32,35 @@ async function refusedUpgrade(app: FastifyInstance, path: string, cookie: string
 test('the push socket takes no resume parameter: a last event id or any other is refused with 400 and says why', async () => {
   const { app } = fixture;
   await app.ready();
-  for (const path of ['/api/push?lastEventId=0-0', '/api/push?since=0', '/api/push?userId=' + ben.info.user.id]) {
-    const answer = await app.inject({ method: 'GET', url: path, cookies: { [SESSION_COOKIE]: anna.cookie } });
+  for (const path of ['/api/push?lastEventId=0-0', '/api/push?since=0', '/api/push?userId=' + team.ben.info.user.id]) {
+    const answer = await app.inject({ method: 'GET', url: path, cookies: { [SESSION_COOKIE]: team.anna.cookie } });
     assert.is(answer.statusCode, 400, path);
     assert.match(answer.json<{ message: string }>().message, /takes no parameters/, path);
-    assert.match(await refusedUpgrade(app, path, anna.cookie), /400/, `${path}: the upgrade is refused`);
+    assert.match(await refusedUpgrade(app, path, team.anna.cookie), /400/, `${path}: the upgrade is refused`);
   }
   // Anonymous callers learn nothing about it: the session check comes first.
   const anonymous = await app.inject({ method: 'GET', url: '/api/push?lastEventId=0-0' });
   assert.is(anonymous.statusCode, 401);
   // The plain path still opens.
-  const plain = await panel(anna, app);
+  const plain = await team.panel(team.anna, app);
   await hello(plain);
 });
 
 test("a reconnect on another instance gets only what the user may see, and an ended session cannot reconnect anywhere", async () => {
   const { app, db } = fixture;
-  const other = await buildTestApp(fixture.redisUrl);
-  others.push(other);
+  const other = await team.instance();
   // A wrap-up of Ben's: pending, his own and the manager's to see, not Anna's.
-  const bens = await wrapUpTask(app, db, ben.info.user.id, '+48601000002');
-  const annaThere = await hello(await panel(anna, other));
+  const bens = await wrapUpTask(app, db, team.ben.info.user.id, '+48601000002');
+  const annaThere = await hello(await team.panel(team.anna, other));
   assert.not.ok(annaThere.event.tasks.some((task) => task.id === bens.id), "Anna's hello holds no task of Ben's");
-  const mariaThere = await hello(await panel(maria, other));
+  const mariaThere = await hello(await team.panel(team.maria, other));
   assert.ok(mariaThere.event.tasks.some((task) => task.id === bens.id), "the manager's does");
 
   // Anna logs out on one instance; her old cookie opens no socket on the other.
-  const loggedOut = await asUser(app, anna, 'POST', '/api/auth/logout');
+  const loggedOut = await asUser(app, team.anna, 'POST', '/api/auth/logout');
   assert.is(loggedOut.statusCode, 204);
-  assert.match(await refusedUpgrade(other, '/api/push', anna.cookie), /401/);
-  const answer = await other.inject({ method: 'GET', url: '/api/push', cookies: { [SESSION_COOKIE]: anna.cookie } });
+  assert.match(await refusedUpgrade(other, '/api/push', team.anna.cookie), /401/);
+  const answer = await other.inject({ method: 'GET', url: '/api/push', cookies: { [SESSION_COOKIE]: team.anna.cookie } });
   assert.is(answer.statusCode, 401);
 });
 

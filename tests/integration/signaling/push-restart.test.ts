@@ -8,58 +8,25 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { FastifyInstance } from 'fastify';
 import { PUSH_SERVER_RESTARTING_CLOSE_CODE, type CallView, type PushEvent } from '@deskline/protocol';
 import { CallStore } from '@deskline/sip/calls/call-store';
-import { PushEvents, memberEvent } from '../../helpers/push-events.js';
-import { buildTestApp, createUser, loginOk, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
+import { hello, useColleagues } from '../../helpers/instances.js';
+import { memberEvent } from '../../helpers/push-events.js';
+import { useFreshApp } from '../../helpers/signaling.js';
 
 const HEARTBEAT_SECONDS = 1;
 /** Three heartbeats: the presence timeout, and here also the restart grace (which is at most that). */
 const TIMEOUT_MS = HEARTBEAT_SECONDS * 3000;
 const ENV = { PRESENCE_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS) };
 const fixture = useFreshApp(test, ENV);
-let anna: LoggedIn;
-let ben: LoggedIn;
-let maria: LoggedIn;
-const open: PushEvents[] = [];
-const others: FastifyInstance[] = [];
-
-test.before.each(async () => {
-  const { app } = fixture;
-  anna = await loginOk(app, 'anna@clinic.example', await createUser(app, 'anna@clinic.example', 'employee'));
-  ben = await loginOk(app, 'ben@clinic.example', await createUser(app, 'ben@clinic.example', 'employee'));
-  maria = await loginOk(app, 'maria@clinic.example', await createUser(app, 'maria@clinic.example', 'manager'));
-});
-
-test.after.each(async () => {
-  for (const panel of open.splice(0)) panel.socket.terminate();
-  for (const other of others.splice(0)) await other.close();
-});
-
-/** Another signaling instance on the same Redis. */
-async function instance(): Promise<FastifyInstance> {
-  const app = await buildTestApp(fixture.redisUrl, ENV);
-  others.push(app);
-  return app;
-}
-
-async function panel(who: LoggedIn, app: FastifyInstance): Promise<PushEvents> {
-  const events = await PushEvents.open(app, who);
-  open.push(events);
-  return events;
-}
-
-function hello(events: PushEvents, from = 0) {
-  return events.waitFor('the hello', (event): event is Extract<PushEvent, { type: 'hello' }> => event.type === 'hello', from);
-}
+const team = useColleagues(test, fixture, ENV);
 
 test('an instance that stops closes its sockets with the restart code; users who reconnect elsewhere never show offline, one who does not goes offline after the grace', async () => {
-  const stopping = await instance();
+  const stopping = await team.instance();
   const staying = fixture.app;
-  const annaHere = await panel(anna, stopping);
-  const benHere = await panel(ben, stopping);
-  const mariaThere = await panel(maria, staying);
+  const annaHere = await team.panel(team.anna, stopping);
+  const benHere = await team.panel(team.ben, stopping);
+  const mariaThere = await team.panel(team.maria, staying);
   await Promise.all([hello(annaHere), hello(benHere), hello(mariaThere)]);
   const mark = mariaThere.mark();
 
@@ -69,23 +36,23 @@ test('an instance that stops closes its sockets with the restart code; users who
   assert.is(await benHere.closed, PUSH_SERVER_RESTARTING_CLOSE_CODE);
 
   // Anna's panel reconnects to the other instance: online in her hello, and never offline on Maria's.
-  const annaThere = await panel(anna, staying);
+  const annaThere = await team.panel(team.anna, staying);
   const again = await hello(annaThere);
-  assert.is(again.event.team.find((member) => member.userId === anna.info.user.id)?.online, true);
+  assert.is(again.event.team.find((member) => member.userId === team.anna.info.user.id)?.online, true);
   // Ben's panel never comes back: offline once the grace has passed, and not before.
-  const offline = await mariaThere.waitFor('Ben offline', memberEvent(ben.info.user.id, (member) => !member.online), mark, TIMEOUT_MS + 5000);
+  const offline = await mariaThere.waitFor('Ben offline', memberEvent(team.ben.info.user.id, (member) => !member.online), mark, TIMEOUT_MS + 5000);
   const after = offline.at - stoppedAt;
   console.log(`  a user whose panel did not come back went offline ${after} ms after the stop (grace ${TIMEOUT_MS} ms)`);
   assert.ok(after >= TIMEOUT_MS - 100 && after < TIMEOUT_MS + 2500, `${after} ms`);
   assert.not.ok(
-    mariaThere.seen.slice(mark).some((seen) => memberEvent(anna.info.user.id, (member) => !member.online)(seen.event)),
+    mariaThere.seen.slice(mark).some((seen) => memberEvent(team.anna.info.user.id, (member) => !member.online)(seen.event)),
     'Anna never showed offline',
   );
 });
 
 test('an event that comes while a hello is being read reaches the panel after the hello, so the older hello cannot hide it', async () => {
   const { app, db } = fixture;
-  const watcher = await panel(maria, app);
+  const watcher = await team.panel(team.maria, app);
   await hello(watcher);
   // Anna's hello is read slowly: the team list waits until the call below has been pushed.
   let release = (): void => undefined;
@@ -99,7 +66,7 @@ test('an event that comes while a hello is being read reaches the panel after th
     return list();
   };
   try {
-    const annaPanel = await panel(anna, app);
+    const annaPanel = await team.panel(team.anna, app);
     await readingHello;
     const from = watcher.mark();
     const call: CallView = { id: 'while-hello', from: '+48601000003', line: '100', state: 'waiting', startedAt: Date.now(), queuedAt: Date.now() };
