@@ -22,6 +22,7 @@ import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
 import {
   CSRF_HEADER,
+  RedisKeys,
   SESSION_COOKIE,
   type AgentStatus,
   type CallView,
@@ -58,6 +59,8 @@ const MAX_EXTENDS = 200;
 const EXTEND_EVERY_MS = 20;
 const WAITING_PATIENT = '+4915112340001';
 const BENS_PATIENT = '+4915112340002';
+/** Ben's patient from before B's stop, whose task he closes while B stops. */
+const CLOSED_PATIENT = '+4915112340003';
 
 interface Instance {
   name: string;
@@ -82,6 +85,7 @@ let benId: string;
 let mariaId: string;
 let ben: { cookie: string; csrf: string };
 let benDesk: Workstation;
+let subjectId: string;
 const pageErrors: string[] = [];
 
 /** What each panel's push sockets did: when one closed, when a hello came, and every event. */
@@ -273,6 +277,7 @@ test.before(async () => {
   annaId = (await setup.users.create({ email: 'anna@clinic.example', displayName: 'Anna Reception', role: 'employee', password: PASSWORDS.anna })).id;
   benId = (await setup.users.create({ email: 'ben@clinic.example', displayName: 'Ben Reception', role: 'employee', password: PASSWORDS.ben })).id;
   mariaId = (await setup.users.create({ email: 'maria@clinic.example', displayName: 'Maria Manager', role: 'manager', password: PASSWORDS.maria })).id;
+  subjectId = (await setup.subjects.create({ name: 'Appointment' })).id;
   await setup.close();
   const staff = new Staff(db, kamailio.domain);
   await staff.workstation('Reception 1');
@@ -352,8 +357,23 @@ test('rolling restart of two signaling instances: every panel shows every change
     await onEveryPanel('their task on the board', queued, hasTask, (page) => taskOf(page, WAITING_PATIENT).waitFor({ timeout: TIMEOUT }), shownIn);
   });
 
-  // Instance B stops: the patient hangs up, a call Ben answered ends, and Ben asks for more minutes
-  // one request after another (each extends the pause: one applied twice would show).
+  // Between the two: a call Ben answered ends; its wrap-up is on Maria's board (not on Anna's, it is
+  // Ben's), and Ben gives it a subject. Anna opens her Closed tab.
+  const earlier: CallView = { id: `restart-call-${++seq}`, from: CLOSED_PATIENT, line: '100', state: 'intro', startedAt: Date.now(), queuedAt: Date.now() };
+  const ben1 = { agentUserId: benId, workstationId: benDesk.id };
+  await callEvent({ ...earlier, state: 'ringing', ...ben1 });
+  await callEvent({ ...earlier, state: 'bridged', ...ben1, answeredAt: Date.now() });
+  await callEvent({ ...earlier, state: 'ended', ...ben1, answeredAt: Date.now(), endedAt: Date.now() });
+  await taskOf(maria, CLOSED_PATIENT).waitFor({ timeout: TIMEOUT });
+  const earlierTask = await waitFor('the task of the earlier call', () => db.get(RedisKeys.callTask(earlier.id)));
+  const subject = await request('PATCH', `/api/tasks/${earlierTask}`, { subjectId });
+  assert.is(subject.status, 200, subject.body);
+  await openTab(anna, 'Closed');
+  await board(anna).getByRole('tab', { name: /^Closed/, selected: true }).waitFor({ timeout: TIMEOUT });
+
+  // Instance B stops: the patient hangs up, a call Ben answered ends, Ben closes the earlier task,
+  // and he asks for more minutes one request after another (each extends the pause: one applied
+  // twice would show).
   const bens: CallView = { id: `restart-call-${++seq}`, from: BENS_PATIENT, line: '100', state: 'intro', startedAt: Date.now(), queuedAt: Date.now() };
   const extendAnswers: Array<{ status: number; body: string }> = [];
   let stopping = true;
@@ -365,8 +385,10 @@ test('rolling restart of two signaling instances: every panel shows every change
         await new Promise((resolve) => setTimeout(resolve, EXTEND_EVERY_MS));
       }
     })();
-    // When B's sockets close (every panel is on B now), the patient hangs up and Ben's call ends.
+    // When B's sockets close (every panel is on B now), the patient hangs up, Ben's call ends and he
+    // closes the earlier task.
     await socketsClosing(b, signalled);
+    const closing = request('POST', `/api/tasks/${earlierTask}/close`);
     const hungUp = await callEvent({ ...waiting, state: 'abandoned', queuedAt: now, endedAt: Date.now() });
     await callEvent({ ...bens, state: 'ringing', agentUserId: benId, workstationId: benDesk.id });
     await callEvent({ ...bens, state: 'bridged', agentUserId: benId, workstationId: benDesk.id, answeredAt: Date.now() });
@@ -381,6 +403,11 @@ test('rolling restart of two signaling instances: every panel shows every change
     const isWrapUp = (task: TaskView): boolean => task.call?.id === bens.id && task.status === 'wrap-up';
     const wrapUp = receivedAt(maria, ended, (e) => (e.type === 'task' && isWrapUp(e.task)) || (e.type === 'hello' && e.tasks.some(isWrapUp)));
     shownIn.push({ what: "Ben's wrap-up task (Maria)", received: wrapUp === undefined ? undefined : wrapUp - ended, shown: Date.now() - ended });
+    const closed = await closing;
+    assert.is(closed.status, 200, `Ben's close during the restart: ${closed.body}`);
+    // On Anna's open Closed tab (pushed, or read again once her socket is back), off Maria's Pending.
+    await taskOf(anna, CLOSED_PATIENT).waitFor({ timeout: TIMEOUT });
+    await taskOf(maria, CLOSED_PATIENT).waitFor({ state: 'detached', timeout: TIMEOUT });
     // The extends go on until B has exited, so some arrive while it stops.
     await b.proc.exited;
     stopping = false;
@@ -427,8 +454,9 @@ test('rolling restart of two signaling instances: every panel shows every change
       if (event.type === 'member' && (event.member.userId === annaId || event.member.userId === mariaId)) {
         assert.ok(event.member.online, `${who}'s panel never saw ${event.member.displayName} offline`);
       }
-      if (event.type === 'task' && event.task.call?.from === BENS_PATIENT && page === anna) assert.unreachable("Anna's panel was sent Ben's wrap-up task");
-      if (event.type === 'hello' && page === anna) assert.not.ok(event.tasks.some((task) => task.call?.from === BENS_PATIENT), "Anna's hello holds no task of Ben's");
+      const bensOpen = (task: TaskView): boolean => task.assigneeUserId === benId && task.status === 'wrap-up';
+      if (event.type === 'task' && bensOpen(event.task) && page === anna) assert.unreachable("Anna's panel was sent Ben's wrap-up task");
+      if (event.type === 'hello' && page === anna) assert.not.ok(event.tasks.some(bensOpen), "Anna's hello holds no task of Ben's");
     }
   }
   assert.equal(pageErrors, []);
