@@ -7,12 +7,15 @@
  * Maria, a manager without a workstation. Ben, a colleague at Reception 2, works through the API.
  * The patients' calls are written to Redis by the sip app's own CallStore, as the sip app writes them.
  *
- * While instance A stops (SIGTERM), a patient's call arrives and Ben pauses; while B stops, that
- * patient hangs up, a call Ben answered ends (a wrap-up task that only Ben and the manager may see),
- * and Ben extends his pause again and again, each request one at a time through Caddy. Every panel
- * must show every change, none may show the login page, Anna must stay Available and Ben's pause
- * must be exactly what his answered requests made it. Printed: how long each instance took to stop,
- * how long each panel was without its push socket, and how long each change took to show.
+ * While instance A drains (SIGTERM, SHUTDOWN_DRAIN_SECONDS) Ben pauses, and the moment it closes its
+ * sockets a patient's call arrives. While B stops (every panel is on B by then), the moment its
+ * sockets close that patient hangs up, a call Ben answered ends (a wrap-up task that only Ben and the
+ * manager may see), Ben closes an earlier task (Anna has her Closed tab open), and all along Ben
+ * extends his pause, one request after another through Caddy. Every panel must show every change,
+ * none may show the login page, Anna must stay Available, Anna's panel never gets Ben's wrap-ups, and
+ * Ben's pause must be exactly what his answered requests made it. Printed: how long each instance
+ * took to stop, how long each panel was without its push socket, and how long each change took to
+ * reach each panel and to show.
  */
 import https from 'node:https';
 import path from 'node:path';

@@ -72,6 +72,9 @@ test('signaling-2 is signaling with its own port, and Caddy proxies to both once
   assert.equal(healthTwo?.test, healthOne?.test.map((arg) => (arg === '8080' ? '8081' : arg)), 'its healthcheck asks its own port');
   // Both drain before they stop: Caddy (a check a second) has stopped sending them anything.
   for (const env of [envOne, envTwo]) assert.ok(loadConfig(env).SHUTDOWN_DRAIN_SECONDS >= 2);
+  // Docker's SIGKILL comes after the drain and signaling's own 10 s bound on closing.
+  const grace = /^(\d+)s$/.exec(String(one?.['stop_grace_period'] ?? ''));
+  assert.ok(grace && Number(grace[1]) > loadConfig(envOne).SHUTDOWN_DRAIN_SECONDS + 10, `stop_grace_period ${String(one?.['stop_grace_period'])}`);
 
   const caddy = services['caddy'];
   assert.equal(Object.keys(caddy?.depends_on ?? {}).sort(), ['kamailio', 'signaling', 'signaling-2']);
