@@ -35,8 +35,9 @@ type ClosedList = { state: 'idle' | 'loading' } | { state: 'loaded'; tasks: read
  * (intro, waiting, ringing) and the wrap-ups; On the line: calls in progress and callbacks; Closed;
  * Abandoned: patients nobody answered, to call back. Tasks come live from the push socket, filed with
  * `taskTab` and `taskVisibleTo`; the Closed tab also reads GET /api/tasks?tab=closed whenever it is
- * opened, and when the push socket is back while it is open. The shell says what to announce to screen readers (`announcement`, "New call from …"): it
- * watches for new calls in every view, and hands the text to the board while the board is shown.
+ * opened, and again when the push socket is back while it is open. The shell says what to announce
+ * to screen readers (`announcement`, "New call from …"): it watches for new calls in every view, and
+ * hands the text to the board while the board is shown.
  *
  * @fires task-change - (from a card) `CustomEvent<TaskView>`: the server answered a change.
  * @fires call-back - (from a card) `CustomEvent<CallBackDetail>`: a callback was granted; call its target.
@@ -167,7 +168,8 @@ export class DlTaskBoard extends LitElement {
     if (changed.has('team')) this.#teamById = new Map(this.team.map((member) => [member.userId, member]));
     // Back after the push socket was down (a server restart): a task closed meanwhile was never
     // pushed, so the open Closed tab reads its list again.
-    if (changed.has('connected') && changed.get('connected') === false && this.connected && this.tab === 'closed') void this.#loadClosed();
+    const reconnected = changed.has('connected') && changed.get('connected') === false && this.connected;
+    if (reconnected && this.tab === 'closed') void this.#loadClosed();
   }
 
   #tasksOf(tab: TaskTab): TaskView[] {

@@ -80,12 +80,14 @@ function field(fields: string[], name: string): string | undefined {
 
 /**
  * Live state for every logged-in panel: a WebSocket at /api/push (session cookie required) that first
- * sends the calls in progress, the team and the open tasks the user may see, then every call event the
- * sip app appends, every team member that changed (docs/presence-and-pause.md), and every task and
- * subject that changed (docs/call-board.md). One blocking reader per signaling instance tails the
- * three streams; each instance fans out to its own sockets. An open socket makes its user `online`:
- * the instance tells Redis on the first and the last socket of a user and refreshes the users it
- * holds every heartbeat, and every instance sweeps out the users of an instance that died.
+ * sends the calls in progress, the team and the open tasks the user may see (every socket starts with
+ * the whole state, so a reconnect resyncs: docs/scaling.md), then every call event the sip app
+ * appends, every team member that changed (docs/presence-and-pause.md), and every task and subject
+ * that changed (docs/call-board.md). One blocking reader per signaling instance tails the three
+ * streams; each instance fans out to its own sockets. An open socket makes its user `online`: the
+ * instance tells Redis on the first and the last socket of a user and refreshes the users it holds
+ * every heartbeat, and every instance sweeps out the users of an instance that died. A stopping
+ * instance closes its sockets with the restart code and hands its users over.
  */
 export default fp(
   async (app, opts: { config: Config }) => {
@@ -149,15 +151,16 @@ export default fp(
     const sessionSweep = setInterval(() => void sweepSessions(), SESSION_SWEEP_MS);
     sessionSweep.unref();
 
-    /**
-     * A task goes to the panels whose user may see it (taskVisibleTo, the rule REST applies); a panel
-     * that was sent it and may no longer see it (another employee took it) is told to drop it.
-     */
+    /** Sends to one panel, or holds it until that panel's hello is sent (Panel.pending). */
     const send = (socket: WebSocket, panel: Panel, text: string): void => {
       if (panel.pending) panel.pending.push(text);
       else socket.send(text);
     };
 
+    /**
+     * A task goes to the panels whose user may see it (taskVisibleTo, the rule REST applies); a panel
+     * that was sent it and may no longer see it (another employee took it) is told to drop it.
+     */
     const sendTask = (task: TaskView): void => {
       const text = JSON.stringify({ type: 'task', task } satisfies PushEvent);
       const gone = JSON.stringify({ type: 'task-gone', taskId: task.id } satisfies PushEvent);
