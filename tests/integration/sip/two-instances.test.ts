@@ -52,14 +52,26 @@ interface Waiting extends Caller {
   call: CallView;
 }
 
+/** The queue's id of the call the instance answered as SIP call `sipCallId` (it logs both). */
+async function deskCallIdOf(path: CallPath, sipCallId: string): Promise<string> {
+  return waitFor(`the sip app to log the call ${sipCallId}`, () => {
+    for (const index of [0, 1]) {
+      const line = path.appAt(index).logs.find((entry) => entry.msg === 'answered the patient' && entry['sipCallId'] === sipCallId);
+      if (typeof line?.['callId'] === 'string') return line['callId'];
+    }
+    return undefined;
+  });
+}
+
 /** A new patient's call, answered and waiting with the music; asserts it went to instance `expectedOwner` when given. */
 async function callAndWait(path: CallPath, callers: Callers, events: CallEvents, expectedOwner?: string): Promise<Waiting> {
   const from = events.mark();
   const caller = await callers.call();
-  const call = (await events.waitFor({ state: 'waiting', from }, QUEUED_WITHIN_MS)).call;
+  // (Not just the next call to wait: an adoption puts other calls back in the queue meanwhile.)
+  const callId = await deskCallIdOf(path, caller.dialog.callId);
+  const call = (await events.waitFor({ callId, state: 'waiting', from }, QUEUED_WITHIN_MS)).call;
   if (expectedOwner) assert.is(await ownerOf(path, call.id), expectedOwner, 'the new call went to the running instance');
-  // (A loaded machine may take a moment between the call's move to waiting and the music's start.)
-  await caller.phone.waitForTone(HOLD_MUSIC_HZ, 6_000);
+  await caller.phone.waitForTone(HOLD_MUSIC_HZ, 3_000);
   return { ...caller, call };
 }
 
