@@ -109,6 +109,8 @@ test('rolling restart (A stops, A starts, B stops, B starts): every waiting pati
       const status = await path.stopAppAt(index);
       assert.equal(status, { code: 0, signal: null }, `${name} exits 0`);
       const adoptedAt = await loggedAt(survivor, ADOPTED, held, logFrom, TAKEOVER_AFTER_STOP_MS);
+      // On the stopping instance's word, not a second later when its Redis connection is seen gone.
+      await survivor.waitForLog('the stop message', (line) => line.msg === 'a sip app instance stopped; taking over its calls', { from: logFrom });
       figures.push(`${name} SIGTERM → first call adopted by the other: ${adoptedAt - stopAt} ms (${held} calls)`);
       assert.ok(adoptedAt - stopAt < TAKEOVER_AFTER_STOP_MS, `adopted ${adoptedAt - stopAt} ms after the SIGTERM`);
       for (const patient of patients) assert.is(await ownerOf(path, patient.call.id), survivorId, 'every call is on the survivor');
@@ -210,6 +212,7 @@ test('SIGKILL of one instance: the other adopts its waiting and bridged calls wi
     const killAt = Date.now();
     await path.crashAppAt(victimIndex);
     const adoptedAt = await loggedAt(survivor, ADOPTED, onVictim, logFrom, TAKEOVER_AFTER_CRASH_MS + 2_000);
+    await survivor.waitForLog('the loss noticed', (line) => line.msg === 'a sip app instance is gone; taking over its calls', { from: logFrom });
     const allAt = Number(survivor.logs.slice(logFrom).filter((line) => line.msg === ADOPTED)[onVictim - 1]?.['time']);
     console.log(`  SIGKILL → first call adopted by the survivor: ${adoptedAt - killAt} ms, all ${onVictim}: ${allAt - killAt} ms`);
     assert.ok(adoptedAt - killAt < TAKEOVER_AFTER_CRASH_MS, `adopted ${adoptedAt - killAt} ms after the kill`);
