@@ -169,6 +169,9 @@ test('rolling restart (A stops, A starts, B stops, B starts): every waiting pati
         await patient.dialog.waitForBye();
       }
       await events.waitFor({ callId: patient.call.id, state: 'ended', from });
+      // Both ends' media stop with the call, as a phone's would: rtpengine may give its ports to the next call.
+      media.stopSending();
+      patient.phone.stopSending();
     }
     await waitFor('dora available again', async () => (await staff.agent('dora')).state === 'available', 10_000);
     assert.equal(await activeCallIds(redis), []);
