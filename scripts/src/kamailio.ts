@@ -47,6 +47,11 @@ export interface KamailioSettings {
   registerInterval?: number;
   /** OUTBOUND_TRUNK: address:port, the only destination of callbacks; none: callbacks are refused. */
   outboundTrunk?: string | undefined;
+  /**
+   * SIP_APP_ADDRESSES: host:port of each sip app instance, when there are several (docs/scaling.md);
+   * none: the one at appHost:appPort.
+   */
+  appAddresses?: readonly string[] | undefined;
 }
 
 /** ndb_redis's server spec for a redis:// URL: host, port, database and password. */
@@ -96,6 +101,7 @@ export function kamailioEnv(settings: KamailioSettings, runDir?: string): Record
     ...(settings.registration && runDir !== undefined ? { TRUNK_REGISTRATION_DB: registrationDbUrl(runDir) } : {}),
     ...(settings.registerInterval !== undefined ? { TRUNK_REGISTER_INTERVAL: String(settings.registerInterval) } : {}),
     ...(settings.outboundTrunk ? { OUTBOUND_TRUNK: stringValue('OUTBOUND_TRUNK', settings.outboundTrunk) } : {}),
+    ...(settings.appAddresses?.length ? { SIP_APP_ADDRESSES: stringValue('SIP_APP_ADDRESSES', settings.appAddresses.join(',')) } : {}),
   };
 }
 
@@ -123,7 +129,7 @@ export function prepareKamailioRunDir(runDir: string, settings: Pick<KamailioSet
 export function kamailioProcessEnv(base: NodeJS.ProcessEnv, settings: KamailioSettings, runDir?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   // OUTBOUND_TRUNK too: the settings' (the launcher's) is the one, and none means no callbacks.
-  for (const name of [...TRUNK_REGISTRATION_VARIABLES, 'TRUNK_REGISTRATION_DB', 'OUTBOUND_TRUNK']) delete env[name];
+  for (const name of [...TRUNK_REGISTRATION_VARIABLES, 'TRUNK_REGISTRATION_DB', 'OUTBOUND_TRUNK', 'SIP_APP_ADDRESSES']) delete env[name];
   Object.assign(env, kamailioEnv(settings, runDir));
   for (const name of ['SIP_ADVERTISE', 'TRUNK_REGISTER_INTERVAL']) if (!env[name]) delete env[name];
   return env;

@@ -18,7 +18,8 @@ import { identifyTrunk } from './inbound/identify-trunk.js';
 import { runInviteChain, type InviteStep } from './inbound/invite-chain.js';
 import { placeCallback } from './inbound/place-callback.js';
 import { requireAudioOffer } from './inbound/require-audio-offer.js';
-import { instanceConnectionName } from './instance.js';
+import { INSTANCE_STOPPED_CHANNEL, instanceConnectionName } from './instance.js';
+import { InstanceWatch } from './instance-watch.js';
 import { NgClient } from './media/ng-client.js';
 import { RtpEngine } from './media/rtpengine.js';
 import { connectRedis } from './redis.js';
@@ -130,16 +131,17 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     admitToQueue(callDeps, registry),
   ];
 
-  // The calls of an instance that died: their patients are still on the line (rtpengine keeps their
-  // media), so they are carried on here, before routing starts and before the SIP connection brings
-  // their next requests; those that cannot be are ended, and stranded agents freed.
-  try {
+  // The calls of an instance that stopped or died: their patients are still on the line (rtpengine
+  // keeps their media), so they are carried on here; those that cannot be are ended, and stranded
+  // agents freed.
+  const takeOver = async (stopped: ReadonlySet<string> = new Set()): Promise<number> => {
     const orphans = await takeOverOrphanedCalls({
       redis,
       store,
       agents,
       rtpengine,
       instanceId,
+      stopped,
       log,
       adopt: async (adopted) => {
         const call = PatientCall.adopt(adopted, callDeps, log.child({ sipCallId: adopted.sip.patient.callId }));
@@ -148,10 +150,28 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       },
     });
     if (orphans.adopted + orphans.ended > 0) log.warn(orphans, 'took over the calls of a sip app instance that is gone');
+    return orphans.adopted + orphans.ended;
+  };
+  // While this instance runs, another one (SIP_APP_ADDRESSES in Kamailio) may stop or die.
+  const watch = new InstanceWatch({
+    redis,
+    instanceId,
+    log: log.child({ component: 'instances' }),
+    takeOver: async (reason, stopped) => {
+      if ((await takeOver(stopped)) > 0) router.wake('adopted');
+      // Its callbacks cannot be carried on: they are ended once their lock lapses.
+      if (reason !== 'sweep') orphanedCallbacks.sweep();
+    },
+  });
+  // At start: before routing starts and before the SIP connection brings their next requests.
+  try {
+    await takeOver();
     // Kamailio reads the policy's prefixes from Redis; signaling stores the same default at its start.
     await outboundPolicy.ensure();
     await router.start();
+    await watch.start();
   } catch (err) {
+    await watch.stop();
     await router.stop();
     await ng.close();
     redis.disconnect();
@@ -162,6 +182,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
   try {
     health = await startHealthServer({ host: '127.0.0.1', port: config.SIP_APP_HEALTH_PORT, connected: () => stack.connected });
   } catch (err) {
+    await watch.stop();
     await router.stop();
     await ng.close();
     redis.disconnect();
@@ -189,10 +210,16 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     async stop() {
       if (stopping) return;
       stopping = true;
+      await watch.stop();
       await router.stop();
       await orphanedCallbacks.stop();
       // Callbacks cannot be adopted (their legs die with the process): they end either way.
       await Promise.all([config.SIP_END_CALLS_ON_STOP ? registry.endAll('shutdown') : registry.leaveAll(), callbacks.endAll()]);
+      // Another running instance adopts the calls left now, while Kamailio still sends this one's
+      // in-dialog requests here (answered 481 and passed on to it: the dialogs have left this core).
+      if (!config.SIP_END_CALLS_ON_STOP) {
+        await redis.publish(INSTANCE_STOPPED_CHANNEL, instanceId).catch((err: unknown) => log.warn({ err }, 'could not tell the other sip app instances that this one stopped'));
+      }
       await stack.stop();
       await new Promise((resolve) => health.close(resolve));
       await ng.close();

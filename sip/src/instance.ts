@@ -20,3 +20,9 @@ export async function liveInstanceIds(redis: Redis): Promise<Set<string>> {
   for (const match of list.matchAll(/(?:^|\s)name=sip-app:(\S+)/g)) if (match[1]) ids.add(match[1]);
   return ids;
 }
+
+/**
+ * Where an instance that stops says so, once it has left its calls (its id is the message): the
+ * others adopt them at once, without waiting for its Redis connection to close.
+ */
+export const INSTANCE_STOPPED_CHANNEL = 'sip-app:stopped';

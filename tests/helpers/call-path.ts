@@ -34,6 +34,8 @@ export interface CallPathOptions {
   appEnv?: Record<string, string>;
   /** Lets a test put something between the sip app and rtpengine: gets rtpengine's ng port, returns the app's. */
   ngPortForApp?: (rtpengineNgPort: number) => Promise<number>;
+  /** Sip app instances behind Kamailio (SIP_APP_ADDRESSES), each from a port of its own. Default 1. */
+  instances?: number;
 }
 
 export interface CallPath {
@@ -53,6 +55,11 @@ export interface CallPath {
   stopApp(): Promise<ExitStatus>;
   /** Starts the sip app again (after `crashApp` or `stopApp`) with the same settings, and `env` on top. */
   startApp(env?: Record<string, string>): Promise<RunningSipApp>;
+  /** The same for instance `index` of several (`instances`); index 0 is the one above. */
+  appAt(index: number): RunningSipApp;
+  crashAppAt(index: number): Promise<void>;
+  stopAppAt(index: number): Promise<ExitStatus>;
+  startAppAt(index: number, env?: Record<string, string>): Promise<RunningSipApp>;
   /** Runs one sipp call (tests/sipp/<scenario>) through Kamailio. */
   sipp(scenario: string, options?: SippOptions): Promise<SippResult>;
   stop(): Promise<void>;
@@ -109,7 +116,11 @@ export async function startCallPath(options: CallPathOptions = {}): Promise<Call
     cleanups.push(() => ng.close());
 
     const outboundTrunk = options.appEnv?.['OUTBOUND_TRUNK'];
-    const kamailio = await startTestKamailio({ redisUrl: testRedis.url, ...(outboundTrunk ? { outboundTrunk } : {}) });
+    const kamailio = await startTestKamailio({
+      redisUrl: testRedis.url,
+      ...(outboundTrunk ? { outboundTrunk } : {}),
+      ...(options.instances ? { appInstances: options.instances } : {}),
+    });
     cleanups.push(() => kamailio.stop());
 
     const appNgPort = options.ngPortForApp ? await options.ngPortForApp(rtpengineProcess.ngPort) : rtpengineProcess.ngPort;
@@ -123,8 +134,34 @@ export async function startCallPath(options: CallPathOptions = {}): Promise<Call
       MEDIA_DIR: mediaDir,
       ...options.appEnv,
     };
-    let app = await startSipApp({ env: appEnv, readyWhen: 'options-answered' });
-    cleanups.push(() => app.stop());
+    const envAt = (index: number, env: Record<string, string> = {}): Record<string, string> => ({
+      ...appEnv,
+      SIP_APP_PORT: String(kamailio.appPorts[index]),
+      ...env,
+    });
+    const apps: RunningSipApp[] = [];
+    for (let index = 0; index < kamailio.appPorts.length; index++) {
+      apps.push(await startSipApp({ env: envAt(index), readyWhen: 'options-answered' }));
+      cleanups.push(() => apps[index]?.stop());
+    }
+    const appAt = (index: number): RunningSipApp => {
+      const app = apps[index];
+      if (!app) throw new Error(`no sip app instance ${index}`);
+      return app;
+    };
+    const crashAppAt = async (index: number): Promise<void> => {
+      appAt(index).process.killNow();
+      await appAt(index).process.exited;
+    };
+    const stopAppAt = (index: number): Promise<ExitStatus> => {
+      appAt(index).process.signal('SIGTERM');
+      return appAt(index).process.exited;
+    };
+    const startAppAt = async (index: number, env: Record<string, string> = {}): Promise<RunningSipApp> => {
+      const app = await startSipApp({ env: envAt(index, env), readyWhen: 'options-answered' });
+      apps[index] = app;
+      return app;
+    };
 
     return {
       redis,
@@ -132,23 +169,18 @@ export async function startCallPath(options: CallPathOptions = {}): Promise<Call
       rtpengine: new RtpEngine(ng),
       rtpengineProcess,
       get app() {
-        return app;
+        return appAt(0);
       },
       kamailio,
       kamailioPort: kamailio.sipPort,
       appEnv,
-      async crashApp() {
-        app.process.killNow();
-        await app.process.exited;
-      },
-      stopApp() {
-        app.process.signal('SIGTERM');
-        return app.process.exited;
-      },
-      async startApp(env = {}) {
-        app = await startSipApp({ env: { ...appEnv, ...env }, readyWhen: 'options-answered' });
-        return app;
-      },
+      crashApp: () => crashAppAt(0),
+      stopApp: () => stopAppAt(0),
+      startApp: (env) => startAppAt(0, env),
+      appAt,
+      crashAppAt,
+      stopAppAt,
+      startAppAt,
       sipp: (scenario, sippOptions) => patientCall(kamailio.sipPort, scenario, sippOptions),
       stop: stopAll,
     };

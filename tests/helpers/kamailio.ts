@@ -26,6 +26,8 @@ export interface TestKamailioOptions {
   /** Where the sip app will connect from. Default 127.0.0.1 and a free port. */
   appHost?: string;
   appPort?: number;
+  /** Sip app instances (SIP_APP_ADDRESSES): the first connects from appPort, each other from a free port of its own. Default 1. */
+  appInstances?: number;
   wsMaxExpires?: number;
   minExpires?: number;
   /** WS_MAX_CONNECTIONS_PER_ADDRESS; the config's default (150) unless given. */
@@ -53,6 +55,8 @@ export interface TestKamailio {
   secret: string;
   appHost: string;
   appPort: number;
+  /** The port of each sip app instance (appPort first). */
+  appPorts: number[];
   trunkAddresses: string[];
   /** Kamailio's run dir (-Y). */
   runDir: string;
@@ -89,6 +93,11 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
   const appHost = options.appHost ?? host;
   let appPort = options.appPort ?? (await freePort(host));
   while (options.appPort === undefined && (appPort === sipPort || appPort === wsPort)) appPort = await freePort(host);
+  const appPorts = [appPort];
+  while (appPorts.length < (options.appInstances ?? 1)) {
+    const port = await freePort(host);
+    if (![sipPort, wsPort, ...appPorts].includes(port)) appPorts.push(port);
+  }
   const secret = options.secret ?? randomBytes(32).toString('hex');
   const domain = options.domain ?? 'deskline.local';
   const trunkAddresses = options.trunkAddresses ?? ['127.0.0.1'];
@@ -115,6 +124,7 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
       registration: options.registration,
       ...(options.registerInterval !== undefined ? { registerInterval: options.registerInterval } : {}),
       outboundTrunk: options.outboundTrunk,
+      ...(appPorts.length > 1 ? { appAddresses: appPorts.map((port) => `${appHost}:${port}`) } : {}),
       workers: 2,
       runDir,
       onLine: (line) => {
@@ -139,6 +149,7 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
     secret,
     appHost,
     appPort,
+    appPorts,
     trunkAddresses,
     runDir,
     process: proc,

@@ -4,7 +4,7 @@
  * moment the test chooses (sipp could only wait a fixed time). Like a phone, it answers the queue's
  * keepalive OPTIONS with 200 by itself.
  */
-import { SipUdpEndpoint, type SentRequest } from './sip-endpoint.js';
+import { SipUdpEndpoint, type RequestOptions, type SentRequest } from './sip-endpoint.js';
 import { header, headers, nameAddrUri, param, type SipMessage } from './sip-message.js';
 
 export const PATIENT_NUMBER = '+4915112345678';
@@ -62,6 +62,15 @@ export class PatientDialog {
     return this.endpoint.finalResponse(sent, timeoutMs);
   }
 
+  /**
+   * Sends `method` as this dialog would, with `changes` over it (another Call-ID, Request-URI or Route:
+   * an attacker's forgery from inside a dialog of its own); resolves with the final answer.
+   */
+  async forge(method: string, changes: Partial<RequestOptions>, timeoutMs = 5000): Promise<SipMessage> {
+    const sent = this.sendInDialog(method, this.nextCseq++, undefined, changes);
+    return this.endpoint.finalResponse(sent, timeoutMs);
+  }
+
   /** Waits for the queue to hang up, and answers its BYE with 200. */
   async waitForBye(timeoutMs = 5000): Promise<SipMessage> {
     const bye = await this.endpoint.waitForRequest('BYE', this.callId, timeoutMs);
@@ -81,7 +90,7 @@ export class PatientDialog {
     this.sendInDialog('ACK', this.invite.cseq, sdp);
   }
 
-  private sendInDialog(method: string, cseq: number, sdp?: string): SentRequest {
+  private sendInDialog(method: string, cseq: number, sdp?: string, changes: Partial<RequestOptions> = {}): SentRequest {
     return this.endpoint.sendRequest({
       method,
       ...(sdp !== undefined ? { headers: [['Content-Type', 'application/sdp']] as [string, string][], body: sdp } : {}),
@@ -96,6 +105,7 @@ export class PatientDialog {
       ...(method === 'INVITE' || method === 'UPDATE' ? { contact: /^Contact: <([^>]+)>/im.exec(this.invite.raw)?.[1] } : {}),
       // A UAC's route set is the 2xx's Record-Route, last first.
       routes: headers(this.ok, 'record-route').flatMap((v) => v.split(',')).map((v) => v.trim()).reverse(),
+      ...changes,
     });
   }
 }

@@ -35,7 +35,8 @@ export class OrphanedCallbacks {
     await this.running;
   }
 
-  private sweep(): void {
+  /** Looks now (an instance is gone); after a sweep under way. */
+  sweep(): void {
     this.running = this.running.then(async () => {
       try {
         const ended = await this.store.endOrphans(LOOK_BACK_MS);

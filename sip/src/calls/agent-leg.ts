@@ -144,6 +144,13 @@ export class AgentLeg {
     this.keepalive?.stop();
   }
 
+  /** The answered dialog is written down for the instance that adopts it: it leaves the core (see PatientLeg.handedOver). */
+  handedOver(): void {
+    this.detach();
+    if (this.current === 'answered') this.current = 'ended';
+    this.session?.dispose();
+  }
+
   private accepted(response: AckableIncomingResponseWithSession): void {
     this.markSettled();
     try {

@@ -16,6 +16,8 @@ export interface OrphanedCallsDeps {
   rtpengine: RtpEngine;
   /** This instance's id: it becomes the owner of the calls it takes over. */
   instanceId: string;
+  /** Instances that said they stopped, having left their calls: taken over even while their Redis connection is still listed. */
+  stopped?: ReadonlySet<string>;
   /** Carries on with a call here (PatientCall.adopt and resume); throws when it cannot. */
   adopt(call: AdoptedCall): Promise<void>;
   log: Logger;
@@ -29,8 +31,8 @@ export interface OrphanedCallsResult {
 }
 
 /**
- * Takes a call over from a dead owner, if that is still its owner: of two instances starting at once,
- * only one takes the call.
+ * Takes a call over from a dead owner, if that is still its owner: of two instances starting at once
+ * (or of two survivors of a third), only one takes the call.
  *   KEYS: call:<id>   ARGV: the owner seen dead ('' for none), this instance's id
  */
 const TAKE_OVER = `
@@ -68,7 +70,7 @@ export async function takeOverOrphanedCalls(deps: OrphanedCallsDeps): Promise<Or
       continue;
     }
     const owner = hash[OWNER_FIELD] ?? '';
-    if (live.has(owner)) continue;
+    if (live.has(owner) && !deps.stopped?.has(owner)) continue;
     if ((await redis.eval(TAKE_OVER, 1, RedisKeys.call(id), owner, deps.instanceId)) !== 1) continue;
     if (await adoptOrphan(deps, view, await deps.store.loadSip(id))) {
       result.adopted += 1;

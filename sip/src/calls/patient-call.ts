@@ -299,6 +299,8 @@ export class PatientCall {
       .then(() => this.deps.store.saveSip(this.id, sip))
       .catch((err: unknown) => this.log.error({ err }, "could not write the call's SIP state to Redis"));
     await this.writes;
+    this.leg?.handedOver();
+    this.agentLeg?.handedOver();
     this.log.info({ state: this.machine.state }, 'left the call for the next sip app instance');
     this.markEnded();
   }

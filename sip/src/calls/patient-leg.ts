@@ -149,13 +149,23 @@ export class PatientLeg {
 
   /**
    * This process stops and another one will adopt the dialog: no BYE, no more probes or re-INVITE
-   * handling from here. The dialog stays in the core until the process exits.
+   * handling from here. The dialog stays in the core until `handedOver()`.
    */
   detach(): void {
     if (this.current === 'ended') return;
     this.keepalive.stop();
     this.rtpWatch.stop();
     this.stopUpdates();
+  }
+
+  /**
+   * The dialog is written down for the instance that adopts it: it leaves the core, so that a request
+   * for it (the patient's BYE) gets 481 here, and Kamailio passes it on to a running instance.
+   */
+  handedOver(): void {
+    this.detach();
+    this.current = 'ended';
+    this.session.dispose();
   }
 
   private stop(): void {

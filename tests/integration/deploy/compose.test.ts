@@ -254,6 +254,23 @@ test('SIP_ADVERTISE (NAT): compose and the launcher pass the same public address
   kamailioAccepts({ ...composed, SIP_ADVERTISE: '' }, 'an empty SIP_ADVERTISE');
 });
 
+test('docker-compose.scale.yml: sip-2 is the sip service but for its two ports, and Kamailio, told both addresses, accepts them', async () => {
+  const { stdout } = await run('docker-compose', ['-f', COMPOSE_FILE, '-f', path.join(REPO_ROOT, 'docker-compose.scale.yml'), '--env-file', envFile('scale.env', FILLED), 'config'], {
+    cwd: tmp,
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmp },
+  });
+  const scaled = (parse(stdout) as Compose).services;
+  const [sip, sip2, kamailio] = [scaled['sip'], scaled['sip-2'], scaled['kamailio']];
+  if (!sip || !sip2 || !kamailio) throw new Error('sip, sip-2 and kamailio in the merged file');
+  const ports = { SIP_APP_PORT: '5072', SIP_APP_HEALTH_PORT: '5073' };
+  assert.equal(sip2.environment, { ...sip.environment, ...ports }, "sip-2's environment is sip's, with its own ports");
+  assert.equal({ ...sip2, environment: undefined, healthcheck: undefined }, { ...sip, environment: undefined, healthcheck: undefined }, 'the same image, command, volumes and dependencies');
+  assert.ok(JSON.stringify(sip2.healthcheck).includes('"5073"'), "sip-2's healthcheck asks its own health port");
+  const addresses = kamailio.environment?.['SIP_APP_ADDRESSES'];
+  assert.is(addresses, `127.0.0.1:${sip.environment?.['SIP_APP_PORT']},127.0.0.1:5072`);
+  kamailioAccepts(kamailio.environment ?? {}, 'two sip app instances');
+});
+
 const REGISTRATION = {
   TRUNK_REGISTRAR: '203.0.113.10:5060',
   TRUNK_DOMAIN: 'sip.carrier.example',

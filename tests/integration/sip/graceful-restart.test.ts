@@ -14,8 +14,8 @@ import { waitFor } from '../../helpers/wait.js';
 import { AGENT_TONE_HZ, AgentPhone } from '../../helpers/agent-phone.js';
 import { CallEvents } from '../../helpers/call-events.js';
 import { CLINIC_NUMBER, HOLD_MUSIC_HZ, INTRO_HZ, INTRO_SECONDS, activeCallIds, readCall, startCallPath, type CallPath } from '../../helpers/call-path.js';
-import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
-import { PATIENT_TONE_HZ, PatientPhone, isTone, packetsPerSecond, type Received } from '../../helpers/patient-phone.js';
+import { Callers, assertHears, listen, maxGap } from '../../helpers/callers.js';
+import { PATIENT_TONE_HZ } from '../../helpers/patient-phone.js';
 import { Staff } from '../../helpers/staff.js';
 
 const KEEPALIVE_SECONDS = 2;
@@ -34,68 +34,6 @@ test.before(async (context) => {
 test.after(async (context) => {
   await context.path?.stop();
 });
-
-/** What the phone receives over the next `ms`. */
-function listen(phone: PatientPhone, what: string, ms = 2_000): Promise<Received[]> {
-  const from = Date.now();
-  return phone.waitUntil(
-    what,
-    (received) => {
-      const last = received[received.length - 1];
-      return last && last.at >= from + ms ? received.filter((packet) => packet.at >= from) : undefined;
-    },
-    ms + 3_000,
-  );
-}
-
-/** About 50 packets/s, nearly all of them the `hz` tone; returns the rate. */
-function assertHears(packets: readonly Received[], hz: number, what: string): number {
-  const pps = packetsPerSecond(packets);
-  const audible = packets.filter((packet) => isTone(packet, hz)).length / Math.max(packets.length, 1);
-  assert.ok(pps > 42 && pps < 58, `${what}: ${pps.toFixed(1)} packets/s`);
-  assert.ok(audible > 0.9, `${what}: ${(audible * 100).toFixed(0)}% of the packets are the ${hz} Hz tone`);
-  return pps;
-}
-
-/** The longest silence the phone heard from `from` to `to` (ms between packets' arrivals, and at both ends). */
-function maxGap(phone: PatientPhone, from: number, to: number): number {
-  const times = [from, ...phone.received.filter((packet) => packet.at >= from && packet.at <= to).map((packet) => packet.at), to];
-  let max = 0;
-  for (let i = 1; i < times.length; i++) max = Math.max(max, (times[i] as number) - (times[i - 1] as number));
-  return max;
-}
-
-interface Caller {
-  phone: PatientPhone;
-  dialog: PatientDialog;
-}
-
-/** Opens patients' calls; `close()` hangs up whatever a failed test left. */
-class Callers {
-  private readonly open: Array<{ close(): unknown }> = [];
-  private constructor(readonly line: PatientLine) {}
-
-  static async open(path: CallPath): Promise<Callers> {
-    return new Callers(await PatientLine.open(path.kamailioPort));
-  }
-
-  async call(): Promise<Caller> {
-    const phone = await PatientPhone.open();
-    this.open.push(phone);
-    const dialog = await this.line.call({ line: CLINIC_NUMBER, rtpPort: phone.port });
-    this.open.push(dialog);
-    return { phone, dialog };
-  }
-
-  keep(item: { close(): unknown }): void {
-    this.open.push(item);
-  }
-
-  async close(): Promise<void> {
-    for (const item of this.open) await item.close();
-    await this.line.close();
-  }
-}
 
 /** SIGTERM; asserts a clean, prompt exit and returns how long it took. */
 async function stopApp(path: CallPath): Promise<number> {

@@ -24,6 +24,7 @@ import { AGENT_TONE_HZ, AgentPhone } from '../../helpers/agent-phone.js';
 import { CallEvents } from '../../helpers/call-events.js';
 import { CLINIC_NUMBER, HOLD_MUSIC_HZ, activeCallIds, describeSipp, startCallPath, type CallPath } from '../../helpers/call-path.js';
 import { PatientLine, patientSdp, type PatientDialog } from '../../helpers/patient-line.js';
+import { listen } from '../../helpers/callers.js';
 import { PATIENT_TONE_HZ, PatientPhone, isTone, packetsPerSecond, type Received } from '../../helpers/patient-phone.js';
 import { Staff } from '../../helpers/staff.js';
 
@@ -44,19 +45,6 @@ test.after(async (context) => {
 async function nothingLeft(path: CallPath): Promise<void> {
   await waitFor('no active calls', async () => (await activeCallIds(path.redis)).length === 0);
   await waitFor('rtpengine to hold no call', async () => (await path.rtpengine.list()).length === 0);
-}
-
-/** What the phone receives over the next `ms`. */
-function listen(phone: PatientPhone, what: string, ms = 2_000): Promise<Received[]> {
-  const from = Date.now();
-  return phone.waitUntil(
-    what,
-    (received) => {
-      const last = received[received.length - 1];
-      return last && last.at >= from + ms ? received.filter((packet) => packet.at >= from) : undefined;
-    },
-    ms + 3_000,
-  );
 }
 
 /** About 50 packets/s, nearly all of them the `hz` tone; returns the rate and the tone's share. */

@@ -16,7 +16,8 @@ import { AGENT_TONE_HZ, AgentPhone } from '../../helpers/agent-phone.js';
 import { CallEvents } from '../../helpers/call-events.js';
 import { CLINIC_NUMBER, HOLD_MUSIC_HZ, INTRO_HZ, INTRO_SECONDS, activeCallIds, readCall, startCallPath, type CallPath } from '../../helpers/call-path.js';
 import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
-import { PATIENT_TONE_HZ, PatientPhone, isTone, packetsPerSecond, type Received } from '../../helpers/patient-phone.js';
+import { assertHears, listen } from '../../helpers/callers.js';
+import { PATIENT_TONE_HZ, PatientPhone } from '../../helpers/patient-phone.js';
 import { Staff } from '../../helpers/staff.js';
 
 const KEEPALIVE_SECONDS = 2;
@@ -32,31 +33,6 @@ test.before(async (context) => {
 test.after(async (context) => {
   await context.path?.stop();
 });
-
-/** What the phone receives over the next `ms`. */
-function listen(phone: PatientPhone, what: string, ms = 2_000): Promise<Received[]> {
-  const from = Date.now();
-  return phone.waitUntil(
-    what,
-    (received) => {
-      const last = received[received.length - 1];
-      return last && last.at >= from + ms ? received.filter((packet) => packet.at >= from) : undefined;
-    },
-    ms + 3_000,
-  );
-}
-
-/**
- * About 50 packets/s (a stream that stopped or doubled is far outside; this machine's load shifts a
- * 2 s window by a few packets), nearly all of them the `hz` tone; returns the rate.
- */
-function assertHears(packets: readonly Received[], hz: number, what: string): number {
-  const pps = packetsPerSecond(packets);
-  const audible = packets.filter((packet) => isTone(packet, hz)).length / Math.max(packets.length, 1);
-  assert.ok(pps > 42 && pps < 58, `${what}: ${pps.toFixed(1)} packets/s`);
-  assert.ok(audible > 0.9, `${what}: ${(audible * 100).toFixed(0)}% of the packets are the ${hz} Hz tone`);
-  return pps;
-}
 
 test('after a crash, a waiting patient and one in the intro stay on the line with music, keep their place, ring the first agent available, and can hang up', async ({ path }) => {
   const { redis } = path;

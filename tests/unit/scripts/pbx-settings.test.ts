@@ -56,6 +56,14 @@ test('OUTBOUND_TRUNK reaches Kamailio from the settings only: none there, none f
   assert.is(kamailioProcessEnv({ OUTBOUND_TRUNK: '198.51.100.1:5060' }, { ...baseSettings(), outboundTrunk: '192.0.2.10:5060' })['OUTBOUND_TRUNK'], '192.0.2.10:5060');
 });
 
+test('SIP_APP_ADDRESSES reaches Kamailio from the settings only: several instances there, none inherited (an inherited list would make the shell\'s addresses the sip app)', () => {
+  const settings = { ...baseSettings(), appAddresses: ['127.0.0.1:5070', '127.0.0.1:5072'] };
+  assert.is(kamailioEnv(settings)['SIP_APP_ADDRESSES'], '127.0.0.1:5070,127.0.0.1:5072');
+  assert.not.ok('SIP_APP_ADDRESSES' in kamailioEnv(baseSettings()));
+  assert.not.ok('SIP_APP_ADDRESSES' in kamailioProcessEnv({ PATH: '/usr/bin', SIP_APP_ADDRESSES: '127.0.0.1:6000' }, baseSettings()));
+  assert.throws(() => kamailioEnv({ ...baseSettings(), appAddresses: ['127.0.0.1:5070"'] }), /SIP_APP_ADDRESSES/);
+});
+
 test('TRUNK_ADDRESSES takes addresses and subnets, separated by commas', () => {
   const config = readLaunchConfig({ TRUNK_ADDRESSES: '192.0.2.10, 198.51.100.0/24,2001:db8::/32' });
   assert.equal(config.sip.trunkAddresses, ['192.0.2.10', '198.51.100.0/24', '2001:db8::/32']);

@@ -1,0 +1,70 @@
+/**
+ * Patients calling the clinic line through Kamailio, as the restart tests use them: each with its SIP
+ * side (PatientLine) and media side (PatientPhone), what each hears, and the longest silence.
+ */
+import * as assert from 'uvu/assert';
+import { CLINIC_NUMBER, type CallPath } from './call-path.js';
+import { PatientLine, type PatientDialog } from './patient-line.js';
+import { PatientPhone, isTone, packetsPerSecond, type Received } from './patient-phone.js';
+
+/** What the phone receives over the next `ms`. */
+export function listen(phone: PatientPhone, what: string, ms = 2_000): Promise<Received[]> {
+  const from = Date.now();
+  return phone.waitUntil(
+    what,
+    (received) => {
+      const last = received[received.length - 1];
+      return last && last.at >= from + ms ? received.filter((packet) => packet.at >= from) : undefined;
+    },
+    ms + 3_000,
+  );
+}
+
+/** About 50 packets/s, nearly all of them the `hz` tone; returns the rate. */
+export function assertHears(packets: readonly Received[], hz: number, what: string): number {
+  const pps = packetsPerSecond(packets);
+  const audible = packets.filter((packet) => isTone(packet, hz)).length / Math.max(packets.length, 1);
+  assert.ok(pps > 42 && pps < 58, `${what}: ${pps.toFixed(1)} packets/s`);
+  assert.ok(audible > 0.9, `${what}: ${(audible * 100).toFixed(0)}% of the packets are the ${hz} Hz tone`);
+  return pps;
+}
+
+/** The longest silence the phone heard from `from` to `to` (ms between packets' arrivals, and at both ends). */
+export function maxGap(phone: PatientPhone, from: number, to: number): number {
+  const times = [from, ...phone.received.filter((packet) => packet.at >= from && packet.at <= to).map((packet) => packet.at), to];
+  let max = 0;
+  for (let i = 1; i < times.length; i++) max = Math.max(max, (times[i] as number) - (times[i - 1] as number));
+  return max;
+}
+
+export interface Caller {
+  phone: PatientPhone;
+  dialog: PatientDialog;
+}
+
+/** Opens patients' calls; `close()` hangs up whatever a failed test left. */
+export class Callers {
+  private readonly open: Array<{ close(): unknown }> = [];
+  private constructor(readonly line: PatientLine) {}
+
+  static async open(path: CallPath): Promise<Callers> {
+    return new Callers(await PatientLine.open(path.kamailioPort));
+  }
+
+  async call(): Promise<Caller> {
+    const phone = await PatientPhone.open();
+    this.open.push(phone);
+    const dialog = await this.line.call({ line: CLINIC_NUMBER, rtpPort: phone.port });
+    this.open.push(dialog);
+    return { phone, dialog };
+  }
+
+  keep(item: { close(): unknown }): void {
+    this.open.push(item);
+  }
+
+  async close(): Promise<void> {
+    for (const item of this.open) await item.close();
+    await this.line.close();
+  }
+}
