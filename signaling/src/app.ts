@@ -74,7 +74,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
     strictTransportSecurity: config.COOKIE_SECURE,
   });
   await app.register(cookie);
-  await app.register(redis, { url: config.REDIS_URL });
+  await app.register(redis, { settings: config });
   await app.register(websocket);
   await app.register(stores, { config });
   await app.register(auth, { config });

@@ -46,7 +46,7 @@ export interface SipApp {
  */
 export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> {
   const instanceId = randomUUID();
-  const redis = await connectRedis(config.REDIS_URL, log, instanceConnectionName(instanceId));
+  const redis = await connectRedis(config, log, instanceConnectionName(instanceId));
   const ng = await NgClient.open({
     host: config.RTPENGINE_NG_HOST,
     port: config.RTPENGINE_NG_PORT,
