@@ -215,7 +215,8 @@ export async function connectRedis(settings: RedisSettings, options: ConnectOpti
 /** ioredis's words for a sentinel that could not be used, in ours. */
 function sentinelProblem(message: string, master: string | undefined): { sentinel: string; text: string } {
   const failed = /^failed to connect to sentinel (\S+) because (.*)$/s.exec(message);
-  if (failed) return { sentinel: failed[1] ?? '?', text: failed[2] ?? message };
+  // ioredis gives up on a sentinel that refuses the connection with its generic "Connection is closed.".
+  if (failed) return { sentinel: failed[1] ?? '?', text: /^Connection is closed\.?$/.test(failed[2] ?? '') ? 'it does not answer (connection refused or closed)' : (failed[2] ?? message) };
   const invalid = /^connected to sentinel (\S+) successfully, but got an invalid reply: (.*)$/s.exec(message);
   if (invalid) return { sentinel: invalid[1] ?? '?', text: `it knows no master named "${master ?? ''}" (REDIS_SENTINEL_MASTER)` };
   return { sentinel: '?', text: message };
