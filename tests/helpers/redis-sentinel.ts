@@ -1,8 +1,9 @@
 /**
  * A Redis Sentinel group on this machine, as docs/scaling.md lays one out across servers: a master,
  * one replica (replica-serve-stale, AOF with appendfsync everysec, as the master) and three sentinels
- * (quorum 2), all on 127.0.0.1 and free ports, with one password for Redis and the sentinels. The
- * password reaches each process in its config file (mode 600), never on a command line.
+ * (quorum 2, started by deploy/redis/sentinel.sh as in docker-compose.scale.yml), all on 127.0.0.1
+ * and free ports, with one password. It reaches each process in its config file (mode 600) or its
+ * environment, never on a command line.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { freePort } from '@deskline/scripts/free-port';
 import { ManagedProcess, waitUntilHealthy } from '@deskline/scripts/managed-process';
+import { REPO_ROOT } from '@deskline/scripts/launch-config';
 import { REDIS_INSTALL_HINT, pingRedis } from '@deskline/scripts/redis-server';
 import { killOnExit } from './kill-on-exit.js';
 
@@ -44,18 +46,9 @@ export interface SentinelGroup {
   stop(): Promise<void>;
 }
 
-/** The sentinels' own user for everything but asking where the master is. */
+/** deploy/redis/sentinel.sh's user for everything but asking where the master is. */
 export const SENTINEL_ADMIN = 'sentinel-admin';
-
-/** The access rules of deploy/redis/sentinel.conf, with the test's password. */
-function sentinelAcl(password: string): string[] {
-  return [
-    'user default on nopass -@all +ping +sentinel|get-master-addr-by-name',
-    `user ${SENTINEL_ADMIN} on >${password} +@all`,
-    `sentinel sentinel-user ${SENTINEL_ADMIN}`,
-    `sentinel sentinel-pass ${password}`,
-  ];
-}
+const SENTINEL_SCRIPT = path.join(REPO_ROOT, 'deploy/redis/sentinel.sh');
 
 function writeConfig(file: string, lines: string[]): void {
   writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
@@ -66,13 +59,10 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'deskline-sentinel-'));
   const password = randomBytes(16).toString('hex');
   const processes: ManagedProcess[] = [];
-  const start = async (name: string, configFile: string, port: number, sentinel: boolean): Promise<ManagedProcess> => {
-    const proc = ManagedProcess.start({
-      name,
-      command: 'redis-server',
-      installHint: REDIS_INSTALL_HINT,
-      args: [configFile, ...(sentinel ? ['--sentinel'] : [])],
-    });
+  const start = async (name: string, configFile: string, port: number, sentinel?: Record<string, string>): Promise<ManagedProcess> => {
+    const proc = sentinel
+      ? ManagedProcess.start({ name, command: 'bash', args: [SENTINEL_SCRIPT], env: { PATH: process.env['PATH'], ...sentinel } })
+      : ManagedProcess.start({ name, command: 'redis-server', installHint: REDIS_INSTALL_HINT, args: [configFile] });
     killOnExit(proc);
     processes.push(proc);
     await waitUntilHealthy(proc, () => pingRedis('127.0.0.1', port, 500, sentinel ? undefined : password), 10_000);
@@ -109,30 +99,22 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
     ] as const) {
       const dir = path.join(root, `redis-${port}`);
       const file = nodeConfig(port, dir, replicaOf);
-      nodes.push({ port, dir, process: await start(`redis-${port}`, file, port, false) });
+      nodes.push({ port, dir, process: await start(`redis-${port}`, file, port) });
     }
 
     const sentinelPorts = [await freePort(), await freePort(), await freePort()];
     for (const port of sentinelPorts) {
       const dir = path.join(root, `sentinel-${port}`);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const file = path.join(dir, 'sentinel.conf');
-      // Sentinel rewrites its own config file (what it learns): it stays in the test's folder.
-      writeConfig(file, [
-        'bind 127.0.0.1',
-        `port ${port}`,
-        `dir ${dir}`,
-        'daemonize no',
-        `sentinel monitor ${SENTINEL_MASTER} 127.0.0.1 ${masterPort} 2`,
-        `sentinel auth-pass ${SENTINEL_MASTER} ${password}`,
-        `sentinel down-after-milliseconds ${SENTINEL_MASTER} ${DOWN_AFTER_MS}`,
-        `sentinel failover-timeout ${SENTINEL_MASTER} 10000`,
-        `sentinel parallel-syncs ${SENTINEL_MASTER} 1`,
-        // docs/scaling.md: anyone may ask where the master is (Kamailio 5.6's ndb_redis cannot log in to
-        // a sentinel); everything else (failover, monitor, set) needs the admin user's password.
-        ...sentinelAcl(password),
-      ]);
-      await start(`sentinel-${port}`, file, port, true);
+      // The shipped script writes the config (and its access rules) as in docker-compose.scale.yml.
+      await start(`sentinel-${port}`, '', port, {
+        REDIS_PASSWORD: password,
+        SENTINEL_PORT: String(port),
+        SENTINEL_DIR: dir,
+        SENTINEL_MONITOR: `127.0.0.1 ${masterPort}`,
+        REDIS_SENTINEL_MASTER: SENTINEL_MASTER,
+        SENTINEL_DOWN_AFTER_MS: String(DOWN_AFTER_MS),
+      });
     }
 
     const sentinelAsk = async (port: number, ...args: string[]): Promise<unknown> => {
@@ -192,7 +174,7 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
     );
 
     const startNode = async (node: RedisNode): Promise<void> => {
-      node.process = await start(`redis-${node.port}`, path.join(node.dir, 'redis.conf'), node.port, false);
+      node.process = await start(`redis-${node.port}`, path.join(node.dir, 'redis.conf'), node.port);
     };
     return {
       password,

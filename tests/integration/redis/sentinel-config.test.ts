@@ -10,12 +10,13 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connectRedis, type RedisSettings } from '@deskline/env-config/redis';
 import { freePort } from '@deskline/scripts/free-port';
 import { runCli } from '../../helpers/cli.js';
-import { SENTINEL_MASTER, startSentinelGroup, type SentinelGroup } from '../../helpers/redis-sentinel.js';
+import { SENTINEL_ADMIN, SENTINEL_MASTER, startSentinelGroup, type SentinelGroup } from '../../helpers/redis-sentinel.js';
 
 const SIP_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../sip/dist/main.js');
 
@@ -191,6 +192,34 @@ test('every sentinel down: the start fails with each one named instead of waitin
   assert.ok(err);
   assert.ok(Date.now() - started < 5_000, `failed in ${Date.now() - started} ms`);
   for (const sentinel of dead) assert.ok(err.message.includes(`sentinel ${sentinel}: it does not answer`), err.message);
+});
+
+test('a sentinel answers anyone where the master is, and nothing else without the admin password', async ({ group }) => {
+  const port = group.sentinelPorts[0]!;
+  const anonymous = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null });
+  anonymous.on('error', () => undefined);
+  try {
+    await anonymous.connect();
+    assert.equal(await anonymous.call('SENTINEL', 'get-master-addr-by-name', SENTINEL_MASTER), ['127.0.0.1', String(group.nodes[0]!.port)]);
+    for (const args of [
+      ['SENTINEL', 'FAILOVER', SENTINEL_MASTER],
+      ['SENTINEL', 'SET', SENTINEL_MASTER, 'down-after-milliseconds', '1'],
+      ['SENTINEL', 'MONITOR', 'evil', '192.0.2.1', '6379', '1'],
+      ['SENTINEL', 'REMOVE', SENTINEL_MASTER],
+      ['SENTINEL', 'MASTERS'],
+      ['SENTINEL', 'CONFIG', 'GET', '*'],
+      ['ACL', 'LIST'],
+    ]) {
+      const err = await anonymous.call(args[0]!, ...args.slice(1)).then(() => undefined, (error: unknown) => error as Error);
+      assert.match(err?.message ?? 'accepted', /^NOPERM/, args.join(' '));
+    }
+    const wrong = await anonymous.call('AUTH', SENTINEL_ADMIN, 'not-the-password').then(() => undefined, (error: unknown) => error as Error);
+    assert.match(wrong?.message ?? 'logged in', /^WRONGPASS/);
+    assert.is(await anonymous.call('AUTH', SENTINEL_ADMIN, group.password), 'OK', 'the admin user with the password may');
+    assert.ok(Array.isArray(await anonymous.call('SENTINEL', 'MASTERS')));
+  } finally {
+    anonymous.disconnect();
+  }
 });
 
 /** Runs a Node program with only `env` (and PATH), and resolves with how it ended. */
