@@ -5,8 +5,9 @@
 # afterwards Sentinel keeps what it learned there (the master of the moment, the replicas, the other
 # sentinels), so the file is left alone: to change the password, stop the sentinel and delete it.
 #
-# Access: anyone who can reach the port may ask where the master is (SENTINEL get-master-addr-by-name)
-# and PING, because Kamailio 5.6's ndb_redis cannot log in to a sentinel; everything else (FAILOVER,
+# Access: anyone who can reach the port may ask where the master is (SENTINEL get-master-addr-by-name),
+# be told when it changes (SUBSCRIBE +switch-master, which the apps follow) and PING, because
+# Kamailio 5.6's ndb_redis cannot log in to a sentinel; everything else (FAILOVER,
 # MONITOR, SET, REMOVE, reading the config) needs the user sentinel-admin and REDIS_PASSWORD. The
 # sentinels use that user among themselves. The password is never on a command line.
 set -euo pipefail
@@ -33,7 +34,7 @@ sentinel auth-pass $master $REDIS_PASSWORD
 sentinel down-after-milliseconds $master ${SENTINEL_DOWN_AFTER_MS:-2000}
 sentinel failover-timeout $master 10000
 sentinel parallel-syncs $master 1
-user default on nopass -@all +ping +sentinel|get-master-addr-by-name
+user default on nopass resetchannels -@all +ping +sentinel|get-master-addr-by-name +subscribe &+switch-master
 user sentinel-admin on >$REDIS_PASSWORD +@all
 sentinel sentinel-user sentinel-admin
 sentinel sentinel-pass $REDIS_PASSWORD

@@ -114,11 +114,12 @@ const retryStrategy = (times: number): number => Math.min(times * 100, 1000);
 
 /**
  * ioredis's options for these settings. With Sentinel: the master is asked of the sentinels at every
- * (re)connect, only the configured sentinels are used (updateSentinels off: a sentinel cannot add
+ * (re)connect and each connection leaves at a +switch-master, only the configured sentinels are used (updateSentinels off: a sentinel cannot add
  * others), the master they name must be on one of their hosts, and a READONLY reply (the master was
  * demoted under a live connection) reconnects and resends the command to the new master. The
  * sentinels are asked without a password, as Kamailio's ndb_redis asks them: their default user may
- * only ask where the master is (docs/scaling.md), so no sentinel ever sees the Redis password.
+ * only ask where the master is and hear that it changed (deploy/redis/sentinel.sh), so no sentinel
+ * ever sees the Redis password.
  */
 export function redisOptions(settings: RedisSettings, connectionName: string): RedisOptions {
   const common: RedisOptions = { maxRetriesPerRequest: 2, lazyConnect: true, connectionName, retryStrategy };
@@ -138,6 +139,9 @@ export function redisOptions(settings: RedisSettings, connectionName: string): R
     ...(username !== undefined ? { username } : {}),
     db: Number.isInteger(db) ? db : 0,
     updateSentinels: false,
+    // A planned failover (SENTINEL FAILOVER) leaves the old master up and writable for up to 10 s, until
+    // the sentinels convert it: a connection told +switch-master leaves it at once.
+    failoverDetector: true,
     sentinelRetryStrategy: retryStrategy,
     connectTimeout: 2000,
     sentinelCommandTimeout: 1000,
@@ -210,6 +214,16 @@ export async function connectRedis(settings: RedisSettings, options: ConnectOpti
   // A sentinel that failed while another answered is worth a line: the group runs with less margin.
   for (const [sentinel, text] of sentinelProblems) options.onError(`sentinel ${sentinel}: ${text}`);
   return redis;
+}
+
+/**
+ * Closes a connection: QUIT (replies still due arrive), then disconnect. The disconnect matters with
+ * Sentinel: QUIT alone leaves ioredis's +switch-master listeners on the sentinels open, reconnecting
+ * for ever, and they would keep a stopping process alive.
+ */
+export async function closeRedis(redis: Redis): Promise<void> {
+  await redis.quit().catch(() => undefined);
+  redis.disconnect();
 }
 
 /** ioredis's words for a sentinel that could not be used, in ours. */

@@ -21,6 +21,7 @@ import { requireAudioOffer } from './inbound/require-audio-offer.js';
 import { instanceConnectionName } from './instance.js';
 import { NgClient } from './media/ng-client.js';
 import { RtpEngine } from './media/rtpengine.js';
+import { closeRedis } from '@deskline/env-config/redis';
 import { connectRedis } from './redis.js';
 import { AgentStore } from './routing/agent-store.js';
 import { Router } from './routing/router.js';
@@ -196,7 +197,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       await stack.stop();
       await new Promise((resolve) => health.close(resolve));
       await ng.close();
-      await redis.quit().catch(() => redis.disconnect());
+      await closeRedis(redis);
     },
   };
 }

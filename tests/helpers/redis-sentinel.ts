@@ -37,6 +37,8 @@ export interface SentinelGroup {
   masterPort(): Promise<number | undefined>;
   /** Waits until a majority of sentinels names a master other than `oldPort`; resolves with its port. */
   waitForNewMaster(oldPort: number, timeoutMs: number): Promise<number>;
+  /** Waits until every sentinel sees the node on `port` as a healthy replica (one a failover may promote). */
+  waitForGoodReplica(port: number, timeoutMs: number): Promise<void>;
   /** A direct connection to one node (not through Sentinel), for checks. */
   connect(port: number): Redis;
   /** SIGKILL one node: no AOF flush, no goodbye. */
@@ -200,8 +202,28 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
           timeoutMs,
         );
       },
+      async waitForGoodReplica(port, timeoutMs) {
+        await waitUntil(
+          `the sentinels to see port ${port} as a healthy replica`,
+          async () => {
+            const views = await Promise.all(
+              sentinelPorts.map(async (sentinelPort) => {
+                const replicas = ((await sentinelAsk(sentinelPort, 'replicas', SENTINEL_MASTER)) ?? []) as string[][];
+                return replicas.some((fields) => {
+                  const value = (name: string): string | undefined => fields[fields.indexOf(name) + 1];
+                  return value('port') === String(port) && value('flags') === 'slave' && value('master-link-status') === 'ok';
+                });
+              }),
+            );
+            return views.every(Boolean) ? true : undefined;
+          },
+          timeoutMs,
+        );
+      },
       connect(port) {
-        return new Redis({ host: '127.0.0.1', port, password, maxRetriesPerRequest: 1 });
+        const redis = new Redis({ host: '127.0.0.1', port, password, maxRetriesPerRequest: 1 });
+        redis.on('error', () => undefined);
+        return redis;
       },
       async kill(node) {
         node.process.killNow();
@@ -209,6 +231,7 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
       },
       restart: startNode,
       async stop() {
+        if (process.env['DBG_SENTINEL']) for (const proc of processes) console.log(proc.recentLines.join('\n'));
         for (const proc of processes.reverse()) await proc.stop();
         rmSync(root, { recursive: true, force: true });
       },

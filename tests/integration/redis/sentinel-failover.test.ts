@@ -275,19 +275,39 @@ test('the old master comes back as a replica, and a second failover returns to i
   const returning = group.connect(first.port);
   open.push({ close: () => returning.disconnect() });
   await waitFor('the old master to sync as a replica', async () => /master_link_status:up/.test(await returning.info('replication').catch(() => '')), 30_000);
+  await group.waitForGoodReplica(first.port, 30_000);
 
   const sentinel = new Redis({ host: '127.0.0.1', port: group.sentinelPorts[0]!, username: SENTINEL_ADMIN, password: group.password });
   open.push({ close: () => sentinel.disconnect() });
   const panel = await PushEvents.open(app, ben);
   open.push(panel);
+  const writer = new SteadyWriter(group);
+  await waitFor('writes before the failover', () => writer.acknowledged.size >= 50 || undefined, 10_000);
   const startedAt = Date.now();
   assert.is(await sentinel.call('SENTINEL', 'FAILOVER', SENTINEL_MASTER), 'OK');
   const back = await group.waitForNewMaster(second.port, 30_000);
+  const switchedMs = Date.now() - startedAt;
   assert.is(back, first.port, 'the master is the first node again');
   const clients = watchClients(group, back, startedAt);
   const signalingMs = await signalingAnswersAfter(app, anna, startedAt);
   const reconnected = await clients.result;
-  console.log(`  second failover (SENTINEL FAILOVER): master back after ${Date.now() - startedAt} ms; signaling at +${reconnected.signaling} ms, sip app at +${reconnected.sip} ms, REST at +${signalingMs} ms`);
+  // The old master stays up, a master still, until the sentinels convert it (up to 10 s): the apps
+  // must have left it at the switch, or what they write there is lost.
+  await waitFor('writes on the master of the moment', () => [...writer.acknowledged.values()].some((at) => at > startedAt + switchedMs + 500) || undefined, 15_000);
+  await writer.stop();
+  const master = group.connect(back);
+  open.push({ close: () => master.disconnect() });
+  const demoted = group.connect(second.port);
+  open.push({ close: () => demoted.disconnect() });
+  // Converted by the sentinels within about 10 s; then what it took alone would be gone for good.
+  await waitFor('the old master to be a replica again', async () => /master_link_status:up/.test(await demoted.info('replication').catch(() => '')), 30_000);
+  const present = new Set((await master.xrange(WRITES_STREAM, '-', '+')).map(([, fields]) => Number(fields[1])));
+  const lost = [...writer.acknowledged.keys()].filter((seq) => !present.has(seq));
+  console.log(
+    `  second failover (SENTINEL FAILOVER): master back after ${switchedMs} ms; signaling at +${reconnected.signaling} ms, sip app at +${reconnected.sip} ms, REST at +${signalingMs} ms; acknowledged writes lost: ${lost.length} of ${writer.acknowledged.size}`,
+  );
+  assert.ok(reconnected.sip < switchedMs + 2000 && reconnected.signaling < switchedMs + 2000, 'the apps follow the switch within 2 s');
+  assert.is(lost.length, 0, 'a planned failover loses no acknowledged write');
 
   // The sip app writes through the new master: the patient hangs up, the call ends on the board.
   const from = panel.mark();
@@ -302,8 +322,6 @@ test('the old master comes back as a replica, and a second failover returns to i
   open.push(next);
   const anyWaiting = await panel.waitFor('the next call waiting', (e): e is Extract<PushEvent, { type: 'call' }> => e.type === 'call' && e.call.id !== callId && e.call.state !== 'intro', from, 15_000);
   assert.ok(['waiting', 'ringing'].includes(anyWaiting.event.call.state), anyWaiting.event.call.state);
-  const master = group.connect(back);
-  open.push({ close: () => master.disconnect() });
   assert.match(String(await master.call('ROLE').then((role) => (role as unknown[])[0])), 'master');
   assert.is(await master.exists(RedisKeys.call(anyWaiting.event.call.id)), 1, 'the new call is written on the master of the moment');
   assert.is((await next.hangUp()).status, 200);

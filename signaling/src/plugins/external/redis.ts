@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
-import { connectRedis, type RedisSettings } from '@deskline/env-config/redis';
+import { closeRedis, connectRedis, type RedisSettings } from '@deskline/env-config/redis';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -21,7 +21,7 @@ export default fp(
     });
     app.decorate('redis', redis);
     app.addHook('onClose', async () => {
-      await redis.quit().catch(() => redis.disconnect());
+      await closeRedis(redis);
     });
   },
   { name: 'redis' },
