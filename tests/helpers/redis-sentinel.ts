@@ -15,6 +15,7 @@ import { ManagedProcess, waitUntilHealthy } from '@deskline/scripts/managed-proc
 import { REPO_ROOT } from '@deskline/scripts/launch-config';
 import { REDIS_INSTALL_HINT, pingRedis } from '@deskline/scripts/redis-server';
 import { killOnExit } from './kill-on-exit.js';
+import { waitFor } from './wait.js';
 
 export const SENTINEL_MASTER = 'deskline';
 /** How long the sentinels wait before they call the master down; docs/scaling.md gives the same. */
@@ -138,19 +139,10 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
           return reply ? Number(reply[1]) : undefined;
         }),
       );
-    const waitUntil = async <T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const value = await check();
-        if (value !== undefined) return value;
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-    };
     const replica = new Redis({ host: '127.0.0.1', port: replicaPort, password, lazyConnect: true, maxRetriesPerRequest: 1 });
     replica.on('error', () => undefined);
     try {
-      await waitUntil(
+      await waitFor(
         'the replica to sync with the master',
         async () => ((await replica.info('replication').catch(() => '')).includes('master_link_status:up') ? true : undefined),
         20_000,
@@ -159,7 +151,7 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
       replica.disconnect();
     }
     // Ready when each sentinel knows the replica and the two other sentinels: then a failover can happen.
-    await waitUntil(
+    await waitFor(
       'the sentinels to find the replica and one another',
       async () => {
         const views = await Promise.all(
@@ -192,7 +184,7 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
         return named[0];
       },
       waitForNewMaster(oldPort, timeoutMs) {
-        return waitUntil(
+        return waitFor(
           `the sentinels to promote a new master in place of port ${oldPort}`,
           async () => {
             const named = await namedMasters();
@@ -203,7 +195,7 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
         );
       },
       async waitForGoodReplica(port, timeoutMs) {
-        await waitUntil(
+        await waitFor(
           `the sentinels to see port ${port} as a healthy replica`,
           async () => {
             const views = await Promise.all(
@@ -231,7 +223,8 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
       },
       restart: startNode,
       async stop() {
-        if (process.env['DBG_SENTINEL']) for (const proc of processes) console.log(proc.recentLines.join('\n'));
+        // DESKLINE_TEST_LOGS=1 (as for Kamailio): what the sentinels decided, to follow a failover.
+        if (process.env['DESKLINE_TEST_LOGS'] === '1') for (const proc of processes) process.stderr.write(`${proc.recentLines.join('\n')}\n`);
         for (const proc of processes.reverse()) await proc.stop();
         rmSync(root, { recursive: true, force: true });
       },

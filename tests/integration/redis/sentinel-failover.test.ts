@@ -53,7 +53,8 @@ const test = suite<Context>('Redis Sentinel: a failover with a patient waiting')
 test.before(async (context) => {
   context.open = [];
   context.group = await startSentinelGroup();
-  context.path = await startCallPath({ redis: context.group.env, appEnv: { RING_TIMEOUT_SECONDS: '30' } });
+  // A keepalive every second: the sip app probes the waiting patient while Redis has no master too.
+  context.path = await startCallPath({ redis: context.group.env, appEnv: { RING_TIMEOUT_SECONDS: '30', PATIENT_KEEPALIVE_SECONDS: '1' } });
   context.app = await buildTestApp(context.group.env.REDIS_URL, { ...context.group.env, SIP_DOMAIN: context.path.kamailio.domain });
   await context.app.ready();
   for (const name of ['anna', 'ben']) {
@@ -222,6 +223,7 @@ test('the master dies (SIGKILL) with a patient waiting: the replica is promoted,
   const afterKill = phone.received.filter((packet) => packet.at > killedAt && packet.at <= listenedUntil);
   const musicShare = afterKill.filter((packet) => isTone(packet, HOLD_MUSIC_HZ)).length / Math.max(afterKill.length, 1);
   assert.equal(dialog.requestsReceived('BYE'), [], 'the patient was not hung up on');
+  assert.ok(dialog.requestsReceived('OPTIONS').length >= 3, 'the keepalive went on');
   assert.ok(gapMs < 500, `largest gap in the hold music at the patient: ${gapMs} ms`);
   assert.ok(musicShare > 0.9, `${(musicShare * 100).toFixed(0)}% of the packets since the kill are the music`);
 
