@@ -114,9 +114,10 @@ const retryStrategy = (times: number): number => Math.min(times * 100, 1000);
 
 /**
  * ioredis's options for these settings. With Sentinel: the master is asked of the sentinels at every
- * (re)connect and each connection leaves at a +switch-master, only the configured sentinels are used (updateSentinels off: a sentinel cannot add
- * others), the master they name must be on one of their hosts, and a READONLY reply (the master was
- * demoted under a live connection) reconnects and resends the command to the new master. The
+ * (re)connect, and each connection leaves at a +switch-master; only the configured sentinels are used
+ * (updateSentinels off: a sentinel cannot add others); the master they name must be on one of their
+ * hosts; and a READONLY reply (the master was demoted under a live connection) reconnects and resends
+ * the command to the new master. The
  * sentinels are asked without a password, as Kamailio's ndb_redis asks them: their default user may
  * only ask where the master is and hear that it changed (deploy/redis/sentinel.sh), so no sentinel
  * ever sees the Redis password.
