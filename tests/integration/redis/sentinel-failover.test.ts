@@ -29,6 +29,8 @@ import { PushEvents } from '../../helpers/push-events.js';
 import { SENTINEL_ADMIN, SENTINEL_MASTER, startSentinelGroup, type SentinelGroup } from '../../helpers/redis-sentinel.js';
 import { asUser, buildTestApp, loginOk, type LoggedIn } from '../../helpers/signaling.js';
 import { header } from '../../helpers/sip-message.js';
+import { register } from '../../helpers/sip-register.js';
+import { SipWsEndpoint } from '../../helpers/sip-ws.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const PASSWORD = 'correct horse battery';
@@ -190,10 +192,36 @@ test('the master dies (SIGKILL) with a patient waiting: the replica is promoted,
   await waitFor('2 s of acknowledged writes', () => writer.acknowledged.size >= 2000 / WRITE_EVERY_MS / 2 || undefined, 10_000);
   await new Promise((resolve) => setTimeout(resolve, 1000));
 
+  // A browser's REGISTER through Kamailio, whose ndb_redis checks its credentials in Redis.
+  const probeCredentials = await path.kamailio.browserCredentials('ws-probe');
+  const probe = await SipWsEndpoint.connect(path.kamailio.wsUrl);
+  open.push(probe);
+  const probeRegister = async (): Promise<number> => {
+    const { response } = await register(probe, { user: 'ws-probe', domain: path.kamailio.domain, ...probeCredentials, contact: probe.contact('ws-probe'), expires: 60 });
+    return response.status ?? 0;
+  };
+  assert.is(await probeRegister(), 200, 'Kamailio authenticates through Sentinel');
+
   const killedAt = Date.now();
   await group.kill(oldMaster);
-  const newPort = await group.waitForNewMaster(oldMaster.port, 30_000);
-  const promotionMs = Date.now() - killedAt;
+  const promoted = group.waitForNewMaster(oldMaster.port, 30_000).then((port) => ({ port, at: Date.now() }));
+  // REGISTER every 200 ms until Kamailio answers 200 again: what a browser's refresh meets.
+  const kamailioAnswers: Array<{ at: number; status: number }> = [];
+  await waitFor(
+    'Kamailio to authenticate again',
+    async () => {
+      const status = await probeRegister();
+      kamailioAnswers.push({ at: Date.now() - killedAt, status });
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 200));
+      return status === 200;
+    },
+    30_000,
+  );
+  const { port: newPort, at: promotedAt } = await promoted;
+  const promotionMs = promotedAt - killedAt;
+  const kamailioBackMs = kamailioAnswers.at(-1)?.at ?? 0;
+  const refused = kamailioAnswers.filter((answer) => answer.status !== 200);
+  assert.ok(refused.every((answer) => answer.status === 500), `while Redis has no master Kamailio answers 500: ${JSON.stringify(refused)}`);
   assert.is.not(newPort, oldMaster.port);
   assert.is(newPort, group.nodes[1]!.port, 'the replica is the new master');
   const clients = watchClients(group, newPort, killedAt);
@@ -258,6 +286,7 @@ test('the master dies (SIGKILL) with a patient waiting: the replica is promoted,
       `    promotion: ${promotionMs} ms after the kill (down-after-milliseconds 1000)`,
       `    hold music at the patient: largest gap ${gapMs} ms, ${rate.toFixed(1)} packets/s after the kill`,
       `    clients on the new master: signaling at +${reconnected.signaling} ms, sip app at +${reconnected.sip} ms; signaling answers from Redis at +${signalingMs} ms`,
+      `    Kamailio: ${refused.length} REGISTERs answered 500 while Redis had no master, 200 again at +${kamailioBackMs} ms`,
       `    writes acknowledged in the last second before the kill: ${lastSecond}; lost through the replica: ${lost.length} of ${acknowledgedBeforeKill.length} (window ${lostWindowMs} ms before the kill)`,
       `    the dead master's own AOF (everysec) kept all but ${lostOnDisk.length} of them (window ${diskWindowMs} ms before the kill)`,
     ].join('\n'),
