@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT, connectHost } from './launch-config.js';
+import { REPO_ROOT, connectHost, type RedisSentinel } from './launch-config.js';
 import { ManagedProcess, findExecutable, waitUntilHealthy } from './managed-process.js';
 import { sipOptionsAnswered } from './sip-options.js';
 import { REGISTRATION_DB_DIR, TRUNK_REGISTRATION_VARIABLES, writeRegistrationDb, type TrunkRegistration } from './trunk-registration.js';
@@ -31,6 +31,8 @@ export interface KamailioSettings {
   ephemeralSecret: string;
   /** REDIS_URL. */
   redisUrl: string;
+  /** REDIS_SENTINELS and REDIS_SENTINEL_MASTER: ndb_redis asks them for the master. */
+  redisSentinel?: RedisSentinel | undefined;
   /** How long a browser's registration may last, in seconds (the config's default: 120). */
   wsMaxExpires?: number;
   /** The shortest registration granted, in seconds (the config's default: 30). */
@@ -54,12 +56,21 @@ export interface KamailioSettings {
   appAddresses?: readonly string[] | undefined;
 }
 
-/** ndb_redis's server spec for a redis:// URL: host, port, database and password. */
-export function ndbRedisServer(redisUrl: string): string {
+/**
+ * ndb_redis's server spec for a redis:// URL: host, port, database and password. With sentinels, the
+ * master's address comes from the first of them instead (sentinel_group, sentinel_master=1,
+ * sentinel=): ndb_redis asks it at start and at every reconnect, without a password, and sends the
+ * password to the master only. Only the first: Debian 12's Kamailio 5.6.3 reads the second and later
+ * sentinel= addresses wrongly and lets the last one asked override the answer (fixed in 5.6.4), so
+ * REDIS_SENTINELS lists this server's own sentinel first (docs/scaling.md).
+ */
+export function ndbRedisServer(redisUrl: string, sentinel?: RedisSentinel): string {
   const url = new URL(redisUrl);
   if (url.protocol !== 'redis:') throw new Error(`Kamailio can reach Redis only over redis:// (not ${url.protocol}//)`);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
-  const parts = [`name=deskline`, `addr=${host}`, `port=${url.port || '6379'}`];
+  const parts = sentinel
+    ? ['name=deskline', `sentinel_group=${sentinel.master}`, 'sentinel_master=1', `sentinel=${sentinel.sentinels[0] ?? ''}`]
+    : [`name=deskline`, `addr=${host}`, `port=${url.port || '6379'}`];
   const db = url.pathname.replace(/^\//, '');
   if (db) parts.push(`db=${db}`);
   if (url.password) parts.push(`pass=${decodeURIComponent(url.password)}`);
@@ -92,7 +103,7 @@ export function kamailioEnv(settings: KamailioSettings, runDir?: string): Record
     SIP_APP_PORT: String(settings.appPort),
     TRUNK_ADDRESSES: stringValue('TRUNK_ADDRESSES', settings.trunkAddresses.join(',')),
     SIP_EPHEMERAL_SECRET: stringValue('SIP_EPHEMERAL_SECRET', settings.ephemeralSecret),
-    REDIS_SERVER: ndbRedisServer(settings.redisUrl),
+    REDIS_SERVER: ndbRedisServer(settings.redisUrl, settings.redisSentinel),
     ...(settings.wsMaxExpires !== undefined ? { WS_MAX_EXPIRES: String(settings.wsMaxExpires) } : {}),
     ...(settings.minExpires !== undefined ? { MIN_EXPIRES: String(settings.minExpires) } : {}),
     ...(settings.workers !== undefined ? { SIP_WORKERS: String(settings.workers) } : {}),

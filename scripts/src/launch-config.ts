@@ -1,6 +1,8 @@
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConfigError } from '@deskline/env-config';
+import { loadSentinelSettings } from '@deskline/env-config/redis';
 import { TRUNK_REGISTRATION_VARIABLES, type TrunkRegistration } from './trunk-registration.js';
 
 /** The repository root: scripts/dist/ is two levels below it. */
@@ -14,6 +16,8 @@ export interface LaunchConfig {
   port: number;
   /** Given by the user (the launcher then starts no Redis), or undefined. */
   redisUrl: string | undefined;
+  /** REDIS_SENTINELS and REDIS_SENTINEL_MASTER, with REDIS_URL: Redis is found through Sentinel (docs/scaling.md). */
+  redisSentinel: RedisSentinel | undefined;
   /** The port of the redis-server the launcher starts. */
   redisPort: number;
   /** Kamailio's settings (docs/call-path.md); the secret and Redis are added when it starts. */
@@ -218,12 +222,38 @@ function registrationSetting(env: NodeJS.ProcessEnv): { registration?: TrunkRegi
   return registration ? { registration } : {};
 }
 
+export interface RedisSentinel {
+  sentinels: readonly string[];
+  master: string;
+}
+
+/**
+ * The Sentinel settings, checked as the services check them (env-config's schema). They find a Redis
+ * that runs elsewhere, so they need REDIS_URL (its password and db): the launcher's own redis-server
+ * has no sentinels.
+ */
+function readRedisSentinel(env: NodeJS.ProcessEnv, redisUrl: string | undefined): RedisSentinel | undefined {
+  let settings;
+  try {
+    settings = loadSentinelSettings(env, redisUrl);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new LaunchConfigError(err.message.replace(/^Invalid configuration:\n\s*/, ''));
+    throw err;
+  }
+  if (!settings.REDIS_SENTINELS || !settings.REDIS_SENTINEL_MASTER) return undefined;
+  if (redisUrl === undefined) {
+    throw new LaunchConfigError('REDIS_SENTINELS needs REDIS_URL too (its password and database): the launcher starts no sentinels.');
+  }
+  return { sentinels: settings.REDIS_SENTINELS, master: settings.REDIS_SENTINEL_MASTER };
+}
+
 /** Reads the launcher's settings from the environment, or throws a LaunchConfigError naming the variable. */
 export function readLaunchConfig(env: NodeJS.ProcessEnv): LaunchConfig {
   const redisUrl = env['REDIS_URL'] || undefined;
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new LaunchConfigError('REDIS_URL is invalid: it must look like redis://host:port (or leave it unset to let the launcher start Redis).');
   }
+  const redisSentinel = readRedisSentinel(env, redisUrl);
   // Checked here so that a bad one stops the start before anything runs; it is read where it is used.
   if (env['SIP_EPHEMERAL_SECRET']) checkEphemeralSecret(env['SIP_EPHEMERAL_SECRET'], 'SIP_EPHEMERAL_SECRET');
   return {
@@ -231,6 +261,7 @@ export function readLaunchConfig(env: NodeJS.ProcessEnv): LaunchConfig {
     host: env['HOST'] || '127.0.0.1',
     port: port(env, 'PORT', 8080),
     redisUrl,
+    redisSentinel,
     redisPort: port(env, 'REDIS_PORT', 6379),
     sip: {
       domain: sipDomain(env),

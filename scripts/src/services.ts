@@ -83,7 +83,7 @@ function kamailio(config: LaunchConfig, secret: () => string): ServiceDefinition
         args: kamailioArgs(runDir),
         env: kamailioProcessEnv(
           config.env,
-          { ...settings, ephemeralSecret: secret(), redisUrl: redisUrl(config), outboundTrunk: config.outboundTrunk },
+          { ...settings, ephemeralSecret: secret(), redisUrl: redisUrl(config), redisSentinel: config.redisSentinel, outboundTrunk: config.outboundTrunk },
           runDir,
         ),
         installHint: KAMAILIO_INSTALL_HINT,

@@ -76,7 +76,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   });
   await app.register(cookie);
   await app.register(lifecycle);
-  await app.register(redis, { url: config.REDIS_URL });
+  await app.register(redis, { settings: config });
   await app.register(websocket);
   await app.register(stores, { config });
   await app.register(auth, { config });

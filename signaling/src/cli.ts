@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { NUMBER_TYPES, NUMBER_TYPE_NAMES, isRole, WORKSTATION_KINDS, type NumberType, type OutboundPolicy, type WorkstationKind } from '@deskline/protocol';
 import { OutboundPolicyStore, PolicyError, evaluate } from '@deskline/outbound-policy';
 import { ConfigError, loadConfig } from './config.js';
@@ -20,7 +20,7 @@ import { SessionStore } from './services/session-store.js';
 import { SubjectStore } from './services/subject-store.js';
 import { UserStore } from './services/user-store.js';
 import { WorkstationStore } from './services/workstation-store.js';
-import { redactUrl } from './plugins/external/redis.js';
+import { connectRedis, describeRedis, type RedisSettings } from '@deskline/env-config/redis';
 import { readSecret } from './read-secret.js';
 
 const USAGE = `Usage: deskline <command> [options]
@@ -63,7 +63,8 @@ Commands:
                                   whether the policy lets Call back dial N, and why not
 
 Environment: REDIS_URL (required), e.g. redis://127.0.0.1:6379 (without a password in it, the one
-npm start generated, DESKLINE_VAR_DIR/secrets/redis-password, is used); SIP_DOMAIN (default
+npm start generated, DESKLINE_VAR_DIR/secrets/redis-password, is used); REDIS_SENTINELS and
+REDIS_SENTINEL_MASTER, as signaling runs with, to find Redis through Sentinel; SIP_DOMAIN (default
 deskline.local), the realm desk phones' passwords are stored for: the same value Kamailio runs with;
 CLINIC_COUNTRY (default PL), as signaling and the sip app run with`;
 
@@ -83,39 +84,32 @@ function launcherRedisPassword(varDir: string): string | undefined {
 }
 
 /** A connection that has answered PING (so that a refused password shows here, not in the command). */
-async function openRedis(url: string): Promise<Redis> {
-  const redis = new Redis(url, {
-    maxRetriesPerRequest: 1,
-    lazyConnect: true,
-    connectionName: 'deskline-cli',
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => undefined);
+async function openRedis(settings: RedisSettings): Promise<Redis> {
+  const redis = await connectRedis(settings, { connectionName: 'deskline-cli', once: true, onError: () => undefined });
   try {
-    await redis.connect();
     await redis.ping();
     return redis;
   } catch (err) {
     redis.disconnect();
-    throw new Error(`Cannot reach Redis at ${redactUrl(url)}: ${(err as Error).message}`);
+    throw new Error(`Cannot reach Redis ${describeRedis(settings)}: ${(err as Error).message}`);
   }
 }
 
 /**
- * Connects to REDIS_URL. When Redis refuses it without a password and the URL carries none, the
- * launcher's is used, so that `npm run deskline` beside `npm start` needs only the address. The
- * password stays in this process: it is on no command line.
+ * Connects to REDIS_URL (or through REDIS_SENTINELS). When Redis refuses it without a password and the
+ * URL carries none, the launcher's is used, so that `npm run deskline` beside `npm start` needs only
+ * the address. The password stays in this process: it is on no command line.
  */
-async function connectRedis(url: string, varDir: string): Promise<Redis> {
-  const password = new URL(url).password ? undefined : launcherRedisPassword(varDir);
+async function openRedisWithLauncherPassword(settings: RedisSettings, varDir: string): Promise<Redis> {
+  const password = new URL(settings.REDIS_URL).password ? undefined : launcherRedisPassword(varDir);
   try {
-    return await openRedis(url);
+    return await openRedis(settings);
   } catch (err) {
     // Without a password, Redis answers the connection's first command NOAUTH, and ioredis closes it.
     if (!password || !/NOAUTH|closed/i.test((err as Error).message)) throw err;
-    const withPassword = new URL(url);
+    const withPassword = new URL(settings.REDIS_URL);
     withPassword.password = encodeURIComponent(password);
-    return openRedis(withPassword.toString()).catch(() => {
+    return openRedis({ ...settings, REDIS_URL: withPassword.toString() }).catch(() => {
       throw err;
     });
   }
@@ -185,7 +179,7 @@ async function main(argv: string[]): Promise<void> {
   }
 
   const config = loadConfig(process.env);
-  const redis = await connectRedis(config.REDIS_URL, config.DESKLINE_VAR_DIR);
+  const redis = await openRedisWithLauncherPassword(config, config.DESKLINE_VAR_DIR);
   try {
     const users = new UserStore(redis);
     const sessions = new SessionStore(redis, {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, loadEnvConfig } from '@deskline/env-config';
+import { RedisSettingsSchema, checkRedisSettings } from '@deskline/env-config/redis';
 import { DEFAULT_HISTORY_RETENTION_DAYS } from '@deskline/protocol';
 import { DEFAULT_CLINIC_COUNTRY, isClinicCountry } from '@deskline/outbound-policy';
 import { isTimeZone } from './services/clinic-day.js';
@@ -16,7 +17,7 @@ const defaultVarDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)),
 export const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'address the HTTP server listens on' }),
   PORT: Type.Integer({ default: 8080, minimum: 1, maximum: 65535, description: 'HTTP port' }),
-  REDIS_URL: Type.String({ pattern: '^rediss?://', description: 'redis://host:port/db of the shared Redis' }),
+  ...RedisSettingsSchema,
   DESKLINE_VAR_DIR: Type.String({
     default: defaultVarDir,
     minLength: 1,
@@ -138,7 +139,8 @@ export { ConfigError };
 
 /** Validates the environment into a Config, or throws a ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
-  const config = loadEnvConfig(ConfigSchema, env, { lists: ['TURN_URLS'], hint: 'see the README' });
+  const config = loadEnvConfig(ConfigSchema, env, { lists: ['TURN_URLS', 'REDIS_SENTINELS'], hint: 'see the README' });
+  checkRedisSettings(config);
   if ((config.TURN_URLS === undefined) !== (config.TURN_SECRET === undefined)) {
     throw new ConfigError('Invalid configuration:\n  TURN_URLS and TURN_SECRET go together: set both (to offer TURN) or neither.');
   }

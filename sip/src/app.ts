@@ -22,6 +22,7 @@ import { INSTANCE_STOPPED_CHANNEL, instanceConnectionName } from './instance.js'
 import { InstanceWatch } from './instance-watch.js';
 import { NgClient } from './media/ng-client.js';
 import { RtpEngine } from './media/rtpengine.js';
+import { closeRedis } from '@deskline/env-config/redis';
 import { connectRedis } from './redis.js';
 import { AgentStore } from './routing/agent-store.js';
 import { Router } from './routing/router.js';
@@ -47,7 +48,7 @@ export interface SipApp {
  */
 export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> {
   const instanceId = randomUUID();
-  const redis = await connectRedis(config.REDIS_URL, log, instanceConnectionName(instanceId));
+  const redis = await connectRedis(config, log, instanceConnectionName(instanceId));
   const ng = await NgClient.open({
     host: config.RTPENGINE_NG_HOST,
     port: config.RTPENGINE_NG_PORT,
@@ -223,7 +224,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       await stack.stop();
       await new Promise((resolve) => health.close(resolve));
       await ng.close();
-      await redis.quit().catch(() => redis.disconnect());
+      await closeRedis(redis);
     },
   };
 }

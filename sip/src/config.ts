@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, loadEnvConfig } from '@deskline/env-config';
+import { RedisSettingsSchema, checkRedisSettings } from '@deskline/env-config/redis';
 import { DEFAULT_HISTORY_RETENTION_DAYS } from '@deskline/protocol';
 import { DEFAULT_CLINIC_COUNTRY, isClinicCountry } from '@deskline/outbound-policy';
 
@@ -15,7 +16,7 @@ const Port = (defaultPort: number, description: string) =>
  * environment; no other module reads process.env.
  */
 export const ConfigSchema = Type.Object({
-  REDIS_URL: Type.String({ pattern: '^rediss?://', description: 'redis://host:port/db of the shared Redis' }),
+  ...RedisSettingsSchema,
   SIP_DOMAIN: Type.String({ default: 'deskline.local', minLength: 1, description: 'SIP domain and digest realm' }),
   KAMAILIO_HOST: Type.String({
     default: '127.0.0.1',
@@ -123,7 +124,8 @@ export { ConfigError };
 /** Validates the environment into a Config, or throws a ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   // CLINIC_NUMBERS is one comma-separated variable that the schema holds as a list.
-  const config = loadEnvConfig(ConfigSchema, env, { lists: ['CLINIC_NUMBERS'], hint: 'see sip/README.md' });
+  const config = loadEnvConfig(ConfigSchema, env, { lists: ['CLINIC_NUMBERS', 'REDIS_SENTINELS'], hint: 'see sip/README.md' });
+  checkRedisSettings(config);
   config.CLINIC_COUNTRY = config.CLINIC_COUNTRY.toUpperCase();
   if (!isClinicCountry(config.CLINIC_COUNTRY)) {
     throw new ConfigError(

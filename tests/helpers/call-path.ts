@@ -12,6 +12,7 @@ import pino from 'pino';
 import { RedisKeys, RedisStreams, callFromHash, type CallEvent, type CallView } from '@deskline/protocol';
 import { freePort } from '@deskline/scripts/free-port';
 import type { ExitStatus } from '@deskline/scripts/managed-process';
+import { closeRedis, redisOptions, type RedisSettings } from '@deskline/env-config/redis';
 import { NgClient } from '@deskline/sip/media/ng-client';
 import { RtpEngine } from '@deskline/sip/media/rtpengine';
 import { startTestRedis, type TestRedis } from './redis.js';
@@ -36,6 +37,20 @@ export interface CallPathOptions {
   ngPortForApp?: (rtpengineNgPort: number) => Promise<number>;
   /** Sip app instances behind Kamailio (SIP_APP_ADDRESSES), each from a port of its own. Default 1. */
   instances?: number;
+  /** A Redis of the test's own (a Sentinel group, tests/helpers/redis-sentinel.ts) instead of a fresh redis-server. */
+  redis?: RedisSettingsEnv;
+}
+
+/** REDIS_URL and, for Sentinel, REDIS_SENTINELS and REDIS_SENTINEL_MASTER, as the apps take them. */
+export interface RedisSettingsEnv {
+  REDIS_URL: string;
+  REDIS_SENTINELS?: string;
+  REDIS_SENTINEL_MASTER?: string;
+}
+
+/** The settings as env-config reads them (the list split). */
+export function redisSettingsOf(env: RedisSettingsEnv): RedisSettings {
+  return { REDIS_URL: env.REDIS_URL, REDIS_SENTINELS: env.REDIS_SENTINELS?.split(','), REDIS_SENTINEL_MASTER: env.REDIS_SENTINEL_MASTER };
 }
 
 export interface CallPath {
@@ -105,10 +120,19 @@ export async function startCallPath(options: CallPathOptions = {}): Promise<Call
     const mediaDir = path.join(work, 'media');
     writeTestMedia(mediaDir);
 
-    const testRedis: TestRedis = await startTestRedis();
-    cleanups.push(() => testRedis.stop());
-    const redis = new Redis(testRedis.url, { maxRetriesPerRequest: 1 });
-    cleanups.push(() => redis.quit().catch(() => redis.disconnect()));
+    let redisEnv: RedisSettingsEnv;
+    if (options.redis) {
+      redisEnv = options.redis;
+    } else {
+      const testRedis: TestRedis = await startTestRedis();
+      cleanups.push(() => testRedis.stop());
+      redisEnv = { REDIS_URL: testRedis.url };
+    }
+    const settings = redisSettingsOf(redisEnv);
+    // The test's own connection follows a failover as the apps' do, and waits through one.
+    const redis = new Redis(redisEnv.REDIS_URL, { ...redisOptions(settings, 'test'), lazyConnect: false, maxRetriesPerRequest: options.redis ? 20 : 1 });
+    redis.on('error', () => undefined);
+    cleanups.push(() => closeRedis(redis));
 
     const rtpengineProcess = await startTestRtpengine();
     cleanups.push(() => rtpengineProcess.stop());
@@ -116,8 +140,10 @@ export async function startCallPath(options: CallPathOptions = {}): Promise<Call
     cleanups.push(() => ng.close());
 
     const outboundTrunk = options.appEnv?.['OUTBOUND_TRUNK'];
+    const redisSentinel = settings.REDIS_SENTINELS && settings.REDIS_SENTINEL_MASTER ? { sentinels: settings.REDIS_SENTINELS, master: settings.REDIS_SENTINEL_MASTER } : undefined;
     const kamailio = await startTestKamailio({
-      redisUrl: testRedis.url,
+      redisUrl: redisEnv.REDIS_URL,
+      ...(redisSentinel ? { redisSentinel } : {}),
       ...(outboundTrunk ? { outboundTrunk } : {}),
       ...(options.instances ? { appInstances: options.instances } : {}),
     });
@@ -125,7 +151,7 @@ export async function startCallPath(options: CallPathOptions = {}): Promise<Call
 
     const appNgPort = options.ngPortForApp ? await options.ngPortForApp(rtpengineProcess.ngPort) : rtpengineProcess.ngPort;
     const appEnv = {
-      REDIS_URL: testRedis.url,
+      ...redisEnv,
       SIP_PORT: String(kamailio.sipPort),
       SIP_APP_HOST: kamailio.appHost,
       SIP_APP_PORT: String(kamailio.appPort),
@@ -165,7 +191,7 @@ export async function startCallPath(options: CallPathOptions = {}): Promise<Call
 
     return {
       redis,
-      redisUrl: testRedis.url,
+      redisUrl: redisEnv.REDIS_URL,
       rtpengine: new RtpEngine(ng),
       rtpengineProcess,
       get app() {

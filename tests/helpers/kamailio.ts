@@ -9,7 +9,9 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { RedisKeys, browserSipUser, type SipCredentials } from '@deskline/protocol';
 import { freePort } from '@deskline/scripts/free-port';
+import { redisOptions } from '@deskline/env-config/redis';
 import { startKamailio } from '@deskline/scripts/kamailio';
+import type { RedisSentinel } from '@deskline/scripts/launch-config';
 import type { TrunkRegistration } from '@deskline/scripts/trunk-registration';
 import type { ExitStatus, ManagedProcess } from '@deskline/scripts/managed-process';
 import { killOnExit } from './kill-on-exit.js';
@@ -17,6 +19,8 @@ import { ephemeralCredentials, type EphemeralCredentials } from './sip-register.
 
 export interface TestKamailioOptions {
   redisUrl: string;
+  /** Redis through Sentinel (REDIS_SENTINELS, REDIS_SENTINEL_MASTER): ndb_redis asks the sentinels for the master. */
+  redisSentinel?: RedisSentinel;
   /** Default ['127.0.0.1']. */
   trunkAddresses?: string[];
   /** Default a fresh random secret. */
@@ -117,6 +121,7 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
       trunkAddresses,
       ephemeralSecret: secret,
       redisUrl: options.redisUrl,
+      redisSentinel: options.redisSentinel,
       wsMaxExpires: options.wsMaxExpires,
       minExpires: options.minExpires,
       ...(options.wsMaxConnectionsPerAddress !== undefined ? { wsMaxConnectionsPerAddress: options.wsMaxConnectionsPerAddress } : {}),
@@ -177,7 +182,14 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
     },
     async browserCredentials(sipUser, expiresAt = Math.floor(Date.now() / 1000) + 3600) {
       const credentials = ephemeralCredentials(secret, sipUser, expiresAt);
-      const redis = new Redis(options.redisUrl, { lazyConnect: true });
+      const redis = new Redis(
+        options.redisUrl,
+        redisOptions(
+          { REDIS_URL: options.redisUrl, REDIS_SENTINELS: options.redisSentinel?.sentinels.slice(), REDIS_SENTINEL_MASTER: options.redisSentinel?.master },
+          'test-kamailio',
+        ),
+      );
+      redis.on('error', () => undefined);
       try {
         await redis.connect();
         await redis.multi().sadd(RedisKeys.sipAuth(sipUser), credentials.username).expire(RedisKeys.sipAuth(sipUser), 7200).exec();

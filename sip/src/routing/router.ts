@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { closeRedis } from '@deskline/env-config/redis';
 import type { Logger } from 'pino';
 import { RedisChannels } from '@deskline/protocol';
 import type { PatientCall, RoutingHooks } from '../calls/patient-call.js';
@@ -78,7 +79,7 @@ export class Router implements RoutingHooks {
     await this.idle;
     const subscriber = this.subscriber;
     this.subscriber = undefined;
-    await subscriber?.quit().catch(() => subscriber.disconnect());
+    if (subscriber) await closeRedis(subscriber);
   }
 
   /** Asks for a routing pass. */

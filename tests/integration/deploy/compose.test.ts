@@ -26,7 +26,10 @@ const run = promisify(execFile);
 
 const COMPOSE_FILE = path.join(REPO_ROOT, 'docker-compose.yml');
 const ENV_EXAMPLE = path.join(REPO_ROOT, '.env.example');
+/** The second file for Redis with Sentinel (docs/scaling.md), used on top of the first. */
+const SCALE_FILE = path.join(REPO_ROOT, 'docker-compose.scale.yml');
 const rawText = readFileSync(COMPOSE_FILE, 'utf8');
+const scaleText = readFileSync(SCALE_FILE, 'utf8');
 const raw = parse(rawText, { merge: true }) as RawCompose;
 
 interface Service {
@@ -90,7 +93,11 @@ function envFile(name: string, values: Record<string, string>): string {
 
 /** docker-compose with no variable of this shell: the shell's environment would win over .env. */
 function compose(env: string, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run('docker-compose', ['-f', COMPOSE_FILE, '--env-file', env, ...args], {
+  return composeFiles([COMPOSE_FILE], env, ...args);
+}
+
+function composeFiles(files: string[], env: string, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return run('docker-compose', [...files.flatMap((file) => ['-f', file]), '--env-file', env, ...args], {
     cwd: tmp,
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmp },
   });
@@ -432,11 +439,64 @@ test('a stop of the sip service leaves the calls to the next instance; the launc
 });
 
 test('.env.example documents every variable docker-compose.yml and docker-compose.scale.yml read, and only those', () => {
-  const scaleText = readFileSync(path.join(REPO_ROOT, 'docker-compose.scale.yml'), 'utf8');
-  const read = new Set([rawText, scaleText].flatMap((text) => [...text.matchAll(/(?<!\$)\$\{([A-Z0-9_]+)/g)].map((m) => m[1] ?? '')));
+  const read = new Set([...(rawText + scaleText).matchAll(/(?<!\$)\$\{([A-Z0-9_]+)/g)].map((m) => m[1] ?? ''));
   const documented = exampleVariables();
   assert.equal(sorted(documented.keys()), sorted(read));
   for (const [name, value] of documented) assert.is(value, '', `.env.example gives ${name} a value; it must be filled in or left to the default`);
+});
+
+test('docker-compose.scale.yml on top: a replica and three sentinels, and Kamailio, the sip app and signaling find Redis through them', async () => {
+  const { stdout } = await composeFiles([COMPOSE_FILE, SCALE_FILE], envFile('scale.env', FILLED), 'config');
+  await composeFiles([COMPOSE_FILE, SCALE_FILE], envFile('scale.env', FILLED), 'config', '-q');
+  const scaled = parse(stdout) as Compose;
+  const of = (name: string): Service => {
+    const found = scaled.services[name];
+    if (!found) throw new Error(`no service ${name} with docker-compose.scale.yml`);
+    return found;
+  };
+  const sentinels = ['sentinel-1', 'sentinel-2', 'sentinel-3'].map(of);
+  for (const s of [of('redis-replica'), ...sentinels]) {
+    assert.is(s.network_mode, 'host');
+    assert.is(s.restart, 'unless-stopped');
+    assert.is(s.build?.dockerfile, 'deploy/redis/Dockerfile');
+  }
+  // The replica follows redis; the sentinels watch it, on the ports REDIS_SENTINELS lists by default.
+  const replica = of('redis-replica').command ?? [];
+  assert.equal(replica.slice(replica.indexOf('--replicaof') + 1, replica.indexOf('--replicaof') + 3), ['127.0.0.1', '6379']);
+  assert.is(argValue(of('redis').command ?? [], '--replica-serve-stale-data'), 'yes');
+  const ports = sentinels.map((s) => s.environment?.['SENTINEL_PORT']);
+  for (const s of sentinels) {
+    assert.is(s.environment?.['SENTINEL_MONITOR'], '127.0.0.1 6379');
+    assert.is(s.environment?.['REDIS_PASSWORD'], SECRETS.REDIS_PASSWORD);
+  }
+  for (const name of ['sip', 'signaling']) {
+    const composed = of(name).environment ?? {};
+    assert.is(composed['REDIS_SENTINELS'], ports.map((port) => `127.0.0.1:${port}`).join(','));
+    assert.is(composed['REDIS_SENTINEL_MASTER'], 'deskline');
+  }
+  assert.equal(loadSipConfig(of('sip').environment ?? {}).REDIS_SENTINELS, ports.map((port) => `127.0.0.1:${port}`));
+  assert.is(loadSignalingConfig(of('signaling').environment ?? {}).REDIS_SENTINEL_MASTER, 'deskline');
+  // Kamailio's spec is the launcher's for the same settings: this server's sentinel (the first), the password.
+  const sip = of('sip').environment ?? {};
+  const launcher = kamailioEnv({
+    ...launcherConfig().sip,
+    ephemeralSecret: SECRETS.SIP_EPHEMERAL_SECRET,
+    redisUrl: sip['REDIS_URL'] ?? '',
+    redisSentinel: { sentinels: (sip['REDIS_SENTINELS'] ?? '').split(','), master: sip['REDIS_SENTINEL_MASTER'] ?? '' },
+  });
+  assert.is(of('kamailio').environment?.['REDIS_SERVER'], launcher['REDIS_SERVER']);
+  kamailioAccepts(of('kamailio').environment ?? {}, "the scale file's environment");
+  // No secret written in the scale file either: each comes from .env.
+  const scaleRaw = parse(scaleText, { merge: true }) as Compose;
+  for (const [name, s] of Object.entries(scaleRaw.services)) {
+    for (const [key, value] of Object.entries(s.environment ?? {})) {
+      if (/SECRET|PASSWORD/.test(key)) assert.match(String(value), /^\$\{[A-Z0-9_]+(:[-?][^}]*)?\}$/, `${name}.${key} must be \${...} from .env`);
+      if (key === 'REDIS_SERVER') assert.match(String(value), /pass=\$\{REDIS_PASSWORD[:}]/);
+    }
+  }
+  // The shipped sentinel script is the one the Sentinel tests run (tests/helpers/redis-sentinel.ts).
+  assert.match(readFileSync(path.join(REPO_ROOT, 'deploy/redis/Dockerfile'), 'utf8'), /COPY deploy\/redis\/sentinel\.sh \/usr\/local\/bin\/deskline-sentinel/);
+  assert.ok(sentinels.every((s) => JSON.stringify(s).includes('/usr/local/bin/deskline-sentinel')), 'each sentinel runs deploy/redis/sentinel.sh');
 });
 
 test('no secret is written in the compose file: each comes from .env', () => {

@@ -29,7 +29,7 @@ test('the archive unpacks into deskline/ with what compose needs, and no local s
   const { stdout } = await run('tar', ['-tzf', path.join(dir, archive)], { maxBuffer: 16 * 1024 * 1024 });
   const entries = stdout.split('\n').filter(Boolean);
   assert.ok(entries.every((entry) => entry.startsWith('deskline/')), 'everything under deskline/');
-  for (const needed of ['docker-compose.yml', '.env.example', 'deploy/', 'pbx-config/kamailio/kamailio.cfg', 'docs/operations.md']) {
+  for (const needed of ['docker-compose.yml', 'docker-compose.scale.yml', '.env.example', 'deploy/', 'deploy/redis/sentinel.sh', 'pbx-config/kamailio/kamailio.cfg', 'docs/operations.md', 'docs/scaling.md']) {
     assert.ok(entries.includes(`deskline/${needed}`), `${needed} is in the archive`);
   }
   assert.not.ok(entries.includes('deskline/.env'), 'no .env (secrets)');

@@ -104,6 +104,25 @@ test('REDIS_URL becomes ndb_redis\'s server spec, database and password included
   assert.throws(() => ndbRedisServer('rediss://10.0.0.5:6380'), /redis:\/\//);
 });
 
+test("with Sentinel, ndb_redis asks the first sentinel for the master (Kamailio 5.6.3 reads only one right), and the launcher checks the settings", () => {
+  const sentinel = { sentinels: ['10.0.0.1:26379', '10.0.0.2:26379', '10.0.0.3:26379'], master: 'deskline' };
+  assert.is(
+    ndbRedisServer('redis://:s%40cret@10.0.0.9:6379/2', sentinel),
+    'name=deskline;sentinel_group=deskline;sentinel_master=1;sentinel=10.0.0.1:26379;db=2;pass=s@cret',
+  );
+  const env = { REDIS_URL: 'redis://:pw@10.0.0.1:6379', REDIS_SENTINELS: '10.0.0.1:26379, 10.0.0.2:26379', REDIS_SENTINEL_MASTER: 'deskline' };
+  assert.equal(readLaunchConfig(env).redisSentinel, { sentinels: ['10.0.0.1:26379', '10.0.0.2:26379'], master: 'deskline' });
+  assert.is(readLaunchConfig({}).redisSentinel, undefined);
+  for (const [bad, message] of [
+    [{ ...env, REDIS_URL: '' }, /REDIS_SENTINELS needs REDIS_URL/],
+    [{ ...env, REDIS_SENTINEL_MASTER: '' }, /REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together/],
+    [{ ...env, REDIS_SENTINELS: 'sentinel.example:26379' }, /REDIS_SENTINELS="sentinel.example:26379" is invalid/],
+    [{ ...env, REDIS_SENTINEL_MASTER: 'a;pass=x' }, /REDIS_SENTINEL_MASTER="a;pass=x" is invalid/],
+  ] as const) {
+    assert.throws(() => readLaunchConfig(bad), (err: Error) => err instanceof LaunchConfigError && message.test(err.message));
+  }
+});
+
 test('Kamailio gets its config and run directory as arguments, every setting in its environment', () => {
   const args = kamailioArgs('/tmp/run');
   assert.match(args[1] ?? '', /pbx-config\/kamailio\/kamailio\.cfg$/);

@@ -32,6 +32,19 @@ test('defaults follow docs/call-path.md', () => {
   assert.is(config.LOG_LEVEL, 'info');
 });
 
+test('REDIS_SENTINELS and REDIS_SENTINEL_MASTER: together, IPv4 address:port each, a plain master name', () => {
+  const config = loadConfig({ ...REDIS, REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2:26379', REDIS_SENTINEL_MASTER: 'deskline' });
+  assert.equal(config.REDIS_SENTINELS, ['10.0.0.1:26379', '10.0.0.2:26379']);
+  assert.is(config.REDIS_SENTINEL_MASTER, 'deskline');
+  assert.is(loadConfig(REDIS).REDIS_SENTINELS, undefined);
+  assert.match(problem({ ...REDIS, REDIS_SENTINELS: '10.0.0.1:26379' }), /REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together/);
+  assert.match(problem({ ...REDIS, REDIS_SENTINEL_MASTER: 'deskline' }), /go together/);
+  for (const bad of ['sentinel.example:26379', '[::1]:26379', '10.0.0.1', '10.0.0.1:99999']) {
+    assert.match(problem({ ...REDIS, REDIS_SENTINELS: bad, REDIS_SENTINEL_MASTER: 'deskline' }), /REDIS_SENTINELS=.* is invalid/, bad);
+  }
+  assert.match(problem({ ...REDIS, REDIS_SENTINELS: '10.0.0.1:26379', REDIS_SENTINEL_MASTER: 'two words' }), /REDIS_SENTINEL_MASTER="two words" is invalid/);
+});
+
 test("CLINIC_COUNTRY: PL unless set (as signaling's), upper-cased, a country with a numbering plan", () => {
   assert.is(loadConfig(REDIS).CLINIC_COUNTRY, 'PL');
   assert.is(loadConfig({ ...REDIS, CLINIC_COUNTRY: 'cz' }).CLINIC_COUNTRY, 'CZ');

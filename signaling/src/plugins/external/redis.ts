@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { closeRedis, connectRedis, type RedisSettings } from '@deskline/env-config/redis';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -7,33 +8,21 @@ declare module 'fastify' {
   }
 }
 
-/** The shared Redis connection. Commands fail fast while Redis is away instead of piling up. */
+/**
+ * The shared Redis connection, directly or through Sentinel (REDIS_SENTINELS). Commands fail fast
+ * while Redis is away instead of piling up; the connections duplicated from it follow the master too.
+ */
 export default fp(
-  async (app, opts: { url: string }) => {
+  async (app, opts: { settings: RedisSettings }) => {
     // An unreachable Redis at startup is a clear error; once connected, ioredis reconnects by itself.
-    const redis = new Redis(opts.url, { maxRetriesPerRequest: 2, lazyConnect: true, connectionName: 'signaling' });
-    redis.on('error', (err: Error) => app.log.warn({ err: err.message }, 'redis connection problem'));
-    try {
-      await redis.connect();
-    } catch (err) {
-      redis.disconnect();
-      throw new Error(`Cannot reach Redis at ${redactUrl(opts.url)}: ${(err as Error).message}`);
-    }
+    const redis = await connectRedis(opts.settings, {
+      connectionName: 'signaling',
+      onError: (message) => app.log.warn({ err: message }, 'redis connection problem'),
+    });
     app.decorate('redis', redis);
     app.addHook('onClose', async () => {
-      await redis.quit().catch(() => redis.disconnect());
+      await closeRedis(redis);
     });
   },
   { name: 'redis' },
 );
-
-/** The URL without its password, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'the configured REDIS_URL';
-  }
-}
