@@ -5,12 +5,21 @@
  * <audio>. The patient's voice and the browser's fake microphone are two different tones, and the
  * queue's hold music a third, so each side can tell what it hears.
  */
+import { execFile } from 'node:child_process';
+import nodePath from 'node:path';
+import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import * as assert from 'uvu/assert';
-import { measureElementAudio, speakerSources, takeSpeakerPeak, waitForElementAudio } from './audio-probe.js';
+import { RedisChannels, browserSipUser, type Workstation } from '@deskline/protocol';
+import { installAudioProbe, measureElementAudio, speakerSources, takeSpeakerPeak, waitForElementAudio } from './audio-probe.js';
+import { launchBrowser, type TestBrowser } from './browser.js';
 import { HOLD_MUSIC_HZ } from './call-path.js';
 import { analysePcmu, decodePcmu, toneShare, type PcmuAnalysis, type RtpCapture } from './rtp-capture.js';
+import { ChannelRecorder } from './redis-events.js';
 import { waitFor } from './wait.js';
+import { logIn, startWebStack, type WebStack } from './web-stack.js';
+
+const run = promisify(execFile);
 
 export interface BrowserAnswer {
   /** The number the incoming-call panel shows. */
@@ -107,4 +116,61 @@ export async function callEndsAndIdles(page: Page, answer: Pick<BrowserAnswer, '
   await page.getByRole('status').filter({ hasText: `Ready for calls on ${answer.workstation}` }).waitFor({ timeout: answer.timeoutMs });
   await queuePanel(page).getByText('No patients waiting').waitFor({ timeout: answer.timeoutMs });
   assert.is(await callAudio(page).evaluate((audio) => (audio as HTMLMediaElement).srcObject), null, "the call's audio is released");
+}
+
+/** A receptionist's desk: the web stack, Anna with a browser workstation, Chromium with a tone as its microphone. */
+export interface ReceptionDesk {
+  stack: WebStack;
+  browser: TestBrowser;
+  workstation: Workstation;
+  /** Anna's page once `logInAndRegister` has run. */
+  page?: Page;
+  stop(): Promise<void>;
+}
+
+export const RECEPTIONIST = { email: 'anna@clinic.example', password: 'Anna Reception password', name: 'Anna Reception' } as const;
+
+/**
+ * Starts the web stack (no intro, 30 s rings), creates Anna and "Reception 1", and launches Chromium
+ * whose fake microphone plays `microphoneHz` (a WAV made in `work`).
+ */
+export async function openReceptionDesk(work: string, microphoneHz: number): Promise<ReceptionDesk> {
+  const microphone = nodePath.join(work, 'microphone.wav');
+  await run('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', microphone, 'synth', '5', 'sine', String(microphoneHz), 'vol', '0.5']);
+  const stack = await startWebStack({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '30' } });
+  try {
+    await stack.app.users.create({ email: RECEPTIONIST.email, displayName: RECEPTIONIST.name, role: 'employee', password: RECEPTIONIST.password });
+    const workstation = await stack.app.workstations.create({ name: 'Reception 1', kind: 'browser' });
+    const browser = await launchBrowser({ args: [`--use-file-for-fake-audio-capture=${microphone}`] });
+    await installAudioProbe(browser.context);
+    return {
+      stack,
+      browser,
+      workstation,
+      async stop() {
+        await browser.close();
+        await stack.stop();
+      },
+    };
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+}
+
+/** Anna logs in through the login page and picks Reception 1; resolves once its browser has registered. */
+export async function logInAndRegister(desk: ReceptionDesk, pageErrors: string[], timeoutMs: number): Promise<Page> {
+  const { callPath } = desk.stack;
+  const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(callPath.redisUrl, RedisChannels.sipRegistrations);
+  try {
+    const page = await logIn(desk.browser, desk.stack.base, RECEPTIONIST.email, RECEPTIONIST.password, { pageErrors, timeoutMs });
+    await page.getByRole('button', { name: 'Reception 1' }).click();
+    await page.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: timeoutMs });
+    const user = browserSipUser(desk.workstation.id);
+    await registrations.waitFor((event) => event.user === user && event.registered, `${user} registered`, timeoutMs);
+    desk.page = page;
+    return page;
+  } finally {
+    registrations.close();
+  }
 }

@@ -18,26 +18,18 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import nodePath from 'node:path';
 import { promisify } from 'node:util';
-import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RedisChannels, browserSipUser, type Workstation } from '@deskline/protocol';
-import { activeCall, answerAndHearBothWays, callEndsAndIdles, type BrowserAnswer } from '../../helpers/answer-in-browser.js';
-import { installAudioProbe } from '../../helpers/audio-probe.js';
-import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
+import { activeCall, answerAndHearBothWays, callEndsAndIdles, logInAndRegister, openReceptionDesk, type BrowserAnswer, type ReceptionDesk } from '../../helpers/answer-in-browser.js';
 import { CLINIC_NUMBER, activeCallIds, type CallPath } from '../../helpers/call-path.js';
 import { LinphonePhone } from '../../helpers/linphone-phone.js';
 import { PATIENT_NUMBER } from '../../helpers/patient-line.js';
-import { ChannelRecorder } from '../../helpers/redis-events.js';
 import { RtpCapture } from '../../helpers/rtp-capture.js';
 import { waitFor } from '../../helpers/wait.js';
-import { logIn, startWebStack, type WebStack } from '../../helpers/web-stack.js';
 
 /** Generous: another test run may share this machine's two cores. */
 const TIMEOUT = 20_000;
-const EMAIL = 'anna@clinic.example';
-const PASSWORD = 'Anna Reception password';
 const PATIENT_HZ = 600;
 const MICROPHONE_HZ = 1400;
 const ANSWER: BrowserAnswer = { caller: PATIENT_NUMBER, workstation: 'Reception 1', patientHz: PATIENT_HZ, microphoneHz: MICROPHONE_HZ, timeoutMs: TIMEOUT };
@@ -46,13 +38,9 @@ const run = promisify(execFile);
 
 let work: string;
 let voice: string;
+let desk: ReceptionDesk;
 let path: CallPath;
-let app: FastifyInstance;
-let base: string;
-let stack: WebStack;
-let browser: TestBrowser;
 let page: Page;
-let workstation: Workstation;
 const pageErrors: string[] = [];
 
 test.before(async () => {
@@ -60,20 +48,12 @@ test.before(async () => {
   // linphone's in-call player reads 16-bit WAV; it plays the file once, so it lasts the whole call.
   voice = nodePath.join(work, 'patient-voice.wav');
   await run('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', voice, 'synth', '120', 'sine', String(PATIENT_HZ), 'vol', '0.5']);
-  const microphone = nodePath.join(work, 'microphone.wav');
-  await run('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', microphone, 'synth', '5', 'sine', String(MICROPHONE_HZ), 'vol', '0.5']);
-
-  stack = await startWebStack({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '30' } });
-  ({ callPath: path, app, base } = stack);
-  await app.users.create({ email: EMAIL, displayName: 'Anna Reception', role: 'employee', password: PASSWORD });
-  workstation = await app.workstations.create({ name: 'Reception 1', kind: 'browser' });
-  browser = await launchBrowser({ args: [`--use-file-for-fake-audio-capture=${microphone}`] });
-  await installAudioProbe(browser.context);
+  desk = await openReceptionDesk(work, MICROPHONE_HZ);
+  path = desk.stack.callPath;
 });
 
 test.after(async () => {
-  await browser?.close();
-  await stack?.stop();
+  await desk?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -125,16 +105,7 @@ async function finish(call: LinphoneCall): Promise<void> {
 }
 
 test('the receptionist logs in and picks Reception 1: the browser registers', async () => {
-  const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(path.redisUrl, RedisChannels.sipRegistrations);
-  try {
-    page = await logIn(browser, base, EMAIL, PASSWORD, { pageErrors, timeoutMs: TIMEOUT });
-    await page.getByRole('button', { name: 'Reception 1' }).click();
-    await page.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: TIMEOUT });
-    const user = browserSipUser(workstation.id);
-    await registrations.waitFor((event) => event.user === user && event.registered, `${user} registered`, TIMEOUT);
-  } finally {
-    registrations.close();
-  }
+  page = await logInAndRegister(desk, pageErrors, TIMEOUT);
 });
 
 test('linphone sends a late offer (INVITE without SDP): our offer in the 200, its answer in the ACK; hold music, then audio both ways with the browser; the patient hangs up', async () => {

@@ -13,25 +13,25 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import nodePath from 'node:path';
 import { promisify } from 'node:util';
-import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RedisChannels, browserSipUser, type Workstation } from '@deskline/protocol';
 import { freePort } from '@deskline/scripts/free-port';
-import { activeCall, answerAndHearBothWays as answerInBrowser, callEndsAndIdles as idlesAfter, type BrowserAnswer } from '../../helpers/answer-in-browser.js';
-import { installAudioProbe } from '../../helpers/audio-probe.js';
-import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
-import { ChannelRecorder } from '../../helpers/redis-events.js';
+import {
+  activeCall,
+  answerAndHearBothWays as answerInBrowser,
+  callEndsAndIdles as idlesAfter,
+  logInAndRegister,
+  openReceptionDesk,
+  type BrowserAnswer,
+  type ReceptionDesk,
+} from '../../helpers/answer-in-browser.js';
 import { RtpCapture } from '../../helpers/rtp-capture.js';
 import { describeSipp, type CallPath, type SippResult } from '../../helpers/call-path.js';
 import { PATIENT_NUMBER } from '../../helpers/patient-line.js';
-import { startWebStack, type WebStack } from '../../helpers/web-stack.js';
 
 /** Generous: another test run may share this machine's two cores. */
 const TIMEOUT = 20_000;
-const EMAIL = 'anna@clinic.example';
-const PASSWORD = 'Anna Reception password';
 /** The patient's voice (sipp's stream) and the receptionist's (Chromium's fake microphone). */
 const PATIENT_HZ = 600;
 const MICROPHONE_HZ = 1400;
@@ -45,13 +45,9 @@ const PATIENT_STAYS_MS = 20_000;
 const run = promisify(execFile);
 
 let work: string;
+let desk: ReceptionDesk;
 let path: CallPath;
-let app: FastifyInstance;
-let base: string;
-let stack: WebStack;
-let browser: TestBrowser;
 let page: Page;
-let workstation: Workstation;
 const pageErrors: string[] = [];
 
 test.before(async () => {
@@ -59,20 +55,12 @@ test.before(async () => {
   // sipp 3.6.1 streams a file's bytes as they are, so its file is raw µ-law (a WAV header would be
   // sent as sound). Whole periods in 5 s, so the loops join without a click.
   await run('sox', ['-n', '-r', '8000', '-c', '1', '-t', 'ul', nodePath.join(work, 'patient-voice.ul'), 'synth', '5', 'sine', String(PATIENT_HZ), 'vol', '0.5']);
-  const microphone = nodePath.join(work, 'microphone.wav');
-  await run('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', microphone, 'synth', '5', 'sine', String(MICROPHONE_HZ), 'vol', '0.5']);
-
-  stack = await startWebStack({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '30' } });
-  ({ callPath: path, app, base } = stack);
-  await app.users.create({ email: EMAIL, displayName: 'Anna Reception', role: 'employee', password: PASSWORD });
-  workstation = await app.workstations.create({ name: 'Reception 1', kind: 'browser' });
-  browser = await launchBrowser({ args: [`--use-file-for-fake-audio-capture=${microphone}`] });
-  await installAudioProbe(browser.context);
+  desk = await openReceptionDesk(work, MICROPHONE_HZ);
+  path = desk.stack.callPath;
 });
 
 test.after(async () => {
-  await browser?.close();
-  await stack?.stop();
+  await desk?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -118,21 +106,7 @@ async function finish(call: PatientCall): Promise<void> {
 }
 
 test('the receptionist logs in and picks Reception 1: the browser registers', async () => {
-  const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(path.redisUrl, RedisChannels.sipRegistrations);
-  try {
-    page = await browser.context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(base);
-    await page.getByLabel('Email').fill(EMAIL);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('button', { name: 'Reception 1' }).click();
-    await page.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: TIMEOUT });
-    const user = browserSipUser(workstation.id);
-    await registrations.waitFor((event) => event.user === user && event.registered, `${user} registered`, TIMEOUT);
-  } finally {
-    registrations.close();
-  }
+  page = await logInAndRegister(desk, pageErrors, TIMEOUT);
 });
 
 test('sipp calls and is answered in the browser: audio both ways; the patient hangs up, and the browser\'s call ends', async () => {
