@@ -10,7 +10,9 @@
  *   `[rtp] bind_address`, or it advertises the machine's IPv6 address in its From and SDP;
  * - there is no sound card: linphone then sends no RTP at all until `incall-player-start` plays a WAV
  *   through the call (which is the microphone here), and what it receives goes nowhere, so the test
- *   captures its RTP port with tshark to hear what the patient hears;
+ *   captures its RTP port with tshark to hear what the patient hears (linphonec, the interactive
+ *   client, can write it to a WAV with `soundcard use files` and `record`: tried, 7 s of the 1000 Hz
+ *   hold music; but it has no socket to drive it by, only its terminal);
  * - the daemon's socket takes one client at a time, and its `call-stats` command crashes it.
  *
  * `lateOffer` sets `[sip] sdp_200_ack=1`: the INVITE carries no SDP, linphone takes the offer from the
