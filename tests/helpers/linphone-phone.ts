@@ -12,7 +12,8 @@
  *   through the call (which is the microphone here), and what it receives goes nowhere, so the test
  *   captures its RTP port with tshark to hear what the patient hears (linphonec, the interactive
  *   client, can write it to a WAV with `soundcard use files` and `record`: tried, 7 s of the 1000 Hz
- *   hold music; but it has no socket to drive it by, only its terminal);
+ *   hold music; it reads its commands from standard input, which ManagedProcess does not open, and
+ *   answers them in free text, where the daemon answers "Status: Ok" and queues events);
  * - the daemon's socket takes one client at a time, and its `call-stats` command crashes it.
  *
  * `lateOffer` sets `[sip] sdp_200_ack=1`: the INVITE carries no SDP, linphone takes the offer from the
