@@ -72,7 +72,8 @@ export class MediaSession {
   static restore(engine: RtpEngine, callId: string, snapshot: MediaSnapshot, log: Logger): MediaSession {
     const media = new MediaSession(engine, callId, snapshot.patientTag, log);
     media.allocated = true;
-    media.patientSdp = snapshot.patientSdp;
+    // A call set up by a version that kept the patient's whole codec list: narrowed from the next offer on.
+    media.patientSdp = onlyCarriedCodecs(snapshot.patientSdp);
     media.queueSdp = snapshot.queueSdp;
     media.sent = { ...snapshot.sentToPatient };
     media.agent = snapshot.agent ? { kind: 'browser', ...snapshot.agent } : undefined;
