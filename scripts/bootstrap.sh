@@ -35,6 +35,7 @@ needs_test=(
   "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf fonts-dejavu-core"
   "sipp sip-tester"
   "baresip baresip"
+  "linphone-daemon linphone-cli"
   "sox sox"
   "tshark tshark"
   "docker-compose docker-compose"

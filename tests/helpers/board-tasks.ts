@@ -7,9 +7,45 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { RedisKeys, RedisStreams, type CallView, type TaskView } from '@deskline/protocol';
 import type {} from '@deskline/signaling/plugins/app/tasks';
+import { TASKS_GROUP, TASKS_READ_BLOCK_MS } from '@deskline/signaling/services/task-projector';
 import { waitFor } from './wait.js';
 
 let seq = 0;
+
+/**
+ * How long the projector may take to replay a stream after its group was reset (XGROUP SETID): its
+ * blocked XREADGROUP is not woken by the reset and returns only when its BLOCK ends (measured with
+ * Redis 7.0: 5.07 s after a SETID 0.5 s into a 5 s block), then the replay is read and applied, which
+ * takes seconds more on a loaded machine. A product timer, so the wait is that timer plus slack.
+ */
+export const REPLAY_TIMEOUT_MS = TASKS_READ_BLOCK_MS + 10_000;
+
+/**
+ * Resolves once the projector's group has been handed, and has acknowledged, every entry of both
+ * streams it reads (call and callback events). `timeoutMs`: REPLAY_TIMEOUT_MS after a SETID.
+ */
+export async function projected(db: Redis, timeoutMs = 5_000): Promise<void> {
+  await waitFor(
+    'the projector to catch up',
+    async () => {
+      for (const stream of [RedisStreams.callEvents, RedisStreams.callbackEvents]) {
+        const [last] = await db.xrevrange(stream, '+', '-', 'COUNT', 1);
+        if (!last) continue;
+        const groups = (await db.xinfo('GROUPS', stream)) as Array<Array<string | number>>;
+        const group = groups.map((g) => Object.fromEntries(pairs(g))).find((g) => g['name'] === TASKS_GROUP);
+        if (!group || group['last-delivered-id'] !== last[0] || Number(group['pending']) !== 0) return false;
+      }
+      return true;
+    },
+    timeoutMs,
+  );
+}
+
+function pairs(flat: Array<string | number>): Array<[string, string | number]> {
+  const out: Array<[string, string | number]> = [];
+  for (let i = 0; i < flat.length; i += 2) out.push([String(flat[i]), flat[i + 1]!]);
+  return out;
+}
 
 async function append(db: Redis, call: CallView): Promise<void> {
   await db.xadd(RedisStreams.callEvents, '*', 'event', JSON.stringify({ call }));

@@ -110,6 +110,25 @@ export class PatientDialog {
   }
 }
 
+/** A patient's INVITE not answered yet. */
+export class PendingCall {
+  constructor(
+    private readonly endpoint: SipUdpEndpoint,
+    readonly invite: SentRequest,
+  ) {}
+
+  /**
+   * The patient hangs up: CANCEL; resolves with the answer to the CANCEL and the INVITE's final
+   * answer (in whichever order they come: RFC 3261 does not order them), a non-2xx one ACKed.
+   */
+  async cancel(timeoutMs = 5000): Promise<{ cancelled: SipMessage; final: SipMessage }> {
+    const cancel = this.endpoint.sendCancel(this.invite);
+    const [cancelled, final] = await Promise.all([this.endpoint.finalResponse(cancel, timeoutMs), this.endpoint.finalResponse(this.invite, timeoutMs)]);
+    if (final.status !== undefined && final.status >= 300) this.endpoint.sendAckForFailure(this.invite, final);
+    return { cancelled, final };
+  }
+}
+
 /** The trunk side: one UDP socket towards Kamailio. */
 export class PatientLine {
   private constructor(
@@ -137,6 +156,11 @@ export class PatientLine {
     if (options.lateOffer && !/^m=audio /m.test(ok.body)) throw new Error(`the 200 to a late offer carries no offer:\n${ok.raw}`);
     dialog.sendAck(options.lateOffer ? (options.ackAnswer ?? patientSdp(options.rtpPort)) : undefined);
     return dialog;
+  }
+
+  /** Dials `line` and returns at once, for a patient who hangs up before the answer (`PendingCall.cancel`). */
+  ring(options: { line: string; rtpPort: number; from?: string }): PendingCall {
+    return new PendingCall(this.endpoint, this.send(options));
   }
 
   close(): Promise<void> {

@@ -150,6 +150,15 @@ export abstract class SipEndpoint {
     return { ...invite, method: 'CANCEL', raw };
   }
 
+  /** The ACK of a non-2xx final response to an INVITE this endpoint sent: same Via branch, the response's To (RFC 3261 17.1.1.3). */
+  sendAckForFailure(invite: SentRequest, response: SipMessage): void {
+    const original = parseSipMessage(invite.raw);
+    const keep = new Set(['via', 'max-forwards', 'route', 'from', 'call-id']);
+    const list = original.headers.filter(([n]) => keep.has(n.toLowerCase()));
+    list.push(['To', header(response, 'to') ?? ''], ['CSeq', `${invite.cseq} ACK`]);
+    this.sendRaw(serialize(`ACK ${original.uri ?? ''} SIP/2.0`, list));
+  }
+
   respond(request: SipMessage, status: number, reason: string, options: Parameters<typeof buildResponse>[3] = {}): void {
     this.sendRaw(buildResponse(request, status, reason, options));
   }
@@ -167,6 +176,16 @@ export class SipUdpEndpoint extends SipEndpoint {
   ) {
     super();
     socket.on('message', (data) => this.deliver(data.toString('latin1')));
+  }
+
+  /**
+   * An endpoint on a socket the test bound earlier: a port that had to be named before its peer
+   * (OUTBOUND_TRUNK, given to Kamailio at its start) stays held from then on, not freed to be bound
+   * again later, when another process on the machine may have taken it.
+   */
+  static adopt(socket: dgram.Socket, remoteHost: string, remotePort: number): SipUdpEndpoint {
+    const { address, port } = socket.address();
+    return new SipUdpEndpoint(socket, address, port, remoteHost, remotePort);
   }
 
   /** `localPort` 0: any free port. */

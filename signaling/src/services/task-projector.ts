@@ -6,7 +6,12 @@ import type { TaskStore } from './task-store.js';
 /** The consumer group every signaling instance reads both streams in, so that each event is applied once. */
 export const TASKS_GROUP = 'tasks';
 const STREAMS = [RedisStreams.callEvents, RedisStreams.callbackEvents] as const;
-const BLOCK_MS = 5_000;
+/**
+ * How long one XREADGROUP waits for new entries. A reset of the group's position (XGROUP SETID, a
+ * replay) does not wake a blocked read: the replay starts when the current one returns, at most this
+ * much later.
+ */
+export const TASKS_READ_BLOCK_MS = 5_000;
 const BATCH = 100;
 /** An entry a consumer took and has not acknowledged for this long is taken over: that consumer died. */
 const CLAIM_IDLE_MS = 30_000;
@@ -114,7 +119,7 @@ export class TaskProjector {
         const reply = (
           backlog
             ? await this.reader.xreadgroup('GROUP', TASKS_GROUP, this.consumer, 'COUNT', BATCH, 'STREAMS', calls, callbacks, '0', '0')
-            : await this.reader.xreadgroup('GROUP', TASKS_GROUP, this.consumer, 'COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', calls, callbacks, '>', '>')
+            : await this.reader.xreadgroup('GROUP', TASKS_GROUP, this.consumer, 'COUNT', BATCH, 'BLOCK', TASKS_READ_BLOCK_MS, 'STREAMS', calls, callbacks, '>', '>')
         ) as GroupReply;
         const count = await this.applyAll(reply);
         if (backlog && count === 0) backlog = false;

@@ -4,7 +4,7 @@ import { PLAIN_RTP, TOWARDS_WORKSTATION, flagsFor } from './flags.js';
 import { NgError } from './ng-client.js';
 import { packetsFromTag } from './packets.js';
 import type { Playback, RtpEngine } from './rtpengine.js';
-import { answerDirection, carriesAudio, mediaAddress, placeholderSdp, sameSdpVersion, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from './sdp.js';
+import { answerDirection, carriesAudio, mediaAddress, onlyCarriedCodecs, placeholderSdp, sameSdpVersion, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from './sdp.js';
 
 /** rtpengine's tag for the queue's placeholder leg. Agents' legs get tags of their own. */
 export const QUEUE_TAG = 'queue';
@@ -72,7 +72,8 @@ export class MediaSession {
   static restore(engine: RtpEngine, callId: string, snapshot: MediaSnapshot, log: Logger): MediaSession {
     const media = new MediaSession(engine, callId, snapshot.patientTag, log);
     media.allocated = true;
-    media.patientSdp = snapshot.patientSdp;
+    // A call set up by a version that kept the patient's whole codec list: narrowed from the next offer on.
+    media.patientSdp = onlyCarriedCodecs(snapshot.patientSdp);
     media.queueSdp = snapshot.queueSdp;
     media.sent = { ...snapshot.sentToPatient };
     media.agent = snapshot.agent ? { kind: 'browser', ...snapshot.agent } : undefined;
@@ -97,11 +98,13 @@ export class MediaSession {
 
   /**
    * Offers the patient's SDP, answers it for the queue with the placeholder, and returns the SDP for
-   * the patient's 200 OK.
+   * the patient's 200 OK. rtpengine sees the patient's codecs narrowed to the ones the call carries
+   * (`onlyCarriedCodecs`), here and in every later description of the patient's.
    */
-  answerForQueue(patientSdp: string): Promise<string> {
+  answerForQueue(offer: string): Promise<string> {
     return this.run(async () => {
       this.allocated = true;
+      const patientSdp = onlyCarriedCodecs(offer);
       this.patientSdp = patientSdp;
       this.queueSdp = placeholderSdp(Date.now());
       await this.engine.offer({ callId: this.callId, fromTag: this.patientTag, sdp: patientSdp, flags: flagsFor(PLAIN_RTP, 'trunk') });
@@ -147,7 +150,7 @@ export class MediaSession {
     return this.run(async () => {
       if (sameSdpVersion(offer, this.patientSdp)) return this.sent.sdp;
       if (!carriesAudio(offer)) throw new NoCarriedAudioError('the offer has no audio codec we can carry');
-      const answer = await this.renegotiate(offer);
+      const answer = await this.renegotiate(onlyCarriedCodecs(offer));
       return this.stampForPatient(answer);
     });
   }
@@ -161,7 +164,7 @@ export class MediaSession {
     return this.run(async () => {
       if (sameSdpVersion(answer, this.patientSdp)) return;
       if (!carriesAudio(answer)) throw new NoCarriedAudioError('the answer has no audio codec we can carry');
-      await this.renegotiate(answer);
+      await this.renegotiate(onlyCarriedCodecs(answer));
     });
   }
 

@@ -130,6 +130,53 @@ const CARRIED_CODECS = ['pcmu/8000', 'pcma/8000'];
 /** Their static RTP payload types (RFC 3551), usable without an rtpmap line. */
 const CARRIED_PAYLOAD_TYPES: Readonly<Record<string, string>> = { '0': 'pcmu/8000', '8': 'pcma/8000' };
 
+/** What besides the voice codecs a patient's stream keeps: keypresses (RFC 4733) at their clock rate. */
+const KEPT_EVENTS = ['telephone-event/8000'];
+
+/**
+ * The description with its audio streams narrowed to the codecs the call carries (`CARRIED_CODECS`)
+ * and telephone-event/8000, and the rtpmap, fmtp and rtcp-fb lines of every other format removed.
+ * rtpengine keeps whatever a patient offered as something it may send that patient: given a whole
+ * list (Opus, G.722, Speex, …, PCMU) it would later pass a browser's Opus, or transcode to G.722,
+ * towards a patient whose 200 said PCMU and PCMA only, who then hears nothing. Streams without any
+ * carried codec, and other media, are left as they are (`carriesAudio` refuses the former).
+ */
+export function onlyCarriedCodecs(sdp: string): string {
+  const lines = sdp.split(/\r?\n/);
+  const out: string[] = [];
+  let dropped = new Set<string>();
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index] ?? '';
+    if (line.startsWith('m=')) {
+      dropped = new Set();
+      const media = /^(m=audio \d+(?:\/\d+)? \S+) (.*)$/.exec(line);
+      if (media?.[1] !== undefined && media[2] !== undefined) {
+        const formats = media[2].split(' ').filter(Boolean);
+        const rtpmap = new Map<string, string>();
+        for (let next = index + 1; next < lines.length && !(lines[next] ?? '').startsWith('m='); next++) {
+          const map = /^a=rtpmap:(\d{1,3}) ([^/\s]+\/\d+)/.exec(lines[next] ?? '');
+          if (map?.[1] !== undefined && map[2] !== undefined) rtpmap.set(map[1], map[2].toLowerCase());
+        }
+        const codecOf = (format: string): string | undefined => rtpmap.get(format) ?? CARRIED_PAYLOAD_TYPES[format];
+        const kept = formats.filter((format) => {
+          const codec = codecOf(format);
+          return codec !== undefined && (CARRIED_CODECS.includes(codec) || KEPT_EVENTS.includes(codec));
+        });
+        if (kept.some((format) => CARRIED_CODECS.includes(codecOf(format) ?? ''))) {
+          const keptSet = new Set(kept);
+          for (const format of formats) if (!keptSet.has(format)) dropped.add(format);
+          out.push(`${media[1]} ${kept.join(' ')}`);
+          continue;
+        }
+      }
+    }
+    const attribute = /^a=(?:rtpmap|fmtp|rtcp-fb):(\d{1,3})[\s]/.exec(line);
+    if (attribute?.[1] !== undefined && dropped.has(attribute[1])) continue;
+    out.push(line);
+  }
+  return out.join('\r\n');
+}
+
 /**
  * True when the description has an audio stream (a port other than 0) with PCMU or PCMA among its
  * formats. telephone-event or comfort noise alone carry no voice.

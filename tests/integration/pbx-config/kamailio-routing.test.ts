@@ -3,11 +3,11 @@
  * (from SIP_APP_PORT, ";alias" in its Via): trunk calls reach the app, the app reaches registered
  * browsers, and in-dialog requests follow the Record-Route set both ways.
  */
+import dgram from 'node:dgram';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { test } from 'uvu';
 import { OutboundPolicyStore } from '@deskline/outbound-policy';
-import { freePort } from '@deskline/scripts/free-port';
 import * as assert from 'uvu/assert';
 import { startTestKamailio, type TestKamailio } from '../../helpers/kamailio.js';
 import { REPO_ROOT } from '../../helpers/launcher.js';
@@ -25,8 +25,8 @@ const SDP = ['v=0', 'o=app 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', '
 
 let redis: TestRedis;
 let kamailio: TestKamailio;
-/** OUTBOUND_TRUNK's port: the only destination of the sip app's callbacks. */
-let trunkPort: number;
+/** OUTBOUND_TRUNK's socket, bound before Kamailio starts: the only destination of the sip app's callbacks. */
+let trunkSocket: dgram.Socket;
 let policy: OutboundPolicyStore;
 let redisClient: Redis;
 let app: SipTcpEndpoint | undefined;
@@ -34,8 +34,11 @@ const browsers: SipWsEndpoint[] = [];
 
 test.before(async () => {
   redis = await startTestRedis();
-  trunkPort = await freePort('127.0.0.1', ['udp']);
-  kamailio = await startTestKamailio({ redisUrl: redis.url, outboundTrunk: `127.0.0.1:${trunkPort}` });
+  // Held from here to the end: a port only reserved here and bound by the test later could be taken
+  // meanwhile by any process on the machine (rtpengine's media ports share the ephemeral range).
+  trunkSocket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => trunkSocket.bind(0, '127.0.0.1', resolve));
+  kamailio = await startTestKamailio({ redisUrl: redis.url, outboundTrunk: `127.0.0.1:${trunkSocket.address().port}` });
   redisClient = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   // As the sip app and signaling do at start: the default policy's prefixes, for Kamailio.
   policy = new OutboundPolicyStore(redisClient, 'PL');
@@ -46,6 +49,11 @@ test.after(async () => {
   for (const b of browsers) await b.terminate().catch(() => undefined);
   await app?.close();
   await kamailio.stop();
+  try {
+    trunkSocket.close();
+  } catch {
+    // the callback test closed it already
+  }
   redisClient.disconnect();
   await redis.stop();
 });
@@ -359,7 +367,7 @@ test('a browser\'s INVITE to a number, to a workstation, to cb- with a token tha
 test('a callback: the browser\'s authenticated INVITE reaches the sip app, the app\'s INVITE reaches the outbound trunk, and ACK and BYE follow both dialogs', async () => {
   const endpoint = app ?? (await connectApp());
   const browser = await registeredBrowser('ws-23');
-  const trunk = await SipUdpEndpoint.open(kamailio.host, kamailio.sipPort, '127.0.0.1', trunkPort);
+  const trunk = SipUdpEndpoint.adopt(trunkSocket, kamailio.host, kamailio.sipPort);
   try {
     const target = callbackTarget();
     const { challenge, invite } = await callBack(browser, target, 'ws-23', await browserCredentials('ws-23'));

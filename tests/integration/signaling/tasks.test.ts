@@ -30,6 +30,7 @@ import { TASKS_GROUP, TaskProjector } from '@deskline/signaling/services/task-pr
 import { TaskStore } from '@deskline/signaling/services/task-store';
 import { PushEvents } from '../../helpers/push-events.js';
 import { asUser, buildTestApp, createUser, loginOk, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
+import { REPLAY_TIMEOUT_MS, projected } from '../../helpers/board-tasks.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const fixture = useFreshApp(test);
@@ -111,26 +112,6 @@ async function taskOf(call: PatientCall, check: (task: TaskView) => boolean = ()
   });
 }
 
-/** Resolves once the group has handed out and had acknowledged every entry of both streams. */
-async function projected(): Promise<void> {
-  await waitFor('the projector to catch up', async () => {
-    for (const stream of [RedisStreams.callEvents, RedisStreams.callbackEvents]) {
-      const [last] = await fixture.db.xrevrange(stream, '+', '-', 'COUNT', 1);
-      if (!last) continue;
-      const groups = (await fixture.db.xinfo('GROUPS', stream)) as Array<Array<string | number>>;
-      const group = groups.map((g) => Object.fromEntries(chunk(g))).find((g) => g['name'] === TASKS_GROUP);
-      if (!group || group['last-delivered-id'] !== last[0] || Number(group['pending']) !== 0) return false;
-    }
-    return true;
-  });
-}
-
-function chunk(flat: Array<string | number>): Array<[string, string | number]> {
-  const pairs: Array<[string, string | number]> = [];
-  for (let i = 0; i < flat.length; i += 2) pairs.push([String(flat[i]), flat[i + 1]!]);
-  return pairs;
-}
-
 async function tab(who: LoggedIn, name: TaskTab, query = ''): Promise<TaskView[]> {
   const response = await asUser(fixture.app, who, 'GET', `/api/tasks?tab=${name}${query}`);
   assert.is(response.statusCode, 200, response.body);
@@ -165,16 +146,16 @@ test('(a, g) three missed calls from one number are one abandoned task with 3 at
   assert.equal(task.callIds, [first.view.id, second.view.id, third.view.id]);
   assert.equal((await tab(maria, 'abandoned')).map((t) => t.id), [task.id]);
   assert.is((await db.smembers(RedisKeys.openTasks)).length, 1);
-  await projected();
+  await projected(db);
 
   // A consumer that died before its XACK gets its entries delivered again, with the same ids: here
   // the whole stream at once.
   const boardBefore = await db.xlen(RedisStreams.boardEvents);
   await db.xgroup('SETID', RedisStreams.callEvents, TASKS_GROUP, '0');
-  await projected();
+  await projected(db, REPLAY_TIMEOUT_MS);
   // And the sip app's last event appended a second time (a new id).
   await callEvent({ ...third.view });
-  await projected();
+  await projected(db);
   const after = await fixture.app.tasks.get(task.id);
   assert.is(after?.attempts, 3);
   assert.equal(after?.callIds.length, 3);
@@ -586,7 +567,7 @@ test('an instance that died holding events: another takes them over (XAUTOCLAIM)
   try {
     const task = await taskOf(call);
     assert.is(task.attempts, 1);
-    await projected();
+    await projected(db);
   } finally {
     await survivor.stop();
   }

@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { waitFor } from '../../helpers/wait.js';
-import { activeCallIds, describeSipp, readCall, recordedStates, sipCallIdOf, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import { CLINIC_NUMBER, activeCallIds, describeSipp, readCall, recordedStates, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import { PatientLine, type PendingCall } from '../../helpers/patient-line.js';
 import { NgGate } from './ng-gate.js';
 import { PatientPhone } from '../../helpers/patient-phone.js';
 
@@ -24,17 +25,27 @@ test.after(async (context) => {
   context.gate?.close();
 });
 
-test('a CANCEL while rtpengine is still answering gets 487; the late media is deleted, nothing reaches Redis', async ({ path, gate }) => {
+test('a CANCEL while rtpengine is still answering gets 487 from the sip app; the late media is deleted, nothing reaches Redis', async ({ path, gate }) => {
   gate.hold('offer');
-  let sipCallId: string;
+  const line = await PatientLine.open(path.kamailioPort);
+  let call: PendingCall;
   try {
-    const result = await path.sipp('uac-cancel-before-answer.xml', { keys: { rtp_port: 9 } });
-    assert.is(result.code, 0, describeSipp(result));
-    sipCallId = sipCallIdOf(result);
+    call = line.ring({ line: CLINIC_NUMBER, rtpPort: 9 });
+    // The patient hangs up once the sip app has the INVITE and waits for rtpengine. (sipp used to
+    // CANCEL on Kamailio's 100 Trying, which Kamailio sends before it relays the INVITE: on a loaded
+    // machine the CANCEL then overtook the INVITE inside Kamailio, which answered 487 itself, and
+    // the sip app never saw the call.) The gate must open again within the sip app's ng retries
+    // (1 s × 3 attempts, NgClient's product timer): a CANCEL's round trip takes a fraction of that.
+    await waitFor('the sip app\'s offer held on its way to rtpengine', () => gate.commands.includes('offer'), 10_000);
+    const { cancelled, final } = await call.cancel();
+    assert.is(cancelled.status, 200);
+    assert.is(final.status, 487);
+    assert.is(final.reason, 'Request Terminated', "the sip app's 487, not Kamailio's");
   } finally {
     gate.release();
+    await line.close();
   }
-  const ended = await path.app.waitForLog('the cancelled call to end', (line) => line.msg === 'call ended' && line['sipCallId'] === sipCallId);
+  const ended = await path.app.waitForLog('the cancelled call to end', (entry) => entry.msg === 'call ended' && entry['sipCallId'] === call.invite.callId);
   assert.is(ended['reason'], 'cancelled');
   assert.ok(gate.commands.includes('offer'), 'the offer did reach rtpengine, after the CANCEL');
   assert.is(gate.commands[gate.commands.length - 1], 'delete', 'and was deleted afterwards');

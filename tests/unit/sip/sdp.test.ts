@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { answerDirection, carriesAudio, mediaAddress, placeholderSdp, sameSdpVersion, sdpOrigin, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from '@deskline/sip/media/sdp';
+import { answerDirection, carriesAudio, mediaAddress, onlyCarriedCodecs, placeholderSdp, sameSdpVersion, sdpOrigin, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from '@deskline/sip/media/sdp';
 
 const fromRtpengine = [
   'v=0',
@@ -127,6 +127,70 @@ test('carriesAudio reads a flood of formats and rtpmap lines in one pass (a trun
   const started = performance.now();
   assert.not.ok(carriesAudio(flood));
   const ms = performance.now() - started;
+  assert.ok(ms < 500, `${ms.toFixed(0)} ms for ${flood.length} characters`);
+});
+
+/** linphone 5.1's early offer, as it sends it (tests/e2e/web/linphone-patient-audio.test.ts). */
+const linphoneOffer = [
+  'v=0',
+  'o=+4915112345678 715 2783 IN IP4 127.0.0.1',
+  's=Talk',
+  'c=IN IP4 127.0.0.1',
+  't=0 0',
+  'a=rtcp-xr:rcvr-rtt=all:10000 stat-summary=loss,dup,jitt,TTL voip-metrics',
+  'm=audio 32951 RTP/AVP 96 97 98 0 8 18 99 100 101',
+  'a=rtpmap:96 opus/48000/2',
+  'a=fmtp:96 useinbandfec=1',
+  'a=rtpmap:97 speex/16000',
+  'a=fmtp:97 vbr=on',
+  'a=rtpmap:98 speex/8000',
+  'a=fmtp:98 vbr=on',
+  'a=fmtp:18 annexb=yes',
+  'a=rtpmap:99 telephone-event/48000',
+  'a=rtpmap:100 telephone-event/16000',
+  'a=rtpmap:101 telephone-event/8000',
+  'a=rtcp-fb:* trr-int 5000',
+  'a=rtcp-fb:96 nack',
+  'a=rtcp-fb:* ccm tmmbr',
+  '',
+].join('\r\n');
+
+test('onlyCarriedCodecs: a whole codec list narrows to PCMU, PCMA and telephone-event/8000, with the lines of the others gone', () => {
+  assert.is(
+    onlyCarriedCodecs(linphoneOffer),
+    [
+      'v=0',
+      'o=+4915112345678 715 2783 IN IP4 127.0.0.1',
+      's=Talk',
+      'c=IN IP4 127.0.0.1',
+      't=0 0',
+      'a=rtcp-xr:rcvr-rtt=all:10000 stat-summary=loss,dup,jitt,TTL voip-metrics',
+      'm=audio 32951 RTP/AVP 0 8 101',
+      'a=rtpmap:101 telephone-event/8000',
+      'a=rtcp-fb:* trr-int 5000',
+      'a=rtcp-fb:* ccm tmmbr',
+      '',
+    ].join('\r\n'),
+  );
+  // G.722 first, as many PBXs send: G.722 goes, the rest stays in the PBX's order; LF line ends become CRLF.
+  assert.is(
+    onlyCarriedCodecs('v=0\nm=audio 4000 RTP/AVP 9 8 0 13 101\na=rtpmap:9 G722/8000\na=rtpmap:101 telephone-event/8000\na=fmtp:101 0-15\n'),
+    'v=0\r\nm=audio 4000 RTP/AVP 8 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n',
+  );
+  // What carries nothing of ours stays as it was, for carriesAudio to refuse.
+  const g722Only = 'v=0\r\nm=audio 4000 RTP/AVP 9\r\na=rtpmap:9 G722/8000\r\n';
+  assert.is(onlyCarriedCodecs(g722Only), g722Only);
+  assert.is(onlyCarriedCodecs(placeholderSdp(1)), placeholderSdp(1));
+  assert.ok(carriesAudio(onlyCarriedCodecs(linphoneOffer)));
+});
+
+test('onlyCarriedCodecs reads a flood of formats in linear time', () => {
+  const formats = Array.from({ length: 20_000 }, (_, i) => String(96 + (i % 30)));
+  const flood = `v=0\r\nm=audio 4000 RTP/AVP 0 ${formats.join(' ')}\r\n${formats.map((f) => `a=rtpmap:${f} opus/48000/2`).join('\r\n')}\r\n`;
+  const started = performance.now();
+  const narrowed = onlyCarriedCodecs(flood);
+  const ms = performance.now() - started;
+  assert.match(narrowed, /^m=audio 4000 RTP\/AVP 0\r$/m);
   assert.ok(ms < 500, `${ms.toFixed(0)} ms for ${flood.length} characters`);
 });
 
