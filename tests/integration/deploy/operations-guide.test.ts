@@ -11,9 +11,9 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { REPO_ROOT } from '@deskline/scripts/launch-config';
 import { runCli } from '../../helpers/cli.js';
+import { cliLines, guide, shellWords } from '../../helpers/operations-guide.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 
-const guide = readFileSync(path.join(REPO_ROOT, 'docs/operations.md'), 'utf8');
 const envExample = readFileSync(path.join(REPO_ROOT, '.env.example'), 'utf8');
 const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, unknown> };
 /** Docker Compose's own variables, which .env may set but Deskline does not read. */
@@ -57,8 +57,7 @@ test('the files it runs exist: the release script, and the restore command the r
 
 /** The guide's `deskline` commands, in order, as the container would run them (quotes honoured). */
 function cliCommands(): string[][] {
-  const lines = [...guide.matchAll(/docker compose exec(?: -T)? signaling node signaling\/dist\/cli\.js ([^`\n]+)/g)].map((m) => (m[1] ?? '').trim());
-  return lines.filter((line) => !line.includes('…')).map((line) => [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? ''));
+  return cliLines().map(shellWords);
 }
 
 test('every deskline command the guide prints runs as printed (a password on standard input, as the guide says for scripts)', async () => {
