@@ -11,7 +11,7 @@
  * what its stack made (containers, volumes, images); the cache keeps only layers.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -70,6 +70,15 @@ function engine(host: string, startedHere: boolean, stop: () => Promise<void>): 
   };
 }
 
+/** Mount points at or below `dir`, deepest first. */
+function mountsUnder(dir: string): string[] {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter((point) => point === dir || point.startsWith(`${dir}/`));
+  return mounts.sort((a, b) => b.length - a.length);
+}
+
 /** The running engine (DOCKER_HOST, or the system's socket) if it answers, else a new dockerd. */
 export async function useDockerEngine(): Promise<DockerEngine> {
   const existing = process.env['DOCKER_HOST'] ?? (existsSync('/var/run/docker.sock') ? 'unix:///var/run/docker.sock' : undefined);
@@ -101,6 +110,8 @@ export async function useDockerEngine(): Promise<DockerEngine> {
   const stop = async (): Promise<void> => {
     // dockerd stops its containers and its containerd on SIGTERM; give them the time they need.
     await dockerd.stop(60_000);
+    // It leaves its default network namespace mounted in the exec root.
+    for (const mount of mountsUnder(runDir)) await run('umount', ['-l', mount]).catch(() => undefined);
     rmSync(runDir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 60_000;
