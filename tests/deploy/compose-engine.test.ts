@@ -107,11 +107,16 @@ function shell(script: string, options: { cwd?: string; env?: Record<string, str
   });
 }
 
-/** Runs a script and fails with its output when it fails; returns the output. */
+/** Runs a script and fails with its output when it fails (and the stack's state, if there is one); returns the output. */
 async function typed(script: string, options: Parameters<typeof shell>[1] = {}): Promise<string> {
   const result = await shell(script, options);
-  if (result.code !== 0) throw new Error(`exit ${result.code}:\n${script}\n--- output\n${result.output.slice(-6000)}`);
-  return result.output;
+  if (result.code === 0) return result.output;
+  let state = '';
+  if (existsSync(nodePath.join(deskline(), '.env'))) {
+    const ps = await shell('docker-compose ps && docker-compose logs --tail=15 --no-color', { cwd: deskline(), timeoutMs: 60_000 });
+    state = `\n--- docker-compose ps and logs\n${ps.output.slice(-8000)}`;
+  }
+  throw new Error(`exit ${result.code}:\n${script}\n--- output\n${result.output.slice(-4000)}${state}`);
 }
 
 /**
@@ -242,6 +247,8 @@ async function hearsHoldMusic(call: PatientCall): Promise<string> {
 
 async function logIn(): Promise<Page> {
   assert.ok(browser, 'the browser runs');
+  // A fresh login each time: the restore brings back the backup's sessions, this browser's among them.
+  await browser.context.clearCookies();
   const p = await browser.context.newPage();
   const problems: string[] = [];
   p.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
@@ -466,7 +473,7 @@ test('section 12: an upgrade to the next release with a patient on hold: the mus
   await step('second release', () => secondRelease(next, incoming));
   await typed(`cp ${incoming}/deskline-${next}.tar.gz ${incoming}/deskline-${next}.tar.gz.sha256 ${opt}/`);
 
-  // Nobody is at a workstation (the restore logged everyone out): the patient waits on hold music.
+  // Nobody is at a workstation (the browser's page closed before the backup): the patient waits on hold music.
   const call = await patientCalls();
   await waitFor('the patient in the queue', async () => {
     const waiting = await typed(asTyped(inlineCommand(14, 'ZCARD calls:waiting')), { cwd: deskline() });
