@@ -66,6 +66,8 @@ let standIns = false;
 let browser: TestBrowser | undefined;
 let page: Page | undefined;
 const sippCalls: Array<Promise<SippResult>> = [];
+/** Ends every patient's sipp at the end, also after a failure (their own timeout is the build's). */
+const hangUpAll = new AbortController();
 const captures: RtpCapture[] = [];
 const oldImages: string[] = [];
 
@@ -228,6 +230,7 @@ async function patientCalls(): Promise<PatientCall> {
     remotePort: 5060,
     cwd: work,
     timeoutMs: BUILD_TIMEOUT,
+    signal: hangUpAll.signal,
     // -aa answers the queue's keepalive OPTIONS while the patient waits.
     extraArgs: ['-s', CLINIC_NUMBER, '-mp', String(mediaPort), '-aa'],
   });
@@ -258,8 +261,12 @@ async function logIn(): Promise<Page> {
     await p.getByLabel('Email').fill(EMPLOYEE);
     await p.getByLabel('Password').fill(PASSWORD);
     await p.getByRole('button', { name: 'Log in' }).click();
-    await p.getByRole('button', { name: 'Reception 1' }).click();
-    await p.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: UI_TIMEOUT });
+    // The panel offers the workstations, or takes the one its user had (the restored backup's).
+    const picker = p.getByRole('button', { name: 'Reception 1' });
+    const ready = p.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' });
+    await picker.or(ready).first().waitFor({ timeout: UI_TIMEOUT });
+    if (await picker.isVisible()) await picker.click();
+    await ready.waitFor({ timeout: UI_TIMEOUT });
     return p;
   } catch (error) {
     const text = await p.locator('body').innerText().catch(() => '');
@@ -319,6 +326,16 @@ function longestGap(packets: readonly CapturedRtp[], from: number, to: number): 
 }
 
 test.before(async () => {
+  try {
+    await setUp();
+  } catch (error) {
+    // uvu does not report a failing hook's error.
+    console.error(error);
+    throw error;
+  }
+});
+
+async function setUp(): Promise<void> {
   work = mkdtempSync(nodePath.join(os.tmpdir(), 'deskline-engine-'));
   opt = nodePath.join(work, 'opt');
   mkdirSync(opt);
@@ -355,7 +372,7 @@ test.before(async () => {
   await typed(`sox -n -r 8000 -c 1 -t ul patient-voice.ul synth 5 sine ${PATIENT_HZ} vol 0.5 && sox -n -r 48000 -c 1 -b 16 ${microphone} synth 5 sine ${MICROPHONE_HZ} vol 0.5`);
   browser = await launchBrowser({ args: [`--use-file-for-fake-audio-capture=${microphone}`, '--ignore-certificate-errors'] });
   await installAudioProbe(browser.context);
-});
+}
 
 test.after(async () => {
   await page?.close().catch(() => undefined);
@@ -371,8 +388,8 @@ test.after(async () => {
     if (oldImages.length) await engine.docker(['rmi', '-f', ...oldImages]).catch((error: Error) => console.log(`  clean-up: ${error.message}`));
     await step('engine stop', () => engine.stop());
   }
-  // sipp ends at its own timeout at the latest; a failed run must not leave it behind.
-  await Promise.allSettled(sippCalls.map((call) => Promise.race([call, new Promise((resolve) => setTimeout(resolve, 1000))])));
+  hangUpAll.abort();
+  await Promise.allSettled(sippCalls);
   if (work) rmSync(work, { recursive: true, force: true });
   console.log(`  steps: ${[...run].map(([name, s]) => `${name} ${s.toFixed(1)} s`).join(', ')}`);
 });
