@@ -31,9 +31,9 @@ import { REPO_ROOT } from '@deskline/scripts/launch-config';
 import { installAudioProbe, measureElementAudio, waitForElementAudio } from '../helpers/audio-probe.js';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { useDockerEngine, type DockerEngine } from '../helpers/docker-engine.js';
-import { CLI_PREFIX, inlineCommand, shellBlock } from '../helpers/operations-guide.js';
+import { CALLERS_WAITING, CLI_PREFIX, engineRunBlock, inlineCommand } from '../helpers/operations-guide.js';
 import { PATIENT_NUMBER } from '../helpers/patient-line.js';
-import { RtpCapture, analysePcmu, decodePcmu, toneShare, type CapturedRtp } from '../helpers/rtp-capture.js';
+import { RtpCapture, analysePcmu, type CapturedRtp } from '../helpers/rtp-capture.js';
 import { describeSipp, runSipp, type SippResult } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -175,23 +175,34 @@ async function containerIds(): Promise<Record<string, string>> {
   return ids;
 }
 
-/** Waits until `docker compose ps` (the guide's command) shows every service healthy; returns its output. */
-async function everyServiceHealthy(within: number): Promise<string> {
-  const ps = asTyped(lineOf(shellBlock(5, 'docker compose ps'), 'docker compose ps'));
+/**
+ * Waits until `docker compose ps` (the guide's command) shows every service healthy, and fails unless
+ * that came within 2 minutes of the start of the first container started since `since` (Docker's
+ * StartedAt, so the time an `up` spends building is not counted). Returns the output.
+ */
+async function everyServiceHealthy(what: string, since: number): Promise<string> {
+  const ps = asTyped(lineOf(engineRunBlock('ps'), 'docker compose ps'));
   let last = '';
   try {
-    return await waitFor(
+    await waitFor(
       'every service healthy in docker compose ps',
       async () => {
         last = await typed(ps, { cwd: deskline() });
-        return SERVICES.every((service) => new RegExp(`^deskline[-_]${service}[-_]1 .*\\(healthy\\)`, 'm').test(last)) ? last : undefined;
+        return SERVICES.every((service) => new RegExp(`^deskline[-_]${service}[-_]1 .*\\(healthy\\)`, 'm').test(last));
       },
-      within,
+      HEALTHY_WITHIN_MS,
     );
   } catch (error) {
     const logs = await shell('docker-compose logs --tail=30', { cwd: deskline() });
     throw new Error(`${(error as Error).message}\n${last}\n--- logs\n${logs.output.slice(-8000)}`);
   }
+  const healthyAt = Date.now();
+  const started = await typed(`docker inspect --format '{{.State.StartedAt}}' $(docker-compose ps -q)`, { cwd: deskline() });
+  const firstStart = Math.min(...started.trim().split('\n').map((line) => Date.parse(line)).filter((at) => at >= since - 1000));
+  const ms = healthyAt - firstStart;
+  console.log(`  ${what}: every service healthy ${(ms / 1000).toFixed(1)} s after the first container it started`);
+  assert.ok(ms < HEALTHY_WITHIN_MS, `${what}: every service healthy only after ${(ms / 1000).toFixed(1)} s`);
+  return last;
 }
 
 /** The second archive: the same tree with another version, packed by the same release script. */
@@ -290,11 +301,7 @@ async function answerTalkHangUp(p: Page, call: PatientCall): Promise<string> {
   assert.ok(heard.rms > 0.02, `the browser hears silence: RMS ${heard.rms}`);
   assert.ok(Math.abs(heard.peakHz - PATIENT_HZ) < 30, `the browser hears ${heard.peakHz.toFixed(0)} Hz, not the patient's ${PATIENT_HZ} Hz`);
 
-  const first = await call.capture.waitUntil(
-    `the browser's ${MICROPHONE_HZ} Hz tone at the patient`,
-    (packets) => packets.find((packet) => packet.at >= answeredAt && toneShare(decodePcmu(packet.payload), MICROPHONE_HZ) > 0.5),
-    UI_TIMEOUT,
-  );
+  const first = await call.capture.firstTone(MICROPHONE_HZ, answeredAt, UI_TIMEOUT);
   const fromBrowser = analysePcmu(await call.capture.span(first.at, 2000, UI_TIMEOUT), [MICROPHONE_HZ]);
   assert.ok(fromBrowser.packetsPerSecond > 42 && fromBrowser.packetsPerSecond < 58, `the patient gets ${fromBrowser.packetsPerSecond} packets/s from the browser`);
   assert.ok((fromBrowser.shares[MICROPHONE_HZ] ?? 0) > 0.8, `the browser's tone dominates what the patient hears: ${JSON.stringify(fromBrowser)}`);
@@ -396,9 +403,9 @@ test.after(async () => {
 
 test('section 4: the release archive passes its checksum, unpacks, and .env is made with the guide\'s lines', async () => {
   await step('release archive', () => typed(`bash ${nodePath.join(REPO_ROOT, 'scripts/release.sh')} ${opt}`));
-  const extracted = await step('checksum and extract', () => typed(asTyped(shellBlock(4, 'sha256sum -c'))));
+  const extracted = await step('checksum and extract', () => typed(asTyped(engineRunBlock('extract'))));
   assert.match(extracted, /^deskline-[^:]+\.tar\.gz: OK$/m, 'sha256sum -c says OK');
-  await typed(asTyped(shellBlock(4, 'openssl rand -hex 32')), { cwd: deskline() });
+  await typed(asTyped(engineRunBlock('secrets')), { cwd: deskline() });
   const env = readFileSync(nodePath.join(deskline(), '.env'), 'utf8');
   assert.match(env, /^SIP_EPHEMERAL_SECRET=[0-9a-f]{64}$/m);
   assert.match(env, /^REDIS_PASSWORD=[0-9a-f]{64}$/m);
@@ -419,20 +426,16 @@ test('section 4: the release archive passes its checksum, unpacks, and .env is m
     edited = edited.replace(new RegExp(`^${name}=$`, 'm'), `${name}=${value}`);
   }
   writeFileSync(nodePath.join(deskline(), '.env'), edited);
-  const config = await step('config -q', () => typed(asTyped(lineOf(shellBlock(4, 'config -q'), 'config -q')), { cwd: deskline() }));
+  const config = await step('config -q', () => typed(asTyped(lineOf(engineRunBlock('config'), 'config -q')), { cwd: deskline() }));
   assert.is(config.trim(), '', 'config -q prints nothing');
 });
 
 test('section 5: up -d --build; every service healthy in docker compose ps within 2 minutes', async () => {
   const upStarted = Date.now();
-  const up = await step('up -d --build', () => typed(asTyped(shellBlock(5, 'up -d --build')), { timeoutMs: BUILD_TIMEOUT }));
-  // The build is part of `up --build`; the services' start is timed from their first container.
-  const builtAt = upStarted + (run.get('up -d --build') ?? 0) * 1000;
+  const up = await step('up -d --build', () => typed(asTyped(engineRunBlock('up')), { timeoutMs: BUILD_TIMEOUT }));
   assert.match(up, /Creating deskline[-_]redis[-_]1/, up.slice(-3000));
-  const startedAt = Date.now();
-  const ps = await step('healthy', () => everyServiceHealthy(HEALTHY_WITHIN_MS));
+  const ps = await step('healthy', () => everyServiceHealthy('first start', upStarted));
   console.log(ps.trim().replace(/^/gm, '    '));
-  console.log(`  every service healthy ${((Date.now() - startedAt) / 1000).toFixed(1)} s after up returned (up itself waits for the healthchecks its depends_on name; it returned ${((builtAt - upStarted) / 1000).toFixed(1)} s after it was typed)`);
   for (const service of SERVICES) {
     const image = (await typed(`docker inspect --format '{{.Image}}' $(docker-compose ps -q ${service})`, { cwd: deskline() })).trim();
     if (['sip', 'signaling'].includes(service)) oldImages.push(image);
@@ -443,13 +446,13 @@ test('section 5: up -d --build; every service healthy in docker compose ps withi
 
 test('sections 6 and 7: the first manager, an employee and the workstations from the command-line tool, as printed', async () => {
   await step('manager and staff', async () => {
-    await typed(asTyped(shellBlock(6, '--role manager')), { env: { PASSWORD } });
+    await typed(asTyped(engineRunBlock('manager')), { env: { PASSWORD } });
     // "From the same folder": section 7's block has no cd of its own.
-    const made = await typed(asTyped(shellBlock(7, '--kind browser')), { env: { PASSWORD }, cwd: deskline() });
+    const made = await typed(asTyped(engineRunBlock('staff')), { env: { PASSWORD }, cwd: deskline() });
     assert.match(made, /Reception 1/);
     assert.match(made, /Front desk phone/);
   });
-  const users = await typed(asTyped(lineOf(shellBlock(6, 'user list'), 'user list')), { env: { PASSWORD }, cwd: deskline() });
+  const users = await typed(asTyped(lineOf(engineRunBlock('userList'), 'user list')), { env: { PASSWORD }, cwd: deskline() });
   assert.match(users, /maria@clinic\.example/);
   assert.match(users, new RegExp(EMPLOYEE.replace('.', '\\.')));
 });
@@ -464,7 +467,7 @@ test('Chromium logs in through Caddy, picks Reception 1, and answers a patient s
 });
 
 test('section 11: a backup, then a restore on the real volume brings back exactly the backup\'s data', async () => {
-  const backup = await step('backup', () => typed(asTyped(shellBlock(11, 'mkdir -p backups')), { cwd: deskline() }));
+  const backup = await step('backup', () => typed(asTyped(engineRunBlock('backup')), { cwd: deskline() }));
   const files = readdirSync(nodePath.join(deskline(), 'backups')).filter((f) => f.endsWith('.rdb'));
   assert.is(files.length, 1, backup);
   const file = files[0] ?? '';
@@ -472,12 +475,13 @@ test('section 11: a backup, then a restore on the real volume brings back exactl
   const later = `${CLI_PREFIX}user create --email late@clinic.example --name "After the backup" --role employee`;
   await typed(asTyped(later), { env: { PASSWORD }, cwd: deskline() });
 
+  const restoreStarted = Date.now();
   const restore = await step('restore', () =>
-    typed(asTyped(shellBlock(11, 'deskline-redis-restore'), [['deskline-2026-01-31.rdb', file]]), { timeoutMs: BUILD_TIMEOUT }),
+    typed(asTyped(engineRunBlock('restore'), [['deskline-2026-01-31.rdb', file]]), { timeoutMs: BUILD_TIMEOUT }),
   );
   assert.match(restore, /restore: \d+ keys from \/backup\//, restore.slice(-3000));
-  await step('healthy after restore', () => everyServiceHealthy(HEALTHY_WITHIN_MS));
-  const users = await typed(asTyped(lineOf(shellBlock(6, 'user list'), 'user list')), { env: { PASSWORD }, cwd: deskline() });
+  await step('healthy after restore', () => everyServiceHealthy('after the restore', restoreStarted));
+  const users = await typed(asTyped(lineOf(engineRunBlock('userList'), 'user list')), { env: { PASSWORD }, cwd: deskline() });
   assert.match(users, new RegExp(EMPLOYEE.replace('.', '\\.')), 'the backup\'s users are back');
   assert.not.match(users, /late@clinic\.example/, 'what was written after the backup is gone');
 });
@@ -493,19 +497,19 @@ test('section 12: an upgrade to the next release with a patient on hold: the mus
   // Nobody is at a workstation (the browser's page closed before the backup): the patient waits on hold music.
   const call = await patientCalls();
   await waitFor('the patient in the queue', async () => {
-    const waiting = await typed(asTyped(inlineCommand(14, 'ZCARD calls:waiting')), { cwd: deskline() });
+    const waiting = await typed(asTyped(inlineCommand(CALLERS_WAITING.section, CALLERS_WAITING.marker)), { cwd: deskline() });
     return waiting.trim() === '1';
   }, UI_TIMEOUT);
   console.log(`  on hold before the upgrade: ${await hearsHoldMusic(call)}`);
   const before = await containerIds();
 
-  let block = shellBlock(12, 'deskline-previous');
+  let block = engineRunBlock('upgrade');
   // --pull asks Docker Hub for newer base images; the stand-ins have no registry to come from.
   if (standIns) block = block.replace('docker compose build --pull', 'docker compose build');
   const upgradeStarted = Date.now();
   const upgrade = await step('upgrade', () => typed(asTyped(block, [['<new version>', next]]), { timeoutMs: BUILD_TIMEOUT }));
   const upgradeEnded = Date.now();
-  await step('healthy after upgrade', () => everyServiceHealthy(HEALTHY_WITHIN_MS));
+  await step('healthy after upgrade', () => everyServiceHealthy('after the upgrade', upgradeStarted));
   const healthyAt = Date.now();
   const after = await containerIds();
   assert.ok(!call.ended(), `the patient was cut off during the upgrade:\n${upgrade.slice(-3000)}`);
@@ -536,7 +540,7 @@ test('section 12: an upgrade to the next release with a patient on hold: the mus
 });
 
 test('section 15: docker compose down removes the containers', async () => {
-  await step('down', () => typed(asTyped(lineOf(shellBlock(15, 'docker compose down'), 'docker compose down')), { cwd: deskline(), timeoutMs: 3 * 60_000 }));
+  await step('down', () => typed(asTyped(lineOf(engineRunBlock('down'), 'docker compose down')), { cwd: deskline(), timeoutMs: 3 * 60_000 }));
   const left = (await engine.docker(['ps', '-aq', '--filter', 'label=com.docker.compose.project=deskline'])).stdout.trim();
   assert.is(left, '', 'no container of the stack is left');
 });

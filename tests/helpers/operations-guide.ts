@@ -50,3 +50,34 @@ export function inlineCommand(section: number, marker: string): string {
   if (commands.length !== 1) throw new Error(`docs/operations.md section ${section}: ${commands.length} inline commands contain "${marker}"`);
   return commands[0] ?? '';
 }
+
+/**
+ * The guide's blocks that the engine run (tests/deploy/compose-engine.test.ts) types, each found by a
+ * marker in one shell block of its section; `replace` lists the examples the guide tells the reader
+ * to replace, which the run replaces. The word-for-word test checks each is there, once.
+ */
+export const ENGINE_RUN = {
+  extract: { section: 4, marker: 'sha256sum -c', replace: [] },
+  secrets: { section: 4, marker: 'openssl rand -hex 32', replace: [] },
+  config: { section: 4, marker: 'config -q', replace: [] },
+  up: { section: 5, marker: 'up -d --build', replace: [] },
+  ps: { section: 5, marker: 'docker compose ps', replace: [] },
+  manager: { section: 6, marker: '--role manager', replace: [] },
+  userList: { section: 6, marker: 'user list', replace: [] },
+  staff: { section: 7, marker: '--kind browser', replace: [] },
+  backup: { section: 11, marker: 'mkdir -p backups', replace: [] },
+  restore: { section: 11, marker: 'deskline-redis-restore', replace: ['deskline-2026-01-31.rdb'] },
+  upgrade: { section: 12, marker: 'deskline-previous', replace: ['<new version>', 'docker compose build --pull'] },
+  down: { section: 15, marker: 'docker compose down', replace: [] },
+} as const satisfies Record<string, { section: number; marker: string; replace: readonly string[] }>;
+
+export type EngineRunStep = keyof typeof ENGINE_RUN;
+
+/** The block of one engine-run step, as the guide prints it. */
+export function engineRunBlock(step: EngineRunStep): string {
+  const { section, marker } = ENGINE_RUN[step];
+  return shellBlock(section, marker);
+}
+
+/** Section 14's "callers waiting" command, in a table cell. */
+export const CALLERS_WAITING = { section: 14, marker: 'ZCARD calls:waiting' } as const;

@@ -22,7 +22,7 @@ import { freePort } from '@deskline/scripts/free-port';
 import { installAudioProbe, measureElementAudio, speakerSources, takeSpeakerPeak, waitForElementAudio } from '../../helpers/audio-probe.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
-import { RtpCapture, analysePcmu, decodePcmu, toneShare, type PcmuAnalysis } from '../../helpers/rtp-capture.js';
+import { RtpCapture, analysePcmu, type PcmuAnalysis } from '../../helpers/rtp-capture.js';
 import { waitFor } from '../../helpers/wait.js';
 import { HOLD_MUSIC_HZ, describeSipp, type CallPath, type SippResult } from '../../helpers/call-path.js';
 import { PATIENT_NUMBER } from '../../helpers/patient-line.js';
@@ -143,11 +143,7 @@ async function answerAndHearBothWays(call: PatientCall): Promise<void> {
   assert.ok(Math.abs(heard.peakHz - PATIENT_HZ) < 30, `the page hears ${heard.peakHz.toFixed(0)} Hz, not the patient's ${PATIENT_HZ} Hz`);
 
   // The browser's microphone reaches the patient: 2 s of what arrives at sipp's media port, decoded.
-  const first = await call.capture.waitUntil(
-    `the browser's ${MICROPHONE_HZ} Hz tone at the patient`,
-    (packets) => packets.find((p) => p.at >= answeredAt && toneShare(decodePcmu(p.payload), MICROPHONE_HZ) > 0.5),
-    TIMEOUT,
-  );
+  const first = await call.capture.firstTone(MICROPHONE_HZ, answeredAt, TIMEOUT);
   const packets = await call.capture.span(first.at, 2000, TIMEOUT);
   const fromBrowser = analysePcmu(packets, [MICROPHONE_HZ, HOLD_MUSIC_HZ, PATIENT_HZ]);
   const summary = JSON.stringify(fromBrowser);
