@@ -386,9 +386,11 @@ test.after(async () => {
   await browser?.close();
   for (const capture of captures) await capture.stop();
   if (engine) {
-    if (existsSync(nodePath.join(deskline(), 'docker-compose.yml'))) {
+    // The stack's folder: deskline, or deskline-previous if the upgrade stopped half-way.
+    const folder = [deskline(), `${deskline()}-previous`].find((dir) => existsSync(nodePath.join(dir, 'docker-compose.yml')));
+    if (folder) {
       // What the stack made: its containers, its volumes and the images it built (this version's).
-      const down = await shell('docker-compose down -v --rmi local --remove-orphans', { cwd: deskline(), timeoutMs: 3 * 60_000 });
+      const down = await shell('docker-compose down -v --rmi local --remove-orphans', { cwd: folder, timeoutMs: 3 * 60_000 });
       if (down.code !== 0) console.log(`  clean-up: docker-compose down failed:\n${down.output}`);
     }
     // The previous version's images, replaced by the upgrade.
