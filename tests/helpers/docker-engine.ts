@@ -11,7 +11,7 @@
  * what its stack made (containers, volumes, images); the cache keeps only layers.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -70,6 +70,29 @@ function engine(host: string, startedHere: boolean, stop: () => Promise<void>): 
   };
 }
 
+/**
+ * One engine per data root: a second test run on this machine (another checkout's `npm test`) fails
+ * at once, naming the run that holds it, instead of two daemons writing the same data root. A lock
+ * whose process is gone (a run that was killed) is taken over.
+ */
+function lockDataRoot(lock: string): () => void {
+  try {
+    writeFileSync(lock, String(process.pid), { flag: 'wx' });
+  } catch {
+    const holder = Number(readFileSync(lock, 'utf8'));
+    let alive = false;
+    try {
+      process.kill(holder, 0);
+      alive = holder !== process.pid;
+    } catch {
+      // gone
+    }
+    if (alive) throw new Error(`another engine test (pid ${holder}) uses ${lock.replace(/\.lock$/, '')}; run one at a time`);
+    writeFileSync(lock, String(process.pid));
+  }
+  return () => rmSync(lock, { force: true });
+}
+
 /** Mount points at or below `dir`, deepest first. */
 function mountsUnder(dir: string): string[] {
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
@@ -86,6 +109,7 @@ export async function useDockerEngine(): Promise<DockerEngine> {
 
   const dataRoot = path.join(TEST_CACHE, 'docker-engine');
   mkdirSync(dataRoot, { recursive: true });
+  const releaseLock = lockDataRoot(`${dataRoot}.lock`);
   // A short path: containerd's sockets live under the exec root, and a unix socket's path has a limit.
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'deskline-dockerd-'));
   const socket = path.join(runDir, 'docker.sock');
@@ -113,6 +137,7 @@ export async function useDockerEngine(): Promise<DockerEngine> {
     // It leaves its default network namespace mounted in the exec root.
     for (const mount of mountsUnder(runDir)) await run('umount', ['-l', mount]).catch(() => undefined);
     rmSync(runDir, { recursive: true, force: true });
+    releaseLock();
   };
   const deadline = Date.now() + 60_000;
   while (!(await answers(host))) {
