@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes `npm start` and `npm test` work on a fresh Debian 12 with Node 20: installs the Debian packages
-# that are missing, installs npm dependencies when the lockfile changed, and builds.
+# Makes `npm start` and `npm test` work on a fresh Debian 12 with Node.js 20 or later (ensure_node below;
+# the README says why the current LTS is better): installs the Debian packages that are missing,
+# installs npm dependencies when the lockfile changed, and builds.
 # Usage: bash scripts/bootstrap.sh start|test
 # Quiet when all is well; on failure it says what failed and shows that step's output.
 set -euo pipefail
@@ -41,6 +42,10 @@ needs_test=(
   "docker-compose docker-compose"
   "caddy caddy"
   "svmap sipvicious"
+  # The real-engine test of the Compose deployment (tests/deploy): Debian's Docker engine, and
+  # debootstrap for the base-image stand-ins when Docker Hub is unreachable.
+  "/usr/sbin/dockerd docker.io"
+  "debootstrap debootstrap"
 )
 
 say() { echo "bootstrap: $*" >&2; }

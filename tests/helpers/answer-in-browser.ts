@@ -14,7 +14,7 @@ import { RedisChannels, browserSipUser, type Workstation } from '@deskline/proto
 import { installAudioProbe, measureElementAudio, speakerSources, takeSpeakerPeak, waitForElementAudio } from './audio-probe.js';
 import { launchBrowser, type TestBrowser } from './browser.js';
 import { HOLD_MUSIC_HZ } from './call-path.js';
-import { analysePcmu, decodePcmu, toneShare, type PcmuAnalysis, type RtpCapture } from './rtp-capture.js';
+import { analysePcmu, type PcmuAnalysis, type RtpCapture } from './rtp-capture.js';
 import { ChannelRecorder } from './redis-events.js';
 import { waitFor } from './wait.js';
 import { logIn, startWebStack, type WebStack } from './web-stack.js';
@@ -80,11 +80,7 @@ export async function answerAndHearBothWays(page: Page, capture: RtpCapture, ans
   assert.ok(Math.abs(heard.peakHz - patientHz) < 30, `the page hears ${heard.peakHz.toFixed(0)} Hz, not the patient's ${patientHz} Hz`);
 
   // The browser's microphone reaches the patient: 2 s of what arrives at the patient's media port, decoded.
-  const first = await capture.waitUntil(
-    `the browser's ${microphoneHz} Hz tone at the patient`,
-    (packets) => packets.find((p) => p.at >= answeredAt && toneShare(decodePcmu(p.payload), microphoneHz) > 0.5),
-    timeoutMs,
-  );
+  const first = await capture.firstTone(microphoneHz, answeredAt, timeoutMs);
   const packets = await capture.span(first.at, 2000, timeoutMs);
   const fromBrowser = analysePcmu(packets, [microphoneHz, HOLD_MUSIC_HZ, patientHz]);
   const summary = JSON.stringify(fromBrowser);

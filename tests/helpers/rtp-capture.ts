@@ -115,6 +115,15 @@ export class RtpCapture {
     );
   }
 
+  /** The first packet captured from `since` (epoch ms) on that is mostly a `hz` tone, e.g. a browser's fake microphone. */
+  firstTone(hz: number, since: number, timeoutMs: number): Promise<CapturedRtp> {
+    return this.waitUntil(
+      `a ${hz} Hz tone from ${new Date(since).toISOString()}`,
+      (packets) => packets.find((p) => p.at >= since && toneShare(decodePcmu(p.payload), hz) > 0.5),
+      timeoutMs,
+    );
+  }
+
   async stop(): Promise<void> {
     await this.process.stop(2000);
   }

@@ -11,9 +11,9 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { REPO_ROOT } from '@deskline/scripts/launch-config';
 import { runCli } from '../../helpers/cli.js';
+import { CALLERS_WAITING, ENGINE_RUN, cliLines, engineRunBlock, guide, inlineCommand, shellWords, type EngineRunStep } from '../../helpers/operations-guide.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 
-const guide = readFileSync(path.join(REPO_ROOT, 'docs/operations.md'), 'utf8');
 const envExample = readFileSync(path.join(REPO_ROOT, '.env.example'), 'utf8');
 const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, unknown> };
 /** Docker Compose's own variables, which .env may set but Deskline does not read. */
@@ -57,8 +57,7 @@ test('the files it runs exist: the release script, and the restore command the r
 
 /** The guide's `deskline` commands, in order, as the container would run them (quotes honoured). */
 function cliCommands(): string[][] {
-  const lines = [...guide.matchAll(/docker compose exec(?: -T)? signaling node signaling\/dist\/cli\.js ([^`\n]+)/g)].map((m) => (m[1] ?? '').trim());
-  return lines.filter((line) => !line.includes('…')).map((line) => [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? ''));
+  return cliLines().map(shellWords);
 }
 
 test('every deskline command the guide prints runs as printed (a password on standard input, as the guide says for scripts)', async () => {
@@ -75,6 +74,16 @@ test('every deskline command the guide prints runs as printed (a password on sta
   const workstations = await runCli(['workstation', 'list'], env);
   assert.match(workstations.stdout, /Reception 1/);
   assert.match(workstations.stdout, /Front desk phone/);
+});
+
+test('the blocks the engine run types (tests/deploy/compose-engine.test.ts) are in the guide, one each, with the examples it replaces', () => {
+  for (const step of Object.keys(ENGINE_RUN) as EngineRunStep[]) {
+    const block = engineRunBlock(step);
+    for (const example of ENGINE_RUN[step].replace) assert.ok(block.includes(example), `section ${ENGINE_RUN[step].section}'s ${step} block says ${example}`);
+  }
+  assert.match(inlineCommand(CALLERS_WAITING.section, CALLERS_WAITING.marker), /^docker compose exec -T redis /);
+  // The engine run types `docker-compose` where the guide says `docker compose`, as section 2 allows.
+  assert.match(guide, /then type `docker-compose`\s+wherever this guide says `docker compose`/);
 });
 
 test.run();
