@@ -4,7 +4,7 @@
  * (bench/stack.ts: Redis, rtpengine, Kamailio, the sip app) on 127.0.0.1, and stops it at the end, on
  * an error and on Ctrl-C.
  *
- *   npm run build && npm run bench:capacity -- [--hold 10,25,50,100,150,200,300,400] [--bridged 2,5,10,20,30,40,60,80]
+ *   npm run build && npm run bench:capacity -- [--hold 10,25,50,100,150,200,300,400,500,600] [--bridged 2,5,10,20,30,40,60,80,100,120]
  *                                             [--window 10] [--settle 3] [--pin auto|off|<cpu>] [--json <file>]
  *
  * Stages add load and never hang up: stage k has hold[k] callers on hold and bridged[k] bridged calls
@@ -18,8 +18,10 @@
  *    10); every patient's phone (PatientPhone) sends PCMU at 50 pps once media reaches it. New agents
  *    get the longest-waiting callers; the rest wait on hold music. Which patient is bridged is read
  *    from the number in the agent's INVITE.
- * 3. After --settle seconds, over --window seconds: packets per second at every caller on hold, at
- *    both ends of every bridged call (and whether the tone of the other side is what arrives), CPU of
+ * 3. After --settle seconds, over --window seconds: packets per second at every caller on hold; at
+ *    both ends of every bridged call what arrived over what the other end sent (× 50, so that a Node
+ *    timer of the bench sending late is not counted against the server), the senders' own rate, and
+ *    whether the tone of the other side is what arrives; CPU of
  *    every server process group from /proc (utime+stime), of the agents' rtpengine and of the bench
  *    itself, the bench's event-loop delay, and the load average before and after.
  * 4. Stop when a call failed or any end got fewer than 48 pps (tests/helpers/capacity-rules.ts).
@@ -52,8 +54,8 @@ type RateSummary = import('../tests/helpers/capacity-rules.js').RateSummary;
 
 const { values } = parseArgs({
   options: {
-    hold: { type: 'string', default: '10,25,50,100,150,200,300,400' },
-    bridged: { type: 'string', default: '2,5,10,20,30,40,60,80' },
+    hold: { type: 'string', default: '10,25,50,100,150,200,300,400,500,600' },
+    bridged: { type: 'string', default: '2,5,10,20,30,40,60,80,100,120' },
     window: { type: 'string', default: '10' },
     settle: { type: 'string', default: '3' },
     pin: { type: 'string', default: 'auto' },
@@ -69,7 +71,7 @@ if (!existsSync(path.join(root, 'tests/dist/helpers/capacity-rules.js'))) {
   console.error('bench:capacity needs the compiled test helpers: run `npm run build` first.');
   process.exit(2);
 }
-const [{ stagePlan, stopReason, summarize, rateOver }, { WebRtcAgent }, { startTestRtpengine }, { PatientLine }, { PatientPhone, PATIENT_TONE_HZ, isTone }, { Staff }, { AGENT_TONE_HZ }] =
+const [{ stagePlan, stopReason, summarize, rateOver, deliveredPps }, { WebRtcAgent }, { startTestRtpengine }, { PatientLine }, { PatientPhone, PATIENT_TONE_HZ, isTone }, { Staff }, { AGENT_TONE_HZ }] =
   await Promise.all([
     load<RulesModule>('helpers/capacity-rules.js'),
     load<WebRtcAgentModule>('helpers/webrtc-agent.js'),
@@ -121,8 +123,13 @@ interface StageRow {
   bridged: number;
   setupS: number;
   holding: RateSummary;
+  /** Bridged calls, each end as deliveredPps (what arrived over what the other end sent, × 50). */
   atPatients: RateSummary;
   atAgents: RateSummary;
+  /** Packets per second arriving at the bridged patients, whatever their agents sent. */
+  receivedAtPatients: RateSummary;
+  /** Packets per second the bridged calls' two ends (the bench's Node timers) sent. */
+  sendersPps: RateSummary;
   /** Share of packets in the window carrying the other side's tone: at bridged patients, at agents. */
   toneAtPatients: number;
   toneAtAgents: number;
@@ -224,6 +231,8 @@ try {
     const holding = patients.filter((p) => p.dialog && !p.agentCall);
     const agentMedia = bridgedPatients.map((p) => p.agentCall!.media);
     for (const phone of [...patients.map((p) => p.phone), ...agentMedia]) phone.forget();
+    const senders = [...bridgedPatients.map((p) => p.phone), ...agentMedia];
+    const sentBefore = senders.map((phone) => phone.sent);
     const before = groups.map(([, pid]) => (pid === undefined ? undefined : groupUsage(pid)));
     const benchBefore = process.cpuUsage();
     loop.reset();
@@ -234,6 +243,11 @@ try {
     const wallS = (performance.now() - wallStart) / 1000;
     const after = groups.map(([, pid]) => (pid === undefined ? undefined : groupUsage(pid)));
     const bench = process.cpuUsage(benchBefore);
+    const sentIn = new Map(senders.map((phone, i) => [phone, phone.sent - (sentBefore[i] ?? 0)]));
+    const count = (phone: PatientPhone): number => phone.received.filter((p) => p.at >= start && p.at < end).length;
+    // Each end of a bridged call is judged by what the other end sent in the window.
+    const delivered = (pairs: Array<[receiver: PatientPhone, sender: PatientPhone]>): RateSummary =>
+      summarize(pairs.map(([receiver, sender]) => deliveredPps(count(receiver), sentIn.get(sender) ?? 0)));
     const cpuShare: Record<string, number> = {};
     const rssMiB: Record<string, number> = {};
     groups.forEach(([name], i) => {
@@ -256,8 +270,10 @@ try {
       bridged: bridgedPatients.length,
       setupS,
       holding: rates(holding.map((p) => p.phone)),
-      atPatients: rates(bridgedPatients.map((p) => p.phone)),
-      atAgents: rates(agentMedia),
+      atPatients: delivered(bridgedPatients.map((p) => [p.phone, p.agentCall!.media])),
+      atAgents: delivered(bridgedPatients.map((p) => [p.agentCall!.media, p.phone])),
+      receivedAtPatients: rates(bridgedPatients.map((p) => p.phone)),
+      sendersPps: summarize(senders.map((phone) => (sentIn.get(phone) ?? 0) / wallS)),
       toneAtPatients: toneShare(bridgedPatients.map((p) => p.phone), AGENT_TONE_HZ),
       toneAtAgents: toneShare(agentMedia, PATIENT_TONE_HZ),
       failedCalls,
@@ -311,8 +327,9 @@ function printStage(row: StageRow): void {
   console.log(
     `stage ${row.stage}: ${row.hold} on hold, ${row.bridged} bridged (set up in ${fixed(row.setupS)} s, ${row.failedCalls} failed); ` +
       `hold pps min ${fixed(row.holding.min)} p5 ${fixed(row.holding.p5)} median ${fixed(row.holding.median)} (silent ${row.holding.silent}); ` +
-      `bridged: at patients min ${fixed(row.atPatients.min)} median ${fixed(row.atPatients.median)} (agent's tone ${fixed(row.toneAtPatients)} %), ` +
+      `bridged, delivered (× 50 pps): at patients min ${fixed(row.atPatients.min)} median ${fixed(row.atPatients.median)} (agent's tone ${fixed(row.toneAtPatients)} %), ` +
       `at agents min ${fixed(row.atAgents.min)} median ${fixed(row.atAgents.median)} (patient's tone ${fixed(row.toneAtAgents)} %); ` +
+      `senders sent min ${fixed(row.sendersPps.min)} median ${fixed(row.sendersPps.median)} pps, patients received min ${fixed(row.receivedAtPatients.min)}; ` +
       `CPU % of one core: ${cpu}; bench loop p99 ${fixed(row.benchLoopP99Ms)} ms; load ${row.loadBefore} → ${row.loadAfter}${row.stop ? `; STOP: ${row.stop}` : ''}`,
   );
 }
@@ -321,10 +338,10 @@ function printStage(row: StageRow): void {
 function table(all: readonly StageRow[]): string {
   const server = ['rtpengine', 'kamailio', 'sip app', 'redis-server'];
   const header =
-    '| on hold | bridged | hold pps min / p5 / median | bridged pps at patients min / median | at agents min / median | rtpengine | kamailio | sip app | redis | server, % of 2 cores | agents\' rtpengine | bench | load before → after | result |';
+    '| on hold | bridged | hold pps min / p5 / median | bridged, delivered at patients min / median | at agents min / median | bridged senders\' pps median | rtpengine | kamailio | sip app | redis | server, % of 2 cores | agents\' rtpengine | bench | load before → after | result |';
   const lines = all.map((r) => {
     const serverTotal = server.reduce((sum, name) => sum + (r.cpu[name] ?? 0), 0);
-    return `| ${r.hold} | ${r.bridged} | ${fixed(r.holding.min)} / ${fixed(r.holding.p5)} / ${fixed(r.holding.median)} | ${fixed(r.atPatients.min)} / ${fixed(r.atPatients.median)} | ${fixed(r.atAgents.min)} / ${fixed(r.atAgents.median)} | ${server.map((name) => fixed(r.cpu[name] ?? NaN)).join(' | ')} | ${fixed(serverTotal / CPUS)} | ${fixed(r.cpu["agents' rtpengine"] ?? NaN)} | ${fixed(r.cpu['bench'] ?? NaN)} | ${r.loadBefore.split(' ')[0]} → ${r.loadAfter.split(' ')[0]} | ${r.stop ?? 'held'} |`;
+    return `| ${r.hold} | ${r.bridged} | ${fixed(r.holding.min)} / ${fixed(r.holding.p5)} / ${fixed(r.holding.median)} | ${fixed(r.atPatients.min)} / ${fixed(r.atPatients.median)} | ${fixed(r.atAgents.min)} / ${fixed(r.atAgents.median)} | ${fixed(r.sendersPps.median)} | ${server.map((name) => fixed(r.cpu[name] ?? NaN)).join(' | ')} | ${fixed(serverTotal / CPUS)} | ${fixed(r.cpu["agents' rtpengine"] ?? NaN)} | ${fixed(r.cpu['bench'] ?? NaN)} | ${r.loadBefore.split(' ')[0]} → ${r.loadAfter.split(' ')[0]} | ${r.stop ?? 'held'} |`;
   });
-  return [header, `|${' --- |'.repeat(15)}`, ...lines].join('\n');
+  return [header, `|${' --- |'.repeat(16)}`, ...lines].join('\n');
 }

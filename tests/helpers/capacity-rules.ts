@@ -7,6 +7,8 @@
 
 /** G.711 at 20 ms a packet is 50 packets a second; below this a caller hears the music break up. */
 export const MIN_PPS = 48;
+/** What a G.711 stream at 20 ms a packet carries. */
+export const NOMINAL_PPS = 50;
 
 /** Packets per second that arrived in [start, end) (epoch ms); 0 for an empty window. */
 export function rateOver(arrivals: readonly { at: number }[], start: number, end: number): number {
@@ -14,6 +16,16 @@ export function rateOver(arrivals: readonly { at: number }[], start: number, end
   let count = 0;
   for (const { at } of arrivals) if (at >= start && at < end) count += 1;
   return (count * 1000) / (end - start);
+}
+
+/**
+ * What a bridged call's path delivered, as packets per second of a 50 pps stream: the packets that
+ * arrived at one end over those the other end sent in the same window, times 50. The test's senders
+ * are Node timers on a busy machine and may send fewer than 50 a second; this judges the server by
+ * what it was given, where the plain rate would blame it for the sender. 0 when nothing was sent.
+ */
+export function deliveredPps(received: number, sent: number): number {
+  return sent > 0 ? (NOMINAL_PPS * Math.min(received, sent)) / sent : 0;
 }
 
 export interface RateSummary {
@@ -51,9 +63,9 @@ export function summarize(rates: readonly number[]): RateSummary {
 export interface StageOutcome {
   /** Callers on hold music. */
   holding: RateSummary;
-  /** Bridged patients (the agents' audio reaching them). */
+  /** Bridged patients: the agents' audio reaching them, as `deliveredPps`. */
   atPatients: RateSummary;
-  /** The agents' ends of the bridged calls (the patients' audio reaching them). */
+  /** The agents' ends of the bridged calls: the patients' audio reaching them, as `deliveredPps`. */
   atAgents: RateSummary;
   /** Calls that were refused, timed out, or that no agent answered. */
   failedCalls: number;

@@ -36,6 +36,7 @@ export class PatientPhone {
   private sequence = randomInt(0, 0xffff);
   private timestamp = randomInt(0, 0xffffffff);
   private readonly ssrc = randomInt(0, 0xffffffff);
+  private sentPackets = 0;
 
   private constructor(
     private readonly socket: dgram.Socket,
@@ -63,6 +64,11 @@ export class PatientPhone {
   /** Every packet received so far, in arrival order. */
   get received(): readonly Received[] {
     return this.log.packets;
+  }
+
+  /** How many RTP packets it has sent so far. */
+  get sent(): number {
+    return this.sentPackets;
   }
 
   /** Forgets every packet received so far; what arrives next is logged as before. */
@@ -113,6 +119,7 @@ export class PatientPhone {
       header.writeUInt32BE((this.timestamp = (this.timestamp + SAMPLES_PER_PACKET) >>> 0), 4);
       header.writeUInt32BE(this.ssrc, 8);
       this.socket.send(Buffer.concat([header, payload]), port, address);
+      this.sentPackets += 1;
     };
     this.sender = setInterval(() => {
       const due = Math.floor((Date.now() - started) / PACKET_MS);

@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MIN_PPS, percentile, rateOver, stagePlan, stopReason, summarize, type StageOutcome } from '../../helpers/capacity-rules.js';
+import { deliveredPps, MIN_PPS, percentile, rateOver, stagePlan, stopReason, summarize, type StageOutcome } from '../../helpers/capacity-rules.js';
 
 /** Arrivals every `gapMs` from `from` (inclusive) to `to` (exclusive). */
 const every = (gapMs: number, from: number, to: number): { at: number }[] => {
@@ -24,6 +24,14 @@ test('a caller getting a packet every 20 ms is at 50 pps; packets outside the wi
 test('a gap of half a second in the music takes a 10 s window below 48 pps', () => {
   const withGap = [...every(20, 0, 4000), ...every(20, 4500, 10_000)];
   assert.ok(rateOver(withGap, 0, 10_000) < MIN_PPS);
+});
+
+test('a bridged end is judged by what the other end sent: a slow sender is not the server losing packets', () => {
+  assert.is(deliveredPps(470, 470), 50, 'all 470 of a late sender delivered');
+  assert.is(deliveredPps(470, 500), 47, '30 of 500 lost on the way');
+  assert.is(deliveredPps(501, 500), 50, 'one packet more in the window (its edge) is not a rate above 50');
+  assert.is(deliveredPps(0, 0), 0, 'a sender that sent nothing delivers nothing');
+  assert.ok(deliveredPps(479, 500) < MIN_PPS);
 });
 
 test('the summary shows the worst callers: min, 5th percentile (nearest rank), median, silent ones', () => {
