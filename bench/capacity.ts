@@ -24,7 +24,8 @@
  *    whether the tone of the other side is what arrives; CPU of
  *    every server process group from /proc (utime+stime), of the agents' rtpengine and of the bench
  *    itself, the bench's event-loop delay, and the load average before and after.
- * 4. Stop when a call failed or any end got fewer than 48 pps (tests/helpers/capacity-rules.ts).
+ * 4. Stop when a call failed, any end got fewer than 48 pps, or the bench itself cannot keep up (its
+ *    event loop p99 over 100 ms or its senders 10 % short: tests/helpers/capacity-rules.ts).
  *
  * The load generators (this process, with every patient's and agent's media socket, and the agents'
  * rtpengine) are pinned with taskset to the last CPU (--pin auto), so the server's processes, started
@@ -32,7 +33,7 @@
  * every patient hangs up; a BYE answered 200 means the call was still up.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -106,6 +107,20 @@ function pin(pid: number, cpu: number): void {
   }
 }
 
+/** Open sockets of a process: for rtpengine, one per media port it holds (and its control socket). */
+function sockets(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  let count = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) count += 1;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return count;
+}
+
 const loadAverage = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -128,7 +143,7 @@ interface StageRow {
   atAgents: RateSummary;
   /** Packets per second arriving at the bridged patients, whatever their agents sent. */
   receivedAtPatients: RateSummary;
-  /** Packets per second the bridged calls' two ends (the bench's Node timers) sent. */
+  /** Packets per second every patient's and agent's phone (the bench's Node timers) sent. */
   sendersPps: RateSummary;
   /** Share of packets in the window carrying the other side's tone: at bridged patients, at agents. */
   toneAtPatients: number;
@@ -138,6 +153,8 @@ interface StageRow {
   cpu: Record<string, number>;
   rssMiB: Record<string, number>;
   benchLoopP99Ms: number;
+  /** The server rtpengine's open sockets at the end of the window: about its media ports in use. */
+  rtpengineSockets: number;
   loadBefore: string;
   loadAfter: string;
   stop?: string;
@@ -231,7 +248,8 @@ try {
     const holding = patients.filter((p) => p.dialog && !p.agentCall);
     const agentMedia = bridgedPatients.map((p) => p.agentCall!.media);
     for (const phone of [...patients.map((p) => p.phone), ...agentMedia]) phone.forget();
-    const senders = [...bridgedPatients.map((p) => p.phone), ...agentMedia];
+    // Every patient's phone sends (on hold too, as phones do), and every agent's.
+    const senders = [...patients.filter((p) => p.dialog).map((p) => p.phone), ...agentMedia];
     const sentBefore = senders.map((phone) => phone.sent);
     const before = groups.map(([, pid]) => (pid === undefined ? undefined : groupUsage(pid)));
     const benchBefore = process.cpuUsage();
@@ -280,10 +298,17 @@ try {
       cpu: cpuShare,
       rssMiB,
       benchLoopP99Ms: loop.percentile(99) / 1e6,
+      rtpengineSockets: sockets(stack.rtpengine.process.pid),
       loadBefore,
       loadAfter: loadAverage(),
     };
-    const reason = stopReason({ holding: row.holding, atPatients: row.atPatients, atAgents: row.atAgents, failedCalls });
+    const reason = stopReason({
+      holding: row.holding,
+      atPatients: row.atPatients,
+      atAgents: row.atAgents,
+      failedCalls,
+      loadGenerator: { sendersMedianPps: row.sendersPps.median, loopP99Ms: row.benchLoopP99Ms },
+    });
     if (reason) row.stop = reason;
     rows.push(row);
     printStage(row);
@@ -330,7 +355,7 @@ function printStage(row: StageRow): void {
       `bridged, delivered (× 50 pps): at patients min ${fixed(row.atPatients.min)} median ${fixed(row.atPatients.median)} (agent's tone ${fixed(row.toneAtPatients)} %), ` +
       `at agents min ${fixed(row.atAgents.min)} median ${fixed(row.atAgents.median)} (patient's tone ${fixed(row.toneAtAgents)} %); ` +
       `senders sent min ${fixed(row.sendersPps.min)} median ${fixed(row.sendersPps.median)} pps, patients received min ${fixed(row.receivedAtPatients.min)}; ` +
-      `CPU % of one core: ${cpu}; bench loop p99 ${fixed(row.benchLoopP99Ms)} ms; load ${row.loadBefore} → ${row.loadAfter}${row.stop ? `; STOP: ${row.stop}` : ''}`,
+      `CPU % of one core: ${cpu}; bench loop p99 ${fixed(row.benchLoopP99Ms)} ms; rtpengine sockets ${row.rtpengineSockets}; load ${row.loadBefore} → ${row.loadAfter}${row.stop ? `; STOP: ${row.stop}` : ''}`,
   );
 }
 
@@ -338,7 +363,7 @@ function printStage(row: StageRow): void {
 function table(all: readonly StageRow[]): string {
   const server = ['rtpengine', 'kamailio', 'sip app', 'redis-server'];
   const header =
-    '| on hold | bridged | hold pps min / p5 / median | bridged, delivered at patients min / median | at agents min / median | bridged senders\' pps median | rtpengine | kamailio | sip app | redis | server, % of 2 cores | agents\' rtpengine | bench | load before → after | result |';
+    '| on hold | bridged | hold pps min / p5 / median | bridged, delivered at patients min / median | at agents min / median | bench senders\' pps median | rtpengine | kamailio | sip app | redis | server, % of 2 cores | agents\' rtpengine | bench | load before → after | result |';
   const lines = all.map((r) => {
     const serverTotal = server.reduce((sum, name) => sum + (r.cpu[name] ?? 0), 0);
     return `| ${r.hold} | ${r.bridged} | ${fixed(r.holding.min)} / ${fixed(r.holding.p5)} / ${fixed(r.holding.median)} | ${fixed(r.atPatients.min)} / ${fixed(r.atPatients.median)} | ${fixed(r.atAgents.min)} / ${fixed(r.atAgents.median)} | ${fixed(r.sendersPps.median)} | ${server.map((name) => fixed(r.cpu[name] ?? NaN)).join(' | ')} | ${fixed(serverTotal / CPUS)} | ${fixed(r.cpu["agents' rtpengine"] ?? NaN)} | ${fixed(r.cpu['bench'] ?? NaN)} | ${r.loadBefore.split(' ')[0]} → ${r.loadAfter.split(' ')[0]} | ${r.stop ?? 'held'} |`;

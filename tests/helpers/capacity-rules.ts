@@ -69,14 +69,28 @@ export interface StageOutcome {
   atAgents: RateSummary;
   /** Calls that were refused, timed out, or that no agent answered. */
   failedCalls: number;
+  /** The bench itself: the median rate its Node timers sent at, and its event loop's delay (p99, ms). */
+  loadGenerator?: { sendersMedianPps: number; loopP99Ms: number };
 }
 
 /**
- * Why the bench stops after this stage, or undefined to go on: a call failed, or any caller (on hold,
- * or either end of a bridged call) got fewer than `minPps` packets a second over the window.
+ * Past these the bench measures itself, not the server: its event loop reads packets so late that a
+ * 10 s window miscounts them by more than 1 pps, or its timers send 10 % short.
+ */
+export const MAX_LOOP_DELAY_MS = 100;
+export const MIN_SENDER_PPS = 45;
+
+/**
+ * Why the bench stops after this stage, or undefined to go on: a call failed, the bench itself could
+ * not keep up, or any caller (on hold, or either end of a bridged call) got fewer than `minPps`
+ * packets a second over the window.
  */
 export function stopReason(outcome: StageOutcome, minPps = MIN_PPS): string | undefined {
   if (outcome.failedCalls > 0) return `${outcome.failedCalls} call(s) failed`;
+  const bench = outcome.loadGenerator;
+  if (bench && (bench.loopP99Ms > MAX_LOOP_DELAY_MS || bench.sendersMedianPps < MIN_SENDER_PPS)) {
+    return `the load generator is saturated (event loop p99 ${bench.loopP99Ms.toFixed(0)} ms, its senders at ${bench.sendersMedianPps.toFixed(1)} pps): the figures no longer measure the server`;
+  }
   const below = (name: string, summary: RateSummary): string | undefined =>
     summary.n > 0 && summary.min < minPps ? `${name} at ${summary.min.toFixed(1)} pps (< ${minPps})` : undefined;
   return below('a caller on hold', outcome.holding) ?? below('a bridged patient', outcome.atPatients) ?? below('an agent', outcome.atAgents);

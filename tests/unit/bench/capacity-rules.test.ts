@@ -70,6 +70,14 @@ test('a failed call stops it, whatever the packet rates', () => {
   assert.match(stopReason(outcome({ failedCalls: 1 })) ?? '', /1 call\(s\) failed/);
 });
 
+test('a saturated bench stops it: its late reads and short sends would be counted against the server', () => {
+  const busy = (loopP99Ms: number, sendersMedianPps: number) => stopReason(outcome({ loadGenerator: { loopP99Ms, sendersMedianPps } }));
+  assert.is(busy(90, 48), undefined);
+  assert.match(busy(240, 48) ?? '', /load generator is saturated/);
+  assert.match(busy(20, 38.7) ?? '', /senders at 38\.7 pps/);
+  assert.match(stopReason(outcome({ failedCalls: 2, loadGenerator: { loopP99Ms: 500, sendersMedianPps: 10 } })) ?? '', /2 call\(s\) failed/, 'a failed call is reported first');
+});
+
 test('stages pair the two lists; the shorter repeats its last value; lists that shrink or are not numbers are refused', () => {
   assert.equal(stagePlan('10,25,50', '2,5'), [
     { hold: 10, bridged: 2 },
