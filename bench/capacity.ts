@@ -184,8 +184,8 @@ try {
   const patients: Patient[] = [];
   const agents: WebRtcAgent[] = [];
   onStop(async () => {
-    for (const agent of agents) await agent.close().catch(() => undefined);
     for (const patient of patients) patient.phone.close();
+    await Promise.all(agents.map((agent) => agent.close().catch(() => undefined)));
   });
   const groups: Array<[string, number | undefined]> = [...stack.processGroups, ["agents' rtpengine", peer.process.pid]];
   const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -210,7 +210,6 @@ try {
         }),
       );
       await staff.available(`capacity-${i}`, workstation.id);
-      onStop(() => staff.leave(`capacity-${i}`));
     }
     // 2. New patients, in bursts.
     const wanted = stage.hold + stage.bridged;
@@ -312,6 +311,16 @@ try {
     if (reason) row.stop = reason;
     rows.push(row);
     printStage(row);
+    // A bridged call that carried nothing: what both rtpengines logged for it, to tell ICE or DTLS from the rest.
+    for (const p of bridgedPatients) {
+      const call = p.agentCall!;
+      if (count(p.phone) > 0 && count(call.media) > 0) continue;
+      console.error(`bridged call of ${p.number} carried nothing in the window (at the patient ${count(p.phone)}, at the agent ${count(call.media)} packets; agent sent ${sentIn.get(call.media)}, patient ${sentIn.get(p.phone)})`);
+      const ids = [call.ring.callId, p.dialog?.callId ?? ''].filter((id) => id !== '');
+      for (const [name, log] of [['server rtpengine', stack.rtpengine.log], ["agents' rtpengine", peer.log]] as const) {
+        for (const line of log.filter((l) => ids.some((id) => l.includes(id))).slice(-12)) console.error(`  ${name} | ${line}`);
+      }
+    }
     for (const phone of [...patients.map((p) => p.phone), ...agentMedia]) phone.forget();
     if (reason) break;
   }
@@ -338,8 +347,9 @@ try {
   console.error(err);
   process.exitCode = 1;
 } finally {
-  await stopAll();
-  // Sockets of helpers that were closed already can keep the loop alive; nothing is left to wait for.
+  // A saturated run can take long to close hundreds of sockets; past 30 s the exit kills the servers
+  // (the helpers' killOnExit), so nothing is left behind either way.
+  await Promise.race([stopAll(), sleep(30_000).then(() => console.error('clean-up took over 30 s: killing the servers'))]);
   process.exit();
 }
 

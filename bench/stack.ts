@@ -16,6 +16,7 @@ type RedisHelpers = typeof import('../tests/helpers/redis.js');
 type RtpengineHelpers = typeof import('../tests/helpers/rtpengine.js');
 type KamailioHelpers = typeof import('../tests/helpers/kamailio.js');
 type SipAppHelpers = typeof import('../tests/helpers/sip-app.js');
+type KillOnExitHelpers = typeof import('../tests/helpers/kill-on-exit.js');
 
 /** USER_HZ, the unit of utime and stime in /proc/<pid>/stat (getconf CLK_TCK; 100 on Linux). */
 export const CLOCK_TICKS = 100;
@@ -110,11 +111,12 @@ export interface StackOptions {
 
 /** Starts redis-server, rtpengine, Kamailio and the sip app; each is stopped by `stopAll()`. */
 export async function startStack(options: StackOptions) {
-  const [{ startTestRedis }, { startTestRtpengine }, { startTestKamailio }, { startSipApp }] = await Promise.all([
+  const [{ startTestRedis }, { startTestRtpengine }, { startTestKamailio }, { startSipApp }, { killOnExit }] = await Promise.all([
     load<RedisHelpers>('helpers/redis.js'),
     load<RtpengineHelpers>('helpers/rtpengine.js'),
     load<KamailioHelpers>('helpers/kamailio.js'),
     load<SipAppHelpers>('helpers/sip-app.js'),
+    load<KillOnExitHelpers>('helpers/kill-on-exit.js'),
   ]);
   const redisServer = await startTestRedis();
   onStop(() => redisServer.stop());
@@ -139,6 +141,8 @@ export async function startStack(options: StackOptions) {
     readyWhen: 'options-answered',
   });
   onStop(() => app.stop());
+  // Like the other servers (their helpers do it): killed when the bench exits however it exits.
+  killOnExit(app.process);
   const processGroups: Array<[string, number | undefined]> = [
     ['redis-server', redisPid(redisServer.url)],
     ['rtpengine', rtpengine.process.pid],
