@@ -316,9 +316,10 @@ try {
       const call = p.agentCall!;
       if (count(p.phone) > 0 && count(call.media) > 0) continue;
       console.error(`bridged call of ${p.number} carried nothing in the window (at the patient ${count(p.phone)}, at the agent ${count(call.media)} packets; agent sent ${sentIn.get(call.media)}, patient ${sentIn.get(p.phone)})`);
-      const ids = [call.ring.callId, p.dialog?.callId ?? ''].filter((id) => id !== '');
+      const deskline = /^X-Deskline-Call-Id:\s*(\S+)/im.exec(call.ring.invite.raw)?.[1] ?? '';
+      const ids = [call.ring.callId, p.dialog?.callId ?? '', deskline].filter((id) => id !== '');
       for (const [name, log] of [['server rtpengine', stack.rtpengine.log], ["agents' rtpengine", peer.log]] as const) {
-        for (const line of log.filter((l) => ids.some((id) => l.includes(id))).slice(-12)) console.error(`  ${name} | ${line}`);
+        for (const line of log.filter((l) => ids.some((id) => l.includes(id))).slice(-16)) console.error(`  ${name} | ${line}`);
       }
     }
     for (const phone of [...patients.map((p) => p.phone), ...agentMedia]) phone.forget();
