@@ -321,6 +321,12 @@ try {
       for (const [name, log] of [['server rtpengine', stack.rtpengine.log], ["agents' rtpengine", peer.log]] as const) {
         for (const line of log.filter((l) => ids.some((id) => l.includes(id))).slice(-16)) console.error(`  ${name} | ${line}`);
       }
+      // Each rtpengine's streams of the call: which hop stopped carrying packets.
+      for (const [name, engine, id] of [['server rtpengine', stack.rtpengine, deskline], ["agents' rtpengine", peer, call.ring.callId]] as const) {
+        if (id === '') continue;
+        const answer = await engine.ng({ command: 'query', 'call-id': id }).catch((err: unknown) => ({ error: String(err) }));
+        console.error(`  ${name} query: ${streamsOf(answer)}`);
+      }
     }
     for (const phone of [...patients.map((p) => p.phone), ...agentMedia]) phone.forget();
     if (reason) break;
@@ -352,6 +358,22 @@ try {
   // (the helpers' killOnExit), so nothing is left behind either way.
   await Promise.race([stopAll(), sleep(30_000).then(() => console.error('clean-up took over 30 s: killing the servers'))]);
   process.exit();
+}
+
+/** An ng `query` answer in one line: per tag, each stream's local port, peer and packets/bytes received. */
+function streamsOf(answer: unknown): string {
+  const text = (v: unknown): string => (Buffer.isBuffer(v) ? v.toString() : typeof v === 'object' && v !== null ? JSON.stringify(v, (_, x: unknown) => (Buffer.isBuffer(x) ? x.toString() : x)) : String(v));
+  const tags = (answer as { tags?: Record<string, { medias?: Array<{ streams?: Array<Record<string, unknown>> }> }> }).tags;
+  if (!tags) return text(answer);
+  return Object.entries(tags)
+    .map(([tag, t]) =>
+      `${tag}: ` +
+      (t.medias ?? [])
+        .flatMap((m) => m.streams ?? [])
+        .map((st) => `local ${text(st['local port'])} peer ${text(st['endpoint'])} in ${text(st['stats'])} flags ${text(st['flags'])}`)
+        .join('; '),
+    )
+    .join(' | ');
 }
 
 function fixed(value: number, digits = 1): string {
