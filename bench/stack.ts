@@ -5,12 +5,10 @@
  * sip app (SKIP_INTRO=true, the real pbx-config/media). Everything started is registered for
  * `stopAll()`, which also runs on Ctrl-C / SIGTERM.
  */
-import { createHmac } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { browserSipUser } from '@deskline/protocol';
 
 type RedisHelpers = typeof import('../tests/helpers/redis.js');
 type RtpengineHelpers = typeof import('../tests/helpers/rtpengine.js');
@@ -152,10 +150,12 @@ export async function startStack(options: StackOptions) {
   return { redisServer, redis, rtpengine, kamailio, app, processGroups, startTestKamailio };
 }
 
-/** What signaling gives a workstation (signaling/src/services/sip-credentials.ts, same algorithm), valid 1 h. */
-export function credentials(kamailio: { secret: string; domain: string; wsUrl: string }, workstationId: string) {
-  const sipUser = browserSipUser(workstationId);
-  const username = `${Math.floor((Date.now() + 3_600_000) / 1000)}:${sipUser}`;
-  const password = createHmac('sha1', kamailio.secret).update(username).digest('base64');
-  return { wsUrl: kamailio.wsUrl, uri: `sip:${sipUser}@${kamailio.domain}`, username, password };
+/**
+ * What signaling gives the holder of a browser workstation: the tests' `workstationCredentials`
+ * (computed with Kamailio's secret and recorded in Redis, where Kamailio checks them since they can be
+ * revoked), valid 1 h.
+ */
+export async function credentials(kamailio: import('../tests/helpers/kamailio.js').TestKamailio, workstationId: string) {
+  const { workstationCredentials } = await load<KamailioHelpers>('helpers/kamailio.js');
+  return workstationCredentials(kamailio, workstationId);
 }
