@@ -401,5 +401,5 @@ function table(all: readonly StageRow[]): string {
     const serverTotal = server.reduce((sum, name) => sum + (r.cpu[name] ?? 0), 0);
     return `| ${r.hold} | ${r.bridged} | ${fixed(r.holding.min)} / ${fixed(r.holding.p5)} / ${fixed(r.holding.median)} | ${fixed(r.atPatients.min)} / ${fixed(r.atPatients.median)} | ${fixed(r.atAgents.min)} / ${fixed(r.atAgents.median)} | ${fixed(r.sendersPps.median)} | ${server.map((name) => fixed(r.cpu[name] ?? NaN)).join(' | ')} | ${fixed(serverTotal / CPUS)} | ${fixed(r.cpu["agents' rtpengine"] ?? NaN)} | ${fixed(r.cpu['bench'] ?? NaN)} | ${r.loadBefore.split(' ')[0]} → ${r.loadAfter.split(' ')[0]} | ${r.stop ?? 'held'} |`;
   });
-  return [header, `|${' --- |'.repeat(16)}`, ...lines].join('\n');
+  return [header, `|${' --- |'.repeat(header.split('|').length - 2)}`, ...lines].join('\n');
 }
