@@ -160,13 +160,25 @@ interface StageRow {
   stop?: string;
 }
 
+/** Fails with the Debian package to install when `command` is not on PATH. */
+function need(command: string, versionFlag: string, debianPackage: string, or = ''): void {
+  try {
+    execFileSync(command, [versionFlag], { stdio: 'ignore' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return;
+    console.error(`bench:capacity needs ${command}: apt-get install ${debianPackage}${or}`);
+    process.exit(2);
+  }
+}
+need('uptime', '--version', 'procps');
+if (loadCpu() !== undefined) need('taskset', '-V', 'util-linux', ', or run with --pin off');
+
 const rows: StageRow[] = [];
 const startedAt = new Date();
 const uptimeStart = execFileSync('uptime', { encoding: 'utf8' }).trim();
 
 try {
   const cpu = loadCpu();
-  if (cpu !== undefined) execFileSync('taskset', ['-V'], { stdio: 'ignore' });
   // The server's ports: each held call takes the patient leg's and the queue's; a bridged one the browser leg's too.
   const stack = await startStack({ rtpPorts: Math.max(200, last.hold * 4 + last.bridged * 8 + 100), appEnv: { RING_TIMEOUT_SECONDS: '60' } });
   const { redis, kamailio } = stack;
