@@ -66,6 +66,8 @@ const { values } = parseArgs({
 const WINDOW_S = Math.max(2, Math.min(120, Number(values.window)));
 const SETTLE_S = Math.max(1, Math.min(60, Number(values.settle)));
 const CALL_TIMEOUT = 15_000;
+/** Kamailio's default WS_MAX_CONNECTIONS_PER_ADDRESS (docs/call-path.md). */
+const WS_CONNECTIONS_PER_ADDRESS = 150;
 const BURST = 10;
 
 if (!existsSync(path.join(root, 'tests/dist/helpers/capacity-rules.js'))) {
@@ -180,7 +182,13 @@ const uptimeStart = execFileSync('uptime', { encoding: 'utf8' }).trim();
 try {
   const cpu = loadCpu();
   // The server's ports: each held call takes the patient leg's and the queue's; a bridged one the browser leg's too.
-  const stack = await startStack({ rtpPorts: Math.max(200, last.hold * 4 + last.bridged * 8 + 100), appEnv: { RING_TIMEOUT_SECONDS: '60' } });
+  // Every agent connects from 127.0.0.1, where desks would come from addresses of their own (or a
+  // clinic's one NAT address: see bench/README.md): Kamailio's per-address limit is raised to fit them.
+  const stack = await startStack({
+    rtpPorts: Math.max(200, last.hold * 4 + last.bridged * 8 + 100),
+    appEnv: { RING_TIMEOUT_SECONDS: '60' },
+    wsMaxConnectionsPerAddress: Math.max(WS_CONNECTIONS_PER_ADDRESS, last.bridged + 10),
+  });
   const { redis, kamailio } = stack;
   const peer = await startTestRtpengine({ ports: Math.max(100, last.bridged * 8 + 50) });
   onStop(() => peer.stop());
@@ -213,7 +221,14 @@ try {
     while (agents.length < stage.bridged) {
       const i = agents.length;
       const workstation = await staff.workstation(`Capacity ${i}`);
-      const agent = await WebRtcAgent.register(kamailio, workstation.id, peer);
+      let agent: WebRtcAgent;
+      try {
+        agent = await WebRtcAgent.register(kamailio, workstation.id, peer);
+      } catch (err) {
+        console.error(`agent ${i} could not connect and register: ${String(err)}`);
+        failedCalls += stage.bridged - agents.length;
+        break;
+      }
       agents.push(agent);
       answering.push(
         agent.answerNext(CALL_TIMEOUT * 4).catch((err: unknown) => {

@@ -105,6 +105,8 @@ export interface StackOptions {
   rtpPorts: number;
   /** Extra environment for the sip app. */
   appEnv?: Record<string, string>;
+  /** Kamailio's WS_MAX_CONNECTIONS_PER_ADDRESS; its default (150) unless given. */
+  wsMaxConnectionsPerAddress?: number;
 }
 
 /** Starts redis-server, rtpengine, Kamailio and the sip app; each is stopped by `stopAll()`. */
@@ -122,7 +124,10 @@ export async function startStack(options: StackOptions) {
   onStop(() => redis.quit().catch(() => redis.disconnect()));
   const rtpengine = await startTestRtpengine({ ports: options.rtpPorts });
   onStop(() => rtpengine.stop());
-  const kamailio = await startTestKamailio({ redisUrl: redisServer.url });
+  const kamailio = await startTestKamailio({
+    redisUrl: redisServer.url,
+    ...(options.wsMaxConnectionsPerAddress !== undefined ? { wsMaxConnectionsPerAddress: options.wsMaxConnectionsPerAddress } : {}),
+  });
   onStop(() => kamailio.stop());
   const app = await startSipApp({
     env: {
