@@ -74,7 +74,7 @@ if (!existsSync(path.join(root, 'tests/dist/helpers/capacity-rules.js'))) {
   console.error('bench:capacity needs the compiled test helpers: run `npm run build` first.');
   process.exit(2);
 }
-const [{ stagePlan, stopReason, summarize, rateOver, deliveredPps }, { WebRtcAgent }, { startTestRtpengine }, { PatientLine }, { PatientPhone, PATIENT_TONE_HZ, isTone }, { Staff }, { AGENT_TONE_HZ }] =
+const [{ stagePlan, stopReason, summarize, rateOver, deliveredPps, MIN_PPS }, { WebRtcAgent }, { startTestRtpengine }, { PatientLine }, { PatientPhone, PATIENT_TONE_HZ, isTone }, { Staff }, { AGENT_TONE_HZ }] =
   await Promise.all([
     load<RulesModule>('helpers/capacity-rules.js'),
     load<WebRtcAgentModule>('helpers/webrtc-agent.js'),
@@ -123,6 +123,29 @@ function sockets(pid: number | undefined): number {
   return count;
 }
 
+/**
+ * UDP ports of [min, max] on 127.0.0.1 that a process other than `own` holds too (ss, iproute2).
+ * rtpengine binds with address reuse, so another rtpengine (another test run's) can bind our media
+ * ports, and the kernel then gives their packets to one of the two: a call goes silent one way.
+ */
+function sharedPorts(min: number, max: number, own: ReadonlySet<number>): string[] {
+  let out: string;
+  try {
+    out = execFileSync('ss', ['-uanpH'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  } catch {
+    return [];
+  }
+  const holders = new Map<number, Set<number>>();
+  for (const line of out.split('\n')) {
+    const port = Number(/127\.0\.0\.1:(\d+)\s/.exec(line)?.[1]);
+    if (!(port >= min && port <= max)) continue;
+    const pids = holders.get(port) ?? new Set<number>();
+    for (const m of line.matchAll(/pid=(\d+)/g)) pids.add(Number(m[1]));
+    holders.set(port, pids);
+  }
+  return [...holders].filter(([, pids]) => pids.size > 1 && [...pids].some((pid) => !own.has(pid))).map(([port, pids]) => `${port} (pids ${[...pids].join(', ')})`);
+}
+
 const loadAverage = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -157,6 +180,8 @@ interface StageRow {
   benchLoopP99Ms: number;
   /** The server rtpengine's open sockets at the end of the window: about its media ports in use. */
   rtpengineSockets: number;
+  /** Media ports of the bench's two rtpengines that another process held too at the end of the window. */
+  sharedPorts: string[];
   loadBefore: string;
   loadAfter: string;
   stop?: string;
@@ -325,6 +350,9 @@ try {
       rssMiB,
       benchLoopP99Ms: loop.percentile(99) / 1e6,
       rtpengineSockets: sockets(stack.rtpengine.process.pid),
+      sharedPorts: [stack.rtpengine, peer].flatMap((engine) =>
+        sharedPorts(engine.portMin, engine.portMax, new Set(engine.process.pid === undefined ? [] : [engine.process.pid])),
+      ),
       loadBefore,
       loadAfter: loadAverage(),
     };
@@ -338,11 +366,12 @@ try {
     if (reason) row.stop = reason;
     rows.push(row);
     printStage(row);
-    // A bridged call that carried nothing: what both rtpengines logged for it, to tell ICE or DTLS from the rest.
+    if (row.sharedPorts.length > 0) console.error(`media ports another process holds too (its calls and ours lose packets to each other): ${row.sharedPorts.join('; ')}`);
+    // A bridged call short of 48 pps either way: what both rtpengines logged for it and their streams.
     for (const p of bridgedPatients) {
       const call = p.agentCall!;
-      if (count(p.phone) > 0 && count(call.media) > 0) continue;
-      console.error(`bridged call of ${p.number} carried nothing in the window (at the patient ${count(p.phone)}, at the agent ${count(call.media)} packets; agent sent ${sentIn.get(call.media)}, patient ${sentIn.get(p.phone)})`);
+      if (deliveredPps(count(p.phone), sentIn.get(call.media) ?? 0) >= MIN_PPS && deliveredPps(count(call.media), sentIn.get(p.phone) ?? 0) >= MIN_PPS) continue;
+      console.error(`bridged call of ${p.number} short of ${MIN_PPS} pps (at the patient ${count(p.phone)}, at the agent ${count(call.media)} packets; agent sent ${sentIn.get(call.media)}, patient ${sentIn.get(p.phone)})`);
       const deskline = /^X-Deskline-Call-Id:\s*(\S+)/im.exec(call.ring.invite.raw)?.[1] ?? '';
       const ids = [call.ring.callId, p.dialog?.callId ?? '', deskline].filter((id) => id !== '');
       for (const [name, log] of [['server rtpengine', stack.rtpengine.log], ["agents' rtpengine", peer.log]] as const) {
@@ -415,7 +444,7 @@ function printStage(row: StageRow): void {
       `bridged, delivered (× 50 pps): at patients min ${fixed(row.atPatients.min)} median ${fixed(row.atPatients.median)} (agent's tone ${fixed(row.toneAtPatients)} %), ` +
       `at agents min ${fixed(row.atAgents.min)} median ${fixed(row.atAgents.median)} (patient's tone ${fixed(row.toneAtAgents)} %); ` +
       `senders sent min ${fixed(row.sendersPps.min)} median ${fixed(row.sendersPps.median)} pps, patients received min ${fixed(row.receivedAtPatients.min)}; ` +
-      `CPU % of one core: ${cpu}; bench loop p99 ${fixed(row.benchLoopP99Ms)} ms; rtpengine sockets ${row.rtpengineSockets}; load ${row.loadBefore} → ${row.loadAfter}${row.stop ? `; STOP: ${row.stop}` : ''}`,
+      `CPU % of one core: ${cpu}; bench loop p99 ${fixed(row.benchLoopP99Ms)} ms; rtpengine sockets ${row.rtpengineSockets}; media ports shared with other processes ${row.sharedPorts.length}; load ${row.loadBefore} → ${row.loadAfter}${row.stop ? `; STOP: ${row.stop}` : ''}`,
   );
 }
 
