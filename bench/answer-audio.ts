@@ -84,7 +84,7 @@ try {
   const browser = await launchBrowser();
   onStop(() => browser.close());
   const workstation = await staff.workstation('Bench browser');
-  const phone = await BrowserPhone.register(browser.context, pages.url, credentials(kamailio, workstation.id), TIMEOUT);
+  const phone = await BrowserPhone.register(browser.context, pages.url, await credentials(kamailio, workstation.id), TIMEOUT);
   // browser-phone.ts opens an AudioContext per call and never closes it; Chromium stops delivering
   // audio to new ones after about 50 (call 49 heard nothing). Track them so each call's can be closed.
   await phone.page.evaluate(() => {

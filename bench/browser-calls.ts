@@ -95,7 +95,7 @@ try {
   // --- 1. post-dial delay, patient INVITE → the browser rings ---
   if (CALLS > 0) {
     const workstation = await staff.workstation('Bench browser');
-    const phone = await BrowserPhone.register(browser.context, pages.url, credentials(kamailio, workstation.id), TIMEOUT);
+    const phone = await BrowserPhone.register(browser.context, pages.url, await credentials(kamailio, workstation.id), TIMEOUT);
     await staff.available('bench', workstation.id);
     const postDial: number[] = [];
     for (let i = 0; i < CALLS + WARMUP; i++) {
@@ -135,7 +135,7 @@ try {
       }
       const context = browsers[browsers.length - 1]!.context;
       const workstation = await staff.workstation(`Bench browser ${i}`);
-      phones.push(await BrowserPhone.register(context, pages.url, credentials(kamailio, workstation.id), TIMEOUT));
+      phones.push(await BrowserPhone.register(context, pages.url, await credentials(kamailio, workstation.id), TIMEOUT));
       await staff.available(`browser-${i}`, workstation.id);
       onStop(() => staff.leave(`browser-${i}`));
     }

@@ -5,17 +5,16 @@
  * sip app (SKIP_INTRO=true, the real pbx-config/media). Everything started is registered for
  * `stopAll()`, which also runs on Ctrl-C / SIGTERM.
  */
-import { createHmac } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { browserSipUser } from '@deskline/protocol';
 
 type RedisHelpers = typeof import('../tests/helpers/redis.js');
 type RtpengineHelpers = typeof import('../tests/helpers/rtpengine.js');
 type KamailioHelpers = typeof import('../tests/helpers/kamailio.js');
 type SipAppHelpers = typeof import('../tests/helpers/sip-app.js');
+type KillOnExitHelpers = typeof import('../tests/helpers/kill-on-exit.js');
 
 /** USER_HZ, the unit of utime and stime in /proc/<pid>/stat (getconf CLK_TCK; 100 on Linux). */
 export const CLOCK_TICKS = 100;
@@ -106,15 +105,18 @@ export interface StackOptions {
   rtpPorts: number;
   /** Extra environment for the sip app. */
   appEnv?: Record<string, string>;
+  /** Kamailio's WS_MAX_CONNECTIONS_PER_ADDRESS; its default (150) unless given. */
+  wsMaxConnectionsPerAddress?: number;
 }
 
 /** Starts redis-server, rtpengine, Kamailio and the sip app; each is stopped by `stopAll()`. */
 export async function startStack(options: StackOptions) {
-  const [{ startTestRedis }, { startTestRtpengine }, { startTestKamailio }, { startSipApp }] = await Promise.all([
+  const [{ startTestRedis }, { startTestRtpengine }, { startTestKamailio }, { startSipApp }, { killOnExit }] = await Promise.all([
     load<RedisHelpers>('helpers/redis.js'),
     load<RtpengineHelpers>('helpers/rtpengine.js'),
     load<KamailioHelpers>('helpers/kamailio.js'),
     load<SipAppHelpers>('helpers/sip-app.js'),
+    load<KillOnExitHelpers>('helpers/kill-on-exit.js'),
   ]);
   const redisServer = await startTestRedis();
   onStop(() => redisServer.stop());
@@ -122,7 +124,10 @@ export async function startStack(options: StackOptions) {
   onStop(() => redis.quit().catch(() => redis.disconnect()));
   const rtpengine = await startTestRtpengine({ ports: options.rtpPorts });
   onStop(() => rtpengine.stop());
-  const kamailio = await startTestKamailio({ redisUrl: redisServer.url });
+  const kamailio = await startTestKamailio({
+    redisUrl: redisServer.url,
+    ...(options.wsMaxConnectionsPerAddress !== undefined ? { wsMaxConnectionsPerAddress: options.wsMaxConnectionsPerAddress } : {}),
+  });
   onStop(() => kamailio.stop());
   const app = await startSipApp({
     env: {
@@ -139,6 +144,8 @@ export async function startStack(options: StackOptions) {
     readyWhen: 'options-answered',
   });
   onStop(() => app.stop());
+  // Like the other servers (their helpers do it): killed when the bench exits however it exits.
+  killOnExit(app.process);
   const processGroups: Array<[string, number | undefined]> = [
     ['redis-server', redisPid(redisServer.url)],
     ['rtpengine', rtpengine.process.pid],
@@ -148,10 +155,12 @@ export async function startStack(options: StackOptions) {
   return { redisServer, redis, rtpengine, kamailio, app, processGroups, startTestKamailio };
 }
 
-/** What signaling gives a workstation (signaling/src/services/sip-credentials.ts, same algorithm), valid 1 h. */
-export function credentials(kamailio: { secret: string; domain: string; wsUrl: string }, workstationId: string) {
-  const sipUser = browserSipUser(workstationId);
-  const username = `${Math.floor((Date.now() + 3_600_000) / 1000)}:${sipUser}`;
-  const password = createHmac('sha1', kamailio.secret).update(username).digest('base64');
-  return { wsUrl: kamailio.wsUrl, uri: `sip:${sipUser}@${kamailio.domain}`, username, password };
+/**
+ * What signaling gives the holder of a browser workstation: the tests' `workstationCredentials`
+ * (computed with Kamailio's secret and recorded in Redis, where Kamailio checks them since they can be
+ * revoked), valid 1 h.
+ */
+export async function credentials(kamailio: import('../tests/helpers/kamailio.js').TestKamailio, workstationId: string) {
+  const { workstationCredentials } = await load<KamailioHelpers>('helpers/kamailio.js');
+  return workstationCredentials(kamailio, workstationId);
 }

@@ -53,6 +53,17 @@ export class IncomingRing {
     return this.media;
   }
 
+  /**
+   * 200 OK with an answer of the caller's making, for a workstation whose media is not a plain RTP
+   * endpoint of this helper's (bench/webrtc-agent.ts answers DTLS-SRTP through an rtpengine of its
+   * own); `media` is closed with the ring. Resolves once the ACK has arrived.
+   */
+  async answerWith(sdp: string, media: PatientPhone, timeoutMs = 5000): Promise<void> {
+    this.media = media;
+    this.respond(200, 'OK', [['Content-Type', 'application/sdp']], sdp);
+    await this.phone.endpoint.waitForRequest('ACK', this.callId, timeoutMs);
+  }
+
   /** Refuses the call with a final error (486 Busy Here, 603 Decline …). */
   decline(status: number, reason: string): void {
     this.respond(status, reason);

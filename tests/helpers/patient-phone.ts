@@ -16,6 +16,9 @@ export interface Received {
 
 const PCMU = 0;
 const SAMPLES_PER_PACKET = 160;
+const PACKET_MS = 20;
+/** The most packets one timer tick sends to catch up with the clock. */
+const MAX_BURST = 5;
 
 /** The tone the patient's phone sends, so that the other side can tell it is the patient it hears. */
 export const PATIENT_TONE_HZ = 300;
@@ -33,6 +36,7 @@ export class PatientPhone {
   private sequence = randomInt(0, 0xffff);
   private timestamp = randomInt(0, 0xffffffff);
   private readonly ssrc = randomInt(0, 0xffffffff);
+  private sentPackets = 0;
 
   private constructor(
     private readonly socket: dgram.Socket,
@@ -62,6 +66,16 @@ export class PatientPhone {
     return this.log.packets;
   }
 
+  /** How many RTP packets it has sent so far. */
+  get sent(): number {
+    return this.sentPackets;
+  }
+
+  /** Forgets every packet received so far; what arrives next is logged as before. */
+  forget(): void {
+    this.log.clear();
+  }
+
   /** Waits until `check` holds over what has been received, or fails after `timeoutMs`. */
   waitUntil<T>(what: string, check: (received: readonly Received[]) => T | undefined, timeoutMs: number): Promise<T> {
     return this.log.waitUntil(what, check, timeoutMs);
@@ -83,10 +97,18 @@ export class PatientPhone {
     this.socket.close();
   }
 
+  /**
+   * 50 packets a second by the clock, as a phone's sound card paces them: each tick sends every packet
+   * due since the first, so a late timer (a busy event loop) delays packets instead of losing them. At
+   * most 5 at once: after a longer stall the packets are skipped (sequence continuous, timestamp
+   * jumping), as a phone that lost its audio for a moment.
+   */
   private startSending(address: string, port: number): void {
     const payload = Buffer.alloc(SAMPLES_PER_PACKET);
     let phase = 0;
-    this.sender = setInterval(() => {
+    const started = Date.now();
+    let intervals = 0;
+    const send = (): void => {
       for (let i = 0; i < SAMPLES_PER_PACKET; i++) {
         payload[i] = linearToUlaw(Math.round(6000 * Math.sin((2 * Math.PI * this.toneHz * phase++) / 8000)));
       }
@@ -97,7 +119,15 @@ export class PatientPhone {
       header.writeUInt32BE((this.timestamp = (this.timestamp + SAMPLES_PER_PACKET) >>> 0), 4);
       header.writeUInt32BE(this.ssrc, 8);
       this.socket.send(Buffer.concat([header, payload]), port, address);
-    }, 20);
+      this.sentPackets += 1;
+    };
+    this.sender = setInterval(() => {
+      const due = Math.floor((Date.now() - started) / PACKET_MS);
+      const skipped = Math.max(0, due - intervals - MAX_BURST);
+      this.timestamp = (this.timestamp + skipped * SAMPLES_PER_PACKET) >>> 0;
+      phase += skipped * SAMPLES_PER_PACKET;
+      for (intervals += skipped; intervals < due; intervals++) send();
+    }, PACKET_MS);
   }
 }
 

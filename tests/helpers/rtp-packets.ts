@@ -15,6 +15,11 @@ export class PacketLog<P> {
     for (const listener of [...this.listeners]) listener();
   }
 
+  /** Drops every packet so far (a long benchmark keeps only the window it is measuring). */
+  clear(): void {
+    this.packets.length = 0;
+  }
+
   waitUntil<T>(what: string, check: (packets: readonly P[]) => T | undefined, timeoutMs: number): Promise<T> {
     const now = check(this.packets);
     if (now !== undefined) return Promise.resolve(now);
