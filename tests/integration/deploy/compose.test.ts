@@ -185,6 +185,21 @@ test('every service the launcher runs is in the compose file, on the host networ
   assert.is(service('caddy').restart, 'unless-stopped');
 });
 
+test('every image of both compose files builds on the host network, and every container runs on it (an engine without Docker\'s bridge builds nothing else)', () => {
+  const files = { 'docker-compose.yml': rawText, 'docker-compose.scale.yml': scaleText };
+  let builds = 0;
+  for (const [file, text] of Object.entries(files)) {
+    const services = (parse(text, { merge: true }) as { services: Record<string, Service & { build?: { network?: string } }> }).services;
+    for (const [name, s] of Object.entries(services)) {
+      if (!s.build) continue;
+      builds++;
+      assert.is(s.build.network, 'host', `${file}: ${name} builds on the host network`);
+      assert.is(s.network_mode, 'host', `${file}: ${name} runs on the host network`);
+    }
+  }
+  assert.ok(builds >= 10, `${builds} services with a build in both files`);
+});
+
 test('the config files the launcher gives Kamailio and rtpengine are the ones compose mounts where their commands look', () => {
   const kamailio = service('kamailio');
   const cfgInContainer = argValue(kamailio.command ?? [], '-f');
