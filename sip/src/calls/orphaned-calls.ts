@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RedisKeys, callFromHash, type CallView } from '@deskline/protocol';
-import { readInstances, settledInstanceIds, stoppedInstanceKey, type InstanceList } from '../instance.js';
+import { RECONNECT_GRACE_SECONDS, readInstances, settledInstanceIds, stoppedInstanceKey, type InstanceList } from '../instance.js';
 import { NgError } from '../media/ng-client.js';
 import type { RtpEngine } from '../media/rtpengine.js';
 import type { AgentStore } from '../routing/agent-store.js';
@@ -29,6 +29,9 @@ export interface OrphanedCallsResult {
   /** Calls that could not be, and were ended. */
   ended: number;
 }
+
+/** Logged when a call's owner is not connected and this instance's connection is too young to tell. */
+export const WAITING_FOR_RECONNECTS = 'a call owner is not connected to Redis; waiting until every live instance has had time to reconnect';
 
 /**
  * Takes a call over from a dead owner, if that is still its owner: of two instances starting at once
@@ -77,6 +80,7 @@ export async function takeOverOrphanedCalls(deps: OrphanedCallsDeps): Promise<Or
     if (list.settled || (await redis.exists(stoppedInstanceKey(owner))) === 1) return false;
     // Missing now, but this instance's connection is young (its start, a Redis restart or
     // failover): the owner may not have reconnected yet. Judged once every live one has had time to.
+    log.info({ owner, graceSeconds: RECONNECT_GRACE_SECONDS }, WAITING_FOR_RECONNECTS);
     try {
       list = { live: await settledInstanceIds(redis, deps.instanceId), settled: true };
     } catch (err) {

@@ -61,10 +61,10 @@ async function fourWaiting(callPath: CallPath, callers: Callers): Promise<Waitin
 
 /**
  * Watches CLIENT LIST on `redis`, a direct connection to the server that will hold the instances
- * next (the replica about to be promoted; the restarted redis-server), from now on; `result` is when each instance's named
- * connection appeared there, in ms after `since()`.
+ * next (the replica about to be promoted; the restarted redis-server), from now on; `result` is when
+ * (epoch ms) each instance's named connection appeared there.
  */
-function watchBothBack(callPath: CallPath, redis: Redis, since: () => number): { result: Promise<number[]> } {
+function watchBothBack(callPath: CallPath, redis: Redis): { result: Promise<number[]> } {
   const ids = [instanceIdOf(callPath.appAt(0)), instanceIdOf(callPath.appAt(1))];
   redis.on('error', () => undefined);
   const seen: Array<number | undefined> = [undefined, undefined];
@@ -80,7 +80,7 @@ function watchBothBack(callPath: CallPath, redis: Redis, since: () => number): {
     }
     redis.disconnect();
     if (seen.some((at) => at === undefined)) throw new Error('the sip app instances did not come back on the new server');
-    return seen.map((at) => (at as number) - since());
+    return seen as number[];
   })();
   return { result };
 }
@@ -156,17 +156,16 @@ sentinel('the master dies (SIGKILL), twice: the instances reconnect a moment apa
       if (round === 2) await group.waitForGoodReplica(other.port, 30_000);
       const logFrom = [callPath.appAt(0).logs.length, callPath.appAt(1).logs.length];
       // The replica, soon the master: the instances appear in its CLIENT LIST as they reconnect.
-      let promotedAt = 0;
-      const back = watchBothBack(callPath, group.connect(other.port), () => promotedAt);
+      const back = watchBothBack(callPath, group.connect(other.port));
       const killedAt = Date.now();
       await group.kill(old);
       const newPort = await group.waitForNewMaster(oldPort, 30_000);
-      promotedAt = Date.now();
+      const promotedAt = Date.now();
       assert.is(newPort, other.port);
-      const [a, b] = await back.result;
+      const [a, b] = (await back.result).map((at) => at - promotedAt);
       const moved = await assertNothingMoved(callPath, patients, logFrom, killedAt, `failover ${round}`);
       figures.push(
-        `failover ${round}: promoted ${promotedAt - killedAt} ms after the kill; instances back at ${a} and ${b} ms from the promotion seen (${Math.abs(a! - b!)} ms apart); ${moved}`,
+        `failover ${round}: promoted ${promotedAt - killedAt} ms after the kill; instances back at ${a} and ${b} ms from the promotion seen by the test (${Math.abs(a! - b!)} ms apart); ${moved}`,
       );
       // The old master comes back as a replica, for the second round.
       await group.restart(old);
@@ -205,16 +204,15 @@ restart('redis-server stops and starts again on its port with its AOF: neither i
     await context.redis.process.stop();
     // A connection of the test's own, made once the server is down, that retries every 5 ms: it is
     // back first on the restarted server, and sees the instances come.
-    let startedAt = 0;
-    const back = watchBothBack(callPath, new Redis(context.redis.url, { retryStrategy: () => 5, maxRetriesPerRequest: 0 }), () => startedAt);
+    const back = watchBothBack(callPath, new Redis(context.redis.url, { retryStrategy: () => 5, maxRetriesPerRequest: 0 }));
     // Down long enough for the clients' retries to spread out (ioredis: up to 1 s apart).
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     context.redis = await startRedisServer({ host: '127.0.0.1', port: context.port, dir: context.dir, appendOnly: true });
-    startedAt = Date.now();
-    const [a, b] = await back.result;
+    const startedAt = Date.now();
+    const [a, b] = (await back.result).map((at) => at - startedAt);
     const moved = await assertNothingMoved(callPath, patients, logFrom, stoppedAt, 'the Redis restart');
     console.log(
-      `  Redis restart with two instances (down ${startedAt - stoppedAt} ms, load ${os.loadavg()[0]?.toFixed(1)}): instances back at ${a} and ${b} ms after redis-server answered (${Math.abs(a! - b!)} ms apart); ${moved}`,
+      `  Redis restart with two instances (down ${startedAt - stoppedAt} ms, load ${os.loadavg()[0]?.toFixed(1)}): instances back at ${a} and ${b} ms from when redis-server answered the test (${Math.abs(a! - b!)} ms apart); ${moved}`,
     );
     await answerEach(callPath, callers, patients);
   } finally {
