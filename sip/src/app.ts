@@ -18,7 +18,7 @@ import { identifyTrunk } from './inbound/identify-trunk.js';
 import { runInviteChain, type InviteStep } from './inbound/invite-chain.js';
 import { placeCallback } from './inbound/place-callback.js';
 import { requireAudioOffer } from './inbound/require-audio-offer.js';
-import { INSTANCE_STOPPED_CHANNEL, instanceConnectionName } from './instance.js';
+import { announceStopped, instanceConnectionName } from './instance.js';
 import { InstanceWatch } from './instance-watch.js';
 import { NgClient } from './media/ng-client.js';
 import { RtpEngine } from './media/rtpengine.js';
@@ -219,7 +219,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       // Another running instance adopts the calls left now, while Kamailio still sends this one's
       // in-dialog requests here (answered 481 and passed on to it: the dialogs have left this core).
       if (!config.SIP_END_CALLS_ON_STOP) {
-        await redis.publish(INSTANCE_STOPPED_CHANNEL, instanceId).catch((err: unknown) => log.warn({ err }, 'could not tell the other sip app instances that this one stopped'));
+        await announceStopped(redis, instanceId).catch((err: unknown) => log.warn({ err }, 'could not tell the other sip app instances that this one stopped'));
       }
       await stack.stop();
       await new Promise((resolve) => health.close(resolve));

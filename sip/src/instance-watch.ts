@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ORPHAN_SWEEP_MS } from './callbacks/orphaned-callbacks.js';
-import { INSTANCE_STOPPED_CHANNEL, liveInstanceIds } from './instance.js';
+import { INSTANCE_STOPPED_CHANNEL, readInstances } from './instance.js';
 
 /** How often a running instance looks whether another one has gone (CLIENT LIST). */
 export const INSTANCE_WATCH_MS = 1_000;
@@ -21,7 +21,10 @@ export interface InstanceWatchOptions {
  * With several sip app instances, the survivors carry on the calls of one that stops or dies while
  * they run (not only at their own start): an instance that stops (SIGTERM) says so on
  * INSTANCE_STOPPED_CHANNEL once it has left its calls; one that dies loses its named Redis connection,
- * which the others see within INSTANCE_WATCH_MS. Either way each survivor runs the takeover, whose Lua
+ * which the others see within INSTANCE_WATCH_MS. Not right after a Redis restart or failover,
+ * though: the new server lists only the connections that are back, so a missing instance is judged
+ * gone only once this one's own connection is RECONNECT_GRACE_SECONDS old (instance.ts), by when
+ * every live instance has reconnected. Either way each survivor runs the takeover, whose Lua
  * lets only one of them take each call. Takeovers run one at a time.
  */
 export class InstanceWatch {
@@ -47,7 +50,7 @@ export class InstanceWatch {
     });
     await subscriber.connect();
     await subscriber.subscribe(INSTANCE_STOPPED_CHANNEL);
-    this.known = await liveInstanceIds(redis).catch(() => new Set<string>());
+    this.known = await readInstances(redis, this.options.instanceId).then((list) => list.live, () => new Set<string>());
     this.schedule();
   }
 
@@ -69,7 +72,14 @@ export class InstanceWatch {
   private async look(): Promise<void> {
     let live: Set<string>;
     try {
-      live = await liveInstanceIds(this.options.redis);
+      const list = await readInstances(this.options.redis, this.options.instanceId);
+      if (!list.settled) {
+        // Our connection is young (a Redis restart or failover): the server lists only who has
+        // reconnected so far. Missing ones are judged once everyone has had the time to.
+        for (const id of list.live) this.known.add(id);
+        return;
+      }
+      live = list.live;
     } catch (err) {
       this.options.log.debug({ err }, 'instance watch: CLIENT LIST failed');
       return;

@@ -20,6 +20,7 @@ import { startTestKamailio, type TestKamailio } from './kamailio.js';
 import { startTestRtpengine, type TestRtpengine } from './rtpengine.js';
 import { startSipApp, type RunningSipApp } from './sip-app.js';
 import { describeSipp, runSipp, type SippResult } from './sipp.js';
+import { waitFor } from './wait.js';
 
 export const CLINIC_NUMBER = '100';
 /** The test media: a tone per file, so the patient's side can tell which one it hears. */
@@ -266,6 +267,22 @@ function writeTestMedia(dir: string): void {
 
 export async function activeCallIds(redis: Redis): Promise<string[]> {
   return redis.smembers(RedisKeys.activeCalls);
+}
+
+/** The queue's id of the call one of two instances (`instances: 2`) answered as SIP call `sipCallId` (it logs both). */
+export async function deskCallIdOf(path: CallPath, sipCallId: string): Promise<string> {
+  return waitFor(`the sip app to log the call ${sipCallId}`, () => {
+    for (const index of [0, 1]) {
+      const line = path.appAt(index).logs.find((entry) => entry.msg === 'answered the patient' && entry['sipCallId'] === sipCallId);
+      if (typeof line?.['callId'] === 'string') return line['callId'];
+    }
+    return undefined;
+  });
+}
+
+/** Which sip app instance owns call `id` now (instanceIdOf). */
+export async function ownerOf(callPath: CallPath, id: string): Promise<string | null> {
+  return callPath.redis.hget(RedisKeys.call(id), 'owner');
 }
 
 export async function readCall(redis: Redis, id: string): Promise<CallView | undefined> {

@@ -25,6 +25,13 @@ export interface RunningSipApp {
   stop(): Promise<ExitStatus>;
 }
 
+/** The instance id an app logged at start (its Redis connection is `sip-app:<id>`, and `owner` of its calls). */
+export function instanceIdOf(app: RunningSipApp): string {
+  const id = app.logs.find((line) => line.msg === 'sip app started')?.['instanceId'];
+  if (typeof id !== 'string') throw new Error('the sip app logged no instanceId');
+  return id;
+}
+
 export interface SipAppOptions {
   /** The sip app's environment (REDIS_URL, SIP_PORT, …), on top of PATH. */
   env: Record<string, string>;

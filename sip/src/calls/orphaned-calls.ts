@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RedisKeys, callFromHash, type CallView } from '@deskline/protocol';
-import { liveInstanceIds } from '../instance.js';
+import { RECONNECT_GRACE_SECONDS, readInstances, settledInstanceIds, stoppedInstanceKey, type InstanceList } from '../instance.js';
 import { NgError } from '../media/ng-client.js';
 import type { RtpEngine } from '../media/rtpengine.js';
 import type { AgentStore } from '../routing/agent-store.js';
@@ -30,6 +30,9 @@ export interface OrphanedCallsResult {
   ended: number;
 }
 
+/** Logged when a call's owner is not connected and this instance's connection is too young to tell. */
+export const WAITING_FOR_RECONNECTS = 'a call owner is not connected to Redis; waiting until every live instance has had time to reconnect';
+
 /**
  * Takes a call over from a dead owner, if that is still its owner: of two instances starting at once
  * (or of two survivors of a third), only one takes the call.
@@ -49,18 +52,44 @@ return 1`;
  * recorded as ended (it was bridged) or abandoned, with an event on the stream so that panels drop
  * it, and its rtpengine session is deleted. Then agents still `ringing` or `on-call` for a call that
  * no longer names them are made available again.
+ *
+ * An instance is gone when it said it stopped (`stopped`, or its stoppedInstanceKey), or when its connection is missing from
+ * CLIENT LIST while this instance's own connection is at least RECONNECT_GRACE_SECONDS old
+ * (instance.ts): right after a Redis restart or failover the server lists only the connections that
+ * have come back, and a live instance that reconnects a moment after this one must not lose its
+ * calls. So while this instance's connection is younger (at its start, or just after a failover), a
+ * call whose owner is missing waits until it is not; a call whose owner is listed never does.
  */
 export async function takeOverOrphanedCalls(deps: OrphanedCallsDeps): Promise<OrphanedCallsResult> {
   const { redis, log } = deps;
   const result: OrphanedCallsResult = { adopted: 0, ended: 0 };
-  let live: Set<string>;
+  let list: InstanceList;
   try {
-    live = await liveInstanceIds(redis);
+    list = await readInstances(redis, deps.instanceId);
   } catch (err) {
     // A Redis user without the CLIENT command: better to leave such calls than to take live ones.
     log.warn({ err }, 'cannot tell which sip app instances are alive (CLIENT LIST); left calls of other instances as they are');
     return result;
   }
+  let unsure = false;
+  /** Whether `owner`'s calls are to be left: alive, or perhaps only not reconnected yet. */
+  const leave = async (owner: string): Promise<boolean> => {
+    if (owner === '' || deps.stopped?.has(owner)) return false;
+    if (list.live.has(owner) || unsure) return true;
+    // An instance that said it stopped (before this one started) need not be waited for.
+    if (list.settled || (await redis.exists(stoppedInstanceKey(owner))) === 1) return false;
+    // Missing now, but this instance's connection is young (its start, a Redis restart or
+    // failover): the owner may not have reconnected yet. Judged once every live one has had time to.
+    log.info({ owner, graceSeconds: RECONNECT_GRACE_SECONDS }, WAITING_FOR_RECONNECTS);
+    try {
+      list = { live: await settledInstanceIds(redis, deps.instanceId), settled: true };
+    } catch (err) {
+      log.warn({ err }, 'cannot tell yet which sip app instances are alive; left calls of other instances as they are');
+      unsure = true;
+      return true;
+    }
+    return list.live.has(owner);
+  };
   for (const id of await redis.smembers(RedisKeys.activeCalls)) {
     const hash = await redis.hgetall(RedisKeys.call(id));
     const view = callFromHash(hash);
@@ -70,7 +99,7 @@ export async function takeOverOrphanedCalls(deps: OrphanedCallsDeps): Promise<Or
       continue;
     }
     const owner = hash[OWNER_FIELD] ?? '';
-    if (live.has(owner) && !deps.stopped?.has(owner)) continue;
+    if (await leave(owner)) continue;
     if ((await redis.eval(TAKE_OVER, 1, RedisKeys.call(id), owner, deps.instanceId)) !== 1) continue;
     if (await adoptOrphan(deps, view, await deps.store.loadSip(id))) {
       result.adopted += 1;

@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { WAITING_FOR_RECONNECTS } from '@deskline/sip/calls/orphaned-calls';
 import { QUEUE_CALL_ID_HEADER, RedisKeys } from '@deskline/protocol';
 import { header } from '../../helpers/sip-message.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -81,6 +82,8 @@ test('a waiting patient keeps the hold music through a stop and a start, with no
     const app = await path.startApp();
     await app.waitForLog('both calls adopted', () => app.logs.filter((entry) => entry.msg === ADOPTED).length === 2);
     assert.not.ok(app.logs.some((entry) => entry.msg === 'ended a call whose sip app instance is gone'));
+    // The stopped instance said so (sip-app:stopped:<id>): not waited for as one that might be reconnecting.
+    assert.not.ok(app.logs.some((entry) => entry.msg === WAITING_FOR_RECONNECTS), 'adopted without the reconnect grace');
     assert.equal(await redis.zrange(RedisKeys.waitingCalls, 0, -1), [waiting.id, intro.id]);
     assert.is((await readCall(redis, waiting.id))?.queuedAt, waiting.queuedAt, 'the waiting call keeps its queuedAt');
     assertHears(await listen(first.phone, 'the music after the restart'), HOLD_MUSIC_HZ, 'after the restart');

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { WAITING_FOR_RECONNECTS } from '@deskline/sip/calls/orphaned-calls';
 import { QUEUE_CALL_ID_HEADER, RedisKeys, callToHash, type CallView } from '@deskline/protocol';
 import { header } from '../../helpers/sip-message.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -58,10 +59,17 @@ test('after a crash, a waiting patient and one in the intro stay on the line wit
     await second.phone.waitForTone(INTRO_HZ, 3_000);
     const beforeCrash = assertHears(await listen(first.phone, 'the music before the crash'), HOLD_MUSIC_HZ, 'before the crash');
 
+    const killAt = Date.now();
     await path.crashApp();
     const withoutApp = assertHears(await listen(first.phone, 'the music with no sip app'), HOLD_MUSIC_HZ, 'while no sip app runs');
     const restartFrom = events.mark();
+    const startAt = Date.now();
     const app = await path.startApp();
+    // The new instance's Redis connection is young: it adopts a missing owner's calls only once it is
+    // RECONNECT_GRACE_SECONDS old (sip/src/instance.ts), in case that owner is only reconnecting.
+    assert.ok(app.logs.some((entry) => entry.msg === WAITING_FOR_RECONNECTS), 'the dead owner was given the reconnect grace');
+    const adoptedAt = Number(app.logs.find((entry) => entry.msg === 'adopted a call whose sip app instance is gone')?.['time']);
+    console.log(`  restart after SIGKILL: first call adopted ${adoptedAt - startAt} ms after the new process was started (${adoptedAt - killAt} ms after the kill)`);
     const optionsAtRestart = first.dialog.requestsReceived('OPTIONS').length;
 
     // The intro caller joins the queue now, behind the one who was waiting, who keeps their place.

@@ -13,9 +13,9 @@ import { waitFor } from '../../helpers/wait.js';
 import { AGENT_TONE_HZ, AgentPhone } from '../../helpers/agent-phone.js';
 import { CallEvents } from '../../helpers/call-events.js';
 import { Callers, assertHears, listen, maxGap, type Caller } from '../../helpers/callers.js';
-import { HOLD_MUSIC_HZ, INTRO_SECONDS, activeCallIds, readCall, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import { HOLD_MUSIC_HZ, INTRO_SECONDS, activeCallIds, deskCallIdOf, ownerOf, readCall, startCallPath, type CallPath } from '../../helpers/call-path.js';
 import { PATIENT_TONE_HZ } from '../../helpers/patient-phone.js';
-import type { RunningSipApp } from '../../helpers/sip-app.js';
+import { instanceIdOf, type RunningSipApp } from '../../helpers/sip-app.js';
 import { Staff } from '../../helpers/staff.js';
 
 const QUEUED_WITHIN_MS = INTRO_SECONDS * 1000 + 5_000;
@@ -36,31 +36,8 @@ test.after(async (context) => {
   await context.path?.stop();
 });
 
-/** The instance id an app logged at start. */
-function instanceIdOf(app: RunningSipApp): string {
-  const id = app.logs.find((line) => line.msg === 'sip app started')?.['instanceId'];
-  if (typeof id !== 'string') throw new Error('the sip app logged no instanceId');
-  return id;
-}
-
-/** Which instance owns call `id` now. */
-async function ownerOf(path: CallPath, id: string): Promise<string | null> {
-  return path.redis.hget(RedisKeys.call(id), 'owner');
-}
-
 interface Waiting extends Caller {
   call: CallView;
-}
-
-/** The queue's id of the call the instance answered as SIP call `sipCallId` (it logs both). */
-async function deskCallIdOf(path: CallPath, sipCallId: string): Promise<string> {
-  return waitFor(`the sip app to log the call ${sipCallId}`, () => {
-    for (const index of [0, 1]) {
-      const line = path.appAt(index).logs.find((entry) => entry.msg === 'answered the patient' && entry['sipCallId'] === sipCallId);
-      if (typeof line?.['callId'] === 'string') return line['callId'];
-    }
-    return undefined;
-  });
 }
 
 /** A new patient's call, answered and waiting with the music; asserts it went to instance `expectedOwner` when given. */
