@@ -232,7 +232,25 @@ export class SipTcpEndpoint extends SipEndpoint {
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
   }
 
-  static connect(options: { host: string; port: number; localAddress: string; localPort: number }): Promise<SipTcpEndpoint> {
+  /**
+   * Connects from the fixed local port. The same four-tuple closed a moment ago by an earlier
+   * endpoint may still be in TIME_WAIT (Linux reuses it on loopback only once it is 1 s old), which
+   * fails with EADDRNOTAVAIL: retried for up to `retryMs`, as the sip app's own reconnect does.
+   */
+  static async connect(options: { host: string; port: number; localAddress: string; localPort: number }, retryMs = 3_000): Promise<SipTcpEndpoint> {
+    const deadline = Date.now() + retryMs;
+    for (;;) {
+      try {
+        return await SipTcpEndpoint.connectOnce(options);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if ((code !== 'EADDRNOTAVAIL' && code !== 'EADDRINUSE') || Date.now() >= deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+
+  private static connectOnce(options: { host: string; port: number; localAddress: string; localPort: number }): Promise<SipTcpEndpoint> {
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host: options.host, port: options.port, localAddress: options.localAddress, localPort: options.localPort });
       socket.once('error', reject);
