@@ -12,7 +12,7 @@ import type { TestKamailio } from './kamailio.js';
 import { register } from './sip-register.js';
 import { header, headers, nameAddrUri, param, randomToken, type SipMessage } from './sip-message.js';
 import { SipUdpEndpoint, type SipEndpoint } from './sip-endpoint.js';
-import { SipWsEndpoint } from './sip-ws.js';
+import { ReconnectingSipWsEndpoint, SipWsEndpoint } from './sip-ws.js';
 import { PatientPhone } from './patient-phone.js';
 
 /** The tone the agent's side sends, so that the patient can tell the agent from the hold music. */
@@ -128,8 +128,17 @@ export class IncomingRing {
   }
 }
 
+/** What a browser workstation needs of Kamailio: a test Kamailio's, or the launcher's (tests/helpers/chaos.ts). */
+export type SipEdge = Pick<TestKamailio, 'wsUrl' | 'domain' | 'browserCredentials'>;
+
+/** A browser's registration lasts this long (seconds); a reconnecting one refreshes it at half. */
+const BROWSER_EXPIRES = 120;
+
 export class AgentPhone {
   private readonly rings: IncomingRing[] = [];
+  private refresh: NodeJS.Timeout | undefined;
+  /** REGISTERs after the first (refreshes, re-registrations after a reconnect) that were not answered 200. */
+  registerFailures = 0;
 
   private constructor(
     readonly endpoint: SipEndpoint,
@@ -140,18 +149,33 @@ export class AgentPhone {
     endpoint.answerAutomatically('OPTIONS', 200, 'OK');
   }
 
-  /** Connects to Kamailio's WebSocket and registers as the workstation's SIP user. */
-  static async register(kamailio: TestKamailio, workstationId: string): Promise<AgentPhone> {
-    const endpoint = await SipWsEndpoint.connect(kamailio.wsUrl);
+  /**
+   * Connects to Kamailio's WebSocket and registers as the workstation's SIP user. With `reconnect`,
+   * as JsSIP does: it connects again when the socket drops, registers again then (same Contact, same
+   * Call-ID), and refreshes its registration every minute, so it stays reachable for any length of
+   * test and across a Kamailio restart.
+   */
+  static async register(kamailio: SipEdge, workstationId: string, options: { reconnect?: boolean } = {}): Promise<AgentPhone> {
+    const endpoint = options.reconnect ? await ReconnectingSipWsEndpoint.connect(kamailio.wsUrl) : await SipWsEndpoint.connect(kamailio.wsUrl);
     const sipUser = browserSipUser(workstationId);
     const contact = endpoint.contact(sipUser);
     const credentials = await kamailio.browserCredentials(sipUser);
-    const result = await register(endpoint, { user: sipUser, domain: kamailio.domain, contact, expires: 120, ...credentials });
+    const registration = { user: sipUser, domain: kamailio.domain, contact, expires: BROWSER_EXPIRES, ...credentials };
+    const result = await register(endpoint, registration);
     if (result.response.status !== 200) {
       await endpoint.close();
       throw new Error(`${sipUser} could not register: ${result.response.startLine}`);
     }
-    return new AgentPhone(endpoint, sipUser, contact);
+    const phone = new AgentPhone(endpoint, sipUser, contact);
+    if (endpoint instanceof ReconnectingSipWsEndpoint) {
+      const again = async (): Promise<void> => {
+        const answer = await register(endpoint, { ...registration, callId: result.callId }).catch(() => undefined);
+        if (answer?.response.status !== 200) phone.registerFailures += 1;
+      };
+      endpoint.onConnected = again;
+      phone.refresh = setInterval(() => void again(), (BROWSER_EXPIRES * 1000) / 2);
+    }
+    return phone;
   }
 
   /**
@@ -184,6 +208,7 @@ export class AgentPhone {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.refresh);
     for (const ring of this.rings) ring.close();
     await this.endpoint.close();
   }

@@ -9,8 +9,7 @@
  */
 import type { Bencode } from '@deskline/scripts/rtpengine-ng';
 import { PLAIN_RTP, WEBRTC } from '@deskline/sip/media/flags';
-import { AGENT_TONE_HZ, AgentPhone, type IncomingRing } from './agent-phone.js';
-import type { TestKamailio } from './kamailio.js';
+import { AGENT_TONE_HZ, AgentPhone, type IncomingRing, type SipEdge } from './agent-phone.js';
 import { patientSdp } from './patient-line.js';
 import { PatientPhone } from './patient-phone.js';
 import type { TestRtpengine } from './rtpengine.js';
@@ -30,9 +29,9 @@ export class WebRtcAgent {
     private readonly peer: TestRtpengine,
   ) {}
 
-  /** Registers as the browser workstation `workstationId` through Kamailio's WebSocket. */
-  static async register(kamailio: TestKamailio, workstationId: string, peer: TestRtpengine): Promise<WebRtcAgent> {
-    return new WebRtcAgent(await AgentPhone.register(kamailio, workstationId), peer);
+  /** Registers as the browser workstation `workstationId` through Kamailio's WebSocket (`reconnect`: AgentPhone.register). */
+  static async register(kamailio: SipEdge, workstationId: string, peer: TestRtpengine, options: { reconnect?: boolean } = {}): Promise<WebRtcAgent> {
+    return new WebRtcAgent(await AgentPhone.register(kamailio, workstationId, options), peer);
   }
 
   /**
@@ -41,7 +40,11 @@ export class WebRtcAgent {
    * fingerprint), as the sip app sends a browser; anything else is refused with an error.
    */
   async answerNext(timeoutMs: number): Promise<WebRtcCall> {
-    const ring = await this.phone.nextInvite(timeoutMs);
+    return this.answer(await this.phone.nextInvite(timeoutMs), timeoutMs);
+  }
+
+  /** Answers a ring that `phone.nextInvite` returned, as answerNext does (a test may look at the caller first). */
+  async answer(ring: IncomingRing, timeoutMs: number): Promise<WebRtcCall> {
     const offer = ring.invite.body;
     if (!/UDP\/TLS\/RTP\/SAVPF/.test(offer) || !/^a=fingerprint:/m.test(offer)) throw new Error(`the offer to a browser workstation is not WebRTC:\n${offer}`);
     const dialog = { 'call-id': ring.callId, 'from-tag': param(header(ring.invite, 'from'), 'tag') ?? '' };
