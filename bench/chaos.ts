@@ -69,6 +69,7 @@ try {
   console.error(err);
   code = 2;
 } finally {
+  console.log(`the launcher's output: ${stack.saveOutput(`chaos-${seed}`)}`);
   await stack.stop();
 }
 process.exit(code);

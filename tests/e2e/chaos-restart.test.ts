@@ -41,6 +41,7 @@ test('every service killed once under the launcher: no call dropped, none silent
     const failures = chaosFailures(report);
     assert.equal(failures, [], `seed ${seed}: ${failures.length} failures:\n  ${failures.join('\n  ')}`);
   } finally {
+    console.log(`the launcher's output: ${stack.saveOutput(`chaos-${seed}`)}`);
     await stack.stop();
   }
 });

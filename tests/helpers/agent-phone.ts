@@ -137,8 +137,8 @@ const BROWSER_EXPIRES = 120;
 export class AgentPhone {
   private readonly rings: IncomingRing[] = [];
   private refresh: NodeJS.Timeout | undefined;
-  /** REGISTERs after the first (refreshes, re-registrations after a reconnect) that were not answered 200. */
-  registerFailures = 0;
+  /** REGISTERs after the first (refreshes, re-registrations after a reconnect) not answered 200: their answers. */
+  readonly registerFailures: string[] = [];
 
   private constructor(
     readonly endpoint: SipEndpoint,
@@ -151,9 +151,10 @@ export class AgentPhone {
 
   /**
    * Connects to Kamailio's WebSocket and registers as the workstation's SIP user. With `reconnect`,
-   * as JsSIP does: it connects again when the socket drops, registers again then (same Contact, same
-   * Call-ID), and refreshes its registration every minute, so it stays reachable for any length of
-   * test and across a Kamailio restart.
+   * as JsSIP does: it connects again when the socket drops, registers again then (same Contact), and
+   * refreshes its registration every minute, so it stays reachable for any length of test and across a
+   * Kamailio restart. (Each REGISTER has a Call-ID of its own: `register` starts at CSeq 1, which the
+   * registrar would refuse under a Call-ID it has seen.)
    */
   static async register(kamailio: SipEdge, workstationId: string, options: { reconnect?: boolean } = {}): Promise<AgentPhone> {
     const endpoint = options.reconnect ? await ReconnectingSipWsEndpoint.connect(kamailio.wsUrl) : await SipWsEndpoint.connect(kamailio.wsUrl);
@@ -169,8 +170,8 @@ export class AgentPhone {
     const phone = new AgentPhone(endpoint, sipUser, contact);
     if (endpoint instanceof ReconnectingSipWsEndpoint) {
       const again = async (): Promise<void> => {
-        const answer = await register(endpoint, { ...registration, callId: result.callId }).catch(() => undefined);
-        if (answer?.response.status !== 200) phone.registerFailures += 1;
+        const answer = await register(endpoint, registration).then((r) => r.response.startLine, (err: unknown) => String(err).split('\n')[0] ?? '');
+        if (!/^SIP\/2\.0 200/.test(answer)) phone.registerFailures.push(answer);
       };
       endpoint.onConnected = again;
       phone.refresh = setInterval(() => void again(), (BROWSER_EXPIRES * 1000) / 2);

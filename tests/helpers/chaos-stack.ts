@@ -4,24 +4,21 @@
  * which pid now, SIGKILL to one of them, how long until the launcher has it running and healthy again,
  * and what a workstation and a manager need to reach it.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { RedisKeys } from '@deskline/protocol';
-import { freePort } from '@deskline/scripts/free-port';
 import { readLaunchConfig, type LaunchConfig } from '@deskline/scripts/launch-config';
 import { redisUrl, serviceDefinitions } from '@deskline/scripts/services';
 import { sipEphemeralSecret } from '@deskline/scripts/secrets';
 import type { SipEdge } from './agent-phone.js';
-import { LauncherRun } from './launcher.js';
+import { LAUNCHER_READY, LauncherRun, demoLogins, launcherEnv, launcherPorts } from './launcher.js';
 import { ephemeralCredentials } from './sip-register.js';
 
 /** The launcher's children, by the names it gives them. */
 export const CHAOS_SERVICES = ['kamailio', 'rtpengine', 'sip', 'signaling', 'redis'] as const;
 export type ChaosService = (typeof CHAOS_SERVICES)[number];
-
-const READY = /Press Ctrl-C to stop\./;
 
 /** What one SIGKILL of a service did, measured from the kill. */
 export interface KillResult {
@@ -74,40 +71,18 @@ export class LaunchedStack {
    */
   static async start(options: { env?: Record<string, string>; rtpPorts?: number; readyTimeoutMs?: number } = {}): Promise<LaunchedStack> {
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'deskline-chaos-'));
-    const taken = new Set<number>();
-    const distinct = async (protocols: ('tcp' | 'udp')[] = ['tcp']): Promise<number> => {
-      for (;;) {
-        const p = await freePort('127.0.0.1', protocols);
-        if (!taken.has(p)) {
-          taken.add(p);
-          return p;
-        }
-      }
-    };
+    const ports = await launcherPorts();
     const size = options.rtpPorts ?? 400;
     const mediaMin = 40000 + 2 * Math.floor(Math.random() * ((20000 - size) / 2));
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      DESKLINE_VAR_DIR: path.join(tmp, 'var'),
-      HOST: '127.0.0.1',
-      PORT: String(await distinct()),
-      REDIS_PORT: String(await distinct()),
-      SIP_PORT: String(await distinct(['tcp', 'udp'])),
-      SIP_WS_PORT: String(await distinct()),
-      RTPENGINE_NG_PORT: String(await distinct(['tcp', 'udp'])),
-      SIP_APP_PORT: String(await distinct()),
-      SIP_APP_HEALTH_PORT: String(await distinct()),
+    const env = launcherEnv(ports, path.join(tmp, 'var'), {
       RTPENGINE_PORT_MIN: String(mediaMin),
       RTPENGINE_PORT_MAX: String(mediaMin + size - 1),
-      LOG_LEVEL: 'info',
       ...options.env,
-    };
-    delete env['REDIS_URL'];
-    delete env['SIP_EPHEMERAL_SECRET'];
+    });
     delete env['REDIS_PASSWORD'];
     const run = new LauncherRun(env);
     try {
-      await run.waitForOutput(READY, options.readyTimeoutMs ?? 90_000);
+      await run.waitForOutput(LAUNCHER_READY, options.readyTimeoutMs ?? 90_000);
     } catch (err) {
       run.killAll();
       rmSync(tmp, { recursive: true, force: true });
@@ -131,17 +106,14 @@ export class LaunchedStack {
 
   /** The demo manager's login, from the file the launcher wrote on its first start. */
   managerLogin(): { email: string; password: string } {
-    const text = readFileSync(path.join(this.config.varDir, 'demo-logins.txt'), 'utf8');
-    const m = /^manager\s+(\S+@\S+)\s+(\S+)/m.exec(text);
-    if (!m) throw new Error(`no manager in demo-logins.txt:\n${text}`);
-    return { email: m[1] ?? '', password: m[2] ?? '' };
+    const manager = demoLogins(this.config.varDir).find((l) => l.role === 'manager');
+    if (!manager) throw new Error('no manager in demo-logins.txt');
+    return { email: manager.email, password: manager.password };
   }
 
-  /** The pid the launcher last reported for `service` ("started NAME (pid N)", restarts included). */
+  /** The pid the launcher last reported for `service` (restarts included). */
   pid(service: string): number | undefined {
-    let pid: number | undefined;
-    for (const m of this.run.output.matchAll(/started (\S+) \(pid (\d+)\)/g)) if (m[1] === service) pid = Number(m[2]);
-    return pid;
+    return this.run.childPids().get(service);
   }
 
   healthy(service: string): Promise<boolean> {
@@ -177,6 +149,13 @@ export class LaunchedStack {
     return { ...result, error: `not ${result.newPid ? 'healthy' : 'started again'} within ${timeoutMs / 1000} s` };
   }
 
+  /** Writes everything the launcher and its children printed into a file in the temp folder; returns its path. */
+  saveOutput(name: string): string {
+    const file = path.join(os.tmpdir(), `deskline-${name}-launcher.log`);
+    writeFileSync(file, this.run.output);
+    return file;
+  }
+
   /** Stops the launcher as Ctrl-C does (killing whatever is left after 30 s), and removes its data. */
   async stop(): Promise<void> {
     if (this.run.running) {
@@ -192,7 +171,7 @@ export class LaunchedStack {
 function lastLauncherLines(output: string): string {
   return output
     .split('\n')
-    .filter((line) => /launcher/.test(line))
+    .filter((line) => /^launcher +\| [a-z]/.test(line))
     .slice(-4)
     .join(' / ');
 }

@@ -197,7 +197,8 @@ export interface ChaosReport {
   ghosts: string[];
   boardReconnects: number;
   agentReconnects: number;
-  agentRegisterFailures: number;
+  /** REGISTERs of the agents after their first (refreshes, after a reconnect) not answered 200. */
+  agentRegisterFailures: string[];
   durationS: number;
 }
 
@@ -534,7 +535,7 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
       ghosts,
       boardReconnects: board.reconnects,
       agentReconnects: agents.reduce((n, a) => n + ((a.phone.endpoint as { reconnects?: number }).reconnects ?? 0), 0),
-      agentRegisterFailures: agents.reduce((n, a) => n + a.phone.registerFailures, 0),
+      agentRegisterFailures: agents.flatMap((a) => a.phone.registerFailures),
       durationS: sinceStart(),
     };
   } finally {
@@ -553,8 +554,12 @@ export function chaosFailures(report: ChaosReport): string[] {
   const failures: string[] = [];
   for (const c of report.calls) {
     if (c.dropped) failures.push(`${c.number} dropped (BYE nobody asked for, ${c.dropped})`);
-    if ((c.patientSilenceMs ?? 0) > MAX_SILENCE_MS) failures.push(`${c.number}: ${((c.patientSilenceMs ?? 0) / 1000).toFixed(1)} s of silence at the patient from ${c.patientSilenceFromS?.toFixed(1)} s`);
-    if ((c.agentSilenceMs ?? 0) > MAX_SILENCE_MS) failures.push(`${c.number}: ${((c.agentSilenceMs ?? 0) / 1000).toFixed(1)} s of silence at the agent from ${c.agentSilenceFromS?.toFixed(1)} s`);
+    if ((c.patientSilenceMs ?? 0) > MAX_SILENCE_MS) {
+      failures.push(`${c.number}: ${((c.patientSilenceMs ?? 0) / 1000).toFixed(1)} s of silence at the patient from ${c.patientSilenceFromS?.toFixed(1)} s${killBefore(report, c.patientSilenceFromS)}`);
+    }
+    if ((c.agentSilenceMs ?? 0) > MAX_SILENCE_MS) {
+      failures.push(`${c.number}: ${((c.agentSilenceMs ?? 0) / 1000).toFixed(1)} s of silence at the agent from ${c.agentSilenceFromS?.toFixed(1)} s${killBefore(report, c.agentSilenceFromS)}`);
+    }
     for (const problem of c.byeProblems) failures.push(`${c.number}: ${problem}`);
   }
   for (const ghost of report.ghosts) failures.push(`ghost in Redis: ${ghost}`);
@@ -564,22 +569,31 @@ export function chaosFailures(report: ChaosReport): string[] {
   return failures;
 }
 
+/** The kill a silence starting at `fromS` most likely followed: the last one up to 10 s before it (0.5 s after, for clocks). */
+function killBefore(report: ChaosReport, fromS: number | undefined): string {
+  if (fromS === undefined) return '';
+  const kill = report.kills.filter((k) => k.atS <= fromS + 0.5 && fromS - k.atS <= 10).at(-1);
+  return kill ? `, ${kill.service} killed at ${kill.atS.toFixed(1)} s` : '';
+}
+
 const seconds = (ms: number | undefined): string => (ms === undefined ? '–' : (ms / 1000).toFixed(2));
 
 /** The run as markdown tables (per kill, per call) and a summary line, for the log and bench/README.md. */
 export function chaosTables(report: ChaosReport): string {
+  const silence = (ms: number | undefined, fromS: number | undefined): string =>
+    ms === undefined ? '–' : `${seconds(ms)} (${fromS?.toFixed(1)}${ms > MAX_SILENCE_MS ? killBefore(report, fromS).replace(' killed at ', ' kill ') : ''})`;
   const kills = [
     '| # | service | killed at (s) | pid → new pid | started again after (s) | healthy after (s) | result |',
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...report.kills.map((k, i) => `| ${i + 1} | ${k.service} | ${k.atS.toFixed(1)} | ${k.pid} → ${k.newPid ?? '–'} | ${seconds(k.restartedMs)} | ${seconds(k.healthyMs)} | ${k.error ?? 'back'} |`),
   ];
   const calls = [
-    '| patient | called at (s) | bridged | ended by | longest silence at patient (s, from) | at agent (s, from) | dropped | ghost | BYE problems |',
+    '| patient | called at (s) | bridged | ended by | longest silence at patient (s, from s; kill before it) | at agent | dropped | ghost | BYE problems |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...report.calls.map((c) =>
       `| ${c.number} | ${(c.atMs / 1000).toFixed(1)} | ${c.refused ? `refused: ${c.refused}` : c.bridged ? 'yes' : 'no'} | ${c.endedBy ?? '–'} | ` +
-        `${seconds(c.patientSilenceMs)}${c.patientSilenceMs !== undefined ? ` (${c.patientSilenceFromS?.toFixed(1)})` : ''} | ` +
-        `${seconds(c.agentSilenceMs)}${c.agentSilenceMs !== undefined ? ` (${c.agentSilenceFromS?.toFixed(1)})` : ''} | ${c.dropped ?? 'no'} | ${c.ghost ?? 'no'} | ${c.byeProblems.join('; ') || '–'} |`,
+        `${silence(c.patientSilenceMs, c.patientSilenceFromS)} | ${silence(c.agentSilenceMs, c.agentSilenceFromS)} | ` +
+        `${c.dropped ?? 'no'} | ${c.ghost ?? 'no'} | ${c.byeProblems.join('; ') || '–'} |`,
     ),
   ];
   return [kills.join('\n'), calls.join('\n'), chaosSummary(report)].join('\n\n');
@@ -597,6 +611,7 @@ export function chaosSummary(report: ChaosReport): string {
     `calls silent > ${MAX_SILENCE_MS / 1000} s: ${silentOver}; dropped: ${answered.filter((c) => c.dropped).length}; ` +
     `BYE problems: ${answered.filter((c) => c.byeProblems.length > 0).length}; ghosts in Redis: ${report.ghosts.length}; ghost rings: ${report.ghostRings.length}; ` +
     `board differed at ${boardBad} of ${report.board.length} checks; board reconnects ${report.boardReconnects}, agent reconnects ${report.agentReconnects}, ` +
-    `agent re-REGISTER failures ${report.agentRegisterFailures}; ${report.durationS.toFixed(0)} s`
+    `agent re-REGISTERs failed: ${report.agentRegisterFailures.length}${report.agentRegisterFailures.length ? ` (${[...new Set(report.agentRegisterFailures)].slice(0, 3).join('; ')})` : ''}; ` +
+    `${report.durationS.toFixed(0)} s`
   );
 }
