@@ -170,6 +170,8 @@ export class AgentPhone {
     const phone = new AgentPhone(endpoint, sipUser, contact);
     if (endpoint instanceof ReconnectingSipWsEndpoint) {
       const again = async (): Promise<void> => {
+        // While the socket is down there is nothing to send on; the reconnect registers.
+        if (!endpoint.connected) return;
         const answer = await register(endpoint, registration).then((r) => r.response.startLine, (err: unknown) => String(err).split('\n')[0] ?? '');
         if (!/^SIP\/2\.0 200/.test(answer)) phone.registerFailures.push(answer);
       };

@@ -10,7 +10,7 @@
  * - silence: the longest gap between RTP packets received at the patient (from the 200 until either
  *   side hangs up) and at the agent (from the ACK until either side hangs up);
  * - dropped: a BYE reaching the patient or the agent that neither of them asked for (the other side
- *   had not hung up);
+ *   had not hung up), or a hang-up answered 481 (the server had ended the call without a word);
  * - ghost: after everyone hung up and a settle time, a call of theirs still in calls:active or
  *   calls:waiting, or a call hash not ended; and any ring of an agent for a patient gone over 2 s;
  * - board: before each kill and at the end, the calls the manager's panel shows as live against the
@@ -388,6 +388,7 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
           call.patientMeter?.stop();
           const answer = await ring.hangUp(5000).then((m) => String(m.status), (err: unknown) => `no answer (${String(err).slice(0, 60)})`);
           if (answer !== '200') call.result.byeProblems.push(`agent's BYE answered ${answer}`);
+          if (answer === '481') call.result.dropped ??= `silently: the agent's BYE at ${sinceStart(call.endedAt).toFixed(1)} s answered 481`;
         } else {
           // The patient hung up: its BYE must reach the agent.
           const at = await Promise.race([bye, sleep(5000).then(() => undefined)]);
@@ -445,6 +446,8 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
         call.patientMeter.stop();
         const answer = await call.dialog.hangUp(5000).then((m) => String(m.status), (err: unknown) => `no answer (${String(err).slice(0, 60)})`);
         if (answer !== '200') result.byeProblems.push(`patient's BYE answered ${answer}`);
+        // 481: the sip app had ended the call without telling the patient.
+        if (answer === '481') result.dropped ??= `silently: the patient's BYE at ${sinceStart(call.hungUpAt).toFixed(1)} s answered 481`;
       }
       result.patientSilenceMs = call.patientMeter.maxGapMs;
       result.patientSilenceFromS = call.patientMeter.maxGapFromMs / 1000;
