@@ -2,7 +2,7 @@
  * A real Kamailio with Deskline's config (pbx-config/kamailio/kamailio.cfg) on free ports, for
  * integration tests of the SIP edge and of the sip app behind it.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,7 +64,8 @@ export interface TestKamailio {
   trunkAddresses: string[];
   /** Kamailio's run dir (-Y). */
   runDir: string;
-  process: ManagedProcess;
+  /** The Kamailio now running (a new one after `restart`). */
+  readonly process: ManagedProcess;
   /** Every line it logged. */
   readonly log: string[];
   /** Resolves with the first log line (from the start) matching `pattern`. */
@@ -77,6 +78,12 @@ export interface TestKamailio {
    * Default expiry: an hour from now (epoch seconds).
    */
   browserCredentials(sipUser: string, expiresAt?: number): Promise<EphemeralCredentials>;
+  /**
+   * SIGKILL, as a crash or an OOM kill (or `docker compose restart`, which forgets as much), then a
+   * new Kamailio on the same ports, with the same settings; resolves once it answers OPTIONS. Its
+   * memory (dialogs, registrations) is gone. `firstLine`: the index in `log` of its first line.
+   */
+  restart(): Promise<{ downMs: number; firstLine: number }>;
   stop(): Promise<ExitStatus>;
 }
 
@@ -86,6 +93,15 @@ export async function workstationCredentials(kamailio: TestKamailio, workstation
   const expiresAt = Math.floor(Date.now() / 1000) + 3600;
   const credentials = await kamailio.browserCredentials(sipUser, expiresAt);
   return { wsUrl: kamailio.wsUrl, uri: `sip:${sipUser}@${kamailio.domain}`, ...credentials, expiresAt: expiresAt * 1000 };
+}
+
+/**
+ * The signature kamailio.cfg (ROUTE_SIGNATURE) puts in the Record-Route of each dialog it sets up
+ * (dls, with dlt = `time`): for attacker tests that need one made with the secret (an expired one).
+ */
+export function routeSignature(secret: string, callId: string, tag: string, time: number): string {
+  const inner = createHash('sha256').update(`${secret} deskline-route ${callId} ${tag} ${time}`).digest('hex');
+  return createHash('sha256').update(`${secret} ${inner}`).digest('hex').slice(0, 32);
 }
 
 export async function startTestKamailio(options: TestKamailioOptions): Promise<TestKamailio> {
@@ -110,8 +126,8 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
   const listeners = new Set<() => void>();
   const started = Date.now();
   let proc: ManagedProcess;
-  try {
-    proc = await startKamailio({
+  const start = (): Promise<ManagedProcess> =>
+    startKamailio({
       domain,
       listenHost: host,
       sipPort,
@@ -138,6 +154,8 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
         for (const listener of [...listeners]) listener();
       },
     });
+  try {
+    proc = await start();
   } catch (err) {
     rmSync(runDir, { recursive: true, force: true });
     throw err;
@@ -157,7 +175,9 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
     appPorts,
     trunkAddresses,
     runDir,
-    process: proc,
+    get process() {
+      return proc;
+    },
     log,
     startupMs,
     waitForLog(pattern, timeoutMs = 5000) {
@@ -197,6 +217,15 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
         redis.disconnect();
       }
       return credentials;
+    },
+    async restart() {
+      proc.killNow();
+      await proc.exited;
+      const from = log.length;
+      const killedAt = Date.now();
+      proc = await start();
+      killOnExit(proc);
+      return { downMs: Date.now() - killedAt, firstLine: from };
     },
     async stop() {
       const status = await proc.stop();
