@@ -317,7 +317,7 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
   try {
     const peer = await startTestRtpengine({ ports: Math.max(100, options.agents * 8 + 40) });
     cleanups.push(() => peer.stop());
-    const line = await PatientLine.open(stack.config.sip.sipPort);
+    const line = await PatientLine.open(stack.config.sip.sipPort, { retransmit: true });
     cleanups.push(() => line.close());
     const staff = new Staff(redis, stack.config.sip.domain);
     const board = await BoardWatcher.open(stack.httpUrl, stack.managerLogin());

@@ -38,6 +38,8 @@ export class PatientDialog {
     readonly ok: SipMessage,
     private readonly from: string,
     private readonly to: string,
+    /** Send the BYE again until answered, as a phone over UDP does (PatientLine.open's `retransmit`). */
+    private readonly retransmit = false,
   ) {}
 
   get callId(): string {
@@ -53,6 +55,7 @@ export class PatientDialog {
   async hangUp(timeoutMs = 5000): Promise<SipMessage> {
     this.over = true;
     const bye = this.sendInDialog('BYE', this.nextCseq++);
+    if (this.retransmit) this.endpoint.retransmitUntilAnswered(bye, timeoutMs);
     return this.endpoint.finalResponse(bye, timeoutMs);
   }
 
@@ -134,13 +137,18 @@ export class PatientLine {
   private constructor(
     private readonly endpoint: SipUdpEndpoint,
     private readonly kamailio: string,
+    private readonly retransmit: boolean,
   ) {}
 
-  static async open(kamailioPort: number): Promise<PatientLine> {
+  /**
+   * `retransmit`: INVITEs and BYEs are sent again until answered, as RFC 3261 has a phone do over UDP
+   * (for a test that restarts Kamailio; off by default, so that other tests see each request once).
+   */
+  static async open(kamailioPort: number, options: { retransmit?: boolean } = {}): Promise<PatientLine> {
     const endpoint = await SipUdpEndpoint.open('127.0.0.1', kamailioPort);
     // A phone answers the sip app's keepalive (an in-dialog OPTIONS) by itself.
     endpoint.answerAutomatically('OPTIONS', 200, 'OK');
-    return new PatientLine(endpoint, `127.0.0.1:${kamailioPort}`);
+    return new PatientLine(endpoint, `127.0.0.1:${kamailioPort}`, options.retransmit ?? false);
   }
 
   /**
@@ -150,9 +158,10 @@ export class PatientLine {
    */
   async call(options: { line: string; rtpPort: number; from?: string; timeoutMs?: number; lateOffer?: boolean; ackAnswer?: string }): Promise<PatientDialog> {
     const invite = this.send(options);
+    if (this.retransmit) this.endpoint.retransmitUntilAnswered(invite, options.timeoutMs ?? 5000);
     const ok = await this.endpoint.finalResponse(invite, options.timeoutMs ?? 5000);
     if (ok.status !== 200) throw new Error(`the patient's call was refused: ${ok.startLine}`);
-    const dialog = new PatientDialog(this.endpoint, invite, ok, fromUri(options.from), this.toUri(options.line));
+    const dialog = new PatientDialog(this.endpoint, invite, ok, fromUri(options.from), this.toUri(options.line), this.retransmit);
     if (options.lateOffer && !/^m=audio /m.test(ok.body)) throw new Error(`the 200 to a late offer carries no offer:\n${ok.raw}`);
     dialog.sendAck(options.lateOffer ? (options.ackAnswer ?? patientSdp(options.rtpPort)) : undefined);
     return dialog;

@@ -139,6 +139,25 @@ export abstract class SipEndpoint {
     return { method: options.method, callId, fromTag, cseq: number, branch, raw };
   }
 
+  /**
+   * Sends `sent` again as RFC 3261's timers A and E do over UDP (after 0.5 s, then doubling, at most
+   * 4 s apart) until any answer to it arrives or `timeoutMs` has passed: so a phone's INVITE or BYE
+   * survives the moment its server is restarting.
+   */
+  retransmitUntilAnswered(sent: SentRequest, timeoutMs: number): void {
+    const deadline = Date.now() + timeoutMs;
+    const answered = (): boolean =>
+      this.received.some((m) => m.status !== undefined && header(m, 'call-id') === sent.callId && cseq(m).number === sent.cseq && cseq(m).method === sent.method);
+    const again = (interval: number): void => {
+      setTimeout(() => {
+        if (answered() || Date.now() >= deadline) return;
+        this.sendRaw(sent.raw);
+        again(Math.min(interval * 2, 4000));
+      }, interval).unref();
+    };
+    again(500);
+  }
+
   /** CANCEL of an INVITE this endpoint sent: same R-URI, Via branch, Call-ID, From, To and CSeq number. */
   sendCancel(invite: SentRequest): SentRequest {
     const original = parseSipMessage(invite.raw);
