@@ -4,7 +4,8 @@
  * give it free ports and its own var/ folder; childPids() and waitForRestart() follow its children.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
@@ -257,6 +258,38 @@ export class LauncherRun {
   private notify(): void {
     for (const listener of [...this.listeners]) listener();
   }
+}
+
+/** A launcher of a test's own: its ports, its var/ folder (with the demo data) and its run. */
+export interface OwnLauncher {
+  run: LauncherRun;
+  ports: LauncherPorts;
+  varDir: string;
+  /** Kills whatever is left (after a failure) and deletes its folder. */
+  cleanUp(): void;
+}
+
+/**
+ * Starts a launcher on free ports with a new temporary var/ folder, as `npm start` runs it (the first
+ * start creates the demo users there), and resolves once it is ready. `run.childPids()` then gives
+ * each service's pid, `run.waitForRestart()` the next one after a crash.
+ */
+export async function startOwnLauncher(overrides: NodeJS.ProcessEnv = {}, readyTimeoutMs = 90_000): Promise<OwnLauncher> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'deskline-launcher-'));
+  const varDir = path.join(tmp, 'var');
+  const ports = await launcherPorts();
+  const run = new LauncherRun(launcherEnv(ports, varDir, overrides));
+  const cleanUp = (): void => {
+    run.killAll();
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  try {
+    await run.waitForOutput(LAUNCHER_READY, readyTimeoutMs);
+  } catch (err) {
+    cleanUp();
+    throw err;
+  }
+  return { run, ports, varDir, cleanUp };
 }
 
 /** True when no process (not even a zombie) has this pid. */

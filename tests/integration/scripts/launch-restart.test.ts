@@ -3,18 +3,14 @@
  * and the launcher starts it again (and only it), says so, and the service serves again; a crash loop
  * waits longer each time while the others run on; a stop during that wait leaves nothing behind.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ngPing } from '@deskline/scripts/rtpengine-ng';
 import { sipOptionsAnswered } from '@deskline/scripts/sip-options';
-import {
-  LAUNCHER_READY, LauncherRun, assertEmployeeLogsIn, assertNoneLeft, demoLogins, isGone, launcherEnv, launcherPorts,
-  launcherRedisPassword,
-} from '../../helpers/launcher.js';
+import { assertEmployeeLogsIn, assertNoneLeft, demoLogins, isGone, launcherRedisPassword, startOwnLauncher } from '../../helpers/launcher.js';
+import { PatientLine } from '../../helpers/patient-line.js';
+import { PatientPhone } from '../../helpers/patient-phone.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const READY_TIMEOUT_MS = 90_000;
@@ -23,10 +19,7 @@ const RESTART_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 30_000;
 const SERVICES = ['redis', 'rtpengine', 'kamailio', 'sip', 'signaling'] as const;
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'deskline-launch-restart-'));
-const varDir = path.join(tmp, 'var');
-const ports = await launcherPorts();
-const run = new LauncherRun(launcherEnv(ports, varDir));
+const { run, ports, varDir, cleanUp } = await startOwnLauncher({}, READY_TIMEOUT_MS);
 
 const sipAppHealthy = async (): Promise<boolean> =>
   (await fetch(`http://127.0.0.1:${ports.sipAppHealthPort}/health`).catch(() => undefined))?.status === 200;
@@ -63,14 +56,21 @@ function assertUntouched(others: Map<string, number>): void {
   }
 }
 
-test.before(async () => {
-  await run.waitForOutput(LAUNCHER_READY, READY_TIMEOUT_MS);
-});
+/** The whole path works: a patient's call goes through Kamailio to the sip app, which answers it, and rtpengine plays to them. */
+async function assertPatientCallAnswered(): Promise<void> {
+  const line = await PatientLine.open(ports.sipPort);
+  const phone = await PatientPhone.open();
+  try {
+    const dialog = await line.call({ line: '100', rtpPort: phone.port, timeoutMs: 10_000 });
+    await phone.waitUntil('50 packets from rtpengine', (received) => (received.length >= 50 ? true : undefined), 10_000);
+    assert.is((await dialog.hangUp()).status, 200, 'the patient\'s BYE is answered');
+  } finally {
+    phone.close();
+    await line.close();
+  }
+}
 
-test.after(() => {
-  run.killAll();
-  rmSync(tmp, { recursive: true, force: true });
-});
+test.after(cleanUp);
 
 for (const name of SERVICES) {
   test(`kill -9 of ${name}: the launcher says so, starts only ${name} again, and it serves again`, async () => {
@@ -104,6 +104,7 @@ for (const name of SERVICES) {
       await waitFor(`${service} to be healthy`, HEALTHY[service], 15_000);
     }
     await assertEmployeeLogsIn(ports.port, demoLogins(varDir));
+    await assertPatientCallAnswered();
     const after = new Redis({ host: '127.0.0.1', port: ports.redisPort, password: launcherRedisPassword(varDir) });
     try {
       assert.is(await after.get('launch-restart-test'), mark, 'what was written before the kill is still in Redis');
