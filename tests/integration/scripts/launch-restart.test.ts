@@ -3,6 +3,7 @@
  * and the launcher starts it again (and only it), says so, and the service serves again; a crash loop
  * waits longer each time while the others run on; a stop during that wait leaves nothing behind.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -116,6 +117,38 @@ for (const name of SERVICES) {
     assertUntouched(new Map([[name, newPid]]));
   });
 }
+
+/** The pids in process group `pgid`, from /proc/PID/stat (its fifth field). */
+function groupMembers(pgid: number): number[] {
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).flatMap((entry) => {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The command name, in parentheses, may hold spaces: count the fields after it.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(fields[2]) === pgid ? [Number(entry)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+test('kill -9 of one of Kamailio\'s workers: Kamailio ends, and the launcher starts it again with all its workers', async () => {
+  const leader = pidOf('kamailio');
+  const workers = groupMembers(leader).filter((pid) => pid !== leader);
+  assert.ok(workers.length >= 4, `Kamailio runs workers (${workers.length})`);
+  const others = new Map([...run.childPids()].filter(([other]) => other !== 'kamailio' && other !== 'seed-demo'));
+  process.kill(workers[0] ?? 0, 'SIGKILL');
+  const killedAt = Date.now();
+  const newPid = await run.waitForRestart('kamailio', leader, RESTART_TIMEOUT_MS);
+  console.log(`    kamailio worker ${workers[0]} killed: pid ${newPid} ready again ${Date.now() - killedAt} ms later; ` +
+    `${run.output.split('\n').filter((line) => line.includes('kamailio crashed')).at(-1) ?? ''}`);
+  assert.match(run.output, /kamailio crashed \((exit code \d+|killed by \w+)\) after [\d.]+ s ready/);
+  for (const pid of [leader, ...workers]) assert.ok(isGone(pid), `the old Kamailio's process ${pid} is gone`);
+  assert.ok(groupMembers(newPid).length > workers.length / 2, 'the new Kamailio runs its workers');
+  assertUntouched(others);
+  await waitFor('the sip app to reconnect', sipAppHealthy, 15_000);
+  await assertPatientCallAnswered();
+});
 
 /** The launcher's printed wait before each restart of `name`, in seconds, in order. */
 function restartDelays(name: string): number[] {
