@@ -8,8 +8,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import * as assert from 'uvu/assert';
+import { RedisKeys } from '@deskline/protocol';
 import { freePort } from '@deskline/scripts/free-port';
+import { ephemeralCredentials, register } from './sip-register.js';
+import { SipWsEndpoint } from './sip-ws.js';
 import { waitFor } from './wait.js';
 
 /** tests/dist/helpers/ is three levels below the repository root. */
@@ -114,6 +118,27 @@ export async function assertEmployeeLogsIn(port: number, logins: readonly DemoLo
   const me = await fetch(`http://127.0.0.1:${port}/api/me`, { headers: { cookie } });
   assert.is(me.status, 200);
   assert.is(((await me.json()) as { user: { email: string } }).user.email, employee.email);
+}
+
+/**
+ * A browser's phone (SIP user `user`, credentials made from the launcher's SIP secret and allowed in
+ * Redis as signaling would) registers at the launcher's Kamailio, which writes it into Redis.
+ */
+export async function assertBrowserRegisters(ports: LauncherPorts, varDir: string, user: string): Promise<void> {
+  const secret = readFileSync(path.join(varDir, 'secrets', 'sip-ephemeral-secret'), 'utf8').trim();
+  const credentials = ephemeralCredentials(secret, user, Math.floor(Date.now() / 1000) + 600);
+  const redis = new Redis({ host: '127.0.0.1', port: ports.redisPort, password: launcherRedisPassword(varDir), lazyConnect: true });
+  const browser = await SipWsEndpoint.connect(`ws://127.0.0.1:${ports.sipWsPort}`);
+  try {
+    await redis.connect();
+    await redis.sadd(RedisKeys.sipAuth(user), credentials.username);
+    const { response } = await register(browser, { user, domain: 'deskline.local', ...credentials, contact: browser.contact(user), expires: 60 });
+    assert.is(response.status, 200, response.raw);
+    await waitFor('Kamailio to write the registration into Redis', async () => (await redis.exists(`sip-registration:${user}`)) === 1, 5_000);
+  } finally {
+    redis.disconnect();
+    await browser.close();
+  }
 }
 
 /**

@@ -4,17 +4,13 @@
  * waits longer each time while the others run on; a stop during that wait leaves nothing behind.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ngPing } from '@deskline/scripts/rtpengine-ng';
 import { sipOptionsAnswered } from '@deskline/scripts/sip-options';
-import { assertEmployeeLogsIn, assertNoneLeft, demoLogins, isGone, launcherRedisPassword, startOwnLauncher } from '../../helpers/launcher.js';
-import { RedisKeys } from '@deskline/protocol';
+import { assertBrowserRegisters, assertEmployeeLogsIn, assertNoneLeft, demoLogins, isGone, launcherRedisPassword, startOwnLauncher } from '../../helpers/launcher.js';
 import { PatientLine } from '../../helpers/patient-line.js';
-import { ephemeralCredentials, register } from '../../helpers/sip-register.js';
-import { SipWsEndpoint } from '../../helpers/sip-ws.js';
 import { PatientPhone } from '../../helpers/patient-phone.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -58,25 +54,6 @@ function assertUntouched(others: Map<string, number>): void {
   for (const [name, pid] of others) {
     assert.is(run.childPids().get(name), pid, `${name} was not restarted`);
     assert.not.ok(isGone(pid), `${name} (pid ${pid}) still runs`);
-  }
-}
-
-/** A browser's phone registers at Kamailio, which writes the registration into Redis. */
-async function assertBrowserRegisters(): Promise<void> {
-  const user = `ws-restart-${Date.now()}`;
-  const secret = readFileSync(path.join(varDir, 'secrets', 'sip-ephemeral-secret'), 'utf8').trim();
-  const credentials = ephemeralCredentials(secret, user, Math.floor(Date.now() / 1000) + 600);
-  const redis = new Redis({ host: '127.0.0.1', port: ports.redisPort, password: launcherRedisPassword(varDir) });
-  const browser = await SipWsEndpoint.connect(`ws://127.0.0.1:${ports.sipWsPort}`);
-  try {
-    // As signaling does when it issues them to the workstation's holder.
-    await redis.sadd(RedisKeys.sipAuth(user), credentials.username);
-    const { response } = await register(browser, { user, domain: 'deskline.local', ...credentials, contact: browser.contact(user), expires: 60 });
-    assert.is(response.status, 200, response.raw);
-    await waitFor('Kamailio to write the registration into Redis', async () => (await redis.exists(`sip-registration:${user}`)) === 1, 5_000);
-  } finally {
-    redis.disconnect();
-    await browser.close();
   }
 }
 
@@ -129,7 +106,7 @@ for (const name of SERVICES) {
     }
     await assertEmployeeLogsIn(ports.port, demoLogins(varDir));
     await assertPatientCallAnswered();
-    await assertBrowserRegisters();
+    await assertBrowserRegisters(ports, varDir, `ws-restart-${name}`);
     const after = new Redis({ host: '127.0.0.1', port: ports.redisPort, password: launcherRedisPassword(varDir) });
     try {
       assert.is(await after.get('launch-restart-test'), mark, 'what was written before the kill is still in Redis');

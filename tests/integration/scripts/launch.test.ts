@@ -12,10 +12,9 @@ import { findExecutable } from '@deskline/scripts/managed-process';
 import { ngPing } from '@deskline/scripts/rtpengine-ng';
 import { sipOptionsAnswered } from '@deskline/scripts/sip-options';
 import {
-  LAUNCHER_READY as READY, LauncherRun, REPO_ROOT, assertEmployeeLogsIn as assertEmployeeLogsInAt, assertNoneLeft, demoLogins, launcherEnv,
+  LAUNCHER_READY as READY, LauncherRun, REPO_ROOT, assertBrowserRegisters, assertEmployeeLogsIn as assertEmployeeLogsInAt, assertNoneLeft, demoLogins, launcherEnv,
   launcherPorts, processesWithEnv, type DemoLogin,
 } from '../../helpers/launcher.js';
-import { waitFor } from '../../helpers/wait.js';
 import { ephemeralCredentials, register } from '../../helpers/sip-register.js';
 import { SipUdpEndpoint } from '../../helpers/sip-endpoint.js';
 import { SipWsEndpoint } from '../../helpers/sip-ws.js';
@@ -179,20 +178,7 @@ test('the launcher\'s Redis has a generated password: refused without it, known 
   }
 
   // Kamailio's ndb_redis authenticates: a browser's REGISTER lands in Redis.
-  const secret = readFileSync(secretFile, 'utf8').trim();
-  const browser = await SipWsEndpoint.connect(`ws://127.0.0.1:${sipWsPort}`);
-  const redis = new Redis({ host: '127.0.0.1', port: redisPort, password, lazyConnect: true });
-  try {
-    await redis.connect();
-    const credentials = ephemeralCredentials(secret, 'ws-redis-auth', Math.floor(Date.now() / 1000) + 600);
-    await redis.sadd(RedisKeys.sipAuth('ws-redis-auth'), credentials.username);
-    const { response } = await register(browser, { user: 'ws-redis-auth', domain: 'deskline.local', ...credentials, contact: browser.contact('ws-redis-auth'), expires: 60 });
-    assert.is(response.status, 200, response.raw);
-    await waitFor('Kamailio to write the registration into Redis', async () => (await redis.exists('sip-registration:ws-redis-auth')) === 1, 5_000);
-  } finally {
-    redis.disconnect();
-    await browser.close();
-  }
+  await assertBrowserRegisters(ports, varDir, 'ws-redis-auth');
 
   // The command-line tool, run as the README prints it, finds the password by itself.
   const cli = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
