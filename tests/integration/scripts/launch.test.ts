@@ -329,6 +329,9 @@ test('when a service fails to start on a bad setting, the others are stopped and
   // The sip app is the first service to read LOG_LEVEL.
   assert.match(run.output, /sip exited during start \(exit code 1\)/);
   assert.match(run.output, 'LOG_LEVEL');
+  // A first start fails fast: it is not retried (only a service that has been ready is restarted).
+  assert.is(run.allChildPids().get('sip')?.length, 1, 'the sip app was started once');
+  assert.not.match(run.output, /restarting|not restarting/);
   assert.ok(run.childPids().has('redis'));
   await assertAllGone(run);
 });
