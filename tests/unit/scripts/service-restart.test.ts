@@ -218,6 +218,26 @@ test('a stop during the wait ends it at once: stopped, and nothing is started ag
   assert.is(runner.state, 'stopped');
 });
 
+test('a stop while a restarted process is not ready yet stops that process, and nothing is started after it', async () => {
+  let healthy = true;
+  const { clock, spawned, said, runner, last } = harness({ healthy: () => healthy });
+  await runner.start();
+  healthy = false;
+  last().crash();
+  await clock.advance(100);
+  assert.is(runner.state, 'starting');
+  const restarted = last();
+  assert.equal(await runner.stop(5_000), { code: null, signal: 'SIGTERM' });
+  assert.is(runner.state, 'stopped');
+  assert.not.ok(restarted.running);
+  assert.is(said.at(-1), 'stopping kamailio');
+  for (let i = 0; i < 10; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  await clock.advance(60_000);
+  assert.is(spawned.length, 2);
+  assert.is(runner.state, 'stopped');
+  assert.not.ok(said.some((line) => line.includes('crashed (killed by SIGTERM)')), 'its stop is not taken for a crash');
+});
+
 test('a stop of a running service is not a crash: stopping, stopped, no restart', async () => {
   const { clock, spawned, said, runner } = harness();
   await runner.start();
