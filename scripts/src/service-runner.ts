@@ -175,7 +175,8 @@ export class ServiceRunner {
   /** For the launcher's last moment: SIGKILL to whatever is left of the service's process group. */
   killNow(): void {
     this.stopRequested.abort();
-    this.proc?.killGroup();
+    // After stop() its group is gone already, and its number may be another process's by now.
+    if (this.current !== 'stopped') this.proc?.killGroup();
   }
 
   private get isStopping(): boolean {
