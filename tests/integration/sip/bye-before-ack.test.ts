@@ -133,6 +133,21 @@ function complaints(path: CallPath, sipCallId: string, from: number): LogLine[] 
   return path.app.logs.slice(from).filter((entry) => entry['sipCallId'] === sipCallId && Number(entry['level']) >= 40);
 }
 
+/** Anna takes a new browser workstation, ready for calls: its phone. */
+async function annaAvailable(context: Context, name: string): Promise<AgentPhone> {
+  const { app, path, anna } = context;
+  const workstation = await app.workstations.create({ name, kind: 'browser' });
+  const phone = await AgentPhone.register(path.kamailio, workstation.id);
+  context.open.push(phone);
+  await app.agents.selectWorkstation(anna.info.user.id, workstation.id, async (holder) => holder);
+  return phone;
+}
+
+/** Anna is free for the next call again. */
+async function annaFree({ path, anna }: Context): Promise<void> {
+  await waitFor('the agent free again', async () => (await path.redis.hget(RedisKeys.agent(anna.info.user.id), 'state')) === 'available');
+}
+
 /** Lets `ms` of the product's own timers pass: the only way to see that something does not happen. */
 function timersPass(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -203,11 +218,8 @@ test('bye with no ACK ever: the call is abandoned once; when the ACK wait (64×T
 });
 
 test('bye a moment after the ACK while an agent is free: the agent stops ringing (or never rings), one task, the agent free again', async (context) => {
-  const { path, app, anna } = context;
-  const workstation = await app.workstations.create({ name: 'Reception bye', kind: 'browser' });
-  const phone = await AgentPhone.register(path.kamailio, workstation.id);
-  context.open.push(phone);
-  await app.agents.selectWorkstation(anna.info.user.id, workstation.id, async (holder) => holder);
+  const { path } = context;
+  const phone = await annaAvailable(context, 'Reception bye');
   const number = patientNumber();
   const ROUNDS = 4;
   let rang = 0;
@@ -228,22 +240,19 @@ test('bye a moment after the ACK while an agent is free: the agent stops ringing
     const task = await patientTask(context, number, (t) => t.attempts === round && t.status === 'abandoned', `miss ${round} counted`);
     assert.equal((await boardTasks(context, 'abandoned', number)).map((t) => t.id), [task.id], 'one task per patient');
     await nothingLeft(path, callId);
-    await waitFor('the agent free again', async () => (await path.redis.hget(RedisKeys.agent(anna.info.user.id), 'state')) === 'available');
+    await annaFree(context);
   }
   console.log(`bye right after ack: the agent was rung in ${rang} of ${ROUNDS} calls, and stopped ringing each time`);
 });
 
 test("bye before the ACK of a re-INVITE while the agent's phone rings: the agent stops ringing, abandoned task, the agent free, a late ACK absorbed", async (context) => {
-  const { path, app, anna } = context;
+  const { path } = context;
   const number = patientNumber();
   const { dialog, media } = await answeredNotAcked(context, number);
   dialog.sendAck();
   await media.waitForTone(HOLD_MUSIC_HZ, 5_000);
   const callId = await deskCallId(path, dialog.callId);
-  const workstation = await app.workstations.create({ name: 'Reception ring', kind: 'browser' });
-  const phone = await AgentPhone.register(path.kamailio, workstation.id);
-  context.open.push(phone);
-  await app.agents.selectWorkstation(anna.info.user.id, workstation.id, async (holder) => holder);
+  const phone = await annaAvailable(context, 'Reception ring');
   const ring = await phone.nextInvite(10_000);
   await waitFor('the call ringing', async () => (await readCall(path.redis, callId))?.state === 'ringing');
 
@@ -256,7 +265,7 @@ test("bye before the ACK of a re-INVITE while the agent's phone rings: the agent
   const task = await patientTask(context, number, (t) => t.status === 'abandoned', 'the abandoned task');
   assert.is(task.attempts, 1);
   assert.equal(await recordedStates(path.redis, callId), ['intro', 'waiting', 'ringing', 'abandoned']);
-  await waitFor('the agent free again', async () => (await path.redis.hget(RedisKeys.agent(anna.info.user.id), 'state')) === 'available');
+  await annaFree(context);
   const logsBefore = path.app.logs.length;
   dialog.sendAck(undefined, reinvite.cseq);
   await timersPass(T2_MS + 1_000);
@@ -266,11 +275,8 @@ test("bye before the ACK of a re-INVITE while the agent's phone rings: the agent
 });
 
 test("bye before the ACK of a re-INVITE on a bridged call: the agent gets BYE, the task is the agent's to wrap up", async (context) => {
-  const { path, app, anna } = context;
-  const workstation = await app.workstations.create({ name: 'Reception talk', kind: 'browser' });
-  const phone = await AgentPhone.register(path.kamailio, workstation.id);
-  context.open.push(phone);
-  await app.agents.selectWorkstation(anna.info.user.id, workstation.id, async (holder) => holder);
+  const { path } = context;
+  const phone = await annaAvailable(context, 'Reception talk');
   const number = patientNumber();
   const { dialog } = await answeredNotAcked(context, number);
   dialog.sendAck();
@@ -284,14 +290,14 @@ test("bye before the ACK of a re-INVITE on a bridged call: the agent gets BYE, t
   assert.is(bye.status, 200, bye.startLine);
   await ring.waitForBye();
   const task = await callTask(context, callId, (t) => t.status === 'wrap-up', "the agent's wrap-up");
-  assert.is(task.assigneeUserId, anna.info.user.id);
+  assert.is(task.assigneeUserId, context.anna.info.user.id);
   assert.is(task.attempts, 0);
   assert.equal(await recordedStates(path.redis, callId), ['intro', 'waiting', 'ringing', 'bridged', 'ended']);
   dialog.sendAck(undefined, reinvite.cseq);
   await nothingLeft(path, callId);
 });
 
-test("bye with a forged To tag, or in another patient's call, before the ACK: 481, and the patient's call goes on", async (context) => {
+test("bye with a forged To tag, or in another patient's call, before the ACK: refused (404 or 481), and the patient's call goes on", async (context) => {
   const { path } = context;
   const victimNumber = patientNumber();
   const victim = await answeredNotAcked(context, victimNumber);
@@ -312,7 +318,7 @@ test("bye with a forged To tag, or in another patient's call, before the ACK: 48
 
   victim.dialog.sendAck();
   await victim.media.waitForTone(HOLD_MUSIC_HZ, 5_000);
-  assert.is((await readCall(path.redis, victimCallId))?.state, 'waiting', "the victim's call waits in the queue");
+  await waitFor("the victim's call waiting in the queue", async () => (await readCall(path.redis, victimCallId))?.state === 'waiting');
   const task = await callTask(context, victimCallId, (t) => t.call?.state === 'waiting', "the victim's task");
   assert.is(task.status, 'incoming');
   assert.is(task.attempts, 0);
