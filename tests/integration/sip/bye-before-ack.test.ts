@@ -153,7 +153,7 @@ function timersPass(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-test('bye before the ACK (a waiting call, the patient missed once before): 200, the 200 retransmissions stop, one task with 2 attempts, a late ACK absorbed, nothing left', async (context) => {
+test('bye before the ACK (the patient missed once before, waiting with the music): 200, the 200 retransmissions stop, one task with 2 attempts, a late ACK absorbed, nothing left', async (context) => {
   const { path } = context;
   const number = patientNumber();
 
