@@ -314,6 +314,11 @@ export class PatientCall {
   private async finish(reason: EndReason, byePatient: boolean, byeHeaders?: string[]): Promise<void> {
     this.step?.stop();
     await Promise.all([byePatient ? this.leg?.hangUp(byeHeaders) : this.leg?.close(), this.agentLeg?.hangUp()]);
+    // A patient who had our 200 reached the clinic, ACK or not: a BYE that overtook the ACK, an ACK
+    // lost on the way (no-ack), a late offer's ACK with no usable answer, a stop before the ACK. The
+    // call is recorded as the ACK would have recorded it (intro), then abandoned below, so that the
+    // patient gets their callback task.
+    if (!this.published && this.leg) this.publish();
     if (this.published && !this.machine.isFinal) {
       this.moveTo(this.machine.state === 'bridged' ? 'ended' : 'abandoned', { endedAt: Date.now() });
     }
@@ -348,12 +353,11 @@ export class PatientCall {
 
   /**
    * The patient hung up. A BYE that overtook their ACK (PatientLeg) still proves they had our 200:
-   * the call is recorded as their ACK would have recorded it (intro), and ends as a hang-up during
-   * the intro does, abandoned, so that the patient gets their callback task.
+   * `finish` records the call as their ACK would have (intro), and it ends as a hang-up during the
+   * intro does, abandoned, so that the patient gets their callback task.
    */
   private onHungUp(): void {
     if (this.ending) return;
-    if (!this.published) this.publish();
     void this.end('patient-hung-up');
   }
 

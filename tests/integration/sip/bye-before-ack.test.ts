@@ -217,6 +217,20 @@ test('bye with no ACK ever: the call is abandoned once; when the ACK wait (64×T
   await nothingLeft(path, callId);
 });
 
+test('bye from the sip app when no ACK ever comes (the 200 lost on the way): the patient had our 200, so the call is recorded abandoned and they get one task', async (context) => {
+  const { path } = context;
+  const number = patientNumber();
+  const { dialog } = await answeredNotAcked(context, number);
+  const callId = await deskCallId(path, dialog.callId);
+  // The INVITE server transaction gives up on the ACK after 64×T1 (32 s, Timer L); the sip app then hangs up.
+  const bye = await dialog.waitForBye(64 * T1_MS + 5_000);
+  assert.ok(bye, 'the sip app hung up on the unacknowledged call');
+  const task = await patientTask(context, number, (t) => t.status === 'abandoned', 'the abandoned task');
+  assert.is(task.attempts, 1);
+  assert.equal(await recordedStates(path.redis, callId), ['intro', 'abandoned']);
+  await nothingLeft(path, callId);
+});
+
 test('bye right after the ACK while an agent is free: the agent stops ringing (or never rings), one task, the agent free again', async (context) => {
   const { path } = context;
   const phone = await annaAvailable(context, 'Reception bye');
