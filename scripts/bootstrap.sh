@@ -23,6 +23,9 @@ cd "$repo_root"
 # a * for the architecture directory). kamailio is checked by path because /usr/sbin is not in every
 # user's PATH.
 needs_start=(
+  # The Node.js release of scripts/node-release links libatomic, which a minimal Debian lacks; it is
+  # checked before that Node is fetched (ensure_node).
+  "/usr/lib/*/libatomic.so.1 libatomic1"
   "redis-server redis-server"
   "/usr/sbin/kamailio kamailio"
   "/usr/lib/*/kamailio/modules/websocket.so kamailio-websocket-modules"
@@ -153,7 +156,7 @@ ensure_dependencies() {
   echo "$major" >"$marker"
 }
 
-ensure_node
 if [[ $mode == test ]]; then ensure_packages "${needs_test[@]}"; else ensure_packages "${needs_start[@]}"; fi
+ensure_node
 ensure_dependencies
 quietly "build" npm run build --silent
