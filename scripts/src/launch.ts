@@ -1,7 +1,7 @@
 /**
- * The launcher behind `npm start`: runs Redis and signaling (and later Kamailio, rtpengine and the sip
- * app) on this machine, seeds the demo users once, shows their logins, and stops everything on Ctrl-C.
- * Environment variables: see scripts/README.md.
+ * The launcher behind `npm start`: runs Redis, rtpengine, Kamailio, the sip app and signaling on this
+ * machine, seeds the demo users once, shows their logins, restarts a service that crashes, and stops
+ * everything on Ctrl-C. Environment variables and the restart rules: see scripts/README.md.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';

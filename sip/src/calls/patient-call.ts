@@ -74,8 +74,9 @@ export interface AdoptedCall {
  * releases all of them.
  *
  * The call is published to Redis once the patient's ACK confirms it (state intro), together with
- * what another process would need to carry on with it (`call-sip:<id>`); a call cancelled or refused
- * before that leaves no trace there.
+ * what another process would need to carry on with it (`call-sip:<id>`), or once their BYE does when
+ * it overtook the ACK (then abandoned at once); a call cancelled or refused before that leaves no
+ * trace there.
  */
 export class PatientCall {
   readonly id: string;
@@ -331,7 +332,7 @@ export class PatientCall {
         onAckTimeout: () => void this.end('no-ack', { bye: true }),
         // RFC 3326: the patient's side (a PBX, a carrier) learns why the call it set up ended at once.
         onNoAnswer: (why) => void this.end('no-usable-answer', { bye: true, byeHeaders: [`Reason: SIP;cause=488;text="${why}"`] }),
-        onHungUp: () => void this.end('patient-hung-up'),
+        onHungUp: () => this.onHungUp(),
         onVanished: () => void this.end('patient-vanished'),
         onChanged: () => this.saveSip({ set: this.sipState() }),
       },
@@ -343,6 +344,17 @@ export class PatientCall {
     this.cancelled = true;
     this.respond(487, 'Request Terminated');
     void this.end('cancelled');
+  }
+
+  /**
+   * The patient hung up. A BYE that overtook their ACK (PatientLeg) still proves they had our 200:
+   * the call is recorded as their ACK would have recorded it (intro), and ends as a hang-up during
+   * the intro does, abandoned, so that the patient gets their callback task.
+   */
+  private onHungUp(): void {
+    if (this.ending) return;
+    if (!this.published) this.publish();
+    void this.end('patient-hung-up');
   }
 
   private onAck(): void {
