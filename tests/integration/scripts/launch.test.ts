@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
@@ -70,6 +70,14 @@ test('on first start it becomes ready, prints the URL and the demo logins, and s
   await first.waitForOutput(READY, READY_TIMEOUT_MS);
   assert.ok(first.output.includes(`Deskline is ready: http://127.0.0.1:${port}`), first.output);
   assert.ok(first.output.includes('created the demo users'));
+  // Which Node runs it, said once at the start (the one this test runs on: with-node.sh's), and the
+  // Node services it starts run on that same binary.
+  assert.match(first.output, new RegExp(`^launcher  \\| Node\\.js ${process.version.replace(/\./g, '\\.')} \\(${process.execPath.replace(/[.+]/g, '\\$&')}\\)$`, 'm'));
+  for (const name of ['sip', 'signaling']) {
+    const pid = first.childPids().get(name);
+    assert.ok(pid, `${name} was started`);
+    assert.is(readlinkSync(`/proc/${pid}/exe`), realpathSync(process.execPath), `${name} runs on the launcher's Node`);
+  }
 
   assert.is(statSync(loginsFile).mode & 0o777, 0o600);
   const logins = loginsInFile();
