@@ -98,6 +98,7 @@ export class ServiceRunner {
   private current: ServiceState = 'stopped';
   private proc: WatchedProcess | undefined;
   private readySince: number | undefined;
+  private everReady = false;
   private crashedAt = 0;
   /** How long it had been ready before its last crash; undefined when it crashed before it was ready. */
   private readyFor: number | undefined;
@@ -144,16 +145,22 @@ export class ServiceRunner {
     void this.supervise(proc);
   }
 
-  /** Stops the service (or its wait for a restart) and resolves with how its process ended, if it had one. */
+  /**
+   * Stops the service (or its wait for a restart), saying so, and resolves with how its process ended
+   * if it had one.
+   */
   async stop(graceMs: number): Promise<ExitStatus | undefined> {
     this.stopRequested.abort();
     if (this.current === 'stopped' || this.current === 'stopping') return this.proc?.exited;
     if (this.current === 'crashed' || this.current === 'backing-off') {
+      // After a failed first start there was never anything to restart.
+      if (this.everReady) this.context.say(`not restarting ${this.name}: stopping`);
       this.to('stopped');
       return undefined;
     }
     this.to('stopping');
     const proc = this.proc;
+    if (proc?.running) this.context.say(`stopping ${this.name}`);
     const status = proc ? await proc.stop(graceMs) : undefined;
     proc?.killGroup();
     this.to('stopped');
@@ -168,7 +175,8 @@ export class ServiceRunner {
   /** For the launcher's last moment: SIGKILL to whatever is left of the service's process group. */
   killNow(): void {
     this.stopRequested.abort();
-    this.proc?.killGroup();
+    // After stop() its group is gone already, and its number may be another process's by now.
+    if (this.current !== 'stopped') this.proc?.killGroup();
   }
 
   private get isStopping(): boolean {
@@ -187,6 +195,7 @@ export class ServiceRunner {
 
   private ready(): void {
     this.to('running');
+    this.everReady = true;
     this.readySince = this.context.now();
   }
 

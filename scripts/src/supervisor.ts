@@ -158,13 +158,17 @@ export class Supervisor {
     // At once for all: a service whose restart wait ends while the ones after it stop stays down.
     for (const service of this.services) service.noMoreRestarts();
     const stops: { name: string; stop: () => Promise<ExitStatus | undefined> }[] = [
-      ...this.tasks.filter((proc) => proc.running).reverse().map((proc) => ({ name: proc.name, stop: () => proc.stop(STOP_GRACE_MS) })),
+      ...this.tasks.filter((proc) => proc.running).reverse().map((proc) => ({
+        name: proc.name,
+        stop: () => {
+          this.out.say(LAUNCHER, `stopping ${proc.name}`);
+          return proc.stop(STOP_GRACE_MS);
+        },
+      })),
+      // Each says what it does: "stopping NAME", or "not restarting NAME: stopping" during a restart's wait.
       ...[...this.services].reverse().map((service) => ({ name: service.name, stop: () => service.stop(STOP_GRACE_MS) })),
     ];
     for (const { name, stop } of stops) {
-      const state = this.services.find((service) => service.name === name)?.state;
-      if (state === 'stopped') continue;
-      this.out.say(LAUNCHER, state === 'backing-off' || state === 'crashed' ? `not restarting ${name}: stopping` : `stopping ${name}`);
       const status = await stop();
       // A second signal took over: it decides the exit code.
       if (this.killing) return this.killing;

@@ -4,11 +4,16 @@
  * give it free ports and its own var/ folder; childPids() and waitForRestart() follow its children.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import * as assert from 'uvu/assert';
+import { RedisKeys } from '@deskline/protocol';
 import { freePort } from '@deskline/scripts/free-port';
+import { ephemeralCredentials, register } from './sip-register.js';
+import { SipWsEndpoint } from './sip-ws.js';
 import { waitFor } from './wait.js';
 
 /** tests/dist/helpers/ is three levels below the repository root. */
@@ -113,6 +118,27 @@ export async function assertEmployeeLogsIn(port: number, logins: readonly DemoLo
   const me = await fetch(`http://127.0.0.1:${port}/api/me`, { headers: { cookie } });
   assert.is(me.status, 200);
   assert.is(((await me.json()) as { user: { email: string } }).user.email, employee.email);
+}
+
+/**
+ * A browser's phone (SIP user `user`, credentials made from the launcher's SIP secret and allowed in
+ * Redis as signaling would) registers at the launcher's Kamailio, which writes it into Redis.
+ */
+export async function assertBrowserRegisters(ports: LauncherPorts, varDir: string, user: string): Promise<void> {
+  const secret = readFileSync(path.join(varDir, 'secrets', 'sip-ephemeral-secret'), 'utf8').trim();
+  const credentials = ephemeralCredentials(secret, user, Math.floor(Date.now() / 1000) + 600);
+  const redis = new Redis({ host: '127.0.0.1', port: ports.redisPort, password: launcherRedisPassword(varDir), lazyConnect: true });
+  const browser = await SipWsEndpoint.connect(`ws://127.0.0.1:${ports.sipWsPort}`);
+  try {
+    await redis.connect();
+    await redis.sadd(RedisKeys.sipAuth(user), credentials.username);
+    const { response } = await register(browser, { user, domain: 'deskline.local', ...credentials, contact: browser.contact(user), expires: 60 });
+    assert.is(response.status, 200, response.raw);
+    await waitFor('Kamailio to write the registration into Redis', async () => (await redis.exists(`sip-registration:${user}`)) === 1, 5_000);
+  } finally {
+    redis.disconnect();
+    await browser.close();
+  }
 }
 
 /**
@@ -257,6 +283,38 @@ export class LauncherRun {
   private notify(): void {
     for (const listener of [...this.listeners]) listener();
   }
+}
+
+/** A launcher of a test's own: its ports, its var/ folder (with the demo data) and its run. */
+export interface OwnLauncher {
+  run: LauncherRun;
+  ports: LauncherPorts;
+  varDir: string;
+  /** Kills whatever is left (after a failure) and deletes its folder. */
+  cleanUp(): void;
+}
+
+/**
+ * Starts a launcher on free ports with a new temporary var/ folder, as `npm start` runs it (the first
+ * start creates the demo users there), and resolves once it is ready. `run.childPids()` then gives
+ * each service's pid, `run.waitForRestart()` the next one after a crash.
+ */
+export async function startOwnLauncher(overrides: NodeJS.ProcessEnv = {}, readyTimeoutMs = 90_000): Promise<OwnLauncher> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'deskline-launcher-'));
+  const varDir = path.join(tmp, 'var');
+  const ports = await launcherPorts();
+  const run = new LauncherRun(launcherEnv(ports, varDir, overrides));
+  const cleanUp = (): void => {
+    run.killAll();
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  try {
+    await run.waitForOutput(LAUNCHER_READY, readyTimeoutMs);
+  } catch (err) {
+    cleanUp();
+    throw err;
+  }
+  return { run, ports, varDir, cleanUp };
 }
 
 /** True when no process (not even a zombie) has this pid. */

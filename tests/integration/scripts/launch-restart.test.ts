@@ -3,18 +3,15 @@
  * and the launcher starts it again (and only it), says so, and the service serves again; a crash loop
  * waits longer each time while the others run on; a stop during that wait leaves nothing behind.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ngPing } from '@deskline/scripts/rtpengine-ng';
 import { sipOptionsAnswered } from '@deskline/scripts/sip-options';
-import {
-  LAUNCHER_READY, LauncherRun, assertEmployeeLogsIn, assertNoneLeft, demoLogins, isGone, launcherEnv, launcherPorts,
-  launcherRedisPassword,
-} from '../../helpers/launcher.js';
+import { assertBrowserRegisters, assertEmployeeLogsIn, assertNoneLeft, demoLogins, isGone, launcherRedisPassword, startOwnLauncher } from '../../helpers/launcher.js';
+import { PatientLine } from '../../helpers/patient-line.js';
+import { PatientPhone } from '../../helpers/patient-phone.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const READY_TIMEOUT_MS = 90_000;
@@ -23,10 +20,7 @@ const RESTART_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 30_000;
 const SERVICES = ['redis', 'rtpengine', 'kamailio', 'sip', 'signaling'] as const;
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'deskline-launch-restart-'));
-const varDir = path.join(tmp, 'var');
-const ports = await launcherPorts();
-const run = new LauncherRun(launcherEnv(ports, varDir));
+const { run, ports, varDir, cleanUp } = await startOwnLauncher({}, READY_TIMEOUT_MS);
 
 const sipAppHealthy = async (): Promise<boolean> =>
   (await fetch(`http://127.0.0.1:${ports.sipAppHealthPort}/health`).catch(() => undefined))?.status === 200;
@@ -63,14 +57,21 @@ function assertUntouched(others: Map<string, number>): void {
   }
 }
 
-test.before(async () => {
-  await run.waitForOutput(LAUNCHER_READY, READY_TIMEOUT_MS);
-});
+/** The whole path works: a patient's call goes through Kamailio to the sip app, which answers it, and rtpengine plays to them. */
+async function assertPatientCallAnswered(): Promise<void> {
+  const line = await PatientLine.open(ports.sipPort);
+  const phone = await PatientPhone.open();
+  try {
+    const dialog = await line.call({ line: '100', rtpPort: phone.port, timeoutMs: 10_000 });
+    await phone.waitUntil('50 packets from rtpengine', (received) => (received.length >= 50 ? true : undefined), 10_000);
+    assert.is((await dialog.hangUp()).status, 200, 'the patient\'s BYE is answered');
+  } finally {
+    phone.close();
+    await line.close();
+  }
+}
 
-test.after(() => {
-  run.killAll();
-  rmSync(tmp, { recursive: true, force: true });
-});
+test.after(cleanUp);
 
 for (const name of SERVICES) {
   test(`kill -9 of ${name}: the launcher says so, starts only ${name} again, and it serves again`, async () => {
@@ -104,6 +105,8 @@ for (const name of SERVICES) {
       await waitFor(`${service} to be healthy`, HEALTHY[service], 15_000);
     }
     await assertEmployeeLogsIn(ports.port, demoLogins(varDir));
+    await assertPatientCallAnswered();
+    await assertBrowserRegisters(ports, varDir, `ws-restart-${name}`);
     const after = new Redis({ host: '127.0.0.1', port: ports.redisPort, password: launcherRedisPassword(varDir) });
     try {
       assert.is(await after.get('launch-restart-test'), mark, 'what was written before the kill is still in Redis');
@@ -115,6 +118,38 @@ for (const name of SERVICES) {
     assertUntouched(new Map([[name, newPid]]));
   });
 }
+
+/** The pids in process group `pgid`, from /proc/PID/stat (its fifth field). */
+function groupMembers(pgid: number): number[] {
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).flatMap((entry) => {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The command name, in parentheses, may hold spaces: count the fields after it.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(fields[2]) === pgid ? [Number(entry)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+test('kill -9 of one of Kamailio\'s workers: Kamailio ends, and the launcher starts it again with all its workers', async () => {
+  const leader = pidOf('kamailio');
+  const workers = groupMembers(leader).filter((pid) => pid !== leader);
+  assert.ok(workers.length >= 4, `Kamailio runs workers (${workers.length})`);
+  const others = new Map([...run.childPids()].filter(([other]) => other !== 'kamailio' && other !== 'seed-demo'));
+  process.kill(workers[0] ?? 0, 'SIGKILL');
+  const killedAt = Date.now();
+  const newPid = await run.waitForRestart('kamailio', leader, RESTART_TIMEOUT_MS);
+  console.log(`    kamailio worker ${workers[0]} killed: pid ${newPid} ready again ${Date.now() - killedAt} ms later; ` +
+    `${run.output.split('\n').filter((line) => line.includes('kamailio crashed')).at(-1) ?? ''}`);
+  assert.match(run.output, /kamailio crashed \((exit code \d+|killed by \w+)\) after [\d.]+ s ready/);
+  for (const pid of [leader, ...workers]) assert.ok(isGone(pid), `the old Kamailio's process ${pid} is gone`);
+  assert.ok(groupMembers(newPid).length > workers.length / 2, 'the new Kamailio runs its workers');
+  assertUntouched(others);
+  await waitFor('the sip app to reconnect', sipAppHealthy, 15_000);
+  await assertPatientCallAnswered();
+});
 
 /** The launcher's printed wait before each restart of `name`, in seconds, in order. */
 function restartDelays(name: string): number[] {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
@@ -12,10 +12,9 @@ import { findExecutable } from '@deskline/scripts/managed-process';
 import { ngPing } from '@deskline/scripts/rtpengine-ng';
 import { sipOptionsAnswered } from '@deskline/scripts/sip-options';
 import {
-  LAUNCHER_READY as READY, LauncherRun, REPO_ROOT, assertEmployeeLogsIn as assertEmployeeLogsInAt, assertNoneLeft, demoLogins, launcherEnv,
+  LAUNCHER_READY as READY, LauncherRun, REPO_ROOT, assertBrowserRegisters, assertEmployeeLogsIn as assertEmployeeLogsInAt, assertNoneLeft, demoLogins, launcherEnv,
   launcherPorts, processesWithEnv, type DemoLogin,
 } from '../../helpers/launcher.js';
-import { waitFor } from '../../helpers/wait.js';
 import { ephemeralCredentials, register } from '../../helpers/sip-register.js';
 import { SipUdpEndpoint } from '../../helpers/sip-endpoint.js';
 import { SipWsEndpoint } from '../../helpers/sip-ws.js';
@@ -71,6 +70,14 @@ test('on first start it becomes ready, prints the URL and the demo logins, and s
   await first.waitForOutput(READY, READY_TIMEOUT_MS);
   assert.ok(first.output.includes(`Deskline is ready: http://127.0.0.1:${port}`), first.output);
   assert.ok(first.output.includes('created the demo users'));
+  // Which Node runs it, said once at the start (the one this test runs on: with-node.sh's), and the
+  // Node services it starts run on that same binary.
+  assert.match(first.output, new RegExp(`^launcher  \\| Node\\.js ${process.version.replace(/\./g, '\\.')} \\(${process.execPath.replace(/[.+]/g, '\\$&')}\\)$`, 'm'));
+  for (const name of ['sip', 'signaling']) {
+    const pid = first.childPids().get(name);
+    assert.ok(pid, `${name} was started`);
+    assert.is(readlinkSync(`/proc/${pid}/exe`), realpathSync(process.execPath), `${name} runs on the launcher's Node`);
+  }
 
   assert.is(statSync(loginsFile).mode & 0o777, 0o600);
   const logins = loginsInFile();
@@ -179,20 +186,7 @@ test('the launcher\'s Redis has a generated password: refused without it, known 
   }
 
   // Kamailio's ndb_redis authenticates: a browser's REGISTER lands in Redis.
-  const secret = readFileSync(secretFile, 'utf8').trim();
-  const browser = await SipWsEndpoint.connect(`ws://127.0.0.1:${sipWsPort}`);
-  const redis = new Redis({ host: '127.0.0.1', port: redisPort, password, lazyConnect: true });
-  try {
-    await redis.connect();
-    const credentials = ephemeralCredentials(secret, 'ws-redis-auth', Math.floor(Date.now() / 1000) + 600);
-    await redis.sadd(RedisKeys.sipAuth('ws-redis-auth'), credentials.username);
-    const { response } = await register(browser, { user: 'ws-redis-auth', domain: 'deskline.local', ...credentials, contact: browser.contact('ws-redis-auth'), expires: 60 });
-    assert.is(response.status, 200, response.raw);
-    await waitFor('Kamailio to write the registration into Redis', async () => (await redis.exists('sip-registration:ws-redis-auth')) === 1, 5_000);
-  } finally {
-    redis.disconnect();
-    await browser.close();
-  }
+  await assertBrowserRegisters(ports, varDir, 'ws-redis-auth');
 
   // The command-line tool, run as the README prints it, finds the password by itself.
   const cli = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -343,6 +337,9 @@ test('when a service fails to start on a bad setting, the others are stopped and
   // The sip app is the first service to read LOG_LEVEL.
   assert.match(run.output, /sip exited during start \(exit code 1\)/);
   assert.match(run.output, 'LOG_LEVEL');
+  // A first start fails fast: it is not retried (only a service that has been ready is restarted).
+  assert.is(run.allChildPids().get('sip')?.length, 1, 'the sip app was started once');
+  assert.not.match(run.output, /restarting|not restarting/);
   assert.ok(run.childPids().has('redis'));
   await assertAllGone(run);
 });

@@ -204,7 +204,7 @@ test('a process that exits before it is ready again counts as another crash in a
 });
 
 test('a stop during the wait ends it at once: stopped, and nothing is started again', async () => {
-  const { clock, spawned, runner, last } = harness();
+  const { clock, spawned, said, runner, last } = harness();
   await runner.start();
   await clock.advance(1_000);
   last().crash();
@@ -212,9 +212,30 @@ test('a stop during the wait ends it at once: stopped, and nothing is started ag
   assert.is(runner.state, 'backing-off');
   assert.is(await runner.stop(5_000), undefined, 'no process to stop');
   assert.is(runner.state, 'stopped');
+  assert.is(said.at(-1), 'not restarting kamailio: stopping');
   await clock.advance(60_000);
   assert.is(spawned.length, 1);
   assert.is(runner.state, 'stopped');
+});
+
+test('a stop while a restarted process is not ready yet stops that process, and nothing is started after it', async () => {
+  let healthy = true;
+  const { clock, spawned, said, runner, last } = harness({ healthy: () => healthy });
+  await runner.start();
+  healthy = false;
+  last().crash();
+  await clock.advance(100);
+  assert.is(runner.state, 'starting');
+  const restarted = last();
+  assert.equal(await runner.stop(5_000), { code: null, signal: 'SIGTERM' });
+  assert.is(runner.state, 'stopped');
+  assert.not.ok(restarted.running);
+  assert.is(said.at(-1), 'stopping kamailio');
+  for (let i = 0; i < 10; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  await clock.advance(60_000);
+  assert.is(spawned.length, 2);
+  assert.is(runner.state, 'stopped');
+  assert.not.ok(said.some((line) => line.includes('crashed (killed by SIGTERM)')), 'its stop is not taken for a crash');
 });
 
 test('a stop of a running service is not a crash: stopping, stopped, no restart', async () => {
@@ -222,13 +243,14 @@ test('a stop of a running service is not a crash: stopping, stopped, no restart'
   await runner.start();
   assert.equal(await runner.stop(5_000), { code: null, signal: 'SIGTERM' });
   assert.is(runner.state, 'stopped');
+  assert.is(said.at(-1), 'stopping kamailio');
   await clock.advance(60_000);
   assert.is(spawned.length, 1);
   assert.not.ok(said.some((line) => line.includes('crashed')));
 });
 
 test('the first start fails fast: an exit during it rejects, and nothing is restarted', async () => {
-  const { clock, spawned, runner, last } = harness({ healthy: () => false });
+  const { clock, spawned, said, runner, last } = harness({ healthy: () => false });
   const started = runner.start();
   last().exit({ code: 1, signal: null });
   const failure = await started.then(() => undefined, (err: unknown) => err);
@@ -237,8 +259,10 @@ test('the first start fails fast: an exit during it rejects, and nothing is rest
   assert.is(runner.state, 'crashed');
   await clock.advance(60_000);
   assert.is(spawned.length, 1);
+  const before = said.length;
   await runner.stop(5_000);
   assert.is(runner.state, 'stopped');
+  assert.is(said.length, before, 'nothing to say: it never ran, so nothing is "not restarted"');
 });
 
 test.run();
