@@ -27,6 +27,9 @@ export interface PatientKeepaliveOptions {
   log: Logger;
 }
 
+/** How soon a keepalive skipped while the connection to Kamailio is down is tried again. */
+export const NOT_CONNECTED_RETRY_MS = 500;
+
 /**
  * Final answers to an in-dialog OPTIONS that mean "no such dialog any more" (docs/call-path.md, "A
  * patient who vanishes"):
@@ -73,17 +76,19 @@ export class PatientKeepalive {
     this.probe();
   }
 
-  private schedule(): void {
+  private schedule(delayMs = this.options.intervalMs): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => this.probe(), this.options.intervalMs);
+    this.timer = setTimeout(() => this.probe(), delayMs);
   }
 
   private probe(): void {
     const { log } = this.options;
     if (this.stopped) return;
     if (!this.options.canProbe()) {
+      // Asked again soon rather than a whole interval later: an adopted call (at start, before the
+      // connection) and every call after a Kamailio restart want their answer as soon as it is back.
       log.debug('not connected to Kamailio; keepalive skipped');
-      this.schedule();
+      this.schedule(Math.min(this.options.intervalMs, NOT_CONNECTED_RETRY_MS));
       return;
     }
     const answered = (response: IncomingResponse): void => this.answered(response);
