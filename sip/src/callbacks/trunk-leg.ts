@@ -9,7 +9,7 @@ import type { DialogServices, TrunkDialer, TrunkInvite } from '../sip/sip-stack.
  * The leg's SIP life:
  *
  *   calling ──(180/183)──> calling (ringing reported) ──(200: ACK)──> answered ──(BYE either way)──> ended
- *      │                                                                    └──(keepalive: 408, 481 or a transport error)──> ended (vanished)
+ *      │                                                                    └──(keepalive: 404, 408, 481, transport error)─> ended (vanished)
  *      ├──(3xx–6xx, transport error)──> failed
  *      └──(we CANCEL)──> cancelled   (a 200 that crosses the CANCEL is ACKed and BYEd at once)
  */

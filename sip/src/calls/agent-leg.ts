@@ -34,7 +34,7 @@ export interface AgentLegKeepalive {
   /** PATIENT_KEEPALIVE_SECONDS, in ms. */
   intervalMs: number;
   /**
-   * Final statuses that also mean the workstation is gone, besides 408, 481 and a transport error:
+   * Final statuses that also mean the workstation is gone, besides GONE_STATUSES (404, 408, 481) and a transport error:
    * [477, 500] for a browser (Kamailio's answers through a closed WebSocket), none for a desk phone.
    */
   alsoVanishedOn?: readonly number[];

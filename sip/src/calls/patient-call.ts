@@ -158,9 +158,12 @@ export class PatientCall {
     return this.view.queuedAt;
   }
 
-  /** Waiting in Redis as well as here: the router may claim an agent for it. */
+  /**
+   * Waiting in Redis as well as here, with a patient who is provably there (PatientLeg.alive): the
+   * router may claim an agent for it.
+   */
   get routable(): boolean {
-    return this.queued && this.machine.state === 'waiting' && !this.ending;
+    return this.queued && this.machine.state === 'waiting' && !this.ending && (this.leg?.alive ?? false);
   }
 
   /** Sets up media in rtpengine and answers 200 with its SDP; the intro starts on the ACK. */
@@ -340,6 +343,9 @@ export class PatientCall {
         onHungUp: () => this.onHungUp(),
         onVanished: () => void this.end('patient-vanished'),
         onChanged: () => this.saveSip({ set: this.sipState() }),
+        onAliveAgain: () => {
+          if (this.routable) this.deps.routing.wake('patient-alive-again');
+        },
       },
     );
   }
@@ -409,7 +415,7 @@ export class PatientCall {
   /**
    * The agent's workstation is asked as a patient's phone is (PATIENT_KEEPALIVE_SECONDS). A browser
    * behind a closed WebSocket gets Kamailio's 500 or 477, which count as gone too; a desk phone's 500
-   * would be a real answer, so only 408, 481 and a transport error count there.
+   * would be a real answer, so only GONE_STATUSES (404, 408, 481) and a transport error count there.
    */
   private keepAgentAlive(agent: Agent, leg: AgentLeg): void {
     leg.keepAlive({

@@ -10,7 +10,7 @@ import { RtpSilenceWatch } from './rtp-silence-watch.js';
  * The leg's SIP life:
  *
  *   answered ──(ACK)──> confirmed ──(the patient's BYE, answered 200)──────────> ended
- *      │                   │ ──(keepalive: 408, 481 or a transport error)─────> ended (vanished)
+ *      │                   │ ──(keepalive: 404, 408, 481, transport error)──────> ended (vanished)
  *      │                   └──(we hang up: BYE)──────────────────────────────> ended
  *      ├──(the patient's BYE before their ACK, answered 200)───────────────> ended
  *      ├──(no ACK within 64×T1: the call hangs up)─────────────────────────> ended
@@ -60,7 +60,15 @@ export interface PatientLegEvents {
   onVanished(failure: KeepaliveFailure): void;
   /** The dialog or the media changed (a CSeq, the remote target, a description): worth writing down. */
   onChanged(): void;
+  /** The patient showed they are there after `alive` had turned false: the call may be rung again. */
+  onAliveAgain(): void;
 }
+
+/**
+ * How long a keepalive's answer may take beyond PATIENT_KEEPALIVE_SECONDS before a patient without
+ * RTP stops counting as there (PatientLeg.alive): a live phone answers in milliseconds.
+ */
+export const KEEPALIVE_ANSWER_GRACE_MS = 5_000;
 
 export interface PatientLegOptions {
   dialogs: DialogServices;
@@ -86,6 +94,9 @@ export class PatientLeg {
   private readonly keepalive: PatientKeepalive;
   private readonly rtpWatch: RtpSilenceWatch;
   private readonly stopUpdates: () => void;
+  /** When the patient last showed they are there (see `alive`); 0: not yet. */
+  private lastSignOfLife = 0;
+  private staleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly session: Session,
@@ -106,9 +117,15 @@ export class PatientLeg {
         this.close();
         this.events.onHungUp();
       },
-      onInvite: (invite) => this.onReinvite(invite),
+      onInvite: (invite) => {
+        this.signOfLife();
+        this.onReinvite(invite);
+      },
     };
-    this.stopUpdates = dialogs.handleUpdates(session, (update) => this.onUpdate(update));
+    this.stopUpdates = dialogs.handleUpdates(session, (update) => {
+      this.signOfLife();
+      this.onUpdate(update);
+    });
     this.keepalive = new PatientKeepalive({
       intervalMs: options.keepaliveMs,
       canProbe: () => dialogs.connected,
@@ -116,6 +133,7 @@ export class PatientLeg {
         dialogs.ping(session, delegate);
         this.events.onChanged();
       },
+      onOk: () => this.signOfLife(),
       onVanished: (failure) => {
         if (this.current === 'ended') return;
         log.warn(failure, 'the patient did not answer the keepalive: their line is gone');
@@ -127,9 +145,39 @@ export class PatientLeg {
     this.rtpWatch = new RtpSilenceWatch({
       packetsFromPatient: () => options.media.packetsFromPatient(),
       onSilent: () => this.keepalive.probeNow(),
+      onFlowing: () => this.signOfLife(),
       log,
     });
-    if (options.confirmed) this.confirm();
+    if (options.confirmed) {
+      // Adopted: nothing says the patient is still there until their phone answers, so ask at once.
+      this.confirm();
+      this.keepalive.probeNow();
+    }
+  }
+
+  /**
+   * The patient showed, within PATIENT_KEEPALIVE_SECONDS (plus KEEPALIVE_ANSWER_GRACE_MS for an
+   * answer), that they are there: their ACK, a request of theirs, RTP that grew, or a 2xx to the
+   * keepalive. Otherwise their media has been silent longer than the keepalive allows with no 2xx to
+   * say otherwise, and the router must not ring an agent for them (a ghost would ring): the keepalive
+   * asks at once, and its 2xx makes the call ringable again (onAliveAgain), its 404/408/481 ends it.
+   */
+  get alive(): boolean {
+    return this.current === 'confirmed' && Date.now() - this.lastSignOfLife <= this.aliveForMs;
+  }
+
+  private get aliveForMs(): number {
+    return this.options.keepaliveMs + KEEPALIVE_ANSWER_GRACE_MS;
+  }
+
+  private signOfLife(): void {
+    if (this.current === 'ended') return;
+    const wasAlive = this.alive;
+    this.lastSignOfLife = Date.now();
+    clearTimeout(this.staleTimer);
+    this.staleTimer = setTimeout(() => this.keepalive.probeNow(), this.aliveForMs + 1);
+    this.staleTimer.unref();
+    if (!wasAlive && this.current === 'confirmed') this.events.onAliveAgain();
   }
 
   get state(): PatientLegState {
@@ -180,11 +228,13 @@ export class PatientLeg {
     if (this.current === 'ended') return;
     this.detach();
     this.moveTo('ended');
+    clearTimeout(this.staleTimer);
     this.session.dispose();
   }
 
   private stop(): void {
     this.moveTo('ended');
+    clearTimeout(this.staleTimer);
     this.keepalive.stop();
     this.rtpWatch.stop();
     this.stopUpdates();
@@ -202,13 +252,19 @@ export class PatientLeg {
     this.current = to;
   }
 
+  /** Confirmed by the patient's ACK: a sign of life of its own. */
+  private confirmByAck(): void {
+    this.confirm();
+    this.signOfLife();
+  }
+
   private onAck(message: IncomingRequestMessage): void {
     if (this.current === 'answered' && this.options.lateOffer) {
       this.takeAnswer(message);
       return;
     }
     if (this.current === 'answered') {
-      this.confirm();
+      this.confirmByAck();
       this.events.onConfirmed();
       return;
     }
@@ -242,7 +298,7 @@ export class PatientLeg {
       () => {
         // The patient may have hung up meanwhile.
         if (this.current !== 'answered') return;
-        this.confirm();
+        this.confirmByAck();
         this.events.onConfirmed();
       },
       (err: unknown) => noAnswer('unusable SDP answer in the ACK', err),

@@ -8,6 +8,8 @@ export interface RtpSilenceWatchOptions {
   packetsFromPatient(): Promise<number | undefined>;
   /** The patient was sending RTP and has stopped. */
   onSilent(): void;
+  /** The patient's RTP grew since the last check: they are there. */
+  onFlowing?(): void;
   log: Logger;
   intervalMs?: number;
 }
@@ -55,6 +57,7 @@ export class RtpSilenceWatch {
     if (packets !== undefined && this.last !== undefined) {
       if (packets > this.last) {
         this.flowing = true;
+        this.options.onFlowing?.();
       } else if (this.flowing) {
         this.flowing = false;
         this.options.log.info({ packets }, "the patient's RTP stopped; asking their phone at once");

@@ -47,7 +47,9 @@ export class KamailioConnection {
     private readonly events: ConnectionEvents,
   ) {
     this.initialBackoffMs = options.initialBackoffMs ?? 100;
-    this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
+    // Short: Kamailio is on this machine or next to it, and until the connection is back a patient's
+    // BYE through the restarted Kamailio gets 503 (no sip app connected).
+    this.maxBackoffMs = options.maxBackoffMs ?? 1_000;
     this.keepAliveMs = options.keepAliveMs ?? 20_000;
     this.backoffMs = this.initialBackoffMs;
   }

@@ -27,10 +27,11 @@ async function answeredWith(statusCode: number, alsoVanishedOn?: readonly number
   return vanished;
 }
 
-test('a patient: 408 and 481 mean vanished; 500, 405 and 200 do not', async () => {
+test("a patient: 404 (Kamailio's \"Not Here\" for a dialog it cannot route), 408 and 481 mean vanished; 500, 405 and 200 do not", async () => {
+  assert.equal(await answeredWith(404), { statusCode: 404, reasonPhrase: 'x' });
   assert.equal(await answeredWith(408), { statusCode: 408, reasonPhrase: 'x' });
   assert.equal(await answeredWith(481), { statusCode: 481, reasonPhrase: 'x' });
-  for (const status of [500, 477, 405, 200]) assert.is(await answeredWith(status), undefined, String(status));
+  for (const status of [500, 477, 405, 403, 200]) assert.is(await answeredWith(status), undefined, String(status));
 });
 
 test("the callback's browser leg: Kamailio's 500 and 477 (WebSocket closed) mean vanished too", async () => {

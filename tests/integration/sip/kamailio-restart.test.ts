@@ -1,0 +1,141 @@
+/**
+ * Kamailio killed (SIGKILL, as a crash, an OOM kill, or `docker compose restart kamailio`) and started
+ * again while patients wait and talk: it has forgotten every dialog, yet the calls go on. The sip app
+ * reconnects by itself, its keepalive reaches the patient again, a patient's later BYE is answered 200
+ * and ends the call at once, and in a bridged call either side's BYE reaches the other (their requests
+ * carry Kamailio's signed Record-Route, pbx-config/README.md). Real Redis, rtpengine, Kamailio and sip
+ * app; the patient is a Node SIP phone (PatientLine) that keeps Kamailio's Route set, the agent a
+ * desk phone (SIP over UDP).
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { AgentPhone } from '../../helpers/agent-phone.js';
+import { CallEvents } from '../../helpers/call-events.js';
+import { CLINIC_NUMBER, HOLD_MUSIC_HZ, activeCallIds, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import { assertHears, listen } from '../../helpers/callers.js';
+import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
+import { PatientPhone } from '../../helpers/patient-phone.js';
+import { Staff } from '../../helpers/staff.js';
+import { waitFor } from '../../helpers/wait.js';
+
+const KEEPALIVE_SECONDS = 2;
+/** The acceptance bar: the patient's BYE ends the call within this. */
+const ENDED_WITHIN_MS = 1_000;
+
+const test = suite<{ path: CallPath }>('a Kamailio restart while patients wait and talk');
+
+test.before(async (context) => {
+  context.path = await startCallPath({ appEnv: { SKIP_INTRO: 'true', PATIENT_KEEPALIVE_SECONDS: String(KEEPALIVE_SECONDS) } });
+});
+
+test.after(async (context) => {
+  await context.path?.stop();
+});
+
+/** Kills Kamailio and starts it again; resolves once the sip app has reconnected to the new one. */
+async function restartKamailio(path: CallPath): Promise<void> {
+  // Connected, and known to Kamailio: it has answered the OPTIONS the app sends on each connect.
+  const connects = (): number => path.app.logs.filter((line) => line.msg === 'Kamailio answered our OPTIONS').length;
+  const before = connects();
+  const { downMs } = await path.kamailio.restart();
+  const restartedAt = Date.now();
+  await waitFor('the sip app to reconnect to the new Kamailio', () => connects() > before, 10_000);
+  console.log(`  Kamailio down for ${downMs} ms; the sip app reconnected ${Date.now() - restartedAt} ms after it answered again`);
+}
+
+test('a waiting patient: the music goes on, the keepalive reaches them again, and their BYE is answered 200 and ends the call at once', async ({ path }) => {
+  const events = await CallEvents.open(path.redisUrl);
+  const line = await PatientLine.open(path.kamailioPort);
+  const phone = await PatientPhone.open();
+  let dialog: PatientDialog | undefined;
+  try {
+    const from = events.mark();
+    dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port });
+    const waiting = (await events.waitFor({ state: 'waiting', from })).call;
+    await phone.waitForTone(HOLD_MUSIC_HZ, 5_000);
+
+    await restartKamailio(path);
+    const optionsAtRestart = dialog.requestsReceived('OPTIONS').length;
+    assertHears(await listen(phone, 'the music after the restart'), HOLD_MUSIC_HZ, 'the music after the restart');
+    // The sip app's own in-dialog request, through the new Kamailio, reaches the patient (who answers 200).
+    await waitFor('a keepalive through the new Kamailio', () => dialog!.requestsReceived('OPTIONS').length > optionsAtRestart, KEEPALIVE_SECONDS * 1000 + 3_000);
+    assert.ok(path.kamailio.log.every((l) => !/in-dialog .* for an unknown dialog refused/.test(l)), 'Kamailio refused none of the call\'s requests');
+
+    const byeAt = Date.now();
+    const bye = await dialog.hangUp();
+    assert.is(bye.status, 200, bye.startLine);
+    const abandoned = await events.waitFor({ callId: waiting.id, state: 'abandoned', from }, 5_000);
+    const endedMs = abandoned.at - byeAt;
+    console.log(`  the patient's BYE after the restart: ${bye.status}, call abandoned ${endedMs} ms after it was sent`);
+    assert.ok(endedMs < ENDED_WITHIN_MS, `${endedMs} ms`);
+    const ended = await path.app.waitForLog('the call to end', (l) => l.msg === 'call ended' && l['callId'] === waiting.id);
+    assert.is(ended['reason'], 'patient-hung-up');
+    assert.equal(await activeCallIds(path.redis), []);
+  } finally {
+    await dialog?.close();
+    phone.close();
+    await line.close();
+    await events.close();
+  }
+});
+
+test('bridged calls: after the restart the patient\'s BYE reaches the agent, and the agent\'s BYE reaches the patient', async ({ path }) => {
+  const staff = new Staff(path.redis);
+  const events = await CallEvents.open(path.redisUrl);
+  const line = await PatientLine.open(path.kamailioPort);
+  const open: Array<{ close(): unknown }> = [];
+  try {
+    const desk = await staff.workstation('Restart desk', 'sip-phone', '231');
+    assert.ok(desk.sipPassword);
+    const agent = await AgentPhone.registerDeskPhone(path.kamailio, '231', desk.sipPassword);
+    open.push(agent);
+    await staff.available('rita', desk.id);
+
+    const bridge = async (): Promise<{ dialog: PatientDialog; ring: Awaited<ReturnType<AgentPhone['nextInvite']>>; id: string; from: number }> => {
+      const phone = await PatientPhone.open();
+      open.push(phone);
+      const from = events.mark();
+      const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port });
+      open.push(dialog);
+      const ring = await agent.nextInvite(10_000);
+      await ring.answer();
+      const bridged = (await events.waitFor({ state: 'bridged', from })).call;
+      return { dialog, ring, id: bridged.id, from };
+    };
+
+    // The first: bridged before the restart, the patient hangs up after it.
+    const first = await bridge();
+    await restartKamailio(path);
+    assert.is((await first.dialog.hangUp()).status, 200, "the patient's BYE is answered");
+    await first.ring.waitForBye(5_000);
+    await events.waitFor({ callId: first.id, state: 'ended', from: first.from });
+    await waitFor('rita available again', async () => (await staff.agent('rita')).state === 'available', 5_000);
+
+    // The second: bridged before another restart, the agent hangs up after it. (The desk phone's
+    // registration died with the first Kamailio: it registers again, as it would on its next refresh.)
+    open.splice(open.indexOf(agent), 1);
+    await agent.close();
+    const again = await AgentPhone.registerDeskPhone(path.kamailio, '231', desk.sipPassword);
+    open.push(again);
+    const phone = await PatientPhone.open();
+    open.push(phone);
+    const from = events.mark();
+    const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port });
+    open.push(dialog);
+    const ring = await again.nextInvite(10_000);
+    await ring.answer();
+    const bridged = (await events.waitFor({ state: 'bridged', from })).call;
+    await restartKamailio(path);
+    assert.is((await ring.hangUp()).status, 200, "the agent's BYE is answered");
+    await dialog.waitForBye(5_000);
+    await events.waitFor({ callId: bridged.id, state: 'ended', from });
+    assert.equal(await activeCallIds(path.redis), []);
+    await staff.leave('rita');
+  } finally {
+    for (const item of open) await item.close();
+    await line.close();
+    await events.close();
+  }
+});
+
+test.run();
