@@ -42,6 +42,7 @@ export type CallbackEndReason =
   | 'trunk-refused'
   | 'no-ack'
   | 'media-failed'
+  | 'media-lost'
   | 'policy-refused'
   | 'max-duration'
   | 'shutdown';
@@ -173,6 +174,27 @@ export class Callback {
     }, this.deps.ringTimeoutMs);
     trunk.start();
     this.log.info({ number: verdict.e164, type: verdict.type, trunk: this.deps.trunk, callerId: this.deps.callerId }, 'calling the patient back');
+  }
+
+  /**
+   * rtpengine restarted (RtpengineWatch): it got the callback's media back from its Redis keyspace,
+   * and the two talk on, as nothing plays in a callback. One that rtpengine did not get back is
+   * silent for good: it ends, answered (the task goes on to wrap-up) or failed if the patient's
+   * phone was still ringing.
+   */
+  async afterRtpengineRestart(): Promise<void> {
+    if (this.ending) return;
+    let held: boolean;
+    try {
+      held = await this.media.heldByRtpengine();
+    } catch (err) {
+      this.log.warn({ err }, 'could not ask rtpengine about the callback after its restart');
+      return;
+    }
+    if (held || this.ending) return;
+    this.log.error('rtpengine restarted without this callback (its Redis keyspace did not have it); hanging up rather than leave the line silent');
+    const answered = this.machine.state === 'answered';
+    await this.end('media-lost', answered ? 'answered' : 'failed', answered ? undefined : [503, 'Media Unavailable']);
   }
 
   /**
