@@ -88,6 +88,13 @@ async function mediaRange(host: string, size: number): Promise<[number, number]>
   }
 }
 
+/** A media port range no other rtpengine of this process uses, for an rtpengine a test starts by other means; `release()` when it is gone. */
+export async function reserveMediaRange(size = 100): Promise<{ portMin: number; portMax: number; release(): void }> {
+  const range = await mediaRange('127.0.0.1', size);
+  rangesInUse.add(range);
+  return { portMin: range[0], portMax: range[1], release: () => rangesInUse.delete(range) };
+}
+
 export async function startTestRtpengine(options: TestRtpengineOptions = {}): Promise<TestRtpengine> {
   const host = '127.0.0.1';
   const ngPort = await freePort(host, ['udp', 'tcp']);
