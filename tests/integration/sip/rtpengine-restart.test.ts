@@ -7,18 +7,25 @@
  * neither crashes the sip app nor spoils the calls in Redis; a call rtpengine lost ends with a BYE
  * instead of staying silent.
  */
+import { randomUUID } from 'node:crypto';
 import dgram from 'node:dgram';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RedisKeys } from '@deskline/protocol';
+import { freePort } from '@deskline/scripts/free-port';
 import { startRtpengine } from '@deskline/scripts/rtpengine';
+import type { Bencode } from '@deskline/scripts/rtpengine-ng';
+import { PLAIN_RTP, WEBRTC } from '@deskline/sip/media/flags';
 import { AGENT_TONE_HZ } from '../../helpers/agent-phone.js';
 import { CallEvents } from '../../helpers/call-events.js';
+import { CallbackBrowser, grantCallback } from '../../helpers/callback-browser.js';
 import { HOLD_MUSIC_HZ, INTRO_SECONDS, activeCallIds, readCall, startCallPath, type CallPath } from '../../helpers/call-path.js';
 import { Callers, assertHears, listen, maxGap, type Caller } from '../../helpers/callers.js';
-import { PATIENT_TONE_HZ, isTone, type PatientPhone } from '../../helpers/patient-phone.js';
+import { patientSdp } from '../../helpers/patient-line.js';
+import { PATIENT_TONE_HZ, PatientPhone, isTone } from '../../helpers/patient-phone.js';
 import { startTestRtpengine, type TestRtpengine } from '../../helpers/rtpengine.js';
 import { Staff } from '../../helpers/staff.js';
+import { TrunkPhone } from '../../helpers/trunk-phone.js';
 import { waitFor } from '../../helpers/wait.js';
 import { WebRtcAgent } from '../../helpers/webrtc-agent.js';
 
@@ -27,10 +34,11 @@ const GAP_LIMIT_MS = 3_000;
 const QUEUED_WITHIN_MS = INTRO_SECONDS * 1000 + 5_000;
 const RESTART_LOG = 'rtpengine restarted; restoring what its calls were playing';
 
-const test = suite<{ path: CallPath; callers: Callers; events: CallEvents }>('rtpengine restart: calls come back with their audio');
+const test = suite<{ path: CallPath; callers: Callers; events: CallEvents; trunkPort: number }>('rtpengine restart: calls come back with their audio');
 
 test.before(async (context) => {
-  context.path = await startCallPath({ rtpengineKeyspace: true });
+  context.trunkPort = await freePort('127.0.0.1', ['udp']);
+  context.path = await startCallPath({ rtpengineKeyspace: true, appEnv: { OUTBOUND_TRUNK: `127.0.0.1:${context.trunkPort}` } });
   context.callers = await Callers.open(context.path);
   context.events = await CallEvents.open(context.path.redisUrl);
 });
@@ -138,6 +146,54 @@ test("a bridged call's audio comes back both ways within the gap goal (WebRTC ag
   }
 });
 
+test("a callback's audio comes back both ways (the browser's WebRTC, the patient's plain RTP at the trunk)", async ({ path, trunkPort }) => {
+  const peer = await startTestRtpengine();
+  const browser = await CallbackBrowser.connect(path.kamailio, 'ws-reception-restart');
+  const trunk = await TrunkPhone.open(path.kamailioPort, trunkPort);
+  const employee = await PatientPhone.open(AGENT_TONE_HZ);
+  const patient = await PatientPhone.open(PATIENT_TONE_HZ);
+  try {
+    const { target } = await grantCallback(path.redis, { domain: path.kamailio.domain, sipUser: 'ws-reception-restart' });
+    // The browser's offer: WebRTC from its own rtpengine, for the employee's plain endpoint behind it.
+    const dialog = { 'call-id': `browser-${randomUUID()}`, 'from-tag': 'browser' };
+    const offer = await peer.ng({ command: 'offer', ...dialog, sdp: patientSdp(employee.port), ...(WEBRTC as unknown as Record<string, Bencode>) });
+    const call = await browser.call(target, String(offer['sdp']));
+    const atTrunk = await trunk.nextCall(10_000);
+    await atTrunk.answer(patientSdp(patient.port));
+    patient.sendTo('127.0.0.1', mediaPortOf(atTrunk.invite.body));
+    const ok = await call.final(10_000);
+    assert.is(ok.status, 200);
+    const forEmployee = await peer.ng({ command: 'answer', ...dialog, 'to-tag': 'clinic', sdp: ok.body, ...(PLAIN_RTP as unknown as Record<string, Bencode>) });
+    employee.sendTo('127.0.0.1', mediaPortOf(String(forEmployee['sdp'])));
+    await Promise.all([employee.waitForTone(PATIENT_TONE_HZ, 10_000), patient.waitForTone(AGENT_TONE_HZ, 10_000)]);
+    assertHears(await listen(patient, 'the employee before'), AGENT_TONE_HZ, 'the patient hears the employee before');
+    assertHears(await listen(employee, 'the patient before'), PATIENT_TONE_HZ, 'the employee hears the patient before');
+
+    const { killedAt, upAt } = await restartRtpengine(path.rtpengineProcess);
+    const [patientBack, employeeBack] = await Promise.all([
+      heardAgain(patient, AGENT_TONE_HZ, upAt, 'the employee after the restart'),
+      heardAgain(employee, PATIENT_TONE_HZ, upAt, 'the patient after the restart'),
+    ]);
+    const patientAfter = assertHears(await listen(patient, 'the employee after'), AGENT_TONE_HZ, 'the patient hears the employee after');
+    const employeeAfter = assertHears(await listen(employee, 'the patient after'), PATIENT_TONE_HZ, 'the employee hears the patient after');
+    const patientGap = maxGap(patient, killedAt - 1_000, patientBack + 1_000);
+    const employeeGap = maxGap(employee, killedAt - 1_000, employeeBack + 1_000);
+    console.log(`  callback: rtpengine down ${upAt - killedAt} ms; longest silence at the patient ${patientGap} ms, at the employee ${employeeGap} ms; ` +
+      `then ${patientAfter.toFixed(1)} and ${employeeAfter.toFixed(1)} packets/s`);
+    assert.ok(patientGap < GAP_LIMIT_MS, `the patient heard nothing for ${patientGap} ms`);
+    assert.ok(employeeGap < GAP_LIMIT_MS, `the employee heard nothing for ${employeeGap} ms`);
+
+    assert.is((await call.hangUp()).status, 200);
+    await atTrunk.waitForBye();
+  } finally {
+    employee.close();
+    patient.close();
+    await trunk.close().catch(() => undefined);
+    await browser.close();
+    await peer.stop();
+  }
+});
+
 test('an rtpengine that comes back answering errors (or garbage) neither crashes the sip app nor touches the stored call; the real one then restores it', async ({ path, callers, events }) => {
   const caller = await waitingCaller(path, callers, events);
   const stored = await path.redis.hgetall(RedisKeys.call(caller.id));
@@ -188,6 +244,13 @@ test('another rtpengine on the control port, without the calls: the sip app hang
   }
   await path.rtpengineProcess.restart();
 });
+
+/** The port of an SDP's audio. */
+function mediaPortOf(sdp: string): number {
+  const port = /^m=audio (\d+)/m.exec(sdp)?.[1];
+  if (!port) throw new Error(`no m=audio line in\n${sdp}`);
+  return Number(port);
+}
 
 /** A UDP socket on `port` that answers every ng request with `reply(cookie, index)`, counting them. */
 async function udpResponder(port: number, reply: (cookie: string, index: number) => Buffer): Promise<{ readonly requests: number; commands: string[]; close(): void }> {
