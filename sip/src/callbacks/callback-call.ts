@@ -5,6 +5,7 @@ import { MAX_DURATION_BYE_REASON, OUTSIDE_POLICY_REASON_PHRASE, type CallbackGra
 import type { IncomingInviteRequest } from 'sip.js/lib/core/index.js';
 import { CallbackMedia, callbackMediaId } from '../media/callback-media.js';
 import type { RtpEngine } from '../media/rtpengine.js';
+import { heldAfterRestart } from '../media/rtpengine-watch.js';
 import type { DialogServices, TrunkDialer } from '../sip/sip-stack.js';
 import { BrowserLeg } from './browser-leg.js';
 import { CALLBACK_LOCK_SECONDS, type CallbackStore } from './callback-store.js';
@@ -184,14 +185,8 @@ export class Callback {
    */
   async afterRtpengineRestart(): Promise<void> {
     if (this.ending) return;
-    let held: boolean;
-    try {
-      held = await this.media.heldByRtpengine();
-    } catch (err) {
-      this.log.warn({ err }, 'could not ask rtpengine about the callback after its restart');
-      return;
-    }
-    if (held || this.ending) return;
+    const held = await heldAfterRestart(this.media, this.log);
+    if (held !== false || this.ending) return;
     this.log.error('rtpengine restarted without this callback (its Redis keyspace did not have it); hanging up rather than leave the line silent');
     const answered = this.machine.state === 'answered';
     await this.end('media-lost', answered ? 'answered' : 'failed', answered ? undefined : [503, 'Media Unavailable']);

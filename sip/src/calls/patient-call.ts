@@ -4,6 +4,7 @@ import type { CallState, CallView } from '@deskline/protocol';
 import type { IncomingInviteRequest, Session } from 'sip.js/lib/core/index.js';
 import { MediaSession } from '../media/media-session.js';
 import type { RtpEngine } from '../media/rtpengine.js';
+import { heldAfterRestart } from '../media/rtpengine-watch.js';
 import type { Agent, AgentStore } from '../routing/agent-store.js';
 import type { Dialer, DialogServices } from '../sip/sip-stack.js';
 import { AgentLeg, type AgentGone } from './agent-leg.js';
@@ -262,14 +263,8 @@ export class PatientCall {
   async afterRtpengineRestart(): Promise<void> {
     // Before the answer, the offer or answer to rtpengine fails by itself and the call is refused.
     if (this.ending || !this.leg) return;
-    let held: boolean;
-    try {
-      held = await this.media.heldByRtpengine();
-    } catch (err) {
-      this.log.warn({ err }, 'could not ask rtpengine about the call after its restart');
-      return;
-    }
-    if (this.ending) return;
+    const held = await heldAfterRestart(this.media, this.log);
+    if (held === undefined || this.ending) return;
     if (!held) {
       this.log.error('rtpengine restarted without this call (its Redis keyspace did not have it); hanging up rather than leave the line silent');
       await this.end('media-lost', { bye: true });

@@ -102,3 +102,16 @@ export class RtpengineWatch {
     this.state = { name: 'up', startedAt: Math.min(previous.startedAt, startedAt) };
   }
 }
+
+/**
+ * After a restart: whether rtpengine got a call back (`media.heldByRtpengine`), or undefined when it
+ * could not tell (no answer, an error): the call is then left as it is.
+ */
+export async function heldAfterRestart(media: { heldByRtpengine(): Promise<boolean> }, log: Logger): Promise<boolean | undefined> {
+  try {
+    return await media.heldByRtpengine();
+  } catch (err) {
+    log.warn({ err }, 'could not ask rtpengine about the call after its restart');
+    return undefined;
+  }
+}
