@@ -172,8 +172,11 @@ export class CallbackBrowser {
     return new CallbackBrowser(endpoint, sipUser, kamailio.domain, credentials);
   }
 
-  /** Sends the INVITE to `target`, answering Kamailio's challenge; throws if it was not challenged. */
-  async call(target: string): Promise<BrowserCallbackCall> {
+  /**
+   * Sends the INVITE to `target` with `sdp` (a WebRTC-shaped offer without media behind it unless
+   * given one), answering Kamailio's challenge; throws if it was not challenged.
+   */
+  async call(target: string, sdp = webRtcOffer()): Promise<BrowserCallbackCall> {
     const { challenge, invite } = await sendAuthenticatedInvite(
       this.endpoint,
       {
@@ -182,7 +185,7 @@ export class CallbackBrowser {
         to: target,
         contact: `sip:${this.sipUser}@${this.endpoint.viaHost};transport=ws`,
         headers: [['Content-Type', 'application/sdp']],
-        body: webRtcOffer(),
+        body: sdp,
       },
       this.credentials,
     );

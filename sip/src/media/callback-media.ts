@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { PLAIN_RTP, WEBRTC, flagsFor } from './flags.js';
-import { NgError } from './ng-client.js';
-import type { RtpEngine } from './rtpengine.js';
+import { isUnknownCall, type RtpEngine } from './rtpengine.js';
 import { stripWebRtcOnlyLines } from './sdp.js';
 
 /** rtpengine's call id for a callback. */
@@ -45,6 +44,12 @@ export class CallbackMedia {
     );
   }
 
+  /** Whether rtpengine holds this callback (after its restart: whether it got it back from its Redis keyspace). */
+  async heldByRtpengine(): Promise<boolean> {
+    if (this.destroyed || !this.allocated) return true;
+    return this.engine.holds(this.callId);
+  }
+
   /** Deletes the call in rtpengine. Safe to call more than once and on any path; never throws. */
   async destroy(): Promise<void> {
     if (this.destroyed) return;
@@ -54,7 +59,7 @@ export class CallbackMedia {
     try {
       await this.engine.delete({ callId: this.callId, fromTag: this.browserTag });
     } catch (err) {
-      if (err instanceof NgError && /unknown call/i.test(err.reason)) return;
+      if (isUnknownCall(err)) return;
       this.log.warn({ err }, 'could not delete the rtpengine session');
     }
   }

@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import type { WorkstationKind } from '@deskline/protocol';
 import { PLAIN_RTP, TOWARDS_WORKSTATION, flagsFor } from './flags.js';
-import { NgError } from './ng-client.js';
 import { packetsFromTag } from './packets.js';
-import type { Playback, RtpEngine } from './rtpengine.js';
+import { isUnknownCall, type Playback, type RtpEngine } from './rtpengine.js';
 import { answerDirection, carriesAudio, mediaAddress, onlyCarriedCodecs, placeholderSdp, sameSdpVersion, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from './sdp.js';
 
 /** rtpengine's tag for the queue's placeholder leg. Agents' legs get tags of their own. */
@@ -230,6 +229,15 @@ export class MediaSession {
     return packetsFromTag(this.engine, this.callId, this.patientTag);
   }
 
+  /**
+   * Whether rtpengine holds this call: after a restart, whether it got the call back from its Redis
+   * keyspace. True for a session that has nothing in rtpengine (yet, or any more).
+   */
+  async heldByRtpengine(): Promise<boolean> {
+    if (this.destroyed || !this.allocated) return true;
+    return this.engine.holds(this.callId);
+  }
+
   /** Plays a file to the patient, replacing whatever played before. */
   playToPatient(file: string, repeatTimes: number): Promise<Playback> {
     return this.run(() => this.engine.playMedia({ callId: this.callId, fromTag: this.patientTag, file, repeatTimes }));
@@ -250,7 +258,7 @@ export class MediaSession {
       this.log.debug('rtpengine session deleted');
     } catch (err) {
       // rtpengine may already have dropped it (its own timeout); anything else is worth a warning.
-      if (err instanceof NgError && /unknown call/i.test(err.reason)) return;
+      if (isUnknownCall(err)) return;
       this.log.warn({ err }, 'could not delete the rtpengine session');
     }
   }
