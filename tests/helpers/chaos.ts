@@ -604,13 +604,19 @@ export function chaosTables(report: ChaosReport): string {
 
 export function chaosSummary(report: ChaosReport): string {
   const answered = report.calls.filter((c) => !c.refused);
-  const worst = (values: Array<number | undefined>): string => seconds(Math.max(0, ...values.filter((v): v is number => v !== undefined)));
+  /** p50 / p95 / max of the calls' longest silences, in s. */
+  const spread = (values: Array<number | undefined>): string => {
+    const sorted = values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+    const at = (p: number): number | undefined => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+    return sorted.length ? `${seconds(at(0.5))} / ${seconds(at(0.95))} / ${seconds(sorted.at(-1))}` : '–';
+  };
   const silentOver = answered.filter((c) => (c.patientSilenceMs ?? 0) > MAX_SILENCE_MS || (c.agentSilenceMs ?? 0) > MAX_SILENCE_MS).length;
   const boardBad = report.board.filter((b) => b.differences.length > 0).length;
   return (
     `seed ${report.seed}: ${report.calls.length} calls (${answered.length} answered, ${report.calls.length - answered.length} refused, ` +
     `${answered.filter((c) => c.bridged).length} bridged); ${report.kills.length} kills (${report.kills.filter((k) => k.error).length} did not come back); ` +
-    `longest silence at a patient ${worst(answered.map((c) => c.patientSilenceMs))} s, at an agent ${worst(answered.map((c) => c.agentSilenceMs))} s; ` +
+    `each call's longest silence p50 / p95 / max: at the patient ${spread(answered.map((c) => c.patientSilenceMs))} s, ` +
+    `at the agent ${spread(answered.map((c) => c.agentSilenceMs))} s; ` +
     `calls silent > ${MAX_SILENCE_MS / 1000} s: ${silentOver}; dropped: ${answered.filter((c) => c.dropped).length}; ` +
     `BYE problems: ${answered.filter((c) => c.byeProblems.length > 0).length}; ghosts in Redis: ${report.ghosts.length}; ghost rings: ${report.ghostRings.length}; ` +
     `board differed at ${boardBad} of ${report.board.length} checks; board reconnects ${report.boardReconnects}, agent reconnects ${report.agentReconnects}, ` +
