@@ -282,6 +282,32 @@ export class PatientCall {
       this.runStep(new WaitWithMusicStep(this.media, this.deps.holdMusicFile, this.log));
     } else if (state === 'ringing') {
       await this.playHoldMusic();
+    } else if (state === 'bridged') {
+      await this.reofferToAgent();
+    }
+  }
+
+  /**
+   * A bridged call with a browser after an rtpengine restart: a re-INVITE with rtpengine's new offer
+   * (new ICE credentials and DTLS certificate), its answer back to rtpengine. The audio flows on
+   * meanwhile. If the browser refuses it, the call goes on until the browser's ICE gives up; its
+   * keepalive then ends the call (`agent-vanished`) as for any browser whose media died.
+   */
+  private async reofferToAgent(): Promise<void> {
+    const leg = this.agentLeg;
+    const tag = this.media.agentTag;
+    if (!leg || !tag) return;
+    try {
+      const offer = await this.media.reofferToAgent();
+      if (offer === undefined || this.ending) return;
+      const answer = await leg.reoffer(offer);
+      if (this.ending) return;
+      await this.media.answerFromAgent(tag, answer);
+      const agentDialog = leg.snapshot();
+      if (agentDialog) this.saveSip({ set: { agent: agentDialog, media: this.media.snapshot() } });
+      this.log.info("the agent's browser took rtpengine's new ICE and DTLS after the restart");
+    } catch (err) {
+      if (!this.ending) this.log.warn({ err }, "could not renegotiate the agent's media after the rtpengine restart");
     }
   }
 

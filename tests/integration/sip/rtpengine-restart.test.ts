@@ -1,7 +1,9 @@
 /**
  * rtpengine killed with SIGKILL and started again (a crash, an OOM kill, `docker compose restart
  * rtpengine`): it gets its calls back from its Redis keyspace (RTPENGINE_REDIS_DB), and the sip app
- * notices the restart (RtpengineWatch) and asks again for the hold music. Measured at the patient's
+ * notices the restart (RtpengineWatch), asks again for the hold music, and gives a browser agent
+ * rtpengine's new ICE credentials and DTLS certificate in a re-INVITE (tests/e2e/sip/
+ * rtpengine-restart-browser.test.ts shows why, with Chromium). Measured at the patient's
  * phone and at the agent's media endpoint: the longest silence around the restart and the packets/s
  * after. An rtpengine that comes back answering errors, or another rtpengine on the control port,
  * neither crashes the sip app nor spoils the calls in Redis; a call rtpengine lost ends with a BYE
@@ -116,7 +118,13 @@ test("a bridged call's audio comes back both ways within the gap goal (WebRTC ag
     const patientBefore = assertHears(await listen(caller.phone, 'the agent before'), AGENT_TONE_HZ, 'the patient hears the agent before');
     const agentBefore = assertHears(await listen(answered.media, 'the patient before'), PATIENT_TONE_HZ, 'the agent hears the patient before');
 
+    // rtpengine's keyspace keeps the media, not its ICE credentials or DTLS certificate: the sip app
+    // gives the browser the new ones in a re-INVITE.
+    const reinvited = agent.answerReinvite(answered, 10_000);
     const { killedAt, upAt } = await restartRtpengine(path.rtpengineProcess);
+    const reinvite = await reinvited;
+    assert.match(reinvite.body, /^a=fingerprint:/m, 'the re-INVITE carries the new DTLS fingerprint');
+    console.log(`  re-INVITE to the agent ${Date.now() - upAt} ms after rtpengine answered again`);
     const [patientBack, agentBack] = await Promise.all([
       heardAgain(caller.phone, AGENT_TONE_HZ, upAt, 'the agent after the restart'),
       heardAgain(answered.media, PATIENT_TONE_HZ, upAt, 'the patient after the restart'),
