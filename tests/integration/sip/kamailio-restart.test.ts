@@ -138,4 +138,48 @@ test('bridged calls: after the restart the patient\'s BYE reaches the agent, and
   }
 });
 
+test('a bridged call at a browser: its WebSocket closes with Kamailio, it connects and registers again, and either side\'s BYE reaches the other', async ({ path }) => {
+  const staff = new Staff(path.redis);
+  const events = await CallEvents.open(path.redisUrl);
+  const line = await PatientLine.open(path.kamailioPort);
+  const open: Array<{ close(): unknown }> = [];
+  try {
+    const desk = await staff.workstation('Restart browser');
+    const agent = await AgentPhone.register(path.kamailio, desk.id);
+    open.push(agent);
+    await staff.available('tom', desk.id);
+
+    for (const hangsUp of ['patient', 'agent'] as const) {
+      const phone = await PatientPhone.open();
+      open.push(phone);
+      const from = events.mark();
+      const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port });
+      open.push(dialog);
+      const ring = await agent.nextInvite(10_000);
+      await ring.answer();
+      const bridged = (await events.waitFor({ state: 'bridged', from })).call;
+
+      await restartKamailio(path);
+      await agent.reconnect(path.kamailio);
+      if (hangsUp === 'patient') {
+        assert.is((await dialog.hangUp()).status, 200, "the patient's BYE is answered");
+        const bye = await ring.waitForBye(5_000);
+        assert.ok(bye, 'the BYE reached the browser over its new WebSocket');
+      } else {
+        assert.is((await ring.hangUp()).status, 200, "the browser's BYE is answered");
+        await dialog.waitForBye(5_000);
+      }
+      await events.waitFor({ callId: bridged.id, state: 'ended', from });
+      assert.ok(path.kamailio.log.some((l) => /its browser's WebSocket is gone, over its new one/.test(l)) || hangsUp === 'agent');
+      await waitFor('tom available again', async () => (await staff.agent('tom')).state === 'available', 5_000);
+    }
+    assert.equal(await activeCallIds(path.redis), []);
+    await staff.leave('tom');
+  } finally {
+    for (const item of open) await item.close();
+    await line.close();
+    await events.close();
+  }
+});
+
 test.run();
