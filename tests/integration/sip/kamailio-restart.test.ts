@@ -9,7 +9,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AgentPhone } from '../../helpers/agent-phone.js';
+import { AgentPhone, type IncomingRing } from '../../helpers/agent-phone.js';
 import { CallEvents } from '../../helpers/call-events.js';
 import { CLINIC_NUMBER, HOLD_MUSIC_HZ, activeCallIds, startCallPath, type CallPath } from '../../helpers/call-path.js';
 import { assertHears, listen } from '../../helpers/callers.js';
@@ -41,6 +41,27 @@ async function restartKamailio(path: CallPath): Promise<void> {
   const restartedAt = Date.now();
   await waitFor('the sip app to reconnect to the new Kamailio', () => connects() > before, 10_000);
   console.log(`  Kamailio down for ${downMs} ms; the sip app reconnected ${Date.now() - restartedAt} ms after it answered again`);
+}
+
+interface Bridged {
+  dialog: PatientDialog;
+  ring: IncomingRing;
+  id: string;
+  /** The events' mark before the call. */
+  from: number;
+}
+
+/** A patient calls and `agent` answers; `open` collects what to close. */
+async function bridgedCall(path: CallPath, events: CallEvents, line: PatientLine, agent: AgentPhone, open: Array<{ close(): unknown }>): Promise<Bridged> {
+  const phone = await PatientPhone.open();
+  open.push(phone);
+  const from = events.mark();
+  const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port });
+  open.push(dialog);
+  const ring = await agent.nextInvite(10_000);
+  await ring.answer();
+  const bridged = (await events.waitFor({ state: 'bridged', from })).call;
+  return { dialog, ring, id: bridged.id, from };
 }
 
 test('a waiting patient: the music goes on, the keepalive reaches them again, and their BYE is answered 200 and ends the call at once', async ({ path }) => {
@@ -91,20 +112,8 @@ test('bridged calls: after the restart the patient\'s BYE reaches the agent, and
     open.push(agent);
     await staff.available('rita', desk.id);
 
-    const bridge = async (): Promise<{ dialog: PatientDialog; ring: Awaited<ReturnType<AgentPhone['nextInvite']>>; id: string; from: number }> => {
-      const phone = await PatientPhone.open();
-      open.push(phone);
-      const from = events.mark();
-      const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port });
-      open.push(dialog);
-      const ring = await agent.nextInvite(10_000);
-      await ring.answer();
-      const bridged = (await events.waitFor({ state: 'bridged', from })).call;
-      return { dialog, ring, id: bridged.id, from };
-    };
-
     // The first: bridged before the restart, the patient hangs up after it.
-    const first = await bridge();
+    const first = await bridgedCall(path, events, line, agent, open);
     await restartKamailio(path);
     assert.is((await first.dialog.hangUp()).status, 200, "the patient's BYE is answered");
     await first.ring.waitForBye(5_000);
@@ -117,18 +126,11 @@ test('bridged calls: after the restart the patient\'s BYE reaches the agent, and
     await agent.close();
     const again = await AgentPhone.registerDeskPhone(path.kamailio, '231', desk.sipPassword);
     open.push(again);
-    const phone = await PatientPhone.open();
-    open.push(phone);
-    const from = events.mark();
-    const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port });
-    open.push(dialog);
-    const ring = await again.nextInvite(10_000);
-    await ring.answer();
-    const bridged = (await events.waitFor({ state: 'bridged', from })).call;
+    const second = await bridgedCall(path, events, line, again, open);
     await restartKamailio(path);
-    assert.is((await ring.hangUp()).status, 200, "the agent's BYE is answered");
-    await dialog.waitForBye(5_000);
-    await events.waitFor({ callId: bridged.id, state: 'ended', from });
+    assert.is((await second.ring.hangUp()).status, 200, "the agent's BYE is answered");
+    await second.dialog.waitForBye(5_000);
+    await events.waitFor({ callId: second.id, state: 'ended', from: second.from });
     assert.equal(await activeCallIds(path.redis), []);
     await staff.leave('rita');
   } finally {
@@ -150,15 +152,7 @@ test('a bridged call at a browser: its WebSocket closes with Kamailio, it connec
     await staff.available('tom', desk.id);
 
     for (const hangsUp of ['patient', 'agent'] as const) {
-      const phone = await PatientPhone.open();
-      open.push(phone);
-      const from = events.mark();
-      const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port });
-      open.push(dialog);
-      const ring = await agent.nextInvite(10_000);
-      await ring.answer();
-      const bridged = (await events.waitFor({ state: 'bridged', from })).call;
-
+      const { dialog, ring, id, from } = await bridgedCall(path, events, line, agent, open);
       await restartKamailio(path);
       await agent.reconnect(path.kamailio);
       if (hangsUp === 'patient') {
@@ -169,7 +163,7 @@ test('a bridged call at a browser: its WebSocket closes with Kamailio, it connec
         assert.is((await ring.hangUp()).status, 200, "the browser's BYE is answered");
         await dialog.waitForBye(5_000);
       }
-      await events.waitFor({ callId: bridged.id, state: 'ended', from });
+      await events.waitFor({ callId: id, state: 'ended', from });
       assert.ok(path.kamailio.log.some((l) => /its browser's WebSocket is gone, over its new one/.test(l)) || hangsUp === 'agent');
       await waitFor('tom available again', async () => (await staff.agent('tom')).state === 'available', 5_000);
     }
