@@ -8,6 +8,7 @@
  * desk phone (SIP over UDP).
  */
 import { suite } from 'uvu';
+import { browserSipUser } from '@deskline/protocol';
 import * as assert from 'uvu/assert';
 import { AgentPhone, type IncomingRing } from '../../helpers/agent-phone.js';
 import { CallEvents } from '../../helpers/call-events.js';
@@ -15,6 +16,9 @@ import { CLINIC_NUMBER, HOLD_MUSIC_HZ, activeCallIds, startCallPath, type CallPa
 import { assertHears, listen } from '../../helpers/callers.js';
 import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
 import { PatientPhone } from '../../helpers/patient-phone.js';
+import { header, type SipMessage } from '../../helpers/sip-message.js';
+import { register } from '../../helpers/sip-register.js';
+import { SipWsEndpoint } from '../../helpers/sip-ws.js';
 import { Staff } from '../../helpers/staff.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -169,6 +173,44 @@ test('a bridged call at a browser: its WebSocket closes with Kamailio, it connec
     }
     assert.equal(await activeCallIds(path.redis), []);
     await staff.leave('tom');
+  } finally {
+    for (const item of open) await item.close();
+    await line.close();
+    await events.close();
+  }
+});
+
+test("the attacker's view: another workstation's browser that registers the same Contact after the restart gets none of the call's requests", async ({ path }) => {
+  const staff = new Staff(path.redis);
+  const events = await CallEvents.open(path.redisUrl);
+  const line = await PatientLine.open(path.kamailioPort);
+  const open: Array<{ close(): unknown }> = [];
+  try {
+    const desk = await staff.workstation('Restart victim');
+    const agent = await AgentPhone.register(path.kamailio, desk.id);
+    open.push(agent);
+    await staff.available('uma', desk.id);
+    const { dialog, id, from } = await bridgedCall(path, events, line, agent, open);
+
+    await restartKamailio(path);
+    // Its own workstation, its own valid credentials, the victim's Contact; the victim is not back yet.
+    const attacker = await SipWsEndpoint.connect(path.kamailio.wsUrl);
+    open.push(attacker);
+    attacker.answerAutomatically('OPTIONS', 200, 'OK');
+    attacker.answerAutomatically('BYE', 200, 'OK');
+    const user = browserSipUser('restart-attacker');
+    const registered = await register(attacker, { user, domain: path.kamailio.domain, contact: agent.contact, expires: 120, ...(await path.kamailio.browserCredentials(user)) });
+    assert.is(registered.response.status, 200);
+
+    assert.is((await dialog.hangUp()).status, 200, "the patient's BYE is answered");
+    await events.waitFor({ callId: id, state: 'ended', from });
+    const callId = header(agent.endpoint.received.find((m) => m.method === 'INVITE') as SipMessage, 'call-id');
+    assert.ok(callId);
+    // The sip app's BYE to the victim has been sent (and failed): anything relayed would be here by now.
+    await path.app.waitForLog('the call to end', (l) => l.msg === 'call ended' && l['callId'] === id);
+    assert.equal(attacker.received.filter((m) => m.method !== undefined && header(m, 'call-id') === callId), [], 'nothing of the call reached the attacker');
+    await waitFor('uma available again', async () => (await staff.agent('uma')).state === 'available', 5_000);
+    await staff.leave('uma');
   } finally {
     for (const item of open) await item.close();
     await line.close();
