@@ -4,7 +4,8 @@
  * receptionist sees, and when she then picks her workstation nothing rings for 30 s: the caller who
  * left is no ghost. A new patient's call afterwards does ring her, so the browser could have rung.
  * Redis, signaling, Kamailio, rtpengine and the sip app are real processes; the patient is a SIP peer
- * over UDP (PatientLine), the receptionist's browser a headless Chromium.
+ * over UDP (PatientLine), the receptionist's browser a headless Chromium. Last, a conversation in
+ * the browser across a restart: JsSIP connects again by itself and the call goes on.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
@@ -116,6 +117,40 @@ test(`the receptionist then picks her workstation: nothing rings for ${NOTHING_R
     await incomingCall().waitFor({ state: 'detached', timeout: TIMEOUT });
     await dialog.close();
   } finally {
+    media.close();
+  }
+});
+
+test('a conversation in the browser goes on through a restart: JsSIP connects and registers again, and the patient\'s BYE afterwards ends it in the browser', async () => {
+  const media = await PatientPhone.open();
+  const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(path.redisUrl, RedisChannels.sipRegistrations);
+  try {
+    const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: media.port, timeoutMs: TIMEOUT });
+    await incomingCall().getByRole('button', { name: 'Answer' }).click();
+    const call = page.getByRole('region', { name: 'Call', exact: true });
+    await call.getByText('In call').waitFor({ timeout: TIMEOUT });
+
+    const answered = (): number => path.app.logs.filter((l) => l.msg === 'Kamailio answered our OPTIONS').length;
+    const before = answered();
+    const restartAt = Date.now();
+    await path.kamailio.restart();
+    await waitFor('the sip app to reconnect to the new Kamailio', () => answered() > before, TIMEOUT);
+    const user = browserSipUser(workstation.id);
+    await registrations.waitFor((event) => event.user === user && event.registered, `${user} registered again`, 30_000);
+    console.log(`  the browser registered again ${Date.now() - restartAt} ms after Kamailio was killed`);
+    // Two keepalive intervals (5 s) go by, so that the browser's leg was asked too: the call stays up.
+    const endedCalls = (): number => path.app.logs.filter((l) => l.msg === 'call ended').length;
+    const endedBefore = endedCalls();
+    const optionsBefore = dialog.requestsReceived('OPTIONS').length;
+    await waitFor('two more keepalives', () => dialog.requestsReceived('OPTIONS').length >= optionsBefore + 2, 15_000);
+    assert.is(endedCalls(), endedBefore, 'no call ended');
+    assert.ok(await call.getByText('In call').isVisible(), 'still in call in the browser');
+
+    assert.is((await dialog.hangUp(TIMEOUT)).status, 200);
+    await page.getByRole('region', { name: 'Call ended' }).getByText('The caller hung up.').waitFor({ timeout: TIMEOUT });
+    await dialog.close();
+  } finally {
+    registrations.close();
     media.close();
   }
 });
