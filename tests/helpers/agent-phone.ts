@@ -157,12 +157,35 @@ export class AgentPhone {
   readonly registerFailures: string[] = [];
 
   private constructor(
-    readonly endpoint: SipEndpoint,
+    private current: SipEndpoint,
     readonly sipUser: string,
     readonly contact: string,
   ) {
     // As JsSIP and desk phones do: the sip app's keepalive asks an answered workstation with OPTIONS.
+    current.answerAutomatically('OPTIONS', 200, 'OK');
+  }
+
+  /** The connection it is registered over (a new one after `reconnect`). */
+  get endpoint(): SipEndpoint {
+    return this.current;
+  }
+
+  /**
+   * A browser whose WebSocket closed (Kamailio restarted) does what JsSIP does: connects again and
+   * registers the same Contact over the new connection, which then carries its calls' requests.
+   */
+  async reconnect(kamailio: TestKamailio): Promise<void> {
+    const endpoint = await SipWsEndpoint.connect(kamailio.wsUrl);
+    const credentials = await kamailio.browserCredentials(this.sipUser);
+    const result = await register(endpoint, { user: this.sipUser, domain: kamailio.domain, contact: this.contact, expires: 120, ...credentials });
+    if (result.response.status !== 200) {
+      await endpoint.close();
+      throw new Error(`${this.sipUser} could not register again: ${result.response.startLine}`);
+    }
     endpoint.answerAutomatically('OPTIONS', 200, 'OK');
+    const old = this.current;
+    this.current = endpoint;
+    await old.close().catch(() => undefined);
   }
 
   /**

@@ -13,8 +13,9 @@ import * as assert from 'uvu/assert';
 import { routeSignature, startTestKamailio, type TestKamailio } from '../helpers/kamailio.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { SipUdpEndpoint, type SentRequest } from '../helpers/sip-endpoint.js';
-import { headers, randomToken, type SipMessage } from '../helpers/sip-message.js';
+import { randomToken } from '../helpers/sip-message.js';
 import { waitFor } from '../helpers/wait.js';
+import { answeredTrunkCall as answeredTrunkCallThrough, type TrunkDialog } from '../helpers/trunk-call.js';
 import { WorkstationRinger } from '../helpers/workstation-ringer.js';
 
 const ATTACKER = '127.0.0.6';
@@ -29,13 +30,8 @@ let attacker: SipUdpEndpoint;
 /** Where an open relay would deliver: counts every datagram. */
 let target: { port: number; received: string[]; close: () => void };
 
-interface TrunkDialog {
-  sent: SentRequest;
-  toTag: string;
-  /** The trunk's route set (the 200's Record-Route, last first). */
-  routes: string[];
-  /** The route set as the sip app uses it (the INVITE's Record-Route). */
-  appRoutes: string[];
+interface Dialog extends TrunkDialog {
+  /** The trunk's last CSeq. */
   cseq: number;
 }
 
@@ -63,42 +59,14 @@ test.after(async () => {
 
 const appContact = (): string => `sip:deskline@${kamailio.appHost}:${kamailio.appPort};transport=tcp`;
 
-/** A patient's call from the trunk, answered by the sip app. */
-async function answeredTrunkCall(): Promise<TrunkDialog> {
-  const sent = trunk.sendRequest({
-    method: 'INVITE',
-    uri: `sip:100@${kamailio.domain}`,
-    from: `sip:+48600100200@${kamailio.domain}`,
-    to: `sip:100@${kamailio.domain}`,
-    contact: `sip:patient@127.0.0.1:${trunk.localPort}`,
-    headers: [['Content-Type', 'application/sdp']],
-    body: 'v=0\r\n',
-  });
-  const invite = await app.endpoint.waitForRequest('INVITE', sent.callId);
-  const toTag = randomToken(4);
-  app.endpoint.respond(invite, 200, 'OK', { toTag, headers: [['Contact', `<${appContact()}>`]] });
-  const ok = await trunk.finalResponse(sent);
-  assert.is(ok.status, 200, ok.raw);
-  const recordRoutes = (message: SipMessage): string[] => headers(message, 'record-route').flatMap((v) => v.split(',')).map((v) => v.trim());
-  const dialog = { sent, toTag, routes: recordRoutes(ok).reverse(), appRoutes: recordRoutes(invite), cseq: sent.cseq };
-  // The ACK confirms the dialog (the dialog module forgets an unconfirmed one only at its timeout).
-  trunk.sendRequest({
-    method: 'ACK',
-    uri: appContact(),
-    from: `sip:+48600100200@${kamailio.domain}`,
-    to: `sip:100@${kamailio.domain}`,
-    callId: sent.callId,
-    fromTag: sent.fromTag,
-    toTag,
-    cseq: sent.cseq,
-    routes: dialog.routes,
-  });
-  await app.endpoint.waitForRequest('ACK', sent.callId);
-  return dialog;
+/** A patient's call from the trunk, answered by the sip app and confirmed (ACK). */
+async function answeredTrunkCall(): Promise<Dialog> {
+  const dialog = await answeredTrunkCallThrough(kamailio, trunk, app.endpoint, { ack: true });
+  return { ...dialog, cseq: dialog.sent.cseq };
 }
 
 /** An in-dialog request of the trunk's dialog, with `change` applied to what it would send. */
-function fromTrunk(dialog: TrunkDialog, method: string, change: { routes?: string[]; callId?: string; uri?: string; fromTag?: string; toTag?: string; from?: SipUdpEndpoint } = {}): SentRequest {
+function fromTrunk(dialog: Dialog, method: string, change: { routes?: string[]; callId?: string; uri?: string; fromTag?: string; toTag?: string; from?: SipUdpEndpoint } = {}): SentRequest {
   dialog.cseq += 1;
   const sender = change.from ?? trunk;
   return sender.sendRequest({
@@ -137,8 +105,8 @@ function paramOf(route: string, name: string): string {
   return value;
 }
 
-let before: TrunkDialog;
-let other: TrunkDialog;
+let before: Dialog;
+let other: Dialog;
 let restartedAt = 0;
 
 test('the dialogs Kamailio sets up carry a signed Record-Route', async () => {

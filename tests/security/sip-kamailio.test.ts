@@ -17,6 +17,7 @@ import { register } from '../helpers/sip-register.js';
 import { sendAuthenticatedInvite } from '../helpers/sip-invite.js';
 import { SipWsEndpoint } from '../helpers/sip-ws.js';
 import { describeSipp, runSipp } from '../helpers/sipp.js';
+import { answeredTrunkCall as answeredTrunkCallThrough } from '../helpers/trunk-call.js';
 import { WorkstationRinger } from '../helpers/workstation-ringer.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -121,23 +122,8 @@ async function counter(): Promise<{ port: number; received: string[]; close: () 
 }
 
 /** A patient's call from the trunk (127.0.0.1), answered by the sip app: the trunk's dialog. */
-async function answeredTrunkCall(trunk: SipUdpEndpoint) {
-  const sent = trunk.sendRequest({
-    method: 'INVITE',
-    uri: `sip:100@${kamailio.domain}`,
-    from: `sip:+48600100200@${kamailio.domain}`,
-    to: `sip:100@${kamailio.domain}`,
-    contact: `sip:patient@127.0.0.1:${trunk.localPort}`,
-    headers: [['Content-Type', 'application/sdp']],
-    body: 'v=0\r\n',
-  });
-  const invite = await app.endpoint.waitForRequest('INVITE', sent.callId);
-  const toTag = randomToken(4);
-  app.endpoint.respond(invite, 200, 'OK', { toTag, headers: [['Contact', `<sip:deskline@${kamailio.appHost}:${kamailio.appPort};transport=tcp>`]] });
-  const ok = await trunk.finalResponse(sent);
-  assert.is(ok.status, 200, ok.raw);
-  const routes = headers(ok, 'record-route').flatMap((v) => v.split(',')).map((v) => v.trim()).reverse();
-  return { sent, toTag, routes };
+function answeredTrunkCall(trunk: SipUdpEndpoint) {
+  return answeredTrunkCallThrough(kamailio, trunk, app.endpoint);
 }
 
 test('in-dialog requests from a trunk or a browser reach only the sip app, never a Request-URI elsewhere', async () => {
