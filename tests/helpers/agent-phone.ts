@@ -235,9 +235,10 @@ export class AgentPhone {
     return new AgentPhone(endpoint, sipUser, contact);
   }
 
-  /** The next INVITE (one not returned before); every INVITE gets 180 at once, as from a browser. */
+  /** The next INVITE of a new call (one not returned before); each gets 180 at once, as from a browser. */
   async nextInvite(timeoutMs = 5000): Promise<IncomingRing> {
-    const invite = await this.endpoint.waitFor((m) => m.method === 'INVITE', `an INVITE to ${this.sipUser}`, timeoutMs);
+    // A new call's INVITE; a re-INVITE (To with our tag) is for answerReinvite.
+    const invite = await this.endpoint.waitFor((m) => m.method === 'INVITE' && !param(header(m, 'to'), 'tag'), `an INVITE to ${this.sipUser}`, timeoutMs);
     const ring = new IncomingRing(this, invite, Date.now());
     this.rings.push(ring);
     ring.ringing();

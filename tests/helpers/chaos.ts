@@ -175,8 +175,10 @@ export interface CallResult {
   agentSilenceFromS?: number;
   /** A BYE neither side asked for: where it arrived and when (s). */
   dropped?: string;
-  /** The patient's or agent's BYE answered other than 200, or the other side never told. */
+  /** The patient's or agent's BYE answered other than 200, or the other side never told; a re-INVITE the agent could not answer. */
   byeProblems: string[];
+  /** re-INVITEs the agent answered (after an rtpengine restart). */
+  reinvites?: number;
   ghost?: string;
 }
 
@@ -371,6 +373,17 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
           () => Date.now(),
           () => undefined,
         );
+        // As a browser does: every re-INVITE (rtpengine's new ICE and DTLS after its restart) answered.
+        void (async () => {
+          while (call.endedAt === undefined && running) {
+            try {
+              await agent.answerReinvite(answered, 2_000);
+              call.result.reinvites = (call.result.reinvites ?? 0) + 1;
+            } catch (err) {
+              if (!/timed out after 2000 ms waiting for a re-INVITE/.test(String(err))) call.result.byeProblems.push(`a re-INVITE to the agent failed: ${String(err).slice(0, 100)}`);
+            }
+          }
+        })();
         const hangUp = sleep(call.plan.talkMs).then(() => undefined);
         const first = await Promise.race([bye.then((at) => ({ bye: at })), hangUp.then(() => ({ bye: undefined })), call.done.then(() => ({ bye: undefined }))]);
         if (first.bye !== undefined) {
