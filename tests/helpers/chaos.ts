@@ -607,7 +607,7 @@ export function chaosTables(report: ChaosReport): string {
     '| patient | called at (s) | bridged | ended by | longest silence at patient (s, from s; kill before it) | at agent | dropped | ghost | BYE problems |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...report.calls.map((c) =>
-      `| ${c.number} | ${(c.atMs / 1000).toFixed(1)} | ${c.refused ? `refused: ${c.refused}` : c.bridged ? 'yes' : 'no'} | ${c.endedBy ?? '–'} | ` +
+      `| ${c.number} | ${(c.atMs / 1000).toFixed(1)} | ${c.refused ? `refused: ${c.refused}` : c.bridged ? `yes${c.reinvites ? ` (${c.reinvites} re-INVITE)` : ''}` : 'no'} | ${c.endedBy ?? '–'} | ` +
         `${silence(c.patientSilenceMs, c.patientSilenceFromS)} | ${silence(c.agentSilenceMs, c.agentSilenceFromS)} | ` +
         `${c.dropped ?? 'no'} | ${c.ghost ?? 'no'} | ${c.byeProblems.join('; ') || '–'} |`,
     ),
@@ -627,7 +627,7 @@ export function chaosSummary(report: ChaosReport): string {
   const boardBad = report.board.filter((b) => b.differences.length > 0).length;
   return (
     `seed ${report.seed}: ${report.calls.length} calls (${answered.length} answered, ${report.calls.length - answered.length} refused, ` +
-    `${answered.filter((c) => c.bridged).length} bridged); ${report.kills.length} kills (${report.kills.filter((k) => k.error).length} did not come back); ` +
+    `${answered.filter((c) => c.bridged).length} bridged, ${answered.reduce((n, c) => n + (c.reinvites ?? 0), 0)} re-INVITEs answered by agents); ${report.kills.length} kills (${report.kills.filter((k) => k.error).length} did not come back); ` +
     `each call's longest silence p50 / p95 / max: at the patient ${spread(answered.map((c) => c.patientSilenceMs))} s, ` +
     `at the agent ${spread(answered.map((c) => c.agentSilenceMs))} s; ` +
     `calls silent > ${MAX_SILENCE_MS / 1000} s: ${silentOver}; dropped: ${answered.filter((c) => c.dropped).length}; ` +
