@@ -2,8 +2,8 @@
  * The chaos run of issue 13, shared by the test (tests/e2e/chaos-restart.test.ts: a few calls, each
  * service killed once) and the benchmark (bench/chaos.ts: 50 calls over 5 minutes, each service killed
  * twice). Under the launcher (chaos-stack.ts), patients call the clinic line over SIP/UDP as a trunk
- * would, browser workstations (Node WebRTC agents: webrtc-agent.ts, reconnecting as JsSIP does) answer
- * whatever rings them, and a manager's panel (the push socket) shows the board, while Kamailio,
+ * would (INVITE and BYE sent again until answered), browser workstations (Node WebRTC agents:
+ * webrtc-agent.ts, reconnecting as JsSIP does) answer whatever rings them and every re-INVITE, and a manager's panel (the push socket) shows the board, while Kamailio,
  * rtpengine, the sip app, signaling and Redis are killed with SIGKILL in turn at moments drawn from a
  * seeded PRNG (CHAOS_SEED replays a run). What it measures, per call and per kill:
  *
