@@ -327,7 +327,10 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
 
     const runStart = Date.now();
     const sinceStart = (at = Date.now()): number => (at - runStart) / 1000;
+    // A wait for a BYE lasts until 30 s after the last planned hang-up, and no longer: its timer would
+    // keep the process alive.
     const lastEnd = Math.max(...plan.calls.map((c) => c.atMs + c.patienceMs)) + 30_000;
+    const untilLastEnd = (): number => Math.max(1000, runStart + lastEnd - Date.now());
     const live = new Map<string, LiveCall>();
     const ghostRings: string[] = [];
     let running = true;
@@ -369,7 +372,7 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
         const answeredAt = Date.now();
         call.bridgedAt = answeredAt;
         call.agentMeter = new SilenceMeter(answered.media, runStart, answeredAt);
-        const bye = ring.waitForBye(lastEnd).then(
+        const bye = ring.waitForBye(untilLastEnd()).then(
           () => Date.now(),
           () => undefined,
         );
@@ -434,7 +437,7 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
       }
       call.answeredAt = Date.now();
       call.patientMeter = new SilenceMeter(phone, runStart, call.answeredAt);
-      const bye = call.dialog.waitForBye(lastEnd).then(
+      const bye = call.dialog.waitForBye(untilLastEnd()).then(
         () => Date.now(),
         () => undefined,
       );
