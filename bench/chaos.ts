@@ -1,12 +1,12 @@
 /**
  * Issue 13's chaos run, in full: Deskline under the real launcher (`npm start`'s scripts/dist/launch.js,
  * on free ports and a throwaway data folder), 50 patients calling over 4 minutes, 6 browser
- * workstations (Node WebRTC agents) answering, a manager's board watching, and Kamailio, rtpengine,
+ * workstations answering (one a Chromium page running JsSIP, the others Node WebRTC agents), a manager's board watching, and Kamailio, rtpengine,
  * the sip app, signaling and Redis each killed with SIGKILL twice, in turn, at random moments of the
  * 5 minutes. The harness and what it measures: tests/helpers/chaos.ts (the short version runs in
  * `npm test`: tests/e2e/chaos-restart.test.ts). Prints a table per kill and per call, and a summary.
  *
- *   npm run build && npm run bench:chaos -- [--calls 50] [--minutes 5] [--agents 6] [--rounds 2] [--json <file>]
+ *   npm run build && npm run bench:chaos -- [--calls 50] [--minutes 5] [--agents 6] [--chromium 1] [--rounds 2] [--json <file>]
  *
  * CHAOS_SEED=<n> replays a run's moments (the seed is printed first). Exit code 1 when a criterion
  * of the issue failed (each failure is listed), 2 when the harness itself failed.
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     calls: { type: 'string', default: '50' },
     minutes: { type: 'string', default: '5' },
     agents: { type: 'string', default: '6' },
+    chromium: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '2' },
     json: { type: 'string' },
   },
@@ -55,6 +56,7 @@ try {
     killsMs: totalMs,
     rounds: Number(values.rounds),
     agents: Number(values.agents),
+    chromiumAgents: Number(values.chromium),
     patienceMs: [30_000, 90_000],
     talkMs: [15_000, 45_000],
     // The launcher's PATIENT_KEEPALIVE_SECONDS (30) + 10 s.

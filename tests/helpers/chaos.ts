@@ -20,13 +20,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import { RedisKeys, SESSION_COOKIE, type CallView, type PushEvent } from '@deskline/protocol';
-import type { IncomingRing } from './agent-phone.js';
+import { PhonePageServer } from '../e2e/sip/browser-phone.js';
+import { launchBrowser } from './browser.js';
+import { ChromiumAgent, NodeAgent, SilenceMeter, type AgentCall, type AgentRing, type ChaosAgent } from './chaos-agents.js';
 import { CHAOS_SERVICES, type ChaosService, type KillResult, type LaunchedStack } from './chaos-stack.js';
 import { PatientLine, type PatientDialog } from './patient-line.js';
 import { PatientPhone } from './patient-phone.js';
 import { startTestRtpengine } from './rtpengine.js';
 import { Staff } from './staff.js';
-import { WebRtcAgent, type WebRtcCall } from './webrtc-agent.js';
+import { WebRtcAgent } from './webrtc-agent.js';
 
 /** The clinic line the launcher's sip app answers by default (CLINIC_NUMBERS). */
 const CLINIC_LINE = '100';
@@ -70,6 +72,8 @@ export interface ChaosOptions {
   /** How many times each service is killed. */
   rounds: number;
   agents: number;
+  /** How many of the agents are Chromium pages (JsSIP, tests/e2e/sip/browser-phone.ts) instead of Node WebRTC agents; 0 by default. */
+  chromiumAgents?: number;
   /** A patient hangs up this long after the answer (uniform in [min, max] ms), whether waiting or talking. */
   patienceMs: [number, number];
   /** An agent hangs up this long after answering, unless the patient did first. */
@@ -111,54 +115,6 @@ export function chaosPlan(options: ChaosOptions): { calls: PlannedCall[]; kills:
   return { calls, kills };
 }
 
-/** The longest gap between packets a phone received, from `from` until stopped. */
-export class SilenceMeter {
-  maxGapMs = 0;
-  /** When the longest gap began, ms since the run's start. */
-  maxGapFromMs = 0;
-  packets = 0;
-  private lastAt: number;
-  private readonly timer: NodeJS.Timeout;
-  private stopped = false;
-
-  constructor(
-    private readonly phone: PatientPhone,
-    private readonly runStart: number,
-    from = Date.now(),
-  ) {
-    this.lastAt = from;
-    phone.forget();
-    this.timer = setInterval(() => this.take(), 250);
-  }
-
-  /** Ends the measurement at `at`: a silence still going on then counts up to it. */
-  stop(at = Date.now()): void {
-    if (this.stopped) return;
-    this.take(at);
-    this.gap(at);
-    this.stopped = true;
-    clearInterval(this.timer);
-  }
-
-  private take(until = Infinity): void {
-    if (this.stopped) return;
-    for (const packet of this.phone.received) {
-      if (packet.at > until) break;
-      this.gap(packet.at);
-      this.lastAt = packet.at;
-      this.packets += 1;
-    }
-    this.phone.forget();
-  }
-
-  private gap(at: number): void {
-    if (at - this.lastAt > this.maxGapMs) {
-      this.maxGapMs = at - this.lastAt;
-      this.maxGapFromMs = this.lastAt - this.runStart;
-    }
-  }
-}
-
 /** One patient's call as the test saw it. */
 export interface CallResult {
   number: string;
@@ -167,6 +123,8 @@ export interface CallResult {
   /** Not answered 200: the status or error. */
   refused?: string;
   bridged: boolean;
+  /** The agent who answered: a Node WebRTC agent or Chromium. */
+  agent?: 'node' | 'chromium';
   /** Who hung up first: the patient, the agent, or neither (the server did). */
   endedBy?: 'patient' | 'agent' | 'server';
   patientSilenceMs?: number;
@@ -210,8 +168,7 @@ interface LiveCall {
   phone?: PatientPhone;
   dialog?: PatientDialog;
   patientMeter?: SilenceMeter;
-  agentMeter?: SilenceMeter;
-  agentCall?: WebRtcCall;
+  agentCall?: AgentCall;
   answeredAt?: number;
   /** When an agent's answer bridged it. */
   bridgedAt?: number;
@@ -307,8 +264,6 @@ export class BoardWatcher {
   }
 }
 
-const callerNumber = (ring: IncomingRing): string => /<?sips?:([^@;>]+)@/.exec(ring.from)?.[1] ?? '';
-
 /** Runs the plan against a launched stack; never throws for what it measures, only for a broken harness. */
 export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? ((line: string) => console.log(line));
@@ -325,6 +280,17 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
     const board = await BoardWatcher.open(stack.httpUrl, stack.managerLogin());
     cleanups.push(() => board.close());
 
+    let browser: { context: import('playwright-core').BrowserContext; pages: PhonePageServer } | undefined;
+    const chromium = async (): Promise<{ context: import('playwright-core').BrowserContext; pageUrl: string }> => {
+      if (!browser) {
+        const launched = await launchBrowser();
+        const pages = await PhonePageServer.start();
+        cleanups.push(() => launched.close(), () => pages.close());
+        browser = { context: launched.context, pages };
+      }
+      return { context: browser.context, pageUrl: browser.pages.url };
+    };
+
     const runStart = Date.now();
     const sinceStart = (at = Date.now()): number => (at - runStart) / 1000;
     // A wait for a BYE lasts until 30 s after the last planned hang-up, and no longer: its timer would
@@ -336,62 +302,55 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
     let running = true;
 
     // Agents: browser workstations that answer whatever rings them, and hang up after their talk time.
-    const agents: WebRtcAgent[] = [];
+    const agents: ChaosAgent[] = [];
     for (let i = 0; i < options.agents; i++) {
       const workstation = await staff.workstation(`Chaos ${i}`);
-      const agent = await WebRtcAgent.register(stack.edge, workstation.id, peer, { reconnect: true });
+      const agent = i < (options.chromiumAgents ?? 0)
+        ? await ChromiumAgent.start(await chromium(), stack.edge, workstation.id, runStart)
+        : new NodeAgent(await WebRtcAgent.register(stack.edge, workstation.id, peer, { reconnect: true }), runStart);
       agents.push(agent);
       cleanups.push(() => agent.close());
       await staff.available(`chaos-agent-${i}`, workstation.id);
     }
     const agentLoops = agents.map(async (agent, i) => {
       while (running) {
-        let ring: IncomingRing;
+        let ring: AgentRing;
         try {
-          ring = await agent.phone.nextInvite(5_000);
+          ring = await agent.nextRing(5_000);
         } catch {
           continue;
         }
-        const call = live.get(callerNumber(ring));
+        const call = live.get(ring.number);
         if (!call || (call.hungUpAt !== undefined && Date.now() - call.hungUpAt > GHOST_RING_MS)) {
           const gone = call?.hungUpAt !== undefined ? `, ${((Date.now() - call.hungUpAt) / 1000).toFixed(1)} s after the patient hung up` : '';
-          ghostRings.push(`agent ${i} rung for ${callerNumber(ring) || ring.from} at ${sinceStart().toFixed(1)} s${gone}`);
+          ghostRings.push(`agent ${i} (${agent.kind}) rung for ${ring.number} at ${sinceStart().toFixed(1)} s${gone}`);
         }
-        let answered: WebRtcCall;
+        let answered: AgentCall;
         try {
-          answered = await agent.answer(ring, 10_000);
+          answered = await ring.answer(untilLastEnd);
         } catch {
           continue; // cancelled as it rang, say: the call goes on elsewhere or is over
         }
         if (!call || call.endedAt !== undefined) {
-          await ring.hangUp(5000).catch(() => undefined);
+          await answered.hangUp().catch(() => undefined);
+          answered.close();
           continue;
         }
         call.agentCall = answered;
         call.result.bridged = true;
-        const answeredAt = Date.now();
-        call.bridgedAt = answeredAt;
-        call.agentMeter = new SilenceMeter(answered.media, runStart, answeredAt);
-        const bye = ring.waitForBye(untilLastEnd()).then(
-          () => Date.now(),
-          () => undefined,
-        );
-        // As a browser does: every re-INVITE (rtpengine's new ICE and DTLS after its restart) answered.
-        void (async () => {
-          while (call.endedAt === undefined && running) {
-            try {
-              await agent.answerReinvite(answered, 2_000);
-              call.result.reinvites = (call.result.reinvites ?? 0) + 1;
-            } catch (err) {
-              if (!/timed out after 2000 ms waiting for a re-INVITE/.test(String(err))) call.result.byeProblems.push(`a re-INVITE to the agent failed: ${String(err).slice(0, 100)}`);
-            }
-          }
-        })();
+        call.result.agent = agent.kind;
+        call.bridgedAt = Date.now();
+        const stopMeter = async (at?: number): Promise<void> => {
+          const silence = await answered.silence(at).catch(() => undefined);
+          if (!silence) return;
+          call.result.agentSilenceMs = silence.maxGapMs;
+          call.result.agentSilenceFromS = silence.fromMs / 1000;
+        };
         const hangUp = sleep(call.plan.talkMs).then(() => undefined);
-        const first = await Promise.race([bye.then((at) => ({ bye: at })), hangUp.then(() => ({ bye: undefined })), call.done.then(() => ({ bye: undefined }))]);
+        const first = await Promise.race([answered.ended.then((at) => ({ bye: at })), hangUp.then(() => ({ bye: undefined })), call.done.then(() => ({ bye: undefined }))]);
         if (first.bye !== undefined) {
           // A BYE to the agent: the patient's, passed on, or one nobody asked for.
-          call.agentMeter.stop(call.hungUpAt ?? first.bye);
+          await stopMeter(call.hungUpAt ?? first.bye);
           if (call.hungUpAt === undefined && call.result.dropped === undefined) {
             call.result.dropped = `at the agent, ${sinceStart(first.bye).toFixed(1)} s`;
             call.result.endedBy = 'server';
@@ -400,20 +359,22 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
           // The agent hangs up first; the patient must then get the BYE (watched by the patient's side).
           call.endedAt = Date.now();
           call.result.endedBy = 'agent';
-          call.agentMeter.stop();
           call.patientMeter?.stop();
-          const answer = await ring.hangUp(5000).then((m) => String(m.status), (err: unknown) => `no answer (${String(err).slice(0, 60)})`);
-          if (answer !== '200') call.result.byeProblems.push(`agent's BYE answered ${answer}`);
+          await stopMeter(call.endedAt);
+          const answer = await answered.hangUp();
+          if (answer !== '200' && answer !== 'sent') call.result.byeProblems.push(`agent's BYE answered ${answer}`);
           if (answer === '481') call.result.dropped ??= `silently: the agent's BYE at ${sinceStart(call.endedAt).toFixed(1)} s answered 481`;
         } else {
           // The patient hung up: its BYE must reach the agent.
-          const at = await Promise.race([bye, sleep(5000).then(() => undefined)]);
-          call.agentMeter.stop(call.hungUpAt);
+          await stopMeter(call.hungUpAt);
+          const at = await Promise.race([answered.ended, sleep(5000).then(() => undefined)]);
           if (at === undefined) {
             call.result.byeProblems.push(call.result.endedBy === 'server' ? 'the agent was not told the call ended' : "the patient's BYE did not reach the agent within 5 s");
           }
         }
-        answered.media.close();
+        call.result.reinvites = answered.reinvites;
+        for (const problem of answered.problems) call.result.byeProblems.push(problem);
+        answered.close();
       }
     });
 
@@ -445,6 +406,9 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
       if (first.bye !== undefined) {
         // The server hung up on the patient: fine after the agent did, a drop otherwise.
         call.patientMeter.stop(call.endedAt ?? first.bye);
+        if (result.endedBy === 'agent' && call.endedAt !== undefined && first.bye - call.endedAt > 5000) {
+          result.byeProblems.push(`the agent's hang-up reached the patient ${((first.bye - call.endedAt) / 1000).toFixed(1)} s late`);
+        }
         if (result.endedBy !== 'agent' && result.dropped === undefined) {
           result.dropped = `at the patient, ${sinceStart(first.bye).toFixed(1)} s`;
           result.endedBy = 'server';
@@ -522,13 +486,6 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
     log(`every patient hung up at ${sinceStart().toFixed(1)} s; settling ${options.settleMs / 1000} s before looking for ghosts`);
     await sleep(options.settleMs);
 
-    for (const c of live.values()) {
-      if (!c.agentMeter) continue;
-      c.agentMeter.stop();
-      c.result.agentSilenceMs = c.agentMeter.maxGapMs;
-      c.result.agentSilenceFromS = c.agentMeter.maxGapFromMs / 1000;
-    }
-
     // Ghosts: calls in Redis whose patient has hung up (all have by now).
     const ghosts: string[] = [];
     try {
@@ -553,8 +510,8 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
       ghostRings,
       ghosts,
       boardReconnects: board.reconnects,
-      agentReconnects: agents.reduce((n, a) => n + ((a.phone.endpoint as { reconnects?: number }).reconnects ?? 0), 0),
-      agentRegisterFailures: agents.flatMap((a) => a.phone.registerFailures),
+      agentReconnects: (await Promise.all(agents.map((a) => a.reconnects()))).reduce((n, r) => n + r, 0),
+      agentRegisterFailures: (await Promise.all(agents.map((a) => a.registerFailures()))).flat(),
       durationS: sinceStart(),
     };
   } finally {
@@ -610,7 +567,7 @@ export function chaosTables(report: ChaosReport): string {
     '| patient | called at (s) | bridged | ended by | longest silence at patient (s, from s; kill before it) | at agent | dropped | ghost | BYE problems |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...report.calls.map((c) =>
-      `| ${c.number} | ${(c.atMs / 1000).toFixed(1)} | ${c.refused ? `refused: ${c.refused}` : c.bridged ? `yes${c.reinvites ? ` (${c.reinvites} re-INVITE)` : ''}` : 'no'} | ${c.endedBy ?? '–'} | ` +
+      `| ${c.number} | ${(c.atMs / 1000).toFixed(1)} | ${c.refused ? `refused: ${c.refused}` : c.bridged ? `yes${c.agent === 'chromium' ? ', Chromium' : ''}${c.reinvites ? ` (${c.reinvites} re-INVITE)` : ''}` : 'no'} | ${c.endedBy ?? '–'} | ` +
         `${silence(c.patientSilenceMs, c.patientSilenceFromS)} | ${silence(c.agentSilenceMs, c.agentSilenceFromS)} | ` +
         `${c.dropped ?? 'no'} | ${c.ghost ?? 'no'} | ${c.byeProblems.join('; ') || '–'} |`,
     ),
