@@ -1,8 +1,8 @@
 /**
  * Issue 13's chaos test, short: Deskline under the real launcher (`npm start`'s scripts/dist/launch.js
  * on free ports and a throwaway data folder), 12 patients calling over 70 s through Kamailio as a
- * trunk would, 3 browser workstations (Node WebRTC agents, reconnecting as JsSIP does) answering, a
- * manager's panel watching the board, and each of Kamailio, rtpengine, the sip app, signaling and
+ * trunk would, 3 browser workstations answering (a Chromium page running JsSIP, and two Node WebRTC
+ * agents that reconnect and answer re-INVITEs as JsSIP does), a manager's panel watching the board, and each of Kamailio, rtpengine, the sip app, signaling and
  * Redis killed with SIGKILL once, at moments drawn from the printed seed (CHAOS_SEED=<seed> replays
  * them). The patients' keepalive runs every 10 s (PATIENT_KEEPALIVE_SECONDS, as any `npm start` may
  * set it), so a ghost has 20 s to go before the check.
@@ -33,6 +33,7 @@ test('every service killed once under the launcher: no call dropped, none silent
       killsMs: 100_000,
       rounds: 1,
       agents: 3,
+      chromiumAgents: 1,
       patienceMs: [20_000, 45_000],
       talkMs: [8_000, 25_000],
       settleMs: (KEEPALIVE_SECONDS + 10) * 1000,
