@@ -37,6 +37,7 @@ export class PatientPhone {
   private timestamp = randomInt(0, 0xffffffff);
   private readonly ssrc = randomInt(0, 0xffffffff);
   private sentPackets = 0;
+  private closed = false;
 
   private constructor(
     private readonly socket: dgram.Socket,
@@ -100,8 +101,11 @@ export class PatientPhone {
     this.sending = false;
   }
 
+  /** Closes the socket; again is a no-op (an agent's ring and the test may both close its media). */
   close(): void {
     this.stopSending();
+    if (this.closed) return;
+    this.closed = true;
     this.socket.close();
   }
 
