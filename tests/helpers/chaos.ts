@@ -11,6 +11,8 @@
  *   side hangs up) and at the agent (from the ACK until either side hangs up);
  * - dropped: a BYE reaching the patient or the agent that neither of them asked for (the other side
  *   had not hung up), or a hang-up answered 481 (the server had ended the call without a word);
+ * - hang-up problems: one side hung up and the other was not told within 5 s (a BYE answered other
+ *   than 200 is noted; what a user would notice of it is what these checks and the ghost checks see);
  * - ghost: after everyone hung up and a settle time, a call of theirs still in calls:active or
  *   calls:waiting, or a call hash not ended; and any ring of an agent for a patient gone over 2 s;
  * - board: before each kill and at the end, the calls the manager's panel shows as live against the
@@ -133,8 +135,16 @@ export interface CallResult {
   agentSilenceFromS?: number;
   /** A BYE neither side asked for: where it arrived and when (s). */
   dropped?: string;
-  /** The patient's or agent's BYE answered other than 200, or the other side never told; a re-INVITE the agent could not answer. */
+  /**
+   * Failures: a hang-up the other side was not told of within 5 s (or told later), a re-INVITE the
+   * agent could not answer.
+   */
   byeProblems: string[];
+  /**
+   * Not failures by themselves: a BYE answered other than 200 (503 while the sip app restarts, say).
+   * What the user would notice of it is checked apart: the other side not told, a ghost, a ghost ring.
+   */
+  notes?: string[];
   /** re-INVITEs the agent answered (after an rtpengine restart). */
   reinvites?: number;
   ghost?: string;
@@ -362,7 +372,7 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
           call.patientMeter?.stop();
           await stopMeter(call.endedAt);
           const answer = await answered.hangUp();
-          if (answer !== '200' && answer !== 'sent') call.result.byeProblems.push(`agent's BYE answered ${answer}`);
+          if (answer !== '200' && answer !== 'sent') (call.result.notes ??= []).push(`agent's BYE answered ${answer}`);
           if (answer === '481') call.result.dropped ??= `silently: the agent's BYE at ${sinceStart(call.endedAt).toFixed(1)} s answered 481`;
         } else {
           // The patient hung up: its BYE must reach the agent.
@@ -425,7 +435,7 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
         result.endedBy = 'patient';
         call.patientMeter.stop();
         const answer = await call.dialog.hangUp(5000).then((m) => String(m.status), (err: unknown) => `no answer (${String(err).slice(0, 60)})`);
-        if (answer !== '200') result.byeProblems.push(`patient's BYE answered ${answer}`);
+        if (answer !== '200') (result.notes ??= []).push(`patient's BYE answered ${answer}`);
         // 481: the sip app had ended the call without telling the patient.
         if (answer === '481') result.dropped ??= `silently: the patient's BYE at ${sinceStart(call.hungUpAt).toFixed(1)} s answered 481`;
       }
@@ -564,12 +574,12 @@ export function chaosTables(report: ChaosReport): string {
     ...report.kills.map((k, i) => `| ${i + 1} | ${k.service} | ${k.atS.toFixed(1)} | ${k.pid} → ${k.newPid ?? '–'} | ${seconds(k.restartedMs)} | ${seconds(k.healthyMs)} | ${k.error ?? 'back'} |`),
   ];
   const calls = [
-    '| patient | called at (s) | bridged | ended by | longest silence at patient (s, from s; kill before it) | at agent | dropped | ghost | BYE problems |',
+    '| patient | called at (s) | bridged | ended by | longest silence at patient (s, from s; kill before it) | at agent | dropped | ghost | hang-up problems (notes) |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...report.calls.map((c) =>
       `| ${c.number} | ${(c.atMs / 1000).toFixed(1)} | ${c.refused ? `refused: ${c.refused}` : c.bridged ? `yes${c.agent === 'chromium' ? ', Chromium' : ''}${c.reinvites ? ` (${c.reinvites} re-INVITE)` : ''}` : 'no'} | ${c.endedBy ?? '–'} | ` +
         `${silence(c.patientSilenceMs, c.patientSilenceFromS)} | ${silence(c.agentSilenceMs, c.agentSilenceFromS)} | ` +
-        `${c.dropped ?? 'no'} | ${c.ghost ?? 'no'} | ${c.byeProblems.join('; ') || '–'} |`,
+        `${c.dropped ?? 'no'} | ${c.ghost ?? 'no'} | ${[...c.byeProblems, ...(c.notes ?? []).map((n) => `(${n})`)].join('; ') || '–'} |`,
     ),
   ];
   return [kills.join('\n'), calls.join('\n'), chaosSummary(report)].join('\n\n');
@@ -591,7 +601,7 @@ export function chaosSummary(report: ChaosReport): string {
     `each call's longest silence p50 / p95 / max: at the patient ${spread(answered.map((c) => c.patientSilenceMs))} s, ` +
     `at the agent ${spread(answered.map((c) => c.agentSilenceMs))} s; ` +
     `calls silent > ${MAX_SILENCE_MS / 1000} s: ${silentOver}; dropped: ${answered.filter((c) => c.dropped).length}; ` +
-    `BYE problems: ${answered.filter((c) => c.byeProblems.length > 0).length}; ghosts in Redis: ${report.ghosts.length}; ghost rings: ${report.ghostRings.length}; ` +
+    `hang-up problems: ${answered.filter((c) => c.byeProblems.length > 0).length} (BYEs not answered 200: ${answered.filter((c) => c.notes?.length).length}); ghosts in Redis: ${report.ghosts.length}; ghost rings: ${report.ghostRings.length}; ` +
     `board differed at ${boardBad} of ${report.board.length} checks; board reconnects ${report.boardReconnects}, agent reconnects ${report.agentReconnects}, ` +
     `agent re-REGISTERs failed: ${report.agentRegisterFailures.length}${report.agentRegisterFailures.length ? ` (${[...new Set(report.agentRegisterFailures)].slice(0, 3).join('; ')})` : ''}; ` +
     `${report.durationS.toFixed(0)} s`

@@ -66,13 +66,14 @@ test('the verdict: clean runs pass, and a refused call is not a failure', () => 
   assert.equal(chaosFailures(report()), []);
   assert.equal(chaosFailures(report({ calls: [call(), { number: '+49171', atMs: 5, bridged: false, byeProblems: [], refused: 'SIP/2.0 503' }] })), []);
   assert.equal(chaosFailures(report({ calls: [call({ patientSilenceMs: MAX_SILENCE_MS, agentSilenceMs: MAX_SILENCE_MS })] })), [], 'exactly 2 s is within the bar');
+  assert.equal(chaosFailures(report({ calls: [call({ notes: ["patient's BYE answered 503"] })] })), [], 'a BYE answered 503 whose call ended all the same');
 });
 
 test('the verdict fails on a long silence (naming the kill before it), a drop, a BYE problem, a ghost, a ghost ring, the board, a service not back', () => {
   const silent = chaosFailures(report({ calls: [call({ agentSilenceMs: 2100, agentSilenceFromS: 36.7 })] }));
   assert.equal(silent, ['+49170: 2.1 s of silence at the agent from 36.7 s, rtpengine killed at 36.6 s']);
   assert.is(chaosFailures(report({ calls: [call({ dropped: 'at the patient, 41.7 s' })] })).length, 1);
-  assert.is(chaosFailures(report({ calls: [call({ byeProblems: ["patient's BYE answered 404"] })] })).length, 1);
+  assert.is(chaosFailures(report({ calls: [call({ byeProblems: ["the patient's BYE did not reach the agent within 5 s"] })] })).length, 1);
   assert.is(chaosFailures(report({ ghosts: ['x from +49170 (waiting)'] })).length, 1);
   assert.is(chaosFailures(report({ ghostRings: ['agent 0 rung for +49170'] })).length, 1);
   assert.is(chaosFailures(report({ board: [{ atS: 50, differences: ['+49170 is bridged but not on the board'] }] })).length, 1);
