@@ -131,6 +131,21 @@ export class BrowserCallbackCall {
     return this.browser.endpoint.finalResponse(bye, timeoutMs);
   }
 
+  /**
+   * Waits for the sip app's re-INVITE and answers it 200 with `answerFor(offer)`, as JsSIP does;
+   * resolves with the re-INVITE once its ACK has arrived.
+   */
+  async answerReinvite(answerFor: (offer: string) => Promise<string>, timeoutMs = 5000): Promise<SipMessage> {
+    const reinvite = await this.browser.endpoint.waitForRequest('INVITE', this.callId, timeoutMs);
+    const sdp = await answerFor(reinvite.body);
+    this.browser.endpoint.respond(reinvite, 200, 'OK', {
+      headers: [['Contact', `<sip:${this.browser.sipUser}@${this.browser.endpoint.viaHost};transport=ws>`], ['Content-Type', 'application/sdp']],
+      body: sdp,
+    });
+    await this.browser.endpoint.waitFor((m) => m.method === 'ACK' && header(m, 'call-id') === this.callId && header(m, 'cseq') === header(reinvite, 'cseq')?.replace('INVITE', 'ACK'), 'the ACK of the re-INVITE', timeoutMs);
+    return reinvite;
+  }
+
   /** Waits for the sip app's BYE (the patient hung up) and answers it 200. */
   async waitForBye(timeoutMs = 5000): Promise<SipMessage> {
     const bye = await this.browser.endpoint.waitForRequest('BYE', this.callId, timeoutMs);

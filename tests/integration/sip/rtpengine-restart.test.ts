@@ -177,7 +177,19 @@ test("a callback's audio comes back both ways (the browser's WebRTC, the patient
     assertHears(await listen(patient, 'the employee before'), AGENT_TONE_HZ, 'the patient hears the employee before');
     assertHears(await listen(employee, 'the patient before'), PATIENT_TONE_HZ, 'the employee hears the patient before');
 
+    // As for an agent's browser: rtpengine's new ICE credentials and DTLS certificate in a re-INVITE,
+    // from the patient's side now; the browser's rtpengine answers it for the same endpoint.
+    const reinvited = call.answerReinvite(async (newOffer) => {
+      const reversed = { 'call-id': dialog['call-id'], 'from-tag': 'clinic', 'to-tag': dialog['from-tag'] };
+      const plain = await peer.ng({ command: 'offer', ...reversed, sdp: newOffer, ...(PLAIN_RTP as unknown as Record<string, Bencode>) });
+      assert.is(plain['result'], 'ok', String(plain['error-reason']));
+      const webrtc = await peer.ng({ command: 'answer', ...reversed, sdp: patientSdp(employee.port), ...(WEBRTC as unknown as Record<string, Bencode>) });
+      assert.is(webrtc['result'], 'ok', String(webrtc['error-reason']));
+      return String(webrtc['sdp']);
+    }, 10_000);
     const { killedAt, upAt } = await restartRtpengine(path.rtpengineProcess);
+    assert.match((await reinvited).body, /^a=fingerprint:/m, 'the re-INVITE carries the new DTLS fingerprint');
+    await path.app.waitForLog('the browser to take the new ICE and DTLS', (l) => l.msg === "the employee's browser took rtpengine's new ICE and DTLS after the restart");
     const [patientBack, employeeBack] = await Promise.all([
       heardAgain(patient, AGENT_TONE_HZ, upAt, 'the employee after the restart'),
       heardAgain(employee, PATIENT_TONE_HZ, upAt, 'the patient after the restart'),
