@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Makes `npm start` and `npm test` work on a fresh Debian 12 with Node.js 20 or later (ensure_node below;
-# the README says why the current LTS is better): installs the Debian packages that are missing,
-# installs npm dependencies when the lockfile changed, and builds.
+# Makes `npm start` and `npm test` work on a fresh Debian 12 with any Node.js and npm (Debian's, or
+# NodeSource's Node 20): runs every step with the Node.js release in scripts/node-release (fetched
+# from npm once when the `node` in PATH is older: scripts/node.sh), installs the Debian packages that
+# are missing, installs npm dependencies when the lockfile or Node's major changed, and builds.
 # Usage: bash scripts/bootstrap.sh start|test
 # Quiet when all is well; on failure it says what failed and shows that step's output.
 set -euo pipefail
@@ -22,6 +23,9 @@ cd "$repo_root"
 # a * for the architecture directory). kamailio is checked by path because /usr/sbin is not in every
 # user's PATH.
 needs_start=(
+  # The Node.js release of scripts/node-release links libatomic, which a minimal Debian lacks; it is
+  # checked before that Node is fetched (ensure_node).
+  "/usr/lib/*/libatomic.so.1 libatomic1"
   "redis-server redis-server"
   "/usr/sbin/kamailio kamailio"
   "/usr/lib/*/kamailio/modules/websocket.so kamailio-websocket-modules"
@@ -126,27 +130,33 @@ ensure_packages() {
   done
 }
 
+# shellcheck source=node.sh
+node_say_prefix=bootstrap
+source scripts/node.sh
+# Puts the Node.js that runs Deskline first in PATH for every step below (npm ci, the build).
 ensure_node() {
-  local major
-  major=$(node -p 'process.versions.node.split(".")[0]')
-  ((major >= 20)) || fail "Deskline needs Node.js 20 or later; this is $(node --version)."
+  node_use || exit 1
 }
 
 # npm records what it installed in node_modules/.package-lock.json; a newer package-lock.json means
-# the dependencies changed since.
+# the dependencies changed since. node_modules/.deskline-node holds the Node major they were
+# installed with: a native addon (argon2) built for another major is installed again.
 ensure_dependencies() {
+  local major marker=node_modules/.deskline-node
+  major=$(node_major_of "$(command -v node)")
   if [[ -f package-lock.json ]]; then
-    if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
-      say "installing npm dependencies (npm ci)"
+    if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json || $(cat "$marker" 2>/dev/null) != "$major" ]]; then
+      say "installing npm dependencies (npm ci, Node.js $major)"
       quietly "npm ci" npm ci --no-audit --no-fund --loglevel=error
     fi
-  elif [[ ! -d node_modules ]]; then
-    say "installing npm dependencies (npm install)"
+  elif [[ ! -d node_modules || $(cat "$marker" 2>/dev/null) != "$major" ]]; then
+    say "installing npm dependencies (npm install, Node.js $major)"
     quietly "npm install" npm install --no-audit --no-fund --loglevel=error
   fi
+  echo "$major" >"$marker"
 }
 
-ensure_node
 if [[ $mode == test ]]; then ensure_packages "${needs_test[@]}"; else ensure_packages "${needs_start[@]}"; fi
+ensure_node
 ensure_dependencies
 quietly "build" npm run build --silent

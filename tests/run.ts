@@ -3,12 +3,16 @@
  * process, so that one file's servers or browser cannot leak into the next, and ends with the
  * summary line "N passed, N failed". A skipped test fails the run: it proves nothing.
  *
- * Usage: node tests/dist/run.js [substring ...]   (only files whose path contains a substring)
+ * Usage: bash scripts/with-node.sh node tests/dist/run.js [substring ...]   (only files whose path
+ * contains a substring). It says which Node runs the tests (each file runs on the same one, and so
+ * does every process a test starts with process.execPath or `node`), and refuses one older than
+ * scripts/node-release's major.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeRuntimeCheck } from '@deskline/scripts/node-release';
 
 const distDir = path.dirname(fileURLToPath(import.meta.url));
 /** deploy last: it runs the Compose stack on a real Docker engine, on the guide's fixed ports. */
@@ -85,6 +89,14 @@ function runFile(file: string): Promise<FileResult> {
     });
   });
 }
+
+const node = nodeRuntimeCheck('node tests/dist/run.js');
+if (!node.ok) {
+  console.error(node.error);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+console.log(`tests run on ${node.line}`);
 
 const filters = process.argv.slice(2);
 const files = LAYERS.flatMap((layer) => findTests(path.join(distDir, layer))).filter(

@@ -1,13 +1,14 @@
 /**
- * The launcher behind `npm start`: runs Redis and signaling (and later Kamailio, rtpengine and the sip
- * app) on this machine, seeds the demo users once, shows their logins, and stops everything on Ctrl-C.
- * Environment variables: see scripts/README.md.
+ * The launcher behind `npm start`: runs Redis, rtpengine, Kamailio, the sip app and signaling on this
+ * machine, seeds the demo users once, shows their logins, restarts a service that crashes, and stops
+ * everything on Ctrl-C. Environment variables and the restart rules: see scripts/README.md.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { demoLoginsText, readDemoLogins, readyMessage, seedDemo, SEED_NAME, writeDemoLogins } from './demo-logins.js';
 import { LaunchConfigError, httpUrl, readLaunchConfig, type LaunchConfig } from './launch-config.js';
 import { PrefixedOutput } from './log-format.js';
+import { nodeRuntimeCheck } from './node-release.js';
 import { serviceDefinitions } from './services.js';
 import { LAUNCHER, Supervisor } from './supervisor.js';
 
@@ -23,9 +24,16 @@ function readConfig(): LaunchConfig {
   }
 }
 
+const node = nodeRuntimeCheck('node scripts/dist/launch.js');
+if (!node.ok) {
+  console.error(`deskline: ${node.error}`);
+  process.exit(1);
+}
 const config = readConfig();
 const services = serviceDefinitions(config);
 const out = new PrefixedOutput([LAUNCHER, SEED_NAME, ...services.map((s) => s.name)]);
+// signaling, the sip app and the CLI run on this same Node (process.execPath).
+out.say(LAUNCHER, node.line);
 const supervisor = new Supervisor(out);
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => supervisor.onSignal(signal));

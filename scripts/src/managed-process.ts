@@ -36,6 +36,22 @@ export function findExecutable(command: string, envPath = process.env['PATH'] ??
   return undefined;
 }
 
+/** What the launcher needs of a running child; ManagedProcess is one, a unit test's fake another. */
+export interface WatchedProcess {
+  readonly name: string;
+  readonly pid: number | undefined;
+  readonly running: boolean;
+  /** Resolves once it has exited and its output has been read (or a grandchild holds the pipes for 1 s). */
+  readonly exited: Promise<ExitStatus>;
+  /** Resolves the moment it has exited. */
+  readonly died: Promise<ExitStatus>;
+  readonly recentLines: readonly string[];
+  stop(graceMs?: number): Promise<ExitStatus>;
+  killNow(): void;
+  killGroup(): void;
+  groupGone(): boolean;
+}
+
 const RECENT_LINES = 30;
 const OUTPUT_DRAIN_MS = 1000;
 
@@ -43,9 +59,10 @@ const OUTPUT_DRAIN_MS = 1000;
  * One child process that we own: started in its own process group so that signals reach it only
  * through us (in order), its output delivered line by line, and its exit observable as a promise.
  */
-export class ManagedProcess {
+export class ManagedProcess implements WatchedProcess {
   readonly name: string;
   readonly exited: Promise<ExitStatus>;
+  readonly died: Promise<ExitStatus>;
   /** The last lines it printed, to explain a failure. */
   readonly recentLines: string[] = [];
   private readonly child: ChildProcess;
@@ -72,6 +89,10 @@ export class ManagedProcess {
       });
     }
     const outputEnded = Promise.all(outputs);
+    this.died = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => resolve({ code, signal }));
+      this.child.once('error', () => resolve({ code: 127, signal: null }));
+    });
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
         const status = { code, signal };
@@ -135,6 +156,30 @@ export class ManagedProcess {
   killNow(): void {
     this.signal('SIGKILL');
   }
+
+  /**
+   * SIGKILL to the process group even after the process itself has exited: what it started (Kamailio's
+   * workers) may still be in it, holding its ports.
+   */
+  killGroup(): void {
+    if (this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      // nobody left in the group
+    }
+  }
+
+  /** True when no process (not even a zombie) is left in its process group. */
+  groupGone(): boolean {
+    if (this.child.pid === undefined) return true;
+    try {
+      process.kill(-this.child.pid, 0);
+      return false;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  }
 }
 
 /**
@@ -142,7 +187,7 @@ export class ManagedProcess {
  * quoting the process's last lines so the reason is visible.
  */
 export async function waitUntilHealthy(
-  proc: ManagedProcess,
+  proc: WatchedProcess,
   check: () => Promise<boolean>,
   timeoutMs: number,
 ): Promise<void> {
@@ -165,6 +210,6 @@ export function describeExit(status: ExitStatus): string {
 }
 
 /** The process's last lines, indented, to append to a failure message. */
-export function lastLines(proc: ManagedProcess): string {
+export function lastLines(proc: Pick<WatchedProcess, 'recentLines'>): string {
   return proc.recentLines.length ? `\nIts last output:\n  ${proc.recentLines.slice(-10).join('\n  ')}` : '';
 }

@@ -1,7 +1,8 @@
 import { constants } from 'node:os';
 import { assertPortFree, type Protocol } from './free-port.js';
 import type { PrefixedOutput } from './log-format.js';
-import { ManagedProcess, describeExit, lastLines, waitUntilHealthy, type ExitStatus, type ProcessSpec } from './managed-process.js';
+import { ManagedProcess, describeExit, lastLines, type ExitStatus, type ProcessSpec } from './managed-process.js';
+import { ServiceRunner, realSleep, type RunnableService, type RunnerContext } from './service-runner.js';
 
 /** The name the launcher's own messages carry. */
 export const LAUNCHER = 'launcher';
@@ -16,16 +17,17 @@ export interface PortRequirement {
 }
 
 /**
- * One long-running process of Deskline. The launcher starts these in list order, and stops them in
- * the reverse order; adding a service means adding one of these to the list.
+ * One long-running process of Deskline. The launcher starts these in list order, restarts one that
+ * crashes (ServiceRunner), and stops them in the reverse order; adding a service means adding one of
+ * these to the list.
  */
-export interface ServiceDefinition {
+export interface ServiceDefinition extends RunnableService {
   name: string;
   /** Checked before anything starts, so a taken port fails fast with the variable to change. */
   ports: readonly PortRequirement[];
-  /** Creates what the service needs on disk and says how to run it; called just before it starts. */
+  /** Creates what the service needs on disk and says how to run it; called just before each start. */
   prepare(): Omit<ProcessSpec, 'name' | 'onLine'>;
-  /** True once the service serves; polled until then. */
+  /** True once the service serves; polled until then, at its first start and after each restart. */
   healthy(): Promise<boolean>;
   startTimeoutMs: number;
 }
@@ -42,18 +44,28 @@ function cleanStop(status: ExitStatus): boolean {
 class StoppingError extends Error {}
 
 /**
- * Owns every child of the launcher: starts services and one-shot tasks, notices a child that dies,
- * and stops them all in reverse start order on every way out.
+ * Owns every child of the launcher: starts services (each through its ServiceRunner, which restarts
+ * it after a crash) and one-shot tasks, and stops them all in reverse start order on every way out.
  */
 export class Supervisor {
-  private readonly started: ManagedProcess[] = [];
+  /** In start order. */
+  private readonly services: ServiceRunner[] = [];
+  private readonly tasks: ManagedProcess[] = [];
+  private readonly context: RunnerContext;
   private stopping: Promise<never> | undefined;
   private killing: Promise<never> | undefined;
 
   constructor(
     private readonly out: PrefixedOutput,
     private readonly exit: (code: number) => never = (code) => process.exit(code),
-  ) {}
+  ) {
+    this.context = {
+      spawn: (spec) => this.spawn(spec),
+      say: (message, stream) => this.out.say(LAUNCHER, message, stream),
+      now: () => Date.now(),
+      sleep: realSleep,
+    };
+  }
 
   get isStopping(): boolean {
     return this.stopping !== undefined;
@@ -66,17 +78,22 @@ export class Supervisor {
     }
   }
 
-  /** Starts a service and resolves once it is healthy; from then on its exit stops everything. */
+  /**
+   * Starts a service and resolves once it is healthy, or fails (the first start fails fast). From then
+   * on, a crash of it is followed by a restart, while the others run on.
+   */
   async start(service: ServiceDefinition): Promise<void> {
-    const proc = this.spawn({ name: service.name, ...service.prepare() });
-    await waitUntilHealthy(proc, () => service.healthy(), service.startTimeoutMs);
+    if (this.stopping) throw new StoppingError();
+    const runner = new ServiceRunner(service, this.context);
+    this.services.push(runner);
+    await runner.start();
     this.out.say(LAUNCHER, `${service.name} is ready`);
-    void proc.exited.then((status) => this.onServiceExit(proc, status));
   }
 
   /** Runs a command to completion (stopping it too if the launcher stops), and fails unless it exits 0. */
   async run(spec: ProcessSpec, timeoutMs: number): Promise<void> {
     const proc = this.spawn(spec);
+    this.tasks.push(proc);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -117,7 +134,8 @@ export class Supervisor {
 
   /** Last resort from the process's 'exit' event, which cannot wait: SIGKILL to every group still running. */
   killAllNow(): void {
-    for (const proc of this.started) proc.killNow();
+    for (const proc of this.tasks) proc.killNow();
+    for (const service of this.services) service.killNow();
   }
 
   private spawn(spec: ProcessSpec): ManagedProcess {
@@ -127,30 +145,35 @@ export class Supervisor {
       onLine: (line, stream) => this.out.child(spec.name, line, stream),
       ...spec,
     });
-    this.started.push(proc);
     this.out.say(LAUNCHER, `started ${spec.name} (pid ${proc.pid ?? 'unknown'})`);
     return proc;
   }
 
-  private onServiceExit(proc: ManagedProcess, status: ExitStatus): void {
-    if (this.stopping) return;
-    this.out.say(LAUNCHER, `${proc.name} exited unexpectedly (${describeExit(status)}); stopping the others.${lastLines(proc)}`, 'stderr');
-    void this.shutdown(1);
-  }
-
-  private lastRunning(): ManagedProcess | undefined {
-    return this.started.findLast((proc) => proc.running);
-  }
-
+  /**
+   * One-shot tasks first, then the services, last started first. A service waiting to be restarted is
+   * not started again; one being restarted is stopped like the others.
+   */
   private async stopAll(code: number): Promise<never> {
     let exitCode = code;
-    for (let proc = this.lastRunning(); proc; proc = this.lastRunning()) {
-      this.out.say(LAUNCHER, `stopping ${proc.name}`);
-      const status = await proc.stop(STOP_GRACE_MS);
+    // At once for all: a service whose restart wait ends while the ones after it stop stays down.
+    for (const service of this.services) service.noMoreRestarts();
+    const stops: { name: string; stop: () => Promise<ExitStatus | undefined> }[] = [
+      ...this.tasks.filter((proc) => proc.running).reverse().map((proc) => ({
+        name: proc.name,
+        stop: () => {
+          this.out.say(LAUNCHER, `stopping ${proc.name}`);
+          return proc.stop(STOP_GRACE_MS);
+        },
+      })),
+      // Each says what it does: "stopping NAME", or "not restarting NAME: stopping" during a restart's wait.
+      ...[...this.services].reverse().map((service) => ({ name: service.name, stop: () => service.stop(STOP_GRACE_MS) })),
+    ];
+    for (const { name, stop } of stops) {
+      const status = await stop();
       // A second signal took over: it decides the exit code.
       if (this.killing) return this.killing;
-      if (!cleanStop(status)) {
-        this.out.say(LAUNCHER, `${proc.name} did not stop cleanly (${describeExit(status)})`, 'stderr');
+      if (status && !cleanStop(status)) {
+        this.out.say(LAUNCHER, `${name} did not stop cleanly (${describeExit(status)})`, 'stderr');
         exitCode ||= 1;
       }
     }
@@ -159,7 +182,8 @@ export class Supervisor {
   }
 
   private async killAll(code: number): Promise<never> {
-    const running = this.started.filter((proc) => proc.running);
+    for (const service of this.services) service.killNow();
+    const running = [...this.tasks, ...this.services.flatMap((service) => service.process ?? [])].filter((proc) => proc.running);
     for (const proc of running) proc.killNow();
     // Reap them before leaving, so that none is left as a zombie under an init that does not reap.
     await Promise.race([

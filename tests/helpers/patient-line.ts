@@ -5,7 +5,7 @@
  * keepalive OPTIONS with 200 by itself.
  */
 import { SipUdpEndpoint, type RequestOptions, type SentRequest } from './sip-endpoint.js';
-import { header, headers, nameAddrUri, param, type SipMessage } from './sip-message.js';
+import { cseq, header, headers, nameAddrUri, param, type SipMessage } from './sip-message.js';
 
 export const PATIENT_NUMBER = '+4915112345678';
 
@@ -44,6 +44,16 @@ export class PatientDialog {
     return this.invite.callId;
   }
 
+  /**
+   * The queue's 200s to the INVITE with CSeq `inviteCseq` (default: the dialog's INVITE) received so
+   * far: the first and its retransmissions, which go on until the queue has the ACK or the dialog ends.
+   */
+  invite200s(inviteCseq = this.invite.cseq): number {
+    return this.endpoint.received.filter(
+      (m) => m.status === 200 && header(m, 'call-id') === this.callId && cseq(m).method === 'INVITE' && cseq(m).number === inviteCseq,
+    ).length;
+  }
+
   /** The requests of `method` the queue sent in this call so far (the keepalive's OPTIONS, say). */
   requestsReceived(method: string): SipMessage[] {
     return this.endpoint.received.filter((m) => m.method === method && header(m, 'call-id') === this.callId);
@@ -60,6 +70,17 @@ export class PatientDialog {
   async request(method: string, sdp?: string, timeoutMs = 5000): Promise<SipMessage> {
     const sent = this.sendInDialog(method, this.nextCseq++, sdp);
     return this.endpoint.finalResponse(sent, timeoutMs);
+  }
+
+  /**
+   * A re-INVITE (with `sdp`, or without a body) whose 200 is not ACKed yet; resolves with the 200 and
+   * its CSeq, for `sendAck(…, cseq)` whenever the test chooses.
+   */
+  async reinviteWithoutAck(sdp?: string, timeoutMs = 5000): Promise<{ ok: SipMessage; cseq: number }> {
+    const sent = this.sendInDialog('INVITE', this.nextCseq++, sdp);
+    const ok = await this.endpoint.finalResponse(sent, timeoutMs);
+    if (ok.status !== 200) throw new Error(`the re-INVITE was refused: ${ok.startLine}`);
+    return { ok, cseq: sent.cseq };
   }
 
   /**
@@ -85,9 +106,12 @@ export class PatientDialog {
     await this.hangUp().catch(() => undefined);
   }
 
-  /** The ACK to the 200; with `sdp`, the answer to an offer the 200 carried (a late offer). */
-  sendAck(sdp?: string): void {
-    this.sendInDialog('ACK', this.invite.cseq, sdp);
+  /**
+   * The ACK to the 200 (of the INVITE, or of the re-INVITE with CSeq `inviteCseq`); with `sdp`, the
+   * answer to an offer the 200 carried (a late offer).
+   */
+  sendAck(sdp?: string, inviteCseq = this.invite.cseq): void {
+    this.sendInDialog('ACK', inviteCseq, sdp);
   }
 
   private sendInDialog(method: string, cseq: number, sdp?: string, changes: Partial<RequestOptions> = {}): SentRequest {
@@ -147,14 +171,15 @@ export class PatientLine {
    * Calls `line` from `from` (default PATIENT_NUMBER) with media at `rtpPort`; resolves once answered
    * and ACKed. With `lateOffer`, as some PBXs and carriers do: the INVITE has no SDP, the 200 must
    * carry an offer, and the ACK answers it with the patient's PCMU description (or `ackAnswer`).
+   * With `ack: false` the 200 is left unACKed: the test sends the ACK (`sendAck`) when it chooses, or never.
    */
-  async call(options: { line: string; rtpPort: number; from?: string; timeoutMs?: number; lateOffer?: boolean; ackAnswer?: string }): Promise<PatientDialog> {
+  async call(options: { line: string; rtpPort: number; from?: string; timeoutMs?: number; lateOffer?: boolean; ackAnswer?: string; ack?: boolean }): Promise<PatientDialog> {
     const invite = this.send(options);
     const ok = await this.endpoint.finalResponse(invite, options.timeoutMs ?? 5000);
     if (ok.status !== 200) throw new Error(`the patient's call was refused: ${ok.startLine}`);
     const dialog = new PatientDialog(this.endpoint, invite, ok, fromUri(options.from), this.toUri(options.line));
     if (options.lateOffer && !/^m=audio /m.test(ok.body)) throw new Error(`the 200 to a late offer carries no offer:\n${ok.raw}`);
-    dialog.sendAck(options.lateOffer ? (options.ackAnswer ?? patientSdp(options.rtpPort)) : undefined);
+    if (options.ack !== false) dialog.sendAck(options.lateOffer ? (options.ackAnswer ?? patientSdp(options.rtpPort)) : undefined);
     return dialog;
   }
 

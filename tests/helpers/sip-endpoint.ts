@@ -286,9 +286,21 @@ export class SipTcpEndpoint extends SipEndpoint {
     this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
   }
 
+  /**
+   * Closes as a stopping sip app does (FIN), and resolves once the peer has closed its side too (or
+   * after 2 s): by then Kamailio has read the end of the connection, so a test's next step sees the
+   * instance gone rather than racing Kamailio's own notice of it.
+   */
   close(): Promise<void> {
-    this.socket.end();
-    this.socket.destroySoon();
+    if (!this.socket.destroyed) {
+      const peerDone = new Promise<void>((resolve) => {
+        if (this.socket.readableEnded) resolve();
+        this.socket.once('end', () => resolve());
+        setTimeout(resolve, 2_000).unref();
+      });
+      this.socket.end();
+      void peerDone.then(() => this.socket.destroy());
+    }
     return this.closed;
   }
 }

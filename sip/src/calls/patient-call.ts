@@ -76,8 +76,9 @@ export interface AdoptedCall {
  * releases all of them.
  *
  * The call is published to Redis once the patient's ACK confirms it (state intro), together with
- * what another process would need to carry on with it (`call-sip:<id>`); a call cancelled or refused
- * before that leaves no trace there.
+ * what another process would need to carry on with it (`call-sip:<id>`), or once their BYE does when
+ * it overtook the ACK (then abandoned at once); a call cancelled or refused before that leaves no
+ * trace there.
  */
 export class PatientCall {
   readonly id: string;
@@ -369,6 +370,11 @@ export class PatientCall {
   private async finish(reason: EndReason, byePatient: boolean, byeHeaders?: string[]): Promise<void> {
     this.step?.stop();
     await Promise.all([byePatient ? this.leg?.hangUp(byeHeaders) : this.leg?.close(), this.agentLeg?.hangUp()]);
+    // A patient who had our 200 reached the clinic, ACK or not: a BYE that overtook the ACK, an ACK
+    // lost on the way (no-ack), a late offer's ACK with no usable answer, a stop before the ACK. The
+    // call is recorded as the ACK would have recorded it (intro), then abandoned below, so that the
+    // patient gets their callback task.
+    if (!this.published && this.leg) this.publish();
     if (this.published && !this.machine.isFinal) {
       this.moveTo(this.machine.state === 'bridged' ? 'ended' : 'abandoned', { endedAt: Date.now() });
     }
@@ -387,7 +393,7 @@ export class PatientCall {
         onAckTimeout: () => void this.end('no-ack', { bye: true }),
         // RFC 3326: the patient's side (a PBX, a carrier) learns why the call it set up ended at once.
         onNoAnswer: (why) => void this.end('no-usable-answer', { bye: true, byeHeaders: [`Reason: SIP;cause=488;text="${why}"`] }),
-        onHungUp: () => void this.end('patient-hung-up'),
+        onHungUp: () => this.onHungUp(),
         onVanished: () => void this.end('patient-vanished'),
         onChanged: () => this.saveSip({ set: this.sipState() }),
       },
@@ -399,6 +405,16 @@ export class PatientCall {
     this.cancelled = true;
     this.respond(487, 'Request Terminated');
     void this.end('cancelled');
+  }
+
+  /**
+   * The patient hung up. A BYE that overtook their ACK (PatientLeg) still proves they had our 200:
+   * `finish` records the call as their ACK would have (intro), and it ends as a hang-up during the
+   * intro does, abandoned, so that the patient gets their callback task.
+   */
+  private onHungUp(): void {
+    if (this.ending) return;
+    void this.end('patient-hung-up');
   }
 
   private onAck(): void {

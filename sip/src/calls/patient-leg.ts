@@ -12,14 +12,28 @@ import { RtpSilenceWatch } from './rtp-silence-watch.js';
  *   answered ──(ACK)──> confirmed ──(the patient's BYE, answered 200)──────────> ended
  *      │                   │ ──(keepalive: 408, 481 or a transport error)─────> ended (vanished)
  *      │                   └──(we hang up: BYE)──────────────────────────────> ended
+ *      ├──(the patient's BYE before their ACK, answered 200)───────────────> ended
  *      ├──(no ACK within 64×T1: the call hangs up)─────────────────────────> ended
  *      └──(late offer: an ACK without a usable answer: the call hangs up)──> ended
  *
  * After a late offer (our offer in the 200), the leg is confirmed once the answer in the ACK has
  * reached rtpengine, so the hold music starts towards an address rtpengine knows.
  * An adopted leg (a dialog another sip app process confirmed) starts confirmed.
+ *
+ * A BYE before the ACK is the race of RFC 5407 §3.1.6: the trunk sent the ACK first, but the two are
+ * separate transactions and Kamailio may relay them in either order. Only a phone that has our 200
+ * (its To tag) can send that BYE, so it is a hang-up like any other (onHungUp). The dialog leaves the
+ * core with it: our 200's retransmissions stop, and the ACK, when it comes, matches no dialog and the
+ * core drops it (an ACK is never answered). The end of the ACK wait (64×T1) finds the leg ended.
  */
 export type PatientLegState = 'answered' | 'confirmed' | 'ended';
+
+/** The moves the diagram above allows. */
+const LEG_MOVES: Readonly<Record<PatientLegState, readonly PatientLegState[]>> = {
+  answered: ['confirmed', 'ended'],
+  confirmed: ['ended'],
+  ended: [],
+};
 
 /** The call's media, as the patient's session sees it (MediaSession). */
 export interface PatientMedia {
@@ -40,7 +54,7 @@ export interface PatientLegEvents {
   onAckTimeout(): void;
   /** The ACK to our 200's offer (a late offer) brought no answer, or one rtpengine or we cannot use. */
   onNoAnswer(why: string): void;
-  /** The patient hung up (their BYE has been answered). */
+  /** The patient hung up (their BYE has been answered), before their ACK as well as after it. */
   onHungUp(): void;
   /** The patient's line is gone (see PatientKeepalive). */
   onVanished(failure: KeepaliveFailure): void;
@@ -163,22 +177,29 @@ export class PatientLeg {
    * for it (the patient's BYE) gets 481 here, and Kamailio passes it on to a running instance.
    */
   handedOver(): void {
+    if (this.current === 'ended') return;
     this.detach();
-    this.current = 'ended';
+    this.moveTo('ended');
     this.session.dispose();
   }
 
   private stop(): void {
-    this.current = 'ended';
+    this.moveTo('ended');
     this.keepalive.stop();
     this.rtpWatch.stop();
     this.stopUpdates();
   }
 
   private confirm(): void {
-    this.current = 'confirmed';
+    this.moveTo('confirmed');
     this.keepalive.start();
     this.rtpWatch.start();
+  }
+
+  /** A move the diagram does not allow throws: the caller has a bug. */
+  private moveTo(to: PatientLegState): void {
+    if (!LEG_MOVES[this.current].includes(to)) throw new Error(`the patient's leg cannot move from ${this.current} to ${to}`);
+    this.current = to;
   }
 
   private onAck(message: IncomingRequestMessage): void {

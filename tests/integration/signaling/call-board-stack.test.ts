@@ -133,8 +133,8 @@ test('(b) a patient who hangs up during the intro (sipp) leaves an abandoned tas
 });
 
 test('(a, g) three missed calls from one number through the sip app: one abandoned task, 3 attempts; the group replaying the stream counts nothing twice', async () => {
-  // During the intro: once the call is in it. A BYE sent right after the ACK can overtake it in
-  // Kamailio (another UDP worker), and a call that ends before its ACK never reaches Redis.
+  // During the intro: once the call is in it. (A BYE sent right after the ACK can overtake it in
+  // Kamailio, another UDP worker; that miss counts all the same: bye-before-ack.test.ts.)
   let dialog = await patientCalls();
   await inItsIntro();
   await dialog.hangUp();

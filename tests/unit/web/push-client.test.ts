@@ -2,15 +2,14 @@
  * The web app's push client drops a task when the server says it is no longer this user's to see
  * (`task-gone`), stops for good on the session-ended close code, and reconnects at once on the
  * server-restarting one, taking the whole state from the new hello. A real WebSocket server on
- * 127.0.0.1 plays signaling; Node 20 has no WebSocket of its own, so the client gets `ws`'s.
+ * 127.0.0.1 plays signaling (`ws`); the client uses Node's own WebSocket, the WHATWG one a browser has.
  */
 import type { AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import WebSocket, { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { PUSH_SERVER_RESTARTING_CLOSE_CODE, PUSH_SESSION_ENDED_CLOSE_CODE, type CallView, type PushEvent, type TaskView } from '@deskline/protocol';
 
-(globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
 const { PushClient, RESTART_RECONNECT_SPREAD_MS } = await import('@deskline/web/build/services/push-client.js');
 
 function task(id: string, fields: Partial<TaskView> = {}): TaskView {

@@ -14,7 +14,8 @@ const silent: Logger = () => {};
 
 function readPatterns(): string {
   try {
-    return globalThis.localStorage?.getItem(STORAGE_KEY) ?? '';
+    // Through window: Node (the unit tests) has a localStorage getter too, which warns when touched.
+    return globalThis.window?.localStorage?.getItem(STORAGE_KEY) ?? '';
   } catch {
     // Storage can be blocked by privacy settings; logging must never break the app.
     return '';
