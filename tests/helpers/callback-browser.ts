@@ -131,18 +131,10 @@ export class BrowserCallbackCall {
     return this.browser.endpoint.finalResponse(bye, timeoutMs);
   }
 
-  /**
-   * Waits for the sip app's re-INVITE and answers it 200 with `answerFor(offer)`, as JsSIP does;
-   * resolves with the re-INVITE once its ACK has arrived.
-   */
-  async answerReinvite(answerFor: (offer: string) => Promise<string>, timeoutMs = 5000): Promise<SipMessage> {
+  /** Waits for the sip app's re-INVITE and refuses it with `status`; resolves with the re-INVITE. */
+  async refuseReinvite(status: number, reason: string, timeoutMs = 5000): Promise<SipMessage> {
     const reinvite = await this.browser.endpoint.waitForRequest('INVITE', this.callId, timeoutMs);
-    const sdp = await answerFor(reinvite.body);
-    this.browser.endpoint.respond(reinvite, 200, 'OK', {
-      headers: [['Contact', `<sip:${this.browser.sipUser}@${this.browser.endpoint.viaHost};transport=ws>`], ['Content-Type', 'application/sdp']],
-      body: sdp,
-    });
-    await this.browser.endpoint.waitFor((m) => m.method === 'ACK' && header(m, 'call-id') === this.callId && header(m, 'cseq') === header(reinvite, 'cseq')?.replace('INVITE', 'ACK'), 'the ACK of the re-INVITE', timeoutMs);
+    this.browser.endpoint.respond(reinvite, status, reason);
     return reinvite;
   }
 
