@@ -60,7 +60,12 @@ export interface RtpengineConfig {
   interface: string;
   portMin: number;
   portMax: number;
+  /** RTPENGINE_REDIS_DB: the Redis database rtpengine keeps its calls in, or undefined for none (`off`). */
+  redisDb: number | undefined;
 }
+
+/** rtpengine's database in the installation's Redis when RTPENGINE_REDIS_DB is not set. */
+export const DEFAULT_RTPENGINE_REDIS_DB = 1;
 
 /** Two tabs each for 75 desks behind one NAT address; kamailio.cfg has the same default. */
 export const DEFAULT_WS_MAX_CONNECTIONS_PER_ADDRESS = 150;
@@ -149,7 +154,20 @@ function rtpengineConfig(env: NodeJS.ProcessEnv): RtpengineConfig {
     interface: iface,
     portMin,
     portMax,
+    redisDb: rtpengineRedisDb(env),
   };
+}
+
+/** The apps' database is REDIS_URL's (0 unless its path names another); rtpengine's must be another one. */
+function rtpengineRedisDb(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env['RTPENGINE_REDIS_DB'] || String(DEFAULT_RTPENGINE_REDIS_DB);
+  if (raw === 'off') return undefined;
+  const appsDb = Number(/^rediss?:\/\/[^/]*\/(\d+)/.exec(env['REDIS_URL'] ?? '')?.[1] ?? 0);
+  if (!/^\d{1,2}$/.test(raw) || Number(raw) > 15 || Number(raw) === appsDb) {
+    throw new LaunchConfigError(`RTPENGINE_REDIS_DB=${JSON.stringify(raw)} is invalid: it must be a Redis database number from 0 to 15 ` +
+      `other than the apps' (${appsDb}, from REDIS_URL), or off.`);
+  }
+  return Number(raw);
 }
 
 /** "ip", "ip:port", "[ipv6]" or "[ipv6]:port" as "ip:port" (port 5060 when none), or undefined. */

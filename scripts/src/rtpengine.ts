@@ -3,6 +3,7 @@
  * shares, command-line flags for the settings in docs/call-path.md. Shared by the launcher and the
  * tests' harness (tests/helpers/rtpengine.ts).
  */
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, connectHost } from './launch-config.js';
 import { ManagedProcess, waitUntilHealthy } from './managed-process.js';
@@ -21,12 +22,44 @@ export interface RtpengineSettings {
   /** RTPENGINE_PORT_MIN, RTPENGINE_PORT_MAX: the media port range. */
   portMin: number;
   portMax: number;
+  /**
+   * Where rtpengine keeps its calls so that it gets them back when it restarts: a Redis database of
+   * its own (RTPENGINE_REDIS_DB). Without it a restarted rtpengine has no calls.
+   */
+  keyspace?: RtpengineKeyspace | undefined;
 }
 
-/** `rtpengine` arguments: the shared config file, then this installation's addresses and ports. */
-export function rtpengineArgs(settings: RtpengineSettings): string[] {
+/** A Redis database for rtpengine's calls. rtpengine resolves no names: `host` is an IP address. */
+export interface RtpengineKeyspace {
+  host: string;
+  port: number;
+  db: number;
+  password?: string | undefined;
+}
+
+/**
+ * rtpengine's config for an installation with a keyspace: the shared file, plus the keyspace in a
+ * file of its own, readable by its owner only, in `dir` (rtpengine takes the Redis password on its
+ * command line or in its config file, and a command line is readable by every user of the machine).
+ * Returns the file to give rtpengine. The same lines as deploy/rtpengine/start.sh writes in Docker.
+ */
+export function writeRtpengineConfig(dir: string, keyspace: RtpengineKeyspace): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, 'rtpengine.conf');
+  const target = `${keyspace.password ? `${keyspace.password}@` : ''}${keyspace.host}:${keyspace.port}/${keyspace.db}`;
+  const lines = [readFileSync(RTPENGINE_CONF, 'utf8').trimEnd(), '', '# This installation\'s keyspace (written at start).', `redis = ${target}`, `redis-write = ${target}`, ''];
+  writeFileSync(file, lines.join('\n'), { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return file;
+}
+
+/**
+ * `rtpengine` arguments: the config file (the shared one, or the one writeRtpengineConfig wrote), then
+ * this installation's addresses and ports.
+ */
+export function rtpengineArgs(settings: RtpengineSettings, configFile = RTPENGINE_CONF): string[] {
   return [
-    `--config-file=${RTPENGINE_CONF}`,
+    `--config-file=${configFile}`,
     `--interface=${settings.interface}`,
     `--listen-ng=${hostPort(settings.ngHost, settings.ngPort)}`,
     `--port-min=${settings.portMin}`,
@@ -41,8 +74,15 @@ export function rtpengineHealthy(settings: Pick<RtpengineSettings, 'ngHost' | 'n
 
 export interface StartRtpengineOptions extends RtpengineSettings {
   bin?: string;
+  /** Where the config file with the keyspace is written (`keyspace` given). */
+  configDir?: string;
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   startTimeoutMs?: number;
+}
+
+function keyspaceDir(dir: string | undefined): string {
+  if (!dir) throw new Error('rtpengine with a keyspace needs a folder for its config file (configDir)');
+  return dir;
 }
 
 /** Starts an rtpengine we own and resolves once it answers the ng `ping`. */
@@ -51,7 +91,7 @@ export async function startRtpengine(options: StartRtpengineOptions): Promise<Ma
     name: 'rtpengine',
     command: options.bin ?? 'rtpengine',
     installHint: RTPENGINE_INSTALL_HINT,
-    args: rtpengineArgs(options),
+    args: rtpengineArgs(options, options.keyspace ? writeRtpengineConfig(keyspaceDir(options.configDir), options.keyspace) : RTPENGINE_CONF),
     onLine: options.onLine,
   });
   try {

@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { KAMAILIO_INSTALL_HINT, kamailioArgs, kamailioCommand, kamailioHealthy, kamailioProcessEnv, prepareKamailioRunDir } from './kamailio.js';
 import { REPO_ROOT, connectHost, httpUrl, type LaunchConfig } from './launch-config.js';
 import { REDIS_INSTALL_HINT, pingRedis, redisServerArgs, writeRedisConfig } from './redis-server.js';
-import { RTPENGINE_INSTALL_HINT, rtpengineArgs, rtpengineHealthy } from './rtpengine.js';
+import { RTPENGINE_CONF, RTPENGINE_INSTALL_HINT, rtpengineArgs, rtpengineHealthy, writeRtpengineConfig, type RtpengineKeyspace } from './rtpengine.js';
 import { redisPassword, sipEphemeralSecret } from './secrets.js';
 import type { ServiceDefinition } from './supervisor.js';
 
@@ -54,12 +55,32 @@ function withoutRedisPassword(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return rest;
 }
 
+/**
+ * Where rtpengine keeps its calls (RTPENGINE_REDIS_DB): in the launcher's own Redis, or in the one
+ * REDIS_URL names when that is an IP address without Sentinel. rtpengine 10.5 connects to one fixed
+ * IP:PORT and follows no Sentinel: behind Sentinel it has no keyspace here (docs/operations.md, "What
+ * a restart does to calls").
+ */
+function rtpengineKeyspace(config: LaunchConfig): RtpengineKeyspace | undefined {
+  const db = config.rtpengine.redisDb;
+  if (db === undefined || config.redisSentinel) return undefined;
+  if (config.redisUrl === undefined) return { host: REDIS_HOST, port: config.redisPort, db, password: redisPassword(config.env, config.varDir) };
+  const url = new URL(config.redisUrl);
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (url.protocol !== 'redis:' || net.isIP(host) === 0) return undefined;
+  return { host, port: Number(url.port || 6379), db, password: decodeURIComponent(url.password) || undefined };
+}
+
 function rtpengine(config: LaunchConfig): ServiceDefinition {
   const settings = config.rtpengine;
   return {
     name: 'rtpengine',
     ports: [{ host: settings.ngHost, port: settings.ngPort, envName: 'RTPENGINE_NG_PORT', protocol: 'udp' }],
-    prepare: () => ({ command: 'rtpengine', args: rtpengineArgs(settings), env: config.env, installHint: RTPENGINE_INSTALL_HINT }),
+    prepare: () => {
+      const keyspace = rtpengineKeyspace(config);
+      const configFile = keyspace ? writeRtpengineConfig(path.join(config.varDir, 'run', 'rtpengine'), keyspace) : RTPENGINE_CONF;
+      return { command: 'rtpengine', args: rtpengineArgs(settings, configFile), env: config.env, installHint: RTPENGINE_INSTALL_HINT };
+    },
     healthy: () => rtpengineHealthy(settings),
     startTimeoutMs: 10_000,
   };

@@ -22,6 +22,7 @@ import { announceStopped, instanceConnectionName } from './instance.js';
 import { InstanceWatch } from './instance-watch.js';
 import { NgClient } from './media/ng-client.js';
 import { RtpEngine } from './media/rtpengine.js';
+import { RtpengineWatch } from './media/rtpengine-watch.js';
 import { closeRedis } from '@deskline/env-config/redis';
 import { connectRedis } from './redis.js';
 import { AgentStore } from './routing/agent-store.js';
@@ -179,6 +180,14 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     throw new Error(`Cannot prepare the queue in Redis: ${(err as Error).message}`);
   }
 
+  // A restarted rtpengine has its calls back from its Redis keyspace but plays nothing: each call
+  // asks again for what its patient heard, or ends if rtpengine lost it.
+  const rtpengineWatch = new RtpengineWatch({
+    rtpengine,
+    log: log.child({ component: 'rtpengine' }),
+    onRestarted: () => void Promise.all([registry.afterRtpengineRestart(), callbacks.afterRtpengineRestart()]),
+  });
+
   let health: Awaited<ReturnType<typeof startHealthServer>>;
   try {
     health = await startHealthServer({ host: '127.0.0.1', port: config.SIP_APP_HEALTH_PORT, connected: () => stack.connected });
@@ -194,6 +203,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     start() {
       stack.start();
       orphanedCallbacks.start();
+      rtpengineWatch.start();
       log.info(
         {
           clinicNumbers: config.CLINIC_NUMBERS,
@@ -211,6 +221,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     async stop() {
       if (stopping) return;
       stopping = true;
+      await rtpengineWatch.stop();
       await watch.stop();
       await router.stop();
       await orphanedCallbacks.stop();

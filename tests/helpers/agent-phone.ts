@@ -64,6 +64,22 @@ export class IncomingRing {
     await this.phone.endpoint.waitForRequest('ACK', this.callId, timeoutMs);
   }
 
+  /**
+   * Waits for a re-INVITE in the answered call and answers it 200 with `answerFor(offer)`, as JsSIP
+   * does; resolves with the re-INVITE once its ACK has arrived.
+   */
+  async answerReinvite(answerFor: (offer: string) => Promise<string>, timeoutMs = 5000): Promise<SipMessage> {
+    const reinvite = await this.phone.endpoint.waitFor(
+      (m) => m.method === 'INVITE' && header(m, 'call-id') === this.callId && param(header(m, 'to'), 'tag') === this.toTag,
+      `a re-INVITE in call ${this.callId}`,
+      timeoutMs,
+    );
+    const sdp = await answerFor(reinvite.body);
+    this.phone.endpoint.respond(reinvite, 200, 'OK', { toTag: this.toTag, headers: [['Contact', `<${this.phone.contact}>`], ['Content-Type', 'application/sdp']], body: sdp });
+    await this.phone.endpoint.waitFor((m) => m.method === 'ACK' && header(m, 'call-id') === this.callId && header(m, 'cseq') === header(reinvite, 'cseq')?.replace('INVITE', 'ACK'), 'the ACK of the re-INVITE', timeoutMs);
+    return reinvite;
+  }
+
   /** Refuses the call with a final error (486 Busy Here, 603 Decline …). */
   decline(status: number, reason: string): void {
     this.respond(status, reason);

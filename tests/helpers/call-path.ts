@@ -40,6 +40,8 @@ export interface CallPathOptions {
   instances?: number;
   /** A Redis of the test's own (a Sentinel group, tests/helpers/redis-sentinel.ts) instead of a fresh redis-server. */
   redis?: RedisSettingsEnv;
+  /** rtpengine keeps its calls in the test Redis (database 1), as an installation's does (RTPENGINE_REDIS_DB). */
+  rtpengineKeyspace?: boolean;
 }
 
 /** REDIS_URL and, for Sentinel, REDIS_SENTINELS and REDIS_SENTINEL_MASTER, as the apps take them. */
@@ -135,7 +137,7 @@ export async function startCallPath(options: CallPathOptions = {}): Promise<Call
     redis.on('error', () => undefined);
     cleanups.push(() => closeRedis(redis));
 
-    const rtpengineProcess = await startTestRtpengine();
+    const rtpengineProcess = await startTestRtpengine(options.rtpengineKeyspace ? { keyspace: { redisUrl: redisEnv.REDIS_URL } } : {});
     cleanups.push(() => rtpengineProcess.stop());
     const ng = await NgClient.open({ host: '127.0.0.1', port: rtpengineProcess.ngPort, logger: pino({ level: 'silent' }) });
     cleanups.push(() => ng.close());

@@ -131,6 +131,13 @@ export class BrowserCallbackCall {
     return this.browser.endpoint.finalResponse(bye, timeoutMs);
   }
 
+  /** Waits for the sip app's re-INVITE and refuses it with `status`; resolves with the re-INVITE. */
+  async refuseReinvite(status: number, reason: string, timeoutMs = 5000): Promise<SipMessage> {
+    const reinvite = await this.browser.endpoint.waitForRequest('INVITE', this.callId, timeoutMs);
+    this.browser.endpoint.respond(reinvite, status, reason);
+    return reinvite;
+  }
+
   /** Waits for the sip app's BYE (the patient hung up) and answers it 200. */
   async waitForBye(timeoutMs = 5000): Promise<SipMessage> {
     const bye = await this.browser.endpoint.waitForRequest('BYE', this.callId, timeoutMs);
@@ -172,8 +179,11 @@ export class CallbackBrowser {
     return new CallbackBrowser(endpoint, sipUser, kamailio.domain, credentials);
   }
 
-  /** Sends the INVITE to `target`, answering Kamailio's challenge; throws if it was not challenged. */
-  async call(target: string): Promise<BrowserCallbackCall> {
+  /**
+   * Sends the INVITE to `target` with `sdp` (a WebRTC-shaped offer without media behind it unless
+   * given one), answering Kamailio's challenge; throws if it was not challenged.
+   */
+  async call(target: string, sdp = webRtcOffer()): Promise<BrowserCallbackCall> {
     const { challenge, invite } = await sendAuthenticatedInvite(
       this.endpoint,
       {
@@ -182,7 +192,7 @@ export class CallbackBrowser {
         to: target,
         contact: `sip:${this.sipUser}@${this.endpoint.viaHost};transport=ws`,
         headers: [['Content-Type', 'application/sdp']],
-        body: webRtcOffer(),
+        body: sdp,
       },
       this.credentials,
     );

@@ -86,6 +86,14 @@ export class PatientPhone {
     return this.waitUntil(`a ${hz} Hz tone`, (received) => received.find((packet) => isTone(packet, hz)), timeoutMs);
   }
 
+  /**
+   * Starts sending to `address`:`port` before anything has arrived (where its SDP answer or offer
+   * says), as a phone that speaks first; after that it sends as it would anyway.
+   */
+  sendTo(address: string, port: number): void {
+    if (this.sending && !this.sender) this.startSending(address, port);
+  }
+
   /** Stops sending (a phone that moved to another port), and goes on listening. */
   stopSending(): void {
     clearInterval(this.sender);

@@ -3,16 +3,21 @@
  * a media port range of its own, for integration tests of media and of the sip app's use of it.
  */
 import dgram from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { freePort } from '@deskline/scripts/free-port';
 import type { ExitStatus, ManagedProcess } from '@deskline/scripts/managed-process';
 import { killOnExit } from './kill-on-exit.js';
-import { startRtpengine } from '@deskline/scripts/rtpengine';
+import { startRtpengine, type RtpengineKeyspace } from '@deskline/scripts/rtpengine';
 import { ngRequest, type Bencode } from '@deskline/scripts/rtpengine-ng';
 
 export interface TestRtpengineOptions {
   /** How many media ports it may use. Default 100. */
   ports?: number;
   echo?: boolean;
+  /** Keeps its calls in this Redis (a URL like the test Redis's) under database `db` (default 1), as an installation does. */
+  keyspace?: { redisUrl: string; db?: number };
 }
 
 export interface TestRtpengine {
@@ -22,13 +27,24 @@ export interface TestRtpengine {
   interface: string;
   portMin: number;
   portMax: number;
-  process: ManagedProcess;
+  /** The rtpengine process now running (a new one after `restart`). */
+  readonly process: ManagedProcess;
   readonly log: string[];
   /** Milliseconds from spawn until it answered ping. */
   startupMs: number;
   /** One ng command; resolves with rtpengine's answer. */
   ng(command: Record<string, Bencode>): Promise<Record<string, Bencode>>;
+  /** SIGKILL, as a crash or an OOM kill: resolves once the process is gone. */
+  crash(): Promise<void>;
+  /** Starts it again with the same ports and keyspace; resolves once it answers ping. */
+  restart(): Promise<void>;
   stop(): Promise<ExitStatus>;
+}
+
+function keyspaceOf(options: TestRtpengineOptions['keyspace']): RtpengineKeyspace | undefined {
+  if (!options) return undefined;
+  const url = new URL(options.redisUrl);
+  return { host: url.hostname, port: Number(url.port || 6379), db: options.db ?? 1, password: decodeURIComponent(url.password) || undefined };
 }
 
 /** The media ranges of the rtpengines this process runs now. */
@@ -72,40 +88,75 @@ async function mediaRange(host: string, size: number): Promise<[number, number]>
   }
 }
 
+/** A media port range no other rtpengine of this process uses, for an rtpengine a test starts by other means; `release()` when it is gone. */
+export async function reserveMediaRange(size = 100): Promise<{ portMin: number; portMax: number; release(): void }> {
+  const range = await mediaRange('127.0.0.1', size);
+  rangesInUse.add(range);
+  return { portMin: range[0], portMax: range[1], release: () => rangesInUse.delete(range) };
+}
+
 export async function startTestRtpengine(options: TestRtpengineOptions = {}): Promise<TestRtpengine> {
   const host = '127.0.0.1';
   const ngPort = await freePort(host, ['udp', 'tcp']);
   const range = await mediaRange(host, options.ports ?? 100);
   const [portMin, portMax] = range;
   rangesInUse.add(range);
+  const keyspace = keyspaceOf(options.keyspace);
+  const configDir = keyspace ? mkdtempSync(path.join(os.tmpdir(), 'deskline-rtpengine-')) : undefined;
   const log: string[] = [];
   const started = Date.now();
-  const proc = await startRtpengine({
-    ngHost: host,
-    ngPort,
-    interface: host,
-    portMin,
-    portMax,
-    onLine: (line) => {
-      log.push(line);
-      if (options.echo) process.stderr.write(`rtpengine | ${line}\n`);
-    },
-  }).catch((err: unknown) => {
+  const start = async (): Promise<ManagedProcess> => {
+    const proc = await startRtpengine({
+      ngHost: host,
+      ngPort,
+      interface: host,
+      portMin,
+      portMax,
+      keyspace,
+      configDir,
+      onLine: (line) => {
+        log.push(line);
+        if (options.echo) process.stderr.write(`rtpengine | ${line}\n`);
+      },
+    });
+    killOnExit(proc);
+    return proc;
+  };
+  let proc = await start().catch((err: unknown) => {
     rangesInUse.delete(range);
     throw err;
   });
-  killOnExit(proc);
-  void proc.exited.then(() => rangesInUse.delete(range));
+  let stopped = false;
+  const release = (): void => {
+    rangesInUse.delete(range);
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
+  };
   return {
     ngHost: host,
     ngPort,
     interface: host,
     portMin,
     portMax,
-    process: proc,
+    get process() {
+      return proc;
+    },
     log,
     startupMs: Date.now() - started,
     ng: (command) => ngRequest(host, ngPort, command),
-    stop: () => proc.stop(),
+    async crash() {
+      proc.killNow();
+      await proc.exited;
+    },
+    async restart() {
+      if (proc.running) throw new Error('rtpengine is still running: crash() or stop() it first');
+      proc = await start();
+    },
+    async stop() {
+      if (stopped) return proc.exited;
+      stopped = true;
+      const status = await proc.stop();
+      release();
+      return status;
+    },
   };
 }

@@ -14,7 +14,7 @@ import type { TestKamailio } from './kamailio.js';
 import { patientSdp } from './patient-line.js';
 import { PatientPhone } from './patient-phone.js';
 import type { TestRtpengine } from './rtpengine.js';
-import { header, param } from './sip-message.js';
+import { header, param, type SipMessage } from './sip-message.js';
 
 /** One answered call: the SIP side, the plain media endpoint behind the agent's rtpengine, and the SDP it answered. */
 export interface WebRtcCall {
@@ -58,6 +58,22 @@ export class WebRtcAgent {
     }
     await ring.answerWith(answer, media, timeoutMs);
     return { ring, media, answer };
+  }
+
+  /**
+   * Answers the next re-INVITE of `call` as a browser does: the new offer (an ICE restart, a new DTLS
+   * fingerprint) goes to the agent's rtpengine, which answers with its WebRTC side for the same
+   * media endpoint. Resolves with the re-INVITE once ACKed.
+   */
+  answerReinvite(call: WebRtcCall, timeoutMs: number): Promise<SipMessage> {
+    const dialog = { 'call-id': call.ring.callId, 'from-tag': param(header(call.ring.invite, 'from'), 'tag') ?? '' };
+    return call.ring.answerReinvite(async (offer) => {
+      const plain = await this.peer.ng({ command: 'offer', ...dialog, sdp: offer, ...(PLAIN_RTP as unknown as Record<string, Bencode>) });
+      if (plain['result'] !== 'ok') throw new Error(`the agent's rtpengine refused the new offer: ${String(plain['error-reason'])}`);
+      const webrtc = await this.peer.ng({ command: 'answer', ...dialog, 'to-tag': call.ring.toTag, sdp: patientSdp(call.media.port), ...(WEBRTC as unknown as Record<string, Bencode>) });
+      if (webrtc['result'] !== 'ok') throw new Error(`the agent's rtpengine gave no new answer: ${String(webrtc['error-reason'])}`);
+      return String(webrtc['sdp']);
+    }, timeoutMs);
   }
 
   close(): Promise<void> {

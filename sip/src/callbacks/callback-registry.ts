@@ -14,6 +14,11 @@ export class CallbackRegistry {
     void callback.ended.then(() => this.callbacks.delete(callback.id));
   }
 
+  /** rtpengine restarted: a callback it did not get back ends (Callback.afterRtpengineRestart). */
+  async afterRtpengineRestart(): Promise<void> {
+    await Promise.all([...this.callbacks.values()].map((callback) => callback.afterRtpengineRestart()));
+  }
+
   /** Ends every callback (BYE or CANCEL to the patient, BYE or 503 to the browser) and waits for their cleanup. */
   async endAll(): Promise<void> {
     await Promise.all(

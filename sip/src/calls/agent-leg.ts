@@ -3,6 +3,7 @@ import type { AckableIncomingResponseWithSession, OutgoingInviteRequest, Session
 import { snapshotDialog, type DialogSnapshot } from '../sip/dialogs.js';
 import type { Dialer, DialogServices, WorkstationInvite } from '../sip/sip-stack.js';
 import { sendBye } from './bye.js';
+import { sendReinvite } from './reinvite.js';
 import type { RingSnapshot } from './call-sip-state.js';
 import { PatientKeepalive } from './patient-keepalive.js';
 
@@ -137,6 +138,12 @@ export class AgentLeg {
     this.current = 'ended';
     this.keepalive?.stop();
     await sendBye(this.session, this.log);
+  }
+
+  /** A re-INVITE to the answered workstation with our new offer `sdp`; resolves with its answer (sendReinvite). */
+  reoffer(sdp: string): Promise<string> {
+    if (this.current !== 'answered' || !this.session) return Promise.reject(new Error('the leg is not answered'));
+    return sendReinvite(this.session, sdp, this.log);
   }
 
   /** This process stops and another one will adopt the answered dialog: no BYE, no more probes from here. */

@@ -21,6 +21,11 @@ export class CallRegistry {
     void call.ended.then(() => this.calls.delete(call.id));
   }
 
+  /** rtpengine restarted: every call gets back what the patient heard, or ends (PatientCall.afterRtpengineRestart). */
+  async afterRtpengineRestart(): Promise<void> {
+    await Promise.all([...this.calls.values()].map((call) => call.afterRtpengineRestart()));
+  }
+
   /** Ends every call (with a BYE where the dialog allows it) and waits for their cleanup. */
   async endAll(reason: EndReason): Promise<void> {
     await Promise.all([...this.calls.values()].map((call) => call.end(reason, { bye: true })));

@@ -2,8 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RedisKeys, callFromHash, type CallView } from '@deskline/protocol';
 import { RECONNECT_GRACE_SECONDS, readInstances, settledInstanceIds, stoppedInstanceKey, type InstanceList } from '../instance.js';
-import { NgError } from '../media/ng-client.js';
-import type { RtpEngine } from '../media/rtpengine.js';
+import { isUnknownCall, type RtpEngine } from '../media/rtpengine.js';
 import type { AgentStore } from '../routing/agent-store.js';
 import type { CallSipState } from './call-sip-state.js';
 import { OWNER_FIELD, type CallStore } from './call-store.js';
@@ -133,7 +132,7 @@ async function endOrphan(deps: OrphanedCallsDeps, view: CallView, owner: string)
   try {
     await deps.rtpengine.deleteCall(view.id);
   } catch (err) {
-    if (!(err instanceof NgError && /unknown call/i.test(err.reason))) deps.log.warn({ err, callId: view.id }, 'could not delete the rtpengine session of an orphaned call');
+    if (!isUnknownCall(err)) deps.log.warn({ err, callId: view.id }, 'could not delete the rtpengine session of an orphaned call');
   }
   deps.log.warn({ callId: view.id, was: view.state, now: state, owner: owner || undefined }, 'ended a call whose sip app instance is gone');
 }

@@ -4,6 +4,7 @@ import type { CallState, CallView } from '@deskline/protocol';
 import type { IncomingInviteRequest, Session } from 'sip.js/lib/core/index.js';
 import { MediaSession } from '../media/media-session.js';
 import type { RtpEngine } from '../media/rtpengine.js';
+import { heldAfterRestart } from '../media/rtpengine-watch.js';
 import type { Agent, AgentStore } from '../routing/agent-store.js';
 import type { Dialer, DialogServices } from '../sip/sip-stack.js';
 import { AgentLeg, type AgentGone } from './agent-leg.js';
@@ -58,6 +59,7 @@ export type EndReason =
   | 'no-ack'
   | 'no-usable-answer'
   | 'media-failed'
+  | 'media-lost'
   | 'failed'
   | 'shutdown';
 
@@ -253,6 +255,60 @@ export class PatientCall {
       }),
     );
     return true;
+  }
+
+  /**
+   * rtpengine restarted (RtpengineWatch). It got its calls back from its Redis keyspace, forwarding
+   * included, but not what it was playing: a call in its intro hears the intro again from the start,
+   * a waiting or ringing patient the hold music; a bridged call needs nothing. A call that rtpengine
+   * did not get back (no keyspace, or Redis could not be written) has no media any more: it is ended
+   * with a BYE rather than left in silence.
+   */
+  async afterRtpengineRestart(): Promise<void> {
+    // Before the answer, the offer or answer to rtpengine fails by itself and the call is refused.
+    if (this.ending || !this.leg) return;
+    const held = await heldAfterRestart(this.media, this.log);
+    if (held === undefined || this.ending) return;
+    if (!held) {
+      this.log.error('rtpengine restarted without this call (its Redis keyspace did not have it); hanging up rather than leave the line silent');
+      await this.end('media-lost', { bye: true });
+      return;
+    }
+    const state = this.machine.state;
+    this.log.info({ state }, 'rtpengine restarted with the call; restoring what the patient hears');
+    if (state === 'intro' && this.step instanceof IntroStep) {
+      this.runStep(new IntroStep(this.media, this.deps.introFile, this.log, () => this.enterWaiting()));
+    } else if (state === 'waiting') {
+      this.runStep(new WaitWithMusicStep(this.media, this.deps.holdMusicFile, this.log));
+    } else if (state === 'ringing') {
+      await this.playHoldMusic();
+    } else if (state === 'bridged') {
+      await this.reofferToAgent();
+    }
+  }
+
+  /**
+   * A bridged call with a browser after an rtpengine restart: a re-INVITE with rtpengine's new offer
+   * (new ICE credentials and DTLS certificate), its answer back to rtpengine. The audio flows on
+   * meanwhile. A browser that refuses it (logged) stops sending some 10 s later: the patient then
+   * hears nothing from the agent, who can still hang up.
+   */
+  private async reofferToAgent(): Promise<void> {
+    const leg = this.agentLeg;
+    const tag = this.media.agentTag;
+    if (!leg || !tag) return;
+    try {
+      const offer = await this.media.reofferToAgent();
+      if (offer === undefined || this.ending) return;
+      const answer = await leg.reoffer(offer);
+      if (this.ending) return;
+      await this.media.answerFromAgent(tag, answer);
+      const agentDialog = leg.snapshot();
+      if (agentDialog) this.saveSip({ set: { agent: agentDialog, media: this.media.snapshot() } });
+      this.log.info("the agent's browser took rtpengine's new ICE and DTLS after the restart");
+    } catch (err) {
+      if (!this.ending) this.log.warn({ err }, "could not renegotiate the agent's media after the rtpengine restart");
+    }
   }
 
   /**

@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import type { WorkstationKind } from '@deskline/protocol';
-import { PLAIN_RTP, TOWARDS_WORKSTATION, flagsFor } from './flags.js';
-import { NgError } from './ng-client.js';
+import { PLAIN_RTP, TOWARDS_WORKSTATION, WEBRTC, flagsFor } from './flags.js';
 import { packetsFromTag } from './packets.js';
-import type { Playback, RtpEngine } from './rtpengine.js';
+import { isUnknownCall, type Playback, type RtpEngine } from './rtpengine.js';
 import { answerDirection, carriesAudio, mediaAddress, onlyCarriedCodecs, placeholderSdp, sameSdpVersion, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from './sdp.js';
 
 /** rtpengine's tag for the queue's placeholder leg. Agents' legs get tags of their own. */
@@ -230,6 +229,36 @@ export class MediaSession {
     return packetsFromTag(this.engine, this.callId, this.patientTag);
   }
 
+  /**
+   * Whether rtpengine holds this call: after a restart, whether it got the call back from its Redis
+   * keyspace. True for a session that has nothing in rtpengine (yet, or any more).
+   */
+  async heldByRtpengine(): Promise<boolean> {
+    if (this.destroyed || !this.allocated) return true;
+    return this.engine.holds(this.callId);
+  }
+
+  /**
+   * After an rtpengine restart, a new offer for the connected browser, for a re-INVITE: a call read
+   * back from rtpengine's keyspace forwards media, but with ICE credentials and a DTLS certificate of
+   * the new process, so it fails the browser's ICE checks and the browser stops sending after some
+   * 10 s. The offer carries the new ones (an ICE restart and a new DTLS handshake for the browser);
+   * its answer goes to `answerFromAgent`. Undefined for a desk phone (plain RTP needs nothing) or
+   * before an agent answered.
+   */
+  reofferToAgent(): Promise<string | undefined> {
+    return this.run(async () => {
+      const agent = this.agent;
+      if (!agent || agent.kind !== 'browser') return undefined;
+      return this.engine.offer({ callId: this.callId, fromTag: this.patientTag, toTag: agent.tag, sdp: this.patientSdp, flags: flagsFor(WEBRTC, 'trunk') });
+    });
+  }
+
+  /** The tag of the connected agent's branch, if any. */
+  get agentTag(): string | undefined {
+    return this.agent?.tag;
+  }
+
   /** Plays a file to the patient, replacing whatever played before. */
   playToPatient(file: string, repeatTimes: number): Promise<Playback> {
     return this.run(() => this.engine.playMedia({ callId: this.callId, fromTag: this.patientTag, file, repeatTimes }));
@@ -250,7 +279,7 @@ export class MediaSession {
       this.log.debug('rtpengine session deleted');
     } catch (err) {
       // rtpengine may already have dropped it (its own timeout); anything else is worth a warning.
-      if (err instanceof NgError && /unknown call/i.test(err.reason)) return;
+      if (isUnknownCall(err)) return;
       this.log.warn({ err }, 'could not delete the rtpengine session');
     }
   }

@@ -76,11 +76,16 @@ export class NgClient {
     });
   }
 
-  /** Sends one command; resolves with the reply, rejects with NgError on `error` or silence. */
-  request(command: string, params: EncodableDict = {}): Promise<NgReply> {
+  /**
+   * Sends one command; resolves with the reply, rejects with NgError on `error` or silence. `retry`
+   * overrides the client's attempts and per-attempt wait for this request (a health probe asks once).
+   */
+  request(command: string, params: EncodableDict = {}, retry: { attempts?: number; timeoutMs?: number } = {}): Promise<NgReply> {
     if (this.closed) return Promise.reject(new NgError(command, 'the control client is closed'));
     const cookie = `${this.cookiePrefix}_${(this.counter += 1)}`;
     const datagram = Buffer.concat([Buffer.from(`${cookie} `), encode({ ...params, command })]);
+    const attempts = retry.attempts ?? this.options.attempts;
+    const timeoutMs = retry.timeoutMs ?? this.options.timeoutMs;
     return new Promise<NgReply>((resolve, reject) => {
       let attempt = 0;
       let timer: NodeJS.Timeout | undefined;
@@ -94,15 +99,15 @@ export class NgClient {
           if (err) this.options.logger.warn({ err, command }, 'could not send to rtpengine');
         });
         timer = setTimeout(() => {
-          if (attempt < this.options.attempts) {
+          if (attempt < attempts) {
             this.options.logger.debug({ command, cookie, attempt }, 'no reply from rtpengine yet; sending again');
             send();
             return;
           }
           finish();
-          const waited = this.options.attempts * this.options.timeoutMs;
+          const waited = attempts * timeoutMs;
           reject(new NgError(command, `no reply from ${this.options.host}:${this.options.port} within ${waited} ms`, true));
-        }, this.options.timeoutMs);
+        }, timeoutMs);
       };
       this.pending.set(cookie, {
         command,

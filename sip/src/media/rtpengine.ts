@@ -1,4 +1,4 @@
-import type { NgClient, NgReply } from './ng-client.js';
+import { NgError, type NgClient, type NgReply } from './ng-client.js';
 import type { FlagSet } from './flags.js';
 
 export interface OfferAnswer {
@@ -26,6 +26,37 @@ export class RtpEngine {
 
   async ping(): Promise<void> {
     await this.ng.request('ping');
+  }
+
+  /**
+   * When this rtpengine started (ms since the epoch, to within a second): now minus the uptime its
+   * `statistics` tell. One attempt of `timeoutMs`: it is a probe, asked again on its next turn.
+   */
+  async startedAt(timeoutMs: number): Promise<number> {
+    const reply = await this.ng.request('statistics', {}, { attempts: 1, timeoutMs });
+    const statistics = reply['statistics'];
+    const totals = isRecord(statistics) ? statistics['totalstatistics'] : undefined;
+    const uptime = isRecord(totals) ? Number(totals['uptime']) : Number.NaN;
+    if (!Number.isFinite(uptime) || uptime < 0) throw new NgError('statistics', 'the reply tells no uptime');
+    return Date.now() - uptime * 1000;
+  }
+
+  /**
+   * Whether rtpengine holds the call `callId`: false when it answers, twice `recheckMs` apart, that
+   * the call-id is unknown (the second time in case a restarted rtpengine answered before it had
+   * read all its calls back from Redis).
+   */
+  async holds(callId: string, recheckMs = 1_000): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.query(callId);
+        return true;
+      } catch (err) {
+        if (!isUnknownCall(err)) throw err;
+        if (attempt > 0) return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, recheckMs));
+    }
   }
 
   /**
@@ -113,4 +144,13 @@ function sdpOf(command: string, reply: NgReply): string {
   const sdp = reply['sdp'];
   if (typeof sdp !== 'string' || sdp === '') throw new Error(`rtpengine ${command} replied without an SDP`);
   return sdp;
+}
+
+/** rtpengine's answer to a command about a call it does not hold ("Unknown call-id"). */
+export function isUnknownCall(err: unknown): boolean {
+  return err instanceof NgError && !err.timedOut && /unknown call/i.test(err.reason);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

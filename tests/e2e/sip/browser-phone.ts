@@ -225,6 +225,12 @@ export class BrowserPhone {
 
   /** The remote audio's RMS level over the next `ms`: its mean and its quietest 20 ms reading. */
   async level(ms: number): Promise<{ mean: number; min: number }> {
+    const readings = await this.readings(ms);
+    return { mean: readings.reduce((sum, r) => sum + r, 0) / readings.length, min: Math.min(...readings) };
+  }
+
+  /** The remote audio's RMS level every 20 ms over the next `ms`. */
+  async readings(ms: number): Promise<number[]> {
     await this.page.evaluate(() => {
       const state = (window as unknown as PhoneWindow).__phone;
       state.readings = [];
@@ -234,8 +240,7 @@ export class BrowserPhone {
     return this.page.evaluate(() => {
       const state = (window as unknown as PhoneWindow).__phone;
       state.recording = false;
-      const readings = state.readings;
-      return { mean: readings.reduce((sum, r) => sum + r, 0) / readings.length, min: Math.min(...readings) };
+      return state.readings;
     });
   }
 

@@ -1,10 +1,11 @@
 /**
  * What the containers of docker-compose.yml run besides the services themselves, run here against the
  * real services: the healthcheck scripts (deploy/healthcheck/), Redis's start script with its
- * password, and Kamailio reaching that password-protected Redis with compose's REDIS_SERVER spec.
+ * password, Kamailio reaching that password-protected Redis with compose's REDIS_SERVER spec, and
+ * rtpengine's start script keeping its calls there.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,9 +19,11 @@ import { RedisKeys } from '@deskline/protocol';
 import { freePort } from '@deskline/scripts/free-port';
 import { REPO_ROOT } from '@deskline/scripts/launch-config';
 import { ManagedProcess, waitUntilHealthy } from '@deskline/scripts/managed-process';
+import { rtpengineArgs } from '@deskline/scripts/rtpengine';
+import { ngPing, ngRequest } from '@deskline/scripts/rtpengine-ng';
 import { startTestKamailio, type TestKamailio } from '../../helpers/kamailio.js';
 import { killOnExit } from '../../helpers/kill-on-exit.js';
-import { startTestRtpengine, type TestRtpengine } from '../../helpers/rtpengine.js';
+import { reserveMediaRange, startTestRtpengine, type TestRtpengine } from '../../helpers/rtpengine.js';
 import { buildTestApp } from '../../helpers/signaling.js';
 import { SipUdpEndpoint } from '../../helpers/sip-endpoint.js';
 import { phoneHa1, register } from '../../helpers/sip-register.js';
@@ -158,6 +161,44 @@ test('sip-options.sh: healthy while Kamailio answers OPTIONS, not when nothing l
 test('ng-ping.sh: healthy while rtpengine answers ping, not when nothing listens', async () => {
   assert.is(await healthy(script('healthcheck/ng-ping.sh'), '127.0.0.1', String(rtpengine.ngPort)), true);
   assert.is(await healthy(script('healthcheck/ng-ping.sh'), '127.0.0.1', String(await freePort('127.0.0.1', ['udp']))), false);
+});
+
+test('rtpengine: start.sh keeps its calls in database RTPENGINE_REDIS_DB of the password-protected Redis (the password on no command line, in no environment, in a file only its owner reads); killed and started again, it has them back', async () => {
+  const ngPort = await freePort('127.0.0.1', ['udp', 'tcp']);
+  const range = await reserveMediaRange(10);
+  const runDir = path.join(dir, 'rtpengine-run');
+  // The rtpengine service's command line: the launcher's arguments after the start script.
+  const args = rtpengineArgs({ ngHost: '127.0.0.1', ngPort, interface: '127.0.0.1', portMin: range.portMin, portMax: range.portMax });
+  const env = { ...process.env, REDIS_PASSWORD: PASSWORD, REDIS_PORT: String(redisPort), RTPENGINE_REDIS_DB: '3', RTPENGINE_RUN_DIR: runDir, RTPENGINE_BIN: 'rtpengine' };
+  const start = async (): Promise<ManagedProcess> => {
+    const proc = killOnExit(ManagedProcess.start({ name: 'rtpengine-start', command: 'sh', args: [script('rtpengine/start.sh'), ...args], env }));
+    await waitUntilHealthy(proc, () => ngPing('127.0.0.1', ngPort), 10_000);
+    return proc;
+  };
+  const keyspace = new Redis(`redis://:${PASSWORD}@127.0.0.1:${redisPort}/3`);
+  let proc = await start();
+  try {
+    assert.not.ok(readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').includes(PASSWORD), 'the password is on no command line');
+    assert.not.ok(readFileSync(`/proc/${proc.pid}/environ`, 'utf8').includes(PASSWORD), 'nor in its environment');
+    assert.is(statSync(path.join(runDir, 'rtpengine.conf')).mode & 0o777, 0o600);
+    assert.is(statSync(runDir).mode & 0o777, 0o700);
+    const sdp = (port: number): string => `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\na=sendrecv\r\n`;
+    assert.is((await ngRequest('127.0.0.1', ngPort, { command: 'offer', 'call-id': 'kept', 'from-tag': 'a', sdp: sdp(4000) }))['result'], 'ok');
+    assert.is((await ngRequest('127.0.0.1', ngPort, { command: 'answer', 'call-id': 'kept', 'from-tag': 'a', 'to-tag': 'b', sdp: sdp(4002) }))['result'], 'ok');
+    assert.ok((await keyspace.dbsize()) > 0, 'the call is in database 3');
+    proc.killNow();
+    await proc.exited;
+    proc = await start();
+    assert.is((await ngRequest('127.0.0.1', ngPort, { command: 'query', 'call-id': 'kept' }))['result'], 'ok', 'the restarted rtpengine has the call');
+    await ngRequest('127.0.0.1', ngPort, { command: 'delete', 'call-id': 'kept', 'delete delay': 0 });
+    await waitUntilHealthy(proc, async () => (await keyspace.dbsize()) === 0, 5_000);
+  } finally {
+    await proc.stop();
+    keyspace.disconnect();
+    range.release();
+  }
+  const refused = await run('sh', [script('rtpengine/start.sh'), ...args], { env: { ...env, RTPENGINE_REDIS_DB: '0' } }).then(() => '', (err: { stderr?: string }) => err.stderr ?? 'failed');
+  assert.match(refused, /RTPENGINE_REDIS_DB=0 is invalid/);
 });
 
 test('http-ok.sh: healthy on signaling\'s /api/health (200), not on a 404 or a closed port', async () => {

@@ -180,6 +180,11 @@ test('the launcher\'s Redis has a generated password: refused without it, known 
   assert.is(readFileSync(configFile, 'utf8'), `requirepass ${password}\n`);
   assert.is(statSync(configFile).mode & 0o777, 0o600, `${configFile} is readable by its owner only`);
   assert.is(statSync(path.dirname(configFile)).mode & 0o777, 0o700);
+  // rtpengine keeps its calls there (RTPENGINE_REDIS_DB), told the password in a file of its own.
+  const rtpengineConf = path.join(varDir, 'run', 'rtpengine', 'rtpengine.conf');
+  assert.match(readFileSync(rtpengineConf, 'utf8'), new RegExp(`\\nredis = ${password}@127\\.0\\.0\\.1:${redisPort}/1\\n`));
+  assert.is(statSync(rtpengineConf).mode & 0o777, 0o600);
+  assert.match(first.output, new RegExp(`^rtpengine \\| .*Connected to Redis 127\\.0\\.0\\.1:${redisPort} in master mode`, 'm'));
   for (const name of ['signaling', 'sip']) {
     const env = readFileSync(`/proc/${first.childPids().get(name) ?? 0}/environ`, 'utf8').split('\0');
     assert.ok(env.includes(`REDIS_URL=redis://:${password}@127.0.0.1:${redisPort}`), `${name} has the password in its environment`);

@@ -9,7 +9,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kamailioArgs, kamailioEnv, kamailioProcessEnv, ndbRedisServer, type KamailioSettings } from '@deskline/scripts/kamailio';
 import { LaunchConfigError, readLaunchConfig } from '@deskline/scripts/launch-config';
-import { rtpengineArgs } from '@deskline/scripts/rtpengine';
+import { RTPENGINE_CONF, rtpengineArgs } from '@deskline/scripts/rtpengine';
+import { serviceDefinitions } from '@deskline/scripts/services';
 import { ephemeralSecretFile, sipEphemeralSecret } from '@deskline/scripts/secrets';
 
 function baseSettings(): KamailioSettings {
@@ -33,7 +34,41 @@ test('the defaults are those of docs/call-path.md', () => {
   });
   assert.throws(() => readLaunchConfig({ WS_MAX_CONNECTIONS_PER_ADDRESS: '0' }), /WS_MAX_CONNECTIONS_PER_ADDRESS/);
   assert.is(readLaunchConfig({ WS_MAX_CONNECTIONS_PER_ADDRESS: '400' }).sip.wsMaxConnectionsPerAddress, 400);
-  assert.equal(config.rtpengine, { ngHost: '127.0.0.1', ngPort: 22222, interface: '127.0.0.1', portMin: 30000, portMax: 30999 });
+  assert.equal(config.rtpengine, { ngHost: '127.0.0.1', ngPort: 22222, interface: '127.0.0.1', portMin: 30000, portMax: 30999, redisDb: 1 });
+});
+
+test("RTPENGINE_REDIS_DB: database 1 by default, off for none, never the apps' database; the launcher gives rtpengine its keyspace in a file only its owner reads, never on its command line", () => {
+  assert.is(readLaunchConfig({ RTPENGINE_REDIS_DB: 'off' }).rtpengine.redisDb, undefined);
+  assert.is(readLaunchConfig({ RTPENGINE_REDIS_DB: '15' }).rtpengine.redisDb, 15);
+  for (const bad of ['0', '16', '-1', '1.5', 'one']) assert.throws(() => readLaunchConfig({ RTPENGINE_REDIS_DB: bad }), /RTPENGINE_REDIS_DB/);
+  assert.throws(() => readLaunchConfig({ REDIS_URL: 'redis://127.0.0.1:6379/2', RTPENGINE_REDIS_DB: '2' }), /RTPENGINE_REDIS_DB="2" is invalid/);
+  assert.is(readLaunchConfig({ REDIS_URL: 'redis://127.0.0.1:6379/2', RTPENGINE_REDIS_DB: '0' }).rtpengine.redisDb, 0);
+
+  const varDir = mkdtempSync(path.join(os.tmpdir(), 'deskline-rtpengine-keyspace-'));
+  const password = 'k'.repeat(40);
+  const rtpengineOf = (env: NodeJS.ProcessEnv): readonly string[] => {
+    const definition = serviceDefinitions(readLaunchConfig({ DESKLINE_VAR_DIR: varDir, ...env })).find((d) => d.name === 'rtpengine');
+    return definition?.prepare().args ?? [];
+  };
+  const configFile = (args: readonly string[]): string => args.find((a) => a.startsWith('--config-file='))?.slice('--config-file='.length) ?? '';
+  try {
+    // The launcher's own Redis, with its password.
+    const own = rtpengineOf({ REDIS_PASSWORD: password, REDIS_PORT: '6390' });
+    assert.not.ok(own.join(' ').includes(password), 'the password is not on the command line');
+    const file = configFile(own);
+    assert.is(statSync(file).mode & 0o777, 0o600);
+    const text = readFileSync(file, 'utf8');
+    assert.ok(text.startsWith(readFileSync(RTPENGINE_CONF, 'utf8').trimEnd()), 'the shared config, then the keyspace');
+    assert.match(text, new RegExp(`\\nredis = ${password}@127\\.0\\.0\\.1:6390/1\\nredis-write = ${password}@127\\.0\\.0\\.1:6390/1\\n$`));
+    // A REDIS_URL of the user's, at an IP address.
+    assert.match(readFileSync(configFile(rtpengineOf({ REDIS_URL: `redis://:${password}@127.0.0.2:7000`, RTPENGINE_REDIS_DB: '4' })), 'utf8'), new RegExp(`redis = ${password}@127\\.0\\.0\\.2:7000/4\\n`));
+    // None: switched off, behind Sentinel (rtpengine would not follow a failover), or a name rtpengine cannot resolve.
+    assert.is(configFile(rtpengineOf({ RTPENGINE_REDIS_DB: 'off' })), RTPENGINE_CONF);
+    assert.is(configFile(rtpengineOf({ REDIS_URL: `redis://:${password}@127.0.0.1:6379`, REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_MASTER: 'deskline' })), RTPENGINE_CONF);
+    assert.is(configFile(rtpengineOf({ REDIS_URL: `redis://:${password}@redis.internal:6379` })), RTPENGINE_CONF);
+  } finally {
+    rmSync(varDir, { recursive: true, force: true });
+  }
 });
 
 test('SIP_ADVERTISE (NAT): an IP address given to Kamailio (IPv6 in brackets); an empty one, even inherited, never reaches it', () => {
