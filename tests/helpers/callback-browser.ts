@@ -131,6 +131,13 @@ export class BrowserCallbackCall {
     return this.browser.endpoint.finalResponse(bye, timeoutMs);
   }
 
+  /** Waits for the sip app's re-INVITE and refuses it with `status`; resolves with the re-INVITE. */
+  async refuseReinvite(status: number, reason: string, timeoutMs = 5000): Promise<SipMessage> {
+    const reinvite = await this.browser.endpoint.waitForRequest('INVITE', this.callId, timeoutMs);
+    this.browser.endpoint.respond(reinvite, status, reason);
+    return reinvite;
+  }
+
   /** Waits for the sip app's BYE (the patient hung up) and answers it 200. */
   async waitForBye(timeoutMs = 5000): Promise<SipMessage> {
     const bye = await this.browser.endpoint.waitForRequest('BYE', this.callId, timeoutMs);

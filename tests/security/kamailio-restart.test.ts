@@ -127,6 +127,10 @@ test('after a SIGKILL and a restart, both sides of a dialog set up before it rea
   console.log(`  Kamailio killed and answering again after ${downMs} ms`);
   await app.close();
   app = await WorkstationRinger.connect(kamailio);
+  // As the sip app does on each connect: an OPTIONS to Kamailio, answered once it holds the connection.
+  const self = `sip:${kamailio.host}:${kamailio.sipPort}`;
+  const ping = app.endpoint.sendRequest({ method: 'OPTIONS', uri: self, from: appContact(), to: self });
+  assert.is((await app.endpoint.finalResponse(ping)).status, 200);
 
   await reachesApp(trunk, fromTrunk(before, 'OPTIONS'));
   await reachesApp(trunk, fromTrunk(before, 'INVITE'));

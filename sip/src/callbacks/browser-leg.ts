@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { IncomingInviteRequest, Session } from 'sip.js/lib/core/index.js';
 import { sendBye } from '../calls/bye.js';
+import { sendReinvite } from '../calls/reinvite.js';
 import { PatientKeepalive, type KeepaliveFailure } from '../calls/patient-keepalive.js';
 import type { DialogServices } from '../sip/sip-stack.js';
 
@@ -101,6 +102,12 @@ export class BrowserLeg {
       this.current = 'ended';
       return false;
     }
+  }
+
+  /** A re-INVITE to the confirmed browser with our new offer `sdp`; resolves with its answer (sendReinvite). */
+  reoffer(sdp: string): Promise<string> {
+    if (this.current !== 'confirmed' || !this.session) return Promise.reject(new Error('the browser leg is not confirmed'));
+    return sendReinvite(this.session, sdp, this.log);
   }
 
   /** A final error response to the INVITE, while it has none. */

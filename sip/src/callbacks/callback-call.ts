@@ -179,17 +179,39 @@ export class Callback {
 
   /**
    * rtpengine restarted (RtpengineWatch): it got the callback's media back from its Redis keyspace,
-   * and the two talk on, as nothing plays in a callback. One that rtpengine did not get back is
-   * silent for good: it ends, answered (the task goes on to wrap-up) or failed if the patient's
-   * phone was still ringing.
+   * and the two talk on (nothing plays in a callback), the browser with rtpengine's new ICE and DTLS
+   * from a re-INVITE. One that rtpengine did not get back is silent for good: it ends, answered (the
+   * task goes on to wrap-up) or failed if the patient's phone was still ringing.
    */
   async afterRtpengineRestart(): Promise<void> {
     if (this.ending) return;
     const held = await heldAfterRestart(this.media, this.log);
-    if (held !== false || this.ending) return;
+    if (held === undefined || this.ending) return;
+    if (held) {
+      await this.reofferToBrowser();
+      return;
+    }
     this.log.error('rtpengine restarted without this callback (its Redis keyspace did not have it); hanging up rather than leave the line silent');
     const answered = this.machine.state === 'answered';
     await this.end('media-lost', answered ? 'answered' : 'failed', answered ? undefined : [503, 'Media Unavailable']);
+  }
+
+  /**
+   * An answered callback after an rtpengine restart: a re-INVITE gives the browser rtpengine's new
+   * ICE credentials and DTLS certificate (PatientCall.reofferToAgent), its answer goes back to
+   * rtpengine. The audio flows meanwhile.
+   */
+  private async reofferToBrowser(): Promise<void> {
+    try {
+      const offer = await this.media.reofferToBrowser();
+      if (offer === undefined || this.ending) return;
+      const answer = await this.browser.reoffer(offer);
+      if (this.ending) return;
+      await this.media.answerFromBrowser(answer);
+      this.log.info("the employee's browser took rtpengine's new ICE and DTLS after the restart");
+    } catch (err) {
+      if (!this.ending) this.log.warn({ err }, "could not renegotiate the browser's media after the rtpengine restart");
+    }
   }
 
   /**

@@ -3,6 +3,7 @@ import type { AckableIncomingResponseWithSession, OutgoingInviteRequest, Session
 import { snapshotDialog, type DialogSnapshot } from '../sip/dialogs.js';
 import type { Dialer, DialogServices, WorkstationInvite } from '../sip/sip-stack.js';
 import { sendBye } from './bye.js';
+import { sendReinvite } from './reinvite.js';
 import type { RingSnapshot } from './call-sip-state.js';
 import { PatientKeepalive } from './patient-keepalive.js';
 
@@ -139,36 +140,10 @@ export class AgentLeg {
     await sendBye(this.session, this.log);
   }
 
-  /**
-   * A re-INVITE to the answered workstation with our new offer `sdp` (rtpengine's, after it
-   * restarted); resolves with its answer, once ACKed. JsSIP answers a re-INVITE by itself.
-   */
+  /** A re-INVITE to the answered workstation with our new offer `sdp`; resolves with its answer (sendReinvite). */
   reoffer(sdp: string): Promise<string> {
-    const session = this.session;
-    if (this.current !== 'answered' || !session) return Promise.reject(new Error('the leg is not answered'));
-    return new Promise<string>((resolve, reject) => {
-      const refused = (statusCode: number | undefined, reasonPhrase: string | undefined): void =>
-        reject(new Error(`the workstation answered the re-INVITE ${statusCode ?? '?'} ${reasonPhrase ?? ''}`));
-      try {
-        session.invite(
-          {
-            onAccept: (response) => {
-              try {
-                response.ack();
-              } catch (err) {
-                this.log.warn({ err }, "could not ACK the workstation's 200 to the re-INVITE");
-              }
-              resolve(response.message.body);
-            },
-            onRedirect: (response) => refused(response.message.statusCode, response.message.reasonPhrase),
-            onReject: (response) => refused(response.message.statusCode, response.message.reasonPhrase),
-          },
-          { body: { contentDisposition: 'session', contentType: 'application/sdp', content: sdp } },
-        );
-      } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    });
+    if (this.current !== 'answered' || !this.session) return Promise.reject(new Error('the leg is not answered'));
+    return sendReinvite(this.session, sdp, this.log);
   }
 
   /** This process stops and another one will adopt the answered dialog: no BYE, no more probes from here. */

@@ -290,8 +290,8 @@ export class PatientCall {
   /**
    * A bridged call with a browser after an rtpengine restart: a re-INVITE with rtpengine's new offer
    * (new ICE credentials and DTLS certificate), its answer back to rtpengine. The audio flows on
-   * meanwhile. If the browser refuses it, the call goes on until the browser's ICE gives up; its
-   * keepalive then ends the call (`agent-vanished`) as for any browser whose media died.
+   * meanwhile. A browser that refuses it (logged) stops sending some 10 s later: the patient then
+   * hears nothing from the agent, who can still hang up.
    */
   private async reofferToAgent(): Promise<void> {
     const leg = this.agentLeg;

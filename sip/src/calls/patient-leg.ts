@@ -170,9 +170,10 @@ export class PatientLeg {
     return this.options.keepaliveMs + KEEPALIVE_ANSWER_GRACE_MS;
   }
 
-  private signOfLife(): void {
+  /** `quiet`: the ACK's, which onConfirmed announces already. */
+  private signOfLife(quiet = false): void {
     if (this.current === 'ended') return;
-    const wasAlive = this.alive;
+    const wasAlive = quiet || this.alive;
     this.lastSignOfLife = Date.now();
     clearTimeout(this.staleTimer);
     this.staleTimer = setTimeout(() => this.keepalive.probeNow(), this.aliveForMs + 1);
@@ -246,16 +247,16 @@ export class PatientLeg {
     this.rtpWatch.start();
   }
 
+  /** Confirmed by the patient's ACK: a sign of life of its own. */
+  private confirmByAck(): void {
+    this.confirm();
+    this.signOfLife(true);
+  }
+
   /** A move the diagram does not allow throws: the caller has a bug. */
   private moveTo(to: PatientLegState): void {
     if (!LEG_MOVES[this.current].includes(to)) throw new Error(`the patient's leg cannot move from ${this.current} to ${to}`);
     this.current = to;
-  }
-
-  /** Confirmed by the patient's ACK: a sign of life of its own. */
-  private confirmByAck(): void {
-    this.confirm();
-    this.signOfLife();
   }
 
   private onAck(message: IncomingRequestMessage): void {

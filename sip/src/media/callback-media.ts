@@ -17,6 +17,8 @@ export function callbackMediaId(callbackId: string): string {
 export class CallbackMedia {
   private allocated = false;
   private destroyed = false;
+  /** The patient's side once answered: the trunk leg's tag and SDP. */
+  private trunk: { tag: string; sdp: string } | undefined;
   private inFlight: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -39,9 +41,34 @@ export class CallbackMedia {
 
   /** The patient's answer (to-tag = the trunk's leg); returns the WebRTC answer for the browser. */
   answerFromTrunk(trunkTag: string, trunkSdp: string): Promise<string> {
-    return this.run(() =>
-      this.engine.answer({ callId: this.callId, fromTag: this.browserTag, toTag: trunkTag, sdp: trunkSdp, flags: flagsFor(WEBRTC, 'trunk') }),
-    );
+    return this.run(async () => {
+      const answer = await this.engine.answer({ callId: this.callId, fromTag: this.browserTag, toTag: trunkTag, sdp: trunkSdp, flags: flagsFor(WEBRTC, 'trunk') });
+      this.trunk = { tag: trunkTag, sdp: trunkSdp };
+      return answer;
+    });
+  }
+
+  /**
+   * After an rtpengine restart, a new offer for the browser from the patient's side, for a
+   * re-INVITE: the callback read back from rtpengine's keyspace forwards media, but with ICE
+   * credentials and a DTLS certificate of the new process (MediaSession.reofferToAgent). Undefined
+   * before the patient answered.
+   */
+  reofferToBrowser(): Promise<string | undefined> {
+    return this.run(async () => {
+      const trunk = this.trunk;
+      if (!trunk) return undefined;
+      return this.engine.offer({ callId: this.callId, fromTag: trunk.tag, toTag: this.browserTag, sdp: trunk.sdp, flags: flagsFor(WEBRTC, 'trunk') });
+    });
+  }
+
+  /** The browser's answer to that re-INVITE. */
+  answerFromBrowser(browserSdp: string): Promise<void> {
+    return this.run(async () => {
+      const trunk = this.trunk;
+      if (!trunk) return;
+      await this.engine.answer({ callId: this.callId, fromTag: trunk.tag, toTag: this.browserTag, sdp: browserSdp, flags: flagsFor(PLAIN_RTP, 'browser') });
+    });
   }
 
   /** Whether rtpengine holds this callback (after its restart: whether it got it back from its Redis keyspace). */

@@ -22,7 +22,7 @@ import { AGENT_TONE_HZ } from '../../helpers/agent-phone.js';
 import { CallEvents } from '../../helpers/call-events.js';
 import { CallbackBrowser, grantCallback } from '../../helpers/callback-browser.js';
 import { HOLD_MUSIC_HZ, INTRO_SECONDS, activeCallIds, readCall, startCallPath, type CallPath } from '../../helpers/call-path.js';
-import { Callers, assertHears, listen, maxGap, type Caller } from '../../helpers/callers.js';
+import { Callers, RESTART_GAP_LIMIT_MS, assertHears, listen, maxGap, type Caller } from '../../helpers/callers.js';
 import { patientSdp } from '../../helpers/patient-line.js';
 import { PATIENT_TONE_HZ, PatientPhone, isTone } from '../../helpers/patient-phone.js';
 import { startTestRtpengine, type TestRtpengine } from '../../helpers/rtpengine.js';
@@ -31,8 +31,6 @@ import { TrunkPhone } from '../../helpers/trunk-phone.js';
 import { waitFor } from '../../helpers/wait.js';
 import { WebRtcAgent } from '../../helpers/webrtc-agent.js';
 
-/** The goal is under 2 s; a loaded machine (2 cores shared by several test runs) gets a margin. */
-const GAP_LIMIT_MS = 3_000;
 const QUEUED_WITHIN_MS = INTRO_SECONDS * 1000 + 5_000;
 const RESTART_LOG = 'rtpengine restarted; restoring what its calls were playing';
 
@@ -89,7 +87,7 @@ test('a waiting patient hears the hold music again within the gap goal, and the 
   const gap = maxGap(caller.phone, killedAt - 1_000, backAt + 1_000);
   console.log(`  waiting patient: rtpengine down ${upAt - killedAt} ms; music back ${backAt - killedAt} ms after the kill; ` +
     `longest silence ${gap} ms; ${before.toFixed(1)} packets/s before, ${after.toFixed(1)} after`);
-  assert.ok(gap < GAP_LIMIT_MS, `the patient heard nothing for ${gap} ms`);
+  assert.ok(gap < RESTART_GAP_LIMIT_MS, `the patient heard nothing for ${gap} ms`);
   assert.is(path.app.logs.filter((line) => line.msg === RESTART_LOG).length, restarts + 1, 'the sip app noticed the restart once');
 
   // Still a call like any other: in the queue, and the patient's BYE ends it.
@@ -135,8 +133,8 @@ test("a bridged call's audio comes back both ways within the gap goal (WebRTC ag
     const agentGap = maxGap(answered.media, killedAt - 1_000, agentBack + 1_000);
     console.log(`  bridged: rtpengine down ${upAt - killedAt} ms; longest silence at the patient ${patientGap} ms, at the agent ${agentGap} ms; ` +
       `patient ${patientBefore.toFixed(1)} -> ${patientAfter.toFixed(1)} packets/s, agent ${agentBefore.toFixed(1)} -> ${agentAfter.toFixed(1)}`);
-    assert.ok(patientGap < GAP_LIMIT_MS, `the patient heard nothing for ${patientGap} ms`);
-    assert.ok(agentGap < GAP_LIMIT_MS, `the agent heard nothing for ${agentGap} ms`);
+    assert.ok(patientGap < RESTART_GAP_LIMIT_MS, `the patient heard nothing for ${patientGap} ms`);
+    assert.ok(agentGap < RESTART_GAP_LIMIT_MS, `the agent heard nothing for ${agentGap} ms`);
 
     // ICE consent (a browser gives up after 30 s without STUN answers) and SRTP hold for longer.
     const later = Date.now();
@@ -154,7 +152,7 @@ test("a bridged call's audio comes back both ways within the gap goal (WebRTC ag
   }
 });
 
-test("a callback's audio comes back both ways (the browser's WebRTC, the patient's plain RTP at the trunk)", async ({ path, trunkPort }) => {
+test("a callback's audio comes back both ways (the browser's WebRTC, the patient's plain RTP at the trunk), its browser refusing the re-INVITE", async ({ path, trunkPort }) => {
   const peer = await startTestRtpengine();
   const browser = await CallbackBrowser.connect(path.kamailio, 'ws-reception-restart');
   const trunk = await TrunkPhone.open(path.kamailioPort, trunkPort);
@@ -177,7 +175,13 @@ test("a callback's audio comes back both ways (the browser's WebRTC, the patient
     assertHears(await listen(patient, 'the employee before'), AGENT_TONE_HZ, 'the patient hears the employee before');
     assertHears(await listen(employee, 'the patient before'), PATIENT_TONE_HZ, 'the employee hears the patient before');
 
+    // As for an agent's browser, the sip app sends the employee's browser a re-INVITE with rtpengine's
+    // new ICE credentials and DTLS certificate (Chromium takes it: tests/e2e/sip/rtpengine-restart-
+    // browser.test.ts). This stand-in refuses it: the callback goes on, on what rtpengine restored.
+    const reinvited = call.refuseReinvite(488, 'Not Acceptable Here', 10_000);
     const { killedAt, upAt } = await restartRtpengine(path.rtpengineProcess);
+    assert.match((await reinvited).body, /^a=fingerprint:/m, 'the re-INVITE carries the new DTLS fingerprint');
+    await path.app.waitForLog('the refused re-INVITE', (l) => l.msg === "could not renegotiate the browser's media after the rtpengine restart");
     const [patientBack, employeeBack] = await Promise.all([
       heardAgain(patient, AGENT_TONE_HZ, upAt, 'the employee after the restart'),
       heardAgain(employee, PATIENT_TONE_HZ, upAt, 'the patient after the restart'),
@@ -188,8 +192,8 @@ test("a callback's audio comes back both ways (the browser's WebRTC, the patient
     const employeeGap = maxGap(employee, killedAt - 1_000, employeeBack + 1_000);
     console.log(`  callback: rtpengine down ${upAt - killedAt} ms; longest silence at the patient ${patientGap} ms, at the employee ${employeeGap} ms; ` +
       `then ${patientAfter.toFixed(1)} and ${employeeAfter.toFixed(1)} packets/s`);
-    assert.ok(patientGap < GAP_LIMIT_MS, `the patient heard nothing for ${patientGap} ms`);
-    assert.ok(employeeGap < GAP_LIMIT_MS, `the employee heard nothing for ${employeeGap} ms`);
+    assert.ok(patientGap < RESTART_GAP_LIMIT_MS, `the patient heard nothing for ${patientGap} ms`);
+    assert.ok(employeeGap < RESTART_GAP_LIMIT_MS, `the employee heard nothing for ${employeeGap} ms`);
 
     assert.is((await call.hangUp()).status, 200);
     await atTrunk.waitForBye();

@@ -30,7 +30,7 @@ function answeredLeg(): Leg {
     onHungUp: record('hung-up'),
     onVanished: record('vanished'),
     onChanged: record('changed'),
-    onAliveAgain: () => undefined,
+    onAliveAgain: record('alive-again'),
   };
   const media = { sdpForPatient: '', patientOffer: async () => '', patientAnswer: async () => undefined, packetsFromPatient: async () => undefined };
   const leg = new PatientLeg(session as unknown as Session, { dialogs, media, keepaliveMs: 60_000, log: pino({ level: 'silent' }) }, handlers);
