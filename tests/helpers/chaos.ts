@@ -145,6 +145,8 @@ export interface CallResult {
    * What the user would notice of it is checked apart: the other side not told, a ghost, a ghost ring.
    */
   notes?: string[];
+  /** When a hang-up that never reached the other side was made (s since the start). */
+  untoldFromS?: number;
   /** re-INVITEs the agent answered (after an rtpengine restart). */
   reinvites?: number;
   ghost?: string;
@@ -426,9 +428,14 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
         call.endedAt ??= first.bye;
         call.hungUpAt = first.bye;
       } else if (result.endedBy === 'agent') {
-        // The agent hung up but no BYE came to the patient.
-        result.byeProblems.push("the agent's BYE did not reach the patient");
+        // The agent hung up but no BYE came to the patient, who sat on a line with nobody there.
         call.hungUpAt = Date.now();
+        const agentAt = call.endedAt ?? call.hungUpAt;
+        result.byeProblems.push(
+          `the agent hung up at ${sinceStart(agentAt).toFixed(1)} s and the patient was not told: ` +
+            `${((call.hungUpAt - agentAt) / 1000).toFixed(1)} s on a line with nobody, until they hung up themselves`,
+        );
+        result.untoldFromS = sinceStart(agentAt);
         await call.dialog.hangUp(5000).catch(() => undefined);
       } else {
         call.hungUpAt = call.endedAt = Date.now();
@@ -546,7 +553,7 @@ export function chaosFailures(report: ChaosReport): string[] {
     if ((c.agentSilenceMs ?? 0) > MAX_SILENCE_MS) {
       failures.push(`${c.number}: ${((c.agentSilenceMs ?? 0) / 1000).toFixed(1)} s of silence at the agent from ${c.agentSilenceFromS?.toFixed(1)} s${killBefore(report, c.agentSilenceFromS)}`);
     }
-    for (const problem of c.byeProblems) failures.push(`${c.number}: ${problem}`);
+    for (const problem of c.byeProblems) failures.push(`${c.number}: ${problem}${problem.includes('not told') ? killBefore(report, c.untoldFromS) : ''}`);
   }
   for (const ghost of report.ghosts) failures.push(`ghost in Redis: ${ghost}`);
   for (const ring of report.ghostRings) failures.push(`ghost ring: ${ring}`);
