@@ -109,6 +109,7 @@ export class IncomingRing {
 
   /** The agent hangs up: BYE through the route set; resolves with its answer. */
   async hangUp(timeoutMs = 5000): Promise<SipMessage> {
+    this.phone.callOver(this.callId);
     const bye = this.phone.endpoint.sendRequest({
       method: 'BYE',
       uri: nameAddrUri(header(this.invite, 'contact') ?? ''),
@@ -127,6 +128,7 @@ export class IncomingRing {
   /** Waits for the B2BUA to hang up, and answers its BYE with 200. */
   async waitForBye(timeoutMs = 5000): Promise<SipMessage> {
     const bye = await this.phone.endpoint.waitForRequest('BYE', this.callId, timeoutMs);
+    this.phone.callOver(this.callId);
     this.phone.endpoint.respond(bye, 200, 'OK');
     return bye;
   }
@@ -162,7 +164,19 @@ export class AgentPhone {
     readonly contact: string,
   ) {
     // As JsSIP and desk phones do: the sip app's keepalive asks an answered workstation with OPTIONS.
-    current.answerAutomatically('OPTIONS', 200, 'OK');
+    current.answerAutomaticallyBy('OPTIONS', this.answerOptions);
+  }
+
+  /** Calls this phone has hung up or been hung up on. */
+  private readonly over = new Set<string>();
+
+  /** 200, or 481 in a call that is over here, as JsSIP answers a request for a dialog it no longer has (RFC 3261 12.2.2). */
+  private readonly answerOptions = (request: SipMessage): { status: number; reason: string } =>
+    this.over.has(header(request, 'call-id') ?? '') ? { status: 481, reason: 'Call/Transaction Does Not Exist' } : { status: 200, reason: 'OK' };
+
+  /** The call is over at this phone (its BYE sent, or the other side's answered). */
+  callOver(callId: string): void {
+    this.over.add(callId);
   }
 
   /** The connection it is registered over (a new one after `reconnect`). */
@@ -182,7 +196,7 @@ export class AgentPhone {
       await endpoint.close();
       throw new Error(`${this.sipUser} could not register again: ${result.response.startLine}`);
     }
-    endpoint.answerAutomatically('OPTIONS', 200, 'OK');
+    endpoint.answerAutomaticallyBy('OPTIONS', this.answerOptions);
     const old = this.current;
     this.current = endpoint;
     await old.close().catch(() => undefined);

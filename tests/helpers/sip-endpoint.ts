@@ -41,7 +41,7 @@ export abstract class SipEndpoint {
   private readonly taken = new Set<SipMessage>();
   private readonly listeners = new Set<() => void>();
   /** Requests answered as they arrive, by method: what a phone does without anyone deciding. */
-  private readonly automatic = new Map<string, { status: number; reason: string }>();
+  private readonly automatic = new Map<string, (request: SipMessage) => { status: number; reason: string }>();
 
   /** "UDP", "TCP" or "WS", as in a Via. */
   abstract readonly transport: string;
@@ -54,7 +54,7 @@ export abstract class SipEndpoint {
     if (raw.trim() === '') return;
     const message = parseSipMessage(raw);
     this.received.push(message);
-    const answer = message.method ? this.automatic.get(message.method) : undefined;
+    const answer = message.method ? this.automatic.get(message.method)?.(message) : undefined;
     if (answer) {
       this.taken.add(message);
       this.respond(message, answer.status, answer.reason);
@@ -64,7 +64,12 @@ export abstract class SipEndpoint {
 
   /** Answers every `method` request that arrives from now on with `status`; a wait never returns them. */
   answerAutomatically(method: string, status: number, reason: string): void {
-    this.automatic.set(method, { status, reason });
+    this.automatic.set(method, () => ({ status, reason }));
+  }
+
+  /** Answers every `method` request that arrives from now on as `decide` says for it; a wait never returns them. */
+  answerAutomaticallyBy(method: string, decide: (request: SipMessage) => { status: number; reason: string }): void {
+    this.automatic.set(method, decide);
   }
 
   /** Stops answering `method` by itself: such requests arrive and go unanswered (a phone that has gone). */
