@@ -16,6 +16,7 @@ import { CLINIC_NUMBER, HOLD_MUSIC_HZ, activeCallIds, startCallPath, type CallPa
 import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
 import { PatientPhone } from '../../helpers/patient-phone.js';
 import type { RunningSipApp } from '../../helpers/sip-app.js';
+import type { SipMessage } from '../../helpers/sip-message.js';
 import { Staff } from '../../helpers/staff.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -40,21 +41,41 @@ function adoptedAt(app: RunningSipApp, id: string): number {
   return Number(line['time']);
 }
 
-test('restart: an agent who hung up while the sip app was down (BYE answered 503) is found gone at adoption; the patient gets BYE within 2 s, not the 30 s keepalive', async ({ path }) => {
+/** A browser workstation registered for `deskName`, and a patient waiting on a line that answers 481 once their call is over. */
+async function waitingPatient(path: CallPath, deskName: string, open: Array<{ close(): unknown }>) {
   const staff = new Staff(path.redis);
   const events = await CallEvents.open(path.redisUrl);
+  open.push(events);
   const line = await PatientLine.open(path.kamailioPort, { forgetsEndedCalls: true });
+  open.push(line);
+  const desk = await staff.workstation(deskName);
+  const agent = await AgentPhone.register(path.kamailio, desk.id);
+  open.push(agent);
+  const phone = await PatientPhone.open();
+  open.push(phone);
+  const from = events.mark();
+  const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port });
+  open.push(dialog);
+  const waiting = (await events.waitFor({ state: 'waiting', from })).call;
+  return { staff, events, desk, agent, dialog, waiting, from };
+}
+
+/** A hang-up sent while no sip app runs: its answer (Kamailio's 503), or the error of none. */
+async function whileDown(what: string, hangUp: Promise<SipMessage>): Promise<void> {
+  const lost = await hangUp.catch((err: Error) => ({ status: 0, startLine: err.message }));
+  console.log(`  ${what} while the sip app was down: ${lost.startLine}`);
+  assert.is.not(lost.status, 200, 'the BYE did not reach a sip app');
+}
+
+/** Closes what a test opened, the last first (the dialogs before their line). */
+async function closeAll(open: Array<{ close(): unknown }>): Promise<void> {
+  for (const item of open.reverse()) await item.close();
+}
+
+test('restart: an agent who hung up while the sip app was down (BYE answered 503) is found gone at adoption; the patient gets BYE within 2 s, not the 30 s keepalive', async ({ path }) => {
   const open: Array<{ close(): unknown }> = [];
   try {
-    const desk = await staff.workstation('Adopt desk 1');
-    const agent = await AgentPhone.register(path.kamailio, desk.id);
-    open.push(agent);
-    const phone = await PatientPhone.open();
-    open.push(phone);
-    const from = events.mark();
-    const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port });
-    open.push(dialog);
-    const waiting = (await events.waitFor({ state: 'waiting', from })).call;
+    const { staff, events, desk, agent, dialog, waiting, from } = await waitingPatient(path, 'Adopt desk 1', open);
     await staff.available('ada', desk.id);
     const ring = await agent.nextInvite();
     open.push(await ring.answer());
@@ -62,9 +83,7 @@ test('restart: an agent who hung up while the sip app was down (BYE answered 503
 
     await path.crashApp();
     // The agent hangs up while no sip app is connected: Kamailio cannot pass the BYE on.
-    const lost = await ring.hangUp().catch((err: Error) => ({ status: 0, startLine: err.message }));
-    console.log(`  the agent's BYE while the sip app was down: ${lost.startLine}`);
-    assert.is.not(lost.status, 200, 'the BYE did not reach a sip app');
+    await whileDown("the agent's BYE", ring.hangUp());
 
     const restartFrom = events.mark();
     const app = await path.startApp();
@@ -83,31 +102,17 @@ test('restart: an agent who hung up while the sip app was down (BYE answered 503
     assert.equal(await activeCallIds(path.redis), []);
     await staff.leave('ada');
   } finally {
-    for (const item of open) await item.close();
-    await line.close();
-    await events.close();
+    await closeAll(open);
   }
 });
 
 test('restart: a waiting patient who hung up while the sip app was down is ended within 2 s of the adoption, and the available agent is never rung for them', async ({ path }) => {
-  const staff = new Staff(path.redis);
-  const events = await CallEvents.open(path.redisUrl);
-  const line = await PatientLine.open(path.kamailioPort, { forgetsEndedCalls: true });
   const open: Array<{ close(): unknown }> = [];
   try {
-    const desk = await staff.workstation('Adopt desk 2');
-    const agent = await AgentPhone.register(path.kamailio, desk.id);
-    open.push(agent);
-    const phone = await PatientPhone.open();
-    open.push(phone);
-    const from = events.mark();
-    const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port });
-    const waiting = (await events.waitFor({ state: 'waiting', from })).call;
+    const { staff, events, desk, agent, dialog, waiting } = await waitingPatient(path, 'Adopt desk 2', open);
 
     await path.crashApp();
-    const lost = await dialog.hangUp().catch((err: Error) => ({ status: 0, startLine: err.message }));
-    console.log(`  the patient's BYE while the sip app was down: ${lost.startLine}`);
-    assert.is.not(lost.status, 200, 'the BYE did not reach a sip app');
+    await whileDown("the patient's BYE", dialog.hangUp());
     // An agent is available when the sip app comes back: a ghost would ring there.
     await staff.available('bea', desk.id);
 
@@ -127,9 +132,7 @@ test('restart: a waiting patient who hung up while the sip app was down is ended
     assert.equal(await activeCallIds(path.redis), []);
     await staff.leave('bea');
   } finally {
-    for (const item of open) await item.close();
-    await line.close();
-    await events.close();
+    await closeAll(open);
   }
 });
 
