@@ -9,6 +9,7 @@ import { OrphanedCallbacks } from './callbacks/orphaned-callbacks.js';
 import { CallRegistry } from './calls/call-registry.js';
 import { CallStore } from './calls/call-store.js';
 import { takeOverOrphanedCalls } from './calls/orphaned-calls.js';
+import { AdoptionProbes } from './calls/adoption-probes.js';
 import { PatientCall, type PatientCallDeps } from './calls/patient-call.js';
 import type { Config } from './config.js';
 import { acceptingCalls } from './inbound/accepting-calls.js';
@@ -92,6 +93,8 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       void runInviteChain(steps, context);
     },
   });
+  // The first keepalives of adopted calls, spaced and held until the connection to Kamailio is up.
+  const adoptionProbes = new AdoptionProbes({ ready: () => stack.connected });
   const callDeps: PatientCallDeps = {
     rtpengine,
     store,
@@ -104,6 +107,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     skipIntro: config.SKIP_INTRO,
     ringTimeoutMs: config.RING_TIMEOUT_SECONDS * 1000,
     keepaliveMs: config.PATIENT_KEEPALIVE_SECONDS * 1000,
+    adoptionProbes,
   };
   const callbacks = new CallbackRegistry();
   // Kept as long as the other history (HISTORY_RETENTION_DAYS, whose setting the statistics add).
@@ -224,6 +228,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       await rtpengineWatch.stop();
       await watch.stop();
       await router.stop();
+      adoptionProbes.stop();
       await orphanedCallbacks.stop();
       // Callbacks cannot be adopted (their legs die with the process): they end either way.
       await Promise.all([config.SIP_END_CALLS_ON_STOP ? registry.endAll('shutdown') : registry.leaveAll(), callbacks.endAll()]);

@@ -2,7 +2,8 @@
  * The patient's phone on the SIP side, played by the test over UDP through Kamailio, as a trunk
  * would send it: INVITE with a PCMU offer, ACK, and then BYE or waiting for the queue's BYE at the
  * moment the test chooses (sipp could only wait a fixed time). Like a phone, it answers the queue's
- * keepalive OPTIONS with 200 by itself.
+ * keepalive OPTIONS with 200 by itself (with `forgetsEndedCalls`, 481 in a call it hung up or was hung
+ * up on, as a phone that no longer has the dialog does, RFC 3261 12.2.2), and notes when each arrived.
  */
 import { SipUdpEndpoint, type RequestOptions, type SentRequest } from './sip-endpoint.js';
 import { cseq, header, headers, nameAddrUri, param, type SipMessage } from './sip-message.js';
@@ -40,6 +41,8 @@ export class PatientDialog {
     private readonly to: string,
     /** Send the BYE again until answered, as a phone over UDP does (PatientLine.open's `retransmit`). */
     private readonly retransmit = false,
+    /** The line's calls that are over (PatientLine.open's `forgetsEndedCalls`). */
+    private readonly ended = new Set<string>(),
   ) {}
 
   get callId(): string {
@@ -64,6 +67,7 @@ export class PatientDialog {
   /** The patient hangs up; resolves with the answer to the BYE. */
   async hangUp(timeoutMs = 5000): Promise<SipMessage> {
     this.over = true;
+    this.ended.add(this.callId);
     const bye = this.sendInDialog('BYE', this.nextCseq++);
     if (this.retransmit) this.endpoint.retransmitUntilAnswered(bye, timeoutMs);
     return this.endpoint.finalResponse(bye, timeoutMs);
@@ -99,6 +103,7 @@ export class PatientDialog {
   async waitForBye(timeoutMs = 5000): Promise<SipMessage> {
     const bye = await this.endpoint.waitForRequest('BYE', this.callId, timeoutMs);
     this.over = true;
+    this.ended.add(this.callId);
     this.endpoint.respond(bye, 200, 'OK');
     return bye;
   }
@@ -158,6 +163,11 @@ export class PendingCall {
 
 /** The trunk side: one UDP socket towards Kamailio. */
 export class PatientLine {
+  /** Calls over at this line: with `forgetsEndedCalls`, their OPTIONS are answered 481. */
+  private readonly ended = new Set<string>();
+  /** Every OPTIONS the line received: its call and when it arrived (Date.now()). */
+  readonly optionsArrivals: Array<{ callId: string; at: number }> = [];
+
   private constructor(
     private readonly endpoint: SipUdpEndpoint,
     private readonly kamailio: string,
@@ -167,12 +177,18 @@ export class PatientLine {
   /**
    * `retransmit`: INVITEs and BYEs are sent again until answered, as RFC 3261 has a phone do over UDP
    * (for a test that restarts Kamailio; off by default, so that other tests see each request once).
+   * `forgetsEndedCalls`: an OPTIONS in a call that is over here is answered 481, not 200.
    */
-  static async open(kamailioPort: number, options: { retransmit?: boolean } = {}): Promise<PatientLine> {
+  static async open(kamailioPort: number, options: { retransmit?: boolean; forgetsEndedCalls?: boolean } = {}): Promise<PatientLine> {
     const endpoint = await SipUdpEndpoint.open('127.0.0.1', kamailioPort);
+    const line = new PatientLine(endpoint, `127.0.0.1:${kamailioPort}`, options.retransmit ?? false);
     // A phone answers the sip app's keepalive (an in-dialog OPTIONS) by itself.
-    endpoint.answerAutomatically('OPTIONS', 200, 'OK');
-    return new PatientLine(endpoint, `127.0.0.1:${kamailioPort}`, options.retransmit ?? false);
+    endpoint.answerAutomaticallyBy('OPTIONS', (request) => {
+      const callId = header(request, 'call-id') ?? '';
+      line.optionsArrivals.push({ callId, at: Date.now() });
+      return options.forgetsEndedCalls && line.ended.has(callId) ? { status: 481, reason: 'Call/Transaction Does Not Exist' } : { status: 200, reason: 'OK' };
+    });
+    return line;
   }
 
   /**
@@ -186,7 +202,7 @@ export class PatientLine {
     if (this.retransmit) this.endpoint.retransmitUntilAnswered(invite, options.timeoutMs ?? 5000);
     const ok = await this.endpoint.finalResponse(invite, options.timeoutMs ?? 5000);
     if (ok.status !== 200) throw new Error(`the patient's call was refused: ${ok.startLine}`);
-    const dialog = new PatientDialog(this.endpoint, invite, ok, fromUri(options.from), this.toUri(options.line), this.retransmit);
+    const dialog = new PatientDialog(this.endpoint, invite, ok, fromUri(options.from), this.toUri(options.line), this.retransmit, this.ended);
     if (options.lateOffer && !/^m=audio /m.test(ok.body)) throw new Error(`the 200 to a late offer carries no offer:\n${ok.raw}`);
     if (options.ack !== false) dialog.sendAck(options.lateOffer ? (options.ackAnswer ?? patientSdp(options.rtpPort)) : undefined);
     return dialog;

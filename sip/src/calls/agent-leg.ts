@@ -6,6 +6,7 @@ import { sendBye } from './bye.js';
 import { sendReinvite } from './reinvite.js';
 import type { RingSnapshot } from './call-sip-state.js';
 import { PatientKeepalive } from './patient-keepalive.js';
+import type { AdoptionProbes } from './adoption-probes.js';
 
 /**
  * The leg's SIP life:
@@ -41,6 +42,11 @@ export interface AgentLegKeepalive {
   alsoVanishedOn?: readonly number[];
   /** An OPTIONS went out: the dialog's CSeq moved, worth writing down for another process. */
   onProbed(): void;
+  /**
+   * An adopted leg: nothing says the workstation is still there (its BYE may have been lost while no
+   * sip app was connected), so it is asked at once, in its turn in this queue, then every intervalMs.
+   */
+  adoptionProbes?: AdoptionProbes;
 }
 
 /**
@@ -216,6 +222,7 @@ export class AgentLeg {
       log: this.log,
     });
     this.keepalive.start();
+    if (options.adoptionProbes) this.keepalive.probePaced(options.adoptionProbes);
   }
 
   private refused(statusCode: number, reasonPhrase: string): void {

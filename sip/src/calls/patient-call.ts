@@ -7,6 +7,7 @@ import type { RtpEngine } from '../media/rtpengine.js';
 import { heldAfterRestart } from '../media/rtpengine-watch.js';
 import type { Agent, AgentStore } from '../routing/agent-store.js';
 import type { Dialer, DialogServices } from '../sip/sip-stack.js';
+import type { AdoptionProbes } from './adoption-probes.js';
 import { AgentLeg, type AgentGone } from './agent-leg.js';
 import type { CallSipChange, CallSipState, RingSnapshot } from './call-sip-state.js';
 import type { CallStore } from './call-store.js';
@@ -47,6 +48,8 @@ export interface PatientCallDeps {
   ringTimeoutMs: number;
   /** PATIENT_KEEPALIVE_SECONDS, in ms. */
   keepaliveMs: number;
+  /** The queue of adopted calls' first keepalives (one per process). */
+  adoptionProbes: AdoptionProbes;
 }
 
 /** Why a call ended, for the log line. */
@@ -205,6 +208,9 @@ export class PatientCall {
    *     (a call still in its intro joins it now);
    *   - ringing: the ring is CANCELled, the agent made available, and the call waits again as above;
    *   - bridged: the agent's dialog is rebuilt too, and the two talk on; either one's BYE ends the call.
+   * Whatever the state, the patient's leg (and a bridged call's agent leg) is asked at once with an
+   * in-dialog OPTIONS (AdoptionProbes): a hang-up lost while no sip app was connected ends the call
+   * within a second or two of the adoption, as the keepalive would (patient- or agent-vanished).
    * A bridged call whose agent dialog was not written down is ended, with a BYE to the patient.
    */
   async resume(sip: CallSipState): Promise<void> {
@@ -387,10 +393,19 @@ export class PatientCall {
     this.markEnded();
   }
 
+  /** `confirmed`: an adopted dialog, whose patient is asked at once (in turn with the other adopted calls). */
   private patientLeg(session: Session, confirmed: boolean, lateOffer = false): PatientLeg {
     return new PatientLeg(
       session,
-      { dialogs: this.deps.dialogs, media: this.media, keepaliveMs: this.deps.keepaliveMs, log: this.log, confirmed, lateOffer },
+      {
+        dialogs: this.deps.dialogs,
+        media: this.media,
+        keepaliveMs: this.deps.keepaliveMs,
+        log: this.log,
+        confirmed,
+        lateOffer,
+        ...(confirmed ? { adoptionProbes: this.deps.adoptionProbes } : {}),
+      },
       {
         onConfirmed: () => this.onAck(),
         onAckTimeout: () => void this.end('no-ack', { bye: true }),
@@ -472,11 +487,14 @@ export class PatientCall {
    * The agent's workstation is asked as a patient's phone is (PATIENT_KEEPALIVE_SECONDS). A browser
    * behind a closed WebSocket gets Kamailio's 500 or 477, which count as gone too; a desk phone's 500
    * would be a real answer, so only GONE_STATUSES (404, 408, 481) and a transport error count there.
+   * An adopted leg is asked at once (`adopted`): the agent may have hung up while no sip app was
+   * connected, their BYE lost (Kamailio's 503), and the patient would sit with nobody until the interval.
    */
-  private keepAgentAlive(agent: Agent, leg: AgentLeg): void {
+  private keepAgentAlive(agent: Agent, leg: AgentLeg, adopted = false): void {
     leg.keepAlive({
       dialogs: this.deps.dialogs,
       intervalMs: this.deps.keepaliveMs,
+      ...(adopted ? { adoptionProbes: this.deps.adoptionProbes } : {}),
       ...(agent.kind === 'sip-phone' ? {} : { alsoVanishedOn: [477, 500] }),
       onProbed: () => {
         const agentDialog = leg.snapshot();
@@ -536,7 +554,7 @@ export class PatientCall {
     this.agent = await this.deps.agents.reach(agentUserId, workstationId);
     const leg = AgentLeg.adopt(this.deps.dialogs.restoreDialog(sip.agent), this.log);
     this.agentLeg = leg;
-    this.keepAgentAlive(this.agent, leg);
+    this.keepAgentAlive(this.agent, leg, true);
     this.runStep(new TalkStep(this.media, leg, this.log, (gone) => this.onAgentGone(gone), false));
   }
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { IncomingResponse, OutgoingRequestDelegate } from 'sip.js/lib/core/index.js';
 import { isLocalFailure } from '../sip/dialogs.js';
+import type { AdoptionProbes } from './adoption-probes.js';
 
 /** How a patient answered a keepalive, or failed to. */
 export interface KeepaliveFailure {
@@ -53,7 +54,7 @@ export const GONE_STATUSES: readonly number[] = [404, 408, 481];
 export class PatientKeepalive {
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
-  /** An OPTIONS is on its way and has had no answer yet. */
+  /** An OPTIONS is on its way and has had no answer yet, or waits its turn in AdoptionProbes. */
   private waiting = false;
 
   constructor(private readonly options: PatientKeepaliveOptions) {}
@@ -74,6 +75,20 @@ export class PatientKeepalive {
     if (this.stopped || this.waiting) return;
     clearTimeout(this.timer);
     this.probe();
+  }
+
+  /**
+   * Asks as soon as its turn comes in `probes` (an adopted call, asked at once with the others adopted
+   * with it: see AdoptionProbes); the interval starts again after the answer.
+   */
+  probePaced(probes: AdoptionProbes): void {
+    if (this.stopped || this.waiting) return;
+    clearTimeout(this.timer);
+    this.waiting = true;
+    probes.enqueue(() => {
+      this.waiting = false;
+      this.probe();
+    });
   }
 
   private schedule(delayMs = this.options.intervalMs): void {

@@ -3,6 +3,7 @@ import type { IncomingInviteRequest, IncomingRequest, IncomingRequestMessage, Se
 import { snapshotDialog, type DialogSnapshot } from '../sip/dialogs.js';
 import type { DialogServices } from '../sip/sip-stack.js';
 import { sendBye } from './bye.js';
+import type { AdoptionProbes } from './adoption-probes.js';
 import { PatientKeepalive, type KeepaliveFailure } from './patient-keepalive.js';
 import { RtpSilenceWatch } from './rtp-silence-watch.js';
 
@@ -78,6 +79,8 @@ export interface PatientLegOptions {
   log: Logger;
   /** The dialog was confirmed by another process (adopted after a restart). */
   confirmed?: boolean;
+  /** For an adopted leg: the queue its first keepalive, asked at once, waits its turn in. */
+  adoptionProbes?: AdoptionProbes;
   /** The INVITE had no SDP: our 200 carried the offer, and the ACK must carry the answer. */
   lateOffer?: boolean;
 }
@@ -151,7 +154,8 @@ export class PatientLeg {
     if (options.confirmed) {
       // Adopted: nothing says the patient is still there until their phone answers, so ask at once.
       this.confirm();
-      this.keepalive.probeNow();
+      if (options.adoptionProbes) this.keepalive.probePaced(options.adoptionProbes);
+      else this.keepalive.probeNow();
     }
   }
 
