@@ -107,6 +107,14 @@ export class IncomingRing {
     return { ack, bye };
   }
 
+  /**
+   * The workstation drops the call without a word reaching anyone: its BYE lost on the way, the tab
+   * closed, the phone rebooted. It answers the call's later requests 481, as JsSIP does.
+   */
+  vanish(): void {
+    this.phone.callOver(this.callId);
+  }
+
   /** The agent hangs up: BYE through the route set; resolves with its answer. */
   async hangUp(timeoutMs = 5000): Promise<SipMessage> {
     this.phone.callOver(this.callId);

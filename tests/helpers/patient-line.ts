@@ -64,6 +64,15 @@ export class PatientDialog {
     return this.endpoint.received.filter((m) => m.method === method && header(m, 'call-id') === this.callId);
   }
 
+  /**
+   * The patient's side drops the call without a word reaching us: the BYE lost on the way, the PBX
+   * rebooted. With the line's `forgetsEndedCalls`, it answers the call's later requests 481.
+   */
+  vanish(): void {
+    this.over = true;
+    this.ended.add(this.callId);
+  }
+
   /** The patient hangs up; resolves with the answer to the BYE. */
   async hangUp(timeoutMs = 5000): Promise<SipMessage> {
     this.over = true;

@@ -1,5 +1,6 @@
 /**
- * A hang-up sent while no sip app runs (it crashed; Kamailio answers the BYE 503) is not lost for
+ * A hang-up that never reaches the sip app while none runs (it crashed; the BYE is lost on the way,
+ * or Kamailio, which holds such a BYE for up to 8 s, gives up on a longer restart) is not lost for
  * long: the instance that adopts the call asks its legs at once with an in-dialog OPTIONS (the
  * keepalive's, spaced ADOPTION_PROBE_SPACING_MS apart) instead of at the next keepalive
  * (PATIENT_KEEPALIVE_SECONDS, 30 s here). A side that answers 481 ends the call within a second or
@@ -16,7 +17,6 @@ import { CLINIC_NUMBER, HOLD_MUSIC_HZ, activeCallIds, startCallPath, type CallPa
 import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
 import { PatientPhone } from '../../helpers/patient-phone.js';
 import type { RunningSipApp } from '../../helpers/sip-app.js';
-import type { SipMessage } from '../../helpers/sip-message.js';
 import { Staff } from '../../helpers/staff.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -60,19 +60,12 @@ async function waitingPatient(path: CallPath, deskName: string, open: Array<{ cl
   return { staff, events, desk, agent, dialog, waiting, from };
 }
 
-/** A hang-up sent while no sip app runs: its answer (Kamailio's 503), or the error of none. */
-async function whileDown(what: string, hangUp: Promise<SipMessage>): Promise<void> {
-  const lost = await hangUp.catch((err: Error) => ({ status: 0, startLine: err.message }));
-  console.log(`  ${what} while the sip app was down: ${lost.startLine}`);
-  assert.is.not(lost.status, 200, 'the BYE did not reach a sip app');
-}
-
 /** Closes what a test opened, the last first (the dialogs before their line). */
 async function closeAll(open: Array<{ close(): unknown }>): Promise<void> {
   for (const item of open.reverse()) await item.close();
 }
 
-test('restart: an agent who hung up while the sip app was down (BYE answered 503) is found gone at adoption; the patient gets BYE within 2 s, not the 30 s keepalive', async ({ path }) => {
+test('restart: an agent whose hang-up was lost while the sip app was down is found gone at adoption; the patient gets BYE within 2 s, not the 30 s keepalive', async ({ path }) => {
   const open: Array<{ close(): unknown }> = [];
   try {
     const { staff, events, desk, agent, dialog, waiting, from } = await waitingPatient(path, 'Adopt desk 1', open);
@@ -82,8 +75,9 @@ test('restart: an agent who hung up while the sip app was down (BYE answered 503
     await events.waitFor({ callId: waiting.id, state: 'bridged', from });
 
     await path.crashApp();
-    // The agent hangs up while no sip app is connected: Kamailio cannot pass the BYE on.
-    await whileDown("the agent's BYE", ring.hangUp());
+    // The workstation drops the call while no sip app is connected, and its BYE never arrives
+    // (tests/integration/sip/restart-hangup.test.ts shows a BYE that does arrive held and delivered).
+    ring.vanish();
 
     const restartFrom = events.mark();
     const app = await path.startApp();
@@ -106,13 +100,13 @@ test('restart: an agent who hung up while the sip app was down (BYE answered 503
   }
 });
 
-test('restart: a waiting patient who hung up while the sip app was down is ended within 2 s of the adoption, and the available agent is never rung for them', async ({ path }) => {
+test('restart: a waiting patient whose hang-up was lost while the sip app was down is ended within 2 s of the adoption, and the available agent is never rung for them', async ({ path }) => {
   const open: Array<{ close(): unknown }> = [];
   try {
     const { staff, events, desk, agent, dialog, waiting } = await waitingPatient(path, 'Adopt desk 2', open);
 
     await path.crashApp();
-    await whileDown("the patient's BYE", dialog.hangUp());
+    dialog.vanish();
     // An agent is available when the sip app comes back: a ghost would ring there.
     await staff.available('bea', desk.id);
 
