@@ -19,6 +19,8 @@ const SAMPLES_PER_PACKET = 160;
 const PACKET_MS = 20;
 /** The most packets one timer tick sends to catch up with the clock. */
 const MAX_BURST = 5;
+/** The longest stall of this process the phone's sending makes up for (see startSending); a longer one loses packets. */
+export const CATCH_UP_MS = MAX_BURST * PACKET_MS;
 
 /** The tone the patient's phone sends, so that the other side can tell it is the patient it hears. */
 export const PATIENT_TONE_HZ = 300;

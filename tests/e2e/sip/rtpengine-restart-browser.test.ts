@@ -29,6 +29,8 @@ const TIMEOUT = 10_000;
 /** An analyser reading at or above this is the patient's tone (it reads about 0.15). */
 const AUDIBLE = 0.02;
 const READING_MS = 20;
+/** How long after it answered the re-INVITE a browser in a callback has made its new DTLS handshake. */
+const DTLS_SETTLE_MS = 3_000;
 
 interface Context {
   path: CallPath;
@@ -155,13 +157,22 @@ test('a callback from the web app\'s softphone: the audio resumes both ways and 
     const upAt = Date.now();
     const back = await media.waitUntil('the browser\'s audio after the restart', (received) => received.find((p) => p.at > upAt), TIMEOUT);
     await path.app.waitForLog('the browser to take the new ICE and DTLS', (l) => l.msg === "the employee's browser took rtpengine's new ICE and DTLS after the restart");
+    const tookAt = Date.now();
     const heard = await phone.heardAbove(AUDIBLE, TIMEOUT);
+    // The browser's new DTLS handshake (in the other role than in a patient's call) breaks the audio
+    // off once more, up to 0.8 s on an idle machine and longer on a loaded one (1.2 to 1.9 s measured
+    // with other test runs on the 2 cores): part of the restart, so held to the same limit, and the
+    // 35 s "without a break" start once it is done (DTLS_SETTLE_MS after the re-INVITE's answer).
+    const settledAt = tookAt + DTLS_SETTLE_MS;
+    await media.waitUntil('the browser\'s audio past its new DTLS handshake', (received) => received.some((p) => p.at > settledAt) || undefined, DTLS_SETTLE_MS + TIMEOUT);
     const patientGap = maxGap(media, killedAt - 1_000, back.at + 1_000);
+    const handshakeGap = maxGap(media, back.at, settledAt);
     const lastingGap = await longestGapOver(media, 35_000);
     const lasting = await phone.heardAbove(AUDIBLE, TIMEOUT);
-    console.log(`  callback: rtpengine down ${upAt - killedAt} ms; the patient got nothing from the browser for ${patientGap} ms, then its longest gap over 35 s was ${lastingGap} ms; ` +
-      `the browser hears the patient at RMS ${heard.toFixed(3)} after the restart and ${lasting.toFixed(3)} 35 s later`);
+    console.log(`  callback: rtpengine down ${upAt - killedAt} ms; the patient got nothing from the browser for ${patientGap} ms, ${handshakeGap} ms at the browser's new DTLS handshake, ` +
+      `then its longest gap over 35 s was ${lastingGap} ms; the browser hears the patient at RMS ${heard.toFixed(3)} after the restart and ${lasting.toFixed(3)} 35 s later`);
     assert.ok(patientGap < RESTART_GAP_LIMIT_MS, `the patient heard nothing for ${patientGap} ms`);
+    assert.ok(handshakeGap < RESTART_GAP_LIMIT_MS, `the patient heard nothing for ${handshakeGap} ms at the browser's new DTLS handshake`);
     assert.ok(lastingGap < 1_000, `the patient heard the browser without a break: ${lastingGap} ms`);
 
     await phone.hangUp();

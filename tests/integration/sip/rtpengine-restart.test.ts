@@ -20,7 +20,7 @@ import type { Bencode } from '@deskline/scripts/rtpengine-ng';
 import { PLAIN_RTP, WEBRTC } from '@deskline/sip/media/flags';
 import { AGENT_TONE_HZ } from '../../helpers/agent-phone.js';
 import { CallEvents } from '../../helpers/call-events.js';
-import { CallbackBrowser, grantCallback } from '../../helpers/callback-browser.js';
+import { CallbackBrowser, grantCallback, type BrowserCallbackCall } from '../../helpers/callback-browser.js';
 import { HOLD_MUSIC_HZ, INTRO_SECONDS, activeCallIds, readCall, startCallPath, type CallPath } from '../../helpers/call-path.js';
 import { Callers, RESTART_GAP_LIMIT_MS, assertHears, listen, maxGap, type Caller } from '../../helpers/callers.js';
 import { patientSdp } from '../../helpers/patient-line.js';
@@ -41,6 +41,23 @@ test.before(async (context) => {
   context.path = await startCallPath({ rtpengineKeyspace: true, appEnv: { OUTBOUND_TRUNK: `127.0.0.1:${context.trunkPort}` } });
   context.callers = await Callers.open(context.path);
   context.events = await CallEvents.open(context.path.redisUrl);
+});
+
+/**
+ * A test that failed halfway leaves its patient's call up (bridged, waiting) and perhaps rtpengine
+ * down: the next test would find a call it did not make (the last one asserts that none is left) or
+ * no rtpengine. So after each test rtpengine runs again, every patient it called hangs up, and the
+ * sip app has ended every call before the next test begins.
+ */
+test.after.each(async ({ path, callers }) => {
+  try {
+    if (!path.rtpengineProcess.process.running) await path.rtpengineProcess.restart();
+    await callers.endAll();
+    await waitFor('no call left by the test', async () => (await activeCallIds(path.redis)).length === 0, 15_000);
+  } catch (err) {
+    // Said, not thrown: uvu runs this after a failed test too, and a throw here would end the run.
+    console.log(`  (cleanup after the test: ${err instanceof Error ? err.message : String(err)})`);
+  }
 });
 
 test.after(async (context) => {
@@ -158,12 +175,14 @@ test("a callback's audio comes back both ways (the browser's WebRTC, the patient
   const trunk = await TrunkPhone.open(path.kamailioPort, trunkPort);
   const employee = await PatientPhone.open(AGENT_TONE_HZ);
   const patient = await PatientPhone.open(PATIENT_TONE_HZ);
+  let call: BrowserCallbackCall | undefined;
+  let hungUp = false;
   try {
     const { target } = await grantCallback(path.redis, { domain: path.kamailio.domain, sipUser: 'ws-reception-restart' });
     // The browser's offer: WebRTC from its own rtpengine, for the employee's plain endpoint behind it.
     const dialog = { 'call-id': `browser-${randomUUID()}`, 'from-tag': 'browser' };
     const offer = await peer.ng({ command: 'offer', ...dialog, sdp: patientSdp(employee.port), ...(WEBRTC as unknown as Record<string, Bencode>) });
-    const call = await browser.call(target, String(offer['sdp']));
+    call = await browser.call(target, String(offer['sdp']));
     const atTrunk = await trunk.nextCall(10_000);
     await atTrunk.answer(patientSdp(patient.port));
     patient.sendTo('127.0.0.1', mediaPortOf(atTrunk.invite.body));
@@ -195,9 +214,12 @@ test("a callback's audio comes back both ways (the browser's WebRTC, the patient
     assert.ok(patientGap < RESTART_GAP_LIMIT_MS, `the patient heard nothing for ${patientGap} ms`);
     assert.ok(employeeGap < RESTART_GAP_LIMIT_MS, `the employee heard nothing for ${employeeGap} ms`);
 
+    hungUp = true;
     assert.is((await call.hangUp()).status, 200);
     await atTrunk.waitForBye();
   } finally {
+    // A failure halfway would leave the callback up in the sip app.
+    if (!hungUp) await call?.hangUp().catch(() => undefined);
     employee.close();
     patient.close();
     await trunk.close().catch(() => undefined);
@@ -226,7 +248,11 @@ test('an rtpengine that comes back answering errors (or garbage) neither crashes
 
   const upAt = Date.now();
   await path.rtpengineProcess.restart();
-  const backAt = await heardAgain(caller.phone, HOLD_MUSIC_HZ, upAt, 'the hold music from the real rtpengine');
+  const backAt = await heardAgain(caller.phone, HOLD_MUSIC_HZ, upAt, 'the hold music from the real rtpengine').catch((err: unknown) => {
+    // What the sip app made of the restart, so that a failure says where the music stayed.
+    const since = path.app.logs.filter((line) => Number(line['time']) >= upAt && (line['component'] === 'rtpengine' || line['callId'] === caller.id));
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; the sip app logged since: ${JSON.stringify(since.map((line) => line.msg))}`);
+  });
   console.log(`  music back ${backAt - upAt} ms after the real rtpengine started again`);
   assertHears(await listen(caller.phone, 'the music after'), HOLD_MUSIC_HZ, 'after the impostor');
   const from = events.mark();
@@ -253,8 +279,8 @@ test('another rtpengine on the control port, without the calls: the sip app hang
     assert.is(await readCall(path.redis, caller.id).then((call) => call?.state), 'abandoned');
   } finally {
     await other.stop();
+    await path.rtpengineProcess.restart();
   }
-  await path.rtpengineProcess.restart();
 });
 
 /** The port of an SDP's audio. */
