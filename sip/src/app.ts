@@ -9,7 +9,7 @@ import { OrphanedCallbacks } from './callbacks/orphaned-callbacks.js';
 import { CallRegistry } from './calls/call-registry.js';
 import { CallStore } from './calls/call-store.js';
 import { takeOverOrphanedCalls } from './calls/orphaned-calls.js';
-import { AdoptionProbes } from './calls/adoption-probes.js';
+import { ADOPTION_PROBE_AFTER_CONNECT_MS, AdoptionProbes } from './calls/adoption-probes.js';
 import { PatientCall, type PatientCallDeps } from './calls/patient-call.js';
 import type { Config } from './config.js';
 import { acceptingCalls } from './inbound/accepting-calls.js';
@@ -93,8 +93,9 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       void runInviteChain(steps, context);
     },
   });
-  // The first keepalives of adopted calls, spaced and held until the connection to Kamailio is up.
-  const adoptionProbes = new AdoptionProbes({ ready: () => stack.connected });
+  // The first keepalives of adopted calls, spaced, and held until the connection to Kamailio has been
+  // up long enough for the requests Kamailio held during the restart to arrive first.
+  const adoptionProbes = new AdoptionProbes({ ready: () => stack.connectedForMs >= ADOPTION_PROBE_AFTER_CONNECT_MS });
   const callDeps: PatientCallDeps = {
     rtpengine,
     store,

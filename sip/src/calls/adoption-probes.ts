@@ -5,6 +5,14 @@
  */
 export const ADOPTION_PROBE_SPACING_MS = 5;
 
+/**
+ * How long after the connection to Kamailio comes up the first probe waits (ms). Kamailio holds an
+ * in-dialog request that found no sip app connected (a hang-up sent during the restart) and resumes
+ * it within 100 ms of the connection (SIP_APP_HELD_TICK in kamailio.cfg): it arrives first and ends
+ * the call as the hang-up it is, and the probes then find only what was lost on the way.
+ */
+export const ADOPTION_PROBE_AFTER_CONNECT_MS = 500;
+
 export interface AdoptionProbesOptions {
   /** One send every spacingMs at most. */
   spacingMs?: number;

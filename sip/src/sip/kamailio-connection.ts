@@ -33,6 +33,7 @@ const CONNECT_TIMEOUT_MS = 5_000;
 export class KamailioConnection {
   private socket: net.Socket | undefined;
   private connected = false;
+  private connectedAt = 0;
   private stopped = true;
   private backoffMs: number;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -56,6 +57,11 @@ export class KamailioConnection {
 
   get isConnected(): boolean {
     return this.connected;
+  }
+
+  /** How long the current connection has been up (ms); 0 while there is none. */
+  get connectedForMs(): number {
+    return this.connected ? Date.now() - this.connectedAt : 0;
   }
 
   /** Kamailio's address as this end sees it, for checking where a message came from. */
@@ -105,6 +111,7 @@ export class KamailioConnection {
       socket.setNoDelay(true);
       socket.setKeepAlive(true, 10_000);
       this.connected = true;
+      this.connectedAt = Date.now();
       this.failuresInARow = 0;
       this.backoffMs = this.initialBackoffMs;
       logger.info({ kamailio: `${host}:${port}`, local: `${localHost}:${localPort}` }, 'connected to Kamailio');

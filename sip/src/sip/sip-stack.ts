@@ -173,6 +173,11 @@ export class SipStack implements Dialer, TrunkDialer, DialogServices {
     return this.connection.isConnected;
   }
 
+  /** How long the connection to Kamailio has been up (ms); 0 while it is down. */
+  get connectedForMs(): number {
+    return this.connection.connectedForMs;
+  }
+
   get contactHeader(): string {
     return `Contact: ${this.core.configuration.contact.toString()}`;
   }
