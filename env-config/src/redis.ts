@@ -214,7 +214,39 @@ export async function connectRedis(settings: RedisSettings, options: ConnectOpti
   starting = false;
   // A sentinel that failed while another answered is worth a line: the group runs with less margin.
   for (const [sentinel, text] of sentinelProblems) options.onError(`sentinel ${sentinel}: ${text}`);
+  if (!options.once) keepConnected(redis, options.onError);
   return redis;
+}
+
+/** Connections closed on purpose (closeRedis, dropRedis): keepConnected leaves them closed. */
+const closedOnPurpose = new WeakSet<Redis>();
+
+/** How long after ioredis gave up on a connection it is opened again. */
+const RECONNECT_AFTER_END_MS = 200;
+
+/**
+ * ioredis ends a connection for good (status "end": every command then fails with "Connection is
+ * closed.") when a reconnect fails in its connector instead of retrying it: with Sentinel, a
+ * +switch-master that arrives while the client is reconnecting after the master died does it (seen
+ * in tests/integration/redis/two-instances-failover.test.ts). A service's connection must outlive any
+ * failover, so one that ends without being closed on purpose is opened again, and said so.
+ */
+export function keepConnected(redis: Redis, report: (message: string) => void): void {
+  redis.on('end', () => {
+    if (closedOnPurpose.has(redis)) return;
+    report('ioredis gave up on the Redis connection; opening it again');
+    setTimeout(() => {
+      if (closedOnPurpose.has(redis) || redis.status !== 'end') return;
+      // A failure ends it again, and this runs again.
+      redis.connect().catch(() => undefined);
+    }, RECONNECT_AFTER_END_MS).unref();
+  });
+}
+
+/** Drops a connection at once (no QUIT), for good: on a failed start. */
+export function dropRedis(redis: Redis): void {
+  closedOnPurpose.add(redis);
+  redis.disconnect();
 }
 
 /**
@@ -223,6 +255,7 @@ export async function connectRedis(settings: RedisSettings, options: ConnectOpti
  * for ever, and they would keep a stopping process alive.
  */
 export async function closeRedis(redis: Redis): Promise<void> {
+  closedOnPurpose.add(redis);
   await redis.quit().catch(() => undefined);
   redis.disconnect();
 }

@@ -24,7 +24,7 @@ import { InstanceWatch } from './instance-watch.js';
 import { NgClient } from './media/ng-client.js';
 import { RtpEngine } from './media/rtpengine.js';
 import { RtpengineWatch } from './media/rtpengine-watch.js';
-import { closeRedis } from '@deskline/env-config/redis';
+import { closeRedis, dropRedis } from '@deskline/env-config/redis';
 import { connectRedis } from './redis.js';
 import { AgentStore } from './routing/agent-store.js';
 import { Router } from './routing/router.js';
@@ -61,7 +61,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     await rtpengine.ping();
   } catch (err) {
     await ng.close();
-    redis.disconnect();
+    dropRedis(redis);
     throw new Error(
       `Cannot reach rtpengine at ${config.RTPENGINE_NG_HOST}:${config.RTPENGINE_NG_PORT} (ng over UDP): ${(err as Error).message}`,
     );
@@ -181,7 +181,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     await watch.stop();
     await router.stop();
     await ng.close();
-    redis.disconnect();
+    dropRedis(redis);
     throw new Error(`Cannot prepare the queue in Redis: ${(err as Error).message}`);
   }
 
@@ -200,7 +200,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     await watch.stop();
     await router.stop();
     await ng.close();
-    redis.disconnect();
+    dropRedis(redis);
     throw err;
   }
 

@@ -12,7 +12,7 @@ import pino from 'pino';
 import { RedisKeys, RedisStreams, callFromHash, type CallEvent, type CallView } from '@deskline/protocol';
 import { freePort } from '@deskline/scripts/free-port';
 import type { ExitStatus } from '@deskline/scripts/managed-process';
-import { closeRedis, redisOptions, type RedisSettings } from '@deskline/env-config/redis';
+import { closeRedis, keepConnected, redisOptions, type RedisSettings } from '@deskline/env-config/redis';
 import { NgClient } from '@deskline/sip/media/ng-client';
 import { RtpEngine } from '@deskline/sip/media/rtpengine';
 import { startTestRedis, type TestRedis } from './redis.js';
@@ -135,6 +135,8 @@ export async function startCallPath(options: CallPathOptions = {}): Promise<Call
     // The test's own connection follows a failover as the apps' do, and waits through one.
     const redis = new Redis(redisEnv.REDIS_URL, { ...redisOptions(settings, 'test'), lazyConnect: false, maxRetriesPerRequest: options.redis ? 20 : 1 });
     redis.on('error', () => undefined);
+    // The test's own view of Redis must outlive a failover as the services' does.
+    keepConnected(redis, () => undefined);
     cleanups.push(() => closeRedis(redis));
 
     const rtpengineProcess = await startTestRtpengine(options.rtpengineKeyspace ? { keyspace: { redisUrl: redisEnv.REDIS_URL } } : {});

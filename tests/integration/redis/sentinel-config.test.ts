@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { connectRedis, type RedisSettings } from '@deskline/env-config/redis';
+import { closeRedis, connectRedis, dropRedis, type RedisSettings } from '@deskline/env-config/redis';
 import { freePort } from '@deskline/scripts/free-port';
 import { runCli } from '../../helpers/cli.js';
 import { SENTINEL_ADMIN, SENTINEL_MASTER, startSentinelGroup, type SentinelGroup } from '../../helpers/redis-sentinel.js';
@@ -121,9 +121,37 @@ test('a sentinel that is down, listed first: the apps connect through the others
       `the down sentinel is named: ${JSON.stringify(problems)}`,
     );
   } finally {
-    redis.disconnect();
+    dropRedis(redis);
   }
 });
+
+test('a connection ioredis ends for good (as a +switch-master during a reconnect does) is opened again; one closed on purpose stays closed', async ({ group }) => {
+  const problems: string[] = [];
+  const redis = await connectRedis(settings(group, group.env.REDIS_SENTINELS.split(',')), { connectionName: 'test-ended', onError: (message) => problems.push(message) });
+  try {
+    // ioredis's own way to "end": what its connector does when a reconnect fails there.
+    redis.disconnect();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.is(redis.status, 'end');
+    const started = Date.now();
+    await waitUntilReady(redis, 3_000);
+    assert.is(await redis.set('test:after-end', 'yes'), 'OK');
+    console.log(`  ended connection open again after ${Date.now() - started} ms`);
+    assert.ok(problems.some((p) => /gave up on the Redis connection/.test(p)), `said so: ${JSON.stringify(problems)}`);
+  } finally {
+    await closeRedis(redis);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.is(redis.status, 'end', 'closed on purpose: stays closed');
+});
+
+async function waitUntilReady(redis: Redis, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (redis.status !== 'ready') {
+    if (Date.now() > until) throw new Error(`the connection is ${redis.status} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 test('a wrong master name: a clear error naming each sentinel, within seconds, from the shared connection, the sip app and the CLI', async ({ group }) => {
   const sentinels = group.env.REDIS_SENTINELS.split(',');
@@ -163,7 +191,7 @@ test('a sentinel that names a master on another host: that answer is refused (wi
       const role = (await redis.call('ROLE')) as unknown[];
       assert.is(role[0], 'master');
     } finally {
-      redis.disconnect();
+      dropRedis(redis);
     }
     assert.ok(
       problems.some((problem) => problem.startsWith(`sentinel ${rogue.address}: it named the master 127.0.0.2:`) && /not on a host of REDIS_SENTINELS/.test(problem)),
