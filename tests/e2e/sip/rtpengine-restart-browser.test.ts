@@ -9,50 +9,38 @@
  * hearing the patient past its ICE timeouts (without the re-INVITE it stopped after about 10 s).
  */
 import { suite } from 'uvu';
-import type { Workstation } from '@deskline/protocol';
-import { freePort } from '@deskline/scripts/free-port';
 import * as assert from 'uvu/assert';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { CallEvents } from '../../helpers/call-events.js';
 import { CLINIC_NUMBER, startCallPath, type CallPath } from '../../helpers/call-path.js';
-import { CALLBACK_NUMBER, grantCallback } from '../../helpers/callback-browser.js';
 import { RESTART_GAP_LIMIT_MS, maxGap } from '../../helpers/callers.js';
 import { workstationCredentials } from '../../helpers/kamailio.js';
-import { PatientLine, patientSdp } from '../../helpers/patient-line.js';
+import { PatientLine } from '../../helpers/patient-line.js';
 import { PatientPhone, packetsPerSecond } from '../../helpers/patient-phone.js';
 import { Staff } from '../../helpers/staff.js';
-import { TrunkPhone } from '../../helpers/trunk-phone.js';
 import { BrowserPhone, PhonePageServer } from './browser-phone.js';
-import { SoftphonePage, SoftphonePageServer } from './softphone-page.js';
 
 const TIMEOUT = 10_000;
 /** An analyser reading at or above this is the patient's tone (it reads about 0.15). */
 const AUDIBLE = 0.02;
 const READING_MS = 20;
-/** How long after it answered the re-INVITE a browser in a callback has made its new DTLS handshake. */
-const DTLS_SETTLE_MS = 3_000;
 
 interface Context {
   path: CallPath;
   browser: TestBrowser;
   pages: PhonePageServer;
-  softphonePages: SoftphonePageServer;
-  trunkPort: number;
 }
 
 const test = suite<Context>('rtpengine restart in a conversation with a browser');
 
 test.before(async (context) => {
-  context.trunkPort = await freePort('127.0.0.1', ['udp']);
-  context.path = await startCallPath({ rtpengineKeyspace: true, appEnv: { SKIP_INTRO: 'true', OUTBOUND_TRUNK: `127.0.0.1:${context.trunkPort}` } });
+  context.path = await startCallPath({ rtpengineKeyspace: true, appEnv: { SKIP_INTRO: 'true' } });
   context.pages = await PhonePageServer.start();
-  context.softphonePages = await SoftphonePageServer.start();
   context.browser = await launchBrowser();
 });
 
 test.after(async (context) => {
   await context.browser?.close();
-  await context.softphonePages?.close();
   await context.pages?.close();
   await context.path?.stop();
 });
