@@ -41,6 +41,23 @@ function clock(time: unknown): string {
   return [at.getHours(), at.getMinutes(), at.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
 }
 
+/** pino's own fields, and those the line already says in its own words. */
+const SHOWN_APART = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'name', 'req', 'res', 'responseTime', 'err', 'reqId', 'v']);
+
+/**
+ * The line's context (callId, state, userId…), as `key=value`: without it "call state changed" does
+ * not say which call, nor into what. Objects are left out: they are for the JSON log.
+ */
+function describeContext(entry: PinoLine): string | undefined {
+  const pairs: string[] = [];
+  for (const [key, value] of Object.entries(entry)) {
+    if (SHOWN_APART.has(key)) continue;
+    if (typeof value === 'string') pairs.push(`${key}=${/[\s"]/.test(value) || value === '' ? JSON.stringify(value) : value}`);
+    else if (typeof value === 'number' || typeof value === 'boolean') pairs.push(`${key}=${String(value)}`);
+  }
+  return pairs.length > 0 ? pairs.join(' ') : undefined;
+}
+
 /**
  * Fastify logs a request twice: "incoming request" with req.method/req.url, and "request completed"
  * with res.statusCode/responseTime but without the URL. Remembering the first by reqId lets the second
@@ -57,6 +74,8 @@ export class PinoFormatter {
     if (typeof entry.msg === 'string' && entry.msg !== '') parts.push(entry.msg);
     const request = this.describeRequest(entry);
     if (request) parts.push(request);
+    const context = describeContext(entry);
+    if (context) parts.push(context);
     const out = [parts.join(' ')];
     const err = entry.err;
     if (typeof err === 'string') {

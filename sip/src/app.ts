@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { OutboundPolicyStore } from '@deskline/outbound-policy';
@@ -19,7 +20,7 @@ import { identifyTrunk } from './inbound/identify-trunk.js';
 import { runInviteChain, type InviteStep } from './inbound/invite-chain.js';
 import { placeCallback } from './inbound/place-callback.js';
 import { requireAudioOffer } from './inbound/require-audio-offer.js';
-import { announceStopped, instanceConnectionName } from './instance.js';
+import { announceStopped, deadPredecessor, instanceConnectionName } from './instance.js';
 import { InstanceWatch } from './instance-watch.js';
 import { NgClient } from './media/ng-client.js';
 import { RtpEngine } from './media/rtpengine.js';
@@ -170,9 +171,21 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       if (reason !== 'sweep') orphanedCallbacks.sweep();
     },
   });
+  // The health port is this instance's slot on the host (only one process can listen on it): bound
+  // first, so that the instance that ran in it before, if it died, is adopted from at once.
+  let health: Awaited<ReturnType<typeof startHealthServer>>;
+  try {
+    health = await startHealthServer({ host: '127.0.0.1', port: config.SIP_APP_HEALTH_PORT, connected: () => stack.connected });
+  } catch (err) {
+    await ng.close();
+    dropRedis(redis);
+    throw err;
+  }
   // At start: before routing starts and before the SIP connection brings their next requests.
   try {
-    await takeOver();
+    const predecessor = await deadPredecessor(redis, `${os.hostname()}:${config.SIP_APP_HEALTH_PORT}`, instanceId);
+    if (predecessor) log.info({ predecessor }, 'the sip app instance that ran here before is gone; taking over its calls now');
+    await takeOver(new Set(predecessor ? [predecessor] : []));
     // Kamailio reads the policy's prefixes from Redis; signaling stores the same default at its start.
     await outboundPolicy.ensure();
     await router.start();
@@ -181,6 +194,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     await watch.stop();
     await router.stop();
     await ng.close();
+    await new Promise((resolve) => health.close(resolve));
     dropRedis(redis);
     throw new Error(`Cannot prepare the queue in Redis: ${(err as Error).message}`);
   }
@@ -193,16 +207,6 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     onRestarted: () => void Promise.all([registry.afterRtpengineRestart(), callbacks.afterRtpengineRestart()]),
   });
 
-  let health: Awaited<ReturnType<typeof startHealthServer>>;
-  try {
-    health = await startHealthServer({ host: '127.0.0.1', port: config.SIP_APP_HEALTH_PORT, connected: () => stack.connected });
-  } catch (err) {
-    await watch.stop();
-    await router.stop();
-    await ng.close();
-    dropRedis(redis);
-    throw err;
-  }
 
   return {
     start() {

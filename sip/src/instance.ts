@@ -94,3 +94,26 @@ export function stoppedInstanceKey(id: string): string {
 export async function announceStopped(redis: Redis, id: string): Promise<void> {
   await redis.multi().set(stoppedInstanceKey(id), '1', 'EX', STOPPED_MARK_SECONDS).publish(INSTANCE_STOPPED_CHANNEL, id).exec();
 }
+
+/**
+ * The key naming the instance that last ran in `slot`: one host's SIP_APP_HEALTH_PORT, which only one
+ * live process can listen on. Kept without expiry: one short key per slot.
+ */
+export function slotKey(slot: string): string {
+  return `${PREFIX}slot:${slot}`;
+}
+
+/**
+ * Called once this instance listens on its slot's port: writes its id in the slot and returns the id of
+ * the instance that ran there before it, if that one is dead. A process restarted after a crash
+ * (the launcher, or Docker's restart policy) thereby knows its predecessor is gone without the
+ * RECONNECT_GRACE_SECONDS wait: it holds the port its predecessor held, so that one no longer runs
+ * here. Its connection must be missing from CLIENT LIST too: a predecessor still listed is alive
+ * somewhere (two hosts with one name, say) and keeps its calls.
+ */
+export async function deadPredecessor(redis: Redis, slot: string, self: string): Promise<string | undefined> {
+  const previous = (await redis.set(slotKey(slot), self, 'GET')) as string | null;
+  if (!previous || previous === self) return undefined;
+  const { live } = await readInstances(redis, self);
+  return live.has(previous) ? undefined : previous;
+}

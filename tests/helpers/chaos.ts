@@ -125,6 +125,10 @@ export interface CallResult {
   /** Not answered 200: the status or error. */
   refused?: string;
   bridged: boolean;
+  /** The patient's SIP Call-ID, to find the call in the launcher's log. */
+  sipCallId?: string;
+  /** When the agent answered (s since the start). */
+  bridgedAtS?: number;
   /** The agent who answered: a Node WebRTC agent or Chromium. */
   agent?: 'node' | 'chromium';
   /** Who hung up first: the patient, the agent, or neither (the server did). */
@@ -352,6 +356,7 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
         call.result.bridged = true;
         call.result.agent = agent.kind;
         call.bridgedAt = Date.now();
+        call.result.bridgedAtS = sinceStart(call.bridgedAt);
         const stopMeter = async (at?: number): Promise<void> => {
           const silence = await answered.silence(at).catch(() => undefined);
           if (!silence) return;
@@ -409,6 +414,7 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
         return;
       }
       call.answeredAt = Date.now();
+      result.sipCallId = call.dialog.callId;
       call.patientMeter = new SilenceMeter(phone, runStart, call.answeredAt);
       const bye = call.dialog.waitForBye(untilLastEnd()).then(
         () => Date.now(),

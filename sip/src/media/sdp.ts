@@ -120,6 +120,25 @@ export function withDirection(sdp: string, direction: SdpDirection): string {
   return out.join('\r\n');
 }
 
+/** A DTLS role as SDP's `a=setup` says it (RFC 4145, RFC 8842). */
+export type DtlsSetup = 'active' | 'passive' | 'actpass';
+
+const SETUP_LINE = /^a=setup:(active|passive|actpass)\s*$/m;
+
+/** The description's first `a=setup` value, if any. */
+export function dtlsSetup(sdp: string): DtlsSetup | undefined {
+  return SETUP_LINE.exec(sdp)?.[1] as DtlsSetup | undefined;
+}
+
+/**
+ * An offer whose `a=setup:actpass` lines say `setup` instead: RFC 8842 lets an offerer take a role,
+ * and the answerer then takes the other one. Only actpass lines change; an offer without them is
+ * returned as it is.
+ */
+export function offeringDtlsRole(sdp: string, setup: 'active' | 'passive'): string {
+  return sdp.replace(/^a=setup:actpass(\r?)$/gm, `a=setup:${setup}$1`);
+}
+
 /**
  * The codecs a patient's audio can be carried in: the hold music is played in them, and every
  * workstation speaks them (browsers and desk phones alike). rtpengine 10.5's codec library could

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { answerDirection, carriesAudio, mediaAddress, onlyCarriedCodecs, placeholderSdp, sameSdpVersion, sdpOrigin, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from '@deskline/sip/media/sdp';
+import { answerDirection, carriesAudio, dtlsSetup, offeringDtlsRole, mediaAddress, onlyCarriedCodecs, placeholderSdp, sameSdpVersion, sdpOrigin, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from '@deskline/sip/media/sdp';
 
 const fromRtpengine = [
   'v=0',
@@ -192,6 +192,22 @@ test('onlyCarriedCodecs reads a flood of formats in linear time', () => {
   const ms = performance.now() - started;
   assert.match(narrowed, /^m=audio 4000 RTP\/AVP 0\r$/m);
   assert.ok(ms < 500, `${ms.toFixed(0)} ms for ${flood.length} characters`);
+});
+
+test("offeringDtlsRole: rtpengine's actpass becomes the role asked for, in every m= section; other lines and line ends stay", () => {
+  const offer = ['v=0', 'm=audio 4000 UDP/TLS/RTP/SAVPF 0', 'a=setup:actpass', 'a=fingerprint:sha-256 AA:BB', 'm=audio 4002 UDP/TLS/RTP/SAVPF 0', 'a=setup:actpass', ''].join('\r\n');
+  const kept = offeringDtlsRole(offer, 'active');
+  assert.equal(kept, offer.replaceAll('a=setup:actpass', 'a=setup:active'));
+  assert.is(dtlsSetup(kept), 'active');
+  assert.is(dtlsSetup(offer), 'actpass');
+});
+
+test('offeringDtlsRole leaves an offer that already names a role, or has none, as it is; dtlsSetup reads none there', () => {
+  const passive = 'v=0\r\nm=audio 4000 UDP/TLS/RTP/SAVPF 0\r\na=setup:passive\r\n';
+  assert.is(offeringDtlsRole(passive, 'active'), passive);
+  const plain = 'v=0\r\nm=audio 4000 RTP/AVP 0\r\n';
+  assert.is(offeringDtlsRole(plain, 'active'), plain);
+  assert.is(dtlsSetup(plain), undefined);
 });
 
 test.run();
