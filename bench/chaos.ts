@@ -4,8 +4,7 @@
  * workstations answering (one a Chromium page running JsSIP, the others Node WebRTC agents), a manager's board watching, and Kamailio, rtpengine,
  * the sip app, signaling and Redis each killed with SIGKILL twice, in turn, at random moments of the
  * 5 minutes. The harness and what it measures: tests/helpers/chaos.ts. `--short` is the short run
- * (12 calls, each service killed once), which goes back into `npm test` once it passes reliably
- * (bench/README.md, "chaos.ts"). Prints a table per kill and per call, and a summary.
+ * of `npm test` (tests/e2e/chaos-restart.test.ts: 12 calls, each service killed once). Prints a table per kill and per call, and a summary.
  *
  *   npm run build && npm run bench:chaos -- [--calls 50] [--minutes 5] [--agents 6] [--chromium 1] [--rounds 2] [--json <file>] [--short]
  *
@@ -28,8 +27,7 @@ const { values } = parseArgs({
     chromium: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '2' },
     json: { type: 'string' },
-    // The short run (12 calls over 70 s, 3 agents, each service killed once, keepalive 10 s): out of
-    // `npm test` while it still fails on a sip app killed as a call is put through (bench/README.md).
+    // The short run of `npm test` (tests/helpers/chaos.ts, shortChaos), to replay one of its seeds.
     short: { type: 'boolean', default: false },
   },
 });
@@ -38,7 +36,7 @@ if (!existsSync(path.join(root, 'tests/dist/helpers/chaos.js')) || !existsSync(p
   console.error('bench:chaos needs the compiled launcher and test helpers: run `npm run build` first.');
   process.exit(2);
 }
-const [{ chaosFailures, chaosSeed, chaosTables, runChaos }, { LaunchedStack }] = await Promise.all([
+const [{ SHORT_STACK, chaosFailures, chaosSeed, chaosTables, runChaos, shortChaos }, { LaunchedStack }] = await Promise.all([
   load<ChaosModule>('helpers/chaos.js'),
   load<ChaosStackModule>('helpers/chaos-stack.js'),
 ]);
@@ -46,8 +44,7 @@ const [{ chaosFailures, chaosSeed, chaosTables, runChaos }, { LaunchedStack }] =
 const totalMs = Number(values.minutes) * 60_000;
 const seed = chaosSeed();
 console.log(`bench:chaos seed ${seed}${values.short ? ' (short run)' : ''}`);
-const SHORT_KEEPALIVE_SECONDS = 10;
-const stack = await LaunchedStack.start(values.short ? { env: { PATIENT_KEEPALIVE_SECONDS: String(SHORT_KEEPALIVE_SECONDS) }, rtpPorts: 200 } : { rtpPorts: 600 });
+const stack = await LaunchedStack.start(values.short ? SHORT_STACK : { rtpPorts: 600 });
 const stopping = (): void => void stack.stop().finally(() => process.exit(130));
 process.once('SIGINT', stopping);
 process.once('SIGTERM', stopping);
@@ -56,18 +53,7 @@ try {
   const report = await runChaos(
     stack,
     values.short
-      ? {
-          seed,
-          calls: 12,
-          arrivalsMs: 70_000,
-          killsMs: 100_000,
-          rounds: 1,
-          agents: 3,
-          chromiumAgents: 1,
-          patienceMs: [20_000, 45_000],
-          talkMs: [8_000, 25_000],
-          settleMs: (SHORT_KEEPALIVE_SECONDS + 10) * 1000,
-        }
+      ? shortChaos(seed)
       : {
           seed,
           calls: Number(values.calls),

@@ -276,7 +276,7 @@ export async function activeCallIds(redis: Redis): Promise<string[]> {
 /** The queue's id of the call one of two instances (`instances: 2`) answered as SIP call `sipCallId` (it logs both). */
 export async function deskCallIdOf(path: CallPath, sipCallId: string): Promise<string> {
   return waitFor(`the sip app to log the call ${sipCallId}`, () => {
-    for (const index of [0, 1]) {
+    for (let index = 0; index < path.kamailio.appPorts.length; index++) {
       const line = path.appAt(index).logs.find((entry) => entry.msg === 'answered the patient' && entry['sipCallId'] === sipCallId);
       if (typeof line?.['callId'] === 'string') return line['callId'];
     }

@@ -1,6 +1,6 @@
 /**
- * The chaos run of issue 13, shared by the short run (bench/chaos.ts --short: a few calls, each
- * service killed once; back into `npm test` once it passes reliably) and the full one (bench/chaos.ts:
+ * The chaos run of issue 13, shared by the short run (`shortChaos`: a few calls, each service
+ * killed once; tests/e2e/chaos-restart.test.ts in `npm test`, and bench/chaos.ts --short) and the full one (bench/chaos.ts:
  * 50 calls over 5 minutes, each service killed twice). Under the launcher (chaos-stack.ts), patients call the clinic line over SIP/UDP as a trunk
  * would (INVITE and BYE sent again until answered), browser workstations (Node WebRTC agents:
  * webrtc-agent.ts, reconnecting as JsSIP does) answer whatever rings them and every re-INVITE, and a manager's panel (the push socket) shows the board, while Kamailio,
@@ -115,6 +115,28 @@ export function chaosPlan(options: ChaosOptions): { calls: PlannedCall[]; kills:
   const slot = (options.killsMs - start) / order.length;
   const kills = order.map((service, i) => ({ service, atMs: Math.round(start + i * slot + random() * slot * 0.6) }));
   return { calls, kills };
+}
+
+/**
+ * The short run, as `npm test` (tests/e2e/chaos-restart.test.ts) and `npm run bench:chaos -- --short`
+ * run it: 12 calls over 70 s, 3 agents (one Chromium), each service killed once, the patients'
+ * keepalive every 10 s so that a ghost has 20 s to go before the check.
+ */
+export const SHORT_KEEPALIVE_SECONDS = 10;
+export const SHORT_STACK = { env: { PATIENT_KEEPALIVE_SECONDS: String(SHORT_KEEPALIVE_SECONDS) }, rtpPorts: 200 };
+export function shortChaos(seed: number): ChaosOptions {
+  return {
+    seed,
+    calls: 12,
+    arrivalsMs: 70_000,
+    killsMs: 100_000,
+    rounds: 1,
+    agents: 3,
+    chromiumAgents: 1,
+    patienceMs: [20_000, 45_000],
+    talkMs: [8_000, 25_000],
+    settleMs: (SHORT_KEEPALIVE_SECONDS + 10) * 1000,
+  };
 }
 
 /** One patient's call as the test saw it. */

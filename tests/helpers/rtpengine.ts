@@ -116,7 +116,7 @@ export async function startTestRtpengine(options: TestRtpengineOptions = {}): Pr
       configDir,
       onLine: (line) => {
         log.push(line);
-        if (options.echo) process.stderr.write(`rtpengine | ${line}\n`);
+        if (options.echo ?? process.env['DESKLINE_TEST_LOGS'] === '1') process.stderr.write(`rtpengine | ${line}\n`);
       },
     });
     killOnExit(proc);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { dtlsSetup } from '../media/sdp.js';
 import { evaluate, type OutboundPolicyStore } from '@deskline/outbound-policy';
 import { MAX_DURATION_BYE_REASON, OUTSIDE_POLICY_REASON_PHRASE, type CallbackGrant, type CallbackOutcome, type CallbackState, type CallbackView } from '@deskline/protocol';
 import type { IncomingInviteRequest } from 'sip.js/lib/core/index.js';
@@ -208,7 +209,7 @@ export class Callback {
       const answer = await this.browser.reoffer(offer);
       if (this.ending) return;
       await this.media.answerFromBrowser(answer);
-      this.log.info("the employee's browser took rtpengine's new ICE and DTLS after the restart");
+      this.log.info({ offered: dtlsSetup(offer), answered: dtlsSetup(answer) }, "the employee's browser took rtpengine's new ICE and DTLS after the restart");
     } catch (err) {
       if (!this.ending) this.log.warn({ err }, "could not renegotiate the browser's media after the rtpengine restart");
     }

@@ -20,8 +20,11 @@ import { isTone } from '../../helpers/patient-phone.js';
 import { instanceIdOf } from '../../helpers/sip-app.js';
 
 const ADOPTED = 'adopted a call whose sip app instance is gone';
-/** From the new process's start to its adoption: Node's start and one CLIENT LIST, with slack for a loaded machine. */
-const ADOPTED_WITHIN_MS = 1_500;
+/**
+ * From the new process's start to its adoption: Node's start and one CLIENT LIST (0.65 s measured
+ * at load average 11, 1.5 s at 13), under the 3 s a reconnect grace alone would take.
+ */
+const ADOPTED_WITHIN_MS = 2_500;
 
 const sameSlot = suite<{ path: CallPath; healthPort: number }>('a sip app restarted in its own slot');
 
