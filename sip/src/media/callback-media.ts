@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { PLAIN_RTP, WEBRTC, flagsFor } from './flags.js';
 import { isUnknownCall, type RtpEngine } from './rtpengine.js';
-import { dtlsSetup, offeringDtlsRole, stripWebRtcOnlyLines } from './sdp.js';
+import { stripWebRtcOnlyLines } from './sdp.js';
 
 /** rtpengine's call id for a callback. */
 export function callbackMediaId(callbackId: string): string {
@@ -19,8 +19,6 @@ export class CallbackMedia {
   private destroyed = false;
   /** The patient's side once answered: the trunk leg's tag and SDP. */
   private trunk: { tag: string; sdp: string } | undefined;
-  /** rtpengine's DTLS role toward the browser, from its answer: the browser took the other one. */
-  private rtpengineSetup: 'active' | 'passive' | undefined;
   private inFlight: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -46,8 +44,6 @@ export class CallbackMedia {
     return this.run(async () => {
       const answer = await this.engine.answer({ callId: this.callId, fromTag: this.browserTag, toTag: trunkTag, sdp: trunkSdp, flags: flagsFor(WEBRTC, 'trunk') });
       this.trunk = { tag: trunkTag, sdp: trunkSdp };
-      const setup = dtlsSetup(answer);
-      this.rtpengineSetup = setup === 'actpass' ? undefined : setup;
       return answer;
     });
   }
@@ -57,19 +53,12 @@ export class CallbackMedia {
    * re-INVITE: the callback read back from rtpengine's keyspace forwards media, but with ICE
    * credentials and a DTLS certificate of the new process (MediaSession.reofferToAgent). Undefined
    * before the patient answered.
-   *
-   * The offer keeps the DTLS roles of the call (rtpengine's `a=setup` of its first answer, RFC 8842)
-   * instead of rtpengine's `actpass`: the browser offered the callback, so it is the DTLS server and
-   * would answer `actpass` as the client. Chromium taking the other role in a renegotiation does not
-   * always complete its new handshake (measured: its audio stopped for good after 54 packets in
-   * one run of three); in the same role, as in a patient's call, it does.
    */
   reofferToBrowser(): Promise<string | undefined> {
     return this.run(async () => {
       const trunk = this.trunk;
       if (!trunk) return undefined;
-      const offer = await this.engine.offer({ callId: this.callId, fromTag: trunk.tag, toTag: this.browserTag, sdp: trunk.sdp, flags: flagsFor(WEBRTC, 'trunk') });
-      return this.rtpengineSetup ? offeringDtlsRole(offer, this.rtpengineSetup) : offer;
+      return this.engine.offer({ callId: this.callId, fromTag: trunk.tag, toTag: this.browserTag, sdp: trunk.sdp, flags: flagsFor(WEBRTC, 'trunk') });
     });
   }
 

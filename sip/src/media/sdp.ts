@@ -131,15 +131,6 @@ export function dtlsSetup(sdp: string): DtlsSetup | undefined {
 }
 
 /**
- * An offer whose `a=setup:actpass` lines say `setup` instead: RFC 8842 lets an offerer take a role,
- * and the answerer then takes the other one. Only actpass lines change; an offer without them is
- * returned as it is.
- */
-export function offeringDtlsRole(sdp: string, setup: 'active' | 'passive'): string {
-  return sdp.replace(/^a=setup:actpass(\r?)$/gm, `a=setup:${setup}$1`);
-}
-
-/**
  * The codecs a patient's audio can be carried in: the hold music is played in them, and every
  * workstation speaks them (browsers and desk phones alike). rtpengine 10.5's codec library could
  * transcode others (G.722 among them), but the sip app does not ask it to: an offer without one of

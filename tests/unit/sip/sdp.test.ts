@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { answerDirection, carriesAudio, dtlsSetup, offeringDtlsRole, mediaAddress, onlyCarriedCodecs, placeholderSdp, sameSdpVersion, sdpOrigin, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from '@deskline/sip/media/sdp';
+import { answerDirection, carriesAudio, dtlsSetup, mediaAddress, onlyCarriedCodecs, placeholderSdp, sameSdpVersion, sdpOrigin, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from '@deskline/sip/media/sdp';
 
 const fromRtpengine = [
   'v=0',
@@ -194,20 +194,10 @@ test('onlyCarriedCodecs reads a flood of formats in linear time', () => {
   assert.ok(ms < 500, `${ms.toFixed(0)} ms for ${flood.length} characters`);
 });
 
-test("offeringDtlsRole: rtpengine's actpass becomes the role asked for, in every m= section; other lines and line ends stay", () => {
-  const offer = ['v=0', 'm=audio 4000 UDP/TLS/RTP/SAVPF 0', 'a=setup:actpass', 'a=fingerprint:sha-256 AA:BB', 'm=audio 4002 UDP/TLS/RTP/SAVPF 0', 'a=setup:actpass', ''].join('\r\n');
-  const kept = offeringDtlsRole(offer, 'active');
-  assert.equal(kept, offer.replaceAll('a=setup:actpass', 'a=setup:active'));
-  assert.is(dtlsSetup(kept), 'active');
-  assert.is(dtlsSetup(offer), 'actpass');
-});
-
-test('offeringDtlsRole leaves an offer that already names a role, or has none, as it is; dtlsSetup reads none there', () => {
-  const passive = 'v=0\r\nm=audio 4000 UDP/TLS/RTP/SAVPF 0\r\na=setup:passive\r\n';
-  assert.is(offeringDtlsRole(passive, 'active'), passive);
-  const plain = 'v=0\r\nm=audio 4000 RTP/AVP 0\r\n';
-  assert.is(offeringDtlsRole(plain, 'active'), plain);
-  assert.is(dtlsSetup(plain), undefined);
+test("dtlsSetup reads a description's first a=setup, and none where there is none", () => {
+  assert.is(dtlsSetup('v=0\r\nm=audio 4000 UDP/TLS/RTP/SAVPF 0\r\na=setup:actpass\r\n'), 'actpass');
+  assert.is(dtlsSetup('v=0\r\nm=audio 4000 UDP/TLS/RTP/SAVPF 0\r\na=setup:passive\r\nm=audio 4002 UDP/TLS/RTP/SAVPF 0\r\na=setup:active\r\n'), 'passive');
+  assert.is(dtlsSetup('v=0\r\nm=audio 4000 RTP/AVP 0\r\n'), undefined);
 });
 
 test.run();
