@@ -10,7 +10,7 @@ import { presenceView } from '../presence.js';
 import { findQueueCall, waitingSince } from '../queue-call.js';
 import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
 import { log } from '../services/log.js';
-import type { PhoneCall } from '../services/softphone.js';
+import type { PhoneCall } from '../services/phone-call-session.js';
 import { alertStyles, controlStyles, secondaryButtonStyles, visuallyHiddenStyles } from '../styles/shared-styles.js';
 import { NewCallWatcher } from '../task-board.js';
 import { userAvatar } from '../user-avatar.js';

@@ -1,7 +1,7 @@
 import type { Workstation } from '@deskline/protocol';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import type { RegistrationState } from '../services/softphone.js';
+import type { RegistrationState } from '../services/sip-registration.js';
 import { alertStyles, cardStyles, controlStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
 
 /**

@@ -2,7 +2,8 @@ import type { UserPreferences } from '@deskline/protocol';
 import { formatDuration } from '../format.js';
 import { ApiRequestError, UNREACHABLE_MESSAGE, type ApiClient } from './api-client.js';
 import { log } from './log.js';
-import type { PhoneCall, SoftphoneState } from './softphone.js';
+import type { PhoneCall } from './phone-call-session.js';
+import type { SoftphoneState } from './softphone.js';
 
 const debug = log('dl:notifier');
 
