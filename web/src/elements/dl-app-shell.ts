@@ -8,7 +8,8 @@ import { WorkstationController } from '../controllers/workstation-controller.js'
 import { logoMark } from '../icons.js';
 import { presenceView } from '../presence.js';
 import { findQueueCall, waitingSince } from '../queue-call.js';
-import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
+import { ApiRequestError, apiClient, type ApiClient } from '../services/api-client.js';
+import { errorMessage } from '../services/error-message.js';
 import { log } from '../services/log.js';
 import type { PhoneCall } from '../services/phone-call-session.js';
 import { alertStyles, controlStyles, secondaryButtonStyles, visuallyHiddenStyles } from '../styles/shared-styles.js';
@@ -588,7 +589,7 @@ export class DlAppShell extends LitElement {
       // the login page would let the next person at this desk reload into this account.
       if (!(error instanceof ApiRequestError && error.status === 401)) {
         debug('logout failed', error);
-        const reason = error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE;
+        const reason = errorMessage(error);
         this.error = `You are still logged in. ${reason}`;
         this.#loggingOut = false;
         return;

@@ -2,7 +2,8 @@ import { CALLBACK_OUTCOMES, type CallbackOutcome, type DayStatistics, type Stati
 import { LitElement, css, html, nothing, svg, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { formatMinutesSeconds } from '../format.js';
-import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
+import { apiClient, type ApiClient } from '../services/api-client.js';
+import { errorMessage } from '../services/error-message.js';
 import { log } from '../services/log.js';
 import { alertStyles, cardStyles, controlStyles, fieldStyles, secondaryButtonStyles, visuallyHiddenStyles } from '../styles/shared-styles.js';
 
@@ -25,10 +26,6 @@ const SERIES = [
 
 /** The chart's drawing units: 24 groups of three bars, and room for the hour labels below. */
 const CHART = { groupWidth: 30, barWidth: 8, plotHeight: 120, labelHeight: 18 } as const;
-
-function messageOf(error: unknown): string {
-  return error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE;
-}
 
 /** YYYY-MM-DD plus `days` calendar days (a date, not an instant: no time zone involved). */
 function addDays(date: string, days: number): string {
@@ -419,7 +416,7 @@ export class DlStatistics extends LitElement {
     } catch (error) {
       if (request.signal.aborted) return;
       debug('statistics not loaded', error);
-      this.error = messageOf(error);
+      this.error = errorMessage(error);
     } finally {
       if (this.#request === request) {
         this.loading = false;

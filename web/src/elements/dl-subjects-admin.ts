@@ -2,7 +2,8 @@ import { SUBJECT_NAME_MAX_LENGTH, type Subject } from '@deskline/protocol';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
-import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
+import { apiClient, type ApiClient } from '../services/api-client.js';
+import { errorMessage } from '../services/error-message.js';
 import {
   alertStyles,
   cardStyles,
@@ -12,10 +13,6 @@ import {
   secondaryButtonStyles,
   successStyles,
 } from '../styles/shared-styles.js';
-
-function messageOf(error: unknown): string {
-  return error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE;
-}
 
 /**
  * The managers' list of subjects (what calls are about): add one, rename one (its tasks follow the new
@@ -245,7 +242,7 @@ export class DlSubjectsAdmin extends LitElement {
       this.dispatchEvent(new CustomEvent<Subject>('subject-change', { detail: subject, bubbles: true, composed: true }));
       return true;
     } catch (error) {
-      this.error = messageOf(error);
+      this.error = errorMessage(error);
       return false;
     } finally {
       this.pending = undefined;

@@ -14,7 +14,8 @@ import {
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { formatClockTime, formatDuration, formatElapsed, isoDuration } from '../format.js';
-import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
+import { ApiRequestError, apiClient, type ApiClient } from '../services/api-client.js';
+import { errorMessage } from '../services/error-message.js';
 import { canChangeTask, subjectChoices, waitingSinceOf, type BoardViewer } from '../task-board.js';
 import { alertStyles, controlStyles, primaryButtonStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
 
@@ -38,11 +39,6 @@ const OUTCOME_LABELS: Record<CallbackOutcome, string> = {
   failed: 'failed',
   cancelled: 'cancelled',
 };
-
-/** What the person at the screen reads about a request that failed. */
-function messageOf(error: unknown): string {
-  return error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE;
-}
 
 export interface CallBackDetail {
   taskId: string;
@@ -593,7 +589,7 @@ export class DlTaskCard extends LitElement {
     } catch (error) {
       if (request !== this.#subjectRequests) return;
       this.pendingSubject = undefined;
-      this.subjectSaving = { state: 'error', message: messageOf(error) };
+      this.subjectSaving = { state: 'error', message: errorMessage(error) };
     }
   }
 
@@ -625,7 +621,7 @@ export class DlTaskCard extends LitElement {
       this.commentSaving = { state: 'saved' };
       this.#announce(task);
     } catch (error) {
-      if (this.draft === comment) this.commentSaving = { state: 'error', message: messageOf(error) };
+      if (this.draft === comment) this.commentSaving = { state: 'error', message: errorMessage(error) };
     }
   }
 
@@ -645,7 +641,7 @@ export class DlTaskCard extends LitElement {
       this.reporting = false;
       this.#announce(task);
     } catch (error) {
-      this.problemSending = { state: 'error', message: messageOf(error) };
+      this.problemSending = { state: 'error', message: errorMessage(error) };
     }
   }
 
@@ -658,7 +654,7 @@ export class DlTaskCard extends LitElement {
       this.#announce(await this.api.closeTask(this.task.id));
     } catch (error) {
       // Someone else cleared the subject meanwhile.
-      this.actionError = error instanceof ApiRequestError && error.code === 'subject-required' ? `${CHOOSE_SUBJECT_TO_CLOSE}.` : messageOf(error);
+      this.actionError = error instanceof ApiRequestError && error.code === 'subject-required' ? `${CHOOSE_SUBJECT_TO_CLOSE}.` : errorMessage(error);
     } finally {
       this.busy = undefined;
     }
@@ -679,7 +675,7 @@ export class DlTaskCard extends LitElement {
       );
       if (!placed) this.actionError = PHONE_NOT_READY;
     } catch (error) {
-      this.actionError = messageOf(error);
+      this.actionError = errorMessage(error);
     } finally {
       this.busy = undefined;
     }

@@ -2,6 +2,7 @@ import type { SipCredentials, Workstation } from '@deskline/protocol';
 import JsSIP from 'jssip';
 import type { IncomingRTCSessionEvent, RTCSessionEvent, RegistrationFailedListener, UA } from 'jssip/lib/UA.js';
 import { ApiRequestError, type ApiClient } from './api-client.js';
+import { errorMessage } from './error-message.js';
 import { log } from './log.js';
 
 const debug = log('dl:softphone');
@@ -169,7 +170,7 @@ export class SipRegistration {
       // 401: the session is over and the app leaves this page.
       if (status === 401) return undefined;
       if (this.#state.status !== 'registered') {
-        this.#set({ status: 'failed', workstation, reason: error instanceof ApiRequestError ? error.message : String(error) });
+        this.#set({ status: 'failed', workstation, reason: errorMessage(error) });
       }
       // 4xx (no workstation, a desk phone) and 503 (SIP not configured) stay so until someone acts.
       if (status === 0 || (status >= 500 && status !== 503)) this.#retry(retry);
