@@ -15,13 +15,13 @@ import { apiClient, type ApiClient } from '../services/api-client.js';
 import { errorMessage } from '../services/error-message.js';
 import {
   alertStyles,
-  cardStyles,
   controlStyles,
   fieldStyles,
   primaryButtonStyles,
   secondaryButtonStyles,
   successStyles,
 } from '../styles/shared-styles.js';
+import { panelStyles } from '../styles/panel-styles.js';
 
 const POLICY_PATH = '/api/settings/outbound-policy';
 
@@ -45,26 +45,16 @@ function minutesOf(seconds: number): string {
 export class DlOutboundPolicy extends LitElement {
   static override styles = [
     controlStyles,
-    cardStyles,
+    panelStyles,
     fieldStyles,
     alertStyles,
     successStyles,
     primaryButtonStyles,
     secondaryButtonStyles,
     css`
-      :host {
-        display: block;
-      }
-
-      .card,
       form {
         display: grid;
         gap: 1rem;
-      }
-
-      h2 {
-        margin: 0;
-        font-size: 1.125rem;
       }
 
       p {

@@ -5,7 +5,8 @@ import { formatMinutesSeconds } from '../format.js';
 import { apiClient, type ApiClient } from '../services/api-client.js';
 import { errorMessage } from '../services/error-message.js';
 import { log } from '../services/log.js';
-import { alertStyles, cardStyles, controlStyles, fieldStyles, secondaryButtonStyles, visuallyHiddenStyles } from '../styles/shared-styles.js';
+import { alertStyles, controlStyles, fieldStyles, secondaryButtonStyles, visuallyHiddenStyles } from '../styles/shared-styles.js';
+import { panelStyles } from '../styles/panel-styles.js';
 
 const debug = log('dl:statistics');
 
@@ -45,26 +46,12 @@ const hourLabel = (hour: number): string => `${String(hour).padStart(2, '0')}:00
 export class DlStatistics extends LitElement {
   static override styles = [
     controlStyles,
-    cardStyles,
+    panelStyles,
     fieldStyles,
     alertStyles,
     secondaryButtonStyles,
     visuallyHiddenStyles,
     css`
-      :host {
-        display: block;
-      }
-
-      .card {
-        display: grid;
-        gap: 1rem;
-      }
-
-      h2 {
-        margin: 0;
-        font-size: 1.125rem;
-      }
-
       .day {
         display: flex;
         flex-wrap: wrap;

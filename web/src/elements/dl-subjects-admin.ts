@@ -6,13 +6,13 @@ import { apiClient, type ApiClient } from '../services/api-client.js';
 import { errorMessage } from '../services/error-message.js';
 import {
   alertStyles,
-  cardStyles,
   controlStyles,
   fieldStyles,
   primaryButtonStyles,
   secondaryButtonStyles,
   successStyles,
 } from '../styles/shared-styles.js';
+import { panelStyles } from '../styles/panel-styles.js';
 
 /**
  * The managers' list of subjects (what calls are about): add one, rename one (its tasks follow the new
@@ -27,32 +27,15 @@ import {
 export class DlSubjectsAdmin extends LitElement {
   static override styles = [
     controlStyles,
-    cardStyles,
+    panelStyles,
     fieldStyles,
     alertStyles,
     successStyles,
     primaryButtonStyles,
     secondaryButtonStyles,
     css`
-      :host {
-        display: block;
-      }
-
-      .card {
-        display: grid;
-        gap: 1rem;
-      }
-
-      h2,
       h3 {
         margin: 0;
-      }
-
-      h2 {
-        font-size: 1.125rem;
-      }
-
-      h3 {
         font-size: 1rem;
       }
 
