@@ -67,6 +67,13 @@ export function subjectChoices(subjects: ReadonlyMap<string, Subject>, current: 
     .sort((a, b) => Number(a.retired) - Number(b.retired) || a.createdAt - b.createdAt);
 }
 
+/** A subject's name as a task shows it: marked when retired, or unnamed when no longer known. */
+export function subjectLabel(subjects: ReadonlyMap<string, Subject>, subjectId: string): string {
+  const subject = subjects.get(subjectId);
+  if (subject === undefined) return 'a retired subject';
+  return subject.retired ? `${subject.name} (retired)` : subject.name;
+}
+
 /**
  * Finds the calls to announce to screen readers ("New call from …"): the incoming calls that arrive
  * after the board went live. The first look (once connected) only learns the calls already there.
