@@ -1,4 +1,4 @@
-import { CALLBACK_OUTCOMES, type CallbackOutcome, type DayStatistics, type StatisticsFigures } from '@deskline/protocol';
+import { CALLBACK_OUTCOMES, type DayStatistics, type StatisticsFigures } from '@deskline/protocol';
 import { LitElement, css, html, nothing, svg, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { formatMinutesSeconds } from '../format.js';
@@ -7,17 +7,9 @@ import { errorMessage } from '../services/error-message.js';
 import { log } from '../services/log.js';
 import { alertStyles, controlStyles, fieldStyles, secondaryButtonStyles, visuallyHiddenStyles } from '../styles/shared-styles.js';
 import { panelStyles } from '../styles/panel-styles.js';
+import { CALLBACK_OUTCOME_LABELS } from '../task-board.js';
 
 const debug = log('dl:statistics');
-
-const OUTCOME_LABELS: Record<CallbackOutcome, string> = {
-  answered: 'answered',
-  'no-answer': 'no answer',
-  busy: 'busy',
-  rejected: 'rejected',
-  failed: 'failed',
-  cancelled: 'cancelled',
-};
 
 const SERIES = [
   { key: 'received', label: 'Received' },
@@ -357,7 +349,7 @@ export class DlStatistics extends LitElement {
     // Calls are received and abandoned by the clinic, not by a person.
     const clinicOnly = (value: number) => (total ? String(value) : '—');
     const outcomes = CALLBACK_OUTCOMES.filter((outcome) => figures.callbackOutcomes[outcome] > 0).map(
-      (outcome) => `${figures.callbackOutcomes[outcome]} ${OUTCOME_LABELS[outcome]}`,
+      (outcome) => `${figures.callbackOutcomes[outcome]} ${CALLBACK_OUTCOME_LABELS[outcome]}`,
     );
     const wait = (ms: number | null) => (ms === null ? '—' : formatMinutesSeconds(ms));
     return html`

@@ -1,17 +1,8 @@
-import type { CallbackOutcome, Subject, TaskView, TeamMember, Workstation } from '@deskline/protocol';
+import type { Subject, TaskView, TeamMember, Workstation } from '@deskline/protocol';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { formatClockTime, formatElapsed } from '../format.js';
-import { subjectLabel } from '../task-board.js';
-
-const OUTCOME_LABELS: Record<CallbackOutcome, string> = {
-  answered: 'answered',
-  'no-answer': 'no answer',
-  busy: 'busy',
-  rejected: 'rejected',
-  failed: 'failed',
-  cancelled: 'cancelled',
-};
+import { CALLBACK_OUTCOME_LABELS, subjectLabel } from '../task-board.js';
 
 /**
  * Where a task's call stands, in words: intro, waiting, ringing at which workstation and whom, on the
@@ -142,7 +133,7 @@ export class DlTaskStage extends LitElement {
     if (attempts.length === 0) return nothing;
     return html`<ul class="attempts" aria-label="Callback attempts">
       ${attempts.map((attempt) => {
-        const outcome = attempt.outcome === undefined ? 'in progress' : OUTCOME_LABELS[attempt.outcome];
+        const outcome = attempt.outcome === undefined ? 'in progress' : CALLBACK_OUTCOME_LABELS[attempt.outcome];
         return html`<li>${`Called back at ${formatClockTime(attempt.at)} by ${this.#name(attempt.userId)}: ${outcome}`}</li>`;
       })}
     </ul>`;
