@@ -1,5 +1,5 @@
 import type { CallView } from '@deskline/protocol';
-import type { PhoneCall } from './services/softphone.js';
+import type { PhoneCall } from './services/phone-call-session.js';
 
 /** The calls a queue shows: waiting for someone, ringing someone, or connected. */
 export function isLive(call: CallView): boolean {

@@ -1,4 +1,4 @@
-import { isWithheld, taskTab, taskVisibleTo, type Subject, type TaskTab, type TaskView } from '@deskline/protocol';
+import { isWithheld, taskTab, taskVisibleTo, type CallbackOutcome, type Subject, type TaskTab, type TaskView } from '@deskline/protocol';
 
 /** What the board needs to know of the person looking at it. */
 export interface BoardViewer {
@@ -65,6 +65,23 @@ export function subjectChoices(subjects: ReadonlyMap<string, Subject>, current: 
   return [...subjects.values()]
     .filter((subject) => !subject.retired || subject.id === current)
     .sort((a, b) => Number(a.retired) - Number(b.retired) || a.createdAt - b.createdAt);
+}
+
+/** A callback attempt's outcome, in words. */
+export const CALLBACK_OUTCOME_LABELS: Record<CallbackOutcome, string> = {
+  answered: 'answered',
+  'no-answer': 'no answer',
+  busy: 'busy',
+  rejected: 'rejected',
+  failed: 'failed',
+  cancelled: 'cancelled',
+};
+
+/** A subject's name as a task shows it: marked when retired, or unnamed when no longer known. */
+export function subjectLabel(subjects: ReadonlyMap<string, Subject>, subjectId: string): string {
+  const subject = subjects.get(subjectId);
+  if (subject === undefined) return 'a retired subject';
+  return subject.retired ? `${subject.name} (retired)` : subject.name;
 }
 
 /**

@@ -6,7 +6,8 @@ import {
   type TeamMember,
 } from '@deskline/protocol';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { ApiRequestError, UNREACHABLE_MESSAGE, type ApiClient } from '../services/api-client.js';
+import type { ApiClient } from '../services/api-client.js';
+import { errorMessage } from '../services/error-message.js';
 import { log } from '../services/log.js';
 
 const debug = log('dl:pause');
@@ -14,10 +15,6 @@ const debug = log('dl:pause');
 /** When a countdown reached zero and the server has not said the pause is over, ask it after this long. */
 const OVERDUE_CHECK_MS = 3_000;
 const MINUTE_MS = 60_000;
-
-function messageOf(error: unknown): string {
-  return error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE;
-}
 
 /**
  * The user's pause of incoming calls, as the server keeps it: whether calls are paused and until when,
@@ -148,7 +145,7 @@ export class PauseController implements ReactiveController {
     } catch (error) {
       if (signal.aborted) return false;
       debug('change failed', error);
-      this.error = messageOf(error);
+      this.error = errorMessage(error);
       return false;
     } finally {
       if (!signal.aborted) {

@@ -1,6 +1,7 @@
 import type { AgentStatus, Workstation, WorkstationListItem } from '@deskline/protocol';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { ApiRequestError, UNREACHABLE_MESSAGE, type ApiClient } from '../services/api-client.js';
+import type { ApiClient } from '../services/api-client.js';
+import { errorMessage } from '../services/error-message.js';
 import { log } from '../services/log.js';
 
 const debug = log('dl:workstation');
@@ -11,10 +12,6 @@ const debug = log('dl:workstation');
  * workstation, or this user switching in another tab show up within this time.
  */
 const REFRESH_MS = 10_000;
-
-function messageOf(error: unknown): string {
-  return error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE;
-}
 
 /**
  * Which workstation the logged-in user works at, and the clinic's workstations to choose from (with
@@ -78,7 +75,7 @@ export class WorkstationController implements ReactiveController {
       if (signal.aborted) return;
       debug('load failed', error);
       if (this.status === 'loading') this.status = 'failed';
-      this.error = messageOf(error);
+      this.error = errorMessage(error);
     }
     this.host.requestUpdate();
   }
@@ -134,7 +131,7 @@ export class WorkstationController implements ReactiveController {
     } catch (error) {
       if (signal.aborted) return false;
       debug(`${what} failed`, error);
-      this.error = messageOf(error);
+      this.error = errorMessage(error);
       return false;
     } finally {
       if (!signal.aborted) {

@@ -1,6 +1,8 @@
 import type { PublicUser, Subject, TaskView } from '@deskline/protocol';
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
+import { CallbackPolicy } from '../callback-policy.js';
+import { LogoutController } from '../controllers/logout-controller.js';
 import { PauseController } from '../controllers/pause-controller.js';
 import { PushController } from '../controllers/push-controller.js';
 import { SoftphoneController } from '../controllers/softphone-controller.js';
@@ -8,9 +10,8 @@ import { WorkstationController } from '../controllers/workstation-controller.js'
 import { logoMark } from '../icons.js';
 import { presenceView } from '../presence.js';
 import { findQueueCall, waitingSince } from '../queue-call.js';
-import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
-import { log } from '../services/log.js';
-import type { PhoneCall } from '../services/softphone.js';
+import { apiClient, type ApiClient } from '../services/api-client.js';
+import type { PhoneCall } from '../services/phone-call-session.js';
 import { alertStyles, controlStyles, secondaryButtonStyles, visuallyHiddenStyles } from '../styles/shared-styles.js';
 import { NewCallWatcher } from '../task-board.js';
 import { userAvatar } from '../user-avatar.js';
@@ -18,6 +19,8 @@ import './dl-call-panel.js';
 import type { DlConfirmDialog } from './dl-confirm-dialog.js';
 import './dl-confirm-dialog.js';
 import './dl-missed-calls.js';
+import { NOTIFICATIONS_UNSUPPORTED } from './dl-notifications-notice.js';
+import './dl-notifications-notice.js';
 import './dl-pause-panel.js';
 import type { PauseSelectDetail } from './dl-pause-picker.js';
 import './dl-pause-picker.js';
@@ -28,7 +31,6 @@ import './dl-registration-status.js';
 import './dl-outbound-policy.js';
 import './dl-statistics.js';
 import './dl-subjects-admin.js';
-import type { CallBackDetail } from './dl-task-card.js';
 import './dl-task-board.js';
 import type { DlSettingsDialog } from './dl-settings-dialog.js';
 import './dl-settings-dialog.js';
@@ -36,13 +38,6 @@ import type { MenuEntry, MenuSelectDetail } from './dl-user-menu.js';
 import './dl-user-menu.js';
 import type { WorkstationSelectDetail } from './dl-workstation-picker.js';
 import './dl-workstation-picker.js';
-
-const debug = log('dl:shell');
-
-/** How to undo a refusal, in the words of Chrome's, Edge's and Firefox's site settings. */
-const NOTIFICATIONS_BLOCKED =
-  'Notifications are blocked for Deskline in this browser. To allow them, click the icon to the left of the address (site settings), set Notifications to Allow, and reload the page.';
-const NOTIFICATIONS_UNSUPPORTED = 'This browser cannot show notifications.';
 
 /** Entries of the user menu, in order. Add an entry here and handle its id in #onMenuSelect. */
 function userMenu(notifications: { checked: boolean; hint?: string }, onWorkstation: boolean): MenuEntry[] {
@@ -197,20 +192,8 @@ export class DlAppShell extends LitElement {
         white-space: nowrap;
       }
 
-      .alert,
-      .notice {
+      .alert {
         margin: 1rem 1.5rem 0;
-      }
-
-      .notice {
-        padding: 0.75rem 1rem;
-        border: 1px solid var(--dl-color-border);
-        border-radius: var(--dl-radius);
-        background: var(--dl-color-surface);
-      }
-
-      .notice button {
-        margin-left: 0.5rem;
       }
 
       main {
@@ -256,8 +239,6 @@ export class DlAppShell extends LitElement {
   /** The client used to log out; it already holds the session's CSRF token. */
   @property({ attribute: false }) api: ApiClient = apiClient;
 
-  @state() private error = '';
-
   /** The picker was opened from the user menu. */
   @state() private choosing = false;
 
@@ -276,8 +257,6 @@ export class DlAppShell extends LitElement {
   /** Watches the pushed tasks for new incoming calls, whatever view is shown. */
   #newCalls = new NewCallWatcher();
 
-  #loggingOut = false;
-
   #phone = new SoftphoneController(this, () => this.api, {
     waitingSince: (call: PhoneCall) => {
       const queued = findQueueCall(this.#push.calls, call, this.#workstation.workstation?.id);
@@ -294,6 +273,13 @@ export class DlAppShell extends LitElement {
     this,
     () => this.api,
     () => (this.user === undefined ? undefined : this.#push.member(this.user.id)),
+  );
+  #callback = new CallbackPolicy(this.#phone, () => this.#workstation.workstation);
+  #logout = new LogoutController(
+    this,
+    () => this.api,
+    this.#phone,
+    (options) => this.renderRoot.querySelector<DlConfirmDialog>('dl-confirm-dialog')?.ask(options) ?? Promise.resolve(false),
   );
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -355,8 +341,11 @@ export class DlAppShell extends LitElement {
             @pause-end=${() => void pause.resume()}
           ></dl-pause-panel>`
         : nothing}
-      ${this.error === '' ? nothing : html`<p class="alert" role="alert">${this.error}</p>`}
-      ${this.#renderNotificationsNotice()}
+      ${this.#logout.error === '' ? nothing : html`<p class="alert" role="alert">${this.#logout.error}</p>`}
+      <dl-notifications-notice
+        .notifications=${this.#phone.notifications}
+        @allow-notifications=${() => void this.#phone.allowNotifications()}
+      ></dl-notifications-notice>
       <dl-settings-dialog .user=${user} .api=${this.api}></dl-settings-dialog>
       <dl-confirm-dialog></dl-confirm-dialog>
       <main>
@@ -394,30 +383,14 @@ export class DlAppShell extends LitElement {
           .team=${this.#push.team}
           .workstations=${this.#workstation.workstations}
           .viewer=${{ userId: user.id, role: user.role }}
-          .callbackBlocked=${this.#callbackBlocked()}
+          .callbackBlocked=${this.#callback.blocked}
           ?connected=${this.#push.status === 'connected'}
           .announcement=${this.announcement}
           .api=${this.api}
           @task-change=${(event: CustomEvent<TaskView>) => this.#push.putTask(event.detail)}
-          @call-back=${this.#onCallBack}
+          @call-back=${this.#callback.place}
         ></dl-task-board>`;
     }
-  }
-
-  /** Why this user cannot call a patient back now ('' when they can): the call goes out from this browser's phone. */
-  #callbackBlocked(): string {
-    const workstation = this.#workstation.workstation;
-    if (workstation === undefined) return 'Choose a workstation to call patients back: the call goes out from it.';
-    if (workstation.kind !== 'browser') return `Calling back works from a browser workstation; ${workstation.name} is a desk phone.`;
-    if (this.#phone.busy) return 'Finish the current call first.';
-    return '';
-  }
-
-  /** Refusing the event tells the card that the phone could not place the call. */
-  #onCallBack(event: CustomEvent<CallBackDetail>): void {
-    const { taskId, target, number } = event.detail;
-    debug('calling back for task', taskId);
-    if (!this.#phone.call(target, { number })) event.preventDefault();
   }
 
   #notificationsEntry(): { checked: boolean; hint?: string } {
@@ -425,24 +398,6 @@ export class DlAppShell extends LitElement {
     if (access === 'unsupported') return { checked: false, hint: NOTIFICATIONS_UNSUPPORTED };
     if (enabled && access === 'denied') return { checked: true, hint: 'Blocked by this browser' };
     return { checked: enabled };
-  }
-
-  /** What keeps call notifications from working, and how to fix it; nothing while they work or are off. */
-  #renderNotificationsNotice() {
-    const { enabled, access, error } = this.#phone.notifications;
-    if (error !== '') return html`<p class="alert" role="alert">${error}</p>`;
-    if (!enabled) return nothing;
-    if (access === 'denied') return html`<p class="notice" role="status">${NOTIFICATIONS_BLOCKED}</p>`;
-    if (access === 'unsupported') return html`<p class="notice" role="status">${NOTIFICATIONS_UNSUPPORTED}</p>`;
-    if (access === 'default') {
-      return html`<p class="notice" role="status">
-        Call notifications are on for your account; this browser still has to allow them.
-        <button class="secondary" type="button" @click=${() => void this.#phone.allowNotifications()}>
-          Allow notifications
-        </button>
-      </p>`;
-    }
-    return nothing;
   }
 
   protected override updated(): void {
@@ -531,7 +486,7 @@ export class DlAppShell extends LitElement {
         this.choosing = true;
         break;
       case 'log-out':
-        void this.#confirmLogOut();
+        void this.#logout.logOut();
         break;
     }
   }
@@ -560,43 +515,6 @@ export class DlAppShell extends LitElement {
     this.choosing = false;
     this.#workstation.clearError();
   };
-
-  /** On a call, or while one rings, logging out hangs it up: ask first. Cancel keeps everything. */
-  async #confirmLogOut(): Promise<void> {
-    const call = this.#phone.state.call;
-    if (call !== undefined && call.state !== 'ended') {
-      const confirm = this.renderRoot.querySelector<DlConfirmDialog>('dl-confirm-dialog');
-      const message =
-        call.state === 'ringing'
-          ? `A call from ${call.number} is ringing; log out and hang up?`
-          : `You are on a call with ${call.number}; log out and hang up?`;
-      if (!(await confirm?.ask({ message, confirmLabel: 'Log out and hang up' }))) return;
-      this.#phone.hangUp();
-    }
-    await this.#logOut();
-  }
-
-  async #logOut(): Promise<void> {
-    if (this.#loggingOut) return;
-    this.#loggingOut = true;
-    this.error = '';
-    try {
-      await this.api.post<unknown>('/api/auth/logout', undefined, { reportSessionEnd: false });
-    } catch (error) {
-      // 401: the session had already ended, which is what the user asked for. Any other failure means
-      // the session may still be valid, and the HttpOnly cookie cannot be dropped from here: showing
-      // the login page would let the next person at this desk reload into this account.
-      if (!(error instanceof ApiRequestError && error.status === 401)) {
-        debug('logout failed', error);
-        const reason = error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE;
-        this.error = `You are still logged in. ${reason}`;
-        this.#loggingOut = false;
-        return;
-      }
-    }
-    this.#loggingOut = false;
-    this.dispatchEvent(new Event('logout', { bubbles: true, composed: true }));
-  }
 }
 
 declare global {

@@ -1,7 +1,8 @@
 import type { PublicUser, SessionInfo } from '@deskline/protocol';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
-import { ApiRequestError, SESSION_ENDED_EVENT, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
+import { ApiRequestError, SESSION_ENDED_EVENT, apiClient, type ApiClient } from '../services/api-client.js';
+import { errorMessage } from '../services/error-message.js';
 import { log } from '../services/log.js';
 import './dl-app-shell.js';
 import './dl-login-page.js';
@@ -91,7 +92,7 @@ export class DlApp extends LitElement {
       }
       debug('session check failed', error);
       // The login page doubles as the retry: its next submit reaches the server again.
-      this.#showLogin(error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE);
+      this.#showLogin(errorMessage(error));
     }
   }
 

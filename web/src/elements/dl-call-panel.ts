@@ -4,7 +4,7 @@ import { customElement, property } from 'lit/decorators.js';
 import { ClockController } from '../controllers/clock-controller.js';
 import { formatDuration, isoDuration } from '../format.js';
 import { micIcon, micOffIcon, phoneIcon } from '../icons.js';
-import type { PhoneCall } from '../services/softphone.js';
+import type { PhoneCall } from '../services/phone-call-session.js';
 import { cardStyles, controlStyles, visuallyHiddenStyles } from '../styles/shared-styles.js';
 
 /**

@@ -1,6 +1,7 @@
 import { LitElement, css, html } from 'lit';
 import { customElement, query, state } from 'lit/decorators.js';
 import { controlStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
+import { dialogStyles } from '../styles/dialog-styles.js';
 
 export interface ConfirmOptions {
   /** The question, e.g. "You are on a call with +48…; log out and hang up?" */
@@ -22,16 +23,11 @@ export class DlConfirmDialog extends LitElement {
   static override styles = [
     controlStyles,
     secondaryButtonStyles,
+    dialogStyles,
     css`
       dialog {
         width: min(calc(100vw - 2rem), 28rem);
-        box-sizing: border-box;
         padding: 1.5rem;
-        border: 1px solid var(--dl-color-border);
-        border-radius: calc(var(--dl-radius) * 1.5);
-        background: var(--dl-color-surface);
-        color: var(--dl-color-text);
-        box-shadow: var(--dl-shadow-popup);
       }
 
       dialog::backdrop {

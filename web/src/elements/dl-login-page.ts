@@ -2,7 +2,8 @@ import type { LoginRequest, SessionInfo } from '@deskline/protocol';
 import { LitElement, css, html } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { logoMark } from '../icons.js';
-import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
+import { apiClient, type ApiClient } from '../services/api-client.js';
+import { errorMessage } from '../services/error-message.js';
 import { log } from '../services/log.js';
 import { alertStyles, controlStyles, primaryButtonStyles } from '../styles/shared-styles.js';
 
@@ -159,7 +160,7 @@ export class DlLoginPage extends LitElement {
       this.dispatchEvent(new CustomEvent<SessionInfo>('login', { detail: session, bubbles: true, composed: true }));
     } catch (error) {
       debug('login failed', error);
-      this.error = error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE;
+      this.error = errorMessage(error);
       this.passwordInput.value = '';
       this.passwordInput.focus();
     } finally {

@@ -2,7 +2,8 @@ import type { MissedCall } from '@deskline/protocol';
 import { LitElement, css, html } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { formatClockTime } from '../format.js';
-import { cardStyles, controlStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
+import { controlStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
+import { panelStyles } from '../styles/panel-styles.js';
 
 /**
  * The patients who hung up while this user's calls were paused, to call back: number and time, oldest
@@ -14,21 +15,11 @@ import { cardStyles, controlStyles, secondaryButtonStyles } from '../styles/shar
 export class DlMissedCalls extends LitElement {
   static override styles = [
     controlStyles,
-    cardStyles,
+    panelStyles,
     secondaryButtonStyles,
     css`
-      :host {
-        display: block;
-      }
-
       .card {
-        display: grid;
         gap: 0.75rem;
-      }
-
-      h2 {
-        margin: 0;
-        font-size: 1.125rem;
       }
 
       ul {

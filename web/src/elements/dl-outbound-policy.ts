@@ -11,22 +11,19 @@ import {
 } from '@deskline/protocol';
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
-import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
+import { apiClient, type ApiClient } from '../services/api-client.js';
+import { errorMessage } from '../services/error-message.js';
 import {
   alertStyles,
-  cardStyles,
   controlStyles,
   fieldStyles,
   primaryButtonStyles,
   secondaryButtonStyles,
   successStyles,
 } from '../styles/shared-styles.js';
+import { panelStyles } from '../styles/panel-styles.js';
 
 const POLICY_PATH = '/api/settings/outbound-policy';
-
-function messageOf(error: unknown): string {
-  return error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE;
-}
 
 /** "+48, +420" or "+48 +420" as a list; nothing typed is an empty list. */
 function prefixesOf(text: string): string[] {
@@ -48,26 +45,16 @@ function minutesOf(seconds: number): string {
 export class DlOutboundPolicy extends LitElement {
   static override styles = [
     controlStyles,
-    cardStyles,
+    panelStyles,
     fieldStyles,
     alertStyles,
     successStyles,
     primaryButtonStyles,
     secondaryButtonStyles,
     css`
-      :host {
-        display: block;
-      }
-
-      .card,
       form {
         display: grid;
         gap: 1rem;
-      }
-
-      h2 {
-        margin: 0;
-        font-size: 1.125rem;
       }
 
       p {
@@ -128,7 +115,7 @@ export class DlOutboundPolicy extends LitElement {
     try {
       this.#show(await this.api.get<OutboundPolicyResponse>(POLICY_PATH));
     } catch (error) {
-      this.error = messageOf(error);
+      this.error = errorMessage(error);
     }
   }
 
@@ -179,7 +166,7 @@ export class DlOutboundPolicy extends LitElement {
       this.#show(await this.api.put<OutboundPolicyResponse>(POLICY_PATH, policy));
       this.done = 'Saved. Callbacks follow the new policy from now on.';
     } catch (error) {
-      this.error = messageOf(error);
+      this.error = errorMessage(error);
     } finally {
       this.busy = false;
     }

@@ -1,7 +1,8 @@
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, type ChangePasswordRequest, type SessionInfo } from '@deskline/protocol';
 import { LitElement, css, html } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
-import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
+import { ApiRequestError, apiClient, type ApiClient } from '../services/api-client.js';
+import { errorMessage } from '../services/error-message.js';
 import { log } from '../services/log.js';
 import { alertStyles, controlStyles, fieldStyles, primaryButtonStyles, successStyles } from '../styles/shared-styles.js';
 
@@ -129,7 +130,7 @@ export class DlPasswordSettings extends LitElement {
       this.dispatchEvent(new CustomEvent<SessionInfo>('session-renew', { detail: session, bubbles: true, composed: true }));
     } catch (error) {
       debug('password not changed', error);
-      this.error = error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE;
+      this.error = errorMessage(error);
       if (error instanceof ApiRequestError && error.status === 403) {
         this.currentInput.value = '';
         this.currentInput.focus();

@@ -1,7 +1,8 @@
 import { PAUSE_MINUTES_CHOICES } from '@deskline/protocol';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import { alertStyles, cardStyles, controlStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
+import { alertStyles, controlStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
+import { panelStyles } from '../styles/panel-styles.js';
 
 export interface PauseSelectDetail {
   minutes: number;
@@ -19,20 +20,10 @@ export class DlPausePicker extends LitElement {
   static override styles = [
     controlStyles,
     alertStyles,
-    cardStyles,
+    panelStyles,
     secondaryButtonStyles,
     css`
-      :host {
-        display: block;
-      }
-
-      .card {
-        display: grid;
-        gap: 1rem;
-      }
-
       h2 {
-        margin: 0;
         font-size: 1.375rem;
         line-height: 1.3;
       }

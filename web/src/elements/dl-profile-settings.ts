@@ -1,7 +1,8 @@
 import { AVATAR_MAX_BYTES, type PublicUser, type UpdateProfileRequest } from '@deskline/protocol';
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
-import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
+import { apiClient, type ApiClient } from '../services/api-client.js';
+import { errorMessage } from '../services/error-message.js';
 import { log } from '../services/log.js';
 import {
   alertStyles,
@@ -14,10 +15,6 @@ import {
 import { userAvatar } from '../user-avatar.js';
 
 const debug = log('dl:settings');
-
-function messageOf(error: unknown): string {
-  return error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE;
-}
 
 /**
  * "Profile" in the settings: the picture and the name colleagues see. A chosen picture is uploaded
@@ -204,7 +201,7 @@ export class DlProfileSettings extends LitElement {
       this.pictureDone = done;
     } catch (error) {
       debug('picture not changed', error);
-      this.pictureError = messageOf(error);
+      this.pictureError = errorMessage(error);
     } finally {
       this.pictureBusy = false;
     }
@@ -223,7 +220,7 @@ export class DlProfileSettings extends LitElement {
       this.nameDone = 'Your name was saved.';
     } catch (error) {
       debug('name not changed', error);
-      this.nameError = messageOf(error);
+      this.nameError = errorMessage(error);
     } finally {
       this.nameBusy = false;
     }

@@ -1,8 +1,9 @@
 import type { Workstation } from '@deskline/protocol';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import type { RegistrationState } from '../services/softphone.js';
-import { alertStyles, cardStyles, controlStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
+import type { RegistrationState } from '../services/sip-registration.js';
+import { alertStyles, controlStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
+import { panelStyles } from '../styles/panel-styles.js';
 
 /**
  * One line saying whether calls can reach this person: "Ready for calls on Reception 1",
@@ -18,15 +19,10 @@ export class DlRegistrationStatus extends LitElement {
   static override styles = [
     controlStyles,
     alertStyles,
-    cardStyles,
+    panelStyles,
     secondaryButtonStyles,
     css`
-      :host {
-        display: block;
-      }
-
       .card {
-        display: grid;
         gap: 0.75rem;
       }
 

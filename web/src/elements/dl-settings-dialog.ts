@@ -3,6 +3,7 @@ import { LitElement, css, html } from 'lit';
 import { customElement, property, query } from 'lit/decorators.js';
 import { apiClient, type ApiClient } from '../services/api-client.js';
 import { controlStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
+import { dialogStyles } from '../styles/dialog-styles.js';
 import type { DlPasswordSettings } from './dl-password-settings.js';
 import './dl-password-settings.js';
 import type { DlProfileSettings } from './dl-profile-settings.js';
@@ -21,17 +22,12 @@ export class DlSettingsDialog extends LitElement {
   static override styles = [
     controlStyles,
     secondaryButtonStyles,
+    dialogStyles,
     css`
       dialog {
         width: min(calc(100vw - 2rem), 36rem);
         max-height: calc(100vh - 2rem);
-        box-sizing: border-box;
         padding: 0;
-        border: 1px solid var(--dl-color-border);
-        border-radius: calc(var(--dl-radius) * 1.5);
-        background: var(--dl-color-surface);
-        color: var(--dl-color-text);
-        box-shadow: var(--dl-shadow-popup);
       }
 
       dialog::backdrop {

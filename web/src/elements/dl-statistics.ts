@@ -1,21 +1,15 @@
-import { CALLBACK_OUTCOMES, type CallbackOutcome, type DayStatistics, type StatisticsFigures } from '@deskline/protocol';
+import { CALLBACK_OUTCOMES, type DayStatistics, type StatisticsFigures } from '@deskline/protocol';
 import { LitElement, css, html, nothing, svg, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { formatMinutesSeconds } from '../format.js';
-import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
+import { apiClient, type ApiClient } from '../services/api-client.js';
+import { errorMessage } from '../services/error-message.js';
 import { log } from '../services/log.js';
-import { alertStyles, cardStyles, controlStyles, fieldStyles, secondaryButtonStyles, visuallyHiddenStyles } from '../styles/shared-styles.js';
+import { alertStyles, controlStyles, fieldStyles, secondaryButtonStyles, visuallyHiddenStyles } from '../styles/shared-styles.js';
+import { panelStyles } from '../styles/panel-styles.js';
+import { CALLBACK_OUTCOME_LABELS } from '../task-board.js';
 
 const debug = log('dl:statistics');
-
-const OUTCOME_LABELS: Record<CallbackOutcome, string> = {
-  answered: 'answered',
-  'no-answer': 'no answer',
-  busy: 'busy',
-  rejected: 'rejected',
-  failed: 'failed',
-  cancelled: 'cancelled',
-};
 
 const SERIES = [
   { key: 'received', label: 'Received' },
@@ -25,10 +19,6 @@ const SERIES = [
 
 /** The chart's drawing units: 24 groups of three bars, and room for the hour labels below. */
 const CHART = { groupWidth: 30, barWidth: 8, plotHeight: 120, labelHeight: 18 } as const;
-
-function messageOf(error: unknown): string {
-  return error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE;
-}
 
 /** YYYY-MM-DD plus `days` calendar days (a date, not an instant: no time zone involved). */
 function addDays(date: string, days: number): string {
@@ -48,26 +38,12 @@ const hourLabel = (hour: number): string => `${String(hour).padStart(2, '0')}:00
 export class DlStatistics extends LitElement {
   static override styles = [
     controlStyles,
-    cardStyles,
+    panelStyles,
     fieldStyles,
     alertStyles,
     secondaryButtonStyles,
     visuallyHiddenStyles,
     css`
-      :host {
-        display: block;
-      }
-
-      .card {
-        display: grid;
-        gap: 1rem;
-      }
-
-      h2 {
-        margin: 0;
-        font-size: 1.125rem;
-      }
-
       .day {
         display: flex;
         flex-wrap: wrap;
@@ -373,7 +349,7 @@ export class DlStatistics extends LitElement {
     // Calls are received and abandoned by the clinic, not by a person.
     const clinicOnly = (value: number) => (total ? String(value) : '—');
     const outcomes = CALLBACK_OUTCOMES.filter((outcome) => figures.callbackOutcomes[outcome] > 0).map(
-      (outcome) => `${figures.callbackOutcomes[outcome]} ${OUTCOME_LABELS[outcome]}`,
+      (outcome) => `${figures.callbackOutcomes[outcome]} ${CALLBACK_OUTCOME_LABELS[outcome]}`,
     );
     const wait = (ms: number | null) => (ms === null ? '—' : formatMinutesSeconds(ms));
     return html`
@@ -419,7 +395,7 @@ export class DlStatistics extends LitElement {
     } catch (error) {
       if (request.signal.aborted) return;
       debug('statistics not loaded', error);
-      this.error = messageOf(error);
+      this.error = errorMessage(error);
     } finally {
       if (this.#request === request) {
         this.loading = false;

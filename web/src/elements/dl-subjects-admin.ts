@@ -2,20 +2,17 @@ import { SUBJECT_NAME_MAX_LENGTH, type Subject } from '@deskline/protocol';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
-import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
+import { apiClient, type ApiClient } from '../services/api-client.js';
+import { errorMessage } from '../services/error-message.js';
 import {
   alertStyles,
-  cardStyles,
   controlStyles,
   fieldStyles,
   primaryButtonStyles,
   secondaryButtonStyles,
   successStyles,
 } from '../styles/shared-styles.js';
-
-function messageOf(error: unknown): string {
-  return error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE;
-}
+import { panelStyles } from '../styles/panel-styles.js';
 
 /**
  * The managers' list of subjects (what calls are about): add one, rename one (its tasks follow the new
@@ -30,32 +27,15 @@ function messageOf(error: unknown): string {
 export class DlSubjectsAdmin extends LitElement {
   static override styles = [
     controlStyles,
-    cardStyles,
+    panelStyles,
     fieldStyles,
     alertStyles,
     successStyles,
     primaryButtonStyles,
     secondaryButtonStyles,
     css`
-      :host {
-        display: block;
-      }
-
-      .card {
-        display: grid;
-        gap: 1rem;
-      }
-
-      h2,
       h3 {
         margin: 0;
-      }
-
-      h2 {
-        font-size: 1.125rem;
-      }
-
-      h3 {
         font-size: 1rem;
       }
 
@@ -245,7 +225,7 @@ export class DlSubjectsAdmin extends LitElement {
       this.dispatchEvent(new CustomEvent<Subject>('subject-change', { detail: subject, bubbles: true, composed: true }));
       return true;
     } catch (error) {
-      this.error = messageOf(error);
+      this.error = errorMessage(error);
       return false;
     } finally {
       this.pending = undefined;

@@ -3,7 +3,8 @@ import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { ClockController } from '../controllers/clock-controller.js';
-import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
+import { apiClient, type ApiClient } from '../services/api-client.js';
+import { errorMessage } from '../services/error-message.js';
 import { log } from '../services/log.js';
 import { cardStyles, controlStyles, secondaryButtonStyles, visuallyHiddenStyles } from '../styles/shared-styles.js';
 import { mergeTasks, tabTasks, type BoardViewer } from '../task-board.js';
@@ -296,7 +297,7 @@ export class DlTaskBoard extends LitElement {
     } catch (error) {
       if (request.signal.aborted) return;
       debug('closed tasks not loaded', error);
-      this.closed = { state: 'failed', message: error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE };
+      this.closed = { state: 'failed', message: errorMessage(error) };
     }
   }
 }

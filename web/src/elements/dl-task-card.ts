@@ -1,48 +1,20 @@
-import {
-  PROBLEM_KINDS,
-  PROBLEM_NOTE_MAX_LENGTH,
-  TASK_COMMENT_MAX_LENGTH,
-  isCallable,
-  isWithheld,
-  type CallbackOutcome,
-  type ProblemKind,
-  type Subject,
-  type TaskView,
-  type TeamMember,
-  type Workstation,
-} from '@deskline/protocol';
+import { TASK_COMMENT_MAX_LENGTH, isCallable, isWithheld, type ReportProblemRequest, type Subject, type TaskView, type TeamMember, type Workstation } from '@deskline/protocol';
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
-import { formatClockTime, formatDuration, formatElapsed, isoDuration } from '../format.js';
-import { ApiRequestError, UNREACHABLE_MESSAGE, apiClient, type ApiClient } from '../services/api-client.js';
-import { canChangeTask, subjectChoices, waitingSinceOf, type BoardViewer } from '../task-board.js';
+import { AutosaveController, type SaveState } from '../controllers/autosave-controller.js';
+import { formatDuration, isoDuration } from '../format.js';
+import { ApiRequestError, apiClient, type ApiClient } from '../services/api-client.js';
+import { errorMessage } from '../services/error-message.js';
+import { canChangeTask, subjectChoices, subjectLabel, waitingSinceOf, type BoardViewer } from '../task-board.js';
 import { alertStyles, controlStyles, primaryButtonStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
+import { taskFormStyles } from '../styles/task-form-styles.js';
+import './dl-problem-report.js';
+import './dl-task-stage.js';
 
 /** A comment is saved this long after the last keystroke (and at once when the field is left). */
 const COMMENT_SAVE_DELAY_MS = 800;
 
 export const CHOOSE_SUBJECT_TO_CLOSE = 'Choose a subject to close this task';
-
-const PROBLEM_LABELS: Record<ProblemKind, string> = {
-  'bad-audio': 'Bad audio',
-  echo: 'Echo',
-  'call-dropped': 'Call dropped',
-  other: 'Something else',
-};
-
-const OUTCOME_LABELS: Record<CallbackOutcome, string> = {
-  answered: 'answered',
-  'no-answer': 'no answer',
-  busy: 'busy',
-  rejected: 'rejected',
-  failed: 'failed',
-  cancelled: 'cancelled',
-};
-
-/** What the person at the screen reads about a request that failed. */
-function messageOf(error: unknown): string {
-  return error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE;
-}
 
 export interface CallBackDetail {
   taskId: string;
@@ -54,15 +26,13 @@ export interface CallBackDetail {
 
 const PHONE_NOT_READY = 'Your phone could not place the call (not connected, or on another call). Try again in a moment.';
 
-type Saving = { state: 'idle' | 'saving' | 'saved' } | { state: 'error'; message: string };
-
 /**
  * One task of the call board: the patient's number (or "Number withheld"), the stage of the call
  * (intro, waiting with a running time, ringing at whom, on the line with whom and for how long, wrap-up,
  * closed, or the missed calls and callback attempts of an abandoned task) and, when the viewer may act
  * on it, the subject, the comment (saved as it is typed), "Report a problem", "Close" (only with a
  * subject) and "Call back". Each action asks the server through `api` and reports its outcome on the
- * card.
+ * card; the three editors (subject, comment, problem report) save through one AutosaveController each.
  *
  * @fires task-change - `CustomEvent<TaskView>`, bubbles and composed: the server answered a change
  *   with the task's new version (before its push arrives).
@@ -78,6 +48,7 @@ export class DlTaskCard extends LitElement {
     alertStyles,
     primaryButtonStyles,
     secondaryButtonStyles,
+    taskFormStyles,
     css`
       :host {
         display: block;
@@ -135,17 +106,8 @@ export class DlTaskCard extends LitElement {
         font-style: italic;
       }
 
-      .stage {
-        margin: 0;
-        font-weight: 600;
-      }
-
-      .stage time,
       .running {
         font-variant-numeric: tabular-nums;
-      }
-
-      .running {
         font-size: 1.125rem;
         font-weight: 700;
       }
@@ -157,47 +119,11 @@ export class DlTaskCard extends LitElement {
         font-size: 0.9375rem;
       }
 
-      ul.attempts {
-        margin: 0;
-        padding-left: 1.25rem;
-        color: var(--dl-color-text-muted);
-        font-size: 0.9375rem;
-      }
-
       .fields {
         display: grid;
         grid-template-columns: minmax(10rem, 16rem) minmax(0, 1fr);
         gap: 0.75rem;
         align-items: start;
-      }
-
-      .field {
-        display: grid;
-        gap: 0.25rem;
-        min-width: 0;
-      }
-
-      label {
-        font-weight: 600;
-        font-size: 0.9375rem;
-      }
-
-      select,
-      textarea {
-        box-sizing: border-box;
-        width: 100%;
-        min-height: var(--dl-target-size);
-        padding: 0.5rem 0.625rem;
-        border: 1px solid var(--dl-color-field-border);
-        border-radius: var(--dl-radius);
-        background: var(--dl-color-surface);
-        font: inherit;
-        color: inherit;
-      }
-
-      textarea {
-        resize: vertical;
-        min-height: 2.75rem;
       }
 
       .state {
@@ -211,30 +137,10 @@ export class DlTaskCard extends LitElement {
         color: var(--dl-color-danger-text);
       }
 
-      .actions {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: center;
-        gap: 0.5rem 0.75rem;
-      }
-
       .hints {
         display: grid;
         gap: 0.25rem;
         margin-top: -0.125rem;
-      }
-
-      .problem {
-        display: grid;
-        gap: 0.5rem;
-        padding: 0.75rem;
-        border: 1px solid var(--dl-color-border);
-        border-radius: var(--dl-radius);
-        background: var(--dl-color-page);
-      }
-
-      .problem .actions {
-        justify-content: flex-start;
       }
 
       .call-back {
@@ -274,36 +180,42 @@ export class DlTaskCard extends LitElement {
 
   @property({ attribute: false }) api: ApiClient = apiClient;
 
-  /** The comment as typed, while it differs from what the server has. */
-  @state() private draft: string | undefined;
-  @state() private commentSaving: Saving = { state: 'idle' };
-  /** The subject chosen, until the server has confirmed it. */
-  @state() private pendingSubject: string | null | undefined;
-  @state() private subjectSaving: Saving = { state: 'idle' };
   @state() private reporting = false;
-  @state() private problemKind: ProblemKind = 'bad-audio';
-  @state() private problemSending: Saving = { state: 'idle' };
   @state() private busy: 'closing' | 'calling' | undefined;
   @state() private actionError = '';
 
-  #commentTimer: ReturnType<typeof setTimeout> | undefined;
-  #subjectRequests = 0;
+  /** The subject chosen, until the server has confirmed it (null: none). */
+  #subject = new AutosaveController<string | null, TaskView>(this, {
+    save: (subjectId) => this.api.updateTask(this.task.id, { subjectId }),
+    saved: (task) => this.#announce(task),
+  });
 
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    // Leaving the board (or the task closing) must not lose what was typed.
-    if (this.#commentTimer !== undefined) void this.#saveComment();
-  }
+  /** The comment as typed, while it differs from what the server has. */
+  #comment = new AutosaveController<string, TaskView>(this, {
+    save: (comment) => this.api.updateTask(this.task.id, { comment }),
+    saved: (task) => this.#announce(task),
+    delayMs: COMMENT_SAVE_DELAY_MS,
+    isSaved: (comment) => comment === (this.task.comment ?? ''),
+    keepFailed: true,
+  });
+
+  #problem = new AutosaveController<ReportProblemRequest, TaskView>(this, {
+    save: (report) => this.api.reportProblem(this.task.id, report),
+    saved: (task) => {
+      this.reporting = false;
+      this.#announce(task);
+    },
+  });
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('task') && this.pendingSubject !== undefined && this.pendingSubject === (this.task.subjectId ?? null)) {
-      this.pendingSubject = undefined;
-    }
+    const chosen = this.#subject.draft;
+    if (changed.has('task') && chosen !== undefined && chosen === (this.task.subjectId ?? null)) this.#subject.settle();
   }
 
   /** The subject chosen here and not yet confirmed, else the server's. */
   #shownSubject(): string | undefined {
-    return this.pendingSubject === undefined ? this.task.subjectId : (this.pendingSubject ?? undefined);
+    const chosen = this.#subject.draft;
+    return chosen === undefined ? this.task.subjectId : (chosen ?? undefined);
   }
 
   // `selected` attributes stop moving a select once the person has used it: a subject chosen by someone
@@ -326,25 +238,10 @@ export class DlTaskCard extends LitElement {
           </h3>
           ${this.#renderRunningTime()}
         </div>
-        ${this.#renderStage()} ${this.#renderWork()}
+        <dl-task-stage .task=${task} .subjects=${this.subjects} .team=${this.team} .workstations=${this.workstations}></dl-task-stage>
+        ${this.#renderWork()}
       </article>
     `;
-  }
-
-  #name(userId: string | undefined): string {
-    if (userId === undefined) return 'someone';
-    return this.team.get(userId)?.displayName ?? 'a former colleague';
-  }
-
-  #workstationName(workstationId: string | undefined, userId: string | undefined): string | undefined {
-    const listed = this.workstations.find((workstation) => workstation.id === workstationId)?.name;
-    return listed ?? (userId === undefined ? undefined : this.team.get(userId)?.workstation?.name);
-  }
-
-  #subjectName(subjectId: string): string {
-    const subject = this.subjects.get(subjectId);
-    if (subject === undefined) return 'a retired subject';
-    return subject.retired ? `${subject.name} (retired)` : subject.name;
   }
 
   #duration(since: number) {
@@ -363,104 +260,19 @@ export class DlTaskCard extends LitElement {
     return nothing;
   }
 
-  #renderStage() {
-    const { task } = this;
-    switch (task.status) {
-      case 'incoming':
-        return this.#renderIncoming();
-      case 'on-the-line': {
-        const agent = this.#name(task.assigneeUserId);
-        const since = task.callback?.answeredAt ?? task.call?.answeredAt;
-        return html`
-          <p class="stage">On the line: ${agent} ↔ patient</p>
-          ${since === undefined ? nothing : html`<p class="detail">Since ${formatClockTime(since)}${task.callback?.state === 'answered' ? ' (called back)' : ''}</p>`}
-          ${this.#renderLastTime()}
-        `;
-      }
-      case 'calling-back': {
-        const progress = task.callback?.state === 'ringing' ? 'the patient’s phone is ringing' : 'dialling';
-        return html`<p class="stage">${this.#name(task.assigneeUserId)} is calling back: ${progress}</p>
-          ${this.#renderLastTime()} ${this.#renderAttempts()}`;
-      }
-      case 'wrap-up': {
-        const call = task.call;
-        const talked = call?.answeredAt !== undefined && call.endedAt !== undefined ? call.endedAt - call.answeredAt : undefined;
-        return html`<p class="stage">Wrap-up: ${this.#name(task.assigneeUserId)}</p>
-          ${call?.endedAt === undefined
-            ? nothing
-            : html`<p class="detail">Call ended at ${formatClockTime(call.endedAt)}${talked === undefined ? '' : ` after ${formatElapsed(talked)}`}</p>`}`;
-      }
-      case 'closed':
-        return html`<p class="stage">Closed${task.closedByUserId === undefined ? '' : ` by ${this.#name(task.closedByUserId)}`}${task.closedAt === undefined ? '' : ` at ${formatClockTime(task.closedAt)}`}</p>
-          <p class="detail">Subject: ${task.subjectId === undefined ? 'none' : this.#subjectName(task.subjectId)}</p>
-          ${task.comment ? html`<p class="detail">Comment: ${task.comment}</p>` : nothing}
-          ${this.#renderAttempts()}`;
-      case 'abandoned': {
-        const call = task.call;
-        const last = call?.endedAt ?? call?.startedAt ?? task.updatedAt;
-        const how =
-          call?.queuedAt === undefined
-            ? 'hung up during the intro message'
-            : `hung up after waiting ${formatElapsed((call.endedAt ?? call.queuedAt) - call.queuedAt)}`;
-        return html`<p class="stage">Abandoned: ${task.attempts === 1 ? '1 missed call' : `${task.attempts} missed calls`}</p>
-          <p class="detail">Last call at ${formatClockTime(last)}, ${how}</p>
-          ${this.#renderLastTime()} ${this.#renderAttempts()}`;
-      }
-    }
-  }
-
-  /** What the patient's previous task was about: worth knowing before and while talking to them. */
-  #renderLastTime() {
-    const previous = this.task.previousSubjectId;
-    return previous === undefined ? nothing : html`<p class="detail">Last time: ${this.#subjectName(previous)}</p>`;
-  }
-
-  #renderIncoming() {
-    return html`${this.#renderCallStage()} ${this.#renderLastTime()}`;
-  }
-
-  #renderCallStage() {
-    const call = this.task.call;
-    switch (call?.state) {
-      case 'intro':
-        return html`<p class="stage">Intro message</p>
-          <p class="detail">The patient hears the intro; the call cannot be answered yet.</p>`;
-      case 'waiting':
-        return html`<p class="stage">Waiting</p>`;
-      case 'ringing': {
-        const where = this.#workstationName(call.workstationId, call.agentUserId);
-        const who = call.agentUserId === undefined ? '' : this.#name(call.agentUserId);
-        const at = [where, who].filter((part) => part !== undefined && part !== '').join(', ');
-        return html`<p class="stage">Ringing${at === '' ? '' : ` at ${at}`}</p>`;
-      }
-      default:
-        return html`<p class="stage">Incoming call</p>`;
-    }
-  }
-
-  #renderAttempts() {
-    const attempts = this.task.callbacks;
-    if (attempts.length === 0) return nothing;
-    return html`<ul class="attempts" aria-label="Callback attempts">
-      ${attempts.map((attempt) => {
-        const outcome = attempt.outcome === undefined ? 'in progress' : OUTCOME_LABELS[attempt.outcome];
-        return html`<li>${`Called back at ${formatClockTime(attempt.at)} by ${this.#name(attempt.userId)}: ${outcome}`}</li>`;
-      })}
-    </ul>`;
-  }
-
   /** Subject, comment and the actions, for a task past the ringing. */
   #renderWork() {
     const { task } = this;
     if (task.status === 'incoming' || task.status === 'closed') return nothing;
     const editable = canChangeTask(task, this.viewer);
     if (!editable) {
-      return html`${task.subjectId === undefined ? nothing : html`<p class="detail">Subject: ${this.#subjectName(task.subjectId)}</p>`}
+      return html`${task.subjectId === undefined ? nothing : html`<p class="detail">Subject: ${subjectLabel(this.subjects, task.subjectId)}</p>`}
       ${task.comment ? html`<p class="detail">Comment: ${task.comment}</p>` : nothing}`;
     }
     const subjectId = this.#shownSubject();
     const closable = task.status === 'wrap-up' || task.status === 'abandoned';
     const callable = task.status === 'abandoned' && isCallable(task.patient);
+    const problem = this.#problem.state;
     return html`
       <div class="fields">
         <div class="field">
@@ -477,7 +289,7 @@ export class DlTaskCard extends LitElement {
               ? html`<option value=${subjectId} selected>A retired subject</option>`
               : nothing}
           </select>
-          ${this.#renderSaving(this.subjectSaving, 'Subject saved')}
+          ${this.#renderSaving(this.#subject.state, 'Subject saved')}
         </div>
         <div class="field">
           <label for="comment">Comment</label>
@@ -485,14 +297,21 @@ export class DlTaskCard extends LitElement {
             id="comment"
             rows="2"
             maxlength=${TASK_COMMENT_MAX_LENGTH}
-            .value=${this.draft ?? task.comment ?? ''}
-            @input=${this.#onCommentInput}
-            @blur=${this.#onCommentBlur}
+            .value=${this.#comment.draft ?? task.comment ?? ''}
+            @input=${(event: Event) => this.#comment.edit((event.target as HTMLTextAreaElement).value)}
+            @blur=${() => void this.#comment.flush()}
           ></textarea>
-          ${this.#renderSaving(this.commentSaving, 'Comment saved')}
+          ${this.#renderSaving(this.#comment.state, 'Comment saved')}
         </div>
       </div>
-      ${this.reporting ? this.#renderProblemForm() : nothing}
+      ${this.reporting
+        ? html`<dl-problem-report
+            ?sending=${problem.state === 'saving'}
+            .error=${problem.state === 'error' ? problem.message : ''}
+            @problem-report=${(event: CustomEvent<ReportProblemRequest>) => this.#problem.edit(event.detail)}
+            @problem-cancel=${() => (this.reporting = false)}
+          ></dl-problem-report>`
+        : nothing}
       <div class="actions">
         ${callable ? this.#renderCallBack() : nothing}
         ${closable
@@ -520,7 +339,7 @@ export class DlTaskCard extends LitElement {
    * that a hint is not read as belonging to the button next to it.
    */
   #renderHints(needsSubject: boolean, callbackBlocked: boolean) {
-    const reported = this.problemSending.state === 'saved' && !this.reporting;
+    const reported = this.#problem.state.state === 'saved' && !this.reporting;
     if (!needsSubject && !callbackBlocked && !reported) return nothing;
     return html`<div class="hints">
       ${callbackBlocked ? html`<p class="hint" id="callback-hint">${this.callbackBlocked}</p>` : nothing}
@@ -538,7 +357,7 @@ export class DlTaskCard extends LitElement {
     </button>`;
   }
 
-  #renderSaving(saving: Saving, saved: string) {
+  #renderSaving(saving: SaveState, saved: string) {
     switch (saving.state) {
       case 'idle':
         return html`<p class="state" role="status"></p>`;
@@ -551,114 +370,31 @@ export class DlTaskCard extends LitElement {
     }
   }
 
-  #renderProblemForm() {
-    const sending = this.problemSending.state === 'saving';
-    return html`<form class="problem" aria-label="Report a problem" @submit=${this.#onProblemSubmit}>
-      <div class="field">
-        <label for="problem">What went wrong</label>
-        <select id="problem" @change=${(event: Event) => (this.problemKind = (event.target as HTMLSelectElement).value as ProblemKind)}>
-          ${PROBLEM_KINDS.map((kind) => html`<option value=${kind} ?selected=${kind === this.problemKind}>${PROBLEM_LABELS[kind]}</option>`)}
-        </select>
-      </div>
-      <div class="field">
-        <label for="note">Note (optional)</label>
-        <textarea id="note" name="note" rows="2" maxlength=${PROBLEM_NOTE_MAX_LENGTH}></textarea>
-      </div>
-      ${this.problemSending.state === 'error' ? html`<p class="alert" role="alert">${this.problemSending.message}</p>` : nothing}
-      <div class="actions">
-        <button class="primary" type="submit" ?disabled=${sending}>${sending ? 'Sending…' : 'Send report'}</button>
-        <button class="secondary" type="button" @click=${() => (this.reporting = false)}>Cancel</button>
-      </div>
-    </form>`;
-  }
-
   #announce(task: TaskView): void {
     this.dispatchEvent(new CustomEvent<TaskView>('task-change', { detail: task, bubbles: true, composed: true }));
   }
 
-  async #onSubjectChange(event: Event): Promise<void> {
+  #onSubjectChange(event: Event): void {
     const value = (event.target as HTMLSelectElement).value;
-    const subjectId = value === '' ? null : value;
-    // Only the answer to the latest choice counts (its push may well arrive before it).
-    const request = ++this.#subjectRequests;
-    this.pendingSubject = subjectId;
-    this.subjectSaving = { state: 'saving' };
     this.actionError = '';
-    try {
-      const task = await this.api.updateTask(this.task.id, { subjectId });
-      if (request !== this.#subjectRequests) return;
-      this.pendingSubject = undefined;
-      this.subjectSaving = { state: 'saved' };
-      this.#announce(task);
-    } catch (error) {
-      if (request !== this.#subjectRequests) return;
-      this.pendingSubject = undefined;
-      this.subjectSaving = { state: 'error', message: messageOf(error) };
-    }
-  }
-
-  #onCommentInput(event: Event): void {
-    this.draft = (event.target as HTMLTextAreaElement).value;
-    this.commentSaving = { state: 'idle' };
-    clearTimeout(this.#commentTimer);
-    this.#commentTimer = setTimeout(() => void this.#saveComment(), COMMENT_SAVE_DELAY_MS);
-  }
-
-  #onCommentBlur(): void {
-    if (this.#commentTimer !== undefined) void this.#saveComment();
-  }
-
-  async #saveComment(): Promise<void> {
-    clearTimeout(this.#commentTimer);
-    this.#commentTimer = undefined;
-    const comment = this.draft;
-    if (comment === undefined || comment === (this.task.comment ?? '')) {
-      this.draft = undefined;
-      return;
-    }
-    this.commentSaving = { state: 'saving' };
-    try {
-      const task = await this.api.updateTask(this.task.id, { comment });
-      // Typing went on meanwhile: that text is saved by its own timer.
-      if (this.draft !== comment) return;
-      this.draft = undefined;
-      this.commentSaving = { state: 'saved' };
-      this.#announce(task);
-    } catch (error) {
-      if (this.draft === comment) this.commentSaving = { state: 'error', message: messageOf(error) };
-    }
+    this.#subject.edit(value === '' ? null : value);
   }
 
   #openProblemForm(): void {
-    this.problemSending = { state: 'idle' };
+    this.#problem.reset();
     this.reporting = true;
-  }
-
-  async #onProblemSubmit(event: SubmitEvent): Promise<void> {
-    event.preventDefault();
-    const form = event.target as HTMLFormElement;
-    const note = (form.elements.namedItem('note') as HTMLTextAreaElement).value.trim();
-    this.problemSending = { state: 'saving' };
-    try {
-      const task = await this.api.reportProblem(this.task.id, { kind: this.problemKind, ...(note === '' ? {} : { note }) });
-      this.problemSending = { state: 'saved' };
-      this.reporting = false;
-      this.#announce(task);
-    } catch (error) {
-      this.problemSending = { state: 'error', message: messageOf(error) };
-    }
   }
 
   async #onClose(): Promise<void> {
     this.busy = 'closing';
     this.actionError = '';
     // A comment still waiting for its timer goes first, so the closed task has it.
-    if (this.#commentTimer !== undefined) await this.#saveComment();
+    await this.#comment.flush();
     try {
       this.#announce(await this.api.closeTask(this.task.id));
     } catch (error) {
       // Someone else cleared the subject meanwhile.
-      this.actionError = error instanceof ApiRequestError && error.code === 'subject-required' ? `${CHOOSE_SUBJECT_TO_CLOSE}.` : messageOf(error);
+      this.actionError = error instanceof ApiRequestError && error.code === 'subject-required' ? `${CHOOSE_SUBJECT_TO_CLOSE}.` : errorMessage(error);
     } finally {
       this.busy = undefined;
     }
@@ -679,7 +415,7 @@ export class DlTaskCard extends LitElement {
       );
       if (!placed) this.actionError = PHONE_NOT_READY;
     } catch (error) {
-      this.actionError = messageOf(error);
+      this.actionError = errorMessage(error);
     } finally {
       this.busy = undefined;
     }

@@ -1,8 +1,10 @@
 import type { UserPreferences } from '@deskline/protocol';
 import { formatDuration } from '../format.js';
-import { ApiRequestError, UNREACHABLE_MESSAGE, type ApiClient } from './api-client.js';
+import type { ApiClient } from './api-client.js';
+import { errorMessage } from './error-message.js';
 import { log } from './log.js';
-import type { PhoneCall, SoftphoneState } from './softphone.js';
+import type { PhoneCall } from './phone-call-session.js';
+import type { SoftphoneState } from './softphone.js';
 
 const debug = log('dl:notifier');
 
@@ -102,7 +104,7 @@ export class Notifier extends EventTarget {
     } catch (error) {
       debug('saving the preference failed', error);
       this.#enabled = before;
-      this.#error = `Your choice was not saved. ${error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE}`;
+      this.#error = `Your choice was not saved. ${errorMessage(error)}`;
     }
     if (!this.#enabled) this.#close();
     this.#changed();
