@@ -17,7 +17,7 @@ import { PATIENT_NUMBER, PatientLine, type PatientDialog } from '../../helpers/p
 import { PatientPhone, packetsPerSecond, type Received } from '../../helpers/patient-phone.js';
 import { Staff } from '../../helpers/staff.js';
 import { workstationCredentials } from '../../helpers/kamailio.js';
-import { BrowserPhone, PhonePageServer } from './browser-phone.js';
+import { BrowserPhone, PhonePageServer } from '../../helpers/browser-phone.js';
 
 const TIMEOUT = 10_000;
 const RING_TIMEOUT_SECONDS = 3;

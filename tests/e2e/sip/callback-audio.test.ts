@@ -19,7 +19,7 @@ import { patientSdp } from '../../helpers/patient-line.js';
 import { PatientPhone, packetsPerSecond } from '../../helpers/patient-phone.js';
 import { TrunkPhone } from '../../helpers/trunk-phone.js';
 import { workstationCredentials } from '../../helpers/kamailio.js';
-import { SoftphonePage, SoftphonePageServer } from './softphone-page.js';
+import { SoftphonePage, SoftphonePageServer } from '../../helpers/softphone-page.js';
 
 const TIMEOUT = 10_000;
 const WORKSTATION: Workstation = { id: 'reception-1', name: 'Reception 1', kind: 'browser' };

@@ -17,7 +17,7 @@ import { CALLBACK_NUMBER, grantCallback } from '../../helpers/callback-browser.j
 import { patientSdp } from '../../helpers/patient-line.js';
 import { header } from '../../helpers/sip-message.js';
 import { TrunkPhone } from '../../helpers/trunk-phone.js';
-import { SoftphonePage, SoftphonePageServer } from './softphone-page.js';
+import { SoftphonePage, SoftphonePageServer } from '../../helpers/softphone-page.js';
 
 const TIMEOUT = 10_000;
 const MAX_SECONDS = 5;

@@ -31,7 +31,7 @@ interface SoftphoneState {
   remoteStream?: MediaStream;
 }
 
-const SOFTPHONE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../web/build/services/softphone.js');
+const SOFTPHONE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../web/build/services/softphone.js');
 
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Deskline softphone</title>
