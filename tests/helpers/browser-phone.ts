@@ -102,6 +102,17 @@ function meterAudio(stream: MediaStream, onLevel: (rms: number) => void): () => 
 
 type MeterWindow = Window & { meterAudio: typeof meterAudio };
 
+/** Resolves with the remote audio's RMS level once the peak that the page's `state` keeps exceeds `threshold`. */
+async function heardAbove(page: Page, state: '__phone' | '__softphone', threshold: number, timeoutMs: number): Promise<number> {
+  type PeakWindow = Window & Record<typeof state, { peak: number }>;
+  await page.evaluate((key) => ((window as unknown as PeakWindow)[key].peak = 0), state);
+  const handle = await page.waitForFunction(({ key, t }) => {
+    const peak = (window as unknown as PeakWindow)[key].peak;
+    return peak > t ? peak : 0;
+  }, { key: state, t: threshold }, { timeout: timeoutMs });
+  return (await handle.jsonValue()) as number;
+}
+
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Deskline test phone</title>
 <script src="/phone.js"></script>
@@ -248,13 +259,8 @@ export class BrowserPhone {
   }
 
   /** Resolves with the remote audio's RMS level once it exceeds `threshold`. */
-  async heardAbove(threshold: number, timeoutMs: number): Promise<number> {
-    await this.page.evaluate(() => ((window as unknown as PhoneWindow).__phone.peak = 0));
-    const handle = await this.page.waitForFunction((t) => {
-      const peak = (window as unknown as PhoneWindow).__phone.peak;
-      return peak > t ? peak : 0;
-    }, threshold, { timeout: timeoutMs });
-    return (await handle.jsonValue()) as number;
+  heardAbove(threshold: number, timeoutMs: number): Promise<number> {
+    return heardAbove(this.page, '__phone', threshold, timeoutMs);
   }
 
   /** The remote audio's RMS level over the next `ms`: its mean and its quietest 20 ms reading. */
@@ -403,12 +409,7 @@ export class SoftphonePage {
   }
 
   /** Resolves with the remote audio's RMS level once it exceeds `threshold`. */
-  async heardAbove(threshold: number, timeoutMs: number): Promise<number> {
-    await this.page.evaluate(() => ((window as unknown as SoftphonePageWindow).__softphone.peak = 0));
-    const handle = await this.page.waitForFunction((t) => {
-      const peak = (window as unknown as SoftphonePageWindow).__softphone.peak;
-      return peak > t ? peak : 0;
-    }, threshold, { timeout: timeoutMs });
-    return (await handle.jsonValue()) as number;
+  heardAbove(threshold: number, timeoutMs: number): Promise<number> {
+    return heardAbove(this.page, '__softphone', threshold, timeoutMs);
   }
 }
