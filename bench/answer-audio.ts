@@ -1,6 +1,6 @@
 /**
  * Answer → first audio with a real browser as the agent: headless Chromium runs the e2e tests' JsSIP
- * page (tests/e2e/sip/browser-phone.ts), registered with Kamailio with ephemeral credentials; the
+ * page (tests/helpers/browser-phone.ts), registered with Kamailio with ephemeral credentials; the
  * patient is the tests' PatientLine (SIP over UDP) and PatientPhone (RTP, a 300 Hz tone). Starts its
  * own stack (bench/stack.ts) and stops it at the end, on an error and on Ctrl-C; 127.0.0.1 only.
  *
@@ -19,7 +19,7 @@ import type { Page } from 'playwright-core';
 import { CLINIC_NUMBER, credentials, load, onStop, percentiles, startStack, stopAll, until } from './stack.js';
 
 type BrowserHelpers = typeof import('../tests/helpers/browser.js');
-type BrowserPhoneModule = typeof import('../tests/e2e/sip/browser-phone.js');
+type BrowserPhoneModule = typeof import('../tests/helpers/browser-phone.js');
 type PatientLineModule = typeof import('../tests/helpers/patient-line.js');
 type PatientPhoneModule = typeof import('../tests/helpers/patient-phone.js');
 type StaffModule = typeof import('../tests/helpers/staff.js');
@@ -33,7 +33,7 @@ const HEARD_RMS = 0.02;
 
 const [{ launchBrowser }, { BrowserPhone, PhonePageServer }, { PatientLine }, { PatientPhone }, { Staff }] = await Promise.all([
   load<BrowserHelpers>('helpers/browser.js'),
-  load<BrowserPhoneModule>('e2e/sip/browser-phone.js'),
+  load<BrowserPhoneModule>('helpers/browser-phone.js'),
   load<PatientLineModule>('helpers/patient-line.js'),
   load<PatientPhoneModule>('helpers/patient-phone.js'),
   load<StaffModule>('helpers/staff.js'),
@@ -163,7 +163,7 @@ try {
       await phone.reset();
     }
   }
-  console.log(`agent = headless Chromium (JsSIP page of tests/e2e/sip/browser-phone.ts, DTLS-SRTP); ${CALLS} sequential calls after ${WARMUP} warm-up calls`);
+  console.log(`agent = headless Chromium (JsSIP page of tests/helpers/browser-phone.ts, DTLS-SRTP); ${CALLS} sequential calls after ${WARMUP} warm-up calls`);
   console.log(`t0 = JsSIP session.answer() called in the page`);
   console.log(`(a) t0 → first RTP packet from the browser at the patient's UDP socket (payload type ${[...payloadTypes].join(',')}): ${percentiles(toFirstPacket)} (min ${Math.min(...toFirstPacket)})`);
   console.log(`(b) t0 → first analyser reading > ${HEARD_RMS} RMS of the patient's tone in the page: ${percentiles(toHeard)} (min ${Math.min(...toHeard)})`);

@@ -1,6 +1,6 @@
 /**
  * The call path with real browsers as the agents: headless Chromium pages running the e2e tests'
- * JsSIP phone (tests/e2e/sip/browser-phone.ts), registered with Kamailio with ephemeral credentials,
+ * JsSIP phone (tests/helpers/browser-phone.ts), registered with Kamailio with ephemeral credentials,
  * answering with DTLS-SRTP and Opus as the web app does. The patients are the tests' PatientLine (SIP
  * over UDP, as a trunk) and PatientPhone (plain RTP, PCMU, a 300 Hz tone). Starts its own stack
  * (bench/stack.ts) on 127.0.0.1 and stops it at the end, on an error and on Ctrl-C.
@@ -23,13 +23,13 @@ import { parseArgs } from 'node:util';
 import { CLINIC_NUMBER, credentials, CLOCK_TICKS, groupUsage, load, onStop, percentiles, startStack, stopAll, until } from './stack.js';
 
 type BrowserHelpers = typeof import('../tests/helpers/browser.js');
-type BrowserPhoneModule = typeof import('../tests/e2e/sip/browser-phone.js');
+type BrowserPhoneModule = typeof import('../tests/helpers/browser-phone.js');
 type PatientLineModule = typeof import('../tests/helpers/patient-line.js');
 type PatientPhoneModule = typeof import('../tests/helpers/patient-phone.js');
 type StaffModule = typeof import('../tests/helpers/staff.js');
 type PatientPhone = import('../tests/helpers/patient-phone.js').PatientPhone;
 type PatientDialog = import('../tests/helpers/patient-line.js').PatientDialog;
-type BrowserPhone = import('../tests/e2e/sip/browser-phone.js').BrowserPhone;
+type BrowserPhone = import('../tests/helpers/browser-phone.js').BrowserPhone;
 
 const { values } = parseArgs({
   options: {
@@ -49,7 +49,7 @@ const PAGES_PER_BROWSER = 5;
 
 const [{ launchBrowser }, { BrowserPhone, PhonePageServer }, { PatientLine }, { PatientPhone }, { Staff }] = await Promise.all([
   load<BrowserHelpers>('helpers/browser.js'),
-  load<BrowserPhoneModule>('e2e/sip/browser-phone.js'),
+  load<BrowserPhoneModule>('helpers/browser-phone.js'),
   load<PatientLineModule>('helpers/patient-line.js'),
   load<PatientPhoneModule>('helpers/patient-phone.js'),
   load<StaffModule>('helpers/staff.js'),

@@ -14,6 +14,7 @@ import { RedisChannels, browserSipUser, type Workstation } from '@deskline/proto
 import { installAudioProbe, measureElementAudio, speakerSources, takeSpeakerPeak, waitForElementAudio } from './audio-probe.js';
 import { launchBrowser, type TestBrowser } from './browser.js';
 import { HOLD_MUSIC_HZ } from './call-path.js';
+import { createClinic, STAFF } from './clinic.js';
 import { analysePcmu, type PcmuAnalysis, type RtpCapture } from './rtp-capture.js';
 import { ChannelRecorder } from './redis-events.js';
 import { waitFor } from './wait.js';
@@ -124,8 +125,6 @@ export interface ReceptionDesk {
   stop(): Promise<void>;
 }
 
-export const RECEPTIONIST = { email: 'anna@clinic.example', password: 'Anna Reception password', name: 'Anna Reception' } as const;
-
 /**
  * Starts the web stack (no intro, 30 s rings), creates Anna and "Reception 1", and launches Chromium
  * whose fake microphone plays `microphoneHz` (a WAV made in `work`).
@@ -135,8 +134,7 @@ export async function openReceptionDesk(work: string, microphoneHz: number): Pro
   await run('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', microphone, 'synth', '5', 'sine', String(microphoneHz), 'vol', '0.5']);
   const stack = await startWebStack({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '30' } });
   try {
-    await stack.app.users.create({ email: RECEPTIONIST.email, displayName: RECEPTIONIST.name, role: 'employee', password: RECEPTIONIST.password });
-    const workstation = await stack.app.workstations.create({ name: 'Reception 1', kind: 'browser' });
+    const workstation = (await createClinic(stack.app, { staff: ['anna'], workstations: ['reception1'] })).workstations.reception1;
     const browser = await launchBrowser({ args: [`--use-file-for-fake-audio-capture=${microphone}`] });
     await installAudioProbe(browser.context);
     return {
@@ -159,7 +157,7 @@ export async function logInAndRegister(desk: ReceptionDesk, pageErrors: string[]
   const { callPath } = desk.stack;
   const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(callPath.redisUrl, RedisChannels.sipRegistrations);
   try {
-    const page = await logIn(desk.browser, desk.stack.base, RECEPTIONIST.email, RECEPTIONIST.password, { pageErrors, timeoutMs });
+    const page = await logIn(desk.browser, desk.stack.base, STAFF.anna.email, STAFF.anna.password, { pageErrors, timeoutMs });
     await page.getByRole('button', { name: 'Reception 1' }).click();
     await page.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: timeoutMs });
     const user = browserSipUser(desk.workstation.id);

@@ -4,6 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { RedisStreams, type CallEvent, type CallView } from '@deskline/protocol';
+import { Recorder } from './recorder.js';
 
 export interface SeenEvent {
   call: CallView;
@@ -12,8 +13,7 @@ export interface SeenEvent {
 }
 
 export class CallEvents {
-  readonly events: SeenEvent[] = [];
-  private readonly listeners = new Set<() => void>();
+  private readonly recorder = new Recorder<SeenEvent>('call events', (seen) => seen.map((e) => `${e.call.id.slice(0, 8)}:${e.call.state}`).join(', '));
   private running = true;
   private readonly done: Promise<void>;
 
@@ -28,9 +28,14 @@ export class CallEvents {
     return new CallEvents(reader);
   }
 
+  /** Every event read, in order. */
+  get events(): readonly SeenEvent[] {
+    return this.recorder.items;
+  }
+
   /** How many events have been read: pass it as `from` to wait only for later ones. */
   mark(): number {
-    return this.events.length;
+    return this.recorder.mark();
   }
 
   /**
@@ -38,27 +43,12 @@ export class CallEvents {
    * of the call `callId` if given.
    */
   waitFor(what: { callId?: string; state: CallView['state']; from?: number }, timeoutMs = 5000): Promise<SeenEvent> {
-    const matches = (event: SeenEvent): boolean =>
-      event.call.state === what.state && (what.callId === undefined || event.call.id === what.callId);
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const found = this.events.slice(what.from ?? 0).find(matches);
-        if (!found) return;
-        finish();
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        finish();
-        const seen = this.events.map((e) => `${e.call.id.slice(0, 8)}:${e.call.state}`).join(', ');
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for a call ${what.state} event; seen: ${seen || 'none'}`));
-      }, timeoutMs);
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-      };
-      this.listeners.add(check);
-      check();
-    });
+    return this.recorder.waitFor(
+      `a call ${what.state} event`,
+      (event) => event.call.state === what.state && (what.callId === undefined || event.call.id === what.callId),
+      what.from ?? 0,
+      timeoutMs,
+    );
   }
 
   /** The states recorded for one call, in order. */
@@ -86,10 +76,9 @@ export class CallEvents {
           lastId = id;
           const json = fields[fields.indexOf('event') + 1];
           if (!json) continue;
-          this.events.push({ call: (JSON.parse(json) as CallEvent).call, at: Date.now() });
+          this.recorder.add({ call: (JSON.parse(json) as CallEvent).call, at: Date.now() });
         }
       }
-      for (const listener of [...this.listeners]) listener();
     }
   }
 }

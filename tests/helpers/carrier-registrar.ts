@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { buildResponse, header, parseSipMessage, type SipMessage } from './sip-message.js';
+import { Recorder } from './recorder.js';
 
 export interface CarrierAccount {
   realm: string;
@@ -49,12 +50,13 @@ export function expectedDigestResponse(method: string, params: Record<string, st
 }
 
 export class CarrierRegistrar {
-  readonly attempts: RegisterAttempt[] = [];
+  private readonly recorder = new Recorder<RegisterAttempt>('carrier registrar', (attempts) =>
+    `\n${attempts.map((a) => `  ${a.at} ms: ${a.request.startLine} (${header(a.request, 'cseq') ?? ''}) -> ${a.status}`).join('\n')}`,
+  );
   /** Every message received, REGISTER or not. */
   readonly received: SipMessage[] = [];
   private readonly answers = new Map<string, string>();
   private readonly nonces = new Set<string>();
-  private readonly listeners = new Set<() => void>();
   private readonly opened = Date.now();
 
   private constructor(private readonly socket: dgram.Socket, readonly host: string, readonly port: number, private readonly account: CarrierAccount) {
@@ -84,7 +86,6 @@ export class CarrierRegistrar {
       }
       this.socket.send(Buffer.from(answer, 'latin1'), from.port, from.address);
     }
-    for (const listener of [...this.listeners]) listener();
   }
 
   private answer(request: SipMessage): string {
@@ -94,7 +95,7 @@ export class CarrierRegistrar {
     if (!authorization) {
       const nonce = randomBytes(12).toString('hex');
       this.nonces.add(nonce);
-      this.attempts.push({ request, status: 401, at });
+      this.recorder.add({ request, status: 401, at });
       return buildResponse(request, 401, 'Unauthorized', {
         toTag,
         headers: [['WWW-Authenticate', `Digest realm="${this.account.realm}", nonce="${nonce}", qop="auth", algorithm=MD5`]],
@@ -107,7 +108,7 @@ export class CarrierRegistrar {
       this.nonces.delete(params['nonce'] ?? '') &&
       params['response'] === expectedDigestResponse('REGISTER', params, this.account.password);
     const status = digestValid ? 200 : 403;
-    this.attempts.push({ request, status, at, authorization: params, digestValid });
+    this.recorder.add({ request, status, at, authorization: params, digestValid });
     if (!digestValid) return buildResponse(request, 403, 'Forbidden', { toTag });
     const contact = header(request, 'contact') ?? '';
     return buildResponse(request, 200, 'OK', {
@@ -121,25 +122,12 @@ export class CarrierRegistrar {
 
   /** Resolves with the `index`-th REGISTER answered with `status` (0 = the first), waiting up to `timeoutMs`. */
   waitForAttempt(status: number, index: number, timeoutMs: number): Promise<RegisterAttempt> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const found = this.attempts.filter((a) => a.status === status)[index];
-        if (!found) return;
-        finish();
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        finish();
-        const seen = this.attempts.map((a) => `  ${a.at} ms: ${a.request.startLine} (${header(a.request, 'cseq') ?? ''}) -> ${a.status}`).join('\n');
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for REGISTER #${index + 1} answered ${status}; so far:\n${seen || '  none'}`));
-      }, timeoutMs);
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-      };
-      this.listeners.add(check);
-      check();
-    });
+    return this.recorder.waitUntil(`REGISTER #${index + 1} answered ${status}`, (attempts) => attempts.filter((a) => a.status === status)[index], timeoutMs);
+  }
+
+  /** Every REGISTER answered, in order. */
+  get attempts(): readonly RegisterAttempt[] {
+    return this.recorder.items;
   }
 
   close(): Promise<void> {

@@ -1,13 +1,13 @@
 /**
  * The chaos run's workstations (tests/helpers/chaos.ts), behind one interface: a Node WebRTC agent
  * (webrtc-agent.ts: ICE and DTLS-SRTP through an rtpengine of its own, SIP over a WebSocket that
- * reconnects as JsSIP does) or a Chromium page running JsSIP (tests/e2e/sip/browser-phone.ts), which
+ * reconnects as JsSIP does) or a Chromium page running JsSIP (tests/helpers/browser-phone.ts), which
  * reconnects, registers again and answers re-INVITEs by itself. Each measures the longest gap between
  * the RTP packets it receives in a call: the Node agent at its media endpoint, Chromium from its
  * peer connection's inbound-rtp packetsReceived, read every 50 ms.
  */
 import type { BrowserContext } from 'playwright-core';
-import { BrowserPhone } from '../e2e/sip/browser-phone.js';
+import { BrowserPhone } from './browser-phone.js';
 import { browserSipUser } from '@deskline/protocol';
 import type { IncomingRing, SipEdge } from './agent-phone.js';
 import type { PatientPhone } from './patient-phone.js';

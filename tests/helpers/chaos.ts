@@ -22,7 +22,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import { RedisKeys, SESSION_COOKIE, type CallView, type PushEvent } from '@deskline/protocol';
-import { PhonePageServer } from '../e2e/sip/browser-phone.js';
+import { PhonePageServer } from './browser-phone.js';
 import { launchBrowser } from './browser.js';
 import { ChromiumAgent, NodeAgent, SilenceMeter, type AgentCall, type AgentRing, type ChaosAgent } from './chaos-agents.js';
 import { CHAOS_SERVICES, type ChaosService, type KillResult, type LaunchedStack } from './chaos-stack.js';
@@ -74,7 +74,7 @@ export interface ChaosOptions {
   /** How many times each service is killed. */
   rounds: number;
   agents: number;
-  /** How many of the agents are Chromium pages (JsSIP, tests/e2e/sip/browser-phone.ts) instead of Node WebRTC agents; 0 by default. */
+  /** How many of the agents are Chromium pages (JsSIP, tests/helpers/browser-phone.ts) instead of Node WebRTC agents; 0 by default. */
   chromiumAgents?: number;
   /** A patient hangs up this long after the answer (uniform in [min, max] ms), whether waiting or talking. */
   patienceMs: [number, number];

@@ -14,6 +14,7 @@ import { startKamailio } from '@deskline/scripts/kamailio';
 import type { RedisSentinel } from '@deskline/scripts/launch-config';
 import type { TrunkRegistration } from '@deskline/scripts/trunk-registration';
 import type { ExitStatus, ManagedProcess } from '@deskline/scripts/managed-process';
+import { Recorder } from './recorder.js';
 import { killOnExit } from './kill-on-exit.js';
 import { ephemeralCredentials, type EphemeralCredentials } from './sip-register.js';
 
@@ -122,8 +123,7 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
   const domain = options.domain ?? 'deskline.local';
   const trunkAddresses = options.trunkAddresses ?? ['127.0.0.1'];
 
-  const log: string[] = [];
-  const listeners = new Set<() => void>();
+  const log = new Recorder<string>('Kamailio', (lines) => `its last lines:\n  ${lines.slice(-15).join('\n  ')}`);
   const started = Date.now();
   let proc: ManagedProcess;
   const start = (): Promise<ManagedProcess> =>
@@ -149,9 +149,8 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
       workers: 2,
       runDir,
       onLine: (line) => {
-        log.push(line);
+        log.add(line);
         if (options.echo ?? process.env['DESKLINE_TEST_LOGS'] === '1') process.stderr.write(`kamailio | ${line}\n`);
-        for (const listener of [...listeners]) listener();
       },
     });
   try {
@@ -178,27 +177,10 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
     get process() {
       return proc;
     },
-    log,
+    log: log.items,
     startupMs,
     waitForLog(pattern, timeoutMs = 5000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const line = log.find((l) => pattern.test(l));
-          if (line === undefined) return;
-          finish();
-          resolve(line);
-        };
-        const timer = setTimeout(() => {
-          finish();
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for Kamailio to log ${pattern}; its last lines:\n  ${log.slice(-15).join('\n  ')}`));
-        }, timeoutMs);
-        const finish = (): void => {
-          clearTimeout(timer);
-          listeners.delete(check);
-        };
-        listeners.add(check);
-        check();
-      });
+      return log.waitFor(`to log ${pattern}`, (line) => pattern.test(line), 0, timeoutMs);
     },
     async browserCredentials(sipUser, expiresAt = Math.floor(Date.now() / 1000) + 3600) {
       const credentials = ephemeralCredentials(secret, sipUser, expiresAt);
@@ -221,7 +203,7 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
     async restart() {
       proc.killNow();
       await proc.exited;
-      const from = log.length;
+      const from = log.mark();
       const killedAt = Date.now();
       proc = await start();
       killOnExit(proc);

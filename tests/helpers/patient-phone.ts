@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
-import { PacketLog, packetsPerSecond, ulawToLinear } from './rtp-packets.js';
+import { Recorder } from './recorder.js';
+import { packetsPerSecond, ulawToLinear } from './rtp-packets.js';
 
 export { packetsPerSecond };
 
@@ -32,7 +33,7 @@ export const PATIENT_TONE_HZ = 300;
  * phone at an agent's desk works the same way, so the integration tests use it there too.
  */
 export class PatientPhone {
-  private readonly log = new PacketLog<Received>('patient');
+  private readonly log = new Recorder<Received>('patient');
   private sender: NodeJS.Timeout | undefined;
   private sending = true;
   private sequence = randomInt(0, 0xffff);
@@ -66,7 +67,7 @@ export class PatientPhone {
 
   /** Every packet received so far, in arrival order. */
   get received(): readonly Received[] {
-    return this.log.packets;
+    return this.log.items;
   }
 
   /** How many RTP packets it has sent so far. */

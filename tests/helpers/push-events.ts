@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { SESSION_COOKIE, type PushEvent } from '@deskline/protocol';
+import { Recorder } from './recorder.js';
 import type { LoggedIn } from './signaling.js';
 
 export interface SeenPush {
@@ -11,15 +12,11 @@ export interface SeenPush {
 
 /** A panel's push socket, opened in a session through `injectWS`: keeps every event and lets a test wait for one. */
 export class PushEvents {
-  readonly seen: SeenPush[] = [];
-  private readonly listeners = new Set<() => void>();
+  private readonly recorder = new Recorder<SeenPush>('push socket', (seen) => JSON.stringify(seen.map((s) => s.event)));
   readonly closed: Promise<number>;
 
   private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data: Buffer) => {
-      this.seen.push({ event: JSON.parse(data.toString()) as PushEvent, at: Date.now() });
-      for (const listener of [...this.listeners]) listener();
-    });
+    socket.on('message', (data: Buffer) => this.recorder.add({ event: JSON.parse(data.toString()) as PushEvent, at: Date.now() }));
     this.closed = new Promise((resolve) => socket.on('close', (code: number) => resolve(code)));
   }
 
@@ -29,31 +26,19 @@ export class PushEvents {
     return new PushEvents(socket);
   }
 
+  /** Every event received, in order. */
+  get seen(): readonly SeenPush[] {
+    return this.recorder.items;
+  }
+
   /** How many events have arrived: pass it as `from` to wait only for later ones. */
   mark(): number {
-    return this.seen.length;
+    return this.recorder.mark();
   }
 
   /** The first event from index `from` on (already here or still to come) that matches. */
   waitFor<T extends PushEvent>(what: string, match: (event: PushEvent) => event is T, from = 0, timeoutMs = 5000): Promise<SeenPush & { event: T }> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const found = this.seen.slice(from).find((seen) => match(seen.event));
-        if (!found) return;
-        finish();
-        resolve(found as SeenPush & { event: T });
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${JSON.stringify(this.seen.slice(from).map((s) => s.event))}`));
-      }, timeoutMs);
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-      };
-      this.listeners.add(check);
-      check();
-    });
+    return this.recorder.waitFor(what, (seen): seen is SeenPush & { event: T } => match(seen.event), from, timeoutMs);
   }
 
   close(): Promise<number> {

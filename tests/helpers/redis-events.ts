@@ -1,15 +1,20 @@
 import { Redis } from 'ioredis';
+import { Recorder } from './recorder.js';
 
 /** A subscriber that keeps every message of one channel and lets a test wait for one. */
 export class ChannelRecorder<T = unknown> {
-  readonly messages: T[] = [];
-  private readonly listeners = new Set<() => void>();
+  private readonly recorder: Recorder<T>;
 
-  private constructor(private readonly connection: Redis) {}
+  private constructor(
+    private readonly connection: Redis,
+    channel: string,
+  ) {
+    this.recorder = new Recorder<T>(`channel ${channel}`, (messages) => JSON.stringify(messages));
+  }
 
   static async subscribe<T = unknown>(redisUrl: string, channel: string): Promise<ChannelRecorder<T>> {
     const connection = new Redis(redisUrl);
-    const recorder = new ChannelRecorder<T>(connection);
+    const recorder = new ChannelRecorder<T>(connection, channel);
     connection.on('message', (from: string, payload: string) => {
       if (from !== channel) return;
       let value: unknown;
@@ -18,33 +23,20 @@ export class ChannelRecorder<T = unknown> {
       } catch {
         value = payload;
       }
-      recorder.messages.push(value as T);
-      for (const listener of [...recorder.listeners]) listener();
+      recorder.recorder.add(value as T);
     });
     await connection.subscribe(channel);
     return recorder;
   }
 
+  /** Every message received, in order. */
+  get messages(): readonly T[] {
+    return this.recorder.items;
+  }
+
   /** Resolves with the first message (already received or still to come) matching `predicate`. */
   waitFor(predicate: (message: T) => boolean, what: string, timeoutMs = 5000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const found = this.messages.find(predicate);
-        if (found === undefined) return;
-        finish();
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; messages so far: ${JSON.stringify(this.messages)}`));
-      }, timeoutMs);
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-      };
-      this.listeners.add(check);
-      check();
-    });
+    return this.recorder.waitFor(what, predicate, 0, timeoutMs);
   }
 
   close(): void {

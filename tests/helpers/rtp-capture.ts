@@ -7,7 +7,8 @@
  */
 import { ManagedProcess, lastLines } from '@deskline/scripts/managed-process';
 import { killOnExit } from './kill-on-exit.js';
-import { PacketLog, packetsPerSecond, ulawToLinear } from './rtp-packets.js';
+import { Recorder } from './recorder.js';
+import { packetsPerSecond, ulawToLinear } from './rtp-packets.js';
 
 export { packetsPerSecond, ulawToLinear };
 
@@ -35,13 +36,13 @@ export interface RtpCaptureOptions {
 const FIELDS = ['frame.time_epoch', 'ip.src', 'udp.srcport', 'rtp.p_type', 'rtp.seq', 'rtp.ssrc', 'rtp.payload'];
 
 export class RtpCapture {
-  private readonly log: PacketLog<CapturedRtp>;
+  private readonly log: Recorder<CapturedRtp>;
 
   private constructor(
     private readonly process: ManagedProcess,
     readonly port: number,
   ) {
-    this.log = new PacketLog(`capture on port ${port}`);
+    this.log = new Recorder(`capture on port ${port}`);
   }
 
   /** Starts capturing; resolves once tshark reports that the capture runs. */
@@ -130,7 +131,7 @@ export class RtpCapture {
 
   /** Every packet captured so far, in arrival order. */
   get packets(): readonly CapturedRtp[] {
-    return this.log.packets;
+    return this.log.items;
   }
 
   private add(packet: CapturedRtp): void {

@@ -7,6 +7,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { buildResponse, cseq, header, newBranch, parseSipMessage, randomToken, serialize, type SipMessage } from './sip-message.js';
+import { Recorder } from './recorder.js';
 
 export interface RequestOptions {
   method: string;
@@ -36,10 +37,10 @@ export interface SentRequest {
 }
 
 export abstract class SipEndpoint {
-  /** Everything received, in order. */
-  readonly received: SipMessage[] = [];
+  private readonly recorder = new Recorder<SipMessage>('SIP endpoint', (received) =>
+    `\n${received.map((m) => `  ${m.startLine} (${header(m, 'cseq') ?? ''})`).join('\n')}`,
+  );
   private readonly taken = new Set<SipMessage>();
-  private readonly listeners = new Set<() => void>();
   /** Requests answered as they arrive, by method: what a phone does without anyone deciding. */
   private readonly automatic = new Map<string, (request: SipMessage) => { status: number; reason: string }>();
 
@@ -53,13 +54,15 @@ export abstract class SipEndpoint {
   protected deliver(raw: string): void {
     if (raw.trim() === '') return;
     const message = parseSipMessage(raw);
-    this.received.push(message);
     const answer = message.method ? this.automatic.get(message.method)?.(message) : undefined;
-    if (answer) {
-      this.taken.add(message);
-      this.respond(message, answer.status, answer.reason);
-    }
-    for (const listener of [...this.listeners]) listener();
+    if (answer) this.taken.add(message);
+    this.recorder.add(message);
+    if (answer) this.respond(message, answer.status, answer.reason);
+  }
+
+  /** Everything received, in order. */
+  get received(): readonly SipMessage[] {
+    return this.recorder.items;
   }
 
   /** Answers every `method` request that arrives from now on with `status`; a wait never returns them. */
@@ -82,26 +85,11 @@ export abstract class SipEndpoint {
    * what already arrived and then at what arrives; fails after `timeoutMs` naming `what`.
    */
   waitFor(predicate: (m: SipMessage) => boolean, what: string, timeoutMs = 5000): Promise<SipMessage> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const found = this.received.find((m) => !this.taken.has(m) && predicate(m));
-        if (!found) return;
-        this.taken.add(found);
-        finish();
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        finish();
-        const seen = this.received.map((m) => `  ${m.startLine} (${header(m, 'cseq') ?? ''})`).join('\n');
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; received so far:\n${seen || '  nothing'}`));
-      }, timeoutMs);
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-      };
-      this.listeners.add(check);
-      check();
-    });
+    return this.recorder.waitUntil(what, (received) => {
+      const found = received.find((m) => !this.taken.has(m) && predicate(m));
+      if (found) this.taken.add(found);
+      return found;
+    }, timeoutMs);
   }
 
   /** The next request with `method` (and the Call-ID, when given). */

@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { PUSH_SESSION_ENDED_CLOSE_CODE, SESSION_COOKIE, type PushEvent } from '@deskline/protocol';
 import { sessionDigest } from '@deskline/signaling/services/session-store';
 import { runCli } from '../helpers/cli.js';
+import { Recorder } from '../helpers/recorder.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { asUser, buildTestApp, createUser, loginOk, type LoggedIn } from '../helpers/signaling.js';
 
@@ -29,15 +30,12 @@ let seq = 0;
 
 /** A real panel's socket: every event it got, and when and how it closed. */
 class Panel {
-  readonly events: PushEvent[] = [];
+  private readonly recorder = new Recorder<PushEvent>('panel');
+  readonly events = this.recorder.items;
   readonly closed: Promise<{ code: number; at: number }>;
-  private readonly listeners = new Set<() => void>();
 
   private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data: Buffer) => {
-      this.events.push(JSON.parse(data.toString()) as PushEvent);
-      for (const listener of [...this.listeners]) listener();
-    });
+    socket.on('message', (data: Buffer) => this.recorder.add(JSON.parse(data.toString()) as PushEvent));
     this.closed = new Promise((resolve) => socket.on('close', (code: number) => resolve({ code, at: Date.now() })));
   }
 
@@ -51,25 +49,7 @@ class Panel {
 
   /** The first event from now on that matches. */
   next(match: (event: PushEvent) => boolean, what: string, timeoutMs = 5000): Promise<PushEvent> {
-    const from = this.events.length;
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const found = this.events.slice(from).find(match);
-        if (!found) return;
-        finish();
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`timed out waiting for ${what}`));
-      }, timeoutMs);
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-      };
-      this.listeners.add(check);
-      check();
-    });
+    return this.recorder.waitFor(what, match, this.recorder.mark(), timeoutMs);
   }
 
   /** Resolves with the close, or fails if it has not come `LIMIT_MS` + 2 s after it should have. */

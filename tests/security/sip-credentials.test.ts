@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { RedisKeys, browserSipUser, type SipCredentials, type Workstation } from '@deskline/protocol';
-import { BrowserPhone, PhonePageServer } from '../e2e/sip/browser-phone.js';
+import { BrowserPhone, PhonePageServer } from '../helpers/browser-phone.js';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { startTestKamailio, type TestKamailio } from '../helpers/kamailio.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';

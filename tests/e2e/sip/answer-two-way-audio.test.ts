@@ -13,11 +13,12 @@ import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { waitFor } from '../../helpers/wait.js';
 import { CallEvents } from '../../helpers/call-events.js';
 import { CLINIC_NUMBER, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import { WORKSTATIONS } from '../../helpers/clinic.js';
 import { PATIENT_NUMBER, PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
 import { PatientPhone, packetsPerSecond, type Received } from '../../helpers/patient-phone.js';
 import { Staff } from '../../helpers/staff.js';
 import { workstationCredentials } from '../../helpers/kamailio.js';
-import { BrowserPhone, PhonePageServer } from './browser-phone.js';
+import { BrowserPhone, PhonePageServer } from '../../helpers/browser-phone.js';
 
 const TIMEOUT = 10_000;
 const RING_TIMEOUT_SECONDS = 3;
@@ -44,7 +45,7 @@ test.before(async (context) => {
   context.line = await PatientLine.open(context.path.kamailioPort);
   context.pages = await PhonePageServer.start();
   context.browser = await launchBrowser();
-  context.workstation = await context.staff.workstation('Reception 1');
+  context.workstation = await context.staff.workstation(WORKSTATIONS.reception1.name);
   context.phone = await browserAt(context, context.workstation);
   await context.staff.available(USER, context.workstation.id);
   context.calls = 0;
@@ -155,7 +156,7 @@ test('the patient hangs up a call answered in the browser: the browser\'s call e
 
 test('the first browser lets it ring out; after RING_TIMEOUT_SECONDS the next one rings, answers, and the audio flows both ways', async (context) => {
   const { events, staff, line, phone } = context;
-  const second = await staff.workstation('Reception 2');
+  const second = await staff.workstation(WORKSTATIONS.reception2.name);
   const benPhone = await browserAt(context, second);
   // Ben has been idle for less time than Anna: Anna's browser rings first.
   await staff.available('ben', second.id);

@@ -17,7 +17,7 @@ import { CALLBACK_NUMBER, grantCallback } from '../../helpers/callback-browser.j
 import { patientSdp } from '../../helpers/patient-line.js';
 import { header } from '../../helpers/sip-message.js';
 import { TrunkPhone } from '../../helpers/trunk-phone.js';
-import { SoftphonePage, SoftphonePageServer } from './softphone-page.js';
+import { PhonePageServer, SoftphonePage } from '../../helpers/browser-phone.js';
 
 const TIMEOUT = 10_000;
 const MAX_SECONDS = 5;
@@ -26,7 +26,7 @@ const WORKSTATION: Workstation = { id: 'reception-1', name: 'Reception 1', kind:
 interface Context {
   path: CallPath;
   trunk: TrunkPhone;
-  pages: SoftphonePageServer;
+  pages: PhonePageServer;
   browser: TestBrowser;
   phone: SoftphonePage;
   policy: OutboundPolicyStore;
@@ -38,7 +38,7 @@ test.before(async (context) => {
   const trunkPort = await freePort('127.0.0.1', ['udp']);
   context.path = await startCallPath({ appEnv: { SKIP_INTRO: 'true', OUTBOUND_TRUNK: `127.0.0.1:${trunkPort}` } });
   context.trunk = await TrunkPhone.open(context.path.kamailioPort, trunkPort);
-  context.pages = await SoftphonePageServer.start();
+  context.pages = await PhonePageServer.start();
   context.browser = await launchBrowser();
   const { kamailio } = context.path;
   const credentials = await workstationCredentials(kamailio, WORKSTATION.id);

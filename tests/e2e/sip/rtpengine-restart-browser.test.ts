@@ -18,7 +18,7 @@ import { workstationCredentials } from '../../helpers/kamailio.js';
 import { PatientLine } from '../../helpers/patient-line.js';
 import { PatientPhone, packetsPerSecond } from '../../helpers/patient-phone.js';
 import { Staff } from '../../helpers/staff.js';
-import { BrowserPhone, PhonePageServer } from './browser-phone.js';
+import { BrowserPhone, PhonePageServer } from '../../helpers/browser-phone.js';
 
 const TIMEOUT = 10_000;
 /** An analyser reading at or above this is the patient's tone (it reads about 0.15). */

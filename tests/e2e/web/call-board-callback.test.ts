@@ -26,6 +26,7 @@ import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
 import { CallEvents } from '../../helpers/call-events.js';
 import { describeSipp, type CallPath } from '../../helpers/call-path.js';
+import { createClinic, STAFF } from '../../helpers/clinic.js';
 import { PATIENT_NUMBER, patientSdp } from '../../helpers/patient-line.js';
 import { TrunkPhone } from '../../helpers/trunk-phone.js';
 import { logIn, screenshots, startWebStack, type WebStack } from '../../helpers/web-stack.js';
@@ -33,7 +34,6 @@ import { logIn, screenshots, startWebStack, type WebStack } from '../../helpers/
 const TIMEOUT = 15_000;
 /** From Anna's click to Maria's board: the grant, the browser's INVITE and the trunk's answer included. */
 const CLICK_TO_BOARD_MS = 3000;
-const PASSWORDS = { anna: 'Anna Reception password', maria: 'Maria Manager password' };
 
 const run = promisify(execFile);
 
@@ -60,9 +60,9 @@ test.before(async () => {
   });
   ({ callPath, app, base } = stack);
   trunk = await TrunkPhone.open(callPath.kamailioPort, trunkPort);
-  annaId = (await app.users.create({ email: 'anna@clinic.example', displayName: 'Anna Reception', role: 'employee', password: PASSWORDS.anna })).id;
-  await app.users.create({ email: 'maria@clinic.example', displayName: 'Maria Manager', role: 'manager', password: PASSWORDS.maria });
-  workstation = await app.workstations.create({ name: 'Reception 1', kind: 'browser' });
+  const clinic = await createClinic(app, { staff: ['anna', 'maria'], workstations: ['reception1'] });
+  annaId = clinic.staff.anna.id;
+  workstation = clinic.workstations.reception1;
   // The patient's number is German (PATIENT_NUMBER); the clinic's policy (PL by default) is widened to it.
   await app.outboundPolicy.set({ ...(await app.outboundPolicy.get()), allowedPrefixes: ['+48', '+49'] });
   annaBrowser = await launchBrowser();
@@ -94,7 +94,7 @@ async function mariaSees(what: string, shown: Locator, since: number): Promise<v
 test('a patient gives up while Anna is paused: the task is abandoned, and Anna may call back', async () => {
   const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(callPath.redisUrl, RedisChannels.sipRegistrations);
   try {
-    anna = await logIn(annaBrowser, base, 'anna@clinic.example', PASSWORDS.anna, { pageErrors, timeoutMs: TIMEOUT });
+    anna = await logIn(annaBrowser, base, STAFF.anna.email, STAFF.anna.password, { pageErrors, timeoutMs: TIMEOUT });
     await anna.getByRole('button', { name: 'Reception 1' }).click();
     await anna.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: TIMEOUT });
     const user = browserSipUser(workstation.id);
@@ -102,7 +102,7 @@ test('a patient gives up while Anna is paused: the task is abandoned, and Anna m
   } finally {
     registrations.close();
   }
-  maria = await logIn(mariaBrowser, base, 'maria@clinic.example', PASSWORDS.maria, { pageErrors, timeoutMs: TIMEOUT });
+  maria = await logIn(mariaBrowser, base, STAFF.maria.email, STAFF.maria.password, { pageErrors, timeoutMs: TIMEOUT });
   await maria.getByRole('button', { name: 'Work without a workstation' }).click();
 
   await app.agents.pause(annaId, 10 * 60_000);

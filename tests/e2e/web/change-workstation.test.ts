@@ -23,6 +23,7 @@ import {
   type WorkstationListItem,
 } from '@deskline/protocol';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
+import { createClinic, memberByEmail } from '../../helpers/clinic.js';
 import { startTestKamailio, type TestKamailio } from '../../helpers/kamailio.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
@@ -52,7 +53,6 @@ let browserB: TestBrowser;
 let anna: Page;
 let ben: Page;
 const pageErrors: string[] = [];
-const passwords: Record<string, string> = {};
 const workstations: Record<string, CreatedWorkstation> = {};
 
 test.before(async () => {
@@ -66,17 +66,8 @@ test.before(async () => {
     SIP_WS_PORT: String(kamailio.wsPort),
   });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
-  for (const [email, displayName] of [
-    ['anna@clinic.example', 'Anna Reception'],
-    ['ben@clinic.example', 'Ben Reception'],
-    ['carla@clinic.example', 'Carla Reception'],
-  ] as const) {
-    passwords[email] = `${displayName} password`;
-    await app.users.create({ email, displayName, role: 'employee', password: passwords[email] });
-  }
-  workstations['Reception 1'] = await app.workstations.create({ name: 'Reception 1', kind: 'browser' });
-  workstations['Reception 2'] = await app.workstations.create({ name: 'Reception 2', kind: 'browser' });
-  workstations['Desk phone 201'] = await app.workstations.create({ name: 'Desk phone 201', kind: 'sip-phone', sipUser: '201' });
+  const clinic = await createClinic(app, { staff: ['anna', 'ben', 'carla'], workstations: ['reception1', 'reception2', 'deskPhone201'] });
+  for (const workstation of Object.values(clinic.workstations)) workstations[workstation.name] = workstation;
   [browserA, browserB] = await Promise.all([launchBrowser(), launchBrowser()]);
 });
 
@@ -116,7 +107,7 @@ async function openPage(browser: TestBrowser): Promise<Page> {
 async function logIn(page: Page, email: string): Promise<void> {
   await page.goto(base);
   await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(passwords[email]!);
+  await page.getByLabel('Password').fill(memberByEmail(email).password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('button', { name: 'User menu' }).waitFor({ timeout: TIMEOUT });
 }

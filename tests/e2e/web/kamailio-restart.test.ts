@@ -16,6 +16,7 @@ import { installAudioProbe, speakerSources } from '../../helpers/audio-probe.js'
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { CallEvents } from '../../helpers/call-events.js';
 import { CLINIC_NUMBER, type CallPath } from '../../helpers/call-path.js';
+import { createClinic, STAFF } from '../../helpers/clinic.js';
 import { PATIENT_NUMBER, PatientLine } from '../../helpers/patient-line.js';
 import { PatientPhone } from '../../helpers/patient-phone.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
@@ -23,8 +24,6 @@ import { waitFor } from '../../helpers/wait.js';
 import { logIn, startWebStack, type WebStack } from '../../helpers/web-stack.js';
 
 const TIMEOUT = 10_000;
-const EMAIL = 'rosa@clinic.example';
-const PASSWORD = 'Rosa Reception password';
 /** The acceptance bar: the patient's BYE ends the call within this. */
 const ENDED_WITHIN_MS = 1_000;
 /** How long the browser is watched for a ring that must not come. */
@@ -42,12 +41,11 @@ const pageErrors: string[] = [];
 test.before(async () => {
   stack = await startWebStack({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '15', PATIENT_KEEPALIVE_SECONDS: '5' } });
   ({ callPath: path, app } = stack);
-  await app.users.create({ email: EMAIL, displayName: 'Rosa Reception', role: 'employee', password: PASSWORD });
-  workstation = await app.workstations.create({ name: 'Reception 1', kind: 'browser' });
+  workstation = (await createClinic(app, { staff: ['rosa'], workstations: ['reception1'] })).workstations.reception1;
   line = await PatientLine.open(path.kamailioPort);
   browser = await launchBrowser();
   await installAudioProbe(browser.context);
-  page = await logIn(browser, stack.base, EMAIL, PASSWORD, { pageErrors, timeoutMs: TIMEOUT });
+  page = await logIn(browser, stack.base, STAFF.rosa.email, STAFF.rosa.password, { pageErrors, timeoutMs: TIMEOUT });
 });
 
 test.after(async () => {

@@ -4,23 +4,23 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SESSION_COOKIE } from '@deskline/protocol';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
+import { createClinic, STAFF } from '../../helpers/clinic.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
-import { buildTestApp, createUser } from '../../helpers/signaling.js';
+import { buildTestApp } from '../../helpers/signaling.js';
 
 const TIMEOUT = 10_000;
 let redis: TestRedis;
 let app: FastifyInstance;
 let browser: TestBrowser;
 let base: string;
-let password: string;
 
 test.before(async () => {
   redis = await startTestRedis();
   // A first login delay longer than the browser takes to submit the form.
   app = await buildTestApp(redis.url, { LOGIN_DELAY_BASE_SECONDS: '30' });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
-  password = await createUser(app, 'anna@clinic.example', 'employee');
-  await app.users.create({ email: 'ben@clinic.example', displayName: 'Ben Reception', role: 'employee', password: 'bens own password' });
+  // Anna's name is the one an account gets when made with only an email address.
+  await createClinic(app, { staff: ['anna', 'ben'], variants: { anna: { displayName: 'anna' } } });
   browser = await launchBrowser();
 });
 
@@ -40,7 +40,7 @@ async function submitLogin(page: Page, email: string, password: string): Promise
 
 test('an employee logs in, sees the shell with their name and the user menu, and logs out', async () => {
   const page = await browser.context.newPage();
-  await submitLogin(page, 'anna@clinic.example', password);
+  await submitLogin(page, STAFF.anna.email, STAFF.anna.password);
 
   const menuButton = page.getByRole('button', { name: 'User menu' });
   await menuButton.waitFor({ timeout: TIMEOUT });
@@ -76,17 +76,17 @@ test('a wrong password shows a clear error and keeps the email', async () => {
 });
 
 test('past the free attempts the login form says when to try again, even for the right password', async () => {
-  await app.users.create({ email: 'carl@clinic.example', displayName: 'Carl', role: 'employee', password: 'carls own password' });
+  await createClinic(app, { staff: ['carla'] });
   for (let i = 0; i < 3; i += 1) {
     const response = await fetch(`${base}/api/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'carl@clinic.example', password: `guess ${i}` }),
+      body: JSON.stringify({ email: STAFF.carla.email, password: `guess ${i}` }),
     });
     assert.is(response.status, 401);
   }
   const page = await browser.context.newPage();
-  await submitLogin(page, 'carl@clinic.example', 'carls own password');
+  await submitLogin(page, STAFF.carla.email, STAFF.carla.password);
   await page
     .getByRole('alert')
     .getByText(/^Too many failed logins for this account\. Try again in \d+ seconds\.$/)
@@ -97,7 +97,7 @@ test('past the free attempts the login form says when to try again, even for the
 
 test('a logged-in employee stays logged in across a reload', async () => {
   const page = await browser.context.newPage();
-  await submitLogin(page, 'ben@clinic.example', 'bens own password');
+  await submitLogin(page, STAFF.ben.email, STAFF.ben.password);
   await page.getByRole('button', { name: 'User menu' }).waitFor({ timeout: TIMEOUT });
   await page.reload();
   await page.getByRole('button', { name: 'User menu' }).waitFor({ timeout: TIMEOUT });

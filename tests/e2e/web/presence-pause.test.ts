@@ -26,11 +26,11 @@ import { RtpCapture, analysePcmu } from '../../helpers/rtp-capture.js';
 import { waitFor } from '../../helpers/wait.js';
 import { CallEvents } from '../../helpers/call-events.js';
 import { HOLD_MUSIC_HZ, describeSipp, type CallPath, type SippResult } from '../../helpers/call-path.js';
+import { createClinic, STAFF } from '../../helpers/clinic.js';
 import { PATIENT_NUMBER } from '../../helpers/patient-line.js';
 import { logIn, screenshots, startWebStack, type WebStack } from '../../helpers/web-stack.js';
 
 const TIMEOUT = 10_000;
-const PASSWORDS = { anna: 'Anna Reception password', ben: 'Ben Reception password' };
 /**
  * How long each sipp patient stays on the line once the queue has answered, before it hangs up (BYE).
  * sipp cannot be told when to hang up, only how long to wait (-d); the checks made while a patient
@@ -72,9 +72,9 @@ test.before(async () => {
     appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '20', PATIENT_KEEPALIVE_SECONDS: String(PATIENT_KEEPALIVE_SECONDS) },
   });
   ({ callPath, app, base } = stack);
-  annaId = (await app.users.create({ email: 'anna@clinic.example', displayName: 'Anna Reception', role: 'employee', password: PASSWORDS.anna })).id;
-  await app.users.create({ email: 'ben@clinic.example', displayName: 'Ben Reception', role: 'employee', password: PASSWORDS.ben });
-  workstation = await app.workstations.create({ name: 'Reception 1', kind: 'browser' });
+  const clinic = await createClinic(app, { staff: ['anna', 'ben'], workstations: ['reception1'] });
+  annaId = clinic.staff.anna.id;
+  workstation = clinic.workstations.reception1;
   events = await CallEvents.open(callPath.redisUrl);
   // Two people at two desks: separate browsers, separate cookies.
   annaBrowser = await launchBrowser();
@@ -190,7 +190,7 @@ async function patientCalls(): Promise<SippPatient> {
 test('Anna picks Reception 1 and Ben watches: each panel shows the team with avatars, workstations and status dots', async () => {
   const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(callPath.redisUrl, RedisChannels.sipRegistrations);
   try {
-    anna = await logIn(annaBrowser, base, 'anna@clinic.example', PASSWORDS.anna, { pageErrors, timeoutMs: TIMEOUT });
+    anna = await logIn(annaBrowser, base, STAFF.anna.email, STAFF.anna.password, { pageErrors, timeoutMs: TIMEOUT });
     await anna.getByRole('button', { name: 'Reception 1' }).click();
     await anna.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: TIMEOUT });
     const user = browserSipUser(workstation.id);
@@ -198,7 +198,7 @@ test('Anna picks Reception 1 and Ben watches: each panel shows the team with ava
   } finally {
     registrations.close();
   }
-  ben = await logIn(benBrowser, base, 'ben@clinic.example', PASSWORDS.ben, {
+  ben = await logIn(benBrowser, base, STAFF.ben.email, STAFF.ben.password, {
     pageErrors,
     timeoutMs: TIMEOUT,
     watch: (page) =>

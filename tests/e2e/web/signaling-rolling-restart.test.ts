@@ -42,6 +42,7 @@ import { ManagedProcess, waitUntilHealthy } from '@deskline/scripts/managed-proc
 import { board, openTab, taskOf } from '../../helpers/board-page.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { startTestCaddy, type TestCaddy } from '../../helpers/caddy.js';
+import { createClinic, STAFF } from '../../helpers/clinic.js';
 import { startTestKamailio, type TestKamailio } from '../../helpers/kamailio.js';
 import { killOnExit } from '../../helpers/kill-on-exit.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
@@ -55,7 +56,6 @@ const TIMEOUT = 15_000;
 /** SHUTDOWN_DRAIN_SECONDS, as docker-compose.yml sets it. */
 const DRAIN_SECONDS = 2;
 const HOST = 'phones.clinic.example';
-const PASSWORDS = { anna: 'Anna Reception password', ben: 'Ben Reception password', maria: 'Maria Manager password' };
 /** Ben's pause (15 minutes) plus this many 1-minute extends stays under the 4-hour maximum. */
 const MAX_EXTENDS = 200;
 /** Ben's extends during B's stop come this often: about 100 over the drain and the close. */
@@ -277,15 +277,14 @@ test.before(async () => {
   db = new Redis(redis.url);
   kamailio = await startTestKamailio({ redisUrl: redis.url });
   const setup = await buildTestApp(redis.url, { SIP_DOMAIN: kamailio.domain });
-  annaId = (await setup.users.create({ email: 'anna@clinic.example', displayName: 'Anna Reception', role: 'employee', password: PASSWORDS.anna })).id;
-  benId = (await setup.users.create({ email: 'ben@clinic.example', displayName: 'Ben Reception', role: 'employee', password: PASSWORDS.ben })).id;
-  mariaId = (await setup.users.create({ email: 'maria@clinic.example', displayName: 'Maria Manager', role: 'manager', password: PASSWORDS.maria })).id;
+  const clinic = await createClinic(setup, { staff: ['anna', 'ben', 'maria'], workstations: ['reception1', 'reception2'] });
+  annaId = clinic.staff.anna.id;
+  benId = clinic.staff.ben.id;
+  mariaId = clinic.staff.maria.id;
+  benDesk = clinic.workstations.reception2;
   subjectId = (await setup.subjects.create({ name: 'Appointment' })).id;
   await setup.close();
-  const staff = new Staff(db, kamailio.domain);
-  await staff.workstation('Reception 1');
-  benDesk = await staff.workstation('Reception 2');
-  await staff.available(benId, benDesk.id);
+  await new Staff(db, kamailio.domain).available(benId, benDesk.id);
 
   const ports = [await freePort(), await freePort()];
   caddy = await startTestCaddy({
@@ -305,8 +304,8 @@ test.before(async () => {
   const args = ['--ignore-certificate-errors', `--host-resolver-rules=MAP ${HOST} 127.0.0.1`];
   annaBrowser = await launchBrowser({ args });
   mariaBrowser = await launchBrowser({ args });
-  anna = await logIn(annaBrowser, origin, 'anna@clinic.example', PASSWORDS.anna, { pageErrors, timeoutMs: TIMEOUT, watch });
-  maria = await logIn(mariaBrowser, origin, 'maria@clinic.example', PASSWORDS.maria, { pageErrors, timeoutMs: TIMEOUT, watch });
+  anna = await logIn(annaBrowser, origin, STAFF.anna.email, STAFF.anna.password, { pageErrors, timeoutMs: TIMEOUT, watch });
+  maria = await logIn(mariaBrowser, origin, STAFF.maria.email, STAFF.maria.password, { pageErrors, timeoutMs: TIMEOUT, watch });
   await anna.getByRole('button', { name: 'Reception 1' }).click();
   await anna.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: TIMEOUT });
   await maria.getByRole('button', { name: 'Work without a workstation' }).click();
@@ -314,7 +313,7 @@ test.before(async () => {
   // The page asked /api/me before the login (401): only what comes after counts.
   for (const log of logs.values()) log.unauthorized.length = 0;
   ben = { cookie: '', csrf: '' };
-  const login = await request('POST', '/api/auth/login', { email: 'ben@clinic.example', password: PASSWORDS.ben });
+  const login = await request('POST', '/api/auth/login', { email: STAFF.ben.email, password: STAFF.ben.password });
   assert.is(login.status, 200, login.body);
   ben.csrf = (JSON.parse(login.body) as SessionInfo).csrfToken;
 });

@@ -12,6 +12,7 @@ import * as assert from 'uvu/assert';
 import { RedisChannels, browserSipUser, type Workstation } from '@deskline/protocol';
 import { installAudioProbe, speakerSources, takeSpeakerPeak, waitForElementAudio } from '../../helpers/audio-probe.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
+import { createClinic, STAFF } from '../../helpers/clinic.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
 import { waitFor } from '../../helpers/wait.js';
 import { CLINIC_NUMBER, type CallPath } from '../../helpers/call-path.js';
@@ -20,8 +21,6 @@ import { PatientPhone } from '../../helpers/patient-phone.js';
 import { startWebStack, type WebStack } from '../../helpers/web-stack.js';
 
 const TIMEOUT = 10_000;
-const EMAIL = 'anna@clinic.example';
-const PASSWORD = 'Anna Reception password';
 
 let path: CallPath;
 let app: FastifyInstance;
@@ -36,8 +35,7 @@ const pageErrors: string[] = [];
 test.before(async () => {
   stack = await startWebStack({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '15' } });
   ({ callPath: path, app, base } = stack);
-  await app.users.create({ email: EMAIL, displayName: 'Anna Reception', role: 'employee', password: PASSWORD });
-  workstation = await app.workstations.create({ name: 'Reception 1', kind: 'browser' });
+  workstation = (await createClinic(app, { staff: ['anna'], workstations: ['reception1'] })).workstations.reception1;
   line = await PatientLine.open(path.kamailioPort);
   browser = await launchBrowser();
   await installAudioProbe(browser.context);
@@ -74,8 +72,8 @@ test('the receptionist logs in and picks Reception 1: the browser registers and 
     page = await browser.context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(base);
-    await page.getByLabel('Email').fill(EMAIL);
-    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Email').fill(STAFF.anna.email);
+    await page.getByLabel('Password').fill(STAFF.anna.password);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('button', { name: 'Reception 1' }).click();
     await page.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: TIMEOUT });

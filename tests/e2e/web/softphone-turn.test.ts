@@ -11,6 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { browserSipUser, type Workstation } from '@deskline/protocol';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
+import { createClinic, STAFF } from '../../helpers/clinic.js';
 import { startTestKamailio, type TestKamailio } from '../../helpers/kamailio.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { buildTestApp } from '../../helpers/signaling.js';
@@ -20,7 +21,6 @@ const TIMEOUT = 10_000;
 const TURN_SECRET = 'the-coturn-static-auth-secret';
 // Nothing listens there: the test looks at the configuration, not at relayed audio.
 const TURN_URL = 'turn:127.0.0.1:9?transport=udp';
-const PASSWORD = 'Anna Reception password';
 
 let redis: TestRedis;
 let kamailio: TestKamailio;
@@ -41,8 +41,7 @@ test.before(async () => {
     TURN_SECRET,
   });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
-  await app.users.create({ email: 'anna@clinic.example', displayName: 'Anna Reception', role: 'employee', password: PASSWORD });
-  desk = await app.workstations.create({ name: 'Reception 1', kind: 'browser' });
+  desk = (await createClinic(app, { staff: ['anna'], workstations: ['reception1'] })).workstations.reception1;
   ringer = await WorkstationRinger.connect(kamailio);
   browser = await launchBrowser();
   // Every RTCPeerConnection the page makes leaves its configuration where the test can read it.
@@ -74,8 +73,8 @@ async function peerConnectionConfigs(page: Page): Promise<RTCConfiguration[]> {
 test('answering a call, the browser\'s RTCPeerConnection gets the TURN server and time-limited credentials from signaling', async () => {
   const page = await browser.context.newPage();
   await page.goto(base);
-  await page.getByLabel('Email').fill('anna@clinic.example');
-  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Email').fill(STAFF.anna.email);
+  await page.getByLabel('Password').fill(STAFF.anna.password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('button', { name: 'Reception 1' }).click();
   await page.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: TIMEOUT });

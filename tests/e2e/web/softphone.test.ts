@@ -25,6 +25,7 @@ import {
   waitForElementAudio,
 } from '../../helpers/audio-probe.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
+import { createClinic, memberByEmail, STAFF } from '../../helpers/clinic.js';
 import { startTestKamailio, type TestKamailio } from '../../helpers/kamailio.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
@@ -56,7 +57,6 @@ let registrations: ChannelRecorder<RegistrationEvent>;
 let anna: Page;
 const pageErrors: string[] = [];
 const workstations: Record<string, Workstation> = {};
-const passwords: Record<string, string> = {};
 
 test.before(async () => {
   redis = await startTestRedis();
@@ -70,17 +70,8 @@ test.before(async () => {
     SIP_WS_PORT: String(kamailio.wsPort),
   });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
-  for (const [email, displayName, role] of [
-    ['anna@clinic.example', 'Anna Reception', 'employee'],
-    ['ben@clinic.example', 'Ben Reception', 'employee'],
-    ['maria@clinic.example', 'Maria Manager', 'manager'],
-  ] as const) {
-    passwords[email] = `${displayName} password`;
-    await app.users.create({ email, displayName, role, password: passwords[email] });
-  }
-  for (const [name, kind] of [['Reception 1', 'browser'], ['Reception 2', 'browser'], ['Back office phone', 'sip-phone']] as const) {
-    workstations[name] = await app.workstations.create({ name, kind });
-  }
+  const clinic = await createClinic(app, { staff: ['anna', 'ben', 'maria'], workstations: ['reception1', 'reception2', 'backOffice'] });
+  for (const workstation of Object.values(clinic.workstations)) workstations[workstation.name] = workstation;
   ringer = await WorkstationRinger.connect(kamailio);
   browser = await launchBrowser();
   await installAudioProbe(browser.context);
@@ -128,7 +119,7 @@ async function logIn(page: Page, email: string): Promise<void> {
   await page.getByLabel('Email').or(menuButton).waitFor({ timeout: TIMEOUT });
   if (await menuButton.isVisible()) return;
   await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(passwords[email]!);
+  await page.getByLabel('Password').fill(memberByEmail(email).password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('button', { name: 'User menu' }).waitFor({ timeout: TIMEOUT });
 }
@@ -364,7 +355,7 @@ test('Answer on a late-offer INVITE (no SDP): the browser offers, audio flows; a
 });
 
 test('changing workstation: one in use shows who has it and cannot be chosen, and the server refuses it; a free one re-registers as the new workstation', async () => {
-  const ben = await loginOk(app, 'ben@clinic.example', passwords['ben@clinic.example']!);
+  const ben = await loginOk(app, STAFF.ben.email, STAFF.ben.password);
   const taken = await asUser(app, ben, 'PUT', '/api/workstation', { workstationId: workstations['Reception 2']!.id });
   assert.is(taken.statusCode, 200, taken.body);
 

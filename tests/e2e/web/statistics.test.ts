@@ -18,13 +18,13 @@ import { CallStore } from '@deskline/sip/calls/call-store';
 import { CallbackStore } from '@deskline/sip/callbacks/callback-store';
 import { board } from '../../helpers/board-page.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
+import { createClinic, STAFF } from '../../helpers/clinic.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { buildTestApp } from '../../helpers/signaling.js';
 import { logIn, screenshots } from '../../helpers/web-stack.js';
 
 /** Generous: another test run may share this machine's two cores. */
 const TIMEOUT = 15_000;
-const PASSWORDS = { anna: 'Anna Reception password', maria: 'Maria Manager password' };
 
 /** A fixed-offset zone where it is about noon now, so that the morning's calls are today's whenever the test runs. */
 function zoneAtNoon(): string {
@@ -48,9 +48,8 @@ test.before(async () => {
   // The built web app (web/dist), as signaling serves it by default.
   app = await buildTestApp(redis.url, { CLINIC_TIME_ZONE: zone });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
-  const anna = await app.users.create({ email: 'anna@clinic.example', displayName: 'Anna Reception', role: 'employee', password: PASSWORDS.anna });
-  const ben = await app.users.create({ email: 'ben@clinic.example', displayName: 'Ben Adams', role: 'employee', password: 'Ben Adams password' });
-  await app.users.create({ email: 'maria@clinic.example', displayName: 'Maria Manager', role: 'manager', password: PASSWORDS.maria });
+  // The statistics below know Ben by his full name.
+  const { staff: { anna, ben } } = await createClinic(app, { staff: ['anna', 'ben', 'maria'], variants: { ben: { displayName: 'Ben Adams' } } });
 
   today = dateIn(zone, Date.now());
   const { start } = dayBounds(today, zone);
@@ -122,7 +121,7 @@ function chartLabel(page: Page): Promise<string | null> {
 const screenshot = screenshots('statistics', { fullPage: true });
 
 test("a manager logs in, opens Statistics from the Views nav, and sees today's figures: the clinic, then each person who answered or called back", async () => {
-  const page = await logInAfresh('maria@clinic.example', PASSWORDS.maria);
+  const page = await logInAfresh(STAFF.maria.email, STAFF.maria.password);
   await page.getByRole('button', { name: 'Work without a workstation' }).click();
   await board(page).waitFor({ timeout: TIMEOUT });
   assert.equal((await views(page).getByRole('button').allTextContents()).map((t) => t.trim()), ['Call board', 'Subjects', 'Statistics', 'Callback policy']);
@@ -188,7 +187,7 @@ test("a manager logs in, opens Statistics from the Views nav, and sees today's f
 });
 
 test('an employee has no Views nav and no Statistics; her session gets 403 from GET /api/statistics', async () => {
-  const page = await logInAfresh('anna@clinic.example', PASSWORDS.anna);
+  const page = await logInAfresh(STAFF.anna.email, STAFF.anna.password);
   // An employee is asked to pick a workstation (there is none here); the call board is shown all the same.
   await page.getByRole('heading', { name: 'Choose your workstation to receive calls' }).waitFor({ timeout: TIMEOUT });
   await board(page).waitFor({ timeout: TIMEOUT });

@@ -21,6 +21,7 @@ import { PLAIN_RTP, WEBRTC } from '@deskline/sip/media/flags';
 import { patientSdp } from '../../helpers/patient-line.js';
 import { PatientPhone } from '../../helpers/patient-phone.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
+import { createClinic, STAFF } from '../../helpers/clinic.js';
 import { startTestKamailio, type TestKamailio } from '../../helpers/kamailio.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';
@@ -53,7 +54,6 @@ interface RecorderWindow {
 
 const TIMEOUT = 10_000;
 const PATIENT = '+48221234567';
-const PASSWORD = 'Anna Reception password';
 
 let redis: TestRedis;
 let db: Redis;
@@ -79,9 +79,7 @@ test.before(async () => {
     SIP_WS_PORT: String(kamailio.wsPort),
   });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
-  await app.users.create({ email: 'anna@clinic.example', displayName: 'Anna Reception', role: 'employee', password: PASSWORD });
-  await app.users.create({ email: 'ben@clinic.example', displayName: 'Ben Reception', role: 'employee', password: 'Ben Reception password' });
-  reception = await app.workstations.create({ name: 'Reception 1', kind: 'browser' });
+  reception = (await createClinic(app, { staff: ['anna', 'ben'], workstations: ['reception1'] })).workstations.reception1;
   ringer = await WorkstationRinger.connect(kamailio);
 });
 
@@ -165,8 +163,8 @@ function registered(yes = true): Promise<RegistrationEvent> {
 async function annaAtReception(page: Page): Promise<void> {
   const registration = registered();
   await page.goto(base);
-  await page.getByLabel('Email').fill('anna@clinic.example');
-  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Email').fill(STAFF.anna.email);
+  await page.getByLabel('Password').fill(STAFF.anna.password);
   await page.getByRole('button', { name: 'Log in' }).click();
   // The server remembers her workstation from her other computer; otherwise she picks it.
   const ready = page.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' });
@@ -325,7 +323,7 @@ test('logging out during a call asks first: Cancel keeps the call, OK hangs up, 
     await rtpengine.ng({ command: 'delete', 'call-id': ring.callId, 'from-tag': browserTag });
 
     // Ben can take it.
-    const ben = await loginOk(app, 'ben@clinic.example', 'Ben Reception password');
+    const ben = await loginOk(app, STAFF.ben.email, STAFF.ben.password);
     const taken = await asUser(app, ben, 'PUT', '/api/workstation', { workstationId: reception.id });
     assert.is(taken.statusCode, 200, taken.body);
     assert.is(taken.json<{ workstation?: Workstation }>().workstation?.name, 'Reception 1');
@@ -368,7 +366,7 @@ test('at another computer the choice comes back from the server and the browser 
   await page.close();
 
   // A computer whose browser was never asked: logging in with the choice on asks it.
-  await asUser(app, await loginOk(app, 'anna@clinic.example', PASSWORD), 'PUT', '/api/me/preferences', { notifications: true });
+  await asUser(app, await loginOk(app, STAFF.anna.email, STAFF.anna.password), 'PUT', '/api/me/preferences', { notifications: true });
   const fresh = await computer();
   const freshPage = await openPage(fresh);
   await annaAtReception(freshPage);

@@ -12,6 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RedisStreams, type PublicUser, type SessionInfo } from '@deskline/protocol';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
+import { createClinic, memberByEmail, STAFF } from '../../helpers/clinic.js';
 import { widePicture } from '../../helpers/images.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { buildTestApp } from '../../helpers/signaling.js';
@@ -19,10 +20,6 @@ import { waitFor } from '../../helpers/wait.js';
 import { screenshots } from '../../helpers/web-stack.js';
 
 const TIMEOUT = 10_000;
-const PASSWORDS: Record<string, string> = {
-  'anna@clinic.example': 'Anna Reception password',
-  'ben@clinic.example': 'Ben Reception password',
-};
 
 let redis: TestRedis;
 let db: Redis;
@@ -31,7 +28,7 @@ let base: string;
 /** Anna's computer, and a second one (Ben's, later Anna's other one). */
 let annaBrowser: TestBrowser;
 let otherBrowser: TestBrowser;
-let anna: PublicUser;
+let anna: Pick<PublicUser, 'id'>;
 const pageErrors: string[] = [];
 
 test.before(async () => {
@@ -39,8 +36,8 @@ test.before(async () => {
   db = new Redis(redis.url);
   app = await buildTestApp(redis.url);
   base = await app.listen({ host: '127.0.0.1', port: 0 });
-  anna = await app.users.create({ email: 'anna@clinic.example', displayName: 'Anna Reception', role: 'manager', password: PASSWORDS['anna@clinic.example']! });
-  await app.users.create({ email: 'ben@clinic.example', displayName: 'Ben Reception', role: 'employee', password: PASSWORDS['ben@clinic.example']! });
+  // Anna is a manager here: she works without a workstation.
+  anna = (await createClinic(app, { staff: ['anna', 'ben'], variants: { anna: { role: 'manager' } } })).staff.anna;
   annaBrowser = await launchBrowser();
   otherBrowser = await launchBrowser();
 });
@@ -60,7 +57,7 @@ async function openPage(browser: TestBrowser): Promise<Page> {
 }
 
 /** Logs in through the form, as a person does; a manager starts without a workstation. */
-async function logIn(page: Page, email: string, password = PASSWORDS[email]!): Promise<void> {
+async function logIn(page: Page, email: string, password = memberByEmail(email).password): Promise<void> {
   await page.goto(base);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
@@ -204,7 +201,7 @@ test('a wrong current password shows a clear error; a good change logs out Anna\
   await dialog.getByRole('alert').getByText('The current password is wrong. Your password was not changed.').waitFor({ timeout: TIMEOUT });
   await screenshot(page, 'wrong-password');
 
-  await dialog.getByLabel('Current password').fill(PASSWORDS['anna@clinic.example']!);
+  await dialog.getByLabel('Current password').fill(STAFF.anna.password);
   await dialog.getByLabel('New password', { exact: true }).fill('password1234');
   await dialog.getByLabel('Repeat the new password').fill('password1234');
   await dialog.getByRole('button', { name: 'Change password' }).click();

@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ngPing } from '@deskline/scripts/rtpengine-ng';
 import { REPO_ROOT } from '../../helpers/launcher.js';
+import { Recorder } from '../../helpers/recorder.js';
 import { startTestRtpengine, type TestRtpengine } from '../../helpers/rtpengine.js';
 
 const MEDIA = path.join(REPO_ROOT, 'pbx-config/media');
@@ -38,36 +39,18 @@ interface RtpPacket {
 async function patientSocket(): Promise<{ port: number; packets: RtpPacket[]; waitForPackets(n: number, timeoutMs: number): Promise<void> }> {
   const socket = dgram.createSocket('udp4');
   sockets.push(socket);
-  const packets: RtpPacket[] = [];
-  const listeners = new Set<() => void>();
+  const packets = new Recorder<RtpPacket>('patient socket');
   socket.on('message', (data) => {
     if (data.length < 12 || data[0] === undefined || data[0] >> 6 !== 2) return;
     const cc = data[0] & 0x0f;
-    packets.push({ at: performance.now(), payloadType: (data[1] ?? 0) & 0x7f, sequence: data.readUInt16BE(2), payload: data.subarray(12 + 4 * cc) });
-    for (const l of [...listeners]) l();
+    packets.add({ at: performance.now(), payloadType: (data[1] ?? 0) & 0x7f, sequence: data.readUInt16BE(2), payload: data.subarray(12 + 4 * cc) });
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   return {
     port: socket.address().port,
-    packets,
-    waitForPackets(n, timeoutMs) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          if (packets.length < n) return;
-          finish();
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          finish();
-          reject(new Error(`received ${packets.length} RTP packets, not ${n}, within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const finish = (): void => {
-          clearTimeout(timer);
-          listeners.delete(check);
-        };
-        listeners.add(check);
-        check();
-      });
+    packets: packets.items,
+    async waitForPackets(n, timeoutMs) {
+      await packets.waitUntil(`${n} RTP packets`, (items) => (items.length >= n ? true : undefined), timeoutMs);
     },
   };
 }

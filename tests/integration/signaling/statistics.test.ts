@@ -32,6 +32,7 @@ import { dateIn, dayBounds } from '@deskline/signaling/services/clinic-day';
 import { asUser, buildTestApp, createUser, loginOk, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
 import { AgentPhone } from '../../helpers/agent-phone.js';
 import { CallEvents } from '../../helpers/call-events.js';
+import { createClinic } from '../../helpers/clinic.js';
 import { CLINIC_NUMBER, activeCallIds, startCallPath, type CallPath } from '../../helpers/call-path.js';
 import { CallbackBrowser } from '../../helpers/callback-browser.js';
 import { PATIENT_NUMBER, PatientLine, patientSdp } from '../../helpers/patient-line.js';
@@ -252,12 +253,13 @@ day.before(async (context) => {
   const { app } = context;
   // Starts the task projector (an onReady hook): the day's calls become tasks from the first one.
   await app.ready();
-  context.annaId = (await app.users.create({ email: 'anna@clinic.example', displayName: 'Anna Reception', role: 'employee', password: 'Anna Reception password' })).id;
-  context.benId = (await app.users.create({ email: 'ben@clinic.example', displayName: 'Ben Adams', role: 'employee', password: 'Ben Reception password' })).id;
-  await app.users.create({ email: 'maria@clinic.example', displayName: 'Maria Manager', role: 'manager', password: 'Maria Manager password' });
-  context.manager = await loginOk(app, 'maria@clinic.example', 'Maria Manager password');
-  context.anna = await loginOk(app, 'anna@clinic.example', 'Anna Reception password');
-  context.ben = await loginOk(app, 'ben@clinic.example', 'Ben Reception password');
+  // The statistics below know Ben by his full name.
+  const { staff } = await createClinic(app, { staff: ['anna', 'ben', 'maria'], variants: { ben: { displayName: 'Ben Adams' } } });
+  context.annaId = staff.anna.id;
+  context.benId = staff.ben.id;
+  context.manager = await loginOk(app, staff.maria.email, staff.maria.password);
+  context.anna = await loginOk(app, staff.anna.email, staff.anna.password);
+  context.ben = await loginOk(app, staff.ben.email, staff.ben.password);
   context.staff = new Staff(context.path.redis, context.path.kamailio.domain);
   context.events = await CallEvents.open(context.path.redisUrl);
   context.line = await PatientLine.open(context.path.kamailioPort);

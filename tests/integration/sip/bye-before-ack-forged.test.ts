@@ -16,7 +16,7 @@ import { startTestRtpengine, type TestRtpengine } from '../../helpers/rtpengine.
 import { startSipApp, type RunningSipApp } from '../../helpers/sip-app.js';
 import { cseq, header, newBranch, param, parseSipMessage, randomToken, serialize, type SipMessage } from '../../helpers/sip-message.js';
 import { waitFor } from '../../helpers/wait.js';
-import { FakeKamailio, type FakeConnection } from './fake-kamailio.js';
+import { FakeKamailio, type FakeConnection } from '../../helpers/fake-kamailio.js';
 
 const LINE = '100';
 

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { waitFor } from '../../helpers/wait.js';
 import { CLINIC_NUMBER, activeCallIds, describeSipp, readCall, recordedStates, startCallPath, type CallPath } from '../../helpers/call-path.js';
 import { PatientLine, type PendingCall } from '../../helpers/patient-line.js';
-import { NgGate } from './ng-gate.js';
+import { NgGate } from '../../helpers/ng-gate.js';
 import { PatientPhone } from '../../helpers/patient-phone.js';
 
 const test = suite<{ path: CallPath; gate: NgGate }>('calls that end before the queue');

@@ -5,7 +5,7 @@ import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { waitFor } from '../../helpers/wait.js';
 import { startSipApp, type RunningSipApp } from '../../helpers/sip-app.js';
 import { startTestRtpengine, type TestRtpengine } from '../../helpers/rtpengine.js';
-import { FakeKamailio, type FakeConnection } from './fake-kamailio.js';
+import { FakeKamailio, type FakeConnection } from '../../helpers/fake-kamailio.js';
 
 interface Context {
   redis: TestRedis;

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { SipStreamFramer } from '@deskline/sip/sip/stream-framer';
+import { Recorder } from './recorder.js';
 
 /** One TCP connection the sip app opened to the fake Kamailio. */
 export interface FakeConnection {
@@ -14,23 +15,21 @@ export interface FakeConnection {
  * never would: garbage, broken SIP, a connection cut mid-stream.
  */
 export class FakeKamailio {
-  readonly connections: FakeConnection[] = [];
-  private readonly listeners = new Set<() => void>();
+  private readonly recorder = new Recorder<FakeConnection>('fake Kamailio');
 
   private constructor(private readonly server: net.Server) {
     server.on('connection', (socket) => {
       const connection: FakeConnection = { socket, remotePort: socket.remotePort ?? 0, messages: [] };
-      this.connections.push(connection);
+      this.recorder.add(connection);
       const framer = new SipStreamFramer();
       socket.on('data', (chunk: Buffer) => {
         for (const message of framer.push(chunk)) {
           connection.messages.push(message);
           if (message.startsWith('OPTIONS ')) socket.write(okFor(message));
         }
-        this.notify();
+        this.recorder.changed();
       });
       socket.on('error', () => undefined);
-      this.notify();
     });
   }
 
@@ -46,24 +45,14 @@ export class FakeKamailio {
     return address.port;
   }
 
+  /** Every connection the sip app opened, in order. */
+  get connections(): readonly FakeConnection[] {
+    return this.recorder.items;
+  }
+
   /** Resolves once `check` holds, re-checking on every connection and message. */
   waitUntil<T>(what: string, check: () => T | undefined, timeoutMs = 5_000): Promise<T> {
-    const now = check();
-    if (now !== undefined) return Promise.resolve(now);
-    return new Promise((resolve, reject) => {
-      const listener = (): void => {
-        const value = check();
-        if (value === undefined) return;
-        this.listeners.delete(listener);
-        clearTimeout(timer);
-        resolve(value);
-      };
-      const timer = setTimeout(() => {
-        this.listeners.delete(listener);
-        reject(new Error(`fake Kamailio: timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      this.listeners.add(listener);
-    });
+    return this.recorder.waitUntil(what, check, timeoutMs);
   }
 
   /** The first message on `connection` from index `from` on that starts with `start`. */
@@ -74,10 +63,6 @@ export class FakeKamailio {
   async close(): Promise<void> {
     for (const { socket } of this.connections) socket.destroy();
     await new Promise((resolve) => this.server.close(resolve));
-  }
-
-  private notify(): void {
-    for (const listener of [...this.listeners]) listener();
   }
 }
 
