@@ -581,7 +581,7 @@ export class DlAppShell extends LitElement {
     this.#loggingOut = true;
     this.error = '';
     try {
-      await this.api.post<unknown>('/api/auth/logout', undefined, { reportSessionEnd: false });
+      await this.api.logout({ reportSessionEnd: false });
     } catch (error) {
       // 401: the session had already ended, which is what the user asked for. Any other failure means
       // the session may still be valid, and the HttpOnly cookie cannot be dropped from here: showing

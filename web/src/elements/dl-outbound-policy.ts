@@ -22,8 +22,6 @@ import {
   successStyles,
 } from '../styles/shared-styles.js';
 
-const POLICY_PATH = '/api/settings/outbound-policy';
-
 function messageOf(error: unknown): string {
   return error instanceof ApiRequestError ? error.message : UNREACHABLE_MESSAGE;
 }
@@ -126,7 +124,7 @@ export class DlOutboundPolicy extends LitElement {
   async #load(): Promise<void> {
     this.error = '';
     try {
-      this.#show(await this.api.get<OutboundPolicyResponse>(POLICY_PATH));
+      this.#show(await this.api.outboundPolicy());
     } catch (error) {
       this.error = messageOf(error);
     }
@@ -176,7 +174,7 @@ export class DlOutboundPolicy extends LitElement {
     this.error = '';
     this.busy = true;
     try {
-      this.#show(await this.api.put<OutboundPolicyResponse>(POLICY_PATH, policy));
+      this.#show(await this.api.setOutboundPolicy({ body: policy }));
       this.done = 'Saved. Callbacks follow the new policy from now on.';
     } catch (error) {
       this.error = messageOf(error);

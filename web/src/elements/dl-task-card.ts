@@ -585,7 +585,7 @@ export class DlTaskCard extends LitElement {
     this.subjectSaving = { state: 'saving' };
     this.actionError = '';
     try {
-      const task = await this.api.updateTask(this.task.id, { subjectId });
+      const task = await this.api.updateTask({ params: { id: this.task.id }, body: { subjectId } });
       if (request !== this.#subjectRequests) return;
       this.pendingSubject = undefined;
       this.subjectSaving = { state: 'saved' };
@@ -618,7 +618,7 @@ export class DlTaskCard extends LitElement {
     }
     this.commentSaving = { state: 'saving' };
     try {
-      const task = await this.api.updateTask(this.task.id, { comment });
+      const task = await this.api.updateTask({ params: { id: this.task.id }, body: { comment } });
       // Typing went on meanwhile: that text is saved by its own timer.
       if (this.draft !== comment) return;
       this.draft = undefined;
@@ -640,7 +640,7 @@ export class DlTaskCard extends LitElement {
     const note = (form.elements.namedItem('note') as HTMLTextAreaElement).value.trim();
     this.problemSending = { state: 'saving' };
     try {
-      const task = await this.api.reportProblem(this.task.id, { kind: this.problemKind, ...(note === '' ? {} : { note }) });
+      const task = await this.api.reportProblem({ params: { id: this.task.id }, body: { kind: this.problemKind, ...(note === '' ? {} : { note }) } });
       this.problemSending = { state: 'saved' };
       this.reporting = false;
       this.#announce(task);
@@ -655,7 +655,7 @@ export class DlTaskCard extends LitElement {
     // A comment still waiting for its timer goes first, so the closed task has it.
     if (this.#commentTimer !== undefined) await this.#saveComment();
     try {
-      this.#announce(await this.api.closeTask(this.task.id));
+      this.#announce(await this.api.closeTask({ params: { id: this.task.id } }));
     } catch (error) {
       // Someone else cleared the subject meanwhile.
       this.actionError = error instanceof ApiRequestError && error.code === 'subject-required' ? `${CHOOSE_SUBJECT_TO_CLOSE}.` : messageOf(error);
@@ -668,7 +668,7 @@ export class DlTaskCard extends LitElement {
     this.busy = 'calling';
     this.actionError = '';
     try {
-      const { target } = await this.api.startCallback(this.task.id);
+      const { target } = await this.api.startCallback({ params: { id: this.task.id } });
       const placed = this.dispatchEvent(
         new CustomEvent<CallBackDetail>('call-back', {
           detail: { taskId: this.task.id, target, number: this.task.patient },
