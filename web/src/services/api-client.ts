@@ -61,7 +61,8 @@ function urlOf(route: ApiRoute, input: AnyInput): string {
   const path = route.path.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(input.params?.[name] ?? ''));
   const query = new URLSearchParams();
   for (const [name, value] of Object.entries(input.query ?? {})) if (value !== undefined) query.set(name, String(value));
-  return query.size === 0 ? path : `${path}?${query}`;
+  const search = query.toString();
+  return search === '' ? path : `${path}?${search}`;
 }
 
 function isApiError(value: unknown): value is ApiError {
