@@ -1,5 +1,8 @@
-import type { AgentState } from './agents.js';
-import type { Role } from './roles.js';
+import type { Static } from '@sinclair/typebox';
+import { Type } from './schema-builders.js';
+import { AGENT_STATES } from './agents.js';
+import { literalUnion } from './literal-union.js';
+import { RoleSchema } from './roles.js';
 
 /** Header that carries the session's CSRF token on every state-changing request. */
 export const CSRF_HEADER = 'x-csrf-token';
@@ -14,119 +17,147 @@ export const PASSWORD_MAX_LENGTH = 128;
 export const DISPLAY_NAME_MAX_LENGTH = 80;
 
 /** Every 4xx/5xx body has this shape; `message` is meant for the person at the screen. */
-export interface ApiError {
-  statusCode: number;
-  error: string;
-  message: string;
-}
+export const ApiErrorSchema = Type.Object({
+  statusCode: Type.Integer(),
+  error: Type.String(),
+  message: Type.String(),
+});
+export type ApiError = Static<typeof ApiErrorSchema>;
 
-export interface HealthResponse {
-  status: 'ok';
-  redis: 'ok';
-}
+export const HealthSchema = Type.Object({ status: Type.Literal('ok'), redis: Type.Literal('ok') });
 
-export interface PublicUser {
-  id: string;
-  email: string;
-  displayName: string;
-  role: Role;
-  disabled: boolean;
+export const PublicUserSchema = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  displayName: Type.String(),
+  role: RoleSchema,
+  disabled: Type.Boolean(),
   /** Where the user's picture is served (see avatarUrl()); absent when they have none. */
-  avatarUrl?: string;
-}
-
-export interface LoginRequest {
-  email: string;
-  password: string;
-}
+  avatarUrl: Type.Optional(Type.String()),
+});
+export type PublicUser = Static<typeof PublicUserSchema>;
 
 /** Returned by login and by GET /api/me: who is logged in, and the token for state-changing requests. */
-export interface SessionInfo {
-  user: PublicUser;
-  csrfToken: string;
-}
+export const SessionInfoSchema = Type.Object({
+  user: PublicUserSchema,
+  csrfToken: Type.String(),
+});
+export type SessionInfo = Static<typeof SessionInfoSchema>;
 
-export interface CreateUserRequest {
-  email: string;
-  displayName: string;
-  role: Role;
-  password: string;
-}
+const EmailSchema = Type.String({ format: 'email', maxLength: 254 });
+
+export const LoginBodySchema = Type.Object(
+  {
+    email: EmailSchema,
+    // Length rules apply when a password is set; at login any length up to the bound is checked.
+    password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH * 4 }),
+  },
+  { additionalProperties: false },
+);
+
+export const CreateUserBodySchema = Type.Object(
+  {
+    email: EmailSchema,
+    displayName: Type.String({ minLength: 1, maxLength: DISPLAY_NAME_MAX_LENGTH * 2 }),
+    role: RoleSchema,
+    password: Type.String({ maxLength: PASSWORD_MAX_LENGTH * 4 }),
+  },
+  { additionalProperties: false },
+);
+
+export const UserParamsSchema = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 export const WORKSTATION_KINDS = ['browser', 'sip-phone'] as const;
 export type WorkstationKind = (typeof WORKSTATION_KINDS)[number];
 
-export interface Workstation {
-  id: string;
-  name: string;
-  kind: WorkstationKind;
+export const WorkstationKindSchema = literalUnion(WORKSTATION_KINDS);
+
+export const WorkstationSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  kind: WorkstationKindSchema,
   /**
    * A desk phone's SIP user: what it registers as with Kamailio, and what the sip app rings
    * (docs/call-path.md, "SIP identities"). A browser workstation has none of its own; it registers as
    * `browserSipUser(id)`.
    */
-  sipUser?: string;
-}
+  sipUser: Type.Optional(Type.String()),
+});
+export type Workstation = Static<typeof WorkstationSchema>;
 
 /** A desk phone's SIP user: what Kamailio's registrar accepts, and never a browser's `ws-` name. */
 export const DESK_PHONE_SIP_USER_PATTERN = /^(?!ws-)[a-z0-9._-]{1,64}$/;
 
 /** What GET /api/workstations answers for each workstation. */
-export interface WorkstationListItem extends Workstation {
-  /** The user on this workstation now, if anyone is. */
-  holder?: { userId: string; displayName: string };
-  /** Whether Kamailio has a registration for the workstation's SIP user now (the desk phone, or a browser on it). */
-  registered: boolean;
-}
-
-/** What GET and PUT /api/workstation answer: the user's agent state and workstation. */
-export interface AgentStatus {
-  state: AgentState;
-  workstation?: Workstation;
-  /** While paused: epoch ms at which the pause ends by itself. */
-  pausedUntil?: number;
-  /** While paused: epoch ms at which the pause began. */
-  pausedAt?: number;
-}
-
-/** What GET /api/sip/credentials answers (ephemeral, auth_ephemeral format; see docs/call-path.md). */
-export interface SipCredentials {
-  /** The SIP WebSocket the browser connects to. */
-  wsUrl: string;
-  /** The address of record: sip:ws-<workstationId>@<domain>. */
-  uri: string;
-  username: string;
-  password: string;
-  /** Epoch ms after which Kamailio refuses them. */
-  expiresAt: number;
-  /**
-   * TURN servers for the call's media, with credentials valid until `expiresAt` (TURN REST API
-   * format). Only when the server has TURN configured (TURN_URLS, TURN_SECRET).
-   */
-  iceServers?: IceServer[];
-}
-
-/** One entry of RTCConfiguration.iceServers. */
-export interface IceServer {
-  urls: string[];
-  username: string;
-  credential: string;
-}
-
-/** SIP header on the sip app's INVITE to a workstation: the queue's call id, to match the live queue. */
-export const QUEUE_CALL_ID_HEADER = 'X-Deskline-Call-Id';
-
-export interface CreateWorkstationRequest {
-  name: string;
-  kind: WorkstationKind;
-  /** Desk phones only: the SIP user (an extension such as "201"); by default the next free `phone-<n>`. */
-  sipUser?: string;
-}
+export const WorkstationListItemSchema = Type.Composite([
+  WorkstationSchema,
+  Type.Object({
+    /** The user on this workstation now, if anyone is. */
+    holder: Type.Optional(Type.Object({ userId: Type.String(), displayName: Type.String() })),
+    /** Whether Kamailio has a registration for the workstation's SIP user now (the desk phone, or a browser on it). */
+    registered: Type.Boolean(),
+  }),
+]);
+export type WorkstationListItem = Static<typeof WorkstationListItemSchema>;
 
 /**
  * What POST /api/workstations answers (201). A desk phone's SIP password is generated by the server
  * and shown only here, once: the server keeps only its digest (HA1), so it cannot show it again.
  */
-export interface CreatedWorkstation extends Workstation {
-  sipPassword?: string;
-}
+export const CreatedWorkstationSchema = Type.Composite([WorkstationSchema, Type.Object({ sipPassword: Type.Optional(Type.String()) })]);
+export type CreatedWorkstation = Static<typeof CreatedWorkstationSchema>;
+
+export const CreateWorkstationBodySchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 60 }),
+    kind: WorkstationKindSchema,
+    // Desk phones only: the SIP user (an extension such as "201"); by default the next free `phone-<n>`.
+    // The format is checked by the store, so that the API and the CLI give the same message.
+    sipUser: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+/** PUT /api/workstation: the workstation the user picks. */
+export const SelectWorkstationBodySchema = Type.Object(
+  { workstationId: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);
+
+export const AgentStateSchema = literalUnion(AGENT_STATES);
+
+/** What the workstation and pause routes answer: the user's agent state, workstation and pause. */
+export const AgentStatusSchema = Type.Object({
+  state: AgentStateSchema,
+  workstation: Type.Optional(WorkstationSchema),
+  /** While paused: epoch ms at which the pause ends by itself. */
+  pausedUntil: Type.Optional(Type.Integer()),
+  /** While paused: epoch ms at which the pause began. */
+  pausedAt: Type.Optional(Type.Integer()),
+});
+export type AgentStatus = Static<typeof AgentStatusSchema>;
+
+/** One entry of RTCConfiguration.iceServers. */
+export const IceServerSchema = Type.Object({ urls: Type.Array(Type.String()), username: Type.String(), credential: Type.String() });
+export type IceServer = Static<typeof IceServerSchema>;
+
+/** What GET /api/sip/credentials answers (ephemeral, auth_ephemeral format; see docs/call-path.md). */
+export const SipCredentialsSchema = Type.Object({
+  /** The SIP WebSocket the browser connects to. */
+  wsUrl: Type.String(),
+  /** The address of record: sip:ws-<workstationId>@<domain>. */
+  uri: Type.String(),
+  username: Type.String(),
+  password: Type.String(),
+  /** Epoch ms after which Kamailio refuses them. */
+  expiresAt: Type.Integer(),
+  /**
+   * TURN servers for the call's media, with credentials valid until `expiresAt` (TURN REST API
+   * format). Only when the server has TURN configured (TURN_URLS, TURN_SECRET).
+   */
+  iceServers: Type.Optional(Type.Array(IceServerSchema)),
+});
+export type SipCredentials = Static<typeof SipCredentialsSchema>;
+
+/** SIP header on the sip app's INVITE to a workstation: the queue's call id, to match the live queue. */
+export const QUEUE_CALL_ID_HEADER = 'X-Deskline-Call-Id';

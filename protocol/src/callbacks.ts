@@ -1,3 +1,7 @@
+import type { Static } from '@sinclair/typebox';
+import { Type } from './schema-builders.js';
+import { literalUnion } from './literal-union.js';
+
 /**
  * Callbacks (issue 5, docs/call-board.md): an employee on a workstation calls back the patient of an
  * abandoned task with one click. The browser never names the number. Signaling checks the task and
@@ -45,20 +49,21 @@ export type CallbackState = (typeof CALLBACK_STATES)[number];
 export const CALLBACK_OUTCOMES = ['answered', 'no-answer', 'busy', 'rejected', 'failed', 'cancelled'] as const;
 export type CallbackOutcome = (typeof CALLBACK_OUTCOMES)[number];
 
-export interface CallbackView {
-  id: string;
-  taskId: string;
-  number: string;
-  userId: string;
-  workstationId: string;
-  state: CallbackState;
+export const CallbackViewSchema = Type.Object({
+  id: Type.String(),
+  taskId: Type.String(),
+  number: Type.String(),
+  userId: Type.String(),
+  workstationId: Type.String(),
+  state: literalUnion(CALLBACK_STATES),
   /** Set when state is `ended`. */
-  outcome?: CallbackOutcome;
+  outcome: Type.Optional(literalUnion(CALLBACK_OUTCOMES)),
   /** Epoch ms: the browser's INVITE reached the sip app. */
-  startedAt: number;
-  answeredAt?: number;
-  endedAt?: number;
-}
+  startedAt: Type.Integer(),
+  answeredAt: Type.Optional(Type.Integer()),
+  endedAt: Type.Optional(Type.Integer()),
+});
+export type CallbackView = Static<typeof CallbackViewSchema>;
 
 /** What the sip app appends to stream:callback-events (field "event", JSON). */
 export interface CallbackEvent {
@@ -70,11 +75,12 @@ export interface CallbackEvent {
  * someone is already calling, when the outbound policy refuses the number (`error: 'outbound-policy'`)
  * or the employee has reached the policy's daily cap (`error: 'callback-cap'`).
  */
-export interface CallbackStartResponse {
-  callbackId: string;
+export const CallbackStartSchema = Type.Object({
+  callbackId: Type.String(),
   /** The SIP URI the browser calls: sip:cb-<token>@<domain>. */
-  target: string;
-}
+  target: Type.String(),
+});
+export type CallbackStartResponse = Static<typeof CallbackStartSchema>;
 
 /**
  * What looks like a number to call back (the task card offers Call back): digits, `*` and `#`, with an

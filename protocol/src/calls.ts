@@ -1,3 +1,7 @@
+import type { Static } from '@sinclair/typebox';
+import { Type } from './schema-builders.js';
+import { literalUnion } from './literal-union.js';
+
 /**
  * A patient's call, as every side sees it.
  *
@@ -28,21 +32,22 @@ export function assertCallMove(from: CallState, to: CallState): void {
   if (!canMoveCall(from, to)) throw new Error(`illegal call state change ${from} -> ${to}`);
 }
 
-export interface CallView {
+export const CallViewSchema = Type.Object({
   /** The B2BUA's id for the call (not a SIP Call-ID). */
-  id: string;
+  id: Type.String(),
   /** The patient's number as the trunk presented it. */
-  from: string;
+  from: Type.String(),
   /** The clinic line that was dialled. */
-  line: string;
-  state: CallState;
+  line: Type.String(),
+  state: literalUnion(CALL_STATES),
   /** Epoch ms. */
-  startedAt: number;
+  startedAt: Type.Integer(),
   /** When the call entered the queue (after the intro). */
-  queuedAt?: number;
-  answeredAt?: number;
-  endedAt?: number;
+  queuedAt: Type.Optional(Type.Integer()),
+  answeredAt: Type.Optional(Type.Integer()),
+  endedAt: Type.Optional(Type.Integer()),
   /** The agent being rung or on the line. */
-  agentUserId?: string;
-  workstationId?: string;
-}
+  agentUserId: Type.Optional(Type.String()),
+  workstationId: Type.Optional(Type.String()),
+});
+export type CallView = Static<typeof CallViewSchema>;

@@ -1,5 +1,6 @@
 export * from './roles.js';
 export * from './api.js';
+export * from './api-routes.js';
 export * from './calls.js';
 export * from './agents.js';
 export * from './events.js';

@@ -1,3 +1,7 @@
+import type { Static } from '@sinclair/typebox';
+import { Type } from './schema-builders.js';
+import { literalUnion } from './literal-union.js';
+
 /**
  * The outbound policy (issue 11, docs/security.md "Callbacks: the outbound policy"): which numbers a
  * callback may dial through the outbound trunk, how many callbacks an employee may start in a clinic
@@ -60,30 +64,34 @@ export const CALLBACK_DURATION_MAX_SECONDS = 24 * 60 * 60;
 export const DEFAULT_CALLBACKS_PER_DAY = 50;
 export const DEFAULT_CALLBACK_MAX_SECONDS = 30 * 60;
 
-export interface OutboundPolicy {
-  /** E.164 prefixes a number must start with, e.g. "+48" (a country) or "+4822" (Warsaw). */
-  allowedPrefixes: string[];
-  /** E.164 prefixes refused even inside an allowed one, e.g. "+4870" (Polish premium rate). */
-  deniedPrefixes: string[];
-  /** The kinds of number allowed (see NUMBER_TYPES). */
-  allowedTypes: NumberType[];
-  /** Callbacks one employee may start in a clinic day (CLINIC_TIME_ZONE); 0 turns callbacks off. */
-  maxCallbacksPerDay: number;
-  /** An answered callback is hung up (both sides) after this many seconds. */
-  maxDurationSeconds: number;
-}
+const E164PrefixSchema = Type.String({ pattern: E164_PREFIX_PATTERN.source });
 
-/** GET /api/settings/outbound-policy (managers): the policy, and the clinic's country it reads numbers in. */
-export interface OutboundPolicyResponse {
-  policy: OutboundPolicy;
+export const OutboundPolicySchema = Type.Object(
+  {
+    /** E.164 prefixes a number must start with, e.g. "+48" (a country) or "+4822" (Warsaw). */
+    allowedPrefixes: Type.Array(E164PrefixSchema, { maxItems: OUTBOUND_POLICY_MAX_PREFIXES }),
+    /** E.164 prefixes refused even inside an allowed one, e.g. "+4870" (Polish premium rate). */
+    deniedPrefixes: Type.Array(E164PrefixSchema, { maxItems: OUTBOUND_POLICY_MAX_PREFIXES }),
+    /** The kinds of number allowed (see NUMBER_TYPES). */
+    allowedTypes: Type.Array(literalUnion(NUMBER_TYPES), { maxItems: NUMBER_TYPES.length }),
+    /** Callbacks one employee may start in a clinic day (CLINIC_TIME_ZONE); 0 turns callbacks off. */
+    maxCallbacksPerDay: Type.Integer({ minimum: 0, maximum: CALLBACKS_PER_DAY_MAX }),
+    /** An answered callback is hung up (both sides) after this many seconds. */
+    maxDurationSeconds: Type.Integer({ minimum: CALLBACK_DURATION_MIN_SECONDS, maximum: CALLBACK_DURATION_MAX_SECONDS }),
+  },
+  { additionalProperties: false },
+);
+export type OutboundPolicy = Static<typeof OutboundPolicySchema>;
+
+/** GET and PUT /api/settings/outbound-policy (managers): the policy, and the clinic's country it reads numbers in. */
+export const OutboundPolicyResponseSchema = Type.Object({
+  policy: OutboundPolicySchema,
   /** CLINIC_COUNTRY (ISO 3166-1 alpha-2): numbers without a country code are read as this country's. */
-  country: string;
+  country: Type.String(),
   /** The country's calling code, e.g. "+48". */
-  countryPrefix: string;
-}
-
-/** PUT /api/settings/outbound-policy (managers): the whole policy. */
-export type UpdateOutboundPolicyRequest = OutboundPolicy;
+  countryPrefix: Type.String(),
+});
+export type OutboundPolicyResponse = Static<typeof OutboundPolicyResponseSchema>;
 
 /** The sip app's reason phrase when the policy refuses a callback as it dials; the softphone says it in words. */
 export const OUTSIDE_POLICY_REASON_PHRASE = 'Outside Callback Policy';

@@ -1,3 +1,5 @@
+import type { Static } from '@sinclair/typebox';
+import { Type } from './schema-builders.js';
 import { RedisChannels, RedisKeys, RedisStreams, TEAM_EVENTS_MAX_LENGTH } from './redis-keys.js';
 
 /**
@@ -14,30 +16,33 @@ export const PAUSE_EXTEND_MINUTES = 5;
 export const PAUSE_MAX_MINUTES = 240;
 
 /** PUT /api/pause (start, or replace the end of a running pause) and POST /api/pause/extend. */
-export interface PauseRequest {
-  minutes: number;
-}
+export const PauseBodySchema = Type.Object(
+  { minutes: Type.Integer({ minimum: 1, maximum: PAUSE_MAX_MINUTES }) },
+  { additionalProperties: false },
+);
 
 /** A patient who hung up before anyone answered, while the user was paused. */
-export interface MissedCall {
+export const MissedCallSchema = Type.Object({
   /** The call's id (CallView `id`). */
-  id: string;
+  id: Type.String(),
   /** The patient's number. */
-  from: string;
+  from: Type.String(),
   /** Epoch ms at which the patient hung up. */
-  endedAt: number;
-}
+  endedAt: Type.Integer(),
+});
+export type MissedCall = Static<typeof MissedCallSchema>;
 
 /**
  * GET /api/pause/missed: the calls abandoned during the user's last pause (between `from` and `to`),
  * oldest first, until the user dismisses them. Empty, without `from` and `to`, when there is nothing
  * to show.
  */
-export interface MissedCalls {
-  from?: number;
-  to?: number;
-  calls: MissedCall[];
-}
+export const MissedCallsSchema = Type.Object({
+  from: Type.Optional(Type.Integer()),
+  to: Type.Optional(Type.Integer()),
+  calls: Type.Array(MissedCallSchema),
+});
+export type MissedCalls = Static<typeof MissedCallsSchema>;
 
 const AGENT_PREFIX = RedisKeys.agent('');
 const CALL_PREFIX = RedisKeys.call('');

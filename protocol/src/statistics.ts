@@ -1,3 +1,7 @@
+import type { Static, TInteger } from '@sinclair/typebox';
+import { Type } from './schema-builders.js';
+import { CALLBACK_OUTCOMES, type CallbackOutcome } from './callbacks.js';
+
 /**
  * Statistics for managers (issue 5, docs/call-board.md). Computed for one day in the clinic's time
  * zone (CLINIC_TIME_ZONE) from the call records the sip app keeps (`call-record:<id>`, indexed by
@@ -34,35 +38,48 @@ export function waitingMs(record: CallRecord): number | undefined {
   return until === undefined ? undefined : Math.max(0, until - record.queuedAt);
 }
 
-export interface StatisticsFigures {
-  /** Calls that arrived (total only; 0 per user). */
-  received: number;
-  answered: number;
-  abandonedDuringIntro: number;
-  abandonedWhileWaiting: number;
-  callbacks: number;
-  /** Callbacks by outcome (ended ones; one in progress is counted in `callbacks` only). */
-  callbackOutcomes: Record<import('./callbacks.js').CallbackOutcome, number>;
-  /** Over the calls that reached the queue (per user: the calls the user answered); null when none. */
-  waitAverageMs: number | null;
-  /** 90th percentile, nearest-rank method; null when none. */
-  waitP90Ms: number | null;
-}
+const NullableMsSchema = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]);
 
-export interface UserStatistics {
-  userId: string;
-  name: string;
-  figures: StatisticsFigures;
-}
+export const StatisticsFiguresSchema = Type.Object({
+  /** Calls that arrived (total only; 0 per user). */
+  received: Type.Integer(),
+  answered: Type.Integer(),
+  abandonedDuringIntro: Type.Integer(),
+  abandonedWhileWaiting: Type.Integer(),
+  callbacks: Type.Integer(),
+  /** Callbacks by outcome (ended ones; one in progress is counted in `callbacks` only). */
+  callbackOutcomes: Type.Object(
+    Object.fromEntries(CALLBACK_OUTCOMES.map((outcome) => [outcome, Type.Integer()])) as Record<CallbackOutcome, TInteger>,
+  ),
+  /** Over the calls that reached the queue (per user: the calls the user answered); null when none. */
+  waitAverageMs: NullableMsSchema,
+  /** 90th percentile, nearest-rank method; null when none. */
+  waitP90Ms: NullableMsSchema,
+});
+export type StatisticsFigures = Static<typeof StatisticsFiguresSchema>;
+
+export const UserStatisticsSchema = Type.Object({ userId: Type.String(), name: Type.String(), figures: StatisticsFiguresSchema });
+export type UserStatistics = Static<typeof UserStatisticsSchema>;
 
 /** GET /api/statistics?date=YYYY-MM-DD (managers). */
-export interface DayStatistics {
+export const DayStatisticsSchema = Type.Object({
   /** YYYY-MM-DD in `timeZone`. */
-  date: string;
-  timeZone: string;
-  total: StatisticsFigures;
+  date: Type.String(),
+  timeZone: Type.String(),
+  total: StatisticsFiguresSchema,
   /** Users with any answered call or callback that day, by name. */
-  users: UserStatistics[];
+  users: Type.Array(UserStatisticsSchema),
   /** For the chart: calls received, answered and abandoned per hour of the day (0–23, local). */
-  hours: Array<{ hour: number; received: number; answered: number; abandoned: number }>;
-}
+  hours: Type.Array(
+    Type.Object({ hour: Type.Integer(), received: Type.Integer(), answered: Type.Integer(), abandoned: Type.Integer() }),
+  ),
+});
+export type DayStatistics = Static<typeof DayStatisticsSchema>;
+
+export const StatisticsQuerySchema = Type.Object(
+  {
+    // A real calendar date is checked by the service, which says what is wrong in words.
+    date: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: "YYYY-MM-DD in the clinic's zone; default today" })),
+  },
+  { additionalProperties: false },
+);

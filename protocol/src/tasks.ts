@@ -1,5 +1,8 @@
-import type { CallView } from './calls.js';
-import type { CallbackView } from './callbacks.js';
+import type { Static } from '@sinclair/typebox';
+import { Type } from './schema-builders.js';
+import { CallViewSchema } from './calls.js';
+import { CALLBACK_OUTCOMES, CallbackViewSchema } from './callbacks.js';
+import { literalUnion } from './literal-union.js';
 
 /**
  * The call board (issue 5, docs/call-board.md). A task is what staff act on: one patient's call from
@@ -54,77 +57,91 @@ export function taskVisibleTo(task: Pick<TaskView, 'status' | 'assigneeUserId'>,
 export const PROBLEM_KINDS = ['bad-audio', 'echo', 'call-dropped', 'other'] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
 
-export interface ProblemReport {
-  kind: ProblemKind;
-  /** Optional words from the agent, at most PROBLEM_NOTE_MAX_LENGTH. */
-  note?: string;
-  /** The call it is about (the task's call at the time), when there was one. */
-  callId?: string;
-  userId: string;
-  /** Epoch ms. */
-  at: number;
-}
-
 export const TASK_COMMENT_MAX_LENGTH = 1000;
 export const PROBLEM_NOTE_MAX_LENGTH = 500;
 
-/** One callback attempt as the task lists it. */
-export interface TaskCallbackAttempt {
-  callbackId: string;
-  userId: string;
-  /** Epoch ms the call was placed. */
-  at: number;
-  /** Absent while the callback is in progress. */
-  outcome?: import('./callbacks.js').CallbackOutcome;
-}
+export const ProblemKindSchema = literalUnion(PROBLEM_KINDS);
 
-export interface TaskView {
-  id: string;
+export const TaskSchema = Type.Object({
+  id: Type.String(),
   /** The patient's number as the trunk presented it; '' when withheld (no callback possible). */
-  patient: string;
-  status: TaskStatus;
+  patient: Type.String(),
+  status: literalUnion(TASK_STATUSES),
   /** Who owns it: the agent on the line, in wrap-up, or calling back. Unassigned while incoming or abandoned. */
-  assigneeUserId?: string;
+  assigneeUserId: Type.Optional(Type.String()),
   /** The patient's current call, or the last one (its state is the stage: intro, waiting, ringing…). */
-  call?: CallView;
+  call: Type.Optional(CallViewSchema),
   /** The callback in progress, or the last one. */
-  callback?: CallbackView;
+  callback: Type.Optional(CallbackViewSchema),
   /** Calls from the patient in this task, oldest first. */
-  callIds: string[];
+  callIds: Type.Array(Type.String()),
   /** How many of those calls nobody answered: the callback's attempts counter. */
-  attempts: number;
-  callbacks: TaskCallbackAttempt[];
-  subjectId?: string;
-  comment?: string;
-  problems: ProblemReport[];
+  attempts: Type.Integer(),
+  /** The callback attempts. */
+  callbacks: Type.Array(
+    Type.Object({
+      callbackId: Type.String(),
+      userId: Type.String(),
+      /** Epoch ms the call was placed. */
+      at: Type.Integer(),
+      /** Absent while the callback is in progress. */
+      outcome: Type.Optional(literalUnion(CALLBACK_OUTCOMES)),
+    }),
+  ),
+  subjectId: Type.Optional(Type.String()),
+  comment: Type.Optional(Type.String()),
+  /** Problems the agents reported about its calls. */
+  problems: Type.Array(
+    Type.Object({
+      kind: ProblemKindSchema,
+      /** Optional words from the agent, at most PROBLEM_NOTE_MAX_LENGTH. */
+      note: Type.Optional(Type.String()),
+      /** The call it is about (the task's call at the time), when there was one. */
+      callId: Type.Optional(Type.String()),
+      userId: Type.String(),
+      /** Epoch ms. */
+      at: Type.Integer(),
+    }),
+  ),
   /** The subject that closed this patient's previous task, shown while on the line. */
-  previousSubjectId?: string;
+  previousSubjectId: Type.Optional(Type.String()),
   /** Epoch ms. */
-  createdAt: number;
-  updatedAt: number;
-  closedAt?: number;
-  closedByUserId?: string;
-}
+  createdAt: Type.Integer(),
+  updatedAt: Type.Integer(),
+  closedAt: Type.Optional(Type.Integer()),
+  closedByUserId: Type.Optional(Type.String()),
+});
+export type TaskView = Static<typeof TaskSchema>;
 
 /** GET /api/tasks?tab=…[&limit=…]: a tab's tasks, newest change first (Closed: newest closed first). */
-export interface TaskListResponse {
-  tasks: TaskView[];
-}
+export const TaskListSchema = Type.Object({ tasks: Type.Array(TaskSchema) });
+export type TaskListResponse = Static<typeof TaskListSchema>;
+
+export const TASK_LIST_DEFAULT_LIMIT = 100;
+export const TASK_LIST_MAX_LIMIT = 500;
+
+export const ListTasksQuerySchema = Type.Object(
+  {
+    tab: literalUnion(TASK_TABS),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: TASK_LIST_MAX_LIMIT, default: TASK_LIST_DEFAULT_LIMIT })),
+  },
+  { additionalProperties: false },
+);
+
+export const TaskParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 /** PATCH /api/tasks/:id. An absent field is left as it is; `subjectId: null` / `comment: ''` clear. */
-export interface UpdateTaskRequest {
-  subjectId?: string | null;
-  comment?: string;
-}
+export const UpdateTaskBodySchema = Type.Object(
+  {
+    subjectId: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()])),
+    comment: Type.Optional(Type.String({ maxLength: TASK_COMMENT_MAX_LENGTH })),
+  },
+  { additionalProperties: false },
+);
 
 /** POST /api/tasks/:id/problems */
-export interface ReportProblemRequest {
-  kind: ProblemKind;
-  note?: string;
-}
-
-/**
- * POST /api/tasks/:id/close: 409 `subject-required` without a subject; 409 while a call or a callback
- * is in progress.
- */
-export type CloseTaskRequest = Record<string, never>;
+export const ReportProblemBodySchema = Type.Object(
+  { kind: ProblemKindSchema, note: Type.Optional(Type.String({ maxLength: PROBLEM_NOTE_MAX_LENGTH })) },
+  { additionalProperties: false },
+);
+export type ReportProblemRequest = Static<typeof ReportProblemBodySchema>;

@@ -1,26 +1,28 @@
-import type { AgentState } from './agents.js';
-import type { Role } from './roles.js';
-import type { WorkstationKind } from './api.js';
+import type { Static } from '@sinclair/typebox';
+import { Type } from './schema-builders.js';
+import { AgentStateSchema, WorkstationSchema } from './api.js';
+import { RoleSchema } from './roles.js';
 
 /**
  * The team as every panel shows it (issue 4, "Presence"): avatar, name, workstation and a status dot.
  * Signaling builds a TeamMember from the user's hash, the agent's hash and the online set, and pushes
  * it whenever any of them changes (see RedisStreams.teamEvents).
  */
-export interface TeamMember {
-  userId: string;
-  displayName: string;
-  role: Role;
+export const TeamMemberSchema = Type.Object({
+  userId: Type.String(),
+  displayName: Type.String(),
+  role: RoleSchema,
   /** `/api/users/<id>/avatar?v=<version>`; absent when the user has no avatar. */
-  avatarUrl?: string;
+  avatarUrl: Type.Optional(Type.String()),
   /** `offline` when the user is not on a workstation. */
-  state: AgentState;
-  workstation?: { id: string; name: string; kind: WorkstationKind };
+  state: AgentStateSchema,
+  workstation: Type.Optional(WorkstationSchema),
   /** Epoch ms at which a pause ends by itself; only when `state` is `paused`. */
-  pausedUntil?: number;
+  pausedUntil: Type.Optional(Type.Integer()),
   /** The user has the app open now (at least one push socket, on any signaling instance). */
-  online: boolean;
-}
+  online: Type.Boolean(),
+});
+export type TeamMember = Static<typeof TeamMemberSchema>;
 
 /**
  * The dot next to the avatar. `inactive` (grey) is a paused user; `busy` is ringing or on a call;

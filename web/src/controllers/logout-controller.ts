@@ -48,7 +48,7 @@ export class LogoutController {
     this.#loggingOut = true;
     this.#setError('');
     try {
-      await this.api.post<unknown>('/api/auth/logout', undefined, { reportSessionEnd: false });
+      await this.api.logout({ reportSessionEnd: false });
     } catch (error) {
       // 401: the session had already ended, which is what the user asked for. Any other failure means
       // the session may still be valid, and the HttpOnly cookie cannot be dropped from here: showing

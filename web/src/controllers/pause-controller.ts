@@ -89,24 +89,24 @@ export class PauseController implements ReactiveController {
 
   /** Pauses incoming calls for `minutes` (or gives a running pause a new end). */
   pause(minutes: number): Promise<boolean> {
-    return this.#change((signal) => this.api().put<AgentStatus>('/api/pause', { minutes }, { signal }));
+    return this.#change((signal) => this.api().pause({ body: { minutes } }, { signal }));
   }
 
   /** "+5 minutes". */
   extend(): Promise<boolean> {
-    return this.#change((signal) => this.api().post<AgentStatus>('/api/pause/extend', { minutes: PAUSE_EXTEND_MINUTES }, { signal }));
+    return this.#change((signal) => this.api().extendPause({ body: { minutes: PAUSE_EXTEND_MINUTES } }, { signal }));
   }
 
   /** "I'm back". */
   resume(): Promise<boolean> {
-    return this.#change((signal) => this.api().delete<AgentStatus>('/api/pause', { signal }));
+    return this.#change((signal) => this.api().resume({ signal }));
   }
 
   async dismissMissed(): Promise<void> {
     this.missed = { calls: [] };
     this.host.requestUpdate();
     try {
-      await this.api().delete<void>('/api/pause/missed');
+      await this.api().dismissMissedCalls();
     } catch (error) {
       debug('dismiss failed', error);
     }
@@ -121,8 +121,8 @@ export class PauseController implements ReactiveController {
     const signal = this.#begin();
     try {
       const [status, missed] = await Promise.all([
-        this.api().get<AgentStatus>('/api/pause', { signal }),
-        this.api().get<MissedCalls>('/api/pause/missed', { signal }),
+        this.api().pauseStatus({ signal }),
+        this.api().missedCalls({ signal }),
       ]);
       this.missed = missed;
       this.#applyStatus(status);
@@ -176,7 +176,7 @@ export class PauseController implements ReactiveController {
 
   async #loadMissed(): Promise<void> {
     try {
-      this.missed = await this.api().get<MissedCalls>('/api/pause/missed');
+      this.missed = await this.api().missedCalls();
       this.host.requestUpdate();
     } catch (error) {
       debug('missed calls failed', error);

@@ -111,7 +111,7 @@ export class PushController implements ReactiveController {
     const request = new AbortController();
     this.#subjectsRequest = request;
     try {
-      const subjects = await this.api().listSubjects({ all: true, signal: request.signal });
+      const subjects = await this.api().listSubjects({ query: { all: true } }, { signal: request.signal });
       this.#loadedSubjects = new Map(subjects.map((subject) => [subject.id, subject]));
       this.host.requestUpdate();
     } catch (error) {
@@ -123,6 +123,6 @@ export class PushController implements ReactiveController {
   // Another tab of this browser logged the session out. Asking the server lets the API client
   // announce the ended session (a 401), which takes the app back to the login page.
   #onSessionEnded = (): void => {
-    this.api().get('/api/me').catch(() => undefined);
+    this.api().me().catch(() => undefined);
   };
 }

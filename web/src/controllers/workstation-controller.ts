@@ -1,4 +1,4 @@
-import type { AgentStatus, Workstation, WorkstationListItem } from '@deskline/protocol';
+import type { Workstation, WorkstationListItem } from '@deskline/protocol';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { ApiClient } from '../services/api-client.js';
 import { errorMessage } from '../services/error-message.js';
@@ -64,8 +64,8 @@ export class WorkstationController implements ReactiveController {
     const signal = this.#begin();
     try {
       const [status, workstations] = await Promise.all([
-        this.api().get<AgentStatus>('/api/workstation', { signal }),
-        this.api().get<WorkstationListItem[]>('/api/workstations', { signal }),
+        this.api().agentStatus({ signal }),
+        this.api().listWorkstations({ signal }),
       ]);
       this.workstations = workstations;
       this.status = 'ready';
@@ -84,7 +84,7 @@ export class WorkstationController implements ReactiveController {
   async loadList(): Promise<void> {
     const version = this.#version;
     try {
-      const workstations = await this.api().get<WorkstationListItem[]>('/api/workstations');
+      const workstations = await this.api().listWorkstations();
       if (version !== this.#version) return;
       this.workstations = workstations;
       this.host.requestUpdate();
@@ -96,7 +96,7 @@ export class WorkstationController implements ReactiveController {
   /** Puts the user on `workstationId`; true when the server agreed. A refusal lands in `error`. */
   select(workstationId: string): Promise<boolean> {
     return this.#change(workstationId, 'select', async (signal) => {
-      const status = await this.api().put<AgentStatus>('/api/workstation', { workstationId }, { signal });
+      const status = await this.api().selectWorkstation({ body: { workstationId } }, { signal });
       return status.workstation;
     });
   }
@@ -104,7 +104,7 @@ export class WorkstationController implements ReactiveController {
   /** Takes the user off their workstation; true when the server agreed. */
   leave(): Promise<boolean> {
     return this.#change('', 'leave', async (signal) => {
-      await this.api().delete<void>('/api/workstation', { signal });
+      await this.api().leaveWorkstation({ signal });
       return undefined;
     });
   }
@@ -155,8 +155,8 @@ export class WorkstationController implements ReactiveController {
     const version = this.#version;
     try {
       const [status, workstations] = await Promise.all([
-        this.api().get<AgentStatus>('/api/workstation'),
-        this.api().get<WorkstationListItem[]>('/api/workstations'),
+        this.api().agentStatus(),
+        this.api().listWorkstations(),
       ]);
       if (version !== this.#version || this.pending !== undefined) return;
       this.workstations = workstations;

@@ -79,7 +79,7 @@ export class DlApp extends LitElement {
     const controller = new AbortController();
     this.#sessionCheck = controller;
     try {
-      const session = await this.api.get<SessionInfo>('/api/me', {
+      const session = await this.api.me({
         signal: controller.signal,
         reportSessionEnd: false,
       });

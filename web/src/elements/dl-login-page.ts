@@ -1,4 +1,4 @@
-import type { LoginRequest, SessionInfo } from '@deskline/protocol';
+import type { SessionInfo } from '@deskline/protocol';
 import { LitElement, css, html } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { logoMark } from '../icons.js';
@@ -151,11 +151,11 @@ export class DlLoginPage extends LitElement {
   async #onSubmit(event: SubmitEvent): Promise<void> {
     event.preventDefault();
     if (this.submitting) return;
-    const credentials: LoginRequest = { email: this.emailInput.value, password: this.passwordInput.value };
+    const credentials = { email: this.emailInput.value, password: this.passwordInput.value };
     this.submitting = true;
     this.error = '';
     try {
-      const session = await this.api.post<SessionInfo>('/api/auth/login', credentials, { reportSessionEnd: false });
+      const session = await this.api.login({ body: credentials }, { reportSessionEnd: false });
       debug('logged in as', session.user.email);
       this.dispatchEvent(new CustomEvent<SessionInfo>('login', { detail: session, bubbles: true, composed: true }));
     } catch (error) {

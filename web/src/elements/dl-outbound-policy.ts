@@ -23,8 +23,6 @@ import {
 } from '../styles/shared-styles.js';
 import { panelStyles } from '../styles/panel-styles.js';
 
-const POLICY_PATH = '/api/settings/outbound-policy';
-
 /** "+48, +420" or "+48 +420" as a list; nothing typed is an empty list. */
 function prefixesOf(text: string): string[] {
   return text.split(/[\s,;]+/).filter((prefix) => prefix !== '');
@@ -113,7 +111,7 @@ export class DlOutboundPolicy extends LitElement {
   async #load(): Promise<void> {
     this.error = '';
     try {
-      this.#show(await this.api.get<OutboundPolicyResponse>(POLICY_PATH));
+      this.#show(await this.api.outboundPolicy());
     } catch (error) {
       this.error = errorMessage(error);
     }
@@ -163,7 +161,7 @@ export class DlOutboundPolicy extends LitElement {
     this.error = '';
     this.busy = true;
     try {
-      this.#show(await this.api.put<OutboundPolicyResponse>(POLICY_PATH, policy));
+      this.#show(await this.api.setOutboundPolicy({ body: policy }));
       this.done = 'Saved. Callbacks follow the new policy from now on.';
     } catch (error) {
       this.error = errorMessage(error);

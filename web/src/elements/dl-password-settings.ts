@@ -1,4 +1,4 @@
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, type ChangePasswordRequest, type SessionInfo } from '@deskline/protocol';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, type SessionInfo } from '@deskline/protocol';
 import { LitElement, css, html } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { ApiRequestError, apiClient, type ApiClient } from '../services/api-client.js';
@@ -121,9 +121,9 @@ export class DlPasswordSettings extends LitElement {
       return;
     }
     this.busy = true;
-    const body: ChangePasswordRequest = { currentPassword: this.currentInput.value, newPassword: this.newInput.value };
+    const body = { currentPassword: this.currentInput.value, newPassword: this.newInput.value };
     try {
-      const session = await this.api.put<SessionInfo>('/api/me/password', body);
+      const session = await this.api.changePassword({ body });
       this.api.csrfToken = session.csrfToken;
       this.form.reset();
       this.done = 'Your password was changed. You were logged out on every other computer.';

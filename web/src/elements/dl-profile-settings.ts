@@ -1,4 +1,4 @@
-import { AVATAR_MAX_BYTES, type PublicUser, type UpdateProfileRequest } from '@deskline/protocol';
+import { AVATAR_MAX_BYTES, type PublicUser } from '@deskline/protocol';
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { apiClient, type ApiClient } from '../services/api-client.js';
@@ -183,13 +183,13 @@ export class DlProfileSettings extends LitElement {
   async #onFileChosen(): Promise<void> {
     const file = this.fileInput.files?.[0];
     if (file === undefined) return;
-    await this.#changePicture(() => this.api.put<PublicUser>('/api/me/avatar', file), 'Your picture was saved.');
+    await this.#changePicture(() => this.api.setAvatar({ body: file }), 'Your picture was saved.');
     // Choosing the same file again must fire `change` again.
     this.fileInput.value = '';
   }
 
   async #onRemove(): Promise<void> {
-    await this.#changePicture(() => this.api.delete<PublicUser>('/api/me/avatar'), 'Your picture was removed.');
+    await this.#changePicture(() => this.api.removeAvatar(), 'Your picture was removed.');
   }
 
   async #changePicture(request: () => Promise<PublicUser>, done: string): Promise<void> {
@@ -213,8 +213,8 @@ export class DlProfileSettings extends LitElement {
     this.nameBusy = true;
     this.nameError = this.nameDone = '';
     try {
-      const body: UpdateProfileRequest = { displayName: this.nameInput.value };
-      const user = await this.api.put<PublicUser>('/api/me/profile', body);
+      const body = { displayName: this.nameInput.value };
+      const user = await this.api.updateProfile({ body });
       this.nameInput.value = user.displayName;
       this.#announce(user);
       this.nameDone = 'Your name was saved.';

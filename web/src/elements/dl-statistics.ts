@@ -389,7 +389,7 @@ export class DlStatistics extends LitElement {
     this.loading = true;
     this.error = '';
     try {
-      const stats = await this.api.statistics(this.date, { signal: request.signal });
+      const stats = await this.api.statistics({ query: { date: this.date } }, { signal: request.signal });
       if (this.date === undefined) this.today = stats.date;
       this.statistics = stats;
     } catch (error) {

@@ -194,7 +194,7 @@ export class DlSubjectsAdmin extends LitElement {
     event.preventDefault();
     const form = event.target as HTMLFormElement;
     const input = form.elements.namedItem('name') as HTMLInputElement;
-    const ok = await this.#ask('add', () => this.api.createSubject(input.value), (subject) => `Added “${subject.name}”.`);
+    const ok = await this.#ask('add', () => this.api.createSubject({ body: { name: input.value } }), (subject) => `Added “${subject.name}”.`);
     if (ok) form.reset();
   }
 
@@ -205,14 +205,14 @@ export class DlSubjectsAdmin extends LitElement {
       this.editing = undefined;
       return;
     }
-    const ok = await this.#ask(subject.id, () => this.api.renameSubject(subject.id, input.value), (renamed) => `Renamed “${subject.name}” to “${renamed.name}”.`);
+    const ok = await this.#ask(subject.id, () => this.api.renameSubject({ params: { id: subject.id }, body: { name: input.value } }), (renamed) => `Renamed “${subject.name}” to “${renamed.name}”.`);
     if (ok) this.editing = undefined;
   }
 
   #change(subject: Subject, action: 'retire' | 'restore'): Promise<boolean> {
     return action === 'retire'
-      ? this.#ask(subject.id, () => this.api.retireSubject(subject.id), () => `Retired “${subject.name}”.`)
-      : this.#ask(subject.id, () => this.api.restoreSubject(subject.id), () => `Restored “${subject.name}”.`);
+      ? this.#ask(subject.id, () => this.api.retireSubject({ params: { id: subject.id } }), () => `Retired “${subject.name}”.`)
+      : this.#ask(subject.id, () => this.api.restoreSubject({ params: { id: subject.id } }), () => `Restored “${subject.name}”.`);
   }
 
   async #ask(pending: string, request: () => Promise<Subject>, done: (subject: Subject) => string): Promise<boolean> {

@@ -292,7 +292,7 @@ export class DlTaskBoard extends LitElement {
     // What was loaded before stays on screen while the list is read again.
     if (this.closed.state !== 'loaded') this.closed = { state: 'loading' };
     try {
-      const tasks = await this.api.listTasks('closed', { limit: CLOSED_LIMIT, signal: request.signal });
+      const tasks = (await this.api.listTasks({ query: { tab: 'closed', limit: CLOSED_LIMIT } }, { signal: request.signal })).tasks;
       this.closed = { state: 'loaded', tasks };
     } catch (error) {
       if (request.signal.aborted) return;

@@ -186,13 +186,13 @@ export class DlTaskCard extends LitElement {
 
   /** The subject chosen, until the server has confirmed it (null: none). */
   #subject = new AutosaveController<string | null, TaskView>(this, {
-    save: (subjectId) => this.api.updateTask(this.task.id, { subjectId }),
+    save: (subjectId) => this.api.updateTask({ params: { id: this.task.id }, body: { subjectId } }),
     saved: (task) => this.#announce(task),
   });
 
   /** The comment as typed, while it differs from what the server has. */
   #comment = new AutosaveController<string, TaskView>(this, {
-    save: (comment) => this.api.updateTask(this.task.id, { comment }),
+    save: (comment) => this.api.updateTask({ params: { id: this.task.id }, body: { comment } }),
     saved: (task) => this.#announce(task),
     delayMs: COMMENT_SAVE_DELAY_MS,
     isSaved: (comment) => comment === (this.task.comment ?? ''),
@@ -200,7 +200,7 @@ export class DlTaskCard extends LitElement {
   });
 
   #problem = new AutosaveController<ReportProblemRequest, TaskView>(this, {
-    save: (report) => this.api.reportProblem(this.task.id, report),
+    save: (report) => this.api.reportProblem({ params: { id: this.task.id }, body: report }),
     saved: (task) => {
       this.reporting = false;
       this.#announce(task);
@@ -391,7 +391,7 @@ export class DlTaskCard extends LitElement {
     // A comment still waiting for its timer goes first, so the closed task has it.
     await this.#comment.flush();
     try {
-      this.#announce(await this.api.closeTask(this.task.id));
+      this.#announce(await this.api.closeTask({ params: { id: this.task.id } }));
     } catch (error) {
       // Someone else cleared the subject meanwhile.
       this.actionError = error instanceof ApiRequestError && error.code === 'subject-required' ? `${CHOOSE_SUBJECT_TO_CLOSE}.` : errorMessage(error);
@@ -404,7 +404,7 @@ export class DlTaskCard extends LitElement {
     this.busy = 'calling';
     this.actionError = '';
     try {
-      const { target } = await this.api.startCallback(this.task.id);
+      const { target } = await this.api.startCallback({ params: { id: this.task.id } });
       const placed = this.dispatchEvent(
         new CustomEvent<CallBackDetail>('call-back', {
           detail: { taskId: this.task.id, target, number: this.task.patient },

@@ -1,15 +1,4 @@
-import {
-  CSRF_HEADER,
-  type ApiError,
-  type DayStatistics,
-  type CallbackStartResponse,
-  type ReportProblemRequest,
-  type Subject,
-  type TaskListResponse,
-  type TaskTab,
-  type TaskView,
-  type UpdateTaskRequest,
-} from '@deskline/protocol';
+import { API_ROUTES, CSRF_HEADER, type ApiError, type ApiRoute, type ApiRoutes, type RouteInput, type RouteResponse } from '@deskline/protocol';
 import { log } from './log.js';
 
 const debug = log('dl:api');
@@ -48,6 +37,34 @@ export interface RequestOptions {
   reportSessionEnd?: boolean;
 }
 
+/** What a call of the route sends: RouteInput, with a Blob as the body of a route that takes a file's bytes. */
+export type CallInput<R extends ApiRoute> = RouteInput<R> & (R extends { bytesBody: true } ? { body: Blob } : unknown);
+
+/** A route's method: its input (where it has any) and the request options; it resolves to the route's answer. */
+export type RouteCall<R extends ApiRoute> = (
+  ...args: keyof CallInput<R> extends never ? [options?: RequestOptions] : [input: CallInput<R>, options?: RequestOptions]
+) => Promise<RouteResponse<R>>;
+
+/** One method per route of API_ROUTES, except those the browser loads itself (a picture, the push socket). */
+export type RouteMethods = {
+  [Name in keyof ApiRoutes as ApiRoutes[Name] extends { browserLoads: true } ? never : Name]: RouteCall<ApiRoutes[Name]>;
+};
+
+interface AnyInput {
+  params?: Record<string, string>;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+}
+
+/** The route's path with its `:name` parameters filled in, and the query's defined values after it. */
+function urlOf(route: ApiRoute, input: AnyInput): string {
+  const path = route.path.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(input.params?.[name] ?? ''));
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(input.query ?? {})) if (value !== undefined) query.set(name, String(value));
+  const search = query.toString();
+  return search === '' ? path : `${path}?${search}`;
+}
+
 function isApiError(value: unknown): value is ApiError {
   return typeof value === 'object' && value !== null && typeof (value as ApiError).message === 'string';
 }
@@ -70,84 +87,68 @@ async function toRequestError(response: Response): Promise<ApiRequestError> {
  * with every state-changing request; the session itself is an HttpOnly cookie the browser sends.
  * Every failure is thrown as ApiRequestError, except an abort through `options.signal`.
  */
-export class ApiClient extends EventTarget {
+export class ApiClient extends EventTarget implements RouteMethods {
   /** CSRF token of the current session, from SessionInfo. Set it after login, clear it after logout. */
   csrfToken: string | undefined;
 
-  get<T>(path: string, options?: RequestOptions): Promise<T> {
-    return this.request<T>('GET', path, undefined, options);
-  }
-
-  post<T>(path: string, body?: unknown, options?: RequestOptions): Promise<T> {
-    return this.request<T>('POST', path, body, options);
-  }
-
-  /** PUT with a JSON body, or with a Blob's bytes (and its type) as the body. */
-  put<T>(path: string, body?: unknown, options?: RequestOptions): Promise<T> {
-    return this.request<T>('PUT', path, body, options);
-  }
-
-  patch<T>(path: string, body?: unknown, options?: RequestOptions): Promise<T> {
-    return this.request<T>('PATCH', path, body, options);
-  }
-
-  delete<T>(path: string, options?: RequestOptions): Promise<T> {
-    return this.request<T>('DELETE', path, undefined, options);
-  }
-
-  /** A day's statistics (managers): `date` is YYYY-MM-DD in the clinic's zone; without it, today there. */
-  statistics(date?: string, options?: RequestOptions): Promise<DayStatistics> {
-    return this.get<DayStatistics>(date === undefined ? '/api/statistics' : `/api/statistics?date=${encodeURIComponent(date)}`, options);
-  }
-
-  /** A tab's tasks as the server files them (taskVisibleTo applied), newest change first. */
-  async listTasks(tab: TaskTab, options: RequestOptions & { limit?: number } = {}): Promise<TaskView[]> {
-    const query = new URLSearchParams({ tab });
-    if (options.limit !== undefined) query.set('limit', String(options.limit));
-    return (await this.get<TaskListResponse>(`/api/tasks?${query}`, options)).tasks;
-  }
-
-  /** Saves a task's subject or comment at once, so that a reload keeps them. */
-  updateTask(taskId: string, change: UpdateTaskRequest): Promise<TaskView> {
-    return this.patch<TaskView>(`/api/tasks/${encodeURIComponent(taskId)}`, change);
-  }
-
-  reportProblem(taskId: string, report: ReportProblemRequest): Promise<TaskView> {
-    return this.post<TaskView>(`/api/tasks/${encodeURIComponent(taskId)}/problems`, report);
-  }
-
-  /** 409 `subject-required` without a subject, and while a call or a callback is in progress. */
-  closeTask(taskId: string): Promise<TaskView> {
-    return this.post<TaskView>(`/api/tasks/${encodeURIComponent(taskId)}/close`, {});
-  }
-
-  /** Asks for a one-time callback target; the browser's phone then calls `target`. */
-  startCallback(taskId: string): Promise<CallbackStartResponse> {
-    return this.post<CallbackStartResponse>(`/api/tasks/${encodeURIComponent(taskId)}/callback`, {});
-  }
-
+  readonly health = this.#route(API_ROUTES.health);
+  readonly login = this.#route(API_ROUTES.login);
+  readonly logout = this.#route(API_ROUTES.logout);
+  readonly me = this.#route(API_ROUTES.me);
+  readonly updateProfile = this.#route(API_ROUTES.updateProfile);
+  readonly changePassword = this.#route(API_ROUTES.changePassword);
+  readonly preferences = this.#route(API_ROUTES.preferences);
+  readonly setPreferences = this.#route(API_ROUTES.setPreferences);
+  /** The picture's bytes are the body, with the Blob's type. */
+  readonly setAvatar = this.#route(API_ROUTES.setAvatar);
+  readonly removeAvatar = this.#route(API_ROUTES.removeAvatar);
+  readonly listUsers = this.#route(API_ROUTES.listUsers);
+  readonly createUser = this.#route(API_ROUTES.createUser);
+  readonly disableUser = this.#route(API_ROUTES.disableUser);
+  readonly listWorkstations = this.#route(API_ROUTES.listWorkstations);
+  readonly createWorkstation = this.#route(API_ROUTES.createWorkstation);
+  readonly agentStatus = this.#route(API_ROUTES.agentStatus);
+  readonly selectWorkstation = this.#route(API_ROUTES.selectWorkstation);
+  readonly leaveWorkstation = this.#route(API_ROUTES.leaveWorkstation);
+  readonly sipCredentials = this.#route(API_ROUTES.sipCredentials);
+  readonly team = this.#route(API_ROUTES.team);
+  readonly pauseStatus = this.#route(API_ROUTES.pauseStatus);
+  readonly pause = this.#route(API_ROUTES.pause);
+  readonly extendPause = this.#route(API_ROUTES.extendPause);
+  readonly resume = this.#route(API_ROUTES.resume);
+  readonly missedCalls = this.#route(API_ROUTES.missedCalls);
+  readonly dismissMissedCalls = this.#route(API_ROUTES.dismissMissedCalls);
   /** The active subjects; with `all` (managers only), the retired ones after them. */
-  listSubjects(options: RequestOptions & { all?: boolean } = {}): Promise<Subject[]> {
-    return this.get<Subject[]>(options.all ? '/api/subjects?all=true' : '/api/subjects', options);
+  readonly listSubjects = this.#route(API_ROUTES.listSubjects);
+  readonly createSubject = this.#route(API_ROUTES.createSubject);
+  readonly renameSubject = this.#route(API_ROUTES.renameSubject);
+  readonly retireSubject = this.#route(API_ROUTES.retireSubject);
+  readonly restoreSubject = this.#route(API_ROUTES.restoreSubject);
+  readonly outboundPolicy = this.#route(API_ROUTES.outboundPolicy);
+  readonly setOutboundPolicy = this.#route(API_ROUTES.setOutboundPolicy);
+  /** A day's statistics (managers): `date` is YYYY-MM-DD in the clinic's zone; without it, today there. */
+  readonly statistics = this.#route(API_ROUTES.statistics);
+  /** A tab's tasks as the server files them (taskVisibleTo applied), newest change first. */
+  readonly listTasks = this.#route(API_ROUTES.listTasks);
+  readonly task = this.#route(API_ROUTES.task);
+  /** Saves a task's subject or comment at once, so that a reload keeps them. */
+  readonly updateTask = this.#route(API_ROUTES.updateTask);
+  readonly reportProblem = this.#route(API_ROUTES.reportProblem);
+  /** 409 `subject-required` without a subject, and while a call or a callback is in progress. */
+  readonly closeTask = this.#route(API_ROUTES.closeTask);
+  /** Asks for a one-time callback target; the browser's phone then calls `target`. */
+  readonly startCallback = this.#route(API_ROUTES.startCallback);
+
+  /** The method of one route: its arguments and answer are typed by the route's schemas. */
+  #route<R extends ApiRoute>(route: R): RouteCall<R> {
+    return (async (...args: [AnyInput | RequestOptions | undefined, RequestOptions?]) => {
+      const takesInput = route.schema?.params ?? route.schema?.querystring ?? route.schema?.body ?? route.bytesBody;
+      const [input, options] = takesInput ? [args[0] as AnyInput, args[1]] : [{}, args[0] as RequestOptions | undefined];
+      return this.#request(route.method, urlOf(route, input), input.body, options);
+    }) as RouteCall<R>;
   }
 
-  createSubject(name: string): Promise<Subject> {
-    return this.post<Subject>('/api/subjects', { name });
-  }
-
-  renameSubject(subjectId: string, name: string): Promise<Subject> {
-    return this.patch<Subject>(`/api/subjects/${encodeURIComponent(subjectId)}`, { name });
-  }
-
-  retireSubject(subjectId: string): Promise<Subject> {
-    return this.post<Subject>(`/api/subjects/${encodeURIComponent(subjectId)}/retire`);
-  }
-
-  restoreSubject(subjectId: string): Promise<Subject> {
-    return this.post<Subject>(`/api/subjects/${encodeURIComponent(subjectId)}/restore`);
-  }
-
-  async request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
+  async #request(method: string, path: string, body: unknown, options: RequestOptions = {}): Promise<unknown> {
     const headers = new Headers({ accept: 'application/json' });
     // A Blob (a picture to upload) is sent as its bytes; anything else as JSON. Fastify rejects an
     // empty body declared as JSON, so the type is only sent with a body.
@@ -190,9 +191,9 @@ export class ApiClient extends EventTarget {
       if (options.signal?.aborted) throw error;
       throw new ApiRequestError(0, UNREACHABLE_MESSAGE);
     }
-    if (text === '') return undefined as T;
+    if (text === '') return undefined;
     try {
-      return JSON.parse(text) as T;
+      return JSON.parse(text) as unknown;
     } catch {
       throw new ApiRequestError(response.status, 'Deskline sent an answer this page cannot read. Please reload.');
     }

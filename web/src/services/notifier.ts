@@ -1,4 +1,3 @@
-import type { UserPreferences } from '@deskline/protocol';
 import { formatDuration } from '../format.js';
 import type { ApiClient } from './api-client.js';
 import { errorMessage } from './error-message.js';
@@ -99,7 +98,7 @@ export class Notifier extends EventTarget {
     this.#enabled = enabled;
     this.#changed();
     try {
-      const saved = await this.api.put<UserPreferences>('/api/me/preferences', { notifications: enabled } satisfies UserPreferences);
+      const saved = await this.api.setPreferences({ body: { notifications: enabled } });
       this.#enabled = saved.notifications;
     } catch (error) {
       debug('saving the preference failed', error);
@@ -126,7 +125,7 @@ export class Notifier extends EventTarget {
   async #loadPreference(): Promise<void> {
     this.#load = new AbortController();
     try {
-      const preferences = await this.api.get<UserPreferences>('/api/me/preferences', { signal: this.#load.signal });
+      const preferences = await this.api.preferences({ signal: this.#load.signal });
       if (this.#disposed) return;
       this.#enabled = preferences.notifications;
       this.#changed();

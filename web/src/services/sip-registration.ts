@@ -161,7 +161,7 @@ export class SipRegistration {
     const request = new AbortController();
     this.#credentialsRequest = request;
     try {
-      return await this.api.get<SipCredentials>('/api/sip/credentials', { signal: request.signal });
+      return await this.api.sipCredentials({ signal: request.signal });
     } catch (error) {
       const workstation = this.#workstation;
       if (request.signal.aborted || generation !== this.#generation || workstation === undefined) return undefined;

@@ -1,12 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
-import { SESSION_COOKIE } from '@deskline/protocol';
+import { API_ROUTES, SESSION_COOKIE } from '@deskline/protocol';
 import { ClientError } from '../../../errors.js';
 import { authenticated } from '../../../plugins/app/auth.js';
 import { describeWait, retryAfterSeconds, type LimitScope } from '../../../services/login-limiter.js';
 import { needsRehash, verifyAgainstDummy, verifyPassword } from '../../../services/passwords.js';
 import { normalizeEmail, toPublicUser } from '../../../services/user-store.js';
-import { ApiErrorSchema, LoginBodySchema, SessionInfoSchema, errorResponses } from '../../../schemas.js';
 
 /** What the login form shows for each refusing limit; each says when to try again. */
 const REFUSALS: Record<LimitScope, (wait: string) => string> = {
@@ -20,10 +18,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     '/login',
     {
       config: { access: 'public' },
-      schema: {
-        body: LoginBodySchema,
-        response: { 200: SessionInfoSchema, ...errorResponses, 429: ApiErrorSchema },
-      },
+      schema: API_ROUTES.login.schema,
     },
     async (request, reply) => {
       const email = normalizeEmail(request.body.email);
@@ -64,7 +59,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/logout',
-    { config: { access: 'session' }, schema: { response: { 204: Type.Null(), ...errorResponses } } },
+    { config: { access: 'session' }, schema: API_ROUTES.logout.schema },
     async (request, reply) => {
       const { user, session } = authenticated(request);
       // Ends the session everywhere, push sockets included (SessionStore announces it).

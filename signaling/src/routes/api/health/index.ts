@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
-import { ApiErrorSchema } from '../../../schemas.js';
+import { API_ROUTES } from '@deskline/protocol';
 
 /**
  * Liveness and readiness for the launcher, Docker, monitoring and Caddy's health check: ok only when
@@ -13,12 +12,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'public' },
       // Polled by the launcher, Docker and monitors: log it only when something is wrong.
       logLevel: 'warn',
-      schema: {
-        response: {
-          200: Type.Object({ status: Type.Literal('ok'), redis: Type.Literal('ok') }),
-          503: ApiErrorSchema,
-        },
-      },
+      schema: API_ROUTES.health.schema,
     },
     async (request, reply) => {
       if (app.lifecycle.draining) {

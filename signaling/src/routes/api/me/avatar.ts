@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { AVATAR_MAX_BYTES } from '@deskline/protocol';
+import { API_ROUTES, AVATAR_MAX_BYTES } from '@deskline/protocol';
 import { ClientError } from '../../../errors.js';
 import { authenticated } from '../../../plugins/app/auth.js';
 import { makeAvatar } from '../../../services/avatar-image.js';
 import { toPublicUser } from '../../../services/user-store.js';
-import { ApiErrorSchema, PublicUserSchema, errorResponses } from '../../../schemas.js';
 
 /**
  * PUT /api/me/avatar: the picture's bytes are the whole request body (no multipart), whatever the
@@ -24,14 +23,7 @@ const avatar: FastifyPluginAsyncTypebox = async (app) => {
         access: 'session',
         bodyTooLargeMessage: `The picture is larger than ${AVATAR_MAX_BYTES / 1024 / 1024} MB. Choose a smaller one.`,
       },
-      schema: {
-        response: {
-          200: PublicUserSchema,
-          ...errorResponses,
-          413: ApiErrorSchema,
-          415: ApiErrorSchema,
-        },
-      },
+      schema: API_ROUTES.setAvatar.schema,
     },
     async (request) => {
       const { user } = authenticated(request);
@@ -43,7 +35,7 @@ const avatar: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.delete('/', { config: { access: 'session' }, schema: { response: { 200: PublicUserSchema, ...errorResponses } } }, async (request) => {
+  app.delete('/', { config: { access: 'session' }, schema: API_ROUTES.removeAvatar.schema }, async (request) => {
     const { user } = authenticated(request);
     await app.profiles.removeAvatar(user.id);
     request.log.info({ userId: user.id }, 'avatar removed');

@@ -1,15 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { API_ROUTES } from '@deskline/protocol';
 import { authenticated } from '../../../plugins/app/auth.js';
 import { toPublicUser } from '../../../services/user-store.js';
-import {
-  ApiErrorSchema,
-  ChangePasswordBodySchema,
-  PublicUserSchema,
-  SessionInfoSchema,
-  UpdateProfileBodySchema,
-  UserPreferencesSchema,
-  errorResponses,
-} from '../../../schemas.js';
 import avatar from './avatar.js';
 
 /**
@@ -18,14 +10,14 @@ import avatar from './avatar.js';
  * preferences.
  */
 const me: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/', { config: { access: 'session' }, schema: { response: { 200: SessionInfoSchema, ...errorResponses } } }, async (request) => {
+  app.get('/', { config: { access: 'session' }, schema: API_ROUTES.me.schema }, async (request) => {
     const { user, session } = authenticated(request);
     return { user: toPublicUser(user), csrfToken: session.csrfToken };
   });
 
   app.put(
     '/profile',
-    { config: { access: 'session' }, schema: { body: UpdateProfileBodySchema, response: { 200: PublicUserSchema, ...errorResponses } } },
+    { config: { access: 'session' }, schema: API_ROUTES.updateProfile.schema },
     async (request) => {
       const { user } = authenticated(request);
       await app.profiles.setDisplayName(user.id, request.body.displayName);
@@ -38,10 +30,7 @@ const me: FastifyPluginAsyncTypebox = async (app) => {
     '/password',
     {
       config: { access: 'session' },
-      schema: {
-        body: ChangePasswordBodySchema,
-        response: { 200: SessionInfoSchema, ...errorResponses, 429: ApiErrorSchema },
-      },
+      schema: API_ROUTES.changePassword.schema,
     },
     async (request, reply) => {
       const { user, session } = authenticated(request);
@@ -59,13 +48,13 @@ const me: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/preferences',
-    { config: { access: 'session' }, schema: { response: { 200: UserPreferencesSchema, ...errorResponses } } },
+    { config: { access: 'session' }, schema: API_ROUTES.preferences.schema },
     async (request) => app.profiles.preferences(authenticated(request).user.id),
   );
 
   app.put(
     '/preferences',
-    { config: { access: 'session' }, schema: { body: UserPreferencesSchema, response: { 200: UserPreferencesSchema, ...errorResponses } } },
+    { config: { access: 'session' }, schema: API_ROUTES.setPreferences.schema },
     async (request) => app.profiles.setPreferences(authenticated(request).user.id, request.body),
   );
 

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { PolicyError, countryPrefix } from '@deskline/outbound-policy';
-import type { OutboundPolicy, OutboundPolicyResponse } from '@deskline/protocol';
+import { API_ROUTES, type OutboundPolicy, type OutboundPolicyResponse } from '@deskline/protocol';
 import { ClientError } from '../../../errors.js';
 import { authenticated } from '../../../plugins/app/auth.js';
-import { OutboundPolicySchema, OutboundPolicyResponseSchema, errorResponses } from '../../../schemas.js';
 
 /**
  * The clinic's settings that managers change in the panel. For now the outbound policy of callbacks
@@ -19,13 +18,13 @@ const settings: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/outbound-policy',
-    { config: { access: 'manager' }, schema: { response: { 200: OutboundPolicyResponseSchema, ...errorResponses } } },
+    { config: { access: 'manager' }, schema: API_ROUTES.outboundPolicy.schema },
     async () => respond(await app.outboundPolicy.get()),
   );
 
   app.put(
     '/outbound-policy',
-    { config: { access: 'manager' }, schema: { body: OutboundPolicySchema, response: { 200: OutboundPolicyResponseSchema, ...errorResponses } } },
+    { config: { access: 'manager' }, schema: API_ROUTES.setOutboundPolicy.schema },
     async (request) => {
       const { user } = authenticated(request);
       let policy: OutboundPolicy;

@@ -1,21 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { API_ROUTES } from '@deskline/protocol';
 import type { Config } from '../../../config.js';
 import { ClientError } from '../../../errors.js';
 import { authenticated } from '../../../plugins/app/auth.js';
 import { turnCredentials } from '../../../services/sip-credentials.js';
-import { ApiErrorSchema, errorResponses } from '../../../schemas.js';
-
-const CredentialsSchema = Type.Object({
-  wsUrl: Type.String(),
-  uri: Type.String(),
-  username: Type.String(),
-  password: Type.String(),
-  expiresAt: Type.Integer(),
-  iceServers: Type.Optional(
-    Type.Array(Type.Object({ urls: Type.Array(Type.String()), username: Type.String(), credential: Type.String() })),
-  ),
-});
 
 const NO_WORKSTATION = 'Pick a workstation to receive calls and to call patients back.';
 
@@ -23,7 +11,7 @@ const NO_WORKSTATION = 'Pick a workstation to receive calls and to call patients
 const sip: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   app.get(
     '/credentials',
-    { config: { access: 'session' }, schema: { response: { 200: CredentialsSchema, ...errorResponses, 409: ApiErrorSchema, 503: ApiErrorSchema } } },
+    { config: { access: 'session' }, schema: API_ROUTES.sipCredentials.schema },
     async (request, reply) => {
       const { user } = authenticated(request);
       if (!config.SIP_EPHEMERAL_SECRET) {

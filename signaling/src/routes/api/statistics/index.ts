@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { DayStatistics } from '@deskline/protocol';
+import { API_ROUTES, type DayStatistics } from '@deskline/protocol';
 import type { Config } from '../../../config.js';
 import { StatisticsService } from '../../../services/statistics.js';
-import { DayStatisticsSchema, StatisticsQuerySchema, errorResponses } from '../../../schemas.js';
 
 /**
  * A day's call statistics for managers (docs/call-board.md, "Statistics"), computed on request from
@@ -15,7 +14,7 @@ const statistics: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
     '/',
     {
       config: { access: 'manager' },
-      schema: { querystring: StatisticsQuerySchema, response: { 200: DayStatisticsSchema, ...errorResponses } },
+      schema: API_ROUTES.statistics.schema,
     },
     async (request): Promise<DayStatistics> => service.day(request.query.date ?? service.today()),
   );

@@ -1,16 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { API_ROUTES } from '@deskline/protocol';
 import { authenticated } from '../../../plugins/app/auth.js';
 import { ClientError } from '../../../errors.js';
-import {
-  ApiErrorSchema,
-  CreateSubjectBodySchema,
-  ListSubjectsQuerySchema,
-  SubjectParamsSchema,
-  SubjectSchema,
-  UpdateSubjectBodySchema,
-  errorResponses,
-} from '../../../schemas.js';
 
 /**
  * What calls are about (issue 5): everyone lists the subjects (the active ones to choose from, and with
@@ -20,7 +11,7 @@ import {
 const subjects: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/',
-    { config: { access: 'session' }, schema: { querystring: ListSubjectsQuerySchema, response: { 200: Type.Array(SubjectSchema), ...errorResponses } } },
+    { config: { access: 'session' }, schema: API_ROUTES.listSubjects.schema },
     async (request) => {
       // Retired subjects are listed to everyone who asks: old tasks still show their names.
       return app.subjects.list({ all: request.query.all === true });
@@ -31,7 +22,7 @@ const subjects: FastifyPluginAsyncTypebox = async (app) => {
     '/',
     {
       config: { access: 'manager' },
-      schema: { body: CreateSubjectBodySchema, response: { 201: SubjectSchema, ...errorResponses, 409: ApiErrorSchema } },
+      schema: API_ROUTES.createSubject.schema,
     },
     async (request, reply) => {
       const subject = await app.subjects.create(request.body);
@@ -44,11 +35,7 @@ const subjects: FastifyPluginAsyncTypebox = async (app) => {
     '/:id',
     {
       config: { access: 'manager' },
-      schema: {
-        params: SubjectParamsSchema,
-        body: UpdateSubjectBodySchema,
-        response: { 200: SubjectSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema },
-      },
+      schema: API_ROUTES.renameSubject.schema,
     },
     async (request) => {
       const { id } = request.params;
@@ -68,7 +55,7 @@ const subjects: FastifyPluginAsyncTypebox = async (app) => {
       `/:id/${action}`,
       {
         config: { access: 'manager' },
-        schema: { params: SubjectParamsSchema, response: { 200: SubjectSchema, ...errorResponses, 404: ApiErrorSchema } },
+        schema: API_ROUTES[`${action}Subject`].schema,
       },
       async (request) => {
         const subject = await app.subjects[action](request.params.id);

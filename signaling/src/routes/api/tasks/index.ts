@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
+  API_ROUTES,
   CALLBACK_TARGET_PREFIX,
+  TASK_LIST_DEFAULT_LIMIT,
   RedisKeys,
   isWithheld,
   taskVisibleTo,
@@ -15,18 +17,6 @@ import { dateIn } from '../../../services/clinic-day.js';
 import { authenticated } from '../../../plugins/app/auth.js';
 import { mayChange, type StoredTask } from '../../../services/task-rules.js';
 import type { StoredUser } from '../../../services/user-store.js';
-import {
-  ApiErrorSchema,
-  CallbackStartSchema,
-  ListTasksQuerySchema,
-  ReportProblemBodySchema,
-  TASK_LIST_DEFAULT_LIMIT,
-  TaskListSchema,
-  TaskParamsSchema,
-  TaskSchema,
-  UpdateTaskBodySchema,
-  errorResponses,
-} from '../../../schemas.js';
 
 const NO_WORKSTATION = 'Pick a workstation to call patients back.';
 const IN_PROGRESS = new Set(['incoming', 'on-the-line', 'calling-back']);
@@ -46,8 +36,6 @@ function checkMayChange(task: Pick<TaskView, 'assigneeUserId'>, user: StoredUser
  * projector from the sip app's events; these routes only change what staff decide.
  */
 const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  const taskResponses = { 200: TaskSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema } as const;
-
   /** The task for a change by `user`: 404 unknown, 403 someone else's. */
   const changeable = async (id: string, user: StoredUser): Promise<TaskView> => {
     const task = await app.tasks.get(id);
@@ -63,13 +51,13 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
       return step(task);
     });
 
-  app.get('/', { config: { access: 'session' }, schema: { querystring: ListTasksQuerySchema, response: { 200: TaskListSchema, ...errorResponses } } }, async (request) => {
+  app.get('/', { config: { access: 'session' }, schema: API_ROUTES.listTasks.schema }, async (request) => {
     const { user } = authenticated(request);
     const { tab, limit } = request.query;
     return { tasks: await app.tasks.list(tab, viewer(user), limit ?? TASK_LIST_DEFAULT_LIMIT) };
   });
 
-  app.get('/:id', { config: { access: 'session' }, schema: { params: TaskParamsSchema, response: { 200: TaskSchema, ...errorResponses, 404: ApiErrorSchema } } }, async (request) => {
+  app.get('/:id', { config: { access: 'session' }, schema: API_ROUTES.task.schema }, async (request) => {
     const { user } = authenticated(request);
     const task = await app.tasks.get(request.params.id);
     if (!task) throw new ClientError(404, 'No such task.');
@@ -79,7 +67,7 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
 
   // Saved the moment it is chosen, so a reload keeps it. Never closes the task: Close does, or the
   // hang-up of a call whose subject was chosen while on the line.
-  app.patch('/:id', { config: { access: 'session' }, schema: { params: TaskParamsSchema, body: UpdateTaskBodySchema, response: taskResponses } }, async (request) => {
+  app.patch('/:id', { config: { access: 'session' }, schema: API_ROUTES.updateTask.schema }, async (request) => {
     const { user } = authenticated(request);
     const { id } = request.params;
     const { subjectId, comment } = request.body;
@@ -106,7 +94,7 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
 
   app.post(
     '/:id/problems',
-    { config: { access: 'session' }, schema: { params: TaskParamsSchema, body: ReportProblemBodySchema, response: { ...taskResponses, 201: TaskSchema } } },
+    { config: { access: 'session' }, schema: API_ROUTES.reportProblem.schema },
     async (request, reply) => {
       const { user } = authenticated(request);
       const { id } = request.params;
@@ -124,7 +112,7 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
     },
   );
 
-  app.post('/:id/close', { config: { access: 'session' }, schema: { params: TaskParamsSchema, response: taskResponses } }, async (request) => {
+  app.post('/:id/close', { config: { access: 'session' }, schema: API_ROUTES.closeTask.schema }, async (request) => {
     const { user } = authenticated(request);
     const { id } = request.params;
     await changeable(id, user);
@@ -145,7 +133,7 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
 
   app.post(
     '/:id/callback',
-    { config: { access: 'session' }, schema: { params: TaskParamsSchema, response: { 201: CallbackStartSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema } } },
+    { config: { access: 'session' }, schema: API_ROUTES.startCallback.schema },
     async (request, reply) => {
       const { user } = authenticated(request);
       const { id } = request.params;

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { API_ROUTES } from '@deskline/protocol';
 import { ClientError } from '../../../errors.js';
-import { ApiErrorSchema, CreateUserBodySchema, PublicUserSchema, errorResponses } from '../../../schemas.js';
 
 /** One year: an avatar's URL names its version, so the bytes behind a URL never change. */
 const AVATAR_CACHE = 'private, max-age=31536000, immutable';
@@ -13,15 +12,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     '/:id/avatar',
     {
       config: { access: 'session' },
-      schema: {
-        params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
-        querystring: Type.Object({ v: Type.Optional(Type.String({ maxLength: 64 })) }),
-        response: {
-          200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary', description: 'the picture, image/webp' }),
-          ...errorResponses,
-          404: ApiErrorSchema,
-        },
-      },
+      schema: API_ROUTES.avatar.schema,
     },
     async (request, reply) => {
       const avatar = await app.profiles.avatar(request.params.id);
@@ -39,7 +30,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/',
-    { config: { access: 'manager' }, schema: { response: { 200: Type.Array(PublicUserSchema), ...errorResponses } } },
+    { config: { access: 'manager' }, schema: API_ROUTES.listUsers.schema },
     async () => app.users.list(),
   );
 
@@ -47,7 +38,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     '/',
     {
       config: { access: 'manager' },
-      schema: { body: CreateUserBodySchema, response: { 201: PublicUserSchema, ...errorResponses, 409: ApiErrorSchema } },
+      schema: API_ROUTES.createUser.schema,
     },
     async (request, reply) => {
       const user = await app.users.create(request.body);
@@ -60,10 +51,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     '/:id/disable',
     {
       config: { access: 'manager' },
-      schema: {
-        params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
-        response: { 200: PublicUserSchema, ...errorResponses, 404: ApiErrorSchema },
-      },
+      schema: API_ROUTES.disableUser.schema,
     },
     async (request) => {
       if (request.params.id === request.user?.id) throw new ClientError(400, 'You cannot disable your own account.');

@@ -1,11 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { API_ROUTES } from '@deskline/protocol';
 import { authenticated } from '../../../plugins/app/auth.js';
-import { AgentStatusSchema, ApiErrorSchema, errorResponses } from '../../../schemas.js';
 
 /** The workstation the logged-in user works at: which one, pick one, leave it. */
 const workstation: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/', { config: { access: 'session' }, schema: { response: { 200: AgentStatusSchema, ...errorResponses } } }, async (request) =>
+  app.get('/', { config: { access: 'session' }, schema: API_ROUTES.agentStatus.schema }, async (request) =>
     app.agents.status(authenticated(request).user.id),
   );
 
@@ -13,10 +12,7 @@ const workstation: FastifyPluginAsyncTypebox = async (app) => {
     '/',
     {
       config: { access: 'session' },
-      schema: {
-        body: Type.Object({ workstationId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
-        response: { 200: AgentStatusSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema },
-      },
+      schema: API_ROUTES.selectWorkstation.schema,
     },
     async (request) => {
       const { user } = authenticated(request);
@@ -28,7 +24,7 @@ const workstation: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.delete('/', { config: { access: 'session' }, schema: { response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+  app.delete('/', { config: { access: 'session' }, schema: API_ROUTES.leaveWorkstation.schema }, async (request, reply) => {
     await app.agents.leaveWorkstation(authenticated(request).user.id);
     return reply.code(204).send(null);
   });

@@ -1,20 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
-import type { WorkstationListItem } from '@deskline/protocol';
-import {
-  ApiErrorSchema,
-  CreateWorkstationBodySchema,
-  CreatedWorkstationSchema,
-  WorkstationListItemSchema,
-  errorResponses,
-} from '../../../schemas.js';
+import { API_ROUTES, type WorkstationListItem } from '@deskline/protocol';
 
 /**
  * The clinic's workstations: everyone may list them (to pick one: who is on each, and whether its
  * phone is registered); managers create them.
  */
 const workstations: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/', { config: { access: 'session' }, schema: { response: { 200: Type.Array(WorkstationListItemSchema), ...errorResponses } } }, async () => {
+  app.get('/', { config: { access: 'session' }, schema: API_ROUTES.listWorkstations.schema }, async () => {
     const statuses = await app.workstations.listWithStatus();
     const holderIds = [...new Set(statuses.flatMap((s) => (s.holderId === undefined ? [] : [s.holderId])))];
     const names = new Map(await Promise.all(holderIds.map(async (id) => [id, (await app.users.get(id))?.displayName ?? 'another user'] as const)));
@@ -29,10 +21,7 @@ const workstations: FastifyPluginAsyncTypebox = async (app) => {
     '/',
     {
       config: { access: 'manager' },
-      schema: {
-        body: CreateWorkstationBodySchema,
-        response: { 201: CreatedWorkstationSchema, ...errorResponses, 409: ApiErrorSchema },
-      },
+      schema: API_ROUTES.createWorkstation.schema,
     },
     async (request, reply) => {
       const created = await app.workstations.create(request.body);

@@ -1,0 +1,253 @@
+import type { Static, TNull, TSchema } from '@sinclair/typebox';
+import { Type } from './schema-builders.js';
+import {
+  AgentStatusSchema,
+  ApiErrorSchema,
+  CreateUserBodySchema,
+  CreateWorkstationBodySchema,
+  CreatedWorkstationSchema,
+  HealthSchema,
+  LoginBodySchema,
+  PublicUserSchema,
+  SelectWorkstationBodySchema,
+  SessionInfoSchema,
+  SipCredentialsSchema,
+  UserParamsSchema,
+  WorkstationListItemSchema,
+} from './api.js';
+import { CallbackStartSchema } from './callbacks.js';
+import { OutboundPolicyResponseSchema, OutboundPolicySchema } from './outbound-policy.js';
+import { MissedCallsSchema, PauseBodySchema } from './pause.js';
+import { ChangePasswordBodySchema, UpdateProfileBodySchema, UserPreferencesSchema } from './profile.js';
+import { DayStatisticsSchema, StatisticsQuerySchema } from './statistics.js';
+import {
+  CreateSubjectBodySchema,
+  ListSubjectsQuerySchema,
+  SubjectParamsSchema,
+  SubjectSchema,
+  UpdateSubjectBodySchema,
+} from './subjects.js';
+import { ListTasksQuerySchema, ReportProblemBodySchema, TaskListSchema, TaskParamsSchema, TaskSchema, UpdateTaskBodySchema } from './tasks.js';
+import { TeamMemberSchema } from './team.js';
+
+/** A route's schemas, in the shape Fastify takes them: signaling registers each route with its `schema`. */
+export interface RouteSchema {
+  readonly params?: TSchema;
+  readonly querystring?: TSchema;
+  readonly body?: TSchema;
+  readonly response: Readonly<Record<number, TSchema>>;
+}
+
+export interface ApiRoute {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** The registered path, with `:name` parameters. */
+  readonly path: string;
+  /** Absent only for the push WebSocket, whose messages are PushEvent (events.ts). */
+  readonly schema?: RouteSchema;
+  /** The request body is a file's bytes (a Blob in the browser), not JSON. */
+  readonly bytesBody?: true;
+  /** The browser does not call it through ApiClient: it loads it as an <img>, or opens it as a WebSocket. */
+  readonly browserLoads?: true;
+}
+
+/** The answers every session route may give before its handler runs: bad input, no session, a CSRF refusal or a manager-only route. */
+export const errorResponses = {
+  400: ApiErrorSchema,
+  401: ApiErrorSchema,
+  403: ApiErrorSchema,
+} as const;
+
+const NoContentSchema = Type.Null();
+
+/** What a picture's route sends: its bytes (image/webp), which a JSON serializer never touches. */
+const PictureSchema = Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary', description: 'the picture, image/webp' });
+
+const taskResponses = { 200: TaskSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema } as const;
+const pauseResponses = { 200: AgentStatusSchema, ...errorResponses, 409: ApiErrorSchema } as const;
+const subjectChange = { params: SubjectParamsSchema, response: { 200: SubjectSchema, ...errorResponses, 404: ApiErrorSchema } } as const;
+
+/**
+ * The REST API, route by route: the one definition of each route's path and schemas. Signaling
+ * registers every route with the schema named here (tests/integration/signaling/contract.test.ts
+ * checks that the app's routes are exactly these), and the web app's ApiClient has one method per
+ * route, named as here, whose types come from these schemas.
+ */
+export const API_ROUTES = {
+  health: { method: 'GET', path: '/api/health', schema: { response: { 200: HealthSchema, 503: ApiErrorSchema } } },
+
+  login: {
+    method: 'POST',
+    path: '/api/auth/login',
+    schema: { body: LoginBodySchema, response: { 200: SessionInfoSchema, ...errorResponses, 429: ApiErrorSchema } },
+  },
+  logout: { method: 'POST', path: '/api/auth/logout', schema: { response: { 204: NoContentSchema, ...errorResponses } } },
+
+  me: { method: 'GET', path: '/api/me', schema: { response: { 200: SessionInfoSchema, ...errorResponses } } },
+  updateProfile: {
+    method: 'PUT',
+    path: '/api/me/profile',
+    schema: { body: UpdateProfileBodySchema, response: { 200: PublicUserSchema, ...errorResponses } },
+  },
+  changePassword: {
+    method: 'PUT',
+    path: '/api/me/password',
+    schema: { body: ChangePasswordBodySchema, response: { 200: SessionInfoSchema, ...errorResponses, 429: ApiErrorSchema } },
+  },
+  preferences: { method: 'GET', path: '/api/me/preferences', schema: { response: { 200: UserPreferencesSchema, ...errorResponses } } },
+  setPreferences: {
+    method: 'PUT',
+    path: '/api/me/preferences',
+    schema: { body: UserPreferencesSchema, response: { 200: UserPreferencesSchema, ...errorResponses } },
+  },
+  setAvatar: {
+    method: 'PUT',
+    path: '/api/me/avatar',
+    bytesBody: true,
+    schema: { response: { 200: PublicUserSchema, ...errorResponses, 413: ApiErrorSchema, 415: ApiErrorSchema } },
+  },
+  removeAvatar: { method: 'DELETE', path: '/api/me/avatar', schema: { response: { 200: PublicUserSchema, ...errorResponses } } },
+
+  avatar: {
+    method: 'GET',
+    path: '/api/users/:id/avatar',
+    browserLoads: true,
+    schema: {
+      params: UserParamsSchema,
+      querystring: Type.Object({ v: Type.Optional(Type.String({ maxLength: 64 })) }),
+      response: { 200: PictureSchema, ...errorResponses, 404: ApiErrorSchema },
+    },
+  },
+  listUsers: { method: 'GET', path: '/api/users', schema: { response: { 200: Type.Array(PublicUserSchema), ...errorResponses } } },
+  createUser: {
+    method: 'POST',
+    path: '/api/users',
+    schema: { body: CreateUserBodySchema, response: { 201: PublicUserSchema, ...errorResponses, 409: ApiErrorSchema } },
+  },
+  disableUser: {
+    method: 'POST',
+    path: '/api/users/:id/disable',
+    schema: { params: UserParamsSchema, response: { 200: PublicUserSchema, ...errorResponses, 404: ApiErrorSchema } },
+  },
+
+  listWorkstations: {
+    method: 'GET',
+    path: '/api/workstations',
+    schema: { response: { 200: Type.Array(WorkstationListItemSchema), ...errorResponses } },
+  },
+  createWorkstation: {
+    method: 'POST',
+    path: '/api/workstations',
+    schema: { body: CreateWorkstationBodySchema, response: { 201: CreatedWorkstationSchema, ...errorResponses, 409: ApiErrorSchema } },
+  },
+
+  agentStatus: { method: 'GET', path: '/api/workstation', schema: { response: { 200: AgentStatusSchema, ...errorResponses } } },
+  selectWorkstation: {
+    method: 'PUT',
+    path: '/api/workstation',
+    schema: {
+      body: SelectWorkstationBodySchema,
+      response: { 200: AgentStatusSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema },
+    },
+  },
+  leaveWorkstation: { method: 'DELETE', path: '/api/workstation', schema: { response: { 204: NoContentSchema, ...errorResponses } } },
+
+  sipCredentials: {
+    method: 'GET',
+    path: '/api/sip/credentials',
+    schema: { response: { 200: SipCredentialsSchema, ...errorResponses, 409: ApiErrorSchema, 503: ApiErrorSchema } },
+  },
+
+  team: { method: 'GET', path: '/api/team', schema: { response: { 200: Type.Array(TeamMemberSchema), ...errorResponses } } },
+  push: { method: 'GET', path: '/api/push', browserLoads: true },
+
+  pauseStatus: { method: 'GET', path: '/api/pause', schema: { response: { 200: AgentStatusSchema, ...errorResponses } } },
+  pause: { method: 'PUT', path: '/api/pause', schema: { body: PauseBodySchema, response: pauseResponses } },
+  extendPause: { method: 'POST', path: '/api/pause/extend', schema: { body: PauseBodySchema, response: pauseResponses } },
+  resume: { method: 'DELETE', path: '/api/pause', schema: { response: { 200: AgentStatusSchema, ...errorResponses } } },
+  missedCalls: { method: 'GET', path: '/api/pause/missed', schema: { response: { 200: MissedCallsSchema, ...errorResponses } } },
+  dismissMissedCalls: { method: 'DELETE', path: '/api/pause/missed', schema: { response: { 204: NoContentSchema, ...errorResponses } } },
+
+  listSubjects: {
+    method: 'GET',
+    path: '/api/subjects',
+    schema: { querystring: ListSubjectsQuerySchema, response: { 200: Type.Array(SubjectSchema), ...errorResponses } },
+  },
+  createSubject: {
+    method: 'POST',
+    path: '/api/subjects',
+    schema: { body: CreateSubjectBodySchema, response: { 201: SubjectSchema, ...errorResponses, 409: ApiErrorSchema } },
+  },
+  renameSubject: {
+    method: 'PATCH',
+    path: '/api/subjects/:id',
+    schema: {
+      params: SubjectParamsSchema,
+      body: UpdateSubjectBodySchema,
+      response: { 200: SubjectSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema },
+    },
+  },
+  retireSubject: { method: 'POST', path: '/api/subjects/:id/retire', schema: subjectChange },
+  restoreSubject: { method: 'POST', path: '/api/subjects/:id/restore', schema: subjectChange },
+
+  outboundPolicy: {
+    method: 'GET',
+    path: '/api/settings/outbound-policy',
+    schema: { response: { 200: OutboundPolicyResponseSchema, ...errorResponses } },
+  },
+  setOutboundPolicy: {
+    method: 'PUT',
+    path: '/api/settings/outbound-policy',
+    schema: { body: OutboundPolicySchema, response: { 200: OutboundPolicyResponseSchema, ...errorResponses } },
+  },
+
+  statistics: {
+    method: 'GET',
+    path: '/api/statistics',
+    schema: { querystring: StatisticsQuerySchema, response: { 200: DayStatisticsSchema, ...errorResponses } },
+  },
+
+  listTasks: {
+    method: 'GET',
+    path: '/api/tasks',
+    schema: { querystring: ListTasksQuerySchema, response: { 200: TaskListSchema, ...errorResponses } },
+  },
+  task: {
+    method: 'GET',
+    path: '/api/tasks/:id',
+    schema: { params: TaskParamsSchema, response: { 200: TaskSchema, ...errorResponses, 404: ApiErrorSchema } },
+  },
+  updateTask: {
+    method: 'PATCH',
+    path: '/api/tasks/:id',
+    schema: { params: TaskParamsSchema, body: UpdateTaskBodySchema, response: taskResponses },
+  },
+  reportProblem: {
+    method: 'POST',
+    path: '/api/tasks/:id/problems',
+    schema: { params: TaskParamsSchema, body: ReportProblemBodySchema, response: { ...taskResponses, 201: TaskSchema } },
+  },
+  closeTask: { method: 'POST', path: '/api/tasks/:id/close', schema: { params: TaskParamsSchema, response: taskResponses } },
+  startCallback: {
+    method: 'POST',
+    path: '/api/tasks/:id/callback',
+    schema: {
+      params: TaskParamsSchema,
+      response: { 201: CallbackStartSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema },
+    },
+  },
+} as const satisfies Record<string, ApiRoute>;
+
+export type ApiRoutes = typeof API_ROUTES;
+
+type SuccessStatus = 200 | 201 | 204;
+type SchemasOf<R> = R extends { schema: infer S } ? S : never;
+
+type SuccessSchema<R> = SchemasOf<R> extends { response: infer Responses } ? Responses[Extract<keyof Responses, SuccessStatus>] : never;
+
+/** What a successful call of the route answers; a 204's empty body is `void`. */
+export type RouteResponse<R extends ApiRoute> = SuccessSchema<R> extends infer S extends TSchema ? (S extends TNull ? void : Static<S>) : never;
+
+/** What a call of the route sends as JSON: its path parameters, its query and its body, each only where the route has one. */
+export type RouteInput<R extends ApiRoute> = (SchemasOf<R> extends { params: infer P extends TSchema } ? { params: Static<P> } : unknown) &
+  (SchemasOf<R> extends { querystring: infer Q extends TSchema } ? { query: Static<Q> } : unknown) &
+  (SchemasOf<R> extends { body: infer B extends TSchema } ? { body: Static<B> } : unknown);
