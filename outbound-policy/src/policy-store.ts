@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { RedisKeys, type OutboundPolicy } from '@deskline/protocol';
+import { type OutboundPolicy } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { defaultPolicy, policyProblem, tidyPolicy } from './policy.js';
 
 /**

@@ -21,7 +21,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
-import { RedisKeys, SESSION_COOKIE, type CallView, type PushEvent } from '@deskline/protocol';
+import { SESSION_COOKIE, type CallView, type PushEvent } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { PhonePageServer } from '../e2e/sip/browser-phone.js';
 import { launchBrowser } from './browser.js';
 import { ChromiumAgent, NodeAgent, SilenceMeter, type AgentCall, type AgentRing, type ChaosAgent } from './chaos-agents.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import * as assert from 'uvu/assert';
-import { RedisKeys } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { freePort } from '@deskline/scripts/free-port';
 import { ephemeralCredentials, register } from './sip-register.js';
 import { SipWsEndpoint } from './sip-ws.js';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RedisKeys } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 
 const SCAN_COUNT = 500;
 

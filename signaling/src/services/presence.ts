@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RedisKeys, RedisStreams, TEAM_EVENTS_MAX_LENGTH } from '@deskline/protocol';
+import { RedisKeys, RedisStreams, TEAM_EVENTS_MAX_LENGTH } from '@deskline/store';
 
 const SOCKETS_PREFIX = RedisKeys.userSockets('');
 

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { RedisKeys, browserSipUser, type IceServer, type SipCredentials } from '@deskline/protocol';
+import { type IceServer, type SipCredentials } from '@deskline/protocol';
+import { RedisKeys, browserSipUser } from '@deskline/store';
 
 /**
  * Short-lived SIP credentials in the auth_ephemeral (TURN REST) format that Kamailio checks: the

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { DEFAULT_SUBJECTS, RedisStreams, TEAM_EVENTS_MAX_LENGTH, SUBJECT_NAME_MAX_LENGTH, SUBJECT_NAME_MIN_LENGTH, type Subject } from '@deskline/protocol';
+import { DEFAULT_SUBJECTS, SUBJECT_NAME_MAX_LENGTH, SUBJECT_NAME_MIN_LENGTH, type Subject } from '@deskline/protocol';
+import { RedisStreams, TEAM_EVENTS_MAX_LENGTH } from '@deskline/store';
 import { ClientError } from '../errors.js';
 
 const SUBJECTS = 'subjects';

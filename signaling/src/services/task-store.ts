@@ -1,19 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import {
-  CALLBACK_GRANT_SECONDS,
-  RedisKeys,
-  RedisStreams,
-  TEAM_EVENTS_MAX_LENGTH,
-  isWithheld,
-  taskTab,
-  taskVisibleTo,
-  type CallView,
-  type CallbackGrant,
-  type CallbackView,
-  type TaskTab,
-  type TaskView,
-} from '@deskline/protocol';
+import { CALLBACK_GRANT_SECONDS, isWithheld, taskTab, taskVisibleTo, type CallView, type CallbackGrant, type CallbackView, type TaskTab, type TaskView } from '@deskline/protocol';
+import { RedisKeys, RedisStreams, TEAM_EVENTS_MAX_LENGTH } from '@deskline/store';
 import { ClientError } from '../errors.js';
 import { applyCall, applyCallback, isNewEvent, newTask, toView, type StoredTask } from './task-rules.js';
 

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { AGENT_STATES, RedisKeys, avatarUrl, isRole, type AgentState, type TeamMember, type Workstation } from '@deskline/protocol';
+import { AGENT_STATES, avatarUrl, isRole, type AgentState, type TeamMember, type Workstation } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import type { Presence } from './presence.js';
 import type { WorkstationStore } from './workstation-store.js';
 

@@ -1,14 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import {
-  DESK_PHONE_SIP_USER_PATTERN,
-  RedisKeys,
-  WORKSTATION_KINDS,
-  workstationSipUser,
-  type CreatedWorkstation,
-  type Workstation,
-  type WorkstationKind,
-} from '@deskline/protocol';
+import { DESK_PHONE_SIP_USER_PATTERN, WORKSTATION_KINDS, type CreatedWorkstation, type Workstation, type WorkstationKind } from '@deskline/protocol';
+import { RedisKeys, workstationSipUser } from '@deskline/store';
 import { ClientError } from '../errors.js';
 import { generatePassword } from './generated-password.js';
 

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { RedisKeys, RedisStreams, type CallbackEvent, type CallbackGrant, type CallbackView } from '@deskline/protocol';
+import { type CallbackEvent, type CallbackGrant, type CallbackView } from '@deskline/protocol';
+import { RedisKeys, RedisStreams } from '@deskline/store';
 
 /** stream:callback-events is trimmed to about this many entries (`XADD … MAXLEN ~`); signaling reads it with a consumer group. */
 export const CALLBACK_EVENTS_MAX_LENGTH = 10_000;

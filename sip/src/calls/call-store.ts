@@ -1,13 +1,6 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import {
-  DEFAULT_HISTORY_RETENTION_DAYS,
-  RedisKeys,
-  RedisStreams,
-  callToHash,
-  type CallEvent,
-  type CallRecord,
-  type CallView,
-} from '@deskline/protocol';
+import { type CallEvent, type CallRecord, type CallView } from '@deskline/protocol';
+import { DEFAULT_HISTORY_RETENTION_DAYS, RedisKeys, RedisStreams, callToHash } from '@deskline/store';
 import { CALL_SIP_TTL_SECONDS, callSipKey, callSipStateFromHash, callSipStateToHash, type CallSipChange, type CallSipState } from './call-sip-state.js';
 
 /** An ended call's hash stays this long, for panels that show recent calls; then Redis drops it. */

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { RedisKeys, callFromHash, type CallView } from '@deskline/protocol';
+import { type CallView } from '@deskline/protocol';
+import { RedisKeys, callFromHash } from '@deskline/store';
 import { RECONNECT_GRACE_SECONDS, readInstances, settledInstanceIds, stoppedInstanceKey, type InstanceList } from '../instance.js';
 import { isUnknownCall, type RtpEngine } from '../media/rtpengine.js';
 import type { AgentStore } from '../routing/agent-store.js';

@@ -1,13 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import {
-  CALLBACK_TARGET_PREFIX,
-  RedisKeys,
-  isWithheld,
-  taskVisibleTo,
-  workstationSipUser,
-  type CallbackStartResponse,
-  type TaskView,
-} from '@deskline/protocol';
+import { CALLBACK_TARGET_PREFIX, isWithheld, taskVisibleTo, type CallbackStartResponse, type TaskView } from '@deskline/protocol';
+import { RedisKeys, workstationSipUser } from '@deskline/store';
 import { evaluate } from '@deskline/outbound-policy';
 import type { Config } from '../../../config.js';
 import { ClientError } from '../../../errors.js';

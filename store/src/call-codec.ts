@@ -1,4 +1,4 @@
-import { CALL_STATES, type CallState, type CallView } from './calls.js';
+import { CALL_STATES, type CallState, type CallView } from '@deskline/protocol';
 
 const NUMBER_FIELDS = ['startedAt', 'queuedAt', 'answeredAt', 'endedAt'] as const;
 const TEXT_FIELDS = ['agentUserId', 'workstationId'] as const;

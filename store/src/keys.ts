@@ -1,6 +1,6 @@
 /**
- * Redis keys and channels shared by signaling, the sip app and Kamailio's config. One definition, so
- * the services cannot drift apart. Kamailio's config spells the registration keys out by hand; a test
+ * Every Redis key, stream and channel of Deskline: signaling, the sip app and Kamailio's config use
+ * these, and no other file spells a key (a test greps for it). Kamailio's config spells the registration keys out by hand; a test
  * checks it against these.
  */
 export const RedisKeys = {
@@ -10,6 +10,8 @@ export const RedisKeys = {
    * a pause, until the missed calls are dismissed (docs/presence-and-pause.md)
    */
   agent: (userId: string) => `agent:${userId}`,
+  /** hash {id, name, kind, sipUser (desk phones)}: a workstation (signaling's WorkstationStore) */
+  workstation: (workstationId: string) => `workstation:${workstationId}`,
   /** string: the userId holding a workstation (claimed with SET NX) */
   workstationHolder: (workstationId: string) => `workstation-holder:${workstationId}`,
   /** sorted set of userIds that can take a call, scored by idleSince: longest idle first */
@@ -116,16 +118,3 @@ export const RedisChannels = {
   /** A pause started, changed or ended: the services re-arm their pause-end timers. Payload: userId. */
   pauseChanged: 'pause:changed',
 } as const;
-
-/** The SIP user a browser workstation registers as. */
-export function browserSipUser(workstationId: string): string {
-  return `ws-${workstationId}`;
-}
-
-/**
- * The SIP user that rings for a workstation: `ws-<id>` for a browser, the desk phone's own SIP user
- * for a desk phone (undefined for a desk phone stored without one, which nothing can ring).
- */
-export function workstationSipUser(workstation: { id: string; kind: string; sipUser?: string | undefined }): string | undefined {
-  return workstation.kind === 'browser' ? browserSipUser(workstation.id) : workstation.sipUser || undefined;
-}
