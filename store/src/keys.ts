@@ -45,7 +45,47 @@ export const RedisKeys = {
   /** sorted set of the signaling instances holding a push socket of the user, scored by heartbeat */
   userSockets: (userId: string) => `presence:${userId}`,
 
+  // Users, sessions and workstations (signaling).
+  /** hash: a StoredUser (UserStore) */
+  user: (userId: string) => `user:${userId}`,
+  /** string: the userId with this normalized email */
+  userEmail: (email: string) => `user-email:${email}`,
+  /** set of every userId */
+  users: 'users',
+  /** string: the user's avatar picture (ProfileStore) */
+  avatar: (userId: string) => `avatar:${userId}`,
+  /** hash: a session, under the SHA-256 (base64url) of its id (SessionStore) */
+  session: (digest: string) => `session:${digest}`,
+  /** set of the digests of a user's sessions */
+  userSessions: (userId: string) => `user-sessions:${userId}`,
+  /** string with TTL: the new digest of a session renewed under a new id */
+  sessionRenamed: (digest: string) => `session-renamed:${digest}`,
+  /** set of every workstationId */
+  workstations: 'workstations',
+  /** hash: lower-cased workstation name -> workstationId */
+  workstationNames: 'workstation-names',
+  /** sorted zsets of login attempts (LoginLimiter, docs/security.md), per account and address pair, address, account */
+  loginAttemptsPair: (address: string, account: string) => `login-attempts:pair:${address}|${account}`,
+  loginAttemptsIp: (address: string) => `login-attempts:ip:${address}`,
+  loginAttemptsAccount: (account: string) => `login-attempts:account:${account}`,
+  /** string with TTL: the account's slow lane is taken */
+  loginAttemptsAccountSlot: (account: string) => `login-attempts:account-slot:${account}`,
+
+  // The sip app's instances (sip/src/instance.ts) and calls.
+  /** string with TTL: instance `id` stopped having left its calls */
+  sipAppStopped: (instanceId: string) => `sip-app:stopped:${instanceId}`,
+  /** hash: what a sip app process needs to carry on with a call (sip/src/calls/call-sip-state.ts) */
+  callSip: (callId: string) => `call-sip:${callId}`,
+
   // The call board (docs/call-board.md).
+  /** sorted set of subjectIds in their order */
+  subjects: 'subjects',
+  /** hash: lower-cased subject name -> subjectId */
+  subjectNames: 'subject-names',
+  /** hash: a Subject */
+  subject: (subjectId: string) => `subject:${subjectId}`,
+  /** string with TTL: the userId who started a callback (TaskStore) */
+  callbackStarter: (callbackId: string) => `callback-starter:${callbackId}`,
   /** string: a TaskView as JSON */
   task: (taskId: string) => `task:${taskId}`,
   /** set of the taskIds not closed */
@@ -115,6 +155,13 @@ export const RedisChannels = {
   routeWake: 'route:wake',
   /** Kamailio publishes {"user": sipUser, "registered": bool} when a registration appears or goes. */
   sipRegistrations: 'sip:registrations',
+  /** Sessions ended or renamed, by any process (SessionsEnded JSON): signaling closes their push sockets. */
+  sessionsEnded: 'sessions:ended',
+  /** A sip app instance stopped having left its calls (its id): the others adopt them at once. */
+  sipAppStopped: 'sip-app:stopped',
   /** A pause started, changed or ended: the services re-arm their pause-end timers. Payload: userId. */
   pauseChanged: 'pause:changed',
 } as const;
+
+/** The prefix of the name (CLIENT SETNAME) of every sip app instance's Redis connection. */
+export const SIP_APP_CONNECTION_PREFIX = 'sip-app:';

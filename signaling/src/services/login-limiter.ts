@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import { RedisKeys } from '@deskline/store';
 
 export interface LoginLimits {
   /** Attempts per (account, address) in the window that need no wait. */
@@ -180,7 +181,7 @@ export function retryAfterSeconds(ms: number): string {
 }
 
 // An address never contains '|', so the first '|' separates the two parts without ambiguity.
-const pairKey = (account: string, address: string): string => `login-attempts:pair:${address}|${account}`;
-const ipKey = (address: string): string => `login-attempts:ip:${address}`;
-const accountKey = (account: string): string => `login-attempts:account:${account}`;
-const slowKey = (account: string): string => `login-attempts:account-slot:${account}`;
+const pairKey = (account: string, address: string): string => RedisKeys.loginAttemptsPair(address, account);
+const ipKey = RedisKeys.loginAttemptsIp;
+const accountKey = RedisKeys.loginAttemptsAccount;
+const slowKey = RedisKeys.loginAttemptsAccountSlot;

@@ -155,14 +155,14 @@ export async function forgetPatient(redis: Redis, input: string): Promise<Forget
 function kindOf(key: string): string {
   const prefix = key.slice(0, key.indexOf(':') + 1);
   const kinds: Record<string, string> = {
-    'task:': 'task',
-    'callback:': 'callback',
-    'callback-grant:': 'callback grant',
-    'call-record:': 'call record (statistics)',
-    'call:': 'call',
-    'call-sip:': "call's SIP state",
-    'patient-task:': "patient's open task pointer",
-    'patient-last-subject:': "patient's last subject",
+    [RedisKeys.task('')]: 'task',
+    [RedisKeys.callback('')]: 'callback',
+    [RedisKeys.callbackGrant('')]: 'callback grant',
+    [RedisKeys.callRecord('')]: 'call record (statistics)',
+    [RedisKeys.call('')]: 'call',
+    [RedisKeys.callSip('')]: "call's SIP state",
+    [RedisKeys.patientTask('')]: "patient's open task pointer",
+    [RedisKeys.patientLastSubject('')]: "patient's last subject",
   };
   return kinds[prefix] ?? 'key';
 }

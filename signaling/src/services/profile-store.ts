@@ -3,8 +3,9 @@ import type { Redis } from 'ioredis';
 import type { UserPreferences } from '@deskline/protocol';
 import { announceMemberChange } from './team-events.js';
 import { userKey, validDisplayName } from './user-store.js';
+import { RedisKeys } from '@deskline/store';
 
-const avatarKey = (userId: string): string => `avatar:${userId}`;
+const avatarKey = RedisKeys.avatar;
 
 export interface StoredAvatar {
   image: Buffer;

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { DEFAULT_SUBJECTS, SUBJECT_NAME_MAX_LENGTH, SUBJECT_NAME_MIN_LENGTH, type Subject } from '@deskline/protocol';
-import { RedisStreams, TEAM_EVENTS_MAX_LENGTH } from '@deskline/store';
+import { RedisKeys, RedisStreams, TEAM_EVENTS_MAX_LENGTH } from '@deskline/store';
 import { ClientError } from '../errors.js';
 
-const SUBJECTS = 'subjects';
-const NAMES = 'subject-names';
-const key = (id: string): string => `subject:${id}`;
+const SUBJECTS = RedisKeys.subjects;
+const NAMES = RedisKeys.subjectNames;
+const key = RedisKeys.subject;
 /** The tail of each script that changes a subject: announced to the panels (stream:board-events). */
 const BOARD = RedisStreams.boardEvents;
 const MAX_LENGTH = String(TEAM_EVENTS_MAX_LENGTH);

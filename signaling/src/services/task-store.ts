@@ -9,7 +9,7 @@ const DAY_SECONDS = 24 * 60 * 60;
 /** A call's task link outlives the call's hash (a day) so that late or replayed events still find it. */
 const CALL_TASK_TTL_SECONDS = 7 * DAY_SECONDS;
 /** Who asked for a callback grant, to name them to a second caller: as long as the grant lives. */
-const callbackStarter = (callbackId: string): string => `callback-starter:${callbackId}`;
+const callbackStarter = RedisKeys.callbackStarter;
 /** A change that keeps losing the race to other writers gives up after this many tries. */
 const MAX_TRIES = 20;
 

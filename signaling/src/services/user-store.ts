@@ -4,6 +4,7 @@ import { DISPLAY_NAME_MAX_LENGTH, avatarUrl, isRole, type PublicUser, type Role 
 import { ClientError } from '../errors.js';
 import { hashPassword, passwordProblem } from './passwords.js';
 import { appendTeamEvent } from './team-events.js';
+import { RedisKeys } from '@deskline/store';
 
 export interface StoredUser extends PublicUser {
   passwordHash: string;
@@ -19,9 +20,9 @@ export interface NewUser {
   password: string;
 }
 
-export const userKey = (id: string): string => `user:${id}`;
-const emailKey = (email: string): string => `user-email:${email}`;
-const USERS = 'users';
+export const userKey = RedisKeys.user;
+const emailKey = RedisKeys.userEmail;
+const USERS = RedisKeys.users;
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();

@@ -5,9 +5,9 @@ import { RedisKeys, workstationSipUser } from '@deskline/store';
 import { ClientError } from '../errors.js';
 import { generatePassword } from './generated-password.js';
 
-const WORKSTATIONS = 'workstations';
-const NAMES = 'workstation-names';
-const key = (id: string): string => `workstation:${id}`;
+const WORKSTATIONS = RedisKeys.workstations;
+const NAMES = RedisKeys.workstationNames;
+const key = RedisKeys.workstation;
 
 /** Desk phones created without a SIP user get the first free one of phone-1, phone-2, … */
 const DEFAULT_SIP_USER_PREFIX = 'phone-';
