@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RedisChannels, RedisKeys, SIP_APP_CONNECTION_PREFIX } from '@deskline/store';
+import { RedisChannels, RedisKeys, SIP_APP_CONNECTION_PREFIX } from './keys.js';
 
 /**
  * How sip app instances know which of them are alive, for calls a dead one left behind: each names
