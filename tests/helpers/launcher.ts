@@ -134,7 +134,7 @@ export async function assertBrowserRegisters(ports: LauncherPorts, varDir: strin
     await redis.sadd(RedisKeys.sipAuth(user), credentials.username);
     const { response } = await register(browser, { user, domain: 'deskline.local', ...credentials, contact: browser.contact(user), expires: 60 });
     assert.is(response.status, 200, response.raw);
-    await waitFor('Kamailio to write the registration into Redis', async () => (await redis.exists(`sip-registration:${user}`)) === 1, 5_000);
+    await waitFor('Kamailio to write the registration into Redis', async () => (await redis.exists(RedisKeys.sipRegistration(user))) === 1, 5_000);
   } finally {
     redis.disconnect();
     await browser.close();

@@ -67,7 +67,7 @@ export async function forgetPatient(redis: Redis, input: string): Promise<Forget
   const callback = RedisKeys.callback('');
   const callRecord = RedisKeys.callRecord('');
   const call = RedisKeys.call('');
-  const callSip = 'call-sip:';
+  const callSip = RedisKeys.callSip('');
 
   for await (const keys of redis.scanStream({ count: SCAN_COUNT }) as AsyncIterable<string[]>) {
     for (const key of keys) {

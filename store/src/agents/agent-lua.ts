@@ -11,8 +11,8 @@ const luaTable = (): string => {
 
 /**
  * The head of every agent script: the table, the agent's position as the table reads the hash, and
- * the check. `check(from, to)` returns nil for a move the table has, else the refusal's reason (the
- * same words as refusal() in agent-table.ts); a script returns that reason before it writes anything.
+ * the check. `check(from, to)` returns nil for a move the table has, else the refusal's reason; a
+ * script returns that reason before it writes anything.
  */
 const prelude = (move: AgentMove): string => `
 local MOVES = ${luaTable()}

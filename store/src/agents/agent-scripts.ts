@@ -224,10 +224,10 @@ export const ANSWER = agentScript(
   `
 local agent = redis.call('HMGET', KEYS[1], 'state', 'workstationId', 'callId')
 local from = position(agent)
-if agent[3] ~= ARGV[1] then return {'refused', 'the agent is not on this call', from} end
 local to = 'on-call'
 if from == 'paused-on-call' then to = from end
 ${refuse}
+if agent[3] ~= ARGV[1] then return {'refused', 'the agent is not on this call', from} end
 if to == 'paused-on-call' then return {'paused'} end
 redis.call('HSET', KEYS[1], 'state', 'on-call')
 ${teamEvent('KEYS[2]', 'ARGV[2]')}
@@ -247,10 +247,10 @@ export const RELEASE = agentScript(
   `
 local agent = redis.call('HMGET', KEYS[1], 'state', 'workstationId', 'callId')
 local from = position(agent)
-if agent[3] ~= ARGV[2] then return {'refused', 'the agent is not on this call', from} end
 local to = 'available'
 if from == 'paused-on-call' then to = 'paused' end
 ${refuse}
+if agent[3] ~= ARGV[2] then return {'refused', 'the agent is not on this call', from} end
 redis.call('HDEL', KEYS[1], 'callId')
 if to == 'paused' then return {'paused'} end
 redis.call('HSET', KEYS[1], 'state', 'available', 'idleSince', ARGV[3])

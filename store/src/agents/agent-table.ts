@@ -56,11 +56,6 @@ export function canMoveAgent(move: AgentMove, from: AgentPosition, to: AgentPosi
   return AGENT_TABLE[move][from]?.includes(to) ?? false;
 }
 
-/** The reason a script gives when the table refuses a move (the Lua check spells the same text). */
-export function refusal(move: AgentMove, from: AgentPosition, to: AgentPosition): string {
-  return `agent table: ${move} from ${from} to ${to} is not allowed`;
-}
-
 /** What panels see of a position (the hash's `state`). */
 export function agentStateOf(position: AgentPosition): AgentState {
   return position === 'paused-on-call' ? 'paused' : position;
