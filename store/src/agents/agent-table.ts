@@ -9,14 +9,15 @@ import type { AgentState } from '@deskline/protocol';
  * except that an agent paused during a call (`state=paused` plus a `callId`) is `paused-on-call`: being
  * paused is one thing, having a call another, and the pause's end puts them back on that call.
  *
- *              pick                  claim               answer
- *   offline ─────────> available ─────────> ringing ─────────> on-call
- *      ^                │  ^  ^   <─────────┘                     │
- *      │ leave     pause│  │  └──────────── release ──────────────┘
- *      │ (from any)     v  │ end-pause           │ pause           │ pause
- *      │               paused <─── release ─── paused-on-call <────┘
- *      │                                        │  (answer, pause, extend: stays)
- *      │                                        └─ end-pause ─> ringing | on-call | available
+ *           pick               claim              answer
+ * offline ───────> available ───────> ringing ───────> on-call
+ *    ^               │   ^   ^ <─ release ─┘               │
+ *    │ leave         │   │   └────────── release ──────────┘
+ *    │ (from any)    │   │                  │ pause         │ pause
+ *    │         pause v   │ end-pause        v               v
+ *    │              paused <─ release ─ paused-on-call <────┘
+ *    │                                     │ answer, pause, extend: stays
+ *    │                                     └ end-pause ─> ringing | on-call | available
  *
  * pick also keeps an agent where they are when they change workstation (available, paused); pause and
  * extend from `paused` only move the pause's end.
