@@ -9,22 +9,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AGENT_MOVES, AGENT_POSITIONS, AGENT_TABLE, RedisKeys, agentStateOf } from '@deskline/store';
 import { AgentDriver } from '../../helpers/agent-positions.js';
+import { prng } from '../../helpers/prng.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 
 const MOVES = 3_000;
 const SEEDS = [1, 14, 2026];
-
-/** mulberry32: a small seeded PRNG, so that a failing sequence can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Context {
   server: TestRedis;
