@@ -146,7 +146,7 @@ export class AgentService {
   }
 
   async dismissMissedCalls(userId: string): Promise<void> {
-    await this.redis.hdel(RedisKeys.agent(userId), 'lastPausedAt', 'lastPauseEndedAt');
+    await this.record.dismissMissedCalls(userId);
   }
 
   /** The user's team entry changed otherwise (enabled, disabled): panels read it afresh. */

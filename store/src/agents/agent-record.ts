@@ -109,6 +109,11 @@ export class AgentRecord {
     return (await this.redis.eval(END_DUE_PAUSES, 3, ...this.pauseKeys(), String(now))) as string[];
   }
 
+  /** Forgets the last pause's span (kept for the missed-calls list); not a move, the position stays. */
+  async dismissMissedCalls(userId: string): Promise<void> {
+    await this.redis.hdel(RedisKeys.agent(userId), 'lastPausedAt', 'lastPauseEndedAt');
+  }
+
   /** The agent rings for `callId` (available -> ringing), the call leaves the queue. */
   async claim(agent: { userId: string; workstationId: string; sipUser: string }, callId: string): Promise<{ outcome: ClaimOutcome; reason?: string }> {
     const [outcome, reason] = (await this.redis.eval(
