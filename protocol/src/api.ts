@@ -63,7 +63,7 @@ export interface Workstation {
   /**
    * A desk phone's SIP user: what it registers as with Kamailio, and what the sip app rings
    * (docs/call-path.md, "SIP identities"). A browser workstation has none of its own; it registers as
-   * `browserSipUser(id)`.
+   * `ws-<id>` (`browserSipUser` in @deskline/store).
    */
   sipUser?: string;
 }

@@ -1,21 +1,18 @@
 import { AGENT_TABLE, type AgentMove } from './agent-table.js';
 
-/** AGENT_TABLE as a Lua table literal: MOVES[move][from][to] = true. */
-const luaTable = (): string => {
-  const moves = Object.entries(AGENT_TABLE).map(([move, row]) => {
-    const froms = Object.entries(row).map(([from, tos]) => `['${from}'] = { ${(tos ?? []).map((to) => `['${to}'] = true`).join(', ')} }`);
-    return `['${move}'] = { ${froms.join(', ')} }`;
-  });
-  return `{ ${moves.join(', ')} }`;
+/** The move's row of AGENT_TABLE as a Lua table literal: ROW[from][to] = true. */
+const luaRow = (move: AgentMove): string => {
+  const froms = Object.entries(AGENT_TABLE[move]).map(([from, tos]) => `['${from}'] = { ${(tos ?? []).map((to) => `['${to}'] = true`).join(', ')} }`);
+  return `{ ${froms.join(', ')} }`;
 };
 
 /**
- * The head of every agent script: the table, the agent's position as the table reads the hash, and
- * the check. `check(from, to)` returns nil for a move the table has, else the refusal's reason; a
- * script returns that reason before it writes anything.
+ * The head of every agent script: its move's row of the table, the agent's position as the table
+ * reads the hash, and the check. `check(from, to)` returns nil for a move the table has, else the
+ * refusal's reason; a script returns that reason before it writes anything.
  */
 const prelude = (move: AgentMove): string => `
-local MOVES = ${luaTable()}
+local ROW = ${luaRow(move)}
 local function position(agent)
   local state, workstationId, callId = agent[1], agent[2], agent[3]
   if not state or not workstationId or state == 'offline' then return 'offline' end
@@ -23,7 +20,7 @@ local function position(agent)
   return state
 end
 local function check(from, to)
-  local row = MOVES['${move}'][from]
+  local row = ROW[from]
   if row and row[to] then return nil end
   return 'agent table: ${move} from ' .. from .. ' to ' .. to .. ' is not allowed'
 end`;
