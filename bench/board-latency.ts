@@ -13,7 +13,8 @@
  */
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { RedisStreams, type CallEvent, type PushEvent } from '@deskline/protocol';
+import { type CallEvent, type PushEvent } from '@deskline/protocol';
+import { RedisStreams } from '@deskline/store';
 import { CLINIC_NUMBER, load, onStop, percentiles, stopAll, until } from './stack.js';
 
 type CallPathModule = typeof import('../tests/helpers/call-path.js');

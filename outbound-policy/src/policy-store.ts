@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { RedisKeys, type OutboundPolicy } from '@deskline/protocol';
+import { type OutboundPolicy } from '@deskline/protocol';
+import { RedisKeys, OUTBOUND_POLICY_WRITE_POLICY } from '@deskline/store';
 import { defaultPolicy, policyProblem, tidyPolicy } from './policy.js';
 
 /**
@@ -11,15 +12,6 @@ export const OUTBOUND_CALL_AUTHORIZATION_SECONDS = 10;
 // The policy and Kamailio's copy of its prefixes change together. A prefix both allowed and denied
 // is denied (the deny is written last), as in evaluate().
 // ARGV[1]: the policy's JSON; ARGV[2]: "only-if-absent" or "always"; then "allow"/"deny" and prefix pairs.
-const WRITE_POLICY = `
-if ARGV[2] == 'only-if-absent' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('DEL', KEYS[2])
-for i = 3, #ARGV, 2 do
-  redis.call('HSET', KEYS[2], ARGV[i + 1], ARGV[i])
-end
-return 1`;
-
 /**
  * The one owner of the outbound policy in Redis (docs/security.md, "Callbacks: the outbound policy"):
  * the policy (`outbound-policy`, JSON), Kamailio's copy of its prefixes (`outbound-policy:prefixes`,
@@ -77,7 +69,7 @@ export class OutboundPolicyStore {
 
   private async write(policy: OutboundPolicy, mode: 'only-if-absent' | 'always'): Promise<void> {
     const pairs = [...policy.allowedPrefixes.flatMap((p) => ['allow', p]), ...policy.deniedPrefixes.flatMap((p) => ['deny', p])];
-    await this.redis.eval(WRITE_POLICY, 2, RedisKeys.outboundPolicy, RedisKeys.outboundPrefixes, JSON.stringify(policy), mode, ...pairs);
+    await this.redis.eval(OUTBOUND_POLICY_WRITE_POLICY, 2, RedisKeys.outboundPolicy, RedisKeys.outboundPrefixes, JSON.stringify(policy), mode, ...pairs);
   }
 }
 

@@ -1,26 +1,7 @@
 /**
- * An agent is a logged-in user as the router sees them.
- *
- *   offline ──(picks a workstation)──> available <──> paused
- *                                         │  ^
- *                           (call offered)v  │(call ends / ring timeout)
- *                                       ringing ──(answers)──> on-call
+ * An agent is a logged-in user as the router sees them; panels show this state. How an agent may move
+ * between states is the agent table of @deskline/store (store/src/agents/agent-table.ts), which every
+ * script that writes an agent enforces; a paused agent may still be ringing or on a call.
  */
 export const AGENT_STATES = ['offline', 'available', 'paused', 'ringing', 'on-call'] as const;
 export type AgentState = (typeof AGENT_STATES)[number];
-
-const AGENT_TRANSITIONS: Record<AgentState, readonly AgentState[]> = {
-  offline: ['available', 'paused'],
-  available: ['paused', 'ringing', 'offline'],
-  paused: ['available', 'offline'],
-  ringing: ['on-call', 'available', 'offline', 'paused'],
-  'on-call': ['available', 'offline', 'paused'],
-};
-
-export function canMoveAgent(from: AgentState, to: AgentState): boolean {
-  return from === to || AGENT_TRANSITIONS[from].includes(to);
-}
-
-export function assertAgentMove(from: AgentState, to: AgentState): void {
-  if (!canMoveAgent(from, to)) throw new Error(`illegal agent state change ${from} -> ${to}`);
-}

@@ -79,7 +79,7 @@ export const WorkstationSchema = Type.Object({
   /**
    * A desk phone's SIP user: what it registers as with Kamailio, and what the sip app rings
    * (docs/call-path.md, "SIP identities"). A browser workstation has none of its own; it registers as
-   * `browserSipUser(id)`.
+   * `ws-<id>` (`browserSipUser` in @deskline/store).
    */
   sipUser: Type.Optional(Type.String()),
 });

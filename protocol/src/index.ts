@@ -4,8 +4,6 @@ export * from './api-routes.js';
 export * from './calls.js';
 export * from './agents.js';
 export * from './events.js';
-export * from './redis-keys.js';
-export * from './call-codec.js';
 export * from './team.js';
 export * from './profile.js';
 export * from './pause.js';

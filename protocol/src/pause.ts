@@ -1,11 +1,9 @@
 import type { Static } from '@sinclair/typebox';
 import { Type } from './schema-builders.js';
-import { RedisChannels, RedisKeys, RedisStreams, TEAM_EVENTS_MAX_LENGTH } from './redis-keys.js';
 
 /**
- * Pausing incoming calls (docs/presence-and-pause.md). The pause lives in Redis: the agent hash has
- * state `paused`, `pausedUntil` and `pausedAt`, and `agents:pause-ends` holds every pause's end. Both
- * signaling and the sip app end due pauses with END_PAUSES, so either alone suffices.
+ * Pausing incoming calls (docs/presence-and-pause.md): what the browser asks for and sees. The pause
+ * itself lives in Redis, moved only through @deskline/store's AgentRecord.
  */
 
 /** The durations the user menu offers, in minutes. The API accepts any whole number up to the maximum. */
@@ -43,88 +41,3 @@ export const MissedCallsSchema = Type.Object({
   calls: Type.Array(MissedCallSchema),
 });
 export type MissedCalls = Static<typeof MissedCallsSchema>;
-
-const AGENT_PREFIX = RedisKeys.agent('');
-const CALL_PREFIX = RedisKeys.call('');
-
-/**
- * Ends pauses: with ARGV[2] empty, every pause whose `pausedUntil` has come (the timers of both
- * services run this); with a userId, that user's pause now ("I'm back"). Idempotent: a pause that was
- * ended, replaced by a later end, or whose agent logged out is left alone (and dropped from the
- * schedule). An ended pause makes the agent `available` (idleSince now, into agents:idle) and wakes
- * the router, unless the agent paused during a call that is still going on: then the agent is back
- * `ringing` or `on-call` for it, and the sip app's release makes them available when it ends. The
- * hash keeps the pause's span (lastPausedAt, lastPauseEndedAt) for the missed-calls list. Each ended
- * pause is a team event.
- *
- * The agent and call keys are built from the user and call ids inside the script; Deskline runs on
- * one Redis (or Sentinel), not Redis Cluster.
- *
- *   KEYS: agents:pause-ends, agents:idle, stream:team-events
- *   ARGV: now (epoch ms), userId or '', the stream's MAXLEN
- *   returns: the userIds whose pause ended
- */
-export const END_PAUSES_SCRIPT = `
-local now = tonumber(ARGV[1])
-local users
-if ARGV[2] == '' then
-  users = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
-else
-  users = { ARGV[2] }
-end
-local ended = {}
-for _, userId in ipairs(users) do
-  local agentKey = '${AGENT_PREFIX}' .. userId
-  local agent = redis.call('HMGET', agentKey, 'state', 'pausedUntil', 'pausedAt', 'callId')
-  local pausedUntil = tonumber(agent[2])
-  if agent[1] ~= 'paused' then
-    redis.call('ZREM', KEYS[1], userId)
-  elseif ARGV[2] == '' and pausedUntil and pausedUntil > now then
-    redis.call('ZADD', KEYS[1], pausedUntil, userId)
-  else
-    redis.call('ZREM', KEYS[1], userId)
-    local state = 'available'
-    if agent[4] then
-      local callState = redis.call('HGET', '${CALL_PREFIX}' .. agent[4], 'state')
-      if callState == 'bridged' then
-        state = 'on-call'
-      elseif callState == 'ringing' then
-        state = 'ringing'
-      else
-        redis.call('HDEL', agentKey, 'callId')
-      end
-    end
-    redis.call('HDEL', agentKey, 'pausedUntil', 'pausedAt')
-    redis.call('HSET', agentKey, 'state', state, 'lastPausedAt', agent[3] or ARGV[1], 'lastPauseEndedAt', ARGV[1])
-    if state == 'available' then
-      redis.call('HSET', agentKey, 'idleSince', ARGV[1])
-      redis.call('ZADD', KEYS[2], now, userId)
-      redis.call('PUBLISH', '${RedisChannels.routeWake}', userId)
-    end
-    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'userId', userId)
-    redis.call('PUBLISH', '${RedisChannels.pauseChanged}', userId)
-    ended[#ended + 1] = userId
-  end
-end
-return ended`;
-
-/** The KEYS and ARGV of END_PAUSES_SCRIPT, in order: `redis.eval(END_PAUSES_SCRIPT, ...endPausesArgs(now))`. */
-export function endPausesArgs(now: number, userId = ''): [3, string, string, string, string, string, string] {
-  return [
-    3,
-    RedisKeys.pauseEnds,
-    RedisKeys.idleAgents,
-    RedisStreams.teamEvents,
-    String(now),
-    userId,
-    String(TEAM_EVENTS_MAX_LENGTH),
-  ];
-}
-
-/**
- * A timer for the next pause end. setTimeout holds at most 2^31-1 ms (24.8 days); a longer wait is
- * cut there and simply looked at again.
- */
-export function pauseTimerDelay(nextEnd: number, now: number): number {
-  return Math.min(Math.max(0, nextEnd - now), 2 ** 31 - 1);
-}

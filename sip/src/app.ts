@@ -20,7 +20,6 @@ import { identifyTrunk } from './inbound/identify-trunk.js';
 import { runInviteChain, type InviteStep } from './inbound/invite-chain.js';
 import { placeCallback } from './inbound/place-callback.js';
 import { requireAudioOffer } from './inbound/require-audio-offer.js';
-import { announceStopped, deadPredecessor, instanceConnectionName } from './instance.js';
 import { InstanceWatch } from './instance-watch.js';
 import { NgClient } from './media/ng-client.js';
 import { RtpEngine } from './media/rtpengine.js';
@@ -31,6 +30,7 @@ import { AgentStore } from './routing/agent-store.js';
 import { Router } from './routing/router.js';
 import { SipStack } from './sip/sip-stack.js';
 import { startHealthServer } from './health-server.js';
+import { announceStopped, deadPredecessor, instanceConnectionName } from '@deskline/store';
 
 export interface SipApp {
   /** Connects to Kamailio; calls are taken from then on. */

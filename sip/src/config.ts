@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, loadEnvConfig } from '@deskline/env-config';
 import { RedisSettingsSchema, checkRedisSettings } from '@deskline/env-config/redis';
-import { DEFAULT_HISTORY_RETENTION_DAYS } from '@deskline/protocol';
+import { DEFAULT_HISTORY_RETENTION_DAYS } from '@deskline/store';
 import { DEFAULT_CLINIC_COUNTRY, isClinicCountry } from '@deskline/outbound-policy';
 
 const defaultMediaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../pbx-config/media');

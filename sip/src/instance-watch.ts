@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ORPHAN_SWEEP_MS } from './callbacks/orphaned-callbacks.js';
-import { INSTANCE_STOPPED_CHANNEL, readInstances } from './instance.js';
+import { INSTANCE_STOPPED_CHANNEL, readInstances } from '@deskline/store';
 
 /** How often a running instance looks whether another one has gone (CLIENT LIST). */
 export const INSTANCE_WATCH_MS = 1_000;

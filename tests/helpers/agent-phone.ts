@@ -7,7 +7,7 @@
  * its WebRTC offer, which lets these tests measure the audio in Node; the real browser's DTLS-SRTP
  * and Opus are proven by tests/e2e/sip/answer-two-way-audio.test.ts.
  */
-import { browserSipUser } from '@deskline/protocol';
+import { browserSipUser } from '@deskline/store';
 import type { TestKamailio } from './kamailio.js';
 import { register } from './sip-register.js';
 import { header, headers, nameAddrUri, param, randomToken, type SipMessage } from './sip-message.js';

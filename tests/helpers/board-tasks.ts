@@ -5,7 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { RedisKeys, RedisStreams, type CallView, type TaskView } from '@deskline/protocol';
+import { type CallView, type TaskView } from '@deskline/protocol';
+import { RedisKeys, RedisStreams } from '@deskline/store';
 import type {} from '@deskline/signaling/plugins/app/tasks';
 import { TASKS_GROUP, TASKS_READ_BLOCK_MS } from '@deskline/signaling/services/task-projector';
 import { waitFor } from './wait.js';

@@ -3,7 +3,8 @@
  * keeps every event with the time it arrived, and lets a test wait for one.
  */
 import { Redis } from 'ioredis';
-import { RedisStreams, type CallEvent, type CallView } from '@deskline/protocol';
+import { type CallEvent, type CallView } from '@deskline/protocol';
+import { RedisStreams } from '@deskline/store';
 import { Recorder } from './recorder.js';
 
 export interface SeenEvent {

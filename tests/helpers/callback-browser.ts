@@ -6,7 +6,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { CALLBACK_GRANT_SECONDS, RedisKeys, RedisStreams, type CallbackEvent, type CallbackGrant, type CallbackView } from '@deskline/protocol';
+import { CALLBACK_GRANT_SECONDS, type CallbackEvent, type CallbackGrant, type CallbackView } from '@deskline/protocol';
+import { RedisKeys, RedisStreams } from '@deskline/store';
 import type { TestKamailio } from './kamailio.js';
 import type { SentRequest } from './sip-endpoint.js';
 import { header, headers, nameAddrUri, param, type SipMessage } from './sip-message.js';

@@ -8,7 +8,7 @@
  */
 import type { BrowserContext } from 'playwright-core';
 import { BrowserPhone } from './browser-phone.js';
-import { browserSipUser } from '@deskline/protocol';
+import { browserSipUser } from '@deskline/store';
 import type { IncomingRing, SipEdge } from './agent-phone.js';
 import type { PatientPhone } from './patient-phone.js';
 import type { ReconnectingSipWsEndpoint } from './sip-ws.js';

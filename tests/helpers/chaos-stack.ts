@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { RedisKeys } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { readLaunchConfig, type LaunchConfig } from '@deskline/scripts/launch-config';
 import { redisUrl, serviceDefinitions } from '@deskline/scripts/services';
 import { sipEphemeralSecret } from '@deskline/scripts/secrets';

@@ -21,13 +21,15 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
-import { RedisKeys, SESSION_COOKIE, type CallView, type PushEvent } from '@deskline/protocol';
+import { SESSION_COOKIE, type CallView, type PushEvent } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { PhonePageServer } from './browser-phone.js';
 import { launchBrowser } from './browser.js';
 import { ChromiumAgent, NodeAgent, SilenceMeter, type AgentCall, type AgentRing, type ChaosAgent } from './chaos-agents.js';
 import { CHAOS_SERVICES, type ChaosService, type KillResult, type LaunchedStack } from './chaos-stack.js';
 import { PatientLine, type PatientDialog } from './patient-line.js';
 import { PatientPhone } from './patient-phone.js';
+import { prng } from './prng.js';
 import { startTestRtpengine } from './rtpengine.js';
 import { Staff } from './staff.js';
 import { WebRtcAgent } from './webrtc-agent.js';
@@ -40,18 +42,6 @@ export const MAX_SILENCE_MS = 2000;
 const GHOST_RING_MS = 2000;
 /** The board may lag the calls by this much before a difference counts. */
 const BOARD_AGREE_MS = 5000;
-
-/** mulberry32: a small seeded PRNG, so that a run's moments can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** CHAOS_SEED from the environment, or a new one; the run prints it. */
 export function chaosSeed(env: NodeJS.ProcessEnv = process.env): number {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import * as assert from 'uvu/assert';
-import { RedisKeys } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { freePort } from '@deskline/scripts/free-port';
 import { ephemeralCredentials, register } from './sip-register.js';
 import { SipWsEndpoint } from './sip-ws.js';
@@ -134,7 +134,7 @@ export async function assertBrowserRegisters(ports: LauncherPorts, varDir: strin
     await redis.sadd(RedisKeys.sipAuth(user), credentials.username);
     const { response } = await register(browser, { user, domain: 'deskline.local', ...credentials, contact: browser.contact(user), expires: 60 });
     assert.is(response.status, 200, response.raw);
-    await waitFor('Kamailio to write the registration into Redis', async () => (await redis.exists(`sip-registration:${user}`)) === 1, 5_000);
+    await waitFor('Kamailio to write the registration into Redis', async () => (await redis.exists(RedisKeys.sipRegistration(user))) === 1, 5_000);
   } finally {
     redis.disconnect();
     await browser.close();

@@ -4,7 +4,8 @@
  * idleSince}, adds the agent to agents:idle and publishes route:wake, which is what the router reacts to.
  */
 import type { Redis } from 'ioredis';
-import { RedisKeys, type CreatedWorkstation, type WorkstationKind } from '@deskline/protocol';
+import { type CreatedWorkstation, type WorkstationKind } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { AgentService } from '@deskline/signaling/services/agent-service';
 import { WorkstationStore } from '@deskline/signaling/services/workstation-store';
 

@@ -9,7 +9,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OutboundPolicyStore } from '@deskline/outbound-policy';
-import { MAX_DURATION_BYE_REASON, RedisKeys } from '@deskline/protocol';
+import { MAX_DURATION_BYE_REASON } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { freePort } from '@deskline/scripts/free-port';
 import { startCallPath, type CallPath } from '../helpers/call-path.js';
 import { CALLBACK_NUMBER, CallbackBrowser, callbackEvents, grantCallback } from '../helpers/callback-browser.js';

@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OutboundPolicyStore } from '@deskline/outbound-policy';
-import { RedisKeys } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { freePort } from '@deskline/scripts/free-port';
 import { startTestKamailio, type TestKamailio } from '../helpers/kamailio.js';
 import { REPO_ROOT } from '../helpers/launcher.js';

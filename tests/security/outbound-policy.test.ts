@@ -9,17 +9,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  RedisKeys,
-  RedisStreams,
-  SESSION_COOKIE,
-  type ApiError,
-  type CallView,
-  type CallbackStartResponse,
-  type OutboundPolicy,
-  type OutboundPolicyResponse,
-  type TaskView,
-} from '@deskline/protocol';
+import { SESSION_COOKIE, type ApiError, type CallView, type CallbackStartResponse, type OutboundPolicy, type OutboundPolicyResponse, type TaskView } from '@deskline/protocol';
+import { RedisKeys, RedisStreams } from '@deskline/store';
 import { dateIn } from '@deskline/signaling/services/clinic-day';
 import { asUser, createUser, loginOk, useFreshApp, type LoggedIn } from '../helpers/signaling.js';
 import { waitFor } from '../helpers/wait.js';

@@ -7,7 +7,8 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RedisKeys, RedisStreams, type CallEvent, type CallbackView } from '@deskline/protocol';
+import { type CallEvent, type CallbackView } from '@deskline/protocol';
+import { RedisKeys, RedisStreams } from '@deskline/store';
 import { TaskStore } from '@deskline/signaling/services/task-store';
 import { CallbackStore } from '@deskline/sip/callbacks/callback-store';
 import { CallEvents } from '../helpers/call-events.js';

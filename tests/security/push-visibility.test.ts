@@ -7,7 +7,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RedisStreams, taskVisibleTo, type CallView, type PushEvent, type TaskView } from '@deskline/protocol';
+import { taskVisibleTo, type CallView, type PushEvent, type TaskView } from '@deskline/protocol';
+import { RedisStreams } from '@deskline/store';
 import { answer, taskOfCall, waitingCall, wrapUpTask } from '../helpers/board-tasks.js';
 import { PushEvents } from '../helpers/push-events.js';
 import { asUser, createUser, loginOk, useFreshApp, type LoggedIn } from '../helpers/signaling.js';

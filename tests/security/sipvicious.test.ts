@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
-import { RedisKeys } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { startTestKamailio, type TestKamailio } from '../helpers/kamailio.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { phoneHa1, register } from '../helpers/sip-register.js';

@@ -1,71 +1,12 @@
 import type { Redis } from 'ioredis';
-import {
-  END_PAUSES_SCRIPT,
-  PAUSE_MAX_MINUTES,
-  RedisChannels,
-  RedisKeys,
-  RedisStreams,
-  TEAM_EVENTS_MAX_LENGTH,
-  callFromHash,
-  endPausesArgs,
-  type AgentState,
-  type AgentStatus,
-  type MissedCall,
-  type MissedCalls,
-  type Workstation,
-} from '@deskline/protocol';
+import { PAUSE_MAX_MINUTES, type AgentState, type AgentStatus, type MissedCall, type MissedCalls, type Workstation } from '@deskline/protocol';
+import { AgentRecord, RedisKeys, callFromHash, type PauseResult } from '@deskline/store';
 import { ClientError } from '../errors.js';
 import { SipAuthorizations } from './sip-credentials.js';
 import { appendTeamEvent } from './team-events.js';
 import type { WorkstationStore } from './workstation-store.js';
 
-/**
- * Claims `workstation-holder:<ws>` for a user unless someone else holds it. One script, so two users
- * can never both win one workstation.
- */
-const CLAIM = `
-local holder = redis.call('GET', KEYS[1])
-if holder and holder ~= ARGV[1] then return holder end
-redis.call('SET', KEYS[1], ARGV[1])
-return false`;
-
-/** Releases a workstation only if this user still holds it. */
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 1`;
-
-/**
- * Starts a pause, moves its end ("+5 minutes"), or replaces its end: one script, so that it cannot
- * cross the sip app's claim or release half-way. Pausing while ringing or on a call is allowed (the
- * call goes on; `callId` stays, and the sip app leaves a paused agent paused). A pause that is
- * replaced or extended keeps its start, and may not end more than the maximum after it.
- *   KEYS: agent:<userId>, agents:idle, agents:pause-ends, stream:team-events
- *   ARGV: userId, now, minutes in ms, max pause in ms, stream MAXLEN, 'start' | 'extend'
- *   returns: {'paused', pausedAt, pausedUntil} | {'no-workstation'} | {'not-paused'} | {'too-long'}
- */
-const PAUSE = `
-local agent = redis.call('HMGET', KEYS[1], 'state', 'workstationId', 'pausedAt', 'pausedUntil')
-if not agent[1] or not agent[2] or agent[1] == 'offline' then return {'no-workstation'} end
-local now = tonumber(ARGV[2])
-local paused = agent[1] == 'paused' and agent[4]
-local pausedAt = now
-if paused and agent[3] then pausedAt = tonumber(agent[3]) end
-local pausedUntil
-if ARGV[6] == 'extend' then
-  if not paused then return {'not-paused'} end
-  pausedUntil = tonumber(agent[4]) + tonumber(ARGV[3])
-else
-  pausedUntil = now + tonumber(ARGV[3])
-end
-if pausedUntil - pausedAt > tonumber(ARGV[4]) then return {'too-long'} end
-redis.call('HSET', KEYS[1], 'state', 'paused', 'pausedAt', string.format('%d', pausedAt), 'pausedUntil', string.format('%d', pausedUntil))
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[3], pausedUntil, ARGV[1])
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'userId', ARGV[1])
-redis.call('PUBLISH', '${RedisChannels.pauseChanged}', ARGV[1])
-return {'paused', string.format('%d', pausedAt), string.format('%d', pausedUntil)}`;
-
-const MINUTE_MS = 60_000;
+const PAUSE_MAX_MS = PAUSE_MAX_MINUTES * 60_000;
 
 /**
  * Who works where: a user on a workstation is an agent the router may ring. Signaling owns this part
@@ -75,16 +16,20 @@ const MINUTE_MS = 60_000;
 export class AgentService {
   /**
    * Browsers' SIP credentials belong to the holder of the workstation: whenever a holder lets go of
-   * one (`release`, below) and when `revokeSipCredentials` is called, they are revoked, so that nobody
-   * who was there before can register. Only this class writes workstation-holder:*.
+   * one (leaving it, or moving to another) and when `revokeSipCredentials` is called, they are
+   * revoked, so that nobody who was there before can register. Only the agent record (AgentRecord)
+   * writes workstation-holder:*.
    */
   readonly sipAuthorizations: SipAuthorizations;
+  /** Every write to an agent goes through it (pause timer included). */
+  readonly record: AgentRecord;
 
   constructor(
     private readonly redis: Redis,
     private readonly workstations: WorkstationStore,
   ) {
     this.sipAuthorizations = new SipAuthorizations(redis);
+    this.record = new AgentRecord(redis);
   }
 
   async status(userId: string): Promise<AgentStatus> {
@@ -123,41 +68,30 @@ export class AgentService {
   async selectWorkstation(userId: string, workstationId: string, holderName: (userId: string) => Promise<string>): Promise<AgentStatus> {
     const workstation = await this.workstations.get(workstationId);
     if (!workstation) throw new ClientError(404, 'No such workstation.');
-    const current = await this.status(userId);
-    const onCall = await this.redis.hexists(RedisKeys.agent(userId), 'callId');
-    if (current.state === 'on-call' || current.state === 'ringing' || onCall === 1) {
-      throw new ClientError(409, 'Finish the current call before changing workstation.');
+    const picked = await this.record.pick(userId, workstationId);
+    switch (picked.outcome) {
+      case 'refused':
+        throw new ClientError(409, 'Finish the current call before changing workstation.');
+      case 'same':
+        return this.status(userId);
+      case 'held':
+        throw new ClientError(409, `${workstation.name} is in use by ${await holderName(picked.holder)}.`);
     }
-    if (current.workstation?.id === workstationId) return current;
-
-    const holder = (await this.redis.eval(CLAIM, 1, RedisKeys.workstationHolder(workstationId), userId)) as string | null;
-    if (holder) throw new ClientError(409, `${workstation.name} is in use by ${await holderName(holder)}.`);
-    if (current.workstation) await this.release(userId, current.workstation.id);
-
-    const now = Date.now();
-    const tx = this.redis.multi();
-    if (current.state === 'paused' && current.pausedUntil !== undefined) {
-      tx.hset(RedisKeys.agent(userId), { userId, workstationId, state: 'paused' });
-    } else {
-      tx.hset(RedisKeys.agent(userId), { userId, workstationId, state: 'available', idleSince: String(now) })
-        .zadd(RedisKeys.idleAgents, now, userId)
-        .publish(RedisChannels.routeWake, userId);
-    }
-    await this.teamEvent(tx, userId).exec();
-    return current.state === 'paused' ? { ...current, workstation } : { state: 'available', workstation };
+    if (picked.previousWorkstationId) await this.sipAuthorizations.revoke(picked.previousWorkstationId);
+    if (picked.to === 'available') return { state: 'available', workstation };
+    const status: AgentStatus = { state: 'paused', workstation };
+    if (picked.pausedUntil !== undefined) status.pausedUntil = picked.pausedUntil;
+    if (picked.pausedAt !== undefined) status.pausedAt = picked.pausedAt;
+    return status;
   }
 
-  /** Takes the user off their workstation (logout, or leaving it on purpose); a pause ends with it. */
+  /**
+   * Takes the user off their workstation (logout, or leaving it on purpose); a pause ends with it, and
+   * the workstation's SIP credentials (theirs) stop working.
+   */
   async leaveWorkstation(userId: string): Promise<void> {
-    const { workstation } = await this.status(userId);
-    if (workstation) await this.release(userId, workstation.id);
-    const tx = this.redis
-      .multi()
-      .del(RedisKeys.agent(userId))
-      .zrem(RedisKeys.idleAgents, userId)
-      .zrem(RedisKeys.pauseEnds, userId)
-      .publish(RedisChannels.pauseChanged, userId);
-    await this.teamEvent(tx, userId).exec();
+    const { workstationId } = await this.record.leave(userId);
+    if (workstationId) await this.sipAuthorizations.revoke(workstationId);
   }
 
   /**
@@ -174,23 +108,23 @@ export class AgentService {
    * API speaks minutes; tests use seconds through this method (docs/presence-and-pause.md).
    */
   async pause(userId: string, durationMs: number, now = Date.now()): Promise<AgentStatus> {
-    return this.runPause(userId, durationMs, 'start', now);
+    return this.pauseStatus(userId, await this.record.pause(userId, durationMs, PAUSE_MAX_MS, now), 'start');
   }
 
   /** Moves the end of the running pause `durationMs` later. */
   async extendPause(userId: string, durationMs: number, now = Date.now()): Promise<AgentStatus> {
-    return this.runPause(userId, durationMs, 'extend', now);
+    return this.pauseStatus(userId, await this.record.extend(userId, durationMs, PAUSE_MAX_MS, now), 'extend');
   }
 
   /** "I'm back": ends the pause now (the router is woken at once); a user who is not paused is left as is. */
   async resume(userId: string, now = Date.now()): Promise<AgentStatus> {
-    await this.redis.eval(END_PAUSES_SCRIPT, ...endPausesArgs(now, userId));
+    await this.record.endPause(userId, now);
     return this.status(userId);
   }
 
   /** Ends every pause that is due (the pause timer runs this); returns whose pause ended. */
-  async endDuePauses(now = Date.now()): Promise<string[]> {
-    return (await this.redis.eval(END_PAUSES_SCRIPT, ...endPausesArgs(now))) as string[];
+  endDuePauses(now = Date.now()): Promise<string[]> {
+    return this.record.endDuePauses(now);
   }
 
   /**
@@ -212,7 +146,7 @@ export class AgentService {
   }
 
   async dismissMissedCalls(userId: string): Promise<void> {
-    await this.redis.hdel(RedisKeys.agent(userId), 'lastPausedAt', 'lastPauseEndedAt');
+    await this.record.dismissMissedCalls(userId);
   }
 
   /** The user's team entry changed otherwise (enabled, disabled): panels read it afresh. */
@@ -220,40 +154,13 @@ export class AgentService {
     return appendTeamEvent(this.redis, userId);
   }
 
-  private async runPause(userId: string, durationMs: number, mode: 'start' | 'extend', now: number): Promise<AgentStatus> {
-    const [outcome] = (await this.redis.eval(
-      PAUSE,
-      4,
-      RedisKeys.agent(userId),
-      RedisKeys.idleAgents,
-      RedisKeys.pauseEnds,
-      RedisStreams.teamEvents,
-      userId,
-      String(now),
-      String(Math.round(durationMs)),
-      String(PAUSE_MAX_MINUTES * MINUTE_MS),
-      String(TEAM_EVENTS_MAX_LENGTH),
-      mode,
-    )) as [string, ...string[]];
-    switch (outcome) {
-      case 'no-workstation':
-        throw new ClientError(409, 'Choose a workstation before pausing incoming calls.');
-      case 'not-paused':
-        throw new ClientError(409, 'Incoming calls are not paused.');
-      case 'too-long':
-        throw new ClientError(409, `A pause lasts at most ${PAUSE_MAX_MINUTES / 60} hours.`);
+  /** The status after a pause move, or the 409 that says why it was refused. */
+  private async pauseStatus(userId: string, result: PauseResult, mode: 'start' | 'extend'): Promise<AgentStatus> {
+    if (result.outcome === 'too-long') throw new ClientError(409, `A pause lasts at most ${PAUSE_MAX_MINUTES / 60} hours.`);
+    if (result.outcome === 'refused') {
+      if (mode === 'start' || result.from === 'offline') throw new ClientError(409, 'Choose a workstation before pausing incoming calls.');
+      throw new ClientError(409, 'Incoming calls are not paused.');
     }
     return this.status(userId);
-  }
-
-  /** The user leaves the workstation, and its SIP credentials (theirs) stop working. */
-  private async release(userId: string, workstationId: string): Promise<void> {
-    await this.redis.eval(RELEASE, 1, RedisKeys.workstationHolder(workstationId), userId);
-    await this.sipAuthorizations.revoke(workstationId);
-  }
-
-  private teamEvent<T extends ReturnType<Redis['multi']>>(tx: T, userId: string): T {
-    tx.xadd(RedisStreams.teamEvents, 'MAXLEN', '~', TEAM_EVENTS_MAX_LENGTH, '*', 'userId', userId);
-    return tx;
   }
 }

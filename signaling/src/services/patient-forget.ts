@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RedisKeys } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 
 const SCAN_COUNT = 500;
 
@@ -67,7 +67,7 @@ export async function forgetPatient(redis: Redis, input: string): Promise<Forget
   const callback = RedisKeys.callback('');
   const callRecord = RedisKeys.callRecord('');
   const call = RedisKeys.call('');
-  const callSip = 'call-sip:';
+  const callSip = RedisKeys.callSip('');
 
   for await (const keys of redis.scanStream({ count: SCAN_COUNT }) as AsyncIterable<string[]>) {
     for (const key of keys) {
@@ -155,14 +155,14 @@ export async function forgetPatient(redis: Redis, input: string): Promise<Forget
 function kindOf(key: string): string {
   const prefix = key.slice(0, key.indexOf(':') + 1);
   const kinds: Record<string, string> = {
-    'task:': 'task',
-    'callback:': 'callback',
-    'callback-grant:': 'callback grant',
-    'call-record:': 'call record (statistics)',
-    'call:': 'call',
-    'call-sip:': "call's SIP state",
-    'patient-task:': "patient's open task pointer",
-    'patient-last-subject:': "patient's last subject",
+    [RedisKeys.task('')]: 'task',
+    [RedisKeys.callback('')]: 'callback',
+    [RedisKeys.callbackGrant('')]: 'callback grant',
+    [RedisKeys.callRecord('')]: 'call record (statistics)',
+    [RedisKeys.call('')]: 'call',
+    [RedisKeys.callSip('')]: "call's SIP state",
+    [RedisKeys.patientTask('')]: "patient's open task pointer",
+    [RedisKeys.patientLastSubject('')]: "patient's last subject",
   };
   return kinds[prefix] ?? 'key';
 }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RedisKeys, RedisStreams } from '@deskline/protocol';
+import { RedisKeys, RedisStreams } from '@deskline/store';
 
 const DAY_MS = 24 * 60 * 60_000;
 const SCAN_COUNT = 500;

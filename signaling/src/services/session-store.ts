@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { RedisChannels, RedisKeys } from '@deskline/store';
 
 export interface Session {
   /** The secret the browser holds in its cookie. Never stored: Redis keeps only its SHA-256. */
@@ -15,11 +16,11 @@ export interface SessionLimits {
 }
 
 const digest = (id: string): string => createHash('sha256').update(id).digest('base64url');
-const keyOfDigest = (d: string): string => `session:${d}`;
+const keyOfDigest = RedisKeys.session;
 const sessionKey = (id: string): string => keyOfDigest(digest(id));
-const userSessionsKey = (userId: string): string => `user-sessions:${userId}`;
+const userSessionsKey = RedisKeys.userSessions;
 /** Where a session renewed under a new id (a password change) points, for whoever still holds the old digest. */
-const renamedKey = (d: string): string => `session-renamed:${d}`;
+const renamedKey = RedisKeys.sessionRenamed;
 const RENAMED_TTL_MS = 60_000;
 
 /** The name a session goes by outside this module (push sockets, the ended channel): the SHA-256 of its id. */
@@ -31,7 +32,7 @@ export const sessionDigest = digest;
  * sockets of those sessions at once. Expiry is not announced (Redis expires keys silently): the push
  * plugin also checks its sessions with `liveDigests` (docs/security.md).
  */
-export const SESSIONS_ENDED_CHANNEL = 'sessions:ended';
+export const SESSIONS_ENDED_CHANNEL = RedisChannels.sessionsEnded;
 
 /** A message on SESSIONS_ENDED_CHANNEL: sessions that ended, or one renewed under a new digest. */
 export type SessionsEnded = { ended: string[] } | { renamed: { from: string; to: string } };

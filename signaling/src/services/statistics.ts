@@ -1,15 +1,6 @@
 import type { Redis } from 'ioredis';
-import {
-  CALLBACK_OUTCOMES,
-  RedisKeys,
-  waitingMs,
-  type CallRecord,
-  type CallbackOutcome,
-  type CallbackView,
-  type DayStatistics,
-  type StatisticsFigures,
-  type UserStatistics,
-} from '@deskline/protocol';
+import { CALLBACK_OUTCOMES, waitingMs, type CallRecord, type CallbackOutcome, type CallbackView, type DayStatistics, type StatisticsFigures, type UserStatistics } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { ClientError } from '../errors.js';
 import { dateIn, dayBounds, hourIn, parseDate } from './clinic-day.js';
 import type { UserStore } from './user-store.js';

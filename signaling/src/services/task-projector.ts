@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { FastifyBaseLogger } from 'fastify';
-import { RedisStreams, type CallEvent, type CallbackEvent } from '@deskline/protocol';
+import { type CallEvent, type CallbackEvent } from '@deskline/protocol';
+import { RedisStreams } from '@deskline/store';
 import type { TaskStore } from './task-store.js';
 
 /** The consumer group every signaling instance reads both streams in, so that each event is applied once. */

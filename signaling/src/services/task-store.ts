@@ -1,19 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import {
-  CALLBACK_GRANT_SECONDS,
-  RedisKeys,
-  RedisStreams,
-  TEAM_EVENTS_MAX_LENGTH,
-  isWithheld,
-  taskTab,
-  taskVisibleTo,
-  type CallView,
-  type CallbackGrant,
-  type CallbackView,
-  type TaskTab,
-  type TaskView,
-} from '@deskline/protocol';
+import { CALLBACK_GRANT_SECONDS, isWithheld, taskTab, taskVisibleTo, type CallView, type CallbackGrant, type CallbackView, type TaskTab, type TaskView } from '@deskline/protocol';
+import { RedisKeys, RedisStreams, TEAM_EVENTS_MAX_LENGTH, TASK_COMPARE_AND_SET, TASK_START_CALLBACK } from '@deskline/store';
 import { ClientError } from '../errors.js';
 import { applyCall, applyCallback, isNewEvent, newTask, toView, type StoredTask } from './task-rules.js';
 
@@ -21,38 +9,9 @@ const DAY_SECONDS = 24 * 60 * 60;
 /** A call's task link outlives the call's hash (a day) so that late or replayed events still find it. */
 const CALL_TASK_TTL_SECONDS = 7 * DAY_SECONDS;
 /** Who asked for a callback grant, to name them to a second caller: as long as the grant lives. */
-const callbackStarter = (callbackId: string): string => `callback-starter:${callbackId}`;
+const callbackStarter = RedisKeys.callbackStarter;
 /** A change that keeps losing the race to other writers gives up after this many tries. */
 const MAX_TRIES = 20;
-
-/**
- * Compare-and-set of a task and everything that moves with it, in one script. A read in JavaScript,
- * a change computed there, and this write that applies only if every guarded key still holds what
- * was read: optimistic locking. WATCH would do the same, but a WATCH belongs to a connection, and the
- * app's connection is shared by every request in flight.
- *   KEYS: every key named by the guards and the operations
- *   ARGV[1]: JSON [[keyIndex, expected string, or false for "absent"], …]
- *   ARGV[2]: JSON [[command, keyIndex, arg, …], …]; the command DELIFEQ deletes the key if it holds arg
- */
-const COMPARE_AND_SET = `
-for _, guard in ipairs(cjson.decode(ARGV[1])) do
-  local value = redis.call('GET', KEYS[guard[1]])
-  if guard[2] == false then
-    if value then return 0 end
-  elseif value ~= guard[2] then
-    return 0
-  end
-end
-for _, op in ipairs(cjson.decode(ARGV[2])) do
-  if op[1] == 'DELIFEQ' then
-    if redis.call('GET', KEYS[op[2]]) == op[3] then redis.call('DEL', KEYS[op[2]]) end
-  else
-    local args = { op[1], KEYS[op[2]] }
-    for i = 3, #op do args[#args + 1] = op[i] end
-    redis.call(unpack(args))
-  end
-end
-return 1`;
 
 /**
  * Starts a callback unless someone else is calling: the task's lock, the grant and who asked, or the
@@ -64,18 +23,6 @@ return 1`;
 // slot exactly one gets it, and a request refused for the lock spends none.
 /** A day's callback count outlives the day in any time zone. */
 const CALLBACK_COUNT_SECONDS = 2 * 24 * 60 * 60;
-
-const START_CALLBACK = `
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[4]) then return redis.call('GET', KEYS[1]) or '' end
-if tonumber(redis.call('GET', KEYS[4]) or '0') >= tonumber(ARGV[5]) then
-  redis.call('DEL', KEYS[1])
-  return 'CAP'
-end
-redis.call('INCR', KEYS[4])
-redis.call('EXPIRE', KEYS[4], ARGV[6])
-redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[4])
-redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
-return 'OK'`;
 
 type Guard = [key: string, expected: string | false];
 type Op = [command: string, key: string, ...args: string[]];
@@ -251,7 +198,7 @@ export class TaskStore {
       grantedAt: Date.now(),
     };
     const result = (await this.redis.eval(
-      START_CALLBACK,
+      TASK_START_CALLBACK,
       4,
       RedisKeys.taskCallback(task.id),
       RedisKeys.callbackGrant(token),
@@ -321,7 +268,7 @@ export class TaskStore {
     };
     const guards = plan.guards.map(([key, expected]) => [index(key), expected]);
     const ops = plan.ops.map(([command, key, ...args]) => [command, index(key), ...args]);
-    const result = await this.redis.eval(COMPARE_AND_SET, keys.length, ...keys, JSON.stringify(guards), JSON.stringify(ops));
+    const result = await this.redis.eval(TASK_COMPARE_AND_SET, keys.length, ...keys, JSON.stringify(guards), JSON.stringify(ops));
     return result === 1;
   }
 }

@@ -1,5 +1,5 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import { RedisStreams, TEAM_EVENTS_MAX_LENGTH } from '@deskline/protocol';
+import { RedisStreams, TEAM_EVENTS_MAX_LENGTH } from '@deskline/store';
 
 /**
  * Tells every signaling instance that a team member may look different now (name, avatar, role,

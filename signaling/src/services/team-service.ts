@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
-import { AGENT_STATES, RedisKeys, avatarUrl, isRole, type AgentState, type TeamMember, type Workstation } from '@deskline/protocol';
+import { AGENT_STATES, avatarUrl, isRole, type AgentState, type TeamMember, type Workstation } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import type { Presence } from './presence.js';
 import type { WorkstationStore } from './workstation-store.js';
 
 /** UserStore's hash of a user (docs/architecture.md, "Redis keys"); read here field by field. */
-const userKey = (id: string): string => `user:${id}`;
 const USERS = 'users';
 
 const USER_FIELDS = ['id', 'displayName', 'email', 'role', 'disabled', 'avatarVersion'] as const;
@@ -43,7 +43,7 @@ export class TeamService {
     if (userIds.length === 0) return members;
     const reads = this.redis.pipeline();
     for (const id of userIds) {
-      reads.hmget(userKey(id), ...USER_FIELDS);
+      reads.hmget(RedisKeys.user(id), ...USER_FIELDS);
       reads.hmget(RedisKeys.agent(id), ...AGENT_FIELDS);
       reads.zscore(RedisKeys.onlineUsers, id);
     }

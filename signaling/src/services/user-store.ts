@@ -4,6 +4,7 @@ import { DISPLAY_NAME_MAX_LENGTH, avatarUrl, isRole, type PublicUser, type Role 
 import { ClientError } from '../errors.js';
 import { hashPassword, passwordProblem } from './passwords.js';
 import { appendTeamEvent } from './team-events.js';
+import { RedisKeys } from '@deskline/store';
 
 export interface StoredUser extends PublicUser {
   passwordHash: string;
@@ -19,9 +20,8 @@ export interface NewUser {
   password: string;
 }
 
-export const userKey = (id: string): string => `user:${id}`;
-const emailKey = (email: string): string => `user-email:${email}`;
-const USERS = 'users';
+const emailKey = RedisKeys.userEmail;
+const USERS = RedisKeys.users;
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
@@ -71,7 +71,7 @@ export class UserStore {
     const user: StoredUser = { id, email, displayName, role: input.role, disabled: false, passwordHash, createdAt: Date.now() };
     await this.redis
       .multi()
-      .hset(userKey(id), {
+      .hset(RedisKeys.user(id), {
         id,
         email,
         displayName,
@@ -87,7 +87,7 @@ export class UserStore {
   }
 
   async get(id: string): Promise<StoredUser | undefined> {
-    const fields = await this.redis.hgetall(userKey(id));
+    const fields = await this.redis.hgetall(RedisKeys.user(id));
     return parseUser(fields);
   }
 
@@ -103,7 +103,7 @@ export class UserStore {
   async list(): Promise<PublicUser[]> {
     const ids = await this.redis.smembers(USERS);
     const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(userKey(id));
+    for (const id of ids) pipeline.hgetall(RedisKeys.user(id));
     const results = (await pipeline.exec()) ?? [];
     return results
       .map(([, fields]) => parseUser(fields as Record<string, string>))
@@ -113,7 +113,7 @@ export class UserStore {
   }
 
   async setDisabled(id: string, disabled: boolean): Promise<void> {
-    await this.redis.hset(userKey(id), 'disabled', disabled ? '1' : '0');
+    await this.redis.hset(RedisKeys.user(id), 'disabled', disabled ? '1' : '0');
   }
 
   /** Sets a new password after checking it against the rules (and the user's own email and name). */
@@ -121,12 +121,12 @@ export class UserStore {
     const user = await this.get(id);
     const problem = passwordProblem(password, user ?? {});
     if (problem) throw new ClientError(400, problem);
-    await this.redis.hset(userKey(id), 'passwordHash', await hashPassword(password));
+    await this.redis.hset(RedisKeys.user(id), 'passwordHash', await hashPassword(password));
   }
 
   /** Replaces a hash made with older parameters after a successful login; the password is unchanged. */
   async rehash(id: string, password: string): Promise<void> {
-    await this.redis.hset(userKey(id), 'passwordHash', await hashPassword(password));
+    await this.redis.hset(RedisKeys.user(id), 'passwordHash', await hashPassword(password));
   }
 }
 

@@ -1,20 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import {
-  DESK_PHONE_SIP_USER_PATTERN,
-  RedisKeys,
-  WORKSTATION_KINDS,
-  workstationSipUser,
-  type CreatedWorkstation,
-  type Workstation,
-  type WorkstationKind,
-} from '@deskline/protocol';
+import { DESK_PHONE_SIP_USER_PATTERN, WORKSTATION_KINDS, type CreatedWorkstation, type Workstation, type WorkstationKind } from '@deskline/protocol';
+import { RedisKeys, workstationSipUser, WORKSTATION_CREATE, WORKSTATION_SET_CREDENTIALS } from '@deskline/store';
 import { ClientError } from '../errors.js';
 import { generatePassword } from './generated-password.js';
 
-const WORKSTATIONS = 'workstations';
-const NAMES = 'workstation-names';
-const key = (id: string): string => `workstation:${id}`;
+const WORKSTATIONS = RedisKeys.workstations;
+const NAMES = RedisKeys.workstationNames;
+const key = RedisKeys.workstation;
 
 /** Desk phones created without a SIP user get the first free one of phone-1, phone-2, … */
 const DEFAULT_SIP_USER_PREFIX = 'phone-';
@@ -32,36 +25,6 @@ function fromHash(f: Record<string, string>): Workstation | undefined {
 export function sipHa1(sipUser: string, domain: string, password: string): string {
   return createHash('md5').update(`${sipUser}:${domain}:${password}`).digest('hex');
 }
-
-/**
- * Creates the workstation in one step, or nothing: the name must be free (case-insensitive), and a
- * desk phone's SIP user must have no credentials yet.
- *   KEYS: workstation-names, sip-credentials, workstation:<id>, workstations
- *   ARGV: lower-cased name, id, name, kind, sipUser ('' for a browser), HA1
- */
-const CREATE = `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'name-taken' end
-if ARGV[5] ~= '' and redis.call('HEXISTS', KEYS[2], ARGV[5]) == 1 then return 'sip-user-taken' end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[3], 'id', ARGV[2], 'name', ARGV[3], 'kind', ARGV[4])
-if ARGV[5] ~= '' then
-  redis.call('HSET', KEYS[2], ARGV[5], ARGV[6])
-  redis.call('HSET', KEYS[3], 'sipUser', ARGV[5])
-end
-redis.call('SADD', KEYS[4], ARGV[2])
-return 'created'`;
-
-/**
- * Gives a desk phone new credentials (and its SIP user, if it was stored without one), unless another
- * workstation's credentials use that SIP user.
- *   KEYS: workstation:<id>, sip-credentials   ARGV: sipUser, HA1, whether the SIP user is new ('1' or '0')
- */
-const SET_CREDENTIALS = `
-if redis.call('HGET', KEYS[1], 'kind') ~= 'sip-phone' then return 'not-a-phone' end
-if ARGV[3] == '1' and redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 'sip-user-taken' end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[1], 'sipUser', ARGV[1])
-return 'set'`;
 
 /** A workstation as the list shows it: who holds it, and whether its SIP user is registered. */
 export interface WorkstationStatus {
@@ -95,7 +58,7 @@ export class WorkstationStore {
       const sipPassword = sipUser === undefined ? undefined : generatePassword();
       const ha1 = sipUser === undefined || sipPassword === undefined ? '' : sipHa1(sipUser, this.options.sipDomain, sipPassword);
       const result = (await this.redis.eval(
-        CREATE,
+        WORKSTATION_CREATE,
         4,
         NAMES,
         RedisKeys.sipCredentials,
@@ -132,7 +95,7 @@ export class WorkstationStore {
     const user = workstation.sipUser ?? (sipUser === undefined ? await this.freeDefaultSipUser() : this.checkSipUser(sipUser));
     const sipPassword = generatePassword();
     const result = (await this.redis.eval(
-      SET_CREDENTIALS,
+      WORKSTATION_SET_CREDENTIALS,
       2,
       key(id),
       RedisKeys.sipCredentials,

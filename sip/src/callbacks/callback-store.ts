@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { RedisKeys, RedisStreams, type CallbackEvent, type CallbackGrant, type CallbackView } from '@deskline/protocol';
+import { type CallbackEvent, type CallbackGrant, type CallbackView } from '@deskline/protocol';
+import { RedisKeys, RedisStreams, CALLBACK_EXTEND_LOCK, CALLBACK_RELEASE_LOCK, CALLBACK_END_ORPHAN } from '@deskline/store';
 
 /** stream:callback-events is trimmed to about this many entries (`XADD … MAXLEN ~`); signaling reads it with a consumer group. */
 export const CALLBACK_EVENTS_MAX_LENGTH = 10_000;
@@ -13,36 +14,9 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 // The lock is signaling's (SET NX with the grant's TTL, value the callbackId): extended and released
 // only while it still names this callback, so a later callback of the task is never unlocked by us.
-const EXTEND_LOCK = `
-local holder = redis.call('GET', KEYS[1])
-if holder == false or holder == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
-  return 1
-end
-return 0`;
-const RELEASE_LOCK = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0`;
-
 // A callback not ended whose lock no longer names it was held by a sip app that died (a live one
 // renews the lock every CALLBACK_LOCK_SECONDS / 3): it is recorded ended (failed) with an event, once.
 // Numbers stay integers in cjson's output (epoch ms have 13 digits; cjson keeps 14).
-const END_ORPHAN = `
-local json = redis.call('GET', KEYS[1])
-if not json then return 0 end
-local ok, view = pcall(cjson.decode, json)
-if not ok or type(view) ~= 'table' or view.state == 'ended' then return 0 end
-if redis.call('GET', KEYS[2]) == ARGV[1] then return 0 end
-view.state = 'ended'
-view.outcome = 'failed'
-view.endedAt = tonumber(ARGV[2])
-local text = cjson.encode(view)
-redis.call('SET', KEYS[1], text, 'KEEPTTL')
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'event', '{"callback":' .. text .. '}')
-return 1`;
-
 /**
  * A callback's records in Redis (docs/call-board.md, "Callbacks"): the one-time grant signaling
  * wrote, the task's lock, the CallbackView at `callback:<id>` with the `callbacks` index (both kept
@@ -72,7 +46,7 @@ export class CallbackStore {
    * another callback holds it.
    */
   async holdLock(taskId: string, callbackId: string): Promise<boolean> {
-    const held = await this.redis.eval(EXTEND_LOCK, 1, RedisKeys.taskCallback(taskId), callbackId, CALLBACK_LOCK_SECONDS);
+    const held = await this.redis.eval(CALLBACK_EXTEND_LOCK, 1, RedisKeys.taskCallback(taskId), callbackId, CALLBACK_LOCK_SECONDS);
     return held === 1;
   }
 
@@ -87,7 +61,7 @@ export class CallbackStore {
     tx.set(key, JSON.stringify(view), 'PX', expiresInMs);
     tx.zadd(RedisKeys.callbacks, view.startedAt, view.id);
     tx.zremrangebyscore(RedisKeys.callbacks, '-inf', `(${Date.now() - retentionMs}`);
-    if (view.state === 'ended') tx.eval(RELEASE_LOCK, 1, RedisKeys.taskCallback(view.taskId), view.id);
+    if (view.state === 'ended') tx.eval(CALLBACK_RELEASE_LOCK, 1, RedisKeys.taskCallback(view.taskId), view.id);
     tx.xadd(RedisStreams.callbackEvents, 'MAXLEN', '~', CALLBACK_EVENTS_MAX_LENGTH, '*', 'event', JSON.stringify(event));
     const results = await tx.exec();
     const failed = results?.find(([err]) => err !== null)?.[0];
@@ -114,7 +88,7 @@ export class CallbackStore {
       }
       if (view.state === 'ended' || typeof view.taskId !== 'string') continue;
       const keys = [RedisKeys.callback(id), RedisKeys.taskCallback(view.taskId), RedisStreams.callbackEvents];
-      const done = await this.redis.eval(END_ORPHAN, keys.length, ...keys, id, now, CALLBACK_EVENTS_MAX_LENGTH);
+      const done = await this.redis.eval(CALLBACK_END_ORPHAN, keys.length, ...keys, id, now, CALLBACK_EVENTS_MAX_LENGTH);
       if (done === 1) ended.push(id);
     }
     return ended;

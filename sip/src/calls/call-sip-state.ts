@@ -1,11 +1,12 @@
 import { isDialogSnapshot, type DialogSnapshot } from '../sip/dialogs.js';
 import type { MediaSnapshot } from '../media/media-session.js';
+import { RedisKeys } from '@deskline/store';
 
 /**
  * Hash `call-sip:<call id>`: what a sip app process needs to carry on with a call whose process
  * died (docs/call-path.md, "Restart survival"). Only the sip app reads it; each field is JSON.
  */
-export const callSipKey = (callId: string): string => `call-sip:${callId}`;
+export const callSipKey = RedisKeys.callSip;
 
 /**
  * Nothing of a call outlives Kamailio's dialog (`default_timeout`) or rtpengine's `final-timeout`,

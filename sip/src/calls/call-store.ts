@@ -1,13 +1,6 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import {
-  DEFAULT_HISTORY_RETENTION_DAYS,
-  RedisKeys,
-  RedisStreams,
-  callToHash,
-  type CallEvent,
-  type CallRecord,
-  type CallView,
-} from '@deskline/protocol';
+import { type CallEvent, type CallRecord, type CallView } from '@deskline/protocol';
+import { DEFAULT_HISTORY_RETENTION_DAYS, OWNER_FIELD, RedisKeys, RedisStreams, callToHash } from '@deskline/store';
 import { CALL_SIP_TTL_SECONDS, callSipKey, callSipStateFromHash, callSipStateToHash, type CallSipChange, type CallSipState } from './call-sip-state.js';
 
 /** An ended call's hash stays this long, for panels that show recent calls; then Redis drops it. */
@@ -36,9 +29,6 @@ export function callRecordOf(view: CallView): CallRecord {
     ...(answered && view.agentUserId ? { agentUserId: view.agentUserId } : {}),
   };
 }
-
-/** The call hash's field naming the sip app instance that holds the call's SIP dialogs. */
-export const OWNER_FIELD = 'owner';
 
 /**
  * Writes a call's state to Redis (docs/call-path.md): the hash, the sets it belongs to in that state,

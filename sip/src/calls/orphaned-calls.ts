@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { RedisKeys, callFromHash, type CallView } from '@deskline/protocol';
-import { RECONNECT_GRACE_SECONDS, readInstances, settledInstanceIds, stoppedInstanceKey, type InstanceList } from '../instance.js';
+import { type CallView } from '@deskline/protocol';
+import { OWNER_FIELD, ORPHAN_TAKE_OVER, RedisKeys, callFromHash, RECONNECT_GRACE_SECONDS, readInstances, settledInstanceIds, stoppedInstanceKey, type InstanceList } from '@deskline/store';
 import { isUnknownCall, type RtpEngine } from '../media/rtpengine.js';
 import type { AgentStore } from '../routing/agent-store.js';
 import type { CallSipState } from './call-sip-state.js';
-import { OWNER_FIELD, type CallStore } from './call-store.js';
+import type { CallStore } from './call-store.js';
 import type { AdoptedCall } from './patient-call.js';
 
 export interface OrphanedCallsDeps {
@@ -31,16 +31,6 @@ export interface OrphanedCallsResult {
 
 /** Logged when a call's owner is not connected and this instance's connection is too young to tell. */
 export const WAITING_FOR_RECONNECTS = 'a call owner is not connected to Redis; waiting until every live instance has had time to reconnect';
-
-/**
- * Takes a call over from a dead owner, if that is still its owner: of two instances starting at once
- * (or of two survivors of a third), only one takes the call.
- *   KEYS: call:<id>   ARGV: the owner seen dead ('' for none), this instance's id
- */
-const TAKE_OVER = `
-if (redis.call('HGET', KEYS[1], '${OWNER_FIELD}') or '') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], '${OWNER_FIELD}', ARGV[2])
-return 1`;
 
 /**
  * After a crash, calls whose instance is gone are still in calls:active, and their patients are still
@@ -99,7 +89,7 @@ export async function takeOverOrphanedCalls(deps: OrphanedCallsDeps): Promise<Or
     }
     const owner = hash[OWNER_FIELD] ?? '';
     if (await leave(owner)) continue;
-    if ((await redis.eval(TAKE_OVER, 1, RedisKeys.call(id), owner, deps.instanceId)) !== 1) continue;
+    if ((await redis.eval(ORPHAN_TAKE_OVER, 1, RedisKeys.call(id), owner, deps.instanceId)) !== 1) continue;
     if (await adoptOrphan(deps, view, await deps.store.loadSip(id))) {
       result.adopted += 1;
       continue;

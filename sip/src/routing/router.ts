@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
 import { closeRedis } from '@deskline/env-config/redis';
 import type { Logger } from 'pino';
-import { RedisChannels } from '@deskline/protocol';
+import { RedisChannels } from '@deskline/store';
 import type { PatientCall, RoutingHooks } from '../calls/patient-call.js';
 import type { RingFailure } from '../calls/steps/ring-agent.js';
 import type { Agent, AgentStore } from './agent-store.js';
-import { PauseTimer } from './pause-timer.js';
+import { PauseTimer } from '@deskline/store';
 
 /**
  * An agent whose workstation refused a ring (busy, declined, gone from Kamailio although its
@@ -48,7 +48,7 @@ export class Router implements RoutingHooks {
   private readonly pauses: PauseTimer;
 
   constructor(private readonly options: RouterOptions) {
-    this.pauses = new PauseTimer(options.redis, options.log, () => this.wake('pause-over'));
+    this.pauses = new PauseTimer(options.redis, options.agents.record, options.log, () => this.wake('pause-over'));
   }
 
   /**

@@ -12,16 +12,8 @@ import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  CSRF_HEADER,
-  RedisChannels,
-  RedisKeys,
-  browserSipUser,
-  type ApiError,
-  type CreatedWorkstation,
-  type SessionInfo,
-  type WorkstationListItem,
-} from '@deskline/protocol';
+import { CSRF_HEADER, type ApiError, type CreatedWorkstation, type SessionInfo, type WorkstationListItem } from '@deskline/protocol';
+import { RedisChannels, RedisKeys, browserSipUser } from '@deskline/store';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { createClinic, memberByEmail } from '../../helpers/clinic.js';
 import { startTestKamailio, type TestKamailio } from '../../helpers/kamailio.js';

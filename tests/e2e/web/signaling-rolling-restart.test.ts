@@ -23,18 +23,8 @@ import type { Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
-import {
-  CSRF_HEADER,
-  RedisKeys,
-  SESSION_COOKIE,
-  type AgentStatus,
-  type CallView,
-  type PushEvent,
-  type SessionInfo,
-  type TaskView,
-  type TeamMember,
-  type Workstation,
-} from '@deskline/protocol';
+import { CSRF_HEADER, SESSION_COOKIE, type AgentStatus, type CallView, type PushEvent, type SessionInfo, type TaskView, type TeamMember, type Workstation } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { CallStore } from '@deskline/sip/calls/call-store';
 import { freePort } from '@deskline/scripts/free-port';
 import { REPO_ROOT } from '@deskline/scripts/launch-config';

@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { RedisKeys } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { freePort } from '@deskline/scripts/free-port';
 import { REPO_ROOT } from '@deskline/scripts/launch-config';
 import { ManagedProcess, waitUntilHealthy } from '@deskline/scripts/managed-process';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RedisChannels, RedisKeys } from '@deskline/protocol';
+import { RedisChannels, RedisKeys } from '@deskline/store';
 import { KAMAILIO_CFG } from '@deskline/scripts/kamailio';
 import { startTestKamailio, type TestKamailio } from '../../helpers/kamailio.js';
 import { REPO_ROOT } from '../../helpers/launcher.js';

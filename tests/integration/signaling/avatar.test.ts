@@ -6,16 +6,8 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import sharp from 'sharp';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  AVATAR_MAX_BYTES,
-  CSRF_HEADER,
-  RedisStreams,
-  SESSION_COOKIE,
-  avatarUrl,
-  type ApiError,
-  type PublicUser,
-  type SessionInfo,
-} from '@deskline/protocol';
+import { AVATAR_MAX_BYTES, CSRF_HEADER, SESSION_COOKIE, avatarUrl, type ApiError, type PublicUser, type SessionInfo } from '@deskline/protocol';
+import { RedisStreams } from '@deskline/store';
 import { GREEN, RED, bands, near, pixelAt, pixelBombPng, widePicture } from '../../helpers/images.js';
 import { asUser, createUser, loginOk, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
 

@@ -8,16 +8,8 @@
 import type { FastifyInstance } from 'fastify';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  RedisKeys,
-  RedisStreams,
-  type CallEvent,
-  type CallView,
-  type PushEvent,
-  type Subject,
-  type TaskListResponse,
-  type TaskView,
-} from '@deskline/protocol';
+import { type CallEvent, type CallView, type PushEvent, type Subject, type TaskListResponse, type TaskView } from '@deskline/protocol';
+import { RedisKeys, RedisStreams } from '@deskline/store';
 import { TASKS_GROUP } from '@deskline/signaling/services/task-projector';
 import { REPLAY_TIMEOUT_MS, projected } from '../../helpers/board-tasks.js';
 import { PushEvents } from '../../helpers/push-events.js';

@@ -5,7 +5,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RedisKeys, type OutboundPolicy } from '@deskline/protocol';
+import { type OutboundPolicy } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { runCli } from '../../helpers/cli.js';
 import { useFreshApp } from '../../helpers/signaling.js';
 

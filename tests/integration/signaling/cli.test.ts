@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { RedisKeys, type PublicUser, type Subject, type Workstation } from '@deskline/protocol';
+import { type PublicUser, type Subject, type Workstation } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { runCli } from '../../helpers/cli.js';
 import { asUser, login, loginOk, useFreshApp } from '../../helpers/signaling.js';
 

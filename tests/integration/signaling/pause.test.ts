@@ -6,15 +6,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  RedisChannels,
-  RedisKeys,
-  RedisStreams,
-  type AgentStatus,
-  type ApiError,
-  type MissedCalls,
-  type Workstation,
-} from '@deskline/protocol';
+import { type AgentStatus, type ApiError, type MissedCalls, type Workstation } from '@deskline/protocol';
+import { RedisChannels, RedisKeys, RedisStreams } from '@deskline/store';
 import { AgentService } from '@deskline/signaling/services/agent-service';
 import { WorkstationStore } from '@deskline/signaling/services/workstation-store';
 import { CallStore } from '@deskline/sip/calls/call-store';

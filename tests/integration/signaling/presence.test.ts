@@ -6,7 +6,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RedisKeys, browserSipUser, presenceDot, type PushEvent, type TeamMember, type Workstation } from '@deskline/protocol';
+import { presenceDot, type PushEvent, type TeamMember, type Workstation } from '@deskline/protocol';
+import { RedisKeys, browserSipUser } from '@deskline/store';
 import { AgentStore } from '@deskline/sip/routing/agent-store';
 import { Presence } from '@deskline/signaling/services/presence';
 import { memberEvent, PushEvents } from '../../helpers/push-events.js';

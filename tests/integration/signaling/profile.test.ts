@@ -1,7 +1,8 @@
 /** The user's own name (PUT /api/me/profile) and preferences (GET/PUT /api/me/preferences). */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CSRF_HEADER, RedisStreams, SESSION_COOKIE, type ApiError, type PublicUser, type SessionInfo, type UserPreferences } from '@deskline/protocol';
+import { CSRF_HEADER, SESSION_COOKIE, type ApiError, type PublicUser, type SessionInfo, type UserPreferences } from '@deskline/protocol';
+import { RedisStreams } from '@deskline/store';
 import { asUser, createUser, loginOk, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
 
 const fixture = useFreshApp(test);

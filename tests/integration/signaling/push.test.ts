@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RedisKeys, RedisStreams, SESSION_COOKIE, callToHash, type CallView, type PushEvent } from '@deskline/protocol';
+import { SESSION_COOKIE, type CallView, type PushEvent } from '@deskline/protocol';
+import { RedisKeys, RedisStreams, callToHash } from '@deskline/store';
 import { asUser, createUser, loginOk, useFreshApp } from '../../helpers/signaling.js';
 
 const fixture = useFreshApp(test);

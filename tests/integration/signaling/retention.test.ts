@@ -6,7 +6,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
-import { RedisKeys, RedisStreams, type CallView } from '@deskline/protocol';
+import { type CallView } from '@deskline/protocol';
+import { RedisKeys, RedisStreams } from '@deskline/store';
 import { RetentionSweep } from '@deskline/signaling/services/retention';
 import { TaskStore } from '@deskline/signaling/services/task-store';
 import { CallStore } from '@deskline/sip/calls/call-store';

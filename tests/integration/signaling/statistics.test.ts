@@ -12,20 +12,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  RedisKeys,
-  browserSipUser,
-  waitingMs,
-  type CallRecord,
-  type CallView,
-  type CallbackStartResponse,
-  type CallbackView,
-  type DayStatistics,
-  type StatisticsFigures,
-  type TaskListResponse,
-  type TaskView,
-  type UserStatistics,
-} from '@deskline/protocol';
+import { waitingMs, type CallRecord, type CallView, type CallbackStartResponse, type CallbackView, type DayStatistics, type StatisticsFigures, type TaskListResponse, type TaskView, type UserStatistics } from '@deskline/protocol';
+import { RedisKeys, browserSipUser } from '@deskline/store';
 import { freePort } from '@deskline/scripts/free-port';
 import { CallStore } from '@deskline/sip/calls/call-store';
 import { dateIn, dayBounds } from '@deskline/signaling/services/clinic-day';

@@ -6,24 +6,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  CALLBACK_GRANT_SECONDS,
-  CALLBACK_TOKEN_PATTERN,
-  RedisKeys,
-  RedisStreams,
-  SESSION_COOKIE,
-  TASK_COMMENT_MAX_LENGTH,
-  type ApiError,
-  type CallView,
-  type CallbackGrant,
-  type CallbackStartResponse,
-  type CallbackView,
-  type PushEvent,
-  type Subject,
-  type TaskListResponse,
-  type TaskTab,
-  type TaskView,
-} from '@deskline/protocol';
+import { CALLBACK_GRANT_SECONDS, CALLBACK_TOKEN_PATTERN, SESSION_COOKIE, TASK_COMMENT_MAX_LENGTH, type ApiError, type CallView, type CallbackGrant, type CallbackStartResponse, type CallbackView, type PushEvent, type Subject, type TaskListResponse, type TaskTab, type TaskView } from '@deskline/protocol';
+import { RedisKeys, RedisStreams } from '@deskline/store';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { TASKS_GROUP, TaskProjector } from '@deskline/signaling/services/task-projector';

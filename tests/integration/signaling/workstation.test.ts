@@ -1,14 +1,8 @@
 import { createHash, createHmac } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  RedisChannels,
-  RedisKeys,
-  type ApiError,
-  type CreatedWorkstation,
-  type Workstation,
-  type WorkstationListItem,
-} from '@deskline/protocol';
+import { type ApiError, type CreatedWorkstation, type Workstation, type WorkstationListItem } from '@deskline/protocol';
+import { RedisChannels, RedisKeys } from '@deskline/store';
 import { asUser, createUser, loginOk, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
 
 const SECRET = 'a-test-secret-of-enough-length';

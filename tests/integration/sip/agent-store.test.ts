@@ -5,7 +5,8 @@
 import { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RedisChannels, RedisKeys, workstationSipUser, type Workstation } from '@deskline/protocol';
+import { type Workstation } from '@deskline/protocol';
+import { RedisChannels, RedisKeys, workstationSipUser } from '@deskline/store';
 import { AgentStore, type Agent } from '@deskline/sip/routing/agent-store';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { ChannelRecorder } from '../../helpers/redis-events.js';

@@ -13,7 +13,8 @@
 import type { FastifyInstance } from 'fastify';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RedisKeys, type TaskListResponse, type TaskView } from '@deskline/protocol';
+import { type TaskListResponse, type TaskView } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { AgentPhone } from '../../helpers/agent-phone.js';
 import { CLINIC_NUMBER, HOLD_MUSIC_HZ, activeCallIds, readCall, recordedStates, startCallPath, type CallPath } from '../../helpers/call-path.js';
 import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';

@@ -6,7 +6,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RedisKeys } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { freePort } from '@deskline/scripts/free-port';
 import { waitFor } from '../../helpers/wait.js';
 import { startCallPath, type CallPath } from '../../helpers/call-path.js';

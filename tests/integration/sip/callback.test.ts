@@ -8,7 +8,8 @@
 import { spawn } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RedisKeys, type CallbackView } from '@deskline/protocol';
+import { type CallbackView } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { freePort } from '@deskline/scripts/free-port';
 import { waitFor } from '../../helpers/wait.js';
 import { CLINIC_NUMBER, startCallPath, type CallPath } from '../../helpers/call-path.js';

@@ -8,7 +8,7 @@
  * desk phone (SIP over UDP).
  */
 import { suite } from 'uvu';
-import { browserSipUser } from '@deskline/protocol';
+import { browserSipUser } from '@deskline/store';
 import * as assert from 'uvu/assert';
 import { AgentPhone, type IncomingRing } from '../../helpers/agent-phone.js';
 import { CallEvents } from '../../helpers/call-events.js';

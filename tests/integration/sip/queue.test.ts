@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RedisKeys } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { waitFor } from '../../helpers/wait.js';
 import {
   HOLD_MUSIC_HZ,

@@ -5,7 +5,8 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RedisKeys, type Workstation } from '@deskline/protocol';
+import { type Workstation } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { header } from '../../helpers/sip-message.js';
 import { waitFor } from '../../helpers/wait.js';
 import { AGENT_TONE_HZ, AgentPhone, type IncomingRing } from '../../helpers/agent-phone.js';

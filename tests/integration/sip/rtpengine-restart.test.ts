@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import dgram from 'node:dgram';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RedisKeys } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { freePort } from '@deskline/scripts/free-port';
 import { startRtpengine } from '@deskline/scripts/rtpengine';
 import type { Bencode } from '@deskline/scripts/rtpengine-ng';

@@ -7,7 +7,8 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { QUEUE_CALL_ID_HEADER, RedisKeys, type CallView } from '@deskline/protocol';
+import { QUEUE_CALL_ID_HEADER, type CallView } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { header } from '../../helpers/sip-message.js';
 import { waitFor } from '../../helpers/wait.js';
 import { AGENT_TONE_HZ, AgentPhone } from '../../helpers/agent-phone.js';

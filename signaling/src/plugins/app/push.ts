@@ -1,18 +1,8 @@
 import fp from 'fastify-plugin';
 import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
-import {
-  PUSH_SERVER_RESTARTING_CLOSE_CODE,
-  PUSH_SESSION_ENDED_CLOSE_CODE,
-  RedisKeys,
-  RedisStreams,
-  callFromHash,
-  taskVisibleTo,
-  type CallEvent,
-  type CallView,
-  type PushEvent,
-  type TaskView,
-} from '@deskline/protocol';
+import { PUSH_SERVER_RESTARTING_CLOSE_CODE, PUSH_SESSION_ENDED_CLOSE_CODE, taskVisibleTo, type CallEvent, type CallView, type PushEvent, type TaskView } from '@deskline/protocol';
+import { RedisKeys, RedisStreams, callFromHash } from '@deskline/store';
 import type { Config } from '../../config.js';
 import { ClientError } from '../../errors.js';
 import { SESSIONS_ENDED_CHANNEL, parseSessionsEnded, sessionDigest } from '../../services/session-store.js';

@@ -3,13 +3,12 @@ import {
   API_ROUTES,
   CALLBACK_TARGET_PREFIX,
   TASK_LIST_DEFAULT_LIMIT,
-  RedisKeys,
   isWithheld,
   taskVisibleTo,
-  workstationSipUser,
   type CallbackStartResponse,
   type TaskView,
 } from '@deskline/protocol';
+import { RedisKeys, workstationSipUser } from '@deskline/store';
 import { evaluate } from '@deskline/outbound-policy';
 import type { Config } from '../../../config.js';
 import { ClientError } from '../../../errors.js';

@@ -1,4 +1,7 @@
-import { CALL_STATES, type CallState, type CallView } from './calls.js';
+import { CALL_STATES, type CallState, type CallView } from '@deskline/protocol';
+
+/** The call hash's field naming the sip app instance that holds the call's SIP dialogs. */
+export const OWNER_FIELD = 'owner';
 
 const NUMBER_FIELDS = ['startedAt', 'queuedAt', 'answeredAt', 'endedAt'] as const;
 const TEXT_FIELDS = ['agentUserId', 'workstationId'] as const;

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Redis } from 'ioredis';
-import { RECONNECT_GRACE_SECONDS, readInstances } from '@deskline/sip/instance';
+import { RECONNECT_GRACE_SECONDS, readInstances } from '@deskline/store';
 
 /** A Redis whose CLIENT LIST is `lines` (all else throws: nothing else may be asked). */
 function listing(...lines: string[]): Redis {

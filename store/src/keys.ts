@@ -1,6 +1,6 @@
 /**
- * Redis keys and channels shared by signaling, the sip app and Kamailio's config. One definition, so
- * the services cannot drift apart. Kamailio's config spells the registration keys out by hand; a test
+ * Every Redis key, stream and channel of Deskline: signaling, the sip app and Kamailio's config use
+ * these, and no other file spells a key (a test greps for it). Kamailio's config spells the registration keys out by hand; a test
  * checks it against these.
  */
 export const RedisKeys = {
@@ -10,6 +10,8 @@ export const RedisKeys = {
    * a pause, until the missed calls are dismissed (docs/presence-and-pause.md)
    */
   agent: (userId: string) => `agent:${userId}`,
+  /** hash {id, name, kind, sipUser (desk phones)}: a workstation (signaling's WorkstationStore) */
+  workstation: (workstationId: string) => `workstation:${workstationId}`,
   /** string: the userId holding a workstation (claimed with SET NX) */
   workstationHolder: (workstationId: string) => `workstation-holder:${workstationId}`,
   /** sorted set of userIds that can take a call, scored by idleSince: longest idle first */
@@ -43,7 +45,47 @@ export const RedisKeys = {
   /** sorted set of the signaling instances holding a push socket of the user, scored by heartbeat */
   userSockets: (userId: string) => `presence:${userId}`,
 
+  // Users, sessions and workstations (signaling).
+  /** hash: a StoredUser (UserStore) */
+  user: (userId: string) => `user:${userId}`,
+  /** string: the userId with this normalized email */
+  userEmail: (email: string) => `user-email:${email}`,
+  /** set of every userId */
+  users: 'users',
+  /** string: the user's avatar picture (ProfileStore) */
+  avatar: (userId: string) => `avatar:${userId}`,
+  /** hash: a session, under the SHA-256 (base64url) of its id (SessionStore) */
+  session: (digest: string) => `session:${digest}`,
+  /** set of the digests of a user's sessions */
+  userSessions: (userId: string) => `user-sessions:${userId}`,
+  /** string with TTL: the new digest of a session renewed under a new id */
+  sessionRenamed: (digest: string) => `session-renamed:${digest}`,
+  /** set of every workstationId */
+  workstations: 'workstations',
+  /** hash: lower-cased workstation name -> workstationId */
+  workstationNames: 'workstation-names',
+  /** sorted zsets of login attempts (LoginLimiter, docs/security.md), per account and address pair, address, account */
+  loginAttemptsPair: (address: string, account: string) => `login-attempts:pair:${address}|${account}`,
+  loginAttemptsIp: (address: string) => `login-attempts:ip:${address}`,
+  loginAttemptsAccount: (account: string) => `login-attempts:account:${account}`,
+  /** string with TTL: the account's slow lane is taken */
+  loginAttemptsAccountSlot: (account: string) => `login-attempts:account-slot:${account}`,
+
+  // The sip app's instances (sip/src/instance.ts) and calls.
+  /** string with TTL: instance `id` stopped having left its calls */
+  sipAppStopped: (instanceId: string) => `sip-app:stopped:${instanceId}`,
+  /** hash: what a sip app process needs to carry on with a call (sip/src/calls/call-sip-state.ts) */
+  callSip: (callId: string) => `call-sip:${callId}`,
+
   // The call board (docs/call-board.md).
+  /** sorted set of subjectIds in their order */
+  subjects: 'subjects',
+  /** hash: lower-cased subject name -> subjectId */
+  subjectNames: 'subject-names',
+  /** hash: a Subject */
+  subject: (subjectId: string) => `subject:${subjectId}`,
+  /** string with TTL: the userId who started a callback (TaskStore) */
+  callbackStarter: (callbackId: string) => `callback-starter:${callbackId}`,
   /** string: a TaskView as JSON */
   task: (taskId: string) => `task:${taskId}`,
   /** set of the taskIds not closed */
@@ -113,19 +155,13 @@ export const RedisChannels = {
   routeWake: 'route:wake',
   /** Kamailio publishes {"user": sipUser, "registered": bool} when a registration appears or goes. */
   sipRegistrations: 'sip:registrations',
+  /** Sessions ended or renamed, by any process (SessionsEnded JSON): signaling closes their push sockets. */
+  sessionsEnded: 'sessions:ended',
+  /** A sip app instance stopped having left its calls (its id): the others adopt them at once. */
+  sipAppStopped: 'sip-app:stopped',
   /** A pause started, changed or ended: the services re-arm their pause-end timers. Payload: userId. */
   pauseChanged: 'pause:changed',
 } as const;
 
-/** The SIP user a browser workstation registers as. */
-export function browserSipUser(workstationId: string): string {
-  return `ws-${workstationId}`;
-}
-
-/**
- * The SIP user that rings for a workstation: `ws-<id>` for a browser, the desk phone's own SIP user
- * for a desk phone (undefined for a desk phone stored without one, which nothing can ring).
- */
-export function workstationSipUser(workstation: { id: string; kind: string; sipUser?: string | undefined }): string | undefined {
-  return workstation.kind === 'browser' ? browserSipUser(workstation.id) : workstation.sipUser || undefined;
-}
+/** The prefix of the name (CLIENT SETNAME) of every sip app instance's Redis connection. */
+export const SIP_APP_CONNECTION_PREFIX = 'sip-app:';

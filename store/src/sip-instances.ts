@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { RedisChannels, RedisKeys, SIP_APP_CONNECTION_PREFIX } from './keys.js';
 
 /**
  * How sip app instances know which of them are alive, for calls a dead one left behind: each names
@@ -6,7 +7,7 @@ import type { Redis } from 'ioredis';
  * kernel closes the socket even on SIGKILL). So a restarted app can tell at once, without waiting for
  * a heartbeat key to expire, that the instance before it is gone.
  */
-const PREFIX = 'sip-app:';
+const PREFIX = SIP_APP_CONNECTION_PREFIX;
 
 /**
  * How old (CLIENT LIST `age`, whole seconds) this instance's own connection must be before an
@@ -43,7 +44,7 @@ export async function readInstances(redis: Redis, self: string): Promise<Instanc
   const live = new Set<string>();
   let ownAge: number | undefined;
   for (const line of list.split('\n')) {
-    const id = /(?:^|\s)name=sip-app:(\S+)/.exec(line)?.[1];
+    const id = new RegExp(`(?:^|\\s)name=${PREFIX}(\\S+)`).exec(line)?.[1];
     if (!id) continue;
     live.add(id);
     if (id !== self) continue;
@@ -76,7 +77,7 @@ export async function settledInstanceIds(redis: Redis, self: string, timeoutMs =
  * Where an instance that stops says so, once it has left its calls (its id is the message): the
  * others adopt them at once, without waiting for its Redis connection to close.
  */
-export const INSTANCE_STOPPED_CHANNEL = 'sip-app:stopped';
+export const INSTANCE_STOPPED_CHANNEL = RedisChannels.sipAppStopped;
 
 /** How long the word of an instance that stopped is kept for one that starts later (stoppedInstanceKey). */
 const STOPPED_MARK_SECONDS = 24 * 3600;
@@ -87,7 +88,7 @@ const STOPPED_MARK_SECONDS = 24 * 3600;
  * RECONNECT_GRACE_SECONDS its young connection would otherwise wait for a missing owner.
  */
 export function stoppedInstanceKey(id: string): string {
-  return `${PREFIX}stopped:${id}`;
+  return RedisKeys.sipAppStopped(id);
 }
 
 /** Says that this instance stopped, having left its calls: written down, then published. */
