@@ -349,7 +349,8 @@ export class SoftphonePage {
     await page.evaluate(
       ({ workstation, credentials }) => {
         const w = window as unknown as SoftphonePageWindow;
-        const api = { get: async () => credentials };
+        // The one ApiClient method the softphone calls: GET /api/sip/credentials.
+        const api = { sipCredentials: async () => credentials };
         const ringtone = { start: () => undefined, stop: () => undefined };
         const phone = new w.Deskline.Softphone(api, ringtone);
         const state: SoftphoneState = { phone, calls: [], peak: 0 };
