@@ -89,7 +89,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     onConnected: () => router.wake('connected-to-kamailio'),
     onInvite: (request) => {
       request.trying();
-      const context = { request, log: log.child({ sipCallId: request.message.callId }) };
+      const context = { request, log: log.child({ sipCallId: request.message.callId }), receivedAt: performance.now() };
       void runInviteChain(steps, context);
     },
   });

@@ -13,6 +13,7 @@ import type { CallSipChange, CallSipState, RingSnapshot } from './call-sip-state
 import type { CallStore } from './call-store.js';
 import { CallStateMachine } from './call-state-machine.js';
 import { PatientLeg } from './patient-leg.js';
+import { PostDialTimings, type PostDialStep } from './post-dial-timings.js';
 import type { CallStep } from './steps/call-step.js';
 import { IntroStep } from './steps/intro.js';
 import { RingAgentStep, type RingFailure } from './steps/ring-agent.js';
@@ -24,8 +25,11 @@ const RING_CANCEL_WAIT_MS = 2_000;
 
 /** What a call tells the router. */
 export interface RoutingHooks {
-  /** Something changed that may let the router pair a call with an agent (`trigger` is for the log). */
-  wake(trigger: string): void;
+  /**
+   * Something changed that may let the router pair a call with an agent (`trigger` is for the log).
+   * Settles once a routing pass begun after it is over, whatever it found.
+   */
+  wake(trigger: string): Promise<void>;
   /** A ring ended without an answer. */
   ringFailed(agent: Agent, failure: RingFailure): void;
 }
@@ -101,6 +105,8 @@ export class PatientCall {
   private published = false;
   private cancelled = false;
   private writes: Promise<void> = Promise.resolve();
+  /** A new call's way to its first ring, at debug level; adopted calls have none. */
+  private timings: PostDialTimings | undefined;
   private ending: Promise<void> | undefined;
   private markEnded!: () => void;
   /** Settles once the call has ended and everything it held is released. */
@@ -120,7 +126,7 @@ export class PatientCall {
   }
 
   /** A new call: the INVITE the chain admitted. `answer()` takes it on. */
-  static fromInvite(request: IncomingInviteRequest, line: string, deps: PatientCallDeps, log: Logger): PatientCall {
+  static fromInvite(request: IncomingInviteRequest, line: string, deps: PatientCallDeps, log: Logger, receivedAt = performance.now()): PatientCall {
     const id = randomUUID();
     const message = request.message;
     const call = new PatientCall(
@@ -134,6 +140,8 @@ export class PatientCall {
       log,
     );
     request.delegate = { onCancel: () => call.onCancel() };
+    call.timings = new PostDialTimings(call.log, receivedAt);
+    call.timings.mark('admitted');
     return call;
   }
 
@@ -152,6 +160,11 @@ export class PatientCall {
     call.published = true;
     call.leg = call.patientLeg(deps.dialogs.restoreDialog(sip.patient), true);
     return call;
+  }
+
+  /** For the router's steps of the post-dial delay (PostDialTimings). */
+  markPostDial(step: PostDialStep): void {
+    this.timings?.mark(step);
   }
 
   get state(): CallState {
@@ -188,12 +201,14 @@ export class PatientCall {
       return;
     }
     if (this.cancelled) return;
+    this.timings?.mark('media-answered');
     try {
       const { session } = request.accept({
         statusCode: 200,
         body: { contentDisposition: 'session', contentType: 'application/sdp', content: sdp },
       });
       this.leg = this.patientLeg(session, false, lateOffer);
+      this.timings?.mark('ok-sent');
     } catch (err) {
       this.log.error({ err }, 'could not answer the INVITE');
       await this.end('failed');
@@ -243,6 +258,8 @@ export class PatientCall {
    */
   ring(agent: Agent): boolean {
     if (!this.routable) return false;
+    this.timings?.mark('claimed');
+    const musicNotAsked = this.step instanceof WaitWithMusicStep && !this.step.asked;
     this.agent = agent;
     this.queued = false;
     this.moveTo('ringing', { agentUserId: agent.userId, workstationId: agent.workstationId });
@@ -257,9 +274,16 @@ export class PatientCall {
         log: this.log,
         onAnswered: (leg) => this.onAgentAnswered(agent, leg),
         onFailed: (failure, tag) => void this.onRingFailed(agent, failure, tag),
-        onInviteSent: (ring) => this.saveSip({ set: { ring } }),
+        onInviteSent: (ring) => {
+          this.saveSip({ set: { ring } });
+          this.timings?.mark('invite-sent');
+          this.timings?.report();
+        },
+        ...(this.timings ? { timings: this.timings } : {}),
       }),
     );
+    // The ring's offer is rtpengine's first: the music after it, so the patient hears it while it rings.
+    if (musicNotAsked) void this.playHoldMusic();
     return true;
   }
 
@@ -355,8 +379,9 @@ export class PatientCall {
       this.backToWaiting();
       await this.playHoldMusic();
       await this.releaseAgent();
-    } else if (state === 'intro') {
-      this.moveTo('waiting', { queuedAt: Date.now() });
+    } else if (state === 'intro' || (step instanceof WaitWithMusicStep && !step.asked)) {
+      // A call that has not had its music yet (in its intro, or waiting for its first routing pass).
+      if (state === 'intro') this.moveTo('waiting', { queuedAt: Date.now() });
       await this.playHoldMusic();
     }
     const agentDialog = this.agentLeg?.snapshot();
@@ -415,7 +440,7 @@ export class PatientCall {
         onVanished: () => void this.end('patient-vanished'),
         onChanged: () => this.saveSip({ set: this.sipState() }),
         onAliveAgain: () => {
-          if (this.routable) this.deps.routing.wake('patient-alive-again');
+          if (this.routable) void this.deps.routing.wake('patient-alive-again');
         },
       },
     );
@@ -440,6 +465,7 @@ export class PatientCall {
 
   private onAck(): void {
     if (this.ending) return;
+    this.timings?.mark('ack');
     this.publish({ set: this.sipState() });
     if (this.deps.skipIntro) {
       this.enterWaiting();
@@ -454,14 +480,19 @@ export class PatientCall {
     this.waitInQueue('call-waiting');
   }
 
-  /** Hold music, and once Redis has the call in calls:waiting, a wake for the router. */
+  /**
+   * Once Redis has the call in calls:waiting, a wake for the router; and the hold music, asked of
+   * rtpengine once that wake's routing pass is over (WaitWithMusicStep): an agent free now is offered
+   * the call before rtpengine spends its 5–20 ms loading the music, and `ring()` plays it then.
+   */
   private waitInQueue(trigger: string): void {
-    this.runStep(new WaitWithMusicStep(this.media, this.deps.holdMusicFile, this.log));
-    void this.writes.then(() => {
+    const routed = this.writes.then(() => {
       if (this.ending || this.machine.state !== 'waiting') return;
       this.queued = true;
-      this.deps.routing.wake(trigger);
+      this.timings?.mark('queued');
+      return this.deps.routing.wake(trigger);
     });
+    this.runStep(new WaitWithMusicStep(this.media, this.deps.holdMusicFile, this.log, routed));
   }
 
   private onAgentAnswered(agent: Agent, leg: AgentLeg): void {
@@ -575,7 +606,7 @@ export class PatientCall {
     } catch (err) {
       this.log.error({ err, userId: agent.userId }, 'could not make the agent available again');
     }
-    this.deps.routing.wake('agent-released');
+    void this.deps.routing.wake('agent-released');
   }
 
   private runStep(step: CallStep): void {
