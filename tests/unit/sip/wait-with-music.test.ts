@@ -18,12 +18,17 @@ function recordingMedia(since: number): { media: MediaSession; asked: number[] }
   return { media, asked };
 }
 
-test('the music is asked for once the routing pass is over, not before', async () => {
+/** A step waiting for a routing pass that ends when `routed()` is called; started. */
+function waitingForPass() {
   let routed!: () => void;
   const pass = new Promise<void>((resolve) => (routed = resolve));
   const { media, asked } = recordingMedia(performance.now());
   const step = new WaitWithMusicStep(media, 'hold-music.wav', log, pass);
-  const started = step.start();
+  return { step, asked, routed, started: step.start() };
+}
+
+test('the music is asked for once the routing pass is over, not before', async () => {
+  const { step, asked, routed, started } = waitingForPass();
   await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(asked, [], 'nothing while the pass runs');
   assert.is(step.asked, false);
@@ -41,11 +46,7 @@ test('a routing pass that never ends holds the music back MUSIC_WAITS_FOR_ROUTIN
 });
 
 test('stopped before the pass is over (the call was rung, or ended): the step asks for nothing', async () => {
-  let routed!: () => void;
-  const pass = new Promise<void>((resolve) => (routed = resolve));
-  const { media, asked } = recordingMedia(performance.now());
-  const step = new WaitWithMusicStep(media, 'hold-music.wav', log, pass);
-  const started = step.start();
+  const { step, asked, routed, started } = waitingForPass();
   step.stop();
   routed();
   await started;
