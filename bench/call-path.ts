@@ -4,13 +4,15 @@
  * (SKIP_INTRO=true, RING_TIMEOUT_SECONDS=2, the real pbx-config/media), the way the integration
  * tests do, and stops all of it at the end, also on an error.
  *
- *   npx tsc -b && node bench/dist/call-path.js [--calls 50] [--capacity 100] [--bridged 20] [--window 10] [--together]
+ *   npx tsc -b && node bench/dist/call-path.js [--calls 50] [--capacity 100] [--bridged 20] [--window 10] [--together] [--spans]
  *
  * 1. Post-dial delay: the patient's INVITE leaves (Node UDP SIP endpoint, the tests' PatientLine)
  *    → the INVITE arrives at the agent's WebSocket (the tests' AgentPhone: a Node SIP-over-WebSocket
  *    endpoint registered as a browser with ephemeral credentials, not Chromium). Each call is then
  *    answered (plain RTP answer, as in the routing tests), the patient hangs up, and the next call
- *    starts once the agent is `available` again.
+ *    starts once the agent is `available` again. With --spans the sip app runs at LOG_LEVEL=debug
+ *    and its 'post-dial timings' lines (sip/src/calls/post-dial-timings.ts) give where the time goes
+ *    inside it, step by step.
  * 2. Floor: the same INVITE (the WebRTC SDP the sip app sent in 1) sent straight to a second Kamailio
  *    by a TCP endpoint from the sip app's port (tests' WorkstationRinger), → arrival at an agent's
  *    WebSocket on that Kamailio; the agent declines 486 and the ringer ACKs.
@@ -45,6 +47,7 @@ const { values } = parseArgs({
     window: { type: 'string', default: '10' },
     bridged: { type: 'string', default: '20' },
     together: { type: 'boolean', default: false },
+    spans: { type: 'boolean', default: false },
   },
 });
 const CALLS = Math.max(1, Math.min(1000, Number(values.calls)));
@@ -55,6 +58,10 @@ const WARMUP = 3;
 /** 3 and 4 at once: the callers on hold music and the bridged calls over the same window. */
 const TOGETHER = values.together === true;
 const RING_TIMEOUT_SECONDS = 2;
+/** The sip app at debug level, for its post-dial timings (its other debug lines cost a little too). */
+const SPANS = values.spans === true;
+/** The steps of PostDialTimings, in their order. */
+const POST_DIAL_STEPS = ['admitted', 'media-answered', 'ok-sent', 'ack', 'queued', 'routing', 'claimed', 'agent-offer', 'invite-sent'] as const;
 
 const [{ WorkstationRinger }, { AgentPhone, AGENT_TONE_HZ }, { PatientLine }, { PatientPhone, PATIENT_TONE_HZ, isTone }, { Staff }] =
   await Promise.all([
@@ -115,13 +122,31 @@ function pps(phones: readonly PatientPhone[], window: Usage): { min: number; mea
   };
 }
 
+/** Per step of the sip app's post-dial timings: ms since the step before it (the first: since the INVITE arrived). */
+function printSpans(lines: ReadonlyArray<Record<string, unknown>>): void {
+  console.log(`   inside the sip app (${lines.length} calls' 'post-dial timings'), ms since the step before:`);
+  let previous = 'INVITE in';
+  for (const step of POST_DIAL_STEPS) {
+    const spans = lines.flatMap((line) => {
+      const marks = line['postDialMs'] as Partial<Record<string, number>>;
+      const at = marks[step];
+      const before = previous === 'INVITE in' ? 0 : marks[previous];
+      return at === undefined || before === undefined ? [] : [at - before];
+    });
+    console.log(`   ${`${previous} → ${step}`.padEnd(32)} ${percentiles(spans)}`);
+    previous = step;
+  }
+  const total = lines.flatMap((line) => (line['postDialMs'] as Partial<Record<string, number>>)['invite-sent'] ?? []);
+  console.log(`   ${'INVITE in → invite-sent'.padEnd(32)} ${percentiles(total)}`);
+}
+
 try {
   // Each held call takes the patient leg's RTP and RTCP ports (more while bridged).
   const stack = await startStack({
     rtpPorts: Math.max(200, CAPACITY * 4 + BRIDGED * 8 + 100),
-    appEnv: { RING_TIMEOUT_SECONDS: String(RING_TIMEOUT_SECONDS) },
+    appEnv: { RING_TIMEOUT_SECONDS: String(RING_TIMEOUT_SECONDS), ...(SPANS ? { LOG_LEVEL: 'debug' } : {}) },
   });
-  const { redis, kamailio, startTestKamailio, redisServer } = stack;
+  const { redis, kamailio, startTestKamailio, redisServer, app } = stack;
   processGroups = stack.processGroups;
 
   const staff = new Staff(redis);
@@ -167,6 +192,7 @@ try {
   console.log(`agent = Node SIP-over-WebSocket endpoint (not Chromium); ${CALLS} sequential calls after ${WARMUP} warm-up calls`);
   console.log(`1. post-dial delay, patient INVITE sent → INVITE at the agent's WebSocket: ${percentiles(postDial)}`);
   console.log(`   (same calls, patient INVITE sent → 200 OK back at the patient: ${percentiles(patientOk)})`);
+  if (SPANS) printSpans(app.logs.filter((line) => line.msg === 'post-dial timings').slice(-CALLS));
 
   // --- 2. floor: straight through a Kamailio of the same config, no sip app ---
   const floorKamailio = await startTestKamailio({ redisUrl: redisServer.url });

@@ -87,10 +87,10 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     appHost: config.SIP_APP_HOST,
     appPort: config.SIP_APP_PORT,
     logger: log,
-    onConnected: () => router.wake('connected-to-kamailio'),
+    onConnected: () => void router.wake('connected-to-kamailio'),
     onInvite: (request) => {
       request.trying();
-      const context = { request, log: log.child({ sipCallId: request.message.callId }) };
+      const context = { request, log: log.child({ sipCallId: request.message.callId }), receivedAt: performance.now() };
       void runInviteChain(steps, context);
     },
   });
@@ -166,7 +166,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     instanceId,
     log: log.child({ component: 'instances' }),
     takeOver: async (reason, stopped) => {
-      if ((await takeOver(stopped)) > 0) router.wake('adopted');
+      if ((await takeOver(stopped)) > 0) void router.wake('adopted');
       // Its callbacks cannot be carried on: they are ended once their lock lapses.
       if (reason !== 'sweep') orphanedCallbacks.sweep();
     },

@@ -13,6 +13,7 @@ import type { CallSipChange, CallSipState, RingSnapshot } from './call-sip-state
 import type { CallStore } from './call-store.js';
 import { CallStateMachine } from './call-state-machine.js';
 import { PatientLeg } from './patient-leg.js';
+import { PostDialTimings, type PostDialStep } from './post-dial-timings.js';
 import type { CallStep } from './steps/call-step.js';
 import { IntroStep } from './steps/intro.js';
 import { RingAgentStep, type RingFailure } from './steps/ring-agent.js';
@@ -24,8 +25,11 @@ const RING_CANCEL_WAIT_MS = 2_000;
 
 /** What a call tells the router. */
 export interface RoutingHooks {
-  /** Something changed that may let the router pair a call with an agent (`trigger` is for the log). */
-  wake(trigger: string): void;
+  /**
+   * Something changed that may let the router pair a call with an agent (`trigger` is for the log).
+   * Settles once a routing pass begun after it is over, whatever it found.
+   */
+  wake(trigger: string): Promise<void>;
   /** A ring ended without an answer. */
   ringFailed(agent: Agent, failure: RingFailure): void;
 }
@@ -101,6 +105,10 @@ export class PatientCall {
   private published = false;
   private cancelled = false;
   private writes: Promise<void> = Promise.resolve();
+  /** Settles once the latest write has been handed to the Redis connection (not yet answered). */
+  private lastSent: Promise<void> = Promise.resolve();
+  /** A new call's way to its first ring, at debug level; adopted calls have none. */
+  private timings: PostDialTimings | undefined;
   private ending: Promise<void> | undefined;
   private markEnded!: () => void;
   /** Settles once the call has ended and everything it held is released. */
@@ -120,7 +128,7 @@ export class PatientCall {
   }
 
   /** A new call: the INVITE the chain admitted. `answer()` takes it on. */
-  static fromInvite(request: IncomingInviteRequest, line: string, deps: PatientCallDeps, log: Logger): PatientCall {
+  static fromInvite(request: IncomingInviteRequest, line: string, deps: PatientCallDeps, log: Logger, receivedAt = performance.now()): PatientCall {
     const id = randomUUID();
     const message = request.message;
     const call = new PatientCall(
@@ -134,6 +142,8 @@ export class PatientCall {
       log,
     );
     request.delegate = { onCancel: () => call.onCancel() };
+    call.timings = new PostDialTimings(call.log, receivedAt);
+    call.timings.mark('admitted');
     return call;
   }
 
@@ -152,6 +162,11 @@ export class PatientCall {
     call.published = true;
     call.leg = call.patientLeg(deps.dialogs.restoreDialog(sip.patient), true);
     return call;
+  }
+
+  /** For the router's steps of the post-dial delay (PostDialTimings). */
+  markPostDial(step: PostDialStep): void {
+    this.timings?.mark(step);
   }
 
   get state(): CallState {
@@ -188,12 +203,14 @@ export class PatientCall {
       return;
     }
     if (this.cancelled) return;
+    this.timings?.mark('media-answered');
     try {
       const { session } = request.accept({
         statusCode: 200,
         body: { contentDisposition: 'session', contentType: 'application/sdp', content: sdp },
       });
       this.leg = this.patientLeg(session, false, lateOffer);
+      this.timings?.mark('ok-sent');
     } catch (err) {
       this.log.error({ err }, 'could not answer the INVITE');
       await this.end('failed');
@@ -243,6 +260,8 @@ export class PatientCall {
    */
   ring(agent: Agent): boolean {
     if (!this.routable) return false;
+    this.timings?.mark('claimed');
+    const musicNotAsked = this.step instanceof WaitWithMusicStep && !this.step.asked;
     this.agent = agent;
     this.queued = false;
     this.moveTo('ringing', { agentUserId: agent.userId, workstationId: agent.workstationId });
@@ -257,9 +276,16 @@ export class PatientCall {
         log: this.log,
         onAnswered: (leg) => this.onAgentAnswered(agent, leg),
         onFailed: (failure, tag) => void this.onRingFailed(agent, failure, tag),
-        onInviteSent: (ring) => this.saveSip({ set: { ring } }),
+        onInviteSent: (ring) => {
+          this.saveSip({ set: { ring } });
+          this.timings?.mark('invite-sent');
+          this.timings?.report();
+        },
+        ...(this.timings ? { timings: this.timings } : {}),
       }),
     );
+    // The ring's offer is rtpengine's first: the music after it, so the patient hears it while it rings.
+    if (musicNotAsked) void this.playHoldMusic();
     return true;
   }
 
@@ -355,8 +381,9 @@ export class PatientCall {
       this.backToWaiting();
       await this.playHoldMusic();
       await this.releaseAgent();
-    } else if (state === 'intro') {
-      this.moveTo('waiting', { queuedAt: Date.now() });
+    } else if (state === 'intro' || (step instanceof WaitWithMusicStep && !step.asked)) {
+      // A call that has not had its music yet (in its intro, or waiting for its first routing pass).
+      if (state === 'intro') this.moveTo('waiting', { queuedAt: Date.now() });
       await this.playHoldMusic();
     }
     const agentDialog = this.agentLeg?.snapshot();
@@ -415,7 +442,7 @@ export class PatientCall {
         onVanished: () => void this.end('patient-vanished'),
         onChanged: () => this.saveSip({ set: this.sipState() }),
         onAliveAgain: () => {
-          if (this.routable) this.deps.routing.wake('patient-alive-again');
+          if (this.routable) void this.deps.routing.wake('patient-alive-again');
         },
       },
     );
@@ -440,6 +467,7 @@ export class PatientCall {
 
   private onAck(): void {
     if (this.ending) return;
+    this.timings?.mark('ack');
     this.publish({ set: this.sipState() });
     if (this.deps.skipIntro) {
       this.enterWaiting();
@@ -450,18 +478,24 @@ export class PatientCall {
 
   private enterWaiting(): void {
     if (this.ending) return;
-    this.moveTo('waiting', { queuedAt: Date.now() });
+    // Right behind the intro's write when there is no intro (SKIP_INTRO): one round trip less to the queue.
+    this.moveTo('waiting', { queuedAt: Date.now() }, undefined, true);
     this.waitInQueue('call-waiting');
   }
 
-  /** Hold music, and once Redis has the call in calls:waiting, a wake for the router. */
+  /**
+   * Once Redis has the call in calls:waiting, a wake for the router; and the hold music, asked of
+   * rtpengine once that wake's routing pass is over (WaitWithMusicStep): an agent free now is offered
+   * the call before rtpengine spends its 5–20 ms loading the music, and `ring()` plays it then.
+   */
   private waitInQueue(trigger: string): void {
-    this.runStep(new WaitWithMusicStep(this.media, this.deps.holdMusicFile, this.log));
-    void this.writes.then(() => {
+    const routed = this.writes.then(() => {
       if (this.ending || this.machine.state !== 'waiting') return;
       this.queued = true;
-      this.deps.routing.wake(trigger);
+      this.timings?.mark('queued');
+      return this.deps.routing.wake(trigger);
     });
+    this.runStep(new WaitWithMusicStep(this.media, this.deps.holdMusicFile, this.log, routed));
   }
 
   private onAgentAnswered(agent: Agent, leg: AgentLeg): void {
@@ -575,7 +609,7 @@ export class PatientCall {
     } catch (err) {
       this.log.error({ err, userId: agent.userId }, 'could not make the agent available again');
     }
-    this.deps.routing.wake('agent-released');
+    void this.deps.routing.wake('agent-released');
   }
 
   private runStep(step: CallStep): void {
@@ -588,11 +622,12 @@ export class PatientCall {
     });
   }
 
-  private moveTo(state: CallState, fields: Partial<CallView> = {}, sip?: CallSipChange): void {
+  /** `pipelined`: see `queueWrite`. */
+  private moveTo(state: CallState, fields: Partial<CallView> = {}, sip?: CallSipChange, pipelined = false): void {
     this.machine.moveTo(state);
     this.view = { ...this.view, ...fields, state };
     this.log.info({ state }, 'call state changed');
-    this.publish(sip);
+    this.publish(sip, pipelined);
   }
 
   /** What another process needs of the patient's side: the dialog and the media. */
@@ -601,20 +636,44 @@ export class PatientCall {
   }
 
   /** Queues a write of the current view (and a SIP state change); writes of one call reach Redis in order. */
-  private publish(sip?: CallSipChange): void {
+  private publish(sip?: CallSipChange, pipelined = false): void {
     this.published = true;
     const snapshot = { ...this.view };
-    this.writes = this.writes
-      .then(() => this.deps.store.record(snapshot, sip))
-      .catch((err: unknown) => this.log.error({ err, state: snapshot.state }, 'could not record the call in Redis'));
+    this.queueWrite(
+      () => this.deps.store.record(snapshot, sip),
+      (err) => this.log.error({ err, state: snapshot.state }, 'could not record the call in Redis'),
+      pipelined,
+    );
   }
 
   /** Queues a change of the SIP state alone, for a call in Redis that is not ending. */
   private saveSip(change: CallSipChange): void {
     if (!this.published || this.ending) return;
-    this.writes = this.writes
-      .then(() => (this.ending ? undefined : this.deps.store.saveSip(this.id, change)))
-      .catch((err: unknown) => this.log.error({ err }, "could not write the call's SIP state to Redis"));
+    this.queueWrite(
+      () => (this.ending ? Promise.resolve() : this.deps.store.saveSip(this.id, change)),
+      (err) => this.log.error({ err }, "could not write the call's SIP state to Redis"),
+    );
+  }
+
+  /**
+   * A write goes out once the one before it has been answered; a `pipelined` one as soon as the one
+   * before it has been sent, which the one connection to Redis keeps in order. `writes` settles once
+   * every write so far has been answered.
+   */
+  private queueWrite(send: () => Promise<void>, onError: (err: unknown) => void, pipelined = false): void {
+    const after = pipelined ? this.lastSent : this.writes;
+    let markSent!: () => void;
+    this.lastSent = new Promise((resolve) => (markSent = resolve));
+    const done = after
+      .then(() => {
+        try {
+          return send();
+        } finally {
+          markSent();
+        }
+      })
+      .catch(onError);
+    this.writes = pipelined ? Promise.all([this.writes, done]).then(() => undefined) : done;
   }
 
   private respond(statusCode: number, reasonPhrase: string): void {

@@ -14,6 +14,8 @@ export interface InviteContext {
   readonly request: IncomingInviteRequest;
   /** Child logger bound to the SIP Call-ID. */
   readonly log: Logger;
+  /** performance.now() when the INVITE reached the sip app (PostDialTimings). */
+  readonly receivedAt?: number;
   /** The clinic line dialled, once a step has found it. */
   line?: string;
 }

@@ -36,6 +36,8 @@ export interface RouterOptions {
 export class Router implements RoutingHooks {
   private subscriber: Redis | undefined;
   private pending: string | undefined;
+  /** Settles when the pass that will take `pending` is over: what `wake()` returns. */
+  private nextPass: { done: Promise<void>; settle: () => void } | undefined;
   private running = false;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -48,7 +50,7 @@ export class Router implements RoutingHooks {
   private readonly pauses: PauseTimer;
 
   constructor(private readonly options: RouterOptions) {
-    this.pauses = new PauseTimer(options.redis, options.agents.record, options.log, () => this.wake('pause-over'));
+    this.pauses = new PauseTimer(options.redis, options.agents.record, options.log, () => void this.wake('pause-over'));
   }
 
   /**
@@ -65,7 +67,7 @@ export class Router implements RoutingHooks {
     // After a reconnect ioredis subscribes again by itself; messages sent meanwhile were lost, so look.
     subscriber.on('ready', () => {
       this.pauses.arm();
-      this.wake('subscribed');
+      void this.wake('subscribed');
     });
     await subscriber.connect();
     await subscriber.subscribe(RedisChannels.routeWake, RedisChannels.sipRegistrations, RedisChannels.pauseChanged);
@@ -82,11 +84,14 @@ export class Router implements RoutingHooks {
     if (subscriber) await closeRedis(subscriber);
   }
 
-  /** Asks for a routing pass. */
-  wake(trigger: string): void {
-    if (this.stopped) return;
+  /** Asks for a routing pass; settles once a pass begun after this call is over, whatever it found. */
+  wake(trigger: string): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     this.pending = trigger;
+    this.nextPass ??= settledLater();
+    const { done } = this.nextPass;
     if (!this.running) this.idle = this.drain();
+    return done;
   }
 
   /** A refused ring holds the agent back for a moment (REFUSED_AGENT_PAUSE_MS); no answer does not. */
@@ -98,7 +103,7 @@ export class Router implements RoutingHooks {
 
   private onMessage(channel: string, message: string): void {
     if (channel === RedisChannels.routeWake) {
-      this.wake(RedisChannels.routeWake);
+      void this.wake(RedisChannels.routeWake);
       return;
     }
     if (channel === RedisChannels.pauseChanged) {
@@ -108,7 +113,7 @@ export class Router implements RoutingHooks {
     if (channel !== RedisChannels.sipRegistrations) return;
     try {
       const event = JSON.parse(message) as { registered?: unknown };
-      if (event.registered === true) this.wake(RedisChannels.sipRegistrations);
+      if (event.registered === true) void this.wake(RedisChannels.sipRegistrations);
     } catch {
       this.options.log.warn({ message }, 'unreadable message on sip:registrations');
     }
@@ -119,17 +124,24 @@ export class Router implements RoutingHooks {
     try {
       while (this.pending !== undefined && !this.stopped) {
         const trigger = this.pending;
+        const pass = this.nextPass;
         this.pending = undefined;
+        this.nextPass = undefined;
         try {
           await this.pass(trigger);
         } catch (err) {
           this.options.log.warn({ err, trigger }, `routing failed; trying again in ${RETRY_MS} ms`);
           clearTimeout(this.retryTimer);
-          this.retryTimer = setTimeout(() => this.wake('retry'), RETRY_MS);
+          this.retryTimer = setTimeout(() => void this.wake('retry'), RETRY_MS);
+        } finally {
+          pass?.settle();
         }
       }
     } finally {
       this.running = false;
+      // Stopped with a wake still pending: nobody waits for a pass that will not come.
+      this.nextPass?.settle();
+      this.nextPass = undefined;
     }
   }
 
@@ -147,6 +159,7 @@ export class Router implements RoutingHooks {
   /** Claims the first candidate who can still take `call` and rings them; takes used-up candidates off the list. */
   private async assign(call: PatientCall, candidates: Agent[], trigger: string): Promise<void> {
     const { agents, log } = this.options;
+    call.markPostDial('routing');
     while (candidates.length > 0 && call.routable) {
       const agent = candidates[0] as Agent;
       const result = await agents.claim(agent, call.id);
@@ -165,7 +178,7 @@ export class Router implements RoutingHooks {
       }
       // The call ended between the claim and now: give the agent back.
       await agents.release(agent.userId, call.id);
-      this.wake('claim-undone');
+      void this.wake('claim-undone');
       return;
     }
   }
@@ -178,7 +191,13 @@ export class Router implements RoutingHooks {
     if (!Number.isFinite(next)) return;
     this.heldTimer = setTimeout(() => {
       this.scheduleHeldWake();
-      this.wake('agent-pause-over');
+      void this.wake('agent-pause-over');
     }, next - now);
   }
+}
+
+function settledLater(): { done: Promise<void>; settle: () => void } {
+  let settle!: () => void;
+  const done = new Promise<void>((resolve) => (settle = resolve));
+  return { done, settle };
 }

@@ -7,6 +7,7 @@ import type { Dialer } from '../../sip/sip-stack.js';
 import { AgentLeg } from '../agent-leg.js';
 import type { RingSnapshot } from '../call-sip-state.js';
 import type { CallStep } from './call-step.js';
+import type { PostDialTimings } from '../post-dial-timings.js';
 
 /** Why a ring ended without a connected agent. */
 export type RingFailure =
@@ -31,6 +32,8 @@ export interface RingAgentOptions {
   onFailed(failure: RingFailure, tag: string): void;
   /** The INVITE is on its way: what another process would need to CANCEL it. */
   onInviteSent(ring: RingSnapshot): void;
+  /** The call's first ring notes when rtpengine's offer came (PostDialTimings). */
+  timings?: PostDialTimings;
 }
 
 /**
@@ -50,6 +53,7 @@ export class RingAgentStep implements CallStep {
   async start(): Promise<void> {
     const { media, dialer, agent, callId, callerNumber, timeoutMs, log } = this.options;
     const sdp = await media.offerToAgent(this.tag, agent.kind);
+    this.options.timings?.mark('agent-offer');
     if (this.over) return;
     const leg = new AgentLeg(
       dialer,

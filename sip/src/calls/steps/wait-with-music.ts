@@ -8,23 +8,47 @@ import type { CallStep } from './call-step.js';
  */
 export const HOLD_MUSIC_REPEATS = 10_000;
 
-/** The patient waits in the queue hearing the hold music on a loop. */
+/**
+ * The longest the music waits for the routing pass it is asked after: a pass held up (Redis slow
+ * or away) must not keep the patient in silence.
+ */
+export const MUSIC_WAITS_FOR_ROUTING_MS = 100;
+
+/**
+ * The patient waits in the queue hearing the hold music on a loop. With `after` (a routing pass),
+ * the music is asked of rtpengine once it is over, MUSIC_WAITS_FOR_ROUTING_MS at most: rtpengine does
+ * one command of a call at a time, and loading the music takes it 5–20 ms that an offer to an agent
+ * rung now would wait behind. A step stopped before it asked plays nothing: the step after it does.
+ */
 export class WaitWithMusicStep implements CallStep {
   readonly name = 'wait-with-music';
+  /** The music has been asked of rtpengine. */
+  asked = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly media: MediaSession,
     private readonly file: string,
     private readonly log: Logger,
+    private readonly after?: Promise<unknown>,
   ) {}
 
   async start(): Promise<void> {
+    if (this.after) {
+      await Promise.race([this.after, new Promise((resolve) => (this.timer = setTimeout(resolve, MUSIC_WAITS_FOR_ROUTING_MS)))]);
+      clearTimeout(this.timer);
+      if (this.stopped) return;
+    }
+    this.asked = true;
     await this.media.playToPatient(this.file, HOLD_MUSIC_REPEATS);
     this.log.debug('hold music playing');
   }
 
   stop(): void {
-    // Nothing scheduled: the music stops when the next step plays something else or the call's
-    // media session is deleted.
+    // Once asked, the music stops when the next step plays something else or the call's media
+    // session is deleted.
+    this.stopped = true;
+    clearTimeout(this.timer);
   }
 }
