@@ -59,7 +59,7 @@ try {
   let reading = true;
   const tail = (async () => {
     while (reading) {
-      const reply = (await reader.xread('BLOCK', 500, 'STREAMS', RedisStreams.callEvents, lastId).catch(() => null)) as Array<[string, Array<[string, string[]]>]> | null;
+      const reply = await reader.xread('BLOCK', 500, 'STREAMS', RedisStreams.callEvents, lastId).catch(() => null);
       for (const [, entries] of reply ?? []) {
         for (const [id, fields] of entries) {
           lastId = id;

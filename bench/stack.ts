@@ -26,8 +26,8 @@ export const root = path.resolve(here, '../..');
 /** A compiled test module, e.g. `helpers/redis.js`, from tests/dist. */
 export const load = <T>(relative: string): Promise<T> => import(new URL(`../../tests/dist/${relative}`, import.meta.url).href) as Promise<T>;
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-export function onStop(cleanup: () => Promise<unknown> | unknown): void {
+const cleanups: Array<() => unknown> = [];
+export function onStop(cleanup: () => unknown): void {
   cleanups.push(cleanup);
 }
 // The servers run in process groups of their own: on Ctrl-C, stop them before leaving.

@@ -205,7 +205,7 @@ export class ServiceRunner {
     while (!this.isStopping) {
       const status: ExitStatus = proc ? await proc.died : { code: 127, signal: null };
       if (this.isStopping) return;
-      const delay = this.crashed(status, proc);
+      const delay = this.crashed();
       if (proc) await this.killLeftovers(proc);
       if (this.isStopping) return;
       this.reportCrash(status, proc, delay);
@@ -225,7 +225,7 @@ export class ServiceRunner {
   }
 
   /** Notes a crash (the moment it happens: calls wait on it) and returns the wait before the next start. */
-  private crashed(status: ExitStatus, proc: WatchedProcess | undefined): number {
+  private crashed(): number {
     const now = this.context.now();
     this.readyFor = this.current === 'running' && this.readySince !== undefined ? now - this.readySince : undefined;
     this.to('crashed');

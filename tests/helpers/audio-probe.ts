@@ -24,7 +24,7 @@ export async function installAudioProbe(context: BrowserContext): Promise<void> 
     const analysers = new Map<BaseAudioContext, AnalyserNode>();
     let peak = 0;
     const originalConnect = AudioNode.prototype.connect as (this: AudioNode, ...args: unknown[]) => unknown;
-    const originalDisconnect = AudioNode.prototype.disconnect as (this: AudioNode, ...args: unknown[]) => unknown;
+    const originalDisconnect: (this: AudioNode, ...args: unknown[]) => unknown = AudioNode.prototype.disconnect;
     AudioNode.prototype.connect = function (this: AudioNode, ...args: unknown[]) {
       const target = args[0];
       if (target instanceof AudioDestinationNode) {

@@ -21,7 +21,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
-import { SESSION_COOKIE, type CallView, type PushEvent } from '@deskline/protocol';
+import { type CallView, type PushEvent } from '@deskline/protocol';
 import { RedisKeys } from '@deskline/store';
 import { PhonePageServer } from './browser-phone.js';
 import { launchBrowser } from './browser.js';
@@ -473,7 +473,7 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
     // The board against the calls: those answered and not over, bridged or not.
     const boardCheck = async (): Promise<BoardCheck> => {
       const atS = sinceStart();
-      let differences: string[] = [];
+      let differences: string[];
       const deadline = Date.now() + BOARD_AGREE_MS;
       for (;;) {
         differences = [];

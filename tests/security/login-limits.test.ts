@@ -105,7 +105,7 @@ test('500 concurrent wrong logins for one account from 50 addresses: at most the
 });
 
 test("after an attacker's 100 failures from many addresses, the real user from a clean address logs in at once", async () => {
-  const target = await start({ LOGIN_MAX_FAILURES_PER_ACCOUNT: '10', LOGIN_ACCOUNT_SLOW_SECONDS: '60' });
+  await start({ LOGIN_MAX_FAILURES_PER_ACCOUNT: '10', LOGIN_ACCOUNT_SLOW_SECONDS: '60' });
   const attackers = Array.from({ length: 100 }, (_, i) => `192.0.2.${i + 1}`);
   const first = await Promise.all(attackers.map((from, i) => attempt(from, ANNA, `guess ${i}`)));
   assert.equal(tally(first), { 401: 100 }, 'each clean address gets one verified guess');

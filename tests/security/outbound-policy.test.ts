@@ -192,7 +192,7 @@ test('GET and PUT /api/settings/outbound-policy: the default of the clinic\'s co
   assert.is((await app.inject({ method: 'PUT', url: '/api/settings/outbound-policy', payload: wide })).statusCode, 401);
   const noCsrf = await app.inject({ method: 'PUT', url: '/api/settings/outbound-policy', payload: wide, cookies: { [SESSION_COOKIE]: maria.cookie } });
   assert.is(noCsrf.statusCode, 403, 'no CSRF token');
-  assert.equal(JSON.parse((await db.get(RedisKeys.outboundPolicy)) ?? '{}').allowedPrefixes, ['+48'], 'nothing changed');
+  assert.equal((JSON.parse((await db.get(RedisKeys.outboundPolicy)) ?? '{}') as { allowedPrefixes?: string[] }).allowedPrefixes, ['+48'], 'nothing changed');
 
   for (const bad of [
     { ...wide, allowedPrefixes: ['48'] },

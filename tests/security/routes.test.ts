@@ -379,7 +379,7 @@ test("another employee's things: Anna cannot read or change Ben's task, take his
   assert.is(profile.status, 400, profile.body);
   assert.is((await app.users.get(ben.info.user.id))?.displayName, 'ben');
   const me = await send('GET', `/api/me?userId=${ben.info.user.id}`, annaCaller);
-  assert.is(JSON.parse(me.body).user.id, anna.info.user.id);
+  assert.is((JSON.parse(me.body) as { user: { id: string } }).user.id, anna.info.user.id);
 });
 
 test('a route registered without an access declaration (or with an unknown one) makes the app fail to build', async () => {

@@ -141,7 +141,8 @@ export class WorkstationStore {
     return workstations.map((workstation, index) => {
       const [holderError, holderId] = replies[2 * index] ?? [];
       const [registeredError, registered] = replies[2 * index + 1] ?? [];
-      if (holderError || registeredError) throw holderError ?? registeredError;
+      const failed = holderError ?? registeredError;
+      if (failed) throw failed;
       return { workstation, ...(typeof holderId === 'string' ? { holderId } : {}), registered: registered === 1 };
     });
   }

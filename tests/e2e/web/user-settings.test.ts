@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type PublicUser, type SessionInfo } from '@deskline/protocol';
+import { type PublicUser } from '@deskline/protocol';
 import { RedisStreams } from '@deskline/store';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { createClinic, memberByEmail, STAFF } from '../../helpers/clinic.js';

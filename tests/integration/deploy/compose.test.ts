@@ -396,7 +396,7 @@ function launcherVariables(): string[] {
   const watched = new Proxy({ SIP_EPHEMERAL_SECRET: SECRETS.SIP_EPHEMERAL_SECRET } as NodeJS.ProcessEnv, {
     get(target, key) {
       if (typeof key === 'string') asked.add(key);
-      return Reflect.get(target, key);
+      return Reflect.get(target, key) as unknown;
     },
   });
   readLaunchConfig(watched);

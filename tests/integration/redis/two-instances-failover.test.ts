@@ -13,7 +13,6 @@ import { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { QUEUE_CALL_ID_HEADER } from '@deskline/protocol';
-import { RedisKeys } from '@deskline/store';
 import { freePort } from '@deskline/scripts/free-port';
 import { startRedisServer, type RunningRedis } from '@deskline/scripts/redis-server';
 import { AGENT_TONE_HZ, AgentPhone } from '../../helpers/agent-phone.js';
@@ -21,7 +20,7 @@ import { HOLD_MUSIC_HZ, INTRO_SECONDS, deskCallIdOf, ownerOf, readCall, startCal
 import { Callers, assertHears, listen, maxGap, type Caller } from '../../helpers/callers.js';
 import { startSentinelGroup, type SentinelGroup } from '../../helpers/redis-sentinel.js';
 import { header } from '../../helpers/sip-message.js';
-import { instanceIdOf, type RunningSipApp } from '../../helpers/sip-app.js';
+import { instanceIdOf } from '../../helpers/sip-app.js';
 import { Staff } from '../../helpers/staff.js';
 import { waitFor } from '../../helpers/wait.js';
 

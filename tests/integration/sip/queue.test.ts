@@ -125,7 +125,7 @@ test('a phone that ignores Record-Route (like sipp -sn uac) still hangs up: its 
     await waitFor('the call to be abandoned', async () => (await readCall(path.redis, id))?.state === 'abandoned');
     assert.equal(await activeCallIds(path.redis), []);
   } finally {
-    await phone.close();
+    phone.close();
   }
 });
 

@@ -5,7 +5,6 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { LogLine } from '../../helpers/sip-app.js';
 import { header, parseSipMessage, type SipMessage } from '../../helpers/sip-message.js';
 import { AgentPhone, AGENT_TONE_HZ } from '../../helpers/agent-phone.js';
 import { PatientLine } from '../../helpers/patient-line.js';
@@ -55,11 +54,6 @@ function audioPort(sdp: string): number {
 
 function origin(sdp: string): string[] {
   return (/^o=(.*)$/m.exec(sdp)?.[1] ?? '').trim().split(' ');
-}
-
-/** When the sip app took in the patient's request (its log line). */
-async function requestSeen(path: CallPath, sipCallId: string, msg: string, from = 0): Promise<LogLine> {
-  return path.app.waitForLog(msg, (line) => line['sipCallId'] === sipCallId && line.msg === msg, { from, timeoutMs: PAUSE_MS + 5_000 });
 }
 
 /** Packets received in [from, from + ms]; waits until that window is over. */

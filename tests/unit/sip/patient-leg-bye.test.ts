@@ -56,7 +56,7 @@ test('a bye before the ACK: answered, the leg ends once (the patient hung up), t
   assert.equal(events, ['hung-up']);
   assert.is(disposed(), 1);
   // SIP.js's core drops the late ACK; were it handed on, it would still start nothing.
-  delegate.onAck?.(ack);
+  void delegate.onAck?.(ack);
   delegate.onAckTimeout?.();
   delegate.onBye?.({} as IncomingByeRequest);
   assert.equal(events, ['hung-up'], 'no confirmation, no ACK timeout, no second hang-up');
@@ -67,7 +67,7 @@ test('a bye before the ACK: answered, the leg ends once (the patient hung up), t
 
 test('a bye right after the ACK: confirmed, then hung up', () => {
   const { leg, delegate, events } = answeredLeg();
-  delegate.onAck?.(ack);
+  void delegate.onAck?.(ack);
   assert.is(leg.state, 'confirmed');
   delegate.onBye?.({} as IncomingByeRequest);
   assert.equal(events, ['confirmed', 'hung-up']);

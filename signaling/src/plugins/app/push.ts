@@ -61,8 +61,6 @@ async function activeCalls(app: { redis: import('ioredis').Redis }): Promise<Cal
     .sort((a, b) => a.startedAt - b.startedAt);
 }
 
-type StreamReply = Array<[string, Array<[string, string[]]>]>;
-
 function field(fields: string[], name: string): string | undefined {
   const index = fields.indexOf(name);
   return index >= 0 && index % 2 === 0 ? fields[index + 1] : undefined;
@@ -217,7 +215,7 @@ export default fp(
       while (running) {
         try {
           if (lastCall === '') [lastCall, lastTeam, lastBoard] = await streamEnds();
-          const result = (await reader.xread(
+          const result = await reader.xread(
             'BLOCK',
             BLOCK_MS,
             'STREAMS',
@@ -227,7 +225,7 @@ export default fp(
             lastCall,
             lastTeam,
             lastBoard,
-          )) as StreamReply | null;
+          );
           const changed = new Set<string>();
           const changedTasks = new Set<string>();
           const changedSubjects = new Set<string>();

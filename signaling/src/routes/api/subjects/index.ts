@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { API_ROUTES } from '@deskline/protocol';
-import { authenticated } from '../../../plugins/app/auth.js';
 import { ClientError } from '../../../errors.js';
 
 /**
