@@ -11,7 +11,7 @@ import os from 'node:os';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort } from '@deskline/scripts/free-port';
-import { slotKey } from '@deskline/sip/instance';
+import { slotKey } from '@deskline/store';
 import { WAITING_FOR_RECONNECTS } from '@deskline/sip/calls/orphaned-calls';
 import { CallEvents } from '../../helpers/call-events.js';
 import { Callers, RESTART_GAP_LIMIT_MS, maxGap } from '../../helpers/callers.js';
