@@ -61,7 +61,7 @@ interface Panel {
    * is read from Redis over several round trips; an event pushed meanwhile and sent before it would be
    * overwritten by an older state. Sent after it, every entity ends at its newest state.
    */
-  pending: string[] | undefined;
+  pending: Buffer[] | undefined;
 }
 
 /** Every call that has not ended, oldest first. */
@@ -144,10 +144,15 @@ export default fp(
     const sessionSweep = setInterval(() => void sweepSessions(), SESSION_SWEEP_MS);
     sessionSweep.unref();
 
-    /** Sends to one panel, or holds it until that panel's hello is sent (Panel.pending). */
-    const send = (socket: WebSocket, panel: Panel, text: string): void => {
+    /**
+     * An event as UTF-8, made once for every panel it goes to: given a string, ws would encode it again
+     * for each socket (bench/README.md, "push-fanout.ts").
+     */
+    const encode = (event: PushEvent): Buffer => Buffer.from(JSON.stringify(event));
+    /** Sends a text frame to one panel, or holds it until that panel's hello is sent (Panel.pending). */
+    const send = (socket: WebSocket, panel: Panel, text: Buffer): void => {
       if (panel.pending) panel.pending.push(text);
-      else socket.send(text);
+      else socket.send(text, { binary: false });
     };
 
     /**
@@ -155,8 +160,8 @@ export default fp(
      * that was sent it and may no longer see it (another employee took it) is told to drop it.
      */
     const sendTask = (task: TaskView): void => {
-      const text = JSON.stringify({ type: 'task', task } satisfies PushEvent);
-      const gone = JSON.stringify({ type: 'task-gone', taskId: task.id } satisfies PushEvent);
+      const text = encode({ type: 'task', task });
+      const gone = encode({ type: 'task-gone', taskId: task.id });
       for (const [socket, panel] of sockets) {
         if (socket.readyState !== socket.OPEN) continue;
         if (taskVisibleTo(task, panel)) {
@@ -171,7 +176,7 @@ export default fp(
     };
 
     const broadcast = (event: PushEvent): void => {
-      const text = JSON.stringify(event);
+      const text = encode(event);
       for (const [socket, panel] of sockets) if (socket.readyState === socket.OPEN) send(socket, panel, text);
     };
 
@@ -229,7 +234,7 @@ export default fp(
       socket.send(JSON.stringify(hello));
       const pending = panel.pending ?? [];
       panel.pending = undefined;
-      for (const text of pending) socket.send(text);
+      for (const text of pending) socket.send(text, { binary: false });
     };
 
     app.decorate('push', {
