@@ -11,7 +11,8 @@ import stores from './plugins/app/stores.js';
 import auth, { withAccess } from './plugins/app/auth.js';
 import csrf from './plugins/app/csrf.js';
 import errors from './plugins/app/errors.js';
-import push from './plugins/app/push.js';
+import liveEvents from './plugins/app/live-events.js';
+import push, { PUSH_PATH } from './plugins/app/push.js';
 import lifecycle from './plugins/app/lifecycle.js';
 import pauseTimer from './plugins/app/pause-timer.js';
 import taskBoard from './plugins/app/tasks.js';
@@ -28,6 +29,7 @@ import settings from './routes/api/settings/index.js';
 import subjects from './routes/api/subjects/index.js';
 import statistics from './routes/api/statistics/index.js';
 import tasks from './routes/api/tasks/index.js';
+import pushSocket from './routes/api/push/index.js';
 
 /**
  * With TRUST_PROXY, one proxy on this machine (Caddy under Compose) stands in front: the client is
@@ -82,6 +84,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(auth, { config });
   await app.register(csrf, { config });
   await app.register(taskBoard, { retentionDays: config.HISTORY_RETENTION_DAYS });
+  await app.register(liveEvents);
   await app.register(push, { config });
   await app.register(pauseTimer);
 
@@ -98,6 +101,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(settings, { prefix: '/api/settings' });
   await app.register(statistics, { prefix: '/api/statistics', config });
   await app.register(tasks, { prefix: '/api/tasks', config });
+  await app.register(pushSocket, { prefix: PUSH_PATH, config });
 
   if (existsSync(config.WEB_ROOT)) {
     // The web app's files are public: the login page must load before anyone logs in.

@@ -1,12 +1,12 @@
 import fp from 'fastify-plugin';
 import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
-import { PUSH_SERVER_RESTARTING_CLOSE_CODE, PUSH_SESSION_ENDED_CLOSE_CODE, taskVisibleTo, type CallEvent, type CallView, type PushEvent, type TaskView } from '@deskline/protocol';
-import { RedisKeys, RedisStreams, callFromHash } from '@deskline/store';
+import { PUSH_SERVER_RESTARTING_CLOSE_CODE, PUSH_SESSION_ENDED_CLOSE_CODE, taskVisibleTo, type CallView, type PushEvent, type TaskView } from '@deskline/protocol';
+import { RedisKeys, callFromHash } from '@deskline/store';
 import type { Config } from '../../config.js';
 import { ClientError } from '../../errors.js';
 import { SESSIONS_ENDED_CHANNEL, parseSessionsEnded, sessionDigest } from '../../services/session-store.js';
-import { authenticated } from './auth.js';
+import type { LiveEvent } from './live-events.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -14,12 +14,28 @@ declare module 'fastify' {
   }
 }
 
+/** Where the push socket is (routes/api/push/). */
+export const PUSH_PATH = '/api/push';
+
+/** Who opened a push socket: the session it was opened in, and its user. */
+export interface PanelOwner {
+  sessionId: string;
+  userId: string;
+  role: string;
+}
+
 export interface PushHub {
   /** How many panels are connected. */
   readonly size: number;
+  /** This instance has started to stop: it opens no new socket. */
+  readonly stopping: boolean;
+  /**
+   * Takes a panel's socket: its user is online while it is open; it is sent the hello (the whole
+   * state) and then every change its user may see, and closed when its session ends.
+   */
+  open(socket: WebSocket, owner: PanelOwner): Promise<void>;
 }
 
-const BLOCK_MS = 5_000;
 /**
  * How often the sessions behind open sockets are checked for expiry, which Redis does silently. With
  * the ended channel for everything else, a socket outlives its session by at most this long.
@@ -45,9 +61,8 @@ interface Panel {
    * is read from Redis over several round trips; an event pushed meanwhile and sent before it would be
    * overwritten by an older state. Sent after it, every entity ends at its newest state.
    */
-  pending: string[] | undefined;
+  pending: Buffer[] | undefined;
 }
-const PUSH_PATH = '/api/push';
 
 /** Every call that has not ended, oldest first. */
 async function activeCalls(app: { redis: import('ioredis').Redis }): Promise<CallView[]> {
@@ -61,21 +76,15 @@ async function activeCalls(app: { redis: import('ioredis').Redis }): Promise<Cal
     .sort((a, b) => a.startedAt - b.startedAt);
 }
 
-function field(fields: string[], name: string): string | undefined {
-  const index = fields.indexOf(name);
-  return index >= 0 && index % 2 === 0 ? fields[index + 1] : undefined;
-}
-
 /**
- * Live state for every logged-in panel: a WebSocket at /api/push (session cookie required) that first
- * sends the calls in progress, the team and the open tasks the user may see (every socket starts with
- * the whole state, so a reconnect resyncs: docs/scaling.md), then every call event the sip app
- * appends, every team member that changed (docs/presence-and-pause.md), and every task and subject
- * that changed (docs/call-board.md). One blocking reader per signaling instance tails the three
- * streams; each instance fans out to its own sockets. An open socket makes its user `online`: the
- * instance tells Redis on the first and the last socket of a user and refreshes the users it holds
- * every heartbeat, and every instance sweeps out the users of an instance that died. A stopping
- * instance closes its sockets with the restart code and hands its users over.
+ * The open push sockets of this instance (routes/api/push/). Each first gets the calls in progress,
+ * the team and the open tasks its user may see (every socket starts with the whole state, so a
+ * reconnect resyncs: docs/scaling.md), then every change from live-events: calls, team members
+ * (docs/presence-and-pause.md), tasks and subjects (docs/call-board.md); a task only to the panels
+ * whose user may see it. An open socket makes its user `online`: the instance tells Redis on the first
+ * and the last socket of a user and refreshes the users it holds every heartbeat, and every instance
+ * sweeps out the users of an instance that died. A stopping instance closes its sockets with the
+ * restart code and hands its users over.
  */
 export default fp(
   async (app, opts: { config: Config }) => {
@@ -84,12 +93,8 @@ export default fp(
     const perUser = new Map<string, number>();
     /** Presence changes of one user reach Redis in the order they happened. */
     const presenceChain = new Map<string, Promise<void>>();
-    const reader = app.redis.duplicate({ connectionName: 'signaling-push' });
-    // The tail loop reports failed reads; the connection's own errors need a listener of their own.
-    reader.on('error', (err: Error) => app.log.debug({ err: err.message }, 'push reader: Redis connection problem'));
     const sessionEvents = app.redis.duplicate({ connectionName: 'signaling-sessions' });
     sessionEvents.on('error', (err: Error) => app.log.debug({ err: err.message }, 'push: sessions channel connection problem'));
-    let running = true;
     /** Set when this instance starts to stop: its sockets close with the restart code, no new one opens. */
     let stopping = false;
     /** The users this instance held sockets for when it started to stop: handed over, not taken offline. */
@@ -139,10 +144,15 @@ export default fp(
     const sessionSweep = setInterval(() => void sweepSessions(), SESSION_SWEEP_MS);
     sessionSweep.unref();
 
-    /** Sends to one panel, or holds it until that panel's hello is sent (Panel.pending). */
-    const send = (socket: WebSocket, panel: Panel, text: string): void => {
+    /**
+     * An event as UTF-8, made once for every panel it goes to: given a string, ws would encode it again
+     * for each socket (bench/README.md, "push-fanout.ts").
+     */
+    const encode = (event: PushEvent): Buffer => Buffer.from(JSON.stringify(event));
+    /** Sends a text frame to one panel, or holds it until that panel's hello is sent (Panel.pending). */
+    const send = (socket: WebSocket, panel: Panel, text: Buffer): void => {
       if (panel.pending) panel.pending.push(text);
-      else socket.send(text);
+      else socket.send(text, { binary: false });
     };
 
     /**
@@ -150,8 +160,8 @@ export default fp(
      * that was sent it and may no longer see it (another employee took it) is told to drop it.
      */
     const sendTask = (task: TaskView): void => {
-      const text = JSON.stringify({ type: 'task', task } satisfies PushEvent);
-      const gone = JSON.stringify({ type: 'task-gone', taskId: task.id } satisfies PushEvent);
+      const text = encode({ type: 'task', task });
+      const gone = encode({ type: 'task-gone', taskId: task.id });
       for (const [socket, panel] of sockets) {
         if (socket.readyState !== socket.OPEN) continue;
         if (taskVisibleTo(task, panel)) {
@@ -166,7 +176,7 @@ export default fp(
     };
 
     const broadcast = (event: PushEvent): void => {
-      const text = JSON.stringify(event);
+      const text = encode(event);
       for (const [socket, panel] of sockets) if (socket.readyState === socket.OPEN) send(socket, panel, text);
     };
 
@@ -181,89 +191,6 @@ export default fp(
       return next;
     };
 
-    /** Pushes the current state of each member named by a batch of team events, once per member. */
-    const pushMembers = async (userIds: Set<string>): Promise<void> => {
-      const members = await app.team.read([...userIds]);
-      for (const userId of userIds) {
-        const member = members.get(userId);
-        broadcast(member ? { type: 'member', member } : { type: 'member-gone', userId });
-      }
-    };
-
-    /** Pushes the current state of each task and subject named by a batch of board events, once each. */
-    const pushBoard = async (taskIds: Set<string>, subjectIds: Set<string>): Promise<void> => {
-      const [tasks, subjects] = await Promise.all([app.tasks.many([...taskIds]), Promise.all([...subjectIds].map((id) => app.subjects.get(id)))]);
-      for (const task of tasks) sendTask(task);
-      for (const subject of subjects) if (subject) broadcast({ type: 'subject', subject });
-    };
-
-    /**
-     * Where each stream ends now. Not `$` in every read: a read that returns entries of one stream
-     * leaves the others at `$`, and the next read would skip what they got in between.
-     */
-    const streamEnds = async (): Promise<[string, string, string]> => {
-      const streams = [RedisStreams.callEvents, RedisStreams.teamEvents, RedisStreams.boardEvents];
-      const ends = await Promise.all(streams.map((stream) => reader.xrevrange(stream, '+', '-', 'COUNT', 1)));
-      const [call = '0-0', team = '0-0', board = '0-0'] = ends.map((entries) => entries[0]?.[0] ?? '0-0');
-      return [call, team, board];
-    };
-
-    const tail = async (): Promise<void> => {
-      let lastCall = '';
-      let lastTeam = '';
-      let lastBoard = '';
-      while (running) {
-        try {
-          if (lastCall === '') [lastCall, lastTeam, lastBoard] = await streamEnds();
-          const result = await reader.xread(
-            'BLOCK',
-            BLOCK_MS,
-            'STREAMS',
-            RedisStreams.callEvents,
-            RedisStreams.teamEvents,
-            RedisStreams.boardEvents,
-            lastCall,
-            lastTeam,
-            lastBoard,
-          );
-          const changed = new Set<string>();
-          const changedTasks = new Set<string>();
-          const changedSubjects = new Set<string>();
-          for (const [stream, entries] of result ?? []) {
-            for (const [id, fields] of entries) {
-              if (stream === RedisStreams.teamEvents) {
-                lastTeam = id;
-                const userId = field(fields, 'userId');
-                if (userId) changed.add(userId);
-                continue;
-              }
-              if (stream === RedisStreams.boardEvents) {
-                lastBoard = id;
-                const taskId = field(fields, 'taskId');
-                const subjectId = field(fields, 'subjectId');
-                if (taskId) changedTasks.add(taskId);
-                if (subjectId) changedSubjects.add(subjectId);
-                continue;
-              }
-              lastCall = id;
-              try {
-                const { call } = JSON.parse(field(fields, 'event') ?? '') as CallEvent;
-                if (call?.id) broadcast({ type: 'call', call });
-              } catch {
-                app.log.warn({ id }, 'push: unreadable call event skipped');
-              }
-            }
-          }
-          if (changed.size > 0) await pushMembers(changed);
-          if (changedTasks.size > 0 || changedSubjects.size > 0) await pushBoard(changedTasks, changedSubjects);
-        } catch (err) {
-          if (!running) return;
-          app.log.warn({ err: (err as Error).message }, 'push: reading events failed; retrying');
-          await new Promise((resolve) => setTimeout(resolve, 1000));
-        }
-      }
-    };
-
     const heartbeatMs = opts.config.PRESENCE_HEARTBEAT_SECONDS * 1000;
     const heartbeat = setInterval(() => {
       if (perUser.size > 0) {
@@ -273,54 +200,27 @@ export default fp(
     }, heartbeatMs);
     heartbeat.unref();
 
-    app.decorate('push', {
-      get size() {
-        return sockets.size;
-      },
+    app.liveEvents.subscribe((event: LiveEvent) => {
+      if (event.type === 'task') sendTask(event.task);
+      else broadcast(event);
     });
 
-    // @fastify/websocket would accept an upgrade to any other route (the web app's wildcard, say) and
-    // close it at once; a plain 404 says there is no socket there.
-    app.addHook('onRequest', async (request, reply) => {
-      const push = request.routeOptions.url === PUSH_PATH;
-      // Every socket starts with the whole state: there is nothing to resume from (no last event
-      // id), and no parameter that could widen what it is sent (docs/scaling.md).
-      if (push && Object.keys(request.query as object).length > 0) {
-        throw new ClientError(400, 'The push socket takes no parameters: every connection starts with the whole state.');
-      }
-      if (!request.ws) return;
-      if (!push) throw new ClientError(404, 'There is no WebSocket here.');
-      if (stopping) {
-        // No answer at all: the proxy retries the upgrade (a GET) on another instance, where an
-        // answer (a 503) would go back to the panel as a failed socket and a backoff.
-        reply.hijack();
-        request.raw.socket.destroy();
-        return reply;
-      }
-    });
-
-    app.get(PUSH_PATH, { websocket: true, config: { access: 'session' } }, async (socket, request) => {
-      const origin = request.headers.origin;
-      const allowed = opts.config.PUBLIC_ORIGIN ?? `${request.protocol}://${request.host}`;
-      if (origin !== undefined && origin !== allowed) {
-        socket.close(1008, 'cross-site');
-        return;
-      }
-      const { session, user } = authenticated(request);
-      const panel: Panel = { session: sessionDigest(session.id), userId: user.id, role: user.role, tasks: new Set(), pending: [] };
+    const open = async (socket: WebSocket, owner: PanelOwner): Promise<void> => {
+      const { userId } = owner;
+      const panel: Panel = { session: sessionDigest(owner.sessionId), userId, role: owner.role, tasks: new Set(), pending: [] };
       sockets.set(socket, panel);
-      const count = (perUser.get(user.id) ?? 0) + 1;
-      perUser.set(user.id, count);
-      const online = count === 1 ? presenceStep(user.id, () => app.presence.touch(user.id)) : presenceChain.get(user.id);
+      const count = (perUser.get(userId) ?? 0) + 1;
+      perUser.set(userId, count);
+      const online = count === 1 ? presenceStep(userId, () => app.presence.touch(userId)) : presenceChain.get(userId);
       socket.on('close', () => {
         sockets.delete(socket);
-        const left = (perUser.get(user.id) ?? 1) - 1;
+        const left = (perUser.get(userId) ?? 1) - 1;
         if (left > 0) {
-          perUser.set(user.id, left);
+          perUser.set(userId, left);
           return;
         }
-        perUser.delete(user.id);
-        if (!stopping) void presenceStep(user.id, () => app.presence.leave(user.id));
+        perUser.delete(userId);
+        if (!stopping) void presenceStep(userId, () => app.presence.leave(userId));
       });
       // Panels only listen; anything they send is ignored.
       socket.on('message', () => undefined);
@@ -334,12 +234,25 @@ export default fp(
       socket.send(JSON.stringify(hello));
       const pending = panel.pending ?? [];
       panel.pending = undefined;
-      for (const text of pending) socket.send(text);
+      for (const text of pending) socket.send(text, { binary: false });
+    };
+
+    app.decorate('push', {
+      get size() {
+        return sockets.size;
+      },
+      get stopping() {
+        return stopping;
+      },
+      open,
     });
 
-    app.addHook('onReady', async () => {
-      void tail();
+    // @fastify/websocket would accept an upgrade to any other route (the web app's wildcard, say) and
+    // close it at once; a plain 404 says there is no socket there.
+    app.addHook('onRequest', async (request) => {
+      if (request.ws && request.routeOptions.url !== PUSH_PATH) throw new ClientError(404, 'There is no WebSocket here.');
     });
+
     // Before the listener closes (Fastify runs preClose first): panels reconnect at once, and the
     // proxy, finding this instance gone or dropping the upgrade, takes them to another one.
     app.addHook('preClose', async () => {
@@ -349,7 +262,6 @@ export default fp(
     });
     app.addHook('onClose', async () => {
       stopping = true;
-      running = false;
       clearInterval(heartbeat);
       clearInterval(sessionSweep);
       sessionEvents.disconnect();
@@ -359,8 +271,7 @@ export default fp(
       const held = new Set([...heldAtStop, ...perUser.keys()]);
       await Promise.all([...held].map((userId) => presenceStep(userId, () => app.presence.handOver(userId, RESTART_GRACE_MS))));
       perUser.clear();
-      reader.disconnect();
     });
   },
-  { name: 'push', dependencies: ['redis', 'websocket', 'auth', 'stores', 'tasks'] },
+  { name: 'push', dependencies: ['redis', 'websocket', 'auth', 'stores', 'live-events'] },
 );
