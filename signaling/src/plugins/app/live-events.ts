@@ -18,8 +18,6 @@ export interface LiveEvents {
 
 const BLOCK_MS = 5_000;
 
-type StreamReply = Array<[string, Array<[string, string[]]>]>;
-
 function field(fields: string[], name: string): string | undefined {
   const index = fields.indexOf(name);
   return index >= 0 && index % 2 === 0 ? fields[index + 1] : undefined;
@@ -74,7 +72,7 @@ export default fp(
       while (running) {
         try {
           if (lastCall === '') [lastCall, lastTeam, lastBoard] = await streamEnds();
-          const result = (await reader.xread(
+          const result = await reader.xread(
             'BLOCK',
             BLOCK_MS,
             'STREAMS',
@@ -84,7 +82,7 @@ export default fp(
             lastCall,
             lastTeam,
             lastBoard,
-          )) as StreamReply | null;
+          );
           const changed = new Set<string>();
           const changedTasks = new Set<string>();
           const changedSubjects = new Set<string>();
