@@ -31,14 +31,14 @@ const TIMEOUT = 10_000;
 const USER = 'bench-browser';
 const HEARD_RMS = 0.02;
 
-const [{ launchBrowser }, { BrowserPhone, PhonePageServer }, { PatientLine }, { PatientPhone }, { Staff }] = await Promise.all([
-  load<BrowserHelpers>('helpers/browser.js'),
-  load<BrowserPhoneModule>('helpers/browser-phone.js'),
-  load<PatientLineModule>('helpers/patient-line.js'),
-  load<PatientPhoneModule>('helpers/patient-phone.js'),
-  load<StaffModule>('helpers/staff.js'),
-]);
-
+const [{ launchBrowser }, { BrowserPhone, PhonePageServer }, { PatientLine }, { PatientPhone }, { Staff }] =
+  await Promise.all([
+    load<BrowserHelpers>('helpers/browser.js'),
+    load<BrowserPhoneModule>('helpers/browser-phone.js'),
+    load<PatientLineModule>('helpers/patient-line.js'),
+    load<PatientPhoneModule>('helpers/patient-phone.js'),
+    load<StaffModule>('helpers/staff.js'),
+  ]);
 
 interface Packet {
   at: number;
@@ -84,7 +84,12 @@ try {
   const browser = await launchBrowser();
   onStop(() => browser.close());
   const workstation = await staff.workstation('Bench browser');
-  const phone = await BrowserPhone.register(browser.context, pages.url, await credentials(kamailio, workstation.id), TIMEOUT);
+  const phone = await BrowserPhone.register(
+    browser.context,
+    pages.url,
+    await credentials(kamailio, workstation.id),
+    TIMEOUT,
+  );
   // browser-phone.ts opens an AudioContext per call and never closes it; Chromium stops delivering
   // audio to new ones after about 50 (call 49 heard nothing). Track them so each call's can be closed.
   await phone.page.evaluate(() => {
@@ -124,7 +129,15 @@ try {
       await until('hold music at the patient', async () => packets.length > 0, TIMEOUT);
       const holdSsrc = packets[0]?.ssrc;
       const firstFromBrowser = new Promise<Packet>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no packet from the browser after ${TIMEOUT} ms (${packets.length} packets, SSRCs ${[...new Set(packets.map((p) => p.ssrc))].join(', ')})`)), TIMEOUT);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `no packet from the browser after ${TIMEOUT} ms (${packets.length} packets, SSRCs ${[...new Set(packets.map((p) => p.ssrc))].join(', ')})`,
+              ),
+            ),
+          TIMEOUT,
+        );
         onPacket = () => {
           const last = packets[packets.length - 1];
           if (last && last.ssrc !== holdSsrc) {
@@ -136,12 +149,17 @@ try {
       });
       const answerAt = await answerStamped(phone.page);
       const first = await firstFromBrowser;
-      if (first.at < answerAt) throw new Error(`a new SSRC ${first.at - answerAt} ms before the answer: not the browser's`);
+      if (first.at < answerAt)
+        throw new Error(`a new SSRC ${first.at - answerAt} ms before the answer: not the browser's`);
       ssrcs.push(new Set(packets.map((p) => p.ssrc)).size);
-      await phone.page.waitForFunction(() => (window as unknown as BenchWindow).__bench?.heardAt !== undefined, undefined, { timeout: TIMEOUT }).catch(async (err: unknown) => {
-        const peak = await phone.page.evaluate(() => (window as unknown as BenchWindow).__phone.peak);
-        throw new Error(`call ${i}: the page never heard the patient (peak RMS ${peak}): ${String(err)}`);
-      });
+      await phone.page
+        .waitForFunction(() => (window as unknown as BenchWindow).__bench?.heardAt !== undefined, undefined, {
+          timeout: TIMEOUT,
+        })
+        .catch(async (err: unknown) => {
+          const peak = await phone.page.evaluate(() => (window as unknown as BenchWindow).__phone.peak);
+          throw new Error(`call ${i}: the page never heard the patient (peak RMS ${peak}): ${String(err)}`);
+        });
       const { heardAt, confirmedAt } = await phone.page.evaluate(() => {
         const w = window as unknown as BenchWindow;
         return { heardAt: w.__bench?.heardAt ?? NaN, confirmedAt: w.__phone.confirmedAt ?? NaN };
@@ -156,18 +174,28 @@ try {
       await phone.ended(TIMEOUT);
       // Let the ended track's silence reach the analyser before its context closes (no stale tone).
       await new Promise((resolve) => setTimeout(resolve, 200));
-      await phone.page.evaluate(() => Promise.all((window as unknown as { __contexts: AudioContext[] }).__contexts.splice(0).map((c) => c.close())));
+      await phone.page.evaluate(() =>
+        Promise.all((window as unknown as { __contexts: AudioContext[] }).__contexts.splice(0).map((c) => c.close())),
+      );
     } finally {
       await dialog.close();
       media.close();
       await phone.reset();
     }
   }
-  console.log(`agent = headless Chromium (JsSIP page of tests/helpers/browser-phone.ts, DTLS-SRTP); ${CALLS} sequential calls after ${WARMUP} warm-up calls`);
+  console.log(
+    `agent = headless Chromium (JsSIP page of tests/helpers/browser-phone.ts, DTLS-SRTP); ${CALLS} sequential calls after ${WARMUP} warm-up calls`,
+  );
   console.log(`t0 = JsSIP session.answer() called in the page`);
-  console.log(`(a) t0 → first RTP packet from the browser at the patient's UDP socket (payload type ${[...payloadTypes].join(',')}): ${percentiles(toFirstPacket)} (min ${Math.min(...toFirstPacket)})`);
-  console.log(`(b) t0 → first analyser reading > ${HEARD_RMS} RMS of the patient's tone in the page: ${percentiles(toHeard)} (min ${Math.min(...toHeard)})`);
-  console.log(`    SSRCs seen by each call's patient: ${[...new Set(ssrcs)].join(', ')} (hold music, then the browser's)`);
+  console.log(
+    `(a) t0 → first RTP packet from the browser at the patient's UDP socket (payload type ${[...payloadTypes].join(',')}): ${percentiles(toFirstPacket)} (min ${Math.min(...toFirstPacket)})`,
+  );
+  console.log(
+    `(b) t0 → first analyser reading > ${HEARD_RMS} RMS of the patient's tone in the page: ${percentiles(toHeard)} (min ${Math.min(...toHeard)})`,
+  );
+  console.log(
+    `    SSRCs seen by each call's patient: ${[...new Set(ssrcs)].join(', ')} (hold music, then the browser's)`,
+  );
   console.log(`    (t0 → JsSIP 'confirmed', the ACK for the browser's 200 OK: ${percentiles(toConfirmed)})`);
 } catch (err) {
   console.error(err);

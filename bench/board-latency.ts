@@ -98,9 +98,21 @@ try {
     );
   }
   await Promise.all(dialogs);
-  if (refused.length > 0) throw new Error(`${refused.length} of ${calls} calls failed, e.g. ${refused[0]} (see "rate × wait" in bench/README.md)`);
+  if (refused.length > 0)
+    throw new Error(
+      `${refused.length} of ${calls} calls failed, e.g. ${refused[0]} (see "rate × wait" in bench/README.md)`,
+    );
   const abandoned = (event: PushEvent): boolean => event.type === 'task' && event.task.status === 'abandoned';
-  await until('every task abandoned on the board', async () => new Set(push.seen.filter((s) => abandoned(s.event)).map((s) => (s.event as Extract<PushEvent, { type: 'task' }>).task.id)).size >= calls, 30_000);
+  await until(
+    'every task abandoned on the board',
+    async () =>
+      new Set(
+        push.seen
+          .filter((s) => abandoned(s.event))
+          .map((s) => (s.event as Extract<PushEvent, { type: 'task' }>).task.id),
+      ).size >= calls,
+    30_000,
+  );
   reading = false;
   await tail;
 
@@ -121,7 +133,9 @@ try {
     }
     byStage.set(stage, [...(byStage.get(stage) ?? []), seen - at]);
   }
-  console.log(`${calls} calls at ${rate}/s, each hanging up after ${waitSeconds} s; ${written.size} call events, ${missing} never shown as such (a later state overtook them)`);
+  console.log(
+    `${calls} calls at ${rate}/s, each hanging up after ${waitSeconds} s; ${written.size} call events, ${missing} never shown as such (a later state overtook them)`,
+  );
   for (const [stage, samples] of byStage) console.log(`${stage.padEnd(10)} ${percentiles(samples)}`);
   console.log(`${'all'.padEnd(10)} ${percentiles([...byStage.values()].flat())}`);
 } finally {

@@ -20,7 +20,18 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CLINIC_NUMBER, credentials, CLOCK_TICKS, groupUsage, load, onStop, percentiles, startStack, stopAll, until } from './stack.js';
+import {
+  CLINIC_NUMBER,
+  credentials,
+  CLOCK_TICKS,
+  groupUsage,
+  load,
+  onStop,
+  percentiles,
+  startStack,
+  stopAll,
+  until,
+} from './stack.js';
 
 type BrowserHelpers = typeof import('../tests/helpers/browser.js');
 type BrowserPhoneModule = typeof import('../tests/helpers/browser-phone.js');
@@ -47,14 +58,14 @@ const WARMUP = 3;
 const TIMEOUT = 15_000;
 const PAGES_PER_BROWSER = 5;
 
-const [{ launchBrowser }, { BrowserPhone, PhonePageServer }, { PatientLine }, { PatientPhone }, { Staff }] = await Promise.all([
-  load<BrowserHelpers>('helpers/browser.js'),
-  load<BrowserPhoneModule>('helpers/browser-phone.js'),
-  load<PatientLineModule>('helpers/patient-line.js'),
-  load<PatientPhoneModule>('helpers/patient-phone.js'),
-  load<StaffModule>('helpers/staff.js'),
-]);
-
+const [{ launchBrowser }, { BrowserPhone, PhonePageServer }, { PatientLine }, { PatientPhone }, { Staff }] =
+  await Promise.all([
+    load<BrowserHelpers>('helpers/browser.js'),
+    load<BrowserPhoneModule>('helpers/browser-phone.js'),
+    load<PatientLineModule>('helpers/patient-line.js'),
+    load<PatientPhoneModule>('helpers/patient-phone.js'),
+    load<StaffModule>('helpers/staff.js'),
+  ]);
 
 /** The process groups of the Chromiums this process launched (playwright starts each in a group of its own). */
 function chromiumGroups(): number[] {
@@ -75,14 +86,19 @@ function chromiumGroups(): number[] {
 
 /** Packets per second each phone received within [start, end). */
 function pps(phones: readonly PatientPhone[], start: number, end: number): string {
-  const rates = phones.map((phone) => phone.received.filter((p) => p.at >= start && p.at < end).length / ((end - start) / 1000));
+  const rates = phones.map(
+    (phone) => phone.received.filter((p) => p.at >= start && p.at < end).length / ((end - start) / 1000),
+  );
   const mean = rates.reduce((a, b) => a + b, 0) / Math.max(1, rates.length);
   return `min ${Math.min(...rates).toFixed(1)}  mean ${mean.toFixed(1)}  max ${Math.max(...rates).toFixed(1)} (silent ${rates.filter((r) => r === 0).length})`;
 }
 
 try {
   // Each held call takes the patient leg's ports; each bridged call its browser leg's too.
-  const stack = await startStack({ rtpPorts: Math.max(200, CAPACITY * 4 + BRIDGED * 8 + 100), appEnv: { RING_TIMEOUT_SECONDS: '60' } });
+  const stack = await startStack({
+    rtpPorts: Math.max(200, CAPACITY * 4 + BRIDGED * 8 + 100),
+    appEnv: { RING_TIMEOUT_SECONDS: '60' },
+  });
   const { redis, kamailio } = stack;
   const staff = new Staff(redis);
   const line = await PatientLine.open(kamailio.sipPort);
@@ -95,7 +111,12 @@ try {
   // --- 1. post-dial delay, patient INVITE → the browser rings ---
   if (CALLS > 0) {
     const workstation = await staff.workstation('Bench browser');
-    const phone = await BrowserPhone.register(browser.context, pages.url, await credentials(kamailio, workstation.id), TIMEOUT);
+    const phone = await BrowserPhone.register(
+      browser.context,
+      pages.url,
+      await credentials(kamailio, workstation.id),
+      TIMEOUT,
+    );
     await staff.available('bench', workstation.id);
     const postDial: number[] = [];
     for (let i = 0; i < CALLS + WARMUP; i++) {
@@ -115,8 +136,12 @@ try {
         await phone.reset();
       }
     }
-    console.log(`agent = headless Chromium (JsSIP, DTLS-SRTP, Opus); ${CALLS} sequential calls after ${WARMUP} warm-up calls`);
-    console.log(`1. post-dial delay, patient INVITE sent → JsSIP newRTCSession in the page (the browser rings): ${percentiles(postDial)}`);
+    console.log(
+      `agent = headless Chromium (JsSIP, DTLS-SRTP, Opus); ${CALLS} sequential calls after ${WARMUP} warm-up calls`,
+    );
+    console.log(
+      `1. post-dial delay, patient INVITE sent → JsSIP newRTCSession in the page (the browser rings): ${percentiles(postDial)}`,
+    );
     await staff.leave('bench');
     await phone.page.close();
   }
@@ -135,7 +160,9 @@ try {
       }
       const context = browsers[browsers.length - 1]!.context;
       const workstation = await staff.workstation(`Bench browser ${i}`);
-      phones.push(await BrowserPhone.register(context, pages.url, await credentials(kamailio, workstation.id), TIMEOUT));
+      phones.push(
+        await BrowserPhone.register(context, pages.url, await credentials(kamailio, workstation.id), TIMEOUT),
+      );
       await staff.available(`browser-${i}`, workstation.id);
       onStop(() => staff.leave(`browser-${i}`));
     }
@@ -154,7 +181,9 @@ try {
       dialogs.push(await line.call({ line: CLINIC_NUMBER, rtpPort: media.port, timeoutMs: TIMEOUT }));
     }
     const codecs = await Promise.all(answered);
-    console.log(`2. ${codecs.length}/${BRIDGED} calls rung and answered in Chromium pages (${[...new Set(codecs.map((c) => c.codec))].join(', ')}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+      `2. ${codecs.length}/${BRIDGED} calls rung and answered in Chromium pages (${[...new Set(codecs.map((c) => c.codec))].join(', ')}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
     let refused = 0;
     const holdStart = performance.now();
     for (let i = 0; i < CAPACITY; i += 10) {
@@ -171,7 +200,9 @@ try {
         }),
       );
     }
-    console.log(`   then ${CAPACITY - refused}/${CAPACITY} callers answered and queued on hold music in ${((performance.now() - holdStart) / 1000).toFixed(1)} s`);
+    console.log(
+      `   then ${CAPACITY - refused}/${CAPACITY} callers answered and queued on hold music in ${((performance.now() - holdStart) / 1000).toFixed(1)} s`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 2000));
 
     const groups: Array<[string, number | undefined]> = [
@@ -186,25 +217,36 @@ try {
     const after = groups.map(([, pid]) => (pid === undefined ? undefined : groupUsage(pid)));
     const heard = await levels;
     const wallS = (end - start) / 1000;
-    console.log(`   over ${wallS.toFixed(1)} s, packets/s at the ${holding.length} callers on hold: ${pps(holding, start, end)}`);
+    console.log(
+      `   over ${wallS.toFixed(1)} s, packets/s at the ${holding.length} callers on hold: ${pps(holding, start, end)}`,
+    );
     console.log(`   at the ${talking.length} bridged patients (from the browsers): ${pps(talking, start, end)}`);
     const means = heard.map((h) => h.mean);
-    console.log(`   audio the pages hear (analyser RMS, 0…1): mean of means ${(means.reduce((a, b) => a + b, 0) / Math.max(1, means.length)).toFixed(3)}, quietest page's mean ${Math.min(...means).toFixed(3)}`);
+    console.log(
+      `   audio the pages hear (analyser RMS, 0…1): mean of means ${(means.reduce((a, b) => a + b, 0) / Math.max(1, means.length)).toFixed(3)}, quietest page's mean ${Math.min(...means).toFixed(3)}`,
+    );
     groups.forEach(([name], i) => {
       const a = after[i];
       const b = before[i];
       if (!a || !b) return console.log(`   ${name}: not found`);
       const cpu = ((a.ticks - b.ticks) / CLOCK_TICKS / wallS) * 100;
-      console.log(`   ${name.padEnd(12)} CPU ${cpu.toFixed(1).padStart(5)} % of one core  RSS ${(a.rssKb / 1024).toFixed(1)} MiB  PSS ${(a.pssKb / 1024).toFixed(1)} MiB (${a.processes} processes)`);
+      console.log(
+        `   ${name.padEnd(12)} CPU ${cpu.toFixed(1).padStart(5)} % of one core  RSS ${(a.rssKb / 1024).toFixed(1)} MiB  PSS ${(a.pssKb / 1024).toFixed(1)} MiB (${a.processes} processes)`,
+      );
     });
     const byes = { ok: 0, other: [] as string[] };
     for (const dialog of dialogs.splice(0)) {
-      const status = await dialog.hangUp(TIMEOUT).then((answer) => String(answer.status), (err: unknown) => String(err));
+      const status = await dialog.hangUp(TIMEOUT).then(
+        (answer) => String(answer.status),
+        (err: unknown) => String(err),
+      );
       if (status === '200') byes.ok += 1;
       else byes.other.push(status);
       await dialog.close();
     }
-    console.log(`   calls still up at the end (patient's BYE answered 200): ${byes.ok}/${BRIDGED + CAPACITY - refused}${byes.other.length ? `; others: ${byes.other.join(', ')}` : ''}`);
+    console.log(
+      `   calls still up at the end (patient's BYE answered 200): ${byes.ok}/${BRIDGED + CAPACITY - refused}${byes.other.length ? `; others: ${byes.other.join(', ')}` : ''}`,
+    );
   }
 } catch (err) {
   console.error(err);

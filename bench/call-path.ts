@@ -30,7 +30,17 @@
  */
 import type { Socket } from 'node:net';
 import { parseArgs } from 'node:util';
-import { CLINIC_NUMBER, CLOCK_TICKS, groupUsage, load, onStop, percentiles, startStack, stopAll, until } from './stack.js';
+import {
+  CLINIC_NUMBER,
+  CLOCK_TICKS,
+  groupUsage,
+  load,
+  onStop,
+  percentiles,
+  startStack,
+  stopAll,
+  until,
+} from './stack.js';
 
 type RingerHelpers = typeof import('../tests/helpers/workstation-ringer.js');
 type AgentPhoneModule = typeof import('../tests/helpers/agent-phone.js');
@@ -61,16 +71,31 @@ const RING_TIMEOUT_SECONDS = 2;
 /** The sip app at debug level, for its post-dial timings (its other debug lines cost a little too). */
 const SPANS = values.spans === true;
 /** The steps of PostDialTimings, in their order. */
-const POST_DIAL_STEPS = ['admitted', 'media-answered', 'ok-sent', 'ack', 'queued', 'routing', 'claimed', 'agent-offer', 'invite-sent'] as const;
+const POST_DIAL_STEPS = [
+  'admitted',
+  'media-answered',
+  'ok-sent',
+  'ack',
+  'queued',
+  'routing',
+  'claimed',
+  'agent-offer',
+  'invite-sent',
+] as const;
 
-const [{ WorkstationRinger }, { AgentPhone, AGENT_TONE_HZ }, { PatientLine }, { PatientPhone, PATIENT_TONE_HZ, isTone }, { Staff }] =
-  await Promise.all([
-    load<RingerHelpers>('helpers/workstation-ringer.js'),
-    load<AgentPhoneModule>('helpers/agent-phone.js'),
-    load<PatientLineModule>('helpers/patient-line.js'),
-    load<PatientPhoneModule>('helpers/patient-phone.js'),
-    load<StaffModule>('helpers/staff.js'),
-  ]);
+const [
+  { WorkstationRinger },
+  { AgentPhone, AGENT_TONE_HZ },
+  { PatientLine },
+  { PatientPhone, PATIENT_TONE_HZ, isTone },
+  { Staff },
+] = await Promise.all([
+  load<RingerHelpers>('helpers/workstation-ringer.js'),
+  load<AgentPhoneModule>('helpers/agent-phone.js'),
+  load<PatientLineModule>('helpers/patient-line.js'),
+  load<PatientPhoneModule>('helpers/patient-phone.js'),
+  load<StaffModule>('helpers/staff.js'),
+]);
 
 interface Usage {
   start: number;
@@ -106,14 +131,23 @@ async function measureWindow(): Promise<Usage> {
           `   ${name.padEnd(12)} CPU ${cpu.toFixed(1).padStart(5)} % of one core  RSS ${(a.rssKb / 1024).toFixed(1)} MiB  PSS ${(a.pssKb / 1024).toFixed(1)} MiB (${a.processes} processes; RSS before the window ${(b.rssKb / 1024).toFixed(1)})`,
         );
       });
-      console.log(`   ${'bench (node)'.padEnd(12)} CPU ${(((benchCpu.user + benchCpu.system) / 1e6 / wallS) * 100).toFixed(1).padStart(5)} % of one core  RSS ${(process.memoryUsage().rss / 1048576).toFixed(1)} MiB (the callers' phones; each sends 50 pps)`);
+      console.log(
+        `   ${'bench (node)'.padEnd(12)} CPU ${(((benchCpu.user + benchCpu.system) / 1e6 / wallS) * 100).toFixed(1).padStart(5)} % of one core  RSS ${(process.memoryUsage().rss / 1048576).toFixed(1)} MiB (the callers' phones; each sends 50 pps)`,
+      );
     },
   };
 }
 
 /** Packets per second each phone received within the window. */
-function pps(phones: readonly PatientPhone[], window: Usage): { min: number; mean: number; max: number; silent: number } {
-  const rates = phones.map((phone) => phone.received.filter((p) => p.at >= window.start && p.at < window.end).length / ((window.end - window.start) / 1000));
+function pps(
+  phones: readonly PatientPhone[],
+  window: Usage,
+): { min: number; mean: number; max: number; silent: number } {
+  const rates = phones.map(
+    (phone) =>
+      phone.received.filter((p) => p.at >= window.start && p.at < window.end).length /
+      ((window.end - window.start) / 1000),
+  );
   return {
     min: Math.min(...rates),
     mean: rates.reduce((a, b) => a + b, 0) / Math.max(1, rates.length),
@@ -172,7 +206,9 @@ try {
     try {
       const sentAt = performance.now();
       const ringing = agent.nextInvite(5000).then((ring) => ({ ring, at: performance.now() }));
-      const answered = line.call({ line: CLINIC_NUMBER, rtpPort: media.port, timeoutMs: 5000 }).then((dialog) => ({ dialog, at: performance.now() }));
+      const answered = line
+        .call({ line: CLINIC_NUMBER, rtpPort: media.port, timeoutMs: 5000 })
+        .then((dialog) => ({ dialog, at: performance.now() }));
       const [{ ring, at }, { dialog, at: okAt }] = await Promise.all([ringing, answered]);
       if (i >= WARMUP) {
         postDial.push(at - sentAt);
@@ -189,7 +225,9 @@ try {
       media.close();
     }
   }
-  console.log(`agent = Node SIP-over-WebSocket endpoint (not Chromium); ${CALLS} sequential calls after ${WARMUP} warm-up calls`);
+  console.log(
+    `agent = Node SIP-over-WebSocket endpoint (not Chromium); ${CALLS} sequential calls after ${WARMUP} warm-up calls`,
+  );
   console.log(`1. post-dial delay, patient INVITE sent → INVITE at the agent's WebSocket: ${percentiles(postDial)}`);
   console.log(`   (same calls, patient INVITE sent → 200 OK back at the patient: ${percentiles(patientOk)})`);
   if (SPANS) printSpans(app.logs.filter((line) => line.msg === 'post-dial timings').slice(-CALLS));
@@ -207,7 +245,12 @@ try {
   (ringer.endpoint as unknown as { socket: Socket }).socket.setNoDelay(true);
   const floor: number[] = [];
   for (let i = 0; i < CALLS + WARMUP; i++) {
-    const ring = ringer.prepare({ user: floorAgent.sipUser, from: '+4915112345678', fromName: '+4915112345678', headers: inviteHeaders });
+    const ring = ringer.prepare({
+      user: floorAgent.sipUser,
+      from: '+4915112345678',
+      fromName: '+4915112345678',
+      headers: inviteHeaders,
+    });
     const sentAt = performance.now();
     ring.invite(webrtcOffer);
     const incoming = await floorAgent.nextInvite(5000);
@@ -215,7 +258,9 @@ try {
     incoming.decline(486, 'Busy Here');
     ring.ack(await ring.response(undefined, 5000));
   }
-  console.log(`2. floor, INVITE from the sip app's port → INVITE at the agent's WebSocket (Kamailio only): ${percentiles(floor)}`);
+  console.log(
+    `2. floor, INVITE from the sip app's port → INVITE at the agent's WebSocket (Kamailio only): ${percentiles(floor)}`,
+  );
 
   // --- 3. capacity: callers on hold music, no agent available ---
   await staff.leave('bench');
@@ -248,13 +293,17 @@ try {
         }),
       );
     }
-    console.log(`3. ${dialogs.length}/${CAPACITY} callers answered 200 (${refused} failed) in ${((performance.now() - started) / 1000).toFixed(1)} s; INVITE → 200: ${percentiles(setup)}`);
+    console.log(
+      `3. ${dialogs.length}/${CAPACITY} callers answered 200 (${refused} failed) in ${((performance.now() - started) / 1000).toFixed(1)} s; INVITE → 200: ${percentiles(setup)}`,
+    );
     // Let every call's hold music start before measuring.
     await new Promise((resolve) => setTimeout(resolve, 2000));
 
     const usage = await measureWindow();
     const rates = pps(phones, usage);
-    console.log(`   hold music over ${usage.wallS.toFixed(1)} s, packets/s at every caller: min ${rates.min.toFixed(1)}  mean ${rates.mean.toFixed(1)}  max ${rates.max.toFixed(1)}; callers with no packet in the window: ${rates.silent}/${phones.length}`);
+    console.log(
+      `   hold music over ${usage.wallS.toFixed(1)} s, packets/s at every caller: min ${rates.min.toFixed(1)}  mean ${rates.mean.toFixed(1)}  max ${rates.max.toFixed(1)}; callers with no packet in the window: ${rates.silent}/${phones.length}`,
+    );
     usage.print();
 
     const hangStart = performance.now();
@@ -283,25 +332,39 @@ try {
       for (const phone of patients) phone.close();
     });
     const started = performance.now();
-    const rings = agents.map((phone) => phone.nextInvite(15_000).then((ring) => ring.answer(5000).then((media) => ({ ring, media }))));
+    const rings = agents.map((phone) =>
+      phone.nextInvite(15_000).then((ring) => ring.answer(5000).then((media) => ({ ring, media }))),
+    );
     for (let i = 0; i < BRIDGED; i++) {
       const phone = await PatientPhone.open();
       patients.push(phone);
       dialogs.push(await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port, timeoutMs: 10_000 }));
     }
     const answered = await Promise.all(rings);
-    console.log(`4. ${answered.length}/${BRIDGED} calls rung and answered (agent = Node WS endpoint answering plain RTP/PCMU, not a browser's DTLS-SRTP/Opus) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+      `4. ${answered.length}/${BRIDGED} calls rung and answered (agent = Node WS endpoint answering plain RTP/PCMU, not a browser's DTLS-SRTP/Opus) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
     // Let the hold music stop and the agents' audio start.
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const usage = await measureWindow();
     const atPatients = pps(patients, usage);
-    const atAgents = pps(answered.map(({ media }) => media), usage);
-    console.log(`   over ${usage.wallS.toFixed(1)} s, packets/s at the patients: min ${atPatients.min.toFixed(1)}  mean ${atPatients.mean.toFixed(1)}  max ${atPatients.max.toFixed(1)}; at the agents: min ${atAgents.min.toFixed(1)}  mean ${atAgents.mean.toFixed(1)}  max ${atAgents.max.toFixed(1)}; silent: ${atPatients.silent} patients, ${atAgents.silent} agents`);
+    const atAgents = pps(
+      answered.map(({ media }) => media),
+      usage,
+    );
+    console.log(
+      `   over ${usage.wallS.toFixed(1)} s, packets/s at the patients: min ${atPatients.min.toFixed(1)}  mean ${atPatients.mean.toFixed(1)}  max ${atPatients.max.toFixed(1)}; at the agents: min ${atAgents.min.toFixed(1)}  mean ${atAgents.mean.toFixed(1)}  max ${atAgents.max.toFixed(1)}; silent: ${atPatients.silent} patients, ${atAgents.silent} agents`,
+    );
     const toneShare = (phones: readonly PatientPhone[], hz: number): string => {
       const packets = phones.flatMap((phone) => phone.received.filter((p) => p.at >= usage.start && p.at < usage.end));
       return `${((100 * packets.filter((p) => isTone(p, hz)).length) / Math.max(1, packets.length)).toFixed(1)} %`;
     };
-    console.log(`   packets carrying the other side's tone: at the patients ${toneShare(patients, AGENT_TONE_HZ)} (${AGENT_TONE_HZ} Hz), at the agents ${toneShare(answered.map(({ media }) => media), PATIENT_TONE_HZ)} (${PATIENT_TONE_HZ} Hz)`);
+    console.log(
+      `   packets carrying the other side's tone: at the patients ${toneShare(patients, AGENT_TONE_HZ)} (${AGENT_TONE_HZ} Hz), at the agents ${toneShare(
+        answered.map(({ media }) => media),
+        PATIENT_TONE_HZ,
+      )} (${PATIENT_TONE_HZ} Hz)`,
+    );
     usage.print();
     for (const dialog of dialogs.splice(0)) await dialog.hangUp(5000).catch(() => undefined);
     await Promise.all(answered.map(({ ring }) => ring.waitForBye(5000).catch(() => undefined)));
@@ -327,14 +390,18 @@ try {
       for (const phone of [...talking, ...holding]) phone.close();
     });
     const started = performance.now();
-    const rings = agents.map((phone) => phone.nextInvite(15_000).then((ring) => ring.answer(5000).then((media) => ({ ring, media }))));
+    const rings = agents.map((phone) =>
+      phone.nextInvite(15_000).then((ring) => ring.answer(5000).then((media) => ({ ring, media }))),
+    );
     for (let i = 0; i < BRIDGED; i++) {
       const phone = await PatientPhone.open();
       talking.push(phone);
       talkingDialogs.push(await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port, timeoutMs: 10_000 }));
     }
     const answered = await Promise.all(rings);
-    console.log(`5. together: ${answered.length}/${BRIDGED} calls rung and answered by Node WS agents (plain RTP/PCMU) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+      `5. together: ${answered.length}/${BRIDGED} calls rung and answered by Node WS agents (plain RTP/PCMU) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
     // Every agent is on a call now: the next callers wait on hold music.
     let refused = 0;
     const setup: number[] = [];
@@ -355,27 +422,41 @@ try {
         }),
       );
     }
-    console.log(`   then ${holdingDialogs.length}/${CAPACITY} callers answered 200 and queued (${refused} failed) in ${((performance.now() - holdStart) / 1000).toFixed(1)} s; INVITE → 200: ${percentiles(setup)}`);
+    console.log(
+      `   then ${holdingDialogs.length}/${CAPACITY} callers answered 200 and queued (${refused} failed) in ${((performance.now() - holdStart) / 1000).toFixed(1)} s; INVITE → 200: ${percentiles(setup)}`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const usage = await measureWindow();
-    const fmt = (r: ReturnType<typeof pps>): string => `min ${r.min.toFixed(1)}  mean ${r.mean.toFixed(1)}  max ${r.max.toFixed(1)} (silent ${r.silent})`;
+    const fmt = (r: ReturnType<typeof pps>): string =>
+      `min ${r.min.toFixed(1)}  mean ${r.mean.toFixed(1)}  max ${r.max.toFixed(1)} (silent ${r.silent})`;
     const agentMedia = answered.map(({ media }) => media);
-    console.log(`   over ${usage.wallS.toFixed(1)} s, packets/s at the ${holding.length} callers on hold: ${fmt(pps(holding, usage))}`);
-    console.log(`   at the ${talking.length} bridged patients: ${fmt(pps(talking, usage))}; at their ${agentMedia.length} agents: ${fmt(pps(agentMedia, usage))}`);
+    console.log(
+      `   over ${usage.wallS.toFixed(1)} s, packets/s at the ${holding.length} callers on hold: ${fmt(pps(holding, usage))}`,
+    );
+    console.log(
+      `   at the ${talking.length} bridged patients: ${fmt(pps(talking, usage))}; at their ${agentMedia.length} agents: ${fmt(pps(agentMedia, usage))}`,
+    );
     const toneShare = (phones: readonly PatientPhone[], hz: number): string => {
       const packets = phones.flatMap((phone) => phone.received.filter((p) => p.at >= usage.start && p.at < usage.end));
       return `${((100 * packets.filter((p) => isTone(p, hz)).length) / Math.max(1, packets.length)).toFixed(1)} %`;
     };
-    console.log(`   packets carrying the other side's tone: at the bridged patients ${toneShare(talking, AGENT_TONE_HZ)}, at the agents ${toneShare(agentMedia, PATIENT_TONE_HZ)}`);
+    console.log(
+      `   packets carrying the other side's tone: at the bridged patients ${toneShare(talking, AGENT_TONE_HZ)}, at the agents ${toneShare(agentMedia, PATIENT_TONE_HZ)}`,
+    );
     usage.print();
     // A call the sip app has lost would answer the patient's BYE 481 (or not at all).
     const byes = { ok: 0, other: [] as string[] };
     for (const dialog of [...talkingDialogs.splice(0), ...holdingDialogs.splice(0)]) {
-      const status = await dialog.hangUp(5000).then((answer) => String(answer.status), (err: unknown) => String(err));
+      const status = await dialog.hangUp(5000).then(
+        (answer) => String(answer.status),
+        (err: unknown) => String(err),
+      );
       if (status === '200') byes.ok += 1;
       else byes.other.push(status);
     }
-    console.log(`   calls still up at the end (patient's BYE answered 200): ${byes.ok}/${BRIDGED + CAPACITY}${byes.other.length ? `; others: ${byes.other.join(', ')}` : ''}`);
+    console.log(
+      `   calls still up at the end (patient's BYE answered 200): ${byes.ok}/${BRIDGED + CAPACITY}${byes.other.length ? `; others: ${byes.other.join(', ')}` : ''}`,
+    );
     await Promise.all(answered.map(({ ring }) => ring.waitForBye(5000).catch(() => undefined)));
     for (const phone of [...talking.splice(0), ...holding.splice(0)]) phone.close();
   }

@@ -74,16 +74,23 @@ if (!existsSync(path.join(root, 'tests/dist/helpers/capacity-rules.js'))) {
   console.error('bench:capacity needs the compiled test helpers: run `npm run build` first.');
   process.exit(2);
 }
-const [{ stagePlan, stopReason, summarize, rateOver, deliveredPps, MIN_PPS }, { WebRtcAgent }, { startTestRtpengine }, { PatientLine }, { PatientPhone, PATIENT_TONE_HZ, isTone }, { Staff }, { AGENT_TONE_HZ }] =
-  await Promise.all([
-    load<RulesModule>('helpers/capacity-rules.js'),
-    load<WebRtcAgentModule>('helpers/webrtc-agent.js'),
-    load<RtpengineHelpers>('helpers/rtpengine.js'),
-    load<PatientLineModule>('helpers/patient-line.js'),
-    load<PatientPhoneModule>('helpers/patient-phone.js'),
-    load<StaffModule>('helpers/staff.js'),
-    load<AgentPhoneModule>('helpers/agent-phone.js'),
-  ]);
+const [
+  { stagePlan, stopReason, summarize, rateOver, deliveredPps, MIN_PPS },
+  { WebRtcAgent },
+  { startTestRtpengine },
+  { PatientLine },
+  { PatientPhone, PATIENT_TONE_HZ, isTone },
+  { Staff },
+  { AGENT_TONE_HZ },
+] = await Promise.all([
+  load<RulesModule>('helpers/capacity-rules.js'),
+  load<WebRtcAgentModule>('helpers/webrtc-agent.js'),
+  load<RtpengineHelpers>('helpers/rtpengine.js'),
+  load<PatientLineModule>('helpers/patient-line.js'),
+  load<PatientPhoneModule>('helpers/patient-phone.js'),
+  load<StaffModule>('helpers/staff.js'),
+  load<AgentPhoneModule>('helpers/agent-phone.js'),
+]);
 
 const plan = stagePlan(values.hold, values.bridged);
 /** Before any pinning: os.availableParallelism() follows this process's CPU affinity, os.cpus() does not. */
@@ -96,7 +103,8 @@ function loadCpu(): number | undefined {
   if (values.pin === 'off') return undefined;
   if (values.pin === 'auto') return cpus >= 2 ? cpus - 1 : undefined;
   const cpu = Number(values.pin);
-  if (!Number.isInteger(cpu) || cpu < 0 || cpu >= cpus) throw new Error(`--pin must be auto, off or a CPU number below ${cpus}`);
+  if (!Number.isInteger(cpu) || cpu < 0 || cpu >= cpus)
+    throw new Error(`--pin must be auto, off or a CPU number below ${cpus}`);
   return cpu;
 }
 
@@ -105,7 +113,9 @@ function pin(pid: number, cpu: number): void {
   try {
     execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
   } catch (err) {
-    throw new Error(`could not pin process ${pid} to CPU ${cpu} with taskset (apt-get install util-linux, or --pin off): ${String(err)}`);
+    throw new Error(
+      `could not pin process ${pid} to CPU ${cpu} with taskset (apt-get install util-linux, or --pin off): ${String(err)}`,
+    );
   }
 }
 
@@ -143,7 +153,9 @@ function sharedPorts(min: number, max: number, own: ReadonlySet<number>): string
     for (const m of line.matchAll(/pid=(\d+)/g)) pids.add(Number(m[1]));
     holders.set(port, pids);
   }
-  return [...holders].filter(([, pids]) => pids.size > 1 && [...pids].some((pid) => !own.has(pid))).map(([port, pids]) => `${port} (pids ${[...pids].join(', ')})`);
+  return [...holders]
+    .filter(([, pids]) => pids.size > 1 && [...pids].some((pid) => !own.has(pid)))
+    .map(([port, pids]) => `${port} (pids ${[...pids].join(', ')})`);
 }
 
 const loadAverage = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -236,7 +248,9 @@ try {
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
 
-  console.log(`capacity: ${plan.length} stages, window ${WINDOW_S} s after ${SETTLE_S} s; load generators ${cpu === undefined ? 'not pinned' : `pinned to CPU ${cpu}`}; ${CPUS} CPUs; ${uptimeStart}`);
+  console.log(
+    `capacity: ${plan.length} stages, window ${WINDOW_S} s after ${SETTLE_S} s; load generators ${cpu === undefined ? 'not pinned' : `pinned to CPU ${cpu}`}; ${CPUS} CPUs; ${uptimeStart}`,
+  );
   for (const [index, stage] of plan.entries()) {
     const loadBefore = loadAverage();
     const setupStart = performance.now();
@@ -270,10 +284,18 @@ try {
       const first = patients.length;
       await Promise.all(
         Array.from({ length: burst }, async (_, i) => {
-          const patient: Patient = { number: `+49151${String(first + i).padStart(7, '0')}`, phone: await PatientPhone.open() };
+          const patient: Patient = {
+            number: `+49151${String(first + i).padStart(7, '0')}`,
+            phone: await PatientPhone.open(),
+          };
           patients.push(patient);
           try {
-            patient.dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: patient.phone.port, from: patient.number, timeoutMs: CALL_TIMEOUT });
+            patient.dialog = await line.call({
+              line: CLINIC_NUMBER,
+              rtpPort: patient.phone.port,
+              from: patient.number,
+              timeoutMs: CALL_TIMEOUT,
+            });
           } catch (err) {
             failedCalls += 1;
             console.error(`${patient.number}: ${String(err)}`);
@@ -328,7 +350,8 @@ try {
       rssMiB[name] = (name === 'kamailio' ? a.pssKb : a.rssKb) / 1024;
     });
     cpuShare['bench'] = ((bench.user + bench.system) / 1e6 / wallS) * 100;
-    const rates = (phones: readonly PatientPhone[]): RateSummary => summarize(phones.map((phone) => rateOver(phone.received, start, end)));
+    const rates = (phones: readonly PatientPhone[]): RateSummary =>
+      summarize(phones.map((phone) => rateOver(phone.received, start, end)));
     const toneShare = (phones: readonly PatientPhone[], hz: number): number => {
       const packets = phones.flatMap((phone) => phone.received.filter((p) => p.at >= start && p.at < end));
       return packets.length ? (100 * packets.filter((p) => isTone(p, hz)).length) / packets.length : NaN;
@@ -343,7 +366,10 @@ try {
       atAgents: delivered(bridgedPatients.map((p) => [p.agentCall!.media, p.phone])),
       receivedAtPatients: rates(bridgedPatients.map((p) => p.phone)),
       sendersPps: summarize(senders.map((phone) => (sentIn.get(phone) ?? 0) / wallS)),
-      toneAtPatients: toneShare(bridgedPatients.map((p) => p.phone), AGENT_TONE_HZ),
+      toneAtPatients: toneShare(
+        bridgedPatients.map((p) => p.phone),
+        AGENT_TONE_HZ,
+      ),
       toneAtAgents: toneShare(agentMedia, PATIENT_TONE_HZ),
       failedCalls,
       cpu: cpuShare,
@@ -351,7 +377,11 @@ try {
       benchLoopP99Ms: loop.percentile(99) / 1e6,
       rtpengineSockets: sockets(stack.rtpengine.process.pid),
       sharedPorts: [stack.rtpengine, peer].flatMap((engine) =>
-        sharedPorts(engine.portMin, engine.portMax, new Set(engine.process.pid === undefined ? [] : [engine.process.pid])),
+        sharedPorts(
+          engine.portMin,
+          engine.portMax,
+          new Set(engine.process.pid === undefined ? [] : [engine.process.pid]),
+        ),
       ),
       loadBefore,
       loadAfter: loadAverage(),
@@ -366,21 +396,39 @@ try {
     if (reason) row.stop = reason;
     rows.push(row);
     printStage(row);
-    if (row.sharedPorts.length > 0) console.error(`media ports another process holds too (its calls and ours lose packets to each other): ${row.sharedPorts.join('; ')}`);
+    if (row.sharedPorts.length > 0)
+      console.error(
+        `media ports another process holds too (its calls and ours lose packets to each other): ${row.sharedPorts.join('; ')}`,
+      );
     // A bridged call short of 48 pps either way: what both rtpengines logged for it and their streams.
     for (const p of bridgedPatients) {
       const call = p.agentCall!;
-      if (deliveredPps(count(p.phone), sentIn.get(call.media) ?? 0) >= MIN_PPS && deliveredPps(count(call.media), sentIn.get(p.phone) ?? 0) >= MIN_PPS) continue;
-      console.error(`bridged call of ${p.number} short of ${MIN_PPS} pps (at the patient ${count(p.phone)}, at the agent ${count(call.media)} packets; agent sent ${sentIn.get(call.media)}, patient ${sentIn.get(p.phone)})`);
+      if (
+        deliveredPps(count(p.phone), sentIn.get(call.media) ?? 0) >= MIN_PPS &&
+        deliveredPps(count(call.media), sentIn.get(p.phone) ?? 0) >= MIN_PPS
+      )
+        continue;
+      console.error(
+        `bridged call of ${p.number} short of ${MIN_PPS} pps (at the patient ${count(p.phone)}, at the agent ${count(call.media)} packets; agent sent ${sentIn.get(call.media)}, patient ${sentIn.get(p.phone)})`,
+      );
       const deskline = /^X-Deskline-Call-Id:\s*(\S+)/im.exec(call.ring.invite.raw)?.[1] ?? '';
       const ids = [call.ring.callId, p.dialog?.callId ?? '', deskline].filter((id) => id !== '');
-      for (const [name, log] of [['server rtpengine', stack.rtpengine.log], ["agents' rtpengine", peer.log]] as const) {
-        for (const line of log.filter((l) => ids.some((id) => l.includes(id))).slice(-16)) console.error(`  ${name} | ${line}`);
+      for (const [name, log] of [
+        ['server rtpengine', stack.rtpengine.log],
+        ["agents' rtpengine", peer.log],
+      ] as const) {
+        for (const line of log.filter((l) => ids.some((id) => l.includes(id))).slice(-16))
+          console.error(`  ${name} | ${line}`);
       }
       // Each rtpengine's streams of the call: which hop stopped carrying packets.
-      for (const [name, engine, id] of [['server rtpengine', stack.rtpengine, deskline], ["agents' rtpengine", peer, call.ring.callId]] as const) {
+      for (const [name, engine, id] of [
+        ['server rtpengine', stack.rtpengine, deskline],
+        ["agents' rtpengine", peer, call.ring.callId],
+      ] as const) {
         if (id === '') continue;
-        const answer = await engine.ng({ command: 'query', 'call-id': id }).catch((err: unknown) => ({ error: String(err) }));
+        const answer = await engine
+          .ng({ command: 'query', 'call-id': id })
+          .catch((err: unknown) => ({ error: String(err) }));
         console.error(`  ${name} query: ${streamsOf(answer)}`);
       }
     }
@@ -390,44 +438,70 @@ try {
 
   console.log(`\n${table(rows)}\n`);
   const lastRow = rows[rows.length - 1];
-  console.log(lastRow?.stop ? `stopped after stage ${lastRow.stage}: ${lastRow.stop}` : 'every stage held (no caller below 48 pps, no call failed): raise --hold/--bridged to find the limit');
+  console.log(
+    lastRow?.stop
+      ? `stopped after stage ${lastRow.stage}: ${lastRow.stop}`
+      : 'every stage held (no caller below 48 pps, no call failed): raise --hold/--bridged to find the limit',
+  );
   // Every patient hangs up; a call the sip app had lost would answer 481 or not at all.
   const byes = { ok: 0, other: 0 };
   const up = patients.filter((p) => p.dialog);
   for (let i = 0; i < up.length; i += 20) {
     await Promise.all(
       up.slice(i, i + 20).map(async (p) => {
-        const status = await p.dialog!.hangUp(CALL_TIMEOUT).then((answer) => answer.status, () => 0);
+        const status = await p.dialog!.hangUp(CALL_TIMEOUT).then(
+          (answer) => answer.status,
+          () => 0,
+        );
         if (status === 200) byes.ok += 1;
         else byes.other += 1;
       }),
     );
   }
   console.log(`calls still up at the end (patient's BYE answered 200): ${byes.ok}/${up.length}`);
-  console.log(`started ${startedAt.toISOString()}: ${uptimeStart}\nended   ${new Date().toISOString()}: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
-  if (values.json) writeFileSync(values.json, JSON.stringify({ startedAt, uptimeStart, cpus: CPUS, pinnedTo: cpu, window: WINDOW_S, rows, byes }, null, 2));
+  console.log(
+    `started ${startedAt.toISOString()}: ${uptimeStart}\nended   ${new Date().toISOString()}: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`,
+  );
+  if (values.json)
+    writeFileSync(
+      values.json,
+      JSON.stringify({ startedAt, uptimeStart, cpus: CPUS, pinnedTo: cpu, window: WINDOW_S, rows, byes }, null, 2),
+    );
 } catch (err) {
   console.error(err);
   process.exitCode = 1;
 } finally {
   // A saturated run can take long to close hundreds of sockets; past 30 s the exit kills the servers
   // (the helpers' killOnExit), so nothing is left behind either way.
-  await Promise.race([stopAll(), sleep(30_000).then(() => console.error('clean-up took over 30 s: killing the servers'))]);
+  await Promise.race([
+    stopAll(),
+    sleep(30_000).then(() => console.error('clean-up took over 30 s: killing the servers')),
+  ]);
   process.exit();
 }
 
 /** An ng `query` answer in one line: per tag, each stream's local port, peer and packets/bytes received. */
 function streamsOf(answer: unknown): string {
-  const text = (v: unknown): string => (Buffer.isBuffer(v) ? v.toString() : typeof v === 'object' && v !== null ? JSON.stringify(v, (_, x: unknown) => (Buffer.isBuffer(x) ? x.toString() : x)) : String(v));
-  const tags = (answer as { tags?: Record<string, { medias?: Array<{ streams?: Array<Record<string, unknown>> }> }> }).tags;
+  const text = (v: unknown): string =>
+    Buffer.isBuffer(v)
+      ? v.toString()
+      : typeof v === 'object' && v !== null
+        ? JSON.stringify(v, (_, x: unknown) => (Buffer.isBuffer(x) ? x.toString() : x))
+        : String(v);
+  const tags = (answer as { tags?: Record<string, { medias?: Array<{ streams?: Array<Record<string, unknown>> }> }> })
+    .tags;
   if (!tags) return text(answer);
   return Object.entries(tags)
-    .map(([tag, t]) =>
-      `${tag}: ` +
-      (t.medias ?? [])
-        .flatMap((m) => m.streams ?? [])
-        .map((st) => `local ${text(st['local port'])} peer ${text(st['endpoint'])} in ${text(st['stats'])} flags ${text(st['flags'])}`)
-        .join('; '),
+    .map(
+      ([tag, t]) =>
+        `${tag}: ` +
+        (t.medias ?? [])
+          .flatMap((m) => m.streams ?? [])
+          .map(
+            (st) =>
+              `local ${text(st['local port'])} peer ${text(st['endpoint'])} in ${text(st['stats'])} flags ${text(st['flags'])}`,
+          )
+          .join('; '),
     )
     .join(' | ');
 }
@@ -437,7 +511,9 @@ function fixed(value: number, digits = 1): string {
 }
 
 function printStage(row: StageRow): void {
-  const cpu = Object.entries(row.cpu).map(([name, share]) => `${name} ${fixed(share)}%`).join(', ');
+  const cpu = Object.entries(row.cpu)
+    .map(([name, share]) => `${name} ${fixed(share)}%`)
+    .join(', ');
   console.log(
     `stage ${row.stage}: ${row.hold} on hold, ${row.bridged} bridged (set up in ${fixed(row.setupS)} s, ${row.failedCalls} failed); ` +
       `hold pps min ${fixed(row.holding.min)} p5 ${fixed(row.holding.p5)} median ${fixed(row.holding.median)} (silent ${row.holding.silent}); ` +
@@ -452,7 +528,7 @@ function printStage(row: StageRow): void {
 function table(all: readonly StageRow[]): string {
   const server = ['rtpengine', 'kamailio', 'sip app', 'redis-server'];
   const header =
-    '| on hold | bridged | hold pps min / p5 / median | bridged, delivered at patients min / median | at agents min / median | bench senders\' pps median | rtpengine | kamailio | sip app | redis | server, % of 2 cores | agents\' rtpengine | bench | load before → after | result |';
+    "| on hold | bridged | hold pps min / p5 / median | bridged, delivered at patients min / median | at agents min / median | bench senders' pps median | rtpengine | kamailio | sip app | redis | server, % of 2 cores | agents' rtpengine | bench | load before → after | result |";
   const lines = all.map((r) => {
     const serverTotal = server.reduce((sum, name) => sum + (r.cpu[name] ?? 0), 0);
     return `| ${r.hold} | ${r.bridged} | ${fixed(r.holding.min)} / ${fixed(r.holding.p5)} / ${fixed(r.holding.median)} | ${fixed(r.atPatients.min)} / ${fixed(r.atPatients.median)} | ${fixed(r.atAgents.min)} / ${fixed(r.atAgents.median)} | ${fixed(r.sendersPps.median)} | ${server.map((name) => fixed(r.cpu[name] ?? NaN)).join(' | ')} | ${fixed(serverTotal / CPUS)} | ${fixed(r.cpu["agents' rtpengine"] ?? NaN)} | ${fixed(r.cpu['bench'] ?? NaN)} | ${r.loadBefore.split(' ')[0]} → ${r.loadAfter.split(' ')[0]} | ${r.stop ?? 'held'} |`;

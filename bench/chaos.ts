@@ -32,14 +32,15 @@ const { values } = parseArgs({
   },
 });
 
-if (!existsSync(path.join(root, 'tests/dist/helpers/chaos.js')) || !existsSync(path.join(root, 'scripts/dist/launch.js'))) {
+if (
+  !existsSync(path.join(root, 'tests/dist/helpers/chaos.js')) ||
+  !existsSync(path.join(root, 'scripts/dist/launch.js'))
+) {
   console.error('bench:chaos needs the compiled launcher and test helpers: run `npm run build` first.');
   process.exit(2);
 }
-const [{ SHORT_STACK, chaosFailures, chaosSeed, chaosTables, runChaos, shortChaos }, { LaunchedStack }] = await Promise.all([
-  load<ChaosModule>('helpers/chaos.js'),
-  load<ChaosStackModule>('helpers/chaos-stack.js'),
-]);
+const [{ SHORT_STACK, chaosFailures, chaosSeed, chaosTables, runChaos, shortChaos }, { LaunchedStack }] =
+  await Promise.all([load<ChaosModule>('helpers/chaos.js'), load<ChaosStackModule>('helpers/chaos-stack.js')]);
 
 const totalMs = Number(values.minutes) * 60_000;
 const seed = chaosSeed();
@@ -71,7 +72,11 @@ try {
   );
   console.log(`\n${chaosTables(report)}\n`);
   const failures = chaosFailures(report);
-  console.log(failures.length ? `${failures.length} failures:\n  ${failures.join('\n  ')}` : 'no failure: every criterion of issue 13 held');
+  console.log(
+    failures.length
+      ? `${failures.length} failures:\n  ${failures.join('\n  ')}`
+      : 'no failure: every criterion of issue 13 held',
+  );
   if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2));
   if (failures.length) code = 1;
 } catch (err) {

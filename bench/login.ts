@@ -79,11 +79,14 @@ await Promise.all(Array.from({ length: concurrency }, (_, i) => worker(logins[i 
 const seconds = (performance.now() - started) / 1000;
 
 latencies.sort((a, b) => a - b);
-const pct = (p: number): string => (latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN).toFixed(1);
+const pct = (p: number): string =>
+  (latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN).toFixed(1);
 console.log(
   `logins: ${latencies.length} ok, ${failures} failed, ${limited} refused by the login limits (429), concurrency ${concurrency} over ${logins.length} accounts`,
 );
 console.log(`latency ms: p50 ${pct(50)}  p95 ${pct(95)}  p99 ${pct(99)}  max ${pct(100)}`);
 // Wall time includes the untimed logouts, so this is a lower bound on login throughput.
-console.log(`throughput: ${(latencies.length / seconds).toFixed(1)} logins/s (login + logout cycles, ${seconds.toFixed(1)} s)`);
+console.log(
+  `throughput: ${(latencies.length / seconds).toFixed(1)} logins/s (login + logout cycles, ${seconds.toFixed(1)} s)`,
+);
 if (failures > 0) process.exitCode = 1;

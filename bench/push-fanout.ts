@@ -53,13 +53,14 @@ async function inParallel(count: number, work: (index: number) => Promise<void>)
   );
 }
 
-const [{ startTestRedis }, { buildTestApp, createUser }, { startSignalingProcess }, { FanoutClock }, { CallStore }] = await Promise.all([
-  load<RedisHelpers>('helpers/redis.js'),
-  load<SignalingHelpers>('helpers/signaling.js'),
-  load<ProcessHelpers>('helpers/signaling-process.js'),
-  load<LatencyHelpers>('helpers/fanout-latency.js'),
-  import(new URL('../../sip/dist/calls/call-store.js', import.meta.url).href) as Promise<CallStoreModule>,
-]);
+const [{ startTestRedis }, { buildTestApp, createUser }, { startSignalingProcess }, { FanoutClock }, { CallStore }] =
+  await Promise.all([
+    load<RedisHelpers>('helpers/redis.js'),
+    load<SignalingHelpers>('helpers/signaling.js'),
+    load<ProcessHelpers>('helpers/signaling-process.js'),
+    load<LatencyHelpers>('helpers/fanout-latency.js'),
+    import(new URL('../../sip/dist/calls/call-store.js', import.meta.url).href) as Promise<CallStoreModule>,
+  ]);
 
 try {
   const loadBefore = os.loadavg();
@@ -84,7 +85,8 @@ try {
       body: JSON.stringify({ email: emails[i], password: PASSWORD }),
     });
     const cookie = response.headers.get('set-cookie')?.split(';')[0] ?? '';
-    if (response.status !== 200 || !cookie.startsWith(`${SESSION_COOKIE}=`)) throw new Error(`login of ${emails[i]}: ${response.status}`);
+    if (response.status !== 200 || !cookie.startsWith(`${SESSION_COOKIE}=`))
+      throw new Error(`login of ${emails[i]}: ${response.status}`);
     cookies[i] = cookie;
   });
 
@@ -115,7 +117,9 @@ try {
       };
     });
   });
-  console.log(`${sockets} users logged in, ${sockets} push sockets open; writing call events at ${rate}/s for ${warmup} s of warm-up and ${seconds} s`);
+  console.log(
+    `${sockets} users logged in, ${sockets} push sockets open; writing call events at ${rate}/s for ${warmup} s of warm-up and ${seconds} s`,
+  );
 
   const producer = new Redis(redisServer.url);
   onStop(() => producer.quit());
@@ -152,16 +156,23 @@ try {
   const measuredMs = clockMs() - measuredFrom;
   const usageAtEnd = groupUsage(pid);
   const benchCpu = process.cpuUsage(benchCpuAtStart);
-  await until('every socket to have every event', async () => clock.complete(), 10_000).catch((err: Error) => console.log(err.message));
+  await until('every socket to have every event', async () => clock.complete(), 10_000).catch((err: Error) =>
+    console.log(err.message),
+  );
 
   const s = clock.summary(warmupEvents);
   const cpu = ((usageAtEnd.ticks - usageAtStart.ticks) * (1000 / CLOCK_TICKS) * 100) / measuredMs;
   const benchShare = ((benchCpu.user + benchCpu.system) / 1000 / measuredMs) * 100;
   const loads = (values: number[]): string => values.map((v) => v.toFixed(2)).join(' ');
-  const figures = (p: { p50: number; p95: number; max: number }): string => `p50 ${p.p50.toFixed(1)}  p95 ${p.p95.toFixed(1)}  max ${p.max.toFixed(1)} ms`;
-  console.log(`write → last of ${sockets} sockets: n ${s.n}  ${figures(s)}  missed ${s.missed}  sockets dropped ${dropped}`);
+  const figures = (p: { p50: number; p95: number; max: number }): string =>
+    `p50 ${p.p50.toFixed(1)}  p95 ${p.p95.toFixed(1)}  max ${p.max.toFixed(1)} ms`;
+  console.log(
+    `write → last of ${sockets} sockets: n ${s.n}  ${figures(s)}  missed ${s.missed}  sockets dropped ${dropped}`,
+  );
   console.log(`write → first socket:        ${figures(s.first)}`);
-  console.log(`signaling: ${cpu.toFixed(1)} % of one core over ${(measuredMs / 1000).toFixed(1)} s, RSS ${(usageAtEnd.rssKb / 1024).toFixed(1)} MiB; the bench itself: ${benchShare.toFixed(1)} %`);
+  console.log(
+    `signaling: ${cpu.toFixed(1)} % of one core over ${(measuredMs / 1000).toFixed(1)} s, RSS ${(usageAtEnd.rssKb / 1024).toFixed(1)} MiB; the bench itself: ${benchShare.toFixed(1)} %`,
+  );
   console.log(`load average before ${loads(loadBefore)}, after ${loads(os.loadavg())} (${os.cpus().length} cores)`);
 } finally {
   await stopAll();

@@ -24,7 +24,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const root = path.resolve(here, '../..');
 
 /** A compiled test module, e.g. `helpers/redis.js`, from tests/dist. */
-export const load = <T>(relative: string): Promise<T> => import(new URL(`../../tests/dist/${relative}`, import.meta.url).href) as Promise<T>;
+export const load = <T>(relative: string): Promise<T> =>
+  import(new URL(`../../tests/dist/${relative}`, import.meta.url).href) as Promise<T>;
 
 const cleanups: Array<() => unknown> = [];
 export function onStop(cleanup: () => unknown): void {
@@ -49,7 +50,8 @@ export async function stopAll(): Promise<void> {
 
 export function percentiles(samples: number[]): string {
   const sorted = [...samples].sort((a, b) => a - b);
-  const pct = (p: number): string => (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN).toFixed(1);
+  const pct = (p: number): string =>
+    (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN).toFixed(1);
   return `n ${sorted.length}  p50 ${pct(50)}  p95 ${pct(95)}  max ${pct(100)} ms`;
 }
 
@@ -111,13 +113,14 @@ export interface StackOptions {
 
 /** Starts redis-server, rtpengine, Kamailio and the sip app; each is stopped by `stopAll()`. */
 export async function startStack(options: StackOptions) {
-  const [{ startTestRedis }, { startTestRtpengine }, { startTestKamailio }, { startSipApp }, { killOnExit }] = await Promise.all([
-    load<RedisHelpers>('helpers/redis.js'),
-    load<RtpengineHelpers>('helpers/rtpengine.js'),
-    load<KamailioHelpers>('helpers/kamailio.js'),
-    load<SipAppHelpers>('helpers/sip-app.js'),
-    load<KillOnExitHelpers>('helpers/kill-on-exit.js'),
-  ]);
+  const [{ startTestRedis }, { startTestRtpengine }, { startTestKamailio }, { startSipApp }, { killOnExit }] =
+    await Promise.all([
+      load<RedisHelpers>('helpers/redis.js'),
+      load<RtpengineHelpers>('helpers/rtpengine.js'),
+      load<KamailioHelpers>('helpers/kamailio.js'),
+      load<SipAppHelpers>('helpers/sip-app.js'),
+      load<KillOnExitHelpers>('helpers/kill-on-exit.js'),
+    ]);
   const redisServer = await startTestRedis();
   onStop(() => redisServer.stop());
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
@@ -126,7 +129,9 @@ export async function startStack(options: StackOptions) {
   onStop(() => rtpengine.stop());
   const kamailio = await startTestKamailio({
     redisUrl: redisServer.url,
-    ...(options.wsMaxConnectionsPerAddress !== undefined ? { wsMaxConnectionsPerAddress: options.wsMaxConnectionsPerAddress } : {}),
+    ...(options.wsMaxConnectionsPerAddress !== undefined
+      ? { wsMaxConnectionsPerAddress: options.wsMaxConnectionsPerAddress }
+      : {}),
   });
   onStop(() => kamailio.stop());
   const app = await startSipApp({
@@ -160,7 +165,10 @@ export async function startStack(options: StackOptions) {
  * (computed with Kamailio's secret and recorded in Redis, where Kamailio checks them since they can be
  * revoked), valid 1 h.
  */
-export async function credentials(kamailio: import('../tests/helpers/kamailio.js').TestKamailio, workstationId: string) {
+export async function credentials(
+  kamailio: import('../tests/helpers/kamailio.js').TestKamailio,
+  workstationId: string,
+) {
   const { workstationCredentials } = await load<KamailioHelpers>('helpers/kamailio.js');
   return workstationCredentials(kamailio, workstationId);
 }

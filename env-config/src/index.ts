@@ -13,7 +13,11 @@ export interface EnvConfigOptions {
 }
 
 /** Validates the environment into the schema's type, or throws a ConfigError naming each bad variable. */
-export function loadEnvConfig<T extends TObject>(schema: T, env: NodeJS.ProcessEnv, options: EnvConfigOptions): Static<T> {
+export function loadEnvConfig<T extends TObject>(
+  schema: T,
+  env: NodeJS.ProcessEnv,
+  options: EnvConfigOptions,
+): Static<T> {
   const lists = new Set(options.lists ?? []);
   const raw: Record<string, string> = {};
   const input: Record<string, unknown> = {};
@@ -33,7 +37,9 @@ export function loadEnvConfig<T extends TObject>(schema: T, env: NodeJS.ProcessE
     const given = raw[name];
     if (given === undefined && (schema.required ?? []).includes(name)) return `${name} is required (${describe(name)})`;
     const choices = (error.schema as { anyOf?: Array<{ const?: unknown }> }).anyOf?.map((option) => option.const);
-    const reason = choices ? `expected one of ${choices.join(', ')}` : `${error.message.toLowerCase()} (${describe(name)})`;
+    const reason = choices
+      ? `expected one of ${choices.join(', ')}`
+      : `${error.message.toLowerCase()} (${describe(name)})`;
     return `${name}=${JSON.stringify(given)} is invalid: ${reason}`;
   });
   if (problems.length > 0) {

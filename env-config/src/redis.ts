@@ -22,7 +22,10 @@ export const SentinelSettingsSchema = {
     }),
   ),
   REDIS_SENTINEL_MASTER: Type.Optional(
-    Type.String({ pattern: MASTER_NAME, description: 'the name the sentinels monitor the master under (sentinel monitor <name> …)' }),
+    Type.String({
+      pattern: MASTER_NAME,
+      description: 'the name the sentinels monitor the master under (sentinel monitor <name> …)',
+    }),
   ),
 };
 
@@ -33,14 +36,20 @@ export const SentinelSettingsSchema = {
 export const RedisSettingsSchema = {
   REDIS_URL: Type.String({
     pattern: '^rediss?://',
-    description: "redis://host:port/db of the shared Redis; with REDIS_SENTINELS only its password and db are used",
+    description: 'redis://host:port/db of the shared Redis; with REDIS_SENTINELS only its password and db are used',
   }),
   ...SentinelSettingsSchema,
 };
 
 /** The Sentinel settings alone, read and checked (the launcher's use: it only passes them on). */
-export function loadSentinelSettings(env: NodeJS.ProcessEnv, redisUrl: string | undefined): Omit<RedisSettings, 'REDIS_URL'> {
-  const settings = loadEnvConfig(Type.Object(SentinelSettingsSchema), env, { lists: ['REDIS_SENTINELS'], hint: 'see docs/scaling.md' });
+export function loadSentinelSettings(
+  env: NodeJS.ProcessEnv,
+  redisUrl: string | undefined,
+): Omit<RedisSettings, 'REDIS_URL'> {
+  const settings = loadEnvConfig(Type.Object(SentinelSettingsSchema), env, {
+    lists: ['REDIS_SENTINELS'],
+    hint: 'see docs/scaling.md',
+  });
   checkRedisSettings({ REDIS_URL: redisUrl ?? '', ...settings });
   return settings;
 }
@@ -61,7 +70,9 @@ export function checkRedisSettings(settings: RedisSettings): void {
   for (const sentinel of settings.REDIS_SENTINELS ?? []) {
     const { port } = parseAddress(sentinel);
     if (port < 1 || port > 65535) {
-      throw new ConfigError(`Invalid configuration:\n  REDIS_SENTINELS=${JSON.stringify((settings.REDIS_SENTINELS ?? []).join(','))} is invalid: ${sentinel} has no valid port`);
+      throw new ConfigError(
+        `Invalid configuration:\n  REDIS_SENTINELS=${JSON.stringify((settings.REDIS_SENTINELS ?? []).join(','))} is invalid: ${sentinel} has no valid port`,
+      );
     }
   }
 }
@@ -149,7 +160,8 @@ export function redisOptions(settings: RedisSettings, connectionName: string): R
     // ioredis asks this of every address a sentinel answers with; what it throws rejects that answer.
     natMap: (key: string) => {
       const host = key.slice(0, key.lastIndexOf(':'));
-      if (!hosts.has(host)) throw new ForeignMasterError(`it named the master ${key}, which is not on a host of REDIS_SENTINELS`);
+      if (!hosts.has(host))
+        throw new ForeignMasterError(`it named the master ${key}, which is not on a host of REDIS_SENTINELS`);
       return null;
     },
     reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false),
@@ -195,7 +207,10 @@ export async function connectRedis(settings: RedisSettings, options: ConnectOpti
     await new Promise<void>((resolve, reject) => {
       const fail = (reason: string): void => reject(new Error(reason));
       roundFailed = () => fail(describeSentinelProblems(sentinelProblems));
-      const timer = setTimeout(() => fail(sentinelProblems.size > 0 ? describeSentinelProblems(sentinelProblems) : lastError), options.timeoutMs ?? 10_000);
+      const timer = setTimeout(
+        () => fail(sentinelProblems.size > 0 ? describeSentinelProblems(sentinelProblems) : lastError),
+        options.timeoutMs ?? 10_000,
+      );
       redis.connect().then(
         () => {
           clearTimeout(timer);
@@ -264,9 +279,16 @@ export async function closeRedis(redis: Redis): Promise<void> {
 function sentinelProblem(message: string, master: string | undefined): { sentinel: string; text: string } {
   const failed = /^failed to connect to sentinel (\S+) because (.*)$/s.exec(message);
   // ioredis gives up on a sentinel that refuses the connection with its generic "Connection is closed.".
-  if (failed) return { sentinel: failed[1] ?? '?', text: /^Connection is closed\.?$/.test(failed[2] ?? '') ? 'it does not answer (connection refused or closed)' : (failed[2] ?? message) };
+  if (failed)
+    return {
+      sentinel: failed[1] ?? '?',
+      text: /^Connection is closed\.?$/.test(failed[2] ?? '')
+        ? 'it does not answer (connection refused or closed)'
+        : (failed[2] ?? message),
+    };
   const invalid = /^connected to sentinel (\S+) successfully, but got an invalid reply: (.*)$/s.exec(message);
-  if (invalid) return { sentinel: invalid[1] ?? '?', text: `it knows no master named "${master ?? ''}" (REDIS_SENTINEL_MASTER)` };
+  if (invalid)
+    return { sentinel: invalid[1] ?? '?', text: `it knows no master named "${master ?? ''}" (REDIS_SENTINEL_MASTER)` };
   return { sentinel: '?', text: message };
 }
 

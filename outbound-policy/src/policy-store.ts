@@ -68,8 +68,19 @@ export class OutboundPolicyStore {
   }
 
   private async write(policy: OutboundPolicy, mode: 'only-if-absent' | 'always'): Promise<void> {
-    const pairs = [...policy.allowedPrefixes.flatMap((p) => ['allow', p]), ...policy.deniedPrefixes.flatMap((p) => ['deny', p])];
-    await this.redis.eval(OUTBOUND_POLICY_WRITE_POLICY, 2, RedisKeys.outboundPolicy, RedisKeys.outboundPrefixes, JSON.stringify(policy), mode, ...pairs);
+    const pairs = [
+      ...policy.allowedPrefixes.flatMap((p) => ['allow', p]),
+      ...policy.deniedPrefixes.flatMap((p) => ['deny', p]),
+    ];
+    await this.redis.eval(
+      OUTBOUND_POLICY_WRITE_POLICY,
+      2,
+      RedisKeys.outboundPolicy,
+      RedisKeys.outboundPrefixes,
+      JSON.stringify(policy),
+      mode,
+      ...pairs,
+    );
   }
 }
 

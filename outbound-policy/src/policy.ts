@@ -1,4 +1,9 @@
-import { getCountryCallingCode, isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import {
+  getCountryCallingCode,
+  isSupportedCountry,
+  parsePhoneNumberFromString,
+  type CountryCode,
+} from 'libphonenumber-js/max';
 import {
   CALLBACKS_PER_DAY_MAX,
   CALLBACK_DURATION_MAX_SECONDS,
@@ -41,8 +46,7 @@ export function defaultPolicy(country: string): OutboundPolicy {
 }
 
 export type PolicyVerdict =
-  | { allowed: true; e164: string; type: NumberType }
-  | { allowed: false; refusal: PolicyRefusal; message: string };
+  { allowed: true; e164: string; type: NumberType } | { allowed: false; refusal: PolicyRefusal; message: string };
 
 /** What the employee reads: why the number is refused, naming the policy. */
 function refused(number: string, refusal: PolicyRefusal, why: string): PolicyVerdict {
@@ -65,14 +69,20 @@ export function evaluate(policy: OutboundPolicy, number: string, country: string
   }
   const e164 = parsed.number;
   if (!policy.allowedPrefixes.some((prefix) => e164.startsWith(prefix))) {
-    const why = policy.allowedPrefixes.length === 0 ? 'it allows no prefix, so no number can be called back' : `only numbers starting with ${policy.allowedPrefixes.join(', ')} are allowed`;
+    const why =
+      policy.allowedPrefixes.length === 0
+        ? 'it allows no prefix, so no number can be called back'
+        : `only numbers starting with ${policy.allowedPrefixes.join(', ')} are allowed`;
     return refused(raw, 'not-allowed-prefix', why);
   }
   const denied = policy.deniedPrefixes.find((prefix) => e164.startsWith(prefix));
   if (denied) return refused(raw, 'denied-prefix', `numbers starting with ${denied} are not allowed`);
   const type: NumberType = parsed.getType() ?? 'UNKNOWN';
   if (!policy.allowedTypes.includes(type)) {
-    const why = type === 'UNKNOWN' ? 'it is not in any known landline or mobile range' : `${NUMBER_TYPE_NAMES[type]} numbers are not allowed`;
+    const why =
+      type === 'UNKNOWN'
+        ? 'it is not in any known landline or mobile range'
+        : `${NUMBER_TYPE_NAMES[type]} numbers are not allowed`;
     return refused(raw, 'type-not-allowed', why);
   }
   return { allowed: true, e164, type };
@@ -84,13 +94,19 @@ export function policyProblem(policy: OutboundPolicy): string | undefined {
     ['allowed', policy.allowedPrefixes],
     ['denied', policy.deniedPrefixes],
   ] as const) {
-    if (prefixes.length > OUTBOUND_POLICY_MAX_PREFIXES) return `At most ${OUTBOUND_POLICY_MAX_PREFIXES} ${name} prefixes.`;
+    if (prefixes.length > OUTBOUND_POLICY_MAX_PREFIXES)
+      return `At most ${OUTBOUND_POLICY_MAX_PREFIXES} ${name} prefixes.`;
     const bad = prefixes.find((prefix) => !E164_PREFIX_PATTERN.test(prefix));
-    if (bad !== undefined) return `"${bad}" is not an E.164 prefix: a + and the country code, e.g. +48, then more digits if needed (+4822).`;
+    if (bad !== undefined)
+      return `"${bad}" is not an E.164 prefix: a + and the country code, e.g. +48, then more digits if needed (+4822).`;
   }
   const badType = policy.allowedTypes.find((type) => !(NUMBER_TYPES as readonly string[]).includes(type));
   if (badType !== undefined) return `"${badType}" is not a kind of number.`;
-  if (!Number.isInteger(policy.maxCallbacksPerDay) || policy.maxCallbacksPerDay < 0 || policy.maxCallbacksPerDay > CALLBACKS_PER_DAY_MAX) {
+  if (
+    !Number.isInteger(policy.maxCallbacksPerDay) ||
+    policy.maxCallbacksPerDay < 0 ||
+    policy.maxCallbacksPerDay > CALLBACKS_PER_DAY_MAX
+  ) {
     return `Callbacks per employee per day must be a whole number from 0 to ${CALLBACKS_PER_DAY_MAX}.`;
   }
   if (

@@ -27,7 +27,14 @@ import {
   SubjectSchema,
   UpdateSubjectBodySchema,
 } from './subjects.js';
-import { ListTasksQuerySchema, ReportProblemBodySchema, TaskListSchema, TaskParamsSchema, TaskSchema, UpdateTaskBodySchema } from './tasks.js';
+import {
+  ListTasksQuerySchema,
+  ReportProblemBodySchema,
+  TaskListSchema,
+  TaskParamsSchema,
+  TaskSchema,
+  UpdateTaskBodySchema,
+} from './tasks.js';
 import { TeamMemberSchema } from './team.js';
 
 /** A route's schemas, in the shape Fastify takes them: signaling registers each route with its `schema`. */
@@ -60,11 +67,18 @@ export const errorResponses = {
 const NoContentSchema = Type.Null();
 
 /** What a picture's route sends: its bytes (image/webp), which a JSON serializer never touches. */
-const PictureSchema = Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary', description: 'the picture, image/webp' });
+const PictureSchema = Type.Unsafe<Uint8Array>({
+  type: 'string',
+  format: 'binary',
+  description: 'the picture, image/webp',
+});
 
 const taskResponses = { 200: TaskSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema } as const;
 const pauseResponses = { 200: AgentStatusSchema, ...errorResponses, 409: ApiErrorSchema } as const;
-const subjectChange = { params: SubjectParamsSchema, response: { 200: SubjectSchema, ...errorResponses, 404: ApiErrorSchema } } as const;
+const subjectChange = {
+  params: SubjectParamsSchema,
+  response: { 200: SubjectSchema, ...errorResponses, 404: ApiErrorSchema },
+} as const;
 
 /**
  * The REST API, route by route: the one definition of each route's path and schemas. Signaling
@@ -80,7 +94,11 @@ export const API_ROUTES = {
     path: '/api/auth/login',
     schema: { body: LoginBodySchema, response: { 200: SessionInfoSchema, ...errorResponses, 429: ApiErrorSchema } },
   },
-  logout: { method: 'POST', path: '/api/auth/logout', schema: { response: { 204: NoContentSchema, ...errorResponses } } },
+  logout: {
+    method: 'POST',
+    path: '/api/auth/logout',
+    schema: { response: { 204: NoContentSchema, ...errorResponses } },
+  },
 
   me: { method: 'GET', path: '/api/me', schema: { response: { 200: SessionInfoSchema, ...errorResponses } } },
   updateProfile: {
@@ -91,9 +109,16 @@ export const API_ROUTES = {
   changePassword: {
     method: 'PUT',
     path: '/api/me/password',
-    schema: { body: ChangePasswordBodySchema, response: { 200: SessionInfoSchema, ...errorResponses, 429: ApiErrorSchema } },
+    schema: {
+      body: ChangePasswordBodySchema,
+      response: { 200: SessionInfoSchema, ...errorResponses, 429: ApiErrorSchema },
+    },
   },
-  preferences: { method: 'GET', path: '/api/me/preferences', schema: { response: { 200: UserPreferencesSchema, ...errorResponses } } },
+  preferences: {
+    method: 'GET',
+    path: '/api/me/preferences',
+    schema: { response: { 200: UserPreferencesSchema, ...errorResponses } },
+  },
   setPreferences: {
     method: 'PUT',
     path: '/api/me/preferences',
@@ -105,7 +130,11 @@ export const API_ROUTES = {
     bytesBody: true,
     schema: { response: { 200: PublicUserSchema, ...errorResponses, 413: ApiErrorSchema, 415: ApiErrorSchema } },
   },
-  removeAvatar: { method: 'DELETE', path: '/api/me/avatar', schema: { response: { 200: PublicUserSchema, ...errorResponses } } },
+  removeAvatar: {
+    method: 'DELETE',
+    path: '/api/me/avatar',
+    schema: { response: { 200: PublicUserSchema, ...errorResponses } },
+  },
 
   avatar: {
     method: 'GET',
@@ -117,7 +146,11 @@ export const API_ROUTES = {
       response: { 200: PictureSchema, ...errorResponses, 404: ApiErrorSchema },
     },
   },
-  listUsers: { method: 'GET', path: '/api/users', schema: { response: { 200: Type.Array(PublicUserSchema), ...errorResponses } } },
+  listUsers: {
+    method: 'GET',
+    path: '/api/users',
+    schema: { response: { 200: Type.Array(PublicUserSchema), ...errorResponses } },
+  },
   createUser: {
     method: 'POST',
     path: '/api/users',
@@ -137,10 +170,17 @@ export const API_ROUTES = {
   createWorkstation: {
     method: 'POST',
     path: '/api/workstations',
-    schema: { body: CreateWorkstationBodySchema, response: { 201: CreatedWorkstationSchema, ...errorResponses, 409: ApiErrorSchema } },
+    schema: {
+      body: CreateWorkstationBodySchema,
+      response: { 201: CreatedWorkstationSchema, ...errorResponses, 409: ApiErrorSchema },
+    },
   },
 
-  agentStatus: { method: 'GET', path: '/api/workstation', schema: { response: { 200: AgentStatusSchema, ...errorResponses } } },
+  agentStatus: {
+    method: 'GET',
+    path: '/api/workstation',
+    schema: { response: { 200: AgentStatusSchema, ...errorResponses } },
+  },
   selectWorkstation: {
     method: 'PUT',
     path: '/api/workstation',
@@ -149,7 +189,11 @@ export const API_ROUTES = {
       response: { 200: AgentStatusSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema },
     },
   },
-  leaveWorkstation: { method: 'DELETE', path: '/api/workstation', schema: { response: { 204: NoContentSchema, ...errorResponses } } },
+  leaveWorkstation: {
+    method: 'DELETE',
+    path: '/api/workstation',
+    schema: { response: { 204: NoContentSchema, ...errorResponses } },
+  },
 
   sipCredentials: {
     method: 'GET',
@@ -157,15 +201,35 @@ export const API_ROUTES = {
     schema: { response: { 200: SipCredentialsSchema, ...errorResponses, 409: ApiErrorSchema, 503: ApiErrorSchema } },
   },
 
-  team: { method: 'GET', path: '/api/team', schema: { response: { 200: Type.Array(TeamMemberSchema), ...errorResponses } } },
+  team: {
+    method: 'GET',
+    path: '/api/team',
+    schema: { response: { 200: Type.Array(TeamMemberSchema), ...errorResponses } },
+  },
   push: { method: 'GET', path: '/api/push', browserLoads: true },
 
-  pauseStatus: { method: 'GET', path: '/api/pause', schema: { response: { 200: AgentStatusSchema, ...errorResponses } } },
+  pauseStatus: {
+    method: 'GET',
+    path: '/api/pause',
+    schema: { response: { 200: AgentStatusSchema, ...errorResponses } },
+  },
   pause: { method: 'PUT', path: '/api/pause', schema: { body: PauseBodySchema, response: pauseResponses } },
-  extendPause: { method: 'POST', path: '/api/pause/extend', schema: { body: PauseBodySchema, response: pauseResponses } },
+  extendPause: {
+    method: 'POST',
+    path: '/api/pause/extend',
+    schema: { body: PauseBodySchema, response: pauseResponses },
+  },
   resume: { method: 'DELETE', path: '/api/pause', schema: { response: { 200: AgentStatusSchema, ...errorResponses } } },
-  missedCalls: { method: 'GET', path: '/api/pause/missed', schema: { response: { 200: MissedCallsSchema, ...errorResponses } } },
-  dismissMissedCalls: { method: 'DELETE', path: '/api/pause/missed', schema: { response: { 204: NoContentSchema, ...errorResponses } } },
+  missedCalls: {
+    method: 'GET',
+    path: '/api/pause/missed',
+    schema: { response: { 200: MissedCallsSchema, ...errorResponses } },
+  },
+  dismissMissedCalls: {
+    method: 'DELETE',
+    path: '/api/pause/missed',
+    schema: { response: { 204: NoContentSchema, ...errorResponses } },
+  },
 
   listSubjects: {
     method: 'GET',
@@ -224,9 +288,17 @@ export const API_ROUTES = {
   reportProblem: {
     method: 'POST',
     path: '/api/tasks/:id/problems',
-    schema: { params: TaskParamsSchema, body: ReportProblemBodySchema, response: { ...taskResponses, 201: TaskSchema } },
+    schema: {
+      params: TaskParamsSchema,
+      body: ReportProblemBodySchema,
+      response: { ...taskResponses, 201: TaskSchema },
+    },
   },
-  closeTask: { method: 'POST', path: '/api/tasks/:id/close', schema: { params: TaskParamsSchema, response: taskResponses } },
+  closeTask: {
+    method: 'POST',
+    path: '/api/tasks/:id/close',
+    schema: { params: TaskParamsSchema, response: taskResponses },
+  },
   startCallback: {
     method: 'POST',
     path: '/api/tasks/:id/callback',
@@ -242,12 +314,16 @@ export type ApiRoutes = typeof API_ROUTES;
 type SuccessStatus = 200 | 201 | 204;
 type SchemasOf<R> = R extends { schema: infer S } ? S : never;
 
-type SuccessSchema<R> = SchemasOf<R> extends { response: infer Responses } ? Responses[Extract<keyof Responses, SuccessStatus>] : never;
+type SuccessSchema<R> =
+  SchemasOf<R> extends { response: infer Responses } ? Responses[Extract<keyof Responses, SuccessStatus>] : never;
 
 /** What a successful call of the route answers; a 204's empty body is `void`. */
-export type RouteResponse<R extends ApiRoute> = SuccessSchema<R> extends infer S extends TSchema ? (S extends TNull ? void : Static<S>) : never;
+export type RouteResponse<R extends ApiRoute> =
+  SuccessSchema<R> extends infer S extends TSchema ? (S extends TNull ? void : Static<S>) : never;
 
 /** What a call of the route sends as JSON: its path parameters, its query and its body, each only where the route has one. */
-export type RouteInput<R extends ApiRoute> = (SchemasOf<R> extends { params: infer P extends TSchema } ? { params: Static<P> } : unknown) &
+export type RouteInput<R extends ApiRoute> = (SchemasOf<R> extends { params: infer P extends TSchema }
+  ? { params: Static<P> }
+  : unknown) &
   (SchemasOf<R> extends { querystring: infer Q extends TSchema } ? { query: Static<Q> } : unknown) &
   (SchemasOf<R> extends { body: infer B extends TSchema } ? { body: Static<B> } : unknown);

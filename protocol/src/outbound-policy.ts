@@ -77,7 +77,10 @@ export const OutboundPolicySchema = Type.Object(
     /** Callbacks one employee may start in a clinic day (CLINIC_TIME_ZONE); 0 turns callbacks off. */
     maxCallbacksPerDay: Type.Integer({ minimum: 0, maximum: CALLBACKS_PER_DAY_MAX }),
     /** An answered callback is hung up (both sides) after this many seconds. */
-    maxDurationSeconds: Type.Integer({ minimum: CALLBACK_DURATION_MIN_SECONDS, maximum: CALLBACK_DURATION_MAX_SECONDS }),
+    maxDurationSeconds: Type.Integer({
+      minimum: CALLBACK_DURATION_MIN_SECONDS,
+      maximum: CALLBACK_DURATION_MAX_SECONDS,
+    }),
   },
   { additionalProperties: false },
 );

@@ -49,7 +49,10 @@ export const StatisticsFiguresSchema = Type.Object({
   callbacks: Type.Integer(),
   /** Callbacks by outcome (ended ones; one in progress is counted in `callbacks` only). */
   callbackOutcomes: Type.Object(
-    Object.fromEntries(CALLBACK_OUTCOMES.map((outcome) => [outcome, Type.Integer()])) as Record<CallbackOutcome, TInteger>,
+    Object.fromEntries(CALLBACK_OUTCOMES.map((outcome) => [outcome, Type.Integer()])) as Record<
+      CallbackOutcome,
+      TInteger
+    >,
   ),
   /** Over the calls that reached the queue (per user: the calls the user answered); null when none. */
   waitAverageMs: NullableMsSchema,
@@ -58,7 +61,11 @@ export const StatisticsFiguresSchema = Type.Object({
 });
 export type StatisticsFigures = Static<typeof StatisticsFiguresSchema>;
 
-export const UserStatisticsSchema = Type.Object({ userId: Type.String(), name: Type.String(), figures: StatisticsFiguresSchema });
+export const UserStatisticsSchema = Type.Object({
+  userId: Type.String(),
+  name: Type.String(),
+  figures: StatisticsFiguresSchema,
+});
 export type UserStatistics = Static<typeof UserStatisticsSchema>;
 
 /** GET /api/statistics?date=YYYY-MM-DD (managers). */
@@ -71,7 +78,12 @@ export const DayStatisticsSchema = Type.Object({
   users: Type.Array(UserStatisticsSchema),
   /** For the chart: calls received, answered and abandoned per hour of the day (0–23, local). */
   hours: Type.Array(
-    Type.Object({ hour: Type.Integer(), received: Type.Integer(), answered: Type.Integer(), abandoned: Type.Integer() }),
+    Type.Object({
+      hour: Type.Integer(),
+      received: Type.Integer(),
+      answered: Type.Integer(),
+      abandoned: Type.Integer(),
+    }),
   ),
 });
 export type DayStatistics = Static<typeof DayStatisticsSchema>;
@@ -79,7 +91,9 @@ export type DayStatistics = Static<typeof DayStatisticsSchema>;
 export const StatisticsQuerySchema = Type.Object(
   {
     // A real calendar date is checked by the service, which says what is wrong in words.
-    date: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: "YYYY-MM-DD in the clinic's zone; default today" })),
+    date: Type.Optional(
+      Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: "YYYY-MM-DD in the clinic's zone; default today" }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -30,7 +30,10 @@ const SubjectNameSchema = Type.String({ maxLength: SUBJECT_NAME_MAX_LENGTH * 2 }
 export const CreateSubjectBodySchema = Type.Object({ name: SubjectNameSchema }, { additionalProperties: false });
 
 /** PATCH /api/subjects/:id (managers); an absent field is left as it is. */
-export const UpdateSubjectBodySchema = Type.Object({ name: Type.Optional(SubjectNameSchema) }, { additionalProperties: false });
+export const UpdateSubjectBodySchema = Type.Object(
+  { name: Type.Optional(SubjectNameSchema) },
+  { additionalProperties: false },
+);
 
 export const SubjectParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 

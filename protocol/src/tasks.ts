@@ -48,7 +48,10 @@ export function taskTab(status: TaskStatus): TaskTab {
  * them) and the unassigned ones; managers see all. Every other tab shows everyone every task.
  * Signaling applies this to GET /api/tasks; the panel applies it to pushed tasks.
  */
-export function taskVisibleTo(task: Pick<TaskView, 'status' | 'assigneeUserId'>, viewer: { userId: string; role: string }): boolean {
+export function taskVisibleTo(
+  task: Pick<TaskView, 'status' | 'assigneeUserId'>,
+  viewer: { userId: string; role: string },
+): boolean {
   if (viewer.role === 'manager' || taskTab(task.status) !== 'pending') return true;
   return task.assigneeUserId === undefined || task.assigneeUserId === viewer.userId;
 }

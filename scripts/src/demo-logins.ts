@@ -23,8 +23,7 @@ export interface DemoDeskPhone {
 }
 
 export type SeedResult =
-  | { created: false }
-  | { created: true; logins: DemoLogin[]; workstations: string[]; deskPhones: DemoDeskPhone[] };
+  { created: false } | { created: true; logins: DemoLogin[]; workstations: string[]; deskPhones: DemoDeskPhone[] };
 
 const isString = (value: unknown): value is string => typeof value === 'string';
 
@@ -57,9 +56,12 @@ export function parseSeedResult(line: string): SeedResult | undefined {
   const workstations = v['workstations'] ?? [];
   const deskPhones = v['deskPhones'] ?? [];
   if (
-    !Array.isArray(logins) || !logins.every(isLogin) ||
-    !Array.isArray(workstations) || !workstations.every(isString) ||
-    !Array.isArray(deskPhones) || !deskPhones.every(isDeskPhone)
+    !Array.isArray(logins) ||
+    !logins.every(isLogin) ||
+    !Array.isArray(workstations) ||
+    !workstations.every(isString) ||
+    !Array.isArray(deskPhones) ||
+    !deskPhones.every(isDeskPhone)
   ) {
     throw new Error(`${SEED_NAME} printed a result the launcher does not understand: ${line.slice(0, 200)}`);
   }
@@ -94,7 +96,10 @@ export async function seedDemo(supervisor: Supervisor, out: PrefixedOutput, conf
  * The baresip command that registers as a demo desk phone through Kamailio and answers calls by itself
  * (pbx-config/test-clients/baresip-desk-phone).
  */
-export function baresipDeskPhoneCommand(phone: DemoDeskPhone, sip: Pick<SipEdgeConfig, 'domain' | 'listenHost' | 'sipPort'>): string {
+export function baresipDeskPhoneCommand(
+  phone: DemoDeskPhone,
+  sip: Pick<SipEdgeConfig, 'domain' | 'listenHost' | 'sipPort'>,
+): string {
   const host = sip.listenHost.includes(':') ? `[${sip.listenHost}]` : sip.listenHost;
   const account = `<sip:${phone.sipUser}@${sip.domain}>;auth_pass=${phone.sipPassword};outbound="sip:${host}:${sip.sipPort}";answermode=auto;regint=300`;
   return `baresip -f pbx-config/test-clients/baresip-desk-phone -e '/uanew ${account}'`;
@@ -106,23 +111,33 @@ export function demoLoginsText(
   createdAt: Date,
   sip: Pick<SipEdgeConfig, 'domain' | 'listenHost' | 'sipPort'>,
 ): string {
-  const rows = [['role', 'email', 'password', 'name'], ...result.logins.map((l) => [l.role, l.email, l.password, l.displayName])];
+  const rows = [
+    ['role', 'email', 'password', 'name'],
+    ...result.logins.map((l) => [l.role, l.email, l.password, l.displayName]),
+  ];
   const widths = [0, 1, 2].map((col) => Math.max(...rows.map((row) => row[col]?.length ?? 0)));
-  const table = rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col] ?? 0)).join('  ').trimEnd());
-  return [
-    `Deskline demo logins, created ${createdAt.toISOString()} by the first start of this installation.`,
-    'Anyone who can read this file can log in with them. Change the passwords before real use.',
-    '',
-    ...table,
-    '',
-    ...(result.workstations.length ? [`Workstations: ${result.workstations.join(', ')}`] : []),
-    ...result.deskPhones.flatMap((phone) => [
+  const table = rows.map((row) =>
+    row
+      .map((cell, col) => cell.padEnd(widths[col] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
+  return (
+    [
+      `Deskline demo logins, created ${createdAt.toISOString()} by the first start of this installation.`,
+      'Anyone who can read this file can log in with them. Change the passwords before real use.',
       '',
-      `Desk phone "${phone.workstation}": SIP user ${phone.sipUser}, password ${phone.sipPassword}, domain ${sip.domain},`,
-      `registrar ${sip.listenHost}:${sip.sipPort} (UDP or TCP). To use baresip as this phone, from the repository root:`,
-      `  ${baresipDeskPhoneCommand(phone, sip)}`,
-    ]),
-  ].join('\n') + '\n';
+      ...table,
+      '',
+      ...(result.workstations.length ? [`Workstations: ${result.workstations.join(', ')}`] : []),
+      ...result.deskPhones.flatMap((phone) => [
+        '',
+        `Desk phone "${phone.workstation}": SIP user ${phone.sipUser}, password ${phone.sipPassword}, domain ${sip.domain},`,
+        `registrar ${sip.listenHost}:${sip.sipPort} (UDP or TCP). To use baresip as this phone, from the repository root:`,
+        `  ${baresipDeskPhoneCommand(phone, sip)}`,
+      ]),
+    ].join('\n') + '\n'
+  );
 }
 
 /** Writes the file readable by its owner only, and never half-written. */
@@ -146,7 +161,17 @@ export function readDemoLogins(file: string): string | undefined {
 export function readyMessage(url: string, file: string, logins: string | undefined): string {
   const rule = '='.repeat(78);
   const body = logins
-    ? [`  Demo logins (from ${file}):`, '', ...logins.trimEnd().split('\n').map((line) => `    ${line}`.trimEnd())]
-    : [`  No demo logins to show: ${file} does not exist.`, '  The demo users were created by an earlier start; their passwords are not stored elsewhere.'];
+    ? [
+        `  Demo logins (from ${file}):`,
+        '',
+        ...logins
+          .trimEnd()
+          .split('\n')
+          .map((line) => `    ${line}`.trimEnd()),
+      ]
+    : [
+        `  No demo logins to show: ${file} does not exist.`,
+        '  The demo users were created by an earlier start; their passwords are not stored elsewhere.',
+      ];
   return ['', rule, `  Deskline is ready: ${url}`, '', ...body, '', '  Press Ctrl-C to stop.', rule, ''].join('\n');
 }

@@ -50,7 +50,13 @@ export async function freePort(host = '127.0.0.1', protocols: readonly Protocol[
  * Fails with a message a person can act on when `port` is already taken,
  * before a child process would fail with a less helpful one.
  */
-export async function assertPortFree(host: string, port: number, what: string, envName: string, protocol: Protocol = 'tcp'): Promise<void> {
+export async function assertPortFree(
+  host: string,
+  port: number,
+  what: string,
+  envName: string,
+  protocol: Protocol = 'tcp',
+): Promise<void> {
   try {
     if (protocol === 'udp') (await bindUdp(host, port)).close();
     else {
@@ -61,9 +67,13 @@ export async function assertPortFree(host: string, port: number, what: string, e
     const code = (err as NodeJS.ErrnoException).code;
     const which = protocol === 'udp' ? 'UDP port' : 'port';
     if (code === 'EADDRINUSE') {
-      throw new Error(`${what}: ${which} ${port} on ${host} is already in use by another program. ` +
-        `Stop that program, or choose another port with ${envName}=<port>.`);
+      throw new Error(
+        `${what}: ${which} ${port} on ${host} is already in use by another program. ` +
+          `Stop that program, or choose another port with ${envName}=<port>.`,
+      );
     }
-    throw new Error(`${what}: cannot listen on ${host}:${port}${protocol === 'udp' ? '/udp' : ''}: ${(err as Error).message}`);
+    throw new Error(
+      `${what}: cannot listen on ${host}:${port}${protocol === 'udp' ? '/udp' : ''}: ${(err as Error).message}`,
+    );
   }
 }

@@ -7,7 +7,12 @@ import path from 'node:path';
 import { REPO_ROOT, connectHost, type RedisSentinel } from './launch-config.js';
 import { ManagedProcess, findExecutable, waitUntilHealthy } from './managed-process.js';
 import { sipOptionsAnswered } from './sip-options.js';
-import { REGISTRATION_DB_DIR, TRUNK_REGISTRATION_VARIABLES, writeRegistrationDb, type TrunkRegistration } from './trunk-registration.js';
+import {
+  REGISTRATION_DB_DIR,
+  TRUNK_REGISTRATION_VARIABLES,
+  writeRegistrationDb,
+  type TrunkRegistration,
+} from './trunk-registration.js';
 
 export const KAMAILIO_CFG = path.join(REPO_ROOT, 'pbx-config/kamailio/kamailio.cfg');
 export const KAMAILIO_INSTALL_HINT =
@@ -69,13 +74,19 @@ export function ndbRedisServer(redisUrl: string, sentinel?: RedisSentinel): stri
   if (url.protocol !== 'redis:') throw new Error(`Kamailio can reach Redis only over redis:// (not ${url.protocol}//)`);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
   const parts = sentinel
-    ? ['name=deskline', `sentinel_group=${sentinel.master}`, 'sentinel_master=1', `sentinel=${sentinel.sentinels[0] ?? ''}`]
+    ? [
+        'name=deskline',
+        `sentinel_group=${sentinel.master}`,
+        'sentinel_master=1',
+        `sentinel=${sentinel.sentinels[0] ?? ''}`,
+      ]
     : [`name=deskline`, `addr=${host}`, `port=${url.port || '6379'}`];
   const db = url.pathname.replace(/^\//, '');
   if (db) parts.push(`db=${db}`);
   if (url.password) parts.push(`pass=${decodeURIComponent(url.password)}`);
   const spec = parts.join(';');
-  if (/["\\\n]/.test(spec)) throw new Error('REDIS_URL must not contain quotes, backslashes or line breaks for Kamailio');
+  if (/["\\\n]/.test(spec))
+    throw new Error('REDIS_URL must not contain quotes, backslashes or line breaks for Kamailio');
   return spec;
 }
 
@@ -92,7 +103,8 @@ function stringValue(name: string, value: string): string {
  * `runDir` (the container's start.sh sets it the same way).
  */
 export function kamailioEnv(settings: KamailioSettings, runDir?: string): Record<string, string> {
-  if (settings.registration && runDir === undefined) throw new Error('a carrier registration needs Kamailio\'s run dir for its table');
+  if (settings.registration && runDir === undefined)
+    throw new Error("a carrier registration needs Kamailio's run dir for its table");
   return {
     SIP_DOMAIN: stringValue('SIP_DOMAIN', settings.domain),
     // A bare IP in listen=…; IPv6 needs its brackets there.
@@ -107,12 +119,18 @@ export function kamailioEnv(settings: KamailioSettings, runDir?: string): Record
     ...(settings.wsMaxExpires !== undefined ? { WS_MAX_EXPIRES: String(settings.wsMaxExpires) } : {}),
     ...(settings.minExpires !== undefined ? { MIN_EXPIRES: String(settings.minExpires) } : {}),
     ...(settings.workers !== undefined ? { SIP_WORKERS: String(settings.workers) } : {}),
-    ...(settings.wsMaxConnectionsPerAddress !== undefined ? { WS_MAX_CONNECTIONS_PER_ADDRESS: String(settings.wsMaxConnectionsPerAddress) } : {}),
-    ...(settings.advertise ? { SIP_ADVERTISE: settings.advertise.includes(':') ? `[${settings.advertise}]` : settings.advertise } : {}),
+    ...(settings.wsMaxConnectionsPerAddress !== undefined
+      ? { WS_MAX_CONNECTIONS_PER_ADDRESS: String(settings.wsMaxConnectionsPerAddress) }
+      : {}),
+    ...(settings.advertise
+      ? { SIP_ADVERTISE: settings.advertise.includes(':') ? `[${settings.advertise}]` : settings.advertise }
+      : {}),
     ...(settings.registration && runDir !== undefined ? { TRUNK_REGISTRATION_DB: registrationDbUrl(runDir) } : {}),
     ...(settings.registerInterval !== undefined ? { TRUNK_REGISTER_INTERVAL: String(settings.registerInterval) } : {}),
     ...(settings.outboundTrunk ? { OUTBOUND_TRUNK: stringValue('OUTBOUND_TRUNK', settings.outboundTrunk) } : {}),
-    ...(settings.appAddresses?.length ? { SIP_APP_ADDRESSES: stringValue('SIP_APP_ADDRESSES', settings.appAddresses.join(',')) } : {}),
+    ...(settings.appAddresses?.length
+      ? { SIP_APP_ADDRESSES: stringValue('SIP_APP_ADDRESSES', settings.appAddresses.join(',')) }
+      : {}),
   };
 }
 
@@ -137,10 +155,15 @@ export function prepareKamailioRunDir(runDir: string, settings: Pick<KamailioSet
  * TRUNK_REGISTRATION_DB that these settings did not make. The registration's own variables (TRUNK_PASSWORD among them) are in its
  * table, not in Kamailio's environment.
  */
-export function kamailioProcessEnv(base: NodeJS.ProcessEnv, settings: KamailioSettings, runDir?: string): NodeJS.ProcessEnv {
+export function kamailioProcessEnv(
+  base: NodeJS.ProcessEnv,
+  settings: KamailioSettings,
+  runDir?: string,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   // OUTBOUND_TRUNK too: the settings' (the launcher's) is the one, and none means no callbacks.
-  for (const name of [...TRUNK_REGISTRATION_VARIABLES, 'TRUNK_REGISTRATION_DB', 'OUTBOUND_TRUNK', 'SIP_APP_ADDRESSES']) delete env[name];
+  for (const name of [...TRUNK_REGISTRATION_VARIABLES, 'TRUNK_REGISTRATION_DB', 'OUTBOUND_TRUNK', 'SIP_APP_ADDRESSES'])
+    delete env[name];
   Object.assign(env, kamailioEnv(settings, runDir));
   for (const name of ['SIP_ADVERTISE', 'TRUNK_REGISTER_INTERVAL']) if (!env[name]) delete env[name];
   return env;

@@ -92,7 +92,9 @@ function count(env: NodeJS.ProcessEnv, name: string, fallback: number, max: numb
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!/^\d+$/.test(raw) || value < 1 || value > max) {
-    throw new LaunchConfigError(`${name}=${JSON.stringify(raw)} is invalid: it must be a whole number from 1 to ${max}.`);
+    throw new LaunchConfigError(
+      `${name}=${JSON.stringify(raw)} is invalid: it must be a whole number from 1 to ${max}.`,
+    );
   }
   return value;
 }
@@ -102,7 +104,9 @@ function ipAddress(env: NodeJS.ProcessEnv, name: string, fallback: string, famil
   const found = net.isIP(value);
   if (found === 0 || (family !== 0 && found !== family)) {
     const kind = family === 4 ? 'an IPv4 address' : 'an IP address';
-    throw new LaunchConfigError(`${name}=${JSON.stringify(value)} is invalid: it must be ${kind} (Kamailio and rtpengine resolve no names).`);
+    throw new LaunchConfigError(
+      `${name}=${JSON.stringify(value)} is invalid: it must be ${kind} (Kamailio and rtpengine resolve no names).`,
+    );
   }
   return value;
 }
@@ -118,19 +122,29 @@ function isAddressOrSubnet(entry: string): boolean {
 
 function trunkAddresses(env: NodeJS.ProcessEnv): string[] {
   const raw = env['TRUNK_ADDRESSES'] || '127.0.0.1';
-  const entries = raw.split(',').map((e) => e.trim()).filter(Boolean);
+  const entries = raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   const bad = entries.filter((e) => !isAddressOrSubnet(e));
   if (entries.length === 0 || bad.length > 0) {
-    throw new LaunchConfigError(`TRUNK_ADDRESSES=${JSON.stringify(raw)} is invalid: it must be a comma-separated list of IP addresses ` +
-      `or subnets like 192.0.2.0/24${bad.length ? ` (not ${bad.map((b) => JSON.stringify(b)).join(', ')})` : ''}.`);
+    throw new LaunchConfigError(
+      `TRUNK_ADDRESSES=${JSON.stringify(raw)} is invalid: it must be a comma-separated list of IP addresses ` +
+        `or subnets like 192.0.2.0/24${bad.length ? ` (not ${bad.map((b) => JSON.stringify(b)).join(', ')})` : ''}.`,
+    );
   }
   return entries;
 }
 
 function sipDomain(env: NodeJS.ProcessEnv): string {
   const value = env['SIP_DOMAIN'] || 'deskline.local';
-  if (!/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(value) || value.length > 253) {
-    throw new LaunchConfigError(`SIP_DOMAIN=${JSON.stringify(value)} is invalid: it must be a domain name like deskline.local.`);
+  if (
+    !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(value) ||
+    value.length > 253
+  ) {
+    throw new LaunchConfigError(
+      `SIP_DOMAIN=${JSON.stringify(value)} is invalid: it must be a domain name like deskline.local.`,
+    );
   }
   return value;
 }
@@ -139,14 +153,18 @@ function rtpengineConfig(env: NodeJS.ProcessEnv): RtpengineConfig {
   const portMin = port(env, 'RTPENGINE_PORT_MIN', 30000);
   const portMax = port(env, 'RTPENGINE_PORT_MAX', 30999);
   if (portMin % 2 !== 0 || portMax - portMin < 3) {
-    throw new LaunchConfigError(`RTPENGINE_PORT_MIN=${portMin} and RTPENGINE_PORT_MAX=${portMax} are invalid: ` +
-      'the range must start at an even port and hold at least 4 ports (2 per call leg).');
+    throw new LaunchConfigError(
+      `RTPENGINE_PORT_MIN=${portMin} and RTPENGINE_PORT_MAX=${portMax} are invalid: ` +
+        'the range must start at an even port and hold at least 4 ports (2 per call leg).',
+    );
   }
   const iface = env['RTPENGINE_INTERFACE'] || '127.0.0.1';
   // "local!advertised", for media behind NAT or in a container.
   if (!iface.split('!').every((a) => net.isIP(a) !== 0) || iface.split('!').length > 2) {
-    throw new LaunchConfigError(`RTPENGINE_INTERFACE=${JSON.stringify(iface)} is invalid: it must be an IP address, ` +
-      'or "local!advertised" (two IP addresses) when the address media is sent from is not the one to put in SDP.');
+    throw new LaunchConfigError(
+      `RTPENGINE_INTERFACE=${JSON.stringify(iface)} is invalid: it must be an IP address, ` +
+        'or "local!advertised" (two IP addresses) when the address media is sent from is not the one to put in SDP.',
+    );
   }
   return {
     ngHost: ipAddress(env, 'RTPENGINE_NG_HOST', '127.0.0.1'),
@@ -164,8 +182,10 @@ function rtpengineRedisDb(env: NodeJS.ProcessEnv): number | undefined {
   if (raw === 'off') return undefined;
   const appsDb = Number(/^rediss?:\/\/[^/]*\/(\d+)/.exec(env['REDIS_URL'] ?? '')?.[1] ?? 0);
   if (!/^\d{1,2}$/.test(raw) || Number(raw) > 15 || Number(raw) === appsDb) {
-    throw new LaunchConfigError(`RTPENGINE_REDIS_DB=${JSON.stringify(raw)} is invalid: it must be a Redis database number from 0 to 15 ` +
-      `other than the apps' (${appsDb}, from REDIS_URL), or off.`);
+    throw new LaunchConfigError(
+      `RTPENGINE_REDIS_DB=${JSON.stringify(raw)} is invalid: it must be a Redis database number from 0 to 15 ` +
+        `other than the apps' (${appsDb}, from REDIS_URL), or off.`,
+    );
   }
   return Number(raw);
 }
@@ -196,14 +216,21 @@ export function readTrunkRegistration(env: NodeJS.ProcessEnv): TrunkRegistration
   };
   for (const name of ['TRUNK_REGISTRAR', 'TRUNK_USERNAME', 'TRUNK_PASSWORD'] as const) {
     if (!env[name]) {
-      throw new LaunchConfigError(`${name} is not set, but ${given.join(', ')} ${given.length > 1 ? 'are' : 'is'}: ` +
-        'a registration with the carrier needs TRUNK_REGISTRAR, TRUNK_USERNAME and TRUNK_PASSWORD (pbx-config/TRUNKS.md).');
+      throw new LaunchConfigError(
+        `${name} is not set, but ${given.join(', ')} ${given.length > 1 ? 'are' : 'is'}: ` +
+          'a registration with the carrier needs TRUNK_REGISTRAR, TRUNK_USERNAME and TRUNK_PASSWORD (pbx-config/TRUNKS.md).',
+      );
     }
   }
   const registrar = registrarAddress(env['TRUNK_REGISTRAR'] ?? '');
-  if (!registrar) throw bad('TRUNK_REGISTRAR', 'it must be the registrar\'s IP address and port, e.g. 203.0.113.10:5060 ([IPv6]:port); Kamailio resolves no names.');
+  if (!registrar)
+    throw bad(
+      'TRUNK_REGISTRAR',
+      "it must be the registrar's IP address and port, e.g. 203.0.113.10:5060 ([IPv6]:port); Kamailio resolves no names.",
+    );
   const username = env['TRUNK_USERNAME'] ?? '';
-  if (!/^[A-Za-z0-9+._~-]{1,64}$/.test(username)) throw bad('TRUNK_USERNAME', 'it must be 1 to 64 letters, digits or + . _ ~ -.');
+  if (!/^[A-Za-z0-9+._~-]{1,64}$/.test(username))
+    throw bad('TRUNK_USERNAME', 'it must be 1 to 64 letters, digits or + . _ ~ -.');
   const password = env['TRUNK_PASSWORD'] ?? '';
   if (/[\n\r\0]/.test(password)) throw bad('TRUNK_PASSWORD', 'it must not contain line breaks.');
   const authUsername = env['TRUNK_AUTH_USERNAME'] || username;
@@ -216,7 +243,10 @@ export function readTrunkRegistration(env: NodeJS.ProcessEnv): TrunkRegistration
   }
   const domain = env['TRUNK_DOMAIN'] || registrar;
   if (!/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(domain)) {
-    throw bad('TRUNK_DOMAIN', 'it must be a domain name or an IP address, with an optional port, e.g. sip.carrier.example.');
+    throw bad(
+      'TRUNK_DOMAIN',
+      'it must be a domain name or an IP address, with an optional port, e.g. sip.carrier.example.',
+    );
   }
   const rawExpires = env['TRUNK_REGISTER_EXPIRES'] || '300';
   const expires = Number(rawExpires);
@@ -229,8 +259,10 @@ export function readTrunkRegistration(env: NodeJS.ProcessEnv): TrunkRegistration
 /** Kamailio takes the secret as a quoted define; keep it to characters that survive that. */
 export function checkEphemeralSecret(secret: string, from: string): string {
   if (secret.length < 32 || !/^[\x21-\x7e]+$/.test(secret) || /["\\]/.test(secret)) {
-    throw new LaunchConfigError(`${from} is invalid: it must be at least 32 printable characters, ` +
-      'without spaces, quotes or backslashes (for example 64 hex digits: openssl rand -hex 32).');
+    throw new LaunchConfigError(
+      `${from} is invalid: it must be at least 32 printable characters, ` +
+        'without spaces, quotes or backslashes (for example 64 hex digits: openssl rand -hex 32).',
+    );
   }
   return secret;
 }
@@ -255,12 +287,15 @@ function readRedisSentinel(env: NodeJS.ProcessEnv, redisUrl: string | undefined)
   try {
     settings = loadSentinelSettings(env, redisUrl);
   } catch (err) {
-    if (err instanceof ConfigError) throw new LaunchConfigError(err.message.replace(/^Invalid configuration:\n\s*/, ''));
+    if (err instanceof ConfigError)
+      throw new LaunchConfigError(err.message.replace(/^Invalid configuration:\n\s*/, ''));
     throw err;
   }
   if (!settings.REDIS_SENTINELS || !settings.REDIS_SENTINEL_MASTER) return undefined;
   if (redisUrl === undefined) {
-    throw new LaunchConfigError('REDIS_SENTINELS needs REDIS_URL too (its password and database): the launcher starts no sentinels.');
+    throw new LaunchConfigError(
+      'REDIS_SENTINELS needs REDIS_URL too (its password and database): the launcher starts no sentinels.',
+    );
   }
   return { sentinels: settings.REDIS_SENTINELS, master: settings.REDIS_SENTINEL_MASTER };
 }
@@ -269,7 +304,9 @@ function readRedisSentinel(env: NodeJS.ProcessEnv, redisUrl: string | undefined)
 export function readLaunchConfig(env: NodeJS.ProcessEnv): LaunchConfig {
   const redisUrl = env['REDIS_URL'] || undefined;
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new LaunchConfigError('REDIS_URL is invalid: it must look like redis://host:port (or leave it unset to let the launcher start Redis).');
+    throw new LaunchConfigError(
+      'REDIS_URL is invalid: it must look like redis://host:port (or leave it unset to let the launcher start Redis).',
+    );
   }
   const redisSentinel = readRedisSentinel(env, redisUrl);
   // Checked here so that a bad one stops the start before anything runs; it is read where it is used.
@@ -290,7 +327,12 @@ export function readLaunchConfig(env: NodeJS.ProcessEnv): LaunchConfig {
       appHost: ipAddress(env, 'SIP_APP_HOST', '127.0.0.1', 4),
       appPort: port(env, 'SIP_APP_PORT', 5070),
       trunkAddresses: trunkAddresses(env),
-      wsMaxConnectionsPerAddress: count(env, 'WS_MAX_CONNECTIONS_PER_ADDRESS', DEFAULT_WS_MAX_CONNECTIONS_PER_ADDRESS, 4000),
+      wsMaxConnectionsPerAddress: count(
+        env,
+        'WS_MAX_CONNECTIONS_PER_ADDRESS',
+        DEFAULT_WS_MAX_CONNECTIONS_PER_ADDRESS,
+        4000,
+      ),
       ...(env['SIP_ADVERTISE'] ? { advertise: ipAddress(env, 'SIP_ADVERTISE', '') } : {}),
       ...registrationSetting(env),
     },

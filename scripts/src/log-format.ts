@@ -3,7 +3,14 @@
  * process that wrote it, and pino's JSON lines become a short human line.
  */
 
-const LEVEL_WORDS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVEL_WORDS: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
 const LEVEL_WIDTH = 5;
 
 interface PinoLine {
@@ -23,7 +30,7 @@ function parsePino(line: string): PinoLine | undefined {
     const value: unknown = JSON.parse(line);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
     if (!('level' in value) || !('msg' in value || 'time' in value)) return undefined;
-    return value as PinoLine;
+    return value;
   } catch {
     return undefined;
   }
@@ -42,7 +49,20 @@ function clock(time: unknown): string {
 }
 
 /** pino's own fields, and those the line already says in its own words. */
-const SHOWN_APART = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'name', 'req', 'res', 'responseTime', 'err', 'reqId', 'v']);
+const SHOWN_APART = new Set([
+  'level',
+  'time',
+  'msg',
+  'pid',
+  'hostname',
+  'name',
+  'req',
+  'res',
+  'responseTime',
+  'err',
+  'reqId',
+  'v',
+]);
 
 /**
  * The line's context (callId, state, userId…), as `key=value`: without it "call state changed" does
@@ -52,7 +72,8 @@ function describeContext(entry: PinoLine): string | undefined {
   const pairs: string[] = [];
   for (const [key, value] of Object.entries(entry)) {
     if (SHOWN_APART.has(key)) continue;
-    if (typeof value === 'string') pairs.push(`${key}=${/[\s"]/.test(value) || value === '' ? JSON.stringify(value) : value}`);
+    if (typeof value === 'string')
+      pairs.push(`${key}=${/[\s"]/.test(value) || value === '' ? JSON.stringify(value) : value}`);
     else if (typeof value === 'number' || typeof value === 'boolean') pairs.push(`${key}=${String(value)}`);
   }
   return pairs.length > 0 ? pairs.join(' ') : undefined;

@@ -24,7 +24,12 @@ export interface ExitStatus {
 
 /** Finds an executable the way a shell would, or returns undefined. */
 export function findExecutable(command: string, envPath = process.env['PATH'] ?? ''): string | undefined {
-  const candidates = command.includes('/') ? [command] : envPath.split(':').filter(Boolean).map((dir) => path.join(dir, command));
+  const candidates = command.includes('/')
+    ? [command]
+    : envPath
+        .split(':')
+        .filter(Boolean)
+        .map((dir) => path.join(dir, command));
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);

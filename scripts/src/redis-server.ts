@@ -62,13 +62,20 @@ export const REDIS_INSTALL_HINT = 'apt-get install redis-server';
 /** The command line of a redis-server we own; shared by the tests' harness and the launcher. */
 export function redisServerArgs(options: Pick<RedisServerOptions, 'host' | 'port' | 'dir' | 'appendOnly'>): string[] {
   return [
-    '--bind', options.host,
-    '--port', String(options.port),
-    '--dir', options.dir,
-    '--appendonly', options.appendOnly ? 'yes' : 'no',
-    '--save', options.appendOnly ? '3600 1 300 100 60 10000' : '',
-    '--daemonize', 'no',
-    '--protected-mode', 'yes',
+    '--bind',
+    options.host,
+    '--port',
+    String(options.port),
+    '--dir',
+    options.dir,
+    '--appendonly',
+    options.appendOnly ? 'yes' : 'no',
+    '--save',
+    options.appendOnly ? '3600 1 300 100 60 10000' : '',
+    '--daemonize',
+    'no',
+    '--protected-mode',
+    'yes',
   ];
 }
 

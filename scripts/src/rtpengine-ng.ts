@@ -17,7 +17,11 @@ export function bencode(value: Bencode): Buffer {
   }
   if (Array.isArray(value)) return Buffer.concat([Buffer.from('l'), ...value.map(bencode), Buffer.from('e')]);
   const keys = Object.keys(value).sort();
-  return Buffer.concat([Buffer.from('d'), ...keys.flatMap((k) => [bencode(k), bencode(value[k] as Bencode)]), Buffer.from('e')]);
+  return Buffer.concat([
+    Buffer.from('d'),
+    ...keys.flatMap((k) => [bencode(k), bencode(value[k] as Bencode)]),
+    Buffer.from('e'),
+  ]);
 }
 
 /** Decodes bencode; byte strings become UTF-8 strings (rtpengine's answers are text, SDP included). */
@@ -60,7 +64,12 @@ export function bdecode(data: Buffer): Bencode {
  * retransmits (after 50 ms, doubling) with the same cookie, which rtpengine answers from its cache:
  * a datagram sent before rtpengine bound its socket is simply lost.
  */
-export function ngRequest(host: string, port: number, command: Record<string, Bencode>, timeoutMs = 2000): Promise<Record<string, Bencode>> {
+export function ngRequest(
+  host: string,
+  port: number,
+  command: Record<string, Bencode>,
+  timeoutMs = 2000,
+): Promise<Record<string, Bencode>> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
     const cookie = randomBytes(8).toString('hex');
@@ -74,17 +83,28 @@ export function ngRequest(host: string, port: number, command: Record<string, Be
       socket.close();
       settle();
     };
-    const timer = setTimeout(() => finish(() => reject(new Error(`rtpengine at ${host}:${port} did not answer "${String(command['command'])}" within ${timeoutMs} ms`))), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish(() =>
+          reject(
+            new Error(
+              `rtpengine at ${host}:${port} did not answer "${String(command['command'])}" within ${timeoutMs} ms`,
+            ),
+          ),
+        ),
+      timeoutMs,
+    );
     socket.once('error', (err) => finish(() => reject(err)));
     socket.on('message', (data) => {
       const space = data.indexOf(0x20);
       if (space < 0 || data.subarray(0, space).toString() !== cookie) return;
       try {
         const answer = bdecode(data.subarray(space + 1));
-        if (typeof answer !== 'object' || Array.isArray(answer) || Buffer.isBuffer(answer)) throw new Error('ng answer is not a dictionary');
+        if (typeof answer !== 'object' || Array.isArray(answer) || Buffer.isBuffer(answer))
+          throw new Error('ng answer is not a dictionary');
         finish(() => resolve(answer));
       } catch (err) {
-        finish(() => reject(err as Error));
+        finish(() => reject(err));
       }
     });
     const datagram = Buffer.concat([Buffer.from(`${cookie} `), bencode(command)]);

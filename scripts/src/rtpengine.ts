@@ -47,7 +47,14 @@ export function writeRtpengineConfig(dir: string, keyspace: RtpengineKeyspace): 
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, 'rtpengine.conf');
   const target = `${keyspace.password ? `${keyspace.password}@` : ''}${keyspace.host}:${keyspace.port}/${keyspace.db}`;
-  const lines = [readFileSync(RTPENGINE_CONF, 'utf8').trimEnd(), '', '# This installation\'s keyspace (written at start).', `redis = ${target}`, `redis-write = ${target}`, ''];
+  const lines = [
+    readFileSync(RTPENGINE_CONF, 'utf8').trimEnd(),
+    '',
+    "# This installation's keyspace (written at start).",
+    `redis = ${target}`,
+    `redis-write = ${target}`,
+    '',
+  ];
   writeFileSync(file, lines.join('\n'), { mode: 0o600 });
   chmodSync(file, 0o600);
   return file;
@@ -91,7 +98,10 @@ export async function startRtpengine(options: StartRtpengineOptions): Promise<Ma
     name: 'rtpengine',
     command: options.bin ?? 'rtpengine',
     installHint: RTPENGINE_INSTALL_HINT,
-    args: rtpengineArgs(options, options.keyspace ? writeRtpengineConfig(keyspaceDir(options.configDir), options.keyspace) : RTPENGINE_CONF),
+    args: rtpengineArgs(
+      options,
+      options.keyspace ? writeRtpengineConfig(keyspaceDir(options.configDir), options.keyspace) : RTPENGINE_CONF,
+    ),
     onLine: options.onLine,
   });
   try {

@@ -56,8 +56,10 @@ export function redisPassword(env: NodeJS.ProcessEnv, varDir: string): string {
 
 export function checkRedisPassword(password: string, from: string): string {
   if (!/^[A-Za-z0-9._~-]{16,}$/.test(password)) {
-    throw new LaunchConfigError(`${from} is invalid: it must be at least 16 letters, digits or ._~- ` +
-      '(for example 64 hex digits: openssl rand -hex 32).');
+    throw new LaunchConfigError(
+      `${from} is invalid: it must be at least 16 letters, digits or ._~- ` +
+        '(for example 64 hex digits: openssl rand -hex 32).',
+    );
   }
   return password;
 }

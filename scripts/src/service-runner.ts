@@ -5,7 +5,14 @@
  * it goes through one check (SERVICE_TRANSITIONS).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeExit, lastLines, waitUntilHealthy, type ExitStatus, type ProcessSpec, type WatchedProcess } from './managed-process.js';
+import {
+  describeExit,
+  lastLines,
+  waitUntilHealthy,
+  type ExitStatus,
+  type ProcessSpec,
+  type WatchedProcess,
+} from './managed-process.js';
 
 /**
  * - `starting`: a process runs, not yet ready (polled with the service's health check);
@@ -184,7 +191,8 @@ export class ServiceRunner {
   }
 
   private to(next: ServiceState): void {
-    if (!canTransition(this.current, next)) throw new Error(`${this.name}: no transition from ${this.current} to ${next}`);
+    if (!canTransition(this.current, next))
+      throw new Error(`${this.name}: no transition from ${this.current} to ${next}`);
     this.current = next;
   }
 
@@ -218,8 +226,10 @@ export class ServiceRunner {
       if (proc && (await this.waitUntilReady(proc))) {
         if (this.isStopping) return;
         this.ready();
-        this.context.say(`${this.name} is ready again (pid ${proc.pid ?? 'unknown'}, restart ${this.restarts}, ` +
-          `down for ${seconds(this.context.now() - this.crashedAt)})`);
+        this.context.say(
+          `${this.name} is ready again (pid ${proc.pid ?? 'unknown'}, restart ${this.restarts}, ` +
+            `down for ${seconds(this.context.now() - this.crashedAt)})`,
+        );
       }
     }
   }
@@ -262,7 +272,11 @@ export class ServiceRunner {
     try {
       return this.spawn();
     } catch (err) {
-      if (!this.isStopping) this.context.say(`${this.name} could not be started: ${err instanceof Error ? err.message : String(err)}`, 'stderr');
+      if (!this.isStopping)
+        this.context.say(
+          `${this.name} could not be started: ${err instanceof Error ? err.message : String(err)}`,
+          'stderr',
+        );
       this.proc = undefined;
       return undefined;
     }
@@ -281,7 +295,10 @@ export class ServiceRunner {
       } catch (err) {
         if (this.isStopping || !proc.running) return false;
         if (timeoutMs === Infinity) throw err;
-        this.context.say(`${this.name} is not ready ${seconds(timeoutMs)} after its restart; still waiting for it`, 'stderr');
+        this.context.say(
+          `${this.name} is not ready ${seconds(timeoutMs)} after its restart; still waiting for it`,
+          'stderr',
+        );
         timeoutMs = Infinity;
       }
     }

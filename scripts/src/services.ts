@@ -1,10 +1,24 @@
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { KAMAILIO_INSTALL_HINT, kamailioArgs, kamailioCommand, kamailioHealthy, kamailioProcessEnv, prepareKamailioRunDir } from './kamailio.js';
+import {
+  KAMAILIO_INSTALL_HINT,
+  kamailioArgs,
+  kamailioCommand,
+  kamailioHealthy,
+  kamailioProcessEnv,
+  prepareKamailioRunDir,
+} from './kamailio.js';
 import { REPO_ROOT, connectHost, httpUrl, type LaunchConfig } from './launch-config.js';
 import { REDIS_INSTALL_HINT, pingRedis, redisServerArgs, writeRedisConfig } from './redis-server.js';
-import { RTPENGINE_CONF, RTPENGINE_INSTALL_HINT, rtpengineArgs, rtpengineHealthy, writeRtpengineConfig, type RtpengineKeyspace } from './rtpengine.js';
+import {
+  RTPENGINE_CONF,
+  RTPENGINE_INSTALL_HINT,
+  rtpengineArgs,
+  rtpengineHealthy,
+  writeRtpengineConfig,
+  type RtpengineKeyspace,
+} from './rtpengine.js';
 import { redisPassword, sipEphemeralSecret } from './secrets.js';
 import type { ServiceDefinition } from './supervisor.js';
 
@@ -64,7 +78,8 @@ function withoutRedisPassword(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 function rtpengineKeyspace(config: LaunchConfig): RtpengineKeyspace | undefined {
   const db = config.rtpengine.redisDb;
   if (db === undefined || config.redisSentinel) return undefined;
-  if (config.redisUrl === undefined) return { host: REDIS_HOST, port: config.redisPort, db, password: redisPassword(config.env, config.varDir) };
+  if (config.redisUrl === undefined)
+    return { host: REDIS_HOST, port: config.redisPort, db, password: redisPassword(config.env, config.varDir) };
   const url = new URL(config.redisUrl);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (url.protocol !== 'redis:' || net.isIP(host) === 0) return undefined;
@@ -78,8 +93,15 @@ function rtpengine(config: LaunchConfig): ServiceDefinition {
     ports: [{ host: settings.ngHost, port: settings.ngPort, envName: 'RTPENGINE_NG_PORT', protocol: 'udp' }],
     prepare: () => {
       const keyspace = rtpengineKeyspace(config);
-      const configFile = keyspace ? writeRtpengineConfig(path.join(config.varDir, 'run', 'rtpengine'), keyspace) : RTPENGINE_CONF;
-      return { command: 'rtpengine', args: rtpengineArgs(settings, configFile), env: config.env, installHint: RTPENGINE_INSTALL_HINT };
+      const configFile = keyspace
+        ? writeRtpengineConfig(path.join(config.varDir, 'run', 'rtpengine'), keyspace)
+        : RTPENGINE_CONF;
+      return {
+        command: 'rtpengine',
+        args: rtpengineArgs(settings, configFile),
+        env: config.env,
+        installHint: RTPENGINE_INSTALL_HINT,
+      };
     },
     healthy: () => rtpengineHealthy(settings),
     startTimeoutMs: 10_000,
@@ -104,7 +126,13 @@ function kamailio(config: LaunchConfig, secret: () => string): ServiceDefinition
         args: kamailioArgs(runDir),
         env: kamailioProcessEnv(
           config.env,
-          { ...settings, ephemeralSecret: secret(), redisUrl: redisUrl(config), redisSentinel: config.redisSentinel, outboundTrunk: config.outboundTrunk },
+          {
+            ...settings,
+            ephemeralSecret: secret(),
+            redisUrl: redisUrl(config),
+            redisSentinel: config.redisSentinel,
+            outboundTrunk: config.outboundTrunk,
+          },
           runDir,
         ),
         installHint: KAMAILIO_INSTALL_HINT,

@@ -158,15 +158,20 @@ export class Supervisor {
     // At once for all: a service whose restart wait ends while the ones after it stop stays down.
     for (const service of this.services) service.noMoreRestarts();
     const stops: { name: string; stop: () => Promise<ExitStatus | undefined> }[] = [
-      ...this.tasks.filter((proc) => proc.running).reverse().map((proc) => ({
-        name: proc.name,
-        stop: () => {
-          this.out.say(LAUNCHER, `stopping ${proc.name}`);
-          return proc.stop(STOP_GRACE_MS);
-        },
-      })),
+      ...this.tasks
+        .filter((proc) => proc.running)
+        .reverse()
+        .map((proc) => ({
+          name: proc.name,
+          stop: () => {
+            this.out.say(LAUNCHER, `stopping ${proc.name}`);
+            return proc.stop(STOP_GRACE_MS);
+          },
+        })),
       // Each says what it does: "stopping NAME", or "not restarting NAME: stopping" during a restart's wait.
-      ...[...this.services].reverse().map((service) => ({ name: service.name, stop: () => service.stop(STOP_GRACE_MS) })),
+      ...[...this.services]
+        .reverse()
+        .map((service) => ({ name: service.name, stop: () => service.stop(STOP_GRACE_MS) })),
     ];
     for (const { name, stop } of stops) {
       const status = await stop();
@@ -183,7 +188,9 @@ export class Supervisor {
 
   private async killAll(code: number): Promise<never> {
     for (const service of this.services) service.killNow();
-    const running = [...this.tasks, ...this.services.flatMap((service) => service.process ?? [])].filter((proc) => proc.running);
+    const running = [...this.tasks, ...this.services.flatMap((service) => service.process ?? [])].filter(
+      (proc) => proc.running,
+    );
     for (const proc of running) proc.killNow();
     // Reap them before leaving, so that none is left as a zombie under an init that does not reap.
     await Promise.race([

@@ -7,7 +7,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
-import { NUMBER_TYPES, NUMBER_TYPE_NAMES, isRole, WORKSTATION_KINDS, type NumberType, type OutboundPolicy, type WorkstationKind } from '@deskline/protocol';
+import {
+  NUMBER_TYPES,
+  NUMBER_TYPE_NAMES,
+  isRole,
+  WORKSTATION_KINDS,
+  type NumberType,
+  type OutboundPolicy,
+  type WorkstationKind,
+} from '@deskline/protocol';
 import { OutboundPolicyStore, PolicyError, evaluate } from '@deskline/outbound-policy';
 import { ConfigError, loadConfig } from './config.js';
 import { ClientError } from './errors.js';
@@ -215,7 +223,9 @@ async function main(argv: string[]): Promise<void> {
         for (const line of report.removed) console.log(`removed ${line}`);
         if (report.removed.length === 0) console.log('Nothing held this number.');
         if (report.skippedActiveCalls.length > 0) {
-          console.log(`Left ${report.skippedActiveCalls.length} call(s) in progress as they are (${report.skippedActiveCalls.join(', ')}): run this again once they have ended.`);
+          console.log(
+            `Left ${report.skippedActiveCalls.length} call(s) in progress as they are (${report.skippedActiveCalls.join(', ')}): run this again once they have ended.`,
+          );
           process.exitCode = 3;
         }
         break;
@@ -233,7 +243,11 @@ async function main(argv: string[]): Promise<void> {
       case 'user list': {
         const list = await users.list();
         if (values.json) console.log(JSON.stringify(list));
-        else for (const u of list) console.log(`${u.email.padEnd(32)} ${u.role.padEnd(9)} ${u.disabled ? 'disabled' : 'active  '} ${u.displayName}`);
+        else
+          for (const u of list)
+            console.log(
+              `${u.email.padEnd(32)} ${u.role.padEnd(9)} ${u.disabled ? 'disabled' : 'active  '} ${u.displayName}`,
+            );
         break;
       }
       case 'user disable': {
@@ -257,9 +271,14 @@ async function main(argv: string[]): Promise<void> {
         if (!(WORKSTATION_KINDS as readonly string[]).includes(kind)) {
           throw new UsageError(`--kind must be one of: ${WORKSTATION_KINDS.join(', ')}.`);
         }
-        const ws = await workstations.create({ name: required(values.name, 'name'), kind: kind as WorkstationKind, sipUser: values['sip-user'] });
+        const ws = await workstations.create({
+          name: required(values.name, 'name'),
+          kind: kind as WorkstationKind,
+          sipUser: values['sip-user'],
+        });
         console.log(`Created workstation "${ws.name}" (${ws.kind}, id ${ws.id}).`);
-        if (ws.sipUser !== undefined && ws.sipPassword !== undefined) console.log(deskPhoneAccount(ws.sipUser, ws.sipPassword, config.SIP_DOMAIN));
+        if (ws.sipUser !== undefined && ws.sipPassword !== undefined)
+          console.log(deskPhoneAccount(ws.sipUser, ws.sipPassword, config.SIP_DOMAIN));
         break;
       }
       case 'workstation reset-sip-password': {
@@ -274,7 +293,9 @@ async function main(argv: string[]): Promise<void> {
       case 'workstation list': {
         const list = await workstations.list();
         if (values.json) console.log(JSON.stringify(list));
-        else for (const ws of list) console.log(`${ws.name.padEnd(24)} ${ws.kind.padEnd(10)} ${(ws.sipUser ?? '').padEnd(12)} ${ws.id}`);
+        else
+          for (const ws of list)
+            console.log(`${ws.name.padEnd(24)} ${ws.kind.padEnd(10)} ${(ws.sipUser ?? '').padEnd(12)} ${ws.id}`);
         break;
       }
       case 'subject list': {
@@ -311,7 +332,10 @@ async function main(argv: string[]): Promise<void> {
         else if (!result.created) console.log('Users exist already; no demo data created.');
         else {
           for (const l of result.logins) console.log(`${l.role.padEnd(9)} ${l.email}  ${l.password}`);
-          for (const p of result.deskPhones) console.log(`desk phone "${p.workstation}":\n${deskPhoneAccount(p.sipUser, p.sipPassword, config.SIP_DOMAIN)}`);
+          for (const p of result.deskPhones)
+            console.log(
+              `desk phone "${p.workstation}":\n${deskPhoneAccount(p.sipUser, p.sipPassword, config.SIP_DOMAIN)}`,
+            );
         }
         break;
       }
@@ -328,11 +352,13 @@ async function main(argv: string[]): Promise<void> {
         if (values.types !== undefined) {
           const types = listOf(values.types.toUpperCase());
           const unknown = types.find((type) => !(NUMBER_TYPES as readonly string[]).includes(type));
-          if (unknown !== undefined) throw new UsageError(`Unknown kind of number "${unknown}": one of ${NUMBER_TYPES.join(', ')}.`);
+          if (unknown !== undefined)
+            throw new UsageError(`Unknown kind of number "${unknown}": one of ${NUMBER_TYPES.join(', ')}.`);
           policy.allowedTypes = types as NumberType[];
         }
         if (values['per-day'] !== undefined) policy.maxCallbacksPerDay = integerOf(values['per-day'], 'per-day');
-        if (values['max-seconds'] !== undefined) policy.maxDurationSeconds = integerOf(values['max-seconds'], 'max-seconds');
+        if (values['max-seconds'] !== undefined)
+          policy.maxDurationSeconds = integerOf(values['max-seconds'], 'max-seconds');
         const saved = await outboundPolicy.set(policy);
         console.log(`Callback policy saved:\n${describePolicy(saved, outboundPolicy.country)}`);
         break;
@@ -344,7 +370,8 @@ async function main(argv: string[]): Promise<void> {
       }
       case 'outbound-policy check': {
         const verdict = evaluate(await outboundPolicy.get(), required(values.number, 'number'), outboundPolicy.country);
-        if (verdict.allowed) console.log(`Allowed: ${verdict.e164} (${NUMBER_TYPE_NAMES[verdict.type]}) can be called back.`);
+        if (verdict.allowed)
+          console.log(`Allowed: ${verdict.e164} (${NUMBER_TYPE_NAMES[verdict.type]}) can be called back.`);
         else {
           console.log(`Refused: ${verdict.message}`);
           process.exitCode = 1;
@@ -365,7 +392,12 @@ try {
   if (err instanceof UsageError || err instanceof PatientNumberError) {
     console.error(`${err.message}\n\n${USAGE}`);
     process.exitCode = 2;
-  } else if (err instanceof ConfigError || err instanceof ClientError || err instanceof PolicyError || err instanceof Error) {
+  } else if (
+    err instanceof ConfigError ||
+    err instanceof ClientError ||
+    err instanceof PolicyError ||
+    err instanceof Error
+  ) {
     console.error(`deskline: ${err.message}`);
     process.exitCode = 1;
   } else {

@@ -21,7 +21,8 @@ export const ConfigSchema = Type.Object({
   DESKLINE_VAR_DIR: Type.String({
     default: defaultVarDir,
     minLength: 1,
-    description: "the launcher's data folder: the command-line tool takes the launcher's Redis password from its secrets/redis-password when REDIS_URL has none",
+    description:
+      "the launcher's data folder: the command-line tool takes the launcher's Redis password from its secrets/redis-password when REDIS_URL has none",
   }),
   LOG_LEVEL: Type.Union(
     [
@@ -71,7 +72,8 @@ export const ConfigSchema = Type.Object({
     default: 10,
     minimum: 1,
     maximum: 100,
-    description: 'failed logins per account in the window, from all addresses, past which the addresses that failed share a slow lane',
+    description:
+      'failed logins per account in the window, from all addresses, past which the addresses that failed share a slow lane',
   }),
   LOGIN_ACCOUNT_SLOW_SECONDS: Type.Integer({
     default: 60,
@@ -85,51 +87,75 @@ export const ConfigSchema = Type.Object({
     maximum: 100_000,
     description: 'failed logins per client address in the window, over all accounts, before that address is refused',
   }),
-  SIP_DOMAIN: Type.String({ default: 'deskline.local', pattern: '^[A-Za-z0-9.-]+$', description: 'SIP domain and digest realm' }),
-  SIP_WS_PORT: Type.Integer({ default: 5066, minimum: 1, maximum: 65535, description: "Kamailio's SIP over WebSocket port" }),
+  SIP_DOMAIN: Type.String({
+    default: 'deskline.local',
+    pattern: '^[A-Za-z0-9.-]+$',
+    description: 'SIP domain and digest realm',
+  }),
+  SIP_WS_PORT: Type.Integer({
+    default: 5066,
+    minimum: 1,
+    maximum: 65535,
+    description: "Kamailio's SIP over WebSocket port",
+  }),
   SIP_WS_URL: Type.Optional(
-    Type.String({ pattern: '^wss?://', description: 'the SIP WebSocket URL browsers use; default ws://<host of the page>:SIP_WS_PORT' }),
+    Type.String({
+      pattern: '^wss?://',
+      description: 'the SIP WebSocket URL browsers use; default ws://<host of the page>:SIP_WS_PORT',
+    }),
   ),
   SIP_EPHEMERAL_SECRET: Type.Optional(
-    Type.String({ minLength: 16, description: "shared with Kamailio's auth_ephemeral; without it browsers get no SIP credentials" }),
+    Type.String({
+      minLength: 16,
+      description: "shared with Kamailio's auth_ephemeral; without it browsers get no SIP credentials",
+    }),
   ),
   SIP_CREDENTIALS_HOURS: Type.Integer({ default: 12, minimum: 1, maximum: 48 }),
   PRESENCE_HEARTBEAT_SECONDS: Type.Integer({
     default: 15,
     minimum: 1,
     maximum: 60,
-    description: 'how often each instance refreshes who has the app open; a user is offline 3 heartbeats after the last one',
+    description:
+      'how often each instance refreshes who has the app open; a user is offline 3 heartbeats after the last one',
   }),
   SHUTDOWN_DRAIN_SECONDS: Type.Integer({
     default: 0,
     minimum: 0,
     maximum: 30,
-    description: "on SIGTERM, how long /api/health answers 503 (so that a load balancer's health check stops sending here) before the instance stops",
+    description:
+      "on SIGTERM, how long /api/health answers 503 (so that a load balancer's health check stops sending here) before the instance stops",
   }),
   CLINIC_TIME_ZONE: Type.String({
     default: Intl.DateTimeFormat().resolvedOptions().timeZone,
     minLength: 1,
-    description: "the clinic's IANA time zone, e.g. Europe/Warsaw: the statistics' days are its days (default: the server's zone)",
+    description:
+      "the clinic's IANA time zone, e.g. Europe/Warsaw: the statistics' days are its days (default: the server's zone)",
   }),
   CLINIC_COUNTRY: Type.String({
     default: DEFAULT_CLINIC_COUNTRY,
     pattern: '^[A-Za-z]{2}$',
-    description: "the clinic's country (ISO 3166-1 alpha-2, e.g. PL): patients' numbers without a country code are read as its numbers, and the first callback policy allows its landlines and mobiles",
+    description:
+      "the clinic's country (ISO 3166-1 alpha-2, e.g. PL): patients' numbers without a country code are read as its numbers, and the first callback policy allows its landlines and mobiles",
   }),
   HISTORY_RETENTION_DAYS: Type.Integer({
     default: DEFAULT_HISTORY_RETENTION_DAYS,
     minimum: 1,
     maximum: 3660,
-    description: 'how many days anything holding a patient\'s number is kept: closed tasks, call records, callbacks, open tasks after their last change, event stream entries (1 to 3660)',
+    description:
+      "how many days anything holding a patient's number is kept: closed tasks, call records, callbacks, open tasks after their last change, event stream entries (1 to 3660)",
   }),
   TURN_URLS: Type.Optional(
     Type.Array(Type.String({ pattern: '^turns?:[^\\s,]+$' }), {
       minItems: 1,
-      description: 'comma-separated TURN server URLs given to browsers, e.g. turn:phones.clinic.example:3478?transport=udp',
+      description:
+        'comma-separated TURN server URLs given to browsers, e.g. turn:phones.clinic.example:3478?transport=udp',
     }),
   ),
   TURN_SECRET: Type.Optional(
-    Type.String({ minLength: 16, description: "coturn's static-auth-secret: signaling issues time-limited TURN credentials with it" }),
+    Type.String({
+      minLength: 16,
+      description: "coturn's static-auth-secret: signaling issues time-limited TURN credentials with it",
+    }),
   ),
 });
 
@@ -142,7 +168,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const config = loadEnvConfig(ConfigSchema, env, { lists: ['TURN_URLS', 'REDIS_SENTINELS'], hint: 'see the README' });
   checkRedisSettings(config);
   if ((config.TURN_URLS === undefined) !== (config.TURN_SECRET === undefined)) {
-    throw new ConfigError('Invalid configuration:\n  TURN_URLS and TURN_SECRET go together: set both (to offer TURN) or neither.');
+    throw new ConfigError(
+      'Invalid configuration:\n  TURN_URLS and TURN_SECRET go together: set both (to offer TURN) or neither.',
+    );
   }
   if (!isTimeZone(config.CLINIC_TIME_ZONE)) {
     throw new ConfigError(
@@ -161,6 +189,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     );
   }
   // Intl takes any case (europe/warsaw); the statistics name the zone as spelled canonically.
-  config.CLINIC_TIME_ZONE = new Intl.DateTimeFormat('en-US', { timeZone: config.CLINIC_TIME_ZONE }).resolvedOptions().timeZone;
+  config.CLINIC_TIME_ZONE = new Intl.DateTimeFormat('en-US', {
+    timeZone: config.CLINIC_TIME_ZONE,
+  }).resolvedOptions().timeZone;
   return config;
 }

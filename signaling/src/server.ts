@@ -15,7 +15,12 @@ try {
   app = await buildApp(config, {
     logger: {
       level: config.LOG_LEVEL,
-      redact: ['req.headers.cookie', 'req.headers.authorization', 'req.headers["x-csrf-token"]', 'res.headers["set-cookie"]'],
+      redact: [
+        'req.headers.cookie',
+        'req.headers.authorization',
+        'req.headers["x-csrf-token"]',
+        'res.headers["set-cookie"]',
+      ],
     },
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
@@ -45,16 +50,18 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     app.log.info({ signal, sockets: app.push.size, drainMs }, 'shutting down');
     setTimeout(() => process.exit(1), drainMs + 10_000).unref();
     const drained = new Promise((resolve) => setTimeout(resolve, drainMs));
-    drained.then(() => app.close()).then(
-      () => {
-        app.log.info({ ms: Math.round(performance.now() - started) }, 'stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        app.log.error({ err }, 'error during shutdown');
-        process.exit(1);
-      },
-    );
+    drained
+      .then(() => app.close())
+      .then(
+        () => {
+          app.log.info({ ms: Math.round(performance.now() - started) }, 'stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          app.log.error({ err }, 'error during shutdown');
+          process.exit(1);
+        },
+      );
   });
 }
 

@@ -157,7 +157,8 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
         await call.resume(adopted.sip);
       },
     });
-    if (orphans.adopted + orphans.ended > 0) log.warn(orphans, 'took over the calls of a sip app instance that is gone');
+    if (orphans.adopted + orphans.ended > 0)
+      log.warn(orphans, 'took over the calls of a sip app instance that is gone');
     return orphans.adopted + orphans.ended;
   };
   // While this instance runs, another one (SIP_APP_ADDRESSES in Kamailio) may stop or die.
@@ -175,7 +176,11 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
   // first, so that the instance that ran in it before, if it died, is adopted from at once.
   let health: Awaited<ReturnType<typeof startHealthServer>>;
   try {
-    health = await startHealthServer({ host: '127.0.0.1', port: config.SIP_APP_HEALTH_PORT, connected: () => stack.connected });
+    health = await startHealthServer({
+      host: '127.0.0.1',
+      port: config.SIP_APP_HEALTH_PORT,
+      connected: () => stack.connected,
+    });
   } catch (err) {
     await ng.close();
     dropRedis(redis);
@@ -184,7 +189,8 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
   // At start: before routing starts and before the SIP connection brings their next requests.
   try {
     const predecessor = await deadPredecessor(redis, `${os.hostname()}:${config.SIP_APP_HEALTH_PORT}`, instanceId);
-    if (predecessor) log.info({ predecessor }, 'the sip app instance that ran here before is gone; taking over its calls now');
+    if (predecessor)
+      log.info({ predecessor }, 'the sip app instance that ran here before is gone; taking over its calls now');
     await takeOver(new Set(predecessor ? [predecessor] : []));
     // Kamailio reads the policy's prefixes from Redis; signaling stores the same default at its start.
     await outboundPolicy.ensure();
@@ -206,7 +212,6 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     log: log.child({ component: 'rtpengine' }),
     onRestarted: () => void Promise.all([registry.afterRtpengineRestart(), callbacks.afterRtpengineRestart()]),
   });
-
 
   return {
     start() {
@@ -236,11 +241,16 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       adoptionProbes.stop();
       await orphanedCallbacks.stop();
       // Callbacks cannot be adopted (their legs die with the process): they end either way.
-      await Promise.all([config.SIP_END_CALLS_ON_STOP ? registry.endAll('shutdown') : registry.leaveAll(), callbacks.endAll()]);
+      await Promise.all([
+        config.SIP_END_CALLS_ON_STOP ? registry.endAll('shutdown') : registry.leaveAll(),
+        callbacks.endAll(),
+      ]);
       // Another running instance adopts the calls left now, while Kamailio still sends this one's
       // in-dialog requests here (answered 481 and passed on to it: the dialogs have left this core).
       if (!config.SIP_END_CALLS_ON_STOP) {
-        await announceStopped(redis, instanceId).catch((err: unknown) => log.warn({ err }, 'could not tell the other sip app instances that this one stopped'));
+        await announceStopped(redis, instanceId).catch((err: unknown) =>
+          log.warn({ err }, 'could not tell the other sip app instances that this one stopped'),
+        );
       }
       await stack.stop();
       await new Promise((resolve) => health.close(resolve));

@@ -59,7 +59,8 @@ export const ConfigSchema = Type.Object({
     default: 30,
     minimum: 1,
     maximum: 3600,
-    description: 'how often the sip app checks, with an in-dialog OPTIONS, that each answered patient is still there (1 to 3600)',
+    description:
+      'how often the sip app checks, with an in-dialog OPTIONS, that each answered patient is still there (1 to 3600)',
   }),
   HISTORY_RETENTION_DAYS: Type.Integer({
     default: DEFAULT_HISTORY_RETENTION_DAYS,
@@ -73,7 +74,8 @@ export const ConfigSchema = Type.Object({
     Type.String({
       // An address, not a name: Kamailio resolves no DNS (dns=no in kamailio.cfg).
       pattern: '^([0-9]{1,3}(\\.[0-9]{1,3}){3}|\\[[0-9A-Fa-f:.]+\\]):[0-9]{1,5}$',
-      description: 'address:port of the trunk or PBX that patients are called back through, e.g. 192.0.2.10:5060 or [2001:db8::10]:5060',
+      description:
+        'address:port of the trunk or PBX that patients are called back through, e.g. 192.0.2.10:5060 or [2001:db8::10]:5060',
     }),
   ),
   // Kamailio gives up on an unanswered INVITE after 60 s (fr_inv_timer): the sip app's CANCEL must come first.
@@ -81,7 +83,7 @@ export const ConfigSchema = Type.Object({
     default: 45,
     minimum: 2,
     maximum: 55,
-    description: 'how long a called-back patient\'s phone rings before the callback ends as no-answer (2 to 55)',
+    description: "how long a called-back patient's phone rings before the callback ends as no-answer (2 to 55)",
   }),
   // The same setting as signaling's: the sip app checks the outbound policy again when it dials, and
   // dials the number in E.164, read in this country when it has no country code.
@@ -124,7 +126,10 @@ export { ConfigError };
 /** Validates the environment into a Config, or throws a ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   // CLINIC_NUMBERS is one comma-separated variable that the schema holds as a list.
-  const config = loadEnvConfig(ConfigSchema, env, { lists: ['CLINIC_NUMBERS', 'REDIS_SENTINELS'], hint: 'see sip/README.md' });
+  const config = loadEnvConfig(ConfigSchema, env, {
+    lists: ['CLINIC_NUMBERS', 'REDIS_SENTINELS'],
+    hint: 'see sip/README.md',
+  });
   checkRedisSettings(config);
   config.CLINIC_COUNTRY = config.CLINIC_COUNTRY.toUpperCase();
   if (!isClinicCountry(config.CLINIC_COUNTRY)) {

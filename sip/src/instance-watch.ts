@@ -50,7 +50,10 @@ export class InstanceWatch {
     });
     await subscriber.connect();
     await subscriber.subscribe(INSTANCE_STOPPED_CHANNEL);
-    this.known = await readInstances(redis, this.options.instanceId).then((list) => list.live, () => new Set<string>());
+    this.known = await readInstances(redis, this.options.instanceId).then(
+      (list) => list.live,
+      () => new Set<string>(),
+    );
     this.schedule();
   }
 

@@ -8,5 +8,8 @@ import { connectRedis as connect, type RedisSettings } from '@deskline/env-confi
  * moment) and commands fail fast while Redis is away instead of piling up.
  */
 export function connectRedis(settings: RedisSettings, log: Logger, connectionName = 'sip'): Promise<Redis> {
-  return connect(settings, { connectionName, onError: (message) => log.warn({ err: message }, 'redis connection problem') });
+  return connect(settings, {
+    connectionName,
+    onError: (message) => log.warn({ err: message }, 'redis connection problem'),
+  });
 }

@@ -21,7 +21,13 @@ export function callFromHash(hash: Record<string, string> | null | undefined): C
   if (!(CALL_STATES as readonly string[]).includes(state ?? '')) return undefined;
   const startedAt = Number(hash['startedAt']);
   if (!Number.isFinite(startedAt)) return undefined;
-  const call: CallView = { id: hash['id'], from: hash['from'], line: hash['line'], state: state as CallState, startedAt };
+  const call: CallView = {
+    id: hash['id'],
+    from: hash['from'],
+    line: hash['line'],
+    state: state as CallState,
+    startedAt,
+  };
   for (const key of NUMBER_FIELDS) {
     const value = hash[key];
     if (key !== 'startedAt' && value !== undefined && Number.isFinite(Number(value))) call[key] = Number(value);

@@ -63,12 +63,17 @@ const SETTLE_POLL_MS = 250;
  * up to that long. Rejects after `timeoutMs` (a connection that keeps dropping): better to leave
  * calls for a later try than to take live ones.
  */
-export async function settledInstanceIds(redis: Redis, self: string, timeoutMs = 10 * RECONNECT_GRACE_SECONDS * 1000): Promise<Set<string>> {
+export async function settledInstanceIds(
+  redis: Redis,
+  self: string,
+  timeoutMs = 10 * RECONNECT_GRACE_SECONDS * 1000,
+): Promise<Set<string>> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const list = await readInstances(redis, self);
     if (list.settled) return list.live;
-    if (Date.now() >= until) throw new Error(`this instance's Redis connection has not stayed up ${RECONNECT_GRACE_SECONDS} s`);
+    if (Date.now() >= until)
+      throw new Error(`this instance's Redis connection has not stayed up ${RECONNECT_GRACE_SECONDS} s`);
     await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
   }
 }
@@ -93,7 +98,11 @@ export function stoppedInstanceKey(id: string): string {
 
 /** Says that this instance stopped, having left its calls: written down, then published. */
 export async function announceStopped(redis: Redis, id: string): Promise<void> {
-  await redis.multi().set(stoppedInstanceKey(id), '1', 'EX', STOPPED_MARK_SECONDS).publish(INSTANCE_STOPPED_CHANNEL, id).exec();
+  await redis
+    .multi()
+    .set(stoppedInstanceKey(id), '1', 'EX', STOPPED_MARK_SECONDS)
+    .publish(INSTANCE_STOPPED_CHANNEL, id)
+    .exec();
 }
 
 /**
@@ -113,7 +122,7 @@ export function slotKey(slot: string): string {
  * somewhere (two hosts with one name, say) and keeps its calls.
  */
 export async function deadPredecessor(redis: Redis, slot: string, self: string): Promise<string | undefined> {
-  const previous = (await redis.set(slotKey(slot), self, 'GET')) as string | null;
+  const previous = await redis.set(slotKey(slot), self, 'GET');
   if (!previous || previous === self) return undefined;
   const { live } = await readInstances(redis, self);
   return live.has(previous) ? undefined : previous;

@@ -7,6 +7,10 @@ export function browserSipUser(workstationId: string): string {
  * The SIP user that rings for a workstation: `ws-<id>` for a browser, the desk phone's own SIP user
  * for a desk phone (undefined for a desk phone stored without one, which nothing can ring).
  */
-export function workstationSipUser(workstation: { id: string; kind: string; sipUser?: string | undefined }): string | undefined {
+export function workstationSipUser(workstation: {
+  id: string;
+  kind: string;
+  sipUser?: string | undefined;
+}): string | undefined {
   return workstation.kind === 'browser' ? browserSipUser(workstation.id) : workstation.sipUser || undefined;
 }

@@ -18,7 +18,16 @@
  * gives the figures.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
@@ -89,7 +98,10 @@ interface Shell {
 }
 
 /** Runs a shell script (bash, stopping at the first failing command) with the engine's environment. */
-function shell(script: string, options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Shell> {
+function shell(
+  script: string,
+  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<Shell> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['-c', `set -euo pipefail\n${script}`], {
       cwd: options.cwd ?? work,
@@ -115,7 +127,10 @@ async function typed(script: string, options: Parameters<typeof shell>[1] = {}):
   if (result.code === 0) return result.output;
   let state = '';
   if (existsSync(nodePath.join(deskline(), '.env'))) {
-    const ps = await shell('docker-compose ps && docker-compose logs --tail=15 --no-color', { cwd: deskline(), timeoutMs: 60_000 });
+    const ps = await shell('docker-compose ps && docker-compose logs --tail=15 --no-color', {
+      cwd: deskline(),
+      timeoutMs: 60_000,
+    });
     state = `\n--- docker-compose ps and logs\n${ps.output.slice(-8000)}`;
   }
   throw new Error(`exit ${result.code}:\n${script}\n--- output\n${result.output.slice(-4000)}${state}`);
@@ -129,7 +144,11 @@ async function typed(script: string, options: Parameters<typeof shell>[1] = {}):
 function asTyped(block: string, replacements: Array<[string, string]> = []): string {
   let script = block
     .split('\n')
-    .map((line) => (line.startsWith(CLI_PREFIX) ? `printf '%s\\n' "$PASSWORD" | ${line.replace('docker compose exec', 'docker compose exec -T')}` : line))
+    .map((line) =>
+      line.startsWith(CLI_PREFIX)
+        ? `printf '%s\\n' "$PASSWORD" | ${line.replace('docker compose exec', 'docker compose exec -T')}`
+        : line,
+    )
     .join('\n');
   for (const [from, to] of replacements) {
     assert.ok(script.includes(from), `the guide's block still says ${from}:\n${block}`);
@@ -152,7 +171,13 @@ function lineOf(block: string, marker: string): string {
 async function assertTcpFree(port: number, host: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const server = net.createServer();
-    server.once('error', () => reject(new Error(`port ${port}/tcp on ${host} is in use: the stack needs it (docs/operations.md, section 1). Stop what holds it (ss -ltnp | grep :${port}).`)));
+    server.once('error', () =>
+      reject(
+        new Error(
+          `port ${port}/tcp on ${host} is in use: the stack needs it (docs/operations.md, section 1). Stop what holds it (ss -ltnp | grep :${port}).`,
+        ),
+      ),
+    );
     server.listen(port, host, () => server.close(() => resolve()));
   });
 }
@@ -162,7 +187,11 @@ async function assertUdpFree(port: number): Promise<void> {
     const socket = dgram.createSocket('udp4');
     socket.once('error', () => {
       socket.close();
-      reject(new Error(`port ${port}/udp on 127.0.0.1 is in use: the stack needs it (docs/operations.md, section 1). Stop what holds it (ss -lunp | grep :${port}).`));
+      reject(
+        new Error(
+          `port ${port}/udp on 127.0.0.1 is in use: the stack needs it (docs/operations.md, section 1). Stop what holds it (ss -lunp | grep :${port}).`,
+        ),
+      );
     });
     socket.bind(port, '127.0.0.1', () => socket.close(() => resolve()));
   });
@@ -171,7 +200,8 @@ async function assertUdpFree(port: number): Promise<void> {
 /** The ids of the stack's containers, by service. */
 async function containerIds(): Promise<Record<string, string>> {
   const ids: Record<string, string> = {};
-  for (const service of SERVICES) ids[service] = (await typed(`docker-compose ps -q ${service}`, { cwd: deskline() })).trim();
+  for (const service of SERVICES)
+    ids[service] = (await typed(`docker-compose ps -q ${service}`, { cwd: deskline() })).trim();
   return ids;
 }
 
@@ -197,8 +227,16 @@ async function everyServiceHealthy(what: string, since: number): Promise<string>
     throw new Error(`${(error as Error).message}\n${last}\n--- logs\n${logs.output.slice(-8000)}`);
   }
   const healthyAt = Date.now();
-  const started = await typed(`docker inspect --format '{{.State.StartedAt}}' $(docker-compose ps -q)`, { cwd: deskline() });
-  const firstStart = Math.min(...started.trim().split('\n').map((line) => Date.parse(line)).filter((at) => at >= since - 1000));
+  const started = await typed(`docker inspect --format '{{.State.StartedAt}}' $(docker-compose ps -q)`, {
+    cwd: deskline(),
+  });
+  const firstStart = Math.min(
+    ...started
+      .trim()
+      .split('\n')
+      .map((line) => Date.parse(line))
+      .filter((at) => at >= since - 1000),
+  );
   const ms = healthyAt - firstStart;
   console.log(`  ${what}: every service healthy ${(ms / 1000).toFixed(1)} s after the first container it started`);
   assert.ok(ms < HEALTHY_WITHIN_MS, `${what}: every service healthy only after ${(ms / 1000).toFixed(1)} s`);
@@ -211,7 +249,10 @@ async function secondRelease(version: string, into: string): Promise<void> {
   mkdirSync(tree);
   await typed(`tar -xzf ${opt}/deskline-*.tar.gz -C ${tree} --strip-components=1`);
   for (const file of ['package.json', 'package-lock.json']) {
-    const json = JSON.parse(readFileSync(nodePath.join(tree, file), 'utf8')) as { version: string; packages?: Record<string, { version?: string }> };
+    const json = JSON.parse(readFileSync(nodePath.join(tree, file), 'utf8')) as {
+      version: string;
+      packages?: Record<string, { version?: string }>;
+    };
     json.version = version;
     const root = json.packages?.[''];
     if (root) root.version = version;
@@ -254,7 +295,10 @@ async function patientCalls(): Promise<PatientCall> {
 async function hearsHoldMusic(call: PatientCall): Promise<string> {
   const packets = await call.capture.span(Date.now(), 2000, UI_TIMEOUT);
   const music = analysePcmu(packets, []);
-  assert.ok(music.packetsPerSecond > 42 && music.packetsPerSecond < 58, `the patient gets ${music.packetsPerSecond} packets/s on hold`);
+  assert.ok(
+    music.packetsPerSecond > 42 && music.packetsPerSecond < 58,
+    `the patient gets ${music.packetsPerSecond} packets/s on hold`,
+  );
   assert.ok(music.rms > 100, `the patient hears silence on hold (RMS ${music.rms})`);
   return `${music.packetsPerSecond.toFixed(1)} packets/s, RMS ${music.rms.toFixed(0)}`;
 }
@@ -280,9 +324,14 @@ async function logIn(): Promise<Page> {
     await ready.waitFor({ timeout: UI_TIMEOUT });
     return p;
   } catch (error) {
-    const text = await p.locator('body').innerText().catch(() => '');
+    const text = await p
+      .locator('body')
+      .innerText()
+      .catch(() => '');
     const logs = await shell('docker-compose logs --tail=20 kamailio caddy signaling', { cwd: deskline() });
-    throw new Error(`${(error as Error).message}\n--- the page says\n${text}\n--- the page logged\n${problems.join('\n')}\n--- logs\n${logs.output.slice(-6000)}`);
+    throw new Error(
+      `${(error as Error).message}\n--- the page says\n${text}\n--- the page logged\n${problems.join('\n')}\n--- logs\n${logs.output.slice(-6000)}`,
+    );
   }
 }
 
@@ -299,12 +348,21 @@ async function answerTalkHangUp(p: Page, call: PatientCall): Promise<string> {
   await waitForElementAudio(audio, 0.02, UI_TIMEOUT);
   const heard = await measureElementAudio(audio, 500);
   assert.ok(heard.rms > 0.02, `the browser hears silence: RMS ${heard.rms}`);
-  assert.ok(Math.abs(heard.peakHz - PATIENT_HZ) < 30, `the browser hears ${heard.peakHz.toFixed(0)} Hz, not the patient's ${PATIENT_HZ} Hz`);
+  assert.ok(
+    Math.abs(heard.peakHz - PATIENT_HZ) < 30,
+    `the browser hears ${heard.peakHz.toFixed(0)} Hz, not the patient's ${PATIENT_HZ} Hz`,
+  );
 
   const first = await call.capture.firstTone(MICROPHONE_HZ, answeredAt, UI_TIMEOUT);
   const fromBrowser = analysePcmu(await call.capture.span(first.at, 2000, UI_TIMEOUT), [MICROPHONE_HZ]);
-  assert.ok(fromBrowser.packetsPerSecond > 42 && fromBrowser.packetsPerSecond < 58, `the patient gets ${fromBrowser.packetsPerSecond} packets/s from the browser`);
-  assert.ok((fromBrowser.shares[MICROPHONE_HZ] ?? 0) > 0.8, `the browser's tone dominates what the patient hears: ${JSON.stringify(fromBrowser)}`);
+  assert.ok(
+    fromBrowser.packetsPerSecond > 42 && fromBrowser.packetsPerSecond < 58,
+    `the patient gets ${fromBrowser.packetsPerSecond} packets/s from the browser`,
+  );
+  assert.ok(
+    (fromBrowser.shares[MICROPHONE_HZ] ?? 0) > 0.8,
+    `the browser's tone dominates what the patient hears: ${JSON.stringify(fromBrowser)}`,
+  );
 
   await active.getByRole('button', { name: 'Hang up' }).click();
   const result = await call.sipp;
@@ -317,7 +375,11 @@ async function answerTalkHangUp(p: Page, call: PatientCall): Promise<string> {
 }
 
 /** The longest time without a packet at the patient between `from` and `to` (epoch ms). */
-function longestGap(packets: readonly CapturedRtp[], from: number, to: number): { gapMs: number; at: number; packets: number } {
+function longestGap(
+  packets: readonly CapturedRtp[],
+  from: number,
+  to: number,
+): { gapMs: number; at: number; packets: number } {
   const inside = packets.filter((p) => p.at >= from && p.at <= to);
   let gapMs = 0;
   let at = from;
@@ -360,24 +422,37 @@ async function setUp(): Promise<void> {
 
   engine = await step('engine', useDockerEngine);
   console.log(`  engine: ${engine.startedHere ? 'started by this test' : 'already running'} at ${engine.host}`);
-  const left = (await engine.docker(['ps', '-aq', '--filter', 'label=com.docker.compose.project=deskline'])).stdout.trim();
+  const left = (
+    await engine.docker(['ps', '-aq', '--filter', 'label=com.docker.compose.project=deskline'])
+  ).stdout.trim();
   if (left) {
-    assert.ok(engine.startedHere, `the running engine already has a deskline stack (${left.split('\n').length} containers): this test will not touch it`);
+    assert.ok(
+      engine.startedHere,
+      `the running engine already has a deskline stack (${left.split('\n').length} containers): this test will not touch it`,
+    );
     // A run of this test that was killed left them in the test's own engine.
     await engine.docker(['rm', '-f', ...left.split('\n')]);
   }
 
   const baseImages = await step('base images', async () => {
-    const major = /^FROM node:(\d+)-bookworm-slim/m.exec(readFileSync(nodePath.join(REPO_ROOT, 'deploy/node/Dockerfile'), 'utf8'))?.[1];
+    const major = /^FROM node:(\d+)-bookworm-slim/m.exec(
+      readFileSync(nodePath.join(REPO_ROOT, 'deploy/node/Dockerfile'), 'utf8'),
+    )?.[1];
     assert.ok(major, 'deploy/node/Dockerfile names its Node major');
-    return typed(`bash ${nodePath.join(REPO_ROOT, 'tests/deploy/base-images.sh')} ${major}`, { timeoutMs: 15 * 60_000 });
+    return typed(`bash ${nodePath.join(REPO_ROOT, 'tests/deploy/base-images.sh')} ${major}`, {
+      timeoutMs: 15 * 60_000,
+    });
   });
   console.log(baseImages.trim().replace(/^/gm, '    '));
   standIns = /^\S+ (cached|built)\b/m.test(baseImages);
 
   const microphone = nodePath.join(work, 'microphone.wav');
-  await typed(`sox -n -r 8000 -c 1 -t ul patient-voice.ul synth 5 sine ${PATIENT_HZ} vol 0.5 && sox -n -r 48000 -c 1 -b 16 ${microphone} synth 5 sine ${MICROPHONE_HZ} vol 0.5`);
-  browser = await launchBrowser({ args: [`--use-file-for-fake-audio-capture=${microphone}`, '--ignore-certificate-errors'] });
+  await typed(
+    `sox -n -r 8000 -c 1 -t ul patient-voice.ul synth 5 sine ${PATIENT_HZ} vol 0.5 && sox -n -r 48000 -c 1 -b 16 ${microphone} synth 5 sine ${MICROPHONE_HZ} vol 0.5`,
+  );
+  browser = await launchBrowser({
+    args: [`--use-file-for-fake-audio-capture=${microphone}`, '--ignore-certificate-errors'],
+  });
   await installAudioProbe(browser.context);
 }
 
@@ -387,14 +462,22 @@ test.after(async () => {
   for (const capture of captures) await capture.stop();
   if (engine) {
     // The stack's folder: deskline, or deskline-previous if the upgrade stopped half-way.
-    const folder = [deskline(), `${deskline()}-previous`].find((dir) => existsSync(nodePath.join(dir, 'docker-compose.yml')));
+    const folder = [deskline(), `${deskline()}-previous`].find((dir) =>
+      existsSync(nodePath.join(dir, 'docker-compose.yml')),
+    );
     if (folder) {
       // What the stack made: its containers, its volumes and the images it built (this version's).
-      const down = await shell('docker-compose down -v --rmi local --remove-orphans', { cwd: folder, timeoutMs: 3 * 60_000 });
+      const down = await shell('docker-compose down -v --rmi local --remove-orphans', {
+        cwd: folder,
+        timeoutMs: 3 * 60_000,
+      });
       if (down.code !== 0) console.log(`  clean-up: docker-compose down failed:\n${down.output}`);
     }
     // The previous version's images, replaced by the upgrade.
-    if (oldImages.length) await engine.docker(['rmi', '-f', ...oldImages]).catch((error: Error) => console.log(`  clean-up: ${error.message}`));
+    if (oldImages.length)
+      await engine
+        .docker(['rmi', '-f', ...oldImages])
+        .catch((error: Error) => console.log(`  clean-up: ${error.message}`));
     await step('engine stop', () => engine.stop());
   }
   hangUpAll.abort();
@@ -403,7 +486,7 @@ test.after(async () => {
   console.log(`  steps: ${[...run].map(([name, s]) => `${name} ${s.toFixed(1)} s`).join(', ')}`);
 });
 
-test('section 4: the release archive passes its checksum, unpacks, and .env is made with the guide\'s lines', async () => {
+test("section 4: the release archive passes its checksum, unpacks, and .env is made with the guide's lines", async () => {
   await step('release archive', () => typed(`bash ${nodePath.join(REPO_ROOT, 'scripts/release.sh')} ${opt}`));
   const extracted = await step('checksum and extract', () => typed(asTyped(engineRunBlock('extract'))));
   assert.match(extracted, /^deskline-[^:]+\.tar\.gz: OK$/m, 'sha256sum -c says OK');
@@ -428,7 +511,9 @@ test('section 4: the release archive passes its checksum, unpacks, and .env is m
     edited = edited.replace(new RegExp(`^${name}=$`, 'm'), `${name}=${value}`);
   }
   writeFileSync(nodePath.join(deskline(), '.env'), edited);
-  const config = await step('config -q', () => typed(asTyped(lineOf(engineRunBlock('config'), 'config -q')), { cwd: deskline() }));
+  const config = await step('config -q', () =>
+    typed(asTyped(lineOf(engineRunBlock('config'), 'config -q')), { cwd: deskline() }),
+  );
   assert.is(config.trim(), '', 'config -q prints nothing');
 });
 
@@ -439,7 +524,9 @@ test('section 5: up -d --build; every service healthy in docker compose ps withi
   const ps = await step('healthy', () => everyServiceHealthy('first start', upStarted));
   console.log(ps.trim().replace(/^/gm, '    '));
   for (const service of SERVICES) {
-    const image = (await typed(`docker inspect --format '{{.Image}}' $(docker-compose ps -q ${service})`, { cwd: deskline() })).trim();
+    const image = (
+      await typed(`docker inspect --format '{{.Image}}' $(docker-compose ps -q ${service})`, { cwd: deskline() })
+    ).trim();
     if (['sip', 'signaling'].includes(service)) oldImages.push(image);
   }
   const health = await typed(`curl -fsS --resolve ${HOSTNAME}:443:127.0.0.1 -k https://${HOSTNAME}/api/health`);
@@ -454,12 +541,15 @@ test('sections 6 and 7: the first manager, an employee and the workstations from
     assert.match(made, /Reception 1/);
     assert.match(made, /Front desk phone/);
   });
-  const users = await typed(asTyped(lineOf(engineRunBlock('userList'), 'user list')), { env: { PASSWORD }, cwd: deskline() });
+  const users = await typed(asTyped(lineOf(engineRunBlock('userList'), 'user list')), {
+    env: { PASSWORD },
+    cwd: deskline(),
+  });
   assert.match(users, /maria@clinic\.example/);
   assert.match(users, new RegExp(EMPLOYEE.replace('.', '\\.')));
 });
 
-test('Chromium logs in through Caddy, picks Reception 1, and answers a patient sent to Kamailio\'s port: audio both ways', async () => {
+test("Chromium logs in through Caddy, picks Reception 1, and answers a patient sent to Kamailio's port: audio both ways", async () => {
   page = await step('log in', logIn);
   const call = await patientCalls();
   const result = await step('patient call', () => answerTalkHangUp(page as Page, call));
@@ -468,7 +558,7 @@ test('Chromium logs in through Caddy, picks Reception 1, and answers a patient s
   page = undefined;
 });
 
-test('section 11: a backup, then a restore on the real volume brings back exactly the backup\'s data', async () => {
+test("section 11: a backup, then a restore on the real volume brings back exactly the backup's data", async () => {
   const backup = await step('backup', () => typed(asTyped(engineRunBlock('backup')), { cwd: deskline() }));
   const files = readdirSync(nodePath.join(deskline(), 'backups')).filter((f) => f.endsWith('.rdb'));
   assert.is(files.length, 1, backup);
@@ -483,13 +573,17 @@ test('section 11: a backup, then a restore on the real volume brings back exactl
   );
   assert.match(restore, /restore: \d+ keys from \/backup\//, restore.slice(-3000));
   await step('healthy after restore', () => everyServiceHealthy('after the restore', restoreStarted));
-  const users = await typed(asTyped(lineOf(engineRunBlock('userList'), 'user list')), { env: { PASSWORD }, cwd: deskline() });
-  assert.match(users, new RegExp(EMPLOYEE.replace('.', '\\.')), 'the backup\'s users are back');
+  const users = await typed(asTyped(lineOf(engineRunBlock('userList'), 'user list')), {
+    env: { PASSWORD },
+    cwd: deskline(),
+  });
+  assert.match(users, new RegExp(EMPLOYEE.replace('.', '\\.')), "the backup's users are back");
   assert.not.match(users, /late@clinic\.example/, 'what was written after the backup is gone');
 });
 
 test('section 12: an upgrade to the next release with a patient on hold: the music goes on, the patient stays and is answered after it', async () => {
-  const current = (JSON.parse(readFileSync(nodePath.join(deskline(), 'package.json'), 'utf8')) as { version: string }).version;
+  const current = (JSON.parse(readFileSync(nodePath.join(deskline(), 'package.json'), 'utf8')) as { version: string })
+    .version;
   const next = `${current}-next`;
   const incoming = nodePath.join(work, 'incoming');
   mkdirSync(incoming);
@@ -498,10 +592,16 @@ test('section 12: an upgrade to the next release with a patient on hold: the mus
 
   // Nobody is at a workstation (the browser's page closed before the backup): the patient waits on hold music.
   const call = await patientCalls();
-  await waitFor('the patient in the queue', async () => {
-    const waiting = await typed(asTyped(inlineCommand(CALLERS_WAITING.section, CALLERS_WAITING.marker)), { cwd: deskline() });
-    return waiting.trim() === '1';
-  }, UI_TIMEOUT);
+  await waitFor(
+    'the patient in the queue',
+    async () => {
+      const waiting = await typed(asTyped(inlineCommand(CALLERS_WAITING.section, CALLERS_WAITING.marker)), {
+        cwd: deskline(),
+      });
+      return waiting.trim() === '1';
+    },
+    UI_TIMEOUT,
+  );
   console.log(`  on hold before the upgrade: ${await hearsHoldMusic(call)}`);
   const before = await containerIds();
 
@@ -509,18 +609,26 @@ test('section 12: an upgrade to the next release with a patient on hold: the mus
   // --pull asks Docker Hub for newer base images; the stand-ins have no registry to come from.
   if (standIns) block = block.replace('docker compose build --pull', 'docker compose build');
   const upgradeStarted = Date.now();
-  const upgrade = await step('upgrade', () => typed(asTyped(block, [['<new version>', next]]), { timeoutMs: BUILD_TIMEOUT }));
+  const upgrade = await step('upgrade', () =>
+    typed(asTyped(block, [['<new version>', next]]), { timeoutMs: BUILD_TIMEOUT }),
+  );
   const upgradeEnded = Date.now();
   await step('healthy after upgrade', () => everyServiceHealthy('after the upgrade', upgradeStarted));
   const healthyAt = Date.now();
   const after = await containerIds();
   assert.ok(!call.ended(), `the patient was cut off during the upgrade:\n${upgrade.slice(-3000)}`);
 
-  const version = (await typed(`docker-compose exec -T signaling node -p "require('./package.json').version"`, { cwd: deskline() })).trim();
+  const version = (
+    await typed(`docker-compose exec -T signaling node -p "require('./package.json').version"`, { cwd: deskline() })
+  ).trim();
   assert.is(version, next, 'signaling runs the new release');
   const recreated = SERVICES.filter((service) => before[service] !== after[service]);
   console.log(`  the upgrade recreated: ${recreated.join(', ') || 'nothing'}`);
-  for (const service of MEDIA_SERVICES) assert.ok(!recreated.includes(service), `an app-only upgrade restarted ${service}: every call in progress would end`);
+  for (const service of MEDIA_SERVICES)
+    assert.ok(
+      !recreated.includes(service),
+      `an app-only upgrade restarted ${service}: every call in progress would end`,
+    );
   assert.ok(recreated.includes('sip'), 'the sip app runs the new image');
 
   // The capture trails the wire a little: wait until it has passed the end of the window.
@@ -542,8 +650,12 @@ test('section 12: an upgrade to the next release with a patient on hold: the mus
 });
 
 test('section 15: docker compose down removes the containers', async () => {
-  await step('down', () => typed(asTyped(lineOf(engineRunBlock('down'), 'docker compose down')), { cwd: deskline(), timeoutMs: 3 * 60_000 }));
-  const left = (await engine.docker(['ps', '-aq', '--filter', 'label=com.docker.compose.project=deskline'])).stdout.trim();
+  await step('down', () =>
+    typed(asTyped(lineOf(engineRunBlock('down'), 'docker compose down')), { cwd: deskline(), timeoutMs: 3 * 60_000 }),
+  );
+  const left = (
+    await engine.docker(['ps', '-aq', '--filter', 'label=com.docker.compose.project=deskline'])
+  ).stdout.trim();
   assert.is(left, '', 'no container of the stack is left');
 });
 

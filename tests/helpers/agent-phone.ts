@@ -70,13 +70,28 @@ export class IncomingRing {
    */
   async answerReinvite(answerFor: (offer: string) => Promise<string>, timeoutMs = 5000): Promise<SipMessage> {
     const reinvite = await this.phone.endpoint.waitFor(
-      (m) => m.method === 'INVITE' && header(m, 'call-id') === this.callId && param(header(m, 'to'), 'tag') === this.toTag,
+      (m) =>
+        m.method === 'INVITE' && header(m, 'call-id') === this.callId && param(header(m, 'to'), 'tag') === this.toTag,
       `a re-INVITE in call ${this.callId}`,
       timeoutMs,
     );
     const sdp = await answerFor(reinvite.body);
-    this.phone.endpoint.respond(reinvite, 200, 'OK', { toTag: this.toTag, headers: [['Contact', `<${this.phone.contact}>`], ['Content-Type', 'application/sdp']], body: sdp });
-    await this.phone.endpoint.waitFor((m) => m.method === 'ACK' && header(m, 'call-id') === this.callId && header(m, 'cseq') === header(reinvite, 'cseq')?.replace('INVITE', 'ACK'), 'the ACK of the re-INVITE', timeoutMs);
+    this.phone.endpoint.respond(reinvite, 200, 'OK', {
+      toTag: this.toTag,
+      headers: [
+        ['Contact', `<${this.phone.contact}>`],
+        ['Content-Type', 'application/sdp'],
+      ],
+      body: sdp,
+    });
+    await this.phone.endpoint.waitFor(
+      (m) =>
+        m.method === 'ACK' &&
+        header(m, 'call-id') === this.callId &&
+        header(m, 'cseq') === header(reinvite, 'cseq')?.replace('INVITE', 'ACK'),
+      'the ACK of the re-INVITE',
+      timeoutMs,
+    );
     return reinvite;
   }
 
@@ -128,7 +143,9 @@ export class IncomingRing {
       toTag: param(header(this.invite, 'from'), 'tag'),
       cseq: this.nextCseq++,
       // A UAS's route set is the request's Record-Route, in order.
-      routes: headers(this.invite, 'record-route').flatMap((v) => v.split(',')).map((v) => v.trim()),
+      routes: headers(this.invite, 'record-route')
+        .flatMap((v) => v.split(','))
+        .map((v) => v.trim()),
     });
     return this.phone.endpoint.finalResponse(bye, timeoutMs);
   }
@@ -180,7 +197,9 @@ export class AgentPhone {
 
   /** 200, or 481 in a call that is over here, as JsSIP answers a request for a dialog it no longer has (RFC 3261 12.2.2). */
   private readonly answerOptions = (request: SipMessage): { status: number; reason: string } =>
-    this.over.has(header(request, 'call-id') ?? '') ? { status: 481, reason: 'Call/Transaction Does Not Exist' } : { status: 200, reason: 'OK' };
+    this.over.has(header(request, 'call-id') ?? '')
+      ? { status: 481, reason: 'Call/Transaction Does Not Exist' }
+      : { status: 200, reason: 'OK' };
 
   /** The call is over at this phone (its BYE sent, or the other side's answered). */
   callOver(callId: string): void {
@@ -199,7 +218,13 @@ export class AgentPhone {
   async reconnect(kamailio: TestKamailio): Promise<void> {
     const endpoint = await SipWsEndpoint.connect(kamailio.wsUrl);
     const credentials = await kamailio.browserCredentials(this.sipUser);
-    const result = await register(endpoint, { user: this.sipUser, domain: kamailio.domain, contact: this.contact, expires: 120, ...credentials });
+    const result = await register(endpoint, {
+      user: this.sipUser,
+      domain: kamailio.domain,
+      contact: this.contact,
+      expires: 120,
+      ...credentials,
+    });
     if (result.response.status !== 200) {
       await endpoint.close();
       throw new Error(`${this.sipUser} could not register again: ${result.response.startLine}`);
@@ -217,8 +242,14 @@ export class AgentPhone {
    * Kamailio restart. (Each REGISTER has a Call-ID of its own: `register` starts at CSeq 1, which the
    * registrar would refuse under a Call-ID it has seen.)
    */
-  static async register(kamailio: SipEdge, workstationId: string, options: { reconnect?: boolean } = {}): Promise<AgentPhone> {
-    const endpoint = options.reconnect ? await ReconnectingSipWsEndpoint.connect(kamailio.wsUrl) : await SipWsEndpoint.connect(kamailio.wsUrl);
+  static async register(
+    kamailio: SipEdge,
+    workstationId: string,
+    options: { reconnect?: boolean } = {},
+  ): Promise<AgentPhone> {
+    const endpoint = options.reconnect
+      ? await ReconnectingSipWsEndpoint.connect(kamailio.wsUrl)
+      : await SipWsEndpoint.connect(kamailio.wsUrl);
     const sipUser = browserSipUser(workstationId);
     const contact = endpoint.contact(sipUser);
     const credentials = await kamailio.browserCredentials(sipUser);
@@ -233,7 +264,10 @@ export class AgentPhone {
       const again = async (): Promise<void> => {
         // While the socket is down there is nothing to send on; the reconnect registers.
         if (!endpoint.connected) return;
-        const answer = await register(endpoint, registration).then((r) => r.response.startLine, (err: unknown) => String(err).split('\n')[0] ?? '');
+        const answer = await register(endpoint, registration).then(
+          (r) => r.response.startLine,
+          (err: unknown) => String(err).split('\n')[0] ?? '',
+        );
         if (!/^SIP\/2\.0 200/.test(answer)) phone.registerFailures.push(answer);
       };
       endpoint.onConnected = again;
@@ -246,10 +280,22 @@ export class AgentPhone {
    * A desk phone: a UDP socket that registers as `sipUser` with `password` through Kamailio's
    * SIP port, and stays registered for `expires` seconds unless it unregisters.
    */
-  static async registerDeskPhone(kamailio: TestKamailio, sipUser: string, password: string, expires = 300): Promise<AgentPhone> {
+  static async registerDeskPhone(
+    kamailio: TestKamailio,
+    sipUser: string,
+    password: string,
+    expires = 300,
+  ): Promise<AgentPhone> {
     const endpoint = await SipUdpEndpoint.open(kamailio.host, kamailio.sipPort);
     const contact = `sip:${sipUser}@${endpoint.localAddress}:${endpoint.localPort}`;
-    const result = await register(endpoint, { user: sipUser, domain: kamailio.domain, username: sipUser, password, contact, expires });
+    const result = await register(endpoint, {
+      user: sipUser,
+      domain: kamailio.domain,
+      username: sipUser,
+      password,
+      contact,
+      expires,
+    });
     if (result.response.status !== 200) {
       await endpoint.close();
       throw new Error(`desk phone ${sipUser} could not register: ${result.response.startLine}`);
@@ -260,7 +306,11 @@ export class AgentPhone {
   /** The next INVITE of a new call (one not returned before); each gets 180 at once, as from a browser. */
   async nextInvite(timeoutMs = 5000): Promise<IncomingRing> {
     // A new call's INVITE; a re-INVITE (To with our tag) is for answerReinvite.
-    const invite = await this.endpoint.waitFor((m) => m.method === 'INVITE' && !param(header(m, 'to'), 'tag'), `an INVITE to ${this.sipUser}`, timeoutMs);
+    const invite = await this.endpoint.waitFor(
+      (m) => m.method === 'INVITE' && !param(header(m, 'to'), 'tag'),
+      `an INVITE to ${this.sipUser}`,
+      timeoutMs,
+    );
     const ring = new IncomingRing(this, invite, Date.now());
     this.rings.push(ring);
     ring.ringing();

@@ -32,7 +32,8 @@ export class AgentDriver {
 
   /** Kamailio's registration of every workstation, so that a claim can succeed. */
   async register(): Promise<void> {
-    for (const id of this.workstations) await this.redis.set(RedisKeys.sipRegistration(browserSipUser(id)), 'sip:x@y.invalid;transport=ws');
+    for (const id of this.workstations)
+      await this.redis.set(RedisKeys.sipRegistration(browserSipUser(id)), 'sip:x@y.invalid;transport=ws');
   }
 
   /** Queues a new call, as the sip app does when a patient calls. */
@@ -70,7 +71,8 @@ export class AgentDriver {
         const current = (await this.redis.hget(RedisKeys.agent(userId), 'workstationId')) ?? workstationId;
         const result = await record.claim({ userId, workstationId: current, sipUser: browserSipUser(current) }, callId);
         if (result.outcome === 'claimed') await this.redis.hset(RedisKeys.call(callId), 'state', 'ringing');
-        else if (waitingCall === undefined) await this.redis.multi().zrem(RedisKeys.waitingCalls, callId).del(RedisKeys.call(callId)).exec();
+        else if (waitingCall === undefined)
+          await this.redis.multi().zrem(RedisKeys.waitingCalls, callId).del(RedisKeys.call(callId)).exec();
         return result.outcome === 'agent-unavailable' ? { refused: result.reason ?? '' } : { done: result.outcome };
       }
       case 'answer': {

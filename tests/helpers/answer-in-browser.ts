@@ -12,7 +12,13 @@ import type { Page } from 'playwright-core';
 import * as assert from 'uvu/assert';
 import { type Workstation } from '@deskline/protocol';
 import { RedisChannels, browserSipUser } from '@deskline/store';
-import { installAudioProbe, measureElementAudio, speakerSources, takeSpeakerPeak, waitForElementAudio } from './audio-probe.js';
+import {
+  installAudioProbe,
+  measureElementAudio,
+  speakerSources,
+  takeSpeakerPeak,
+  waitForElementAudio,
+} from './audio-probe.js';
 import { launchBrowser, type TestBrowser } from './browser.js';
 import { HOLD_MUSIC_HZ } from './call-path.js';
 import { createClinic, STAFF } from './clinic.js';
@@ -61,12 +67,22 @@ export async function answerAndHearBothWays(page: Page, capture: RtpCapture, ans
   const panel = incomingCall(page);
   await panel.getByText(caller).waitFor({ timeout: timeoutMs });
   await queuePanel(page).getByText(`Ringing · ${workstation}`).waitFor({ timeout: timeoutMs });
-  await waitFor('the ringtone', async () => (await speakerSources(page)) > 0 && (await takeSpeakerPeak(page)) > 0.05, timeoutMs);
+  await waitFor(
+    'the ringtone',
+    async () => (await speakerSources(page)) > 0 && (await takeSpeakerPeak(page)) > 0.05,
+    timeoutMs,
+  );
 
   // Until someone answers, the patient hears the hold music, and nothing of the browser's tone.
   const holdMusic = analysePcmu(await capture.span(Date.now(), 2000, timeoutMs), [microphoneHz, HOLD_MUSIC_HZ]);
-  assert.ok((holdMusic.shares[HOLD_MUSIC_HZ] ?? 0) > 0.9, `the patient hears hold music while it rings: ${JSON.stringify(holdMusic)}`);
-  assert.ok(holdMusic.packetsPerSecond > 42 && holdMusic.packetsPerSecond < 58, `hold music at ${holdMusic.packetsPerSecond} packets/s: ${JSON.stringify(holdMusic)}`);
+  assert.ok(
+    (holdMusic.shares[HOLD_MUSIC_HZ] ?? 0) > 0.9,
+    `the patient hears hold music while it rings: ${JSON.stringify(holdMusic)}`,
+  );
+  assert.ok(
+    holdMusic.packetsPerSecond > 42 && holdMusic.packetsPerSecond < 58,
+    `hold music at ${holdMusic.packetsPerSecond} packets/s: ${JSON.stringify(holdMusic)}`,
+  );
   assert.ok(holdMusic.rms > 1000, `the hold music is audible, not silence: ${JSON.stringify(holdMusic)}`);
 
   await panel.getByRole('button', { name: 'Answer' }).click();
@@ -79,16 +95,28 @@ export async function answerAndHearBothWays(page: Page, capture: RtpCapture, ans
   const firstRms = await waitForElementAudio(callAudio(page), 0.02, timeoutMs);
   const heard = await measureElementAudio(callAudio(page), 500);
   assert.ok(heard.rms > 0.02, `the page hears silence: RMS ${heard.rms}`);
-  assert.ok(Math.abs(heard.peakHz - patientHz) < 30, `the page hears ${heard.peakHz.toFixed(0)} Hz, not the patient's ${patientHz} Hz`);
+  assert.ok(
+    Math.abs(heard.peakHz - patientHz) < 30,
+    `the page hears ${heard.peakHz.toFixed(0)} Hz, not the patient's ${patientHz} Hz`,
+  );
 
   // The browser's microphone reaches the patient: 2 s of what arrives at the patient's media port, decoded.
   const first = await capture.firstTone(microphoneHz, answeredAt, timeoutMs);
   const packets = await capture.span(first.at, 2000, timeoutMs);
   const fromBrowser = analysePcmu(packets, [microphoneHz, HOLD_MUSIC_HZ, patientHz]);
   const summary = JSON.stringify(fromBrowser);
-  assert.ok(packets.every((p) => p.payloadType === 0), 'PCMU towards the patient, as its SDP offered');
-  assert.ok(fromBrowser.packetsPerSecond > 45 && fromBrowser.packetsPerSecond < 55, `${fromBrowser.packetsPerSecond} packets/s: ${summary}`);
-  assert.ok((fromBrowser.shares[microphoneHz] ?? 0) > 0.8, `the browser's tone dominates what the patient gets: ${summary}`);
+  assert.ok(
+    packets.every((p) => p.payloadType === 0),
+    'PCMU towards the patient, as its SDP offered',
+  );
+  assert.ok(
+    fromBrowser.packetsPerSecond > 45 && fromBrowser.packetsPerSecond < 55,
+    `${fromBrowser.packetsPerSecond} packets/s: ${summary}`,
+  );
+  assert.ok(
+    (fromBrowser.shares[microphoneHz] ?? 0) > 0.8,
+    `the browser's tone dominates what the patient gets: ${summary}`,
+  );
   assert.ok((fromBrowser.shares[HOLD_MUSIC_HZ] ?? 1) < 0.01, `the hold music has stopped: ${summary}`);
   assert.ok(fromBrowser.rms > 1000, `audible at the patient: ${summary}`);
 
@@ -105,15 +133,27 @@ export async function answerAndHearBothWays(page: Page, capture: RtpCapture, ans
  * The call ends within `withinMs`: the panel shows `reason` for a moment, then the workstation is
  * idle again. Waited for while the patient's side finishes, as the panel shows it for a few seconds only.
  */
-export async function callEndsAndIdles(page: Page, answer: Pick<BrowserAnswer, 'workstation' | 'timeoutMs'>, reason: string, withinMs = answer.timeoutMs): Promise<void> {
+export async function callEndsAndIdles(
+  page: Page,
+  answer: Pick<BrowserAnswer, 'workstation' | 'timeoutMs'>,
+  reason: string,
+  withinMs = answer.timeoutMs,
+): Promise<void> {
   const ended = page.getByRole('region', { name: 'Call ended' });
   await ended.getByText(reason).waitFor({ timeout: withinMs });
   await ended.waitFor({ state: 'detached', timeout: answer.timeoutMs });
   assert.is(await activeCall(page).count(), 0);
   assert.is(await incomingCall(page).count(), 0);
-  await page.getByRole('status').filter({ hasText: `Ready for calls on ${answer.workstation}` }).waitFor({ timeout: answer.timeoutMs });
+  await page
+    .getByRole('status')
+    .filter({ hasText: `Ready for calls on ${answer.workstation}` })
+    .waitFor({ timeout: answer.timeoutMs });
   await queuePanel(page).getByText('No patients waiting').waitFor({ timeout: answer.timeoutMs });
-  assert.is(await callAudio(page).evaluate((audio) => (audio as HTMLMediaElement).srcObject), null, "the call's audio is released");
+  assert.is(
+    await callAudio(page).evaluate((audio) => (audio as HTMLMediaElement).srcObject),
+    null,
+    "the call's audio is released",
+  );
 }
 
 /** A receptionist's desk: the web stack, Anna with a browser workstation, Chromium with a tone as its microphone. */
@@ -132,10 +172,26 @@ export interface ReceptionDesk {
  */
 export async function openReceptionDesk(work: string, microphoneHz: number): Promise<ReceptionDesk> {
   const microphone = nodePath.join(work, 'microphone.wav');
-  await run('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', microphone, 'synth', '5', 'sine', String(microphoneHz), 'vol', '0.5']);
+  await run('sox', [
+    '-n',
+    '-r',
+    '48000',
+    '-c',
+    '1',
+    '-b',
+    '16',
+    microphone,
+    'synth',
+    '5',
+    'sine',
+    String(microphoneHz),
+    'vol',
+    '0.5',
+  ]);
   const stack = await startWebStack({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '30' } });
   try {
-    const workstation = (await createClinic(stack.app, { staff: ['anna'], workstations: ['reception1'] })).workstations.reception1;
+    const workstation = (await createClinic(stack.app, { staff: ['anna'], workstations: ['reception1'] })).workstations
+      .reception1;
     const browser = await launchBrowser({ args: [`--use-file-for-fake-audio-capture=${microphone}`] });
     await installAudioProbe(browser.context);
     return {
@@ -156,11 +212,20 @@ export async function openReceptionDesk(work: string, microphoneHz: number): Pro
 /** Anna logs in through the login page and picks Reception 1; resolves once its browser has registered. */
 export async function logInAndRegister(desk: ReceptionDesk, pageErrors: string[], timeoutMs: number): Promise<Page> {
   const { callPath } = desk.stack;
-  const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(callPath.redisUrl, RedisChannels.sipRegistrations);
+  const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(
+    callPath.redisUrl,
+    RedisChannels.sipRegistrations,
+  );
   try {
-    const page = await logIn(desk.browser, desk.stack.base, STAFF.anna.email, STAFF.anna.password, { pageErrors, timeoutMs });
+    const page = await logIn(desk.browser, desk.stack.base, STAFF.anna.email, STAFF.anna.password, {
+      pageErrors,
+      timeoutMs,
+    });
     await page.getByRole('button', { name: 'Reception 1' }).click();
-    await page.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: timeoutMs });
+    await page
+      .getByRole('status')
+      .filter({ hasText: 'Ready for calls on Reception 1' })
+      .waitFor({ timeout: timeoutMs });
     const user = browserSipUser(desk.workstation.id);
     await registrations.waitFor((event) => event.user === user && event.registered, `${user} registered`, timeoutMs);
     desk.page = page;

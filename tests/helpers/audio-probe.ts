@@ -42,7 +42,7 @@ export async function installAudioProbe(context: BrowserContext): Promise<void> 
     AudioNode.prototype.disconnect = function (this: AudioNode, ...args: unknown[]) {
       if (args.length === 0 || args[0] instanceof AudioDestinationNode) sources.delete(this);
       return originalDisconnect.apply(this, args);
-    } as typeof AudioNode.prototype.disconnect;
+    };
     const samples = new Float32Array(2048);
     setInterval(() => {
       for (const analyser of analysers.values()) {
@@ -72,7 +72,10 @@ export async function installAudioProbe(context: BrowserContext): Promise<void> 
 async function evaluateQuietly<T>(page: Page, expression: string): Promise<T> {
   const session = await page.context().newCDPSession(page);
   try {
-    const { result, exceptionDetails } = (await session.send('Runtime.evaluate', { expression, returnByValue: true })) as {
+    const { result, exceptionDetails } = (await session.send('Runtime.evaluate', {
+      expression,
+      returnByValue: true,
+    })) as {
       result: { value: T };
       exceptionDetails?: { text: string };
     };
@@ -145,30 +148,28 @@ export async function waitForElementAudio(audio: Locator, threshold: number, tim
  * whose tone it is.
  */
 export async function measureElementAudio(audio: Locator, ms: number): Promise<{ rms: number; peakHz: number }> {
-  return audio.evaluate(
-    async (element, ms) => {
-      const stream = (element as HTMLMediaElement).srcObject;
-      if (!(stream instanceof MediaStream)) throw new Error('the audio element has no stream');
-      const context = new AudioContext();
-      try {
-        if (context.state === 'suspended') await context.resume();
-        const analyser = context.createAnalyser();
-        analyser.fftSize = 8192;
-        context.createMediaStreamSource(stream).connect(analyser);
-        await new Promise((resolve) => setTimeout(resolve, ms));
-        const spectrum = new Float32Array(analyser.frequencyBinCount);
-        analyser.getFloatFrequencyData(spectrum);
-        let loudest = 0;
-        for (let bin = 1; bin < spectrum.length; bin++) if ((spectrum[bin] ?? -Infinity) > (spectrum[loudest] ?? -Infinity)) loudest = bin;
-        const samples = new Float32Array(analyser.fftSize);
-        analyser.getFloatTimeDomainData(samples);
-        let sum = 0;
-        for (const sample of samples) sum += sample * sample;
-        return { rms: Math.sqrt(sum / samples.length), peakHz: (loudest * context.sampleRate) / analyser.fftSize };
-      } finally {
-        await context.close();
-      }
-    },
-    ms,
-  );
+  return audio.evaluate(async (element, ms) => {
+    const stream = (element as HTMLMediaElement).srcObject;
+    if (!(stream instanceof MediaStream)) throw new Error('the audio element has no stream');
+    const context = new AudioContext();
+    try {
+      if (context.state === 'suspended') await context.resume();
+      const analyser = context.createAnalyser();
+      analyser.fftSize = 8192;
+      context.createMediaStreamSource(stream).connect(analyser);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      const spectrum = new Float32Array(analyser.frequencyBinCount);
+      analyser.getFloatFrequencyData(spectrum);
+      let loudest = 0;
+      for (let bin = 1; bin < spectrum.length; bin++)
+        if ((spectrum[bin] ?? -Infinity) > (spectrum[loudest] ?? -Infinity)) loudest = bin;
+      const samples = new Float32Array(analyser.fftSize);
+      analyser.getFloatTimeDomainData(samples);
+      let sum = 0;
+      for (const sample of samples) sum += sample * sample;
+      return { rms: Math.sqrt(sum / samples.length), peakHz: (loudest * context.sampleRate) / analyser.fftSize };
+    } finally {
+      await context.close();
+    }
+  }, ms);
 }

@@ -7,7 +7,9 @@ export function board(page: Page): Locator {
 
 /** Opens a tab of the board ("Pending", "On the line", "Closed", "Abandoned"); its name carries a count. */
 export async function openTab(page: Page, tab: string): Promise<void> {
-  await board(page).getByRole('tab', { name: new RegExp(`^${tab}`) }).click();
+  await board(page)
+    .getByRole('tab', { name: new RegExp(`^${tab}`) })
+    .click();
 }
 
 /** A patient's task in the board's open tab, by the number it shows. */

@@ -53,7 +53,12 @@ async function append(db: Redis, call: CallView): Promise<void> {
 }
 
 /** The task of `call` once the projector has applied the call's state `state`. */
-export function taskOfCall(app: FastifyInstance, db: Redis, callId: string, check: (task: TaskView) => boolean): Promise<TaskView> {
+export function taskOfCall(
+  app: FastifyInstance,
+  db: Redis,
+  callId: string,
+  check: (task: TaskView) => boolean,
+): Promise<TaskView> {
   return waitFor(`the task of ${callId}`, async () => {
     const taskId = await db.get(RedisKeys.callTask(callId));
     const task = taskId ? await app.tasks.get(taskId) : undefined;
@@ -62,19 +67,36 @@ export function taskOfCall(app: FastifyInstance, db: Redis, callId: string, chec
 }
 
 /** A call from `from` that `agentUserId` answered and that has ended: a pending (wrap-up) task assigned to them. */
-export async function wrapUpTask(app: FastifyInstance, db: Redis, agentUserId: string, from: string): Promise<TaskView> {
+export async function wrapUpTask(
+  app: FastifyInstance,
+  db: Redis,
+  agentUserId: string,
+  from: string,
+): Promise<TaskView> {
   const now = Date.now();
   const call: CallView = { id: `call-${++seq}-${now}`, from, line: '100', state: 'intro', startedAt: now };
   await append(db, call);
   await append(db, { ...call, state: 'waiting', queuedAt: now });
   await append(db, { ...call, state: 'ringing', queuedAt: now, agentUserId, workstationId: 'w1' });
   await append(db, { ...call, state: 'bridged', queuedAt: now, agentUserId, workstationId: 'w1', answeredAt: now });
-  await append(db, { ...call, state: 'ended', queuedAt: now, agentUserId, workstationId: 'w1', answeredAt: now, endedAt: Date.now() });
+  await append(db, {
+    ...call,
+    state: 'ended',
+    queuedAt: now,
+    agentUserId,
+    workstationId: 'w1',
+    answeredAt: now,
+    endedAt: Date.now(),
+  });
   return taskOfCall(app, db, call.id, (task) => task.status === 'wrap-up');
 }
 
 /** A call from `from` that is waiting in the queue: a pending (incoming) task nobody is assigned to. */
-export async function waitingCall(app: FastifyInstance, db: Redis, from: string): Promise<{ call: CallView; task: TaskView }> {
+export async function waitingCall(
+  app: FastifyInstance,
+  db: Redis,
+  from: string,
+): Promise<{ call: CallView; task: TaskView }> {
   const now = Date.now();
   const call: CallView = { id: `call-${++seq}-${now}`, from, line: '100', state: 'intro', startedAt: now };
   await append(db, call);

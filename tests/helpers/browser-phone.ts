@@ -68,7 +68,10 @@ interface PageBundle {
   Softphone: new (api: unknown, ringtone: unknown) => SoftphoneState['phone'] & EventTarget;
 }
 
-const SOFTPHONE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../web/build/services/softphone.js');
+const SOFTPHONE = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../web/build/services/softphone.js',
+);
 
 /**
  * Meters a remote stream every 20 ms, calling `onLevel` with its RMS (0…1); returns the function that
@@ -103,14 +106,23 @@ function meterAudio(stream: MediaStream, onLevel: (rms: number) => void): () => 
 type MeterWindow = Window & { meterAudio: typeof meterAudio };
 
 /** Resolves with the remote audio's RMS level once the peak that the page's `state` keeps exceeds `threshold`. */
-async function heardAbove(page: Page, state: '__phone' | '__softphone', threshold: number, timeoutMs: number): Promise<number> {
+async function heardAbove(
+  page: Page,
+  state: '__phone' | '__softphone',
+  threshold: number,
+  timeoutMs: number,
+): Promise<number> {
   type PeakWindow = Window & Record<typeof state, { peak: number }>;
   await page.evaluate((key) => ((window as unknown as PeakWindow)[key].peak = 0), state);
-  const handle = await page.waitForFunction(({ key, t }) => {
-    const peak = (window as unknown as PeakWindow)[key].peak;
-    return peak > t ? peak : 0;
-  }, { key: state, t: threshold }, { timeout: timeoutMs });
-  return (await handle.jsonValue()) as number;
+  const handle = await page.waitForFunction(
+    ({ key, t }) => {
+      const peak = (window as unknown as PeakWindow)[key].peak;
+      return peak > t ? peak : 0;
+    },
+    { key: state, t: threshold },
+    { timeout: timeoutMs },
+  );
+  return await handle.jsonValue();
 }
 
 const PAGE = `<!doctype html>
@@ -165,9 +177,16 @@ export class BrowserPhone {
   private constructor(readonly page: Page) {}
 
   /** Opens the page and registers; resolves once Kamailio has accepted the registration. */
-  static async register(context: BrowserContext, pageUrl: string, credentials: BrowserCredentials, timeoutMs: number): Promise<BrowserPhone> {
+  static async register(
+    context: BrowserContext,
+    pageUrl: string,
+    credentials: BrowserCredentials,
+    timeoutMs: number,
+  ): Promise<BrowserPhone> {
     const phone = await BrowserPhone.start(context, pageUrl, credentials);
-    await phone.page.waitForFunction(() => (window as unknown as PhoneWindow).__phone.registered, undefined, { timeout: timeoutMs });
+    await phone.page.waitForFunction(() => (window as unknown as PhoneWindow).__phone.registered, undefined, {
+      timeout: timeoutMs,
+    });
     return phone;
   }
 
@@ -178,7 +197,15 @@ export class BrowserPhone {
     await page.evaluate((creds) => {
       const w = window as unknown as PhoneWindow;
       const JsSIP = w.Deskline.JsSIP;
-      const state: PhoneState = { registered: false, registrationFailures: [], incoming: [], ended: [], peak: 0, readings: [], recording: false };
+      const state: PhoneState = {
+        registered: false,
+        registrationFailures: [],
+        incoming: [],
+        ended: [],
+        peak: 0,
+        readings: [],
+        recording: false,
+      };
       w.__phone = state;
       const ua = new JsSIP.UA({
         sockets: [new JsSIP.WebSocketInterface(creds.wsUrl)],
@@ -230,12 +257,18 @@ export class BrowserPhone {
 
   /** Resolves once a REGISTER of this page failed with `status` (JsSIP re-registers after losing its connection). */
   async registrationFailed(status: number, timeoutMs: number): Promise<void> {
-    await this.page.waitForFunction((s) => (window as unknown as PhoneWindow).__phone.registrationFailures.includes(s), status, { timeout: timeoutMs });
+    await this.page.waitForFunction(
+      (s) => (window as unknown as PhoneWindow).__phone.registrationFailures.includes(s),
+      status,
+      { timeout: timeoutMs },
+    );
   }
 
   /** Resolves with the next incoming call (the `index`-th since the page opened). */
   async incoming(index: number, timeoutMs: number): Promise<IncomingCall> {
-    await this.page.waitForFunction((i) => (window as unknown as PhoneWindow).__phone.incoming.length > i, index, { timeout: timeoutMs });
+    await this.page.waitForFunction((i) => (window as unknown as PhoneWindow).__phone.incoming.length > i, index, {
+      timeout: timeoutMs,
+    });
     return this.page.evaluate((i) => (window as unknown as PhoneWindow).__phone.incoming[i] as IncomingCall, index);
   }
 
@@ -247,7 +280,11 @@ export class BrowserPhone {
         pcConfig: { iceServers: [], bundlePolicy: 'balanced', rtcpMuxPolicy: 'require' },
       }),
     );
-    await this.page.waitForFunction(() => (window as unknown as PhoneWindow).__phone.confirmedAt !== undefined, undefined, { timeout: timeoutMs });
+    await this.page.waitForFunction(
+      () => (window as unknown as PhoneWindow).__phone.confirmedAt !== undefined,
+      undefined,
+      { timeout: timeoutMs },
+    );
     return this.page.evaluate(() => {
       const state = (window as unknown as PhoneWindow).__phone;
       const sdp = state.session?.connection?.localDescription?.sdp ?? '';
@@ -276,7 +313,11 @@ export class BrowserPhone {
       state.readings = [];
       state.recording = true;
     });
-    await this.page.waitForFunction((n) => (window as unknown as PhoneWindow).__phone.readings.length >= n, Math.ceil(ms / 20), { timeout: ms + 5000 });
+    await this.page.waitForFunction(
+      (n) => (window as unknown as PhoneWindow).__phone.readings.length >= n,
+      Math.ceil(ms / 20),
+      { timeout: ms + 5000 },
+    );
     return this.page.evaluate(() => {
       const state = (window as unknown as PhoneWindow).__phone;
       state.recording = false;
@@ -290,7 +331,9 @@ export class BrowserPhone {
 
   /** Resolves with how the call ended, once it has. */
   async ended(timeoutMs: number): Promise<EndedCall> {
-    await this.page.waitForFunction(() => (window as unknown as PhoneWindow).__phone.ended.length > 0, undefined, { timeout: timeoutMs });
+    await this.page.waitForFunction(() => (window as unknown as PhoneWindow).__phone.ended.length > 0, undefined, {
+      timeout: timeoutMs,
+    });
     return this.page.evaluate(() => (window as unknown as PhoneWindow).__phone.ended[0] as EndedCall);
   }
 
@@ -343,7 +386,13 @@ type SoftphonePageWindow = Window & { __softphone: SoftphoneState; Deskline: Pag
 export class SoftphonePage {
   private constructor(readonly page: Page) {}
 
-  static async register(context: BrowserContext, url: string, workstation: Workstation, credentials: SipCredentials, timeoutMs: number): Promise<SoftphonePage> {
+  static async register(
+    context: BrowserContext,
+    url: string,
+    workstation: Workstation,
+    credentials: SipCredentials,
+    timeoutMs: number,
+  ): Promise<SoftphonePage> {
     const page = await context.newPage();
     await page.goto(url);
     await page.evaluate(
@@ -360,25 +409,40 @@ export class SoftphonePage {
         phone.addEventListener('change', () => {
           const call = phone.state.call;
           const last = state.calls[state.calls.length - 1];
-          if (call && (!last || last.state !== call.state || last.remoteRinging !== call.remoteRinging || last.id !== call.id)) state.calls.push({ ...call, at: Date.now() });
+          if (
+            call &&
+            (!last || last.state !== call.state || last.remoteRinging !== call.remoteRinging || last.id !== call.id)
+          )
+            state.calls.push({ ...call, at: Date.now() });
           const stream = phone.state.remoteStream;
           if (stream === measured) return;
           stopMeter?.();
           stopMeter = undefined;
           measured = stream;
-          if (stream) stopMeter = (window as unknown as MeterWindow).meterAudio(stream, (rms) => (state.peak = Math.max(state.peak, rms)));
+          if (stream)
+            stopMeter = (window as unknown as MeterWindow).meterAudio(
+              stream,
+              (rms) => (state.peak = Math.max(state.peak, rms)),
+            );
         });
         phone.use(workstation);
       },
       { workstation, credentials },
     );
-    await page.waitForFunction(() => (window as unknown as SoftphonePageWindow).__softphone.phone.state.registration.status === 'registered', undefined, { timeout: timeoutMs });
+    await page.waitForFunction(
+      () => (window as unknown as SoftphonePageWindow).__softphone.phone.state.registration.status === 'registered',
+      undefined,
+      { timeout: timeoutMs },
+    );
     return new SoftphonePage(page);
   }
 
   /** softphoneController.call(target, { number }), as the board does after POST /api/tasks/:id/callback. */
   call(target: string, number: string): Promise<boolean> {
-    return this.page.evaluate(({ target, number }) => (window as unknown as SoftphonePageWindow).__softphone.phone.call(target, { number }), { target, number });
+    return this.page.evaluate(
+      ({ target, number }) => (window as unknown as SoftphonePageWindow).__softphone.phone.call(target, { number }),
+      { target, number },
+    );
   }
 
   hangUp(): Promise<void> {

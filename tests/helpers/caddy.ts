@@ -25,12 +25,21 @@ export interface CaddyJson {
 
 /** Caddy's state (its CA, certificates) in `dir`, never in the caller's home. */
 export function caddyEnvironment(dir: string, env: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env['PATH'], HOME: dir, XDG_DATA_HOME: path.join(dir, 'data'), XDG_CONFIG_HOME: path.join(dir, 'config'), ...env };
+  return {
+    PATH: process.env['PATH'],
+    HOME: dir,
+    XDG_DATA_HOME: path.join(dir, 'data'),
+    XDG_CONFIG_HOME: path.join(dir, 'config'),
+    ...env,
+  };
 }
 
 /** `caddy adapt` of the repository's Caddyfile under `env` (caddyEnvironment). */
 export function adaptCaddyfile(env: NodeJS.ProcessEnv, caddyfile = CADDYFILE): CaddyJson {
-  const adapted = spawnSync('caddy', ['adapt', '--config', caddyfile, '--adapter', 'caddyfile'], { env, encoding: 'utf8' });
+  const adapted = spawnSync('caddy', ['adapt', '--config', caddyfile, '--adapter', 'caddyfile'], {
+    env,
+    encoding: 'utf8',
+  });
   if (adapted.status !== 0) throw new Error(`caddy adapt failed: ${adapted.stderr}`);
   return JSON.parse(adapted.stdout) as CaddyJson;
 }
@@ -40,7 +49,10 @@ export function adaptCaddyfile(env: NodeJS.ProcessEnv, caddyfile = CADDYFILE): C
  * `healthListen`), and the public HTTPS site (without the port-80 redirect, and without putting
  * Caddy's CA into this machine's trust store). Answers the new health and HTTPS ports.
  */
-export async function onFreePorts(config: CaddyJson, healthListen: string): Promise<{ healthPort: number; httpsPort: number }> {
+export async function onFreePorts(
+  config: CaddyJson,
+  healthListen: string,
+): Promise<{ healthPort: number; httpsPort: number }> {
   const healthPort = await freePort();
   const httpsPort = await freePort();
   config.admin.listen = `127.0.0.1:${await freePort()}`;
@@ -62,7 +74,15 @@ export async function onFreePorts(config: CaddyJson, healthListen: string): Prom
 export function runCaddy(config: CaddyJson, env: NodeJS.ProcessEnv, dir: string): ManagedProcess {
   const file = path.join(dir, 'caddy.json');
   writeFileSync(file, JSON.stringify(config));
-  return killOnExit(ManagedProcess.start({ name: 'caddy', command: 'caddy', args: ['run', '--config', file], env, installHint: 'apt-get install caddy' }));
+  return killOnExit(
+    ManagedProcess.start({
+      name: 'caddy',
+      command: 'caddy',
+      args: ['run', '--config', file],
+      env,
+      installHint: 'apt-get install caddy',
+    }),
+  );
 }
 
 export interface TestCaddy {

@@ -14,7 +14,9 @@ export interface SeenEvent {
 }
 
 export class CallEvents {
-  private readonly recorder = new Recorder<SeenEvent>('call events', (seen) => seen.map((e) => `${e.call.id.slice(0, 8)}:${e.call.state}`).join(', '));
+  private readonly recorder = new Recorder<SeenEvent>('call events', (seen) =>
+    seen.map((e) => `${e.call.id.slice(0, 8)}:${e.call.state}`).join(', '),
+  );
   private running = true;
   private readonly done: Promise<void>;
 
@@ -68,7 +70,7 @@ export class CallEvents {
     while (this.running) {
       let result: Array<[string, Array<[string, string[]]>]> | null;
       try {
-        result = (await this.reader.xread('BLOCK', 1000, 'STREAMS', RedisStreams.callEvents, lastId)) as typeof result;
+        result = await this.reader.xread('BLOCK', 1000, 'STREAMS', RedisStreams.callEvents, lastId);
       } catch {
         return;
       }

@@ -54,7 +54,11 @@ export interface RedisSettingsEnv {
 
 /** The settings as env-config reads them (the list split). */
 export function redisSettingsOf(env: RedisSettingsEnv): RedisSettings {
-  return { REDIS_URL: env.REDIS_URL, REDIS_SENTINELS: env.REDIS_SENTINELS?.split(','), REDIS_SENTINEL_MASTER: env.REDIS_SENTINEL_MASTER };
+  return {
+    REDIS_URL: env.REDIS_URL,
+    REDIS_SENTINELS: env.REDIS_SENTINELS?.split(','),
+    REDIS_SENTINEL_MASTER: env.REDIS_SENTINEL_MASTER,
+  };
 }
 
 export interface CallPath {
@@ -134,19 +138,32 @@ export async function startCallPath(options: CallPathOptions = {}): Promise<Call
     }
     const settings = redisSettingsOf(redisEnv);
     // The test's own connection follows a failover as the apps' do, and waits through one.
-    const redis = new Redis(redisEnv.REDIS_URL, { ...redisOptions(settings, 'test'), lazyConnect: false, maxRetriesPerRequest: options.redis ? 20 : 1 });
+    const redis = new Redis(redisEnv.REDIS_URL, {
+      ...redisOptions(settings, 'test'),
+      lazyConnect: false,
+      maxRetriesPerRequest: options.redis ? 20 : 1,
+    });
     redis.on('error', () => undefined);
     // The test's own view of Redis must outlive a failover as the services' does.
     keepConnected(redis, () => undefined);
     cleanups.push(() => closeRedis(redis));
 
-    const rtpengineProcess = await startTestRtpengine(options.rtpengineKeyspace ? { keyspace: { redisUrl: redisEnv.REDIS_URL } } : {});
+    const rtpengineProcess = await startTestRtpengine(
+      options.rtpengineKeyspace ? { keyspace: { redisUrl: redisEnv.REDIS_URL } } : {},
+    );
     cleanups.push(() => rtpengineProcess.stop());
-    const ng = await NgClient.open({ host: '127.0.0.1', port: rtpengineProcess.ngPort, logger: pino({ level: 'silent' }) });
+    const ng = await NgClient.open({
+      host: '127.0.0.1',
+      port: rtpengineProcess.ngPort,
+      logger: pino({ level: 'silent' }),
+    });
     cleanups.push(() => ng.close());
 
     const outboundTrunk = options.appEnv?.['OUTBOUND_TRUNK'];
-    const redisSentinel = settings.REDIS_SENTINELS && settings.REDIS_SENTINEL_MASTER ? { sentinels: settings.REDIS_SENTINELS, master: settings.REDIS_SENTINEL_MASTER } : undefined;
+    const redisSentinel =
+      settings.REDIS_SENTINELS && settings.REDIS_SENTINEL_MASTER
+        ? { sentinels: settings.REDIS_SENTINELS, master: settings.REDIS_SENTINEL_MASTER }
+        : undefined;
     const kamailio = await startTestKamailio({
       redisUrl: redisEnv.REDIS_URL,
       ...(redisSentinel ? { redisSentinel } : {}),
@@ -155,7 +172,9 @@ export async function startCallPath(options: CallPathOptions = {}): Promise<Call
     });
     cleanups.push(() => kamailio.stop());
 
-    const appNgPort = options.ngPortForApp ? await options.ngPortForApp(rtpengineProcess.ngPort) : rtpengineProcess.ngPort;
+    const appNgPort = options.ngPortForApp
+      ? await options.ngPortForApp(rtpengineProcess.ngPort)
+      : rtpengineProcess.ngPort;
     const appEnv = {
       ...redisEnv,
       SIP_PORT: String(kamailio.sipPort),
@@ -233,9 +252,11 @@ async function patientCall(kamailioPort: number, scenario: string, options: Sipp
     ...(options.signal ? { signal: options.signal } : {}),
     keys: Object.fromEntries(Object.entries(options.keys ?? {}).map(([name, value]) => [name, String(value)])),
     extraArgs: [
-      '-s', options.service ?? CLINIC_NUMBER,
+      '-s',
+      options.service ?? CLINIC_NUMBER,
       // sipp binds a media port even when it sends no media; keep it off the default 6000.
-      '-mp', String(options.mediaPort ?? (await freePort('127.0.0.1', ['udp']))),
+      '-mp',
+      String(options.mediaPort ?? (await freePort('127.0.0.1', ['udp']))),
       ...(options.pauseMs !== undefined ? ['-d', String(options.pauseMs)] : []),
       ...(options.extraArgs ?? []),
     ],
@@ -247,7 +268,8 @@ function toneWav(hz: number, seconds: number): Buffer {
   const rate = 8000;
   const samples = rate * seconds;
   const data = Buffer.alloc(samples * 2);
-  for (let i = 0; i < samples; i++) data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / rate)), i * 2);
+  for (let i = 0; i < samples; i++)
+    data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / rate)), i * 2);
   const header = Buffer.alloc(44);
   header.write('RIFF', 0);
   header.writeUInt32LE(36 + data.length, 4);
@@ -278,7 +300,9 @@ export async function activeCallIds(redis: Redis): Promise<string[]> {
 export async function deskCallIdOf(path: CallPath, sipCallId: string): Promise<string> {
   return waitFor(`the sip app to log the call ${sipCallId}`, () => {
     for (let index = 0; index < path.kamailio.appPorts.length; index++) {
-      const line = path.appAt(index).logs.find((entry) => entry.msg === 'answered the patient' && entry['sipCallId'] === sipCallId);
+      const line = path
+        .appAt(index)
+        .logs.find((entry) => entry.msg === 'answered the patient' && entry['sipCallId'] === sipCallId);
       if (typeof line?.['callId'] === 'string') return line['callId'];
     }
     return undefined;

@@ -51,7 +51,10 @@ export interface GrantedCallback {
 }
 
 /** Writes a grant and the task's lock as POST /api/tasks/:id/callback does. */
-export async function grantCallback(redis: Redis, options: { domain: string; sipUser: string; number?: string }): Promise<GrantedCallback> {
+export async function grantCallback(
+  redis: Redis,
+  options: { domain: string; sipUser: string; number?: string },
+): Promise<GrantedCallback> {
   const token = randomBytes(16).toString('hex');
   const grant: CallbackGrant = {
     callbackId: randomUUID(),
@@ -158,7 +161,10 @@ export class BrowserCallbackCall {
       to: this.target,
       toTag: param(header(ok, 'to'), 'tag'),
       cseq,
-      routes: headers(ok, 'record-route').flatMap((v) => v.split(/,(?=\s*<)/)).map((v) => v.trim()).reverse(),
+      routes: headers(ok, 'record-route')
+        .flatMap((v) => v.split(/,(?=\s*<)/))
+        .map((v) => v.trim())
+        .reverse(),
     });
   }
 }

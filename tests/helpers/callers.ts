@@ -34,7 +34,9 @@ export async function listen(phone: PatientPhone, what: string, ms = 2_000): Pro
     }
     const stoodStillMs = delay.max / 1e6;
     if (stoodStillMs <= CATCH_UP_MS || attempt === LISTEN_ATTEMPTS) return packets;
-    console.log(`  (${what}: the test process stood still for ${stoodStillMs.toFixed(0)} ms of the ${ms} ms; listening again)`);
+    console.log(
+      `  (${what}: the test process stood still for ${stoodStillMs.toFixed(0)} ms of the ${ms} ms; listening again)`,
+    );
   }
 }
 
@@ -67,7 +69,11 @@ export const RESTART_GAP_LIMIT_MS = 3_000;
 
 /** The longest silence the phone heard from `from` to `to` (ms between packets' arrivals, and at both ends). */
 export function maxGap(phone: PatientPhone, from: number, to: number): number {
-  const times = [from, ...phone.received.filter((packet) => packet.at >= from && packet.at <= to).map((packet) => packet.at), to];
+  const times = [
+    from,
+    ...phone.received.filter((packet) => packet.at >= from && packet.at <= to).map((packet) => packet.at),
+    to,
+  ];
   let max = 0;
   for (let i = 1; i < times.length; i++) max = Math.max(max, (times[i] as number) - (times[i - 1] as number));
   return max;

@@ -93,7 +93,11 @@ export function stopReason(outcome: StageOutcome, minPps = MIN_PPS): string | un
   }
   const below = (name: string, summary: RateSummary): string | undefined =>
     summary.n > 0 && summary.min < minPps ? `${name} at ${summary.min.toFixed(1)} pps (< ${minPps})` : undefined;
-  return below('a caller on hold', outcome.holding) ?? below('a bridged patient', outcome.atPatients) ?? below('an agent', outcome.atAgents);
+  return (
+    below('a caller on hold', outcome.holding) ??
+    below('a bridged patient', outcome.atPatients) ??
+    below('an agent', outcome.atAgents)
+  );
 }
 
 /** A stage: this many callers on hold and bridged calls at once. */
@@ -109,9 +113,15 @@ export interface Stage {
  */
 export function stagePlan(hold: string, bridged: string): Stage[] {
   const parse = (list: string, name: string): number[] => {
-    const values = list.split(',').map((item) => item.trim()).filter((item) => item !== '').map(Number);
-    if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < 0)) throw new Error(`--${name} must be a list of whole numbers, e.g. 10,25,50`);
-    if (values.some((v, i) => i > 0 && v < (values[i - 1] as number))) throw new Error(`--${name} must not decrease: stages add calls, they never end any`);
+    const values = list
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '')
+      .map(Number);
+    if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < 0))
+      throw new Error(`--${name} must be a list of whole numbers, e.g. 10,25,50`);
+    if (values.some((v, i) => i > 0 && v < (values[i - 1] as number)))
+      throw new Error(`--${name} must not decrease: stages add calls, they never end any`);
     return values;
   };
   const holds = parse(hold, 'hold');

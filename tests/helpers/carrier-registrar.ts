@@ -34,7 +34,9 @@ const md5 = (text: string): string => createHash('md5').update(text, 'utf8').dig
 /** The parameters of a `Digest a="b", c=d` header value. */
 export function digestParams(value: string): Record<string, string> {
   const params: Record<string, string> = {};
-  for (const m of value.replace(/^\s*Digest\s+/i, '').matchAll(/([A-Za-z-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]+))/g)) {
+  for (const m of value
+    .replace(/^\s*Digest\s+/i, '')
+    .matchAll(/([A-Za-z-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]+))/g)) {
     params[(m[1] ?? '').toLowerCase()] = m[2] ?? m[3] ?? '';
   }
   return params;
@@ -50,8 +52,10 @@ export function expectedDigestResponse(method: string, params: Record<string, st
 }
 
 export class CarrierRegistrar {
-  private readonly recorder = new Recorder<RegisterAttempt>('carrier registrar', (attempts) =>
-    `\n${attempts.map((a) => `  ${a.at} ms: ${a.request.startLine} (${header(a.request, 'cseq') ?? ''}) -> ${a.status}`).join('\n')}`,
+  private readonly recorder = new Recorder<RegisterAttempt>(
+    'carrier registrar',
+    (attempts) =>
+      `\n${attempts.map((a) => `  ${a.at} ms: ${a.request.startLine} (${header(a.request, 'cseq') ?? ''}) -> ${a.status}`).join('\n')}`,
   );
   /** Every message received, REGISTER or not. */
   readonly received: SipMessage[] = [];
@@ -59,7 +63,12 @@ export class CarrierRegistrar {
   private readonly nonces = new Set<string>();
   private readonly opened = Date.now();
 
-  private constructor(private readonly socket: dgram.Socket, readonly host: string, readonly port: number, private readonly account: CarrierAccount) {
+  private constructor(
+    private readonly socket: dgram.Socket,
+    readonly host: string,
+    readonly port: number,
+    private readonly account: CarrierAccount,
+  ) {
     socket.on('message', (data, from) => this.handle(data.toString('latin1'), from));
   }
 
@@ -98,7 +107,9 @@ export class CarrierRegistrar {
       this.recorder.add({ request, status: 401, at });
       return buildResponse(request, 401, 'Unauthorized', {
         toTag,
-        headers: [['WWW-Authenticate', `Digest realm="${this.account.realm}", nonce="${nonce}", qop="auth", algorithm=MD5`]],
+        headers: [
+          ['WWW-Authenticate', `Digest realm="${this.account.realm}", nonce="${nonce}", qop="auth", algorithm=MD5`],
+        ],
       });
     }
     const params = digestParams(authorization);
@@ -122,7 +133,11 @@ export class CarrierRegistrar {
 
   /** Resolves with the `index`-th REGISTER answered with `status` (0 = the first), waiting up to `timeoutMs`. */
   waitForAttempt(status: number, index: number, timeoutMs: number): Promise<RegisterAttempt> {
-    return this.recorder.waitUntil(`REGISTER #${index + 1} answered ${status}`, (attempts) => attempts.filter((a) => a.status === status)[index], timeoutMs);
+    return this.recorder.waitUntil(
+      `REGISTER #${index + 1} answered ${status}`,
+      (attempts) => attempts.filter((a) => a.status === status)[index],
+      timeoutMs,
+    );
   }
 
   /** Every REGISTER answered, in order. */

@@ -122,16 +122,24 @@ export class NodeAgent implements ChaosAgent {
           await this.agent.answerReinvite(answered, 2_000);
           reinvites += 1;
         } catch (err) {
-          if (!/timed out after 2000 ms waiting for a re-INVITE/.test(String(err))) problems.push(`a re-INVITE to the agent failed: ${String(err).slice(0, 100)}`);
+          if (!/timed out after 2000 ms waiting for a re-INVITE/.test(String(err)))
+            problems.push(`a re-INVITE to the agent failed: ${String(err).slice(0, 100)}`);
         }
       }
     })();
     return {
-      ended: ring.waitForBye(untilEnd()).then(() => Date.now(), () => undefined),
+      ended: ring.waitForBye(untilEnd()).then(
+        () => Date.now(),
+        () => undefined,
+      ),
       hangUp: async () => {
         // JsSIP cannot send while its WebSocket is down (Kamailio restarting): the BYE is lost.
-        if ((this.agent.phone.endpoint as Partial<ReconnectingSipWsEndpoint>).connected === false) return 'not sent: its WebSocket was down (Kamailio restarting)';
-        return ring.hangUp(5000).then((m) => String(m.status), (err: unknown) => `no answer (${String(err).slice(0, 60)})`);
+        if ((this.agent.phone.endpoint as Partial<ReconnectingSipWsEndpoint>).connected === false)
+          return 'not sent: its WebSocket was down (Kamailio restarting)';
+        return ring.hangUp(5000).then(
+          (m) => String(m.status),
+          (err: unknown) => `no answer (${String(err).slice(0, 60)})`,
+        );
       },
       silence: async (at) => {
         meter.stop(at);
@@ -186,10 +194,22 @@ export class ChromiumAgent implements ChaosAgent {
     private readonly runStart: number,
   ) {}
 
-  static async start(browser: { context: BrowserContext; pageUrl: string }, edge: SipEdge, workstationId: string, runStart: number): Promise<ChromiumAgent> {
+  static async start(
+    browser: { context: BrowserContext; pageUrl: string },
+    edge: SipEdge,
+    workstationId: string,
+    runStart: number,
+  ): Promise<ChromiumAgent> {
     const sipUser = browserSipUser(workstationId);
-    const credentials = { wsUrl: edge.wsUrl, uri: `sip:${sipUser}@${edge.domain}`, ...(await edge.browserCredentials(sipUser)) };
-    return new ChromiumAgent(await BrowserPhone.register(browser.context, browser.pageUrl, credentials, 15_000), runStart);
+    const credentials = {
+      wsUrl: edge.wsUrl,
+      uri: `sip:${sipUser}@${edge.domain}`,
+      ...(await edge.browserCredentials(sipUser)),
+    };
+    return new ChromiumAgent(
+      await BrowserPhone.register(browser.context, browser.pageUrl, credentials, 15_000),
+      runStart,
+    );
   }
 
   async nextRing(timeoutMs: number): Promise<AgentRing> {
@@ -234,9 +254,24 @@ export class ChromiumAgent implements ChaosAgent {
       void tick();
     });
     const ended = page
-      .waitForFunction((n) => (window as unknown as { __phone: { ended: Array<{ at: number; originator: string }> } }).__phone.ended.length > n, endsBefore, { timeout: untilEnd() })
-      .then(() => page.evaluate((n) => (window as unknown as { __phone: { ended: Array<{ at: number; originator: string }> } }).__phone.ended[n], endsBefore))
-      .then((end) => (end && end.originator !== 'local' ? end.at : undefined), () => undefined);
+      .waitForFunction(
+        (n) =>
+          (window as unknown as { __phone: { ended: Array<{ at: number; originator: string }> } }).__phone.ended
+            .length > n,
+        endsBefore,
+        { timeout: untilEnd() },
+      )
+      .then(() =>
+        page.evaluate(
+          (n) =>
+            (window as unknown as { __phone: { ended: Array<{ at: number; originator: string }> } }).__phone.ended[n],
+          endsBefore,
+        ),
+      )
+      .then(
+        (end) => (end && end.originator !== 'local' ? end.at : undefined),
+        () => undefined,
+      );
     return {
       ended,
       hangUp: async () => {
@@ -251,7 +286,9 @@ export class ChromiumAgent implements ChaosAgent {
         });
         // A silence going on at `at` counts up to it.
         const tail = at - meter.last;
-        return tail > meter.maxGap ? { maxGapMs: tail, fromMs: meter.last - this.runStart } : { maxGapMs: meter.maxGap, fromMs: meter.from - this.runStart };
+        return tail > meter.maxGap
+          ? { maxGapMs: tail, fromMs: meter.last - this.runStart }
+          : { maxGapMs: meter.maxGap, fromMs: meter.from - this.runStart };
       },
       reinvites: 0,
       problems: [],
@@ -264,7 +301,11 @@ export class ChromiumAgent implements ChaosAgent {
   }
 
   async registerFailures(): Promise<string[]> {
-    const failures = await this.phone.page.evaluate(() => (window as unknown as { __phone: { registrationFailures: number[] } }).__phone.registrationFailures).catch(() => []);
+    const failures = await this.phone.page
+      .evaluate(
+        () => (window as unknown as { __phone: { registrationFailures: number[] } }).__phone.registrationFailures,
+      )
+      .catch(() => []);
     return failures.map((status) => `Chromium REGISTER failed: ${status || 'no answer'}`);
   }
 

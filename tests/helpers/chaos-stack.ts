@@ -56,7 +56,11 @@ export class LaunchedStack {
         const credentials = ephemeralCredentials(secret, sipUser, expiresAt);
         const redis = this.redis();
         try {
-          await redis.multi().sadd(RedisKeys.sipAuth(sipUser), credentials.username).expire(RedisKeys.sipAuth(sipUser), 7200).exec();
+          await redis
+            .multi()
+            .sadd(RedisKeys.sipAuth(sipUser), credentials.username)
+            .expire(RedisKeys.sipAuth(sipUser), 7200)
+            .exec();
         } finally {
           redis.disconnect();
         }
@@ -69,7 +73,9 @@ export class LaunchedStack {
    * Starts the launcher with every port free and picked here, media on `rtpPorts` ports of a random
    * range, and `env` on top (settings any `npm start` user could give); resolves once it is ready.
    */
-  static async start(options: { env?: Record<string, string>; rtpPorts?: number; readyTimeoutMs?: number } = {}): Promise<LaunchedStack> {
+  static async start(
+    options: { env?: Record<string, string>; rtpPorts?: number; readyTimeoutMs?: number } = {},
+  ): Promise<LaunchedStack> {
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'deskline-chaos-'));
     const ports = await launcherPorts();
     const size = options.rtpPorts ?? 400;
@@ -137,7 +143,8 @@ export class LaunchedStack {
     }
     const deadline = killedAt + timeoutMs;
     while (Date.now() < deadline) {
-      if (!this.run.running) return { ...result, error: `the launcher exited after the kill: ${lastLauncherLines(this.run.output)}` };
+      if (!this.run.running)
+        return { ...result, error: `the launcher exited after the kill: ${lastLauncherLines(this.run.output)}` };
       const now = this.pid(service);
       if (now !== undefined && now !== pid) {
         result.newPid = now;

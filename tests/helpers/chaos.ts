@@ -25,7 +25,14 @@ import { type CallView, type PushEvent } from '@deskline/protocol';
 import { RedisKeys } from '@deskline/store';
 import { PhonePageServer } from './browser-phone.js';
 import { launchBrowser } from './browser.js';
-import { ChromiumAgent, NodeAgent, SilenceMeter, type AgentCall, type AgentRing, type ChaosAgent } from './chaos-agents.js';
+import {
+  ChromiumAgent,
+  NodeAgent,
+  SilenceMeter,
+  type AgentCall,
+  type AgentRing,
+  type ChaosAgent,
+} from './chaos-agents.js';
 import { CHAOS_SERVICES, type ChaosService, type KillResult, type LaunchedStack } from './chaos-stack.js';
 import { PatientLine, type PatientDialog } from './patient-line.js';
 import { PatientPhone } from './patient-phone.js';
@@ -228,7 +235,9 @@ export class BoardWatcher {
 
   /** Calls the board shows as not over, by the patient's number. */
   live(): Map<string, CallView> {
-    return new Map([...this.calls.values()].filter((c) => c.state !== 'ended' && c.state !== 'abandoned').map((c) => [c.from, c]));
+    return new Map(
+      [...this.calls.values()].filter((c) => c.state !== 'ended' && c.state !== 'abandoned').map((c) => [c.from, c]),
+    );
   }
 
   get connected(): boolean {
@@ -254,7 +263,10 @@ export class BoardWatcher {
   private async connect(): Promise<void> {
     if (!this.cookie) await this.logIn();
     const socket = await new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(`${this.baseUrl.replace(/^http/, 'ws')}/api/push`, { headers: { cookie: this.cookie }, handshakeTimeout: 5000 });
+      const ws = new WebSocket(`${this.baseUrl.replace(/^http/, 'ws')}/api/push`, {
+        headers: { cookie: this.cookie },
+        handshakeTimeout: 5000,
+      });
       ws.once('unexpected-response', (_req, res) => {
         // The session is gone (a Redis restart that lost it): log in again next time.
         if (res.statusCode === 401) this.cookie = '';
@@ -313,7 +325,10 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
       if (!browser) {
         const launched = await launchBrowser();
         const pages = await PhonePageServer.start();
-        cleanups.push(() => launched.close(), () => pages.close());
+        cleanups.push(
+          () => launched.close(),
+          () => pages.close(),
+        );
         browser = { context: launched.context, pages };
       }
       return { context: browser.context, pageUrl: browser.pages.url };
@@ -333,9 +348,10 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
     const agents: ChaosAgent[] = [];
     for (let i = 0; i < options.agents; i++) {
       const workstation = await staff.workstation(`Chaos ${i}`);
-      const agent = i < (options.chromiumAgents ?? 0)
-        ? await ChromiumAgent.start(await chromium(), stack.edge, workstation.id, runStart)
-        : new NodeAgent(await WebRtcAgent.register(stack.edge, workstation.id, peer, { reconnect: true }), runStart);
+      const agent =
+        i < (options.chromiumAgents ?? 0)
+          ? await ChromiumAgent.start(await chromium(), stack.edge, workstation.id, runStart)
+          : new NodeAgent(await WebRtcAgent.register(stack.edge, workstation.id, peer, { reconnect: true }), runStart);
       agents.push(agent);
       cleanups.push(() => agent.close());
       await staff.available(`chaos-agent-${i}`, workstation.id);
@@ -350,7 +366,10 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
         }
         const call = live.get(ring.number);
         if (!call || (call.hungUpAt !== undefined && Date.now() - call.hungUpAt > GHOST_RING_MS)) {
-          const gone = call?.hungUpAt !== undefined ? `, ${((Date.now() - call.hungUpAt) / 1000).toFixed(1)} s after the patient hung up` : '';
+          const gone =
+            call?.hungUpAt !== undefined
+              ? `, ${((Date.now() - call.hungUpAt) / 1000).toFixed(1)} s after the patient hung up`
+              : '';
           ghostRings.push(`agent ${i} (${agent.kind}) rung for ${ring.number} at ${sinceStart().toFixed(1)} s${gone}`);
         }
         let answered: AgentCall;
@@ -376,7 +395,11 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
           call.result.agentSilenceFromS = silence.fromMs / 1000;
         };
         const hangUp = sleep(call.plan.talkMs).then(() => undefined);
-        const first = await Promise.race([answered.ended.then((at) => ({ bye: at })), hangUp.then(() => ({ bye: undefined })), call.done.then(() => ({ bye: undefined }))]);
+        const first = await Promise.race([
+          answered.ended.then((at) => ({ bye: at })),
+          hangUp.then(() => ({ bye: undefined })),
+          call.done.then(() => ({ bye: undefined })),
+        ]);
         if (first.bye !== undefined) {
           // A BYE to the agent: the patient's, passed on, or one nobody asked for.
           await stopMeter(call.hungUpAt ?? first.bye);
@@ -392,13 +415,18 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
           await stopMeter(call.endedAt);
           const answer = await answered.hangUp();
           if (answer !== '200' && answer !== 'sent') (call.result.notes ??= []).push(`agent's BYE answered ${answer}`);
-          if (answer === '481') call.result.dropped ??= `silently: the agent's BYE at ${sinceStart(call.endedAt).toFixed(1)} s answered 481`;
+          if (answer === '481')
+            call.result.dropped ??= `silently: the agent's BYE at ${sinceStart(call.endedAt).toFixed(1)} s answered 481`;
         } else {
           // The patient hung up: its BYE must reach the agent.
           await stopMeter(call.hungUpAt);
           const at = await Promise.race([answered.ended, sleep(5000).then(() => undefined)]);
           if (at === undefined) {
-            call.result.byeProblems.push(call.result.endedBy === 'server' ? 'the agent was not told the call ended' : "the patient's BYE did not reach the agent within 5 s");
+            call.result.byeProblems.push(
+              call.result.endedBy === 'server'
+                ? 'the agent was not told the call ended'
+                : "the patient's BYE did not reach the agent within 5 s",
+            );
           }
         }
         call.result.reinvites = answered.reinvites;
@@ -417,9 +445,16 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
       const phone = await PatientPhone.open();
       call.phone = phone;
       try {
-        call.dialog = await line.call({ line: CLINIC_LINE, rtpPort: phone.port, from: planned.number, timeoutMs: 10_000 });
+        call.dialog = await line.call({
+          line: CLINIC_LINE,
+          rtpPort: phone.port,
+          from: planned.number,
+          timeoutMs: 10_000,
+        });
       } catch (err) {
-        result.refused = String(err).replace(/^Error: /, '').slice(0, 120);
+        result.refused = String(err)
+          .replace(/^Error: /, '')
+          .slice(0, 120);
         call.endedAt = call.hungUpAt = Date.now();
         phone.close();
         settle();
@@ -432,12 +467,17 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
         () => Date.now(),
         () => undefined,
       );
-      const first = await Promise.race([bye.then((at) => ({ bye: at })), sleep(planned.patienceMs).then(() => ({ bye: undefined }))]);
+      const first = await Promise.race([
+        bye.then((at) => ({ bye: at })),
+        sleep(planned.patienceMs).then(() => ({ bye: undefined })),
+      ]);
       if (first.bye !== undefined) {
         // The server hung up on the patient: fine after the agent did, a drop otherwise.
         call.patientMeter.stop(call.endedAt ?? first.bye);
         if (result.endedBy === 'agent' && call.endedAt !== undefined && first.bye - call.endedAt > 5000) {
-          result.byeProblems.push(`the agent's hang-up reached the patient ${((first.bye - call.endedAt) / 1000).toFixed(1)} s late`);
+          result.byeProblems.push(
+            `the agent's hang-up reached the patient ${((first.bye - call.endedAt) / 1000).toFixed(1)} s late`,
+          );
         }
         if (result.endedBy !== 'agent' && result.dropped === undefined) {
           result.dropped = `at the patient, ${sinceStart(first.bye).toFixed(1)} s`;
@@ -459,10 +499,14 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
         call.hungUpAt = call.endedAt = Date.now();
         result.endedBy = 'patient';
         call.patientMeter.stop();
-        const answer = await call.dialog.hangUp(5000).then((m) => String(m.status), (err: unknown) => `no answer (${String(err).slice(0, 60)})`);
+        const answer = await call.dialog.hangUp(5000).then(
+          (m) => String(m.status),
+          (err: unknown) => `no answer (${String(err).slice(0, 60)})`,
+        );
         if (answer !== '200') (result.notes ??= []).push(`patient's BYE answered ${answer}`);
         // 481: the sip app had ended the call without telling the patient.
-        if (answer === '481') result.dropped ??= `silently: the patient's BYE at ${sinceStart(call.hungUpAt).toFixed(1)} s answered 481`;
+        if (answer === '481')
+          result.dropped ??= `silently: the patient's BYE at ${sinceStart(call.hungUpAt).toFixed(1)} s answered 481`;
       }
       result.patientSilenceMs = call.patientMeter.maxGapMs;
       result.patientSilenceFromS = call.patientMeter.maxGapFromMs / 1000;
@@ -479,18 +523,26 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
         differences = [];
         const now = Date.now();
         const shown = board.live();
-        const inFlux = (c: LiveCall): boolean => [c.answeredAt, c.bridgedAt, c.hungUpAt, c.endedAt].some((t) => t !== undefined && now - t < 1500);
+        const inFlux = (c: LiveCall): boolean =>
+          [c.answeredAt, c.bridgedAt, c.hungUpAt, c.endedAt].some((t) => t !== undefined && now - t < 1500);
         for (const c of live.values()) {
           if (c.answeredAt === undefined || inFlux(c)) continue;
           const up = c.endedAt === undefined;
           const view = shown.get(c.plan.number);
-          if (up && !view) differences.push(`${c.plan.number} is ${c.agentCall ? 'bridged' : 'queued'} but not on the board`);
-          if (!up && view) differences.push(`${c.plan.number} hung up ${sinceStart(c.endedAt).toFixed(1)} s but the board shows it ${view.state}`);
+          if (up && !view)
+            differences.push(`${c.plan.number} is ${c.agentCall ? 'bridged' : 'queued'} but not on the board`);
+          if (!up && view)
+            differences.push(
+              `${c.plan.number} hung up ${sinceStart(c.endedAt).toFixed(1)} s but the board shows it ${view.state}`,
+            );
           if (up && view && (view.state === 'bridged') !== (c.agentCall !== undefined)) {
-            differences.push(`${c.plan.number} is ${c.agentCall ? 'bridged' : 'queued'} but the board shows it ${view.state}`);
+            differences.push(
+              `${c.plan.number} is ${c.agentCall ? 'bridged' : 'queued'} but the board shows it ${view.state}`,
+            );
           }
         }
-        for (const number of shown.keys()) if (!live.has(number)) differences.push(`the board shows a call from ${number}, which no patient made`);
+        for (const number of shown.keys())
+          if (!live.has(number)) differences.push(`the board shows a call from ${number}, which no patient made`);
         if (differences.length === 0 || Date.now() > deadline) break;
         await sleep(500);
       }
@@ -509,22 +561,33 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
         checks.push(await boardCheck());
         const result = await stack.kill(k.service, runStart);
         kills.push(result);
-        log(`kill ${k.service} at ${result.atS.toFixed(1)} s: ${result.error ?? `restarted after ${result.restartedMs} ms, healthy after ${result.healthyMs} ms`}`);
+        log(
+          `kill ${k.service} at ${result.atS.toFixed(1)} s: ${result.error ?? `restarted after ${result.restartedMs} ms, healthy after ${result.healthyMs} ms`}`,
+        );
       }
     })();
 
-    log(`chaos: seed ${options.seed} (CHAOS_SEED=${options.seed} replays it); ${options.calls} calls over ${options.arrivalsMs / 1000} s, ${options.agents} agents, ` +
-      `kills: ${plan.kills.map((k) => `${k.service}@${(k.atMs / 1000).toFixed(0)}s`).join(' ')}`);
+    log(
+      `chaos: seed ${options.seed} (CHAOS_SEED=${options.seed} replays it); ${options.calls} calls over ${options.arrivalsMs / 1000} s, ${options.agents} agents, ` +
+        `kills: ${plan.kills.map((k) => `${k.service}@${(k.atMs / 1000).toFixed(0)}s`).join(' ')}`,
+    );
     await Promise.all([...plan.calls.map(patient), killer]);
     running = false;
     await Promise.all(agentLoops);
-    log(`every patient hung up at ${sinceStart().toFixed(1)} s; settling ${options.settleMs / 1000} s before looking for ghosts`);
+    log(
+      `every patient hung up at ${sinceStart().toFixed(1)} s; settling ${options.settleMs / 1000} s before looking for ghosts`,
+    );
     await sleep(options.settleMs);
 
     // Ghosts: calls in Redis whose patient has hung up (all have by now).
     const ghosts: string[] = [];
     try {
-      const ids = [...new Set([...(await redis.smembers(RedisKeys.activeCalls)), ...(await redis.zrange(RedisKeys.waitingCalls, 0, -1))])];
+      const ids = [
+        ...new Set([
+          ...(await redis.smembers(RedisKeys.activeCalls)),
+          ...(await redis.zrange(RedisKeys.waitingCalls, 0, -1)),
+        ]),
+      ];
       for (const id of ids) {
         const hash = await redis.hgetall(RedisKeys.call(id));
         const text = `${id} from ${hash['from'] ?? '?'} (${hash['state'] ?? 'no hash'})`;
@@ -566,17 +629,24 @@ export function chaosFailures(report: ChaosReport): string[] {
   for (const c of report.calls) {
     if (c.dropped) failures.push(`${c.number} dropped (BYE nobody asked for, ${c.dropped})`);
     if ((c.patientSilenceMs ?? 0) > MAX_SILENCE_MS) {
-      failures.push(`${c.number}: ${((c.patientSilenceMs ?? 0) / 1000).toFixed(1)} s of silence at the patient from ${c.patientSilenceFromS?.toFixed(1)} s${killBefore(report, c.patientSilenceFromS)}`);
+      failures.push(
+        `${c.number}: ${((c.patientSilenceMs ?? 0) / 1000).toFixed(1)} s of silence at the patient from ${c.patientSilenceFromS?.toFixed(1)} s${killBefore(report, c.patientSilenceFromS)}`,
+      );
     }
     if ((c.agentSilenceMs ?? 0) > MAX_SILENCE_MS) {
-      failures.push(`${c.number}: ${((c.agentSilenceMs ?? 0) / 1000).toFixed(1)} s of silence at the agent from ${c.agentSilenceFromS?.toFixed(1)} s${killBefore(report, c.agentSilenceFromS)}`);
+      failures.push(
+        `${c.number}: ${((c.agentSilenceMs ?? 0) / 1000).toFixed(1)} s of silence at the agent from ${c.agentSilenceFromS?.toFixed(1)} s${killBefore(report, c.agentSilenceFromS)}`,
+      );
     }
-    for (const problem of c.byeProblems) failures.push(`${c.number}: ${problem}${problem.includes('not told') ? killBefore(report, c.untoldFromS) : ''}`);
+    for (const problem of c.byeProblems)
+      failures.push(`${c.number}: ${problem}${problem.includes('not told') ? killBefore(report, c.untoldFromS) : ''}`);
   }
   for (const ghost of report.ghosts) failures.push(`ghost in Redis: ${ghost}`);
   for (const ring of report.ghostRings) failures.push(`ghost ring: ${ring}`);
-  for (const check of report.board) for (const d of check.differences) failures.push(`board at ${check.atS.toFixed(1)} s: ${d}`);
-  for (const kill of report.kills) if (kill.error) failures.push(`${kill.service} killed at ${kill.atS.toFixed(1)} s: ${kill.error}`);
+  for (const check of report.board)
+    for (const d of check.differences) failures.push(`board at ${check.atS.toFixed(1)} s: ${d}`);
+  for (const kill of report.kills)
+    if (kill.error) failures.push(`${kill.service} killed at ${kill.atS.toFixed(1)} s: ${kill.error}`);
   return failures;
 }
 
@@ -592,17 +662,23 @@ const seconds = (ms: number | undefined): string => (ms === undefined ? '–' : 
 /** The run as markdown tables (per kill, per call) and a summary line, for the log and bench/README.md. */
 export function chaosTables(report: ChaosReport): string {
   const silence = (ms: number | undefined, fromS: number | undefined): string =>
-    ms === undefined ? '–' : `${seconds(ms)} (${fromS?.toFixed(1)}${ms > MAX_SILENCE_MS ? killBefore(report, fromS).replace(' killed at ', ' kill ') : ''})`;
+    ms === undefined
+      ? '–'
+      : `${seconds(ms)} (${fromS?.toFixed(1)}${ms > MAX_SILENCE_MS ? killBefore(report, fromS).replace(' killed at ', ' kill ') : ''})`;
   const kills = [
     '| # | service | killed at (s) | pid → new pid | started again after (s) | healthy after (s) | result |',
     '| --- | --- | --- | --- | --- | --- | --- |',
-    ...report.kills.map((k, i) => `| ${i + 1} | ${k.service} | ${k.atS.toFixed(1)} | ${k.pid} → ${k.newPid ?? '–'} | ${seconds(k.restartedMs)} | ${seconds(k.healthyMs)} | ${k.error ?? 'back'} |`),
+    ...report.kills.map(
+      (k, i) =>
+        `| ${i + 1} | ${k.service} | ${k.atS.toFixed(1)} | ${k.pid} → ${k.newPid ?? '–'} | ${seconds(k.restartedMs)} | ${seconds(k.healthyMs)} | ${k.error ?? 'back'} |`,
+    ),
   ];
   const calls = [
     '| patient | called at (s) | bridged | ended by | longest silence at patient (s, from s; kill before it) | at agent | dropped | ghost | hang-up problems (notes) |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...report.calls.map((c) =>
-      `| ${c.number} | ${(c.atMs / 1000).toFixed(1)} | ${c.refused ? `refused: ${c.refused}` : c.bridged ? `yes${c.agent === 'chromium' ? ', Chromium' : ''}${c.reinvites ? ` (${c.reinvites} re-INVITE)` : ''}` : 'no'} | ${c.endedBy ?? '–'} | ` +
+    ...report.calls.map(
+      (c) =>
+        `| ${c.number} | ${(c.atMs / 1000).toFixed(1)} | ${c.refused ? `refused: ${c.refused}` : c.bridged ? `yes${c.agent === 'chromium' ? ', Chromium' : ''}${c.reinvites ? ` (${c.reinvites} re-INVITE)` : ''}` : 'no'} | ${c.endedBy ?? '–'} | ` +
         `${silence(c.patientSilenceMs, c.patientSilenceFromS)} | ${silence(c.agentSilenceMs, c.agentSilenceFromS)} | ` +
         `${c.dropped ?? 'no'} | ${c.ghost ?? 'no'} | ${[...c.byeProblems, ...(c.notes ?? []).map((n) => `(${n})`)].join('; ') || '–'} |`,
     ),
@@ -618,7 +694,9 @@ export function chaosSummary(report: ChaosReport): string {
     const at = (p: number): number | undefined => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
     return sorted.length ? `${seconds(at(0.5))} / ${seconds(at(0.95))} / ${seconds(sorted.at(-1))}` : '–';
   };
-  const silentOver = answered.filter((c) => (c.patientSilenceMs ?? 0) > MAX_SILENCE_MS || (c.agentSilenceMs ?? 0) > MAX_SILENCE_MS).length;
+  const silentOver = answered.filter(
+    (c) => (c.patientSilenceMs ?? 0) > MAX_SILENCE_MS || (c.agentSilenceMs ?? 0) > MAX_SILENCE_MS,
+  ).length;
   const boardBad = report.board.filter((b) => b.differences.length > 0).length;
   return (
     `seed ${report.seed}: ${report.calls.length} calls (${answered.length} answered, ${report.calls.length - answered.length} refused, ` +

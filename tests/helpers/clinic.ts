@@ -74,7 +74,8 @@ export async function createClinic<S extends StaffName = never, W extends Workst
     staff[name] = { ...wanted, id: (await stores.users.create(wanted)).id };
   }
   const workstations = {} as Clinic<S, W>['workstations'];
-  for (const name of setup.workstations ?? []) workstations[name] = await stores.workstations.create(WORKSTATIONS[name]);
+  for (const name of setup.workstations ?? [])
+    workstations[name] = await stores.workstations.create(WORKSTATIONS[name]);
   return { staff, workstations };
 }
 

@@ -60,7 +60,11 @@ function engine(host: string, startedHere: boolean, stop: () => Promise<void>): 
     env,
     async docker(args, options = {}) {
       try {
-        return await run('docker', [...args], { env, timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 });
+        return await run('docker', [...args], {
+          env,
+          timeout: options.timeoutMs ?? 120_000,
+          maxBuffer: 64 * 1024 * 1024,
+        });
       } catch (error) {
         const e = error as { stdout?: string; stderr?: string; message: string };
         throw new Error(`docker ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}${e.stdout ?? ''}`);
@@ -87,7 +91,8 @@ function lockDataRoot(lock: string): () => void {
     } catch {
       // gone
     }
-    if (alive) throw new Error(`another engine test (pid ${holder}) uses ${lock.replace(/\.lock$/, '')}; run one at a time`);
+    if (alive)
+      throw new Error(`another engine test (pid ${holder}) uses ${lock.replace(/\.lock$/, '')}; run one at a time`);
     writeFileSync(lock, String(process.pid));
   }
   return () => rmSync(lock, { force: true });
@@ -104,7 +109,8 @@ function mountsUnder(dir: string): string[] {
 
 /** The running engine (DOCKER_HOST, or the system's socket) if it answers, else a new dockerd. */
 export async function useDockerEngine(): Promise<DockerEngine> {
-  const existing = process.env['DOCKER_HOST'] ?? (existsSync('/var/run/docker.sock') ? 'unix:///var/run/docker.sock' : undefined);
+  const existing =
+    process.env['DOCKER_HOST'] ?? (existsSync('/var/run/docker.sock') ? 'unix:///var/run/docker.sock' : undefined);
   if (existing && (await answers(existing))) return engine(existing, false, async () => undefined);
 
   const dataRoot = path.join(TEST_CACHE, 'docker-engine');

@@ -57,7 +57,11 @@ export class FakeKamailio {
 
   /** The first message on `connection` from index `from` on that starts with `start`. */
   waitForMessage(connection: FakeConnection, start: string, from = 0, timeoutMs = 5_000): Promise<string> {
-    return this.waitUntil(`a message starting "${start}"`, () => connection.messages.slice(from).find((m) => m.startsWith(start)), timeoutMs);
+    return this.waitUntil(
+      `a message starting "${start}"`,
+      () => connection.messages.slice(from).find((m) => m.startsWith(start)),
+      timeoutMs,
+    );
   }
 
   async close(): Promise<void> {
@@ -69,7 +73,8 @@ export class FakeKamailio {
 /** A 200 OK answering the request `message`, as Kamailio's options_reply() would. */
 export function okFor(message: string): string {
   const headers = message.split('\r\n');
-  const copy = (name: string): string[] => headers.filter((line) => line.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+  const copy = (name: string): string[] =>
+    headers.filter((line) => line.toLowerCase().startsWith(`${name.toLowerCase()}:`));
   const to = copy('To').map((line) => (/;tag=/i.test(line) ? line : `${line};tag=fake`));
   return [
     'SIP/2.0 200 OK',

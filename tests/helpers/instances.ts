@@ -36,9 +36,17 @@ export function useColleagues(suite: Test, fixture: AppFixture, env: Record<stri
   } as Colleagues;
   suite.before.each(async () => {
     const { app } = fixture;
-    colleagues.anna = await loginOk(app, 'anna@clinic.example', await createUser(app, 'anna@clinic.example', 'employee'));
+    colleagues.anna = await loginOk(
+      app,
+      'anna@clinic.example',
+      await createUser(app, 'anna@clinic.example', 'employee'),
+    );
     colleagues.ben = await loginOk(app, 'ben@clinic.example', await createUser(app, 'ben@clinic.example', 'employee'));
-    colleagues.maria = await loginOk(app, 'maria@clinic.example', await createUser(app, 'maria@clinic.example', 'manager'));
+    colleagues.maria = await loginOk(
+      app,
+      'maria@clinic.example',
+      await createUser(app, 'maria@clinic.example', 'manager'),
+    );
   });
   suite.after.each(async () => {
     for (const panel of open.splice(0)) panel.socket.terminate();
@@ -49,5 +57,9 @@ export function useColleagues(suite: Test, fixture: AppFixture, env: Record<stri
 
 /** The hello of a push socket (from event index `from` on). */
 export function hello(events: PushEvents, from = 0) {
-  return events.waitFor('the hello', (event): event is Extract<PushEvent, { type: 'hello' }> => event.type === 'hello', from);
+  return events.waitFor(
+    'the hello',
+    (event): event is Extract<PushEvent, { type: 'hello' }> => event.type === 'hello',
+    from,
+  );
 }

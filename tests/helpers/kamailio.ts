@@ -94,7 +94,12 @@ export async function workstationCredentials(kamailio: TestKamailio, workstation
   const sipUser = browserSipUser(workstationId);
   const expiresAt = Math.floor(Date.now() / 1000) + 3600;
   const credentials = await kamailio.browserCredentials(sipUser, expiresAt);
-  return { wsUrl: kamailio.wsUrl, uri: `sip:${sipUser}@${kamailio.domain}`, ...credentials, expiresAt: expiresAt * 1000 };
+  return {
+    wsUrl: kamailio.wsUrl,
+    uri: `sip:${sipUser}@${kamailio.domain}`,
+    ...credentials,
+    expiresAt: expiresAt * 1000,
+  };
 }
 
 /**
@@ -141,7 +146,9 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
       redisSentinel: options.redisSentinel,
       wsMaxExpires: options.wsMaxExpires,
       minExpires: options.minExpires,
-      ...(options.wsMaxConnectionsPerAddress !== undefined ? { wsMaxConnectionsPerAddress: options.wsMaxConnectionsPerAddress } : {}),
+      ...(options.wsMaxConnectionsPerAddress !== undefined
+        ? { wsMaxConnectionsPerAddress: options.wsMaxConnectionsPerAddress }
+        : {}),
       advertise: options.advertise,
       registration: options.registration,
       ...(options.registerInterval !== undefined ? { registerInterval: options.registerInterval } : {}),
@@ -188,14 +195,22 @@ export async function startTestKamailio(options: TestKamailioOptions): Promise<T
       const redis = new Redis(
         options.redisUrl,
         redisOptions(
-          { REDIS_URL: options.redisUrl, REDIS_SENTINELS: options.redisSentinel?.sentinels.slice(), REDIS_SENTINEL_MASTER: options.redisSentinel?.master },
+          {
+            REDIS_URL: options.redisUrl,
+            REDIS_SENTINELS: options.redisSentinel?.sentinels.slice(),
+            REDIS_SENTINEL_MASTER: options.redisSentinel?.master,
+          },
           'test-kamailio',
         ),
       );
       redis.on('error', () => undefined);
       try {
         await redis.connect();
-        await redis.multi().sadd(RedisKeys.sipAuth(sipUser), credentials.username).expire(RedisKeys.sipAuth(sipUser), 7200).exec();
+        await redis
+          .multi()
+          .sadd(RedisKeys.sipAuth(sipUser), credentials.username)
+          .expire(RedisKeys.sipAuth(sipUser), 7200)
+          .exec();
       } finally {
         redis.disconnect();
       }

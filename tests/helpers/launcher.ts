@@ -65,7 +65,11 @@ export async function launcherPorts(): Promise<LauncherPorts> {
  * at the first start): this process's environment without REDIS_URL, so the launcher runs its own
  * Redis, and without SIP_EPHEMERAL_SECRET unless `overrides` gives one.
  */
-export function launcherEnv(ports: LauncherPorts, varDir: string, overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+export function launcherEnv(
+  ports: LauncherPorts,
+  varDir: string,
+  overrides: NodeJS.ProcessEnv = {},
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DESKLINE_VAR_DIR: varDir,
@@ -96,7 +100,11 @@ export interface DemoLogin {
 /** The demo logins the launcher wrote into `varDir`/demo-logins.txt at its first start. */
 export function demoLogins(varDir: string): DemoLogin[] {
   const text = readFileSync(path.join(varDir, 'demo-logins.txt'), 'utf8');
-  return [...text.matchAll(/^(manager|employee)\s+(\S+@\S+)\s+(\S+)/gm)].map((m) => ({ role: m[1] ?? '', email: m[2] ?? '', password: m[3] ?? '' }));
+  return [...text.matchAll(/^(manager|employee)\s+(\S+@\S+)\s+(\S+)/gm)].map((m) => ({
+    role: m[1] ?? '',
+    email: m[2] ?? '',
+    password: m[3] ?? '',
+  }));
 }
 
 /** The password of the Redis the launcher runs, generated into `varDir` at its first start. */
@@ -127,14 +135,29 @@ export async function assertEmployeeLogsIn(port: number, logins: readonly DemoLo
 export async function assertBrowserRegisters(ports: LauncherPorts, varDir: string, user: string): Promise<void> {
   const secret = readFileSync(path.join(varDir, 'secrets', 'sip-ephemeral-secret'), 'utf8').trim();
   const credentials = ephemeralCredentials(secret, user, Math.floor(Date.now() / 1000) + 600);
-  const redis = new Redis({ host: '127.0.0.1', port: ports.redisPort, password: launcherRedisPassword(varDir), lazyConnect: true });
+  const redis = new Redis({
+    host: '127.0.0.1',
+    port: ports.redisPort,
+    password: launcherRedisPassword(varDir),
+    lazyConnect: true,
+  });
   const browser = await SipWsEndpoint.connect(`ws://127.0.0.1:${ports.sipWsPort}`);
   try {
     await redis.connect();
     await redis.sadd(RedisKeys.sipAuth(user), credentials.username);
-    const { response } = await register(browser, { user, domain: 'deskline.local', ...credentials, contact: browser.contact(user), expires: 60 });
+    const { response } = await register(browser, {
+      user,
+      domain: 'deskline.local',
+      ...credentials,
+      contact: browser.contact(user),
+      expires: 60,
+    });
     assert.is(response.status, 200, response.raw);
-    await waitFor('Kamailio to write the registration into Redis', async () => (await redis.exists(RedisKeys.sipRegistration(user))) === 1, 5_000);
+    await waitFor(
+      'Kamailio to write the registration into Redis',
+      async () => (await redis.exists(RedisKeys.sipRegistration(user))) === 1,
+      5_000,
+    );
   } finally {
     redis.disconnect();
     await browser.close();
@@ -151,8 +174,9 @@ export async function assertNoneLeft(run: LauncherRun, varDir: string): Promise<
       assert.ok(isGone(pid), `${name} (pid ${pid}) is still there`);
       // A killed Kamailio's workers are its grandchildren: killed with its group, but reaped by init a
       // moment after the launcher has exited.
-      await waitFor(`the end of ${name}'s process group (${pid})`, () => isGroupGone(pid), 5_000)
-        .catch(() => assert.unreachable(`a process of ${name}'s group (${pid}) is still there`));
+      await waitFor(`the end of ${name}'s process group (${pid})`, () => isGroupGone(pid), 5_000).catch(() =>
+        assert.unreachable(`a process of ${name}'s group (${pid}) is still there`),
+      );
     }
   }
   assert.equal(processesWithEnv('DESKLINE_VAR_DIR', varDir), [], 'no process of this test is left');
@@ -238,7 +262,9 @@ export class LauncherRun {
     const ready = new RegExp(`launcher +\\| ${name} is ready again \\(pid (\\d+)`, 'g');
     const found = await this.waitFor(
       () => [...this.output.matchAll(ready)].map((m) => Number(m[1])).find((pid) => pid !== oldPid),
-      `${name} to be ready again after pid ${oldPid}`, timeoutMs, true,
+      `${name} to be ready again after pid ${oldPid}`,
+      timeoutMs,
+      true,
     );
     return found;
   }
@@ -264,7 +290,10 @@ export class LauncherRun {
         if (value !== undefined) finish(() => resolve(value));
         else if (failOnExit && this.status) finish(() => reject(this.failure(`the launcher exited before ${what}`)));
       };
-      const timer = setTimeout(() => finish(() => reject(this.failure(`timed out after ${timeoutMs} ms waiting for ${what}`))), timeoutMs);
+      const timer = setTimeout(
+        () => finish(() => reject(this.failure(`timed out after ${timeoutMs} ms waiting for ${what}`))),
+        timeoutMs,
+      );
       const finish = (settle: () => void): void => {
         clearTimeout(timer);
         this.listeners.delete(check);
@@ -299,7 +328,10 @@ export interface OwnLauncher {
  * start creates the demo users there), and resolves once it is ready. `run.childPids()` then gives
  * each service's pid, `run.waitForRestart()` the next one after a crash.
  */
-export async function startOwnLauncher(overrides: NodeJS.ProcessEnv = {}, readyTimeoutMs = 90_000): Promise<OwnLauncher> {
+export async function startOwnLauncher(
+  overrides: NodeJS.ProcessEnv = {},
+  readyTimeoutMs = 90_000,
+): Promise<OwnLauncher> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'deskline-launcher-'));
   const varDir = path.join(tmp, 'var');
   const ports = await launcherPorts();

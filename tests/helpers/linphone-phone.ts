@@ -178,13 +178,18 @@ export class LinphonePhone {
       this.buffer = '';
       const before = this.responses.length;
       const answered = (): boolean => {
-        if (!this.process.running) throw new Error(`linphone-daemon exited (sent "${line}").${lastLines(this.process)}`);
+        if (!this.process.running)
+          throw new Error(`linphone-daemon exited (sent "${line}").${lastLines(this.process)}`);
         return this.responses.length > before || /^Status: /m.test(this.buffer);
       };
       this.socket.write(`${line}\n`);
       await waitFor(`linphone's answer to "${line}"`, answered, timeoutMs);
       this.socket.write('version\n');
-      await waitFor(`the end of linphone's answer to "${line}"`, () => answered() && this.responses.length > before, timeoutMs);
+      await waitFor(
+        `the end of linphone's answer to "${line}"`,
+        () => answered() && this.responses.length > before,
+        timeoutMs,
+      );
       return this.responses.splice(before, 1)[0] ?? '';
     };
     const result = this.queue.then(run, run);
@@ -230,7 +235,12 @@ export class LinphonePhone {
       async () => {
         await this.drainEvents();
         if (this.states.includes(state)) return true;
-        if (this.states.includes('Error')) throw new Error(`linphone's call failed (states: ${this.states.join(' → ')}); its SIP: ${this.sipMessages().map((m) => `${m.direction} ${m.startLine}`).join(', ')}`);
+        if (this.states.includes('Error'))
+          throw new Error(
+            `linphone's call failed (states: ${this.states.join(' → ')}); its SIP: ${this.sipMessages()
+              .map((m) => `${m.direction} ${m.startLine}`)
+              .join(', ')}`,
+          );
         return false;
       },
       timeoutMs,
@@ -249,7 +259,11 @@ export class LinphonePhone {
     const timestamped = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d:\d{3} /;
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i] ?? '';
-      const direction = /message sent to \[/.test(line) ? 'sent' : /received \[\d+\] new bytes from \[/.test(line) ? 'received' : undefined;
+      const direction = /message sent to \[/.test(line)
+        ? 'sent'
+        : /received \[\d+\] new bytes from \[/.test(line)
+          ? 'received'
+          : undefined;
       if (!direction || !timestamped.test(line)) continue;
       const text: string[] = [];
       for (i++; i < lines.length && !timestamped.test(lines[i] ?? ''); i++) text.push(lines[i] ?? '');

@@ -59,7 +59,9 @@ export class NgGate {
 function commandOf(datagram: Buffer): string {
   try {
     const value = toText(decode(datagram.subarray(datagram.indexOf(0x20) + 1)));
-    return typeof value === 'object' && !Array.isArray(value) && typeof value['command'] === 'string' ? value['command'] : '?';
+    return typeof value === 'object' && !Array.isArray(value) && typeof value['command'] === 'string'
+      ? value['command']
+      : '?';
   } catch {
     return '?';
   }

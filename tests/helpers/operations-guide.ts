@@ -26,7 +26,8 @@ export function shellBlocks(section: number): string[] {
 /** The one shell block of `section` that contains `marker` (fails when none or several do). */
 export function shellBlock(section: number, marker: string): string {
   const blocks = shellBlocks(section).filter((block) => block.includes(marker));
-  if (blocks.length !== 1) throw new Error(`docs/operations.md section ${section}: ${blocks.length} shell blocks contain "${marker}"`);
+  if (blocks.length !== 1)
+    throw new Error(`docs/operations.md section ${section}: ${blocks.length} shell blocks contain "${marker}"`);
   return blocks[0] ?? '';
 }
 
@@ -35,7 +36,9 @@ export const CLI_PREFIX = 'docker compose exec signaling node signaling/dist/cli
 
 /** The guide's `deskline` command lines, in order, as printed after the prefix (without "…" examples). */
 export function cliLines(): string[] {
-  const lines = [...guide.matchAll(/docker compose exec(?: -T)? signaling node signaling\/dist\/cli\.js ([^`\n]+)/g)].map((m) => (m[1] ?? '').trim());
+  const lines = [
+    ...guide.matchAll(/docker compose exec(?: -T)? signaling node signaling\/dist\/cli\.js ([^`\n]+)/g),
+  ].map((m) => (m[1] ?? '').trim());
   return lines.filter((line) => !line.includes('…'));
 }
 
@@ -46,8 +49,11 @@ export function shellWords(line: string): string[] {
 
 /** A command the guide prints inline (`…`) in `section`, such as a table cell's, with a table's `\|` as `|`. */
 export function inlineCommand(section: number, marker: string): string {
-  const commands = [...guideSection(section).matchAll(/`([^`\n]+)`/g)].map((m) => (m[1] ?? '').replaceAll('\\|', '|')).filter((c) => c.includes(marker));
-  if (commands.length !== 1) throw new Error(`docs/operations.md section ${section}: ${commands.length} inline commands contain "${marker}"`);
+  const commands = [...guideSection(section).matchAll(/`([^`\n]+)`/g)]
+    .map((m) => (m[1] ?? '').replaceAll('\\|', '|'))
+    .filter((c) => c.includes(marker));
+  if (commands.length !== 1)
+    throw new Error(`docs/operations.md section ${section}: ${commands.length} inline commands contain "${marker}"`);
   return commands[0] ?? '';
 }
 

@@ -55,7 +55,11 @@ export class PatientDialog {
    */
   invite200s(inviteCseq = this.invite.cseq): number {
     return this.endpoint.received.filter(
-      (m) => m.status === 200 && header(m, 'call-id') === this.callId && cseq(m).method === 'INVITE' && cseq(m).number === inviteCseq,
+      (m) =>
+        m.status === 200 &&
+        header(m, 'call-id') === this.callId &&
+        cseq(m).method === 'INVITE' &&
+        cseq(m).number === inviteCseq,
     ).length;
   }
 
@@ -143,9 +147,14 @@ export class PatientDialog {
       toTag: param(header(this.ok, 'to'), 'tag'),
       cseq,
       // A target refresh request (re-INVITE, UPDATE) must carry a Contact (RFC 3261 §12.2.1.1): the INVITE's.
-      ...(method === 'INVITE' || method === 'UPDATE' ? { contact: /^Contact: <([^>]+)>/im.exec(this.invite.raw)?.[1] } : {}),
+      ...(method === 'INVITE' || method === 'UPDATE'
+        ? { contact: /^Contact: <([^>]+)>/im.exec(this.invite.raw)?.[1] }
+        : {}),
       // A UAC's route set is the 2xx's Record-Route, last first.
-      routes: headers(this.ok, 'record-route').flatMap((v) => v.split(',')).map((v) => v.trim()).reverse(),
+      routes: headers(this.ok, 'record-route')
+        .flatMap((v) => v.split(','))
+        .map((v) => v.trim())
+        .reverse(),
       ...changes,
     });
   }
@@ -164,7 +173,10 @@ export class PendingCall {
    */
   async cancel(timeoutMs = 5000): Promise<{ cancelled: SipMessage; final: SipMessage }> {
     const cancel = this.endpoint.sendCancel(this.invite);
-    const [cancelled, final] = await Promise.all([this.endpoint.finalResponse(cancel, timeoutMs), this.endpoint.finalResponse(this.invite, timeoutMs)]);
+    const [cancelled, final] = await Promise.all([
+      this.endpoint.finalResponse(cancel, timeoutMs),
+      this.endpoint.finalResponse(this.invite, timeoutMs),
+    ]);
     if (final.status !== undefined && final.status >= 300) this.endpoint.sendAckForFailure(this.invite, final);
     return { cancelled, final };
   }
@@ -188,14 +200,19 @@ export class PatientLine {
    * (for a test that restarts Kamailio; off by default, so that other tests see each request once).
    * `forgetsEndedCalls`: an OPTIONS in a call that is over here is answered 481, not 200.
    */
-  static async open(kamailioPort: number, options: { retransmit?: boolean; forgetsEndedCalls?: boolean } = {}): Promise<PatientLine> {
+  static async open(
+    kamailioPort: number,
+    options: { retransmit?: boolean; forgetsEndedCalls?: boolean } = {},
+  ): Promise<PatientLine> {
     const endpoint = await SipUdpEndpoint.open('127.0.0.1', kamailioPort);
     const line = new PatientLine(endpoint, `127.0.0.1:${kamailioPort}`, options.retransmit ?? false);
     // A phone answers the sip app's keepalive (an in-dialog OPTIONS) by itself.
     endpoint.answerAutomaticallyBy('OPTIONS', (request) => {
       const callId = header(request, 'call-id') ?? '';
       line.optionsArrivals.push({ callId, at: Date.now() });
-      return options.forgetsEndedCalls && line.ended.has(callId) ? { status: 481, reason: 'Call/Transaction Does Not Exist' } : { status: 200, reason: 'OK' };
+      return options.forgetsEndedCalls && line.ended.has(callId)
+        ? { status: 481, reason: 'Call/Transaction Does Not Exist' }
+        : { status: 200, reason: 'OK' };
     });
     return line;
   }
@@ -206,14 +223,32 @@ export class PatientLine {
    * carry an offer, and the ACK answers it with the patient's PCMU description (or `ackAnswer`).
    * With `ack: false` the 200 is left unACKed: the test sends the ACK (`sendAck`) when it chooses, or never.
    */
-  async call(options: { line: string; rtpPort: number; from?: string; timeoutMs?: number; lateOffer?: boolean; ackAnswer?: string; ack?: boolean }): Promise<PatientDialog> {
+  async call(options: {
+    line: string;
+    rtpPort: number;
+    from?: string;
+    timeoutMs?: number;
+    lateOffer?: boolean;
+    ackAnswer?: string;
+    ack?: boolean;
+  }): Promise<PatientDialog> {
     const invite = this.send(options);
     if (this.retransmit) this.endpoint.retransmitUntilAnswered(invite, options.timeoutMs ?? 5000);
     const ok = await this.endpoint.finalResponse(invite, options.timeoutMs ?? 5000);
     if (ok.status !== 200) throw new Error(`the patient's call was refused: ${ok.startLine}`);
-    const dialog = new PatientDialog(this.endpoint, invite, ok, fromUri(options.from), this.toUri(options.line), this.retransmit, this.ended);
-    if (options.lateOffer && !/^m=audio /m.test(ok.body)) throw new Error(`the 200 to a late offer carries no offer:\n${ok.raw}`);
-    if (options.ack !== false) dialog.sendAck(options.lateOffer ? (options.ackAnswer ?? patientSdp(options.rtpPort)) : undefined);
+    const dialog = new PatientDialog(
+      this.endpoint,
+      invite,
+      ok,
+      fromUri(options.from),
+      this.toUri(options.line),
+      this.retransmit,
+      this.ended,
+    );
+    if (options.lateOffer && !/^m=audio /m.test(ok.body))
+      throw new Error(`the 200 to a late offer carries no offer:\n${ok.raw}`);
+    if (options.ack !== false)
+      dialog.sendAck(options.lateOffer ? (options.ackAnswer ?? patientSdp(options.rtpPort)) : undefined);
     return dialog;
   }
 
@@ -233,7 +268,9 @@ export class PatientLine {
       from: fromUri(options.from),
       to: this.toUri(options.line),
       contact: `sip:${options.from ?? PATIENT_NUMBER}@127.0.0.1:${this.endpoint.localPort}`,
-      ...(options.lateOffer ? {} : { headers: [['Content-Type', 'application/sdp']] as [string, string][], body: patientSdp(options.rtpPort) }),
+      ...(options.lateOffer
+        ? {}
+        : { headers: [['Content-Type', 'application/sdp']] as [string, string][], body: patientSdp(options.rtpPort) }),
     });
   }
 

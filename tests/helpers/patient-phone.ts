@@ -158,11 +158,14 @@ function analyse(payload: Buffer): { frequency: number; rms: number } {
   for (let i = 0; i < payload.length; i++) {
     const sample = ulawToLinear(payload[i] ?? 0xff);
     sumSquares += sample * sample;
-    if (i > 0 && (previous < 0) !== (sample < 0)) crossings += 1;
+    if (i > 0 && previous < 0 !== sample < 0) crossings += 1;
     previous = sample;
   }
   const seconds = payload.length / 8000;
-  return { frequency: payload.length ? crossings / 2 / seconds : 0, rms: payload.length ? Math.sqrt(sumSquares / payload.length) : 0 };
+  return {
+    frequency: payload.length ? crossings / 2 / seconds : 0,
+    rms: payload.length ? Math.sqrt(sumSquares / payload.length) : 0,
+  };
 }
 
 export function linearToUlaw(sample: number): number {

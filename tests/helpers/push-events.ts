@@ -16,7 +16,9 @@ export class PushEvents {
   readonly closed: Promise<number>;
 
   private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data: Buffer) => this.recorder.add({ event: JSON.parse(data.toString()) as PushEvent, at: Date.now() }));
+    socket.on('message', (data: Buffer) =>
+      this.recorder.add({ event: JSON.parse(data.toString()) as PushEvent, at: Date.now() }),
+    );
     this.closed = new Promise((resolve) => socket.on('close', (code: number) => resolve(code)));
   }
 
@@ -37,7 +39,12 @@ export class PushEvents {
   }
 
   /** The first event from index `from` on (already here or still to come) that matches. */
-  waitFor<T extends PushEvent>(what: string, match: (event: PushEvent) => event is T, from = 0, timeoutMs = 5000): Promise<SeenPush & { event: T }> {
+  waitFor<T extends PushEvent>(
+    what: string,
+    match: (event: PushEvent) => event is T,
+    from = 0,
+    timeoutMs = 5000,
+  ): Promise<SeenPush & { event: T }> {
     return this.recorder.waitFor(what, (seen): seen is SeenPush & { event: T } => match(seen.event), from, timeoutMs);
   }
 
@@ -51,5 +58,6 @@ type MemberEvent = Extract<PushEvent, { type: 'member' }>;
 
 /** Matches a `member` event of `userId` whose member passes `test`. */
 export function memberEvent(userId: string, test: (member: MemberEvent['member']) => boolean = () => true) {
-  return (event: PushEvent): event is MemberEvent => event.type === 'member' && event.member.userId === userId && test(event.member);
+  return (event: PushEvent): event is MemberEvent =>
+    event.type === 'member' && event.member.userId === userId && test(event.member);
 }

@@ -36,7 +36,12 @@ export class Recorder<T> {
   }
 
   /** Resolves with the first item from index `from` on (already recorded or still to come) that matches. */
-  waitFor<U extends T>(what: string, match: ((item: T) => item is U) | ((item: T) => boolean), from = 0, timeoutMs = 5_000): Promise<U> {
+  waitFor<U extends T>(
+    what: string,
+    match: ((item: T) => item is U) | ((item: T) => boolean),
+    from = 0,
+    timeoutMs = 5_000,
+  ): Promise<U> {
     return this.waitUntil(what, (items) => items.slice(from).find(match) as U | undefined, timeoutMs, from);
   }
 
@@ -53,7 +58,9 @@ export class Recorder<T> {
       };
       const timer = setTimeout(() => {
         finish();
-        const seen = this.describe ? `; recorded: ${this.describe(this.items.slice(from)) || 'nothing'}` : ` (${this.items.length} recorded)`;
+        const seen = this.describe
+          ? `; recorded: ${this.describe(this.items.slice(from)) || 'nothing'}`
+          : ` (${this.items.length} recorded)`;
         reject(new Error(`${this.name}: timed out after ${timeoutMs} ms waiting for ${what}${seen}`));
       }, timeoutMs);
       const finish = (): void => {

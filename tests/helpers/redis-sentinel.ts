@@ -62,9 +62,19 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'deskline-sentinel-'));
   const password = randomBytes(16).toString('hex');
   const processes: ManagedProcess[] = [];
-  const start = async (name: string, configFile: string, port: number, sentinel?: Record<string, string>): Promise<ManagedProcess> => {
+  const start = async (
+    name: string,
+    configFile: string,
+    port: number,
+    sentinel?: Record<string, string>,
+  ): Promise<ManagedProcess> => {
     const proc = sentinel
-      ? ManagedProcess.start({ name, command: 'bash', args: [SENTINEL_SCRIPT], env: { PATH: process.env['PATH'], ...sentinel } })
+      ? ManagedProcess.start({
+          name,
+          command: 'bash',
+          args: [SENTINEL_SCRIPT],
+          env: { PATH: process.env['PATH'], ...sentinel },
+        })
       : ManagedProcess.start({ name, command: 'redis-server', installHint: REDIS_INSTALL_HINT, args: [configFile] });
     killOnExit(proc);
     processes.push(proc);
@@ -121,7 +131,15 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
     }
 
     const sentinelAsk = async (port: number, ...args: string[]): Promise<unknown> => {
-      const client = new Redis({ host: '127.0.0.1', port, username: SENTINEL_ADMIN, password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      const client = new Redis({
+        host: '127.0.0.1',
+        port,
+        username: SENTINEL_ADMIN,
+        password,
+        lazyConnect: true,
+        retryStrategy: () => null,
+        maxRetriesPerRequest: 0,
+      });
       client.on('error', () => undefined);
       try {
         await client.connect();
@@ -135,16 +153,24 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
     const namedMasters = async (): Promise<Array<number | undefined>> =>
       Promise.all(
         sentinelPorts.map(async (port) => {
-          const reply = (await sentinelAsk(port, 'get-master-addr-by-name', SENTINEL_MASTER)) as [string, string] | null | undefined;
+          const reply = (await sentinelAsk(port, 'get-master-addr-by-name', SENTINEL_MASTER)) as
+            [string, string] | null | undefined;
           return reply ? Number(reply[1]) : undefined;
         }),
       );
-    const replica = new Redis({ host: '127.0.0.1', port: replicaPort, password, lazyConnect: true, maxRetriesPerRequest: 1 });
+    const replica = new Redis({
+      host: '127.0.0.1',
+      port: replicaPort,
+      password,
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+    });
     replica.on('error', () => undefined);
     try {
       await waitFor(
         'the replica to sync with the master',
-        async () => ((await replica.info('replication').catch(() => '')).includes('master_link_status:up') ? true : undefined),
+        async () =>
+          (await replica.info('replication').catch(() => '')).includes('master_link_status:up') ? true : undefined,
         20_000,
       );
     } finally {
@@ -203,7 +229,9 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
                 const replicas = ((await sentinelAsk(sentinelPort, 'replicas', SENTINEL_MASTER)) ?? []) as string[][];
                 return replicas.some((fields) => {
                   const value = (name: string): string | undefined => fields[fields.indexOf(name) + 1];
-                  return value('port') === String(port) && value('flags') === 'slave' && value('master-link-status') === 'ok';
+                  return (
+                    value('port') === String(port) && value('flags') === 'slave' && value('master-link-status') === 'ok'
+                  );
                 });
               }),
             );
@@ -224,7 +252,8 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
       restart: startNode,
       async stop() {
         // DESKLINE_TEST_LOGS=1 (as for Kamailio): what the sentinels decided, to follow a failover.
-        if (process.env['DESKLINE_TEST_LOGS'] === '1') for (const proc of processes) process.stderr.write(`${proc.recentLines.join('\n')}\n`);
+        if (process.env['DESKLINE_TEST_LOGS'] === '1')
+          for (const proc of processes) process.stderr.write(`${proc.recentLines.join('\n')}\n`);
         for (const proc of processes.reverse()) await proc.stop();
         rmSync(root, { recursive: true, force: true });
       },

@@ -57,13 +57,17 @@ export class RtpCapture {
         command: 'tshark',
         installHint: 'apt-get install tshark',
         args: [
-          '-i', iface,
+          '-i',
+          iface,
           '-n', // no name lookups
           '-l', // one line per packet, flushed at once
-          '-f', `udp dst port ${options.port}`,
+          '-f',
+          `udp dst port ${options.port}`,
           // Nothing in the packets says RTP; decode this port as RTP.
-          '-d', `udp.port==${options.port},rtp`,
-          '-T', 'fields',
+          '-d',
+          `udp.port==${options.port},rtp`,
+          '-T',
+          'fields',
           ...FIELDS.flatMap((field) => ['-e', field]),
         ],
         onLine: (line, stream) => {
@@ -83,10 +87,15 @@ export class RtpCapture {
       await Promise.race([
         started,
         proc.exited.then((status) => {
-          throw new Error(`tshark exited before capturing (code ${status.code}, signal ${status.signal}).${lastLines(proc)}`);
+          throw new Error(
+            `tshark exited before capturing (code ${status.code}, signal ${status.signal}).${lastLines(proc)}`,
+          );
         }),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`tshark did not start capturing within ${timeoutMs} ms.${lastLines(proc)}`)), timeoutMs);
+          timer = setTimeout(
+            () => reject(new Error(`tshark did not start capturing within ${timeoutMs} ms.${lastLines(proc)}`)),
+            timeoutMs,
+          );
         }),
       ]);
     } catch (error) {
@@ -206,5 +215,10 @@ export function analysePcmu(packets: readonly CapturedRtp[], frequencies: readon
   }
   const shares: Record<number, number> = {};
   for (const hz of frequencies) shares[hz] = energy > 0 ? (weighted[hz] ?? 0) / energy : 0;
-  return { packets: packets.length, packetsPerSecond: packetsPerSecond(packets), rms: samples ? Math.sqrt(energy / samples) : 0, shares };
+  return {
+    packets: packets.length,
+    packetsPerSecond: packetsPerSecond(packets),
+    rms: samples ? Math.sqrt(energy / samples) : 0,
+    shares,
+  };
 }

@@ -44,7 +44,12 @@ export interface TestRtpengine {
 function keyspaceOf(options: TestRtpengineOptions['keyspace']): RtpengineKeyspace | undefined {
   if (!options) return undefined;
   const url = new URL(options.redisUrl);
-  return { host: url.hostname, port: Number(url.port || 6379), db: options.db ?? 1, password: decodeURIComponent(url.password) || undefined };
+  return {
+    host: url.hostname,
+    port: Number(url.port || 6379),
+    db: options.db ?? 1,
+    password: decodeURIComponent(url.password) || undefined,
+  };
 }
 
 /** The media ranges of the rtpengines this process runs now. */

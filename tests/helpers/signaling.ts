@@ -26,7 +26,12 @@ export interface LoggedIn {
   info: SessionInfo;
 }
 
-export function login(app: FastifyInstance, email: string, password: string, cookie?: string): Promise<LightMyRequestResponse> {
+export function login(
+  app: FastifyInstance,
+  email: string,
+  password: string,
+  cookie?: string,
+): Promise<LightMyRequestResponse> {
   return app.inject({
     method: 'POST',
     url: '/api/auth/login',
@@ -58,7 +63,12 @@ export function asUser(
   });
 }
 
-export async function createUser(app: FastifyInstance, email: string, role: Role, password = 'correct horse battery'): Promise<string> {
+export async function createUser(
+  app: FastifyInstance,
+  email: string,
+  role: Role,
+  password = 'correct horse battery',
+): Promise<string> {
   await app.users.create({ email, displayName: email.split('@')[0] ?? email, role, password });
   return password;
 }

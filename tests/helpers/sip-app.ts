@@ -20,7 +20,11 @@ export interface RunningSipApp {
    * Resolves with the first matching line from index `from` of `logs` on (0: every line so far), or
    * the first one still to come. Pass `logs.length` taken before an action to see only its lines.
    */
-  waitForLog(what: string, match: (line: LogLine) => boolean, options?: { from?: number; timeoutMs?: number }): Promise<LogLine>;
+  waitForLog(
+    what: string,
+    match: (line: LogLine) => boolean,
+    options?: { from?: number; timeoutMs?: number },
+  ): Promise<LogLine>;
   /** SIGTERM, then the exit status. */
   stop(): Promise<ExitStatus>;
 }
@@ -49,7 +53,12 @@ export async function startSipApp(options: SipAppOptions): Promise<RunningSipApp
     name: 'sip',
     command: process.execPath,
     args: [MAIN],
-    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', SIP_APP_HEALTH_PORT: String(await freePort()), ...options.env },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      LOG_LEVEL: 'info',
+      SIP_APP_HEALTH_PORT: String(await freePort()),
+      ...options.env,
+    },
     onLine: (text) => {
       options.onLine?.(text);
       if (process.env['SIP_APP_LOG']) process.stderr.write(`sip | ${text}\n`);
@@ -89,14 +98,17 @@ export async function startSipApp(options: SipAppOptions): Promise<RunningSipApp
         if (!waiters.has(waiter)) return;
         waiters.delete(waiter);
         clearTimeout(timer);
-        reject(new Error(`sip app exited (${status.signal ?? status.code}) while waiting for ${what}.${lastLines(proc)}`));
+        reject(
+          new Error(`sip app exited (${status.signal ?? status.code}) while waiting for ${what}.${lastLines(proc)}`),
+        );
       });
     });
   };
 
-  const ready = options.readyWhen === 'options-answered'
-    ? (line: LogLine) => line.msg === 'Kamailio answered our OPTIONS'
-    : (line: LogLine) => line.msg === 'connected to Kamailio';
+  const ready =
+    options.readyWhen === 'options-answered'
+      ? (line: LogLine) => line.msg === 'Kamailio answered our OPTIONS'
+      : (line: LogLine) => line.msg === 'connected to Kamailio';
   try {
     await waitForLog('the connection to Kamailio', ready, { timeoutMs: 10_000 });
   } catch (err) {

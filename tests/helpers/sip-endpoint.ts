@@ -6,7 +6,16 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { buildResponse, cseq, header, newBranch, parseSipMessage, randomToken, serialize, type SipMessage } from './sip-message.js';
+import {
+  buildResponse,
+  cseq,
+  header,
+  newBranch,
+  parseSipMessage,
+  randomToken,
+  serialize,
+  type SipMessage,
+} from './sip-message.js';
 import { Recorder } from './recorder.js';
 
 export interface RequestOptions {
@@ -37,8 +46,9 @@ export interface SentRequest {
 }
 
 export abstract class SipEndpoint {
-  private readonly recorder = new Recorder<SipMessage>('SIP endpoint', (received) =>
-    `\n${received.map((m) => `  ${m.startLine} (${header(m, 'cseq') ?? ''})`).join('\n')}`,
+  private readonly recorder = new Recorder<SipMessage>(
+    'SIP endpoint',
+    (received) => `\n${received.map((m) => `  ${m.startLine} (${header(m, 'cseq') ?? ''})`).join('\n')}`,
   );
   private readonly taken = new Set<SipMessage>();
   /** Requests answered as they arrive, by method: what a phone does without anyone deciding. */
@@ -85,11 +95,15 @@ export abstract class SipEndpoint {
    * what already arrived and then at what arrives; fails after `timeoutMs` naming `what`.
    */
   waitFor(predicate: (m: SipMessage) => boolean, what: string, timeoutMs = 5000): Promise<SipMessage> {
-    return this.recorder.waitUntil(what, (received) => {
-      const found = received.find((m) => !this.taken.has(m) && predicate(m));
-      if (found) this.taken.add(found);
-      return found;
-    }, timeoutMs);
+    return this.recorder.waitUntil(
+      what,
+      (received) => {
+        const found = received.find((m) => !this.taken.has(m) && predicate(m));
+        if (found) this.taken.add(found);
+        return found;
+      },
+      timeoutMs,
+    );
   }
 
   /** The next request with `method` (and the Call-ID, when given). */
@@ -104,8 +118,12 @@ export abstract class SipEndpoint {
   /** The final (>= 200) response to `sent`. */
   finalResponse(sent: SentRequest, timeoutMs = 5000): Promise<SipMessage> {
     return this.waitFor(
-      (m) => m.status !== undefined && m.status >= 200 && header(m, 'call-id') === sent.callId &&
-        cseq(m).number === sent.cseq && cseq(m).method === sent.method,
+      (m) =>
+        m.status !== undefined &&
+        m.status >= 200 &&
+        header(m, 'call-id') === sent.callId &&
+        cseq(m).number === sent.cseq &&
+        cseq(m).method === sent.method,
       `the final response to ${sent.method} (CSeq ${sent.cseq}, Call-ID ${sent.callId})`,
       timeoutMs,
     );
@@ -140,7 +158,13 @@ export abstract class SipEndpoint {
   retransmitUntilAnswered(sent: SentRequest, timeoutMs: number): void {
     const deadline = Date.now() + timeoutMs;
     const answered = (): boolean =>
-      this.received.some((m) => m.status !== undefined && header(m, 'call-id') === sent.callId && cseq(m).number === sent.cseq && cseq(m).method === sent.method);
+      this.received.some(
+        (m) =>
+          m.status !== undefined &&
+          header(m, 'call-id') === sent.callId &&
+          cseq(m).number === sent.cseq &&
+          cseq(m).method === sent.method,
+      );
     const again = (interval: number): void => {
       setTimeout(() => {
         if (answered() || Date.now() >= deadline) return;
@@ -171,7 +195,12 @@ export abstract class SipEndpoint {
     this.sendRaw(serialize(`ACK ${original.uri ?? ''} SIP/2.0`, list));
   }
 
-  respond(request: SipMessage, status: number, reason: string, options: Parameters<typeof buildResponse>[3] = {}): void {
+  respond(
+    request: SipMessage,
+    status: number,
+    reason: string,
+    options: Parameters<typeof buildResponse>[3] = {},
+  ): void {
     this.sendRaw(buildResponse(request, status, reason, options));
   }
 }
@@ -201,7 +230,12 @@ export class SipUdpEndpoint extends SipEndpoint {
   }
 
   /** `localPort` 0: any free port. */
-  static open(remoteHost: string, remotePort: number, localAddress = '127.0.0.1', localPort = 0): Promise<SipUdpEndpoint> {
+  static open(
+    remoteHost: string,
+    remotePort: number,
+    localAddress = '127.0.0.1',
+    localPort = 0,
+  ): Promise<SipUdpEndpoint> {
     return new Promise((resolve, reject) => {
       const socket = dgram.createSocket('udp4');
       socket.once('error', reject);
@@ -235,7 +269,11 @@ export class SipTcpEndpoint extends SipEndpoint {
   private buffer = Buffer.alloc(0);
   readonly closed: Promise<void>;
 
-  private constructor(private readonly socket: net.Socket, readonly localAddress: string, readonly localPort: number) {
+  private constructor(
+    private readonly socket: net.Socket,
+    readonly localAddress: string,
+    readonly localPort: number,
+  ) {
     super();
     socket.on('data', (chunk: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, chunk]);
@@ -249,7 +287,10 @@ export class SipTcpEndpoint extends SipEndpoint {
    * endpoint may still be in TIME_WAIT (Linux reuses it on loopback only once it is 1 s old), which
    * fails with EADDRNOTAVAIL: retried for up to `retryMs`, as the sip app's own reconnect does.
    */
-  static async connect(options: { host: string; port: number; localAddress: string; localPort: number }, retryMs = 3_000): Promise<SipTcpEndpoint> {
+  static async connect(
+    options: { host: string; port: number; localAddress: string; localPort: number },
+    retryMs = 3_000,
+  ): Promise<SipTcpEndpoint> {
     const deadline = Date.now() + retryMs;
     for (;;) {
       try {
@@ -262,9 +303,19 @@ export class SipTcpEndpoint extends SipEndpoint {
     }
   }
 
-  private static connectOnce(options: { host: string; port: number; localAddress: string; localPort: number }): Promise<SipTcpEndpoint> {
+  private static connectOnce(options: {
+    host: string;
+    port: number;
+    localAddress: string;
+    localPort: number;
+  }): Promise<SipTcpEndpoint> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: options.host, port: options.port, localAddress: options.localAddress, localPort: options.localPort });
+      const socket = net.connect({
+        host: options.host,
+        port: options.port,
+        localAddress: options.localAddress,
+        localPort: options.localPort,
+      });
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);
@@ -277,7 +328,8 @@ export class SipTcpEndpoint extends SipEndpoint {
   /** Splits the stream into messages by Content-Length; CRLF keep-alives between them are skipped. */
   private drain(): void {
     for (;;) {
-      while (this.buffer.length >= 2 && this.buffer[0] === 0x0d && this.buffer[1] === 0x0a) this.buffer = this.buffer.subarray(2);
+      while (this.buffer.length >= 2 && this.buffer[0] === 0x0d && this.buffer[1] === 0x0a)
+        this.buffer = this.buffer.subarray(2);
       const end = this.buffer.indexOf('\r\n\r\n');
       if (end < 0) return;
       const head = this.buffer.subarray(0, end).toString('latin1');

@@ -26,7 +26,13 @@ export async function sendAuthenticatedInvite(
   const first = endpoint.sendRequest({ ...options, method: 'INVITE' });
   const challenge = await endpoint.finalResponse(first, timeoutMs);
   if (challenge.status !== 407 && challenge.status !== 401) return { challenge };
-  const authorization = digestAuthorization(challenge, 'INVITE', options.uri, credentials.username, credentials.password);
+  const authorization = digestAuthorization(
+    challenge,
+    'INVITE',
+    options.uri,
+    credentials.username,
+    credentials.password,
+  );
   const name = challenge.status === 407 ? 'Proxy-Authorization' : 'Authorization';
   const invite = endpoint.sendRequest({
     ...options,

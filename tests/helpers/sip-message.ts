@@ -19,7 +19,15 @@ export interface SipMessage {
   raw: string;
 }
 
-const COMPACT: Record<string, string> = { v: 'via', f: 'from', t: 'to', i: 'call-id', m: 'contact', l: 'content-length', c: 'content-type' };
+const COMPACT: Record<string, string> = {
+  v: 'via',
+  f: 'from',
+  t: 'to',
+  i: 'call-id',
+  m: 'contact',
+  l: 'content-length',
+  c: 'content-type',
+};
 
 function canonical(name: string): string {
   const lower = name.toLowerCase();
@@ -86,7 +94,10 @@ export function parseSipMessage(raw: string): SipMessage {
 
 /** Start line, headers (Content-Length added), blank line, body. */
 export function serialize(startLine: string, headerList: readonly (readonly [string, string])[], body = ''): string {
-  const lines = [startLine, ...headerList.filter(([n]) => canonical(n) !== 'content-length').map(([n, v]) => `${n}: ${v}`)];
+  const lines = [
+    startLine,
+    ...headerList.filter(([n]) => canonical(n) !== 'content-length').map(([n, v]) => `${n}: ${v}`),
+  ];
   lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }

@@ -34,7 +34,13 @@ function challengeParams(value: string): Record<string, string> {
 }
 
 /** The Authorization header answering the WWW-Authenticate of `challenge`. */
-export function digestAuthorization(challenge: SipMessage, method: string, uri: string, username: string, password: string): string {
+export function digestAuthorization(
+  challenge: SipMessage,
+  method: string,
+  uri: string,
+  username: string,
+  password: string,
+): string {
   const www = header(challenge, 'www-authenticate') ?? header(challenge, 'proxy-authenticate');
   if (!www) throw new Error(`${challenge.startLine} has no WWW-Authenticate header`);
   const c = challengeParams(www);
@@ -43,10 +49,20 @@ export function digestAuthorization(challenge: SipMessage, method: string, uri: 
   const ha1 = md5(`${username}:${realm}:${password}`);
   const ha2 = md5(`${method}:${uri}`);
   const parts = [`username="${username}"`, `realm="${realm}"`, `nonce="${nonce}"`, `uri="${uri}"`, 'algorithm=MD5'];
-  if ((c['qop'] ?? '').split(',').map((q) => q.trim()).includes('auth')) {
+  if (
+    (c['qop'] ?? '')
+      .split(',')
+      .map((q) => q.trim())
+      .includes('auth')
+  ) {
     const cnonce = randomBytes(8).toString('hex');
     const nc = '00000001';
-    parts.push(`response="${md5(`${ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`)}"`, 'qop=auth', `nc=${nc}`, `cnonce="${cnonce}"`);
+    parts.push(
+      `response="${md5(`${ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`)}"`,
+      'qop=auth',
+      `nc=${nc}`,
+      `cnonce="${cnonce}"`,
+    );
   } else {
     parts.push(`response="${md5(`${ha1}:${nonce}:${ha2}`)}"`);
   }
@@ -81,13 +97,31 @@ export interface RegisterResult {
 export async function register(endpoint: SipEndpoint, options: RegisterOptions): Promise<RegisterResult> {
   const uri = `sip:${options.domain}`;
   const aor = `sip:${options.user}@${options.domain}`;
-  const extra: [string, string][] = [['Expires', String(options.expires)], ['User-Agent', options.userAgent ?? 'Deskline test UA']];
-  const first = endpoint.sendRequest({ method: 'REGISTER', uri, from: aor, to: aor, contact: options.contact, headers: extra, callId: options.callId });
+  const extra: [string, string][] = [
+    ['Expires', String(options.expires)],
+    ['User-Agent', options.userAgent ?? 'Deskline test UA'],
+  ];
+  const first = endpoint.sendRequest({
+    method: 'REGISTER',
+    uri,
+    from: aor,
+    to: aor,
+    contact: options.contact,
+    headers: extra,
+    callId: options.callId,
+  });
   const challenge = await endpoint.finalResponse(first, options.timeoutMs);
   if (challenge.status !== 401) return { response: challenge, challenge, callId: first.callId };
   const authorization = digestAuthorization(challenge, 'REGISTER', uri, options.username, options.password);
   const second = endpoint.sendRequest({
-    method: 'REGISTER', uri, from: aor, to: aor, contact: options.contact, callId: first.callId, fromTag: first.fromTag, cseq: first.cseq + 1,
+    method: 'REGISTER',
+    uri,
+    from: aor,
+    to: aor,
+    contact: options.contact,
+    callId: first.callId,
+    fromTag: first.fromTag,
+    cseq: first.cseq + 1,
     headers: [...extra, ['Authorization', authorization]],
   });
   return { response: await endpoint.finalResponse(second, options.timeoutMs), challenge, callId: first.callId };

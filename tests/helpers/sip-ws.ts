@@ -23,7 +23,11 @@ export class SipWsEndpoint extends SipEndpoint {
    * `from.localAddress`: connect from it (another 127.0.0.0/8 address plays another client);
    * `from.headers`: extra headers of the handshake (X-Forwarded-For, as a reverse proxy sends it).
    */
-  static connect(url: string, timeoutMs = 5000, from: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<SipWsEndpoint> {
+  static connect(
+    url: string,
+    timeoutMs = 5000,
+    from: { localAddress?: string; headers?: Record<string, string> } = {},
+  ): Promise<SipWsEndpoint> {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url, 'sip', { handshakeTimeout: timeoutMs, ...from });
       socket.once('error', reject);

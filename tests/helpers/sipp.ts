@@ -60,41 +60,53 @@ export async function runSipp(options: SippOptions): Promise<SippResult> {
   const timeoutMs = options.timeoutMs ?? 15_000;
   const args = [
     `${options.remoteHost}:${options.remotePort}`,
-    '-sf', options.scenario,
-    '-m', String(options.calls ?? 1),
-    '-t', options.transport ?? 'u1',
-    '-i', options.localIp ?? '127.0.0.1',
+    '-sf',
+    options.scenario,
+    '-m',
+    String(options.calls ?? 1),
+    '-t',
+    options.transport ?? 'u1',
+    '-i',
+    options.localIp ?? '127.0.0.1',
     ...(options.localPort ? ['-p', String(options.localPort)] : []),
     '-nostdin',
-    '-timeout', `${Math.ceil(timeoutMs / 1000)}s`, '-timeout_error',
-    '-trace_msg', '-message_file', messageFile,
-    '-trace_err', '-error_file', errorFile,
+    '-timeout',
+    `${Math.ceil(timeoutMs / 1000)}s`,
+    '-timeout_error',
+    '-trace_msg',
+    '-message_file',
+    messageFile,
+    '-trace_err',
+    '-error_file',
+    errorFile,
     ...Object.entries(options.keys ?? {}).flatMap(([k, v]) => ['-key', k, v]),
     ...(options.auth ? ['-au', options.auth.username, '-ap', options.auth.password] : []),
     ...(options.extraArgs ?? []),
   ];
   try {
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn('sipp', args, { cwd: options.cwd ?? dir, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-      // sipp's own -timeout ends it; this only bounds a sipp that hangs anyway.
-      const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 5000);
-      const cut = (): void => void child.kill('SIGKILL');
-      if (options.signal?.aborted) cut();
-      options.signal?.addEventListener('abort', cut, { once: true });
-      child.once('error', (e) => {
-        clearTimeout(killer);
-        reject(new Error(`could not run sipp (apt-get install sip-tester): ${e.message}`));
-      });
-      child.once('close', (exitCode) => {
-        clearTimeout(killer);
-        options.signal?.removeEventListener('abort', cut);
-        resolve({ code: exitCode, stdout: out, stderr: err });
-      });
-    });
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve, reject) => {
+        const child = spawn('sipp', args, { cwd: options.cwd ?? dir, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+        // sipp's own -timeout ends it; this only bounds a sipp that hangs anyway.
+        const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 5000);
+        const cut = (): void => void child.kill('SIGKILL');
+        if (options.signal?.aborted) cut();
+        options.signal?.addEventListener('abort', cut, { once: true });
+        child.once('error', (e) => {
+          clearTimeout(killer);
+          reject(new Error(`could not run sipp (apt-get install sip-tester): ${e.message}`));
+        });
+        child.once('close', (exitCode) => {
+          clearTimeout(killer);
+          options.signal?.removeEventListener('abort', cut);
+          resolve({ code: exitCode, stdout: out, stderr: err });
+        });
+      },
+    );
     return { code, messages: readIfThere(messageFile), errors: readIfThere(errorFile), stdout, stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -25,7 +25,10 @@ export class Staff {
   private readonly agents: AgentService;
 
   /** `sipDomain`: the realm desk phones' HA1 is made for (the test Kamailio's domain). */
-  constructor(private readonly redis: Redis, sipDomain = 'deskline.local') {
+  constructor(
+    private readonly redis: Redis,
+    sipDomain = 'deskline.local',
+  ) {
     this.workstations = new WorkstationStore(redis, { sipDomain });
     this.agents = new AgentService(redis, this.workstations);
   }

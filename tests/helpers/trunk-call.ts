@@ -22,11 +22,18 @@ export interface TrunkDialog {
 }
 
 function recordRoutes(message: SipMessage): string[] {
-  return headers(message, 'record-route').flatMap((v) => v.split(',')).map((v) => v.trim());
+  return headers(message, 'record-route')
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim());
 }
 
 /** The trunk calls 100; the sip app's stand-in answers 200; with `ack`, the trunk confirms the dialog. */
-export async function answeredTrunkCall(kamailio: TestKamailio, trunk: SipUdpEndpoint, app: SipEndpoint, options: { ack?: boolean } = {}): Promise<TrunkDialog> {
+export async function answeredTrunkCall(
+  kamailio: TestKamailio,
+  trunk: SipUdpEndpoint,
+  app: SipEndpoint,
+  options: { ack?: boolean } = {},
+): Promise<TrunkDialog> {
   const sent = trunk.sendRequest({
     method: 'INVITE',
     uri: `sip:100@${kamailio.domain}`,

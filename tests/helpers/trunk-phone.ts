@@ -28,7 +28,10 @@ export class TrunkCall {
   }
 
   ring(): void {
-    this.endpoint.respond(this.invite, 180, 'Ringing', { toTag: this.tag, headers: [['Contact', `<${this.contact}>`]] });
+    this.endpoint.respond(this.invite, 180, 'Ringing', {
+      toTag: this.tag,
+      headers: [['Contact', `<${this.contact}>`]],
+    });
   }
 
   /** 200 OK with `sdp`; resolves with the ACK. */
@@ -36,7 +39,10 @@ export class TrunkCall {
     this.answered = true;
     this.endpoint.respond(this.invite, 200, 'OK', {
       toTag: this.tag,
-      headers: [['Contact', `<${this.contact}>`], ['Content-Type', 'application/sdp']],
+      headers: [
+        ['Contact', `<${this.contact}>`],
+        ['Content-Type', 'application/sdp'],
+      ],
       body: sdp,
     });
     return this.endpoint.waitForRequest('ACK', this.callId, timeoutMs);
@@ -76,7 +82,9 @@ export class TrunkCall {
       toTag: param(header(this.invite, 'from'), 'tag'),
       cseq: 1,
       // A UAS's route set is the INVITE's Record-Route, in order.
-      routes: headers(this.invite, 'record-route').flatMap((v) => v.split(/,(?=\s*<)/)).map((v) => v.trim()),
+      routes: headers(this.invite, 'record-route')
+        .flatMap((v) => v.split(/,(?=\s*<)/))
+        .map((v) => v.trim()),
     });
     return this.endpoint.finalResponse(bye, timeoutMs);
   }
@@ -121,7 +129,11 @@ export class TrunkPhone {
 
   /** How many calls arrived so far. */
   get calls(): number {
-    return new Set(this.endpoint.received.filter((m) => m.method === 'INVITE' && !param(header(m, 'to'), 'tag')).map((m) => header(m, 'call-id'))).size;
+    return new Set(
+      this.endpoint.received
+        .filter((m) => m.method === 'INVITE' && !param(header(m, 'to'), 'tag'))
+        .map((m) => header(m, 'call-id')),
+    ).size;
   }
 
   close(): Promise<void> {

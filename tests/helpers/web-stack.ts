@@ -58,7 +58,13 @@ export interface LogInOptions {
 }
 
 /** Opens a new page in `browser` and logs in through the login page, as a person does. */
-export async function logIn(browser: TestBrowser, base: string, email: string, password: string, options: LogInOptions): Promise<Page> {
+export async function logIn(
+  browser: TestBrowser,
+  base: string,
+  email: string,
+  password: string,
+  options: LogInOptions,
+): Promise<Page> {
   const page = await browser.context.newPage();
   page.on('pageerror', (error) => options.pageErrors.push(`${email}: ${error.message}`));
   options.watch?.(page);
@@ -74,9 +80,16 @@ export async function logIn(browser: TestBrowser, base: string, email: string, p
  * A test's `screenshot(page, name)`: with SCREENSHOT_DIR set, saves `<prefix>-<name>.png` there;
  * without it, does nothing.
  */
-export function screenshots(prefix: string, options: { fullPage?: boolean } = {}): (page: Page, name: string) => Promise<void> {
+export function screenshots(
+  prefix: string,
+  options: { fullPage?: boolean } = {},
+): (page: Page, name: string) => Promise<void> {
   return async (page, name) => {
     const dir = process.env['SCREENSHOT_DIR'];
-    if (dir) await page.screenshot({ path: path.join(dir, `${prefix}-${name}.png`), ...(options.fullPage ? { fullPage: true } : {}) });
+    if (dir)
+      await page.screenshot({
+        path: path.join(dir, `${prefix}-${name}.png`),
+        ...(options.fullPage ? { fullPage: true } : {}),
+      });
   };
 }

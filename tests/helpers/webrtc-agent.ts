@@ -30,7 +30,12 @@ export class WebRtcAgent {
   ) {}
 
   /** Registers as the browser workstation `workstationId` through Kamailio's WebSocket (`reconnect`: AgentPhone.register). */
-  static async register(kamailio: SipEdge, workstationId: string, peer: TestRtpengine, options: { reconnect?: boolean } = {}): Promise<WebRtcAgent> {
+  static async register(
+    kamailio: SipEdge,
+    workstationId: string,
+    peer: TestRtpengine,
+    options: { reconnect?: boolean } = {},
+  ): Promise<WebRtcAgent> {
     return new WebRtcAgent(await AgentPhone.register(kamailio, workstationId, options), peer);
   }
 
@@ -46,14 +51,27 @@ export class WebRtcAgent {
   /** Answers a ring that `phone.nextInvite` returned, as answerNext does (a test may look at the caller first). */
   async answer(ring: IncomingRing, timeoutMs: number): Promise<WebRtcCall> {
     const offer = ring.invite.body;
-    if (!/UDP\/TLS\/RTP\/SAVPF/.test(offer) || !/^a=fingerprint:/m.test(offer)) throw new Error(`the offer to a browser workstation is not WebRTC:\n${offer}`);
+    if (!/UDP\/TLS\/RTP\/SAVPF/.test(offer) || !/^a=fingerprint:/m.test(offer))
+      throw new Error(`the offer to a browser workstation is not WebRTC:\n${offer}`);
     const dialog = { 'call-id': ring.callId, 'from-tag': param(header(ring.invite, 'from'), 'tag') ?? '' };
     // The offer as the agent's own media endpoint gets it: plain RTP, no ICE, no DTLS.
-    const plain = await this.peer.ng({ command: 'offer', ...dialog, sdp: offer, ...(PLAIN_RTP as unknown as Record<string, Bencode>) });
-    if (plain['result'] !== 'ok') throw new Error(`the agent's rtpengine refused the offer: ${String(plain['error-reason'])}`);
+    const plain = await this.peer.ng({
+      command: 'offer',
+      ...dialog,
+      sdp: offer,
+      ...(PLAIN_RTP as unknown as Record<string, Bencode>),
+    });
+    if (plain['result'] !== 'ok')
+      throw new Error(`the agent's rtpengine refused the offer: ${String(plain['error-reason'])}`);
     const media = await PatientPhone.open(AGENT_TONE_HZ);
     // The endpoint's answer, turned into WebRTC towards the call.
-    const webrtc = await this.peer.ng({ command: 'answer', ...dialog, 'to-tag': ring.toTag, sdp: patientSdp(media.port), ...(WEBRTC as unknown as Record<string, Bencode>) });
+    const webrtc = await this.peer.ng({
+      command: 'answer',
+      ...dialog,
+      'to-tag': ring.toTag,
+      sdp: patientSdp(media.port),
+      ...(WEBRTC as unknown as Record<string, Bencode>),
+    });
     const answer = Buffer.isBuffer(webrtc['sdp']) ? webrtc['sdp'].toString() : String(webrtc['sdp'] ?? '');
     if (webrtc['result'] !== 'ok' || !/^a=fingerprint:/m.test(answer)) {
       media.close();
@@ -71,10 +89,23 @@ export class WebRtcAgent {
   answerReinvite(call: WebRtcCall, timeoutMs: number): Promise<SipMessage> {
     const dialog = { 'call-id': call.ring.callId, 'from-tag': param(header(call.ring.invite, 'from'), 'tag') ?? '' };
     return call.ring.answerReinvite(async (offer) => {
-      const plain = await this.peer.ng({ command: 'offer', ...dialog, sdp: offer, ...(PLAIN_RTP as unknown as Record<string, Bencode>) });
-      if (plain['result'] !== 'ok') throw new Error(`the agent's rtpengine refused the new offer: ${String(plain['error-reason'])}`);
-      const webrtc = await this.peer.ng({ command: 'answer', ...dialog, 'to-tag': call.ring.toTag, sdp: patientSdp(call.media.port), ...(WEBRTC as unknown as Record<string, Bencode>) });
-      if (webrtc['result'] !== 'ok') throw new Error(`the agent's rtpengine gave no new answer: ${String(webrtc['error-reason'])}`);
+      const plain = await this.peer.ng({
+        command: 'offer',
+        ...dialog,
+        sdp: offer,
+        ...(PLAIN_RTP as unknown as Record<string, Bencode>),
+      });
+      if (plain['result'] !== 'ok')
+        throw new Error(`the agent's rtpengine refused the new offer: ${String(plain['error-reason'])}`);
+      const webrtc = await this.peer.ng({
+        command: 'answer',
+        ...dialog,
+        'to-tag': call.ring.toTag,
+        sdp: patientSdp(call.media.port),
+        ...(WEBRTC as unknown as Record<string, Bencode>),
+      });
+      if (webrtc['result'] !== 'ok')
+        throw new Error(`the agent's rtpengine gave no new answer: ${String(webrtc['error-reason'])}`);
       return String(webrtc['sdp']);
     }, timeoutMs);
   }

@@ -5,7 +5,17 @@
  * BYE) and waits for each answer, which a sipp scenario could only do with fixed pauses.
  */
 import { SipTcpEndpoint } from './sip-endpoint.js';
-import { cseq, header, headers, nameAddrUri, newBranch, param, randomToken, serialize, type SipMessage } from './sip-message.js';
+import {
+  cseq,
+  header,
+  headers,
+  nameAddrUri,
+  newBranch,
+  param,
+  randomToken,
+  serialize,
+  type SipMessage,
+} from './sip-message.js';
 
 export interface RingOptions {
   /** The SIP user to ring, e.g. ws-<workstationId>. */
@@ -110,7 +120,10 @@ export class Ring {
       toTag,
       target: nameAddrUri(header(response, 'contact') ?? ''),
       // A UAC's route set is the 2xx's Record-Route, last first.
-      routes: headers(response, 'record-route').flatMap((v) => v.split(',')).map((v) => v.trim()).reverse(),
+      routes: headers(response, 'record-route')
+        .flatMap((v) => v.split(','))
+        .map((v) => v.trim())
+        .reverse(),
     };
     this.sendInDialog('ACK', 1, sdp);
   }
@@ -123,7 +136,8 @@ export class Ring {
   /** The final response to our BYE. */
   byeResponse(timeoutMs = 5000): Promise<SipMessage> {
     return this.ringer.endpoint.waitFor(
-      (m) => m.status !== undefined && header(m, 'call-id') === this.callId && cseq(m).method === 'BYE' && m.status >= 200,
+      (m) =>
+        m.status !== undefined && header(m, 'call-id') === this.callId && cseq(m).method === 'BYE' && m.status >= 200,
       `the response to the BYE of ${this.options.user}`,
       timeoutMs,
     );

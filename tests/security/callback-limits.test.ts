@@ -34,7 +34,9 @@ const test = suite<Context>('callback limits');
 
 test.before(async (context) => {
   const trunkPort = await freePort('127.0.0.1', ['udp']);
-  context.path = await startCallPath({ appEnv: { SKIP_INTRO: 'true', OUTBOUND_TRUNK: `127.0.0.1:${trunkPort}`, CLINIC_COUNTRY: 'PL' } });
+  context.path = await startCallPath({
+    appEnv: { SKIP_INTRO: 'true', OUTBOUND_TRUNK: `127.0.0.1:${trunkPort}`, CLINIC_COUNTRY: 'PL' },
+  });
   context.trunk = await TrunkPhone.open(context.path.kamailioPort, trunkPort);
   context.browser = await CallbackBrowser.connect(context.path.kamailio, SIP_USER);
   context.policy = new OutboundPolicyStore(context.path.redis, 'PL');
@@ -46,7 +48,7 @@ test.after(async (context) => {
   await context.path?.stop();
 });
 
-test('the policy\'s longest callback: both the browser and the patient get a BYE at the maximum, the callback ends answered, reason max-duration', async (context) => {
+test("the policy's longest callback: both the browser and the patient get a BYE at the maximum, the callback ends answered, reason max-duration", async (context) => {
   const { redis, app } = context.path;
   await context.policy.set({ ...(await context.policy.get()), maxDurationSeconds: MAX_SECONDS });
   const { grant, target } = await grantCallback(redis, { domain: context.path.kamailio.domain, sipUser: SIP_USER });
@@ -62,12 +64,22 @@ test('the policy\'s longest callback: both the browser and the patient get a BYE
     call.waitForBye(MAX_SECONDS * 1000 + TIMEOUT).then((bye) => [Date.now() - answeredAt, bye] as const),
     atTrunk.waitForBye(MAX_SECONDS * 1000 + TIMEOUT).then((bye) => [Date.now() - answeredAt, bye] as const),
   ]);
-  for (const bye of [browserBye, patientBye]) assert.is(header(bye, 'reason'), MAX_DURATION_BYE_REASON, 'the BYE says why (RFC 3326)');
+  for (const bye of [browserBye, patientBye])
+    assert.is(header(bye, 'reason'), MAX_DURATION_BYE_REASON, 'the BYE says why (RFC 3326)');
   console.log(`  max ${MAX_SECONDS} s: BYE at the browser after ${atBrowser} ms, at the patient after ${atPatient} ms`);
-  for (const ms of [atBrowser, atPatient]) assert.ok(ms >= MAX_SECONDS * 1000 - 200 && ms < MAX_SECONDS * 1000 + 1000, `BYE after ${ms} ms`);
-  const ended = await waitFor('the callback to end', async () => (await callbackEvents(redis, grant.callbackId)).find((v) => v.state === 'ended'), TIMEOUT);
+  for (const ms of [atBrowser, atPatient])
+    assert.ok(ms >= MAX_SECONDS * 1000 - 200 && ms < MAX_SECONDS * 1000 + 1000, `BYE after ${ms} ms`);
+  const ended = await waitFor(
+    'the callback to end',
+    async () => (await callbackEvents(redis, grant.callbackId)).find((v) => v.state === 'ended'),
+    TIMEOUT,
+  );
   assert.is(ended.outcome, 'answered');
-  const line = await app.waitForLog('the callback ended', (l) => l['msg'] === 'callback ended' && l['callbackId'] === grant.callbackId, { from: logsBefore });
+  const line = await app.waitForLog(
+    'the callback ended',
+    (l) => l['msg'] === 'callback ended' && l['callbackId'] === grant.callbackId,
+    { from: logsBefore },
+  );
   assert.is(line['reason'], 'max-duration');
   await waitFor('rtpengine to hold no call', async () => (await context.path.rtpengine.list()).length === 0, TIMEOUT);
 });
@@ -79,11 +91,19 @@ for (const [number, why] of [
 ] as const) {
   test(`a grant for ${number} (${why}) that did not come through signaling's check: the browser gets 403, nothing reaches the trunk`, async (context) => {
     const { redis } = context.path;
-    const { grant, target } = await grantCallback(redis, { domain: context.path.kamailio.domain, sipUser: SIP_USER, number });
+    const { grant, target } = await grantCallback(redis, {
+      domain: context.path.kamailio.domain,
+      sipUser: SIP_USER,
+      number,
+    });
     const calls = context.trunk.calls;
     const response = await (await context.browser.call(target)).final(TIMEOUT);
     assert.is(`${response.status} ${response.reason}`, '403 Outside Callback Policy');
-    const ended = await waitFor('the callback to end', async () => (await callbackEvents(redis, grant.callbackId)).find((v) => v.state === 'ended'), TIMEOUT);
+    const ended = await waitFor(
+      'the callback to end',
+      async () => (await callbackEvents(redis, grant.callbackId)).find((v) => v.state === 'ended'),
+      TIMEOUT,
+    );
     assert.is(ended.outcome, 'failed');
     assert.is(await redis.exists(RedisKeys.taskCallback(grant.taskId)), 0, 'the task is unlocked');
     assert.is(context.trunk.calls, calls, 'nothing reached the trunk');
@@ -99,7 +119,11 @@ test('the policy changed after the grant: the sip app checks the policy in force
     const response = await (await context.browser.call(target)).final(TIMEOUT);
     assert.is(`${response.status} ${response.reason}`, '403 Outside Callback Policy');
     assert.is(context.trunk.calls, calls, 'nothing reached the trunk');
-    await waitFor('the callback to end', async () => (await callbackEvents(redis, grant.callbackId)).some((v) => v.state === 'ended'), TIMEOUT);
+    await waitFor(
+      'the callback to end',
+      async () => (await callbackEvents(redis, grant.callbackId)).some((v) => v.state === 'ended'),
+      TIMEOUT,
+    );
   } finally {
     await context.policy.set({ ...(await context.policy.get()), deniedPrefixes: [] });
   }

@@ -66,7 +66,18 @@ async function answeredTrunkCall(): Promise<Dialog> {
 }
 
 /** An in-dialog request of the trunk's dialog, with `change` applied to what it would send. */
-function fromTrunk(dialog: Dialog, method: string, change: { routes?: string[]; callId?: string; uri?: string; fromTag?: string; toTag?: string; from?: SipUdpEndpoint } = {}): SentRequest {
+function fromTrunk(
+  dialog: Dialog,
+  method: string,
+  change: {
+    routes?: string[];
+    callId?: string;
+    uri?: string;
+    fromTag?: string;
+    toTag?: string;
+    from?: SipUdpEndpoint;
+  } = {},
+): SentRequest {
   dialog.cseq += 1;
   const sender = change.from ?? trunk;
   return sender.sendRequest({
@@ -118,7 +129,10 @@ test('the dialogs Kamailio sets up carry a signed Record-Route', async () => {
   }
   const first = before.routes[0] as string;
   // The signature is the one the helper computes: the expired ones below are made the same way.
-  assert.is(paramOf(first, 'dls'), routeSignature(kamailio.secret, before.sent.callId, before.sent.fromTag, Number(paramOf(first, 'dlt'))));
+  assert.is(
+    paramOf(first, 'dls'),
+    routeSignature(kamailio.secret, before.sent.callId, before.sent.fromTag, Number(paramOf(first, 'dlt'))),
+  );
 });
 
 test('after a SIGKILL and a restart, both sides of a dialog set up before it reach each other, in both directions', async () => {
@@ -155,7 +169,7 @@ test('after a SIGKILL and a restart, both sides of a dialog set up before it rea
   }
 });
 
-test('a forged or altered signature, a borrowed Route, a Route that is not Kamailio\'s: 404, and nothing is relayed', async () => {
+test("a forged or altered signature, a borrowed Route, a Route that is not Kamailio's: 404, and nothing is relayed", async () => {
   const first = other.routes[0] as string;
   const signature = paramOf(first, 'dls');
   const time = Number(paramOf(first, 'dlt'));
@@ -165,19 +179,32 @@ test('a forged or altered signature, a borrowed Route, a Route that is not Kamai
     ['one hex digit changed', { routes: other.routes.map((r) => withParam(r, 'dls', flipped)) }],
     ['the time changed', { routes: other.routes.map((r) => withParam(r, 'dlt', String(time - 1))) }],
     ['no signature', { routes: other.routes.map((r) => r.replace(/;dls=[^;>]*/, '')) }],
-    ['another call\'s Route with this Call-ID', { callId: `${randomToken(10)}@elsewhere`, routes: before.routes }],
+    ["another call's Route with this Call-ID", { callId: `${randomToken(10)}@elsewhere`, routes: before.routes }],
     ['this Route with another Call-ID', { callId: `${randomToken(10)}@elsewhere` }],
     ['this Route with neither of its tags', { fromTag: randomToken(4), toTag: randomToken(4) }],
-    ['this signature behind a Route of someone else', { routes: [first.replace(`${kamailio.host}:${kamailio.sipPort}`, `127.0.0.1:${target.port}`)] }],
+    [
+      'this signature behind a Route of someone else',
+      { routes: [first.replace(`${kamailio.host}:${kamailio.sipPort}`, `127.0.0.1:${target.port}`)] },
+    ],
     ['no Route at all, to the trunk', { routes: [], uri: `sip:+19005550123@127.0.0.1:${target.port}` }],
   ];
   for (const [what, change] of cases) {
     await refused(attacker, fromTrunk(other, 'INVITE', { ...change, from: attacker }), 404, what);
   }
   // From the trunk itself, no Route and a Request-URI elsewhere: not the sip app, not relayed.
-  await refused(trunk, fromTrunk(other, 'INVITE', { routes: [], uri: `sip:+19005550123@127.0.0.1:${target.port}` }), 404, 'the trunk, without a Route, to elsewhere');
+  await refused(
+    trunk,
+    fromTrunk(other, 'INVITE', { routes: [], uri: `sip:+19005550123@127.0.0.1:${target.port}` }),
+    404,
+    'the trunk, without a Route, to elsewhere',
+  );
   // A good signature from an untrusted address still only reaches the sip app, never elsewhere.
-  await refused(attacker, fromTrunk(other, 'INVITE', { from: attacker, uri: `sip:+19005550123@127.0.0.1:${target.port}` }), 403, 'a signed Route to elsewhere');
+  await refused(
+    attacker,
+    fromTrunk(other, 'INVITE', { from: attacker, uri: `sip:+19005550123@127.0.0.1:${target.port}` }),
+    403,
+    'a signed Route to elsewhere',
+  );
   assert.equal(target.received, [], 'nothing reached the other target');
   await reachesApp(trunk, fromTrunk(other, 'OPTIONS'));
 });
@@ -185,12 +212,25 @@ test('a forged or altered signature, a borrowed Route, a Route that is not Kamai
 test('an expired signature, one dated after the restart, and the Route of a dialog that ended since: 404', async () => {
   const { callId } = other.sent;
   const tag = other.sent.fromTag;
-  const signed = (time: number): string[] => other.routes.map((r) => withParam(withParam(r, 'dlt', String(time)), 'dls', routeSignature(kamailio.secret, callId, tag, time)));
+  const signed = (time: number): string[] =>
+    other.routes.map((r) =>
+      withParam(withParam(r, 'dlt', String(time)), 'dls', routeSignature(kamailio.secret, callId, tag, time)),
+    );
   const now = Math.floor(Date.now() / 1000);
   // The control: the helper's signature, dated before the restart, goes through.
   await reachesApp(trunk, fromTrunk(other, 'OPTIONS', { routes: signed(now - 3600) }));
-  await refused(attacker, fromTrunk(other, 'INVITE', { from: attacker, routes: signed(now - DIALOG_MAX_SECONDS - 60) }), 404, 'signed longer ago than any dialog lives');
-  await refused(attacker, fromTrunk(other, 'INVITE', { from: attacker, routes: signed(restartedAt + 5) }), 404, 'signed after this Kamailio started');
+  await refused(
+    attacker,
+    fromTrunk(other, 'INVITE', { from: attacker, routes: signed(now - DIALOG_MAX_SECONDS - 60) }),
+    404,
+    'signed longer ago than any dialog lives',
+  );
+  await refused(
+    attacker,
+    fromTrunk(other, 'INVITE', { from: attacker, routes: signed(restartedAt + 5) }),
+    404,
+    'signed after this Kamailio started',
+  );
 
   // A dialog set up after the restart and hung up: the dialog module forgot it, and so must the signature.
   // (It keeps a dialog for the BYE transaction's wait timer, 5 s: until then, a request for it that
@@ -209,7 +249,12 @@ test('an expired signature, one dated after the restart, and the Route of a dial
     15_000,
   );
   assert.is(status, 404, 'the Route of a dialog that ended');
-  await refused(attacker, fromTrunk(ended, 'INVITE', { from: attacker }), 404, 'the Route of a dialog that ended, to the sip app');
+  await refused(
+    attacker,
+    fromTrunk(ended, 'INVITE', { from: attacker }),
+    404,
+    'the Route of a dialog that ended, to the sip app',
+  );
   assert.equal(target.received, [], 'nothing reached the other target');
 });
 

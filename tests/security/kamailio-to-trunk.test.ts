@@ -22,7 +22,17 @@ import { describeSipp, runSipp, type SippResult } from '../helpers/sipp.js';
 
 const SCENARIOS = path.join(REPO_ROOT, 'tests/security/sipp');
 const ALLOWED = '+48601234567';
-const SDP = ['v=0', 'o=app 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=sendrecv', ''].join('\r\n');
+const SDP = [
+  'v=0',
+  'o=app 1 1 IN IP4 127.0.0.1',
+  's=-',
+  'c=IN IP4 127.0.0.1',
+  't=0 0',
+  'm=audio 40000 RTP/AVP 0',
+  'a=rtpmap:0 PCMU/8000',
+  'a=sendrecv',
+  '',
+].join('\r\n');
 
 let redis: TestRedis;
 let db: Redis;
@@ -42,7 +52,12 @@ test.before(async () => {
   // 127.0.0.1 is no trunk address here, so requests from it are "anyone" unless they come over the
   // sip app's connection.
   kamailio = await startTestKamailio({ redisUrl: redis.url, outboundTrunk: trunk, trunkAddresses: ['127.0.0.3'] });
-  app = await SipTcpEndpoint.connect({ host: kamailio.host, port: kamailio.sipPort, localAddress: kamailio.appHost, localPort: kamailio.appPort });
+  app = await SipTcpEndpoint.connect({
+    host: kamailio.host,
+    port: kamailio.sipPort,
+    localAddress: kamailio.appHost,
+    localPort: kamailio.appPort,
+  });
   const self = `sip:${kamailio.host}:${kamailio.sipPort}`;
   const ping = app.sendRequest({ method: 'OPTIONS', uri: self, from: `sip:sipapp@${kamailio.domain}`, to: self });
   assert.is((await app.finalResponse(ping)).status, 200);
@@ -89,7 +104,7 @@ function fromNonApp(options: { localIp: string; transport: 'u1' | 't1'; localPor
   });
 }
 
-test('an INVITE toward the trunk that does not come from the sip app is refused 403 (sipp from another address, from the app\'s address over UDP and over TCP from another port)', async () => {
+test("an INVITE toward the trunk that does not come from the sip app is refused 403 (sipp from another address, from the app's address over UDP and over TCP from another port)", async () => {
   for (const options of [
     { localIp: '127.0.0.2', transport: 'u1' as const },
     { localIp: '127.0.0.1', transport: 'u1' as const },
@@ -100,7 +115,7 @@ test('an INVITE toward the trunk that does not come from the sip app is refused 
   }
 });
 
-test('the sip app\'s connection: refused numbers, other destinations and missing authorizations get 403; an allowed, authorized number to OUTBOUND_TRUNK reaches the trunk (sipp UAS) and only it', async () => {
+test("the sip app's connection: refused numbers, other destinations and missing authorizations get 403; an allowed, authorized number to OUTBOUND_TRUNK reaches the trunk (sipp UAS) and only it", async () => {
   await policy.set({ ...(await policy.get()), deniedPrefixes: ['+4870'] });
   const uas = runSipp({
     scenario: path.join(SCENARIOS, 'uas-trunk-expect-one-invite-to-allowed-number-486.xml'),
@@ -112,23 +127,97 @@ test('the sip app\'s connection: refused numbers, other destinations and missing
   });
   const otherPort = await freePort('127.0.0.1', ['udp']);
   const refusals: Array<[string, () => Promise<SipMessage>, number, string]> = [
-    ['an allowed number without authorization', async () => appInvite(`sip:${ALLOWED}@${trunk}`), 403, 'Not Authorized'],
-    ['an authorization for another number', async () => appInvite(`sip:${ALLOWED}@${trunk}`, { callId: await authorized('+48601234568') }), 403, 'Not Authorized'],
-    ['a denied prefix (Polish premium rate), authorized', async () => appInvite(`sip:+48701234567@${trunk}`, { callId: await authorized('+48701234567') }), 403, 'Outside Callback Policy'],
-    ['a foreign number, authorized', async () => appInvite(`sip:+4915112345678@${trunk}`, { callId: await authorized('+4915112345678') }), 403, 'Outside Callback Policy'],
-    ['a service code', async () => appInvite(`sip:*100%23@${trunk}`, { callId: await authorized('*100#') }), 403, 'Not An E.164 Number'],
-    ['a national number', async () => appInvite(`sip:601234567@${trunk}`, { callId: await authorized('601234567') }), 403, 'Not An E.164 Number'],
-    ['longer than E.164 (16 digits)', async () => appInvite(`sip:+4860123456789012@${trunk}`, { callId: await authorized('+4860123456789012') }), 403, 'Not An E.164 Number'],
-    ['too short', async () => appInvite(`sip:+48601@${trunk}`, { callId: await authorized('+48601') }), 403, 'Not An E.164 Number'],
-    ['another port', async () => appInvite(`sip:${ALLOWED}@127.0.0.1:${otherPort}`, { callId: await authorized(ALLOWED) }), 403, 'Not The Outbound Trunk'],
-    ['another host', async () => appInvite(`sip:${ALLOWED}@127.0.0.2:${trunkPort}`, { callId: await authorized(ALLOWED) }), 403, 'Not The Outbound Trunk'],
-    ['no port (5060)', async () => appInvite(`sip:${ALLOWED}@127.0.0.1`, { callId: await authorized(ALLOWED) }), 403, 'Not The Outbound Trunk'],
-    ['the trunk over TCP', async () => appInvite(`sip:${ALLOWED}@${trunk};transport=tcp`, { callId: await authorized(ALLOWED) }), 403, 'Not The Outbound Trunk'],
-    ['the trunk with maddr', async () => appInvite(`sip:${ALLOWED}@${trunk};maddr=127.0.0.2`, { callId: await authorized(ALLOWED) }), 403, 'Not The Outbound Trunk'],
-    ['sips', async () => appInvite(`sips:${ALLOWED}@${trunk}`, { callId: await authorized(ALLOWED) }), 403, 'Not The Outbound Trunk'],
+    [
+      'an allowed number without authorization',
+      async () => appInvite(`sip:${ALLOWED}@${trunk}`),
+      403,
+      'Not Authorized',
+    ],
+    [
+      'an authorization for another number',
+      async () => appInvite(`sip:${ALLOWED}@${trunk}`, { callId: await authorized('+48601234568') }),
+      403,
+      'Not Authorized',
+    ],
+    [
+      'a denied prefix (Polish premium rate), authorized',
+      async () => appInvite(`sip:+48701234567@${trunk}`, { callId: await authorized('+48701234567') }),
+      403,
+      'Outside Callback Policy',
+    ],
+    [
+      'a foreign number, authorized',
+      async () => appInvite(`sip:+4915112345678@${trunk}`, { callId: await authorized('+4915112345678') }),
+      403,
+      'Outside Callback Policy',
+    ],
+    [
+      'a service code',
+      async () => appInvite(`sip:*100%23@${trunk}`, { callId: await authorized('*100#') }),
+      403,
+      'Not An E.164 Number',
+    ],
+    [
+      'a national number',
+      async () => appInvite(`sip:601234567@${trunk}`, { callId: await authorized('601234567') }),
+      403,
+      'Not An E.164 Number',
+    ],
+    [
+      'longer than E.164 (16 digits)',
+      async () => appInvite(`sip:+4860123456789012@${trunk}`, { callId: await authorized('+4860123456789012') }),
+      403,
+      'Not An E.164 Number',
+    ],
+    [
+      'too short',
+      async () => appInvite(`sip:+48601@${trunk}`, { callId: await authorized('+48601') }),
+      403,
+      'Not An E.164 Number',
+    ],
+    [
+      'another port',
+      async () => appInvite(`sip:${ALLOWED}@127.0.0.1:${otherPort}`, { callId: await authorized(ALLOWED) }),
+      403,
+      'Not The Outbound Trunk',
+    ],
+    [
+      'another host',
+      async () => appInvite(`sip:${ALLOWED}@127.0.0.2:${trunkPort}`, { callId: await authorized(ALLOWED) }),
+      403,
+      'Not The Outbound Trunk',
+    ],
+    [
+      'no port (5060)',
+      async () => appInvite(`sip:${ALLOWED}@127.0.0.1`, { callId: await authorized(ALLOWED) }),
+      403,
+      'Not The Outbound Trunk',
+    ],
+    [
+      'the trunk over TCP',
+      async () => appInvite(`sip:${ALLOWED}@${trunk};transport=tcp`, { callId: await authorized(ALLOWED) }),
+      403,
+      'Not The Outbound Trunk',
+    ],
+    [
+      'the trunk with maddr',
+      async () => appInvite(`sip:${ALLOWED}@${trunk};maddr=127.0.0.2`, { callId: await authorized(ALLOWED) }),
+      403,
+      'Not The Outbound Trunk',
+    ],
+    [
+      'sips',
+      async () => appInvite(`sips:${ALLOWED}@${trunk}`, { callId: await authorized(ALLOWED) }),
+      403,
+      'Not The Outbound Trunk',
+    ],
     [
       'a Route header elsewhere',
-      async () => appInvite(`sip:${ALLOWED}@${trunk}`, { callId: await authorized(ALLOWED), headers: [['Route', `<sip:127.0.0.1:${otherPort};lr>`]] }),
+      async () =>
+        appInvite(`sip:${ALLOWED}@${trunk}`, {
+          callId: await authorized(ALLOWED),
+          headers: [['Route', `<sip:127.0.0.1:${otherPort};lr>`]],
+        }),
       403,
       'Not The Outbound Trunk',
     ],
@@ -153,11 +242,24 @@ test('the sip app\'s connection: refused numbers, other destinations and missing
 
 test('a Kamailio without OUTBOUND_TRUNK relays no callback at all', async () => {
   const bare = await startTestKamailio({ redisUrl: redis.url, trunkAddresses: ['127.0.0.3'] });
-  const endpoint = await SipTcpEndpoint.connect({ host: bare.host, port: bare.sipPort, localAddress: bare.appHost, localPort: bare.appPort });
+  const endpoint = await SipTcpEndpoint.connect({
+    host: bare.host,
+    port: bare.sipPort,
+    localAddress: bare.appHost,
+    localPort: bare.appPort,
+  });
   try {
     const callId = await authorized(ALLOWED);
     const uri = `sip:${ALLOWED}@${trunk}`;
-    const sent = endpoint.sendRequest({ method: 'INVITE', uri, callId, from: `sip:100@${bare.domain}`, to: uri, headers: [['Content-Type', 'application/sdp']], body: SDP });
+    const sent = endpoint.sendRequest({
+      method: 'INVITE',
+      uri,
+      callId,
+      from: `sip:100@${bare.domain}`,
+      to: uri,
+      headers: [['Content-Type', 'application/sdp']],
+      body: SDP,
+    });
     const response = await endpoint.finalResponse(sent);
     assert.is(`${response.status} ${response.reason}`, '403 No Outbound Trunk');
   } finally {

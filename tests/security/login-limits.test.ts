@@ -67,11 +67,15 @@ test('500 concurrent wrong logins for one account from one address run only the 
   // A first delay longer than the burst, so that the bound is exactly the free attempts.
   const target = await start({ LOGIN_FREE_ATTEMPTS: '3', LOGIN_DELAY_BASE_SECONDS: '60' });
   const started = performance.now();
-  const responses = await Promise.all(Array.from({ length: 500 }, (_, i) => attempt('203.0.113.7', ANNA, `guess ${i}`)));
+  const responses = await Promise.all(
+    Array.from({ length: 500 }, (_, i) => attempt('203.0.113.7', ANNA, `guess ${i}`)),
+  );
   const ms = performance.now() - started;
   const counts = tally(responses);
   const { verifications } = target.loginMetrics;
-  console.log(`one address: 500 concurrent wrong logins → ${verifications} argon2 verifications (allowed 3), statuses ${JSON.stringify(counts)}, ${ms.toFixed(0)} ms`);
+  console.log(
+    `one address: 500 concurrent wrong logins → ${verifications} argon2 verifications (allowed 3), statuses ${JSON.stringify(counts)}, ${ms.toFixed(0)} ms`,
+  );
   assert.ok(verifications <= 3, `at most the free attempts are verified, got ${verifications}`);
   assert.is(counts[401], verifications, 'each verification is a 401');
   assert.is(counts[429], 500 - verifications, 'every other attempt is refused before argon2');
@@ -82,17 +86,27 @@ test('500 concurrent wrong logins for one account from one address run only the 
 
   // An unknown email is limited the same way, so the limits tell nothing about which emails exist.
   const before = target.loginMetrics.verifications;
-  const unknown = await Promise.all(Array.from({ length: 500 }, (_, i) => attempt('203.0.113.8', 'nobody@clinic.example', `guess ${i}`)));
+  const unknown = await Promise.all(
+    Array.from({ length: 500 }, (_, i) => attempt('203.0.113.8', 'nobody@clinic.example', `guess ${i}`)),
+  );
   const unknownVerifications = target.loginMetrics.verifications - before;
-  console.log(`unknown email: 500 concurrent → ${unknownVerifications} verifications, statuses ${JSON.stringify(tally(unknown))}`);
+  console.log(
+    `unknown email: 500 concurrent → ${unknownVerifications} verifications, statuses ${JSON.stringify(tally(unknown))}`,
+  );
   assert.ok(unknownVerifications <= 3);
   assert.equal(tally(unknown), counts);
 });
 
 test('500 concurrent wrong logins for one account from 50 addresses: at most the account threshold plus one per address, plus one slow-lane slot', async () => {
-  const target = await start({ LOGIN_FREE_ATTEMPTS: '3', LOGIN_DELAY_BASE_SECONDS: '60', LOGIN_MAX_FAILURES_PER_ACCOUNT: '10' });
+  const target = await start({
+    LOGIN_FREE_ATTEMPTS: '3',
+    LOGIN_DELAY_BASE_SECONDS: '60',
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: '10',
+  });
   const addresses = Array.from({ length: 50 }, (_, i) => `198.51.100.${i + 1}`);
-  const responses = await Promise.all(Array.from({ length: 500 }, (_, i) => attempt(addresses[i % 50]!, ANNA, `guess ${i}`)));
+  const responses = await Promise.all(
+    Array.from({ length: 500 }, (_, i) => attempt(addresses[i % 50]!, ANNA, `guess ${i}`)),
+  );
   const counts = tally(responses);
   const { verifications } = target.loginMetrics;
   const allowed = 10 + addresses.length + 1;
@@ -121,7 +135,9 @@ test("after an attacker's 100 failures from many addresses, the real user from a
 
   const started = performance.now();
   const user = await attempt('10.1.2.3', ANNA, PASSWORD);
-  console.log(`the real user, after ${100 + (counts[401] ?? 0)} failures: ${user.statusCode} in ${(performance.now() - started).toFixed(0)} ms`);
+  console.log(
+    `the real user, after ${100 + (counts[401] ?? 0)} failures: ${user.statusCode} in ${(performance.now() - started).toFixed(0)} ms`,
+  );
   assert.is(user.statusCode, 200, user.body);
 });
 
@@ -141,17 +157,27 @@ test('progressive delay: refused with 429 and Retry-After until the wait passes 
     const refused = await attempt(from, ANNA, 'too soon');
     assert.is(refused.statusCode, 429);
     assert.is(refused.headers['retry-after'], retryAfter);
-    assert.is(message(refused), `Too many failed logins for this account. Try again in ${retryAfter === '1' ? '1 second' : '2 seconds'}.`);
-    const accepted = await waitFor(`the ${wait} ms wait to pass`, async () => {
-      const sent = performance.now();
-      const response = await attempt(from, ANNA, 'after the wait');
-      return response.statusCode === 429 ? undefined : { response, sent, at: performance.now() };
-    }, wait + 3000);
+    assert.is(
+      message(refused),
+      `Too many failed logins for this account. Try again in ${retryAfter === '1' ? '1 second' : '2 seconds'}.`,
+    );
+    const accepted = await waitFor(
+      `the ${wait} ms wait to pass`,
+      async () => {
+        const sent = performance.now();
+        const response = await attempt(from, ANNA, 'after the wait');
+        return response.statusCode === 429 ? undefined : { response, sent, at: performance.now() };
+      },
+      wait + 3000,
+    );
     assert.is(accepted.response.statusCode, 401, 'the attempt is verified once the wait has passed');
     // From before the previous attempt was sent to after this one was answered: never shorter than the wait.
     const waited = accepted.at - last;
     console.log(`delay ${wait} ms: accepted after ${waited.toFixed(0)} ms`);
-    assert.ok(waited >= wait - 5, `accepted ${waited.toFixed(0)} ms after the previous attempt, before the ${wait} ms wait`);
+    assert.ok(
+      waited >= wait - 5,
+      `accepted ${waited.toFixed(0)} ms after the previous attempt, before the ${wait} ms wait`,
+    );
     last = accepted.sent;
   }
 });
@@ -167,10 +193,14 @@ test('during a delay the right password is refused like a wrong one (no oracle),
   assert.is(right.headers['retry-after'], wrong.headers['retry-after']);
   assert.is(right.cookies.length, 0, 'no session during the delay');
 
-  const success = await waitFor('the delay to pass', async () => {
-    const response = await attempt(from, ANNA, PASSWORD);
-    return response.statusCode === 429 ? undefined : response;
-  }, 4000);
+  const success = await waitFor(
+    'the delay to pass',
+    async () => {
+      const response = await attempt(from, ANNA, PASSWORD);
+      return response.statusCode === 429 ? undefined : response;
+    },
+    4000,
+  );
   assert.is(success.statusCode, 200);
   assert.is(await db.exists(`login-attempts:pair:${from}|${ANNA}`), 0, 'the pair is forgotten');
   // Free attempts again, with no wait in between.
@@ -185,7 +215,9 @@ test('one address spraying many accounts meets the per-address ceiling; going ar
     Array.from({ length: 100 }, (_, i) => attempt('203.0.113.40', `user${i}@clinic.example`, 'Summer2026!')),
   );
   const counts = tally(sprayed);
-  console.log(`one address, 100 accounts at once: ${target.loginMetrics.verifications} verifications (ceiling 6), ${JSON.stringify(counts)}`);
+  console.log(
+    `one address, 100 accounts at once: ${target.loginMetrics.verifications} verifications (ceiling 6), ${JSON.stringify(counts)}`,
+  );
   assert.equal(counts, { 401: 6, 429: 94 });
   assert.is(target.loginMetrics.verifications, 6);
 
@@ -193,10 +225,15 @@ test('one address spraying many accounts meets the per-address ceiling; going ar
   assert.is(refused.statusCode, 429, 'even a right password from that address');
   assert.match(message(refused), /^Too many failed logins from this network\. Try again in (59|60) minutes\.$/);
   assert.ok(Number(refused.headers['retry-after']) > 3500);
-  assert.is((await attempt('203.0.113.41', 'ben@clinic.example', 'bens own password')).statusCode, 200, 'another address is not affected');
+  assert.is(
+    (await attempt('203.0.113.41', 'ben@clinic.example', 'bens own password')).statusCode,
+    200,
+    'another address is not affected',
+  );
 
   // Another address in the same IPv6 /64 is the same subscriber.
-  for (let i = 0; i < 6; i += 1) assert.is((await attempt(`2001:db8:1:2::${i + 1}`, `user${i}@clinic.example`, 'x')).statusCode, 401);
+  for (let i = 0; i < 6; i += 1)
+    assert.is((await attempt(`2001:db8:1:2::${i + 1}`, `user${i}@clinic.example`, 'x')).statusCode, 401);
   assert.is((await attempt('2001:db8:1:2:ffff::9', 'ben@clinic.example', 'bens own password')).statusCode, 429);
   assert.is((await attempt('2001:db8:1:3::1', 'ben@clinic.example', 'bens own password')).statusCode, 200);
 });
@@ -236,7 +273,9 @@ test('an unknown email costs the same time as a known one with a wrong password'
   }
   const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const ratio = median(unknown) / median(known);
-  console.log(`median login time: known ${median(known).toFixed(1)} ms, unknown ${median(unknown).toFixed(1)} ms (ratio ${ratio.toFixed(2)})`);
+  console.log(
+    `median login time: known ${median(known).toFixed(1)} ms, unknown ${median(unknown).toFixed(1)} ms (ratio ${ratio.toFixed(2)})`,
+  );
   assert.ok(ratio > 0.67 && ratio < 1.5, `ratio ${ratio.toFixed(2)}`);
 });
 

@@ -9,7 +9,15 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SESSION_COOKIE, type ApiError, type CallView, type CallbackStartResponse, type OutboundPolicy, type OutboundPolicyResponse, type TaskView } from '@deskline/protocol';
+import {
+  SESSION_COOKIE,
+  type ApiError,
+  type CallView,
+  type CallbackStartResponse,
+  type OutboundPolicy,
+  type OutboundPolicyResponse,
+  type TaskView,
+} from '@deskline/protocol';
 import { RedisKeys, RedisStreams } from '@deskline/store';
 import { dateIn } from '@deskline/signaling/services/clinic-day';
 import { asUser, createUser, loginOk, useFreshApp, type LoggedIn } from '../helpers/signaling.js';
@@ -42,7 +50,12 @@ async function missedCallFrom(from: string): Promise<TaskView> {
   const now = Date.now();
   const call: CallView = { id: `call-${++seq}-${now}`, from, line: '100', state: 'intro', startedAt: now };
   for (const state of ['intro', 'waiting', 'abandoned'] as const) {
-    const view: CallView = { ...call, state, ...(state !== 'intro' ? { queuedAt: now } : {}), ...(state === 'abandoned' ? { endedAt: now } : {}) };
+    const view: CallView = {
+      ...call,
+      state,
+      ...(state !== 'intro' ? { queuedAt: now } : {}),
+      ...(state === 'abandoned' ? { endedAt: now } : {}),
+    };
     await fixture.db.xadd(RedisStreams.callEvents, '*', 'event', JSON.stringify({ call: view }));
   }
   return waitFor(`the abandoned task of ${from}`, async () => {
@@ -57,7 +70,9 @@ function callBack(who: LoggedIn, task: TaskView) {
 }
 
 async function setPolicy(change: Partial<OutboundPolicy>): Promise<OutboundPolicy> {
-  const current = (await asUser(fixture.app, maria, 'GET', '/api/settings/outbound-policy')).json<OutboundPolicyResponse>().policy;
+  const current = (
+    await asUser(fixture.app, maria, 'GET', '/api/settings/outbound-policy')
+  ).json<OutboundPolicyResponse>().policy;
   const response = await asUser(fixture.app, maria, 'PUT', '/api/settings/outbound-policy', { ...current, ...change });
   assert.is(response.statusCode, 200, response.body);
   return response.json<OutboundPolicyResponse>().policy;
@@ -72,7 +87,10 @@ for (const [number, why] of [
   ['0048701234567', /premium-rate numbers are not allowed/],
   ['+48800123456', /toll-free numbers are not allowed/],
   ['+48391234567', /VoIP numbers are not allowed/],
-  ['+449012345678', /^\+449012345678 is outside the clinic's callback policy: only numbers starting with \+48 are allowed\.$/],
+  [
+    '+449012345678',
+    /^\+449012345678 is outside the clinic's callback policy: only numbers starting with \+48 are allowed\.$/,
+  ],
   ['+4915112345678', /only numbers starting with \+48 are allowed/],
   ['+12025550123', /only numbers starting with \+48 are allowed/],
   ['*100#', /^\*100# is outside the clinic's callback policy: service codes \(with \* or #\) are not allowed\.$/],
@@ -102,7 +120,10 @@ test('UK premium rate is refused for its kind even where the policy allows +44, 
   await setPolicy({ allowedPrefixes: ['+48', '+44'], deniedPrefixes: ['+4822'] });
   let response = await callBack(anna, await missedCallFrom('+449012345678'));
   assert.is(response.statusCode, 409, response.body);
-  assert.match(response.json<ApiError>().message, /^\+449012345678 is outside the clinic's callback policy: premium-rate numbers are not allowed\.$/);
+  assert.match(
+    response.json<ApiError>().message,
+    /^\+449012345678 is outside the clinic's callback policy: premium-rate numbers are not allowed\.$/,
+  );
   response = await callBack(anna, await missedCallFrom('+48221234567'));
   assert.is(response.statusCode, 409, response.body);
   assert.match(response.json<ApiError>().message, /numbers starting with \+4822 are not allowed/);
@@ -110,7 +131,7 @@ test('UK premium rate is refused for its kind even where the policy allows +44, 
   assert.is(response.statusCode, 201, `a UK mobile is allowed now: ${response.body}`);
 });
 
-test('the clinic\'s own landlines and mobiles are called back, in any spelling; the grant keeps the task\'s number', async () => {
+test("the clinic's own landlines and mobiles are called back, in any spelling; the grant keeps the task's number", async () => {
   for (const number of ['+48221234567', '+48601234567', '601234568', '0048601234569', '+48600100200']) {
     const task = await missedCallFrom(number);
     const response = await callBack(anna, task);
@@ -162,7 +183,7 @@ test('a cap of 0 turns callbacks off', async () => {
   assert.is(response.json<ApiError>().message, "The clinic's callback policy allows no callbacks at the moment.");
 });
 
-test('GET and PUT /api/settings/outbound-policy: the default of the clinic\'s country; managers only (employee 403, anonymous 401, CSRF required); bad policies 400', async () => {
+test("GET and PUT /api/settings/outbound-policy: the default of the clinic's country; managers only (employee 403, anonymous 401, CSRF required); bad policies 400", async () => {
   const { app, db } = fixture;
   const got = await asUser(app, maria, 'GET', '/api/settings/outbound-policy');
   assert.is(got.statusCode, 200, got.body);
@@ -190,9 +211,18 @@ test('GET and PUT /api/settings/outbound-policy: the default of the clinic\'s co
   assert.is((await asUser(app, anna, 'GET', '/api/settings/outbound-policy')).statusCode, 403);
   assert.is((await app.inject({ method: 'GET', url: '/api/settings/outbound-policy' })).statusCode, 401);
   assert.is((await app.inject({ method: 'PUT', url: '/api/settings/outbound-policy', payload: wide })).statusCode, 401);
-  const noCsrf = await app.inject({ method: 'PUT', url: '/api/settings/outbound-policy', payload: wide, cookies: { [SESSION_COOKIE]: maria.cookie } });
+  const noCsrf = await app.inject({
+    method: 'PUT',
+    url: '/api/settings/outbound-policy',
+    payload: wide,
+    cookies: { [SESSION_COOKIE]: maria.cookie },
+  });
   assert.is(noCsrf.statusCode, 403, 'no CSRF token');
-  assert.equal((JSON.parse((await db.get(RedisKeys.outboundPolicy)) ?? '{}') as { allowedPrefixes?: string[] }).allowedPrefixes, ['+48'], 'nothing changed');
+  assert.equal(
+    (JSON.parse((await db.get(RedisKeys.outboundPolicy)) ?? '{}') as { allowedPrefixes?: string[] }).allowedPrefixes,
+    ['+48'],
+    'nothing changed',
+  );
 
   for (const bad of [
     { ...wide, allowedPrefixes: ['48'] },
@@ -209,8 +239,16 @@ test('GET and PUT /api/settings/outbound-policy: the default of the clinic\'s co
 
   const put = await asUser(app, maria, 'PUT', '/api/settings/outbound-policy', wide);
   assert.is(put.statusCode, 200, put.body);
-  assert.equal(put.json<OutboundPolicyResponse>().policy, { ...wide, allowedTypes: ['FIXED_LINE', 'MOBILE', 'PREMIUM_RATE'] });
-  assert.equal(await db.hgetall(RedisKeys.outboundPrefixes), { '+1': 'allow', '+44': 'allow', '+48': 'allow', '+4870': 'deny' });
+  assert.equal(put.json<OutboundPolicyResponse>().policy, {
+    ...wide,
+    allowedTypes: ['FIXED_LINE', 'MOBILE', 'PREMIUM_RATE'],
+  });
+  assert.equal(await db.hgetall(RedisKeys.outboundPrefixes), {
+    '+1': 'allow',
+    '+44': 'allow',
+    '+48': 'allow',
+    '+4870': 'deny',
+  });
   // Polish premium is now refused by its prefix only.
   const response = await callBack(anna, await missedCallFrom('+48701234567'));
   assert.match(response.json<ApiError>().message, /numbers starting with \+4870 are not allowed/);

@@ -78,9 +78,10 @@ async function dumpAll(context: Context): Promise<Map<string, string>> {
   return dump;
 }
 
-const holding = (dump: Map<string, string>, digits: string): string[] => [...dump].filter(([, text]) => text.includes(digits)).map(([key]) => key);
+const holding = (dump: Map<string, string>, digits: string): string[] =>
+  [...dump].filter(([, text]) => text.includes(digits)).map(([key]) => key);
 
-test('a forgotten number is in no key, no value and no stream entry afterwards; another patient\'s data is untouched', async (context) => {
+test("a forgotten number is in no key, no value and no stream entry afterwards; another patient's data is untouched", async (context) => {
   const { redis } = context.path;
   await missedCall(context, NUMBER);
   await missedCall(context, NUMBER);
@@ -100,15 +101,31 @@ test('a forgotten number is in no key, no value and no stream entry afterwards; 
   assert.is(task?.patient, NUMBER);
 
   // A callback: signaling's grant, and the sip app's record of it and its events.
-  const grant = await tasks.startCallback(task!, { userId: 'anna', workstationId: 'ws-1', sipUser: 'ws-ws-1' }, { key: RedisKeys.callbackCount('anna', '2026-12-06'), max: 50 });
+  const grant = await tasks.startCallback(
+    task!,
+    { userId: 'anna', workstationId: 'ws-1', sipUser: 'ws-ws-1' },
+    { key: RedisKeys.callbackCount('anna', '2026-12-06'), max: 50 },
+  );
   assert.ok('token' in grant);
   const callbacks = new CallbackStore(redis, 90);
-  const callback: CallbackView = { id: 'token' in grant ? grant.callbackId : '', taskId, number: NUMBER, userId: 'anna', workstationId: 'ws-1', state: 'dialing', startedAt: Date.now() };
+  const callback: CallbackView = {
+    id: 'token' in grant ? grant.callbackId : '',
+    taskId,
+    number: NUMBER,
+    userId: 'anna',
+    workstationId: 'ws-1',
+    state: 'dialing',
+    startedAt: Date.now(),
+  };
   await callbacks.record(callback);
   await callbacks.record({ ...callback, state: 'ended', outcome: 'no-answer', endedAt: Date.now() });
   // A second grant, not yet taken by the sip app, holds the number too.
   await redis.del(RedisKeys.taskCallback(taskId));
-  const pending = await tasks.startCallback(task!, { userId: 'ben', workstationId: 'ws-2', sipUser: 'ws-ws-2' }, { key: RedisKeys.callbackCount('ben', '2026-12-06'), max: 50 });
+  const pending = await tasks.startCallback(
+    task!,
+    { userId: 'ben', workstationId: 'ws-2', sipUser: 'ws-ws-2' },
+    { key: RedisKeys.callbackCount('ben', '2026-12-06'), max: 50 },
+  );
   assert.ok('token' in pending);
 
   const before = await dumpAll(context);
@@ -121,7 +138,12 @@ test('a forgotten number is in no key, no value and no stream entry afterwards; 
   // Given in another spelling than the trunk's (00 instead of +).
   const result = await runCli(['patient', 'forget', `00${DIGITS}`], { REDIS_URL: context.path.redisUrl });
   assert.is(result.code, 0, result.stderr);
-  console.log(result.stdout.split('\n').map((line) => `    ${line}`).join('\n'));
+  console.log(
+    result.stdout
+      .split('\n')
+      .map((line) => `    ${line}`)
+      .join('\n'),
+  );
   assert.match(result.stdout, new RegExp(`^removed task: task:${taskId}$`, 'm'));
   assert.match(result.stdout, /^removed callback: callback:/m);
   assert.match(result.stdout, /^removed call record \(statistics\): call-record:/m);

@@ -46,21 +46,31 @@ test('the push socket takes no resume parameter: a last event id or any other is
   await hello(plain);
 });
 
-test("a reconnect on another instance gets only what the user may see, and an ended session cannot reconnect anywhere", async () => {
+test('a reconnect on another instance gets only what the user may see, and an ended session cannot reconnect anywhere', async () => {
   const { app, db } = fixture;
   const other = await team.instance();
   // A wrap-up of Ben's: pending, his own and the manager's to see, not Anna's.
   const bens = await wrapUpTask(app, db, team.ben.info.user.id, '+48601000002');
   const annaThere = await hello(await team.panel(team.anna, other));
-  assert.not.ok(annaThere.event.tasks.some((task) => task.id === bens.id), "Anna's hello holds no task of Ben's");
+  assert.not.ok(
+    annaThere.event.tasks.some((task) => task.id === bens.id),
+    "Anna's hello holds no task of Ben's",
+  );
   const mariaThere = await hello(await team.panel(team.maria, other));
-  assert.ok(mariaThere.event.tasks.some((task) => task.id === bens.id), "the manager's does");
+  assert.ok(
+    mariaThere.event.tasks.some((task) => task.id === bens.id),
+    "the manager's does",
+  );
 
   // Anna logs out on one instance; her old cookie opens no socket on the other.
   const loggedOut = await asUser(app, team.anna, 'POST', '/api/auth/logout');
   assert.is(loggedOut.statusCode, 204);
   assert.match(await refusedUpgrade(other, '/api/push', team.anna.cookie), /401/);
-  const answer = await other.inject({ method: 'GET', url: '/api/push', cookies: { [SESSION_COOKIE]: team.anna.cookie } });
+  const answer = await other.inject({
+    method: 'GET',
+    url: '/api/push',
+    cookies: { [SESSION_COOKIE]: team.anna.cookie },
+  });
   assert.is(answer.statusCode, 401);
 });
 

@@ -41,7 +41,9 @@ class Panel {
 
   /** Opens /api/push in `who`'s session (on the instance listening on `on`) and waits for its hello. */
   static async open(who: LoggedIn, on = port): Promise<Panel> {
-    const socket = new WebSocket(`ws://127.0.0.1:${on}/api/push`, { headers: { cookie: `${SESSION_COOKIE}=${who.cookie}` } });
+    const socket = new WebSocket(`ws://127.0.0.1:${on}/api/push`, {
+      headers: { cookie: `${SESSION_COOKIE}=${who.cookie}` },
+    });
     const panel = new Panel(socket);
     await panel.next((event) => event.type === 'hello', 'the hello');
     return panel;
@@ -56,7 +58,10 @@ class Panel {
   async closedWithin(what: string): Promise<{ code: number; at: number }> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: the socket was still open after ${LIMIT_MS + 2000} ms`)), LIMIT_MS + 2000);
+      timer = setTimeout(
+        () => reject(new Error(`${what}: the socket was still open after ${LIMIT_MS + 2000} ms`)),
+        LIMIT_MS + 2000,
+      );
     });
     try {
       return await Promise.race([this.closed, late]);
@@ -81,7 +86,9 @@ async function expectClosed(panel: Panel, from: number, what: string): Promise<n
 }
 
 /** A new employee, logged in (each test its own, so that tests do not share sessions). */
-async function employee(password = 'correct horse battery'): Promise<{ who: LoggedIn; email: string; password: string }> {
+async function employee(
+  password = 'correct horse battery',
+): Promise<{ who: LoggedIn; email: string; password: string }> {
   const email = `employee${++seq}@clinic.example`;
   await createUser(app, email, 'employee', password);
   return { who: await loginOk(app, email, password), email, password };
@@ -89,7 +96,10 @@ async function employee(password = 'correct horse battery'): Promise<{ who: Logg
 
 /** Proves a socket still delivers: a change to its user's team entry arrives on it. */
 async function stillDelivers(panel: Panel, userId: string): Promise<void> {
-  const arrived = panel.next((event) => event.type === 'member' && event.member.userId === userId, `a member event for ${userId}`);
+  const arrived = panel.next(
+    (event) => event.type === 'member' && event.member.userId === userId,
+    `a member event for ${userId}`,
+  );
   await app.agents.memberChanged(userId);
   await arrived;
   assert.ok(panel.open);
@@ -178,7 +188,10 @@ test('password change: the sockets of the other sessions close within 1 s; the s
   const mine = await Panel.open(who);
   const theirs = await Panel.open(other);
   const from = Date.now();
-  const changed = await asUser(app, who, 'PUT', '/api/me/password', { currentPassword: password, newPassword: 'a different long password' });
+  const changed = await asUser(app, who, 'PUT', '/api/me/password', {
+    currentPassword: password,
+    newPassword: 'a different long password',
+  });
   assert.is(changed.statusCode, 200, changed.body);
   await expectClosed(theirs, from, 'password change (other session)');
   // The renewed session is followed, by the channel and by the sweep alike.
@@ -192,7 +205,11 @@ test('password change: the sockets of the other sessions close within 1 s; the s
 test('password reset with `deskline user reset-password`: the socket closes within 1 s of the sessions ending', async () => {
   const { who, email } = await employee();
   const panel = await Panel.open(who);
-  const { ended, started } = await cliEnds(['user', 'reset-password', '--email', email], who, 'a brand new long password\n');
+  const { ended, started } = await cliEnds(
+    ['user', 'reset-password', '--email', email],
+    who,
+    'a brand new long password\n',
+  );
   const ms = await expectClosed(panel, ended, 'password reset (CLI)');
   console.log(`  password reset (CLI): ${ended - started + ms} ms from starting the command`);
 });
@@ -228,7 +245,9 @@ test('a socket opened with an ended session is refused, and one opened in a live
   const panel = await Panel.open(who);
   await asUser(app, who, 'POST', '/api/auth/logout');
   await panel.closedWithin('logout');
-  const refused = new WebSocket(`ws://127.0.0.1:${port}/api/push`, { headers: { cookie: `${SESSION_COOKIE}=${who.cookie}` } });
+  const refused = new WebSocket(`ws://127.0.0.1:${port}/api/push`, {
+    headers: { cookie: `${SESSION_COOKIE}=${who.cookie}` },
+  });
   const status = await new Promise<number>((resolve) => {
     refused.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
     refused.on('open', () => resolve(101));

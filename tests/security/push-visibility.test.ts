@@ -31,13 +31,20 @@ const viewer = (who: LoggedIn): { userId: string; role: string } => ({ userId: i
 
 type TaskFrame = Extract<PushEvent, { type: 'task' }>;
 type GoneFrame = Extract<PushEvent, { type: 'task-gone' }>;
-const taskFrame = (taskId: string, test: (task: TaskView) => boolean = () => true) => (event: PushEvent): event is TaskFrame =>
-  event.type === 'task' && event.task.id === taskId && test(event.task);
-const goneFrame = (taskId: string) => (event: PushEvent): event is GoneFrame => event.type === 'task-gone' && event.taskId === taskId;
+const taskFrame =
+  (taskId: string, test: (task: TaskView) => boolean = () => true) =>
+  (event: PushEvent): event is TaskFrame =>
+    event.type === 'task' && event.task.id === taskId && test(event.task);
+const goneFrame =
+  (taskId: string) =>
+  (event: PushEvent): event is GoneFrame =>
+    event.type === 'task-gone' && event.taskId === taskId;
 
 /** Every task a panel was handed, in its hello and in task frames. */
 function tasksSeen(panel: PushEvents): TaskView[] {
-  return panel.seen.flatMap(({ event }) => (event.type === 'hello' ? event.tasks : event.type === 'task' ? [event.task] : []));
+  return panel.seen.flatMap(({ event }) =>
+    event.type === 'hello' ? event.tasks : event.type === 'task' ? [event.task] : [],
+  );
 }
 
 /** What REST answers `who` for the task now: 200 or 403. */
@@ -59,44 +66,87 @@ test("an employee's socket never gets another employee's pending task; a panel t
   // Ben answers and hangs up: the task is his, in Pending (wrap-up).
   const annaMark = annaPanel.mark();
   await answer(app, db, call, id(ben));
-  await db.xadd(RedisStreams.callEvents, '*', 'event', JSON.stringify({ call: { ...call, state: 'ended', agentUserId: id(ben), workstationId: 'w1', answeredAt: Date.now(), endedAt: Date.now() } satisfies CallView }));
+  await db.xadd(
+    RedisStreams.callEvents,
+    '*',
+    'event',
+    JSON.stringify({
+      call: {
+        ...call,
+        state: 'ended',
+        agentUserId: id(ben),
+        workstationId: 'w1',
+        answeredAt: Date.now(),
+        endedAt: Date.now(),
+      } satisfies CallView,
+    }),
+  );
   const wrapUp = await taskOfCall(app, db, call.id, (t) => t.status === 'wrap-up');
   assert.is(wrapUp.assigneeUserId, id(ben));
-  await benPanel.waitFor("Ben's wrap-up", taskFrame(task.id, (t) => t.status === 'wrap-up'));
-  await mariaPanel.waitFor("the manager's copy of Ben's wrap-up", taskFrame(task.id, (t) => t.status === 'wrap-up'));
+  await benPanel.waitFor(
+    "Ben's wrap-up",
+    taskFrame(task.id, (t) => t.status === 'wrap-up'),
+  );
+  await mariaPanel.waitFor(
+    "the manager's copy of Ben's wrap-up",
+    taskFrame(task.id, (t) => t.status === 'wrap-up'),
+  );
   // Anna had seen the task: she is told to drop it, and gets nothing else of it while it is Ben's.
-  await annaPanel.waitFor('task-gone for Ben\'s task', goneFrame(task.id), annaMark);
+  await annaPanel.waitFor("task-gone for Ben's task", goneFrame(task.id), annaMark);
   assert.is(await restStatus(anna, task.id), 403, 'REST refuses Anna the task');
   assert.not.ok(
-    annaPanel.seen.slice(annaMark).some(({ event }) => event.type === 'task' && event.task.id === task.id && !taskVisibleTo(event.task, viewer(anna))),
+    annaPanel.seen
+      .slice(annaMark)
+      .some(
+        ({ event }) => event.type === 'task' && event.task.id === task.id && !taskVisibleTo(event.task, viewer(anna)),
+      ),
     'no frame of the task while it is not visible to Anna',
   );
 
   // Ben comments on it: the owner and the manager hear of it; Anna still hears nothing.
   const commented = await asUser(app, ben, 'PATCH', `/api/tasks/${task.id}`, { comment: 'Asked about her results' });
   assert.is(commented.statusCode, 200);
-  await benPanel.waitFor('the comment', taskFrame(task.id, (t) => t.comment === 'Asked about her results'));
-  await mariaPanel.waitFor('the comment (manager)', taskFrame(task.id, (t) => t.comment === 'Asked about her results'));
+  await benPanel.waitFor(
+    'the comment',
+    taskFrame(task.id, (t) => t.comment === 'Asked about her results'),
+  );
+  await mariaPanel.waitFor(
+    'the comment (manager)',
+    taskFrame(task.id, (t) => t.comment === 'Asked about her results'),
+  );
 
   // A new panel of Anna's opened now: its hello has no trace of Ben's pending task.
   const annaLater = await PushEvents.open(app, anna);
-  const hello = await annaLater.waitFor('the hello', (event): event is Extract<PushEvent, { type: 'hello' }> => event.type === 'hello');
+  const hello = await annaLater.waitFor(
+    'the hello',
+    (event): event is Extract<PushEvent, { type: 'hello' }> => event.type === 'hello',
+  );
   assert.not.ok(hello.event.tasks.some((t) => t.id === task.id));
   // The manager's hello has it.
   const mariaLater = await PushEvents.open(app, maria);
-  const mariaHello = await mariaLater.waitFor('the hello', (event): event is Extract<PushEvent, { type: 'hello' }> => event.type === 'hello');
+  const mariaHello = await mariaLater.waitFor(
+    'the hello',
+    (event): event is Extract<PushEvent, { type: 'hello' }> => event.type === 'hello',
+  );
   assert.ok(mariaHello.event.tasks.some((t) => t.id === task.id));
 
   // Closed, it is everyone's history again (the Closed tab shows all): Anna may see it, by REST and push.
   const subject = (await app.subjects.list())[0]!;
   assert.is((await asUser(app, ben, 'PATCH', `/api/tasks/${task.id}`, { subjectId: subject.id })).statusCode, 200);
   assert.is((await asUser(app, ben, 'POST', `/api/tasks/${task.id}/close`)).statusCode, 200);
-  await annaPanel.waitFor('the closed task', taskFrame(task.id, (t) => t.status === 'closed'));
+  await annaPanel.waitFor(
+    'the closed task',
+    taskFrame(task.id, (t) => t.status === 'closed'),
+  );
   assert.is(await restStatus(anna, task.id), 200);
 
   // Every task frame and hello Anna's panels got was one REST would have given her at that moment.
   for (const panel of [annaPanel, annaLater]) {
-    for (const seen of tasksSeen(panel)) assert.ok(taskVisibleTo(seen, viewer(anna)), `Anna was sent ${seen.id} in ${seen.status} of ${seen.assigneeUserId}`);
+    for (const seen of tasksSeen(panel))
+      assert.ok(
+        taskVisibleTo(seen, viewer(anna)),
+        `Anna was sent ${seen.id} in ${seen.status} of ${seen.assigneeUserId}`,
+      );
   }
   for (const panel of [annaPanel, benPanel, mariaPanel, annaLater, mariaLater]) panel.socket.close();
 });
@@ -106,18 +156,28 @@ test("a call another employee answers and wraps up while Anna's panel is open: A
   const annaPanel = await PushEvents.open(app, anna);
   const benPanel = await PushEvents.open(app, ben);
   const task = await wrapUpTask(app, db, id(ben), '+48600100300');
-  await benPanel.waitFor("Ben's wrap-up", taskFrame(task.id, (t) => t.status === 'wrap-up'));
+  await benPanel.waitFor(
+    "Ben's wrap-up",
+    taskFrame(task.id, (t) => t.status === 'wrap-up'),
+  );
   // A later change that Anna may see (another patient waiting) reaches her after everything above.
   const { task: other } = await waitingCall(app, db, '+48600100400');
   await annaPanel.waitFor('the other waiting task', taskFrame(other.id));
   const annaFrames = annaPanel.seen
     .map(({ event }) => event)
-    .filter((event) => (event.type === 'task' && event.task.id === task.id) || (event.type === 'task-gone' && event.taskId === task.id));
+    .filter(
+      (event) =>
+        (event.type === 'task' && event.task.id === task.id) ||
+        (event.type === 'task-gone' && event.taskId === task.id),
+    );
   // Whether she saw it on the line (visible to all) depends on how the board events were batched;
   // whatever she saw, she may see, and the last word is to drop it.
-  for (const event of annaFrames) if (event.type === 'task') assert.ok(taskVisibleTo(event.task, viewer(anna)), `frame in ${event.task.status}`);
+  for (const event of annaFrames)
+    if (event.type === 'task') assert.ok(taskVisibleTo(event.task, viewer(anna)), `frame in ${event.task.status}`);
   if (annaFrames.length > 0) assert.is(annaFrames[annaFrames.length - 1]!.type, 'task-gone');
-  console.log(`  Anna's frames of Ben's task: ${annaFrames.map((e) => (e.type === 'task' ? e.task.status : e.type)).join(', ') || 'none'}`);
+  console.log(
+    `  Anna's frames of Ben's task: ${annaFrames.map((e) => (e.type === 'task' ? e.task.status : e.type)).join(', ') || 'none'}`,
+  );
   assert.is(await restStatus(anna, task.id), 403);
   for (const panel of [annaPanel, benPanel]) panel.socket.close();
 });

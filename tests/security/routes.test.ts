@@ -40,15 +40,48 @@ function declare(access: Access, methods: string, ...paths: string[]): void {
 }
 declare('public', 'GET,HEAD', '/*', '/api/health');
 declare('public', 'POST', '/api/auth/login');
-declare('session', 'POST', '/api/auth/logout', '/api/pause/extend', '/api/tasks/:id/problems', '/api/tasks/:id/close', '/api/tasks/:id/callback');
-declare('session', 'GET,HEAD', '/api/push', '/api/me', '/api/me/preferences', '/api/users/:id/avatar', '/api/sip/credentials');
-declare('session', 'GET,HEAD', '/api/workstations', '/api/subjects', '/api/team', '/api/tasks', '/api/tasks/:id', '/api/pause/missed');
+declare(
+  'session',
+  'POST',
+  '/api/auth/logout',
+  '/api/pause/extend',
+  '/api/tasks/:id/problems',
+  '/api/tasks/:id/close',
+  '/api/tasks/:id/callback',
+);
+declare(
+  'session',
+  'GET,HEAD',
+  '/api/push',
+  '/api/me',
+  '/api/me/preferences',
+  '/api/users/:id/avatar',
+  '/api/sip/credentials',
+);
+declare(
+  'session',
+  'GET,HEAD',
+  '/api/workstations',
+  '/api/subjects',
+  '/api/team',
+  '/api/tasks',
+  '/api/tasks/:id',
+  '/api/pause/missed',
+);
 declare('session', 'GET,HEAD,PUT,DELETE', '/api/pause', '/api/workstation');
 declare('session', 'PUT', '/api/me/profile', '/api/me/preferences', '/api/me/password', '/api/me/avatar');
 declare('session', 'DELETE', '/api/me/avatar', '/api/pause/missed');
 declare('session', 'PATCH', '/api/tasks/:id');
 declare('manager', 'GET,HEAD,POST', '/api/users');
-declare('manager', 'POST', '/api/users/:id/disable', '/api/workstations', '/api/subjects', '/api/subjects/:id/retire', '/api/subjects/:id/restore');
+declare(
+  'manager',
+  'POST',
+  '/api/users/:id/disable',
+  '/api/workstations',
+  '/api/subjects',
+  '/api/subjects/:id/retire',
+  '/api/subjects/:id/restore',
+);
 declare('manager', 'PATCH', '/api/subjects/:id');
 declare('manager', 'GET,HEAD', '/api/statistics');
 declare('manager', 'GET,HEAD,PUT', '/api/settings/outbound-policy');
@@ -80,7 +113,8 @@ function listRoutes(app: FastifyInstance): Route[] {
   return routes;
 }
 
-const key = (route: Route): string => `${route.method} ${route.path.length > 1 ? route.path.replace(/\/$/, '') : route.path}`;
+const key = (route: Route): string =>
+  `${route.method} ${route.path.length > 1 ? route.path.replace(/\/$/, '') : route.path}`;
 
 const hex = (c: string): string => `%${c.charCodeAt(0).toString(16)}`;
 
@@ -196,7 +230,12 @@ let subject: Subject;
 let routes: Route[];
 
 /** A body that would create a manager, if anything let it through. */
-const ATTACK_BODY = { email: 'mallory@evil.example', displayName: 'Mallory', role: 'manager', password: 'mallory-is-the-boss-now' };
+const ATTACK_BODY = {
+  email: 'mallory@evil.example',
+  displayName: 'Mallory',
+  role: 'manager',
+  password: 'mallory-is-the-boss-now',
+};
 /** A body every schema refuses: a 400 to an anonymous caller would show the schema ran before the guard. */
 const JUNK_BODY = { bogus: true };
 
@@ -248,7 +287,10 @@ test('anonymous: every route but the public ones, under every spelling and metho
       for (const body of [ATTACK_BODY, JUNK_BODY]) {
         const reply = await send(route.method, spelling, {}, body);
         requests += 1;
-        assert.ok([401, 404].includes(reply.status), `anonymous ${route.method} ${spelling} (${key(route)}): ${reply.status} ${reply.body}`);
+        assert.ok(
+          [401, 404].includes(reply.status),
+          `anonymous ${route.method} ${spelling} (${key(route)}): ${reply.status} ${reply.body}`,
+        );
       }
     }
   }
@@ -298,7 +340,10 @@ test('an employee on every manager route, under every spelling and method, with 
       for (const body of [ATTACK_BODY, JUNK_BODY]) {
         const reply = await send(route.method, spelling, asCaller(anna), body);
         requests += 1;
-        assert.ok([403, 404].includes(reply.status), `employee ${route.method} ${spelling}: ${reply.status} ${reply.body}`);
+        assert.ok(
+          [403, 404].includes(reply.status),
+          `employee ${route.method} ${spelling}: ${reply.status} ${reply.body}`,
+        );
       }
     }
   }
@@ -332,12 +377,19 @@ test('CSRF: in a session, every state-changing request without the token, with a
         if (caller === noToken && ACCESS[key(route)] === 'public') continue;
         const reply = await send(route.method, spelling, caller, ATTACK_BODY);
         requests += 1;
-        assert.ok([403, 404].includes(reply.status), `${route.method} ${spelling} ${JSON.stringify({ ...caller, cookie: undefined, csrf: !!caller.csrf })}: ${reply.status} ${reply.body}`);
+        assert.ok(
+          [403, 404].includes(reply.status),
+          `${route.method} ${spelling} ${JSON.stringify({ ...caller, cookie: undefined, csrf: !!caller.csrf })}: ${reply.status} ${reply.body}`,
+        );
       }
     }
   }
   assert.is((await app.users.list()).length, usersBefore, 'no user was created');
-  assert.is((await send('GET', '/api/me', asCaller(manager))).status, 200, 'the logouts without a token did not end the session');
+  assert.is(
+    (await send('GET', '/api/me', asCaller(manager))).status,
+    200,
+    'the logouts without a token did not end the session',
+  );
   console.log(`  CSRF: ${requests} requests, all 403 or 404`);
 });
 
@@ -375,7 +427,10 @@ test("another employee's things: Anna cannot read or change Ben's task, take his
   assert.is((await app.agents.status(ben.info.user.id)).workstation?.id, workstation.id, 'Ben still holds it');
 
   // /api/me has no id to swap: naming Ben in the body is refused and changes nothing of his.
-  const profile = await send('PUT', '/api/me/profile', annaCaller, { displayName: 'Not Ben', userId: ben.info.user.id });
+  const profile = await send('PUT', '/api/me/profile', annaCaller, {
+    displayName: 'Not Ben',
+    userId: ben.info.user.id,
+  });
   assert.is(profile.status, 400, profile.body);
   assert.is((await app.users.get(ben.info.user.id))?.displayName, 'ben');
   const me = await send('GET', `/api/me?userId=${ben.info.user.id}`, annaCaller);
@@ -386,7 +441,10 @@ test('a route registered without an access declaration (or with an unknown one) 
   const other = await buildTestApp(redis.url, { WEB_ROOT });
   try {
     assert.throws(() => other.get('/api/new-thing', async () => 'hello'), /declares no access/);
-    assert.throws(() => other.post('/api/new-thing', { config: { access: 'everyone' as never } }, async () => 'hello'), /declares no access/);
+    assert.throws(
+      () => other.post('/api/new-thing', { config: { access: 'everyone' as never } }, async () => 'hello'),
+      /declares no access/,
+    );
     // Outside /api as well, and inside a plugin with a prefix: the build (ready) fails.
     let failure: unknown;
     try {

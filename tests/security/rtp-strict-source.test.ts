@@ -21,7 +21,14 @@ import { AgentPhone } from '../helpers/agent-phone.js';
 import { CallEvents } from '../helpers/call-events.js';
 import { CLINIC_NUMBER, describeSipp, startCallPath, type CallPath } from '../helpers/call-path.js';
 import { PatientLine, type PatientDialog } from '../helpers/patient-line.js';
-import { PATIENT_TONE_HZ, PatientPhone, isTone, linearToUlaw, packetsPerSecond, type Received } from '../helpers/patient-phone.js';
+import {
+  PATIENT_TONE_HZ,
+  PatientPhone,
+  isTone,
+  linearToUlaw,
+  packetsPerSecond,
+  type Received,
+} from '../helpers/patient-phone.js';
 import { header } from '../helpers/sip-message.js';
 import { Staff } from '../helpers/staff.js';
 import { waitFor } from '../helpers/wait.js';
@@ -65,7 +72,8 @@ class ToneSender {
   start(hz: number, to: { address: string; port: number }): void {
     this.timer = setInterval(() => {
       const payload = Buffer.alloc(160);
-      for (let i = 0; i < payload.length; i++) payload[i] = linearToUlaw(Math.round(6000 * Math.sin((2 * Math.PI * hz * this.phase++) / 8000)));
+      for (let i = 0; i < payload.length; i++)
+        payload[i] = linearToUlaw(Math.round(6000 * Math.sin((2 * Math.PI * hz * this.phase++) / 8000)));
       const header = Buffer.alloc(12);
       header[0] = 0x80;
       header.writeUInt16BE((this.sequence = (this.sequence + 1) & 0xffff), 2);
@@ -127,7 +135,11 @@ async function deskPhone(context: Context, userId: string, sipUser: string): Pro
 }
 
 /** The patient calls with media at `rtpPort`; the desk phone answers. Resolves once bridged. */
-async function answeredCall(context: Context, phone: AgentPhone, rtpPort: number): Promise<{ dialog: PatientDialog; atPhone: PatientPhone; callId: string }> {
+async function answeredCall(
+  context: Context,
+  phone: AgentPhone,
+  rtpPort: number,
+): Promise<{ dialog: PatientDialog; atPhone: PatientPhone; callId: string }> {
   const from = context.events.mark();
   const dialog = await context.line.call({ line: CLINIC_NUMBER, rtpPort });
   context.open.push(dialog);
@@ -142,13 +154,20 @@ async function answeredCall(context: Context, phone: AgentPhone, rtpPort: number
 const count = (packets: readonly Received[], hz: number): number => packets.filter((p) => isTone(p, hz)).length;
 
 /** rtpengine's own address and port for the stream whose peer sends from `peerPort` (ng `query`). */
-async function rtpengineSideOf(context: Context, callId: string, peerPort: number): Promise<{ address: string; port: number }> {
+async function rtpengineSideOf(
+  context: Context,
+  callId: string,
+  peerPort: number,
+): Promise<{ address: string; port: number }> {
   const reply = await context.path.rtpengine.query(callId);
-  for (const side of Object.values((reply['tags'] ?? {}) as Record<string, { medias?: Array<{ streams?: Array<Record<string, unknown>> }> }>)) {
+  for (const side of Object.values(
+    (reply['tags'] ?? {}) as Record<string, { medias?: Array<{ streams?: Array<Record<string, unknown>> }> }>,
+  )) {
     for (const media of side.medias ?? []) {
       for (const stream of media.streams ?? []) {
         const endpoint = stream['endpoint'] as { port?: number } | undefined;
-        if (endpoint?.port === peerPort && typeof stream['local port'] === 'number') return { address: '127.0.0.1', port: stream['local port'] };
+        if (endpoint?.port === peerPort && typeof stream['local port'] === 'number')
+          return { address: '127.0.0.1', port: stream['local port'] };
       }
     }
   }
@@ -167,20 +186,29 @@ test('the patient speaks first: 2 s of RTP from a third address (same port numbe
   context.open.push(intruder);
   const start = Date.now();
   intruder.start(INTRUDER_HZ, mediaTarget(dialog.ok.body));
-  const during = await atPhone.waitUntil('2 s at the desk phone while the intruder sends', (received) => {
-    const packets = received.filter((p) => p.at >= start);
-    const last = packets[packets.length - 1];
-    return last && last.at - start >= 2000 ? packets : undefined;
-  }, 7000);
+  const during = await atPhone.waitUntil(
+    '2 s at the desk phone while the intruder sends',
+    (received) => {
+      const packets = received.filter((p) => p.at >= start);
+      const last = packets[packets.length - 1];
+      return last && last.at - start >= 2000 ? packets : undefined;
+    },
+    7000,
+  );
   intruder.stop();
   const heard = count(during, PATIENT_TONE_HZ);
-  console.log(`  intruder sent ${intruder.sent} packets; the desk phone got ${count(during, INTRUDER_HZ)} of them and ${heard} of the patient's (${packetsPerSecond(during).toFixed(1)} pps)`);
+  console.log(
+    `  intruder sent ${intruder.sent} packets; the desk phone got ${count(during, INTRUDER_HZ)} of them and ${heard} of the patient's (${packetsPerSecond(during).toFixed(1)} pps)`,
+  );
   assert.ok(intruder.sent >= 90, `the intruder sent ${intruder.sent}`);
   assert.is(count(during, INTRUDER_HZ), 0, 'no intruder packet is forwarded');
-  assert.ok(heard / during.length > 0.95 && packetsPerSecond(during) > 40, `the patient is still heard: ${heard} of ${during.length}`);
+  assert.ok(
+    heard / during.length > 0.95 && packetsPerSecond(during) > 40,
+    `the patient is still heard: ${heard} of ${during.length}`,
+  );
 });
 
-test('the intruder sends first, for longer than rtpengine\'s 3 s learning window, while the patient is silent: none of it is forwarded, and the patient, speaking later, is heard', async (context) => {
+test("the intruder sends first, for longer than rtpengine's 3 s learning window, while the patient is silent: none of it is forwarded, and the patient, speaking later, is heard", async (context) => {
   const phone = await deskPhone(context, 'nina', '302');
   // The patient's line stays silent until the test lets it speak.
   const patient = await ToneSender.bind('127.0.0.1');
@@ -193,38 +221,73 @@ test('the intruder sends first, for longer than rtpengine\'s 3 s learning window
   intruder.start(INTRUDER_HZ, target);
   // The attack: the intruder's packets are there before the patient's first, and past the 3 s after
   // the last offer/answer in which rtpengine would otherwise latch on to whoever sends.
-  await waitFor('the intruder\'s head start of 3.5 s', () => intruder.sent >= 175, 6000);
+  await waitFor("the intruder's head start of 3.5 s", () => intruder.sent >= 175, 6000);
   const intruderAhead = intruder.sent;
   // Nor does the intruder count as the patient for the sip app's watch on a silent line (packets.ts).
-  assert.is(await packetsFromTag(context.path.rtpengine, callId, dialog.invite.fromTag), 0, 'the silent patient has sent nothing');
+  assert.is(
+    await packetsFromTag(context.path.rtpengine, callId, dialog.invite.fromTag),
+    0,
+    'the silent patient has sent nothing',
+  );
   patient.start(PATIENT_TONE_HZ, target);
   const firstFromPatient = await atPhone.waitForTone(PATIENT_TONE_HZ, 3000);
-  const after = await atPhone.waitUntil('2 s at the desk phone after the patient\'s first packet', (received) => {
-    const packets = received.filter((p) => p.at > firstFromPatient.at);
-    const last = packets[packets.length - 1];
-    return last && last.at - firstFromPatient.at >= 2000 ? packets : undefined;
-  }, 7000);
+  const after = await atPhone.waitUntil(
+    "2 s at the desk phone after the patient's first packet",
+    (received) => {
+      const packets = received.filter((p) => p.at > firstFromPatient.at);
+      const last = packets[packets.length - 1];
+      return last && last.at - firstFromPatient.at >= 2000 ? packets : undefined;
+    },
+    7000,
+  );
   intruder.stop();
-  const leakedBefore = count(atPhone.received.filter((p) => p.at <= firstFromPatient.at), INTRUDER_HZ);
+  const leakedBefore = count(
+    atPhone.received.filter((p) => p.at <= firstFromPatient.at),
+    INTRUDER_HZ,
+  );
   console.log(
     `  intruder ahead by ${intruderAhead} packets: ${leakedBefore} reached the desk phone before the patient's first packet; ` +
       `after it, ${count(after, INTRUDER_HZ)} of the intruder's and ${count(after, PATIENT_TONE_HZ)} of the patient's in 2 s ` +
       `(${intruder.sent} sent by the intruder in all)`,
   );
   assert.is(count(after, INTRUDER_HZ), 0, 'the intruder did not keep (or steal) the latch');
-  assert.ok(count(after, PATIENT_TONE_HZ) / after.length > 0.95 && packetsPerSecond(after) > 40, 'the patient is heard');
+  assert.ok(
+    count(after, PATIENT_TONE_HZ) / after.length > 0.95 && packetsPerSecond(after) > 40,
+    'the patient is heard',
+  );
   assert.is(leakedBefore, 0, 'nothing of the head start was forwarded');
 });
 
-test('sipp as the patient (PCMU from a file): 2 s of RTP from a third address into sipp\'s stream reach the desk phone as 0 packets; sipp is still heard', async (context) => {
+test("sipp as the patient (PCMU from a file): 2 s of RTP from a third address into sipp's stream reach the desk phone as 0 packets; sipp is still heard", async (context) => {
   const phone = await deskPhone(context, 'sara', '303');
   const work = mkdtempSync(path.join(os.tmpdir(), 'deskline-strict-source-'));
   context.open.push({ close: () => rmSync(work, { recursive: true, force: true }) });
   // sipp 3.6.1 sends a file's bytes as they are: raw 8 kHz µ-law (tests/sipp/uac-pcmu-answered-patient-hangs-up.xml).
-  await promisify(execFile)('sox', ['-n', '-r', '8000', '-c', '1', '-t', 'ul', path.join(work, 'patient-voice.ul'), 'synth', '5', 'sine', String(PATIENT_TONE_HZ), 'vol', '0.5']);
+  await promisify(execFile)('sox', [
+    '-n',
+    '-r',
+    '8000',
+    '-c',
+    '1',
+    '-t',
+    'ul',
+    path.join(work, 'patient-voice.ul'),
+    'synth',
+    '5',
+    'sine',
+    String(PATIENT_TONE_HZ),
+    'vol',
+    '0.5',
+  ]);
   const mediaPort = await freePort('127.0.0.1', ['udp']);
   const from = context.events.mark();
-  const sipp = context.path.sipp('uac-pcmu-answered-patient-hangs-up.xml', { mediaPort, cwd: work, pauseMs: 10_000, timeoutMs: 40_000, extraArgs: ['-aa'] });
+  const sipp = context.path.sipp('uac-pcmu-answered-patient-hangs-up.xml', {
+    mediaPort,
+    cwd: work,
+    pauseMs: 10_000,
+    timeoutMs: 40_000,
+    extraArgs: ['-aa'],
+  });
   const ring = await phone.nextInvite(10_000);
   const atPhone = await ring.answer();
   await context.events.waitFor({ state: 'bridged', from });
@@ -236,17 +299,26 @@ test('sipp as the patient (PCMU from a file): 2 s of RTP from a third address in
   context.open.push(intruder);
   const start = Date.now();
   intruder.start(INTRUDER_HZ, target);
-  const during = await atPhone.waitUntil('2 s at the desk phone while the intruder sends', (received) => {
-    const packets = received.filter((p) => p.at >= start);
-    const last = packets[packets.length - 1];
-    return last && last.at - start >= 2000 ? packets : undefined;
-  }, 7000);
+  const during = await atPhone.waitUntil(
+    '2 s at the desk phone while the intruder sends',
+    (received) => {
+      const packets = received.filter((p) => p.at >= start);
+      const last = packets[packets.length - 1];
+      return last && last.at - start >= 2000 ? packets : undefined;
+    },
+    7000,
+  );
   intruder.stop();
   const heard = count(during, PATIENT_TONE_HZ);
-  console.log(`  sipp: intruder sent ${intruder.sent} packets to ${target.address}:${target.port}; the desk phone got ${count(during, INTRUDER_HZ)} of them and ${heard} of sipp's (${packetsPerSecond(during).toFixed(1)} pps)`);
+  console.log(
+    `  sipp: intruder sent ${intruder.sent} packets to ${target.address}:${target.port}; the desk phone got ${count(during, INTRUDER_HZ)} of them and ${heard} of sipp's (${packetsPerSecond(during).toFixed(1)} pps)`,
+  );
   assert.ok(intruder.sent >= 90, `the intruder sent ${intruder.sent}`);
   assert.is(count(during, INTRUDER_HZ), 0, 'no intruder packet is forwarded');
-  assert.ok(heard / during.length > 0.95 && packetsPerSecond(during) > 40, `sipp is still heard: ${heard} of ${during.length}`);
+  assert.ok(
+    heard / during.length > 0.95 && packetsPerSecond(during) > 40,
+    `sipp is still heard: ${heard} of ${during.length}`,
+  );
   const result = await sipp;
   assert.is(result.code, 0, describeSipp(result));
 });
@@ -258,7 +330,17 @@ test('control: without the source checks, rtpengine 10.5 forwards the same intru
   const intruder = await ToneSender.bind(INTRUDER_ADDRESS, a.port);
   context.open.push(a, b, intruder);
   const sdp = (port: number): string =>
-    ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${port} RTP/AVP 0`, 'a=rtpmap:0 PCMU/8000', 'a=sendrecv', ''].join('\r\n');
+    [
+      'v=0',
+      'o=- 1 1 IN IP4 127.0.0.1',
+      's=-',
+      'c=IN IP4 127.0.0.1',
+      't=0 0',
+      `m=audio ${port} RTP/AVP 0`,
+      'a=rtpmap:0 PCMU/8000',
+      'a=sendrecv',
+      '',
+    ].join('\r\n');
   const callId = `strict-source-control-${randomInt(1e9)}`;
   const withoutChecks = { ...PLAIN_RTP };
   await engine.offer({ callId, fromTag: 'a', sdp: sdp(a.port), flags: withoutChecks });
@@ -266,7 +348,11 @@ test('control: without the source checks, rtpengine 10.5 forwards the same intru
   try {
     a.start(PATIENT_TONE_HZ, mediaTarget(answer));
     intruder.start(INTRUDER_HZ, mediaTarget(answer));
-    const leaked = await b.waitUntil('an intruder packet forwarded', (received) => received.find((p) => isTone(p, INTRUDER_HZ)), 3000);
+    const leaked = await b.waitUntil(
+      'an intruder packet forwarded',
+      (received) => received.find((p) => isTone(p, INTRUDER_HZ)),
+      3000,
+    );
     assert.ok(leaked);
   } finally {
     await engine.delete({ callId, fromTag: 'a' });

@@ -16,7 +16,17 @@ import { header, type SipMessage } from '../helpers/sip-message.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TRUNK_ADDRESS = '127.0.0.3';
-const SDP = ['v=0', 'o=pbx 1 1 IN IP4 127.0.0.3', 's=-', 'c=IN IP4 127.0.0.3', 't=0 0', 'm=audio 40000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=sendrecv', ''].join('\r\n');
+const SDP = [
+  'v=0',
+  'o=pbx 1 1 IN IP4 127.0.0.3',
+  's=-',
+  'c=IN IP4 127.0.0.3',
+  't=0 0',
+  'm=audio 40000 RTP/AVP 0',
+  'a=rtpmap:0 PCMU/8000',
+  'a=sendrecv',
+  '',
+].join('\r\n');
 
 let redis: TestRedis;
 let kamailio: TestKamailio;
@@ -36,7 +46,12 @@ test.after(async () => {
 
 /** A TCP connection to Kamailio from `port` (on the sip app's host) that introduces itself as the sip app does. */
 async function connectFrom(port: number): Promise<SipTcpEndpoint> {
-  const endpoint = await SipTcpEndpoint.connect({ host: kamailio.host, port: kamailio.sipPort, localAddress: kamailio.appHost, localPort: port });
+  const endpoint = await SipTcpEndpoint.connect({
+    host: kamailio.host,
+    port: kamailio.sipPort,
+    localAddress: kamailio.appHost,
+    localPort: port,
+  });
   const self = `sip:${kamailio.host}:${kamailio.sipPort}`;
   const ping = endpoint.sendRequest({ method: 'OPTIONS', uri: self, from: `sip:sipapp@${kamailio.domain}`, to: self });
   assert.is((await endpoint.finalResponse(ping)).status, 200);
@@ -47,7 +62,15 @@ async function connectFrom(port: number): Promise<SipTcpEndpoint> {
 async function trunkCall(): Promise<{ answer: SipMessage; ms: number; callId: string }> {
   const uri = `sip:100@${kamailio.host}:${kamailio.sipPort}`;
   const started = Date.now();
-  const sent = trunk.sendRequest({ method: 'INVITE', uri, from: `sip:+48601234567@${TRUNK_ADDRESS}`, to: uri, contact: `sip:pbx@${TRUNK_ADDRESS}:${trunk.localPort}`, headers: [['Content-Type', 'application/sdp']], body: SDP });
+  const sent = trunk.sendRequest({
+    method: 'INVITE',
+    uri,
+    from: `sip:+48601234567@${TRUNK_ADDRESS}`,
+    to: uri,
+    contact: `sip:pbx@${TRUNK_ADDRESS}:${trunk.localPort}`,
+    headers: [['Content-Type', 'application/sdp']],
+    body: SDP,
+  });
   const answer = await trunk.finalResponse(sent, 10_000);
   return { answer, ms: Date.now() - started, callId: sent.callId };
 }
@@ -55,7 +78,10 @@ async function trunkCall(): Promise<{ answer: SipMessage; ms: number; callId: st
 const handled = new Set<SipMessage>();
 
 /** The next INVITE that reached one of `endpoints` (polled: no wait is left behind on the other). */
-async function nextInvite(endpoints: SipTcpEndpoint[], timeoutMs = 5_000): Promise<{ invite: SipMessage; at: SipTcpEndpoint }> {
+async function nextInvite(
+  endpoints: SipTcpEndpoint[],
+  timeoutMs = 5_000,
+): Promise<{ invite: SipMessage; at: SipTcpEndpoint }> {
   return waitFor(
     'an INVITE at a sip app instance',
     () => {
@@ -81,16 +107,32 @@ async function take(endpoints: SipTcpEndpoint[], status: number, reason: string)
 
 /** Fails when `endpoint` received any INVITE. */
 function assertNoInvite(endpoint: SipTcpEndpoint, who: string): void {
-  assert.equal(endpoint.received.filter((m) => m.method === 'INVITE').map((m) => header(m, 'call-id')), [], `${who} got no INVITE`);
+  assert.equal(
+    endpoint.received.filter((m) => m.method === 'INVITE').map((m) => header(m, 'call-id')),
+    [],
+    `${who} got no INVITE`,
+  );
 }
 
 test('only the listed connections are the sip app: an impostor from another port of the same host cannot ring a workstation', async () => {
   const impostorPort = await freePort(kamailio.appHost);
-  const [first, second, impostor] = await Promise.all([connectFrom(kamailio.appPorts[0]!), connectFrom(kamailio.appPorts[1]!), connectFrom(impostorPort)]);
+  const [first, second, impostor] = await Promise.all([
+    connectFrom(kamailio.appPorts[0]!),
+    connectFrom(kamailio.appPorts[1]!),
+    connectFrom(impostorPort),
+  ]);
   try {
     const ring = async (endpoint: SipTcpEndpoint): Promise<number | undefined> => {
       const uri = `sip:ws-nobody@${kamailio.domain}`;
-      const sent = endpoint.sendRequest({ method: 'INVITE', uri, from: `sip:100@${kamailio.domain}`, to: uri, contact: `sip:deskline@${kamailio.appHost}:${endpoint.localPort};transport=tcp`, headers: [['Content-Type', 'application/sdp']], body: SDP });
+      const sent = endpoint.sendRequest({
+        method: 'INVITE',
+        uri,
+        from: `sip:100@${kamailio.domain}`,
+        to: uri,
+        contact: `sip:deskline@${kamailio.appHost}:${endpoint.localPort};transport=tcp`,
+        headers: [['Content-Type', 'application/sdp']],
+        body: SDP,
+      });
       return (await endpoint.finalResponse(sent)).status;
     };
     // A listed instance rings: the workstation is simply not registered.
@@ -153,7 +195,7 @@ test('new calls go to the connected instances in turn, past one that refuses wit
   }
 });
 
-test('an instance that is connected but answers nothing (hung) loses the call to the other after 3 s, not after Kamailio\'s 60 s', async () => {
+test("an instance that is connected but answers nothing (hung) loses the call to the other after 3 s, not after Kamailio's 60 s", async () => {
   const first = await connectFrom(kamailio.appPorts[0]!);
   const second = await connectFrom(kamailio.appPorts[1]!);
   try {

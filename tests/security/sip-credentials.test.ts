@@ -48,7 +48,12 @@ test.before(async () => {
     SIP_WS_PORT: String(kamailio.wsPort),
   });
   for (const name of ['anna', 'ben', 'carl', 'dora', 'eve', 'fred', 'gina']) {
-    await app.users.create({ email: `${name}@clinic.example`, displayName: name, role: 'employee', password: PASSWORD });
+    await app.users.create({
+      email: `${name}@clinic.example`,
+      displayName: name,
+      role: 'employee',
+      password: PASSWORD,
+    });
   }
   await app.users.create({ email: 'maria@clinic.example', displayName: 'Maria', role: 'manager', password: PASSWORD });
   for (const name of ['Reception 1', 'Reception 2', 'Reception 3', 'Reception 4', 'Reception 5', 'Reception 6']) {
@@ -95,7 +100,14 @@ async function registerBrowser(credentials: SipCredentials): Promise<{ socket: S
   sockets.push(socket);
   socket.answerAutomatically('OPTIONS', 200, 'OK');
   const user = /^sip:([^@]+)@/.exec(credentials.uri)?.[1] ?? '';
-  const { response } = await register(socket, { user, domain: kamailio.domain, username: credentials.username, password: credentials.password, contact: socket.contact(user), expires: 120 });
+  const { response } = await register(socket, {
+    user,
+    domain: kamailio.domain,
+    username: credentials.username,
+    password: credentials.password,
+    contact: socket.contact(user),
+    expires: 120,
+  });
   return { socket, status: response.status ?? 0 };
 }
 
@@ -113,8 +125,11 @@ async function ring(name: string, browser?: SipWsEndpoint): Promise<number | 'ra
 
 /** The old holder's credentials are dead everywhere: REGISTER, callback INVITE, and their connection. */
 async function assertRevoked(name: string, old: { socket: SipWsEndpoint; credentials: SipCredentials }): Promise<void> {
-  const closed = await Promise.race([old.socket.closed, new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), 3000))]);
-  assert.ok(closed !== 'open', 'Kamailio closed the old holder\'s WebSocket');
+  const closed = await Promise.race([
+    old.socket.closed,
+    new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), 3000)),
+  ]);
+  assert.ok(closed !== 'open', "Kamailio closed the old holder's WebSocket");
   assert.is((await registerBrowser(old.credentials)).status, 403, 'REGISTER with the old credentials');
   const sipUser = browserSipUser(ws(name).id);
   const caller = await SipWsEndpoint.connect(kamailio.wsUrl);
@@ -122,34 +137,47 @@ async function assertRevoked(name: string, old: { socket: SipWsEndpoint; credent
   const target = `sip:cb-${'ab'.repeat(16)}@${kamailio.domain}`;
   const { invite } = await sendAuthenticatedInvite(
     caller,
-    { uri: target, from: `sip:${sipUser}@${kamailio.domain}`, to: target, contact: caller.contact(sipUser), headers: [['Content-Type', 'application/sdp']], body: 'v=0\r\n' },
+    {
+      uri: target,
+      from: `sip:${sipUser}@${kamailio.domain}`,
+      to: target,
+      contact: caller.contact(sipUser),
+      headers: [['Content-Type', 'application/sdp']],
+      body: 'v=0\r\n',
+    },
     old.credentials,
   );
   assert.ok(invite, 'the callback INVITE was challenged');
   assert.is((await caller.finalResponse(invite)).status, 403, 'callback INVITE with the old credentials');
 }
 
-test('a change of holder: the old holder\'s registration goes, their credentials fail, the new holder registers and rings', async () => {
+test("a change of holder: the old holder's registration goes, their credentials fail, the new holder registers and rings", async () => {
   const anna = await onWorkstation('anna@clinic.example', 'Reception 1');
   const annaPhone = await registerBrowser(anna.credentials);
   assert.is(annaPhone.status, 200);
   assert.is(await ring('Reception 1', annaPhone.socket), 'rang');
 
   // Anna moves to another desk; Ben sits down at hers.
-  assert.is((await asUser(app, anna.who, 'PUT', '/api/workstation', { workstationId: ws('Reception 2').id })).statusCode, 200);
-  await waitFor('the registration of Reception 1 to be gone from Redis', async () => (await db.exists(RedisKeys.sipRegistration(browserSipUser(ws('Reception 1').id)))) === 0);
+  assert.is(
+    (await asUser(app, anna.who, 'PUT', '/api/workstation', { workstationId: ws('Reception 2').id })).statusCode,
+    200,
+  );
+  await waitFor(
+    'the registration of Reception 1 to be gone from Redis',
+    async () => (await db.exists(RedisKeys.sipRegistration(browserSipUser(ws('Reception 1').id)))) === 0,
+  );
   assert.is(await ring('Reception 1'), 480, 'nobody rings at Reception 1');
   await assertRevoked('Reception 1', { socket: annaPhone.socket, credentials: anna.credentials });
 
   const ben = await onWorkstation('ben@clinic.example', 'Reception 1');
   const benPhone = await registerBrowser(ben.credentials);
   assert.is(benPhone.status, 200);
-  assert.is(await ring('Reception 1', benPhone.socket), 'rang', 'Ben\'s browser rings');
+  assert.is(await ring('Reception 1', benPhone.socket), 'rang', "Ben's browser rings");
   // And Anna's new desk has credentials of its own.
   assert.is((await registerBrowser(await credentialsOf(anna.who))).status, 200);
 });
 
-test('a revocation processed after the new holder registered keeps the new holder\'s registration', async () => {
+test("a revocation processed after the new holder registered keeps the new holder's registration", async () => {
   const carl = await onWorkstation('carl@clinic.example', 'Reception 3');
   const carlPhone = await registerBrowser(carl.credentials);
   assert.is(carlPhone.status, 200);
@@ -172,20 +200,39 @@ test('logout, disable (API and CLI), password change (API) and password reset (C
     [
       'password change',
       async (who) => {
-        const changed = await asUser(app, who, 'PUT', '/api/me/password', { currentPassword: PASSWORD, newPassword: 'another long password 2' });
+        const changed = await asUser(app, who, 'PUT', '/api/me/password', {
+          currentPassword: PASSWORD,
+          newPassword: 'another long password 2',
+        });
         assert.is(changed.statusCode, 200, changed.body);
       },
     ],
-    ['password reset (CLI)', async (who) => {
-      const result = await runCli(['user', 'reset-password', '--email', who.info.user.email], { REDIS_URL: redis.url }, 'a third long password 3\n');
-      assert.is(result.code, 0, result.stderr);
-    }],
-    ['disable (CLI)', async (who) => {
-      const result = await runCli(['user', 'disable', '--email', who.info.user.email], { REDIS_URL: redis.url });
-      assert.is(result.code, 0, result.stderr);
-    }],
+    [
+      'password reset (CLI)',
+      async (who) => {
+        const result = await runCli(
+          ['user', 'reset-password', '--email', who.info.user.email],
+          { REDIS_URL: redis.url },
+          'a third long password 3\n',
+        );
+        assert.is(result.code, 0, result.stderr);
+      },
+    ],
+    [
+      'disable (CLI)',
+      async (who) => {
+        const result = await runCli(['user', 'disable', '--email', who.info.user.email], { REDIS_URL: redis.url });
+        assert.is(result.code, 0, result.stderr);
+      },
+    ],
   ];
-  const emails = ['dora@clinic.example', 'eve@clinic.example', 'carl@clinic.example', 'ben@clinic.example', 'gina@clinic.example'];
+  const emails = [
+    'dora@clinic.example',
+    'eve@clinic.example',
+    'carl@clinic.example',
+    'ben@clinic.example',
+    'gina@clinic.example',
+  ];
   for (const [index, [what, act]] of cases.entries()) {
     const email = emails[index] ?? '';
     const desk = 'Reception 4';
@@ -193,7 +240,10 @@ test('logout, disable (API and CLI), password change (API) and password reset (C
     const phone = await registerBrowser(holder.credentials);
     assert.is(phone.status, 200, `${what}: registered first`);
     await act(holder.who, holder.who.info.user.id);
-    await waitFor(`${what}: the registration to be gone from Redis`, async () => (await db.exists(RedisKeys.sipRegistration(browserSipUser(ws(desk).id)))) === 0);
+    await waitFor(
+      `${what}: the registration to be gone from Redis`,
+      async () => (await db.exists(RedisKeys.sipRegistration(browserSipUser(ws(desk).id)))) === 0,
+    );
     assert.is(await ring(desk), 480, `${what}: nobody rings`);
     await assertRevoked(desk, { socket: phone.socket, credentials: holder.credentials });
     // Whoever may still use the desk leaves it for the next case.
@@ -201,14 +251,17 @@ test('logout, disable (API and CLI), password change (API) and password reset (C
   }
 });
 
-test('JsSIP in Chromium: the old holder\'s browser is cut off and its REGISTER gets 403; the new holder\'s browser registers and rings', async () => {
+test("JsSIP in Chromium: the old holder's browser is cut off and its REGISTER gets 403; the new holder's browser registers and rings", async () => {
   const desk = 'Reception 5';
   const anna = await onWorkstation('anna@clinic.example', desk);
   const old = await BrowserPhone.register(browser.context, pages.url, anna.credentials, 10_000);
   assert.is((await asUser(app, anna.who, 'DELETE', '/api/workstation')).statusCode, 204);
   // Kamailio closes its WebSocket; JsSIP connects again and registers with what it has: 403.
   await old.registrationFailed(403, 20_000);
-  await waitFor('the old registration to be gone from Redis', async () => (await db.exists(RedisKeys.sipRegistration(browserSipUser(ws(desk).id)))) === 0);
+  await waitFor(
+    'the old registration to be gone from Redis',
+    async () => (await db.exists(RedisKeys.sipRegistration(browserSipUser(ws(desk).id)))) === 0,
+  );
 
   const next = await onWorkstation('dora@clinic.example', desk);
   const phone = await BrowserPhone.register(browser.context, pages.url, next.credentials, 10_000);
@@ -216,7 +269,12 @@ test('JsSIP in Chromium: the old holder\'s browser is cut off and its REGISTER g
   const incoming = await phone.incoming(0, 5000);
   assert.is(incoming.number, '+48600100200');
   call.cancel();
-  assert.ok(!(await old.page.evaluate(() => (window as unknown as { __phone: { incoming: unknown[] } }).__phone.incoming.length)), 'the old holder\'s browser never rang');
+  assert.ok(
+    !(await old.page.evaluate(
+      () => (window as unknown as { __phone: { incoming: unknown[] } }).__phone.incoming.length,
+    )),
+    "the old holder's browser never rang",
+  );
 });
 
 test('sipp: the credentials register from a plain SIP client while their holder sits at the desk, and get 403 once the holder left', async () => {
@@ -232,13 +290,20 @@ test('sipp: the credentials register from a plain SIP client while their holder 
       keys: { user, domain: kamailio.domain, expires: '60' },
       auth: { username: fred.credentials.username, password: fred.credentials.password },
     });
-  const valid = await sipp(path.join(REPO_ROOT, 'tests/integration/pbx-config/sipp/uac-register-with-digest-expect-200.xml'));
+  const valid = await sipp(
+    path.join(REPO_ROOT, 'tests/integration/pbx-config/sipp/uac-register-with-digest-expect-200.xml'),
+  );
   assert.is(valid.code, 0, describeSipp(valid));
   await waitFor('the registration in Redis', async () => (await db.exists(RedisKeys.sipRegistration(user))) === 1);
 
   assert.is((await asUser(app, fred.who, 'DELETE', '/api/workstation')).statusCode, 204);
-  await waitFor('the registration to be gone from Redis', async () => (await db.exists(RedisKeys.sipRegistration(user))) === 0);
-  const revoked = await sipp(path.join(REPO_ROOT, 'tests/security/sipp/uac-register-former-holder-credentials-expect-403.xml'));
+  await waitFor(
+    'the registration to be gone from Redis',
+    async () => (await db.exists(RedisKeys.sipRegistration(user))) === 0,
+  );
+  const revoked = await sipp(
+    path.join(REPO_ROOT, 'tests/security/sipp/uac-register-former-holder-credentials-expect-403.xml'),
+  );
   assert.is(revoked.code, 0, describeSipp(revoked));
   assert.is(await db.exists(RedisKeys.sipRegistration(user)), 0, 'nothing registered');
 });

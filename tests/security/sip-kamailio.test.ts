@@ -66,7 +66,13 @@ async function refused(localAddress: string, forwardedFor?: string): Promise<boo
 async function registeredBrowser(user: string): Promise<SipWsEndpoint> {
   const socket = await connect();
   socket.answerAutomatically('OPTIONS', 200, 'OK');
-  const { response } = await register(socket, { user, domain: kamailio.domain, ...(await kamailio.browserCredentials(user)), contact: socket.contact(user), expires: 120 });
+  const { response } = await register(socket, {
+    user,
+    domain: kamailio.domain,
+    ...(await kamailio.browserCredentials(user)),
+    contact: socket.contact(user),
+    expires: 120,
+  });
   assert.is(response.status, 200, response.raw);
   return socket;
 }
@@ -83,7 +89,8 @@ test(`more than ${MAX_WS} WebSocket connections from one address are refused; ot
   const browser = await registeredBrowser('ws-before');
   const attackers: SipWsEndpoint[] = [];
   for (let i = 0; i < MAX_WS; i += 1) attackers.push(await connect(ATTACKER));
-  for (let i = 0; i < 3; i += 1) assert.ok(await refused(ATTACKER), `connection ${MAX_WS + i + 1} from ${ATTACKER} is refused`);
+  for (let i = 0; i < 3; i += 1)
+    assert.ok(await refused(ATTACKER), `connection ${MAX_WS + i + 1} from ${ATTACKER} is refused`);
 
   // The registered browser, a new browser from another address and the sip app go on working.
   await rings('ws-before', browser);
@@ -92,7 +99,7 @@ test(`more than ${MAX_WS} WebSocket connections from one address are refused; ot
 
   // A closed connection is counted off: its address may open one again.
   await attackers[0]?.close();
-  const reopened = await waitFor('a connection from the attacker\'s address once one closed', async () => {
+  const reopened = await waitFor("a connection from the attacker's address once one closed", async () => {
     try {
       return await connect(ATTACKER);
     } catch {
@@ -106,10 +113,19 @@ test(`more than ${MAX_WS} WebSocket connections from one address are refused; ot
 test('behind the reverse proxy on this machine, each client is counted by X-Forwarded-For; nobody else can claim one', async () => {
   // Caddy runs on the host and sets X-Forwarded-For to the client it serves.
   for (let i = 0; i < MAX_WS; i += 1) await connect('127.0.0.1', '203.0.113.9');
-  assert.ok(await refused('127.0.0.1', '203.0.113.9'), `connection ${MAX_WS + 1} of client 203.0.113.9 through the proxy is refused`);
-  assert.ok(await connect('127.0.0.1', '198.51.100.7, 203.0.113.10'), 'another client through the proxy is not (the address the proxy appended counts)');
+  assert.ok(
+    await refused('127.0.0.1', '203.0.113.9'),
+    `connection ${MAX_WS + 1} of client 203.0.113.9 through the proxy is refused`,
+  );
+  assert.ok(
+    await connect('127.0.0.1', '198.51.100.7, 203.0.113.10'),
+    'another client through the proxy is not (the address the proxy appended counts)',
+  );
   // The attacker's address is full (the test above): a forged X-Forwarded-For from elsewhere does not help.
-  assert.ok(await refused(ATTACKER, '198.51.100.1'), 'X-Forwarded-For from an address that is not this machine is ignored');
+  assert.ok(
+    await refused(ATTACKER, '198.51.100.1'),
+    'X-Forwarded-For from an address that is not this machine is ignored',
+  );
 });
 
 /** A UDP socket that counts what arrives: where an open relay would deliver. */
@@ -171,7 +187,7 @@ test('in-dialog requests from a trunk or a browser reach only the sip app, never
   }
 });
 
-test('a trunk\'s INVITE to a callback target is refused with 403, its forged X-Deskline-Callback-By too (sipp)', async () => {
+test("a trunk's INVITE to a callback target is refused with 403, its forged X-Deskline-Callback-By too (sipp)", async () => {
   const result = await runSipp({
     scenario: path.join(SCENARIOS, 'uac-trunk-invite-callback-target-expect-403.xml'),
     remoteHost: kamailio.host,
@@ -181,7 +197,7 @@ test('a trunk\'s INVITE to a callback target is refused with 403, its forged X-D
   assert.is(result.code, 0, describeSipp(result));
 });
 
-test('X-Deskline-* headers from anyone but the sip app are removed; a browser\'s callback carries only Kamailio\'s', async () => {
+test("X-Deskline-* headers from anyone but the sip app are removed; a browser's callback carries only Kamailio's", async () => {
   const trunk = await SipUdpEndpoint.open(kamailio.host, kamailio.sipPort);
   try {
     const sent = trunk.sendRequest({
@@ -190,7 +206,11 @@ test('X-Deskline-* headers from anyone but the sip app are removed; a browser\'s
       from: `sip:+48600100200@${kamailio.domain}`,
       to: `sip:100@${kamailio.domain}`,
       contact: `sip:patient@127.0.0.1:${trunk.localPort}`,
-      headers: [['X-Deskline-Callback-By', 'ws-reception-1'], ['x-deskline-call-id', 'forged'], ['Content-Type', 'application/sdp']],
+      headers: [
+        ['X-Deskline-Callback-By', 'ws-reception-1'],
+        ['x-deskline-call-id', 'forged'],
+        ['Content-Type', 'application/sdp'],
+      ],
       body: 'v=0\r\n',
     });
     const invite: SipMessage = await app.endpoint.waitForRequest('INVITE', sent.callId);
@@ -211,14 +231,21 @@ test('X-Deskline-* headers from anyone but the sip app are removed; a browser\'s
       from: `sip:${user}@${kamailio.domain}`,
       to: target,
       contact: browser.contact(user),
-      headers: [['X-Deskline-Callback-By', 'ws-reception-1'], ['Content-Type', 'application/sdp']],
+      headers: [
+        ['X-Deskline-Callback-By', 'ws-reception-1'],
+        ['Content-Type', 'application/sdp'],
+      ],
       body: 'v=0\r\n',
     },
     await kamailio.browserCredentials(user),
   );
   assert.ok(invite);
   const arrived = await app.endpoint.waitForRequest('INVITE', invite.callId);
-  assert.equal(headers(arrived, 'x-deskline-callback-by'), [user], 'only Kamailio\'s header, naming the authenticated user');
+  assert.equal(
+    headers(arrived, 'x-deskline-callback-by'),
+    [user],
+    "only Kamailio's header, naming the authenticated user",
+  );
   assert.is(header(arrived, 'x-deskline-callback-by'), user);
   app.endpoint.respond(arrived, 404, 'Not Found');
   await browser.finalResponse(invite);

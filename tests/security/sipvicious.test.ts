@@ -58,7 +58,13 @@ test.before(async () => {
   kamailio = await startTestKamailio({ redisUrl: redis.url });
   await db.hset(RedisKeys.sipCredentials, '201', phoneHa1('201', kamailio.domain, PHONE_PASSWORD));
   browser = await SipWsEndpoint.connect(kamailio.wsUrl);
-  const { response } = await register(browser, { user: 'ws-reception-1', domain: kamailio.domain, ...(await kamailio.browserCredentials('ws-reception-1')), contact: browser.contact('ws-reception-1'), expires: 120 });
+  const { response } = await register(browser, {
+    user: 'ws-reception-1',
+    domain: kamailio.domain,
+    ...(await kamailio.browserCredentials('ws-reception-1')),
+    contact: browser.contact('ws-reception-1'),
+    expires: 120,
+  });
   assert.is(response.status, 200);
 });
 
@@ -77,7 +83,11 @@ interface ToolRun {
 
 function sipvicious(tool: 'svmap' | 'svwar' | 'svcrack', args: string[], timeoutMs = 60_000): Promise<ToolRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-c', WRAPPER, tool, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmp, env: { ...process.env, HOME: tmp } });
+    const child = spawn('python3', ['-c', WRAPPER, tool, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: tmp,
+      env: { ...process.env, HOME: tmp },
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -94,13 +104,27 @@ function sipvicious(tool: 'svmap' | 'svwar' | 'svcrack', args: string[], timeout
  * A UDP hop between the tool and Kamailio, from ATTACKER's address: it counts the requests and the
  * answers, so the test can say after how many requests and how long Kamailio stopped answering.
  */
-async function countingHop(): Promise<{ port: number; requests: number; answers: number; firstAt: number; lastAnswerAt: number; close: () => void }> {
+async function countingHop(): Promise<{
+  port: number;
+  requests: number;
+  answers: number;
+  firstAt: number;
+  lastAnswerAt: number;
+  close: () => void;
+}> {
   const toolSide = dgram.createSocket('udp4');
   const kamailioSide = dgram.createSocket('udp4');
-  const stats = { port: 0, requests: 0, answers: 0, firstAt: 0, lastAnswerAt: 0, close: () => {
-    toolSide.close();
-    kamailioSide.close();
-  } };
+  const stats = {
+    port: 0,
+    requests: 0,
+    answers: 0,
+    firstAt: 0,
+    lastAnswerAt: 0,
+    close: () => {
+      toolSide.close();
+      kamailioSide.close();
+    },
+  };
   let tool: { address: string; port: number } | undefined;
   toolSide.on('message', (message, from) => {
     tool = { address: from.address, port: from.port };
@@ -126,7 +150,11 @@ test('svmap finds that something answers SIP on the port, and not what it is', a
   const run = await sipvicious('svmap', ['-p', String(kamailio.sipPort), ...common().slice(0, 2), kamailio.host]);
   console.log(`svmap:\n${run.output}`);
   assert.is(run.code, 0, run.output);
-  assert.match(run.output, new RegExp(`${kamailio.host.replace(/\./g, '\\.')}:${kamailio.sipPort}\\s*\\|\\s*unknown`), 'found, with an unknown User-Agent');
+  assert.match(
+    run.output,
+    new RegExp(`${kamailio.host.replace(/\./g, '\\.')}:${kamailio.sipPort}\\s*\\|\\s*unknown`),
+    'found, with an unknown User-Agent',
+  );
   assert.not.match(run.output, /kamailio|deskline/i, 'it does not learn the software');
 });
 
@@ -140,7 +168,10 @@ test('svwar over extensions 190-210 (201 among them) finds none, by REGISTER, IN
     }
   }
   // It found nothing because every answer is the same, not because it was blocked.
-  assert.not.ok(kamailio.log.some((line) => line.includes(`flood from ${ATTACKER}`)), 'svwar was answered throughout');
+  assert.not.ok(
+    kamailio.log.some((line) => line.includes(`flood from ${ATTACKER}`)),
+    'svwar was answered throughout',
+  );
 });
 
 test('svcrack with 1,000 wrong passwords for 201 finds none, and the address is blocked: after how many requests and how long', async () => {
@@ -150,7 +181,16 @@ test('svcrack with 1,000 wrong passwords for 201 finds none, and the address is 
   writeFileSync(dictionary, `${words.join('\n')}\n`);
   const hop = await countingHop();
   try {
-    const run = await sipvicious('svcrack', [...common(), '-u', '201', '-d', dictionary, '--maximumtime', '5', `udp://127.0.0.1:${hop.port}`]);
+    const run = await sipvicious('svcrack', [
+      ...common(),
+      '-u',
+      '201',
+      '-d',
+      dictionary,
+      '--maximumtime',
+      '5',
+      `udp://127.0.0.1:${hop.port}`,
+    ]);
     assert.is(run.code, 0, run.output);
     assert.match(run.output, /found nothing/, run.output);
     assert.not.match(run.output, /\|\s*201\s*\|/, 'no password for 201');
@@ -158,7 +198,9 @@ test('svcrack with 1,000 wrong passwords for 201 finds none, and the address is 
     assert.ok(flood);
     const answered = hop.answers;
     const seconds = (hop.lastAnswerAt - hop.firstAt) / 1000;
-    console.log(`svcrack: ${hop.requests} requests sent, ${answered} answered before ${ATTACKER} was blocked, within ${seconds.toFixed(2)} s; then silence`);
+    console.log(
+      `svcrack: ${hop.requests} requests sent, ${answered} answered before ${ATTACKER} was blocked, within ${seconds.toFixed(2)} s; then silence`,
+    );
     // pike allows 64 requests per 2 s from an address that is neither trunk nor browser.
     assert.ok(answered < 300, `blocked after ${answered} answers`);
     assert.ok(hop.requests > answered, 'requests went unanswered once blocked');

@@ -24,7 +24,8 @@ export class CallbackPolicy {
   get blocked(): string {
     const workstation = this.workstation();
     if (workstation === undefined) return 'Choose a workstation to call patients back: the call goes out from it.';
-    if (workstation.kind !== 'browser') return `Calling back works from a browser workstation; ${workstation.name} is a desk phone.`;
+    if (workstation.kind !== 'browser')
+      return `Calling back works from a browser workstation; ${workstation.name} is a desk phone.`;
     if (this.phone.busy) return 'Finish the current call first.';
     return '';
   }

@@ -15,7 +15,10 @@ export function presenceView(member: Pick<TeamMember, 'state' | 'online' | 'paus
     case 'busy':
       return { dot, label: member.state === 'ringing' ? 'Ringing' : 'On a call' };
     case 'inactive':
-      return { dot, label: member.pausedUntil === undefined ? 'Paused' : `Paused until ${formatClockTime(member.pausedUntil)}` };
+      return {
+        dot,
+        label: member.pausedUntil === undefined ? 'Paused' : `Paused until ${formatClockTime(member.pausedUntil)}`,
+      };
     case 'offline':
       return { dot, label: 'Offline' };
   }

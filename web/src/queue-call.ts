@@ -15,7 +15,11 @@ export function waitingSince(call: CallView): number {
  * The queue's view of the call ringing this browser: the call the sip app named in the INVITE, or
  * else the one the queue says is ringing this workstation.
  */
-export function findQueueCall(calls: readonly CallView[], call: PhoneCall | undefined, workstationId: string | undefined): CallView | undefined {
+export function findQueueCall(
+  calls: readonly CallView[],
+  call: PhoneCall | undefined,
+  workstationId: string | undefined,
+): CallView | undefined {
   if (call === undefined) return undefined;
   if (call.queueCallId !== undefined) return calls.find((c) => c.id === call.queueCallId);
   if (workstationId === undefined) return undefined;

@@ -1,4 +1,12 @@
-import { isWithheld, taskTab, taskVisibleTo, type CallbackOutcome, type Subject, type TaskTab, type TaskView } from '@deskline/protocol';
+import {
+  isWithheld,
+  taskTab,
+  taskVisibleTo,
+  type CallbackOutcome,
+  type Subject,
+  type TaskTab,
+  type TaskView,
+} from '@deskline/protocol';
 
 /** What the board needs to know of the person looking at it. */
 export interface BoardViewer {
@@ -33,7 +41,9 @@ export function compareTasks(tab: TaskTab): (a: TaskView, b: TaskView) => number
 
 /** The tasks of one tab that `viewer` sees (taskVisibleTo), in the tab's order. */
 export function tabTasks(tasks: Iterable<TaskView>, tab: TaskTab, viewer: BoardViewer): TaskView[] {
-  return [...tasks].filter((task) => taskTab(task.status) === tab && taskVisibleTo(task, viewer)).sort(compareTasks(tab));
+  return [...tasks]
+    .filter((task) => taskTab(task.status) === tab && taskVisibleTo(task, viewer))
+    .sort(compareTasks(tab));
 }
 
 /**
@@ -100,6 +110,8 @@ export class NewCallWatcher {
     }
     const fresh = incoming.filter((task) => !this.#known!.has(task.call!.id));
     for (const task of fresh) this.#known.add(task.call!.id);
-    return fresh.map((task) => (isWithheld(task.patient) ? 'New call, number withheld' : `New call from ${task.patient}`)).join('. ');
+    return fresh
+      .map((task) => (isWithheld(task.patient) ? 'New call, number withheld' : `New call from ${task.patient}`))
+      .join('. ');
   }
 }

@@ -3,7 +3,10 @@ import { html } from 'lit';
 
 /** "Anna Maria Berg" → "AB"; a single word gives one letter. */
 export function initials(displayName: string): string {
-  const words = displayName.trim().split(/\s+/).filter((word) => word !== '');
+  const words = displayName
+    .trim()
+    .split(/\s+/)
+    .filter((word) => word !== '');
   const picked = words.length > 1 ? [words[0], words.at(-1)] : words;
   const letters = picked.map((word) => [...(word ?? '')][0] ?? '').join('');
   return letters === '' ? '?' : letters.toLocaleUpperCase();

@@ -1,5 +1,12 @@
 import type { Redis } from 'ioredis';
-import { PAUSE_MAX_MINUTES, type AgentState, type AgentStatus, type MissedCall, type MissedCalls, type Workstation } from '@deskline/protocol';
+import {
+  PAUSE_MAX_MINUTES,
+  type AgentState,
+  type AgentStatus,
+  type MissedCall,
+  type MissedCalls,
+  type Workstation,
+} from '@deskline/protocol';
 import { AgentRecord, RedisKeys, callFromHash, type PauseResult } from '@deskline/store';
 import { ClientError } from '../errors.js';
 import { SipAuthorizations } from './sip-credentials.js';
@@ -65,7 +72,11 @@ export class AgentService {
    * Puts the user on a workstation, leaving the one they were on; refuses one held by someone else.
    * A paused user stays paused on the new workstation.
    */
-  async selectWorkstation(userId: string, workstationId: string, holderName: (userId: string) => Promise<string>): Promise<AgentStatus> {
+  async selectWorkstation(
+    userId: string,
+    workstationId: string,
+    holderName: (userId: string) => Promise<string>,
+  ): Promise<AgentStatus> {
     const workstation = await this.workstations.get(workstationId);
     if (!workstation) throw new ClientError(404, 'No such workstation.');
     const picked = await this.record.pick(userId, workstationId);
@@ -133,14 +144,18 @@ export class AgentService {
    * written by the sip app) and their hashes kept for 24 hours.
    */
   async missedCalls(userId: string): Promise<MissedCalls> {
-    const [from, to] = (await this.redis.hmget(RedisKeys.agent(userId), 'lastPausedAt', 'lastPauseEndedAt')).map(Number);
+    const [from, to] = (await this.redis.hmget(RedisKeys.agent(userId), 'lastPausedAt', 'lastPauseEndedAt')).map(
+      Number,
+    );
     if (!from || !to) return { calls: [] };
     const ids = await this.redis.zrangebyscore(RedisKeys.abandonedCalls, from, to);
     const reads = this.redis.pipeline();
     for (const id of ids) reads.hgetall(RedisKeys.call(id));
     const calls = ((await reads.exec()) ?? []).flatMap(([, hash]): MissedCall[] => {
       const call = callFromHash(hash as Record<string, string>);
-      return call?.state === 'abandoned' && call.endedAt !== undefined ? [{ id: call.id, from: call.from, endedAt: call.endedAt }] : [];
+      return call?.state === 'abandoned' && call.endedAt !== undefined
+        ? [{ id: call.id, from: call.from, endedAt: call.endedAt }]
+        : [];
     });
     return { from, to, calls };
   }
@@ -156,9 +171,11 @@ export class AgentService {
 
   /** The status after a pause move, or the 409 that says why it was refused. */
   private async pauseStatus(userId: string, result: PauseResult, mode: 'start' | 'extend'): Promise<AgentStatus> {
-    if (result.outcome === 'too-long') throw new ClientError(409, `A pause lasts at most ${PAUSE_MAX_MINUTES / 60} hours.`);
+    if (result.outcome === 'too-long')
+      throw new ClientError(409, `A pause lasts at most ${PAUSE_MAX_MINUTES / 60} hours.`);
     if (result.outcome === 'refused') {
-      if (mode === 'start' || result.from === 'offline') throw new ClientError(409, 'Choose a workstation before pausing incoming calls.');
+      if (mode === 'start' || result.from === 'offline')
+        throw new ClientError(409, 'Choose a workstation before pausing incoming calls.');
       throw new ClientError(409, 'Incoming calls are not paused.');
     }
     return this.status(userId);

@@ -48,10 +48,16 @@ export async function seedDemoData(users: UserStore, workstations: WorkstationSt
   const created: string[] = [];
   const deskPhones: DemoDeskPhone[] = [];
   if ((await workstations.list()).length === 0) {
-    for (const name of DEMO_BROWSER_WORKSTATIONS) created.push((await workstations.create({ name, kind: 'browser' })).name);
-    const phone = await workstations.create({ name: DEMO_DESK_PHONE.name, kind: 'sip-phone', sipUser: DEMO_DESK_PHONE.sipUser });
+    for (const name of DEMO_BROWSER_WORKSTATIONS)
+      created.push((await workstations.create({ name, kind: 'browser' })).name);
+    const phone = await workstations.create({
+      name: DEMO_DESK_PHONE.name,
+      kind: 'sip-phone',
+      sipUser: DEMO_DESK_PHONE.sipUser,
+    });
     created.push(phone.name);
-    if (phone.sipUser && phone.sipPassword) deskPhones.push({ workstation: phone.name, sipUser: phone.sipUser, sipPassword: phone.sipPassword });
+    if (phone.sipUser && phone.sipPassword)
+      deskPhones.push({ workstation: phone.name, sipUser: phone.sipUser, sipPassword: phone.sipPassword });
   }
   return { created: true, logins, workstations: created, deskPhones };
 }

@@ -8,7 +8,8 @@ const SCAN_COUNT = 500;
  * could look like something in them (a desk phone's SIP user 201, a timestamp), so they are not
  * touched. Everything else is searched.
  */
-const STAFF_KEYS = /^(user|user-email|user-sessions|session|workstation|workstation-holder|agent|agents|avatar|subject|subject-names|sip-registration|sip-credentials|presence|login-[a-z-]+):?/;
+const STAFF_KEYS =
+  /^(user|user-email|user-sessions|session|workstation|workstation-holder|agent|agents|avatar|subject|subject-names|sip-registration|sip-credentials|presence|login-[a-z-]+):?/;
 
 /**
  * The spellings a number may be stored under: as the trunk sent it in the From user (national
@@ -96,7 +97,12 @@ export async function forgetPatient(redis: Redis, input: string): Promise<Forget
         if (key.startsWith(task)) {
           const id = idOf(key, task);
           removedTasks.add(id);
-          await redis.multi().srem(RedisKeys.openTasks, id).zrem(RedisKeys.closedTasks, id).del(RedisKeys.taskCallback(id)).exec();
+          await redis
+            .multi()
+            .srem(RedisKeys.openTasks, id)
+            .zrem(RedisKeys.closedTasks, id)
+            .del(RedisKeys.taskCallback(id))
+            .exec();
         } else if (key.startsWith(callback)) {
           await redis.zrem(RedisKeys.callbacks, idOf(key, callback));
         } else if (key.startsWith(callRecord)) {
@@ -104,7 +110,9 @@ export async function forgetPatient(redis: Redis, input: string): Promise<Forget
         }
       } else if (type === 'hash') {
         const hash = await redis.hgetall(key);
-        const fields = Object.entries(hash).filter(([name, value]) => mentions(name, patterns) || mentions(value, patterns));
+        const fields = Object.entries(hash).filter(
+          ([name, value]) => mentions(name, patterns) || mentions(value, patterns),
+        );
         if (!inName && fields.length === 0) continue;
         if (callId !== undefined) {
           if (active.has(callId)) {
@@ -112,7 +120,12 @@ export async function forgetPatient(redis: Redis, input: string): Promise<Forget
             continue;
           }
           // A call's hash is about that one call: it goes whole, with its place in the call lists.
-          await redis.multi().del(key).zrem(RedisKeys.abandonedCalls, callId).zrem(RedisKeys.waitingCalls, callId).exec();
+          await redis
+            .multi()
+            .del(key)
+            .zrem(RedisKeys.abandonedCalls, callId)
+            .zrem(RedisKeys.waitingCalls, callId)
+            .exec();
           report.removed.push(`${kindOf(key)}: ${key}`);
         } else if (inName) {
           await redis.del(key);
@@ -122,7 +135,12 @@ export async function forgetPatient(redis: Redis, input: string): Promise<Forget
           report.removed.push(`hash fields: ${key} ${fields.map(([name]) => name).join(' ')}`);
         }
       } else if (type === 'set' || type === 'zset' || type === 'list') {
-        const members = type === 'set' ? await redis.smembers(key) : type === 'zset' ? await redis.zrange(key, 0, -1) : await redis.lrange(key, 0, -1);
+        const members =
+          type === 'set'
+            ? await redis.smembers(key)
+            : type === 'zset'
+              ? await redis.zrange(key, 0, -1)
+              : await redis.lrange(key, 0, -1);
         const matching = members.filter((m) => mentions(m, patterns));
         if (inName) {
           await redis.del(key);
@@ -139,7 +157,9 @@ export async function forgetPatient(redis: Redis, input: string): Promise<Forget
 
   // A call's link to a removed task names no number, but leads to nothing now.
   if (removedTasks.size > 0) {
-    for await (const keys of redis.scanStream({ match: RedisKeys.callTask('*'), count: SCAN_COUNT }) as AsyncIterable<string[]>) {
+    for await (const keys of redis.scanStream({ match: RedisKeys.callTask('*'), count: SCAN_COUNT }) as AsyncIterable<
+      string[]
+    >) {
       for (const key of keys) {
         if (removedTasks.has((await redis.get(key)) ?? '')) {
           await redis.del(key);

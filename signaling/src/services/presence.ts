@@ -1,5 +1,13 @@
 import type { Redis } from 'ioredis';
-import { RedisKeys, RedisStreams, TEAM_EVENTS_MAX_LENGTH, PRESENCE_TOUCH, PRESENCE_LEAVE, PRESENCE_HAND_OVER, PRESENCE_SWEEP } from '@deskline/store';
+import {
+  RedisKeys,
+  RedisStreams,
+  TEAM_EVENTS_MAX_LENGTH,
+  PRESENCE_TOUCH,
+  PRESENCE_LEAVE,
+  PRESENCE_HAND_OVER,
+  PRESENCE_SWEEP,
+} from '@deskline/store';
 
 /**
  * Whether users have the app open, agreed by every signaling instance through Redis
@@ -37,7 +45,15 @@ export class Presence {
    */
   async handOver(userId: string, graceMs: number, now = Date.now()): Promise<void> {
     const lapsesAt = now - this.timeoutMs + Math.min(graceMs, this.timeoutMs);
-    await this.redis.eval(PRESENCE_HAND_OVER, 2, RedisKeys.userSockets(userId), RedisKeys.onlineUsers, userId, this.instanceId, String(lapsesAt));
+    await this.redis.eval(
+      PRESENCE_HAND_OVER,
+      2,
+      RedisKeys.userSockets(userId),
+      RedisKeys.onlineUsers,
+      userId,
+      this.instanceId,
+      String(lapsesAt),
+    );
   }
 
   async sweep(now = Date.now()): Promise<string[]> {

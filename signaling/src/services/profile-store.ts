@@ -5,7 +5,6 @@ import { announceMemberChange } from './team-events.js';
 import { validDisplayName } from './user-store.js';
 import { RedisKeys } from '@deskline/store';
 
-
 export interface StoredAvatar {
   image: Buffer;
   version: string;
@@ -46,7 +45,11 @@ export class ProfileStore {
 
   async avatar(userId: string): Promise<StoredAvatar | undefined> {
     // One MULTI, so a picture and its version are never read from two different uploads.
-    const results = await this.redis.multi().hget(RedisKeys.user(userId), 'avatarVersion').getBuffer(RedisKeys.avatar(userId)).exec();
+    const results = await this.redis
+      .multi()
+      .hget(RedisKeys.user(userId), 'avatarVersion')
+      .getBuffer(RedisKeys.avatar(userId))
+      .exec();
     const version = results?.[0]?.[1] as string | null | undefined;
     const image = results?.[1]?.[1] as Buffer | null | undefined;
     if (!version || !image) return undefined;

@@ -62,7 +62,10 @@ export class RetentionSweep {
       }
     }
     // A pointer lives as long as the open task it names; one without a TTL (or without its task) goes by it.
-    for await (const keys of this.redis.scanStream({ match: RedisKeys.patientTask('*'), count: SCAN_COUNT }) as AsyncIterable<string[]>) {
+    for await (const keys of this.redis.scanStream({
+      match: RedisKeys.patientTask('*'),
+      count: SCAN_COUNT,
+    }) as AsyncIterable<string[]>) {
       for (const pointer of keys) {
         if ((await this.redis.ttl(pointer)) !== -1) continue;
         const taskId = await this.redis.get(pointer);

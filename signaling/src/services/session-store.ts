@@ -41,7 +41,7 @@ export type SessionsEnded = { ended: string[] } | { renamed: { from: string; to:
 export function parseSessionsEnded(message: string): SessionsEnded | undefined {
   try {
     const value = JSON.parse(message) as Partial<{ ended: unknown; renamed: { from?: unknown; to?: unknown } }>;
-    if (Array.isArray(value.ended) && value.ended.every((d) => typeof d === 'string')) return { ended: value.ended as string[] };
+    if (Array.isArray(value.ended) && value.ended.every((d) => typeof d === 'string')) return { ended: value.ended };
     const { from, to } = value.renamed ?? {};
     if (typeof from === 'string' && typeof to === 'string') return { renamed: { from, to } };
   } catch {

@@ -8,10 +8,20 @@ import { RedisKeys, browserSipUser, SIP_AUTH_ISSUE, SIP_AUTH_REVOKE } from '@des
  * username "<expiry>:<sipUser>" carries its expiry, the password is an HMAC of the username with the
  * shared secret. The browser never learns a long-lived SIP password, and a stolen one dies on its own.
  */
-function credentialsFor(options: { secret: string; domain: string; wsUrl: string }, sipUser: string, expirySeconds: number): SipCredentials {
+function credentialsFor(
+  options: { secret: string; domain: string; wsUrl: string },
+  sipUser: string,
+  expirySeconds: number,
+): SipCredentials {
   const username = `${expirySeconds}:${sipUser}`;
   const password = createHmac('sha1', options.secret).update(username).digest('base64');
-  return { wsUrl: options.wsUrl, uri: `sip:${sipUser}@${options.domain}`, username, password, expiresAt: expirySeconds * 1000 };
+  return {
+    wsUrl: options.wsUrl,
+    uri: `sip:${sipUser}@${options.domain}`,
+    username,
+    password,
+    expiresAt: expirySeconds * 1000,
+  };
 }
 
 /**
@@ -69,7 +79,12 @@ export class SipAuthorizations {
  * `use-auth-secret`: username "<expiry epoch seconds>:<userId>", credential
  * base64(HMAC-SHA1(secret, username)). They expire with the SIP credentials they come with.
  */
-export function turnCredentials(options: { secret: string; urls: readonly string[]; userId: string; expiresAt: number }): IceServer {
+export function turnCredentials(options: {
+  secret: string;
+  urls: readonly string[];
+  userId: string;
+  expiresAt: number;
+}): IceServer {
   const username = `${Math.floor(options.expiresAt / 1000)}:${options.userId}`;
   const credential = createHmac('sha1', options.secret).update(username).digest('base64');
   return { urls: [...options.urls], username, credential };

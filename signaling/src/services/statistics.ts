@@ -1,5 +1,14 @@
 import type { Redis } from 'ioredis';
-import { CALLBACK_OUTCOMES, waitingMs, type CallRecord, type CallbackOutcome, type CallbackView, type DayStatistics, type StatisticsFigures, type UserStatistics } from '@deskline/protocol';
+import {
+  CALLBACK_OUTCOMES,
+  waitingMs,
+  type CallRecord,
+  type CallbackOutcome,
+  type CallbackView,
+  type DayStatistics,
+  type StatisticsFigures,
+  type UserStatistics,
+} from '@deskline/protocol';
 import { RedisKeys } from '@deskline/store';
 import { ClientError } from '../errors.js';
 import { dateIn, dayBounds, hourIn, parseDate } from './clinic-day.js';
@@ -21,7 +30,11 @@ function noCallbackOutcomes(): Record<CallbackOutcome, number> {
 }
 
 /** The figures of a set of calls and callbacks; `received` and the abandoned counts are what the calls say. */
-function figures(calls: readonly CallRecord[], callbacks: readonly CallbackView[], options: { perUser: boolean }): StatisticsFigures {
+function figures(
+  calls: readonly CallRecord[],
+  callbacks: readonly CallbackView[],
+  options: { perUser: boolean },
+): StatisticsFigures {
   const callbackOutcomes = noCallbackOutcomes();
   for (const callback of callbacks) {
     if (callback.state === 'ended' && callback.outcome) callbackOutcomes[callback.outcome] += 1;
@@ -109,7 +122,10 @@ export class StatisticsService {
       this.read<CallRecord>(RedisKeys.callRecords, RedisKeys.callRecord, start, end),
       this.read<CallbackView>(RedisKeys.callbacks, RedisKeys.callback, start, end),
     ]);
-    const userIds = new Set([...calls.map((call) => call.agentUserId), ...callbacks.map((callback) => callback.userId)]);
+    const userIds = new Set([
+      ...calls.map((call) => call.agentUserId),
+      ...callbacks.map((callback) => callback.userId),
+    ]);
     const names = new Map<string, string>();
     for (const userId of userIds) {
       if (!userId) continue;

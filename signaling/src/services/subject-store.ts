@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { DEFAULT_SUBJECTS, SUBJECT_NAME_MAX_LENGTH, SUBJECT_NAME_MIN_LENGTH, type Subject } from '@deskline/protocol';
-import { RedisKeys, RedisStreams, TEAM_EVENTS_MAX_LENGTH, SUBJECT_CREATE, SUBJECT_ENSURE_DEFAULTS, SUBJECT_RENAME, SUBJECT_SET_RETIRED } from '@deskline/store';
+import {
+  RedisKeys,
+  RedisStreams,
+  TEAM_EVENTS_MAX_LENGTH,
+  SUBJECT_CREATE,
+  SUBJECT_ENSURE_DEFAULTS,
+  SUBJECT_RENAME,
+  SUBJECT_SET_RETIRED,
+} from '@deskline/store';
 import { ClientError } from '../errors.js';
 
 const SUBJECTS = RedisKeys.subjects;
@@ -20,7 +28,10 @@ function fromHash(f: Record<string, string>): Subject | undefined {
 function checkName(input: string): string {
   const name = input.trim().replace(/\s+/g, ' ');
   if (name.length < SUBJECT_NAME_MIN_LENGTH || name.length > SUBJECT_NAME_MAX_LENGTH) {
-    throw new ClientError(400, `A subject's name must be ${SUBJECT_NAME_MIN_LENGTH} to ${SUBJECT_NAME_MAX_LENGTH} characters long.`);
+    throw new ClientError(
+      400,
+      `A subject's name must be ${SUBJECT_NAME_MIN_LENGTH} to ${SUBJECT_NAME_MAX_LENGTH} characters long.`,
+    );
   }
   if (/\p{Cc}/u.test(name)) throw new ClientError(400, "A subject's name must not contain control characters.");
   return name;
@@ -53,8 +64,17 @@ export class SubjectStore {
     const name = checkName(input.name);
     const subject: Subject = { id: randomUUID(), name, retired: false, createdAt: Date.now() };
     const result = (await this.redis.eval(
-      SUBJECT_CREATE, 4, NAMES, SUBJECTS, key(subject.id), BOARD,
-      name.toLowerCase(), subject.id, name, String(subject.createdAt), MAX_LENGTH,
+      SUBJECT_CREATE,
+      4,
+      NAMES,
+      SUBJECTS,
+      key(subject.id),
+      BOARD,
+      name.toLowerCase(),
+      subject.id,
+      name,
+      String(subject.createdAt),
+      MAX_LENGTH,
     )) as string;
     if (result === 'name-taken') throw await this.nameTaken(name);
     return subject;
@@ -63,7 +83,17 @@ export class SubjectStore {
   /** Renames in place: the id stays, so the tasks that have this subject show the new name. */
   async rename(id: string, newName: string): Promise<Subject> {
     const name = checkName(newName);
-    const result = (await this.redis.eval(SUBJECT_RENAME, 3, NAMES, key(id), BOARD, name.toLowerCase(), id, name, MAX_LENGTH)) as string;
+    const result = (await this.redis.eval(
+      SUBJECT_RENAME,
+      3,
+      NAMES,
+      key(id),
+      BOARD,
+      name.toLowerCase(),
+      id,
+      name,
+      MAX_LENGTH,
+    )) as string;
     if (result === 'unknown') throw new ClientError(404, 'No such subject.');
     if (result === 'name-taken') throw await this.nameTaken(name);
     return this.require(id);
@@ -101,7 +131,15 @@ export class SubjectStore {
   }
 
   private async setRetired(id: string, retired: boolean): Promise<Subject> {
-    const result = (await this.redis.eval(SUBJECT_SET_RETIRED, 2, key(id), BOARD, retired ? '1' : '0', id, MAX_LENGTH)) as string;
+    const result = (await this.redis.eval(
+      SUBJECT_SET_RETIRED,
+      2,
+      key(id),
+      BOARD,
+      retired ? '1' : '0',
+      id,
+      MAX_LENGTH,
+    )) as string;
     if (result === 'unknown') throw new ClientError(404, 'No such subject.');
     return this.require(id);
   }

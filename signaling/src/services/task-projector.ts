@@ -84,11 +84,25 @@ export class TaskProjector {
     const [calls, callbacks] = STREAMS;
     try {
       for (;;) {
-        const reply = (await this.redis.xreadgroup('GROUP', TASKS_GROUP, this.consumer, 'COUNT', BATCH, 'STREAMS', calls, callbacks, '0', '0')) as GroupReply;
+        const reply = (await this.redis.xreadgroup(
+          'GROUP',
+          TASKS_GROUP,
+          this.consumer,
+          'COUNT',
+          BATCH,
+          'STREAMS',
+          calls,
+          callbacks,
+          '0',
+          '0',
+        )) as GroupReply;
         if ((await this.applyAll(reply)) === 0) return;
       }
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'tasks: applying the last events before the stop failed; another instance takes them over');
+      this.log.warn(
+        { err: (err as Error).message },
+        'tasks: applying the last events before the stop failed; another instance takes them over',
+      );
     }
   }
 
@@ -119,8 +133,32 @@ export class TaskProjector {
         const [calls, callbacks] = STREAMS;
         const reply = (
           backlog
-            ? await this.reader.xreadgroup('GROUP', TASKS_GROUP, this.consumer, 'COUNT', BATCH, 'STREAMS', calls, callbacks, '0', '0')
-            : await this.reader.xreadgroup('GROUP', TASKS_GROUP, this.consumer, 'COUNT', BATCH, 'BLOCK', TASKS_READ_BLOCK_MS, 'STREAMS', calls, callbacks, '>', '>')
+            ? await this.reader.xreadgroup(
+                'GROUP',
+                TASKS_GROUP,
+                this.consumer,
+                'COUNT',
+                BATCH,
+                'STREAMS',
+                calls,
+                callbacks,
+                '0',
+                '0',
+              )
+            : await this.reader.xreadgroup(
+                'GROUP',
+                TASKS_GROUP,
+                this.consumer,
+                'COUNT',
+                BATCH,
+                'BLOCK',
+                TASKS_READ_BLOCK_MS,
+                'STREAMS',
+                calls,
+                callbacks,
+                '>',
+                '>',
+              )
         ) as GroupReply;
         const count = await this.applyAll(reply);
         if (backlog && count === 0) backlog = false;
@@ -159,12 +197,14 @@ export class TaskProjector {
     }
     if (stream === RedisStreams.callEvents) {
       const call = (parsed as CallEvent | null)?.call;
-      if (!call?.id || typeof call.from !== 'string') return void this.log.warn({ stream, id }, 'tasks: call event without a call skipped');
+      if (!call?.id || typeof call.from !== 'string')
+        return void this.log.warn({ stream, id }, 'tasks: call event without a call skipped');
       const result = await this.tasks.applyCallEvent(call, id);
       this.log.debug({ callId: call.id, state: call.state, id, result }, 'tasks: call event');
     } else {
       const callback = (parsed as CallbackEvent | null)?.callback;
-      if (!callback?.id || !callback.taskId) return void this.log.warn({ stream, id }, 'tasks: callback event without a callback skipped');
+      if (!callback?.id || !callback.taskId)
+        return void this.log.warn({ stream, id }, 'tasks: callback event without a callback skipped');
       const result = await this.tasks.applyCallbackEvent(callback, id);
       this.log.debug({ callbackId: callback.id, state: callback.state, id, result }, 'tasks: callback event');
     }
@@ -177,12 +217,17 @@ export class TaskProjector {
       for (const stream of STREAMS) {
         let cursor = '0-0';
         do {
-          const [next, entries] = (await this.redis.xautoclaim(stream, TASKS_GROUP, this.consumer, this.claimIdleMs, cursor, 'COUNT', BATCH)) as [
-            string,
-            Array<[string, string[] | null]>,
-            ...unknown[],
-          ];
-          if (entries.length > 0) this.log.info({ stream, count: entries.length }, 'tasks: took over events a stopped instance left');
+          const [next, entries] = (await this.redis.xautoclaim(
+            stream,
+            TASKS_GROUP,
+            this.consumer,
+            this.claimIdleMs,
+            cursor,
+            'COUNT',
+            BATCH,
+          )) as [string, Array<[string, string[] | null]>, ...unknown[]];
+          if (entries.length > 0)
+            this.log.info({ stream, count: entries.length }, 'tasks: took over events a stopped instance left');
           await this.applyAll([[stream, entries]]);
           cursor = next;
         } while (cursor !== '0-0' && this.running);
@@ -202,7 +247,11 @@ export class TaskProjector {
         const info = new Map<string, string | number>();
         for (let i = 0; i + 1 < entry.length; i += 2) info.set(String(entry[i]), entry[i + 1]!);
         const name = String(info.get('name'));
-        if (name !== this.consumer && Number(info.get('pending')) === 0 && Number(info.get('idle')) > FORGET_CONSUMER_IDLE_MS) {
+        if (
+          name !== this.consumer &&
+          Number(info.get('pending')) === 0 &&
+          Number(info.get('idle')) > FORGET_CONSUMER_IDLE_MS
+        ) {
           await this.redis.xgroup('DELCONSUMER', stream, TASKS_GROUP, name);
         }
       }

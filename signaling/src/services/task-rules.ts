@@ -42,7 +42,19 @@ export function toView(task: StoredTask): TaskView {
 }
 
 export function newTask(id: string, patient: string, now: number): StoredTask {
-  return { id, patient, status: 'incoming', callIds: [], attempts: 0, callbacks: [], problems: [], createdAt: now, updatedAt: now, applied: {}, finished: [] };
+  return {
+    id,
+    patient,
+    status: 'incoming',
+    callIds: [],
+    attempts: 0,
+    callbacks: [],
+    problems: [],
+    createdAt: now,
+    updatedAt: now,
+    applied: {},
+    finished: [],
+  };
 }
 
 /** A call is over and the task had an agent: closed if the subject was chosen during the call, else wrap-up. */
@@ -88,7 +100,8 @@ export function applyCall(before: StoredTask, call: CallView, streamId: string, 
       if (call.agentUserId) task.assigneeUserId = call.agentUserId;
       break;
     case 'ended':
-      if (task.status !== 'calling-back' && task.status !== 'wrap-up') finishAnswered(task, call.agentUserId, call.endedAt ?? now);
+      if (task.status !== 'calling-back' && task.status !== 'wrap-up')
+        finishAnswered(task, call.agentUserId, call.endedAt ?? now);
       break;
     case 'abandoned':
       if (task.status === 'incoming' || task.status === 'abandoned') unassign(task, 'abandoned');
@@ -115,7 +128,10 @@ export function applyCallback(before: StoredTask, callback: CallbackView, stream
   if (!current) return task;
   task.callback = callback;
   // A patient's own call in progress, or a closed task, keeps its status: the callback is only recorded.
-  const following = task.status === 'abandoned' || task.status === 'calling-back' || (task.status === 'on-the-line' && task.assigneeUserId === callback.userId && task.call?.state !== 'bridged');
+  const following =
+    task.status === 'abandoned' ||
+    task.status === 'calling-back' ||
+    (task.status === 'on-the-line' && task.assigneeUserId === callback.userId && task.call?.state !== 'bridged');
   if (!following) return task;
   switch (callback.state) {
     case 'dialing':

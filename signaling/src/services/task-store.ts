@@ -1,7 +1,23 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { CALLBACK_GRANT_SECONDS, isWithheld, taskTab, taskVisibleTo, type CallView, type CallbackGrant, type CallbackView, type TaskTab, type TaskView } from '@deskline/protocol';
-import { RedisKeys, RedisStreams, TEAM_EVENTS_MAX_LENGTH, TASK_COMPARE_AND_SET, TASK_START_CALLBACK } from '@deskline/store';
+import {
+  CALLBACK_GRANT_SECONDS,
+  isWithheld,
+  taskTab,
+  taskVisibleTo,
+  type CallView,
+  type CallbackGrant,
+  type CallbackView,
+  type TaskTab,
+  type TaskView,
+} from '@deskline/protocol';
+import {
+  RedisKeys,
+  RedisStreams,
+  TEAM_EVENTS_MAX_LENGTH,
+  TASK_COMPARE_AND_SET,
+  TASK_START_CALLBACK,
+} from '@deskline/store';
 import { ClientError } from '../errors.js';
 import { applyCall, applyCallback, isNewEvent, newTask, toView, type StoredTask } from './task-rules.js';
 
@@ -104,7 +120,8 @@ export class TaskStore {
       const after = change(structuredClone(before));
       if (!after) return toView(before);
       after.updatedAt = Date.now();
-      if (await this.commit({ guards: [[RedisKeys.task(id), raw]], ops: this.writeOps(before, after) })) return toView(after);
+      if (await this.commit({ guards: [[RedisKeys.task(id), raw]], ops: this.writeOps(before, after) }))
+        return toView(after);
     }
     throw new Error(`task ${id}: too many concurrent changes`);
   }
@@ -123,7 +140,10 @@ export class TaskStore {
         if (!isNewEvent(before, call.id, streamId)) return 'stale';
         const after = applyCall(before, call, streamId, now);
         const plan: Plan = {
-          guards: [[linkKey, linked], [RedisKeys.task(linked), raw]],
+          guards: [
+            [linkKey, linked],
+            [RedisKeys.task(linked), raw],
+          ],
           ops: [...this.writeOps(before, after), ['SET', linkKey, linked, 'EX', String(CALL_TASK_TTL_SECONDS)]],
         };
         if (await this.commit(plan)) return 'applied';
@@ -185,7 +205,9 @@ export class TaskStore {
     task: TaskView,
     who: { userId: string; workstationId: string; sipUser: string },
     day: { key: string; max: number },
-  ): Promise<{ callbackId: string; token: string } | { busy: true; userId: string | undefined } | { capReached: true }> {
+  ): Promise<
+    { callbackId: string; token: string } | { busy: true; userId: string | undefined } | { capReached: true }
+  > {
     const callbackId = randomUUID();
     const token = randomBytes(16).toString('hex');
     const grant: CallbackGrant = {
@@ -244,7 +266,13 @@ export class TaskStore {
       if (callable) {
         ops.push(['DELIFEQ', RedisKeys.patientTask(after.patient), id]);
         if (before?.status !== 'closed' && after.subjectId) {
-          ops.push(['SET', RedisKeys.patientLastSubject(after.patient), after.subjectId, 'EX', String(this.retentionSeconds)]);
+          ops.push([
+            'SET',
+            RedisKeys.patientLastSubject(after.patient),
+            after.subjectId,
+            'EX',
+            String(this.retentionSeconds),
+          ]);
         }
       }
     } else {
@@ -252,7 +280,8 @@ export class TaskStore {
       // abandoned call nobody called back included (docs/security.md); RetentionSweep tidies tasks:open.
       const keep = String(this.retentionSeconds);
       ops.push(['SET', RedisKeys.task(id), JSON.stringify(after), 'EX', keep], ['SADD', RedisKeys.openTasks, id]);
-      if (callable && after.status === 'abandoned') ops.push(['SET', RedisKeys.patientTask(after.patient), id, 'EX', keep]);
+      if (callable && after.status === 'abandoned')
+        ops.push(['SET', RedisKeys.patientTask(after.patient), id, 'EX', keep]);
     }
     ops.push(['XADD', RedisStreams.boardEvents, 'MAXLEN', '~', String(TEAM_EVENTS_MAX_LENGTH), '*', 'taskId', id]);
     return ops;
@@ -268,7 +297,13 @@ export class TaskStore {
     };
     const guards = plan.guards.map(([key, expected]) => [index(key), expected]);
     const ops = plan.ops.map(([command, key, ...args]) => [command, index(key), ...args]);
-    const result = await this.redis.eval(TASK_COMPARE_AND_SET, keys.length, ...keys, JSON.stringify(guards), JSON.stringify(ops));
+    const result = await this.redis.eval(
+      TASK_COMPARE_AND_SET,
+      keys.length,
+      ...keys,
+      JSON.stringify(guards),
+      JSON.stringify(ops),
+    );
     return result === 1;
   }
 }

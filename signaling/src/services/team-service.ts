@@ -1,5 +1,12 @@
 import type { Redis } from 'ioredis';
-import { AGENT_STATES, avatarUrl, isRole, type AgentState, type TeamMember, type Workstation } from '@deskline/protocol';
+import {
+  AGENT_STATES,
+  avatarUrl,
+  isRole,
+  type AgentState,
+  type TeamMember,
+  type Workstation,
+} from '@deskline/protocol';
 import { RedisKeys } from '@deskline/store';
 import type { Presence } from './presence.js';
 import type { WorkstationStore } from './workstation-store.js';
@@ -29,7 +36,9 @@ export class TeamService {
   /** Every enabled user, by name. */
   async list(): Promise<TeamMember[]> {
     const members = await this.read(await this.redis.smembers(USERS));
-    return [...members.values()].sort((a, b) => a.displayName.localeCompare(b.displayName) || a.userId.localeCompare(b.userId));
+    return [...members.values()].sort(
+      (a, b) => a.displayName.localeCompare(b.displayName) || a.userId.localeCompare(b.userId),
+    );
   }
 
   /** The member now, or undefined when the user is disabled or gone (`member-gone`). */

@@ -68,7 +68,15 @@ export class UserStore {
     // Claim the email first: SET NX makes two concurrent creations of one email impossible.
     const claimed = await this.redis.set(emailKey(email), id, 'NX');
     if (claimed !== 'OK') throw new ClientError(409, `A user with the email ${email} already exists.`);
-    const user: StoredUser = { id, email, displayName, role: input.role, disabled: false, passwordHash, createdAt: Date.now() };
+    const user: StoredUser = {
+      id,
+      email,
+      displayName,
+      role: input.role,
+      disabled: false,
+      passwordHash,
+      createdAt: Date.now(),
+    };
     await this.redis
       .multi()
       .hset(RedisKeys.user(id), {

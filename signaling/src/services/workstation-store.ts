@@ -1,6 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { DESK_PHONE_SIP_USER_PATTERN, WORKSTATION_KINDS, type CreatedWorkstation, type Workstation, type WorkstationKind } from '@deskline/protocol';
+import {
+  DESK_PHONE_SIP_USER_PATTERN,
+  WORKSTATION_KINDS,
+  type CreatedWorkstation,
+  type Workstation,
+  type WorkstationKind,
+} from '@deskline/protocol';
 import { RedisKeys, workstationSipUser, WORKSTATION_CREATE, WORKSTATION_SET_CREDENTIALS } from '@deskline/store';
 import { ClientError } from '../errors.js';
 import { generatePassword } from './generated-password.js';
@@ -18,7 +24,12 @@ function isKind(value: unknown): value is WorkstationKind {
 
 function fromHash(f: Record<string, string>): Workstation | undefined {
   if (!f['id'] || !f['name'] || !isKind(f['kind'])) return undefined;
-  return { id: f['id'], name: f['name'], kind: f['kind'], ...(f['kind'] === 'sip-phone' && f['sipUser'] ? { sipUser: f['sipUser'] } : {}) };
+  return {
+    id: f['id'],
+    name: f['name'],
+    kind: f['kind'],
+    ...(f['kind'] === 'sip-phone' && f['sipUser'] ? { sipUser: f['sipUser'] } : {}),
+  };
 }
 
 /** What Kamailio checks a desk phone's digest against: md5(user:realm:password), never the password. */
@@ -45,18 +56,24 @@ export class WorkstationStore {
   ) {}
 
   /** Creates a workstation; a desk phone's SIP password is in the result, and nowhere else. */
-  async create(input: { name: string; kind: WorkstationKind; sipUser?: string | undefined }): Promise<CreatedWorkstation> {
+  async create(input: {
+    name: string;
+    kind: WorkstationKind;
+    sipUser?: string | undefined;
+  }): Promise<CreatedWorkstation> {
     const name = input.name.trim().replace(/\s+/g, ' ');
     if (name.length === 0 || name.length > 60) throw new ClientError(400, 'The name must be 1 to 60 characters long.');
     if (!isKind(input.kind)) throw new ClientError(400, `The kind must be one of: ${WORKSTATION_KINDS.join(', ')}.`);
-    if (input.kind !== 'sip-phone' && input.sipUser !== undefined) throw new ClientError(400, 'Only a desk phone has a SIP user.');
+    if (input.kind !== 'sip-phone' && input.sipUser !== undefined)
+      throw new ClientError(400, 'Only a desk phone has a SIP user.');
     const chosen = input.sipUser === undefined ? undefined : this.checkSipUser(input.sipUser);
     const id = randomUUID();
 
     for (let attempt = 0; ; attempt++) {
       const sipUser = input.kind !== 'sip-phone' ? undefined : (chosen ?? (await this.freeDefaultSipUser()));
       const sipPassword = sipUser === undefined ? undefined : generatePassword();
-      const ha1 = sipUser === undefined || sipPassword === undefined ? '' : sipHa1(sipUser, this.options.sipDomain, sipPassword);
+      const ha1 =
+        sipUser === undefined || sipPassword === undefined ? '' : sipHa1(sipUser, this.options.sipDomain, sipPassword);
       const result = (await this.redis.eval(
         WORKSTATION_CREATE,
         4,
@@ -85,14 +102,19 @@ export class WorkstationStore {
    * A new SIP password for a desk phone (given a SIP user if it has none), replacing the old one at
    * once: the phone must be set to it before its next registration.
    */
-  async resetSipPassword(id: string, sipUser?: string): Promise<CreatedWorkstation & { sipUser: string; sipPassword: string }> {
+  async resetSipPassword(
+    id: string,
+    sipUser?: string,
+  ): Promise<CreatedWorkstation & { sipUser: string; sipPassword: string }> {
     const workstation = await this.get(id);
     if (!workstation) throw new ClientError(404, 'No such workstation.');
-    if (workstation.kind !== 'sip-phone') throw new ClientError(409, `${workstation.name} is not a desk phone; it has no SIP password.`);
+    if (workstation.kind !== 'sip-phone')
+      throw new ClientError(409, `${workstation.name} is not a desk phone; it has no SIP password.`);
     if (sipUser !== undefined && workstation.sipUser !== undefined && sipUser !== workstation.sipUser) {
       throw new ClientError(409, `${workstation.name} has the SIP user "${workstation.sipUser}" already.`);
     }
-    const user = workstation.sipUser ?? (sipUser === undefined ? await this.freeDefaultSipUser() : this.checkSipUser(sipUser));
+    const user =
+      workstation.sipUser ?? (sipUser === undefined ? await this.freeDefaultSipUser() : this.checkSipUser(sipUser));
     const sipPassword = generatePassword();
     const result = (await this.redis.eval(
       WORKSTATION_SET_CREDENTIALS,
@@ -149,7 +171,10 @@ export class WorkstationStore {
 
   private checkSipUser(sipUser: string): string {
     if (!DESK_PHONE_SIP_USER_PATTERN.test(sipUser)) {
-      throw new ClientError(400, 'The SIP user must be 1 to 64 lower-case letters, digits, dots, dashes or underscores, and must not start with "ws-".');
+      throw new ClientError(
+        400,
+        'The SIP user must be 1 to 64 lower-case letters, digits, dots, dashes or underscores, and must not start with "ws-".',
+      );
     }
     return sipUser;
   }

@@ -98,7 +98,7 @@ export class BrowserLeg {
       };
       return true;
     } catch (err) {
-      this.log.warn({ err }, 'could not answer the browser\'s INVITE');
+      this.log.warn({ err }, "could not answer the browser's INVITE");
       this.current = 'ended';
       return false;
     }
@@ -106,7 +106,8 @@ export class BrowserLeg {
 
   /** A re-INVITE to the confirmed browser with our new offer `sdp`; resolves with its answer (sendReinvite). */
   reoffer(sdp: string): Promise<string> {
-    if (this.current !== 'confirmed' || !this.session) return Promise.reject(new Error('the browser leg is not confirmed'));
+    if (this.current !== 'confirmed' || !this.session)
+      return Promise.reject(new Error('the browser leg is not confirmed'));
     return sendReinvite(this.session, sdp, this.log);
   }
 

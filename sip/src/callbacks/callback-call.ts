@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { dtlsSetup } from '../media/sdp.js';
 import { evaluate, type OutboundPolicyStore } from '@deskline/outbound-policy';
-import { MAX_DURATION_BYE_REASON, OUTSIDE_POLICY_REASON_PHRASE, type CallbackGrant, type CallbackOutcome, type CallbackState, type CallbackView } from '@deskline/protocol';
+import {
+  MAX_DURATION_BYE_REASON,
+  OUTSIDE_POLICY_REASON_PHRASE,
+  type CallbackGrant,
+  type CallbackOutcome,
+  type CallbackState,
+  type CallbackView,
+} from '@deskline/protocol';
 import type { IncomingInviteRequest } from 'sip.js/lib/core/index.js';
 import { CallbackMedia, callbackMediaId } from '../media/callback-media.js';
 import type { RtpEngine } from '../media/rtpengine.js';
@@ -175,7 +182,10 @@ export class Callback {
       void this.end('ring-timeout', 'no-answer');
     }, this.deps.ringTimeoutMs);
     trunk.start();
-    this.log.info({ number: verdict.e164, type: verdict.type, trunk: this.deps.trunk, callerId: this.deps.callerId }, 'calling the patient back');
+    this.log.info(
+      { number: verdict.e164, type: verdict.type, trunk: this.deps.trunk, callerId: this.deps.callerId },
+      'calling the patient back',
+    );
   }
 
   /**
@@ -192,7 +202,9 @@ export class Callback {
       await this.reofferToBrowser();
       return;
     }
-    this.log.error('rtpengine restarted without this callback (its Redis keyspace did not have it); hanging up rather than leave the line silent');
+    this.log.error(
+      'rtpengine restarted without this callback (its Redis keyspace did not have it); hanging up rather than leave the line silent',
+    );
     const answered = this.machine.state === 'answered';
     await this.end('media-lost', answered ? 'answered' : 'failed', answered ? undefined : [503, 'Media Unavailable']);
   }
@@ -209,7 +221,10 @@ export class Callback {
       const answer = await this.browser.reoffer(offer);
       if (this.ending) return;
       await this.media.answerFromBrowser(answer);
-      this.log.info({ offered: dtlsSetup(offer), answered: dtlsSetup(answer) }, "the employee's browser took rtpengine's new ICE and DTLS after the restart");
+      this.log.info(
+        { offered: dtlsSetup(offer), answered: dtlsSetup(answer) },
+        "the employee's browser took rtpengine's new ICE and DTLS after the restart",
+      );
     } catch (err) {
       if (!this.ending) this.log.warn({ err }, "could not renegotiate the browser's media after the rtpengine restart");
     }
@@ -225,11 +240,17 @@ export class Callback {
     return this.ending;
   }
 
-  private async finish(reason: CallbackEndReason, outcome: CallbackOutcome, response?: [number, string]): Promise<void> {
+  private async finish(
+    reason: CallbackEndReason,
+    outcome: CallbackOutcome,
+    response?: [number, string],
+  ): Promise<void> {
     clearTimeout(this.ringTimer);
     clearTimeout(this.durationTimer);
     clearInterval(this.lockTimer);
-    const [statusCode, reasonPhrase] = response ?? (outcome === 'answered' || outcome === 'cancelled' ? [487, 'Request Terminated'] : BROWSER_RESPONSE[outcome]);
+    const [statusCode, reasonPhrase] =
+      response ??
+      (outcome === 'answered' || outcome === 'cancelled' ? [487, 'Request Terminated'] : BROWSER_RESPONSE[outcome]);
     // Both sides are told why a callback that reached the policy's longest duration ended (RFC 3326).
     const byeHeaders = reason === 'max-duration' ? [`Reason: ${MAX_DURATION_BYE_REASON}`] : [];
     await Promise.all([this.trunk?.hangUp(byeHeaders), this.browser.hangUp(statusCode, reasonPhrase, byeHeaders)]);
@@ -249,7 +270,11 @@ export class Callback {
     if (this.ending) return;
     const outcome = outcomeOfFailure(statusCode, this.machine.state === 'ringing');
     this.log.info({ statusCode, reasonPhrase, outcome }, 'the trunk refused the callback');
-    void this.end('trunk-refused', outcome, outcome === 'failed' ? failedResponse(statusCode, reasonPhrase) : undefined);
+    void this.end(
+      'trunk-refused',
+      outcome,
+      outcome === 'failed' ? failedResponse(statusCode, reasonPhrase) : undefined,
+    );
   }
 
   private async onAnswered(trunkSdp: string, tag: string): Promise<void> {
@@ -273,7 +298,10 @@ export class Callback {
     this.log.info('the patient answered the callback');
     // The policy's longest callback: both sides get a BYE, the outcome stays `answered`.
     this.durationTimer = setTimeout(() => {
-      this.log.info({ seconds: this.maxDurationMs / 1000 }, 'the callback reached the longest the outbound policy allows; hanging up');
+      this.log.info(
+        { seconds: this.maxDurationMs / 1000 },
+        'the callback reached the longest the outbound policy allows; hanging up',
+      );
       void this.end('max-duration', 'answered');
     }, this.maxDurationMs);
   }
@@ -300,7 +328,9 @@ export class Callback {
     const snapshot = { ...this.view };
     this.writes = this.writes
       .then(() => this.deps.store.record(snapshot))
-      .catch((err: unknown) => this.log.error({ err, state: snapshot.state }, 'could not record the callback in Redis'));
+      .catch((err: unknown) =>
+        this.log.error({ err, state: snapshot.state }, 'could not record the callback in Redis'),
+      );
   }
 }
 

@@ -36,7 +36,10 @@ export class CallbackStateMachine {
  * The outcome of a callback that ended before the patient answered, from the trunk's final response.
  * A 408 before anything rang is Kamailio's (or our) timeout on a trunk that never answered: failed.
  */
-export function outcomeOfFailure(statusCode: number, rang: boolean): Exclude<CallbackOutcome, 'answered' | 'cancelled'> {
+export function outcomeOfFailure(
+  statusCode: number,
+  rang: boolean,
+): Exclude<CallbackOutcome, 'answered' | 'cancelled'> {
   if (statusCode === 486 || statusCode === 600) return 'busy';
   if (statusCode === 408) return rang ? 'no-answer' : 'failed';
   if (statusCode === 480 || statusCode === 487) return 'no-answer';

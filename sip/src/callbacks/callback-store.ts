@@ -1,6 +1,12 @@
 import type { Redis } from 'ioredis';
 import { type CallbackEvent, type CallbackGrant, type CallbackView } from '@deskline/protocol';
-import { RedisKeys, RedisStreams, CALLBACK_EXTEND_LOCK, CALLBACK_RELEASE_LOCK, CALLBACK_END_ORPHAN } from '@deskline/store';
+import {
+  RedisKeys,
+  RedisStreams,
+  CALLBACK_EXTEND_LOCK,
+  CALLBACK_RELEASE_LOCK,
+  CALLBACK_END_ORPHAN,
+} from '@deskline/store';
 
 /** stream:callback-events is trimmed to about this many entries (`XADD … MAXLEN ~`); signaling reads it with a consumer group. */
 export const CALLBACK_EVENTS_MAX_LENGTH = 10_000;
@@ -46,7 +52,13 @@ export class CallbackStore {
    * another callback holds it.
    */
   async holdLock(taskId: string, callbackId: string): Promise<boolean> {
-    const held = await this.redis.eval(CALLBACK_EXTEND_LOCK, 1, RedisKeys.taskCallback(taskId), callbackId, CALLBACK_LOCK_SECONDS);
+    const held = await this.redis.eval(
+      CALLBACK_EXTEND_LOCK,
+      1,
+      RedisKeys.taskCallback(taskId),
+      callbackId,
+      CALLBACK_LOCK_SECONDS,
+    );
     return held === 1;
   }
 
@@ -62,7 +74,15 @@ export class CallbackStore {
     tx.zadd(RedisKeys.callbacks, view.startedAt, view.id);
     tx.zremrangebyscore(RedisKeys.callbacks, '-inf', `(${Date.now() - retentionMs}`);
     if (view.state === 'ended') tx.eval(CALLBACK_RELEASE_LOCK, 1, RedisKeys.taskCallback(view.taskId), view.id);
-    tx.xadd(RedisStreams.callbackEvents, 'MAXLEN', '~', CALLBACK_EVENTS_MAX_LENGTH, '*', 'event', JSON.stringify(event));
+    tx.xadd(
+      RedisStreams.callbackEvents,
+      'MAXLEN',
+      '~',
+      CALLBACK_EVENTS_MAX_LENGTH,
+      '*',
+      'event',
+      JSON.stringify(event),
+    );
     const results = await tx.exec();
     const failed = results?.find(([err]) => err !== null)?.[0];
     if (!results) throw new Error('the callback transaction was discarded');
@@ -88,7 +108,14 @@ export class CallbackStore {
       }
       if (view.state === 'ended' || typeof view.taskId !== 'string') continue;
       const keys = [RedisKeys.callback(id), RedisKeys.taskCallback(view.taskId), RedisStreams.callbackEvents];
-      const done = await this.redis.eval(CALLBACK_END_ORPHAN, keys.length, ...keys, id, now, CALLBACK_EVENTS_MAX_LENGTH);
+      const done = await this.redis.eval(
+        CALLBACK_END_ORPHAN,
+        keys.length,
+        ...keys,
+        id,
+        now,
+        CALLBACK_EVENTS_MAX_LENGTH,
+      );
       if (done === 1) ended.push(id);
     }
     return ended;
@@ -99,7 +126,8 @@ function isGrant(value: unknown): value is CallbackGrant {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
-    ['callbackId', 'taskId', 'number', 'userId', 'workstationId', 'sipUser'].every((key) => typeof v[key] === 'string' && v[key] !== '') &&
-    typeof v['grantedAt'] === 'number'
+    ['callbackId', 'taskId', 'number', 'userId', 'workstationId', 'sipUser'].every(
+      (key) => typeof v[key] === 'string' && v[key] !== '',
+    ) && typeof v['grantedAt'] === 'number'
   );
 }

@@ -1,5 +1,10 @@
 import type { Logger } from 'pino';
-import type { AckableIncomingResponseWithSession, IncomingRequest, OutgoingInviteRequest, Session } from 'sip.js/lib/core/index.js';
+import type {
+  AckableIncomingResponseWithSession,
+  IncomingRequest,
+  OutgoingInviteRequest,
+  Session,
+} from 'sip.js/lib/core/index.js';
 import { sendBye } from '../calls/bye.js';
 import { PatientKeepalive, type KeepaliveFailure } from '../calls/patient-keepalive.js';
 import { RtpSilenceWatch } from '../calls/rtp-silence-watch.js';
@@ -166,7 +171,11 @@ export class TrunkLeg {
    */
   private refresh(request: IncomingRequest): void {
     const changes = request.message.body.trim() !== '';
-    if (changes) this.log.warn({ method: request.message.method }, 'the trunk sent a new description in the callback; answering with the current one');
+    if (changes)
+      this.log.warn(
+        { method: request.message.method },
+        'the trunk sent a new description in the callback; answering with the current one',
+      );
     try {
       request.accept({
         statusCode: 200,
@@ -176,7 +185,7 @@ export class TrunkLeg {
           : {}),
       });
     } catch (err) {
-      this.log.warn({ err }, 'could not answer the trunk\'s refresh');
+      this.log.warn({ err }, "could not answer the trunk's refresh");
     }
   }
 

@@ -111,7 +111,8 @@ export class AgentLeg {
     if (!ring) throw new Error('an adopted leg rings nobody');
     try {
       this.request = ring.dialer.invite(ring.invite, {
-        onProgress: (response) => this.log.debug({ status: response.message.statusCode }, "agent's workstation is ringing"),
+        onProgress: (response) =>
+          this.log.debug({ status: response.message.statusCode }, "agent's workstation is ringing"),
         onAccept: (response) => this.accepted(response),
         onRedirect: (response) => this.refused(response.message.statusCode ?? 500, response.message.reasonPhrase ?? ''),
         onReject: (response) => this.refused(response.message.statusCode ?? 500, response.message.reasonPhrase ?? ''),

@@ -88,12 +88,19 @@ function isMediaSnapshot(value: unknown): value is MediaSnapshot {
     typeof sent['sessionId'] === 'number' &&
     typeof sent['version'] === 'number' &&
     typeof sent['sdp'] === 'string' &&
-    (agent === undefined || (typeof agent === 'object' && agent !== null && typeof agent['tag'] === 'string' && typeof agent['sdp'] === 'string'))
+    (agent === undefined ||
+      (typeof agent === 'object' &&
+        agent !== null &&
+        typeof agent['tag'] === 'string' &&
+        typeof agent['sdp'] === 'string'))
   );
 }
 
 function isRingSnapshot(value: unknown): value is RingSnapshot {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return ['tag', 'requestUri', 'via', 'from', 'to', 'callId'].every((key) => typeof v[key] === 'string') && typeof v['cseq'] === 'number';
+  return (
+    ['tag', 'requestUri', 'via', 'from', 'to', 'callId'].every((key) => typeof v[key] === 'string') &&
+    typeof v['cseq'] === 'number'
+  );
 }

@@ -1,7 +1,14 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import { type CallEvent, type CallRecord, type CallView } from '@deskline/protocol';
 import { DEFAULT_HISTORY_RETENTION_DAYS, OWNER_FIELD, RedisKeys, RedisStreams, callToHash } from '@deskline/store';
-import { CALL_SIP_TTL_SECONDS, callSipKey, callSipStateFromHash, callSipStateToHash, type CallSipChange, type CallSipState } from './call-sip-state.js';
+import {
+  CALL_SIP_TTL_SECONDS,
+  callSipKey,
+  callSipStateFromHash,
+  callSipStateToHash,
+  type CallSipChange,
+  type CallSipState,
+} from './call-sip-state.js';
 
 /** An ended call's hash stays this long, for panels that show recent calls; then Redis drops it. */
 export const ENDED_CALL_TTL_SECONDS = 24 * 60 * 60;
@@ -97,7 +104,11 @@ export class CallStore {
   private addRecord(tx: ChainableCommander, record: CallRecord): void {
     tx.set(RedisKeys.callRecord(record.id), JSON.stringify(record), 'EX', this.historyRetentionDays * DAY_SECONDS);
     tx.zadd(RedisKeys.callRecords, record.startedAt, record.id);
-    tx.zremrangebyscore(RedisKeys.callRecords, '-inf', `(${Date.now() - this.historyRetentionDays * DAY_SECONDS * 1000}`);
+    tx.zremrangebyscore(
+      RedisKeys.callRecords,
+      '-inf',
+      `(${Date.now() - this.historyRetentionDays * DAY_SECONDS * 1000}`,
+    );
   }
 
   /** Changes the call's SIP state alone (a CSeq, a new description). */

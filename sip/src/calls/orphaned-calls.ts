@@ -1,7 +1,17 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type CallView } from '@deskline/protocol';
-import { OWNER_FIELD, ORPHAN_TAKE_OVER, RedisKeys, callFromHash, RECONNECT_GRACE_SECONDS, readInstances, settledInstanceIds, stoppedInstanceKey, type InstanceList } from '@deskline/store';
+import {
+  OWNER_FIELD,
+  ORPHAN_TAKE_OVER,
+  RedisKeys,
+  callFromHash,
+  RECONNECT_GRACE_SECONDS,
+  readInstances,
+  settledInstanceIds,
+  stoppedInstanceKey,
+  type InstanceList,
+} from '@deskline/store';
 import { isUnknownCall, type RtpEngine } from '../media/rtpengine.js';
 import type { AgentStore } from '../routing/agent-store.js';
 import type { CallSipState } from './call-sip-state.js';
@@ -30,7 +40,8 @@ export interface OrphanedCallsResult {
 }
 
 /** Logged when a call's owner is not connected and this instance's connection is too young to tell. */
-export const WAITING_FOR_RECONNECTS = 'a call owner is not connected to Redis; waiting until every live instance has had time to reconnect';
+export const WAITING_FOR_RECONNECTS =
+  'a call owner is not connected to Redis; waiting until every live instance has had time to reconnect';
 
 /**
  * After a crash, calls whose instance is gone are still in calls:active, and their patients are still
@@ -57,7 +68,10 @@ export async function takeOverOrphanedCalls(deps: OrphanedCallsDeps): Promise<Or
     list = await readInstances(redis, deps.instanceId);
   } catch (err) {
     // A Redis user without the CLIENT command: better to leave such calls than to take live ones.
-    log.warn({ err }, 'cannot tell which sip app instances are alive (CLIENT LIST); left calls of other instances as they are');
+    log.warn(
+      { err },
+      'cannot tell which sip app instances are alive (CLIENT LIST); left calls of other instances as they are',
+    );
     return result;
   }
   let unsure = false;
@@ -104,7 +118,10 @@ export async function takeOverOrphanedCalls(deps: OrphanedCallsDeps): Promise<Or
 async function adoptOrphan(deps: OrphanedCallsDeps, view: CallView, sip: CallSipState): Promise<boolean> {
   const { patient, media } = sip;
   if (!patient || !media) {
-    deps.log.warn({ callId: view.id, state: view.state }, "the call's SIP state was not written down; it cannot be carried on");
+    deps.log.warn(
+      { callId: view.id, state: view.state },
+      "the call's SIP state was not written down; it cannot be carried on",
+    );
     return false;
   }
   try {
@@ -122,9 +139,13 @@ async function endOrphan(deps: OrphanedCallsDeps, view: CallView, owner: string)
   try {
     await deps.rtpengine.deleteCall(view.id);
   } catch (err) {
-    if (!isUnknownCall(err)) deps.log.warn({ err, callId: view.id }, 'could not delete the rtpengine session of an orphaned call');
+    if (!isUnknownCall(err))
+      deps.log.warn({ err, callId: view.id }, 'could not delete the rtpengine session of an orphaned call');
   }
-  deps.log.warn({ callId: view.id, was: view.state, now: state, owner: owner || undefined }, 'ended a call whose sip app instance is gone');
+  deps.log.warn(
+    { callId: view.id, was: view.state, now: state, owner: owner || undefined },
+    'ended a call whose sip app instance is gone',
+  );
 }
 
 /**
@@ -148,7 +169,8 @@ async function releaseStrandedAgents(deps: OrphanedCallsDeps): Promise<void> {
         const [agentUserId, owner] = await redis.hmget(RedisKeys.call(callId), 'agentUserId', OWNER_FIELD);
         if (agentUserId === userId || owner !== deps.instanceId) continue;
       }
-      if (await agents.release(userId, callId)) log.warn({ userId, callId, was: state }, 'made an agent available whose call is gone');
+      if (await agents.release(userId, callId))
+        log.warn({ userId, callId, was: state }, 'made an agent available whose call is gone');
     }
   } while (cursor !== '0');
 }

@@ -128,13 +128,25 @@ export class PatientCall {
   }
 
   /** A new call: the INVITE the chain admitted. `answer()` takes it on. */
-  static fromInvite(request: IncomingInviteRequest, line: string, deps: PatientCallDeps, log: Logger, receivedAt = performance.now()): PatientCall {
+  static fromInvite(
+    request: IncomingInviteRequest,
+    line: string,
+    deps: PatientCallDeps,
+    log: Logger,
+    receivedAt = performance.now(),
+  ): PatientCall {
     const id = randomUUID();
     const message = request.message;
     const call = new PatientCall(
       {
         id,
-        view: { id, from: message.from.uri.user ?? message.from.uri.toString(), line, state: 'intro', startedAt: Date.now() },
+        view: {
+          id,
+          from: message.from.uri.user ?? message.from.uri.toString(),
+          line,
+          state: 'intro',
+          startedAt: Date.now(),
+        },
         media: (callLog) => new MediaSession(deps.rtpengine, id, message.fromTag, callLog),
         request,
       },
@@ -302,7 +314,9 @@ export class PatientCall {
     const held = await heldAfterRestart(this.media, this.log);
     if (held === undefined || this.ending) return;
     if (!held) {
-      this.log.error('rtpengine restarted without this call (its Redis keyspace did not have it); hanging up rather than leave the line silent');
+      this.log.error(
+        'rtpengine restarted without this call (its Redis keyspace did not have it); hanging up rather than leave the line silent',
+      );
       await this.end('media-lost', { bye: true });
       return;
     }
@@ -376,7 +390,11 @@ export class PatientCall {
     if (state === 'ringing') {
       if (step instanceof RingAgentStep) {
         await step.settled(RING_CANCEL_WAIT_MS);
-        await this.media.dropAgent(step.tag).catch((err: unknown) => this.log.warn({ err, tag: step.tag }, "could not delete the ring's rtpengine branch"));
+        await this.media
+          .dropAgent(step.tag)
+          .catch((err: unknown) =>
+            this.log.warn({ err, tag: step.tag }, "could not delete the ring's rtpengine branch"),
+          );
       }
       this.backToWaiting();
       await this.playHoldMusic();
@@ -400,7 +418,9 @@ export class PatientCall {
 
   /** The hold music from the start; a failure leaves it to the instance that adopts the call. */
   private async playHoldMusic(): Promise<void> {
-    await this.media.playToPatient(this.deps.holdMusicFile, HOLD_MUSIC_REPEATS).catch((err: unknown) => this.log.warn({ err }, 'could not play the hold music'));
+    await this.media
+      .playToPatient(this.deps.holdMusicFile, HOLD_MUSIC_REPEATS)
+      .catch((err: unknown) => this.log.warn({ err }, 'could not play the hold music'));
   }
 
   private async finish(reason: EndReason, byePatient: boolean, byeHeaders?: string[]): Promise<void> {
@@ -416,7 +436,10 @@ export class PatientCall {
     }
     await Promise.all([this.media.destroy(), this.writes]);
     await this.releaseAgent();
-    this.log.info({ reason, state: this.machine.state, seconds: (Date.now() - this.view.startedAt) / 1000 }, 'call ended');
+    this.log.info(
+      { reason, state: this.machine.state, seconds: (Date.now() - this.view.startedAt) / 1000 },
+      'call ended',
+    );
     this.markEnded();
   }
 
@@ -437,7 +460,8 @@ export class PatientCall {
         onConfirmed: () => this.onAck(),
         onAckTimeout: () => void this.end('no-ack', { bye: true }),
         // RFC 3326: the patient's side (a PBX, a carrier) learns why the call it set up ended at once.
-        onNoAnswer: (why) => void this.end('no-usable-answer', { bye: true, byeHeaders: [`Reason: SIP;cause=488;text="${why}"`] }),
+        onNoAnswer: (why) =>
+          void this.end('no-usable-answer', { bye: true, byeHeaders: [`Reason: SIP;cause=488;text="${why}"`] }),
         onHungUp: () => this.onHungUp(),
         onVanished: () => void this.end('patient-vanished'),
         onChanged: () => this.saveSip({ set: this.sipState() }),
@@ -505,11 +529,17 @@ export class PatientCall {
     }
     this.agentLeg = leg;
     const agentDialog = leg.snapshot();
-    this.moveTo('bridged', { answeredAt: Date.now() }, { set: { ...this.sipState(), ...(agentDialog ? { agent: agentDialog } : {}) }, remove: ['ring'] });
+    this.moveTo(
+      'bridged',
+      { answeredAt: Date.now() },
+      { set: { ...this.sipState(), ...(agentDialog ? { agent: agentDialog } : {}) }, remove: ['ring'] },
+    );
     this.deps.agents.answered(agent.userId, this.id).then(
       (onCall) => {
-        if (onCall === 'paused') this.log.info({ userId: agent.userId }, 'the agent paused while it rang: on the call, and still paused');
-        else if (!onCall) this.log.warn({ userId: agent.userId }, 'the agent answered but their state names another call or none');
+        if (onCall === 'paused')
+          this.log.info({ userId: agent.userId }, 'the agent paused while it rang: on the call, and still paused');
+        else if (!onCall)
+          this.log.warn({ userId: agent.userId }, 'the agent answered but their state names another call or none');
       },
       (err: unknown) => this.log.error({ err, userId: agent.userId }, 'could not record the agent on the call'),
     );
@@ -568,7 +598,11 @@ export class PatientCall {
     if (agentUserId && workstationId) this.agent = await this.deps.agents.reach(agentUserId, workstationId);
     if (ring) {
       this.deps.dialogs.cancelStaleInvite(ring);
-      await this.media.dropAgent(ring.tag).catch((err: unknown) => this.log.warn({ err, tag: ring.tag }, "could not delete the stale ring's rtpengine branch"));
+      await this.media
+        .dropAgent(ring.tag)
+        .catch((err: unknown) =>
+          this.log.warn({ err, tag: ring.tag }, "could not delete the stale ring's rtpengine branch"),
+        );
     } else {
       this.log.warn("the ring's INVITE was not written down; the workstation rings on until Kamailio gives up (60 s)");
     }
@@ -605,7 +639,8 @@ export class PatientCall {
     this.agent = undefined;
     try {
       const released = await this.deps.agents.release(agent.userId, this.id);
-      if (!released) this.log.info({ userId: agent.userId }, 'the agent had moved on (logged out, paused, switched): left as is');
+      if (!released)
+        this.log.info({ userId: agent.userId }, 'the agent had moved on (logged out, paused, switched): left as is');
     } catch (err) {
       this.log.error({ err, userId: agent.userId }, 'could not make the agent available again');
     }

@@ -259,7 +259,8 @@ export class PatientLeg {
 
   /** A move the diagram does not allow throws: the caller has a bug. */
   private moveTo(to: PatientLegState): void {
-    if (!LEG_MOVES[this.current].includes(to)) throw new Error(`the patient's leg cannot move from ${this.current} to ${to}`);
+    if (!LEG_MOVES[this.current].includes(to))
+      throw new Error(`the patient's leg cannot move from ${this.current} to ${to}`);
     this.current = to;
   }
 
@@ -345,7 +346,9 @@ export class PatientLeg {
       request.accept({
         statusCode: 200,
         extraHeaders: [this.options.dialogs.contactHeader],
-        ...(sdp !== undefined ? { body: { contentDisposition: 'session', contentType: 'application/sdp', content: sdp } } : {}),
+        ...(sdp !== undefined
+          ? { body: { contentDisposition: 'session', contentType: 'application/sdp', content: sdp } }
+          : {}),
       });
     } catch (err) {
       // The transaction may be over (the patient gave up on it, or the call ended meanwhile).
@@ -356,7 +359,10 @@ export class PatientLeg {
   }
 
   private refuse(request: IncomingRequest, err: unknown): void {
-    this.options.log.warn({ err, method: request.message.method }, "rtpengine refused the patient's new offer; answering 488");
+    this.options.log.warn(
+      { err, method: request.message.method },
+      "rtpengine refused the patient's new offer; answering 488",
+    );
     try {
       request.reject({ statusCode: 488, reasonPhrase: 'Not Acceptable Here' });
     } catch (rejectErr) {

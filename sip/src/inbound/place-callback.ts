@@ -23,25 +23,44 @@ export function placeCallback(options: {
       const user = request.message.ruri?.user ?? '';
       if (!user.startsWith(CALLBACK_TARGET_PREFIX)) return next;
       const token = user.slice(CALLBACK_TARGET_PREFIX.length);
-      if (!CALLBACK_TOKEN_PATTERN.test(token)) return reject(404, 'Not Found', 'callback target with a malformed token');
+      if (!CALLBACK_TOKEN_PATTERN.test(token))
+        return reject(404, 'Not Found', 'callback target with a malformed token');
       const { deps, store, registry } = options;
       // A trunk's INVITE to a callback target (or anything Kamailio did not authenticate) never
       // touches the grant: whoever learnt a token cannot spend it.
       const by = request.message.getHeader(CALLBACK_AUTHENTICATED_HEADER)?.trim() ?? '';
-      if (by === '') return reject(403, 'Forbidden', `callback INVITE without ${CALLBACK_AUTHENTICATED_HEADER}: not a browser's, authenticated by Kamailio`);
+      if (by === '')
+        return reject(
+          403,
+          'Forbidden',
+          `callback INVITE without ${CALLBACK_AUTHENTICATED_HEADER}: not a browser's, authenticated by Kamailio`,
+        );
       if (!deps) return reject(503, 'No outbound trunk configured', 'a callback, but OUTBOUND_TRUNK is not set');
       // Taken before any other check: a token is spent by its first use, whatever becomes of it.
       const grant = await store.takeGrant(token);
-      if (!grant) return reject(404, 'Callback Expired Or Used', 'no callback grant under this token (expired, used, or never given)');
+      if (!grant)
+        return reject(
+          404,
+          'Callback Expired Or Used',
+          'no callback grant under this token (expired, used, or never given)',
+        );
       if (by !== grant.sipUser) {
-        return reject(403, 'Not Your Callback', `callback ${grant.callbackId} was granted to ${grant.sipUser}, the INVITE is authenticated as ${JSON.stringify(by)}`);
+        return reject(
+          403,
+          'Not Your Callback',
+          `callback ${grant.callbackId} was granted to ${grant.sipUser}, the INVITE is authenticated as ${JSON.stringify(by)}`,
+        );
       }
       const contentType = request.message.getHeader('content-type')?.split(';')[0]?.trim().toLowerCase();
       if (contentType !== 'application/sdp' || request.message.body.trim() === '') {
         return reject(488, 'Not Acceptable Here', 'callback INVITE has no SDP offer');
       }
       if (!(await store.holdLock(grant.taskId, grant.callbackId))) {
-        return reject(403, 'Task Already Being Called', `task ${grant.taskId} is being called back by another callback`);
+        return reject(
+          403,
+          'Task Already Being Called',
+          `task ${grant.taskId} is being called back by another callback`,
+        );
       }
       const callback = new Callback(request, grant, deps, log);
       registry.add(callback);

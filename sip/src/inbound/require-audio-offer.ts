@@ -14,7 +14,8 @@ export const requireAudioOffer: InviteStep = {
     if (body === '') return next;
     const contentType = request.message.getHeader('content-type')?.split(';')[0]?.trim().toLowerCase();
     if (contentType !== 'application/sdp') return reject(488, 'Not Acceptable Here', 'the INVITE body is not SDP');
-    if (!carriesAudio(body)) return reject(488, 'Not Acceptable Here', 'the offer has no audio codec we can carry (PCMU or PCMA)');
+    if (!carriesAudio(body))
+      return reject(488, 'Not Acceptable Here', 'the offer has no audio codec we can carry (PCMU or PCMA)');
     return next;
   },
 };

@@ -34,7 +34,12 @@ export class CallbackMedia {
   offerToTrunk(browserSdp: string): Promise<string> {
     return this.run(async () => {
       this.allocated = true;
-      const offer = await this.engine.offer({ callId: this.callId, fromTag: this.browserTag, sdp: browserSdp, flags: flagsFor(PLAIN_RTP, 'browser') });
+      const offer = await this.engine.offer({
+        callId: this.callId,
+        fromTag: this.browserTag,
+        sdp: browserSdp,
+        flags: flagsFor(PLAIN_RTP, 'browser'),
+      });
       return stripWebRtcOnlyLines(offer);
     });
   }
@@ -42,7 +47,13 @@ export class CallbackMedia {
   /** The patient's answer (to-tag = the trunk's leg); returns the WebRTC answer for the browser. */
   answerFromTrunk(trunkTag: string, trunkSdp: string): Promise<string> {
     return this.run(async () => {
-      const answer = await this.engine.answer({ callId: this.callId, fromTag: this.browserTag, toTag: trunkTag, sdp: trunkSdp, flags: flagsFor(WEBRTC, 'trunk') });
+      const answer = await this.engine.answer({
+        callId: this.callId,
+        fromTag: this.browserTag,
+        toTag: trunkTag,
+        sdp: trunkSdp,
+        flags: flagsFor(WEBRTC, 'trunk'),
+      });
       this.trunk = { tag: trunkTag, sdp: trunkSdp };
       return answer;
     });
@@ -58,7 +69,13 @@ export class CallbackMedia {
     return this.run(async () => {
       const trunk = this.trunk;
       if (!trunk) return undefined;
-      return this.engine.offer({ callId: this.callId, fromTag: trunk.tag, toTag: this.browserTag, sdp: trunk.sdp, flags: flagsFor(WEBRTC, 'trunk') });
+      return this.engine.offer({
+        callId: this.callId,
+        fromTag: trunk.tag,
+        toTag: this.browserTag,
+        sdp: trunk.sdp,
+        flags: flagsFor(WEBRTC, 'trunk'),
+      });
     });
   }
 
@@ -67,7 +84,13 @@ export class CallbackMedia {
     return this.run(async () => {
       const trunk = this.trunk;
       if (!trunk) return;
-      await this.engine.answer({ callId: this.callId, fromTag: trunk.tag, toTag: this.browserTag, sdp: browserSdp, flags: flagsFor(PLAIN_RTP, 'browser') });
+      await this.engine.answer({
+        callId: this.callId,
+        fromTag: trunk.tag,
+        toTag: this.browserTag,
+        sdp: browserSdp,
+        flags: flagsFor(PLAIN_RTP, 'browser'),
+      });
     });
   }
 

@@ -3,7 +3,17 @@ import type { WorkstationKind } from '@deskline/protocol';
 import { PLAIN_RTP, TOWARDS_WORKSTATION, WEBRTC, flagsFor } from './flags.js';
 import { packetsFromTag } from './packets.js';
 import { isUnknownCall, type Playback, type RtpEngine } from './rtpengine.js';
-import { answerDirection, carriesAudio, mediaAddress, onlyCarriedCodecs, placeholderSdp, sameSdpVersion, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from './sdp.js';
+import {
+  answerDirection,
+  carriesAudio,
+  mediaAddress,
+  onlyCarriedCodecs,
+  placeholderSdp,
+  sameSdpVersion,
+  stripWebRtcOnlyLines,
+  withDirection,
+  withSdpOrigin,
+} from './sdp.js';
 
 /** rtpengine's tag for the queue's placeholder leg. Agents' legs get tags of their own. */
 export const QUEUE_TAG = 'queue';
@@ -106,7 +116,12 @@ export class MediaSession {
       const patientSdp = onlyCarriedCodecs(offer);
       this.patientSdp = patientSdp;
       this.queueSdp = placeholderSdp(Date.now());
-      await this.engine.offer({ callId: this.callId, fromTag: this.patientTag, sdp: patientSdp, flags: flagsFor(PLAIN_RTP, 'trunk') });
+      await this.engine.offer({
+        callId: this.callId,
+        fromTag: this.patientTag,
+        sdp: patientSdp,
+        flags: flagsFor(PLAIN_RTP, 'trunk'),
+      });
       const answer = await this.engine.answer({
         callId: this.callId,
         fromTag: this.patientTag,
@@ -250,7 +265,13 @@ export class MediaSession {
     return this.run(async () => {
       const agent = this.agent;
       if (!agent || agent.kind !== 'browser') return undefined;
-      return this.engine.offer({ callId: this.callId, fromTag: this.patientTag, toTag: agent.tag, sdp: this.patientSdp, flags: flagsFor(WEBRTC, 'trunk') });
+      return this.engine.offer({
+        callId: this.callId,
+        fromTag: this.patientTag,
+        toTag: agent.tag,
+        sdp: this.patientSdp,
+        flags: flagsFor(WEBRTC, 'trunk'),
+      });
     });
   }
 
@@ -291,10 +312,21 @@ export class MediaSession {
    */
   private async renegotiate(patientSdp: string): Promise<string> {
     const peer = this.agent
-      ? { tag: this.agent.tag, sdp: this.agent.sdp, flags: TOWARDS_WORKSTATION[this.agent.kind], source: this.agent.kind }
+      ? {
+          tag: this.agent.tag,
+          sdp: this.agent.sdp,
+          flags: TOWARDS_WORKSTATION[this.agent.kind],
+          source: this.agent.kind,
+        }
       : { tag: QUEUE_TAG, sdp: this.queueSdp, flags: PLAIN_RTP, source: 'trunk' as const };
     const peerAnswer = withDirection(peer.sdp, answerDirection(patientSdp));
-    await this.engine.offer({ callId: this.callId, fromTag: this.patientTag, toTag: peer.tag, sdp: patientSdp, flags: flagsFor(peer.flags, 'trunk') });
+    await this.engine.offer({
+      callId: this.callId,
+      fromTag: this.patientTag,
+      toTag: peer.tag,
+      sdp: patientSdp,
+      flags: flagsFor(peer.flags, 'trunk'),
+    });
     const answer = await this.engine.answer({
       callId: this.callId,
       fromTag: this.patientTag,
@@ -304,7 +336,8 @@ export class MediaSession {
     });
     this.patientSdp = patientSdp;
     const now = mediaAddress(answer);
-    if (now !== this.patientFacing) this.log.warn({ before: this.patientFacing, now }, "rtpengine moved the patient's media address");
+    if (now !== this.patientFacing)
+      this.log.warn({ before: this.patientFacing, now }, "rtpengine moved the patient's media address");
     return answer;
   }
 

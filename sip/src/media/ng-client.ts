@@ -80,7 +80,11 @@ export class NgClient {
    * Sends one command; resolves with the reply, rejects with NgError on `error` or silence. `retry`
    * overrides the client's attempts and per-attempt wait for this request (a health probe asks once).
    */
-  request(command: string, params: EncodableDict = {}, retry: { attempts?: number; timeoutMs?: number } = {}): Promise<NgReply> {
+  request(
+    command: string,
+    params: EncodableDict = {},
+    retry: { attempts?: number; timeoutMs?: number } = {},
+  ): Promise<NgReply> {
     if (this.closed) return Promise.reject(new NgError(command, 'the control client is closed'));
     const cookie = `${this.cookiePrefix}_${(this.counter += 1)}`;
     const datagram = Buffer.concat([Buffer.from(`${cookie} `), encode({ ...params, command })]);
@@ -106,7 +110,9 @@ export class NgClient {
           }
           finish();
           const waited = attempts * timeoutMs;
-          reject(new NgError(command, `no reply from ${this.options.host}:${this.options.port} within ${waited} ms`, true));
+          reject(
+            new NgError(command, `no reply from ${this.options.host}:${this.options.port} within ${waited} ms`, true),
+          );
         }, timeoutMs);
       };
       this.pending.set(cookie, {
@@ -158,7 +164,8 @@ export class NgClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const pending of this.pending.values()) pending.reject(new NgError(pending.command, 'the control client closed'));
+    for (const pending of this.pending.values())
+      pending.reject(new NgError(pending.command, 'the control client closed'));
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
   }
 }

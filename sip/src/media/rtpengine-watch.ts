@@ -66,7 +66,11 @@ export class RtpengineWatch {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.probing = this.probe().finally(() =>
-        this.schedule(this.state.name === 'unreachable' ? Math.min(UNREACHABLE_WATCH_MS, this.options.intervalMs ?? UNREACHABLE_WATCH_MS) : (this.options.intervalMs ?? RTPENGINE_WATCH_MS)),
+        this.schedule(
+          this.state.name === 'unreachable'
+            ? Math.min(UNREACHABLE_WATCH_MS, this.options.intervalMs ?? UNREACHABLE_WATCH_MS)
+            : (this.options.intervalMs ?? RTPENGINE_WATCH_MS),
+        ),
       );
     }, delayMs);
   }
@@ -93,11 +97,15 @@ export class RtpengineWatch {
     }
     if (startedAt - previous.startedAt > SAME_START_TOLERANCE_MS) {
       this.state = { name: 'up', startedAt };
-      this.options.log.warn({ downMs, startedAt: new Date(startedAt).toISOString() }, 'rtpengine restarted; restoring what its calls were playing');
+      this.options.log.warn(
+        { downMs, startedAt: new Date(startedAt).toISOString() },
+        'rtpengine restarted; restoring what its calls were playing',
+      );
       this.options.onRestarted(downMs);
       return;
     }
-    if (previous.name === 'unreachable') this.options.log.info({ downMs }, 'rtpengine answers again (the same process)');
+    if (previous.name === 'unreachable')
+      this.options.log.info({ downMs }, 'rtpengine answers again (the same process)');
     // Keep the earliest estimate: the uptime's rounding only ever makes a start look later.
     this.state = { name: 'up', startedAt: Math.min(previous.startedAt, startedAt) };
   }
@@ -107,7 +115,10 @@ export class RtpengineWatch {
  * After a restart: whether rtpengine got a call back (`media.heldByRtpengine`), or undefined when it
  * could not tell (no answer, an error): the call is then left as it is.
  */
-export async function heldAfterRestart(media: { heldByRtpengine(): Promise<boolean> }, log: Logger): Promise<boolean | undefined> {
+export async function heldAfterRestart(
+  media: { heldByRtpengine(): Promise<boolean> },
+  log: Logger,
+): Promise<boolean | undefined> {
   try {
     return await media.heldByRtpengine();
   } catch (err) {

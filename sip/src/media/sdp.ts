@@ -7,7 +7,16 @@
  * Attributes that only WebRTC understands. rtpengine 10.5 keeps them in the SDP it writes for the
  * plain side; some PBXs reject an answer that carries them.
  */
-const WEBRTC_ONLY_ATTRIBUTES = ['msid', 'msid-semantic', 'ssrc', 'ssrc-group', 'mid', 'rtcp-fb', 'extmap', 'extmap-allow-mixed'];
+const WEBRTC_ONLY_ATTRIBUTES = [
+  'msid',
+  'msid-semantic',
+  'ssrc',
+  'ssrc-group',
+  'mid',
+  'rtcp-fb',
+  'extmap',
+  'extmap-allow-mixed',
+];
 
 /** Removes WebRTC-only attribute lines; keeps every other line and the CRLF line ends SDP requires. */
 export function stripWebRtcOnlyLines(sdp: string): string {
@@ -79,7 +88,10 @@ export function sameSdpVersion(a: string, b: string): boolean {
  * address kept (rtpengine writes its own there).
  */
 export function withSdpOrigin(sdp: string, sessionId: number, version: number): string {
-  return sdp.replace(/^o=\S+ \S+ \S+ (\S+ \S+ \S+)[ \t]*(?=\r?$)/m, (_line, rest: string) => `o=- ${sessionId} ${version} ${rest}`);
+  return sdp.replace(
+    /^o=\S+ \S+ \S+ (\S+ \S+ \S+)[ \t]*(?=\r?$)/m,
+    (_line, rest: string) => `o=- ${sessionId} ${version} ${rest}`,
+  );
 }
 
 export type SdpDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
@@ -199,12 +211,16 @@ export function carriesAudio(sdp: string): boolean {
     if (line.startsWith('m=')) {
       const media = /^m=audio (\d+)(?:\/\d+)? \S+ (.*)$/.exec(line);
       // Only numeric formats are RTP payload types; anything else in the line is no codec of ours.
-      current = media && Number(media[1]) !== 0 ? { formats: (media[2] ?? '').split(' ').filter((f) => /^\d{1,3}$/.test(f)), rtpmap: new Map() } : undefined;
+      current =
+        media && Number(media[1]) !== 0
+          ? { formats: (media[2] ?? '').split(' ').filter((f) => /^\d{1,3}$/.test(f)), rtpmap: new Map() }
+          : undefined;
       if (current) streams.push(current);
       continue;
     }
     const rtpmap = current && /^a=rtpmap:(\d{1,3}) ([^/\s]+\/\d+)/.exec(line);
-    if (current && rtpmap?.[1] !== undefined && rtpmap[2] !== undefined) current.rtpmap.set(rtpmap[1], rtpmap[2].toLowerCase());
+    if (current && rtpmap?.[1] !== undefined && rtpmap[2] !== undefined)
+      current.rtpmap.set(rtpmap[1], rtpmap[2].toLowerCase());
   }
   return streams.some(({ formats, rtpmap }) =>
     formats.some((format) => {

@@ -62,7 +62,9 @@ export class Router implements RoutingHooks {
     const { log } = this.options;
     const subscriber = this.options.redis.duplicate({ connectionName: 'sip-router', lazyConnect: true });
     this.subscriber = subscriber;
-    subscriber.on('error', (err: Error) => log.warn({ err: err.message }, 'router subscription: Redis connection problem'));
+    subscriber.on('error', (err: Error) =>
+      log.warn({ err: err.message }, 'router subscription: Redis connection problem'),
+    );
     subscriber.on('message', (channel: string, message: string) => this.onMessage(channel, message));
     // After a reconnect ioredis subscribes again by itself; messages sent meanwhile were lost, so look.
     subscriber.on('ready', () => {
@@ -149,7 +151,9 @@ export class Router implements RoutingHooks {
     const calls = this.options.routableCalls();
     if (calls.length === 0) return;
     const now = Date.now();
-    const candidates = (await this.options.agents.candidates()).filter((agent) => (this.held.get(agent.userId) ?? 0) <= now);
+    const candidates = (await this.options.agents.candidates()).filter(
+      (agent) => (this.held.get(agent.userId) ?? 0) <= now,
+    );
     for (const call of calls) {
       if (candidates.length === 0) return;
       await this.assign(call, candidates, trigger);
@@ -173,7 +177,10 @@ export class Router implements RoutingHooks {
         continue;
       }
       if (call.ring(agent)) {
-        log.info({ callId: call.id, userId: agent.userId, waitedMs: Date.now() - (call.queuedAt ?? Date.now()), trigger }, 'call assigned to an agent');
+        log.info(
+          { callId: call.id, userId: agent.userId, waitedMs: Date.now() - (call.queuedAt ?? Date.now()), trigger },
+          'call assigned to an agent',
+        );
         return;
       }
       // The call ended between the claim and now: give the agent back.

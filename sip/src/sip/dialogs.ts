@@ -94,7 +94,11 @@ export function isDialogSnapshot(value: unknown): value is DialogSnapshot {
  * before it died, whose number never reached Redis, and the peer must see it grow (RFC 3261 §12.2.2
  * lets it jump).
  */
-export function restoreSessionDialog(core: UserAgentCore, snapshot: DialogSnapshot, delegate?: SessionDelegate): Session {
+export function restoreSessionDialog(
+  core: UserAgentCore,
+  snapshot: DialogSnapshot,
+  delegate?: SessionDelegate,
+): Session {
   const state: DialogState = {
     id: snapshot.callId + snapshot.localTag + snapshot.remoteTag,
     early: false,
@@ -117,7 +121,12 @@ export function restoreSessionDialog(core: UserAgentCore, snapshot: DialogSnapsh
  * Sends a request that changes nothing (OPTIONS) in the dialog, as its own non-INVITE transaction.
  * The answer, a timeout (408) or a transport error (503, without headers) reaches `delegate`.
  */
-export function requestInDialog(core: UserAgentCore, session: Session, method: string, delegate: OutgoingRequestDelegate): void {
+export function requestInDialog(
+  core: UserAgentCore,
+  session: Session,
+  method: string,
+  delegate: OutgoingRequestDelegate,
+): void {
   const message = asSessionDialog(session).createOutgoingRequestMessage(method);
   core.request(message, delegate);
 }

@@ -134,7 +134,12 @@ export class KamailioConnection {
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       this.failuresInARow += 1;
-      const detail = { err: err.message, code: err.code, kamailio: `${host}:${port}`, local: `${localHost}:${localPort}` };
+      const detail = {
+        err: err.message,
+        code: err.code,
+        kamailio: `${host}:${port}`,
+        local: `${localHost}:${localPort}`,
+      };
       // The first failure of a run is worth a warning; repeating it every backoff step is noise.
       if (this.failuresInARow === 1) logger.warn(detail, 'Kamailio connection failed');
       else logger.debug(detail, 'Kamailio connection failed again');

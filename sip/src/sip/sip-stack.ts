@@ -140,13 +140,24 @@ export class SipStack implements Dialer, TrunkDialer, DialogServices {
     this.parserLogger = loggerFactory.getLogger('sip.parser');
 
     this.connection = new KamailioConnection(
-      { host: options.kamailioHost, port: options.kamailioPort, localHost: options.appHost, localPort: options.appPort, logger: log },
+      {
+        host: options.kamailioHost,
+        port: options.kamailioPort,
+        localHost: options.appHost,
+        localPort: options.appPort,
+        logger: log,
+      },
       { onConnected: () => this.onConnected(), onMessage: (message) => this.deliver(message) },
     );
     const transport: Transport = { protocol: 'TCP', send: (message) => this.connection.send(message) };
     const configuration: UserAgentCoreConfiguration = {
       aor: this.ownAor,
-      contact: { pubGruu: undefined, tempGruu: undefined, uri: contactUri, toString: () => `<${contactUri.toString()}>` },
+      contact: {
+        pubGruu: undefined,
+        tempGruu: undefined,
+        uri: contactUri,
+        toString: () => `<${contactUri.toString()}>`,
+      },
       displayName: '',
       loggerFactory,
       hackViaTcp: false,
@@ -162,7 +173,11 @@ export class SipStack implements Dialer, TrunkDialer, DialogServices {
       transportAccessor: () => transport,
     };
     this.core = new UserAgentCore(configuration, { onInvite: (request) => options.onInvite(request) });
-    this.staleInvites = new StaleInvites(this.core, (message) => this.connection.send(message), log.child({ component: 'stale-invites' }));
+    this.staleInvites = new StaleInvites(
+      this.core,
+      (message) => this.connection.send(message),
+      log.child({ component: 'stale-invites' }),
+    );
   }
 
   start(): void {
@@ -244,7 +259,8 @@ export class SipStack implements Dialer, TrunkDialer, DialogServices {
    * arrive through `delegate`; a transport error as a 503. Throws on a number that is not a dial string.
    */
   callOut(invite: TrunkInvite, delegate: OutgoingInviteRequestDelegate): OutgoingInviteRequest {
-    if (!E164_NUMBER_PATTERN.test(invite.number)) throw new Error(`not an E.164 number to dial: ${JSON.stringify(invite.number)}`);
+    if (!E164_NUMBER_PATTERN.test(invite.number))
+      throw new Error(`not an E.164 number to dial: ${JSON.stringify(invite.number)}`);
     const target = parseUri(`sip:${invite.number}@${invite.trunk}`);
     const caller = new URI('sip', callerUser(invite.callerId), this.options.sipDomain);
     const message = this.core.makeOutgoingRequestMessage(
@@ -338,12 +354,21 @@ export class SipStack implements Dialer, TrunkDialer, DialogServices {
   private sendOptions(): void {
     const log = this.options.logger;
     try {
-      const request = this.core.makeOutgoingRequestMessage('OPTIONS', this.kamailioUri, this.ownAor, this.kamailioUri, {});
+      const request = this.core.makeOutgoingRequestMessage(
+        'OPTIONS',
+        this.kamailioUri,
+        this.ownAor,
+        this.kamailioUri,
+        {},
+      );
       this.core.request(request, {
         onAccept: (response) => log.info({ status: response.message.statusCode }, 'Kamailio answered our OPTIONS'),
         // SIP.js reports a timeout as a 408 and a transport error as a 503 here.
         onReject: (response) =>
-          log.warn({ status: response.message.statusCode, reason: response.message.reasonPhrase }, 'Kamailio refused our OPTIONS'),
+          log.warn(
+            { status: response.message.statusCode, reason: response.message.reasonPhrase },
+            'Kamailio refused our OPTIONS',
+          ),
       });
     } catch (err) {
       log.warn({ err }, 'could not send OPTIONS to Kamailio');
@@ -364,7 +389,10 @@ function callerUser(number: string): string {
 
 /** A display name is a quoted string (RFC 3261 §25.1): no quotes, backslashes or control characters. */
 function callerDisplayName(number: string): string | undefined {
-  const clean = number.replace(/["\\\x00-\x1f\x7f]/g, '').trim().slice(0, 64);
+  const clean = number
+    .replace(/["\\\x00-\x1f\x7f]/g, '')
+    .trim()
+    .slice(0, 64);
   return clean === '' ? undefined : clean;
 }
 

@@ -46,7 +46,8 @@ export class StaleInvites {
     ].join('\r\n');
     this.send(cancel).then(
       () => this.log.info({ sipCallId: ring.callId }, 'CANCELled the ring a gone instance left at the workstation'),
-      (err: unknown) => this.log.warn({ err, sipCallId: ring.callId }, 'could not CANCEL the ring a gone instance left'),
+      (err: unknown) =>
+        this.log.warn({ err, sipCallId: ring.callId }, 'could not CANCEL the ring a gone instance left'),
     );
   }
 
@@ -76,7 +77,9 @@ export class StaleInvites {
       '',
       '',
     ].join('\r\n');
-    this.send(ack).catch((err: unknown) => this.log.warn({ err }, 'could not ACK the final response of a CANCELled ring'));
+    this.send(ack).catch((err: unknown) =>
+      this.log.warn({ err }, 'could not ACK the final response of a CANCELled ring'),
+    );
   }
 
   /** The agent answered as the CANCEL went out: the dialog exists, and RFC 3261 §15 ends it with ACK and BYE. */
@@ -102,7 +105,10 @@ export class StaleInvites {
         () => sendBye(session, this.log),
         (err: unknown) => this.log.warn({ err }, 'could not ACK the 200 of a CANCELled ring'),
       );
-      this.log.info({ sipCallId: ring.callId }, 'the workstation answered the ring a gone instance left; hanging up that leg');
+      this.log.info(
+        { sipCallId: ring.callId },
+        'the workstation answered the ring a gone instance left; hanging up that leg',
+      );
     } catch (err) {
       this.log.warn({ err, sipCallId: ring.callId }, 'could not end the answered ring a gone instance left');
     }

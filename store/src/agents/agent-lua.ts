@@ -2,7 +2,9 @@ import { AGENT_TABLE, type AgentMove } from './agent-table.js';
 
 /** The move's row of AGENT_TABLE as a Lua table literal: ROW[from][to] = true. */
 const luaRow = (move: AgentMove): string => {
-  const froms = Object.entries(AGENT_TABLE[move]).map(([from, tos]) => `['${from}'] = { ${(tos ?? []).map((to) => `['${to}'] = true`).join(', ')} }`);
+  const froms = Object.entries(AGENT_TABLE[move]).map(
+    ([from, tos]) => `['${from}'] = { ${(tos ?? []).map((to) => `['${to}'] = true`).join(', ')} }`,
+  );
   return `{ ${froms.join(', ')} }`;
 };
 

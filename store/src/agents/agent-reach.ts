@@ -32,7 +32,8 @@ export async function candidateAgents(redis: Redis): Promise<Agent[]> {
   });
   if (available.length === 0) return [];
   const workstations = redis.pipeline();
-  for (const { workstationId } of available) workstations.hmget(RedisKeys.workstation(workstationId), 'kind', 'sipUser');
+  for (const { workstationId } of available)
+    workstations.hmget(RedisKeys.workstation(workstationId), 'kind', 'sipUser');
   const reachable = ((await workstations.exec()) ?? []).flatMap(([err, fields], index) => {
     const [kind, sipUser] = (fields as (string | null)[] | null) ?? [];
     const agent = available[index];
@@ -54,6 +55,8 @@ export async function candidateAgents(redis: Redis): Promise<Agent[]> {
 export async function reachAgent(redis: Redis, userId: string, workstationId: string): Promise<Agent> {
   const [kind, sipUser] = await redis.hmget(RedisKeys.workstation(workstationId), 'kind', 'sipUser');
   const known = isKind(kind) ? kind : 'browser';
-  const user = workstationSipUser({ id: workstationId, kind: known, sipUser: sipUser ?? undefined }) ?? browserSipUser(workstationId);
+  const user =
+    workstationSipUser({ id: workstationId, kind: known, sipUser: sipUser ?? undefined }) ??
+    browserSipUser(workstationId);
   return { userId, workstationId, kind: known, sipUser: user };
 }

@@ -1,7 +1,18 @@
 import type { Redis } from 'ioredis';
 import { RedisKeys, RedisStreams } from '../keys.js';
 import type { AgentPosition } from './agent-table.js';
-import { ANSWER, CLAIM, END_DUE_PAUSES, END_PAUSE, EXTEND, LEAVE, PAUSE, PICK, POSITION, RELEASE } from './agent-scripts.js';
+import {
+  ANSWER,
+  CLAIM,
+  END_DUE_PAUSES,
+  END_PAUSE,
+  EXTEND,
+  LEAVE,
+  PAUSE,
+  PICK,
+  POSITION,
+  RELEASE,
+} from './agent-scripts.js';
 
 /** A move the agent table (or the script's own check) refused; Redis is as it was. */
 export interface Refused {
@@ -11,13 +22,20 @@ export interface Refused {
 }
 
 export type PickResult =
-  | { outcome: 'picked'; to: 'available' | 'paused'; previousWorkstationId?: string; pausedUntil?: number; pausedAt?: number }
+  | {
+      outcome: 'picked';
+      to: 'available' | 'paused';
+      previousWorkstationId?: string;
+      pausedUntil?: number;
+      pausedAt?: number;
+    }
   /** Already on that workstation: nothing written. */
   | { outcome: 'same' }
   | { outcome: 'held'; holder: string }
   | Refused;
 
-export type PauseResult = { outcome: 'paused'; pausedAt: number; pausedUntil: number } | { outcome: 'too-long' } | Refused;
+export type PauseResult =
+  { outcome: 'paused'; pausedAt: number; pausedUntil: number } | { outcome: 'too-long' } | Refused;
 
 export type ClaimOutcome =
   /** The agent is now `ringing` for this call, out of agents:idle; the call is out of calls:waiting. */
@@ -31,7 +49,11 @@ export type ClaimOutcome =
 
 type Reply = [string, ...string[]];
 
-const refused = ([, reason, from]: Reply): Refused => ({ outcome: 'refused', reason: reason ?? '', from: from as AgentPosition });
+const refused = ([, reason, from]: Reply): Refused => ({
+  outcome: 'refused',
+  reason: reason ?? '',
+  from: from as AgentPosition,
+});
 const optionalNumber = (value: string | undefined): number | undefined => (value ? Number(value) : undefined);
 
 /**
@@ -115,7 +137,10 @@ export class AgentRecord {
   }
 
   /** The agent rings for `callId` (available -> ringing), the call leaves the queue. */
-  async claim(agent: { userId: string; workstationId: string; sipUser: string }, callId: string): Promise<{ outcome: ClaimOutcome; reason?: string }> {
+  async claim(
+    agent: { userId: string; workstationId: string; sipUser: string },
+    callId: string,
+  ): Promise<{ outcome: ClaimOutcome; reason?: string }> {
     const [outcome, reason] = (await this.redis.eval(
       CLAIM,
       5,
@@ -133,12 +158,23 @@ export class AgentRecord {
 
   /** ringing -> on-call; a paused agent talks and stays paused. */
   async answered(userId: string, callId: string): Promise<{ outcome: 'on-call' | 'paused' } | Refused> {
-    const reply = (await this.redis.eval(ANSWER, 2, RedisKeys.agent(userId), RedisStreams.teamEvents, callId, userId)) as Reply;
+    const reply = (await this.redis.eval(
+      ANSWER,
+      2,
+      RedisKeys.agent(userId),
+      RedisStreams.teamEvents,
+      callId,
+      userId,
+    )) as Reply;
     return reply[0] === 'on-call' || reply[0] === 'paused' ? { outcome: reply[0] } : refused(reply);
   }
 
   /** The call no longer needs the agent: available again, or still paused without the call. */
-  async release(userId: string, callId: string, now = Date.now()): Promise<{ outcome: 'available' | 'paused' } | Refused> {
+  async release(
+    userId: string,
+    callId: string,
+    now = Date.now(),
+  ): Promise<{ outcome: 'available' | 'paused' } | Refused> {
     const reply = (await this.redis.eval(
       RELEASE,
       3,
@@ -152,7 +188,13 @@ export class AgentRecord {
     return reply[0] === 'available' || reply[0] === 'paused' ? { outcome: reply[0] } : refused(reply);
   }
 
-  private async runPause(script: string, userId: string, durationMs: number, maxMs: number, now: number): Promise<PauseResult> {
+  private async runPause(
+    script: string,
+    userId: string,
+    durationMs: number,
+    maxMs: number,
+    now: number,
+  ): Promise<PauseResult> {
     const reply = (await this.redis.eval(
       script,
       4,

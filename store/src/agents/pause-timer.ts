@@ -43,7 +43,9 @@ export class PauseTimer {
         if (this.stopped || generation !== this.generation) return;
         clearTimeout(this.timer);
         this.timer =
-          score === undefined ? undefined : setTimeout(() => void this.fire(), Math.min(Math.max(0, Number(score) - Date.now()), MAX_DELAY_MS));
+          score === undefined
+            ? undefined
+            : setTimeout(() => void this.fire(), Math.min(Math.max(0, Number(score) - Date.now()), MAX_DELAY_MS));
       },
       (err: unknown) => this.retry(err, generation),
     );
@@ -70,7 +72,10 @@ export class PauseTimer {
 
   private retry(err: unknown, generation: number): void {
     if (this.stopped || generation !== this.generation) return;
-    this.log.warn({ err: (err as Error).message }, `pause timer: cannot look at pause ends; trying again in ${RETRY_MS} ms`);
+    this.log.warn(
+      { err: (err as Error).message },
+      `pause timer: cannot look at pause ends; trying again in ${RETRY_MS} ms`,
+    );
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.arm(), RETRY_MS);
   }

@@ -39,7 +39,9 @@ interface Context {
 const test = suite<Context>('a patient answered in the browser');
 
 test.before(async (context) => {
-  context.path = await startCallPath({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: String(RING_TIMEOUT_SECONDS) } });
+  context.path = await startCallPath({
+    appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: String(RING_TIMEOUT_SECONDS) },
+  });
   context.events = await CallEvents.open(context.path.redisUrl);
   context.staff = new Staff(context.path.redis);
   context.line = await PatientLine.open(context.path.kamailioPort);
@@ -67,13 +69,15 @@ async function browserAt(context: Context, workstation: Workstation): Promise<Br
 }
 
 /** The patient calls; the browser rings with the caller's number and answers; the call is bridged. */
-async function answeredCall(context: Context): Promise<{ dialog: PatientDialog; media: PatientPhone; id: string; answeredAt: number }> {
+async function answeredCall(
+  context: Context,
+): Promise<{ dialog: PatientDialog; media: PatientPhone; id: string; answeredAt: number }> {
   const { events, line, phone } = context;
   const media = await PatientPhone.open();
   const from = events.mark();
   const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: media.port });
   const incoming = await phone.incoming(context.calls++, TIMEOUT);
-  assert.is(incoming.number, PATIENT_NUMBER, 'the browser shows the caller\'s number');
+  assert.is(incoming.number, PATIENT_NUMBER, "the browser shows the caller's number");
   assert.is(incoming.displayName, PATIENT_NUMBER);
   const id = incoming.callId ?? '';
   const waiting = await events.waitFor({ callId: id, state: 'waiting', from });
@@ -82,7 +86,9 @@ async function answeredCall(context: Context): Promise<{ dialog: PatientDialog; 
   const answer = await phone.answer(TIMEOUT);
   const bridged = await events.waitFor({ callId: id, state: 'bridged', from }, TIMEOUT);
   assert.is(bridged.call.agentUserId, USER);
-  console.log(`  browser rang ${latency} ms after the call became waiting; answered with ${answer.codec}, DTLS setup ${answer.setup}`);
+  console.log(
+    `  browser rang ${latency} ms after the call became waiting; answered with ${answer.codec}, DTLS setup ${answer.setup}`,
+  );
   assert.is(answer.setup, 'active', 'the browser takes the DTLS client role; rtpengine offered actpass');
   return { dialog, media, id, answeredAt: answer.confirmedAt };
 }
@@ -100,7 +106,7 @@ function patientReceived(media: PatientPhone, since: number, ms: number): Promis
   );
 }
 
-test('the browser is rung with the caller\'s number and answers: audio both ways through rtpengine; its hang-up ends the patient\'s leg', async (context) => {
+test("the browser is rung with the caller's number and answers: audio both ways through rtpengine; its hang-up ends the patient's leg", async (context) => {
   const { path, events, staff, phone } = context;
   const { dialog, media, id, answeredAt } = await answeredCall(context);
   try {
@@ -108,16 +114,28 @@ test('the browser is rung with the caller\'s number and answers: audio both ways
     await phone.heardAbove(0.02, TIMEOUT);
     const level = await phone.level(1000);
     // The browser's microphone (Chromium's fake device beeps) reaches the patient, 50 packets a second.
-    const firstBeep = await media.waitUntil('the browser\'s beep', (r) => r.find((p) => p.at >= answeredAt && p.rms > 300), TIMEOUT);
+    const firstBeep = await media.waitUntil(
+      "the browser's beep",
+      (r) => r.find((p) => p.at >= answeredAt && p.rms > 300),
+      TIMEOUT,
+    );
     const fromBrowser = await patientReceived(media, firstBeep.at, 2000);
     const pps = packetsPerSecond(fromBrowser);
     const loud = fromBrowser.filter((p) => p.rms > 300).length;
-    console.log(`  browser hears the patient at RMS ${level.mean.toFixed(3)} (quietest 20 ms: ${level.min.toFixed(3)}); patient gets ${pps.toFixed(1)} packets/s from the browser, ${loud} of ${fromBrowser.length} carrying the beep`);
+    console.log(
+      `  browser hears the patient at RMS ${level.mean.toFixed(3)} (quietest 20 ms: ${level.min.toFixed(3)}); patient gets ${pps.toFixed(1)} packets/s from the browser, ${loud} of ${fromBrowser.length} carrying the beep`,
+    );
     assert.ok(level.min > 0.02, `the browser heard silence: ${JSON.stringify(level)}`);
     assert.ok(pps > 45 && pps < 55, `${pps} packets/s`);
-    assert.ok(fromBrowser.every((p) => p.payloadType === 0), 'PCMU towards the patient, as negotiated');
+    assert.ok(
+      fromBrowser.every((p) => p.payloadType === 0),
+      'PCMU towards the patient, as negotiated',
+    );
     // The hold music plays without a pause; the fake microphone beeps with silence between beeps.
-    assert.ok(fromBrowser.filter((p) => p.rms < 100).length > fromBrowser.length / 2, 'the continuous hold music has stopped');
+    assert.ok(
+      fromBrowser.filter((p) => p.rms < 100).length > fromBrowser.length / 2,
+      'the continuous hold music has stopped',
+    );
     assert.is((await staff.agent(USER)).state, 'on-call');
 
     await phone.hangUp();
@@ -134,7 +152,7 @@ test('the browser is rung with the caller\'s number and answers: audio both ways
   }
 });
 
-test('the patient hangs up a call answered in the browser: the browser\'s call ends, the agent is available again', async (context) => {
+test("the patient hangs up a call answered in the browser: the browser's call ends, the agent is available again", async (context) => {
   const { path, events, staff, phone } = context;
   const { dialog, media, id } = await answeredCall(context);
   try {
@@ -176,9 +194,15 @@ test('the first browser lets it ring out; after RING_TIMEOUT_SECONDS the next on
 
     await benPhone.heardAbove(0.02, TIMEOUT);
     const level = await benPhone.level(1000);
-    const firstBeep = await media.waitUntil('the second browser\'s beep', (r) => r.find((p) => p.at >= answer.confirmedAt && p.rms > 300), TIMEOUT);
+    const firstBeep = await media.waitUntil(
+      "the second browser's beep",
+      (r) => r.find((p) => p.at >= answer.confirmedAt && p.rms > 300),
+      TIMEOUT,
+    );
     const pps = packetsPerSecond(await patientReceived(media, firstBeep.at, 1000));
-    console.log(`  first browser CANCELled after ${missed.at - first.at} ms; the second hears the patient at RMS ${level.mean.toFixed(3)}, sends ${pps.toFixed(1)} packets/s`);
+    console.log(
+      `  first browser CANCELled after ${missed.at - first.at} ms; the second hears the patient at RMS ${level.mean.toFixed(3)}, sends ${pps.toFixed(1)} packets/s`,
+    );
     assert.ok(level.min > 0.02, JSON.stringify(level));
     assert.ok(pps > 45 && pps < 55, `${pps} packets/s`);
 

@@ -42,7 +42,13 @@ test.before(async (context) => {
   context.browser = await launchBrowser();
   const { kamailio } = context.path;
   const credentials = await workstationCredentials(kamailio, WORKSTATION.id);
-  context.phone = await SoftphonePage.register(context.browser.context, context.pages.url, WORKSTATION, credentials, TIMEOUT);
+  context.phone = await SoftphonePage.register(
+    context.browser.context,
+    context.pages.url,
+    WORKSTATION,
+    credentials,
+    TIMEOUT,
+  );
 });
 
 test.after(async (context) => {
@@ -56,7 +62,7 @@ function grant(context: Context) {
   return grantCallback(context.path.redis, { domain: context.path.kamailio.domain, sipUser: `ws-${WORKSTATION.id}` });
 }
 
-test('Call back: the patient\'s phone rings at once, answers, and they hear each other; the employee hangs up and the callback ends answered', async (context) => {
+test("Call back: the patient's phone rings at once, answers, and they hear each other; the employee hangs up and the callback ends answered", async (context) => {
   const { path, trunk, phone } = context;
   const media = await PatientPhone.open();
   try {
@@ -73,16 +79,28 @@ test('Call back: the patient\'s phone rings at once, answers, and they hear each
     assert.is(ringing.state, 'connecting', 'an outgoing call is never `ringing` (that means "rings here")');
     await atTrunk.answer(patientSdp(media.port));
     const inCall = await phone.waitForCall('in call', "call.state === 'in-call'", TIMEOUT);
-    const answered = await waitFor('the answered event', async () => (await callbackEvents(path.redis, granted.callbackId)).find((v) => v.state === 'answered'), TIMEOUT);
+    const answered = await waitFor(
+      'the answered event',
+      async () => (await callbackEvents(path.redis, granted.callbackId)).find((v) => v.state === 'answered'),
+      TIMEOUT,
+    );
 
     // The patient's 300 Hz tone reaches the browser; the browser's microphone (beeps) reaches the patient.
     const level = await phone.heardAbove(0.02, TIMEOUT);
-    const firstBeep = await media.waitUntil('the browser\'s beep', (r) => r.find((p) => p.at >= inCall.at && p.rms > 300), TIMEOUT);
-    const fromBrowser = await media.waitUntil('2 s of the browser\'s audio', (r) => {
-      const packets = r.filter((p) => p.at >= firstBeep.at);
-      const last = packets[packets.length - 1];
-      return last && last.at - firstBeep.at >= 2000 ? packets : undefined;
-    }, TIMEOUT);
+    const firstBeep = await media.waitUntil(
+      "the browser's beep",
+      (r) => r.find((p) => p.at >= inCall.at && p.rms > 300),
+      TIMEOUT,
+    );
+    const fromBrowser = await media.waitUntil(
+      "2 s of the browser's audio",
+      (r) => {
+        const packets = r.filter((p) => p.at >= firstBeep.at);
+        const last = packets[packets.length - 1];
+        return last && last.at - firstBeep.at >= 2000 ? packets : undefined;
+      },
+      TIMEOUT,
+    );
     const pps = packetsPerSecond(fromBrowser);
     console.log(
       `  click -> INVITE at the trunk ${atTrunk.at - clickedAt} ms, -> "ringing" shown ${ringing.at - clickedAt} ms; ` +
@@ -90,13 +108,20 @@ test('Call back: the patient\'s phone rings at once, answers, and they hear each
         `patient gets ${pps.toFixed(1)} packets/s from the browser (${fromBrowser.filter((p) => p.payloadType === 0).length}/${fromBrowser.length} PCMU)`,
     );
     assert.ok(pps > 45 && pps < 55, `${pps} packets/s`);
-    assert.ok(fromBrowser.every((p) => p.payloadType === 0), 'PCMU towards the patient, as answered');
+    assert.ok(
+      fromBrowser.every((p) => p.payloadType === 0),
+      'PCMU towards the patient, as answered',
+    );
 
     await phone.hangUp();
     await atTrunk.waitForBye(TIMEOUT);
     const ended = await phone.waitForCall('ended', "call.state === 'ended'", TIMEOUT);
     assert.is(ended.endReason, 'You ended the call.');
-    const view = await waitFor('the callback to end', async () => (await callbackEvents(path.redis, granted.callbackId)).find((v) => v.state === 'ended'), TIMEOUT);
+    const view = await waitFor(
+      'the callback to end',
+      async () => (await callbackEvents(path.redis, granted.callbackId)).find((v) => v.state === 'ended'),
+      TIMEOUT,
+    );
     assert.is(view.outcome, 'answered');
     await waitFor('rtpengine to hold no call', async () => (await path.rtpengine.list()).length === 0, TIMEOUT);
   } finally {
@@ -105,7 +130,7 @@ test('Call back: the patient\'s phone rings at once, answers, and they hear each
   }
 });
 
-test('the patient\'s line is busy: the softphone says so, the callback ends busy', async (context) => {
+test("the patient's line is busy: the softphone says so, the callback ends busy", async (context) => {
   const { path, trunk, phone } = context;
   const { grant: granted, target } = await grant(context);
   assert.ok(await phone.call(target, CALLBACK_NUMBER));
@@ -113,12 +138,16 @@ test('the patient\'s line is busy: the softphone says so, the callback ends busy
   await atTrunk.refuse(486, 'Busy Here');
   const ended = await phone.waitForCall('ended', "call.state === 'ended'", TIMEOUT);
   assert.is(ended.endReason, 'The line is busy.');
-  const view = await waitFor('the callback to end', async () => (await callbackEvents(path.redis, granted.callbackId)).find((v) => v.state === 'ended'), TIMEOUT);
+  const view = await waitFor(
+    'the callback to end',
+    async () => (await callbackEvents(path.redis, granted.callbackId)).find((v) => v.state === 'ended'),
+    TIMEOUT,
+  );
   assert.is(view.outcome, 'busy');
   await phone.reset();
 });
 
-test('the employee hangs up while the patient\'s phone rings: CANCEL to the trunk, the callback ends cancelled', async (context) => {
+test("the employee hangs up while the patient's phone rings: CANCEL to the trunk, the callback ends cancelled", async (context) => {
   const { path, trunk, phone } = context;
   const { grant: granted, target } = await grant(context);
   assert.ok(await phone.call(target, CALLBACK_NUMBER));
@@ -129,7 +158,11 @@ test('the employee hangs up while the patient\'s phone rings: CANCEL to the trun
   await atTrunk.waitForCancel(TIMEOUT);
   const ended = await phone.waitForCall('ended', "call.state === 'ended'", TIMEOUT);
   assert.is(ended.endReason, 'You hung up before anyone answered.');
-  const view = await waitFor('the callback to end', async () => (await callbackEvents(path.redis, granted.callbackId)).find((v) => v.state === 'ended'), TIMEOUT);
+  const view = await waitFor(
+    'the callback to end',
+    async () => (await callbackEvents(path.redis, granted.callbackId)).find((v) => v.state === 'ended'),
+    TIMEOUT,
+  );
   assert.is(view.outcome, 'cancelled');
   await waitFor('rtpengine to hold no call', async () => (await path.rtpengine.list()).length === 0, TIMEOUT);
 });

@@ -42,7 +42,13 @@ test.before(async (context) => {
   context.browser = await launchBrowser();
   const { kamailio } = context.path;
   const credentials = await workstationCredentials(kamailio, WORKSTATION.id);
-  context.phone = await SoftphonePage.register(context.browser.context, context.pages.url, WORKSTATION, credentials, TIMEOUT);
+  context.phone = await SoftphonePage.register(
+    context.browser.context,
+    context.pages.url,
+    WORKSTATION,
+    credentials,
+    TIMEOUT,
+  );
   context.policy = new OutboundPolicyStore(context.path.redis, 'PL');
 });
 
@@ -55,7 +61,11 @@ test.after(async (context) => {
 
 test('a number the policy refuses when the sip app dials: the softphone says the policy does not allow it; nothing reaches the trunk', async (context) => {
   const { path, trunk, phone } = context;
-  const { target } = await grantCallback(path.redis, { domain: path.kamailio.domain, sipUser: `ws-${WORKSTATION.id}`, number: '+48701234567' });
+  const { target } = await grantCallback(path.redis, {
+    domain: path.kamailio.domain,
+    sipUser: `ws-${WORKSTATION.id}`,
+    number: '+48701234567',
+  });
   const calls = trunk.calls;
   assert.ok(await phone.call(target, '+48701234567'));
   const ended = await phone.waitForCall('ended', "call.state === 'ended'", TIMEOUT);
@@ -77,7 +87,10 @@ test('the longest callback: both sides get a BYE with the reason, and the softph
   const ended = await phone.waitForCall('ended', "call.state === 'ended'", MAX_SECONDS * 1000 + TIMEOUT);
   console.log(`  in call -> ended in the browser: ${ended.at - inCall.at} ms (max ${MAX_SECONDS} s)`);
   assert.is(ended.endReason, "The call reached the longest callback the clinic's policy allows.");
-  assert.ok(ended.at - inCall.at >= MAX_SECONDS * 1000 - 500 && ended.at - inCall.at < MAX_SECONDS * 1000 + 1500, `${ended.at - inCall.at} ms`);
+  assert.ok(
+    ended.at - inCall.at >= MAX_SECONDS * 1000 - 500 && ended.at - inCall.at < MAX_SECONDS * 1000 + 1500,
+    `${ended.at - inCall.at} ms`,
+  );
   await phone.reset();
 });
 

@@ -51,8 +51,19 @@ interface CallRecord {
 }
 
 interface PageState {
-  phone: { state: { registration: { status: string }; call?: CallRecord }; use(w: Workstation): void; call(t: string, o: { number: string }): boolean; hangUp(): void };
-  ringtone: { tone: string | undefined; blocked: boolean; playing: boolean; unlock(): void; monitor(): AnalyserNode | undefined };
+  phone: {
+    state: { registration: { status: string }; call?: CallRecord };
+    use(w: Workstation): void;
+    call(t: string, o: { number: string }): boolean;
+    hangUp(): void;
+  };
+  ringtone: {
+    tone: string | undefined;
+    blocked: boolean;
+    playing: boolean;
+    unlock(): void;
+    monitor(): AnalyserNode | undefined;
+  };
   calls: CallRecord[];
   samples: Sample[];
 }
@@ -81,7 +92,8 @@ async function startPageServer(): Promise<{ url: string; close(): Promise<void> 
     logLevel: 'silent',
   });
   const script = bundle.outputFiles[0]?.text ?? '';
-  const page = '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>tones</title><script src="/tones.js"></script></head><body></body></html>';
+  const page =
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>tones</title><script src="/tones.js"></script></head><body></body></html>';
   const server = http.createServer((request, response) => {
     if (request.url === '/tones.js') response.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
     else if (request.url === '/') response.writeHead(200, { 'content-type': 'text/html' }).end(page);
@@ -109,7 +121,8 @@ async function openPhone(page: Page, url: string, credentials: SipCredentials): 
       phone.addEventListener('change', () => {
         const call = phone.state.call;
         const last = state.calls[state.calls.length - 1];
-        if (call && (!last || last.state !== call.state || last.remoteRinging !== call.remoteRinging)) state.calls.push({ ...call, at: Date.now() });
+        if (call && (!last || last.state !== call.state || last.remoteRinging !== call.remoteRinging))
+          state.calls.push({ ...call, at: Date.now() });
       });
       ringtone.unlock();
       // Two taps on the Ringtone's output: a short window for the level, a long one for the pitch.
@@ -128,14 +141,26 @@ async function openPhone(page: Page, url: string, credentials: SipCredentials): 
         pitch.getFloatFrequencyData(spectrum);
         let best = 0;
         for (let i = 1; i < spectrum.length; i += 1) if (spectrum[i]! > spectrum[best]!) best = i;
-        state.samples.push({ at: Date.now(), rms: Math.sqrt(sum / samples.length), hz: best * binHz, tone: ringtone.tone ?? null, ringing: ringtone.playing });
+        state.samples.push({
+          at: Date.now(),
+          rms: Math.sqrt(sum / samples.length),
+          hz: best * binHz,
+          tone: ringtone.tone ?? null,
+          ringing: ringtone.playing,
+        });
       }, 20);
       phone.use(workstation);
     },
     { workstation: WORKSTATION, credentials },
   );
-  await page.waitForFunction(() => (window as unknown as TonesWindow).__tones.phone.state.registration.status === 'registered', undefined, { timeout: TIMEOUT });
-  await page.waitForFunction(() => !(window as unknown as TonesWindow).__tones.ringtone.blocked, undefined, { timeout: TIMEOUT });
+  await page.waitForFunction(
+    () => (window as unknown as TonesWindow).__tones.phone.state.registration.status === 'registered',
+    undefined,
+    { timeout: TIMEOUT },
+  );
+  await page.waitForFunction(() => !(window as unknown as TonesWindow).__tones.ringtone.blocked, undefined, {
+    timeout: TIMEOUT,
+  });
 }
 
 interface Context {
@@ -178,14 +203,25 @@ test.before.each(async (context) => {
 const samples = (page: Page, since = 0): Promise<Sample[]> =>
   page.evaluate((since) => (window as unknown as TonesWindow).__tones.samples.filter((s) => s.at >= since), since);
 
-const tone = (page: Page): Promise<string | null> => page.evaluate(() => (window as unknown as TonesWindow).__tones.ringtone.tone ?? null);
+const tone = (page: Page): Promise<string | null> =>
+  page.evaluate(() => (window as unknown as TonesWindow).__tones.ringtone.tone ?? null);
 
 async function waitForCall(page: Page, what: string, match: (call: CallRecord) => boolean): Promise<CallRecord> {
-  return waitFor(what, async () => (await page.evaluate(() => (window as unknown as TonesWindow).__tones.calls)).find(match), TIMEOUT);
+  return waitFor(
+    what,
+    async () => (await page.evaluate(() => (window as unknown as TonesWindow).__tones.calls)).find(match),
+    TIMEOUT,
+  );
 }
 
 /** Polls until a sample after `since` satisfies `match` (the page's clock is this machine's). */
-function waitForSample(page: Page, what: string, since: number, match: (s: Sample) => boolean, timeoutMs = TIMEOUT): Promise<Sample> {
+function waitForSample(
+  page: Page,
+  what: string,
+  since: number,
+  match: (s: Sample) => boolean,
+  timeoutMs = TIMEOUT,
+): Promise<Sample> {
   return waitFor(what, async () => (await samples(page, since)).find(match), timeoutMs);
 }
 
@@ -206,21 +242,47 @@ function bursts(list: Sample[]): Array<{ from: number; to: number }> {
 /** Nothing but the 425 Hz tones was heard, and the incoming ringtone never played. */
 function assertOnlyTones(list: Sample[]): void {
   assert.ok(list.length > 0, 'samples were taken');
-  assert.not.ok(list.some((s) => s.ringing), 'the incoming ringtone never plays during an outgoing call');
+  assert.not.ok(
+    list.some((s) => s.ringing),
+    'the incoming ringtone never plays during an outgoing call',
+  );
   const other = list.filter((s) => s.rms > LOUD && !isTone(s));
-  assert.is(other.length, 0, `only ${TONE_HZ} Hz heard; also: ${other.slice(0, 3).map((s) => `${s.hz.toFixed(0)} Hz @${s.rms.toFixed(3)}`).join(', ')}`);
+  assert.is(
+    other.length,
+    0,
+    `only ${TONE_HZ} Hz heard; also: ${other
+      .slice(0, 3)
+      .map((s) => `${s.hz.toFixed(0)} Hz @${s.rms.toFixed(3)}`)
+      .join(', ')}`,
+  );
 }
 
-test('the patient\'s phone rings: 425 Hz, 1 s on, 4 s off, until the answer silences it within 200 ms', async ({ path, trunk, page }) => {
+test("the patient's phone rings: 425 Hz, 1 s on, 4 s off, until the answer silences it within 200 ms", async ({
+  path,
+  trunk,
+  page,
+}) => {
   const media = await PatientPhone.open();
   try {
-    const { target } = await grantCallback(path.redis, { domain: path.kamailio.domain, sipUser: `ws-${WORKSTATION.id}` });
+    const { target } = await grantCallback(path.redis, {
+      domain: path.kamailio.domain,
+      sipUser: `ws-${WORKSTATION.id}`,
+    });
     const startedAt = Date.now();
-    assert.ok(await page.evaluate(({ target, number }) => (window as unknown as TonesWindow).__tones.phone.call(target, { number }), { target, number: CALLBACK_NUMBER }));
+    assert.ok(
+      await page.evaluate(
+        ({ target, number }) => (window as unknown as TonesWindow).__tones.phone.call(target, { number }),
+        { target, number: CALLBACK_NUMBER },
+      ),
+    );
     const atTrunk = await trunk.nextCall(TIMEOUT);
     // Before the 180: silence (nothing rings yet).
     await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.is((await samples(page, startedAt)).filter((s) => s.rms > LOUD).length, 0, 'silent before the patient\'s phone rings');
+    assert.is(
+      (await samples(page, startedAt)).filter((s) => s.rms > LOUD).length,
+      0,
+      "silent before the patient's phone rings",
+    );
     atTrunk.ring();
     const ringing = await waitForCall(page, 'remote ringing', (c) => c.remoteRinging === true);
     assert.is(ringing.state, 'connecting');
@@ -239,7 +301,11 @@ test('the patient\'s phone rings: 425 Hz, 1 s on, 4 s off, until the answer sile
     const answeredAt = Date.now();
     await atTrunk.answer(patientSdp(media.port));
     const inCall = await waitForCall(page, 'in call', (c) => c.state === 'in-call');
-    await waitFor('400 ms of samples after the answer', async () => (await samples(page, answeredAt + 400)).length > 0, TIMEOUT);
+    await waitFor(
+      '400 ms of samples after the answer',
+      async () => (await samples(page, answeredAt + 400)).length > 0,
+      TIMEOUT,
+    );
     const after = await samples(page, answeredAt);
     const lastLoud = after.filter((s) => s.rms > LOUD).pop();
     const stoppedMs = lastLoud ? lastLoud.at - answeredAt : 0;
@@ -259,17 +325,30 @@ test('the patient\'s phone rings: 425 Hz, 1 s on, 4 s off, until the answer sile
   }
 });
 
-test('the patient\'s line is busy (486): the busy tone, 425 Hz 0.5 s on, 0.5 s off, three times, then silence', async ({ path, trunk, page }) => {
+test("the patient's line is busy (486): the busy tone, 425 Hz 0.5 s on, 0.5 s off, three times, then silence", async ({
+  path,
+  trunk,
+  page,
+}) => {
   const { target } = await grantCallback(path.redis, { domain: path.kamailio.domain, sipUser: `ws-${WORKSTATION.id}` });
   const startedAt = Date.now();
-  assert.ok(await page.evaluate(({ target, number }) => (window as unknown as TonesWindow).__tones.phone.call(target, { number }), { target, number: CALLBACK_NUMBER }));
+  assert.ok(
+    await page.evaluate(
+      ({ target, number }) => (window as unknown as TonesWindow).__tones.phone.call(target, { number }),
+      { target, number: CALLBACK_NUMBER },
+    ),
+  );
   const atTrunk = await trunk.nextCall(TIMEOUT);
   await atTrunk.refuse(486, 'Busy Here');
   const ended = await waitForCall(page, 'ended', (c) => c.state === 'ended');
   assert.is(ended.endReason, 'The line is busy.');
   await waitForSample(page, 'the busy tone', ended.at - 50, isTone, 3_000);
   // Three beeps take 2.5 s; then at least 1.5 s of silence.
-  await waitFor('4.5 s of samples after the busy', async () => (await samples(page, ended.at + 4_500)).length > 0, TIMEOUT);
+  await waitFor(
+    '4.5 s of samples after the busy',
+    async () => (await samples(page, ended.at + 4_500)).length > 0,
+    TIMEOUT,
+  );
   const list = await samples(page, ended.at - 50);
   const beeps = bursts(list);
   console.log(`  486 -> busy beeps at ${beeps.map((b) => `+${b.from - ended.at}..${b.to - ended.at}`).join(', ')} ms`);
@@ -285,10 +364,19 @@ test('the patient\'s line is busy (486): the busy tone, 425 Hz 0.5 s on, 0.5 s o
   assertOnlyTones(await samples(page, startedAt));
 });
 
-test('nobody answers (480 after ringing): the ringback stops and a short error tone plays, then silence', async ({ path, trunk, page }) => {
+test('nobody answers (480 after ringing): the ringback stops and a short error tone plays, then silence', async ({
+  path,
+  trunk,
+  page,
+}) => {
   const { target } = await grantCallback(path.redis, { domain: path.kamailio.domain, sipUser: `ws-${WORKSTATION.id}` });
   const startedAt = Date.now();
-  assert.ok(await page.evaluate(({ target, number }) => (window as unknown as TonesWindow).__tones.phone.call(target, { number }), { target, number: CALLBACK_NUMBER }));
+  assert.ok(
+    await page.evaluate(
+      ({ target, number }) => (window as unknown as TonesWindow).__tones.phone.call(target, { number }),
+      { target, number: CALLBACK_NUMBER },
+    ),
+  );
   const atTrunk = await trunk.nextCall(TIMEOUT);
   atTrunk.ring();
   const ringing = await waitForCall(page, 'remote ringing', (c) => c.remoteRinging === true);
@@ -298,7 +386,11 @@ test('nobody answers (480 after ringing): the ringback stops and a short error t
   await atTrunk.refuse(480, 'Temporarily Unavailable');
   const ended = await waitForCall(page, 'ended', (c) => c.state === 'ended');
   assert.is(ended.endReason, 'Nobody answered.');
-  await waitFor('3 s of samples after the end', async () => (await samples(page, ended.at + 3_000)).length > 0, TIMEOUT);
+  await waitFor(
+    '3 s of samples after the end',
+    async () => (await samples(page, ended.at + 3_000)).length > 0,
+    TIMEOUT,
+  );
   const beeps = bursts(await samples(page, ended.at - 50));
   console.log(`  480 -> error beeps at ${beeps.map((b) => `+${b.from - ended.at}..${b.to - ended.at}`).join(', ')} ms`);
   assert.is(beeps.length, 3, 'three short beeps');
@@ -308,10 +400,19 @@ test('nobody answers (480 after ringing): the ringback stops and a short error t
   assertOnlyTones(await samples(page, startedAt));
 });
 
-test('the employee hangs up while it rings: the ringback stops at once, no error tone', async ({ path, trunk, page }) => {
+test('the employee hangs up while it rings: the ringback stops at once, no error tone', async ({
+  path,
+  trunk,
+  page,
+}) => {
   const { target } = await grantCallback(path.redis, { domain: path.kamailio.domain, sipUser: `ws-${WORKSTATION.id}` });
   const startedAt = Date.now();
-  assert.ok(await page.evaluate(({ target, number }) => (window as unknown as TonesWindow).__tones.phone.call(target, { number }), { target, number: CALLBACK_NUMBER }));
+  assert.ok(
+    await page.evaluate(
+      ({ target, number }) => (window as unknown as TonesWindow).__tones.phone.call(target, { number }),
+      { target, number: CALLBACK_NUMBER },
+    ),
+  );
   const atTrunk = await trunk.nextCall(TIMEOUT);
   atTrunk.ring();
   const ringing = await waitForCall(page, 'remote ringing', (c) => c.remoteRinging === true);
@@ -320,7 +421,11 @@ test('the employee hangs up while it rings: the ringback stops at once, no error
   await page.evaluate(() => (window as unknown as TonesWindow).__tones.phone.hangUp());
   await atTrunk.waitForCancel(TIMEOUT);
   await waitForCall(page, 'ended', (c) => c.state === 'ended');
-  await waitFor('2 s of samples after the hang-up', async () => (await samples(page, hungUpAt + 2_000)).length > 0, TIMEOUT);
+  await waitFor(
+    '2 s of samples after the hang-up',
+    async () => (await samples(page, hungUpAt + 2_000)).length > 0,
+    TIMEOUT,
+  );
   const loud = (await samples(page, hungUpAt)).filter((s) => s.rms > LOUD);
   const lastMs = loud.length ? loud[loud.length - 1]!.at - hungUpAt : 0;
   assert.ok(lastMs <= 200, `ringback heard ${lastMs} ms after the hang-up`);

@@ -48,7 +48,11 @@ test.after(async (context) => {
 /** Waits until the call has gone on for `ms` more at `media`; resolves with its longest gap in that time. */
 async function longestGapOver(media: PatientPhone, ms: number): Promise<number> {
   const from = Date.now();
-  await media.waitUntil(`${ms / 1000} s more of the call`, (received) => received.some((p) => p.at > from + ms) || undefined, ms + 5_000);
+  await media.waitUntil(
+    `${ms / 1000} s more of the call`,
+    (received) => received.some((p) => p.at > from + ms) || undefined,
+    ms + 5_000,
+  );
   return maxGap(media, from, Date.now());
 }
 
@@ -63,12 +67,21 @@ function longestSilenceMs(readings: readonly number[]): number {
   return longest * READING_MS;
 }
 
-test('the conversation resumes both ways within the gap goal, and goes on past the browser\'s ICE consent timeout', async ({ path, browser, pages }) => {
+test("the conversation resumes both ways within the gap goal, and goes on past the browser's ICE consent timeout", async ({
+  path,
+  browser,
+  pages,
+}) => {
   const staff = new Staff(path.redis);
   const events = await CallEvents.open(path.redisUrl);
   const line = await PatientLine.open(path.kamailioPort);
   const workstation = await staff.workstation('Reception restart');
-  const phone = await BrowserPhone.register(browser.context, pages.url, await workstationCredentials(path.kamailio, workstation.id), TIMEOUT);
+  const phone = await BrowserPhone.register(
+    browser.context,
+    pages.url,
+    await workstationCredentials(path.kamailio, workstation.id),
+    TIMEOUT,
+  );
   await staff.available('anna', workstation.id);
   const media = await PatientPhone.open();
   const from = events.mark();
@@ -90,25 +103,42 @@ test('the conversation resumes both ways within the gap goal, and goes on past t
     const upAt = Date.now();
     const readings = await recording;
     const browserGap = longestSilenceMs(readings);
-    const back = await media.waitUntil('the browser\'s audio after the restart', (received) => received.find((p) => p.at > upAt), TIMEOUT);
+    const back = await media.waitUntil(
+      "the browser's audio after the restart",
+      (received) => received.find((p) => p.at > upAt),
+      TIMEOUT,
+    );
     const patientGap = maxGap(media, killedAt - 1_000, back.at + 1_000);
     const after = await phone.level(1000);
     const since = Date.now();
-    const fromBrowser = await media.waitUntil('a second of the browser\'s audio', (r) => (r[r.length - 1]?.at ?? 0) - since >= 1_000 ? r.filter((p) => p.at >= since) : undefined, TIMEOUT);
-    console.log(`  rtpengine down ${upAt - killedAt} ms; the browser heard the patient's tone stop for ${browserGap} ms at most, the patient got nothing from the browser for ${patientGap} ms; ` +
-      `then the browser hears RMS ${after.mean.toFixed(3)} (quietest 20 ms ${after.min.toFixed(3)}), the patient gets ${packetsPerSecond(fromBrowser).toFixed(1)} packets/s`);
+    const fromBrowser = await media.waitUntil(
+      "a second of the browser's audio",
+      (r) => ((r[r.length - 1]?.at ?? 0) - since >= 1_000 ? r.filter((p) => p.at >= since) : undefined),
+      TIMEOUT,
+    );
+    console.log(
+      `  rtpengine down ${upAt - killedAt} ms; the browser heard the patient's tone stop for ${browserGap} ms at most, the patient got nothing from the browser for ${patientGap} ms; ` +
+        `then the browser hears RMS ${after.mean.toFixed(3)} (quietest 20 ms ${after.min.toFixed(3)}), the patient gets ${packetsPerSecond(fromBrowser).toFixed(1)} packets/s`,
+    );
     assert.ok(browserGap < RESTART_GAP_LIMIT_MS, `the browser heard nothing for ${browserGap} ms`);
     assert.ok(patientGap < RESTART_GAP_LIMIT_MS, `the patient heard nothing for ${patientGap} ms`);
     assert.ok(after.min > AUDIBLE, `the browser hears the patient after: ${JSON.stringify(after)}`);
     // rtpengine's keyspace keeps the media but not its ICE credentials or DTLS certificate: without
     // the re-INVITE that gives the browser the new ones, Chromium stopped sending some 10 s later.
-    const renegotiated = await path.app.waitForLog('the browser to take the new ICE and DTLS', (l) => l.msg === "the agent's browser took rtpengine's new ICE and DTLS after the restart");
-    console.log(`  re-INVITE answered by the browser ${Number(renegotiated['time']) - upAt} ms after rtpengine answered again`);
+    const renegotiated = await path.app.waitForLog(
+      'the browser to take the new ICE and DTLS',
+      (l) => l.msg === "the agent's browser took rtpengine's new ICE and DTLS after the restart",
+    );
+    console.log(
+      `  re-INVITE answered by the browser ${Number(renegotiated['time']) - upAt} ms after rtpengine answered again`,
+    );
 
     // Past the browser's ICE consent freshness (30 s without answers to its checks ends the media).
     const lastingGap = await longestGapOver(media, 35_000);
     const lasting = await phone.level(1000);
-    console.log(`  35 s later: the browser hears RMS ${lasting.mean.toFixed(3)} (quietest 20 ms ${lasting.min.toFixed(3)}); the patient's longest gap in those 35 s ${lastingGap} ms`);
+    console.log(
+      `  35 s later: the browser hears RMS ${lasting.mean.toFixed(3)} (quietest 20 ms ${lasting.min.toFixed(3)}); the patient's longest gap in those 35 s ${lastingGap} ms`,
+    );
     assert.ok(lasting.min > AUDIBLE, `the browser still hears the patient: ${JSON.stringify(lasting)}`);
     assert.ok(lastingGap < 500, `the patient heard the browser without a break: ${lastingGap} ms`);
 

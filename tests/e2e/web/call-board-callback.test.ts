@@ -54,10 +54,30 @@ const pageErrors: string[] = [];
 
 test.before(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'deskline-board-callback-'));
-  await run('sox', ['-n', '-r', '8000', '-c', '1', '-t', 'ul', path.join(work, 'patient-voice.ul'), 'synth', '5', 'sine', '600', 'vol', '0.5']);
+  await run('sox', [
+    '-n',
+    '-r',
+    '8000',
+    '-c',
+    '1',
+    '-t',
+    'ul',
+    path.join(work, 'patient-voice.ul'),
+    'synth',
+    '5',
+    'sine',
+    '600',
+    'vol',
+    '0.5',
+  ]);
   const trunkPort = await freePort('127.0.0.1', ['udp']);
   stack = await startWebStack({
-    appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '30', OUTBOUND_TRUNK: `127.0.0.1:${trunkPort}`, CALLBACK_RING_SECONDS: '10' },
+    appEnv: {
+      SKIP_INTRO: 'true',
+      RING_TIMEOUT_SECONDS: '30',
+      OUTBOUND_TRUNK: `127.0.0.1:${trunkPort}`,
+      CALLBACK_RING_SECONDS: '10',
+    },
   });
   ({ callPath, app, base } = stack);
   trunk = await TrunkPhone.open(callPath.kamailioPort, trunkPort);
@@ -93,7 +113,10 @@ async function mariaSees(what: string, shown: Locator, since: number): Promise<v
 }
 
 test('a patient gives up while Anna is paused: the task is abandoned, and Anna may call back', async () => {
-  const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(callPath.redisUrl, RedisChannels.sipRegistrations);
+  const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(
+    callPath.redisUrl,
+    RedisChannels.sipRegistrations,
+  );
   try {
     anna = await logIn(annaBrowser, base, STAFF.anna.email, STAFF.anna.password, { pageErrors, timeoutMs: TIMEOUT });
     await anna.getByRole('button', { name: 'Reception 1' }).click();
@@ -109,7 +132,11 @@ test('a patient gives up while Anna is paused: the task is abandoned, and Anna m
   await app.agents.pause(annaId, 10 * 60_000);
   const events = await CallEvents.open(callPath.redisUrl);
   try {
-    const result = await callPath.sipp('uac-pcmu-answered-patient-hangs-up.xml', { cwd: work, pauseMs: 1000, timeoutMs: 30_000 });
+    const result = await callPath.sipp('uac-pcmu-answered-patient-hangs-up.xml', {
+      cwd: work,
+      pauseMs: 1000,
+      timeoutMs: 30_000,
+    });
     assert.is(result.code, 0, describeSipp(result));
     await events.waitFor({ state: 'abandoned' }, TIMEOUT);
   } finally {
@@ -150,7 +177,9 @@ test("Maria's callback policy refuses the patient's prefix: Anna's Call back is 
   await task(anna).getByRole('button', { name: 'Call back' }).click();
   await task(anna)
     .getByRole('alert')
-    .filter({ hasText: `${PATIENT_NUMBER} is outside the clinic's callback policy: numbers starting with +49151 are not allowed.` })
+    .filter({
+      hasText: `${PATIENT_NUMBER} is outside the clinic's callback policy: numbers starting with +49151 are not allowed.`,
+    })
     .waitFor({ timeout: TIMEOUT });
   await screenshot(anna, 'callback-refused');
   assert.is(trunk.calls, calls, 'nothing reached the trunk');
@@ -166,12 +195,18 @@ test("Anna calls back and the patient's phone is busy: Maria sees the callback, 
   assert.is(atTrunk.number, PATIENT_NUMBER, "the task's number");
   await mariaSees('calling back', task(maria).getByText('Anna Reception is calling back: dialling'), clicked);
   atTrunk.ring();
-  await task(maria).getByText('Anna Reception is calling back: the patient’s phone is ringing').waitFor({ timeout: TIMEOUT });
+  await task(maria)
+    .getByText('Anna Reception is calling back: the patient’s phone is ringing')
+    .waitFor({ timeout: TIMEOUT });
   await screenshot(maria, 'ringing');
   await atTrunk.refuse(486, 'Busy Here');
   await openTab(maria, 'Abandoned');
-  await task(maria).getByText(/Called back at .* by Anna Reception: busy/).waitFor({ timeout: TIMEOUT });
-  await task(anna).getByText(/Called back at .* by Anna Reception: busy/).waitFor({ timeout: TIMEOUT });
+  await task(maria)
+    .getByText(/Called back at .* by Anna Reception: busy/)
+    .waitFor({ timeout: TIMEOUT });
+  await task(anna)
+    .getByText(/Called back at .* by Anna Reception: busy/)
+    .waitFor({ timeout: TIMEOUT });
   await anna.getByRole('region', { name: 'Call ended' }).waitFor({ state: 'detached', timeout: TIMEOUT });
 });
 
@@ -183,7 +218,9 @@ test('Anna calls back again and the patient answers: on the line on both boards;
   atTrunk.ring();
   await atTrunk.answer(patientSdp(40_000), TIMEOUT);
   await mariaSees('called back, on the line', task(maria).getByText('On the line: Anna Reception ↔ patient'), clicked);
-  await task(maria).getByText(/\(called back\)/).waitFor({ timeout: TIMEOUT });
+  await task(maria)
+    .getByText(/\(called back\)/)
+    .waitFor({ timeout: TIMEOUT });
   const call = anna.getByRole('region', { name: 'Call', exact: true });
   await call.getByText(PATIENT_NUMBER).waitFor({ timeout: TIMEOUT });
   await screenshot(anna, 'on-the-line');
@@ -200,7 +237,13 @@ test('Anna calls back again and the patient answers: on the line on both boards;
   const closed = task(maria);
   await closed.getByText('Closed by Anna Reception at', { exact: false }).waitFor({ timeout: TIMEOUT });
   assert.equal(
-    (await closed.getByRole('list', { name: 'Callback attempts' }).getByRole('listitem').allTextContents()).map((text) => text.replace(/\s+/g, ' ').trim().replace(/at .* by/, 'at … by')),
+    (await closed.getByRole('list', { name: 'Callback attempts' }).getByRole('listitem').allTextContents()).map(
+      (text) =>
+        text
+          .replace(/\s+/g, ' ')
+          .trim()
+          .replace(/at .* by/, 'at … by'),
+    ),
     ['Called back at … by Anna Reception: busy', 'Called back at … by Anna Reception: answered'],
   );
   await board(anna).getByRole('tab', { name: 'Pending 0' }).waitFor({ timeout: TIMEOUT });

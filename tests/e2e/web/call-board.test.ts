@@ -60,7 +60,22 @@ const delays: Array<{ stage: string; ms: number }> = [];
 
 test.before(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'deskline-call-board-'));
-  await run('sox', ['-n', '-r', '8000', '-c', '1', '-t', 'ul', path.join(work, 'patient-voice.ul'), 'synth', '5', 'sine', '600', 'vol', '0.5']);
+  await run('sox', [
+    '-n',
+    '-r',
+    '8000',
+    '-c',
+    '1',
+    '-t',
+    'ul',
+    path.join(work, 'patient-voice.ul'),
+    'synth',
+    '5',
+    'sine',
+    '600',
+    'vol',
+    '0.5',
+  ]);
   stack = await startWebStack({ appEnv: { RING_TIMEOUT_SECONDS: '30' } });
   ({ callPath, app, base } = stack);
   const clinic = await createClinic(app, { staff: ['anna', 'maria'], workstations: ['reception1'] });
@@ -99,7 +114,12 @@ function pauseBand(page: Page): Locator {
  * and checks how long after it the board showed it, and says when her push socket had the task `pushed`
  * describes.
  */
-async function onMariasBoard(stage: string, event: Promise<SeenEvent | number>, shown: Locator, pushed: (task: TaskView) => boolean): Promise<void> {
+async function onMariasBoard(
+  stage: string,
+  event: Promise<SeenEvent | number>,
+  shown: Locator,
+  pushed: (task: TaskView) => boolean,
+): Promise<void> {
   // Looked for only once the event is here: Playwright polls a long wait every 500 ms, which would be
   // measured as delay. Now the first look is at once, and then every 20 to 100 ms.
   const happened = await event;
@@ -107,7 +127,10 @@ async function onMariasBoard(stage: string, event: Promise<SeenEvent | number>, 
   const seen = Date.now();
   const at = typeof happened === 'number' ? happened : happened.at;
   const ms = seen - at;
-  const frame = mariaFrames.find((f) => f.at >= at - 50 && f.event.type === 'task' && f.event.task.patient === PATIENT_NUMBER && pushed(f.event.task));
+  const frame = mariaFrames.find(
+    (f) =>
+      f.at >= at - 50 && f.event.type === 'task' && f.event.task.patient === PATIENT_NUMBER && pushed(f.event.task),
+  );
   delays.push({ stage, ms });
   console.log(
     `  ${stage}: Maria's push socket has it ${frame === undefined ? '(no frame?)' : `${frame.at - at} ms`}, her board shows it ${ms} ms after ${typeof happened === 'number' ? "Anna's click" : "the sip app's event"}`,
@@ -123,7 +146,10 @@ interface Patient {
 }
 
 /** sipp dials the clinic line with `scenario` (tests/sipp), streaming its voice where the scenario does. */
-async function patientCalls(scenario: string, options: { pauseMs?: number; timeoutMs?: number } = {}): Promise<Patient> {
+async function patientCalls(
+  scenario: string,
+  options: { pauseMs?: number; timeoutMs?: number } = {},
+): Promise<Patient> {
   const cut = new AbortController();
   let ended = false;
   const mediaPort = await freePort('127.0.0.1', ['udp']);
@@ -153,7 +179,10 @@ async function pauseAnna(): Promise<void> {
 }
 
 test('Anna picks Reception 1; Maria, a manager, works without a workstation and sees the call board', async () => {
-  const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(callPath.redisUrl, RedisChannels.sipRegistrations);
+  const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(
+    callPath.redisUrl,
+    RedisChannels.sipRegistrations,
+  );
   try {
     anna = await logIn(annaBrowser, base, STAFF.anna.email, STAFF.anna.password, { pageErrors, timeoutMs: TIMEOUT });
     await anna.getByRole('button', { name: 'Reception 1' }).click();
@@ -169,7 +198,9 @@ test('Anna picks Reception 1; Maria, a manager, works without a workstation and 
     watch: (page) =>
       page.on('websocket', (socket) => {
         if (!socket.url().endsWith('/api/push')) return;
-        socket.on('framereceived', ({ payload }) => mariaFrames.push({ at: Date.now(), event: JSON.parse(String(payload)) as PushEvent }));
+        socket.on('framereceived', ({ payload }) =>
+          mariaFrames.push({ at: Date.now(), event: JSON.parse(String(payload)) as PushEvent }),
+        );
       }),
   });
   await maria.getByRole('button', { name: 'Work without a workstation' }).click();
@@ -178,7 +209,10 @@ test('Anna picks Reception 1; Maria, a manager, works without a workstation and 
     await board(page).getByText('No patients waiting and nothing to wrap up').waitFor({ timeout: TIMEOUT });
   }
   assert.is(await anna.getByRole('navigation', { name: 'Views' }).count(), 0, 'employees have the board only');
-  await maria.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Call board' }).waitFor({ timeout: TIMEOUT });
+  await maria
+    .getByRole('navigation', { name: 'Views' })
+    .getByRole('button', { name: 'Call board' })
+    .waitFor({ timeout: TIMEOUT });
 });
 
 test("a patient's call, stage by stage, on Maria's board within a second: intro, waiting, ringing, on the line, wrap-up", async () => {
@@ -187,15 +221,28 @@ test("a patient's call, stage by stage, on Maria's board within a second: intro,
   const from = events.mark();
   const patient = await patientCalls('uac-pcmu-answered-expect-bye.xml');
   try {
-    await onMariasBoard('intro', events.waitFor({ state: 'intro', from }, TIMEOUT), task(maria).getByText('Intro message'), (t) => t.call?.state === 'intro');
+    await onMariasBoard(
+      'intro',
+      events.waitFor({ state: 'intro', from }, TIMEOUT),
+      task(maria).getByText('Intro message'),
+      (t) => t.call?.state === 'intro',
+    );
     await task(maria).getByText('the call cannot be answered yet').waitFor({ timeout: TIMEOUT });
     // Screen readers are told of the new call, whatever tab is open.
-    await board(maria).getByRole('status').filter({ hasText: `New call from ${PATIENT_NUMBER}` }).waitFor({ timeout: TIMEOUT });
+    await board(maria)
+      .getByRole('status')
+      .filter({ hasText: `New call from ${PATIENT_NUMBER}` })
+      .waitFor({ timeout: TIMEOUT });
     await screenshot(maria, 'intro');
     const intro = await events.waitFor({ state: 'intro', from }, TIMEOUT);
     const callId = intro.call.id;
 
-    await onMariasBoard('waiting', events.waitFor({ callId, state: 'waiting', from }, TIMEOUT), task(maria).getByText('Waiting', { exact: true }), (t) => t.call?.state === 'waiting');
+    await onMariasBoard(
+      'waiting',
+      events.waitFor({ callId, state: 'waiting', from }, TIMEOUT),
+      task(maria).getByText('Waiting', { exact: true }),
+      (t) => t.call?.state === 'waiting',
+    );
     // The waiting time runs on screen.
     const waited = task(maria).locator('time');
     const first = await waited.textContent();
@@ -213,14 +260,24 @@ test("a patient's call, stage by stage, on Maria's board within a second: intro,
 
     await openTab(maria, 'On the line');
     await incomingCall(anna).getByRole('button', { name: 'Answer' }).click();
-    await onMariasBoard('on the line', events.waitFor({ callId, state: 'bridged', from }, TIMEOUT), task(maria).getByText('On the line: Anna Reception ↔ patient'), (t) => t.status === 'on-the-line');
+    await onMariasBoard(
+      'on the line',
+      events.waitFor({ callId, state: 'bridged', from }, TIMEOUT),
+      task(maria).getByText('On the line: Anna Reception ↔ patient'),
+      (t) => t.status === 'on-the-line',
+    );
     await board(maria).getByRole('tab', { name: 'On the line 1' }).waitFor({ timeout: TIMEOUT });
     await screenshot(maria, 'on-the-line');
 
     // Anna hangs up (sipp waits for the BYE): no subject yet, so the task waits for her in Pending.
     await openTab(maria, 'Pending');
     await anna.getByRole('region', { name: 'Call', exact: true }).getByRole('button', { name: 'Hang up' }).click();
-    await onMariasBoard('wrap-up', events.waitFor({ callId, state: 'ended', from }, TIMEOUT), task(maria).getByText('Wrap-up: Anna Reception'), (t) => t.status === 'wrap-up');
+    await onMariasBoard(
+      'wrap-up',
+      events.waitFor({ callId, state: 'ended', from }, TIMEOUT),
+      task(maria).getByText('Wrap-up: Anna Reception'),
+      (t) => t.status === 'wrap-up',
+    );
     const result = await patient.sipp;
     assert.is(result.code, 0, describeSipp(result));
     assert.equal(events.states(callId), ['intro', 'waiting', 'ringing', 'bridged', 'ended']);
@@ -262,15 +319,24 @@ test('wrap-up: Close needs a subject; the subject and comment survive a reload; 
   await anna.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: TIMEOUT });
   const reloaded = task(anna);
   await reloaded.getByText('Wrap-up: Anna Reception').waitFor({ timeout: TIMEOUT });
-  const subject = await reloaded.getByLabel('Subject').evaluate((select) => (select as HTMLSelectElement).selectedOptions[0]?.textContent?.trim());
+  const subject = await reloaded
+    .getByLabel('Subject')
+    .evaluate((select) => (select as HTMLSelectElement).selectedOptions[0]?.textContent?.trim());
   assert.is(subject, 'Visit booked', 'the subject was kept by the server');
   assert.is(await reloaded.getByLabel('Comment').inputValue(), 'Booked for Monday 9:00');
 
   await openTab(maria, 'Closed');
-  await board(maria).getByRole('tab', { name: /^Closed \d+/ }).waitFor({ timeout: TIMEOUT });
+  await board(maria)
+    .getByRole('tab', { name: /^Closed \d+/ })
+    .waitFor({ timeout: TIMEOUT });
   const clicked = Date.now();
   await reloaded.getByRole('button', { name: 'Close' }).click();
-  await onMariasBoard('closed', Promise.resolve(clicked), task(maria).getByText('Closed by Anna Reception at', { exact: false }), (t) => t.status === 'closed');
+  await onMariasBoard(
+    'closed',
+    Promise.resolve(clicked),
+    task(maria).getByText('Closed by Anna Reception at', { exact: false }),
+    (t) => t.status === 'closed',
+  );
   await task(maria).getByText('Subject: Visit booked').waitFor({ timeout: TIMEOUT });
   await task(maria).getByText('Comment: Booked for Monday 9:00').waitFor({ timeout: TIMEOUT });
   await reloaded.waitFor({ state: 'detached', timeout: TIMEOUT });
@@ -297,11 +363,15 @@ test('a patient who hangs up during the intro is on the board as Abandoned, and 
     assert.is(result.code, 0, describeSipp(result));
     const abandoned = await events.waitFor({ state: 'abandoned', from }, TIMEOUT);
     assert.equal(events.states(abandoned.call.id), ['intro', 'abandoned']);
-    await task(maria).getByText(/hung up during the intro message/).waitFor({ timeout: TIMEOUT });
+    await task(maria)
+      .getByText(/hung up during the intro message/)
+      .waitFor({ timeout: TIMEOUT });
     // The number's previous task closed with a subject: whoever calls back knows what it was about.
     await task(maria).getByText('Last time: Visit booked').waitFor({ timeout: TIMEOUT });
     assert.ok(await task(maria).getByRole('button', { name: 'Call back' }).isDisabled(), 'no workstation, no callback');
-    await task(maria).getByText('Choose a workstation to call patients back', { exact: false }).waitFor({ timeout: TIMEOUT });
+    await task(maria)
+      .getByText('Choose a workstation to call patients back', { exact: false })
+      .waitFor({ timeout: TIMEOUT });
     await screenshot(maria, 'abandoned-intro');
   } finally {
     await patient.finish();
@@ -361,7 +431,10 @@ test("Maria adds, renames and retires a subject: Anna's subject list follows liv
   // Names are unique, ignoring case: the server's refusal is shown, and nothing is added.
   await admin.getByLabel('New subject').fill('prescription');
   await admin.getByRole('button', { name: 'Add subject' }).click();
-  await admin.getByRole('alert').filter({ hasText: 'A subject named "Prescription" already exists.' }).waitFor({ timeout: TIMEOUT });
+  await admin
+    .getByRole('alert')
+    .filter({ hasText: 'A subject named "Prescription" already exists.' })
+    .waitFor({ timeout: TIMEOUT });
   assert.is(await admin.getByRole('listitem', { name: 'Prescription', exact: true }).count(), 1);
   assert.is(await admin.getByLabel('New subject').inputValue(), 'prescription', 'what was typed is kept to correct');
 
@@ -369,15 +442,26 @@ test("Maria adds, renames and retires a subject: Anna's subject list follows liv
   await admin.getByLabel('New name for Prescription').fill('Prescription renewal');
   clicked = Date.now();
   await admin.getByRole('button', { name: 'Save' }).click();
-  await annaSeesChoices('the new name', (choices) => choices.includes('Prescription renewal') && !choices.includes('Prescription'), clicked);
+  await annaSeesChoices(
+    'the new name',
+    (choices) => choices.includes('Prescription renewal') && !choices.includes('Prescription'),
+    clicked,
+  );
 
   await task(anna).getByLabel('Subject').selectOption({ label: 'Prescription renewal' });
   await task(anna).getByText('Subject saved').waitFor({ timeout: TIMEOUT });
 
   clicked = Date.now();
   await admin.getByRole('button', { name: 'Retire Prescription renewal' }).click();
-  await annaSeesChoices('the subject retired', (choices) => choices.includes('Prescription renewal (retired)'), clicked);
-  await admin.getByRole('list', { name: 'Retired' }).getByRole('listitem', { name: 'Prescription renewal' }).waitFor({ timeout: TIMEOUT });
+  await annaSeesChoices(
+    'the subject retired',
+    (choices) => choices.includes('Prescription renewal (retired)'),
+    clicked,
+  );
+  await admin
+    .getByRole('list', { name: 'Retired' })
+    .getByRole('listitem', { name: 'Prescription renewal' })
+    .waitFor({ timeout: TIMEOUT });
   await screenshot(maria, 'subjects');
   await screenshot(anna, 'retired-subject-on-task');
 
@@ -395,11 +479,16 @@ test('a comment that cannot be saved says so, and is saved once Deskline can be 
   await openTab(anna, 'Abandoned');
   const comment = task(anna).getByLabel('Comment');
   // The connection to Deskline drops for the PATCH only: the board itself stays live.
-  await anna.route('**/api/tasks/*', (route) => (route.request().method() === 'PATCH' ? route.abort('internetdisconnected') : route.fallback()));
+  await anna.route('**/api/tasks/*', (route) =>
+    route.request().method() === 'PATCH' ? route.abort('internetdisconnected') : route.fallback(),
+  );
   try {
     await comment.fill('Call again after 14:00');
     await comment.blur();
-    await task(anna).getByRole('alert').filter({ hasText: 'Not saved: Deskline is not reachable. Check your connection.' }).waitFor({ timeout: TIMEOUT });
+    await task(anna)
+      .getByRole('alert')
+      .filter({ hasText: 'Not saved: Deskline is not reachable. Check your connection.' })
+      .waitFor({ timeout: TIMEOUT });
   } finally {
     await anna.unroute('**/api/tasks/*');
   }

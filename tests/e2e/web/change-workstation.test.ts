@@ -12,7 +12,13 @@ import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CSRF_HEADER, type ApiError, type CreatedWorkstation, type SessionInfo, type WorkstationListItem } from '@deskline/protocol';
+import {
+  CSRF_HEADER,
+  type ApiError,
+  type CreatedWorkstation,
+  type SessionInfo,
+  type WorkstationListItem,
+} from '@deskline/protocol';
 import { RedisChannels, RedisKeys, browserSipUser } from '@deskline/store';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { createClinic, memberByEmail } from '../../helpers/clinic.js';
@@ -58,7 +64,10 @@ test.before(async () => {
     SIP_WS_PORT: String(kamailio.wsPort),
   });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
-  const clinic = await createClinic(app, { staff: ['anna', 'ben', 'carla'], workstations: ['reception1', 'reception2', 'deskPhone201'] });
+  const clinic = await createClinic(app, {
+    staff: ['anna', 'ben', 'carla'],
+    workstations: ['reception1', 'reception2', 'deskPhone201'],
+  });
   for (const workstation of Object.values(clinic.workstations)) workstations[workstation.name] = workstation;
   [browserA, browserB] = await Promise.all([launchBrowser(), launchBrowser()]);
 });
@@ -83,7 +92,8 @@ function registration(name: string, registered = true): Promise<number> {
   const from = registrations.messages.length;
   return registrations
     .waitFor(
-      (event) => registrations.messages.indexOf(event) >= from && event.user === user && event.registered === registered,
+      (event) =>
+        registrations.messages.indexOf(event) >= from && event.user === user && event.registered === registered,
       `${user} ${registered ? 'registered' : 'unregistered'}`,
       TIMEOUT,
     )
@@ -135,15 +145,25 @@ test('an employee without a workstation is told to pick one to receive calls and
   await logIn(page, 'carla@clinic.example');
   await picker(page).waitFor({ timeout: TIMEOUT });
   await page.getByText('Pick a workstation to receive calls and to call patients back.').waitFor({ timeout: TIMEOUT });
-  assert.is(await page.getByRole('button', { name: 'Work without a workstation' }).count(), 0, 'employees cannot skip it');
+  assert.is(
+    await page.getByRole('button', { name: 'Work without a workstation' }).count(),
+    0,
+    'employees cannot skip it',
+  );
   assert.is(await page.getByRole('button', { name: 'Cancel' }).count(), 0, 'nor close it');
   await screenshot(page, 'no-workstation');
 
   const refused = await fromPage(page, 'GET', '/api/sip/credentials');
   assert.is(refused.status(), 409);
-  assert.is(((await refused.json()) as ApiError).message, 'Pick a workstation to receive calls and to call patients back.');
+  assert.is(
+    ((await refused.json()) as ApiError).message,
+    'Pick a workstation to receive calls and to call patients back.',
+  );
   assert.equal(credentialAnswers, [], 'the page itself never asked for credentials');
-  assert.not.ok(registrations.messages.some((event) => event.registered), 'nothing registered with Kamailio');
+  assert.not.ok(
+    registrations.messages.some((event) => event.registered),
+    'nothing registered with Kamailio',
+  );
 
   await menu(page, 'Log out');
   await page.getByLabel('Email').waitFor({ timeout: TIMEOUT });
@@ -165,7 +185,9 @@ test('Anna switches from Reception 1 to Reception 2: Kamailio drops ws-<R1> and 
   const clickedAt = Date.now();
   await anna.getByRole('button', { name: 'Reception 2' }).click();
   const [goneAt, registeredAt] = await Promise.all([oldGone, newOne]);
-  console.log(`  on switching: ws-<Reception 1> unregistered after ${goneAt - clickedAt} ms, ws-<Reception 2> registered after ${registeredAt - clickedAt} ms`);
+  console.log(
+    `  on switching: ws-<Reception 1> unregistered after ${goneAt - clickedAt} ms, ws-<Reception 2> registered after ${registeredAt - clickedAt} ms`,
+  );
   assert.ok(goneAt - clickedAt < 1000, `the old registration went after ${goneAt - clickedAt} ms`);
   assert.ok(registeredAt - clickedAt < 1000, `the new one came after ${registeredAt - clickedAt} ms`);
   assert.is(await db.exists(RedisKeys.sipRegistration(sipUser('Reception 1'))), 0);
@@ -176,7 +198,10 @@ test('Anna switches from Reception 1 to Reception 2: Kamailio drops ws-<R1> and 
   const byName = Object.fromEntries(list.map((w) => [w.name, w]));
   assert.is(byName['Reception 1']?.holder, undefined, 'Reception 1 is free');
   assert.is(byName['Reception 1']?.registered, false);
-  assert.equal(byName['Reception 2']?.holder, { userId: (await app.users.findByEmail('anna@clinic.example'))!.id, displayName: 'Anna Reception' });
+  assert.equal(byName['Reception 2']?.holder, {
+    userId: (await app.users.findByEmail('anna@clinic.example'))!.id,
+    displayName: 'Anna Reception',
+  });
   assert.is(byName['Reception 2']?.registered, true);
 });
 
@@ -189,7 +214,13 @@ test('Ben can take Reception 1; Reception 2 shows "In use by Anna Reception" and
   assert.ok(await taken.isDisabled(), 'Reception 2 is disabled');
   await screenshot(ben, 'in-use');
   assert.ok(await ben.getByRole('button', { name: 'Reception 1' }).isEnabled());
-  assert.is(await ben.getByRole('button', { name: 'Reception 1' }).getByText(/In use/).count(), 0);
+  assert.is(
+    await ben
+      .getByRole('button', { name: 'Reception 1' })
+      .getByText(/In use/)
+      .count(),
+    0,
+  );
 
   const forced = await fromPage(ben, 'PUT', '/api/workstation', { workstationId: workstations['Reception 2']!.id });
   assert.is(forced.status(), 409);
@@ -204,7 +235,10 @@ test('Ben can take Reception 1; Reception 2 shows "In use by Anna Reception" and
 
   // Anna's picker shows Ben on Reception 1 now.
   await menu(anna, 'Change workstation');
-  await anna.getByRole('button', { name: 'Reception 1' }).getByText('In use by Ben Reception').waitFor({ timeout: TIMEOUT });
+  await anna
+    .getByRole('button', { name: 'Reception 1' })
+    .getByText('In use by Ben Reception')
+    .waitFor({ timeout: TIMEOUT });
   assert.ok(await anna.getByRole('button', { name: 'Reception 1' }).isDisabled());
   await anna.getByRole('button', { name: 'Cancel' }).click();
 });
@@ -223,16 +257,29 @@ test('on a desk phone the browser unregisters, and the panel says calls ring at 
   const phone = await SipUdpEndpoint.open(kamailio.host, kamailio.sipPort);
   try {
     const contact = `sip:201@127.0.0.1:${phone.localPort}`;
-    const options = { user: '201', domain: kamailio.domain, username: '201', password: workstations['Desk phone 201']!.sipPassword ?? '', contact };
+    const options = {
+      user: '201',
+      domain: kamailio.domain,
+      username: '201',
+      password: workstations['Desk phone 201']!.sipPassword ?? '',
+      contact,
+    };
     assert.is((await register(phone, { ...options, expires: 300 })).response.status, 200);
-    await statusLine(anna, 'Calls ring at desk phone Desk phone 201 (registered)').waitFor({ timeout: LIST_REFRESH_TIMEOUT });
+    await statusLine(anna, 'Calls ring at desk phone Desk phone 201 (registered)').waitFor({
+      timeout: LIST_REFRESH_TIMEOUT,
+    });
     await screenshot(anna, 'desk-phone-registered');
     await menu(anna, 'Change workstation');
-    await anna.getByRole('button', { name: 'Desk phone 201' }).getByText('Calls ring on desk phone 201 · registered').waitFor({ timeout: TIMEOUT });
+    await anna
+      .getByRole('button', { name: 'Desk phone 201' })
+      .getByText('Calls ring on desk phone 201 · registered')
+      .waitFor({ timeout: TIMEOUT });
     await anna.getByRole('button', { name: 'Cancel' }).click();
 
     assert.is((await register(phone, { ...options, expires: 0 })).response.status, 200);
-    await statusLine(anna, 'Calls ring at desk phone Desk phone 201 (not registered)').waitFor({ timeout: LIST_REFRESH_TIMEOUT });
+    await statusLine(anna, 'Calls ring at desk phone Desk phone 201 (not registered)').waitFor({
+      timeout: LIST_REFRESH_TIMEOUT,
+    });
   } finally {
     await phone.close();
   }

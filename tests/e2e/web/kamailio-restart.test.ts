@@ -40,7 +40,9 @@ let workstation: Workstation;
 const pageErrors: string[] = [];
 
 test.before(async () => {
-  stack = await startWebStack({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '15', PATIENT_KEEPALIVE_SECONDS: '5' } });
+  stack = await startWebStack({
+    appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '15', PATIENT_KEEPALIVE_SECONDS: '5' },
+  });
   ({ callPath: path, app } = stack);
   workstation = (await createClinic(app, { staff: ['rosa'], workstations: ['reception1'] })).workstations.reception1;
   line = await PatientLine.open(path.kamailioPort);
@@ -76,7 +78,9 @@ test('a patient waits; Kamailio is killed and restarted; their BYE is answered 2
     const bye = await dialog.hangUp(TIMEOUT);
     assert.is(bye.status, 200, bye.startLine);
     const abandoned = await events.waitFor({ callId: waiting.id, state: 'abandoned', from }, 5_000);
-    console.log(`  Kamailio down ${downMs} ms; the patient's BYE afterwards: ${bye.status}, call abandoned ${abandoned.at - byeAt} ms after it`);
+    console.log(
+      `  Kamailio down ${downMs} ms; the patient's BYE afterwards: ${bye.status}, call abandoned ${abandoned.at - byeAt} ms after it`,
+    );
     assert.ok(abandoned.at - byeAt < ENDED_WITHIN_MS, `${abandoned.at - byeAt} ms`);
     await queue().getByText('No patients waiting').waitFor({ timeout: TIMEOUT });
     await dialog.close();
@@ -87,12 +91,19 @@ test('a patient waits; Kamailio is killed and restarted; their BYE is answered 2
 });
 
 test(`the receptionist then picks her workstation: nothing rings for ${NOTHING_RINGS_MS / 1000} s; a new patient does ring her`, async () => {
-  const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(path.redisUrl, RedisChannels.sipRegistrations);
+  const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(
+    path.redisUrl,
+    RedisChannels.sipRegistrations,
+  );
   try {
     await page.getByRole('button', { name: 'Reception 1' }).click();
     await page.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: TIMEOUT });
     const user = browserSipUser(workstation.id);
-    await registrations.waitFor((event) => event.user === user && event.registered, `${user} registered with the new Kamailio`, TIMEOUT);
+    await registrations.waitFor(
+      (event) => event.user === user && event.registered,
+      `${user} registered with the new Kamailio`,
+      TIMEOUT,
+    );
   } finally {
     registrations.close();
   }
@@ -120,9 +131,12 @@ test(`the receptionist then picks her workstation: nothing rings for ${NOTHING_R
   }
 });
 
-test('a conversation in the browser goes on through a restart: JsSIP connects and registers again, and the patient\'s BYE afterwards ends it in the browser', async () => {
+test("a conversation in the browser goes on through a restart: JsSIP connects and registers again, and the patient's BYE afterwards ends it in the browser", async () => {
   const media = await PatientPhone.open();
-  const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(path.redisUrl, RedisChannels.sipRegistrations);
+  const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(
+    path.redisUrl,
+    RedisChannels.sipRegistrations,
+  );
   try {
     const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: media.port, timeoutMs: TIMEOUT });
     await incomingCall().getByRole('button', { name: 'Answer' }).click();
@@ -146,7 +160,10 @@ test('a conversation in the browser goes on through a restart: JsSIP connects an
     assert.ok(await call.getByText('In call').isVisible(), 'still in call in the browser');
 
     assert.is((await dialog.hangUp(TIMEOUT)).status, 200);
-    await page.getByRole('region', { name: 'Call ended' }).getByText('The caller hung up.').waitFor({ timeout: TIMEOUT });
+    await page
+      .getByRole('region', { name: 'Call ended' })
+      .getByText('The caller hung up.')
+      .waitFor({ timeout: TIMEOUT });
     await dialog.close();
   } finally {
     registrations.close();

@@ -21,7 +21,15 @@ import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { activeCall, answerAndHearBothWays, callEndsAndIdles, logInAndRegister, openReceptionDesk, type BrowserAnswer, type ReceptionDesk } from '../../helpers/answer-in-browser.js';
+import {
+  activeCall,
+  answerAndHearBothWays,
+  callEndsAndIdles,
+  logInAndRegister,
+  openReceptionDesk,
+  type BrowserAnswer,
+  type ReceptionDesk,
+} from '../../helpers/answer-in-browser.js';
 import { CLINIC_NUMBER, activeCallIds, type CallPath } from '../../helpers/call-path.js';
 import { LinphonePhone } from '../../helpers/linphone-phone.js';
 import { PATIENT_NUMBER } from '../../helpers/patient-line.js';
@@ -32,7 +40,13 @@ import { waitFor } from '../../helpers/wait.js';
 const TIMEOUT = 20_000;
 const PATIENT_HZ = 600;
 const MICROPHONE_HZ = 1400;
-const ANSWER: BrowserAnswer = { caller: PATIENT_NUMBER, workstation: 'Reception 1', patientHz: PATIENT_HZ, microphoneHz: MICROPHONE_HZ, timeoutMs: TIMEOUT };
+const ANSWER: BrowserAnswer = {
+  caller: PATIENT_NUMBER,
+  workstation: 'Reception 1',
+  patientHz: PATIENT_HZ,
+  microphoneHz: MICROPHONE_HZ,
+  timeoutMs: TIMEOUT,
+};
 
 const run = promisify(execFile);
 
@@ -47,7 +61,22 @@ test.before(async () => {
   work = mkdtempSync(nodePath.join(os.tmpdir(), 'deskline-linphone-audio-'));
   // linphone's in-call player reads 16-bit WAV; it plays the file once, so it lasts the whole call.
   voice = nodePath.join(work, 'patient-voice.wav');
-  await run('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', voice, 'synth', '120', 'sine', String(PATIENT_HZ), 'vol', '0.5']);
+  await run('sox', [
+    '-n',
+    '-r',
+    '8000',
+    '-c',
+    '1',
+    '-b',
+    '16',
+    voice,
+    'synth',
+    '120',
+    'sine',
+    String(PATIENT_HZ),
+    'vol',
+    '0.5',
+  ]);
   desk = await openReceptionDesk(work, MICROPHONE_HZ);
   path = desk.stack.callPath;
 });
@@ -86,9 +115,14 @@ async function linphoneCalls(name: string, lateOffer: boolean): Promise<Linphone
 function inviteExchange(phone: LinphonePhone): { invite: string; inviteBody: string; okBody: string; ackBody: string } {
   const messages = phone.sipMessages();
   const invite = messages.find((m) => m.direction === 'sent' && m.startLine.startsWith('INVITE '));
-  const ok = messages.find((m) => m.direction === 'received' && m.startLine.startsWith('SIP/2.0 200') && /^CSeq:\s*\d+ INVITE/im.test(m.text));
+  const ok = messages.find(
+    (m) => m.direction === 'received' && m.startLine.startsWith('SIP/2.0 200') && /^CSeq:\s*\d+ INVITE/im.test(m.text),
+  );
   const ack = messages.find((m) => m.direction === 'sent' && m.startLine.startsWith('ACK '));
-  assert.ok(invite && ok && ack, `linphone's log shows its INVITE, the 200 and its ACK: ${messages.map((m) => `${m.direction} ${m.startLine}`).join(', ')}`);
+  assert.ok(
+    invite && ok && ack,
+    `linphone's log shows its INVITE, the 200 and its ACK: ${messages.map((m) => `${m.direction} ${m.startLine}`).join(', ')}`,
+  );
   return { invite: invite.text, inviteBody: invite.body, okBody: ok.body, ackBody: ack.body };
 }
 
@@ -115,7 +149,8 @@ test('linphone sends a late offer (INVITE without SDP): our offer in the 200, it
     assert.match(sip.invite, /^Content-Length:\s*0$/m, "linphone's INVITE carries no SDP");
     assert.is(sip.inviteBody, '');
     assert.match(sip.okBody, /^m=audio \d+ RTP\/AVP/m, 'the 200 carries our offer');
-    for (const codec of ['PCMU/8000', 'PCMA/8000', 'telephone-event/8000']) assert.match(sip.okBody, new RegExp(`^a=rtpmap:\\d+ ${codec}$`, 'm'), `the offer has ${codec}`);
+    for (const codec of ['PCMU/8000', 'PCMA/8000', 'telephone-event/8000'])
+      assert.match(sip.okBody, new RegExp(`^a=rtpmap:\\d+ ${codec}$`, 'm'), `the offer has ${codec}`);
     assert.match(sip.ackBody, /^m=audio \d+ RTP\/AVP/m, "linphone's answer is in the ACK");
 
     await answerAndHearBothWays(page, call.capture, ANSWER);

@@ -68,9 +68,28 @@ const benFrames: Array<{ at: number; event: PushEvent }> = [];
 test.before(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'deskline-presence-pause-'));
   // sipp 3.6.1 streams a file's bytes as they are: raw µ-law, a 600 Hz tone (not the hold music's).
-  await run('sox', ['-n', '-r', '8000', '-c', '1', '-t', 'ul', path.join(work, 'patient-voice.ul'), 'synth', '5', 'sine', '600', 'vol', '0.5']);
+  await run('sox', [
+    '-n',
+    '-r',
+    '8000',
+    '-c',
+    '1',
+    '-t',
+    'ul',
+    path.join(work, 'patient-voice.ul'),
+    'synth',
+    '5',
+    'sine',
+    '600',
+    'vol',
+    '0.5',
+  ]);
   stack = await startWebStack({
-    appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '20', PATIENT_KEEPALIVE_SECONDS: String(PATIENT_KEEPALIVE_SECONDS) },
+    appEnv: {
+      SKIP_INTRO: 'true',
+      RING_TIMEOUT_SECONDS: '20',
+      PATIENT_KEEPALIVE_SECONDS: String(PATIENT_KEEPALIVE_SECONDS),
+    },
   });
   ({ callPath, app, base } = stack);
   const clinic = await createClinic(app, { staff: ['anna', 'ben'], workstations: ['reception1'] });
@@ -114,7 +133,8 @@ function incomingCall(page: Page) {
 async function secondsLeft(page: Page): Promise<number> {
   const text = (await pauseBand(page).getByRole('timer', { name: 'Time left' }).textContent()) ?? '';
   const parts = text.trim().split(':').map(Number);
-  if (parts.length < 2 || parts.some((n) => !Number.isFinite(n))) throw new Error(`not a countdown: ${JSON.stringify(text)}`);
+  if (parts.length < 2 || parts.some((n) => !Number.isFinite(n)))
+    throw new Error(`not a countdown: ${JSON.stringify(text)}`);
   return parts.reduce((total, part) => total * 60 + part, 0);
 }
 
@@ -126,12 +146,21 @@ async function annaStatus(): Promise<AgentStatus> {
 
 /** The label a page gives a pause ending at `until`, in its own language. */
 function pausedUntilLabel(page: Page, until: number): Promise<string> {
-  return page.evaluate((t) => `Paused until ${new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' }).format(t)}`, until);
+  return page.evaluate(
+    (t) => `Paused until ${new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' }).format(t)}`,
+    until,
+  );
 }
 
 /** When Ben's push socket first received Anna as `test` describes, from `since` on. */
 function benReceived(since: number, test: (member: TeamMember) => boolean): number | undefined {
-  return benFrames.find((frame) => frame.at >= since && frame.event.type === 'member' && frame.event.member.userId === annaId && test(frame.event.member))?.at;
+  return benFrames.find(
+    (frame) =>
+      frame.at >= since &&
+      frame.event.type === 'member' &&
+      frame.event.member.userId === annaId &&
+      test(frame.event.member),
+  )?.at;
 }
 
 /**
@@ -189,7 +218,10 @@ async function patientCalls(): Promise<SippPatient> {
 }
 
 test('Anna picks Reception 1 and Ben watches: each panel shows the team with avatars, workstations and status dots', async () => {
-  const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(callPath.redisUrl, RedisChannels.sipRegistrations);
+  const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(
+    callPath.redisUrl,
+    RedisChannels.sipRegistrations,
+  );
   try {
     anna = await logIn(annaBrowser, base, STAFF.anna.email, STAFF.anna.password, { pageErrors, timeoutMs: TIMEOUT });
     await anna.getByRole('button', { name: 'Reception 1' }).click();
@@ -205,14 +237,18 @@ test('Anna picks Reception 1 and Ben watches: each panel shows the team with ava
     watch: (page) =>
       page.on('websocket', (socket) => {
         if (!socket.url().endsWith('/api/push')) return;
-        socket.on('framereceived', ({ payload }) => benFrames.push({ at: Date.now(), event: JSON.parse(String(payload)) as PushEvent }));
+        socket.on('framereceived', ({ payload }) =>
+          benFrames.push({ at: Date.now(), event: JSON.parse(String(payload)) as PushEvent }),
+        );
       }),
   });
   const team = ben.getByRole('region', { name: 'Team' });
   const annaRow = team.getByRole('listitem', { name: 'Anna Reception' });
   await annaRow.getByText('Reception 1').waitFor({ timeout: TIMEOUT });
   await annaRow.getByText('AR').waitFor({ timeout: TIMEOUT });
-  await dotOf(ben, 'Anna Reception').and(ben.getByRole('img', { name: 'Available' })).waitFor({ timeout: TIMEOUT });
+  await dotOf(ben, 'Anna Reception')
+    .and(ben.getByRole('img', { name: 'Available' }))
+    .waitFor({ timeout: TIMEOUT });
   // Ben has the app open but no workstation: offline for calls.
   await team.getByRole('listitem', { name: 'Ben Reception' }).getByText('No workstation').waitFor({ timeout: TIMEOUT });
   assert.is(await dotOf(ben, 'Ben Reception').getAttribute('aria-label'), 'Offline');
@@ -232,16 +268,23 @@ test('Anna pauses for 5 minutes: she sees the grey band with a countdown, Ben se
   await ben.getByRole('region', { name: 'Team' }).getByRole('img', { name: label }).waitFor({ timeout: TIMEOUT });
   const seenByBen = Date.now() - clicked;
   const pushed = benReceived(clicked, (member) => member.state === 'paused');
-  console.log(`  Anna clicks "5 minutes" -> Ben's push socket has it ${pushed! - clicked} ms, his panel shows the grey dot ${seenByBen} ms after the click`);
+  console.log(
+    `  Anna clicks "5 minutes" -> Ben's push socket has it ${pushed! - clicked} ms, his panel shows the grey dot ${seenByBen} ms after the click`,
+  );
   assert.ok(seenByBen < 1000, `${seenByBen} ms`);
 
   await pauseBand(anna).waitFor({ timeout: TIMEOUT });
   await picker.waitFor({ state: 'detached', timeout: TIMEOUT });
   const left = await secondsLeft(anna);
   assert.ok(left > 290 && left <= 300, `${left} s left`);
-  await anna.getByRole('img', { name: `Your status: ${await pausedUntilLabel(anna, pausedUntil)}` }).waitFor({ timeout: TIMEOUT });
+  await anna
+    .getByRole('img', { name: `Your status: ${await pausedUntilLabel(anna, pausedUntil)}` })
+    .waitFor({ timeout: TIMEOUT });
   // The countdown runs.
-  await pauseBand(anna).getByRole('timer').filter({ hasNotText: formatMmSs(left) }).waitFor({ timeout: 3000 });
+  await pauseBand(anna)
+    .getByRole('timer')
+    .filter({ hasNotText: formatMmSs(left) })
+    .waitFor({ timeout: 3000 });
   await screenshot(anna, 'paused');
   await screenshot(ben, 'anna-paused');
 });
@@ -261,18 +304,26 @@ test('+5 minutes moves the end by exactly 5 minutes, for Anna and for Ben', asyn
 });
 
 function waitForStatus(check: (status: AgentStatus) => boolean): Promise<AgentStatus> {
-  return waitFor("Anna's status to change", async () => {
-    const status = await annaStatus();
-    return check(status) ? status : undefined;
-  }, TIMEOUT);
+  return waitFor(
+    "Anna's status to change",
+    async () => {
+      const status = await annaStatus();
+      return check(status) ? status : undefined;
+    },
+    TIMEOUT,
+  );
 }
 
 function waitForCountdown(page: Page, check: (left: number) => boolean): Promise<number> {
-  return waitFor('the countdown', async () => {
-    const left = await secondsLeft(page).catch(() => -1);
-    // 0 is a valid countdown; waitFor wants a truthy value.
-    return check(left) ? { left } : undefined;
-  }, TIMEOUT).then(({ left }) => left);
+  return waitFor(
+    'the countdown',
+    async () => {
+      const left = await secondsLeft(page).catch(() => -1);
+      // 0 is a valid countdown; waitFor wants a truthy value.
+      return check(left) ? { left } : undefined;
+    },
+    TIMEOUT,
+  ).then(({ left }) => left);
 }
 
 test('after a reload the grey band is there with the right time left', async () => {
@@ -282,25 +333,39 @@ test('after a reload the grey band is there with the right time left', async () 
   const left = await waitForCountdown(anna, (s) => s > 0);
   const expected = Math.ceil((pausedUntil! - Date.now()) / 1000);
   assert.ok(Math.abs(left - expected) <= 2, `shows ${left} s, ${expected} s expected`);
-  await anna.getByRole('status').filter({ hasText: 'Incoming calls paused on Reception 1' }).waitFor({ timeout: TIMEOUT });
+  await anna
+    .getByRole('status')
+    .filter({ hasText: 'Incoming calls paused on Reception 1' })
+    .waitFor({ timeout: TIMEOUT });
 });
 
 test("I'm back: the band goes and Ben sees Anna available within a second", async () => {
   const clicked = Date.now();
   await pauseBand(anna).getByRole('button', { name: "I'm back" }).click();
-  await dotOf(ben, 'Anna Reception').and(ben.getByRole('img', { name: 'Available' })).waitFor({ timeout: TIMEOUT });
+  await dotOf(ben, 'Anna Reception')
+    .and(ben.getByRole('img', { name: 'Available' }))
+    .waitFor({ timeout: TIMEOUT });
   const seenByBen = Date.now() - clicked;
   const pushed = benReceived(clicked, (member) => member.state === 'available');
-  console.log(`  Anna clicks "I'm back" -> Ben's push socket has it ${pushed! - clicked} ms, his panel shows her available ${seenByBen} ms after the click`);
+  console.log(
+    `  Anna clicks "I'm back" -> Ben's push socket has it ${pushed! - clicked} ms, his panel shows her available ${seenByBen} ms after the click`,
+  );
   assert.ok(seenByBen < 1000, `${seenByBen} ms`);
   await pauseBand(anna).waitFor({ state: 'detached', timeout: TIMEOUT });
   await anna.getByRole('img', { name: 'Your status: Available' }).waitFor({ timeout: TIMEOUT });
-  assert.is(await anna.getByRole('region', { name: 'Missed while you were paused' }).count(), 0, 'nobody gave up meanwhile');
+  assert.is(
+    await anna.getByRole('region', { name: 'Missed while you were paused' }).count(),
+    0,
+    'nobody gave up meanwhile',
+  );
 });
 
 test("while Anna is paused, waiting patients are not rung and stay in the queue; I'm back rings her at once and lists the one who gave up", async () => {
   await menu(anna, 'Pause incoming calls');
-  await anna.getByRole('region', { name: 'Pause incoming calls' }).getByRole('button', { name: '10 minutes', exact: true }).click();
+  await anna
+    .getByRole('region', { name: 'Pause incoming calls' })
+    .getByRole('button', { name: '10 minutes', exact: true })
+    .click();
   await pauseBand(anna).waitFor({ timeout: TIMEOUT });
 
   // The first patient waits with hold music, is not put through, and gives up.
@@ -311,15 +376,24 @@ test("while Anna is paused, waiting patients are not rung and stay in the queue;
     const started = Date.now();
     const waiting = await events.waitFor({ state: 'waiting', from }, TIMEOUT);
     await ben.getByRole('region', { name: /Queue/ }).getByText(PATIENT_NUMBER).waitFor({ timeout: TIMEOUT });
-    await anna.getByRole('region', { name: /Queue/ }).getByText('Waiting', { exact: true }).waitFor({ timeout: TIMEOUT });
+    await anna
+      .getByRole('region', { name: /Queue/ })
+      .getByText('Waiting', { exact: true })
+      .waitFor({ timeout: TIMEOUT });
     // Two seconds of what reaches sipp's media port since the call was queued: the hold music, 50 packets a second.
     const music = analysePcmu(await first.capture.span(waiting.at, 2000, TIMEOUT), [HOLD_MUSIC_HZ]);
     const heard = JSON.stringify(music);
     assert.ok((music.shares[HOLD_MUSIC_HZ] ?? 0) > 0.9, `hold music at the patient: ${heard}`);
-    assert.ok(music.packetsPerSecond > 45 && music.packetsPerSecond < 55, `${music.packetsPerSecond} packets/s at the patient: ${heard}`);
+    assert.ok(
+      music.packetsPerSecond > 45 && music.packetsPerSecond < 55,
+      `${music.packetsPerSecond} packets/s at the patient: ${heard}`,
+    );
     assert.is(await incomingCall(anna).count(), 0, 'Anna was not rung');
     assert.equal(events.states(waiting.call.id), ['intro', 'waiting']);
-    assert.ok(!first.ended(), `the first patient hung up before the checks ended (${Date.now() - started} ms): raise PATIENT_STAYS_MS`);
+    assert.ok(
+      !first.ended(),
+      `the first patient hung up before the checks ended (${Date.now() - started} ms): raise PATIENT_STAYS_MS`,
+    );
     console.log(
       `  the waiting patient (sipp) gets ${music.packetsPerSecond.toFixed(1)} packets/s, ${((music.shares[HOLD_MUSIC_HZ] ?? 0) * 100).toFixed(2)}% of the energy at ${HOLD_MUSIC_HZ} Hz (hold music); ` +
         `the checks took ${Date.now() - started} ms, the patient stays ${PATIENT_STAYS_MS} ms`,
@@ -350,7 +424,9 @@ test("while Anna is paused, waiting patients are not rung and stay in the queue;
     await incomingCall(anna).getByRole('button', { name: 'Answer' }).waitFor({ timeout: TIMEOUT });
     const rang = Date.now() - clicked;
     const ringing = await events.waitFor({ callId: waiting.call.id, state: 'ringing', from }, TIMEOUT);
-    console.log(`  Anna clicks "I'm back" -> the waiting call rings in her browser: ${rang} ms (sip app rang ${ringing.at - clicked} ms after the click)`);
+    console.log(
+      `  Anna clicks "I'm back" -> the waiting call rings in her browser: ${rang} ms (sip app rang ${ringing.at - clicked} ms after the click)`,
+    );
     assert.ok(rang < 1500, `${rang} ms`);
     await ben.getByRole('img', { name: 'Ringing' }).waitFor({ timeout: TIMEOUT });
 
@@ -362,16 +438,22 @@ test("while Anna is paused, waiting patients are not rung and stay in the queue;
     await missed.waitFor({ state: 'detached', timeout: TIMEOUT });
 
     const checked = Date.now() - started;
-    assert.ok(!second.ended(), `the second patient hung up before the checks ended (${checked} ms): raise PATIENT_STAYS_MS`);
+    assert.ok(
+      !second.ended(),
+      `the second patient hung up before the checks ended (${checked} ms): raise PATIENT_STAYS_MS`,
+    );
     assert.ok(await incomingCall(anna).isVisible(), 'Anna is still rung');
 
     // The patient hangs up (sipp's BYE after -d): Anna's ringing stops.
-    const [result] = await Promise.all([second.sipp, incomingCall(anna).waitFor({ state: 'detached', timeout: PATIENT_STAYS_MS + TIMEOUT })]);
+    const [result] = await Promise.all([
+      second.sipp,
+      incomingCall(anna).waitFor({ state: 'detached', timeout: PATIENT_STAYS_MS + TIMEOUT }),
+    ]);
     assert.is(result.code, 0, describeSipp(result));
     assert.ok(keepalives(result) >= 1, `sipp answered the queue's keepalives while it waited\n${describeSipp(result)}`);
     console.log(
-      `  the second patient's checks took ${checked} ms; the patients answered ${keepalives(firstResult!)} and ${keepalives(result)} keepalive OPTIONS ` +
-        `with 200 (-aa; received again: ${keepaliveRepeats(firstResult!)} and ${keepaliveRepeats(result)})`,
+      `  the second patient's checks took ${checked} ms; the patients answered ${keepalives(firstResult)} and ${keepalives(result)} keepalive OPTIONS ` +
+        `with 200 (-aa; received again: ${keepaliveRepeats(firstResult)} and ${keepaliveRepeats(result)})`,
     );
     await events.waitFor({ callId: waiting.call.id, state: 'abandoned', from }, TIMEOUT);
     // Rung once, from I'm back until the hang-up: the ringing did not end by timing out.
@@ -379,7 +461,9 @@ test("while Anna is paused, waiting patients are not rung and stay in the queue;
   } finally {
     await second.finish();
   }
-  await dotOf(ben, 'Anna Reception').and(ben.getByRole('img', { name: 'Available' })).waitFor({ timeout: TIMEOUT });
+  await dotOf(ben, 'Anna Reception')
+    .and(ben.getByRole('img', { name: 'Available' }))
+    .waitFor({ timeout: TIMEOUT });
   await anna.reload();
   await anna.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: TIMEOUT });
   assert.is(await anna.getByRole('region', { name: 'Missed while you were paused' }).count(), 0, 'dismissed for good');
@@ -393,7 +477,9 @@ test('a pause that runs out returns Anna to available by itself: the band goes, 
   await waitForCountdown(anna, (left) => left >= 0 && left <= 4);
   await pauseBand(anna).waitFor({ state: 'detached', timeout: TIMEOUT });
   const bandGone = Date.now() - pausedUntil!;
-  await dotOf(ben, 'Anna Reception').and(ben.getByRole('img', { name: 'Available' })).waitFor({ timeout: TIMEOUT });
+  await dotOf(ben, 'Anna Reception')
+    .and(ben.getByRole('img', { name: 'Available' }))
+    .waitFor({ timeout: TIMEOUT });
   const benSees = Date.now() - pausedUntil!;
   const pushed = benReceived(pausedUntil!, (member) => member.state === 'available');
   console.log(

@@ -23,7 +23,17 @@ import type { Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
-import { CSRF_HEADER, SESSION_COOKIE, type AgentStatus, type CallView, type PushEvent, type SessionInfo, type TaskView, type TeamMember, type Workstation } from '@deskline/protocol';
+import {
+  CSRF_HEADER,
+  SESSION_COOKIE,
+  type AgentStatus,
+  type CallView,
+  type PushEvent,
+  type SessionInfo,
+  type TaskView,
+  type TeamMember,
+  type Workstation,
+} from '@deskline/protocol';
 import { RedisKeys } from '@deskline/store';
 import { CallStore } from '@deskline/sip/calls/call-store';
 import { freePort } from '@deskline/scripts/free-port';
@@ -130,7 +140,12 @@ async function startInstance(name: string, port: number, lines: string[]): Promi
 }
 
 /** A request through Caddy, as Ben's browser would send it. */
-function request(method: string, pathname: string, body?: object, who = ben): Promise<{ status: number; body: string }> {
+function request(
+  method: string,
+  pathname: string,
+  body?: object,
+  who = ben,
+): Promise<{ status: number; body: string }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = https.request(
@@ -203,7 +218,10 @@ function dotOf(page: Page, name: string) {
 }
 
 function pausedUntilLabel(page: Page, until: number): Promise<string> {
-  return page.evaluate((t) => `Paused until ${new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' }).format(t)}`, until);
+  return page.evaluate(
+    (t) => `Paused until ${new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' }).format(t)}`,
+    until,
+  );
 }
 
 /** When `page`'s push socket first carried what `has` looks for (in an event, or in a hello), from `since` on. */
@@ -220,22 +238,44 @@ interface Shown {
 }
 
 /** Waits until every panel shows a change (`shown`), and records how long it took to receive (`has`) and show. */
-async function onEveryPanel(what: string, since: number, has: (event: PushEvent) => boolean, shown: (page: Page) => Promise<void>, into: Shown[]): Promise<void> {
+async function onEveryPanel(
+  what: string,
+  since: number,
+  has: (event: PushEvent) => boolean,
+  shown: (page: Page) => Promise<void>,
+  into: Shown[],
+): Promise<void> {
   await Promise.all(
     [anna, maria].map(async (page) => {
       await shown(page).catch(async (error: Error) => {
         const log = logs.get(page);
-        throw new Error(`${page === anna ? 'Anna' : 'Maria'}'s panel did not show ${what}: ${error.message}\nqueue: ${await queueOf(page).innerText().catch(() => '?')}\nsocket closes ${JSON.stringify(log?.closes)}, hellos ${JSON.stringify(log?.hellos)}, since ${since}; last events ${JSON.stringify(log?.events.slice(-3))}`);
+        throw new Error(
+          `${page === anna ? 'Anna' : 'Maria'}'s panel did not show ${what}: ${error.message}\nqueue: ${await queueOf(
+            page,
+          )
+            .innerText()
+            .catch(
+              () => '?',
+            )}\nsocket closes ${JSON.stringify(log?.closes)}, hellos ${JSON.stringify(log?.hellos)}, since ${since}; last events ${JSON.stringify(log?.events.slice(-3))}`,
+        );
       });
       const received = receivedAt(page, since, has);
-      into.push({ what: `${what} (${page === anna ? 'Anna' : 'Maria'})`, received: received === undefined ? undefined : received - since, shown: Date.now() - since });
+      into.push({
+        what: `${what} (${page === anna ? 'Anna' : 'Maria'})`,
+        received: received === undefined ? undefined : received - since,
+        shown: Date.now() - since,
+      });
     }),
   );
 }
 
 /** Resolves when `instance` closes its push sockets (a panel sees its socket close), or has exited. */
 async function socketsClosing(instance: Instance, since: number): Promise<void> {
-  await waitFor(`${instance.name} closing its sockets`, () => !instance.proc.running || [...logs.values()].some((log) => log.closes.some((at) => at >= since)), TIMEOUT);
+  await waitFor(
+    `${instance.name} closing its sockets`,
+    () => !instance.proc.running || [...logs.values()].some((log) => log.closes.some((at) => at >= since)),
+    TIMEOUT,
+  );
 }
 
 /**
@@ -267,7 +307,10 @@ test.before(async () => {
   db = new Redis(redis.url);
   kamailio = await startTestKamailio({ redisUrl: redis.url });
   const setup = await buildTestApp(redis.url, { SIP_DOMAIN: kamailio.domain });
-  const clinic = await createClinic(setup, { staff: ['anna', 'ben', 'maria'], workstations: ['reception1', 'reception2'] });
+  const clinic = await createClinic(setup, {
+    staff: ['anna', 'ben', 'maria'],
+    workstations: ['reception1', 'reception2'],
+  });
   annaId = clinic.staff.anna.id;
   benId = clinic.staff.ben.id;
   mariaId = clinic.staff.maria.id;
@@ -294,8 +337,16 @@ test.before(async () => {
   const args = ['--ignore-certificate-errors', `--host-resolver-rules=MAP ${HOST} 127.0.0.1`];
   annaBrowser = await launchBrowser({ args });
   mariaBrowser = await launchBrowser({ args });
-  anna = await logIn(annaBrowser, origin, STAFF.anna.email, STAFF.anna.password, { pageErrors, timeoutMs: TIMEOUT, watch });
-  maria = await logIn(mariaBrowser, origin, STAFF.maria.email, STAFF.maria.password, { pageErrors, timeoutMs: TIMEOUT, watch });
+  anna = await logIn(annaBrowser, origin, STAFF.anna.email, STAFF.anna.password, {
+    pageErrors,
+    timeoutMs: TIMEOUT,
+    watch,
+  });
+  maria = await logIn(mariaBrowser, origin, STAFF.maria.email, STAFF.maria.password, {
+    pageErrors,
+    timeoutMs: TIMEOUT,
+    watch,
+  });
   await anna.getByRole('button', { name: 'Reception 1' }).click();
   await anna.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: TIMEOUT });
   await maria.getByRole('button', { name: 'Work without a workstation' }).click();
@@ -321,11 +372,20 @@ test.after(async () => {
 test('rolling restart of two signaling instances: every panel shows every change, stays logged in, and presence and pauses hold', async () => {
   const [a, b] = instances as [Instance, Instance];
   const shownIn: Shown[] = [];
-  for (const page of [anna, maria]) await dotOf(page, 'Anna Reception').and(page.getByRole('img', { name: 'Available' })).waitFor({ timeout: TIMEOUT });
+  for (const page of [anna, maria])
+    await dotOf(page, 'Anna Reception')
+      .and(page.getByRole('img', { name: 'Available' }))
+      .waitFor({ timeout: TIMEOUT });
 
   // Instance A stops: a patient's call arrives, and Ben pauses incoming calls for 15 minutes.
   const now = Date.now();
-  const waiting: CallView = { id: `restart-call-${++seq}`, from: WAITING_PATIENT, line: '100', state: 'intro', startedAt: now };
+  const waiting: CallView = {
+    id: `restart-call-${++seq}`,
+    from: WAITING_PATIENT,
+    line: '100',
+    state: 'intro',
+    startedAt: now,
+  };
   let benPause: AgentStatus | undefined;
   const stopA = await rollingRestart(a, async () => {
     const signalled = Date.now();
@@ -336,22 +396,58 @@ test('rolling restart of two signaling instances: every panel shows every change
     benPause = JSON.parse(answer.body) as AgentStatus;
     const label = await pausedUntilLabel(anna, benPause.pausedUntil ?? 0);
     const isPaused = (member: TeamMember): boolean => member.userId === benId && member.state === 'paused';
-    const hasPause = (e: PushEvent): boolean => (e.type === 'member' && isPaused(e.member)) || (e.type === 'hello' && e.team.some(isPaused));
-    await onEveryPanel("Ben's pause", pauseSent, hasPause, (page) => dotOf(page, 'Ben Reception').and(page.getByRole('img', { name: label })).waitFor({ timeout: TIMEOUT }), shownIn);
+    const hasPause = (e: PushEvent): boolean =>
+      (e.type === 'member' && isPaused(e.member)) || (e.type === 'hello' && e.team.some(isPaused));
+    await onEveryPanel(
+      "Ben's pause",
+      pauseSent,
+      hasPause,
+      (page) =>
+        dotOf(page, 'Ben Reception')
+          .and(page.getByRole('img', { name: label }))
+          .waitFor({ timeout: TIMEOUT }),
+      shownIn,
+    );
     await socketsClosing(a, signalled);
     await callEvent(waiting);
     const queued = await callEvent({ ...waiting, state: 'waiting', queuedAt: Date.now() });
     const isWaiting = (call: CallView): boolean => call.id === waiting.id && call.state === 'waiting';
-    const hasWaiting = (e: PushEvent): boolean => (e.type === 'call' && isWaiting(e.call)) || (e.type === 'hello' && e.calls.some(isWaiting));
-    await onEveryPanel('a patient waits in the queue', queued, hasWaiting, (page) => queueOf(page).getByRole('listitem').filter({ hasText: WAITING_PATIENT }).getByText('Waiting').waitFor({ timeout: TIMEOUT }), shownIn);
+    const hasWaiting = (e: PushEvent): boolean =>
+      (e.type === 'call' && isWaiting(e.call)) || (e.type === 'hello' && e.calls.some(isWaiting));
+    await onEveryPanel(
+      'a patient waits in the queue',
+      queued,
+      hasWaiting,
+      (page) =>
+        queueOf(page)
+          .getByRole('listitem')
+          .filter({ hasText: WAITING_PATIENT })
+          .getByText('Waiting')
+          .waitFor({ timeout: TIMEOUT }),
+      shownIn,
+    );
     const isTask = (task: TaskView): boolean => task.call?.id === waiting.id;
-    const hasTask = (e: PushEvent): boolean => (e.type === 'task' && isTask(e.task)) || (e.type === 'hello' && e.tasks.some(isTask));
-    await onEveryPanel('their task on the board', queued, hasTask, (page) => taskOf(page, WAITING_PATIENT).waitFor({ timeout: TIMEOUT }), shownIn);
+    const hasTask = (e: PushEvent): boolean =>
+      (e.type === 'task' && isTask(e.task)) || (e.type === 'hello' && e.tasks.some(isTask));
+    await onEveryPanel(
+      'their task on the board',
+      queued,
+      hasTask,
+      (page) => taskOf(page, WAITING_PATIENT).waitFor({ timeout: TIMEOUT }),
+      shownIn,
+    );
   });
 
   // Between the two: a call Ben answered ends; its wrap-up is on Maria's board (not on Anna's, it is
   // Ben's), and Ben gives it a subject. Anna opens her Closed tab.
-  const earlier: CallView = { id: `restart-call-${++seq}`, from: CLOSED_PATIENT, line: '100', state: 'intro', startedAt: Date.now(), queuedAt: Date.now() };
+  const earlier: CallView = {
+    id: `restart-call-${++seq}`,
+    from: CLOSED_PATIENT,
+    line: '100',
+    state: 'intro',
+    startedAt: Date.now(),
+    queuedAt: Date.now(),
+  };
   const ben1 = { agentUserId: benId, workstationId: benDesk.id };
   await callEvent({ ...earlier, state: 'ringing', ...ben1 });
   await callEvent({ ...earlier, state: 'bridged', ...ben1, answeredAt: Date.now() });
@@ -361,19 +457,33 @@ test('rolling restart of two signaling instances: every panel shows every change
   const subject = await request('PATCH', `/api/tasks/${earlierTask}`, { subjectId });
   assert.is(subject.status, 200, subject.body);
   await openTab(anna, 'Closed');
-  await board(anna).getByRole('tab', { name: /^Closed/, selected: true }).waitFor({ timeout: TIMEOUT });
+  await board(anna)
+    .getByRole('tab', { name: /^Closed/, selected: true })
+    .waitFor({ timeout: TIMEOUT });
 
   // Instance B stops: the patient hangs up, a call Ben answered ends, Ben closes the earlier task,
   // and he asks for more minutes one request after another (each extends the pause: one applied
   // twice would show).
-  const bens: CallView = { id: `restart-call-${++seq}`, from: BENS_PATIENT, line: '100', state: 'intro', startedAt: Date.now(), queuedAt: Date.now() };
+  const bens: CallView = {
+    id: `restart-call-${++seq}`,
+    from: BENS_PATIENT,
+    line: '100',
+    state: 'intro',
+    startedAt: Date.now(),
+    queuedAt: Date.now(),
+  };
   const extendAnswers: Array<{ status: number; body: string }> = [];
   let stopping = true;
   const stopB = await rollingRestart(b, async () => {
     const signalled = Date.now();
     const extending = (async () => {
       while (stopping && extendAnswers.length < MAX_EXTENDS) {
-        extendAnswers.push(await request('POST', '/api/pause/extend', { minutes: 1 }).catch((error: Error) => ({ status: 0, body: error.message })));
+        extendAnswers.push(
+          await request('POST', '/api/pause/extend', { minutes: 1 }).catch((error: Error) => ({
+            status: 0,
+            body: error.message,
+          })),
+        );
         await new Promise((resolve) => setTimeout(resolve, EXTEND_EVERY_MS));
       }
     })();
@@ -383,18 +493,53 @@ test('rolling restart of two signaling instances: every panel shows every change
     const closing = request('POST', `/api/tasks/${earlierTask}/close`);
     const hungUp = await callEvent({ ...waiting, state: 'abandoned', queuedAt: now, endedAt: Date.now() });
     await callEvent({ ...bens, state: 'ringing', agentUserId: benId, workstationId: benDesk.id });
-    await callEvent({ ...bens, state: 'bridged', agentUserId: benId, workstationId: benDesk.id, answeredAt: Date.now() });
-    const ended = await callEvent({ ...bens, state: 'ended', agentUserId: benId, workstationId: benDesk.id, answeredAt: Date.now(), endedAt: Date.now() });
+    await callEvent({
+      ...bens,
+      state: 'bridged',
+      agentUserId: benId,
+      workstationId: benDesk.id,
+      answeredAt: Date.now(),
+    });
+    const ended = await callEvent({
+      ...bens,
+      state: 'ended',
+      agentUserId: benId,
+      workstationId: benDesk.id,
+      answeredAt: Date.now(),
+      endedAt: Date.now(),
+    });
     const hasHungUp = (e: PushEvent): boolean =>
-      (e.type === 'call' && e.call.id === waiting.id && e.call.state === 'abandoned') || (e.type === 'hello' && !e.calls.some((call) => call.id === waiting.id));
-    await onEveryPanel('the patient who hung up leaves the queue', hungUp, hasHungUp, (page) => queueOf(page).getByText('No patients waiting').waitFor({ timeout: TIMEOUT }), shownIn);
+      (e.type === 'call' && e.call.id === waiting.id && e.call.state === 'abandoned') ||
+      (e.type === 'hello' && !e.calls.some((call) => call.id === waiting.id));
+    await onEveryPanel(
+      'the patient who hung up leaves the queue',
+      hungUp,
+      hasHungUp,
+      (page) => queueOf(page).getByText('No patients waiting').waitFor({ timeout: TIMEOUT }),
+      shownIn,
+    );
     const isAbandoned = (task: TaskView): boolean => task.call?.id === waiting.id && task.status === 'abandoned';
-    const hasAbandoned = (e: PushEvent): boolean => (e.type === 'task' && isAbandoned(e.task)) || (e.type === 'hello' && e.tasks.some(isAbandoned));
-    await onEveryPanel('their task is Abandoned', hungUp, hasAbandoned, (page) => board(page).getByRole('tab', { name: 'Abandoned 1' }).waitFor({ timeout: TIMEOUT }), shownIn);
+    const hasAbandoned = (e: PushEvent): boolean =>
+      (e.type === 'task' && isAbandoned(e.task)) || (e.type === 'hello' && e.tasks.some(isAbandoned));
+    await onEveryPanel(
+      'their task is Abandoned',
+      hungUp,
+      hasAbandoned,
+      (page) => board(page).getByRole('tab', { name: 'Abandoned 1' }).waitFor({ timeout: TIMEOUT }),
+      shownIn,
+    );
     await taskOf(maria, BENS_PATIENT).getByText(/wrap/i).first().waitFor({ timeout: TIMEOUT });
     const isWrapUp = (task: TaskView): boolean => task.call?.id === bens.id && task.status === 'wrap-up';
-    const wrapUp = receivedAt(maria, ended, (e) => (e.type === 'task' && isWrapUp(e.task)) || (e.type === 'hello' && e.tasks.some(isWrapUp)));
-    shownIn.push({ what: "Ben's wrap-up task (Maria)", received: wrapUp === undefined ? undefined : wrapUp - ended, shown: Date.now() - ended });
+    const wrapUp = receivedAt(
+      maria,
+      ended,
+      (e) => (e.type === 'task' && isWrapUp(e.task)) || (e.type === 'hello' && e.tasks.some(isWrapUp)),
+    );
+    shownIn.push({
+      what: "Ben's wrap-up task (Maria)",
+      received: wrapUp === undefined ? undefined : wrapUp - ended,
+      shown: Date.now() - ended,
+    });
     const closed = await closing;
     assert.is(closed.status, 200, `Ben's close during the restart: ${closed.body}`);
     // On Anna's open Closed tab (pushed, or read again once her socket is back), off Maria's Pending.
@@ -411,7 +556,9 @@ test('rolling restart of two signaling instances: every panel shows every change
   for (const page of [anna, maria]) {
     await page.getByRole('button', { name: 'User menu' }).waitFor({ timeout: TIMEOUT });
     assert.is(await page.getByRole('button', { name: 'Log in' }).count(), 0, 'no panel shows the login page');
-    await dotOf(page, 'Anna Reception').and(page.getByRole('img', { name: 'Available' })).waitFor({ timeout: TIMEOUT });
+    await dotOf(page, 'Anna Reception')
+      .and(page.getByRole('img', { name: 'Available' }))
+      .waitFor({ timeout: TIMEOUT });
     await openTab(page, 'Abandoned');
     await taskOf(page, WAITING_PATIENT).waitFor({ timeout: TIMEOUT });
     await openTab(page, 'Pending');
@@ -427,9 +574,16 @@ test('rolling restart of two signaling instances: every panel shows every change
   const extended = extendAnswers.filter((answer) => answer.status === 200).length;
   const status = JSON.parse((await request('GET', '/api/pause')).body) as AgentStatus;
   assert.is(status.state, 'paused');
-  assert.is(status.pausedUntil, (benPause?.pausedUntil ?? 0) + extended * 60_000, `${extended} extends answered 200 of ${extendAnswers.length}`);
+  assert.is(
+    status.pausedUntil,
+    (benPause?.pausedUntil ?? 0) + extended * 60_000,
+    `${extended} extends answered 200 of ${extendAnswers.length}`,
+  );
   const label = await pausedUntilLabel(anna, status.pausedUntil ?? 0);
-  for (const page of [anna, maria]) await dotOf(page, 'Ben Reception').and(page.getByRole('img', { name: label })).waitFor({ timeout: TIMEOUT });
+  for (const page of [anna, maria])
+    await dotOf(page, 'Ben Reception')
+      .and(page.getByRole('img', { name: label }))
+      .waitFor({ timeout: TIMEOUT });
 
   // What the panels lived through.
   const gaps: string[] = [];
@@ -447,14 +601,22 @@ test('rolling restart of two signaling instances: every panel shows every change
         assert.ok(event.member.online, `${who}'s panel never saw ${event.member.displayName} offline`);
       }
       const bensOpen = (task: TaskView): boolean => task.assigneeUserId === benId && task.status === 'wrap-up';
-      if (event.type === 'task' && bensOpen(event.task) && page === anna) assert.unreachable("Anna's panel was sent Ben's wrap-up task");
-      if (event.type === 'hello' && page === anna) assert.not.ok(event.tasks.some(bensOpen), "Anna's hello holds no task of Ben's");
+      if (event.type === 'task' && bensOpen(event.task) && page === anna)
+        assert.unreachable("Anna's panel was sent Ben's wrap-up task");
+      if (event.type === 'hello' && page === anna)
+        assert.not.ok(event.tasks.some(bensOpen), "Anna's hello holds no task of Ben's");
     }
   }
   assert.equal(pageErrors, []);
   console.log(
     `signaling rolling restart: stop took A ${Math.round(stopA)} ms, B ${Math.round(stopB)} ms; panels without their push socket: ${gaps.join(', ')}; ` +
-      `${extended} of ${extendAnswers.length} extends during B's stop answered 200 (the rest ${extendAnswers.filter((x) => x.status !== 200).map((x) => `${x.status} ${x.body}`).slice(0, 3).join(' ') || 'none'}); ` +
+      `${extended} of ${extendAnswers.length} extends during B's stop answered 200 (the rest ${
+        extendAnswers
+          .filter((x) => x.status !== 200)
+          .map((x) => `${x.status} ${x.body}`)
+          .slice(0, 3)
+          .join(' ') || 'none'
+      }); ` +
       `received / shown after: ${shownIn.map((s) => `${s.what} ${s.received ?? '?'} / ${s.shown} ms`).join('; ')}`,
   );
 });

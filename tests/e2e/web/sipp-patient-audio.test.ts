@@ -54,7 +54,22 @@ test.before(async () => {
   work = mkdtempSync(nodePath.join(os.tmpdir(), 'deskline-sipp-audio-'));
   // sipp 3.6.1 streams a file's bytes as they are, so its file is raw µ-law (a WAV header would be
   // sent as sound). Whole periods in 5 s, so the loops join without a click.
-  await run('sox', ['-n', '-r', '8000', '-c', '1', '-t', 'ul', nodePath.join(work, 'patient-voice.ul'), 'synth', '5', 'sine', String(PATIENT_HZ), 'vol', '0.5']);
+  await run('sox', [
+    '-n',
+    '-r',
+    '8000',
+    '-c',
+    '1',
+    '-t',
+    'ul',
+    nodePath.join(work, 'patient-voice.ul'),
+    'synth',
+    '5',
+    'sine',
+    String(PATIENT_HZ),
+    'vol',
+    '0.5',
+  ]);
   desk = await openReceptionDesk(work, MICROPHONE_HZ);
   path = desk.stack.callPath;
 });
@@ -87,7 +102,13 @@ async function patientCalls(scenario: string, options: { staysMs?: number; timeo
   return { capture, sipp, ended: () => ended };
 }
 
-const ANSWER: BrowserAnswer = { caller: PATIENT_NUMBER, workstation: 'Reception 1', patientHz: PATIENT_HZ, microphoneHz: MICROPHONE_HZ, timeoutMs: TIMEOUT };
+const ANSWER: BrowserAnswer = {
+  caller: PATIENT_NUMBER,
+  workstation: 'Reception 1',
+  patientHz: PATIENT_HZ,
+  microphoneHz: MICROPHONE_HZ,
+  timeoutMs: TIMEOUT,
+};
 
 function answerAndHearBothWays(call: PatientCall): Promise<void> {
   return answerInBrowser(page, call.capture, ANSWER);
@@ -109,16 +130,27 @@ test('the receptionist logs in and picks Reception 1: the browser registers', as
   page = await logInAndRegister(desk, pageErrors, TIMEOUT);
 });
 
-test('sipp calls and is answered in the browser: audio both ways; the patient hangs up, and the browser\'s call ends', async () => {
-  const call = await patientCalls('uac-pcmu-answered-patient-hangs-up.xml', { staysMs: PATIENT_STAYS_MS, timeoutMs: PATIENT_STAYS_MS + 30_000 });
+test("sipp calls and is answered in the browser: audio both ways; the patient hangs up, and the browser's call ends", async () => {
+  const call = await patientCalls('uac-pcmu-answered-patient-hangs-up.xml', {
+    staysMs: PATIENT_STAYS_MS,
+    timeoutMs: PATIENT_STAYS_MS + 30_000,
+  });
   try {
     const started = Date.now();
     await answerAndHearBothWays(call);
-    assert.ok(!call.ended(), `the patient hung up before the checks ended (${Date.now() - started} ms): raise PATIENT_STAYS_MS`);
+    assert.ok(
+      !call.ended(),
+      `the patient hung up before the checks ended (${Date.now() - started} ms): raise PATIENT_STAYS_MS`,
+    );
     assert.ok(await activeCall(page).getByText('In call').isVisible(), 'the browser is still in the call');
-    console.log(`  ringing, answering and both checks took ${Date.now() - started} ms; the patient stays ${PATIENT_STAYS_MS} ms`);
+    console.log(
+      `  ringing, answering and both checks took ${Date.now() - started} ms; the patient stays ${PATIENT_STAYS_MS} ms`,
+    );
 
-    const [result] = await Promise.all([call.sipp, callEndsAndIdles('The caller hung up.', PATIENT_STAYS_MS + TIMEOUT)]);
+    const [result] = await Promise.all([
+      call.sipp,
+      callEndsAndIdles('The caller hung up.', PATIENT_STAYS_MS + TIMEOUT),
+    ]);
     assert.is(result.code, 0, describeSipp(result));
   } finally {
     await finish(call);
@@ -139,13 +171,23 @@ test('sipp calls and is answered in the browser: audio both ways; Hang up in the
 });
 
 test('a late offer from sipp (INVITE without SDP): our offer in the 200, its answer in the ACK; hold music, then audio both ways with the browser; the patient hangs up', async () => {
-  const call = await patientCalls('uac-invite-without-sdp-expect-offer-in-200.xml', { staysMs: PATIENT_STAYS_MS, timeoutMs: PATIENT_STAYS_MS + 30_000 });
+  const call = await patientCalls('uac-invite-without-sdp-expect-offer-in-200.xml', {
+    staysMs: PATIENT_STAYS_MS,
+    timeoutMs: PATIENT_STAYS_MS + 30_000,
+  });
   try {
     await answerAndHearBothWays(call);
     assert.ok(!call.ended(), 'the patient hung up before the checks ended: raise PATIENT_STAYS_MS');
-    const [result] = await Promise.all([call.sipp, callEndsAndIdles('The caller hung up.', PATIENT_STAYS_MS + TIMEOUT)]);
+    const [result] = await Promise.all([
+      call.sipp,
+      callEndsAndIdles('The caller hung up.', PATIENT_STAYS_MS + TIMEOUT),
+    ]);
     assert.is(result.code, 0, describeSipp(result));
-    assert.not.match(result.messages, /^INVITE [^\n]*\n(?:[^\n]+\n)*Content-Type: application\/sdp/m, 'the INVITE carried no SDP');
+    assert.not.match(
+      result.messages,
+      /^INVITE [^\n]*\n(?:[^\n]+\n)*Content-Type: application\/sdp/m,
+      'the INVITE carried no SDP',
+    );
   } finally {
     await finish(call);
   }

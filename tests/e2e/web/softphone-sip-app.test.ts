@@ -68,7 +68,10 @@ async function patientCalls(): Promise<{ dialog: PatientDialog; media: PatientPh
 }
 
 test('the receptionist logs in and picks Reception 1: the browser registers and the sip app may ring it', async () => {
-  const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(path.redisUrl, RedisChannels.sipRegistrations);
+  const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(
+    path.redisUrl,
+    RedisChannels.sipRegistrations,
+  );
   try {
     page = await browser.context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -85,13 +88,17 @@ test('the receptionist logs in and picks Reception 1: the browser registers and 
   }
 });
 
-test('a patient\'s call rings the browser; Answer connects them both ways; Hang up ends it for the patient', async () => {
+test("a patient's call rings the browser; Answer connects them both ways; Hang up ends it for the patient", async () => {
   const { dialog, media } = await patientCalls();
   try {
     const panel = incomingCall();
     await panel.getByText(PATIENT_NUMBER).waitFor({ timeout: TIMEOUT });
     await queue().getByText('Ringing · Reception 1').waitFor({ timeout: TIMEOUT });
-    await waitFor('the ringtone', async () => (await speakerSources(page)) > 0 && (await takeSpeakerPeak(page)) > 0.05, TIMEOUT);
+    await waitFor(
+      'the ringtone',
+      async () => (await speakerSources(page)) > 0 && (await takeSpeakerPeak(page)) > 0.05,
+      TIMEOUT,
+    );
 
     await panel.getByRole('button', { name: 'Answer' }).click();
     const call = page.getByRole('region', { name: 'Call', exact: true });
@@ -100,12 +107,19 @@ test('a patient\'s call rings the browser; Answer connects them both ways; Hang 
     await waitFor('the ringtone to stop', async () => (await speakerSources(page)) === 0, TIMEOUT);
     const answeredAt = Date.now();
     // The receptionist's microphone reaches the patient, the patient's tone reaches the page.
-    await media.waitUntil('the receptionist\'s voice', (received) => received.find((p) => p.at > answeredAt && p.rms > 300), TIMEOUT);
+    await media.waitUntil(
+      "the receptionist's voice",
+      (received) => received.find((p) => p.at > answeredAt && p.rms > 300),
+      TIMEOUT,
+    );
     await waitForElementAudio(page.locator('dl-call-panel audio'), 0.02, TIMEOUT);
 
     await call.getByRole('button', { name: 'Hang up' }).click();
     await dialog.waitForBye(TIMEOUT);
-    await page.getByRole('region', { name: 'Call ended' }).getByText('You ended the call.').waitFor({ timeout: TIMEOUT });
+    await page
+      .getByRole('region', { name: 'Call ended' })
+      .getByText('You ended the call.')
+      .waitFor({ timeout: TIMEOUT });
     await queue().getByText('No patients waiting').waitFor({ timeout: TIMEOUT });
   } finally {
     await dialog.close();

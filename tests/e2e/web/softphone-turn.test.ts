@@ -71,7 +71,7 @@ async function peerConnectionConfigs(page: Page): Promise<RTCConfiguration[]> {
   return page.evaluate(() => (window as unknown as { __pcConfigs: RTCConfiguration[] }).__pcConfigs);
 }
 
-test('answering a call, the browser\'s RTCPeerConnection gets the TURN server and time-limited credentials from signaling', async () => {
+test("answering a call, the browser's RTCPeerConnection gets the TURN server and time-limited credentials from signaling", async () => {
   const page = await browser.context.newPage();
   await page.goto(base);
   await page.getByLabel('Email').fill(STAFF.anna.email);

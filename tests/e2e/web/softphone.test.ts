@@ -71,7 +71,10 @@ test.before(async () => {
     SIP_WS_PORT: String(kamailio.wsPort),
   });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
-  const clinic = await createClinic(app, { staff: ['anna', 'ben', 'maria'], workstations: ['reception1', 'reception2', 'backOffice'] });
+  const clinic = await createClinic(app, {
+    staff: ['anna', 'ben', 'maria'],
+    workstations: ['reception1', 'reception2', 'backOffice'],
+  });
   for (const workstation of Object.values(clinic.workstations)) workstations[workstation.name] = workstation;
   ringer = await WorkstationRinger.connect(kamailio);
   browser = await launchBrowser();
@@ -138,7 +141,9 @@ async function menu(page: Page, entry: string): Promise<void> {
 
 /** An rtpengine flag set of the sip app as an ng command's fields. */
 function flags(set: Record<string, string | readonly string[]>): Record<string, string | string[]> {
-  return Object.fromEntries(Object.entries(set).map(([key, value]) => [key, typeof value === 'string' ? value : [...value]]));
+  return Object.fromEntries(
+    Object.entries(set).map(([key, value]) => [key, typeof value === 'string' ? value : [...value]]),
+  );
 }
 
 function text(value: unknown): string {
@@ -169,7 +174,11 @@ test('an employee without a workstation picks Reception 1 and is ready for calls
   const registration = registered('Reception 1');
   await logIn(page, 'anna@clinic.example');
   await page.getByRole('heading', { name: 'Choose your workstation to receive calls' }).waitFor({ timeout: TIMEOUT });
-  assert.is(await page.getByRole('button', { name: 'Work without a workstation' }).count(), 0, 'employees may not skip it');
+  assert.is(
+    await page.getByRole('button', { name: 'Work without a workstation' }).count(),
+    0,
+    'employees may not skip it',
+  );
   await screenshot(page, 'picker');
   await page.getByRole('button', { name: 'Reception 1' }).click();
   await statusLine(page, 'Ready for calls on Reception 1').waitFor({ timeout: TIMEOUT });
@@ -180,7 +189,7 @@ test('an employee without a workstation picks Reception 1 and is ready for calls
   await page.close();
 });
 
-test('an INVITE rings the browser with the caller\'s number, waiting time and Answer; the caller\'s CANCEL stops it at once', async () => {
+test("an INVITE rings the browser with the caller's number, waiting time and Answer; the caller's CANCEL stops it at once", async () => {
   anna = await openPage();
   const registration = registered('Reception 1');
   await logIn(anna, 'anna@clinic.example');
@@ -202,7 +211,12 @@ test('an INVITE rings the browser with the caller\'s number, waiting time and An
   await queue.getByText('Ringing · Reception 1').waitFor({ timeout: TIMEOUT });
 
   const ring = ringer
-    .prepare({ user: sipUser('Reception 1'), from: PATIENT, fromName: 'Erika Muster', headers: [['X-Deskline-Call-Id', queued.id]] })
+    .prepare({
+      user: sipUser('Reception 1'),
+      from: PATIENT,
+      fromName: 'Erika Muster',
+      headers: [['X-Deskline-Call-Id', queued.id]],
+    })
     .invite();
   await ring.response(180, TIMEOUT);
   const panel = incomingCall(anna);
@@ -259,12 +273,15 @@ test('Answer on an INVITE with an SDP offer: audio both ways through rtpengine, 
 
     const call = anna.getByRole('region', { name: 'Call', exact: true });
     await call.getByText('In call').waitFor({ timeout: TIMEOUT });
-    await call.locator('time').getByText(/^00:0\d$/).waitFor({ timeout: TIMEOUT });
+    await call
+      .locator('time')
+      .getByText(/^00:0\d$/)
+      .waitFor({ timeout: TIMEOUT });
     const mute = call.getByRole('button', { name: 'Mute' });
     assert.is(await mute.getAttribute('aria-pressed'), 'false');
 
     // The receptionist's microphone (Chromium's fake device beeps) reaches the patient ...
-    await patient.waitUntil('the receptionist\'s voice', (received) => received.find((p) => p.rms > 300), TIMEOUT);
+    await patient.waitUntil("the receptionist's voice", (received) => received.find((p) => p.rms > 300), TIMEOUT);
     // ... and the patient's 300 Hz tone plays in the page's <audio> element.
     const level = await waitForElementAudio(anna.locator('dl-call-panel audio'), 0.02, TIMEOUT);
     assert.ok(level > 0.02);
@@ -284,11 +301,18 @@ test('Answer on an INVITE with an SDP offer: audio both ways through rtpengine, 
     await screenshot(anna, 'muted');
     await mute.click();
     const unmutedAt = Date.now();
-    await patient.waitUntil('the voice again', (received) => received.find((p) => p.at > unmutedAt && p.rms > 300), TIMEOUT);
+    await patient.waitUntil(
+      'the voice again',
+      (received) => received.find((p) => p.at > unmutedAt && p.rms > 300),
+      TIMEOUT,
+    );
 
     await call.getByRole('button', { name: 'Hang up' }).click();
     await ring.receiveBye(TIMEOUT);
-    await anna.getByRole('region', { name: 'Call ended' }).getByText('You ended the call.').waitFor({ timeout: TIMEOUT });
+    await anna
+      .getByRole('region', { name: 'Call ended' })
+      .getByText('You ended the call.')
+      .waitFor({ timeout: TIMEOUT });
     await anna.getByRole('region', { name: 'Call ended' }).waitFor({ state: 'detached', timeout: TIMEOUT });
     await rtpengine.ng({ command: 'delete', 'call-id': ring.callId, 'from-tag': ring.fromTag });
   } finally {
@@ -328,7 +352,7 @@ test('Answer on a late-offer INVITE (no SDP): the browser offers, audio flows; a
 
     const call = anna.getByRole('region', { name: 'Call', exact: true });
     await call.getByText('In call').waitFor({ timeout: TIMEOUT });
-    await patient.waitUntil('the receptionist\'s voice', (received) => received.find((p) => p.rms > 300), TIMEOUT);
+    await patient.waitUntil("the receptionist's voice", (received) => received.find((p) => p.rms > 300), TIMEOUT);
     await waitForElementAudio(anna.locator('dl-call-panel audio'), 0.02, TIMEOUT);
 
     const second = ringer.prepare({ user: sipUser('Reception 1'), from: '+4930999999' }).invite();
@@ -339,14 +363,20 @@ test('Answer on a late-offer INVITE (no SDP): the browser offers, audio flows; a
 
     // Changing workstation is refused while on a call.
     await menu(anna, 'Change workstation');
-    await anna.getByRole('alert').getByText('Finish the current call before changing workstation.').waitFor({ timeout: TIMEOUT });
+    await anna
+      .getByRole('alert')
+      .getByText('Finish the current call before changing workstation.')
+      .waitFor({ timeout: TIMEOUT });
     assert.ok(await anna.getByRole('button', { name: 'Reception 2' }).isDisabled());
     await anna.getByRole('button', { name: 'Cancel' }).click();
 
     ring.bye();
     const byeAnswer = await ring.byeResponse(TIMEOUT);
     assert.is(byeAnswer.status, 200);
-    await anna.getByRole('region', { name: 'Call ended' }).getByText('The caller hung up.').waitFor({ timeout: TIMEOUT });
+    await anna
+      .getByRole('region', { name: 'Call ended' })
+      .getByText('The caller hung up.')
+      .waitFor({ timeout: TIMEOUT });
     await screenshot(anna, 'ended');
     await anna.getByRole('region', { name: 'Call ended' }).waitFor({ state: 'detached', timeout: TIMEOUT });
     await rtpengine.ng({ command: 'delete', 'call-id': ring.callId, 'from-tag': browserTag });
@@ -386,7 +416,11 @@ test('changing workstation: one in use shows who has it and cannot be chosen, an
   await anna.getByRole('button', { name: 'Reception 2' }).click();
   await Promise.all([oldGone, newOne]);
   await statusLine(anna, 'Ready for calls on Reception 2').waitFor({ timeout: TIMEOUT });
-  assert.is(await anna.getByRole('heading', { name: 'Choose your workstation to receive calls' }).count(), 0, 'the picker closed');
+  assert.is(
+    await anna.getByRole('heading', { name: 'Choose your workstation to receive calls' }).count(),
+    0,
+    'the picker closed',
+  );
   assert.is(await db.exists(RedisKeys.sipRegistration(sipUser('Reception 1'))), 0);
   assert.is(await db.exists(RedisKeys.sipRegistration(sipUser('Reception 2'))), 1);
 });
@@ -404,7 +438,7 @@ test('logging out unregisters the workstation at once; a call to it then gets 48
   await anna.close();
 });
 
-test('a closed tab loses its registration (Kamailio\'s websocket:closed); a call to it then gets 480', async () => {
+test("a closed tab loses its registration (Kamailio's websocket:closed); a call to it then gets 480", async () => {
   const page = await openPage();
   await logIn(page, 'anna@clinic.example');
   const registration = registered('Reception 1');
@@ -478,7 +512,12 @@ test('credentials are renewed before they expire and the next REGISTER uses them
   const renewed = await kamailio.browserCredentials(sipUser('Reception 1'), expiresAt);
   await page.route('**/api/sip/credentials', (route) =>
     route.fulfill({
-      json: { wsUrl: kamailio.wsUrl, uri: `sip:${sipUser('Reception 1')}@${kamailio.domain}`, ...renewed, expiresAt: expiresAt * 1000 },
+      json: {
+        wsUrl: kamailio.wsUrl,
+        uri: `sip:${sipUser('Reception 1')}@${kamailio.domain}`,
+        ...renewed,
+        expiresAt: expiresAt * 1000,
+      },
     }),
   );
   const renewal = page.waitForResponse('**/api/sip/credentials', { timeout: TIMEOUT });
@@ -500,7 +539,13 @@ test('credentials are renewed before they expire and the next REGISTER uses them
   const cseq = /^CSeq: (\d+) REGISTER/m.exec(register)?.[1];
   await waitFor(
     'Kamailio to accept it',
-    () => answers.find((message) => message.startsWith('SIP/2.0 200') && message.includes(`CSeq: ${cseq} REGISTER`) && message.includes(callId ?? '?')),
+    () =>
+      answers.find(
+        (message) =>
+          message.startsWith('SIP/2.0 200') &&
+          message.includes(`CSeq: ${cseq} REGISTER`) &&
+          message.includes(callId ?? '?'),
+      ),
     TIMEOUT,
   );
   await statusLine(page, 'Ready for calls on Reception 1').waitFor({ timeout: TIMEOUT });
@@ -517,8 +562,12 @@ test('when the phone cannot be set up, the status says why: SIP not configured, 
     ],
     [
       'another secret',
-      { SIP_EPHEMERAL_SECRET: 'not the secret Kamailio has', SIP_DOMAIN: kamailio.domain, SIP_WS_PORT: String(kamailio.wsPort) },
-      'The phone server refused this workstation\'s credentials.',
+      {
+        SIP_EPHEMERAL_SECRET: 'not the secret Kamailio has',
+        SIP_DOMAIN: kamailio.domain,
+        SIP_WS_PORT: String(kamailio.wsPort),
+      },
+      "The phone server refused this workstation's credentials.",
     ],
   ];
   for (const [what, env, reason] of cases) {
@@ -528,9 +577,12 @@ test('when the phone cannot be set up, the status says why: SIP not configured, 
       const page = await openPage();
       await page.goto(await other.listen({ host: '127.0.0.1', port: 0 }));
       const alert = page.getByRole('alert').filter({ hasText: 'Calls cannot reach Reception 1.' });
-      await alert.getByText(reason).waitFor({ timeout: TIMEOUT }).catch((error: Error) => {
-        throw new Error(`${what}: ${error.message}`);
-      });
+      await alert
+        .getByText(reason)
+        .waitFor({ timeout: TIMEOUT })
+        .catch((error: Error) => {
+          throw new Error(`${what}: ${error.message}`);
+        });
       assert.is(await statusLine(page, 'Ready for calls').count(), 0, what);
       await screenshot(page, `failed-${what.replaceAll(' ', '-')}`);
       await page.close();
@@ -540,10 +592,11 @@ test('when the phone cannot be set up, the status says why: SIP not configured, 
   }
 });
 
-test('the live queue reconnects after its socket drops, and catches up from the server\'s hello', async () => {
+test("the live queue reconnects after its socket drops, and catches up from the server's hello", async () => {
   const page = await openPage();
   const sockets: WebSocketRoute[] = [];
-  const next = (): Promise<WebSocketRoute> => waitFor('the page to open the push socket', () => sockets.shift(), TIMEOUT);
+  const next = (): Promise<WebSocketRoute> =>
+    waitFor('the page to open the push socket', () => sockets.shift(), TIMEOUT);
   // The test stands between the page and /api/push, so it can drop the socket and hold the next one.
   await page.routeWebSocket('**/api/push', (socket) => {
     sockets.push(socket);
@@ -560,13 +613,28 @@ test('the live queue reconnects after its socket drops, and catches up from the 
   const second = await next();
   // While the page is not connected to the server, a patient starts waiting.
   const now = Date.now();
-  await publishCall({ id: 'call-while-away', from: '+4930555000', line: '100', state: 'waiting', startedAt: now - 20_000, queuedAt: now - 15_000 });
+  await publishCall({
+    id: 'call-while-away',
+    from: '+4930555000',
+    line: '100',
+    state: 'waiting',
+    startedAt: now - 20_000,
+    queuedAt: now - 15_000,
+  });
   second.connectToServer();
   await queue.getByText('+4930555000').waitFor({ timeout: TIMEOUT });
   await queue.getByText('Waiting', { exact: true }).waitFor({ timeout: TIMEOUT });
   await queue.getByText('Reconnecting to the live queue…').waitFor({ state: 'detached', timeout: TIMEOUT });
   await screenshot(page, 'queue');
-  await publishCall({ id: 'call-while-away', from: '+4930555000', line: '100', state: 'abandoned', startedAt: now - 20_000, queuedAt: now - 15_000, endedAt: Date.now() });
+  await publishCall({
+    id: 'call-while-away',
+    from: '+4930555000',
+    line: '100',
+    state: 'abandoned',
+    startedAt: now - 20_000,
+    queuedAt: now - 15_000,
+    endedAt: Date.now(),
+  });
   await queue.getByText('No patients waiting').waitFor({ timeout: TIMEOUT });
   await page.close();
 });
@@ -594,7 +662,10 @@ test('a manager may work without a workstation; on a desk phone the browser regi
   await other.goto(base);
   await statusLine(other, 'Calls ring at desk phone Back office phone (not registered)').waitFor({ timeout: TIMEOUT });
   await menu(page, 'Log out');
-  await other.getByRole('alert').getByText('Your session has ended. Please log in again.').waitFor({ timeout: TIMEOUT });
+  await other
+    .getByRole('alert')
+    .getByText('Your session has ended. Please log in again.')
+    .waitFor({ timeout: TIMEOUT });
   await other.close();
   await page.close();
 });

@@ -49,7 +49,9 @@ test.before(async () => {
   app = await buildTestApp(redis.url, { CLINIC_TIME_ZONE: zone });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   // The statistics below know Ben by his full name.
-  const { staff: { anna, ben } } = await createClinic(app, { staff: ['anna', 'ben', 'maria'], variants: { ben: { displayName: 'Ben Adams' } } });
+  const {
+    staff: { anna, ben },
+  } = await createClinic(app, { staff: ['anna', 'ben', 'maria'], variants: { ben: { displayName: 'Ben Adams' } } });
 
   today = dateIn(zone, Date.now());
   const { start } = dayBounds(today, zone);
@@ -62,7 +64,17 @@ test.before(async () => {
     const queuedAt = at(9, minute) + 8000;
     const until = queuedAt + waitS * 1000;
     return agent
-      ? { ...line, id, state: 'ended', startedAt: at(9, minute), queuedAt, answeredAt: until, endedAt: until + 120_000, agentUserId: agent, workstationId: 'w' }
+      ? {
+          ...line,
+          id,
+          state: 'ended',
+          startedAt: at(9, minute),
+          queuedAt,
+          answeredAt: until,
+          endedAt: until + 120_000,
+          agentUserId: agent,
+          workstationId: 'w',
+        }
       : { ...line, id, state: 'abandoned', startedAt: at(9, minute), queuedAt, endedAt: until };
   };
   // Waits 20, 40 and 65 s answered; 30 and 90 s abandoned: average 49 s, 90th percentile 90 s.
@@ -81,8 +93,29 @@ test.before(async () => {
   }
   const callbacks = new CallbackStore(db, 90);
   for (const callback of [
-    { id: 'c1', taskId: 't1', number: line.from, userId: ben.id, workstationId: 'w', state: 'ended', outcome: 'answered', startedAt: at(11, 0), answeredAt: at(11, 0) + 9000, endedAt: at(11, 3) },
-    { id: 'c2', taskId: 't2', number: line.from, userId: anna.id, workstationId: 'w', state: 'ended', outcome: 'busy', startedAt: at(11, 5), endedAt: at(11, 5) + 4000 },
+    {
+      id: 'c1',
+      taskId: 't1',
+      number: line.from,
+      userId: ben.id,
+      workstationId: 'w',
+      state: 'ended',
+      outcome: 'answered',
+      startedAt: at(11, 0),
+      answeredAt: at(11, 0) + 9000,
+      endedAt: at(11, 3),
+    },
+    {
+      id: 'c2',
+      taskId: 't2',
+      number: line.from,
+      userId: anna.id,
+      workstationId: 'w',
+      state: 'ended',
+      outcome: 'busy',
+      startedAt: at(11, 5),
+      endedAt: at(11, 5) + 4000,
+    },
   ] satisfies CallbackView[]) {
     await callbacks.record(callback);
   }
@@ -110,7 +143,9 @@ function views(page: Page): Locator {
 async function row(page: Page, who: string): Promise<string[]> {
   const header = page.getByRole('rowheader', { name: who, exact: true });
   await header.waitFor({ timeout: TIMEOUT });
-  return (await page.getByRole('row').filter({ has: header }).getByRole('cell').allTextContents()).map((text) => text.trim());
+  return (await page.getByRole('row').filter({ has: header }).getByRole('cell').allTextContents()).map((text) =>
+    text.trim(),
+  );
 }
 
 /** The chart's accessible name, which lists the busy hours. */
@@ -124,7 +159,10 @@ test("a manager logs in, opens Statistics from the Views nav, and sees today's f
   const page = await logInAfresh(STAFF.maria.email, STAFF.maria.password);
   await page.getByRole('button', { name: 'Work without a workstation' }).click();
   await board(page).waitFor({ timeout: TIMEOUT });
-  assert.equal((await views(page).getByRole('button').allTextContents()).map((t) => t.trim()), ['Call board', 'Subjects', 'Statistics', 'Callback policy']);
+  assert.equal(
+    (await views(page).getByRole('button').allTextContents()).map((t) => t.trim()),
+    ['Call board', 'Subjects', 'Statistics', 'Callback policy'],
+  );
 
   const statisticsButton = views(page).getByRole('button', { name: 'Statistics' });
   await statisticsButton.click();
@@ -138,17 +176,30 @@ test("a manager logs in, opens Statistics from the Views nav, and sees today's f
   assert.equal(await row(page, 'Anna Reception'), ['—', '2', '—', '—', '1', '1 busy', '0:30', '0:40']);
   assert.equal(await row(page, 'Ben Adams'), ['—', '1', '—', '—', '1', '1 answered', '1:05', '1:05']);
   const rowHeaders = await table.getByRole('rowheader').allTextContents();
-  assert.equal(rowHeaders.map((t) => t.trim()), ['All calls', 'Anna Reception', 'Ben Adams']);
+  assert.equal(
+    rowHeaders.map((t) => t.trim()),
+    ['All calls', 'Anna Reception', 'Ben Adams'],
+  );
   // At 1280×800, beside the queue, the table fits its container: nothing to scroll sideways.
   assert.equal(page.viewportSize(), { width: 1280, height: 800 });
-  const fit = await table.evaluate((element) => ({ scroll: element.parentElement!.scrollWidth, client: element.parentElement!.clientWidth }));
+  const fit = await table.evaluate((element) => ({
+    scroll: element.parentElement!.scrollWidth,
+    client: element.parentElement!.clientWidth,
+  }));
   assert.ok(fit.scroll <= fit.client, `the table is ${fit.scroll} px wide in ${fit.client} px`);
 
   assert.is(
     await chartLabel(page),
     `Calls per hour on ${today}. 09:00: 5 received, 3 answered, 2 abandoned; 10:00: 2 received, 0 answered, 2 abandoned.`,
   );
-  assert.is(await page.getByRole('img', { name: /^Calls per hour on / }).locator('rect').count(), 72, 'three bars for each of 24 hours');
+  assert.is(
+    await page
+      .getByRole('img', { name: /^Calls per hour on / })
+      .locator('rect')
+      .count(),
+    72,
+    'three bars for each of 24 hours',
+  );
   assert.ok(await page.getByRole('button', { name: 'Next day' }).isDisabled(), 'no statistics of tomorrow');
   await screenshot(page, 'today');
 
@@ -180,7 +231,13 @@ test("a manager logs in, opens Statistics from the Views nav, and sees today's f
   assert.equal(await row(page, 'All calls'), ['7', '3', '2', '2', '2', '1 answered, 1 busy', '0:49', '1:30']);
 
   // A new call is announced to screen readers in the Statistics view too, where no board is shown.
-  await new CallStore(db).record({ from: '+48600100999', line: '100', id: 'n1', state: 'intro', startedAt: Date.now() });
+  await new CallStore(db).record({
+    from: '+48600100999',
+    line: '100',
+    id: 'n1',
+    state: 'intro',
+    startedAt: Date.now(),
+  });
   await page.getByRole('status').filter({ hasText: 'New call from +48600100999' }).waitFor({ timeout: TIMEOUT });
   assert.equal(pageErrors, []);
   await page.close();

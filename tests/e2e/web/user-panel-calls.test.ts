@@ -80,7 +80,8 @@ test.before(async () => {
     SIP_WS_PORT: String(kamailio.wsPort),
   });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
-  reception = (await createClinic(app, { staff: ['anna', 'ben'], workstations: ['reception1'] })).workstations.reception1;
+  reception = (await createClinic(app, { staff: ['anna', 'ben'], workstations: ['reception1'] })).workstations
+    .reception1;
   ringer = await WorkstationRinger.connect(kamailio);
 });
 
@@ -105,7 +106,12 @@ async function computer(): Promise<TestBrowser> {
 
 async function recordNotifications(context: BrowserContext): Promise<void> {
   await context.addInitScript(() => {
-    const record = { made: [] as NotificationRecord[], objects: [] as Notification[], focusCalls: 0, permissionRequests: 0 };
+    const record = {
+      made: [] as NotificationRecord[],
+      objects: [] as Notification[],
+      focusCalls: 0,
+      permissionRequests: 0,
+    };
     (window as unknown as RecorderWindow).__dlTestNotifications = record;
     const RealNotification = window.Notification;
     class RecordedNotification extends RealNotification {
@@ -196,7 +202,9 @@ function toTag(response: SipMessage): string {
 
 /** An rtpengine flag set of the sip app as an ng command's fields. */
 function flags(set: Record<string, string | readonly string[]>): Record<string, string | string[]> {
-  return Object.fromEntries(Object.entries(set).map(([key, value]) => [key, typeof value === 'string' ? value : [...value]]));
+  return Object.fromEntries(
+    Object.entries(set).map(([key, value]) => [key, typeof value === 'string' ? value : [...value]]),
+  );
 }
 
 function text(value: unknown): string {
@@ -215,7 +223,12 @@ test('with notifications on and allowed, a ringing call shows one with the numbe
   const toggle = notificationsToggle(annaPage);
   assert.is(await toggle.getAttribute('aria-checked'), 'false', 'off until chosen');
   await toggle.click();
-  await waitFor('the choice to be saved', async () => (await db.hget(`user:${(await app.users.findByEmail('anna@clinic.example'))!.id}`, 'notifications')) === 'on', TIMEOUT);
+  await waitFor(
+    'the choice to be saved',
+    async () =>
+      (await db.hget(`user:${(await app.users.findByEmail('anna@clinic.example'))!.id}`, 'notifications')) === 'on',
+    TIMEOUT,
+  );
   await openMenu(annaPage);
   assert.is(await notificationsToggle(annaPage).getAttribute('aria-checked'), 'true');
   await screenshot(annaPage, 'menu-notifications-on');
@@ -232,7 +245,9 @@ test('with notifications on and allowed, a ringing call shows one with the numbe
     workstationId: reception.id,
   };
   await new CallStore(db).record(queued);
-  const ring = ringer.prepare({ user: sipUser(), from: PATIENT, headers: [['X-Deskline-Call-Id', queued.id]] }).invite();
+  const ring = ringer
+    .prepare({ user: sipUser(), from: PATIENT, headers: [['X-Deskline-Call-Id', queued.id]] })
+    .invite();
   await ring.response(180, TIMEOUT);
   const shown = await waitFor('a notification', async () => (await notifications(annaPage)).made[0], TIMEOUT);
   assert.is(shown.title, 'Incoming call');
@@ -240,7 +255,9 @@ test('with notifications on and allowed, a ringing call shows one with the numbe
   assert.is(shown.closed, false);
 
   // A click on it (as the system would deliver it) focuses the page and closes the notification.
-  await annaPage.evaluate(() => (window as unknown as RecorderWindow).__dlTestNotifications.objects[0]?.dispatchEvent(new Event('click')));
+  await annaPage.evaluate(() =>
+    (window as unknown as RecorderWindow).__dlTestNotifications.objects[0]?.dispatchEvent(new Event('click')),
+  );
   const afterClick = await notifications(annaPage);
   assert.is(afterClick.focusCalls, 1);
   assert.is(afterClick.made[0]?.closed, true);
@@ -283,7 +300,14 @@ test('logging out during a call asks first: Cancel keeps the call, OK hangs up, 
     const ok = await ring.response(undefined, TIMEOUT);
     assert.is(ok.status, 200, ok.raw);
     const browserTag = toTag(ok);
-    const offer = await rtpengine.ng({ command: 'offer', 'call-id': ring.callId, 'from-tag': browserTag, 'to-tag': ring.fromTag, sdp: ok.body, ...flags(PLAIN_RTP) });
+    const offer = await rtpengine.ng({
+      command: 'offer',
+      'call-id': ring.callId,
+      'from-tag': browserTag,
+      'to-tag': ring.fromTag,
+      sdp: ok.body,
+      ...flags(PLAIN_RTP),
+    });
     assert.is(text(offer['result']), 'ok', text(offer['error-reason']));
     const answer = await rtpengine.ng({
       command: 'answer',
@@ -306,9 +330,9 @@ test('logging out during a call asks first: Cancel keeps the call, OK hangs up, 
     await question.getByRole('button', { name: 'Cancel' }).click();
     await question.waitFor({ state: 'hidden', timeout: TIMEOUT });
     await call.getByText('In call').waitFor({ timeout: TIMEOUT });
-    await patient.waitUntil('the receptionist\'s voice', (received) => received.find((p) => p.rms > 300), TIMEOUT);
+    await patient.waitUntil("the receptionist's voice", (received) => received.find((p) => p.rms > 300), TIMEOUT);
     assert.is(await page.evaluate(async () => (await fetch('/api/me')).status), 200, 'still logged in');
-    assert.is(await db.get(RedisKeys.workstationHolder(reception.id)) !== null, true, 'still on Reception 1');
+    assert.is((await db.get(RedisKeys.workstationHolder(reception.id))) !== null, true, 'still on Reception 1');
 
     // OK: the call is hung up (a BYE reaches the caller), the phone unregisters, the login page shows.
     const gone = registered(false);
@@ -344,9 +368,15 @@ test('at another computer the choice comes back from the server and the browser 
   await annaAtReception(page);
 
   const howTo = page.getByRole('status').filter({ hasText: 'Notifications are blocked for Deskline in this browser.' });
-  await howTo.getByText(/site settings\), set Notifications to Allow, and reload the page/).waitFor({ timeout: TIMEOUT });
+  await howTo
+    .getByText(/site settings\), set Notifications to Allow, and reload the page/)
+    .waitFor({ timeout: TIMEOUT });
   await openMenu(page);
-  assert.is(await notificationsToggle(page).getAttribute('aria-checked'), 'true', 'the choice made at the other computer');
+  assert.is(
+    await notificationsToggle(page).getAttribute('aria-checked'),
+    'true',
+    'the choice made at the other computer',
+  );
   await page.getByText('Blocked by this browser').waitFor({ timeout: TIMEOUT });
   await screenshot(page, 'notifications-blocked');
   await page.keyboard.press('Escape');
@@ -367,16 +397,25 @@ test('at another computer the choice comes back from the server and the browser 
   await page.close();
 
   // A computer whose browser was never asked: logging in with the choice on asks it.
-  await asUser(app, await loginOk(app, STAFF.anna.email, STAFF.anna.password), 'PUT', '/api/me/preferences', { notifications: true });
+  await asUser(app, await loginOk(app, STAFF.anna.email, STAFF.anna.password), 'PUT', '/api/me/preferences', {
+    notifications: true,
+  });
   const fresh = await computer();
   const freshPage = await openPage(fresh);
   await annaAtReception(freshPage);
-  await waitFor('the browser to be asked', async () => (await notifications(freshPage)).permissionRequests === 1, TIMEOUT);
+  await waitFor(
+    'the browser to be asked',
+    async () => (await notifications(freshPage)).permissionRequests === 1,
+    TIMEOUT,
+  );
   await openMenu(freshPage);
   assert.is(await notificationsToggle(freshPage).getAttribute('aria-checked'), 'true');
   await freshPage.keyboard.press('Escape');
   // Headless Chromium answers a request that no person can see with "denied": the how-to shows.
-  await freshPage.getByRole('status').filter({ hasText: 'Notifications are blocked for Deskline in this browser.' }).waitFor({ timeout: TIMEOUT });
+  await freshPage
+    .getByRole('status')
+    .filter({ hasText: 'Notifications are blocked for Deskline in this browser.' })
+    .waitFor({ timeout: TIMEOUT });
   await freshPage.close();
 });
 

@@ -86,7 +86,11 @@ const screenshot = screenshots('settings');
 async function headerPicture(page: Page): Promise<{ src: string; width: number }> {
   const img = page.getByRole('banner').locator('img.avatar');
   await img.waitFor({ timeout: TIMEOUT });
-  await waitFor('the header picture to load', () => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0), TIMEOUT);
+  await waitFor(
+    'the header picture to load',
+    () => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0),
+    TIMEOUT,
+  );
   return img.evaluate((el: HTMLImageElement) => ({ src: el.getAttribute('src') ?? '', width: el.naturalWidth }));
 }
 
@@ -94,7 +98,10 @@ async function headerPicture(page: Page): Promise<{ src: string; width: number }
  * What another logged-in colleague's browser gets of a member: here, the picture at the member's
  * avatar URL, loaded as an <img> in that colleague's session.
  */
-async function pictureAsSeenBy(page: Page, url: string): Promise<{ status: number; type: string | null; width: number }> {
+async function pictureAsSeenBy(
+  page: Page,
+  url: string,
+): Promise<{ status: number; type: string | null; width: number }> {
   return page.evaluate(async (src) => {
     const response = await fetch(src);
     const image = new Image();
@@ -109,7 +116,7 @@ async function teamEventsOf(userId: string): Promise<number> {
   return entries.filter(([, fields]) => fields[1] === userId).length;
 }
 
-test('Anna uploads a picture and renames herself: her header shows both at once, and so does Ben\'s team list', async () => {
+test("Anna uploads a picture and renames herself: her header shows both at once, and so does Ben's team list", async () => {
   // Ben is logged in at his own computer first: the change must reach his open panel, not a reload.
   const ben = await openPage(otherBrowser);
   await logIn(ben, 'ben@clinic.example');
@@ -126,7 +133,9 @@ test('Anna uploads a picture and renames herself: her header shows both at once,
   await dialog.getByText(/Change your password now and then/).waitFor({ timeout: TIMEOUT });
   await screenshot(page, 'open');
   const eventsBefore = await teamEventsOf(anna.id);
-  await dialog.getByLabel('Upload a picture').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: await widePicture('png') });
+  await dialog
+    .getByLabel('Upload a picture')
+    .setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: await widePicture('png') });
   await dialog.getByRole('status').getByText('Your picture was saved.').waitFor({ timeout: TIMEOUT });
   const picture = await headerPicture(page);
   assert.match(picture.src, new RegExp(`^/api/users/${anna.id}/avatar\\?v=\\w+$`));
@@ -134,14 +143,21 @@ test('Anna uploads a picture and renames herself: her header shows both at once,
   // Ben's team list shows the new picture within a second, loaded through his own session.
   const bensPicture = annaInBensTeam.locator(`img[src="${picture.src}"]`);
   await bensPicture.waitFor({ timeout: 1000 });
-  await ben.waitForFunction((img) => img instanceof HTMLImageElement && img.complete && img.naturalWidth === 256, await bensPicture.elementHandle(), { timeout: TIMEOUT });
+  await ben.waitForFunction(
+    (img) => img instanceof HTMLImageElement && img.complete && img.naturalWidth === 256,
+    await bensPicture.elementHandle(),
+    { timeout: TIMEOUT },
+  );
   const seen = await pictureAsSeenBy(ben, picture.src);
   assert.equal(seen, { status: 200, type: 'image/webp', width: 256 });
 
   await dialog.getByLabel('Name').fill('Anna Nowak');
   await dialog.getByRole('button', { name: 'Save name' }).click();
   await dialog.getByRole('status').getByText('Your name was saved.').waitFor({ timeout: TIMEOUT });
-  await ben.getByRole('region', { name: 'Team' }).getByRole('listitem', { name: 'Anna Nowak' }).waitFor({ timeout: 1000 });
+  await ben
+    .getByRole('region', { name: 'Team' })
+    .getByRole('listitem', { name: 'Anna Nowak' })
+    .waitFor({ timeout: 1000 });
   await screenshot(page, 'saved');
   await dialog.getByRole('button', { name: 'Close' }).click();
   await dialog.waitFor({ state: 'hidden', timeout: TIMEOUT });
@@ -164,10 +180,20 @@ test('a file that is not a picture is refused with a clear message; removing the
   await page.goto(base);
   await menu(page, 'Settings');
   const dialog = settings(page);
-  await dialog.getByLabel('Change picture').setInputFiles({ name: 'cat.gif', mimeType: 'image/gif', buffer: await widePicture('gif') });
-  await dialog.getByRole('alert').getByText('Only PNG, JPEG and WebP pictures can be used.').waitFor({ timeout: TIMEOUT });
-  await dialog.getByLabel('Change picture').setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not a picture at all') });
-  await dialog.getByRole('alert').getByText('Only PNG, JPEG and WebP pictures can be used.').waitFor({ timeout: TIMEOUT });
+  await dialog
+    .getByLabel('Change picture')
+    .setInputFiles({ name: 'cat.gif', mimeType: 'image/gif', buffer: await widePicture('gif') });
+  await dialog
+    .getByRole('alert')
+    .getByText('Only PNG, JPEG and WebP pictures can be used.')
+    .waitFor({ timeout: TIMEOUT });
+  await dialog
+    .getByLabel('Change picture')
+    .setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not a picture at all') });
+  await dialog
+    .getByRole('alert')
+    .getByText('Only PNG, JPEG and WebP pictures can be used.')
+    .waitFor({ timeout: TIMEOUT });
   await screenshot(page, 'wrong-type');
   assert.ok((await headerPicture(page)).width > 0, 'the picture before is kept');
 
@@ -184,7 +210,7 @@ test('a file that is not a picture is refused with a clear message; removing the
   await page.close();
 });
 
-test('a wrong current password shows a clear error; a good change logs out Anna\'s other computer and keeps this one', async () => {
+test("a wrong current password shows a clear error; a good change logs out Anna's other computer and keeps this one", async () => {
   const page = await openPage(annaBrowser);
   await page.goto(base);
   // Anna is also logged in at another computer.
@@ -199,23 +225,35 @@ test('a wrong current password shows a clear error; a good change logs out Anna\
   await dialog.getByLabel('New password', { exact: true }).fill(newPassword);
   await dialog.getByLabel('Repeat the new password').fill(newPassword);
   await dialog.getByRole('button', { name: 'Change password' }).click();
-  await dialog.getByRole('alert').getByText('The current password is wrong. Your password was not changed.').waitFor({ timeout: TIMEOUT });
+  await dialog
+    .getByRole('alert')
+    .getByText('The current password is wrong. Your password was not changed.')
+    .waitFor({ timeout: TIMEOUT });
   await screenshot(page, 'wrong-password');
 
   await dialog.getByLabel('Current password').fill(STAFF.anna.password);
   await dialog.getByLabel('New password', { exact: true }).fill('password1234');
   await dialog.getByLabel('Repeat the new password').fill('password1234');
   await dialog.getByRole('button', { name: 'Change password' }).click();
-  await dialog.getByRole('alert').getByText(/one of the most commonly used/).waitFor({ timeout: TIMEOUT });
+  await dialog
+    .getByRole('alert')
+    .getByText(/one of the most commonly used/)
+    .waitFor({ timeout: TIMEOUT });
 
   await dialog.getByLabel('New password', { exact: true }).fill(newPassword);
   await dialog.getByLabel('Repeat the new password').fill(newPassword);
   await dialog.getByRole('button', { name: 'Change password' }).click();
-  await dialog.getByRole('status').getByText('Your password was changed. You were logged out on every other computer.').waitFor({ timeout: TIMEOUT });
+  await dialog
+    .getByRole('status')
+    .getByText('Your password was changed. You were logged out on every other computer.')
+    .waitFor({ timeout: TIMEOUT });
   await screenshot(page, 'password-changed');
 
   // The other computer is back at the login page at once (its push socket was closed).
-  await elsewhere.getByRole('alert').getByText('Your session has ended. Please log in again.').waitFor({ timeout: TIMEOUT });
+  await elsewhere
+    .getByRole('alert')
+    .getByText('Your session has ended. Please log in again.')
+    .waitFor({ timeout: TIMEOUT });
   await elsewhere.getByLabel('Email').waitFor({ timeout: TIMEOUT });
 
   // This one goes on with the renewed session: a change that needs the new CSRF token works.

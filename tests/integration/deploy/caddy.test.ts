@@ -57,14 +57,25 @@ function healthcheck(): { script: string; args: string[] } {
 
 /** Runs a healthcheck as Docker does: healthy is exit code 0. */
 function healthy(script: string, args: string[]): Promise<boolean> {
-  return run('bash', [script, ...args], { timeout: 10_000 }).then(() => true, () => false);
+  return run('bash', [script, ...args], { timeout: 10_000 }).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The status of GET path on the public site, over TLS with the public name. */
 function publicStatus(port: number, pathname: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = https.get(
-      { host: '127.0.0.1', port, path: pathname, servername: ENV['PUBLIC_HOSTNAME'], headers: { host: ENV['PUBLIC_HOSTNAME'] }, rejectUnauthorized: false, timeout: 15_000 },
+      {
+        host: '127.0.0.1',
+        port,
+        path: pathname,
+        servername: ENV['PUBLIC_HOSTNAME'],
+        headers: { host: ENV['PUBLIC_HOSTNAME'] },
+        rejectUnauthorized: false,
+        timeout: 15_000,
+      },
       (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
@@ -77,7 +88,7 @@ function publicStatus(port: number, pathname: string): Promise<number> {
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('Caddy: compose\'s healthcheck passes while Caddy runs the Caddyfile with compose\'s environment, and fails once Caddy is gone', async () => {
+test("Caddy: compose's healthcheck passes while Caddy runs the Caddyfile with compose's environment, and fails once Caddy is gone", async () => {
   assert.equal(Object.keys(caddy.environment).sort(), Object.keys(ENV).sort(), 'the test sets what compose sets');
   const caddyfile = caddy.volumes.find((v) => v.endsWith(':/etc/caddy/Caddyfile:ro'))?.split(':')[0] ?? '';
   assert.is(path.resolve(REPO_ROOT, caddyfile), path.join(REPO_ROOT, 'deploy/caddy/Caddyfile'));

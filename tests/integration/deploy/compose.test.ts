@@ -13,7 +13,13 @@ import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { KAMAILIO_CFG, kamailioArgs, kamailioEnv, kamailioProcessEnv, prepareKamailioRunDir } from '@deskline/scripts/kamailio';
+import {
+  KAMAILIO_CFG,
+  kamailioArgs,
+  kamailioEnv,
+  kamailioProcessEnv,
+  prepareKamailioRunDir,
+} from '@deskline/scripts/kamailio';
 import { REPO_ROOT, readLaunchConfig } from '@deskline/scripts/launch-config';
 import { redisServerArgs } from '@deskline/scripts/redis-server';
 import { RTPENGINE_CONF, rtpengineArgs } from '@deskline/scripts/rtpengine';
@@ -137,7 +143,11 @@ function argValue(args: readonly string[], flag: string): string | undefined {
 
 /** A launcher configuration that touches nothing on disk. */
 function launcherConfig(env: NodeJS.ProcessEnv = {}) {
-  return readLaunchConfig({ DESKLINE_VAR_DIR: path.join(tmp, 'var'), SIP_EPHEMERAL_SECRET: SECRETS.SIP_EPHEMERAL_SECRET, ...env });
+  return readLaunchConfig({
+    DESKLINE_VAR_DIR: path.join(tmp, 'var'),
+    SIP_EPHEMERAL_SECRET: SECRETS.SIP_EPHEMERAL_SECRET,
+    ...env,
+  });
 }
 
 /** Names kamailio.cfg reads from its environment, and which of them it cannot start without. */
@@ -163,17 +173,35 @@ test('docker-compose refuses .env.example as it stands, naming what is missing: 
   }
   for (const name of Object.keys(FILLED)) {
     const { [name]: _left, ...others } = FILLED;
-    const refused = await compose(envFile(`without-${name}.env`, others), 'config', '-q').then(() => false, () => true);
+    const refused = await compose(envFile(`without-${name}.env`, others), 'config', '-q').then(
+      () => false,
+      () => true,
+    );
     assert.ok(refused, `docker-compose starts without ${name}`);
   }
 });
 
 test('docker-compose accepts the file with a filled-in .env, with TURN too; coturn only runs with --profile turn', async () => {
   await compose(envFile('filled.env', FILLED), 'config', '-q');
-  const turn = await compose(envFile('turn.env', { ...FILLED, TURN_SECRET: SECRETS.TURN_SECRET, TURN_URLS: 'turn:phones.clinic.example:3478' }), '--profile', 'turn', 'config', '--services');
-  assert.equal(sorted(turn.stdout.trim().split('\n')), ['caddy', 'coturn', 'kamailio', 'redis', 'rtpengine', 'signaling', 'sip']);
+  const turn = await compose(
+    envFile('turn.env', { ...FILLED, TURN_SECRET: SECRETS.TURN_SECRET, TURN_URLS: 'turn:phones.clinic.example:3478' }),
+    '--profile',
+    'turn',
+    'config',
+    '--services',
+  );
+  assert.equal(sorted(turn.stdout.trim().split('\n')), [
+    'caddy',
+    'coturn',
+    'kamailio',
+    'redis',
+    'rtpengine',
+    'signaling',
+    'sip',
+  ]);
   assert.equal(service('coturn').profiles, ['turn']);
-  for (const [name, s] of Object.entries(resolved.services)) if (name !== 'coturn') assert.is(s.profiles, undefined, `${name} always runs`);
+  for (const [name, s] of Object.entries(resolved.services))
+    if (name !== 'coturn') assert.is(s.profiles, undefined, `${name} always runs`);
 });
 
 test('every service the launcher runs is in the compose file, on the host network, restarted unless stopped', () => {
@@ -185,11 +213,13 @@ test('every service the launcher runs is in the compose file, on the host networ
   assert.is(service('caddy').restart, 'unless-stopped');
 });
 
-test('every image of both compose files builds on the host network, and every container runs on it (an engine without Docker\'s bridge builds nothing else)', () => {
+test("every image of both compose files builds on the host network, and every container runs on it (an engine without Docker's bridge builds nothing else)", () => {
   const files = { 'docker-compose.yml': rawText, 'docker-compose.scale.yml': scaleText };
   let builds = 0;
   for (const [file, text] of Object.entries(files)) {
-    const services = (parse(text, { merge: true }) as { services: Record<string, Service & { build?: { network?: string } }> }).services;
+    const services = (
+      parse(text, { merge: true }) as { services: Record<string, Service & { build?: { network?: string } }> }
+    ).services;
     for (const [name, s] of Object.entries(services)) {
       if (!s.build) continue;
       builds++;
@@ -223,7 +253,7 @@ test('the config files the launcher gives Kamailio and rtpengine are the ones co
   assert.is(mountedAt('rtpengine', mediaDir), launcherMedia);
 });
 
-test('the commands are the launcher\'s: Kamailio\'s and Redis\'s arguments, rtpengine\'s flags', () => {
+test("the commands are the launcher's: Kamailio's and Redis's arguments, rtpengine's flags", () => {
   const kamailio = service('kamailio').command ?? [];
   const runDir = argValue(kamailio, '-Y') ?? '';
   const expected = kamailioArgs(runDir).map((a) => (a === KAMAILIO_CFG ? argValue(kamailio, '-f') : a));
@@ -239,17 +269,28 @@ test('the commands are the launcher\'s: Kamailio\'s and Redis\'s arguments, rtpe
   assert.equal(redis, redisServerArgs({ host: '127.0.0.1', port: 6379, dir: '/data', appendOnly: true }));
 });
 
-test('Kamailio: compose and the launcher set exactly the variables kamailio.cfg reads, and the config accepts compose\'s values', () => {
+test("Kamailio: compose and the launcher set exactly the variables kamailio.cfg reads, and the config accepts compose's values", () => {
   const { all, required } = kamailioVariables();
   assert.ok(required.length >= 9 && required.every((name) => all.includes(name)), `${required} within ${all}`);
-  const launcher = kamailioEnv({ ...launcherConfig().sip, ephemeralSecret: SECRETS.SIP_EPHEMERAL_SECRET, redisUrl: 'redis://127.0.0.1:6379' });
+  const launcher = kamailioEnv({
+    ...launcherConfig().sip,
+    ephemeralSecret: SECRETS.SIP_EPHEMERAL_SECRET,
+    redisUrl: 'redis://127.0.0.1:6379',
+  });
   const composed = env('kamailio');
   // SIP_ADVERTISE is always passed by compose, empty unless .env sets it; the launcher sets it only
   // when given (the next test checks both with one).
   assert.is(composed['SIP_ADVERTISE'], '');
-  assert.equal(sorted(Object.keys(composed).filter((name) => composed[name] !== '')), sorted(Object.keys(launcher)), 'compose and the launcher set the same ones');
+  assert.equal(
+    sorted(Object.keys(composed).filter((name) => composed[name] !== '')),
+    sorted(Object.keys(launcher)),
+    'compose and the launcher set the same ones',
+  );
   for (const name of Object.keys(composed)) {
-    assert.ok(all.includes(name) || REGISTRATION_VARIABLES.includes(name), `neither kamailio.cfg nor start.sh reads ${name}`);
+    assert.ok(
+      all.includes(name) || REGISTRATION_VARIABLES.includes(name),
+      `neither kamailio.cfg nor start.sh reads ${name}`,
+    );
   }
   const startSh = readFileSync(START_SH, 'utf8');
   for (const name of REGISTRATION_VARIABLES) {
@@ -258,7 +299,8 @@ test('Kamailio: compose and the launcher set exactly the variables kamailio.cfg 
   }
   for (const name of required) assert.ok(name in composed, `compose does not set ${name}`);
   const defaulted = raw['x-deskline-defaulted'].kamailio;
-  for (const name of all.filter((n) => !(n in composed))) assert.ok(name in defaulted, `${name}: neither set nor listed as defaulted`);
+  for (const name of all.filter((n) => !(n in composed)))
+    assert.ok(name in defaulted, `${name}: neither set nor listed as defaulted`);
   assert.is(composed['REDIS_SERVER'], `name=deskline;addr=127.0.0.1;port=6379;pass=${SECRETS.REDIS_PASSWORD}`);
 
   kamailioAccepts(composed, "compose's environment");
@@ -268,25 +310,48 @@ test('SIP_ADVERTISE (NAT): compose and the launcher pass the same public address
   const { stdout } = await compose(envFile('advertise.env', { ...FILLED, SIP_ADVERTISE: '203.0.113.7' }), 'config');
   const composed = (parse(stdout) as Compose).services['kamailio']?.environment ?? {};
   assert.is(composed['SIP_ADVERTISE'], '203.0.113.7');
-  const launcher = kamailioEnv({ ...launcherConfig({ SIP_ADVERTISE: '203.0.113.7' }).sip, ephemeralSecret: SECRETS.SIP_EPHEMERAL_SECRET, redisUrl: 'redis://127.0.0.1:6379' });
+  const launcher = kamailioEnv({
+    ...launcherConfig({ SIP_ADVERTISE: '203.0.113.7' }).sip,
+    ephemeralSecret: SECRETS.SIP_EPHEMERAL_SECRET,
+    redisUrl: 'redis://127.0.0.1:6379',
+  });
   assert.is(launcher['SIP_ADVERTISE'], '203.0.113.7');
   assert.throws(() => launcherConfig({ SIP_ADVERTISE: 'phones.clinic.example' }), /SIP_ADVERTISE/);
-  assert.match(readFileSync(path.join(REPO_ROOT, 'deploy/kamailio/Dockerfile'), 'utf8'), /ENTRYPOINT \[.*kamailio-start\.sh"\]/);
+  assert.match(
+    readFileSync(path.join(REPO_ROOT, 'deploy/kamailio/Dockerfile'), 'utf8'),
+    /ENTRYPOINT \[.*kamailio-start\.sh"\]/,
+  );
   kamailioAccepts(composed, 'a public address', ['advertise 203.0.113.7:5060']);
   kamailioAccepts({ ...composed, SIP_ADVERTISE: '' }, 'an empty SIP_ADVERTISE');
 });
 
 test('docker-compose.scale.yml: sip-2 is the sip service but for its two ports, and Kamailio, told both addresses, accepts them', async () => {
-  const { stdout } = await run('docker-compose', ['-f', COMPOSE_FILE, '-f', path.join(REPO_ROOT, 'docker-compose.scale.yml'), '--env-file', envFile('scale.env', FILLED), 'config'], {
-    cwd: tmp,
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmp },
-  });
+  const { stdout } = await run(
+    'docker-compose',
+    [
+      '-f',
+      COMPOSE_FILE,
+      '-f',
+      path.join(REPO_ROOT, 'docker-compose.scale.yml'),
+      '--env-file',
+      envFile('scale.env', FILLED),
+      'config',
+    ],
+    {
+      cwd: tmp,
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmp },
+    },
+  );
   const scaled = (parse(stdout) as Compose).services;
   const [sip, sip2, kamailio] = [scaled['sip'], scaled['sip-2'], scaled['kamailio']];
   if (!sip || !sip2 || !kamailio) throw new Error('sip, sip-2 and kamailio in the merged file');
   const ports = { SIP_APP_PORT: '5072', SIP_APP_HEALTH_PORT: '5073' };
   assert.equal(sip2.environment, { ...sip.environment, ...ports }, "sip-2's environment is sip's, with its own ports");
-  assert.equal({ ...sip2, environment: undefined, healthcheck: undefined }, { ...sip, environment: undefined, healthcheck: undefined }, 'the same image, command, volumes and dependencies');
+  assert.equal(
+    { ...sip2, environment: undefined, healthcheck: undefined },
+    { ...sip, environment: undefined, healthcheck: undefined },
+    'the same image, command, volumes and dependencies',
+  );
   assert.ok(JSON.stringify(sip2.healthcheck).includes('"5073"'), "sip-2's healthcheck asks its own health port");
   const addresses = kamailio.environment?.['SIP_APP_ADDRESSES'];
   assert.is(addresses, `127.0.0.1:${sip.environment?.['SIP_APP_PORT']},127.0.0.1:5072`);
@@ -314,13 +379,19 @@ function containerKamailioEnv(env: Record<string, string>, runDir: string): Reco
     encoding: 'utf8',
   });
   assert.is(run.status, 0, run.stderr);
-  return Object.fromEntries(run.stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    run.stdout
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }
 
-test('a carrier registration: compose passes the settings, start.sh writes the launcher\'s table byte for byte, and Kamailio gets the same variables and accepts the config', async () => {
+test("a carrier registration: compose passes the settings, start.sh writes the launcher's table byte for byte, and Kamailio gets the same variables and accepts the config", async () => {
   const { stdout } = await compose(envFile('registration.env', { ...FILLED, ...REGISTRATION }), 'config');
   const composed = (parse(stdout) as Compose).services['kamailio']?.environment ?? {};
-  for (const [name, value] of Object.entries(REGISTRATION)) assert.is(composed[name], value, `compose passes ${name} as .env has it`);
+  for (const [name, value] of Object.entries(REGISTRATION))
+    assert.is(composed[name], value, `compose passes ${name} as .env has it`);
 
   const containerRun = mkdtempSync(path.join(tmp, 'container-run-'));
   const container = containerKamailioEnv(composed, containerRun);
@@ -333,7 +404,11 @@ test('a carrier registration: compose passes the settings, start.sh writes the l
   // The same two tables, private to Kamailio's user.
   for (const file of ['uacreg', 'version']) {
     const fromContainer = path.join(containerRun, 'uacreg', file);
-    assert.is(readFileSync(fromContainer, 'utf8'), readFileSync(path.join(launcherRun, 'uacreg', file), 'utf8'), `${file}: start.sh and the launcher write the same`);
+    assert.is(
+      readFileSync(fromContainer, 'utf8'),
+      readFileSync(path.join(launcherRun, 'uacreg', file), 'utf8'),
+      `${file}: start.sh and the launcher write the same`,
+    );
     assert.is(statSync(fromContainer).mode & 0o777, 0o600);
   }
   assert.is(statSync(path.join(containerRun, 'uacreg')).mode & 0o777, 0o700);
@@ -364,17 +439,37 @@ test('a bad registration stops both start.sh and the launcher, naming the variab
     [{ TRUNK_USERNAME: '4930', TRUNK_PASSWORD: password }, 'TRUNK_REGISTRAR'],
     [{ TRUNK_REGISTRAR: 'sip.carrier.example', TRUNK_USERNAME: '4930', TRUNK_PASSWORD: password }, 'TRUNK_REGISTRAR'],
     [{ TRUNK_REGISTRAR: '203.0.113.10', TRUNK_USERNAME: '49 30', TRUNK_PASSWORD: password }, 'TRUNK_USERNAME'],
-    [{ TRUNK_REGISTRAR: '203.0.113.10', TRUNK_USERNAME: '4930', TRUNK_PASSWORD: password, TRUNK_AUTH_USERNAME: 'a"b' }, 'TRUNK_AUTH_USERNAME'],
-    [{ TRUNK_REGISTRAR: '203.0.113.10', TRUNK_USERNAME: '4930', TRUNK_PASSWORD: password, TRUNK_REGISTER_EXPIRES: '5' }, 'TRUNK_REGISTER_EXPIRES'],
-    [{ TRUNK_REGISTRAR: '203.0.113.10', TRUNK_USERNAME: '4930', TRUNK_PASSWORD: `${password}\nsecond line` }, 'TRUNK_PASSWORD'],
+    [
+      { TRUNK_REGISTRAR: '203.0.113.10', TRUNK_USERNAME: '4930', TRUNK_PASSWORD: password, TRUNK_AUTH_USERNAME: 'a"b' },
+      'TRUNK_AUTH_USERNAME',
+    ],
+    [
+      {
+        TRUNK_REGISTRAR: '203.0.113.10',
+        TRUNK_USERNAME: '4930',
+        TRUNK_PASSWORD: password,
+        TRUNK_REGISTER_EXPIRES: '5',
+      },
+      'TRUNK_REGISTER_EXPIRES',
+    ],
+    [
+      { TRUNK_REGISTRAR: '203.0.113.10', TRUNK_USERNAME: '4930', TRUNK_PASSWORD: `${password}\nsecond line` },
+      'TRUNK_PASSWORD',
+    ],
   ];
   for (const [values, name] of cases) {
     const runDir = mkdtempSync(path.join(tmp, 'bad-'));
-    const run = spawnSync(START_SH, ['--write-registration-db', runDir], { env: { PATH: process.env['PATH'], ...values }, encoding: 'utf8' });
+    const run = spawnSync(START_SH, ['--write-registration-db', runDir], {
+      env: { PATH: process.env['PATH'], ...values },
+      encoding: 'utf8',
+    });
     assert.is(run.status, 64, `start.sh refuses ${name}`);
     assert.match(run.stderr, name);
     assert.not.ok(`${run.stdout}${run.stderr}`.includes(password), 'start.sh does not show the password');
-    assert.throws(() => launcherConfig(values), (err: Error) => err.message.includes(name) && !err.message.includes(password));
+    assert.throws(
+      () => launcherConfig(values),
+      (err: Error) => err.message.includes(name) && !err.message.includes(password),
+    );
   }
 });
 
@@ -385,20 +480,27 @@ function kamailioAccepts(env: Record<string, string>, what: string, expectInOutp
     env: { PATH: process.env['PATH'], ...env },
     encoding: 'utf8',
   });
-  const errors = check.stderr.split('\n').filter((l) => /ERROR|CRITICAL/.test(l)).join('\n');
+  const errors = check.stderr
+    .split('\n')
+    .filter((l) => /ERROR|CRITICAL/.test(l))
+    .join('\n');
   assert.is(check.status, 0, `kamailio -c with ${what}:\n${errors}`);
-  for (const text of expectInOutput) assert.ok(`${check.stdout}${check.stderr}`.includes(text), `kamailio -c with ${what} lists "${text}"`);
+  for (const text of expectInOutput)
+    assert.ok(`${check.stdout}${check.stderr}`.includes(text), `kamailio -c with ${what} lists "${text}"`);
 }
 
 /** The variables the launcher reads, found by watching which names readLaunchConfig() asks for. */
 function launcherVariables(): string[] {
   const asked = new Set<string>();
-  const watched = new Proxy({ SIP_EPHEMERAL_SECRET: SECRETS.SIP_EPHEMERAL_SECRET } as NodeJS.ProcessEnv, {
-    get(target, key) {
-      if (typeof key === 'string') asked.add(key);
-      return Reflect.get(target, key) as unknown;
+  const watched = new Proxy(
+    { SIP_EPHEMERAL_SECRET: SECRETS.SIP_EPHEMERAL_SECRET },
+    {
+      get(target, key) {
+        if (typeof key === 'string') asked.add(key);
+        return Reflect.get(target, key) as unknown;
+      },
     },
-  });
+  );
   readLaunchConfig(watched);
   return sorted(asked);
 }
@@ -412,8 +514,13 @@ test('signaling and the sip app: compose sets only variables their schemas read,
     const composed = env(name);
     for (const key of Object.keys(composed)) assert.ok(known.includes(key), `${name}'s config has no ${key} (a typo?)`);
     const defaulted = raw['x-deskline-defaulted'][name];
-    for (const key of known) assert.ok(key in composed || key in defaulted, `${name}'s ${key} is neither set in docker-compose.yml nor listed under x-deskline-defaulted.${name}`);
-    for (const key of Object.keys(defaulted)) assert.ok(known.includes(key) && !(key in composed), `x-deskline-defaulted.${name}.${key} is stale`);
+    for (const key of known)
+      assert.ok(
+        key in composed || key in defaulted,
+        `${name}'s ${key} is neither set in docker-compose.yml nor listed under x-deskline-defaulted.${name}`,
+      );
+    for (const key of Object.keys(defaulted))
+      assert.ok(known.includes(key) && !(key in composed), `x-deskline-defaulted.${name}.${key} is stale`);
     load(composed);
   }
   const signaling = loadSignalingConfig(env('signaling'));
@@ -422,7 +529,7 @@ test('signaling and the sip app: compose sets only variables their schemas read,
   assert.is(signaling.COOKIE_SECURE, true);
   assert.is(signaling.TRUST_PROXY, true);
   assert.is(signaling.TURN_URLS, undefined, 'no TURN unless configured');
-  assert.is(signaling.SESSION_IDLE_MINUTES, 480, 'an empty variable is the code\'s default');
+  assert.is(signaling.SESSION_IDLE_MINUTES, 480, "an empty variable is the code's default");
   assert.equal(loadSipConfig(env('sip')).CLINIC_NUMBERS, ['100', '101']);
 });
 
@@ -431,7 +538,10 @@ test('every variable the launcher reads or gives a service is in the compose fil
   for (const s of Object.values(raw.services)) for (const key of Object.keys(s.environment ?? {})) referenced.add(key);
   const defaulted = raw['x-deskline-defaulted'].launcher;
   for (const name of launcherVariables()) {
-    assert.ok(referenced.has(name) || name in defaulted, `the launcher reads ${name}; docker-compose.yml neither uses it nor lists it under x-deskline-defaulted.launcher`);
+    assert.ok(
+      referenced.has(name) || name in defaulted,
+      `the launcher reads ${name}; docker-compose.yml neither uses it nor lists it under x-deskline-defaulted.launcher`,
+    );
   }
   // What the launcher sets for each Node service, compose sets for it too.
   const config = launcherConfig();
@@ -443,7 +553,7 @@ test('every variable the launcher reads or gives a service is in the compose fil
   }
 });
 
-test('a stop of the sip service leaves the calls to the next instance; the launcher\'s Ctrl-C ends them', () => {
+test("a stop of the sip service leaves the calls to the next instance; the launcher's Ctrl-C ends them", () => {
   // Compose restarts the sip app alone (rtpengine keeps the media); the launcher stops rtpengine too.
   assert.is(loadSipConfig(env('sip')).SIP_END_CALLS_ON_STOP, false);
   const launcherSip = serviceDefinitions(launcherConfig()).find((d) => d.name === 'sip');
@@ -457,7 +567,8 @@ test('.env.example documents every variable docker-compose.yml and docker-compos
   const read = new Set([...(rawText + scaleText).matchAll(/(?<!\$)\$\{([A-Z0-9_]+)/g)].map((m) => m[1] ?? ''));
   const documented = exampleVariables();
   assert.equal(sorted(documented.keys()), sorted(read));
-  for (const [name, value] of documented) assert.is(value, '', `.env.example gives ${name} a value; it must be filled in or left to the default`);
+  for (const [name, value] of documented)
+    assert.is(value, '', `.env.example gives ${name} a value; it must be filled in or left to the default`);
 });
 
 test('docker-compose.scale.yml on top: a replica and three sentinels, and Kamailio, the sip app and signaling find Redis through them', async () => {
@@ -477,7 +588,10 @@ test('docker-compose.scale.yml on top: a replica and three sentinels, and Kamail
   }
   // The replica follows redis; the sentinels watch it, on the ports REDIS_SENTINELS lists by default.
   const replica = of('redis-replica').command ?? [];
-  assert.equal(replica.slice(replica.indexOf('--replicaof') + 1, replica.indexOf('--replicaof') + 3), ['127.0.0.1', '6379']);
+  assert.equal(replica.slice(replica.indexOf('--replicaof') + 1, replica.indexOf('--replicaof') + 3), [
+    '127.0.0.1',
+    '6379',
+  ]);
   assert.is(argValue(of('redis').command ?? [], '--replica-serve-stale-data'), 'yes');
   const ports = sentinels.map((s) => s.environment?.['SENTINEL_PORT']);
   for (const s of sentinels) {
@@ -489,7 +603,10 @@ test('docker-compose.scale.yml on top: a replica and three sentinels, and Kamail
     assert.is(composed['REDIS_SENTINELS'], ports.map((port) => `127.0.0.1:${port}`).join(','));
     assert.is(composed['REDIS_SENTINEL_MASTER'], 'deskline');
   }
-  assert.equal(loadSipConfig(of('sip').environment ?? {}).REDIS_SENTINELS, ports.map((port) => `127.0.0.1:${port}`));
+  assert.equal(
+    loadSipConfig(of('sip').environment ?? {}).REDIS_SENTINELS,
+    ports.map((port) => `127.0.0.1:${port}`),
+  );
   assert.is(loadSignalingConfig(of('signaling').environment ?? {}).REDIS_SENTINEL_MASTER, 'deskline');
   // Kamailio's spec is the launcher's for the same settings: this server's sentinel (the first), the password.
   const sip = of('sip').environment ?? {};
@@ -505,24 +622,33 @@ test('docker-compose.scale.yml on top: a replica and three sentinels, and Kamail
   const scaleRaw = parse(scaleText, { merge: true }) as Compose;
   for (const [name, s] of Object.entries(scaleRaw.services)) {
     for (const [key, value] of Object.entries(s.environment ?? {})) {
-      if (/SECRET|PASSWORD/.test(key)) assert.match(String(value), /^\$\{[A-Z0-9_]+(:[-?][^}]*)?\}$/, `${name}.${key} must be \${...} from .env`);
+      if (/SECRET|PASSWORD/.test(key))
+        assert.match(String(value), /^\$\{[A-Z0-9_]+(:[-?][^}]*)?\}$/, `${name}.${key} must be \${...} from .env`);
       if (key === 'REDIS_SERVER') assert.match(String(value), /pass=\$\{REDIS_PASSWORD[:}]/);
     }
   }
   // The shipped sentinel script is the one the Sentinel tests run (tests/helpers/redis-sentinel.ts).
-  assert.match(readFileSync(path.join(REPO_ROOT, 'deploy/redis/Dockerfile'), 'utf8'), /COPY deploy\/redis\/sentinel\.sh \/usr\/local\/bin\/deskline-sentinel/);
-  assert.ok(sentinels.every((s) => JSON.stringify(s).includes('/usr/local/bin/deskline-sentinel')), 'each sentinel runs deploy/redis/sentinel.sh');
+  assert.match(
+    readFileSync(path.join(REPO_ROOT, 'deploy/redis/Dockerfile'), 'utf8'),
+    /COPY deploy\/redis\/sentinel\.sh \/usr\/local\/bin\/deskline-sentinel/,
+  );
+  assert.ok(
+    sentinels.every((s) => JSON.stringify(s).includes('/usr/local/bin/deskline-sentinel')),
+    'each sentinel runs deploy/redis/sentinel.sh',
+  );
 });
 
 test('no secret is written in the compose file: each comes from .env', () => {
   const secretLike = /SECRET|PASSWORD|TOKEN|CREDENTIAL|_KEY$/;
   for (const [name, s] of Object.entries(raw.services)) {
     for (const [key, value] of Object.entries(s.environment ?? {})) {
-      if (secretLike.test(key)) assert.match(String(value), /^\$\{[A-Z0-9_]+(:[-?][^}]*)?\}$/, `${name}.${key} must be \${...} from .env`);
+      if (secretLike.test(key))
+        assert.match(String(value), /^\$\{[A-Z0-9_]+(:[-?][^}]*)?\}$/, `${name}.${key} must be \${...} from .env`);
     }
     for (const key of ['REDIS_URL', 'REDIS_SERVER']) {
       const value = s.environment?.[key];
-      if (value !== undefined) assert.match(value, /\$\{REDIS_PASSWORD[:}]/, `${name}.${key} takes the password from .env`);
+      if (value !== undefined)
+        assert.match(value, /\$\{REDIS_PASSWORD[:}]/, `${name}.${key} takes the password from .env`);
     }
   }
   // Nothing that looks like a key or a hash outside ${...}.
@@ -578,14 +704,23 @@ test('Caddy: the Caddyfile serves the app and /sip on PUBLIC_HOSTNAME, and its h
     });
   const result = adapt({});
   assert.is(result.status, 0, result.stderr);
-  const json = JSON.parse(result.stdout) as { admin: { listen: string }; apps: { http: { servers: Record<string, { listen: string[] }> } } };
+  const json = JSON.parse(result.stdout) as {
+    admin: { listen: string };
+    apps: { http: { servers: Record<string, { listen: string[] }> } };
+  };
   assert.is(json.admin.listen, '127.0.0.1:2019', 'the admin API stays on the loopback');
   const [host, port] = service('caddy').healthcheck?.test.slice(-3, -1) ?? [];
   const listens = Object.values(json.apps.http.servers).map((s) => s.listen);
-  assert.ok(listens.some((l) => l.length === 1 && l[0] === `${host}:${port}`), `a server listens on ${host}:${port} only: ${JSON.stringify(listens)}`);
+  assert.ok(
+    listens.some((l) => l.length === 1 && l[0] === `${host}:${port}`),
+    `a server listens on ${host}:${port} only: ${JSON.stringify(listens)}`,
+  );
   const server = JSON.stringify(json);
   assert.ok(server.includes('"host":["phones.clinic.example"]'), server);
-  assert.ok(server.includes('{"path":["/sip"]}') && server.includes('"dial":"127.0.0.1:5066"'), 'wss /sip goes to Kamailio\'s WebSocket');
+  assert.ok(
+    server.includes('{"path":["/sip"]}') && server.includes('"dial":"127.0.0.1:5066"'),
+    "wss /sip goes to Kamailio's WebSocket",
+  );
   assert.ok(server.includes('"dial":"127.0.0.1:8080"'), 'the rest goes to signaling');
   for (const tls of ['tls internal', 'tls /etc/caddy/certs/cert.pem /etc/caddy/certs/key.pem']) {
     const other = adapt({ CADDY_TLS: tls });
@@ -609,7 +744,9 @@ function instructions(file: string): Array<{ op: string; args: string }> {
 test('Dockerfiles: Debian 12 (bookworm) bases, every file they COPY exists, tini as PID 1, and not root', () => {
   const built = Object.entries(resolved.services).filter(([, s]) => s.build);
   assert.is(built.length, Object.keys(resolved.services).length, 'every image is built from this repository');
-  const workspaces = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
+  const workspaces = (
+    JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }
+  ).workspaces;
   for (const [name, s] of built) {
     const build = s.build ?? { context: '', dockerfile: '' };
     assert.is(build.context, REPO_ROOT, `${name} builds from the repository root`);
@@ -625,7 +762,8 @@ test('Dockerfiles: Debian 12 (bookworm) bases, every file they COPY exists, tini
       }
       if (op === 'COPY' && !args.startsWith('--from=')) {
         const sources = args.split(/\s+/).slice(0, -1);
-        for (const source of sources) assert.ok(existsSync(path.join(build.context, source)), `${build.dockerfile}: COPY ${source} exists`);
+        for (const source of sources)
+          assert.ok(existsSync(path.join(build.context, source)), `${build.dockerfile}: COPY ${source} exists`);
       }
     }
     const last = steps.slice(steps.map((s) => s.op).lastIndexOf('FROM'));
@@ -635,12 +773,16 @@ test('Dockerfiles: Debian 12 (bookworm) bases, every file they COPY exists, tini
     assert.match(entrypoint, /^\["\/usr\/bin\/tini", "--"/, `${build.dockerfile}: tini is PID 1`);
     if (build.dockerfile === 'deploy/node/Dockerfile') {
       for (const workspace of workspaces) {
-        assert.ok(steps.some((s) => s.op === 'COPY' && s.args === `${workspace}/package.json ${workspace}/`), `npm ci needs ${workspace}/package.json`);
+        assert.ok(
+          steps.some((s) => s.op === 'COPY' && s.args === `${workspace}/package.json ${workspace}/`),
+          `npm ci needs ${workspace}/package.json`,
+        );
       }
     }
   }
   const ignored = readFileSync(path.join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n');
-  for (const entry of ['**/node_modules', '.env', 'var']) assert.ok(ignored.includes(entry), `.dockerignore has ${entry}`);
+  for (const entry of ['**/node_modules', '.env', 'var'])
+    assert.ok(ignored.includes(entry), `.dockerignore has ${entry}`);
 });
 
 /** A Dockerfile's stages: the instructions from each FROM to the next. */
@@ -663,14 +805,16 @@ test('deploy/node/Dockerfile: every stage that runs npm ci can build argon2 from
     const name = stage[0]?.args ?? '';
     const npmCi = stage.findIndex((s) => s.op === 'RUN' && /\bnpm ci\b/.test(s.args));
     const tools = stage.slice(0, npmCi).find((s) => s.op === 'RUN' && s.args.includes('apt-get install'))?.args ?? '';
-    for (const pkg of ['python3', 'make', 'g++']) assert.ok(tools.split(/\s+/).includes(pkg), `${name}: installs ${pkg} before npm ci`);
+    for (const pkg of ['python3', 'make', 'g++'])
+      assert.ok(tools.split(/\s+/).includes(pkg), `${name}: installs ${pkg} before npm ci`);
     assert.match(tools, /apt-get install -y --no-install-recommends /, `${name}: without recommends`);
     assert.match(tools, /rm -rf \/var\/lib\/apt\/lists\/\*$/, `${name}: cleans the apt lists in the same layer`);
   }
   const runtime = all.at(-1) ?? [];
   assert.not.ok(withNpmCi.includes(runtime), 'the runtime stage runs no npm ci');
   for (const args of installs(runtime)) {
-    for (const pkg of ['python3', 'make', 'g++', 'gcc', 'build-essential']) assert.not.ok(args.split(/\s+/).includes(pkg), `the runtime stage installs ${pkg}`);
+    for (const pkg of ['python3', 'make', 'g++', 'gcc', 'build-essential'])
+      assert.not.ok(args.split(/\s+/).includes(pkg), `the runtime stage installs ${pkg}`);
   }
 });
 

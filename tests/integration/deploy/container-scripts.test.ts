@@ -56,20 +56,45 @@ function rawCommand(port: number, command: string): Promise<string> {
 
 /** Runs a healthcheck as Docker does: healthy is exit code 0. */
 async function healthy(command: string, ...args: string[]): Promise<boolean> {
-  return run('bash', [command, ...args], { timeout: 10_000 }).then(() => true, () => false);
+  return run('bash', [command, ...args], { timeout: 10_000 }).then(
+    () => true,
+    () => false,
+  );
 }
 
 test.before(async () => {
   redisPort = await freePort();
   // The redis service's command line: the launcher's arguments after the start script.
-  redis = killOnExit(ManagedProcess.start({
-    name: 'redis',
-    command: 'bash',
-    args: [script('redis/start.sh'), '--bind', '127.0.0.1', '--port', String(redisPort), '--dir', dir, '--appendonly', 'yes', '--daemonize', 'no'],
-    env: { ...process.env, REDIS_PASSWORD: PASSWORD },
-  }));
+  redis = killOnExit(
+    ManagedProcess.start({
+      name: 'redis',
+      command: 'bash',
+      args: [
+        script('redis/start.sh'),
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        String(redisPort),
+        '--dir',
+        dir,
+        '--appendonly',
+        'yes',
+        '--daemonize',
+        'no',
+      ],
+      env: { ...process.env, REDIS_PASSWORD: PASSWORD },
+    }),
+  );
   // Up once it answers, even if only to refuse a PING without the password.
-  await waitUntilHealthy(redis, () => rawCommand(redisPort, 'PING').then(() => true, () => false), 10_000);
+  await waitUntilHealthy(
+    redis,
+    () =>
+      rawCommand(redisPort, 'PING').then(
+        () => true,
+        () => false,
+      ),
+    10_000,
+  );
   db = new Redis(`redis://:${PASSWORD}@127.0.0.1:${redisPort}`);
   kamailio = await startTestKamailio({ redisUrl: `redis://:${PASSWORD}@127.0.0.1:${redisPort}` });
   rtpengine = await startTestRtpengine();
@@ -98,22 +123,48 @@ test('Redis: a backup made with redis-cli --rdb comes back with deploy/redis/res
   await db.set('backup-probe', 'before the backup');
   await db.hset('user:backup-probe', 'email', 'anna@clinic.example');
   const backup = path.join(dir, 'backup.rdb');
-  await run('redis-cli', ['-p', String(redisPort), '--rdb', backup], { env: { ...process.env, REDISCLI_AUTH: PASSWORD } });
+  await run('redis-cli', ['-p', String(redisPort), '--rdb', backup], {
+    env: { ...process.env, REDISCLI_AUTH: PASSWORD },
+  });
   await db.set('backup-probe', 'after the backup');
 
   const restored = mkdtempSync(path.join(dir, 'restored-'));
-  const { stdout } = await run('bash', [script('redis/restore.sh'), backup], { env: { ...process.env, DATA_DIR: restored } });
+  const { stdout } = await run('bash', [script('redis/restore.sh'), backup], {
+    env: { ...process.env, DATA_DIR: restored },
+  });
   assert.match(stdout, /restore: \d+ keys from/);
   const port = await freePort();
-  const again = killOnExit(ManagedProcess.start({
-    name: 'redis-restored',
-    command: 'bash',
-    args: [script('redis/start.sh'), '--bind', '127.0.0.1', '--port', String(port), '--dir', restored, '--appendonly', 'yes', '--daemonize', 'no'],
-    env: { ...process.env, REDIS_PASSWORD: PASSWORD },
-  }));
+  const again = killOnExit(
+    ManagedProcess.start({
+      name: 'redis-restored',
+      command: 'bash',
+      args: [
+        script('redis/start.sh'),
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--dir',
+        restored,
+        '--appendonly',
+        'yes',
+        '--daemonize',
+        'no',
+      ],
+      env: { ...process.env, REDIS_PASSWORD: PASSWORD },
+    }),
+  );
   const client = new Redis(`redis://:${PASSWORD}@127.0.0.1:${port}`, { lazyConnect: true });
   try {
-    await waitUntilHealthy(again, () => rawCommand(port, 'PING').then(() => true, () => false), 10_000);
+    await waitUntilHealthy(
+      again,
+      () =>
+        rawCommand(port, 'PING').then(
+          () => true,
+          () => false,
+        ),
+      10_000,
+    );
     await client.connect();
     assert.is(await client.get('backup-probe'), 'before the backup');
     assert.is(await client.hget('user:backup-probe', 'email'), 'anna@clinic.example');
@@ -124,7 +175,7 @@ test('Redis: a backup made with redis-cli --rdb comes back with deploy/redis/res
   }
 });
 
-test('Redis: compose\'s healthcheck command passes with the password and fails without it', async () => {
+test("Redis: compose's healthcheck command passes with the password and fails without it", async () => {
   const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
     services: { redis: { healthcheck: { test: string[] } } };
   };
@@ -133,7 +184,10 @@ test('Redis: compose\'s healthcheck command passes with the password and fails w
   // What Docker runs once compose has interpolated the file.
   const command = shell.replace('${REDIS_PORT:-6379}', String(redisPort)).replaceAll('$$', '$');
   const check = (password: string) =>
-    run('sh', ['-c', command], { env: { PATH: process.env['PATH'], REDIS_PASSWORD: password } }).then(() => true, () => false);
+    run('sh', ['-c', command], { env: { PATH: process.env['PATH'], REDIS_PASSWORD: password } }).then(
+      () => true,
+      () => false,
+    );
   assert.is(await check(PASSWORD), true);
   assert.is(await check('wrong'), false);
 });
@@ -143,8 +197,12 @@ test('Kamailio reaches the password-protected Redis: a desk phone registers with
   const phone = await SipUdpEndpoint.open('127.0.0.1', kamailio.sipPort);
   try {
     const { response } = await register(phone, {
-      user: '201', domain: kamailio.domain, username: '201', password: 'desk-phone-password',
-      contact: `sip:201@127.0.0.1:${phone.localPort}`, expires: 60,
+      user: '201',
+      domain: kamailio.domain,
+      username: '201',
+      password: 'desk-phone-password',
+      contact: `sip:201@127.0.0.1:${phone.localPort}`,
+      expires: 60,
     });
     assert.is(response.status, 200, response.raw);
     assert.ok(await db.get(RedisKeys.sipRegistration('201')), 'Kamailio wrote the registration to Redis');
@@ -155,12 +213,18 @@ test('Kamailio reaches the password-protected Redis: a desk phone registers with
 
 test('sip-options.sh: healthy while Kamailio answers OPTIONS, not when nothing listens', async () => {
   assert.is(await healthy(script('healthcheck/sip-options.sh'), '127.0.0.1', String(kamailio.sipPort)), true);
-  assert.is(await healthy(script('healthcheck/sip-options.sh'), '127.0.0.1', String(await freePort('127.0.0.1', ['udp']))), false);
+  assert.is(
+    await healthy(script('healthcheck/sip-options.sh'), '127.0.0.1', String(await freePort('127.0.0.1', ['udp']))),
+    false,
+  );
 });
 
 test('ng-ping.sh: healthy while rtpengine answers ping, not when nothing listens', async () => {
   assert.is(await healthy(script('healthcheck/ng-ping.sh'), '127.0.0.1', String(rtpengine.ngPort)), true);
-  assert.is(await healthy(script('healthcheck/ng-ping.sh'), '127.0.0.1', String(await freePort('127.0.0.1', ['udp']))), false);
+  assert.is(
+    await healthy(script('healthcheck/ng-ping.sh'), '127.0.0.1', String(await freePort('127.0.0.1', ['udp']))),
+    false,
+  );
 });
 
 test('rtpengine: start.sh keeps its calls in database RTPENGINE_REDIS_DB of the password-protected Redis (the password on no command line, in no environment, in a file only its owner reads); killed and started again, it has them back', async () => {
@@ -168,28 +232,72 @@ test('rtpengine: start.sh keeps its calls in database RTPENGINE_REDIS_DB of the 
   const range = await reserveMediaRange(10);
   const runDir = path.join(dir, 'rtpengine-run');
   // The rtpengine service's command line: the launcher's arguments after the start script.
-  const args = rtpengineArgs({ ngHost: '127.0.0.1', ngPort, interface: '127.0.0.1', portMin: range.portMin, portMax: range.portMax });
-  const env = { ...process.env, REDIS_PASSWORD: PASSWORD, REDIS_PORT: String(redisPort), RTPENGINE_REDIS_DB: '3', RTPENGINE_RUN_DIR: runDir, RTPENGINE_BIN: 'rtpengine' };
+  const args = rtpengineArgs({
+    ngHost: '127.0.0.1',
+    ngPort,
+    interface: '127.0.0.1',
+    portMin: range.portMin,
+    portMax: range.portMax,
+  });
+  const env = {
+    ...process.env,
+    REDIS_PASSWORD: PASSWORD,
+    REDIS_PORT: String(redisPort),
+    RTPENGINE_REDIS_DB: '3',
+    RTPENGINE_RUN_DIR: runDir,
+    RTPENGINE_BIN: 'rtpengine',
+  };
   const start = async (): Promise<ManagedProcess> => {
-    const proc = killOnExit(ManagedProcess.start({ name: 'rtpengine-start', command: 'sh', args: [script('rtpengine/start.sh'), ...args], env }));
+    const proc = killOnExit(
+      ManagedProcess.start({
+        name: 'rtpengine-start',
+        command: 'sh',
+        args: [script('rtpengine/start.sh'), ...args],
+        env,
+      }),
+    );
     await waitUntilHealthy(proc, () => ngPing('127.0.0.1', ngPort), 10_000);
     return proc;
   };
   const keyspace = new Redis(`redis://:${PASSWORD}@127.0.0.1:${redisPort}/3`);
   let proc = await start();
   try {
-    assert.not.ok(readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').includes(PASSWORD), 'the password is on no command line');
+    assert.not.ok(
+      readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').includes(PASSWORD),
+      'the password is on no command line',
+    );
     assert.not.ok(readFileSync(`/proc/${proc.pid}/environ`, 'utf8').includes(PASSWORD), 'nor in its environment');
     assert.is(statSync(path.join(runDir, 'rtpengine.conf')).mode & 0o777, 0o600);
     assert.is(statSync(runDir).mode & 0o777, 0o700);
-    const sdp = (port: number): string => `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\na=sendrecv\r\n`;
-    assert.is((await ngRequest('127.0.0.1', ngPort, { command: 'offer', 'call-id': 'kept', 'from-tag': 'a', sdp: sdp(4000) }))['result'], 'ok');
-    assert.is((await ngRequest('127.0.0.1', ngPort, { command: 'answer', 'call-id': 'kept', 'from-tag': 'a', 'to-tag': 'b', sdp: sdp(4002) }))['result'], 'ok');
+    const sdp = (port: number): string =>
+      `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\na=sendrecv\r\n`;
+    assert.is(
+      (await ngRequest('127.0.0.1', ngPort, { command: 'offer', 'call-id': 'kept', 'from-tag': 'a', sdp: sdp(4000) }))[
+        'result'
+      ],
+      'ok',
+    );
+    assert.is(
+      (
+        await ngRequest('127.0.0.1', ngPort, {
+          command: 'answer',
+          'call-id': 'kept',
+          'from-tag': 'a',
+          'to-tag': 'b',
+          sdp: sdp(4002),
+        })
+      )['result'],
+      'ok',
+    );
     assert.ok((await keyspace.dbsize()) > 0, 'the call is in database 3');
     proc.killNow();
     await proc.exited;
     proc = await start();
-    assert.is((await ngRequest('127.0.0.1', ngPort, { command: 'query', 'call-id': 'kept' }))['result'], 'ok', 'the restarted rtpengine has the call');
+    assert.is(
+      (await ngRequest('127.0.0.1', ngPort, { command: 'query', 'call-id': 'kept' }))['result'],
+      'ok',
+      'the restarted rtpengine has the call',
+    );
     await ngRequest('127.0.0.1', ngPort, { command: 'delete', 'call-id': 'kept', 'delete delay': 0 });
     await waitUntilHealthy(proc, async () => (await keyspace.dbsize()) === 0, 5_000);
   } finally {
@@ -197,14 +305,25 @@ test('rtpengine: start.sh keeps its calls in database RTPENGINE_REDIS_DB of the 
     keyspace.disconnect();
     range.release();
   }
-  const refused = await run('sh', [script('rtpengine/start.sh'), ...args], { env: { ...env, RTPENGINE_REDIS_DB: '0' } }).then(() => '', (err: { stderr?: string }) => err.stderr ?? 'failed');
+  const refused = await run('sh', [script('rtpengine/start.sh'), ...args], {
+    env: { ...env, RTPENGINE_REDIS_DB: '0' },
+  }).then(
+    () => '',
+    (err: { stderr?: string }) => err.stderr ?? 'failed',
+  );
   assert.match(refused, /RTPENGINE_REDIS_DB=0 is invalid/);
 });
 
-test('http-ok.sh: healthy on signaling\'s /api/health (200), not on a 404 or a closed port', async () => {
+test("http-ok.sh: healthy on signaling's /api/health (200), not on a 404 or a closed port", async () => {
   assert.is(await healthy(script('healthcheck/http-ok.sh'), '127.0.0.1', String(signalingPort), '/api/health'), true);
-  assert.is(await healthy(script('healthcheck/http-ok.sh'), '127.0.0.1', String(signalingPort), '/api/nothing-here'), false);
-  assert.is(await healthy(script('healthcheck/http-ok.sh'), '127.0.0.1', String(await freePort()), '/api/health'), false);
+  assert.is(
+    await healthy(script('healthcheck/http-ok.sh'), '127.0.0.1', String(signalingPort), '/api/nothing-here'),
+    false,
+  );
+  assert.is(
+    await healthy(script('healthcheck/http-ok.sh'), '127.0.0.1', String(await freePort()), '/api/health'),
+    false,
+  );
 });
 
 test.run();

@@ -28,13 +28,30 @@ test('release.sh makes deskline-<version>.tar.gz and a checksum that sha256sum -
 test('the archive unpacks into deskline/ with what compose needs, and no local state', async () => {
   const { stdout } = await run('tar', ['-tzf', path.join(dir, archive)], { maxBuffer: 16 * 1024 * 1024 });
   const entries = stdout.split('\n').filter(Boolean);
-  assert.ok(entries.every((entry) => entry.startsWith('deskline/')), 'everything under deskline/');
-  for (const needed of ['docker-compose.yml', 'docker-compose.scale.yml', '.env.example', 'deploy/', 'deploy/redis/sentinel.sh', 'pbx-config/kamailio/kamailio.cfg', 'docs/operations.md', 'docs/scaling.md']) {
+  assert.ok(
+    entries.every((entry) => entry.startsWith('deskline/')),
+    'everything under deskline/',
+  );
+  for (const needed of [
+    'docker-compose.yml',
+    'docker-compose.scale.yml',
+    '.env.example',
+    'deploy/',
+    'deploy/redis/sentinel.sh',
+    'pbx-config/kamailio/kamailio.cfg',
+    'docs/operations.md',
+    'docs/scaling.md',
+  ]) {
     assert.ok(entries.includes(`deskline/${needed}`), `${needed} is in the archive`);
   }
   assert.not.ok(entries.includes('deskline/.env'), 'no .env (secrets)');
-  assert.not.ok(entries.some((entry) => entry.includes('node_modules/')), 'no node_modules');
-  const runtime = entries.filter((entry) => entry.startsWith('deskline/var/') && !entry.endsWith('/') && entry !== 'deskline/var/README.md');
+  assert.not.ok(
+    entries.some((entry) => entry.includes('node_modules/')),
+    'no node_modules',
+  );
+  const runtime = entries.filter(
+    (entry) => entry.startsWith('deskline/var/') && !entry.endsWith('/') && entry !== 'deskline/var/README.md',
+  );
   assert.equal(runtime, [], 'no runtime state from var/');
 });
 

@@ -40,8 +40,9 @@ function envFile(ports: Record<string, string>): string {
     REDIS_PASSWORD: 'b'.repeat(64),
     ...ports,
   };
-  const text = readFileSync(path.join(REPO_ROOT, '.env.example'), 'utf8').replace(/^([A-Z][A-Z0-9_]*)=.*$/gm, (line, key: string) =>
-    key in values ? `${key}=${values[key]}` : line,
+  const text = readFileSync(path.join(REPO_ROOT, '.env.example'), 'utf8').replace(
+    /^([A-Z][A-Z0-9_]*)=.*$/gm,
+    (line, key: string) => (key in values ? `${key}=${values[key]}` : line),
   );
   const file = path.join(tmp, `env-${Object.values(ports).join('-') || 'defaults'}`);
   writeFileSync(file, text);
@@ -50,7 +51,10 @@ function envFile(ports: Record<string, string>): string {
 
 /** docker-compose config over both files, with no variable of this shell (it would win over .env). */
 async function resolve(ports: Record<string, string> = {}): Promise<Record<string, Service>> {
-  const files = ['docker-compose.yml', 'docker-compose.scale.yml'].flatMap((file) => ['-f', path.join(REPO_ROOT, file)]);
+  const files = ['docker-compose.yml', 'docker-compose.scale.yml'].flatMap((file) => [
+    '-f',
+    path.join(REPO_ROOT, file),
+  ]);
   const { stdout } = await run('docker-compose', [...files, '--env-file', envFile(ports), 'config'], {
     cwd: tmp,
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmp },
@@ -69,12 +73,19 @@ test('signaling-2 is signaling with its own port, and Caddy proxies to both once
   assert.equal({ ...envTwo, PORT: envOne['PORT'] }, envOne, 'the same settings but PORT');
   assert.is(envOne['PORT'], '8080');
   assert.is(envTwo['PORT'], '8081');
-  assert.equal(healthTwo?.test, healthOne?.test.map((arg) => (arg === '8080' ? '8081' : arg)), 'its healthcheck asks its own port');
+  assert.equal(
+    healthTwo?.test,
+    healthOne?.test.map((arg) => (arg === '8080' ? '8081' : arg)),
+    'its healthcheck asks its own port',
+  );
   // Both drain before they stop: Caddy (a check a second) has stopped sending them anything.
   for (const env of [envOne, envTwo]) assert.ok(loadConfig(env).SHUTDOWN_DRAIN_SECONDS >= 2);
   // Docker's SIGKILL comes after the drain and signaling's own 10 s bound on closing.
   const grace = /^(\d+)s$/.exec(String(one?.['stop_grace_period'] ?? ''));
-  assert.ok(grace && Number(grace[1]) > loadConfig(envOne).SHUTDOWN_DRAIN_SECONDS + 10, `stop_grace_period ${String(one?.['stop_grace_period'])}`);
+  assert.ok(
+    grace && Number(grace[1]) > loadConfig(envOne).SHUTDOWN_DRAIN_SECONDS + 10,
+    `stop_grace_period ${String(one?.['stop_grace_period'])}`,
+  );
 
   const caddy = services['caddy'];
   assert.equal(Object.keys(caddy?.depends_on ?? {}).sort(), ['kamailio', 'signaling', 'signaling-2']);
@@ -85,7 +96,10 @@ test('signaling-2 is signaling with its own port, and Caddy proxies to both once
   // The Caddyfile with that environment: one reverse proxy over both, with the health check and the
   // retries docs/scaling.md describes.
   const config = JSON.stringify(adaptCaddyfile(caddyEnvironment(tmp, caddy?.environment ?? {})));
-  const proxy = /\{"handle":\[\{"handler":"reverse_proxy","health_checks":(\{.*?\}\}),"load_balancing":(\{.*?\}\}?),"upstreams":(\[[^\]]*\])/.exec(config);
+  const proxy =
+    /\{"handle":\[\{"handler":"reverse_proxy","health_checks":(\{.*?\}\}),"load_balancing":(\{.*?\}\}?),"upstreams":(\[[^\]]*\])/.exec(
+      config,
+    );
   assert.ok(proxy, config);
   assert.equal(JSON.parse(proxy?.[3] ?? '[]'), [{ dial: '127.0.0.1:8080' }, { dial: '127.0.0.1:8081' }]);
   assert.equal(JSON.parse(proxy?.[1] ?? '{}'), { active: { interval: 1e9, timeout: 2e9, uri: '/api/health' } });

@@ -16,7 +16,17 @@ import { describeSipp, runSipp } from '../../helpers/sipp.js';
 
 const PUBLIC = '203.0.113.7';
 const SCENARIOS = path.join(REPO_ROOT, 'tests/integration/pbx-config/sipp');
-const SDP = ['v=0', 'o=app 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=sendrecv', ''].join('\r\n');
+const SDP = [
+  'v=0',
+  'o=app 1 1 IN IP4 127.0.0.1',
+  's=-',
+  'c=IN IP4 127.0.0.1',
+  't=0 0',
+  'm=audio 40000 RTP/AVP 0',
+  'a=rtpmap:0 PCMU/8000',
+  'a=sendrecv',
+  '',
+].join('\r\n');
 
 let redis: TestRedis;
 let kamailio: TestKamailio;
@@ -25,7 +35,12 @@ let app: SipTcpEndpoint;
 test.before(async () => {
   redis = await startTestRedis();
   kamailio = await startTestKamailio({ redisUrl: redis.url, advertise: PUBLIC });
-  app = await SipTcpEndpoint.connect({ host: kamailio.host, port: kamailio.sipPort, localAddress: kamailio.appHost, localPort: kamailio.appPort });
+  app = await SipTcpEndpoint.connect({
+    host: kamailio.host,
+    port: kamailio.sipPort,
+    localAddress: kamailio.appHost,
+    localPort: kamailio.appPort,
+  });
   const self = `sip:${kamailio.host}:${kamailio.sipPort}`;
   const ping = app.sendRequest({ method: 'OPTIONS', uri: self, from: `sip:sipapp@${kamailio.domain}`, to: self });
   assert.is((await app.finalResponse(ping)).status, 200);
@@ -48,7 +63,7 @@ test('Kamailio starts listening with the public address advertised', () => {
   );
 });
 
-test('a carrier call: Record-Route carries the public address, and the ACK and the sip app\'s BYE still route', async () => {
+test("a carrier call: Record-Route carries the public address, and the ACK and the sip app's BYE still route", async () => {
   const call = runSipp({
     scenario: path.join(SCENARIOS, 'uac-invite-from-trunk-answered-expect-bye.xml'),
     remoteHost: kamailio.host,
@@ -61,12 +76,18 @@ test('a carrier call: Record-Route carries the public address, and the ACK and t
   // address; the sip app's connection is local and keeps the local one.
   const carrierSide = routes.filter((route) => !route.includes('transport=tcp'));
   assert.is(carrierSide.length, 1, routes.join(' | '));
-  assert.ok(carrierSide[0]?.includes(`sip:${PUBLIC}:${kamailio.sipPort}`), `the carrier's Record-Route ${carrierSide[0]} names the public address`);
+  assert.ok(
+    carrierSide[0]?.includes(`sip:${PUBLIC}:${kamailio.sipPort}`),
+    `the carrier's Record-Route ${carrierSide[0]} names the public address`,
+  );
   const callId = header(invite, 'call-id') ?? '';
   const tag = randomToken(4);
   app.respond(invite, 200, 'OK', {
     toTag: tag,
-    headers: [['Contact', `<sip:sipapp@${kamailio.appHost}:${kamailio.appPort};transport=tcp>`], ['Content-Type', 'application/sdp']],
+    headers: [
+      ['Contact', `<sip:sipapp@${kamailio.appHost}:${kamailio.appPort};transport=tcp>`],
+      ['Content-Type', 'application/sdp'],
+    ],
     body: SDP,
   });
   await app.waitForRequest('ACK', callId);

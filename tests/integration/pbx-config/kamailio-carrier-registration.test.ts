@@ -30,7 +30,12 @@ let registration: TrunkRegistration;
 
 test.before(async () => {
   redis = await startTestRedis();
-  registrar = await CarrierRegistrar.open({ realm: 'carrier.example', authUsername: 'deskline-4930', password: PASSWORD, expires: EXPIRES });
+  registrar = await CarrierRegistrar.open({
+    realm: 'carrier.example',
+    authUsername: 'deskline-4930',
+    password: PASSWORD,
+    expires: EXPIRES,
+  });
   registration = {
     registrar: `127.0.0.1:${registrar.port}`,
     domain: 'sip.carrier.example',
@@ -41,7 +46,12 @@ test.before(async () => {
     expires: EXPIRES,
   };
   kamailio = await startTestKamailio({ redisUrl: redis.url, registration, registerInterval: INTERVAL });
-  app = await SipTcpEndpoint.connect({ host: kamailio.host, port: kamailio.sipPort, localAddress: kamailio.appHost, localPort: kamailio.appPort });
+  app = await SipTcpEndpoint.connect({
+    host: kamailio.host,
+    port: kamailio.sipPort,
+    localAddress: kamailio.appHost,
+    localPort: kamailio.appPort,
+  });
   const self = `sip:${kamailio.host}:${kamailio.sipPort}`;
   const ping = app.sendRequest({ method: 'OPTIONS', uri: self, from: `sip:sipapp@${kamailio.domain}`, to: self });
   assert.is((await app.finalResponse(ping)).status, 200);
@@ -58,22 +68,33 @@ test('Kamailio registers the line: the 401 challenge is answered with the right 
   const challenged = await registrar.waitForAttempt(401, 0, 10_000);
   const accepted = await registrar.waitForAttempt(200, 0, 10_000);
   for (const { request } of [challenged, accepted]) {
-    assert.is(request.uri, 'sip:sip.carrier.example', 'the Request-URI is the carrier\'s domain');
+    assert.is(request.uri, 'sip:sip.carrier.example', "the Request-URI is the carrier's domain");
     assert.is(nameAddrUri(header(request, 'to') ?? ''), 'sip:4930123456@sip.carrier.example');
     assert.is(nameAddrUri(header(request, 'from') ?? ''), 'sip:4930123456@sip.carrier.example');
-    assert.is(nameAddrUri(header(request, 'contact') ?? ''), `sip:4930123456@${kamailio.host}:${kamailio.sipPort}`, 'the contact is Deskline\'s SIP address');
+    assert.is(
+      nameAddrUri(header(request, 'contact') ?? ''),
+      `sip:4930123456@${kamailio.host}:${kamailio.sipPort}`,
+      "the contact is Deskline's SIP address",
+    );
     assert.is(header(request, 'expires'), String(EXPIRES));
   }
   assert.ok(accepted.digestValid, 'the digest response is the one the password gives');
   assert.equal(
-    { username: accepted.authorization?.['username'], realm: accepted.authorization?.['realm'], uri: accepted.authorization?.['uri'] },
+    {
+      username: accepted.authorization?.['username'],
+      realm: accepted.authorization?.['realm'],
+      uri: accepted.authorization?.['uri'],
+    },
     { username: 'deskline-4930', realm: 'carrier.example', uri: 'sip:sip.carrier.example' },
   );
-  assert.ok(cseq(accepted.request).number > cseq(challenged.request).number, 'the answer to the challenge has a higher CSeq');
+  assert.ok(
+    cseq(accepted.request).number > cseq(challenged.request).number,
+    'the answer to the challenge has a higher CSeq',
+  );
   assert.is(header(accepted.request, 'call-id'), header(challenged.request, 'call-id'));
 });
 
-test('the password is only in the table (mode 600), never in Kamailio\'s command line, environment or log', () => {
+test("the password is only in the table (mode 600), never in Kamailio's command line, environment or log", () => {
   const dir = path.join(kamailio.runDir, 'uacreg');
   assert.is(statSync(dir).mode & 0o777, 0o700);
   for (const file of ['version', 'uacreg']) assert.is(statSync(path.join(dir, file)).mode & 0o777, 0o600, file);
@@ -83,7 +104,10 @@ test('the password is only in the table (mode 600), never in Kamailio\'s command
   const environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
   assert.not.ok(environ.includes(PASSWORD), 'not in its environment');
   assert.ok(environ.includes(`TRUNK_REGISTRATION_DB=text://${dir}`));
-  assert.not.ok(kamailio.log.some((line) => line.includes(PASSWORD) || line.includes('pa\\:ss')), 'not in its log');
+  assert.not.ok(
+    kamailio.log.some((line) => line.includes(PASSWORD) || line.includes('pa\\:ss')),
+    'not in its log',
+  );
 });
 
 test('it registers again before the registration expires, in the same Call-ID', async () => {
@@ -99,11 +123,16 @@ test('it registers again before the registration expires, in the same Call-ID', 
   assert.is(registrar.attempts.filter((a) => a.status === 403).length, 0);
 });
 
-test('a carrier\'s INVITE to the registered contact, from an allowed address, reaches the sip app; its OPTIONS are answered', async () => {
+test("a carrier's INVITE to the registered contact, from an allowed address, reaches the sip app; its OPTIONS are answered", async () => {
   const carrier = await SipUdpEndpoint.open(kamailio.host, kamailio.sipPort, '127.0.0.1');
   try {
     const contact = `sip:4930123456@${kamailio.host}:${kamailio.sipPort}`;
-    const options = carrier.sendRequest({ method: 'OPTIONS', uri: contact, from: 'sip:carrier@sip.carrier.example', to: contact });
+    const options = carrier.sendRequest({
+      method: 'OPTIONS',
+      uri: contact,
+      from: 'sip:carrier@sip.carrier.example',
+      to: contact,
+    });
     assert.is((await carrier.finalResponse(options)).status, 200, 'a keep-alive to the registered contact gets 200');
 
     const invite = carrier.sendRequest({
@@ -113,7 +142,16 @@ test('a carrier\'s INVITE to the registered contact, from an allowed address, re
       to: 'sip:+4930123456@sip.carrier.example',
       contact: `sip:carrier@127.0.0.1:${carrier.localPort}`,
       headers: [['Content-Type', 'application/sdp']],
-      body: ['v=0', 'o=c 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40002 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', ''].join('\r\n'),
+      body: [
+        'v=0',
+        'o=c 1 1 IN IP4 127.0.0.1',
+        's=-',
+        'c=IN IP4 127.0.0.1',
+        't=0 0',
+        'm=audio 40002 RTP/AVP 0',
+        'a=rtpmap:0 PCMU/8000',
+        '',
+      ].join('\r\n'),
     });
     const atApp = await app.waitForRequest('INVITE', invite.callId, 5000);
     assert.is(atApp.uri, contact, 'the R-URI user is the registered user name: it must be one of CLINIC_NUMBERS');
@@ -129,7 +167,12 @@ test('a carrier\'s INVITE to the registered contact, from an allowed address, re
 });
 
 test('without a registration nothing is sent, even with a registration table named in the inherited environment', async () => {
-  const listener = await CarrierRegistrar.open({ realm: 'carrier.example', authUsername: 'x', password: 'y', expires: 60 });
+  const listener = await CarrierRegistrar.open({
+    realm: 'carrier.example',
+    authUsername: 'x',
+    password: 'y',
+    expires: 60,
+  });
   const stale = mkdtempSync(path.join(os.tmpdir(), 'deskline-stale-uacreg-'));
   const saved = { ...process.env };
   try {
@@ -142,7 +185,9 @@ test('without a registration nothing is sent, even with a registration table nam
     try {
       await new Promise((resolve) => setTimeout(resolve, 3000));
       assert.is(listener.received.length, 0, 'no REGISTER');
-      assert.not.ok(readFileSync(`/proc/${other.process.pid ?? 0}/environ`, 'latin1').includes('TRUNK_REGISTRATION_DB='));
+      assert.not.ok(
+        readFileSync(`/proc/${other.process.pid ?? 0}/environ`, 'latin1').includes('TRUNK_REGISTRATION_DB='),
+      );
     } finally {
       await other.stop();
     }
@@ -155,8 +200,15 @@ test('without a registration nothing is sent, even with a registration table nam
 
 function parseOriginal(raw: string): { uri: string; via: string; from: string; callId: string; cseq: number } {
   const lines = raw.split('\r\n');
-  const get = (name: string): string => lines.find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`))?.replace(/^[^:]*:\s*/, '') ?? '';
-  return { uri: (lines[0] ?? '').split(' ')[1] ?? '', via: get('Via'), from: get('From'), callId: get('Call-ID'), cseq: Number(get('CSeq').split(' ')[0]) };
+  const get = (name: string): string =>
+    lines.find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`))?.replace(/^[^:]*:\s*/, '') ?? '';
+  return {
+    uri: (lines[0] ?? '').split(' ')[1] ?? '',
+    via: get('Via'),
+    from: get('From'),
+    callId: get('Call-ID'),
+    cseq: Number(get('CSeq').split(' ')[0]),
+  };
 }
 
 /** The ACK of a non-2xx final answer: same R-URI, Via branch, From, Call-ID and CSeq number; the answer's To. */

@@ -73,7 +73,13 @@ async function browser(): Promise<SipWsEndpoint> {
 
 /** A browser's REGISTER with credentials made the way signaling makes them. */
 async function registerBrowser(socket: SipWsEndpoint, user: string, credentials?: EphemeralCredentials, expires = 600) {
-  return register(socket, { user, domain: kamailio.domain, ...(credentials ?? (await kamailio.browserCredentials(user))), contact: socket.contact(user), expires });
+  return register(socket, {
+    user,
+    domain: kamailio.domain,
+    ...(credentials ?? (await kamailio.browserCredentials(user))),
+    contact: socket.contact(user),
+    expires,
+  });
 }
 
 test('the config spells the Redis names exactly as protocol/src/redis-keys.ts does', () => {
@@ -105,7 +111,10 @@ test('a wrong password is challenged again (401) and registers nothing', async (
   const result = await sippRegister('uac-register-wrong-password-expect-401.xml', '202', 'wrong-password', 300);
   assert.is(result.code, 0, describeSipp(result));
   assert.is(await db.exists(RedisKeys.sipRegistration('202')), 0);
-  assert.not.ok(events.messages.some((e) => e.user === '202'), 'nothing published for 202');
+  assert.not.ok(
+    events.messages.some((e) => e.user === '202'),
+    'nothing published for 202',
+  );
 });
 
 test('a user without credentials in Redis is challenged again and registers nothing', async () => {
@@ -140,12 +149,16 @@ test('a browser registers over WebSocket with ephemeral credentials: 200, at mos
   assert.ok(ttl > WS_MAX_EXPIRES - 10 && ttl <= WS_MAX_EXPIRES, `TTL ${ttl}`);
 });
 
-test('expired, forged and someone else\'s browser credentials are refused with 403', async () => {
+test("expired, forged and someone else's browser credentials are refused with 403", async () => {
   const socket = await browser();
   const expired = await registerBrowser(socket, 'ws-2', ephemeralCredentials(kamailio.secret, 'ws-2', now() - 60));
   assert.is(expired.response.status, 403, expired.response.raw);
 
-  const forged = await registerBrowser(socket, 'ws-2', ephemeralCredentials('not-the-secret-'.repeat(4), 'ws-2', now() + 3600));
+  const forged = await registerBrowser(
+    socket,
+    'ws-2',
+    ephemeralCredentials('not-the-secret-'.repeat(4), 'ws-2', now() + 3600),
+  );
   assert.is(forged.response.status, 403, forged.response.raw);
 
   const borrowed = await registerBrowser(socket, 'ws-2', ephemeralCredentials(kamailio.secret, 'ws-3', now() + 3600));
@@ -154,7 +167,12 @@ test('expired, forged and someone else\'s browser credentials are refused with 4
   // A browser user name cannot be registered with a desk phone's static password either.
   await db.hset(RedisKeys.sipCredentials, 'ws-2', phoneHa1('ws-2', kamailio.domain, 'static'));
   const staticPassword = await register(socket, {
-    user: 'ws-2', domain: kamailio.domain, username: 'ws-2', password: 'static', contact: socket.contact('ws-2'), expires: 60,
+    user: 'ws-2',
+    domain: kamailio.domain,
+    username: 'ws-2',
+    password: 'static',
+    contact: socket.contact('ws-2'),
+    expires: 60,
   });
   assert.is(staticPassword.response.status, 403, staticPassword.response.raw);
 
@@ -162,7 +180,7 @@ test('expired, forged and someone else\'s browser credentials are refused with 4
   assert.not.ok(events.messages.some((e) => e.user === 'ws-2'));
 });
 
-test('closing the browser\'s WebSocket removes its registration and publishes registered:false', async () => {
+test("closing the browser's WebSocket removes its registration and publishes registered:false", async () => {
   const socket = await browser();
   assert.is((await registerBrowser(socket, 'ws-4')).response.status, 200);
   await events.waitFor((e) => e.user === 'ws-4' && e.registered, 'registered:true for ws-4');
@@ -191,8 +209,14 @@ test('a reloaded tab keeps its registration when the old connection closes after
   assert.is(headers(again.response, 'contact').length, 1);
   await old.close();
   await kamailio.waitForLog(/WebSocket of ws-6 closed: a newer registration stays/);
-  assert.not.ok(events.messages.some((e) => e.user === 'ws-6' && !e.registered), 'ws-6 stays registered');
-  await waitFor('ws-6 mirrored with its new contact', async () => (await db.get(RedisKeys.sipRegistration('ws-6'))) === newContact);
+  assert.not.ok(
+    events.messages.some((e) => e.user === 'ws-6' && !e.registered),
+    'ws-6 stays registered',
+  );
+  await waitFor(
+    'ws-6 mirrored with its new contact',
+    async () => (await db.get(RedisKeys.sipRegistration('ws-6'))) === newContact,
+  );
 });
 
 test('a registration that expires is removed from Redis with registered:false', async () => {
@@ -201,10 +225,20 @@ test('a registration that expires is removed from Redis with registered:false', 
     const socket = await SipWsEndpoint.connect(short.wsUrl);
     sockets.push(socket);
     const credentials = await short.browserCredentials('ws-7');
-    const { response } = await register(socket, { user: 'ws-7', domain: short.domain, ...credentials, contact: socket.contact('ws-7'), expires: 600 });
+    const { response } = await register(socket, {
+      user: 'ws-7',
+      domain: short.domain,
+      ...credentials,
+      contact: socket.contact('ws-7'),
+      expires: 600,
+    });
     assert.is(response.status, 200, response.raw);
     // usrloc looks for expired contacts every 10 s.
-    await events.waitFor((e) => e.user === 'ws-7' && e.registered === false, 'registered:false for ws-7 on expiry', 20_000);
+    await events.waitFor(
+      (e) => e.user === 'ws-7' && e.registered === false,
+      'registered:false for ws-7 on expiry',
+      20_000,
+    );
     assert.is(await db.exists(RedisKeys.sipRegistration('ws-7')), 0);
   } finally {
     await short.stop();

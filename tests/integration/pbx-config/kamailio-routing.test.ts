@@ -21,7 +21,17 @@ import { isChallenge, sendAuthenticatedInvite } from '../../helpers/sip-invite.j
 import { SipUdpEndpoint } from '../../helpers/sip-endpoint.js';
 
 const SCENARIOS = path.join(REPO_ROOT, 'tests/integration/pbx-config/sipp');
-const SDP = ['v=0', 'o=app 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=sendrecv', ''].join('\r\n');
+const SDP = [
+  'v=0',
+  'o=app 1 1 IN IP4 127.0.0.1',
+  's=-',
+  'c=IN IP4 127.0.0.1',
+  't=0 0',
+  'm=audio 40000 RTP/AVP 0',
+  'a=rtpmap:0 PCMU/8000',
+  'a=sendrecv',
+  '',
+].join('\r\n');
 
 let redis: TestRedis;
 let kamailio: TestKamailio;
@@ -62,7 +72,12 @@ const appContact = (): string => `sip:sipapp@${kamailio.appHost}:${kamailio.appP
 
 /** The sip app connects, as it will: from SIP_APP_PORT, and pings Kamailio with OPTIONS. */
 async function connectApp(): Promise<SipTcpEndpoint> {
-  const endpoint = await SipTcpEndpoint.connect({ host: kamailio.host, port: kamailio.sipPort, localAddress: kamailio.appHost, localPort: kamailio.appPort });
+  const endpoint = await SipTcpEndpoint.connect({
+    host: kamailio.host,
+    port: kamailio.sipPort,
+    localAddress: kamailio.appHost,
+    localPort: kamailio.appPort,
+  });
   const self = `sip:${kamailio.host}:${kamailio.sipPort}`;
   const ping = endpoint.sendRequest({ method: 'OPTIONS', uri: self, from: `sip:sipapp@${kamailio.domain}`, to: self });
   assert.is((await endpoint.finalResponse(ping)).status, 200);
@@ -116,7 +131,7 @@ test('a trunk call reaches the sip app over its connection, unchanged, and its a
   assert.is(cseq(ack).number, cseq(invite).number);
 });
 
-test('a trunk call answered by the sip app: the ACK and the app\'s BYE follow the Record-Route set', async () => {
+test("a trunk call answered by the sip app: the ACK and the app's BYE follow the Record-Route set", async () => {
   const endpoint = app ?? (await connectApp());
   const call = trunkCall('uac-invite-from-trunk-answered-expect-bye.xml');
   const invite = await endpoint.waitForRequest('INVITE', undefined, 10_000);
@@ -124,7 +139,10 @@ test('a trunk call answered by the sip app: the ACK and the app\'s BYE follow th
   const tag = randomToken(4);
   endpoint.respond(invite, 200, 'OK', {
     toTag: tag,
-    headers: [['Contact', `<${appContact()}>`], ['Content-Type', 'application/sdp']],
+    headers: [
+      ['Contact', `<${appContact()}>`],
+      ['Content-Type', 'application/sdp'],
+    ],
     body: SDP,
   });
   await endpoint.waitForRequest('ACK', callId);
@@ -149,7 +167,13 @@ async function registeredBrowser(user: string): Promise<SipWsEndpoint> {
   const browser = await SipWsEndpoint.connect(kamailio.wsUrl);
   browsers.push(browser);
   const credentials = await kamailio.browserCredentials(user);
-  const { response } = await register(browser, { user, domain: kamailio.domain, ...credentials, contact: browser.contact(user), expires: 300 });
+  const { response } = await register(browser, {
+    user,
+    domain: kamailio.domain,
+    ...credentials,
+    contact: browser.contact(user),
+    expires: 300,
+  });
   assert.is(response.status, 200, response.raw);
   return browser;
 }
@@ -166,16 +190,19 @@ function ringWorkstation(endpoint: SipEndpoint, user: string) {
   });
 }
 
-test('the sip app rings a browser: INVITE over its WebSocket, answer, ACK, and the browser\'s BYE back to the app', async () => {
+test("the sip app rings a browser: INVITE over its WebSocket, answer, ACK, and the browser's BYE back to the app", async () => {
   const endpoint = app ?? (await connectApp());
   const browser = await registeredBrowser('ws-10');
   const invite = ringWorkstation(endpoint, 'ws-10');
   const incoming = await browser.waitForRequest('INVITE', invite.callId);
-  assert.match(incoming.uri ?? '', /\.invalid;transport=ws/, 'the R-URI is the browser\'s registered contact');
+  assert.match(incoming.uri ?? '', /\.invalid;transport=ws/, "the R-URI is the browser's registered contact");
   browser.respond(incoming, 180, 'Ringing', { toTag: 'browser1' });
   browser.respond(incoming, 200, 'OK', {
     toTag: 'browser1',
-    headers: [['Contact', `<sip:ws10@${browser.viaHost};transport=ws>`], ['Content-Type', 'application/sdp']],
+    headers: [
+      ['Contact', `<sip:ws10@${browser.viaHost};transport=ws>`],
+      ['Content-Type', 'application/sdp'],
+    ],
     body: SDP,
   });
   const ok = await endpoint.finalResponse(invite);
@@ -183,7 +210,15 @@ test('the sip app rings a browser: INVITE over its WebSocket, answer, ACK, and t
   const target = nameAddrUri(header(ok, 'contact') ?? '');
   assert.match(target, /;alias=/, 'Kamailio added where the browser really is');
 
-  const dialog = { callId: invite.callId, uri: target, from: `sip:queue@${kamailio.domain}`, fromTag: invite.fromTag, to: `sip:ws-10@${kamailio.domain}`, toTag: toTag(ok), routes: routeSetAsUac(ok) };
+  const dialog = {
+    callId: invite.callId,
+    uri: target,
+    from: `sip:queue@${kamailio.domain}`,
+    fromTag: invite.fromTag,
+    to: `sip:ws-10@${kamailio.domain}`,
+    toTag: toTag(ok),
+    routes: routeSetAsUac(ok),
+  };
   endpoint.sendRequest({ ...dialog, method: 'ACK', cseq: invite.cseq });
   await browser.waitForRequest('ACK', invite.callId);
 
@@ -256,7 +291,10 @@ function browserCalls(browser: SipWsEndpoint, user: string, authorization?: stri
     from: `sip:${user}@${kamailio.domain}`,
     to: `sip:+4915112345678@${kamailio.domain}`,
     contact: `sip:${user}@${browser.viaHost};transport=ws`,
-    headers: [['Content-Type', 'application/sdp'], ...(authorization ? [['Proxy-Authorization', authorization] as [string, string]] : [])],
+    headers: [
+      ['Content-Type', 'application/sdp'],
+      ...(authorization ? [['Proxy-Authorization', authorization] as [string, string]] : []),
+    ],
     body: SDP,
   });
 }
@@ -272,7 +310,11 @@ test('a browser cannot call out through Kamailio: its INVITE is refused 403 and 
   assert.is((await stranger.finalResponse(unauthenticated)).status, 403);
   // Forged or expired credentials do not help.
   const forged = ephemeralCredentials('not-the-secret-'.repeat(4), 'ws-14', Math.floor(Date.now() / 1000) + 3600);
-  const withForged = browserCalls(stranger, 'ws-14', `Digest username="${forged.username}", realm="${kamailio.domain}", nonce="x", uri="sip:${kamailio.domain}", response="00000000000000000000000000000000"`);
+  const withForged = browserCalls(
+    stranger,
+    'ws-14',
+    `Digest username="${forged.username}", realm="${kamailio.domain}", nonce="x", uri="sip:${kamailio.domain}", response="00000000000000000000000000000000"`,
+  );
   assert.is((await stranger.finalResponse(withForged)).status, 403);
   // Only callback targets (cb-<token>) are open to browsers: a registered workstation calling a number is refused.
   const registered = await registeredBrowser('ws-14');
@@ -280,7 +322,10 @@ test('a browser cannot call out through Kamailio: its INVITE is refused 403 and 
   assert.is((await registered.finalResponse(fromRegistered)).status, 403);
 
   for (const sent of [unauthenticated, withForged, fromRegistered]) {
-    assert.not.ok(endpoint.received.some((m) => header(m, 'call-id') === sent.callId), 'nothing reached the sip app');
+    assert.not.ok(
+      endpoint.received.some((m) => header(m, 'call-id') === sent.callId),
+      'nothing reached the sip app',
+    );
   }
 });
 
@@ -297,7 +342,12 @@ function browserCredentials(user: string) {
 }
 
 /** A browser's callback INVITE as JsSIP sends it, answering Kamailio's challenge with `credentials`. */
-function callBack(browser: SipWsEndpoint, target: string, fromUser: string, credentials: { username: string; password: string }) {
+function callBack(
+  browser: SipWsEndpoint,
+  target: string,
+  fromUser: string,
+  credentials: { username: string; password: string },
+) {
   return sendAuthenticatedInvite(
     browser,
     {
@@ -312,7 +362,7 @@ function callBack(browser: SipWsEndpoint, target: string, fromUser: string, cred
   );
 }
 
-test('a browser\'s INVITE to a callback target without credentials is challenged (407), not refused', async () => {
+test("a browser's INVITE to a callback target without credentials is challenged (407), not refused", async () => {
   const browser = await registeredBrowser('ws-20');
   const target = callbackTarget();
   const sent = browser.sendRequest({
@@ -329,7 +379,7 @@ test('a browser\'s INVITE to a callback target without credentials is challenged
   assert.is(challenge.status, 407);
 });
 
-test('a browser\'s INVITE to a number, to a workstation, to cb- with a token that is not 32 lowercase hex digits, to another domain, or with another user\'s credentials is refused 403 and reaches no one', async () => {
+test("a browser's INVITE to a number, to a workstation, to cb- with a token that is not 32 lowercase hex digits, to another domain, or with another user's credentials is refused 403 and reaches no one", async () => {
   const endpoint = app ?? (await connectApp());
   const browser = await registeredBrowser('ws-21');
   const own = await browserCredentials('ws-21');
@@ -349,22 +399,35 @@ test('a browser\'s INVITE to a number, to a workstation, to cb- with a token tha
   // ws-22's credentials, but From says ws-21: the workstation named in the grant must be the caller.
   const other = await callBack(browser, callbackTarget(), 'ws-21', await browserCredentials('ws-22'));
   assert.ok(other.invite, 'challenged first');
-  assert.is((await browser.finalResponse(other.invite!)).status, 403);
-  refused.push(other.invite!.callId);
+  assert.is((await browser.finalResponse(other.invite)).status, 403);
+  refused.push(other.invite.callId);
   // Forged credentials.
-  const forged = await callBack(browser, callbackTarget(), 'ws-21', ephemeralCredentials('not-the-secret-'.repeat(4), 'ws-21', Math.floor(Date.now() / 1000) + 3600));
+  const forged = await callBack(
+    browser,
+    callbackTarget(),
+    'ws-21',
+    ephemeralCredentials('not-the-secret-'.repeat(4), 'ws-21', Math.floor(Date.now() / 1000) + 3600),
+  );
   assert.is((await browser.finalResponse(forged.invite!)).status, 403);
   refused.push(forged.invite!.callId);
   // Expired credentials.
-  const expired = await callBack(browser, callbackTarget(), 'ws-21', ephemeralCredentials(kamailio.secret, 'ws-21', Math.floor(Date.now() / 1000) - 60));
+  const expired = await callBack(
+    browser,
+    callbackTarget(),
+    'ws-21',
+    ephemeralCredentials(kamailio.secret, 'ws-21', Math.floor(Date.now() / 1000) - 60),
+  );
   assert.is((await browser.finalResponse(expired.invite!)).status, 403);
   refused.push(expired.invite!.callId);
   for (const callId of refused) {
-    assert.not.ok(endpoint.received.some((m) => header(m, 'call-id') === callId), 'nothing reached the sip app');
+    assert.not.ok(
+      endpoint.received.some((m) => header(m, 'call-id') === callId),
+      'nothing reached the sip app',
+    );
   }
 });
 
-test('a callback: the browser\'s authenticated INVITE reaches the sip app, the app\'s INVITE reaches the outbound trunk, and ACK and BYE follow both dialogs', async () => {
+test("a callback: the browser's authenticated INVITE reaches the sip app, the app's INVITE reaches the outbound trunk, and ACK and BYE follow both dialogs", async () => {
   const endpoint = app ?? (await connectApp());
   const browser = await registeredBrowser('ws-23');
   const trunk = SipUdpEndpoint.adopt(trunkSocket, kamailio.host, kamailio.sipPort);
@@ -394,9 +457,13 @@ test('a callback: the browser\'s authenticated INVITE reaches the sip app, the a
     });
     const atTrunk = await trunk.waitForRequest('INVITE', out.callId).catch((err: Error) => {
       // What Kamailio made of it (TO_TRUNK says why it refused, or that Redis did not answer).
-      const answers = endpoint.received.filter((m) => header(m, 'call-id') === out.callId).map((m) => `${m.status} ${m.reason}`);
+      const answers = endpoint.received
+        .filter((m) => header(m, 'call-id') === out.callId)
+        .map((m) => `${m.status} ${m.reason}`);
       const logged = kamailio.log.filter((line) => line.includes(out.callId));
-      throw new Error(`${err.message}\n  the app got: ${answers.join(', ') || 'nothing'}\n  Kamailio logged: ${logged.join('\n    ') || 'nothing'}`);
+      throw new Error(
+        `${err.message}\n  the app got: ${answers.join(', ') || 'nothing'}\n  Kamailio logged: ${logged.join('\n    ') || 'nothing'}`,
+      );
     });
     assert.is(atTrunk.uri, trunkUri);
     assert.ok(routeSetAsUas(atTrunk).length > 0, 'Kamailio record-routes the outbound leg');
@@ -404,7 +471,10 @@ test('a callback: the browser\'s authenticated INVITE reaches the sip app, the a
     await endpoint.waitFor((m) => m.status === 180 && header(m, 'call-id') === out.callId, '180 at the app');
     trunk.respond(atTrunk, 200, 'OK', {
       toTag: 'patient1',
-      headers: [['Contact', `<sip:${PATIENT}@127.0.0.1:${trunk.localPort}>`], ['Content-Type', 'application/sdp']],
+      headers: [
+        ['Contact', `<sip:${PATIENT}@127.0.0.1:${trunk.localPort}>`],
+        ['Content-Type', 'application/sdp'],
+      ],
       body: SDP,
     });
     const trunkOk = await endpoint.finalResponse(out);
@@ -423,7 +493,14 @@ test('a callback: the browser\'s authenticated INVITE reaches the sip app, the a
     await trunk.waitForRequest('ACK', out.callId);
 
     // The app answers the browser, which ACKs through Kamailio.
-    endpoint.respond(atApp, 200, 'OK', { toTag: 'app1', headers: [['Contact', `<${appContact()}>`], ['Content-Type', 'application/sdp']], body: WEBRTC_SDP });
+    endpoint.respond(atApp, 200, 'OK', {
+      toTag: 'app1',
+      headers: [
+        ['Contact', `<${appContact()}>`],
+        ['Content-Type', 'application/sdp'],
+      ],
+      body: WEBRTC_SDP,
+    });
     const browserOk = await browser.finalResponse(invite);
     assert.is(browserOk.status, 200);
     browser.sendRequest({
@@ -490,11 +567,26 @@ test('nobody but the sip app can relay to another host: not a browser, not an un
   const browser = await registeredBrowser('ws-24');
   try {
     const trunkUri = `sip:${PATIENT}@127.0.0.1:${trunk.localPort}`;
-    const fromStranger = stranger.sendRequest({ method: 'INVITE', uri: trunkUri, from: 'sip:x@127.0.0.2', to: trunkUri, contact: `sip:x@127.0.0.2:${stranger.localPort}`, headers: [['Content-Type', 'application/sdp']], body: SDP });
+    const fromStranger = stranger.sendRequest({
+      method: 'INVITE',
+      uri: trunkUri,
+      from: 'sip:x@127.0.0.2',
+      to: trunkUri,
+      contact: `sip:x@127.0.0.2:${stranger.localPort}`,
+      headers: [['Content-Type', 'application/sdp']],
+      body: SDP,
+    });
     assert.is((await stranger.finalResponse(fromStranger)).status, 403);
     const fromBrowser = await callBack(browser, trunkUri, 'ws-24', await browserCredentials('ws-24'));
     assert.is(fromBrowser.challenge.status, 403);
-    const message = endpoint.sendRequest({ method: 'MESSAGE', uri: trunkUri, from: `sip:100@${kamailio.domain}`, to: trunkUri, headers: [['Content-Type', 'text/plain']], body: 'hello' });
+    const message = endpoint.sendRequest({
+      method: 'MESSAGE',
+      uri: trunkUri,
+      from: `sip:100@${kamailio.domain}`,
+      to: trunkUri,
+      headers: [['Content-Type', 'text/plain']],
+      body: 'hello',
+    });
     assert.is((await endpoint.finalResponse(message)).status, 403);
     assert.is(trunk.received.length, 0, 'nothing reached the trunk');
   } finally {

@@ -46,7 +46,13 @@ async function udpFrom(address: string): Promise<SipUdpEndpoint> {
 
 function options(endpoint: SipUdpEndpoint, headers: [string, string][] = []) {
   const target = `sip:${kamailio.host}:${kamailio.sipPort}`;
-  return endpoint.sendRequest({ method: 'OPTIONS', uri: target, from: `sip:probe@${endpoint.localAddress}`, to: target, headers });
+  return endpoint.sendRequest({
+    method: 'OPTIONS',
+    uri: target,
+    from: `sip:probe@${endpoint.localAddress}`,
+    to: target,
+    headers,
+  });
 }
 
 /** Kamailio is alive and serving: an OPTIONS from the trunk is answered 200. */
@@ -71,8 +77,17 @@ test('an INVITE from an address outside TRUNK_ADDRESSES is refused with 403', as
 
 test('scanners get no answer at all, while others from the same address do', async () => {
   const scanner = await udpFrom('127.0.0.3');
-  const probes = ['friendly-scanner', 'sipvicious', 'SIPVicious 0.3.4', 'sipcli/v1.8', 'VaxSIPUserAgent/3.1', 'pplsip', 'iWar', 'sundayddr', 'sip-scan']
-    .map((ua) => options(scanner, [['User-Agent', ua]]));
+  const probes = [
+    'friendly-scanner',
+    'sipvicious',
+    'SIPVicious 0.3.4',
+    'sipcli/v1.8',
+    'VaxSIPUserAgent/3.1',
+    'pplsip',
+    'iWar',
+    'sundayddr',
+    'sip-scan',
+  ].map((ua) => options(scanner, [['User-Agent', ua]]));
   await kamailio.waitForLog(/dropping requests of scanner ".*" from 127\.0\.0\.3/);
   // Answered in order by a single source: once this one is answered, the scanners' would have been.
   const ordinary = await scanner.finalResponse(options(scanner, [['User-Agent', 'Yealink SIP-T46U']]));
@@ -83,7 +98,7 @@ test('scanners get no answer at all, while others from the same address do', asy
   assert.equal(answered, [], 'no scanner request was answered');
 });
 
-test('a clinic\'s browsers behind one address all re-register at once (after a restart) and none is cut off', async () => {
+test("a clinic's browsers behind one address all re-register at once (after a restart) and none is cut off", async () => {
   // DESKS x (REGISTER + its challenged retry) requests from 127.0.0.1 within a second or so:
   // over pike's 64 per 2 s, which only UDP/TCP sources that are neither trunk nor browser are held to.
   const desks = await Promise.all(Array.from({ length: DESKS }, () => SipWsEndpoint.connect(kamailio.wsUrl)));
@@ -93,11 +108,24 @@ test('a clinic\'s browsers behind one address all re-register at once (after a r
       desks.map(async (desk, i) => {
         const user = `ws-desk-${i}`;
         const credentials = await kamailio.browserCredentials(user, expiresAt);
-        return register(desk, { user, domain: kamailio.domain, ...credentials, contact: desk.contact(user), expires: 60, timeoutMs: 5000 });
+        return register(desk, {
+          user,
+          domain: kamailio.domain,
+          ...credentials,
+          contact: desk.contact(user),
+          expires: 60,
+          timeoutMs: 5000,
+        });
       }),
     );
-    assert.equal(results.map((r) => r.response.status), desks.map(() => 200));
-    assert.not.ok(kamailio.log.some((l) => /flood from 127\.0\.0\.1\b/.test(l)), 'no browser was taken for a flood');
+    assert.equal(
+      results.map((r) => r.response.status),
+      desks.map(() => 200),
+    );
+    assert.not.ok(
+      kamailio.log.some((l) => /flood from 127\.0\.0\.1\b/.test(l)),
+      'no browser was taken for a flood',
+    );
   } finally {
     for (const desk of desks) await desk.close();
   }
@@ -121,7 +149,10 @@ test('a flood from one untrusted address is cut off; the trunk is never limited'
     const requests = Array.from({ length: 20 }, () => options(trunk));
     for (const request of requests) assert.is((await trunk.finalResponse(request)).status, 200);
   }
-  assert.not.ok(kamailio.log.some((l) => /flood from 127\.0\.0\.1\b/.test(l)), 'the trunk was not limited');
+  assert.not.ok(
+    kamailio.log.some((l) => /flood from 127\.0\.0\.1\b/.test(l)),
+    'the trunk was not limited',
+  );
 });
 
 test('routing through Kamailio needs a dialog it saw: a forged in-dialog INVITE to a victim is refused', async () => {
@@ -145,9 +176,21 @@ test('routing through Kamailio needs a dialog it saw: a forged in-dialog INVITE 
 test('an in-dialog request addressed to Kamailio itself is answered, not looped', async () => {
   const peer = await udpFrom(TRUNK);
   const self = `sip:${kamailio.host}:${kamailio.sipPort}`;
-  const ping = peer.sendRequest({ method: 'OPTIONS', uri: self, from: 'sip:app@127.0.0.1', to: self, toTag: randomToken(4) });
+  const ping = peer.sendRequest({
+    method: 'OPTIONS',
+    uri: self,
+    from: 'sip:app@127.0.0.1',
+    to: self,
+    toTag: randomToken(4),
+  });
   assert.is((await peer.finalResponse(ping)).status, 200);
-  const bye = peer.sendRequest({ method: 'BYE', uri: self, from: 'sip:app@127.0.0.1', to: self, toTag: randomToken(4) });
+  const bye = peer.sendRequest({
+    method: 'BYE',
+    uri: self,
+    from: 'sip:app@127.0.0.1',
+    to: self,
+    toTag: randomToken(4),
+  });
   assert.is((await peer.finalResponse(bye)).status, 481);
 });
 
@@ -155,14 +198,18 @@ test('an in-dialog request addressed to Kamailio itself is answered, not looped'
 function garbage(i: number, from: SipUdpEndpoint): Buffer {
   const target = `sip:${kamailio.host}:${kamailio.sipPort}`;
   const valid = (overrides: [string, string][], startLine = `OPTIONS ${target} SIP/2.0`, body = ''): string =>
-    serialize(startLine, [
-      ['Via', `SIP/2.0/UDP ${from.localAddress}:${from.localPort};branch=${newBranch()}`],
-      ['From', `<sip:g@${from.localAddress}>;tag=${randomToken(3)}`],
-      ['To', `<${target}>`],
-      ['Call-ID', randomToken(8)],
-      ['CSeq', '1 OPTIONS'],
-      ...overrides,
-    ], body);
+    serialize(
+      startLine,
+      [
+        ['Via', `SIP/2.0/UDP ${from.localAddress}:${from.localPort};branch=${newBranch()}`],
+        ['From', `<sip:g@${from.localAddress}>;tag=${randomToken(3)}`],
+        ['To', `<${target}>`],
+        ['Call-ID', randomToken(8)],
+        ['CSeq', '1 OPTIONS'],
+        ...overrides,
+      ],
+      body,
+    );
   const kinds: (() => string | Buffer)[] = [
     () => randomBytes(1 + (i % 1400)),
     () => Buffer.alloc(64, 0),
@@ -180,7 +227,12 @@ function garbage(i: number, from: SipUdpEndpoint): Buffer {
     () => valid([], `OPTIONS ${target} SIP/9.9`),
     () => valid([], 'SIP/2.0 200'),
     () => valid([], 'SIP/2.0 999999 Nonsense'),
-    () => valid([['Content-Type', 'application/sdp']], `INVITE sip:100@${kamailio.domain} SIP/2.0`, 'v=0\r\no=\r\nc=IN IP4 \r\nm=audio -1 RTP/AVP x\r\n'),
+    () =>
+      valid(
+        [['Content-Type', 'application/sdp']],
+        `INVITE sip:100@${kamailio.domain} SIP/2.0`,
+        'v=0\r\no=\r\nc=IN IP4 \r\nm=audio -1 RTP/AVP x\r\n',
+      ),
     () => `${valid([])}\u0000\u0000\u0000`,
     () => valid([['Via', `SIP/2.0/UDP ${'9'.repeat(300)}:${'9'.repeat(30)}`]]),
     () => Buffer.from([0xff, 0xfe, 0x00, 0x0d, 0x0a, 0x0d, 0x0a]),
@@ -197,8 +249,12 @@ test('500 malformed and garbage datagrams leave Kamailio running and answering',
     from.sendRaw(garbage(i, from));
   }
   // Also over TCP and on the WebSocket port: junk, a half request, and HTTP that is not a handshake.
-  const junk = [randomBytes(4096), Buffer.from('INVITE sip:x SIP/2.0\r\nContent-Length: 100000\r\n\r\nshort'),
-    Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), Buffer.from('\r\n\r\n\r\n')];
+  const junk = [
+    randomBytes(4096),
+    Buffer.from('INVITE sip:x SIP/2.0\r\nContent-Length: 100000\r\n\r\nshort'),
+    Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+    Buffer.from('\r\n\r\n\r\n'),
+  ];
   for (const port of [kamailio.sipPort, kamailio.wsPort]) {
     for (const data of junk) {
       await new Promise<void>((resolve) => {

@@ -36,14 +36,23 @@ interface RtpPacket {
 }
 
 /** The patient's phone: a UDP socket that records every RTP packet it receives. */
-async function patientSocket(): Promise<{ port: number; packets: RtpPacket[]; waitForPackets(n: number, timeoutMs: number): Promise<void> }> {
+async function patientSocket(): Promise<{
+  port: number;
+  packets: RtpPacket[];
+  waitForPackets(n: number, timeoutMs: number): Promise<void>;
+}> {
   const socket = dgram.createSocket('udp4');
   sockets.push(socket);
   const packets = new Recorder<RtpPacket>('patient socket');
   socket.on('message', (data) => {
     if (data.length < 12 || data[0] === undefined || data[0] >> 6 !== 2) return;
     const cc = data[0] & 0x0f;
-    packets.add({ at: performance.now(), payloadType: (data[1] ?? 0) & 0x7f, sequence: data.readUInt16BE(2), payload: data.subarray(12 + 4 * cc) });
+    packets.add({
+      at: performance.now(),
+      payloadType: (data[1] ?? 0) & 0x7f,
+      sequence: data.readUInt16BE(2),
+      payload: data.subarray(12 + 4 * cc),
+    });
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   return {
@@ -56,16 +65,45 @@ async function patientSocket(): Promise<{ port: number; packets: RtpPacket[]; wa
 }
 
 function sdp(port: number, direction = 'sendrecv'): string {
-  return ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${port} RTP/AVP 0 8 101`,
-    'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:101 telephone-event/8000', `a=${direction}`, ''].join('\r\n');
+  return [
+    'v=0',
+    'o=- 1 1 IN IP4 127.0.0.1',
+    's=-',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    `m=audio ${port} RTP/AVP 0 8 101`,
+    'a=rtpmap:0 PCMU/8000',
+    'a=rtpmap:8 PCMA/8000',
+    'a=rtpmap:101 telephone-event/8000',
+    `a=${direction}`,
+    '',
+  ].join('\r\n');
 }
 
 /** The queue's media leg as the sip app sets it up: offer (patient's SDP), answer (placeholder). */
 async function holdLeg(callId: string, patientPort: number): Promise<void> {
-  const plain = { 'transport-protocol': 'RTP/AVP', ICE: 'remove', flags: ['port latching'], replace: ['origin', 'session-connection'] };
-  const offer = await rtpengine.ng({ command: 'offer', 'call-id': callId, 'from-tag': 'patient', sdp: sdp(patientPort), ...plain });
+  const plain = {
+    'transport-protocol': 'RTP/AVP',
+    ICE: 'remove',
+    flags: ['port latching'],
+    replace: ['origin', 'session-connection'],
+  };
+  const offer = await rtpengine.ng({
+    command: 'offer',
+    'call-id': callId,
+    'from-tag': 'patient',
+    sdp: sdp(patientPort),
+    ...plain,
+  });
   assert.is(offer['result'], 'ok', JSON.stringify(offer));
-  const answer = await rtpengine.ng({ command: 'answer', 'call-id': callId, 'from-tag': 'patient', 'to-tag': 'queue', sdp: sdp(9), ...plain });
+  const answer = await rtpengine.ng({
+    command: 'answer',
+    'call-id': callId,
+    'from-tag': 'patient',
+    'to-tag': 'queue',
+    sdp: sdp(9),
+    ...plain,
+  });
   assert.is(answer['result'], 'ok', JSON.stringify(answer));
   assert.match(String(answer['sdp']), /m=audio \d+ RTP\/AVP 0/);
 }
@@ -108,9 +146,15 @@ function wavFormat(file: string): WavFormat {
     const id = data.toString('ascii', at, at + 4);
     const size = data.readUInt32LE(at + 4);
     if (id === 'fmt ') {
-      fmt = { format: data.readUInt16LE(at + 8), channels: data.readUInt16LE(at + 10), sampleRate: data.readUInt32LE(at + 12), bitsPerSample: data.readUInt16LE(at + 22) };
+      fmt = {
+        format: data.readUInt16LE(at + 8),
+        channels: data.readUInt16LE(at + 10),
+        sampleRate: data.readUInt32LE(at + 12),
+        bitsPerSample: data.readUInt16LE(at + 22),
+      };
     }
-    if (id === 'data' && fmt) return { ...fmt, seconds: size / (fmt.sampleRate * fmt.channels * (fmt.bitsPerSample / 8)) };
+    if (id === 'data' && fmt)
+      return { ...fmt, seconds: size / (fmt.sampleRate * fmt.channels * (fmt.bitsPerSample / 8)) };
     at += 8 + size + (size % 2);
   }
   throw new Error(`${file}: no fmt and data chunks`);
@@ -133,7 +177,13 @@ test('play media of hold-music.wav sends the patient ~50 PCMU packets a second o
   const patient = await patientSocket();
   const callId = 'hold-music-test';
   await holdLeg(callId, patient.port);
-  const play = await rtpengine.ng({ command: 'play media', 'call-id': callId, 'from-tag': 'patient', file: path.join(MEDIA, 'hold-music.wav'), 'repeat-times': 10 });
+  const play = await rtpengine.ng({
+    command: 'play media',
+    'call-id': callId,
+    'from-tag': 'patient',
+    file: path.join(MEDIA, 'hold-music.wav'),
+    'repeat-times': 10,
+  });
   assert.is(play['result'], 'ok', JSON.stringify(play));
   // rtpengine reports the file's length: it decoded all of it.
   assert.ok(Math.abs(Number(play['duration']) - 24000) < 100, `duration ${String(play['duration'])} ms`);
@@ -144,7 +194,10 @@ test('play media of hold-music.wav sends the patient ~50 PCMU packets a second o
   const last = window[window.length - 1] as RtpPacket;
   const perSecond = ((window.length - 1) * 1000) / (last.at - first.at);
   assert.ok(perSecond > 45 && perSecond < 55, `${perSecond.toFixed(1)} packets per second`);
-  assert.ok(window.every((p) => p.payloadType === PCMU && p.payload.length === 160), 'PCMU, 20 ms per packet');
+  assert.ok(
+    window.every((p) => p.payloadType === PCMU && p.payload.length === 160),
+    'PCMU, 20 ms per packet',
+  );
   const silent = window.filter((p) => p.payload.every((b) => b === 0xff || b === 0x7f)).length;
   assert.ok(silent < window.length / 10, `${silent} of ${window.length} packets are pure silence`);
   const level = levelDbfs(window.map((p) => p.payload));
@@ -160,7 +213,12 @@ test('play media of intro.wav plays the spoken welcome', async () => {
   const patient = await patientSocket();
   const callId = 'intro-test';
   await holdLeg(callId, patient.port);
-  const play = await rtpengine.ng({ command: 'play media', 'call-id': callId, 'from-tag': 'patient', file: path.join(MEDIA, 'intro.wav') });
+  const play = await rtpengine.ng({
+    command: 'play media',
+    'call-id': callId,
+    'from-tag': 'patient',
+    file: path.join(MEDIA, 'intro.wav'),
+  });
   assert.is(play['result'], 'ok', JSON.stringify(play));
   assert.ok(Number(play['duration']) > 4000, `duration ${String(play['duration'])} ms`);
   await patient.waitForPackets(100, 5000);
@@ -172,7 +230,12 @@ test('play media of a file that does not exist is an error, and rtpengine carrie
   const patient = await patientSocket();
   const callId = 'missing-file-test';
   await holdLeg(callId, patient.port);
-  const play = await rtpengine.ng({ command: 'play media', 'call-id': callId, 'from-tag': 'patient', file: path.join(MEDIA, 'no-such-file.wav') });
+  const play = await rtpengine.ng({
+    command: 'play media',
+    'call-id': callId,
+    'from-tag': 'patient',
+    file: path.join(MEDIA, 'no-such-file.wav'),
+  });
   assert.is(play['result'], 'error');
   assert.ok(await ngPing(rtpengine.ngHost, rtpengine.ngPort));
   await rtpengine.ng({ command: 'delete', 'call-id': callId });

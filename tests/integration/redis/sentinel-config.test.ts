@@ -16,7 +16,12 @@ import * as assert from 'uvu/assert';
 import { closeRedis, connectRedis, dropRedis, type RedisSettings } from '@deskline/env-config/redis';
 import { freePort } from '@deskline/scripts/free-port';
 import { runCli } from '../../helpers/cli.js';
-import { SENTINEL_ADMIN, SENTINEL_MASTER, startSentinelGroup, type SentinelGroup } from '../../helpers/redis-sentinel.js';
+import {
+  SENTINEL_ADMIN,
+  SENTINEL_MASTER,
+  startSentinelGroup,
+  type SentinelGroup,
+} from '../../helpers/redis-sentinel.js';
 
 const SIP_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../sip/dist/main.js');
 
@@ -63,7 +68,9 @@ async function startRogue(decoyHost: string): Promise<Rogue> {
     socket.on('data', (data: Buffer) => {
       for (const args of commands(data.toString())) {
         if (args[1]?.toLowerCase() === 'get-master-addr-by-name') {
-          socket.write(`*2\r\n$${decoyHost.length}\r\n${decoyHost}\r\n$${String(decoyPort).length}\r\n${decoyPort}\r\n`);
+          socket.write(
+            `*2\r\n$${decoyHost.length}\r\n${decoyHost}\r\n$${String(decoyPort).length}\r\n${decoyPort}\r\n`,
+          );
         } else {
           socket.write('+OK\r\n');
         }
@@ -105,7 +112,9 @@ async function deadSentinel(): Promise<string> {
   return `127.0.0.1:${await freePort()}`;
 }
 
-test('a sentinel that is down, listed first: the apps connect through the others and say which one is down', async ({ group }) => {
+test('a sentinel that is down, listed first: the apps connect through the others and say which one is down', async ({
+  group,
+}) => {
   const dead = await deadSentinel();
   const problems: string[] = [];
   const started = Date.now();
@@ -125,9 +134,14 @@ test('a sentinel that is down, listed first: the apps connect through the others
   }
 });
 
-test('a connection ioredis ends for good (as a +switch-master during a reconnect does) is opened again; one closed on purpose stays closed', async ({ group }) => {
+test('a connection ioredis ends for good (as a +switch-master during a reconnect does) is opened again; one closed on purpose stays closed', async ({
+  group,
+}) => {
   const problems: string[] = [];
-  const redis = await connectRedis(settings(group, group.env.REDIS_SENTINELS.split(',')), { connectionName: 'test-ended', onError: (message) => problems.push(message) });
+  const redis = await connectRedis(settings(group, group.env.REDIS_SENTINELS.split(',')), {
+    connectionName: 'test-ended',
+    onError: (message) => problems.push(message),
+  });
   try {
     // ioredis's own way to "end": what its connector does when a reconnect fails there.
     redis.disconnect();
@@ -137,7 +151,10 @@ test('a connection ioredis ends for good (as a +switch-master during a reconnect
     await waitUntilReady(redis, 3_000);
     assert.is(await redis.set('test:after-end', 'yes'), 'OK');
     console.log(`  ended connection open again after ${Date.now() - started} ms`);
-    assert.ok(problems.some((p) => /gave up on the Redis connection/.test(p)), `said so: ${JSON.stringify(problems)}`);
+    assert.ok(
+      problems.some((p) => /gave up on the Redis connection/.test(p)),
+      `said so: ${JSON.stringify(problems)}`,
+    );
   } finally {
     await closeRedis(redis);
   }
@@ -153,17 +170,26 @@ async function waitUntilReady(redis: Redis, timeoutMs: number): Promise<void> {
   }
 }
 
-test('a wrong master name: a clear error naming each sentinel, within seconds, from the shared connection, the sip app and the CLI', async ({ group }) => {
+test('a wrong master name: a clear error naming each sentinel, within seconds, from the shared connection, the sip app and the CLI', async ({
+  group,
+}) => {
   const sentinels = group.env.REDIS_SENTINELS.split(',');
   const started = Date.now();
-  const err = await connectRedis(settings(group, sentinels, 'clinic-typo'), { connectionName: 'test-wrong-name', onError: () => undefined }).then(
+  const err = await connectRedis(settings(group, sentinels, 'clinic-typo'), {
+    connectionName: 'test-wrong-name',
+    onError: () => undefined,
+  }).then(
     () => undefined,
     (error: unknown) => error as Error,
   );
   assert.ok(err, 'connecting must fail');
   assert.ok(Date.now() - started < 5_000, `failed in ${Date.now() - started} ms`);
   assert.match(err.message, /^Cannot reach Redis through the sentinels .* \(master "clinic-typo"\): /);
-  for (const sentinel of sentinels) assert.ok(err.message.includes(`sentinel ${sentinel}: it knows no master named "clinic-typo" (REDIS_SENTINEL_MASTER)`), err.message);
+  for (const sentinel of sentinels)
+    assert.ok(
+      err.message.includes(`sentinel ${sentinel}: it knows no master named "clinic-typo" (REDIS_SENTINEL_MASTER)`),
+      err.message,
+    );
   assert.not.match(err.message, new RegExp(group.password), 'no password in the message');
 
   const env = { ...group.env, REDIS_SENTINEL_MASTER: 'clinic-typo' };
@@ -177,7 +203,9 @@ test('a wrong master name: a clear error naming each sentinel, within seconds, f
   assert.match(cli.stderr, /Cannot reach Redis through the sentinels .*it knows no master named "clinic-typo"/);
 });
 
-test('a sentinel that names a master on another host: that answer is refused (with the others, the right master is used; alone, a clear error), and nothing connects there', async ({ group }) => {
+test('a sentinel that names a master on another host: that answer is refused (with the others, the right master is used; alone, a clear error), and nothing connects there', async ({
+  group,
+}) => {
   // 127.0.0.2 is this machine too, but not a host of REDIS_SENTINELS (127.0.0.1): as a foreign server.
   const rogue = await startRogue('127.0.0.2');
   try {
@@ -194,11 +222,18 @@ test('a sentinel that names a master on another host: that answer is refused (wi
       dropRedis(redis);
     }
     assert.ok(
-      problems.some((problem) => problem.startsWith(`sentinel ${rogue.address}: it named the master 127.0.0.2:`) && /not on a host of REDIS_SENTINELS/.test(problem)),
+      problems.some(
+        (problem) =>
+          problem.startsWith(`sentinel ${rogue.address}: it named the master 127.0.0.2:`) &&
+          /not on a host of REDIS_SENTINELS/.test(problem),
+      ),
       JSON.stringify(problems),
     );
 
-    const alone = await connectRedis(settings(group, [rogue.address]), { connectionName: 'test-rogue-alone', onError: () => undefined }).then(
+    const alone = await connectRedis(settings(group, [rogue.address]), {
+      connectionName: 'test-rogue-alone',
+      onError: () => undefined,
+    }).then(
       () => undefined,
       (error: unknown) => error as Error,
     );
@@ -213,7 +248,10 @@ test('a sentinel that names a master on another host: that answer is refused (wi
 test('every sentinel down: the start fails with each one named instead of waiting forever', async ({ group }) => {
   const dead = [await deadSentinel(), await deadSentinel()];
   const started = Date.now();
-  const err = await connectRedis(settings(group, dead), { connectionName: 'test-all-down', onError: () => undefined }).then(
+  const err = await connectRedis(settings(group, dead), {
+    connectionName: 'test-all-down',
+    onError: () => undefined,
+  }).then(
     () => undefined,
     (error: unknown) => error as Error,
   );
@@ -222,13 +260,18 @@ test('every sentinel down: the start fails with each one named instead of waitin
   for (const sentinel of dead) assert.ok(err.message.includes(`sentinel ${sentinel}: it does not answer`), err.message);
 });
 
-test('a sentinel answers anyone where the master is, and nothing else without the admin password', async ({ group }) => {
+test('a sentinel answers anyone where the master is, and nothing else without the admin password', async ({
+  group,
+}) => {
   const port = group.sentinelPorts[0]!;
   const anonymous = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null });
   anonymous.on('error', () => undefined);
   try {
     await anonymous.connect();
-    assert.equal(await anonymous.call('SENTINEL', 'get-master-addr-by-name', SENTINEL_MASTER), ['127.0.0.1', String(group.nodes[0]!.port)]);
+    assert.equal(await anonymous.call('SENTINEL', 'get-master-addr-by-name', SENTINEL_MASTER), [
+      '127.0.0.1',
+      String(group.nodes[0]!.port),
+    ]);
     for (const args of [
       ['SENTINEL', 'FAILOVER', SENTINEL_MASTER],
       ['SENTINEL', 'SET', SENTINEL_MASTER, 'down-after-milliseconds', '1'],
@@ -238,12 +281,22 @@ test('a sentinel answers anyone where the master is, and nothing else without th
       ['SENTINEL', 'CONFIG', 'GET', '*'],
       ['ACL', 'LIST'],
     ]) {
-      const err = await anonymous.call(args[0]!, ...args.slice(1)).then(() => undefined, (error: unknown) => error as Error);
+      const err = await anonymous.call(args[0]!, ...args.slice(1)).then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      );
       assert.match(err?.message ?? 'accepted', /^NOPERM/, args.join(' '));
     }
-    const wrong = await anonymous.call('AUTH', SENTINEL_ADMIN, 'not-the-password').then(() => undefined, (error: unknown) => error as Error);
+    const wrong = await anonymous.call('AUTH', SENTINEL_ADMIN, 'not-the-password').then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
     assert.match(wrong?.message ?? 'logged in', /^WRONGPASS/);
-    assert.is(await anonymous.call('AUTH', SENTINEL_ADMIN, group.password), 'OK', 'the admin user with the password may');
+    assert.is(
+      await anonymous.call('AUTH', SENTINEL_ADMIN, group.password),
+      'OK',
+      'the admin user with the password may',
+    );
     assert.ok(Array.isArray(await anonymous.call('SENTINEL', 'MASTERS')));
   } finally {
     anonymous.disconnect();

@@ -23,11 +23,22 @@ import { redisOptions } from '@deskline/env-config/redis';
 import { freePort } from '@deskline/scripts/free-port';
 import { startRedisServer } from '@deskline/scripts/redis-server';
 import { AGENT_TONE_HZ, AgentPhone } from '../../helpers/agent-phone.js';
-import { CLINIC_NUMBER, HOLD_MUSIC_HZ, redisSettingsOf, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import {
+  CLINIC_NUMBER,
+  HOLD_MUSIC_HZ,
+  redisSettingsOf,
+  startCallPath,
+  type CallPath,
+} from '../../helpers/call-path.js';
 import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
 import { PatientPhone, isTone, packetsPerSecond, type Received } from '../../helpers/patient-phone.js';
 import { PushEvents } from '../../helpers/push-events.js';
-import { SENTINEL_ADMIN, SENTINEL_MASTER, startSentinelGroup, type SentinelGroup } from '../../helpers/redis-sentinel.js';
+import {
+  SENTINEL_ADMIN,
+  SENTINEL_MASTER,
+  startSentinelGroup,
+  type SentinelGroup,
+} from '../../helpers/redis-sentinel.js';
 import { asUser, buildTestApp, loginOk, type LoggedIn } from '../../helpers/signaling.js';
 import { header } from '../../helpers/sip-message.js';
 import { register } from '../../helpers/sip-register.js';
@@ -57,11 +68,22 @@ test.before(async (context) => {
   context.open = [];
   context.group = await startSentinelGroup();
   // A keepalive every second: the sip app probes the waiting patient while Redis has no master too.
-  context.path = await startCallPath({ redis: context.group.env, appEnv: { RING_TIMEOUT_SECONDS: '30', PATIENT_KEEPALIVE_SECONDS: '1' } });
-  context.app = await buildTestApp(context.group.env.REDIS_URL, { ...context.group.env, SIP_DOMAIN: context.path.kamailio.domain });
+  context.path = await startCallPath({
+    redis: context.group.env,
+    appEnv: { RING_TIMEOUT_SECONDS: '30', PATIENT_KEEPALIVE_SECONDS: '1' },
+  });
+  context.app = await buildTestApp(context.group.env.REDIS_URL, {
+    ...context.group.env,
+    SIP_DOMAIN: context.path.kamailio.domain,
+  });
   await context.app.ready();
   for (const name of ['anna', 'ben']) {
-    await context.app.users.create({ email: `${name}@clinic.example`, displayName: name, role: 'employee', password: PASSWORD });
+    await context.app.users.create({
+      email: `${name}@clinic.example`,
+      displayName: name,
+      role: 'employee',
+      password: PASSWORD,
+    });
   }
   context.anna = await loginOk(context.app, 'anna@clinic.example', PASSWORD);
   context.ben = await loginOk(context.app, 'ben@clinic.example', PASSWORD);
@@ -76,14 +98,17 @@ test.after(async (context) => {
   await context.group?.stop();
 });
 
-const callEvent = (callId: string, state: CallView['state']) =>
-  (event: PushEvent): event is Extract<PushEvent, { type: 'call' }> => event.type === 'call' && event.call.id === callId && event.call.state === state;
+const callEvent =
+  (callId: string, state: CallView['state']) =>
+  (event: PushEvent): event is Extract<PushEvent, { type: 'call' }> =>
+    event.type === 'call' && event.call.id === callId && event.call.state === state;
 
 /** The largest silence between two packets the patient received in [from, to]. */
 function largestGap(received: readonly Received[], from: number, to: number): number {
   const window = received.filter((packet) => packet.at >= from && packet.at <= to);
   let gap = 0;
-  for (let i = 1; i < window.length; i++) gap = Math.max(gap, (window[i] as Received).at - (window[i - 1] as Received).at);
+  for (let i = 1; i < window.length; i++)
+    gap = Math.max(gap, (window[i] as Received).at - (window[i - 1] as Received).at);
   return gap;
 }
 
@@ -98,7 +123,11 @@ class SteadyWriter {
   private readonly done: Promise<void>;
 
   constructor(group: SentinelGroup) {
-    this.redis = new Redis(group.env.REDIS_URL, { ...redisOptions(redisSettingsOf(group.env), 'test-writer'), lazyConnect: false, maxRetriesPerRequest: 0 });
+    this.redis = new Redis(group.env.REDIS_URL, {
+      ...redisOptions(redisSettingsOf(group.env), 'test-writer'),
+      lazyConnect: false,
+      maxRetriesPerRequest: 0,
+    });
     this.redis.on('error', () => undefined);
     this.done = this.run();
   }
@@ -141,7 +170,11 @@ async function aofSurvivors(dir: string): Promise<Set<number>> {
 }
 
 /** When each app's connections appear on `port` (CLIENT LIST), in ms after `since`. */
-function watchClients(group: SentinelGroup, port: number, since: number): { result: Promise<{ signaling: number; sip: number }>; stop(): void } {
+function watchClients(
+  group: SentinelGroup,
+  port: number,
+  since: number,
+): { result: Promise<{ signaling: number; sip: number }>; stop(): void } {
   const admin = group.connect(port);
   admin.on('error', () => undefined);
   let stopped = false;
@@ -150,11 +183,13 @@ function watchClients(group: SentinelGroup, port: number, since: number): { resu
     while (!stopped && (seen.signaling === undefined || seen.sip === undefined)) {
       const list = (await admin.call('CLIENT', 'LIST').catch(() => '')) as string;
       if (seen.signaling === undefined && /name=signaling-push\b/.test(list)) seen.signaling = Date.now() - since;
-      if (seen.sip === undefined && /name=sip-app:/.test(list) && /name=sip-router\b/.test(list)) seen.sip = Date.now() - since;
+      if (seen.sip === undefined && /name=sip-app:/.test(list) && /name=sip-router\b/.test(list))
+        seen.sip = Date.now() - since;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     admin.disconnect();
-    if (seen.signaling === undefined || seen.sip === undefined) throw new Error(`the apps did not reconnect to port ${port}: ${JSON.stringify(seen)}`);
+    if (seen.signaling === undefined || seen.sip === undefined)
+      throw new Error(`the apps did not reconnect to port ${port}: ${JSON.stringify(seen)}`);
     return { signaling: seen.signaling, sip: seen.sip };
   })();
   return {
@@ -167,7 +202,11 @@ function watchClients(group: SentinelGroup, port: number, since: number): { resu
 
 /** Until signaling answers a request that needs Redis (the tab list) with 200; ms after `since`. */
 async function signalingAnswersAfter(app: FastifyInstance, who: LoggedIn, since: number): Promise<number> {
-  await waitFor('signaling to answer from Redis again', async () => (await asUser(app, who, 'GET', '/api/tasks?tab=abandoned')).statusCode === 200, 30_000);
+  await waitFor(
+    'signaling to answer from Redis again',
+    async () => (await asUser(app, who, 'GET', '/api/tasks?tab=abandoned')).statusCode === 200,
+    30_000,
+  );
   return Date.now() - since;
 }
 
@@ -184,13 +223,22 @@ test('the master dies (SIGKILL) with a patient waiting: the replica is promoted,
   const from = panel.mark();
   const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port });
   open.push(dialog);
-  const waiting = await panel.waitFor('the call waiting on the board', (e): e is Extract<PushEvent, { type: 'call' }> => e.type === 'call' && e.call.state === 'waiting', from, 15_000);
+  const waiting = await panel.waitFor(
+    'the call waiting on the board',
+    (e): e is Extract<PushEvent, { type: 'call' }> => e.type === 'call' && e.call.state === 'waiting',
+    from,
+    15_000,
+  );
   const callId = waiting.event.call.id;
   await phone.waitForTone(HOLD_MUSIC_HZ, 5_000);
 
   // Writes at a steady pace, through Sentinel, for 2 s before the kill.
   const writer = new SteadyWriter(group);
-  await waitFor('2 s of acknowledged writes', () => writer.acknowledged.size >= 2000 / WRITE_EVERY_MS / 2 || undefined, 10_000);
+  await waitFor(
+    '2 s of acknowledged writes',
+    () => writer.acknowledged.size >= 2000 / WRITE_EVERY_MS / 2 || undefined,
+    10_000,
+  );
   await new Promise((resolve) => setTimeout(resolve, 1000));
 
   // A browser's REGISTER through Kamailio, whose ndb_redis checks its credentials in Redis.
@@ -198,7 +246,13 @@ test('the master dies (SIGKILL) with a patient waiting: the replica is promoted,
   const probe = await SipWsEndpoint.connect(path.kamailio.wsUrl);
   open.push(probe);
   const probeRegister = async (): Promise<number> => {
-    const { response } = await register(probe, { user: 'ws-probe', domain: path.kamailio.domain, ...probeCredentials, contact: probe.contact('ws-probe'), expires: 60 });
+    const { response } = await register(probe, {
+      user: 'ws-probe',
+      domain: path.kamailio.domain,
+      ...probeCredentials,
+      contact: probe.contact('ws-probe'),
+      expires: 60,
+    });
     return response.status ?? 0;
   };
   assert.is(await probeRegister(), 200, 'Kamailio authenticates through Sentinel');
@@ -222,7 +276,10 @@ test('the master dies (SIGKILL) with a patient waiting: the replica is promoted,
   const promotionMs = promotedAt - killedAt;
   const kamailioBackMs = kamailioAnswers.at(-1)?.at ?? 0;
   const refused = kamailioAnswers.filter((answer) => answer.status !== 200);
-  assert.ok(refused.every((answer) => answer.status === 500), `while Redis has no master Kamailio answers 500: ${JSON.stringify(refused)}`);
+  assert.ok(
+    refused.every((answer) => answer.status === 500),
+    `while Redis has no master Kamailio answers 500: ${JSON.stringify(refused)}`,
+  );
   assert.is.not(newPort, oldMaster.port);
   assert.is(newPort, group.nodes[1]!.port, 'the replica is the new master');
   const clients = watchClients(group, newPort, killedAt);
@@ -231,7 +288,11 @@ test('the master dies (SIGKILL) with a patient waiting: the replica is promoted,
 
   // Writes go on through the new master; then what was acknowledged before the kill is checked.
   const acknowledgedBeforeKill = [...writer.acknowledged].filter(([, at]) => at <= killedAt);
-  await waitFor('writes acknowledged by the new master', () => [...writer.acknowledged.values()].some((at) => at > killedAt + promotionMs) || undefined, 15_000);
+  await waitFor(
+    'writes acknowledged by the new master',
+    () => [...writer.acknowledged.values()].some((at) => at > killedAt + promotionMs) || undefined,
+    15_000,
+  );
   await writer.stop();
   const master = group.connect(newPort);
   open.push({ close: () => master.disconnect() });
@@ -247,7 +308,11 @@ test('the master dies (SIGKILL) with a patient waiting: the replica is promoted,
 
   // The patient heard the music through it all.
   const listenedUntil = Date.now() + 2000;
-  await phone.waitUntil('2 s more of music', (received) => (received.at(-1)?.at ?? 0) >= listenedUntil || undefined, 5_000);
+  await phone.waitUntil(
+    '2 s more of music',
+    (received) => (received.at(-1)?.at ?? 0) >= listenedUntil || undefined,
+    5_000,
+  );
   const gapMs = largestGap(phone.received, killedAt - 2000, listenedUntil);
   const afterKill = phone.received.filter((packet) => packet.at > killedAt && packet.at <= listenedUntil);
   const musicShare = afterKill.filter((packet) => isTone(packet, HOLD_MUSIC_HZ)).length / Math.max(afterKill.length, 1);
@@ -259,7 +324,10 @@ test('the master dies (SIGKILL) with a patient waiting: the replica is promoted,
   // The board kept the call: Ben's socket is open, and a panel opened now sees it waiting.
   const fresh = await PushEvents.open(app, anna);
   open.push(fresh);
-  const hello = await fresh.waitFor('the fresh panel\'s snapshot', (e): e is Extract<PushEvent, { type: 'hello' }> => e.type === 'hello');
+  const hello = await fresh.waitFor(
+    "the fresh panel's snapshot",
+    (e): e is Extract<PushEvent, { type: 'hello' }> => e.type === 'hello',
+  );
   assert.equal(
     hello.event.calls.filter((call) => call.id === callId).map((call) => call.state),
     ['waiting'],
@@ -274,9 +342,9 @@ test('the master dies (SIGKILL) with a patient waiting: the replica is promoted,
   await app.agents.selectWorkstation(anna.info.user.id, workstation.id, async (holder) => holder);
   const ring = await agent.nextInvite(15_000);
   assert.is(header(ring.invite, QUEUE_CALL_ID_HEADER), callId);
-  await panel.waitFor('ringing on Ben\'s panel', callEvent(callId, 'ringing'), ringFrom, 5_000);
+  await panel.waitFor("ringing on Ben's panel", callEvent(callId, 'ringing'), ringFrom, 5_000);
   await ring.answer();
-  await panel.waitFor('bridged on Ben\'s panel', callEvent(callId, 'bridged'), ringFrom, 5_000);
+  await panel.waitFor("bridged on Ben's panel", callEvent(callId, 'bridged'), ringFrom, 5_000);
   await phone.waitForTone(AGENT_TONE_HZ, 5_000);
   context.talking = { dialog, callId };
 
@@ -306,10 +374,19 @@ test('the old master comes back as a replica, and a second failover returns to i
   // The sentinels turn it into a replica of the new master; wait until it has synced.
   const returning = group.connect(first.port);
   open.push({ close: () => returning.disconnect() });
-  await waitFor('the old master to sync as a replica', async () => /master_link_status:up/.test(await returning.info('replication').catch(() => '')), 30_000);
+  await waitFor(
+    'the old master to sync as a replica',
+    async () => /master_link_status:up/.test(await returning.info('replication').catch(() => '')),
+    30_000,
+  );
   await group.waitForGoodReplica(first.port, 30_000);
 
-  const sentinel = new Redis({ host: '127.0.0.1', port: group.sentinelPorts[0]!, username: SENTINEL_ADMIN, password: group.password });
+  const sentinel = new Redis({
+    host: '127.0.0.1',
+    port: group.sentinelPorts[0]!,
+    username: SENTINEL_ADMIN,
+    password: group.password,
+  });
   open.push({ close: () => sentinel.disconnect() });
   const panel = await PushEvents.open(app, ben);
   open.push(panel);
@@ -325,37 +402,58 @@ test('the old master comes back as a replica, and a second failover returns to i
   const reconnected = await clients.result;
   // The old master stays up, a master still, until the sentinels convert it (up to 10 s): the apps
   // must have left it at the switch, or what they write there is lost.
-  await waitFor('writes on the master of the moment', () => [...writer.acknowledged.values()].some((at) => at > startedAt + switchedMs + 500) || undefined, 15_000);
+  await waitFor(
+    'writes on the master of the moment',
+    () => [...writer.acknowledged.values()].some((at) => at > startedAt + switchedMs + 500) || undefined,
+    15_000,
+  );
   await writer.stop();
   const master = group.connect(back);
   open.push({ close: () => master.disconnect() });
   const demoted = group.connect(second.port);
   open.push({ close: () => demoted.disconnect() });
   // Converted by the sentinels within about 10 s; then what it took alone would be gone for good.
-  await waitFor('the old master to be a replica again', async () => /master_link_status:up/.test(await demoted.info('replication').catch(() => '')), 30_000);
+  await waitFor(
+    'the old master to be a replica again',
+    async () => /master_link_status:up/.test(await demoted.info('replication').catch(() => '')),
+    30_000,
+  );
   const present = new Set((await master.xrange(WRITES_STREAM, '-', '+')).map(([, fields]) => Number(fields[1])));
   const lost = [...writer.acknowledged.keys()].filter((seq) => !present.has(seq));
   console.log(
     `  second failover (SENTINEL FAILOVER): master back after ${switchedMs} ms; signaling at +${reconnected.signaling} ms, sip app at +${reconnected.sip} ms, REST at +${signalingMs} ms; acknowledged writes lost: ${lost.length} of ${writer.acknowledged.size}`,
   );
-  assert.ok(reconnected.sip < switchedMs + 2000 && reconnected.signaling < switchedMs + 2000, 'the apps follow the switch within 2 s');
+  assert.ok(
+    reconnected.sip < switchedMs + 2000 && reconnected.signaling < switchedMs + 2000,
+    'the apps follow the switch within 2 s',
+  );
   assert.is(lost.length, 0, 'a planned failover loses no acknowledged write');
 
   // The sip app writes through the new master: the patient hangs up, the call ends on the board.
   const from = panel.mark();
   const { dialog, callId } = context.talking;
   assert.is((await dialog.hangUp()).status, 200);
-  await panel.waitFor('the call ended on Ben\'s panel', callEvent(callId, 'ended'), from, 10_000);
+  await panel.waitFor("the call ended on Ben's panel", callEvent(callId, 'ended'), from, 10_000);
 
   // A new patient is queued and seen waiting (the sip app's writes, signaling's stream reader).
   const phone = await PatientPhone.open();
   open.push(phone);
   const next = await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port });
   open.push(next);
-  const anyWaiting = await panel.waitFor('the next call waiting', (e): e is Extract<PushEvent, { type: 'call' }> => e.type === 'call' && e.call.id !== callId && e.call.state !== 'intro', from, 15_000);
+  const anyWaiting = await panel.waitFor(
+    'the next call waiting',
+    (e): e is Extract<PushEvent, { type: 'call' }> =>
+      e.type === 'call' && e.call.id !== callId && e.call.state !== 'intro',
+    from,
+    15_000,
+  );
   assert.ok(['waiting', 'ringing'].includes(anyWaiting.event.call.state), anyWaiting.event.call.state);
   assert.match(String(await master.call('ROLE').then((role) => (role as unknown[])[0])), 'master');
-  assert.is(await master.exists(RedisKeys.call(anyWaiting.event.call.id)), 1, 'the new call is written on the master of the moment');
+  assert.is(
+    await master.exists(RedisKeys.call(anyWaiting.event.call.id)),
+    1,
+    'the new call is written on the master of the moment',
+  );
   assert.is((await next.hangUp()).status, 200);
 });
 

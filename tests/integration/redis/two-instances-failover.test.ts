@@ -16,7 +16,15 @@ import { QUEUE_CALL_ID_HEADER } from '@deskline/protocol';
 import { freePort } from '@deskline/scripts/free-port';
 import { startRedisServer, type RunningRedis } from '@deskline/scripts/redis-server';
 import { AGENT_TONE_HZ, AgentPhone } from '../../helpers/agent-phone.js';
-import { HOLD_MUSIC_HZ, INTRO_SECONDS, deskCallIdOf, ownerOf, readCall, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import {
+  HOLD_MUSIC_HZ,
+  INTRO_SECONDS,
+  deskCallIdOf,
+  ownerOf,
+  readCall,
+  startCallPath,
+  type CallPath,
+} from '../../helpers/call-path.js';
 import { Callers, assertHears, listen, maxGap, type Caller } from '../../helpers/callers.js';
 import { startSentinelGroup, type SentinelGroup } from '../../helpers/redis-sentinel.js';
 import { header } from '../../helpers/sip-message.js';
@@ -46,16 +54,26 @@ async function fourWaiting(callPath: CallPath, callers: Callers): Promise<Waitin
   for (let i = 0; i < 4; i++) {
     const caller = await callers.call();
     const callId = await deskCallIdOf(callPath, caller.dialog.callId);
-    await waitFor(`call ${callId} waiting`, async () => (await readCall(callPath.redis, callId))?.state === 'waiting', QUEUED_WITHIN_MS);
+    await waitFor(
+      `call ${callId} waiting`,
+      async () => (await readCall(callPath.redis, callId))?.state === 'waiting',
+      QUEUED_WITHIN_MS,
+    );
     await caller.phone.waitForTone(HOLD_MUSIC_HZ, 3_000);
     patients.push({ ...caller, callId, owner: (await ownerOf(callPath, callId)) ?? '' });
   }
   const ids = [instanceIdOf(callPath.appAt(0)), instanceIdOf(callPath.appAt(1))];
-  for (const id of ids) assert.ok(patients.some((patient) => patient.owner === id), `instance ${id} holds a call (${patients.map((p) => p.owner).join(', ')})`);
+  for (const id of ids)
+    assert.ok(
+      patients.some((patient) => patient.owner === id),
+      `instance ${id} holds a call (${patients.map((p) => p.owner).join(', ')})`,
+    );
   // For comparison: the longest silence of the music itself, with nothing happening (its loop).
   const from = Date.now();
   await new Promise((resolve) => setTimeout(resolve, 4_500));
-  console.log(`  before anything, longest silence per patient over 4.5 s: ${patients.map((patient) => maxGap(patient.phone, from, Date.now())).join(', ')} ms`);
+  console.log(
+    `  before anything, longest silence per patient over 4.5 s: ${patients.map((patient) => maxGap(patient.phone, from, Date.now())).join(', ')} ms`,
+  );
   return patients;
 }
 
@@ -79,7 +97,8 @@ function watchBothBack(callPath: CallPath, redis: Redis): { result: Promise<numb
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     redis.disconnect();
-    if (seen.some((at) => at === undefined)) throw new Error('the sip app instances did not come back on the new server');
+    if (seen.some((at) => at === undefined))
+      throw new Error('the sip app instances did not come back on the new server');
     return seen as number[];
   })();
   return { result };
@@ -89,16 +108,37 @@ function watchBothBack(callPath: CallPath, redis: Redis): { result: Promise<numb
  * After Redis came back (at `since`): for WATCH_AFTER_MS nothing changes hands, no instance thinks
  * the other gone; every patient hears one stream of music, heard no gap and no BYE.
  */
-async function assertNothingMoved(callPath: CallPath, patients: Waiting[], logFrom: number[], since: number, what: string): Promise<string> {
+async function assertNothingMoved(
+  callPath: CallPath,
+  patients: Waiting[],
+  logFrom: number[],
+  since: number,
+  what: string,
+): Promise<string> {
   await new Promise((resolve) => setTimeout(resolve, WATCH_AFTER_MS));
   for (const index of [0, 1]) {
-    const wrong = callPath.appAt(index).logs.slice(logFrom[index]).filter((line) => line.msg === ADOPTED || line.msg === GONE);
-    assert.equal(wrong.map((line) => `${line.msg} ${String(line['callId'] ?? '')}`), [], `${what}: instance ${index + 1} took nothing over`);
+    const wrong = callPath
+      .appAt(index)
+      .logs.slice(logFrom[index])
+      .filter((line) => line.msg === ADOPTED || line.msg === GONE);
+    assert.equal(
+      wrong.map((line) => `${line.msg} ${String(line['callId'] ?? '')}`),
+      [],
+      `${what}: instance ${index + 1} took nothing over`,
+    );
   }
   const gaps: number[] = [];
   for (const [i, patient] of patients.entries()) {
-    assert.is(await ownerOf(callPath, patient.callId), patient.owner, `${what}: patient ${i + 1}'s call kept its owner`);
-    assertHears(await listen(patient.phone, `patient ${i + 1} after ${what}`, 1_000), HOLD_MUSIC_HZ, `patient ${i + 1} after ${what}`);
+    assert.is(
+      await ownerOf(callPath, patient.callId),
+      patient.owner,
+      `${what}: patient ${i + 1}'s call kept its owner`,
+    );
+    assertHears(
+      await listen(patient.phone, `patient ${i + 1} after ${what}`, 1_000),
+      HOLD_MUSIC_HZ,
+      `patient ${i + 1} after ${what}`,
+    );
     gaps.push(maxGap(patient.phone, since, Date.now()));
     assert.ok(gaps[i]! < MAX_SILENCE_MS, `${what}: patient ${i + 1} heard ${gaps[i]} ms of silence`);
     assert.is(patient.dialog.requestsReceived('BYE').length, 0, `${what}: no BYE to patient ${i + 1}`);
@@ -124,7 +164,11 @@ async function answerEach(callPath: CallPath, callers: Callers, patients: Waitin
     assertHears(await listen(patient.phone, 'the agent', 1_000), AGENT_TONE_HZ, `patient ${i + 1} hears the agent`);
     assert.is((await patient.dialog.hangUp()).status, 200, `patient ${i + 1}'s BYE`);
     await ring.waitForBye();
-    await waitFor(`call ${patient.callId} ended`, async () => (await readCall(callPath.redis, patient.callId))?.state === 'ended', 10_000);
+    await waitFor(
+      `call ${patient.callId} ended`,
+      async () => (await readCall(callPath.redis, patient.callId))?.state === 'ended',
+      10_000,
+    );
     media.stopSending();
     patient.phone.stopSending();
   }
@@ -135,7 +179,11 @@ const sentinel = suite<{ group: SentinelGroup; path: CallPath }>('two sip app in
 
 sentinel.before(async (context) => {
   context.group = await startSentinelGroup();
-  context.path = await startCallPath({ redis: context.group.env, instances: 2, appEnv: { RING_TIMEOUT_SECONDS: '30', PATIENT_KEEPALIVE_SECONDS: '5' } });
+  context.path = await startCallPath({
+    redis: context.group.env,
+    instances: 2,
+    appEnv: { RING_TIMEOUT_SECONDS: '30', PATIENT_KEEPALIVE_SECONDS: '5' },
+  });
 });
 
 sentinel.after(async (context) => {
@@ -143,49 +191,60 @@ sentinel.after(async (context) => {
   await context.group?.stop();
 });
 
-sentinel('the master dies (SIGKILL), twice: the instances reconnect a moment apart, neither takes the other\'s calls, every patient keeps one stream of music, and each is answered', async ({ group, path: callPath }) => {
-  const callers = await Callers.open(callPath);
-  try {
-    const patients = await fourWaiting(callPath, callers);
-    const figures: string[] = [];
-    for (const round of [1, 2]) {
-      const oldPort = (await group.masterPort()) ?? 0;
-      const old = group.nodes.find((node) => node.port === oldPort);
-      if (!old) throw new Error(`no node is the master (${oldPort})`);
-      const other = group.nodes.find((node) => node !== old)!;
-      if (round === 2) await group.waitForGoodReplica(other.port, 30_000);
-      const logFrom = [callPath.appAt(0).logs.length, callPath.appAt(1).logs.length];
-      // The replica, soon the master: the instances appear in its CLIENT LIST as they reconnect.
-      const back = watchBothBack(callPath, group.connect(other.port));
-      const killedAt = Date.now();
-      await group.kill(old);
-      const newPort = await group.waitForNewMaster(oldPort, 30_000);
-      const promotedAt = Date.now();
-      assert.is(newPort, other.port);
-      const [a, b] = (await back.result).map((at) => at - promotedAt);
-      const moved = await assertNothingMoved(callPath, patients, logFrom, killedAt, `failover ${round}`);
-      figures.push(
-        `failover ${round}: promoted ${promotedAt - killedAt} ms after the kill; instances back at ${a} and ${b} ms from the promotion seen by the test (${Math.abs(a! - b!)} ms apart); ${moved}`,
+sentinel(
+  "the master dies (SIGKILL), twice: the instances reconnect a moment apart, neither takes the other's calls, every patient keeps one stream of music, and each is answered",
+  async ({ group, path: callPath }) => {
+    const callers = await Callers.open(callPath);
+    try {
+      const patients = await fourWaiting(callPath, callers);
+      const figures: string[] = [];
+      for (const round of [1, 2]) {
+        const oldPort = (await group.masterPort()) ?? 0;
+        const old = group.nodes.find((node) => node.port === oldPort);
+        if (!old) throw new Error(`no node is the master (${oldPort})`);
+        const other = group.nodes.find((node) => node !== old)!;
+        if (round === 2) await group.waitForGoodReplica(other.port, 30_000);
+        const logFrom = [callPath.appAt(0).logs.length, callPath.appAt(1).logs.length];
+        // The replica, soon the master: the instances appear in its CLIENT LIST as they reconnect.
+        const back = watchBothBack(callPath, group.connect(other.port));
+        const killedAt = Date.now();
+        await group.kill(old);
+        const newPort = await group.waitForNewMaster(oldPort, 30_000);
+        const promotedAt = Date.now();
+        assert.is(newPort, other.port);
+        const [a, b] = (await back.result).map((at) => at - promotedAt);
+        const moved = await assertNothingMoved(callPath, patients, logFrom, killedAt, `failover ${round}`);
+        figures.push(
+          `failover ${round}: promoted ${promotedAt - killedAt} ms after the kill; instances back at ${a} and ${b} ms from the promotion seen by the test (${Math.abs(a! - b!)} ms apart); ${moved}`,
+        );
+        // The old master comes back as a replica, for the second round.
+        await group.restart(old);
+      }
+      console.log(
+        `  Sentinel failovers with two instances (load ${os.loadavg()[0]?.toFixed(1)}):\n    ${figures.join('\n    ')}`,
       );
-      // The old master comes back as a replica, for the second round.
-      await group.restart(old);
+      await answerEach(callPath, callers, patients);
+    } finally {
+      await callers.close();
     }
-    console.log(`  Sentinel failovers with two instances (load ${os.loadavg()[0]?.toFixed(1)}):\n    ${figures.join('\n    ')}`);
-    await answerEach(callPath, callers, patients);
-  } finally {
-    await callers.close();
-  }
-});
+  },
+);
 
 sentinel.run();
 
-const restart = suite<{ redis: RunningRedis; port: number; dir: string; path: CallPath }>('two sip app instances through a Redis restart');
+const restart = suite<{ redis: RunningRedis; port: number; dir: string; path: CallPath }>(
+  'two sip app instances through a Redis restart',
+);
 
 restart.before(async (context) => {
   context.dir = mkdtempSync(path.join(os.tmpdir(), 'deskline-redis-restart-'));
   context.port = await freePort();
   context.redis = await startRedisServer({ host: '127.0.0.1', port: context.port, dir: context.dir, appendOnly: true });
-  context.path = await startCallPath({ redis: { REDIS_URL: context.redis.url }, instances: 2, appEnv: { RING_TIMEOUT_SECONDS: '30', PATIENT_KEEPALIVE_SECONDS: '5' } });
+  context.path = await startCallPath({
+    redis: { REDIS_URL: context.redis.url },
+    instances: 2,
+    appEnv: { RING_TIMEOUT_SECONDS: '30', PATIENT_KEEPALIVE_SECONDS: '5' },
+  });
 });
 
 restart.after(async (context) => {
@@ -194,30 +253,41 @@ restart.after(async (context) => {
   if (context.dir) rmSync(context.dir, { recursive: true, force: true });
 });
 
-restart('redis-server stops and starts again on its port with its AOF: neither instance takes the other\'s calls, and each patient is answered', async (context) => {
-  const { path: callPath } = context;
-  const callers = await Callers.open(callPath);
-  try {
-    const patients = await fourWaiting(callPath, callers);
-    const logFrom = [callPath.appAt(0).logs.length, callPath.appAt(1).logs.length];
-    const stoppedAt = Date.now();
-    await context.redis.process.stop();
-    // A connection of the test's own, made once the server is down, that retries every 5 ms: it is
-    // back first on the restarted server, and sees the instances come.
-    const back = watchBothBack(callPath, new Redis(context.redis.url, { retryStrategy: () => 5, maxRetriesPerRequest: 0 }));
-    // Down long enough for the clients' retries to spread out (ioredis: up to 1 s apart).
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    context.redis = await startRedisServer({ host: '127.0.0.1', port: context.port, dir: context.dir, appendOnly: true });
-    const startedAt = Date.now();
-    const [a, b] = (await back.result).map((at) => at - startedAt);
-    const moved = await assertNothingMoved(callPath, patients, logFrom, stoppedAt, 'the Redis restart');
-    console.log(
-      `  Redis restart with two instances (down ${startedAt - stoppedAt} ms, load ${os.loadavg()[0]?.toFixed(1)}): instances back at ${a} and ${b} ms from when redis-server answered the test (${Math.abs(a! - b!)} ms apart); ${moved}`,
-    );
-    await answerEach(callPath, callers, patients);
-  } finally {
-    await callers.close();
-  }
-});
+restart(
+  "redis-server stops and starts again on its port with its AOF: neither instance takes the other's calls, and each patient is answered",
+  async (context) => {
+    const { path: callPath } = context;
+    const callers = await Callers.open(callPath);
+    try {
+      const patients = await fourWaiting(callPath, callers);
+      const logFrom = [callPath.appAt(0).logs.length, callPath.appAt(1).logs.length];
+      const stoppedAt = Date.now();
+      await context.redis.process.stop();
+      // A connection of the test's own, made once the server is down, that retries every 5 ms: it is
+      // back first on the restarted server, and sees the instances come.
+      const back = watchBothBack(
+        callPath,
+        new Redis(context.redis.url, { retryStrategy: () => 5, maxRetriesPerRequest: 0 }),
+      );
+      // Down long enough for the clients' retries to spread out (ioredis: up to 1 s apart).
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      context.redis = await startRedisServer({
+        host: '127.0.0.1',
+        port: context.port,
+        dir: context.dir,
+        appendOnly: true,
+      });
+      const startedAt = Date.now();
+      const [a, b] = (await back.result).map((at) => at - startedAt);
+      const moved = await assertNothingMoved(callPath, patients, logFrom, stoppedAt, 'the Redis restart');
+      console.log(
+        `  Redis restart with two instances (down ${startedAt - stoppedAt} ms, load ${os.loadavg()[0]?.toFixed(1)}): instances back at ${a} and ${b} ms from when redis-server answered the test (${Math.abs(a! - b!)} ms apart); ${moved}`,
+      );
+      await answerEach(callPath, callers, patients);
+    } finally {
+      await callers.close();
+    }
+  },
+);
 
 restart.run();

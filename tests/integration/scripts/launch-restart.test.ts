@@ -9,7 +9,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ngPing } from '@deskline/scripts/rtpengine-ng';
 import { sipOptionsAnswered } from '@deskline/scripts/sip-options';
-import { assertBrowserRegisters, assertEmployeeLogsIn, assertNoneLeft, demoLogins, isGone, launcherRedisPassword, startOwnLauncher } from '../../helpers/launcher.js';
+import {
+  assertBrowserRegisters,
+  assertEmployeeLogsIn,
+  assertNoneLeft,
+  demoLogins,
+  isGone,
+  launcherRedisPassword,
+  startOwnLauncher,
+} from '../../helpers/launcher.js';
 import { PatientLine } from '../../helpers/patient-line.js';
 import { PatientPhone } from '../../helpers/patient-phone.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -28,7 +36,13 @@ const sipAppHealthy = async (): Promise<boolean> =>
 /** Each service's own health check, as a user of it would notice. */
 const HEALTHY: Record<(typeof SERVICES)[number], () => Promise<boolean>> = {
   redis: async () => {
-    const redis = new Redis({ host: '127.0.0.1', port: ports.redisPort, password: launcherRedisPassword(varDir), lazyConnect: true, maxRetriesPerRequest: 0 });
+    const redis = new Redis({
+      host: '127.0.0.1',
+      port: ports.redisPort,
+      password: launcherRedisPassword(varDir),
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+    });
     try {
       await redis.connect();
       return (await redis.ping()) === 'PONG';
@@ -41,7 +55,8 @@ const HEALTHY: Record<(typeof SERVICES)[number], () => Promise<boolean>> = {
   rtpengine: () => ngPing('127.0.0.1', ports.ngPort),
   kamailio: () => sipOptionsAnswered('127.0.0.1', ports.sipPort),
   sip: sipAppHealthy,
-  signaling: async () => (await fetch(`http://127.0.0.1:${ports.port}/api/health`).catch(() => undefined))?.status === 200,
+  signaling: async () =>
+    (await fetch(`http://127.0.0.1:${ports.port}/api/health`).catch(() => undefined))?.status === 200,
 };
 
 function pidOf(name: string): number {
@@ -63,8 +78,12 @@ async function assertPatientCallAnswered(): Promise<void> {
   const phone = await PatientPhone.open();
   try {
     const dialog = await line.call({ line: '100', rtpPort: phone.port, timeoutMs: 10_000 });
-    await phone.waitUntil('50 packets from rtpengine', (received) => (received.length >= 50 ? true : undefined), 10_000);
-    assert.is((await dialog.hangUp()).status, 200, 'the patient\'s BYE is answered');
+    await phone.waitUntil(
+      '50 packets from rtpengine',
+      (received) => (received.length >= 50 ? true : undefined),
+      10_000,
+    );
+    assert.is((await dialog.hangUp()).status, 200, "the patient's BYE is answered");
   } finally {
     phone.close();
     await line.close();
@@ -90,11 +109,18 @@ for (const name of SERVICES) {
     const newPid = await run.waitForRestart(name, pid, RESTART_TIMEOUT_MS);
     const downMs = Date.now() - killedAt;
     console.log(`    ${name}: pid ${pid} killed, pid ${newPid} ready again ${downMs} ms later; the launcher said:`);
-    for (const line of run.output.split('\n').filter((l) => new RegExp(`^launcher +\\| (${name} crashed|started ${name} |${name} is ready again)`).test(l))) {
+    for (const line of run.output
+      .split('\n')
+      .filter((l) => new RegExp(`^launcher +\\| (${name} crashed|started ${name} |${name} is ready again)`).test(l))) {
       if (line.includes(String(newPid)) || line.includes(`${name} crashed`)) console.log(`      ${line}`);
     }
 
-    assert.match(run.output, new RegExp(`launcher +\\| ${name} crashed \\(killed by SIGKILL\\) after [\\d.]+ s ready; restarting it in 0\\.\\d s`));
+    assert.match(
+      run.output,
+      new RegExp(
+        `launcher +\\| ${name} crashed \\(killed by SIGKILL\\) after [\\d.]+ s ready; restarting it in 0\\.\\d s`,
+      ),
+    );
     assert.match(run.output, new RegExp(`launcher +\\| started ${name} \\(pid ${newPid}\\)`));
     assert.ok(isGone(pid), 'the killed process is gone');
     assert.ok(await HEALTHY[name](), `${name} answers its health check again`);
@@ -121,19 +147,21 @@ for (const name of SERVICES) {
 
 /** The pids in process group `pgid`, from /proc/PID/stat (its fifth field). */
 function groupMembers(pgid: number): number[] {
-  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).flatMap((entry) => {
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // The command name, in parentheses, may hold spaces: count the fields after it.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(fields[2]) === pgid ? [Number(entry)] : [];
-    } catch {
-      return [];
-    }
-  });
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((entry) => {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        // The command name, in parentheses, may hold spaces: count the fields after it.
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return Number(fields[2]) === pgid ? [Number(entry)] : [];
+      } catch {
+        return [];
+      }
+    });
 }
 
-test('kill -9 of one of Kamailio\'s workers: Kamailio ends, and the launcher starts it again with all its workers', async () => {
+test("kill -9 of one of Kamailio's workers: Kamailio ends, and the launcher starts it again with all its workers", async () => {
   const leader = pidOf('kamailio');
   const workers = groupMembers(leader).filter((pid) => pid !== leader);
   assert.ok(workers.length >= 4, `Kamailio runs workers (${workers.length})`);
@@ -141,8 +169,15 @@ test('kill -9 of one of Kamailio\'s workers: Kamailio ends, and the launcher sta
   process.kill(workers[0] ?? 0, 'SIGKILL');
   const killedAt = Date.now();
   const newPid = await run.waitForRestart('kamailio', leader, RESTART_TIMEOUT_MS);
-  console.log(`    kamailio worker ${workers[0]} killed: pid ${newPid} ready again ${Date.now() - killedAt} ms later; ` +
-    `${run.output.split('\n').filter((line) => line.includes('kamailio crashed')).at(-1) ?? ''}`);
+  console.log(
+    `    kamailio worker ${workers[0]} killed: pid ${newPid} ready again ${Date.now() - killedAt} ms later; ` +
+      `${
+        run.output
+          .split('\n')
+          .filter((line) => line.includes('kamailio crashed'))
+          .at(-1) ?? ''
+      }`,
+  );
   assert.match(run.output, /kamailio crashed \((exit code \d+|killed by \w+)\) after [\d.]+ s ready/);
   for (const pid of [leader, ...workers]) assert.ok(isGone(pid), `the old Kamailio's process ${pid} is gone`);
   assert.ok(groupMembers(newPid).length > workers.length / 2, 'the new Kamailio runs its workers');
@@ -153,7 +188,9 @@ test('kill -9 of one of Kamailio\'s workers: Kamailio ends, and the launcher sta
 
 /** The launcher's printed wait before each restart of `name`, in seconds, in order. */
 function restartDelays(name: string): number[] {
-  return [...run.output.matchAll(new RegExp(`${name} crashed \\([^)]*\\) [^;]*; restarting it in ([\\d.]+) s`, 'g'))].map((m) => Number(m[1]));
+  return [
+    ...run.output.matchAll(new RegExp(`${name} crashed \\([^)]*\\) [^;]*; restarting it in ([\\d.]+) s`, 'g')),
+  ].map((m) => Number(m[1]));
 }
 
 test('a crash loop: each wait is twice the last, the others run on, and SIGTERM during a wait stops everything', async () => {
@@ -169,14 +206,21 @@ test('a crash loop: each wait is twice the last, the others run on, and SIGTERM 
     startedAt.push(Date.now());
   }
   const delays = restartDelays(name).slice(before);
-  console.log(`    waits the launcher chose: ${delays.join(', ')} s; measured starts ${startedAt.slice(1).map((t, i) => t - (startedAt[i] ?? 0)).join(', ')} ms apart`);
+  console.log(
+    `    waits the launcher chose: ${delays.join(', ')} s; measured starts ${startedAt
+      .slice(1)
+      .map((t, i) => t - (startedAt[i] ?? 0))
+      .join(', ')} ms apart`,
+  );
   assert.is(delays.length, 5);
-  for (let i = 1; i < delays.length; i++) assert.is(delays[i], 2 * (delays[i - 1] ?? 0), `wait ${i + 1} doubles wait ${i}`);
+  for (let i = 1; i < delays.length; i++)
+    assert.is(delays[i], 2 * (delays[i - 1] ?? 0), `wait ${i + 1} doubles wait ${i}`);
   // The measured time between starts grows too (each start of signaling takes about the same time).
   const gaps = startedAt.slice(1).map((t, i) => t - (startedAt[i] ?? 0));
   assert.ok((gaps.at(-1) ?? 0) > (gaps[0] ?? 0) + 1_000, `the starts come further apart: ${gaps.join(', ')} ms`);
   assertUntouched(others);
-  for (const service of SERVICES.filter((s) => s !== name)) assert.ok(await HEALTHY[service](), `${service} still serves`);
+  for (const service of SERVICES.filter((s) => s !== name))
+    assert.ok(await HEALTHY[service](), `${service} still serves`);
 
   // The sixth crash: a wait of several seconds, during which SIGTERM arrives.
   const lastPid = pidOf(name);
@@ -192,8 +236,15 @@ test('a crash loop: each wait is twice the last, the others run on, and SIGTERM 
   assert.match(run.output, `not restarting ${name}: stopping`);
   assert.is(run.childPids().get(name), lastPid, `${name} was not started again`);
   const stops = ['sip', 'kamailio', 'rtpengine', 'redis'].map((service) => run.output.indexOf(`stopping ${service}`));
-  assert.ok(stops.every((at) => at >= 0), run.output);
-  assert.equal(stops, [...stops].sort((a, b) => a - b), 'the others stopped in reverse start order');
+  assert.ok(
+    stops.every((at) => at >= 0),
+    run.output,
+  );
+  assert.equal(
+    stops,
+    [...stops].sort((a, b) => a - b),
+    'the others stopped in reverse start order',
+  );
   await assertNoneLeft(run, varDir);
 });
 

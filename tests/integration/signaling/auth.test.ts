@@ -4,7 +4,11 @@ import { CSRF_HEADER, SESSION_COOKIE, type ApiError, type SessionInfo } from '@d
 import { asUser, useFreshApp, createUser, login, loginOk, sessionCookie } from '../../helpers/signaling.js';
 
 // A long first delay, so that no slow machine lets the wait pass between two attempts of a test.
-const fixture = useFreshApp(test, { LOGIN_FREE_ATTEMPTS: '3', LOGIN_DELAY_BASE_SECONDS: '30', LOGIN_MAX_FAILURES_PER_IP: '6' });
+const fixture = useFreshApp(test, {
+  LOGIN_FREE_ATTEMPTS: '3',
+  LOGIN_DELAY_BASE_SECONDS: '30',
+  LOGIN_MAX_FAILURES_PER_IP: '6',
+});
 
 test('health answers ok while Redis is up', async () => {
   const response = await fixture.app.inject({ method: 'GET', url: '/api/health' });
@@ -47,10 +51,14 @@ test('a wrong password and an unknown email both get 401 with the same message',
 test('past the free attempts an account waits from that address (429 with Retry-After), even for the right password', async () => {
   const password = await createUser(fixture.app, 'anna@clinic.example', 'employee');
   await createUser(fixture.app, 'ben@clinic.example', 'employee', 'bens own password');
-  for (let i = 0; i < 3; i += 1) assert.is((await login(fixture.app, 'anna@clinic.example', `guess ${i}`)).statusCode, 401);
+  for (let i = 0; i < 3; i += 1)
+    assert.is((await login(fixture.app, 'anna@clinic.example', `guess ${i}`)).statusCode, 401);
   const delayed = await login(fixture.app, 'anna@clinic.example', password);
   assert.is(delayed.statusCode, 429);
-  assert.match(delayed.json<ApiError>().message, /^Too many failed logins for this account\. Try again in \d+ seconds\.$/);
+  assert.match(
+    delayed.json<ApiError>().message,
+    /^Too many failed logins for this account\. Try again in \d+ seconds\.$/,
+  );
   const retryAfter = Number(delayed.headers['retry-after']);
   assert.ok(retryAfter > 25 && retryAfter <= 30, `Retry-After is the first delay, got ${retryAfter}`);
   assert.is(delayed.cookies.length, 0, 'no session while waiting');
@@ -60,7 +68,8 @@ test('past the free attempts an account waits from that address (429 with Retry-
 
 test('failures spread over many accounts from one address lock that address', async () => {
   const password = await createUser(fixture.app, 'anna@clinic.example', 'employee');
-  for (let i = 0; i < 6; i += 1) assert.is((await login(fixture.app, `user${i}@clinic.example`, 'guess')).statusCode, 401);
+  for (let i = 0; i < 6; i += 1)
+    assert.is((await login(fixture.app, `user${i}@clinic.example`, 'guess')).statusCode, 401);
   const refused = await login(fixture.app, 'anna@clinic.example', password);
   assert.is(refused.statusCode, 429);
   assert.match(refused.json<ApiError>().message, /from this network/);
@@ -120,7 +129,11 @@ test('a session past its maximum age is refused and removed', async () => {
 test('a state-changing request without the CSRF token is refused and changes nothing', async () => {
   const password = await createUser(fixture.app, 'anna@clinic.example', 'employee');
   const anna = await loginOk(fixture.app, 'anna@clinic.example', password);
-  const missing = await fixture.app.inject({ method: 'POST', url: '/api/auth/logout', cookies: { [SESSION_COOKIE]: anna.cookie } });
+  const missing = await fixture.app.inject({
+    method: 'POST',
+    url: '/api/auth/logout',
+    cookies: { [SESSION_COOKIE]: anna.cookie },
+  });
   assert.is(missing.statusCode, 403);
   assert.match(missing.json<ApiError>().message, /CSRF token/);
   const wrong = await fixture.app.inject({
@@ -156,11 +169,19 @@ test('bad login bodies get 400 (or 413/415) with a message naming the problem', 
   const cases: Array<{ payload: string; type?: string; status: number; message: RegExp }> = [
     { payload: '{"email":"anna@clinic.example"}', status: 400, message: /password/ },
     { payload: '{"email":"not-an-email","password":"x"}', status: 400, message: /email/ },
-    { payload: '{"email":"anna@clinic.example","password":"x","admin":true}', status: 400, message: /additional properties/ },
+    {
+      payload: '{"email":"anna@clinic.example","password":"x","admin":true}',
+      status: 400,
+      message: /additional properties/,
+    },
     { payload: '{"email":', status: 400, message: /not valid JSON/ },
     { payload: '', status: 400, message: /empty/ },
     { payload: 'email=a&password=b', type: 'application/x-www-form-urlencoded', status: 415, message: /JSON/ },
-    { payload: JSON.stringify({ email: 'a@b.example', password: 'x'.repeat(70_000) }), status: 413, message: /too large/ },
+    {
+      payload: JSON.stringify({ email: 'a@b.example', password: 'x'.repeat(70_000) }),
+      status: 413,
+      message: /too large/,
+    },
   ];
   for (const c of cases) {
     const response = await fixture.app.inject({

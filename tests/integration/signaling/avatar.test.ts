@@ -6,7 +6,15 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import sharp from 'sharp';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AVATAR_MAX_BYTES, CSRF_HEADER, SESSION_COOKIE, avatarUrl, type ApiError, type PublicUser, type SessionInfo } from '@deskline/protocol';
+import {
+  AVATAR_MAX_BYTES,
+  CSRF_HEADER,
+  SESSION_COOKIE,
+  avatarUrl,
+  type ApiError,
+  type PublicUser,
+  type SessionInfo,
+} from '@deskline/protocol';
 import { RedisStreams } from '@deskline/store';
 import { GREEN, RED, bands, near, pixelAt, pixelBombPng, widePicture } from '../../helpers/images.js';
 import { asUser, createUser, loginOk, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
@@ -16,13 +24,27 @@ let anna: LoggedIn;
 let ben: LoggedIn;
 
 test.before.each(async () => {
-  anna = await loginOk(fixture.app, 'anna@clinic.example', await createUser(fixture.app, 'anna@clinic.example', 'employee'));
-  ben = await loginOk(fixture.app, 'ben@clinic.example', await createUser(fixture.app, 'ben@clinic.example', 'employee'));
+  anna = await loginOk(
+    fixture.app,
+    'anna@clinic.example',
+    await createUser(fixture.app, 'anna@clinic.example', 'employee'),
+  );
+  ben = await loginOk(
+    fixture.app,
+    'ben@clinic.example',
+    await createUser(fixture.app, 'ben@clinic.example', 'employee'),
+  );
   // Creating the users is announced too; each test counts only what it does.
   await fixture.db.del(RedisStreams.teamEvents);
 });
 
-function upload(app: FastifyInstance, who: LoggedIn, body: Buffer, contentType = 'application/octet-stream', csrf = true): Promise<LightMyRequestResponse> {
+function upload(
+  app: FastifyInstance,
+  who: LoggedIn,
+  body: Buffer,
+  contentType = 'application/octet-stream',
+  csrf = true,
+): Promise<LightMyRequestResponse> {
   return app.inject({
     method: 'PUT',
     url: '/api/me/avatar',
@@ -59,7 +81,11 @@ for (const format of ['png', 'jpeg', 'webp'] as const) {
     assert.is(metadata.height, 256);
     assert.is(metadata.exif, undefined, 'no metadata is kept');
     // The source is red | green | blue side by side; the centre square holds only the green band.
-    for (const [x, y] of [[5, 5], [128, 128], [250, 250]] as const) {
+    for (const [x, y] of [
+      [5, 5],
+      [128, 128],
+      [250, 250],
+    ] as const) {
       const colour = await pixelAt(stored, x, y);
       assert.ok(near(colour, GREEN), `pixel ${x},${y} is green, got ${colour.join(',')}`);
     }
@@ -119,7 +145,10 @@ test('a damaged picture is refused with 400; an empty body with 400', async () =
 });
 
 test('2 MB are the limit: one byte more is 413 with a clear message', async () => {
-  const tooBig = Buffer.concat([await widePicture('png'), Buffer.alloc(AVATAR_MAX_BYTES)]).subarray(0, AVATAR_MAX_BYTES + 1);
+  const tooBig = Buffer.concat([await widePicture('png'), Buffer.alloc(AVATAR_MAX_BYTES)]).subarray(
+    0,
+    AVATAR_MAX_BYTES + 1,
+  );
   const response = await upload(fixture.app, anna, tooBig, 'image/png');
   assert.is(response.statusCode, 413, response.body);
   assert.is(response.json<ApiError>().message, 'The picture is larger than 2 MB. Choose a smaller one.');
@@ -179,10 +208,18 @@ test('without the CSRF token an upload or removal is refused with 403 and change
   assert.match(refused.json<ApiError>().message, /CSRF token/);
   assert.is(await storedAvatar(anna.info.user.id), null);
   await upload(fixture.app, anna, await widePicture('png'));
-  const remove = await fixture.app.inject({ method: 'DELETE', url: '/api/me/avatar', cookies: { [SESSION_COOKIE]: anna.cookie } });
+  const remove = await fixture.app.inject({
+    method: 'DELETE',
+    url: '/api/me/avatar',
+    cookies: { [SESSION_COOKIE]: anna.cookie },
+  });
   assert.is(remove.statusCode, 403);
   assert.ok(await storedAvatar(anna.info.user.id), 'the picture is still there');
-  const anonymous = await fixture.app.inject({ method: 'PUT', url: '/api/me/avatar', payload: await widePicture('png') });
+  const anonymous = await fixture.app.inject({
+    method: 'PUT',
+    url: '/api/me/avatar',
+    payload: await widePicture('png'),
+  });
   assert.is(anonymous.statusCode, 401);
 });
 

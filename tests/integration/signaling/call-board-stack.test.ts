@@ -8,7 +8,14 @@
 import type { FastifyInstance } from 'fastify';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type CallEvent, type CallView, type PushEvent, type Subject, type TaskListResponse, type TaskView } from '@deskline/protocol';
+import {
+  type CallEvent,
+  type CallView,
+  type PushEvent,
+  type Subject,
+  type TaskListResponse,
+  type TaskView,
+} from '@deskline/protocol';
 import { RedisKeys, RedisStreams } from '@deskline/store';
 import { TASKS_GROUP } from '@deskline/signaling/services/task-projector';
 import { REPLAY_TIMEOUT_MS, projected } from '../../helpers/board-tasks.js';
@@ -16,7 +23,15 @@ import { PushEvents } from '../../helpers/push-events.js';
 import { asUser, buildTestApp, loginOk, type LoggedIn } from '../../helpers/signaling.js';
 import { waitFor } from '../../helpers/wait.js';
 import { AgentPhone } from '../../helpers/agent-phone.js';
-import { CLINIC_NUMBER, activeCallIds, describeSipp, readCall, recordedStates, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import {
+  CLINIC_NUMBER,
+  activeCallIds,
+  describeSipp,
+  readCall,
+  recordedStates,
+  startCallPath,
+  type CallPath,
+} from '../../helpers/call-path.js';
 import { PATIENT_NUMBER, PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
 import { PatientPhone } from '../../helpers/patient-phone.js';
 
@@ -37,7 +52,10 @@ test.before(async () => {
   path = await startCallPath({ appEnv: { RING_TIMEOUT_SECONDS: '20' } });
   app = await buildTestApp(path.redisUrl, { SIP_DOMAIN: path.kamailio.domain });
   await app.ready();
-  for (const [name, role] of [['anna', 'employee'], ['ben', 'employee']] as const) {
+  for (const [name, role] of [
+    ['anna', 'employee'],
+    ['ben', 'employee'],
+  ] as const) {
     await app.users.create({ email: `${name}@clinic.example`, displayName: name, role, password: PASSWORD });
   }
   anna = await loginOk(app, 'anna@clinic.example', PASSWORD);
@@ -65,11 +83,15 @@ test.after(async () => {
 
 /** The patient's task (patient-task points at it while it is abandoned), once `check` holds. */
 async function patientTask(check: (task: TaskView) => boolean, what: string, timeoutMs = 10_000): Promise<TaskView> {
-  return waitFor(what, async () => {
-    const taskId = await path.redis.get(RedisKeys.patientTask(PATIENT_NUMBER));
-    const task = taskId ? await app.tasks.get(taskId) : undefined;
-    return task && check(task) ? task : undefined;
-  }, timeoutMs);
+  return waitFor(
+    what,
+    async () => {
+      const taskId = await path.redis.get(RedisKeys.patientTask(PATIENT_NUMBER));
+      const task = taskId ? await app.tasks.get(taskId) : undefined;
+      return task && check(task) ? task : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** Closes a task with a subject, so the next test's first call starts a task of its own. */
@@ -120,7 +142,10 @@ test('(b) a patient who hangs up during the intro (sipp) leaves an abandoned tas
   assert.is(task.call?.queuedAt, undefined, 'never reached the queue');
   assert.equal(await recordedStates(path.redis, task.call!.id), ['intro', 'abandoned']);
   const tab = (await asUser(app, ben, 'GET', '/api/tasks?tab=abandoned')).json<TaskListResponse>();
-  assert.equal(tab.tasks.map((t) => t.id), [task.id]);
+  assert.equal(
+    tab.tasks.map((t) => t.id),
+    [task.id],
+  );
   await closeWithSubject(task);
 });
 
@@ -145,7 +170,10 @@ test('(a, g) three missed calls from one number through the sip app: one abandon
   assert.is(task.callIds.length, 3);
   for (const callId of task.callIds) assert.ok((await recordedStates(path.redis, callId)).at(-1) === 'abandoned');
   const tab = (await asUser(app, ben, 'GET', '/api/tasks?tab=abandoned')).json<TaskListResponse>();
-  assert.equal(tab.tasks.map((t) => [t.id, t.attempts]), [[task.id, 3]]);
+  assert.equal(
+    tab.tasks.map((t) => [t.id, t.attempts]),
+    [[task.id, 3]],
+  );
 
   await projected(path.redis);
   const announced = await path.redis.xlen(RedisStreams.boardEvents);
@@ -156,12 +184,18 @@ test('(a, g) three missed calls from one number through the sip app: one abandon
   await closeWithSubject(task);
 });
 
-test('(c) every stage reaches another user\'s push socket within 1 s: intro, waiting, ringing, on the line, wrap-up (as task-gone: it is Anna\'s), closed, abandoned', async () => {
+test("(c) every stage reaches another user's push socket within 1 s: intro, waiting, ringing, on the line, wrap-up (as task-gone: it is Anna's), closed, abandoned", async () => {
   const push = await PushEvents.open(app, ben);
   open.push(push);
   const from = push.mark();
   const stage = (what: string, match: (task: TaskView) => boolean, since = from) =>
-    push.waitFor(what, (e): e is Extract<PushEvent, { type: 'task' }> => e.type === 'task' && e.task.patient === PATIENT_NUMBER && match(e.task), since, 10_000);
+    push.waitFor(
+      what,
+      (e): e is Extract<PushEvent, { type: 'task' }> =>
+        e.type === 'task' && e.task.patient === PATIENT_NUMBER && match(e.task),
+      since,
+      10_000,
+    );
   const latencies: Record<string, number> = {};
   const measure = async (name: string, seen: { at: number }, cause: Promise<number> | number): Promise<void> => {
     latencies[name] = seen.at - (await cause);
@@ -197,10 +231,18 @@ test('(c) every stage reaches another user\'s push socket within 1 s: intro, wai
   // too): his panel, which saw the task on the line, is told to drop it.
   await dialog.hangUp();
   await ring.waitForBye();
-  const gone = await push.waitFor('task-gone at the wrap-up', (e): e is Extract<PushEvent, { type: 'task-gone' }> => e.type === 'task-gone' && e.taskId === taskId, from, 10_000);
+  const gone = await push.waitFor(
+    'task-gone at the wrap-up',
+    (e): e is Extract<PushEvent, { type: 'task-gone' }> => e.type === 'task-gone' && e.taskId === taskId,
+    from,
+    10_000,
+  );
   await measure('wrap-up', gone, appendedAt(callId, 'ended'));
   assert.is((await app.tasks.get(taskId))?.assigneeUserId, anna.info.user.id);
-  assert.not.ok(push.seen.some(({ event }) => event.type === 'task' && event.task.id === taskId && event.task.status === 'wrap-up'), "Ben never gets Anna's wrap-up");
+  assert.not.ok(
+    push.seen.some(({ event }) => event.type === 'task' && event.task.id === taskId && event.task.status === 'wrap-up'),
+    "Ben never gets Anna's wrap-up",
+  );
 
   // Anna files it.
   assert.is((await asUser(app, anna, 'PATCH', `/api/tasks/${taskId}`, { subjectId: subjects[1]!.id })).statusCode, 200);
@@ -217,7 +259,7 @@ test('(c) every stage reaches another user\'s push socket within 1 s: intro, wai
   await next.hangUp();
   const abandoned = await stage('abandoned', (t) => t.id === nextIntro.event.task.id && t.status === 'abandoned');
   await measure('abandoned', abandoned, appendedAt(abandoned.event.task.call!.id, 'abandoned'));
-  assert.is(abandoned.event.task.previousSubjectId, subjects[1]!.id, 'the closed task\'s subject is shown as previous');
+  assert.is(abandoned.event.task.previousSubjectId, subjects[1]!.id, "the closed task's subject is shown as previous");
 
   console.log(`push latency at Ben's socket (ms): ${JSON.stringify(latencies)}`);
   for (const [name, ms] of Object.entries(latencies)) {

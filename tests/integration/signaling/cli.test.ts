@@ -17,7 +17,11 @@ const PASSWORD = 'piped in from stdin';
 const md5 = (text: string): string => createHash('md5').update(text).digest('hex');
 
 const createAnna = () =>
-  runCli(['user', 'create', '--email', 'anna@clinic.example', '--name', 'Anna Reception', '--role', 'employee'], env, `${PASSWORD}\n`);
+  runCli(
+    ['user', 'create', '--email', 'anna@clinic.example', '--name', 'Anna Reception', '--role', 'employee'],
+    env,
+    `${PASSWORD}\n`,
+  );
 
 test('user create reads the password from stdin, never prints it, and the user can log in to the API', async () => {
   const result = await createAnna();
@@ -39,7 +43,11 @@ test('user list shows what the API shows', async () => {
 });
 
 test('a too-short password and a duplicate email are refused with a message and exit 1', async () => {
-  const short = await runCli(['user', 'create', '--email', 'ben@clinic.example', '--name', 'Ben', '--role', 'employee'], env, 'short\n');
+  const short = await runCli(
+    ['user', 'create', '--email', 'ben@clinic.example', '--name', 'Ben', '--role', 'employee'],
+    env,
+    'short\n',
+  );
   assert.is(short.code, 1);
   assert.match(short.stderr, /at least 12 characters/);
   await createAnna();
@@ -63,12 +71,20 @@ test('user disable ends the sessions of that user at once', async () => {
 test('user reset-password sets the new password and ends old sessions', async () => {
   await createAnna();
   const anna = await loginOk(fixture.app, 'anna@clinic.example', PASSWORD);
-  const result = await runCli(['user', 'reset-password', '--email', 'anna@clinic.example'], env, 'a brand new password\n');
+  const result = await runCli(
+    ['user', 'reset-password', '--email', 'anna@clinic.example'],
+    env,
+    'a brand new password\n',
+  );
   assert.is(result.code, 0, result.stderr);
   assert.is((await asUser(fixture.app, anna, 'GET', '/api/me')).statusCode, 401);
   assert.is((await login(fixture.app, 'anna@clinic.example', PASSWORD)).statusCode, 401);
   assert.is((await login(fixture.app, 'anna@clinic.example', 'a brand new password')).statusCode, 200);
-  const unknown = await runCli(['user', 'reset-password', '--email', 'nobody@clinic.example'], env, 'a brand new password\n');
+  const unknown = await runCli(
+    ['user', 'reset-password', '--email', 'nobody@clinic.example'],
+    env,
+    'a brand new password\n',
+  );
   assert.is(unknown.code, 1);
   assert.match(unknown.stderr, /No user with the email nobody@clinic.example/);
 });
@@ -105,11 +121,14 @@ test('seed-demo creates one manager, two employees, two browser workstations and
   assert.equal(seeded.logins.map((l) => l.role).sort(), ['employee', 'employee', 'manager']);
   for (const l of seeded.logins) assert.is((await login(fixture.app, l.email, l.password)).statusCode, 200);
   assert.equal(seeded.workstations, ['Reception 1', 'Reception 2', 'Desk phone 201']);
-  assert.equal((await fixture.app.workstations.list()).map((w) => [w.name, w.kind, w.sipUser]), [
-    ['Desk phone 201', 'sip-phone', '201'],
-    ['Reception 1', 'browser', undefined],
-    ['Reception 2', 'browser', undefined],
-  ]);
+  assert.equal(
+    (await fixture.app.workstations.list()).map((w) => [w.name, w.kind, w.sipUser]),
+    [
+      ['Desk phone 201', 'sip-phone', '201'],
+      ['Reception 1', 'browser', undefined],
+      ['Reception 2', 'browser', undefined],
+    ],
+  );
   const [phone] = seeded.deskPhones;
   assert.is(seeded.deskPhones.length, 1);
   assert.equal([phone?.workstation, phone?.sipUser], ['Desk phone 201', '201']);
@@ -121,7 +140,10 @@ test('seed-demo creates one manager, two employees, two browser workstations and
 });
 
 test('workstation create --kind sip-phone prints the SIP user and password once; reset-sip-password gives a new one', async () => {
-  const created = await runCli(['workstation', 'create', '--name', 'Front desk phone', '--kind', 'sip-phone', '--sip-user', '201'], env);
+  const created = await runCli(
+    ['workstation', 'create', '--name', 'Front desk phone', '--kind', 'sip-phone', '--sip-user', '201'],
+    env,
+  );
   assert.is(created.code, 0, created.stderr);
   const password = /SIP password: (\S+)/.exec(created.stdout)?.[1] ?? '';
   assert.match(created.stdout, /SIP user: +201\n/);
@@ -141,7 +163,10 @@ test('workstation create --kind sip-phone prints the SIP user and password once;
   assert.ok(newPassword && newPassword !== password);
   assert.is(await fixture.db.hget(RedisKeys.sipCredentials, '201'), md5(`201:deskline.local:${newPassword}`));
 
-  const taken = await runCli(['workstation', 'create', '--name', 'Other', '--kind', 'sip-phone', '--sip-user', '201'], env);
+  const taken = await runCli(
+    ['workstation', 'create', '--name', 'Other', '--kind', 'sip-phone', '--sip-user', '201'],
+    env,
+  );
   assert.is(taken.code, 1);
   assert.match(taken.stderr, /The SIP user "201" is in use already/);
   const missing = await runCli(['workstation', 'reset-sip-password', '--name', 'Nowhere'], env);
@@ -153,7 +178,10 @@ test('subject create, rename, retire and restore work on the subjects the API li
   const created = await runCli(['subject', 'create', '--name', 'Prescription refill'], env);
   assert.is(created.code, 0, created.stderr);
   assert.match(created.stdout, /Created subject "Prescription refill"/);
-  const renamed = await runCli(['subject', 'rename', '--name', 'prescription REFILL', '--to', 'Repeat prescription'], env);
+  const renamed = await runCli(
+    ['subject', 'rename', '--name', 'prescription REFILL', '--to', 'Repeat prescription'],
+    env,
+  );
   assert.is(renamed.code, 0, renamed.stderr);
   const retired = await runCli(['subject', 'retire', '--name', 'Visit booked'], env);
   assert.is(retired.code, 0, retired.stderr);
@@ -188,7 +216,10 @@ test('subject create, rename, retire and restore work on the subjects the API li
 test('seed-demo creates the default subjects on a Redis that has none', async () => {
   await fixture.db.flushall();
   assert.is((await runCli(['seed-demo', '--json'], env)).code, 0);
-  assert.equal((await fixture.app.subjects.list()).map((s) => s.name), ['Information', 'Visit booked', 'Visit not booked']);
+  assert.equal(
+    (await fixture.app.subjects.list()).map((s) => s.name),
+    ['Information', 'Visit booked', 'Visit not booked'],
+  );
   assert.is(await fixture.db.zcard('subjects'), 3);
 });
 

@@ -18,7 +18,8 @@ import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 /** `METHOD /path` without a trailing slash (a prefixed `/` route is registered with and without one). */
-const routeKey = (method: string, path: string): string => `${method} ${path.length > 1 ? path.replace(/\/$/, '') : path}`;
+const routeKey = (method: string, path: string): string =>
+  `${method} ${path.length > 1 ? path.replace(/\/$/, '') : path}`;
 
 /** Every /api route the app registered, with the schema it was registered with. */
 async function registeredRoutes(redisUrl: string): Promise<Map<string, FastifySchema | undefined>> {
@@ -46,10 +47,16 @@ const PARTS = ['params', 'querystring', 'body'] as const;
 const json = (schema: unknown): string | undefined => (schema === undefined ? undefined : JSON.stringify(schema));
 
 /** What differs between the app's routes and the table: an empty list when they agree. */
-function differences(registered: ReadonlyMap<string, FastifySchema | undefined>, table: Readonly<Record<string, ApiRoute>>): string[] {
+function differences(
+  registered: ReadonlyMap<string, FastifySchema | undefined>,
+  table: Readonly<Record<string, ApiRoute>>,
+): string[] {
   const found: string[] = [];
-  const tableKeys = new Map(Object.entries(table).map(([name, route]) => [routeKey(route.method, route.path), { name, route }]));
-  for (const key of registered.keys()) if (!tableKeys.has(key)) found.push(`${key} is registered but not in API_ROUTES`);
+  const tableKeys = new Map(
+    Object.entries(table).map(([name, route]) => [routeKey(route.method, route.path), { name, route }]),
+  );
+  for (const key of registered.keys())
+    if (!tableKeys.has(key)) found.push(`${key} is registered but not in API_ROUTES`);
   for (const [key, { name, route }] of tableKeys) {
     if (!registered.has(key)) {
       found.push(`API_ROUTES.${name} (${key}) is not registered`);
@@ -57,9 +64,12 @@ function differences(registered: ReadonlyMap<string, FastifySchema | undefined>,
     }
     const schema = registered.get(key) as Partial<RouteSchema> | undefined;
     for (const part of PARTS) {
-      if (json(schema?.[part]) !== json(route.schema?.[part])) found.push(`${key}: its ${part} schema is not API_ROUTES.${name}'s`);
+      if (json(schema?.[part]) !== json(route.schema?.[part]))
+        found.push(`${key}: its ${part} schema is not API_ROUTES.${name}'s`);
     }
-    const statuses = new Set([...Object.keys(schema?.response ?? {}), ...Object.keys(route.schema?.response ?? {})].map(Number));
+    const statuses = new Set(
+      [...Object.keys(schema?.response ?? {}), ...Object.keys(route.schema?.response ?? {})].map(Number),
+    );
     for (const status of statuses) {
       if (json(schema?.response?.[status]) !== json(route.schema?.response[status])) {
         found.push(`${key}: its ${status} response schema is not API_ROUTES.${name}'s`);
@@ -101,8 +111,16 @@ test('a field removed from a route response schema but kept in the table is foun
 test('a field removed from the table but kept in the route response schema is found', () => {
   const table: Record<string, ApiRoute> = { ...API_ROUTES };
   const profile = API_ROUTES.updateProfile;
-  table['updateProfile'] = { ...profile, schema: { ...profile.schema, response: { ...profile.schema.response, 200: without(PublicUserSchema, 'avatarUrl') } } };
-  assert.equal(differences(registered, table), ["PUT /api/me/profile: its 200 response schema is not API_ROUTES.updateProfile's"]);
+  table['updateProfile'] = {
+    ...profile,
+    schema: {
+      ...profile.schema,
+      response: { ...profile.schema.response, 200: without(PublicUserSchema, 'avatarUrl') },
+    },
+  };
+  assert.equal(differences(registered, table), [
+    "PUT /api/me/profile: its 200 response schema is not API_ROUTES.updateProfile's",
+  ]);
 });
 
 test('a route missing from either side is found', () => {

@@ -2,7 +2,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SESSION_COOKIE, type ApiError, type SessionInfo } from '@deskline/protocol';
-import { asUser, createUser, login, loginOk, sessionCookie, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
+import {
+  asUser,
+  createUser,
+  login,
+  loginOk,
+  sessionCookie,
+  useFreshApp,
+  type LoggedIn,
+} from '../../helpers/signaling.js';
 
 const fixture = useFreshApp(test, { LOGIN_FREE_ATTEMPTS: '3', LOGIN_DELAY_BASE_SECONDS: '30' });
 const OLD = 'correct horse battery';
@@ -10,7 +18,12 @@ const NEW = 'a new staple for the clinic';
 let anna: LoggedIn;
 
 test.before.each(async () => {
-  await fixture.app.users.create({ email: 'anna@clinic.example', displayName: 'Anna Reception', role: 'employee', password: OLD });
+  await fixture.app.users.create({
+    email: 'anna@clinic.example',
+    displayName: 'Anna Reception',
+    role: 'employee',
+    password: OLD,
+  });
   anna = await loginOk(fixture.app, 'anna@clinic.example', OLD);
 });
 
@@ -71,7 +84,9 @@ test('a change ends the other sessions, renews this one (new cookie and CSRF tok
   assert.is(me.statusCode, 200);
   assert.is(me.json<SessionInfo>().csrfToken, renewed.csrfToken);
   // The old token does not go with the new cookie.
-  const oldToken = await asUser(fixture.app, { cookie, info: anna.info }, 'PUT', '/api/me/preferences', { notifications: true });
+  const oldToken = await asUser(fixture.app, { cookie, info: anna.info }, 'PUT', '/api/me/preferences', {
+    notifications: true,
+  });
   assert.is(oldToken.statusCode, 403);
   assert.is((await fixture.db.smembers(`user-sessions:${anna.info.user.id}`)).length, 1);
 
@@ -79,10 +94,11 @@ test('a change ends the other sessions, renews this one (new cookie and CSRF tok
   assert.is((await login(fixture.app, 'anna@clinic.example', NEW)).statusCode, 200);
 });
 
-test('the other sessions\' push sockets are closed at once; this session\'s socket stays and moves to the new session', async () => {
+test("the other sessions' push sockets are closed at once; this session's socket stays and moves to the new session", async () => {
   const other = await loginOk(fixture.app, 'anna@clinic.example', OLD);
   await fixture.app.ready();
-  const open = (who: LoggedIn) => fixture.app.injectWS('/api/push', { headers: { cookie: `${SESSION_COOKIE}=${who.cookie}` } });
+  const open = (who: LoggedIn) =>
+    fixture.app.injectWS('/api/push', { headers: { cookie: `${SESSION_COOKIE}=${who.cookie}` } });
   const mine = await open(anna);
   const theirs = await open(other);
   const theirsClosed = new Promise<number>((resolve) => theirs.on('close', (code: number) => resolve(code)));

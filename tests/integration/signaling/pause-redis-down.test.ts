@@ -45,7 +45,11 @@ test('a pause that comes due while Redis is down ends as soon as Redis is back',
 
     redis = await start();
     const back = Date.now();
-    await waitFor('the pause to end', async () => (await db.hget(RedisKeys.agent(anna.info.user.id), 'state')) === 'available', 10_000);
+    await waitFor(
+      'the pause to end',
+      async () => (await db.hget(RedisKeys.agent(anna.info.user.id), 'state')) === 'available',
+      10_000,
+    );
     console.log(`  Redis back -> the overdue pause ended ${Date.now() - back} ms later`);
     assert.is((await asUser(app, anna, 'GET', '/api/pause')).json<{ state: string }>().state, 'available');
   } finally {

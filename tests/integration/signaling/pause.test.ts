@@ -89,7 +89,11 @@ test('+5 minutes moves the end by 5 minutes and keeps the start; a new duration 
   const longest = (await pause(235)).json<AgentStatus>();
   const beyond = await asUser(fixture.app, anna, 'POST', '/api/pause/extend', { minutes: 5 });
   assert.is(beyond.statusCode, 409);
-  assert.is((await asUser(fixture.app, anna, 'GET', '/api/pause')).json<AgentStatus>().pausedUntil, longest.pausedUntil, 'unchanged');
+  assert.is(
+    (await asUser(fixture.app, anna, 'GET', '/api/pause')).json<AgentStatus>().pausedUntil,
+    longest.pausedUntil,
+    'unchanged',
+  );
 });
 
 test('extending when not paused is 409; bad bodies are 400; a request without the CSRF token is 403', async () => {
@@ -97,11 +101,23 @@ test('extending when not paused is 409; bad bodies are 400; a request without th
   const notPaused = await asUser(fixture.app, anna, 'POST', '/api/pause/extend', { minutes: 5 });
   assert.is(notPaused.statusCode, 409);
   assert.is(notPaused.json<ApiError>().message, 'Incoming calls are not paused.');
-  for (const body of [{ minutes: 0 }, { minutes: 241 }, { minutes: 2.5 }, { minutes: 'five' }, {}, { minutes: 5, seconds: 3 }]) {
+  for (const body of [
+    { minutes: 0 },
+    { minutes: 241 },
+    { minutes: 2.5 },
+    { minutes: 'five' },
+    {},
+    { minutes: 5, seconds: 3 },
+  ]) {
     const response = await asUser(fixture.app, anna, 'PUT', '/api/pause', body);
     assert.is(response.statusCode, 400, JSON.stringify(body));
   }
-  const forged = await fixture.app.inject({ method: 'PUT', url: '/api/pause', cookies: { dl_session: anna.cookie }, payload: { minutes: 5 } });
+  const forged = await fixture.app.inject({
+    method: 'PUT',
+    url: '/api/pause',
+    cookies: { dl_session: anna.cookie },
+    payload: { minutes: 5 },
+  });
   assert.is(forged.statusCode, 403);
   const anonymous = await fixture.app.inject({ method: 'PUT', url: '/api/pause', payload: { minutes: 5 } });
   assert.is(anonymous.statusCode, 401);
@@ -139,7 +155,9 @@ test('the server ends a pause by itself on time, with no browser involved', asyn
     await wakes.waitFor((message) => message === annaId, 'route:wake when the pause is over', 5000);
     const late = Date.now() - pausedUntil!;
     const agent = await fixture.db.hgetall(RedisKeys.agent(annaId));
-    console.log(`  pause ended ${Number(agent['lastPauseEndedAt']) - pausedUntil!} ms after pausedUntil (route:wake seen ${late} ms after)`);
+    console.log(
+      `  pause ended ${Number(agent['lastPauseEndedAt']) - pausedUntil!} ms after pausedUntil (route:wake seen ${late} ms after)`,
+    );
     assert.is(agent['state'], 'available');
     assert.ok(Number(agent['lastPauseEndedAt']) - pausedUntil! < 300, 'ended on time');
     assert.ok(late >= 0);
@@ -155,13 +173,21 @@ test('a pause survives a restart of signaling and still ends on time', async () 
   await pick(desk1);
   const { pausedUntil } = await fixture.app.agents.pause(annaId, 2500);
   await fixture.app.close();
-  assert.is(await fixture.db.hget(RedisKeys.agent(annaId), 'state'), 'paused', 'nobody ended it while signaling was down');
+  assert.is(
+    await fixture.db.hget(RedisKeys.agent(annaId), 'state'),
+    'paused',
+    'nobody ended it while signaling was down',
+  );
   fixture.app = await buildTestApp(fixture.redisUrl);
   await fixture.app.ready();
   const status = (await asUser(fixture.app, anna, 'GET', '/api/pause')).json<AgentStatus>();
   assert.is(status.state, 'paused');
   assert.is(status.pausedUntil, pausedUntil, 'the same pause after the restart');
-  await waitFor('the pause to end', async () => (await fixture.db.hget(RedisKeys.agent(annaId), 'state')) === 'available', 6000);
+  await waitFor(
+    'the pause to end',
+    async () => (await fixture.db.hget(RedisKeys.agent(annaId), 'state')) === 'available',
+    6000,
+  );
   const endedAt = Number(await fixture.db.hget(RedisKeys.agent(annaId), 'lastPauseEndedAt'));
   console.log(`  after a restart, ended ${endedAt - pausedUntil!} ms after pausedUntil`);
   assert.ok(endedAt >= pausedUntil! && endedAt - pausedUntil! < 300, `${endedAt - pausedUntil!} ms`);
@@ -171,18 +197,40 @@ test('a pause that came due while signaling was down is ended as soon as it star
   await pick(desk1);
   await fixture.app.close();
   // While no signaling runs, a pause that ended a minute ago is in Redis.
-  await new AgentService(fixture.db, new WorkstationStore(fixture.db, { sipDomain: 'deskline.local' })).pause(annaId, 60_000, Date.now() - 120_000);
+  await new AgentService(fixture.db, new WorkstationStore(fixture.db, { sipDomain: 'deskline.local' })).pause(
+    annaId,
+    60_000,
+    Date.now() - 120_000,
+  );
   assert.is(await fixture.db.hget(RedisKeys.agent(annaId), 'state'), 'paused');
   fixture.app = await buildTestApp(fixture.redisUrl);
-  await waitFor('the overdue pause to end', async () => (await fixture.db.hget(RedisKeys.agent(annaId), 'state')) === 'available', 3000);
+  await waitFor(
+    'the overdue pause to end',
+    async () => (await fixture.db.hget(RedisKeys.agent(annaId), 'state')) === 'available',
+    3000,
+  );
 });
 
 test('pausing during a call: the call goes on and the pause ends back on the call, not available', async () => {
   await pick(desk1);
   const calls = new CallStore(fixture.db);
   const now = Date.now();
-  await calls.record({ id: 'c1', from: '+4930111', line: '100', state: 'bridged', startedAt: now - 5000, queuedAt: now - 4000, answeredAt: now - 1000, agentUserId: annaId, workstationId: desk1.id });
-  await fixture.db.multi().hset(RedisKeys.agent(annaId), { state: 'on-call', callId: 'c1' }).zrem(RedisKeys.idleAgents, annaId).exec();
+  await calls.record({
+    id: 'c1',
+    from: '+4930111',
+    line: '100',
+    state: 'bridged',
+    startedAt: now - 5000,
+    queuedAt: now - 4000,
+    answeredAt: now - 1000,
+    agentUserId: annaId,
+    workstationId: desk1.id,
+  });
+  await fixture.db
+    .multi()
+    .hset(RedisKeys.agent(annaId), { state: 'on-call', callId: 'c1' })
+    .zrem(RedisKeys.idleAgents, annaId)
+    .exec();
   const paused = (await pause(5)).json<AgentStatus>();
   assert.is(paused.state, 'paused');
   assert.is(await fixture.db.hget(RedisKeys.agent(annaId), 'callId'), 'c1', 'the call is still hers');
@@ -210,10 +258,23 @@ test('after the pause, GET /api/pause/missed lists the calls abandoned during it
   await pick(desk1);
   const calls = new CallStore(fixture.db);
   const record = (id: string, from: string, state: 'abandoned' | 'ended', endedAt: number) =>
-    calls.record({ id, from, line: '100', state, startedAt: endedAt - 30_000, queuedAt: endedAt - 20_000, endedAt, ...(state === 'ended' ? { answeredAt: endedAt - 10_000 } : {}) });
+    calls.record({
+      id,
+      from,
+      line: '100',
+      state,
+      startedAt: endedAt - 30_000,
+      queuedAt: endedAt - 20_000,
+      endedAt,
+      ...(state === 'ended' ? { answeredAt: endedAt - 10_000 } : {}),
+    });
   await record('before', '+4930000', 'abandoned', Date.now() - 1000);
   const { pausedAt } = (await pause(5)).json<AgentStatus>();
-  assert.equal((await asUser(fixture.app, anna, 'GET', '/api/pause/missed')).json<MissedCalls>(), { calls: [] }, 'nothing while no pause has ended');
+  assert.equal(
+    (await asUser(fixture.app, anna, 'GET', '/api/pause/missed')).json<MissedCalls>(),
+    { calls: [] },
+    'nothing while no pause has ended',
+  );
   await record('missed-2', '+4930222', 'abandoned', pausedAt! + 2);
   await record('missed-1', '+4930111', 'abandoned', pausedAt! + 1);
   await record('answered', '+4930333', 'ended', pausedAt! + 3);

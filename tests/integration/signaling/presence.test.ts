@@ -60,12 +60,23 @@ test('GET /api/team lists every enabled user by name with state, workstation and
       workstation: { id: desk.id, name: 'Reception 1', kind: 'browser' },
       online: false,
     },
-    { userId: ben.info.user.id, displayName: 'ben', role: 'employee', avatarUrl: `/api/users/${ben.info.user.id}/avatar?v=3`, state: 'offline', online: false },
+    {
+      userId: ben.info.user.id,
+      displayName: 'ben',
+      role: 'employee',
+      avatarUrl: `/api/users/${ben.info.user.id}/avatar?v=3`,
+      state: 'offline',
+      online: false,
+    },
     { userId: maria.info.user.id, displayName: 'maria', role: 'manager', state: 'offline', online: false },
   ]);
   await app.accounts.disable(ben.info.user.id);
   const after = (await asUser(app, anna, 'GET', '/api/team')).json<TeamMember[]>();
-  assert.equal(after.map((member) => member.displayName), ['anna', 'maria'], 'a disabled user is not in the team');
+  assert.equal(
+    after.map((member) => member.displayName),
+    ['anna', 'maria'],
+    'a disabled user is not in the team',
+  );
   assert.is((await app.inject({ method: 'GET', url: '/api/team' })).statusCode, 401);
 });
 
@@ -79,7 +90,11 @@ test('the hello carries the team with this user online; another panel opening an
   const from = annaPanel.mark();
   const opened = Date.now();
   const benPanel = await panel(ben);
-  const online = await annaPanel.waitFor('ben online', memberEvent(ben.info.user.id, (m) => m.online), from);
+  const online = await annaPanel.waitFor(
+    'ben online',
+    memberEvent(ben.info.user.id, (m) => m.online),
+    from,
+  );
   console.log(`  ben's panel opened -> anna's panel told in ${online.at - opened} ms`);
   assert.ok(online.at - opened < 1000);
 
@@ -90,7 +105,11 @@ test('the hello carries the team with this user online; another panel opening an
   second.socket.terminate();
   benPanel.socket.terminate();
   const closedAt = Date.now();
-  const offline = await annaPanel.waitFor('ben offline', memberEvent(ben.info.user.id, (m) => !m.online), mark);
+  const offline = await annaPanel.waitFor(
+    'ben offline',
+    memberEvent(ben.info.user.id, (m) => !m.online),
+    mark,
+  );
   assert.ok(offline.at - closedAt < 1000, `${offline.at - closedAt} ms`);
   assert.is(await fixture.db.zscore(RedisKeys.onlineUsers, ben.info.user.id), null);
 });
@@ -109,24 +128,56 @@ test('a workstation, a pause, "+5 minutes" and "I\'m back" each reach the other 
     return seen.at - started;
   };
 
-  await step('anna available', () => asUser(app, anna, 'PUT', '/api/workstation', { workstationId: desk.id }), (m) => m.state === 'available' && m.workstation?.id === desk.id);
+  await step(
+    'anna available',
+    () => asUser(app, anna, 'PUT', '/api/workstation', { workstationId: desk.id }),
+    (m) => m.state === 'available' && m.workstation?.id === desk.id,
+  );
   let pausedUntil = 0;
   const pauseLatency = await step(
     'anna paused',
-    async () => (pausedUntil = (await asUser(app, anna, 'PUT', '/api/pause', { minutes: 5 })).json<{ pausedUntil: number }>().pausedUntil),
+    async () =>
+      (pausedUntil = (await asUser(app, anna, 'PUT', '/api/pause', { minutes: 5 })).json<{ pausedUntil: number }>()
+        .pausedUntil),
     (m) => m.state === 'paused' && m.pausedUntil !== undefined,
   );
   const last = benPanel.seen.at(-1)?.event;
-  assert.ok(last?.type === 'member' && last.member.pausedUntil === pausedUntil && presenceDot(last.member) === 'inactive', 'the grey dot');
-  await step('anna extended', () => asUser(app, anna, 'POST', '/api/pause/extend', { minutes: 5 }), (m) => m.pausedUntil === pausedUntil + 300_000);
-  const backLatency = await step("anna back", () => asUser(app, anna, 'DELETE', '/api/pause'), (m) => m.state === 'available' && m.pausedUntil === undefined && presenceDot(m) === 'available');
-  await step('anna paused again', () => app.agents.pause(annaId, 800), (m) => m.state === 'paused');
+  assert.ok(
+    last?.type === 'member' && last.member.pausedUntil === pausedUntil && presenceDot(last.member) === 'inactive',
+    'the grey dot',
+  );
+  await step(
+    'anna extended',
+    () => asUser(app, anna, 'POST', '/api/pause/extend', { minutes: 5 }),
+    (m) => m.pausedUntil === pausedUntil + 300_000,
+  );
+  const backLatency = await step(
+    'anna back',
+    () => asUser(app, anna, 'DELETE', '/api/pause'),
+    (m) => m.state === 'available' && m.pausedUntil === undefined && presenceDot(m) === 'available',
+  );
+  await step(
+    'anna paused again',
+    () => app.agents.pause(annaId, 800),
+    (m) => m.state === 'paused',
+  );
   const from = benPanel.mark();
-  const ended = await benPanel.waitFor('the pause over by itself', memberEvent(annaId, (m) => m.state === 'available'), from, 5000);
+  const ended = await benPanel.waitFor(
+    'the pause over by itself',
+    memberEvent(annaId, (m) => m.state === 'available'),
+    from,
+    5000,
+  );
   const endedAt = Number(await fixture.db.hget(RedisKeys.agent(annaId), 'lastPauseEndedAt'));
-  console.log(`  pause -> other panel ${pauseLatency} ms; I'm back -> other panel ${backLatency} ms; pause over by itself -> other panel ${ended.at - endedAt} ms`);
+  console.log(
+    `  pause -> other panel ${pauseLatency} ms; I'm back -> other panel ${backLatency} ms; pause over by itself -> other panel ${ended.at - endedAt} ms`,
+  );
   assert.ok(pauseLatency < 1000 && backLatency < 1000 && ended.at - endedAt < 1000);
-  await step('anna left', () => asUser(app, anna, 'DELETE', '/api/workstation'), (m) => m.state === 'offline' && m.workstation === undefined);
+  await step(
+    'anna left',
+    () => asUser(app, anna, 'DELETE', '/api/workstation'),
+    (m) => m.state === 'offline' && m.workstation === undefined,
+  );
 });
 
 test("the sip app's agent scripts (claim, answer, release) reach the panels; disabling a user is member-gone", async () => {
@@ -141,21 +192,38 @@ test("the sip app's agent scripts (claim, answer, release) reach the panels; dis
   const agent = { userId: annaId, workstationId: desk.id, kind: 'browser' as const, sipUser: browserSipUser(desk.id) };
   let from = benPanel.mark();
   assert.is(await agents.claim(agent, 'call-1'), 'claimed');
-  const ringing = await benPanel.waitFor('anna ringing', memberEvent(annaId, (m) => m.state === 'ringing'), from);
+  const ringing = await benPanel.waitFor(
+    'anna ringing',
+    memberEvent(annaId, (m) => m.state === 'ringing'),
+    from,
+  );
   assert.is(presenceDot(ringing.event.member), 'busy');
   from = benPanel.mark();
   assert.is(await agents.answered(annaId, 'call-1'), true);
-  await benPanel.waitFor('anna on a call', memberEvent(annaId, (m) => m.state === 'on-call'), from);
+  await benPanel.waitFor(
+    'anna on a call',
+    memberEvent(annaId, (m) => m.state === 'on-call'),
+    from,
+  );
   from = benPanel.mark();
   assert.is(await agents.release(annaId, 'call-1'), true);
-  await benPanel.waitFor('anna available', memberEvent(annaId, (m) => m.state === 'available'), from);
+  await benPanel.waitFor(
+    'anna available',
+    memberEvent(annaId, (m) => m.state === 'available'),
+    from,
+  );
 
   from = benPanel.mark();
   await asUser(app, maria, 'POST', `/api/users/${annaId}/disable`);
-  await benPanel.waitFor('anna gone', (event): event is Extract<PushEvent, { type: 'member-gone' }> => event.type === 'member-gone' && event.userId === annaId, from);
+  await benPanel.waitFor(
+    'anna gone',
+    (event): event is Extract<PushEvent, { type: 'member-gone' }> =>
+      event.type === 'member-gone' && event.userId === annaId,
+    from,
+  );
 });
 
-test('several signaling instances agree: a user stays online while any holds a socket; a dead instance\'s users go offline after the timeout', async () => {
+test("several signaling instances agree: a user stays online while any holds a socket; a dead instance's users go offline after the timeout", async () => {
   const { app, db, redisUrl } = fixture;
   const other = await buildTestApp(redisUrl, { PRESENCE_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS) });
   try {
@@ -175,7 +243,10 @@ test('several signaling instances agree: a user stays online while any holds a s
       async () => Number(await db.zscore(RedisKeys.onlineUsers, ben.info.user.id)) > closedAt,
       HEARTBEAT_SECONDS * 3000,
     );
-    assert.not.ok(annaPanel.seen.slice(mark).some((seen) => memberEvent(ben.info.user.id, (m) => !m.online)(seen.event)), 'never offline');
+    assert.not.ok(
+      annaPanel.seen.slice(mark).some((seen) => memberEvent(ben.info.user.id, (m) => !m.online)(seen.event)),
+      'never offline',
+    );
     const team = (await asUser(app, anna, 'GET', '/api/team')).json<TeamMember[]>();
     assert.is(team.find((member) => member.userId === ben.info.user.id)?.online, true);
 
@@ -184,10 +255,21 @@ test('several signaling instances agree: a user stays online while any holds a s
     await dead.touch(maria.info.user.id);
     const from = annaPanel.mark();
     const touched = Date.now();
-    await annaPanel.waitFor('maria online', memberEvent(maria.info.user.id, (m) => m.online), from);
-    const offline = await annaPanel.waitFor('maria offline after the timeout', memberEvent(maria.info.user.id, (m) => !m.online), from, 10_000);
+    await annaPanel.waitFor(
+      'maria online',
+      memberEvent(maria.info.user.id, (m) => m.online),
+      from,
+    );
+    const offline = await annaPanel.waitFor(
+      'maria offline after the timeout',
+      memberEvent(maria.info.user.id, (m) => !m.online),
+      from,
+      10_000,
+    );
     const after = offline.at - touched;
-    console.log(`  a dead instance's user went offline ${after} ms after its last heartbeat (timeout ${HEARTBEAT_SECONDS * 3000} ms)`);
+    console.log(
+      `  a dead instance's user went offline ${after} ms after its last heartbeat (timeout ${HEARTBEAT_SECONDS * 3000} ms)`,
+    );
     assert.ok(after >= HEARTBEAT_SECONDS * 3000 && after < HEARTBEAT_SECONDS * 3000 + 2500, `${after} ms`);
   } finally {
     await other.close();

@@ -1,7 +1,14 @@
 /** The user's own name (PUT /api/me/profile) and preferences (GET/PUT /api/me/preferences). */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CSRF_HEADER, SESSION_COOKIE, type ApiError, type PublicUser, type SessionInfo, type UserPreferences } from '@deskline/protocol';
+import {
+  CSRF_HEADER,
+  SESSION_COOKIE,
+  type ApiError,
+  type PublicUser,
+  type SessionInfo,
+  type UserPreferences,
+} from '@deskline/protocol';
 import { RedisStreams } from '@deskline/store';
 import { asUser, createUser, loginOk, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
 
@@ -30,7 +37,7 @@ test('a user renames themselves: spaces are tidied, everyone sees it, and the ch
   assert.equal(await teamEvents(), [`userId=${anna.info.user.id}`]);
 });
 
-test('a bad name is refused with the user store\'s rules and the old name stays', async () => {
+test("a bad name is refused with the user store's rules and the old name stays", async () => {
   const cases: Array<[unknown, number, RegExp]> = [
     ['   ', 400, /must not be empty/],
     ['x'.repeat(81), 400, /at most 80 characters/],
@@ -38,7 +45,7 @@ test('a bad name is refused with the user store\'s rules and the old name stays'
     [{ first: 'Anna' }, 400, /displayName/],
   ];
   for (const [displayName, status, message] of cases) {
-    const response = await asUser(fixture.app, anna, 'PUT', '/api/me/profile', { displayName } as object);
+    const response = await asUser(fixture.app, anna, 'PUT', '/api/me/profile', { displayName });
     assert.is(response.statusCode, status, `${JSON.stringify(displayName)}: ${response.body}`);
     assert.match(response.json<ApiError>().message, message);
   }
@@ -71,7 +78,9 @@ test('notifications are off until chosen; the choice is kept on the server and f
 
   // Another machine: a new login sees the same choice.
   const elsewhere = await loginOk(fixture.app, 'anna@clinic.example', password);
-  assert.equal((await asUser(fixture.app, elsewhere, 'GET', '/api/me/preferences')).json<UserPreferences>(), { notifications: true });
+  assert.equal((await asUser(fixture.app, elsewhere, 'GET', '/api/me/preferences')).json<UserPreferences>(), {
+    notifications: true,
+  });
 
   const off = await asUser(fixture.app, elsewhere, 'PUT', '/api/me/preferences', { notifications: false });
   assert.equal(off.json<UserPreferences>(), { notifications: false });

@@ -32,7 +32,11 @@ test('an instance that stops closes its sockets with the restart code; users who
 
   const stoppedAt = Date.now();
   await stopping.close();
-  assert.is(await annaHere.closed, PUSH_SERVER_RESTARTING_CLOSE_CODE, 'the restart code, not session ended (4001) or going away (1001)');
+  assert.is(
+    await annaHere.closed,
+    PUSH_SERVER_RESTARTING_CLOSE_CODE,
+    'the restart code, not session ended (4001) or going away (1001)',
+  );
   assert.is(await benHere.closed, PUSH_SERVER_RESTARTING_CLOSE_CODE);
 
   // Anna's panel reconnects to the other instance: online in her hello, and never offline on Maria's.
@@ -40,12 +44,21 @@ test('an instance that stops closes its sockets with the restart code; users who
   const again = await hello(annaThere);
   assert.is(again.event.team.find((member) => member.userId === team.anna.info.user.id)?.online, true);
   // Ben's panel never comes back: offline once the grace has passed, and not before.
-  const offline = await mariaThere.waitFor('Ben offline', memberEvent(team.ben.info.user.id, (member) => !member.online), mark, TIMEOUT_MS + 5000);
+  const offline = await mariaThere.waitFor(
+    'Ben offline',
+    memberEvent(team.ben.info.user.id, (member) => !member.online),
+    mark,
+    TIMEOUT_MS + 5000,
+  );
   const after = offline.at - stoppedAt;
-  console.log(`  a user whose panel did not come back went offline ${after} ms after the stop (grace ${TIMEOUT_MS} ms)`);
+  console.log(
+    `  a user whose panel did not come back went offline ${after} ms after the stop (grace ${TIMEOUT_MS} ms)`,
+  );
   assert.ok(after >= TIMEOUT_MS - 100 && after < TIMEOUT_MS + 2500, `${after} ms`);
   assert.not.ok(
-    mariaThere.seen.slice(mark).some((seen) => memberEvent(team.anna.info.user.id, (member) => !member.online)(seen.event)),
+    mariaThere.seen
+      .slice(mark)
+      .some((seen) => memberEvent(team.anna.info.user.id, (member) => !member.online)(seen.event)),
     'Anna never showed offline',
   );
 });
@@ -69,14 +82,31 @@ test('an event that comes while a hello is being read reaches the panel after th
     const annaPanel = await team.panel(team.anna, app);
     await readingHello;
     const from = watcher.mark();
-    const call: CallView = { id: 'while-hello', from: '+48601000003', line: '100', state: 'waiting', startedAt: Date.now(), queuedAt: Date.now() };
+    const call: CallView = {
+      id: 'while-hello',
+      from: '+48601000003',
+      line: '100',
+      state: 'waiting',
+      startedAt: Date.now(),
+      queuedAt: Date.now(),
+    };
     await new CallStore(db).record(call);
-    await watcher.waitFor('the call on the other panel', (event): event is Extract<PushEvent, { type: 'call' }> => event.type === 'call' && event.call.id === call.id, from);
+    await watcher.waitFor(
+      'the call on the other panel',
+      (event): event is Extract<PushEvent, { type: 'call' }> => event.type === 'call' && event.call.id === call.id,
+      from,
+    );
     release();
-    const pushed = await annaPanel.waitFor('the call', (event): event is Extract<PushEvent, { type: 'call' }> => event.type === 'call' && event.call.id === call.id);
+    const pushed = await annaPanel.waitFor(
+      'the call',
+      (event): event is Extract<PushEvent, { type: 'call' }> => event.type === 'call' && event.call.id === call.id,
+    );
     const first = await hello(annaPanel);
     assert.is(annaPanel.seen[0]?.event.type, 'hello', 'the hello comes first');
-    assert.ok(annaPanel.seen.indexOf(first) < annaPanel.seen.indexOf(pushed), 'then the call that came while it was read');
+    assert.ok(
+      annaPanel.seen.indexOf(first) < annaPanel.seen.indexOf(pushed),
+      'then the call that came while it was read',
+    );
   } finally {
     app.team.list = list;
   }

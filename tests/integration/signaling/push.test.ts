@@ -32,7 +32,14 @@ function recorder(socket: { on(event: 'message', listener: (data: Buffer) => voi
   };
 }
 
-const waitingCall: CallView = { id: 'c1', from: '+48123456789', line: '100', state: 'waiting', startedAt: Date.now() - 5000, queuedAt: Date.now() - 2000 };
+const waitingCall: CallView = {
+  id: 'c1',
+  from: '+48123456789',
+  line: '100',
+  state: 'waiting',
+  startedAt: Date.now() - 5000,
+  queuedAt: Date.now() - 2000,
+};
 
 test('a panel gets the calls in progress on connect, then every call event live', async () => {
   const { app, db } = fixture;

@@ -22,7 +22,7 @@ interface Context {
   redis: Redis;
 }
 
-const test = suite<Context>('retention of patients\' data');
+const test = suite<Context>("retention of patients' data");
 
 test.before(async (context) => {
   context.server = await startTestRedis();
@@ -49,7 +49,9 @@ async function ttls(redis: Redis): Promise<Map<string, number>> {
   return result;
 }
 
-test('an abandoned call, its task, the patient\'s pointer and the call record all expire within the retention', async ({ redis }) => {
+test("an abandoned call, its task, the patient's pointer and the call record all expire within the retention", async ({
+  redis,
+}) => {
   const number = '+48600700800';
   const call = abandonedCall('call-1', number);
   await new CallStore(redis, 'sip-1', RETENTION_DAYS).record(call);
@@ -60,26 +62,53 @@ test('an abandoned call, its task, the patient\'s pointer and the call record al
   const taskId = await redis.get(RedisKeys.patientTask(number));
   assert.ok(taskId, 'the patient has an open abandoned task');
   const byKey = await ttls(redis);
-  const holdingNumber = [RedisKeys.task(taskId), RedisKeys.patientTask(number), RedisKeys.callRecord('call-1'), RedisKeys.call('call-1')];
+  const holdingNumber = [
+    RedisKeys.task(taskId),
+    RedisKeys.patientTask(number),
+    RedisKeys.callRecord('call-1'),
+    RedisKeys.call('call-1'),
+  ];
   for (const key of holdingNumber) {
     const ttl = byKey.get(key);
-    assert.ok(ttl !== undefined && ttl > 0 && ttl <= RETENTION_SECONDS, `${key} expires within the retention (TTL ${ttl})`);
+    assert.ok(
+      ttl !== undefined && ttl > 0 && ttl <= RETENTION_SECONDS,
+      `${key} expires within the retention (TTL ${ttl})`,
+    );
   }
   // Every key without a TTL is an index of ids or a stream, which hold no number or are swept.
   for (const [key, ttl] of byKey) {
     if (ttl !== -1) continue;
     const type = await redis.type(key);
-    const text = type === 'stream' ? '' : type === 'set' ? (await redis.smembers(key)).join() : type === 'zset' ? (await redis.zrange(key, 0, -1)).join() : (await redis.get(key)) ?? '';
+    const text =
+      type === 'stream'
+        ? ''
+        : type === 'set'
+          ? (await redis.smembers(key)).join()
+          : type === 'zset'
+            ? (await redis.zrange(key, 0, -1)).join()
+            : ((await redis.get(key)) ?? '');
     assert.ok(type === 'stream' || !text.includes('600700800'), `${key} (${type}, no TTL) holds the number`);
   }
 });
 
-test('the sweep: an abandoned task older than the retention (written without a TTL) is gone with its pointer; a younger one gets a TTL; old stream entries and index entries go', async ({ redis }) => {
+test('the sweep: an abandoned task older than the retention (written without a TTL) is gone with its pointer; a younger one gets a TTL; old stream entries and index entries go', async ({
+  redis,
+}) => {
   const now = Date.now();
   const old = now - (RETENTION_DAYS + 1) * DAY_MS;
   const young = now - 2 * DAY_MS;
   const legacyTask = (id: string, patient: string, at: number): string =>
-    JSON.stringify({ id, patient, status: 'abandoned', createdAt: at, updatedAt: at, attempts: 1, calls: [], applied: {}, finished: [] });
+    JSON.stringify({
+      id,
+      patient,
+      status: 'abandoned',
+      createdAt: at,
+      updatedAt: at,
+      attempts: 1,
+      calls: [],
+      applied: {},
+      finished: [],
+    });
   await redis
     .multi()
     .set(RedisKeys.task('old'), legacyTask('old', '+48600000001', old))
@@ -92,16 +121,33 @@ test('the sweep: an abandoned task older than the retention (written without a T
     .zadd(RedisKeys.closedTasks, old, 'old-closed')
     .exec();
   // Stream entries with the times of the calls they describe (an entry's id is its time).
-  await redis.xadd(RedisStreams.callEvents, `${old}-0`, 'event', JSON.stringify({ call: abandonedCall('c-old', '+48600000001', old) }));
+  await redis.xadd(
+    RedisStreams.callEvents,
+    `${old}-0`,
+    'event',
+    JSON.stringify({ call: abandonedCall('c-old', '+48600000001', old) }),
+  );
   await redis.xadd(RedisStreams.callbackEvents, `${old}-0`, 'event', '{"callback":{"number":"+48600000001"}}');
-  await redis.xadd(RedisStreams.callEvents, `${young}-0`, 'event', JSON.stringify({ call: abandonedCall('c-young', '+48600000002', young) }));
+  await redis.xadd(
+    RedisStreams.callEvents,
+    `${young}-0`,
+    'event',
+    JSON.stringify({ call: abandonedCall('c-young', '+48600000002', young) }),
+  );
 
   const report = await new RetentionSweep(redis, RETENTION_DAYS).run(now);
 
-  assert.is(await redis.exists(RedisKeys.task('old'), RedisKeys.patientTask('+48600000001')), 0, 'the old abandoned task and its pointer are gone');
+  assert.is(
+    await redis.exists(RedisKeys.task('old'), RedisKeys.patientTask('+48600000001')),
+    0,
+    'the old abandoned task and its pointer are gone',
+  );
   assert.equal((await redis.smembers(RedisKeys.openTasks)).sort(), ['young']);
   const youngTtl = await redis.ttl(RedisKeys.task('young'));
-  assert.ok(youngTtl > 0 && youngTtl <= RETENTION_SECONDS - 2 * 24 * 3600 + 5, `the young task expires ${RETENTION_DAYS} days after its last change (TTL ${youngTtl})`);
+  assert.ok(
+    youngTtl > 0 && youngTtl <= RETENTION_SECONDS - 2 * 24 * 3600 + 5,
+    `the young task expires ${RETENTION_DAYS} days after its last change (TTL ${youngTtl})`,
+  );
   const pointerTtl = await redis.ttl(RedisKeys.patientTask('+48600000002'));
   assert.ok(pointerTtl > 0 && pointerTtl <= youngTtl, `its pointer goes with it (TTL ${pointerTtl})`);
   assert.equal(await redis.zrange(RedisKeys.callRecords, 0, -1), ['young-record']);

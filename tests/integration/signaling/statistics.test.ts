@@ -12,7 +12,18 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { waitingMs, type CallRecord, type CallView, type CallbackStartResponse, type CallbackView, type DayStatistics, type StatisticsFigures, type TaskListResponse, type TaskView, type UserStatistics } from '@deskline/protocol';
+import {
+  waitingMs,
+  type CallRecord,
+  type CallView,
+  type CallbackStartResponse,
+  type CallbackView,
+  type DayStatistics,
+  type StatisticsFigures,
+  type TaskListResponse,
+  type TaskView,
+  type UserStatistics,
+} from '@deskline/protocol';
 import { RedisKeys, browserSipUser } from '@deskline/store';
 import { freePort } from '@deskline/scripts/free-port';
 import { CallStore } from '@deskline/sip/calls/call-store';
@@ -94,88 +105,125 @@ api('by default today in the clinic zone; a day without calls has zeros and no w
   assert.is(day.hours.length, 24);
 });
 
-api("the sip app's records of ended calls count on their start's day in the clinic zone, kept HISTORY_RETENTION_DAYS", async () => {
-  const { db, app } = fixture;
-  const annaId = anna.info.user.id;
-  // 29 March 2026 in Warsaw: 23 hours, from 28 March 23:00 UTC to 29 March 22:00 UTC.
-  const { start, end } = dayBounds('2026-03-29', 'Europe/Warsaw');
-  const calls = new CallStore(db, undefined, 30);
-  const base = { from: PATIENT_NUMBER, line: CLINIC_NUMBER };
-  const views: CallView[] = [
-    // Answered: its wait is from the queue to the answer (20 s).
-    { ...base, id: 'answered', state: 'ended', startedAt: start, queuedAt: start + 5000, answeredAt: start + 25_000, endedAt: start + 90_000, agentUserId: annaId, workstationId: 'w' },
-    // Hung up while ringing Anna: not hers; waited 40 s.
-    { ...base, id: 'waiting', state: 'abandoned', startedAt: end - 60_000, queuedAt: end - 50_000, endedAt: end - 10_000, agentUserId: annaId, workstationId: 'w' },
-    { ...base, id: 'intro', state: 'abandoned', startedAt: end - 30_000, endedAt: end - 29_000 },
-    // The day before and the day after.
-    { ...base, id: 'before', state: 'abandoned', startedAt: start - 1, endedAt: start + 1000 },
-    { ...base, id: 'after', state: 'abandoned', startedAt: end, endedAt: end + 1000 },
-  ];
-  for (const view of views) await calls.record(view);
-  assert.equal(JSON.parse((await db.get(RedisKeys.callRecord('waiting'))) ?? 'null'), {
-    id: 'waiting',
-    from: PATIENT_NUMBER,
-    line: CLINIC_NUMBER,
-    outcome: 'abandoned-waiting',
-    startedAt: end - 60_000,
-    queuedAt: end - 50_000,
-    endedAt: end - 10_000,
-  } satisfies CallRecord);
-  const ttl = await db.ttl(RedisKeys.callRecord('answered'));
-  assert.ok(ttl > 30 * DAY_S - 60 && ttl <= 30 * DAY_S, `TTL ${ttl}`);
-  // Records that started longer ago than the retention are gone from the index.
-  assert.is(await db.zscore(RedisKeys.callRecords, 'answered'), null, 'March 2026 is more than 30 days before now');
-
-  // Put back in the index what the trim took, to read a day in the past.
-  for (const view of views) await db.zadd(RedisKeys.callRecords, view.startedAt, view.id);
-  await writeCallback(db, {
-    id: 'cb1', taskId: 't1', number: PATIENT_NUMBER, userId: annaId, workstationId: 'w',
-    state: 'ended', outcome: 'busy', startedAt: start + 3_600_000, endedAt: start + 3_610_000,
-  });
-  await writeCallback(db, {
-    id: 'cb2', taskId: 't1', number: PATIENT_NUMBER, userId: annaId, workstationId: 'w',
-    state: 'ended', outcome: 'answered', startedAt: start - 3_600_000, answeredAt: start - 3_590_000, endedAt: start - 3_500_000,
-  });
-
-  const day = await statistics(app, maria, '?date=2026-03-29');
-  assert.equal(day.total, {
-    received: 3,
-    answered: 1,
-    abandonedDuringIntro: 1,
-    abandonedWhileWaiting: 1,
-    callbacks: 1,
-    callbackOutcomes: { ...NO_CALLBACKS, busy: 1 },
-    waitAverageMs: 30_000,
-    waitP90Ms: 40_000,
-  });
-  assert.equal(day.users, [
-    {
-      userId: annaId,
-      name: 'anna',
-      figures: {
-        received: 0,
-        answered: 1,
-        abandonedDuringIntro: 0,
-        abandonedWhileWaiting: 0,
-        callbacks: 1,
-        callbackOutcomes: { ...NO_CALLBACKS, busy: 1 },
-        waitAverageMs: 20_000,
-        waitP90Ms: 20_000,
+api(
+  "the sip app's records of ended calls count on their start's day in the clinic zone, kept HISTORY_RETENTION_DAYS",
+  async () => {
+    const { db, app } = fixture;
+    const annaId = anna.info.user.id;
+    // 29 March 2026 in Warsaw: 23 hours, from 28 March 23:00 UTC to 29 March 22:00 UTC.
+    const { start, end } = dayBounds('2026-03-29', 'Europe/Warsaw');
+    const calls = new CallStore(db, undefined, 30);
+    const base = { from: PATIENT_NUMBER, line: CLINIC_NUMBER };
+    const views: CallView[] = [
+      // Answered: its wait is from the queue to the answer (20 s).
+      {
+        ...base,
+        id: 'answered',
+        state: 'ended',
+        startedAt: start,
+        queuedAt: start + 5000,
+        answeredAt: start + 25_000,
+        endedAt: start + 90_000,
+        agentUserId: annaId,
+        workstationId: 'w',
       },
-    },
-  ]);
-  // Local hours: the first call at 00:00, the last two at 23:59 (the day's last hour is 23 even on a 23 hour day).
-  assert.equal(
-    day.hours.filter((h) => h.received > 0),
-    [
-      { hour: 0, received: 1, answered: 1, abandoned: 0 },
-      { hour: 23, received: 2, answered: 0, abandoned: 2 },
-    ],
-  );
-  const dayBefore = await statistics(app, maria, '?date=2026-03-28');
-  assert.is(dayBefore.total.received, 1);
-  assert.equal(dayBefore.total.callbackOutcomes, { ...NO_CALLBACKS, answered: 1 });
-});
+      // Hung up while ringing Anna: not hers; waited 40 s.
+      {
+        ...base,
+        id: 'waiting',
+        state: 'abandoned',
+        startedAt: end - 60_000,
+        queuedAt: end - 50_000,
+        endedAt: end - 10_000,
+        agentUserId: annaId,
+        workstationId: 'w',
+      },
+      { ...base, id: 'intro', state: 'abandoned', startedAt: end - 30_000, endedAt: end - 29_000 },
+      // The day before and the day after.
+      { ...base, id: 'before', state: 'abandoned', startedAt: start - 1, endedAt: start + 1000 },
+      { ...base, id: 'after', state: 'abandoned', startedAt: end, endedAt: end + 1000 },
+    ];
+    for (const view of views) await calls.record(view);
+    assert.equal(JSON.parse((await db.get(RedisKeys.callRecord('waiting'))) ?? 'null'), {
+      id: 'waiting',
+      from: PATIENT_NUMBER,
+      line: CLINIC_NUMBER,
+      outcome: 'abandoned-waiting',
+      startedAt: end - 60_000,
+      queuedAt: end - 50_000,
+      endedAt: end - 10_000,
+    } satisfies CallRecord);
+    const ttl = await db.ttl(RedisKeys.callRecord('answered'));
+    assert.ok(ttl > 30 * DAY_S - 60 && ttl <= 30 * DAY_S, `TTL ${ttl}`);
+    // Records that started longer ago than the retention are gone from the index.
+    assert.is(await db.zscore(RedisKeys.callRecords, 'answered'), null, 'March 2026 is more than 30 days before now');
+
+    // Put back in the index what the trim took, to read a day in the past.
+    for (const view of views) await db.zadd(RedisKeys.callRecords, view.startedAt, view.id);
+    await writeCallback(db, {
+      id: 'cb1',
+      taskId: 't1',
+      number: PATIENT_NUMBER,
+      userId: annaId,
+      workstationId: 'w',
+      state: 'ended',
+      outcome: 'busy',
+      startedAt: start + 3_600_000,
+      endedAt: start + 3_610_000,
+    });
+    await writeCallback(db, {
+      id: 'cb2',
+      taskId: 't1',
+      number: PATIENT_NUMBER,
+      userId: annaId,
+      workstationId: 'w',
+      state: 'ended',
+      outcome: 'answered',
+      startedAt: start - 3_600_000,
+      answeredAt: start - 3_590_000,
+      endedAt: start - 3_500_000,
+    });
+
+    const day = await statistics(app, maria, '?date=2026-03-29');
+    assert.equal(day.total, {
+      received: 3,
+      answered: 1,
+      abandonedDuringIntro: 1,
+      abandonedWhileWaiting: 1,
+      callbacks: 1,
+      callbackOutcomes: { ...NO_CALLBACKS, busy: 1 },
+      waitAverageMs: 30_000,
+      waitP90Ms: 40_000,
+    });
+    assert.equal(day.users, [
+      {
+        userId: annaId,
+        name: 'anna',
+        figures: {
+          received: 0,
+          answered: 1,
+          abandonedDuringIntro: 0,
+          abandonedWhileWaiting: 0,
+          callbacks: 1,
+          callbackOutcomes: { ...NO_CALLBACKS, busy: 1 },
+          waitAverageMs: 20_000,
+          waitP90Ms: 20_000,
+        },
+      },
+    ]);
+    // Local hours: the first call at 00:00, the last two at 23:59 (the day's last hour is 23 even on a 23 hour day).
+    assert.equal(
+      day.hours.filter((h) => h.received > 0),
+      [
+        { hour: 0, received: 1, answered: 1, abandoned: 0 },
+        { hour: 23, received: 2, answered: 0, abandoned: 2 },
+      ],
+    );
+    const dayBefore = await statistics(app, maria, '?date=2026-03-28');
+    assert.is(dayBefore.total.received, 1);
+    assert.equal(dayBefore.total.callbackOutcomes, { ...NO_CALLBACKS, answered: 1 });
+  },
+);
 
 api.run();
 
@@ -229,7 +277,12 @@ day.before(async (context) => {
   context.timeZone = zoneAtNoon();
   const trunkPort = await freePort('127.0.0.1', ['udp']);
   context.path = await startCallPath({
-    appEnv: { RING_TIMEOUT_SECONDS: '10', HISTORY_RETENTION_DAYS: '7', OUTBOUND_TRUNK: `127.0.0.1:${trunkPort}`, CALLBACK_RING_SECONDS: '20' },
+    appEnv: {
+      RING_TIMEOUT_SECONDS: '10',
+      HISTORY_RETENTION_DAYS: '7',
+      OUTBOUND_TRUNK: `127.0.0.1:${trunkPort}`,
+      CALLBACK_RING_SECONDS: '20',
+    },
   });
   context.trunk = await TrunkPhone.open(context.path.kamailioPort, trunkPort);
   context.app = await buildTestApp(context.path.redisUrl, {
@@ -242,7 +295,10 @@ day.before(async (context) => {
   // Starts the task projector (an onReady hook): the day's calls become tasks from the first one.
   await app.ready();
   // The statistics below know Ben by his full name.
-  const { staff } = await createClinic(app, { staff: ['anna', 'ben', 'maria'], variants: { ben: { displayName: 'Ben Adams' } } });
+  const { staff } = await createClinic(app, {
+    staff: ['anna', 'ben', 'maria'],
+    variants: { ben: { displayName: 'Ben Adams' } },
+  });
   context.annaId = staff.anna.id;
   context.benId = staff.ben.id;
   context.manager = await loginOk(app, staff.maria.email, staff.maria.password);
@@ -263,18 +319,30 @@ day.after(async (context) => {
 });
 
 /** The patient calls (from PATIENT_NUMBER unless told); resolves once the queue has answered, with the dialog and the call's id. */
-async function patientCalls(context: Context, number?: string): Promise<{ hangUp(): Promise<unknown>; id: string; from: number }> {
+async function patientCalls(
+  context: Context,
+  number?: string,
+): Promise<{ hangUp(): Promise<unknown>; id: string; from: number }> {
   const from = context.events.mark();
   const media = await PatientPhone.open();
   context.open.push(media);
-  const dialog = await context.line.call({ line: CLINIC_NUMBER, rtpPort: media.port, ...(number ? { from: number } : {}) });
+  const dialog = await context.line.call({
+    line: CLINIC_NUMBER,
+    rtpPort: media.port,
+    ...(number ? { from: number } : {}),
+  });
   context.open.push(dialog);
   const intro = await context.events.waitFor({ state: 'intro', from }, TIMEOUT);
   return { id: intro.call.id, from, hangUp: () => dialog.hangUp() };
 }
 
 /** The open task of `number` (signaling's projector made it from the sip app's events), once `check` holds. */
-async function taskOf(context: Context, number: string, check: (task: TaskView) => boolean, what: string): Promise<TaskView> {
+async function taskOf(
+  context: Context,
+  number: string,
+  check: (task: TaskView) => boolean,
+  what: string,
+): Promise<TaskView> {
   return waitFor(
     what,
     async () => {
@@ -287,7 +355,12 @@ async function taskOf(context: Context, number: string, check: (task: TaskView) 
 }
 
 /** A task by id through the API, once `check` holds. */
-async function taskNow(context: Context, id: string, check: (task: TaskView) => boolean, what: string): Promise<TaskView> {
+async function taskNow(
+  context: Context,
+  id: string,
+  check: (task: TaskView) => boolean,
+  what: string,
+): Promise<TaskView> {
   return waitFor(
     what,
     async () => {
@@ -332,192 +405,236 @@ async function callBack(context: Context, who: LoggedIn, workstationId: string, 
   return { callbackId: granted.callbackId, call, atTrunk };
 }
 
-day('3 answered, 2 hung up during the intro, 2 while waiting, 2 callbacks (answered, busy): the statistics say exactly that', async (context) => {
-  const { path, staff, events, app, manager, annaId, benId } = context;
-  const ids: string[] = [];
+day(
+  '3 answered, 2 hung up during the intro, 2 while waiting, 2 callbacks (answered, busy): the statistics say exactly that',
+  async (context) => {
+    const { path, staff, events, app, manager, annaId, benId } = context;
+    const ids: string[] = [];
 
-  // Nobody is at a workstation yet. Two patients hang up during the intro (3 s long)...
-  for (const number of MISSED) {
-    const call = await patientCalls(context, number);
-    await call.hangUp();
-    await events.waitFor({ callId: call.id, state: 'abandoned', from: call.from }, TIMEOUT);
-    assert.equal(events.states(call.id), ['intro', 'abandoned']);
-    ids.push(call.id);
-  }
-  // ...and call again, and hang up once in the queue, with nobody there to answer.
-  for (const number of MISSED) {
-    const call = await patientCalls(context, number);
-    await events.waitFor({ callId: call.id, state: 'waiting', from: call.from }, TIMEOUT);
-    await call.hangUp();
-    await events.waitFor({ callId: call.id, state: 'abandoned', from: call.from }, TIMEOUT);
-    assert.equal(events.states(call.id), ['intro', 'waiting', 'abandoned']);
-    ids.push(call.id);
-  }
-  // Signaling's projector made one abandoned task per number, with both misses.
-  const missedTasks = [];
-  for (const [i, number] of MISSED.entries()) {
-    const task = await taskOf(context, number, (t) => t.status === 'abandoned' && t.attempts === 2, `${number}'s abandoned task with 2 attempts`);
-    assert.equal(task.callIds, [ids[i]!, ids[i + 2]!]);
-    assert.is(task.assigneeUserId, undefined);
-    assert.equal(task.callbacks, []);
-    missedTasks.push(task);
-  }
-
-  // Anna answers two calls, then leaves; Ben answers one.
-  const answeredBy = new Map<string, string>();
-  const workstations = new Map<string, string>();
-  for (const [userId, name, calls] of [
-    [annaId, 'Reception 1', 2],
-    [benId, 'Reception 2', 1],
-  ] as const) {
-    const workstation = await staff.workstation(name);
-    workstations.set(userId, workstation.id);
-    const phone = await AgentPhone.register(path.kamailio, workstation.id);
-    context.open.push(phone);
-    await staff.available(userId, workstation.id);
-    for (let i = 0; i < calls; i++) {
-      await waitFor(`${name} to be free`, async () => (await staff.agent(userId)).state === 'available', TIMEOUT);
-      const call = await patientCalls(context);
-      const ring = await phone.nextInvite(TIMEOUT);
-      await ring.answer(TIMEOUT);
-      await events.waitFor({ callId: call.id, state: 'bridged', from: call.from }, TIMEOUT);
+    // Nobody is at a workstation yet. Two patients hang up during the intro (3 s long)...
+    for (const number of MISSED) {
+      const call = await patientCalls(context, number);
       await call.hangUp();
-      await ring.waitForBye(TIMEOUT);
-      await events.waitFor({ callId: call.id, state: 'ended', from: call.from }, TIMEOUT);
-      answeredBy.set(call.id, userId);
+      await events.waitFor({ callId: call.id, state: 'abandoned', from: call.from }, TIMEOUT);
+      assert.equal(events.states(call.id), ['intro', 'abandoned']);
       ids.push(call.id);
     }
-    await staff.leave(userId);
-  }
-  await waitFor('no active calls', async () => (await activeCallIds(path.redis)).length === 0, TIMEOUT);
+    // ...and call again, and hang up once in the queue, with nobody there to answer.
+    for (const number of MISSED) {
+      const call = await patientCalls(context, number);
+      await events.waitFor({ callId: call.id, state: 'waiting', from: call.from }, TIMEOUT);
+      await call.hangUp();
+      await events.waitFor({ callId: call.id, state: 'abandoned', from: call.from }, TIMEOUT);
+      assert.equal(events.states(call.id), ['intro', 'waiting', 'abandoned']);
+      ids.push(call.id);
+    }
+    // Signaling's projector made one abandoned task per number, with both misses.
+    const missedTasks = [];
+    for (const [i, number] of MISSED.entries()) {
+      const task = await taskOf(
+        context,
+        number,
+        (t) => t.status === 'abandoned' && t.attempts === 2,
+        `${number}'s abandoned task with 2 attempts`,
+      );
+      assert.equal(task.callIds, [ids[i]!, ids[i + 2]!]);
+      assert.is(task.assigneeUserId, undefined);
+      assert.equal(task.callbacks, []);
+      missedTasks.push(task);
+    }
 
-  // The records the sip app wrote: one per call, each with what its events said.
-  const records = await Promise.all(
-    ids.map(async (id) => JSON.parse((await path.redis.get(RedisKeys.callRecord(id))) ?? 'null') as CallRecord | null),
-  );
-  for (const [i, record] of records.entries()) {
-    const id = ids[i]!;
-    assert.ok(record, `no record of ${id}`);
-    const last = events.events.filter((e) => e.call.id === id).at(-1)!.call;
-    assert.is(record.from, i < 4 ? MISSED[i % 2] : PATIENT_NUMBER);
-    assert.is(record.startedAt, last.startedAt);
-    assert.is(record.queuedAt, last.queuedAt);
-    assert.is(record.endedAt, last.endedAt);
-    assert.is(record.answeredAt, last.answeredAt);
-    assert.is(record.agentUserId, answeredBy.get(id));
-    assert.is(record.outcome, i < 2 ? 'abandoned-intro' : i < 4 ? 'abandoned-waiting' : 'answered');
-    assert.is(await path.redis.zscore(RedisKeys.callRecords, id), String(record.startedAt));
-    const ttl = await path.redis.ttl(RedisKeys.callRecord(id));
-    assert.ok(ttl > 7 * DAY_S - 120 && ttl <= 7 * DAY_S, `TTL ${ttl}`);
-  }
-  // The answered calls did not touch the missed patients' tasks.
-  for (const task of missedTasks) await taskNow(context, task.id, (t) => t.status === 'abandoned' && t.attempts === 2, `${task.patient}'s task still abandoned`);
+    // Anna answers two calls, then leaves; Ben answers one.
+    const answeredBy = new Map<string, string>();
+    const workstations = new Map<string, string>();
+    for (const [userId, name, calls] of [
+      [annaId, 'Reception 1', 2],
+      [benId, 'Reception 2', 1],
+    ] as const) {
+      const workstation = await staff.workstation(name);
+      workstations.set(userId, workstation.id);
+      const phone = await AgentPhone.register(path.kamailio, workstation.id);
+      context.open.push(phone);
+      await staff.available(userId, workstation.id);
+      for (let i = 0; i < calls; i++) {
+        await waitFor(`${name} to be free`, async () => (await staff.agent(userId)).state === 'available', TIMEOUT);
+        const call = await patientCalls(context);
+        const ring = await phone.nextInvite(TIMEOUT);
+        await ring.answer(TIMEOUT);
+        await events.waitFor({ callId: call.id, state: 'bridged', from: call.from }, TIMEOUT);
+        await call.hangUp();
+        await ring.waitForBye(TIMEOUT);
+        await events.waitFor({ callId: call.id, state: 'ended', from: call.from }, TIMEOUT);
+        answeredBy.set(call.id, userId);
+        ids.push(call.id);
+      }
+      await staff.leave(userId);
+    }
+    await waitFor('no active calls', async () => (await activeCallIds(path.redis)).length === 0, TIMEOUT);
 
-  // The callbacks, as the board places them. Ben reaches the first patient, and hangs up after talking.
-  const answered = await callBack(context, context.ben, workstations.get(benId)!, missedTasks[0]!);
-  answered.atTrunk.ring();
-  await answered.call.provisional(180, TIMEOUT);
-  const media = await PatientPhone.open();
-  context.open.push(media);
-  const ack = answered.atTrunk.answer(patientSdp(media.port), TIMEOUT);
-  const ok = await answered.call.final(TIMEOUT);
-  assert.is(ok.status, 200, ok.startLine);
-  await ack;
-  await taskNow(context, missedTasks[0]!.id, (t) => t.status === 'on-the-line' && t.assigneeUserId === benId, 'the called-back task on the line with Ben');
-  const byeAnswer = answered.call.hangUp(TIMEOUT);
-  await answered.atTrunk.waitForBye(TIMEOUT);
-  assert.is((await byeAnswer).status, 200);
-  const answeredView = await endedCallback(context, answered.callbackId);
-  assert.is(answeredView.outcome, 'answered');
-  assert.is(answeredView.userId, benId);
-  assert.ok(answeredView.answeredAt);
+    // The records the sip app wrote: one per call, each with what its events said.
+    const records = await Promise.all(
+      ids.map(
+        async (id) => JSON.parse((await path.redis.get(RedisKeys.callRecord(id))) ?? 'null') as CallRecord | null,
+      ),
+    );
+    for (const [i, record] of records.entries()) {
+      const id = ids[i]!;
+      assert.ok(record, `no record of ${id}`);
+      const last = events.events.filter((e) => e.call.id === id).at(-1)!.call;
+      assert.is(record.from, i < 4 ? MISSED[i % 2] : PATIENT_NUMBER);
+      assert.is(record.startedAt, last.startedAt);
+      assert.is(record.queuedAt, last.queuedAt);
+      assert.is(record.endedAt, last.endedAt);
+      assert.is(record.answeredAt, last.answeredAt);
+      assert.is(record.agentUserId, answeredBy.get(id));
+      assert.is(record.outcome, i < 2 ? 'abandoned-intro' : i < 4 ? 'abandoned-waiting' : 'answered');
+      assert.is(await path.redis.zscore(RedisKeys.callRecords, id), String(record.startedAt));
+      const ttl = await path.redis.ttl(RedisKeys.callRecord(id));
+      assert.ok(ttl > 7 * DAY_S - 120 && ttl <= 7 * DAY_S, `TTL ${ttl}`);
+    }
+    // The answered calls did not touch the missed patients' tasks.
+    for (const task of missedTasks)
+      await taskNow(
+        context,
+        task.id,
+        (t) => t.status === 'abandoned' && t.attempts === 2,
+        `${task.patient}'s task still abandoned`,
+      );
 
-  // Anna finds the second patient's line busy.
-  const busy = await callBack(context, context.anna, workstations.get(annaId)!, missedTasks[1]!);
-  await busy.atTrunk.refuse(486, 'Busy Here', TIMEOUT);
-  const refused = await busy.call.final(TIMEOUT);
-  assert.is(refused.status, 486, refused.startLine);
-  const busyView = await endedCallback(context, busy.callbackId);
-  assert.is(busyView.outcome, 'busy');
-  assert.is(busyView.userId, annaId);
-  for (const view of [answeredView, busyView]) {
-    assert.is(await path.redis.zscore(RedisKeys.callbacks, view.id), String(view.startedAt));
-    const ttl = await path.redis.ttl(RedisKeys.callback(view.id));
-    assert.ok(ttl > 7 * DAY_S - 120 && ttl <= 7 * DAY_S, `callback TTL ${ttl}`);
-  }
+    // The callbacks, as the board places them. Ben reaches the first patient, and hangs up after talking.
+    const answered = await callBack(context, context.ben, workstations.get(benId)!, missedTasks[0]!);
+    answered.atTrunk.ring();
+    await answered.call.provisional(180, TIMEOUT);
+    const media = await PatientPhone.open();
+    context.open.push(media);
+    const ack = answered.atTrunk.answer(patientSdp(media.port), TIMEOUT);
+    const ok = await answered.call.final(TIMEOUT);
+    assert.is(ok.status, 200, ok.startLine);
+    await ack;
+    await taskNow(
+      context,
+      missedTasks[0]!.id,
+      (t) => t.status === 'on-the-line' && t.assigneeUserId === benId,
+      'the called-back task on the line with Ben',
+    );
+    const byeAnswer = answered.call.hangUp(TIMEOUT);
+    await answered.atTrunk.waitForBye(TIMEOUT);
+    assert.is((await byeAnswer).status, 200);
+    const answeredView = await endedCallback(context, answered.callbackId);
+    assert.is(answeredView.outcome, 'answered');
+    assert.is(answeredView.userId, benId);
+    assert.ok(answeredView.answeredAt);
 
-  // The tasks: the answered callback's left Abandoned (Ben's wrap-up); the busy one is still Abandoned, with the attempt.
-  const reached = await taskNow(context, missedTasks[0]!.id, (t) => t.status !== 'abandoned' && t.status !== 'on-the-line' && t.callbacks.every((a) => a.outcome), "the answered callback's task past the call");
-  assert.is(reached.status, 'wrap-up');
-  assert.is(reached.assigneeUserId, benId);
-  assert.equal(reached.callbacks, [{ callbackId: answered.callbackId, userId: benId, at: answeredView.startedAt, outcome: 'answered' }]);
-  const stillMissed = await taskNow(context, missedTasks[1]!.id, (t) => t.status === 'abandoned' && t.callbacks.some((a) => a.outcome), 'the busy callback recorded on its task');
-  assert.is(stillMissed.assigneeUserId, undefined);
-  assert.is(stillMissed.attempts, 2, 'a callback is not a missed call');
-  assert.equal(stillMissed.callbacks, [{ callbackId: busy.callbackId, userId: annaId, at: busyView.startedAt, outcome: 'busy' }]);
-  const abandonedTab = (await asUser(app, manager, 'GET', '/api/tasks?tab=abandoned')).json<TaskListResponse>();
-  assert.equal(abandonedTab.tasks.map((t) => t.id), [missedTasks[1]!.id]);
+    // Anna finds the second patient's line busy.
+    const busy = await callBack(context, context.anna, workstations.get(annaId)!, missedTasks[1]!);
+    await busy.atTrunk.refuse(486, 'Busy Here', TIMEOUT);
+    const refused = await busy.call.final(TIMEOUT);
+    assert.is(refused.status, 486, refused.startLine);
+    const busyView = await endedCallback(context, busy.callbackId);
+    assert.is(busyView.outcome, 'busy');
+    assert.is(busyView.userId, annaId);
+    for (const view of [answeredView, busyView]) {
+      assert.is(await path.redis.zscore(RedisKeys.callbacks, view.id), String(view.startedAt));
+      const ttl = await path.redis.ttl(RedisKeys.callback(view.id));
+      assert.ok(ttl > 7 * DAY_S - 120 && ttl <= 7 * DAY_S, `callback TTL ${ttl}`);
+    }
 
-  // The statistics, figure by figure, from the records.
-  const stats = await statistics(app, manager);
-  assert.is(stats.date, dateIn(context.timeZone, Date.now()));
-  assert.is(stats.timeZone, context.timeZone);
-  const waits = records.map((r) => waitingMs(r!)).filter((w): w is number => w !== undefined);
-  assert.is(waits.length, 5, 'the calls that reached the queue');
-  assert.equal(stats.total, {
-    received: 7,
-    answered: 3,
-    abandonedDuringIntro: 2,
-    abandonedWhileWaiting: 2,
-    callbacks: 2,
-    callbackOutcomes: { ...NO_CALLBACKS, answered: 1, busy: 1 },
-    waitAverageMs: average(waits),
-    waitP90Ms: p90(waits),
-  });
-  // With five waits the 90th percentile by nearest rank is the longest.
-  assert.is(stats.total.waitP90Ms, Math.max(...waits));
+    // The tasks: the answered callback's left Abandoned (Ben's wrap-up); the busy one is still Abandoned, with the attempt.
+    const reached = await taskNow(
+      context,
+      missedTasks[0]!.id,
+      (t) => t.status !== 'abandoned' && t.status !== 'on-the-line' && t.callbacks.every((a) => a.outcome),
+      "the answered callback's task past the call",
+    );
+    assert.is(reached.status, 'wrap-up');
+    assert.is(reached.assigneeUserId, benId);
+    assert.equal(reached.callbacks, [
+      { callbackId: answered.callbackId, userId: benId, at: answeredView.startedAt, outcome: 'answered' },
+    ]);
+    const stillMissed = await taskNow(
+      context,
+      missedTasks[1]!.id,
+      (t) => t.status === 'abandoned' && t.callbacks.some((a) => a.outcome),
+      'the busy callback recorded on its task',
+    );
+    assert.is(stillMissed.assigneeUserId, undefined);
+    assert.is(stillMissed.attempts, 2, 'a callback is not a missed call');
+    assert.equal(stillMissed.callbacks, [
+      { callbackId: busy.callbackId, userId: annaId, at: busyView.startedAt, outcome: 'busy' },
+    ]);
+    const abandonedTab = (await asUser(app, manager, 'GET', '/api/tasks?tab=abandoned')).json<TaskListResponse>();
+    assert.equal(
+      abandonedTab.tasks.map((t) => t.id),
+      [missedTasks[1]!.id],
+    );
 
-  const waitsOf = (userId: string): number[] => records.filter((r) => r!.agentUserId === userId).map((r) => waitingMs(r!)!);
-  const row = (userId: string, name: string, answeredCalls: number, outcome: 'answered' | 'busy'): UserStatistics => ({
-    userId,
-    name,
-    figures: {
-      received: 0,
-      answered: answeredCalls,
-      abandonedDuringIntro: 0,
-      abandonedWhileWaiting: 0,
-      callbacks: 1,
-      callbackOutcomes: { ...NO_CALLBACKS, [outcome]: 1 },
-      waitAverageMs: average(waitsOf(userId)),
-      waitP90Ms: p90(waitsOf(userId)),
-    },
-  });
-  assert.equal(stats.users, [row(annaId, 'Anna Reception', 2, 'busy'), row(benId, 'Ben Adams', 1, 'answered')]);
-  assert.is(waitsOf(annaId).length, 2);
-  assert.is(waitsOf(benId).length, 1);
+    // The statistics, figure by figure, from the records.
+    const stats = await statistics(app, manager);
+    assert.is(stats.date, dateIn(context.timeZone, Date.now()));
+    assert.is(stats.timeZone, context.timeZone);
+    const waits = records.map((r) => waitingMs(r!)).filter((w): w is number => w !== undefined);
+    assert.is(waits.length, 5, 'the calls that reached the queue');
+    assert.equal(stats.total, {
+      received: 7,
+      answered: 3,
+      abandonedDuringIntro: 2,
+      abandonedWhileWaiting: 2,
+      callbacks: 2,
+      callbackOutcomes: { ...NO_CALLBACKS, answered: 1, busy: 1 },
+      waitAverageMs: average(waits),
+      waitP90Ms: p90(waits),
+    });
+    // With five waits the 90th percentile by nearest rank is the longest.
+    assert.is(stats.total.waitP90Ms, Math.max(...waits));
 
-  // The chart: every call in the hour it started, in the clinic's zone.
-  const hourOf = new Intl.DateTimeFormat('en-GB', { timeZone: context.timeZone, hour: 'numeric', hourCycle: 'h23' });
-  const expectedHours = new Map<number, { hour: number; received: number; answered: number; abandoned: number }>();
-  for (const record of records) {
-    const hour = Number(hourOf.format(record!.startedAt));
-    const entry = expectedHours.get(hour) ?? { hour, received: 0, answered: 0, abandoned: 0 };
-    entry.received++;
-    if (record!.outcome === 'answered') entry.answered++;
-    else entry.abandoned++;
-    expectedHours.set(hour, entry);
-  }
-  assert.equal(
-    stats.hours.filter((h) => h.received > 0),
-    [...expectedHours.values()].sort((a, b) => a.hour - b.hour),
-  );
+    const waitsOf = (userId: string): number[] =>
+      records.filter((r) => r!.agentUserId === userId).map((r) => waitingMs(r!)!);
+    const row = (
+      userId: string,
+      name: string,
+      answeredCalls: number,
+      outcome: 'answered' | 'busy',
+    ): UserStatistics => ({
+      userId,
+      name,
+      figures: {
+        received: 0,
+        answered: answeredCalls,
+        abandonedDuringIntro: 0,
+        abandonedWhileWaiting: 0,
+        callbacks: 1,
+        callbackOutcomes: { ...NO_CALLBACKS, [outcome]: 1 },
+        waitAverageMs: average(waitsOf(userId)),
+        waitP90Ms: p90(waitsOf(userId)),
+      },
+    });
+    assert.equal(stats.users, [row(annaId, 'Anna Reception', 2, 'busy'), row(benId, 'Ben Adams', 1, 'answered')]);
+    assert.is(waitsOf(annaId).length, 2);
+    assert.is(waitsOf(benId).length, 1);
 
-  // The day before is empty; an employee may not look.
-  const { start } = dayBounds(stats.date, context.timeZone);
-  const yesterday = await statistics(app, manager, `?date=${dateIn(context.timeZone, start - 1)}`);
-  assert.is(yesterday.total.received, 0);
-  assert.is(yesterday.total.callbacks, 0);
-  assert.is((await asUser(app, context.anna, 'GET', '/api/statistics')).statusCode, 403);
-});
+    // The chart: every call in the hour it started, in the clinic's zone.
+    const hourOf = new Intl.DateTimeFormat('en-GB', { timeZone: context.timeZone, hour: 'numeric', hourCycle: 'h23' });
+    const expectedHours = new Map<number, { hour: number; received: number; answered: number; abandoned: number }>();
+    for (const record of records) {
+      const hour = Number(hourOf.format(record!.startedAt));
+      const entry = expectedHours.get(hour) ?? { hour, received: 0, answered: 0, abandoned: 0 };
+      entry.received++;
+      if (record!.outcome === 'answered') entry.answered++;
+      else entry.abandoned++;
+      expectedHours.set(hour, entry);
+    }
+    assert.equal(
+      stats.hours.filter((h) => h.received > 0),
+      [...expectedHours.values()].sort((a, b) => a.hour - b.hour),
+    );
+
+    // The day before is empty; an employee may not look.
+    const { start } = dayBounds(stats.date, context.timeZone);
+    const yesterday = await statistics(app, manager, `?date=${dateIn(context.timeZone, start - 1)}`);
+    assert.is(yesterday.total.received, 0);
+    assert.is(yesterday.total.callbacks, 0);
+    assert.is((await asUser(app, context.anna, 'GET', '/api/statistics')).statusCode, 403);
+  },
+);
 
 day.run();

@@ -61,14 +61,23 @@ test('a manager creates, renames, retires and restores a subject; the id stays t
   const created = await asUser(fixture.app, maria, 'POST', '/api/subjects', { name: '  Prescription   refill ' });
   assert.is(created.statusCode, 201, created.body);
   const subject = created.json<Subject>();
-  assert.equal({ ...subject, id: '', createdAt: 0 }, { id: '', name: 'Prescription refill', retired: false, createdAt: 0 });
+  assert.equal(
+    { ...subject, id: '', createdAt: 0 },
+    { id: '', name: 'Prescription refill', retired: false, createdAt: 0 },
+  );
   assert.equal(names(await list(anna)), ['Information', 'Visit booked', 'Visit not booked', 'Prescription refill']);
 
-  const renamed = await asUser(fixture.app, maria, 'PATCH', `/api/subjects/${subject.id}`, { name: 'Repeat prescription' });
+  const renamed = await asUser(fixture.app, maria, 'PATCH', `/api/subjects/${subject.id}`, {
+    name: 'Repeat prescription',
+  });
   assert.is(renamed.statusCode, 200, renamed.body);
   assert.equal(renamed.json<Subject>(), { ...subject, name: 'Repeat prescription' });
   // The old name is free again, and a change of case alone is allowed.
-  assert.is((await asUser(fixture.app, maria, 'PATCH', `/api/subjects/${subject.id}`, { name: 'repeat Prescription' })).statusCode, 200);
+  assert.is(
+    (await asUser(fixture.app, maria, 'PATCH', `/api/subjects/${subject.id}`, { name: 'repeat Prescription' }))
+      .statusCode,
+    200,
+  );
   assert.is((await byName('repeat Prescription')).id, subject.id);
   const reused = await asUser(fixture.app, maria, 'POST', '/api/subjects', { name: 'Prescription refill' });
   assert.is(reused.statusCode, 201, reused.body);
@@ -82,7 +91,13 @@ test('a manager creates, renames, retires and restores a subject; the id stays t
   const restored = await asUser(fixture.app, maria, 'POST', `/api/subjects/${subject.id}/restore`);
   assert.is(restored.statusCode, 200, restored.body);
   assert.is(restored.json<Subject>().retired, false);
-  assert.equal(names(await list(anna)), ['Information', 'Visit booked', 'Visit not booked', 'repeat Prescription', 'Prescription refill']);
+  assert.equal(names(await list(anna)), [
+    'Information',
+    'Visit booked',
+    'Visit not booked',
+    'repeat Prescription',
+    'Prescription refill',
+  ]);
 });
 
 test('an empty PATCH changes nothing and answers the subject', async () => {
@@ -116,7 +131,9 @@ test('duplicate names are refused whatever their case, retired subjects included
   assert.is(duplicate.json<ApiError>().message, 'A subject named "Visit booked" already exists.');
 
   const information = await byName('Information');
-  const clash = await asUser(fixture.app, maria, 'PATCH', `/api/subjects/${information.id}`, { name: 'Visit not booked' });
+  const clash = await asUser(fixture.app, maria, 'PATCH', `/api/subjects/${information.id}`, {
+    name: 'Visit not booked',
+  });
   assert.is(clash.statusCode, 409);
   assert.is(clash.json<ApiError>().message, 'A subject named "Visit not booked" already exists.');
   assert.is((await byName('Information')).id, information.id);

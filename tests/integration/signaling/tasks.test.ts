@@ -6,7 +6,22 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CALLBACK_GRANT_SECONDS, CALLBACK_TOKEN_PATTERN, SESSION_COOKIE, TASK_COMMENT_MAX_LENGTH, type ApiError, type CallView, type CallbackGrant, type CallbackStartResponse, type CallbackView, type PushEvent, type Subject, type TaskListResponse, type TaskTab, type TaskView } from '@deskline/protocol';
+import {
+  CALLBACK_GRANT_SECONDS,
+  CALLBACK_TOKEN_PATTERN,
+  SESSION_COOKIE,
+  TASK_COMMENT_MAX_LENGTH,
+  type ApiError,
+  type CallView,
+  type CallbackGrant,
+  type CallbackStartResponse,
+  type CallbackView,
+  type PushEvent,
+  type Subject,
+  type TaskListResponse,
+  type TaskTab,
+  type TaskView,
+} from '@deskline/protocol';
 import { RedisKeys, RedisStreams } from '@deskline/store';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -39,7 +54,15 @@ const id = (who: LoggedIn): string => who.info.user.id;
 
 /** Appends one state of a call as the sip app's CallStore does; answers the entry id. */
 async function callEvent(call: CallView): Promise<string> {
-  return (await fixture.db.xadd(RedisStreams.callEvents, 'MAXLEN', '~', '10000', '*', 'event', JSON.stringify({ call }))) as string;
+  return (await fixture.db.xadd(
+    RedisStreams.callEvents,
+    'MAXLEN',
+    '~',
+    '10000',
+    '*',
+    'event',
+    JSON.stringify({ call }),
+  )) as string;
 }
 
 async function callbackEvent(callback: CallbackView): Promise<string> {
@@ -92,7 +115,9 @@ async function taskOf(call: PatientCall, check: (task: TaskView) => boolean = ()
   return waitFor(`the task of ${call.view.id} (${call.view.state})`, async () => {
     const taskId = await fixture.db.get(RedisKeys.callTask(call.view.id));
     const task = taskId ? await fixture.app.tasks.get(taskId) : undefined;
-    return task && task.call?.id === call.view.id && task.call.state === call.view.state && check(task) ? task : undefined;
+    return task && task.call?.id === call.view.id && task.call.state === call.view.state && check(task)
+      ? task
+      : undefined;
   });
 }
 
@@ -128,7 +153,10 @@ test('(a, g) three missed calls from one number are one abandoned task with 3 at
   assert.is(task.status, 'abandoned');
   assert.is(task.attempts, 3);
   assert.equal(task.callIds, [first.view.id, second.view.id, third.view.id]);
-  assert.equal((await tab(maria, 'abandoned')).map((t) => t.id), [task.id]);
+  assert.equal(
+    (await tab(maria, 'abandoned')).map((t) => t.id),
+    [task.id],
+  );
   assert.is((await db.smembers(RedisKeys.openTasks)).length, 1);
   await projected(db);
 
@@ -178,7 +206,10 @@ test('a caller the trunk cannot dial (a name, not a number) keeps one task per c
   assert.is(second.attempts, 2);
   const response = await asUser(fixture.app, anna, 'POST', `/api/tasks/${first.id}/callback`);
   assert.is(response.statusCode, 409, response.body);
-  assert.is(response.json<ApiError>().message, "alice is outside the clinic's callback policy: it is not a phone number.");
+  assert.is(
+    response.json<ApiError>().message,
+    "alice is outside the clinic's callback policy: it is not a phone number.",
+  );
   assert.is(await fixture.db.exists(RedisKeys.taskCallback(first.id)), 0, 'no lock taken');
 });
 
@@ -188,7 +219,10 @@ test('(d) an answered call: on the line with its agent, wrap-up at hang-up; clos
   const onLine = await taskOf(call);
   assert.is(onLine.status, 'on-the-line');
   assert.is(onLine.assigneeUserId, id(anna));
-  assert.equal((await tab(ben, 'on-the-line')).map((t) => t.id), [onLine.id]);
+  assert.equal(
+    (await tab(ben, 'on-the-line')).map((t) => t.id),
+    [onLine.id],
+  );
 
   let response = await asUser(app, anna, 'POST', `/api/tasks/${onLine.id}/close`);
   assert.is(response.statusCode, 409, 'not while on the line');
@@ -200,10 +234,17 @@ test('(d) an answered call: on the line with its agent, wrap-up at hang-up; clos
 
   response = await asUser(app, anna, 'POST', `/api/tasks/${wrapUp.id}/close`);
   assert.is(response.statusCode, 409);
-  assert.equal(response.json(), { statusCode: 409, error: 'subject-required', message: 'Choose a subject before closing the task.' });
+  assert.equal(response.json(), {
+    statusCode: 409,
+    error: 'subject-required',
+    message: 'Choose a subject before closing the task.',
+  });
 
   const subject = subjects[1]!;
-  response = await asUser(app, anna, 'PATCH', `/api/tasks/${wrapUp.id}`, { subjectId: subject.id, comment: 'Booked for Tuesday' });
+  response = await asUser(app, anna, 'PATCH', `/api/tasks/${wrapUp.id}`, {
+    subjectId: subject.id,
+    comment: 'Booked for Tuesday',
+  });
   assert.is(response.statusCode, 200, response.body);
   assert.is(response.json<TaskView>().status, 'wrap-up', 'choosing a subject does not close');
   // Persisted: a reload (a fresh GET) shows it.
@@ -217,7 +258,10 @@ test('(d) an answered call: on the line with its agent, wrap-up at hang-up; clos
   assert.is(closed.status, 'closed');
   assert.is(closed.closedByUserId, id(anna));
   assert.ok(closed.closedAt && Math.abs(closed.closedAt - Date.now()) < 5000);
-  assert.equal((await tab(anna, 'closed')).map((t) => t.id), [closed.id]);
+  assert.equal(
+    (await tab(anna, 'closed')).map((t) => t.id),
+    [closed.id],
+  );
   assert.equal(await tab(anna, 'pending'), []);
   assert.is(await db.sismember(RedisKeys.openTasks, closed.id), 0);
   assert.ok((await db.ttl(RedisKeys.task(closed.id))) > 80 * 86400, 'kept for the retention period');
@@ -240,8 +284,14 @@ test('(d) an answered call: on the line with its agent, wrap-up at hang-up; clos
   assert.is(response.statusCode, 200);
   response = await asUser(app, maria, 'POST', `/api/tasks/${nextTask.id}/close`);
   assert.is(response.statusCode, 200, 'an abandoned task with a subject can be closed');
-  assert.equal((await tab(anna, 'closed')).map((t) => t.id), [nextTask.id, closed.id]);
-  assert.equal((await tab(anna, 'closed', '&limit=1')).map((t) => t.id), [nextTask.id]);
+  assert.equal(
+    (await tab(anna, 'closed')).map((t) => t.id),
+    [nextTask.id, closed.id],
+  );
+  assert.equal(
+    (await tab(anna, 'closed', '&limit=1')).map((t) => t.id),
+    [nextTask.id],
+  );
 });
 
 test('a subject chosen while on the line closes the task at hang-up', async () => {
@@ -291,20 +341,29 @@ test('(e) employees change their own and unassigned tasks only; Pending shows an
   assert.is((await asUser(app, ben, 'GET', `/api/tasks/${annaTask.id}`)).statusCode, 403);
   assert.is((await app.tasks.get(annaTask.id))?.subjectId, undefined, 'unchanged');
 
-  assert.equal((await tab(ben, 'pending')).map((t) => t.id), [unassigned.id]);
+  assert.equal(
+    (await tab(ben, 'pending')).map((t) => t.id),
+    [unassigned.id],
+  );
   assert.equal((await tab(anna, 'pending')).map((t) => t.id).sort(), [annaTask.id, unassigned.id].sort());
   assert.equal((await tab(maria, 'pending')).map((t) => t.id).sort(), [annaTask.id, unassigned.id].sort());
 
   // Ben may comment on the unassigned one; Maria (a manager) may change Anna's.
-  assert.is((await asUser(app, ben, 'PATCH', `/api/tasks/${unassigned.id}`, { comment: 'Asked about results' })).statusCode, 200);
-  assert.is((await asUser(app, maria, 'PATCH', `/api/tasks/${annaTask.id}`, { subjectId: subjects[2]!.id })).statusCode, 200);
+  assert.is(
+    (await asUser(app, ben, 'PATCH', `/api/tasks/${unassigned.id}`, { comment: 'Asked about results' })).statusCode,
+    200,
+  );
+  assert.is(
+    (await asUser(app, maria, 'PATCH', `/api/tasks/${annaTask.id}`, { subjectId: subjects[2]!.id })).statusCode,
+    200,
+  );
   const closed = await asUser(app, maria, 'POST', `/api/tasks/${annaTask.id}/close`);
   assert.is(closed.statusCode, 200);
   assert.is(closed.json<TaskView>().closedByUserId, id(maria));
   assert.is(closed.json<TaskView>().assigneeUserId, id(anna));
 });
 
-test('(f) a callback needs a workstation and an abandoned task; a second click is refused naming who calls; the grant holds the task\'s number for 30 s', async () => {
+test("(f) a callback needs a workstation and an abandoned task; a second click is refused naming who calls; the grant holds the task's number for 30 s", async () => {
   const { app, db } = fixture;
   const missed = await PatientCall.missed();
   const task = await taskOf(missed);
@@ -328,15 +387,18 @@ test('(f) a callback needs a workstation and an abandoned task; a second click i
   const token = /^sip:cb-([0-9a-f]+)@deskline\.local$/.exec(started.target)?.[1] ?? '';
   assert.ok(CALLBACK_TOKEN_PATTERN.test(token), started.target);
   const grant = JSON.parse((await db.get(RedisKeys.callbackGrant(token))) ?? '{}') as CallbackGrant;
-  assert.equal({ ...grant, grantedAt: 0 }, {
-    callbackId: started.callbackId,
-    taskId: task.id,
-    number: NUMBER,
-    userId: id(anna),
-    workstationId: annaWorkstation,
-    sipUser: `ws-${annaWorkstation}`,
-    grantedAt: 0,
-  });
+  assert.equal(
+    { ...grant, grantedAt: 0 },
+    {
+      callbackId: started.callbackId,
+      taskId: task.id,
+      number: NUMBER,
+      userId: id(anna),
+      workstationId: annaWorkstation,
+      sipUser: `ws-${annaWorkstation}`,
+      grantedAt: 0,
+    },
+  );
   const ttl = await db.ttl(RedisKeys.callbackGrant(token));
   assert.ok(ttl > 0 && ttl <= CALLBACK_GRANT_SECONDS, `TTL ${ttl}`);
   assert.is(await db.get(RedisKeys.taskCallback(task.id)), started.callbackId);
@@ -370,15 +432,19 @@ test('a callback moves its task: calling-back with the caller, back to abandoned
     startedAt: 1_700_000_000_000 + Number(callbackId.slice(-1)),
     ...extra,
   });
-  const until = (check: (t: TaskView) => boolean) => waitFor('the callback to show', async () => {
-    const t = await app.tasks.get(task.id);
-    return t && check(t) ? t : undefined;
-  });
+  const until = (check: (t: TaskView) => boolean) =>
+    waitFor('the callback to show', async () => {
+      const t = await app.tasks.get(task.id);
+      return t && check(t) ? t : undefined;
+    });
 
   await callbackEvent(view('dialing', 'cb1'));
   let t = await until((x) => x.status === 'calling-back');
   assert.is(t.assigneeUserId, id(anna));
-  assert.equal((await tab(ben, 'on-the-line')).map((x) => x.id), [task.id]);
+  assert.equal(
+    (await tab(ben, 'on-the-line')).map((x) => x.id),
+    [task.id],
+  );
   assert.is((await asUser(app, anna, 'POST', `/api/tasks/${task.id}/close`)).statusCode, 409);
   await callbackEvent(view('ringing', 'cb1'));
   await callbackEvent(view('ended', 'cb1', { outcome: 'no-answer', endedAt: Date.now() }));
@@ -393,8 +459,14 @@ test('a callback moves its task: calling-back with the caller, back to abandoned
   assert.is(t.assigneeUserId, id(anna));
   await callbackEvent(view('ended', 'cb2', { outcome: 'answered', answeredAt: Date.now(), endedAt: Date.now() }));
   t = await until((x) => x.status === 'wrap-up');
-  assert.equal(t.callbacks.map((a) => a.outcome), ['no-answer', 'answered']);
-  assert.is((await asUser(app, anna, 'PATCH', `/api/tasks/${task.id}`, { subjectId: subjects[0]!.id })).statusCode, 200);
+  assert.equal(
+    t.callbacks.map((a) => a.outcome),
+    ['no-answer', 'answered'],
+  );
+  assert.is(
+    (await asUser(app, anna, 'PATCH', `/api/tasks/${task.id}`, { subjectId: subjects[0]!.id })).statusCode,
+    200,
+  );
   assert.is((await asUser(app, anna, 'POST', `/api/tasks/${task.id}/close`)).statusCode, 200);
 });
 
@@ -435,7 +507,12 @@ test('(h) bad bodies and queries are 400, unknown ids 404', async () => {
   }
   // Without a session, or without the CSRF token, nothing.
   assert.is((await app.inject({ method: 'GET', url: '/api/tasks?tab=pending' })).statusCode, 401);
-  const noCsrf = await app.inject({ method: 'PATCH', url: `/api/tasks/${task.id}`, cookies: { [SESSION_COOKIE]: anna.cookie }, payload: { comment: 'x' } });
+  const noCsrf = await app.inject({
+    method: 'PATCH',
+    url: `/api/tasks/${task.id}`,
+    cookies: { [SESSION_COOKIE]: anna.cookie },
+    payload: { comment: 'x' },
+  });
   assert.ok([401, 403].includes(noCsrf.statusCode), noCsrf.body);
 });
 
@@ -443,10 +520,16 @@ test('a reported problem is kept on the task with its call, and a comment can be
   const { app } = fixture;
   const call = await PatientCall.answered(id(anna));
   const task = await taskOf(call);
-  let response = await asUser(app, anna, 'POST', `/api/tasks/${task.id}/problems`, { kind: 'bad-audio', note: 'Crackling' });
+  let response = await asUser(app, anna, 'POST', `/api/tasks/${task.id}/problems`, {
+    kind: 'bad-audio',
+    note: 'Crackling',
+  });
   assert.is(response.statusCode, 201, response.body);
   const [problem] = response.json<TaskView>().problems;
-  assert.equal({ ...problem, at: 0 }, { kind: 'bad-audio', note: 'Crackling', callId: call.view.id, userId: id(anna), at: 0 });
+  assert.equal(
+    { ...problem, at: 0 },
+    { kind: 'bad-audio', note: 'Crackling', callId: call.view.id, userId: id(anna), at: 0 },
+  );
   response = await asUser(app, anna, 'PATCH', `/api/tasks/${task.id}`, { comment: 'Call back after 3' });
   assert.is(response.json<TaskView>().comment, 'Call back after 3');
   response = await asUser(app, anna, 'PATCH', `/api/tasks/${task.id}`, { comment: '', subjectId: null });
@@ -461,11 +544,19 @@ test('concurrent changes of one task are none of them lost (optimistic locking)'
   // The call ends meanwhile: the projector's write races the reports too.
   const [reports] = await Promise.all([
     Promise.all(
-      Array.from({ length: 12 }, (_, i) => asUser(app, i % 2 ? anna : maria, 'POST', `/api/tasks/${task.id}/problems`, { kind: 'other', note: `report ${i}` })),
+      Array.from({ length: 12 }, (_, i) =>
+        asUser(app, i % 2 ? anna : maria, 'POST', `/api/tasks/${task.id}/problems`, {
+          kind: 'other',
+          note: `report ${i}`,
+        }),
+      ),
     ),
     call.to('ended'),
   ]);
-  assert.equal(reports.map((r) => r.statusCode), Array(12).fill(201));
+  assert.equal(
+    reports.map((r) => r.statusCode),
+    Array(12).fill(201),
+  );
   const after = await taskOf(call, (t) => t.status === 'wrap-up');
   assert.equal(after.problems.map((p) => p.note).sort(), Array.from({ length: 12 }, (_, i) => `report ${i}`).sort());
 });
@@ -481,20 +572,28 @@ test('push: hello carries the open tasks the user may see; task changes reach th
   const mariaPush = await PushEvents.open(app, maria);
   try {
     const isHello = (e: PushEvent): e is Extract<PushEvent, { type: 'hello' }> => e.type === 'hello';
-    const benHello = await benPush.waitFor('Ben\'s hello', isHello);
-    assert.equal(benHello.event.tasks.map((t) => t.id), [unassigned.id], 'not Anna\'s wrap-up');
-    const mariaHello = await mariaPush.waitFor('Maria\'s hello', isHello);
+    const benHello = await benPush.waitFor("Ben's hello", isHello);
+    assert.equal(
+      benHello.event.tasks.map((t) => t.id),
+      [unassigned.id],
+      "not Anna's wrap-up",
+    );
+    const mariaHello = await mariaPush.waitFor("Maria's hello", isHello);
     assert.equal(mariaHello.event.tasks.map((t) => t.id).sort(), [annaTask.id, unassigned.id].sort());
     assert.not.ok(JSON.stringify(mariaHello.event.tasks).includes('applied'), 'no bookkeeping on the wire');
 
     const from = benPush.mark();
     const mariaFrom = mariaPush.mark();
     const sentAt = Date.now();
-    assert.is((await asUser(app, anna, 'PATCH', `/api/tasks/${annaTask.id}`, { comment: 'Needs a referral' })).statusCode, 200);
+    assert.is(
+      (await asUser(app, anna, 'PATCH', `/api/tasks/${annaTask.id}`, { comment: 'Needs a referral' })).statusCode,
+      200,
+    );
     // Anna's wrap-up is hers: the manager's socket hears of the comment, Ben's does not (REST refuses him too).
     const pushed = await mariaPush.waitFor(
-      'Anna\'s comment at Maria\'s socket',
-      (e): e is Extract<PushEvent, { type: 'task' }> => e.type === 'task' && e.task.id === annaTask.id && e.task.comment === 'Needs a referral',
+      "Anna's comment at Maria's socket",
+      (e): e is Extract<PushEvent, { type: 'task' }> =>
+        e.type === 'task' && e.task.id === annaTask.id && e.task.comment === 'Needs a referral',
       mariaFrom,
     );
     assert.ok(pushed.at - sentAt < 1000, `${pushed.at - sentAt} ms`);
@@ -502,17 +601,21 @@ test('push: hello carries the open tasks the user may see; task changes reach th
     const created = await asUser(app, maria, 'POST', '/api/subjects', { name: 'Prescription' });
     const subject = created.json<Subject>();
     const pushedSubject = await benPush.waitFor(
-      'the new subject at Ben\'s socket',
+      "the new subject at Ben's socket",
       (e): e is Extract<PushEvent, { type: 'subject' }> => e.type === 'subject' && e.subject.id === subject.id,
       from,
     );
     assert.equal(pushedSubject.event.subject, subject);
     assert.not.ok(
       benPush.seen.slice(from).some(({ event }) => event.type === 'task' && event.task.id === annaTask.id),
-      'Ben got nothing of Anna\'s pending task before the later subject',
+      "Ben got nothing of Anna's pending task before the later subject",
     );
     await app.subjects.retire(subject.id);
-    await benPush.waitFor('the retired subject', (e): e is Extract<PushEvent, { type: 'subject' }> => e.type === 'subject' && e.subject.retired, from);
+    await benPush.waitFor(
+      'the retired subject',
+      (e): e is Extract<PushEvent, { type: 'subject' }> => e.type === 'subject' && e.subject.retired,
+      from,
+    );
   } finally {
     await benPush.close();
     await mariaPush.close();
@@ -539,14 +642,30 @@ test('an instance that died holding events: another takes them over (XAUTOCLAIM)
   call.view.state = 'abandoned';
   call.view.endedAt = Date.now();
   await callEvent({ ...call.view });
-  const taken = (await db.xreadgroup('GROUP', TASKS_GROUP, 'died', 'COUNT', 10, 'STREAMS', RedisStreams.callEvents, '>')) as Array<[string, unknown[]]>;
+  const taken = (await db.xreadgroup(
+    'GROUP',
+    TASKS_GROUP,
+    'died',
+    'COUNT',
+    10,
+    'STREAMS',
+    RedisStreams.callEvents,
+    '>',
+  )) as Array<[string, unknown[]]>;
   assert.is(taken[0]?.[1].length, 1, 'the dead consumer holds the entry unacknowledged');
 
   const reader = new Redis(redisUrl);
-  const survivor = new TaskProjector(db, reader, new TaskStore(db, { retentionDays: 90 }), 'survivor', pino({ level: 'silent' }), {
-    claimIdleMs: 200,
-    claimEveryMs: 100,
-  });
+  const survivor = new TaskProjector(
+    db,
+    reader,
+    new TaskStore(db, { retentionDays: 90 }),
+    'survivor',
+    pino({ level: 'silent' }),
+    {
+      claimIdleMs: 200,
+      claimEveryMs: 100,
+    },
+  );
   survivor.start();
   try {
     const task = await taskOf(call);

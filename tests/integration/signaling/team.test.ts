@@ -8,8 +8,16 @@ let manager: LoggedIn;
 let employee: LoggedIn;
 
 test.before.each(async () => {
-  manager = await loginOk(fixture.app, 'maria@clinic.example', await createUser(fixture.app, 'maria@clinic.example', 'manager'));
-  employee = await loginOk(fixture.app, 'anna@clinic.example', await createUser(fixture.app, 'anna@clinic.example', 'employee'));
+  manager = await loginOk(
+    fixture.app,
+    'maria@clinic.example',
+    await createUser(fixture.app, 'maria@clinic.example', 'manager'),
+  );
+  employee = await loginOk(
+    fixture.app,
+    'anna@clinic.example',
+    await createUser(fixture.app, 'anna@clinic.example', 'employee'),
+  );
 });
 
 test('a manager lists and creates users; the new user can log in', async () => {
@@ -84,11 +92,17 @@ test('a manager cannot disable their own account, and an unknown id is 404', asy
 });
 
 test('everyone lists workstations; only a manager creates them; names are unique', async () => {
-  const created = await asUser(fixture.app, manager, 'POST', '/api/workstations', { name: 'Reception 1', kind: 'browser' });
+  const created = await asUser(fixture.app, manager, 'POST', '/api/workstations', {
+    name: 'Reception 1',
+    kind: 'browser',
+  });
   assert.is(created.statusCode, 201);
   const refused = await asUser(fixture.app, employee, 'POST', '/api/workstations', { name: 'Sneaky', kind: 'browser' });
   assert.is(refused.statusCode, 403);
-  const duplicate = await asUser(fixture.app, manager, 'POST', '/api/workstations', { name: 'reception 1', kind: 'sip-phone' });
+  const duplicate = await asUser(fixture.app, manager, 'POST', '/api/workstations', {
+    name: 'reception 1',
+    kind: 'sip-phone',
+  });
   assert.is(duplicate.statusCode, 409);
   const badKind = await asUser(fixture.app, manager, 'POST', '/api/workstations', { name: 'Desk 2', kind: 'fax' });
   assert.is(badKind.statusCode, 400);

@@ -28,24 +28,31 @@ async function credentialsOfAnna(fixture: AppFixture): Promise<{ anna: LoggedIn;
 }
 
 const withTurn = suite('with TURN_URLS and TURN_SECRET');
-const turnFixture = useFreshApp(withTurn, { SIP_EPHEMERAL_SECRET: SIP_SECRET, TURN_URLS: TURN_URLS.join(', '), TURN_SECRET });
-
-withTurn('the credentials carry one TURN server: username "<expiry>:<userId>", credential base64(HMAC-SHA1(secret, username))', async () => {
-  const { anna, credentials } = await credentialsOfAnna(turnFixture);
-  assert.ok(credentials.iceServers, 'iceServers are there');
-  assert.is(credentials.iceServers.length, 1);
-  const [turn] = credentials.iceServers;
-  assert.ok(turn);
-  assert.equal(turn.urls, TURN_URLS);
-  const expiry = Math.floor(credentials.expiresAt / 1000);
-  assert.is(turn.username, `${expiry}:${anna.info.user.id}`);
-  assert.is(turn.credential, createHmac('sha1', TURN_SECRET).update(turn.username).digest('base64'));
-  // The TURN credentials live exactly as long as the SIP ones, and are renewed with them.
-  assert.is(credentials.username.split(':')[0], String(expiry));
-  assert.ok(expiry * 1000 > Date.now() + 11 * 3_600_000, 'valid for about SIP_CREDENTIALS_HOURS (12 h)');
-  // Not the SIP secret: coturn and Kamailio have secrets of their own.
-  assert.is.not(turn.credential, createHmac('sha1', SIP_SECRET).update(turn.username).digest('base64'));
+const turnFixture = useFreshApp(withTurn, {
+  SIP_EPHEMERAL_SECRET: SIP_SECRET,
+  TURN_URLS: TURN_URLS.join(', '),
+  TURN_SECRET,
 });
+
+withTurn(
+  'the credentials carry one TURN server: username "<expiry>:<userId>", credential base64(HMAC-SHA1(secret, username))',
+  async () => {
+    const { anna, credentials } = await credentialsOfAnna(turnFixture);
+    assert.ok(credentials.iceServers, 'iceServers are there');
+    assert.is(credentials.iceServers.length, 1);
+    const [turn] = credentials.iceServers;
+    assert.ok(turn);
+    assert.equal(turn.urls, TURN_URLS);
+    const expiry = Math.floor(credentials.expiresAt / 1000);
+    assert.is(turn.username, `${expiry}:${anna.info.user.id}`);
+    assert.is(turn.credential, createHmac('sha1', TURN_SECRET).update(turn.username).digest('base64'));
+    // The TURN credentials live exactly as long as the SIP ones, and are renewed with them.
+    assert.is(credentials.username.split(':')[0], String(expiry));
+    assert.ok(expiry * 1000 > Date.now() + 11 * 3_600_000, 'valid for about SIP_CREDENTIALS_HOURS (12 h)');
+    // Not the SIP secret: coturn and Kamailio have secrets of their own.
+    assert.is.not(turn.credential, createHmac('sha1', SIP_SECRET).update(turn.username).digest('base64'));
+  },
+);
 
 withTurn.run();
 
@@ -64,8 +71,14 @@ const settings = suite('TURN settings');
 
 settings('TURN_URLS and TURN_SECRET go together, and each URL must be a turn: or turns: URL', () => {
   const base = { REDIS_URL: 'redis://127.0.0.1:6379' };
-  assert.throws(() => loadConfig({ ...base, TURN_URLS: TURN_URLS[0] }), (err: unknown) => err instanceof ConfigError && /TURN_SECRET/.test(err.message));
-  assert.throws(() => loadConfig({ ...base, TURN_SECRET }), (err: unknown) => err instanceof ConfigError && /TURN_URLS/.test(err.message));
+  assert.throws(
+    () => loadConfig({ ...base, TURN_URLS: TURN_URLS[0] }),
+    (err: unknown) => err instanceof ConfigError && /TURN_SECRET/.test(err.message),
+  );
+  assert.throws(
+    () => loadConfig({ ...base, TURN_SECRET }),
+    (err: unknown) => err instanceof ConfigError && /TURN_URLS/.test(err.message),
+  );
   assert.throws(() => loadConfig({ ...base, TURN_SECRET, TURN_URLS: 'https://phones.clinic.example' }), /TURN_URLS/);
   assert.throws(() => loadConfig({ ...base, TURN_SECRET: 'short', TURN_URLS: TURN_URLS[0] }), /TURN_SECRET/);
   const config = loadConfig({ ...base, TURN_SECRET, TURN_URLS: ` ${TURN_URLS.join(' , ')} ` });

@@ -20,7 +20,8 @@ test.before.each(async () => {
   desk2 = await app.workstations.create({ name: 'Reception 2', kind: 'browser' });
 });
 
-const pick = (who: LoggedIn, ws: Workstation) => asUser(fixture.app, who, 'PUT', '/api/workstation', { workstationId: ws.id });
+const pick = (who: LoggedIn, ws: Workstation) =>
+  asUser(fixture.app, who, 'PUT', '/api/workstation', { workstationId: ws.id });
 
 test('without a workstation an employee gets no SIP credentials, so the browser can neither register nor call', async () => {
   const response = await asUser(fixture.app, anna, 'GET', '/api/sip/credentials');
@@ -34,7 +35,10 @@ test('requireWorkstation: the workstation of a user on one, a 409 with the given
   const message = 'Pick a workstation before calling a patient back.';
   const refused = await app.agents.requireWorkstation(anna.info.user.id, message).catch((err: unknown) => err);
   assert.instance(refused, Error);
-  assert.equal({ statusCode: (refused as { statusCode?: number }).statusCode, message: (refused as Error).message }, { statusCode: 409, message });
+  assert.equal(
+    { statusCode: (refused as { statusCode?: number }).statusCode, message: (refused as Error).message },
+    { statusCode: 409, message },
+  );
   await pick(anna, desk1);
   assert.equal(await app.agents.requireWorkstation(anna.info.user.id, message), desk1);
 });
@@ -121,24 +125,44 @@ test('the list says who is on each workstation and whether its SIP user is regis
   const response = await asUser(app, anna, 'GET', '/api/workstations');
   assert.is(response.statusCode, 200);
   const byName = Object.fromEntries(response.json<WorkstationListItem[]>().map((w) => [w.name, w]));
-  assert.equal(byName['Reception 1'], { ...desk1, holder: { userId: anna.info.user.id, displayName: 'anna' }, registered: true });
+  assert.equal(byName['Reception 1'], {
+    ...desk1,
+    holder: { userId: anna.info.user.id, displayName: 'anna' },
+    registered: true,
+  });
   assert.equal(byName['Reception 2'], { ...desk2, registered: false });
   assert.equal(byName['Desk phone 201'], {
-    id: phone.id, name: 'Desk phone 201', kind: 'sip-phone', sipUser: '201',
-    holder: { userId: ben.info.user.id, displayName: 'ben' }, registered: true,
+    id: phone.id,
+    name: 'Desk phone 201',
+    kind: 'sip-phone',
+    sipUser: '201',
+    holder: { userId: ben.info.user.id, displayName: 'ben' },
+    registered: true,
   });
   assert.not.ok(response.body.includes('sipPassword'));
 
   await db.del(RedisKeys.sipRegistration('201'));
   assert.is(await pick(ben, desk2).then((r) => r.statusCode), 200);
-  const after = Object.fromEntries((await asUser(app, ben, 'GET', '/api/workstations')).json<WorkstationListItem[]>().map((w) => [w.name, w]));
-  assert.equal(after['Desk phone 201'], { id: phone.id, name: 'Desk phone 201', kind: 'sip-phone', sipUser: '201', registered: false });
+  const after = Object.fromEntries(
+    (await asUser(app, ben, 'GET', '/api/workstations')).json<WorkstationListItem[]>().map((w) => [w.name, w]),
+  );
+  assert.equal(after['Desk phone 201'], {
+    id: phone.id,
+    name: 'Desk phone 201',
+    kind: 'sip-phone',
+    sipUser: '201',
+    registered: false,
+  });
 });
 
 test('a manager creates a desk phone: its SIP password is in the 201 answer once, and Redis keeps only its HA1', async () => {
   const { app, db } = fixture;
   const maria = await manager();
-  const response = await asUser(app, maria, 'POST', '/api/workstations', { name: 'Front desk phone', kind: 'sip-phone', sipUser: '205' });
+  const response = await asUser(app, maria, 'POST', '/api/workstations', {
+    name: 'Front desk phone',
+    kind: 'sip-phone',
+    sipUser: '205',
+  });
   assert.is(response.statusCode, 201, response.body);
   assert.is(response.headers['cache-control'], 'no-store');
   const created = response.json<CreatedWorkstation>();
@@ -149,7 +173,12 @@ test('a manager creates a desk phone: its SIP password is in the 201 answer once
   // The password is nowhere in Redis, and no answer shows it again.
   for (const key of await db.keys('*')) {
     const type = await db.type(key);
-    const dump = type === 'hash' ? JSON.stringify(await db.hgetall(key)) : type === 'string' ? await db.get(key) : JSON.stringify(await db.smembers(key).catch(() => []));
+    const dump =
+      type === 'hash'
+        ? JSON.stringify(await db.hgetall(key))
+        : type === 'string'
+          ? await db.get(key)
+          : JSON.stringify(await db.smembers(key).catch(() => []));
     assert.not.ok(dump?.includes(created.sipPassword ?? '?'), `${key} holds the password`);
   }
   const listed = await asUser(app, maria, 'GET', '/api/workstations');
@@ -161,8 +190,12 @@ test('a manager creates a desk phone: its SIP password is in the 201 answer once
 test('a desk phone without a given SIP user gets phone-<n>; a browser gets no SIP credentials of its own', async () => {
   const { app, db } = fixture;
   const maria = await manager();
-  const first = (await asUser(app, maria, 'POST', '/api/workstations', { name: 'Phone A', kind: 'sip-phone' })).json<CreatedWorkstation>();
-  const second = (await asUser(app, maria, 'POST', '/api/workstations', { name: 'Phone B', kind: 'sip-phone' })).json<CreatedWorkstation>();
+  const first = (
+    await asUser(app, maria, 'POST', '/api/workstations', { name: 'Phone A', kind: 'sip-phone' })
+  ).json<CreatedWorkstation>();
+  const second = (
+    await asUser(app, maria, 'POST', '/api/workstations', { name: 'Phone B', kind: 'sip-phone' })
+  ).json<CreatedWorkstation>();
   assert.equal([first.sipUser, second.sipUser], ['phone-1', 'phone-2']);
   assert.ok(first.sipPassword && second.sipPassword && first.sipPassword !== second.sipPassword);
   const browser = await asUser(app, maria, 'POST', '/api/workstations', { name: 'Reception 3', kind: 'browser' });
@@ -188,10 +221,13 @@ test('bad and taken SIP users are refused and leave nothing behind; employees ma
   assert.is(browserWithUser.json<ApiError>().message, 'Only a desk phone has a SIP user.');
   assert.equal(await db.hkeys(RedisKeys.sipCredentials), ['201']);
   assert.equal((await app.workstations.list()).map((w) => w.name).sort(), ['Phone 201', 'Reception 1', 'Reception 2']);
-  assert.is((await asUser(app, anna, 'POST', '/api/workstations', { name: 'Mine', kind: 'sip-phone' })).statusCode, 403);
+  assert.is(
+    (await asUser(app, anna, 'POST', '/api/workstations', { name: 'Mine', kind: 'sip-phone' })).statusCode,
+    403,
+  );
 });
 
-test('resetting a desk phone\'s SIP password replaces its HA1; a desk phone stored without a SIP user gets one', async () => {
+test("resetting a desk phone's SIP password replaces its HA1; a desk phone stored without a SIP user gets one", async () => {
   const { app, db } = fixture;
   const phone = await app.workstations.create({ name: 'Desk phone 201', kind: 'sip-phone', sipUser: '201' });
   const reset = await app.workstations.resetSipPassword(phone.id);

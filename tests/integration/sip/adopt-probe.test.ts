@@ -28,7 +28,9 @@ const ADOPTED = 'adopted a call whose sip app instance is gone';
 const test = suite<{ path: CallPath }>('restart: adopted calls are asked at once whether their sides are still there');
 
 test.before(async (context) => {
-  context.path = await startCallPath({ appEnv: { SKIP_INTRO: 'true', PATIENT_KEEPALIVE_SECONDS: String(KEEPALIVE_SECONDS) } });
+  context.path = await startCallPath({
+    appEnv: { SKIP_INTRO: 'true', PATIENT_KEEPALIVE_SECONDS: String(KEEPALIVE_SECONDS) },
+  });
 });
 
 test.after(async (context) => {
@@ -65,7 +67,9 @@ async function closeAll(open: Array<{ close(): unknown }>): Promise<void> {
   for (const item of open.reverse()) await item.close();
 }
 
-test('restart: an agent whose hang-up was lost while the sip app was down is found gone at adoption; the patient gets BYE within 2 s, not the 30 s keepalive', async ({ path }) => {
+test('restart: an agent whose hang-up was lost while the sip app was down is found gone at adoption; the patient gets BYE within 2 s, not the 30 s keepalive', async ({
+  path,
+}) => {
   const open: Array<{ close(): unknown }> = [];
   try {
     const { staff, events, desk, agent, dialog, waiting, from } = await waitingPatient(path, 'Adopt desk 1', open);
@@ -89,7 +93,7 @@ test('restart: an agent whose hang-up was lost while the sip app was down is fou
       `  agent gone while down: the patient got BYE ${byeMs} ms after the adoption, recorded ended ${ended.at - adopted} ms after it (the keepalive alone: up to ${KEEPALIVE_SECONDS} s)`,
     );
     assert.ok(byeMs <= ENDED_WITHIN_MS, `BYE ${byeMs} ms after the adoption`);
-    assert.ok(byeMs < KEEPALIVE_SECONDS * 1000 / 10, 'well before the keepalive interval');
+    assert.ok(byeMs < (KEEPALIVE_SECONDS * 1000) / 10, 'well before the keepalive interval');
     const end = await app.waitForLog('the call to end', (l) => l.msg === 'call ended' && l['callId'] === waiting.id);
     assert.is(end['reason'], 'agent-vanished');
     await waitFor('ada available again', async () => (await staff.agent('ada')).state === 'available', 3_000);
@@ -100,7 +104,9 @@ test('restart: an agent whose hang-up was lost while the sip app was down is fou
   }
 });
 
-test('restart: a waiting patient whose hang-up was lost while the sip app was down is ended within 2 s of the adoption, and the available agent is never rung for them', async ({ path }) => {
+test('restart: a waiting patient whose hang-up was lost while the sip app was down is ended within 2 s of the adoption, and the available agent is never rung for them', async ({
+  path,
+}) => {
   const open: Array<{ close(): unknown }> = [];
   try {
     const { staff, events, desk, agent, dialog, waiting } = await waitingPatient(path, 'Adopt desk 2', open);
@@ -113,9 +119,14 @@ test('restart: a waiting patient whose hang-up was lost while the sip app was do
     const restartFrom = events.mark();
     const app = await path.startApp();
     const adopted = adoptedAt(app, waiting.id);
-    const abandoned = await events.waitFor({ callId: waiting.id, state: 'abandoned', from: restartFrom }, ENDED_WITHIN_MS + 3_000);
+    const abandoned = await events.waitFor(
+      { callId: waiting.id, state: 'abandoned', from: restartFrom },
+      ENDED_WITHIN_MS + 3_000,
+    );
     const endedMs = abandoned.at - adopted;
-    console.log(`  patient gone while down: recorded abandoned ${endedMs} ms after the adoption (the keepalive alone: up to ${KEEPALIVE_SECONDS} s)`);
+    console.log(
+      `  patient gone while down: recorded abandoned ${endedMs} ms after the adoption (the keepalive alone: up to ${KEEPALIVE_SECONDS} s)`,
+    );
     assert.ok(endedMs <= ENDED_WITHIN_MS, `${endedMs} ms`);
     const end = await app.waitForLog('the call to end', (l) => l.msg === 'call ended' && l['callId'] === waiting.id);
     assert.is(end['reason'], 'patient-vanished');
@@ -130,7 +141,9 @@ test('restart: a waiting patient whose hang-up was lost while the sip app was do
   }
 });
 
-test('restart: 20 adopted waiting calls whose patients are there are asked one after another, none is ended, and the music goes on', async ({ path }) => {
+test('restart: 20 adopted waiting calls whose patients are there are asked one after another, none is ended, and the music goes on', async ({
+  path,
+}) => {
   const CALLS = 20;
   const events = await CallEvents.open(path.redisUrl);
   const line = await PatientLine.open(path.kamailioPort);
@@ -141,14 +154,22 @@ test('restart: 20 adopted waiting calls whose patients are there are asked one a
       const phone = await PatientPhone.open();
       open.push(phone);
       const from = events.mark();
-      const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port, from: `+49301000${String(i).padStart(3, '0')}` });
+      const dialog = await line.call({
+        line: CLINIC_NUMBER,
+        rtpPort: phone.port,
+        from: `+49301000${String(i).padStart(3, '0')}`,
+      });
       open.push(dialog);
       calls.push({ phone, dialog, id: (await events.waitFor({ state: 'waiting', from })).call.id });
     }
     await path.crashApp();
     const probesFrom = line.optionsArrivals.length;
     const app = await path.startApp();
-    await waitFor('every adopted patient asked', () => new Set(line.optionsArrivals.slice(probesFrom).map((o) => o.callId)).size === CALLS, 5_000);
+    await waitFor(
+      'every adopted patient asked',
+      () => new Set(line.optionsArrivals.slice(probesFrom).map((o) => o.callId)).size === CALLS,
+      5_000,
+    );
     const first = new Map<string, number>();
     for (const o of line.optionsArrivals.slice(probesFrom)) if (!first.has(o.callId)) first.set(o.callId, o.at);
     const times = [...first.values()].sort((a, b) => a - b);
@@ -160,11 +181,27 @@ test('restart: 20 adopted waiting calls whose patients are there are asked one a
     );
     // Spaced: not all in the same few milliseconds (UDP delivery may bunch two, not twenty).
     assert.ok(spread >= (CALLS - 1) * ADOPTION_PROBE_SPACING_MS * 0.6, `spread ${spread} ms`);
-    const music = assertHears(await listen(calls[0]!.phone, 'the first call after the probes'), HOLD_MUSIC_HZ, 'the first adopted call');
-    const musicLast = assertHears(await listen(calls[CALLS - 1]!.phone, 'the last call after the probes'), HOLD_MUSIC_HZ, 'the last adopted call');
-    console.log(`  hold music after the probes: ${music.toFixed(1)} and ${musicLast.toFixed(1)} packets/s (first and last call)`);
-    assert.not.ok(calls.some((c) => events.states(c.id).some((s) => s === 'abandoned' || s === 'ended')), 'no call was ended');
-    assert.not.ok(app.logs.some((l) => l.msg === 'call ended'), 'no call ended');
+    const music = assertHears(
+      await listen(calls[0]!.phone, 'the first call after the probes'),
+      HOLD_MUSIC_HZ,
+      'the first adopted call',
+    );
+    const musicLast = assertHears(
+      await listen(calls[CALLS - 1]!.phone, 'the last call after the probes'),
+      HOLD_MUSIC_HZ,
+      'the last adopted call',
+    );
+    console.log(
+      `  hold music after the probes: ${music.toFixed(1)} and ${musicLast.toFixed(1)} packets/s (first and last call)`,
+    );
+    assert.not.ok(
+      calls.some((c) => events.states(c.id).some((s) => s === 'abandoned' || s === 'ended')),
+      'no call was ended',
+    );
+    assert.not.ok(
+      app.logs.some((l) => l.msg === 'call ended'),
+      'no call ended',
+    );
     assert.is((await activeCallIds(path.redis)).length, CALLS);
     for (const { dialog } of calls) assert.is((await dialog.hangUp()).status, 200);
     await waitFor('every call over', async () => (await activeCallIds(path.redis)).length === 0, 10_000);

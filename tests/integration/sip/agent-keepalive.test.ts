@@ -33,7 +33,9 @@ interface Context {
 const test = suite<Context>("an answered patient call whose agent's browser vanishes");
 
 test.before(async (context) => {
-  context.path = await startCallPath({ appEnv: { SKIP_INTRO: 'true', PATIENT_KEEPALIVE_SECONDS: String(KEEPALIVE_SECONDS) } });
+  context.path = await startCallPath({
+    appEnv: { SKIP_INTRO: 'true', PATIENT_KEEPALIVE_SECONDS: String(KEEPALIVE_SECONDS) },
+  });
   context.staff = new Staff(context.path.redis, context.path.kamailio.domain);
   context.events = await CallEvents.open(context.path.redisUrl);
   context.line = await PatientLine.open(context.path.kamailioPort);
@@ -51,7 +53,11 @@ test.after(async (context) => {
 });
 
 /** A patient's call answered by `userId` at a browser workstation. */
-async function bridgedCall(context: Context, userId: string, name: string): Promise<{ agent: AgentPhone; dialog: PatientDialog; callId: string; from: number; agentSipCallId: string }> {
+async function bridgedCall(
+  context: Context,
+  userId: string,
+  name: string,
+): Promise<{ agent: AgentPhone; dialog: PatientDialog; callId: string; from: number; agentSipCallId: string }> {
   const desk = await context.staff.workstation(name);
   const agent = await AgentPhone.register(context.path.kamailio, desk.id);
   context.open.push(agent);
@@ -68,7 +74,9 @@ async function bridgedCall(context: Context, userId: string, name: string): Prom
 }
 
 function optionsTo(agent: AgentPhone, sipCallId: string): number {
-  return agent.endpoint.received.filter((m) => m.method === 'OPTIONS' && m.headers.some(([n, v]) => n.toLowerCase() === 'call-id' && v === sipCallId)).length;
+  return agent.endpoint.received.filter(
+    (m) => m.method === 'OPTIONS' && m.headers.some(([n, v]) => n.toLowerCase() === 'call-id' && v === sipCallId),
+  ).length;
 }
 
 test('an agent whose browser answers the keepalives stays bridged across more than three of them', async (context) => {
@@ -82,7 +90,10 @@ test('an agent whose browser answers the keepalives stays bridged across more th
   console.log(`  ${options} keepalives answered in ${4.5 * KEEPALIVE_SECONDS} s; the call is still bridged`);
   assert.is((await dialog.hangUp()).status, 200);
   await context.events.waitFor({ callId, state: 'ended', from }, TIMEOUT);
-  const ended = await context.path.app.waitForLog('the call end log', (line) => line.msg === 'call ended' && line['callId'] === callId);
+  const ended = await context.path.app.waitForLog(
+    'the call end log',
+    (line) => line.msg === 'call ended' && line['callId'] === callId,
+  );
   assert.is(ended['reason'], 'patient-hung-up');
   await waitFor('kira available', async () => (await context.staff.agent('kira')).state === 'available');
 });
@@ -96,9 +107,14 @@ test("the agent's WebSocket closes mid-call (no BYE): the patient gets BYE, the 
   const cut = Date.now();
   await dialog.waitForBye(NOTICED_WITHIN_MS);
   const noticedMs = Date.now() - cut;
-  console.log(`  agent WebSocket closed -> BYE at the patient: ${(noticedMs / 1000).toFixed(1)} s (keepalive ${KEEPALIVE_SECONDS} s)`);
+  console.log(
+    `  agent WebSocket closed -> BYE at the patient: ${(noticedMs / 1000).toFixed(1)} s (keepalive ${KEEPALIVE_SECONDS} s)`,
+  );
   await context.events.waitFor({ callId, state: 'ended', from }, TIMEOUT);
-  const ended = await context.path.app.waitForLog('the call end log', (line) => line.msg === 'call ended' && line['callId'] === callId);
+  const ended = await context.path.app.waitForLog(
+    'the call end log',
+    (line) => line.msg === 'call ended' && line['callId'] === callId,
+  );
   assert.is(ended['reason'], 'agent-vanished');
   await waitFor('lena off the call', async () => {
     const record = await context.staff.agent('lena');

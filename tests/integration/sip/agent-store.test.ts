@@ -51,7 +51,12 @@ async function queue(context: Context, callId: string, queuedAt = Date.now()): P
 }
 
 function agentOn(userId: string, workstation: Workstation): Agent {
-  return { userId, workstationId: workstation.id, kind: workstation.kind, sipUser: workstationSipUser(workstation) ?? '' };
+  return {
+    userId,
+    workstationId: workstation.id,
+    kind: workstation.kind,
+    sipUser: workstationSipUser(workstation) ?? '',
+  };
 }
 
 test('candidates: longest idle first; only available agents at registered workstations, browsers and desk phones', async (context) => {
@@ -83,7 +88,7 @@ test('candidates: longest idle first; only available agents at registered workst
   assert.equal(candidates[1], { userId: 'phone-user', workstationId: phone.id, kind: 'sip-phone', sipUser: '201' });
 });
 
-test('a desk phone is claimed by its own SIP user\'s registration', async (context) => {
+test("a desk phone is claimed by its own SIP user's registration", async (context) => {
   const { staff, store } = context;
   const phone = await staff.workstation('Desk phone', 'sip-phone', '202');
   await staff.available('anna', phone.id);
@@ -116,7 +121,9 @@ test('of many claims at once for one agent (several instances), exactly one wins
   // Separate connections, as separate sip app instances have.
   const instances = await Promise.all(calls.map(async () => new Redis(context.server.url)));
   try {
-    const results = await Promise.all(calls.map((id, i) => new AgentStore(instances[i] as Redis).claim(agentOn('anna', reception), id)));
+    const results = await Promise.all(
+      calls.map((id, i) => new AgentStore(instances[i] as Redis).claim(agentOn('anna', reception), id)),
+    );
     assert.is(results.filter((r) => r === 'claimed').length, 1, JSON.stringify(results));
     assert.is(results.filter((r) => r === 'agent-unavailable').length, calls.length - 1);
     const won = calls[results.indexOf('claimed')];
@@ -137,7 +144,11 @@ test('a claim that cannot be made changes nothing: unregistered workstation, cal
   await register(context, reception);
   assert.is(await store.claim(agentOn('anna', reception), 'call-gone'), 'call-not-waiting');
   const other = await context.staff.workstation('Other');
-  assert.is(await store.claim(agentOn('anna', other), 'call-1'), 'agent-unavailable', 'claimed for a workstation the agent left');
+  assert.is(
+    await store.claim(agentOn('anna', other), 'call-1'),
+    'agent-unavailable',
+    'claimed for a workstation the agent left',
+  );
 
   assert.equal(await redis.hgetall(RedisKeys.agent('anna')), before);
   assert.ok((await redis.zscore(RedisKeys.idleAgents, 'anna')) !== null);

@@ -14,7 +14,16 @@ import { patientSdp } from '../../helpers/patient-line.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { startTestRtpengine, type TestRtpengine } from '../../helpers/rtpengine.js';
 import { startSipApp, type RunningSipApp } from '../../helpers/sip-app.js';
-import { cseq, header, newBranch, param, parseSipMessage, randomToken, serialize, type SipMessage } from '../../helpers/sip-message.js';
+import {
+  cseq,
+  header,
+  newBranch,
+  param,
+  parseSipMessage,
+  randomToken,
+  serialize,
+  type SipMessage,
+} from '../../helpers/sip-message.js';
 import { waitFor } from '../../helpers/wait.js';
 import { FakeKamailio, type FakeConnection } from '../../helpers/fake-kamailio.js';
 
@@ -96,7 +105,11 @@ class RelayedCall {
     return this.connection.messages.map(parseSipMessage).filter((m) => header(m, 'call-id') === callId);
   }
 
-  private send(method: string, number: number, options: { toTag: string | undefined; callId?: string; body?: string }): void {
+  private send(
+    method: string,
+    number: number,
+    options: { toTag: string | undefined; callId?: string; body?: string },
+  ): void {
     const branch = newBranch();
     const list: [string, string][] = [
       ['Via', `SIP/2.0/TCP 127.0.0.1:${this.kamailio.port};branch=${branch}`],
@@ -109,13 +122,16 @@ class RelayedCall {
       ['Contact', `<sip:${this.from}@127.0.0.1:5999>`],
       ...(options.body ? [['Content-Type', 'application/sdp'] as [string, string]] : []),
     ];
-    const uri = method === 'INVITE' ? `sip:${LINE}@127.0.0.1` : (/<([^>]+)>/.exec(header(this.ok!, 'contact') ?? '')?.[1] ?? '');
+    const uri =
+      method === 'INVITE' ? `sip:${LINE}@127.0.0.1` : (/<([^>]+)>/.exec(header(this.ok!, 'contact') ?? '')?.[1] ?? '');
     this.connection.socket.write(serialize(`${method} ${uri} SIP/2.0`, list, options.body ?? ''));
   }
 
   private response(number: number, method: string, callId = this.callId): Promise<SipMessage> {
     return this.kamailio.waitUntil(`the final answer to ${method} ${number}`, () =>
-      this.messages(callId).find((m) => (m.status ?? 0) >= 200 && cseq(m).number === number && cseq(m).method === method),
+      this.messages(callId).find(
+        (m) => (m.status ?? 0) >= 200 && cseq(m).number === number && cseq(m).method === method,
+      ),
     );
   }
 }
@@ -127,11 +143,18 @@ function connection(kamailio: FakeKamailio): FakeConnection {
 }
 
 async function deskCallId(app: RunningSipApp, sipCallId: string): Promise<string> {
-  const line = await app.waitForLog('the call answered', (entry) => entry.msg === 'answered the patient' && entry['sipCallId'] === sipCallId);
+  const line = await app.waitForLog(
+    'the call answered',
+    (entry) => entry.msg === 'answered the patient' && entry['sipCallId'] === sipCallId,
+  );
   return line['callId'] as string;
 }
 
-test("a BYE with a forged To tag, or with another patient's Call-ID, before the ACK: 481; the call still awaits its ACK, and the patient's own BYE ends it", async ({ kamailio, app, db }) => {
+test("a BYE with a forged To tag, or with another patient's Call-ID, before the ACK: 481; the call still awaits its ACK, and the patient's own BYE ends it", async ({
+  kamailio,
+  app,
+  db,
+}) => {
   const victim = new RelayedCall(kamailio, connection(kamailio), '+4915100000091');
   const attacker = new RelayedCall(kamailio, connection(kamailio), '+4915100000092');
   await victim.invite();

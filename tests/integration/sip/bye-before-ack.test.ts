@@ -16,7 +16,15 @@ import * as assert from 'uvu/assert';
 import { type TaskListResponse, type TaskView } from '@deskline/protocol';
 import { RedisKeys } from '@deskline/store';
 import { AgentPhone } from '../../helpers/agent-phone.js';
-import { CLINIC_NUMBER, HOLD_MUSIC_HZ, activeCallIds, readCall, recordedStates, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import {
+  CLINIC_NUMBER,
+  HOLD_MUSIC_HZ,
+  activeCallIds,
+  readCall,
+  recordedStates,
+  startCallPath,
+  type CallPath,
+} from '../../helpers/call-path.js';
 import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
 import { PatientPhone } from '../../helpers/patient-phone.js';
 import type { LogLine } from '../../helpers/sip-app.js';
@@ -45,8 +53,18 @@ test.before(async (context) => {
   context.path = await startCallPath({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '20' } });
   context.app = await buildTestApp(context.path.redisUrl, { SIP_DOMAIN: context.path.kamailio.domain });
   await context.app.ready();
-  await context.app.users.create({ email: 'anna@clinic.example', displayName: 'anna', role: 'employee', password: PASSWORD });
-  await context.app.users.create({ email: 'ben@clinic.example', displayName: 'ben', role: 'manager', password: PASSWORD });
+  await context.app.users.create({
+    email: 'anna@clinic.example',
+    displayName: 'anna',
+    role: 'employee',
+    password: PASSWORD,
+  });
+  await context.app.users.create({
+    email: 'ben@clinic.example',
+    displayName: 'ben',
+    role: 'manager',
+    password: PASSWORD,
+  });
   context.anna = await loginOk(context.app, 'anna@clinic.example', PASSWORD);
   context.ben = await loginOk(context.app, 'ben@clinic.example', PASSWORD);
   context.line = await PatientLine.open(context.path.kamailioPort);
@@ -78,7 +96,10 @@ function patientNumber(): string {
 }
 
 /** The patient calls from `from` and gets the 200; the ACK is the test's to send (`sendAck`), or not. */
-async function answeredNotAcked(context: Context, from: string): Promise<{ dialog: PatientDialog; media: PatientPhone }> {
+async function answeredNotAcked(
+  context: Context,
+  from: string,
+): Promise<{ dialog: PatientDialog; media: PatientPhone }> {
   const media = await PatientPhone.open();
   context.open.push(media);
   const dialog = await context.line.call({ line: CLINIC_NUMBER, rtpPort: media.port, from, ack: false });
@@ -88,21 +109,41 @@ async function answeredNotAcked(context: Context, from: string): Promise<{ dialo
 
 /** The sip app's id of the call it answered as SIP call `sipCallId`. */
 async function deskCallId(path: CallPath, sipCallId: string): Promise<string> {
-  const line = await path.app.waitForLog('the call answered', (entry) => entry.msg === 'answered the patient' && entry['sipCallId'] === sipCallId);
+  const line = await path.app.waitForLog(
+    'the call answered',
+    (entry) => entry.msg === 'answered the patient' && entry['sipCallId'] === sipCallId,
+  );
   return line['callId'] as string;
 }
 
 /** The patient's open callback task (patient-task points at it while abandoned), once `check` holds. */
-function patientTask(context: Context, number: string, check: (task: TaskView) => boolean, what: string, timeoutMs = 10_000): Promise<TaskView> {
+function patientTask(
+  context: Context,
+  number: string,
+  check: (task: TaskView) => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<TaskView> {
   return taskAt(context, RedisKeys.patientTask(number), check, what, timeoutMs);
 }
 
 /** The task of call `callId`, once `check` holds. */
-function callTask(context: Context, callId: string, check: (task: TaskView) => boolean, what: string): Promise<TaskView> {
+function callTask(
+  context: Context,
+  callId: string,
+  check: (task: TaskView) => boolean,
+  what: string,
+): Promise<TaskView> {
   return taskAt(context, RedisKeys.callTask(callId), check, what, 10_000);
 }
 
-function taskAt({ path, app }: Context, pointer: string, check: (task: TaskView) => boolean, what: string, timeoutMs: number): Promise<TaskView> {
+function taskAt(
+  { path, app }: Context,
+  pointer: string,
+  check: (task: TaskView) => boolean,
+  what: string,
+  timeoutMs: number,
+): Promise<TaskView> {
   return waitFor(
     what,
     async () => {
@@ -146,7 +187,10 @@ async function annaAvailable(context: Context, name: string): Promise<AgentPhone
 
 /** Anna is free for the next call again. */
 async function annaFree({ path, anna }: Context): Promise<void> {
-  await waitFor('the agent free again', async () => (await path.redis.hget(RedisKeys.agent(anna.info.user.id), 'state')) === 'available');
+  await waitFor(
+    'the agent free again',
+    async () => (await path.redis.hget(RedisKeys.agent(anna.info.user.id), 'state')) === 'available',
+  );
 }
 
 /** Lets `ms` of the product's own timers pass: the only way to see that something does not happen. */
@@ -163,7 +207,12 @@ test('bye before the ACK (the patient missed once before, waiting with the music
   first.dialog.sendAck();
   await first.media.waitForTone(HOLD_MUSIC_HZ, 5_000);
   assert.is((await first.dialog.hangUp()).status, 200);
-  const missed = await patientTask(context, number, (t) => t.status === 'abandoned' && t.attempts === 1, 'the first miss on the board');
+  const missed = await patientTask(
+    context,
+    number,
+    (t) => t.status === 'abandoned' && t.attempts === 1,
+    'the first miss on the board',
+  );
 
   // The patient calls again and hangs up at once: the BYE reaches the sip app, the ACK never before it.
   const { dialog } = await answeredNotAcked(context, number);
@@ -183,7 +232,11 @@ test('bye before the ACK (the patient missed once before, waiting with the music
   assert.is((await readCall(path.redis, callId))?.state, 'abandoned');
   assert.ok(await path.redis.zscore(RedisKeys.abandonedCalls, callId), 'in calls:abandoned');
   const board = await boardTasks(context, 'abandoned', number);
-  assert.equal(board.map((t) => [t.id, t.attempts]), [[missed.id, 2]], 'the board shows the callback task once');
+  assert.equal(
+    board.map((t) => [t.id, t.attempts]),
+    [[missed.id, 2]],
+    'the board shows the callback task once',
+  );
   await nothingLeft(path, callId);
 
   // The ACK that was overtaken arrives now: absorbed (no answer, no complaint, the call stays over).
@@ -194,7 +247,9 @@ test('bye before the ACK (the patient missed once before, waiting with the music
   assert.equal(complaints(path, dialog.callId, logsBefore), []);
   assert.equal(await recordedStates(path.redis, callId), ['intro', 'abandoned'], 'the late ACK started nothing');
   await nothingLeft(path, callId);
-  console.log(`bye before ack: 200s to the INVITE before the BYE ${okAfterBye}, after it 0; task attempts ${task.attempts}`);
+  console.log(
+    `bye before ack: 200s to the INVITE before the BYE ${okAfterBye}, after it 0; task attempts ${task.attempts}`,
+  );
 });
 
 test('bye with no ACK ever: the call is abandoned once; when the ACK wait (64×T1) runs out the sip app neither BYEs nor records again', async (context) => {
@@ -258,15 +313,26 @@ test('bye right after the ACK while an agent is free: the agent stops ringing (o
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const bye = await dialog.hangUp();
     assert.is(bye.status, 200, bye.startLine);
-    const task = await patientTask(context, number, (t) => t.attempts === index + 1 && t.status === 'abandoned', `miss ${index + 1} counted`);
-    assert.equal((await boardTasks(context, 'abandoned', number)).map((t) => t.id), [task.id], 'one task per patient');
+    const task = await patientTask(
+      context,
+      number,
+      (t) => t.attempts === index + 1 && t.status === 'abandoned',
+      `miss ${index + 1} counted`,
+    );
+    assert.equal(
+      (await boardTasks(context, 'abandoned', number)).map((t) => t.id),
+      [task.id],
+      'one task per patient',
+    );
     await annaFree(context);
     await everyRingCancelled();
     await nothingLeft(path, callId);
   }
   await everyRingCancelled();
   assert.is(cancelled, rang);
-  console.log(`bye right after ack (${BYE_AFTER_ACK_MS.join(', ')} ms): the agent was rung in ${rang} of ${BYE_AFTER_ACK_MS.length} calls, every ring CANCELled`);
+  console.log(
+    `bye right after ack (${BYE_AFTER_ACK_MS.join(', ')} ms): the agent was rung in ${rang} of ${BYE_AFTER_ACK_MS.length} calls, every ring CANCELled`,
+  );
 });
 
 test("bye before the ACK of a re-INVITE while the agent's phone rings: the agent stops ringing, abandoned task, the agent free, a late ACK absorbed", async (context) => {
@@ -341,11 +407,16 @@ test("bye with a forged To tag, or in another patient's call, before the ACK: re
   // Another spelling: no To tag at all, as a request outside any dialog.
   const noTag = await victim.dialog.forge('BYE', { toTag: undefined });
   assert.ok(refused(noTag.status), noTag.startLine);
-  console.log(`forged BYEs before the ACK: forged To tag ${forgedTag.startLine}; another call's Call-ID ${otherCall.startLine}; no To tag ${noTag.startLine}`);
+  console.log(
+    `forged BYEs before the ACK: forged To tag ${forgedTag.startLine}; another call's Call-ID ${otherCall.startLine}; no To tag ${noTag.startLine}`,
+  );
 
   victim.dialog.sendAck();
   await victim.media.waitForTone(HOLD_MUSIC_HZ, 5_000);
-  await waitFor("the victim's call waiting in the queue", async () => (await readCall(path.redis, victimCallId))?.state === 'waiting');
+  await waitFor(
+    "the victim's call waiting in the queue",
+    async () => (await readCall(path.redis, victimCallId))?.state === 'waiting',
+  );
   const task = await callTask(context, victimCallId, (t) => t.call?.state === 'waiting', "the victim's task");
   assert.is(task.status, 'incoming');
   assert.is(task.attempts, 0);

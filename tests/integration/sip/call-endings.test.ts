@@ -1,7 +1,15 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { waitFor } from '../../helpers/wait.js';
-import { CLINIC_NUMBER, activeCallIds, describeSipp, readCall, recordedStates, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import {
+  CLINIC_NUMBER,
+  activeCallIds,
+  describeSipp,
+  readCall,
+  recordedStates,
+  startCallPath,
+  type CallPath,
+} from '../../helpers/call-path.js';
 import { PatientLine, type PendingCall } from '../../helpers/patient-line.js';
 import { NgGate } from '../../helpers/ng-gate.js';
 import { PatientPhone } from '../../helpers/patient-phone.js';
@@ -25,7 +33,10 @@ test.after(async (context) => {
   context.gate?.close();
 });
 
-test('a CANCEL while rtpengine is still answering gets 487 from the sip app; the late media is deleted, nothing reaches Redis', async ({ path, gate }) => {
+test('a CANCEL while rtpengine is still answering gets 487 from the sip app; the late media is deleted, nothing reaches Redis', async ({
+  path,
+  gate,
+}) => {
   gate.hold('offer');
   const line = await PatientLine.open(path.kamailioPort);
   let call: PendingCall;
@@ -36,7 +47,7 @@ test('a CANCEL while rtpengine is still answering gets 487 from the sip app; the
     // machine the CANCEL then overtook the INVITE inside Kamailio, which answered 487 itself, and
     // the sip app never saw the call.) The gate must open again within the sip app's ng retries
     // (1 s × 3 attempts, NgClient's product timer): a CANCEL's round trip takes a fraction of that.
-    await waitFor('the sip app\'s offer held on its way to rtpengine', () => gate.commands.includes('offer'), 10_000);
+    await waitFor("the sip app's offer held on its way to rtpengine", () => gate.commands.includes('offer'), 10_000);
     const { cancelled, final } = await call.cancel();
     assert.is(cancelled.status, 200);
     assert.is(final.status, 487);
@@ -45,7 +56,10 @@ test('a CANCEL while rtpengine is still answering gets 487 from the sip app; the
     gate.release();
     await line.close();
   }
-  const ended = await path.app.waitForLog('the cancelled call to end', (entry) => entry.msg === 'call ended' && entry['sipCallId'] === call.invite.callId);
+  const ended = await path.app.waitForLog(
+    'the cancelled call to end',
+    (entry) => entry.msg === 'call ended' && entry['sipCallId'] === call.invite.callId,
+  );
   assert.is(ended['reason'], 'cancelled');
   assert.ok(gate.commands.includes('offer'), 'the offer did reach rtpengine, after the CANCEL');
   assert.is(gate.commands[gate.commands.length - 1], 'delete', 'and was deleted afterwards');
@@ -54,7 +68,9 @@ test('a CANCEL while rtpengine is still answering gets 487 from the sip app; the
   assert.equal(await recordedStates(path.redis, ended['callId'] as string), []);
 });
 
-test('with SIP_END_CALLS_ON_STOP the sip app ends its calls with BYE when it stops: abandoned in Redis, rtpengine released, exit 0', async ({ path }) => {
+test('with SIP_END_CALLS_ON_STOP the sip app ends its calls with BYE when it stops: abandoned in Redis, rtpengine released, exit 0', async ({
+  path,
+}) => {
   const phone = await PatientPhone.open();
   try {
     const call = path.sipp('uac-invite-expect-bye-from-queue.xml', { keys: { rtp_port: phone.port } });

@@ -10,7 +10,12 @@ import { RedisKeys } from '@deskline/store';
 import { freePort } from '@deskline/scripts/free-port';
 import { waitFor } from '../../helpers/wait.js';
 import { startCallPath, type CallPath } from '../../helpers/call-path.js';
-import { CallbackBrowser, callbackEvents, grantCallback, type BrowserCallbackCall } from '../../helpers/callback-browser.js';
+import {
+  CallbackBrowser,
+  callbackEvents,
+  grantCallback,
+  type BrowserCallbackCall,
+} from '../../helpers/callback-browser.js';
 import { patientSdp } from '../../helpers/patient-line.js';
 import { TrunkPhone, type TrunkCall } from '../../helpers/trunk-phone.js';
 
@@ -33,7 +38,11 @@ const test = suite<Context>('an answered callback whose patient vanishes');
 test.before(async (context) => {
   const trunkPort = await freePort('127.0.0.1', ['udp']);
   context.path = await startCallPath({
-    appEnv: { SKIP_INTRO: 'true', OUTBOUND_TRUNK: `127.0.0.1:${trunkPort}`, PATIENT_KEEPALIVE_SECONDS: String(KEEPALIVE_SECONDS) },
+    appEnv: {
+      SKIP_INTRO: 'true',
+      OUTBOUND_TRUNK: `127.0.0.1:${trunkPort}`,
+      PATIENT_KEEPALIVE_SECONDS: String(KEEPALIVE_SECONDS),
+    },
   });
   context.trunk = await TrunkPhone.open(context.path.kamailioPort, trunkPort);
   context.browser = await CallbackBrowser.connect(context.path.kamailio, SIP_USER);
@@ -46,22 +55,39 @@ test.after(async (context) => {
 });
 
 /** A callback the patient answered. */
-async function answeredCallback(context: Context, rtpPort: number): Promise<{ call: BrowserCallbackCall; atTrunk: TrunkCall; callbackId: string; taskId: string }> {
-  const { grant, target } = await grantCallback(context.path.redis, { domain: context.path.kamailio.domain, sipUser: SIP_USER });
+async function answeredCallback(
+  context: Context,
+  rtpPort: number,
+): Promise<{ call: BrowserCallbackCall; atTrunk: TrunkCall; callbackId: string; taskId: string }> {
+  const { grant, target } = await grantCallback(context.path.redis, {
+    domain: context.path.kamailio.domain,
+    sipUser: SIP_USER,
+  });
   const call = await context.browser.call(target);
   const atTrunk = await context.trunk.nextCall(TIMEOUT);
   const ack = atTrunk.answer(patientSdp(rtpPort));
   assert.is((await call.final(TIMEOUT)).status, 200);
   await ack;
-  await waitFor('the answered event', async () => (await callbackEvents(context.path.redis, grant.callbackId)).some((v) => v.state === 'answered'), TIMEOUT);
+  await waitFor(
+    'the answered event',
+    async () => (await callbackEvents(context.path.redis, grant.callbackId)).some((v) => v.state === 'answered'),
+    TIMEOUT,
+  );
   return { call, atTrunk, callbackId: grant.callbackId, taskId: grant.taskId };
 }
 
 async function assertEndedAnswered(context: Context, callbackId: string, taskId: string): Promise<void> {
   const { redis } = context.path;
-  const ended = await waitFor('the callback to end', async () => (await callbackEvents(redis, callbackId)).find((v) => v.state === 'ended'), TIMEOUT);
+  const ended = await waitFor(
+    'the callback to end',
+    async () => (await callbackEvents(redis, callbackId)).find((v) => v.state === 'ended'),
+    TIMEOUT,
+  );
   assert.is(ended.outcome, 'answered');
-  assert.equal((await callbackEvents(redis, callbackId)).map((v) => v.state), ['dialing', 'answered', 'ended']);
+  assert.equal(
+    (await callbackEvents(redis, callbackId)).map((v) => v.state),
+    ['dialing', 'answered', 'ended'],
+  );
   assert.is(await redis.exists(RedisKeys.taskCallback(taskId)), 0, 'the task is unlocked');
   await waitFor('rtpengine to hold no call', async () => (await context.path.rtpengine.list()).length === 0, TIMEOUT);
 }
@@ -71,7 +97,13 @@ test('a patient whose phone answers the keepalives stays on the line across more
   await new Promise((resolve) => setTimeout(resolve, 4.5 * KEEPALIVE_SECONDS * 1000));
   const options = context.trunk.optionsIn(atTrunk.callId);
   assert.ok(options >= 3, `${options} keepalives reached the phone`);
-  assert.is(context.browser.endpoint.received.filter((m) => m.method === 'BYE' && m.headers.some(([n, v]) => n.toLowerCase() === 'call-id' && v === call.callId)).length, 0, 'no BYE to the browser');
+  assert.is(
+    context.browser.endpoint.received.filter(
+      (m) => m.method === 'BYE' && m.headers.some(([n, v]) => n.toLowerCase() === 'call-id' && v === call.callId),
+    ).length,
+    0,
+    'no BYE to the browser',
+  );
   assert.is((await callbackEvents(context.path.redis, callbackId)).at(-1)?.state, 'answered', 'still on the line');
   console.log(`  ${options} keepalives answered in ${4.5 * KEEPALIVE_SECONDS} s; the callback is still up`);
   const byeAnswer = call.hangUp();
@@ -87,9 +119,14 @@ test("the patient's phone stops answering (no BYE): within a keepalive and Kamai
   try {
     await call.waitForBye(NOTICED_WITHIN_MS);
     const noticedMs = Date.now() - cut;
-    console.log(`  phone silent -> BYE at the browser: ${(noticedMs / 1000).toFixed(1)} s (keepalive ${KEEPALIVE_SECONDS} s)`);
+    console.log(
+      `  phone silent -> BYE at the browser: ${(noticedMs / 1000).toFixed(1)} s (keepalive ${KEEPALIVE_SECONDS} s)`,
+    );
     await assertEndedAnswered(context, callbackId, taskId);
-    const ended = await context.path.app.waitForLog('the callback end log', (line) => line.msg === 'callback ended' && line['callbackId'] === callbackId);
+    const ended = await context.path.app.waitForLog(
+      'the callback end log',
+      (line) => line.msg === 'callback ended' && line['callbackId'] === callbackId,
+    );
     assert.is(ended['reason'], 'patient-vanished');
   } finally {
     context.trunk.endpoint.answerAutomatically('OPTIONS', 200, 'OK');
@@ -105,16 +142,28 @@ test("the browser's WebSocket closes during an answered callback (no BYE): the k
   const ack = atTrunk.answer(patientSdp(41_006));
   assert.is((await call.final(TIMEOUT)).status, 200);
   await ack;
-  await waitFor('the answered event', async () => (await callbackEvents(redis, grant.callbackId)).some((v) => v.state === 'answered'), TIMEOUT);
+  await waitFor(
+    'the answered event',
+    async () => (await callbackEvents(redis, grant.callbackId)).some((v) => v.state === 'answered'),
+    TIMEOUT,
+  );
   await new Promise((resolve) => setTimeout(resolve, 2.5 * KEEPALIVE_SECONDS * 1000));
-  assert.ok(browser.endpoint.received.some((m) => m.method === 'OPTIONS'), 'the browser is asked too');
+  assert.ok(
+    browser.endpoint.received.some((m) => m.method === 'OPTIONS'),
+    'the browser is asked too',
+  );
   await browser.close();
   const cut = Date.now();
   await atTrunk.waitForBye(NOTICED_WITHIN_MS);
   const noticedMs = Date.now() - cut;
-  console.log(`  browser WebSocket closed -> BYE at the patient: ${(noticedMs / 1000).toFixed(1)} s (keepalive ${KEEPALIVE_SECONDS} s)`);
+  console.log(
+    `  browser WebSocket closed -> BYE at the patient: ${(noticedMs / 1000).toFixed(1)} s (keepalive ${KEEPALIVE_SECONDS} s)`,
+  );
   await assertEndedAnswered(context, grant.callbackId, grant.taskId);
-  const ended = await context.path.app.waitForLog('the callback end log', (line) => line.msg === 'callback ended' && line['callbackId'] === grant.callbackId);
+  const ended = await context.path.app.waitForLog(
+    'the callback end log',
+    (line) => line.msg === 'callback ended' && line['callbackId'] === grant.callbackId,
+  );
   assert.is(ended['reason'], 'browser-vanished');
 });
 
@@ -125,9 +174,14 @@ test("the patient's phone closes its socket (no BYE): the browser gets BYE, the 
   const cut = Date.now();
   await call.waitForBye(NOTICED_WITHIN_MS);
   const noticedMs = Date.now() - cut;
-  console.log(`  phone socket closed -> BYE at the browser: ${(noticedMs / 1000).toFixed(1)} s (keepalive ${KEEPALIVE_SECONDS} s)`);
+  console.log(
+    `  phone socket closed -> BYE at the browser: ${(noticedMs / 1000).toFixed(1)} s (keepalive ${KEEPALIVE_SECONDS} s)`,
+  );
   await assertEndedAnswered(context, callbackId, taskId);
-  const ended = await context.path.app.waitForLog('the callback end log', (line) => line.msg === 'callback ended' && line['callbackId'] === callbackId);
+  const ended = await context.path.app.waitForLog(
+    'the callback end log',
+    (line) => line.msg === 'callback ended' && line['callbackId'] === callbackId,
+  );
   assert.is(ended['reason'], 'patient-vanished');
 });
 

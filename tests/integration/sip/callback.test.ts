@@ -34,7 +34,11 @@ test.before(async (context) => {
   const trunkPort = await freePort('127.0.0.1', ['udp']);
   context.trunkPort = trunkPort;
   context.path = await startCallPath({
-    appEnv: { SKIP_INTRO: 'true', OUTBOUND_TRUNK: `127.0.0.1:${trunkPort}`, CALLBACK_RING_SECONDS: String(RING_SECONDS) },
+    appEnv: {
+      SKIP_INTRO: 'true',
+      OUTBOUND_TRUNK: `127.0.0.1:${trunkPort}`,
+      CALLBACK_RING_SECONDS: String(RING_SECONDS),
+    },
   });
   context.trunk = await TrunkPhone.open(context.path.kamailioPort, trunkPort);
   context.browser = await CallbackBrowser.connect(context.path.kamailio, SIP_USER);
@@ -51,9 +55,20 @@ function grant(context: Context, sipUser = SIP_USER) {
 }
 
 /** The callback is over in Redis: ended with `outcome` after `states`, its lock gone, kept for the statistics. */
-async function assertEnded(context: Context, callbackId: string, taskId: string, outcome: string, states: string[], mayMiss: string[] = []): Promise<CallbackView> {
+async function assertEnded(
+  context: Context,
+  callbackId: string,
+  taskId: string,
+  outcome: string,
+  states: string[],
+  mayMiss: string[] = [],
+): Promise<CallbackView> {
   const { redis } = context.path;
-  const ended = await waitFor('the callback to end', async () => (await callbackEvents(redis, callbackId)).find((v) => v.state === 'ended'), TIMEOUT);
+  const ended = await waitFor(
+    'the callback to end',
+    async () => (await callbackEvents(redis, callbackId)).find((v) => v.state === 'ended'),
+    TIMEOUT,
+  );
   assert.is(ended.outcome, outcome);
   assert.ok(ended.endedAt && ended.endedAt >= ended.startedAt);
   const seen: string[] = (await callbackEvents(redis, callbackId)).map((v) => v.state);
@@ -69,24 +84,36 @@ async function assertEnded(context: Context, callbackId: string, taskId: string,
   return ended;
 }
 
-test('the patient answers: the trunk is called at the grant\'s number from the clinic line, the browser gets 100, 180 and 200, events dialing, ringing, answered; the employee\'s BYE ends it (answered) and frees the task', async (context) => {
+test("the patient answers: the trunk is called at the grant's number from the clinic line, the browser gets 100, 180 and 200, events dialing, ringing, answered; the employee's BYE ends it (answered) and frees the task", async (context) => {
   const { redis } = context.path;
   const { grant: granted, target } = await grant(context);
   const call = await context.browser.call(target);
   await call.provisional(100);
   const atTrunk = await context.trunk.nextCall(TIMEOUT);
   const toTrunkMs = atTrunk.at - call.sentAt;
-  assert.is(atTrunk.number, CALLBACK_NUMBER, 'the grant\'s number');
-  assert.match(atTrunk.invite.uri ?? '', new RegExp(`@127\\.0\\.0\\.1:${context.trunk.endpoint.localPort}$`), 'at OUTBOUND_TRUNK');
+  assert.is(atTrunk.number, CALLBACK_NUMBER, "the grant's number");
+  assert.match(
+    atTrunk.invite.uri ?? '',
+    new RegExp(`@127\\.0\\.0\\.1:${context.trunk.endpoint.localPort}$`),
+    'at OUTBOUND_TRUNK',
+  );
   assert.match(atTrunk.invite.body, /RTP\/AVP/, 'plain RTP towards the trunk');
   assert.not.match(atTrunk.invite.body, /a=(ice-ufrag|fingerprint|msid|ssrc|rtcp-fb)/);
   assert.match(atTrunk.invite.body, /PCMU\/8000/);
-  assert.match(atTrunk.invite.headers.find(([n]) => n.toLowerCase() === 'from')?.[1] ?? '', new RegExp(`sip:${CLINIC_NUMBER}@`), 'the patient sees the clinic line');
+  assert.match(
+    atTrunk.invite.headers.find(([n]) => n.toLowerCase() === 'from')?.[1] ?? '',
+    new RegExp(`sip:${CLINIC_NUMBER}@`),
+    'the patient sees the clinic line',
+  );
 
   atTrunk.ring();
   await call.provisional(180, TIMEOUT);
   const ringingMs = Date.now() - call.sentAt;
-  await waitFor('the ringing event', async () => (await callbackEvents(redis, granted.callbackId)).some((v) => v.state === 'ringing'), TIMEOUT);
+  await waitFor(
+    'the ringing event',
+    async () => (await callbackEvents(redis, granted.callbackId)).some((v) => v.state === 'ringing'),
+    TIMEOUT,
+  );
   const ack = atTrunk.answer(patientSdp(40_000));
   const ok = await call.final(TIMEOUT);
   await ack;
@@ -94,9 +121,15 @@ test('the patient answers: the trunk is called at the grant\'s number from the c
   assert.match(ok.body, /UDP\/TLS\/RTP\/SAVPF/, 'the browser gets a WebRTC answer');
   assert.match(ok.body, /a=fingerprint:/);
   assert.match(ok.body, /a=ice-ufrag:/);
-  console.log(`  browser INVITE -> INVITE at the trunk: ${toTrunkMs} ms; -> 180 at the browser (trunk rings at once): ${ringingMs} ms`);
+  console.log(
+    `  browser INVITE -> INVITE at the trunk: ${toTrunkMs} ms; -> 180 at the browser (trunk rings at once): ${ringingMs} ms`,
+  );
 
-  const answered = await waitFor('the answered event', async () => (await callbackEvents(redis, granted.callbackId)).find((v) => v.state === 'answered'), TIMEOUT);
+  const answered = await waitFor(
+    'the answered event',
+    async () => (await callbackEvents(redis, granted.callbackId)).find((v) => v.state === 'answered'),
+    TIMEOUT,
+  );
   assert.ok(answered.answeredAt);
   const lockTtl = await redis.ttl(RedisKeys.taskCallback(granted.taskId));
   assert.ok(lockTtl > 30, `the lock was extended beyond the grant's 30 s: ${lockTtl} s`);
@@ -105,7 +138,12 @@ test('the patient answers: the trunk is called at the grant\'s number from the c
   const byeAnswer = call.hangUp();
   await atTrunk.waitForBye(TIMEOUT);
   assert.is((await byeAnswer).status, 200);
-  const ended = await assertEnded(context, granted.callbackId, granted.taskId, 'answered', ['dialing', 'ringing', 'answered', 'ended']);
+  const ended = await assertEnded(context, granted.callbackId, granted.taskId, 'answered', [
+    'dialing',
+    'ringing',
+    'answered',
+    'ended',
+  ]);
   assert.equal(
     { taskId: ended.taskId, number: ended.number, userId: ended.userId, workstationId: ended.workstationId },
     { taskId: granted.taskId, number: granted.number, userId: granted.userId, workstationId: granted.workstationId },
@@ -126,7 +164,11 @@ test('the patient hangs up: the browser gets BYE, the callback ends answered', a
   const ack = atTrunk.answer(patientSdp(40_002));
   assert.is((await call.final(TIMEOUT)).status, 200);
   await ack;
-  await waitFor('the answered event', async () => (await callbackEvents(context.path.redis, granted.callbackId)).some((v) => v.state === 'answered'), TIMEOUT);
+  await waitFor(
+    'the answered event',
+    async () => (await callbackEvents(context.path.redis, granted.callbackId)).some((v) => v.state === 'answered'),
+    TIMEOUT,
+  );
   const byeAnswer = atTrunk.hangUp();
   await call.waitForBye(TIMEOUT);
   assert.is((await byeAnswer).status, 200);
@@ -150,7 +192,9 @@ test('an INVITE from another workstation than the granted one is refused 403, an
 });
 
 test('a token nobody granted (or expired) is refused 404', async (context) => {
-  const response = await (await context.browser.call(`sip:cb-${'0'.repeat(32)}@${context.path.kamailio.domain}`)).final();
+  const response = await (
+    await context.browser.call(`sip:cb-${'0'.repeat(32)}@${context.path.kamailio.domain}`)
+  ).final();
   assert.is(response.status, 404, response.startLine);
 });
 
@@ -177,7 +221,13 @@ for (const [status, reason, rings, outcome, toBrowser] of [
     await atTrunk.refuse(status, reason);
     const response = await call.final(TIMEOUT);
     assert.is(response.status, toBrowser, response.startLine);
-    await assertEnded(context, granted.callbackId, granted.taskId, outcome, rings ? ['dialing', 'ringing', 'ended'] : ['dialing', 'ended']);
+    await assertEnded(
+      context,
+      granted.callbackId,
+      granted.taskId,
+      outcome,
+      rings ? ['dialing', 'ringing', 'ended'] : ['dialing', 'ended'],
+    );
   });
 }
 
@@ -199,7 +249,7 @@ test('nobody answers within CALLBACK_RING_SECONDS: the trunk gets CANCEL, the br
   await assertEnded(context, granted.callbackId, granted.taskId, 'no-answer', ['dialing', 'ringing', 'ended']);
 });
 
-test('the employee hangs up while the patient\'s phone rings: CANCEL reaches the trunk, the browser gets 487, the callback ends cancelled', async (context) => {
+test("the employee hangs up while the patient's phone rings: CANCEL reaches the trunk, the browser gets 487, the callback ends cancelled", async (context) => {
   const { grant: granted, target } = await grant(context);
   const call = await context.browser.call(target);
   const atTrunk = await context.trunk.nextCall(TIMEOUT);
@@ -212,7 +262,7 @@ test('the employee hangs up while the patient\'s phone rings: CANCEL reaches the
   await assertEnded(context, granted.callbackId, granted.taskId, 'cancelled', ['dialing', 'ringing', 'ended']);
 });
 
-test('the sip app stops (SIGTERM) while the patient\'s phone rings: CANCEL to the trunk, 503 to the browser, the callback ends failed and frees the task', async (context) => {
+test("the sip app stops (SIGTERM) while the patient's phone rings: CANCEL to the trunk, 503 to the browser, the callback ends failed and frees the task", async (context) => {
   const { grant: granted, target } = await grant(context);
   const call = await context.browser.call(target);
   const atTrunk = await context.trunk.nextCall(TIMEOUT);
@@ -235,7 +285,11 @@ test('the sip app crashes during an answered callback: once its lock has expired
   const ack = atTrunk.answer(patientSdp(40_004));
   assert.is((await call.final(TIMEOUT)).status, 200);
   await ack;
-  await waitFor('the answered event', async () => (await callbackEvents(redis, granted.callbackId)).some((v) => v.state === 'answered'), TIMEOUT);
+  await waitFor(
+    'the answered event',
+    async () => (await callbackEvents(redis, granted.callbackId)).some((v) => v.state === 'answered'),
+    TIMEOUT,
+  );
   await context.path.crashApp();
   const ttl = await redis.ttl(RedisKeys.taskCallback(granted.taskId));
   assert.ok(ttl > 0 && ttl <= 60, `the lock expires on its own within a minute: ${ttl} s`);
@@ -245,11 +299,28 @@ test('the sip app crashes during an answered callback: once its lock has expired
   await assertEnded(context, granted.callbackId, granted.taskId, 'failed', ['dialing', 'answered', 'ended']);
 });
 
-test('the README\'s tester path: sipp -sn uas at OUTBOUND_TRUNK answers a callback, and the employee\'s hang-up reaches it', async (context) => {
+test("the README's tester path: sipp -sn uas at OUTBOUND_TRUNK answers a callback, and the employee's hang-up reaches it", async (context) => {
   // sipp takes the trunk's port; Kamailio's retransmissions of the INVITE cover sipp's start.
   await context.trunk.close();
   const sipp = new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-    const child = spawn('sipp', ['-sn', 'uas', '-i', '127.0.0.1', '-p', String(context.trunkPort), '-m', '1', '-nostdin', '-timeout', '20s', '-timeout_error'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'sipp',
+      [
+        '-sn',
+        'uas',
+        '-i',
+        '127.0.0.1',
+        '-p',
+        String(context.trunkPort),
+        '-m',
+        '1',
+        '-nostdin',
+        '-timeout',
+        '20s',
+        '-timeout_error',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -260,7 +331,11 @@ test('the README\'s tester path: sipp -sn uas at OUTBOUND_TRUNK answers a callba
   const call = await context.browser.call(target);
   const ok = await call.final(TIMEOUT);
   assert.is(ok.status, 200, ok.startLine);
-  await waitFor('the answered event', async () => (await callbackEvents(context.path.redis, granted.callbackId)).some((v) => v.state === 'answered'), TIMEOUT);
+  await waitFor(
+    'the answered event',
+    async () => (await callbackEvents(context.path.redis, granted.callbackId)).some((v) => v.state === 'answered'),
+    TIMEOUT,
+  );
   assert.is((await call.hangUp()).status, 200);
   const result = await sipp;
   if (result.code !== 0) console.log(result.output.slice(-6000));
@@ -268,7 +343,14 @@ test('the README\'s tester path: sipp -sn uas at OUTBOUND_TRUNK answers a callba
   // sipp's uas sends its 180 and 200 back to back over UDP, and Kamailio's UDP workers may relay the
   // 200 first: the sip app then never sees the 180 (after a final answer it is stale), and the
   // callback goes from dialing straight to answered, which its machine allows.
-  await assertEnded(context, granted.callbackId, granted.taskId, 'answered', ['dialing', 'ringing', 'answered', 'ended'], ['ringing']);
+  await assertEnded(
+    context,
+    granted.callbackId,
+    granted.taskId,
+    'answered',
+    ['dialing', 'ringing', 'answered', 'ended'],
+    ['ringing'],
+  );
 });
 
 test.run();

@@ -51,7 +51,10 @@ test.before(async (context) => {
   context.path = await startCallPath({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '5' } });
   context.staff = new Staff(context.path.redis, context.path.kamailio.domain);
   context.events = await CallEvents.open(context.path.redisUrl);
-  context.registrations = await ChannelRecorder.subscribe<RegistrationEvent>(context.path.redisUrl, RedisChannels.sipRegistrations);
+  context.registrations = await ChannelRecorder.subscribe<RegistrationEvent>(
+    context.path.redisUrl,
+    RedisChannels.sipRegistrations,
+  );
   context.line = await PatientLine.open(context.path.kamailioPort);
   context.open = [];
   context.users = [];
@@ -79,7 +82,12 @@ async function nothingLeft(context: Context): Promise<void> {
 }
 
 /** A desk phone workstation as a manager creates it, with `userId` on it and ready for calls. */
-async function deskPhoneWith(context: Context, userId: string, name: string, sipUser: string): Promise<CreatedWorkstation & { sipPassword: string }> {
+async function deskPhoneWith(
+  context: Context,
+  userId: string,
+  name: string,
+  sipUser: string,
+): Promise<CreatedWorkstation & { sipPassword: string }> {
   const workstation = await context.staff.workstation(name, 'sip-phone', sipUser);
   if (!workstation.sipPassword) throw new Error('a desk phone is created with a SIP password');
   context.users.push(userId);
@@ -87,7 +95,9 @@ async function deskPhoneWith(context: Context, userId: string, name: string, sip
   return { ...workstation, sipPassword: workstation.sipPassword };
 }
 
-async function patientCalls(context: Context): Promise<{ media: PatientPhone; dialog: PatientDialog; invitedAt: number }> {
+async function patientCalls(
+  context: Context,
+): Promise<{ media: PatientPhone; dialog: PatientDialog; invitedAt: number }> {
   const media = await PatientPhone.open();
   context.open.push(media);
   const invitedAt = Date.now();
@@ -115,7 +125,10 @@ function receivedFor(phone: PatientPhone, what: string, since: number, ms: numbe
 }
 
 function describe(packets: readonly Received[], hz: number): { pps: number; tone: number } {
-  return { pps: packetsPerSecond(packets), tone: packets.filter((packet) => isTone(packet, hz)).length / Math.max(packets.length, 1) };
+  return {
+    pps: packetsPerSecond(packets),
+    tone: packets.filter((packet) => isTone(packet, hz)).length / Math.max(packets.length, 1),
+  };
 }
 
 function registered(context: Context, user: string, yes = true): Promise<RegistrationEvent> {
@@ -155,7 +168,7 @@ test('Kamailio registers the desk phone over UDP with the generated password (si
   await down;
 });
 
-test('an employee at a registered desk phone: the patient\'s call rings the phone with a plain RTP offer; answered, audio flows both ways; the phone hangs up cleanly', async (context) => {
+test("an employee at a registered desk phone: the patient's call rings the phone with a plain RTP offer; answered, audio flows both ways; the phone hangs up cleanly", async (context) => {
   const { path: callPath, staff, events } = context;
   const workstation = await deskPhoneWith(context, 'dora', 'Desk phone 211', '211');
   const phone = await AgentPhone.registerDeskPhone(callPath.kamailio, '211', workstation.sipPassword);
@@ -175,20 +188,40 @@ test('an employee at a registered desk phone: the patient\'s call rings the phon
   const offer = ring.invite.body;
   assert.match(offer, /^m=audio \d+ RTP\/AVP 0 101\r$/m, offer);
   assert.match(offer, /^a=rtpmap:0 PCMU\/8000\r$/m);
-  for (const webrtcOnly of [/UDP\/TLS/, /^a=fingerprint:/m, /^a=ice-/m, /^a=setup:/m, /^a=candidate:/m, /^a=rtcp-mux/m, /^a=msid/m, /^a=ssrc/m, /^a=mid:/m]) {
+  for (const webrtcOnly of [
+    /UDP\/TLS/,
+    /^a=fingerprint:/m,
+    /^a=ice-/m,
+    /^a=setup:/m,
+    /^a=candidate:/m,
+    /^a=rtcp-mux/m,
+    /^a=msid/m,
+    /^a=ssrc/m,
+    /^a=mid:/m,
+  ]) {
     assert.not.match(offer, webrtcOnly, `${webrtcOnly} in the offer to the desk phone`);
   }
 
-  const ringingMusic = describe(await receivedFor(media, 'hold music while the desk phone rings', ring.receivedAt, 1000), HOLD_MUSIC_HZ);
+  const ringingMusic = describe(
+    await receivedFor(media, 'hold music while the desk phone rings', ring.receivedAt, 1000),
+    HOLD_MUSIC_HZ,
+  );
   assert.ok(ringingMusic.pps > 45 && ringingMusic.tone > 0.9, JSON.stringify(ringingMusic));
 
   const phoneMedia = await ring.answer();
   const answeredAt = Date.now();
   await events.waitFor({ callId: id, state: 'bridged', from });
   assert.is((await staff.agent('dora')).state, 'on-call');
-  const firstTone = await media.waitUntil('the desk phone\'s voice', (r) => r.find((p) => p.at >= answeredAt && isTone(p, AGENT_TONE_HZ)), 3000);
+  const firstTone = await media.waitUntil(
+    "the desk phone's voice",
+    (r) => r.find((p) => p.at >= answeredAt && isTone(p, AGENT_TONE_HZ)),
+    3000,
+  );
   const toPatient = describe(await receivedFor(media, 'a second of the desk phone', firstTone.at, 1000), AGENT_TONE_HZ);
-  const toPhone = describe(await receivedFor(phoneMedia, 'a second of the patient', firstTone.at, 1000), PATIENT_TONE_HZ);
+  const toPhone = describe(
+    await receivedFor(phoneMedia, 'a second of the patient', firstTone.at, 1000),
+    PATIENT_TONE_HZ,
+  );
   console.log(
     `  desk phone rung ${rungAfter} ms after the patient's INVITE; hold music while ringing ${ringingMusic.pps.toFixed(1)} pps; ` +
       `bridged: patient gets ${toPatient.pps.toFixed(1)} pps (${(toPatient.tone * 100).toFixed(0)}% phone tone), ` +
@@ -225,7 +258,9 @@ test('a desk phone that is not registered is not rung: the call waits with music
   const phone = await AgentPhone.registerDeskPhone(callPath.kamailio, '212', workstation.sipPassword);
   context.open.push(phone);
   const ring = await phone.nextInvite(3000);
-  console.log(`  hold music ${music.pps.toFixed(1)} pps; rung ${ring.receivedAt - registeringAt} ms after the desk phone began to register`);
+  console.log(
+    `  hold music ${music.pps.toFixed(1)} pps; rung ${ring.receivedAt - registeringAt} ms after the desk phone began to register`,
+  );
   assert.is(callIdOf(ring), id);
 
   await dialog.hangUp();
@@ -239,7 +274,10 @@ class BaresipDeskPhone {
   output = '';
   private readonly exited: Promise<number | null>;
 
-  private constructor(private readonly child: ChildProcess, private readonly dir: string) {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly dir: string,
+  ) {
     child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     this.exited = new Promise((resolve) => child.once('close', (code) => resolve(code)));
@@ -251,14 +289,18 @@ class BaresipDeskPhone {
     cpSync(path.join(REPO_ROOT, 'pbx-config/test-clients/baresip-desk-phone'), dir, { recursive: true });
     const config = path.join(dir, 'config');
     const sipPort = await freePort('127.0.0.1', ['udp', 'tcp']);
-    writeFileSync(config, readFileSync(config, 'utf8').replace(/^sip_listen\s.*$/m, `sip_listen\t\t127.0.0.1:${sipPort}`));
+    writeFileSync(
+      config,
+      readFileSync(config, 'utf8').replace(/^sip_listen\s.*$/m, `sip_listen\t\t127.0.0.1:${sipPort}`),
+    );
     const command = baresipDeskPhoneCommand(
       { workstation: 'test', sipUser, sipPassword },
       { domain: callPath.kamailio.domain, listenHost: callPath.kamailio.host, sipPort: callPath.kamailioPort },
     );
     // The README's command, word for word but for the folder: baresip -f <folder> -e '/uanew …'.
     const account = /-e '(.*)'$/.exec(command)?.[1];
-    if (!command.startsWith('baresip -f pbx-config/test-clients/baresip-desk-phone -e ') || !account) throw new Error(`unexpected command: ${command}`);
+    if (!command.startsWith('baresip -f pbx-config/test-clients/baresip-desk-phone -e ') || !account)
+      throw new Error(`unexpected command: ${command}`);
     const child = spawn('baresip', ['-f', dir, '-e', account], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     return new BaresipDeskPhone(child, dir);
   }
@@ -282,7 +324,7 @@ class BaresipDeskPhone {
   }
 }
 
-test('baresip as the desk phone (the README\'s set-up): registers, answers by itself, both sides hear each other; the patient hangs up', async (context) => {
+test("baresip as the desk phone (the README's set-up): registers, answers by itself, both sides hear each other; the patient hangs up", async (context) => {
   const { path: callPath, events } = context;
   const workstation = await deskPhoneWith(context, 'fritz', 'Desk phone 213', '213');
   const up = registered(context, '213');
@@ -296,11 +338,17 @@ test('baresip as the desk phone (the README\'s set-up): registers, answers by it
     throw new Error(`${err.message}; baresip said:\n${baresip.output.slice(-3000)}`);
   });
   assert.is(bridged.call.agentUserId, 'fritz');
-  const firstTone = await media.waitUntil('baresip\'s tone', (r) => r.find((p) => p.at >= bridged.at && isTone(p, BARESIP_TONE_HZ)), 5000);
+  const firstTone = await media.waitUntil(
+    "baresip's tone",
+    (r) => r.find((p) => p.at >= bridged.at && isTone(p, BARESIP_TONE_HZ)),
+    5000,
+  );
   const toPatient = describe(await receivedFor(media, 'a second of baresip', firstTone.at, 1000), BARESIP_TONE_HZ);
-  console.log(`  baresip answered ${bridged.at - invitedAt} ms after the patient's INVITE; patient gets ${toPatient.pps.toFixed(1)} pps (${(toPatient.tone * 100).toFixed(0)}% baresip tone)`);
+  console.log(
+    `  baresip answered ${bridged.at - invitedAt} ms after the patient's INVITE; patient gets ${toPatient.pps.toFixed(1)} pps (${(toPatient.tone * 100).toFixed(0)}% baresip tone)`,
+  );
   assert.ok(toPatient.pps > 45 && toPatient.pps < 55 && toPatient.tone > 0.9, JSON.stringify(toPatient));
-  await baresip.waitForOutput(/incoming rtp for 'audio' established/, 'baresip to receive the patient\'s audio');
+  await baresip.waitForOutput(/incoming rtp for 'audio' established/, "baresip to receive the patient's audio");
 
   const byeAnswer = await dialog.hangUp();
   assert.is(byeAnswer.status, 200);

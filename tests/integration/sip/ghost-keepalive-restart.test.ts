@@ -29,10 +29,14 @@ const KEEPALIVE_SECONDS = 5;
 const KAMAILIO_FR_TIMER_MS = 10_000;
 const ENDED_WITHIN_MS = KEEPALIVE_SECONDS * 1000 + KAMAILIO_FR_TIMER_MS;
 
-const test = suite<{ path: CallPath; template: Record<string, string> }>('ghost calls in Redis, ended by the keepalive');
+const test = suite<{ path: CallPath; template: Record<string, string> }>(
+  'ghost calls in Redis, ended by the keepalive',
+);
 
 test.before(async (context) => {
-  context.path = await startCallPath({ appEnv: { SKIP_INTRO: 'true', PATIENT_KEEPALIVE_SECONDS: String(KEEPALIVE_SECONDS) } });
+  context.path = await startCallPath({
+    appEnv: { SKIP_INTRO: 'true', PATIENT_KEEPALIVE_SECONDS: String(KEEPALIVE_SECONDS) },
+  });
   // A real call's SIP state, for the ghosts' shape (its dialog, its Record-Route).
   const { path } = context;
   const events = await CallEvents.open(path.redisUrl);
@@ -70,7 +74,11 @@ async function deadPort(): Promise<number> {
  * Writes a waiting call of a dead instance into Redis, as a sip app would have: its patient's dialog
  * (a new Call-ID and tags, its target a phone that is gone) with `routes` as its route set.
  */
-async function putGhost(path: CallPath, template: Record<string, string>, routes: (callId: string, patientTag: string) => string[]): Promise<string> {
+async function putGhost(
+  path: CallPath,
+  template: Record<string, string>,
+  routes: (callId: string, patientTag: string) => string[],
+): Promise<string> {
   const id = randomUUID();
   const patient = JSON.parse(template['patient'] as string) as Record<string, unknown>;
   const callId = `${randomToken(10)}@ghost`;
@@ -87,7 +95,14 @@ async function putGhost(path: CallPath, template: Record<string, string>, routes
   const media = new MediaSession(path.rtpengine, id, patientTag, pino({ level: 'silent' }));
   await media.answerForQueue(patientSdp(await deadPort()));
   const queuedAt = Date.now() - 60_000;
-  const view: CallView = { id, from: '+4930999', line: CLINIC_NUMBER, state: 'waiting', startedAt: queuedAt - 5_000, queuedAt };
+  const view: CallView = {
+    id,
+    from: '+4930999',
+    line: CLINIC_NUMBER,
+    state: 'waiting',
+    startedAt: queuedAt - 5_000,
+    queuedAt,
+  };
   await path.redis
     .multi()
     .hset(RedisKeys.call(id), { ...callToHash(view), owner: randomUUID() })
@@ -98,7 +113,10 @@ async function putGhost(path: CallPath, template: Record<string, string>, routes
   return id;
 }
 
-test('ghosts adopted after a restart are ended as patient-vanished within the keepalive interval + 10 s, and no agent is rung for them', async ({ path, template }) => {
+test('ghosts adopted after a restart are ended as patient-vanished within the keepalive interval + 10 s, and no agent is rung for them', async ({
+  path,
+  template,
+}) => {
   const staff = new Staff(path.redis);
   const events = await CallEvents.open(path.redisUrl);
   const open: Array<{ close(): unknown }> = [];
@@ -116,7 +134,9 @@ test('ghosts adopted after a restart are ended as patient-vanished within the ke
     const began = Math.floor(Date.now() / 1000) - 3600;
     const unanswered = await putGhost(path, template, (callId, patientTag) =>
       realRoutes.map((route) =>
-        route.replace(/;dlt=[^;>]*/, `;dlt=${began}`).replace(/;dls=[^;>]*/, `;dls=${routeSignature(path.kamailio.secret, callId, patientTag, began)}`),
+        route
+          .replace(/;dlt=[^;>]*/, `;dlt=${began}`)
+          .replace(/;dls=[^;>]*/, `;dls=${routeSignature(path.kamailio.secret, callId, patientTag, began)}`),
       ),
     );
 
@@ -125,19 +145,28 @@ test('ghosts adopted after a restart are ended as patient-vanished within the ke
     const app = await path.startApp();
     await staff.available('gina', desk.id);
     const adopted = (id: string): number => {
-      const line = app.logs.find((l) => l.msg === 'adopted a call whose sip app instance is gone' && l['callId'] === id);
+      const line = app.logs.find(
+        (l) => l.msg === 'adopted a call whose sip app instance is gone' && l['callId'] === id,
+      );
       assert.ok(line, `${id} adopted`);
       return Number(line['time']);
     };
 
-    for (const [id, status] of [[refused, 404], [unanswered, 408]] as const) {
+    for (const [id, status] of [
+      [refused, 404],
+      [unanswered, 408],
+    ] as const) {
       const abandoned = await events.waitFor({ callId: id, state: 'abandoned', from }, ENDED_WITHIN_MS + 5_000);
       const endedMs = abandoned.at - adopted(id);
-      console.log(`  ghost answered ${status}: ended ${(endedMs / 1000).toFixed(1)} s after it was adopted (keepalive ${KEEPALIVE_SECONDS} s)`);
+      console.log(
+        `  ghost answered ${status}: ended ${(endedMs / 1000).toFixed(1)} s after it was adopted (keepalive ${KEEPALIVE_SECONDS} s)`,
+      );
       assert.ok(endedMs <= ENDED_WITHIN_MS, `${endedMs} ms`);
       const ended = await app.waitForLog('the ghost to end', (l) => l.msg === 'call ended' && l['callId'] === id);
       assert.is(ended['reason'], 'patient-vanished');
-      const warning = app.logs.find((l) => l['callId'] === id && l.msg === 'the patient did not answer the keepalive: their line is gone');
+      const warning = app.logs.find(
+        (l) => l['callId'] === id && l.msg === 'the patient did not answer the keepalive: their line is gone',
+      );
       assert.is(warning?.['statusCode'], status);
     }
     assert.equal(await activeCallIds(path.redis), []);

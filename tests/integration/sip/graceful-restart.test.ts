@@ -15,7 +15,16 @@ import { header } from '../../helpers/sip-message.js';
 import { waitFor } from '../../helpers/wait.js';
 import { AGENT_TONE_HZ, AgentPhone } from '../../helpers/agent-phone.js';
 import { CallEvents } from '../../helpers/call-events.js';
-import { CLINIC_NUMBER, HOLD_MUSIC_HZ, INTRO_HZ, INTRO_SECONDS, activeCallIds, readCall, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import {
+  CLINIC_NUMBER,
+  HOLD_MUSIC_HZ,
+  INTRO_HZ,
+  INTRO_SECONDS,
+  activeCallIds,
+  readCall,
+  startCallPath,
+  type CallPath,
+} from '../../helpers/call-path.js';
 import { Callers, assertHears, listen, maxGap } from '../../helpers/callers.js';
 import { PATIENT_TONE_HZ } from '../../helpers/patient-phone.js';
 import { Staff } from '../../helpers/staff.js';
@@ -30,7 +39,9 @@ const test = suite<{ path: CallPath }>('graceful restart: a stopped sip app leav
 
 test.before(async (context) => {
   // Long rings: the ringing call must still ring when the app is stopped.
-  context.path = await startCallPath({ appEnv: { RING_TIMEOUT_SECONDS: '60', PATIENT_KEEPALIVE_SECONDS: String(KEEPALIVE_SECONDS) } });
+  context.path = await startCallPath({
+    appEnv: { RING_TIMEOUT_SECONDS: '60', PATIENT_KEEPALIVE_SECONDS: String(KEEPALIVE_SECONDS) },
+  });
 });
 
 test.after(async (context) => {
@@ -47,7 +58,9 @@ async function stopApp(path: CallPath): Promise<number> {
   return ms;
 }
 
-test('a waiting patient keeps the hold music through a stop and a start, with no BYE, and an agent answers after the restart; one in the intro joins the queue behind', async ({ path }) => {
+test('a waiting patient keeps the hold music through a stop and a start, with no BYE, and an agent answers after the restart; one in the intro joins the queue behind', async ({
+  path,
+}) => {
   const { redis } = path;
   const staff = new Staff(redis);
   const events = await CallEvents.open(path.redisUrl);
@@ -68,7 +81,11 @@ test('a waiting patient keeps the hold music through a stop and a start, with no
     // The intro caller was queued as the app stopped, behind the first, and hears the music.
     const joined = (await events.waitFor({ callId: intro.id, state: 'waiting', from: stoppedFrom })).call;
     assert.ok(joined.queuedAt && waiting.queuedAt && joined.queuedAt > waiting.queuedAt, 'queued after the first');
-    assertHears(await listen(second.phone, 'the music after the intro was cut'), HOLD_MUSIC_HZ, 'the intro caller, with no sip app');
+    assertHears(
+      await listen(second.phone, 'the music after the intro was cut'),
+      HOLD_MUSIC_HZ,
+      'the intro caller, with no sip app',
+    );
     assertHears(await listen(first.phone, 'the music with no sip app'), HOLD_MUSIC_HZ, 'while no sip app runs');
     assert.equal((await activeCallIds(redis)).sort(), [waiting.id, intro.id].sort());
     // A new call while no sip app runs is refused at once (a trunk can try elsewhere), not left ringing.
@@ -84,13 +101,18 @@ test('a waiting patient keeps the hold music through a stop and a start, with no
     await app.waitForLog('both calls adopted', () => app.logs.filter((entry) => entry.msg === ADOPTED).length === 2);
     assert.not.ok(app.logs.some((entry) => entry.msg === 'ended a call whose sip app instance is gone'));
     // The stopped instance said so (sip-app:stopped:<id>): not waited for as one that might be reconnecting.
-    assert.not.ok(app.logs.some((entry) => entry.msg === WAITING_FOR_RECONNECTS), 'adopted without the reconnect grace');
+    assert.not.ok(
+      app.logs.some((entry) => entry.msg === WAITING_FOR_RECONNECTS),
+      'adopted without the reconnect grace',
+    );
     assert.equal(await redis.zrange(RedisKeys.waitingCalls, 0, -1), [waiting.id, intro.id]);
     assert.is((await readCall(redis, waiting.id))?.queuedAt, waiting.queuedAt, 'the waiting call keeps its queuedAt');
     assertHears(await listen(first.phone, 'the music after the restart'), HOLD_MUSIC_HZ, 'after the restart');
     const gap = maxGap(first.phone, stopAt, Date.now());
     const introGap = maxGap(second.phone, stopAt, Date.now());
-    console.log(`  stop took ${stopMs} ms; longest silence the waiting patient heard from SIGTERM to after the adoption: ${gap} ms (the intro caller: ${introGap} ms)`);
+    console.log(
+      `  stop took ${stopMs} ms; longest silence the waiting patient heard from SIGTERM to after the adoption: ${gap} ms (the intro caller: ${introGap} ms)`,
+    );
     assert.ok(gap < 1_000, `the waiting patient heard ${gap} ms of silence`);
     assert.ok(introGap < 1_000, `the intro caller heard ${introGap} ms of silence`);
     assert.is(first.dialog.requestsReceived('BYE').length, 0, 'no BYE to the waiting patient');
@@ -125,13 +147,17 @@ test('a waiting patient keeps the hold music through a stop and a start, with no
   }
 });
 
-test('bridged calls talk on through a stop and a start, both ways, and a BYE from either side afterwards reaches the other; a ringing workstation is CANCELled at the stop and rings again after', async ({ path }) => {
+test('bridged calls talk on through a stop and a start, both ways, and a BYE from either side afterwards reaches the other; a ringing workstation is CANCELled at the stop and rings again after', async ({
+  path,
+}) => {
   const { redis } = path;
   const staff = new Staff(redis);
   const events = await CallEvents.open(path.redisUrl);
   const callers = await Callers.open(path);
   try {
-    const desks = await Promise.all(['Reception 2', 'Reception 3', 'Reception 4'].map((name) => staff.workstation(name)));
+    const desks = await Promise.all(
+      ['Reception 2', 'Reception 3', 'Reception 4'].map((name) => staff.workstation(name)),
+    );
     const [anna, ben, cleo] = await Promise.all(desks.map((desk) => AgentPhone.register(path.kamailio, desk.id)));
     if (!anna || !ben || !cleo) throw new Error('three phones');
     callers.keep(anna);
@@ -168,11 +194,23 @@ test('bridged calls talk on through a stop and a start, both ways, and a BYE fro
     assert.is(again.queuedAt, ringing.queuedAt, 'its place in the queue');
     assert.is(again.agentUserId, undefined);
     await waitFor('cleo available', async () => (await staff.agent('cleo')).state === 'available');
-    assertHears(await listen(ringingCaller.phone, 'the music after the ring was cancelled'), HOLD_MUSIC_HZ, 'the caller whose ring was cancelled, with no sip app');
+    assertHears(
+      await listen(ringingCaller.phone, 'the music after the ring was cancelled'),
+      HOLD_MUSIC_HZ,
+      'the caller whose ring was cancelled, with no sip app',
+    );
 
     // With no sip app at all, both conversations go on both ways.
-    assertHears(await listen(withAnna.caller.phone, 'Anna with no sip app'), AGENT_TONE_HZ, 'the patient hears Anna with no sip app');
-    assertHears(await listen(withAnna.media, 'the patient with no sip app'), PATIENT_TONE_HZ, 'Anna hears the patient with no sip app');
+    assertHears(
+      await listen(withAnna.caller.phone, 'Anna with no sip app'),
+      AGENT_TONE_HZ,
+      'the patient hears Anna with no sip app',
+    );
+    assertHears(
+      await listen(withAnna.media, 'the patient with no sip app'),
+      PATIENT_TONE_HZ,
+      'Anna hears the patient with no sip app',
+    );
 
     const app = await path.startApp();
     await app.waitForLog('three calls adopted', () => app.logs.filter((entry) => entry.msg === ADOPTED).length === 3);
@@ -181,12 +219,25 @@ test('bridged calls talk on through a stop and a start, both ways, and a BYE fro
     assert.is.not(rering.callId, staleRing.callId, 'a new INVITE');
     await events.waitFor({ callId: ringing.id, state: 'ringing', from: stoppedFrom });
 
-    for (const [name, talked] of [['Anna', withAnna], ['Ben', withBen]] as const) {
-      const patientHears = assertHears(await listen(talked.caller.phone, `${name} after the restart`), AGENT_TONE_HZ, `the patient hears ${name}`);
-      const agentHears = assertHears(await listen(talked.media, 'the patient after the restart'), PATIENT_TONE_HZ, `${name} hears the patient`);
+    for (const [name, talked] of [
+      ['Anna', withAnna],
+      ['Ben', withBen],
+    ] as const) {
+      const patientHears = assertHears(
+        await listen(talked.caller.phone, `${name} after the restart`),
+        AGENT_TONE_HZ,
+        `the patient hears ${name}`,
+      );
+      const agentHears = assertHears(
+        await listen(talked.media, 'the patient after the restart'),
+        PATIENT_TONE_HZ,
+        `${name} hears the patient`,
+      );
       const patientGap = maxGap(talked.caller.phone, stopAt, Date.now());
       const agentGap = maxGap(talked.media, stopAt, Date.now());
-      console.log(`  bridged with ${name} through the restart (stop ${stopMs} ms): patient hears ${patientHears.toFixed(1)} packets/s, agent ${agentHears.toFixed(1)}; longest silence: patient ${patientGap} ms, agent ${agentGap} ms`);
+      console.log(
+        `  bridged with ${name} through the restart (stop ${stopMs} ms): patient hears ${patientHears.toFixed(1)} packets/s, agent ${agentHears.toFixed(1)}; longest silence: patient ${patientGap} ms, agent ${agentGap} ms`,
+      );
       assert.ok(patientGap < 1_000 && agentGap < 1_000, `silences of ${patientGap} and ${agentGap} ms`);
       assert.is(talked.caller.dialog.requestsReceived('BYE').length, 0, `no BYE to ${name}'s patient`);
       assert.is((await readCall(redis, talked.call.id))?.state, 'bridged');
@@ -203,7 +254,10 @@ test('bridged calls talk on through a stop and a start, both ways, and a BYE fro
     assert.is((await withBen.caller.dialog.hangUp()).status, 200);
     await withBen.ring.waitForBye();
     await events.waitFor({ callId: withBen.call.id, state: 'ended', from: stoppedFrom });
-    await waitFor('anna and ben available', async () => (await staff.agent('anna')).state === 'available' && (await staff.agent('ben')).state === 'available');
+    await waitFor(
+      'anna and ben available',
+      async () => (await staff.agent('anna')).state === 'available' && (await staff.agent('ben')).state === 'available',
+    );
 
     assert.is((await ringingCaller.dialog.hangUp()).status, 200);
     await rering.waitForCancel();
@@ -217,7 +271,9 @@ test('bridged calls talk on through a stop and a start, both ways, and a BYE fro
   }
 });
 
-test('with SIP_END_CALLS_ON_STOP a stop hangs up: BYE to the waiting patient and to both sides of a bridged call', async ({ path }) => {
+test('with SIP_END_CALLS_ON_STOP a stop hangs up: BYE to the waiting patient and to both sides of a bridged call', async ({
+  path,
+}) => {
   const { redis } = path;
   const staff = new Staff(redis);
   const events = await CallEvents.open(path.redisUrl);
@@ -239,7 +295,11 @@ test('with SIP_END_CALLS_ON_STOP a stop hangs up: BYE to the waiting patient and
     const waiting = (await events.waitFor({ state: 'waiting', from: waitingFrom }, QUEUED_WITHIN_MS)).call;
 
     const stoppedFrom = events.mark();
-    const byes = Promise.all([talking.dialog.waitForBye(STOP_WITHIN_MS), waitingCaller.dialog.waitForBye(STOP_WITHIN_MS), ring.waitForBye(STOP_WITHIN_MS)]);
+    const byes = Promise.all([
+      talking.dialog.waitForBye(STOP_WITHIN_MS),
+      waitingCaller.dialog.waitForBye(STOP_WITHIN_MS),
+      ring.waitForBye(STOP_WITHIN_MS),
+    ]);
     await stopApp(path);
     await byes;
     await events.waitFor({ callId: bridged.id, state: 'ended', from: stoppedFrom });

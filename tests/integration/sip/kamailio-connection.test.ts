@@ -72,7 +72,10 @@ async function ping(kamailio: FakeKamailio, branch: string): Promise<string> {
   );
 }
 
-test('connects from SIP_APP_PORT and introduces itself with an OPTIONS whose Via carries ;alias', async ({ kamailio, appPort }) => {
+test('connects from SIP_APP_PORT and introduces itself with an OPTIONS whose Via carries ;alias', async ({
+  kamailio,
+  appPort,
+}) => {
   const connection = current(kamailio);
   assert.is(connection.remotePort, appPort);
   const request = await kamailio.waitForMessage(connection, 'OPTIONS ');
@@ -97,12 +100,22 @@ test('garbage and broken SIP are logged and dropped; the app stays up and in syn
   assert.match(await ping(kamailio, 'alive1'), /^SIP\/2\.0 200 /);
   // Every piece but the stray response (which the core ignores, as no transaction wants it).
   const dropped = await waitFor('seven drops logged', () => {
-    const lines = app.logs.slice(from).filter((line) => line.msg === 'dropped a message from Kamailio that could not be handled');
+    const lines = app.logs
+      .slice(from)
+      .filter((line) => line.msg === 'dropped a message from Kamailio that could not be handled');
     return lines.length >= 7 ? lines : undefined;
   });
   assert.equal(
     dropped.map((line) => line['reason']),
-    ['not a SIP message', 'not a SIP message', 'no from header', 'not a SIP message', 'not a SIP message', 'not a SIP message', 'not a SIP message'],
+    [
+      'not a SIP message',
+      'not a SIP message',
+      'no from header',
+      'not a SIP message',
+      'not a SIP message',
+      'not a SIP message',
+      'not a SIP message',
+    ],
   );
   assert.ok(app.process.running);
   assert.is(kamailio.connections.length, 1, 'no reconnect was needed');
@@ -114,12 +127,18 @@ test('requests the core refuses get a SIP answer, not a crash', async ({ kamaili
   connection.socket.write(
     'BYE sip:deskline@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bKbye1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: nodialog\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n',
   );
-  const answer = await kamailio.waitUntil('the 481', () => connection.messages.slice(from).find((m) => m.includes('z9hG4bKbye1')));
+  const answer = await kamailio.waitUntil('the 481', () =>
+    connection.messages.slice(from).find((m) => m.includes('z9hG4bKbye1')),
+  );
   assert.match(answer, /^SIP\/2\.0 481 /);
   assert.match(await ping(kamailio, 'alive2'), /^SIP\/2\.0 200 /);
 });
 
-test('a stream that loses its framing is dropped, and the app reconnects from the same port', async ({ kamailio, app, appPort }) => {
+test('a stream that loses its framing is dropped, and the app reconnects from the same port', async ({
+  kamailio,
+  app,
+  appPort,
+}) => {
   const before = kamailio.connections.length;
   const from = app.logs.length;
   const started = Date.now();
@@ -136,8 +155,9 @@ test('a stream that loses its framing is dropped, and the app reconnects from th
 
 test('when Kamailio closes the connection, the app reconnects with backoff', async ({ kamailio, app, appPort }) => {
   const before = kamailio.connections.length;
-  const lost = (): number => app.logs.filter((line) => line.msg === 'lost the connection to Kamailio; reconnecting').length;
-  const lostBefore = await waitFor('the previous test\'s reconnect to be logged', () => lost() || undefined);
+  const lost = (): number =>
+    app.logs.filter((line) => line.msg === 'lost the connection to Kamailio; reconnecting').length;
+  const lostBefore = await waitFor("the previous test's reconnect to be logged", () => lost() || undefined);
   current(kamailio).socket.destroy();
   const again = await kamailio.waitUntil('a new connection with its OPTIONS', () => {
     const connection = kamailio.connections[before];

@@ -29,7 +29,9 @@ const ENDED_WITHIN_MS = 1_000;
 const test = suite<{ path: CallPath }>('a Kamailio restart while patients wait and talk');
 
 test.before(async (context) => {
-  context.path = await startCallPath({ appEnv: { SKIP_INTRO: 'true', PATIENT_KEEPALIVE_SECONDS: String(KEEPALIVE_SECONDS) } });
+  context.path = await startCallPath({
+    appEnv: { SKIP_INTRO: 'true', PATIENT_KEEPALIVE_SECONDS: String(KEEPALIVE_SECONDS) },
+  });
 });
 
 test.after(async (context) => {
@@ -44,7 +46,9 @@ async function restartKamailio(path: CallPath): Promise<void> {
   const { downMs } = await path.kamailio.restart();
   const restartedAt = Date.now();
   await waitFor('the sip app to reconnect to the new Kamailio', () => connects() > before, 10_000);
-  console.log(`  Kamailio down for ${downMs} ms; the sip app reconnected ${Date.now() - restartedAt} ms after it answered again`);
+  console.log(
+    `  Kamailio down for ${downMs} ms; the sip app reconnected ${Date.now() - restartedAt} ms after it answered again`,
+  );
 }
 
 interface Bridged {
@@ -56,7 +60,13 @@ interface Bridged {
 }
 
 /** A patient calls and `agent` answers; `open` collects what to close. */
-async function bridgedCall(path: CallPath, events: CallEvents, line: PatientLine, agent: AgentPhone, open: Array<{ close(): unknown }>): Promise<Bridged> {
+async function bridgedCall(
+  path: CallPath,
+  events: CallEvents,
+  line: PatientLine,
+  agent: AgentPhone,
+  open: Array<{ close(): unknown }>,
+): Promise<Bridged> {
   const phone = await PatientPhone.open();
   open.push(phone);
   const from = events.mark();
@@ -68,7 +78,9 @@ async function bridgedCall(path: CallPath, events: CallEvents, line: PatientLine
   return { dialog, ring, id: bridged.id, from };
 }
 
-test('a waiting patient: the music goes on, the keepalive reaches them again, and their BYE is answered 200 and ends the call at once', async ({ path }) => {
+test('a waiting patient: the music goes on, the keepalive reaches them again, and their BYE is answered 200 and ends the call at once', async ({
+  path,
+}) => {
   const events = await CallEvents.open(path.redisUrl);
   const line = await PatientLine.open(path.kamailioPort);
   const phone = await PatientPhone.open();
@@ -83,8 +95,15 @@ test('a waiting patient: the music goes on, the keepalive reaches them again, an
     const optionsAtRestart = dialog.requestsReceived('OPTIONS').length;
     assertHears(await listen(phone, 'the music after the restart'), HOLD_MUSIC_HZ, 'the music after the restart');
     // The sip app's own in-dialog request, through the new Kamailio, reaches the patient (who answers 200).
-    await waitFor('a keepalive through the new Kamailio', () => dialog!.requestsReceived('OPTIONS').length > optionsAtRestart, KEEPALIVE_SECONDS * 1000 + 3_000);
-    assert.ok(path.kamailio.log.every((l) => !/in-dialog .* for an unknown dialog refused/.test(l)), 'Kamailio refused none of the call\'s requests');
+    await waitFor(
+      'a keepalive through the new Kamailio',
+      () => dialog!.requestsReceived('OPTIONS').length > optionsAtRestart,
+      KEEPALIVE_SECONDS * 1000 + 3_000,
+    );
+    assert.ok(
+      path.kamailio.log.every((l) => !/in-dialog .* for an unknown dialog refused/.test(l)),
+      "Kamailio refused none of the call's requests",
+    );
 
     const byeAt = Date.now();
     const bye = await dialog.hangUp();
@@ -93,7 +112,10 @@ test('a waiting patient: the music goes on, the keepalive reaches them again, an
     const endedMs = abandoned.at - byeAt;
     console.log(`  the patient's BYE after the restart: ${bye.status}, call abandoned ${endedMs} ms after it was sent`);
     assert.ok(endedMs < ENDED_WITHIN_MS, `${endedMs} ms`);
-    const ended = await path.app.waitForLog('the call to end', (l) => l.msg === 'call ended' && l['callId'] === waiting.id);
+    const ended = await path.app.waitForLog(
+      'the call to end',
+      (l) => l.msg === 'call ended' && l['callId'] === waiting.id,
+    );
     assert.is(ended['reason'], 'patient-hung-up');
     assert.equal(await activeCallIds(path.redis), []);
   } finally {
@@ -104,7 +126,9 @@ test('a waiting patient: the music goes on, the keepalive reaches them again, an
   }
 });
 
-test('bridged calls: after the restart the patient\'s BYE reaches the agent, and the agent\'s BYE reaches the patient', async ({ path }) => {
+test("bridged calls: after the restart the patient's BYE reaches the agent, and the agent's BYE reaches the patient", async ({
+  path,
+}) => {
   const staff = new Staff(path.redis);
   const events = await CallEvents.open(path.redisUrl);
   const line = await PatientLine.open(path.kamailioPort);
@@ -144,7 +168,9 @@ test('bridged calls: after the restart the patient\'s BYE reaches the agent, and
   }
 });
 
-test('a bridged call at a browser: its WebSocket closes with Kamailio, it connects and registers again, and either side\'s BYE reaches the other', async ({ path }) => {
+test("a bridged call at a browser: its WebSocket closes with Kamailio, it connects and registers again, and either side's BYE reaches the other", async ({
+  path,
+}) => {
   const staff = new Staff(path.redis);
   const events = await CallEvents.open(path.redisUrl);
   const line = await PatientLine.open(path.kamailioPort);
@@ -168,7 +194,10 @@ test('a bridged call at a browser: its WebSocket closes with Kamailio, it connec
         await dialog.waitForBye(5_000);
       }
       await events.waitFor({ callId: id, state: 'ended', from });
-      assert.ok(path.kamailio.log.some((l) => /its browser's WebSocket is gone, over its new one/.test(l)) || hangsUp === 'agent');
+      assert.ok(
+        path.kamailio.log.some((l) => /its browser's WebSocket is gone, over its new one/.test(l)) ||
+          hangsUp === 'agent',
+      );
       await waitFor('tom available again', async () => (await staff.agent('tom')).state === 'available', 5_000);
     }
     assert.equal(await activeCallIds(path.redis), []);
@@ -180,7 +209,9 @@ test('a bridged call at a browser: its WebSocket closes with Kamailio, it connec
   }
 });
 
-test("the attacker's view: another workstation's browser that registers the same Contact after the restart gets none of the call's requests", async ({ path }) => {
+test("the attacker's view: another workstation's browser that registers the same Contact after the restart gets none of the call's requests", async ({
+  path,
+}) => {
   const staff = new Staff(path.redis);
   const events = await CallEvents.open(path.redisUrl);
   const line = await PatientLine.open(path.kamailioPort);
@@ -199,7 +230,13 @@ test("the attacker's view: another workstation's browser that registers the same
     attacker.answerAutomatically('OPTIONS', 200, 'OK');
     attacker.answerAutomatically('BYE', 200, 'OK');
     const user = browserSipUser('restart-attacker');
-    const registered = await register(attacker, { user, domain: path.kamailio.domain, contact: agent.contact, expires: 120, ...(await path.kamailio.browserCredentials(user)) });
+    const registered = await register(attacker, {
+      user,
+      domain: path.kamailio.domain,
+      contact: agent.contact,
+      expires: 120,
+      ...(await path.kamailio.browserCredentials(user)),
+    });
     assert.is(registered.response.status, 200);
 
     assert.is((await dialog.hangUp()).status, 200, "the patient's BYE is answered");
@@ -208,7 +245,11 @@ test("the attacker's view: another workstation's browser that registers the same
     assert.ok(callId);
     // The sip app's BYE to the victim has been sent (and failed): anything relayed would be here by now.
     await path.app.waitForLog('the call to end', (l) => l.msg === 'call ended' && l['callId'] === id);
-    assert.equal(attacker.received.filter((m) => m.method !== undefined && header(m, 'call-id') === callId), [], 'nothing of the call reached the attacker');
+    assert.equal(
+      attacker.received.filter((m) => m.method !== undefined && header(m, 'call-id') === callId),
+      [],
+      'nothing of the call reached the attacker',
+    );
     await waitFor('uma available again', async () => (await staff.agent('uma')).state === 'available', 5_000);
     await staff.leave('uma');
   } finally {

@@ -22,7 +22,14 @@ import { header } from '../../helpers/sip-message.js';
 import { waitFor } from '../../helpers/wait.js';
 import { AGENT_TONE_HZ, AgentPhone } from '../../helpers/agent-phone.js';
 import { CallEvents } from '../../helpers/call-events.js';
-import { CLINIC_NUMBER, HOLD_MUSIC_HZ, activeCallIds, describeSipp, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import {
+  CLINIC_NUMBER,
+  HOLD_MUSIC_HZ,
+  activeCallIds,
+  describeSipp,
+  startCallPath,
+  type CallPath,
+} from '../../helpers/call-path.js';
 import { PatientLine, patientSdp, type PatientDialog } from '../../helpers/patient-line.js';
 import { listen } from '../../helpers/callers.js';
 import { PATIENT_TONE_HZ, PatientPhone, isTone, packetsPerSecond, type Received } from '../../helpers/patient-phone.js';
@@ -56,7 +63,10 @@ function assertHears(packets: readonly Received[], hz: number, what: string): { 
   return { pps, tone };
 }
 
-test('a late offer: the 200 offers PCMU, PCMA and telephone-event; the ACK answers; hold music, a restart adopts the call, and a desk phone talks both ways', async ({ path, events }) => {
+test('a late offer: the 200 offers PCMU, PCMA and telephone-event; the ACK answers; hold music, a restart adopts the call, and a desk phone talks both ways', async ({
+  path,
+  events,
+}) => {
   const staff = new Staff(path.redis);
   const line = await PatientLine.open(path.kamailioPort);
   const phone = await PatientPhone.open();
@@ -68,18 +78,31 @@ test('a late offer: the 200 offers PCMU, PCMA and telephone-event; the ACK answe
     const offer = dialog.ok.body;
     assert.is(header(dialog.ok, 'content-type'), 'application/sdp');
     assert.match(offer, /^m=audio \d+ RTP\/AVP( \d+)+\r?$/m);
-    for (const codec of ['PCMU/8000', 'PCMA/8000', 'telephone-event/8000']) assert.match(offer, new RegExp(`^a=rtpmap:\\d+ ${codec}\\r?$`, 'm'), codec);
+    for (const codec of ['PCMU/8000', 'PCMA/8000', 'telephone-event/8000'])
+      assert.match(offer, new RegExp(`^a=rtpmap:\\d+ ${codec}\\r?$`, 'm'), codec);
     assert.match(offer, /^c=IN IP4 127\.0\.0\.1\r?$/m, "rtpengine's address, not the placeholder's port 9");
     assert.not.match(offer, /^m=audio 9 /m);
     const waiting = (await events.waitFor({ state: 'waiting', from }, 10_000)).call;
-    const music = assertHears(await listen(phone, 'the hold music'), HOLD_MUSIC_HZ, 'the hold music after a late offer');
+    const music = assertHears(
+      await listen(phone, 'the hold music'),
+      HOLD_MUSIC_HZ,
+      'the hold music after a late offer',
+    );
 
     // The call's SIP and media state is in Redis: a new instance carries on with it.
     await path.crashApp();
     const restartFrom = events.mark();
     const app = await path.startApp();
-    await waitFor('the call adopted', () => app.logs.some((entry) => entry.msg === 'adopted a call whose sip app instance is gone'), 10_000);
-    const afterRestart = assertHears(await listen(phone, 'the music after the restart'), HOLD_MUSIC_HZ, 'after the restart');
+    await waitFor(
+      'the call adopted',
+      () => app.logs.some((entry) => entry.msg === 'adopted a call whose sip app instance is gone'),
+      10_000,
+    );
+    const afterRestart = assertHears(
+      await listen(phone, 'the music after the restart'),
+      HOLD_MUSIC_HZ,
+      'after the restart',
+    );
 
     const desk = await staff.workstation('Reception 1');
     const dora = await AgentPhone.register(path.kamailio, desk.id);
@@ -91,7 +114,11 @@ test('a late offer: the 200 offers PCMU, PCMA and telephone-event; the ACK answe
     await events.waitFor({ callId: waiting.id, state: 'bridged', from: restartFrom });
     await phone.waitForTone(AGENT_TONE_HZ, 3_000);
     const patientHears = assertHears(await listen(phone, 'the agent'), AGENT_TONE_HZ, 'the patient hears the agent');
-    const agentHears = assertHears(await listen(agentMedia, 'the patient'), PATIENT_TONE_HZ, 'the agent hears the patient');
+    const agentHears = assertHears(
+      await listen(agentMedia, 'the patient'),
+      PATIENT_TONE_HZ,
+      'the agent hears the patient',
+    );
     console.log(
       `  late offer: hold music ${music.pps.toFixed(1)} packets/s (${(music.tone * 100).toFixed(0)}% at ${HOLD_MUSIC_HZ} Hz), ${afterRestart.pps.toFixed(1)} after a restart; ` +
         `bridged to a desk phone: the patient hears ${patientHears.pps.toFixed(1)} packets/s, the agent ${agentHears.pps.toFixed(1)}`,
@@ -108,22 +135,54 @@ test('a late offer: the 200 offers PCMU, PCMA and telephone-event; the ACK answe
   }
 });
 
-test('sipp sends a late offer: the 200 offers PCMU, PCMA and telephone-event, and sipp, answering in the ACK, gets the hold music (tshark)', async ({ path, events }) => {
+test('sipp sends a late offer: the 200 offers PCMU, PCMA and telephone-event, and sipp, answering in the ACK, gets the hold music (tshark)', async ({
+  path,
+  events,
+}) => {
   const work = mkdtempSync(nodePath.join(os.tmpdir(), 'deskline-late-offer-'));
   const mediaPort = await freePort('127.0.0.1', ['udp']);
   const capture = await RtpCapture.start({ port: mediaPort });
   try {
-    await run('sox', ['-n', '-r', '8000', '-c', '1', '-t', 'ul', nodePath.join(work, 'patient-voice.ul'), 'synth', '5', 'sine', '600', 'vol', '0.5']);
+    await run('sox', [
+      '-n',
+      '-r',
+      '8000',
+      '-c',
+      '1',
+      '-t',
+      'ul',
+      nodePath.join(work, 'patient-voice.ul'),
+      'synth',
+      '5',
+      'sine',
+      '600',
+      'vol',
+      '0.5',
+    ]);
     const from = events.mark();
-    const sipp = path.sipp('uac-invite-without-sdp-expect-offer-in-200.xml', { mediaPort, cwd: work, pauseMs: 6_000, timeoutMs: 30_000 });
+    const sipp = path.sipp('uac-invite-without-sdp-expect-offer-in-200.xml', {
+      mediaPort,
+      cwd: work,
+      pauseMs: 6_000,
+      timeoutMs: 30_000,
+    });
     // sipp exits early only when its scenario failed: its report then says why.
     const failed = sipp.then((result): never => assert.unreachable(describeSipp(result)) as never);
     const waiting = await Promise.race([events.waitFor({ state: 'waiting', from }, 10_000), failed]);
-    const first = await capture.waitUntil('the hold music at sipp', (packets) => packets.find((p) => p.at >= Date.now() - 1_000), 5_000);
+    const first = await capture.waitUntil(
+      'the hold music at sipp',
+      (packets) => packets.find((p) => p.at >= Date.now() - 1_000),
+      5_000,
+    );
     const music = analysePcmu(await capture.span(first.at, 2_000, 5_000), [HOLD_MUSIC_HZ]);
     assert.ok(music.packetsPerSecond > 45 && music.packetsPerSecond < 55, `${music.packetsPerSecond} packets/s`);
-    assert.ok((music.shares[HOLD_MUSIC_HZ] ?? 0) > 0.9 && music.rms > 1000, `the hold music, audible: ${JSON.stringify(music)}`);
-    console.log(`  sipp's late offer: the hold music at ${music.packetsPerSecond.toFixed(1)} packets/s, RMS ${music.rms.toFixed(0)}, ${((music.shares[HOLD_MUSIC_HZ] ?? 0) * 100).toFixed(1)}% at ${HOLD_MUSIC_HZ} Hz`);
+    assert.ok(
+      (music.shares[HOLD_MUSIC_HZ] ?? 0) > 0.9 && music.rms > 1000,
+      `the hold music, audible: ${JSON.stringify(music)}`,
+    );
+    console.log(
+      `  sipp's late offer: the hold music at ${music.packetsPerSecond.toFixed(1)} packets/s, RMS ${music.rms.toFixed(0)}, ${((music.shares[HOLD_MUSIC_HZ] ?? 0) * 100).toFixed(1)}% at ${HOLD_MUSIC_HZ} Hz`,
+    );
     const result = await sipp;
     assert.is(result.code, 0, describeSipp(result));
     await events.waitFor({ callId: waiting.call.id, state: 'abandoned', from }, 5_000);
@@ -140,14 +199,22 @@ test('a late offer whose ACK has no SDP: BYE with Reason cause=488 at once; noth
   await nothingLeft(path);
 });
 
-test('a late offer answered in the ACK with G.722 alone, or with the stream removed: BYE with Reason cause=488; nothing left', async ({ path }) => {
+test('a late offer answered in the ACK with G.722 alone, or with the stream removed: BYE with Reason cause=488; nothing left', async ({
+  path,
+}) => {
   const line = await PatientLine.open(path.kamailioPort);
-  const g722 = patientSdp(4000).replace('RTP/AVP 0 101', 'RTP/AVP 9 101').replace('a=rtpmap:0 PCMU/8000', 'a=rtpmap:9 G722/8000');
+  const g722 = patientSdp(4000)
+    .replace('RTP/AVP 0 101', 'RTP/AVP 9 101')
+    .replace('a=rtpmap:0 PCMU/8000', 'a=rtpmap:9 G722/8000');
   try {
     for (const answer of [g722, patientSdp(0)]) {
       const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: 4000, lateOffer: true, ackAnswer: answer });
       const bye = await dialog.waitForBye();
-      assert.is(header(bye, 'reason'), 'SIP;cause=488;text="unusable SDP answer in the ACK"', answer.match(/^m=.*$/m)?.[0]);
+      assert.is(
+        header(bye, 'reason'),
+        'SIP;cause=488;text="unusable SDP answer in the ACK"',
+        answer.match(/^m=.*$/m)?.[0],
+      );
     }
     await nothingLeft(path);
   } finally {
@@ -163,11 +230,18 @@ test('a re-INVITE offering G.722 alone gets 488, and the call goes on with the m
     const from = events.mark();
     dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port });
     await events.waitFor({ state: 'waiting', from }, 10_000);
-    const g722 = patientSdp(phone.port).replace('RTP/AVP 0 101', 'RTP/AVP 9').replace('a=rtpmap:0 PCMU/8000', 'a=rtpmap:9 G722/8000').replace(/^o=.*$/m, 'o=patient 53655765 2353687638 IN IP4 127.0.0.1');
+    const g722 = patientSdp(phone.port)
+      .replace('RTP/AVP 0 101', 'RTP/AVP 9')
+      .replace('a=rtpmap:0 PCMU/8000', 'a=rtpmap:9 G722/8000')
+      .replace(/^o=.*$/m, 'o=patient 53655765 2353687638 IN IP4 127.0.0.1');
     const refused = await dialog.request('INVITE', g722);
     // Kamailio's transaction absorbs the missing ACK for the 488; the dialog goes on.
     assert.is(refused.status, 488);
-    assertHears(await listen(phone, 'the music after the refused re-INVITE'), HOLD_MUSIC_HZ, 'after the refused re-INVITE');
+    assertHears(
+      await listen(phone, 'the music after the refused re-INVITE'),
+      HOLD_MUSIC_HZ,
+      'after the refused re-INVITE',
+    );
     assert.is((await dialog.hangUp()).status, 200);
     await nothingLeft(path);
   } finally {
@@ -177,8 +251,13 @@ test('a re-INVITE offering G.722 alone gets 488, and the call goes on with the m
   }
 });
 
-test('G.722 alone is refused with 488 Not Acceptable Here, never answered without audio (sipp); nothing left', async ({ path }) => {
-  const result = await path.sipp('uac-invite-g722-only-expect-488.xml', { keys: { rtp_port: 4000 }, timeoutMs: 10_000 });
+test('G.722 alone is refused with 488 Not Acceptable Here, never answered without audio (sipp); nothing left', async ({
+  path,
+}) => {
+  const result = await path.sipp('uac-invite-g722-only-expect-488.xml', {
+    keys: { rtp_port: 4000 },
+    timeoutMs: 10_000,
+  });
   assert.is(result.code, 0, describeSipp(result));
   assert.match(result.messages, /^SIP\/2\.0 488 Not Acceptable Here/m);
   assert.not.match(result.messages, /^SIP\/2\.0 200/m);

@@ -45,12 +45,19 @@ test('ping answers pong', async ({ engine }) => {
   await engine.ping();
 });
 
-test('a media session answers the patient for the queue in plain RTP, plays a file, and is deleted', async ({ engine, dir }) => {
+test('a media session answers the patient for the queue in plain RTP, plays a file, and is deleted', async ({
+  engine,
+  dir,
+}) => {
   const file = path.join(dir, 'one-second.wav');
   writeFileSync(file, silenceWav(1));
   const media = new MediaSession(engine, 'ng-test-1', 'patient-tag', silent);
   const sdp = await media.answerForQueue(patientSdp);
-  assert.match(sdp, /^m=audio \d+ RTP\/AVP 0 8 101\r$/m, "the answer: the placeholder's codecs, all of which the patient offered");
+  assert.match(
+    sdp,
+    /^m=audio \d+ RTP\/AVP 0 8 101\r$/m,
+    "the answer: the placeholder's codecs, all of which the patient offered",
+  );
   assert.match(sdp, /^c=IN IP4 127\.0\.0\.1\r$/m);
   assert.match(sdp, /^a=sendrecv\r$/m);
   assert.not.match(sdp, /a=(ice-|fingerprint|crypto|msid|ssrc|mid:|rtcp-fb)/);
@@ -72,7 +79,7 @@ test('a media session answers the patient for the queue in plain RTP, plays a fi
   }
 });
 
-test('an error reply becomes an NgError with rtpengine\'s reason', async ({ engine }) => {
+test("an error reply becomes an NgError with rtpengine's reason", async ({ engine }) => {
   try {
     await engine.query('no-such-call');
     assert.unreachable('query of an unknown call should fail');
@@ -88,7 +95,13 @@ test('a silent rtpengine: the request is sent three times with one cookie, then 
   await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', () => resolve()));
   const received: string[] = [];
   sink.on('message', (data) => received.push(data.toString('latin1', 0, data.indexOf(0x20))));
-  const client = await NgClient.open({ host: '127.0.0.1', port: sink.address().port, logger: silent, timeoutMs: 100, attempts: 3 });
+  const client = await NgClient.open({
+    host: '127.0.0.1',
+    port: sink.address().port,
+    logger: silent,
+    timeoutMs: 100,
+    attempts: 3,
+  });
   const started = Date.now();
   try {
     await client.request('ping');

@@ -11,7 +11,16 @@ import { waitFor } from '../../helpers/wait.js';
 import { AgentPhone } from '../../helpers/agent-phone.js';
 import { CallEvents } from '../../helpers/call-events.js';
 import { RTP_CHECK_MS } from '@deskline/sip/calls/rtp-silence-watch';
-import { HOLD_MUSIC_HZ, activeCallIds, describeSipp, recordedStates, sipCallIdOf, startCallPath, type CallPath, type SippResult } from '../../helpers/call-path.js';
+import {
+  HOLD_MUSIC_HZ,
+  activeCallIds,
+  describeSipp,
+  recordedStates,
+  sipCallIdOf,
+  startCallPath,
+  type CallPath,
+  type SippResult,
+} from '../../helpers/call-path.js';
 import { PatientPhone, isTone } from '../../helpers/patient-phone.js';
 import { Staff } from '../../helpers/staff.js';
 
@@ -50,11 +59,15 @@ function cuttablePatient(path: CallPath, phone: PatientPhone): { done: Promise<S
   };
 }
 
-test('patients whose phones answer the keepalive, with 200 or with 405, stay on the line across three of them', async ({ path }) => {
+test('patients whose phones answer the keepalive, with 200 or with 405, stay on the line across three of them', async ({
+  path,
+}) => {
   const phones = [await PatientPhone.open(), await PatientPhone.open()];
   try {
     const calls = [200, 405].map((status, index) =>
-      path.sipp(`uac-answers-keepalives-${status}-then-hangs-up-expect-200.xml`, { keys: { rtp_port: phones[index]!.port } }),
+      path.sipp(`uac-answers-keepalives-${status}-then-hangs-up-expect-200.xml`, {
+        keys: { rtp_port: phones[index]!.port },
+      }),
     );
     const results = await Promise.all(calls);
     for (const result of results) {
@@ -62,28 +75,48 @@ test('patients whose phones answer the keepalive, with 200 or with 405, stay on 
       assert.is(result.code, 0, describeSipp(result));
       assert.is((result.messages.match(/^OPTIONS /gm) ?? []).length, 3, 'three keepalives reached the phone');
       const sipCallId = sipCallIdOf(result);
-      const ended = await path.app.waitForLog('the call to end', (line) => line.msg === 'call ended' && line['sipCallId'] === sipCallId);
+      const ended = await path.app.waitForLog(
+        'the call to end',
+        (line) => line.msg === 'call ended' && line['sipCallId'] === sipCallId,
+      );
       assert.is(ended['reason'], 'patient-hung-up');
       assert.equal(await recordedStates(path.redis, ended['callId'] as string), ['intro', 'waiting', 'abandoned']);
     }
-    for (const phone of phones) assert.ok(phone.received.some((packet) => isTone(packet, HOLD_MUSIC_HZ)), 'the music played throughout');
+    for (const phone of phones)
+      assert.ok(
+        phone.received.some((packet) => isTone(packet, HOLD_MUSIC_HZ)),
+        'the music played throughout',
+      );
   } finally {
     for (const phone of phones) phone.close();
   }
 });
 
-test("a phone that answers the keepalive 481 has forgotten the call: it is dropped at once, without a BYE", async ({ path }) => {
+test('a phone that answers the keepalive 481 has forgotten the call: it is dropped at once, without a BYE', async ({
+  path,
+}) => {
   const phone = await PatientPhone.open();
   try {
-    const result = await path.sipp('uac-answers-keepalive-481-expect-call-dropped.xml', { keys: { rtp_port: phone.port } });
+    const result = await path.sipp('uac-answers-keepalive-481-expect-call-dropped.xml', {
+      keys: { rtp_port: phone.port },
+    });
     assert.is(result.code, 0, describeSipp(result));
     const sipCallId = sipCallIdOf(result);
-    const ended = await path.app.waitForLog('the call to end', (line) => line.msg === 'call ended' && line['sipCallId'] === sipCallId);
+    const ended = await path.app.waitForLog(
+      'the call to end',
+      (line) => line.msg === 'call ended' && line['sipCallId'] === sipCallId,
+    );
     assert.is(ended['reason'], 'patient-vanished');
     assert.is(ended['state'], 'abandoned');
-    const warning = path.app.logs.find((line) => line['sipCallId'] === sipCallId && line.msg === 'the patient did not answer the keepalive: their line is gone');
+    const warning = path.app.logs.find(
+      (line) =>
+        line['sipCallId'] === sipCallId && line.msg === 'the patient did not answer the keepalive: their line is gone',
+    );
     assert.is(warning?.['statusCode'], 481);
-    assert.not.ok(path.app.logs.some((line) => line['sipCallId'] === sipCallId && /BYE/.test(line.msg)), 'no BYE to a phone that forgot the call');
+    assert.not.ok(
+      path.app.logs.some((line) => line['sipCallId'] === sipCallId && /BYE/.test(line.msg)),
+      'no BYE to a phone that forgot the call',
+    );
     assert.equal(await activeCallIds(path.redis), []);
     await waitFor('rtpengine to hold no call', async () => (await path.rtpengine.list()).length === 0);
   } finally {
@@ -91,7 +124,9 @@ test("a phone that answers the keepalive 481 has forgotten the call: it is dropp
   }
 });
 
-test('a waiting patient whose line is cut is noticed by the keepalive: abandoned, queue and media cleaned up', async ({ path }) => {
+test('a waiting patient whose line is cut is noticed by the keepalive: abandoned, queue and media cleaned up', async ({
+  path,
+}) => {
   const events = await CallEvents.open(path.redisUrl);
   const phone = await PatientPhone.open();
   try {
@@ -106,13 +141,21 @@ test('a waiting patient whose line is cut is noticed by the keepalive: abandoned
     await patient.done;
     const abandoned = await events.waitFor({ callId: waiting.id, state: 'abandoned', from }, NOTICED_WITHIN_MS);
     const noticedMs = abandoned.at - cutAt;
-    console.log(`  patient vanished: call ended ${(noticedMs / 1000).toFixed(1)} s after the line was cut (keepalive ${KEEPALIVE_SECONDS} s)`);
+    console.log(
+      `  patient vanished: call ended ${(noticedMs / 1000).toFixed(1)} s after the line was cut (keepalive ${KEEPALIVE_SECONDS} s)`,
+    );
     assert.ok(noticedMs >= KAMAILIO_FR_TIMER_MS - 500, `${noticedMs} ms: not before Kamailio gave up on the phone`);
 
-    const ended = await path.app.waitForLog('the end of the call', (line) => line.msg === 'call ended' && line['callId'] === waiting.id);
+    const ended = await path.app.waitForLog(
+      'the end of the call',
+      (line) => line.msg === 'call ended' && line['callId'] === waiting.id,
+    );
     assert.is(ended['reason'], 'patient-vanished');
     assert.is(ended['state'], 'abandoned');
-    const warning = path.app.logs.find((line) => line['callId'] === waiting.id && line.msg === 'the patient did not answer the keepalive: their line is gone');
+    const warning = path.app.logs.find(
+      (line) =>
+        line['callId'] === waiting.id && line.msg === 'the patient did not answer the keepalive: their line is gone',
+    );
     assert.is(warning?.['statusCode'], 408, 'Kamailio answered for the phone');
     assert.equal(await activeCallIds(path.redis), []);
     assert.is(await path.redis.zcard(RedisKeys.waitingCalls), 0);
@@ -123,7 +166,9 @@ test('a waiting patient whose line is cut is noticed by the keepalive: abandoned
   }
 });
 
-test('a patient who vanishes while an agent rings gets the ring CANCELled; one who vanishes mid-call gets the agent a BYE; both agents are free', async ({ path }) => {
+test('a patient who vanishes while an agent rings gets the ring CANCELled; one who vanishes mid-call gets the agent a BYE; both agents are free', async ({
+  path,
+}) => {
   const staff = new Staff(path.redis);
   const events = await CallEvents.open(path.redisUrl);
   const open: Array<{ close(): unknown }> = [];
@@ -156,7 +201,10 @@ test('a patient who vanishes while an agent rings gets the ring CANCELled; one w
 
     const cutAt = Math.min(first.cut(), second.cut());
     await Promise.all([first.done, second.done]);
-    const [bye, cancel] = await Promise.all([annaRing.waitForBye(NOTICED_WITHIN_MS), benRing.waitForCancel(NOTICED_WITHIN_MS)]);
+    const [bye, cancel] = await Promise.all([
+      annaRing.waitForBye(NOTICED_WITHIN_MS),
+      benRing.waitForCancel(NOTICED_WITHIN_MS),
+    ]);
     assert.ok(bye && cancel);
     const ended = await events.waitFor({ callId: bridged.id, state: 'ended', from: bridgedFrom }, 5_000);
     const abandoned = await events.waitFor({ callId: ringing.id, state: 'abandoned', from: ringingFrom }, 5_000);
@@ -186,31 +234,48 @@ rtpWatch.after(async (context) => {
   await context.path?.stop();
 });
 
-rtpWatch("a patient whose RTP stops is asked at once, long before the next keepalive; a cut line ends the call", async ({ path }) => {
-  const events = await CallEvents.open(path.redisUrl);
-  const phone = await PatientPhone.open();
-  try {
-    const from = events.mark();
-    const patient = cuttablePatient(path, phone);
-    const waiting = (await events.waitFor({ state: 'waiting', from })).call;
-    // The phone sends its RTP once the music reaches it; let rtpengine count it for two checks.
-    await phone.waitUntil('the music for two RTP checks', (received) => (received.length > (2 * RTP_CHECK_MS) / 20 ? true : undefined), 3 * RTP_CHECK_MS);
+rtpWatch(
+  'a patient whose RTP stops is asked at once, long before the next keepalive; a cut line ends the call',
+  async ({ path }) => {
+    const events = await CallEvents.open(path.redisUrl);
+    const phone = await PatientPhone.open();
+    try {
+      const from = events.mark();
+      const patient = cuttablePatient(path, phone);
+      const waiting = (await events.waitFor({ state: 'waiting', from })).call;
+      // The phone sends its RTP once the music reaches it; let rtpengine count it for two checks.
+      await phone.waitUntil(
+        'the music for two RTP checks',
+        (received) => (received.length > (2 * RTP_CHECK_MS) / 20 ? true : undefined),
+        3 * RTP_CHECK_MS,
+      );
 
-    phone.stopSending();
-    const cutAt = patient.cut();
-    await patient.done;
-    const within = 2 * RTP_CHECK_MS + KAMAILIO_FR_TIMER_MS + 3_000;
-    const abandoned = await events.waitFor({ callId: waiting.id, state: 'abandoned', from }, within);
-    const noticedMs = abandoned.at - cutAt;
-    console.log(`  RTP stopped: call ended ${(noticedMs / 1000).toFixed(1)} s after the line was cut (keepalive 600 s, RTP checked every ${RTP_CHECK_MS / 1000} s)`);
-    assert.ok(path.app.logs.some((line) => line['callId'] === waiting.id && line.msg === "the patient's RTP stopped; asking their phone at once"));
-    const ended = await path.app.waitForLog('the end of the call', (line) => line.msg === 'call ended' && line['callId'] === waiting.id);
-    assert.is(ended['reason'], 'patient-vanished');
-    await waitFor('rtpengine to hold no call', async () => (await path.rtpengine.list()).length === 0);
-  } finally {
-    phone.close();
-    await events.close();
-  }
-});
+      phone.stopSending();
+      const cutAt = patient.cut();
+      await patient.done;
+      const within = 2 * RTP_CHECK_MS + KAMAILIO_FR_TIMER_MS + 3_000;
+      const abandoned = await events.waitFor({ callId: waiting.id, state: 'abandoned', from }, within);
+      const noticedMs = abandoned.at - cutAt;
+      console.log(
+        `  RTP stopped: call ended ${(noticedMs / 1000).toFixed(1)} s after the line was cut (keepalive 600 s, RTP checked every ${RTP_CHECK_MS / 1000} s)`,
+      );
+      assert.ok(
+        path.app.logs.some(
+          (line) =>
+            line['callId'] === waiting.id && line.msg === "the patient's RTP stopped; asking their phone at once",
+        ),
+      );
+      const ended = await path.app.waitForLog(
+        'the end of the call',
+        (line) => line.msg === 'call ended' && line['callId'] === waiting.id,
+      );
+      assert.is(ended['reason'], 'patient-vanished');
+      await waitFor('rtpengine to hold no call', async () => (await path.rtpengine.list()).length === 0);
+    } finally {
+      phone.close();
+      await events.close();
+    }
+  },
+);
 
 rtpWatch.run();

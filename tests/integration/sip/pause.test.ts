@@ -90,10 +90,13 @@ async function holdMusicFor(phone: PatientPhone, since: number, ms: number): Pro
     },
     ms + 3000,
   );
-  return { pps: packetsPerSecond(packets), tone: packets.filter((p: Received) => isTone(p, HOLD_MUSIC_HZ)).length / Math.max(packets.length, 1) };
+  return {
+    pps: packetsPerSecond(packets),
+    tone: packets.filter((p: Received) => isTone(p, HOLD_MUSIC_HZ)).length / Math.max(packets.length, 1),
+  };
 }
 
-test("a paused agent is not rung while the patient hears hold music; \"I'm back\" rings the waiting call at once", async (context) => {
+test('a paused agent is not rung while the patient hears hold music; "I\'m back" rings the waiting call at once', async (context) => {
   const { path, staff, events } = context;
   const { phone } = await agentAt(context, 'anna', 'Reception 1');
   await staff.pause('anna', 60_000);
@@ -134,10 +137,15 @@ test('the pause ends by itself at pausedUntil (the sip app alone ends it) and th
   const ring = await phone.nextInvite(6000);
   const agent = await staff.agent('ben');
   const latency = ring.receivedAt - pausedUntil;
-  console.log(`  pause over ${agent.lastPauseEndedAt! - pausedUntil} ms after pausedUntil; the waiting call rang ${latency} ms after pausedUntil`);
+  console.log(
+    `  pause over ${agent.lastPauseEndedAt! - pausedUntil} ms after pausedUntil; the waiting call rang ${latency} ms after pausedUntil`,
+  );
   assert.ok(latency >= 0 && latency < 1000, `${latency} ms`);
   assert.is(callIdOf(ring), waiting.call.id);
-  const assigned = await path.app.waitForLog('the assignment', (line) => line.msg === 'call assigned to an agent' && line['callId'] === waiting.call.id);
+  const assigned = await path.app.waitForLog(
+    'the assignment',
+    (line) => line.msg === 'call assigned to an agent' && line['callId'] === waiting.call.id,
+  );
   assert.ok(['pause-over', 'route:wake'].includes(String(assigned['trigger'])), String(assigned['trigger']));
   await path.app.waitForLog("the sip app's pause timer", (line) => line.msg === 'pause over: available again');
 

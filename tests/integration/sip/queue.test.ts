@@ -26,11 +26,16 @@ test.after(async (context) => {
   await context.path?.stop();
 });
 
-test('a call to the clinic line is answered: intro, then hold music at 50 packets/s, queued in Redis', async ({ path }) => {
+test('a call to the clinic line is answered: intro, then hold music at 50 packets/s, queued in Redis', async ({
+  path,
+}) => {
   const phone = await PatientPhone.open();
   try {
     // The patient stays on the line for the intro plus a few seconds of hold music, then hangs up.
-    const call = path.sipp('uac-invite-expect-hold-music.xml', { keys: { rtp_port: phone.port }, pauseMs: INTRO_SECONDS * 1000 + 3500 });
+    const call = path.sipp('uac-invite-expect-hold-music.xml', {
+      keys: { rtp_port: phone.port },
+      pauseMs: INTRO_SECONDS * 1000 + 3500,
+    });
 
     const firstIntro = await phone.waitForTone(INTRO_HZ, 5_000);
     const [id] = await waitFor('the call in calls:active', async () => {
@@ -46,7 +51,10 @@ test('a call to the clinic line is answered: intro, then hold music at 50 packet
 
     const firstMusic = await phone.waitForTone(HOLD_MUSIC_HZ, INTRO_SECONDS * 1000 + 3_000);
     const introMs = firstMusic.at - firstIntro.at;
-    assert.ok(introMs > INTRO_SECONDS * 1000 - 300 && introMs < INTRO_SECONDS * 1000 + 700, `intro lasted ${introMs} ms`);
+    assert.ok(
+      introMs > INTRO_SECONDS * 1000 - 300 && introMs < INTRO_SECONDS * 1000 + 700,
+      `intro lasted ${introMs} ms`,
+    );
 
     const waiting = await waitFor('the call to be waiting', async () => {
       const view = await readCall(path.redis, id);
@@ -67,10 +75,15 @@ test('a call to the clinic line is answered: intro, then hold music at 50 packet
     );
     const pps = packetsPerSecond(music);
     const audible = music.filter((packet) => isTone(packet, HOLD_MUSIC_HZ)).length / music.length;
-    console.log(`  hold music: ${pps.toFixed(1)} packets/s, ${(audible * 100).toFixed(0)}% of them the 1 kHz tone; intro ${introMs} ms`);
+    console.log(
+      `  hold music: ${pps.toFixed(1)} packets/s, ${(audible * 100).toFixed(0)}% of them the 1 kHz tone; intro ${introMs} ms`,
+    );
     assert.ok(pps > 45 && pps < 55, `${pps} packets/s`);
     assert.ok(audible > 0.9, 'the packets carry the music, not silence');
-    assert.ok(music.every((packet) => packet.payloadType === 0), 'PCMU, as the patient offered');
+    assert.ok(
+      music.every((packet) => packet.payloadType === 0),
+      'PCMU, as the patient offered',
+    );
 
     const result = await call;
     assert.is(result.code, 0, describeSipp(result));
@@ -84,13 +97,18 @@ test('a call to the clinic line is answered: intro, then hold music at 50 packet
   }
 });
 
-test('a patient who hangs up during the intro is abandoned; Redis sets and rtpengine are cleaned up', async ({ path }) => {
+test('a patient who hangs up during the intro is abandoned; Redis sets and rtpengine are cleaned up', async ({
+  path,
+}) => {
   const phone = await PatientPhone.open();
   try {
     const result = await path.sipp('uac-hangup-during-intro-expect-abandoned.xml', { keys: { rtp_port: phone.port } });
     assert.is(result.code, 0, describeSipp(result));
     const sipCallId = sipCallIdOf(result);
-    const ended = await path.app.waitForLog('the call to end', (line) => line.msg === 'call ended' && line['sipCallId'] === sipCallId);
+    const ended = await path.app.waitForLog(
+      'the call to end',
+      (line) => line.msg === 'call ended' && line['sipCallId'] === sipCallId,
+    );
     assert.is(ended['reason'], 'patient-hung-up');
     assert.is(ended['state'], 'abandoned');
     const id = ended['callId'];
@@ -104,17 +122,28 @@ test('a patient who hangs up during the intro is abandoned; Redis sets and rtpen
     assert.equal(await activeCallIds(path.redis), []);
     assert.is(await path.redis.zcard(RedisKeys.waitingCalls), 0);
     assert.equal(await path.rtpengine.list(), []);
-    assert.ok(phone.received.some((packet) => isTone(packet, INTRO_HZ)), 'the patient heard the intro');
-    assert.not.ok(phone.received.some((packet) => isTone(packet, HOLD_MUSIC_HZ)), 'and no hold music');
+    assert.ok(
+      phone.received.some((packet) => isTone(packet, INTRO_HZ)),
+      'the patient heard the intro',
+    );
+    assert.not.ok(
+      phone.received.some((packet) => isTone(packet, HOLD_MUSIC_HZ)),
+      'and no hold music',
+    );
   } finally {
     phone.close();
   }
 });
 
-test('a phone that ignores Record-Route (like sipp -sn uac) still hangs up: its ACK and BYE reach the sip app', async ({ path }) => {
+test('a phone that ignores Record-Route (like sipp -sn uac) still hangs up: its ACK and BYE reach the sip app', async ({
+  path,
+}) => {
   const phone = await PatientPhone.open();
   try {
-    const call = path.sipp('uac-ignores-record-route-expect-bye-200.xml', { keys: { rtp_port: phone.port }, pauseMs: 1500 });
+    const call = path.sipp('uac-ignores-record-route-expect-bye-200.xml', {
+      keys: { rtp_port: phone.port },
+      pauseMs: 1500,
+    });
     const [id] = await waitFor('the call in calls:active', async () => {
       const ids = await activeCallIds(path.redis);
       return ids.length === 1 ? ids : undefined;
@@ -130,10 +159,16 @@ test('a phone that ignores Record-Route (like sipp -sn uac) still hangs up: its 
 });
 
 test('a number that is not a clinic line gets 404, and the app says why', async ({ path }) => {
-  const result = await path.sipp('uac-invite-not-a-clinic-line-expect-404.xml', { service: '999', keys: { rtp_port: 9 } });
+  const result = await path.sipp('uac-invite-not-a-clinic-line-expect-404.xml', {
+    service: '999',
+    keys: { rtp_port: 9 },
+  });
   assert.is(result.code, 0, describeSipp(result));
   const sipCallId = sipCallIdOf(result);
-  const line = await path.app.waitForLog('the 404 log line', (entry) => entry['sipCallId'] === sipCallId && entry['statusCode'] === 404);
+  const line = await path.app.waitForLog(
+    'the 404 log line',
+    (entry) => entry['sipCallId'] === sipCallId && entry['statusCode'] === 404,
+  );
   assert.match(line.msg, /dialled number "999" is not a clinic line/);
   assert.equal(await path.rtpengine.list(), []);
   assert.equal(await activeCallIds(path.redis), []);

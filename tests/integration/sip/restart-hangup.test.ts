@@ -11,7 +11,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AgentPhone, type IncomingRing } from '../../helpers/agent-phone.js';
 import { CallEvents } from '../../helpers/call-events.js';
-import { CLINIC_NUMBER, INTRO_SECONDS, activeCallIds, readCall, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import {
+  CLINIC_NUMBER,
+  INTRO_SECONDS,
+  activeCallIds,
+  readCall,
+  startCallPath,
+  type CallPath,
+} from '../../helpers/call-path.js';
 import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
 import { PatientPhone } from '../../helpers/patient-phone.js';
 import { SipUdpEndpoint, type SentRequest } from '../../helpers/sip-endpoint.js';
@@ -20,7 +27,7 @@ import { waitFor } from '../../helpers/wait.js';
 
 const QUEUED_WITHIN_MS = INTRO_SECONDS * 1000 + 5_000;
 
-const test = suite<{ path: CallPath }>('restart: a hang-up during the sip app\'s restart reaches the other side');
+const test = suite<{ path: CallPath }>("restart: a hang-up during the sip app's restart reaches the other side");
 
 test.before(async (context) => {
   // A long keepalive: it must not be what ends the call.
@@ -38,7 +45,13 @@ interface Bridged {
   close(): Promise<void>;
 }
 
-async function bridgedCall(path: CallPath, events: CallEvents, line: PatientLine, desk: string, user: string): Promise<Bridged> {
+async function bridgedCall(
+  path: CallPath,
+  events: CallEvents,
+  line: PatientLine,
+  desk: string,
+  user: string,
+): Promise<Bridged> {
   const staff = new Staff(path.redis);
   const workstation = await staff.workstation(desk);
   const agent = await AgentPhone.register(path.kamailio, workstation.id);
@@ -67,7 +80,12 @@ async function bridgedCall(path: CallPath, events: CallEvents, line: PatientLine
  * the other side gets the BYE within the restart time + 1 s, the hang-up is answered 200, the call is
  * recorded ended, the agent is available again and nothing is left in Redis or rtpengine.
  */
-async function hangUpDuringRestart(path: CallPath, who: 'agent' | 'patient', desk: string, user: string): Promise<void> {
+async function hangUpDuringRestart(
+  path: CallPath,
+  who: 'agent' | 'patient',
+  desk: string,
+  user: string,
+): Promise<void> {
   const events = await CallEvents.open(path.redisUrl);
   // The patient's phone sends its BYE again until answered, as over UDP it must.
   const line = await PatientLine.open(path.kamailioPort, { retransmit: who === 'patient' });
@@ -86,7 +104,9 @@ async function hangUpDuringRestart(path: CallPath, who: 'agent' | 'patient', des
     await (who === 'agent' ? call.dialog.waitForBye(waitMs) : call.ring.waitForBye(waitMs));
     const byeAfterMs = Date.now() - killedAt;
     const other = who === 'agent' ? 'patient' : 'agent';
-    console.log(`  the ${who} hung up ${hungUpAfterMs} ms after the kill; sip app back after ${restartMs} ms; the ${other} got the BYE ${byeAfterMs} ms after the kill`);
+    console.log(
+      `  the ${who} hung up ${hungUpAfterMs} ms after the kill; sip app back after ${restartMs} ms; the ${other} got the BYE ${byeAfterMs} ms after the kill`,
+    );
     assert.ok(byeAfterMs <= restartMs + 1_000, `BYE ${byeAfterMs} ms after the kill, the restart took ${restartMs} ms`);
     assert.is((await answer).status, 200, `the ${who}'s BYE is answered 200, not 503`);
     const ended = await events.waitFor({ callId: call.id, state: 'ended', from });
@@ -102,15 +122,21 @@ async function hangUpDuringRestart(path: CallPath, who: 'agent' | 'patient', des
   }
 }
 
-test('the agent hangs up 0.1–0.5 s after the sip app is killed: the patient gets the BYE once the new instance is up, the call is recorded ended, no ghost', async ({ path }) => {
+test('the agent hangs up 0.1–0.5 s after the sip app is killed: the patient gets the BYE once the new instance is up, the call is recorded ended, no ghost', async ({
+  path,
+}) => {
   await hangUpDuringRestart(path, 'agent', 'Reception 1', 'anna');
 });
 
-test('the patient hangs up 0.1–0.5 s after the sip app is killed: the agent gets the BYE once the new instance is up, the call is recorded ended, no ghost', async ({ path }) => {
+test('the patient hangs up 0.1–0.5 s after the sip app is killed: the agent gets the BYE once the new instance is up, the call is recorded ended, no ghost', async ({
+  path,
+}) => {
   await hangUpDuringRestart(path, 'patient', 'Reception 2', 'ben');
 });
 
-test('attacker, while no sip app is connected: 200 forged in-dialog BYEs are refused (404) or, past 100 waiting, 503 at once; Kamailio answers OPTIONS promptly throughout', async ({ path }) => {
+test('attacker, while no sip app is connected: 200 forged in-dialog BYEs are refused (404) or, past 100 waiting, 503 at once; Kamailio answers OPTIONS promptly throughout', async ({
+  path,
+}) => {
   const { kamailio } = path;
   const trunk = await SipUdpEndpoint.open('127.0.0.1', path.kamailioPort);
   try {
@@ -118,7 +144,14 @@ test('attacker, while no sip app is connected: 200 forged in-dialog BYEs are ref
     await path.app.process.exited;
     const target = `sip:127.0.0.1:${path.kamailioPort}`;
     const bye = (changes: { uri: string; routes?: string[] }): SentRequest =>
-      trunk.sendRequest({ method: 'BYE', from: 'sip:+4930999@127.0.0.1', to: `sip:${CLINIC_NUMBER}@127.0.0.1`, toTag: randomUUID().slice(0, 8), cseq: 2, ...changes });
+      trunk.sendRequest({
+        method: 'BYE',
+        from: 'sip:+4930999@127.0.0.1',
+        to: `sip:${CLINIC_NUMBER}@127.0.0.1`,
+        toTag: randomUUID().slice(0, 8),
+        cseq: 2,
+        ...changes,
+      });
     const options = async (): Promise<number> => {
       const started = Date.now();
       const sent = trunk.sendRequest({ method: 'OPTIONS', uri: target, from: 'sip:probe@127.0.0.1', to: target });
@@ -154,13 +187,17 @@ test('attacker, while no sip app is connected: 200 forged in-dialog BYEs are ref
     const refusedAtOnce = firstAnswers.filter((a) => a?.status === 503).length;
     const optionsMs: number[] = [];
     for (let i = 0; i < 5; i++) optionsMs.push(await options());
-    console.log(`  flood of 200 in-dialog BYEs with no sip app: ${refusedAtOnce} answered 503 at once, ${200 - refusedAtOnce} waiting; OPTIONS answered in ${optionsMs.join(', ')} ms`);
+    console.log(
+      `  flood of 200 in-dialog BYEs with no sip app: ${refusedAtOnce} answered 503 at once, ${200 - refusedAtOnce} waiting; OPTIONS answered in ${optionsMs.join(', ')} ms`,
+    );
     assert.ok(refusedAtOnce >= 200 - 120 && refusedAtOnce <= 200 - 90, `${refusedAtOnce} refused at once`);
     assert.ok(Math.max(...optionsMs) < 500, 'OPTIONS answered promptly while requests wait');
 
     // The waiting ones end with 503 after the wait (8 s), and nothing is left waiting: a new request
     // waits again.
-    const later = await Promise.all(flood.filter((_, i) => firstAnswers[i] === undefined).map((sent) => trunk.finalResponse(sent, 12_000)));
+    const later = await Promise.all(
+      flood.filter((_, i) => firstAnswers[i] === undefined).map((sent) => trunk.finalResponse(sent, 12_000)),
+    );
     assert.equal([...new Set(later.map((a) => a.status))], [503], 'the waiting ones: 503 once the wait is over');
     assert.ok(Math.max(...optionsMs, await options()) < 500);
   } finally {

@@ -16,7 +16,16 @@ import { header } from '../../helpers/sip-message.js';
 import { waitFor } from '../../helpers/wait.js';
 import { AGENT_TONE_HZ, AgentPhone } from '../../helpers/agent-phone.js';
 import { CallEvents } from '../../helpers/call-events.js';
-import { CLINIC_NUMBER, HOLD_MUSIC_HZ, INTRO_HZ, INTRO_SECONDS, activeCallIds, readCall, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import {
+  CLINIC_NUMBER,
+  HOLD_MUSIC_HZ,
+  INTRO_HZ,
+  INTRO_SECONDS,
+  activeCallIds,
+  readCall,
+  startCallPath,
+  type CallPath,
+} from '../../helpers/call-path.js';
 import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
 import { assertHears, listen } from '../../helpers/callers.js';
 import { PATIENT_TONE_HZ, PatientPhone } from '../../helpers/patient-phone.js';
@@ -29,14 +38,18 @@ const test = suite<{ path: CallPath }>('restart: a new instance adopts the calls
 
 test.before(async (context) => {
   // Long rings: the ringing call must still ring when the app dies.
-  context.path = await startCallPath({ appEnv: { RING_TIMEOUT_SECONDS: '60', PATIENT_KEEPALIVE_SECONDS: String(KEEPALIVE_SECONDS) } });
+  context.path = await startCallPath({
+    appEnv: { RING_TIMEOUT_SECONDS: '60', PATIENT_KEEPALIVE_SECONDS: String(KEEPALIVE_SECONDS) },
+  });
 });
 
 test.after(async (context) => {
   await context.path?.stop();
 });
 
-test('after a crash, a waiting patient and one in the intro stay on the line with music, keep their place, ring the first agent available, and can hang up', async ({ path }) => {
+test('after a crash, a waiting patient and one in the intro stay on the line with music, keep their place, ring the first agent available, and can hang up', async ({
+  path,
+}) => {
   const { redis } = path;
   const staff = new Staff(redis);
   const events = await CallEvents.open(path.redisUrl);
@@ -58,19 +71,34 @@ test('after a crash, a waiting patient and one in the intro stay on the line wit
     const second = await call();
     const intro = (await events.waitFor({ state: 'intro', from: secondFrom })).call;
     await second.phone.waitForTone(INTRO_HZ, 3_000);
-    const beforeCrash = assertHears(await listen(first.phone, 'the music before the crash'), HOLD_MUSIC_HZ, 'before the crash');
+    const beforeCrash = assertHears(
+      await listen(first.phone, 'the music before the crash'),
+      HOLD_MUSIC_HZ,
+      'before the crash',
+    );
 
     const killAt = Date.now();
     await path.crashApp();
-    const withoutApp = assertHears(await listen(first.phone, 'the music with no sip app'), HOLD_MUSIC_HZ, 'while no sip app runs');
+    const withoutApp = assertHears(
+      await listen(first.phone, 'the music with no sip app'),
+      HOLD_MUSIC_HZ,
+      'while no sip app runs',
+    );
     const restartFrom = events.mark();
     const startAt = Date.now();
     const app = await path.startApp();
     // The new instance's Redis connection is young: it adopts a missing owner's calls only once it is
     // RECONNECT_GRACE_SECONDS old (sip/src/instance.ts), in case that owner is only reconnecting.
-    assert.ok(app.logs.some((entry) => entry.msg === WAITING_FOR_RECONNECTS), 'the dead owner was given the reconnect grace');
-    const adoptedAt = Number(app.logs.find((entry) => entry.msg === 'adopted a call whose sip app instance is gone')?.['time']);
-    console.log(`  restart after SIGKILL: first call adopted ${adoptedAt - startAt} ms after the new process was started (${adoptedAt - killAt} ms after the kill)`);
+    assert.ok(
+      app.logs.some((entry) => entry.msg === WAITING_FOR_RECONNECTS),
+      'the dead owner was given the reconnect grace',
+    );
+    const adoptedAt = Number(
+      app.logs.find((entry) => entry.msg === 'adopted a call whose sip app instance is gone')?.['time'],
+    );
+    console.log(
+      `  restart after SIGKILL: first call adopted ${adoptedAt - startAt} ms after the new process was started (${adoptedAt - killAt} ms after the kill)`,
+    );
     const optionsAtRestart = first.dialog.requestsReceived('OPTIONS').length;
 
     // The intro caller joins the queue now, behind the one who was waiting, who keeps their place.
@@ -81,15 +109,32 @@ test('after a crash, a waiting patient and one in the intro stay on the line wit
     assert.is(app.logs.filter((entry) => entry.msg === 'adopted a call whose sip app instance is gone').length, 2);
     assert.not.ok(app.logs.some((entry) => entry.msg === 'ended a call whose sip app instance is gone'));
 
-    const afterRestart = assertHears(await listen(first.phone, 'the music after the restart'), HOLD_MUSIC_HZ, 'after the restart');
-    assertHears(await listen(second.phone, 'the music after the intro was cut'), HOLD_MUSIC_HZ, 'the intro caller, after the restart');
-    console.log(`  hold music: ${beforeCrash.toFixed(1)} packets/s before the crash, ${withoutApp.toFixed(1)} with no sip app, ${afterRestart.toFixed(1)} after the restart`);
+    const afterRestart = assertHears(
+      await listen(first.phone, 'the music after the restart'),
+      HOLD_MUSIC_HZ,
+      'after the restart',
+    );
+    assertHears(
+      await listen(second.phone, 'the music after the intro was cut'),
+      HOLD_MUSIC_HZ,
+      'the intro caller, after the restart',
+    );
+    console.log(
+      `  hold music: ${beforeCrash.toFixed(1)} packets/s before the crash, ${withoutApp.toFixed(1)} with no sip app, ${afterRestart.toFixed(1)} after the restart`,
+    );
 
     // The keepalive goes on in the adopted dialog, its CSeq counting on from the dead instance's.
-    await waitFor('a keepalive after the restart', () => first.dialog.requestsReceived('OPTIONS').length > optionsAtRestart, KEEPALIVE_SECONDS * 1000 + 3_000);
+    await waitFor(
+      'a keepalive after the restart',
+      () => first.dialog.requestsReceived('OPTIONS').length > optionsAtRestart,
+      KEEPALIVE_SECONDS * 1000 + 3_000,
+    );
     const cseqs = first.dialog.requestsReceived('OPTIONS').map((m) => Number(header(m, 'cseq')?.split(' ')[0]));
     assert.ok(optionsAtRestart > 0, 'keepalives before the crash too');
-    assert.ok(cseqs.every((n, i) => i === 0 || n > (cseqs[i - 1] as number)), `CSeq grows: ${cseqs.join(', ')}`);
+    assert.ok(
+      cseqs.every((n, i) => i === 0 || n > (cseqs[i - 1] as number)),
+      `CSeq grows: ${cseqs.join(', ')}`,
+    );
 
     // An agent becomes available: the first patient rings there, and they talk.
     const desk = await staff.workstation('Reception 1');
@@ -102,9 +147,19 @@ test('after a crash, a waiting patient and one in the intro stay on the line wit
     const agentMedia = await ring.answer();
     await events.waitFor({ callId: waiting.id, state: 'bridged', from: bridgedFrom });
     await first.phone.waitForTone(AGENT_TONE_HZ, 3_000);
-    const patientHears = assertHears(await listen(first.phone, 'the agent'), AGENT_TONE_HZ, 'the patient hears the agent');
-    const agentHears = assertHears(await listen(agentMedia, 'the patient'), PATIENT_TONE_HZ, 'the agent hears the patient');
-    console.log(`  bridged after the restart: patient hears ${patientHears.toFixed(1)} packets/s, agent hears ${agentHears.toFixed(1)} packets/s`);
+    const patientHears = assertHears(
+      await listen(first.phone, 'the agent'),
+      AGENT_TONE_HZ,
+      'the patient hears the agent',
+    );
+    const agentHears = assertHears(
+      await listen(agentMedia, 'the patient'),
+      PATIENT_TONE_HZ,
+      'the agent hears the patient',
+    );
+    console.log(
+      `  bridged after the restart: patient hears ${patientHears.toFixed(1)} packets/s, agent hears ${agentHears.toFixed(1)} packets/s`,
+    );
 
     // The second patient gives up: their BYE is answered and the call recorded abandoned.
     const bye = await second.dialog.hangUp();
@@ -126,7 +181,9 @@ test('after a crash, a waiting patient and one in the intro stay on the line wit
   }
 });
 
-test('after a crash, a ringing workstation gets CANCEL and the call waits again with its place; a bridged call talks on and either side can hang up', async ({ path }) => {
+test('after a crash, a ringing workstation gets CANCEL and the call waits again with its place; a bridged call talks on and either side can hang up', async ({
+  path,
+}) => {
   const { redis } = path;
   const staff = new Staff(redis);
   const events = await CallEvents.open(path.redisUrl);
@@ -164,10 +221,27 @@ test('after a crash, a ringing workstation gets CANCEL and the call waits again 
     assert.is(ringing.agentUserId, 'ben');
 
     // A claim whose ring never reached Redis: Carla is ringing for a call that is not active.
-    await redis.hset(RedisKeys.agent('carla'), { userId: 'carla', workstationId: 'ws-gone', state: 'ringing', callId: randomUUID(), idleSince: '1' });
+    await redis.hset(RedisKeys.agent('carla'), {
+      userId: 'carla',
+      workstationId: 'ws-gone',
+      state: 'ringing',
+      callId: randomUUID(),
+      idleSince: '1',
+    });
     // The live instance's call.
-    const theirs: CallView = { id: randomUUID(), from: '+4930111', line: CLINIC_NUMBER, state: 'waiting', startedAt: Date.now(), queuedAt: Date.now() };
-    await redis.multi().hset(RedisKeys.call(theirs.id), { ...callToHash(theirs), owner: otherInstance }).sadd(RedisKeys.activeCalls, theirs.id).exec();
+    const theirs: CallView = {
+      id: randomUUID(),
+      from: '+4930111',
+      line: CLINIC_NUMBER,
+      state: 'waiting',
+      startedAt: Date.now(),
+      queuedAt: Date.now(),
+    };
+    await redis
+      .multi()
+      .hset(RedisKeys.call(theirs.id), { ...callToHash(theirs), owner: otherInstance })
+      .sadd(RedisKeys.activeCalls, theirs.id)
+      .exec();
 
     await path.crashApp();
     const restartFrom = events.mark();
@@ -183,12 +257,26 @@ test('after a crash, a ringing workstation gets CANCEL and the call waits again 
     assert.is(header(rering.invite, QUEUE_CALL_ID_HEADER), ringing.id);
     assert.is.not(rering.callId, staleRing.callId, 'a new INVITE');
     await events.waitFor({ callId: ringing.id, state: 'ringing', from: restartFrom });
-    assertHears(await listen(ringingPatient.phone, 'the music while Ben rings again'), HOLD_MUSIC_HZ, 'the ringing caller');
+    assertHears(
+      await listen(ringingPatient.phone, 'the music while Ben rings again'),
+      HOLD_MUSIC_HZ,
+      'the ringing caller',
+    );
 
     // The bridged call never noticed.
-    const patientHears = assertHears(await listen(talking.phone, 'Anna after the restart'), AGENT_TONE_HZ, 'the patient hears the agent');
-    const agentHears = assertHears(await listen(annaMedia, 'the patient after the restart'), PATIENT_TONE_HZ, 'the agent hears the patient');
-    console.log(`  bridged through the restart: patient hears ${patientHears.toFixed(1)} packets/s, agent hears ${agentHears.toFixed(1)} packets/s`);
+    const patientHears = assertHears(
+      await listen(talking.phone, 'Anna after the restart'),
+      AGENT_TONE_HZ,
+      'the patient hears the agent',
+    );
+    const agentHears = assertHears(
+      await listen(annaMedia, 'the patient after the restart'),
+      PATIENT_TONE_HZ,
+      'the agent hears the patient',
+    );
+    console.log(
+      `  bridged through the restart: patient hears ${patientHears.toFixed(1)} packets/s, agent hears ${agentHears.toFixed(1)} packets/s`,
+    );
     assert.is((await readCall(redis, bridged.id))?.state, 'bridged');
     assert.is((await staff.agent('anna')).state, 'on-call');
 
@@ -219,12 +307,21 @@ test('after a crash, a ringing workstation gets CANCEL and the call waits again 
   }
 });
 
-test('a call whose SIP state was never written down (or is damaged) is ended as before: abandoned, media deleted', async ({ path }) => {
+test('a call whose SIP state was never written down (or is damaged) is ended as before: abandoned, media deleted', async ({
+  path,
+}) => {
   const { redis } = path;
   const events = await CallEvents.open(path.redisUrl);
   try {
     // A dead instance's call with no call-sip:<id>: its media is unknown to rtpengine too.
-    const orphan: CallView = { id: randomUUID(), from: '+4930222', line: CLINIC_NUMBER, state: 'waiting', startedAt: Date.now(), queuedAt: Date.now() };
+    const orphan: CallView = {
+      id: randomUUID(),
+      from: '+4930222',
+      line: CLINIC_NUMBER,
+      state: 'waiting',
+      startedAt: Date.now(),
+      queuedAt: Date.now(),
+    };
     await redis
       .multi()
       .hset(RedisKeys.call(orphan.id), { ...callToHash(orphan), owner: randomUUID() })
@@ -236,7 +333,11 @@ test('a call whose SIP state was never written down (or is damaged) is ended as 
     const from = events.mark();
     const app = await path.startApp();
     await events.waitFor({ callId: orphan.id, state: 'abandoned', from });
-    assert.ok(app.logs.some((entry) => entry.msg === 'ended a call whose sip app instance is gone' && entry['callId'] === orphan.id));
+    assert.ok(
+      app.logs.some(
+        (entry) => entry.msg === 'ended a call whose sip app instance is gone' && entry['callId'] === orphan.id,
+      ),
+    );
     assert.equal(await activeCallIds(redis), []);
     assert.is(await redis.exists(`call-sip:${orphan.id}`), 0, 'its SIP state is gone with it');
   } finally {

@@ -32,7 +32,9 @@ interface Context {
 const test = suite<Context>('routing: ringing the longest-idle agent, answering, hanging up');
 
 test.before(async (context) => {
-  context.path = await startCallPath({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: String(RING_TIMEOUT_SECONDS) } });
+  context.path = await startCallPath({
+    appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: String(RING_TIMEOUT_SECONDS) },
+  });
   context.staff = new Staff(context.path.redis);
   context.events = await CallEvents.open(context.path.redisUrl);
   context.line = await PatientLine.open(context.path.kamailioPort);
@@ -100,10 +102,13 @@ function receivedFor(phone: PatientPhone, what: string, since: number, ms: numbe
 }
 
 function describe(packets: readonly Received[], hz: number): { pps: number; tone: number } {
-  return { pps: packetsPerSecond(packets), tone: packets.filter((packet) => isTone(packet, hz)).length / Math.max(packets.length, 1) };
+  return {
+    pps: packetsPerSecond(packets),
+    tone: packets.filter((packet) => isTone(packet, hz)).length / Math.max(packets.length, 1),
+  };
 }
 
-test('an available agent is rung with the caller\'s number at once; answering bridges the call with audio both ways; the patient\'s BYE ends the agent\'s leg', async (context) => {
+test("an available agent is rung with the caller's number at once; answering bridges the call with audio both ways; the patient's BYE ends the agent's leg", async (context) => {
   const { path, staff, events } = context;
   const { workstation, phone } = await agentAt(context, 'anna', 'Reception 1');
   const from = events.mark();
@@ -128,7 +133,10 @@ test('an available agent is rung with the caller\'s number at once; answering br
   assert.is(agent.idleScore, undefined, 'out of agents:idle while ringing');
 
   // The hold music goes on while the workstation rings.
-  const ringingMusic = describe(await receivedFor(media, 'hold music while ringing', ring.receivedAt, 1000), HOLD_MUSIC_HZ);
+  const ringingMusic = describe(
+    await receivedFor(media, 'hold music while ringing', ring.receivedAt, 1000),
+    HOLD_MUSIC_HZ,
+  );
   assert.ok(ringingMusic.pps > 45 && ringingMusic.tone > 0.9, JSON.stringify(ringingMusic));
 
   const agentMedia = await ring.answer();
@@ -138,7 +146,11 @@ test('an available agent is rung with the caller\'s number at once; answering br
   assert.is((await staff.agent('anna')).state, 'on-call');
 
   // The music stops; the patient hears the agent, the agent hears the patient.
-  const firstAgentTone = await media.waitUntil('the agent\'s voice', (r) => r.find((p) => p.at >= answeredAt && isTone(p, AGENT_TONE_HZ)), 3000);
+  const firstAgentTone = await media.waitUntil(
+    "the agent's voice",
+    (r) => r.find((p) => p.at >= answeredAt && isTone(p, AGENT_TONE_HZ)),
+    3000,
+  );
   const toPatient = await receivedFor(media, 'a second of the agent', firstAgentTone.at, 1000);
   const toAgent = await receivedFor(agentMedia, 'a second of the patient', firstAgentTone.at, 1000);
   const heard = describe(toPatient, AGENT_TONE_HZ);
@@ -150,17 +162,20 @@ test('an available agent is rung with the caller\'s number at once; answering br
   );
   assert.ok(heard.pps > 45 && heard.pps < 55 && heard.tone > 0.9, JSON.stringify(heard));
   assert.ok(agentHeard.pps > 45 && agentHeard.pps < 55 && agentHeard.tone > 0.9, JSON.stringify(agentHeard));
-  assert.not.ok(toPatient.some((p) => isTone(p, HOLD_MUSIC_HZ)), 'no hold music once bridged');
+  assert.not.ok(
+    toPatient.some((p) => isTone(p, HOLD_MUSIC_HZ)),
+    'no hold music once bridged',
+  );
 
   const byeAnswer = await dialog.hangUp();
   assert.is(byeAnswer.status, 200);
   await ring.waitForBye();
   const ended = await events.waitFor({ callId: id, state: 'ended', from });
-  assert.ok(ended.call.endedAt && ended.call.endedAt >= bridged.call.answeredAt!);
+  assert.ok(ended.call.endedAt && ended.call.endedAt >= bridged.call.answeredAt);
   assert.equal(events.states(id), ['intro', 'waiting', 'ringing', 'bridged', 'ended']);
   await waitFor('anna to be idle again', async () => (await staff.agent('anna')).state === 'available');
   const after = await staff.agent('anna');
-  assert.ok(after.idleSince && after.idleSince >= ended.call.endedAt! - 50, 'idle since the call ended');
+  assert.ok(after.idleSince && after.idleSince >= ended.call.endedAt - 50, 'idle since the call ended');
   assert.is(after.idleScore, after.idleSince, 'back in agents:idle, scored by idleSince');
   assert.is(after.callId, undefined);
   await nothingLeft(context);
@@ -205,8 +220,11 @@ test('with nobody available the patient hears hold music; an agent becoming avai
   console.log(`  hold music ${music.pps.toFixed(1)} pps; rung ${latency} ms after the agent became available`);
   assert.ok(latency < 1000, `${latency} ms`);
   assert.is(callIdOf(ring), id);
-  const assigned = await path.app.waitForLog('the assignment', (line) => line.msg === 'call assigned to an agent' && line['callId'] === id);
-  assert.is(assigned['trigger'], 'route:wake', 'woken by signaling\'s PUBLISH');
+  const assigned = await path.app.waitForLog(
+    'the assignment',
+    (line) => line.msg === 'call assigned to an agent' && line['callId'] === id,
+  );
+  assert.is(assigned['trigger'], 'route:wake', "woken by signaling's PUBLISH");
 
   await ring.answer();
   await events.waitFor({ callId: id, state: 'bridged', from });
@@ -230,7 +248,10 @@ test('two agents: the first does not answer, is CANCELled after RING_TIMEOUT_SEC
   assert.is(callIdOf(ringSecond), id);
   const handOver = ringSecond.receivedAt - ringFirst.receivedAt - cancelledAfter;
   console.log(`  first agent CANCELled after ${cancelledAfter} ms; second rung ${handOver} ms later`);
-  assert.ok(cancelledAfter >= RING_TIMEOUT_SECONDS * 1000 - 50 && cancelledAfter < RING_TIMEOUT_SECONDS * 1000 + 500, `${cancelledAfter} ms`);
+  assert.ok(
+    cancelledAfter >= RING_TIMEOUT_SECONDS * 1000 - 50 && cancelledAfter < RING_TIMEOUT_SECONDS * 1000 + 500,
+    `${cancelledAfter} ms`,
+  );
 
   // Back in the queue with its place kept, then ringing the second agent.
   await waitFor('the call to ring again', () => events.states(id).filter((state) => state === 'ringing').length === 2);
@@ -243,7 +264,10 @@ test('two agents: the first does not answer, is CANCELled after RING_TIMEOUT_SEC
 
   // The hold music plays on after the failed ring (rtpengine's branch delete stops it; the app restarts it).
   const afterCancel = Date.now();
-  const music = describe(await receivedFor(media, 'hold music after the failed ring', afterCancel, 1000), HOLD_MUSIC_HZ);
+  const music = describe(
+    await receivedFor(media, 'hold music after the failed ring', afterCancel, 1000),
+    HOLD_MUSIC_HZ,
+  );
   assert.ok(music.pps > 45 && music.tone > 0.9, JSON.stringify(music));
 
   // A new branch after the deleted one carries the audio.
@@ -252,7 +276,11 @@ test('two agents: the first does not answer, is CANCELled after RING_TIMEOUT_SEC
   await events.waitFor({ callId: id, state: 'bridged', from });
   assert.equal(events.states(id), ['intro', 'waiting', 'ringing', 'waiting', 'ringing', 'bridged']);
   assert.is((await staff.agent('emil')).state, 'on-call');
-  const firstTone = await media.waitUntil('the second agent\'s voice', (r) => r.find((p) => p.at >= answeredAt && isTone(p, AGENT_TONE_HZ)), 3000);
+  const firstTone = await media.waitUntil(
+    "the second agent's voice",
+    (r) => r.find((p) => p.at >= answeredAt && isTone(p, AGENT_TONE_HZ)),
+    3000,
+  );
   const heard = describe(await receivedFor(media, 'a second of the second agent', firstTone.at, 1000), AGENT_TONE_HZ);
   assert.ok(heard.pps > 45 && heard.tone > 0.9, JSON.stringify(heard));
   await dialog.hangUp();
@@ -306,7 +334,7 @@ test('a workstation that refuses the call (486) is left at once and the next age
   await nothingLeft(context);
 });
 
-test('the patient hangs up while the agent\'s phone rings: CANCEL to the agent, the call abandoned, the agent available', async (context) => {
+test("the patient hangs up while the agent's phone rings: CANCEL to the agent, the call abandoned, the agent available", async (context) => {
   const { path, staff, events } = context;
   const { phone } = await agentAt(context, 'hanna', 'Reception 8');
   const from = events.mark();

@@ -9,7 +9,15 @@ import { header, parseSipMessage, type SipMessage } from '../../helpers/sip-mess
 import { AgentPhone, AGENT_TONE_HZ } from '../../helpers/agent-phone.js';
 import { PatientLine } from '../../helpers/patient-line.js';
 import { CallEvents } from '../../helpers/call-events.js';
-import { CLINIC_NUMBER, HOLD_MUSIC_HZ, describeSipp, sipCallIdOf, startCallPath, type CallPath, type SippResult } from '../../helpers/call-path.js';
+import {
+  CLINIC_NUMBER,
+  HOLD_MUSIC_HZ,
+  describeSipp,
+  sipCallIdOf,
+  startCallPath,
+  type CallPath,
+  type SippResult,
+} from '../../helpers/call-path.js';
 import { PATIENT_TONE_HZ, PatientPhone, isTone, packetsPerSecond, type Received } from '../../helpers/patient-phone.js';
 import { Staff } from '../../helpers/staff.js';
 
@@ -36,14 +44,19 @@ function traced(result: SippResult): Array<SipMessage & { sent: boolean }> {
     .filter((block) => /^(UDP|TCP) message/.test(block))
     .map((block) => {
       const sent = /^\S+ message sent/.test(block);
-      const text = block.slice(block.indexOf('\n') + 1).replace(/^\n+/, '').replace(/\r?\n/g, '\r\n');
+      const text = block
+        .slice(block.indexOf('\n') + 1)
+        .replace(/^\n+/, '')
+        .replace(/\r?\n/g, '\r\n');
       return { ...parseSipMessage(text), sent };
     });
 }
 
 /** The final response sipp received to its request `cseq` (e.g. "2 INVITE"). */
 function responseTo(result: SippResult, cseq: string): SipMessage {
-  const response = traced(result).find((m) => !m.sent && (m.status ?? 0) >= 200 && header(m, 'cseq')?.replace(/\s+/g, ' ') === cseq);
+  const response = traced(result).find(
+    (m) => !m.sent && (m.status ?? 0) >= 200 && header(m, 'cseq')?.replace(/\s+/g, ' ') === cseq,
+  );
   if (!response) throw new Error(`no final response to ${cseq}\n${describeSipp(result)}`);
   return response;
 }
@@ -58,7 +71,14 @@ function origin(sdp: string): string[] {
 
 /** Packets received in [from, from + ms]; waits until that window is over. */
 async function windowAt(phone: PatientPhone, what: string, from: number, ms = WINDOW_MS): Promise<Received[]> {
-  return phone.waitUntil(what, (received) => (received.some((p) => p.at >= from + ms) || Date.now() >= from + ms ? received.filter((p) => p.at >= from && p.at <= from + ms) : undefined), ms + PAUSE_MS + 3_000);
+  return phone.waitUntil(
+    what,
+    (received) =>
+      received.some((p) => p.at >= from + ms) || Date.now() >= from + ms
+        ? received.filter((p) => p.at >= from && p.at <= from + ms)
+        : undefined,
+    ms + PAUSE_MS + 3_000,
+  );
 }
 
 /** The longest silence between packets in the list, in ms. */
@@ -80,7 +100,9 @@ function assertFlowing(packets: readonly Received[], hz: number, what: string): 
   return pps;
 }
 
-test('a session refresh (re-INVITE with the same SDP) on hold gets 200 with the SDP sent before; the music goes on without a gap', async ({ path }) => {
+test('a session refresh (re-INVITE with the same SDP) on hold gets 200 with the SDP sent before; the music goes on without a gap', async ({
+  path,
+}) => {
   const phone = await PatientPhone.open();
   try {
     const logsFrom = path.app.logs.length;
@@ -89,8 +111,16 @@ test('a session refresh (re-INVITE with the same SDP) on hold gets 200 with the 
       pauseMs: PAUSE_MS,
     });
     await phone.waitForTone(HOLD_MUSIC_HZ, 5_000);
-    const reinvite = await path.app.waitForLog('the re-INVITE', (line) => line.msg === 're-INVITE from the patient', { from: logsFrom, timeoutMs: PAUSE_MS + 5_000 });
-    const around = await windowAt(phone, 'the music around the re-INVITE', reinvite.time as number - 1_000, 1_000 + WINDOW_MS);
+    const reinvite = await path.app.waitForLog('the re-INVITE', (line) => line.msg === 're-INVITE from the patient', {
+      from: logsFrom,
+      timeoutMs: PAUSE_MS + 5_000,
+    });
+    const around = await windowAt(
+      phone,
+      'the music around the re-INVITE',
+      (reinvite.time as number) - 1_000,
+      1_000 + WINDOW_MS,
+    );
     const result = await call;
     assert.is(result.code, 0, describeSipp(result));
     const first = responseTo(result, '1 INVITE');
@@ -99,29 +129,44 @@ test('a session refresh (re-INVITE with the same SDP) on hold gets 200 with the 
     assert.is(refresh.body, first.body, 'the same SDP, the same o= version');
     assert.is(header(refresh, 'content-type'), 'application/sdp');
     const gap = longestGap(around);
-    console.log(`  session refresh on hold: ${packetsPerSecond(around).toFixed(1)} packets/s around it, longest gap ${gap} ms`);
+    console.log(
+      `  session refresh on hold: ${packetsPerSecond(around).toFixed(1)} packets/s around it, longest gap ${gap} ms`,
+    );
     // The music file's loop leaves about 120 ms, and a busy machine delays packets; a playback that
     // restarts leaves seconds.
     assert.ok(gap < 300, `the music paused for ${gap} ms`);
     assertFlowing(around, HOLD_MUSIC_HZ, 'hold music around the refresh');
-    const ended = await path.app.waitForLog('the call to end', (line) => line['sipCallId'] === sipCallIdOf(result) && line.msg === 'call ended');
+    const ended = await path.app.waitForLog(
+      'the call to end',
+      (line) => line['sipCallId'] === sipCallIdOf(result) && line.msg === 'call ended',
+    );
     assert.is(ended['reason'], 'patient-hung-up', 'the call lasted until the patient hung up');
   } finally {
     phone.close();
   }
 });
 
-test('a re-INVITE that moves the patient to another port on hold gets 200 with SDP, and the music follows to the new port', async ({ path }) => {
+test('a re-INVITE that moves the patient to another port on hold gets 200 with SDP, and the music follows to the new port', async ({
+  path,
+}) => {
   const before = await PatientPhone.open();
   const after = await PatientPhone.open();
   try {
     const logsFrom = path.app.logs.length;
     const call = path.sipp('uac-reinvite-expect-200-with-sdp.xml', {
-      keys: { rtp_port: before.port, reinvite_version: 1001, reinvite_port: after.port, reinvite_direction: 'sendrecv' },
+      keys: {
+        rtp_port: before.port,
+        reinvite_version: 1001,
+        reinvite_port: after.port,
+        reinvite_direction: 'sendrecv',
+      },
       pauseMs: PAUSE_MS,
     });
     await before.waitForTone(HOLD_MUSIC_HZ, 5_000);
-    const reinvite = await path.app.waitForLog('the re-INVITE', (line) => line.msg === 're-INVITE from the patient', { from: logsFrom, timeoutMs: PAUSE_MS + 5_000 });
+    const reinvite = await path.app.waitForLog('the re-INVITE', (line) => line.msg === 're-INVITE from the patient', {
+      from: logsFrom,
+      timeoutMs: PAUSE_MS + 5_000,
+    });
     const at = reinvite.time as number;
     // The phone has moved: nothing more comes from its old port.
     before.stopSending();
@@ -132,20 +177,31 @@ test('a re-INVITE that moves the patient to another port on hold gets 200 with S
     const answer = responseTo(result, '2 INVITE');
     assert.is(answer.status, 200);
     assert.is(audioPort(answer.body), audioPort(first.body), "rtpengine's port for the patient stays");
-    assert.equal(origin(answer.body).slice(0, 2), origin(first.body).slice(0, 2), 'the same o= username and session id');
+    assert.equal(
+      origin(answer.body).slice(0, 2),
+      origin(first.body).slice(0, 2),
+      'the same o= username and session id',
+    );
     assert.ok(Number(origin(answer.body)[2]) >= Number(origin(first.body)[2]), 'a version that does not go back');
     const pps = assertFlowing(moved, HOLD_MUSIC_HZ, 'hold music at the new port');
     const firstAtNewPort = moved[0]!.at - at;
-    console.log(`  re-INVITE to a new port on hold: music there ${firstAtNewPort} ms after it, ${pps.toFixed(1)} packets/s`);
+    console.log(
+      `  re-INVITE to a new port on hold: music there ${firstAtNewPort} ms after it, ${pps.toFixed(1)} packets/s`,
+    );
     assert.ok(firstAtNewPort < 300, `${firstAtNewPort} ms`);
-    assert.not.ok(before.received.some((p) => p.at > at + 300), 'nothing more at the old port');
+    assert.not.ok(
+      before.received.some((p) => p.at > at + 300),
+      'nothing more at the old port',
+    );
   } finally {
     before.close();
     after.close();
   }
 });
 
-test('a re-INVITE that puts us on hold (sendonly) gets 200 with a recvonly answer under a new o= version', async ({ path }) => {
+test('a re-INVITE that puts us on hold (sendonly) gets 200 with a recvonly answer under a new o= version', async ({
+  path,
+}) => {
   const phone = await PatientPhone.open();
   try {
     const result = await path.sipp('uac-reinvite-expect-200-with-sdp.xml', {
@@ -158,20 +214,33 @@ test('a re-INVITE that puts us on hold (sendonly) gets 200 with a recvonly answe
     assert.is(hold.status, 200);
     assert.match(hold.body, /^a=recvonly\r?$/m, hold.body);
     assert.equal(origin(hold.body).slice(0, 2), origin(first.body).slice(0, 2), 'the same o= username and session id');
-    assert.is(Number(origin(hold.body)[2]), Number(origin(first.body)[2]) + 1, 'the next o= version: the description changed');
+    assert.is(
+      Number(origin(hold.body)[2]),
+      Number(origin(first.body)[2]) + 1,
+      'the next o= version: the description changed',
+    );
   } finally {
     phone.close();
   }
 });
 
-test('UPDATE: a session refresh without SDP gets 200; one with a new port gets 200 with SDP, and the music follows', async ({ path }) => {
+test('UPDATE: a session refresh without SDP gets 200; one with a new port gets 200 with SDP, and the music follows', async ({
+  path,
+}) => {
   const before = await PatientPhone.open();
   const after = await PatientPhone.open();
   try {
     const logsFrom = path.app.logs.length;
-    const call = path.sipp('uac-update-expect-200.xml', { keys: { rtp_port: before.port, reinvite_port: after.port }, pauseMs: PAUSE_MS });
+    const call = path.sipp('uac-update-expect-200.xml', {
+      keys: { rtp_port: before.port, reinvite_port: after.port },
+      pauseMs: PAUSE_MS,
+    });
     await before.waitForTone(HOLD_MUSIC_HZ, 5_000);
-    const update = await path.app.waitForLog('the UPDATE with SDP', (line) => line.msg === 'UPDATE from the patient' && line['withSdp'] === true, { from: logsFrom, timeoutMs: PAUSE_MS + 5_000 });
+    const update = await path.app.waitForLog(
+      'the UPDATE with SDP',
+      (line) => line.msg === 'UPDATE from the patient' && line['withSdp'] === true,
+      { from: logsFrom, timeoutMs: PAUSE_MS + 5_000 },
+    );
     const at = update.time as number;
     before.stopSending();
     const moved = await windowAt(after, 'the music at the new port', at);
@@ -186,21 +255,32 @@ test('UPDATE: a session refresh without SDP gets 200; one with a new port gets 2
     assert.match(header(responseTo(result, '1 INVITE'), 'allow') ?? '', /\bUPDATE\b/, 'our 200 OK allows UPDATE');
     const pps = assertFlowing(moved, HOLD_MUSIC_HZ, 'hold music at the new port');
     console.log(`  UPDATE to a new port on hold: ${pps.toFixed(1)} packets/s there`);
-    assert.not.ok(before.received.some((p) => p.at > at + 300), 'nothing more at the old port');
+    assert.not.ok(
+      before.received.some((p) => p.at > at + 300),
+      'nothing more at the old port',
+    );
   } finally {
     before.close();
     after.close();
   }
 });
 
-test('a re-INVITE without SDP gets our current SDP as the offer; the answer in the ACK moves the media', async ({ path }) => {
+test('a re-INVITE without SDP gets our current SDP as the offer; the answer in the ACK moves the media', async ({
+  path,
+}) => {
   const before = await PatientPhone.open();
   const after = await PatientPhone.open();
   try {
     const logsFrom = path.app.logs.length;
-    const call = path.sipp('uac-reinvite-without-sdp-expect-offer.xml', { keys: { rtp_port: before.port, reinvite_port: after.port }, pauseMs: PAUSE_MS });
+    const call = path.sipp('uac-reinvite-without-sdp-expect-offer.xml', {
+      keys: { rtp_port: before.port, reinvite_port: after.port },
+      pauseMs: PAUSE_MS,
+    });
     await before.waitForTone(HOLD_MUSIC_HZ, 5_000);
-    const reinvite = await path.app.waitForLog('the re-INVITE', (line) => line.msg === 're-INVITE from the patient', { from: logsFrom, timeoutMs: PAUSE_MS + 5_000 });
+    const reinvite = await path.app.waitForLog('the re-INVITE', (line) => line.msg === 're-INVITE from the patient', {
+      from: logsFrom,
+      timeoutMs: PAUSE_MS + 5_000,
+    });
     assert.is(reinvite['withSdp'], false);
     before.stopSending();
     const moved = await windowAt(after, 'the music at the new port', reinvite.time as number);
@@ -216,7 +296,9 @@ test('a re-INVITE without SDP gets our current SDP as the offer; the answer in t
   }
 });
 
-test('an UPDATE whose SDP rtpengine cannot read gets 488; the call and its music go on, and a well-formed one after it gets 200', async ({ path }) => {
+test('an UPDATE whose SDP rtpengine cannot read gets 488; the call and its music go on, and a well-formed one after it gets 200', async ({
+  path,
+}) => {
   const line = await PatientLine.open(path.kamailioPort);
   const phone = await PatientPhone.open();
   try {
@@ -224,7 +306,11 @@ test('an UPDATE whose SDP rtpengine cannot read gets 488; the call and its music
     await phone.waitForTone(HOLD_MUSIC_HZ, 5_000);
     const refused = await dialog.request('UPDATE', 'v=0\r\no=patient 1 2 IN IP4 127.0.0.1\r\nthis is not SDP\r\n');
     assert.is(refused.status, 488);
-    assertFlowing(await windowAt(phone, 'the music after the refused UPDATE', Date.now()), HOLD_MUSIC_HZ, 'hold music after the 488');
+    assertFlowing(
+      await windowAt(phone, 'the music after the refused UPDATE', Date.now()),
+      HOLD_MUSIC_HZ,
+      'hold music after the 488',
+    );
     const refresh = await dialog.request('UPDATE');
     assert.is(refresh.status, 200);
     assert.is((await dialog.hangUp()).status, 200, 'the call was still up');
@@ -234,7 +320,9 @@ test('an UPDATE whose SDP rtpengine cannot read gets 488; the call and its music
   }
 });
 
-test('bridged: a re-INVITE that moves the patient keeps the conversation going both ways at 50 packets/s', async ({ path }) => {
+test('bridged: a re-INVITE that moves the patient keeps the conversation going both ways at 50 packets/s', async ({
+  path,
+}) => {
   const staff = new Staff(path.redis);
   const events = await CallEvents.open(path.redisUrl);
   const before = await PatientPhone.open();
@@ -246,14 +334,22 @@ test('bridged: a re-INVITE that moves the patient keeps the conversation going b
     const from = events.mark();
     const logsFrom = path.app.logs.length;
     const call = path.sipp('uac-reinvite-expect-200-with-sdp.xml', {
-      keys: { rtp_port: before.port, reinvite_version: 1001, reinvite_port: after.port, reinvite_direction: 'sendrecv' },
+      keys: {
+        rtp_port: before.port,
+        reinvite_version: 1001,
+        reinvite_port: after.port,
+        reinvite_direction: 'sendrecv',
+      },
       pauseMs: PAUSE_MS,
     });
     const ring = await agentPhone.nextInvite();
     const agentMedia = await ring.answer();
     await events.waitFor({ state: 'bridged', from });
     await before.waitForTone(AGENT_TONE_HZ, 3_000);
-    const reinvite = await path.app.waitForLog('the re-INVITE', (line) => line.msg === 're-INVITE from the patient', { from: logsFrom, timeoutMs: PAUSE_MS + 5_000 });
+    const reinvite = await path.app.waitForLog('the re-INVITE', (line) => line.msg === 're-INVITE from the patient', {
+      from: logsFrom,
+      timeoutMs: PAUSE_MS + 5_000,
+    });
     const at = reinvite.time as number;
     before.stopSending();
     const [patientHears, agentHears] = await Promise.all([
@@ -265,7 +361,9 @@ test('bridged: a re-INVITE that moves the patient keeps the conversation going b
     assert.is(responseTo(result, '2 INVITE').status, 200);
     const toPatient = assertFlowing(patientHears, AGENT_TONE_HZ, 'the agent, heard at the new port');
     const toAgent = assertFlowing(agentHears, PATIENT_TONE_HZ, 'the patient, heard by the agent');
-    console.log(`  re-INVITE while bridged: patient hears ${toPatient.toFixed(1)} packets/s, agent hears ${toAgent.toFixed(1)} packets/s`);
+    console.log(
+      `  re-INVITE while bridged: patient hears ${toPatient.toFixed(1)} packets/s, agent hears ${toAgent.toFixed(1)} packets/s`,
+    );
     await ring.waitForBye(5_000);
   } finally {
     before.close();

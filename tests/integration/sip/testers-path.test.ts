@@ -24,7 +24,12 @@ test.after(async (context) => {
   await context.path?.stop();
 });
 
-function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -57,21 +62,44 @@ async function lastCallEndReason(path: CallPath, before: Set<string>): Promise<u
     .map((e) => e.call?.id)
     .filter((id): id is string => id !== undefined && !before.has(id));
   const id = mine[mine.length - 1];
-  const ended = await path.app.waitForLog('the call to end', (line) => line.msg === 'call ended' && line['callId'] === id);
+  const ended = await path.app.waitForLog(
+    'the call to end',
+    (line) => line.msg === 'call ended' && line['callId'] === id,
+  );
   return ended['reason'];
 }
 
 async function knownCallIds(path: CallPath): Promise<Set<string>> {
   const entries = await path.redis.xrange('stream:call-events', '-', '+');
-  return new Set(entries.map(([, fields]) => (JSON.parse(fields[1] ?? '{}') as { call?: { id: string } }).call?.id ?? ''));
+  return new Set(
+    entries.map(([, fields]) => (JSON.parse(fields[1] ?? '{}') as { call?: { id: string } }).call?.id ?? ''),
+  );
 }
 
-test('sipp -sn uac -aa calls the clinic number, is answered, answers the keepalives, and hangs up cleanly', async ({ path }) => {
+test('sipp -sn uac -aa calls the clinic number, is answered, answers the keepalives, and hangs up cleanly', async ({
+  path,
+}) => {
   const before = await knownCallIds(path);
   // Without -aa, sipp's built-in uac takes the keepalive OPTIONS for an error and aborts the call.
   const result = await run(
     'sipp',
-    ['-sn', 'uac', `127.0.0.1:${path.kamailioPort}`, '-s', CLINIC_NUMBER, '-m', '1', '-d', '3500', '-aa', '-i', '127.0.0.1', '-nostdin', '-timeout', '20s'],
+    [
+      '-sn',
+      'uac',
+      `127.0.0.1:${path.kamailioPort}`,
+      '-s',
+      CLINIC_NUMBER,
+      '-m',
+      '1',
+      '-d',
+      '3500',
+      '-aa',
+      '-i',
+      '127.0.0.1',
+      '-nostdin',
+      '-timeout',
+      '20s',
+    ],
     os.tmpdir(),
     30_000,
   );
@@ -89,9 +117,17 @@ test("baresip with the repository's config is answered and receives the queue's 
   try {
     cpSync(path_join(REPO_ROOT, 'pbx-config/test-clients/baresip'), dir, { recursive: true });
     const config = path_join(dir, 'config');
-    writeFileSync(config, readFileSync(config, 'utf8').replace('aufile,pbx-config/', `aufile,${REPO_ROOT}/pbx-config/`));
+    writeFileSync(
+      config,
+      readFileSync(config, 'utf8').replace('aufile,pbx-config/', `aufile,${REPO_ROOT}/pbx-config/`),
+    );
     const before = await knownCallIds(path);
-    const result = await run('baresip', ['-f', dir, '-e', `/dial sip:${CLINIC_NUMBER}@127.0.0.1:${path.kamailioPort}`, '-t', '6'], REPO_ROOT, 30_000);
+    const result = await run(
+      'baresip',
+      ['-f', dir, '-e', `/dial sip:${CLINIC_NUMBER}@127.0.0.1:${path.kamailioPort}`, '-t', '6'],
+      REPO_ROOT,
+      30_000,
+    );
     assert.match(result.output, /Call established/, result.output.slice(-2000));
     assert.match(result.output, /incoming rtp for 'audio' established/, 'the patient hears the queue');
     await waitFor('no call left active', async () => (await activeCallIds(path.redis)).length === 0, 10_000);

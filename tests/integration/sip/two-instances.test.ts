@@ -14,7 +14,16 @@ import { waitFor } from '../../helpers/wait.js';
 import { AGENT_TONE_HZ, AgentPhone } from '../../helpers/agent-phone.js';
 import { CallEvents } from '../../helpers/call-events.js';
 import { Callers, assertHears, listen, maxGap, type Caller } from '../../helpers/callers.js';
-import { HOLD_MUSIC_HZ, INTRO_SECONDS, activeCallIds, deskCallIdOf, ownerOf, readCall, startCallPath, type CallPath } from '../../helpers/call-path.js';
+import {
+  HOLD_MUSIC_HZ,
+  INTRO_SECONDS,
+  activeCallIds,
+  deskCallIdOf,
+  ownerOf,
+  readCall,
+  startCallPath,
+  type CallPath,
+} from '../../helpers/call-path.js';
 import { PATIENT_TONE_HZ } from '../../helpers/patient-phone.js';
 import { instanceIdOf, type RunningSipApp } from '../../helpers/sip-app.js';
 import { Staff } from '../../helpers/staff.js';
@@ -30,7 +39,10 @@ const TAKEOVER_AFTER_STOP_MS = 4_000;
 const test = suite<{ path: CallPath }>('two sip app instances: rolling restarts and crashes lose no call');
 
 test.before(async (context) => {
-  context.path = await startCallPath({ instances: 2, appEnv: { RING_TIMEOUT_SECONDS: '30', PATIENT_KEEPALIVE_SECONDS: '5' } });
+  context.path = await startCallPath({
+    instances: 2,
+    appEnv: { RING_TIMEOUT_SECONDS: '30', PATIENT_KEEPALIVE_SECONDS: '5' },
+  });
 });
 
 test.after(async (context) => {
@@ -42,25 +54,43 @@ interface Waiting extends Caller {
 }
 
 /** A new patient's call, answered and waiting with the music; asserts it went to instance `expectedOwner` when given. */
-async function callAndWait(path: CallPath, callers: Callers, events: CallEvents, expectedOwner?: string): Promise<Waiting> {
+async function callAndWait(
+  path: CallPath,
+  callers: Callers,
+  events: CallEvents,
+  expectedOwner?: string,
+): Promise<Waiting> {
   const from = events.mark();
   const caller = await callers.call();
   // (Not just the next call to wait: an adoption puts other calls back in the queue meanwhile.)
   const callId = await deskCallIdOf(path, caller.dialog.callId);
   const call = (await events.waitFor({ callId, state: 'waiting', from }, QUEUED_WITHIN_MS)).call;
-  if (expectedOwner) assert.is(await ownerOf(path, call.id), expectedOwner, 'the new call went to the running instance');
+  if (expectedOwner)
+    assert.is(await ownerOf(path, call.id), expectedOwner, 'the new call went to the running instance');
   await caller.phone.waitForTone(HOLD_MUSIC_HZ, 3_000);
   return { ...caller, call };
 }
 
 /** Epoch ms of the first `msg` the app logged from index `from` on, waiting for `count` of them. */
-async function loggedAt(app: RunningSipApp, msg: string, count: number, from: number, timeoutMs: number): Promise<number> {
-  await app.waitForLog(`${count} × "${msg}"`, () => app.logs.slice(from).filter((line) => line.msg === msg).length >= count, { timeoutMs });
+async function loggedAt(
+  app: RunningSipApp,
+  msg: string,
+  count: number,
+  from: number,
+  timeoutMs: number,
+): Promise<number> {
+  await app.waitForLog(
+    `${count} × "${msg}"`,
+    () => app.logs.slice(from).filter((line) => line.msg === msg).length >= count,
+    { timeoutMs },
+  );
   const first = app.logs.slice(from).find((line) => line.msg === msg);
   return Number(first?.['time']);
 }
 
-test('rolling restart (A stops, A starts, B stops, B starts): every waiting patient keeps the music, new calls go to the running instance, and an agent answers each afterwards', async ({ path }) => {
+test('rolling restart (A stops, A starts, B stops, B starts): every waiting patient keeps the music, new calls go to the running instance, and an agent answers each afterwards', async ({
+  path,
+}) => {
   const { redis } = path;
   const staff = new Staff(redis);
   const events = await CallEvents.open(path.redisUrl);
@@ -81,17 +111,28 @@ test('rolling restart (A stops, A starts, B stops, B starts): every waiting pati
       const name = index === 0 ? 'A' : 'B';
       const survivor = path.appAt(1 - index);
       const survivorId = instanceIdOf(survivor);
-      const held = (await Promise.all(patients.map(async (patient) => ((await ownerOf(path, patient.call.id)) === instanceIdOf(path.appAt(index)) ? 1 : 0)))).reduce<number>((a, b) => a + b, 0);
+      const held = (
+        await Promise.all(
+          patients.map(async (patient) =>
+            (await ownerOf(path, patient.call.id)) === instanceIdOf(path.appAt(index)) ? 1 : 0,
+          ),
+        )
+      ).reduce<number>((a, b) => a + b, 0);
       const logFrom = survivor.logs.length;
       const stopAt = Date.now();
       const status = await path.stopAppAt(index);
       assert.equal(status, { code: 0, signal: null }, `${name} exits 0`);
       const adoptedAt = await loggedAt(survivor, ADOPTED, held, logFrom, TAKEOVER_AFTER_STOP_MS);
       // On the stopping instance's word, not a second later when its Redis connection is seen gone.
-      await survivor.waitForLog('the stop message', (line) => line.msg === 'a sip app instance stopped; taking over its calls', { from: logFrom });
+      await survivor.waitForLog(
+        'the stop message',
+        (line) => line.msg === 'a sip app instance stopped; taking over its calls',
+        { from: logFrom },
+      );
       figures.push(`${name} SIGTERM → first call adopted by the other: ${adoptedAt - stopAt} ms (${held} calls)`);
       assert.ok(adoptedAt - stopAt < TAKEOVER_AFTER_STOP_MS, `adopted ${adoptedAt - stopAt} ms after the SIGTERM`);
-      for (const patient of patients) assert.is(await ownerOf(path, patient.call.id), survivorId, 'every call is on the survivor');
+      for (const patient of patients)
+        assert.is(await ownerOf(path, patient.call.id), survivorId, 'every call is on the survivor');
       // A new call while one instance is down goes to the other, at once.
       const callAt = Date.now();
       patients.push(await callAndWait(path, callers, events, survivorId));
@@ -99,25 +140,35 @@ test('rolling restart (A stops, A starts, B stops, B starts): every waiting pati
 
       const app = await path.startAppAt(index);
       // The restarted instance has nothing to adopt (the survivor holds every call), and takes new calls again.
-      assert.not.ok(app.logs.some((line) => line.msg === ADOPTED), `the restarted ${name} adopts nothing`);
+      assert.not.ok(
+        app.logs.some((line) => line.msg === ADOPTED),
+        `the restarted ${name} adopts nothing`,
+      );
       const next = await callAndWait(path, callers, events);
       patients.push(next);
       // Round robin: of two new calls, one goes to the restarted instance.
-      if ((await ownerOf(path, next.call.id)) !== instanceIdOf(app)) patients.push(await callAndWait(path, callers, events, instanceIdOf(app)));
+      if ((await ownerOf(path, next.call.id)) !== instanceIdOf(app))
+        patients.push(await callAndWait(path, callers, events, instanceIdOf(app)));
     };
     await restart(0);
     await restart(1);
     const endedAt = Date.now();
 
     for (const [i, patient] of patients.entries()) {
-      assertHears(await listen(patient.phone, `patient ${i + 1} after the rolling restart`, 1_000), HOLD_MUSIC_HZ, `patient ${i + 1} after the rolling restart`);
+      assertHears(
+        await listen(patient.phone, `patient ${i + 1} after the rolling restart`, 1_000),
+        HOLD_MUSIC_HZ,
+        `patient ${i + 1} after the rolling restart`,
+      );
       const from = Math.max(startedAt, patient.call.queuedAt ?? startedAt);
       const gap = maxGap(patient.phone, from, endedAt);
       figures.push(`patient ${i + 1}: longest silence ${gap} ms`);
       assert.ok(gap < MAX_SILENCE_MS, `patient ${i + 1} heard ${gap} ms of silence`);
       assert.is(patient.dialog.requestsReceived('BYE').length, 0, `no BYE to patient ${i + 1}`);
     }
-    console.log(`  rolling restart (load: ${(await import('node:os')).loadavg()[0]?.toFixed(1)}):\n    ${figures.join('\n    ')}`);
+    console.log(
+      `  rolling restart (load: ${(await import('node:os')).loadavg()[0]?.toFixed(1)}):\n    ${figures.join('\n    ')}`,
+    );
     assert.equal((await activeCallIds(redis)).sort(), patients.map((patient) => patient.call.id).sort());
 
     // An agent answers them one after the other, and they talk both ways.
@@ -129,7 +180,9 @@ test('rolling restart (A stops, A starts, B stops, B starts): every waiting pati
     for (let i = 0; i < patients.length; i++) {
       const from = events.mark();
       const ring = await dora.nextInvite(10_000);
-      const patient = [...unanswered].find((candidate) => candidate.call.id === header(ring.invite, QUEUE_CALL_ID_HEADER));
+      const patient = [...unanswered].find(
+        (candidate) => candidate.call.id === header(ring.invite, QUEUE_CALL_ID_HEADER),
+      );
       if (!patient) throw new Error(`the ring is for no waiting patient: ${header(ring.invite, QUEUE_CALL_ID_HEADER)}`);
       unanswered.delete(patient);
       const media = await ring.answer();
@@ -162,7 +215,9 @@ test('rolling restart (A stops, A starts, B stops, B starts): every waiting pati
   }
 });
 
-test('SIGKILL of one instance: the other adopts its waiting and bridged calls within seconds; the patients stay, and their BYE afterwards ends the call properly', async ({ path }) => {
+test('SIGKILL of one instance: the other adopts its waiting and bridged calls within seconds; the patients stay, and their BYE afterwards ends the call properly', async ({
+  path,
+}) => {
   const { redis } = path;
   const staff = new Staff(redis);
   const events = await CallEvents.open(path.redisUrl);
@@ -187,28 +242,48 @@ test('SIGKILL of one instance: the other adopts its waiting and bridged calls wi
     const survivor = path.appAt(1 - victimIndex);
     const survivorId = instanceIdOf(survivor);
     const held = [bridged.id, ...waiting.map((patient) => patient.call.id)];
-    const onVictim = (await Promise.all(held.map((id) => ownerOf(path, id)))).filter((owner) => owner === victimId).length;
+    const onVictim = (await Promise.all(held.map((id) => ownerOf(path, id)))).filter(
+      (owner) => owner === victimId,
+    ).length;
     assert.ok(onVictim >= 2, `${onVictim} calls on the instance killed`);
     const logFrom = survivor.logs.length;
     const killAt = Date.now();
     await path.crashAppAt(victimIndex);
     const adoptedAt = await loggedAt(survivor, ADOPTED, onVictim, logFrom, TAKEOVER_AFTER_CRASH_MS + 2_000);
-    await survivor.waitForLog('the loss noticed', (line) => line.msg === 'a sip app instance is gone; taking over its calls', { from: logFrom });
+    await survivor.waitForLog(
+      'the loss noticed',
+      (line) => line.msg === 'a sip app instance is gone; taking over its calls',
+      { from: logFrom },
+    );
     const allAt = Number(survivor.logs.slice(logFrom).filter((line) => line.msg === ADOPTED)[onVictim - 1]?.['time']);
-    console.log(`  SIGKILL → first call adopted by the survivor: ${adoptedAt - killAt} ms, all ${onVictim}: ${allAt - killAt} ms`);
+    console.log(
+      `  SIGKILL → first call adopted by the survivor: ${adoptedAt - killAt} ms, all ${onVictim}: ${allAt - killAt} ms`,
+    );
     assert.ok(adoptedAt - killAt < TAKEOVER_AFTER_CRASH_MS, `adopted ${adoptedAt - killAt} ms after the kill`);
     for (const id of held) assert.is(await ownerOf(path, id), survivorId);
 
     // Everyone is still on the line: the music, and the conversation both ways.
     const afterAt = Date.now();
     for (const [i, patient] of waiting.entries()) {
-      assertHears(await listen(patient.phone, `waiting patient ${i + 1} after the kill`, 1_000), HOLD_MUSIC_HZ, `waiting patient ${i + 1}`);
+      assertHears(
+        await listen(patient.phone, `waiting patient ${i + 1} after the kill`, 1_000),
+        HOLD_MUSIC_HZ,
+        `waiting patient ${i + 1}`,
+      );
       const gap = maxGap(patient.phone, killAt, Date.now());
       console.log(`  waiting patient ${i + 1}: longest silence across the kill ${gap} ms`);
       assert.ok(gap < MAX_SILENCE_MS, `waiting patient ${i + 1} heard ${gap} ms of silence`);
     }
-    assertHears(await listen(talking.phone, 'the agent after the kill', 1_000), AGENT_TONE_HZ, 'the bridged patient hears the agent');
-    assertHears(await listen(agentMedia, 'the patient after the kill', 1_000), PATIENT_TONE_HZ, 'the agent hears the patient');
+    assertHears(
+      await listen(talking.phone, 'the agent after the kill', 1_000),
+      AGENT_TONE_HZ,
+      'the bridged patient hears the agent',
+    );
+    assertHears(
+      await listen(agentMedia, 'the patient after the kill', 1_000),
+      PATIENT_TONE_HZ,
+      'the agent hears the patient',
+    );
     assert.ok(maxGap(talking.phone, killAt, afterAt) < MAX_SILENCE_MS, 'the bridged patient heard no silence');
 
     // A new call goes to the survivor at once.
@@ -220,7 +295,11 @@ test('SIGKILL of one instance: the other adopts its waiting and bridged calls wi
       const from = events.mark();
       assert.is((await patient.dialog.hangUp()).status, 200, `waiting patient ${i + 1}'s BYE`);
       await events.waitFor({ callId: patient.call.id, state: 'abandoned', from });
-      assert.is(await redis.zscore(RedisKeys.waitingCalls, patient.call.id), null, `patient ${i + 1} left calls:waiting`);
+      assert.is(
+        await redis.zscore(RedisKeys.waitingCalls, patient.call.id),
+        null,
+        `patient ${i + 1} left calls:waiting`,
+      );
     }
     // The bridged patient hangs up: the agent gets the BYE, and is free again.
     const endFrom = events.mark();
@@ -240,7 +319,9 @@ test('SIGKILL of one instance: the other adopts its waiting and bridged calls wi
   }
 });
 
-test("an attacker's in-dialog request with a forged Call-ID, Route or Request-URI (a dead instance's, another call's) reaches and ends no one else's call", async ({ path }) => {
+test("an attacker's in-dialog request with a forged Call-ID, Route or Request-URI (a dead instance's, another call's) reaches and ends no one else's call", async ({
+  path,
+}) => {
   const { redis, kamailio } = path;
   const events = await CallEvents.open(path.redisUrl);
   const callers = await Callers.open(path);
@@ -256,12 +337,24 @@ test("an attacker's in-dialog request with a forged Call-ID, Route or Request-UR
 
     const attempts: Array<[string, Parameters<typeof attacker.dialog.forge>[1], RegExp]> = [
       // Inside its own dialog's route, the victim's Call-ID (and From tag) to either instance's Contact.
-      ['the victim\'s Call-ID, to the dead instance', { callId: victim.dialog.callId, uri: deadContact }, /^(481|404)$/],
-      ['the victim\'s Call-ID and From tag, to the live one', { callId: victim.dialog.callId, fromTag: victimFromTag, uri: liveContact }, /^(481|404)$/],
+      ["the victim's Call-ID, to the dead instance", { callId: victim.dialog.callId, uri: deadContact }, /^(481|404)$/],
+      [
+        "the victim's Call-ID and From tag, to the live one",
+        { callId: victim.dialog.callId, fromTag: victimFromTag, uri: liveContact },
+        /^(481|404)$/,
+      ],
       // A Route straight at the dead instance, past Kamailio's Record-Route.
-      ['a Route at the dead instance', { callId: victim.dialog.callId, routes: [`<${deadContact};lr>`], uri: deadContact }, /^(481|404|403)$/],
+      [
+        'a Route at the dead instance',
+        { callId: victim.dialog.callId, routes: [`<${deadContact};lr>`], uri: deadContact },
+        /^(481|404|403)$/,
+      ],
       // A Request-URI that is no instance: Kamailio relays nothing there.
-      ['a Request-URI that is no instance', { uri: `sip:deskline@${kamailio.appHost}:${kamailio.sipPort + 1};transport=tcp` }, /^403$/],
+      [
+        'a Request-URI that is no instance',
+        { uri: `sip:deskline@${kamailio.appHost}:${kamailio.sipPort + 1};transport=tcp` },
+        /^403$/,
+      ],
     ];
     for (const [what, changes, expected] of attempts) {
       const answer = await attacker.dialog.forge('BYE', changes);
@@ -269,7 +362,11 @@ test("an attacker's in-dialog request with a forged Call-ID, Route or Request-UR
     }
     assert.is((await readCall(redis, victim.call.id))?.state, 'waiting', 'the victim still waits');
     assert.is((await readCall(redis, attacker.call.id))?.state, 'waiting', "and so does the attacker's own call");
-    assertHears(await listen(victim.phone, 'the victim after the forgeries', 1_000), HOLD_MUSIC_HZ, 'the victim hears the music');
+    assertHears(
+      await listen(victim.phone, 'the victim after the forgeries', 1_000),
+      HOLD_MUSIC_HZ,
+      'the victim hears the music',
+    );
     assert.is(victim.dialog.requestsReceived('BYE').length, 0, 'no BYE to the victim');
 
     const from = events.mark();

@@ -56,7 +56,11 @@ for (const seed of SEEDS) {
       assert.is(state ?? 'offline', agentStateOf(to), where);
       assert.is(callId !== null, to === 'ringing' || to === 'on-call' || to === 'paused-on-call', where);
       assert.is((await redis.zscore(RedisKeys.idleAgents, agent.userId)) !== null, to === 'available', where);
-      assert.is((await redis.zscore(RedisKeys.pauseEnds, agent.userId)) !== null, to === 'paused' || to === 'paused-on-call', where);
+      assert.is(
+        (await redis.zscore(RedisKeys.pauseEnds, agent.userId)) !== null,
+        to === 'paused' || to === 'paused-on-call',
+        where,
+      );
       seen.add(`${move} ${from}->${to}`);
     }
     // The walk is long enough to have made every kind of move from every position it can happen in.

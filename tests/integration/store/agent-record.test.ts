@@ -36,7 +36,9 @@ test.after(async (context) => {
 for (const from of AGENT_POSITIONS) {
   for (const move of AGENT_MOVES) {
     const allowed = AGENT_TABLE[move][from];
-    const name = allowed ? `${move} from ${from}: lands on ${allowed.join(' or ')}` : `${move} from ${from}: refused, Redis unchanged`;
+    const name = allowed
+      ? `${move} from ${from}: lands on ${allowed.join(' or ')}`
+      : `${move} from ${from}: refused, Redis unchanged`;
     test(name, async ({ redis, agent }) => {
       await agent.reach(from);
       const waitingCall = move === 'claim' ? await agent.newWaitingCall() : undefined;
@@ -56,7 +58,10 @@ for (const from of AGENT_POSITIONS) {
   }
 }
 
-test('a legal move refused for another reason also leaves Redis unchanged: a workstation held by someone else', async ({ redis, agent }) => {
+test('a legal move refused for another reason also leaves Redis unchanged: a workstation held by someone else', async ({
+  redis,
+  agent,
+}) => {
   const bob = new AgentDriver(redis, 'bob', ['back-office']);
   await bob.reach('available');
   await agent.reach('available');

@@ -4,7 +4,16 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { deliveredPps, MIN_PPS, percentile, rateOver, stagePlan, stopReason, summarize, type StageOutcome } from '../../helpers/capacity-rules.js';
+import {
+  deliveredPps,
+  MIN_PPS,
+  percentile,
+  rateOver,
+  stagePlan,
+  stopReason,
+  summarize,
+  type StageOutcome,
+} from '../../helpers/capacity-rules.js';
 
 /** Arrivals every `gapMs` from `from` (inclusive) to `to` (exclusive). */
 const every = (gapMs: number, from: number, to: number): { at: number }[] => {
@@ -48,12 +57,22 @@ test('the summary shows the worst callers: min, 5th percentile (nearest rank), m
 });
 
 const fine = (n: number) => summarize(Array.from({ length: n }, () => 50));
-const outcome = (over: Partial<StageOutcome> = {}): StageOutcome => ({ holding: fine(100), atPatients: fine(10), atAgents: fine(10), failedCalls: 0, ...over });
+const outcome = (over: Partial<StageOutcome> = {}): StageOutcome => ({
+  holding: fine(100),
+  atPatients: fine(10),
+  atAgents: fine(10),
+  failedCalls: 0,
+  ...over,
+});
 
 test('the bench goes on while every caller gets 48 pps or more', () => {
   assert.is(stopReason(outcome()), undefined);
   assert.is(stopReason(outcome({ holding: summarize([48, 50, 50]) })), undefined, '48 itself is enough');
-  assert.is(stopReason(outcome({ atPatients: summarize([]), atAgents: summarize([]) })), undefined, 'a stage without bridged calls');
+  assert.is(
+    stopReason(outcome({ atPatients: summarize([]), atAgents: summarize([]) })),
+    undefined,
+    'a stage without bridged calls',
+  );
 });
 
 test('one caller on hold below 48 pps stops it, even when the median is fine', () => {
@@ -71,11 +90,16 @@ test('a failed call stops it, whatever the packet rates', () => {
 });
 
 test('a saturated bench stops it: its late reads and short sends would be counted against the server', () => {
-  const busy = (loopP99Ms: number, sendersMedianPps: number) => stopReason(outcome({ loadGenerator: { loopP99Ms, sendersMedianPps } }));
+  const busy = (loopP99Ms: number, sendersMedianPps: number) =>
+    stopReason(outcome({ loadGenerator: { loopP99Ms, sendersMedianPps } }));
   assert.is(busy(90, 48), undefined);
   assert.match(busy(240, 48) ?? '', /load generator is saturated/);
   assert.match(busy(20, 38.7) ?? '', /senders at 38\.7 pps/);
-  assert.match(stopReason(outcome({ failedCalls: 2, loadGenerator: { loopP99Ms: 500, sendersMedianPps: 10 } })) ?? '', /2 call\(s\) failed/, 'a failed call is reported first');
+  assert.match(
+    stopReason(outcome({ failedCalls: 2, loadGenerator: { loopP99Ms: 500, sendersMedianPps: 10 } })) ?? '',
+    /2 call\(s\) failed/,
+    'a failed call is reported first',
+  );
 });
 
 test('stages pair the two lists; the shorter repeats its last value; lists that shrink or are not numbers are refused', () => {

@@ -5,7 +5,14 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chaosFailures, chaosPlan, MAX_SILENCE_MS, type CallResult, type ChaosOptions, type ChaosReport } from '../../helpers/chaos.js';
+import {
+  chaosFailures,
+  chaosPlan,
+  MAX_SILENCE_MS,
+  type CallResult,
+  type ChaosOptions,
+  type ChaosReport,
+} from '../../helpers/chaos.js';
 
 const options = (seed: number): ChaosOptions => ({
   seed,
@@ -27,7 +34,10 @@ test('a seed replays the same calls and kills; another seed gives other moments'
 
 test('each service is killed `rounds` times, in turn, each in the first 60 % of its own slot after the first tenth', () => {
   const { kills } = chaosPlan(options(7));
-  assert.equal(kills.map((k) => k.service), ['kamailio', 'rtpengine', 'sip', 'signaling', 'redis', 'kamailio', 'rtpengine', 'sip', 'signaling', 'redis']);
+  assert.equal(
+    kills.map((k) => k.service),
+    ['kamailio', 'rtpengine', 'sip', 'signaling', 'redis', 'kamailio', 'rtpengine', 'sip', 'signaling', 'redis'],
+  );
   const slot = (300_000 * 0.9) / 10;
   kills.forEach((k, i) => {
     const start = 30_000 + i * slot;
@@ -44,10 +54,22 @@ test('calls come within the arrival window, each from a number of its own, with 
     assert.ok(c.patienceMs >= 30_000 && c.patienceMs <= 90_000);
     assert.ok(c.talkMs >= 15_000 && c.talkMs <= 45_000);
   }
-  assert.equal(calls.map((c) => c.atMs), [...calls.map((c) => c.atMs)].sort((a, b) => a - b), 'in order of arrival');
+  assert.equal(
+    calls.map((c) => c.atMs),
+    [...calls.map((c) => c.atMs)].sort((a, b) => a - b),
+    'in order of arrival',
+  );
 });
 
-const call = (over: Partial<CallResult> = {}): CallResult => ({ number: '+49170', atMs: 0, bridged: true, byeProblems: [], patientSilenceMs: 130, agentSilenceMs: 40, ...over });
+const call = (over: Partial<CallResult> = {}): CallResult => ({
+  number: '+49170',
+  atMs: 0,
+  bridged: true,
+  byeProblems: [],
+  patientSilenceMs: 130,
+  agentSilenceMs: 40,
+  ...over,
+});
 const report = (over: Partial<ChaosReport> = {}): ChaosReport => ({
   seed: 1,
   calls: [call()],
@@ -64,20 +86,46 @@ const report = (over: Partial<ChaosReport> = {}): ChaosReport => ({
 
 test('the verdict: clean runs pass, and a refused call is not a failure', () => {
   assert.equal(chaosFailures(report()), []);
-  assert.equal(chaosFailures(report({ calls: [call(), { number: '+49171', atMs: 5, bridged: false, byeProblems: [], refused: 'SIP/2.0 503' }] })), []);
-  assert.equal(chaosFailures(report({ calls: [call({ patientSilenceMs: MAX_SILENCE_MS, agentSilenceMs: MAX_SILENCE_MS })] })), [], 'exactly 2 s is within the bar');
-  assert.equal(chaosFailures(report({ calls: [call({ notes: ["patient's BYE answered 503"] })] })), [], 'a BYE answered 503 whose call ended all the same');
+  assert.equal(
+    chaosFailures(
+      report({
+        calls: [call(), { number: '+49171', atMs: 5, bridged: false, byeProblems: [], refused: 'SIP/2.0 503' }],
+      }),
+    ),
+    [],
+  );
+  assert.equal(
+    chaosFailures(report({ calls: [call({ patientSilenceMs: MAX_SILENCE_MS, agentSilenceMs: MAX_SILENCE_MS })] })),
+    [],
+    'exactly 2 s is within the bar',
+  );
+  assert.equal(
+    chaosFailures(report({ calls: [call({ notes: ["patient's BYE answered 503"] })] })),
+    [],
+    'a BYE answered 503 whose call ended all the same',
+  );
 });
 
 test('the verdict fails on a long silence (naming the kill before it), a drop, a BYE problem, a ghost, a ghost ring, the board, a service not back', () => {
   const silent = chaosFailures(report({ calls: [call({ agentSilenceMs: 2100, agentSilenceFromS: 36.7 })] }));
   assert.equal(silent, ['+49170: 2.1 s of silence at the agent from 36.7 s, rtpengine killed at 36.6 s']);
   assert.is(chaosFailures(report({ calls: [call({ dropped: 'at the patient, 41.7 s' })] })).length, 1);
-  assert.is(chaosFailures(report({ calls: [call({ byeProblems: ["the patient's BYE did not reach the agent within 5 s"] })] })).length, 1);
+  assert.is(
+    chaosFailures(report({ calls: [call({ byeProblems: ["the patient's BYE did not reach the agent within 5 s"] })] }))
+      .length,
+    1,
+  );
   assert.is(chaosFailures(report({ ghosts: ['x from +49170 (waiting)'] })).length, 1);
   assert.is(chaosFailures(report({ ghostRings: ['agent 0 rung for +49170'] })).length, 1);
-  assert.is(chaosFailures(report({ board: [{ atS: 50, differences: ['+49170 is bridged but not on the board'] }] })).length, 1);
-  assert.is(chaosFailures(report({ kills: [{ service: 'sip', atS: 60, pid: 1, error: 'not started again within 60 s' }] })).length, 1);
+  assert.is(
+    chaosFailures(report({ board: [{ atS: 50, differences: ['+49170 is bridged but not on the board'] }] })).length,
+    1,
+  );
+  assert.is(
+    chaosFailures(report({ kills: [{ service: 'sip', atS: 60, pid: 1, error: 'not started again within 60 s' }] }))
+      .length,
+    1,
+  );
 });
 
 test.run();

@@ -58,9 +58,23 @@ test('the warm-up is left out; percentiles are nearest rank over the rest', () =
     const latency = i < 20 ? 1000 : ((i * 37) % 100) + 1;
     clock.received(0, event, i * 100 + latency);
   }
-  assert.equal(clock.summary(20), { n: 100, p50: 50, p95: 95, max: 100, first: { p50: 50, p95: 95, max: 100 }, missed: 0 });
+  assert.equal(clock.summary(20), {
+    n: 100,
+    p50: 50,
+    p95: 95,
+    max: 100,
+    first: { p50: 50, p95: 95, max: 100 },
+    missed: 0,
+  });
   assert.is(clock.summary().max, 1000);
-  assert.equal(new FanoutClock(5).summary(), { n: 0, p50: NaN, p95: NaN, max: NaN, first: { p50: NaN, p95: NaN, max: NaN }, missed: 0 });
+  assert.equal(new FanoutClock(5).summary(), {
+    n: 0,
+    p50: NaN,
+    p95: NaN,
+    max: NaN,
+    first: { p50: NaN, p95: NaN, max: NaN },
+    missed: 0,
+  });
 });
 
 test.run();

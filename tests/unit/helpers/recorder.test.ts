@@ -40,10 +40,12 @@ test('a wait fails after its timeout, naming the recorder, what it waited for an
   recorder.add(1);
   recorder.add(3);
   const started = Date.now();
-  const error = await recorder.waitFor('an even number', (n) => n % 2 === 0, 0, 100).then(
-    () => undefined,
-    (err: Error) => err,
-  );
+  const error = await recorder
+    .waitFor('an even number', (n) => n % 2 === 0, 0, 100)
+    .then(
+      () => undefined,
+      (err: Error) => err,
+    );
   const elapsed = Date.now() - started;
   assert.instance(error, Error);
   assert.is(error?.message, 'counter: timed out after 100 ms waiting for an even number; recorded: 1,3');
@@ -52,7 +54,11 @@ test('a wait fails after its timeout, naming the recorder, what it waited for an
 
 test('waitUntil resolves with the first defined value of a check over all items', async () => {
   const recorder = new Recorder<number>('packets');
-  const third = recorder.waitUntil('three packets', (items) => (items.length >= 3 ? items.reduce((a, b) => a + b, 0) : undefined), 1000);
+  const third = recorder.waitUntil(
+    'three packets',
+    (items) => (items.length >= 3 ? items.reduce((a, b) => a + b, 0) : undefined),
+    1000,
+  );
   for (const n of [1, 2, 3, 4]) recorder.add(n);
   assert.is(await third, 6);
 });

@@ -24,17 +24,26 @@ test('scripts/node-release names an exact release and the sha512 of its npm tarb
 test('every node image in deploy/ is FROM node:<that major>, and there is at least one', () => {
   const froms = readdirSync(path.join(REPO_ROOT, 'deploy'), { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
-    .flatMap((entry) => readdirSync(path.join(REPO_ROOT, 'deploy', entry.name)).filter((f) => f.startsWith('Dockerfile')).map((f) => `deploy/${entry.name}/${f}`))
+    .flatMap((entry) =>
+      readdirSync(path.join(REPO_ROOT, 'deploy', entry.name))
+        .filter((f) => f.startsWith('Dockerfile'))
+        .map((f) => `deploy/${entry.name}/${f}`),
+    )
     .flatMap((file) => [...read(file).matchAll(/^FROM\s+node:(\S+)/gm)].map((m) => `${file}: node:${m[1]}`));
   assert.ok(froms.length >= 3, froms.join('\n'));
   for (const from of froms) assert.match(from, new RegExp(`: node:${release.major}-bookworm-slim$`), from);
 });
 
 test('package.json, its lockfile and the README ask for that major', () => {
-  const pkg = JSON.parse(read('package.json')) as { engines: { node: string }; devDependencies: Record<string, string> };
+  const pkg = JSON.parse(read('package.json')) as {
+    engines: { node: string };
+    devDependencies: Record<string, string>;
+  };
   assert.is(pkg.engines.node, `>=${release.major}`);
   assert.match(pkg.devDependencies['@types/node'] ?? '', new RegExp(`^${release.major}\\.`));
-  const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { version?: string; engines?: { node: string } }> };
+  const lock = JSON.parse(read('package-lock.json')) as {
+    packages: Record<string, { version?: string; engines?: { node: string } }>;
+  };
   assert.is(lock.packages['']?.engines?.node, pkg.engines.node);
   assert.is(lock.packages['node_modules/@types/node']?.version, pkg.devDependencies['@types/node']);
   const readme = read('README.md');

@@ -17,7 +17,7 @@ test.after(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
-test('the launcher\'s Redis password is generated once, 64 hex digits, readable by its owner only, and the same at the next start', () => {
+test("the launcher's Redis password is generated once, 64 hex digits, readable by its owner only, and the same at the next start", () => {
   const dir = varDir();
   const first = redisPassword({}, dir);
   assert.match(first, /^[0-9a-f]{64}$/);
@@ -27,11 +27,21 @@ test('the launcher\'s Redis password is generated once, 64 hex digits, readable 
   assert.is(readFileSync(redisPasswordFile(dir), 'utf8'), `${first}\n`);
 });
 
-test('REDIS_PASSWORD wins over the file; one that a URL or Kamailio\'s spec would mangle is refused, naming the variable', () => {
+test("REDIS_PASSWORD wins over the file; one that a URL or Kamailio's spec would mangle is refused, naming the variable", () => {
   const dir = varDir();
   assert.is(redisPassword({ REDIS_PASSWORD: 'a1'.repeat(16) }, dir), 'a1'.repeat(16));
-  for (const bad of ['short', 'with space in it 1234', 'semi;colon;password1', 'at@sign@password1234', 'quote"password1234567']) {
-    assert.throws(() => redisPassword({ REDIS_PASSWORD: bad }, dir), (err: unknown) => err instanceof LaunchConfigError && /REDIS_PASSWORD/.test(err.message), bad);
+  for (const bad of [
+    'short',
+    'with space in it 1234',
+    'semi;colon;password1',
+    'at@sign@password1234',
+    'quote"password1234567',
+  ]) {
+    assert.throws(
+      () => redisPassword({ REDIS_PASSWORD: bad }, dir),
+      (err: unknown) => err instanceof LaunchConfigError && /REDIS_PASSWORD/.test(err.message),
+      bad,
+    );
   }
 });
 

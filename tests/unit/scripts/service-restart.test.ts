@@ -8,7 +8,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ExitStatus, WatchedProcess } from '@deskline/scripts/managed-process';
 import {
-  RESTART_POLICY, RestartBackoff, SERVICE_TRANSITIONS, ServiceRunner, canTransition, type RunnerContext, type ServiceState,
+  RESTART_POLICY,
+  RestartBackoff,
+  SERVICE_TRANSITIONS,
+  ServiceRunner,
+  canTransition,
+  type RunnerContext,
+  type ServiceState,
 } from '@deskline/scripts/service-runner';
 
 class FakeProcess implements WatchedProcess {
@@ -19,7 +25,10 @@ class FakeProcess implements WatchedProcess {
   readonly died: Promise<ExitStatus>;
   private resolveExit: (status: ExitStatus) => void = () => undefined;
 
-  constructor(readonly name: string, readonly pid: number) {
+  constructor(
+    readonly name: string,
+    readonly pid: number,
+  ) {
     this.died = new Promise((resolve) => {
       this.resolveExit = resolve;
     });
@@ -66,10 +75,14 @@ class FakeClock {
     new Promise((resolve) => {
       const timer = { at: this.time + ms, resolve };
       this.timers.push(timer);
-      signal.addEventListener('abort', () => {
-        this.timers = this.timers.filter((t) => t !== timer);
-        resolve();
-      }, { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          this.timers = this.timers.filter((t) => t !== timer);
+          resolve();
+        },
+        { once: true },
+      );
     });
 
   /** The end of the sleep that ends next, relative to now; undefined when nothing sleeps. */
@@ -114,7 +127,12 @@ function harness(options: { healthy?: () => boolean } = {}) {
   };
   const healthy = options.healthy ?? (() => true);
   const runner = new ServiceRunner(
-    { name: 'kamailio', prepare: () => ({ command: 'kamailio', args: [] }), healthy: async () => healthy(), startTimeoutMs: 200 },
+    {
+      name: 'kamailio',
+      prepare: () => ({ command: 'kamailio', args: [] }),
+      healthy: async () => healthy(),
+      startTimeoutMs: 200,
+    },
     context,
   );
   const last = (): FakeProcess => {
@@ -134,12 +152,18 @@ test('the waits: 100 ms, doubling to a cap of 30 s, and from 100 ms again after 
   assert.is(backoff.nextDelay(0), 200);
 });
 
-test('only the table\'s transitions are allowed; a service never goes from running to starting without a crash and a wait', () => {
+test("only the table's transitions are allowed; a service never goes from running to starting without a crash and a wait", () => {
   const states = Object.keys(SERVICE_TRANSITIONS) as ServiceState[];
   assert.equal(states.sort(), ['backing-off', 'crashed', 'running', 'starting', 'stopped', 'stopping']);
   assert.ok(canTransition('running', 'crashed'));
   assert.ok(canTransition('backing-off', 'stopped'), 'a stop during the wait');
-  for (const [from, to] of [['running', 'starting'], ['crashed', 'starting'], ['stopped', 'running'], ['stopping', 'starting'], ['backing-off', 'running']] as const) {
+  for (const [from, to] of [
+    ['running', 'starting'],
+    ['crashed', 'starting'],
+    ['stopped', 'running'],
+    ['stopping', 'starting'],
+    ['backing-off', 'running'],
+  ] as const) {
     assert.not.ok(canTransition(from, to), `${from} → ${to}`);
   }
 });
@@ -155,7 +179,12 @@ test('a crash after the first start: crashed, its group killed, a wait of 100 ms
   assert.is(runner.state, 'backing-off');
   assert.ok(first.groupKilled, 'what was left of its process group is killed before the restart');
   assert.is(clock.nextIn, 100);
-  assert.ok(said.includes('kamailio crashed (killed by SIGKILL) after 3.0 s ready; restarting it in 0.1 s (crash 1 in a row).\nIts last output:\n  the last line it wrote'), said.join('\n'));
+  assert.ok(
+    said.includes(
+      'kamailio crashed (killed by SIGKILL) after 3.0 s ready; restarting it in 0.1 s (crash 1 in a row).\nIts last output:\n  the last line it wrote',
+    ),
+    said.join('\n'),
+  );
   await clock.advance(99);
   assert.is(spawned.length, 1, 'not before the wait is over');
   await clock.advance(1);
@@ -197,7 +226,12 @@ test('a process that exits before it is ready again counts as another crash in a
   await settle();
   assert.is(runner.state, 'backing-off');
   assert.is(clock.nextIn, 200);
-  assert.ok(said.some((line) => line.startsWith('kamailio crashed (exit code 1) before it was ready; restarting it in 0.2 s (crash 2 in a row).')), said.join('\n'));
+  assert.ok(
+    said.some((line) =>
+      line.startsWith('kamailio crashed (exit code 1) before it was ready; restarting it in 0.2 s (crash 2 in a row).'),
+    ),
+    said.join('\n'),
+  );
   healthy = true;
   await clock.advance(200);
   assert.is(runner.state, 'running');
@@ -235,7 +269,10 @@ test('a stop while a restarted process is not ready yet stops that process, and 
   await clock.advance(60_000);
   assert.is(spawned.length, 2);
   assert.is(runner.state, 'stopped');
-  assert.not.ok(said.some((line) => line.includes('crashed (killed by SIGTERM)')), 'its stop is not taken for a crash');
+  assert.not.ok(
+    said.some((line) => line.includes('crashed (killed by SIGTERM)')),
+    'its stop is not taken for a crash',
+  );
 });
 
 test('a stop of a running service is not a crash: stopping, stopped, no restart', async () => {
@@ -253,7 +290,10 @@ test('the first start fails fast: an exit during it rejects, and nothing is rest
   const { clock, spawned, said, runner, last } = harness({ healthy: () => false });
   const started = runner.start();
   last().exit({ code: 1, signal: null });
-  const failure = await started.then(() => undefined, (err: unknown) => err);
+  const failure = await started.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   assert.instance(failure, Error);
   assert.match((failure as Error).message, /kamailio exited during start \(exit code 1\)/);
   assert.is(runner.state, 'crashed');

@@ -27,37 +27,72 @@ test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function registration(extra: Partial<TrunkRegistration> = {}): TrunkRegistration {
   return {
-    registrar: '203.0.113.10:5060', domain: 'sip.carrier.example', username: '4930123456', password: 'secret-pw',
-    authUsername: '4930123456', expires: 300, ...extra,
+    registrar: '203.0.113.10:5060',
+    domain: 'sip.carrier.example',
+    username: '4930123456',
+    password: 'secret-pw',
+    authUsername: '4930123456',
+    expires: 300,
+    ...extra,
   };
 }
 
 function settings(extra: Partial<KamailioSettings> = {}): KamailioSettings {
   return {
-    domain: 'deskline.local', listenHost: '127.0.0.1', sipPort: 5060, wsPort: 5066, appHost: '127.0.0.1', appPort: 5070,
-    trunkAddresses: ['127.0.0.1'], ephemeralSecret: 'x'.repeat(64), redisUrl: 'redis://127.0.0.1:6379', ...extra,
+    domain: 'deskline.local',
+    listenHost: '127.0.0.1',
+    sipPort: 5060,
+    wsPort: 5066,
+    appHost: '127.0.0.1',
+    appPort: 5070,
+    trunkAddresses: ['127.0.0.1'],
+    ephemeralSecret: 'x'.repeat(64),
+    redisUrl: 'redis://127.0.0.1:6379',
+    ...extra,
   };
 }
 
 test('no TRUNK_ variable set: no registration (TRUNK_ADDRESSES is not one of them)', () => {
   assert.is(readTrunkRegistration({}), undefined);
-  assert.is(readTrunkRegistration({ TRUNK_ADDRESSES: '192.0.2.1', TRUNK_REGISTRAR: '', TRUNK_PASSWORD: '' }), undefined);
+  assert.is(
+    readTrunkRegistration({ TRUNK_ADDRESSES: '192.0.2.1', TRUNK_REGISTRAR: '', TRUNK_PASSWORD: '' }),
+    undefined,
+  );
   assert.is(readLaunchConfig({}).sip.registration, undefined);
 });
 
 test('the defaults: the auth user name is the user name, the domain the registrar, 300 s, port 5060', () => {
   assert.equal(readTrunkRegistration({ ...REQUIRED, TRUNK_REGISTRAR: '203.0.113.10' }), {
-    registrar: '203.0.113.10:5060', domain: '203.0.113.10:5060', username: '4930123456', password: 'secret-pw',
-    authUsername: '4930123456', expires: 300,
+    registrar: '203.0.113.10:5060',
+    domain: '203.0.113.10:5060',
+    username: '4930123456',
+    password: 'secret-pw',
+    authUsername: '4930123456',
+    expires: 300,
   });
-  assert.is(readTrunkRegistration({ ...REQUIRED, TRUNK_REGISTRAR: '[2001:db8::10]' })?.registrar, '[2001:db8::10]:5060');
-  assert.is(readTrunkRegistration({ ...REQUIRED, TRUNK_REGISTRAR: '[2001:db8::10]:5080' })?.registrar, '[2001:db8::10]:5080');
+  assert.is(
+    readTrunkRegistration({ ...REQUIRED, TRUNK_REGISTRAR: '[2001:db8::10]' })?.registrar,
+    '[2001:db8::10]:5060',
+  );
+  assert.is(
+    readTrunkRegistration({ ...REQUIRED, TRUNK_REGISTRAR: '[2001:db8::10]:5080' })?.registrar,
+    '[2001:db8::10]:5080',
+  );
   const all = readLaunchConfig({
-    ...REQUIRED, TRUNK_DOMAIN: 'sip.carrier.example', TRUNK_AUTH_USERNAME: 'clinic@carrier', TRUNK_REALM: 'Carrier Realm', TRUNK_REGISTER_EXPIRES: '600',
+    ...REQUIRED,
+    TRUNK_DOMAIN: 'sip.carrier.example',
+    TRUNK_AUTH_USERNAME: 'clinic@carrier',
+    TRUNK_REALM: 'Carrier Realm',
+    TRUNK_REGISTER_EXPIRES: '600',
   }).sip.registration;
   assert.equal(all, {
-    registrar: '203.0.113.10:5060', domain: 'sip.carrier.example', username: '4930123456', password: 'secret-pw',
-    authUsername: 'clinic@carrier', realm: 'Carrier Realm', expires: 600,
+    registrar: '203.0.113.10:5060',
+    domain: 'sip.carrier.example',
+    username: '4930123456',
+    password: 'secret-pw',
+    authUsername: 'clinic@carrier',
+    realm: 'Carrier Realm',
+    expires: 600,
   });
 });
 
@@ -85,7 +120,8 @@ test('a bad or incomplete registration is refused naming the variable, and never
     } catch (err) {
       assert.instance(err, LaunchConfigError);
       assert.match((err as Error).message, pattern);
-      if (env['TRUNK_PASSWORD']) assert.not.ok((err as Error).message.includes(env['TRUNK_PASSWORD']), 'the password is not in the message');
+      if (env['TRUNK_PASSWORD'])
+        assert.not.ok((err as Error).message.includes(env['TRUNK_PASSWORD']), 'the password is not in the message');
     }
   }
 });
@@ -97,18 +133,25 @@ test('db_text fields: \\ : and tab are escaped as db_text reads them, spaces are
   assert.is(dbTextField('X', 'with space'), 'with space');
   assert.is(dbTextField('X', 'tab\there'), 'tab\\there');
   assert.is(dbTextField('X', '\\:'), '\\\\\\:');
-  for (const bad of ['a\nb', 'a\rb', 'a\0b']) assert.throws(() => dbTextField('TRUNK_PASSWORD', bad), /TRUNK_PASSWORD must not contain line breaks/);
+  for (const bad of ['a\nb', 'a\rb', 'a\0b'])
+    assert.throws(() => dbTextField('TRUNK_PASSWORD', bad), /TRUNK_PASSWORD must not contain line breaks/);
 });
 
-test('the uacreg table: Debian\'s columns in Debian\'s order, one row; empty columns are null', () => {
+test("the uacreg table: Debian's columns in Debian's order, one row; empty columns are null", () => {
   const debian = readFileSync('/usr/share/kamailio/dbtext/kamailio/uacreg', 'utf8').split('\n')[0] ?? '';
-  const names = (line: string): string[] => line.trim().split(/\s+/).map((c) => c.replace(/\(.*$/, ''));
+  const names = (line: string): string[] =>
+    line
+      .trim()
+      .split(/\s+/)
+      .map((c) => c.replace(/\(.*$/, ''));
   assert.equal(names(UACREG_COLUMNS), names(debian));
   assert.match(readFileSync('/usr/share/kamailio/dbtext/kamailio/version', 'utf8'), /^\d+:uacreg:5$/m);
   assert.match(UACREG_VERSION_TABLE, /^1:uacreg:5$/m);
 
   assert.is(
-    uacregTable(registration({ password: 'pa:ss w\\rd', authUsername: 'clinic:x', realm: 'carrier.example', expires: 120 })),
+    uacregTable(
+      registration({ password: 'pa:ss w\\rd', authUsername: 'clinic:x', realm: 'carrier.example', expires: 120 }),
+    ),
     `${UACREG_COLUMNS}\n` +
       '1:4930123456:4930123456:sip.carrier.example:4930123456:sip.carrier.example:carrier.example:clinic\\:x:pa\\:ss w\\\\rd::' +
       'sip\\:203.0.113.10\\:5060:120:0:0::\n',
@@ -131,16 +174,22 @@ test('writeRegistrationDb: a 700 directory with 600 files in the run dir; withou
   assert.throws(() => statSync(path.join(runDir, 'uacreg')), /ENOENT/);
 });
 
-test('Kamailio gets TRUNK_REGISTRATION_DB (and the interval when given), never the registration\'s own variables', () => {
+test("Kamailio gets TRUNK_REGISTRATION_DB (and the interval when given), never the registration's own variables", () => {
   const runDir = path.join(tmp, 'run2');
   assert.throws(() => kamailioEnv(settings({ registration: registration() })), /run dir/);
   const env = kamailioEnv(settings({ registration: registration(), registerInterval: 2 }), runDir);
   assert.is(env['TRUNK_REGISTRATION_DB'], `text://${path.join(runDir, 'uacreg')}`);
   assert.is(env['TRUNK_REGISTER_INTERVAL'], '2');
   assert.not.ok('TRUNK_REGISTRATION_DB' in kamailioEnv(settings(), runDir));
-  const inherited = { PATH: '/usr/bin', ...REQUIRED, TRUNK_REALM: 'r', TRUNK_REGISTRATION_DB: 'text:///somewhere/else' };
+  const inherited = {
+    PATH: '/usr/bin',
+    ...REQUIRED,
+    TRUNK_REALM: 'r',
+    TRUNK_REGISTRATION_DB: 'text:///somewhere/else',
+  };
   const without = kamailioProcessEnv(inherited, settings(), runDir);
-  for (const name of ['TRUNK_REGISTRAR', 'TRUNK_USERNAME', 'TRUNK_PASSWORD', 'TRUNK_REALM', 'TRUNK_REGISTRATION_DB']) assert.not.ok(name in without, name);
+  for (const name of ['TRUNK_REGISTRAR', 'TRUNK_USERNAME', 'TRUNK_PASSWORD', 'TRUNK_REALM', 'TRUNK_REGISTRATION_DB'])
+    assert.not.ok(name in without, name);
   const withIt = kamailioProcessEnv(inherited, settings({ registration: registration() }), runDir);
   assert.is(withIt['TRUNK_REGISTRATION_DB'], `text://${path.join(runDir, 'uacreg')}`);
   assert.not.ok(Object.values(withIt).includes('secret-pw'), 'the password is only in the table');
@@ -150,13 +199,15 @@ test('Kamailio gets TRUNK_REGISTRATION_DB (and the interval when given), never t
 test('npm start: the launcher writes the table into var/run/kamailio before Kamailio starts, and removes it when the settings go', () => {
   const varDir = path.join(tmp, 'var');
   const kamailio = (env: NodeJS.ProcessEnv) =>
-    serviceDefinitions(readLaunchConfig({ DESKLINE_VAR_DIR: varDir, SIP_EPHEMERAL_SECRET: 'e'.repeat(64), ...env })).find((d) => d.name === 'kamailio');
+    serviceDefinitions(
+      readLaunchConfig({ DESKLINE_VAR_DIR: varDir, SIP_EPHEMERAL_SECRET: 'e'.repeat(64), ...env }),
+    ).find((d) => d.name === 'kamailio');
   const prepared = kamailio({ ...REQUIRED, TRUNK_PASSWORD: 'pa:ss' })?.prepare();
   const table = path.join(varDir, 'run', 'kamailio', 'uacreg', 'uacreg');
   assert.match(readFileSync(table, 'utf8'), ':pa\\:ss::sip\\:203.0.113.10\\:5060:300:');
   assert.is(statSync(table).mode & 0o777, 0o600);
   assert.is(prepared?.env?.['TRUNK_REGISTRATION_DB'], `text://${path.dirname(table)}`);
-  assert.not.ok(prepared?.env && 'TRUNK_PASSWORD' in prepared.env, 'the password is not in Kamailio\'s environment');
+  assert.not.ok(prepared?.env && 'TRUNK_PASSWORD' in prepared.env, "the password is not in Kamailio's environment");
   const without = kamailio({})?.prepare();
   assert.not.ok(without?.env && 'TRUNK_REGISTRATION_DB' in without.env);
   assert.throws(() => statSync(table), /ENOENT/);

@@ -23,7 +23,12 @@ test('defaults: 127.0.0.1:8080, plain-HTTP cookies, 10 failures per account per 
 });
 
 test('values from the environment are converted to their types', () => {
-  const config = loadConfig({ REDIS_URL: 'rediss://cache:6380/2', PORT: '9000', COOKIE_SECURE: 'true', LOG_LEVEL: 'warn' });
+  const config = loadConfig({
+    REDIS_URL: 'rediss://cache:6380/2',
+    PORT: '9000',
+    COOKIE_SECURE: 'true',
+    LOG_LEVEL: 'warn',
+  });
   assert.is(config.PORT, 9000);
   assert.is(config.COOKIE_SECURE, true);
   assert.is(config.LOG_LEVEL, 'warn');
@@ -50,8 +55,14 @@ test('ports outside 1..65535 are refused', () => {
 });
 
 test("the account's slow-lane threshold cannot be set above ASVS 2.2.1 (100 failures per hour)", () => {
-  assert.is(loadConfig({ REDIS_URL: 'redis://r', LOGIN_MAX_FAILURES_PER_ACCOUNT: '100' }).LOGIN_MAX_FAILURES_PER_ACCOUNT, 100);
-  assert.match(problem({ REDIS_URL: 'redis://r', LOGIN_MAX_FAILURES_PER_ACCOUNT: '101' }), /LOGIN_MAX_FAILURES_PER_ACCOUNT="101"/);
+  assert.is(
+    loadConfig({ REDIS_URL: 'redis://r', LOGIN_MAX_FAILURES_PER_ACCOUNT: '100' }).LOGIN_MAX_FAILURES_PER_ACCOUNT,
+    100,
+  );
+  assert.match(
+    problem({ REDIS_URL: 'redis://r', LOGIN_MAX_FAILURES_PER_ACCOUNT: '101' }),
+    /LOGIN_MAX_FAILURES_PER_ACCOUNT="101"/,
+  );
 });
 
 test('login delays: 3 free attempts, then 1 s doubling up to 15 min, remembered an hour; bounds are enforced', () => {
@@ -72,14 +83,26 @@ test('login delays: 3 free attempts, then 1 s doubling up to 15 min, remembered 
 });
 
 test('PUBLIC_ORIGIN must be a bare origin', () => {
-  assert.is(loadConfig({ REDIS_URL: 'redis://r', PUBLIC_ORIGIN: 'https://phones.clinic.example' }).PUBLIC_ORIGIN, 'https://phones.clinic.example');
-  assert.match(problem({ REDIS_URL: 'redis://r', PUBLIC_ORIGIN: 'https://phones.clinic.example/app' }), /PUBLIC_ORIGIN/);
+  assert.is(
+    loadConfig({ REDIS_URL: 'redis://r', PUBLIC_ORIGIN: 'https://phones.clinic.example' }).PUBLIC_ORIGIN,
+    'https://phones.clinic.example',
+  );
+  assert.match(
+    problem({ REDIS_URL: 'redis://r', PUBLIC_ORIGIN: 'https://phones.clinic.example/app' }),
+    /PUBLIC_ORIGIN/,
+  );
 });
 
 test("CLINIC_TIME_ZONE: an IANA zone, canonically spelled; by default the server's own", () => {
   assert.is(loadConfig({ REDIS_URL: 'redis://r' }).CLINIC_TIME_ZONE, Intl.DateTimeFormat().resolvedOptions().timeZone);
-  assert.is(loadConfig({ REDIS_URL: 'redis://r', CLINIC_TIME_ZONE: 'Europe/Warsaw' }).CLINIC_TIME_ZONE, 'Europe/Warsaw');
-  assert.is(loadConfig({ REDIS_URL: 'redis://r', CLINIC_TIME_ZONE: 'europe/warsaw' }).CLINIC_TIME_ZONE, 'Europe/Warsaw');
+  assert.is(
+    loadConfig({ REDIS_URL: 'redis://r', CLINIC_TIME_ZONE: 'Europe/Warsaw' }).CLINIC_TIME_ZONE,
+    'Europe/Warsaw',
+  );
+  assert.is(
+    loadConfig({ REDIS_URL: 'redis://r', CLINIC_TIME_ZONE: 'europe/warsaw' }).CLINIC_TIME_ZONE,
+    'Europe/Warsaw',
+  );
   assert.match(
     problem({ REDIS_URL: 'redis://r', CLINIC_TIME_ZONE: 'Europe/Atlantis' }),
     /CLINIC_TIME_ZONE="Europe\/Atlantis" is invalid: not a time zone this server knows/,
@@ -89,14 +112,20 @@ test("CLINIC_TIME_ZONE: an IANA zone, canonically spelled; by default the server
 test('CLINIC_COUNTRY: PL unless set, upper-cased, a country with a numbering plan', () => {
   assert.is(loadConfig({ REDIS_URL: 'redis://r' }).CLINIC_COUNTRY, 'PL');
   assert.is(loadConfig({ REDIS_URL: 'redis://r', CLINIC_COUNTRY: 'de' }).CLINIC_COUNTRY, 'DE');
-  assert.match(problem({ REDIS_URL: 'redis://r', CLINIC_COUNTRY: 'XX' }), /CLINIC_COUNTRY="XX" is invalid: not a country with a telephone numbering plan/);
+  assert.match(
+    problem({ REDIS_URL: 'redis://r', CLINIC_COUNTRY: 'XX' }),
+    /CLINIC_COUNTRY="XX" is invalid: not a country with a telephone numbering plan/,
+  );
   assert.match(problem({ REDIS_URL: 'redis://r', CLINIC_COUNTRY: 'Poland' }), /CLINIC_COUNTRY="Poland" is invalid/);
 });
 
 test('HISTORY_RETENTION_DAYS: 90 days unless set, at least 1', () => {
   assert.is(loadConfig({ REDIS_URL: 'redis://r' }).HISTORY_RETENTION_DAYS, 90);
   assert.is(loadConfig({ REDIS_URL: 'redis://r', HISTORY_RETENTION_DAYS: '400' }).HISTORY_RETENTION_DAYS, 400);
-  assert.match(problem({ REDIS_URL: 'redis://r', HISTORY_RETENTION_DAYS: '0' }), /HISTORY_RETENTION_DAYS="0" is invalid/);
+  assert.match(
+    problem({ REDIS_URL: 'redis://r', HISTORY_RETENTION_DAYS: '0' }),
+    /HISTORY_RETENTION_DAYS="0" is invalid/,
+  );
 });
 
 test.run();

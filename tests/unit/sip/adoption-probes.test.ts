@@ -34,7 +34,10 @@ test('adopted calls are asked at once, one after another spacingMs apart, not in
   assert.is(sent.length, 10, 'each asked once, long before the interval');
   assert.ok((sent[0] as number) - start < 10, 'the first at once');
   const gaps = sent.slice(1).map((t, i) => t - (sent[i] as number));
-  assert.ok(gaps.every((g) => g >= 8), `gaps ${gaps.join(', ')}`);
+  assert.ok(
+    gaps.every((g) => g >= 8),
+    `gaps ${gaps.join(', ')}`,
+  );
   for (const k of all) k.stop();
   probes.stop();
 });
@@ -51,7 +54,10 @@ test('held while not connected to Kamailio, then sent spaced once connected', as
   await sleep(100);
   assert.is(sent.length, 5);
   const gaps = sent.slice(1).map((t, i) => t - (sent[i] as number));
-  assert.ok(gaps.every((g) => g >= 8), `gaps ${gaps.join(', ')}`);
+  assert.ok(
+    gaps.every((g) => g >= 8),
+    `gaps ${gaps.join(', ')}`,
+  );
   probes.stop();
   for (const k of all) k.stop();
 });

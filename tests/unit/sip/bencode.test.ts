@@ -10,7 +10,10 @@ test('encodes the four kinds, with dictionary keys in byte order and undefined e
   assert.is(text(-42), 'i-42e');
   assert.is(text(0), 'i0e');
   assert.is(text(['a', 1]), 'l1:ai1ee');
-  assert.is(text({ 'to-tag': 'b', command: 'ping', 'call-id': 'a', skip: undefined }), 'd7:call-id1:a7:command4:ping6:to-tag1:be');
+  assert.is(
+    text({ 'to-tag': 'b', command: 'ping', 'call-id': 'a', skip: undefined }),
+    'd7:call-id1:a7:command4:ping6:to-tag1:be',
+  );
 });
 
 test('string lengths count UTF-8 bytes, not characters', () => {
@@ -59,7 +62,11 @@ test('malformed input is refused with the offset', () => {
     ['l'.repeat(100) + 'e'.repeat(100), /nested too deeply/],
   ];
   for (const [input, message] of cases) {
-    assert.throws(() => decode(Buffer.from(input)), (err: unknown) => err instanceof BencodeError && message.test((err as Error).message), input);
+    assert.throws(
+      () => decode(Buffer.from(input)),
+      (err: unknown) => err instanceof BencodeError && message.test(err.message),
+      input,
+    );
   }
 });
 

@@ -24,7 +24,15 @@ const state: CallSipState = {
     sentToPatient: { sessionId: 1795635462434, version: 2, sdp: 'v=0\r\n' },
     agent: { tag: 'agent-1', sdp: 'v=0\r\n' },
   },
-  ring: { tag: 'agent-2', requestUri: 'sip:ws-1@deskline.local', via: 'SIP/2.0/TCP 127.0.0.1:5070;alias;branch=z9hG4bK1', from: '<sip:+49@deskline.local>;tag=x', to: '<sip:ws-1@deskline.local>', callId: 'c1', cseq: 1 },
+  ring: {
+    tag: 'agent-2',
+    requestUri: 'sip:ws-1@deskline.local',
+    via: 'SIP/2.0/TCP 127.0.0.1:5070;alias;branch=z9hG4bK1',
+    from: '<sip:+49@deskline.local>;tag=x',
+    to: '<sip:ws-1@deskline.local>',
+    callId: 'c1',
+    cseq: 1,
+  },
 };
 
 test('what is written is read back as it was', () => {

@@ -33,16 +33,30 @@ test('defaults follow docs/call-path.md', () => {
 });
 
 test('REDIS_SENTINELS and REDIS_SENTINEL_MASTER: together, IPv4 address:port each, a plain master name', () => {
-  const config = loadConfig({ ...REDIS, REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2:26379', REDIS_SENTINEL_MASTER: 'deskline' });
+  const config = loadConfig({
+    ...REDIS,
+    REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2:26379',
+    REDIS_SENTINEL_MASTER: 'deskline',
+  });
   assert.equal(config.REDIS_SENTINELS, ['10.0.0.1:26379', '10.0.0.2:26379']);
   assert.is(config.REDIS_SENTINEL_MASTER, 'deskline');
   assert.is(loadConfig(REDIS).REDIS_SENTINELS, undefined);
-  assert.match(problem({ ...REDIS, REDIS_SENTINELS: '10.0.0.1:26379' }), /REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together/);
+  assert.match(
+    problem({ ...REDIS, REDIS_SENTINELS: '10.0.0.1:26379' }),
+    /REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together/,
+  );
   assert.match(problem({ ...REDIS, REDIS_SENTINEL_MASTER: 'deskline' }), /go together/);
   for (const bad of ['sentinel.example:26379', '[::1]:26379', '10.0.0.1', '10.0.0.1:99999']) {
-    assert.match(problem({ ...REDIS, REDIS_SENTINELS: bad, REDIS_SENTINEL_MASTER: 'deskline' }), /REDIS_SENTINELS=.* is invalid/, bad);
+    assert.match(
+      problem({ ...REDIS, REDIS_SENTINELS: bad, REDIS_SENTINEL_MASTER: 'deskline' }),
+      /REDIS_SENTINELS=.* is invalid/,
+      bad,
+    );
   }
-  assert.match(problem({ ...REDIS, REDIS_SENTINELS: '10.0.0.1:26379', REDIS_SENTINEL_MASTER: 'two words' }), /REDIS_SENTINEL_MASTER="two words" is invalid/);
+  assert.match(
+    problem({ ...REDIS, REDIS_SENTINELS: '10.0.0.1:26379', REDIS_SENTINEL_MASTER: 'two words' }),
+    /REDIS_SENTINEL_MASTER="two words" is invalid/,
+  );
 });
 
 test("CLINIC_COUNTRY: PL unless set (as signaling's), upper-cased, a country with a numbering plan", () => {
@@ -126,7 +140,10 @@ test('callbacks: no outbound trunk unless set, a ring of 45 s (2 to 55), the cal
   assert.is(loadConfig({ ...REDIS, OUTBOUND_TRUNK: '192.0.2.10:5060' }).OUTBOUND_TRUNK, '192.0.2.10:5060');
   assert.is(loadConfig({ ...REDIS, OUTBOUND_TRUNK: '[2001:db8::10]:5060' }).OUTBOUND_TRUNK, '[2001:db8::10]:5060');
   // Kamailio resolves no names, and the port is needed.
-  assert.match(problem({ ...REDIS, OUTBOUND_TRUNK: 'pbx.clinic.example:5060' }), /OUTBOUND_TRUNK="pbx.clinic.example:5060" is invalid/);
+  assert.match(
+    problem({ ...REDIS, OUTBOUND_TRUNK: 'pbx.clinic.example:5060' }),
+    /OUTBOUND_TRUNK="pbx.clinic.example:5060" is invalid/,
+  );
   assert.match(problem({ ...REDIS, OUTBOUND_TRUNK: '192.0.2.10' }), /OUTBOUND_TRUNK="192.0.2.10" is invalid/);
   assert.match(problem({ ...REDIS, CALLBACK_RING_SECONDS: '56' }), /CALLBACK_RING_SECONDS="56" is invalid/);
   assert.match(problem({ ...REDIS, CALLBACK_CALLER_ID: '100@evil' }), /CALLBACK_CALLER_ID="100@evil" is invalid/);

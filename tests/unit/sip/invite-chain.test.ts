@@ -12,10 +12,33 @@ import { requireAudioOffer } from '@deskline/sip/inbound/require-audio-offer';
 const log = pino({ level: 'silent' });
 
 /** Just enough of an IncomingInviteRequest for the steps: its message and reject(). */
-const PCMU_OFFER = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 4000 RTP/AVP 0 101', 'a=rtpmap:101 telephone-event/8000', ''].join('\r\n');
-const G722_OFFER = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 4000 RTP/AVP 9 101', 'a=rtpmap:9 G722/8000', 'a=rtpmap:101 telephone-event/8000', ''].join('\r\n');
+const PCMU_OFFER = [
+  'v=0',
+  'o=- 1 1 IN IP4 127.0.0.1',
+  's=-',
+  'c=IN IP4 127.0.0.1',
+  't=0 0',
+  'm=audio 4000 RTP/AVP 0 101',
+  'a=rtpmap:101 telephone-event/8000',
+  '',
+].join('\r\n');
+const G722_OFFER = [
+  'v=0',
+  'o=- 1 1 IN IP4 127.0.0.1',
+  's=-',
+  'c=IN IP4 127.0.0.1',
+  't=0 0',
+  'm=audio 4000 RTP/AVP 9 101',
+  'a=rtpmap:9 G722/8000',
+  'a=rtpmap:101 telephone-event/8000',
+  '',
+].join('\r\n');
 
-function invite(dialled: string, headers: Record<string, string> = { 'content-type': 'application/sdp' }, body = PCMU_OFFER) {
+function invite(
+  dialled: string,
+  headers: Record<string, string> = { 'content-type': 'application/sdp' },
+  body = PCMU_OFFER,
+) {
   const rejected: ResponseOptions[] = [];
   const message = {
     ruri: Grammar.URIParse(`sip:${dialled}@127.0.0.1`),
@@ -33,7 +56,13 @@ function invite(dialled: string, headers: Record<string, string> = { 'content-ty
 }
 
 const fromKamailio = identifyTrunk(() => true);
-const chain = (extra: InviteStep[] = []): InviteStep[] => [acceptingCalls(() => false), fromKamailio, findClinicLine(['100', '101']), requireAudioOffer, ...extra];
+const chain = (extra: InviteStep[] = []): InviteStep[] => [
+  acceptingCalls(() => false),
+  fromKamailio,
+  findClinicLine(['100', '101']),
+  requireAudioOffer,
+  ...extra,
+];
 
 test('a call to a clinic line passes every check and reaches the step that takes it, with the line found', async () => {
   const { request, rejected } = invite('101');
@@ -89,7 +118,12 @@ test('while stopping, new calls get 503', async () => {
 });
 
 test('a step that throws, or a chain nobody takes, ends with 500', async () => {
-  const boom: InviteStep = { name: 'boom', run: () => { throw new Error('boom'); } };
+  const boom: InviteStep = {
+    name: 'boom',
+    run: () => {
+      throw new Error('boom');
+    },
+  };
   const first = invite('100');
   await runInviteChain([boom], { request: first.request, log });
   assert.equal(first.rejected, [{ statusCode: 500, reasonPhrase: 'Server Internal Error' }]);

@@ -25,7 +25,16 @@ interface Command {
 function recordingEngine(): { engine: RtpEngine; commands: Command[] } {
   const commands: Command[] = [];
   const reply = (port: number): string =>
-    ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${port} RTP/AVP 0`, 'a=sendrecv', ''].join('\r\n');
+    [
+      'v=0',
+      'o=- 1 1 IN IP4 127.0.0.1',
+      's=-',
+      'c=IN IP4 127.0.0.1',
+      't=0 0',
+      `m=audio ${port} RTP/AVP 0`,
+      'a=sendrecv',
+      '',
+    ].join('\r\n');
   const engine = {
     offer: async (request: OfferAnswer) => {
       commands.push({ command: 'offer', sdp: request.sdp, flags: request.flags });
@@ -53,7 +62,9 @@ function sdpFrom(who: string, port: number, browser = false): string {
     'c=IN IP4 192.0.2.10',
     't=0 0',
     `m=audio ${port} ${browser ? 'UDP/TLS/RTP/SAVPF 111' : 'RTP/AVP 0'}`,
-    ...(browser ? ['a=ice-ufrag:abcd', 'a=ice-pwd:abcdefghijklmnopqrstuv', 'a=fingerprint:sha-256 00', 'a=setup:actpass'] : []),
+    ...(browser
+      ? ['a=ice-ufrag:abcd', 'a=ice-pwd:abcdefghijklmnopqrstuv', 'a=fingerprint:sha-256 00', 'a=setup:actpass']
+      : []),
     'a=sendrecv',
     '',
   ].join('\r\n');
@@ -67,13 +78,17 @@ function assertChecks(commands: readonly Command[]): void {
     const set = flagsOf(flags);
     const browser = from.startsWith('browser');
     for (const check of PLAIN_CHECKS) {
-      assert.is(set.includes(check), !browser, `${command} carrying ${from}'s SDP: ${check} ${browser ? 'must not be' : 'must be'} set (${set.join(', ')})`);
+      assert.is(
+        set.includes(check),
+        !browser,
+        `${command} carrying ${from}'s SDP: ${check} ${browser ? 'must not be' : 'must be'} set (${set.join(', ')})`,
+      );
     }
     assert.not.ok('endpoint-learning' in flags, 'the key form is ignored by rtpengine 10.5.3.5');
   }
 }
 
-test('a patient\'s call: queue, a desk phone and a browser rung, the browser answers, the patient re-INVITEs', async () => {
+test("a patient's call: queue, a desk phone and a browser rung, the browser answers, the patient re-INVITEs", async () => {
   const { engine, commands } = recordingEngine();
   const media = new MediaSession(engine, 'call-1', 'patient-tag', pino({ level: 'silent' }));
   await media.answerForQueue(sdpFrom('patient', 4000));
@@ -89,7 +104,7 @@ test('a patient\'s call: queue, a desk phone and a browser rung, the browser ans
   assert.is(commands.length, 7);
 });
 
-test('a patient\'s call answered at a desk phone, then re-INVITEd', async () => {
+test("a patient's call answered at a desk phone, then re-INVITEd", async () => {
   const { engine, commands } = recordingEngine();
   const media = new MediaSession(engine, 'call-2', 'patient-tag', pino({ level: 'silent' }));
   await media.answerForQueue(sdpFrom('patient', 4000));
@@ -99,7 +114,7 @@ test('a patient\'s call answered at a desk phone, then re-INVITEd', async () => 
   assertChecks(commands.map((c) => ({ ...c, sdp: c.sdp.replace(/^o=-/m, 'o=queue') })));
 });
 
-test('a callback: the browser\'s offer (no checks) and the trunk\'s answer (checked)', async () => {
+test("a callback: the browser's offer (no checks) and the trunk's answer (checked)", async () => {
   const { engine, commands } = recordingEngine();
   const media = new CallbackMedia(engine, 'callback-1', 'browser-tag', pino({ level: 'silent' }));
   await media.offerToTrunk(sdpFrom('browser-1', 5000, true));
@@ -108,12 +123,15 @@ test('a callback: the browser\'s offer (no checks) and the trunk\'s answer (chec
   assert.is(commands.length, 2);
 });
 
-test('a late offer: the stand-in offer and the queue\'s answer, then the patient\'s answer from the ACK, each with the plain checks; an answer without PCMU or PCMA reaches nothing', async () => {
+test("a late offer: the stand-in offer and the queue's answer, then the patient's answer from the ACK, each with the plain checks; an answer without PCMU or PCMA reaches nothing", async () => {
   const { engine, commands } = recordingEngine();
   const media = new MediaSession(engine, 'call-3', 'patient-tag', pino({ level: 'silent' }));
   const offer = await media.offerForPatient();
   assert.match(offer, /^m=audio 30002 /m, "rtpengine's port for the patient is our offer");
-  assert.equal(commands.map((c) => c.command), ['offer', 'answer']);
+  assert.equal(
+    commands.map((c) => c.command),
+    ['offer', 'answer'],
+  );
   assert.match(commands[0]?.sdp ?? '', /^c=IN IP4 127\.0\.0\.1\r?$/m, 'the stand-in is the loopback placeholder');
 
   const g722 = sdpFrom('patient', 4000).replace('RTP/AVP 0', 'RTP/AVP 9');
@@ -126,10 +144,13 @@ test('a late offer: the stand-in offer and the queue\'s answer, then the patient
   // Even an answer that echoes the stand-in's o= line is taken: the stand-in describes no one.
   const echo = sdpFrom('patient', 4000).replace(/^o=.*$/m, (commands[0]?.sdp ?? '').match(/^o=.*$/m)?.[0] ?? '');
   await media.patientAnswer(echo);
-  assert.equal(commands.map((c) => c.command), ['offer', 'answer', 'offer', 'answer']);
+  assert.equal(
+    commands.map((c) => c.command),
+    ['offer', 'answer', 'offer', 'answer'],
+  );
   assert.match(commands[2]?.sdp ?? '', /^m=audio 4000 /m, "the patient's answer goes to rtpengine as an offer");
   assertChecks(commands.map((c) => ({ ...c, sdp: c.sdp.replace(/^o=-/m, 'o=placeholder') })));
-  assert.is(media.snapshot().patientSdp, echo, 'a restarted sip app has the patient\'s description');
+  assert.is(media.snapshot().patientSdp, echo, "a restarted sip app has the patient's description");
 });
 
 test.run();

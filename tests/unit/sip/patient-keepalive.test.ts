@@ -5,7 +5,10 @@ import type { IncomingResponse, OutgoingRequestDelegate } from 'sip.js/lib/core/
 import { NOT_CONNECTED_RETRY_MS, PatientKeepalive, type KeepaliveFailure } from '@deskline/sip/calls/patient-keepalive';
 
 /** A keepalive whose one probe is answered `statusCode` (with a Via: from a peer, not SIP.js). */
-async function answeredWith(statusCode: number, alsoVanishedOn?: readonly number[]): Promise<KeepaliveFailure | undefined> {
+async function answeredWith(
+  statusCode: number,
+  alsoVanishedOn?: readonly number[],
+): Promise<KeepaliveFailure | undefined> {
   let vanished: KeepaliveFailure | undefined;
   let probes = 0;
   const keepalive = new PatientKeepalive({
@@ -27,7 +30,7 @@ async function answeredWith(statusCode: number, alsoVanishedOn?: readonly number
   return vanished;
 }
 
-test("a patient: 404 (Kamailio's \"Not Here\" for a dialog it cannot route), 408 and 481 mean vanished; 500, 405 and 200 do not", async () => {
+test('a patient: 404 (Kamailio\'s "Not Here" for a dialog it cannot route), 408 and 481 mean vanished; 500, 405 and 200 do not', async () => {
   assert.equal(await answeredWith(404), { statusCode: 404, reasonPhrase: 'x' });
   assert.equal(await answeredWith(408), { statusCode: 408, reasonPhrase: 'x' });
   assert.equal(await answeredWith(481), { statusCode: 481, reasonPhrase: 'x' });
@@ -41,14 +44,22 @@ test("the callback's browser leg: Kamailio's 500 and 477 (WebSocket closed) mean
 });
 
 test('only a 2xx counts as the phone saying it is there (onOk): not a 405, not a 503 from Kamailio', async () => {
-  for (const [status, ok] of [[200, true], [202, true], [405, false], [503, false], [404, false]] as const) {
+  for (const [status, ok] of [
+    [200, true],
+    [202, true],
+    [405, false],
+    [503, false],
+    [404, false],
+  ] as const) {
     let oks = 0;
     const keepalive = new PatientKeepalive({
       intervalMs: 1_000,
       canProbe: () => true,
       probe: (delegate: OutgoingRequestDelegate) => {
         const message = { statusCode: status, reasonPhrase: 'x', hasHeader: (name: string) => name === 'via' };
-        queueMicrotask(() => (status < 300 ? delegate.onAccept : delegate.onReject)?.({ message } as unknown as IncomingResponse));
+        queueMicrotask(() =>
+          (status < 300 ? delegate.onAccept : delegate.onReject)?.({ message } as unknown as IncomingResponse),
+        );
       },
       onOk: () => (oks += 1),
       onVanished: () => undefined,

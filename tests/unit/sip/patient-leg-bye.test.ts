@@ -5,7 +5,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import pino from 'pino';
-import type { IncomingAckRequest, IncomingByeRequest, IncomingRequestMessage, Session, SessionDelegate } from 'sip.js/lib/core/index.js';
+import type {
+  IncomingAckRequest,
+  IncomingByeRequest,
+  IncomingRequestMessage,
+  Session,
+  SessionDelegate,
+} from 'sip.js/lib/core/index.js';
 import { PatientLeg, type PatientLegEvents } from '@deskline/sip/calls/patient-leg';
 import type { DialogServices } from '@deskline/sip/sip/sip-stack';
 
@@ -20,8 +26,17 @@ interface Leg {
 function answeredLeg(): Leg {
   const events: string[] = [];
   let disposed = 0;
-  const session = { id: 'dialog', delegate: undefined as SessionDelegate | undefined, dispose: () => void (disposed += 1) };
-  const dialogs = { connected: true, contactHeader: 'Contact: <sip:app@127.0.0.1>', handleUpdates: () => () => undefined, ping: () => undefined } as unknown as DialogServices;
+  const session = {
+    id: 'dialog',
+    delegate: undefined as SessionDelegate | undefined,
+    dispose: () => void (disposed += 1),
+  };
+  const dialogs = {
+    connected: true,
+    contactHeader: 'Contact: <sip:app@127.0.0.1>',
+    handleUpdates: () => () => undefined,
+    ping: () => undefined,
+  } as unknown as DialogServices;
   const record = (name: string) => () => void events.push(name);
   const handlers: PatientLegEvents = {
     onConfirmed: record('confirmed'),
@@ -32,8 +47,17 @@ function answeredLeg(): Leg {
     onChanged: record('changed'),
     onAliveAgain: record('alive-again'),
   };
-  const media = { sdpForPatient: '', patientOffer: async () => '', patientAnswer: async () => undefined, packetsFromPatient: async () => undefined };
-  const leg = new PatientLeg(session as unknown as Session, { dialogs, media, keepaliveMs: 60_000, log: pino({ level: 'silent' }) }, handlers);
+  const media = {
+    sdpForPatient: '',
+    patientOffer: async () => '',
+    patientAnswer: async () => undefined,
+    packetsFromPatient: async () => undefined,
+  };
+  const leg = new PatientLeg(
+    session as unknown as Session,
+    { dialogs, media, keepaliveMs: 60_000, log: pino({ level: 'silent' }) },
+    handlers,
+  );
   let byeAnswers = 0;
   const bye = { accept: () => void (byeAnswers += 1) };
   return {
@@ -45,7 +69,9 @@ function answeredLeg(): Leg {
   };
 }
 
-const ack = { message: { getHeader: () => undefined, body: '' } as unknown as IncomingRequestMessage } as IncomingAckRequest;
+const ack = {
+  message: { getHeader: () => undefined, body: '' } as unknown as IncomingRequestMessage,
+} as IncomingAckRequest;
 
 test('a bye before the ACK: answered, the leg ends once (the patient hung up), the dialog is dropped; the late ACK and the ACK wait changes nothing', () => {
   const { leg, delegate, events, byeAnswers, disposed } = answeredLeg();

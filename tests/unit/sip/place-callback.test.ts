@@ -28,7 +28,10 @@ const GRANT: CallbackGrant = {
 
 function setUp(headers: Record<string, string>, deps: CallbackDeps | undefined) {
   const taken: string[] = [];
-  const store = { takeGrant: async (token: string) => (taken.push(token), GRANT), holdLock: async () => false } as unknown as CallbackStore;
+  const store = {
+    takeGrant: async (token: string) => (taken.push(token), GRANT),
+    holdLock: async () => false,
+  } as unknown as CallbackStore;
   const step = placeCallback({ deps, store, registry: {} as CallbackRegistry });
   const message = {
     ruri: Grammar.URIParse(`sip:cb-${TOKEN}@deskline.local`),
@@ -41,9 +44,12 @@ function setUp(headers: Record<string, string>, deps: CallbackDeps | undefined) 
 }
 
 const deps = {} as CallbackDeps;
-const by = (user: string) => ({ [CALLBACK_AUTHENTICATED_HEADER.toLowerCase()]: user, 'content-type': 'application/sdp' });
+const by = (user: string) => ({
+  [CALLBACK_AUTHENTICATED_HEADER.toLowerCase()]: user,
+  'content-type': 'application/sdp',
+});
 
-test('a callback INVITE without Kamailio\'s header is refused with 403 and the grant is not taken', async () => {
+test("a callback INVITE without Kamailio's header is refused with 403 and the grant is not taken", async () => {
   const { run, taken } = setUp({ 'content-type': 'application/sdp' }, deps);
   const outcome = await run();
   assert.ok('reject' in outcome && outcome.reject.statusCode === 403, JSON.stringify(outcome));
@@ -53,15 +59,21 @@ test('a callback INVITE without Kamailio\'s header is refused with 403 and the g
 test('an INVITE authenticated as another workstation\'s SIP user gets 403 "Not Your Callback", whatever its From says', async () => {
   const { run, taken } = setUp(by('ws-reception-2'), deps);
   const outcome = await run();
-  assert.ok('reject' in outcome && outcome.reject.statusCode === 403 && outcome.reject.reasonPhrase === 'Not Your Callback', JSON.stringify(outcome));
+  assert.ok(
+    'reject' in outcome && outcome.reject.statusCode === 403 && outcome.reject.reasonPhrase === 'Not Your Callback',
+    JSON.stringify(outcome),
+  );
   assert.equal(taken, [TOKEN]);
 });
 
-test('the granted workstation\'s authenticated INVITE goes on to the grant\'s checks', async () => {
+test("the granted workstation's authenticated INVITE goes on to the grant's checks", async () => {
   const { run, taken } = setUp(by('ws-reception-1'), deps);
   const outcome = await run();
   // holdLock (stubbed) says another callback has the task: the step got past every check before it.
-  assert.ok('reject' in outcome && outcome.reject.reasonPhrase === 'Task Already Being Called', JSON.stringify(outcome));
+  assert.ok(
+    'reject' in outcome && outcome.reject.reasonPhrase === 'Task Already Being Called',
+    JSON.stringify(outcome),
+  );
   assert.equal(taken, [TOKEN]);
 });
 

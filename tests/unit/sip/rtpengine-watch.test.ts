@@ -24,7 +24,12 @@ async function restartsSeen(answers: ReadonlyArray<number | Error>): Promise<num
       return Date.now() - answer;
     },
   } as unknown as RtpEngine;
-  const watch = new RtpengineWatch({ rtpengine, onRestarted: () => (restarts += 1), log: pino({ level: 'silent' }), intervalMs: 1 });
+  const watch = new RtpengineWatch({
+    rtpengine,
+    onRestarted: () => (restarts += 1),
+    log: pino({ level: 'silent' }),
+    intervalMs: 1,
+  });
   watch.start();
   await finished;
   await watch.stop();
@@ -47,7 +52,11 @@ test('a later start, with or without a gap in between: one restart each', async 
 });
 
 test('errors and unreadable answers (another program on the port) are no answer, and no restart', async () => {
-  const errors = [new NgError('statistics', 'Unknown call-id'), new NgError('statistics', 'unreadable reply: malformed integer'), new NgError('statistics', 'the reply tells no uptime')];
+  const errors = [
+    new NgError('statistics', 'Unknown call-id'),
+    new NgError('statistics', 'unreadable reply: malformed integer'),
+    new NgError('statistics', 'the reply tells no uptime'),
+  ];
   assert.is(await restartsSeen([60_000, ...errors, ...errors, 60_000]), 0);
 });
 

@@ -1,6 +1,18 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { answerDirection, carriesAudio, dtlsSetup, mediaAddress, onlyCarriedCodecs, placeholderSdp, sameSdpVersion, sdpOrigin, stripWebRtcOnlyLines, withDirection, withSdpOrigin } from '@deskline/sip/media/sdp';
+import {
+  answerDirection,
+  carriesAudio,
+  dtlsSetup,
+  mediaAddress,
+  onlyCarriedCodecs,
+  placeholderSdp,
+  sameSdpVersion,
+  sdpOrigin,
+  stripWebRtcOnlyLines,
+  withDirection,
+  withSdpOrigin,
+} from '@deskline/sip/media/sdp';
 
 const fromRtpengine = [
   'v=0',
@@ -64,20 +76,41 @@ test('the placeholder is sendrecv PCMU/PCMA/telephone-event on the discard port 
   assert.not.match(sdp, /inactive/);
 });
 
-test('mediaAddress: the audio stream\'s own c= line wins over the session\'s; none without audio', () => {
+test("mediaAddress: the audio stream's own c= line wins over the session's; none without audio", () => {
   assert.is(mediaAddress(fromRtpengine), '127.0.0.1:30004');
-  const own = ['v=0', 'c=IN IP4 10.0.0.1', 't=0 0', 'm=audio 4000 RTP/AVP 0', 'c=IN IP4 192.0.2.7', 'm=video 5000 RTP/AVP 96', 'c=IN IP4 10.0.0.9', ''].join('\r\n');
+  const own = [
+    'v=0',
+    'c=IN IP4 10.0.0.1',
+    't=0 0',
+    'm=audio 4000 RTP/AVP 0',
+    'c=IN IP4 192.0.2.7',
+    'm=video 5000 RTP/AVP 96',
+    'c=IN IP4 10.0.0.9',
+    '',
+  ].join('\r\n');
   assert.is(mediaAddress(own), '192.0.2.7:4000');
   assert.is(mediaAddress(['v=0', 'c=IN IP6 ::1', 'm=audio 6000 RTP/AVP 0'].join('\n')), '::1:6000');
   assert.is(mediaAddress('v=0\r\nm=video 5000 RTP/AVP 96\r\n'), undefined);
 });
 
 const offer = (origin: string, direction = 'sendrecv'): string =>
-  ['v=0', `o=${origin}`, 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 4000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', `a=${direction}`, ''].join('\r\n');
+  [
+    'v=0',
+    `o=${origin}`,
+    's=-',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    'm=audio 4000 RTP/AVP 0',
+    'a=rtpmap:0 PCMU/8000',
+    `a=${direction}`,
+    '',
+  ].join('\r\n');
 
 test('sdpOrigin and sameSdpVersion: a re-offer with the same o= line is the same version', () => {
   assert.is(sdpOrigin(offer('patient 53655765 1000 IN IP4 10.0.0.1')), 'patient 53655765 1000 10.0.0.1');
-  assert.ok(sameSdpVersion(offer('patient 1 1000 IN IP4 10.0.0.1'), offer('patient 1 1000 IN IP4 10.0.0.1', 'sendonly')));
+  assert.ok(
+    sameSdpVersion(offer('patient 1 1000 IN IP4 10.0.0.1'), offer('patient 1 1000 IN IP4 10.0.0.1', 'sendonly')),
+  );
   assert.not.ok(sameSdpVersion(offer('patient 1 1000 IN IP4 10.0.0.1'), offer('patient 1 1001 IN IP4 10.0.0.1')));
   assert.not.ok(sameSdpVersion(offer('patient 1 1000 IN IP4 10.0.0.1'), offer('patient 2 1000 IN IP4 10.0.0.1')));
   assert.not.ok(sameSdpVersion('v=0\r\n', 'v=0\r\n'), 'no o= line: never the same');
@@ -93,37 +126,76 @@ test('answerDirection: the answer to a hold (sendonly) is recvonly, and so on (R
   assert.is(answerDirection(offer('p 1 1 IN IP4 10.0.0.1', 'recvonly')), 'sendonly');
   assert.is(answerDirection(offer('p 1 1 IN IP4 10.0.0.1', 'inactive')), 'inactive');
   assert.is(answerDirection(offer('p 1 1 IN IP4 10.0.0.1')), 'sendrecv');
-  assert.is(answerDirection('v=0\r\na=sendonly\r\nm=audio 1 RTP/AVP 0\r\n'), 'recvonly', 'a session-level direction counts');
+  assert.is(
+    answerDirection('v=0\r\na=sendonly\r\nm=audio 1 RTP/AVP 0\r\n'),
+    'recvonly',
+    'a session-level direction counts',
+  );
   assert.is(answerDirection('v=0\r\nm=audio 1 RTP/AVP 0\r\n'), 'sendrecv', 'none means sendrecv');
 });
 
 test('withDirection: one direction line per m= section, none at session level', () => {
-  const sdp = ['v=0', 'a=sendrecv', 'm=audio 1 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=sendrecv', 'm=video 2 RTP/AVP 96', ''].join('\r\n');
-  assert.is(withDirection(sdp, 'recvonly'), ['v=0', 'm=audio 1 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=recvonly', 'm=video 2 RTP/AVP 96', 'a=recvonly', ''].join('\r\n'));
+  const sdp = [
+    'v=0',
+    'a=sendrecv',
+    'm=audio 1 RTP/AVP 0',
+    'a=rtpmap:0 PCMU/8000',
+    'a=sendrecv',
+    'm=video 2 RTP/AVP 96',
+    '',
+  ].join('\r\n');
+  assert.is(
+    withDirection(sdp, 'recvonly'),
+    ['v=0', 'm=audio 1 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=recvonly', 'm=video 2 RTP/AVP 96', 'a=recvonly', ''].join(
+      '\r\n',
+    ),
+  );
   assert.is(withDirection(placeholderSdp(1), 'sendrecv'), placeholderSdp(1), 'the placeholder as it is');
 });
 
 test('carriesAudio: PCMU or PCMA, static or named in an rtpmap, on a stream with a port; nothing else carries a voice', () => {
-  const sdp = (media: string, ...attributes: string[]) => ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', media, ...attributes, ''].join('\r\n');
+  const sdp = (media: string, ...attributes: string[]) =>
+    ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', media, ...attributes, ''].join('\r\n');
   assert.ok(carriesAudio(placeholderSdp(1)));
   assert.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP 0')), 'PCMU by its static type');
   assert.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP 9 8 101', 'a=rtpmap:9 G722/8000')), 'PCMA beside G.722');
-  assert.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP 96', 'a=rtpmap:96 pcma/8000')), 'PCMA under a dynamic type, any case');
-  assert.ok(carriesAudio(sdp('m=video 5000 RTP/AVP 96', 'a=rtpmap:96 H264/90000') + 'm=audio 4000 RTP/AVP 8\r\n'), 'a second stream');
+  assert.ok(
+    carriesAudio(sdp('m=audio 4000 RTP/AVP 96', 'a=rtpmap:96 pcma/8000')),
+    'PCMA under a dynamic type, any case',
+  );
+  assert.ok(
+    carriesAudio(sdp('m=video 5000 RTP/AVP 96', 'a=rtpmap:96 H264/90000') + 'm=audio 4000 RTP/AVP 8\r\n'),
+    'a second stream',
+  );
   assert.not.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP 9', 'a=rtpmap:9 G722/8000')), 'G.722 alone');
   assert.not.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP 9')), 'G.722 by its static type');
-  assert.not.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP 101 13', 'a=rtpmap:101 telephone-event/8000')), 'DTMF events and comfort noise');
+  assert.not.ok(
+    carriesAudio(sdp('m=audio 4000 RTP/AVP 101 13', 'a=rtpmap:101 telephone-event/8000')),
+    'DTMF events and comfort noise',
+  );
   assert.not.ok(carriesAudio(sdp('m=audio 0 RTP/AVP 0 8')), 'a removed stream');
-  assert.not.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP 0', 'a=rtpmap:0 opus/48000/2')), 'type 0 renamed to another codec');
+  assert.not.ok(
+    carriesAudio(sdp('m=audio 4000 RTP/AVP 0', 'a=rtpmap:0 opus/48000/2')),
+    'type 0 renamed to another codec',
+  );
   assert.not.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP 96', 'a=rtpmap:96 PCMU/16000')), 'PCMU at another rate');
   assert.not.ok(carriesAudio(sdp('m=video 4000 RTP/AVP 0')), 'not audio');
   assert.not.ok(carriesAudio(''), 'no SDP at all');
-  assert.not.ok(carriesAudio(sdp('m=audio 4000 RTP/AVP (.*)+$ 9', 'a=rtpmap:(.*)+$ PCMU/8000')), 'a format that is no payload type');
+  assert.not.ok(
+    carriesAudio(sdp('m=audio 4000 RTP/AVP (.*)+$ 9', 'a=rtpmap:(.*)+$ PCMU/8000')),
+    'a format that is no payload type',
+  );
 });
 
 test('carriesAudio reads a flood of formats and rtpmap lines in one pass (a trunk cannot stall the sip app with its SDP)', () => {
   const formats = Array.from({ length: 20_000 }, (_, i) => 96 + (i % 32));
-  const flood = ['v=0', 'c=IN IP4 127.0.0.1', `m=audio 4000 RTP/AVP ${formats.join(' ')}`, ...formats.map((f) => `a=rtpmap:${f} G722/8000`), ''].join('\r\n');
+  const flood = [
+    'v=0',
+    'c=IN IP4 127.0.0.1',
+    `m=audio 4000 RTP/AVP ${formats.join(' ')}`,
+    ...formats.map((f) => `a=rtpmap:${f} G722/8000`),
+    '',
+  ].join('\r\n');
   const started = performance.now();
   assert.not.ok(carriesAudio(flood));
   const ms = performance.now() - started;
@@ -174,7 +246,9 @@ test('onlyCarriedCodecs: a whole codec list narrows to PCMU, PCMA and telephone-
   );
   // G.722 first, as many PBXs send: G.722 goes, the rest stays in the PBX's order; LF line ends become CRLF.
   assert.is(
-    onlyCarriedCodecs('v=0\nm=audio 4000 RTP/AVP 9 8 0 13 101\na=rtpmap:9 G722/8000\na=rtpmap:101 telephone-event/8000\na=fmtp:101 0-15\n'),
+    onlyCarriedCodecs(
+      'v=0\nm=audio 4000 RTP/AVP 9 8 0 13 101\na=rtpmap:9 G722/8000\na=rtpmap:101 telephone-event/8000\na=fmtp:101 0-15\n',
+    ),
     'v=0\r\nm=audio 4000 RTP/AVP 8 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n',
   );
   // What carries nothing of ours stays as it was, for carriesAudio to refuse.
@@ -196,7 +270,12 @@ test('onlyCarriedCodecs reads a flood of formats in linear time', () => {
 
 test("dtlsSetup reads a description's first a=setup, and none where there is none", () => {
   assert.is(dtlsSetup('v=0\r\nm=audio 4000 UDP/TLS/RTP/SAVPF 0\r\na=setup:actpass\r\n'), 'actpass');
-  assert.is(dtlsSetup('v=0\r\nm=audio 4000 UDP/TLS/RTP/SAVPF 0\r\na=setup:passive\r\nm=audio 4002 UDP/TLS/RTP/SAVPF 0\r\na=setup:active\r\n'), 'passive');
+  assert.is(
+    dtlsSetup(
+      'v=0\r\nm=audio 4000 UDP/TLS/RTP/SAVPF 0\r\na=setup:passive\r\nm=audio 4002 UDP/TLS/RTP/SAVPF 0\r\na=setup:active\r\n',
+    ),
+    'passive',
+  );
   assert.is(dtlsSetup('v=0\r\nm=audio 4000 RTP/AVP 0\r\n'), undefined);
 });
 

@@ -22,17 +22,29 @@ test('Content-Length counts bytes of a UTF-8 body', () => {
 });
 
 test('CRLF keep-alives between messages are skipped', () => {
-  assert.equal(new SipStreamFramer().push(Buffer.from(`\r\n\r\n${options}\r\n\r\n\r\n${options}\r\n`)), [options, options]);
+  assert.equal(new SipStreamFramer().push(Buffer.from(`\r\n\r\n${options}\r\n\r\n\r\n${options}\r\n`)), [
+    options,
+    options,
+  ]);
 });
 
 test('a stray line without Content-Length becomes one message of its own (to be dropped by the parser)', () => {
-  assert.equal(new SipStreamFramer().push(Buffer.from(`hello world\r\n\r\n${options}`)), ['hello world\r\n\r\n', options]);
+  assert.equal(new SipStreamFramer().push(Buffer.from(`hello world\r\n\r\n${options}`)), [
+    'hello world\r\n\r\n',
+    options,
+  ]);
 });
 
 test('an unusable Content-Length or endless headers lose the framing', () => {
   const framingError = (err: unknown): boolean => err instanceof FramingError;
-  assert.throws(() => new SipStreamFramer().push(Buffer.from('X sip:x SIP/2.0\r\nContent-Length: ten\r\n\r\n')), framingError);
-  assert.throws(() => new SipStreamFramer().push(Buffer.from('X sip:x SIP/2.0\r\nContent-Length: 99999999\r\n\r\n')), framingError);
+  assert.throws(
+    () => new SipStreamFramer().push(Buffer.from('X sip:x SIP/2.0\r\nContent-Length: ten\r\n\r\n')),
+    framingError,
+  );
+  assert.throws(
+    () => new SipStreamFramer().push(Buffer.from('X sip:x SIP/2.0\r\nContent-Length: 99999999\r\n\r\n')),
+    framingError,
+  );
   const framer = new SipStreamFramer();
   assert.equal(framer.push(Buffer.alloc(MAX_HEADER_BYTES, 0x41)), []);
   assert.throws(() => framer.push(Buffer.from('A')), /no end of headers/);

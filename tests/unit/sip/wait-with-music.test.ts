@@ -42,7 +42,10 @@ test('a routing pass that never ends holds the music back MUSIC_WAITS_FOR_ROUTIN
   const { media, asked } = recordingMedia(performance.now());
   await new WaitWithMusicStep(media, 'hold-music.wav', log, new Promise(() => undefined)).start();
   assert.is(asked.length, 1);
-  assert.ok((asked[0] ?? 0) >= MUSIC_WAITS_FOR_ROUTING_MS - 2 && (asked[0] ?? 0) < MUSIC_WAITS_FOR_ROUTING_MS + 500, `asked after ${asked[0]} ms`);
+  assert.ok(
+    (asked[0] ?? 0) >= MUSIC_WAITS_FOR_ROUTING_MS - 2 && (asked[0] ?? 0) < MUSIC_WAITS_FOR_ROUTING_MS + 500,
+    `asked after ${asked[0]} ms`,
+  );
 });
 
 test('stopped before the pass is over (the call was rung, or ended): the step asks for nothing', async () => {

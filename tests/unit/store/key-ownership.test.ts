@@ -15,7 +15,17 @@ import * as assert from 'uvu/assert';
 import { RedisChannels, RedisKeys, RedisStreams } from '@deskline/store';
 import { REPO_ROOT } from '../../helpers/launcher.js';
 
-const SOURCES = ['protocol/src', 'env-config/src', 'outbound-policy/src', 'signaling/src', 'sip/src', 'web/src', 'scripts/src', 'bench', 'tests/helpers'];
+const SOURCES = [
+  'protocol/src',
+  'env-config/src',
+  'outbound-policy/src',
+  'signaling/src',
+  'sip/src',
+  'web/src',
+  'scripts/src',
+  'bench',
+  'tests/helpers',
+];
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -39,7 +49,7 @@ function spellings(): { name: string; pattern: RegExp }[] {
   const fixed = [...Object.entries(RedisKeys), ...Object.entries(RedisStreams), ...Object.entries(RedisChannels)];
   return fixed.flatMap(([name, key]) => {
     if (typeof key === 'function') {
-      const prefix = (key as (...args: string[]) => string)(SENTINEL, SENTINEL).split(SENTINEL)[0] ?? '';
+      const prefix = key(SENTINEL, SENTINEL).split(SENTINEL)[0] ?? '';
       return [{ name, pattern: new RegExp(`${quote}${escape(prefix)}(\\$\\{|${quote})`) }];
     }
     return key.includes(':') ? [{ name, pattern: new RegExp(`${quote}${escape(key)}${quote}`) }] : [];
@@ -56,7 +66,9 @@ test('no file outside store/ holds Lua or spells a Redis key, stream or channel'
       .flatMap((line, index) =>
         COMMENT.test(line)
           ? []
-          : patterns.filter(({ pattern }) => pattern.test(line)).map(({ name }) => `${path.relative(REPO_ROOT, file)}:${index + 1} (${name}): ${line.trim()}`),
+          : patterns
+              .filter(({ pattern }) => pattern.test(line))
+              .map(({ name }) => `${path.relative(REPO_ROOT, file)}:${index + 1} (${name}): ${line.trim()}`),
       ),
   );
   assert.equal(found, []);

@@ -41,7 +41,11 @@ function editor(options: { delayMs?: number; keepFailed?: boolean; isSaved?: (va
   const host = new Host();
   const server = new Server();
   const saved: string[] = [];
-  const autosave = new AutosaveController<string, string>(host, { save: server.save, saved: (result: string) => saved.push(result), ...options });
+  const autosave = new AutosaveController<string, string>(host, {
+    save: server.save,
+    saved: (result: string) => saved.push(result),
+    ...options,
+  });
   return { host, server, saved, autosave };
 }
 
@@ -53,7 +57,10 @@ test('typing waits for the delay; leaving the field sends only the last text', a
   assert.is(autosave.state.state, 'idle');
   assert.is(server.requests.length, 0);
   const flushed = autosave.flush();
-  assert.equal(server.requests.map((request) => request.value), ['Call again']);
+  assert.equal(
+    server.requests.map((request) => request.value),
+    ['Call again'],
+  );
   assert.is(autosave.state.state, 'saving');
   server.requests[0]!.answer('task v2');
   await flushed;
@@ -65,7 +72,10 @@ test('typing waits for the delay; leaving the field sends only the last text', a
 test('a change with no delay is sent at once', () => {
   const { server, autosave } = editor();
   autosave.edit('subject-1');
-  assert.equal(server.requests.map((request) => request.value), ['subject-1']);
+  assert.equal(
+    server.requests.map((request) => request.value),
+    ['subject-1'],
+  );
   assert.is(autosave.state.state, 'saving');
 });
 
@@ -96,7 +106,7 @@ test('an answer for text typed over meanwhile is ignored; the new text stays', a
   assert.ok(autosave.waiting);
 });
 
-test('a refusal says why; typed text is kept, a choice goes back to the server\'s', async () => {
+test("a refusal says why; typed text is kept, a choice goes back to the server's", async () => {
   const typed = editor({ delayMs: 60_000, keepFailed: true });
   typed.autosave.edit('Call again');
   const flushed = typed.autosave.flush();
@@ -122,7 +132,10 @@ test('after a refusal the next change tries again', async () => {
   autosave.edit('Call again at 14:30');
   assert.is(autosave.state.state, 'idle');
   void autosave.flush();
-  assert.equal(server.requests.map((request) => request.value), ['Call again', 'Call again at 14:30']);
+  assert.equal(
+    server.requests.map((request) => request.value),
+    ['Call again', 'Call again at 14:30'],
+  );
 });
 
 test('text the server already has is not sent', async () => {
@@ -150,7 +163,10 @@ test('a host that goes away sends what was still waiting, and nothing else', () 
   assert.is(server.requests.length, 0);
   autosave.edit('Call again');
   host.disconnect();
-  assert.equal(server.requests.map((request) => request.value), ['Call again']);
+  assert.equal(
+    server.requests.map((request) => request.value),
+    ['Call again'],
+  );
   assert.not.ok(autosave.waiting);
 });
 

@@ -7,7 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RTCSession } from 'jssip/lib/RTCSession.js';
 
-const { PHONE_CALL_STATES, assertPhoneCallMove, canMovePhoneCall } = await import('@deskline/web/build/services/phone-call-state.js');
+const { PHONE_CALL_STATES, assertPhoneCallMove, canMovePhoneCall } =
+  await import('@deskline/web/build/services/phone-call-state.js');
 const { PhoneCallSession } = await import('@deskline/web/build/services/phone-call-session.js');
 
 type State = (typeof PHONE_CALL_STATES)[number];
@@ -37,7 +38,10 @@ test('every other move throws, naming it', () => {
       if (isLegal(from, to)) continue;
       illegal += 1;
       assert.not.ok(canMovePhoneCall(from, to), `${from} -> ${to}`);
-      assert.throws(() => assertPhoneCallMove(from, to), new RegExp(`illegal phone call state change ${from} -> ${to}$`));
+      assert.throws(
+        () => assertPhoneCallMove(from, to),
+        new RegExp(`illegal phone call state change ${from} -> ${to}$`),
+      );
     }
   }
   assert.is(illegal, PHONE_CALL_STATES.length ** 2 - LEGAL.length);
@@ -70,10 +74,14 @@ class FakeSession extends EventEmitter {
 function incoming(session: FakeSession) {
   const seen: string[] = [];
   const ended: boolean[] = [];
-  const call = PhoneCallSession.incoming(session as unknown as RTCSession, { id: session.id, number: '+4930123' }, {
-    changed: () => seen.push(call.view.state),
-    ended: (_call, show) => ended.push(show),
-  });
+  const call = PhoneCallSession.incoming(
+    session as unknown as RTCSession,
+    { id: session.id, number: '+4930123' },
+    {
+      changed: () => seen.push(call.view.state),
+      ended: (_call, show) => ended.push(show),
+    },
+  );
   return { call, seen, ended };
 }
 
@@ -116,7 +124,12 @@ test('an outgoing call: connecting (the far end ringing), in-call, ended by the 
     session as unknown as RTCSession,
     '+4930123',
     { changed: () => undefined, ended: () => undefined },
-    { startRingback: () => tones.push('ringback'), stopTone: () => tones.push('stop'), playBusy: () => tones.push('busy'), playError: () => tones.push('error') },
+    {
+      startRingback: () => tones.push('ringback'),
+      stopTone: () => tones.push('stop'),
+      playBusy: () => tones.push('busy'),
+      playError: () => tones.push('error'),
+    },
   );
   assert.is(call.view.state, 'connecting');
   session.emit('progress');

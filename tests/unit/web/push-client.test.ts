@@ -8,12 +8,29 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { PUSH_SERVER_RESTARTING_CLOSE_CODE, PUSH_SESSION_ENDED_CLOSE_CODE, type CallView, type PushEvent, type TaskView } from '@deskline/protocol';
+import {
+  PUSH_SERVER_RESTARTING_CLOSE_CODE,
+  PUSH_SESSION_ENDED_CLOSE_CODE,
+  type CallView,
+  type PushEvent,
+  type TaskView,
+} from '@deskline/protocol';
 
 const { PushClient, RESTART_RECONNECT_SPREAD_MS } = await import('@deskline/web/build/services/push-client.js');
 
 function task(id: string, fields: Partial<TaskView> = {}): TaskView {
-  return { id, patient: '+4930123', status: 'incoming', callIds: [], attempts: 0, callbacks: [], problems: [], createdAt: 0, updatedAt: 0, ...fields };
+  return {
+    id,
+    patient: '+4930123',
+    status: 'incoming',
+    callIds: [],
+    attempts: 0,
+    callbacks: [],
+    problems: [],
+    createdAt: 0,
+    updatedAt: 0,
+    ...fields,
+  };
 }
 
 /** Resolves once `check` holds after a change event of `client`. */
@@ -80,7 +97,14 @@ test('the server-restarting close: the client reconnects at once, and the new he
   const client = new PushClient(() => `ws://127.0.0.1:${port}/api/push`);
   client.start();
   const first = await connection(1);
-  first.send(JSON.stringify({ type: 'hello', calls: [call('c1', 'waiting')], team: [], tasks: [task('t1')] } satisfies PushEvent));
+  first.send(
+    JSON.stringify({
+      type: 'hello',
+      calls: [call('c1', 'waiting')],
+      team: [],
+      tasks: [task('t1')],
+    } satisfies PushEvent),
+  );
   await changed(client, () => client.calls.size === 1 && client.status === 'connected', 'the first hello');
 
   const closedAt = Date.now();
@@ -90,7 +114,14 @@ test('the server-restarting close: the client reconnects at once, and the new he
   assert.ok(after <= RESTART_RECONNECT_SPREAD_MS + 150, `reconnected ${after} ms after the close`);
   assert.is(client.status, 'reconnecting');
   // Meanwhile c1 was answered elsewhere and ended, c2 arrived, t1 was closed and t2 made.
-  second.send(JSON.stringify({ type: 'hello', calls: [call('c2', 'waiting')], team: [], tasks: [task('t2')] } satisfies PushEvent));
+  second.send(
+    JSON.stringify({
+      type: 'hello',
+      calls: [call('c2', 'waiting')],
+      team: [],
+      tasks: [task('t2')],
+    } satisfies PushEvent),
+  );
   await changed(client, () => client.status === 'connected', 'the second hello');
   assert.equal([...client.calls.keys()], ['c2']);
   assert.equal([...client.tasks.keys()], ['t2']);

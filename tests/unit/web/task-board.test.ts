@@ -8,11 +8,29 @@ const ben = { userId: 'ben', role: 'employee' };
 const maria = { userId: 'maria', role: 'manager' };
 
 function task(id: string, fields: Partial<TaskView> = {}): TaskView {
-  return { id, patient: '+4930123', status: 'incoming', callIds: [], attempts: 0, callbacks: [], problems: [], createdAt: 0, updatedAt: 0, ...fields };
+  return {
+    id,
+    patient: '+4930123',
+    status: 'incoming',
+    callIds: [],
+    attempts: 0,
+    callbacks: [],
+    problems: [],
+    createdAt: 0,
+    updatedAt: 0,
+    ...fields,
+  };
 }
 
 function call(startedAt: number, queuedAt?: number): TaskView['call'] {
-  return { id: `call-${startedAt}`, from: '+4930123', line: '100', state: queuedAt === undefined ? 'intro' : 'waiting', startedAt, ...(queuedAt === undefined ? {} : { queuedAt }) };
+  return {
+    id: `call-${startedAt}`,
+    from: '+4930123',
+    line: '100',
+    state: queuedAt === undefined ? 'intro' : 'waiting',
+    startedAt,
+    ...(queuedAt === undefined ? {} : { queuedAt }),
+  };
 }
 
 const ids = (tasks: TaskView[]): string[] => tasks.map((t) => t.id);
@@ -25,7 +43,13 @@ test('Pending: incoming calls first, the longest waiting on top, then the wrap-u
     task('wrap-new', { status: 'wrap-up', assigneeUserId: 'anna', updatedAt: 20 }),
     task('waiting-short', { call: call(200, 203) }),
   ];
-  assert.equal(ids(tabTasks(tasks, 'pending', anna)), ['waiting-long', 'waiting-short', 'intro', 'wrap-new', 'wrap-old']);
+  assert.equal(ids(tabTasks(tasks, 'pending', anna)), [
+    'waiting-long',
+    'waiting-short',
+    'intro',
+    'wrap-new',
+    'wrap-old',
+  ]);
 });
 
 test("Pending shows an employee their own and the unassigned tasks, a manager everyone's; other tabs show everyone everything", () => {
@@ -54,8 +78,14 @@ test('each status lands in its tab: calling back is on the line, closed and aban
 });
 
 test('Closed: the loaded list and the pushed tasks merged, each once in its latest version, newest closed first', () => {
-  const loaded = [task('a', { status: 'closed', closedAt: 10, updatedAt: 10 }), task('b', { status: 'closed', closedAt: 5, updatedAt: 5, comment: 'old' })];
-  const pushed = [task('b', { status: 'closed', closedAt: 5, updatedAt: 7, comment: 'new' }), task('c', { status: 'closed', closedAt: 20, updatedAt: 20 })];
+  const loaded = [
+    task('a', { status: 'closed', closedAt: 10, updatedAt: 10 }),
+    task('b', { status: 'closed', closedAt: 5, updatedAt: 5, comment: 'old' }),
+  ];
+  const pushed = [
+    task('b', { status: 'closed', closedAt: 5, updatedAt: 7, comment: 'new' }),
+    task('c', { status: 'closed', closedAt: 20, updatedAt: 20 }),
+  ];
   const merged = tabTasks(mergeTasks(loaded, pushed), 'closed', anna);
   assert.equal(ids(merged), ['c', 'a', 'b']);
   assert.is(merged[2]?.comment, 'new');
@@ -77,10 +107,21 @@ test('who may change a task: managers any open one, employees theirs and unassig
 
 test("subjects offered: the active ones in the managers' order, plus the task's own even if retired (after them)", () => {
   const subject = (id: string, createdAt: number, retired = false): Subject => ({ id, name: id, retired, createdAt });
-  const subjects = new Map([subject('old', 1, true), subject('b', 3), subject('a', 2), subject('gone', 4, true)].map((s) => [s.id, s]));
-  assert.equal(subjectChoices(subjects, undefined).map((s) => s.id), ['a', 'b']);
-  assert.equal(subjectChoices(subjects, 'old').map((s) => s.id), ['a', 'b', 'old']);
-  assert.equal(subjectChoices(subjects, 'a').map((s) => s.id), ['a', 'b']);
+  const subjects = new Map(
+    [subject('old', 1, true), subject('b', 3), subject('a', 2), subject('gone', 4, true)].map((s) => [s.id, s]),
+  );
+  assert.equal(
+    subjectChoices(subjects, undefined).map((s) => s.id),
+    ['a', 'b'],
+  );
+  assert.equal(
+    subjectChoices(subjects, 'old').map((s) => s.id),
+    ['a', 'b', 'old'],
+  );
+  assert.equal(
+    subjectChoices(subjects, 'a').map((s) => s.id),
+    ['a', 'b'],
+  );
 });
 
 test.run();

@@ -27,9 +27,12 @@ export class ClockController implements ReactiveController {
 
   // On the second boundary, so that every timer on the page turns over together.
   #schedule(): void {
-    this.#timer = setTimeout(() => {
-      this.host.requestUpdate();
-      this.#schedule();
-    }, 1000 - (Date.now() % 1000) + 5);
+    this.#timer = setTimeout(
+      () => {
+        this.host.requestUpdate();
+        this.#schedule();
+      },
+      1000 - (Date.now() % 1000) + 5,
+    );
   }
 }

@@ -199,10 +199,13 @@ export class PauseController implements ReactiveController {
       }, OVERDUE_CHECK_MS);
       return;
     }
-    this.#tick = setTimeout(() => {
-      this.host.requestUpdate();
-      this.#schedule();
-    }, (left % 1000) + 5);
+    this.#tick = setTimeout(
+      () => {
+        this.host.requestUpdate();
+        this.#schedule();
+      },
+      (left % 1000) + 5,
+    );
   }
 
   #begin(): AbortSignal {

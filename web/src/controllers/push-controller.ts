@@ -123,6 +123,8 @@ export class PushController implements ReactiveController {
   // Another tab of this browser logged the session out. Asking the server lets the API client
   // announce the ended session (a 401), which takes the app back to the login page.
   #onSessionEnded = (): void => {
-    this.api().me().catch(() => undefined);
+    this.api()
+      .me()
+      .catch(() => undefined);
   };
 }

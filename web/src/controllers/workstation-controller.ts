@@ -154,10 +154,7 @@ export class WorkstationController implements ReactiveController {
     if (this.pending !== undefined || this.status !== 'ready') return;
     const version = this.#version;
     try {
-      const [status, workstations] = await Promise.all([
-        this.api().agentStatus(),
-        this.api().listWorkstations(),
-      ]);
+      const [status, workstations] = await Promise.all([this.api().agentStatus(), this.api().listWorkstations()]);
       if (version !== this.#version || this.pending !== undefined) return;
       this.workstations = workstations;
       if (status.workstation?.id !== this.workstation?.id) {

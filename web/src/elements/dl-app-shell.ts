@@ -279,7 +279,8 @@ export class DlAppShell extends LitElement {
     this,
     () => this.api,
     this.#phone,
-    (options) => this.renderRoot.querySelector<DlConfirmDialog>('dl-confirm-dialog')?.ask(options) ?? Promise.resolve(false),
+    (options) =>
+      this.renderRoot.querySelector<DlConfirmDialog>('dl-confirm-dialog')?.ask(options) ?? Promise.resolve(false),
   );
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -307,8 +308,9 @@ export class DlAppShell extends LitElement {
     return html`
       <header>
         <span class="brand">${logoMark}Deskline</span>
-        ${user.role === 'manager'
-          ? html`<nav aria-label="Views">
+        ${
+          user.role === 'manager'
+            ? html`<nav aria-label="Views">
               ${VIEWS.map(
                 (view) => html`<button
                   type="button"
@@ -319,19 +321,23 @@ export class DlAppShell extends LitElement {
                 </button>`,
               )}
             </nav>`
-          : nothing}
+            : nothing
+        }
         <dl-user-menu .entries=${userMenu(this.#notificationsEntry(), this.#workstation.workstation !== undefined)} @menu-select=${this.#onMenuSelect}>
           <span class="me">
             ${userAvatar(user)}
-            ${presence === undefined
-              ? nothing
-              : html`<dl-presence-dot .dot=${presence.dot} .label=${`Your status: ${presence.label}`}></dl-presence-dot>`}
+            ${
+              presence === undefined
+                ? nothing
+                : html`<dl-presence-dot .dot=${presence.dot} .label=${`Your status: ${presence.label}`}></dl-presence-dot>`
+            }
           </span>
           <span class="name">${user.displayName}</span>
         </dl-user-menu>
       </header>
-      ${pause.paused
-        ? html`<dl-pause-panel
+      ${
+        pause.paused
+          ? html`<dl-pause-panel
             .until=${pause.pausedUntil ?? 0}
             .remaining=${pause.remainingMs}
             ?can-extend=${pause.canExtend}
@@ -340,7 +346,8 @@ export class DlAppShell extends LitElement {
             @pause-extend=${() => void pause.extend()}
             @pause-end=${() => void pause.resume()}
           ></dl-pause-panel>`
-        : nothing}
+          : nothing
+      }
       ${this.#logout.error === '' ? nothing : html`<p class="alert" role="alert">${this.#logout.error}</p>`}
       <dl-notifications-notice
         .notifications=${this.#phone.notifications}
@@ -421,8 +428,9 @@ export class DlAppShell extends LitElement {
     const workstation = desk.workstation;
     const picking = this.choosing || (workstation === undefined && !this.skipped);
     return html`
-      ${workstation !== undefined || this.skipped
-        ? html`<dl-registration-status
+      ${
+        workstation !== undefined || this.skipped
+          ? html`<dl-registration-status
             .workstation=${workstation}
             .registration=${phone.registration}
             .deskPhoneRegistered=${desk.current?.registered}
@@ -430,18 +438,23 @@ export class DlAppShell extends LitElement {
             ?sound-blocked=${this.#phone.soundBlocked}
             @enable-sound=${() => this.#phone.enableSound()}
           ></dl-registration-status>`
-        : nothing}
-      ${this.#pause.missed.calls.length > 0
-        ? html`<dl-missed-calls .calls=${this.#pause.missed.calls} @dismiss=${() => void this.#pause.dismissMissed()}></dl-missed-calls>`
-        : nothing}
-      ${this.pausing
-        ? html`<dl-pause-picker
+          : nothing
+      }
+      ${
+        this.#pause.missed.calls.length > 0
+          ? html`<dl-missed-calls .calls=${this.#pause.missed.calls} @dismiss=${() => void this.#pause.dismissMissed()}></dl-missed-calls>`
+          : nothing
+      }
+      ${
+        this.pausing
+          ? html`<dl-pause-picker
             ?pending=${this.#pause.pending}
             .error=${this.#pause.error}
             @pause-select=${this.#onPauseSelect}
             @picker-close=${this.#closePausePicker}
           ></dl-pause-picker>`
-        : nothing}
+          : nothing
+      }
       <dl-call-panel
         .call=${phone.call}
         .queueCall=${findQueueCall(this.#push.calls, phone.call, workstation?.id)}
@@ -451,8 +464,9 @@ export class DlAppShell extends LitElement {
         @hang-up=${() => this.#phone.hangUp()}
         @mute-change=${(event: CustomEvent<{ muted: boolean }>) => this.#phone.setMuted(event.detail.muted)}
       ></dl-call-panel>
-      ${picking
-        ? html`<dl-workstation-picker
+      ${
+        picking
+          ? html`<dl-workstation-picker
             .workstations=${desk.workstations}
             .current=${workstation?.id}
             .pending=${desk.pending}
@@ -464,7 +478,8 @@ export class DlAppShell extends LitElement {
             @work-without-workstation=${this.#onWorkWithout}
             @picker-close=${this.#closePicker}
           ></dl-workstation-picker>`
-        : nothing}
+          : nothing
+      }
     `;
   }
 

@@ -11,10 +11,7 @@ const debug = log('dl:app');
 
 const SESSION_ENDED_NOTICE = 'Your session has ended. Please log in again.';
 
-type View =
-  | { name: 'starting' }
-  | { name: 'login'; notice: string }
-  | { name: 'shell'; user: PublicUser };
+type View = { name: 'starting' } | { name: 'login'; notice: string } | { name: 'shell'; user: PublicUser };
 
 /**
  * The root of the app. On start it asks GET /api/me who is logged in and shows the app shell, or the
@@ -113,7 +110,8 @@ export class DlApp extends LitElement {
 
   /** The user renamed themselves or changed their picture: the shell shows it at once. */
   #onUserChange(event: CustomEvent<PublicUser>): void {
-    if (this.view.name === 'shell' && this.view.user.id === event.detail.id) this.view = { name: 'shell', user: event.detail };
+    if (this.view.name === 'shell' && this.view.user.id === event.detail.id)
+      this.view = { name: 'shell', user: event.detail };
   }
 
   /** The password was changed: the session was renewed, with a new CSRF token. */

@@ -266,9 +266,11 @@ export class DlCallPanel extends LitElement {
               <p class="label">${call.state === 'in-call' ? (this.muted ? 'In call · your microphone is off' : 'In call') : call.remoteRinging ? 'Ringing…' : 'Connecting…'}</p>
               ${this.#caller(call)}
               <p class="detail timer">
-                ${elapsed === undefined
-                  ? html`<time>00:00</time>`
-                  : html`<time datetime=${isoDuration(elapsed)}>${formatDuration(elapsed)}</time>`}
+                ${
+                  elapsed === undefined
+                    ? html`<time>00:00</time>`
+                    : html`<time datetime=${isoDuration(elapsed)}>${formatDuration(elapsed)}</time>`
+                }
               </p>
             </div>
             <div class="actions">
@@ -287,7 +289,8 @@ export class DlCallPanel extends LitElement {
         `;
       }
       case 'ended': {
-        const talked = call.startedAt !== undefined && call.endedAt !== undefined ? call.endedAt - call.startedAt : undefined;
+        const talked =
+          call.startedAt !== undefined && call.endedAt !== undefined ? call.endedAt - call.startedAt : undefined;
         return html`
           <section class="card ended" part="panel" aria-label="Call ended">
             <span class="badge">${phoneIcon}</span>
@@ -331,7 +334,11 @@ export class DlCallPanel extends LitElement {
 
   #onMute(): void {
     this.dispatchEvent(
-      new CustomEvent<{ muted: boolean }>('mute-change', { detail: { muted: !this.muted }, bubbles: true, composed: true }),
+      new CustomEvent<{ muted: boolean }>('mute-change', {
+        detail: { muted: !this.muted },
+        bubbles: true,
+        composed: true,
+      }),
     );
   }
 }

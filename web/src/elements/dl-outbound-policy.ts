@@ -132,13 +132,19 @@ export class DlOutboundPolicy extends LitElement {
     const allowedPrefixes = prefixesOf(this.allowed);
     const deniedPrefixes = prefixesOf(this.denied);
     const bad = [...allowedPrefixes, ...deniedPrefixes].find((prefix) => !E164_PREFIX_PATTERN.test(prefix));
-    if (bad !== undefined) return `"${bad}" is not a prefix: write + and the country code, e.g. +48, then more digits if needed (+4822).`;
+    if (bad !== undefined)
+      return `"${bad}" is not a prefix: write + and the country code, e.g. +48, then more digits if needed (+4822).`;
     const perDay = Number(this.perDay);
     if (this.perDay.trim() === '' || !Number.isInteger(perDay) || perDay < 0 || perDay > CALLBACKS_PER_DAY_MAX) {
       return `Callbacks per employee per day: a whole number from 0 to ${CALLBACKS_PER_DAY_MAX}.`;
     }
     const seconds = Math.round(Number(this.minutes) * 60);
-    if (this.minutes.trim() === '' || !Number.isFinite(seconds) || seconds < CALLBACK_DURATION_MIN_SECONDS || seconds > CALLBACK_DURATION_MAX_SECONDS) {
+    if (
+      this.minutes.trim() === '' ||
+      !Number.isFinite(seconds) ||
+      seconds < CALLBACK_DURATION_MIN_SECONDS ||
+      seconds > CALLBACK_DURATION_MAX_SECONDS
+    ) {
       return `Longest callback: from ${minutesOf(CALLBACK_DURATION_MIN_SECONDS)} to ${CALLBACK_DURATION_MAX_SECONDS / 60} minutes.`;
     }
     return {
@@ -185,10 +191,12 @@ export class DlOutboundPolicy extends LitElement {
         <p>
           Which numbers Call back may dial through the clinic's trunk, and how much. A number the policy refuses is
           not called: the employee is told why.
-          ${loaded
-            ? html`Numbers without a country code are read as ${loaded.country} numbers (${loaded.countryPrefix}); the
+          ${
+            loaded
+              ? html`Numbers without a country code are read as ${loaded.country} numbers (${loaded.countryPrefix}); the
                 trunk is sent every number with its country code.`
-            : nothing}
+              : nothing
+          }
         </p>
         ${this.error === '' ? nothing : html`<p class="alert" role="alert">${this.error}</p>`}
         ${loaded ? this.#renderForm() : nothing}

@@ -4,7 +4,13 @@ import { customElement, property, query, state } from 'lit/decorators.js';
 import { ApiRequestError, apiClient, type ApiClient } from '../services/api-client.js';
 import { errorMessage } from '../services/error-message.js';
 import { log } from '../services/log.js';
-import { alertStyles, controlStyles, fieldStyles, primaryButtonStyles, successStyles } from '../styles/shared-styles.js';
+import {
+  alertStyles,
+  controlStyles,
+  fieldStyles,
+  primaryButtonStyles,
+  successStyles,
+} from '../styles/shared-styles.js';
 
 const debug = log('dl:settings');
 
@@ -127,7 +133,9 @@ export class DlPasswordSettings extends LitElement {
       this.api.csrfToken = session.csrfToken;
       this.form.reset();
       this.done = 'Your password was changed. You were logged out on every other computer.';
-      this.dispatchEvent(new CustomEvent<SessionInfo>('session-renew', { detail: session, bubbles: true, composed: true }));
+      this.dispatchEvent(
+        new CustomEvent<SessionInfo>('session-renew', { detail: session, bubbles: true, composed: true }),
+      );
     } catch (error) {
       debug('password not changed', error);
       this.error = errorMessage(error);

@@ -75,7 +75,9 @@ export class DlPausePicker extends LitElement {
   }
 
   #select(minutes: number): void {
-    this.dispatchEvent(new CustomEvent<PauseSelectDetail>('pause-select', { detail: { minutes }, bubbles: true, composed: true }));
+    this.dispatchEvent(
+      new CustomEvent<PauseSelectDetail>('pause-select', { detail: { minutes }, bubbles: true, composed: true }),
+    );
   }
 
   #onCancel(): void {

@@ -1,4 +1,9 @@
-import { PROBLEM_KINDS, PROBLEM_NOTE_MAX_LENGTH, type ProblemKind, type ReportProblemRequest } from '@deskline/protocol';
+import {
+  PROBLEM_KINDS,
+  PROBLEM_NOTE_MAX_LENGTH,
+  type ProblemKind,
+  type ReportProblemRequest,
+} from '@deskline/protocol';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { alertStyles, controlStyles, primaryButtonStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
@@ -78,7 +83,11 @@ export class DlProblemReport extends LitElement {
     event.preventDefault();
     const form = event.target as HTMLFormElement;
     const note = (form.elements.namedItem('note') as HTMLTextAreaElement).value.trim();
-    this.dispatchEvent(new CustomEvent<ReportProblemRequest>('problem-report', { detail: { kind: this.kind, ...(note === '' ? {} : { note }) } }));
+    this.dispatchEvent(
+      new CustomEvent<ReportProblemRequest>('problem-report', {
+        detail: { kind: this.kind, ...(note === '' ? {} : { note }) },
+      }),
+    );
   }
 }
 

@@ -156,11 +156,13 @@ export class DlProfileSettings extends LitElement {
             @change=${this.#onFileChosen}
           />
           <label class="secondary" for="picture">${user.avatarUrl ? 'Change picture' : 'Upload a picture'}</label>
-          ${user.avatarUrl
-            ? html`<button class="secondary" type="button" ?disabled=${this.pictureBusy} @click=${this.#onRemove}>
+          ${
+            user.avatarUrl
+              ? html`<button class="secondary" type="button" ?disabled=${this.pictureBusy} @click=${this.#onRemove}>
                 Remove picture
               </button>`
-            : nothing}
+              : nothing
+          }
           <p class="hint" id="picture-hint">PNG, JPEG or WebP, at most ${AVATAR_MAX_BYTES / 1024 / 1024} MB. It is cut to a square from the middle.</p>
         </div>
         <p class="alert" role="alert">${this.pictureError}</p>

@@ -113,9 +113,11 @@ export class DlQueueList extends LitElement {
     return html`
       <section class="card" aria-labelledby="title">
         <h2 id="title">Queue ${waiting === 0 ? nothing : html`<span class="count">${waiting} waiting</span>`}</h2>
-        ${calls.length === 0
-          ? html`<p class="empty">No patients waiting</p>`
-          : html`<ul part="list" aria-labelledby="title">${calls.map((call) => this.#row(call))}</ul>`}
+        ${
+          calls.length === 0
+            ? html`<p class="empty">No patients waiting</p>`
+            : html`<ul part="list" aria-labelledby="title">${calls.map((call) => this.#row(call))}</ul>`
+        }
         ${this.live ? nothing : html`<p class="note">Reconnecting to the live queue…</p>`}
       </section>
     `;

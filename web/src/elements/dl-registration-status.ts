@@ -97,15 +97,19 @@ export class DlRegistrationStatus extends LitElement {
     return html`
       <div class="card">
         <p role="status">${this.#statusLine()}</p>
-        ${failed
-          ? html`<p class="alert" role="alert">Calls cannot reach ${failed.workstation.name}. ${failed.reason}</p>`
-          : nothing}
-        ${this.soundBlocked && this.workstation?.kind === 'browser'
-          ? html`<p class="sound">
+        ${
+          failed
+            ? html`<p class="alert" role="alert">Calls cannot reach ${failed.workstation.name}. ${failed.reason}</p>`
+            : nothing
+        }
+        ${
+          this.soundBlocked && this.workstation?.kind === 'browser'
+            ? html`<p class="sound">
               This browser keeps the page silent until you click on it: calls would ring without sound.
               <button class="secondary" type="button" @click=${this.#onEnableSound}>Turn on sound</button>
             </p>`
-          : nothing}
+            : nothing
+        }
       </div>
     `;
   }

@@ -5,7 +5,13 @@ import { formatMinutesSeconds } from '../format.js';
 import { apiClient, type ApiClient } from '../services/api-client.js';
 import { errorMessage } from '../services/error-message.js';
 import { log } from '../services/log.js';
-import { alertStyles, controlStyles, fieldStyles, secondaryButtonStyles, visuallyHiddenStyles } from '../styles/shared-styles.js';
+import {
+  alertStyles,
+  controlStyles,
+  fieldStyles,
+  secondaryButtonStyles,
+  visuallyHiddenStyles,
+} from '../styles/shared-styles.js';
 import { panelStyles } from '../styles/panel-styles.js';
 import { CALLBACK_OUTCOME_LABELS } from '../task-board.js';
 
@@ -245,10 +251,12 @@ export class DlStatistics extends LitElement {
         <h2 id="statistics-title">Statistics</h2>
         ${this.#renderDayPicker()}
         ${this.loading ? html`<p class="status" role="status">Loading statistics…</p>` : nothing}
-        ${this.error
-          ? html`<p class="alert" role="alert">${this.error}</p>
+        ${
+          this.error
+            ? html`<p class="alert" role="alert">${this.error}</p>
               <div><button class="secondary" type="button" @click=${() => void this.#load()}>Try again</button></div>`
-          : nothing}
+            : nothing
+        }
         ${stats && !this.error ? html`${this.#renderChart(stats)} ${this.#renderTable(stats)}` : nothing}
       </section>
     `;
@@ -277,7 +285,11 @@ export class DlStatistics extends LitElement {
     const summary =
       busy.length === 0
         ? 'No calls.'
-        : busy.map((h) => `${hourLabel(h.hour)}: ${h.received} received, ${h.answered} answered, ${h.abandoned} abandoned`).join('; ') + '.';
+        : busy
+            .map(
+              (h) => `${hourLabel(h.hour)}: ${h.received} received, ${h.answered} answered, ${h.abandoned} abandoned`,
+            )
+            .join('; ') + '.';
     return html`
       <figure>
         <svg
@@ -294,9 +306,11 @@ export class DlStatistics extends LitElement {
                 return svg`<rect class=${series.key} x=${x + i * CHART.barWidth} y=${CHART.plotHeight - barHeight}
                   width=${CHART.barWidth - 1} height=${barHeight}><title>${hourLabel(hour.hour)}: ${value} ${series.label.toLowerCase()}</title></rect>`;
               })}
-              ${hour.hour % 3 === 0
-                ? svg`<text class="hour" x=${index * CHART.groupWidth + CHART.groupWidth / 2} y=${height - 4} text-anchor="middle">${hourLabel(hour.hour)}</text>`
-                : nothing}
+              ${
+                hour.hour % 3 === 0
+                  ? svg`<text class="hour" x=${index * CHART.groupWidth + CHART.groupWidth / 2} y=${height - 4} text-anchor="middle">${hourLabel(hour.hour)}</text>`
+                  : nothing
+              }
             </g>`;
           })}
           <line class="axis" x1="0" x2=${width} y1=${CHART.plotHeight} y2=${CHART.plotHeight}></line>
@@ -361,9 +375,14 @@ export class DlStatistics extends LitElement {
         <td>${clinicOnly(figures.abandonedWhileWaiting)}</td>
         <td>${figures.callbacks}</td>
         <td class="outcomes">
-          ${outcomes.length === 0
-            ? '—'
-            : outcomes.map((outcome, i) => html`<span class="outcome">${outcome}${i < outcomes.length - 1 ? ',' : ''}</span>${i < outcomes.length - 1 ? ' ' : ''}`)}
+          ${
+            outcomes.length === 0
+              ? '—'
+              : outcomes.map(
+                  (outcome, i) =>
+                    html`<span class="outcome">${outcome}${i < outcomes.length - 1 ? ',' : ''}</span>${i < outcomes.length - 1 ? ' ' : ''}`,
+                )
+          }
         </td>
         <td>${wait(figures.waitAverageMs)}</td>
         <td>${wait(figures.waitP90Ms)}</td>

@@ -139,13 +139,25 @@ export class DlSubjectsAdmin extends LitElement {
         ${this.error === '' ? nothing : html`<p class="alert" role="alert">${this.error}</p>`}
         <p class=${this.done === '' ? '' : 'success'} role="status">${this.done}</p>
         <h3 id="active-subjects">In use</h3>
-        ${active.length === 0
-          ? html`<p class="empty">No subjects in use. Add one, or restore a retired one.</p>`
-          : html`<ul aria-labelledby="active-subjects">${repeat(active, (s) => s.id, (s) => this.#renderSubject(s))}</ul>`}
-        ${retired.length === 0
-          ? nothing
-          : html`<h3 id="retired-subjects">Retired</h3>
-              <ul aria-labelledby="retired-subjects">${repeat(retired, (s) => s.id, (s) => this.#renderSubject(s))}</ul>`}
+        ${
+          active.length === 0
+            ? html`<p class="empty">No subjects in use. Add one, or restore a retired one.</p>`
+            : html`<ul aria-labelledby="active-subjects">${repeat(
+                active,
+                (s) => s.id,
+                (s) => this.#renderSubject(s),
+              )}</ul>`
+        }
+        ${
+          retired.length === 0
+            ? nothing
+            : html`<h3 id="retired-subjects">Retired</h3>
+              <ul aria-labelledby="retired-subjects">${repeat(
+                retired,
+                (s) => s.id,
+                (s) => this.#renderSubject(s),
+              )}</ul>`
+        }
       </section>
     `;
   }
@@ -171,14 +183,16 @@ export class DlSubjectsAdmin extends LitElement {
     return html`<li class=${subject.retired ? 'retired' : ''} aria-label=${subject.name}>
       <span class="name">${subject.name}</span>
       <span class="buttons">
-        ${subject.retired
-          ? html`<button class="secondary" type="button" aria-label=${`Restore ${subject.name}`} ?disabled=${busy} @click=${() => void this.#change(subject, 'restore')}>
+        ${
+          subject.retired
+            ? html`<button class="secondary" type="button" aria-label=${`Restore ${subject.name}`} ?disabled=${busy} @click=${() => void this.#change(subject, 'restore')}>
               Restore
             </button>`
-          : html`<button class="secondary" type="button" aria-label=${`Rename ${subject.name}`} @click=${() => this.#startRename(subject)}>Rename</button>
+            : html`<button class="secondary" type="button" aria-label=${`Rename ${subject.name}`} @click=${() => this.#startRename(subject)}>Rename</button>
               <button class="secondary" type="button" aria-label=${`Retire ${subject.name}`} ?disabled=${busy} @click=${() => void this.#change(subject, 'retire')}>
                 Retire
-              </button>`}
+              </button>`
+        }
       </span>
     </li>`;
   }
@@ -194,7 +208,11 @@ export class DlSubjectsAdmin extends LitElement {
     event.preventDefault();
     const form = event.target as HTMLFormElement;
     const input = form.elements.namedItem('name') as HTMLInputElement;
-    const ok = await this.#ask('add', () => this.api.createSubject({ body: { name: input.value } }), (subject) => `Added “${subject.name}”.`);
+    const ok = await this.#ask(
+      'add',
+      () => this.api.createSubject({ body: { name: input.value } }),
+      (subject) => `Added “${subject.name}”.`,
+    );
     if (ok) form.reset();
   }
 
@@ -205,14 +223,26 @@ export class DlSubjectsAdmin extends LitElement {
       this.editing = undefined;
       return;
     }
-    const ok = await this.#ask(subject.id, () => this.api.renameSubject({ params: { id: subject.id }, body: { name: input.value } }), (renamed) => `Renamed “${subject.name}” to “${renamed.name}”.`);
+    const ok = await this.#ask(
+      subject.id,
+      () => this.api.renameSubject({ params: { id: subject.id }, body: { name: input.value } }),
+      (renamed) => `Renamed “${subject.name}” to “${renamed.name}”.`,
+    );
     if (ok) this.editing = undefined;
   }
 
   #change(subject: Subject, action: 'retire' | 'restore'): Promise<boolean> {
     return action === 'retire'
-      ? this.#ask(subject.id, () => this.api.retireSubject({ params: { id: subject.id } }), () => `Retired “${subject.name}”.`)
-      : this.#ask(subject.id, () => this.api.restoreSubject({ params: { id: subject.id } }), () => `Restored “${subject.name}”.`);
+      ? this.#ask(
+          subject.id,
+          () => this.api.retireSubject({ params: { id: subject.id } }),
+          () => `Retired “${subject.name}”.`,
+        )
+      : this.#ask(
+          subject.id,
+          () => this.api.restoreSubject({ params: { id: subject.id } }),
+          () => `Restored “${subject.name}”.`,
+        );
   }
 
   async #ask(pending: string, request: () => Promise<Subject>, done: (subject: Subject) => string): Promise<boolean> {
@@ -222,7 +252,9 @@ export class DlSubjectsAdmin extends LitElement {
     try {
       const subject = await request();
       this.done = done(subject);
-      this.dispatchEvent(new CustomEvent<Subject>('subject-change', { detail: subject, bubbles: true, composed: true }));
+      this.dispatchEvent(
+        new CustomEvent<Subject>('subject-change', { detail: subject, bubbles: true, composed: true }),
+      );
       return true;
     } catch (error) {
       this.error = errorMessage(error);

@@ -1,4 +1,11 @@
-import { TASK_TABS, type Subject, type TaskTab, type TaskView, type TeamMember, type Workstation } from '@deskline/protocol';
+import {
+  TASK_TABS,
+  type Subject,
+  type TaskTab,
+  type TaskView,
+  type TeamMember,
+  type Workstation,
+} from '@deskline/protocol';
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
@@ -29,7 +36,10 @@ const EMPTY: Record<TaskTab, string> = {
 /** How many closed tasks the Closed tab asks for. */
 const CLOSED_LIMIT = 100;
 
-type ClosedList = { state: 'idle' | 'loading' } | { state: 'loaded'; tasks: readonly TaskView[] } | { state: 'failed'; message: string };
+type ClosedList =
+  | { state: 'idle' | 'loading' }
+  | { state: 'loaded'; tasks: readonly TaskView[] }
+  | { state: 'failed'; message: string };
 
 /**
  * The call board: the clinic's tasks in four tabs, each with its count. Pending: the calls coming in
@@ -292,7 +302,9 @@ export class DlTaskBoard extends LitElement {
     // What was loaded before stays on screen while the list is read again.
     if (this.closed.state !== 'loaded') this.closed = { state: 'loading' };
     try {
-      const tasks = (await this.api.listTasks({ query: { tab: 'closed', limit: CLOSED_LIMIT } }, { signal: request.signal })).tasks;
+      const tasks = (
+        await this.api.listTasks({ query: { tab: 'closed', limit: CLOSED_LIMIT } }, { signal: request.signal })
+      ).tasks;
       this.closed = { state: 'loaded', tasks };
     } catch (error) {
       if (request.signal.aborted) return;

@@ -1,4 +1,13 @@
-import { TASK_COMMENT_MAX_LENGTH, isCallable, isWithheld, type ReportProblemRequest, type Subject, type TaskView, type TeamMember, type Workstation } from '@deskline/protocol';
+import {
+  TASK_COMMENT_MAX_LENGTH,
+  isCallable,
+  isWithheld,
+  type ReportProblemRequest,
+  type Subject,
+  type TaskView,
+  type TeamMember,
+  type Workstation,
+} from '@deskline/protocol';
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { AutosaveController, type SaveState } from '../controllers/autosave-controller.js';
@@ -24,7 +33,8 @@ export interface CallBackDetail {
   number: string;
 }
 
-const PHONE_NOT_READY = 'Your phone could not place the call (not connected, or on another call). Try again in a moment.';
+const PHONE_NOT_READY =
+  'Your phone could not place the call (not connected, or on another call). Try again in a moment.';
 
 /**
  * One task of the call board: the patient's number (or "Number withheld"), the stage of the call
@@ -252,7 +262,8 @@ export class DlTaskCard extends LitElement {
   /** The big running time at the top right: how long the patient has waited, or talked. */
   #renderRunningTime() {
     const { task } = this;
-    if (task.status === 'incoming' && task.call !== undefined && task.call.state !== 'intro') return this.#duration(waitingSinceOf(task));
+    if (task.status === 'incoming' && task.call !== undefined && task.call.state !== 'intro')
+      return this.#duration(waitingSinceOf(task));
     if (task.status === 'on-the-line') {
       const since = task.callback?.answeredAt ?? task.call?.answeredAt;
       if (since !== undefined) return this.#duration(since);
@@ -285,9 +296,11 @@ export class DlTaskCard extends LitElement {
                   ${subject.retired ? `${subject.name} (retired)` : subject.name}
                 </option>`,
             )}
-            ${subjectId !== undefined && !this.subjects.has(subjectId)
-              ? html`<option value=${subjectId} selected>A retired subject</option>`
-              : nothing}
+            ${
+              subjectId !== undefined && !this.subjects.has(subjectId)
+                ? html`<option value=${subjectId} selected>A retired subject</option>`
+                : nothing
+            }
           </select>
           ${this.#renderSaving(this.#subject.state, 'Subject saved')}
         </div>
@@ -304,18 +317,21 @@ export class DlTaskCard extends LitElement {
           ${this.#renderSaving(this.#comment.state, 'Comment saved')}
         </div>
       </div>
-      ${this.reporting
-        ? html`<dl-problem-report
+      ${
+        this.reporting
+          ? html`<dl-problem-report
             ?sending=${problem.state === 'saving'}
             .error=${problem.state === 'error' ? problem.message : ''}
             @problem-report=${(event: CustomEvent<ReportProblemRequest>) => this.#problem.edit(event.detail)}
             @problem-cancel=${() => (this.reporting = false)}
           ></dl-problem-report>`
-        : nothing}
+          : nothing
+      }
       <div class="actions">
         ${callable ? this.#renderCallBack() : nothing}
-        ${closable
-          ? html`<button
+        ${
+          closable
+            ? html`<button
               class="primary"
               type="button"
               ?disabled=${subjectId === undefined || this.busy !== undefined}
@@ -324,10 +340,13 @@ export class DlTaskCard extends LitElement {
             >
               Close
             </button>`
-          : nothing}
-        ${this.reporting || task.callIds.length === 0
-          ? nothing
-          : html`<button class="secondary" type="button" @click=${this.#openProblemForm}>Report a problem</button>`}
+            : nothing
+        }
+        ${
+          this.reporting || task.callIds.length === 0
+            ? nothing
+            : html`<button class="secondary" type="button" @click=${this.#openProblemForm}>Report a problem</button>`
+        }
       </div>
       ${this.#renderHints(closable && subjectId === undefined, callable && this.callbackBlocked !== '')}
       ${this.actionError === '' ? nothing : html`<p class="alert" role="alert">${this.actionError}</p>`}
@@ -394,7 +413,10 @@ export class DlTaskCard extends LitElement {
       this.#announce(await this.api.closeTask({ params: { id: this.task.id } }));
     } catch (error) {
       // Someone else cleared the subject meanwhile.
-      this.actionError = error instanceof ApiRequestError && error.code === 'subject-required' ? `${CHOOSE_SUBJECT_TO_CLOSE}.` : errorMessage(error);
+      this.actionError =
+        error instanceof ApiRequestError && error.code === 'subject-required'
+          ? `${CHOOSE_SUBJECT_TO_CLOSE}.`
+          : errorMessage(error);
     } finally {
       this.busy = undefined;
     }

@@ -68,11 +68,14 @@ export class DlTaskStage extends LitElement {
       }
       case 'wrap-up': {
         const call = task.call;
-        const talked = call?.answeredAt !== undefined && call.endedAt !== undefined ? call.endedAt - call.answeredAt : undefined;
+        const talked =
+          call?.answeredAt !== undefined && call.endedAt !== undefined ? call.endedAt - call.answeredAt : undefined;
         return html`<p class="stage">Wrap-up: ${this.#name(task.assigneeUserId)}</p>
-          ${call?.endedAt === undefined
-            ? nothing
-            : html`<p class="detail">Call ended at ${formatClockTime(call.endedAt)}${talked === undefined ? '' : ` after ${formatElapsed(talked)}`}</p>`}`;
+          ${
+            call?.endedAt === undefined
+              ? nothing
+              : html`<p class="detail">Call ended at ${formatClockTime(call.endedAt)}${talked === undefined ? '' : ` after ${formatElapsed(talked)}`}</p>`
+          }`;
       }
       case 'closed':
         return html`<p class="stage">Closed${task.closedByUserId === undefined ? '' : ` by ${this.#name(task.closedByUserId)}`}${task.closedAt === undefined ? '' : ` at ${formatClockTime(task.closedAt)}`}</p>
@@ -106,7 +109,9 @@ export class DlTaskStage extends LitElement {
   /** What the patient's previous task was about: worth knowing before and while talking to them. */
   #renderLastTime() {
     const previous = this.task.previousSubjectId;
-    return previous === undefined ? nothing : html`<p class="detail">Last time: ${subjectLabel(this.subjects, previous)}</p>`;
+    return previous === undefined
+      ? nothing
+      : html`<p class="detail">Last time: ${subjectLabel(this.subjects, previous)}</p>`;
   }
 
   #renderCallStage() {

@@ -104,9 +104,11 @@ export class DlTeamList extends LitElement {
     return html`
       <section class="card" aria-labelledby="team-title">
         <h2 id="team-title">Team</h2>
-        ${this.members.length === 0
-          ? html`<p class="empty">Nobody here yet</p>`
-          : html`<ul part="list" aria-labelledby="team-title">${this.members.map((member) => this.#row(member))}</ul>`}
+        ${
+          this.members.length === 0
+            ? html`<p class="empty">Nobody here yet</p>`
+            : html`<ul part="list" aria-labelledby="team-title">${this.members.map((member) => this.#row(member))}</ul>`
+        }
       </section>
     `;
   }
@@ -116,9 +118,11 @@ export class DlTeamList extends LitElement {
     return html`
       <li aria-label=${member.displayName}>
         <span class="avatar">
-          ${member.avatarUrl === undefined
-            ? html`<span aria-hidden="true">${initials(member.displayName)}</span>`
-            : html`<img src=${member.avatarUrl} alt="" />`}
+          ${
+            member.avatarUrl === undefined
+              ? html`<span aria-hidden="true">${initials(member.displayName)}</span>`
+              : html`<img src=${member.avatarUrl} alt="" />`
+          }
           <dl-presence-dot .dot=${presence.dot} .label=${presence.label}></dl-presence-dot>
         </span>
         <span class="who">

@@ -221,9 +221,9 @@ export class DlUserMenu extends LitElement {
       aria-describedby=${entry.hint ? `hint-${entry.id}` : nothing}
       @click=${() => this.#select(entry)}
     >
-      <span id=${`label-${entry.id}`}>${entry.label}</span>${toggle
-        ? html`<span class="switch" aria-hidden="true"></span>`
-        : nothing}${entry.hint ? html`<span class="hint" id=${`hint-${entry.id}`}>${entry.hint}</span>` : nothing}
+      <span id=${`label-${entry.id}`}>${entry.label}</span>${
+        toggle ? html`<span class="switch" aria-hidden="true"></span>` : nothing
+      }${entry.hint ? html`<span class="hint" id=${`hint-${entry.id}`}>${entry.hint}</span>` : nothing}
     </button>`;
   }
 
@@ -302,9 +302,7 @@ export class DlUserMenu extends LitElement {
 
   #select(entry: MenuEntry): void {
     this.close(true);
-    this.dispatchEvent(
-      new CustomEvent<MenuSelectDetail>('menu-select', { detail: { id: entry.id }, bubbles: true }),
-    );
+    this.dispatchEvent(new CustomEvent<MenuSelectDetail>('menu-select', { detail: { id: entry.id }, bubbles: true }));
   }
 }
 

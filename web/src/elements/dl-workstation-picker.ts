@@ -151,11 +151,13 @@ export class DlWorkstationPicker extends LitElement {
         <h2 id="title">Choose your workstation to receive calls</h2>
         <p class="intro">Pick a workstation to receive calls and to call patients back.</p>
         ${message === '' ? nothing : html`<p class="alert" role="alert">${message}</p>`}
-        ${this.workstations.length === 0
-          ? html`<p class="empty">There are no workstations yet. A manager can add them.</p>`
-          : html`<ul>
+        ${
+          this.workstations.length === 0
+            ? html`<p class="empty">There are no workstations yet. A manager can add them.</p>`
+            : html`<ul>
               ${this.workstations.map((workstation) => this.#choice(workstation, disabled))}
-            </ul>`}
+            </ul>`
+        }
         ${this.canCancel || this.canSkip ? html`<div class="footer">${this.#footer(disabled)}</div>` : nothing}
       </section>
     `;
@@ -190,11 +192,13 @@ export class DlWorkstationPicker extends LitElement {
   #footer(disabled: boolean) {
     return html`
       ${this.canCancel ? html`<button class="secondary" type="button" @click=${this.#onCancel}>Cancel</button>` : nothing}
-      ${this.canSkip
-        ? html`<button class="secondary" type="button" ?disabled=${disabled} @click=${this.#onSkip}>
+      ${
+        this.canSkip
+          ? html`<button class="secondary" type="button" ?disabled=${disabled} @click=${this.#onSkip}>
             Work without a workstation
           </button>`
-        : nothing}
+          : nothing
+      }
     `;
   }
 

@@ -1,4 +1,12 @@
-import { API_ROUTES, CSRF_HEADER, type ApiError, type ApiRoute, type ApiRoutes, type RouteInput, type RouteResponse } from '@deskline/protocol';
+import {
+  API_ROUTES,
+  CSRF_HEADER,
+  type ApiError,
+  type ApiRoute,
+  type ApiRoutes,
+  type RouteInput,
+  type RouteResponse,
+} from '@deskline/protocol';
 import { log } from './log.js';
 
 const debug = log('dl:api');
@@ -42,12 +50,16 @@ export type CallInput<R extends ApiRoute> = RouteInput<R> & (R extends { bytesBo
 
 /** A route's method: its input (where it has any) and the request options; it resolves to the route's answer. */
 export type RouteCall<R extends ApiRoute> = (
-  ...args: keyof CallInput<R> extends never ? [options?: RequestOptions] : [input: CallInput<R>, options?: RequestOptions]
+  ...args: keyof CallInput<R> extends never
+    ? [options?: RequestOptions]
+    : [input: CallInput<R>, options?: RequestOptions]
 ) => Promise<RouteResponse<R>>;
 
 /** One method per route of API_ROUTES, except those the browser loads itself (a picture, the push socket). */
 export type RouteMethods = {
-  [Name in keyof ApiRoutes as ApiRoutes[Name] extends { browserLoads: true } ? never : Name]: RouteCall<ApiRoutes[Name]>;
+  [Name in keyof ApiRoutes as ApiRoutes[Name] extends { browserLoads: true } ? never : Name]: RouteCall<
+    ApiRoutes[Name]
+  >;
 };
 
 interface AnyInput {
@@ -60,7 +72,8 @@ interface AnyInput {
 function urlOf(route: ApiRoute, input: AnyInput): string {
   const path = route.path.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(input.params?.[name] ?? ''));
   const query = new URLSearchParams();
-  for (const [name, value] of Object.entries(input.query ?? {})) if (value !== undefined) query.set(name, String(value));
+  for (const [name, value] of Object.entries(input.query ?? {}))
+    if (value !== undefined) query.set(name, String(value));
   const search = query.toString();
   return search === '' ? path : `${path}?${search}`;
 }
@@ -143,7 +156,9 @@ export class ApiClient extends EventTarget implements RouteMethods {
   #route<R extends ApiRoute>(route: R): RouteCall<R> {
     return (async (...args: [AnyInput | RequestOptions | undefined, RequestOptions?]) => {
       const takesInput = route.schema?.params ?? route.schema?.querystring ?? route.schema?.body ?? route.bytesBody;
-      const [input, options] = takesInput ? [args[0] as AnyInput, args[1]] : [{}, args[0] as RequestOptions | undefined];
+      const [input, options] = takesInput
+        ? [args[0] as AnyInput, args[1]]
+        : [{}, args[0] as RequestOptions | undefined];
       return this.#request(route.method, urlOf(route, input), input.body, options);
     }) as RouteCall<R>;
   }

@@ -38,7 +38,11 @@ export function callOptions(iceServers: readonly IceServer[] = []): Parameters<R
     rtcOfferConstraints: { offerToReceiveAudio: true },
     // JsSIP's default is a public STUN server: only the server's own TURN servers, or none.
     // rtpengine drops a=group:BUNDLE, hence no max-bundle.
-    pcConfig: { iceServers: iceServers.map((server) => ({ ...server })), bundlePolicy: 'balanced', rtcpMuxPolicy: 'require' },
+    pcConfig: {
+      iceServers: iceServers.map((server) => ({ ...server })),
+      bundlePolicy: 'balanced',
+      rtcpMuxPolicy: 'require',
+    },
   };
 }
 
@@ -49,7 +53,7 @@ const OUTGOING_END_REASONS: Record<string, string> = {
   'No Answer': 'Nobody answered.',
   Rejected: 'The call was declined.',
   'Not Found': 'The call could not be placed: the callback expired or the number does not exist.',
-  'Authentication Error': 'The phone server refused this workstation\'s credentials.',
+  'Authentication Error': "The phone server refused this workstation's credentials.",
   'SIP Failure Code': 'The call could not be placed.',
 };
 
@@ -57,12 +61,12 @@ const OUTGOING_END_REASONS: Record<string, string> = {
 const END_REASONS: Record<string, string> = {
   Terminated: 'Call ended.',
   Canceled: 'The caller hung up.',
-  'User Denied Media Access': 'The microphone could not be used. Check the browser\'s permission for this page.',
-  'WebRTC Error': 'The call\'s audio could not be set up.',
-  'Incompatible SDP': 'The call\'s audio could not be set up.',
-  'Bad Media Description': 'The call\'s audio could not be set up.',
+  'User Denied Media Access': "The microphone could not be used. Check the browser's permission for this page.",
+  'WebRTC Error': "The call's audio could not be set up.",
+  'Incompatible SDP': "The call's audio could not be set up.",
+  'Bad Media Description': "The call's audio could not be set up.",
   'No ACK': 'The call was lost while connecting.',
-  'RTP Timeout': 'The call\'s audio was lost.',
+  'RTP Timeout': "The call's audio was lost.",
   'Connection Error': 'The connection to the phone server was lost.',
   'Request Timeout': 'The phone server did not answer.',
 };
@@ -102,9 +106,20 @@ export class PhoneCallSession {
   }
 
   /** An INVITE that rings here; its `peerconnection` follows, and the far end's audio with it. */
-  static incoming(session: RTCSession, view: Omit<PhoneCall, 'direction' | 'state' | 'ringStartedAt'>, hooks: PhoneCallHooks): PhoneCallSession {
-    const call = new PhoneCallSession(session, { ...view, direction: 'incoming', state: 'ringing', ringStartedAt: Date.now() }, hooks, undefined);
-    session.on('peerconnection', ({ peerconnection }) => peerconnection.addEventListener('track', (event) => call.hear(event)));
+  static incoming(
+    session: RTCSession,
+    view: Omit<PhoneCall, 'direction' | 'state' | 'ringStartedAt'>,
+    hooks: PhoneCallHooks,
+  ): PhoneCallSession {
+    const call = new PhoneCallSession(
+      session,
+      { ...view, direction: 'incoming', state: 'ringing', ringStartedAt: Date.now() },
+      hooks,
+      undefined,
+    );
+    session.on('peerconnection', ({ peerconnection }) =>
+      peerconnection.addEventListener('track', (event) => call.hear(event)),
+    );
     return call;
   }
 
@@ -113,7 +128,12 @@ export class PhoneCallSession {
    * connection's track events to `hear`); `tones` plays the ringback while the far end rings (the sip
    * app relays no early media), and the busy or error tone when it fails.
    */
-  static outgoing(session: RTCSession, number: string, hooks: PhoneCallHooks, tones: CallProgressTones | undefined): PhoneCallSession {
+  static outgoing(
+    session: RTCSession,
+    number: string,
+    hooks: PhoneCallHooks,
+    tones: CallProgressTones | undefined,
+  ): PhoneCallSession {
     const call = new PhoneCallSession(
       session,
       { id: session.id, direction: 'outgoing', number, state: 'connecting', ringStartedAt: Date.now() },
@@ -241,9 +261,11 @@ export class PhoneCallSession {
     const outgoing = this.#view.direction === 'outgoing';
     // The clinic's callback policy (docs/security.md): the sip app says so in the reason phrase of
     // its refusal, and in the Reason header of the BYEs at the longest callback.
-    const message = event.message as { reason_phrase?: string; method?: string; getHeader?(name: string): string | undefined } | undefined;
+    const message = event.message as
+      { reason_phrase?: string; method?: string; getHeader?(name: string): string | undefined } | undefined;
     if (outgoing && event.originator === 'remote' && message) {
-      if (message.reason_phrase === OUTSIDE_POLICY_REASON_PHRASE) return "The clinic's callback policy does not allow calling this number.";
+      if (message.reason_phrase === OUTSIDE_POLICY_REASON_PHRASE)
+        return "The clinic's callback policy does not allow calling this number.";
       if (message.method === 'BYE' && message.getHeader?.('Reason') === MAX_DURATION_BYE_REASON) {
         return "The call reached the longest callback the clinic's policy allows.";
       }
@@ -253,6 +275,10 @@ export class PhoneCallSession {
       return outgoing ? 'The patient hung up.' : 'The caller hung up.';
     }
     if (outgoing && event.cause === 'Canceled') return 'You hung up before anyone answered.';
-    return (outgoing ? OUTGOING_END_REASONS[event.cause] : undefined) ?? END_REASONS[event.cause] ?? `The call ended (${event.cause}).`;
+    return (
+      (outgoing ? OUTGOING_END_REASONS[event.cause] : undefined) ??
+      END_REASONS[event.cause] ??
+      `The call ended (${event.cause}).`
+    );
   }
 }

@@ -1,4 +1,12 @@
-import { PUSH_SERVER_RESTARTING_CLOSE_CODE, PUSH_SESSION_ENDED_CLOSE_CODE, type CallView, type PushEvent, type Subject, type TaskView, type TeamMember } from '@deskline/protocol';
+import {
+  PUSH_SERVER_RESTARTING_CLOSE_CODE,
+  PUSH_SESSION_ENDED_CLOSE_CODE,
+  type CallView,
+  type PushEvent,
+  type Subject,
+  type TaskView,
+  type TeamMember,
+} from '@deskline/protocol';
 import { log } from './log.js';
 
 const debug = log('dl:push');

@@ -158,10 +158,13 @@ export class Ringtone extends EventTarget implements CallProgressTones {
     output.gain.cancelScheduledValues(context.currentTime);
     output.gain.setValueAtTime(output.gain.value, context.currentTime);
     output.gain.linearRampToValueAtTime(0, context.currentTime + FADE_OUT_SECONDS);
-    setTimeout(() => {
-      output.disconnect();
-      this.#releaseBus();
-    }, FADE_OUT_SECONDS * 1000 + 20);
+    setTimeout(
+      () => {
+        output.disconnect();
+        this.#releaseBus();
+      },
+      FADE_OUT_SECONDS * 1000 + 20,
+    );
     debug('stopped');
     this.#changed();
   }
@@ -261,7 +264,15 @@ export class Ringtone extends EventTarget implements CallProgressTones {
     this.#connectBus();
     const startAt = context.currentTime + 0.01;
     oscillator.start(startAt);
-    const tone: PlayingTone = { name, pattern, oscillator, output, nextAt: startAt, left: pattern.repeats ?? Infinity, scheduler: undefined };
+    const tone: PlayingTone = {
+      name,
+      pattern,
+      oscillator,
+      output,
+      nextAt: startAt,
+      left: pattern.repeats ?? Infinity,
+      scheduler: undefined,
+    };
     this.#tone = tone;
     this.#scheduleTone(tone);
     if (tone.left > 0) tone.scheduler = setInterval(() => this.#scheduleTone(tone), SCHEDULER_MS);

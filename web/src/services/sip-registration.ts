@@ -24,7 +24,7 @@ const FIRST_RETRY_MS = 2_000;
 const MAX_RETRY_MS = 60_000;
 
 function registrationFailure(cause: string | undefined, status: number | undefined): string {
-  if (status === 401 || status === 403) return 'The phone server refused this workstation\'s credentials.';
+  if (status === 401 || status === 403) return "The phone server refused this workstation's credentials.";
   if (cause === 'Connection Error') return 'Cannot reach the phone server. Trying again…';
   if (cause === 'Request Timeout') return 'The phone server did not answer. Trying again…';
   return `The phone server refused the registration${status ? ` (${status})` : ''}. Trying again…`;
@@ -130,7 +130,8 @@ export class SipRegistration {
     });
     ua.on('disconnected', () => {
       // JsSIP reconnects by itself, and registers again once connected.
-      if (current()) this.#set({ status: 'failed', workstation, reason: registrationFailure('Connection Error', undefined) });
+      if (current())
+        this.#set({ status: 'failed', workstation, reason: registrationFailure('Connection Error', undefined) });
     });
     ua.on('registered', () => {
       if (!current()) return;

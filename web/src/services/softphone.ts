@@ -133,7 +133,8 @@ export class Softphone extends EventTarget {
         ...callOptions(this.#registration.iceServers),
         eventHandlers: {
           // Fired inside ua.call(), before it returns the session; the tracks come later.
-          peerconnection: ({ peerconnection }) => peerconnection.addEventListener('track', (event) => placed?.hear(event)),
+          peerconnection: ({ peerconnection }) =>
+            peerconnection.addEventListener('track', (event) => placed?.hear(event)),
         },
       });
     } catch (error) {

@@ -37,7 +37,10 @@ const ACCESS = new Set<string>(['public', 'session', 'manager']);
  * Registers a third-party plugin whose routes cannot carry our config (fastify-static's wildcard):
  * every route it adds gets `access`, declared here where the plugin is registered.
  */
-export function withAccess(access: Access, register: (scope: FastifyInstance) => PromiseLike<unknown>): FastifyPluginAsync {
+export function withAccess(
+  access: Access,
+  register: (scope: FastifyInstance) => PromiseLike<unknown>,
+): FastifyPluginAsync {
   return async (scope) => {
     scope.decorate('scopeAccess', access);
     await register(scope);
@@ -74,7 +77,9 @@ export default fp(
       const access = route.config?.access ?? this.scopeAccess;
       if (access === undefined || !ACCESS.has(access)) {
         const methods = Array.isArray(route.method) ? route.method.join(',') : route.method;
-        throw new Error(`${methods} ${route.url} declares no access: add config: { access: 'public' | 'session' | 'manager' }`);
+        throw new Error(
+          `${methods} ${route.url} declares no access: add config: { access: 'public' | 'session' | 'manager' }`,
+        );
       }
       route.config = { ...route.config, access };
     });
@@ -84,7 +89,8 @@ export default fp(
       if (request.is404) return;
       const access = request.routeOptions.config.access;
       if (access === 'public') return;
-      if (access !== 'session' && access !== 'manager') throw new Error(`route ${request.routeOptions.url} has no access declared`);
+      if (access !== 'session' && access !== 'manager')
+        throw new Error(`route ${request.routeOptions.url} has no access declared`);
       const cookie = request.cookies[SESSION_COOKIE];
       if (!cookie) throw new ClientError(401, 'Please log in.');
       const session = await app.sessions.touch(cookie);

@@ -52,7 +52,10 @@ export default fp(
   async (app) => {
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof ClientError) {
-        return reply.code(error.statusCode).headers(error.headers).send(body(error.statusCode, error.message, error.code));
+        return reply
+          .code(error.statusCode)
+          .headers(error.headers)
+          .send(body(error.statusCode, error.message, error.code));
       }
       if (error.validation) {
         const message = error.validation

@@ -49,7 +49,10 @@ export default fp(
     };
 
     const emitBoard = async (taskIds: Set<string>, subjectIds: Set<string>): Promise<void> => {
-      const [tasks, subjects] = await Promise.all([app.tasks.many([...taskIds]), Promise.all([...subjectIds].map((id) => app.subjects.get(id)))]);
+      const [tasks, subjects] = await Promise.all([
+        app.tasks.many([...taskIds]),
+        Promise.all([...subjectIds].map((id) => app.subjects.get(id))),
+      ]);
       for (const task of tasks) emit({ type: 'task', task });
       for (const subject of subjects) if (subject) emit({ type: 'subject', subject });
     };

@@ -10,13 +10,17 @@ export default fp(
     const subscriber = app.redis.duplicate({ connectionName: 'signaling-pause-timer' });
     const timer = new PauseTimer(app.redis, app.agents.record, app.log);
 
-    subscriber.on('error', (err: Error) => app.log.warn({ err: err.message }, 'pause timer subscription: Redis connection problem'));
+    subscriber.on('error', (err: Error) =>
+      app.log.warn({ err: err.message }, 'pause timer subscription: Redis connection problem'),
+    );
     subscriber.on('message', () => timer.arm());
     // Also after a reconnect: a pause:changed sent meanwhile was lost.
     subscriber.on('ready', () => timer.arm());
 
     // ioredis subscribes again by itself after a reconnect.
-    subscriber.subscribe(RedisChannels.pauseChanged).catch((err: Error) => app.log.warn({ err: err.message }, 'pause timer: cannot subscribe'));
+    subscriber
+      .subscribe(RedisChannels.pauseChanged)
+      .catch((err: Error) => app.log.warn({ err: err.message }, 'pause timer: cannot subscribe'));
     app.addHook('onClose', async () => {
       timer.stop();
       subscriber.disconnect();

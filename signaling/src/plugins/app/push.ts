@@ -1,7 +1,14 @@
 import fp from 'fastify-plugin';
 import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
-import { PUSH_SERVER_RESTARTING_CLOSE_CODE, PUSH_SESSION_ENDED_CLOSE_CODE, taskVisibleTo, type CallView, type PushEvent, type TaskView } from '@deskline/protocol';
+import {
+  PUSH_SERVER_RESTARTING_CLOSE_CODE,
+  PUSH_SESSION_ENDED_CLOSE_CODE,
+  taskVisibleTo,
+  type CallView,
+  type PushEvent,
+  type TaskView,
+} from '@deskline/protocol';
 import { RedisKeys, callFromHash } from '@deskline/store';
 import type { Config } from '../../config.js';
 import { ClientError } from '../../errors.js';
@@ -94,7 +101,9 @@ export default fp(
     /** Presence changes of one user reach Redis in the order they happened. */
     const presenceChain = new Map<string, Promise<void>>();
     const sessionEvents = app.redis.duplicate({ connectionName: 'signaling-sessions' });
-    sessionEvents.on('error', (err: Error) => app.log.debug({ err: err.message }, 'push: sessions channel connection problem'));
+    sessionEvents.on('error', (err: Error) =>
+      app.log.debug({ err: err.message }, 'push: sessions channel connection problem'),
+    );
     /** Set when this instance starts to stop: its sockets close with the restart code, no new one opens. */
     let stopping = false;
     /** The users this instance held sockets for when it started to stop: handed over, not taken offline. */
@@ -183,7 +192,9 @@ export default fp(
     const presenceStep = (userId: string, step: () => Promise<void>): Promise<void> => {
       const next = (presenceChain.get(userId) ?? Promise.resolve())
         .then(step)
-        .catch((err: unknown) => app.log.warn({ err: (err as Error).message, userId }, 'push: could not record presence'));
+        .catch((err: unknown) =>
+          app.log.warn({ err: (err as Error).message, userId }, 'push: could not record presence'),
+        );
       presenceChain.set(userId, next);
       void next.then(() => {
         if (presenceChain.get(userId) === next) presenceChain.delete(userId);
@@ -194,7 +205,9 @@ export default fp(
     const heartbeatMs = opts.config.PRESENCE_HEARTBEAT_SECONDS * 1000;
     const heartbeat = setInterval(() => {
       if (perUser.size > 0) {
-        app.presence.touchAll(perUser.keys()).catch((err: Error) => app.log.warn({ err: err.message }, 'push: presence heartbeat failed'));
+        app.presence
+          .touchAll(perUser.keys())
+          .catch((err: Error) => app.log.warn({ err: err.message }, 'push: presence heartbeat failed'));
       }
       app.presence.sweep().catch((err: Error) => app.log.warn({ err: err.message }, 'push: presence sweep failed'));
     }, heartbeatMs);
@@ -207,7 +220,13 @@ export default fp(
 
     const open = async (socket: WebSocket, owner: PanelOwner): Promise<void> => {
       const { userId } = owner;
-      const panel: Panel = { session: sessionDigest(owner.sessionId), userId, role: owner.role, tasks: new Set(), pending: [] };
+      const panel: Panel = {
+        session: sessionDigest(owner.sessionId),
+        userId,
+        role: owner.role,
+        tasks: new Set(),
+        pending: [],
+      };
       sockets.set(socket, panel);
       const count = (perUser.get(userId) ?? 0) + 1;
       perUser.set(userId, count);
@@ -250,7 +269,8 @@ export default fp(
     // @fastify/websocket would accept an upgrade to any other route (the web app's wildcard, say) and
     // close it at once; a plain 404 says there is no socket there.
     app.addHook('onRequest', async (request) => {
-      if (request.ws && request.routeOptions.url !== PUSH_PATH) throw new ClientError(404, 'There is no WebSocket here.');
+      if (request.ws && request.routeOptions.url !== PUSH_PATH)
+        throw new ClientError(404, 'There is no WebSocket here.');
     });
 
     // Before the listener closes (Fastify runs preClose first): panels reconnect at once, and the
@@ -269,7 +289,9 @@ export default fp(
       // A stop is mostly a restart: the users stay online while their panels reconnect, and go
       // offline RESTART_GRACE_MS later if they do not (docs/presence-and-pause.md).
       const held = new Set([...heldAtStop, ...perUser.keys()]);
-      await Promise.all([...held].map((userId) => presenceStep(userId, () => app.presence.handOver(userId, RESTART_GRACE_MS))));
+      await Promise.all(
+        [...held].map((userId) => presenceStep(userId, () => app.presence.handOver(userId, RESTART_GRACE_MS))),
+      );
       perUser.clear();
     });
   },

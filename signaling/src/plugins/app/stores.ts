@@ -40,7 +40,10 @@ export default fp(
     app.decorate('users', new UserStore(app.redis));
     app.decorate(
       'sessions',
-      new SessionStore(app.redis, { idleMs: config.SESSION_IDLE_MINUTES * 60_000, maxMs: config.SESSION_MAX_HOURS * HOUR_MS }),
+      new SessionStore(app.redis, {
+        idleMs: config.SESSION_IDLE_MINUTES * 60_000,
+        maxMs: config.SESSION_MAX_HOURS * HOUR_MS,
+      }),
     );
     app.decorate('workstations', new WorkstationStore(app.redis, { sipDomain: config.SIP_DOMAIN }));
     app.decorate('agents', new AgentService(app.redis, app.workstations));

@@ -58,7 +58,10 @@ export class RingAgentStep implements CallStep {
     const leg = new AgentLeg(
       dialer,
       { user: agent.sipUser, callerNumber, sdp, extraHeaders: [`${QUEUE_CALL_ID_HEADER}: ${callId}`] },
-      { onAnswered: (answer) => void this.answered(leg, answer), onFailed: (statusCode, reasonPhrase) => this.fail({ reason: 'refused', statusCode, reasonPhrase }) },
+      {
+        onAnswered: (answer) => void this.answered(leg, answer),
+        onFailed: (statusCode, reasonPhrase) => this.fail({ reason: 'refused', statusCode, reasonPhrase }),
+      },
       log,
     );
     this.leg = leg;

@@ -36,7 +36,10 @@ export class WaitWithMusicStep implements CallStep {
 
   async start(): Promise<void> {
     if (this.after) {
-      await Promise.race([this.after, new Promise((resolve) => (this.timer = setTimeout(resolve, MUSIC_WAITS_FOR_ROUTING_MS)))]);
+      await Promise.race([
+        this.after,
+        new Promise((resolve) => (this.timer = setTimeout(resolve, MUSIC_WAITS_FOR_ROUTING_MS))),
+      ]);
       clearTimeout(this.timer);
       if (this.stopped) return;
     }

@@ -1,6 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { dateIn, dayBounds, hourIn, isTimeZone, parseDate, zoneOffsetMs } from '@deskline/signaling/services/clinic-day';
+import {
+  dateIn,
+  dayBounds,
+  hourIn,
+  isTimeZone,
+  parseDate,
+  zoneOffsetMs,
+} from '@deskline/signaling/services/clinic-day';
 
 const HOUR = 3_600_000;
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -63,7 +70,16 @@ test('month and year ends roll over', () => {
 
 test('only real YYYY-MM-DD dates are taken', () => {
   assert.equal(parseDate('2026-02-28'), { year: 2026, month: 2, day: 28 });
-  for (const bad of ['2026-02-29', '2026-13-01', '2026-00-10', '2026-1-1', '26-01-01', '2026-01-01T00:00', '', 'today']) {
+  for (const bad of [
+    '2026-02-29',
+    '2026-13-01',
+    '2026-00-10',
+    '2026-1-1',
+    '26-01-01',
+    '2026-01-01T00:00',
+    '',
+    'today',
+  ]) {
     assert.is(parseDate(bad), undefined, bad);
     assert.throws(() => dayBounds(bad, 'UTC'), RangeError);
   }

@@ -35,7 +35,12 @@ test('the dummy verification for unknown emails always refuses', async () => {
 });
 
 test('hashes made with weaker parameters are marked for rehashing', async () => {
-  const weak = await argon2.hash('correct horse battery staple', { type: argon2.argon2id, memoryCost: 4096, timeCost: 1, parallelism: 1 });
+  const weak = await argon2.hash('correct horse battery staple', {
+    type: argon2.argon2id,
+    memoryCost: 4096,
+    timeCost: 1,
+    parallelism: 1,
+  });
   assert.is(needsRehash(weak), true);
   assert.is(needsRehash(await hashPassword('correct horse battery staple')), false);
 });
@@ -59,7 +64,7 @@ test('a commonly used password is refused in any case; the list is a real one of
   assert.is(isCommonPassword('reception desk at noon'), false);
 });
 
-test('a password equal to the account\'s email, its local part, or the name is refused, ignoring case and spaces around', () => {
+test("a password equal to the account's email, its local part, or the name is refused, ignoring case and spaces around", () => {
   const owner = { email: 'anna.kowalska@clinic.example', displayName: 'Anna Maria Kowalska' };
   assert.match(passwordProblem('ANNA.KOWALSKA@clinic.example', owner) ?? '', /email address or your name/);
   assert.match(passwordProblem('anna.kowalska', owner) ?? '', /email address or your name/);

@@ -9,7 +9,12 @@ const MIDNIGHT = Date.parse('2026-03-09T23:00:00Z');
 const MIN = 60_000;
 const at = (hour: number, minute = 0): number => MIDNIGHT + hour * 60 * MIN + minute * MIN;
 
-function call(id: string, outcome: CallRecord['outcome'], start: number, options: { waitMs?: number; agent?: string } = {}): CallRecord {
+function call(
+  id: string,
+  outcome: CallRecord['outcome'],
+  start: number,
+  options: { waitMs?: number; agent?: string } = {},
+): CallRecord {
   const queuedAt = outcome === 'abandoned-intro' ? undefined : start + 10_000;
   const end = (queuedAt ?? start + 5_000) + (options.waitMs ?? 0);
   return {
@@ -79,7 +84,12 @@ test('a day: totals, a row per user who answered or called back (sorted by name)
     call('w1', 'abandoned-waiting', at(10), { waitMs: 90_000 }),
     call('w2', 'abandoned-waiting', at(10, 30), { waitMs: 20_000 }),
   ];
-  const callbacks = [callback('c1', 'ben', 'answered'), callback('c2', 'ben', 'busy'), callback('c3', 'carl'), callback('c4', 'anna', 'no-answer')];
+  const callbacks = [
+    callback('c1', 'ben', 'answered'),
+    callback('c2', 'ben', 'busy'),
+    callback('c3', 'carl'),
+    callback('c4', 'anna', 'no-answer'),
+  ];
   const day = computeDayStatistics({
     date: '2026-03-10',
     timeZone: ZONE,
@@ -142,7 +152,13 @@ test('a day: totals, a row per user who answered or called back (sorted by name)
 
 test('an abandoned call that was ringing someone does not count for them', () => {
   const ringing: CallRecord = { ...call('w', 'abandoned-waiting', at(9), { waitMs: 5000 }) };
-  const day = computeDayStatistics({ date: '2026-03-10', timeZone: ZONE, calls: [ringing], callbacks: [], names: new Map() });
+  const day = computeDayStatistics({
+    date: '2026-03-10',
+    timeZone: ZONE,
+    calls: [ringing],
+    callbacks: [],
+    names: new Map(),
+  });
   assert.equal(day.users, []);
   assert.is(day.total.waitAverageMs, 5000);
 });

@@ -67,7 +67,12 @@ test('who may change a task', () => {
 });
 
 test('a call answered and hung up: incoming, on the line with the agent, wrap-up; with a subject, closed at the hang-up', () => {
-  let task = through(newTask('t1', '+48600100200', NOW), call('c1', 'intro'), call('c1', 'waiting'), call('c1', 'ringing', { agentUserId: 'anna' }));
+  let task = through(
+    newTask('t1', '+48600100200', NOW),
+    call('c1', 'intro'),
+    call('c1', 'waiting'),
+    call('c1', 'ringing', { agentUserId: 'anna' }),
+  );
   assert.is(task.status, 'incoming');
   assert.is(task.assigneeUserId, undefined, 'the ringing agent is not the assignee');
   task = applyCall(task, call('c1', 'bridged', { agentUserId: 'anna' }), `${NOW + 10}-0`, NOW);
@@ -82,15 +87,18 @@ test('a call answered and hung up: incoming, on the line with the agent, wrap-up
   assert.is(closed.attempts, 0);
 });
 
-test('a finished call\'s events count no more, whatever their entry id', () => {
+test("a finished call's events count no more, whatever their entry id", () => {
   const task = through(newTask('t1', '+48600100200', NOW), call('c1', 'intro'), call('c1', 'abandoned'));
   assert.is(task.attempts, 1);
   assert.not.ok(isNewEvent(task, 'c1', `${NOW + 99}-0`));
   assert.ok(isNewEvent(task, 'c2', `${NOW}-0`));
-  assert.not.ok(isNewEvent(through(newTask('t2', '', NOW), call('c3', 'intro')), 'c3', `${NOW}-0`), 'an equal entry id is a duplicate');
+  assert.not.ok(
+    isNewEvent(through(newTask('t2', '', NOW), call('c3', 'intro')), 'c3', `${NOW}-0`),
+    'an equal entry id is a duplicate',
+  );
 });
 
-test('an older call\'s late miss counts, but does not move the stage of the newer call', () => {
+test("an older call's late miss counts, but does not move the stage of the newer call", () => {
   let task = through(newTask('t1', '+48600100200', NOW), call('old', 'intro'));
   task = applyCall(task, call('new', 'waiting', { startedAt: NOW + 1000 }), `${NOW + 5}-0`, NOW);
   task = applyCall(task, call('old', 'abandoned'), `${NOW + 6}-0`, NOW);
@@ -114,7 +122,11 @@ test('a callback: calling back with the caller, abandoned with the outcome; even
 });
 
 test('a callback does not take over a task whose patient is calling in', () => {
-  const task = through(newTask('t1', '+48600100200', NOW), call('c1', 'abandoned'), call('c2', 'waiting', { startedAt: NOW + 10 }));
+  const task = through(
+    newTask('t1', '+48600100200', NOW),
+    call('c1', 'abandoned'),
+    call('c2', 'waiting', { startedAt: NOW + 10 }),
+  );
   const after = applyCallback(task, callback('cb1', 'dialing'), '1-0', NOW);
   assert.is(after.status, 'incoming');
   assert.is(after.callbacks.length, 1);

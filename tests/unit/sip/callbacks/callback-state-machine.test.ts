@@ -25,7 +25,7 @@ test('illegal moves throw: nothing leads out of ended, and no way back to ringin
   assert.throws(() => answered.moveTo('dialing'));
 });
 
-test('outcomes of the trunk\'s final responses', () => {
+test("outcomes of the trunk's final responses", () => {
   assert.is(outcomeOfFailure(486, false), 'busy');
   assert.is(outcomeOfFailure(600, true), 'busy');
   assert.is(outcomeOfFailure(603, true), 'rejected');

@@ -57,19 +57,15 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.post(
-    '/logout',
-    { config: { access: 'session' }, schema: API_ROUTES.logout.schema },
-    async (request, reply) => {
-      const { user, session } = authenticated(request);
-      // Ends the session everywhere, push sockets included (SessionStore announces it).
-      await app.sessions.destroy(session.id);
-      // Logging out frees the workstation at once, so the router stops considering this user.
-      await app.agents.leaveWorkstation(user.id);
-      request.log.info({ userId: user.id }, 'logout');
-      return reply.clearSessionCookie().code(204).send(null);
-    },
-  );
+  app.post('/logout', { config: { access: 'session' }, schema: API_ROUTES.logout.schema }, async (request, reply) => {
+    const { user, session } = authenticated(request);
+    // Ends the session everywhere, push sockets included (SessionStore announces it).
+    await app.sessions.destroy(session.id);
+    // Logging out frees the workstation at once, so the router stops considering this user.
+    await app.agents.leaveWorkstation(user.id);
+    request.log.info({ userId: user.id }, 'logout');
+    return reply.clearSessionCookie().code(204).send(null);
+  });
 };
 
 export default auth;

@@ -16,13 +16,17 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       if (app.lifecycle.draining) {
-        return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'This instance is stopping.' });
+        return reply
+          .code(503)
+          .send({ statusCode: 503, error: 'Service Unavailable', message: 'This instance is stopping.' });
       }
       try {
         await app.redis.ping();
       } catch (err) {
         request.log.warn({ err }, 'health check: redis unavailable');
-        return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'Redis is not reachable.' });
+        return reply
+          .code(503)
+          .send({ statusCode: 503, error: 'Service Unavailable', message: 'Redis is not reachable.' });
       }
       return { status: 'ok', redis: 'ok' } as const;
     },

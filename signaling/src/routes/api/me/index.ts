@@ -15,16 +15,12 @@ const me: FastifyPluginAsyncTypebox = async (app) => {
     return { user: toPublicUser(user), csrfToken: session.csrfToken };
   });
 
-  app.put(
-    '/profile',
-    { config: { access: 'session' }, schema: API_ROUTES.updateProfile.schema },
-    async (request) => {
-      const { user } = authenticated(request);
-      await app.profiles.setDisplayName(user.id, request.body.displayName);
-      request.log.info({ userId: user.id }, 'display name changed');
-      return toPublicUser((await app.users.get(user.id)) ?? user);
-    },
-  );
+  app.put('/profile', { config: { access: 'session' }, schema: API_ROUTES.updateProfile.schema }, async (request) => {
+    const { user } = authenticated(request);
+    await app.profiles.setDisplayName(user.id, request.body.displayName);
+    request.log.info({ userId: user.id }, 'display name changed');
+    return toPublicUser((await app.users.get(user.id)) ?? user);
+  });
 
   app.put(
     '/password',
@@ -46,10 +42,8 @@ const me: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get(
-    '/preferences',
-    { config: { access: 'session' }, schema: API_ROUTES.preferences.schema },
-    async (request) => app.profiles.preferences(authenticated(request).user.id),
+  app.get('/preferences', { config: { access: 'session' }, schema: API_ROUTES.preferences.schema }, async (request) =>
+    app.profiles.preferences(authenticated(request).user.id),
   );
 
   app.put(

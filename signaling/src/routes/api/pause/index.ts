@@ -17,14 +17,20 @@ const pause: FastifyPluginAsyncTypebox = async (app) => {
   app.put('/', { config: { access: 'session' }, schema: API_ROUTES.pause.schema }, async (request) => {
     const { user } = authenticated(request);
     const status = await app.agents.pause(user.id, request.body.minutes * MINUTE_MS);
-    request.log.info({ userId: user.id, minutes: request.body.minutes, pausedUntil: status.pausedUntil }, 'pause started');
+    request.log.info(
+      { userId: user.id, minutes: request.body.minutes, pausedUntil: status.pausedUntil },
+      'pause started',
+    );
     return status;
   });
 
   app.post('/extend', { config: { access: 'session' }, schema: API_ROUTES.extendPause.schema }, async (request) => {
     const { user } = authenticated(request);
     const status = await app.agents.extendPause(user.id, request.body.minutes * MINUTE_MS);
-    request.log.info({ userId: user.id, minutes: request.body.minutes, pausedUntil: status.pausedUntil }, 'pause extended');
+    request.log.info(
+      { userId: user.id, minutes: request.body.minutes, pausedUntil: status.pausedUntil },
+      'pause extended',
+    );
     return status;
   });
 
@@ -40,10 +46,14 @@ const pause: FastifyPluginAsyncTypebox = async (app) => {
     app.agents.missedCalls(authenticated(request).user.id),
   );
 
-  app.delete('/missed', { config: { access: 'session' }, schema: API_ROUTES.dismissMissedCalls.schema }, async (request, reply) => {
-    await app.agents.dismissMissedCalls(authenticated(request).user.id);
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    '/missed',
+    { config: { access: 'session' }, schema: API_ROUTES.dismissMissedCalls.schema },
+    async (request, reply) => {
+      await app.agents.dismissMissedCalls(authenticated(request).user.id);
+      return reply.code(204).send(null);
+    },
+  );
 };
 
 export default pause;

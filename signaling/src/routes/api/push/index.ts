@@ -24,16 +24,20 @@ const push: FastifyPluginAsync<{ config: Config }> = async (app, opts) => {
     }
   });
 
-  app.get('/', { websocket: true, prefixTrailingSlash: 'no-slash', config: { access: 'session' } }, async (socket, request) => {
-    const origin = request.headers.origin;
-    const allowed = opts.config.PUBLIC_ORIGIN ?? `${request.protocol}://${request.host}`;
-    if (origin !== undefined && origin !== allowed) {
-      socket.close(1008, 'cross-site');
-      return;
-    }
-    const { session, user } = authenticated(request);
-    await app.push.open(socket, { sessionId: session.id, userId: user.id, role: user.role });
-  });
+  app.get(
+    '/',
+    { websocket: true, prefixTrailingSlash: 'no-slash', config: { access: 'session' } },
+    async (socket, request) => {
+      const origin = request.headers.origin;
+      const allowed = opts.config.PUBLIC_ORIGIN ?? `${request.protocol}://${request.host}`;
+      if (origin !== undefined && origin !== allowed) {
+        socket.close(1008, 'cross-site');
+        return;
+      }
+      const { session, user } = authenticated(request);
+      await app.push.open(socket, { sessionId: session.id, userId: user.id, role: user.role });
+    },
+  );
 };
 
 export default push;

@@ -16,10 +16,8 @@ const settings: FastifyPluginAsyncTypebox = async (app) => {
     countryPrefix: countryPrefix(app.outboundPolicy.country),
   });
 
-  app.get(
-    '/outbound-policy',
-    { config: { access: 'manager' }, schema: API_ROUTES.outboundPolicy.schema },
-    async () => respond(await app.outboundPolicy.get()),
+  app.get('/outbound-policy', { config: { access: 'manager' }, schema: API_ROUTES.outboundPolicy.schema }, async () =>
+    respond(await app.outboundPolicy.get()),
   );
 
   app.put(

@@ -15,11 +15,14 @@ const sip: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config 
     async (request, reply) => {
       const { user } = authenticated(request);
       if (!config.SIP_EPHEMERAL_SECRET) {
-        return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'SIP is not configured on this server.' });
+        return reply
+          .code(503)
+          .send({ statusCode: 503, error: 'Service Unavailable', message: 'SIP is not configured on this server.' });
       }
       // No workstation, no credentials: the browser can neither register nor call (docs/call-path.md).
       const workstation = await app.agents.requireWorkstation(user.id, NO_WORKSTATION);
-      if (workstation.kind !== 'browser') throw new ClientError(409, `${workstation.name} is a desk phone; calls ring there.`);
+      if (workstation.kind !== 'browser')
+        throw new ClientError(409, `${workstation.name} is a desk phone; calls ring there.`);
       // Good only while this user holds the workstation (docs/security.md).
       const credentials = await app.agents.sipAuthorizations.issue({
         userId: user.id,
@@ -33,7 +36,12 @@ const sip: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config 
       // Browser-facing no-store: the response carries a password.
       reply.header('cache-control', 'no-store');
       if (!config.TURN_URLS || !config.TURN_SECRET) return credentials;
-      const turn = turnCredentials({ secret: config.TURN_SECRET, urls: config.TURN_URLS, userId: user.id, expiresAt: credentials.expiresAt });
+      const turn = turnCredentials({
+        secret: config.TURN_SECRET,
+        urls: config.TURN_URLS,
+        userId: user.id,
+        expiresAt: credentials.expiresAt,
+      });
       return { ...credentials, iceServers: [turn] };
     },
   );

@@ -8,14 +8,10 @@ import { ClientError } from '../../../errors.js';
  * rename, retire and restore them. Each change is pushed to every panel (SubjectStore announces it).
  */
 const subjects: FastifyPluginAsyncTypebox = async (app) => {
-  app.get(
-    '/',
-    { config: { access: 'session' }, schema: API_ROUTES.listSubjects.schema },
-    async (request) => {
-      // Retired subjects are listed to everyone who asks: old tasks still show their names.
-      return app.subjects.list({ all: request.query.all === true });
-    },
-  );
+  app.get('/', { config: { access: 'session' }, schema: API_ROUTES.listSubjects.schema }, async (request) => {
+    // Retired subjects are listed to everyone who asks: old tasks still show their names.
+    return app.subjects.list({ all: request.query.all === true });
+  });
 
   app.post(
     '/',

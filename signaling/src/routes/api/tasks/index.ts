@@ -44,7 +44,11 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
   };
 
   /** Changes the task with the permission checked again on the task as it is at the write. */
-  const change = (id: string, user: StoredUser, step: (task: StoredTask) => StoredTask | undefined): Promise<TaskView> =>
+  const change = (
+    id: string,
+    user: StoredUser,
+    step: (task: StoredTask) => StoredTask | undefined,
+  ): Promise<TaskView> =>
     app.tasks.update(id, (task) => {
       checkMayChange(task, user);
       return step(task);
@@ -76,11 +80,13 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
       if (!subject) throw new ClientError(400, 'No such subject.');
       if (subject.retired) {
         const current = await app.tasks.get(id);
-        if (current?.subjectId !== subjectId) throw new ClientError(400, `The subject "${subject.name}" is retired; choose another.`);
+        if (current?.subjectId !== subjectId)
+          throw new ClientError(400, `The subject "${subject.name}" is retired; choose another.`);
       }
     }
     const task = await change(id, user, (task) => {
-      if (subjectId === null && task.status === 'closed') throw new ClientError(409, 'A closed task keeps a subject; choose another instead.');
+      if (subjectId === null && task.status === 'closed')
+        throw new ClientError(409, 'A closed task keeps a subject; choose another instead.');
       if (subjectId === null) delete task.subjectId;
       else if (subjectId !== undefined) task.subjectId = subjectId;
       if (comment === '') delete task.comment;
@@ -102,7 +108,13 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
       let callId: string | undefined;
       const task = await change(id, user, (task) => {
         callId = task.call?.id;
-        task.problems.push({ kind, ...(note ? { note } : {}), ...(callId ? { callId } : {}), userId: user.id, at: Date.now() });
+        task.problems.push({
+          kind,
+          ...(note ? { note } : {}),
+          ...(callId ? { callId } : {}),
+          userId: user.id,
+          at: Date.now(),
+        });
         return task;
       });
       // For clinic IT, who read the logs rather than the board.
@@ -117,8 +129,10 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
     await changeable(id, user);
     const task = await change(id, user, (task) => {
       if (task.status === 'closed') return undefined;
-      if (IN_PROGRESS.has(task.status)) throw new ClientError(409, 'The call is still in progress; close the task after it.');
-      if (!task.subjectId) throw new ClientError(409, 'Choose a subject before closing the task.', {}, 'subject-required');
+      if (IN_PROGRESS.has(task.status))
+        throw new ClientError(409, 'The call is still in progress; close the task after it.');
+      if (!task.subjectId)
+        throw new ClientError(409, 'Choose a subject before closing the task.', {}, 'subject-required');
       const now = Date.now();
       task.status = 'closed';
       task.closedAt = now;
@@ -139,14 +153,18 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
       const task = await changeable(id, user);
       const workstation = await app.agents.requireWorkstation(user.id, NO_WORKSTATION);
       const sipUser = workstationSipUser(workstation);
-      if (workstation.kind !== 'browser' || !sipUser) throw new ClientError(409, `${workstation.name} is a desk phone; call back from a browser workstation.`);
+      if (workstation.kind !== 'browser' || !sipUser)
+        throw new ClientError(409, `${workstation.name} is a desk phone; call back from a browser workstation.`);
       if (task.status !== 'abandoned') throw new ClientError(409, 'Only a task nobody answered can be called back.');
       if (isWithheld(task.patient)) throw new ClientError(409, 'The number was withheld; it cannot be called back.');
       // The outbound policy (docs/security.md): the sip app and Kamailio check the number again.
       const policy = await app.outboundPolicy.get();
       const verdict = evaluate(policy, task.patient, config.CLINIC_COUNTRY);
       if (!verdict.allowed) {
-        request.log.warn({ taskId: id, userId: user.id, refusal: verdict.refusal }, 'callback refused by the outbound policy');
+        request.log.warn(
+          { taskId: id, userId: user.id, refusal: verdict.refusal },
+          'callback refused by the outbound policy',
+        );
         throw new ClientError(409, verdict.message, {}, 'outbound-policy');
       }
       const today = dateIn(config.CLINIC_TIME_ZONE, Date.now());
@@ -156,7 +174,10 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
         { key: RedisKeys.callbackCount(user.id, today), max: policy.maxCallbacksPerDay },
       );
       if ('capReached' in started) {
-        request.log.warn({ taskId: id, userId: user.id, max: policy.maxCallbacksPerDay }, 'callback refused: the daily cap is reached');
+        request.log.warn(
+          { taskId: id, userId: user.id, max: policy.maxCallbacksPerDay },
+          'callback refused: the daily cap is reached',
+        );
         throw new ClientError(
           409,
           policy.maxCallbacksPerDay === 0
@@ -167,10 +188,18 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
         );
       }
       if ('busy' in started) {
-        const caller = started.userId === user.id ? 'You are' : started.userId ? `${(await app.users.get(started.userId))?.displayName ?? 'Someone'} is` : 'Someone is';
+        const caller =
+          started.userId === user.id
+            ? 'You are'
+            : started.userId
+              ? `${(await app.users.get(started.userId))?.displayName ?? 'Someone'} is`
+              : 'Someone is';
         throw new ClientError(409, `${caller} already calling this patient.`);
       }
-      request.log.info({ taskId: id, callbackId: started.callbackId, userId: user.id, workstationId: workstation.id }, 'callback granted');
+      request.log.info(
+        { taskId: id, callbackId: started.callbackId, userId: user.id, workstationId: workstation.id },
+        'callback granted',
+      );
       const body: CallbackStartResponse = {
         callbackId: started.callbackId,
         target: `sip:${CALLBACK_TARGET_PREFIX}${started.token}@${config.SIP_DOMAIN}`,

@@ -28,11 +28,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get(
-    '/',
-    { config: { access: 'manager' }, schema: API_ROUTES.listUsers.schema },
-    async () => app.users.list(),
-  );
+  app.get('/', { config: { access: 'manager' }, schema: API_ROUTES.listUsers.schema }, async () => app.users.list());
 
   app.post(
     '/',

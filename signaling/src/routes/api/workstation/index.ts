@@ -24,10 +24,14 @@ const workstation: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.delete('/', { config: { access: 'session' }, schema: API_ROUTES.leaveWorkstation.schema }, async (request, reply) => {
-    await app.agents.leaveWorkstation(authenticated(request).user.id);
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    '/',
+    { config: { access: 'session' }, schema: API_ROUTES.leaveWorkstation.schema },
+    async (request, reply) => {
+      await app.agents.leaveWorkstation(authenticated(request).user.id);
+      return reply.code(204).send(null);
+    },
+  );
 };
 
 export default workstation;

@@ -9,10 +9,16 @@ const workstations: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', { config: { access: 'session' }, schema: API_ROUTES.listWorkstations.schema }, async () => {
     const statuses = await app.workstations.listWithStatus();
     const holderIds = [...new Set(statuses.flatMap((s) => (s.holderId === undefined ? [] : [s.holderId])))];
-    const names = new Map(await Promise.all(holderIds.map(async (id) => [id, (await app.users.get(id))?.displayName ?? 'another user'] as const)));
+    const names = new Map(
+      await Promise.all(
+        holderIds.map(async (id) => [id, (await app.users.get(id))?.displayName ?? 'another user'] as const),
+      ),
+    );
     return statuses.map(({ workstation, holderId, registered }): WorkstationListItem => ({
       ...workstation,
-      ...(holderId === undefined ? {} : { holder: { userId: holderId, displayName: names.get(holderId) ?? 'another user' } }),
+      ...(holderId === undefined
+        ? {}
+        : { holder: { userId: holderId, displayName: names.get(holderId) ?? 'another user' } }),
       registered,
     }));
   });
@@ -27,7 +33,10 @@ const workstations: FastifyPluginAsyncTypebox = async (app) => {
       const created = await app.workstations.create(request.body);
       // The SIP password is in this answer only; the server keeps its HA1.
       if (created.sipPassword !== undefined) reply.header('cache-control', 'no-store');
-      request.log.info({ workstationId: created.id, kind: created.kind, sipUser: created.sipUser }, 'workstation created');
+      request.log.info(
+        { workstationId: created.id, kind: created.kind, sipUser: created.sipUser },
+        'workstation created',
+      );
       return reply.code(201).send(created);
     },
   );
