@@ -115,7 +115,7 @@ async function openPhone(page: Page, url: string, credentials: SipCredentials): 
     ({ workstation, credentials }) => {
       const w = window as unknown as TonesWindow;
       const ringtone = new w.DesklineTones.Ringtone();
-      const phone = new w.DesklineTones.Softphone({ get: async () => credentials }, ringtone, ringtone);
+      const phone = new w.DesklineTones.Softphone({ sipCredentials: async () => credentials }, ringtone, ringtone);
       const state: PageState = { phone, ringtone, calls: [], samples: [] };
       w.__tones = state;
       phone.addEventListener('change', () => {
