@@ -22,15 +22,10 @@ import { createClinic, STAFF } from '../../helpers/clinic.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { buildTestApp } from '../../helpers/signaling.js';
 import { logIn, screenshots } from '../../helpers/web-stack.js';
+import { zoneAtNoon } from '../../helpers/clinic-zone.js';
 
 /** Generous: another test run may share this machine's two cores. */
 const TIMEOUT = 15_000;
-
-/** A fixed-offset zone where it is about noon now, so that the morning's calls are today's whenever the test runs. */
-function zoneAtNoon(): string {
-  const offset = 12 - new Date().getUTCHours();
-  return offset === 0 ? 'Etc/GMT' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
-}
 
 let redis: TestRedis;
 let db: Redis;

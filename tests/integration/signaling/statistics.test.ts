@@ -39,6 +39,7 @@ import { PatientPhone } from '../../helpers/patient-phone.js';
 import { Staff } from '../../helpers/staff.js';
 import { TrunkPhone } from '../../helpers/trunk-phone.js';
 import { waitFor } from '../../helpers/wait.js';
+import { zoneAtNoon } from '../../helpers/clinic-zone.js';
 
 const NO_CALLBACKS = { answered: 0, 'no-answer': 0, busy: 0, rejected: 0, failed: 0, cancelled: 0 };
 const DAY_S = 24 * 60 * 60;
@@ -251,15 +252,6 @@ interface Context {
 }
 
 const day = suite<Context>('a scripted day through the sip app');
-
-/**
- * A fixed-offset zone where it is about noon now, so that the day's calls cannot straddle the
- * clinic's midnight whenever the test runs. Etc/GMT-2 is UTC+2 (the sign is POSIX's).
- */
-function zoneAtNoon(): string {
-  const offset = 12 - new Date().getUTCHours();
-  return offset === 0 ? 'Etc/GMT' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
-}
 
 /** The 90th percentile by nearest rank, computed here rather than by signaling's own function: the ⌈0.9·n⌉-th smallest. */
 function p90(waits: number[]): number | null {
