@@ -12,3 +12,4 @@ export * from './tasks.js';
 export * from './callbacks.js';
 export * from './statistics.js';
 export * from './outbound-policy.js';
+export * from './call-plan.js';

@@ -1,4 +1,4 @@
-import { assertCallMove, type CallState } from '@deskline/protocol';
+import { FINAL_CALL_STATES, assertCallMove, type CallState } from '@deskline/protocol';
 
 /**
  * One call's position in the protocol's call state machine (diagram beside CALL_STATES in
@@ -15,9 +15,9 @@ export class CallStateMachine {
     return this.current;
   }
 
-  /** Ended or abandoned: no move leads out. */
+  /** No move leads out (FINAL_CALL_STATES). */
   get isFinal(): boolean {
-    return this.current === 'ended' || this.current === 'abandoned';
+    return FINAL_CALL_STATES.includes(this.current);
   }
 
   moveTo(to: CallState): void {
