@@ -508,12 +508,14 @@ export class PatientCall {
   }
 
   /**
-   * Once Redis has the call in calls:waiting, a wake for the router; and the hold music, asked of
-   * rtpengine once that wake's routing pass is over (WaitWithMusicStep): an agent free now is offered
-   * the call before rtpengine spends its 5–20 ms loading the music, and `ring()` plays it then.
+   * Once the write that puts the call in calls:waiting has been handed to the Redis connection, a wake
+   * for the router: the router's reads and its claim go on the same connection, so Redis runs them
+   * after that write, and the routing pass need not wait for the write's answer. The hold music is
+   * asked of rtpengine once that wake's routing pass is over (WaitWithMusicStep): an agent free now is
+   * offered the call before rtpengine spends its 5–20 ms loading the music, and `ring()` plays it then.
    */
   private waitInQueue(trigger: string): void {
-    const routed = this.writes.then(() => {
+    const routed = this.lastSent.then(() => {
       if (this.ending || this.machine.state !== 'waiting') return;
       this.queued = true;
       this.timings?.mark('queued');
