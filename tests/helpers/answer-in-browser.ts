@@ -5,9 +5,7 @@
  * <audio>. The patient's voice and the browser's fake microphone are two different tones, and the
  * queue's hold music a third, so each side can tell what it hears.
  */
-import { execFile } from 'node:child_process';
 import nodePath from 'node:path';
-import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import * as assert from 'uvu/assert';
 import { type Workstation } from '@deskline/protocol';
@@ -26,8 +24,7 @@ import { analysePcmu, type PcmuAnalysis, type RtpCapture } from './rtp-capture.j
 import { ChannelRecorder } from './redis-events.js';
 import { waitFor } from './wait.js';
 import { logIn, startWebStack, type WebStack } from './web-stack.js';
-
-const run = promisify(execFile);
+import { writeTone } from './tones.js';
 
 export interface BrowserAnswer {
   /** The number the incoming-call panel shows. */
@@ -172,22 +169,7 @@ export interface ReceptionDesk {
  */
 export async function openReceptionDesk(work: string, microphoneHz: number): Promise<ReceptionDesk> {
   const microphone = nodePath.join(work, 'microphone.wav');
-  await run('sox', [
-    '-n',
-    '-r',
-    '48000',
-    '-c',
-    '1',
-    '-b',
-    '16',
-    microphone,
-    'synth',
-    '5',
-    'sine',
-    String(microphoneHz),
-    'vol',
-    '0.5',
-  ]);
+  await writeTone(microphone, { hz: microphoneHz, seconds: 5, format: 'wav' });
   const stack = await startWebStack({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '30' } });
   try {
     const workstation = (await createClinic(stack.app, { staff: ['anna'], workstations: ['reception1'] })).workstations

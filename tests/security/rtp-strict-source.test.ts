@@ -5,13 +5,11 @@
  * counted by tone, the patient's 300 Hz against the intruder's 1700 Hz. The patient is a SIP phone
  * written for the tests, or sipp streaming PCMU.
  */
-import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort } from '@deskline/scripts/free-port';
@@ -32,6 +30,7 @@ import {
 import { header } from '../helpers/sip-message.js';
 import { Staff } from '../helpers/staff.js';
 import { waitFor } from '../helpers/wait.js';
+import { writeTone } from '../helpers/tones.js';
 
 const INTRUDER_HZ = 1700;
 const INTRUDER_ADDRESS = '127.0.0.3';
@@ -263,22 +262,7 @@ test("sipp as the patient (PCMU from a file): 2 s of RTP from a third address in
   const work = mkdtempSync(path.join(os.tmpdir(), 'deskline-strict-source-'));
   context.open.push({ close: () => rmSync(work, { recursive: true, force: true }) });
   // sipp 3.6.1 sends a file's bytes as they are: raw 8 kHz µ-law (tests/sipp/uac-pcmu-answered-patient-hangs-up.xml).
-  await promisify(execFile)('sox', [
-    '-n',
-    '-r',
-    '8000',
-    '-c',
-    '1',
-    '-t',
-    'ul',
-    path.join(work, 'patient-voice.ul'),
-    'synth',
-    '5',
-    'sine',
-    String(PATIENT_TONE_HZ),
-    'vol',
-    '0.5',
-  ]);
+  await writeTone(path.join(work, 'patient-voice.ul'), { hz: PATIENT_TONE_HZ, seconds: 5, format: 'ulaw' });
   const mediaPort = await freePort('127.0.0.1', ['udp']);
   const from = context.events.mark();
   const sipp = context.path.sipp('uac-pcmu-answered-patient-hangs-up.xml', {

@@ -10,11 +10,9 @@
  *
  * SCREENSHOT_DIR=/some/dir saves what the pages look like at each step.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import type { Locator, Page } from 'playwright-core';
 import { test } from 'uvu';
@@ -31,12 +29,11 @@ import { createClinic, STAFF } from '../../helpers/clinic.js';
 import { PATIENT_NUMBER, patientSdp } from '../../helpers/patient-line.js';
 import { TrunkPhone } from '../../helpers/trunk-phone.js';
 import { logIn, screenshots, startWebStack, type WebStack } from '../../helpers/web-stack.js';
+import { writeTone } from '../../helpers/tones.js';
 
 const TIMEOUT = 15_000;
 /** From Anna's click to Maria's board: the grant, the browser's INVITE and the trunk's answer included. */
 const CLICK_TO_BOARD_MS = 3000;
-
-const run = promisify(execFile);
 
 let callPath: CallPath;
 let trunk: TrunkPhone;
@@ -54,22 +51,7 @@ const pageErrors: string[] = [];
 
 test.before(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'deskline-board-callback-'));
-  await run('sox', [
-    '-n',
-    '-r',
-    '8000',
-    '-c',
-    '1',
-    '-t',
-    'ul',
-    path.join(work, 'patient-voice.ul'),
-    'synth',
-    '5',
-    'sine',
-    '600',
-    'vol',
-    '0.5',
-  ]);
+  await writeTone(path.join(work, 'patient-voice.ul'), { hz: 600, seconds: 5, format: 'ulaw' });
   const trunkPort = await freePort('127.0.0.1', ['udp']);
   stack = await startWebStack({
     appEnv: {

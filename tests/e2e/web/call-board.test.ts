@@ -8,11 +8,9 @@
  *
  * SCREENSHOT_DIR=/some/dir saves what the pages look like at each step.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import type { Locator, Page } from 'playwright-core';
 import { test } from 'uvu';
@@ -29,6 +27,7 @@ import { describeSipp, type CallPath, type SippResult } from '../../helpers/call
 import { createClinic, STAFF } from '../../helpers/clinic.js';
 import { PATIENT_NUMBER } from '../../helpers/patient-line.js';
 import { logIn, screenshots, startWebStack, type WebStack } from '../../helpers/web-stack.js';
+import { writeTone } from '../../helpers/tones.js';
 
 /** Generous: another test run may share this machine's two cores. */
 const TIMEOUT = 15_000;
@@ -36,8 +35,6 @@ const TIMEOUT = 15_000;
 const LIVE_MS = 1000;
 /** The patient who gives up while waiting stays this long after the queue answered: the 3 s intro, then 2 s of waiting. */
 const GIVES_UP_AFTER_MS = 5000;
-
-const run = promisify(execFile);
 
 let callPath: CallPath;
 let app: FastifyInstance;
@@ -60,22 +57,7 @@ const delays: Array<{ stage: string; ms: number }> = [];
 
 test.before(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'deskline-call-board-'));
-  await run('sox', [
-    '-n',
-    '-r',
-    '8000',
-    '-c',
-    '1',
-    '-t',
-    'ul',
-    path.join(work, 'patient-voice.ul'),
-    'synth',
-    '5',
-    'sine',
-    '600',
-    'vol',
-    '0.5',
-  ]);
+  await writeTone(path.join(work, 'patient-voice.ul'), { hz: 600, seconds: 5, format: 'ulaw' });
   stack = await startWebStack({ appEnv: { RING_TIMEOUT_SECONDS: '30' } });
   ({ callPath, app, base } = stack);
   const clinic = await createClinic(app, { staff: ['anna', 'maria'], workstations: ['reception1'] });

@@ -13,11 +13,9 @@
  * call, and what it hears is captured by tshark at its RTP port (see tests/helpers/linphone-phone.ts).
  * Chromium's fake microphone plays 1400 Hz; the hold music is 1000 Hz.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import nodePath from 'node:path';
-import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -35,6 +33,7 @@ import { LinphonePhone } from '../../helpers/linphone-phone.js';
 import { PATIENT_NUMBER } from '../../helpers/patient-line.js';
 import { RtpCapture } from '../../helpers/rtp-capture.js';
 import { waitFor } from '../../helpers/wait.js';
+import { writeTone } from '../../helpers/tones.js';
 
 /** Generous: another test run may share this machine's two cores. */
 const TIMEOUT = 20_000;
@@ -48,8 +47,6 @@ const ANSWER: BrowserAnswer = {
   timeoutMs: TIMEOUT,
 };
 
-const run = promisify(execFile);
-
 let work: string;
 let voice: string;
 let desk: ReceptionDesk;
@@ -61,22 +58,7 @@ test.before(async () => {
   work = mkdtempSync(nodePath.join(os.tmpdir(), 'deskline-linphone-audio-'));
   // linphone's in-call player reads 16-bit WAV; it plays the file once, so it lasts the whole call.
   voice = nodePath.join(work, 'patient-voice.wav');
-  await run('sox', [
-    '-n',
-    '-r',
-    '8000',
-    '-c',
-    '1',
-    '-b',
-    '16',
-    voice,
-    'synth',
-    '120',
-    'sine',
-    String(PATIENT_HZ),
-    'vol',
-    '0.5',
-  ]);
+  await writeTone(voice, { hz: PATIENT_HZ, seconds: 120, format: 'wav', rate: 8000 });
   desk = await openReceptionDesk(work, MICROPHONE_HZ);
   path = desk.stack.callPath;
 });

@@ -9,11 +9,9 @@
  *
  * SCREENSHOT_DIR=/some/dir saves what the pages look like at each step.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
 import { test } from 'uvu';
@@ -30,6 +28,7 @@ import { HOLD_MUSIC_HZ, describeSipp, type CallPath, type SippResult } from '../
 import { createClinic, STAFF } from '../../helpers/clinic.js';
 import { PATIENT_NUMBER } from '../../helpers/patient-line.js';
 import { logIn, screenshots, startWebStack, type WebStack } from '../../helpers/web-stack.js';
+import { writeTone } from '../../helpers/tones.js';
 
 const TIMEOUT = 10_000;
 /**
@@ -45,8 +44,6 @@ const PATIENT_STAYS_MS = 15_000;
  * answers a few of them while it waits, as a real phone must, instead of the test dodging them.
  */
 const PATIENT_KEEPALIVE_SECONDS = 5;
-
-const run = promisify(execFile);
 
 let callPath: CallPath;
 let app: FastifyInstance;
@@ -68,22 +65,7 @@ const benFrames: Array<{ at: number; event: PushEvent }> = [];
 test.before(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'deskline-presence-pause-'));
   // sipp 3.6.1 streams a file's bytes as they are: raw µ-law, a 600 Hz tone (not the hold music's).
-  await run('sox', [
-    '-n',
-    '-r',
-    '8000',
-    '-c',
-    '1',
-    '-t',
-    'ul',
-    path.join(work, 'patient-voice.ul'),
-    'synth',
-    '5',
-    'sine',
-    '600',
-    'vol',
-    '0.5',
-  ]);
+  await writeTone(path.join(work, 'patient-voice.ul'), { hz: 600, seconds: 5, format: 'ulaw' });
   stack = await startWebStack({
     appEnv: {
       SKIP_INTRO: 'true',

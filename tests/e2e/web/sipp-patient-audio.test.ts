@@ -8,11 +8,9 @@
  * sipp cannot say what it hears, so tshark captures the packets that arrive at its media port and the
  * test decodes them. The browser's side is measured with a Web Audio analyser on the call's <audio>.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import nodePath from 'node:path';
-import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -29,6 +27,7 @@ import {
 import { RtpCapture } from '../../helpers/rtp-capture.js';
 import { describeSipp, type CallPath, type SippResult } from '../../helpers/call-path.js';
 import { PATIENT_NUMBER } from '../../helpers/patient-line.js';
+import { writeTone } from '../../helpers/tones.js';
 
 /** Generous: another test run may share this machine's two cores. */
 const TIMEOUT = 20_000;
@@ -42,8 +41,6 @@ const MICROPHONE_HZ = 1400;
  */
 const PATIENT_STAYS_MS = 20_000;
 
-const run = promisify(execFile);
-
 let work: string;
 let desk: ReceptionDesk;
 let path: CallPath;
@@ -54,22 +51,7 @@ test.before(async () => {
   work = mkdtempSync(nodePath.join(os.tmpdir(), 'deskline-sipp-audio-'));
   // sipp 3.6.1 streams a file's bytes as they are, so its file is raw µ-law (a WAV header would be
   // sent as sound). Whole periods in 5 s, so the loops join without a click.
-  await run('sox', [
-    '-n',
-    '-r',
-    '8000',
-    '-c',
-    '1',
-    '-t',
-    'ul',
-    nodePath.join(work, 'patient-voice.ul'),
-    'synth',
-    '5',
-    'sine',
-    String(PATIENT_HZ),
-    'vol',
-    '0.5',
-  ]);
+  await writeTone(nodePath.join(work, 'patient-voice.ul'), { hz: PATIENT_HZ, seconds: 5, format: 'ulaw' });
   desk = await openReceptionDesk(work, MICROPHONE_HZ);
   path = desk.stack.callPath;
 });

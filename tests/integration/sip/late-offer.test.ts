@@ -8,11 +8,9 @@
  * - an offer with G.722 alone, and its tricks (G.722 beside telephone-event only, the stream
  *   removed): 488, never a call that cannot carry audio.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import nodePath from 'node:path';
-import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { QUEUE_CALL_ID_HEADER } from '@deskline/protocol';
@@ -34,8 +32,7 @@ import { PatientLine, patientSdp, type PatientDialog } from '../../helpers/patie
 import { listen } from '../../helpers/callers.js';
 import { PATIENT_TONE_HZ, PatientPhone, isTone, packetsPerSecond, type Received } from '../../helpers/patient-phone.js';
 import { Staff } from '../../helpers/staff.js';
-
-const run = promisify(execFile);
+import { writeTone } from '../../helpers/tones.js';
 
 const test = suite<{ path: CallPath; events: CallEvents }>('late offer and offers without a codec we carry');
 
@@ -143,22 +140,7 @@ test('sipp sends a late offer: the 200 offers PCMU, PCMA and telephone-event, an
   const mediaPort = await freePort('127.0.0.1', ['udp']);
   const capture = await RtpCapture.start({ port: mediaPort });
   try {
-    await run('sox', [
-      '-n',
-      '-r',
-      '8000',
-      '-c',
-      '1',
-      '-t',
-      'ul',
-      nodePath.join(work, 'patient-voice.ul'),
-      'synth',
-      '5',
-      'sine',
-      '600',
-      'vol',
-      '0.5',
-    ]);
+    await writeTone(nodePath.join(work, 'patient-voice.ul'), { hz: 600, seconds: 5, format: 'ulaw' });
     const from = events.mark();
     const sipp = path.sipp('uac-invite-without-sdp-expect-offer-in-200.xml', {
       mediaPort,
