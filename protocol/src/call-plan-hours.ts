@@ -170,6 +170,25 @@ function transitionOn(timeZone: string, date: string): number | undefined {
   return high;
 }
 
+/**
+ * An ISO 8601 date-time as epoch ms: with an offset or Z it names an instant; without one
+ * (`2026-12-25T10:00`, as a datetime-local input gives it) it is a wall-clock time in `timeZone` (a
+ * time the clocks skip is the instant they skip to; a repeated one, its first pass). undefined when
+ * the text is not such a date-time.
+ */
+export function parseDateTime(text: string, timeZone: string): number | undefined {
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?$/.exec(text);
+  if (match === null || !isCalendarDate(match[1]!)) return undefined;
+  const [, date, hours, minutes, seconds, zone] = match;
+  if (Number(hours) > 23 || Number(minutes) > 59 || Number(seconds ?? 0) > 59) return undefined;
+  if (zone !== undefined) {
+    const at = Date.parse(text);
+    return Number.isNaN(at) ? undefined : at;
+  }
+  const instant = instantsOf(timeZone, date!, Number(hours) * 60 + Number(minutes))[0]!;
+  return instant + Number(seconds ?? 0) * 1000;
+}
+
 function closureOn(plan: CallPlan, date: string): Closure | undefined {
   return plan.closures.find((closure) => closure.from <= date && date <= closure.to);
 }
