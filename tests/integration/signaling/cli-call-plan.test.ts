@@ -8,6 +8,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_CALL_PLAN, type CallPlan } from '@deskline/protocol';
+import { RedisKeys } from '@deskline/store';
 import { runCli } from '../../helpers/cli.js';
 import { createUser, useFreshApp } from '../../helpers/signaling.js';
 
@@ -78,7 +79,7 @@ test('a bad file is refused with its problems and exit 1; the stored plan is unc
   assert.match(noFile.stderr, /Give one file: deskline call-plan set FILE\.json/);
 
   assert.equal(await fixture.app.callPlan.get(), DEFAULT_CALL_PLAN, 'nothing stored');
-  assert.is(await fixture.db.exists('call-plan'), 0);
+  assert.is(await fixture.db.exists(RedisKeys.callPlan), 0);
 });
 
 test.run();
