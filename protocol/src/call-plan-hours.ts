@@ -136,8 +136,13 @@ export function dateInZone(timeZone: string, at: Date | number): string {
  * when the clocks go back) or, for a time the clocks skip, the instant they skip to.
  */
 export function instantsOf(timeZone: string, date: string, minutes: number): number[] {
-  const local = Date.UTC(Number(date.slice(0, 4)), Number(date.slice(5, 7)) - 1, Number(date.slice(8, 10))) + minutes * MINUTE_MS;
-  const offsets = new Set([offsetAt(timeZone, local - DAY_MS), offsetAt(timeZone, local), offsetAt(timeZone, local + DAY_MS)]);
+  const local =
+    Date.UTC(Number(date.slice(0, 4)), Number(date.slice(5, 7)) - 1, Number(date.slice(8, 10))) + minutes * MINUTE_MS;
+  const offsets = new Set([
+    offsetAt(timeZone, local - DAY_MS),
+    offsetAt(timeZone, local),
+    offsetAt(timeZone, local + DAY_MS),
+  ]);
   const found = [...offsets]
     .map((offset) => local - offset)
     .filter((at) => offsetAt(timeZone, at) === local - at)
@@ -303,7 +308,8 @@ export function validateCallPlan(
     const intervals = plan.hours[day];
     intervals.forEach((interval, index) => {
       const text = `${interval.start}–${interval.end}`;
-      if (interval.start === '24:00') problems.push(`${DAY_NAMES[day]}: ${text} starts at 24:00; use 00:00 of the next day.`);
+      if (interval.start === '24:00')
+        problems.push(`${DAY_NAMES[day]}: ${text} starts at 24:00; use 00:00 of the next day.`);
       else if (minutesOf(interval.end) <= minutesOf(interval.start))
         problems.push(
           `${DAY_NAMES[day]}: ${text} ends before it starts (an interval cannot cross midnight: end it at 24:00 and start the next day at 00:00).`,
@@ -431,6 +437,12 @@ export function previewCallPlan(plan: CallPlan, timeZone: string, at: Date): Cal
   steps.push(hold);
   if (plan.keypad.callbackDigit !== null) steps.push(`key ${plan.keypad.callbackDigit}: a callback, keeping the place`);
   if (plan.keypad.voicemailDigit !== null) steps.push(`key ${plan.keypad.voicemailDigit}: voicemail`);
-  if (plan.maxWaitSeconds > 0) steps.push(`after ${duration(plan.maxWaitSeconds)}: ${overflowInWords(plan, plan.overflow)}`);
-  return { at: at.getTime(), open: true, ...(opening.closesAt !== undefined ? { closesAt: opening.closesAt } : {}), steps };
+  if (plan.maxWaitSeconds > 0)
+    steps.push(`after ${duration(plan.maxWaitSeconds)}: ${overflowInWords(plan, plan.overflow)}`);
+  return {
+    at: at.getTime(),
+    open: true,
+    ...(opening.closesAt !== undefined ? { closesAt: opening.closesAt } : {}),
+    steps,
+  };
 }

@@ -214,7 +214,7 @@ test('an inconsistent plan gets every problem in words, one per line; the stored
   assert.is(await stored(), before, 'the stored plan is unchanged');
 });
 
-test("a closure that has passed since it was saved does not block the next save", async () => {
+test('a closure that has passed since it was saved does not block the next save', async () => {
   const { app } = fixture;
   const plan = clinicPlan();
   plan.closures.push({ from: '2001-01-01', to: '2001-01-01', kind: 'holiday', reason: 'Saved long ago' });

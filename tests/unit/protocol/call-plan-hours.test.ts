@@ -34,9 +34,18 @@ const weekdays = (start: string, end: string): WeeklyHours => ({
 const spring = plan({ hours: { ...closedWeek, sun: [{ start: '01:00', end: '04:00' }] } });
 
 test('spring forward: 01:00–04:00 lasts two hours (00:00Z to 02:00Z)', () => {
-  assert.equal(openingAt(spring, WARSAW, at('2027-03-27T23:59:00Z')), { open: false, opensAt: ms('2027-03-28T00:00:00Z') });
-  assert.equal(openingAt(spring, WARSAW, at('2027-03-28T00:00:00Z')), { open: true, closesAt: ms('2027-03-28T02:00:00Z') });
-  assert.equal(openingAt(spring, WARSAW, at('2027-03-28T01:30:00Z')), { open: true, closesAt: ms('2027-03-28T02:00:00Z') });
+  assert.equal(openingAt(spring, WARSAW, at('2027-03-27T23:59:00Z')), {
+    open: false,
+    opensAt: ms('2027-03-28T00:00:00Z'),
+  });
+  assert.equal(openingAt(spring, WARSAW, at('2027-03-28T00:00:00Z')), {
+    open: true,
+    closesAt: ms('2027-03-28T02:00:00Z'),
+  });
+  assert.equal(openingAt(spring, WARSAW, at('2027-03-28T01:30:00Z')), {
+    open: true,
+    closesAt: ms('2027-03-28T02:00:00Z'),
+  });
   const after = openingAt(spring, WARSAW, at('2027-03-28T02:00:00Z'));
   assert.equal(after, { open: false, opensAt: ms('2027-04-03T23:00:00Z') }, 'the next Sunday, 01:00 CEST');
 });
@@ -100,11 +109,14 @@ test('a closure over several days: closed from 00:00 of the first to 24:00 of th
   assert.equal(openingAt(p, WARSAW, at('2027-12-23T23:00:00Z')).open, false, '00:00 of the first day');
   // A closure ending on a Friday that overlaps a long one: the clinic opens on the Monday after.
   const long = { from: '2028-01-03', to: '2028-02-25', kind: 'closure', reason: 'Renovation' } as const;
-  assert.equal(openingAt(plan({ hours: weekdays('08:00', '16:00'), closures: [long] }), WARSAW, at('2028-01-10T10:00:00Z')), {
-    open: false,
-    closure: long,
-    opensAt: ms('2028-02-28T07:00:00Z'),
-  });
+  assert.equal(
+    openingAt(plan({ hours: weekdays('08:00', '16:00'), closures: [long] }), WARSAW, at('2028-01-10T10:00:00Z')),
+    {
+      open: false,
+      closure: long,
+      opensAt: ms('2028-02-28T07:00:00Z'),
+    },
+  );
 });
 
 test('an unknown time zone: a clear error, and a problem in validateCallPlan', () => {
@@ -122,7 +134,13 @@ test('an unknown time zone: a clear error, and a problem in validateCallPlan', (
 test('validateCallPlan: the default plan and an ordinary clinic are fine', () => {
   assert.equal(validateCallPlan(DEFAULT_CALL_PLAN, WARSAW, new Date()), []);
   const clinic = plan({
-    hours: { ...weekdays('08:00', '12:00'), mon: [{ start: '08:00', end: '12:00' }, { start: '12:00', end: '24:00' }] },
+    hours: {
+      ...weekdays('08:00', '12:00'),
+      mon: [
+        { start: '08:00', end: '12:00' },
+        { start: '12:00', end: '24:00' },
+      ],
+    },
     keypad: { callbackDigit: '8', voicemailDigit: '9' },
     announcements: { intervalSeconds: 30, expectedWait: true, offerCallback: true },
     queues: [
@@ -189,7 +207,9 @@ test('validateCallPlan: a past closure already in the stored plan does not block
   const old = { from: '2026-12-24', to: '2026-12-26', kind: 'holiday', reason: 'Christmas' } as const;
   const stored = plan({ closures: [old] });
   assert.equal(validateCallPlan(stored, WARSAW, '2027-01-10', stored), []);
-  const added = plan({ closures: [old, { from: '2027-01-01', to: '2027-01-01', kind: 'holiday', reason: 'New Year' }] });
+  const added = plan({
+    closures: [old, { from: '2027-01-01', to: '2027-01-01', kind: 'holiday', reason: 'New Year' }],
+  });
   assert.equal(validateCallPlan(added, WARSAW, '2027-01-10', stored), [
     'Closure "New Year" (2027-01-01 to 2027-01-01) is entirely in the past.',
   ]);
@@ -233,8 +253,15 @@ test('previewCallPlan: what a caller hears, open and closed, in words', () => {
   const christmas = previewCallPlan(clinic, WARSAW, at('2027-12-25T11:00:00Z'));
   assert.equal(christmas.steps, ['the closed message (Christmas Day)', 'voicemail, up to 120 s']);
   assert.is(christmas.open, false);
-  const sunday = previewCallPlan({ ...clinic, closedAction: 'hang-up', languages: ['pl', 'en'] }, WARSAW, at('2027-12-19T11:00:00Z'));
-  assert.equal(sunday.steps, ['the closed message (outside the opening hours) (in Polish, then English)', 'the clinic hangs up']);
+  const sunday = previewCallPlan(
+    { ...clinic, closedAction: 'hang-up', languages: ['pl', 'en'] },
+    WARSAW,
+    at('2027-12-19T11:00:00Z'),
+  );
+  assert.equal(sunday.steps, [
+    'the closed message (outside the opening hours) (in Polish, then English)',
+    'the clinic hangs up',
+  ]);
   assert.is(sunday.opensAt, ms('2027-12-20T07:00:00Z'));
 });
 
