@@ -53,7 +53,11 @@ interface WallClock {
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-function formatter(timeZone: string): Intl.DateTimeFormat {
+/**
+ * The zone's wall-clock formatter (en-US, 24 h, year to second), one per zone: making one is slow,
+ * using one is cheap. Throws UnknownTimeZoneError for a zone Intl does not know.
+ */
+export function zoneFormatter(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
   if (f === undefined) {
     try {
@@ -78,7 +82,7 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 /** Whether Intl knows the time zone. */
 export function isKnownTimeZone(timeZone: string): boolean {
   try {
-    formatter(timeZone);
+    zoneFormatter(timeZone);
     return true;
   } catch {
     return false;
@@ -88,7 +92,7 @@ export function isKnownTimeZone(timeZone: string): boolean {
 /** The wall clock's fields at `at` (whole seconds), as numbers. */
 function fields(timeZone: string, at: number): [number, number, number, number, number, number] {
   const parts: Record<string, number> = {};
-  for (const part of formatter(timeZone).formatToParts(new Date(at))) {
+  for (const part of zoneFormatter(timeZone).formatToParts(new Date(at))) {
     if (part.type !== 'literal') parts[part.type] = Number(part.value);
   }
   return [parts['year']!, parts['month']!, parts['day']!, parts['hour']!, parts['minute']!, parts['second']!];
@@ -267,7 +271,8 @@ function nextChange(
   return undefined;
 }
 
-const DAY_NAMES: Record<Weekday, string> = {
+/** The weekdays in words, for the manager's screen and the problems. */
+export const WEEKDAY_NAMES: Record<Weekday, string> = {
   mon: 'Monday',
   tue: 'Tuesday',
   wed: 'Wednesday',
@@ -277,7 +282,8 @@ const DAY_NAMES: Record<Weekday, string> = {
   sun: 'Sunday',
 };
 
-const LANGUAGE_NAMES: Record<PromptLanguage, string> = { en: 'English', pl: 'Polish' };
+/** The prompt languages in words. */
+export const LANGUAGE_NAMES: Record<PromptLanguage, string> = { en: 'English', pl: 'Polish' };
 
 const sameClosure = (a: Closure, b: Closure): boolean =>
   a.from === b.from && a.to === b.to && a.kind === b.kind && a.reason === b.reason;
@@ -309,18 +315,18 @@ export function validateCallPlan(
     intervals.forEach((interval, index) => {
       const text = `${interval.start}–${interval.end}`;
       if (interval.start === '24:00')
-        problems.push(`${DAY_NAMES[day]}: ${text} starts at 24:00; use 00:00 of the next day.`);
+        problems.push(`${WEEKDAY_NAMES[day]}: ${text} starts at 24:00; use 00:00 of the next day.`);
       else if (minutesOf(interval.end) <= minutesOf(interval.start))
         problems.push(
-          `${DAY_NAMES[day]}: ${text} ends before it starts (an interval cannot cross midnight: end it at 24:00 and start the next day at 00:00).`,
+          `${WEEKDAY_NAMES[day]}: ${text} ends before it starts (an interval cannot cross midnight: end it at 24:00 and start the next day at 00:00).`,
         );
       const before = intervals[index - 1];
       if (before === undefined) return;
       const previousText = `${before.start}–${before.end}`;
       if (minutesOf(interval.start) < minutesOf(before.start))
-        problems.push(`${DAY_NAMES[day]}: the intervals are not in order (${previousText} comes before ${text}).`);
+        problems.push(`${WEEKDAY_NAMES[day]}: the intervals are not in order (${previousText} comes before ${text}).`);
       else if (minutesOf(interval.start) < minutesOf(before.end))
-        problems.push(`${DAY_NAMES[day]}: ${previousText} and ${text} overlap.`);
+        problems.push(`${WEEKDAY_NAMES[day]}: ${previousText} and ${text} overlap.`);
     });
   }
 

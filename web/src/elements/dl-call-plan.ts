@@ -2,20 +2,20 @@ import {
   CLOSED_ACTIONS,
   CLOSURE_KINDS,
   KEYPAD_DIGITS,
+  LANGUAGE_NAMES,
   OVERFLOW_TARGETS,
   PROMPT_LANGUAGES,
   TIME_OF_DAY_PATTERN,
   WEEKDAYS,
+  WEEKDAY_NAMES,
   type CallPlan,
   type CallPlanPreview,
   type ClosedAction,
   type ClosureKind,
   type KeypadDigit,
   type OverflowTarget,
-  type PromptLanguage,
   type PublicUser,
   type Queue,
-  type Weekday,
 } from '@deskline/protocol';
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
@@ -32,16 +32,6 @@ import {
 } from '../styles/shared-styles.js';
 import { panelStyles } from '../styles/panel-styles.js';
 
-const DAY_NAMES: Record<Weekday, string> = {
-  mon: 'Monday',
-  tue: 'Tuesday',
-  wed: 'Wednesday',
-  thu: 'Thursday',
-  fri: 'Friday',
-  sat: 'Saturday',
-  sun: 'Sunday',
-};
-const LANGUAGE_NAMES: Record<PromptLanguage, string> = { en: 'English', pl: 'Polish' };
 const KIND_NAMES: Record<ClosureKind, string> = { holiday: 'Holiday', closure: 'Closure' };
 const OVERFLOW_NAMES: Record<OverflowTarget, string> = {
   voicemail: 'Voicemail: the patient leaves a message',
@@ -216,7 +206,9 @@ export class DlCallPlan extends LitElement {
       for (const interval of plan.hours[day])
         for (const time of [interval.start, interval.end])
           if (!TIME_OF_DAY_PATTERN.test(time))
-            problems.push(`${DAY_NAMES[day]}: "${time}" is not a time: write HH:MM, e.g. 08:00 (24:00 for midnight).`);
+            problems.push(
+              `${WEEKDAY_NAMES[day]}: "${time}" is not a time: write HH:MM, e.g. 08:00 (24:00 for midnight).`,
+            );
     for (const [what, value] of [
       ['The announcement interval', plan.announcements.intervalSeconds],
       ['The maximum wait', plan.maxWaitSeconds],
@@ -337,15 +329,15 @@ export class DlCallPlan extends LitElement {
         </p>
         ${WEEKDAYS.map(
           (day) => html`
-            <div class="day" role="group" aria-label=${DAY_NAMES[day]}>
-              <strong>${DAY_NAMES[day]}</strong>
+            <div class="day" role="group" aria-label=${WEEKDAY_NAMES[day]}>
+              <strong>${WEEKDAY_NAMES[day]}</strong>
               <div class="intervals">
                 ${plan.hours[day].length === 0 ? html`<span>Closed</span>` : nothing}
                 ${plan.hours[day].map(
                   (interval, index) => html`
                     <div class="row">
                       <div class="field">
-                        <label for="hours-${day}-${index}-start">${DAY_NAMES[day]} ${index + 1}: from</label>
+                        <label for="hours-${day}-${index}-start">${WEEKDAY_NAMES[day]} ${index + 1}: from</label>
                         <input
                           id="hours-${day}-${index}-start"
                           class="time"
@@ -356,7 +348,7 @@ export class DlCallPlan extends LitElement {
                         />
                       </div>
                       <div class="field">
-                        <label for="hours-${day}-${index}-end">${DAY_NAMES[day]} ${index + 1}: to</label>
+                        <label for="hours-${day}-${index}-end">${WEEKDAY_NAMES[day]} ${index + 1}: to</label>
                         <input
                           id="hours-${day}-${index}-end"
                           class="time"
@@ -369,7 +361,7 @@ export class DlCallPlan extends LitElement {
                       <button
                         class="secondary"
                         type="button"
-                        aria-label="Remove ${DAY_NAMES[day]} ${interval.start}–${interval.end}"
+                        aria-label="Remove ${WEEKDAY_NAMES[day]} ${interval.start}–${interval.end}"
                         @click=${() => this.#edit((p) => p.hours[day].splice(index, 1))}
                       >
                         Remove
@@ -381,7 +373,7 @@ export class DlCallPlan extends LitElement {
                   <button
                     class="secondary"
                     type="button"
-                    aria-label="Add an interval on ${DAY_NAMES[day]}"
+                    aria-label="Add an interval on ${WEEKDAY_NAMES[day]}"
                     @click=${() =>
                       this.#edit((p) => {
                         const last = p.hours[day][p.hours[day].length - 1];
