@@ -223,6 +223,8 @@ export function openingAt(plan: CallPlan, timeZone: string, at: Date): Opening {
   const now = at.getTime();
   const current = statusAt(plan, timeZone, now);
   const today = wallClock(timeZone, now).date;
+  // Open day and night with no closure to come (the default plan): nothing to look for.
+  if (current.open && alwaysOpen(plan) && plan.closures.every((closure) => closure.to < today)) return { open: true };
   const lastClosure = plan.closures.reduce((last, c) => (c.to > last ? c.to : last), today);
   const lastDay = addDays(lastClosure > today ? lastClosure : today, LOOKAHEAD_DAYS);
   const limit = addDays(today, MAX_LOOKAHEAD_DAYS);
@@ -233,6 +235,10 @@ export function openingAt(plan: CallPlan, timeZone: string, at: Date): Opening {
     ...(current.closure !== undefined ? { closure: current.closure } : {}),
     ...(changeAt !== undefined ? { opensAt: changeAt } : {}),
   };
+}
+
+function alwaysOpen(plan: CallPlan): boolean {
+  return WEEKDAYS.every((day) => plan.hours[day].some((i) => i.start === '00:00' && i.end === '24:00'));
 }
 
 /**

@@ -92,6 +92,18 @@ test("midnight: Monday 20:00–24:00 and Tuesday 00:00–02:00 are one opening; 
   });
 });
 
+test('open day and night: closes only for a closure to come', () => {
+  const christmas = { from: '2027-12-25', to: '2027-12-25', kind: 'holiday', reason: 'Christmas Day' } as const;
+  const p = plan({ closures: [christmas] });
+  assert.equal(openingAt(p, WARSAW, at('2027-12-24T12:00:00Z')), { open: true, closesAt: ms('2027-12-24T23:00:00Z') });
+  assert.equal(openingAt(p, WARSAW, at('2027-12-25T12:00:00Z')), {
+    open: false,
+    closure: christmas,
+    opensAt: ms('2027-12-25T23:00:00Z'),
+  });
+  assert.equal(openingAt(p, WARSAW, at('2027-12-26T12:00:00Z')), { open: true }, 'the closure is past');
+});
+
 test('the default plan is always open and never closes', () => {
   assert.equal(openingAt(DEFAULT_CALL_PLAN, WARSAW, at('2027-03-28T01:30:00Z')), { open: true });
   assert.equal(openingAt(DEFAULT_CALL_PLAN, WARSAW, at('2027-10-31T01:30:00Z')), { open: true });
