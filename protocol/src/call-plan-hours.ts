@@ -443,8 +443,10 @@ export function previewCallPlan(plan: CallPlan, timeZone: string, at: Date): Cal
   const { intervalSeconds, expectedWait, offerCallback } = plan.announcements;
   let hold = 'hold music';
   if (intervalSeconds > 0) {
-    const extras = [expectedWait ? 'the expected wait' : '', offerCallback ? 'the callback offer' : ''].filter(Boolean);
-    hold += ` with the position${extras.map((e) => `, ${e}`).join('')} every ${duration(intervalSeconds)}`;
+    const said = ['the position', expectedWait ? 'the expected wait' : '', offerCallback ? 'the callback offer' : ''];
+    const parts = said.filter(Boolean);
+    const list = parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}` : parts[0];
+    hold += ` with ${list} every ${duration(intervalSeconds)}`;
   }
   steps.push(hold);
   if (plan.keypad.callbackDigit !== null) steps.push(`key ${plan.keypad.callbackDigit}: a callback, keeping the place`);

@@ -242,7 +242,7 @@ test('the preview: what a caller hears at a time, in the clinic time zone or at 
   assert.equal(open.steps, [
     'the intro',
     'the menu: 1 Appointments, 2 Test results (no choice: Appointments)',
-    'hold music with the position, the expected wait every 30 s',
+    'hold music with the position and the expected wait every 30 s',
     'after 10 min: voicemail, up to 120 s',
   ]);
   assert.is(open.closesAt, Date.parse('2030-01-07T15:00:00Z'));

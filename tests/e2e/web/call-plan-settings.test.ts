@@ -174,7 +174,7 @@ test('the preview of a Sunday says closed; of a Monday morning, what a waiting c
   await result.getByText('Open', { exact: true }).waitFor({ timeout: TIMEOUT });
   assert.equal(
     (await result.getByRole('listitem').allTextContents()).map((t) => t.trim()),
-    ['the intro', 'hold music with the position, the expected wait every 30 s'],
+    ['the intro', 'hold music with the position and the expected wait every 30 s'],
   );
   await view.getByLabel('Date and time (clinic time)').fill(`${holidayYear}-12-25T10:00`);
   await view.getByRole('button', { name: 'Preview', exact: true }).click();
