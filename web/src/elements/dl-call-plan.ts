@@ -236,6 +236,9 @@ export class DlCallPlan extends LitElement {
       // The draft stays as typed: nothing is lost.
       if (error instanceof ApiRequestError && error.status === 400) this.problems = error.message.split('\n');
       else this.error = errorMessage(error);
+      // Shown just above the Save button; brought into view in case the form scrolled.
+      await this.updateComplete;
+      this.renderRoot.querySelector('#call-plan-problems')?.scrollIntoView({ block: 'nearest' });
     } finally {
       this.busy = false;
     }
@@ -298,8 +301,8 @@ export class DlCallPlan extends LitElement {
   #renderForm(plan: CallPlan) {
     return html`
       <form @submit=${this.#onSave} novalidate aria-describedby=${this.problems.length > 0 ? 'call-plan-problems' : nothing}>
-        ${this.#renderProblems()} ${this.#renderHours(plan)} ${this.#renderClosures(plan)} ${this.#renderCaller(plan)}
-        ${this.#renderQueues(plan)} ${this.#renderOverflow(plan)}
+        ${this.#renderHours(plan)} ${this.#renderClosures(plan)} ${this.#renderCaller(plan)} ${this.#renderQueues(plan)}
+        ${this.#renderOverflow(plan)} ${this.#renderProblems()}
         <div class="row">
           <button class="primary" type="submit" ?disabled=${this.busy}>Save call plan</button>
           <button
