@@ -16,6 +16,8 @@ import {
   WorkstationListItemSchema,
 } from './api.js';
 import { CallbackStartSchema } from './callbacks.js';
+import { CallPlanSchema } from './call-plan.js';
+import { CallPlanPreviewQuerySchema, CallPlanPreviewSchema, CallPlanResponseSchema } from './call-plan-api.js';
 import { OutboundPolicyResponseSchema, OutboundPolicySchema } from './outbound-policy.js';
 import { MissedCallsSchema, PauseBodySchema } from './pause.js';
 import { ChangePasswordBodySchema, UpdateProfileBodySchema, UserPreferencesSchema } from './profile.js';
@@ -262,6 +264,23 @@ export const API_ROUTES = {
     method: 'PUT',
     path: '/api/settings/outbound-policy',
     schema: { body: OutboundPolicySchema, response: { 200: OutboundPolicyResponseSchema, ...errorResponses } },
+  },
+
+  callPlan: {
+    method: 'GET',
+    path: '/api/settings/call-plan',
+    schema: { response: { 200: CallPlanResponseSchema, ...errorResponses } },
+  },
+  /** 400 for a plan the schema refuses, or validateCallPlan's problems, one per line of `message`. */
+  setCallPlan: {
+    method: 'PUT',
+    path: '/api/settings/call-plan',
+    schema: { body: CallPlanSchema, response: { 200: CallPlanResponseSchema, ...errorResponses } },
+  },
+  previewCallPlan: {
+    method: 'GET',
+    path: '/api/settings/call-plan/preview',
+    schema: { querystring: CallPlanPreviewQuerySchema, response: { 200: CallPlanPreviewSchema, ...errorResponses } },
   },
 
   statistics: {

@@ -98,7 +98,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(team, { prefix: '/api/team' });
   await app.register(pause, { prefix: '/api/pause' });
   await app.register(subjects, { prefix: '/api/subjects' });
-  await app.register(settings, { prefix: '/api/settings' });
+  await app.register(settings, { prefix: '/api/settings', config });
   await app.register(statistics, { prefix: '/api/statistics', config });
   await app.register(tasks, { prefix: '/api/tasks', config });
   await app.register(pushSocket, { prefix: PUSH_PATH, config });

@@ -12,11 +12,14 @@ import {
   NUMBER_TYPE_NAMES,
   isRole,
   WORKSTATION_KINDS,
+  type CallPlan,
   type NumberType,
   type OutboundPolicy,
   type WorkstationKind,
 } from '@deskline/protocol';
 import { OutboundPolicyStore, PolicyError, evaluate } from '@deskline/outbound-policy';
+import { CallPlanStore } from '@deskline/store';
+import { callPlanProblems } from './services/call-plan-check.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ClientError } from './errors.js';
 import { AccountService } from './services/account-service.js';
@@ -69,12 +72,15 @@ Commands:
                                   day per employee, 30 minutes
   outbound-policy check --number N
                                   whether the policy lets Call back dial N, and why not
+  call-plan show                  the call plan in force, as JSON (docs/call-plan.md)
+  call-plan set FILE.json         replace the call plan with the one in the file, checked as the
+                                  app checks it; nothing is changed when it has problems
 
 Environment: REDIS_URL (required), e.g. redis://127.0.0.1:6379 (without a password in it, the one
 npm start generated, DESKLINE_VAR_DIR/secrets/redis-password, is used); REDIS_SENTINELS and
 REDIS_SENTINEL_MASTER, as signaling runs with, to find Redis through Sentinel; SIP_DOMAIN (default
 deskline.local), the realm desk phones' passwords are stored for: the same value Kamailio runs with;
-CLINIC_COUNTRY (default PL), as signaling and the sip app run with`;
+CLINIC_COUNTRY (default PL) and CLINIC_TIME_ZONE, as signaling and the sip app run with`;
 
 class UsageError extends Error {}
 
@@ -212,8 +218,8 @@ async function main(argv: string[]): Promise<void> {
       return user.id;
     };
 
-    // `patient forget` takes the number as its argument.
-    const verb = positionals[0] === 'patient' ? positionals.slice(0, 2).join(' ') : command;
+    // `patient forget` and `call-plan set` take an argument.
+    const verb = ['patient', 'call-plan'].includes(positionals[0] ?? '') ? positionals.slice(0, 2).join(' ') : command;
     switch (verb) {
       case 'patient forget': {
         const number = positionals[2];
@@ -376,6 +382,33 @@ async function main(argv: string[]): Promise<void> {
           console.log(`Refused: ${verdict.message}`);
           process.exitCode = 1;
         }
+        break;
+      }
+      case 'call-plan show': {
+        if (positionals.length > 2) throw new UsageError('deskline call-plan show takes no argument.');
+        console.log(JSON.stringify(await new CallPlanStore(redis).get(), null, 2));
+        break;
+      }
+      case 'call-plan set': {
+        const file = positionals[2];
+        if (file === undefined || positionals.length > 3)
+          throw new UsageError('Give one file: deskline call-plan set FILE.json');
+        let plan: unknown;
+        try {
+          plan = JSON.parse(readFileSync(file, 'utf8'));
+        } catch (err) {
+          throw new Error(`Cannot read a call plan from ${file}: ${(err as Error).message}`);
+        }
+        const store = new CallPlanStore(redis);
+        const problems = await callPlanProblems(plan, {
+          timeZone: config.CLINIC_TIME_ZONE,
+          previous: await store.get(),
+          users,
+        });
+        if (problems.length > 0)
+          throw new Error(`The call plan in ${file} was not saved:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        await store.put(plan as CallPlan);
+        console.log(`Call plan saved from ${file}; the next call follows it.`);
         break;
       }
       default:

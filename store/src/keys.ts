@@ -124,6 +124,10 @@ export const RedisKeys = {
   outboundCall: (callId: string) => `outbound-call:${callId}`,
   /** string (a count) with TTL: callbacks the user started on that clinic day (YYYY-MM-DD in CLINIC_TIME_ZONE) */
   callbackCount: (userId: string, date: string) => `callback-count:${userId}:${date}`,
+
+  // The call plan (issue 15, docs/call-plan.md); written and read only through CallPlanStore.
+  /** string: the CallPlan as JSON; absent = DEFAULT_CALL_PLAN */
+  callPlan: 'call-plan',
 } as const;
 
 /** How long call records, callbacks and closed tasks are kept by default (HISTORY_RETENTION_DAYS). */

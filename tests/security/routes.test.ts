@@ -85,6 +85,8 @@ declare(
 declare('manager', 'PATCH', '/api/subjects/:id');
 declare('manager', 'GET,HEAD', '/api/statistics');
 declare('manager', 'GET,HEAD,PUT', '/api/settings/outbound-policy');
+declare('manager', 'GET,HEAD,PUT', '/api/settings/call-plan');
+declare('manager', 'GET,HEAD', '/api/settings/call-plan/preview');
 
 interface Route {
   method: string;

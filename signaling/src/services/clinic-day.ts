@@ -2,30 +2,13 @@
  * Calendar days in the clinic's time zone (CLINIC_TIME_ZONE), with only Intl: a day is 23, 24 or 25
  * hours long, and where it starts in epoch ms follows from the zone's UTC offsets around it.
  */
+import { isKnownTimeZone, zoneFormatter } from '@deskline/protocol';
 
 const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** One formatter per zone: making one is slow, using one is cheap. */
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let format = formatters.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    formatters.set(timeZone, format);
-  }
-  return format;
-}
+/** One formatter per zone, shared with the call plan's clock (protocol/src/call-plan-hours.ts). */
+const formatter = zoneFormatter;
 
 interface WallClock {
   year: number;
@@ -53,14 +36,7 @@ function wallClock(timeZone: string, at: number): WallClock {
 }
 
 /** Whether Intl knows the zone (an IANA name such as Europe/Warsaw, or UTC). */
-export function isTimeZone(timeZone: string): boolean {
-  try {
-    formatter(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const isTimeZone = isKnownTimeZone;
 
 /** The zone's UTC offset at an instant, in ms (Warsaw in summer: +7 200 000). */
 export function zoneOffsetMs(timeZone: string, at: number): number {

@@ -29,6 +29,7 @@ import './dl-queue-list.js';
 import './dl-team-list.js';
 import './dl-registration-status.js';
 import './dl-outbound-policy.js';
+import './dl-call-plan.js';
 import './dl-statistics.js';
 import './dl-subjects-admin.js';
 import './dl-task-board.js';
@@ -55,15 +56,16 @@ const FINISH_CALL_FIRST = 'Finish the current call before changing workstation.'
 
 /**
  * What the work area shows: the call board for everyone; managers also keep the subjects, see
- * statistics and set the callback policy.
+ * statistics, set the callback policy and the call plan.
  */
-type View = 'board' | 'subjects' | 'statistics' | 'callback-policy';
+type View = 'board' | 'subjects' | 'statistics' | 'callback-policy' | 'call-plan';
 
 const VIEWS: ReadonlyArray<{ id: View; label: string }> = [
   { id: 'board', label: 'Call board' },
   { id: 'subjects', label: 'Subjects' },
   { id: 'statistics', label: 'Statistics' },
   { id: 'callback-policy', label: 'Callback policy' },
+  { id: 'call-plan', label: 'Call plan' },
 ];
 
 /**
@@ -382,6 +384,8 @@ export class DlAppShell extends LitElement {
         return html`<dl-statistics .api=${this.api}></dl-statistics>`;
       case 'callback-policy':
         return html`<dl-outbound-policy .api=${this.api}></dl-outbound-policy>`;
+      case 'call-plan':
+        return html`<dl-call-plan .api=${this.api}></dl-call-plan>`;
       case 'board':
         return html`<dl-task-board
           .tasks=${this.#push.tasks}

@@ -139,6 +139,12 @@ export class ApiClient extends EventTarget implements RouteMethods {
   readonly restoreSubject = this.#route(API_ROUTES.restoreSubject);
   readonly outboundPolicy = this.#route(API_ROUTES.outboundPolicy);
   readonly setOutboundPolicy = this.#route(API_ROUTES.setOutboundPolicy);
+  /** The call plan and CLINIC_TIME_ZONE (managers). */
+  readonly callPlan = this.#route(API_ROUTES.callPlan);
+  /** 400: the problems, one per line of the error's message; the stored plan is unchanged. */
+  readonly setCallPlan = this.#route(API_ROUTES.setCallPlan);
+  /** What a caller would hear at `at` (ISO date-time), by the stored plan. */
+  readonly previewCallPlan = this.#route(API_ROUTES.previewCallPlan);
   /** A day's statistics (managers): `date` is YYYY-MM-DD in the clinic's zone; without it, today there. */
   readonly statistics = this.#route(API_ROUTES.statistics);
   /** A tab's tasks as the server files them (taskVisibleTo applied), newest change first. */

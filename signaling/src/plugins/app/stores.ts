@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
 import { OutboundPolicyStore } from '@deskline/outbound-policy';
+import { CallPlanStore } from '@deskline/store';
 import type { Config } from '../../config.js';
 import { AccountService } from '../../services/account-service.js';
 import { AgentService } from '../../services/agent-service.js';
@@ -28,6 +29,7 @@ declare module 'fastify' {
     team: TeamService;
     subjects: SubjectStore;
     outboundPolicy: OutboundPolicyStore;
+    callPlan: CallPlanStore;
   }
 }
 
@@ -62,6 +64,7 @@ export default fp(
     app.decorate('outboundPolicy', new OutboundPolicyStore(app.redis, config.CLINIC_COUNTRY));
     // Kamailio reads the policy's prefixes from Redis: they must be there before the first callback.
     await app.outboundPolicy.ensure();
+    app.decorate('callPlan', new CallPlanStore(app.redis));
   },
   { name: 'stores', dependencies: ['redis'] },
 );
