@@ -1,18 +1,36 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { PromptLanguage, PromptName } from '@deskline/protocol';
+import { promptFile, type PromptLanguage, type PromptName } from '@deskline/protocol';
 
 /**
  * Where the files a caller hears are, as rtpengine sees them (it plays files by path). The built-in
  * prompts are `<MEDIA_DIR>/prompts/<lang>/<name>.wav` (scripts/make-media.sh); a manager's upload,
- * when there is one, replaces a prompt (issue 15: resolved here, so that every caller of `prompt()`
- * gets it).
+ * `<PROMPTS_DIR>/<lang>/<name>.wav` (signaling writes it, docs/call-plan.md "Prompts"), replaces the
+ * built-in one: resolved here, so that every caller of `prompt()` gets it.
  */
 export class PromptFiles {
-  constructor(private readonly mediaDir: string) {}
+  /** Without `promptsDir`, only the built-in prompts. */
+  constructor(
+    private readonly mediaDir: string,
+    private readonly promptsDir?: string,
+  ) {}
 
-  /** The prompt `name` in `language`. */
+  /**
+   * The prompt `name` in `language`: the manager's upload when there is one, else the built-in one.
+   * Synchronous (one stat): signaling replaces an upload by renaming a finished file over it, so a
+   * file that exists is whole, and the next call hears a new upload at once.
+   */
   prompt(language: PromptLanguage, name: PromptName): string {
-    return path.join(this.mediaDir, 'prompts', language, `${name}.wav`);
+    if (this.promptsDir !== undefined) {
+      const uploaded = path.join(this.promptsDir, promptFile(language, name));
+      if (existsSync(uploaded)) return uploaded;
+    }
+    return this.builtInPrompt(language, name);
+  }
+
+  /** The prompt shipped with Deskline, whatever was uploaded. */
+  builtInPrompt(language: PromptLanguage, name: PromptName): string {
+    return path.join(this.mediaDir, 'prompts', promptFile(language, name));
   }
 
   /** The default hold music. */
