@@ -24,6 +24,10 @@ export const PROMPT_MAX_SECONDS = 120;
 /** A prompt's file, relative to the built-in prompts' folder (`<MEDIA_DIR>/prompts`) or to PROMPTS_DIR. */
 export const promptFile = (language: PromptLanguage, name: PromptName): string => `${language}/${name}.wav`;
 
+/** Where a prompt's audio is served (API_ROUTES.promptAudio), for an <audio> element's preview. */
+export const promptAudioUrl = (language: PromptLanguage, name: PromptName): string =>
+  `/api/settings/prompts/${encodeURIComponent(language)}/${encodeURIComponent(name)}/audio`;
+
 /** Every prompt name, in the order a manager's screen lists them. */
 export const ALL_PROMPT_NAMES: readonly PromptName[] = [
   ...PROMPT_NAMES,
