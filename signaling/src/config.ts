@@ -28,7 +28,8 @@ export const ConfigSchema = Type.Object({
   MEDIA_DIR: Type.String({
     default: defaultMediaDir,
     minLength: 1,
-    description: 'folder of the built-in media (prompts/<lang>/<name>.wav): managers preview the built-in prompts from it',
+    description:
+      'folder of the built-in media (prompts/<lang>/<name>.wav): managers preview the built-in prompts from it',
   }),
   PROMPTS_DIR: Type.String({
     default: path.join(defaultVarDir, 'prompts'),

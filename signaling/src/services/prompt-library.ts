@@ -48,7 +48,7 @@ export function audioType(bytes: Buffer): 'wav' | 'mp3' | 'ogg' | undefined {
 export function wavSeconds(header: Buffer, fileSize: number): number | undefined {
   if (header.length < 12 || header.toString('latin1', 0, 4) !== 'RIFF') return undefined;
   let byteRate: number | undefined;
-  for (let at = 12; at + 8 <= header.length; ) {
+  for (let at = 12; at + 8 <= header.length;) {
     const id = header.toString('latin1', at, at + 4);
     const size = header.readUInt32LE(at + 4);
     if (id === 'fmt ' && at + 16 <= header.length) byteRate = header.readUInt32LE(at + 16);
@@ -118,7 +118,9 @@ export class PromptLibrary {
 
   /** The file a call plays now: the upload, else the built-in one. */
   async playingFile(language: PromptLanguage, name: PromptName): Promise<string> {
-    return (await this.#uploaded(language, name)) ? this.uploadedFile(language, name) : this.builtInFile(language, name);
+    return (await this.#uploaded(language, name))
+      ? this.uploadedFile(language, name)
+      : this.builtInFile(language, name);
   }
 
   async #builtInInfo(language: PromptLanguage, name: PromptName): Promise<PromptInfo> {
@@ -178,9 +180,13 @@ export class PromptLibrary {
       await writeFile(input, bytes, { mode: 0o600 });
       // Cut a little past the limit: a 10 MB MP3 may hold hours, which need not be decoded to be refused.
       try {
-        await run('sox', ['-V1', '-t', type, input, ...TELEPHONE_WAV, converted, 'trim', '0', String(PROMPT_MAX_SECONDS + 1)], {
-          timeout: SOX_TIMEOUT_MS,
-        });
+        await run(
+          'sox',
+          ['-V1', '-t', type, input, ...TELEPHONE_WAV, converted, 'trim', '0', String(PROMPT_MAX_SECONDS + 1)],
+          {
+            timeout: SOX_TIMEOUT_MS,
+          },
+        );
       } catch {
         throw new ClientError(400, NOT_AUDIO_MESSAGE);
       }
@@ -191,7 +197,8 @@ export class PromptLibrary {
           ({ stdout }) => Number(stdout.trim()),
           () => NaN,
         );
-        const length = Number.isFinite(full) && full > PROMPT_MAX_SECONDS ? `${Math.round(full)} s` : `over ${PROMPT_MAX_SECONDS} s`;
+        const length =
+          Number.isFinite(full) && full > PROMPT_MAX_SECONDS ? `${Math.round(full)} s` : `over ${PROMPT_MAX_SECONDS} s`;
         throw new ClientError(400, `The recording lasts ${length}; a prompt may last at most ${PROMPT_MAX_SECONDS} s.`);
       }
       // Loudness: the built-in prompts' speech level, without letting peaks above the ceiling.

@@ -101,7 +101,10 @@ test('the list: every prompt in English and Polish, built-in, with the length of
   for (const prompt of prompts) {
     assert.is(prompt.source, 'built-in', `${prompt.language}/${prompt.name}`);
     // The shortest built-in prompt ("Prosimy wybrać opcję z menu.") is over a second.
-    assert.ok(prompt.durationMs > 1000 && prompt.durationMs < 15_000, `${prompt.language}/${prompt.name}: ${prompt.durationMs} ms`);
+    assert.ok(
+      prompt.durationMs > 1000 && prompt.durationMs < 15_000,
+      `${prompt.language}/${prompt.name}: ${prompt.durationMs} ms`,
+    );
   }
   const intro = prompts.find((p) => p.language === 'pl' && p.name === 'intro')!;
   const seconds = Number((await run('soxi', ['-D', path.join(mediaDir, 'prompts/pl/intro.wav')])).stdout);
@@ -205,7 +208,13 @@ test('refused uploads say why, and leave the previous recording in place', async
   header.write('RIFF', 0, 'latin1');
   header.write('WAVEjunkjunkjunk', 8, 'latin1');
   const cases: Array<[string, Buffer, string, number, string]> = [
-    ['a text file called a WAV', Buffer.from('hello, this is not a recording\n'.repeat(50)), 'audio/wav', 400, notAudio],
+    [
+      'a text file called a WAV',
+      Buffer.from('hello, this is not a recording\n'.repeat(50)),
+      'audio/wav',
+      400,
+      notAudio,
+    ],
     ['a WAV header over garbage', Buffer.concat([header, Buffer.alloc(4000, 7)]), 'audio/wav', 400, notAudio],
     ['an empty body', Buffer.alloc(0), 'audio/wav', 400, 'Choose a recording to upload.'],
     [
@@ -257,7 +266,11 @@ test('an unknown language or prompt is 404, whatever the method', async () => {
       const response = await asUser(fixture.app, maria, method, url);
       assert.is(response.statusCode, 404, `${method} ${url}: ${response.body}`);
     }
-    assert.is((await upload(...(p.split('/') as [string, string]), await recording('wav', 1), 'audio/wav')).statusCode, 404, p);
+    assert.is(
+      (await upload(...(p.split('/') as [string, string]), await recording('wav', 1), 'audio/wav')).statusCode,
+      404,
+      p,
+    );
   }
 });
 

@@ -86,13 +86,17 @@ const prompts: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.delete('/:lang/:name', { config: { access: 'manager' }, schema: API_ROUTES.resetPrompt.schema }, async (request) => {
-    const { user } = authenticated(request);
-    const { language, name } = promptOf(request.params);
-    const info = await app.prompts.reset(language, name);
-    request.log.info({ userId: user.id, language, name }, 'prompt back to the built-in one');
-    return info;
-  });
+  app.delete(
+    '/:lang/:name',
+    { config: { access: 'manager' }, schema: API_ROUTES.resetPrompt.schema },
+    async (request) => {
+      const { user } = authenticated(request);
+      const { language, name } = promptOf(request.params);
+      const info = await app.prompts.reset(language, name);
+      request.log.info({ userId: user.id, language, name }, 'prompt back to the built-in one');
+      return info;
+    },
+  );
 };
 
 export default prompts;
