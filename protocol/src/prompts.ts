@@ -45,6 +45,7 @@ export function promptDescription(name: PromptName): string {
   const position = /^position-(\d+)$/.exec(name);
   if (position) return `"You are number ${position[1]} in the queue."`;
   const wait = /^wait-(\d+)$/.exec(name);
+  if (wait?.[1] === '60') return '"The expected waiting time is about one hour."';
   if (wait) return `"The expected waiting time is about ${wait[1]} minute${wait[1] === '1' ? '' : 's'}."`;
   return PROMPT_DESCRIPTIONS[name as (typeof PROMPT_NAMES)[number]];
 }

@@ -1,0 +1,317 @@
+import {
+  PROMPT_LANGUAGES,
+  PROMPT_MAX_SECONDS,
+  PROMPT_UPLOAD_MAX_BYTES,
+  promptAudioUrl,
+  promptDescription,
+  type PromptInfo,
+  type PromptLanguage,
+  type PromptName,
+} from '@deskline/protocol';
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { customElement, property, query, state } from 'lit/decorators.js';
+import { apiClient, type ApiClient } from '../services/api-client.js';
+import { errorMessage } from '../services/error-message.js';
+import {
+  alertStyles,
+  controlStyles,
+  secondaryButtonStyles,
+  successStyles,
+  visuallyHiddenStyles,
+} from '../styles/shared-styles.js';
+import { panelStyles } from '../styles/panel-styles.js';
+
+const LANGUAGE_NAMES: Record<PromptLanguage, string> = { en: 'English', pl: 'Polski' };
+
+/** "1:05" or "0:07.5" for the list: tenths under a minute. */
+function duration(ms: number): string {
+  const tenths = Math.round(ms / 100);
+  const whole = Math.floor(tenths / 10);
+  const clock = `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, '0')}`;
+  return whole < 60 && tenths % 10 !== 0 ? `${clock}.${tenths % 10}` : clock;
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+const key = (prompt: { language: string; name: string }): string => `${prompt.language}/${prompt.name}`;
+
+/**
+ * The prompts callers hear, for managers (docs/call-plan.md, "Prompts"): per language, each prompt
+ * with where it comes from (built-in, or whose recording since when) and its length; Play previews
+ * it in the page, Upload replaces it with a recording (WAV, MP3 or Ogg, converted by signaling), and
+ * Use built-in brings the shipped one back. Talks to /api/settings/prompts itself through `api`; a
+ * refusal is shown in the server's words.
+ */
+@customElement('dl-prompts-admin')
+export class DlPromptsAdmin extends LitElement {
+  static override styles = [
+    controlStyles,
+    panelStyles,
+    alertStyles,
+    successStyles,
+    secondaryButtonStyles,
+    visuallyHiddenStyles,
+    css`
+      p {
+        margin: 0 0 0.75rem;
+      }
+
+      .languages {
+        display: flex;
+        gap: 0.5rem;
+        margin-bottom: 0.75rem;
+      }
+
+      .languages button[aria-pressed='true'] {
+        font-weight: 700;
+        border-color: var(--dl-color-accent, currentColor);
+      }
+
+      .player {
+        display: flex;
+        align-items: center;
+        gap: 0.75rem;
+        margin-bottom: 0.75rem;
+      }
+
+      audio {
+        height: 2rem;
+      }
+
+      table {
+        width: 100%;
+        border-collapse: collapse;
+      }
+
+      th,
+      td {
+        text-align: left;
+        vertical-align: top;
+        padding: 0.4rem 0.5rem;
+        border-bottom: 1px solid var(--dl-color-border);
+      }
+
+      td.what {
+        color: var(--dl-color-muted, inherit);
+        font-size: 0.9em;
+      }
+
+      .actions {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.35rem;
+      }
+
+      .actions button {
+        padding: 0.2rem 0.6rem;
+      }
+    `,
+  ];
+
+  @property({ attribute: false }) api: ApiClient = apiClient;
+  @state() private prompts: PromptInfo[] | undefined;
+  @state() private language: PromptLanguage = 'en';
+  @state() private error = '';
+  @state() private done = '';
+  /** The prompt being uploaded or reverted ("<lang>/<name>"). */
+  @state() private busy = '';
+  /** What the player holds ("<lang>/<name>"). */
+  @state() private playing = '';
+  @query('audio') private player!: HTMLAudioElement;
+  @query('input[type=file]') private fileInput!: HTMLInputElement;
+  /** The prompt the file picker was opened for. */
+  #uploadFor: PromptInfo | undefined;
+  /** Changes with each upload and revert, so that the player fetches the file again. */
+  #version = 0;
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (!this.hasUpdated || changed.has('api')) void this.#load();
+  }
+
+  async #load(): Promise<void> {
+    this.error = '';
+    try {
+      this.prompts = (await this.api.listPrompts()).prompts;
+    } catch (error) {
+      this.error = errorMessage(error);
+    }
+  }
+
+  #replace(info: PromptInfo): void {
+    this.prompts = this.prompts?.map((prompt) => (key(prompt) === key(info) ? info : prompt));
+    this.#version += 1;
+    // The player holds the old file: the next Play fetches the new one.
+    if (this.playing === key(info)) {
+      this.player.removeAttribute('src');
+      this.player.load();
+      this.playing = '';
+    }
+  }
+
+  #play(prompt: PromptInfo): void {
+    this.error = '';
+    const player = this.player;
+    player.src = `${promptAudioUrl(prompt.language, prompt.name as PromptName)}?v=${this.#version}`;
+    this.playing = key(prompt);
+    player.play().catch(() => {
+      // A browser that will not play before a click on the player itself: the controls are there.
+    });
+  }
+
+  #pick(prompt: PromptInfo): void {
+    this.#uploadFor = prompt;
+    this.fileInput.value = '';
+    this.fileInput.click();
+  }
+
+  async #onFile(): Promise<void> {
+    const file = this.fileInput.files?.[0];
+    const prompt = this.#uploadFor;
+    if (!file || !prompt) return;
+    this.error = '';
+    this.done = '';
+    if (file.size > PROMPT_UPLOAD_MAX_BYTES) {
+      this.error = `"${file.name}" is larger than ${PROMPT_UPLOAD_MAX_BYTES / 1024 / 1024} MB. Shorten it or save it as MP3.`;
+      return;
+    }
+    this.busy = key(prompt);
+    try {
+      const info = await this.api.setPrompt({
+        params: { lang: prompt.language, name: prompt.name },
+        body: file,
+      });
+      this.#replace(info);
+      this.done = `"${file.name}" now plays as ${prompt.name} (${LANGUAGE_NAMES[prompt.language]}), ${duration(info.durationMs)} long.`;
+    } catch (error) {
+      this.error = `"${file.name}" was not used: ${errorMessage(error)}`;
+    } finally {
+      this.busy = '';
+    }
+  }
+
+  async #revert(prompt: PromptInfo): Promise<void> {
+    this.error = '';
+    this.done = '';
+    this.busy = key(prompt);
+    try {
+      this.#replace(await this.api.resetPrompt({ params: { lang: prompt.language, name: prompt.name } }));
+      this.done = `${prompt.name} (${LANGUAGE_NAMES[prompt.language]}) is the built-in prompt again.`;
+    } catch (error) {
+      this.error = errorMessage(error);
+    } finally {
+      this.busy = '';
+    }
+  }
+
+  protected override render() {
+    return html`
+      <section class="card" aria-labelledby="prompts-title">
+        <h2 id="prompts-title">Prompts</h2>
+        <p>
+          What callers hear, in each language. Replace a prompt with your own recording (WAV, MP3 or Ogg, up to
+          ${PROMPT_UPLOAD_MAX_BYTES / 1024 / 1024} MB and ${PROMPT_MAX_SECONDS} seconds): it is converted for the
+          telephone and brought to the same loudness as the others, and the next call hears it.
+        </p>
+        ${this.error === '' ? nothing : html`<p class="alert" role="alert">${this.error}</p>`}
+        <p class="success" role="status" ?hidden=${this.done === ''}>${this.done}</p>
+        <div class="languages" role="group" aria-label="Language">
+          ${PROMPT_LANGUAGES.map(
+            (language) =>
+              html`<button
+                type="button"
+                class="secondary"
+                aria-pressed=${language === this.language ? 'true' : 'false'}
+                @click=${() => (this.language = language)}
+              >
+                ${LANGUAGE_NAMES[language]}
+              </button>`,
+          )}
+        </div>
+        <div class="player">
+          <audio controls preload="none" aria-label="Preview"></audio>
+          <span>${this.playing === '' ? 'Choose Play on a prompt to hear it.' : `Playing ${this.playing}`}</span>
+        </div>
+        <input
+          class="visually-hidden"
+          type="file"
+          tabindex="-1"
+          aria-hidden="true"
+          accept=".wav,.mp3,.ogg,.oga,audio/wav,audio/mpeg,audio/ogg"
+          @change=${() => void this.#onFile()}
+        />
+        ${this.prompts ? this.#renderTable(this.prompts.filter((p) => p.language === this.language)) : nothing}
+      </section>
+    `;
+  }
+
+  #renderTable(prompts: PromptInfo[]) {
+    return html`
+      <table aria-label=${`Prompts in ${LANGUAGE_NAMES[this.language]}`}>
+        <thead>
+          <tr>
+            <th scope="col">Prompt</th>
+            <th scope="col">What it says</th>
+            <th scope="col">Source</th>
+            <th scope="col">Length</th>
+            <th scope="col"><span class="visually-hidden">Actions</span></th>
+          </tr>
+        </thead>
+        <tbody>
+          ${prompts.map((prompt) => {
+            const busy = this.busy === key(prompt);
+            const label = `${prompt.name} (${LANGUAGE_NAMES[prompt.language]})`;
+            return html`<tr>
+              <th scope="row">${prompt.name}</th>
+              <td class="what">${promptDescription(prompt.name as PromptName)}</td>
+              <td>
+                ${
+                  prompt.source === 'built-in'
+                    ? 'Built-in'
+                    : html`Uploaded${prompt.uploadedBy ? ` by ${prompt.uploadedBy.displayName}` : ''}${
+                        prompt.uploadedAt ? `, ${dateTime.format(new Date(prompt.uploadedAt))}` : ''
+                      }`
+                }
+              </td>
+              <td>${duration(prompt.durationMs)}</td>
+              <td>
+                <div class="actions">
+                  <button type="button" class="secondary" aria-label=${`Play ${label}`} @click=${() => this.#play(prompt)}>
+                    Play
+                  </button>
+                  <button
+                    type="button"
+                    class="secondary"
+                    aria-label=${`Upload ${label}`}
+                    ?disabled=${busy}
+                    @click=${() => this.#pick(prompt)}
+                  >
+                    ${busy ? 'Working…' : 'Upload…'}
+                  </button>
+                  ${
+                    prompt.source === 'uploaded'
+                      ? html`<button
+                          type="button"
+                          class="secondary"
+                          aria-label=${`Use built-in ${label}`}
+                          ?disabled=${busy}
+                          @click=${() => void this.#revert(prompt)}
+                        >
+                          Use built-in
+                        </button>`
+                      : nothing
+                  }
+                </div>
+              </td>
+            </tr>`;
+          })}
+        </tbody>
+      </table>
+    `;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'dl-prompts-admin': DlPromptsAdmin;
+  }
+}
