@@ -20,7 +20,7 @@ import { CallPlanSchema } from './call-plan.js';
 import { CallPlanPreviewQuerySchema, CallPlanPreviewSchema, CallPlanResponseSchema } from './call-plan-api.js';
 import { OutboundPolicyResponseSchema, OutboundPolicySchema } from './outbound-policy.js';
 import { MissedCallsSchema, PauseBodySchema } from './pause.js';
-import { PromptInfoSchema, PromptListSchema, PromptParamsSchema } from './prompts.js';
+import { HoldMusicInfoSchema, PromptInfoSchema, PromptListSchema, PromptParamsSchema } from './prompts.js';
 import { ChangePasswordBodySchema, UpdateProfileBodySchema, UserPreferencesSchema } from './profile.js';
 import { DayStatisticsSchema, StatisticsQuerySchema } from './statistics.js';
 import {
@@ -310,6 +310,26 @@ export const API_ROUTES = {
       params: PromptParamsSchema,
       response: { 200: PromptInfoSchema, ...errorResponses, 404: ApiErrorSchema, 413: ApiErrorSchema },
     },
+  },
+  /** The hold music (HOLD_MUSIC_ID), loaded by an <audio> element for the preview. */
+  holdMusicAudio: {
+    method: 'GET',
+    path: '/api/settings/hold-music/audio',
+    browserLoads: true,
+    schema: { response: { 200: AudioSchema, 206: AudioSchema, ...errorResponses, 416: ApiErrorSchema } },
+  },
+  /** A manager's hold music (WAV, MP3 or Ogg bytes as the body, up to HOLD_MUSIC_MAX_SECONDS). */
+  setHoldMusic: {
+    method: 'PUT',
+    path: '/api/settings/hold-music',
+    bytesBody: true,
+    schema: { response: { 200: HoldMusicInfoSchema, ...errorResponses, 413: ApiErrorSchema } },
+  },
+  /** Back to the built-in hold music. */
+  resetHoldMusic: {
+    method: 'DELETE',
+    path: '/api/settings/hold-music',
+    schema: { response: { 200: HoldMusicInfoSchema, ...errorResponses } },
   },
   /** Back to the built-in prompt. */
   resetPrompt: {

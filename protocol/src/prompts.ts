@@ -68,9 +68,8 @@ export const PromptParamsSchema = Type.Object({
 });
 export type PromptParams = Static<typeof PromptParamsSchema>;
 
-export const PromptInfoSchema = Type.Object({
-  language: literalUnion(PROMPT_LANGUAGES),
-  name: Type.String(),
+/** What a prompt and the hold music have alike: where the file that plays comes from, and how long it is. */
+const recordingFields = {
   /** `uploaded`: a manager's recording plays; `built-in`: the one shipped with Deskline. */
   source: literalUnion(['built-in', 'uploaded'] as const),
   /** How long the file that plays lasts, in milliseconds. */
@@ -78,8 +77,27 @@ export const PromptInfoSchema = Type.Object({
   /** Uploaded ones: who uploaded it, and when (ISO 8601). */
   uploadedBy: Type.Optional(Type.Object({ userId: Type.String(), displayName: Type.String() })),
   uploadedAt: Type.Optional(Type.String()),
+};
+
+export const PromptInfoSchema = Type.Object({
+  language: literalUnion(PROMPT_LANGUAGES),
+  name: Type.String(),
+  ...recordingFields,
 });
 export type PromptInfo = Static<typeof PromptInfoSchema>;
 
-export const PromptListSchema = Type.Object({ prompts: Type.Array(PromptInfoSchema) });
+/**
+ * The hold music a manager may upload in place of the built-in loop (`<MEDIA_DIR>/hold-music.wav`):
+ * one file, in no language. A queue whose `musicId` is HOLD_MUSIC_ID plays it (the built-in loop
+ * while there is no upload); `musicId: null` is the built-in loop.
+ */
+export const HOLD_MUSIC_ID = 'hold-music';
+/** The longest hold music, after conversion (400 above it); it loops. */
+export const HOLD_MUSIC_MAX_SECONDS = 600;
+export const HoldMusicInfoSchema = Type.Object(recordingFields);
+export type HoldMusicInfo = Static<typeof HoldMusicInfoSchema>;
+/** Where the hold music's audio is served (API_ROUTES.holdMusicAudio). */
+export const HOLD_MUSIC_AUDIO_URL = '/api/settings/hold-music/audio';
+
+export const PromptListSchema = Type.Object({ prompts: Type.Array(PromptInfoSchema), holdMusic: HoldMusicInfoSchema });
 export type PromptList = Static<typeof PromptListSchema>;

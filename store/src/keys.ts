@@ -129,8 +129,8 @@ export const RedisKeys = {
   /** string: the CallPlan as JSON; absent = DEFAULT_CALL_PLAN */
   callPlan: 'call-plan',
   /**
-   * hash: "<lang>/<name>" -> PromptUpload as JSON, the managers' uploaded prompts (PromptUploadStore;
-   * the files themselves are in PROMPTS_DIR, docs/call-plan.md "Prompts")
+   * hash: "<lang>/<name>" (or "hold-music") -> PromptUpload as JSON, the managers' uploaded prompts
+   * and hold music (PromptUploadStore; the files themselves are in PROMPTS_DIR, docs/call-plan.md "Prompts")
    */
   promptUploads: 'prompt-uploads',
 } as const;

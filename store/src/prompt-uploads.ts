@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { PromptLanguage, PromptName } from '@deskline/protocol';
 import { RedisKeys } from './keys.js';
 
-/** Who replaced a prompt, and when; the file itself is `<PROMPTS_DIR>/<lang>/<name>.wav`. */
+/** Who replaced a prompt (or the hold music), and when; the file itself is in PROMPTS_DIR. */
 export interface PromptUpload {
   userId: string;
   displayName: string;
@@ -11,6 +11,7 @@ export interface PromptUpload {
   durationSeconds: number;
 }
 
+/** A prompt's field: "<lang>/<name>". The hold music's is HOLD_MUSIC_ID. */
 const field = (language: PromptLanguage, name: PromptName): string => `${language}/${name}`;
 
 function parse(json: string | null | undefined): PromptUpload | undefined {
@@ -29,15 +30,18 @@ function parse(json: string | null | undefined): PromptUpload | undefined {
   }
 }
 
-/** The metadata of the managers' uploaded prompts, one hash field per language and name. */
+/**
+ * The metadata of the managers' uploads, one hash field each: "<lang>/<name>" for a prompt
+ * (promptUploadKey), HOLD_MUSIC_ID for the hold music.
+ */
 export class PromptUploadStore {
   constructor(private readonly redis: Redis) {}
 
-  async get(language: PromptLanguage, name: PromptName): Promise<PromptUpload | undefined> {
-    return parse(await this.redis.hget(RedisKeys.promptUploads, field(language, name)));
+  async get(key: string): Promise<PromptUpload | undefined> {
+    return parse(await this.redis.hget(RedisKeys.promptUploads, key));
   }
 
-  /** Every upload, by "<lang>/<name>". */
+  /** Every upload, by its field. */
   async all(): Promise<Map<string, PromptUpload>> {
     const hash = await this.redis.hgetall(RedisKeys.promptUploads);
     const uploads = new Map<string, PromptUpload>();
@@ -48,12 +52,12 @@ export class PromptUploadStore {
     return uploads;
   }
 
-  async set(language: PromptLanguage, name: PromptName, upload: PromptUpload): Promise<void> {
-    await this.redis.hset(RedisKeys.promptUploads, field(language, name), JSON.stringify(upload));
+  async set(key: string, upload: PromptUpload): Promise<void> {
+    await this.redis.hset(RedisKeys.promptUploads, key, JSON.stringify(upload));
   }
 
-  async remove(language: PromptLanguage, name: PromptName): Promise<void> {
-    await this.redis.hdel(RedisKeys.promptUploads, field(language, name));
+  async remove(key: string): Promise<void> {
+    await this.redis.hdel(RedisKeys.promptUploads, key);
   }
 }
 

@@ -111,6 +111,9 @@ test('an employee is refused every prompt route (403), and an anonymous caller t
     ['PUT', '/api/settings/prompts/en/intro', recording],
     ['PUT', '/api/settings/prompts/pl/closed', recording],
     ['DELETE', '/api/settings/prompts/en/intro', undefined],
+    ['GET', '/api/settings/hold-music/audio', undefined],
+    ['PUT', '/api/settings/hold-music', recording],
+    ['DELETE', '/api/settings/hold-music', undefined],
   ] as const) {
     const employee = await send(method, p, as(anna), body);
     assert.is(employee.status, 403, `employee ${method} ${p}: ${employee.body}`);
@@ -126,6 +129,8 @@ test('a manager without the CSRF token cannot upload or delete (403)', async () 
   for (const [method, p, body] of [
     ['PUT', '/api/settings/prompts/pl/closed', recording],
     ['DELETE', '/api/settings/prompts/en/intro', undefined],
+    ['PUT', '/api/settings/hold-music', recording],
+    ['DELETE', '/api/settings/hold-music', undefined],
   ] as const) {
     const reply = await send(method, p, { cookie: maria.cookie }, body);
     assert.is(reply.status, 403, `${method} ${p}: ${reply.body}`);
@@ -173,12 +178,14 @@ test('a 50 MB body is refused with 413 before it is read, and the previous recor
   const before = files();
   const uploaded = readFileSync(path.join(promptsDir, 'en/intro.wav'));
   const started = Date.now();
-  const reply = await send('PUT', '/api/settings/prompts/en/intro', as(maria), { bytes: 50 * 1024 * 1024 });
-  assert.is(reply.status, 413, reply.body);
-  assert.match(reply.body, /larger than 10 MB/);
+  for (const p of ['/api/settings/prompts/en/intro', '/api/settings/hold-music']) {
+    const reply = await send('PUT', p, as(maria), { bytes: 50 * 1024 * 1024 });
+    assert.is(reply.status, 413, `${p}: ${reply.body}`);
+    assert.match(reply.body, /larger than 10 MB/);
+  }
   assert.equal(files(), before);
   assert.ok(readFileSync(path.join(promptsDir, 'en/intro.wav')).equals(uploaded));
-  console.log(`  50 MB: 413 in ${Date.now() - started} ms`);
+  console.log(`  50 MB twice: 413 in ${Date.now() - started} ms`);
 });
 
 test('a text file called a WAV, and one that starts like an MP3, are 400 and stored nowhere', async () => {

@@ -89,6 +89,8 @@ declare('manager', 'GET,HEAD,PUT', '/api/settings/call-plan');
 declare('manager', 'GET,HEAD', '/api/settings/call-plan/preview');
 declare('manager', 'GET,HEAD', '/api/settings/prompts', '/api/settings/prompts/:lang/:name/audio');
 declare('manager', 'PUT,DELETE', '/api/settings/prompts/:lang/:name');
+declare('manager', 'GET,HEAD', '/api/settings/hold-music/audio');
+declare('manager', 'PUT,DELETE', '/api/settings/hold-music');
 
 interface Route {
   method: string;

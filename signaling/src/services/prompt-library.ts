@@ -5,10 +5,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import {
   ALL_PROMPT_NAMES,
+  HOLD_MUSIC_ID,
+  HOLD_MUSIC_MAX_SECONDS,
   PROMPT_LANGUAGES,
   PROMPT_MAX_SECONDS,
   promptFile,
+  type HoldMusicInfo,
   type PromptInfo,
+  type PromptList,
   type PromptLanguage,
   type PromptName,
 } from '@deskline/protocol';
@@ -18,8 +22,11 @@ import { ClientError } from '../errors.js';
 const run = promisify(execFile);
 
 /** The speech level the built-in prompts have (RMS, dBFS), and the highest peak an upload may keep. */
-const TARGET_RMS_DB = -21;
-const PEAK_CEILING_DB = -3;
+const SPEECH_RMS_DB = -21;
+const SPEECH_PEAK_DB = -3;
+/** Music sits under speech, as the built-in loop does (RMS -20 dB, peaks at -9 dB). */
+const MUSIC_RMS_DB = -22;
+const MUSIC_PEAK_DB = -9;
 /** sox's longest run on a 10 MB upload (an MP3 of hours decodes in a few seconds, and is cut at the limit). */
 const SOX_TIMEOUT_MS = 60_000;
 /** The format every prompt has (pbx-config/media/README.md): 8 kHz mono 16-bit PCM WAV. */
@@ -74,7 +81,6 @@ async function fileSeconds(file: string): Promise<number | undefined> {
   }
 }
 
-const round = (seconds: number): number => Math.round(seconds * 100) / 100;
 const ms = (seconds: number): number => Math.round(seconds * 1000);
 
 /** sox's `stats` line `name` (dB), or undefined (e.g. -inf for silence). */
@@ -89,11 +95,29 @@ export interface Uploader {
   displayName: string;
 }
 
+/** One file a manager may replace: a prompt in a language, or the hold music. */
+interface Slot {
+  /** The PromptUploadStore field. */
+  key: string;
+  builtIn: string;
+  uploaded: string;
+  maxSeconds: number;
+  /** "a prompt" or "the hold music", for the messages. */
+  what: string;
+  /** The loudness an upload is brought to: speech like the built-in prompts, music softer (as the built-in loop). */
+  targetRmsDb: number;
+  peakCeilingDb: number;
+}
+
+/** How long a file plays and who put it there, as the list shows it. */
+type Recording = Pick<PromptInfo, 'source' | 'durationMs' | 'uploadedBy' | 'uploadedAt'>;
+
 /**
- * The call plan's prompts as managers see them (docs/call-plan.md, "Prompts"): the built-in ones in
- * `<mediaDir>/prompts`, and the managers' uploads in `promptsDir` (converted here with sox, written
- * to a temporary file and renamed over the previous one, so that a call never plays half a file and a
- * failed upload leaves the previous one). Who uploaded what is in Redis (PromptUploadStore).
+ * The call plan's prompts and the hold music as managers see them (docs/call-plan.md, "Prompts"):
+ * the built-in ones in `<mediaDir>` (prompts/<lang>/<name>.wav, hold-music.wav), and the managers'
+ * uploads in `promptsDir` (converted here with sox, written to a temporary file and renamed over the
+ * previous one, so that a call never plays half a file and a failed upload leaves the previous one).
+ * Who uploaded what is in Redis (PromptUploadStore).
  */
 export class PromptLibrary {
   readonly #builtInSeconds = new Map<string, number>();
@@ -104,41 +128,47 @@ export class PromptLibrary {
     private readonly promptsDir: string,
   ) {}
 
-  builtInFile(language: PromptLanguage, name: PromptName): string {
-    return path.join(this.mediaDir, 'prompts', promptFile(language, name));
-  }
-
-  uploadedFile(language: PromptLanguage, name: PromptName): string {
-    return path.join(this.promptsDir, promptFile(language, name));
-  }
-
-  async #uploaded(language: PromptLanguage, name: PromptName): Promise<boolean> {
-    return (await stat(this.uploadedFile(language, name)).catch(() => undefined))?.isFile() ?? false;
-  }
-
-  /** The file a call plays now: the upload, else the built-in one. */
-  async playingFile(language: PromptLanguage, name: PromptName): Promise<string> {
-    return (await this.#uploaded(language, name))
-      ? this.uploadedFile(language, name)
-      : this.builtInFile(language, name);
-  }
-
-  async #builtInInfo(language: PromptLanguage, name: PromptName): Promise<PromptInfo> {
-    const key = promptUploadKey(language, name);
-    let seconds = this.#builtInSeconds.get(key);
-    if (seconds === undefined) {
-      seconds = round((await fileSeconds(this.builtInFile(language, name))) ?? 0);
-      this.#builtInSeconds.set(key, seconds);
-    }
-    return { language, name, source: 'built-in', durationMs: ms(seconds) };
-  }
-
-  async #info(language: PromptLanguage, name: PromptName, upload: PromptUpload | undefined): Promise<PromptInfo> {
-    if (!(await this.#uploaded(language, name))) return this.#builtInInfo(language, name);
-    const seconds = upload?.durationSeconds ?? (await fileSeconds(this.uploadedFile(language, name))) ?? 0;
+  #prompt(language: PromptLanguage, name: PromptName): Slot {
     return {
-      language,
-      name,
+      key: promptUploadKey(language, name),
+      builtIn: path.join(this.mediaDir, 'prompts', promptFile(language, name)),
+      uploaded: path.join(this.promptsDir, promptFile(language, name)),
+      maxSeconds: PROMPT_MAX_SECONDS,
+      what: 'a prompt',
+      targetRmsDb: SPEECH_RMS_DB,
+      peakCeilingDb: SPEECH_PEAK_DB,
+    };
+  }
+
+  get #holdMusic(): Slot {
+    return {
+      key: HOLD_MUSIC_ID,
+      builtIn: path.join(this.mediaDir, 'hold-music.wav'),
+      uploaded: path.join(this.promptsDir, `${HOLD_MUSIC_ID}.wav`),
+      maxSeconds: HOLD_MUSIC_MAX_SECONDS,
+      what: 'the hold music',
+      targetRmsDb: MUSIC_RMS_DB,
+      peakCeilingDb: MUSIC_PEAK_DB,
+    };
+  }
+
+  async #isUploaded(slot: Slot): Promise<boolean> {
+    return (await stat(slot.uploaded).catch(() => undefined))?.isFile() ?? false;
+  }
+
+  async #builtIn(slot: Slot): Promise<Recording> {
+    let seconds = this.#builtInSeconds.get(slot.key);
+    if (seconds === undefined) {
+      seconds = (await fileSeconds(slot.builtIn)) ?? 0;
+      this.#builtInSeconds.set(slot.key, seconds);
+    }
+    return { source: 'built-in', durationMs: ms(seconds) };
+  }
+
+  async #recording(slot: Slot, upload: PromptUpload | undefined): Promise<Recording> {
+    if (!(await this.#isUploaded(slot))) return this.#builtIn(slot);
+    const seconds = upload?.durationSeconds ?? (await fileSeconds(slot.uploaded)) ?? 0;
+    return {
       source: 'uploaded',
       durationMs: ms(seconds),
       // A file put there by hand has no uploader.
@@ -149,18 +179,18 @@ export class PromptLibrary {
     };
   }
 
-  async info(language: PromptLanguage, name: PromptName): Promise<PromptInfo> {
-    return this.#info(language, name, await this.uploads.get(language, name));
-  }
-
-  /** Every prompt in every language, language by language in ALL_PROMPT_NAMES order. */
-  async list(): Promise<PromptInfo[]> {
+  /** Every prompt in every language, language by language in ALL_PROMPT_NAMES order, and the hold music. */
+  async list(): Promise<PromptList> {
     const uploads = await this.uploads.all();
-    return Promise.all(
+    const prompts = await Promise.all(
       PROMPT_LANGUAGES.flatMap((language) =>
-        ALL_PROMPT_NAMES.map((name) => this.#info(language, name, uploads.get(promptUploadKey(language, name)))),
+        ALL_PROMPT_NAMES.map(async (name): Promise<PromptInfo> => {
+          const slot = this.#prompt(language, name);
+          return { language, name, ...(await this.#recording(slot, uploads.get(slot.key))) };
+        }),
       ),
     );
+    return { prompts, holdMusic: await this.#recording(this.#holdMusic, uploads.get(HOLD_MUSIC_ID)) };
   }
 
   /**
@@ -168,73 +198,100 @@ export class PromptLibrary {
    * the built-in prompts' loudness. ClientError 400 for what is not audio or lasts too long.
    */
   async upload(language: PromptLanguage, name: PromptName, bytes: Buffer, by: Uploader): Promise<PromptInfo> {
+    return { language, name, ...(await this.#upload(this.#prompt(language, name), bytes, by)) };
+  }
+
+  /** The same for the hold music (up to HOLD_MUSIC_MAX_SECONDS, softer than speech). */
+  async uploadHoldMusic(bytes: Buffer, by: Uploader): Promise<HoldMusicInfo> {
+    return this.#upload(this.#holdMusic, bytes, by);
+  }
+
+  async #upload(slot: Slot, bytes: Buffer, by: Uploader): Promise<Recording> {
     if (bytes.length === 0) throw new ClientError(400, 'Choose a recording to upload.');
     const type = audioType(bytes);
     if (!type) throw new ClientError(400, NOT_AUDIO_MESSAGE);
 
-    const dir = path.dirname(this.uploadedFile(language, name));
+    const dir = path.dirname(slot.uploaded);
     await mkdir(dir, { recursive: true, mode: DIR_MODE });
-    const temp = path.join(dir, `.${name}.${randomUUID()}`);
+    const temp = path.join(dir, `.${path.basename(slot.uploaded, '.wav')}.${randomUUID()}`);
     const [input, converted, levelled] = [`${temp}.${type}`, `${temp}.converted.wav`, `${temp}.wav`];
     try {
       await writeFile(input, bytes, { mode: 0o600 });
       // Cut a little past the limit: a 10 MB MP3 may hold hours, which need not be decoded to be refused.
+      const cut = String(slot.maxSeconds + 1);
       try {
-        await run(
-          'sox',
-          ['-V1', '-t', type, input, ...TELEPHONE_WAV, converted, 'trim', '0', String(PROMPT_MAX_SECONDS + 1)],
-          {
-            timeout: SOX_TIMEOUT_MS,
-          },
-        );
+        await run('sox', ['-V1', '-t', type, input, ...TELEPHONE_WAV, converted, 'trim', '0', cut], {
+          timeout: SOX_TIMEOUT_MS,
+        });
       } catch {
         throw new ClientError(400, NOT_AUDIO_MESSAGE);
       }
       const seconds = await fileSeconds(converted);
       if (!seconds) throw new ClientError(400, NOT_AUDIO_MESSAGE);
-      if (seconds > PROMPT_MAX_SECONDS) {
+      if (seconds > slot.maxSeconds) {
         const full = await run('soxi', ['-D', input], { timeout: SOX_TIMEOUT_MS }).then(
           ({ stdout }) => Number(stdout.trim()),
           () => NaN,
         );
         const length =
-          Number.isFinite(full) && full > PROMPT_MAX_SECONDS ? `${Math.round(full)} s` : `over ${PROMPT_MAX_SECONDS} s`;
-        throw new ClientError(400, `The recording lasts ${length}; a prompt may last at most ${PROMPT_MAX_SECONDS} s.`);
+          Number.isFinite(full) && full > slot.maxSeconds ? `${Math.round(full)} s` : `over ${slot.maxSeconds} s`;
+        throw new ClientError(
+          400,
+          `The recording lasts ${length}; ${slot.what} may last at most ${slot.maxSeconds} s.`,
+        );
       }
-      // Loudness: the built-in prompts' speech level, without letting peaks above the ceiling.
+      // Loudness: the level of the built-in ones, without letting peaks above the ceiling.
       const { stderr } = await run('sox', [converted, '-n', 'stats'], { timeout: SOX_TIMEOUT_MS });
       const rms = statsValue(stderr, 'RMS lev dB');
       const peak = statsValue(stderr, 'Pk lev dB');
-      const gain = rms === undefined || peak === undefined ? 0 : Math.min(TARGET_RMS_DB - rms, PEAK_CEILING_DB - peak);
+      const gain =
+        rms === undefined || peak === undefined ? 0 : Math.min(slot.targetRmsDb - rms, slot.peakCeilingDb - peak);
       await run('sox', ['-V1', converted, ...TELEPHONE_WAV, levelled, 'gain', gain.toFixed(2)], {
         timeout: SOX_TIMEOUT_MS,
       });
       await chmod(levelled, FILE_MODE);
-      await rename(levelled, this.uploadedFile(language, name));
+      await rename(levelled, slot.uploaded);
       const upload: PromptUpload = {
         userId: by.id,
         displayName: by.displayName,
         uploadedAt: new Date().toISOString(),
-        durationSeconds: round(seconds),
+        durationSeconds: Math.round(seconds * 1000) / 1000,
       };
-      await this.uploads.set(language, name, upload);
-      return this.#info(language, name, upload);
+      await this.uploads.set(slot.key, upload);
+      return this.#recording(slot, upload);
     } finally {
       await Promise.all([input, converted, levelled].map((file) => rm(file, { force: true })));
     }
   }
 
-  /** Back to the built-in prompt. */
-  async reset(language: PromptLanguage, name: PromptName): Promise<PromptInfo> {
-    await unlink(this.uploadedFile(language, name)).catch((err: NodeJS.ErrnoException) => {
+  async #reset(slot: Slot): Promise<Recording> {
+    await unlink(slot.uploaded).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
-    await this.uploads.remove(language, name);
-    return this.#builtInInfo(language, name);
+    await this.uploads.remove(slot.key);
+    return this.#builtIn(slot);
   }
 
-  /** The bytes of the file a call plays now. */
-  async audio(language: PromptLanguage, name: PromptName): Promise<Buffer> {
-    return readFile(await this.playingFile(language, name));
+  /** Back to the built-in prompt. */
+  async reset(language: PromptLanguage, name: PromptName): Promise<PromptInfo> {
+    return { language, name, ...(await this.#reset(this.#prompt(language, name))) };
+  }
+
+  /** Back to the built-in hold music. */
+  resetHoldMusic(): Promise<HoldMusicInfo> {
+    return this.#reset(this.#holdMusic);
+  }
+
+  async #audio(slot: Slot): Promise<Buffer> {
+    return readFile((await this.#isUploaded(slot)) ? slot.uploaded : slot.builtIn);
+  }
+
+  /** The bytes of the file a call plays now: the upload, else the built-in one. */
+  audio(language: PromptLanguage, name: PromptName): Promise<Buffer> {
+    return this.#audio(this.#prompt(language, name));
+  }
+
+  holdMusicAudio(): Promise<Buffer> {
+    return this.#audio(this.#holdMusic);
   }
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { promptFile, type PromptLanguage, type PromptName } from '@deskline/protocol';
+import { HOLD_MUSIC_ID, promptFile, type PromptLanguage, type PromptName } from '@deskline/protocol';
 
 /**
  * Where the files a caller hears are, as rtpengine sees them (it plays files by path). The built-in
@@ -33,8 +33,21 @@ export class PromptFiles {
     return path.join(this.mediaDir, 'prompts', promptFile(language, name));
   }
 
-  /** The default hold music. */
+  /** The default hold music: the built-in loop. */
   get holdMusic(): string {
     return path.join(this.mediaDir, 'hold-music.wav');
+  }
+
+  /**
+   * A queue's hold music (its `musicId`): HOLD_MUSIC_ID is the managers' upload,
+   * `<PROMPTS_DIR>/hold-music.wav`, or the built-in loop while there is none; null (or an id nothing
+   * was uploaded as) is the built-in loop.
+   */
+  music(musicId: string | null): string {
+    if (musicId === HOLD_MUSIC_ID && this.promptsDir !== undefined) {
+      const uploaded = path.join(this.promptsDir, `${HOLD_MUSIC_ID}.wav`);
+      if (existsSync(uploaded)) return uploaded;
+    }
+    return this.holdMusic;
   }
 }

@@ -150,4 +150,38 @@ test('a manager uploads an MP3 for a Polish prompt, previews it, sees a text fil
   assert.equal(pageErrors, []);
 });
 
+test('a manager replaces the hold music with an Ogg, previews it, and goes back to the built-in loop', async () => {
+  const ogg = path.join(work, 'music.ogg');
+  await run('sox', ['-R', '-n', '-r', '44100', '-c', '2', ogg, 'synth', '20', 'pluck', 'C4', 'gain', '-6']);
+  // A fresh session: the first test's is still in the browser.
+  await browser.context.clearCookies();
+  const page = await logIn(browser, base, STAFF.maria.email, STAFF.maria.password, { pageErrors, timeoutMs: TIMEOUT });
+  await page.getByRole('button', { name: 'Work without a workstation' }).click();
+  await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Prompts' }).click();
+  const view = page.getByRole('region', { name: 'Prompts' });
+  await view.getByText('Built-in, 0:24, repeated while a caller waits.').waitFor({ timeout: TIMEOUT });
+
+  await uploadThrough(page, view, 'Upload hold music', ogg);
+  await view
+    .getByRole('status')
+    .filter({ hasText: 'now plays as the hold music, 0:20 long' })
+    .waitFor({ timeout: TIMEOUT });
+  await view
+    .getByText(/Uploaded by Maria Manager, .*, 0:20, repeated while a caller waits\./)
+    .waitFor({ timeout: TIMEOUT });
+  await view.getByRole('button', { name: 'Play hold music' }).click();
+  const preview = await previewSeconds(page);
+  assert.match(preview.src, /\/api\/settings\/hold-music\/audio/);
+  assert.ok(Math.abs(preview.seconds - 20) < 0.05, `the preview lasts ${preview.seconds} s`);
+
+  await view.getByRole('button', { name: 'Use built-in hold music' }).click();
+  await view
+    .getByRole('status')
+    .filter({ hasText: 'The built-in hold music plays again.' })
+    .waitFor({ timeout: TIMEOUT });
+  await view.getByRole('button', { name: 'Play hold music' }).click();
+  assert.ok(Math.abs((await previewSeconds(page)).seconds - 24) < 0.05, 'the built-in loop is 24 s');
+  assert.equal(pageErrors, []);
+});
+
 test.run();

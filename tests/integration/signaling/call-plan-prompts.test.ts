@@ -18,6 +18,7 @@ import {
   PROMPT_LANGUAGES,
   SESSION_COOKIE,
   type ApiError,
+  type HoldMusicInfo,
   type PromptInfo,
   type PromptList,
 } from '@deskline/protocol';
@@ -52,6 +53,8 @@ async function recording(format: string, seconds: number, options: { rate?: numb
   await run('sox', [
     '-R',
     '-n',
+    // MP3 at 32 kb/s: twelve minutes fit under the 10 MB limit.
+    ...(format === 'mp3' ? ['-C', '32'] : []),
     '-r',
     String(options.rate ?? 44100),
     '-c',
@@ -96,7 +99,8 @@ async function soxi(file: string): Promise<string> {
 test('the list: every prompt in English and Polish, built-in, with the length of its file', async () => {
   const response = await asUser(fixture.app, maria, 'GET', '/api/settings/prompts');
   assert.is(response.statusCode, 200, response.body);
-  const { prompts } = response.json<PromptList>();
+  const { prompts, holdMusic } = response.json<PromptList>();
+  assert.equal(holdMusic, { source: 'built-in', durationMs: 24_000 });
   assert.is(prompts.length, PROMPT_LANGUAGES.length * ALL_PROMPT_NAMES.length);
   for (const prompt of prompts) {
     assert.is(prompt.source, 'built-in', `${prompt.language}/${prompt.name}`);
@@ -272,6 +276,51 @@ test('an unknown language or prompt is 404, whatever the method', async () => {
       p,
     );
   }
+});
+
+function uploadMusic(body: Buffer, contentType: string): Promise<LightMyRequestResponse> {
+  return fixture.app.inject({
+    method: 'PUT',
+    url: '/api/settings/hold-music',
+    cookies: { [SESSION_COOKIE]: maria.cookie },
+    headers: { 'content-type': contentType, [CSRF_HEADER]: maria.info.csrfToken },
+    payload: body,
+  });
+}
+
+test("hold music: a manager's Ogg replaces the built-in loop for a queue with musicId hold-music, softer than speech; too long is refused; DELETE brings the loop back", async () => {
+  const loop = path.join(mediaDir, 'hold-music.wav');
+  const response = await uploadMusic(await recording('ogg', 30, { level: -2 }), 'audio/ogg');
+  assert.is(response.statusCode, 200, response.body);
+  const info = response.json<HoldMusicInfo>();
+  assert.is(info.source, 'uploaded');
+  assert.ok(Math.abs(info.durationMs - 30_000) < 100, `${info.durationMs} ms`);
+  const file = path.join(promptsDir, 'hold-music.wav');
+  assert.is(await soxi(file), '8000 Hz, 1 channel, 16 bit, Signed Integer PCM');
+  const { rms, peak } = await soxStats(file);
+  assert.ok(peak <= -8.9, `the music's peaks stay at -9 dB as the built-in loop's: ${peak} dB (rms ${rms} dB)`);
+  const files = new PromptFiles(mediaDir, promptsDir);
+  assert.is(files.music('hold-music'), file);
+  assert.is(files.music(null), loop);
+  const listed = (await asUser(fixture.app, maria, 'GET', '/api/settings/prompts')).json<PromptList>().holdMusic;
+  assert.is(listed.uploadedBy?.displayName, 'maria');
+  const audio = await asUser(fixture.app, maria, 'GET', '/api/settings/hold-music/audio');
+  assert.is(audio.headers['content-type'], 'audio/wav');
+  assert.ok(audio.rawPayload.equals(readFileSync(file)));
+
+  // Twelve minutes: refused with its length, and the upload before stays.
+  const before = readFileSync(file);
+  const long = await uploadMusic(await recording('mp3', 720, { rate: 8000 }), 'audio/mpeg');
+  assert.is(long.statusCode, 400, long.body);
+  assert.is(long.json<ApiError>().message, 'The recording lasts 720 s; the hold music may last at most 600 s.');
+  assert.ok(readFileSync(file).equals(before));
+
+  const reset = await asUser(fixture.app, maria, 'DELETE', '/api/settings/hold-music');
+  assert.is(reset.statusCode, 200, reset.body);
+  assert.equal(reset.json<HoldMusicInfo>(), { source: 'built-in', durationMs: 24_000 });
+  assert.is(files.music('hold-music'), loop);
+  const builtIn = await asUser(fixture.app, maria, 'GET', '/api/settings/hold-music/audio');
+  assert.ok(builtIn.rawPayload.equals(readFileSync(loop)));
 });
 
 test.run();

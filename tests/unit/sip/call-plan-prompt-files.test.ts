@@ -73,7 +73,15 @@ test("PromptFiles: a manager's upload in PROMPTS_DIR wins over the built-in prom
     assert.is(files.builtInPrompt('pl', 'intro'), builtIn);
     rmSync(path.join(uploads, 'pl/intro.wav'));
     assert.is(files.prompt('pl', 'intro'), builtIn, 'a removed upload gives the built-in one back at once');
-    assert.is(files.holdMusic, path.join(mediaDir, 'hold-music.wav'));
+    const loop = path.join(mediaDir, 'hold-music.wav');
+    assert.is(files.holdMusic, loop);
+    assert.is(files.music(null), loop);
+    assert.is(files.music('hold-music'), loop, 'no upload yet: the built-in loop');
+    writeFileSync(path.join(uploads, 'hold-music.wav'), 'RIFF');
+    assert.is(files.music('hold-music'), path.join(uploads, 'hold-music.wav'));
+    assert.is(files.music(null), loop, 'a queue without musicId keeps the built-in loop');
+    assert.is(files.music('jazz'), loop, 'an id nothing was uploaded as');
+    assert.is(new PromptFiles(mediaDir).music('hold-music'), loop, 'without PROMPTS_DIR, only the built-in files');
   } finally {
     rmSync(uploads, { recursive: true, force: true });
   }

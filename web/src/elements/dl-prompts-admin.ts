@@ -1,9 +1,12 @@
 import {
+  HOLD_MUSIC_AUDIO_URL,
+  HOLD_MUSIC_MAX_SECONDS,
   PROMPT_LANGUAGES,
   PROMPT_MAX_SECONDS,
   PROMPT_UPLOAD_MAX_BYTES,
   promptAudioUrl,
   promptDescription,
+  type HoldMusicInfo,
   type PromptInfo,
   type PromptLanguage,
   type PromptName,
@@ -34,6 +37,16 @@ function duration(ms: number): string {
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 const key = (prompt: { language: string; name: string }): string => `${prompt.language}/${prompt.name}`;
+/** The player's and the busy flag's name for the hold music. */
+const MUSIC = 'hold music';
+
+/** "Built-in", or who uploaded it and when. */
+function source(recording: HoldMusicInfo) {
+  if (recording.source === 'built-in') return 'Built-in';
+  const by = recording.uploadedBy ? ` by ${recording.uploadedBy.displayName}` : '';
+  const at = recording.uploadedAt ? `, ${dateTime.format(new Date(recording.uploadedAt))}` : '';
+  return `Uploaded${by}${at}`;
+}
 
 /**
  * The prompts callers hear, for managers (docs/call-plan.md, "Prompts"): per language, each prompt
@@ -102,6 +115,15 @@ export class DlPromptsAdmin extends LitElement {
         gap: 0.35rem;
       }
 
+      .actions.music {
+        margin-bottom: 1rem;
+      }
+
+      h3 {
+        font-size: 1rem;
+        margin: 0.5rem 0;
+      }
+
       .actions button {
         padding: 0.2rem 0.6rem;
       }
@@ -110,6 +132,7 @@ export class DlPromptsAdmin extends LitElement {
 
   @property({ attribute: false }) api: ApiClient = apiClient;
   @state() private prompts: PromptInfo[] | undefined;
+  @state() private holdMusic: HoldMusicInfo | undefined;
   @state() private language: PromptLanguage = 'en';
   @state() private error = '';
   @state() private done = '';
@@ -119,8 +142,8 @@ export class DlPromptsAdmin extends LitElement {
   @state() private playing = '';
   @query('audio') private player!: HTMLAudioElement;
   @query('input[type=file]') private fileInput!: HTMLInputElement;
-  /** The prompt the file picker was opened for. */
-  #uploadFor: PromptInfo | undefined;
+  /** What the file picker was opened for: a prompt, or the hold music. */
+  #uploadFor: PromptInfo | typeof MUSIC | undefined;
   /** Changes with each upload and revert, so that the player fetches the file again. */
   #version = 0;
 
@@ -131,34 +154,39 @@ export class DlPromptsAdmin extends LitElement {
   async #load(): Promise<void> {
     this.error = '';
     try {
-      this.prompts = (await this.api.listPrompts()).prompts;
+      const list = await this.api.listPrompts();
+      this.prompts = list.prompts;
+      this.holdMusic = list.holdMusic;
     } catch (error) {
       this.error = errorMessage(error);
     }
   }
 
-  #replace(info: PromptInfo): void {
-    this.prompts = this.prompts?.map((prompt) => (key(prompt) === key(info) ? info : prompt));
+  #replace(info: PromptInfo | HoldMusicInfo): void {
+    const which = 'language' in info ? key(info) : MUSIC;
+    if ('language' in info) this.prompts = this.prompts?.map((prompt) => (key(prompt) === which ? info : prompt));
+    else this.holdMusic = info;
     this.#version += 1;
     // The player holds the old file: the next Play fetches the new one.
-    if (this.playing === key(info)) {
+    if (this.playing === which) {
       this.player.removeAttribute('src');
       this.player.load();
       this.playing = '';
     }
   }
 
-  #play(prompt: PromptInfo): void {
+  #play(prompt: PromptInfo | typeof MUSIC): void {
     this.error = '';
     const player = this.player;
-    player.src = `${promptAudioUrl(prompt.language, prompt.name as PromptName)}?v=${this.#version}`;
-    this.playing = key(prompt);
+    const url = prompt === MUSIC ? HOLD_MUSIC_AUDIO_URL : promptAudioUrl(prompt.language, prompt.name as PromptName);
+    player.src = `${url}?v=${this.#version}`;
+    this.playing = prompt === MUSIC ? MUSIC : key(prompt);
     player.play().catch(() => {
       // A browser that will not play before a click on the player itself: the controls are there.
     });
   }
 
-  #pick(prompt: PromptInfo): void {
+  #pick(prompt: PromptInfo | typeof MUSIC): void {
     this.#uploadFor = prompt;
     this.fileInput.value = '';
     this.fileInput.click();
@@ -174,14 +202,15 @@ export class DlPromptsAdmin extends LitElement {
       this.error = `"${file.name}" is larger than ${PROMPT_UPLOAD_MAX_BYTES / 1024 / 1024} MB. Shorten it or save it as MP3.`;
       return;
     }
-    this.busy = key(prompt);
+    this.busy = prompt === MUSIC ? MUSIC : key(prompt);
     try {
-      const info = await this.api.setPrompt({
-        params: { lang: prompt.language, name: prompt.name },
-        body: file,
-      });
+      const info =
+        prompt === MUSIC
+          ? await this.api.setHoldMusic({ body: file })
+          : await this.api.setPrompt({ params: { lang: prompt.language, name: prompt.name }, body: file });
       this.#replace(info);
-      this.done = `"${file.name}" now plays as ${prompt.name} (${LANGUAGE_NAMES[prompt.language]}), ${duration(info.durationMs)} long.`;
+      const as = prompt === MUSIC ? 'the hold music' : `${prompt.name} (${LANGUAGE_NAMES[prompt.language]})`;
+      this.done = `"${file.name}" now plays as ${as}, ${duration(info.durationMs)} long.`;
     } catch (error) {
       this.error = `"${file.name}" was not used: ${errorMessage(error)}`;
     } finally {
@@ -189,13 +218,18 @@ export class DlPromptsAdmin extends LitElement {
     }
   }
 
-  async #revert(prompt: PromptInfo): Promise<void> {
+  async #revert(prompt: PromptInfo | typeof MUSIC): Promise<void> {
     this.error = '';
     this.done = '';
-    this.busy = key(prompt);
+    this.busy = prompt === MUSIC ? MUSIC : key(prompt);
     try {
-      this.#replace(await this.api.resetPrompt({ params: { lang: prompt.language, name: prompt.name } }));
-      this.done = `${prompt.name} (${LANGUAGE_NAMES[prompt.language]}) is the built-in prompt again.`;
+      if (prompt === MUSIC) {
+        this.#replace(await this.api.resetHoldMusic());
+        this.done = 'The built-in hold music plays again.';
+      } else {
+        this.#replace(await this.api.resetPrompt({ params: { lang: prompt.language, name: prompt.name } }));
+        this.done = `${prompt.name} (${LANGUAGE_NAMES[prompt.language]}) is the built-in prompt again.`;
+      }
     } catch (error) {
       this.error = errorMessage(error);
     } finally {
@@ -214,6 +248,11 @@ export class DlPromptsAdmin extends LitElement {
         </p>
         ${this.error === '' ? nothing : html`<p class="alert" role="alert">${this.error}</p>`}
         <p class="success" role="status" ?hidden=${this.done === ''}>${this.done}</p>
+        <div class="player">
+          <audio controls preload="none" aria-label="Preview"></audio>
+          <span>${this.playing === '' ? 'Choose Play on a prompt to hear it.' : `Playing ${this.playing}`}</span>
+        </div>
+        ${this.holdMusic ? this.#renderHoldMusic(this.holdMusic) : nothing}
         <div class="languages" role="group" aria-label="Language">
           ${PROMPT_LANGUAGES.map(
             (language) =>
@@ -227,10 +266,6 @@ export class DlPromptsAdmin extends LitElement {
               </button>`,
           )}
         </div>
-        <div class="player">
-          <audio controls preload="none" aria-label="Preview"></audio>
-          <span>${this.playing === '' ? 'Choose Play on a prompt to hear it.' : `Playing ${this.playing}`}</span>
-        </div>
         <input
           class="visually-hidden"
           type="file"
@@ -241,6 +276,37 @@ export class DlPromptsAdmin extends LitElement {
         />
         ${this.prompts ? this.#renderTable(this.prompts.filter((p) => p.language === this.language)) : nothing}
       </section>
+    `;
+  }
+
+  #renderHoldMusic(music: HoldMusicInfo) {
+    const busy = this.busy === MUSIC;
+    return html`
+      <h3>Hold music</h3>
+      <p>
+        ${source(music)}, ${duration(music.durationMs)}, repeated while a caller waits. Your own: up to
+        ${HOLD_MUSIC_MAX_SECONDS / 60} minutes, and only music you may play to callers.
+      </p>
+      <div class="actions music">
+        <button type="button" class="secondary" aria-label="Play hold music" @click=${() => this.#play(MUSIC)}>Play</button>
+        <button type="button" class="secondary" aria-label="Upload hold music" ?disabled=${busy} @click=${() => this.#pick(MUSIC)}>
+          ${busy ? 'Working…' : 'Upload…'}
+        </button>
+        ${
+          music.source === 'uploaded'
+            ? html`<button
+                type="button"
+                class="secondary"
+                aria-label="Use built-in hold music"
+                ?disabled=${busy}
+                @click=${() => void this.#revert(MUSIC)}
+              >
+                Use built-in
+              </button>`
+            : nothing
+        }
+      </div>
+      <h3>Spoken prompts</h3>
     `;
   }
 
@@ -263,15 +329,7 @@ export class DlPromptsAdmin extends LitElement {
             return html`<tr>
               <th scope="row">${prompt.name}</th>
               <td class="what">${promptDescription(prompt.name as PromptName)}</td>
-              <td>
-                ${
-                  prompt.source === 'built-in'
-                    ? 'Built-in'
-                    : html`Uploaded${prompt.uploadedBy ? ` by ${prompt.uploadedBy.displayName}` : ''}${
-                        prompt.uploadedAt ? `, ${dateTime.format(new Date(prompt.uploadedAt))}` : ''
-                      }`
-                }
-              </td>
+              <td>${source(prompt)}</td>
               <td>${duration(prompt.durationMs)}</td>
               <td>
                 <div class="actions">

@@ -151,6 +151,9 @@ export class ApiClient extends EventTarget implements RouteMethods {
   readonly setPrompt = this.#route(API_ROUTES.setPrompt);
   /** Back to the built-in prompt. */
   readonly resetPrompt = this.#route(API_ROUTES.resetPrompt);
+  /** A manager's hold music (the Blob's bytes) in place of the built-in loop; previews load HOLD_MUSIC_AUDIO_URL. */
+  readonly setHoldMusic = this.#route(API_ROUTES.setHoldMusic);
+  readonly resetHoldMusic = this.#route(API_ROUTES.resetHoldMusic);
   /** A day's statistics (managers): `date` is YYYY-MM-DD in the clinic's zone; without it, today there. */
   readonly statistics = this.#route(API_ROUTES.statistics);
   /** A tab's tasks as the server files them (taskVisibleTo applied), newest change first. */
