@@ -279,33 +279,44 @@ export class DlPromptsAdmin extends LitElement {
     `;
   }
 
+  /** Play, Upload… and (for an upload) Use built-in, for a prompt or the hold music; `label` names it for screen readers. */
+  #renderActions(target: PromptInfo | typeof MUSIC, label: string, recording: HoldMusicInfo, className: string) {
+    const busy = this.busy === (target === MUSIC ? MUSIC : key(target));
+    return html`<div class=${className}>
+      <button type="button" class="secondary" aria-label=${`Play ${label}`} @click=${() => this.#play(target)}>Play</button>
+      <button
+        type="button"
+        class="secondary"
+        aria-label=${`Upload ${label}`}
+        ?disabled=${busy}
+        @click=${() => this.#pick(target)}
+      >
+        ${busy ? 'Working…' : 'Upload…'}
+      </button>
+      ${
+        recording.source === 'uploaded'
+          ? html`<button
+              type="button"
+              class="secondary"
+              aria-label=${`Use built-in ${label}`}
+              ?disabled=${busy}
+              @click=${() => void this.#revert(target)}
+            >
+              Use built-in
+            </button>`
+          : nothing
+      }
+    </div>`;
+  }
+
   #renderHoldMusic(music: HoldMusicInfo) {
-    const busy = this.busy === MUSIC;
     return html`
       <h3>Hold music</h3>
       <p>
         ${source(music)}, ${duration(music.durationMs)}, repeated while a caller waits. Your own: up to
         ${HOLD_MUSIC_MAX_SECONDS / 60} minutes, and only music you may play to callers.
       </p>
-      <div class="actions music">
-        <button type="button" class="secondary" aria-label="Play hold music" @click=${() => this.#play(MUSIC)}>Play</button>
-        <button type="button" class="secondary" aria-label="Upload hold music" ?disabled=${busy} @click=${() => this.#pick(MUSIC)}>
-          ${busy ? 'Working…' : 'Upload…'}
-        </button>
-        ${
-          music.source === 'uploaded'
-            ? html`<button
-                type="button"
-                class="secondary"
-                aria-label="Use built-in hold music"
-                ?disabled=${busy}
-                @click=${() => void this.#revert(MUSIC)}
-              >
-                Use built-in
-              </button>`
-            : nothing
-        }
-      </div>
+      ${this.#renderActions(MUSIC, 'hold music', music, 'actions music')}
       <h3>Spoken prompts</h3>
     `;
   }
@@ -324,41 +335,13 @@ export class DlPromptsAdmin extends LitElement {
         </thead>
         <tbody>
           ${prompts.map((prompt) => {
-            const busy = this.busy === key(prompt);
-            const label = `${prompt.name} (${LANGUAGE_NAMES[prompt.language]})`;
             return html`<tr>
               <th scope="row">${prompt.name}</th>
               <td class="what">${promptDescription(prompt.name as PromptName)}</td>
               <td>${source(prompt)}</td>
               <td>${duration(prompt.durationMs)}</td>
               <td>
-                <div class="actions">
-                  <button type="button" class="secondary" aria-label=${`Play ${label}`} @click=${() => this.#play(prompt)}>
-                    Play
-                  </button>
-                  <button
-                    type="button"
-                    class="secondary"
-                    aria-label=${`Upload ${label}`}
-                    ?disabled=${busy}
-                    @click=${() => this.#pick(prompt)}
-                  >
-                    ${busy ? 'Working…' : 'Upload…'}
-                  </button>
-                  ${
-                    prompt.source === 'uploaded'
-                      ? html`<button
-                          type="button"
-                          class="secondary"
-                          aria-label=${`Use built-in ${label}`}
-                          ?disabled=${busy}
-                          @click=${() => void this.#revert(prompt)}
-                        >
-                          Use built-in
-                        </button>`
-                      : nothing
-                  }
-                </div>
+                ${this.#renderActions(prompt, `${prompt.name} (${LANGUAGE_NAMES[prompt.language]})`, prompt, 'actions')}
               </td>
             </tr>`;
           })}
