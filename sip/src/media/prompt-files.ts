@@ -9,6 +9,11 @@ import { HOLD_MUSIC_ID, promptFile, type PromptLanguage, type PromptName } from 
  * built-in one: resolved here, so that every caller of `prompt()` gets it.
  */
 export class PromptFiles {
+  /** The sip app's: the built-in media and the managers' uploads (build it this way, so that uploads play). */
+  static fromConfig(config: { MEDIA_DIR: string; PROMPTS_DIR: string }): PromptFiles {
+    return new PromptFiles(config.MEDIA_DIR, config.PROMPTS_DIR);
+  }
+
   /** Without `promptsDir`, only the built-in prompts. */
   constructor(
     private readonly mediaDir: string,

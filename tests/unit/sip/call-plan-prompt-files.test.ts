@@ -63,7 +63,7 @@ test('the voicemail greeting ends with its tone, and the Polish one too', () => 
 test("PromptFiles: a manager's upload in PROMPTS_DIR wins over the built-in prompt, the built-in one stays reachable", () => {
   const uploads = mkdtempSync(path.join(tmpdir(), 'deskline-prompt-files-'));
   try {
-    const files = new PromptFiles(mediaDir, uploads);
+    const files = PromptFiles.fromConfig({ MEDIA_DIR: mediaDir, PROMPTS_DIR: uploads });
     const builtIn = path.join(mediaDir, 'prompts/pl/intro.wav');
     assert.is(files.prompt('pl', 'intro'), builtIn);
     mkdirSync(path.join(uploads, 'pl'));
