@@ -283,7 +283,18 @@ export class PromptLibrary {
   }
 
   async #audio(slot: Slot): Promise<Buffer> {
-    return readFile((await this.#isUploaded(slot)) ? slot.uploaded : slot.builtIn);
+    const file = (await this.#isUploaded(slot)) ? slot.uploaded : slot.builtIn;
+    try {
+      return await readFile(file);
+    } catch (err) {
+      // A MEDIA_DIR of the clinic's own without the prompts/ folder (pbx-config/media/README.md).
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new ClientError(
+          404,
+          `The built-in file of ${slot.what} is missing from the server's media folder: upload a recording, or ask clinic IT.`,
+        );
+      throw err;
+    }
   }
 
   /** The bytes of the file a call plays now: the upload, else the built-in one. */

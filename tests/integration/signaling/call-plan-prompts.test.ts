@@ -23,7 +23,7 @@ import {
   type PromptList,
 } from '@deskline/protocol';
 import { PromptFiles } from '@deskline/sip/media/prompt-files';
-import { asUser, createUser, loginOk, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
+import { asUser, buildTestApp, createUser, loginOk, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
 import { REPO_ROOT } from '../../helpers/launcher.js';
 
 const run = promisify(execFile);
@@ -277,6 +277,37 @@ test('an unknown language or prompt is 404, whatever the method', async () => {
     );
   }
 });
+
+test("a media folder without prompts/ (a clinic's own DESKLINE_MEDIA_DIR): the preview says so (404), the list shows 0:00, and an upload still works", async () => {
+  const empty = mkdtempSync(path.join(tmpdir(), 'deskline-no-media-'));
+  const app = await buildTestApp(fixture.redisUrl, { PROMPTS_DIR: promptsDir, MEDIA_DIR: empty });
+  try {
+    const who = await loginOk(app, 'maria@clinic.example', 'correct horse battery');
+    const audio = await asUser(app, who, 'GET', '/api/settings/prompts/en/closed/audio');
+    assert.is(audio.statusCode, 404, audio.body);
+    assert.is(
+      audio.json<ApiError>().message,
+      "The built-in file of a prompt is missing from the server's media folder: upload a recording, or ask clinic IT.",
+    );
+    const list = (await asUser(app, who, 'GET', '/api/settings/prompts')).json<PromptList>();
+    assert.is(list.prompts.find((p) => key(p) === 'en/closed')?.durationMs, 0);
+    assert.is(list.holdMusic.durationMs, 0);
+    const upload = await app.inject({
+      method: 'PUT',
+      url: '/api/settings/prompts/en/closed',
+      cookies: { [SESSION_COOKIE]: who.cookie },
+      headers: { 'content-type': 'audio/wav', [CSRF_HEADER]: who.info.csrfToken },
+      payload: await recording('wav', 1),
+    });
+    assert.is(upload.statusCode, 200, upload.body);
+    assert.is((await asUser(app, who, 'GET', '/api/settings/prompts/en/closed/audio')).statusCode, 200);
+  } finally {
+    await app.close();
+    rmSync(empty, { recursive: true, force: true });
+  }
+});
+
+const key = (prompt: { language: string; name: string }): string => `${prompt.language}/${prompt.name}`;
 
 function uploadMusic(body: Buffer, contentType: string): Promise<LightMyRequestResponse> {
   return fixture.app.inject({
