@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { access, chmod, constants, mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -127,6 +127,23 @@ export class PromptLibrary {
     private readonly mediaDir: string,
     private readonly promptsDir: string,
   ) {}
+
+  /**
+   * Why uploads would fail, or undefined: PROMPTS_DIR (or, before the first upload creates it, the
+   * nearest folder above it) must be writable. For the start-up log, so that clinic IT hears of it
+   * before a manager does.
+   */
+  async uploadProblem(): Promise<string | undefined> {
+    for (let dir = this.promptsDir; ; dir = path.dirname(dir)) {
+      try {
+        await access(dir, constants.W_OK);
+        return undefined;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' || path.dirname(dir) === dir) return `${dir} is not writable (${code})`;
+      }
+    }
+  }
 
   #prompt(language: PromptLanguage, name: PromptName): Slot {
     return {

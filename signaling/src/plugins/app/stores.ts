@@ -66,6 +66,10 @@ export default fp(
     if (created > 0) app.log.info({ created }, 'default subjects created');
     app.decorate('outboundPolicy', new OutboundPolicyStore(app.redis, config.CLINIC_COUNTRY));
     app.decorate('prompts', new PromptLibrary(new PromptUploadStore(app.redis), config.MEDIA_DIR, config.PROMPTS_DIR));
+    const promptsProblem = await app.prompts.uploadProblem();
+    if (promptsProblem !== undefined) {
+      app.log.warn({ promptsDir: config.PROMPTS_DIR }, `managers' prompt uploads will fail: ${promptsProblem}`);
+    }
     // Kamailio reads the policy's prefixes from Redis: they must be there before the first callback.
     await app.outboundPolicy.ensure();
     app.decorate('callPlan', new CallPlanStore(app.redis));
