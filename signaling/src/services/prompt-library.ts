@@ -37,11 +37,23 @@ const DIR_MODE = 0o750;
 
 export const NOT_AUDIO_MESSAGE = 'This is not an audio file we can read. Upload a WAV, MP3 or Ogg recording.';
 
+/**
+ * What a recording that sox cannot read is, from its first bytes, so that the manager hears what to
+ * do: Ogg Opus (WhatsApp's voice notes, many phones' recorders) and MP4 audio (M4A, iPhone's Voice
+ * Memos) are common, and Debian's sox reads neither.
+ */
+export function unsupportedAudio(bytes: Buffer): string | undefined {
+  if (bytes.toString('latin1', 0, 4) === 'OggS' && bytes.subarray(0, 200).includes('OpusHead')) return 'Ogg Opus';
+  if (bytes.toString('latin1', 4, 8) === 'ftyp') return 'MP4 audio (M4A)';
+  return undefined;
+}
+
 /** What an upload is, from its first bytes (the Content-Type and the file name are the sender's word). */
-export function audioType(bytes: Buffer): 'wav' | 'mp3' | 'ogg' | undefined {
+export function audioType(bytes: Buffer): 'wav' | 'mp3' | 'ogg' | 'flac' | undefined {
   if (bytes.length >= 12 && bytes.toString('latin1', 0, 4) === 'RIFF' && bytes.toString('latin1', 8, 12) === 'WAVE')
     return 'wav';
   if (bytes.length >= 4 && bytes.toString('latin1', 0, 4) === 'OggS') return 'ogg';
+  if (bytes.length >= 4 && bytes.toString('latin1', 0, 4) === 'fLaC') return 'flac';
   if (bytes.length >= 3 && bytes.toString('latin1', 0, 3) === 'ID3') return 'mp3';
   // An MPEG audio frame's sync word: 11 bits set.
   if (bytes.length >= 2 && bytes[0] === 0xff && ((bytes[1] ?? 0) & 0xe0) === 0xe0) return 'mp3';
@@ -225,6 +237,13 @@ export class PromptLibrary {
 
   async #upload(slot: Slot, bytes: Buffer, by: Uploader): Promise<Recording> {
     if (bytes.length === 0) throw new ClientError(400, 'Choose a recording to upload.');
+    const unsupported = unsupportedAudio(bytes);
+    if (unsupported) {
+      throw new ClientError(
+        400,
+        `This recording is ${unsupported}, which Deskline cannot convert. Save it as MP3 or WAV.`,
+      );
+    }
     const type = audioType(bytes);
     if (!type) throw new ClientError(400, NOT_AUDIO_MESSAGE);
 

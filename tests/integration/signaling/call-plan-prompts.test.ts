@@ -120,6 +120,7 @@ for (const [format, contentType] of [
   ['mp3', 'audio/mpeg'],
   ['ogg', 'audio/ogg'],
   ['wav', 'audio/wav'],
+  ['flac', 'audio/flac'],
 ] as const) {
   test(`a manager's ${format.toUpperCase()} becomes 8 kHz mono 16-bit WAV at the built-in prompts' loudness, plays in calls, and previews`, async () => {
     const source = await recording(format, 4);
@@ -208,6 +209,7 @@ test('refused uploads say why, and leave the previous recording in place', async
   const file = path.join(promptsDir, 'en/intro.wav');
   const before = readFileSync(file);
   const notAudio = 'This is not an audio file we can read. Upload a WAV, MP3 or Ogg recording.';
+  const opus = Buffer.concat([Buffer.from('OggS'), Buffer.alloc(24), Buffer.from('OpusHead'), Buffer.alloc(100)]);
   const header = Buffer.alloc(44);
   header.write('RIFF', 0, 'latin1');
   header.write('WAVEjunkjunkjunk', 8, 'latin1');
@@ -221,6 +223,13 @@ test('refused uploads say why, and leave the previous recording in place', async
     ],
     ['a WAV header over garbage', Buffer.concat([header, Buffer.alloc(4000, 7)]), 'audio/wav', 400, notAudio],
     ['an empty body', Buffer.alloc(0), 'audio/wav', 400, 'Choose a recording to upload.'],
+    [
+      'Ogg Opus',
+      opus,
+      'audio/ogg',
+      400,
+      'This recording is Ogg Opus, which Deskline cannot convert. Save it as MP3 or WAV.',
+    ],
     [
       'two and a half minutes',
       await recording('mp3', 150, { rate: 8000 }),

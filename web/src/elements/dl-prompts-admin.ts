@@ -271,7 +271,7 @@ export class DlPromptsAdmin extends LitElement {
           type="file"
           tabindex="-1"
           aria-hidden="true"
-          accept=".wav,.mp3,.ogg,.oga,audio/wav,audio/mpeg,audio/ogg"
+          accept=".wav,.mp3,.ogg,.oga,.flac,audio/wav,audio/mpeg,audio/ogg,audio/flac"
           @change=${() => void this.#onFile()}
         />
         ${this.prompts ? this.#renderTable(this.prompts.filter((p) => p.language === this.language)) : nothing}

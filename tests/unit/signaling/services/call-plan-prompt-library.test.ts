@@ -9,7 +9,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { PromptUploadStore } from '@deskline/store';
-import { PromptLibrary, audioType, wavSeconds } from '@deskline/signaling/services/prompt-library';
+import { PromptLibrary, audioType, unsupportedAudio, wavSeconds } from '@deskline/signaling/services/prompt-library';
 
 /** A 44-byte PCM WAV header: 8 kHz mono 16-bit (16000 bytes a second), declaring `dataBytes`. */
 function header(dataBytes: number): Buffer {
@@ -29,21 +29,32 @@ function header(dataBytes: number): Buffer {
   return bytes;
 }
 
-test('audioType: WAV, Ogg and MP3 (ID3 tag or a bare frame) by their first bytes; anything else is not audio', () => {
+test('audioType: WAV, Ogg, FLAC and MP3 (ID3 tag or a bare frame) by their first bytes; anything else is not audio', () => {
   assert.is(audioType(header(0)), 'wav');
   assert.is(audioType(Buffer.from('OggS\0\u0002')), 'ogg');
   assert.is(audioType(Buffer.from('ID3\u0004\0')), 'mp3');
+  assert.is(audioType(Buffer.from('fLaC\0\0\0\u0022')), 'flac');
   assert.is(audioType(Buffer.from([0xff, 0xfb, 0x90, 0x64])), 'mp3');
   for (const bytes of [
     Buffer.from('hello, this is text'),
     Buffer.from('RIFF\0\0\0\0AVI '),
-    Buffer.from('fLaC'),
     Buffer.from([0xff]),
     Buffer.alloc(0),
     Buffer.from('<svg/>'),
   ]) {
     assert.is(audioType(bytes), undefined, JSON.stringify(bytes.toString('latin1')));
   }
+});
+
+test('unsupportedAudio names the recordings sox cannot read (Ogg Opus, M4A), and not the ones it can', () => {
+  const opus = Buffer.concat([Buffer.from('OggS\0\u0002'), Buffer.alloc(22), Buffer.from('OpusHead')]);
+  const vorbis = Buffer.concat([Buffer.from('OggS\0\u0002'), Buffer.alloc(22), Buffer.from('\u0001vorbis')]);
+  assert.is(unsupportedAudio(opus), 'Ogg Opus');
+  assert.is(unsupportedAudio(Buffer.from('\0\0\0\u0020ftypM4A \0\0\0\0')), 'MP4 audio (M4A)');
+  assert.is(unsupportedAudio(Buffer.from('fLaC\0\0\0\u0022')), undefined);
+  assert.is(unsupportedAudio(vorbis), undefined);
+  assert.is(unsupportedAudio(header(0)), undefined);
+  assert.is(unsupportedAudio(Buffer.from('ID3\u0004\0')), undefined);
 });
 
 test('wavSeconds: the data chunk over the byte rate, but never more than the file holds', () => {
