@@ -32,6 +32,9 @@ needs_start=(
   "/usr/lib/*/kamailio/modules/ndb_redis.so kamailio-redis-modules"
   "/usr/lib/*/kamailio/modules/auth_ephemeral.so kamailio-autheph-modules"
   "rtpengine rtpengine-daemon"
+  # signaling converts managers' prompt uploads (WAV, MP3, Ogg) with sox (docs/call-plan.md, "Prompts").
+  "sox sox"
+  "/usr/lib/*/sox/libsox_fmt_mp3.so libsox-fmt-mp3"
 )
 needs_test=(
   "${needs_start[@]}"
@@ -41,8 +44,9 @@ needs_test=(
   "sipp sip-tester"
   "baresip baresip"
   "linphone-daemon linphone-cli"
-  "sox sox"
   "tshark tshark"
+  # scripts/make-media.sh (the built-in prompts are committed; only a change of their text needs it).
+  "espeak-ng espeak-ng"
   "docker-compose docker-compose"
   "caddy caddy"
   "svmap sipvicious"

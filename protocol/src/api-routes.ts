@@ -20,6 +20,7 @@ import { CallPlanSchema } from './call-plan.js';
 import { CallPlanPreviewQuerySchema, CallPlanPreviewSchema, CallPlanResponseSchema } from './call-plan-api.js';
 import { OutboundPolicyResponseSchema, OutboundPolicySchema } from './outbound-policy.js';
 import { MissedCallsSchema, PauseBodySchema } from './pause.js';
+import { HoldMusicInfoSchema, PromptInfoSchema, PromptListSchema, PromptParamsSchema } from './prompts.js';
 import { ChangePasswordBodySchema, UpdateProfileBodySchema, UserPreferencesSchema } from './profile.js';
 import { DayStatisticsSchema, StatisticsQuerySchema } from './statistics.js';
 import {
@@ -74,6 +75,9 @@ const PictureSchema = Type.Unsafe<Uint8Array>({
   format: 'binary',
   description: 'the picture, image/webp',
 });
+
+/** What a prompt's audio route sends: the WAV's bytes (audio/wav). */
+const AudioSchema = Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary', description: 'the prompt, audio/wav' });
 
 const taskResponses = { 200: TaskSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema } as const;
 const pauseResponses = { 200: AgentStatusSchema, ...errorResponses, 409: ApiErrorSchema } as const;
@@ -281,6 +285,57 @@ export const API_ROUTES = {
     method: 'GET',
     path: '/api/settings/call-plan/preview',
     schema: { querystring: CallPlanPreviewQuerySchema, response: { 200: CallPlanPreviewSchema, ...errorResponses } },
+  },
+  listPrompts: {
+    method: 'GET',
+    path: '/api/settings/prompts',
+    schema: { response: { 200: PromptListSchema, ...errorResponses } },
+  },
+  /** Loaded by an <audio> element for the preview. */
+  promptAudio: {
+    method: 'GET',
+    path: '/api/settings/prompts/:lang/:name/audio',
+    browserLoads: true,
+    schema: {
+      params: PromptParamsSchema,
+      response: { 200: AudioSchema, 206: AudioSchema, ...errorResponses, 404: ApiErrorSchema, 416: ApiErrorSchema },
+    },
+  },
+  /** The recording's bytes are the body (WAV, MP3 or Ogg); signaling converts it. */
+  setPrompt: {
+    method: 'PUT',
+    path: '/api/settings/prompts/:lang/:name',
+    bytesBody: true,
+    schema: {
+      params: PromptParamsSchema,
+      response: { 200: PromptInfoSchema, ...errorResponses, 404: ApiErrorSchema, 413: ApiErrorSchema },
+    },
+  },
+  /** The hold music (HOLD_MUSIC_ID), loaded by an <audio> element for the preview. */
+  holdMusicAudio: {
+    method: 'GET',
+    path: '/api/settings/hold-music/audio',
+    browserLoads: true,
+    schema: { response: { 200: AudioSchema, 206: AudioSchema, ...errorResponses, 416: ApiErrorSchema } },
+  },
+  /** A manager's hold music (WAV, MP3 or Ogg bytes as the body, up to HOLD_MUSIC_MAX_SECONDS). */
+  setHoldMusic: {
+    method: 'PUT',
+    path: '/api/settings/hold-music',
+    bytesBody: true,
+    schema: { response: { 200: HoldMusicInfoSchema, ...errorResponses, 413: ApiErrorSchema } },
+  },
+  /** Back to the built-in hold music. */
+  resetHoldMusic: {
+    method: 'DELETE',
+    path: '/api/settings/hold-music',
+    schema: { response: { 200: HoldMusicInfoSchema, ...errorResponses } },
+  },
+  /** Back to the built-in prompt. */
+  resetPrompt: {
+    method: 'DELETE',
+    path: '/api/settings/prompts/:lang/:name',
+    schema: { params: PromptParamsSchema, response: { 200: PromptInfoSchema, ...errorResponses, 404: ApiErrorSchema } },
   },
 
   statistics: {

@@ -15,3 +15,4 @@ export * from './outbound-policy.js';
 export * from './call-plan.js';
 export * from './call-plan-hours.js';
 export * from './call-plan-api.js';
+export * from './prompts.js';

@@ -169,6 +169,7 @@ function sipApp(config: LaunchConfig): ServiceDefinition {
         RTPENGINE_NG_HOST: connectHost(media.ngHost),
         RTPENGINE_NG_PORT: String(media.ngPort),
         OUTBOUND_TRUNK: config.outboundTrunk,
+        PROMPTS_DIR: promptsDir(config),
         // The launcher stops rtpengine with the sip app: no next instance could carry the calls on.
         SIP_END_CALLS_ON_STOP: 'true',
       },
@@ -176,6 +177,11 @@ function sipApp(config: LaunchConfig): ServiceDefinition {
     healthy: async () => (await fetch(healthUrl, { signal: AbortSignal.timeout(2_000) })).status === 200,
     startTimeoutMs: 15_000,
   };
+}
+
+/** The managers' prompt uploads: signaling writes them, the sip app and rtpengine read them (docs/call-plan.md, "Prompts"). */
+function promptsDir(config: LaunchConfig): string {
+  return config.env['PROMPTS_DIR'] || path.join(config.varDir, 'prompts');
 }
 
 function signaling(config: LaunchConfig, secret: () => string): ServiceDefinition {
@@ -195,6 +201,7 @@ function signaling(config: LaunchConfig, secret: () => string): ServiceDefinitio
         SIP_EPHEMERAL_SECRET: secret(),
         SIP_DOMAIN: config.sip.domain,
         SIP_WS_PORT: String(config.sip.wsPort),
+        PROMPTS_DIR: promptsDir(config),
       },
     }),
     healthy: async () => {

@@ -9,6 +9,7 @@ import { isTimeZone } from './services/clinic-day.js';
 
 const defaultWebRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 const defaultVarDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../var');
+const defaultMediaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../pbx-config/media');
 
 /**
  * Every setting of signaling and its command-line tool. Read once at startup from the environment;
@@ -23,6 +24,18 @@ export const ConfigSchema = Type.Object({
     minLength: 1,
     description:
       "the launcher's data folder: the command-line tool takes the launcher's Redis password from its secrets/redis-password when REDIS_URL has none",
+  }),
+  MEDIA_DIR: Type.String({
+    default: defaultMediaDir,
+    minLength: 1,
+    description:
+      'folder of the built-in media (prompts/<lang>/<name>.wav): managers preview the built-in prompts from it',
+  }),
+  PROMPTS_DIR: Type.String({
+    default: path.join(defaultVarDir, 'prompts'),
+    minLength: 1,
+    description:
+      "writable folder where managers' uploaded prompts are kept (<lang>/<name>.wav); the sip app and rtpengine read it at the same path",
   }),
   LOG_LEVEL: Type.Union(
     [

@@ -16,3 +16,4 @@ export * from './scripts/callbacks.js';
 export * from './scripts/outbound-policy.js';
 export * from './sip-instances.js';
 export * from './call-plan-store.js';
+export * from './prompt-uploads.js';

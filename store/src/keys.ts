@@ -128,6 +128,11 @@ export const RedisKeys = {
   // The call plan (issue 15, docs/call-plan.md); written and read only through CallPlanStore.
   /** string: the CallPlan as JSON; absent = DEFAULT_CALL_PLAN */
   callPlan: 'call-plan',
+  /**
+   * hash: "<lang>/<name>" (or "hold-music") -> PromptUpload as JSON, the managers' uploaded prompts
+   * and hold music (PromptUploadStore; the files themselves are in PROMPTS_DIR, docs/call-plan.md "Prompts")
+   */
+  promptUploads: 'prompt-uploads',
 } as const;
 
 /** How long call records, callbacks and closed tasks are kept by default (HISTORY_RETENTION_DAYS). */

@@ -87,6 +87,10 @@ declare('manager', 'GET,HEAD', '/api/statistics');
 declare('manager', 'GET,HEAD,PUT', '/api/settings/outbound-policy');
 declare('manager', 'GET,HEAD,PUT', '/api/settings/call-plan');
 declare('manager', 'GET,HEAD', '/api/settings/call-plan/preview');
+declare('manager', 'GET,HEAD', '/api/settings/prompts', '/api/settings/prompts/:lang/:name/audio');
+declare('manager', 'PUT,DELETE', '/api/settings/prompts/:lang/:name');
+declare('manager', 'GET,HEAD', '/api/settings/hold-music/audio');
+declare('manager', 'PUT,DELETE', '/api/settings/hold-music');
 
 interface Route {
   method: string;
@@ -241,9 +245,11 @@ const ATTACK_BODY = {
 /** A body every schema refuses: a 400 to an anonymous caller would show the schema ran before the guard. */
 const JUNK_BODY = { bogus: true };
 
-/** The route's path with each parameter replaced by the id of someone else's thing. */
+/** The route's path with each parameter replaced by the id of someone else's thing (a real prompt for the prompts). */
 function concrete(route: Route): string {
   return route.path.replace(/:(\w+)/g, (_whole, name: string) => {
+    if (route.path.startsWith('/api/settings/prompts/') && name === 'lang') return 'pl';
+    if (route.path.startsWith('/api/settings/prompts/') && name === 'name') return 'intro';
     assert.is(name, 'id', `${route.path}: a parameter the suite has no id for`);
     if (route.path.startsWith('/api/users/')) return ben.info.user.id;
     if (route.path.startsWith('/api/tasks/')) return bensTask.id;

@@ -3,21 +3,26 @@
  * offer with the patient's SDP, answer with a placeholder, then play media, and the patient's
  * RTP socket receives the clinic's audio at 50 packets a second. Also checks the media files.
  */
-import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ngPing } from '@deskline/scripts/rtpengine-ng';
 import { REPO_ROOT } from '../../helpers/launcher.js';
-import { Recorder } from '../../helpers/recorder.js';
 import { startTestRtpengine, type TestRtpengine } from '../../helpers/rtpengine.js';
+import {
+  holdLeg as holdLegOn,
+  levelDbfs,
+  patientSocket as openPatientSocket,
+  type PatientSocket,
+  type RtpPacket,
+} from '../../helpers/rtpengine-playback.js';
 
 const MEDIA = path.join(REPO_ROOT, 'pbx-config/media');
 const PCMU = 0;
 
 let rtpengine: TestRtpengine;
-const sockets: dgram.Socket[] = [];
+const sockets: PatientSocket[] = [];
 
 test.before(async () => {
   rtpengine = await startTestRtpengine();
@@ -28,105 +33,14 @@ test.after(async () => {
   await rtpengine.stop();
 });
 
-interface RtpPacket {
-  at: number;
-  payloadType: number;
-  sequence: number;
-  payload: Buffer;
-}
-
-/** The patient's phone: a UDP socket that records every RTP packet it receives. */
-async function patientSocket(): Promise<{
-  port: number;
-  packets: RtpPacket[];
-  waitForPackets(n: number, timeoutMs: number): Promise<void>;
-}> {
-  const socket = dgram.createSocket('udp4');
+/** The patient's phone, closed after the file's tests. */
+async function patientSocket(): Promise<PatientSocket> {
+  const socket = await openPatientSocket();
   sockets.push(socket);
-  const packets = new Recorder<RtpPacket>('patient socket');
-  socket.on('message', (data) => {
-    if (data.length < 12 || data[0] === undefined || data[0] >> 6 !== 2) return;
-    const cc = data[0] & 0x0f;
-    packets.add({
-      at: performance.now(),
-      payloadType: (data[1] ?? 0) & 0x7f,
-      sequence: data.readUInt16BE(2),
-      payload: data.subarray(12 + 4 * cc),
-    });
-  });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  return {
-    port: socket.address().port,
-    packets: packets.items,
-    async waitForPackets(n, timeoutMs) {
-      await packets.waitUntil(`${n} RTP packets`, (items) => (items.length >= n ? true : undefined), timeoutMs);
-    },
-  };
+  return socket;
 }
 
-function sdp(port: number, direction = 'sendrecv'): string {
-  return [
-    'v=0',
-    'o=- 1 1 IN IP4 127.0.0.1',
-    's=-',
-    'c=IN IP4 127.0.0.1',
-    't=0 0',
-    `m=audio ${port} RTP/AVP 0 8 101`,
-    'a=rtpmap:0 PCMU/8000',
-    'a=rtpmap:8 PCMA/8000',
-    'a=rtpmap:101 telephone-event/8000',
-    `a=${direction}`,
-    '',
-  ].join('\r\n');
-}
-
-/** The queue's media leg as the sip app sets it up: offer (patient's SDP), answer (placeholder). */
-async function holdLeg(callId: string, patientPort: number): Promise<void> {
-  const plain = {
-    'transport-protocol': 'RTP/AVP',
-    ICE: 'remove',
-    flags: ['port latching'],
-    replace: ['origin', 'session-connection'],
-  };
-  const offer = await rtpengine.ng({
-    command: 'offer',
-    'call-id': callId,
-    'from-tag': 'patient',
-    sdp: sdp(patientPort),
-    ...plain,
-  });
-  assert.is(offer['result'], 'ok', JSON.stringify(offer));
-  const answer = await rtpengine.ng({
-    command: 'answer',
-    'call-id': callId,
-    'from-tag': 'patient',
-    'to-tag': 'queue',
-    sdp: sdp(9),
-    ...plain,
-  });
-  assert.is(answer['result'], 'ok', JSON.stringify(answer));
-  assert.match(String(answer['sdp']), /m=audio \d+ RTP\/AVP 0/);
-}
-
-/** μ-law to linear (ITU-T G.711). */
-function ulawToLinear(byte: number): number {
-  const u = ~byte & 0xff;
-  const t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
-  return u & 0x80 ? 0x84 - t : t - 0x84;
-}
-
-function levelDbfs(payloads: Buffer[]): number {
-  let sum = 0;
-  let n = 0;
-  for (const p of payloads) {
-    for (const b of p) {
-      const s = ulawToLinear(b) / 32768;
-      sum += s * s;
-      n++;
-    }
-  }
-  return 10 * Math.log10(sum / Math.max(n, 1));
-}
+const holdLeg = (callId: string, patientPort: number): Promise<void> => holdLegOn(rtpengine, callId, patientPort);
 
 interface WavFormat {
   format: number;

@@ -30,6 +30,7 @@ import './dl-team-list.js';
 import './dl-registration-status.js';
 import './dl-outbound-policy.js';
 import './dl-call-plan.js';
+import './dl-prompts-admin.js';
 import './dl-statistics.js';
 import './dl-subjects-admin.js';
 import './dl-task-board.js';
@@ -56,9 +57,9 @@ const FINISH_CALL_FIRST = 'Finish the current call before changing workstation.'
 
 /**
  * What the work area shows: the call board for everyone; managers also keep the subjects, see
- * statistics, set the callback policy and the call plan.
+ * statistics, set the callback policy and the call plan, and replace the prompts callers hear.
  */
-type View = 'board' | 'subjects' | 'statistics' | 'callback-policy' | 'call-plan';
+type View = 'board' | 'subjects' | 'statistics' | 'callback-policy' | 'call-plan' | 'prompts';
 
 const VIEWS: ReadonlyArray<{ id: View; label: string }> = [
   { id: 'board', label: 'Call board' },
@@ -66,11 +67,12 @@ const VIEWS: ReadonlyArray<{ id: View; label: string }> = [
   { id: 'statistics', label: 'Statistics' },
   { id: 'callback-policy', label: 'Callback policy' },
   { id: 'call-plan', label: 'Call plan' },
+  { id: 'prompts', label: 'Prompts' },
 ];
 
 /**
  * The app after login: a header with the product name, the managers' views (Call board, Subjects,
- * Statistics, Callback policy) and the user panel (with the user's own status dot), the grey pause band while incoming
+ * Statistics, Callback policy, Call plan, Prompts) and the user panel (with the user's own status dot), the grey pause band while incoming
  * calls are paused, and the work area below: whether calls can reach this person, the call in this
  * browser, the calls missed during a pause, the workstation and pause pickers when asked for, then the
  * call board (or the view a manager chose), and beside them the clinic's queue and the team. The call
@@ -386,6 +388,8 @@ export class DlAppShell extends LitElement {
         return html`<dl-outbound-policy .api=${this.api}></dl-outbound-policy>`;
       case 'call-plan':
         return html`<dl-call-plan .api=${this.api}></dl-call-plan>`;
+      case 'prompts':
+        return html`<dl-prompts-admin .api=${this.api}></dl-prompts-admin>`;
       case 'board':
         return html`<dl-task-board
           .tasks=${this.#push.tasks}

@@ -145,6 +145,15 @@ export class ApiClient extends EventTarget implements RouteMethods {
   readonly setCallPlan = this.#route(API_ROUTES.setCallPlan);
   /** What a caller would hear at `at` (ISO date-time), by the stored plan. */
   readonly previewCallPlan = this.#route(API_ROUTES.previewCallPlan);
+  /** Every prompt in every language: built-in or uploaded (managers). Previews load promptAudioUrl(). */
+  readonly listPrompts = this.#route(API_ROUTES.listPrompts);
+  /** A recording (WAV, MP3 or Ogg: the Blob's bytes) in place of a prompt; signaling converts it. */
+  readonly setPrompt = this.#route(API_ROUTES.setPrompt);
+  /** Back to the built-in prompt. */
+  readonly resetPrompt = this.#route(API_ROUTES.resetPrompt);
+  /** A manager's hold music (the Blob's bytes) in place of the built-in loop; previews load HOLD_MUSIC_AUDIO_URL. */
+  readonly setHoldMusic = this.#route(API_ROUTES.setHoldMusic);
+  readonly resetHoldMusic = this.#route(API_ROUTES.resetHoldMusic);
   /** A day's statistics (managers): `date` is YYYY-MM-DD in the clinic's zone; without it, today there. */
   readonly statistics = this.#route(API_ROUTES.statistics);
   /** A tab's tasks as the server files them (taskVisibleTo applied), newest change first. */

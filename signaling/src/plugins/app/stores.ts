@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
 import { OutboundPolicyStore } from '@deskline/outbound-policy';
 import { CallPlanStore } from '@deskline/store';
+import { PromptUploadStore } from '@deskline/store';
 import type { Config } from '../../config.js';
 import { AccountService } from '../../services/account-service.js';
 import { AgentService } from '../../services/agent-service.js';
 import { LoginLimiter, loginLimitsFrom } from '../../services/login-limiter.js';
 import { ProfileStore } from '../../services/profile-store.js';
+import { PromptLibrary } from '../../services/prompt-library.js';
 import { Presence } from '../../services/presence.js';
 import { SessionStore } from '../../services/session-store.js';
 import { SubjectStore } from '../../services/subject-store.js';
@@ -30,6 +32,7 @@ declare module 'fastify' {
     subjects: SubjectStore;
     outboundPolicy: OutboundPolicyStore;
     callPlan: CallPlanStore;
+    prompts: PromptLibrary;
   }
 }
 
@@ -62,6 +65,11 @@ export default fp(
     const created = await app.subjects.ensureDefaults();
     if (created > 0) app.log.info({ created }, 'default subjects created');
     app.decorate('outboundPolicy', new OutboundPolicyStore(app.redis, config.CLINIC_COUNTRY));
+    app.decorate('prompts', new PromptLibrary(new PromptUploadStore(app.redis), config.MEDIA_DIR, config.PROMPTS_DIR));
+    const promptsProblem = await app.prompts.uploadProblem();
+    if (promptsProblem !== undefined) {
+      app.log.warn({ promptsDir: config.PROMPTS_DIR }, `managers' prompt uploads will fail: ${promptsProblem}`);
+    }
     // Kamailio reads the policy's prefixes from Redis: they must be there before the first callback.
     await app.outboundPolicy.ensure();
     app.decorate('callPlan', new CallPlanStore(app.redis));

@@ -13,6 +13,7 @@ import type { Config } from '../../../config.js';
 import { ClientError } from '../../../errors.js';
 import { authenticated } from '../../../plugins/app/auth.js';
 import { callPlanProblems } from '../../../services/call-plan-check.js';
+import prompts, { holdMusic } from './prompts.js';
 
 /** The largest call plan body: 200 closures and 9 queues of up to 500 members fit. */
 const CALL_PLAN_BODY_LIMIT = 512 * 1024;
@@ -20,10 +21,13 @@ const CALL_PLAN_BODY_LIMIT = 512 * 1024;
 /**
  * The clinic's settings that managers change in the panel: the outbound policy of callbacks
  * (docs/security.md, "Callbacks: the outbound policy"): which numbers may be called back, how many
- * callbacks an employee may start a day, and how long one may last; and the call plan
- * (docs/call-plan.md): opening hours, closures, queues, what a caller hears.
+ * callbacks an employee may start a day, and how long one may last; the call plan
+ * (docs/call-plan.md): opening hours, closures, queues, what a caller hears; and the prompts and
+ * hold music callers hear (./prompts.ts).
  */
 const settings: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+  await app.register(prompts, { prefix: '/prompts' });
+  await app.register(holdMusic, { prefix: '/hold-music' });
   const timeZone = config.CLINIC_TIME_ZONE;
   const respond = (policy: OutboundPolicy): OutboundPolicyResponse => ({
     policy,
