@@ -32,6 +32,8 @@ export const RedisKeys = {
   sipCredentials: 'sip-credentials',
   /** hash: the call's CallView fields */
   call: (callId: string) => `call:${callId}`,
+  /** string: the clinic's call plan as JSON (CallPlanSchema, issue 15); unset = DEFAULT_CALL_PLAN */
+  callPlan: 'call-plan',
   /** sorted set of waiting callIds, scored by queuedAt: first come, first served */
   waitingCalls: 'calls:waiting',
   /** set of callIds not yet ended */
