@@ -23,6 +23,8 @@ import { requireAudioOffer } from './inbound/require-audio-offer.js';
 import { InstanceWatch } from './instance-watch.js';
 import { NgClient } from './media/ng-client.js';
 import { RtpEngine } from './media/rtpengine.js';
+import { KeypressListener } from './media/keypresses.js';
+import { PromptFiles } from './media/prompt-files.js';
 import { RtpengineWatch } from './media/rtpengine-watch.js';
 import { closeRedis, dropRedis } from '@deskline/env-config/redis';
 import { connectRedis } from './redis.js';
@@ -30,7 +32,7 @@ import { AgentStore } from './routing/agent-store.js';
 import { Router } from './routing/router.js';
 import { SipStack } from './sip/sip-stack.js';
 import { startHealthServer } from './health-server.js';
-import { announceStopped, deadPredecessor, instanceConnectionName } from '@deskline/store';
+import { CallPlanStore, announceStopped, deadPredecessor, instanceConnectionName } from '@deskline/store';
 
 export interface SipApp {
   /** Connects to Kamailio; calls are taken from then on. */
@@ -110,7 +112,30 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     ringTimeoutMs: config.RING_TIMEOUT_SECONDS * 1000,
     keepaliveMs: config.PATIENT_KEEPALIVE_SECONDS * 1000,
     adoptionProbes,
+    plans: new CallPlanStore(redis),
+    prompts: new PromptFiles(config.MEDIA_DIR),
+    timeZone: config.CLINIC_TIME_ZONE,
   };
+  // The patients' keys, from rtpengine (its --dtmf-log-dest), to their calls: only the patient's side's.
+  let keypresses: KeypressListener;
+  try {
+    keypresses = await KeypressListener.open({
+      host: '127.0.0.1',
+      port: config.RTPENGINE_DTMF_PORT,
+      rtpengineAddress: isLoopback(config.RTPENGINE_NG_HOST) ? '127.0.0.1' : config.RTPENGINE_NG_HOST,
+      log: log.child({ component: 'keypad' }),
+      onKey: ({ callId, tag, key }) => {
+        const call = registry.get(callId);
+        if (call && call.patientTag === tag) call.onKey(key);
+      },
+    });
+  } catch (err) {
+    await ng.close();
+    dropRedis(redis);
+    throw new Error(
+      `Cannot listen for keypresses on 127.0.0.1:${config.RTPENGINE_DTMF_PORT} (RTPENGINE_DTMF_PORT, UDP): ${(err as Error).message}`,
+    );
+  }
   const callbacks = new CallbackRegistry();
   // Kept as long as the other history (HISTORY_RETENTION_DAYS, whose setting the statistics add).
   const callbackStore = new CallbackStore(redis, config.HISTORY_RETENTION_DAYS);
@@ -182,6 +207,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       connected: () => stack.connected,
     });
   } catch (err) {
+    await keypresses.close();
     await ng.close();
     dropRedis(redis);
     throw err;
@@ -199,6 +225,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
   } catch (err) {
     await watch.stop();
     await router.stop();
+    await keypresses.close();
     await ng.close();
     await new Promise((resolve) => health.close(resolve));
     dropRedis(redis);
@@ -254,8 +281,13 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       }
       await stack.stop();
       await new Promise((resolve) => health.close(resolve));
+      await keypresses.close();
       await ng.close();
       await closeRedis(redis);
     },
   };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
