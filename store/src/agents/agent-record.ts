@@ -164,7 +164,7 @@ export class AgentRecord {
 
   /** Whether one of `memberIds` (none: anyone) is on a workstation and not paused. One script, one round trip. */
   async anyoneOnDuty(memberIds: readonly string[] = []): Promise<boolean> {
-    return (await this.redis.eval(ON_DUTY, 1, RedisKeys.users, ...memberIds)) === 1;
+    return (await this.redis.eval(ON_DUTY, 2, RedisKeys.users, RedisKeys.idleAgents, ...memberIds)) === 1;
   }
 
   /** ringing -> on-call; a paused agent talks and stays paused. */

@@ -269,14 +269,17 @@ return {'available'}`,
 /**
  * Read-only: whether anyone who can take a queue is on duty, i.e. on a workstation and not paused
  * (available, ringing or on a call): the call plan's "nobody available" overflow (issue 15).
- *   KEYS: users   ARGV: the queue's memberIds (none: every user)
+ *   KEYS: users, agents:idle   ARGV: the queue's memberIds (none: every user)
  *   returns: 1 | 0
  */
 export const ON_DUTY = agentScript(
   'pick',
   `
 local ids = ARGV
-if #ids == 0 then ids = redis.call('SMEMBERS', KEYS[1]) end
+if #ids == 0 then
+  if redis.call('ZCARD', KEYS[2]) > 0 then return 1 end
+  ids = redis.call('SMEMBERS', KEYS[1])
+end
 for _, userId in ipairs(ids) do
   local from = position(redis.call('HMGET', '${AGENT_PREFIX}' .. userId, 'state', 'workstationId', 'callId'))
   if from == 'available' or from == 'ringing' or from == 'on-call' then return 1 end
