@@ -81,7 +81,7 @@ test("a patient presses the callback key: Maria's board shows the task, asked fo
   // The later caller asks first.
   await second.media.pressKey(CALLBACK_KEY);
   const asked = await events.waitFor({ callId: second.id, state: 'callback-requested' }, TIMEOUT);
-  await taskOf(maria, LATER).getByText('Asked for a callback').waitFor({ timeout: TIMEOUT });
+  await taskOf(maria, LATER).getByText('Asked for a callback', { exact: true }).waitFor({ timeout: TIMEOUT });
   const ms = Date.now() - asked.at;
   console.log(`  the board shows the callback request ${ms} ms after the sip app's event`);
   assert.ok(ms < LIVE_MS, `${ms} ms`);
@@ -90,7 +90,7 @@ test("a patient presses the callback key: Maria's board shows the task, asked fo
 
   await first.media.pressKey(CALLBACK_KEY);
   await events.waitFor({ callId: first.id, state: 'callback-requested' }, TIMEOUT);
-  await taskOf(maria, EARLIER).getByText('Asked for a callback').waitFor({ timeout: TIMEOUT });
+  await taskOf(maria, EARLIER).getByText('Asked for a callback', { exact: true }).waitFor({ timeout: TIMEOUT });
   await first.dialog.waitForBye(TIMEOUT);
 
   const cards = await board(maria).getByRole('tabpanel').getByRole('article').allInnerTexts();
