@@ -41,7 +41,8 @@ export const ConfigSchema = Type.Object({
   CLINIC_TIME_ZONE: Type.String({
     default: Intl.DateTimeFormat().resolvedOptions().timeZone,
     minLength: 1,
-    description: "the clinic's IANA time zone, e.g. Europe/Warsaw: the call plan's hours are in it (default: the server's zone)",
+    description:
+      "the clinic's IANA time zone, e.g. Europe/Warsaw: the call plan's hours are in it (default: the server's zone)",
   }),
   CLINIC_NUMBERS: Type.Array(Type.String({ pattern: '^[^\\s,@;:]+$' }), {
     default: ['100'],
