@@ -14,3 +14,4 @@ export * from './statistics.js';
 export * from './outbound-policy.js';
 export * from './call-plan.js';
 export * from './call-plan-hours.js';
+export * from './call-plan-api.js';

@@ -32,8 +32,6 @@ export const RedisKeys = {
   sipCredentials: 'sip-credentials',
   /** hash: the call's CallView fields */
   call: (callId: string) => `call:${callId}`,
-  /** string: the clinic's call plan as JSON (CallPlanSchema, issue 15); unset = DEFAULT_CALL_PLAN */
-  callPlan: 'call-plan',
   /** sorted set of waiting callIds, scored by queuedAt: first come, first served */
   waitingCalls: 'calls:waiting',
   /** set of callIds not yet ended */
@@ -126,6 +124,10 @@ export const RedisKeys = {
   outboundCall: (callId: string) => `outbound-call:${callId}`,
   /** string (a count) with TTL: callbacks the user started on that clinic day (YYYY-MM-DD in CLINIC_TIME_ZONE) */
   callbackCount: (userId: string, date: string) => `callback-count:${userId}:${date}`,
+
+  // The call plan (issue 15, docs/call-plan.md); written and read only through CallPlanStore.
+  /** string: the CallPlan as JSON; absent = DEFAULT_CALL_PLAN */
+  callPlan: 'call-plan',
 } as const;
 
 /** How long call records, callbacks and closed tasks are kept by default (HISTORY_RETENTION_DAYS). */

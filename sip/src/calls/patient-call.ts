@@ -755,8 +755,6 @@ export class PatientCall {
    * the call before rtpengine spends its 5–20 ms loading the music, and `ring()` plays it then.
    */
   private waitInQueue(trigger: string): void {
-    this.promptAgain = undefined;
-    this.armMaxWait();
     const routed = this.writes.then(() => {
       if (this.ending || this.machine.state !== 'waiting') return;
       this.queued = true;
@@ -764,6 +762,8 @@ export class PatientCall {
       return this.deps.routing.wake(trigger);
     });
     this.runStep(new WaitWithMusicStep(this.media, this.deps.holdMusicFile, this.log, routed));
+    this.promptAgain = undefined;
+    this.armMaxWait();
   }
 
   private onAgentAnswered(agent: Agent, leg: AgentLeg): void {
