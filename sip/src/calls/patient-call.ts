@@ -646,6 +646,23 @@ export class PatientCall {
   }
 
   /**
+   * Once Redis has the call in calls:waiting, a wake for the router; and the hold music, asked of
+   * rtpengine once that wake's routing pass is over (WaitWithMusicStep): an agent free now is offered
+   * the call before rtpengine spends its 5–20 ms loading the music, and `ring()` plays it then.
+   */
+  private waitInQueue(trigger: string): void {
+    const routed = this.writes.then(() => {
+      if (this.ending || this.machine.state !== 'waiting') return;
+      this.queued = true;
+      this.timings?.mark('queued');
+      return this.deps.routing.wake(trigger);
+    });
+    this.runStep(new WaitWithMusicStep(this.media, this.deps.holdMusicFile, this.log, routed));
+    this.promptAgain = undefined;
+    this.armMaxWait();
+  }
+
+  /**
    * A key the patient pressed (KeypressListener): in the menu, a queue's key picks it; while waiting,
    * plan.keypad.callbackDigit asks for a callback and voicemailDigit leaves a message; in the callback
    * offer, the callback key. Any other key, or a key in another state, is ignored.
@@ -747,23 +764,6 @@ export class PatientCall {
       this.log.info({ maxWaitSeconds: this.plan.maxWaitSeconds }, 'the maximum wait is over: the overflow');
       this.overflow(this.plan.overflow);
     }, leftMs);
-  }
-
-  /**
-   * Once Redis has the call in calls:waiting, a wake for the router; and the hold music, asked of
-   * rtpengine once that wake's routing pass is over (WaitWithMusicStep): an agent free now is offered
-   * the call before rtpengine spends its 5–20 ms loading the music, and `ring()` plays it then.
-   */
-  private waitInQueue(trigger: string): void {
-    const routed = this.writes.then(() => {
-      if (this.ending || this.machine.state !== 'waiting') return;
-      this.queued = true;
-      this.timings?.mark('queued');
-      return this.deps.routing.wake(trigger);
-    });
-    this.runStep(new WaitWithMusicStep(this.media, this.deps.holdMusicFile, this.log, routed));
-    this.promptAgain = undefined;
-    this.armMaxWait();
   }
 
   private onAgentAnswered(agent: Agent, leg: AgentLeg): void {
