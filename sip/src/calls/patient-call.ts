@@ -446,6 +446,8 @@ export class PatientCall {
    */
   leave(): Promise<void> {
     if (!this.published) return this.end('shutdown', { bye: true });
+    // Over in Redis already (its task is on the board): no instance would adopt it, so it is hung up now.
+    if (this.machine.state === 'callback-requested') return this.end('callback-requested', { bye: true });
     this.ending ??= this.handOver();
     return this.ending;
   }
