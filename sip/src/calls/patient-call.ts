@@ -7,6 +7,7 @@ import {
   type CallState,
   type CallView,
   type FixedPromptName,
+  type Opening,
   type OverflowTarget,
   type Queue,
 } from '@deskline/protocol';
@@ -583,7 +584,12 @@ export class PatientCall {
   private arrive(plan: CallPlan): void {
     if (this.ending) return;
     this.plan = plan;
-    const opening = openingAt(plan, this.deps.timeZone, new Date());
+    let opening: Opening = { open: true };
+    try {
+      opening = openingAt(plan, this.deps.timeZone, new Date());
+    } catch (err) {
+      this.log.error({ err }, 'could not tell whether the clinic is open; the call is taken as in the hours');
+    }
     if (!opening.open) {
       this.log.info({ closure: opening.closure?.reason ?? null }, 'call outside the opening hours');
       this.closeCall(true);
