@@ -6,55 +6,16 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { callPlanHooks, patientCalls, type CallPlanContext } from '../../helpers/call-plan-stack.js';
 import { DEFAULT_CALL_PLAN, WEEKDAYS, type CallPlan, type WeeklyHours } from '@deskline/protocol';
-import { CallPlanStore, RedisKeys } from '@deskline/store';
+import { RedisKeys } from '@deskline/store';
 import { waitFor } from '../../helpers/wait.js';
-import { CallEvents } from '../../helpers/call-events.js';
-import {
-  CLINIC_NUMBER,
-  INTRO_HZ,
-  PROMPT_TONES,
-  activeCallIds,
-  readCall,
-  startCallPath,
-  type CallPath,
-} from '../../helpers/call-path.js';
-import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
-import { PatientPhone, isTone } from '../../helpers/patient-phone.js';
+import { INTRO_HZ, PROMPT_TONES, readCall } from '../../helpers/call-path.js';
+import { isTone } from '../../helpers/patient-phone.js';
 
-interface Context {
-  path: CallPath;
-  events: CallEvents;
-  line: PatientLine;
-  plans: CallPlanStore;
-  open: Array<{ close(): unknown }>;
-}
-
-const test = suite<Context>('call plan: calls outside the opening hours');
-
-test.before(async (context) => {
-  // The intro plays for calls in the hours: a closed call must not hear it.
-  context.path = await startCallPath({ appEnv: { CLINIC_TIME_ZONE: 'Europe/Warsaw' } });
-  context.events = await CallEvents.open(context.path.redisUrl);
-  context.line = await PatientLine.open(context.path.kamailioPort);
-  context.plans = new CallPlanStore(context.path.redis);
-  context.open = [];
-});
-
-test.after.each(async (context) => {
-  try {
-    for (const item of context.open.splice(0)) await item.close();
-    await waitFor('no active calls', async () => (await activeCallIds(context.path.redis)).length === 0);
-  } catch (err) {
-    console.error('cleanup after the test failed:', err);
-  }
-});
-
-test.after(async (context) => {
-  await context.line?.close();
-  await context.events?.close();
-  await context.path?.stop();
-});
+const test = suite<CallPlanContext>('call plan: calls outside the opening hours');
+// The intro plays for calls in the hours: a closed call must not hear it.
+callPlanHooks(test, { CLINIC_TIME_ZONE: 'Europe/Warsaw' });
 
 /** Today in Warsaw, as YYYY-MM-DD. */
 function warsawDate(offsetDays = 0): string {
@@ -80,16 +41,7 @@ function closedNow(): WeeklyHours {
   return Object.fromEntries(WEEKDAYS.map((day) => [day, intervals])) as WeeklyHours;
 }
 
-async function patientCalls(context: Context): Promise<{ media: PatientPhone; dialog: PatientDialog; id: string }> {
-  const from = context.events.mark();
-  const media = await PatientPhone.open();
-  context.open.push(media);
-  const dialog = await context.line.call({ line: CLINIC_NUMBER, rtpPort: media.port });
-  const intro = await context.events.waitFor({ state: 'intro', from });
-  return { media, dialog, id: intro.call.id };
-}
-
-async function expectClosedPromptThenBye(context: Context, plan: CallPlan): Promise<string> {
+async function expectClosedPromptThenBye(context: CallPlanContext, plan: CallPlan): Promise<string> {
   const { path, events, plans } = context;
   await plans.put(plan);
   const { media, dialog, id } = await patientCalls(context);

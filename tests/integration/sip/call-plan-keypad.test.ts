@@ -7,61 +7,14 @@
 import dgram from 'node:dgram';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { agentAt, callPlanHooks, patientCalls, type CallPlanContext } from '../../helpers/call-plan-stack.js';
 import { DEFAULT_CALL_PLAN, type CallPlan } from '@deskline/protocol';
-import { CallPlanStore, RedisKeys } from '@deskline/store';
+import { RedisKeys } from '@deskline/store';
 import { waitFor } from '../../helpers/wait.js';
-import { AgentPhone } from '../../helpers/agent-phone.js';
-import { CallEvents } from '../../helpers/call-events.js';
-import {
-  CLINIC_NUMBER,
-  HOLD_MUSIC_HZ,
-  PROMPT_TONES,
-  activeCallIds,
-  readCall,
-  startCallPath,
-  type CallPath,
-} from '../../helpers/call-path.js';
-import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
-import { PatientPhone } from '../../helpers/patient-phone.js';
-import { Staff } from '../../helpers/staff.js';
+import { HOLD_MUSIC_HZ, PROMPT_TONES, readCall } from '../../helpers/call-path.js';
 
-interface Context {
-  path: CallPath;
-  staff: Staff;
-  events: CallEvents;
-  line: PatientLine;
-  plans: CallPlanStore;
-  open: Array<{ close(): unknown }>;
-  users: string[];
-}
-
-const test = suite<Context>('call plan: the keypad, the menu and the queues');
-
-test.before(async (context) => {
-  context.path = await startCallPath({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '10' } });
-  context.staff = new Staff(context.path.redis);
-  context.events = await CallEvents.open(context.path.redisUrl);
-  context.line = await PatientLine.open(context.path.kamailioPort);
-  context.plans = new CallPlanStore(context.path.redis);
-  context.open = [];
-  context.users = [];
-});
-
-test.after.each(async (context) => {
-  try {
-    for (const item of context.open.splice(0)) await item.close();
-    for (const user of context.users.splice(0)) await context.staff.leave(user);
-    await waitFor('no active calls', async () => (await activeCallIds(context.path.redis)).length === 0);
-  } catch (err) {
-    console.error('cleanup after the test failed:', err);
-  }
-});
-
-test.after(async (context) => {
-  await context.line?.close();
-  await context.events?.close();
-  await context.path?.stop();
-});
+const test = suite<CallPlanContext>('call plan: the keypad, the menu and the queues');
+callPlanHooks(test, { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '10' });
 
 const TWO_QUEUES: CallPlan = {
   ...DEFAULT_CALL_PLAN,
@@ -70,24 +23,6 @@ const TWO_QUEUES: CallPlan = {
     { id: 'nurses', name: 'Nurses', digit: '2', memberIds: ['ben'], musicId: null },
   ],
 };
-
-async function agentAt(context: Context, userId: string, name: string): Promise<AgentPhone> {
-  const workstation = await context.staff.workstation(name);
-  const phone = await AgentPhone.register(context.path.kamailio, workstation.id);
-  context.open.push(phone);
-  context.users.push(userId);
-  await context.staff.available(userId, workstation.id);
-  return phone;
-}
-
-async function patientCalls(context: Context): Promise<{ media: PatientPhone; dialog: PatientDialog; id: string }> {
-  const from = context.events.mark();
-  const media = await PatientPhone.open();
-  context.open.push(media);
-  const dialog = await context.line.call({ line: CLINIC_NUMBER, rtpPort: media.port });
-  const intro = await context.events.waitFor({ state: 'intro', from });
-  return { media, dialog, id: intro.call.id };
-}
 
 test('with two queues the patient hears the menu; an unknown key is ignored; 2 puts the call in the nurses queue and only its member rings', async (context) => {
   const { path, events, plans } = context;

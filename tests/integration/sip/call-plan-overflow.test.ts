@@ -5,76 +5,19 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { agentAt, callPlanHooks, patientCalls, type CallPlanContext } from '../../helpers/call-plan-stack.js';
 import { DEFAULT_CALL_PLAN } from '@deskline/protocol';
-import { CallPlanStore, RedisKeys } from '@deskline/store';
+import { RedisKeys } from '@deskline/store';
 import { waitFor } from '../../helpers/wait.js';
-import { AgentPhone } from '../../helpers/agent-phone.js';
-import { CallEvents } from '../../helpers/call-events.js';
-import {
-  CLINIC_NUMBER,
-  HOLD_MUSIC_HZ,
-  PROMPT_TONES,
-  activeCallIds,
-  readCall,
-  startCallPath,
-  type CallPath,
-} from '../../helpers/call-path.js';
-import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
-import { PatientPhone, isTone } from '../../helpers/patient-phone.js';
-import { Staff } from '../../helpers/staff.js';
+import { HOLD_MUSIC_HZ, PROMPT_TONES, readCall } from '../../helpers/call-path.js';
+import { isTone } from '../../helpers/patient-phone.js';
 
 const RING_TIMEOUT_SECONDS = 2;
 /** The shortest maximum wait a manager can set (MAX_WAIT_MIN_SECONDS). */
 const MAX_WAIT_SECONDS = 30;
 
-interface Context {
-  path: CallPath;
-  staff: Staff;
-  events: CallEvents;
-  line: PatientLine;
-  plans: CallPlanStore;
-  open: Array<{ close(): unknown }>;
-  users: string[];
-}
-
-const test = suite<Context>('call plan: the overflow');
-
-test.before(async (context) => {
-  context.path = await startCallPath({
-    appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: String(RING_TIMEOUT_SECONDS) },
-  });
-  context.staff = new Staff(context.path.redis);
-  context.events = await CallEvents.open(context.path.redisUrl);
-  context.line = await PatientLine.open(context.path.kamailioPort);
-  context.plans = new CallPlanStore(context.path.redis);
-  context.open = [];
-  context.users = [];
-});
-
-test.after.each(async (context) => {
-  try {
-    for (const item of context.open.splice(0)) await item.close();
-    for (const user of context.users.splice(0)) await context.staff.leave(user);
-    await waitFor('no active calls', async () => (await activeCallIds(context.path.redis)).length === 0);
-  } catch (err) {
-    console.error('cleanup after the test failed:', err);
-  }
-});
-
-test.after(async (context) => {
-  await context.line?.close();
-  await context.events?.close();
-  await context.path?.stop();
-});
-
-async function patientCalls(context: Context): Promise<{ media: PatientPhone; dialog: PatientDialog; id: string }> {
-  const from = context.events.mark();
-  const media = await PatientPhone.open();
-  context.open.push(media);
-  const dialog = await context.line.call({ line: CLINIC_NUMBER, rtpPort: media.port });
-  const intro = await context.events.waitFor({ state: 'intro', from });
-  return { media, dialog, id: intro.call.id };
-}
+const test = suite<CallPlanContext>('call plan: the overflow');
+callPlanHooks(test, { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: String(RING_TIMEOUT_SECONDS) });
 
 test('nobody logged in, nobodyAvailable closed-message: the closed prompt at once (no hold music), then the clinic hangs up', async (context) => {
   const { path, events, plans } = context;
@@ -146,11 +89,7 @@ test('someone on duty: the call waits (nobodyAvailable does not apply)', async (
 test(`the maximum wait (${MAX_WAIT_SECONDS} s) counts from queuedAt across rings nobody answers, then the overflow`, async (context) => {
   const { staff, events, plans } = context;
   await plans.put({ ...DEFAULT_CALL_PLAN, maxWaitSeconds: MAX_WAIT_SECONDS, overflow: 'closed-message' });
-  const workstation = await staff.workstation('Front 10');
-  const phone = await AgentPhone.register(context.path.kamailio, workstation.id);
-  context.open.push(phone);
-  context.users.push('dora');
-  await staff.available('dora', workstation.id);
+  const phone = await agentAt(context, 'dora', 'Front 10');
   const { media, dialog, id } = await patientCalls(context);
   const waiting = await events.waitFor({ callId: id, state: 'waiting' });
   // Dora's phone rings and is never answered: each ring ends after RING_TIMEOUT_SECONDS and she is rung again.
