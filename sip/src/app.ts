@@ -23,7 +23,7 @@ import { requireAudioOffer } from './inbound/require-audio-offer.js';
 import { InstanceWatch } from './instance-watch.js';
 import { NgClient } from './media/ng-client.js';
 import { RtpEngine } from './media/rtpengine.js';
-import { KeypressListener } from './media/keypresses.js';
+import { KeyRelay, KeypressListener, type KeyPress } from './media/keypresses.js';
 import { PromptFiles } from './media/prompt-files.js';
 import { RtpengineWatch } from './media/rtpengine-watch.js';
 import { closeRedis, dropRedis } from '@deskline/env-config/redis';
@@ -117,19 +117,27 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     timeZone: config.CLINIC_TIME_ZONE,
   };
   // The patients' keys, from rtpengine (its --dtmf-log-dest), to their calls: only the patient's side's.
+  // A key for a call another instance of this host holds goes to it through Redis (KeyRelay).
+  const deliver = ({ callId, tag, key }: KeyPress): boolean => {
+    const call = registry.get(callId);
+    if (call && call.patientTag === tag) call.onKey(key);
+    return call !== undefined;
+  };
   let keypresses: KeypressListener;
+  let relay: KeyRelay | undefined;
   try {
+    relay = await KeyRelay.open(redis, log.child({ component: 'keypad' }), deliver);
     keypresses = await KeypressListener.open({
       host: '127.0.0.1',
       port: config.RTPENGINE_DTMF_PORT,
       rtpengineAddress: isLoopback(config.RTPENGINE_NG_HOST) ? '127.0.0.1' : config.RTPENGINE_NG_HOST,
       log: log.child({ component: 'keypad' }),
-      onKey: ({ callId, tag, key }) => {
-        const call = registry.get(callId);
-        if (call && call.patientTag === tag) call.onKey(key);
+      onKey: (press) => {
+        if (!deliver(press)) relay?.pass(press);
       },
     });
   } catch (err) {
+    await relay?.close();
     await ng.close();
     dropRedis(redis);
     throw new Error(
@@ -208,6 +216,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     });
   } catch (err) {
     await keypresses.close();
+    await relay?.close();
     await ng.close();
     dropRedis(redis);
     throw err;
@@ -226,6 +235,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     await watch.stop();
     await router.stop();
     await keypresses.close();
+    await relay?.close();
     await ng.close();
     await new Promise((resolve) => health.close(resolve));
     dropRedis(redis);
@@ -282,6 +292,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       await stack.stop();
       await new Promise((resolve) => health.close(resolve));
       await keypresses.close();
+      await relay?.close();
       await ng.close();
       await closeRedis(redis);
     },

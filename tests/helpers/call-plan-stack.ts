@@ -25,10 +25,13 @@ export interface CallPlanContext {
   users: string[];
 }
 
-/** Starts the stack with `appEnv` before the suite, tidies after each test (no active call left), stops it after. */
-export function callPlanHooks(test: Test<CallPlanContext>, appEnv: Record<string, string>): void {
+/**
+ * Starts the stack with `appEnv` (and `instances` sip apps, default 1) before the suite, tidies after
+ * each test (no active call left), stops it after.
+ */
+export function callPlanHooks(test: Test<CallPlanContext>, appEnv: Record<string, string>, instances = 1): void {
   test.before(async (context) => {
-    context.path = await startCallPath({ appEnv });
+    context.path = await startCallPath({ appEnv, instances });
     context.staff = new Staff(context.path.redis);
     context.events = await CallEvents.open(context.path.redisUrl);
     context.line = await PatientLine.open(context.path.kamailioPort);

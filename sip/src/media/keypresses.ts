@@ -1,5 +1,8 @@
 import dgram from 'node:dgram';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { closeRedis } from '@deskline/env-config/redis';
+import { RedisChannels } from '@deskline/store';
 
 /** A key a patient pressed, as rtpengine saw it in their RTP (RFC 4733 telephone-event). */
 export interface KeyPress {
@@ -120,4 +123,48 @@ export function parseKeypress(datagram: Buffer): KeyPress | undefined {
   if (typeof event !== 'number' || !Number.isInteger(event)) return undefined;
   const key = EVENT_KEYS[event];
   return key === undefined ? undefined : { callId: callid, tag, key };
+}
+
+/**
+ * Keys between the sip app instances of one host (docker-compose.scale.yml): rtpengine sends every key
+ * to the one socket the kernel picks among theirs, so an instance that gets a key for a call it does
+ * not hold publishes it (RedisChannels.callKeys), and each instance takes those of its own calls.
+ */
+export class KeyRelay {
+  private constructor(
+    private readonly redis: Redis,
+    private readonly subscriber: Redis,
+  ) {}
+
+  /** Subscribes on a connection of its own; `deliver` answers whether this instance holds the call. */
+  static async open(redis: Redis, log: Logger, deliver: (press: KeyPress) => boolean): Promise<KeyRelay> {
+    const subscriber = redis.duplicate({ connectionName: 'sip-keys', lazyConnect: true });
+    subscriber.on('error', (err: Error) => log.warn({ err: err.message }, 'key relay: Redis connection problem'));
+    subscriber.on('message', (_channel: string, message: string) => {
+      const press = parseRelayed(message);
+      if (press) deliver(press);
+    });
+    await subscriber.connect();
+    await subscriber.subscribe(RedisChannels.callKeys);
+    return new KeyRelay(redis, subscriber);
+  }
+
+  /** Hands a key of a call this instance does not hold to the others. */
+  pass(press: KeyPress): void {
+    void this.redis.publish(RedisChannels.callKeys, JSON.stringify(press)).catch(() => undefined);
+  }
+
+  close(): Promise<void> {
+    return closeRedis(this.subscriber);
+  }
+}
+
+function parseRelayed(message: string): KeyPress | undefined {
+  try {
+    const { callId, tag, key } = JSON.parse(message) as Partial<KeyPress>;
+    if (typeof callId !== 'string' || typeof tag !== 'string' || typeof key !== 'string') return undefined;
+    return EVENT_KEYS.includes(key) ? { callId, tag, key } : undefined;
+  } catch {
+    return undefined;
+  }
 }
