@@ -11,6 +11,7 @@ import { agentAt, callPlanHooks, patientCalls, type CallPlanContext } from '../.
 import { DEFAULT_CALL_PLAN, type CallPlan } from '@deskline/protocol';
 import { RedisKeys } from '@deskline/store';
 import { waitFor } from '../../helpers/wait.js';
+import { header } from '../../helpers/sip-message.js';
 import { HOLD_MUSIC_HZ, PROMPT_TONES, readCall } from '../../helpers/call-path.js';
 
 const test = suite<CallPlanContext>('call plan: the keypad, the menu and the queues');
@@ -49,6 +50,27 @@ test('with two queues the patient hears the menu; an unknown key is ignored; 2 p
   await dialog.hangUp();
   const abandoned = await events.waitFor({ callId: id, state: 'abandoned' });
   assert.is(abandoned.call.abandonedIn, 'ringing');
+});
+
+test("a queue whose members are all busy does not hold up a later call of another queue: the nurses' member is rung for the later call", async (context) => {
+  const { events, plans } = context;
+  await plans.put(TWO_QUEUES);
+  // Anna, the front desk's only member, is not logged in; Ben takes the nurses' calls.
+  const ben = await agentAt(context, 'ben', 'Nurse 2');
+  const first = await patientCalls(context, '+48500000001');
+  await events.waitFor({ callId: first.id, state: 'menu' });
+  await first.media.waitForTone(PROMPT_TONES.menu.hz, 3_000);
+  await first.media.pressKey('1');
+  await events.waitFor({ callId: first.id, state: 'waiting' });
+  const second = await patientCalls(context, '+48500000002');
+  await events.waitFor({ callId: second.id, state: 'menu' });
+  await second.media.waitForTone(PROMPT_TONES.menu.hz, 3_000);
+  await second.media.pressKey('2');
+  const ring = await ben.nextInvite(3_000);
+  assert.is(header(ring.invite, 'x-deskline-call-id'), second.id, "Ben is rung for the nurses' call");
+  assert.is((await readCall(context.path.redis, first.id))?.state, 'waiting', 'the front desk call still waits');
+  await first.dialog.hangUp();
+  await second.dialog.hangUp();
 });
 
 test('no key in the menu: after its second play the call waits in the first queue', async (context) => {
