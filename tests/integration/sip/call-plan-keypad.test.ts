@@ -146,4 +146,21 @@ test("a burst of keys counts once; the phone's repeated end packets count once; 
   assert.ok(path.app.process.running, 'the sip app is still running');
 });
 
+// Last: it restarts the sip app.
+test('a call in its menu when its sip app dies: the next instance puts it in the first queue, with the hold music', async (context) => {
+  const { path, events, plans } = context;
+  await plans.put(TWO_QUEUES);
+  const { media, dialog, id } = await patientCalls(context);
+  await events.waitFor({ callId: id, state: 'menu' });
+  await path.crashApp();
+  await path.startApp();
+  const waiting = await events.waitFor({ callId: id, state: 'waiting' }, 10_000);
+  assert.is(waiting.call.queueId, 'front-desk');
+  media.forget();
+  await media.waitForTone(HOLD_MUSIC_HZ, 3_000);
+  await dialog.hangUp();
+  const abandoned = await events.waitFor({ callId: id, state: 'abandoned' });
+  assert.is(abandoned.call.abandonedIn, 'waiting');
+});
+
 test.run();
