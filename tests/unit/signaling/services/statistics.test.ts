@@ -170,3 +170,22 @@ test('an abandoned call that was ringing someone does not count for them', () =>
 });
 
 test.run();
+
+test("the call plan's outcomes (issue 15): closed calls and callback requests are counted, received includes them", () => {
+  const day = computeDayStatistics({
+    date: '2026-03-10',
+    timeZone: ZONE,
+    calls: [
+      call('a', 'answered', at(9)),
+      { ...call('b', 'closed', at(7)), afterHours: true },
+      call('c', 'closed', at(10)),
+      call('d', 'callback-requested', at(11), { waitMs: 90_000 }),
+    ],
+    callbacks: [],
+    names: new Map(),
+  });
+  assert.is(day.total.received, 4);
+  assert.is(day.total.closed, 2);
+  assert.is(day.total.callbackRequested, 1);
+  assert.is(day.total.abandonedWhileWaiting, 0, 'neither is a missed call');
+});
