@@ -390,7 +390,7 @@ export class PatientCall {
     const state = this.machine.state;
     this.log.info({ state }, 'rtpengine restarted with the call; restoring what the patient hears');
     if (state === 'intro' && this.step instanceof IntroStep) {
-      this.runStep(new IntroStep(this.media, this.deps.introFile, this.log, () => this.enterWaiting()));
+      this.runStep(new IntroStep(this.media, this.deps.introFile, this.log, () => this.afterIntro()));
     } else if (state === 'waiting') {
       this.runStep(new WaitWithMusicStep(this.media, this.deps.holdMusicFile, this.log));
     } else if (state === 'ringing') {
