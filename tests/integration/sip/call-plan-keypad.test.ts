@@ -10,7 +10,6 @@ import * as assert from 'uvu/assert';
 import { agentAt, callPlanHooks, patientCalls, type CallPlanContext } from '../../helpers/call-plan-stack.js';
 import { DEFAULT_CALL_PLAN, type CallPlan } from '@deskline/protocol';
 import { RedisKeys } from '@deskline/store';
-import { waitFor } from '../../helpers/wait.js';
 import { header } from '../../helpers/sip-message.js';
 import { HOLD_MUSIC_HZ, PROMPT_TONES, readCall } from '../../helpers/call-path.js';
 

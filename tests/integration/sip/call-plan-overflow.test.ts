@@ -87,7 +87,7 @@ test('someone on duty: the call waits (nobodyAvailable does not apply)', async (
 });
 
 test(`the maximum wait (${MAX_WAIT_SECONDS} s) counts from queuedAt across rings nobody answers, then the overflow`, async (context) => {
-  const { staff, events, plans } = context;
+  const { events, plans } = context;
   await plans.put({ ...DEFAULT_CALL_PLAN, maxWaitSeconds: MAX_WAIT_SECONDS, overflow: 'closed-message' });
   const phone = await agentAt(context, 'dora', 'Front 10');
   const { media, dialog, id } = await patientCalls(context);
