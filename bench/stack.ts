@@ -141,6 +141,7 @@ export async function startStack(options: StackOptions) {
       SIP_APP_HOST: kamailio.appHost,
       SIP_APP_PORT: String(kamailio.appPort),
       RTPENGINE_NG_PORT: String(rtpengine.ngPort),
+      RTPENGINE_DTMF_PORT: String(rtpengine.dtmfPort),
       CLINIC_NUMBERS: CLINIC_NUMBER,
       MEDIA_DIR: path.join(root, 'pbx-config/media'),
       SKIP_INTRO: 'true',

@@ -10,7 +10,14 @@ import { CALLBACK_OUTCOMES, type CallbackOutcome } from './callbacks.js';
  */
 
 /** How a patient's call ended, for the statistics. */
-export const CALL_OUTCOMES = ['answered', 'abandoned-intro', 'abandoned-waiting'] as const;
+export const CALL_OUTCOMES = [
+  'answered',
+  'abandoned-intro',
+  'abandoned-waiting',
+  // The call plan (issue 15): heard the closed message (outside the hours, or an overflow to it); asked for a callback.
+  'closed',
+  'callback-requested',
+] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
 /** Written by the sip app when a call ends (JSON at `call-record:<id>`). */
@@ -26,6 +33,8 @@ export interface CallRecord {
   endedAt: number;
   /** Who answered. */
   agentUserId?: string;
+  /** A `closed` call that came outside the opening hours (or on a closure). */
+  afterHours?: boolean;
 }
 
 /**
@@ -46,6 +55,10 @@ export const StatisticsFiguresSchema = Type.Object({
   answered: Type.Integer(),
   abandonedDuringIntro: Type.Integer(),
   abandonedWhileWaiting: Type.Integer(),
+  /** Calls that heard the closed message and were hung up on: outside the hours, or an overflow to it (issue 15). */
+  closed: Type.Integer(),
+  /** Calls whose patient pressed the callback key (issue 15). */
+  callbackRequested: Type.Integer(),
   callbacks: Type.Integer(),
   /** Callbacks by outcome (ended ones; one in progress is counted in `callbacks` only). */
   callbackOutcomes: Type.Object(

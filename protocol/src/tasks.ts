@@ -106,6 +106,11 @@ export const TaskSchema = Type.Object({
       at: Type.Integer(),
     }),
   ),
+  /**
+   * The patient pressed the callback key while waiting (issue 15): the task is abandoned (to call
+   * back) and the board lists it by the caller's place in the queue (its call's queuedAt).
+   */
+  callbackRequested: Type.Optional(Type.Boolean()),
   /** The subject that closed this patient's previous task, shown while on the line. */
   previousSubjectId: Type.Optional(Type.String()),
   /** Epoch ms. */

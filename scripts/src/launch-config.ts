@@ -60,6 +60,8 @@ export interface RtpengineConfig {
   interface: string;
   portMin: number;
   portMax: number;
+  /** RTPENGINE_DTMF_PORT: the sip app's loopback UDP port rtpengine sends keypresses to. */
+  dtmfPort: number;
   /** RTPENGINE_REDIS_DB: the Redis database rtpengine keeps its calls in, or undefined for none (`off`). */
   redisDb: number | undefined;
 }
@@ -172,6 +174,7 @@ function rtpengineConfig(env: NodeJS.ProcessEnv): RtpengineConfig {
     interface: iface,
     portMin,
     portMax,
+    dtmfPort: port(env, 'RTPENGINE_DTMF_PORT', 22223),
     redisDb: rtpengineRedisDb(env),
   };
 }

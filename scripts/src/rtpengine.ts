@@ -23,6 +23,11 @@ export interface RtpengineSettings {
   portMin: number;
   portMax: number;
   /**
+   * RTPENGINE_DTMF_PORT: where rtpengine sends each keypress it sees (RFC 4733), as JSON over UDP to
+   * 127.0.0.1 (`--dtmf-log-dest`): the sip app listens there (docs/call-plan.md, "Keypad").
+   */
+  dtmfPort?: number | undefined;
+  /**
    * Where rtpengine keeps its calls so that it gets them back when it restarts: a Redis database of
    * its own (RTPENGINE_REDIS_DB). Without it a restarted rtpengine has no calls.
    */
@@ -71,6 +76,7 @@ export function rtpengineArgs(settings: RtpengineSettings, configFile = RTPENGIN
     `--listen-ng=${hostPort(settings.ngHost, settings.ngPort)}`,
     `--port-min=${settings.portMin}`,
     `--port-max=${settings.portMax}`,
+    ...(settings.dtmfPort ? [`--dtmf-log-dest=127.0.0.1:${settings.dtmfPort}`] : []),
   ];
 }
 

@@ -168,6 +168,7 @@ function sipApp(config: LaunchConfig): ServiceDefinition {
         SIP_APP_HEALTH_PORT: String(config.sipAppHealthPort),
         RTPENGINE_NG_HOST: connectHost(media.ngHost),
         RTPENGINE_NG_PORT: String(media.ngPort),
+        RTPENGINE_DTMF_PORT: String(media.dtmfPort),
         OUTBOUND_TRUNK: config.outboundTrunk,
         PROMPTS_DIR: promptsDir(config),
         // The launcher stops rtpengine with the sip app: no next instance could carry the calls on.

@@ -23,6 +23,8 @@ import { requireAudioOffer } from './inbound/require-audio-offer.js';
 import { InstanceWatch } from './instance-watch.js';
 import { NgClient } from './media/ng-client.js';
 import { RtpEngine } from './media/rtpengine.js';
+import { KeyRelay, KeypressListener, type KeyPress } from './media/keypresses.js';
+import { PromptFiles } from './media/prompt-files.js';
 import { RtpengineWatch } from './media/rtpengine-watch.js';
 import { closeRedis, dropRedis } from '@deskline/env-config/redis';
 import { connectRedis } from './redis.js';
@@ -31,7 +33,7 @@ import { Router } from './routing/router.js';
 import { SipStack } from './sip/sip-stack.js';
 import { speedUpSipGrammar } from './sip/grammar-speedup.js';
 import { startHealthServer } from './health-server.js';
-import { announceStopped, deadPredecessor, instanceConnectionName } from '@deskline/store';
+import { CallPlanStore, announceStopped, deadPredecessor, instanceConnectionName } from '@deskline/store';
 
 export interface SipApp {
   /** Connects to Kamailio; calls are taken from then on. */
@@ -114,7 +116,38 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     ringTimeoutMs: config.RING_TIMEOUT_SECONDS * 1000,
     keepaliveMs: config.PATIENT_KEEPALIVE_SECONDS * 1000,
     adoptionProbes,
+    plans: new CallPlanStore(redis),
+    prompts: PromptFiles.fromConfig(config),
+    timeZone: config.CLINIC_TIME_ZONE,
   };
+  // The patients' keys, from rtpengine (its --dtmf-log-dest), to their calls: only the patient's side's.
+  // A key for a call another instance of this host holds goes to it through Redis (KeyRelay).
+  const deliver = ({ callId, tag, key }: KeyPress): boolean => {
+    const call = registry.get(callId);
+    if (call && call.patientTag === tag) call.onKey(key);
+    return call !== undefined;
+  };
+  let keypresses: KeypressListener;
+  let relay: KeyRelay | undefined;
+  try {
+    relay = await KeyRelay.open(redis, log.child({ component: 'keypad' }), deliver);
+    keypresses = await KeypressListener.open({
+      host: '127.0.0.1',
+      port: config.RTPENGINE_DTMF_PORT,
+      rtpengineAddress: isLoopback(config.RTPENGINE_NG_HOST) ? '127.0.0.1' : config.RTPENGINE_NG_HOST,
+      log: log.child({ component: 'keypad' }),
+      onKey: (press) => {
+        if (!deliver(press)) relay?.pass(press);
+      },
+    });
+  } catch (err) {
+    await relay?.close();
+    await ng.close();
+    dropRedis(redis);
+    throw new Error(
+      `Cannot listen for keypresses on 127.0.0.1:${config.RTPENGINE_DTMF_PORT} (RTPENGINE_DTMF_PORT, UDP): ${(err as Error).message}`,
+    );
+  }
   const callbacks = new CallbackRegistry();
   // Kept as long as the other history (HISTORY_RETENTION_DAYS, whose setting the statistics add).
   const callbackStore = new CallbackStore(redis, config.HISTORY_RETENTION_DAYS);
@@ -186,6 +219,8 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       connected: () => stack.connected,
     });
   } catch (err) {
+    await keypresses.close();
+    await relay?.close();
     await ng.close();
     dropRedis(redis);
     throw err;
@@ -203,6 +238,8 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
   } catch (err) {
     await watch.stop();
     await router.stop();
+    await keypresses.close();
+    await relay?.close();
     await ng.close();
     await new Promise((resolve) => health.close(resolve));
     dropRedis(redis);
@@ -258,8 +295,14 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       }
       await stack.stop();
       await new Promise((resolve) => health.close(resolve));
+      await keypresses.close();
+      await relay?.close();
       await ng.close();
       await closeRedis(redis);
     },
   };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

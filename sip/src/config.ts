@@ -34,6 +34,17 @@ export const ConfigSchema = Type.Object({
   SIP_APP_HEALTH_PORT: Port(5071, 'loopback HTTP port answering GET /health (200 while connected to Kamailio)'),
   RTPENGINE_NG_HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: "rtpengine's ng control address" }),
   RTPENGINE_NG_PORT: Port(22222, "rtpengine's ng control port (UDP)"),
+  RTPENGINE_DTMF_PORT: Port(
+    22223,
+    "the sip app's UDP port on 127.0.0.1 that rtpengine sends the patients' keypresses to (its --dtmf-log-dest)",
+  ),
+  // The same setting as signaling's: the call plan's hours are the clinic's.
+  CLINIC_TIME_ZONE: Type.String({
+    default: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    minLength: 1,
+    description:
+      "the clinic's IANA time zone, e.g. Europe/Warsaw: the call plan's hours are in it (default: the server's zone)",
+  }),
   CLINIC_NUMBERS: Type.Array(Type.String({ pattern: '^[^\\s,@;:]+$' }), {
     default: ['100'],
     minItems: 1,
@@ -142,6 +153,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (!isClinicCountry(config.CLINIC_COUNTRY)) {
     throw new ConfigError(
       `Invalid configuration:\n  CLINIC_COUNTRY=${JSON.stringify(config.CLINIC_COUNTRY)} is invalid: not a country with a telephone numbering plan (an ISO 3166-1 alpha-2 code such as PL or DE)`,
+    );
+  }
+  try {
+    // Intl takes any case (europe/warsaw) and names the zone canonically.
+    config.CLINIC_TIME_ZONE = new Intl.DateTimeFormat('en-US', {
+      timeZone: config.CLINIC_TIME_ZONE,
+    }).resolvedOptions().timeZone;
+  } catch {
+    throw new ConfigError(
+      `Invalid configuration:\n  CLINIC_TIME_ZONE=${JSON.stringify(config.CLINIC_TIME_ZONE)} is invalid: not a time zone this server knows (an IANA name such as Europe/Warsaw)`,
     );
   }
   return config;

@@ -170,6 +170,11 @@ export const RedisChannels = {
   sipAppStopped: 'sip-app:stopped',
   /** A pause started, changed or ended: the services re-arm their pause-end timers. Payload: userId. */
   pauseChanged: 'pause:changed',
+  /**
+   * A patient's key that reached a sip app instance which does not hold the call (rtpengine sends
+   * every key to one instance of the host): {callId, tag, key} JSON; the instance holding it takes it.
+   */
+  callKeys: 'call:keys',
 } as const;
 
 /** The prefix of the name (CLIENT SETNAME) of every sip app instance's Redis connection. */

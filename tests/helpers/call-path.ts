@@ -9,7 +9,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { type CallEvent, type CallView } from '@deskline/protocol';
+import {
+  PROMPT_LANGUAGES,
+  PROMPT_NAMES,
+  type CallEvent,
+  type CallView,
+  type FixedPromptName,
+} from '@deskline/protocol';
 import { RedisKeys, RedisStreams, callFromHash } from '@deskline/store';
 import { freePort } from '@deskline/scripts/free-port';
 import type { ExitStatus } from '@deskline/scripts/managed-process';
@@ -29,6 +35,21 @@ export const INTRO_HZ = 440;
 export const INTRO_SECONDS = 3;
 export const HOLD_MUSIC_HZ = 1000;
 export const HOLD_MUSIC_SECONDS = 2;
+/**
+ * The call plan's prompts (issue 15), a tone each (the same in every language), written in
+ * PromptFiles' layout (<MEDIA_DIR>/prompts/<lang>/<name>.wav): the patient's side tells them apart by
+ * their tone (isTone's 15% windows do not overlap, nor those of the intro and the hold music).
+ */
+export const PROMPT_TONES: Readonly<Record<FixedPromptName, { hz: number; seconds: number }>> = {
+  intro: { hz: INTRO_HZ, seconds: INTRO_SECONDS },
+  closed: { hz: 1500, seconds: 1 },
+  menu: { hz: 2100, seconds: 1 },
+  'callback-offer': { hz: 2900, seconds: 1 },
+  'callback-confirmed': { hz: 700, seconds: 1 },
+  'voicemail-greeting': { hz: 3500, seconds: 1 },
+  'voicemail-saved': { hz: 3500, seconds: 1 },
+  'position-many': { hz: 3500, seconds: 1 },
+};
 
 const SIPP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../sipp');
 
@@ -181,6 +202,7 @@ export async function startCallPath(options: CallPathOptions = {}): Promise<Call
       SIP_APP_HOST: kamailio.appHost,
       SIP_APP_PORT: String(kamailio.appPort),
       RTPENGINE_NG_PORT: String(appNgPort),
+      RTPENGINE_DTMF_PORT: String(rtpengineProcess.dtmfPort),
       CLINIC_NUMBERS: CLINIC_NUMBER,
       MEDIA_DIR: mediaDir,
       ...options.appEnv,
@@ -290,6 +312,13 @@ function writeTestMedia(dir: string): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'intro.wav'), toneWav(INTRO_HZ, INTRO_SECONDS));
   writeFileSync(path.join(dir, 'hold-music.wav'), toneWav(HOLD_MUSIC_HZ, HOLD_MUSIC_SECONDS));
+  for (const language of PROMPT_LANGUAGES) {
+    mkdirSync(path.join(dir, 'prompts', language), { recursive: true });
+    for (const name of PROMPT_NAMES) {
+      const { hz, seconds } = PROMPT_TONES[name];
+      writeFileSync(path.join(dir, 'prompts', language, `${name}.wav`), toneWav(hz, seconds));
+    }
+  }
 }
 
 export async function activeCallIds(redis: Redis): Promise<string[]> {

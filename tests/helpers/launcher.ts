@@ -30,6 +30,8 @@ export interface LauncherPorts {
   sipPort: number;
   sipWsPort: number;
   ngPort: number;
+  /** RTPENGINE_DTMF_PORT (UDP). */
+  dtmfPort: number;
   sipAppPort: number;
   sipAppHealthPort: number;
   /** RTPENGINE_PORT_MIN; the range holds 100 ports. */
@@ -54,6 +56,7 @@ export async function launcherPorts(): Promise<LauncherPorts> {
     sipPort: await distinct(['tcp', 'udp']),
     sipWsPort: await distinct(),
     ngPort: await distinct(['tcp', 'udp']),
+    dtmfPort: await distinct(['udp']),
     sipAppPort: await distinct(),
     sipAppHealthPort: await distinct(),
     mediaPortMin: 40000 + 2 * Math.floor(Math.random() * 9000),
@@ -79,6 +82,7 @@ export function launcherEnv(
     SIP_PORT: String(ports.sipPort),
     SIP_WS_PORT: String(ports.sipWsPort),
     RTPENGINE_NG_PORT: String(ports.ngPort),
+    RTPENGINE_DTMF_PORT: String(ports.dtmfPort),
     SIP_APP_PORT: String(ports.sipAppPort),
     SIP_APP_HEALTH_PORT: String(ports.sipAppHealthPort),
     RTPENGINE_PORT_MIN: String(ports.mediaPortMin),

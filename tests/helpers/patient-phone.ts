@@ -41,6 +41,10 @@ export class PatientPhone {
   private readonly ssrc = randomInt(0, 0xffffffff);
   private sentPackets = 0;
   private closed = false;
+  /** Where it sends, once it does. */
+  private target: { address: string; port: number } | undefined;
+  /** A key is being pressed: the voice packets pause (RFC 4733 §2.5.1.1: events replace the audio). */
+  private keying = false;
 
   private constructor(
     private readonly socket: dgram.Socket,
@@ -104,6 +108,45 @@ export class PatientPhone {
     this.sending = false;
   }
 
+  /**
+   * Presses a key as a phone does in RFC 4733: telephone-event packets (payload type `payloadType`, the
+   * one the patient's SDP offers: 101 in patientSdp) every 20 ms for `durationMs`, all with the
+   * event's start timestamp and a growing duration, the first with the marker bit, then the end packet
+   * three times; the voice pauses meanwhile. Resolves once the last end packet is sent. Needs the
+   * phone to be sending (media has arrived, or `sendTo`).
+   */
+  async pressKey(key: string, options: { durationMs?: number; payloadType?: number } = {}): Promise<void> {
+    const event = '0123456789*#'.indexOf(key);
+    if (event < 0 || key.length !== 1) throw new Error(`no such key: ${key}`);
+    const target = this.target;
+    if (!target) throw new Error('the phone sends nothing yet: no media has arrived');
+    const payloadType = options.payloadType ?? 101;
+    const packets = Math.max(1, Math.round((options.durationMs ?? 100) / PACKET_MS));
+    const timestamp = this.timestamp;
+    const send = (duration: number, end: boolean, marker: boolean): void => {
+      const packet = Buffer.alloc(16);
+      packet[0] = 0x80;
+      packet[1] = (marker ? 0x80 : 0) | payloadType;
+      packet.writeUInt16BE((this.sequence = (this.sequence + 1) & 0xffff), 2);
+      packet.writeUInt32BE(timestamp, 4);
+      packet.writeUInt32BE(this.ssrc, 8);
+      packet[12] = event;
+      packet[13] = (end ? 0x80 : 0) | 10; // volume -10 dBm0
+      packet.writeUInt16BE(Math.min(0xffff, duration), 14);
+      this.socket.send(packet, target.port, target.address);
+    };
+    this.keying = true;
+    try {
+      for (let i = 1; i <= packets; i++) {
+        send(i * SAMPLES_PER_PACKET, false, i === 1);
+        await new Promise((resolve) => setTimeout(resolve, PACKET_MS));
+      }
+      for (let i = 0; i < 3; i++) send(packets * SAMPLES_PER_PACKET, true, false);
+    } finally {
+      this.keying = false;
+    }
+  }
+
   /** Closes the socket; again is a no-op (an agent's ring and the test may both close its media). */
   close(): void {
     this.stopSending();
@@ -119,11 +162,17 @@ export class PatientPhone {
    * jumping), as a phone that lost its audio for a moment.
    */
   private startSending(address: string, port: number): void {
+    this.target = { address, port };
     const payload = Buffer.alloc(SAMPLES_PER_PACKET);
     let phase = 0;
     const started = Date.now();
     let intervals = 0;
     const send = (): void => {
+      if (this.keying) {
+        this.timestamp = (this.timestamp + SAMPLES_PER_PACKET) >>> 0;
+        phase += SAMPLES_PER_PACKET;
+        return;
+      }
       for (let i = 0; i < SAMPLES_PER_PACKET; i++) {
         payload[i] = linearToUlaw(Math.round(6000 * Math.sin((2 * Math.PI * this.toneHz * phase++) / 8000)));
       }

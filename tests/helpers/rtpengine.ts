@@ -25,6 +25,8 @@ export interface TestRtpengine {
   ngPort: number;
   /** The media address (RTPENGINE_INTERFACE). */
   interface: string;
+  /** Where it sends the keypresses it sees (--dtmf-log-dest 127.0.0.1:<port>): the sip app's RTPENGINE_DTMF_PORT. */
+  dtmfPort: number;
   portMin: number;
   portMax: number;
   /** The rtpengine process now running (a new one after `restart`). */
@@ -103,6 +105,7 @@ export async function reserveMediaRange(size = 100): Promise<{ portMin: number; 
 export async function startTestRtpengine(options: TestRtpengineOptions = {}): Promise<TestRtpengine> {
   const host = '127.0.0.1';
   const ngPort = await freePort(host, ['udp', 'tcp']);
+  const dtmfPort = await freePort(host, ['udp']);
   const range = await mediaRange(host, options.ports ?? 100);
   const [portMin, portMax] = range;
   rangesInUse.add(range);
@@ -117,6 +120,7 @@ export async function startTestRtpengine(options: TestRtpengineOptions = {}): Pr
       interface: host,
       portMin,
       portMax,
+      dtmfPort,
       keyspace,
       configDir,
       onLine: (line) => {
@@ -140,6 +144,7 @@ export async function startTestRtpengine(options: TestRtpengineOptions = {}): Pr
     ngHost: host,
     ngPort,
     interface: host,
+    dtmfPort,
     portMin,
     portMax,
     get process() {

@@ -46,6 +46,8 @@ function figures(
     answered: count('answered'),
     abandonedDuringIntro: count('abandoned-intro'),
     abandonedWhileWaiting: count('abandoned-waiting'),
+    closed: count('closed'),
+    callbackRequested: count('callback-requested'),
     callbacks: callbacks.length,
     callbackOutcomes,
     waitAverageMs: average(waits),

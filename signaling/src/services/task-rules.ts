@@ -85,15 +85,30 @@ export function applyCall(before: StoredTask, call: CallView, streamId: string, 
   task.updatedAt = now;
   if (!task.callIds.includes(call.id)) task.callIds.push(call.id);
   const current = !task.call || task.call.id === call.id || call.startedAt >= task.call.startedAt;
-  if (call.state === 'abandoned' || call.state === 'ended') task.finished.push(call.id);
-  if (call.state === 'abandoned') task.attempts += 1;
+  // The call plan's final states (issue 15): nobody answered, and the patient may want a call back.
+  const unanswered =
+    call.state === 'abandoned' ||
+    call.state === 'callback-requested' ||
+    (call.state === 'closed' && call.endedAt !== undefined);
+  if (unanswered || call.state === 'ended') task.finished.push(call.id);
+  if (unanswered) task.attempts += 1;
   if (!current || task.status === 'closed') return task;
   task.call = call;
+  if (call.state === 'callback-requested') task.callbackRequested = true;
+  else delete task.callbackRequested;
   switch (call.state) {
     case 'intro':
+    case 'menu':
     case 'waiting':
     case 'ringing':
-      if (task.status === 'incoming' || task.status === 'abandoned') unassign(task, 'incoming');
+    case 'offer':
+    case 'voicemail':
+    case 'closed':
+      if (task.status === 'incoming' || task.status === 'abandoned')
+        unassign(task, unanswered ? 'abandoned' : 'incoming');
+      break;
+    case 'callback-requested':
+      if (task.status === 'incoming' || task.status === 'abandoned') unassign(task, 'abandoned');
       break;
     case 'bridged':
       task.status = 'on-the-line';

@@ -15,6 +15,11 @@ export class CallRegistry {
       .sort((a, b) => (a.queuedAt ?? 0) - (b.queuedAt ?? 0));
   }
 
+  /** The call with this id (rtpengine's call id), while this process has it. */
+  get(id: string): PatientCall | undefined {
+    return this.calls.get(id);
+  }
+
   /** Tracks the call until it has ended. */
   add(call: PatientCall): void {
     this.calls.set(call.id, call);

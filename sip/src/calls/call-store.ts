@@ -1,5 +1,5 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import { type CallEvent, type CallRecord, type CallView } from '@deskline/protocol';
+import { FINAL_CALL_STATES, type CallEvent, type CallRecord, type CallView } from '@deskline/protocol';
 import { DEFAULT_HISTORY_RETENTION_DAYS, OWNER_FIELD, RedisKeys, RedisStreams, callToHash } from '@deskline/store';
 import {
   CALL_SIP_TTL_SECONDS,
@@ -28,7 +28,14 @@ export function callRecordOf(view: CallView): CallRecord {
     id: view.id,
     from: view.from,
     line: view.line,
-    outcome: answered ? 'answered' : view.queuedAt === undefined ? 'abandoned-intro' : 'abandoned-waiting',
+    outcome: answered
+      ? 'answered'
+      : view.state === 'closed' || view.state === 'callback-requested'
+        ? view.state
+        : view.queuedAt === undefined
+          ? 'abandoned-intro'
+          : 'abandoned-waiting',
+    ...(view.afterHours ? { afterHours: true } : {}),
     startedAt: view.startedAt,
     ...(view.queuedAt !== undefined ? { queuedAt: view.queuedAt } : {}),
     ...(answered ? { answeredAt: view.answeredAt } : {}),
@@ -59,15 +66,25 @@ export class CallStore {
     const key = RedisKeys.call(view.id);
     const event: CallEvent = { call: view };
     const tx = this.redis.multi();
-    if (view.state === 'ended' || view.state === 'abandoned') tx.del(callSipKey(view.id));
+    const over = isOver(view);
+    if (over) tx.del(callSipKey(view.id));
     else if (sip) this.changeSip(tx, view.id, sip);
     // The whole hash is rewritten, so a field the view no longer has (an agent after a ring
     // timeout) does not linger.
     tx.del(key);
     tx.hset(key, this.owner ? { ...callToHash(view), [OWNER_FIELD]: this.owner } : callToHash(view));
-    switch (view.state) {
+    switch (over ? 'over' : view.state) {
       case 'intro':
         tx.sadd(RedisKeys.activeCalls, view.id);
+        break;
+      // The call plan's (issue 15): out of the queue, still on the line.
+      case 'menu':
+      case 'offer':
+      case 'voicemail':
+      case 'closed':
+      case 'callback-requested':
+        tx.sadd(RedisKeys.activeCalls, view.id);
+        tx.zrem(RedisKeys.waitingCalls, view.id);
         break;
       case 'waiting':
         tx.sadd(RedisKeys.activeCalls, view.id);
@@ -78,8 +95,7 @@ export class CallStore {
         tx.sadd(RedisKeys.activeCalls, view.id);
         tx.zrem(RedisKeys.waitingCalls, view.id);
         break;
-      case 'ended':
-      case 'abandoned':
+      case 'over':
         tx.srem(RedisKeys.activeCalls, view.id);
         tx.zrem(RedisKeys.waitingCalls, view.id);
         tx.expire(key, ENDED_CALL_TTL_SECONDS);
@@ -129,6 +145,16 @@ export class CallStore {
     if (Object.keys(fields).length > 0) tx.hset(key, fields);
     tx.expire(key, CALL_SIP_TTL_SECONDS);
   }
+}
+
+/**
+ * The call is over for Redis: ended, abandoned, closed once it has its endedAt, and the final states
+ * of the call plan. A callback-requested call is over at once (its confirmation still plays): its task
+ * is the board's from then on.
+ */
+function isOver(view: CallView): boolean {
+  if (view.state === 'closed') return view.endedAt !== undefined;
+  return FINAL_CALL_STATES.includes(view.state);
 }
 
 async function execute(tx: ChainableCommander): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type CallView } from '@deskline/protocol';
+import { FINAL_CALL_STATES, type CallView } from '@deskline/protocol';
 import {
   OWNER_FIELD,
   ORPHAN_TAKE_OVER,
@@ -96,7 +96,10 @@ export async function takeOverOrphanedCalls(deps: OrphanedCallsDeps): Promise<Or
   for (const id of await redis.smembers(RedisKeys.activeCalls)) {
     const hash = await redis.hgetall(RedisKeys.call(id));
     const view = callFromHash(hash);
-    if (!view || view.state === 'ended' || view.state === 'abandoned') {
+    // Over: ended, abandoned, the call plan's final states, and closed once it has its end.
+    const over =
+      !view || FINAL_CALL_STATES.includes(view.state) || (view.state === 'closed' && view.endedAt !== undefined);
+    if (over) {
       // Expired, damaged, or ended without leaving the set: nothing to tell anyone, only to tidy.
       await redis.multi().srem(RedisKeys.activeCalls, id).zrem(RedisKeys.waitingCalls, id).exec();
       continue;
@@ -134,8 +137,14 @@ async function adoptOrphan(deps: OrphanedCallsDeps, view: CallView, sip: CallSip
 }
 
 async function endOrphan(deps: OrphanedCallsDeps, view: CallView, owner: string): Promise<void> {
-  const state = view.state === 'bridged' ? 'ended' : 'abandoned';
-  await deps.store.record({ ...view, state, endedAt: Date.now() });
+  // A call hearing the closed prompt is closed (not a missed call); others as before the call plan.
+  const state = view.state === 'bridged' ? 'ended' : view.state === 'closed' ? 'closed' : 'abandoned';
+  await deps.store.record({
+    ...view,
+    state,
+    endedAt: Date.now(),
+    ...(state === 'abandoned' ? { abandonedIn: view.state } : {}),
+  });
   try {
     await deps.rtpengine.deleteCall(view.id);
   } catch (err) {

@@ -1,8 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { CallState, CallView } from '@deskline/protocol';
+import {
+  DEFAULT_CALL_PLAN,
+  openingAt,
+  type CallPlan,
+  type CallState,
+  type CallView,
+  type FixedPromptName,
+  type Opening,
+  type OverflowTarget,
+  type Queue,
+} from '@deskline/protocol';
 import type { IncomingInviteRequest, Session } from 'sip.js/lib/core/index.js';
 import { MediaSession } from '../media/media-session.js';
+import type { PromptFiles } from '../media/prompt-files.js';
 import type { RtpEngine } from '../media/rtpengine.js';
 import { heldAfterRestart } from '../media/rtpengine-watch.js';
 import type { Agent, AgentStore } from '../routing/agent-store.js';
@@ -16,6 +27,7 @@ import { PatientLeg } from './patient-leg.js';
 import { PostDialTimings, type PostDialStep } from './post-dial-timings.js';
 import type { CallStep } from './steps/call-step.js';
 import { IntroStep } from './steps/intro.js';
+import { PlayPromptsStep } from './steps/play-prompts.js';
 import { RingAgentStep, type RingFailure } from './steps/ring-agent.js';
 import { TalkStep } from './steps/talk.js';
 import { HOLD_MUSIC_REPEATS, WaitWithMusicStep } from './steps/wait-with-music.js';
@@ -54,7 +66,15 @@ export interface PatientCallDeps {
   keepaliveMs: number;
   /** The queue of adopted calls' first keepalives (one per process). */
   adoptionProbes: AdoptionProbes;
+  /** The call plan, read for each new call (CallPlanStore). */
+  plans: { get(): Promise<CallPlan> };
+  prompts: PromptFiles;
+  /** CLINIC_TIME_ZONE: the plan's hours are in it. */
+  timeZone: string;
 }
+
+/** The menu and the callback offer play this many times before the call goes on without a key. */
+export const PROMPT_ROUNDS = 2;
 
 /** Why a call ended, for the log line. */
 export type EndReason =
@@ -68,7 +88,11 @@ export type EndReason =
   | 'media-failed'
   | 'media-lost'
   | 'failed'
-  | 'shutdown';
+  | 'shutdown'
+  /** The closed prompt was played (outside the hours, or an overflow to it). */
+  | 'closed'
+  /** The patient asked for a callback and heard the confirmation. */
+  | 'callback-requested';
 
 /** A call another process left, as its Redis records have it: the view, and the SIP state to go on with. */
 export interface AdoptedCall {
@@ -109,6 +133,17 @@ export class PatientCall {
   private lastSent: Promise<void> = Promise.resolve();
   /** A new call's way to its first ring, at debug level; adopted calls have none. */
   private timings: PostDialTimings | undefined;
+  /** The call plan, read once per call: at the INVITE (alongside rtpengine's offer) or at the adoption. */
+  private plan: CallPlan = DEFAULT_CALL_PLAN;
+  private planRead: Promise<CallPlan> | undefined;
+  /** The plan's queue the call waits in, once chosen (menu, or the first queue). */
+  private queue: Queue | undefined;
+  /** The maximum wait (plan.maxWaitSeconds), counted from queuedAt; stopped while an agent rings. */
+  private maxWaitTimer: NodeJS.Timeout | undefined;
+  /** Builds the prompt step the call is in again (menu, offer, closed, confirmation): after an rtpengine restart. */
+  private promptAgain: (() => CallStep) | undefined;
+  /** The queue has been chosen (a key in the menu, or none): later keys and the menu's end change nothing. */
+  private queueChosen = false;
   private ending: Promise<void> | undefined;
   private markEnded!: () => void;
   /** Settles once the call has ended and everything it held is released. */
@@ -190,6 +225,16 @@ export class PatientCall {
     return this.view.queuedAt;
   }
 
+  /** The members of the call's queue, who alone may take it ([] = anyone). */
+  get memberIds(): readonly string[] {
+    return this.queue?.memberIds ?? [];
+  }
+
+  /** The patient's From tag: rtpengine reports their keypresses under it. */
+  get patientTag(): string {
+    return this.media.patientTag;
+  }
+
   /**
    * Waiting in Redis as well as here, with a patient who is provably there (PatientLeg.alive): the
    * router may claim an agent for it.
@@ -204,6 +249,11 @@ export class PatientCall {
     if (!request) throw new Error('an adopted call has no INVITE to answer');
     // The chain let through an INVITE with an SDP offer that carries audio, or one without a body.
     const lateOffer = request.message.body.trim() === '';
+    // The plan is read alongside rtpengine's offer: it adds nothing to the post-dial delay.
+    this.planRead = this.deps.plans.get().catch((err: unknown) => {
+      this.log.error({ err }, 'could not read the call plan; the call goes on with the default plan');
+      return DEFAULT_CALL_PLAN;
+    });
     let sdp: string;
     try {
       sdp = lateOffer ? await this.media.offerForPatient() : await this.media.answerForQueue(request.message.body);
@@ -241,12 +291,28 @@ export class PatientCall {
    * in-dialog OPTIONS (AdoptionProbes): a hang-up lost while no sip app was connected ends the call
    * within a second or two of the adoption, as the keepalive would (patient- or agent-vanished).
    * A bridged call whose agent dialog was not written down is ended, with a BYE to the patient.
+   * The call plan's states, the simplest way on (docs/call-plan.md): a call in its menu waits in the
+   * first queue (as with no key); one hearing the callback offer or the closed prompt hears the
+   * closed prompt (again) and is hung up on; one that asked for a callback is hung up on.
    */
   async resume(sip: CallSipState): Promise<void> {
     const state = this.machine.state;
     this.log.info({ state, queuedAt: this.view.queuedAt }, 'adopted a call whose sip app instance is gone');
-    if (state === 'intro') {
+    this.plan = await this.deps.plans.get().catch((err: unknown) => {
+      this.log.error({ err }, 'could not read the call plan; the call goes on with the default plan');
+      return DEFAULT_CALL_PLAN;
+    });
+    this.queue = this.plan.queues.find((queue) => queue.id === this.view.queueId) ?? this.plan.queues[0];
+    if (state === 'intro' || state === 'menu') {
       this.enterWaiting();
+      return;
+    }
+    if (state === 'offer' || state === 'closed') {
+      this.closeCall(false);
+      return;
+    }
+    if (state === 'callback-requested') {
+      void this.end('callback-requested', { bye: true });
       return;
     }
     if (state === 'waiting') {
@@ -274,6 +340,7 @@ export class PatientCall {
     if (!this.routable) return false;
     this.timings?.mark('claimed');
     const musicNotAsked = this.step instanceof WaitWithMusicStep && !this.step.asked;
+    clearTimeout(this.maxWaitTimer);
     this.agent = agent;
     this.queued = false;
     this.moveTo('ringing', { agentUserId: agent.userId, workstationId: agent.workstationId });
@@ -323,13 +390,16 @@ export class PatientCall {
     const state = this.machine.state;
     this.log.info({ state }, 'rtpengine restarted with the call; restoring what the patient hears');
     if (state === 'intro' && this.step instanceof IntroStep) {
-      this.runStep(new IntroStep(this.media, this.deps.introFile, this.log, () => this.enterWaiting()));
+      this.runStep(new IntroStep(this.media, this.deps.introFile, this.log, () => this.afterIntro()));
     } else if (state === 'waiting') {
       this.runStep(new WaitWithMusicStep(this.media, this.deps.holdMusicFile, this.log));
     } else if (state === 'ringing') {
       await this.playHoldMusic();
     } else if (state === 'bridged') {
       await this.reofferToAgent();
+    } else if (this.promptAgain) {
+      // menu, offer, closed, callback-requested: the prompt from the start.
+      this.runStep(this.promptAgain());
     }
   }
 
@@ -377,6 +447,8 @@ export class PatientCall {
    */
   leave(): Promise<void> {
     if (!this.published) return this.end('shutdown', { bye: true });
+    // Over in Redis already (its task is on the board): no instance would adopt it, so it is hung up now.
+    if (this.machine.state === 'callback-requested') return this.end('callback-requested', { bye: true });
     this.ending ??= this.handOver();
     return this.ending;
   }
@@ -399,9 +471,9 @@ export class PatientCall {
       this.backToWaiting();
       await this.playHoldMusic();
       await this.releaseAgent();
-    } else if (state === 'intro' || (step instanceof WaitWithMusicStep && !step.asked)) {
-      // A call that has not had its music yet (in its intro, or waiting for its first routing pass).
-      if (state === 'intro') this.moveTo('waiting', { queuedAt: Date.now() });
+    } else if (state === 'intro' || state === 'menu' || (step instanceof WaitWithMusicStep && !step.asked)) {
+      // A call that has not had its music yet (in its intro or menu, or waiting for its first routing pass).
+      if (state === 'intro' || state === 'menu') this.moveTo('waiting', { queuedAt: Date.now() });
       await this.playHoldMusic();
     }
     const agentDialog = this.agentLeg?.snapshot();
@@ -425,14 +497,21 @@ export class PatientCall {
 
   private async finish(reason: EndReason, byePatient: boolean, byeHeaders?: string[]): Promise<void> {
     this.step?.stop();
+    clearTimeout(this.maxWaitTimer);
     await Promise.all([byePatient ? this.leg?.hangUp(byeHeaders) : this.leg?.close(), this.agentLeg?.hangUp()]);
     // A patient who had our 200 reached the clinic, ACK or not: a BYE that overtook the ACK, an ACK
     // lost on the way (no-ack), a late offer's ACK with no usable answer, a stop before the ACK. The
     // call is recorded as the ACK would have recorded it (intro), then abandoned below, so that the
     // patient gets their callback task.
     if (!this.published && this.leg) this.publish();
-    if (this.published && !this.machine.isFinal) {
-      this.moveTo(this.machine.state === 'bridged' ? 'ended' : 'abandoned', { endedAt: Date.now() });
+    const state = this.machine.state;
+    if (this.published && state === 'closed' && this.view.endedAt === undefined) {
+      // Closed is final once the call is over, whoever hung up: not a missed call.
+      this.view = { ...this.view, endedAt: Date.now() };
+      this.publish();
+    } else if (this.published && !this.machine.isFinal && state !== 'closed') {
+      if (state === 'bridged') this.moveTo('ended', { endedAt: Date.now() });
+      else this.moveTo('abandoned', { endedAt: Date.now(), abandonedIn: state });
     }
     await Promise.all([this.media.destroy(), this.writes]);
     await this.releaseAgent();
@@ -493,17 +572,84 @@ export class PatientCall {
     if (this.ending) return;
     this.timings?.mark('ack');
     this.publish({ set: this.sipState() });
-    if (this.deps.skipIntro) {
-      this.enterWaiting();
+    // Read since the INVITE: settled long before the ACK.
+    const planRead = this.planRead ?? Promise.resolve(DEFAULT_CALL_PLAN);
+    void planRead.then((plan) => this.arrive(plan));
+  }
+
+  /**
+   * The patient is on the line (ACK): outside the hours, the closed prompt (no intro); else the intro,
+   * then the menu or the queue (docs/call-plan.md, "What a caller hears").
+   */
+  private arrive(plan: CallPlan): void {
+    if (this.ending) return;
+    this.plan = plan;
+    let opening: Opening = { open: true };
+    try {
+      opening = openingAt(plan, this.deps.timeZone, new Date());
+    } catch (err) {
+      this.log.error({ err }, 'could not tell whether the clinic is open; the call is taken as in the hours');
+    }
+    if (!opening.open) {
+      this.log.info({ closure: opening.closure?.reason ?? null }, 'call outside the opening hours');
+      this.closeCall(true);
       return;
     }
-    this.runStep(new IntroStep(this.media, this.deps.introFile, this.log, () => this.enterWaiting()));
+    if (this.deps.skipIntro) {
+      this.afterIntro();
+      return;
+    }
+    this.runStep(new IntroStep(this.media, this.deps.introFile, this.log, () => this.afterIntro()));
+  }
+
+  /** With more than one queue that has a key, the menu; else the first queue. */
+  private afterIntro(): void {
+    if (this.ending) return;
+    const choices = this.plan.queues.filter((queue) => queue.digit !== null);
+    if (choices.length < 2) {
+      void this.joinQueue(this.plan.queues[0]);
+      return;
+    }
+    this.moveTo('menu');
+    this.playPrompt('menu', PROMPT_ROUNDS, () => {
+      this.log.info('no key in the menu: the first queue');
+      void this.joinQueue(this.plan.queues[0]);
+    });
+  }
+
+  /**
+   * The call's queue is chosen: with plan.nobodyAvailable set and nobody who can take the queue on
+   * duty (on a workstation, not paused), the overflow at once; else the queue.
+   */
+  private async joinQueue(queue: Queue | undefined): Promise<void> {
+    if (this.ending || this.queueChosen) return;
+    this.queueChosen = true;
+    this.queue = queue;
+    const target = this.plan.nobodyAvailable;
+    if (target !== null) {
+      let onDuty = true;
+      try {
+        onDuty = await this.deps.agents.anyoneOnDuty(queue?.memberIds ?? []);
+      } catch (err) {
+        this.log.warn({ err }, 'could not tell whether anyone can take the call; it waits');
+      }
+      if (this.ending) return;
+      if (!onDuty) {
+        this.log.info({ queueId: queue?.id, target }, 'nobody can take the queue now: the overflow');
+        this.overflow(target);
+        return;
+      }
+    }
+    this.enterWaiting();
   }
 
   private enterWaiting(): void {
     if (this.ending) return;
+    this.step?.stop();
+    this.queue ??= this.plan.queues[0];
+    const queueId = this.plan.queues.length > 1 && this.queue ? { queueId: this.queue.id } : {};
     // Right behind the intro's write when there is no intro (SKIP_INTRO): one round trip less to the queue.
-    this.moveTo('waiting', { queuedAt: Date.now() }, undefined, true);
+    this.moveTo('waiting', { queuedAt: Date.now(), ...queueId }, undefined, true);
     this.waitInQueue('call-waiting');
   }
 
@@ -522,6 +668,112 @@ export class PatientCall {
       return this.deps.routing.wake(trigger);
     });
     this.runStep(new WaitWithMusicStep(this.media, this.deps.holdMusicFile, this.log, routed));
+    this.promptAgain = undefined;
+    this.armMaxWait();
+  }
+
+  /**
+   * A key the patient pressed (KeypressListener): in the menu, a queue's key picks it; while waiting,
+   * plan.keypad.callbackDigit asks for a callback and voicemailDigit leaves a message; in the callback
+   * offer, the callback key. Any other key, or a key in another state, is ignored.
+   */
+  onKey(key: string): void {
+    if (this.ending) return;
+    const state = this.machine.state;
+    const { keypad } = this.plan;
+    this.log.info({ key, state }, 'the patient pressed a key');
+    if (state === 'menu') {
+      const queue = this.plan.queues.find((candidate) => candidate.digit === key);
+      if (queue && !this.queueChosen) {
+        this.step?.stop();
+        void this.joinQueue(queue);
+      }
+      return;
+    }
+    if ((state === 'waiting' || state === 'offer') && key === keypad.callbackDigit) {
+      this.requestCallback();
+      return;
+    }
+    if (state === 'waiting' && key === keypad.voicemailDigit) this.startVoicemail();
+  }
+
+  /**
+   * Out of the queue to `target` (plan.nobodyAvailable, or plan.overflow after the maximum wait):
+   * the callback offer, the closed message, or voicemail. The one place the overflow is decided.
+   */
+  private overflow(target: OverflowTarget): void {
+    if (this.ending) return;
+    clearTimeout(this.maxWaitTimer);
+    this.queued = false;
+    if (target === 'voicemail') {
+      this.startVoicemail();
+      return;
+    }
+    if (target === 'callback-offer' && this.plan.keypad.callbackDigit !== null) {
+      this.moveTo('offer');
+      this.playPrompt('callback-offer', PROMPT_ROUNDS, () => this.closeCall(false));
+      return;
+    }
+    if (target === 'callback-offer') this.log.warn('a callback offer needs keypad.callbackDigit; the closed message');
+    this.closeCall(false);
+  }
+
+  /**
+   * The closed prompt, then the clinic hangs up (or, outside the hours with closedAction voicemail, a
+   * message). Final `closed` once over, whoever hangs up.
+   */
+  private closeCall(afterHours: boolean): void {
+    if (this.ending) return;
+    clearTimeout(this.maxWaitTimer);
+    this.queued = false;
+    if (this.machine.state !== 'closed') this.moveTo('closed', afterHours ? { afterHours: true } : {});
+    this.playPrompt('closed', 1, () => {
+      if (afterHours && this.plan.closedAction === 'voicemail') this.startVoicemail();
+      else void this.end('closed', { bye: true });
+    });
+  }
+
+  /** The callback key: final at once (the task keeps the caller's queuedAt), then the confirmation and BYE. */
+  private requestCallback(): void {
+    clearTimeout(this.maxWaitTimer);
+    this.queued = false;
+    this.moveTo('callback-requested', { endedAt: Date.now() });
+    this.playPrompt('callback-confirmed', 1, () => void this.end('callback-requested', { bye: true }));
+  }
+
+  /**
+   * PLACEHOLDER until the voicemail step (issue 15, the `voicemail` helper's) replaces it at merge:
+   * there is no recording yet, so the call hears the closed prompt (unless it just did) and ends
+   * `closed`.
+   */
+  private startVoicemail(): void {
+    this.log.warn('voicemail not available yet');
+    if (this.machine.state === 'closed') void this.end('closed', { bye: true });
+    else this.closeCall(false);
+  }
+
+  /** A prompt in each of the plan's languages in turn, `rounds` times, then `onFinished`. */
+  private playPrompt(name: FixedPromptName, rounds: number, onFinished: () => void): void {
+    const files = this.plan.languages.map((language) => this.deps.prompts.prompt(language, name));
+    const build = (): CallStep => new PlayPromptsStep(name, this.media, files, rounds, this.log, onFinished);
+    this.promptAgain = build;
+    this.runStep(build());
+  }
+
+  /**
+   * plan.maxWaitSeconds after queuedAt, the overflow (plan.overflow). Armed whenever the call waits
+   * (again): a ring stops it, a failed ring arms it for what is left, at once when nothing is.
+   */
+  private armMaxWait(): void {
+    clearTimeout(this.maxWaitTimer);
+    const maxMs = this.plan.maxWaitSeconds * 1000;
+    if (maxMs <= 0 || this.view.queuedAt === undefined) return;
+    const leftMs = Math.max(0, this.view.queuedAt + maxMs - Date.now());
+    this.maxWaitTimer = setTimeout(() => {
+      if (this.ending || this.machine.state !== 'waiting') return;
+      this.log.info({ maxWaitSeconds: this.plan.maxWaitSeconds }, 'the maximum wait is over: the overflow');
+      this.overflow(this.plan.overflow);
+    }, leftMs);
   }
 
   private onAgentAnswered(agent: Agent, leg: AgentLeg): void {

@@ -25,8 +25,14 @@ export class AgentStore {
     return reachAgent(this.redis, userId, workstationId);
   }
 
-  async claim(agent: Agent, callId: string): Promise<ClaimResult> {
-    return (await this.record.claim(agent, callId)).outcome;
+  /** `memberIds`: the call's queue's members (the call plan's; [] = anyone), checked by the claim itself. */
+  async claim(agent: Agent, callId: string, memberIds: readonly string[] = []): Promise<ClaimResult> {
+    return (await this.record.claim(agent, callId, memberIds)).outcome;
+  }
+
+  /** Whether anyone who can take a queue with `memberIds` ([] = anyone) is on a workstation and not paused. */
+  anyoneOnDuty(memberIds: readonly string[]): Promise<boolean> {
+    return this.record.anyoneOnDuty(memberIds);
   }
 
   /**

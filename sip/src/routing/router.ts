@@ -154,24 +154,31 @@ export class Router implements RoutingHooks {
     const candidates = (await this.options.agents.candidates()).filter(
       (agent) => (this.held.get(agent.userId) ?? 0) <= now,
     );
+    // Each call takes only its queue's members (the call plan's): a call whose members are all busy
+    // does not hold up the calls behind it that another queue's agents can take.
     for (const call of calls) {
       if (candidates.length === 0) return;
       await this.assign(call, candidates, trigger);
     }
   }
 
-  /** Claims the first candidate who can still take `call` and rings them; takes used-up candidates off the list. */
+  /**
+   * Claims the first candidate who can still take `call` (a member of its queue) and rings them; takes
+   * used-up candidates off the list, and leaves those of other queues on it.
+   */
   private async assign(call: PatientCall, candidates: Agent[], trigger: string): Promise<void> {
     const { agents, log } = this.options;
     call.markPostDial('routing');
-    while (candidates.length > 0 && call.routable) {
-      const agent = candidates[0] as Agent;
-      const result = await agents.claim(agent, call.id);
+    const members = call.memberIds;
+    const fits = (agent: Agent): boolean => members.length === 0 || members.includes(agent.userId);
+    for (let index = candidates.findIndex(fits); index >= 0 && call.routable; index = candidates.findIndex(fits)) {
+      const agent = candidates[index] as Agent;
+      const result = await agents.claim(agent, call.id, members);
       if (result === 'call-not-waiting') {
         log.debug({ callId: call.id }, 'call not in calls:waiting; skipped');
         return;
       }
-      candidates.shift();
+      candidates.splice(index, 1);
       if (result !== 'claimed') {
         log.debug({ userId: agent.userId, result }, 'agent could not be claimed');
         continue;

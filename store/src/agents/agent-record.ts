@@ -8,6 +8,7 @@ import {
   END_PAUSE,
   EXTEND,
   LEAVE,
+  ON_DUTY,
   PAUSE,
   PICK,
   POSITION,
@@ -136,10 +137,14 @@ export class AgentRecord {
     await this.redis.hdel(RedisKeys.agent(userId), 'lastPausedAt', 'lastPauseEndedAt');
   }
 
-  /** The agent rings for `callId` (available -> ringing), the call leaves the queue. */
+  /**
+   * The agent rings for `callId` (available -> ringing), the call leaves the queue. With `memberIds`
+   * (the call's queue's, non-empty), only a member is claimed.
+   */
   async claim(
     agent: { userId: string; workstationId: string; sipUser: string },
     callId: string,
+    memberIds: readonly string[] = [],
   ): Promise<{ outcome: ClaimOutcome; reason?: string }> {
     const [outcome, reason] = (await this.redis.eval(
       CLAIM,
@@ -152,8 +157,14 @@ export class AgentRecord {
       agent.userId,
       agent.workstationId,
       callId,
+      ...memberIds,
     )) as [ClaimOutcome, string?];
     return reason === undefined ? { outcome } : { outcome, reason };
+  }
+
+  /** Whether one of `memberIds` (none: anyone) is on a workstation and not paused. One script, one round trip. */
+  async anyoneOnDuty(memberIds: readonly string[] = []): Promise<boolean> {
+    return (await this.redis.eval(ON_DUTY, 2, RedisKeys.users, RedisKeys.idleAgents, ...memberIds)) === 1;
   }
 
   /** ringing -> on-call; a paused agent talks and stays paused. */

@@ -192,14 +192,20 @@ return ended`,
 
 /**
  * The claim: one script, so that two sip app instances can never ring one agent, nor hand one call
- * out twice. A paused agent is not `available`, so is never claimed.
+ * out twice. A paused agent is not `available`, so is never claimed. With the call's queue's members
+ * (the call plan's memberIds, issue 15) after the call id, only one of them is claimed.
  *   KEYS: agent:<userId>, agents:idle, calls:waiting, sip-registration:<sipUser>, stream:team-events
- *   ARGV: userId, workstationId, callId
+ *   ARGV: userId, workstationId, callId, [memberId, …]
  *   returns: {'claimed'} | {'agent-unavailable', reason} | {'not-registered'} | {'call-not-waiting'}
  */
 export const CLAIM = agentScript(
   'claim',
   `
+if #ARGV > 3 then
+  local member = false
+  for i = 4, #ARGV do if ARGV[i] == ARGV[1] then member = true break end end
+  if not member then return {'agent-unavailable', "not a member of the call's queue"} end
+end
 local agent = redis.call('HMGET', KEYS[1], 'state', 'workstationId', 'callId')
 local from = position(agent)
 local reason = check(from, 'ringing')
@@ -258,4 +264,25 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('PUBLISH', '${RedisChannels.routeWake}', ARGV[1])
 ${teamEvent('KEYS[3]', 'ARGV[1]')}
 return {'available'}`,
+);
+
+/**
+ * Read-only: whether anyone who can take a queue is on duty, i.e. on a workstation and not paused
+ * (available, ringing or on a call): the call plan's "nobody available" overflow (issue 15).
+ *   KEYS: users, agents:idle   ARGV: the queue's memberIds (none: every user)
+ *   returns: 1 | 0
+ */
+export const ON_DUTY = agentScript(
+  'pick',
+  `
+local ids = ARGV
+if #ids == 0 then
+  if redis.call('ZCARD', KEYS[2]) > 0 then return 1 end
+  ids = redis.call('SMEMBERS', KEYS[1])
+end
+for _, userId in ipairs(ids) do
+  local from = position(redis.call('HMGET', '${AGENT_PREFIX}' .. userId, 'state', 'workstationId', 'callId'))
+  if from == 'available' or from == 'ringing' or from == 'on-call' then return 1 end
+end
+return 0`,
 );

@@ -53,6 +53,7 @@ test('the defaults are those of docs/call-path.md', () => {
     interface: '127.0.0.1',
     portMin: 30000,
     portMax: 30999,
+    dtmfPort: 22223,
     redisDb: 1,
   });
 });

@@ -23,6 +23,8 @@ test('defaults follow docs/call-path.md', () => {
   assert.is(config.SIP_APP_PORT, 5070);
   assert.is(config.RTPENGINE_NG_HOST, '127.0.0.1');
   assert.is(config.RTPENGINE_NG_PORT, 22222);
+  assert.is(config.RTPENGINE_DTMF_PORT, 22223);
+  assert.is(config.CLINIC_TIME_ZONE, Intl.DateTimeFormat().resolvedOptions().timeZone);
   assert.equal(config.CLINIC_NUMBERS, ['100']);
   assert.match(config.MEDIA_DIR, /pbx-config\/media$/);
   assert.is(config.RING_TIMEOUT_SECONDS, 25);
@@ -30,6 +32,11 @@ test('defaults follow docs/call-path.md', () => {
   assert.is(config.PATIENT_KEEPALIVE_SECONDS, 30);
   assert.is(config.HISTORY_RETENTION_DAYS, 90);
   assert.is(config.LOG_LEVEL, 'info');
+});
+
+test("CLINIC_TIME_ZONE (the call plan's hours): an IANA zone, spelled canonically; anything else is refused", () => {
+  assert.is(loadConfig({ ...REDIS, CLINIC_TIME_ZONE: 'europe/warsaw' }).CLINIC_TIME_ZONE, 'Europe/Warsaw');
+  assert.match(problem({ ...REDIS, CLINIC_TIME_ZONE: 'Mars/Olympus' }), /CLINIC_TIME_ZONE="Mars\/Olympus" is invalid/);
 });
 
 test('REDIS_SENTINELS and REDIS_SENTINEL_MASTER: together, IPv4 address:port each, a plain master name', () => {

@@ -85,10 +85,21 @@ export class DlTaskStage extends LitElement {
       case 'abandoned': {
         const call = task.call;
         const last = call?.endedAt ?? call?.startedAt ?? task.updatedAt;
-        const how =
-          call?.queuedAt === undefined
-            ? 'hung up during the intro message'
-            : `hung up after waiting ${formatElapsed((call.endedAt ?? call.queuedAt) - call.queuedAt)}`;
+        const waited =
+          call?.queuedAt === undefined ? '' : formatElapsed((call.endedAt ?? call.queuedAt) - call.queuedAt);
+        const how = task.callbackRequested
+          ? `asked for a callback after waiting ${waited}`
+          : call?.state === 'closed'
+            ? call.afterHours
+              ? 'called while the clinic was closed'
+              : 'heard the closed message'
+            : call?.queuedAt === undefined
+              ? 'hung up during the intro message'
+              : `hung up after waiting ${waited}`;
+        if (task.callbackRequested)
+          return html`<p class="stage callback-requested">Asked for a callback</p>
+            <p class="detail">Last call at ${formatClockTime(last)}, ${how}</p>
+            ${this.#renderLastTime()} ${this.#renderAttempts()}`;
         return html`<p class="stage">Abandoned: ${task.attempts === 1 ? '1 missed call' : `${task.attempts} missed calls`}</p>
           <p class="detail">Last call at ${formatClockTime(last)}, ${how}</p>
           ${this.#renderLastTime()} ${this.#renderAttempts()}`;

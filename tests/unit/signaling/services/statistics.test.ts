@@ -60,6 +60,8 @@ test('an empty day: every count 0, no waiting figures, no users, 24 empty hours'
     answered: 0,
     abandonedDuringIntro: 0,
     abandonedWhileWaiting: 0,
+    closed: 0,
+    callbackRequested: 0,
     callbacks: 0,
     callbackOutcomes: NO_CALLBACKS,
     waitAverageMs: null,
@@ -107,6 +109,8 @@ test('a day: totals, a row per user who answered or called back (sorted by name)
     answered: 3,
     abandonedDuringIntro: 2,
     abandonedWhileWaiting: 2,
+    closed: 0,
+    callbackRequested: 0,
     callbacks: 4,
     callbackOutcomes: { ...NO_CALLBACKS, answered: 1, busy: 1, 'no-answer': 1 },
     waitAverageMs: 40_000,
@@ -126,6 +130,8 @@ test('a day: totals, a row per user who answered or called back (sorted by name)
     answered: 2,
     abandonedDuringIntro: 0,
     abandonedWhileWaiting: 0,
+    closed: 0,
+    callbackRequested: 0,
     callbacks: 1,
     callbackOutcomes: { ...NO_CALLBACKS, 'no-answer': 1 },
     waitAverageMs: 20_000,
@@ -164,3 +170,22 @@ test('an abandoned call that was ringing someone does not count for them', () =>
 });
 
 test.run();
+
+test("the call plan's outcomes (issue 15): closed calls and callback requests are counted, received includes them", () => {
+  const day = computeDayStatistics({
+    date: '2026-03-10',
+    timeZone: ZONE,
+    calls: [
+      call('a', 'answered', at(9)),
+      { ...call('b', 'closed', at(7)), afterHours: true },
+      call('c', 'closed', at(10)),
+      call('d', 'callback-requested', at(11), { waitMs: 90_000 }),
+    ],
+    callbacks: [],
+    names: new Map(),
+  });
+  assert.is(day.total.received, 4);
+  assert.is(day.total.closed, 2);
+  assert.is(day.total.callbackRequested, 1);
+  assert.is(day.total.abandonedWhileWaiting, 0, 'neither is a missed call');
+});

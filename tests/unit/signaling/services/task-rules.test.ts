@@ -132,6 +132,32 @@ test('a callback does not take over a task whose patient is calling in', () => {
   assert.is(after.callbacks.length, 1);
 });
 
+test("the call plan's endings (issue 15): a callback request and a closed call leave an abandoned task to call back; the flag goes with a new call", () => {
+  const asked = through(
+    newTask('t1', '+48600100200', NOW),
+    call('c1', 'intro'),
+    call('c1', 'waiting', { queuedAt: NOW + 5 }),
+    call('c1', 'callback-requested', { queuedAt: NOW + 5, endedAt: NOW + 9 }),
+  );
+  assert.is(asked.status, 'abandoned');
+  assert.is(asked.callbackRequested, true);
+  assert.is(asked.attempts, 1);
+  const again = through(asked, call('c2', 'intro', { startedAt: NOW + 100 }));
+  assert.is(again.status, 'incoming');
+  assert.is(again.callbackRequested, undefined);
+
+  const closing = through(
+    newTask('t2', '+48600100200', NOW),
+    call('c3', 'intro'),
+    call('c3', 'closed', { afterHours: true }),
+  );
+  assert.is(closing.status, 'incoming', 'still on the line, hearing the closed message');
+  const closed = through(closing, call('c3', 'closed', { afterHours: true, endedAt: NOW + 3 }));
+  assert.is(closed.status, 'abandoned');
+  assert.is(closed.attempts, 1);
+  assert.is(closed.callbackRequested, undefined);
+});
+
 test('the view leaves the bookkeeping out', () => {
   const view = toView(through(newTask('t1', '', NOW), call('c1', 'intro')));
   assert.not.ok('applied' in view);
