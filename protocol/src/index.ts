@@ -13,3 +13,4 @@ export * from './callbacks.js';
 export * from './statistics.js';
 export * from './outbound-policy.js';
 export * from './call-plan.js';
+export * from './voicemail.js';

@@ -169,6 +169,7 @@ function sipApp(config: LaunchConfig): ServiceDefinition {
         RTPENGINE_NG_HOST: connectHost(media.ngHost),
         RTPENGINE_NG_PORT: String(media.ngPort),
         OUTBOUND_TRUNK: config.outboundTrunk,
+        RECORDINGS_DIR: recordingsDir(config),
         // The launcher stops rtpengine with the sip app: no next instance could carry the calls on.
         SIP_END_CALLS_ON_STOP: 'true',
       },
@@ -195,6 +196,7 @@ function signaling(config: LaunchConfig, secret: () => string): ServiceDefinitio
         SIP_EPHEMERAL_SECRET: secret(),
         SIP_DOMAIN: config.sip.domain,
         SIP_WS_PORT: String(config.sip.wsPort),
+        RECORDINGS_DIR: recordingsDir(config),
       },
     }),
     healthy: async () => {
@@ -204,6 +206,11 @@ function signaling(config: LaunchConfig, secret: () => string): ServiceDefinitio
     },
     startTimeoutMs: 30_000,
   };
+}
+
+/** Voicemail messages' audio (and call recordings): RECORDINGS_DIR, else var/recordings. */
+function recordingsDir(config: LaunchConfig): string {
+  return config.env['RECORDINGS_DIR'] || path.join(config.varDir, 'recordings');
 }
 
 /**

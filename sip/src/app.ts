@@ -26,6 +26,9 @@ import { RtpEngine } from './media/rtpengine.js';
 import { RtpengineWatch } from './media/rtpengine-watch.js';
 import { closeRedis, dropRedis } from '@deskline/env-config/redis';
 import { connectRedis } from './redis.js';
+import { CallPlanStore, VoicemailStore } from '@deskline/store';
+import { PromptFiles } from './media/prompt-files.js';
+import { VoicemailFiles } from './voicemail/voicemail-files.js';
 import { AgentStore } from './routing/agent-store.js';
 import { Router } from './routing/router.js';
 import { SipStack } from './sip/sip-stack.js';
@@ -97,6 +100,8 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
   // The first keepalives of adopted calls, spaced, and held until the connection to Kamailio has been
   // up long enough for the requests Kamailio held during the restart to arrive first.
   const adoptionProbes = new AdoptionProbes({ ready: () => stack.connectedForMs >= ADOPTION_PROBE_AFTER_CONNECT_MS });
+  const voicemailFiles = new VoicemailFiles(config.RECORDINGS_DIR);
+  await voicemailFiles.removeLeftovers();
   const callDeps: PatientCallDeps = {
     rtpengine,
     store,
@@ -110,6 +115,14 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     ringTimeoutMs: config.RING_TIMEOUT_SECONDS * 1000,
     keepaliveMs: config.PATIENT_KEEPALIVE_SECONDS * 1000,
     adoptionProbes,
+    callPlans: new CallPlanStore(redis),
+    voicemail: {
+      files: voicemailFiles,
+      store: new VoicemailStore(redis),
+      prompts: new PromptFiles(config.MEDIA_DIR),
+      // rtpengine runs where its control port is (docker-compose.yml: the same host): it sends the copy there.
+      recorderHost: config.RTPENGINE_NG_HOST,
+    },
   };
   const callbacks = new CallbackRegistry();
   // Kept as long as the other history (HISTORY_RETENTION_DAYS, whose setting the statistics add).

@@ -7,6 +7,7 @@ import { DEFAULT_HISTORY_RETENTION_DAYS } from '@deskline/store';
 import { DEFAULT_CLINIC_COUNTRY, isClinicCountry } from '@deskline/outbound-policy';
 
 const defaultMediaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../pbx-config/media');
+const defaultRecordingsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../var/recordings');
 
 const Port = (defaultPort: number, description: string) =>
   Type.Integer({ default: defaultPort, minimum: 1, maximum: 65535, description });
@@ -42,6 +43,12 @@ export const ConfigSchema = Type.Object({
     default: defaultMediaDir,
     minLength: 1,
     description: 'folder holding intro.wav and hold-music.wav, as rtpengine sees it',
+  }),
+  RECORDINGS_DIR: Type.String({
+    default: defaultRecordingsDir,
+    minLength: 1,
+    description:
+      "folder of voicemail messages' audio (<id>.mp3, mode 600); signaling serves them from the same folder",
   }),
   // Kamailio gives up on an unanswered INVITE after 60 s (tm fr_inv_timer); a longer ring would end
   // as a 408 from Kamailio instead of our CANCEL.

@@ -4,13 +4,14 @@ import { CALL_STATES, type CallState, type CallView } from '@deskline/protocol';
 export const OWNER_FIELD = 'owner';
 
 const NUMBER_FIELDS = ['startedAt', 'queuedAt', 'answeredAt', 'endedAt'] as const;
-const TEXT_FIELDS = ['agentUserId', 'workstationId'] as const;
+const TEXT_FIELDS = ['agentUserId', 'workstationId', 'voicemailId'] as const;
 
 /** A CallView as the flat string fields of a Redis hash (absent optionals are left out). */
 export function callToHash(call: CallView): Record<string, string> {
   const hash: Record<string, string> = { id: call.id, from: call.from, line: call.line, state: call.state };
   for (const key of NUMBER_FIELDS) if (call[key] !== undefined) hash[key] = String(call[key]);
   for (const key of TEXT_FIELDS) if (call[key] !== undefined) hash[key] = String(call[key]);
+  if (call.abandonedIn !== undefined) hash['abandonedIn'] = call.abandonedIn;
   return hash;
 }
 
@@ -33,5 +34,7 @@ export function callFromHash(hash: Record<string, string> | null | undefined): C
     if (key !== 'startedAt' && value !== undefined && Number.isFinite(Number(value))) call[key] = Number(value);
   }
   for (const key of TEXT_FIELDS) if (hash[key]) call[key] = hash[key];
+  const abandonedIn = hash['abandonedIn'];
+  if (abandonedIn && (CALL_STATES as readonly string[]).includes(abandonedIn)) call.abandonedIn = abandonedIn as CallState;
   return call;
 }

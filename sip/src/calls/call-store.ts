@@ -59,7 +59,7 @@ export class CallStore {
     const key = RedisKeys.call(view.id);
     const event: CallEvent = { call: view };
     const tx = this.redis.multi();
-    if (view.state === 'ended' || view.state === 'abandoned') tx.del(callSipKey(view.id));
+    if (view.state === 'ended' || view.state === 'abandoned' || view.state === 'message-left') tx.del(callSipKey(view.id));
     else if (sip) this.changeSip(tx, view.id, sip);
     // The whole hash is rewritten, so a field the view no longer has (an agent after a ring
     // timeout) does not linger.
@@ -75,11 +75,13 @@ export class CallStore {
         break;
       case 'ringing':
       case 'bridged':
+      case 'voicemail':
         tx.sadd(RedisKeys.activeCalls, view.id);
         tx.zrem(RedisKeys.waitingCalls, view.id);
         break;
       case 'ended':
       case 'abandoned':
+      case 'message-left':
         tx.srem(RedisKeys.activeCalls, view.id);
         tx.zrem(RedisKeys.waitingCalls, view.id);
         tx.expire(key, ENDED_CALL_TTL_SECONDS);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { CallState, CallView } from '@deskline/protocol';
+import { DEFAULT_CALL_PLAN, type CallPlan, type CallState, type CallView } from '@deskline/protocol';
 import type { IncomingInviteRequest, Session } from 'sip.js/lib/core/index.js';
 import { MediaSession } from '../media/media-session.js';
 import type { RtpEngine } from '../media/rtpengine.js';
@@ -18,6 +18,7 @@ import type { CallStep } from './steps/call-step.js';
 import { IntroStep } from './steps/intro.js';
 import { RingAgentStep, type RingFailure } from './steps/ring-agent.js';
 import { TalkStep } from './steps/talk.js';
+import { VoicemailStep, type VoicemailDeps } from './steps/voicemail.js';
 import { HOLD_MUSIC_REPEATS, WaitWithMusicStep } from './steps/wait-with-music.js';
 
 /** How long a stop waits for a ringing workstation to answer the CANCEL before the process goes. */
@@ -54,6 +55,10 @@ export interface PatientCallDeps {
   keepaliveMs: number;
   /** The queue of adopted calls' first keepalives (one per process). */
   adoptionProbes: AdoptionProbes;
+  /** The clinic's call plan, read for each new call (CallPlanStore). */
+  callPlans: { get(): Promise<CallPlan> };
+  /** Voicemail: the recorder's address, the files, the metadata store, the prompts. */
+  voicemail: VoicemailDeps;
 }
 
 /** Why a call ended, for the log line. */
@@ -68,6 +73,7 @@ export type EndReason =
   | 'media-failed'
   | 'media-lost'
   | 'failed'
+  | 'voicemail-done'
   | 'shutdown';
 
 /** A call another process left, as its Redis records have it: the view, and the SIP state to go on with. */
@@ -107,6 +113,10 @@ export class PatientCall {
   private writes: Promise<void> = Promise.resolve();
   /** Settles once the latest write has been handed to the Redis connection (not yet answered). */
   private lastSent: Promise<void> = Promise.resolve();
+  /** The call plan as it was when the patient's ACK came (the default until it is read). */
+  private plan: CallPlan = DEFAULT_CALL_PLAN;
+  /** The maximum wait's timer (plan.maxWaitSeconds) while the call waits. */
+  private maxWaitTimer: NodeJS.Timeout | undefined;
   /** A new call's way to its first ring, at debug level; adopted calls have none. */
   private timings: PostDialTimings | undefined;
   private ending: Promise<void> | undefined;
@@ -424,15 +434,23 @@ export class PatientCall {
   }
 
   private async finish(reason: EndReason, byePatient: boolean, byeHeaders?: string[]): Promise<void> {
+    clearTimeout(this.maxWaitTimer);
     this.step?.stop();
     await Promise.all([byePatient ? this.leg?.hangUp(byeHeaders) : this.leg?.close(), this.agentLeg?.hangUp()]);
+    // What the patient said before hanging up is kept (VoicemailStep.save), before the media goes.
+    const message = this.step instanceof VoicemailStep ? await this.step.save() : undefined;
     // A patient who had our 200 reached the clinic, ACK or not: a BYE that overtook the ACK, an ACK
     // lost on the way (no-ack), a late offer's ACK with no usable answer, a stop before the ACK. The
     // call is recorded as the ACK would have recorded it (intro), then abandoned below, so that the
     // patient gets their callback task.
     if (!this.published && this.leg) this.publish();
     if (this.published && !this.machine.isFinal) {
-      this.moveTo(this.machine.state === 'bridged' ? 'ended' : 'abandoned', { endedAt: Date.now() });
+      if (this.machine.state === 'voicemail') {
+        if (message) this.moveTo('message-left', { endedAt: Date.now(), voicemailId: message.id });
+        else this.moveTo('abandoned', { endedAt: Date.now(), abandonedIn: 'voicemail' });
+      } else {
+        this.moveTo(this.machine.state === 'bridged' ? 'ended' : 'abandoned', { endedAt: Date.now() });
+      }
     }
     await Promise.all([this.media.destroy(), this.writes]);
     await this.releaseAgent();
@@ -493,6 +511,10 @@ export class PatientCall {
     if (this.ending) return;
     this.timings?.mark('ack');
     this.publish({ set: this.sipState() });
+    this.deps.callPlans.get().then(
+      (plan) => (this.plan = plan),
+      (err: unknown) => this.log.error({ err }, 'could not read the call plan; the default applies'),
+    );
     if (this.deps.skipIntro) {
       this.enterWaiting();
       return;
@@ -505,6 +527,66 @@ export class PatientCall {
     // Right behind the intro's write when there is no intro (SKIP_INTRO): one round trip less to the queue.
     this.moveTo('waiting', { queuedAt: Date.now() }, undefined, true);
     this.waitInQueue('call-waiting');
+    this.armMaxWait();
+  }
+
+  /**
+   * The maximum wait (plan.maxWaitSeconds) with the voicemail overflow: the call leaves the queue for
+   * voicemail once it has waited that long (a call being rung then goes once the ring has failed).
+   * A stand-in for the call plan's overflow (sip-plan's `overflow()`), which replaces it.
+   */
+  private armMaxWait(): void {
+    const { maxWaitSeconds, overflow } = this.plan;
+    if (maxWaitSeconds <= 0 || overflow !== 'voicemail' || this.view.queuedAt === undefined) return;
+    const check = (): void => {
+      if (this.ending || this.machine.isFinal) return;
+      if (this.machine.state === 'waiting') this.startVoicemail();
+      else if (this.machine.state === 'ringing') this.maxWaitTimer = setTimeout(check, 1_000);
+    };
+    clearTimeout(this.maxWaitTimer);
+    this.maxWaitTimer = setTimeout(check, Math.max(0, this.view.queuedAt + maxWaitSeconds * 1000 - Date.now()));
+  }
+
+  /**
+   * The patient leaves a message (VoicemailStep): out of the queue, the greeting, the recording. Once
+   * it is over with the patient still there, the message is kept, `voicemail-saved` plays, and the
+   * clinic hangs up; a hang-up keeps what was said (`finish`). Ends `message-left` with the message's
+   * id, or `abandoned` in voicemail when there was no message (less than 1 s of sound).
+   */
+  private startVoicemail(): void {
+    if (this.ending) return;
+    clearTimeout(this.maxWaitTimer);
+    this.queued = false;
+    this.moveTo('voicemail');
+    const step: VoicemailStep = new VoicemailStep({
+      media: this.media,
+      deps: this.deps.voicemail,
+      languages: this.plan.languages,
+      maxSeconds: this.plan.voicemail.maxSeconds,
+      call: { id: this.id, from: this.view.from, line: this.view.line },
+      log: this.log,
+      onRecorded: () => void this.afterMessage(step),
+    });
+    this.runStep(step);
+  }
+
+  /** The message is over and the patient is on the line: `voicemail-saved` (when one was kept), then BYE. */
+  private async afterMessage(step: VoicemailStep): Promise<void> {
+    const message = await step.save();
+    if (this.ending) return;
+    if (message) {
+      for (const language of this.plan.languages) {
+        if (this.ending) return;
+        try {
+          const file = this.deps.voicemail.prompts.prompt(language, 'voicemail-saved');
+          const { durationMs } = await this.media.playToPatient(file, 1);
+          await new Promise((resolve) => setTimeout(resolve, durationMs ?? 0));
+        } catch (err) {
+          if (!this.ending) this.log.warn({ err, language }, 'could not play voicemail-saved');
+        }
+      }
+    }
+    await this.end('voicemail-done', { bye: true });
   }
 
   /**
