@@ -47,8 +47,7 @@ export const ConfigSchema = Type.Object({
   RECORDINGS_DIR: Type.String({
     default: defaultRecordingsDir,
     minLength: 1,
-    description:
-      "folder of voicemail messages' audio (<id>.mp3, mode 600); signaling serves them from the same folder",
+    description: "folder of voicemail messages' audio (<id>.mp3, mode 600); signaling serves them from the same folder",
   }),
   // Kamailio gives up on an unanswered INVITE after 60 s (tm fr_inv_timer); a longer ring would end
   // as a 408 from Kamailio instead of our CANCEL.

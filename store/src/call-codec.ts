@@ -35,6 +35,7 @@ export function callFromHash(hash: Record<string, string> | null | undefined): C
   }
   for (const key of TEXT_FIELDS) if (hash[key]) call[key] = hash[key];
   const abandonedIn = hash['abandonedIn'];
-  if (abandonedIn && (CALL_STATES as readonly string[]).includes(abandonedIn)) call.abandonedIn = abandonedIn as CallState;
+  if (abandonedIn && (CALL_STATES as readonly string[]).includes(abandonedIn))
+    call.abandonedIn = abandonedIn as CallState;
   return call;
 }

@@ -41,6 +41,8 @@ export class PatientPhone {
   private readonly ssrc = randomInt(0, 0xffffffff);
   private sentPackets = 0;
   private closed = false;
+  /** Silent: the packets go on, carrying silence (a patient who stopped speaking). */
+  private muted = false;
 
   private constructor(
     private readonly socket: dgram.Socket,
@@ -98,6 +100,11 @@ export class PatientPhone {
     if (this.sending && !this.sender) this.startSending(address, port);
   }
 
+  /** Sends silence instead of the tone (`true`), or the tone again (`false`): the packets go on either way. */
+  mute(muted: boolean): void {
+    this.muted = muted;
+  }
+
   /** Stops sending (a phone that moved to another port), and goes on listening. */
   stopSending(): void {
     clearInterval(this.sender);
@@ -125,7 +132,9 @@ export class PatientPhone {
     let intervals = 0;
     const send = (): void => {
       for (let i = 0; i < SAMPLES_PER_PACKET; i++) {
-        payload[i] = linearToUlaw(Math.round(6000 * Math.sin((2 * Math.PI * this.toneHz * phase++) / 8000)));
+        const sample = this.muted ? 0 : Math.round(6000 * Math.sin((2 * Math.PI * this.toneHz * phase) / 8000));
+        phase++;
+        payload[i] = linearToUlaw(sample);
       }
       const header = Buffer.alloc(12);
       header[0] = 0x80;

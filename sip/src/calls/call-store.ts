@@ -59,7 +59,8 @@ export class CallStore {
     const key = RedisKeys.call(view.id);
     const event: CallEvent = { call: view };
     const tx = this.redis.multi();
-    if (view.state === 'ended' || view.state === 'abandoned' || view.state === 'message-left') tx.del(callSipKey(view.id));
+    if (view.state === 'ended' || view.state === 'abandoned' || view.state === 'message-left')
+      tx.del(callSipKey(view.id));
     else if (sip) this.changeSip(tx, view.id, sip);
     // The whole hash is rewritten, so a field the view no longer has (an agent after a ring
     // timeout) does not linger.

@@ -512,7 +512,11 @@ export class PatientCall {
     this.timings?.mark('ack');
     this.publish({ set: this.sipState() });
     this.deps.callPlans.get().then(
-      (plan) => (this.plan = plan),
+      (plan) => {
+        this.plan = plan;
+        // Without an intro (SKIP_INTRO) the call was queued before the plan came.
+        if (this.machine.state === 'waiting' && !this.ending) this.armMaxWait();
+      },
       (err: unknown) => this.log.error({ err }, 'could not read the call plan; the default applies'),
     );
     if (this.deps.skipIntro) {

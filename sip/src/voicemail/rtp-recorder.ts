@@ -7,6 +7,9 @@ export const SOUND_RMS = 500;
 
 type PayloadKind = 'pcmu' | 'pcma' | 'event';
 
+/** Silence kept after the last sound: the silence that ended a message is not part of it. */
+export const TAIL_KEPT_MS = 500;
+
 /** RFC 4733 events 0–11 as keys. */
 const EVENT_DIGITS = '0123456789*#';
 
@@ -36,6 +39,8 @@ export class RtpRecorder {
   private length = 0;
   private soundSamples = 0;
   private lastSound: number | undefined;
+  /** Where in the recording the last sound ended. */
+  private soundEnd = 0;
   private packets = 0;
   private closed = false;
 
@@ -83,6 +88,7 @@ export class RtpRecorder {
     this.length = 0;
     this.soundSamples = 0;
     this.lastSound = undefined;
+    this.soundEnd = 0;
     this.pcm.fill(0);
   }
 
@@ -101,13 +107,17 @@ export class RtpRecorder {
     return this.packets;
   }
 
-  /** Stops listening; returns the recording (8 kHz, 16-bit mono), from `begin()` to its last packet. */
+  /**
+   * Stops listening; returns the recording (8 kHz, 16-bit mono) from `begin()` to TAIL_KEPT_MS after
+   * its last sound (the silence that ended it, or that a hang-up came after, is left out).
+   */
   finish(): Int16Array {
     if (!this.closed) {
       this.closed = true;
       this.socket.close();
     }
-    return this.pcm.slice(0, this.length);
+    const tail = (TAIL_KEPT_MS / 1000) * RECORDER_SAMPLE_RATE;
+    return this.pcm.slice(0, Math.min(this.length, this.soundEnd + tail));
   }
 
   private receive(packet: Buffer): void {
@@ -153,6 +163,7 @@ export class RtpRecorder {
     if (Math.sqrt(energy / payload.length) > SOUND_RMS) {
       this.soundSamples += payload.length;
       this.lastSound = performance.now();
+      this.soundEnd = Math.max(this.soundEnd, position + payload.length);
     }
   }
 

@@ -159,7 +159,13 @@ export class VoicemailStep implements CallStep {
       };
       await deps.store.save(message);
       log.info(
-        { voicemailId: id, durationMs: message.durationMs, soundMs, size, encodeMs: Math.round(performance.now() - started) },
+        {
+          voicemailId: id,
+          durationMs: message.durationMs,
+          soundMs,
+          size,
+          encodeMs: Math.round(performance.now() - started),
+        },
         'voicemail: message saved',
       );
       return message;
