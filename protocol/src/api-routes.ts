@@ -16,6 +16,7 @@ import {
   WorkstationListItemSchema,
 } from './api.js';
 import { CallbackStartSchema } from './callbacks.js';
+import { VoicemailAuditSchema, VoicemailParamsSchema } from './voicemail.js';
 import { OutboundPolicyResponseSchema, OutboundPolicySchema } from './outbound-policy.js';
 import { MissedCallsSchema, PauseBodySchema } from './pause.js';
 import { ChangePasswordBodySchema, UpdateProfileBodySchema, UserPreferencesSchema } from './profile.js';
@@ -71,6 +72,13 @@ const PictureSchema = Type.Unsafe<Uint8Array>({
   type: 'string',
   format: 'binary',
   description: 'the picture, image/webp',
+});
+
+/** A voicemail message's audio (audio/mpeg): its bytes, whole (200) or a range of them (206). */
+const AudioSchema = Type.Unsafe<Uint8Array>({
+  type: 'string',
+  format: 'binary',
+  description: 'the audio, audio/mpeg',
 });
 
 const taskResponses = { 200: TaskSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema } as const;
@@ -306,6 +314,22 @@ export const API_ROUTES = {
       params: TaskParamsSchema,
       response: { 201: CallbackStartSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema },
     },
+  },
+
+  voicemailAudio: {
+    method: 'GET',
+    path: '/api/voicemail/:id/audio',
+    // An <audio> element loads it, with Range requests for seeking.
+    browserLoads: true,
+    schema: {
+      params: VoicemailParamsSchema,
+      response: { 200: AudioSchema, 206: AudioSchema, ...errorResponses, 404: ApiErrorSchema, 416: ApiErrorSchema },
+    },
+  },
+  voicemailAudit: {
+    method: 'GET',
+    path: '/api/voicemail/audit',
+    schema: { response: { 200: VoicemailAuditSchema, ...errorResponses } },
   },
 } as const satisfies Record<string, ApiRoute>;
 

@@ -45,6 +45,16 @@ export function isVoicemailMessage(value: unknown): value is VoicemailMessage {
   return Value.Check(VoicemailMessageSchema, value);
 }
 
+/** Where an <audio> element loads message `id` from (API_ROUTES.voicemailAudio). */
+export function voicemailAudioPath(id: string): string {
+  return `/api/voicemail/${encodeURIComponent(id)}/audio`;
+}
+
+export const VoicemailParamsSchema = Type.Object(
+  { id: Type.String({ pattern: VOICEMAIL_ID_PATTERN.source }) },
+  { additionalProperties: false },
+);
+
 /** One play of a message, as the audit log keeps it (GET /api/voicemail/audit, managers). */
 export const VoicemailPlaySchema = Type.Object(
   {

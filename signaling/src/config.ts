@@ -24,6 +24,12 @@ export const ConfigSchema = Type.Object({
     description:
       "the launcher's data folder: the command-line tool takes the launcher's Redis password from its secrets/redis-password when REDIS_URL has none",
   }),
+  RECORDINGS_DIR: Type.String({
+    default: path.join(defaultVarDir, 'recordings'),
+    minLength: 1,
+    description:
+      "folder of voicemail messages' audio (<id>.mp3), the sip app's RECORDINGS_DIR: served by GET /api/voicemail/:id/audio, deleted by retention and patient forget",
+  }),
   LOG_LEVEL: Type.Union(
     [
       Type.Literal('fatal'),
