@@ -32,6 +32,9 @@ needs_start=(
   "/usr/lib/*/kamailio/modules/ndb_redis.so kamailio-redis-modules"
   "/usr/lib/*/kamailio/modules/auth_ephemeral.so kamailio-autheph-modules"
   "rtpengine rtpengine-daemon"
+  # The sip app encodes voicemail messages to MP3 with sox (docs/call-plan.md, "Voicemail").
+  "sox sox"
+  "/usr/lib/*/sox/libsox_fmt_mp3.so libsox-fmt-mp3"
 )
 needs_test=(
   "${needs_start[@]}"
@@ -41,7 +44,6 @@ needs_test=(
   "sipp sip-tester"
   "baresip baresip"
   "linphone-daemon linphone-cli"
-  "sox sox"
   "tshark tshark"
   "docker-compose docker-compose"
   "caddy caddy"
