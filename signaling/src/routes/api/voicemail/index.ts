@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { API_ROUTES, VOICEMAIL_CONTENT_TYPE, taskVisibleTo, type TaskView } from '@deskline/protocol';
+import { API_ROUTES, VOICEMAIL_CONTENT_TYPE, taskVisibleTo } from '@deskline/protocol';
 import { RedisKeys } from '@deskline/store';
 import { ClientError } from '../../../errors.js';
 import { authenticated } from '../../../plugins/app/auth.js';
@@ -57,7 +57,7 @@ const voicemail: FastifyPluginAsyncTypebox = async (app) => {
           // The message's task: staff who may not see it on the board may not hear it either.
           const taskId = await app.redis.get(RedisKeys.callTask(message.callId));
           const task = taskId ? await app.tasks.get(taskId) : undefined;
-          if (task && !taskVisibleTo(task as TaskView, { userId: user.id, role: user.role })) {
+          if (task && !taskVisibleTo(task, { userId: user.id, role: user.role })) {
             throw new ClientError(403, 'This message belongs to a task assigned to someone else.');
           }
         }
