@@ -43,6 +43,8 @@ export class PatientPhone {
   private closed = false;
   /** Silent: the packets go on, carrying silence (a patient who stopped speaking). */
   private muted = false;
+  /** Where it sends its media, once it does. */
+  private destination: { address: string; port: number } | undefined;
 
   private constructor(
     private readonly socket: dgram.Socket,
@@ -105,6 +107,31 @@ export class PatientPhone {
     this.muted = muted;
   }
 
+  /**
+   * Presses a key as a phone does (RFC 4733, payload type 101 as patientSdp offers it): three event
+   * packets of 100 ms with one timestamp, the last one with the end bit sent three times. Its media
+   * must be flowing (something arrived, or `sendTo`).
+   */
+  pressKey(digit: string): void {
+    const event = '0123456789*#'.indexOf(digit);
+    const destination = this.destination;
+    if (event < 0 || !destination) throw new Error(`cannot press ${digit}: not a key, or no media yet`);
+    const timestamp = this.timestamp;
+    const packets = [160, 480, 800, 800, 800].map((duration, index) => {
+      const packet = Buffer.alloc(16);
+      packet[0] = 0x80;
+      packet[1] = (index === 0 ? 0x80 : 0) | 101;
+      packet.writeUInt16BE((this.sequence = (this.sequence + 1) & 0xffff), 2);
+      packet.writeUInt32BE(timestamp, 4);
+      packet.writeUInt32BE(this.ssrc, 8);
+      packet[12] = event;
+      packet[13] = (index >= 2 ? 0x80 : 0) | 10;
+      packet.writeUInt16BE(duration, 14);
+      return packet;
+    });
+    for (const packet of packets) this.socket.send(packet, destination.port, destination.address);
+  }
+
   /** Stops sending (a phone that moved to another port), and goes on listening. */
   stopSending(): void {
     clearInterval(this.sender);
@@ -126,6 +153,7 @@ export class PatientPhone {
    * jumping), as a phone that lost its audio for a moment.
    */
   private startSending(address: string, port: number): void {
+    this.destination = { address, port };
     const payload = Buffer.alloc(SAMPLES_PER_PACKET);
     let phase = 0;
     const started = Date.now();

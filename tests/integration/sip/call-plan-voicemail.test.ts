@@ -155,7 +155,7 @@ async function checkMessage(
   return seconds;
 }
 
-test('a message after the maximum wait: ended by silence, by the maximum length, by a hang-up; none when nothing was said', async (context) => {
+test('a message after the maximum wait: ended by silence, by the maximum length, by a hang-up, by a key; none when nothing was said', async (context) => {
   const silenceEnd = (async () => {
     const from = '+48500100201';
     const caller = await callUntilBeep(context, from);
@@ -221,10 +221,27 @@ test('a message after the maximum wait: ended by silence, by the maximum length,
     assert.equal(await new VoicemailStore(context.path.redis).ofNumber(from), []);
     caller.phone.close();
   })();
-  await Promise.all([silenceEnd, maxLength, hangUp, nothingSaid]);
+  const keyPressed = (async () => {
+    const from = '+48500100205';
+    const caller = await callUntilBeep(context, from);
+    caller.phone.mute(false);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    caller.phone.mute(true);
+    caller.phone.pressKey('#');
+    const pressedAt = Date.now();
+    await heard(caller.phone, SAVED_HZ, 5_000);
+    const savedAfterMs = Date.now() - pressedAt;
+    assert.ok(savedAfterMs < 1_500, `"saved" came ${savedAfterMs} ms after the key, not after 5 s of silence`);
+    await caller.dialog.waitForBye(5_000);
+    const call = await endedCall(context, caller.dialog);
+    await checkMessage(context, call, from, 3);
+    console.log(`  key: "saved" ${savedAfterMs} ms after the patient pressed #`);
+    caller.phone.close();
+  })();
+  await Promise.all([silenceEnd, maxLength, hangUp, nothingSaid, keyPressed]);
   // Only whole files: nothing half written is left beside them.
   const names = readdirSync(context.recordings);
-  assert.is(names.length, 3, `three messages: ${names.join(', ')}`);
+  assert.is(names.length, 4, `four messages: ${names.join(', ')}`);
   assert.ok(names.every((name) => /^[0-9a-f]{32}\.mp3$/.test(name)));
   assert.ok(existsSync(context.recordings));
 });
