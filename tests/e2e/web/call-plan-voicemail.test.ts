@@ -5,27 +5,24 @@
  * and a player, plays it (the <audio> element's duration is about 5 s) and seeks to the middle (a
  * 206 from /api/voicemail/:id/audio). Real Redis, Kamailio, rtpengine, sip app and signaling.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_CALL_PLAN } from '@deskline/protocol';
-import { CallPlanStore } from '@deskline/store';
 import { openTab, taskOf } from '../../helpers/board-page.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { CLINIC_NUMBER } from '../../helpers/call-path.js';
 import { createClinic, STAFF } from '../../helpers/clinic.js';
 import { PatientLine } from '../../helpers/patient-line.js';
-import { PatientPhone, isTone } from '../../helpers/patient-phone.js';
+import { PatientPhone } from '../../helpers/patient-phone.js';
+import { VOICEMAIL_TONES, heardTone, prepareVoicemail } from '../../helpers/voicemail.js';
 import { logIn, screenshots, startWebStack, type WebStack } from '../../helpers/web-stack.js';
 
 const TIMEOUT = 15_000;
 const MAX_WAIT_SECONDS = 30;
-const GREETING_HZ = 600;
-const BEEP_HZ = 1400;
+const { greetingHz: GREETING_HZ, beepHz: BEEP_HZ } = VOICEMAIL_TONES;
 const CALLER = '+48500100777';
 const screenshot = screenshots('call-plan-voicemail');
 
@@ -33,30 +30,14 @@ const test = suite<{ stack: WebStack; work: string; browser: TestBrowser; maria:
   'call plan: a voicemail on the board, played in Chromium',
 );
 
-function tone(file: string, hz: number, seconds: number): void {
-  execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', file, 'synth', String(seconds), 'sine', String(hz)]);
-}
-
 test.before(async (context) => {
   context.pageErrors = [];
   context.work = mkdtempSync(path.join(os.tmpdir(), 'deskline-voicemail-e2e-'));
   context.stack = await startWebStack({
     appEnv: { SKIP_INTRO: 'true', RECORDINGS_DIR: path.join(context.work, 'recordings') },
   });
-  const prompts = path.join(context.stack.callPath.appEnv['MEDIA_DIR'] ?? '', 'prompts', 'en');
-  mkdirSync(prompts, { recursive: true });
-  tone(path.join(context.work, 'greeting.wav'), GREETING_HZ, 1);
-  tone(path.join(context.work, 'beep.wav'), BEEP_HZ, 0.4);
-  execFileSync('sox', [
-    path.join(context.work, 'greeting.wav'),
-    path.join(context.work, 'beep.wav'),
-    path.join(prompts, 'voicemail-greeting.wav'),
-  ]);
-  tone(path.join(prompts, 'voicemail-saved.wav'), 800, 1);
-  await new CallPlanStore(context.stack.callPath.redis).set({
-    ...DEFAULT_CALL_PLAN,
+  await prepareVoicemail(context.stack.callPath.redis, context.stack.callPath.appEnv['MEDIA_DIR'] ?? '', {
     maxWaitSeconds: MAX_WAIT_SECONDS,
-    overflow: 'voicemail',
   });
   await createClinic(context.stack.app, { staff: ['maria'] });
   context.browser = await launchBrowser();
@@ -85,14 +66,8 @@ test('the patient leaves 5 s after the maximum wait; Maria sees a Voicemail task
   });
   try {
     const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: phone.port, from: CALLER });
-    const heard = (hz: number, timeoutMs: number): Promise<true> =>
-      phone.waitUntil(
-        `${hz} Hz`,
-        (received) => (received.filter((packet) => isTone(packet, hz)).length >= 5 ? true : undefined),
-        timeoutMs,
-      );
-    await heard(GREETING_HZ, (MAX_WAIT_SECONDS + 15) * 1000);
-    await heard(BEEP_HZ, 5_000);
+    await heardTone(phone, GREETING_HZ, (MAX_WAIT_SECONDS + 15) * 1000);
+    await heardTone(phone, BEEP_HZ, 5_000);
     await new Promise((resolve) => setTimeout(resolve, 450));
     phone.mute(false);
     await new Promise((resolve) => setTimeout(resolve, 5_000));

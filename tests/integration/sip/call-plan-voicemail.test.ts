@@ -5,22 +5,21 @@
  * hang-up. The stored MP3 is decoded with sox and checked for its length and the patient's tone.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_CALL_PLAN, VOICEMAIL_ID_PATTERN, type CallView } from '@deskline/protocol';
-import { CallPlanStore, VoicemailStore } from '@deskline/store';
+import { VOICEMAIL_ID_PATTERN, type CallView } from '@deskline/protocol';
+import { VoicemailStore } from '@deskline/store';
 import { CLINIC_NUMBER, readCall, startCallPath, type CallPath } from '../../helpers/call-path.js';
 import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
-import { PATIENT_TONE_HZ, PatientPhone, isTone } from '../../helpers/patient-phone.js';
+import { PATIENT_TONE_HZ, PatientPhone } from '../../helpers/patient-phone.js';
+import { VOICEMAIL_TONES, heardTone, prepareVoicemail } from '../../helpers/voicemail.js';
 import { toneShare } from '../../helpers/rtp-capture.js';
 import { waitFor } from '../../helpers/wait.js';
 
-const GREETING_HZ = 600;
-const BEEP_HZ = 1400;
-const SAVED_HZ = 800;
+const { greetingHz: GREETING_HZ, beepHz: BEEP_HZ, savedHz: SAVED_HZ } = VOICEMAIL_TONES;
 const MAX_WAIT_SECONDS = 30;
 const MAX_MESSAGE_SECONDS = 10;
 
@@ -28,30 +27,13 @@ const test = suite<{ path: CallPath; recordings: string; work: string; line: Pat
   'call plan: voicemail after the maximum wait',
 );
 
-function tone(file: string, hz: number, seconds: number): void {
-  execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', file, 'synth', String(seconds), 'sine', String(hz)]);
-}
-
 test.before(async (context) => {
   context.work = mkdtempSync(path.join(os.tmpdir(), 'deskline-voicemail-'));
   context.recordings = path.join(context.work, 'recordings');
   context.path = await startCallPath({ appEnv: { SKIP_INTRO: 'true', RECORDINGS_DIR: context.recordings } });
-  // The test's prompts: the greeting is a 600 Hz tone and a 1400 Hz beep; "saved" an 800 Hz tone.
-  const prompts = path.join(context.path.appEnv['MEDIA_DIR'] ?? '', 'prompts', 'en');
-  mkdirSync(prompts, { recursive: true });
-  tone(path.join(context.work, 'greeting.wav'), GREETING_HZ, 1);
-  tone(path.join(context.work, 'beep.wav'), BEEP_HZ, 0.4);
-  execFileSync('sox', [
-    path.join(context.work, 'greeting.wav'),
-    path.join(context.work, 'beep.wav'),
-    path.join(prompts, 'voicemail-greeting.wav'),
-  ]);
-  tone(path.join(prompts, 'voicemail-saved.wav'), SAVED_HZ, 1);
-  await new CallPlanStore(context.path.redis).set({
-    ...DEFAULT_CALL_PLAN,
+  await prepareVoicemail(context.path.redis, context.path.appEnv['MEDIA_DIR'] ?? '', {
     maxWaitSeconds: MAX_WAIT_SECONDS,
-    overflow: 'voicemail',
-    voicemail: { maxSeconds: MAX_MESSAGE_SECONDS },
+    maxSeconds: MAX_MESSAGE_SECONDS,
   });
   context.line = await PatientLine.open(context.path.kamailioPort);
 });
@@ -68,18 +50,6 @@ interface Caller {
   calledAt: number;
 }
 
-/**
- * Resolves once the patient has heard `hz` for 100 ms (5 packets): one packet of the hold music's loop
- * seam can pass for another tone.
- */
-async function heard(phone: PatientPhone, hz: number, timeoutMs: number): Promise<void> {
-  await phone.waitUntil(
-    `${hz} Hz for 100 ms`,
-    (received) => (received.filter((packet) => isTone(packet, hz)).length >= 5 ? true : undefined),
-    timeoutMs,
-  );
-}
-
 /** A patient who calls, keeps quiet while waiting, and has heard the greeting's beep when this resolves. */
 async function callUntilBeep(
   context: { path: CallPath; line: PatientLine },
@@ -89,13 +59,13 @@ async function callUntilBeep(
   phone.mute(true);
   const calledAt = Date.now();
   const dialog = await context.line.call({ line: CLINIC_NUMBER, rtpPort: phone.port, from });
-  await heard(phone, GREETING_HZ, (MAX_WAIT_SECONDS + 15) * 1000);
+  await heardTone(phone, GREETING_HZ, (MAX_WAIT_SECONDS + 15) * 1000);
   const greetingAt = Date.now();
   assert.ok(
     greetingAt - calledAt >= MAX_WAIT_SECONDS * 1000 - 500,
     `the greeting came ${greetingAt - calledAt} ms after the call, before the maximum wait`,
   );
-  await heard(phone, BEEP_HZ, 5_000);
+  await heardTone(phone, BEEP_HZ, 5_000);
   const beepAt = Date.now();
   // The beep is 0.4 s; the patient speaks once it is over.
   await new Promise((resolve) => setTimeout(resolve, 450));
@@ -163,7 +133,7 @@ test('a message after the maximum wait: ended by silence, by the maximum length,
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     caller.phone.mute(true);
     const quietAt = Date.now();
-    await heard(caller.phone, SAVED_HZ, 10_000);
+    await heardTone(caller.phone, SAVED_HZ, 10_000);
     const savedAfterMs = Date.now() - quietAt;
     assert.ok(
       savedAfterMs >= 4_500 && savedAfterMs <= 7_000,
@@ -181,7 +151,7 @@ test('a message after the maximum wait: ended by silence, by the maximum length,
     const from = '+48500100202';
     const caller = await callUntilBeep(context, from);
     caller.phone.mute(false);
-    await heard(caller.phone, SAVED_HZ, (MAX_MESSAGE_SECONDS + 5) * 1000);
+    await heardTone(caller.phone, SAVED_HZ, (MAX_MESSAGE_SECONDS + 5) * 1000);
     const recordedMs = Date.now() - caller.beepAt;
     assert.ok(
       recordedMs >= MAX_MESSAGE_SECONDS * 1000 && recordedMs <= (MAX_MESSAGE_SECONDS + 2.5) * 1000,
@@ -229,7 +199,7 @@ test('a message after the maximum wait: ended by silence, by the maximum length,
     caller.phone.mute(true);
     caller.phone.pressKey('#');
     const pressedAt = Date.now();
-    await heard(caller.phone, SAVED_HZ, 5_000);
+    await heardTone(caller.phone, SAVED_HZ, 5_000);
     const savedAfterMs = Date.now() - pressedAt;
     assert.ok(savedAfterMs < 1_500, `"saved" came ${savedAfterMs} ms after the key, not after 5 s of silence`);
     await caller.dialog.waitForBye(5_000);
