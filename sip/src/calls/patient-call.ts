@@ -274,6 +274,11 @@ export class PatientCall {
       await this.resumeTalk(sip);
       return;
     }
+    if (state === 'voicemail') {
+      // The recording was the dead process's: what it had is lost; the caller is not left in silence.
+      this.log.warn('adopted a call that was leaving a voicemail message; the message is lost, hanging up');
+      await this.end('failed', { bye: true });
+    }
   }
 
   /**
@@ -387,6 +392,8 @@ export class PatientCall {
    */
   leave(): Promise<void> {
     if (!this.published) return this.end('shutdown', { bye: true });
+    // A message being left is kept as it is, and the call ends: no other instance could go on recording it.
+    if (this.machine.state === 'voicemail') return this.end('shutdown', { bye: true });
     this.ending ??= this.handOver();
     return this.ending;
   }

@@ -88,7 +88,9 @@ export class DlTaskStage extends LitElement {
         const how =
           call?.queuedAt === undefined
             ? 'hung up during the intro message'
-            : `hung up after waiting ${formatElapsed((call.endedAt ?? call.queuedAt) - call.queuedAt)}`;
+            : call.state === 'message-left'
+              ? 'left a voicemail message'
+              : `hung up after waiting ${formatElapsed((call.endedAt ?? call.queuedAt) - call.queuedAt)}`;
         return html`<p class="stage">Abandoned: ${task.attempts === 1 ? '1 missed call' : `${task.attempts} missed calls`}</p>
           <p class="detail">Last call at ${formatClockTime(last)}, ${how}</p>
           ${this.#renderLastTime()} ${this.#renderAttempts()}`;
@@ -128,6 +130,8 @@ export class DlTaskStage extends LitElement {
         const at = [where, who].filter((part) => part !== undefined && part !== '').join(', ');
         return html`<p class="stage">Ringing${at === '' ? '' : ` at ${at}`}</p>`;
       }
+      case 'voicemail':
+        return html`<p class="stage">Leaving a voicemail message</p>`;
       default:
         return html`<p class="stage">Incoming call</p>`;
     }
