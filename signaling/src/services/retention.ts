@@ -11,8 +11,8 @@ export interface SweepReport {
   tasks: number;
   indexEntries: number;
   pointers: number;
-  /** Voicemail messages (file and metadata). */
-  voicemails: number;
+  /** Voicemail messages (file and metadata), when the sweep has the voicemail service. */
+  voicemails?: number;
 }
 
 /**
@@ -41,7 +41,7 @@ export class RetentionSweep {
 
   async run(now = Date.now()): Promise<SweepReport> {
     const cutoff = now - this.retentionMs;
-    const report: SweepReport = { streamEntries: 0, tasks: 0, indexEntries: 0, pointers: 0, voicemails: 0 };
+    const report: SweepReport = { streamEntries: 0, tasks: 0, indexEntries: 0, pointers: 0 };
     if (this.voicemail) report.voicemails = await this.voicemail.deleteOlderThan(cutoff);
     for (const stream of Object.values(RedisStreams)) {
       report.streamEntries += Number(await this.redis.xtrim(stream, 'MINID', `${cutoff}-0`));
