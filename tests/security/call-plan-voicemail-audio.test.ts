@@ -123,6 +123,11 @@ test('whoever may see the task hears the message, a manager always; another empl
   assert.is(anna.status, 403, anna.body.toString());
   assert.not.ok(anna.body.includes(context.audio.subarray(0, 64)), 'no audio in the refusal');
   assert.is((await send(context.port, p)).status, 401);
+  // A message whose task is not known (its call's link to it expired, and no open task holds it): managers only.
+  const orphan = await storeVoicemail(context.db, context.dir, { callId: 'call-without-task', from: '+48600100301' });
+  const orphanPath = `/api/voicemail/${orphan.id}/audio`;
+  assert.is((await send(context.port, orphanPath, context.anna)).status, 403);
+  assert.is((await send(context.port, orphanPath, context.manager)).status, 200);
 });
 
 test('ids of another form, `..` spellings and guessed ids are 400 or 404, never a file', async (context) => {

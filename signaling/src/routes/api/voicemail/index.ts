@@ -54,11 +54,15 @@ const voicemail: FastifyPluginAsyncTypebox = async (app) => {
       const { message, file, size } = found;
       try {
         if (user.role !== 'manager') {
-          // The message's task: staff who may not see it on the board may not hear it either.
-          const taskId = await app.redis.get(RedisKeys.callTask(message.callId));
+          // The message's task (through its call, or the patient's open task that holds it): staff
+          // who may not see it on the board may not hear it either, and without a task only managers may.
+          const byCall = await app.redis.get(RedisKeys.callTask(message.callId));
+          const byPatient = byCall ? null : await app.redis.get(RedisKeys.patientTask(message.from));
+          const taskId = byCall ?? byPatient;
           const task = taskId ? await app.tasks.get(taskId) : undefined;
-          if (task && !taskVisibleTo(task, { userId: user.id, role: user.role })) {
-            throw new ClientError(403, 'This message belongs to a task assigned to someone else.');
+          const holds = task !== undefined && (byCall !== null || task.voicemail?.id === message.id);
+          if (!holds || !taskVisibleTo(task, { userId: user.id, role: user.role })) {
+            throw new ClientError(403, 'This message belongs to a task you do not see on the board.');
           }
         }
         const rangeHeader = request.headers.range;
