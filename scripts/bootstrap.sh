@@ -32,7 +32,8 @@ needs_start=(
   "/usr/lib/*/kamailio/modules/ndb_redis.so kamailio-redis-modules"
   "/usr/lib/*/kamailio/modules/auth_ephemeral.so kamailio-autheph-modules"
   "rtpengine rtpengine-daemon"
-  # signaling converts managers' prompt uploads (WAV, MP3, Ogg) with sox (docs/call-plan.md, "Prompts").
+  # signaling converts managers' prompt uploads (WAV, MP3, Ogg) with sox (docs/call-plan.md, "Prompts");
+  # the sip app encodes voicemail messages to MP3 with it (docs/call-plan.md, "Voicemail").
   "sox sox"
   "/usr/lib/*/sox/libsox_fmt_mp3.so libsox-fmt-mp3"
 )

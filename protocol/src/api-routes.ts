@@ -18,6 +18,7 @@ import {
 import { CallbackStartSchema } from './callbacks.js';
 import { CallPlanSchema } from './call-plan.js';
 import { CallPlanPreviewQuerySchema, CallPlanPreviewSchema, CallPlanResponseSchema } from './call-plan-api.js';
+import { VoicemailAuditSchema, VoicemailParamsSchema } from './voicemail.js';
 import { OutboundPolicyResponseSchema, OutboundPolicySchema } from './outbound-policy.js';
 import { MissedCallsSchema, PauseBodySchema } from './pause.js';
 import { HoldMusicInfoSchema, PromptInfoSchema, PromptListSchema, PromptParamsSchema } from './prompts.js';
@@ -76,8 +77,8 @@ const PictureSchema = Type.Unsafe<Uint8Array>({
   description: 'the picture, image/webp',
 });
 
-/** What a prompt's audio route sends: the WAV's bytes (audio/wav). */
-const AudioSchema = Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary', description: 'the prompt, audio/wav' });
+/** An audio file's bytes (a prompt's audio/wav, a voicemail message's audio/mpeg), whole (200) or a range of them (206). */
+const AudioSchema = Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary', description: 'the audio' });
 
 const taskResponses = { 200: TaskSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema } as const;
 const pauseResponses = { 200: AgentStatusSchema, ...errorResponses, 409: ApiErrorSchema } as const;
@@ -380,6 +381,22 @@ export const API_ROUTES = {
       params: TaskParamsSchema,
       response: { 201: CallbackStartSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema },
     },
+  },
+
+  voicemailAudio: {
+    method: 'GET',
+    path: '/api/voicemail/:id/audio',
+    // An <audio> element loads it, with Range requests for seeking.
+    browserLoads: true,
+    schema: {
+      params: VoicemailParamsSchema,
+      response: { 200: AudioSchema, 206: AudioSchema, ...errorResponses, 404: ApiErrorSchema, 416: ApiErrorSchema },
+    },
+  },
+  voicemailAudit: {
+    method: 'GET',
+    path: '/api/voicemail/audit',
+    schema: { response: { 200: VoicemailAuditSchema, ...errorResponses } },
   },
 } as const satisfies Record<string, ApiRoute>;
 

@@ -1,4 +1,5 @@
 import type { Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { Type } from './schema-builders.js';
 import { literalUnion } from './literal-union.js';
 
@@ -149,6 +150,11 @@ export const CallPlanSchema = Type.Object(
   { additionalProperties: false },
 );
 export type CallPlan = Static<typeof CallPlanSchema>;
+
+/** True when `value` fits CallPlanSchema (a stored plan read back; a manager's PUT is checked by signaling). */
+export function isCallPlan(value: unknown): value is CallPlan {
+  return Value.Check(CallPlanSchema, value);
+}
 
 /** The plan a new installation starts with: open always, one queue, announcements off. Behaves as before issue 15. */
 export const DEFAULT_CALL_PLAN: CallPlan = {

@@ -16,3 +16,4 @@ export * from './call-plan.js';
 export * from './call-plan-hours.js';
 export * from './call-plan-api.js';
 export * from './prompts.js';
+export * from './voicemail.js';

@@ -111,6 +111,19 @@ export const TaskSchema = Type.Object({
    * back) and the board lists it by the caller's place in the queue (its call's queuedAt).
    */
   callbackRequested: Type.Optional(Type.Boolean()),
+  /**
+   * The voicemail message the patient left (issue 15): the task is a "Voicemail" task in the
+   * Abandoned tab, with a player (GET /api/voicemail/:id/audio) and the callback button.
+   */
+  voicemail: Type.Optional(
+    Type.Object({
+      id: Type.String(),
+      /** The message's length, ms. */
+      durationMs: Type.Integer({ minimum: 0 }),
+      /** Epoch ms. */
+      createdAt: Type.Integer(),
+    }),
+  ),
   /** The subject that closed this patient's previous task, shown while on the line. */
   previousSubjectId: Type.Optional(Type.String()),
   /** Epoch ms. */

@@ -171,6 +171,7 @@ function sipApp(config: LaunchConfig): ServiceDefinition {
         RTPENGINE_DTMF_PORT: String(media.dtmfPort),
         OUTBOUND_TRUNK: config.outboundTrunk,
         PROMPTS_DIR: promptsDir(config),
+        RECORDINGS_DIR: recordingsDir(config),
         // The launcher stops rtpengine with the sip app: no next instance could carry the calls on.
         SIP_END_CALLS_ON_STOP: 'true',
       },
@@ -203,6 +204,7 @@ function signaling(config: LaunchConfig, secret: () => string): ServiceDefinitio
         SIP_DOMAIN: config.sip.domain,
         SIP_WS_PORT: String(config.sip.wsPort),
         PROMPTS_DIR: promptsDir(config),
+        RECORDINGS_DIR: recordingsDir(config),
       },
     }),
     healthy: async () => {
@@ -212,6 +214,11 @@ function signaling(config: LaunchConfig, secret: () => string): ServiceDefinitio
     },
     startTimeoutMs: 30_000,
   };
+}
+
+/** Voicemail messages' audio (and call recordings): RECORDINGS_DIR, else var/recordings. */
+function recordingsDir(config: LaunchConfig): string {
+  return config.env['RECORDINGS_DIR'] || path.join(config.varDir, 'recordings');
 }
 
 /**

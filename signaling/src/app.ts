@@ -29,6 +29,7 @@ import settings from './routes/api/settings/index.js';
 import subjects from './routes/api/subjects/index.js';
 import statistics from './routes/api/statistics/index.js';
 import tasks from './routes/api/tasks/index.js';
+import voicemail from './routes/api/voicemail/index.js';
 import pushSocket from './routes/api/push/index.js';
 
 /**
@@ -101,6 +102,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(settings, { prefix: '/api/settings', config });
   await app.register(statistics, { prefix: '/api/statistics', config });
   await app.register(tasks, { prefix: '/api/tasks', config });
+  await app.register(voicemail, { prefix: '/api/voicemail' });
   await app.register(pushSocket, { prefix: PUSH_PATH, config });
 
   if (existsSync(config.WEB_ROOT)) {

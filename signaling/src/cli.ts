@@ -27,6 +27,7 @@ import { AgentService } from './services/agent-service.js';
 import { seedDemoData } from './services/demo-data.js';
 import { LoginLimiter, loginLimitsFrom } from './services/login-limiter.js';
 import { PatientNumberError, forgetPatient } from './services/patient-forget.js';
+import { VoicemailService } from './services/voicemail-service.js';
 import { SessionStore } from './services/session-store.js';
 import { SubjectStore } from './services/subject-store.js';
 import { UserStore } from './services/user-store.js';
@@ -224,7 +225,7 @@ async function main(argv: string[]): Promise<void> {
       case 'patient forget': {
         const number = positionals[2];
         if (!number || positionals.length > 3) throw new UsageError('Give one number: deskline patient forget NUMBER');
-        const report = await forgetPatient(redis, number);
+        const report = await forgetPatient(redis, number, new VoicemailService(redis, config.RECORDINGS_DIR));
         console.log(`Looked for ${report.spellings.join(', ')}.`);
         for (const line of report.removed) console.log(`removed ${line}`);
         if (report.removed.length === 0) console.log('Nothing held this number.');

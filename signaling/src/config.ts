@@ -37,6 +37,12 @@ export const ConfigSchema = Type.Object({
     description:
       "writable folder where managers' uploaded prompts are kept (<lang>/<name>.wav); the sip app and rtpengine read it at the same path",
   }),
+  RECORDINGS_DIR: Type.String({
+    default: path.join(defaultVarDir, 'recordings'),
+    minLength: 1,
+    description:
+      "folder of voicemail messages' audio (<id>.mp3), the sip app's RECORDINGS_DIR: served by GET /api/voicemail/:id/audio, deleted by retention and patient forget",
+  }),
   LOG_LEVEL: Type.Union(
     [
       Type.Literal('fatal'),

@@ -28,6 +28,8 @@ import { PromptFiles } from './media/prompt-files.js';
 import { RtpengineWatch } from './media/rtpengine-watch.js';
 import { closeRedis, dropRedis } from '@deskline/env-config/redis';
 import { connectRedis } from './redis.js';
+import { VoicemailStore } from '@deskline/store';
+import { VoicemailFiles } from './voicemail/voicemail-files.js';
 import { AgentStore } from './routing/agent-store.js';
 import { Router } from './routing/router.js';
 import { SipStack } from './sip/sip-stack.js';
@@ -103,6 +105,9 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
   // The first keepalives of adopted calls, spaced, and held until the connection to Kamailio has been
   // up long enough for the requests Kamailio held during the restart to arrive first.
   const adoptionProbes = new AdoptionProbes({ ready: () => stack.connectedForMs >= ADOPTION_PROBE_AFTER_CONNECT_MS });
+  const voicemailFiles = new VoicemailFiles(config.RECORDINGS_DIR);
+  await voicemailFiles.removeLeftovers();
+  const prompts = PromptFiles.fromConfig(config);
   const callDeps: PatientCallDeps = {
     rtpengine,
     store,
@@ -117,8 +122,15 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     keepaliveMs: config.PATIENT_KEEPALIVE_SECONDS * 1000,
     adoptionProbes,
     plans: new CallPlanStore(redis),
-    prompts: PromptFiles.fromConfig(config),
+    prompts,
     timeZone: config.CLINIC_TIME_ZONE,
+    voicemail: {
+      files: voicemailFiles,
+      store: new VoicemailStore(redis),
+      prompts,
+      // rtpengine runs where its control port is (docker-compose.yml: the same host): it sends the copy there.
+      recorderHost: config.RTPENGINE_NG_HOST,
+    },
   };
   // The patients' keys, from rtpengine (its --dtmf-log-dest), to their calls: only the patient's side's.
   // A key for a call another instance of this host holds goes to it through Redis (KeyRelay).

@@ -8,6 +8,7 @@ import { DEFAULT_CLINIC_COUNTRY, isClinicCountry } from '@deskline/outbound-poli
 
 const defaultMediaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../pbx-config/media');
 const defaultPromptsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../var/prompts');
+const defaultRecordingsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../var/recordings');
 
 const Port = (defaultPort: number, description: string) =>
   Type.Integer({ default: defaultPort, minimum: 1, maximum: 65535, description });
@@ -60,6 +61,11 @@ export const ConfigSchema = Type.Object({
     minLength: 1,
     description:
       "folder of the managers' uploaded prompts (signaling writes them), as rtpengine sees it; an upload there replaces the built-in prompt",
+  }),
+  RECORDINGS_DIR: Type.String({
+    default: defaultRecordingsDir,
+    minLength: 1,
+    description: "folder of voicemail messages' audio (<id>.mp3, mode 600); signaling serves them from the same folder",
   }),
   // Kamailio gives up on an unanswered INVITE after 60 s (tm fr_inv_timer); a longer ring would end
   // as a 408 from Kamailio instead of our CANCEL.

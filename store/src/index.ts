@@ -17,3 +17,4 @@ export * from './scripts/outbound-policy.js';
 export * from './sip-instances.js';
 export * from './call-plan-store.js';
 export * from './prompt-uploads.js';
+export * from './voicemail-store.js';

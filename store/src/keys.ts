@@ -133,6 +133,13 @@ export const RedisKeys = {
    * and hold music (PromptUploadStore; the files themselves are in PROMPTS_DIR, docs/call-plan.md "Prompts")
    */
   promptUploads: 'prompt-uploads',
+  // Voicemail (issue 15, docs/call-plan.md "Voicemail").
+  /** string: a VoicemailMessage as JSON (VoicemailStore); its audio is <RECORDINGS_DIR>/<id>.mp3 */
+  voicemail: (id: string) => `voicemail:${id}`,
+  /** sorted set of voicemail ids scored by createdAt, trimmed to HISTORY_RETENTION_DAYS with their files */
+  voicemails: 'voicemails',
+  /** set of the voicemail ids a number left (for `patient forget`) */
+  patientVoicemails: (number: string) => `patient-voicemails:${number}`,
 } as const;
 
 /** How long call records, callbacks and closed tasks are kept by default (HISTORY_RETENTION_DAYS). */
@@ -154,6 +161,8 @@ export const RedisStreams = {
    * every signaling instance reads it afresh and pushes it to its panels.
    */
   boardEvents: 'stream:board-events',
+  /** Every play of a voicemail message: fields voicemailId, userId, at, range (VoicemailStore.audit) */
+  voicemailAudit: 'stream:voicemail-audit',
 } as const;
 
 /** stream:team-events is trimmed to about this many entries (`XADD … MAXLEN ~`); readers only tail them. */

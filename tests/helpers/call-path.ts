@@ -22,6 +22,7 @@ import type { ExitStatus } from '@deskline/scripts/managed-process';
 import { closeRedis, keepConnected, redisOptions, type RedisSettings } from '@deskline/env-config/redis';
 import { NgClient } from '@deskline/sip/media/ng-client';
 import { RtpEngine } from '@deskline/sip/media/rtpengine';
+import { wavOf } from '@deskline/sip/voicemail/voicemail-files';
 import { startTestRedis, type TestRedis } from './redis.js';
 import { startTestKamailio, type TestKamailio } from './kamailio.js';
 import { startTestRtpengine, type TestRtpengine } from './rtpengine.js';
@@ -288,24 +289,9 @@ async function patientCall(kamailioPort: number, scenario: string, options: Sipp
 /** An 8 kHz mono 16-bit WAV of one sine tone. */
 function toneWav(hz: number, seconds: number): Buffer {
   const rate = 8000;
-  const samples = rate * seconds;
-  const data = Buffer.alloc(samples * 2);
-  for (let i = 0; i < samples; i++)
-    data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / rate)), i * 2);
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(rate, 24);
-  header.writeUInt32LE(rate * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
+  const samples = new Int16Array(rate * seconds);
+  for (let i = 0; i < samples.length; i++) samples[i] = Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / rate));
+  return wavOf(samples);
 }
 
 function writeTestMedia(dir: string): void {

@@ -45,6 +45,8 @@ export class PatientPhone {
   private target: { address: string; port: number } | undefined;
   /** A key is being pressed: the voice packets pause (RFC 4733 §2.5.1.1: events replace the audio). */
   private keying = false;
+  /** Silent: the packets go on, carrying silence (a patient who stopped speaking). */
+  private muted = false;
 
   private constructor(
     private readonly socket: dgram.Socket,
@@ -100,6 +102,11 @@ export class PatientPhone {
    */
   sendTo(address: string, port: number): void {
     if (this.sending && !this.sender) this.startSending(address, port);
+  }
+
+  /** Sends silence instead of the tone (`true`), or the tone again (`false`): the packets go on either way. */
+  mute(muted: boolean): void {
+    this.muted = muted;
   }
 
   /** Stops sending (a phone that moved to another port), and goes on listening. */
@@ -174,7 +181,9 @@ export class PatientPhone {
         return;
       }
       for (let i = 0; i < SAMPLES_PER_PACKET; i++) {
-        payload[i] = linearToUlaw(Math.round(6000 * Math.sin((2 * Math.PI * this.toneHz * phase++) / 8000)));
+        const sample = this.muted ? 0 : Math.round(6000 * Math.sin((2 * Math.PI * this.toneHz * phase) / 8000));
+        phase++;
+        payload[i] = linearToUlaw(sample);
       }
       const header = Buffer.alloc(12);
       header[0] = 0x80;

@@ -29,6 +29,8 @@ export async function startWebStack(options: CallPathOptions = {}): Promise<WebS
       SIP_EPHEMERAL_SECRET: callPath.kamailio.secret,
       SIP_DOMAIN: callPath.kamailio.domain,
       SIP_WS_PORT: String(callPath.kamailio.wsPort),
+      // Where the sip app keeps voicemail messages, so that signaling serves them from there too.
+      ...(options.appEnv?.['RECORDINGS_DIR'] ? { RECORDINGS_DIR: options.appEnv['RECORDINGS_DIR'] } : {}),
     });
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     const running = app;

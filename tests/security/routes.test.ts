@@ -25,6 +25,10 @@ import { CSRF_HEADER, SESSION_COOKIE, type Subject, type TaskView } from '@deskl
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { buildTestApp, createUser, loginOk, type LoggedIn } from '../helpers/signaling.js';
 import { wrapUpTask } from '../helpers/board-tasks.js';
+import { storeVoicemail } from '../helpers/voicemail.js';
+import { RedisKeys } from '@deskline/store';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 
 type Access = 'public' | 'session' | 'manager';
 
@@ -91,6 +95,8 @@ declare('manager', 'GET,HEAD', '/api/settings/prompts', '/api/settings/prompts/:
 declare('manager', 'PUT,DELETE', '/api/settings/prompts/:lang/:name');
 declare('manager', 'GET,HEAD', '/api/settings/hold-music/audio');
 declare('manager', 'PUT,DELETE', '/api/settings/hold-music');
+declare('session', 'GET,HEAD', '/api/voicemail/:id/audio');
+declare('manager', 'GET,HEAD', '/api/voicemail/audit');
 
 interface Route {
   method: string;
@@ -234,6 +240,9 @@ let ben: LoggedIn;
 let bensTask: TaskView;
 let subject: Subject;
 let routes: Route[];
+/** A voicemail message of Ben's task, and the folder its audio is in. */
+let bensVoicemailId: string;
+const recordings = mkdtempSync(path.join(os.tmpdir(), 'deskline-routes-recordings-'));
 
 /** A body that would create a manager, if anything let it through. */
 const ATTACK_BODY = {
@@ -254,6 +263,7 @@ function concrete(route: Route): string {
     if (route.path.startsWith('/api/users/')) return ben.info.user.id;
     if (route.path.startsWith('/api/tasks/')) return bensTask.id;
     if (route.path.startsWith('/api/subjects/')) return subject.id;
+    if (route.path.startsWith('/api/voicemail/')) return bensVoicemailId;
     throw new Error(`${route.path}: give the suite a real id for this parameter`);
   });
 }
@@ -262,7 +272,7 @@ test.before(async () => {
   assert.ok(existsSync(WEB_ROOT), `the web app must be built (${WEB_ROOT}) so that its wildcard route is attacked too`);
   redis = await startTestRedis();
   db = new Redis(redis.url);
-  app = await buildTestApp(redis.url, { WEB_ROOT });
+  app = await buildTestApp(redis.url, { WEB_ROOT, RECORDINGS_DIR: recordings });
   await app.listen({ host: '127.0.0.1', port: 0 });
   port = (app.server.address() as AddressInfo).port;
   manager = await loginOk(app, 'maria@clinic.example', await createUser(app, 'maria@clinic.example', 'manager'));
@@ -270,6 +280,9 @@ test.before(async () => {
   ben = await loginOk(app, 'ben@clinic.example', await createUser(app, 'ben@clinic.example', 'employee'));
   bensTask = await wrapUpTask(app, db, ben.info.user.id, '+48600100200');
   subject = (await app.subjects.list())[0]!;
+  const voicemail = await storeVoicemail(db, recordings, { callId: 'call-of-bens-voicemail', from: '+48600100200' });
+  await db.set(RedisKeys.callTask(voicemail.callId), bensTask.id);
+  bensVoicemailId = voicemail.id;
   routes = listRoutes(app);
 });
 
@@ -278,6 +291,7 @@ test.after(async () => {
   await app.close();
   db.disconnect();
   await redis.stop();
+  rmSync(recordings, { recursive: true, force: true });
 });
 
 test('every route printRoutes lists has an expected access in this suite, and no other route exists', () => {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RedisKeys, RedisStreams } from '@deskline/store';
+import type { VoicemailService } from './voicemail-service.js';
 
 const DAY_MS = 24 * 60 * 60_000;
 const SCAN_COUNT = 500;
@@ -10,6 +11,8 @@ export interface SweepReport {
   tasks: number;
   indexEntries: number;
   pointers: number;
+  /** Voicemail messages (file and metadata), when the sweep has the voicemail service. */
+  voicemails?: number;
 }
 
 /**
@@ -30,6 +33,8 @@ export class RetentionSweep {
   constructor(
     private readonly redis: Redis,
     retentionDays: number,
+    /** Voicemail messages go with the rest: their files and metadata, by createdAt. */
+    private readonly voicemail?: VoicemailService,
   ) {
     this.retentionMs = retentionDays * DAY_MS;
   }
@@ -37,6 +42,7 @@ export class RetentionSweep {
   async run(now = Date.now()): Promise<SweepReport> {
     const cutoff = now - this.retentionMs;
     const report: SweepReport = { streamEntries: 0, tasks: 0, indexEntries: 0, pointers: 0 };
+    if (this.voicemail) report.voicemails = await this.voicemail.deleteOlderThan(cutoff);
     for (const stream of Object.values(RedisStreams)) {
       report.streamEntries += Number(await this.redis.xtrim(stream, 'MINID', `${cutoff}-0`));
     }

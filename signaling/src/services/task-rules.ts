@@ -1,4 +1,4 @@
-import type { CallView, CallbackView, TaskStatus, TaskView } from '@deskline/protocol';
+import type { CallView, CallbackView, TaskStatus, TaskView, VoicemailMessage } from '@deskline/protocol';
 
 /**
  * How call and callback events move a task (docs/call-board.md), as pure functions over the task, so
@@ -79,16 +79,25 @@ function unassign(task: StoredTask, status: TaskStatus): void {
  * call's last applied entry). The task's stage follows its current call: the newest one. An older
  * call's event only counts its miss.
  */
-export function applyCall(before: StoredTask, call: CallView, streamId: string, now: number): StoredTask {
+export function applyCall(
+  before: StoredTask,
+  call: CallView,
+  streamId: string,
+  now: number,
+  /** For a message-left call: the message, as VoicemailStore has it. */
+  message?: Pick<VoicemailMessage, 'id' | 'durationMs' | 'createdAt'>,
+): StoredTask {
   const task: StoredTask = structuredClone(before);
   task.applied[call.id] = streamId;
   task.updatedAt = now;
   if (!task.callIds.includes(call.id)) task.callIds.push(call.id);
   const current = !task.call || task.call.id === call.id || call.startedAt >= task.call.startedAt;
-  // The call plan's final states (issue 15): nobody answered, and the patient may want a call back.
+  // The call plan's final states (issue 15): nobody answered, and the patient may want a call back
+  // (a voicemail message is one more reason to).
   const unanswered =
     call.state === 'abandoned' ||
     call.state === 'callback-requested' ||
+    call.state === 'message-left' ||
     (call.state === 'closed' && call.endedAt !== undefined);
   if (unanswered || call.state === 'ended') task.finished.push(call.id);
   if (unanswered) task.attempts += 1;
@@ -120,6 +129,15 @@ export function applyCall(before: StoredTask, call: CallView, streamId: string, 
       break;
     case 'abandoned':
       if (task.status === 'incoming' || task.status === 'abandoned') unassign(task, 'abandoned');
+      break;
+    case 'message-left':
+      // A callback task with the message: nobody answered, and the patient said why they called.
+      if (task.status === 'incoming' || task.status === 'abandoned') unassign(task, 'abandoned');
+      task.voicemail = {
+        id: message?.id ?? call.voicemailId ?? '',
+        durationMs: message?.durationMs ?? 0,
+        createdAt: message?.createdAt ?? call.endedAt ?? now,
+      };
       break;
   }
   return task;

@@ -17,6 +17,7 @@ import {
   TEAM_EVENTS_MAX_LENGTH,
   TASK_COMPARE_AND_SET,
   TASK_START_CALLBACK,
+  VoicemailStore,
 } from '@deskline/store';
 import { ClientError } from '../errors.js';
 import { applyCall, applyCallback, isNewEvent, newTask, toView, type StoredTask } from './task-rules.js';
@@ -128,6 +129,11 @@ export class TaskStore {
 
   /** Applies one call event from stream:call-events (entry `streamId`) to its task. */
   async applyCallEvent(call: CallView, streamId: string): Promise<ApplyResult> {
+    // The sip app saved the message before it wrote the call's final state.
+    const message =
+      call.state === 'message-left' && call.voicemailId
+        ? await new VoicemailStore(this.redis).get(call.voicemailId)
+        : undefined;
     for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
       const linkKey = RedisKeys.callTask(call.id);
       const linked = await this.redis.get(linkKey);
@@ -138,7 +144,7 @@ export class TaskStore {
         // The task itself is gone (closed long ago and expired): nothing left to change.
         if (!before || !raw) return 'stale';
         if (!isNewEvent(before, call.id, streamId)) return 'stale';
-        const after = applyCall(before, call, streamId, now);
+        const after = applyCall(before, call, streamId, now, message);
         const plan: Plan = {
           guards: [
             [linkKey, linked],
@@ -171,7 +177,7 @@ export class TaskStore {
       const before = joined ?? newTask(randomUUID(), call.from, now);
       const base = structuredClone(before);
       if (lastSubject) base.previousSubjectId = lastSubject;
-      const after = applyCall(base, call, streamId, now);
+      const after = applyCall(base, call, streamId, now, message);
       const plan: Plan = {
         guards,
         ops: [...this.writeOps(joined, after), ['SET', linkKey, after.id, 'EX', String(CALL_TASK_TTL_SECONDS)]],

@@ -30,6 +30,7 @@ import { IntroStep } from './steps/intro.js';
 import { PlayPromptsStep } from './steps/play-prompts.js';
 import { RingAgentStep, type RingFailure } from './steps/ring-agent.js';
 import { TalkStep } from './steps/talk.js';
+import { VoicemailStep, type VoicemailDeps } from './steps/voicemail.js';
 import { HOLD_MUSIC_REPEATS, WaitWithMusicStep } from './steps/wait-with-music.js';
 
 /** How long a stop waits for a ringing workstation to answer the CANCEL before the process goes. */
@@ -71,6 +72,8 @@ export interface PatientCallDeps {
   prompts: PromptFiles;
   /** CLINIC_TIME_ZONE: the plan's hours are in it. */
   timeZone: string;
+  /** Voicemail: the recorder's address, the files, the metadata store, the prompts. */
+  voicemail: VoicemailDeps;
 }
 
 /** The menu and the callback offer play this many times before the call goes on without a key. */
@@ -92,7 +95,9 @@ export type EndReason =
   /** The closed prompt was played (outside the hours, or an overflow to it). */
   | 'closed'
   /** The patient asked for a callback and heard the confirmation. */
-  | 'callback-requested';
+  | 'callback-requested'
+  /** The patient left a voicemail message (or tried), and it was kept. */
+  | 'voicemail-done';
 
 /** A call another process left, as its Redis records have it: the view, and the SIP state to go on with. */
 export interface AdoptedCall {
@@ -330,6 +335,11 @@ export class PatientCall {
       await this.resumeTalk(sip);
       return;
     }
+    if (state === 'voicemail') {
+      // The recording was the dead process's: what it had is lost; the caller is not left in silence.
+      this.log.warn('adopted a call that was leaving a voicemail message; the message is lost, hanging up');
+      await this.end('failed', { bye: true });
+    }
   }
 
   /**
@@ -449,6 +459,8 @@ export class PatientCall {
     if (!this.published) return this.end('shutdown', { bye: true });
     // Over in Redis already (its task is on the board): no instance would adopt it, so it is hung up now.
     if (this.machine.state === 'callback-requested') return this.end('callback-requested', { bye: true });
+    // A message being left is kept as it is, and the call ends: no other instance could go on recording it.
+    if (this.machine.state === 'voicemail') return this.end('shutdown', { bye: true });
     this.ending ??= this.handOver();
     return this.ending;
   }
@@ -496,9 +508,12 @@ export class PatientCall {
   }
 
   private async finish(reason: EndReason, byePatient: boolean, byeHeaders?: string[]): Promise<void> {
+    clearTimeout(this.maxWaitTimer);
     this.step?.stop();
     clearTimeout(this.maxWaitTimer);
     await Promise.all([byePatient ? this.leg?.hangUp(byeHeaders) : this.leg?.close(), this.agentLeg?.hangUp()]);
+    // What the patient said before hanging up is kept (VoicemailStep.save), before the media goes.
+    const message = this.step instanceof VoicemailStep ? await this.step.save() : undefined;
     // A patient who had our 200 reached the clinic, ACK or not: a BYE that overtook the ACK, an ACK
     // lost on the way (no-ack), a late offer's ACK with no usable answer, a stop before the ACK. The
     // call is recorded as the ACK would have recorded it (intro), then abandoned below, so that the
@@ -511,6 +526,8 @@ export class PatientCall {
       this.publish();
     } else if (this.published && !this.machine.isFinal && state !== 'closed') {
       if (state === 'bridged') this.moveTo('ended', { endedAt: Date.now() });
+      else if (state === 'voicemail' && message)
+        this.moveTo('message-left', { endedAt: Date.now(), voicemailId: message.id });
       else this.moveTo('abandoned', { endedAt: Date.now(), abandonedIn: state });
     }
     await Promise.all([this.media.destroy(), this.writes]);
@@ -651,6 +668,49 @@ export class PatientCall {
     // Right behind the intro's write when there is no intro (SKIP_INTRO): one round trip less to the queue.
     this.moveTo('waiting', { queuedAt: Date.now(), ...queueId }, undefined, true);
     this.waitInQueue('call-waiting');
+    this.armMaxWait();
+  }
+
+  /**
+   * The patient leaves a message (VoicemailStep): out of the queue, the greeting, the recording. Once
+   * it is over with the patient still there, the message is kept, `voicemail-saved` plays, and the
+   * clinic hangs up; a hang-up keeps what was said (`finish`). Ends `message-left` with the message's
+   * id, or `abandoned` in voicemail when there was no message (less than 1 s of sound).
+   */
+  private startVoicemail(): void {
+    if (this.ending) return;
+    clearTimeout(this.maxWaitTimer);
+    this.queued = false;
+    this.moveTo('voicemail');
+    const step: VoicemailStep = new VoicemailStep({
+      media: this.media,
+      deps: this.deps.voicemail,
+      languages: this.plan.languages,
+      maxSeconds: this.plan.voicemail.maxSeconds,
+      call: { id: this.id, from: this.view.from, line: this.view.line },
+      log: this.log,
+      onRecorded: () => void this.afterMessage(step),
+    });
+    this.runStep(step);
+  }
+
+  /** The message is over and the patient is on the line: `voicemail-saved` (when one was kept), then BYE. */
+  private async afterMessage(step: VoicemailStep): Promise<void> {
+    const message = await step.save();
+    if (this.ending) return;
+    if (message) {
+      for (const language of this.plan.languages) {
+        if (this.ending) return;
+        try {
+          const file = this.deps.voicemail.prompts.prompt(language, 'voicemail-saved');
+          const { durationMs } = await this.media.playToPatient(file, 1);
+          await new Promise((resolve) => setTimeout(resolve, durationMs ?? 0));
+        } catch (err) {
+          if (!this.ending) this.log.warn({ err, language }, 'could not play voicemail-saved');
+        }
+      }
+    }
+    await this.end('voicemail-done', { bye: true });
   }
 
   /**
@@ -682,6 +742,11 @@ export class PatientCall {
     const state = this.machine.state;
     const { keypad } = this.plan;
     this.log.info({ key, state }, 'the patient pressed a key');
+    // A key ends a message (the recorder also hears keys in the copied audio; the first one counts).
+    if (state === 'voicemail' && this.step instanceof VoicemailStep) {
+      this.step.onDigit(key);
+      return;
+    }
     if (state === 'menu') {
       const queue = this.plan.queues.find((candidate) => candidate.digit === key);
       if (queue && !this.queueChosen) {
@@ -739,17 +804,6 @@ export class PatientCall {
     this.queued = false;
     this.moveTo('callback-requested', { endedAt: Date.now() });
     this.playPrompt('callback-confirmed', 1, () => void this.end('callback-requested', { bye: true }));
-  }
-
-  /**
-   * PLACEHOLDER until the voicemail step (issue 15, the `voicemail` helper's) replaces it at merge:
-   * there is no recording yet, so the call hears the closed prompt (unless it just did) and ends
-   * `closed`.
-   */
-  private startVoicemail(): void {
-    this.log.warn('voicemail not available yet');
-    if (this.machine.state === 'closed') void this.end('closed', { bye: true });
-    else this.closeCall(false);
   }
 
   /** A prompt in each of the plan's languages in turn, `rounds` times, then `onFinished`. */

@@ -18,6 +18,28 @@ import {
 /** rtpengine's tag for the queue's placeholder leg. Agents' legs get tags of their own. */
 export const QUEUE_TAG = 'queue';
 
+/**
+ * The recorder's answer to rtpengine's offer of a copy: the same codecs, at the recorder's address,
+ * receiving only.
+ */
+export function recorderSdp(offer: string, address: string, port: number): string {
+  const lines = offer.split(/\r?\n/).filter((line) => line !== '');
+  const media = lines.find((line) => line.startsWith('m=audio ')) ?? 'm=audio 0 RTP/AVP 0';
+  const formats = media.split(' ').slice(3);
+  const rtpmaps = lines.filter((line) => line.startsWith('a=rtpmap:') || line.startsWith('a=fmtp:'));
+  return [
+    'v=0',
+    `o=recorder ${Date.now()} 1 IN IP4 ${address}`,
+    's=-',
+    `c=IN IP4 ${address}`,
+    't=0 0',
+    `m=audio ${port} RTP/AVP ${formats.join(' ')}`,
+    ...rtpmaps,
+    'a=recvonly',
+    '',
+  ].join('\r\n');
+}
+
 export class MediaSessionClosedError extends Error {
   override name = 'MediaSessionClosedError';
 }
@@ -287,6 +309,24 @@ export class MediaSession {
 
   stopPlayback(): Promise<void> {
     return this.run(() => this.engine.stopMedia({ callId: this.callId, fromTag: this.patientTag }));
+  }
+
+  /**
+   * A copy of the patient's audio to `address`:`port` (a recorder's UDP socket): rtpengine's `subscribe
+   * request` and `subscribe answer`. Returns rtpengine's description of the copy (its codecs and
+   * payload types) and the subscription's tag for `stopCopy`.
+   */
+  copyPatientTo(address: string, port: number): Promise<{ sdp: string; tag: string }> {
+    return this.run(async () => {
+      const { sdp, toTag } = await this.engine.subscribeRequest({ callId: this.callId, fromTag: this.patientTag });
+      await this.engine.subscribeAnswer({ callId: this.callId, toTag, sdp: recorderSdp(sdp, address, port) });
+      return { sdp, tag: toTag };
+    });
+  }
+
+  /** Stops a copy `copyPatientTo` started. */
+  stopCopy(tag: string): Promise<void> {
+    return this.run(() => this.engine.unsubscribe({ callId: this.callId, toTag: tag }));
   }
 
   /** Deletes the call in rtpengine. Safe to call more than once and on any path; never throws. */

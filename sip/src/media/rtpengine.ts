@@ -128,6 +128,42 @@ export class RtpEngine {
     await this.ng.request('stop media', { 'call-id': request.callId, 'from-tag': request.fromTag });
   }
 
+  /**
+   * A copy of what `fromTag` sends, to a new subscriber (media forking, rtpengine's `subscribe
+   * request`): returns rtpengine's offer for the subscriber (sendonly, the tag's codecs) and the
+   * subscription's to-tag. The call's legs are left as they are. The recorder of voicemail (and of
+   * call recordings, issue 18) is such a subscriber: docs/architecture.md, "Recordings and voicemail".
+   */
+  async subscribeRequest(request: Participant): Promise<{ sdp: string; toTag: string }> {
+    const reply = await this.ng.request('subscribe request', {
+      'call-id': request.callId,
+      'from-tag': request.fromTag,
+      'transport-protocol': 'RTP/AVP',
+      ICE: 'remove',
+      DTLS: 'off',
+      SDES: ['off'],
+      'rtcp-mux': ['demux'],
+    });
+    const toTag = reply['to-tag'];
+    if (typeof toTag !== 'string' || toTag === '') throw new NgError('subscribe request', 'the reply has no to-tag');
+    return { sdp: sdpOf('subscribe request', reply), toTag };
+  }
+
+  /** The subscriber's answer (where the copy goes): from then on rtpengine sends it there. */
+  async subscribeAnswer(request: { callId: string; toTag: string; sdp: string }): Promise<void> {
+    await this.ng.request('subscribe answer', {
+      'call-id': request.callId,
+      'to-tag': request.toTag,
+      sdp: request.sdp,
+      flags: ['strict source', 'endpoint-learning-off'],
+    });
+  }
+
+  /** Ends a subscription (`subscribeRequest`'s to-tag): rtpengine stops sending the copy. */
+  async unsubscribe(request: { callId: string; toTag: string }): Promise<void> {
+    await this.ng.request('unsubscribe', { 'call-id': request.callId, 'to-tag': request.toTag });
+  }
+
   /** The call ids rtpengine currently holds. */
   async list(limit = 1000): Promise<string[]> {
     const reply = await this.ng.request('list', { limit });

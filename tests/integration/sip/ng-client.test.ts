@@ -9,6 +9,7 @@ import { NgClient, NgError } from '@deskline/sip/media/ng-client';
 import { MediaSession, QUEUE_TAG } from '@deskline/sip/media/media-session';
 import { RtpEngine } from '@deskline/sip/media/rtpengine';
 import { startTestRtpengine, type TestRtpengine } from '../../helpers/rtpengine.js';
+import { wavOf } from '@deskline/sip/voicemail/voicemail-files';
 
 const silent = pino({ level: 'silent' });
 const patientSdp = [
@@ -122,21 +123,7 @@ test('a silent rtpengine: the request is sent three times with one cookie, then 
 
 /** An 8 kHz mono 16-bit WAV of silence. */
 function silenceWav(seconds: number): Buffer {
-  const data = Buffer.alloc(8000 * seconds * 2);
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(8000, 24);
-  header.writeUInt32LE(16000, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
+  return wavOf(new Int16Array(8000 * seconds));
 }
 
 test.run();

@@ -2,6 +2,7 @@ import {
   TASK_COMMENT_MAX_LENGTH,
   isCallable,
   isWithheld,
+  voicemailAudioPath,
   type ReportProblemRequest,
   type Subject,
   type TaskView,
@@ -62,6 +63,11 @@ export class DlTaskCard extends LitElement {
     css`
       :host {
         display: block;
+      }
+
+      section.voicemail audio {
+        width: 100%;
+        max-width: 22rem;
       }
 
       article {
@@ -249,9 +255,20 @@ export class DlTaskCard extends LitElement {
           ${this.#renderRunningTime()}
         </div>
         <dl-task-stage .task=${task} .subjects=${this.subjects} .team=${this.team} .workstations=${this.workstations}></dl-task-stage>
+        ${this.#renderVoicemail()}
         ${this.#renderWork()}
       </article>
     `;
+  }
+
+  /** A message the patient left: "Voicemail", its length, and a player fed by the authenticated endpoint. */
+  #renderVoicemail() {
+    const message = this.task.voicemail;
+    if (!message) return nothing;
+    return html`<section class="voicemail" aria-label="Voicemail">
+      <p class="detail"><strong>Voicemail</strong> · <time datetime=${isoDuration(message.durationMs)}>${formatDuration(message.durationMs)}</time></p>
+      <audio controls preload="metadata" src=${voicemailAudioPath(message.id)}></audio>
+    </section>`;
   }
 
   #duration(since: number) {

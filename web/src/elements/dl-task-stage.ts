@@ -93,9 +93,11 @@ export class DlTaskStage extends LitElement {
             ? call.afterHours
               ? 'called while the clinic was closed'
               : 'heard the closed message'
-            : call?.queuedAt === undefined
-              ? 'hung up during the intro message'
-              : `hung up after waiting ${waited}`;
+            : call?.state === 'message-left'
+              ? 'left a voicemail message'
+              : call?.queuedAt === undefined
+                ? 'hung up during the intro message'
+                : `hung up after waiting ${waited}`;
         if (task.callbackRequested)
           return html`<p class="stage callback-requested">Asked for a callback</p>
             <p class="detail">Last call at ${formatClockTime(last)}, ${how}</p>
@@ -139,6 +141,8 @@ export class DlTaskStage extends LitElement {
         const at = [where, who].filter((part) => part !== undefined && part !== '').join(', ');
         return html`<p class="stage">Ringing${at === '' ? '' : ` at ${at}`}</p>`;
       }
+      case 'voicemail':
+        return html`<p class="stage">Leaving a voicemail message</p>`;
       default:
         return html`<p class="stage">Incoming call</p>`;
     }

@@ -115,6 +115,8 @@ export class ApiClient extends EventTarget implements RouteMethods {
   /** The picture's bytes are the body, with the Blob's type. */
   readonly setAvatar = this.#route(API_ROUTES.setAvatar);
   readonly removeAvatar = this.#route(API_ROUTES.removeAvatar);
+  /** Managers: who played which voicemail message, when. */
+  readonly voicemailAudit = this.#route(API_ROUTES.voicemailAudit);
   readonly listUsers = this.#route(API_ROUTES.listUsers);
   readonly createUser = this.#route(API_ROUTES.createUser);
   readonly disableUser = this.#route(API_ROUTES.disableUser);

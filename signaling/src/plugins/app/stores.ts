@@ -14,6 +14,7 @@ import { SessionStore } from '../../services/session-store.js';
 import { SubjectStore } from '../../services/subject-store.js';
 import { TeamService } from '../../services/team-service.js';
 import { UserStore } from '../../services/user-store.js';
+import { VoicemailService } from '../../services/voicemail-service.js';
 import { WorkstationStore } from '../../services/workstation-store.js';
 
 declare module 'fastify' {
@@ -33,6 +34,8 @@ declare module 'fastify' {
     outboundPolicy: OutboundPolicyStore;
     callPlan: CallPlanStore;
     prompts: PromptLibrary;
+    /** Voicemail messages: metadata and audio files (RECORDINGS_DIR). */
+    voicemail: VoicemailService;
   }
 }
 
@@ -60,6 +63,7 @@ export default fp(
     app.decorate('accounts', new AccountService(app.users, app.sessions, app.agents, app.loginLimiter));
     app.decorate('profiles', new ProfileStore(app.redis));
     app.decorate('subjects', new SubjectStore(app.redis));
+    app.decorate('voicemail', new VoicemailService(app.redis, config.RECORDINGS_DIR));
     // Here rather than onReady: Redis has just answered the connect, and a failure stops the start
     // with the error instead of surfacing in the first request.
     const created = await app.subjects.ensureDefaults();
