@@ -77,7 +77,7 @@ test('the patient leaves 5 s after the maximum wait; Maria sees a Voicemail task
 
     await openTab(maria, 'Abandoned');
     const task = taskOf(maria, CALLER);
-    await task.getByText('Voicemail').waitFor({ timeout: TIMEOUT });
+    await task.getByText('Voicemail', { exact: true }).waitFor({ timeout: TIMEOUT });
     console.log(`  the Voicemail task on Maria's board ${Date.now() - byeAt} ms after the clinic's BYE`);
     await task.getByRole('button', { name: 'Call back' }).waitFor({ timeout: TIMEOUT });
     const shown = (await task.locator('section.voicemail time').textContent()) ?? '';

@@ -78,16 +78,25 @@ test('a call on a holiday: the closed prompt, then the clinic hangs up, whatever
   });
 });
 
-test('closedAction voicemail: the placeholder plays the closed prompt and ends the call closed (voicemail not available yet)', async (context) => {
-  const id = await expectClosedPromptThenBye(context, {
-    ...DEFAULT_CALL_PLAN,
-    hours: closedNow(),
-    closedAction: 'voicemail',
+test('closedAction voicemail: the closed prompt, then the voicemail greeting; a caller who says nothing leaves no message', async (context) => {
+  const { path, events, plans } = context;
+  await plans.put({ ...DEFAULT_CALL_PLAN, hours: closedNow(), closedAction: 'voicemail' });
+  const { media, dialog, id } = await patientCalls(context);
+  media.mute(true);
+  const closed = await events.waitFor({ callId: id, state: 'closed' });
+  assert.is(closed.call.afterHours, true);
+  await media.waitForTone(PROMPT_TONES.closed.hz, 3_000);
+  await events.waitFor({ callId: id, state: 'voicemail' }, 5_000);
+  await media.waitForTone(PROMPT_TONES['voicemail-greeting'].hz, 3_000);
+  await dialog.hangUp();
+  const view = await waitFor('the call to be over', async () => {
+    const call = await readCall(path.redis, id);
+    return call?.endedAt ? call : undefined;
   });
-  assert.ok(
-    context.path.app.logs.some((line) => line.msg === 'voicemail not available yet' && line['callId'] === id),
-    'the placeholder said so',
-  );
+  assert.is(view.state, 'abandoned', 'nothing was said: no message');
+  assert.is(view.abandonedIn, 'voicemail');
+  assert.is(view.afterHours, true);
+  assert.equal(events.states(id), ['intro', 'closed', 'voicemail', 'abandoned']);
 });
 
 test('a patient who hangs up during the closed prompt: the call is closed (not abandoned), with endedAt', async (context) => {
