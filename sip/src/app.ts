@@ -22,6 +22,7 @@ import { placeCallback } from './inbound/place-callback.js';
 import { requireAudioOffer } from './inbound/require-audio-offer.js';
 import { InstanceWatch } from './instance-watch.js';
 import { NgClient } from './media/ng-client.js';
+import { PromptFiles } from './media/prompt-files.js';
 import { RtpEngine } from './media/rtpengine.js';
 import { RtpengineWatch } from './media/rtpengine-watch.js';
 import { closeRedis, dropRedis } from '@deskline/env-config/redis';
@@ -30,7 +31,7 @@ import { AgentStore } from './routing/agent-store.js';
 import { Router } from './routing/router.js';
 import { SipStack } from './sip/sip-stack.js';
 import { startHealthServer } from './health-server.js';
-import { announceStopped, deadPredecessor, instanceConnectionName } from '@deskline/store';
+import { CallPlanStore, WaitingCalls, announceStopped, deadPredecessor, instanceConnectionName } from '@deskline/store';
 
 export interface SipApp {
   /** Connects to Kamailio; calls are taken from then on. */
@@ -97,6 +98,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
   // The first keepalives of adopted calls, spaced, and held until the connection to Kamailio has been
   // up long enough for the requests Kamailio held during the restart to arrive first.
   const adoptionProbes = new AdoptionProbes({ ready: () => stack.connectedForMs >= ADOPTION_PROBE_AFTER_CONNECT_MS });
+  const callPlans = new CallPlanStore(redis);
   const callDeps: PatientCallDeps = {
     rtpengine,
     store,
@@ -110,6 +112,11 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     ringTimeoutMs: config.RING_TIMEOUT_SECONDS * 1000,
     keepaliveMs: config.PATIENT_KEEPALIVE_SECONDS * 1000,
     adoptionProbes,
+    announcements: {
+      plan: () => callPlans.get(),
+      prompts: new PromptFiles(config.MEDIA_DIR),
+      waiting: new WaitingCalls(redis),
+    },
   };
   const callbacks = new CallbackRegistry();
   // Kept as long as the other history (HISTORY_RETENTION_DAYS, whose setting the statistics add).

@@ -15,3 +15,5 @@ export * from './scripts/orphaned-calls.js';
 export * from './scripts/callbacks.js';
 export * from './scripts/outbound-policy.js';
 export * from './sip-instances.js';
+export * from './call-plan-store.js';
+export * from './waiting-calls.js';

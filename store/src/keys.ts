@@ -114,6 +114,10 @@ export const RedisKeys = {
   /** sorted set of callIds with a record, scored by startedAt, trimmed to HISTORY_RETENTION_DAYS */
   callRecords: 'call-records',
 
+  // The call plan (issue 15, docs/call-plan.md).
+  /** string: the CallPlan as JSON; unset = DEFAULT_CALL_PLAN */
+  callPlan: 'call-plan',
+
   // The outbound policy (docs/security.md, "Callbacks: the outbound policy"); written only through
   // @deskline/outbound-policy. Kamailio's route TO_TRUNK spells the last two out by hand.
   /** string: the OutboundPolicy as JSON */

@@ -18,6 +18,7 @@ import type { CallStep } from './steps/call-step.js';
 import { IntroStep } from './steps/intro.js';
 import { RingAgentStep, type RingFailure } from './steps/ring-agent.js';
 import { TalkStep } from './steps/talk.js';
+import { WaitWithAnnouncementsStep, type AnnouncementServices } from './steps/wait-with-announcements.js';
 import { HOLD_MUSIC_REPEATS, WaitWithMusicStep } from './steps/wait-with-music.js';
 
 /** How long a stop waits for a ringing workstation to answer the CANCEL before the process goes. */
@@ -54,6 +55,8 @@ export interface PatientCallDeps {
   keepaliveMs: number;
   /** The queue of adopted calls' first keepalives (one per process). */
   adoptionProbes: AdoptionProbes;
+  /** Announcements while waiting (the call plan's); without them, the hold music alone. */
+  announcements?: AnnouncementServices;
 }
 
 /** Why a call ended, for the log line. */
@@ -325,7 +328,7 @@ export class PatientCall {
     if (state === 'intro' && this.step instanceof IntroStep) {
       this.runStep(new IntroStep(this.media, this.deps.introFile, this.log, () => this.enterWaiting()));
     } else if (state === 'waiting') {
-      this.runStep(new WaitWithMusicStep(this.media, this.deps.holdMusicFile, this.log));
+      this.runStep(this.waitStep());
     } else if (state === 'ringing') {
       await this.playHoldMusic();
     } else if (state === 'bridged') {
@@ -519,7 +522,17 @@ export class PatientCall {
       this.timings?.mark('queued');
       return this.deps.routing.wake(trigger);
     });
-    this.runStep(new WaitWithMusicStep(this.media, this.deps.holdMusicFile, this.log, routed));
+    this.runStep(this.waitStep(routed));
+  }
+
+  /** The hold music, with the plan's announcements when the call has them (WaitWithAnnouncementsStep). */
+  private waitStep(after?: Promise<unknown>): WaitWithMusicStep {
+    const services = this.deps.announcements;
+    const queuedAt = this.view.queuedAt;
+    if (!services || queuedAt === undefined)
+      return new WaitWithMusicStep(this.media, this.deps.holdMusicFile, this.log, after);
+    const call = { id: this.id, queuedAt };
+    return new WaitWithAnnouncementsStep(this.media, this.deps.holdMusicFile, this.log, services, call, after);
   }
 
   private onAgentAnswered(agent: Agent, leg: AgentLeg): void {
