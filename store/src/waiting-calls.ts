@@ -42,6 +42,8 @@ export class WaitingCalls {
     return values
       .filter((value): value is string => value !== null)
       .map((value) => JSON.parse(value) as CallRecord)
-      .filter((record) => record.outcome === 'answered' && record.answeredAt !== undefined && record.answeredAt >= since);
+      .filter(
+        (record) => record.outcome === 'answered' && record.answeredAt !== undefined && record.answeredAt >= since,
+      );
   }
 }

@@ -114,7 +114,12 @@ export class WaitWithAnnouncementsStep extends WaitWithMusicStep {
       if (first) {
         first = false;
         this.log.info(
-          { position, prompts: prompts.map((prompt) => `${prompt.language}/${prompt.name}`), dueAt, lateMs: Date.now() - dueAt },
+          {
+            position,
+            prompts: prompts.map((prompt) => `${prompt.language}/${prompt.name}`),
+            dueAt,
+            lateMs: Date.now() - dueAt,
+          },
           'announcement playing',
         );
       }

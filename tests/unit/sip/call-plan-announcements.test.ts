@@ -1,0 +1,190 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import pino from 'pino';
+import { DEFAULT_CALL_PLAN, type CallPlan, type CallRecord } from '@deskline/protocol';
+import type { MediaSession } from '@deskline/sip/media/media-session';
+import { PromptFiles } from '@deskline/sip/media/prompt-files';
+import { expectedWaitMs, waitPrompt } from '@deskline/sip/calls/steps/expected-wait';
+import {
+  WaitWithAnnouncementsStep,
+  announcementPrompts,
+  nextAnnouncementAt,
+} from '@deskline/sip/calls/steps/wait-with-announcements';
+
+const log = pino({ level: 'silent' });
+const MINUTE = 60_000;
+
+function answered(talkMs: number, agentUserId: string, answeredAt = Date.now() - 10 * MINUTE): CallRecord {
+  return {
+    id: `${agentUserId}-${talkMs}-${answeredAt}`,
+    from: '+48',
+    line: '100',
+    outcome: 'answered',
+    startedAt: answeredAt - MINUTE,
+    queuedAt: answeredAt - MINUTE,
+    answeredAt,
+    endedAt: answeredAt + talkMs,
+    agentUserId,
+  };
+}
+
+test('the expected wait: nothing below three answered calls; position × average talk ÷ staff who answered', () => {
+  assert.is(expectedWaitMs(1, [answered(2 * MINUTE, 'anna'), answered(2 * MINUTE, 'anna')]), undefined);
+  const three = [answered(1 * MINUTE, 'anna'), answered(2 * MINUTE, 'anna'), answered(3 * MINUTE, 'anna')];
+  assert.is(expectedWaitMs(1, three), 2 * MINUTE);
+  assert.is(expectedWaitMs(3, three), 6 * MINUTE);
+  const twoStaff = [answered(4 * MINUTE, 'anna'), answered(4 * MINUTE, 'bob'), answered(4 * MINUTE, 'anna')];
+  assert.is(expectedWaitMs(3, twoStaff), 6 * MINUTE);
+});
+
+test('the wait prompt is the nearest of PROMPT_WAIT_MINUTES; none above 75 minutes', () => {
+  assert.is(waitPrompt(10_000), 'wait-1');
+  assert.is(waitPrompt(2.4 * MINUTE), 'wait-2');
+  assert.is(waitPrompt(12 * MINUTE), 'wait-10');
+  assert.is(waitPrompt(12.5 * MINUTE), 'wait-15');
+  assert.is(waitPrompt(70 * MINUTE), 'wait-60');
+  assert.is(waitPrompt(80 * MINUTE), undefined);
+});
+
+test("an announcement's prompts: position (position-many above 20), wait, callback offer, in each language", () => {
+  const plan: CallPlan = {
+    ...DEFAULT_CALL_PLAN,
+    languages: ['pl', 'en'],
+    announcements: { intervalSeconds: 30, expectedWait: true, offerCallback: true },
+    keypad: { callbackDigit: '1', voicemailDigit: null },
+  };
+  assert.equal(
+    announcementPrompts(plan, 3, 2 * MINUTE).map((p) => `${p.language}/${p.name}`),
+    ['pl/position-3', 'pl/wait-2', 'pl/callback-offer', 'en/position-3', 'en/wait-2', 'en/callback-offer'],
+  );
+  assert.equal(
+    announcementPrompts({ ...plan, languages: ['en'] }, 21, undefined).map((p) => p.name),
+    ['position-many', 'callback-offer'],
+  );
+  const noKey = {
+    ...plan,
+    languages: ['en'] as CallPlan['languages'],
+    keypad: { callbackDigit: null, voicemailDigit: null },
+  };
+  assert.equal(
+    announcementPrompts(noKey, 1, 2 * MINUTE).map((p) => p.name),
+    ['position-1', 'wait-2'],
+    'no callback offer without a callback key',
+  );
+  const noWait = { ...noKey, announcements: { ...plan.announcements, expectedWait: false } };
+  assert.equal(
+    announcementPrompts(noWait, 1, 2 * MINUTE).map((p) => p.name),
+    ['position-1'],
+  );
+});
+
+test('the schedule: interval after queuing, then the next interval from queuing not before the last ended', () => {
+  assert.is(nextAnnouncementAt(1_000, 10_000, 1_000), 11_000);
+  assert.is(nextAnnouncementAt(1_000, 10_000, 11_000), 11_000);
+  assert.is(nextAnnouncementAt(1_000, 10_000, 12_500), 21_000);
+  assert.is(nextAnnouncementAt(1_000, 10_000, 21_001), 31_000);
+});
+
+/** A media session that logs what was played, each file lasting `durationMs`. */
+function recordingMedia(durationMs: number): { media: MediaSession; played: string[] } {
+  const played: string[] = [];
+  const media = {
+    playToPatient: async (file: string) => {
+      played.push(file.replace(/^.*\/prompts\//, ''));
+      return { durationMs };
+    },
+  } as unknown as MediaSession;
+  return { media, played };
+}
+
+function services(plan: CallPlan, position: () => number | undefined) {
+  return {
+    plan: async () => plan,
+    prompts: new PromptFiles('/media'),
+    waiting: { position: async () => position(), answeredSince: async () => [] },
+  };
+}
+
+const tenSeconds: CallPlan = {
+  ...DEFAULT_CALL_PLAN,
+  announcements: { intervalSeconds: 10, expectedWait: true, offerCallback: false },
+};
+
+test('the step: music, then at the interval the position asked then, then the music again', async () => {
+  const { media, played } = recordingMedia(50);
+  let position = 2;
+  const step = new WaitWithAnnouncementsStep(
+    media,
+    '/media/hold-music.wav',
+    log,
+    services(tenSeconds, () => position),
+    {
+      id: 'c1',
+      queuedAt: Date.now() - 9_900,
+    },
+  );
+  await step.start();
+  assert.equal(played, ['/media/hold-music.wav']);
+  position = 1;
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(played, ['/media/hold-music.wav', 'en/position-1.wav', '/media/hold-music.wav']);
+  assert.is(step.asked, true, 'the music plays again');
+  step.stop();
+});
+
+test('a ring during the announcement stops it: nothing more is played, and the call is told the music is not playing', async () => {
+  const { media, played } = recordingMedia(500);
+  const step = new WaitWithAnnouncementsStep(
+    media,
+    '/media/hold-music.wav',
+    log,
+    services(tenSeconds, () => 1),
+    {
+      id: 'c1',
+      queuedAt: Date.now() - 9_950,
+    },
+  );
+  await step.start();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(played, ['/media/hold-music.wav', 'en/position-1.wav']);
+  step.stop();
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  assert.equal(played, ['/media/hold-music.wav', 'en/position-1.wav']);
+  assert.is(step.asked, false);
+});
+
+test('not in calls:waiting when due (being claimed): no announcement; interval 0: none ever', async () => {
+  const { media, played } = recordingMedia(50);
+  const step = new WaitWithAnnouncementsStep(
+    media,
+    '/m/hold.wav',
+    log,
+    services(tenSeconds, () => undefined),
+    {
+      id: 'c1',
+      queuedAt: Date.now() - 9_950,
+    },
+  );
+  await step.start();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(played, ['/m/hold.wav']);
+  step.stop();
+  const off = { ...tenSeconds, announcements: { ...tenSeconds.announcements, intervalSeconds: 0 } };
+  const quiet = recordingMedia(50);
+  const offStep = new WaitWithAnnouncementsStep(
+    quiet.media,
+    '/m/hold.wav',
+    log,
+    services(off, () => 1),
+    {
+      id: 'c2',
+      queuedAt: Date.now() - 60_000,
+    },
+  );
+  await offStep.start();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(quiet.played, ['/m/hold.wav']);
+  offStep.stop();
+});
+
+test.run();
