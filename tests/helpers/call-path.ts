@@ -264,7 +264,7 @@ async function patientCall(kamailioPort: number, scenario: string, options: Sipp
 }
 
 /** An 8 kHz mono 16-bit WAV of one sine tone. */
-function toneWav(hz: number, seconds: number): Buffer {
+export function toneWav(hz: number, seconds: number): Buffer {
   const rate = 8000;
   const samples = rate * seconds;
   const data = Buffer.alloc(samples * 2);
