@@ -122,7 +122,7 @@ async function main(): Promise<void> {
       if (!a || !b) return;
       const cpu = ((a.ticks - b.ticks) / CLOCK_TICKS / wallS) * 100;
       console.log(
-        `   ${name.padEnd(12)} CPU ${cpu.toFixed(1)}% (${((cpu / callers.length) * 1000).toFixed(1)} ‰ of a core per caller), RSS ${(a.rssKb / 1024).toFixed(0)} MB`,
+        `   ${name.padEnd(12)} CPU ${cpu.toFixed(1)}% of a core (${(cpu / callers.length).toFixed(3)}% per caller), RSS ${(a.rssKb / 1024).toFixed(0)} MB`,
       );
     });
 

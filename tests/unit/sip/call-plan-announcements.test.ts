@@ -187,4 +187,30 @@ test('not in calls:waiting when due (being claimed): no announcement; interval 0
   offStep.stop();
 });
 
+test('a prompt that cannot be played (missing file): the music again, and the next announcement on schedule', async () => {
+  const played: string[] = [];
+  const media = {
+    playToPatient: async (file: string) => {
+      if (file.includes('/prompts/')) throw new Error('rtpengine: failed to start media playback');
+      played.push(file);
+      return { durationMs: 50 };
+    },
+  } as unknown as MediaSession;
+  const step = new WaitWithAnnouncementsStep(
+    media,
+    '/m/hold.wav',
+    log,
+    services(tenSeconds, () => 1),
+    {
+      id: 'c1',
+      queuedAt: Date.now() - 9_950,
+    },
+  );
+  await step.start();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(played, ['/m/hold.wav', '/m/hold.wav']);
+  assert.is(step.asked, true);
+  step.stop();
+});
+
 test.run();

@@ -92,7 +92,11 @@ export class WaitWithAnnouncementsStep extends WaitWithMusicStep {
         (err: unknown) => {
           if (this.stopped) return;
           this.log.warn({ err }, 'the announcement failed; back to the hold music');
-          void this.resumeMusic().finally(() => this.schedule(plan, Date.now()));
+          // The music plays on when the failure came before the first prompt (Redis could not say the place).
+          const music = this.asked ? Promise.resolve() : this.resumeMusic();
+          music
+            .catch((musicErr: unknown) => this.log.warn({ err: musicErr }, 'could not play the hold music again'))
+            .finally(() => this.schedule(plan, Date.now()));
         },
       );
     }, dueAt - Date.now());
@@ -106,6 +110,7 @@ export class WaitWithAnnouncementsStep extends WaitWithMusicStep {
       ? expectedWaitMs(position, await this.services.waiting.answeredSince(Date.now() - EXPECTED_WAIT_WINDOW_MS))
       : undefined;
     const prompts = announcementPrompts(plan, position, waitMs);
+    const askedAt = Date.now();
     let first = true;
     for (const { language, name } of prompts) {
       if (this.stopped) return;
@@ -113,12 +118,14 @@ export class WaitWithAnnouncementsStep extends WaitWithMusicStep {
       const { durationMs } = await this.media.playToPatient(this.services.prompts.prompt(language, name), 1);
       if (first) {
         first = false;
+        // lateMs: from when it was due to rtpengine's answer; askedMs of it: until it was asked (the Redis reads).
         this.log.info(
           {
             position,
             prompts: prompts.map((prompt) => `${prompt.language}/${prompt.name}`),
             dueAt,
             lateMs: Date.now() - dueAt,
+            askedMs: askedAt - dueAt,
           },
           'announcement playing',
         );
