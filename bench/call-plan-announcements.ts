@@ -19,6 +19,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CALL_PLAN, type CallPlan } from '@deskline/protocol';
 import { CallPlanStore } from '@deskline/store';
@@ -30,6 +31,7 @@ type PromptTonesModule = typeof import('../tests/helpers/prompt-tones.js');
 type CallPathModule = typeof import('../tests/helpers/call-path.js');
 type PatientPhone = import('../tests/helpers/patient-phone.js').PatientPhone;
 type PatientDialog = import('../tests/helpers/patient-line.js').PatientDialog;
+type Received = import('../tests/helpers/patient-phone.js').Received;
 
 const { values } = parseArgs({
   options: {
@@ -106,7 +108,11 @@ async function main(): Promise<void> {
     const from = Date.now() + 1_000;
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const before = processGroups.map(([, pid]) => (pid === undefined ? undefined : groupUsage(pid)));
+    // A stall of this process delays the packets' arrival times as a silence would: measured, to tell them apart.
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    lag.disable();
     const until = Date.now();
     const after = processGroups.map(([, pid]) => (pid === undefined ? undefined : groupUsage(pid)));
     const wallS = (until - from) / 1000;
@@ -126,18 +132,36 @@ async function main(): Promise<void> {
       );
     });
 
+    const announcementHz = tones.ANNOUNCEMENT_HZ;
     const errors: number[] = [];
     let longestSilence = 0;
+    let longestAt = '';
+    const callerSilences: number[] = [];
+    let gapsOver500 = 0;
     let announcementsHeard = 0;
-    const announcementHz = tones.ANNOUNCEMENT_HZ;
+    const name = (packet: Received | undefined): string => {
+      if (!packet) return 'nothing';
+      if (isTone(packet, HOLD_MUSIC_HZ)) return 'music';
+      return announcementHz.some((hz) => isTone(packet, hz)) ? 'prompt' : `${packet.frequency.toFixed(0)} Hz`;
+    };
     for (const caller of callers) {
       const packets = caller.phone.received.filter((packet) => packet.at >= from && packet.at <= until);
-      let previous: number | undefined;
+      let previous: (typeof packets)[number] | undefined;
+      let callerLongest = 0;
       for (const packet of packets) {
         if (packet.rms <= 1000) continue;
-        if (previous !== undefined) longestSilence = Math.max(longestSilence, packet.at - previous);
-        previous = packet.at;
+        if (previous !== undefined) {
+          const gap = packet.at - previous.at;
+          if (gap > 500) gapsOver500 += 1;
+          callerLongest = Math.max(callerLongest, gap);
+          if (gap > longestSilence) {
+            longestSilence = gap;
+            longestAt = `${name(previous)} → ${name(packet)}, ${((previous.at - caller.queuedAt) / 1000).toFixed(1)} s after queuing`;
+          }
+        }
+        previous = packet;
       }
+      callerSilences.push(callerLongest);
       // An announcement starts where a run of an announcement tone follows the music.
       let run = 0;
       let runStart = 0;
@@ -170,11 +194,22 @@ async function main(): Promise<void> {
         .slice(logFrom)
         .filter((entry) => entry.msg === 'announcement playing')
         .map((entry) => Number(entry['lateMs']));
-      console.log(`   the sip app's own lateness (first prompt asked of rtpengine vs due): ${percentiles(played)}`);
+      console.log(`   the sip app: due → rtpengine's answer to the first prompt: ${percentiles(played)}`);
+      const asked = app.logs
+        .slice(logFrom)
+        .filter((entry) => entry.msg === 'announcement playing')
+        .map((entry) => Number(entry['askedMs']));
+      console.log(`   of which due → asked (timer and Redis reads): ${percentiles(asked)}`);
     } else {
       console.log(`   announcements heard: ${announcementsHeard} (expected 0)`);
     }
-    console.log(`   longest silence any caller heard: ${longestSilence} ms`);
+    console.log(
+      `   longest silence any caller heard: ${longestSilence} ms (${longestAt}); gaps over 500 ms: ${gapsOver500}`,
+    );
+    console.log(`   each caller's longest silence: ${percentiles(callerSilences)}`);
+    console.log(
+      `   the bench's own event loop stalled up to ${(lag.max / 1e6).toFixed(0)} ms (p99 ${(lag.percentile(99) / 1e6).toFixed(0)} ms): silences that short may be the bench's`,
+    );
 
     for (const caller of callers) await caller.dialog.hangUp(5000).catch(() => undefined);
     // Their senders would go on sending to rtpengine ports that the next round's calls get.

@@ -5,6 +5,13 @@ import type { PromptFiles } from '../../media/prompt-files.js';
 import { EXPECTED_WAIT_WINDOW_MS, expectedWaitMs, waitPrompt } from './expected-wait.js';
 import { HOLD_MUSIC_REPEATS, WaitWithMusicStep } from './wait-with-music.js';
 
+/**
+ * The next file (prompt, or the music after the last) is asked this much before the current prompt
+ * ends: what rtpengine takes to open the next file (5–20 ms), so that one follows the other without a
+ * gap; at most this much of a prompt's end (its trailing silence) is cut.
+ */
+export const PROMPT_CHAIN_LEAD_MS = 20;
+
 /** What the announcements need besides the call's media: the plan, the prompts, and Redis's view of the queue. */
 export interface AnnouncementServices {
   /** The call plan (read when the waiting step starts). */
@@ -134,7 +141,7 @@ export class WaitWithAnnouncementsStep extends WaitWithMusicStep {
         this.log.warn({ language, name }, 'rtpengine did not tell the prompt length; skipping the rest');
         break;
       }
-      await this.sleep(durationMs);
+      await this.sleep(Math.max(0, durationMs - PROMPT_CHAIN_LEAD_MS));
     }
     await this.resumeMusic();
   }
