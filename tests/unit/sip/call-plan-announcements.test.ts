@@ -110,84 +110,63 @@ const tenSeconds: CallPlan = {
   announcements: { intervalSeconds: 10, expectedWait: true, offerCallback: false },
 };
 
+/** A step of a call that queued so long ago that its first announcement (of `plan`) is due in `dueInMs`; started. */
+async function startedStep(
+  media: MediaSession,
+  plan: CallPlan,
+  position: () => number | undefined,
+  dueInMs: number,
+): Promise<WaitWithAnnouncementsStep> {
+  const intervalMs = plan.announcements.intervalSeconds * 1000 || 60_000;
+  const step = new WaitWithAnnouncementsStep(media, HOLD, log, services(plan, position), {
+    id: 'c1',
+    queuedAt: Date.now() - intervalMs + dueInMs,
+  });
+  await step.start();
+  return step;
+}
+
+const HOLD = '/media/hold-music.wav';
+const pause = (ms: number): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, ms));
+
 test('the step: music, then at the interval the position asked then, then the music again', async () => {
   const { media, played } = recordingMedia(50);
   let position = 2;
-  const step = new WaitWithAnnouncementsStep(
-    media,
-    '/media/hold-music.wav',
-    log,
-    services(tenSeconds, () => position),
-    {
-      id: 'c1',
-      queuedAt: Date.now() - 9_900,
-    },
-  );
-  await step.start();
-  assert.equal(played, ['/media/hold-music.wav']);
+  const step = await startedStep(media, tenSeconds, () => position, 100);
+  assert.equal(played, [HOLD]);
   position = 1;
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  assert.equal(played, ['/media/hold-music.wav', 'en/position-1.wav', '/media/hold-music.wav']);
+  await pause(300);
+  assert.equal(played, [HOLD, 'en/position-1.wav', HOLD]);
   assert.is(step.asked, true, 'the music plays again');
   step.stop();
 });
 
 test('a ring during the announcement stops it: nothing more is played, and the call is told the music is not playing', async () => {
   const { media, played } = recordingMedia(500);
-  const step = new WaitWithAnnouncementsStep(
-    media,
-    '/media/hold-music.wav',
-    log,
-    services(tenSeconds, () => 1),
-    {
-      id: 'c1',
-      queuedAt: Date.now() - 9_950,
-    },
-  );
-  await step.start();
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  assert.equal(played, ['/media/hold-music.wav', 'en/position-1.wav']);
+  const step = await startedStep(media, tenSeconds, () => 1, 50);
+  await pause(200);
+  assert.equal(played, [HOLD, 'en/position-1.wav']);
   step.stop();
-  await new Promise((resolve) => setTimeout(resolve, 600));
-  assert.equal(played, ['/media/hold-music.wav', 'en/position-1.wav']);
+  await pause(600);
+  assert.equal(played, [HOLD, 'en/position-1.wav']);
   assert.is(step.asked, false);
 });
 
 test('not in calls:waiting when due (being claimed): no announcement; interval 0: none ever', async () => {
   const { media, played } = recordingMedia(50);
-  const step = new WaitWithAnnouncementsStep(
-    media,
-    '/m/hold.wav',
-    log,
-    services(tenSeconds, () => undefined),
-    {
-      id: 'c1',
-      queuedAt: Date.now() - 9_950,
-    },
-  );
-  await step.start();
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  assert.equal(played, ['/m/hold.wav']);
+  const step = await startedStep(media, tenSeconds, () => undefined, 50);
+  await pause(200);
+  assert.equal(played, [HOLD]);
   step.stop();
   const off = { ...tenSeconds, announcements: { ...tenSeconds.announcements, intervalSeconds: 0 } };
   const quiet = recordingMedia(50);
-  const offStep = new WaitWithAnnouncementsStep(
-    quiet.media,
-    '/m/hold.wav',
-    log,
-    services(off, () => 1),
-    {
-      id: 'c2',
-      queuedAt: Date.now() - 60_000,
-    },
-  );
-  await offStep.start();
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.equal(quiet.played, ['/m/hold.wav']);
+  const offStep = await startedStep(quiet.media, off, () => 1, 50);
+  await pause(200);
+  assert.equal(quiet.played, [HOLD]);
   offStep.stop();
 });
 
-test('a prompt that cannot be played (missing file): the music again, and the next announcement on schedule', async () => {
+test('a prompt that cannot be played (missing file): the music again, and the call goes on', async () => {
   const played: string[] = [];
   const media = {
     playToPatient: async (file: string) => {
@@ -196,19 +175,9 @@ test('a prompt that cannot be played (missing file): the music again, and the ne
       return { durationMs: 50 };
     },
   } as unknown as MediaSession;
-  const step = new WaitWithAnnouncementsStep(
-    media,
-    '/m/hold.wav',
-    log,
-    services(tenSeconds, () => 1),
-    {
-      id: 'c1',
-      queuedAt: Date.now() - 9_950,
-    },
-  );
-  await step.start();
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  assert.equal(played, ['/m/hold.wav', '/m/hold.wav']);
+  const step = await startedStep(media, tenSeconds, () => 1, 50);
+  await pause(200);
+  assert.equal(played, [HOLD, HOLD]);
   assert.is(step.asked, true);
   step.stop();
 });
