@@ -257,6 +257,43 @@ test('three callers, every 10 s: the third hears "number 3" 10 s after queuing, 
   );
 });
 
+test('a ring during an announcement: the agent is rung at once, the prompt stops for the music; declined, the schedule goes on', async (context) => {
+  await context.plans.set(planWith({ intervalSeconds: INTERVAL_SECONDS, expectedWait: false, offerCallback: false }));
+  const workstation = await context.staff.workstation('Reception 2');
+  const agent = await AgentPhone.register(context.path.kamailio, workstation.id);
+  context.open.push(agent);
+  const caller = await patientCalls(context);
+
+  const prompt = await toneFrom(caller, positionHz(1), caller.queuedAt, INTERVAL_SECONDS * 1000 + 3_000);
+  context.users.push('bob');
+  const availableAt = Date.now();
+  await context.staff.available('bob', workstation.id);
+  const ring = await agent.nextInvite(5_000);
+  const ringMs = ring.receivedAt - availableAt;
+  const music = await toneFrom(caller, HOLD_MUSIC_HZ, prompt.at, 3_000);
+  console.log(
+    `  rung ${ringMs} ms after the agent was ready, ${availableAt - prompt.at} ms into the prompt; music ${music.at - prompt.at} ms after the prompt began`,
+  );
+  assert.ok(ringMs < 1_000, `the ring took ${ringMs} ms`);
+  assert.ok(
+    music.at - prompt.at < PROMPT_SECONDS * 1000 - 100,
+    'the music while it rings, before the prompt would have ended',
+  );
+
+  // The agent declines and logs out: the caller waits on, and the next announcement is on time.
+  ring.decline(486, 'Busy Here');
+  await context.staff.leave('bob');
+  await waitFor(
+    'the call to wait again',
+    async () => (await readCall(context.path.redis, caller.id))?.state === 'waiting',
+  );
+  const due = caller.queuedAt + 2 * INTERVAL_SECONDS * 1000;
+  const next = await toneFrom(caller, positionHz(1), music.at, due - Date.now() + 4_000);
+  console.log(`  after the declined ring, position 1 again ${next.at - due} ms after it was due`);
+  assert.ok(Math.abs(next.at - due) <= 2_000);
+  assert.ok(longestSilenceMs(caller, caller.queuedAt + 500, next.at + 500) < 1_000);
+});
+
 test('announcements off (interval 0): the hold music alone', async (context) => {
   await context.plans.set(planWith({ intervalSeconds: 0, expectedWait: true, offerCallback: true }));
   const caller = await patientCalls(context);
