@@ -23,6 +23,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CALL_PLAN, type CallPlan } from '@deskline/protocol';
 import { CallPlanStore } from '@deskline/store';
+import { KernelCapture } from './kernel-silence.js';
 import { CLINIC_NUMBER, CLOCK_TICKS, groupUsage, load, onStop, percentiles, startStack, stopAll } from './stack.js';
 
 type PatientLineModule = typeof import('../tests/helpers/patient-line.js');
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
   tones.writePromptTones(mediaDir);
 
   const stack = await startStack({ rtpPorts: Math.max(200, CALLERS * 4 + 100), appEnv: { MEDIA_DIR: mediaDir } });
-  const { redis, kamailio, app, processGroups } = stack;
+  const { redis, kamailio, app, processGroups, rtpengine } = stack;
   const plans = new CallPlanStore(redis);
   const line = await PatientLine.open(kamailio.sipPort);
   onStop(() => line.close());
@@ -105,6 +106,8 @@ async function main(): Promise<void> {
         }),
       );
     }
+    const capture = await KernelCapture.start(rtpengine.portMin, rtpengine.portMax);
+    onStop(() => capture.stop());
     const from = Date.now() + 1_000;
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const before = processGroups.map(([, pid]) => (pid === undefined ? undefined : groupUsage(pid)));
@@ -116,6 +119,7 @@ async function main(): Promise<void> {
     const until = Date.now();
     const after = processGroups.map(([, pid]) => (pid === undefined ? undefined : groupUsage(pid)));
     const wallS = (until - from) / 1000;
+    const kernelSilences = await capture.longestSilences(from, until);
 
     const title =
       announcements.intervalSeconds === 0
@@ -207,6 +211,10 @@ async function main(): Promise<void> {
       `   longest silence any caller heard: ${longestSilence} ms (${longestAt}); gaps over 500 ms: ${gapsOver500}`,
     );
     console.log(`   each caller's longest silence: ${percentiles(callerSilences)}`);
+    const kernel = callers.map((caller) => kernelSilences.get(caller.phone.port) ?? Infinity);
+    console.log(
+      `   the same from the kernel's timestamps (dumpcap on lo, what rtpengine sent): each caller's longest silence ${percentiles(kernel)}`,
+    );
     console.log(
       `   the bench's own event loop stalled up to ${(lag.max / 1e6).toFixed(0)} ms (p99 ${(lag.percentile(99) / 1e6).toFixed(0)} ms): silences that short may be the bench's`,
     );
