@@ -12,7 +12,7 @@
  * the other processes' too; the announcements' timing error at the patient (the first packet of an
  * announcement's tone vs when it was due: queuedAt + k × interval, the sip app's clock and the
  * patient's phone on one machine); the longest silence any caller heard (the longest gap between two
- * audible packets, RMS > 1000).
+ * audible packets, RMS > 1000), also from the kernel's timestamps (bench/kernel-silence.ts).
  *
  *   npx tsc -b && bash scripts/with-node.sh node bench/dist/call-plan-announcements.js [--callers 100] [--interval 20] [--window 120] [--baseline 40]
  */
