@@ -129,22 +129,32 @@ async function startedStep(
 const HOLD = '/media/hold-music.wav';
 const pause = (ms: number): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits until `played` has `count` files (or 5 s, for a loaded machine), then lets 50 ms more pass. */
+async function playedCount(files: readonly string[], count: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (files.length < count && Date.now() < deadline) await pause(10);
+  await pause(50);
+}
+
 test('the step: music, then at the interval the position asked then, then the music again', async () => {
   const { media, played } = recordingMedia(50);
   let position = 2;
   const step = await startedStep(media, tenSeconds, () => position, 100);
   assert.equal(played, [HOLD]);
   position = 1;
-  await pause(300);
-  assert.equal(played, [HOLD, 'en/position-1.wav', HOLD]);
-  assert.is(step.asked, true, 'the music plays again');
-  step.stop();
+  try {
+    await playedCount(played, 3);
+    assert.equal(played, [HOLD, 'en/position-1.wav', HOLD]);
+    assert.is(step.asked, true, 'the music plays again');
+  } finally {
+    step.stop();
+  }
 });
 
 test('a ring during the announcement stops it: nothing more is played, and the call is told the music is not playing', async () => {
   const { media, played } = recordingMedia(500);
   const step = await startedStep(media, tenSeconds, () => 1, 50);
-  await pause(200);
+  await playedCount(played, 2);
   assert.equal(played, [HOLD, 'en/position-1.wav']);
   step.stop();
   await pause(600);
@@ -155,15 +165,15 @@ test('a ring during the announcement stops it: nothing more is played, and the c
 test('not in calls:waiting when due (being claimed): no announcement; interval 0: none ever', async () => {
   const { media, played } = recordingMedia(50);
   const step = await startedStep(media, tenSeconds, () => undefined, 50);
-  await pause(200);
-  assert.equal(played, [HOLD]);
+  await pause(300);
   step.stop();
+  assert.equal(played, [HOLD]);
   const off = { ...tenSeconds, announcements: { ...tenSeconds.announcements, intervalSeconds: 0 } };
   const quiet = recordingMedia(50);
   const offStep = await startedStep(quiet.media, off, () => 1, 50);
-  await pause(200);
-  assert.equal(quiet.played, [HOLD]);
+  await pause(300);
   offStep.stop();
+  assert.equal(quiet.played, [HOLD]);
 });
 
 test('a prompt that cannot be played (missing file): the music again, and the call goes on', async () => {
@@ -176,10 +186,13 @@ test('a prompt that cannot be played (missing file): the music again, and the ca
     },
   } as unknown as MediaSession;
   const step = await startedStep(media, tenSeconds, () => 1, 50);
-  await pause(200);
-  assert.equal(played, [HOLD, HOLD]);
-  assert.is(step.asked, true);
-  step.stop();
+  try {
+    await playedCount(played, 2);
+    assert.equal(played, [HOLD, HOLD]);
+    assert.is(step.asked, true);
+  } finally {
+    step.stop();
+  }
 });
 
 test.run();

@@ -95,7 +95,7 @@ export class WaitWithAnnouncementsStep extends WaitWithMusicStep {
     const dueAt = nextAnnouncementAt(this.call.queuedAt, plan.announcements.intervalSeconds * 1000, notBefore);
     this.announcementTimer = setTimeout(() => {
       void this.announce(plan, dueAt).then(
-        () => this.schedule(plan, Date.now()),
+        () => this.schedule(plan, Math.max(Date.now(), dueAt + 1)),
         (err: unknown) => {
           if (this.stopped) return;
           this.log.warn({ err }, 'the announcement failed; back to the hold music');
@@ -103,7 +103,7 @@ export class WaitWithAnnouncementsStep extends WaitWithMusicStep {
           const music = this.asked ? Promise.resolve() : this.resumeMusic();
           music
             .catch((musicErr: unknown) => this.log.warn({ err: musicErr }, 'could not play the hold music again'))
-            .finally(() => this.schedule(plan, Date.now()));
+            .finally(() => this.schedule(plan, Math.max(Date.now(), dueAt + 1)));
         },
       );
     }, dueAt - Date.now());
