@@ -35,7 +35,7 @@ import { Router } from './routing/router.js';
 import { SipStack } from './sip/sip-stack.js';
 import { speedUpSipGrammar } from './sip/grammar-speedup.js';
 import { startHealthServer } from './health-server.js';
-import { CallPlanStore, announceStopped, deadPredecessor, instanceConnectionName } from '@deskline/store';
+import { CallPlanStore, WaitingCalls, announceStopped, deadPredecessor, instanceConnectionName } from '@deskline/store';
 
 export interface SipApp {
   /** Connects to Kamailio; calls are taken from then on. */
@@ -108,6 +108,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
   const voicemailFiles = new VoicemailFiles(config.RECORDINGS_DIR);
   await voicemailFiles.removeLeftovers();
   const prompts = PromptFiles.fromConfig(config);
+  const callPlans = new CallPlanStore(redis);
   const callDeps: PatientCallDeps = {
     rtpengine,
     store,
@@ -121,7 +122,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     ringTimeoutMs: config.RING_TIMEOUT_SECONDS * 1000,
     keepaliveMs: config.PATIENT_KEEPALIVE_SECONDS * 1000,
     adoptionProbes,
-    plans: new CallPlanStore(redis),
+    plans: callPlans,
     prompts,
     timeZone: config.CLINIC_TIME_ZONE,
     voicemail: {
@@ -130,6 +131,11 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       prompts,
       // rtpengine runs where its control port is (docker-compose.yml: the same host): it sends the copy there.
       recorderHost: config.RTPENGINE_NG_HOST,
+    },
+    announcements: {
+      plan: () => callPlans.get(),
+      prompts,
+      waiting: new WaitingCalls(redis),
     },
   };
   // The patients' keys, from rtpengine (its --dtmf-log-dest), to their calls: only the patient's side's.

@@ -18,3 +18,4 @@ export * from './sip-instances.js';
 export * from './call-plan-store.js';
 export * from './prompt-uploads.js';
 export * from './voicemail-store.js';
+export * from './waiting-calls.js';

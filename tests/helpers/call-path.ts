@@ -287,7 +287,7 @@ async function patientCall(kamailioPort: number, scenario: string, options: Sipp
 }
 
 /** An 8 kHz mono 16-bit WAV of one sine tone. */
-function toneWav(hz: number, seconds: number): Buffer {
+export function toneWav(hz: number, seconds: number): Buffer {
   const rate = 8000;
   const samples = new Int16Array(rate * seconds);
   for (let i = 0; i < samples.length; i++) samples[i] = Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / rate));

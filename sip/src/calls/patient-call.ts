@@ -31,6 +31,7 @@ import { PlayPromptsStep } from './steps/play-prompts.js';
 import { RingAgentStep, type RingFailure } from './steps/ring-agent.js';
 import { TalkStep } from './steps/talk.js';
 import { VoicemailStep, type VoicemailDeps } from './steps/voicemail.js';
+import { WaitWithAnnouncementsStep, type AnnouncementServices } from './steps/wait-with-announcements.js';
 import { HOLD_MUSIC_REPEATS, WaitWithMusicStep } from './steps/wait-with-music.js';
 
 /** How long a stop waits for a ringing workstation to answer the CANCEL before the process goes. */
@@ -74,6 +75,8 @@ export interface PatientCallDeps {
   timeZone: string;
   /** Voicemail: the recorder's address, the files, the metadata store, the prompts. */
   voicemail: VoicemailDeps;
+  /** Announcements while waiting (the call plan's); without them, the hold music alone. */
+  announcements?: AnnouncementServices;
 }
 
 /** The menu and the callback offer play this many times before the call goes on without a key. */
@@ -402,7 +405,7 @@ export class PatientCall {
     if (state === 'intro' && this.step instanceof IntroStep) {
       this.runStep(new IntroStep(this.media, this.deps.introFile, this.log, () => this.afterIntro()));
     } else if (state === 'waiting') {
-      this.runStep(new WaitWithMusicStep(this.media, this.deps.holdMusicFile, this.log));
+      this.runStep(this.waitStep());
     } else if (state === 'ringing') {
       await this.playHoldMusic();
     } else if (state === 'bridged') {
@@ -503,7 +506,7 @@ export class PatientCall {
   /** The hold music from the start; a failure leaves it to the instance that adopts the call. */
   private async playHoldMusic(): Promise<void> {
     await this.media
-      .playToPatient(this.deps.holdMusicFile, HOLD_MUSIC_REPEATS)
+      .playToPatient(this.musicFile, HOLD_MUSIC_REPEATS)
       .catch((err: unknown) => this.log.warn({ err }, 'could not play the hold music'));
   }
 
@@ -727,7 +730,7 @@ export class PatientCall {
       this.timings?.mark('queued');
       return this.deps.routing.wake(trigger);
     });
-    this.runStep(new WaitWithMusicStep(this.media, this.deps.holdMusicFile, this.log, routed));
+    this.runStep(this.waitStep(routed));
     this.promptAgain = undefined;
     this.armMaxWait();
   }
@@ -828,6 +831,20 @@ export class PatientCall {
       this.log.info({ maxWaitSeconds: this.plan.maxWaitSeconds }, 'the maximum wait is over: the overflow');
       this.overflow(this.plan.overflow);
     }, leftMs);
+  }
+
+  /** The hold music, with the plan's announcements when the call has them (WaitWithAnnouncementsStep). */
+  private waitStep(after?: Promise<unknown>): WaitWithMusicStep {
+    const services = this.deps.announcements;
+    const queuedAt = this.view.queuedAt;
+    if (!services || queuedAt === undefined) return new WaitWithMusicStep(this.media, this.musicFile, this.log, after);
+    const call = { id: this.id, queuedAt };
+    return new WaitWithAnnouncementsStep(this.media, this.musicFile, this.log, services, call, after);
+  }
+
+  /** The hold music of the call's queue (a manager's upload, or the built-in loop). */
+  private get musicFile(): string {
+    return this.queue ? this.deps.prompts.music(this.queue.musicId) : this.deps.holdMusicFile;
   }
 
   private onAgentAnswered(agent: Agent, leg: AgentLeg): void {

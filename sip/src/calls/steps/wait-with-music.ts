@@ -21,16 +21,16 @@ export const MUSIC_WAITS_FOR_ROUTING_MS = 100;
  * rung now would wait behind. A step stopped before it asked plays nothing: the step after it does.
  */
 export class WaitWithMusicStep implements CallStep {
-  readonly name = 'wait-with-music';
+  readonly name: string = 'wait-with-music';
   /** The music has been asked of rtpengine. */
   asked = false;
-  private stopped = false;
+  protected stopped = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly media: MediaSession,
-    private readonly file: string,
-    private readonly log: Logger,
+    protected readonly media: MediaSession,
+    protected readonly file: string,
+    protected readonly log: Logger,
     private readonly after?: Promise<unknown>,
   ) {}
 
