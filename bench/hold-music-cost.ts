@@ -36,7 +36,7 @@ import { MediaSession } from '@deskline/sip/media/media-session';
 import { NgClient } from '@deskline/sip/media/ng-client';
 import { RtpEngine } from '@deskline/sip/media/rtpengine';
 import { HOLD_MUSIC_REPEATS } from '@deskline/sip/calls/steps/wait-with-music';
-import { CLOCK_TICKS, root } from './stack.js';
+import { CLOCK_TICKS, load, onStop, root } from './stack.js';
 
 /** A file made from pbx-config/media/hold-music.wav by sox: its encoding and its container. */
 type MusicFile = `${'s16' | 'pcmu' | 'pcma'}.${'wav' | 'au'}`;
@@ -61,9 +61,24 @@ const VARIANTS: Record<string, Variant> = {
   'pcmu-au-40ms': { file: 'pcmu.au', rtpengineArgs: [], ptimeMs: 40 },
   's16-1t-slack2': { file: 's16.wav', rtpengineArgs: ['--media-num-threads=1'], ptimeMs: 20, timerSlackNs: 2_000_000 },
   'pcmu-au-slack2': { file: 'pcmu.au', rtpengineArgs: [], ptimeMs: 20, timerSlackNs: 2_000_000 },
-  'pcmu-au-1t-slack1': { file: 'pcmu.au', rtpengineArgs: ['--media-num-threads=1'], ptimeMs: 20, timerSlackNs: 1_000_000 },
-  'pcmu-au-1t-slack2': { file: 'pcmu.au', rtpengineArgs: ['--media-num-threads=1'], ptimeMs: 20, timerSlackNs: 2_000_000 },
-  'pcmu-au-1t-slack5': { file: 'pcmu.au', rtpengineArgs: ['--media-num-threads=1'], ptimeMs: 20, timerSlackNs: 5_000_000 },
+  'pcmu-au-1t-slack1': {
+    file: 'pcmu.au',
+    rtpengineArgs: ['--media-num-threads=1'],
+    ptimeMs: 20,
+    timerSlackNs: 1_000_000,
+  },
+  'pcmu-au-1t-slack2': {
+    file: 'pcmu.au',
+    rtpengineArgs: ['--media-num-threads=1'],
+    ptimeMs: 20,
+    timerSlackNs: 2_000_000,
+  },
+  'pcmu-au-1t-slack5': {
+    file: 'pcmu.au',
+    rtpengineArgs: ['--media-num-threads=1'],
+    ptimeMs: 20,
+    timerSlackNs: 5_000_000,
+  },
 };
 
 const { values } = parseArgs({
@@ -72,7 +87,7 @@ const { values } = parseArgs({
     window: { type: 'string', default: '60' },
     variant: { type: 'string', default: 's16,pcmu' },
     silent: { type: 'boolean', default: false },
-    source: { type: 'string', default: path.join(root, 'pbx-config/media/hold-music.wav') },
+    source: { type: 'string', default: path.join(root, 'pbx-config/media/hold-music.au') },
   },
 });
 const callerCounts = values.callers.split(',').map(Number);
@@ -91,7 +106,9 @@ for (const variant of Object.values(VARIANTS)) {
   const [encoding = 's16'] = variant.file.split('.') as Array<keyof typeof SOX_ENCODING>;
   execFileSync('sox', [values.source, '-r', '8000', '-c', '1', ...SOX_ENCODING[encoding], fileOf(variant.file)]);
 }
-const reference = pcm16Samples(execFileSync('sox', [values.source, '-t', 'raw', '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', '-']));
+const reference = pcm16Samples(
+  execFileSync('sox', [values.source, '-t', 'raw', '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', '-']),
+);
 
 function pcm16Samples(raw: Buffer): Float64Array {
   const samples = new Float64Array(raw.length / 2);
@@ -99,11 +116,8 @@ function pcm16Samples(raw: Buffer): Float64Array {
   return samples;
 }
 
-function ulawToLinear(byte: number): number {
-  const u = ~byte & 0xff;
-  const t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
-  return u & 0x80 ? 0x84 - t : t - 0x84;
-}
+type RtpPacketsModule = typeof import('../tests/helpers/rtp-packets.js');
+const { ulawToLinear } = await load<RtpPacketsModule>('helpers/rtp-packets.js');
 function alawToLinear(byte: number): number {
   const a = byte ^ 0x55;
   const exponent = (a & 0x70) >> 4;
@@ -111,16 +125,6 @@ function alawToLinear(byte: number): number {
   t = exponent === 0 ? t + 8 : (t + 0x108) << (exponent - 1);
   return a & 0x80 ? t : -t;
 }
-function linearToUlaw(sample: number): number {
-  const sign = sample < 0 ? 0x80 : 0;
-  let magnitude = Math.min(Math.abs(sample), 32635) + 0x84;
-  let exponent = 7;
-  for (let mask = 0x4000; (magnitude & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
-  const mantissa = (magnitude >> (exponent + 3)) & 0x0f;
-  magnitude = 0;
-  return ~(sign | (exponent << 4) | mantissa) & 0xff;
-}
-
 /**
  * How closely `received` (a stretch of decoded samples) matches the music: aligned on the loop by
  * 20 ms energy envelopes, then to the sample; the SNR (dB) of the received signal against the file.
@@ -177,7 +181,11 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-async function startRtpengine(extra: string[], ports: number, timerSlackNs = 0): Promise<{ proc: ChildProcess; ngPort: number }> {
+async function startRtpengine(
+  extra: string[],
+  ports: number,
+  timerSlackNs = 0,
+): Promise<{ proc: ChildProcess; ngPort: number }> {
   const ngPort = await freePort('127.0.0.1', ['udp', 'tcp']);
   // Below the kernel's ephemeral ports (32768 up), where the callers' sockets are: rtpengine binds its
   // ports with address reuse, so a caller's port in its range would get another caller's packets.
@@ -330,6 +338,7 @@ interface RunFigures {
 async function run(name: string, variant: Variant, count: number): Promise<RunFigures> {
   const { proc, ngPort } = await startRtpengine(variant.rtpengineArgs, 4 * count + 40, variant.timerSlackNs);
   const pid = proc.pid ?? 0;
+  onStop(() => stopRtpengine(proc));
   const callers: Caller[] = [];
   let sender: NodeJS.Timeout | undefined;
   try {
@@ -356,7 +365,7 @@ async function run(name: string, variant: Variant, count: number): Promise<RunFi
     await ng.close();
     if (!values.silent) {
       // Every caller sends a packet of quiet PCMU every 20 ms, as a trunk does while its caller listens.
-      const payload = Buffer.alloc(160, linearToUlaw(0));
+      const payload = Buffer.alloc(160, 0xff); // μ-law silence
       let seq = 0;
       sender = setInterval(() => {
         seq = (seq + 1) & 0xffff;
@@ -385,9 +394,21 @@ async function run(name: string, variant: Variant, count: number): Promise<RunFi
     const figures = callers.map((caller) => figuresOf(caller, seconds));
     if (process.env['HOLD_MUSIC_COST_DUMP']) {
       const a = callers[0]?.arrivals ?? [];
-      console.log('gaps of caller 0:', a.slice(1, 80).map((t, i) => (t - (a[i] ?? 0)).toFixed(0)).join(' '));
+      console.log(
+        'gaps of caller 0:',
+        a
+          .slice(1, 80)
+          .map((t, i) => (t - (a[i] ?? 0)).toFixed(0))
+          .join(' '),
+      );
       const first = callers[0]?.payloads ?? [];
-      console.log('seq of caller 0:', first.slice(0, 40).map((p) => p.seq).join(' '));
+      console.log(
+        'seq of caller 0:',
+        first
+          .slice(0, 40)
+          .map((p) => p.seq)
+          .join(' '),
+      );
     }
     return {
       variant: name,
@@ -412,7 +433,8 @@ async function run(name: string, variant: Variant, count: number): Promise<RunFi
 
 function range(samples: number[], digits = 1): string {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number): string => (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN).toFixed(digits);
+  const at = (p: number): string =>
+    (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN).toFixed(digits);
   return `${at(0)} / ${at(0.5)} / ${at(1)}`;
 }
 
@@ -420,7 +442,10 @@ const results: RunFigures[] = [];
 try {
   console.log(
     `hold music cost: ${callerCounts.join(', ')} callers, ${windowSeconds} s window, callers ${values.silent ? 'silent' : 'sending PCMU at 50 pps'}; ` +
-      `load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      `load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
   );
   for (const count of callerCounts)
     for (const name of variantNames) {
@@ -435,7 +460,9 @@ try {
           `play media ${range(result.playMs)} ms; load ${os.loadavg()[0]?.toFixed(1)}`,
       );
     }
-  console.log('\n| variant | callers | rtpengine CPU % | idle % | per caller % | packets/s (min / p50 / max) | longest gap ms (max) | gaps > 100 ms a minute (p50) | SNR dB (min) | play media ms (p50) |');
+  console.log(
+    '\n| variant | callers | rtpengine CPU % | idle % | per caller % | packets/s (min / p50 / max) | longest gap ms (max) | gaps > 100 ms a minute (p50) | SNR dB (min) | play media ms (p50) |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of results) {
     const sortedGap = Math.max(...r.maxGapMs);
