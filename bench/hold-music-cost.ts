@@ -13,15 +13,17 @@
  * file (aligned on the file and compared sample by sample: the SNR in dB; G.711 itself gives about
  * 38 dB on this music, a wrong or garbled stream about 0).
  *
- * Each `--variant` runs in a fresh rtpengine, one after the other:
- *   s16     the hold music as 16-bit PCM WAV (pbx-config/media/hold-music.wav before issue 15)
- *   pcmu    the same music as G.711 μ-law WAV (what scripts/make-media.sh writes since issue 15)
- *   pcma    as G.711 A-law WAV (the trunk offers PCMU first, so rtpengine converts A-law to μ-law)
- *   s16-1t, pcmu-1t   as s16 / pcmu, with rtpengine's --media-num-threads=1 (default: 4 on 2 cores)
- *   pcmu-40ms  pcmu to callers offering a=ptime:40 (25 packets/s: not what a 20 ms trunk expects)
+ * Each `--variant` runs in a fresh rtpengine, one after the other (VARIANTS below):
+ *   before   the hold music as 16-bit PCM WAV, rtpengine's default 4 media threads and timer slack:
+ *            Deskline before issue 15
+ *   after    G.711 μ-law .au, one media thread, 2 ms timer slack: Deskline since issue 15
+ *   pcmu, pcma, pcmu-au, pcma-au   one change at a time: μ-law or A-law in a WAV or a .au
+ *            (the callers offer PCMU first, so A-law is converted), default threads and slack
+ *   pcmu-au-1t, s16-1t-slack2, pcmu-au-1t-slack5   the other combinations measured
+ *   after-40ms   after, to callers offering a=ptime:40 (25 packets/s: not what a 20 ms trunk asks for)
  *
  *   npx tsc -b && bash scripts/with-node.sh node bench/dist/hold-music-cost.js \
- *     [--callers 50,100] [--window 60] [--variant s16,pcmu] [--silent]
+ *     [--callers 50,100] [--window 60] [--variant before,after] [--silent]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -49,43 +51,30 @@ interface Variant {
   timerSlackNs?: number;
 }
 
+/** rtpengine 10.5's default on this 2-core machine: as many as its worker threads, at least 4. */
+const DEFAULT_MEDIA_THREADS = ['--media-num-threads=4'];
+const ONE_MEDIA_THREAD = ['--media-num-threads=1'];
+
 const VARIANTS: Record<string, Variant> = {
-  s16: { file: 's16.wav', rtpengineArgs: [], ptimeMs: 20 },
-  pcmu: { file: 'pcmu.wav', rtpengineArgs: [], ptimeMs: 20 },
-  pcma: { file: 'pcma.wav', rtpengineArgs: [], ptimeMs: 20 },
-  's16-au': { file: 's16.au', rtpengineArgs: [], ptimeMs: 20 },
-  'pcmu-au': { file: 'pcmu.au', rtpengineArgs: [], ptimeMs: 20 },
-  'pcma-au': { file: 'pcma.au', rtpengineArgs: [], ptimeMs: 20 },
-  's16-1t': { file: 's16.wav', rtpengineArgs: ['--media-num-threads=1'], ptimeMs: 20 },
-  'pcmu-au-1t': { file: 'pcmu.au', rtpengineArgs: ['--media-num-threads=1'], ptimeMs: 20 },
-  'pcmu-au-40ms': { file: 'pcmu.au', rtpengineArgs: [], ptimeMs: 40 },
-  's16-1t-slack2': { file: 's16.wav', rtpengineArgs: ['--media-num-threads=1'], ptimeMs: 20, timerSlackNs: 2_000_000 },
-  'pcmu-au-slack2': { file: 'pcmu.au', rtpengineArgs: [], ptimeMs: 20, timerSlackNs: 2_000_000 },
-  'pcmu-au-1t-slack1': {
-    file: 'pcmu.au',
-    rtpengineArgs: ['--media-num-threads=1'],
-    ptimeMs: 20,
-    timerSlackNs: 1_000_000,
-  },
-  'pcmu-au-1t-slack2': {
-    file: 'pcmu.au',
-    rtpengineArgs: ['--media-num-threads=1'],
-    ptimeMs: 20,
-    timerSlackNs: 2_000_000,
-  },
-  'pcmu-au-1t-slack5': {
-    file: 'pcmu.au',
-    rtpengineArgs: ['--media-num-threads=1'],
-    ptimeMs: 20,
-    timerSlackNs: 5_000_000,
-  },
+  // Before issue 15: 16-bit WAV, rtpengine's default media threads and timer slack.
+  before: { file: 's16.wav', rtpengineArgs: DEFAULT_MEDIA_THREADS, ptimeMs: 20 },
+  pcmu: { file: 'pcmu.wav', rtpengineArgs: DEFAULT_MEDIA_THREADS, ptimeMs: 20 },
+  pcma: { file: 'pcma.wav', rtpengineArgs: DEFAULT_MEDIA_THREADS, ptimeMs: 20 },
+  'pcmu-au': { file: 'pcmu.au', rtpengineArgs: DEFAULT_MEDIA_THREADS, ptimeMs: 20 },
+  'pcma-au': { file: 'pcma.au', rtpengineArgs: DEFAULT_MEDIA_THREADS, ptimeMs: 20 },
+  'pcmu-au-1t': { file: 'pcmu.au', rtpengineArgs: ONE_MEDIA_THREAD, ptimeMs: 20 },
+  's16-1t-slack2': { file: 's16.wav', rtpengineArgs: ONE_MEDIA_THREAD, ptimeMs: 20, timerSlackNs: 2_000_000 },
+  // Since issue 15: μ-law .au, one media thread (rtpengine.conf), 2 ms timer slack (the launcher, Docker).
+  after: { file: 'pcmu.au', rtpengineArgs: ONE_MEDIA_THREAD, ptimeMs: 20, timerSlackNs: 2_000_000 },
+  'pcmu-au-1t-slack5': { file: 'pcmu.au', rtpengineArgs: ONE_MEDIA_THREAD, ptimeMs: 20, timerSlackNs: 5_000_000 },
+  'after-40ms': { file: 'pcmu.au', rtpengineArgs: ONE_MEDIA_THREAD, ptimeMs: 40, timerSlackNs: 2_000_000 },
 };
 
 const { values } = parseArgs({
   options: {
     callers: { type: 'string', default: '50,100' },
     window: { type: 'string', default: '60' },
-    variant: { type: 'string', default: 's16,pcmu' },
+    variant: { type: 'string', default: 'before,after' },
     silent: { type: 'boolean', default: false },
     source: { type: 'string', default: path.join(root, 'pbx-config/media/hold-music.au') },
   },
@@ -346,7 +335,7 @@ async function run(name: string, variant: Variant, count: number): Promise<RunFi
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const idleStart = cpuTicks(pid);
     const idleT0 = performance.now();
-    await new Promise((resolve) => setTimeout(resolve, Math.min(windowSeconds, 20) * 1000));
+    await new Promise((resolve) => setTimeout(resolve, Math.min(windowSeconds, 10) * 1000));
     const idlePct = ((cpuTicks(pid) - idleStart) / CLOCK_TICKS / ((performance.now() - idleT0) / 1000)) * 100;
 
     const ng = await NgClient.open({ host: '127.0.0.1', port: ngPort, logger });
