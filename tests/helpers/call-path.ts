@@ -287,14 +287,17 @@ async function patientCall(kamailioPort: number, scenario: string, options: Sipp
   });
 }
 
-/** One sine tone as the media files are made (scripts/make-media.sh): 8 kHz mono G.711 μ-law in a Sun audio file. */
-function toneAu(hz: number, seconds: number): Buffer {
+/** An 8 kHz mono 16-bit WAV of one sine tone. */
+function toneWav(hz: number, seconds: number): Buffer {
   const rate = 8000;
-<<<<<<< HEAD
   const samples = new Int16Array(rate * seconds);
   for (let i = 0; i < samples.length; i++) samples[i] = Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / rate));
   return wavOf(samples);
-=======
+}
+
+/** The same tone as rtpengine is given the built-in intro and hold music (make-media.sh): 8 kHz mono μ-law in a Sun audio file. */
+function toneAu(hz: number, seconds: number): Buffer {
+  const rate = 8000;
   const data = Buffer.alloc(rate * seconds);
   for (let i = 0; i < data.length; i++)
     data[i] = linearToUlaw(Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / rate)));
@@ -306,14 +309,15 @@ function toneAu(hz: number, seconds: number): Buffer {
   header.writeUInt32BE(rate, 16);
   header.writeUInt32BE(1, 20); // mono
   return Buffer.concat([header, data]);
->>>>>>> bdef49a (hold music: G.711 μ-law .au media (rtpengine sends it evenly, 20 ms apart), one media thread each and a 2 ms timer slack for rtpengine; PromptFiles plays <name>.au before <name>.wav (issue 15))
 }
 
 function writeTestMedia(dir: string): void {
   mkdirSync(dir, { recursive: true });
-<<<<<<< HEAD
   writeFileSync(path.join(dir, 'intro.wav'), toneWav(INTRO_HZ, INTRO_SECONDS));
   writeFileSync(path.join(dir, 'hold-music.wav'), toneWav(HOLD_MUSIC_HZ, HOLD_MUSIC_SECONDS));
+  // Written after the .wav, as make-media.sh does: what the sip app has rtpengine play (playableFile).
+  writeFileSync(path.join(dir, 'intro.au'), toneAu(INTRO_HZ, INTRO_SECONDS));
+  writeFileSync(path.join(dir, 'hold-music.au'), toneAu(HOLD_MUSIC_HZ, HOLD_MUSIC_SECONDS));
   for (const language of PROMPT_LANGUAGES) {
     mkdirSync(path.join(dir, 'prompts', language), { recursive: true });
     for (const name of PROMPT_NAMES) {
@@ -321,10 +325,6 @@ function writeTestMedia(dir: string): void {
       writeFileSync(path.join(dir, 'prompts', language, `${name}.wav`), toneWav(hz, seconds));
     }
   }
-=======
-  writeFileSync(path.join(dir, 'intro.au'), toneAu(INTRO_HZ, INTRO_SECONDS));
-  writeFileSync(path.join(dir, 'hold-music.au'), toneAu(HOLD_MUSIC_HZ, HOLD_MUSIC_SECONDS));
->>>>>>> bdef49a (hold music: G.711 μ-law .au media (rtpengine sends it evenly, 20 ms apart), one media thread each and a 2 ms timer slack for rtpengine; PromptFiles plays <name>.au before <name>.wav (issue 15))
 }
 
 export async function activeCallIds(redis: Redis): Promise<string[]> {
