@@ -106,7 +106,9 @@ function pcm16Samples(raw: Buffer): Float64Array {
 }
 
 type RtpPacketsModule = typeof import('../tests/helpers/rtp-packets.js');
+type PlaybackModule = typeof import('../tests/helpers/rtpengine-playback.js');
 const { ulawToLinear } = await load<RtpPacketsModule>('helpers/rtp-packets.js');
+const playback = await load<PlaybackModule>('helpers/rtpengine-playback.js');
 function alawToLinear(byte: number): number {
   const a = byte ^ 0x55;
   const exponent = (a & 0x70) >> 4;
@@ -230,22 +232,9 @@ interface Caller {
   recording: boolean;
 }
 
+/** A trunk's offer: the tests' plain-RTP SDP (PCMU, PCMA, telephone-event) with the packet time asked for. */
 function callerOffer(port: number, ptimeMs: number): string {
-  return [
-    'v=0',
-    `o=- ${port} 1 IN IP4 127.0.0.1`,
-    's=trunk',
-    'c=IN IP4 127.0.0.1',
-    't=0 0',
-    `m=audio ${port} RTP/AVP 0 8 101`,
-    'a=rtpmap:0 PCMU/8000',
-    'a=rtpmap:8 PCMA/8000',
-    'a=rtpmap:101 telephone-event/8000',
-    'a=fmtp:101 0-16',
-    `a=ptime:${ptimeMs}`,
-    'a=sendrecv',
-    '',
-  ].join('\r\n');
+  return playback.sdp(port).replace('a=sendrecv', `a=ptime:${ptimeMs}\r\na=sendrecv`);
 }
 
 async function openCaller(): Promise<Caller> {
