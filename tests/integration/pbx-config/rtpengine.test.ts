@@ -3,10 +3,11 @@
  * offer with the patient's SDP, answer with a placeholder, then play media, and the patient's
  * RTP socket receives the clinic's audio at 50 packets a second. Also checks the media files.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { RTPENGINE_TIMER_SLACK_NS } from '@deskline/scripts/rtpengine';
 import { ngPing } from '@deskline/scripts/rtpengine-ng';
 import { REPO_ROOT } from '../../helpers/launcher.js';
 import { startTestRtpengine, type TestRtpengine } from '../../helpers/rtpengine.js';
@@ -109,6 +110,25 @@ test('beside them, what rtpengine plays: 8 kHz mono G.711 μ-law .au of the same
   assert.ok(
     Math.abs(music.seconds - wavFormat(path.join(MEDIA, 'hold-music.wav')).seconds) < 0.01,
     'hold-music.au is hold-music.wav',
+  );
+});
+
+test('rtpengine plays media with one thread of each kind and a 2 ms timer slack (docs/call-plan.md, "Hold music cost")', () => {
+  const pid = rtpengine.process.pid;
+  assert.ok(pid !== undefined);
+  const threads = readdirSync(`/proc/${pid}/task`).map((tid) => ({
+    name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(),
+    slack: Number(readFileSync(`/proc/${tid}/timerslack_ns`, 'utf8')),
+  }));
+  assert.is(readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), 'rtpengine', 'sh gave its place to rtpengine');
+  assert.equal(
+    ['media player', 'send timer'].map((name) => threads.filter((t) => t.name === name).length),
+    [1, 1],
+    JSON.stringify(threads.map((t) => t.name)),
+  );
+  assert.ok(
+    threads.every((t) => t.slack === RTPENGINE_TIMER_SLACK_NS),
+    `every thread's timer slack is ${RTPENGINE_TIMER_SLACK_NS} ns: ${threads.map((t) => t.slack).join(', ')}`,
   );
 });
 
