@@ -248,8 +248,10 @@ async function openCaller(): Promise<Caller> {
     payloads: [],
     recording: false,
   };
-  socket.on('message', (packet) => {
-    if (!caller.recording || packet.length < 12) return;
+  // Only from rtpengine's port for this caller: other rtpengines on the machine (other test runs) bind
+  // their ports with address reuse, and one may share a port with a caller's socket.
+  socket.on('message', (packet, from) => {
+    if (!caller.recording || packet.length < 12 || from.port !== caller.remotePort) return;
     caller.arrivals.push(performance.now());
     caller.payloads.push({ seq: packet.readUInt16BE(2), payload: packet.subarray(12), pt: (packet[1] ?? 0) & 0x7f });
   });
