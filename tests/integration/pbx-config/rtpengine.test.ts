@@ -83,29 +83,26 @@ test('the media files are 8 kHz mono 16-bit PCM WAV of sensible length (for the 
   assert.ok(music.seconds >= 20 && music.seconds <= 30, `hold music lasts ${music.seconds} s`);
 });
 
-interface AuFormat {
-  /** 1: 8-bit G.711 μ-law. */
-  encoding: number;
-  channels: number;
-  sampleRate: number;
-  seconds: number;
-}
-
-/** The header of a Sun audio (.au) file: big-endian, after the magic `.snd`. */
-function auFormat(file: string): AuFormat {
+/** The header of a Sun audio (.au) file (big-endian, after the magic `.snd`); `format` is its encoding, 1 for 8-bit μ-law. */
+function auFormat(file: string): WavFormat {
   const data = readFileSync(file);
   assert.is(data.toString('ascii', 0, 4), '.snd');
-  const offset = data.readUInt32BE(4);
-  const encoding = data.readUInt32BE(12);
-  const sampleRate = data.readUInt32BE(16);
-  const channels = data.readUInt32BE(20);
-  return { encoding, channels, sampleRate, seconds: (data.length - offset) / (sampleRate * channels) };
+  const word = (at: number): number => data.readUInt32BE(at);
+  const sampleRate = word(16);
+  const channels = word(20);
+  return {
+    format: word(12),
+    channels,
+    sampleRate,
+    bitsPerSample: 8,
+    seconds: (data.length - word(4)) / (sampleRate * channels),
+  };
 }
 
 test('beside them, what rtpengine plays: 8 kHz mono G.711 μ-law .au of the same length', () => {
   const intro = auFormat(path.join(MEDIA, 'intro.au'));
   const music = auFormat(path.join(MEDIA, 'hold-music.au'));
-  for (const f of [intro, music]) assert.equal([f.encoding, f.channels, f.sampleRate], [1, 1, 8000]);
+  for (const f of [intro, music]) assert.equal([f.format, f.channels, f.sampleRate], [1, 1, 8000]);
   assert.ok(Math.abs(intro.seconds - wavFormat(path.join(MEDIA, 'intro.wav')).seconds) < 0.01, 'intro.au is intro.wav');
   assert.ok(
     Math.abs(music.seconds - wavFormat(path.join(MEDIA, 'hold-music.wav')).seconds) < 0.01,
