@@ -5,7 +5,10 @@
 # for every name of protocol/src/call-plan.ts (PROMPT_NAMES, position-1..PROMPT_POSITIONS,
 # wait-<m> for m in PROMPT_WAIT_MINUTES) in English and Polish (espeak-ng). All come out as 8 kHz mono
 # 16-bit PCM WAV: the telephone band, so nothing is lost on the PCMU/PCMA trunk and rtpengine does not
-# resample.
+# resample. intro and hold-music also come as pbx-config/media/<name>.au, the same audio as G.711 μ-law
+# in a Sun audio file, which is what the sip app has rtpengine play (PromptFiles.playableFile): rtpengine
+# 10.5 sends a .au evenly, 20 ms apart, and a WAV in bursts 0.1-0.3 s apart, at more cost per caller
+# (bench/README.md, "hold-music-cost.ts"). The .wav stays for the panel (browsers do not play .au).
 # Usage: bash scripts/make-media.sh [output-dir]   (default pbx-config/media). Needs espeak-ng and sox.
 # The output is deterministic: with the same sox and espeak-ng, it gives the same bytes every time.
 set -euo pipefail
@@ -158,4 +161,9 @@ for m in "${wait_minutes[@]}"; do
   fi
 done
 
-echo "make-media: wrote $out/intro.wav ($(soxi -D "$out/intro.wav") s) and $out/hold-music.wav ($(soxi -D "$out/hold-music.wav") s) and $(find "$out/prompts" -name '*.wav' | wc -l) prompts in $out/prompts"
+# What rtpengine plays (see the top): each written after its .wav, so that it is not older.
+for name in intro hold-music; do
+  sox "$out/$name.wav" -e u-law -t au "$out/$name.au"
+done
+
+echo "make-media: wrote $out/intro.au, $out/hold-music.au and $out/intro.wav ($(soxi -D "$out/intro.wav") s) and $out/hold-music.wav ($(soxi -D "$out/hold-music.wav") s) and $(find "$out/prompts" -name '*.wav' | wc -l) prompts in $out/prompts"

@@ -6,7 +6,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, connectHost } from './launch-config.js';
-import { ManagedProcess, waitUntilHealthy } from './managed-process.js';
+import { ManagedProcess, findExecutable, waitUntilHealthy } from './managed-process.js';
 import { ngPing } from './rtpengine-ng.js';
 import { hostPort } from './sip-options.js';
 
@@ -80,6 +80,36 @@ export function rtpengineArgs(settings: RtpengineSettings, configFile = RTPENGIN
   ];
 }
 
+/**
+ * rtpengine's timer slack, in ns: how late the kernel may wake its threads from a timed wait, so that
+ * one wake-up serves every packet due within it. rtpengine 10.5 plays media with one timed wait per
+ * RTP packet (20 ms apart for each caller on hold, at random phases across callers): with the kernel's
+ * default 50 µs slack, 100 callers on hold wake its send thread about 5000 times a second, and the
+ * wake-ups, not the sending, were most of what hold music cost (bench/README.md, hold-music-cost.ts).
+ * 2 ms lets each wake-up send the packets due within 2 ms, delaying a packet by at most that: nothing
+ * a jitter buffer notices next to the 20 ms between packets. It concerns timers only: forwarding a
+ * conversation's packets is driven by their arrival.
+ */
+export const RTPENGINE_TIMER_SLACK_NS = 2_000_000;
+
+/**
+ * The program and arguments that run rtpengine with `RTPENGINE_TIMER_SLACK_NS`: `sh` writes it to
+ * /proc/self/timerslack_ns (every thread rtpengine starts inherits it) and execs rtpengine in its
+ * place, same pid. Where the kernel has no such file, rtpengine runs with its default slack. When
+ * `bin` is not installed, rtpengine itself is the command, so that the launcher names the missing
+ * program and how to install it. deploy/rtpengine/start.sh does the same in Docker.
+ */
+export function rtpengineCommand(
+  args: string[],
+  bin = 'rtpengine',
+  envPath = process.env['PATH'],
+): { command: string; args: string[] } {
+  const executable = findExecutable(bin, envPath);
+  if (!executable) return { command: bin, args };
+  const script = `{ echo ${RTPENGINE_TIMER_SLACK_NS} > /proc/self/timerslack_ns; } 2>/dev/null; exec "$0" "$@"`;
+  return { command: '/bin/sh', args: ['-c', script, executable, ...args] };
+}
+
 /** rtpengine is up when it answers the ng `ping` with `pong`. */
 export function rtpengineHealthy(settings: Pick<RtpengineSettings, 'ngHost' | 'ngPort'>): Promise<boolean> {
   return ngPing(connectHost(settings.ngHost), settings.ngPort);
@@ -102,12 +132,14 @@ function keyspaceDir(dir: string | undefined): string {
 export async function startRtpengine(options: StartRtpengineOptions): Promise<ManagedProcess> {
   const proc = ManagedProcess.start({
     name: 'rtpengine',
-    command: options.bin ?? 'rtpengine',
-    installHint: RTPENGINE_INSTALL_HINT,
-    args: rtpengineArgs(
-      options,
-      options.keyspace ? writeRtpengineConfig(keyspaceDir(options.configDir), options.keyspace) : RTPENGINE_CONF,
+    ...rtpengineCommand(
+      rtpengineArgs(
+        options,
+        options.keyspace ? writeRtpengineConfig(keyspaceDir(options.configDir), options.keyspace) : RTPENGINE_CONF,
+      ),
+      options.bin,
     ),
+    installHint: RTPENGINE_INSTALL_HINT,
     onLine: options.onLine,
   });
   try {

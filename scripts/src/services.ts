@@ -15,6 +15,7 @@ import {
   RTPENGINE_CONF,
   RTPENGINE_INSTALL_HINT,
   rtpengineArgs,
+  rtpengineCommand,
   rtpengineHealthy,
   writeRtpengineConfig,
   type RtpengineKeyspace,
@@ -97,8 +98,7 @@ function rtpengine(config: LaunchConfig): ServiceDefinition {
         ? writeRtpengineConfig(path.join(config.varDir, 'run', 'rtpengine'), keyspace)
         : RTPENGINE_CONF;
       return {
-        command: 'rtpengine',
-        args: rtpengineArgs(settings, configFile),
+        ...rtpengineCommand(rtpengineArgs(settings, configFile), 'rtpengine', config.env['PATH']),
         env: config.env,
         installHint: RTPENGINE_INSTALL_HINT,
       };

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { OutboundPolicyStore } from '@deskline/outbound-policy';
 import type { CallbackDeps } from './callbacks/callback-call.js';
@@ -116,8 +115,13 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     dialer: stack,
     dialogs: stack,
     routing: router,
-    introFile: path.join(config.MEDIA_DIR, 'intro.wav'),
-    holdMusicFile: path.join(config.MEDIA_DIR, 'hold-music.wav'),
+    // Looked up at each play: `.au` before `.wav` (PromptFiles).
+    get introFile() {
+      return prompts.intro;
+    },
+    get holdMusicFile() {
+      return prompts.holdMusic;
+    },
     skipIntro: config.SKIP_INTRO,
     ringTimeoutMs: config.RING_TIMEOUT_SECONDS * 1000,
     keepaliveMs: config.PATIENT_KEEPALIVE_SECONDS * 1000,

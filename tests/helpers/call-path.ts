@@ -28,6 +28,7 @@ import { startTestKamailio, type TestKamailio } from './kamailio.js';
 import { startTestRtpengine, type TestRtpengine } from './rtpengine.js';
 import { startSipApp, type RunningSipApp } from './sip-app.js';
 import { describeSipp, runSipp, type SippResult } from './sipp.js';
+import { linearToUlaw } from './patient-phone.js';
 import { waitFor } from './wait.js';
 
 export const CLINIC_NUMBER = '100';
@@ -294,10 +295,29 @@ export function toneWav(hz: number, seconds: number): Buffer {
   return wavOf(samples);
 }
 
+/** The same tone as rtpengine is given the built-in intro and hold music (make-media.sh): 8 kHz mono μ-law in a Sun audio file. */
+function toneAu(hz: number, seconds: number): Buffer {
+  const rate = 8000;
+  const data = Buffer.alloc(rate * seconds);
+  for (let i = 0; i < data.length; i++)
+    data[i] = linearToUlaw(Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / rate)));
+  const header = Buffer.alloc(24);
+  header.write('.snd', 0, 'ascii');
+  header.writeUInt32BE(24, 4); // where the samples start
+  header.writeUInt32BE(data.length, 8);
+  header.writeUInt32BE(1, 12); // 8-bit μ-law
+  header.writeUInt32BE(rate, 16);
+  header.writeUInt32BE(1, 20); // mono
+  return Buffer.concat([header, data]);
+}
+
 function writeTestMedia(dir: string): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'intro.wav'), toneWav(INTRO_HZ, INTRO_SECONDS));
   writeFileSync(path.join(dir, 'hold-music.wav'), toneWav(HOLD_MUSIC_HZ, HOLD_MUSIC_SECONDS));
+  // Written after the .wav, as make-media.sh does: what the sip app has rtpengine play (playableFile).
+  writeFileSync(path.join(dir, 'intro.au'), toneAu(INTRO_HZ, INTRO_SECONDS));
+  writeFileSync(path.join(dir, 'hold-music.au'), toneAu(HOLD_MUSIC_HZ, HOLD_MUSIC_SECONDS));
   for (const language of PROMPT_LANGUAGES) {
     mkdirSync(path.join(dir, 'prompts', language), { recursive: true });
     for (const name of PROMPT_NAMES) {

@@ -1,6 +1,30 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { HOLD_MUSIC_ID, promptFile, type PromptLanguage, type PromptName } from '@deskline/protocol';
+
+/** How much newer than the `.au` beside it a `.wav` must be to count as a replacement of both (see `playableFile`). */
+const REPLACED_AFTER_MS = 2000;
+
+/**
+ * What rtpengine plays for a built-in `<base>.wav`: the `<base>.au` beside it when there is one, G.711
+ * μ-law in a Sun audio file (scripts/make-media.sh writes both). rtpengine 10.5 reads a `.au` 64 ms at
+ * a time and sends its packets evenly, 20 ms apart; it reads a WAV 256 ms at a time and sends each
+ * read's packets in a burst, leaving the caller 0.1–0.3 s without audio between bursts, at more cost
+ * per caller (bench/README.md, "hold-music-cost.ts"). The `.wav` stays for the panel, which plays it
+ * in the browser (browsers do not play `.au`), and plays itself where there is no `.au` (a clinic's
+ * own media folder), or when it is more than 2 s newer than the `.au` (replaced in place, as
+ * pbx-config/media/README.md described before): the old music must not play on. One or two stats,
+ * at each play: a file replaced takes effect at the next call.
+ */
+export function playableFile(wav: string): string {
+  const au = `${wav.slice(0, -path.extname(wav).length)}.au`;
+  if (!existsSync(au)) return wav;
+  try {
+    return statSync(wav).mtimeMs > statSync(au).mtimeMs + REPLACED_AFTER_MS ? wav : au;
+  } catch {
+    return au; // no .wav: the .au alone
+  }
+}
 
 /**
  * Where the files a caller hears are, as rtpengine sees them (it plays files by path). The built-in
@@ -35,12 +59,17 @@ export class PromptFiles {
 
   /** The prompt shipped with Deskline, whatever was uploaded. */
   builtInPrompt(language: PromptLanguage, name: PromptName): string {
-    return path.join(this.mediaDir, 'prompts', promptFile(language, name));
+    return playableFile(path.join(this.mediaDir, 'prompts', promptFile(language, name)));
   }
 
   /** The default hold music: the built-in loop. */
   get holdMusic(): string {
-    return path.join(this.mediaDir, 'hold-music.wav');
+    return playableFile(path.join(this.mediaDir, 'hold-music.wav'));
+  }
+
+  /** The welcome played before the queue (unless SKIP_INTRO). */
+  get intro(): string {
+    return playableFile(path.join(this.mediaDir, 'intro.wav'));
   }
 
   /**

@@ -3,10 +3,11 @@
  * offer with the patient's SDP, answer with a placeholder, then play media, and the patient's
  * RTP socket receives the clinic's audio at 50 packets a second. Also checks the media files.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { RTPENGINE_TIMER_SLACK_NS } from '@deskline/scripts/rtpengine';
 import { ngPing } from '@deskline/scripts/rtpengine-ng';
 import { REPO_ROOT } from '../../helpers/launcher.js';
 import { startTestRtpengine, type TestRtpengine } from '../../helpers/rtpengine.js';
@@ -74,7 +75,7 @@ function wavFormat(file: string): WavFormat {
   throw new Error(`${file}: no fmt and data chunks`);
 }
 
-test('the media files are 8 kHz mono 16-bit PCM WAV of sensible length', () => {
+test('the media files are 8 kHz mono 16-bit PCM WAV of sensible length (for the panel)', () => {
   const intro = wavFormat(path.join(MEDIA, 'intro.wav'));
   const music = wavFormat(path.join(MEDIA, 'hold-music.wav'));
   for (const f of [intro, music]) assert.equal([f.format, f.channels, f.sampleRate, f.bitsPerSample], [1, 1, 8000, 16]);
@@ -82,12 +83,58 @@ test('the media files are 8 kHz mono 16-bit PCM WAV of sensible length', () => {
   assert.ok(music.seconds >= 20 && music.seconds <= 30, `hold music lasts ${music.seconds} s`);
 });
 
+/** The header of a Sun audio (.au) file (big-endian, after the magic `.snd`); `format` is its encoding, 1 for 8-bit μ-law. */
+function auFormat(file: string): WavFormat {
+  const data = readFileSync(file);
+  assert.is(data.toString('ascii', 0, 4), '.snd');
+  const word = (at: number): number => data.readUInt32BE(at);
+  const sampleRate = word(16);
+  const channels = word(20);
+  return {
+    format: word(12),
+    channels,
+    sampleRate,
+    bitsPerSample: 8,
+    seconds: (data.length - word(4)) / (sampleRate * channels),
+  };
+}
+
+test('beside them, what rtpengine plays: 8 kHz mono G.711 μ-law .au of the same length', () => {
+  const intro = auFormat(path.join(MEDIA, 'intro.au'));
+  const music = auFormat(path.join(MEDIA, 'hold-music.au'));
+  for (const f of [intro, music]) assert.equal([f.format, f.channels, f.sampleRate], [1, 1, 8000]);
+  assert.ok(Math.abs(intro.seconds - wavFormat(path.join(MEDIA, 'intro.wav')).seconds) < 0.01, 'intro.au is intro.wav');
+  assert.ok(
+    Math.abs(music.seconds - wavFormat(path.join(MEDIA, 'hold-music.wav')).seconds) < 0.01,
+    'hold-music.au is hold-music.wav',
+  );
+});
+
+test('rtpengine plays media with one thread of each kind and a 2 ms timer slack (docs/call-plan.md, "Hold music cost")', () => {
+  const pid = rtpengine.process.pid;
+  assert.ok(pid !== undefined);
+  const threads = readdirSync(`/proc/${pid}/task`).map((tid) => ({
+    name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(),
+    slack: Number(readFileSync(`/proc/${tid}/timerslack_ns`, 'utf8')),
+  }));
+  assert.is(readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), 'rtpengine', 'sh gave its place to rtpengine');
+  assert.equal(
+    ['media player', 'send timer'].map((name) => threads.filter((t) => t.name === name).length),
+    [1, 1],
+    JSON.stringify(threads.map((t) => t.name)),
+  );
+  assert.ok(
+    threads.every((t) => t.slack === RTPENGINE_TIMER_SLACK_NS),
+    `every thread's timer slack is ${RTPENGINE_TIMER_SLACK_NS} ns: ${threads.map((t) => t.slack).join(', ')}`,
+  );
+});
+
 test('rtpengine answers the ng ping with pong', async () => {
   assert.equal(await rtpengine.ng({ command: 'ping' }), { result: 'pong' });
   assert.ok(await ngPing(rtpengine.ngHost, rtpengine.ngPort));
 });
 
-test('play media of hold-music.wav sends the patient ~50 PCMU packets a second of audible music', async () => {
+test('play media of hold-music.au sends the patient 50 PCMU packets a second of audible music, evenly', async () => {
   const patient = await patientSocket();
   const callId = 'hold-music-test';
   await holdLeg(callId, patient.port);
@@ -95,7 +142,7 @@ test('play media of hold-music.wav sends the patient ~50 PCMU packets a second o
     command: 'play media',
     'call-id': callId,
     'from-tag': 'patient',
-    file: path.join(MEDIA, 'hold-music.wav'),
+    file: path.join(MEDIA, 'hold-music.au'),
     'repeat-times': 10,
   });
   assert.is(play['result'], 'ok', JSON.stringify(play));
@@ -108,6 +155,9 @@ test('play media of hold-music.wav sends the patient ~50 PCMU packets a second o
   const last = window[window.length - 1] as RtpPacket;
   const perSecond = ((window.length - 1) * 1000) / (last.at - first.at);
   assert.ok(perSecond > 45 && perSecond < 55, `${perSecond.toFixed(1)} packets per second`);
+  // Evenly: a 16-bit WAV went out in bursts, 0.1–0.2 s apart (bench/README.md, hold-music-cost.ts).
+  const longestGap = Math.max(...window.slice(1).map((p, i) => p.at - (window[i] as RtpPacket).at));
+  assert.ok(longestGap < 100, `the longest gap between two packets is ${longestGap.toFixed(0)} ms`);
   assert.ok(
     window.every((p) => p.payloadType === PCMU && p.payload.length === 160),
     'PCMU, 20 ms per packet',
@@ -116,14 +166,16 @@ test('play media of hold-music.wav sends the patient ~50 PCMU packets a second o
   assert.ok(silent < window.length / 10, `${silent} of ${window.length} packets are pure silence`);
   const level = levelDbfs(window.map((p) => p.payload));
   assert.ok(level > -40 && level < -6, `music level ${level.toFixed(1)} dBFS: audible, not clipping`);
-  console.log(`    hold music: ${perSecond.toFixed(1)} packets/s, ${level.toFixed(1)} dBFS`);
+  console.log(
+    `    hold music: ${perSecond.toFixed(1)} packets/s, longest gap ${longestGap.toFixed(0)} ms, ${level.toFixed(1)} dBFS`,
+  );
 
   const stop = await rtpengine.ng({ command: 'stop media', 'call-id': callId, 'from-tag': 'patient' });
   assert.is(stop['result'], 'ok', JSON.stringify(stop));
   await rtpengine.ng({ command: 'delete', 'call-id': callId });
 });
 
-test('play media of intro.wav plays the spoken welcome', async () => {
+test('play media of intro.au plays the spoken welcome', async () => {
   const patient = await patientSocket();
   const callId = 'intro-test';
   await holdLeg(callId, patient.port);
@@ -131,7 +183,7 @@ test('play media of intro.wav plays the spoken welcome', async () => {
     command: 'play media',
     'call-id': callId,
     'from-tag': 'patient',
-    file: path.join(MEDIA, 'intro.wav'),
+    file: path.join(MEDIA, 'intro.au'),
   });
   assert.is(play['result'], 'ok', JSON.stringify(play));
   assert.ok(Number(play['duration']) > 4000, `duration ${String(play['duration'])} ms`);

@@ -329,7 +329,8 @@ function uploadMusic(body: Buffer, contentType: string): Promise<LightMyRequestR
 }
 
 test("hold music: a manager's Ogg replaces the built-in loop for a queue with musicId hold-music, softer than speech; too long is refused; DELETE brings the loop back", async () => {
-  const loop = path.join(mediaDir, 'hold-music.wav');
+  // What the sip app gives rtpengine for the built-in loop: its .au (docs/call-plan.md, "Hold music cost").
+  const loop = path.join(mediaDir, 'hold-music.au');
   const response = await uploadMusic(await recording('ogg', 30, { level: -2 }), 'audio/ogg');
   assert.is(response.statusCode, 200, response.body);
   const info = response.json<HoldMusicInfo>();
@@ -360,7 +361,8 @@ test("hold music: a manager's Ogg replaces the built-in loop for a queue with mu
   assert.equal(reset.json<HoldMusicInfo>(), { source: 'built-in', durationMs: 24_000 });
   assert.is(files.music('hold-music'), loop);
   const builtIn = await asUser(fixture.app, maria, 'GET', '/api/settings/hold-music/audio');
-  assert.ok(builtIn.rawPayload.equals(readFileSync(loop)));
+  // The panel plays the .wav.
+  assert.ok(builtIn.rawPayload.equals(readFileSync(path.join(mediaDir, 'hold-music.wav'))));
 });
 
 test.run();

@@ -73,7 +73,8 @@ test("PromptFiles: a manager's upload in PROMPTS_DIR wins over the built-in prom
     assert.is(files.builtInPrompt('pl', 'intro'), builtIn);
     rmSync(path.join(uploads, 'pl/intro.wav'));
     assert.is(files.prompt('pl', 'intro'), builtIn, 'a removed upload gives the built-in one back at once');
-    const loop = path.join(mediaDir, 'hold-music.wav');
+    // rtpengine is given the built-in loop's .au (playableFile; docs/call-plan.md, "Hold music cost").
+    const loop = path.join(mediaDir, 'hold-music.au');
     assert.is(files.holdMusic, loop);
     assert.is(files.music(null), loop);
     assert.is(files.music('hold-music'), loop, 'no upload yet: the built-in loop');
