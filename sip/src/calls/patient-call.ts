@@ -28,7 +28,7 @@ import { PostDialTimings, type PostDialStep } from './post-dial-timings.js';
 import type { CallStep } from './steps/call-step.js';
 import { IntroStep } from './steps/intro.js';
 import { PlayPromptsStep } from './steps/play-prompts.js';
-import { RingAgentStep, type RingFailure } from './steps/ring-agent.js';
+import { RingAgentStep, type PreparedRing, type RingFailure } from './steps/ring-agent.js';
 import { TalkStep } from './steps/talk.js';
 import { VoicemailStep, type VoicemailDeps } from './steps/voicemail.js';
 import { WaitWithAnnouncementsStep, type AnnouncementServices } from './steps/wait-with-announcements.js';
@@ -141,6 +141,8 @@ export class PatientCall {
   private lastSent: Promise<void> = Promise.resolve();
   /** A new call's way to its first ring, at debug level; adopted calls have none. */
   private timings: PostDialTimings | undefined;
+  /** The agent leg's offer, asked of rtpengine ahead of the ring (`prepareRing`). */
+  private preparedRing: PreparedRing | undefined;
   /** The call plan, read once per call: at the INVITE (alongside rtpengine's offer) or at the adoption. */
   private plan: CallPlan = DEFAULT_CALL_PLAN;
   private planRead: Promise<CallPlan> | undefined;
@@ -281,6 +283,8 @@ export class PatientCall {
       });
       this.leg = this.patientLeg(session, false, lateOffer);
       this.timings?.mark('ok-sent');
+      // A late offer's SDP comes with the ACK: its ring is prepared then (onAck).
+      if (!lateOffer) this.prepareRingFor(this.planRead);
     } catch (err) {
       this.log.error({ err }, 'could not answer the INVITE');
       await this.end('failed');
@@ -353,12 +357,15 @@ export class PatientCall {
     if (!this.routable) return false;
     this.timings?.mark('claimed');
     const musicNotAsked = this.step instanceof WaitWithMusicStep && !this.step.asked;
+    const prepared = this.preparedRing?.kind === agent.kind ? this.preparedRing : undefined;
+    if (prepared) this.preparedRing = undefined;
     clearTimeout(this.maxWaitTimer);
     this.agent = agent;
     this.queued = false;
     this.moveTo('ringing', { agentUserId: agent.userId, workstationId: agent.workstationId });
     this.runStep(
       new RingAgentStep({
+        ...(prepared ? { prepared } : {}),
         media: this.media,
         dialer: this.deps.dialer,
         agent,
@@ -391,6 +398,8 @@ export class PatientCall {
   async afterRtpengineRestart(): Promise<void> {
     // Before the answer, the offer or answer to rtpengine fails by itself and the call is refused.
     if (this.ending || !this.leg) return;
+    // An offer prepared before the restart is forgotten: the next ring makes its own.
+    this.preparedRing = undefined;
     const held = await heldAfterRestart(this.media, this.log);
     if (held === undefined || this.ending) return;
     if (!held) {
@@ -592,6 +601,7 @@ export class PatientCall {
     if (this.ending) return;
     this.timings?.mark('ack');
     this.publish({ set: this.sipState() });
+    this.prepareRingFor(this.planRead);
     // Read since the INVITE: settled long before the ACK.
     const planRead = this.planRead ?? Promise.resolve(DEFAULT_CALL_PLAN);
     void planRead.then((plan) => this.arrive(plan));
@@ -728,7 +738,11 @@ export class PatientCall {
       if (this.ending || this.machine.state !== 'waiting') return;
       this.queued = true;
       this.timings?.mark('queued');
-      return this.deps.routing.wake(trigger);
+      // Still waiting after the pass: the prepared branch goes before the music (a ringing call keeps
+      // it: deleting a branch stops rtpengine's music).
+      return this.deps.routing
+        .wake(trigger)
+        .then(() => (this.machine.state === 'waiting' ? this.dropPreparedRing() : undefined));
     });
     this.runStep(this.waitStep(routed));
     this.promptAgain = undefined;
@@ -831,6 +845,48 @@ export class PatientCall {
       this.log.info({ maxWaitSeconds: this.plan.maxWaitSeconds }, 'the maximum wait is over: the overflow');
       this.overflow(this.plan.overflow);
     }, leftMs);
+  }
+
+  /**
+   * Asks rtpengine for the agent leg's offer ahead of the first ring, for a browser (most workstations
+   * are): its WebRTC offer takes 1–2 ms, which then runs while the patient's ACK comes and the call is
+   * queued and an agent claimed, instead of after (bench/README.md, "Post-dial delay"). `ring()` takes
+   * it for a browser; a desk phone's ring makes its own. Only for a plan without keys (no menu,
+   * callback or voicemail key): while rtpengine has a second branch for the patient's audio it reports
+   * none of their keys (RFC 4733 events), even once that branch is deleted. Whatever the first routing
+   * pass leaves unused is deleted before the hold music starts (`dropPreparedRing`), so that a waiting
+   * call holds no second branch and its ports. A failed one is forgotten.
+   */
+  private prepareRingFor(planRead: Promise<CallPlan> | undefined): void {
+    if (!planRead || this.preparedRing || this.ending) return;
+    void planRead.then(
+      (plan) => {
+        const { keypad, queues } = plan;
+        if (keypad.callbackDigit !== null || keypad.voicemailDigit !== null || queues.some((q) => q.digit !== null))
+          return;
+        if (this.preparedRing || this.ending || this.machine.isFinal) return;
+        const tag = `agent-${randomUUID()}`;
+        const sdp = this.media.offerToAgent(tag, 'browser');
+        const prepared: PreparedRing = { tag, kind: 'browser', sdp };
+        this.preparedRing = prepared;
+        sdp.catch((err: unknown) => {
+          if (this.preparedRing === prepared) this.preparedRing = undefined;
+          if (!this.ending)
+            this.log.debug({ err, tag }, "rtpengine could not prepare the agent's offer; the ring will ask");
+        });
+      },
+      () => undefined,
+    );
+  }
+
+  /** The prepared offer the routing pass did not use: its branch is deleted before the music is asked. */
+  private dropPreparedRing(): Promise<void> | undefined {
+    const prepared = this.preparedRing;
+    if (!prepared) return undefined;
+    this.preparedRing = undefined;
+    return this.media.dropAgent(prepared.tag).catch((err: unknown) => {
+      if (!this.ending) this.log.debug({ err, tag: prepared.tag }, 'could not delete the unused prepared branch');
+    });
   }
 
   /** The hold music, with the plan's announcements when the call has them (WaitWithAnnouncementsStep). */

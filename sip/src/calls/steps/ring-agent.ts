@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { QUEUE_CALL_ID_HEADER } from '@deskline/protocol';
 import type { Logger } from 'pino';
+import type { WorkstationKind } from '@deskline/protocol';
 import type { MediaSession } from '../../media/media-session.js';
 import type { Agent } from '../../routing/agent-store.js';
 import type { Dialer } from '../../sip/sip-stack.js';
@@ -16,7 +17,16 @@ export type RingFailure =
   /** A final error response (declined, busy, not registered) or a transport error. */
   | { reason: 'refused'; statusCode: number; reasonPhrase: string };
 
+/** An agent leg's offer asked of rtpengine before the ring (PatientCall.prepareRing), with its branch's tag. */
+export interface PreparedRing {
+  tag: string;
+  kind: WorkstationKind;
+  sdp: Promise<string>;
+}
+
 export interface RingAgentOptions {
+  /** The offer made ahead for this kind of workstation, if any: the ring uses its branch. */
+  prepared?: PreparedRing;
   media: MediaSession;
   dialer: Dialer;
   agent: Agent;
@@ -43,16 +53,22 @@ export interface RingAgentOptions {
  */
 export class RingAgentStep implements CallStep {
   readonly name = 'ring-agent';
-  readonly tag = `agent-${randomUUID()}`;
+  readonly tag: string;
   private leg: AgentLeg | undefined;
   private timer: NodeJS.Timeout | undefined;
   private over = false;
 
-  constructor(private readonly options: RingAgentOptions) {}
+  constructor(private readonly options: RingAgentOptions) {
+    this.tag = options.prepared?.tag ?? `agent-${randomUUID()}`;
+  }
 
   async start(): Promise<void> {
     const { media, dialer, agent, callId, callerNumber, timeoutMs, log } = this.options;
-    const sdp = await media.offerToAgent(this.tag, agent.kind);
+    const prepared = this.options.prepared;
+    // A prepared offer that failed is asked again, for the same branch.
+    const sdp = prepared
+      ? await prepared.sdp.catch(() => media.offerToAgent(this.tag, agent.kind))
+      : await media.offerToAgent(this.tag, agent.kind);
     this.options.timings?.mark('agent-offer');
     if (this.over) return;
     const leg = new AgentLeg(
