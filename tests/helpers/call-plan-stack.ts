@@ -29,9 +29,16 @@ export interface CallPlanContext {
  * Starts the stack with `appEnv` (and `instances` sip apps, default 1) before the suite, tidies after
  * each test (no active call left), stops it after.
  */
-export function callPlanHooks(test: Test<CallPlanContext>, appEnv: Record<string, string>, instances = 1): void {
+export function callPlanHooks(
+  test: Test<CallPlanContext>,
+  appEnv: Record<string, string>,
+  instances = 1,
+  /** Runs once the stack is up, before the suite's tests (e.g. a suite's own prompt files). */
+  prepare?: (path: CallPath) => void,
+): void {
   test.before(async (context) => {
     context.path = await startCallPath({ appEnv, instances });
+    prepare?.(context.path);
     context.staff = new Staff(context.path.redis);
     context.events = await CallEvents.open(context.path.redisUrl);
     context.line = await PatientLine.open(context.path.kamailioPort);

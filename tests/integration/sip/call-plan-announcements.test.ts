@@ -7,64 +7,28 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_CALL_PLAN, type CallPlan, type CallView } from '@deskline/protocol';
-import { CallPlanStore } from '@deskline/store';
 import { CallStore } from '@deskline/sip/calls/call-store';
 import { waitFor } from '../../helpers/wait.js';
 import { AgentPhone } from '../../helpers/agent-phone.js';
-import {
-  CLINIC_NUMBER,
-  HOLD_MUSIC_HZ,
-  activeCallIds,
-  readCall,
-  startCallPath,
-  type CallPath,
-} from '../../helpers/call-path.js';
-import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
+import { CLINIC_NUMBER, HOLD_MUSIC_HZ, readCall } from '../../helpers/call-path.js';
+import { type PatientDialog } from '../../helpers/patient-line.js';
 import { PatientPhone, isTone, type Received } from '../../helpers/patient-phone.js';
 import { ANNOUNCEMENT_HZ, PROMPT_SECONDS, WAIT_HZ, positionHz, writePromptTones } from '../../helpers/prompt-tones.js';
-import { Staff } from '../../helpers/staff.js';
+import { callPlanHooks, type CallPlanContext } from '../../helpers/call-plan-stack.js';
 
 const INTERVAL_SECONDS = 10;
 const MINUTE = 60_000;
 /** 60 ms. */
 const MIN_RUN_PACKETS = 3;
 
-interface Context {
-  path: CallPath;
-  plans: CallPlanStore;
-  staff: Staff;
-  line: PatientLine;
-  open: Array<{ close(): unknown }>;
-  users: string[];
-}
+type Context = CallPlanContext;
 
 const test = suite<Context>('call plan: announcements while waiting');
 
-test.before(async (context) => {
-  context.path = await startCallPath({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '5' } });
-  const mediaDir = context.path.appEnv['MEDIA_DIR'];
+callPlanHooks(test, { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '5' }, 1, (path) => {
+  const mediaDir = path.appEnv['MEDIA_DIR'];
   if (!mediaDir) throw new Error('the call path has no MEDIA_DIR');
   writePromptTones(mediaDir);
-  context.plans = new CallPlanStore(context.path.redis);
-  context.staff = new Staff(context.path.redis);
-  context.line = await PatientLine.open(context.path.kamailioPort);
-  context.open = [];
-  context.users = [];
-});
-
-test.after.each(async (context) => {
-  try {
-    for (const item of context.open.splice(0)) await item.close();
-    for (const user of context.users.splice(0)) await context.staff.leave(user);
-    await waitFor('no active calls', async () => (await activeCallIds(context.path.redis)).length === 0);
-  } catch (err) {
-    console.error('cleanup after the test failed:', err);
-  }
-});
-
-test.after(async (context) => {
-  await context.line?.close();
-  await context.path?.stop();
 });
 
 function planWith(announcements: CallPlan['announcements']): CallPlan {
