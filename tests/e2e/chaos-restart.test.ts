@@ -16,7 +16,15 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SHORT_STACK, chaosFailures, chaosSeed, chaosTables, runChaos, shortChaos } from '../helpers/chaos.js';
+import {
+  SHORT_STACK,
+  chaosFailures,
+  chaosSeed,
+  chaosTables,
+  failedCallLines,
+  runChaos,
+  shortChaos,
+} from '../helpers/chaos.js';
 import { LaunchedStack } from '../helpers/chaos-stack.js';
 
 test('every service killed once under the launcher: no call dropped, none silent over 2 s, no ghost, the board right', async () => {
@@ -27,6 +35,8 @@ test('every service killed once under the launcher: no call dropped, none silent
     const report = await runChaos(stack, shortChaos(seed));
     console.log(chaosTables(report));
     const failures = chaosFailures(report);
+    if (failures.length > 0)
+      console.log(`the sip app's lines about the failed calls:\n${failedCallLines(report, stack.run.output)}`);
     assert.equal(failures, [], `seed ${seed}: ${failures.length} failures:\n  ${failures.join('\n  ')}`);
   } finally {
     console.log(`the launcher's output: ${stack.saveOutput(`chaos-${seed}`)}`);

@@ -623,6 +623,38 @@ export async function runChaos(stack: LaunchedStack, options: ChaosOptions): Pro
   }
 }
 
+/**
+ * The sip app's lines about each call that failed, from the launcher's output (matched by the
+ * patient's SIP Call-ID, then by the call id those lines name): what the CI log needs to show why,
+ * since the saved launcher output stays on the machine that ran it.
+ */
+export function failedCallLines(report: ChaosReport, launcherOutput: string, perCall = 60): string {
+  const lines = launcherOutput.split('\n');
+  const failed = report.calls.filter(
+    (c) =>
+      c.sipCallId !== undefined &&
+      (c.dropped !== undefined ||
+        c.byeProblems.length > 0 ||
+        (c.patientSilenceMs ?? 0) > MAX_SILENCE_MS ||
+        (c.agentSilenceMs ?? 0) > MAX_SILENCE_MS),
+  );
+  return failed
+    .map((c) => {
+      const sipCallId = c.sipCallId ?? '';
+      const ids = new Set([sipCallId]);
+      for (const line of lines) {
+        if (!line.includes(sipCallId)) continue;
+        const id = /\bcallId=(\S+)/.exec(line)?.[1];
+        if (id) ids.add(id);
+      }
+      const about = lines.filter((line) => [...ids].some((id) => line.includes(id)));
+      const shown =
+        about.length > perCall ? [...about.slice(0, perCall / 2), '…', ...about.slice(-perCall / 2)] : about;
+      return `${c.number} (${sipCallId}), ${about.length} lines:\n  ${shown.join('\n  ')}`;
+    })
+    .join('\n');
+}
+
 /** What failed, in a user's words; empty when the run meets issue 13's bar. */
 export function chaosFailures(report: ChaosReport): string[] {
   const failures: string[] = [];

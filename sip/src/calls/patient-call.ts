@@ -143,6 +143,13 @@ export class PatientCall {
   private timings: PostDialTimings | undefined;
   /** The agent leg's offer, asked of rtpengine ahead of the ring (`prepareRing`). */
   private preparedRing: PreparedRing | undefined;
+  /**
+   * rtpengine restarted while a workstation rang: the ring's offer carries the old process's ICE
+   * credentials and DTLS certificate, so the answer is followed at once by a new offer (`reofferToAgent`).
+   */
+  private ringOfferStale = false;
+  /** The re-INVITE with rtpengine's new offer under way, so that two reasons for one send it once. */
+  private reoffering: Promise<void> | undefined;
   /** The call plan, read once per call: at the INVITE (alongside rtpengine's offer) or at the adoption. */
   private plan: CallPlan = DEFAULT_CALL_PLAN;
   private planRead: Promise<CallPlan> | undefined;
@@ -359,6 +366,7 @@ export class PatientCall {
     const musicNotAsked = this.step instanceof WaitWithMusicStep && !this.step.asked;
     const prepared = this.preparedRing?.kind === agent.kind ? this.preparedRing : undefined;
     if (prepared) this.preparedRing = undefined;
+    this.ringOfferStale = false;
     clearTimeout(this.maxWaitTimer);
     this.agent = agent;
     this.queued = false;
@@ -400,6 +408,8 @@ export class PatientCall {
     if (this.ending || !this.leg) return;
     // An offer prepared before the restart is forgotten: the next ring makes its own.
     this.preparedRing = undefined;
+    // A ring under way was offered by the old process: its answer gets the new one (onAgentAnswered).
+    if (this.machine.state === 'ringing') this.ringOfferStale = true;
     const held = await heldAfterRestart(this.media, this.log);
     if (held === undefined || this.ending) return;
     if (!held) {
@@ -429,9 +439,16 @@ export class PatientCall {
    * A bridged call with a browser after an rtpengine restart: a re-INVITE with rtpengine's new offer
    * (new ICE credentials and DTLS certificate), its answer back to rtpengine. The audio flows on
    * meanwhile. A browser that refuses it (logged) stops sending some 10 s later: the patient then
-   * hears nothing from the agent, who can still hang up.
+   * hears nothing from the agent, who can still hang up. A browser that answered a ring offered
+   * before the restart gets it as soon as it answers: until then neither side hears the other.
+   * One at a time: a second reason while one is under way waits for it.
    */
-  private async reofferToAgent(): Promise<void> {
+  private reofferToAgent(): Promise<void> {
+    this.reoffering ??= this.sendReofferToAgent().finally(() => (this.reoffering = undefined));
+    return this.reoffering;
+  }
+
+  private async sendReofferToAgent(): Promise<void> {
     const leg = this.agentLeg;
     const tag = this.media.agentTag;
     if (!leg || !tag) return;
@@ -926,6 +943,11 @@ export class PatientCall {
     );
     this.keepAgentAlive(agent, leg);
     this.runStep(new TalkStep(this.media, leg, this.log, (gone) => this.onAgentGone(gone)));
+    if (this.ringOfferStale) {
+      this.ringOfferStale = false;
+      this.log.info('answered a ring offered before the rtpengine restart: renegotiating its media');
+      void this.reofferToAgent();
+    }
   }
 
   /**

@@ -154,4 +154,76 @@ test("the conversation resumes both ways within the gap goal, and goes on past t
   }
 });
 
+test('a browser that rings through the restart and answers after it: both hear each other at once, and past its ICE timeouts', async ({
+  path,
+  browser,
+  pages,
+}) => {
+  const staff = new Staff(path.redis);
+  const events = await CallEvents.open(path.redisUrl);
+  const line = await PatientLine.open(path.kamailioPort);
+  const workstation = await staff.workstation('Reception ringing restart');
+  const phone = await BrowserPhone.register(
+    browser.context,
+    pages.url,
+    await workstationCredentials(path.kamailio, workstation.id),
+    TIMEOUT,
+  );
+  await staff.available('bert', workstation.id);
+  const media = await PatientPhone.open();
+  const from = events.mark();
+  const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: media.port });
+  try {
+    // The ring's offer (ICE credentials, DTLS certificate) is the old rtpengine's when it is answered.
+    const incoming = await phone.incoming(0, TIMEOUT);
+    const logsFrom = path.app.logs.length;
+    await path.rtpengineProcess.crash();
+    await path.rtpengineProcess.restart();
+    await path.app.waitForLog(
+      'the sip app to notice the restart while it rings',
+      (l) =>
+        l.msg === 'rtpengine restarted with the call; restoring what the patient hears' && l['state'] === 'ringing',
+      { from: logsFrom },
+    );
+    const { confirmedAt } = await phone.answer(TIMEOUT);
+    await events.waitFor({ callId: incoming.callId ?? '', state: 'bridged', from }, TIMEOUT);
+    await phone.heardAbove(AUDIBLE, TIMEOUT);
+    const heardAt = Date.now();
+    const back = await media.waitUntil(
+      "the browser's audio after the answer",
+      (received) => received.find((p) => p.at > confirmedAt),
+      TIMEOUT,
+    );
+    console.log(
+      `  answered after the restart: the browser hears the patient ${heardAt - confirmedAt} ms after its answer, the patient the browser after ${back.at - confirmedAt} ms`,
+    );
+    assert.ok(
+      heardAt - confirmedAt < RESTART_GAP_LIMIT_MS,
+      `the browser heard nothing for ${heardAt - confirmedAt} ms`,
+    );
+    assert.ok(
+      back.at - confirmedAt < RESTART_GAP_LIMIT_MS,
+      `the patient heard nothing for ${back.at - confirmedAt} ms`,
+    );
+    // Chromium gives up on a peer that fails its ICE checks some 10 s in: 15 s without a break.
+    const lastingGap = await longestGapOver(media, 15_000);
+    const lasting = await phone.level(1000);
+    console.log(
+      `  15 s later: the browser hears RMS ${lasting.mean.toFixed(3)} (quietest 20 ms ${lasting.min.toFixed(3)}); the patient's longest gap ${lastingGap} ms`,
+    );
+    assert.ok(lasting.min > AUDIBLE, `the browser still hears the patient: ${JSON.stringify(lasting)}`);
+    assert.ok(lastingGap < 500, `the patient heard the browser without a break: ${lastingGap} ms`);
+
+    await phone.hangUp();
+    await dialog.waitForBye(TIMEOUT);
+    await events.waitFor({ callId: incoming.callId ?? '', state: 'ended', from }, TIMEOUT);
+  } finally {
+    await dialog.close();
+    media.close();
+    await line.close();
+    await events.close();
+    await staff.leave('bert');
+  }
+});
+
 test.run();
