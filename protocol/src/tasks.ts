@@ -56,6 +56,13 @@ export function taskVisibleTo(
   return task.assigneeUserId === undefined || task.assigneeUserId === viewer.userId;
 }
 
+/**
+ * Why a task's voicemail message is gone: HISTORY_RETENTION_DAYS passed (the retention sweep deleted
+ * it), or its audio file was found missing on the server (the metadata is kept for the sweep).
+ */
+export const VOICEMAIL_REMOVED_REASONS = ['retention', 'file-missing'] as const;
+export type VoicemailRemovedReason = (typeof VOICEMAIL_REMOVED_REASONS)[number];
+
 /** Kinds of problem an agent can report about a call. */
 export const PROBLEM_KINDS = ['bad-audio', 'echo', 'call-dropped', 'other'] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
@@ -113,15 +120,25 @@ export const TaskSchema = Type.Object({
   callbackRequested: Type.Optional(Type.Boolean()),
   /**
    * The voicemail message the patient left (issue 15): the task is a "Voicemail" task in the
-   * Abandoned tab, with a player (GET /api/voicemail/:id/audio) and the callback button.
+   * Abandoned tab, with a player (GET /api/voicemail/:id/audio) and the callback button. Once the
+   * message is gone (`removed`), the task keeps its length and date but no id: nothing to play.
    */
   voicemail: Type.Optional(
     Type.Object({
-      id: Type.String(),
+      /** Absent once the message is removed. */
+      id: Type.Optional(Type.String()),
       /** The message's length, ms. */
       durationMs: Type.Integer({ minimum: 0 }),
       /** Epoch ms. */
       createdAt: Type.Integer(),
+      /** Why and when the message went (VOICEMAIL_REMOVED_REASONS). */
+      removed: Type.Optional(
+        Type.Object({
+          reason: literalUnion(VOICEMAIL_REMOVED_REASONS),
+          /** Epoch ms. */
+          at: Type.Integer(),
+        }),
+      ),
     }),
   ),
   /** The subject that closed this patient's previous task, shown while on the line. */

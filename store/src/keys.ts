@@ -140,6 +140,11 @@ export const RedisKeys = {
   voicemails: 'voicemails',
   /** set of the voicemail ids a number left (for `patient forget`) */
   patientVoicemails: (number: string) => `patient-voicemails:${number}`,
+  /**
+   * string: the id of the task that shows voicemail message <id> (TaskStore), so that the message's
+   * removal reaches its task after the call's call-task link has expired; lives as long as the message can
+   */
+  voicemailTask: (id: string) => `voicemail-task:${id}`,
 } as const;
 
 /** How long call records, callbacks and closed tasks are kept by default (HISTORY_RETENTION_DAYS). */

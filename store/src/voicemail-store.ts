@@ -34,11 +34,16 @@ export class VoicemailStore {
     }
   }
 
-  /** Forgets the message's metadata (the file is the caller's to delete first). */
+  /** True when message `id` has metadata (whole or damaged). */
+  async has(id: string): Promise<boolean> {
+    return (await this.redis.exists(RedisKeys.voicemail(id))) === 1;
+  }
+
+  /** Forgets the message's metadata and its link to a task (the file is the caller's to delete first). */
   async delete(message: Pick<VoicemailMessage, 'id' | 'from'>): Promise<void> {
     await this.redis
       .multi()
-      .del(RedisKeys.voicemail(message.id))
+      .del(RedisKeys.voicemail(message.id), RedisKeys.voicemailTask(message.id))
       .zrem(RedisKeys.voicemails, message.id)
       .srem(RedisKeys.patientVoicemails(message.from), message.id)
       .exec();

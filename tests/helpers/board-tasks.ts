@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { type CallView, type TaskView } from '@deskline/protocol';
+import { type CallView, type TaskView, type VoicemailMessage } from '@deskline/protocol';
 import { RedisKeys, RedisStreams } from '@deskline/store';
 import type {} from '@deskline/signaling/plugins/app/tasks';
 import { TASKS_GROUP, TASKS_READ_BLOCK_MS } from '@deskline/signaling/services/task-projector';
@@ -110,4 +110,21 @@ export async function answer(app: FastifyInstance, db: Redis, call: CallView, ag
   await append(db, { ...call, state: 'ringing', agentUserId, workstationId: 'w1' });
   await append(db, { ...call, state: 'bridged', agentUserId, workstationId: 'w1', answeredAt: Date.now() });
   return taskOfCall(app, db, call.id, (task) => task.assigneeUserId === agentUserId && task.call?.state === 'bridged');
+}
+
+/** `message`'s call as the sip app reports it (waiting, voicemail, message-left): its Voicemail task in Abandoned. */
+export async function messageLeftTask(app: FastifyInstance, db: Redis, message: VoicemailMessage): Promise<TaskView> {
+  const at = message.createdAt;
+  const call: CallView = {
+    id: message.callId,
+    from: message.from,
+    line: message.line,
+    state: 'waiting',
+    startedAt: at,
+    queuedAt: at,
+  };
+  await append(db, call);
+  await append(db, { ...call, state: 'voicemail' });
+  await append(db, { ...call, state: 'message-left', endedAt: at + message.durationMs, voicemailId: message.id });
+  return taskOfCall(app, db, call.id, (task) => task.voicemail?.id === message.id);
 }

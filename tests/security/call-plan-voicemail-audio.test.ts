@@ -4,7 +4,7 @@
  * range abuse. And that retention and `patient forget` delete the audio with the metadata.
  */
 import http from 'node:http';
-import { existsSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, unlinkSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +19,7 @@ import { forgetPatient } from '@deskline/signaling/services/patient-forget';
 import { VoicemailService } from '@deskline/signaling/services/voicemail-service';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { buildTestApp, createUser, loginOk, type LoggedIn } from '../helpers/signaling.js';
-import { wrapUpTask } from '../helpers/board-tasks.js';
+import { messageLeftTask, wrapUpTask } from '../helpers/board-tasks.js';
 import { storeVoicemail } from '../helpers/voicemail.js';
 
 interface Context {
@@ -228,6 +228,29 @@ test('retention deletes an old message (file and metadata); patient forget delet
   assert.not.ok(existsSync(path.join(context.dir, `${patients.id}.mp3`)));
   assert.is(await new VoicemailStore(context.db).get(patients.id), undefined);
   assert.is((await send(context.port, `/api/voicemail/${patients.id}/audio`, context.manager)).status, 404);
+});
+
+test("a message whose file is missing: someone who may not hear it gets 403 and changes nothing; a manager's 404 marks its task", async (context) => {
+  const message = await storeVoicemail(context.db, context.dir, { callId: 'call-lost-file', from: '+48600100600' });
+  const left = await messageLeftTask(context.app, context.db, message);
+  // The patient called again and Ben answered: the task (with the message) is in Ben's wrap-up, which Anna does not see.
+  const task = await wrapUpTask(context.app, context.db, context.ben.info.user.id, message.from);
+  assert.is(task.id, left.id);
+  assert.is(task.voicemail?.id, message.id);
+  unlinkSync(path.join(context.dir, `${message.id}.mp3`));
+  const p = `/api/voicemail/${message.id}/audio`;
+  for (const spelling of [p, p.replace('/audio', '/AUDIO'), `${p}?x=1`]) {
+    const reply = await send(context.port, spelling, context.anna);
+    assert.ok(reply.status === 403 || reply.status === 404, `${spelling}: ${reply.status}`);
+    assert.not.ok(reply.body.toString().includes('missing'), `${spelling}: says nothing about the file`);
+  }
+  assert.is((await send(context.port, p)).status, 401);
+  assert.is((await context.app.tasks.get(task.id))?.voicemail?.id, message.id, 'the task is untouched');
+
+  const manager = await send(context.port, p, context.manager);
+  assert.is(manager.status, 404);
+  assert.match(manager.body.toString(), /audio file is missing/);
+  assert.is((await context.app.tasks.get(task.id))?.voicemail?.removed?.reason, 'file-missing');
 });
 
 test.run();

@@ -120,3 +120,19 @@ export class NewCallWatcher {
       .join('. ');
   }
 }
+
+const DAY_MS = 24 * 60 * 60_000;
+
+/** Why a task's voicemail message can no longer be played, for the card in place of its player. */
+export function voicemailRemovedText(message: NonNullable<TaskView['voicemail']>): string {
+  switch (message.removed?.reason) {
+    case 'retention': {
+      const days = Math.floor((message.removed.at - message.createdAt) / DAY_MS);
+      return `Message deleted after ${days} ${days === 1 ? 'day' : 'days'} (retention).`;
+    }
+    case 'file-missing':
+      return "The message's recording is missing on the server: it cannot be played. Tell the clinic's IT.";
+    case undefined:
+      return 'The message is no longer available.';
+  }
+}

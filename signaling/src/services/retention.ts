@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RedisKeys, RedisStreams } from '@deskline/store';
+import type { TaskStore } from './task-store.js';
 import type { VoicemailService } from './voicemail-service.js';
 
 const DAY_MS = 24 * 60 * 60_000;
@@ -13,6 +14,8 @@ export interface SweepReport {
   pointers: number;
   /** Voicemail messages (file and metadata), when the sweep has the voicemail service. */
   voicemails?: number;
+  /** Message files without metadata (a crash of the sip app between the two), by their age. */
+  voicemailOrphanFiles?: number;
 }
 
 /**
@@ -25,7 +28,10 @@ export interface SweepReport {
  *   the entries younger than the retention, by id (XTRIM MINID: an entry's id is its time);
  * - drops the ids of expired tasks, records and callbacks from their indexes;
  * - gives a TTL to tasks and pointers written before tasks expired (an older Deskline's), or deletes
- *   them when they are older than the retention already.
+ *   them when they are older than the retention already;
+ * - deletes voicemail messages by their date, after their task has let go of them (a task outlives
+ *   its message when it changed later: it then says the message was deleted, and offers no player),
+ *   and message files that have no metadata.
  */
 export class RetentionSweep {
   private readonly retentionMs: number;
@@ -35,6 +41,8 @@ export class RetentionSweep {
     retentionDays: number,
     /** Voicemail messages go with the rest: their files and metadata, by createdAt. */
     private readonly voicemail?: VoicemailService,
+    /** The tasks that show those messages. */
+    private readonly tasks?: TaskStore,
   ) {
     this.retentionMs = retentionDays * DAY_MS;
   }
@@ -42,7 +50,16 @@ export class RetentionSweep {
   async run(now = Date.now()): Promise<SweepReport> {
     const cutoff = now - this.retentionMs;
     const report: SweepReport = { streamEntries: 0, tasks: 0, indexEntries: 0, pointers: 0 };
-    if (this.voicemail) report.voicemails = await this.voicemail.deleteOlderThan(cutoff);
+    if (this.voicemail) {
+      const tasks = this.tasks;
+      // The task first: a crash after it leaves a message that the next run deletes, never a task
+      // whose player points at nothing.
+      report.voicemails = await this.voicemail.deleteOlderThan(
+        cutoff,
+        tasks && ((id) => tasks.voicemailRemoved(id, { reason: 'retention', at: now })),
+      );
+      report.voicemailOrphanFiles = await this.voicemail.deleteOrphanFiles(cutoff);
+    }
     for (const stream of Object.values(RedisStreams)) {
       report.streamEntries += Number(await this.redis.xtrim(stream, 'MINID', `${cutoff}-0`));
     }

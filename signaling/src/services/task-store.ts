@@ -10,6 +10,7 @@ import {
   type CallbackView,
   type TaskTab,
   type TaskView,
+  type VoicemailRemovedReason,
 } from '@deskline/protocol';
 import {
   RedisKeys,
@@ -27,6 +28,11 @@ const DAY_SECONDS = 24 * 60 * 60;
 const CALL_TASK_TTL_SECONDS = 7 * DAY_SECONDS;
 /** Who asked for a callback grant, to name them to a second caller: as long as the grant lives. */
 const callbackStarter = RedisKeys.callbackStarter;
+/**
+ * A message's voicemail-task link outlives the message (deleted HISTORY_RETENTION_DAYS after it was left,
+ * by a sweep that may have been down for a while), so that its removal still finds the task.
+ */
+const VOICEMAIL_TASK_EXTRA_SECONDS = 7 * DAY_SECONDS;
 /** A change that keeps losing the race to other writers gives up after this many tries. */
 const MAX_TRIES = 20;
 
@@ -255,6 +261,39 @@ export class TaskStore {
     }
   }
 
+  /**
+   * Voicemail message `voicemailId` is gone, or about to go (docs/call-plan.md, "Voicemail"): the
+   * task that shows it keeps the message's length and date, with `removed` in place of its id, and
+   * its call no longer names it, so that no board offers a player for a message that is not there.
+   * The task's expiry and updatedAt (its place on the board) stay as they were: a removal must not
+   * lengthen how long the patient's number is kept. Resolves with the task's id, or undefined when
+   * no task shows the message (none did, it expired, or a newer message replaced it).
+   */
+  async voicemailRemoved(
+    voicemailId: string,
+    removed: { reason: VoicemailRemovedReason; at: number },
+  ): Promise<string | undefined> {
+    const taskId = await this.redis.get(RedisKeys.voicemailTask(voicemailId));
+    if (!taskId) return undefined;
+    const key = RedisKeys.task(taskId);
+    for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+      const raw = await this.redis.get(key);
+      const before = parse(raw);
+      if (!before || !raw || before.voicemail?.id !== voicemailId) return undefined;
+      const after = structuredClone(before);
+      after.voicemail = { durationMs: before.voicemail.durationMs, createdAt: before.voicemail.createdAt, removed };
+      if (after.call?.voicemailId === voicemailId) delete after.call.voicemailId;
+      const ops: Op[] = [['SET', key, JSON.stringify(after), 'KEEPTTL'], this.announce(taskId)];
+      if (await this.commit({ guards: [[key, raw]], ops })) return taskId;
+    }
+    throw new Error(`task ${taskId}: too many concurrent changes`);
+  }
+
+  /** The entry on stream:board-events that makes every board load task `id` again. */
+  private announce(id: string): Op {
+    return ['XADD', RedisStreams.boardEvents, 'MAXLEN', '~', String(TEAM_EVENTS_MAX_LENGTH), '*', 'taskId', id];
+  }
+
   /** The writes that move a task from `before` (undefined: new) to `after`, its announcement included. */
   private writeOps(before: StoredTask | undefined, after: StoredTask): Op[] {
     const id = after.id;
@@ -289,7 +328,12 @@ export class TaskStore {
       if (callable && after.status === 'abandoned')
         ops.push(['SET', RedisKeys.patientTask(after.patient), id, 'EX', keep]);
     }
-    ops.push(['XADD', RedisStreams.boardEvents, 'MAXLEN', '~', String(TEAM_EVENTS_MAX_LENGTH), '*', 'taskId', id]);
+    const message = after.voicemail?.id;
+    if (message !== undefined && message !== before?.voicemail?.id) {
+      const keep = this.retentionSeconds + VOICEMAIL_TASK_EXTRA_SECONDS;
+      ops.push(['SET', RedisKeys.voicemailTask(message), id, 'EX', String(keep)]);
+    }
+    ops.push(this.announce(id));
     return ops;
   }
 

@@ -3,21 +3,25 @@
  * with nobody logged in to a workstation, hears the greeting and leaves 5 s of a tone; Maria, a
  * manager in Chromium, sees the "Voicemail" task in Abandoned with the caller's number, its length
  * and a player, plays it (the <audio> element's duration is about 5 s) and seeks to the middle (a
- * 206 from /api/voicemail/:id/audio). Real Redis, Kamailio, rtpengine, sip app and signaling.
+ * 206 from /api/voicemail/:id/audio). Then the message's file is lost on disk, and another message
+ * passes the retention: in both cases her board, without a reload, replaces the player with why it
+ * is gone. Real Redis, Kamailio, rtpengine, sip app and signaling.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { RetentionSweep } from '@deskline/signaling/services/retention';
 import { openTab, taskOf } from '../../helpers/board-page.js';
+import { messageLeftTask } from '../../helpers/board-tasks.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { CLINIC_NUMBER } from '../../helpers/call-path.js';
 import { createClinic, STAFF } from '../../helpers/clinic.js';
 import { PatientLine } from '../../helpers/patient-line.js';
 import { PatientPhone } from '../../helpers/patient-phone.js';
-import { VOICEMAIL_TONES, heardTone, prepareVoicemail } from '../../helpers/voicemail.js';
+import { VOICEMAIL_TONES, heardTone, prepareVoicemail, storeVoicemail } from '../../helpers/voicemail.js';
 import { logIn, screenshots, startWebStack, type WebStack } from '../../helpers/web-stack.js';
 
 const TIMEOUT = 15_000;
@@ -123,6 +127,47 @@ test('the patient leaves 5 s after the maximum wait; Maria sees a Voicemail task
     phone.close();
     await line.close();
   }
+});
+
+test("the message's file is lost on disk: Maria's play is refused and her card says the recording is missing, with no player", async (context) => {
+  const { maria } = context;
+  const recordings = path.join(context.work, 'recordings');
+  const files = readdirSync(recordings).filter((name) => name.endsWith('.mp3'));
+  assert.is(files.length, 1, `the first test's message: ${files.join(', ')}`);
+  unlinkSync(path.join(recordings, files[0] ?? ''));
+  // Maria opens the board afresh (nothing of the message in Chromium's media cache): the player
+  // loads the message's metadata at once, and is refused.
+  const refused = maria.waitForResponse((response) => /\/api\/voicemail\/[0-9a-f]{32}\/audio$/.test(response.url()));
+  await maria.reload();
+  await openTab(maria, 'Abandoned');
+  const task = taskOf(maria, CALLER);
+  assert.is((await refused).status(), 404);
+  await task.getByText(/recording is missing on the server/).waitFor({ timeout: TIMEOUT });
+  assert.is(await task.locator('section.voicemail audio').count(), 0, 'no player');
+  assert.match((await task.locator('section.voicemail time').textContent()) ?? '', /0:0[5-6]/, 'the length stays');
+  await task.getByRole('button', { name: 'Call back' }).waitFor({ timeout: TIMEOUT });
+  await screenshot(maria, 'voicemail-file-missing');
+});
+
+test('a message older than the retention is deleted: the card, without a reload, says so instead of a player', async (context) => {
+  const { maria, stack } = context;
+  const from = '+48500100778';
+  const db = stack.callPath.redis;
+  const message = await storeVoicemail(db, path.join(context.work, 'recordings'), {
+    callId: 'call-before-the-retention',
+    from,
+    createdAt: Date.now() - 31 * 24 * 60 * 60_000,
+  });
+  await messageLeftTask(stack.app, db, message);
+  const task = taskOf(maria, from);
+  await task.locator('section.voicemail audio').waitFor({ timeout: TIMEOUT });
+
+  await new RetentionSweep(db, 30, stack.app.voicemail, stack.app.tasks).run();
+  await task.getByText('Message deleted after 31 days (retention).').waitFor({ timeout: TIMEOUT });
+  assert.is(await task.locator('section.voicemail audio').count(), 0, 'no player');
+  await task.getByRole('button', { name: 'Call back' }).waitFor({ timeout: TIMEOUT });
+  await screenshot(maria, 'voicemail-retention');
+  assert.equal(context.pageErrors, []);
 });
 
 test.run();

@@ -1,7 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Subject, TaskView } from '@deskline/protocol';
-import { canChangeTask, compareTasks, mergeTasks, subjectChoices, tabTasks } from '@deskline/web/build/task-board.js';
+import {
+  canChangeTask,
+  compareTasks,
+  mergeTasks,
+  subjectChoices,
+  tabTasks,
+  voicemailRemovedText,
+} from '@deskline/web/build/task-board.js';
 
 const anna = { userId: 'anna', role: 'employee' };
 const ben = { userId: 'ben', role: 'employee' };
@@ -121,6 +128,19 @@ test("subjects offered: the active ones in the managers' order, plus the task's 
   assert.equal(
     subjectChoices(subjects, 'a').map((s) => s.id),
     ['a', 'b'],
+  );
+});
+
+test('a removed voicemail message says why: the days it was kept (retention), or its missing file', () => {
+  const day = 24 * 60 * 60_000;
+  const createdAt = Date.UTC(2026, 0, 1, 10);
+  const kept = (at: number) =>
+    voicemailRemovedText({ durationMs: 5000, createdAt, removed: { reason: 'retention', at } });
+  assert.is(kept(createdAt + 30 * day + 3_600_000), 'Message deleted after 30 days (retention).');
+  assert.is(kept(createdAt + day + 1), 'Message deleted after 1 day (retention).');
+  assert.match(
+    voicemailRemovedText({ durationMs: 5000, createdAt, removed: { reason: 'file-missing', at: createdAt } }),
+    /recording is missing on the server/,
   );
 });
 

@@ -17,20 +17,12 @@ import {
   type PublicUser,
   type Queue,
 } from '@deskline/protocol';
-import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
-import { customElement, property, state } from 'lit/decorators.js';
-import { ApiRequestError, apiClient, type ApiClient } from '../services/api-client.js';
+import { css, html, nothing } from 'lit';
+import { customElement, state } from 'lit/decorators.js';
+import { ApiRequestError } from '../services/api-client.js';
 import { errorMessage } from '../services/error-message.js';
-import {
-  alertStyles,
-  controlStyles,
-  fieldStyles,
-  primaryButtonStyles,
-  secondaryButtonStyles,
-  successStyles,
-  visuallyHiddenStyles,
-} from '../styles/shared-styles.js';
-import { panelStyles } from '../styles/panel-styles.js';
+import { SettingsForm } from '../settings-form.js';
+import { visuallyHiddenStyles } from '../styles/shared-styles.js';
 
 const KIND_NAMES: Record<ClosureKind, string> = { holiday: 'Holiday', closure: 'Closure' };
 const OVERFLOW_NAMES: Record<OverflowTarget, string> = {
@@ -68,23 +60,11 @@ const checkedOf = (event: Event): boolean => (event.target as HTMLInputElement).
  * change, so that the manager fixes them and saves again.
  */
 @customElement('dl-call-plan')
-export class DlCallPlan extends LitElement {
+export class DlCallPlan extends SettingsForm {
   static override styles = [
-    controlStyles,
-    panelStyles,
-    fieldStyles,
-    alertStyles,
-    successStyles,
+    ...SettingsForm.styles,
     visuallyHiddenStyles,
-    primaryButtonStyles,
-    secondaryButtonStyles,
     css`
-      form {
-        display: grid;
-        gap: 1rem;
-      }
-
-      p,
       ul {
         margin: 0;
       }
@@ -92,14 +72,6 @@ export class DlCallPlan extends LitElement {
       fieldset {
         display: grid;
         gap: 0.75rem;
-        margin: 0;
-        padding: 0.75rem 1rem;
-        border: 1px solid var(--dl-color-border);
-        border-radius: var(--dl-radius);
-      }
-
-      legend {
-        font-weight: 600;
       }
 
       select {
@@ -150,16 +122,12 @@ export class DlCallPlan extends LitElement {
     `,
   ];
 
-  @property({ attribute: false }) api: ApiClient = apiClient;
   @state() private saved: CallPlan | undefined;
   @state() private draft: CallPlan | undefined;
   @state() private timeZone = '';
   @state() private staff: PublicUser[] = [];
   /** The server's (or the form's own) problems with the last save, one per line. */
   @state() private problems: string[] = [];
-  @state() private error = '';
-  @state() private done = '';
-  @state() private busy = false;
   @state() private closureFrom = '';
   @state() private closureTo = '';
   @state() private closureKind: ClosureKind = 'holiday';
@@ -169,20 +137,11 @@ export class DlCallPlan extends LitElement {
   @state() private preview: CallPlanPreview | undefined;
   @state() private previewError = '';
 
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    if (!this.hasUpdated || changed.has('api')) void this.#load();
-  }
-
-  async #load(): Promise<void> {
-    this.error = '';
-    try {
-      const [response, users] = await Promise.all([this.api.callPlan(), this.api.listUsers()]);
-      this.timeZone = response.timeZone;
-      this.staff = users;
-      this.#show(response.plan);
-    } catch (error) {
-      this.error = errorMessage(error);
-    }
+  protected override async load(): Promise<void> {
+    const [response, users] = await Promise.all([this.api.callPlan(), this.api.listUsers()]);
+    this.timeZone = response.timeZone;
+    this.staff = users;
+    this.#show(response.plan);
   }
 
   #show(plan: CallPlan): void {

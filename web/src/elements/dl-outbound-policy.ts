@@ -9,19 +9,10 @@ import {
   type OutboundPolicy,
   type OutboundPolicyResponse,
 } from '@deskline/protocol';
-import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
-import { customElement, property, state } from 'lit/decorators.js';
-import { apiClient, type ApiClient } from '../services/api-client.js';
+import { css, html, nothing } from 'lit';
+import { customElement, state } from 'lit/decorators.js';
 import { errorMessage } from '../services/error-message.js';
-import {
-  alertStyles,
-  controlStyles,
-  fieldStyles,
-  primaryButtonStyles,
-  secondaryButtonStyles,
-  successStyles,
-} from '../styles/shared-styles.js';
-import { panelStyles } from '../styles/panel-styles.js';
+import { SettingsForm } from '../settings-form.js';
 
 /** "+48, +420" or "+48 +420" as a list; nothing typed is an empty list. */
 function prefixesOf(text: string): string[] {
@@ -40,36 +31,10 @@ function minutesOf(seconds: number): string {
  * /api/settings/outbound-policy itself through `api`; the server's refusal is shown as it says it.
  */
 @customElement('dl-outbound-policy')
-export class DlOutboundPolicy extends LitElement {
+export class DlOutboundPolicy extends SettingsForm {
   static override styles = [
-    controlStyles,
-    panelStyles,
-    fieldStyles,
-    alertStyles,
-    successStyles,
-    primaryButtonStyles,
-    secondaryButtonStyles,
+    ...SettingsForm.styles,
     css`
-      form {
-        display: grid;
-        gap: 1rem;
-      }
-
-      p {
-        margin: 0;
-      }
-
-      fieldset {
-        margin: 0;
-        padding: 0.75rem 1rem;
-        border: 1px solid var(--dl-color-border);
-        border-radius: var(--dl-radius);
-      }
-
-      legend {
-        font-weight: 600;
-      }
-
       .types {
         display: grid;
         grid-template-columns: repeat(auto-fill, minmax(12rem, 1fr));
@@ -93,28 +58,15 @@ export class DlOutboundPolicy extends LitElement {
     `,
   ];
 
-  @property({ attribute: false }) api: ApiClient = apiClient;
   @state() private loaded: OutboundPolicyResponse | undefined;
   @state() private allowed = '';
   @state() private denied = '';
   @state() private types = new Set<NumberType>();
   @state() private perDay = '';
   @state() private minutes = '';
-  @state() private error = '';
-  @state() private done = '';
-  @state() private busy = false;
 
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    if (!this.hasUpdated || changed.has('api')) void this.#load();
-  }
-
-  async #load(): Promise<void> {
-    this.error = '';
-    try {
-      this.#show(await this.api.outboundPolicy());
-    } catch (error) {
-      this.error = errorMessage(error);
-    }
+  protected override async load(): Promise<void> {
+    this.#show(await this.api.outboundPolicy());
   }
 
   #show(response: OutboundPolicyResponse): void {

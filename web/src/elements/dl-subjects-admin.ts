@@ -4,15 +4,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { apiClient, type ApiClient } from '../services/api-client.js';
 import { errorMessage } from '../services/error-message.js';
-import {
-  alertStyles,
-  controlStyles,
-  fieldStyles,
-  primaryButtonStyles,
-  secondaryButtonStyles,
-  successStyles,
-} from '../styles/shared-styles.js';
-import { panelStyles } from '../styles/panel-styles.js';
+import { formPanelStyles } from '../styles/panel-styles.js';
 
 /**
  * The managers' list of subjects (what calls are about): add one, rename one (its tasks follow the new
@@ -26,13 +18,7 @@ import { panelStyles } from '../styles/panel-styles.js';
 @customElement('dl-subjects-admin')
 export class DlSubjectsAdmin extends LitElement {
   static override styles = [
-    controlStyles,
-    panelStyles,
-    fieldStyles,
-    alertStyles,
-    successStyles,
-    primaryButtonStyles,
-    secondaryButtonStyles,
+    ...formPanelStyles,
     css`
       h3 {
         margin: 0;

@@ -15,7 +15,14 @@ import { AutosaveController, type SaveState } from '../controllers/autosave-cont
 import { formatDuration, isoDuration } from '../format.js';
 import { ApiRequestError, apiClient, type ApiClient } from '../services/api-client.js';
 import { errorMessage } from '../services/error-message.js';
-import { canChangeTask, subjectChoices, subjectLabel, waitingSinceOf, type BoardViewer } from '../task-board.js';
+import {
+  canChangeTask,
+  subjectChoices,
+  subjectLabel,
+  voicemailRemovedText,
+  waitingSinceOf,
+  type BoardViewer,
+} from '../task-board.js';
 import { alertStyles, controlStyles, primaryButtonStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
 import { taskFormStyles } from '../styles/task-form-styles.js';
 import './dl-problem-report.js';
@@ -261,13 +268,20 @@ export class DlTaskCard extends LitElement {
     `;
   }
 
-  /** A message the patient left: "Voicemail", its length, and a player fed by the authenticated endpoint. */
+  /**
+   * A message the patient left: "Voicemail", its length, and a player fed by the authenticated
+   * endpoint; once the message is gone, why instead of the player.
+   */
   #renderVoicemail() {
     const message = this.task.voicemail;
     if (!message) return nothing;
     return html`<section class="voicemail" aria-label="Voicemail">
       <p class="detail"><strong>Voicemail</strong> · <time datetime=${isoDuration(message.durationMs)}>${formatDuration(message.durationMs)}</time></p>
-      <audio controls preload="metadata" src=${voicemailAudioPath(message.id)}></audio>
+      ${
+        message.id === undefined
+          ? html`<p class="detail removed">${voicemailRemovedText(message)}</p>`
+          : html`<audio controls preload="metadata" src=${voicemailAudioPath(message.id)}></audio>`
+      }
     </section>`;
   }
 

@@ -1,5 +1,13 @@
 import { css } from 'lit';
-import { cardStyles } from './shared-styles.js';
+import {
+  alertStyles,
+  cardStyles,
+  controlStyles,
+  fieldStyles,
+  primaryButtonStyles,
+  secondaryButtonStyles,
+  successStyles,
+} from './shared-styles.js';
 
 /**
  * A panel of the work area (a picker, a status, an admin view): a `.card` whose parts stand in a
@@ -23,4 +31,15 @@ export const panelStyles = [
       font-size: 1.125rem;
     }
   `,
+];
+
+/** A managers' panel that edits something: the panel, its fields and buttons, an alert and a "done" status. */
+export const formPanelStyles = [
+  controlStyles,
+  panelStyles,
+  fieldStyles,
+  alertStyles,
+  successStyles,
+  primaryButtonStyles,
+  secondaryButtonStyles,
 ];

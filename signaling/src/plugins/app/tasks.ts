@@ -25,7 +25,7 @@ export default fp(
     const reader = app.redis.duplicate({ connectionName: 'signaling-tasks' });
     reader.on('error', (err: Error) => app.log.debug({ err: err.message }, 'tasks reader: Redis connection problem'));
     const projector = new TaskProjector(app.redis, reader, app.tasks, consumer, app.log);
-    const retention = new RetentionSweep(app.redis, opts.retentionDays, app.voicemail);
+    const retention = new RetentionSweep(app.redis, opts.retentionDays, app.voicemail, app.tasks);
     const sweep = (): void => {
       retention.run().then(
         (report) => app.log.info({ ...report }, 'retention sweep done'),

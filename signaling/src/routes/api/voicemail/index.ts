@@ -51,7 +51,7 @@ const voicemail: FastifyPluginAsyncTypebox = async (app) => {
       const { user } = authenticated(request);
       const found = await app.voicemail.openAudio(request.params.id);
       if (!found) throw new ClientError(404, 'No such message.');
-      const { message, file, size } = found;
+      const { message, file } = found;
       try {
         if (user.role !== 'manager') {
           // The message's task (through its call, or the patient's open task that holds it): staff
@@ -65,6 +65,13 @@ const voicemail: FastifyPluginAsyncTypebox = async (app) => {
             throw new ClientError(403, 'This message belongs to a task you do not see on the board.');
           }
         }
+        if (!file) {
+          // Lost on disk: its task says so on every board instead of offering a player that fails.
+          await app.tasks.voicemailRemoved(message.id, { reason: 'file-missing', at: Date.now() });
+          request.log.warn({ voicemailId: message.id }, 'voicemail: the audio file is missing');
+          throw new ClientError(404, "This message's audio file is missing on the server.");
+        }
+        const { size } = found;
         const rangeHeader = request.headers.range;
         const range = byteRange(rangeHeader, size);
         reply
@@ -96,7 +103,7 @@ const voicemail: FastifyPluginAsyncTypebox = async (app) => {
         // A stream of the file's bytes; the schema's binary body is what the serializer leaves alone.
         return reply.send(file.createReadStream({ start, end, autoClose: true }) as unknown as Uint8Array);
       } catch (err) {
-        await file.close().catch(() => undefined);
+        await file?.close().catch(() => undefined);
         throw err;
       }
     },
