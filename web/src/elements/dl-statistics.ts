@@ -216,11 +216,6 @@ export class DlStatistics extends LitElement {
         font-weight: 700;
       }
 
-      table.reasons {
-        width: auto;
-        min-width: 20rem;
-      }
-
       .note {
         margin: 0;
         color: var(--dl-color-text-muted);
@@ -376,7 +371,7 @@ export class DlStatistics extends LitElement {
   /** Why the day's calls nobody answered ended as they did: each call counted once, under one reason. */
   #renderNotAnswered(stats: DayStatistics) {
     return html`
-      <table class="reasons">
+      <table>
         <caption>
           Calls not answered on ${stats.date}
         </caption>
