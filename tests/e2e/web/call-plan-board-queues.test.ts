@@ -198,6 +198,15 @@ test('two queues: the filter shows only the chosen queue in the live queue and e
   await shows('Pending, all queues', () => tabNumbers(anna, 'Pending'), [WAITS]);
   await shows('On the line, all queues', () => tabNumbers(anna, 'On the line'), [ANSWERED]);
   await shows('Abandoned, all queues', () => tabNumbers(anna, 'Abandoned'), [CALLBACK, MESSAGE].sort());
+  // Under All queues each card and each live call names its queue.
+  await taskOf(anna, CALLBACK).getByText('Test results', { exact: true }).waitFor({ timeout: TIMEOUT });
+  await taskOf(anna, MESSAGE).getByText('Appointments', { exact: true }).waitFor({ timeout: TIMEOUT });
+  await anna
+    .getByRole('region', { name: /^Queue/ })
+    .getByRole('listitem')
+    .filter({ hasText: WAITS })
+    .getByText('Waiting · Appointments', { exact: true })
+    .waitFor({ timeout: TIMEOUT });
 
   await queueFilter(anna).selectOption({ label: 'Test results' });
   await shows('the live queue, test results', () => liveQueue(anna), [ANSWERED]);
@@ -210,6 +219,11 @@ test('two queues: the filter shows only the chosen queue in the live queue and e
   await shows('Abandoned, test results', () => tabNumbers(anna, 'Abandoned'), [CALLBACK]);
   await taskOf(anna, CALLBACK).getByText('Asked for a callback', { exact: true }).waitFor({ timeout: TIMEOUT });
   await screenshot(anna, 'test-results');
+  assert.is(
+    await taskOf(anna, CALLBACK).getByText('Test results', { exact: true }).count(),
+    0,
+    'one queue shown: the cards need not name it',
+  );
 
   await queueFilter(anna).selectOption({ label: 'Appointments' });
   await shows('the live queue, appointments', () => liveQueue(anna), [WAITS]);

@@ -139,11 +139,16 @@ export class DlQueueList extends LitElement {
     const since = call.state === 'bridged' ? (call.answeredAt ?? waitingSince(call)) : waitingSince(call);
     const elapsed = this.#clock.now - since;
     const where = this.workstations.find((workstation) => workstation.id === call.workstationId)?.name;
+    // Under every queue (with several), each call names its queue.
+    const queue =
+      this.queueFilter === ALL_QUEUES
+        ? this.queues.find((candidate) => candidate.id === call.queueId)?.name
+        : undefined;
     const state = call.state === 'waiting' ? 'Waiting' : call.state === 'ringing' ? 'Ringing' : 'In call';
     return html`
       <li>
         <span class="number">${call.from}</span>
-        <span class="state ${call.state}">${where ? `${state} · ${where}` : state}</span>
+        <span class="state ${call.state}">${[state, where, queue].filter(Boolean).join(' · ')}</span>
         <time datetime=${isoDuration(elapsed)}>${formatDuration(elapsed)}</time>
       </li>
     `;

@@ -270,12 +270,19 @@ export class DlTaskBoard extends LitElement {
             .workstations=${this.workstations}
             .viewer=${this.viewer}
             .callbackBlocked=${this.callbackBlocked}
+            .queueName=${this.#queueNameOf(task)}
             .now=${now}
             .api=${this.api}
           ></dl-task-card>
         </li>`,
       )}
     </ul>`;
+  }
+
+  /** Under All queues (with several), each card names its call's queue. */
+  #queueNameOf(task: TaskView): string {
+    if (this.queueFilter !== ALL_QUEUES || this.queues.length < 2) return '';
+    return this.queues.find((queue) => queue.id === task.call?.queueId)?.name ?? '';
   }
 
   #renderClosedState() {
