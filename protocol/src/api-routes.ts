@@ -17,7 +17,12 @@ import {
 } from './api.js';
 import { CallbackStartSchema } from './callbacks.js';
 import { CallPlanSchema } from './call-plan.js';
-import { CallPlanPreviewQuerySchema, CallPlanPreviewSchema, CallPlanResponseSchema } from './call-plan-api.js';
+import {
+  CallPlanPreviewQuerySchema,
+  CallPlanPreviewSchema,
+  CallPlanResponseSchema,
+  QueueListSchema,
+} from './call-plan-api.js';
 import { VoicemailAuditSchema, VoicemailParamsSchema } from './voicemail.js';
 import { OutboundPolicyResponseSchema, OutboundPolicySchema } from './outbound-policy.js';
 import { MissedCallsSchema, PauseBodySchema } from './pause.js';
@@ -212,6 +217,11 @@ export const API_ROUTES = {
     method: 'GET',
     path: '/api/team',
     schema: { response: { 200: Type.Array(TeamMemberSchema), ...errorResponses } },
+  },
+  queues: {
+    method: 'GET',
+    path: '/api/queues',
+    schema: { response: { 200: QueueListSchema, ...errorResponses } },
   },
   push: { method: 'GET', path: '/api/push', browserLoads: true },
 

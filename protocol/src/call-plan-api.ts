@@ -1,10 +1,10 @@
 import type { Static } from '@sinclair/typebox';
 import { Type } from './schema-builders.js';
-import { CallPlanSchema, ClosureSchema } from './call-plan.js';
+import { CallPlanSchema, ClosureSchema, QueueSchema } from './call-plan.js';
 
 /**
  * The call plan's routes (docs/call-plan.md, "For clinic IT"): GET and PUT
- * /api/settings/call-plan, and GET /api/settings/call-plan/preview. A PUT that the schema accepts
+ * /api/settings/call-plan, GET /api/settings/call-plan/preview, and GET /api/queues. A PUT that the schema accepts
  * but validateCallPlan does not is refused 400 with each problem on a line of its own in `message`.
  */
 
@@ -33,3 +33,14 @@ export const CallPlanPreviewSchema = Type.Object({
   steps: Type.Array(Type.String()),
 });
 export type CallPlanPreview = Static<typeof CallPlanPreviewSchema>;
+
+/**
+ * GET /api/queues (everyone logged in): the plan's queues by id and name, in the plan's order, for the
+ * board's queue filter. Nothing else of the plan: who belongs to which queue and the rest are managers'.
+ */
+export const QueueListSchema = Type.Object({
+  queues: Type.Array(
+    Type.Object({ id: QueueSchema.properties.id, name: QueueSchema.properties.name }, { additionalProperties: false }),
+  ),
+});
+export type QueueList = Static<typeof QueueListSchema>;

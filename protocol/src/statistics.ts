@@ -14,9 +14,11 @@ export const CALL_OUTCOMES = [
   'answered',
   'abandoned-intro',
   'abandoned-waiting',
-  // The call plan (issue 15): heard the closed message (outside the hours, or an overflow to it); asked for a callback.
+  // The call plan (issue 15): heard the closed message (outside the hours, or an overflow to it); asked
+  // for a callback; left a voicemail message (`message-left`), which is not an abandoned call.
   'closed',
   'callback-requested',
+  'voicemail',
 ] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
@@ -33,7 +35,7 @@ export interface CallRecord {
   endedAt: number;
   /** Who answered. */
   agentUserId?: string;
-  /** A `closed` call that came outside the opening hours (or on a closure). */
+  /** A `closed` or `voicemail` call that came outside the opening hours (or on a closure). */
   afterHours?: boolean;
 }
 
@@ -59,6 +61,8 @@ export const StatisticsFiguresSchema = Type.Object({
   closed: Type.Integer(),
   /** Calls whose patient pressed the callback key (issue 15). */
   callbackRequested: Type.Integer(),
+  /** Calls that ended with a voicemail message kept (issue 15); not counted as abandoned. */
+  voicemail: Type.Integer(),
   callbacks: Type.Integer(),
   /** Callbacks by outcome (ended ones; one in progress is counted in `callbacks` only). */
   callbackOutcomes: Type.Object(

@@ -24,6 +24,7 @@ import workstations from './routes/api/workstations/index.js';
 import workstation from './routes/api/workstation/index.js';
 import sip from './routes/api/sip/index.js';
 import team from './routes/api/team/index.js';
+import queues from './routes/api/queues/index.js';
 import pause from './routes/api/pause/index.js';
 import settings from './routes/api/settings/index.js';
 import subjects from './routes/api/subjects/index.js';
@@ -97,6 +98,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(workstation, { prefix: '/api/workstation' });
   await app.register(sip, { prefix: '/api/sip', config });
   await app.register(team, { prefix: '/api/team' });
+  await app.register(queues, { prefix: '/api/queues' });
   await app.register(pause, { prefix: '/api/pause' });
   await app.register(subjects, { prefix: '/api/subjects' });
   await app.register(settings, { prefix: '/api/settings', config });

@@ -68,6 +68,7 @@ declare(
   '/api/workstations',
   '/api/subjects',
   '/api/team',
+  '/api/queues',
   '/api/tasks',
   '/api/tasks/:id',
   '/api/pause/missed',

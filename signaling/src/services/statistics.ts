@@ -48,6 +48,7 @@ function figures(
     abandonedWhileWaiting: count('abandoned-waiting'),
     closed: count('closed'),
     callbackRequested: count('callback-requested'),
+    voicemail: count('voicemail'),
     callbacks: callbacks.length,
     callbackOutcomes,
     waitAverageMs: average(waits),

@@ -1,5 +1,11 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import { FINAL_CALL_STATES, type CallEvent, type CallRecord, type CallView } from '@deskline/protocol';
+import {
+  FINAL_CALL_STATES,
+  type CallEvent,
+  type CallOutcome,
+  type CallRecord,
+  type CallView,
+} from '@deskline/protocol';
 import { DEFAULT_HISTORY_RETENTION_DAYS, OWNER_FIELD, RedisKeys, RedisStreams, callToHash } from '@deskline/store';
 import {
   CALL_SIP_TTL_SECONDS,
@@ -18,8 +24,10 @@ export const CALL_EVENTS_MAX_LENGTH = 10_000;
 const DAY_SECONDS = 24 * 60 * 60;
 
 /**
- * What the statistics keep of a call that is over (docs/call-board.md): answered when it was bridged,
- * abandoned during the intro when it never reached the queue, else abandoned while waiting. The agent
+ * What the statistics keep of a call that is over (docs/call-board.md): answered when it was bridged;
+ * the call plan's endings as themselves (closed, callback-requested, and voicemail for a message
+ * left); else abandoned during the intro when it never reached the queue, or abandoned while
+ * waiting. One record per call, written with its final state, so each call counts once. The agent
  * is named only when they answered (an abandoned call may still name the agent it was ringing).
  */
 export function callRecordOf(view: CallView): CallRecord {
@@ -28,13 +36,7 @@ export function callRecordOf(view: CallView): CallRecord {
     id: view.id,
     from: view.from,
     line: view.line,
-    outcome: answered
-      ? 'answered'
-      : view.state === 'closed' || view.state === 'callback-requested'
-        ? view.state
-        : view.queuedAt === undefined
-          ? 'abandoned-intro'
-          : 'abandoned-waiting',
+    outcome: outcomeOf(view),
     ...(view.afterHours ? { afterHours: true } : {}),
     startedAt: view.startedAt,
     ...(view.queuedAt !== undefined ? { queuedAt: view.queuedAt } : {}),
@@ -42,6 +44,19 @@ export function callRecordOf(view: CallView): CallRecord {
     endedAt: view.endedAt ?? Date.now(),
     ...(answered && view.agentUserId ? { agentUserId: view.agentUserId } : {}),
   };
+}
+
+function outcomeOf(view: CallView): CallOutcome {
+  if (view.answeredAt !== undefined) return 'answered';
+  switch (view.state) {
+    case 'closed':
+    case 'callback-requested':
+      return view.state;
+    case 'message-left':
+      return 'voicemail';
+    default:
+      return view.queuedAt === undefined ? 'abandoned-intro' : 'abandoned-waiting';
+  }
 }
 
 /**

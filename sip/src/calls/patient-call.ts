@@ -672,6 +672,8 @@ export class PatientCall {
     if (this.ending || this.queueChosen) return;
     this.queueChosen = true;
     this.queue = queue;
+    // The board files the call under its queue from now on, also when it overflows at once.
+    this.view = { ...this.view, ...this.queueIdField() };
     const target = this.plan.nobodyAvailable;
     if (target !== null) {
       let onDuty = true;
@@ -690,13 +692,17 @@ export class PatientCall {
     this.enterWaiting();
   }
 
+  /** The call's queue for its view: named only when the plan has more than one. */
+  private queueIdField(): Pick<CallView, 'queueId'> {
+    return this.plan.queues.length > 1 && this.queue ? { queueId: this.queue.id } : {};
+  }
+
   private enterWaiting(): void {
     if (this.ending) return;
     this.step?.stop();
     this.queue ??= this.plan.queues[0];
-    const queueId = this.plan.queues.length > 1 && this.queue ? { queueId: this.queue.id } : {};
     // Right behind the intro's write when there is no intro (SKIP_INTRO): one round trip less to the queue.
-    this.moveTo('waiting', { queuedAt: Date.now(), ...queueId }, undefined, true);
+    this.moveTo('waiting', { queuedAt: Date.now(), ...this.queueIdField() }, undefined, true);
     this.waitInQueue('call-waiting');
     this.armMaxWait();
   }

@@ -81,6 +81,18 @@ test.before(async () => {
     queued('w2', 40, 90),
     { ...line, id: 'i1', state: 'abandoned', startedAt: at(10, 0), endedAt: at(10, 0) + 3000 },
     { ...line, id: 'i2', state: 'abandoned', startedAt: at(10, 5), endedAt: at(10, 5) + 2000 },
+    // The call plan's endings (issue 15), after hours: each counted once, in its own column.
+    { ...line, id: 'p1', state: 'closed', afterHours: true, startedAt: at(20, 0), endedAt: at(20, 0) + 9000 },
+    { ...line, id: 'p2', state: 'callback-requested', startedAt: at(20, 10), endedAt: at(20, 10) + 15_000 },
+    {
+      ...line,
+      id: 'p3',
+      state: 'message-left',
+      afterHours: true,
+      voicemailId: 'vm-p3',
+      startedAt: at(20, 20),
+      endedAt: at(20, 20) + 40_000,
+    },
     // Yesterday evening.
     { ...line, id: 'y1', state: 'abandoned', startedAt: start - 3_600_000, endedAt: start - 3_590_000 },
   ] satisfies CallView[]) {
@@ -143,6 +155,23 @@ async function row(page: Page, who: string): Promise<string[]> {
   );
 }
 
+const REASONS = [
+  'Hung up during the intro',
+  'Hung up while waiting',
+  'Heard the closed message',
+  'Asked for a callback',
+  'Left a voicemail message',
+];
+
+/** The "Calls not answered" table's counts, in REASONS' order (which it must show, in that order). */
+async function notAnswered(page: Page, date: string): Promise<number[]> {
+  const table = page.getByRole('table', { name: `Calls not answered on ${date}` });
+  await table.waitFor({ timeout: TIMEOUT });
+  const headers = (await table.getByRole('rowheader').allTextContents()).map((text) => text.trim());
+  assert.equal(headers, REASONS);
+  return (await table.getByRole('cell').allTextContents()).map((text) => Number(text.trim()));
+}
+
 /** The chart's accessible name, which lists the busy hours. */
 function chartLabel(page: Page): Promise<string | null> {
   return page.getByRole('img', { name: /^Calls per hour on / }).getAttribute('aria-label', { timeout: TIMEOUT });
@@ -166,10 +195,12 @@ test("a manager logs in, opens Statistics from the Views nav, and sees today's f
   assert.is(await statisticsButton.getAttribute('aria-current'), 'page');
   assert.is(await board(page).count(), 0, 'the view replaces the call board');
   assert.is(await page.getByLabel('Day').inputValue(), today);
-  //                          received answered intro waiting callbacks outcomes               avg     p90
-  assert.equal(await row(page, 'All calls'), ['7', '3', '2', '2', '2', '1 answered, 1 busy', '0:49', '1:30']);
-  assert.equal(await row(page, 'Anna Reception'), ['—', '2', '—', '—', '1', '1 busy', '0:30', '0:40']);
-  assert.equal(await row(page, 'Ben Adams'), ['—', '1', '—', '—', '1', '1 answered', '1:05', '1:05']);
+  //                          received answered not-answered callbacks outcomes          avg     p90
+  assert.equal(await row(page, 'All calls'), ['10', '3', '7', '2', '1 answered, 1 busy', '0:49', '1:30']);
+  assert.equal(await row(page, 'Anna Reception'), ['—', '2', '—', '1', '1 busy', '0:30', '0:40']);
+  assert.equal(await row(page, 'Ben Adams'), ['—', '1', '—', '1', '1 answered', '1:05', '1:05']);
+  // Why the 7 calls nobody answered ended so: each once.
+  assert.equal(await notAnswered(page, today), [2, 2, 1, 1, 1]);
   const rowHeaders = await table.getByRole('rowheader').allTextContents();
   assert.equal(
     rowHeaders.map((t) => t.trim()),
@@ -185,7 +216,7 @@ test("a manager logs in, opens Statistics from the Views nav, and sees today's f
 
   assert.is(
     await chartLabel(page),
-    `Calls per hour on ${today}. 09:00: 5 received, 3 answered, 2 abandoned; 10:00: 2 received, 0 answered, 2 abandoned.`,
+    `Calls per hour on ${today}. 09:00: 5 received, 3 answered, 2 not answered; 10:00: 2 received, 0 answered, 2 not answered; 20:00: 3 received, 0 answered, 3 not answered.`,
   );
   assert.is(
     await page
@@ -200,21 +231,29 @@ test("a manager logs in, opens Statistics from the Views nav, and sees today's f
 
   await page.getByRole('button', { name: 'Previous day' }).click();
   await page.getByRole('table', { name: `Calls on ${yesterday} (${zone})` }).waitFor({ timeout: TIMEOUT });
-  assert.equal(await row(page, 'All calls'), ['1', '0', '1', '0', '0', '—', '—', '—']);
-  assert.is(await page.getByRole('rowheader').count(), 1, 'nobody answered or called back yesterday');
+  assert.equal(await row(page, 'All calls'), ['1', '0', '1', '0', '—', '—', '—']);
+  assert.is(
+    await page
+      .getByRole('table', { name: /^Calls on / })
+      .getByRole('rowheader')
+      .count(),
+    1,
+    'nobody answered or called back yesterday',
+  );
+  assert.equal(await notAnswered(page, yesterday), [1, 0, 0, 0, 0]);
   assert.is(await page.getByLabel('Day').inputValue(), yesterday);
-  assert.is(await chartLabel(page), `Calls per hour on ${yesterday}. 23:00: 1 received, 0 answered, 1 abandoned.`);
+  assert.is(await chartLabel(page), `Calls per hour on ${yesterday}. 23:00: 1 received, 0 answered, 1 not answered.`);
   assert.ok(await page.getByRole('button', { name: 'Next day' }).isEnabled(), 'today is after yesterday');
 
   await page.getByRole('button', { name: 'Next day' }).click();
   await table.waitFor({ timeout: TIMEOUT });
-  assert.equal(await row(page, 'All calls'), ['7', '3', '2', '2', '2', '1 answered, 1 busy', '0:49', '1:30']);
+  assert.equal(await row(page, 'All calls'), ['10', '3', '7', '2', '1 answered, 1 busy', '0:49', '1:30']);
   assert.ok(await page.getByRole('button', { name: 'Next day' }).isDisabled());
 
   // A day picked in the field.
   await page.getByLabel('Day').fill('2020-01-01');
   await page.getByRole('table', { name: `Calls on 2020-01-01 (${zone})` }).waitFor({ timeout: TIMEOUT });
-  assert.equal(await row(page, 'All calls'), ['0', '0', '0', '0', '0', '—', '—', '—']);
+  assert.equal(await row(page, 'All calls'), ['0', '0', '0', '0', '—', '—', '—']);
   assert.is(await chartLabel(page), 'Calls per hour on 2020-01-01. No calls.');
 
   // Back to the call board, and to Statistics again: today first.
@@ -223,7 +262,7 @@ test("a manager logs in, opens Statistics from the Views nav, and sees today's f
   assert.is(await page.getByRole('table', { name: /^Calls on / }).count(), 0);
   await statisticsButton.click();
   await table.waitFor({ timeout: TIMEOUT });
-  assert.equal(await row(page, 'All calls'), ['7', '3', '2', '2', '2', '1 answered, 1 busy', '0:49', '1:30']);
+  assert.equal(await row(page, 'All calls'), ['10', '3', '7', '2', '1 answered, 1 busy', '0:49', '1:30']);
 
   // A new call is announced to screen readers in the Statistics view too, where no board is shown.
   await new CallStore(db).record({

@@ -1,5 +1,6 @@
 import type { CallView, Subject, TaskView, TeamMember } from '@deskline/protocol';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { QueueSummary } from '../queue-filter.js';
 import type { ApiClient } from '../services/api-client.js';
 import { log } from '../services/log.js';
 import { PushClient, type PushStatus } from '../services/push-client.js';
@@ -10,13 +11,19 @@ const debug = log('dl:push');
  * The live call list, team, call board and subjects for as long as the host is connected: opens the
  * push socket on connect, closes it on disconnect (logout), and re-renders the host on every change.
  * The subjects, retired ones included (old tasks still name them), are read from GET /api/subjects
- * after every `hello` and kept current by the pushed `subject` events.
+ * after every `hello` and kept current by the pushed `subject` events. The call plan's queues (for the
+ * board's queue filter) are read from GET /api/queues after every `hello`, and again when a call
+ * names a queue not known yet (a manager added one).
  */
 export class PushController implements ReactiveController {
   #client: PushClient | undefined;
   /** The subject list as last read from the server. */
   #loadedSubjects = new Map<string, Subject>();
   #subjectsRequest: AbortController | undefined;
+  #queues: readonly QueueSummary[] = [];
+  #queuesRequest: AbortController | undefined;
+  /** Queue ids named by calls that the last read of the queues did not have: each is asked about once. */
+  #unknownQueues = new Set<string>();
 
   constructor(
     private readonly host: ReactiveControllerHost,
@@ -71,6 +78,11 @@ export class PushController implements ReactiveController {
     this.host.requestUpdate();
   }
 
+  /** The call plan's queues, in the plan's order (empty until read). */
+  get queues(): readonly QueueSummary[] {
+    return this.#queues;
+  }
+
   get status(): PushStatus {
     return this.#client?.status ?? 'stopped';
   }
@@ -88,7 +100,10 @@ export class PushController implements ReactiveController {
     const client = this.#client;
     this.#client = undefined;
     this.#subjectsRequest?.abort();
+    this.#queuesRequest?.abort();
     this.#loadedSubjects = new Map();
+    this.#queues = [];
+    this.#unknownQueues.clear();
     if (client === undefined) return;
     client.removeEventListener('change', this.#onChange);
     client.removeEventListener('hello', this.#onHello);
@@ -98,13 +113,37 @@ export class PushController implements ReactiveController {
 
   #onChange = (): void => {
     this.host.requestUpdate();
+    if (this.#queuesRequest !== undefined) return;
+    const unknown = this.calls
+      .map((call) => call.queueId)
+      .filter((id): id is string => id !== undefined && !this.#unknownQueues.has(id))
+      .filter((id) => !this.#queues.some((queue) => queue.id === id));
+    if (unknown.length === 0) return;
+    for (const id of unknown) this.#unknownQueues.add(id);
+    void this.#loadQueues();
   };
 
   // The list is read after the hello, so that a change pushed from then on is applied over it. One
   // that happened while the socket was down is in the list.
   #onHello = (): void => {
     void this.#loadSubjects();
+    void this.#loadQueues();
   };
+
+  async #loadQueues(): Promise<void> {
+    this.#queuesRequest?.abort();
+    const request = new AbortController();
+    this.#queuesRequest = request;
+    try {
+      this.#queues = (await this.api().queues({ signal: request.signal })).queues;
+      this.host.requestUpdate();
+    } catch (error) {
+      // The board shows every queue's calls meanwhile; the next hello reads them again.
+      if (!request.signal.aborted) debug('queues not loaded', error);
+    } finally {
+      if (this.#queuesRequest === request) this.#queuesRequest = undefined;
+    }
+  }
 
   async #loadSubjects(): Promise<void> {
     this.#subjectsRequest?.abort();

@@ -10,6 +10,7 @@ import { WorkstationController } from '../controllers/workstation-controller.js'
 import { logoMark } from '../icons.js';
 import { presenceView } from '../presence.js';
 import { findQueueCall, waitingSince } from '../queue-call.js';
+import { queueFilterIn, rememberQueueFilter, rememberedQueueFilter } from '../queue-filter.js';
 import { apiClient, type ApiClient } from '../services/api-client.js';
 import type { PhoneCall } from '../services/phone-call-session.js';
 import { alertStyles, controlStyles, secondaryButtonStyles, visuallyHiddenStyles } from '../styles/shared-styles.js';
@@ -255,6 +256,9 @@ export class DlAppShell extends LitElement {
   /** The view a manager chose; everyone else always sees the board. */
   @state() private view: View = 'board';
 
+  /** The queue filter chosen in this browser ('' = all queues); in force only while the plan has that queue. */
+  @state() private queueChoice = rememberedQueueFilter();
+
   /** The latest "New call from …", for screen readers. */
   @state() private announcement = '';
 
@@ -364,6 +368,8 @@ export class DlAppShell extends LitElement {
         <div class="side">
           <dl-queue-list
             .calls=${this.#push.calls}
+            .queues=${this.#push.queues}
+            .queueFilter=${queueFilterIn(this.queueChoice, this.#push.queues)}
             .workstations=${this.#workstation.workstations}
             .live=${this.#push.status !== 'reconnecting'}
           ></dl-queue-list>
@@ -401,12 +407,20 @@ export class DlAppShell extends LitElement {
           .callbackBlocked=${this.#callback.blocked}
           ?connected=${this.#push.status === 'connected'}
           .announcement=${this.announcement}
+          .queues=${this.#push.queues}
+          .queueFilter=${queueFilterIn(this.queueChoice, this.#push.queues)}
           .api=${this.api}
+          @queue-filter-change=${this.#onQueueFilter}
           @task-change=${(event: CustomEvent<TaskView>) => this.#push.putTask(event.detail)}
           @call-back=${this.#callback.place}
         ></dl-task-board>`;
     }
   }
+
+  #onQueueFilter = (event: CustomEvent<string>): void => {
+    this.queueChoice = event.detail;
+    rememberQueueFilter(event.detail);
+  };
 
   #notificationsEntry(): { checked: boolean; hint?: string } {
     const { enabled, access } = this.#phone.notifications;

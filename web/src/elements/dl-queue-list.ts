@@ -4,6 +4,7 @@ import { customElement, property } from 'lit/decorators.js';
 import { ClockController } from '../controllers/clock-controller.js';
 import { formatDuration, isoDuration } from '../format.js';
 import { isLive, waitingSince } from '../queue-call.js';
+import { ALL_QUEUES, inQueue, type QueueSummary } from '../queue-filter.js';
 import { cardStyles } from '../styles/shared-styles.js';
 
 const ORDER: Record<string, number> = { ringing: 0, waiting: 0, bridged: 1 };
@@ -11,7 +12,8 @@ const ORDER: Record<string, number> = { ringing: 0, waiting: 0, bridged: 1 };
 /**
  * The clinic's calls right now, from the push socket: patients waiting (first come first), being
  * rung at a workstation, or talking to someone, each with a running time. Empty, it says
- * "No patients waiting".
+ * "No patients waiting". Under the board's queue filter (`queueFilter`), only that queue's calls, and
+ * the queue named in the heading.
  *
  * @csspart list - The list of calls.
  */
@@ -100,6 +102,12 @@ export class DlQueueList extends LitElement {
   /** The clinic's workstations, to name the one a call rings or is connected to. */
   @property({ attribute: false }) workstations: readonly Workstation[] = [];
 
+  /** The board's queue filter: a queue id, or '' for every queue. */
+  @property() queueFilter = ALL_QUEUES;
+
+  /** The call plan's queues, to name the one shown. */
+  @property({ attribute: false }) queues: readonly QueueSummary[] = [];
+
   /** False while the push socket reconnects after a drop: the list may be out of date. */
   @property({ type: Boolean }) live = true;
 
@@ -107,12 +115,16 @@ export class DlQueueList extends LitElement {
 
   protected override render() {
     const calls = this.calls
-      .filter(isLive)
+      .filter((call) => isLive(call) && inQueue(call, this.queueFilter))
       .sort((a, b) => (ORDER[a.state] ?? 0) - (ORDER[b.state] ?? 0) || waitingSince(a) - waitingSince(b));
     const waiting = calls.filter((call) => call.state !== 'bridged').length;
+    const queueName = this.queues.find((queue) => queue.id === this.queueFilter)?.name;
     return html`
       <section class="card" aria-labelledby="title">
-        <h2 id="title">Queue ${waiting === 0 ? nothing : html`<span class="count">${waiting} waiting</span>`}</h2>
+        <h2 id="title">
+          ${queueName === undefined ? 'Queue' : `Queue: ${queueName}`}
+          ${waiting === 0 ? nothing : html`<span class="count">${waiting} waiting</span>`}
+        </h2>
         ${
           calls.length === 0
             ? html`<p class="empty">No patients waiting</p>`
@@ -127,11 +139,16 @@ export class DlQueueList extends LitElement {
     const since = call.state === 'bridged' ? (call.answeredAt ?? waitingSince(call)) : waitingSince(call);
     const elapsed = this.#clock.now - since;
     const where = this.workstations.find((workstation) => workstation.id === call.workstationId)?.name;
+    // Under every queue (with several), each call names its queue.
+    const queue =
+      this.queueFilter === ALL_QUEUES
+        ? this.queues.find((candidate) => candidate.id === call.queueId)?.name
+        : undefined;
     const state = call.state === 'waiting' ? 'Waiting' : call.state === 'ringing' ? 'Ringing' : 'In call';
     return html`
       <li>
         <span class="number">${call.from}</span>
-        <span class="state ${call.state}">${where ? `${state} · ${where}` : state}</span>
+        <span class="state ${call.state}">${[state, where, queue].filter(Boolean).join(' · ')}</span>
         <time datetime=${isoDuration(elapsed)}>${formatDuration(elapsed)}</time>
       </li>
     `;

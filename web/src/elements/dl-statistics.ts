@@ -20,8 +20,17 @@ const debug = log('dl:statistics');
 const SERIES = [
   { key: 'received', label: 'Received' },
   { key: 'answered', label: 'Answered' },
-  { key: 'abandoned', label: 'Abandoned' },
+  { key: 'abandoned', label: 'Not answered' },
 ] as const;
+
+/** The ways a call ends unanswered (StatisticsFigures): every call that was not answered has one of them. */
+const NOT_ANSWERED = [
+  { key: 'abandonedDuringIntro', label: 'Hung up during the intro' },
+  { key: 'abandonedWhileWaiting', label: 'Hung up while waiting' },
+  { key: 'closed', label: 'Heard the closed message' },
+  { key: 'callbackRequested', label: 'Asked for a callback' },
+  { key: 'voicemail', label: 'Left a voicemail message' },
+] as const satisfies ReadonlyArray<{ key: keyof StatisticsFigures; label: string }>;
 
 /** The chart's drawing units: 24 groups of three bars, and room for the hour labels below. */
 const CHART = { groupWidth: 30, barWidth: 8, plotHeight: 120, labelHeight: 18 } as const;
@@ -287,7 +296,8 @@ export class DlStatistics extends LitElement {
         ? 'No calls.'
         : busy
             .map(
-              (h) => `${hourLabel(h.hour)}: ${h.received} received, ${h.answered} answered, ${h.abandoned} abandoned`,
+              (h) =>
+                `${hourLabel(h.hour)}: ${h.received} received, ${h.answered} answered, ${h.abandoned} not answered`,
             )
             .join('; ') + '.';
     return html`
@@ -334,14 +344,12 @@ export class DlStatistics extends LitElement {
               <th scope="col" rowspan="2">Who</th>
               <th scope="col" rowspan="2">Received</th>
               <th scope="col" rowspan="2">Answered</th>
-              <th scope="colgroup" colspan="2">Abandoned</th>
+              <th scope="col" rowspan="2">Not answered</th>
               <th scope="col" rowspan="2">Callbacks</th>
               <th scope="col" rowspan="2" class="outcomes">Callback outcomes</th>
               <th scope="colgroup" colspan="2">Waiting time</th>
             </tr>
             <tr>
-              <th scope="col"><span class="visually-hidden">Abandoned </span>during intro</th>
-              <th scope="col"><span class="visually-hidden">Abandoned </span>while waiting</th>
               <th scope="col"><span class="visually-hidden">Waiting time, </span>average</th>
               <th scope="col"><span class="visually-hidden">Waiting time, </span>90th percentile</th>
             </tr>
@@ -356,11 +364,37 @@ export class DlStatistics extends LitElement {
         Waiting time runs from the end of the intro to the answer, or to the hang-up of a patient nobody answered. A person's row
         counts the calls they answered, their waits, and their callbacks.
       </p>
+      ${this.#renderNotAnswered(stats)}
+    `;
+  }
+
+  /** Why the day's calls nobody answered ended as they did: each call counted once, under one reason. */
+  #renderNotAnswered(stats: DayStatistics) {
+    return html`
+      <table>
+        <caption>
+          Calls not answered on ${stats.date}
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col">How the call ended</th>
+            <th scope="col">Calls</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${NOT_ANSWERED.map(
+            ({ key, label }) => html`<tr>
+              <th scope="row">${label}</th>
+              <td>${stats.total[key]}</td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>
     `;
   }
 
   #renderRow(who: string, figures: StatisticsFigures, total: boolean) {
-    // Calls are received and abandoned by the clinic, not by a person.
+    // Calls are received and left unanswered by the clinic, not by a person.
     const clinicOnly = (value: number) => (total ? String(value) : '—');
     const outcomes = CALLBACK_OUTCOMES.filter((outcome) => figures.callbackOutcomes[outcome] > 0).map(
       (outcome) => `${figures.callbackOutcomes[outcome]} ${CALLBACK_OUTCOME_LABELS[outcome]}`,
@@ -371,8 +405,7 @@ export class DlStatistics extends LitElement {
         <th scope="row">${who}</th>
         <td>${clinicOnly(figures.received)}</td>
         <td>${figures.answered}</td>
-        <td>${clinicOnly(figures.abandonedDuringIntro)}</td>
-        <td>${clinicOnly(figures.abandonedWhileWaiting)}</td>
+        <td>${clinicOnly(NOT_ANSWERED.reduce((sum, { key }) => sum + figures[key], 0))}</td>
         <td>${figures.callbacks}</td>
         <td class="outcomes">
           ${

@@ -14,7 +14,9 @@ import { apiClient, type ApiClient } from '../services/api-client.js';
 import { errorMessage } from '../services/error-message.js';
 import { log } from '../services/log.js';
 import { cardStyles, controlStyles, secondaryButtonStyles, visuallyHiddenStyles } from '../styles/shared-styles.js';
+import { ALL_QUEUES, inQueue, type QueueSummary } from '../queue-filter.js';
 import { mergeTasks, tabTasks, type BoardViewer } from '../task-board.js';
+import './dl-queue-filter.js';
 import './dl-task-card.js';
 
 const debug = log('dl:board');
@@ -48,8 +50,11 @@ type ClosedList =
  * `taskTab` and `taskVisibleTo`; the Closed tab also reads GET /api/tasks?tab=closed whenever it is
  * opened, and again when the push socket is back while it is open. The shell says what to announce
  * to screen readers (`announcement`, "New call from …"): it watches for new calls in every view, and
- * hands the text to the board while the board is shown.
+ * hands the text to the board while the board is shown. With more than one queue in the call plan,
+ * a queue filter above the tabs shows one queue's tasks in every tab (`queueFilter`, chosen by the
+ * shell); a task goes by its call's queue.
  *
+ * @fires queue-filter-change - (from the filter) `CustomEvent<string>`: a queue id, or '' for all.
  * @fires task-change - (from a card) `CustomEvent<TaskView>`: the server answered a change.
  * @fires call-back - (from a card) `CustomEvent<CallBackDetail>`: a callback was granted; call its target.
  */
@@ -65,8 +70,17 @@ export class DlTaskBoard extends LitElement {
         display: block;
       }
 
-      h2 {
+      header {
+        display: flex;
+        flex-wrap: wrap;
+        align-items: center;
+        justify-content: space-between;
+        gap: 0.5rem 1rem;
         margin: 0 0 0.75rem;
+      }
+
+      h2 {
+        margin: 0;
         font-size: 1.125rem;
       }
 
@@ -160,6 +174,12 @@ export class DlTaskBoard extends LitElement {
 
   @property({ attribute: false }) api: ApiClient = apiClient;
 
+  /** The call plan's queues: with more than one, the board offers the queue filter. */
+  @property({ attribute: false }) queues: readonly QueueSummary[] = [];
+
+  /** The queue whose tasks are shown, or '' for every queue. */
+  @property() queueFilter = ALL_QUEUES;
+
   /** What the board's live region says to screen readers: the shell's "New call from …". */
   @property({ attribute: false }) announcement = '';
 
@@ -184,16 +204,23 @@ export class DlTaskBoard extends LitElement {
   }
 
   #tasksOf(tab: TaskTab): TaskView[] {
-    if (tab !== 'closed') return tabTasks(this.tasks, tab, this.viewer);
     const loaded = this.closed.state === 'loaded' ? this.closed.tasks : [];
-    return tabTasks(mergeTasks(loaded, this.closedTasks), 'closed', this.viewer);
+    const tasks = tab === 'closed' ? mergeTasks(loaded, this.closedTasks) : this.tasks;
+    return tabTasks(
+      tasks.filter((task) => inQueue(task.call, this.queueFilter)),
+      tab,
+      this.viewer,
+    );
   }
 
   protected override render() {
     const shown = this.#tasksOf(this.tab);
     return html`
       <section class="card" aria-labelledby="board-title">
-        <h2 id="board-title">Call board</h2>
+        <header>
+          <h2 id="board-title">Call board</h2>
+          <dl-queue-filter .queues=${this.queues} .value=${this.queueFilter}></dl-queue-filter>
+        </header>
         <div role="tablist" aria-label="Call board" @keydown=${this.#onTabKeydown}>
           ${TASK_TABS.map((tab) => this.#renderTab(tab))}
         </div>
@@ -243,12 +270,19 @@ export class DlTaskBoard extends LitElement {
             .workstations=${this.workstations}
             .viewer=${this.viewer}
             .callbackBlocked=${this.callbackBlocked}
+            .queueName=${this.#queueNameOf(task)}
             .now=${now}
             .api=${this.api}
           ></dl-task-card>
         </li>`,
       )}
     </ul>`;
+  }
+
+  /** Under All queues (with several), each card names its call's queue. */
+  #queueNameOf(task: TaskView): string {
+    if (this.queueFilter !== ALL_QUEUES || this.queues.length < 2) return '';
+    return this.queues.find((queue) => queue.id === task.call?.queueId)?.name ?? '';
   }
 
   #renderClosedState() {

@@ -129,6 +129,15 @@ export class DlTaskCard extends LitElement {
         font-style: italic;
       }
 
+      .queue {
+        margin-right: auto;
+        padding: 0 0.5rem;
+        border-radius: 999px;
+        background: var(--dl-color-paused-surface);
+        font-size: 0.875rem;
+        font-weight: 600;
+      }
+
       .running {
         font-variant-numeric: tabular-nums;
         font-size: 1.125rem;
@@ -198,6 +207,9 @@ export class DlTaskCard extends LitElement {
   /** Why this viewer cannot call patients back ('' when they can). */
   @property({ attribute: false }) callbackBlocked = '';
 
+  /** The name of the call plan queue its call is in, while the board shows every queue ('' for none). */
+  @property({ attribute: false }) queueName = '';
+
   /** The time to show running times at (the board's clock). */
   @property({ attribute: false }) now = Date.now();
 
@@ -259,6 +271,7 @@ export class DlTaskCard extends LitElement {
           <h3 id="number">
             ${withheld ? html`<span class="withheld">Number withheld</span>` : task.patient}
           </h3>
+          ${this.queueName === '' ? nothing : html`<span class="queue">${this.queueName}</span>`}
           ${this.#renderRunningTime()}
         </div>
         <dl-task-stage .task=${task} .subjects=${this.subjects} .team=${this.team} .workstations=${this.workstations}></dl-task-stage>

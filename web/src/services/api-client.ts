@@ -127,6 +127,8 @@ export class ApiClient extends EventTarget implements RouteMethods {
   readonly leaveWorkstation = this.#route(API_ROUTES.leaveWorkstation);
   readonly sipCredentials = this.#route(API_ROUTES.sipCredentials);
   readonly team = this.#route(API_ROUTES.team);
+  /** The call plan's queues by id and name, for the board's queue filter. */
+  readonly queues = this.#route(API_ROUTES.queues);
   readonly pauseStatus = this.#route(API_ROUTES.pauseStatus);
   readonly pause = this.#route(API_ROUTES.pause);
   readonly extendPause = this.#route(API_ROUTES.extendPause);

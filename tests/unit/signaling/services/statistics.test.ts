@@ -62,6 +62,7 @@ test('an empty day: every count 0, no waiting figures, no users, 24 empty hours'
     abandonedWhileWaiting: 0,
     closed: 0,
     callbackRequested: 0,
+    voicemail: 0,
     callbacks: 0,
     callbackOutcomes: NO_CALLBACKS,
     waitAverageMs: null,
@@ -111,6 +112,7 @@ test('a day: totals, a row per user who answered or called back (sorted by name)
     abandonedWhileWaiting: 2,
     closed: 0,
     callbackRequested: 0,
+    voicemail: 0,
     callbacks: 4,
     callbackOutcomes: { ...NO_CALLBACKS, answered: 1, busy: 1, 'no-answer': 1 },
     waitAverageMs: 40_000,
@@ -132,6 +134,7 @@ test('a day: totals, a row per user who answered or called back (sorted by name)
     abandonedWhileWaiting: 0,
     closed: 0,
     callbackRequested: 0,
+    voicemail: 0,
     callbacks: 1,
     callbackOutcomes: { ...NO_CALLBACKS, 'no-answer': 1 },
     waitAverageMs: 20_000,
@@ -171,7 +174,7 @@ test('an abandoned call that was ringing someone does not count for them', () =>
 
 test.run();
 
-test("the call plan's outcomes (issue 15): closed calls and callback requests are counted, received includes them", () => {
+test("the call plan's outcomes (issue 15): closed calls, callback requests and voicemail messages are counted once each, received includes them", () => {
   const day = computeDayStatistics({
     date: '2026-03-10',
     timeZone: ZONE,
@@ -180,12 +183,16 @@ test("the call plan's outcomes (issue 15): closed calls and callback requests ar
       { ...call('b', 'closed', at(7)), afterHours: true },
       call('c', 'closed', at(10)),
       call('d', 'callback-requested', at(11), { waitMs: 90_000 }),
+      call('e', 'voicemail', at(11, 30), { waitMs: 30_000 }),
+      { ...call('f', 'voicemail', at(20)), afterHours: true },
     ],
     callbacks: [],
     names: new Map(),
   });
-  assert.is(day.total.received, 4);
+  assert.is(day.total.received, 6);
   assert.is(day.total.closed, 2);
   assert.is(day.total.callbackRequested, 1);
-  assert.is(day.total.abandonedWhileWaiting, 0, 'neither is a missed call');
+  assert.is(day.total.voicemail, 2);
+  assert.is(day.total.abandonedWhileWaiting, 0, 'none is a missed call');
+  assert.is(day.total.abandonedDuringIntro, 0);
 });
