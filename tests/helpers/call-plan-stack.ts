@@ -7,7 +7,7 @@ import type { Test } from 'uvu';
 import { CallPlanStore } from '@deskline/store';
 import { AgentPhone } from './agent-phone.js';
 import { CallEvents } from './call-events.js';
-import { CLINIC_NUMBER, activeCallIds, startCallPath, type CallPath } from './call-path.js';
+import { CLINIC_NUMBER, activeCallIds, startCallPath, type CallPath, type CallPathOptions } from './call-path.js';
 import { PatientLine, type PatientDialog } from './patient-line.js';
 import { PatientPhone } from './patient-phone.js';
 import { Staff } from './staff.js';
@@ -35,9 +35,11 @@ export function callPlanHooks(
   instances = 1,
   /** Runs once the stack is up, before the suite's tests (e.g. a suite's own prompt files). */
   prepare?: (path: CallPath) => void,
+  /** More of the call path's options (rtpengine's keyspace, for a suite that restarts rtpengine). */
+  pathOptions: Omit<CallPathOptions, 'appEnv' | 'instances'> = {},
 ): void {
   test.before(async (context) => {
-    context.path = await startCallPath({ appEnv, instances });
+    context.path = await startCallPath({ ...pathOptions, appEnv, instances });
     prepare?.(context.path);
     context.staff = new Staff(context.path.redis);
     context.events = await CallEvents.open(context.path.redisUrl);

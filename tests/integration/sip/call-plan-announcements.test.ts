@@ -6,130 +6,39 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_CALL_PLAN, type CallPlan, type CallView } from '@deskline/protocol';
-import { CallStore } from '@deskline/sip/calls/call-store';
+import { DEFAULT_CALL_PLAN, type CallPlan } from '@deskline/protocol';
 import { waitFor } from '../../helpers/wait.js';
 import { AgentPhone } from '../../helpers/agent-phone.js';
-import { CLINIC_NUMBER, HOLD_MUSIC_HZ, readCall } from '../../helpers/call-path.js';
-import { type PatientDialog } from '../../helpers/patient-line.js';
-import { PatientPhone, isTone, type Received } from '../../helpers/patient-phone.js';
-import { ANNOUNCEMENT_HZ, PROMPT_SECONDS, WAIT_HZ, positionHz, writePromptTones } from '../../helpers/prompt-tones.js';
+import { HOLD_MUSIC_HZ, readCall } from '../../helpers/call-path.js';
+import {
+  ANNOUNCEMENT_HZ,
+  PROMPT_SECONDS,
+  WAIT_HZ,
+  positionHz,
+  writePromptTonesFor,
+} from '../../helpers/prompt-tones.js';
 import { callPlanHooks, type CallPlanContext } from '../../helpers/call-plan-stack.js';
+import {
+  announcementsOf,
+  longestSilenceMs,
+  seedAnsweredCall,
+  toneFrom,
+  toneRuns,
+  waitingCaller,
+  type WaitingCaller,
+} from '../../helpers/announcements.js';
 
 const INTERVAL_SECONDS = 10;
 const MINUTE = 60_000;
-/** 60 ms. */
-const MIN_RUN_PACKETS = 3;
 
 type Context = CallPlanContext;
 
 const test = suite<Context>('call plan: announcements while waiting');
 
-callPlanHooks(test, { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '5' }, 1, (path) => {
-  const mediaDir = path.appEnv['MEDIA_DIR'];
-  if (!mediaDir) throw new Error('the call path has no MEDIA_DIR');
-  writePromptTones(mediaDir);
-});
+callPlanHooks(test, { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '5' }, 1, writePromptTonesFor);
 
 function planWith(announcements: CallPlan['announcements']): CallPlan {
   return { ...DEFAULT_CALL_PLAN, announcements };
-}
-
-interface Caller {
-  media: PatientPhone;
-  dialog: PatientDialog;
-  id: string;
-  queuedAt: number;
-}
-
-/** A patient calls the clinic line and is queued; resolves with the call's id and queuedAt. */
-async function patientCalls(context: Context): Promise<Caller> {
-  const media = await PatientPhone.open();
-  context.open.push(media);
-  const dialog = await context.line.call({ line: CLINIC_NUMBER, rtpPort: media.port });
-  context.open.push({ close: () => dialog.hangUp().catch(() => undefined) });
-  const answered = await context.path.app.waitForLog(
-    'the sip app to answer the patient',
-    (line) => line.msg === 'answered the patient' && line['sipCallId'] === dialog.callId,
-  );
-  const id = answered['callId'] as string;
-  const view = await waitFor('the call to be queued', async () => {
-    const call = await readCall(context.path.redis, id);
-    return call?.queuedAt !== undefined ? call : undefined;
-  });
-  return { media, dialog, id, queuedAt: view.queuedAt ?? 0 };
-}
-
-/** The first packet of tone `hz` that arrived at or after `since`. */
-function toneFrom(caller: Caller, hz: number, since: number, timeoutMs: number): Promise<Received> {
-  return caller.media.waitUntil(
-    `${hz} Hz from ${new Date(since).toISOString()}`,
-    (received) => received.find((packet) => packet.at >= since && isTone(packet, hz)),
-    timeoutMs,
-  );
-}
-
-/**
- * The tones heard from `since` to `until`, in order (hz, first packet's time). A tone counts once it
- * lasts MIN_RUN_PACKETS packets: a packet half music, half silence reads as another frequency.
- */
-function toneRuns(
-  caller: Caller,
-  since: number,
-  until: number,
-  tones: readonly number[],
-): { hz: number; at: number }[] {
-  const runs: { hz: number; at: number; packets: number }[] = [];
-  for (const packet of caller.media.received) {
-    if (packet.at < since || packet.at > until) continue;
-    const hz = tones.find((tone) => isTone(packet, tone));
-    if (hz === undefined) continue;
-    const last = runs[runs.length - 1];
-    if (last?.hz === hz) last.packets += 1;
-    else runs.push({ hz, at: packet.at, packets: 1 });
-  }
-  const heard: { hz: number; at: number }[] = [];
-  for (const run of runs) {
-    if (run.packets < MIN_RUN_PACKETS) continue;
-    if (heard[heard.length - 1]?.hz !== run.hz) heard.push({ hz: run.hz, at: run.at });
-  }
-  return heard;
-}
-
-/** The longest time between two consecutive audible packets from `since` to `until`. */
-function longestSilenceMs(caller: Caller, since: number, until: number): number {
-  let longest = 0;
-  let previous: number | undefined;
-  for (const packet of caller.media.received) {
-    if (packet.at < since || packet.at > until || packet.rms <= 1000) continue;
-    if (previous !== undefined) longest = Math.max(longest, packet.at - previous);
-    previous = packet.at;
-  }
-  return longest;
-}
-
-/** The 'announcement playing' lines the sip app logged for call `id`. */
-function announcementsOf(context: Context, id: string): Array<{ position: number; prompts: string[] }> {
-  return context.path.app.logs
-    .filter((line) => line.msg === 'announcement playing' && line['callId'] === id)
-    .map((line) => ({ position: line['position'] as number, prompts: line['prompts'] as string[] }));
-}
-
-/** An answered call of the last hour, recorded as the sip app records a call that ended. */
-async function seedAnsweredCall(context: Context, index: number, talkMs: number): Promise<void> {
-  const answeredAt = Date.now() - 20 * MINUTE;
-  const view: CallView = {
-    id: `seeded-${index}`,
-    from: '+48600000000',
-    line: CLINIC_NUMBER,
-    state: 'ended',
-    startedAt: answeredAt - MINUTE,
-    queuedAt: answeredAt - MINUTE,
-    answeredAt,
-    endedAt: answeredAt + talkMs,
-    agentUserId: 'anna',
-  };
-  await new CallStore(context.path.redis).record(view);
 }
 
 const tones = [HOLD_MUSIC_HZ, ...ANNOUNCEMENT_HZ];
@@ -137,33 +46,33 @@ const tones = [HOLD_MUSIC_HZ, ...ANNOUNCEMENT_HZ];
 test('the expected wait is announced once three calls were answered in the last hour, not before', async (context) => {
   await context.plans.put(planWith({ intervalSeconds: INTERVAL_SECONDS, expectedWait: true, offerCallback: false }));
   // Two calls of the last hour that lasted 2 minutes each, answered by one person.
-  await seedAnsweredCall(context, 1, 2 * MINUTE);
-  await seedAnsweredCall(context, 2, 2 * MINUTE);
-  const caller = await patientCalls(context);
+  await seedAnsweredCall(context.path.redis, 1, 2 * MINUTE);
+  await seedAnsweredCall(context.path.redis, 2, 2 * MINUTE);
+  const caller = await waitingCaller(context);
 
-  const first = await toneFrom(caller, positionHz(1), caller.queuedAt, INTERVAL_SECONDS * 1000 + 3_000);
+  const first = await toneFrom(caller.media, positionHz(1), caller.queuedAt, INTERVAL_SECONDS * 1000 + 3_000);
   const afterFirst = first.at + PROMPT_SECONDS * 1000 + 1_500;
-  await toneFrom(caller, HOLD_MUSIC_HZ, first.at, 3_000);
+  await toneFrom(caller.media, HOLD_MUSIC_HZ, first.at, 3_000);
   await waitFor('the first announcement to end', async () => Date.now() > afterFirst);
   assert.equal(
-    toneRuns(caller, first.at, afterFirst, tones).map((run) => run.hz),
+    toneRuns(caller.media, first.at, afterFirst, tones).map((run) => run.hz),
     [positionHz(1), HOLD_MUSIC_HZ],
     'two answered calls: no wait announced',
   );
 
   // The third: now the average of the last hour's calls (2 min) × position 1 ÷ one person.
-  await seedAnsweredCall(context, 3, 2 * MINUTE);
-  const second = await toneFrom(caller, positionHz(1), afterFirst, INTERVAL_SECONDS * 1000 + 3_000);
+  await seedAnsweredCall(context.path.redis, 3, 2 * MINUTE);
+  const second = await toneFrom(caller.media, positionHz(1), afterFirst, INTERVAL_SECONDS * 1000 + 3_000);
   const afterSecond = second.at + 2 * PROMPT_SECONDS * 1000 + 1_500;
   await waitFor('the second announcement to end', async () => Date.now() > afterSecond);
-  const heard = toneRuns(caller, second.at, afterSecond, tones).map((run) => run.hz);
+  const heard = toneRuns(caller.media, second.at, afterSecond, tones).map((run) => run.hz);
   console.log(`  second announcement: ${heard.join(' Hz, ')} Hz`);
   assert.equal(heard, [positionHz(1), WAIT_HZ, HOLD_MUSIC_HZ]);
   assert.equal(
-    announcementsOf(context, caller.id).map((announcement) => announcement.prompts),
+    announcementsOf(context.path.app.logs, caller.id).map((announcement) => announcement.prompts),
     [['en/position-1'], ['en/position-1', 'en/wait-2']],
   );
-  assert.ok(longestSilenceMs(caller, caller.queuedAt + 500, afterSecond) < 1_000, 'no second of silence');
+  assert.ok(longestSilenceMs(caller.media, caller.queuedAt + 500, afterSecond) < 1_000, 'no second of silence');
 });
 
 test('three callers, every 10 s: the third hears "number 3" 10 s after queuing, "number 2" once the first is answered', async (context) => {
@@ -172,13 +81,13 @@ test('three callers, every 10 s: the third hears "number 3" 10 s after queuing, 
   const agent = await AgentPhone.register(context.path.kamailio, workstation.id);
   context.open.push(agent);
 
-  const callers: Caller[] = [];
-  for (let index = 0; index < 3; index++) callers.push(await patientCalls(context));
-  const [first, second, third] = callers as [Caller, Caller, Caller];
+  const callers: WaitingCaller[] = [];
+  for (let index = 0; index < 3; index++) callers.push(await waitingCaller(context));
+  const [first, second, third] = callers as [WaitingCaller, WaitingCaller, WaitingCaller];
 
   const heard = await Promise.all(
     callers.map((caller, index) =>
-      toneFrom(caller, positionHz(index + 1), caller.queuedAt, INTERVAL_SECONDS * 1000 + 4_000),
+      toneFrom(caller.media, positionHz(index + 1), caller.queuedAt, INTERVAL_SECONDS * 1000 + 4_000),
     ),
   );
   const lateMs = heard.map((packet, index) => packet.at - ((callers[index]?.queuedAt ?? 0) + INTERVAL_SECONDS * 1000));
@@ -188,7 +97,7 @@ test('three callers, every 10 s: the third hears "number 3" 10 s after queuing, 
   for (const ms of lateMs) assert.ok(Math.abs(ms) <= 2_000, `announced ${ms} ms off its time`);
   const thirdHeardAt = heard[2]?.at ?? 0;
   // The music comes back after the prompt.
-  const musicBack = await toneFrom(third, HOLD_MUSIC_HZ, thirdHeardAt, 3_000);
+  const musicBack = await toneFrom(third.media, HOLD_MUSIC_HZ, thirdHeardAt, 3_000);
   assert.ok(musicBack.at - thirdHeardAt < PROMPT_SECONDS * 1000 + 1_000, 'the music resumes after the prompt');
 
   // An agent is ready: the first caller is rung and answered.
@@ -202,21 +111,21 @@ test('three callers, every 10 s: the third hears "number 3" 10 s after queuing, 
   );
 
   const due = third.queuedAt + 2 * INTERVAL_SECONDS * 1000;
-  const now2 = await toneFrom(third, positionHz(2), musicBack.at, due - Date.now() + 4_000);
+  const now2 = await toneFrom(third.media, positionHz(2), musicBack.at, due - Date.now() + 4_000);
   console.log(`  after the first was answered, the third heard position 2 ${now2.at - due} ms after it was due`);
   assert.ok(Math.abs(now2.at - due) <= 2_000);
-  const secondNow1 = await toneFrom(second, positionHz(1), heard[1]?.at ?? 0, 6_000);
+  const secondNow1 = await toneFrom(second.media, positionHz(1), heard[1]?.at ?? 0, 6_000);
   assert.ok(secondNow1.at > (heard[1]?.at ?? 0), 'the second caller is now number 1');
-  await toneFrom(third, HOLD_MUSIC_HZ, now2.at, 3_000);
-  const silence = longestSilenceMs(third, third.queuedAt + 500, now2.at + PROMPT_SECONDS * 1000 + 500);
+  await toneFrom(third.media, HOLD_MUSIC_HZ, now2.at, 3_000);
+  const silence = longestSilenceMs(third.media, third.queuedAt + 500, now2.at + PROMPT_SECONDS * 1000 + 500);
   console.log(`  the third caller's longest silence: ${silence} ms`);
   assert.ok(silence < 1_000, `${silence} ms of silence`);
   assert.not.ok(
-    toneRuns(third, musicBack.at, now2.at - 100, tones).some((run) => run.hz === positionHz(3)),
+    toneRuns(third.media, musicBack.at, now2.at - 100, tones).some((run) => run.hz === positionHz(3)),
     'no "number 3" once the first was answered',
   );
   assert.equal(
-    announcementsOf(context, third.id).map((announcement) => announcement.position),
+    announcementsOf(context.path.app.logs, third.id).map((announcement) => announcement.position),
     [3, 2],
   );
 });
@@ -226,15 +135,15 @@ test('a ring during an announcement: the agent is rung at once, the prompt stops
   const workstation = await context.staff.workstation('Reception 2');
   const agent = await AgentPhone.register(context.path.kamailio, workstation.id);
   context.open.push(agent);
-  const caller = await patientCalls(context);
+  const caller = await waitingCaller(context);
 
-  const prompt = await toneFrom(caller, positionHz(1), caller.queuedAt, INTERVAL_SECONDS * 1000 + 3_000);
+  const prompt = await toneFrom(caller.media, positionHz(1), caller.queuedAt, INTERVAL_SECONDS * 1000 + 3_000);
   context.users.push('bob');
   const availableAt = Date.now();
   await context.staff.available('bob', workstation.id);
   const ring = await agent.nextInvite(5_000);
   const ringMs = ring.receivedAt - availableAt;
-  const music = await toneFrom(caller, HOLD_MUSIC_HZ, prompt.at, 3_000);
+  const music = await toneFrom(caller.media, HOLD_MUSIC_HZ, prompt.at, 3_000);
   console.log(
     `  rung ${ringMs} ms after the agent was ready, ${availableAt - prompt.at} ms into the prompt; music ${music.at - prompt.at} ms after the prompt began`,
   );
@@ -252,24 +161,24 @@ test('a ring during an announcement: the agent is rung at once, the prompt stops
     async () => (await readCall(context.path.redis, caller.id))?.state === 'waiting',
   );
   const due = caller.queuedAt + 2 * INTERVAL_SECONDS * 1000;
-  const next = await toneFrom(caller, positionHz(1), music.at, due - Date.now() + 4_000);
+  const next = await toneFrom(caller.media, positionHz(1), music.at, due - Date.now() + 4_000);
   console.log(`  after the declined ring, position 1 again ${next.at - due} ms after it was due`);
   assert.ok(Math.abs(next.at - due) <= 2_000);
-  assert.ok(longestSilenceMs(caller, caller.queuedAt + 500, next.at + 500) < 1_000);
+  assert.ok(longestSilenceMs(caller.media, caller.queuedAt + 500, next.at + 500) < 1_000);
 });
 
 test('announcements off (interval 0): the hold music alone', async (context) => {
   await context.plans.put(planWith({ intervalSeconds: 0, expectedWait: true, offerCallback: true }));
-  const caller = await patientCalls(context);
+  const caller = await waitingCaller(context);
   const until = caller.queuedAt + INTERVAL_SECONDS * 1000 + 2_500;
   await waitFor('12.5 s of waiting', async () => Date.now() > until, 20_000);
-  const runs = toneRuns(caller, caller.queuedAt, until, tones);
+  const runs = toneRuns(caller.media, caller.queuedAt, until, tones);
   assert.equal(
     runs.map((run) => run.hz),
     [HOLD_MUSIC_HZ],
   );
-  assert.equal(announcementsOf(context, caller.id), []);
-  assert.ok(longestSilenceMs(caller, caller.queuedAt + 500, until) < 1_000);
+  assert.equal(announcementsOf(context.path.app.logs, caller.id), []);
+  assert.ok(longestSilenceMs(caller.media, caller.queuedAt + 500, until) < 1_000);
 });
 
 test.run();

@@ -195,4 +195,40 @@ test('a prompt that cannot be played (missing file): the music again, and the ca
   }
 });
 
+test('stopped while rtpengine is still being asked for a prompt (an rtpengine restart): not logged as playing, and nothing more played', async () => {
+  const played: string[] = [];
+  let answer: (() => void) | undefined;
+  const media = {
+    playToPatient: async (file: string) => {
+      played.push(file.replace(/^.*\/prompts\//, ''));
+      // rtpengine is down: the prompt's command is answered only once it is back.
+      if (file.includes('/prompts/')) await new Promise<void>((resolve) => (answer = resolve));
+      return { durationMs: 50 };
+    },
+  } as unknown as MediaSession;
+  const lines: string[] = [];
+  const capturing = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+  const plan: CallPlan = { ...tenSeconds, languages: ['en', 'pl'] };
+  const step = new WaitWithAnnouncementsStep(
+    media,
+    HOLD,
+    capturing,
+    services(plan, () => 1),
+    {
+      id: 'c1',
+      queuedAt: Date.now() - 10_000 + 50,
+    },
+  );
+  await step.start();
+  await playedCount(played, 2);
+  step.stop();
+  answer?.();
+  await pause(200);
+  assert.equal(played, [HOLD, 'en/position-1.wav'], 'neither the Polish prompt nor the music after it');
+  assert.not.ok(
+    lines.some((line) => line.includes('announcement playing')),
+    'the announcement the patient did not hear is not logged',
+  );
+});
+
 test.run();

@@ -123,6 +123,10 @@ export class WaitWithAnnouncementsStep extends WaitWithMusicStep {
       if (this.stopped) return;
       this.asked = false;
       const { durationMs } = await this.media.playToPatient(this.services.prompts.prompt(language, name), 1);
+      // Stopped while rtpengine was being asked (a ring, an rtpengine restart whose new step's music
+      // queues behind this command, the call's end): what the patient hears now is the next step's,
+      // so this announcement is neither logged as playing nor followed by more prompts.
+      if (this.stopped) return;
       if (first) {
         first = false;
         // lateMs: from when it was due to rtpengine's answer; askedMs of it: until it was asked (the Redis reads).
