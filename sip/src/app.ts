@@ -116,9 +116,6 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     dialogs: stack,
     routing: router,
     // Looked up at each play: `.au` before `.wav` (PromptFiles).
-    get introFile() {
-      return prompts.intro;
-    },
     get holdMusicFile() {
       return prompts.holdMusic;
     },

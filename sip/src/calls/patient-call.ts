@@ -26,7 +26,6 @@ import { CallStateMachine } from './call-state-machine.js';
 import { PatientLeg } from './patient-leg.js';
 import { PostDialTimings, type PostDialStep } from './post-dial-timings.js';
 import type { CallStep } from './steps/call-step.js';
-import { IntroStep } from './steps/intro.js';
 import { PlayPromptsStep } from './steps/play-prompts.js';
 import { RingAgentStep, type PreparedRing, type RingFailure } from './steps/ring-agent.js';
 import { TalkStep } from './steps/talk.js';
@@ -60,7 +59,6 @@ export interface PatientCallDeps {
   dialer: Dialer;
   dialogs: DialogServices & StaleRings;
   routing: RoutingHooks;
-  introFile: string;
   holdMusicFile: string;
   skipIntro: boolean;
   ringTimeoutMs: number;
@@ -421,16 +419,14 @@ export class PatientCall {
     }
     const state = this.machine.state;
     this.log.info({ state }, 'rtpengine restarted with the call; restoring what the patient hears');
-    if (state === 'intro' && this.step instanceof IntroStep) {
-      this.runStep(new IntroStep(this.media, this.deps.introFile, this.log, () => this.afterIntro()));
-    } else if (state === 'waiting') {
+    if (state === 'waiting') {
       this.runStep(this.waitStep());
     } else if (state === 'ringing') {
       await this.playHoldMusic();
     } else if (state === 'bridged') {
       await this.reofferToAgent();
     } else if (this.promptAgain) {
-      // menu, offer, closed, callback-requested: the prompt from the start.
+      // intro, menu, offer, closed, callback-requested: the prompt (in each language) from the start.
       this.runStep(this.promptAgain());
     }
   }
@@ -625,8 +621,10 @@ export class PatientCall {
   }
 
   /**
-   * The patient is on the line (ACK): outside the hours, the closed prompt (no intro); else the intro,
-   * then the menu or the queue (docs/call-plan.md, "What a caller hears").
+   * The patient is on the line (ACK): outside the hours, the closed prompt (no intro); else the intro
+   * prompt in each of the plan's languages in turn (a manager's upload, else the built-in one; the
+   * default plan's English when no plan is stored), then the menu or the queue (docs/call-plan.md,
+   * "What a caller hears").
    */
   private arrive(plan: CallPlan): void {
     if (this.ending) return;
@@ -646,7 +644,7 @@ export class PatientCall {
       this.afterIntro();
       return;
     }
-    this.runStep(new IntroStep(this.media, this.deps.introFile, this.log, () => this.afterIntro()));
+    this.playPrompt('intro', 1, () => this.afterIntro());
   }
 
   /** With more than one queue that has a key, the menu; else the first queue. */
@@ -848,7 +846,7 @@ export class PatientCall {
 
   /** A prompt in each of the plan's languages in turn, `rounds` times, then `onFinished`. */
   private playPrompt(name: FixedPromptName, rounds: number, onFinished: () => void): void {
-    const files = this.plan.languages.map((language) => this.deps.prompts.prompt(language, name));
+    const files = this.deps.prompts.promptInEach(this.plan.languages, name);
     const build = (): CallStep => new PlayPromptsStep(name, this.media, files, rounds, this.log, onFinished);
     this.promptAgain = build;
     this.runStep(build());
