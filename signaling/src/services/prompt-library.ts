@@ -170,6 +170,39 @@ export class PromptLibrary {
     }
   }
 
+  /**
+   * Uploads made before a `.au` was written beside each (an older Deskline) get theirs, so that
+   * rtpengine plays them evenly too: every uploaded WAV without a `.au` at least as new as itself.
+   * For the start-up: returns how many were written; a file sox cannot read is logged by the caller
+   * and left as it is (the sip app then plays its WAV, as before).
+   */
+  async addMissingAu(): Promise<{ written: number; failed: string[] }> {
+    const slots = [
+      ...PROMPT_LANGUAGES.flatMap((language) => ALL_PROMPT_NAMES.map((name) => this.#prompt(language, name))),
+      this.#holdMusic,
+    ];
+    let written = 0;
+    const failed: string[] = [];
+    for (const slot of slots) {
+      const wav = await stat(slot.uploaded).catch(() => undefined);
+      if (!wav?.isFile()) continue;
+      const au = await stat(slot.uploadedAu).catch(() => undefined);
+      if (au && au.mtimeMs >= wav.mtimeMs) continue;
+      const temp = path.join(path.dirname(slot.uploaded), `.${path.basename(slot.uploadedAu)}.${randomUUID()}.au`);
+      try {
+        await run('sox', ['-V1', slot.uploaded, ...TELEPHONE_AU, temp], { timeout: SOX_TIMEOUT_MS });
+        await chmod(temp, FILE_MODE);
+        await rename(temp, slot.uploadedAu);
+        written += 1;
+      } catch {
+        failed.push(slot.uploaded);
+      } finally {
+        await rm(temp, { force: true });
+      }
+    }
+    return { written, failed };
+  }
+
   #prompt(language: PromptLanguage, name: PromptName): Slot {
     return {
       key: promptUploadKey(language, name),

@@ -5,7 +5,7 @@
  * app's PromptFiles reading the same folder.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -32,6 +32,7 @@ import {
   type LoggedIn,
 } from '../../helpers/signaling.js';
 import { REPO_ROOT } from '../../helpers/launcher.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const run = promisify(execFile);
 const promptsDir = mkdtempSync(path.join(tmpdir(), 'deskline-prompts-'));
@@ -396,3 +397,31 @@ test("hold music: a manager's Ogg replaces the built-in loop for a queue with mu
 });
 
 test.run();
+
+test("an older Deskline's uploads (a WAV without its .au) get their .au when signaling starts; a WAV sox cannot read is left as it is", async () => {
+  const sent = await upload('en', 'intro', await recording('wav', 3), 'audio/wav');
+  assert.is(sent.statusCode, 200, sent.body);
+  await upload('pl', 'menu', await recording('mp3', 2), 'audio/mpeg');
+  // As an upload of before the .au was written beside each: only its WAV.
+  const base = path.join(promptsDir, 'en', 'intro');
+  rmSync(`${base}.au`);
+  // A WAV whose bytes are damaged (a disk copy gone wrong): no .au, and no crash.
+  const damaged = path.join(promptsDir, 'pl', 'menu');
+  rmSync(`${damaged}.au`);
+  writeFileSync(`${damaged}.wav`, 'not audio at all');
+
+  const started = await buildTestApp(fixture.redisUrl, { PROMPTS_DIR: promptsDir, MEDIA_DIR: mediaDir });
+  try {
+    await waitFor('the .au of the older upload', async () => existsSync(`${base}.au`), 10_000);
+    await assertUploadPair(base, 3);
+    // PromptFiles (the sip app) now plays the .au.
+    const files = new PromptFiles(mediaDir, promptsDir);
+    assert.is(files.prompt('en', 'intro'), `${base}.au`);
+    // Once more, as the next start would: nothing left to write, and the damaged one named.
+    const again = await started.prompts.addMissingAu();
+    assert.equal(again, { written: 0, failed: [`${damaged}.wav`] });
+    assert.not.ok(existsSync(`${damaged}.au`), 'nothing made of the damaged WAV');
+  } finally {
+    await started.close();
+  }
+});

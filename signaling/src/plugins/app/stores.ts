@@ -73,6 +73,16 @@ export default fp(
     const promptsProblem = await app.prompts.uploadProblem();
     if (promptsProblem !== undefined) {
       app.log.warn({ promptsDir: config.PROMPTS_DIR }, `managers' prompt uploads will fail: ${promptsProblem}`);
+    } else {
+      // Uploads of an older Deskline get the .au rtpengine plays evenly; in the background (sox, a few
+      // ms a file), since the sip app plays their WAV meanwhile.
+      void app.prompts.addMissingAu().then(
+        ({ written, failed }) => {
+          if (written > 0) app.log.info({ written }, 'uploaded prompts given the .au rtpengine plays');
+          if (failed.length > 0) app.log.warn({ failed }, 'uploaded prompts sox could not convert; their WAV plays');
+        },
+        (err: unknown) => app.log.warn({ err }, 'could not check the uploaded prompts for their .au'),
+      );
     }
     // Kamailio reads the policy's prefixes from Redis: they must be there before the first callback.
     await app.outboundPolicy.ensure();
