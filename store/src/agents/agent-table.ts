@@ -11,13 +11,19 @@ import type { AgentState } from '@deskline/protocol';
  *
  *           pick               claim              answer
  * offline ───────> available ───────> ringing ───────> on-call
- *    ^               │   ^   ^ <─ release ─┘               │
- *    │ leave         │   │   └────────── release ──────────┘
- *    │ (from any)    │   │                  │ pause         │ pause
- *    │         pause v   │ end-pause        v               v
- *    │              paused <─ release ─ paused-on-call <────┘
- *    │                                     │ answer, pause, extend: stays
- *    │                                     └ end-pause ─> ringing | on-call | available
+ *    ^               │   ^   ^ <─ release ─┘ │             │ │
+ *    │ leave         │   │   └────────── release ──────────┘ │
+ *    │ (from any)    │   │                  │ pause         │ │ pause
+ *    │         pause v   │ end-pause        v               v │
+ *    │              paused <─ release ─ paused-on-call <────┘ │
+ *    │               ^ ^                   │ answer, pause, extend: stays
+ *    │               │ │                   └ end-pause ─> ringing | on-call | available
+ *    │               │ └── release (wrap-up: the call is over, wrapUpSeconds > 0) ─── on-call
+ *    │               └──── release (auto-pause: the autoPauseAfter-th unanswered ring) ─ ringing
+ *
+ * Wrap-up and auto-pause are pauses the release makes (docs/presence-and-pause.md, "Wrap-up and
+ * auto-pause"): `pauseReason` says which, the pause's end (or "ready now", i.e. end-pause) makes the
+ * agent available like any pause's.
  *
  * pick also keeps an agent where they are when they change workstation (available, paused); pause and
  * extend from `paused` only move the pause's end.
@@ -50,7 +56,8 @@ export const AGENT_TABLE: Readonly<Record<AgentMove, Row>> = {
   claim: { available: ['ringing'] },
   // A paused agent who answers talks all the same, and stays paused until the pause or the call ends.
   answer: { ringing: ['on-call'], 'paused-on-call': ['paused-on-call'] },
-  release: { ringing: ['available'], 'on-call': ['available'], 'paused-on-call': ['paused'] },
+  // Wrap-up after a call, or auto-pause after unanswered rings, make the release a pause.
+  release: { ringing: ['available', 'paused'], 'on-call': ['available', 'paused'], 'paused-on-call': ['paused'] },
 };
 
 export function canMoveAgent(move: AgentMove, from: AgentPosition, to: AgentPosition): boolean {
