@@ -34,7 +34,14 @@ import { Router } from './routing/router.js';
 import { SipStack } from './sip/sip-stack.js';
 import { speedUpSipGrammar } from './sip/grammar-speedup.js';
 import { startHealthServer } from './health-server.js';
-import { CallPlanStore, DistributionStore, WaitingCalls, announceStopped, deadPredecessor, instanceConnectionName } from '@deskline/store';
+import {
+  CallPlanStore,
+  DistributionStore,
+  WaitingCalls,
+  announceStopped,
+  deadPredecessor,
+  instanceConnectionName,
+} from '@deskline/store';
 
 export interface SipApp {
   /** Connects to Kamailio; calls are taken from then on. */

@@ -42,7 +42,9 @@ export class DistributionStore {
         fixedOrder: JSON.stringify(settings.fixedOrder),
         wrapUpSeconds: String(settings.wrapUpSeconds),
         autoPauseAfter: String(settings.autoPauseAfter),
-        ...(settings.ringTimeoutSeconds === undefined ? {} : { ringTimeoutSeconds: String(settings.ringTimeoutSeconds) }),
+        ...(settings.ringTimeoutSeconds === undefined
+          ? {}
+          : { ringTimeoutSeconds: String(settings.ringTimeoutSeconds) }),
       })
       .exec();
   }

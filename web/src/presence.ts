@@ -22,8 +22,7 @@ export function presenceView(
       return { dot, label: 'Available' };
     case 'busy':
       return { dot, label: member.state === 'ringing' ? 'Ringing' : 'On a call' };
-    case 'inactive':
-    {
+    case 'inactive': {
       const paused = member.pauseReason === undefined ? 'Paused' : PAUSED_BY[member.pauseReason];
       return {
         dot,

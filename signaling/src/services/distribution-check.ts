@@ -1,5 +1,5 @@
 import { Value } from '@sinclair/typebox/value';
-import { DistributionSettingsSchema, type DistributionSettings } from '@deskline/protocol';
+import { DistributionSettingsSchema } from '@deskline/protocol';
 import type { UserStore } from './user-store.js';
 
 /**
@@ -7,16 +7,13 @@ import type { UserStore } from './user-store.js';
  * `deskline distribution set` both ask): the schema's complaints, and a fixed order naming a user who
  * does not exist. [] when they may be saved.
  */
-export async function distributionProblems(
-  settings: unknown,
-  users: Pick<UserStore, 'get'>,
-): Promise<string[]> {
+export async function distributionProblems(settings: unknown, users: Pick<UserStore, 'get'>): Promise<string[]> {
   if (!Value.Check(DistributionSettingsSchema, settings))
     return [...Value.Errors(DistributionSettingsSchema, settings)].map(
       (error) => `${error.path || 'settings'}: ${error.message}`,
     );
   const problems: string[] = [];
-  for (const userId of (settings as DistributionSettings).fixedOrder) {
+  for (const userId of settings.fixedOrder) {
     const user = await users.get(userId);
     if (!user) problems.push(`The fixed order names ${userId}, who is not a user.`);
   }

@@ -67,7 +67,19 @@ export class TeamService {
       const [state, workstationId, pausedUntil, pauseReason] = replies[3 * index + 1]?.[1] as (string | null)[];
       const heartbeat = replies[3 * index + 2]?.[1] as string | null;
       if (workstationId) wanted.add(workstationId);
-      return { id, displayName, email, role, disabled, avatarVersion, state, workstationId, pausedUntil, pauseReason, heartbeat };
+      return {
+        id,
+        displayName,
+        email,
+        role,
+        disabled,
+        avatarVersion,
+        state,
+        workstationId,
+        pausedUntil,
+        pauseReason,
+        heartbeat,
+      };
     });
     const workstations = await this.workstationsById(wanted);
     for (const row of rows) {

@@ -1053,7 +1053,10 @@ export class PatientCall {
     try {
       const released = await this.deps.agents.release(agent.userId, this.id, Date.now(), options);
       if (released !== true && released !== false)
-        this.log.info({ userId: agent.userId, pauseReason: released.pauseReason }, 'the agent is paused by the distribution settings');
+        this.log.info(
+          { userId: agent.userId, pauseReason: released.pauseReason },
+          'the agent is paused by the distribution settings',
+        );
       else if (!released)
         this.log.info({ userId: agent.userId }, 'the agent had moved on (logged out, paused, switched): left as is');
     } catch (err) {

@@ -6,7 +6,10 @@ import type { Agent } from './agent-store.js';
  * "Distribution"). `candidates` come longest idle first; `fixed-order` puts the manager's list first,
  * in its order, and the agents not on it after, still longest idle first.
  */
-export function ringOrder(candidates: readonly Agent[], settings: Pick<DistributionSettings, 'strategy' | 'fixedOrder'>): Agent[] {
+export function ringOrder(
+  candidates: readonly Agent[],
+  settings: Pick<DistributionSettings, 'strategy' | 'fixedOrder'>,
+): Agent[] {
   if (settings.strategy !== 'fixed-order') return [...candidates];
   const rank = new Map(settings.fixedOrder.map((userId, index) => [userId, index]));
   const rankOf = (agent: Agent): number => rank.get(agent.userId) ?? Number.MAX_SAFE_INTEGER;

@@ -11,19 +11,19 @@ import type { AgentState } from '@deskline/protocol';
  *
  *           pick               claim              answer
  * offline ───────> available ───────> ringing ───────> on-call
- *    ^               │   ^   ^ <─ release ─┘ │             │ │
- *    │ leave         │   │   └────────── release ──────────┘ │
- *    │ (from any)    │   │                  │ pause         │ │ pause
- *    │         pause v   │ end-pause        v               v │
- *    │              paused <─ release ─ paused-on-call <────┘ │
- *    │               ^ ^                   │ answer, pause, extend: stays
- *    │               │ │                   └ end-pause ─> ringing | on-call | available
- *    │               │ └── release (wrap-up: the call is over, wrapUpSeconds > 0) ─── on-call
- *    │               └──── release (auto-pause: the autoPauseAfter-th unanswered ring) ─ ringing
+ *    ^               │   ^   ^ <─ release ─┘               │
+ *    │ leave         │   │   └────────── release ──────────┘
+ *    │ (from any)    │   │                  │ pause         │ pause
+ *    │         pause v   │ end-pause        v               v
+ *    │              paused <─ release ─ paused-on-call <────┘
+ *    │                                     │ answer, pause, extend: stays
+ *    │                                     └ end-pause ─> ringing | on-call | available
  *
- * Wrap-up and auto-pause are pauses the release makes (docs/presence-and-pause.md, "Wrap-up and
- * auto-pause"): `pauseReason` says which, the pause's end (or "ready now", i.e. end-pause) makes the
- * agent available like any pause's.
+ * Wrap-up and auto-pause (issue 16): the distribution settings, read by the release script, make a
+ * release a pause with a `pauseReason`, ended like any pause (its end, "Ready now", "I'm back"):
+ *
+ *    on-call ── release, wrapUpSeconds > 0 ─────────────────────> paused (wrap-up, wrapUpSeconds long)
+ *    ringing ── release of the autoPauseAfter-th missed ring ──> paused (no-answer, the longest pause)
  *
  * pick also keeps an agent where they are when they change workstation (available, paused); pause and
  * extend from `paused` only move the pause's end.

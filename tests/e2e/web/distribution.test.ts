@@ -99,14 +99,20 @@ test('Maria sets the distribution in the Distribution view; Anna, an employee, h
   // A number out of range is refused before anything is sent.
   await form.getByLabel('Wrap-up time, in seconds').fill('601');
   await form.getByRole('button', { name: 'Save distribution' }).click();
-  await form.getByRole('alert').filter({ hasText: 'Wrap-up time: a whole number of seconds from 0 to 600.' }).waitFor({ timeout: TIMEOUT });
+  await form
+    .getByRole('alert')
+    .filter({ hasText: 'Wrap-up time: a whole number of seconds from 0 to 600.' })
+    .waitFor({ timeout: TIMEOUT });
   assert.equal((await stack.app.distribution.get()).wrapUpSeconds, 0);
 
   await form.getByLabel('Ring timeout, in seconds').fill('3');
   await form.getByLabel('Wrap-up time, in seconds').fill('10');
   await form.getByLabel('Auto-pause after unanswered rings').fill('2');
   await form.getByRole('button', { name: 'Save distribution' }).click();
-  await form.getByRole('status').filter({ hasText: 'Saved. The next call follows these settings.' }).waitFor({ timeout: TIMEOUT });
+  await form
+    .getByRole('status')
+    .filter({ hasText: 'Saved. The next call follows these settings.' })
+    .waitFor({ timeout: TIMEOUT });
   await screenshot(maria, 'settings');
   assert.equal(await stack.app.distribution.get(), {
     strategy: 'longest-idle',
@@ -130,7 +136,9 @@ test('Wrap-up time 10 s: the waiting call rings Anna only after 10 ± 1 s, with 
   await band.waitFor({ timeout: TIMEOUT });
   const left = Number(((await band.getByRole('timer', { name: 'Time left' }).textContent()) ?? '').split(':')[1]);
   assert.ok(left >= 8 && left <= 10, `the countdown shows ${left} s`);
-  await teamRow(maria, 'Anna Reception').getByText(/^Wrap-up until /).waitFor({ timeout: TIMEOUT });
+  await teamRow(maria, 'Anna Reception')
+    .getByText(/^Wrap-up until /)
+    .waitFor({ timeout: TIMEOUT });
   await screenshot(anna, 'wrap-up');
 
   await incomingCall(anna).getByRole('button', { name: 'Answer' }).waitFor({ timeout: 15_000 });
@@ -173,7 +181,9 @@ test('Auto-pause after 2 unanswered rings (ring timeout 3 s): Anna is paused and
   assert.ok(pausedAfter >= 5500 && pausedAfter < 8000, `${pausedAfter} ms`);
   assert.is(await incomingCall(anna).count(), 0, 'her browser stopped ringing');
   await band.getByText('Your workstation did not answer several calls in a row').waitFor({ timeout: TIMEOUT });
-  await teamRow(maria, 'Anna Reception').getByText(/^Paused after unanswered calls until /).waitFor({ timeout: TIMEOUT });
+  await teamRow(maria, 'Anna Reception')
+    .getByText(/^Paused after unanswered calls until /)
+    .waitFor({ timeout: TIMEOUT });
   await screenshot(anna, 'auto-paused');
   await screenshot(maria, 'team-auto-paused');
 

@@ -65,7 +65,10 @@ test('show prints the defaults; set changes the given settings, and the API serv
   assert.is(again.code, 0, again.stderr);
   const { ringTimeoutSeconds: _timeout, ...rest } = expected;
   assert.equal(await fixture.app.distribution.get(), { ...rest, wrapUpSeconds: 0 });
-  assert.equal(JSON.parse((await runCli(['distribution', 'show', '--json'], env)).stdout), { ...rest, wrapUpSeconds: 0 });
+  assert.equal(JSON.parse((await runCli(['distribution', 'show', '--json'], env)).stdout), {
+    ...rest,
+    wrapUpSeconds: 0,
+  });
 });
 
 test('bad values are refused with the problem and a non-zero exit; nothing changes', async () => {

@@ -10,71 +10,23 @@ import { DEFAULT_DISTRIBUTION, type DistributionSettings } from '@deskline/proto
 import { DistributionStore, RedisKeys } from '@deskline/store';
 import { header } from '../../helpers/sip-message.js';
 import { waitFor } from '../../helpers/wait.js';
-import { AgentPhone, type IncomingRing } from '../../helpers/agent-phone.js';
-import { CallEvents } from '../../helpers/call-events.js';
-import { CLINIC_NUMBER, activeCallIds, startCallPath, type CallPath } from '../../helpers/call-path.js';
-import { PatientLine, type PatientDialog } from '../../helpers/patient-line.js';
-import { PatientPhone } from '../../helpers/patient-phone.js';
-import { Staff } from '../../helpers/staff.js';
+import type { IncomingRing } from '../../helpers/agent-phone.js';
+import { activeCallIds } from '../../helpers/call-path.js';
+import { agentAt, callPlanHooks, patientCalls, type CallPlanContext } from '../../helpers/call-plan-stack.js';
 
-interface Context {
-  path: CallPath;
-  staff: Staff;
-  events: CallEvents;
-  line: PatientLine;
-  settings: DistributionStore;
-  open: Array<{ close(): unknown }>;
-  users: string[];
-}
+type Context = CallPlanContext;
 
 const test = suite<Context>('distribution: ring timeout, fixed order, auto-pause and wrap-up on the real call path');
 
-test.before(async (context) => {
-  context.path = await startCallPath({ appEnv: { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '20' } });
-  context.staff = new Staff(context.path.redis);
-  context.events = await CallEvents.open(context.path.redisUrl);
-  context.line = await PatientLine.open(context.path.kamailioPort);
-  context.settings = new DistributionStore(context.path.redis);
-  context.open = [];
-  context.users = [];
-});
+callPlanHooks(test, { SKIP_INTRO: 'true', RING_TIMEOUT_SECONDS: '20' });
 
 test.after.each(async (context) => {
-  try {
-    for (const item of context.open.splice(0)) await item.close();
-    for (const user of context.users.splice(0)) await context.staff.leave(user);
-    await context.path.redis.del(RedisKeys.distribution);
-  } catch (err) {
-    console.error('cleanup after the test failed:', err);
-  }
-});
-
-test.after(async (context) => {
-  await context.line?.close();
-  await context.events?.close();
-  await context.path?.stop();
+  await context.path.redis.del(RedisKeys.distribution);
 });
 
 async function nothingLeft(context: Context): Promise<void> {
   await waitFor('no active calls', async () => (await activeCallIds(context.path.redis)).length === 0);
   await waitFor('rtpengine to hold no call', async () => (await context.path.rtpengine.list()).length === 0);
-}
-
-async function agentAt(context: Context, userId: string, name: string): Promise<AgentPhone> {
-  const workstation = await context.staff.workstation(name);
-  const phone = await AgentPhone.register(context.path.kamailio, workstation.id);
-  context.open.push(phone);
-  context.users.push(userId);
-  await context.staff.available(userId, workstation.id);
-  return phone;
-}
-
-async function patientCalls(context: Context): Promise<PatientDialog> {
-  const media = await PatientPhone.open();
-  context.open.push(media);
-  const dialog = await context.line.call({ line: CLINIC_NUMBER, rtpPort: media.port });
-  context.open.push(dialog);
-  return dialog;
 }
 
 function callIdOf(ring: IncomingRing): string {
@@ -84,7 +36,7 @@ function callIdOf(ring: IncomingRing): string {
 }
 
 const set = (context: Context, settings: Partial<DistributionSettings>) =>
-  context.settings.put({ ...DEFAULT_DISTRIBUTION, ...settings });
+  new DistributionStore(context.path.redis).put({ ...DEFAULT_DISTRIBUTION, ...settings });
 
 /** The workstation lets it ring out: resolves with the ms from the INVITE to the sip app's CANCEL. */
 async function ringsOut(ring: IncomingRing): Promise<number> {
@@ -96,11 +48,16 @@ test('Auto-pause after 2 unanswered rings (ring timeout 3 s, fixed order Anna, B
   const { staff, events } = context;
   const anna = await agentAt(context, 'anna', 'Reception 1');
   const ben = await agentAt(context, 'ben', 'Reception 2');
-  await set(context, { strategy: 'fixed-order', fixedOrder: ['anna', 'ben'], ringTimeoutSeconds: 3, autoPauseAfter: 2 });
+  await set(context, {
+    strategy: 'fixed-order',
+    fixedOrder: ['anna', 'ben'],
+    ringTimeoutSeconds: 3,
+    autoPauseAfter: 2,
+  });
 
   // The first call rings Anna (first in the order), rings out after 3 s, and goes round to Ben.
   const from = events.mark();
-  const first = await patientCalls(context);
+  const { dialog: first } = await patientCalls(context);
   const annaFirst = await anna.nextInvite();
   const rang = await ringsOut(annaFirst);
   console.log(`  Anna's workstation rang ${rang} ms (ring timeout 3 s in the settings, 20 s in RING_TIMEOUT_SECONDS)`);
@@ -115,7 +72,7 @@ test('Auto-pause after 2 unanswered rings (ring timeout 3 s, fixed order Anna, B
   await waitFor('Ben available again', async () => (await staff.agent('ben')).state === 'available');
 
   // The second call rings Anna again (first in the order); her second unanswered ring pauses her.
-  const second = await patientCalls(context);
+  const { dialog: second } = await patientCalls(context);
   const annaSecond = await anna.nextInvite();
   await ringsOut(annaSecond);
   const cancelledAt = Date.now();
@@ -131,7 +88,7 @@ test('Auto-pause after 2 unanswered rings (ring timeout 3 s, fixed order Anna, B
   await second.hangUp();
   await benSecond.waitForCancel();
   const annaInvites = anna.invites;
-  const third = await patientCalls(context);
+  const { dialog: third } = await patientCalls(context);
   const benThird = await ben.nextInvite(3000);
   assert.is(anna.invites, annaInvites, "Anna's workstation did not ring");
   await third.hangUp();
@@ -145,12 +102,12 @@ test('Wrap-up time 10 s: a second waiting call rings the agent only after 10 ± 
   await set(context, { wrapUpSeconds: 10 });
 
   const from = events.mark();
-  const first = await patientCalls(context);
+  const { dialog: first } = await patientCalls(context);
   const firstRing = await carla.nextInvite();
   await firstRing.answer();
   await events.waitFor({ callId: callIdOf(firstRing), state: 'bridged', from });
   const secondFrom = events.mark();
-  const second = await patientCalls(context);
+  const { dialog: second } = await patientCalls(context);
   await events.waitFor({ state: 'waiting', from: secondFrom });
 
   // She ends the first call; the second, already waiting, rings her only when the wrap-up is over.
@@ -171,7 +128,7 @@ test('Wrap-up time 10 s: a second waiting call rings the agent only after 10 ± 
   await secondRing.answer();
   await events.waitFor({ callId: callIdOf(secondRing), state: 'bridged', from: secondFrom });
   const thirdFrom = events.mark();
-  const third = await patientCalls(context);
+  const { dialog: third } = await patientCalls(context);
   await events.waitFor({ state: 'waiting', from: thirdFrom });
   await secondRing.hangUp();
   await second.waitForBye();

@@ -39,7 +39,10 @@ test.after(async (context) => {
 
 const hash = (redis: Redis) => redis.hgetall(RedisKeys.agent('anna'));
 
-test('no settings saved: the defaults, and a release makes the agent available as before', async ({ agent, settings }) => {
+test('no settings saved: the defaults, and a release makes the agent available as before', async ({
+  agent,
+  settings,
+}) => {
   assert.equal(await settings.get(), DEFAULT_DISTRIBUTION);
   await agent.reach('on-call');
   const callId = (await agent.callId()) ?? '';

@@ -145,6 +145,33 @@ export class DlDistribution extends SettingsForm {
     this.order = order;
   }
 
+  #numberField(field: {
+    id: string;
+    label: string;
+    hint: string;
+    min: number;
+    max: number;
+    value: string;
+    set: (value: string) => void;
+  }) {
+    const id = `distribution-${field.id}`;
+    return html`<div class="field">
+      <label for=${id}>${field.label}</label>
+      <input
+        id=${id}
+        type="number"
+        inputmode="numeric"
+        min=${field.min}
+        max=${field.max}
+        step="1"
+        aria-describedby="${id}-hint"
+        .value=${field.value}
+        @input=${(e: InputEvent) => field.set((e.target as HTMLInputElement).value)}
+      />
+      <p class="hint" id="${id}-hint">${field.hint}</p>
+    </div>`;
+  }
+
   protected override render() {
     return html`
       <section class="card" aria-labelledby="distribution-title">
@@ -192,52 +219,33 @@ export class DlDistribution extends SettingsForm {
             : nothing
         }
         <div class="numbers">
-          <div class="field">
-            <label for="distribution-ring-timeout">Ring timeout, in seconds</label>
-            <input
-              id="distribution-ring-timeout"
-              type="number"
-              inputmode="numeric"
-              min=${RING_TIMEOUT_MIN_SECONDS}
-              max=${RING_TIMEOUT_MAX_SECONDS}
-              step="1"
-              placeholder="default"
-              aria-describedby="distribution-ring-timeout-hint"
-              .value=${this.ringTimeout}
-              @input=${(e: InputEvent) => (this.ringTimeout = (e.target as HTMLInputElement).value)}
-            />
-            <p class="hint" id="distribution-ring-timeout-hint">Empty: the installation's default (25 s unless set otherwise).</p>
-          </div>
-          <div class="field">
-            <label for="distribution-wrap-up">Wrap-up time, in seconds</label>
-            <input
-              id="distribution-wrap-up"
-              type="number"
-              inputmode="numeric"
-              min="0"
-              max=${WRAP_UP_MAX_SECONDS}
-              step="1"
-              aria-describedby="distribution-wrap-up-hint"
-              .value=${this.wrapUp}
-              @input=${(e: InputEvent) => (this.wrapUp = (e.target as HTMLInputElement).value)}
-            />
-            <p class="hint" id="distribution-wrap-up-hint">After a call the receptionist is not rung for this long; 0: at once.</p>
-          </div>
-          <div class="field">
-            <label for="distribution-auto-pause">Auto-pause after unanswered rings</label>
-            <input
-              id="distribution-auto-pause"
-              type="number"
-              inputmode="numeric"
-              min="0"
-              max=${AUTO_PAUSE_MAX_RINGS}
-              step="1"
-              aria-describedby="distribution-auto-pause-hint"
-              .value=${this.autoPause}
-              @input=${(e: InputEvent) => (this.autoPause = (e.target as HTMLInputElement).value)}
-            />
-            <p class="hint" id="distribution-auto-pause-hint">This many unanswered rings in a row pause the receptionist; 0: never.</p>
-          </div>
+          ${this.#numberField({
+            id: 'ring-timeout',
+            label: 'Ring timeout, in seconds',
+            hint: "Empty: the installation's default (25 s unless set otherwise).",
+            min: RING_TIMEOUT_MIN_SECONDS,
+            max: RING_TIMEOUT_MAX_SECONDS,
+            value: this.ringTimeout,
+            set: (value) => (this.ringTimeout = value),
+          })}
+          ${this.#numberField({
+            id: 'wrap-up',
+            label: 'Wrap-up time, in seconds',
+            hint: 'After a call the receptionist is not rung for this long; 0: at once.',
+            min: 0,
+            max: WRAP_UP_MAX_SECONDS,
+            value: this.wrapUp,
+            set: (value) => (this.wrapUp = value),
+          })}
+          ${this.#numberField({
+            id: 'auto-pause',
+            label: 'Auto-pause after unanswered rings',
+            hint: 'This many unanswered rings in a row pause the receptionist; 0: never.',
+            min: 0,
+            max: AUTO_PAUSE_MAX_RINGS,
+            value: this.autoPause,
+            set: (value) => (this.autoPause = value),
+          })}
         </div>
         <div class="actions">
           <button class="primary" type="submit" ?disabled=${this.busy}>Save distribution</button>
