@@ -23,6 +23,7 @@ import {
   CallPlanResponseSchema,
   QueueListSchema,
 } from './call-plan-api.js';
+import { DistributionSettingsSchema } from './distribution.js';
 import { VoicemailAuditSchema, VoicemailParamsSchema } from './voicemail.js';
 import { OutboundPolicyResponseSchema, OutboundPolicySchema } from './outbound-policy.js';
 import { MissedCallsSchema, PauseBodySchema } from './pause.js';
@@ -296,6 +297,18 @@ export const API_ROUTES = {
     method: 'GET',
     path: '/api/settings/call-plan/preview',
     schema: { querystring: CallPlanPreviewQuerySchema, response: { 200: CallPlanPreviewSchema, ...errorResponses } },
+  },
+  /** Manager only: how calls are distributed (protocol/src/distribution.ts). */
+  distribution: {
+    method: 'GET',
+    path: '/api/settings/distribution',
+    schema: { response: { 200: DistributionSettingsSchema, ...errorResponses } },
+  },
+  /** 400 for a body the schema refuses, or a fixed order naming someone who is not a user. */
+  setDistribution: {
+    method: 'PUT',
+    path: '/api/settings/distribution',
+    schema: { body: DistributionSettingsSchema, response: { 200: DistributionSettingsSchema, ...errorResponses } },
   },
   listPrompts: {
     method: 'GET',

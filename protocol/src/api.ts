@@ -2,6 +2,7 @@ import type { Static } from '@sinclair/typebox';
 import { Type } from './schema-builders.js';
 import { AGENT_STATES } from './agents.js';
 import { literalUnion } from './literal-union.js';
+import { PauseReasonSchema } from './distribution.js';
 import { RoleSchema } from './roles.js';
 
 /** Header that carries the session's CSRF token on every state-changing request. */
@@ -137,6 +138,8 @@ export const AgentStatusSchema = Type.Object({
   pausedUntil: Type.Optional(Type.Integer()),
   /** While paused: epoch ms at which the pause began. */
   pausedAt: Type.Optional(Type.Integer()),
+  /** While paused by the distribution settings: a wrap-up after a call, or missed rings (issue 16). */
+  pauseReason: Type.Optional(PauseReasonSchema),
 });
 export type AgentStatus = Static<typeof AgentStatusSchema>;
 

@@ -13,13 +13,15 @@ import {
   isRole,
   WORKSTATION_KINDS,
   type CallPlan,
+  type DistributionSettings,
   type NumberType,
   type OutboundPolicy,
   type WorkstationKind,
 } from '@deskline/protocol';
 import { OutboundPolicyStore, PolicyError, evaluate } from '@deskline/outbound-policy';
-import { CallPlanStore } from '@deskline/store';
+import { CallPlanStore, DistributionStore } from '@deskline/store';
 import { callPlanProblems } from './services/call-plan-check.js';
+import { distributionProblems } from './services/distribution-check.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ClientError } from './errors.js';
 import { AccountService } from './services/account-service.js';
@@ -76,6 +78,13 @@ Commands:
   call-plan show                  the call plan in force, as JSON (docs/call-plan.md)
   call-plan set FILE.json         replace the call plan with the one in the file, checked as the
                                   app checks it; nothing is changed when it has problems
+  distribution show [--json]      how calls are distributed: ring strategy, fixed order, ring
+                                  timeout, wrap-up time, auto-pause (docs/managers.md)
+  distribution set [--strategy longest-idle|fixed-order] [--order EMAIL,EMAIL,…]
+                   [--wrap-up S] [--auto-pause N] [--ring-timeout S|default]
+                                  change the given settings; the next call follows them
+                                  (--auto-pause 0 and --wrap-up 0 turn them off; --ring-timeout
+                                  default uses the sip app's RING_TIMEOUT_SECONDS)
 
 Environment: REDIS_URL (required), e.g. redis://127.0.0.1:6379 (without a password in it, the one
 npm start generated, DESKLINE_VAR_DIR/secrets/redis-password, is used); REDIS_SENTINELS and
@@ -161,6 +170,21 @@ function describePolicy(policy: OutboundPolicy, country: string): string {
   ].join('\n');
 }
 
+async function describeDistribution(settings: DistributionSettings, users: UserStore): Promise<string> {
+  const names: string[] = [];
+  for (const userId of settings.fixedOrder) {
+    const user = await users.get(userId);
+    names.push(user ? `${user.displayName} <${user.email}>` : `${userId} (no such user)`);
+  }
+  return [
+    `Ring strategy: ${settings.strategy}`,
+    `Fixed order:   ${names.join(', ') || 'none'}`,
+    `Ring timeout:  ${settings.ringTimeoutSeconds === undefined ? "the sip app's RING_TIMEOUT_SECONDS" : `${settings.ringTimeoutSeconds} s`}`,
+    `Wrap-up time:  ${settings.wrapUpSeconds === 0 ? 'none' : `${settings.wrapUpSeconds} s`}`,
+    `Auto-pause:    ${settings.autoPauseAfter === 0 ? 'off' : `after ${settings.autoPauseAfter} unanswered rings in a row`}`,
+  ].join('\n');
+}
+
 function required(value: string | undefined, flag: string): string {
   if (!value) throw new UsageError(`Missing --${flag}.`);
   return value;
@@ -183,6 +207,11 @@ async function main(argv: string[]): Promise<void> {
       'per-day': { type: 'string' },
       'max-seconds': { type: 'string' },
       number: { type: 'string' },
+      strategy: { type: 'string' },
+      order: { type: 'string' },
+      'wrap-up': { type: 'string' },
+      'auto-pause': { type: 'string' },
+      'ring-timeout': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -410,6 +439,40 @@ async function main(argv: string[]): Promise<void> {
           throw new Error(`The call plan in ${file} was not saved:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
         await store.put(plan as CallPlan);
         console.log(`Call plan saved from ${file}; the next call follows it.`);
+        break;
+      }
+      case 'distribution show': {
+        const settings = await new DistributionStore(redis).get();
+        if (values.json) console.log(JSON.stringify(settings));
+        else console.log(await describeDistribution(settings, users));
+        break;
+      }
+      case 'distribution set': {
+        const store = new DistributionStore(redis);
+        const settings: Record<string, unknown> = { ...(await store.get()) };
+        if (values.strategy !== undefined) settings['strategy'] = values.strategy;
+        if (values.order !== undefined) {
+          const order: string[] = [];
+          for (const email of listOf(values.order)) {
+            const user = await users.findByEmail(email);
+            if (!user) throw new ClientError(404, `No user with the email ${email}.`);
+            order.push(user.id);
+          }
+          settings['fixedOrder'] = order;
+        }
+        if (values['wrap-up'] !== undefined) settings['wrapUpSeconds'] = integerOf(values['wrap-up'], 'wrap-up');
+        if (values['auto-pause'] !== undefined)
+          settings['autoPauseAfter'] = integerOf(values['auto-pause'], 'auto-pause');
+        const ringTimeout = values['ring-timeout'];
+        if (ringTimeout === 'default') delete settings['ringTimeoutSeconds'];
+        else if (ringTimeout !== undefined) settings['ringTimeoutSeconds'] = integerOf(ringTimeout, 'ring-timeout');
+        const problems = await distributionProblems(settings, users);
+        if (problems.length > 0)
+          throw new Error(`The distribution settings were not saved:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        await store.put(settings as DistributionSettings);
+        console.log(
+          `Distribution settings saved; the next call follows them:\n${await describeDistribution(settings as DistributionSettings, users)}`,
+        );
         break;
       }
       default:

@@ -74,7 +74,8 @@ export const ConfigSchema = Type.Object({
     default: 25,
     minimum: 2,
     maximum: 60,
-    description: 'how long a workstation rings before the call moves on (2 to 60)',
+    description:
+      'how long a workstation rings before the call moves on (2 to 60), unless the distribution settings name a ring timeout',
   }),
   // A patient whose line drops without a BYE would otherwise wait, hearing music into nothing, until
   // rtpengine's 2 h timeout. The probe is an in-dialog OPTIONS; Kamailio answers 408 for a patient

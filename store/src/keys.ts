@@ -7,7 +7,9 @@ export const RedisKeys = {
   /**
    * hash: userId, workstationId, state (AgentState), idleSince (epoch ms); callId while ringing or on
    * a call; pausedUntil and pausedAt (epoch ms) while paused; lastPausedAt and lastPauseEndedAt after
-   * a pause, until the missed calls are dismissed (docs/presence-and-pause.md)
+   * a pause, until the missed calls are dismissed (docs/presence-and-pause.md); pauseReason
+   * (wrap-up | no-answer) while paused by the distribution settings; missedRings, the unanswered
+   * rings in a row (issue 16)
    */
   agent: (userId: string) => `agent:${userId}`,
   /** hash {id, name, kind, sipUser (desk phones)}: a workstation (signaling's WorkstationStore) */
@@ -128,6 +130,12 @@ export const RedisKeys = {
   // The call plan (issue 15, docs/call-plan.md); written and read only through CallPlanStore.
   /** string: the CallPlan as JSON; absent = DEFAULT_CALL_PLAN */
   callPlan: 'call-plan',
+  /**
+   * hash (issue 16, DistributionStore): strategy, fixedOrder (JSON array of userIds), wrapUpSeconds,
+   * autoPauseAfter, ringTimeoutSeconds (absent: RING_TIMEOUT_SECONDS); the agent scripts read
+   * wrapUpSeconds and autoPauseAfter at every release
+   */
+  distribution: 'settings:distribution',
   /**
    * hash: "<lang>/<name>" (or "hold-music") -> PromptUpload as JSON, the managers' uploaded prompts
    * and hold music (PromptUploadStore; the files themselves are in PROMPTS_DIR, docs/call-plan.md "Prompts")

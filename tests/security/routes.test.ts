@@ -92,6 +92,7 @@ declare('manager', 'GET,HEAD', '/api/statistics');
 declare('manager', 'GET,HEAD,PUT', '/api/settings/outbound-policy');
 declare('manager', 'GET,HEAD,PUT', '/api/settings/call-plan');
 declare('manager', 'GET,HEAD', '/api/settings/call-plan/preview');
+declare('manager', 'GET,HEAD,PUT', '/api/settings/distribution');
 declare('manager', 'GET,HEAD', '/api/settings/prompts', '/api/settings/prompts/:lang/:name/audio');
 declare('manager', 'PUT,DELETE', '/api/settings/prompts/:lang/:name');
 declare('manager', 'GET,HEAD', '/api/settings/hold-music/audio');

@@ -6,6 +6,7 @@ import {
   type MissedCall,
   type MissedCalls,
   type Workstation,
+  isPauseReason,
 } from '@deskline/protocol';
 import { AgentRecord, RedisKeys, callFromHash, type PauseResult } from '@deskline/store';
 import { ClientError } from '../errors.js';
@@ -40,12 +41,13 @@ export class AgentService {
   }
 
   async status(userId: string): Promise<AgentStatus> {
-    const [state, workstationId, pausedUntil, pausedAt] = await this.redis.hmget(
+    const [state, workstationId, pausedUntil, pausedAt, pauseReason] = await this.redis.hmget(
       RedisKeys.agent(userId),
       'state',
       'workstationId',
       'pausedUntil',
       'pausedAt',
+      'pauseReason',
     );
     const workstation = workstationId ? await this.workstations.get(workstationId) : undefined;
     if (!workstation) return { state: 'offline' };
@@ -53,6 +55,7 @@ export class AgentService {
     if (status.state === 'paused' && pausedUntil) {
       status.pausedUntil = Number(pausedUntil);
       if (pausedAt) status.pausedAt = Number(pausedAt);
+      if (isPauseReason(pauseReason)) status.pauseReason = pauseReason;
     }
     return status;
   }

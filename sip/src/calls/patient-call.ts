@@ -61,7 +61,6 @@ export interface PatientCallDeps {
   routing: RoutingHooks;
   holdMusicFile: string;
   skipIntro: boolean;
-  ringTimeoutMs: number;
   /** PATIENT_KEEPALIVE_SECONDS, in ms. */
   keepaliveMs: number;
   /** The queue of adopted calls' first keepalives (one per process). */
@@ -127,6 +126,8 @@ export class PatientCall {
   private readonly request: IncomingInviteRequest | undefined;
   private leg: PatientLeg | undefined;
   private step: CallStep | undefined;
+  /** The agents who let this call ring out: the router tries the others first (ring-order.ts). */
+  readonly missedBy = new Set<string>();
   /** The agent claimed for this call (ringing or on the call), until released in Redis. */
   private agent: Agent | undefined;
   private agentLeg: AgentLeg | undefined;
@@ -358,7 +359,7 @@ export class PatientCall {
    * Rings an agent the router has claimed in Redis (agent `ringing`, call out of calls:waiting).
    * False when the call is no longer waiting; the claim is then the router's to undo.
    */
-  ring(agent: Agent): boolean {
+  ring(agent: Agent, options: { timeoutMs: number }): boolean {
     if (!this.routable) return false;
     this.timings?.mark('claimed');
     const musicNotAsked = this.step instanceof WaitWithMusicStep && !this.step.asked;
@@ -377,7 +378,7 @@ export class PatientCall {
         agent,
         callId: this.id,
         callerNumber: this.view.from,
-        timeoutMs: this.deps.ringTimeoutMs,
+        timeoutMs: options.timeoutMs,
         log: this.log,
         onAnswered: (leg) => this.onAgentAnswered(agent, leg),
         onFailed: (failure, tag) => void this.onRingFailed(agent, failure, tag),
@@ -990,9 +991,11 @@ export class PatientCall {
       if (!this.ending) this.log.warn({ err, tag }, "could not delete the agent's rtpengine branch");
     });
     this.backToWaiting();
+    const missed = failure.reason === 'no-answer';
+    if (missed) this.missedBy.add(agent.userId);
     this.deps.routing.ringFailed(agent, failure);
     this.waitInQueue('ring-failed');
-    await this.releaseAgent();
+    await this.releaseAgent({ missed });
   }
 
   /**
@@ -1040,13 +1043,19 @@ export class PatientCall {
     this.moveTo('waiting', {}, { remove: ['ring'] });
   }
 
-  private async releaseAgent(): Promise<void> {
+  /** `missed`: the agent let the call ring out (counts towards the auto-pause). */
+  private async releaseAgent(options: { missed?: boolean } = {}): Promise<void> {
     const agent = this.agent;
     if (!agent) return;
     this.agent = undefined;
     try {
-      const released = await this.deps.agents.release(agent.userId, this.id);
-      if (!released)
+      const released = await this.deps.agents.release(agent.userId, this.id, Date.now(), options);
+      if (released !== true && released !== false)
+        this.log.info(
+          { userId: agent.userId, pauseReason: released.pauseReason },
+          'the agent is paused by the distribution settings',
+        );
+      else if (!released)
         this.log.info({ userId: agent.userId }, 'the agent had moved on (logged out, paused, switched): left as is');
     } catch (err) {
       this.log.error({ err, userId: agent.userId }, 'could not make the agent available again');

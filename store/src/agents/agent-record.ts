@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { PAUSE_MAX_MINUTES, type PauseReason } from '@deskline/protocol';
 import { RedisKeys, RedisStreams } from '../keys.js';
 import type { AgentPosition } from './agent-table.js';
 import {
@@ -180,23 +181,34 @@ export class AgentRecord {
     return reply[0] === 'on-call' || reply[0] === 'paused' ? { outcome: reply[0] } : refused(reply);
   }
 
-  /** The call no longer needs the agent: available again, or still paused without the call. */
+  /**
+   * The call no longer needs the agent: available again, or still paused without the call, or paused
+   * by the distribution settings (`pauseReason`): a wrap-up after a call, or an auto-pause after the
+   * agent's `missed` ring (one that timed out unanswered) made too many in a row.
+   */
   async release(
     userId: string,
     callId: string,
     now = Date.now(),
-  ): Promise<{ outcome: 'available' | 'paused' } | Refused> {
+    options: { missed?: boolean } = {},
+  ): Promise<{ outcome: 'available' } | { outcome: 'paused'; pauseReason?: PauseReason } | Refused> {
     const reply = (await this.redis.eval(
       RELEASE,
-      3,
+      5,
       RedisKeys.agent(userId),
       RedisKeys.idleAgents,
       RedisStreams.teamEvents,
+      RedisKeys.pauseEnds,
+      RedisKeys.distribution,
       userId,
       callId,
       String(now),
+      options.missed ? '1' : '0',
+      String(PAUSE_MAX_MINUTES * 60_000),
     )) as Reply;
-    return reply[0] === 'available' || reply[0] === 'paused' ? { outcome: reply[0] } : refused(reply);
+    if (reply[0] === 'available') return { outcome: 'available' };
+    if (reply[0] !== 'paused') return refused(reply);
+    return reply[1] ? { outcome: 'paused', pauseReason: reply[1] as PauseReason } : { outcome: 'paused' };
   }
 
   private async runPause(

@@ -19,6 +19,12 @@ import type { AgentState } from '@deskline/protocol';
  *    │                                     │ answer, pause, extend: stays
  *    │                                     └ end-pause ─> ringing | on-call | available
  *
+ * Wrap-up and auto-pause (issue 16): the distribution settings, read by the release script, make a
+ * release a pause with a `pauseReason`, ended like any pause (its end, "Ready now", "I'm back"):
+ *
+ *    on-call ── release, wrapUpSeconds > 0 ─────────────────────> paused (wrap-up, wrapUpSeconds long)
+ *    ringing ── release of the autoPauseAfter-th missed ring ──> paused (no-answer, the longest pause)
+ *
  * pick also keeps an agent where they are when they change workstation (available, paused); pause and
  * extend from `paused` only move the pause's end.
  */
@@ -50,7 +56,8 @@ export const AGENT_TABLE: Readonly<Record<AgentMove, Row>> = {
   claim: { available: ['ringing'] },
   // A paused agent who answers talks all the same, and stays paused until the pause or the call ends.
   answer: { ringing: ['on-call'], 'paused-on-call': ['paused-on-call'] },
-  release: { ringing: ['available'], 'on-call': ['available'], 'paused-on-call': ['paused'] },
+  // Wrap-up after a call, or auto-pause after unanswered rings, make the release a pause.
+  release: { ringing: ['available', 'paused'], 'on-call': ['available', 'paused'], 'paused-on-call': ['paused'] },
 };
 
 export function canMoveAgent(move: AgentMove, from: AgentPosition, to: AgentPosition): boolean {

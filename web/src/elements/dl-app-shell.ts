@@ -31,6 +31,7 @@ import './dl-team-list.js';
 import './dl-registration-status.js';
 import './dl-outbound-policy.js';
 import './dl-call-plan.js';
+import './dl-distribution.js';
 import './dl-prompts-admin.js';
 import './dl-statistics.js';
 import './dl-subjects-admin.js';
@@ -60,7 +61,7 @@ const FINISH_CALL_FIRST = 'Finish the current call before changing workstation.'
  * What the work area shows: the call board for everyone; managers also keep the subjects, see
  * statistics, set the callback policy and the call plan, and replace the prompts callers hear.
  */
-type View = 'board' | 'subjects' | 'statistics' | 'callback-policy' | 'call-plan' | 'prompts';
+type View = 'board' | 'subjects' | 'statistics' | 'callback-policy' | 'call-plan' | 'prompts' | 'distribution';
 
 const VIEWS: ReadonlyArray<{ id: View; label: string }> = [
   { id: 'board', label: 'Call board' },
@@ -69,6 +70,7 @@ const VIEWS: ReadonlyArray<{ id: View; label: string }> = [
   { id: 'callback-policy', label: 'Callback policy' },
   { id: 'call-plan', label: 'Call plan' },
   { id: 'prompts', label: 'Prompts' },
+  { id: 'distribution', label: 'Distribution' },
 ];
 
 /**
@@ -351,6 +353,7 @@ export class DlAppShell extends LitElement {
             ?can-extend=${pause.canExtend}
             ?pending=${pause.pending}
             .error=${this.pausing ? '' : pause.error}
+            .reason=${pause.pauseReason}
             @pause-extend=${() => void pause.extend()}
             @pause-end=${() => void pause.resume()}
           ></dl-pause-panel>`
@@ -396,6 +399,8 @@ export class DlAppShell extends LitElement {
         return html`<dl-call-plan .api=${this.api}></dl-call-plan>`;
       case 'prompts':
         return html`<dl-prompts-admin .api=${this.api}></dl-prompts-admin>`;
+      case 'distribution':
+        return html`<dl-distribution .api=${this.api} .team=${this.#push.team}></dl-distribution>`;
       case 'board':
         return html`<dl-task-board
           .tasks=${this.#push.tasks}

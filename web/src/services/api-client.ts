@@ -147,6 +147,8 @@ export class ApiClient extends EventTarget implements RouteMethods {
   readonly callPlan = this.#route(API_ROUTES.callPlan);
   /** 400: the problems, one per line of the error's message; the stored plan is unchanged. */
   readonly setCallPlan = this.#route(API_ROUTES.setCallPlan);
+  readonly distribution = this.#route(API_ROUTES.distribution);
+  readonly setDistribution = this.#route(API_ROUTES.setDistribution);
   /** What a caller would hear at `at` (ISO date-time), by the stored plan. */
   readonly previewCallPlan = this.#route(API_ROUTES.previewCallPlan);
   /** Every prompt in every language: built-in or uploaded (managers). Previews load promptAudioUrl(). */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
 import { OutboundPolicyStore } from '@deskline/outbound-policy';
-import { CallPlanStore } from '@deskline/store';
+import { CallPlanStore, DistributionStore } from '@deskline/store';
 import { PromptUploadStore } from '@deskline/store';
 import type { Config } from '../../config.js';
 import { AccountService } from '../../services/account-service.js';
@@ -33,6 +33,7 @@ declare module 'fastify' {
     subjects: SubjectStore;
     outboundPolicy: OutboundPolicyStore;
     callPlan: CallPlanStore;
+    distribution: DistributionStore;
     prompts: PromptLibrary;
     /** Voicemail messages: metadata and audio files (RECORDINGS_DIR). */
     voicemail: VoicemailService;
@@ -87,6 +88,7 @@ export default fp(
     // Kamailio reads the policy's prefixes from Redis: they must be there before the first callback.
     await app.outboundPolicy.ensure();
     app.decorate('callPlan', new CallPlanStore(app.redis));
+    app.decorate('distribution', new DistributionStore(app.redis));
   },
   { name: 'stores', dependencies: ['redis'] },
 );
