@@ -19,6 +19,11 @@ export const TeamMemberSchema = Type.Object({
   workstation: Type.Optional(WorkstationSchema),
   /** Epoch ms at which a pause ends by itself; only when `state` is `paused`. */
   pausedUntil: Type.Optional(Type.Integer()),
+  /**
+   * A manager took the user off their workstation (`by`, their name, at epoch ms `at`); only while
+   * `state` is `offline`, until the user picks a workstation again.
+   */
+  forcedOff: Type.Optional(Type.Object({ by: Type.String(), at: Type.Integer() })),
   /** The user has the app open now (at least one push socket, on any signaling instance). */
   online: Type.Boolean(),
 });

@@ -7,7 +7,9 @@ export const RedisKeys = {
   /**
    * hash: userId, workstationId, state (AgentState), idleSince (epoch ms); callId while ringing or on
    * a call; pausedUntil and pausedAt (epoch ms) while paused; lastPausedAt and lastPauseEndedAt after
-   * a pause, until the missed calls are dismissed (docs/presence-and-pause.md)
+   * a pause, until the missed calls are dismissed (docs/presence-and-pause.md); after a manager took
+   * the user off their workstation, only forcedOffBy (the manager's name), forcedOffAt (epoch ms) and
+   * forcedOffFrom (the workstationId), until the next pick
    */
   agent: (userId: string) => `agent:${userId}`,
   /** hash {id, name, kind, sipUser (desk phones)}: a workstation (signaling's WorkstationStore) */
@@ -58,6 +60,10 @@ export const RedisKeys = {
   session: (digest: string) => `session:${digest}`,
   /** set of the digests of a user's sessions */
   userSessions: (userId: string) => `user-sessions:${userId}`,
+  /** string with TTL: the userId a one-time setup link is for, under the SHA-256 of its token (taken once, GETDEL) */
+  setupToken: (digest: string) => `setup-token:${digest}`,
+  /** string with TTL: the digest of the user's one setup link still valid, so that a new link voids the old */
+  userSetupToken: (userId: string) => `user-setup-token:${userId}`,
   /** string with TTL: the new digest of a session renewed under a new id */
   sessionRenamed: (digest: string) => `session-renamed:${digest}`,
   /** set of every workstationId */
