@@ -174,7 +174,10 @@ export const API_ROUTES = {
   createUser: {
     method: 'POST',
     path: '/api/users',
-    schema: { body: CreateUserBodySchema, response: { 201: CreatedUserSchema, ...errorResponses, 409: ApiErrorSchema } },
+    schema: {
+      body: CreateUserBodySchema,
+      response: { 201: CreatedUserSchema, ...errorResponses, 409: ApiErrorSchema },
+    },
   },
   /** 409 when the user is the last manager who can log in. */
   disableUser: {

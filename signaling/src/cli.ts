@@ -247,8 +247,7 @@ async function main(argv: string[]): Promise<void> {
         console.log(
           `Setup link for ${email} (once, until ${new Date(issued.setupExpiresAt).toISOString()}):\n  ${origin}${setupLinkPath(issued.setupToken)}`,
         );
-      if (issued.password !== undefined)
-        console.log(`Password for ${email}, shown this once:\n  ${issued.password}`);
+      if (issued.password !== undefined) console.log(`Password for ${email}, shown this once:\n  ${issued.password}`);
     };
     const userByEmail = async (): Promise<string> => {
       const email = required(values.email, 'email');

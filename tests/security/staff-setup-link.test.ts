@@ -31,7 +31,13 @@ test.before.each(async () => {
 });
 
 const setUp = (token: string, headers: Record<string, string> = {}, cookies: Record<string, string> = {}) =>
-  fixture.app.inject({ method: 'POST', url: '/api/auth/setup', payload: { token, password: PASSWORD }, headers, cookies });
+  fixture.app.inject({
+    method: 'POST',
+    url: '/api/auth/setup',
+    payload: { token, password: PASSWORD },
+    headers,
+    cookies,
+  });
 
 const passwordHash = async (): Promise<string | undefined> => (await fixture.app.users.get(ben.id))?.passwordHash;
 

@@ -1,10 +1,4 @@
-import type {
-  CreatedUser,
-  CredentialSetup,
-  IssuedCredentials,
-  PublicUser,
-  Role,
-} from '@deskline/protocol';
+import type { CreatedUser, CredentialSetup, IssuedCredentials, PublicUser, Role } from '@deskline/protocol';
 import { ClientError } from '../errors.js';
 import type { AgentService } from './agent-service.js';
 import { generatePassword } from './generated-password.js';
@@ -31,7 +25,9 @@ export class AccountService {
    * Adds a user: with the password given, or else (`setup`) with a one-time setup link (the default)
    * or a generated password, which the answer carries this once.
    */
-  async create(input: Omit<NewUser, 'password'> & { password?: string; setup?: CredentialSetup }): Promise<CreatedUser> {
+  async create(
+    input: Omit<NewUser, 'password'> & { password?: string; setup?: CredentialSetup },
+  ): Promise<CreatedUser> {
     const { setup = 'link', ...fields } = input;
     if (fields.password !== undefined) return this.users.create(fields);
     const password = setup === 'password' ? generatePassword() : undefined;
@@ -43,7 +39,8 @@ export class AccountService {
   async setRole(userId: string, role: Role): Promise<PublicUser> {
     const user = await this.existing(userId);
     if (user.role === role) return toPublicUser(user);
-    if (user.role === 'manager') await this.keepAManager(user, `${user.displayName} is the last manager: make someone else a manager first.`);
+    if (user.role === 'manager')
+      await this.keepAManager(user, `${user.displayName} is the last manager: make someone else a manager first.`);
     await this.users.setRole(userId, role);
     return toPublicUser({ ...user, role });
   }
@@ -70,7 +67,10 @@ export class AccountService {
    * used, has expired or never existed, and for a disabled user.
    */
   async completeSetup(token: string, password: string): Promise<StoredUser> {
-    const invalid = new ClientError(400, 'This setup link is not valid any more: it was used, or it expired. Ask a manager for a new one.');
+    const invalid = new ClientError(
+      400,
+      'This setup link is not valid any more: it was used, or it expired. Ask a manager for a new one.',
+    );
     const userId = await this.setupLinks.peek(token);
     const user = userId === undefined ? undefined : await this.users.get(userId);
     if (!user || user.disabled) throw invalid;

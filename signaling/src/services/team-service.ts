@@ -64,8 +64,7 @@ export class TeamService {
     const rows = userIds.map((_, index) => {
       const [id, displayName, email, role, disabled, avatarVersion] = replies[3 * index]?.[1] as (string | null)[];
       const [state, workstationId, pausedUntil, forcedOffBy, forcedOffAt] = replies[3 * index + 1]?.[1] as (
-        | string
-        | null
+        string | null
       )[];
       const heartbeat = replies[3 * index + 2]?.[1] as string | null;
       if (workstationId) wanted.add(workstationId);

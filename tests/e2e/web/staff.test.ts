@@ -113,7 +113,10 @@ function registered(name: string): Promise<unknown> {
 async function pick(page: Page, name: string): Promise<void> {
   const registration = registered(name);
   await page.getByRole('button', { name }).click();
-  await page.getByRole('status').filter({ hasText: `Ready for calls on ${name}` }).waitFor({ timeout: TIMEOUT });
+  await page
+    .getByRole('status')
+    .filter({ hasText: `Ready for calls on ${name}` })
+    .waitFor({ timeout: TIMEOUT });
   await registration;
 }
 
@@ -141,7 +144,10 @@ test('a manager adds Ben from the Staff view; Ben sets his password with the set
   await view.getByLabel('Role', { exact: true }).selectOption('employee');
   await view.getByRole('radio', { name: 'Setup link' }).check();
   await view.getByRole('button', { name: 'Add user' }).click();
-  await view.getByRole('status').filter({ hasText: `Added ${BEN.displayName}.` }).waitFor({ timeout: TIMEOUT });
+  await view
+    .getByRole('status')
+    .filter({ hasText: `Added ${BEN.displayName}.` })
+    .waitFor({ timeout: TIMEOUT });
   const link = await view.getByRole('textbox', { name: `Setup link for ${BEN.displayName}` }).inputValue();
   assert.match(link, new RegExp(`^${stack.base}/#setup=[A-Za-z0-9_-]{43}$`));
   await staffEntry(maria, BEN.displayName).getByText('Not logged in').waitFor({ timeout: TIMEOUT });
@@ -177,7 +183,10 @@ test('a manager adds Ben from the Staff view; Ben sets his password with the set
     await again.getByLabel('New password', { exact: true }).fill('somebody else password');
     await again.getByLabel('Repeat the new password').fill('somebody else password');
     await again.getByRole('button', { name: 'Set password and log in' }).click();
-    await again.getByRole('alert').filter({ hasText: 'This setup link is not valid any more' }).waitFor({ timeout: TIMEOUT });
+    await again
+      .getByRole('alert')
+      .filter({ hasText: 'This setup link is not valid any more' })
+      .waitFor({ timeout: TIMEOUT });
   } finally {
     await stranger.close();
   }

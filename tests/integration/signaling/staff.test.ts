@@ -16,7 +16,15 @@ import {
 } from '@deskline/protocol';
 import { RedisKeys } from '@deskline/store';
 import { Staff } from '../../helpers/staff.js';
-import { asUser, createUser, login, loginOk, sessionCookie, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
+import {
+  asUser,
+  createUser,
+  login,
+  loginOk,
+  sessionCookie,
+  useFreshApp,
+  type LoggedIn,
+} from '../../helpers/signaling.js';
 
 const fixture = useFreshApp(test);
 const NEW_PASSWORD = 'a password of my own';
@@ -55,14 +63,18 @@ test('a user added without a password gets a setup link; it sets their password 
   // Nothing logs Ben in before he chose his password.
   assert.is((await login(fixture.app, 'ben@clinic.example', 'correct horse battery')).statusCode, 401);
 
-  const used = await setUp(ben.setupToken!);
+  const used = await setUp(ben.setupToken);
   assert.is(used.statusCode, 200, used.body);
   assert.is(used.json<SessionInfo>().user.id, ben.id);
-  const me = await fixture.app.inject({ method: 'GET', url: '/api/me', cookies: { [SESSION_COOKIE]: sessionCookie(used) } });
+  const me = await fixture.app.inject({
+    method: 'GET',
+    url: '/api/me',
+    cookies: { [SESSION_COOKIE]: sessionCookie(used) },
+  });
   assert.is(me.statusCode, 200, 'the link logged him in');
   assert.is((await login(fixture.app, 'ben@clinic.example', NEW_PASSWORD)).statusCode, 200);
 
-  const again = await setUp(ben.setupToken!, 'another password of mine');
+  const again = await setUp(ben.setupToken, 'another password of mine');
   assert.is(again.statusCode, 400);
   assert.match(again.json<ApiError>().message, /not valid any more/);
   assert.is((await login(fixture.app, 'ben@clinic.example', NEW_PASSWORD)).statusCode, 200, 'unchanged');
@@ -156,7 +168,9 @@ for (const setup of ['link', 'password'] as const) {
 test('a new link voids the previous one', async () => {
   const first = (await addBen()).json<CreatedUser>();
   const ben = first.id;
-  const second = (await asUser(fixture.app, maria, 'POST', `/api/users/${ben}/password`, { setup: 'link' })).json<IssuedCredentials>();
+  const second = (
+    await asUser(fixture.app, maria, 'POST', `/api/users/${ben}/password`, { setup: 'link' })
+  ).json<IssuedCredentials>();
   assert.is((await setUp(first.setupToken!)).statusCode, 400);
   assert.is((await setUp(second.setupToken!)).statusCode, 200);
 });
@@ -182,7 +196,9 @@ test('force-off takes an absent employee off their workstation: out of the idle 
   assert.is(twice.json<ApiError>().message, 'anna is not on a workstation.');
   // Picking a workstation again clears the note.
   await staff.available(annaId, workstation.id);
-  const back = (await asUser(fixture.app, anna, 'GET', '/api/team')).json<TeamMember[]>().find((m) => m.userId === annaId)!;
+  const back = (await asUser(fixture.app, anna, 'GET', '/api/team'))
+    .json<TeamMember[]>()
+    .find((m) => m.userId === annaId)!;
   assert.is(back.state, 'available');
   assert.is(back.forcedOff, undefined);
 });

@@ -12,9 +12,7 @@ const debug = log('dl:app');
 const SESSION_ENDED_NOTICE = 'Your session has ended. Please log in again.';
 
 type View =
-  | { name: 'starting' }
-  | { name: 'login'; notice: string; setupToken?: string }
-  | { name: 'shell'; user: PublicUser };
+  { name: 'starting' } | { name: 'login'; notice: string; setupToken?: string } | { name: 'shell'; user: PublicUser };
 
 /**
  * The token of a setup link the page was opened with (`/#setup=…`), taken out of the address at once,

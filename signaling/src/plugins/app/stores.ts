@@ -61,7 +61,10 @@ export default fp(
     app.decorate('team', new TeamService(app.redis, app.workstations, app.presence));
     app.decorate('loginLimiter', new LoginLimiter(app.redis, loginLimitsFrom(config)));
     app.decorate('loginMetrics', { verifications: 0, refusals: 0 });
-    app.decorate('accounts', new AccountService(app.users, app.sessions, app.agents, app.loginLimiter, new SetupLinks(app.redis)));
+    app.decorate(
+      'accounts',
+      new AccountService(app.users, app.sessions, app.agents, app.loginLimiter, new SetupLinks(app.redis)),
+    );
     app.decorate('profiles', new ProfileStore(app.redis));
     app.decorate('subjects', new SubjectStore(app.redis));
     app.decorate('voicemail', new VoicemailService(app.redis, config.RECORDINGS_DIR));

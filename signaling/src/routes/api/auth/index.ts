@@ -64,11 +64,15 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
 
   // A setup link (docs/managers.md, "Staff"): the user sets their password and is logged in. Public:
   // the token is the proof; a CSRF token cannot exist before a session, and the Origin check applies.
-  app.post('/setup', { config: { access: 'public' }, schema: API_ROUTES.setupAccount.schema }, async (request, reply) => {
-    const user = await app.accounts.completeSetup(request.body.token, request.body.password);
-    request.log.info({ userId: user.id }, 'password set with a setup link; login');
-    return startSession(request, reply, user);
-  });
+  app.post(
+    '/setup',
+    { config: { access: 'public' }, schema: API_ROUTES.setupAccount.schema },
+    async (request, reply) => {
+      const user = await app.accounts.completeSetup(request.body.token, request.body.password);
+      request.log.info({ userId: user.id }, 'password set with a setup link; login');
+      return startSession(request, reply, user);
+    },
+  );
 
   app.post('/logout', { config: { access: 'session' }, schema: API_ROUTES.logout.schema }, async (request, reply) => {
     const { user, session } = authenticated(request);

@@ -59,32 +59,27 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.post(
-    '/:id/enable',
-    { config: { access: 'manager' }, schema: API_ROUTES.enableUser.schema },
-    async (request) => {
-      const user = await app.accounts.enable(request.params.id);
-      request.log.info({ userId: user.id, by: request.user?.id }, 'user enabled');
-      return user;
-    },
-  );
+  app.post('/:id/enable', { config: { access: 'manager' }, schema: API_ROUTES.enableUser.schema }, async (request) => {
+    const user = await app.accounts.enable(request.params.id);
+    request.log.info({ userId: user.id, by: request.user?.id }, 'user enabled');
+    return user;
+  });
 
-  app.put(
-    '/:id/role',
-    { config: { access: 'manager' }, schema: API_ROUTES.setUserRole.schema },
-    async (request) => {
-      const user = await app.accounts.setRole(request.params.id, request.body.role);
-      request.log.info({ userId: user.id, role: user.role, by: request.user?.id }, 'user role changed');
-      return user;
-    },
-  );
+  app.put('/:id/role', { config: { access: 'manager' }, schema: API_ROUTES.setUserRole.schema }, async (request) => {
+    const user = await app.accounts.setRole(request.params.id, request.body.role);
+    request.log.info({ userId: user.id, role: user.role, by: request.user?.id }, 'user role changed');
+    return user;
+  });
 
   app.post(
     '/:id/password',
     { config: { access: 'manager' }, schema: API_ROUTES.resetUserPassword.schema },
     async (request) => {
       const issued = await app.accounts.resetCredentials(request.params.id, request.body.setup);
-      request.log.info({ userId: request.params.id, setup: request.body.setup, by: request.user?.id }, 'password reset');
+      request.log.info(
+        { userId: request.params.id, setup: request.body.setup, by: request.user?.id },
+        'password reset',
+      );
       return issued;
     },
   );
