@@ -68,15 +68,11 @@ return {'picked', to, agent[2] or '', agent[4] or '', agent[5] or ''}`,
 );
 
 /**
- * Takes the user off their workstation (logout, or leaving it on purpose), from wherever they are; a
- * pause ends with it. The workstation is let go only if the user still holds it.
- *   KEYS: agent:<userId>, agents:idle, agents:pause-ends, stream:team-events
- *   ARGV: userId
- *   returns: {'left', workstationId or ''} | {'refused', reason, from}
+ * leave and force-off: checks the move, lets the workstation go if the user still holds it, and
+ * deletes the agent (out of the idle agents and the pause schedule); `agent` is left for the caller.
+ *   KEYS: agent:<userId>, agents:idle, agents:pause-ends, stream:team-events   ARGV[1]: userId
  */
-export const LEAVE = agentScript(
-  'leave',
-  `
+const takeOff = `
 local agent = redis.call('HMGET', KEYS[1], 'state', 'workstationId', 'callId')
 local from = position(agent)
 local to = 'offline'
@@ -88,7 +84,19 @@ redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('PUBLISH', '${RedisChannels.pauseChanged}', ARGV[1])
-${teamEvent('KEYS[4]', 'ARGV[1]')}
+${teamEvent('KEYS[4]', 'ARGV[1]')}`;
+
+/**
+ * Takes the user off their workstation (logout, or leaving it on purpose), from wherever they are; a
+ * pause ends with it. The workstation is let go only if the user still holds it.
+ *   KEYS: agent:<userId>, agents:idle, agents:pause-ends, stream:team-events
+ *   ARGV: userId
+ *   returns: {'left', workstationId or ''} | {'refused', reason, from}
+ */
+export const LEAVE = agentScript(
+  'leave',
+  `
+${takeOff}
 return {'left', agent[2] or ''}`,
 );
 
@@ -103,19 +111,8 @@ return {'left', agent[2] or ''}`,
 export const FORCE_OFF = agentScript(
   'force-off',
   `
-local agent = redis.call('HMGET', KEYS[1], 'state', 'workstationId', 'callId')
-local from = position(agent)
-local to = 'offline'
-${refuse}
-if redis.call('GET', '${HOLDER_PREFIX}' .. agent[2]) == ARGV[1] then
-  redis.call('DEL', '${HOLDER_PREFIX}' .. agent[2])
-end
-redis.call('DEL', KEYS[1])
+${takeOff}
 redis.call('HSET', KEYS[1], 'forcedOffBy', ARGV[2], 'forcedOffAt', ARGV[3], 'forcedOffFrom', agent[2])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('PUBLISH', '${RedisChannels.pauseChanged}', ARGV[1])
-${teamEvent('KEYS[4]', 'ARGV[1]')}
 return {'forced-off', agent[2]}`,
 );
 
