@@ -109,6 +109,17 @@ function registered(name: string): Promise<unknown> {
   );
 }
 
+/** Resolves once the workstation's browser phone has lost its registration with Kamailio (from now on). */
+function unregistered(name: string): Promise<unknown> {
+  const user = browserSipUser(workstations[name]!.id);
+  const from = registrations.messages.length;
+  return registrations.waitFor(
+    (event) => registrations.messages.indexOf(event) >= from && event.user === user && !event.registered,
+    `${user} unregistered`,
+    TIMEOUT,
+  );
+}
+
 /** Picks the workstation in the picker shown after login; resolves once its phone is registered. */
 async function pick(page: Page, name: string): Promise<void> {
   const registration = registered(name);
@@ -224,6 +235,7 @@ test('the manager takes an absent employee off her workstation: her page says wh
 
   const entry = staffEntry(maria, STAFF.anna.displayName);
   await entry.getByText('Logged in, on Reception 2 (available)').waitFor({ timeout: TIMEOUT });
+  const annaPhoneGone = unregistered('Reception 2');
   const clicked = Date.now();
   await entry.getByRole('button', { name: `Take ${STAFF.anna.displayName} off Reception 2` }).click();
   await anna
@@ -231,7 +243,9 @@ test('the manager takes an absent employee off her workstation: her page says wh
     .filter({ hasText: `${STAFF.maria.displayName} took you off your workstation` })
     .waitFor({ timeout: TIMEOUT });
   const told = Date.now() - clicked;
+  // Her page offers the workstations again, and her browser's phone is off Kamailio.
   await anna.getByRole('button', { name: 'Reception 2' }).waitFor({ timeout: TIMEOUT });
+  await annaPhoneGone;
   await staffView(maria)
     .getByRole('status')
     .filter({ hasText: `${STAFF.anna.displayName} is off Reception 2; calls skip them from now on.` })
