@@ -56,12 +56,23 @@ export const LoginBodySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * How a new user, or one whose password is reset, gets in (docs/managers.md, "Staff"): `link`, a
+ * one-time setup link (single use, expiring) with which they set their own password and are logged
+ * in; `password`, a generated password, shown once.
+ */
+export const CREDENTIAL_SETUPS = ['link', 'password'] as const;
+export type CredentialSetup = (typeof CREDENTIAL_SETUPS)[number];
+
 export const CreateUserBodySchema = Type.Object(
   {
     email: EmailSchema,
     displayName: Type.String({ minLength: 1, maxLength: DISPLAY_NAME_MAX_LENGTH * 2 }),
     role: RoleSchema,
-    password: Type.String({ maxLength: PASSWORD_MAX_LENGTH * 4 }),
+    /** The password, set by whoever creates the user (the CLI, tests); without it, `setup` says how the user gets in. */
+    password: Type.Optional(Type.String({ maxLength: PASSWORD_MAX_LENGTH * 4 })),
+    /** Without a password: a one-time setup link (the default) or a generated password, answered once (staff.ts). */
+    setup: Type.Optional(literalUnion(CREDENTIAL_SETUPS)),
   },
   { additionalProperties: false },
 );

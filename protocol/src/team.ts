@@ -22,6 +22,11 @@ export const TeamMemberSchema = Type.Object({
   pausedUntil: Type.Optional(Type.Integer()),
   /** While paused by the distribution settings: `wrap-up` after a call, `no-answer` after missed rings. */
   pauseReason: Type.Optional(PauseReasonSchema),
+  /**
+   * A manager took the user off their workstation (`by`, their name, at epoch ms `at`); only while
+   * `state` is `offline`, until the user picks a workstation again.
+   */
+  forcedOff: Type.Optional(Type.Object({ by: Type.String(), at: Type.Integer() })),
   /** The user has the app open now (at least one push socket, on any signaling instance). */
   online: Type.Boolean(),
 });

@@ -109,6 +109,20 @@ export class AgentService {
   }
 
   /**
+   * A manager takes the user off their workstation (they went home with it picked): the router skips
+   * them at once, the workstation's SIP credentials stop working, and the user's panel learns who did
+   * it (TeamMember.forcedOff). Refused (409) during a call, and when they are on no workstation.
+   */
+  async forceOff(userId: string, displayName: string, byName: string): Promise<void> {
+    const result = await this.record.forceOff(userId, byName);
+    if (result.outcome === 'refused') {
+      if (result.from === 'offline') throw new ClientError(409, `${displayName} is not on a workstation.`);
+      throw new ClientError(409, `${displayName} is on a call: they are at their desk.`);
+    }
+    await this.sipAuthorizations.revoke(result.workstationId);
+  }
+
+  /**
    * The user stays on their workstation but must prove themselves again (their password changed):
    * the browser's current SIP credentials and registration go, and it fetches new ones.
    */

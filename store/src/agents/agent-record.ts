@@ -8,6 +8,7 @@ import {
   END_DUE_PAUSES,
   END_PAUSE,
   EXTEND,
+  FORCE_OFF,
   LEAVE,
   ON_DUTY,
   PAUSE,
@@ -110,6 +111,29 @@ export class AgentRecord {
       userId,
     )) as Reply;
     return workstationId ? { workstationId } : {};
+  }
+
+  /**
+   * A manager takes the user off their workstation: refused during a call (or when not on one); the
+   * hash keeps `byName` and `now` for the user's panel. Returns the workstation they were taken off.
+   */
+  async forceOff(
+    userId: string,
+    byName: string,
+    now = Date.now(),
+  ): Promise<{ outcome: 'forced-off'; workstationId: string } | Refused> {
+    const reply = (await this.redis.eval(
+      FORCE_OFF,
+      4,
+      RedisKeys.agent(userId),
+      RedisKeys.idleAgents,
+      RedisKeys.pauseEnds,
+      RedisStreams.teamEvents,
+      userId,
+      byName,
+      String(now),
+    )) as Reply;
+    return reply[0] === 'forced-off' ? { outcome: 'forced-off', workstationId: reply[1] ?? '' } : refused(reply);
   }
 
   /** Starts a pause of `durationMs` from now, or replaces the end of a running one. */

@@ -13,6 +13,8 @@ import { agentScript } from './agent-lua.js';
 const AGENT_PREFIX = RedisKeys.agent('');
 const HOLDER_PREFIX = RedisKeys.workstationHolder('');
 const CALL_PREFIX = RedisKeys.call('');
+/** The note force-off leaves in the agent hash, as a Lua argument list. */
+const FORCED_OFF_FIELDS = `'forcedOffBy', 'forcedOffAt', 'forcedOffFrom'`;
 
 /** Every agent change is a team event (docs/presence-and-pause.md): panels show who is ringing or paused. */
 const teamEvent = (streamKey: string, userId: string): string =>
@@ -53,6 +55,7 @@ redis.call('SET', KEYS[2], ARGV[1])
 if agent[2] and agent[2] ~= ARGV[2] and redis.call('GET', '${HOLDER_PREFIX}' .. agent[2]) == ARGV[1] then
   redis.call('DEL', '${HOLDER_PREFIX}' .. agent[2])
 end
+redis.call('HDEL', KEYS[1], ${FORCED_OFF_FIELDS})
 if to == 'paused' then
   redis.call('HSET', KEYS[1], 'userId', ARGV[1], 'workstationId', ARGV[2], 'state', 'paused')
 else
@@ -65,15 +68,11 @@ return {'picked', to, agent[2] or '', agent[4] or '', agent[5] or ''}`,
 );
 
 /**
- * Takes the user off their workstation (logout, or leaving it on purpose), from wherever they are; a
- * pause ends with it. The workstation is let go only if the user still holds it.
- *   KEYS: agent:<userId>, agents:idle, agents:pause-ends, stream:team-events
- *   ARGV: userId
- *   returns: {'left', workstationId or ''} | {'refused', reason, from}
+ * leave and force-off: checks the move, lets the workstation go if the user still holds it, and
+ * deletes the agent (out of the idle agents and the pause schedule); `agent` is left for the caller.
+ *   KEYS: agent:<userId>, agents:idle, agents:pause-ends, stream:team-events   ARGV[1]: userId
  */
-export const LEAVE = agentScript(
-  'leave',
-  `
+const takeOff = `
 local agent = redis.call('HMGET', KEYS[1], 'state', 'workstationId', 'callId')
 local from = position(agent)
 local to = 'offline'
@@ -85,8 +84,36 @@ redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('PUBLISH', '${RedisChannels.pauseChanged}', ARGV[1])
-${teamEvent('KEYS[4]', 'ARGV[1]')}
+${teamEvent('KEYS[4]', 'ARGV[1]')}`;
+
+/**
+ * Takes the user off their workstation (logout, or leaving it on purpose), from wherever they are; a
+ * pause ends with it. The workstation is let go only if the user still holds it.
+ *   KEYS: agent:<userId>, agents:idle, agents:pause-ends, stream:team-events
+ *   ARGV: userId
+ *   returns: {'left', workstationId or ''} | {'refused', reason, from}
+ */
+export const LEAVE = agentScript(
+  'leave',
+  `
+${takeOff}
 return {'left', agent[2] or ''}`,
+);
+
+/**
+ * A manager takes the user off their workstation (force-off): as LEAVE, but refused during a call, and
+ * the hash keeps only who did it and when (forcedOffBy, forcedOffAt, forcedOffFrom), for the user's
+ * panel; the next pick clears them.
+ *   KEYS: agent:<userId>, agents:idle, agents:pause-ends, stream:team-events
+ *   ARGV: userId, the manager's name, now
+ *   returns: {'forced-off', workstationId} | {'refused', reason, from}
+ */
+export const FORCE_OFF = agentScript(
+  'force-off',
+  `
+${takeOff}
+redis.call('HSET', KEYS[1], 'forcedOffBy', ARGV[2], 'forcedOffAt', ARGV[3], 'forcedOffFrom', agent[2])
+return {'forced-off', agent[2]}`,
 );
 
 /** extend: the new end is the running pause's end plus the duration. */

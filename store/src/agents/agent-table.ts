@@ -27,12 +27,26 @@ import type { AgentState } from '@deskline/protocol';
  *
  * pick also keeps an agent where they are when they change workstation (available, paused); pause and
  * extend from `paused` only move the pause's end.
+ *
+ * force-off is a manager taking someone off their workstation (an employee who went home with it
+ * picked): like leave, but only from where nobody is talking (available, ringing, paused), and it
+ * leaves a note of who did it and when, which the user's panel shows.
  */
 export const AGENT_POSITIONS = ['offline', 'available', 'ringing', 'on-call', 'paused', 'paused-on-call'] as const;
 export type AgentPosition = (typeof AGENT_POSITIONS)[number];
 
 /** Every write to an agent is one of these moves (AgentRecord has one method per move). */
-export const AGENT_MOVES = ['pick', 'leave', 'pause', 'extend', 'end-pause', 'claim', 'answer', 'release'] as const;
+export const AGENT_MOVES = [
+  'pick',
+  'leave',
+  'force-off',
+  'pause',
+  'extend',
+  'end-pause',
+  'claim',
+  'answer',
+  'release',
+] as const;
 export type AgentMove = (typeof AGENT_MOVES)[number];
 
 type Row = Partial<Record<AgentPosition, readonly AgentPosition[]>>;
@@ -43,6 +57,8 @@ const leaveFromAnywhere: Row = Object.fromEntries(AGENT_POSITIONS.map((from) => 
 export const AGENT_TABLE: Readonly<Record<AgentMove, Row>> = {
   pick: { offline: ['available'], available: ['available'], paused: ['paused'] },
   leave: leaveFromAnywhere,
+  // Never from a call: whoever is talking is at their desk.
+  'force-off': { available: ['offline'], ringing: ['offline'], paused: ['offline'] },
   pause: {
     available: ['paused'],
     paused: ['paused'],

@@ -5,6 +5,7 @@ import { CallPlanStore, DistributionStore } from '@deskline/store';
 import { PromptUploadStore } from '@deskline/store';
 import type { Config } from '../../config.js';
 import { AccountService } from '../../services/account-service.js';
+import { SetupLinks } from '../../services/setup-links.js';
 import { AgentService } from '../../services/agent-service.js';
 import { LoginLimiter, loginLimitsFrom } from '../../services/login-limiter.js';
 import { ProfileStore } from '../../services/profile-store.js';
@@ -61,7 +62,10 @@ export default fp(
     app.decorate('team', new TeamService(app.redis, app.workstations, app.presence));
     app.decorate('loginLimiter', new LoginLimiter(app.redis, loginLimitsFrom(config)));
     app.decorate('loginMetrics', { verifications: 0, refusals: 0 });
-    app.decorate('accounts', new AccountService(app.users, app.sessions, app.agents, app.loginLimiter));
+    app.decorate(
+      'accounts',
+      new AccountService(app.users, app.sessions, app.agents, app.loginLimiter, new SetupLinks(app.redis)),
+    );
     app.decorate('profiles', new ProfileStore(app.redis));
     app.decorate('subjects', new SubjectStore(app.redis));
     app.decorate('voicemail', new VoicemailService(app.redis, config.RECORDINGS_DIR));
