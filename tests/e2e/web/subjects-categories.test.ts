@@ -57,9 +57,9 @@ test.after(async () => {
   await redis?.stop();
 });
 
-async function logInAfresh(email: string, password: string): Promise<Page> {
-  await browser.context.clearCookies();
-  const page = await logIn(browser, base, email, password, { pageErrors, timeoutMs: TIMEOUT });
+/** Logs in through the login page in a fresh session, and waits for the call board. */
+async function logInAs(email: string, password: string): Promise<Page> {
+  const page = await logIn(browser, base, email, password, { pageErrors, timeoutMs: TIMEOUT, fresh: true });
   // A manager may work without a workstation; an employee is asked for one (there is none here) and
   // sees the board all the same.
   if (email === STAFF.maria.email) await page.getByRole('button', { name: 'Work without a workstation' }).click();
@@ -101,7 +101,7 @@ async function stored(categoryId: Subject['category']): Promise<string[]> {
 }
 
 test('a manager adds subjects under categories, orders them by keyboard and by drag, an employee files tasks under them, one is retired, and the statistics count each category', async () => {
-  let maria = await logInAfresh(STAFF.maria.email, STAFF.maria.password);
+  let maria = await logInAs(STAFF.maria.email, STAFF.maria.password);
   await openView(maria, 'Subjects');
   const admin = maria.getByRole('region', { name: 'Subjects' });
   for (const [name, group] of [
@@ -167,7 +167,7 @@ test('a manager adds subjects under categories, orders them by keyboard and by d
 
   // Anna's three calls ended: three wrap-up tasks, which she files on the board.
   for (const patient of PATIENTS) await wrapUpTask(app, db, annaId, patient);
-  const anna = await logInAfresh(STAFF.anna.email, STAFF.anna.password);
+  const anna = await logInAs(STAFF.anna.email, STAFF.anna.password);
   const first = taskOf(anna, PATIENTS[0]!);
   await first.getByLabel('Subject').waitFor({ timeout: TIMEOUT });
   const groups = await first
@@ -200,7 +200,7 @@ test('a manager adds subjects under categories, orders them by keyboard and by d
   await taskOf(anna, PATIENTS[0]!).getByText('Subject: Opening hours').waitFor({ timeout: TIMEOUT });
 
   // Maria retires "Opening hours": no longer offered, still counted.
-  maria = await logInAfresh(STAFF.maria.email, STAFF.maria.password);
+  maria = await logInAs(STAFF.maria.email, STAFF.maria.password);
   await openView(maria, 'Subjects');
   await maria.getByRole('region', { name: 'Subjects' }).getByRole('button', { name: 'Retire Opening hours' }).click();
   await maria
@@ -236,7 +236,7 @@ test('a manager adds subjects under categories, orders them by keyboard and by d
 });
 
 test('an employee has no Subjects view', async () => {
-  const anna = await logInAfresh(STAFF.anna.email, STAFF.anna.password);
+  const anna = await logInAs(STAFF.anna.email, STAFF.anna.password);
   assert.is(await anna.getByRole('button', { name: 'Subjects' }).count(), 0);
   assert.is(await anna.getByRole('region', { name: 'Subjects' }).count(), 0);
 });
