@@ -95,6 +95,13 @@ async function shows(page: Page, name: string, names: string[]): Promise<void> {
   );
 }
 
+/** Where a person grabs a subject to drag it: its ⠿ handle, at the left of the row. */
+async function byHandle(item: Locator): Promise<{ x: number; y: number }> {
+  const box = await item.boundingBox();
+  if (!box) throw new Error('the subject is not shown');
+  return { x: 6, y: box.height / 2 };
+}
+
 /** What the server keeps: the category's subjects in use, in order. */
 async function stored(categoryId: Subject['category']): Promise<string[]> {
   return (await app.subjects.list()).filter((s) => s.category === categoryId).map((s) => s.name);
@@ -142,13 +149,12 @@ test('a manager adds subjects under categories, orders them by keyboard and by d
 
   // By drag: "Prices" dropped on the upper half of "Opening hours" goes first.
   const prices = category(maria, 'Information').getByRole('listitem', { name: 'Prices' });
-  await prices.dragTo(hours, { targetPosition: { x: 20, y: 3 } });
+  await prices.dragTo(hours, { sourcePosition: await byHandle(prices), targetPosition: { x: 20, y: 3 } });
   await admin.getByText('Moved “Prices” to place 1 of 3 in Information.').waitFor({ timeout: TIMEOUT });
   await shows(maria, 'Information', ['Prices', 'Opening hours', 'Information']);
   // A subject cannot be dropped into another category.
-  await category(maria, 'Visit booked')
-    .getByRole('listitem', { name: 'Surgery date' })
-    .dragTo(prices, { targetPosition: { x: 20, y: 3 } });
+  const surgery = category(maria, 'Visit booked').getByRole('listitem', { name: 'Surgery date' });
+  await surgery.dragTo(prices, { sourcePosition: await byHandle(surgery), targetPosition: { x: 20, y: 3 } });
   await shows(maria, 'Information', ['Prices', 'Opening hours', 'Information']);
   await shows(maria, 'Visit booked', ['Visit booked', 'Surgery date']);
   // The Move down button moves it too.

@@ -102,6 +102,21 @@ export class DlSubjectsAdmin extends LitElement {
         color: var(--dl-color-text-muted);
       }
 
+      select {
+        min-height: var(--dl-target-size);
+        box-sizing: border-box;
+        padding: 0.5rem 0.75rem;
+        border: 1px solid var(--dl-color-field-border);
+        border-radius: var(--dl-radius);
+        background: var(--dl-color-surface);
+        font: inherit;
+        color: inherit;
+      }
+
+      form.add .field:has(select) {
+        flex: 0 1 12rem;
+      }
+
       li[draggable='true'] {
         cursor: grab;
       }
