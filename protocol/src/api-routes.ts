@@ -33,6 +33,7 @@ import { DayStatisticsSchema, StatisticsQuerySchema } from './statistics.js';
 import {
   CreateSubjectBodySchema,
   ListSubjectsQuerySchema,
+  ReorderSubjectsBodySchema,
   SubjectParamsSchema,
   SubjectSchema,
   UpdateSubjectBodySchema,
@@ -314,6 +315,14 @@ export const API_ROUTES = {
       params: SubjectParamsSchema,
       body: UpdateSubjectBodySchema,
       response: { 200: SubjectSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema },
+    },
+  },
+  reorderSubjects: {
+    method: 'POST',
+    path: '/api/subjects/reorder',
+    schema: {
+      body: ReorderSubjectsBodySchema,
+      response: { 200: Type.Array(SubjectSchema), ...errorResponses, 409: ApiErrorSchema },
     },
   },
   retireSubject: { method: 'POST', path: '/api/subjects/:id/retire', schema: subjectChange },

@@ -1,6 +1,7 @@
 import type { Static, TInteger } from '@sinclair/typebox';
 import { Type } from './schema-builders.js';
 import { CALLBACK_OUTCOMES, type CallbackOutcome } from './callbacks.js';
+import { SubjectCategorySchema } from './subjects.js';
 
 /**
  * Statistics for managers (issue 5, docs/call-board.md). Computed for one day in the clinic's time
@@ -85,6 +86,20 @@ export const UserStatisticsSchema = Type.Object({
 });
 export type UserStatistics = Static<typeof UserStatisticsSchema>;
 
+/**
+ * The tasks closed that day under each subject category (issue 16), and under each of its subjects,
+ * by the subject's category now (a subject moved since counts under its new one). Tasks are counted
+ * by when they were closed, in the clinic's zone.
+ */
+export const CategoryStatisticsSchema = Type.Object({
+  category: SubjectCategorySchema,
+  /** Tasks closed that day with a subject of this category. */
+  closed: Type.Integer(),
+  /** This category's subjects that closed a task that day, in the managers' order. */
+  subjects: Type.Array(Type.Object({ subjectId: Type.String(), name: Type.String(), closed: Type.Integer() })),
+});
+export type CategoryStatistics = Static<typeof CategoryStatisticsSchema>;
+
 /** GET /api/statistics?date=YYYY-MM-DD (managers). */
 export const DayStatisticsSchema = Type.Object({
   /** YYYY-MM-DD in `timeZone`. */
@@ -93,6 +108,8 @@ export const DayStatisticsSchema = Type.Object({
   total: StatisticsFiguresSchema,
   /** Users with any answered call or callback that day, by name. */
   users: Type.Array(UserStatisticsSchema),
+  /** Every subject category, in SUBJECT_CATEGORIES' order, with the tasks closed that day under it. */
+  categories: Type.Array(CategoryStatisticsSchema),
   /** For the chart: calls received, answered and abandoned per hour of the day (0–23, local). */
   hours: Type.Array(
     Type.Object({

@@ -10,6 +10,9 @@ import type { Redis } from 'ioredis';
 import {
   NUMBER_TYPES,
   NUMBER_TYPE_NAMES,
+  SUBJECT_CATEGORIES,
+  SUBJECT_CATEGORY_NAMES,
+  isSubjectCategory,
   isRole,
   setupLinkPath,
   WORKSTATION_KINDS,
@@ -19,6 +22,7 @@ import {
   type DistributionSettings,
   type NumberType,
   type OutboundPolicy,
+  type SubjectCategory,
   type WorkstationKind,
 } from '@deskline/protocol';
 import { OutboundPolicyStore, PolicyError, evaluate } from '@deskline/outbound-policy';
@@ -69,8 +73,13 @@ Commands:
                                   give a desk phone a new SIP password, printed once (and the SIP
                                   user U, or phone-<n>, if it was created without one)
   workstation list [--json]
-  subject list [--json]           list the subjects calls are filed under, retired ones last
-  subject create --name N         add a subject
+  subject list [--json]           list the subjects calls are filed under, by category (information,
+                                  visit-booked, visit-not-booked) in their order, retired ones last
+  subject create --name N [--category C]
+                                  add a subject, last in category C (default information)
+  subject move --name N [--category C] [--position P]
+                                  put a subject under category C (last), and/or at place P (1 = first)
+                                  among its category's subjects in use
   subject rename --name OLD --to NEW
                                   rename a subject; tasks that have it show the new name
   subject retire --name N         stop offering a subject; tasks that have it keep it
@@ -200,6 +209,11 @@ async function describeDistribution(settings: DistributionSettings, users: UserS
   ].join('\n');
 }
 
+function categoryOf(value: string): SubjectCategory {
+  if (!isSubjectCategory(value)) throw new UsageError(`--category must be one of ${SUBJECT_CATEGORIES.join(', ')}.`);
+  return value;
+}
+
 function required(value: string | undefined, flag: string): string {
   if (!value) throw new UsageError(`Missing --${flag}.`);
   return value;
@@ -213,6 +227,8 @@ async function main(argv: string[]): Promise<void> {
       email: { type: 'string' },
       name: { type: 'string' },
       to: { type: 'string' },
+      category: { type: 'string' },
+      position: { type: 'string' },
       role: { type: 'string' },
       kind: { type: 'string' },
       'sip-user': { type: 'string' },
@@ -415,12 +431,51 @@ async function main(argv: string[]): Promise<void> {
       case 'subject list': {
         const list = await subjects.list({ all: true });
         if (values.json) console.log(JSON.stringify(list));
-        else for (const s of list) console.log(`${s.name.padEnd(40)} ${s.retired ? 'retired' : 'active '} ${s.id}`);
+        else
+          for (const s of list)
+            console.log(
+              `${SUBJECT_CATEGORY_NAMES[s.category].padEnd(17)} ${s.name.padEnd(40)} ${s.retired ? 'retired' : 'active '} ${s.id}`,
+            );
         break;
       }
       case 'subject create': {
-        const subject = await subjects.create({ name: required(values.name, 'name') });
-        console.log(`Created subject "${subject.name}" (id ${subject.id}).`);
+        const category = values.category === undefined ? undefined : categoryOf(values.category);
+        const subject = await subjects.create({ name: required(values.name, 'name'), category });
+        console.log(
+          `Created subject "${subject.name}" under ${SUBJECT_CATEGORY_NAMES[subject.category]} (id ${subject.id}).`,
+        );
+        break;
+      }
+      case 'subject move': {
+        if (values.category === undefined && values.position === undefined)
+          throw new UsageError('Give --category, --position or both.');
+        const id = await subjectByName();
+        let subject =
+          values.category === undefined
+            ? await subjects.require(id)
+            : await subjects.move(id, categoryOf(values.category));
+        if (values.position !== undefined) {
+          const position = integerOf(values.position, 'position');
+          if (subject.retired)
+            throw new UsageError(`"${subject.name}" is retired: restore it before giving it a place.`);
+          const others = (await subjects.list())
+            .filter((s) => s.category === subject.category && s.id !== subject.id)
+            .map((s) => s.id);
+          if (position < 1 || position > others.length + 1)
+            throw new UsageError(
+              `--position must be 1 to ${others.length + 1} in ${SUBJECT_CATEGORY_NAMES[subject.category]}.`,
+            );
+          others.splice(position - 1, 0, subject.id);
+          await subjects.reorder(subject.category, others);
+          subject = (await subjects.get(subject.id)) ?? subject;
+        }
+        const place = (await subjects.list())
+          .filter((s) => s.category === subject.category)
+          .findIndex((s) => s.id === subject.id);
+        console.log(
+          `"${subject.name}" is under ${SUBJECT_CATEGORY_NAMES[subject.category]}` +
+            (place < 0 ? ' (retired).' : `, place ${place + 1}.`),
+        );
         break;
       }
       case 'subject rename': {

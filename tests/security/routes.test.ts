@@ -86,6 +86,7 @@ declare(
   '/api/users/:id/disable',
   '/api/workstations',
   '/api/subjects',
+  '/api/subjects/reorder',
   '/api/subjects/:id/retire',
   '/api/subjects/:id/restore',
 );

@@ -1,4 +1,5 @@
 import {
+  compareSubjects,
   isWithheld,
   taskTab,
   taskVisibleTo,
@@ -79,7 +80,7 @@ export function canChangeTask(task: Pick<TaskView, 'status' | 'assigneeUserId'>,
 export function subjectChoices(subjects: ReadonlyMap<string, Subject>, current: string | undefined): Subject[] {
   return [...subjects.values()]
     .filter((subject) => !subject.retired || subject.id === current)
-    .sort((a, b) => Number(a.retired) - Number(b.retired) || a.createdAt - b.createdAt);
+    .sort((a, b) => Number(a.retired) - Number(b.retired) || compareSubjects(a, b));
 }
 
 /** A callback attempt's outcome, in words. */

@@ -409,13 +409,13 @@ test("Maria adds, renames and retires a subject: Anna's subject list follows liv
   let clicked = Date.now();
   await admin.getByRole('button', { name: 'Add subject' }).click();
   await annaSeesChoices('the new subject', (choices) => choices.includes('Prescription'), clicked);
-  await admin.getByText('Added “Prescription”.').waitFor({ timeout: TIMEOUT });
+  await admin.getByText('Added “Prescription” to Information.').waitFor({ timeout: TIMEOUT });
   // Names are unique, ignoring case: the server's refusal is shown, and nothing is added.
   await admin.getByLabel('New subject').fill('prescription');
   await admin.getByRole('button', { name: 'Add subject' }).click();
   await admin
     .getByRole('alert')
-    .filter({ hasText: 'A subject named "Prescription" already exists.' })
+    .filter({ hasText: 'A subject named "Prescription" already exists under Information.' })
     .waitFor({ timeout: TIMEOUT });
   assert.is(await admin.getByRole('listitem', { name: 'Prescription', exact: true }).count(), 1);
   assert.is(await admin.getByLabel('New subject').inputValue(), 'prescription', 'what was typed is kept to correct');

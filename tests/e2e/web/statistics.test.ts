@@ -138,8 +138,7 @@ test.after(async () => {
 
 /** Logs in through the login page, as a person does, in a fresh session. */
 async function logInAfresh(email: string, password: string): Promise<Page> {
-  await browser.context.clearCookies();
-  return logIn(browser, base, email, password, { pageErrors, timeoutMs: TIMEOUT });
+  return logIn(browser, base, email, password, { pageErrors, timeoutMs: TIMEOUT, fresh: true });
 }
 
 function views(page: Page): Locator {

@@ -112,10 +112,22 @@ test('who may change a task: managers any open one, employees theirs and unassig
   assert.ok(!canChangeTask({ status: 'closed', assigneeUserId: 'anna' }, maria));
 });
 
-test("subjects offered: the active ones in the managers' order, plus the task's own even if retired (after them)", () => {
-  const subject = (id: string, createdAt: number, retired = false): Subject => ({ id, name: id, retired, createdAt });
+test("subjects offered: the active ones in the managers' order (by category, then position), plus the task's own even if retired (after them)", () => {
+  const subject = (id: string, position: number, retired = false): Subject => ({
+    id,
+    name: id,
+    retired,
+    category: 'information',
+    position,
+    createdAt: 1,
+  });
   const subjects = new Map(
     [subject('old', 1, true), subject('b', 3), subject('a', 2), subject('gone', 4, true)].map((s) => [s.id, s]),
+  );
+  const booked: Subject = { ...subject('booked', 0), category: 'visit-booked' };
+  assert.equal(
+    subjectChoices(new Map([...subjects, ['booked', booked]]), undefined).map((s) => s.id),
+    ['a', 'b', 'booked'],
   );
   assert.equal(
     subjectChoices(subjects, undefined).map((s) => s.id),

@@ -1,4 +1,6 @@
 import {
+  SUBJECT_CATEGORIES,
+  SUBJECT_CATEGORY_NAMES,
   TASK_COMMENT_MAX_LENGTH,
   isCallable,
   isWithheld,
@@ -334,12 +336,19 @@ export class DlTaskCard extends LitElement {
           <label for="subject">Subject</label>
           <select id="subject" class="subject" @change=${this.#onSubjectChange}>
             <option value="" ?selected=${subjectId === undefined}>Choose a subject</option>
-            ${subjectChoices(this.subjects, subjectId).map(
-              (subject) =>
-                html`<option value=${subject.id} ?selected=${subject.id === subjectId}>
-                  ${subject.retired ? `${subject.name} (retired)` : subject.name}
-                </option>`,
-            )}
+            ${SUBJECT_CATEGORIES.map((category) => {
+              const choices = subjectChoices(this.subjects, subjectId).filter((s) => s.category === category);
+              return choices.length === 0
+                ? nothing
+                : html`<optgroup label=${SUBJECT_CATEGORY_NAMES[category]}>
+                    ${choices.map(
+                      (subject) =>
+                        html`<option value=${subject.id} ?selected=${subject.id === subjectId}>
+                          ${subject.retired ? `${subject.name} (retired)` : subject.name}
+                        </option>`,
+                    )}
+                  </optgroup>`;
+            })}
             ${
               subjectId !== undefined && !this.subjects.has(subjectId)
                 ? html`<option value=${subjectId} selected>A retired subject</option>`

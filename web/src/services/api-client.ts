@@ -146,6 +146,7 @@ export class ApiClient extends EventTarget implements RouteMethods {
   readonly listSubjects = this.#route(API_ROUTES.listSubjects);
   readonly createSubject = this.#route(API_ROUTES.createSubject);
   readonly renameSubject = this.#route(API_ROUTES.renameSubject);
+  readonly reorderSubjects = this.#route(API_ROUTES.reorderSubjects);
   readonly retireSubject = this.#route(API_ROUTES.retireSubject);
   readonly restoreSubject = this.#route(API_ROUTES.restoreSubject);
   readonly outboundPolicy = this.#route(API_ROUTES.outboundPolicy);

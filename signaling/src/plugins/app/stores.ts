@@ -73,6 +73,8 @@ export default fp(
     // with the error instead of surfacing in the first request.
     const created = await app.subjects.ensureDefaults();
     if (created > 0) app.log.info({ created }, 'default subjects created');
+    const migrated = await app.subjects.migrateCategories();
+    if (migrated > 0) app.log.info({ migrated }, 'subjects stored before categories put under one');
     app.decorate('outboundPolicy', new OutboundPolicyStore(app.redis, config.CLINIC_COUNTRY));
     app.decorate('prompts', new PromptLibrary(new PromptUploadStore(app.redis), config.MEDIA_DIR, config.PROMPTS_DIR));
     const promptsProblem = await app.prompts.uploadProblem();

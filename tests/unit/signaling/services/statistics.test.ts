@@ -1,7 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { CallRecord, CallbackView, StatisticsFigures } from '@deskline/protocol';
-import { computeDayStatistics, p90NearestRank } from '@deskline/signaling/services/statistics';
+import {
+  compareSubjects,
+  type CallRecord,
+  type CallbackView,
+  type StatisticsFigures,
+  type Subject,
+} from '@deskline/protocol';
+import { categoryStatistics, computeDayStatistics, p90NearestRank } from '@deskline/signaling/services/statistics';
 
 const ZONE = 'Europe/Warsaw';
 /** 2026-03-10 00:00 in Warsaw (UTC+1). */
@@ -74,7 +80,49 @@ test('an empty day: every count 0, no waiting figures, no users, 24 empty hours'
     total: empty,
     users: [],
     hours: Array.from({ length: 24 }, (_, hour) => ({ hour, received: 0, answered: 0, abandoned: 0 })),
+    categories: [
+      { category: 'information', closed: 0, subjects: [] },
+      { category: 'visit-booked', closed: 0, subjects: [] },
+      { category: 'visit-not-booked', closed: 0, subjects: [] },
+    ],
   });
+});
+
+test("tasks closed by category: each subject's tasks under its category, in the managers' order; retired subjects count, unknown ones do not", () => {
+  const subject = (id: string, category: Subject['category'], position: number, retired = false): Subject => ({
+    id,
+    name: id.toUpperCase(),
+    retired,
+    category,
+    position,
+    createdAt: 0,
+  });
+  const subjects = [
+    subject('prices', 'information', 2),
+    subject('hours', 'information', 1),
+    subject('booked', 'visit-booked', 3),
+    subject('old', 'visit-booked', 4, true),
+    subject('idle', 'visit-not-booked', 5),
+  ].sort(compareSubjects);
+  assert.equal(categoryStatistics(['prices', 'hours', 'prices', 'old', 'booked', 'old', 'gone'], subjects), [
+    {
+      category: 'information',
+      closed: 3,
+      subjects: [
+        { subjectId: 'hours', name: 'HOURS', closed: 1 },
+        { subjectId: 'prices', name: 'PRICES', closed: 2 },
+      ],
+    },
+    {
+      category: 'visit-booked',
+      closed: 3,
+      subjects: [
+        { subjectId: 'booked', name: 'BOOKED', closed: 1 },
+        { subjectId: 'old', name: 'OLD', closed: 2 },
+      ],
+    },
+    { category: 'visit-not-booked', closed: 0, subjects: [] },
+  ]);
 });
 
 test('a day: totals, a row per user who answered or called back (sorted by name), waits, callbacks, hours', () => {
