@@ -94,8 +94,8 @@ api('by default today in the clinic zone; a day without calls has zeros and no w
   const empty: StatisticsFigures = {
     received: 0,
     answered: 0,
-    abandonedDuringIntro: 0,
-    abandonedWhileWaiting: 0,
+    abandoned: 0,
+    unanswered: 0,
     closed: 0,
     callbackRequested: 0,
     voicemail: 0,
@@ -152,7 +152,7 @@ api(
       id: 'waiting',
       from: PATIENT_NUMBER,
       line: CLINIC_NUMBER,
-      outcome: 'abandoned-waiting',
+      outcome: 'unanswered',
       startedAt: end - 60_000,
       queuedAt: end - 50_000,
       endedAt: end - 10_000,
@@ -192,8 +192,8 @@ api(
     assert.equal(day.total, {
       received: 3,
       answered: 1,
-      abandonedDuringIntro: 1,
-      abandonedWhileWaiting: 1,
+      abandoned: 1,
+      unanswered: 1,
       closed: 0,
       callbackRequested: 0,
       voicemail: 0,
@@ -209,8 +209,8 @@ api(
         figures: {
           received: 0,
           answered: 1,
-          abandonedDuringIntro: 0,
-          abandonedWhileWaiting: 0,
+          abandoned: 0,
+          unanswered: 0,
           closed: 0,
           callbackRequested: 0,
           voicemail: 0,
@@ -488,7 +488,7 @@ day(
       assert.is(record.endedAt, last.endedAt);
       assert.is(record.answeredAt, last.answeredAt);
       assert.is(record.agentUserId, answeredBy.get(id));
-      assert.is(record.outcome, i < 2 ? 'abandoned-intro' : i < 4 ? 'abandoned-waiting' : 'answered');
+      assert.is(record.outcome, i < 2 ? 'abandoned' : i < 4 ? 'unanswered' : 'answered');
       assert.is(await path.redis.zscore(RedisKeys.callRecords, id), String(record.startedAt));
       const ttl = await path.redis.ttl(RedisKeys.callRecord(id));
       assert.ok(ttl > 7 * DAY_S - 120 && ttl <= 7 * DAY_S, `TTL ${ttl}`);
@@ -578,8 +578,8 @@ day(
     assert.equal(stats.total, {
       received: 7,
       answered: 3,
-      abandonedDuringIntro: 2,
-      abandonedWhileWaiting: 2,
+      abandoned: 2,
+      unanswered: 2,
       closed: 0,
       callbackRequested: 0,
       voicemail: 0,
@@ -604,8 +604,8 @@ day(
       figures: {
         received: 0,
         answered: answeredCalls,
-        abandonedDuringIntro: 0,
-        abandonedWhileWaiting: 0,
+        abandoned: 0,
+        unanswered: 0,
         closed: 0,
         callbackRequested: 0,
         voicemail: 0,

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { OutboundPolicyStore } from '@deskline/outbound-policy';
 import { CallPlanStore } from '@deskline/store';
 import { PromptUploadStore } from '@deskline/store';
+import { OutcomeSettingsStore } from '@deskline/store';
 import type { Config } from '../../config.js';
 import { AccountService } from '../../services/account-service.js';
 import { AgentService } from '../../services/agent-service.js';
@@ -32,6 +33,8 @@ declare module 'fastify' {
     team: TeamService;
     subjects: SubjectStore;
     outboundPolicy: OutboundPolicyStore;
+    /** Whether Abandoned tasks may be called back (docs/managers.md, "Call outcomes"). */
+    outcomeSettings: OutcomeSettingsStore;
     callPlan: CallPlanStore;
     prompts: PromptLibrary;
     /** Voicemail messages: metadata and audio files (RECORDINGS_DIR). */
@@ -77,6 +80,7 @@ export default fp(
     // Kamailio reads the policy's prefixes from Redis: they must be there before the first callback.
     await app.outboundPolicy.ensure();
     app.decorate('callPlan', new CallPlanStore(app.redis));
+    app.decorate('outcomeSettings', new OutcomeSettingsStore(app.redis));
   },
   { name: 'stores', dependencies: ['redis'] },
 );

@@ -107,17 +107,21 @@ test("an older call's late miss counts, but does not move the stage of the newer
   assert.is(task.attempts, 1);
 });
 
-test('a callback: calling back with the caller, abandoned with the outcome; events of an older callback only recorded', () => {
-  let task = through(newTask('t1', '+48600100200', NOW), call('c1', 'abandoned'));
+test('a callback: calling back with the caller, unanswered with the outcome; events of an older callback only recorded', () => {
+  let task = through(
+    newTask('t1', '+48600100200', NOW),
+    call('c1', 'abandoned', { queuedAt: NOW, abandonedIn: 'waiting' }),
+  );
+  assert.is(task.status, 'unanswered');
   task = applyCallback(task, callback('cb1', 'ringing'), '1-0', NOW);
   assert.is(task.status, 'calling-back');
   assert.is(task.assigneeUserId, 'anna');
   task = applyCallback(task, callback('cb1', 'ended', { outcome: 'busy' }), '2-0', NOW);
-  assert.is(task.status, 'abandoned');
+  assert.is(task.status, 'unanswered');
   assert.is(task.assigneeUserId, undefined);
   assert.equal(task.callbacks, [{ callbackId: 'cb1', userId: 'anna', at: NOW + 1000, outcome: 'busy' }]);
   const older = applyCallback(task, callback('cb0', 'dialing', { startedAt: NOW }), '3-0', NOW);
-  assert.is(older.status, 'abandoned');
+  assert.is(older.status, 'unanswered');
   assert.is(older.callback?.id, 'cb1');
 });
 
@@ -132,14 +136,14 @@ test('a callback does not take over a task whose patient is calling in', () => {
   assert.is(after.callbacks.length, 1);
 });
 
-test("the call plan's endings (issue 15): a callback request and a closed call leave an abandoned task to call back; the flag goes with a new call", () => {
+test("the call plan's endings (issue 15): a callback request and a closed call leave an unanswered task to call back; the flag goes with a new call", () => {
   const asked = through(
     newTask('t1', '+48600100200', NOW),
     call('c1', 'intro'),
     call('c1', 'waiting', { queuedAt: NOW + 5 }),
     call('c1', 'callback-requested', { queuedAt: NOW + 5, endedAt: NOW + 9 }),
   );
-  assert.is(asked.status, 'abandoned');
+  assert.is(asked.status, 'unanswered');
   assert.is(asked.callbackRequested, true);
   assert.is(asked.attempts, 1);
   const again = through(asked, call('c2', 'intro', { startedAt: NOW + 100 }));
@@ -153,7 +157,7 @@ test("the call plan's endings (issue 15): a callback request and a closed call l
   );
   assert.is(closing.status, 'incoming', 'still on the line, hearing the closed message');
   const closed = through(closing, call('c3', 'closed', { afterHours: true, endedAt: NOW + 3 }));
-  assert.is(closed.status, 'abandoned');
+  assert.is(closed.status, 'unanswered');
   assert.is(closed.attempts, 1);
   assert.is(closed.callbackRequested, undefined);
 });
