@@ -28,6 +28,7 @@ import { PatientPhone } from '../../helpers/patient-phone.js';
 import { Staff } from '../../helpers/staff.js';
 import { VOICEMAIL_TONES, heardTone, prepareVoicemail } from '../../helpers/voicemail.js';
 import { logIn, screenshots, startWebStack, type WebStack } from '../../helpers/web-stack.js';
+import { notAnsweredCounts } from '../../helpers/statistics-page.js';
 
 const TIMEOUT = 15_000;
 const CALLBACK_KEY = '4';
@@ -287,19 +288,7 @@ test("Maria's statistics count the closed call, the callback request and the voi
   );
   // received, answered, not answered
   assert.equal(cells.slice(0, 3), ['5', '1', '4']);
-  const reasons = maria.getByRole('table', { name: /^Calls not answered on / });
-  const counts = Object.fromEntries(
-    await reasons
-      .getByRole('row')
-      .filter({ has: maria.getByRole('rowheader') })
-      .evaluateAll((rows) =>
-        rows.map((row) => [
-          row.querySelector('th')?.textContent?.trim() ?? '',
-          row.querySelector('td')?.textContent?.trim(),
-        ]),
-      ),
-  );
-  assert.equal(counts, {
+  assert.equal(await notAnsweredCounts(maria, TIMEOUT), {
     'Abandoned (hung up during the intro)': '0',
     'Unanswered (hung up waiting or ringing)': '1',
     'Heard the closed message': '1',

@@ -18,6 +18,7 @@ import { createClinic, STAFF } from '../../helpers/clinic.js';
 import { PatientLine } from '../../helpers/patient-line.js';
 import { PatientPhone } from '../../helpers/patient-phone.js';
 import { logIn, screenshots, startWebStack, type WebStack } from '../../helpers/web-stack.js';
+import { notAnsweredCounts } from '../../helpers/statistics-page.js';
 
 const TIMEOUT = 15_000;
 /** Hangs up while the intro plays. */
@@ -84,12 +85,17 @@ test('A hang-up during the intro shows under Abandoned without Call back. A hang
 
   // Nobody is at a workstation: the second patient waits with hold music until they give up.
   await callsAndHangsUpOn(GAVE_UP_IN_INTRO, 'intro', INTRO_HZ);
-  await taskOf(maria, GAVE_UP_IN_INTRO).getByText('Abandoned: 1 missed call', { exact: true }).waitFor({ timeout: TIMEOUT });
+  await taskOf(maria, GAVE_UP_IN_INTRO)
+    .getByText('Abandoned: 1 missed call', { exact: true })
+    .waitFor({ timeout: TIMEOUT });
   await callsAndHangsUpOn(GAVE_UP_WAITING, 'waiting', HOLD_MUSIC_HZ);
   await board(maria).getByRole('tab', { name: 'Unanswered 1' }).waitFor({ timeout: TIMEOUT });
   await board(maria).getByRole('tab', { name: 'Abandoned 1' }).waitFor({ timeout: TIMEOUT });
 
-  anna = await logIn(annaBrowser, stack.base, STAFF.anna.email, STAFF.anna.password, { pageErrors, timeoutMs: TIMEOUT });
+  anna = await logIn(annaBrowser, stack.base, STAFF.anna.email, STAFF.anna.password, {
+    pageErrors,
+    timeoutMs: TIMEOUT,
+  });
   await anna.getByRole('button', { name: 'Reception 1' }).click();
   await anna.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: TIMEOUT });
 
@@ -122,7 +128,10 @@ test("Maria turns on callbacks for abandoned calls: Anna's Abandoned card gets C
   assert.not.ok(await toggle.isChecked(), 'off by default');
   await toggle.check();
   await outcomes.getByRole('button', { name: 'Save call outcomes' }).click();
-  await outcomes.getByRole('status').filter({ hasText: 'Saved. Abandoned calls can be called back.' }).waitFor({ timeout: TIMEOUT });
+  await outcomes
+    .getByRole('status')
+    .filter({ hasText: 'Saved. Abandoned calls can be called back.' })
+    .waitFor({ timeout: TIMEOUT });
   await screenshot(maria, 'setting');
 
   // Anna opens the tab again: the board reads the setting when a missed-calls tab is opened.
@@ -135,11 +144,16 @@ test("Maria turns on callbacks for abandoned calls: Anna's Abandoned card gets C
   // A reload keeps what the server says.
   await maria.reload();
   await maria.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Callback policy' }).click();
-  const again = maria.getByRole('region', { name: 'Call outcomes' }).getByLabel('Offer Call back on abandoned calls too');
+  const again = maria
+    .getByRole('region', { name: 'Call outcomes' })
+    .getByLabel('Offer Call back on abandoned calls too');
   await again.waitFor({ timeout: TIMEOUT });
   assert.ok(await again.isChecked());
   await again.uncheck();
-  await maria.getByRole('region', { name: 'Call outcomes' }).getByRole('button', { name: 'Save call outcomes' }).click();
+  await maria
+    .getByRole('region', { name: 'Call outcomes' })
+    .getByRole('button', { name: 'Save call outcomes' })
+    .click();
   await maria
     .getByRole('region', { name: 'Call outcomes' })
     .getByRole('status')
@@ -152,17 +166,7 @@ test("Maria turns on callbacks for abandoned calls: Anna's Abandoned card gets C
 
 test('the statistics count the Abandoned and the Unanswered call apart', async () => {
   await maria.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Statistics' }).click();
-  const reasons = maria.getByRole('table', { name: /^Calls not answered on / });
-  await reasons.waitFor({ timeout: TIMEOUT });
-  const counts = Object.fromEntries(
-    await reasons
-      .getByRole('row')
-      .filter({ has: maria.getByRole('rowheader') })
-      .evaluateAll((rows) =>
-        rows.map((row) => [row.querySelector('th')?.textContent?.trim() ?? '', row.querySelector('td')?.textContent?.trim()]),
-      ),
-  );
-  assert.equal(counts, {
+  assert.equal(await notAnsweredCounts(maria, TIMEOUT), {
     'Abandoned (hung up during the intro)': '1',
     'Unanswered (hung up waiting or ringing)': '1',
     'Heard the closed message': '0',

@@ -282,7 +282,7 @@ test('migration at start: old tasks move to Abandoned or Unanswered, old call re
   const outcomes = async (): Promise<Record<string, string>> =>
     Object.fromEntries(
       await Promise.all(
-        Object.keys(oldRecords).map(async (id) => [
+        Object.keys(oldRecords).map(async (id): Promise<[string, string]> => [
           id,
           (JSON.parse((await db.get(RedisKeys.callRecord(id)))!) as { outcome: string }).outcome,
         ]),

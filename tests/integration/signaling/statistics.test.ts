@@ -4,7 +4,7 @@
  * them. Then a scripted day through the real call path (Redis, Kamailio, rtpengine and the sip app as
  * processes, signaling in this process with its task projector): patients call over UDP, two hang up
  * during the intro, two while nobody is there to answer, and two agents' workstations answer three
- * calls; then the two abandoned tasks are called back as the board does it (POST
+ * calls; then the two unanswered tasks are called back as the board does it (POST
  * /api/tasks/:id/callback, the browser's INVITE to the granted target through Kamailio, the patient's
  * phone behind the outbound trunk), one answered, one busy. The statistics must count exactly that.
  */
@@ -429,14 +429,14 @@ day(
       assert.equal(events.states(call.id), ['intro', 'waiting', 'abandoned']);
       ids.push(call.id);
     }
-    // Signaling's projector made one abandoned task per number, with both misses.
+    // Signaling's projector made one task per number, with both misses: Unanswered, as the second waited.
     const missedTasks = [];
     for (const [i, number] of MISSED.entries()) {
       const task = await taskOf(
         context,
         number,
-        (t) => t.status === 'abandoned' && t.attempts === 2,
-        `${number}'s abandoned task with 2 attempts`,
+        (t) => t.status === 'unanswered' && t.attempts === 2,
+        `${number}'s unanswered task with 2 attempts`,
       );
       assert.equal(task.callIds, [ids[i]!, ids[i + 2]!]);
       assert.is(task.assigneeUserId, undefined);
@@ -498,8 +498,8 @@ day(
       await taskNow(
         context,
         task.id,
-        (t) => t.status === 'abandoned' && t.attempts === 2,
-        `${task.patient}'s task still abandoned`,
+        (t) => t.status === 'unanswered' && t.attempts === 2,
+        `${task.patient}'s task still unanswered`,
       );
 
     // The callbacks, as the board places them. Ben reaches the first patient, and hangs up after talking.
@@ -540,11 +540,11 @@ day(
       assert.ok(ttl > 7 * DAY_S - 120 && ttl <= 7 * DAY_S, `callback TTL ${ttl}`);
     }
 
-    // The tasks: the answered callback's left Abandoned (Ben's wrap-up); the busy one is still Abandoned, with the attempt.
+    // The tasks: the answered callback's left Unanswered (Ben's wrap-up); the busy one is still Unanswered, with the attempt.
     const reached = await taskNow(
       context,
       missedTasks[0]!.id,
-      (t) => t.status !== 'abandoned' && t.status !== 'on-the-line' && t.callbacks.every((a) => a.outcome),
+      (t) => t.status !== 'unanswered' && t.status !== 'on-the-line' && t.callbacks.every((a) => a.outcome),
       "the answered callback's task past the call",
     );
     assert.is(reached.status, 'wrap-up');
@@ -555,7 +555,7 @@ day(
     const stillMissed = await taskNow(
       context,
       missedTasks[1]!.id,
-      (t) => t.status === 'abandoned' && t.callbacks.some((a) => a.outcome),
+      (t) => t.status === 'unanswered' && t.callbacks.some((a) => a.outcome),
       'the busy callback recorded on its task',
     );
     assert.is(stillMissed.assigneeUserId, undefined);
