@@ -347,7 +347,7 @@ async function taskOf(
   return waitFor(
     what,
     async () => {
-      const response = await asUser(context.app, context.manager, 'GET', '/api/tasks?tab=abandoned');
+      const response = await asUser(context.app, context.manager, 'GET', '/api/tasks?tab=unanswered');
       const listed = response.json<TaskListResponse>().tasks.find((t) => t.patient === number);
       return listed && check(listed) ? listed : undefined;
     },
@@ -563,9 +563,9 @@ day(
     assert.equal(stillMissed.callbacks, [
       { callbackId: busy.callbackId, userId: annaId, at: busyView.startedAt, outcome: 'busy' },
     ]);
-    const abandonedTab = (await asUser(app, manager, 'GET', '/api/tasks?tab=abandoned')).json<TaskListResponse>();
+    const unansweredTab = (await asUser(app, manager, 'GET', '/api/tasks?tab=unanswered')).json<TaskListResponse>();
     assert.equal(
-      abandonedTab.tasks.map((t) => t.id),
+      unansweredTab.tasks.map((t) => t.id),
       [missedTasks[1]!.id],
     );
 
