@@ -21,3 +21,4 @@ export * from './voicemail-store.js';
 export * from './waiting-calls.js';
 export * from './call-records.js';
 export * from './outcome-settings-store.js';
+export * from './distribution-store.js';
