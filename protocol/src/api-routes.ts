@@ -26,6 +26,7 @@ import {
 import { DistributionSettingsSchema } from './distribution.js';
 import { VoicemailAuditSchema, VoicemailParamsSchema } from './voicemail.js';
 import { OutboundPolicyResponseSchema, OutboundPolicySchema } from './outbound-policy.js';
+import { OutcomeSettingsSchema } from './outcomes.js';
 import { MissedCallsSchema, PauseBodySchema } from './pause.js';
 import { HoldMusicInfoSchema, PromptInfoSchema, PromptListSchema, PromptParamsSchema } from './prompts.js';
 import { ChangePasswordBodySchema, UpdateProfileBodySchema, UserPreferencesSchema } from './profile.js';
@@ -337,6 +338,17 @@ export const API_ROUTES = {
     method: 'PUT',
     path: '/api/settings/outbound-policy',
     schema: { body: OutboundPolicySchema, response: { 200: OutboundPolicyResponseSchema, ...errorResponses } },
+  },
+
+  outcomeSettings: {
+    method: 'GET',
+    path: '/api/settings/outcomes',
+    schema: { response: { 200: OutcomeSettingsSchema, ...errorResponses } },
+  },
+  setOutcomeSettings: {
+    method: 'PUT',
+    path: '/api/settings/outcomes',
+    schema: { body: OutcomeSettingsSchema, response: { 200: OutcomeSettingsSchema, ...errorResponses } },
   },
 
   callPlan: {

@@ -17,5 +17,6 @@ export * from './call-plan-hours.js';
 export * from './call-plan-api.js';
 export * from './prompts.js';
 export * from './voicemail.js';
+export * from './outcomes.js';
 export * from './distribution.js';
 export * from './staff.js';

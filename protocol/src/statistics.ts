@@ -13,8 +13,11 @@ import { SubjectCategorySchema } from './subjects.js';
 /** How a patient's call ended, for the statistics. */
 export const CALL_OUTCOMES = [
   'answered',
-  'abandoned-intro',
-  'abandoned-waiting',
+  // Issue 16 (protocol/src/outcomes.ts): hung up during the intro or the menu; hung up later (waiting,
+  // ringing, the overflow offer, the voicemail greeting). Records written before issue 16 said
+  // `abandoned-intro` and `abandoned-waiting`: signaling rewrites them at start (@deskline/store).
+  'abandoned',
+  'unanswered',
   // The call plan (issue 15): heard the closed message (outside the hours, or an overflow to it); asked
   // for a callback; left a voicemail message (`message-left`), which is not an abandoned call.
   'closed',
@@ -56,8 +59,10 @@ export const StatisticsFiguresSchema = Type.Object({
   /** Calls that arrived (total only; 0 per user). */
   received: Type.Integer(),
   answered: Type.Integer(),
-  abandonedDuringIntro: Type.Integer(),
-  abandonedWhileWaiting: Type.Integer(),
+  /** Hung up during the intro or the menu (issue 16: Abandoned). */
+  abandoned: Type.Integer(),
+  /** Hung up while waiting or ringing, or in the overflow offer or the voicemail greeting (issue 16: Unanswered). */
+  unanswered: Type.Integer(),
   /** Calls that heard the closed message and were hung up on: outside the hours, or an overflow to it (issue 15). */
   closed: Type.Integer(),
   /** Calls whose patient pressed the callback key (issue 15). */

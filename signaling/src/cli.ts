@@ -23,10 +23,11 @@ import {
   type NumberType,
   type OutboundPolicy,
   type SubjectCategory,
+  type OutcomeSettings,
   type WorkstationKind,
 } from '@deskline/protocol';
 import { OutboundPolicyStore, PolicyError, evaluate } from '@deskline/outbound-policy';
-import { CallPlanStore, DistributionStore } from '@deskline/store';
+import { CallPlanStore, DistributionStore, OutcomeSettingsStore } from '@deskline/store';
 import { callPlanProblems } from './services/call-plan-check.js';
 import { distributionProblems } from './services/distribution-check.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -99,6 +100,11 @@ Commands:
                                   day per employee, 30 minutes
   outbound-policy check --number N
                                   whether the policy lets Call back dial N, and why not
+  outcomes show [--json]          whether Abandoned calls (hung up during the intro) may be called
+                                  back (docs/managers.md, "Call outcomes")
+  outcomes set --abandoned-callbacks on|off
+                                  offer Call back on Abandoned calls too (on), or only on
+                                  Unanswered ones (off, the default)
   call-plan show                  the call plan in force, as JSON (docs/call-plan.md)
   call-plan set FILE.json         replace the call plan with the one in the file, checked as the
                                   app checks it; nothing is changed when it has problems
@@ -194,6 +200,12 @@ function describePolicy(policy: OutboundPolicy, country: string): string {
   ].join('\n');
 }
 
+function describeOutcomeSettings(settings: OutcomeSettings): string {
+  return settings.abandonedCallbacks
+    ? 'Abandoned calls (hung up during the intro): Call back offered, as for Unanswered ones'
+    : 'Abandoned calls (hung up during the intro): no Call back; Unanswered ones only';
+}
+
 async function describeDistribution(settings: DistributionSettings, users: UserStore): Promise<string> {
   const names: string[] = [];
   for (const userId of settings.fixedOrder) {
@@ -238,6 +250,7 @@ async function main(argv: string[]): Promise<void> {
       'per-day': { type: 'string' },
       'max-seconds': { type: 'string' },
       number: { type: 'string' },
+      'abandoned-callbacks': { type: 'string' },
       strategy: { type: 'string' },
       order: { type: 'string' },
       'wrap-up': { type: 'string' },
@@ -545,6 +558,20 @@ async function main(argv: string[]): Promise<void> {
           console.log(`Refused: ${verdict.message}`);
           process.exitCode = 1;
         }
+        break;
+      }
+      case 'outcomes show': {
+        const settings = await new OutcomeSettingsStore(redis).get();
+        if (values.json) console.log(JSON.stringify(settings));
+        else console.log(describeOutcomeSettings(settings));
+        break;
+      }
+      case 'outcomes set': {
+        const value = required(values['abandoned-callbacks'], 'abandoned-callbacks');
+        if (value !== 'on' && value !== 'off')
+          throw new UsageError(`--abandoned-callbacks takes on or off, not "${value}".`);
+        const saved = await new OutcomeSettingsStore(redis).set({ abandonedCallbacks: value === 'on' });
+        console.log(`Call outcomes saved:\n${describeOutcomeSettings(saved)}`);
         break;
       }
       case 'call-plan show': {

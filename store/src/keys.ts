@@ -133,6 +133,11 @@ export const RedisKeys = {
   /** string (a count) with TTL: callbacks the user started on that clinic day (YYYY-MM-DD in CLINIC_TIME_ZONE) */
   callbackCount: (userId: string, date: string) => `callback-count:${userId}:${date}`,
 
+  /** string: the managers' OutcomeSettings as JSON (OutcomeSettingsStore); absent = DEFAULT_OUTCOME_SETTINGS */
+  outcomeSettings: 'outcome-settings',
+  /** string: set once signaling has moved the tasks of before issue 16 to Abandoned / Unanswered */
+  outcomesMigrated: 'migrated:issue-16-outcomes',
+
   // The call plan (issue 15, docs/call-plan.md); written and read only through CallPlanStore.
   /** string: the CallPlan as JSON; absent = DEFAULT_CALL_PLAN */
   callPlan: 'call-plan',

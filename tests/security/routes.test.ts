@@ -96,6 +96,9 @@ declare('manager', 'PUT', '/api/users/:id/role');
 declare('manager', 'GET,HEAD', '/api/statistics');
 declare('manager', 'GET,HEAD,PUT', '/api/settings/outbound-policy');
 declare('manager', 'GET,HEAD,PUT', '/api/settings/call-plan');
+// Issue 16: everyone reads whether Abandoned calls get Call back (the board shows it); managers change it.
+declare('session', 'GET,HEAD', '/api/settings/outcomes');
+declare('manager', 'PUT', '/api/settings/outcomes');
 declare('manager', 'GET,HEAD', '/api/settings/call-plan/preview');
 declare('manager', 'GET,HEAD,PUT', '/api/settings/distribution');
 declare('manager', 'GET,HEAD', '/api/settings/prompts', '/api/settings/prompts/:lang/:name/audio');

@@ -13,7 +13,7 @@ import {
   type StatisticsFigures,
   type UserStatistics,
 } from '@deskline/protocol';
-import { RedisKeys } from '@deskline/store';
+import { RedisKeys, parseCallRecord } from '@deskline/store';
 import { ClientError } from '../errors.js';
 import { dateIn, dayBounds, hourIn, parseDate } from './clinic-day.js';
 import type { SubjectStore } from './subject-store.js';
@@ -49,8 +49,8 @@ function figures(
   return {
     received: options.perUser ? 0 : calls.length,
     answered: count('answered'),
-    abandonedDuringIntro: count('abandoned-intro'),
-    abandonedWhileWaiting: count('abandoned-waiting'),
+    abandoned: count('abandoned'),
+    unanswered: count('unanswered'),
     closed: count('closed'),
     callbackRequested: count('callback-requested'),
     voicemail: count('voicemail'),
@@ -148,9 +148,9 @@ export class StatisticsService {
     if (!parseDate(date)) throw new ClientError(400, `"${date}" is not a date: use YYYY-MM-DD, e.g. ${this.today()}.`);
     const { start, end } = dayBounds(date, this.timeZone);
     const [calls, callbacks, closedTasks, subjects] = await Promise.all([
-      this.read<CallRecord>(RedisKeys.callRecords, RedisKeys.callRecord, start, end),
-      this.read<CallbackView>(RedisKeys.callbacks, RedisKeys.callback, start, end),
-      this.read<TaskView>(RedisKeys.closedTasks, RedisKeys.task, start, end),
+      this.read(RedisKeys.callRecords, RedisKeys.callRecord, start, end, parseCallRecord),
+      this.read(RedisKeys.callbacks, RedisKeys.callback, start, end, (json) => JSON.parse(json) as CallbackView),
+      this.read(RedisKeys.closedTasks, RedisKeys.task, start, end, (json) => JSON.parse(json) as TaskView),
       this.subjects.list({ all: true }),
     ]);
     const closedSubjectIds = closedTasks.flatMap((task) =>
@@ -178,10 +178,16 @@ export class StatisticsService {
   }
 
   /** The JSON documents an index names with a start in [start, end); those expired meanwhile are skipped. */
-  private async read<T>(index: string, key: (id: string) => string, start: number, end: number): Promise<T[]> {
+  private async read<T>(
+    index: string,
+    key: (id: string) => string,
+    start: number,
+    end: number,
+    decode: (json: string) => T,
+  ): Promise<T[]> {
     const ids = await this.redis.zrangebyscore(index, start, `(${end}`);
     if (ids.length === 0) return [];
     const values = await this.redis.mget(ids.map(key));
-    return values.filter((value): value is string => value !== null).map((value) => JSON.parse(value) as T);
+    return values.filter((value): value is string => value !== null).map(decode);
   }
 }

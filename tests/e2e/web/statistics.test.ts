@@ -155,8 +155,8 @@ async function row(page: Page, who: string): Promise<string[]> {
 }
 
 const REASONS = [
-  'Hung up during the intro',
-  'Hung up while waiting',
+  'Abandoned (hung up during the intro)',
+  'Unanswered (hung up waiting or ringing)',
   'Heard the closed message',
   'Asked for a callback',
   'Left a voicemail message',

@@ -31,6 +31,7 @@ import './dl-queue-list.js';
 import './dl-team-list.js';
 import './dl-registration-status.js';
 import './dl-outbound-policy.js';
+import './dl-outcome-settings.js';
 import './dl-call-plan.js';
 import './dl-distribution.js';
 import './dl-prompts-admin.js';
@@ -423,7 +424,8 @@ export class DlAppShell extends LitElement {
       case 'statistics':
         return html`<dl-statistics .api=${this.api}></dl-statistics>`;
       case 'callback-policy':
-        return html`<dl-outbound-policy .api=${this.api}></dl-outbound-policy>`;
+        return html`<dl-outbound-policy .api=${this.api}></dl-outbound-policy>
+          <dl-outcome-settings .api=${this.api}></dl-outcome-settings>`;
       case 'call-plan':
         return html`<dl-call-plan .api=${this.api}></dl-call-plan>`;
       case 'prompts':

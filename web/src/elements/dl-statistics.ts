@@ -30,8 +30,8 @@ const SERIES = [
 
 /** The ways a call ends unanswered (StatisticsFigures): every call that was not answered has one of them. */
 const NOT_ANSWERED = [
-  { key: 'abandonedDuringIntro', label: 'Hung up during the intro' },
-  { key: 'abandonedWhileWaiting', label: 'Hung up while waiting' },
+  { key: 'abandoned', label: 'Abandoned (hung up during the intro)' },
+  { key: 'unanswered', label: 'Unanswered (hung up waiting or ringing)' },
   { key: 'closed', label: 'Heard the closed message' },
   { key: 'callbackRequested', label: 'Asked for a callback' },
   { key: 'voicemail', label: 'Left a voicemail message' },

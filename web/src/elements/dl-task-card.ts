@@ -1,9 +1,12 @@
 import {
   SUBJECT_CATEGORIES,
   SUBJECT_CATEGORY_NAMES,
+  DEFAULT_OUTCOME_SETTINGS,
   TASK_COMMENT_MAX_LENGTH,
   isCallable,
   isWithheld,
+  statusMayBeCalledBack,
+  type OutcomeSettings,
   voicemailAudioPath,
   type ReportProblemRequest,
   type Subject,
@@ -49,7 +52,7 @@ const PHONE_NOT_READY =
 /**
  * One task of the call board: the patient's number (or "Number withheld"), the stage of the call
  * (intro, waiting with a running time, ringing at whom, on the line with whom and for how long, wrap-up,
- * closed, or the missed calls and callback attempts of an abandoned task) and, when the viewer may act
+ * closed, or the missed calls and callback attempts of an unanswered or abandoned task) and, when the viewer may act
  * on it, the subject, the comment (saved as it is typed), "Report a problem", "Close" (only with a
  * subject) and "Call back". Each action asks the server through `api` and reports its outcome on the
  * card; the three editors (subject, comment, problem report) save through one AutosaveController each.
@@ -103,8 +106,12 @@ export class DlTaskCard extends LitElement {
         border-left-color: var(--dl-color-primary);
       }
 
-      article.abandoned {
+      article.unanswered {
         border-left-color: var(--dl-color-danger);
+      }
+
+      article.abandoned {
+        border-left-color: var(--dl-color-paused);
       }
 
       article.closed {
@@ -208,6 +215,9 @@ export class DlTaskCard extends LitElement {
 
   /** Why this viewer cannot call patients back ('' when they can). */
   @property({ attribute: false }) callbackBlocked = '';
+
+  /** Whether Abandoned tasks get Call back (managers' setting; Unanswered ones always do). */
+  @property({ attribute: false }) outcomeSettings: OutcomeSettings = DEFAULT_OUTCOME_SETTINGS;
 
   /** The name of the call plan queue its call is in, while the board shows every queue ('' for none). */
   @property({ attribute: false }) queueName = '';
@@ -327,8 +337,8 @@ export class DlTaskCard extends LitElement {
       ${task.comment ? html`<p class="detail">Comment: ${task.comment}</p>` : nothing}`;
     }
     const subjectId = this.#shownSubject();
-    const closable = task.status === 'wrap-up' || task.status === 'abandoned';
-    const callable = task.status === 'abandoned' && isCallable(task.patient);
+    const closable = task.status === 'wrap-up' || task.status === 'unanswered' || task.status === 'abandoned';
+    const callable = statusMayBeCalledBack(task.status, this.outcomeSettings) && isCallable(task.patient);
     const problem = this.#problem.state;
     return html`
       <div class="fields">

@@ -151,6 +151,8 @@ export class ApiClient extends EventTarget implements RouteMethods {
   readonly restoreSubject = this.#route(API_ROUTES.restoreSubject);
   readonly outboundPolicy = this.#route(API_ROUTES.outboundPolicy);
   readonly setOutboundPolicy = this.#route(API_ROUTES.setOutboundPolicy);
+  readonly outcomeSettings = this.#route(API_ROUTES.outcomeSettings);
+  readonly setOutcomeSettings = this.#route(API_ROUTES.setOutcomeSettings);
   /** The call plan and CLINIC_TIME_ZONE (managers). */
   readonly callPlan = this.#route(API_ROUTES.callPlan);
   /** 400: the problems, one per line of the error's message; the stored plan is unchanged. */

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { OutboundPolicyStore } from '@deskline/outbound-policy';
 import { CallPlanStore, DistributionStore } from '@deskline/store';
 import { PromptUploadStore } from '@deskline/store';
+import { OutcomeSettingsStore } from '@deskline/store';
 import type { Config } from '../../config.js';
 import { AccountService } from '../../services/account-service.js';
 import { SetupLinks } from '../../services/setup-links.js';
@@ -33,6 +34,8 @@ declare module 'fastify' {
     team: TeamService;
     subjects: SubjectStore;
     outboundPolicy: OutboundPolicyStore;
+    /** Whether Abandoned tasks may be called back (docs/managers.md, "Call outcomes"). */
+    outcomeSettings: OutcomeSettingsStore;
     callPlan: CallPlanStore;
     distribution: DistributionStore;
     prompts: PromptLibrary;
@@ -94,6 +97,7 @@ export default fp(
     // Kamailio reads the policy's prefixes from Redis: they must be there before the first callback.
     await app.outboundPolicy.ensure();
     app.decorate('callPlan', new CallPlanStore(app.redis));
+    app.decorate('outcomeSettings', new OutcomeSettingsStore(app.redis));
     app.decorate('distribution', new DistributionStore(app.redis));
   },
   { name: 'stores', dependencies: ['redis'] },
