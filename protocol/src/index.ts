@@ -17,3 +17,4 @@ export * from './call-plan-hours.js';
 export * from './call-plan-api.js';
 export * from './prompts.js';
 export * from './voicemail.js';
+export * from './contacts.js';

@@ -19,3 +19,4 @@ export * from './call-plan-store.js';
 export * from './prompt-uploads.js';
 export * from './voicemail-store.js';
 export * from './waiting-calls.js';
+export * from './contacts-store.js';
