@@ -63,7 +63,7 @@ Commands:
   patient forget NUMBER           remove a patient's number from everything Deskline keeps (tasks,
                                   callbacks, call records, statistics, event streams), in any of
                                   the spellings it may be stored under (+49…, 0049…, 49…); prints
-                                  what it removed
+                                  what it removed, and the number's contact
   seed-demo [--json]              create demo users and workstations when there are no users, and
                                   the default subjects when there are no subjects
   outbound-policy show [--json]   the callback policy: what Call back may dial, how often, how long

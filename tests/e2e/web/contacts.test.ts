@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RedisKeys } from '@deskline/store';
-import { board, taskOf } from '../../helpers/board-page.js';
+import { taskOf } from '../../helpers/board-page.js';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { CLINIC_NUMBER } from '../../helpers/call-path.js';
 import { createClinic, STAFF } from '../../helpers/clinic.js';
@@ -81,7 +81,9 @@ test('Maria imports a 1,000-line CSV: the preview names the 3 bad lines and impo
     [500, 'call me maybe,Someone,'],
     [901, '601-000-001,Twice,'],
   ]);
-  await view.getByLabel('CSV file to import').setInputFiles({ name: 'patients.csv', mimeType: 'text/csv', buffer: csv(bad) });
+  await view
+    .getByLabel('CSV file to import')
+    .setInputFiles({ name: 'patients.csv', mimeType: 'text/csv', buffer: csv(bad) });
   const problems = view.getByRole('list', { name: 'Refused lines' });
   await problems.waitFor({ timeout: TIMEOUT });
   assert.equal(await problems.getByRole('listitem').allInnerTexts(), [
@@ -93,7 +95,9 @@ test('Maria imports a 1,000-line CSV: the preview names the 3 bad lines and impo
   assert.ok(await importButton.isDisabled(), 'no import while a line is refused');
   assert.is(await stack.callPath.redis.hlen(RedisKeys.contacts), 0);
 
-  await view.getByLabel('CSV file to import').setInputFiles({ name: 'patients.csv', mimeType: 'text/csv', buffer: csv() });
+  await view
+    .getByLabel('CSV file to import')
+    .setInputFiles({ name: 'patients.csv', mimeType: 'text/csv', buffer: csv() });
   await view.getByText('1000 new, 0 changed, 0 unchanged.').waitFor({ timeout: TIMEOUT });
   await view.getByRole('button', { name: 'Import 1000 contacts' }).click();
   await view.getByRole('status').filter({ hasText: 'Imported: 1000 new, 0 changed.' }).waitFor({ timeout: TIMEOUT });
@@ -104,7 +108,10 @@ test('Maria imports a 1,000-line CSV: the preview names the 3 bad lines and impo
 });
 
 test("a call from one of the numbers shows the patient's name on Anna's ring and on the board's card", async () => {
-  anna = await logIn(annasBrowser, stack.base, STAFF.anna.email, STAFF.anna.password, { pageErrors, timeoutMs: TIMEOUT });
+  anna = await logIn(annasBrowser, stack.base, STAFF.anna.email, STAFF.anna.password, {
+    pageErrors,
+    timeoutMs: TIMEOUT,
+  });
   await anna.getByRole('button', { name: 'Reception 1' }).click();
   await anna.getByRole('status').filter({ hasText: 'Ready for calls on Reception 1' }).waitFor({ timeout: TIMEOUT });
   await maria.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Call board' }).click();
@@ -170,10 +177,13 @@ test('Maria exports the contacts: the note a spreadsheet would run is escaped; s
     maria.waitForEvent('download', { timeout: TIMEOUT }),
     view.getByRole('link', { name: 'Export CSV' }).click(),
   ]);
-  const text = await readFile((await download.path())!, 'utf8');
+  const text = await readFile(await download.path(), 'utf8');
   const lines = text.split('\r\n');
   assert.is(lines.length, 1003, 'the header, 1,001 contacts and the last line break');
-  assert.ok(lines.includes(`'+48602999888,Jan Nowak,"'=HYPERLINK(""http://evil.example"")"`), lines.slice(0, 3).join('\n'));
+  assert.ok(
+    lines.includes(`'+48602999888,Jan Nowak,"'=HYPERLINK(""http://evil.example"")"`),
+    lines.slice(0, 3).join('\n'),
+  );
 
   await view.getByLabel('Search contacts').fill('Jan Nowak');
   await view.getByRole('button', { name: 'Delete Jan Nowak' }).click();

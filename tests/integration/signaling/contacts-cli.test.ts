@@ -27,7 +27,10 @@ const listJson = async (): Promise<Contact[]> => {
 };
 
 test('contact add, list, edit and delete: the number in any spelling, the same contact as the API sees', async () => {
-  const added = await runCli(['contact', 'add', '--number', '601 234 567', '--name', 'Zofia Nowak', '--note', 'mornings'], env);
+  const added = await runCli(
+    ['contact', 'add', '--number', '601 234 567', '--name', 'Zofia Nowak', '--note', 'mornings'],
+    env,
+  );
   assert.is(added.code, 0, added.stderr);
   assert.is(added.stdout, 'Added contact +48601234567: Zofia Nowak.\n');
   assert.equal(await listJson(), await fixture.app.contacts.list());
