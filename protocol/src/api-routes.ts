@@ -33,6 +33,7 @@ import {
   CallPlanResponseSchema,
   QueueListSchema,
 } from './call-plan-api.js';
+import { DistributionSettingsSchema } from './distribution.js';
 import { VoicemailAuditSchema, VoicemailParamsSchema } from './voicemail.js';
 import { OutboundPolicyResponseSchema, OutboundPolicySchema } from './outbound-policy.js';
 import { MissedCallsSchema, PauseBodySchema } from './pause.js';
@@ -55,6 +56,13 @@ import {
   UpdateTaskBodySchema,
 } from './tasks.js';
 import { TeamMemberSchema } from './team.js';
+import {
+  CreatedUserSchema,
+  IssuedCredentialsSchema,
+  ResetPasswordBodySchema,
+  SetupAccountBodySchema,
+  UserRoleBodySchema,
+} from './staff.js';
 
 /** A route's schemas, in the shape Fastify takes them: signaling registers each route with its `schema`. */
 export interface RouteSchema {
@@ -100,6 +108,7 @@ const CsvSchema = Type.Unsafe<string>({ type: 'string', description: 'a CSV file
 
 const taskResponses = { 200: TaskSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema } as const;
 const pauseResponses = { 200: AgentStatusSchema, ...errorResponses, 409: ApiErrorSchema } as const;
+const userChange = { 200: PublicUserSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema } as const;
 const subjectChange = {
   params: SubjectParamsSchema,
   response: { 200: SubjectSchema, ...errorResponses, 404: ApiErrorSchema },
@@ -179,12 +188,52 @@ export const API_ROUTES = {
   createUser: {
     method: 'POST',
     path: '/api/users',
-    schema: { body: CreateUserBodySchema, response: { 201: PublicUserSchema, ...errorResponses, 409: ApiErrorSchema } },
+    schema: {
+      body: CreateUserBodySchema,
+      response: { 201: CreatedUserSchema, ...errorResponses, 409: ApiErrorSchema },
+    },
   },
+  /** 409 when the user is the last manager who can log in. */
   disableUser: {
     method: 'POST',
     path: '/api/users/:id/disable',
-    schema: { params: UserParamsSchema, response: { 200: PublicUserSchema, ...errorResponses, 404: ApiErrorSchema } },
+    schema: { params: UserParamsSchema, response: userChange },
+  },
+  enableUser: {
+    method: 'POST',
+    path: '/api/users/:id/enable',
+    schema: { params: UserParamsSchema, response: userChange },
+  },
+  /** 409 when it would leave the clinic without a manager who can log in. */
+  setUserRole: {
+    method: 'PUT',
+    path: '/api/users/:id/role',
+    schema: { params: UserParamsSchema, body: UserRoleBodySchema, response: userChange },
+  },
+  /** A new setup link or generated password, answered once; the old password stops working, and every session ends. */
+  resetUserPassword: {
+    method: 'POST',
+    path: '/api/users/:id/password',
+    schema: {
+      params: UserParamsSchema,
+      body: ResetPasswordBodySchema,
+      response: { 200: IssuedCredentialsSchema, ...errorResponses, 404: ApiErrorSchema },
+    },
+  },
+  /** Takes the user off their workstation (409 during a call, or when they are on none); their panel is told. */
+  forceOffWorkstation: {
+    method: 'POST',
+    path: '/api/users/:id/force-off',
+    schema: {
+      params: UserParamsSchema,
+      response: { 204: NoContentSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema },
+    },
+  },
+  /** A setup link's token and the new password: sets it and logs in (400 for a token used, expired or unknown). */
+  setupAccount: {
+    method: 'POST',
+    path: '/api/auth/setup',
+    schema: { body: SetupAccountBodySchema, response: { 200: SessionInfoSchema, ...errorResponses } },
   },
 
   listWorkstations: {
@@ -309,6 +358,18 @@ export const API_ROUTES = {
     method: 'GET',
     path: '/api/settings/call-plan/preview',
     schema: { querystring: CallPlanPreviewQuerySchema, response: { 200: CallPlanPreviewSchema, ...errorResponses } },
+  },
+  /** Manager only: how calls are distributed (protocol/src/distribution.ts). */
+  distribution: {
+    method: 'GET',
+    path: '/api/settings/distribution',
+    schema: { response: { 200: DistributionSettingsSchema, ...errorResponses } },
+  },
+  /** 400 for a body the schema refuses, or a fixed order naming someone who is not a user. */
+  setDistribution: {
+    method: 'PUT',
+    path: '/api/settings/distribution',
+    schema: { body: DistributionSettingsSchema, response: { 200: DistributionSettingsSchema, ...errorResponses } },
   },
   listPrompts: {
     method: 'GET',

@@ -12,15 +12,20 @@ import {
   NUMBER_TYPES,
   NUMBER_TYPE_NAMES,
   isRole,
+  setupLinkPath,
   WORKSTATION_KINDS,
+  type CredentialSetup,
+  type IssuedCredentials,
   type CallPlan,
+  type DistributionSettings,
   type NumberType,
   type OutboundPolicy,
   type WorkstationKind,
 } from '@deskline/protocol';
 import { OutboundPolicyStore, PolicyError, evaluate } from '@deskline/outbound-policy';
-import { CallPlanStore, ContactStore } from '@deskline/store';
+import { CallPlanStore, ContactStore, DistributionStore } from '@deskline/store';
 import { callPlanProblems } from './services/call-plan-check.js';
+import { distributionProblems } from './services/distribution-check.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ContactImportRefused, ContactService } from './services/contact-service.js';
 import { ClientError } from './errors.js';
@@ -30,7 +35,10 @@ import { seedDemoData } from './services/demo-data.js';
 import { LoginLimiter, loginLimitsFrom } from './services/login-limiter.js';
 import { PatientNumberError, forgetPatient } from './services/patient-forget.js';
 import { VoicemailService } from './services/voicemail-service.js';
+import { Presence } from './services/presence.js';
 import { SessionStore } from './services/session-store.js';
+import { SetupLinks } from './services/setup-links.js';
+import { TeamService } from './services/team-service.js';
 import { SubjectStore } from './services/subject-store.js';
 import { UserStore } from './services/user-store.js';
 import { WorkstationStore } from './services/workstation-store.js';
@@ -40,12 +48,21 @@ import { readSecret } from './read-secret.js';
 const USAGE = `Usage: deskline <command> [options]
 
 Commands:
-  user create --email E --name "Full Name" --role manager|employee
-                                  create a user; the password is read from stdin or a prompt
+  user create --email E --name "Full Name" --role manager|employee [--setup-link | --generate-password]
+                                  create a user; the password is read from stdin or a prompt, or
+                                  the user gets a one-time setup link (valid 72 hours) or a
+                                  generated password, printed once
   user list [--json]              list users
+  user where [--json]             who is logged in (has the app open) and on which workstation
+  user set-role --email E --role manager|employee
+                                  change a user's role (the last manager cannot be demoted)
   user disable --email E          disable a user and end their sessions
   user enable --email E           enable a disabled user
-  user reset-password --email E   set a new password (stdin or prompt) and end their sessions
+  user reset-password --email E [--setup-link | --generate-password]
+                                  set a new password (stdin or prompt), or void the old one and
+                                  print a setup link or a generated password; ends their sessions
+  user force-off --email E        take a user off their workstation (e.g. gone home with it
+                                  picked): calls skip them at once, and their panel says why
   workstation create --name N [--kind browser|sip-phone] [--sip-user U]
                                   create a workstation; a desk phone (sip-phone) gets the SIP user
                                   U (e.g. its extension, 201) or phone-<n>, and a generated SIP
@@ -89,6 +106,13 @@ Commands:
   call-plan show                  the call plan in force, as JSON (docs/call-plan.md)
   call-plan set FILE.json         replace the call plan with the one in the file, checked as the
                                   app checks it; nothing is changed when it has problems
+  distribution show [--json]      how calls are distributed: ring strategy, fixed order, ring
+                                  timeout, wrap-up time, auto-pause (docs/managers.md)
+  distribution set [--strategy longest-idle|fixed-order] [--order EMAIL,EMAIL,…]
+                   [--wrap-up S] [--auto-pause N] [--ring-timeout S|default]
+                                  change the given settings; the next call follows them
+                                  (--auto-pause 0 and --wrap-up 0 turn them off; --ring-timeout
+                                  default uses the sip app's RING_TIMEOUT_SECONDS)
 
 Environment: REDIS_URL (required), e.g. redis://127.0.0.1:6379 (without a password in it, the one
 npm start generated, DESKLINE_VAR_DIR/secrets/redis-password, is used); REDIS_SENTINELS and
@@ -174,6 +198,21 @@ function describePolicy(policy: OutboundPolicy, country: string): string {
   ].join('\n');
 }
 
+async function describeDistribution(settings: DistributionSettings, users: UserStore): Promise<string> {
+  const names: string[] = [];
+  for (const userId of settings.fixedOrder) {
+    const user = await users.get(userId);
+    names.push(user ? `${user.displayName} <${user.email}>` : `${userId} (no such user)`);
+  }
+  return [
+    `Ring strategy: ${settings.strategy}`,
+    `Fixed order:   ${names.join(', ') || 'none'}`,
+    `Ring timeout:  ${settings.ringTimeoutSeconds === undefined ? "the sip app's RING_TIMEOUT_SECONDS" : `${settings.ringTimeoutSeconds} s`}`,
+    `Wrap-up time:  ${settings.wrapUpSeconds === 0 ? 'none' : `${settings.wrapUpSeconds} s`}`,
+    `Auto-pause:    ${settings.autoPauseAfter === 0 ? 'off' : `after ${settings.autoPauseAfter} unanswered rings in a row`}`,
+  ].join('\n');
+}
+
 function required(value: string | undefined, flag: string): string {
   if (!value) throw new UsageError(`Missing --${flag}.`);
   return value;
@@ -198,7 +237,14 @@ async function main(argv: string[]): Promise<void> {
       number: { type: 'string' },
       note: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
+      strategy: { type: 'string' },
+      order: { type: 'string' },
+      'wrap-up': { type: 'string' },
+      'auto-pause': { type: 'string' },
+      'ring-timeout': { type: 'string' },
       json: { type: 'boolean', default: false },
+      'setup-link': { type: 'boolean', default: false },
+      'generate-password': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -226,7 +272,27 @@ async function main(argv: string[]): Promise<void> {
       if (!subject) throw new ClientError(404, `No subject named "${name}".`);
       return subject.id;
     };
-    const accounts = new AccountService(users, sessions, new AgentService(redis, workstations), limiter);
+    const accounts = new AccountService(
+      users,
+      sessions,
+      new AgentService(redis, workstations),
+      limiter,
+      new SetupLinks(redis),
+    );
+    /** --setup-link or --generate-password, or undefined for a password typed in. */
+    const setup = (): CredentialSetup | undefined => {
+      if (values['setup-link'] && values['generate-password'])
+        throw new UsageError('Give --setup-link or --generate-password, not both.');
+      return values['setup-link'] ? 'link' : values['generate-password'] ? 'password' : undefined;
+    };
+    const origin = config.PUBLIC_ORIGIN ?? `http://${config.HOST}:${config.PORT}`;
+    const printIssued = (email: string, issued: IssuedCredentials): void => {
+      if (issued.setupToken !== undefined && issued.setupExpiresAt !== undefined)
+        console.log(
+          `Setup link for ${email} (once, until ${new Date(issued.setupExpiresAt).toISOString()}):\n  ${origin}${setupLinkPath(issued.setupToken)}`,
+        );
+      if (issued.password !== undefined) console.log(`Password for ${email}, shown this once:\n  ${issued.password}`);
+    };
     const userByEmail = async (): Promise<string> => {
       const email = required(values.email, 'email');
       const user = await users.findByEmail(email);
@@ -260,9 +326,43 @@ async function main(argv: string[]): Promise<void> {
         const displayName = required(values.name, 'name');
         const role = required(values.role, 'role');
         if (!isRole(role)) throw new UsageError('--role must be manager or employee.');
-        const password = await readSecret(`Password for ${email}: `);
-        const user = await users.create({ email, displayName, role, password });
+        const how = setup();
+        const password = how === undefined ? await readSecret(`Password for ${email}: `) : undefined;
+        const user = await accounts.create({
+          email,
+          displayName,
+          role,
+          ...(password === undefined ? {} : { password }),
+          ...(how === undefined ? {} : { setup: how }),
+        });
         console.log(`Created ${user.role} ${user.displayName} <${user.email}> (id ${user.id}).`);
+        printIssued(user.email, user);
+        break;
+      }
+      case 'user where': {
+        const team = await new TeamService(
+          redis,
+          workstations,
+          new Presence(redis, 'deskline-cli', config.PRESENCE_HEARTBEAT_SECONDS * 3000),
+        ).list();
+        if (values.json) console.log(JSON.stringify(team));
+        else
+          for (const m of team)
+            console.log(
+              `${m.displayName.padEnd(24)} ${(m.online ? 'logged in' : 'away').padEnd(10)} ${m.state.padEnd(9)} ${m.workstation?.name ?? ''}`,
+            );
+        break;
+      }
+      case 'user set-role': {
+        const role = required(values.role, 'role');
+        if (!isRole(role)) throw new UsageError('--role must be manager or employee.');
+        const user = await accounts.setRole(await userByEmail(), role);
+        console.log(`${user.email} is now ${user.role === 'manager' ? 'a manager' : 'an employee'}.`);
+        break;
+      }
+      case 'user force-off': {
+        await accounts.forceOff(await userByEmail(), 'clinic IT (command line)');
+        console.log(`${values.email} is off their workstation; calls skip them from now on.`);
         break;
       }
       case 'user list': {
@@ -287,8 +387,15 @@ async function main(argv: string[]): Promise<void> {
       }
       case 'user reset-password': {
         const id = await userByEmail();
-        await accounts.resetPassword(id, await readSecret(`New password for ${values.email}: `));
-        console.log(`Password changed for ${values.email}; their sessions have ended.`);
+        const how = setup();
+        if (how === undefined) {
+          await accounts.resetPassword(id, await readSecret(`New password for ${values.email}: `));
+          console.log(`Password changed for ${values.email}; their sessions have ended.`);
+        } else {
+          const issued = await accounts.resetCredentials(id, how);
+          console.log(`The old password of ${values.email} no longer works; their sessions have ended.`);
+          printIssued(values.email ?? '', issued);
+        }
         break;
       }
       case 'workstation create': {
@@ -495,6 +602,40 @@ async function main(argv: string[]): Promise<void> {
           throw new Error(`The call plan in ${file} was not saved:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
         await store.put(plan as CallPlan);
         console.log(`Call plan saved from ${file}; the next call follows it.`);
+        break;
+      }
+      case 'distribution show': {
+        const settings = await new DistributionStore(redis).get();
+        if (values.json) console.log(JSON.stringify(settings));
+        else console.log(await describeDistribution(settings, users));
+        break;
+      }
+      case 'distribution set': {
+        const store = new DistributionStore(redis);
+        const settings: Record<string, unknown> = { ...(await store.get()) };
+        if (values.strategy !== undefined) settings['strategy'] = values.strategy;
+        if (values.order !== undefined) {
+          const order: string[] = [];
+          for (const email of listOf(values.order)) {
+            const user = await users.findByEmail(email);
+            if (!user) throw new ClientError(404, `No user with the email ${email}.`);
+            order.push(user.id);
+          }
+          settings['fixedOrder'] = order;
+        }
+        if (values['wrap-up'] !== undefined) settings['wrapUpSeconds'] = integerOf(values['wrap-up'], 'wrap-up');
+        if (values['auto-pause'] !== undefined)
+          settings['autoPauseAfter'] = integerOf(values['auto-pause'], 'auto-pause');
+        const ringTimeout = values['ring-timeout'];
+        if (ringTimeout === 'default') delete settings['ringTimeoutSeconds'];
+        else if (ringTimeout !== undefined) settings['ringTimeoutSeconds'] = integerOf(ringTimeout, 'ring-timeout');
+        const problems = await distributionProblems(settings, users);
+        if (problems.length > 0)
+          throw new Error(`The distribution settings were not saved:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        await store.put(settings as DistributionSettings);
+        console.log(
+          `Distribution settings saved; the next call follows them:\n${await describeDistribution(settings as DistributionSettings, users)}`,
+        );
         break;
       }
       default:

@@ -20,3 +20,4 @@ export * from './prompt-uploads.js';
 export * from './voicemail-store.js';
 export * from './waiting-calls.js';
 export * from './contacts-store.js';
+export * from './distribution-store.js';

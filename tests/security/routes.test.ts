@@ -44,6 +44,8 @@ function declare(access: Access, methods: string, ...paths: string[]): void {
 }
 declare('public', 'GET,HEAD', '/*', '/api/health');
 declare('public', 'POST', '/api/auth/login');
+// The setup link's token is the proof (tests/security/staff-setup-link.test.ts).
+declare('public', 'POST', '/api/auth/setup');
 declare(
   'session',
   'POST',
@@ -88,10 +90,13 @@ declare(
   '/api/subjects/:id/restore',
 );
 declare('manager', 'PATCH', '/api/subjects/:id');
+declare('manager', 'POST', '/api/users/:id/enable', '/api/users/:id/password', '/api/users/:id/force-off');
+declare('manager', 'PUT', '/api/users/:id/role');
 declare('manager', 'GET,HEAD', '/api/statistics');
 declare('manager', 'GET,HEAD,PUT', '/api/settings/outbound-policy');
 declare('manager', 'GET,HEAD,PUT', '/api/settings/call-plan');
 declare('manager', 'GET,HEAD', '/api/settings/call-plan/preview');
+declare('manager', 'GET,HEAD,PUT', '/api/settings/distribution');
 declare('manager', 'GET,HEAD', '/api/settings/prompts', '/api/settings/prompts/:lang/:name/audio');
 declare('manager', 'PUT,DELETE', '/api/settings/prompts/:lang/:name');
 declare('manager', 'GET,HEAD', '/api/settings/hold-music/audio');

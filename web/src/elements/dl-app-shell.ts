@@ -9,6 +9,7 @@ import { PushController } from '../controllers/push-controller.js';
 import { SoftphoneController } from '../controllers/softphone-controller.js';
 import { WorkstationController } from '../controllers/workstation-controller.js';
 import { logoMark } from '../icons.js';
+import { formatClockTime } from '../format.js';
 import { presenceView } from '../presence.js';
 import { findQueueCall, waitingSince } from '../queue-call.js';
 import { queueFilterIn, rememberQueueFilter, rememberedQueueFilter } from '../queue-filter.js';
@@ -32,8 +33,10 @@ import './dl-team-list.js';
 import './dl-registration-status.js';
 import './dl-outbound-policy.js';
 import './dl-call-plan.js';
+import './dl-distribution.js';
 import './dl-prompts-admin.js';
 import './dl-statistics.js';
+import './dl-staff-admin.js';
 import './dl-subjects-admin.js';
 import './dl-contacts.js';
 import type { ContactChangeDetail } from './dl-task-card.js';
@@ -60,24 +63,35 @@ function userMenu(notifications: { checked: boolean; hint?: string }, onWorkstat
 const FINISH_CALL_FIRST = 'Finish the current call before changing workstation.';
 
 /**
- * What the work area shows: the call board for everyone; managers also keep the subjects, see
+ * What the work area shows: the call board for everyone; managers also manage the staff, keep the subjects, see
  * statistics, set the callback policy and the call plan, and replace the prompts callers hear.
  */
-type View = 'board' | 'subjects' | 'statistics' | 'callback-policy' | 'call-plan' | 'prompts' | 'contacts';
+type View =
+  | 'board'
+  | 'contacts'
+  | 'staff'
+  | 'subjects'
+  | 'statistics'
+  | 'callback-policy'
+  | 'call-plan'
+  | 'prompts'
+  | 'distribution';
 
 /** `employees`: an employee sees this view too (the others are managers' only). */
 const VIEWS: ReadonlyArray<{ id: View; label: string; employees?: true }> = [
   { id: 'board', label: 'Call board', employees: true },
   { id: 'contacts', label: 'Contacts', employees: true },
+  { id: 'staff', label: 'Staff' },
   { id: 'subjects', label: 'Subjects' },
   { id: 'statistics', label: 'Statistics' },
   { id: 'callback-policy', label: 'Callback policy' },
   { id: 'call-plan', label: 'Call plan' },
   { id: 'prompts', label: 'Prompts' },
+  { id: 'distribution', label: 'Distribution' },
 ];
 
 /**
- * The app after login: a header with the product name, the managers' views (Call board, Subjects,
+ * The app after login: a header with the product name, the managers' views (Call board, Staff, Subjects,
  * Statistics, Callback policy, Call plan, Prompts) and the user panel (with the user's own status dot), the grey pause band while incoming
  * calls are paused, and the work area below: whether calls can reach this person, the call in this
  * browser, the calls missed during a pause, the workstation and pause pickers when asked for, then the
@@ -300,6 +314,7 @@ export class DlAppShell extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     super.willUpdate(changed);
+    this.#noticeForcedOff();
     // Only calls that arrive once the board is live are announced (the first look learns the others).
     if (this.#push.status !== 'connected') return;
     this.#contacts.watch(this.#push.tasks);
@@ -307,6 +322,20 @@ export class DlAppShell extends LitElement {
     const announcement = this.#newCalls.look(this.#push.tasks);
     if (announcement !== '') this.announcement = announcement;
   }
+
+  /**
+   * A manager took this user off their workstation (pushed as their team entry): the workstation is
+   * read again, which lets the phone go and offers the picker, and the header says who did it.
+   */
+  #noticeForcedOff(): void {
+    const forcedOff = this.user === undefined ? undefined : this.#push.member(this.user.id)?.forcedOff;
+    if (forcedOff === undefined || forcedOff.at === this.#forcedOffSeen) return;
+    this.#forcedOffSeen = forcedOff.at;
+    if (this.#workstation.workstation !== undefined) void this.#workstation.load();
+  }
+
+  /** The `forcedOff.at` already acted on. */
+  #forcedOffSeen: number | undefined;
 
   /** Shows another view; an announcement already made is not carried into the next view's live region. */
   #show(view: View): void {
@@ -361,12 +390,21 @@ export class DlAppShell extends LitElement {
             ?can-extend=${pause.canExtend}
             ?pending=${pause.pending}
             .error=${this.pausing ? '' : pause.error}
+            .reason=${pause.pauseReason}
             @pause-extend=${() => void pause.extend()}
             @pause-end=${() => void pause.resume()}
           ></dl-pause-panel>`
           : nothing
       }
       ${this.#logout.error === '' ? nothing : html`<p class="alert" role="alert">${this.#logout.error}</p>`}
+      ${
+        me?.forcedOff === undefined || this.#workstation.workstation !== undefined
+          ? nothing
+          : html`<p class="alert" role="alert">
+            ${me.forcedOff.by} took you off your workstation at ${formatClockTime(me.forcedOff.at)}: calls no longer
+            ring here. Choose a workstation to take calls again.
+          </p>`
+      }
       <dl-notifications-notice
         .notifications=${this.#phone.notifications}
         @allow-notifications=${() => void this.#phone.allowNotifications()}
@@ -392,6 +430,8 @@ export class DlAppShell extends LitElement {
 
   #renderView(user: PublicUser, view: View) {
     switch (view) {
+      case 'staff':
+        return html`<dl-staff-admin .api=${this.api} .team=${this.#push.team}></dl-staff-admin>`;
       case 'subjects':
         return html`<dl-subjects-admin
           .subjects=${this.#push.subjects}
@@ -414,6 +454,8 @@ export class DlAppShell extends LitElement {
           @contact-delete=${(event: CustomEvent<string>) => this.#contacts.forget(event.detail)}
           @contacts-import=${() => this.#contacts.reset()}
         ></dl-contacts>`;
+      case 'distribution':
+        return html`<dl-distribution .api=${this.api} .team=${this.#push.team}></dl-distribution>`;
       case 'board':
         return html`<dl-task-board
           .tasks=${this.#push.tasks}

@@ -120,6 +120,13 @@ export class ApiClient extends EventTarget implements RouteMethods {
   readonly listUsers = this.#route(API_ROUTES.listUsers);
   readonly createUser = this.#route(API_ROUTES.createUser);
   readonly disableUser = this.#route(API_ROUTES.disableUser);
+  readonly enableUser = this.#route(API_ROUTES.enableUser);
+  readonly setUserRole = this.#route(API_ROUTES.setUserRole);
+  /** A setup link or a generated password, answered once; ends the user's sessions. */
+  readonly resetUserPassword = this.#route(API_ROUTES.resetUserPassword);
+  readonly forceOffWorkstation = this.#route(API_ROUTES.forceOffWorkstation);
+  /** The setup link's page: sets the password and logs in (no session yet, like login). */
+  readonly setupAccount = this.#route(API_ROUTES.setupAccount);
   readonly listWorkstations = this.#route(API_ROUTES.listWorkstations);
   readonly createWorkstation = this.#route(API_ROUTES.createWorkstation);
   readonly agentStatus = this.#route(API_ROUTES.agentStatus);
@@ -147,6 +154,8 @@ export class ApiClient extends EventTarget implements RouteMethods {
   readonly callPlan = this.#route(API_ROUTES.callPlan);
   /** 400: the problems, one per line of the error's message; the stored plan is unchanged. */
   readonly setCallPlan = this.#route(API_ROUTES.setCallPlan);
+  readonly distribution = this.#route(API_ROUTES.distribution);
+  readonly setDistribution = this.#route(API_ROUTES.setDistribution);
   /** What a caller would hear at `at` (ISO date-time), by the stored plan. */
   readonly previewCallPlan = this.#route(API_ROUTES.previewCallPlan);
   /** Every prompt in every language: built-in or uploaded (managers). Previews load promptAudioUrl(). */

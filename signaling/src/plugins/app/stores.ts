@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
 import { OutboundPolicyStore } from '@deskline/outbound-policy';
-import { CallPlanStore, ContactStore } from '@deskline/store';
+import { CallPlanStore, ContactStore, DistributionStore } from '@deskline/store';
 import { PromptUploadStore } from '@deskline/store';
 import type { Config } from '../../config.js';
 import { AccountService } from '../../services/account-service.js';
+import { SetupLinks } from '../../services/setup-links.js';
 import { AgentService } from '../../services/agent-service.js';
 import { ContactService } from '../../services/contact-service.js';
 import { LoginLimiter, loginLimitsFrom } from '../../services/login-limiter.js';
@@ -34,6 +35,7 @@ declare module 'fastify' {
     subjects: SubjectStore;
     outboundPolicy: OutboundPolicyStore;
     callPlan: CallPlanStore;
+    distribution: DistributionStore;
     prompts: PromptLibrary;
     /** Voicemail messages: metadata and audio files (RECORDINGS_DIR). */
     voicemail: VoicemailService;
@@ -63,7 +65,10 @@ export default fp(
     app.decorate('team', new TeamService(app.redis, app.workstations, app.presence));
     app.decorate('loginLimiter', new LoginLimiter(app.redis, loginLimitsFrom(config)));
     app.decorate('loginMetrics', { verifications: 0, refusals: 0 });
-    app.decorate('accounts', new AccountService(app.users, app.sessions, app.agents, app.loginLimiter));
+    app.decorate(
+      'accounts',
+      new AccountService(app.users, app.sessions, app.agents, app.loginLimiter, new SetupLinks(app.redis)),
+    );
     app.decorate('profiles', new ProfileStore(app.redis));
     app.decorate('subjects', new SubjectStore(app.redis));
     app.decorate('voicemail', new VoicemailService(app.redis, config.RECORDINGS_DIR));
@@ -77,10 +82,21 @@ export default fp(
     const promptsProblem = await app.prompts.uploadProblem();
     if (promptsProblem !== undefined) {
       app.log.warn({ promptsDir: config.PROMPTS_DIR }, `managers' prompt uploads will fail: ${promptsProblem}`);
+    } else {
+      // Uploads of an older Deskline get the .au rtpengine plays evenly; in the background (sox, a few
+      // ms a file), since the sip app plays their WAV meanwhile.
+      void app.prompts.addMissingAu().then(
+        ({ written, failed }) => {
+          if (written > 0) app.log.info({ written }, 'uploaded prompts given the .au rtpengine plays');
+          if (failed.length > 0) app.log.warn({ failed }, 'uploaded prompts sox could not convert; their WAV plays');
+        },
+        (err: unknown) => app.log.warn({ err }, 'could not check the uploaded prompts for their .au'),
+      );
     }
     // Kamailio reads the policy's prefixes from Redis: they must be there before the first callback.
     await app.outboundPolicy.ensure();
     app.decorate('callPlan', new CallPlanStore(app.redis));
+    app.decorate('distribution', new DistributionStore(app.redis));
   },
   { name: 'stores', dependencies: ['redis'] },
 );

@@ -13,6 +13,7 @@ import type { Config } from '../../../config.js';
 import { ClientError } from '../../../errors.js';
 import { authenticated } from '../../../plugins/app/auth.js';
 import { callPlanProblems } from '../../../services/call-plan-check.js';
+import distribution from './distribution.js';
 import prompts, { holdMusic } from './prompts.js';
 
 /** The largest call plan body: 200 closures and 9 queues of up to 500 members fit. */
@@ -28,6 +29,7 @@ const CALL_PLAN_BODY_LIMIT = 512 * 1024;
 const settings: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   await app.register(prompts, { prefix: '/prompts' });
   await app.register(holdMusic, { prefix: '/hold-music' });
+  await app.register(distribution, { prefix: '/distribution' });
   const timeZone = config.CLINIC_TIME_ZONE;
   const respond = (policy: OutboundPolicy): OutboundPolicyResponse => ({
     policy,
