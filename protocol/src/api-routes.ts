@@ -16,6 +16,16 @@ import {
   WorkstationListItemSchema,
 } from './api.js';
 import { CallbackStartSchema } from './callbacks.js';
+import {
+  ContactImportRefusedSchema,
+  ContactImportResultSchema,
+  ContactLookupBodySchema,
+  ContactLookupSchema,
+  ContactParamsSchema,
+  ContactSchema,
+  CreateContactBodySchema,
+  UpdateContactBodySchema,
+} from './contacts.js';
 import { CallPlanSchema } from './call-plan.js';
 import {
   CallPlanPreviewQuerySchema,
@@ -94,6 +104,9 @@ const PictureSchema = Type.Unsafe<Uint8Array>({
 
 /** An audio file's bytes (a prompt's audio/wav, a voicemail message's audio/mpeg), whole (200) or a range of them (206). */
 const AudioSchema = Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary', description: 'the audio' });
+
+/** A CSV file's text (text/csv). */
+const CsvSchema = Type.Unsafe<string>({ type: 'string', description: 'a CSV file, text/csv' });
 
 const taskResponses = { 200: TaskSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema } as const;
 const pauseResponses = { 200: AgentStatusSchema, ...errorResponses, 409: ApiErrorSchema } as const;
@@ -489,6 +502,66 @@ export const API_ROUTES = {
     method: 'GET',
     path: '/api/voicemail/audit',
     schema: { response: { 200: VoicemailAuditSchema, ...errorResponses } },
+  },
+
+  // Contacts (issue 16, item 5): everyone views, adds and edits; managers delete, import and export.
+  listContacts: {
+    method: 'GET',
+    path: '/api/contacts',
+    schema: { response: { 200: Type.Array(ContactSchema), ...errorResponses } },
+  },
+  createContact: {
+    method: 'POST',
+    path: '/api/contacts',
+    schema: { body: CreateContactBodySchema, response: { 201: ContactSchema, ...errorResponses, 409: ApiErrorSchema } },
+  },
+  updateContact: {
+    method: 'PATCH',
+    path: '/api/contacts/:number',
+    schema: {
+      params: ContactParamsSchema,
+      body: UpdateContactBodySchema,
+      response: { 200: ContactSchema, ...errorResponses, 404: ApiErrorSchema },
+    },
+  },
+  deleteContact: {
+    method: 'DELETE',
+    path: '/api/contacts/:number',
+    schema: { params: ContactParamsSchema, response: { 204: NoContentSchema, ...errorResponses, 404: ApiErrorSchema } },
+  },
+  /** The names of the numbers a call board shows (in the spellings the calls carry). */
+  lookupContacts: {
+    method: 'POST',
+    path: '/api/contacts/lookup',
+    schema: { body: ContactLookupBodySchema, response: { 200: ContactLookupSchema, ...errorResponses } },
+  },
+  /** What importing the CSV file (the body's bytes) would do; stores nothing. */
+  previewContactImport: {
+    method: 'POST',
+    path: '/api/contacts/import/preview',
+    bytesBody: true,
+    schema: { response: { 200: ContactImportResultSchema, ...errorResponses, 413: ApiErrorSchema } },
+  },
+  /** Imports the CSV file (the body's bytes), all or nothing: 422 with the refused lines stores nothing. */
+  importContacts: {
+    method: 'POST',
+    path: '/api/contacts/import',
+    bytesBody: true,
+    schema: {
+      response: {
+        200: ContactImportResultSchema,
+        ...errorResponses,
+        413: ApiErrorSchema,
+        422: ContactImportRefusedSchema,
+      },
+    },
+  },
+  /** Every contact as a CSV file (text/csv), downloaded by a link. */
+  exportContacts: {
+    method: 'GET',
+    path: '/api/contacts/export',
+    browserLoads: true,
+    schema: { response: { 200: CsvSchema, ...errorResponses } },
   },
 } as const satisfies Record<string, ApiRoute>;
 

@@ -18,5 +18,6 @@ export * from './call-plan-api.js';
 export * from './prompts.js';
 export * from './voicemail.js';
 export * from './outcomes.js';
+export * from './contacts.js';
 export * from './distribution.js';
 export * from './staff.js';

@@ -3,11 +3,12 @@
  * deskline: the command-line tool for clinic IT. It works on the same Redis through the same store
  * classes as the API, so a user created here is the same as one created in the app.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
 import {
+  CONTACT_IMPORT_MAX_BYTES,
   NUMBER_TYPES,
   NUMBER_TYPE_NAMES,
   SUBJECT_CATEGORIES,
@@ -27,10 +28,11 @@ import {
   type WorkstationKind,
 } from '@deskline/protocol';
 import { OutboundPolicyStore, PolicyError, evaluate } from '@deskline/outbound-policy';
-import { CallPlanStore, DistributionStore, OutcomeSettingsStore } from '@deskline/store';
+import { CallPlanStore, ContactStore, DistributionStore, OutcomeSettingsStore } from '@deskline/store';
 import { callPlanProblems } from './services/call-plan-check.js';
 import { distributionProblems } from './services/distribution-check.js';
 import { ConfigError, loadConfig } from './config.js';
+import { ContactImportRefused, ContactService } from './services/contact-service.js';
 import { ClientError } from './errors.js';
 import { AccountService } from './services/account-service.js';
 import { AgentService } from './services/agent-service.js';
@@ -88,7 +90,7 @@ Commands:
   patient forget NUMBER           remove a patient's number from everything Deskline keeps (tasks,
                                   callbacks, call records, statistics, event streams), in any of
                                   the spellings it may be stored under (+49…, 0049…, 49…); prints
-                                  what it removed
+                                  what it removed, and the number's contact
   seed-demo [--json]              create demo users and workstations when there are no users, and
                                   the default subjects when there are no subjects
   outbound-policy show [--json]   the callback policy: what Call back may dial, how often, how long
@@ -105,6 +107,17 @@ Commands:
   outcomes set --abandoned-callbacks on|off
                                   offer Call back on Abandoned calls too (on), or only on
                                   Unanswered ones (off, the default)
+  contact list [--json]           the contacts: numbers (E.164), names and notes
+  contact add --number N --name "Name" [--note "…"]
+                                  add a contact; N in any spelling CLINIC_COUNTRY reads
+  contact edit --number N [--name "Name"] [--note "…"]
+                                  change a contact's name or note
+  contact delete --number N       delete a contact
+  contact import FILE.csv [--dry-run]
+                                  add or update the contacts of a CSV file (number,name,note;
+                                  UTF-8), all or nothing: a refused line (named by its number)
+                                  stores none of the file; --dry-run only says what it would do
+  contact export [FILE.csv]       every contact as CSV, to the file or the standard output
   call-plan show                  the call plan in force, as JSON (docs/call-plan.md)
   call-plan set FILE.json         replace the call plan with the one in the file, checked as the
                                   app checks it; nothing is changed when it has problems
@@ -251,6 +264,8 @@ async function main(argv: string[]): Promise<void> {
       'max-seconds': { type: 'string' },
       number: { type: 'string' },
       'abandoned-callbacks': { type: 'string' },
+      note: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
       strategy: { type: 'string' },
       order: { type: 'string' },
       'wrap-up': { type: 'string' },
@@ -314,13 +329,16 @@ async function main(argv: string[]): Promise<void> {
       return user.id;
     };
 
-    // `patient forget` and `call-plan set` take an argument.
-    const verb = ['patient', 'call-plan'].includes(positionals[0] ?? '') ? positionals.slice(0, 2).join(' ') : command;
+    const contacts = new ContactService(new ContactStore(redis), config.CLINIC_COUNTRY);
+    // `patient forget`, `call-plan set`, `contact import` and `contact export` take an argument.
+    const verb = ['patient', 'call-plan', 'contact'].includes(positionals[0] ?? '')
+      ? positionals.slice(0, 2).join(' ')
+      : command;
     switch (verb) {
       case 'patient forget': {
         const number = positionals[2];
         if (!number || positionals.length > 3) throw new UsageError('Give one number: deskline patient forget NUMBER');
-        const report = await forgetPatient(redis, number, new VoicemailService(redis, config.RECORDINGS_DIR));
+        const report = await forgetPatient(redis, number, new VoicemailService(redis, config.RECORDINGS_DIR), contacts);
         console.log(`Looked for ${report.spellings.join(', ')}.`);
         for (const line of report.removed) console.log(`removed ${line}`);
         if (report.removed.length === 0) console.log('Nothing held this number.');
@@ -572,6 +590,73 @@ async function main(argv: string[]): Promise<void> {
           throw new UsageError(`--abandoned-callbacks takes on or off, not "${value}".`);
         const saved = await new OutcomeSettingsStore(redis).set({ abandonedCallbacks: value === 'on' });
         console.log(`Call outcomes saved:\n${describeOutcomeSettings(saved)}`);
+        break;
+      }
+      case 'contact list': {
+        const list = await contacts.list();
+        if (values.json) console.log(JSON.stringify(list));
+        else for (const c of list) console.log(`${c.number.padEnd(17)} ${c.name}${c.note ? `  (${c.note})` : ''}`);
+        break;
+      }
+      case 'contact add': {
+        const contact = await contacts.create({
+          number: required(values.number, 'number'),
+          name: required(values.name, 'name'),
+          ...(values.note !== undefined ? { note: values.note } : {}),
+        });
+        console.log(`Added contact ${contact.number}: ${contact.name}.`);
+        break;
+      }
+      case 'contact edit': {
+        if (values.name === undefined && values.note === undefined) throw new UsageError('Give --name or --note.');
+        const contact = await contacts.update(required(values.number, 'number'), {
+          ...(values.name !== undefined ? { name: values.name } : {}),
+          ...(values.note !== undefined ? { note: values.note } : {}),
+        });
+        console.log(`Changed contact ${contact.number}: ${contact.name}${contact.note ? ` (${contact.note})` : ''}.`);
+        break;
+      }
+      case 'contact delete': {
+        const number = required(values.number, 'number');
+        await contacts.delete(number);
+        console.log(`Deleted contact ${contacts.normalize(number) ?? number}.`);
+        break;
+      }
+      case 'contact import': {
+        const file = positionals[2];
+        if (file === undefined || positionals.length > 3)
+          throw new UsageError('Give one file: deskline contact import FILE.csv [--dry-run]');
+        let bytes: Buffer;
+        try {
+          bytes = readFileSync(file);
+        } catch (err) {
+          throw new Error(`Cannot read ${file}: ${(err as Error).message}`);
+        }
+        if (bytes.length > CONTACT_IMPORT_MAX_BYTES)
+          throw new Error(`${file} is larger than ${CONTACT_IMPORT_MAX_BYTES / 1024 / 1024} MB: split it.`);
+        const dryRun = values['dry-run'];
+        try {
+          const result = await contacts.import(bytes, { dryRun });
+          const counts = `${result.added} new, ${result.updated} changed, ${result.unchanged} unchanged`;
+          console.log(dryRun ? `Would import ${file}: ${counts}.` : `Imported ${file}: ${counts}.`);
+          for (const p of result.problems) console.log(`  line ${p.line}: ${p.message}`);
+          if (result.problems.length > 0) process.exitCode = 1;
+        } catch (err) {
+          if (!(err instanceof ContactImportRefused)) throw err;
+          const lines = err.result.problems.map((p) => `  line ${p.line}: ${p.message}`).join('\n');
+          throw new Error(`${err.message}\n${lines}`);
+        }
+        break;
+      }
+      case 'contact export': {
+        const file = positionals[2];
+        if (positionals.length > 3) throw new UsageError('Give at most one file: deskline contact export [FILE.csv]');
+        const csv = await contacts.export();
+        if (file === undefined) process.stdout.write(csv);
+        else {
+          writeFileSync(file, csv, { mode: 0o600 });
+          console.log(`Exported ${(await contacts.list()).length} contact(s) to ${file}.`);
+        }
         break;
       }
       case 'call-plan show': {

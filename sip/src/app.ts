@@ -27,7 +27,8 @@ import { PromptFiles } from './media/prompt-files.js';
 import { RtpengineWatch } from './media/rtpengine-watch.js';
 import { closeRedis, dropRedis } from '@deskline/env-config/redis';
 import { connectRedis } from './redis.js';
-import { VoicemailStore } from '@deskline/store';
+import { ContactStore, VoicemailStore } from '@deskline/store';
+import { CallerNames } from './calls/caller-names.js';
 import { VoicemailFiles } from './voicemail/voicemail-files.js';
 import { AgentStore } from './routing/agent-store.js';
 import { Router } from './routing/router.js';
@@ -146,6 +147,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       prompts,
       waiting: new WaitingCalls(redis),
     },
+    contacts: new CallerNames(new ContactStore(redis), config.CLINIC_COUNTRY),
   };
   // The patients' keys, from rtpengine (its --dtmf-log-dest), to their calls: only the patient's side's.
   // A key for a call another instance of this host holds goes to it through Redis (KeyRelay).

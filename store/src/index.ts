@@ -21,5 +21,6 @@ export * from './voicemail-store.js';
 export * from './waiting-calls.js';
 export * from './call-records.js';
 export * from './outcome-settings-store.js';
+export * from './contacts-store.js';
 export * from './distribution-store.js';
 export * from './subject-records.js';

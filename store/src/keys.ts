@@ -104,6 +104,8 @@ export const RedisKeys = {
   patientTask: (number: string) => `patient-task:${number}`,
   /** string: the subjectId that closed this number's last task */
   patientLastSubject: (number: string) => `patient-last-subject:${number}`,
+  /** hash: a contact per patient's number, E.164 -> JSON {name, note, updatedAt} (ContactStore) */
+  contacts: 'contacts',
   /** string: the taskId a call belongs to */
   callTask: (callId: string) => `call-task:${callId}`,
   /** string with TTL CALLBACK_GRANT_SECONDS: a CallbackGrant as JSON, taken once (GETDEL) by the sip app */

@@ -107,6 +107,13 @@ declare('manager', 'GET,HEAD', '/api/settings/hold-music/audio');
 declare('manager', 'PUT,DELETE', '/api/settings/hold-music');
 declare('session', 'GET,HEAD', '/api/voicemail/:id/audio');
 declare('manager', 'GET,HEAD', '/api/voicemail/audit');
+// Contacts (issue 16, item 5): everyone views, adds and edits; managers delete, import and export.
+declare('session', 'GET,HEAD,POST', '/api/contacts');
+declare('session', 'POST', '/api/contacts/lookup');
+declare('session', 'PATCH', '/api/contacts/:number');
+declare('manager', 'DELETE', '/api/contacts/:number');
+declare('manager', 'POST', '/api/contacts/import', '/api/contacts/import/preview');
+declare('manager', 'GET,HEAD', '/api/contacts/export');
 
 interface Route {
   method: string;
@@ -252,6 +259,8 @@ let subject: Subject;
 let routes: Route[];
 /** A voicemail message of Ben's task, and the folder its audio is in. */
 let bensVoicemailId: string;
+/** The number of a contact (Ben's patient's): employees may not delete it. */
+const bensContact = '+48600100200';
 const recordings = mkdtempSync(path.join(os.tmpdir(), 'deskline-routes-recordings-'));
 
 /** A body that would create a manager, if anything let it through. */
@@ -269,6 +278,7 @@ function concrete(route: Route): string {
   return route.path.replace(/:(\w+)/g, (_whole, name: string) => {
     if (route.path.startsWith('/api/settings/prompts/') && name === 'lang') return 'pl';
     if (route.path.startsWith('/api/settings/prompts/') && name === 'name') return 'intro';
+    if (route.path.startsWith('/api/contacts/') && name === 'number') return encodeURIComponent(bensContact);
     assert.is(name, 'id', `${route.path}: a parameter the suite has no id for`);
     if (route.path.startsWith('/api/users/')) return ben.info.user.id;
     if (route.path.startsWith('/api/tasks/')) return bensTask.id;
@@ -293,6 +303,7 @@ test.before(async () => {
   const voicemail = await storeVoicemail(db, recordings, { callId: 'call-of-bens-voicemail', from: '+48600100200' });
   await db.set(RedisKeys.callTask(voicemail.callId), bensTask.id);
   bensVoicemailId = voicemail.id;
+  await app.contacts.create({ number: bensContact, name: 'Zofia Nowak' });
   routes = listRoutes(app);
 });
 
@@ -381,6 +392,7 @@ test('an employee on every manager route, under every spelling and method, with 
   }
   assert.is((await app.users.list()).length, usersBefore, 'no user was created');
   assert.is((await app.users.get(ben.info.user.id))?.disabled, false, 'Ben is not disabled');
+  assert.is((await app.contacts.get(bensContact))?.name, 'Zofia Nowak', 'the contact is not deleted');
   console.log(`  employee on manager routes: ${requests} requests, all 403 or 404`);
 });
 

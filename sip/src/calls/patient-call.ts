@@ -30,6 +30,7 @@ import { PlayPromptsStep } from './steps/play-prompts.js';
 import { RingAgentStep, type PreparedRing, type RingFailure } from './steps/ring-agent.js';
 import { TalkStep } from './steps/talk.js';
 import { VoicemailStep, type VoicemailDeps } from './steps/voicemail.js';
+import type { CallerNames } from './caller-names.js';
 import { WaitWithAnnouncementsStep, type AnnouncementServices } from './steps/wait-with-announcements.js';
 import { HOLD_MUSIC_REPEATS, WaitWithMusicStep } from './steps/wait-with-music.js';
 
@@ -74,6 +75,8 @@ export interface PatientCallDeps {
   voicemail: VoicemailDeps;
   /** Announcements while waiting (the call plan's); without them, the hold music alone. */
   announcements?: AnnouncementServices;
+  /** The clinic's contacts: the caller's name, shown by the workstations it rings. */
+  contacts?: CallerNames;
 }
 
 /** The menu and the callback offer play this many times before the call goes on without a key. */
@@ -162,6 +165,8 @@ export class PatientCall {
   private queueChosen = false;
   private ending: Promise<void> | undefined;
   private markEnded!: () => void;
+  /** The caller's name in the clinic's contacts, once looked up (lookUpCallerName). */
+  private callerName: string | undefined;
   /** Settles once the call has ended and everything it held is released. */
   readonly ended = new Promise<void>((resolve) => (this.markEnded = resolve));
 
@@ -265,6 +270,8 @@ export class PatientCall {
     if (!request) throw new Error('an adopted call has no INVITE to answer');
     // The chain let through an INVITE with an SDP offer that carries audio, or one without a body.
     const lateOffer = request.message.body.trim() === '';
+    // The name is looked up during the intro, so that the ring never waits for it.
+    this.lookUpCallerName();
     // The plan is read alongside rtpengine's offer: it adds nothing to the post-dial delay.
     this.planRead = this.deps.plans.get().catch((err: unknown) => {
       this.log.error({ err }, 'could not read the call plan; the call goes on with the default plan');
@@ -314,6 +321,7 @@ export class PatientCall {
    * closed prompt (again) and is hung up on; one that asked for a callback is hung up on.
    */
   async resume(sip: CallSipState): Promise<void> {
+    this.lookUpCallerName();
     const state = this.machine.state;
     this.log.info({ state, queuedAt: this.view.queuedAt }, 'adopted a call whose sip app instance is gone');
     this.plan = await this.deps.plans.get().catch((err: unknown) => {
@@ -355,6 +363,18 @@ export class PatientCall {
     }
   }
 
+  /** Looks the caller up in the contacts; a ring before the answer, or a failed lookup, shows the number alone. */
+  private lookUpCallerName(): void {
+    this.deps.contacts
+      ?.nameOf(this.view.from)
+      .then((name) => {
+        this.callerName = name;
+      })
+      .catch((err: unknown) =>
+        this.log.warn({ err }, 'could not look the caller up in the contacts; rings show the number'),
+      );
+  }
+
   /**
    * Rings an agent the router has claimed in Redis (agent `ringing`, call out of calls:waiting).
    * False when the call is no longer waiting; the claim is then the router's to undo.
@@ -378,6 +398,7 @@ export class PatientCall {
         agent,
         callId: this.id,
         callerNumber: this.view.from,
+        ...(this.callerName !== undefined ? { callerName: this.callerName } : {}),
         timeoutMs: options.timeoutMs,
         log: this.log,
         onAnswered: (leg) => this.onAgentAnswered(agent, leg),

@@ -1,7 +1,8 @@
-import type { PublicUser, Subject, TaskView } from '@deskline/protocol';
+import type { Contact, PublicUser, Subject, TaskView } from '@deskline/protocol';
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { CallbackPolicy } from '../callback-policy.js';
+import { ContactNamesController } from '../controllers/contact-names-controller.js';
 import { LogoutController } from '../controllers/logout-controller.js';
 import { PauseController } from '../controllers/pause-controller.js';
 import { PushController } from '../controllers/push-controller.js';
@@ -38,6 +39,8 @@ import './dl-prompts-admin.js';
 import './dl-statistics.js';
 import './dl-staff-admin.js';
 import './dl-subjects-admin.js';
+import './dl-contacts.js';
+import type { ContactChangeDetail } from './dl-task-card.js';
 import './dl-task-board.js';
 import type { DlSettingsDialog } from './dl-settings-dialog.js';
 import './dl-settings-dialog.js';
@@ -65,10 +68,20 @@ const FINISH_CALL_FIRST = 'Finish the current call before changing workstation.'
  * statistics, set the callback policy and the call plan, and replace the prompts callers hear.
  */
 type View =
-  'board' | 'staff' | 'subjects' | 'statistics' | 'callback-policy' | 'call-plan' | 'prompts' | 'distribution';
+  | 'board'
+  | 'contacts'
+  | 'staff'
+  | 'subjects'
+  | 'statistics'
+  | 'callback-policy'
+  | 'call-plan'
+  | 'prompts'
+  | 'distribution';
 
-const VIEWS: ReadonlyArray<{ id: View; label: string }> = [
-  { id: 'board', label: 'Call board' },
+/** `employees`: an employee sees this view too (the others are managers' only). */
+const VIEWS: ReadonlyArray<{ id: View; label: string; employees?: true }> = [
+  { id: 'board', label: 'Call board', employees: true },
+  { id: 'contacts', label: 'Contacts', employees: true },
   { id: 'staff', label: 'Staff' },
   { id: 'subjects', label: 'Subjects' },
   { id: 'statistics', label: 'Statistics' },
@@ -260,7 +273,7 @@ export class DlAppShell extends LitElement {
   /** The pause picker was opened from the user menu. */
   @state() private pausing = false;
 
-  /** The view a manager chose; everyone else always sees the board. */
+  /** The view chosen; an employee sees only the views open to employees. */
   @state() private view: View = 'board';
 
   /** The queue filter chosen in this browser ('' = all queues); in force only while the plan has that queue. */
@@ -279,6 +292,8 @@ export class DlAppShell extends LitElement {
     },
   });
   #push = new PushController(this, () => this.api);
+  /** The names of the board's patients (issue 16, item 5). */
+  #contacts = new ContactNamesController(this, () => this.api);
   #workstation = new WorkstationController(
     this,
     () => this.api,
@@ -303,6 +318,8 @@ export class DlAppShell extends LitElement {
     this.#noticeForcedOff();
     // Only calls that arrive once the board is live are announced (the first look learns the others).
     if (this.#push.status !== 'connected') return;
+    this.#contacts.watch(this.#push.tasks);
+    this.#contacts.watch(this.#push.closedTasks);
     const announcement = this.#newCalls.look(this.#push.tasks);
     if (announcement !== '') this.announcement = announcement;
   }
@@ -331,7 +348,8 @@ export class DlAppShell extends LitElement {
   protected override render() {
     const user = this.user;
     if (user === undefined) return nothing;
-    const view = user.role === 'manager' ? this.view : 'board';
+    const views = VIEWS.filter((v) => user.role === 'manager' || v.employees);
+    const view = views.some((v) => v.id === this.view) ? this.view : 'board';
     const me = this.#push.member(user.id);
     const presence = me === undefined ? undefined : presenceView(me);
     const pause = this.#pause;
@@ -339,9 +357,9 @@ export class DlAppShell extends LitElement {
       <header>
         <span class="brand">${logoMark}Deskline</span>
         ${
-          user.role === 'manager'
+          views.length > 1
             ? html`<nav aria-label="Views">
-              ${VIEWS.map(
+              ${views.map(
                 (view) => html`<button
                   type="button"
                   aria-current=${view.id === this.view ? 'page' : nothing}
@@ -430,6 +448,14 @@ export class DlAppShell extends LitElement {
         return html`<dl-call-plan .api=${this.api}></dl-call-plan>`;
       case 'prompts':
         return html`<dl-prompts-admin .api=${this.api}></dl-prompts-admin>`;
+      case 'contacts':
+        return html`<dl-contacts
+          .api=${this.api}
+          .userRole=${user.role}
+          @contact-change=${(event: CustomEvent<Contact>) => this.#contacts.put(event.detail)}
+          @contact-delete=${(event: CustomEvent<string>) => this.#contacts.forget(event.detail)}
+          @contacts-import=${() => this.#contacts.reset()}
+        ></dl-contacts>`;
       case 'distribution':
         return html`<dl-distribution .api=${this.api} .team=${this.#push.team}></dl-distribution>`;
       case 'board':
@@ -445,7 +471,10 @@ export class DlAppShell extends LitElement {
           .announcement=${this.announcement}
           .queues=${this.#push.queues}
           .queueFilter=${queueFilterIn(this.queueChoice, this.#push.queues)}
+          .contacts=${this.#contacts.byNumber}
           .api=${this.api}
+          @contact-change=${(event: CustomEvent<ContactChangeDetail>) =>
+            this.#contacts.put(event.detail.contact, event.detail.number)}
           @queue-filter-change=${this.#onQueueFilter}
           @task-change=${(event: CustomEvent<TaskView>) => this.#push.putTask(event.detail)}
           @call-back=${this.#callback.place}

@@ -5,6 +5,7 @@ import {
   type Subject,
   type TaskTab,
   type TaskView,
+  type Contact,
   type TeamMember,
   type Workstation,
 } from '@deskline/protocol';
@@ -189,6 +190,9 @@ export class DlTaskBoard extends LitElement {
   /** What the board's live region says to screen readers: the shell's "New call from …". */
   @property({ attribute: false }) announcement = '';
 
+  /** The patients' contacts, by number as the tasks spell it (ContactNamesController). */
+  @property({ attribute: false }) contacts: ReadonlyMap<string, Contact> = new Map();
+
   @state() private tab: TaskTab = 'pending';
   @state() private closed: ClosedList = { state: 'idle' };
   @state() private outcomeSettings: OutcomeSettings = DEFAULT_OUTCOME_SETTINGS;
@@ -287,6 +291,7 @@ export class DlTaskBoard extends LitElement {
             .callbackBlocked=${this.callbackBlocked}
             .outcomeSettings=${this.outcomeSettings}
             .queueName=${this.#queueNameOf(task)}
+            .contact=${this.contacts.get(task.patient)}
             .now=${now}
             .api=${this.api}
           ></dl-task-card>

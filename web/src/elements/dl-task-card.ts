@@ -8,6 +8,7 @@ import {
   statusMayBeCalledBack,
   type OutcomeSettings,
   voicemailAudioPath,
+  type Contact,
   type ReportProblemRequest,
   type Subject,
   type TaskView,
@@ -30,11 +31,19 @@ import {
 } from '../task-board.js';
 import { alertStyles, controlStyles, primaryButtonStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
 import { taskFormStyles } from '../styles/task-form-styles.js';
+import type { SaveCallerDetail } from './dl-save-caller.js';
 import './dl-problem-report.js';
+import './dl-save-caller.js';
 import './dl-task-stage.js';
 
 /** A comment is saved this long after the last keystroke (and at once when the field is left). */
 const COMMENT_SAVE_DELAY_MS = 800;
+
+/** A contact saved from a task: the contact, and the number as the task spells it. */
+export interface ContactChangeDetail {
+  contact: Contact;
+  number: string;
+}
 
 export const CHOOSE_SUBJECT_TO_CLOSE = 'Choose a subject to close this task';
 
@@ -59,6 +68,8 @@ const PHONE_NOT_READY =
  *
  * @fires task-change - `CustomEvent<TaskView>`, bubbles and composed: the server answered a change
  *   with the task's new version (before its push arrives).
+ * @fires contact-change - `CustomEvent<ContactChangeDetail>`, bubbles and composed: "Save this caller"
+ *   saved the patient's number as a contact.
  * @fires call-back - `CustomEvent<CallBackDetail>`, bubbles, composed and cancelable: the server
  *   granted a callback; the browser's phone should call `target` now. Cancel it when the phone cannot:
  *   the card says so.
@@ -131,6 +142,12 @@ export class DlTaskCard extends LitElement {
         font-size: 1.125rem;
         font-variant-numeric: tabular-nums;
         overflow-wrap: anywhere;
+      }
+
+      h3 .contact-number {
+        font-weight: normal;
+        font-size: 0.875rem;
+        color: var(--dl-muted, #555);
       }
 
       .withheld {
@@ -227,7 +244,12 @@ export class DlTaskCard extends LitElement {
 
   @property({ attribute: false }) api: ApiClient = apiClient;
 
+  /** The patient's contact (a name for the number), when there is one. */
+  @property({ attribute: false }) contact: Contact | undefined;
+
   @state() private reporting = false;
+  @state() private savingCaller = false;
+  @state() private saveCallerError = '';
   @state() private busy: 'closing' | 'calling' | undefined;
   @state() private actionError = '';
 
@@ -281,13 +303,29 @@ export class DlTaskCard extends LitElement {
       <article part="card" class="${task.status}${ringing ? ' ringing' : ''}" aria-labelledby="number">
         <div class="head">
           <h3 id="number">
-            ${withheld ? html`<span class="withheld">Number withheld</span>` : task.patient}
+            ${
+              withheld
+                ? html`<span class="withheld">Number withheld</span>`
+                : this.contact
+                  ? html`${this.contact.name} <span class="contact-number">${task.patient}</span>`
+                  : task.patient
+            }
           </h3>
           ${this.queueName === '' ? nothing : html`<span class="queue">${this.queueName}</span>`}
           ${this.#renderRunningTime()}
         </div>
         <dl-task-stage .task=${task} .subjects=${this.subjects} .team=${this.team} .workstations=${this.workstations}></dl-task-stage>
         ${this.#renderVoicemail()}
+        ${
+          withheld || this.contact
+            ? nothing
+            : html`<dl-save-caller
+              .number=${task.patient}
+              ?saving=${this.savingCaller}
+              .error=${this.saveCallerError}
+              @save-caller=${this.#onSaveCaller}
+            ></dl-save-caller>`
+        }
         ${this.#renderWork()}
       </article>
     `;
@@ -429,6 +467,26 @@ export class DlTaskCard extends LitElement {
       ${reported ? html`<p class="hint" role="status">Problem reported. Thank you.</p>` : nothing}
     </div>`;
   }
+
+  #onSaveCaller = async (event: CustomEvent<SaveCallerDetail>): Promise<void> => {
+    const number = this.task.patient;
+    this.savingCaller = true;
+    this.saveCallerError = '';
+    try {
+      const contact = await this.api.createContact({ body: { number, ...event.detail } });
+      this.dispatchEvent(
+        new CustomEvent<ContactChangeDetail>('contact-change', {
+          detail: { contact, number },
+          bubbles: true,
+          composed: true,
+        }),
+      );
+    } catch (error) {
+      this.saveCallerError = errorMessage(error);
+    } finally {
+      this.savingCaller = false;
+    }
+  };
 
   #renderCallBack() {
     if (this.callbackBlocked !== '') {

@@ -182,6 +182,19 @@ export class ApiClient extends EventTarget implements RouteMethods {
   readonly closeTask = this.#route(API_ROUTES.closeTask);
   /** Asks for a one-time callback target; the browser's phone then calls `target`. */
   readonly startCallback = this.#route(API_ROUTES.startCallback);
+  /** The clinic's contacts (names for patients' numbers), by name. */
+  readonly listContacts = this.#route(API_ROUTES.listContacts);
+  /** 409 when the number is a contact already. */
+  readonly createContact = this.#route(API_ROUTES.createContact);
+  readonly updateContact = this.#route(API_ROUTES.updateContact);
+  /** Managers. */
+  readonly deleteContact = this.#route(API_ROUTES.deleteContact);
+  /** The contacts of numbers as calls carry them, each with the spelling asked. */
+  readonly lookupContacts = this.#route(API_ROUTES.lookupContacts);
+  /** Managers: what importing the CSV file (the Blob) would do; stores nothing. */
+  readonly previewContactImport = this.#route(API_ROUTES.previewContactImport);
+  /** Managers: imports the CSV file (the Blob), all or nothing. */
+  readonly importContacts = this.#route(API_ROUTES.importContacts);
 
   /** The method of one route: its arguments and answer are typed by the route's schemas. */
   #route<R extends ApiRoute>(route: R): RouteCall<R> {

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
 import { OutboundPolicyStore } from '@deskline/outbound-policy';
-import { CallPlanStore, DistributionStore } from '@deskline/store';
+import { CallPlanStore, ContactStore, DistributionStore } from '@deskline/store';
 import { PromptUploadStore } from '@deskline/store';
 import { OutcomeSettingsStore } from '@deskline/store';
 import type { Config } from '../../config.js';
 import { AccountService } from '../../services/account-service.js';
 import { SetupLinks } from '../../services/setup-links.js';
 import { AgentService } from '../../services/agent-service.js';
+import { ContactService } from '../../services/contact-service.js';
 import { LoginLimiter, loginLimitsFrom } from '../../services/login-limiter.js';
 import { ProfileStore } from '../../services/profile-store.js';
 import { PromptLibrary } from '../../services/prompt-library.js';
@@ -41,6 +42,8 @@ declare module 'fastify' {
     prompts: PromptLibrary;
     /** Voicemail messages: metadata and audio files (RECORDINGS_DIR). */
     voicemail: VoicemailService;
+    /** Patients' names for their numbers (issue 16, item 5). */
+    contacts: ContactService;
   }
 }
 
@@ -72,6 +75,7 @@ export default fp(
     app.decorate('profiles', new ProfileStore(app.redis));
     app.decorate('subjects', new SubjectStore(app.redis));
     app.decorate('voicemail', new VoicemailService(app.redis, config.RECORDINGS_DIR));
+    app.decorate('contacts', new ContactService(new ContactStore(app.redis), config.CLINIC_COUNTRY));
     // Here rather than onReady: Redis has just answered the connect, and a failure stops the start
     // with the error instead of surfacing in the first request.
     const created = await app.subjects.ensureDefaults();
