@@ -390,7 +390,7 @@ function callerUser(number: string): string {
 }
 
 /** A display name is a quoted string (RFC 3261 §25.1): no quotes, backslashes or control characters. */
-function callerDisplayName(text: string | undefined): string | undefined {
+export function callerDisplayName(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
   const clean = text
     .replace(/["\\\x00-\x1f\x7f]/g, '')
