@@ -21,7 +21,7 @@ const FILE_TIMEOUT_MS = 10 * 60_000;
 /**
  * A file whose uvu summary is out but whose process is still there has something left open (a
  * socket, a child, a timer), typically after a failure skipped its cleanup: it is killed this long
- * after the summary rather than at FILE_TIMEOUT_MS, and counts as failed as a timeout does.
+ * after the summary rather than at FILE_TIMEOUT_MS. Its results are the summary's, with a warning.
  */
 const EXIT_AFTER_SUMMARY_MS = 60_000;
 /**
@@ -71,14 +71,16 @@ function runFile(file: string): Promise<FileResult> {
     const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     let output = '';
     let exitTimer: NodeJS.Timeout | undefined;
+    let killedAfterSummary = false;
     const collect = (chunk: Buffer, sink: NodeJS.WriteStream): void => {
       output += chunk.toString();
       sink.write(chunk);
       if (exitTimer === undefined && /^\s*Duration:/m.test(stripAnsi(output))) {
         exitTimer = setTimeout(() => {
           process.stderr.write(
-            `\n${file}: reported its results but did not exit within ${EXIT_AFTER_SUMMARY_MS / 1000} s (something left open); killed.\n`,
+            `\n${file}: reported its results but did not exit within ${EXIT_AFTER_SUMMARY_MS / 1000} s (something left open); killed, its results kept.\n`,
           );
+          killedAfterSummary = true;
           child.kill('SIGKILL');
         }, EXIT_AFTER_SUMMARY_MS);
       }
@@ -99,7 +101,7 @@ function runFile(file: string): Promise<FileResult> {
       const skipped = count(text, 'Skipped');
       let failed = total - passed - skipped;
       // A file that crashed, or exited non-zero without reporting a failure, is one failure.
-      if (code !== 0 && failed === 0) failed = 1;
+      if (code !== 0 && failed === 0 && !killedAfterSummary) failed = 1;
       if (total === 0 && failed === 0) failed = 1;
       resolve({ file, passed, failed, skipped });
     });
