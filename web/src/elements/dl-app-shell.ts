@@ -34,6 +34,7 @@ import './dl-call-plan.js';
 import './dl-prompts-admin.js';
 import './dl-statistics.js';
 import './dl-subjects-admin.js';
+import './dl-workstations-admin.js';
 import './dl-task-board.js';
 import type { DlSettingsDialog } from './dl-settings-dialog.js';
 import './dl-settings-dialog.js';
@@ -57,13 +58,14 @@ function userMenu(notifications: { checked: boolean; hint?: string }, onWorkstat
 const FINISH_CALL_FIRST = 'Finish the current call before changing workstation.';
 
 /**
- * What the work area shows: the call board for everyone; managers also keep the subjects, see
+ * What the work area shows: the call board for everyone; managers also keep the workstations and the subjects, see
  * statistics, set the callback policy and the call plan, and replace the prompts callers hear.
  */
-type View = 'board' | 'subjects' | 'statistics' | 'callback-policy' | 'call-plan' | 'prompts';
+type View = 'board' | 'workstations' | 'subjects' | 'statistics' | 'callback-policy' | 'call-plan' | 'prompts';
 
 const VIEWS: ReadonlyArray<{ id: View; label: string }> = [
   { id: 'board', label: 'Call board' },
+  { id: 'workstations', label: 'Workstations' },
   { id: 'subjects', label: 'Subjects' },
   { id: 'statistics', label: 'Statistics' },
   { id: 'callback-policy', label: 'Callback policy' },
@@ -72,7 +74,7 @@ const VIEWS: ReadonlyArray<{ id: View; label: string }> = [
 ];
 
 /**
- * The app after login: a header with the product name, the managers' views (Call board, Subjects,
+ * The app after login: a header with the product name, the managers' views (Call board, Workstations, Subjects,
  * Statistics, Callback policy, Call plan, Prompts) and the user panel (with the user's own status dot), the grey pause band while incoming
  * calls are paused, and the work area below: whether calls can reach this person, the call in this
  * browser, the calls missed during a pause, the workstation and pause pickers when asked for, then the
@@ -382,6 +384,8 @@ export class DlAppShell extends LitElement {
 
   #renderView(user: PublicUser, view: View) {
     switch (view) {
+      case 'workstations':
+        return html`<dl-workstations-admin .api=${this.api}></dl-workstations-admin>`;
       case 'subjects':
         return html`<dl-subjects-admin
           .subjects=${this.#push.subjects}
