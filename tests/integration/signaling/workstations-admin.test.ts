@@ -19,7 +19,7 @@ import { RedisKeys } from '@deskline/store';
 import { startTestKamailio, type TestKamailio } from '../../helpers/kamailio.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { SipUdpEndpoint } from '../../helpers/sip-endpoint.js';
-import { register } from '../../helpers/sip-register.js';
+import { registerDeskPhone } from '../../helpers/sip-register.js';
 import { asUser, buildTestApp, createUser, loginOk, type LoggedIn } from '../../helpers/signaling.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -57,30 +57,16 @@ test.after(async () => {
   await redis.stop();
 });
 
-/**
- * A desk phone REGISTERs with `password` (from its own UDP port, or from `phone`'s, as a refresh or an
- * unregistration does) and resolves with Kamailio's final answer.
- */
+/** A desk phone REGISTERs as `sipUser` (from its own UDP port, or from `phone`'s); Kamailio's final status. */
 async function registerPhone(
   sipUser: string,
   password: string,
   expires = 300,
   phone?: SipUdpEndpoint,
 ): Promise<number> {
-  if (phone === undefined) {
-    phone = await SipUdpEndpoint.open(kamailio.host, kamailio.sipPort);
-    phones.push(phone);
-  }
-  const { response } = await register(phone, {
-    user: sipUser,
-    domain: kamailio.domain,
-    username: sipUser,
-    password,
-    contact: `sip:${sipUser}@${phone.localAddress}:${phone.localPort}`,
-    expires,
-    userAgent: PHONE_UA,
-  });
-  return response.status ?? 0;
+  const endpoint = phone ?? (await SipUdpEndpoint.open(kamailio.host, kamailio.sipPort));
+  if (phone === undefined) phones.push(endpoint);
+  return registerDeskPhone({ registrar: kamailio, sipUser, password }, { endpoint, expires, userAgent: PHONE_UA });
 }
 
 const list = async (who = maria) => (await asUser(app, who, 'GET', '/api/workstations')).json<WorkstationListItem[]>();
