@@ -23,7 +23,7 @@ const KIND_LABELS: Readonly<Record<WorkstationKind, string>> = {
 
 function lastSeen(item: WorkstationListItem): string {
   if (item.lastSeenAt === undefined) return 'never';
-  return new Date(item.lastSeenAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+  return new Date(item.lastSeenAt).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 }
 
 /**
@@ -102,6 +102,20 @@ export class DlWorkstationsAdmin extends LitElement {
         gap: 0.5rem;
       }
 
+      td .buttons {
+        flex-direction: column;
+        align-items: stretch;
+      }
+
+      .kind {
+        font-weight: normal;
+        color: var(--dl-color-text-muted);
+      }
+
+      td .buttons button {
+        padding-inline: 0.75rem;
+      }
+
       td form {
         display: flex;
         flex-wrap: wrap;
@@ -175,8 +189,6 @@ export class DlWorkstationsAdmin extends LitElement {
                   <thead>
                     <tr>
                       <th scope="col">Name</th>
-                      <th scope="col">Kind</th>
-                      <th scope="col">SIP user</th>
                       <th scope="col">Registration</th>
                       <th scope="col">Last seen</th>
                       <th scope="col">User agent</th>
@@ -233,16 +245,17 @@ export class DlWorkstationsAdmin extends LitElement {
         : html`<button class="secondary" type="button" aria-label=${`Rename ${ws.name}`} @click=${() => this.#startRename(ws)}>Rename</button>
           ${
             ws.kind === 'sip-phone'
-              ? html`<button class="secondary" type="button" aria-label=${`Reset SIP password of ${ws.name}`} ?disabled=${busy} @click=${() => void this.#resetPassword(ws)}>
-                Reset SIP password
+              ? html`<button class="secondary" type="button" aria-label=${`New SIP password for ${ws.name}`} ?disabled=${busy} @click=${() => void this.#resetPassword(ws)}>
+                New SIP password
               </button>`
               : nothing
           }
           <button class="secondary" type="button" aria-label=${`Remove ${ws.name}`} @click=${() => (this.confirmingRemove = ws.id)}>Remove</button>`;
     return html`<tr aria-label=${ws.name}>
-      <th scope="row">${name}</th>
-      <td>${KIND_LABELS[ws.kind]}</td>
-      <td>${ws.kind === 'sip-phone' ? (ws.sipUser ?? '') : html`<span class="muted">(browser)</span>`}</td>
+      <th scope="row">
+        ${name}
+        <div class="kind">${ws.kind === 'sip-phone' ? `${KIND_LABELS[ws.kind]}, SIP user ${ws.sipUser ?? '(none)'}` : KIND_LABELS[ws.kind]}</div>
+      </th>
       <td>${ws.registered ? 'Registered' : 'Not registered'}</td>
       <td>${lastSeen(ws)}</td>
       <td>${ws.userAgent || html`<span class="muted">—</span>`}</td>
@@ -331,8 +344,10 @@ export class DlWorkstationsAdmin extends LitElement {
     this.error = '';
     this.done = '';
     try {
-      this.done = await request();
+      const done = await request();
+      // The list first, so that what the status says is already on the screen.
       await this.#refresh();
+      this.done = done;
       return true;
     } catch (error) {
       this.error = errorMessage(error);
