@@ -7,9 +7,9 @@ import {
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
+import { AdminRequest } from '../services/admin-request.js';
 import { PollController } from '../controllers/poll-controller.js';
 import { apiClient, type ApiClient } from '../services/api-client.js';
-import { errorMessage } from '../services/error-message.js';
 import { formPanelStyles } from '../styles/panel-styles.js';
 import { visuallyHiddenStyles } from '../styles/shared-styles.js';
 
@@ -133,9 +133,7 @@ export class DlWorkstationsAdmin extends LitElement {
   @state() private secret: (CreatedWorkstation & { sipPassword: string }) | undefined;
   @state() private editing: string | undefined;
   @state() private confirmingRemove: string | undefined;
-  @state() private pending: string | undefined;
-  @state() private error = '';
-  @state() private done = '';
+  readonly #request = new AdminRequest(this);
 
   constructor() {
     super();
@@ -174,10 +172,10 @@ export class DlWorkstationsAdmin extends LitElement {
               </div>`
               : nothing
           }
-          <button class="primary" type="submit" ?disabled=${this.pending === 'add'}>Add workstation</button>
+          <button class="primary" type="submit" ?disabled=${this.#request.pending === 'add'}>Add workstation</button>
         </form>
-        ${this.error === '' ? nothing : html`<p class="alert" role="alert">${this.error}</p>`}
-        <p class=${this.done === '' ? '' : 'success'} role="status">${this.done}</p>
+        ${this.#request.error === '' ? nothing : html`<p class="alert" role="alert">${this.#request.error}</p>`}
+        <p class=${this.#request.done === '' ? '' : 'success'} role="status">${this.#request.done}</p>
         ${this.#renderSecret()}
         ${
           !this.loaded
@@ -228,7 +226,7 @@ export class DlWorkstationsAdmin extends LitElement {
   }
 
   #renderRow(ws: WorkstationListItem) {
-    const busy = this.pending === ws.id;
+    const busy = this.#request.pending === ws.id;
     const name =
       this.editing === ws.id
         ? html`<form @submit=${(event: SubmitEvent) => this.#onRename(event, ws)}>
@@ -273,13 +271,12 @@ export class DlWorkstationsAdmin extends LitElement {
       this.workstations = await this.api.listWorkstations();
       this.loaded = true;
     } catch (error) {
-      this.error = errorMessage(error);
+      this.#request.fail(error);
     }
   }
 
   async #startRename(ws: WorkstationListItem): Promise<void> {
     this.editing = ws.id;
-    this.error = '';
     await this.updateComplete;
     this.renderRoot.querySelector<HTMLInputElement>('td form input, th form input')?.select();
   }
@@ -339,22 +336,13 @@ export class DlWorkstationsAdmin extends LitElement {
   }
 
   /** Asks the server for a change, then reads the list again (registration and holders included). */
-  async #ask(pending: string, request: () => Promise<string>): Promise<boolean> {
-    this.pending = pending;
-    this.error = '';
-    this.done = '';
-    try {
+  #ask(pending: string, request: () => Promise<string>): Promise<boolean> {
+    return this.#request.run(pending, async () => {
       const done = await request();
       // The list first, so that what the status says is already on the screen.
       await this.#refresh();
-      this.done = done;
-      return true;
-    } catch (error) {
-      this.error = errorMessage(error);
-      return false;
-    } finally {
-      this.pending = undefined;
-    }
+      return done;
+    });
   }
 }
 
