@@ -185,7 +185,7 @@ test("a manager logs in, opens Statistics from the Views nav, and sees today's f
   await board(page).waitFor({ timeout: TIMEOUT });
   assert.equal(
     (await views(page).getByRole('button').allTextContents()).map((t) => t.trim()),
-    ['Call board', 'Subjects', 'Statistics', 'Callback policy', 'Call plan', 'Prompts'],
+    ['Call board', 'Workstations', 'Subjects', 'Statistics', 'Callback policy', 'Call plan', 'Prompts'],
   );
 
   const statisticsButton = views(page).getByRole('button', { name: 'Statistics' });
