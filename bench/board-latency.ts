@@ -102,13 +102,13 @@ try {
     throw new Error(
       `${refused.length} of ${calls} calls failed, e.g. ${refused[0]} (see "rate × wait" in bench/README.md)`,
     );
-  const abandoned = (event: PushEvent): boolean => event.type === 'task' && event.task.status === 'abandoned';
+  const unanswered = (event: PushEvent): boolean => event.type === 'task' && event.task.status === 'unanswered';
   await until(
-    'every task abandoned on the board',
+    'every task unanswered on the board',
     async () =>
       new Set(
         push.seen
-          .filter((s) => abandoned(s.event))
+          .filter((s) => unanswered(s.event))
           .map((s) => (s.event as Extract<PushEvent, { type: 'task' }>).task.id),
       ).size >= calls,
     30_000,

@@ -67,7 +67,6 @@ async function main(): Promise<void> {
   const mediaDir = mkdtempSync(path.join(os.tmpdir(), 'deskline-bench-announcements-'));
   onStop(() => rmSync(mediaDir, { recursive: true, force: true }));
   writeFileSync(path.join(mediaDir, 'hold-music.wav'), toneWav(HOLD_MUSIC_HZ, HOLD_MUSIC_SECONDS));
-  writeFileSync(path.join(mediaDir, 'intro.wav'), toneWav(440, 1));
   tones.writePromptTones(mediaDir);
 
   const stack = await startStack({ rtpPorts: Math.max(200, CALLERS * 4 + 100), appEnv: { MEDIA_DIR: mediaDir } });

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Makes the media rtpengine plays to waiting patients: pbx-config/media/intro.wav (a spoken welcome,
-# espeak-ng), pbx-config/media/hold-music.wav (a soft 24-second loop of plucked arpeggios over a
-# pad and a bass line, sox) and the call plan's prompts, pbx-config/media/prompts/<lang>/<name>.wav
-# for every name of protocol/src/call-plan.ts (PROMPT_NAMES, position-1..PROMPT_POSITIONS,
-# wait-<m> for m in PROMPT_WAIT_MINUTES) in English and Polish (espeak-ng). All come out as 8 kHz mono
-# 16-bit PCM WAV: the telephone band, so nothing is lost on the PCMU/PCMA trunk and rtpengine does not
-# resample. intro and hold-music also come as pbx-config/media/<name>.au, the same audio as G.711 μ-law
-# in a Sun audio file, which is what the sip app has rtpengine play (PromptFiles.playableFile): rtpengine
-# 10.5 sends a .au evenly, 20 ms apart, and a WAV in bursts 0.1-0.3 s apart, at more cost per caller
-# (bench/README.md, "hold-music-cost.ts"). The .wav stays for the panel (browsers do not play .au).
+# Makes the media rtpengine plays to callers: pbx-config/media/hold-music.wav (a soft 24-second loop
+# of plucked arpeggios over a pad and a bass line, sox) and the call plan's prompts,
+# pbx-config/media/prompts/<lang>/<name>.wav for every name of protocol/src/call-plan.ts (PROMPT_NAMES,
+# position-1..PROMPT_POSITIONS, wait-<m> for m in PROMPT_WAIT_MINUTES) in English and Polish
+# (espeak-ng), the intro among them. All come out as 8 kHz mono 16-bit PCM WAV: the telephone band, so
+# nothing is lost on the PCMU/PCMA trunk and rtpengine does not resample. Each also comes as a `.au`
+# beside it, the same audio as G.711 μ-law in a Sun audio file, which is what the sip app has
+# rtpengine play (PromptFiles.playableFile): rtpengine 10.5 sends a .au evenly, 20 ms apart, and a WAV
+# in bursts 0.1-0.3 s apart, at more cost per caller (bench/README.md, "hold-music-cost.ts"). The .wav
+# stays for the panel's preview (browsers do not play .au).
 # Usage: bash scripts/make-media.sh [output-dir]   (default pbx-config/media). Needs espeak-ng and sox.
 # The output is deterministic: with the same sox and espeak-ng, it gives the same bytes every time.
 set -euo pipefail
@@ -28,13 +28,6 @@ trap 'rm -rf "$work"' EXIT
 final_format=(-r 8000 -c 1 -b 16 -e signed-integer)
 # Synthesis runs at 16 kHz so the 8 kHz result is band-limited cleanly.
 rate=16000
-
-# ---- intro.wav ----
-intro_text="Thank you for calling the clinic. Please hold, the next available staff member will be with you shortly."
-espeak-ng -v en-us+f3 -s 145 -p 45 -w "$work/intro-raw.wav" "$intro_text"
-# A little silence before (the caller's audio path settles) and after (before the music starts).
-sox "$work/intro-raw.wav" "${final_format[@]}" "$out/intro.wav" \
-  highpass 120 lowpass 3400 gain -n -3 pad 0.3 0.6
 
 # ---- hold-music.wav ----
 # Eight chords of 3 s each (C Am F G C Am Dm G): the last G leads back into the first C, so the
@@ -90,7 +83,8 @@ wait_minutes=(1 2 3 4 5 6 7 8 9 10 15 20 25 30 45 60)
 declare -A voice=([en]=en-us+f3 [pl]=pl+f3)
 declare -A speed=([en]=145 [pl]=140)
 
-# speak <lang> <name> <text>: one prompt, in the same shape as intro.wav.
+# speak <lang> <name> <text>: one prompt. A little silence before (the caller's audio path settles)
+# and after (before the next prompt or the music).
 speak() {
   local lang=$1 name=$2 text=$3
   mkdir -p "$out/prompts/$lang"
@@ -100,7 +94,7 @@ speak() {
 }
 
 declare -A en=(
-  [intro]="$intro_text"
+  [intro]="Thank you for calling the clinic. Please hold, the next available staff member will be with you shortly."
   [closed]="The clinic is closed now. Please call again during our opening hours."
   [menu]="Please choose from the menu."
   [callback-offer]="To be called back without losing your place, press 1."
@@ -120,8 +114,11 @@ declare -A pl=(
   [voicemail-saved]="Dziękujemy, wiadomość została zapisana. Do widzenia."
   [position-many]="Przed Państwem czeka ponad dwadzieścia osób."
 )
-for name in "${!en[@]}"; do speak en "$name" "${en[$name]}"; done
-for name in "${!pl[@]}"; do speak pl "$name" "${pl[$name]}"; done
+for lang in en pl; do
+  declare -n texts=$lang
+  for name in "${!texts[@]}"; do speak "$lang" "$name" "${texts[$name]}"; done
+  unset -n texts
+done
 
 # The voicemail greeting ends with its tone: 0.5 s of 1 kHz, 0.3 s after the words.
 sox -n "${final_format[@]}" "$work/beep.wav" synth 0.5 sine 1000 gain -6 fade q 0.01 0.5 0.01 pad 0 0.2
@@ -162,8 +159,9 @@ for m in "${wait_minutes[@]}"; do
 done
 
 # What rtpengine plays (see the top): each written after its .wav, so that it is not older.
-for name in intro hold-music; do
-  sox "$out/$name.wav" -e u-law -t au "$out/$name.au"
+find "$out/prompts" -name '*.wav' -print0 | sort -z | while IFS= read -r -d '' wav; do
+  sox "$wav" -e u-law -t au "${wav%.wav}.au"
 done
+sox "$out/hold-music.wav" -e u-law -t au "$out/hold-music.au"
 
-echo "make-media: wrote $out/intro.au, $out/hold-music.au and $out/intro.wav ($(soxi -D "$out/intro.wav") s) and $out/hold-music.wav ($(soxi -D "$out/hold-music.wav") s) and $(find "$out/prompts" -name '*.wav' | wc -l) prompts in $out/prompts"
+echo "make-media: wrote $out/hold-music.wav ($(soxi -D "$out/hold-music.wav") s) and $(find "$out/prompts" -name '*.wav' | wc -l) prompts in $out/prompts, each with its .au"

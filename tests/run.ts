@@ -19,6 +19,12 @@ const distDir = path.dirname(fileURLToPath(import.meta.url));
 const LAYERS = ['unit', 'integration', 'security', 'e2e', 'deploy'];
 const FILE_TIMEOUT_MS = 10 * 60_000;
 /**
+ * A file whose uvu summary is out but whose process is still there has something left open (a
+ * socket, a child, a timer), typically after a failure skipped its cleanup: it is killed this long
+ * after the summary rather than at FILE_TIMEOUT_MS, and counts as failed as a timeout does.
+ */
+const EXIT_AFTER_SUMMARY_MS = 60_000;
+/**
  * A deploy test builds the images: from a cold cache on a fresh machine (CI) that is the Debian
  * base-image stand-ins, every Debian package of five images, and npm ci twice with argon2 compiled
  * from source, before and during the upgrade. Warm it takes under 10 minutes; the limit is for the
@@ -64,9 +70,18 @@ function runFile(file: string): Promise<FileResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     let output = '';
+    let exitTimer: NodeJS.Timeout | undefined;
     const collect = (chunk: Buffer, sink: NodeJS.WriteStream): void => {
       output += chunk.toString();
       sink.write(chunk);
+      if (exitTimer === undefined && /^\s*Duration:/m.test(stripAnsi(output))) {
+        exitTimer = setTimeout(() => {
+          process.stderr.write(
+            `\n${file}: reported its results but did not exit within ${EXIT_AFTER_SUMMARY_MS / 1000} s (something left open); killed.\n`,
+          );
+          child.kill('SIGKILL');
+        }, EXIT_AFTER_SUMMARY_MS);
+      }
     };
     child.stdout.on('data', (chunk: Buffer) => collect(chunk, process.stdout));
     child.stderr.on('data', (chunk: Buffer) => collect(chunk, process.stderr));
@@ -77,6 +92,7 @@ function runFile(file: string): Promise<FileResult> {
     }, timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
+      clearTimeout(exitTimer);
       const text = stripAnsi(output);
       const total = count(text, 'Total');
       const passed = count(text, 'Passed');

@@ -129,3 +129,16 @@ export function tidyPolicy(policy: OutboundPolicy): OutboundPolicy {
     maxDurationSeconds: policy.maxDurationSeconds,
   };
 }
+
+/**
+ * A patient's number in E.164 (+48601234567), given in any spelling a trunk or a person uses
+ * (national, `00…`, `+…`, with spaces, dots, dashes or brackets), read in the clinic's `country`; or
+ * undefined when it cannot be a phone number. Contacts are stored and looked up under this form.
+ */
+export function toE164(number: string, country: string): string | undefined {
+  const raw = number.trim().replace(/[\s().\-/]/g, '');
+  if (!/^(\+|00)?[0-9]{3,20}$/.test(raw)) return undefined;
+  const parsed = parsePhoneNumberFromString(raw.replace(/^00/, '+'), country as CountryCode);
+  if (!parsed || !parsed.isPossible() || !E164_NUMBER_PATTERN.test(parsed.number)) return undefined;
+  return parsed.number;
+}

@@ -19,6 +19,16 @@ import {
   WorkstationSchema,
 } from './api.js';
 import { CallbackStartSchema } from './callbacks.js';
+import {
+  ContactImportRefusedSchema,
+  ContactImportResultSchema,
+  ContactLookupBodySchema,
+  ContactLookupSchema,
+  ContactParamsSchema,
+  ContactSchema,
+  CreateContactBodySchema,
+  UpdateContactBodySchema,
+} from './contacts.js';
 import { CallPlanSchema } from './call-plan.js';
 import {
   CallPlanPreviewQuerySchema,
@@ -26,8 +36,10 @@ import {
   CallPlanResponseSchema,
   QueueListSchema,
 } from './call-plan-api.js';
+import { DistributionSettingsSchema } from './distribution.js';
 import { VoicemailAuditSchema, VoicemailParamsSchema } from './voicemail.js';
 import { OutboundPolicyResponseSchema, OutboundPolicySchema } from './outbound-policy.js';
+import { OutcomeSettingsSchema } from './outcomes.js';
 import { MissedCallsSchema, PauseBodySchema } from './pause.js';
 import { HoldMusicInfoSchema, PromptInfoSchema, PromptListSchema, PromptParamsSchema } from './prompts.js';
 import { ChangePasswordBodySchema, UpdateProfileBodySchema, UserPreferencesSchema } from './profile.js';
@@ -35,6 +47,7 @@ import { DayStatisticsSchema, StatisticsQuerySchema } from './statistics.js';
 import {
   CreateSubjectBodySchema,
   ListSubjectsQuerySchema,
+  ReorderSubjectsBodySchema,
   SubjectParamsSchema,
   SubjectSchema,
   UpdateSubjectBodySchema,
@@ -48,6 +61,13 @@ import {
   UpdateTaskBodySchema,
 } from './tasks.js';
 import { TeamMemberSchema } from './team.js';
+import {
+  CreatedUserSchema,
+  IssuedCredentialsSchema,
+  ResetPasswordBodySchema,
+  SetupAccountBodySchema,
+  UserRoleBodySchema,
+} from './staff.js';
 
 /** A route's schemas, in the shape Fastify takes them: signaling registers each route with its `schema`. */
 export interface RouteSchema {
@@ -88,8 +108,12 @@ const PictureSchema = Type.Unsafe<Uint8Array>({
 /** An audio file's bytes (a prompt's audio/wav, a voicemail message's audio/mpeg), whole (200) or a range of them (206). */
 const AudioSchema = Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary', description: 'the audio' });
 
+/** A CSV file's text (text/csv). */
+const CsvSchema = Type.Unsafe<string>({ type: 'string', description: 'a CSV file, text/csv' });
+
 const taskResponses = { 200: TaskSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema } as const;
 const pauseResponses = { 200: AgentStatusSchema, ...errorResponses, 409: ApiErrorSchema } as const;
+const userChange = { 200: PublicUserSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema } as const;
 const subjectChange = {
   params: SubjectParamsSchema,
   response: { 200: SubjectSchema, ...errorResponses, 404: ApiErrorSchema },
@@ -169,12 +193,52 @@ export const API_ROUTES = {
   createUser: {
     method: 'POST',
     path: '/api/users',
-    schema: { body: CreateUserBodySchema, response: { 201: PublicUserSchema, ...errorResponses, 409: ApiErrorSchema } },
+    schema: {
+      body: CreateUserBodySchema,
+      response: { 201: CreatedUserSchema, ...errorResponses, 409: ApiErrorSchema },
+    },
   },
+  /** 409 when the user is the last manager who can log in. */
   disableUser: {
     method: 'POST',
     path: '/api/users/:id/disable',
-    schema: { params: UserParamsSchema, response: { 200: PublicUserSchema, ...errorResponses, 404: ApiErrorSchema } },
+    schema: { params: UserParamsSchema, response: userChange },
+  },
+  enableUser: {
+    method: 'POST',
+    path: '/api/users/:id/enable',
+    schema: { params: UserParamsSchema, response: userChange },
+  },
+  /** 409 when it would leave the clinic without a manager who can log in. */
+  setUserRole: {
+    method: 'PUT',
+    path: '/api/users/:id/role',
+    schema: { params: UserParamsSchema, body: UserRoleBodySchema, response: userChange },
+  },
+  /** A new setup link or generated password, answered once; the old password stops working, and every session ends. */
+  resetUserPassword: {
+    method: 'POST',
+    path: '/api/users/:id/password',
+    schema: {
+      params: UserParamsSchema,
+      body: ResetPasswordBodySchema,
+      response: { 200: IssuedCredentialsSchema, ...errorResponses, 404: ApiErrorSchema },
+    },
+  },
+  /** Takes the user off their workstation (409 during a call, or when they are on none); their panel is told. */
+  forceOffWorkstation: {
+    method: 'POST',
+    path: '/api/users/:id/force-off',
+    schema: {
+      params: UserParamsSchema,
+      response: { 204: NoContentSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema },
+    },
+  },
+  /** A setup link's token and the new password: sets it and logs in (400 for a token used, expired or unknown). */
+  setupAccount: {
+    method: 'POST',
+    path: '/api/auth/setup',
+    schema: { body: SetupAccountBodySchema, response: { 200: SessionInfoSchema, ...errorResponses } },
   },
 
   listWorkstations: {
@@ -295,6 +359,14 @@ export const API_ROUTES = {
       response: { 200: SubjectSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema },
     },
   },
+  reorderSubjects: {
+    method: 'POST',
+    path: '/api/subjects/reorder',
+    schema: {
+      body: ReorderSubjectsBodySchema,
+      response: { 200: Type.Array(SubjectSchema), ...errorResponses, 409: ApiErrorSchema },
+    },
+  },
   retireSubject: { method: 'POST', path: '/api/subjects/:id/retire', schema: subjectChange },
   restoreSubject: { method: 'POST', path: '/api/subjects/:id/restore', schema: subjectChange },
 
@@ -307,6 +379,17 @@ export const API_ROUTES = {
     method: 'PUT',
     path: '/api/settings/outbound-policy',
     schema: { body: OutboundPolicySchema, response: { 200: OutboundPolicyResponseSchema, ...errorResponses } },
+  },
+
+  outcomeSettings: {
+    method: 'GET',
+    path: '/api/settings/outcomes',
+    schema: { response: { 200: OutcomeSettingsSchema, ...errorResponses } },
+  },
+  setOutcomeSettings: {
+    method: 'PUT',
+    path: '/api/settings/outcomes',
+    schema: { body: OutcomeSettingsSchema, response: { 200: OutcomeSettingsSchema, ...errorResponses } },
   },
 
   callPlan: {
@@ -324,6 +407,18 @@ export const API_ROUTES = {
     method: 'GET',
     path: '/api/settings/call-plan/preview',
     schema: { querystring: CallPlanPreviewQuerySchema, response: { 200: CallPlanPreviewSchema, ...errorResponses } },
+  },
+  /** Manager only: how calls are distributed (protocol/src/distribution.ts). */
+  distribution: {
+    method: 'GET',
+    path: '/api/settings/distribution',
+    schema: { response: { 200: DistributionSettingsSchema, ...errorResponses } },
+  },
+  /** 400 for a body the schema refuses, or a fixed order naming someone who is not a user. */
+  setDistribution: {
+    method: 'PUT',
+    path: '/api/settings/distribution',
+    schema: { body: DistributionSettingsSchema, response: { 200: DistributionSettingsSchema, ...errorResponses } },
   },
   listPrompts: {
     method: 'GET',
@@ -435,6 +530,66 @@ export const API_ROUTES = {
     method: 'GET',
     path: '/api/voicemail/audit',
     schema: { response: { 200: VoicemailAuditSchema, ...errorResponses } },
+  },
+
+  // Contacts (issue 16, item 5): everyone views, adds and edits; managers delete, import and export.
+  listContacts: {
+    method: 'GET',
+    path: '/api/contacts',
+    schema: { response: { 200: Type.Array(ContactSchema), ...errorResponses } },
+  },
+  createContact: {
+    method: 'POST',
+    path: '/api/contacts',
+    schema: { body: CreateContactBodySchema, response: { 201: ContactSchema, ...errorResponses, 409: ApiErrorSchema } },
+  },
+  updateContact: {
+    method: 'PATCH',
+    path: '/api/contacts/:number',
+    schema: {
+      params: ContactParamsSchema,
+      body: UpdateContactBodySchema,
+      response: { 200: ContactSchema, ...errorResponses, 404: ApiErrorSchema },
+    },
+  },
+  deleteContact: {
+    method: 'DELETE',
+    path: '/api/contacts/:number',
+    schema: { params: ContactParamsSchema, response: { 204: NoContentSchema, ...errorResponses, 404: ApiErrorSchema } },
+  },
+  /** The names of the numbers a call board shows (in the spellings the calls carry). */
+  lookupContacts: {
+    method: 'POST',
+    path: '/api/contacts/lookup',
+    schema: { body: ContactLookupBodySchema, response: { 200: ContactLookupSchema, ...errorResponses } },
+  },
+  /** What importing the CSV file (the body's bytes) would do; stores nothing. */
+  previewContactImport: {
+    method: 'POST',
+    path: '/api/contacts/import/preview',
+    bytesBody: true,
+    schema: { response: { 200: ContactImportResultSchema, ...errorResponses, 413: ApiErrorSchema } },
+  },
+  /** Imports the CSV file (the body's bytes), all or nothing: 422 with the refused lines stores nothing. */
+  importContacts: {
+    method: 'POST',
+    path: '/api/contacts/import',
+    bytesBody: true,
+    schema: {
+      response: {
+        200: ContactImportResultSchema,
+        ...errorResponses,
+        413: ApiErrorSchema,
+        422: ContactImportRefusedSchema,
+      },
+    },
+  },
+  /** Every contact as a CSV file (text/csv), downloaded by a link. */
+  exportContacts: {
+    method: 'GET',
+    path: '/api/contacts/export',
+    browserLoads: true,
+    schema: { response: { 200: CsvSchema, ...errorResponses } },
   },
 } as const satisfies Record<string, ApiRoute>;
 

@@ -2,6 +2,7 @@ import type { Static } from '@sinclair/typebox';
 import { Type } from './schema-builders.js';
 import { AGENT_STATES } from './agents.js';
 import { literalUnion } from './literal-union.js';
+import { PauseReasonSchema } from './distribution.js';
 import { RoleSchema } from './roles.js';
 
 /** Header that carries the session's CSRF token on every state-changing request. */
@@ -55,12 +56,23 @@ export const LoginBodySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * How a new user, or one whose password is reset, gets in (docs/managers.md, "Staff"): `link`, a
+ * one-time setup link (single use, expiring) with which they set their own password and are logged
+ * in; `password`, a generated password, shown once.
+ */
+export const CREDENTIAL_SETUPS = ['link', 'password'] as const;
+export type CredentialSetup = (typeof CREDENTIAL_SETUPS)[number];
+
 export const CreateUserBodySchema = Type.Object(
   {
     email: EmailSchema,
     displayName: Type.String({ minLength: 1, maxLength: DISPLAY_NAME_MAX_LENGTH * 2 }),
     role: RoleSchema,
-    password: Type.String({ maxLength: PASSWORD_MAX_LENGTH * 4 }),
+    /** The password, set by whoever creates the user (the CLI, tests); without it, `setup` says how the user gets in. */
+    password: Type.Optional(Type.String({ maxLength: PASSWORD_MAX_LENGTH * 4 })),
+    /** Without a password: a one-time setup link (the default) or a generated password, answered once (staff.ts). */
+    setup: Type.Optional(literalUnion(CREDENTIAL_SETUPS)),
   },
   { additionalProperties: false },
 );
@@ -149,6 +161,8 @@ export const AgentStatusSchema = Type.Object({
   pausedUntil: Type.Optional(Type.Integer()),
   /** While paused: epoch ms at which the pause began. */
   pausedAt: Type.Optional(Type.Integer()),
+  /** While paused by the distribution settings: a wrap-up after a call, or missed rings (issue 16). */
+  pauseReason: Type.Optional(PauseReasonSchema),
 });
 export type AgentStatus = Static<typeof AgentStatusSchema>;
 

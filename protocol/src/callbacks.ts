@@ -4,7 +4,7 @@ import { literalUnion } from './literal-union.js';
 
 /**
  * Callbacks (issue 5, docs/call-board.md): an employee on a workstation calls back the patient of an
- * abandoned task with one click. The browser never names the number. Signaling checks the task and
+ * unanswered task (or an abandoned one, when managers allow it) with one click. The browser never names the number. Signaling checks the task and
  * the workstation and writes a one-time grant under a random token; the browser's INVITE goes to
  * `sip:cb-<token>@<domain>`; Kamailio lets a browser INVITE through only to such a target; the sip app
  * takes the grant (once), checks that the INVITE comes from the granted workstation, and calls the
@@ -71,7 +71,7 @@ export interface CallbackEvent {
 }
 
 /**
- * POST /api/tasks/:id/callback → 201. 409 without a workstation, when the task is not abandoned, when
+ * POST /api/tasks/:id/callback → 201. 409 without a workstation, when the task may not be called back (protocol/src/outcomes.ts), when
  * someone is already calling, when the outbound policy refuses the number (`error: 'outbound-policy'`)
  * or the employee has reached the policy's daily cap (`error: 'callback-cap'`).
  */

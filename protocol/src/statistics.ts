@@ -1,6 +1,7 @@
 import type { Static, TInteger } from '@sinclair/typebox';
 import { Type } from './schema-builders.js';
 import { CALLBACK_OUTCOMES, type CallbackOutcome } from './callbacks.js';
+import { SubjectCategorySchema } from './subjects.js';
 
 /**
  * Statistics for managers (issue 5, docs/call-board.md). Computed for one day in the clinic's time
@@ -12,8 +13,11 @@ import { CALLBACK_OUTCOMES, type CallbackOutcome } from './callbacks.js';
 /** How a patient's call ended, for the statistics. */
 export const CALL_OUTCOMES = [
   'answered',
-  'abandoned-intro',
-  'abandoned-waiting',
+  // Issue 16 (protocol/src/outcomes.ts): hung up during the intro or the menu; hung up later (waiting,
+  // ringing, the overflow offer, the voicemail greeting). Records written before issue 16 said
+  // `abandoned-intro` and `abandoned-waiting`: signaling rewrites them at start (@deskline/store).
+  'abandoned',
+  'unanswered',
   // The call plan (issue 15): heard the closed message (outside the hours, or an overflow to it); asked
   // for a callback; left a voicemail message (`message-left`), which is not an abandoned call.
   'closed',
@@ -55,8 +59,10 @@ export const StatisticsFiguresSchema = Type.Object({
   /** Calls that arrived (total only; 0 per user). */
   received: Type.Integer(),
   answered: Type.Integer(),
-  abandonedDuringIntro: Type.Integer(),
-  abandonedWhileWaiting: Type.Integer(),
+  /** Hung up during the intro or the menu (issue 16: Abandoned). */
+  abandoned: Type.Integer(),
+  /** Hung up while waiting or ringing, or in the overflow offer or the voicemail greeting (issue 16: Unanswered). */
+  unanswered: Type.Integer(),
   /** Calls that heard the closed message and were hung up on: outside the hours, or an overflow to it (issue 15). */
   closed: Type.Integer(),
   /** Calls whose patient pressed the callback key (issue 15). */
@@ -85,6 +91,20 @@ export const UserStatisticsSchema = Type.Object({
 });
 export type UserStatistics = Static<typeof UserStatisticsSchema>;
 
+/**
+ * The tasks closed that day under each subject category (issue 16), and under each of its subjects,
+ * by the subject's category now (a subject moved since counts under its new one). Tasks are counted
+ * by when they were closed, in the clinic's zone.
+ */
+export const CategoryStatisticsSchema = Type.Object({
+  category: SubjectCategorySchema,
+  /** Tasks closed that day with a subject of this category. */
+  closed: Type.Integer(),
+  /** This category's subjects that closed a task that day, in the managers' order. */
+  subjects: Type.Array(Type.Object({ subjectId: Type.String(), name: Type.String(), closed: Type.Integer() })),
+});
+export type CategoryStatistics = Static<typeof CategoryStatisticsSchema>;
+
 /** GET /api/statistics?date=YYYY-MM-DD (managers). */
 export const DayStatisticsSchema = Type.Object({
   /** YYYY-MM-DD in `timeZone`. */
@@ -93,6 +113,8 @@ export const DayStatisticsSchema = Type.Object({
   total: StatisticsFiguresSchema,
   /** Users with any answered call or callback that day, by name. */
   users: Type.Array(UserStatisticsSchema),
+  /** Every subject category, in SUBJECT_CATEGORIES' order, with the tasks closed that day under it. */
+  categories: Type.Array(CategoryStatisticsSchema),
   /** For the chart: calls received, answered and abandoned per hour of the day (0–23, local). */
   hours: Type.Array(
     Type.Object({

@@ -7,24 +7,37 @@ import { literalUnion } from './literal-union.js';
 /**
  * The call board (issue 5, docs/call-board.md). A task is what staff act on: one patient's call from
  * the moment it arrives until a subject closes it, and the callback work for a patient nobody
- * answered. One open callback task per patient number: a patient who calls again and is missed again
- * counts another attempt on the same task instead of making a second one.
+ * answered. One open task per patient number for the calls nobody answered: a patient who calls
+ * again and is missed again counts another attempt on the same task instead of making a second one.
  *
  *   incoming ──answered──> on-the-line ──hang-up──> wrap-up ──subject + close──> closed
  *      │  (intro, waiting,                   └─(subject already set)──────────────────┘
  *      │   ringing)
- *      └──patient hung up──> abandoned ──call back──> calling-back ──answered──> on-the-line
- *              ^   │                                      │
- *              │   └──the patient calls again: incoming   └─no answer, busy, failed, cancelled─┐
- *              └───────────────────────────────────────────────────────────────────────────────┘
+ *      ├──hung up during the intro──> abandoned ──(abandoned callbacks on) call back──┐
+ *      └──hung up waiting or ringing, asked for a callback,                            v
+ *         left a message, heard the closed message──> unanswered ──call back──> calling-back ──answered──> on-the-line
+ *                                                      ^   │                      │
+ *           the patient calls again: incoming <────────┼───┘ (from either)        │
+ *                                                      └─no answer, busy, failed, cancelled
  *
- * An abandoned task can also be closed with a subject (the patient was reached another way).
+ * Abandoned vs Unanswered (protocol/src/outcomes.ts): a task is Unanswered once any of its calls
+ * was missed the Unanswered way; it stays Abandoned only while every miss was a hang-up during the
+ * intro. A failed callback leaves the task Unanswered. Both can be closed with a subject (the
+ * patient was reached another way).
  */
-export const TASK_STATUSES = ['incoming', 'on-the-line', 'wrap-up', 'abandoned', 'calling-back', 'closed'] as const;
+export const TASK_STATUSES = [
+  'incoming',
+  'on-the-line',
+  'wrap-up',
+  'unanswered',
+  'abandoned',
+  'calling-back',
+  'closed',
+] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 /** The board's tabs. */
-export const TASK_TABS = ['pending', 'on-the-line', 'closed', 'abandoned'] as const;
+export const TASK_TABS = ['pending', 'on-the-line', 'closed', 'unanswered', 'abandoned'] as const;
 export type TaskTab = (typeof TASK_TABS)[number];
 
 /** Which tab shows a task of this status. */
@@ -36,6 +49,8 @@ export function taskTab(status: TaskStatus): TaskTab {
     case 'on-the-line':
     case 'calling-back':
       return 'on-the-line';
+    case 'unanswered':
+      return 'unanswered';
     case 'abandoned':
       return 'abandoned';
     case 'closed':
@@ -77,7 +92,7 @@ export const TaskSchema = Type.Object({
   /** The patient's number as the trunk presented it; '' when withheld (no callback possible). */
   patient: Type.String(),
   status: literalUnion(TASK_STATUSES),
-  /** Who owns it: the agent on the line, in wrap-up, or calling back. Unassigned while incoming or abandoned. */
+  /** Who owns it: the agent on the line, in wrap-up, or calling back. Unassigned while incoming, unanswered or abandoned. */
   assigneeUserId: Type.Optional(Type.String()),
   /** The patient's current call, or the last one (its state is the stage: intro, waiting, ringing…). */
   call: Type.Optional(CallViewSchema),
@@ -114,13 +129,13 @@ export const TaskSchema = Type.Object({
     }),
   ),
   /**
-   * The patient pressed the callback key while waiting (issue 15): the task is abandoned (to call
+   * The patient pressed the callback key while waiting (issue 15): the task is unanswered (to call
    * back) and the board lists it by the caller's place in the queue (its call's queuedAt).
    */
   callbackRequested: Type.Optional(Type.Boolean()),
   /**
    * The voicemail message the patient left (issue 15): the task is a "Voicemail" task in the
-   * Abandoned tab, with a player (GET /api/voicemail/:id/audio) and the callback button. Once the
+   * Unanswered tab, with a player (GET /api/voicemail/:id/audio) and the callback button. Once the
    * message is gone (`removed`), the task keeps its length and date but no id: nothing to play.
    */
   voicemail: Type.Optional(

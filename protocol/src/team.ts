@@ -2,6 +2,7 @@ import type { Static } from '@sinclair/typebox';
 import { Type } from './schema-builders.js';
 import { AgentStateSchema, WorkstationSchema } from './api.js';
 import { RoleSchema } from './roles.js';
+import { PauseReasonSchema } from './distribution.js';
 
 /**
  * The team as every panel shows it (issue 4, "Presence"): avatar, name, workstation and a status dot.
@@ -19,6 +20,13 @@ export const TeamMemberSchema = Type.Object({
   workstation: Type.Optional(WorkstationSchema),
   /** Epoch ms at which a pause ends by itself; only when `state` is `paused`. */
   pausedUntil: Type.Optional(Type.Integer()),
+  /** While paused by the distribution settings: `wrap-up` after a call, `no-answer` after missed rings. */
+  pauseReason: Type.Optional(PauseReasonSchema),
+  /**
+   * A manager took the user off their workstation (`by`, their name, at epoch ms `at`); only while
+   * `state` is `offline`, until the user picks a workstation again.
+   */
+  forcedOff: Type.Optional(Type.Object({ by: Type.String(), at: Type.Integer() })),
   /** The user has the app open now (at least one push socket, on any signaling instance). */
   online: Type.Boolean(),
 });

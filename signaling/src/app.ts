@@ -31,6 +31,7 @@ import subjects from './routes/api/subjects/index.js';
 import statistics from './routes/api/statistics/index.js';
 import tasks from './routes/api/tasks/index.js';
 import voicemail from './routes/api/voicemail/index.js';
+import contacts from './routes/api/contacts/index.js';
 import pushSocket from './routes/api/push/index.js';
 
 /**
@@ -105,6 +106,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(statistics, { prefix: '/api/statistics', config });
   await app.register(tasks, { prefix: '/api/tasks', config });
   await app.register(voicemail, { prefix: '/api/voicemail' });
+  await app.register(contacts, { prefix: '/api/contacts' });
   await app.register(pushSocket, { prefix: PUSH_PATH, config });
 
   if (existsSync(config.WEB_ROOT)) {

@@ -3,24 +3,36 @@
  * deskline: the command-line tool for clinic IT. It works on the same Redis through the same store
  * classes as the API, so a user created here is the same as one created in the app.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
 import {
+  CONTACT_IMPORT_MAX_BYTES,
   NUMBER_TYPES,
   NUMBER_TYPE_NAMES,
+  SUBJECT_CATEGORIES,
+  SUBJECT_CATEGORY_NAMES,
+  isSubjectCategory,
   isRole,
+  setupLinkPath,
   WORKSTATION_KINDS,
+  type CredentialSetup,
+  type IssuedCredentials,
   type CallPlan,
+  type DistributionSettings,
   type NumberType,
   type OutboundPolicy,
+  type SubjectCategory,
+  type OutcomeSettings,
   type WorkstationKind,
 } from '@deskline/protocol';
 import { OutboundPolicyStore, PolicyError, evaluate } from '@deskline/outbound-policy';
-import { CallPlanStore } from '@deskline/store';
+import { CallPlanStore, ContactStore, DistributionStore, OutcomeSettingsStore } from '@deskline/store';
 import { callPlanProblems } from './services/call-plan-check.js';
+import { distributionProblems } from './services/distribution-check.js';
 import { ConfigError, loadConfig } from './config.js';
+import { ContactImportRefused, ContactService } from './services/contact-service.js';
 import { ClientError } from './errors.js';
 import { AccountService } from './services/account-service.js';
 import { AgentService } from './services/agent-service.js';
@@ -28,7 +40,10 @@ import { seedDemoData } from './services/demo-data.js';
 import { LoginLimiter, loginLimitsFrom } from './services/login-limiter.js';
 import { PatientNumberError, forgetPatient } from './services/patient-forget.js';
 import { VoicemailService } from './services/voicemail-service.js';
+import { Presence } from './services/presence.js';
 import { SessionStore } from './services/session-store.js';
+import { SetupLinks } from './services/setup-links.js';
+import { TeamService } from './services/team-service.js';
 import { SubjectStore } from './services/subject-store.js';
 import { UserStore } from './services/user-store.js';
 import { WorkstationStore } from './services/workstation-store.js';
@@ -38,12 +53,21 @@ import { readSecret } from './read-secret.js';
 const USAGE = `Usage: deskline <command> [options]
 
 Commands:
-  user create --email E --name "Full Name" --role manager|employee
-                                  create a user; the password is read from stdin or a prompt
+  user create --email E --name "Full Name" --role manager|employee [--setup-link | --generate-password]
+                                  create a user; the password is read from stdin or a prompt, or
+                                  the user gets a one-time setup link (valid 72 hours) or a
+                                  generated password, printed once
   user list [--json]              list users
+  user where [--json]             who is logged in (has the app open) and on which workstation
+  user set-role --email E --role manager|employee
+                                  change a user's role (the last manager cannot be demoted)
   user disable --email E          disable a user and end their sessions
   user enable --email E           enable a disabled user
-  user reset-password --email E   set a new password (stdin or prompt) and end their sessions
+  user reset-password --email E [--setup-link | --generate-password]
+                                  set a new password (stdin or prompt), or void the old one and
+                                  print a setup link or a generated password; ends their sessions
+  user force-off --email E        take a user off their workstation (e.g. gone home with it
+                                  picked): calls skip them at once, and their panel says why
   workstation create --name N [--kind browser|sip-phone] [--sip-user U]
                                   create a workstation; a desk phone (sip-phone) gets the SIP user
                                   U (e.g. its extension, 201) or phone-<n>, and a generated SIP
@@ -57,8 +81,13 @@ Commands:
                                   is on it is taken off it, but not during a call (refused)
   workstation list [--json]       list workstations, with whether each is registered, when it last
                                   registered and its user agent
-  subject list [--json]           list the subjects calls are filed under, retired ones last
-  subject create --name N         add a subject
+  subject list [--json]           list the subjects calls are filed under, by category (information,
+                                  visit-booked, visit-not-booked) in their order, retired ones last
+  subject create --name N [--category C]
+                                  add a subject, last in category C (default information)
+  subject move --name N [--category C] [--position P]
+                                  put a subject under category C (last), and/or at place P (1 = first)
+                                  among its category's subjects in use
   subject rename --name OLD --to NEW
                                   rename a subject; tasks that have it show the new name
   subject retire --name N         stop offering a subject; tasks that have it keep it
@@ -66,7 +95,7 @@ Commands:
   patient forget NUMBER           remove a patient's number from everything Deskline keeps (tasks,
                                   callbacks, call records, statistics, event streams), in any of
                                   the spellings it may be stored under (+49…, 0049…, 49…); prints
-                                  what it removed
+                                  what it removed, and the number's contact
   seed-demo [--json]              create demo users and workstations when there are no users, and
                                   the default subjects when there are no subjects
   outbound-policy show [--json]   the callback policy: what Call back may dial, how often, how long
@@ -78,9 +107,32 @@ Commands:
                                   day per employee, 30 minutes
   outbound-policy check --number N
                                   whether the policy lets Call back dial N, and why not
+  outcomes show [--json]          whether Abandoned calls (hung up during the intro) may be called
+                                  back (docs/managers.md, "Call outcomes")
+  outcomes set --abandoned-callbacks on|off
+                                  offer Call back on Abandoned calls too (on), or only on
+                                  Unanswered ones (off, the default)
+  contact list [--json]           the contacts: numbers (E.164), names and notes
+  contact add --number N --name "Name" [--note "…"]
+                                  add a contact; N in any spelling CLINIC_COUNTRY reads
+  contact edit --number N [--name "Name"] [--note "…"]
+                                  change a contact's name or note
+  contact delete --number N       delete a contact
+  contact import FILE.csv [--dry-run]
+                                  add or update the contacts of a CSV file (number,name,note;
+                                  UTF-8), all or nothing: a refused line (named by its number)
+                                  stores none of the file; --dry-run only says what it would do
+  contact export [FILE.csv]       every contact as CSV, to the file or the standard output
   call-plan show                  the call plan in force, as JSON (docs/call-plan.md)
   call-plan set FILE.json         replace the call plan with the one in the file, checked as the
                                   app checks it; nothing is changed when it has problems
+  distribution show [--json]      how calls are distributed: ring strategy, fixed order, ring
+                                  timeout, wrap-up time, auto-pause (docs/managers.md)
+  distribution set [--strategy longest-idle|fixed-order] [--order EMAIL,EMAIL,…]
+                   [--wrap-up S] [--auto-pause N] [--ring-timeout S|default]
+                                  change the given settings; the next call follows them
+                                  (--auto-pause 0 and --wrap-up 0 turn them off; --ring-timeout
+                                  default uses the sip app's RING_TIMEOUT_SECONDS)
 
 Environment: REDIS_URL (required), e.g. redis://127.0.0.1:6379 (without a password in it, the one
 npm start generated, DESKLINE_VAR_DIR/secrets/redis-password, is used); REDIS_SENTINELS and
@@ -166,6 +218,32 @@ function describePolicy(policy: OutboundPolicy, country: string): string {
   ].join('\n');
 }
 
+function describeOutcomeSettings(settings: OutcomeSettings): string {
+  return settings.abandonedCallbacks
+    ? 'Abandoned calls (hung up during the intro): Call back offered, as for Unanswered ones'
+    : 'Abandoned calls (hung up during the intro): no Call back; Unanswered ones only';
+}
+
+async function describeDistribution(settings: DistributionSettings, users: UserStore): Promise<string> {
+  const names: string[] = [];
+  for (const userId of settings.fixedOrder) {
+    const user = await users.get(userId);
+    names.push(user ? `${user.displayName} <${user.email}>` : `${userId} (no such user)`);
+  }
+  return [
+    `Ring strategy: ${settings.strategy}`,
+    `Fixed order:   ${names.join(', ') || 'none'}`,
+    `Ring timeout:  ${settings.ringTimeoutSeconds === undefined ? "the sip app's RING_TIMEOUT_SECONDS" : `${settings.ringTimeoutSeconds} s`}`,
+    `Wrap-up time:  ${settings.wrapUpSeconds === 0 ? 'none' : `${settings.wrapUpSeconds} s`}`,
+    `Auto-pause:    ${settings.autoPauseAfter === 0 ? 'off' : `after ${settings.autoPauseAfter} unanswered rings in a row`}`,
+  ].join('\n');
+}
+
+function categoryOf(value: string): SubjectCategory {
+  if (!isSubjectCategory(value)) throw new UsageError(`--category must be one of ${SUBJECT_CATEGORIES.join(', ')}.`);
+  return value;
+}
+
 function required(value: string | undefined, flag: string): string {
   if (!value) throw new UsageError(`Missing --${flag}.`);
   return value;
@@ -179,6 +257,8 @@ async function main(argv: string[]): Promise<void> {
       email: { type: 'string' },
       name: { type: 'string' },
       to: { type: 'string' },
+      category: { type: 'string' },
+      position: { type: 'string' },
       role: { type: 'string' },
       kind: { type: 'string' },
       'sip-user': { type: 'string' },
@@ -188,7 +268,17 @@ async function main(argv: string[]): Promise<void> {
       'per-day': { type: 'string' },
       'max-seconds': { type: 'string' },
       number: { type: 'string' },
+      'abandoned-callbacks': { type: 'string' },
+      note: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      strategy: { type: 'string' },
+      order: { type: 'string' },
+      'wrap-up': { type: 'string' },
+      'auto-pause': { type: 'string' },
+      'ring-timeout': { type: 'string' },
       json: { type: 'boolean', default: false },
+      'setup-link': { type: 'boolean', default: false },
+      'generate-password': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -217,12 +307,26 @@ async function main(argv: string[]): Promise<void> {
       return subject.id;
     };
     const agents = new AgentService(redis, workstations);
-    const accounts = new AccountService(users, sessions, agents, limiter);
+    const accounts = new AccountService(users, sessions, agents, limiter, new SetupLinks(redis));
     const workstationByName = async () => {
       const name = required(values.name, 'name');
       const found = await workstations.findByName(name);
       if (!found) throw new ClientError(404, `No workstation named "${name}".`);
       return found;
+    };
+    /** --setup-link or --generate-password, or undefined for a password typed in. */
+    const setup = (): CredentialSetup | undefined => {
+      if (values['setup-link'] && values['generate-password'])
+        throw new UsageError('Give --setup-link or --generate-password, not both.');
+      return values['setup-link'] ? 'link' : values['generate-password'] ? 'password' : undefined;
+    };
+    const origin = config.PUBLIC_ORIGIN ?? `http://${config.HOST}:${config.PORT}`;
+    const printIssued = (email: string, issued: IssuedCredentials): void => {
+      if (issued.setupToken !== undefined && issued.setupExpiresAt !== undefined)
+        console.log(
+          `Setup link for ${email} (once, until ${new Date(issued.setupExpiresAt).toISOString()}):\n  ${origin}${setupLinkPath(issued.setupToken)}`,
+        );
+      if (issued.password !== undefined) console.log(`Password for ${email}, shown this once:\n  ${issued.password}`);
     };
     const userByEmail = async (): Promise<string> => {
       const email = required(values.email, 'email');
@@ -231,13 +335,16 @@ async function main(argv: string[]): Promise<void> {
       return user.id;
     };
 
-    // `patient forget` and `call-plan set` take an argument.
-    const verb = ['patient', 'call-plan'].includes(positionals[0] ?? '') ? positionals.slice(0, 2).join(' ') : command;
+    const contacts = new ContactService(new ContactStore(redis), config.CLINIC_COUNTRY);
+    // `patient forget`, `call-plan set`, `contact import` and `contact export` take an argument.
+    const verb = ['patient', 'call-plan', 'contact'].includes(positionals[0] ?? '')
+      ? positionals.slice(0, 2).join(' ')
+      : command;
     switch (verb) {
       case 'patient forget': {
         const number = positionals[2];
         if (!number || positionals.length > 3) throw new UsageError('Give one number: deskline patient forget NUMBER');
-        const report = await forgetPatient(redis, number, new VoicemailService(redis, config.RECORDINGS_DIR));
+        const report = await forgetPatient(redis, number, new VoicemailService(redis, config.RECORDINGS_DIR), contacts);
         console.log(`Looked for ${report.spellings.join(', ')}.`);
         for (const line of report.removed) console.log(`removed ${line}`);
         if (report.removed.length === 0) console.log('Nothing held this number.');
@@ -254,9 +361,43 @@ async function main(argv: string[]): Promise<void> {
         const displayName = required(values.name, 'name');
         const role = required(values.role, 'role');
         if (!isRole(role)) throw new UsageError('--role must be manager or employee.');
-        const password = await readSecret(`Password for ${email}: `);
-        const user = await users.create({ email, displayName, role, password });
+        const how = setup();
+        const password = how === undefined ? await readSecret(`Password for ${email}: `) : undefined;
+        const user = await accounts.create({
+          email,
+          displayName,
+          role,
+          ...(password === undefined ? {} : { password }),
+          ...(how === undefined ? {} : { setup: how }),
+        });
         console.log(`Created ${user.role} ${user.displayName} <${user.email}> (id ${user.id}).`);
+        printIssued(user.email, user);
+        break;
+      }
+      case 'user where': {
+        const team = await new TeamService(
+          redis,
+          workstations,
+          new Presence(redis, 'deskline-cli', config.PRESENCE_HEARTBEAT_SECONDS * 3000),
+        ).list();
+        if (values.json) console.log(JSON.stringify(team));
+        else
+          for (const m of team)
+            console.log(
+              `${m.displayName.padEnd(24)} ${(m.online ? 'logged in' : 'away').padEnd(10)} ${m.state.padEnd(9)} ${m.workstation?.name ?? ''}`,
+            );
+        break;
+      }
+      case 'user set-role': {
+        const role = required(values.role, 'role');
+        if (!isRole(role)) throw new UsageError('--role must be manager or employee.');
+        const user = await accounts.setRole(await userByEmail(), role);
+        console.log(`${user.email} is now ${user.role === 'manager' ? 'a manager' : 'an employee'}.`);
+        break;
+      }
+      case 'user force-off': {
+        await accounts.forceOff(await userByEmail(), 'clinic IT (command line)');
+        console.log(`${values.email} is off their workstation; calls skip them from now on.`);
         break;
       }
       case 'user list': {
@@ -281,8 +422,15 @@ async function main(argv: string[]): Promise<void> {
       }
       case 'user reset-password': {
         const id = await userByEmail();
-        await accounts.resetPassword(id, await readSecret(`New password for ${values.email}: `));
-        console.log(`Password changed for ${values.email}; their sessions have ended.`);
+        const how = setup();
+        if (how === undefined) {
+          await accounts.resetPassword(id, await readSecret(`New password for ${values.email}: `));
+          console.log(`Password changed for ${values.email}; their sessions have ended.`);
+        } else {
+          const issued = await accounts.resetCredentials(id, how);
+          console.log(`The old password of ${values.email} no longer works; their sessions have ended.`);
+          printIssued(values.email ?? '', issued);
+        }
         break;
       }
       case 'workstation create': {
@@ -352,12 +500,51 @@ async function main(argv: string[]): Promise<void> {
       case 'subject list': {
         const list = await subjects.list({ all: true });
         if (values.json) console.log(JSON.stringify(list));
-        else for (const s of list) console.log(`${s.name.padEnd(40)} ${s.retired ? 'retired' : 'active '} ${s.id}`);
+        else
+          for (const s of list)
+            console.log(
+              `${SUBJECT_CATEGORY_NAMES[s.category].padEnd(17)} ${s.name.padEnd(40)} ${s.retired ? 'retired' : 'active '} ${s.id}`,
+            );
         break;
       }
       case 'subject create': {
-        const subject = await subjects.create({ name: required(values.name, 'name') });
-        console.log(`Created subject "${subject.name}" (id ${subject.id}).`);
+        const category = values.category === undefined ? undefined : categoryOf(values.category);
+        const subject = await subjects.create({ name: required(values.name, 'name'), category });
+        console.log(
+          `Created subject "${subject.name}" under ${SUBJECT_CATEGORY_NAMES[subject.category]} (id ${subject.id}).`,
+        );
+        break;
+      }
+      case 'subject move': {
+        if (values.category === undefined && values.position === undefined)
+          throw new UsageError('Give --category, --position or both.');
+        const id = await subjectByName();
+        let subject =
+          values.category === undefined
+            ? await subjects.require(id)
+            : await subjects.move(id, categoryOf(values.category));
+        if (values.position !== undefined) {
+          const position = integerOf(values.position, 'position');
+          if (subject.retired)
+            throw new UsageError(`"${subject.name}" is retired: restore it before giving it a place.`);
+          const others = (await subjects.list())
+            .filter((s) => s.category === subject.category && s.id !== subject.id)
+            .map((s) => s.id);
+          if (position < 1 || position > others.length + 1)
+            throw new UsageError(
+              `--position must be 1 to ${others.length + 1} in ${SUBJECT_CATEGORY_NAMES[subject.category]}.`,
+            );
+          others.splice(position - 1, 0, subject.id);
+          await subjects.reorder(subject.category, others);
+          subject = (await subjects.get(subject.id)) ?? subject;
+        }
+        const place = (await subjects.list())
+          .filter((s) => s.category === subject.category)
+          .findIndex((s) => s.id === subject.id);
+        console.log(
+          `"${subject.name}" is under ${SUBJECT_CATEGORY_NAMES[subject.category]}` +
+            (place < 0 ? ' (retired).' : `, place ${place + 1}.`),
+        );
         break;
       }
       case 'subject rename': {
@@ -429,6 +616,87 @@ async function main(argv: string[]): Promise<void> {
         }
         break;
       }
+      case 'outcomes show': {
+        const settings = await new OutcomeSettingsStore(redis).get();
+        if (values.json) console.log(JSON.stringify(settings));
+        else console.log(describeOutcomeSettings(settings));
+        break;
+      }
+      case 'outcomes set': {
+        const value = required(values['abandoned-callbacks'], 'abandoned-callbacks');
+        if (value !== 'on' && value !== 'off')
+          throw new UsageError(`--abandoned-callbacks takes on or off, not "${value}".`);
+        const saved = await new OutcomeSettingsStore(redis).set({ abandonedCallbacks: value === 'on' });
+        console.log(`Call outcomes saved:\n${describeOutcomeSettings(saved)}`);
+        break;
+      }
+      case 'contact list': {
+        const list = await contacts.list();
+        if (values.json) console.log(JSON.stringify(list));
+        else for (const c of list) console.log(`${c.number.padEnd(17)} ${c.name}${c.note ? `  (${c.note})` : ''}`);
+        break;
+      }
+      case 'contact add': {
+        const contact = await contacts.create({
+          number: required(values.number, 'number'),
+          name: required(values.name, 'name'),
+          ...(values.note !== undefined ? { note: values.note } : {}),
+        });
+        console.log(`Added contact ${contact.number}: ${contact.name}.`);
+        break;
+      }
+      case 'contact edit': {
+        if (values.name === undefined && values.note === undefined) throw new UsageError('Give --name or --note.');
+        const contact = await contacts.update(required(values.number, 'number'), {
+          ...(values.name !== undefined ? { name: values.name } : {}),
+          ...(values.note !== undefined ? { note: values.note } : {}),
+        });
+        console.log(`Changed contact ${contact.number}: ${contact.name}${contact.note ? ` (${contact.note})` : ''}.`);
+        break;
+      }
+      case 'contact delete': {
+        const number = required(values.number, 'number');
+        await contacts.delete(number);
+        console.log(`Deleted contact ${contacts.normalize(number) ?? number}.`);
+        break;
+      }
+      case 'contact import': {
+        const file = positionals[2];
+        if (file === undefined || positionals.length > 3)
+          throw new UsageError('Give one file: deskline contact import FILE.csv [--dry-run]');
+        let bytes: Buffer;
+        try {
+          bytes = readFileSync(file);
+        } catch (err) {
+          throw new Error(`Cannot read ${file}: ${(err as Error).message}`);
+        }
+        if (bytes.length > CONTACT_IMPORT_MAX_BYTES)
+          throw new Error(`${file} is larger than ${CONTACT_IMPORT_MAX_BYTES / 1024 / 1024} MB: split it.`);
+        const dryRun = values['dry-run'];
+        try {
+          const result = await contacts.import(bytes, { dryRun });
+          const counts = `${result.added} new, ${result.updated} changed, ${result.unchanged} unchanged`;
+          console.log(dryRun ? `Would import ${file}: ${counts}.` : `Imported ${file}: ${counts}.`);
+          for (const p of result.problems) console.log(`  line ${p.line}: ${p.message}`);
+          if (result.problems.length > 0) process.exitCode = 1;
+        } catch (err) {
+          if (!(err instanceof ContactImportRefused)) throw err;
+          const lines = err.result.problems.map((p) => `  line ${p.line}: ${p.message}`).join('\n');
+          throw new Error(`${err.message}\n${lines}`);
+        }
+        break;
+      }
+      case 'contact export': {
+        const file = positionals[2];
+        if (positionals.length > 3) throw new UsageError('Give at most one file: deskline contact export [FILE.csv]');
+        const csv = await contacts.export();
+        if (file === undefined) process.stdout.write(csv);
+        else {
+          writeFileSync(file, csv, { mode: 0o600 });
+          console.log(`Exported ${(await contacts.list()).length} contact(s) to ${file}.`);
+        }
+        break;
+      }
       case 'call-plan show': {
         if (positionals.length > 2) throw new UsageError('deskline call-plan show takes no argument.');
         console.log(JSON.stringify(await new CallPlanStore(redis).get(), null, 2));
@@ -454,6 +722,40 @@ async function main(argv: string[]): Promise<void> {
           throw new Error(`The call plan in ${file} was not saved:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
         await store.put(plan as CallPlan);
         console.log(`Call plan saved from ${file}; the next call follows it.`);
+        break;
+      }
+      case 'distribution show': {
+        const settings = await new DistributionStore(redis).get();
+        if (values.json) console.log(JSON.stringify(settings));
+        else console.log(await describeDistribution(settings, users));
+        break;
+      }
+      case 'distribution set': {
+        const store = new DistributionStore(redis);
+        const settings: Record<string, unknown> = { ...(await store.get()) };
+        if (values.strategy !== undefined) settings['strategy'] = values.strategy;
+        if (values.order !== undefined) {
+          const order: string[] = [];
+          for (const email of listOf(values.order)) {
+            const user = await users.findByEmail(email);
+            if (!user) throw new ClientError(404, `No user with the email ${email}.`);
+            order.push(user.id);
+          }
+          settings['fixedOrder'] = order;
+        }
+        if (values['wrap-up'] !== undefined) settings['wrapUpSeconds'] = integerOf(values['wrap-up'], 'wrap-up');
+        if (values['auto-pause'] !== undefined)
+          settings['autoPauseAfter'] = integerOf(values['auto-pause'], 'auto-pause');
+        const ringTimeout = values['ring-timeout'];
+        if (ringTimeout === 'default') delete settings['ringTimeoutSeconds'];
+        else if (ringTimeout !== undefined) settings['ringTimeoutSeconds'] = integerOf(ringTimeout, 'ring-timeout');
+        const problems = await distributionProblems(settings, users);
+        if (problems.length > 0)
+          throw new Error(`The distribution settings were not saved:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        await store.put(settings as DistributionSettings);
+        console.log(
+          `Distribution settings saved; the next call follows them:\n${await describeDistribution(settings as DistributionSettings, users)}`,
+        );
         break;
       }
       default:

@@ -27,14 +27,22 @@ import { PromptFiles } from './media/prompt-files.js';
 import { RtpengineWatch } from './media/rtpengine-watch.js';
 import { closeRedis, dropRedis } from '@deskline/env-config/redis';
 import { connectRedis } from './redis.js';
-import { VoicemailStore } from '@deskline/store';
+import { ContactStore, VoicemailStore } from '@deskline/store';
+import { CallerNames } from './calls/caller-names.js';
 import { VoicemailFiles } from './voicemail/voicemail-files.js';
 import { AgentStore } from './routing/agent-store.js';
 import { Router } from './routing/router.js';
 import { SipStack } from './sip/sip-stack.js';
 import { speedUpSipGrammar } from './sip/grammar-speedup.js';
 import { startHealthServer } from './health-server.js';
-import { CallPlanStore, WaitingCalls, announceStopped, deadPredecessor, instanceConnectionName } from '@deskline/store';
+import {
+  CallPlanStore,
+  DistributionStore,
+  WaitingCalls,
+  announceStopped,
+  deadPredecessor,
+  instanceConnectionName,
+} from '@deskline/store';
 
 export interface SipApp {
   /** Connects to Kamailio; calls are taken from then on. */
@@ -84,6 +92,8 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     // A ring needs the Kamailio connection: without it the INVITE fails at once and the agent is held
     // back as if their workstation had refused. Calls adopted at start wait for it.
     routableCalls: () => (stack.connected ? registry.routable() : []),
+    distribution: new DistributionStore(redis),
+    defaultRingTimeoutSeconds: config.RING_TIMEOUT_SECONDS,
     log: log.child({ component: 'router' }),
   });
   let stopping = false;
@@ -116,14 +126,10 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
     dialogs: stack,
     routing: router,
     // Looked up at each play: `.au` before `.wav` (PromptFiles).
-    get introFile() {
-      return prompts.intro;
-    },
     get holdMusicFile() {
       return prompts.holdMusic;
     },
     skipIntro: config.SKIP_INTRO,
-    ringTimeoutMs: config.RING_TIMEOUT_SECONDS * 1000,
     keepaliveMs: config.PATIENT_KEEPALIVE_SECONDS * 1000,
     adoptionProbes,
     plans: callPlans,
@@ -141,6 +147,7 @@ export async function buildSipApp(config: Config, log: Logger): Promise<SipApp> 
       prompts,
       waiting: new WaitingCalls(redis),
     },
+    contacts: new CallerNames(new ContactStore(redis), config.CLINIC_COUNTRY),
   };
   // The patients' keys, from rtpengine (its --dtmf-log-dest), to their calls: only the patient's side's.
   // A key for a call another instance of this host holds goes to it through Redis (KeyRelay).

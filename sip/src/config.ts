@@ -54,7 +54,8 @@ export const ConfigSchema = Type.Object({
   MEDIA_DIR: Type.String({
     default: defaultMediaDir,
     minLength: 1,
-    description: 'folder holding intro.wav and hold-music.wav, as rtpengine sees it',
+    description:
+      'folder holding hold-music.wav and the built-in prompts (prompts/<lang>/<name>.wav), as rtpengine sees it',
   }),
   PROMPTS_DIR: Type.String({
     default: defaultPromptsDir,
@@ -73,7 +74,8 @@ export const ConfigSchema = Type.Object({
     default: 25,
     minimum: 2,
     maximum: 60,
-    description: 'how long a workstation rings before the call moves on (2 to 60)',
+    description:
+      'how long a workstation rings before the call moves on (2 to 60), unless the distribution settings name a ring timeout',
   }),
   // A patient whose line drops without a BYE would otherwise wait, hearing music into nothing, until
   // rtpengine's 2 h timeout. The probe is an in-dialog OPTIONS; Kamailio answers 408 for a patient
@@ -122,7 +124,10 @@ export const ConfigSchema = Type.Object({
       description: "the number a called-back patient sees (From's user part); default the first of CLINIC_NUMBERS",
     }),
   ),
-  SKIP_INTRO: Type.Boolean({ default: false, description: 'queue callers without playing intro.wav (for benchmarks)' }),
+  SKIP_INTRO: Type.Boolean({
+    default: false,
+    description: 'queue callers without playing the intro prompt (for benchmarks)',
+  }),
   // A stop (SIGTERM) leaves the calls in rtpengine and Redis for the next instance to adopt, as a
   // crash does; the launcher sets this because it stops rtpengine too, so nothing would carry them on.
   SIP_END_CALLS_ON_STOP: Type.Boolean({

@@ -19,3 +19,8 @@ export * from './call-plan-store.js';
 export * from './prompt-uploads.js';
 export * from './voicemail-store.js';
 export * from './waiting-calls.js';
+export * from './call-records.js';
+export * from './outcome-settings-store.js';
+export * from './contacts-store.js';
+export * from './distribution-store.js';
+export * from './subject-records.js';

@@ -7,7 +7,11 @@ export const RedisKeys = {
   /**
    * hash: userId, workstationId, state (AgentState), idleSince (epoch ms); callId while ringing or on
    * a call; pausedUntil and pausedAt (epoch ms) while paused; lastPausedAt and lastPauseEndedAt after
-   * a pause, until the missed calls are dismissed (docs/presence-and-pause.md)
+   * a pause, until the missed calls are dismissed (docs/presence-and-pause.md); pauseReason
+   * (wrap-up | no-answer) while paused by the distribution settings; missedRings, the unanswered
+   * rings in a row (issue 16); after a manager took
+   * the user off their workstation, only forcedOffBy (the manager's name), forcedOffAt (epoch ms) and
+   * forcedOffFrom (the workstationId), until the next pick
    */
   agent: (userId: string) => `agent:${userId}`,
   /** hash {id, name, kind, sipUser (desk phones)}: a workstation (signaling's WorkstationStore) */
@@ -63,6 +67,10 @@ export const RedisKeys = {
   session: (digest: string) => `session:${digest}`,
   /** set of the digests of a user's sessions */
   userSessions: (userId: string) => `user-sessions:${userId}`,
+  /** string with TTL: the userId a one-time setup link is for, under the SHA-256 of its token (taken once, GETDEL) */
+  setupToken: (digest: string) => `setup-token:${digest}`,
+  /** string with TTL: the digest of the user's one setup link still valid, so that a new link voids the old */
+  userSetupToken: (userId: string) => `user-setup-token:${userId}`,
   /** string with TTL: the new digest of a session renewed under a new id */
   sessionRenamed: (digest: string) => `session-renamed:${digest}`,
   /** set of every workstationId */
@@ -101,6 +109,8 @@ export const RedisKeys = {
   patientTask: (number: string) => `patient-task:${number}`,
   /** string: the subjectId that closed this number's last task */
   patientLastSubject: (number: string) => `patient-last-subject:${number}`,
+  /** hash: a contact per patient's number, E.164 -> JSON {name, note, updatedAt} (ContactStore) */
+  contacts: 'contacts',
   /** string: the taskId a call belongs to */
   callTask: (callId: string) => `call-task:${callId}`,
   /** string with TTL CALLBACK_GRANT_SECONDS: a CallbackGrant as JSON, taken once (GETDEL) by the sip app */
@@ -130,9 +140,20 @@ export const RedisKeys = {
   /** string (a count) with TTL: callbacks the user started on that clinic day (YYYY-MM-DD in CLINIC_TIME_ZONE) */
   callbackCount: (userId: string, date: string) => `callback-count:${userId}:${date}`,
 
+  /** string: the managers' OutcomeSettings as JSON (OutcomeSettingsStore); absent = DEFAULT_OUTCOME_SETTINGS */
+  outcomeSettings: 'outcome-settings',
+  /** string: set once signaling has moved the tasks of before issue 16 to Abandoned / Unanswered */
+  outcomesMigrated: 'migrated:issue-16-outcomes',
+
   // The call plan (issue 15, docs/call-plan.md); written and read only through CallPlanStore.
   /** string: the CallPlan as JSON; absent = DEFAULT_CALL_PLAN */
   callPlan: 'call-plan',
+  /**
+   * hash (issue 16, DistributionStore): strategy, fixedOrder (JSON array of userIds), wrapUpSeconds,
+   * autoPauseAfter, ringTimeoutSeconds (absent: RING_TIMEOUT_SECONDS); the agent scripts read
+   * wrapUpSeconds and autoPauseAfter at every release
+   */
+  distribution: 'settings:distribution',
   /**
    * hash: "<lang>/<name>" (or "hold-music") -> PromptUpload as JSON, the managers' uploaded prompts
    * and hold music (PromptUploadStore; the files themselves are in PROMPTS_DIR, docs/call-plan.md "Prompts")

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { CallRecord } from '@deskline/protocol';
 import { RedisKeys } from './keys.js';
+import { parseCallRecord } from './call-records.js';
 
 /** The longest a call is taken to have waited before its answer, to find last hour's answers among records indexed by start. */
 const LONGEST_CALL_BEFORE_ANSWER_MS = 3 * 60 * 60 * 1000;
@@ -41,7 +42,7 @@ export class WaitingCalls {
     const values = await this.redis.mget(ids.map((id) => RedisKeys.callRecord(id)));
     return values
       .filter((value): value is string => value !== null)
-      .map((value) => JSON.parse(value) as CallRecord)
+      .map(parseCallRecord)
       .filter(
         (record) => record.outcome === 'answered' && record.answeredAt !== undefined && record.answeredAt >= since,
       );

@@ -60,6 +60,8 @@ export class AgentDriver {
       case 'leave':
         await record.leave(userId);
         return { done: 'left' };
+      case 'force-off':
+        return outcome(await record.forceOff(userId, 'Maria Manager', now));
       case 'pause':
         return outcome(await record.pause(userId, 5 * MINUTE_MS, MAX_PAUSE_MS, now));
       case 'extend':

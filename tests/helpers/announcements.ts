@@ -37,11 +37,20 @@ export async function waitingCaller(context: CallPlanContext, from?: string): Pr
   return { ...call, queuedAt };
 }
 
-/** The first packet of tone `hz` that arrived at or after `since`. */
+/**
+ * The first packet of tone `hz` that arrived at or after `since` and began a run of MIN_RUN_PACKETS
+ * of it: a lone packet where the music changes may read as any frequency.
+ */
 export function toneFrom(phone: PatientPhone, hz: number, since: number, timeoutMs: number): Promise<Received> {
   return phone.waitUntil(
     `${hz} Hz from ${new Date(since).toISOString()}`,
-    (received) => received.find((packet) => packet.at >= since && isTone(packet, hz)),
+    (received) =>
+      received.find(
+        (packet, i) =>
+          packet.at >= since &&
+          received.length >= i + MIN_RUN_PACKETS &&
+          received.slice(i, i + MIN_RUN_PACKETS).every((p) => isTone(p, hz)),
+      ),
     timeoutMs,
   );
 }

@@ -5,7 +5,7 @@ export function board(page: Page): Locator {
   return page.getByRole('region', { name: 'Call board' });
 }
 
-/** Opens a tab of the board ("Pending", "On the line", "Closed", "Abandoned"); its name carries a count. */
+/** Opens a tab of the board ("Pending", "On the line", "Closed", "Unanswered", "Abandoned"); its name carries a count. */
 export async function openTab(page: Page, tab: string): Promise<void> {
   await board(page)
     .getByRole('tab', { name: new RegExp(`^${tab}`) })

@@ -112,7 +112,7 @@ export async function answer(app: FastifyInstance, db: Redis, call: CallView, ag
   return taskOfCall(app, db, call.id, (task) => task.assigneeUserId === agentUserId && task.call?.state === 'bridged');
 }
 
-/** `message`'s call as the sip app reports it (waiting, voicemail, message-left): its Voicemail task in Abandoned. */
+/** `message`'s call as the sip app reports it (waiting, voicemail, message-left): its Voicemail task in Unanswered. */
 export async function messageLeftTask(app: FastifyInstance, db: Redis, message: VoicemailMessage): Promise<TaskView> {
   const at = message.createdAt;
   const call: CallView = {

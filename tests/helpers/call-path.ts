@@ -295,7 +295,7 @@ export function toneWav(hz: number, seconds: number): Buffer {
   return wavOf(samples);
 }
 
-/** The same tone as rtpengine is given the built-in intro and hold music (make-media.sh): 8 kHz mono μ-law in a Sun audio file. */
+/** The same tone as rtpengine is given for the built-in media (make-media.sh): 8 kHz mono μ-law in a Sun audio file. */
 function toneAu(hz: number, seconds: number): Buffer {
   const rate = 8000;
   const data = Buffer.alloc(rate * seconds);
@@ -311,18 +311,23 @@ function toneAu(hz: number, seconds: number): Buffer {
   return Buffer.concat([header, data]);
 }
 
+/**
+ * `<base>.wav` and `<base>.au` of one tone, as make-media.sh and signaling's upload write each file:
+ * the .au after the .wav, so that the sip app has rtpengine play it (playableFile).
+ */
+export function writeTone(base: string, hz: number, seconds: number): void {
+  writeFileSync(`${base}.wav`, toneWav(hz, seconds));
+  writeFileSync(`${base}.au`, toneAu(hz, seconds));
+}
+
 function writeTestMedia(dir: string): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'intro.wav'), toneWav(INTRO_HZ, INTRO_SECONDS));
-  writeFileSync(path.join(dir, 'hold-music.wav'), toneWav(HOLD_MUSIC_HZ, HOLD_MUSIC_SECONDS));
-  // Written after the .wav, as make-media.sh does: what the sip app has rtpengine play (playableFile).
-  writeFileSync(path.join(dir, 'intro.au'), toneAu(INTRO_HZ, INTRO_SECONDS));
-  writeFileSync(path.join(dir, 'hold-music.au'), toneAu(HOLD_MUSIC_HZ, HOLD_MUSIC_SECONDS));
+  writeTone(path.join(dir, 'hold-music'), HOLD_MUSIC_HZ, HOLD_MUSIC_SECONDS);
   for (const language of PROMPT_LANGUAGES) {
     mkdirSync(path.join(dir, 'prompts', language), { recursive: true });
     for (const name of PROMPT_NAMES) {
       const { hz, seconds } = PROMPT_TONES[name];
-      writeFileSync(path.join(dir, 'prompts', language, `${name}.wav`), toneWav(hz, seconds));
+      writeTone(path.join(dir, 'prompts', language, name), hz, seconds);
     }
   }
 }

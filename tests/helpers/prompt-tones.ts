@@ -1,12 +1,12 @@
 /**
  * Test prompts for the call plan's announcements (issue 15): each prompt a tone of its own, laid out
- * as PromptFiles expects (`<MEDIA_DIR>/prompts/<lang>/<name>.wav`), so that a patient's phone can tell
+ * as PromptFiles expects (`<MEDIA_DIR>/prompts/<lang>/<name>.wav` and its `.au`), so that a patient's phone can tell
  * from the tone which prompt it hears, and when.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PROMPT_LANGUAGES, PROMPT_NAMES, PROMPT_POSITIONS, PROMPT_WAIT_MINUTES } from '@deskline/protocol';
-import { toneWav, type CallPath } from './call-path.js';
+import { writeTone, type CallPath } from './call-path.js';
 
 /** Every test prompt lasts this long. */
 export const PROMPT_SECONDS = 1;
@@ -52,7 +52,7 @@ export function writePromptTones(mediaDir: string): void {
     const polish = language === 'pl';
     for (let n = 1; n <= PROMPT_POSITIONS; n++) tones.set(`position-${n}`, polish ? POLISH_POSITION_HZ : positionHz(n));
     for (const minutes of PROMPT_WAIT_MINUTES) tones.set(`wait-${minutes}`, polish ? POLISH_WAIT_HZ : WAIT_HZ);
-    for (const [name, hz] of tones) writeFileSync(path.join(dir, `${name}.wav`), toneWav(hz, PROMPT_SECONDS));
+    for (const [name, hz] of tones) writeTone(path.join(dir, name), hz, PROMPT_SECONDS);
   }
 }
 

@@ -63,6 +63,26 @@ export function asUser(
   });
 }
 
+/**
+ * A recording as the panel uploads it (a prompt's or the hold music's `url`): PUT of its bytes in
+ * `who`'s session, with its CSRF token and the Content-Type the browser gives the file.
+ */
+export function putRecording(
+  app: FastifyInstance,
+  who: LoggedIn,
+  url: string,
+  body: Buffer,
+  contentType: string,
+): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method: 'PUT',
+    url,
+    cookies: { [SESSION_COOKIE]: who.cookie },
+    headers: { 'content-type': contentType, [CSRF_HEADER]: who.info.csrfToken },
+    payload: body,
+  });
+}
+
 export async function createUser(
   app: FastifyInstance,
   email: string,

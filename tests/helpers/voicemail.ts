@@ -72,6 +72,17 @@ export async function prepareVoicemail(
   rmSync(greeting);
   rmSync(beep);
   tone(path.join(prompts, 'voicemail-saved.wav'), VOICEMAIL_TONES.savedHz, 1);
+  // And the .au beside each, as make-media.sh writes them: what rtpengine is given (playableFile).
+  for (const name of ['voicemail-greeting', 'voicemail-saved']) {
+    execFileSync('sox', [
+      path.join(prompts, `${name}.wav`),
+      '-e',
+      'u-law',
+      '-t',
+      'au',
+      path.join(prompts, `${name}.au`),
+    ]);
+  }
   await new CallPlanStore(db).put({
     ...DEFAULT_CALL_PLAN,
     maxWaitSeconds: plan.maxWaitSeconds,

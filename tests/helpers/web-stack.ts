@@ -57,6 +57,8 @@ export interface LogInOptions {
   timeoutMs: number;
   /** Called with the new page before it opens the app, to listen to it from the start. */
   watch?: (page: Page) => void;
+  /** Clear the browser's cookies first (another user's session), to log in afresh. */
+  fresh?: boolean;
 }
 
 /** Opens a new page in `browser` and logs in through the login page, as a person does. */
@@ -67,6 +69,7 @@ export async function logIn(
   password: string,
   options: LogInOptions,
 ): Promise<Page> {
+  if (options.fresh) await browser.context.clearCookies();
   const page = await browser.context.newPage();
   page.on('pageerror', (error) => options.pageErrors.push(`${email}: ${error.message}`));
   options.watch?.(page);

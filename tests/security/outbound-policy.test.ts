@@ -45,7 +45,7 @@ test.before.each(async () => {
   }
 });
 
-/** A patient who called from `from` and hung up while waiting, as the sip app reports it: their abandoned task. */
+/** A patient who called from `from` and hung up while waiting, as the sip app reports it: their unanswered task. */
 async function missedCallFrom(from: string): Promise<TaskView> {
   const now = Date.now();
   const call: CallView = { id: `call-${++seq}-${now}`, from, line: '100', state: 'intro', startedAt: now };
@@ -58,10 +58,10 @@ async function missedCallFrom(from: string): Promise<TaskView> {
     };
     await fixture.db.xadd(RedisStreams.callEvents, '*', 'event', JSON.stringify({ call: view }));
   }
-  return waitFor(`the abandoned task of ${from}`, async () => {
+  return waitFor(`the unanswered task of ${from}`, async () => {
     const taskId = await fixture.db.get(RedisKeys.callTask(call.id));
     const task = taskId ? await fixture.app.tasks.get(taskId) : undefined;
-    return task?.status === 'abandoned' && task.call?.state === 'abandoned' ? task : undefined;
+    return task?.status === 'unanswered' && task.call?.state === 'abandoned' ? task : undefined;
   });
 }
 

@@ -95,9 +95,9 @@ test("a forgotten number is in no key, no value and no stream entry afterwards; 
   }
   const taskId = await redis.get(RedisKeys.patientTask(NUMBER));
   const otherTaskId = await redis.get(RedisKeys.patientTask(OTHER));
-  assert.ok(taskId && otherTaskId, 'each patient has an abandoned task');
+  assert.ok(taskId && otherTaskId, 'each patient has an unanswered task');
   const task = await tasks.get(taskId);
-  assert.is(task?.status, 'abandoned');
+  assert.is(task?.status, 'unanswered');
   assert.is(task?.patient, NUMBER);
 
   // A callback: signaling's grant, and the sip app's record of it and its events.

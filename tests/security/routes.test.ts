@@ -44,6 +44,8 @@ function declare(access: Access, methods: string, ...paths: string[]): void {
 }
 declare('public', 'GET,HEAD', '/*', '/api/health');
 declare('public', 'POST', '/api/auth/login');
+// The setup link's token is the proof (tests/security/staff-setup-link.test.ts).
+declare('public', 'POST', '/api/auth/setup');
 declare(
   'session',
   'POST',
@@ -84,22 +86,36 @@ declare(
   '/api/users/:id/disable',
   '/api/workstations',
   '/api/subjects',
+  '/api/subjects/reorder',
   '/api/subjects/:id/retire',
   '/api/subjects/:id/restore',
   '/api/workstations/:id/sip-password',
 );
 declare('manager', 'PATCH', '/api/subjects/:id');
 declare('manager', 'PATCH,DELETE', '/api/workstations/:id');
+declare('manager', 'POST', '/api/users/:id/enable', '/api/users/:id/password', '/api/users/:id/force-off');
+declare('manager', 'PUT', '/api/users/:id/role');
 declare('manager', 'GET,HEAD', '/api/statistics');
 declare('manager', 'GET,HEAD,PUT', '/api/settings/outbound-policy');
 declare('manager', 'GET,HEAD,PUT', '/api/settings/call-plan');
+// Issue 16: everyone reads whether Abandoned calls get Call back (the board shows it); managers change it.
+declare('session', 'GET,HEAD', '/api/settings/outcomes');
+declare('manager', 'PUT', '/api/settings/outcomes');
 declare('manager', 'GET,HEAD', '/api/settings/call-plan/preview');
+declare('manager', 'GET,HEAD,PUT', '/api/settings/distribution');
 declare('manager', 'GET,HEAD', '/api/settings/prompts', '/api/settings/prompts/:lang/:name/audio');
 declare('manager', 'PUT,DELETE', '/api/settings/prompts/:lang/:name');
 declare('manager', 'GET,HEAD', '/api/settings/hold-music/audio');
 declare('manager', 'PUT,DELETE', '/api/settings/hold-music');
 declare('session', 'GET,HEAD', '/api/voicemail/:id/audio');
 declare('manager', 'GET,HEAD', '/api/voicemail/audit');
+// Contacts (issue 16, item 5): everyone views, adds and edits; managers delete, import and export.
+declare('session', 'GET,HEAD,POST', '/api/contacts');
+declare('session', 'POST', '/api/contacts/lookup');
+declare('session', 'PATCH', '/api/contacts/:number');
+declare('manager', 'DELETE', '/api/contacts/:number');
+declare('manager', 'POST', '/api/contacts/import', '/api/contacts/import/preview');
+declare('manager', 'GET,HEAD', '/api/contacts/export');
 
 interface Route {
   method: string;
@@ -247,6 +263,8 @@ let deskPhone: Workstation;
 let routes: Route[];
 /** A voicemail message of Ben's task, and the folder its audio is in. */
 let bensVoicemailId: string;
+/** The number of a contact (Ben's patient's): employees may not delete it. */
+const bensContact = '+48600100200';
 const recordings = mkdtempSync(path.join(os.tmpdir(), 'deskline-routes-recordings-'));
 
 /** A body that would create a manager, if anything let it through. */
@@ -264,6 +282,7 @@ function concrete(route: Route): string {
   return route.path.replace(/:(\w+)/g, (_whole, name: string) => {
     if (route.path.startsWith('/api/settings/prompts/') && name === 'lang') return 'pl';
     if (route.path.startsWith('/api/settings/prompts/') && name === 'name') return 'intro';
+    if (route.path.startsWith('/api/contacts/') && name === 'number') return encodeURIComponent(bensContact);
     assert.is(name, 'id', `${route.path}: a parameter the suite has no id for`);
     if (route.path.startsWith('/api/users/')) return ben.info.user.id;
     if (route.path.startsWith('/api/tasks/')) return bensTask.id;
@@ -290,6 +309,7 @@ test.before(async () => {
   const voicemail = await storeVoicemail(db, recordings, { callId: 'call-of-bens-voicemail', from: '+48600100200' });
   await db.set(RedisKeys.callTask(voicemail.callId), bensTask.id);
   bensVoicemailId = voicemail.id;
+  await app.contacts.create({ number: bensContact, name: 'Zofia Nowak' });
   routes = listRoutes(app);
 });
 
@@ -378,6 +398,7 @@ test('an employee on every manager route, under every spelling and method, with 
   }
   assert.is((await app.users.list()).length, usersBefore, 'no user was created');
   assert.is((await app.users.get(ben.info.user.id))?.disabled, false, 'Ben is not disabled');
+  assert.is((await app.contacts.get(bensContact))?.name, 'Zofia Nowak', 'the contact is not deleted');
   console.log(`  employee on manager routes: ${requests} requests, all 403 or 404`);
 });
 

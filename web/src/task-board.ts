@@ -1,4 +1,5 @@
 import {
+  compareSubjects,
   isWithheld,
   taskTab,
   taskVisibleTo,
@@ -21,9 +22,9 @@ export function waitingSinceOf(task: TaskView): number {
 
 /**
  * The order of a tab. Pending: the incoming calls first, in the order the patients called (the next
- * to be answered on top), then the wrap-ups, newest first. Closed: newest closed first. Abandoned:
+ * to be answered on top), then the wrap-ups, newest first. Closed: newest closed first. Unanswered:
  * the patients who asked for a callback first, in their order in the queue (their call's queuedAt),
- * then the others newest change first. On the line: newest change first, as the server lists them.
+ * then the others newest change first. On the line and Abandoned: newest change first.
  */
 export function compareTasks(tab: TaskTab): (a: TaskView, b: TaskView) => number {
   switch (tab) {
@@ -34,12 +35,13 @@ export function compareTasks(tab: TaskTab): (a: TaskView, b: TaskView) => number
         a.id.localeCompare(b.id);
     case 'closed':
       return (a, b) => (b.closedAt ?? b.updatedAt) - (a.closedAt ?? a.updatedAt) || a.id.localeCompare(b.id);
-    case 'abandoned':
+    case 'unanswered':
       return (a, b) =>
         Number(!a.callbackRequested) - Number(!b.callbackRequested) ||
         (a.callbackRequested ? waitingSinceOf(a) - waitingSinceOf(b) : b.updatedAt - a.updatedAt) ||
         a.id.localeCompare(b.id);
     case 'on-the-line':
+    case 'abandoned':
       return (a, b) => b.updatedAt - a.updatedAt || a.id.localeCompare(b.id);
   }
 }
@@ -79,7 +81,7 @@ export function canChangeTask(task: Pick<TaskView, 'status' | 'assigneeUserId'>,
 export function subjectChoices(subjects: ReadonlyMap<string, Subject>, current: string | undefined): Subject[] {
   return [...subjects.values()]
     .filter((subject) => !subject.retired || subject.id === current)
-    .sort((a, b) => Number(a.retired) - Number(b.retired) || a.createdAt - b.createdAt);
+    .sort((a, b) => Number(a.retired) - Number(b.retired) || compareSubjects(a, b));
 }
 
 /** A callback attempt's outcome, in words. */

@@ -1,24 +1,100 @@
-import type { PublicUser } from '@deskline/protocol';
+import type { CreatedUser, CredentialSetup, IssuedCredentials, PublicUser, Role } from '@deskline/protocol';
 import { ClientError } from '../errors.js';
 import type { AgentService } from './agent-service.js';
+import { generatePassword } from './generated-password.js';
 import { describeWait, retryAfterSeconds, type LoginLimiter } from './login-limiter.js';
 import { passwordProblem, verifyPassword } from './passwords.js';
 import type { Session, SessionStore } from './session-store.js';
-import { toPublicUser, type UserStore } from './user-store.js';
+import type { SetupLinks } from './setup-links.js';
+import { toPublicUser, type NewUser, type StoredUser, type UserStore } from './user-store.js';
 
-/** Changes to an account that must also end its sessions. Shared by the API and the command-line tool. */
+/**
+ * Changes to an account that must also end its sessions, and the managers' Staff screen (docs/managers.md,
+ * "Staff"). Shared by the API and the command-line tool.
+ */
 export class AccountService {
   constructor(
     private readonly users: UserStore,
     private readonly sessions: SessionStore,
     private readonly agents: AgentService,
     private readonly limiter: LoginLimiter,
+    private readonly setupLinks: SetupLinks,
   ) {}
 
+  /**
+   * Adds a user: with the password given, or else (`setup`) with a one-time setup link (the default)
+   * or a generated password, which the answer carries this once.
+   */
+  async create(
+    input: Omit<NewUser, 'password'> & { password?: string; setup?: CredentialSetup },
+  ): Promise<CreatedUser> {
+    const { setup = 'link', ...fields } = input;
+    if (fields.password !== undefined) return this.users.create(fields);
+    const password = setup === 'password' ? generatePassword() : undefined;
+    const user = await this.users.create(password === undefined ? fields : { ...fields, password });
+    return { ...user, ...(password === undefined ? await this.setupLinks.issue(user.id) : { password }) };
+  }
+
+  /** A new role; refused when it would leave no manager who can log in. */
+  async setRole(userId: string, role: Role): Promise<PublicUser> {
+    const user = await this.existing(userId);
+    if (user.role === role) return toPublicUser(user);
+    if (user.role === 'manager')
+      await this.keepAManager(user, `${user.displayName} is the last manager: make someone else a manager first.`);
+    await this.users.setRole(userId, role);
+    return toPublicUser({ ...user, role });
+  }
+
+  /**
+   * A new way in for a user who lost theirs: a setup link or a generated password (answered once).
+   * The old password stops working and every session of the user ends at once.
+   */
+  async resetCredentials(userId: string, setup: CredentialSetup): Promise<IssuedCredentials> {
+    if (setup === 'password') {
+      const password = generatePassword();
+      await this.resetPassword(userId, password);
+      return { password };
+    }
+    await this.existing(userId);
+    await this.users.clearPassword(userId);
+    await this.endSessions(userId);
+    return this.setupLinks.issue(userId);
+  }
+
+  /**
+   * The user opened their setup link and chose a password: it is set (checked like any other), the
+   * link is used up, and the user is returned to be logged in. Refused alike for a link that was
+   * used, has expired or never existed, and for a disabled user.
+   */
+  async completeSetup(token: string, password: string): Promise<StoredUser> {
+    const invalid = new ClientError(
+      400,
+      'This setup link is not valid any more: it was used, or it expired. Ask a manager for a new one.',
+    );
+    const userId = await this.setupLinks.peek(token);
+    const user = userId === undefined ? undefined : await this.users.get(userId);
+    if (!user || user.disabled) throw invalid;
+    const problem = passwordProblem(password, user);
+    if (problem) throw new ClientError(400, problem);
+    // Taken once: of two uses at the same time, one gets it.
+    if ((await this.setupLinks.take(token)) !== user.id) throw invalid;
+    await this.users.setPassword(user.id, password);
+    await this.endSessions(user.id);
+    return user;
+  }
+
+  /** Takes the user off their workstation, on a manager's word (`byName`); the router skips them from now on. */
+  async forceOff(userId: string, byName: string): Promise<void> {
+    const user = await this.existing(userId);
+    await this.agents.forceOff(user.id, user.displayName, byName);
+  }
+
   async disable(userId: string): Promise<PublicUser> {
-    const user = await this.users.get(userId);
-    if (!user) throw new ClientError(404, 'No such user.');
+    const user = await this.existing(userId);
+    if (user.role === 'manager' && !user.disabled)
+      await this.keepAManager(user, `${user.displayName} is the last manager: make someone else a manager first.`);
     await this.users.setDisabled(userId, true);
+    await this.setupLinks.revoke(userId);
     await this.sessions.destroyAllOf(userId);
     await this.agents.leaveWorkstation(userId);
     await this.agents.memberChanged(userId);
@@ -26,8 +102,7 @@ export class AccountService {
   }
 
   async enable(userId: string): Promise<PublicUser> {
-    const user = await this.users.get(userId);
-    if (!user) throw new ClientError(404, 'No such user.');
+    const user = await this.existing(userId);
     await this.users.setDisabled(userId, false);
     await this.agents.memberChanged(userId);
     return toPublicUser({ ...user, disabled: false });
@@ -35,11 +110,10 @@ export class AccountService {
 
   /** Sets a new password and ends every session of the user, so a leaked session dies with the old password. */
   async resetPassword(userId: string, password: string): Promise<void> {
-    const user = await this.users.get(userId);
-    if (!user) throw new ClientError(404, 'No such user.');
+    await this.existing(userId);
     await this.users.setPassword(userId, password);
-    await this.sessions.destroyAllOf(userId);
-    await this.agents.revokeSipCredentials(userId);
+    await this.setupLinks.revoke(userId);
+    await this.endSessions(userId);
   }
 
   /**
@@ -79,5 +153,25 @@ export class AccountService {
     const session = await this.sessions.renew(input.session.id);
     if (!session) throw new ClientError(401, 'Your session has ended. Please log in again.');
     return { session, endedSessions };
+  }
+
+  private async existing(userId: string): Promise<StoredUser> {
+    const user = await this.users.get(userId);
+    if (!user) throw new ClientError(404, 'No such user.');
+    return user;
+  }
+
+  private async endSessions(userId: string): Promise<void> {
+    await this.sessions.destroyAllOf(userId);
+    await this.agents.revokeSipCredentials(userId);
+  }
+
+  /**
+   * 409 with `message` unless a manager other than `user` can log in. Read, then written: two managers
+   * demoting each other at the same instant could both pass (a manager can still be made with the CLI).
+   */
+  private async keepAManager(user: StoredUser, message: string): Promise<void> {
+    const others = (await this.users.list()).filter((u) => u.role === 'manager' && !u.disabled && u.id !== user.id);
+    if (others.length === 0) throw new ClientError(409, message);
   }
 }

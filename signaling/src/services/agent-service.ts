@@ -6,6 +6,7 @@ import {
   type MissedCall,
   type MissedCalls,
   type Workstation,
+  isPauseReason,
 } from '@deskline/protocol';
 import { AgentRecord, RedisKeys, callFromHash, type PauseResult } from '@deskline/store';
 import { ClientError } from '../errors.js';
@@ -40,12 +41,13 @@ export class AgentService {
   }
 
   async status(userId: string): Promise<AgentStatus> {
-    const [state, workstationId, pausedUntil, pausedAt] = await this.redis.hmget(
+    const [state, workstationId, pausedUntil, pausedAt, pauseReason] = await this.redis.hmget(
       RedisKeys.agent(userId),
       'state',
       'workstationId',
       'pausedUntil',
       'pausedAt',
+      'pauseReason',
     );
     const workstation = workstationId ? await this.workstations.get(workstationId) : undefined;
     if (!workstation) return { state: 'offline' };
@@ -53,6 +55,7 @@ export class AgentService {
     if (status.state === 'paused' && pausedUntil) {
       status.pausedUntil = Number(pausedUntil);
       if (pausedAt) status.pausedAt = Number(pausedAt);
+      if (isPauseReason(pauseReason)) status.pauseReason = pauseReason;
     }
     return status;
   }
@@ -130,6 +133,20 @@ export class AgentService {
     }
     await this.workstations.remove(workstationId);
     return { workstation, ...(holderId ? { takenOff: holderId } : {}) };
+  }
+
+  /**
+   * A manager takes the user off their workstation (they went home with it picked): the router skips
+   * them at once, the workstation's SIP credentials stop working, and the user's panel learns who did
+   * it (TeamMember.forcedOff). Refused (409) during a call, and when they are on no workstation.
+   */
+  async forceOff(userId: string, displayName: string, byName: string): Promise<void> {
+    const result = await this.record.forceOff(userId, byName);
+    if (result.outcome === 'refused') {
+      if (result.from === 'offline') throw new ClientError(409, `${displayName} is not on a workstation.`);
+      throw new ClientError(409, `${displayName} is on a call: they are at their desk.`);
+    }
+    await this.sipAuthorizations.revoke(result.workstationId);
   }
 
   /**

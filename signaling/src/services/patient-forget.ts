@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RedisKeys } from '@deskline/store';
+import type { ContactService } from './contact-service.js';
 import type { VoicemailService } from './voicemail-service.js';
 
 const SCAN_COUNT = 500;
@@ -55,7 +56,12 @@ const idOf = (key: string, prefix: string): string => key.slice(prefix.length);
  * every key whose name or value holds it, every stream entry that mentions it, and the index entries
  * of what was removed. Calls in progress are left alone and reported.
  */
-export async function forgetPatient(redis: Redis, input: string, voicemail?: VoicemailService): Promise<ForgetReport> {
+export async function forgetPatient(
+  redis: Redis,
+  input: string,
+  voicemail?: VoicemailService,
+  contacts?: ContactService,
+): Promise<ForgetReport> {
   if (!/^\+?[0-9\s().-]+$/.test(input.trim()) || (input.match(/\d/g)?.length ?? 0) < 6) {
     throw new PatientNumberError(`"${input}" is not a phone number (at least 6 digits, with an optional leading +).`);
   }
@@ -64,6 +70,9 @@ export async function forgetPatient(redis: Redis, input: string, voicemail?: Voi
   const report: ForgetReport = { spellings, removed: [], skippedActiveCalls: [] };
   // Voicemail messages: their audio files too, which the scan below cannot see.
   for (const id of (await voicemail?.forgetNumber(spellings)) ?? []) report.removed.push(`voicemail message: ${id}`);
+  // The contact is stored under the E.164 form, which a national spelling does not show.
+  const contact = contacts?.normalize(input);
+  if (contact !== undefined && (await contacts?.forget(contact))) report.removed.push(`contact: ${contact}`);
   const active = new Set(await redis.smembers(RedisKeys.activeCalls));
   const removedTasks = new Set<string>();
 

@@ -31,6 +31,11 @@ const MUSIC_PEAK_DB = -9;
 const SOX_TIMEOUT_MS = 60_000;
 /** The format every prompt has (pbx-config/media/README.md): 8 kHz mono 16-bit PCM WAV. */
 const TELEPHONE_WAV = ['-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', '-t', 'wav'];
+/**
+ * What rtpengine is given beside each WAV (the sip app's playableFile): the same audio as G.711 μ-law
+ * in a Sun audio file, which rtpengine sends evenly rather than in bursts (scripts/make-media.sh).
+ */
+const TELEPHONE_AU = ['-e', 'u-law', '-t', 'au'];
 /** Uploaded files: the owner (signaling, and the sip app: the same user) writes, its group (rtpengine's supplementary group under Compose) reads. */
 const FILE_MODE = 0o640;
 const DIR_MODE = 0o750;
@@ -112,7 +117,10 @@ interface Slot {
   /** The PromptUploadStore field. */
   key: string;
   builtIn: string;
+  /** The upload's WAV (the preview's, and the sign that there is an upload)… */
   uploaded: string;
+  /** …and the `.au` beside it, which rtpengine plays. */
+  uploadedAu: string;
   maxSeconds: number;
   /** "a prompt" or "the hold music", for the messages. */
   what: string;
@@ -121,14 +129,19 @@ interface Slot {
   peakCeilingDb: number;
 }
 
+function uploadedFiles(wav: string): Pick<Slot, 'uploaded' | 'uploadedAu'> {
+  return { uploaded: wav, uploadedAu: `${wav.slice(0, -'.wav'.length)}.au` };
+}
+
 /** How long a file plays and who put it there, as the list shows it. */
 type Recording = Pick<PromptInfo, 'source' | 'durationMs' | 'uploadedBy' | 'uploadedAt'>;
 
 /**
  * The call plan's prompts and the hold music as managers see them (docs/call-plan.md, "Prompts"):
  * the built-in ones in `<mediaDir>` (prompts/<lang>/<name>.wav, hold-music.wav), and the managers'
- * uploads in `promptsDir` (converted here with sox, written to a temporary file and renamed over the
- * previous one, so that a call never plays half a file and a failed upload leaves the previous one).
+ * uploads in `promptsDir` (converted here with sox to a WAV for the preview and a `.au` beside it for
+ * rtpengine, each written to a temporary file and renamed over the previous one, so that a call never
+ * plays half a file and a failed upload leaves the previous one).
  * Who uploaded what is in Redis (PromptUploadStore).
  */
 export class PromptLibrary {
@@ -157,11 +170,44 @@ export class PromptLibrary {
     }
   }
 
+  /**
+   * Uploads made before a `.au` was written beside each (an older Deskline) get theirs, so that
+   * rtpengine plays them evenly too: every uploaded WAV without a `.au` at least as new as itself.
+   * For the start-up: returns how many were written; a file sox cannot read is logged by the caller
+   * and left as it is (the sip app then plays its WAV, as before).
+   */
+  async addMissingAu(): Promise<{ written: number; failed: string[] }> {
+    const slots = [
+      ...PROMPT_LANGUAGES.flatMap((language) => ALL_PROMPT_NAMES.map((name) => this.#prompt(language, name))),
+      this.#holdMusic,
+    ];
+    let written = 0;
+    const failed: string[] = [];
+    for (const slot of slots) {
+      const wav = await stat(slot.uploaded).catch(() => undefined);
+      if (!wav?.isFile()) continue;
+      const au = await stat(slot.uploadedAu).catch(() => undefined);
+      if (au && au.mtimeMs >= wav.mtimeMs) continue;
+      const temp = path.join(path.dirname(slot.uploaded), `.${path.basename(slot.uploadedAu)}.${randomUUID()}.au`);
+      try {
+        await run('sox', ['-V1', slot.uploaded, ...TELEPHONE_AU, temp], { timeout: SOX_TIMEOUT_MS });
+        await chmod(temp, FILE_MODE);
+        await rename(temp, slot.uploadedAu);
+        written += 1;
+      } catch {
+        failed.push(slot.uploaded);
+      } finally {
+        await rm(temp, { force: true });
+      }
+    }
+    return { written, failed };
+  }
+
   #prompt(language: PromptLanguage, name: PromptName): Slot {
     return {
       key: promptUploadKey(language, name),
       builtIn: path.join(this.mediaDir, 'prompts', promptFile(language, name)),
-      uploaded: path.join(this.promptsDir, promptFile(language, name)),
+      ...uploadedFiles(path.join(this.promptsDir, promptFile(language, name))),
       maxSeconds: PROMPT_MAX_SECONDS,
       what: 'a prompt',
       targetRmsDb: SPEECH_RMS_DB,
@@ -173,7 +219,7 @@ export class PromptLibrary {
     return {
       key: HOLD_MUSIC_ID,
       builtIn: path.join(this.mediaDir, 'hold-music.wav'),
-      uploaded: path.join(this.promptsDir, `${HOLD_MUSIC_ID}.wav`),
+      ...uploadedFiles(path.join(this.promptsDir, `${HOLD_MUSIC_ID}.wav`)),
       maxSeconds: HOLD_MUSIC_MAX_SECONDS,
       what: 'the hold music',
       targetRmsDb: MUSIC_RMS_DB,
@@ -250,7 +296,12 @@ export class PromptLibrary {
     const dir = path.dirname(slot.uploaded);
     await mkdir(dir, { recursive: true, mode: DIR_MODE });
     const temp = path.join(dir, `.${path.basename(slot.uploaded, '.wav')}.${randomUUID()}`);
-    const [input, converted, levelled] = [`${temp}.${type}`, `${temp}.converted.wav`, `${temp}.wav`];
+    const [input, converted, levelled, levelledAu] = [
+      `${temp}.${type}`,
+      `${temp}.converted.wav`,
+      `${temp}.wav`,
+      `${temp}.au`,
+    ];
     try {
       await writeFile(input, bytes, { mode: 0o600 });
       // Cut a little past the limit: a 10 MB MP3 may hold hours, which need not be decoded to be refused.
@@ -285,7 +336,11 @@ export class PromptLibrary {
       await run('sox', ['-V1', converted, ...TELEPHONE_WAV, levelled, 'gain', gain.toFixed(2)], {
         timeout: SOX_TIMEOUT_MS,
       });
-      await chmod(levelled, FILE_MODE);
+      // Made after the WAV, so that it is not older (playableFile plays a WAV newer than its .au).
+      await run('sox', ['-V1', levelled, ...TELEPHONE_AU, levelledAu], { timeout: SOX_TIMEOUT_MS });
+      await Promise.all([chmod(levelled, FILE_MODE), chmod(levelledAu, FILE_MODE)]);
+      // The .au first: once the WAV is there (what makes it an upload), the .au beside it is the new one.
+      await rename(levelledAu, slot.uploadedAu);
       await rename(levelled, slot.uploaded);
       const upload: PromptUpload = {
         userId: by.id,
@@ -296,14 +351,17 @@ export class PromptLibrary {
       await this.uploads.set(slot.key, upload);
       return this.#recording(slot, upload);
     } finally {
-      await Promise.all([input, converted, levelled].map((file) => rm(file, { force: true })));
+      await Promise.all([input, converted, levelled, levelledAu].map((file) => rm(file, { force: true })));
     }
   }
 
   async #reset(slot: Slot): Promise<Recording> {
-    await unlink(slot.uploaded).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
+    // The WAV first: without it the sip app plays the built-in file, whatever .au is left.
+    for (const file of [slot.uploaded, slot.uploadedAu]) {
+      await unlink(file).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    }
     await this.uploads.remove(slot.key);
     return this.#builtIn(slot);
   }

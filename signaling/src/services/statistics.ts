@@ -1,17 +1,22 @@
 import type { Redis } from 'ioredis';
 import {
   CALLBACK_OUTCOMES,
+  SUBJECT_CATEGORIES,
   waitingMs,
   type CallRecord,
+  type CategoryStatistics,
+  type Subject,
+  type TaskView,
   type CallbackOutcome,
   type CallbackView,
   type DayStatistics,
   type StatisticsFigures,
   type UserStatistics,
 } from '@deskline/protocol';
-import { RedisKeys } from '@deskline/store';
+import { RedisKeys, parseCallRecord } from '@deskline/store';
 import { ClientError } from '../errors.js';
 import { dateIn, dayBounds, hourIn, parseDate } from './clinic-day.js';
+import type { SubjectStore } from './subject-store.js';
 import type { UserStore } from './user-store.js';
 
 /** The 90th percentile by the nearest-rank method: the smallest value with at least 90 % of them at or below it. */
@@ -44,8 +49,8 @@ function figures(
   return {
     received: options.perUser ? 0 : calls.length,
     answered: count('answered'),
-    abandonedDuringIntro: count('abandoned-intro'),
-    abandonedWhileWaiting: count('abandoned-waiting'),
+    abandoned: count('abandoned'),
+    unanswered: count('unanswered'),
     closed: count('closed'),
     callbackRequested: count('callback-requested'),
     voicemail: count('voicemail'),
@@ -65,6 +70,25 @@ export interface DayInput {
   callbacks: readonly CallbackView[];
   /** Display names by userId; a user no longer there is shown by id. */
   names: ReadonlyMap<string, string>;
+  /** The subject of each task closed that day (one entry per task; a task closed without one is left out). */
+  closedSubjectIds?: readonly string[];
+  /** Every subject, retired ones included, in the managers' order (SubjectStore.list({ all: true })). */
+  subjects?: readonly Subject[];
+}
+
+/** The tasks closed per category and per subject; a subject no longer known counts nowhere. */
+export function categoryStatistics(
+  closedSubjectIds: readonly string[],
+  subjects: readonly Subject[],
+): CategoryStatistics[] {
+  const counts = new Map<string, number>();
+  for (const id of closedSubjectIds) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return SUBJECT_CATEGORIES.map((category) => {
+    const rows = subjects
+      .filter((subject) => subject.category === category && (counts.get(subject.id) ?? 0) > 0)
+      .map((subject) => ({ subjectId: subject.id, name: subject.name, closed: counts.get(subject.id) ?? 0 }));
+    return { category, closed: rows.reduce((sum, row) => sum + row.closed, 0), subjects: rows };
+  });
 }
 
 /**
@@ -102,6 +126,7 @@ export function computeDayStatistics(input: DayInput): DayStatistics {
     total: figures(input.calls, input.callbacks, { perUser: false }),
     users,
     hours,
+    categories: categoryStatistics(input.closedSubjectIds ?? [], input.subjects ?? []),
   };
 }
 
@@ -110,6 +135,7 @@ export class StatisticsService {
   constructor(
     private readonly redis: Redis,
     private readonly users: UserStore,
+    private readonly subjects: SubjectStore,
     readonly timeZone: string,
   ) {}
 
@@ -121,10 +147,15 @@ export class StatisticsService {
   async day(date: string): Promise<DayStatistics> {
     if (!parseDate(date)) throw new ClientError(400, `"${date}" is not a date: use YYYY-MM-DD, e.g. ${this.today()}.`);
     const { start, end } = dayBounds(date, this.timeZone);
-    const [calls, callbacks] = await Promise.all([
-      this.read<CallRecord>(RedisKeys.callRecords, RedisKeys.callRecord, start, end),
-      this.read<CallbackView>(RedisKeys.callbacks, RedisKeys.callback, start, end),
+    const [calls, callbacks, closedTasks, subjects] = await Promise.all([
+      this.read(RedisKeys.callRecords, RedisKeys.callRecord, start, end, parseCallRecord),
+      this.read(RedisKeys.callbacks, RedisKeys.callback, start, end, (json) => JSON.parse(json) as CallbackView),
+      this.read(RedisKeys.closedTasks, RedisKeys.task, start, end, (json) => JSON.parse(json) as TaskView),
+      this.subjects.list({ all: true }),
     ]);
+    const closedSubjectIds = closedTasks.flatMap((task) =>
+      task.status === 'closed' && task.subjectId !== undefined ? [task.subjectId] : [],
+    );
     const userIds = new Set([
       ...calls.map((call) => call.agentUserId),
       ...callbacks.map((callback) => callback.userId),
@@ -135,14 +166,28 @@ export class StatisticsService {
       const user = await this.users.get(userId);
       if (user) names.set(userId, user.displayName);
     }
-    return computeDayStatistics({ date, timeZone: this.timeZone, calls, callbacks, names });
+    return computeDayStatistics({
+      date,
+      timeZone: this.timeZone,
+      calls,
+      callbacks,
+      names,
+      closedSubjectIds,
+      subjects,
+    });
   }
 
   /** The JSON documents an index names with a start in [start, end); those expired meanwhile are skipped. */
-  private async read<T>(index: string, key: (id: string) => string, start: number, end: number): Promise<T[]> {
+  private async read<T>(
+    index: string,
+    key: (id: string) => string,
+    start: number,
+    end: number,
+    decode: (json: string) => T,
+  ): Promise<T[]> {
     const ids = await this.redis.zrangebyscore(index, start, `(${end}`);
     if (ids.length === 0) return [];
     const values = await this.redis.mget(ids.map(key));
-    return values.filter((value): value is string => value !== null).map((value) => JSON.parse(value) as T);
+    return values.filter((value): value is string => value !== null).map(decode);
   }
 }

@@ -1,28 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { DEFAULT_SUBJECTS, SUBJECT_NAME_MAX_LENGTH, SUBJECT_NAME_MIN_LENGTH, type Subject } from '@deskline/protocol';
 import {
-  RedisKeys,
-  RedisStreams,
-  TEAM_EVENTS_MAX_LENGTH,
-  SUBJECT_CREATE,
-  SUBJECT_ENSURE_DEFAULTS,
-  SUBJECT_RENAME,
-  SUBJECT_SET_RETIRED,
-} from '@deskline/store';
+  SUBJECT_CATEGORY_NAMES,
+  SUBJECT_NAME_MAX_LENGTH,
+  SUBJECT_NAME_MIN_LENGTH,
+  compareSubjects,
+  type Subject,
+  type SubjectCategory,
+} from '@deskline/protocol';
+import { SubjectRecords } from '@deskline/store';
 import { ClientError } from '../errors.js';
-
-const SUBJECTS = RedisKeys.subjects;
-const NAMES = RedisKeys.subjectNames;
-const key = RedisKeys.subject;
-/** The tail of each script that changes a subject: announced to the panels (stream:board-events). */
-const BOARD = RedisStreams.boardEvents;
-const MAX_LENGTH = String(TEAM_EVENTS_MAX_LENGTH);
-
-function fromHash(f: Record<string, string>): Subject | undefined {
-  if (!f['id'] || !f['name']) return undefined;
-  return { id: f['id'], name: f['name'], retired: f['retired'] === '1', createdAt: Number(f['createdAt'] ?? 0) };
-}
 
 /** A subject's name with its spaces tidied, or a 400 saying what is wrong with it. */
 function checkName(input: string): string {
@@ -38,65 +25,70 @@ function checkName(input: string): string {
 }
 
 /**
- * What calls are about (issue 5): managers add, rename, retire and restore subjects; employees
- * choose among the active ones. Names are unique ignoring case, retired subjects included. Every
- * change is announced on stream:board-events (field subjectId), in the same script, so that every
- * panel is pushed it, whether the API or the command-line tool made it.
+ * What calls are about (issue 5), grouped under three fixed categories (issue 16): managers add,
+ * rename, retire, restore, move and reorder subjects; employees choose among the active ones. Names
+ * are unique ignoring case across the categories, retired subjects included (so that a report never
+ * shows two alike). The Redis side, and the announcement of every change to the panels, is
+ * SubjectRecords' (store/).
  */
 export class SubjectStore {
-  constructor(private readonly redis: Redis) {}
+  private readonly records: SubjectRecords;
 
-  /** Creates the default subjects if there are none at all; returns how many it created. */
-  async ensureDefaults(): Promise<number> {
-    const defaults = DEFAULT_SUBJECTS.map((name) => ({ id: randomUUID(), name }));
-    return (await this.redis.eval(
-      SUBJECT_ENSURE_DEFAULTS,
-      2 + defaults.length,
-      SUBJECTS,
-      NAMES,
-      ...defaults.map((d) => key(d.id)),
-      String(Date.now()),
-      ...defaults.flatMap((d) => [d.id, d.name, d.name.toLowerCase()]),
-    )) as number;
+  constructor(redis: Redis) {
+    this.records = new SubjectRecords(redis);
   }
 
-  async create(input: { name: string }): Promise<Subject> {
+  /** Creates the default subjects if there are none at all; returns how many it created. */
+  ensureDefaults(): Promise<number> {
+    return this.records.ensureDefaults(randomUUID);
+  }
+
+  /** Puts the subjects stored before categories existed under one (run at every start); returns how many. */
+  migrateCategories(): Promise<number> {
+    return this.records.migrateCategories();
+  }
+
+  async create(input: { name: string; category?: SubjectCategory | undefined }): Promise<Subject> {
     const name = checkName(input.name);
-    const subject: Subject = { id: randomUUID(), name, retired: false, createdAt: Date.now() };
-    const result = (await this.redis.eval(
-      SUBJECT_CREATE,
-      4,
-      NAMES,
-      SUBJECTS,
-      key(subject.id),
-      BOARD,
-      name.toLowerCase(),
-      subject.id,
+    const id = randomUUID();
+    const result = await this.records.create({
+      id,
       name,
-      String(subject.createdAt),
-      MAX_LENGTH,
-    )) as string;
+      category: input.category ?? 'information',
+      createdAt: Date.now(),
+    });
     if (result === 'name-taken') throw await this.nameTaken(name);
-    return subject;
+    return this.require(id);
   }
 
   /** Renames in place: the id stays, so the tasks that have this subject show the new name. */
   async rename(id: string, newName: string): Promise<Subject> {
     const name = checkName(newName);
-    const result = (await this.redis.eval(
-      SUBJECT_RENAME,
-      3,
-      NAMES,
-      key(id),
-      BOARD,
-      name.toLowerCase(),
-      id,
-      name,
-      MAX_LENGTH,
-    )) as string;
+    const result = await this.records.rename(id, name);
     if (result === 'unknown') throw new ClientError(404, 'No such subject.');
     if (result === 'name-taken') throw await this.nameTaken(name);
     return this.require(id);
+  }
+
+  /** To the end of another category; its tasks, past ones included, count under the new one. */
+  async move(id: string, category: SubjectCategory): Promise<Subject> {
+    if ((await this.records.setCategory(id, category)) === 'unknown') throw new ClientError(404, 'No such subject.');
+    return this.require(id);
+  }
+
+  /**
+   * A category's subjects in use in a new order; `ids` must be every one of them, once. Returns the
+   * category's subjects, in use first, in their new order.
+   */
+  async reorder(category: SubjectCategory, ids: readonly string[]): Promise<Subject[]> {
+    if ((await this.records.reorder(category, ids)) === 'not-the-category') {
+      throw new ClientError(
+        409,
+        `The order must list every subject in use under ${SUBJECT_CATEGORY_NAMES[category]}, each once, and no other; ` +
+          'the list may have changed meanwhile: reload it and try again.',
+      );
+    }
+    return (await this.list({ all: true })).filter((s) => s.category === category);
   }
 
   /** Not offered for new choices any more; kept for the tasks that have it. */
@@ -108,43 +100,28 @@ export class SubjectStore {
     return this.setRetired(id, false);
   }
 
-  async get(id: string): Promise<Subject | undefined> {
-    return fromHash(await this.redis.hgetall(key(id)));
+  get(id: string): Promise<Subject | undefined> {
+    return this.records.get(id);
   }
 
-  async findByName(name: string): Promise<Subject | undefined> {
-    const id = await this.redis.hget(NAMES, name.trim().replace(/\s+/g, ' ').toLowerCase());
-    return id ? this.get(id) : undefined;
+  findByName(name: string): Promise<Subject | undefined> {
+    return this.records.findByName(name);
   }
 
-  /** Active subjects in creation order; with `all`, the retired ones follow, also in creation order. */
+  /** Active subjects in the managers' order (by category, then position); with `all`, the retired ones follow, in the same order. */
   async list(options: { all?: boolean } = {}): Promise<Subject[]> {
-    const ids = await this.redis.zrange(SUBJECTS, 0, -1);
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(key(id));
-    const subjects = ((await pipeline.exec()) ?? []).flatMap(([err, fields]) => {
-      if (err) throw err;
-      return fromHash(fields as Record<string, string>) ?? [];
-    });
+    const subjects = (await this.records.all()).sort(compareSubjects);
     const active = subjects.filter((s) => !s.retired);
     return options.all ? [...active, ...subjects.filter((s) => s.retired)] : active;
   }
 
   private async setRetired(id: string, retired: boolean): Promise<Subject> {
-    const result = (await this.redis.eval(
-      SUBJECT_SET_RETIRED,
-      2,
-      key(id),
-      BOARD,
-      retired ? '1' : '0',
-      id,
-      MAX_LENGTH,
-    )) as string;
-    if (result === 'unknown') throw new ClientError(404, 'No such subject.');
+    if ((await this.records.setRetired(id, retired)) === 'unknown') throw new ClientError(404, 'No such subject.');
     return this.require(id);
   }
 
-  private async require(id: string): Promise<Subject> {
+  /** The subject, or a 404. */
+  async require(id: string): Promise<Subject> {
     const subject = await this.get(id);
     if (!subject) throw new ClientError(404, 'No such subject.');
     return subject;
@@ -152,11 +129,12 @@ export class SubjectStore {
 
   private async nameTaken(name: string): Promise<ClientError> {
     const holder = await this.findByName(name);
+    const where = holder ? ` under ${SUBJECT_CATEGORY_NAMES[holder.category]}` : '';
     return new ClientError(
       409,
       holder?.retired
-        ? `A retired subject named "${holder.name}" exists; restore it instead.`
-        : `A subject named "${holder?.name ?? name}" already exists.`,
+        ? `A retired subject named "${holder.name}" exists${where}; restore it instead.`
+        : `A subject named "${holder?.name ?? name}" already exists${where}.`,
     );
   }
 }

@@ -1,4 +1,11 @@
-import type { CallView, CallbackView, TaskStatus, TaskView, VoicemailMessage } from '@deskline/protocol';
+import {
+  hungUpDuringIntro,
+  type CallView,
+  type CallbackView,
+  type TaskStatus,
+  type TaskView,
+  type VoicemailMessage,
+} from '@deskline/protocol';
 
 /**
  * How call and callback events move a task (docs/call-board.md), as pure functions over the task, so
@@ -10,11 +17,19 @@ import type { CallView, CallbackView, TaskStatus, TaskView, VoicemailMessage } f
  * of the last stream entry applied to it. An entry at or below that id is a duplicate or arrived out
  * of order (another instance applied a later one first) and changes nothing. `finished` lists the
  * calls and callbacks whose final event was applied: nothing of theirs counts after it, even an event
- * appended again under a new id, so a miss is counted once.
+ * appended again under a new id, so a miss is counted once. `unansweredMiss`: one of its calls was
+ * missed the Unanswered way (protocol/src/outcomes.ts), so that a later hang-up during the intro
+ * does not make the task Abandoned again.
  */
 export interface StoredTask extends TaskView {
   applied: Record<string, string>;
   finished: string[];
+  unansweredMiss?: true;
+}
+
+/** The statuses of a task whose patient nobody answered: its place until someone calls or they call again. */
+export function isMissed(status: TaskStatus): boolean {
+  return status === 'unanswered' || status === 'abandoned';
 }
 
 /** Whether an event of `key` (`<callId>` or `cb:<callbackId>`) at stream entry `streamId` is new to the task. */
@@ -37,7 +52,7 @@ export function isLaterEntry(a: string, b: string | undefined): boolean {
 
 /** The view panels get: the stored task without its bookkeeping. */
 export function toView(task: StoredTask): TaskView {
-  const { applied: _applied, finished: _finished, ...view } = task;
+  const { applied: _applied, finished: _finished, unansweredMiss: _unansweredMiss, ...view } = task;
   return view;
 }
 
@@ -101,6 +116,9 @@ export function applyCall(
     (call.state === 'closed' && call.endedAt !== undefined);
   if (unanswered || call.state === 'ended') task.finished.push(call.id);
   if (unanswered) task.attempts += 1;
+  if (unanswered && !hungUpDuringIntro(call)) task.unansweredMiss = true;
+  // Abandoned only while every miss was a hang-up during the intro.
+  const missed: TaskStatus = task.unansweredMiss ? 'unanswered' : 'abandoned';
   if (!current || task.status === 'closed') return task;
   task.call = call;
   if (call.state === 'callback-requested') task.callbackRequested = true;
@@ -113,11 +131,10 @@ export function applyCall(
     case 'offer':
     case 'voicemail':
     case 'closed':
-      if (task.status === 'incoming' || task.status === 'abandoned')
-        unassign(task, unanswered ? 'abandoned' : 'incoming');
+      if (task.status === 'incoming' || isMissed(task.status)) unassign(task, unanswered ? missed : 'incoming');
       break;
     case 'callback-requested':
-      if (task.status === 'incoming' || task.status === 'abandoned') unassign(task, 'abandoned');
+      if (task.status === 'incoming' || isMissed(task.status)) unassign(task, missed);
       break;
     case 'bridged':
       task.status = 'on-the-line';
@@ -128,11 +145,11 @@ export function applyCall(
         finishAnswered(task, call.agentUserId, call.endedAt ?? now);
       break;
     case 'abandoned':
-      if (task.status === 'incoming' || task.status === 'abandoned') unassign(task, 'abandoned');
+      if (task.status === 'incoming' || isMissed(task.status)) unassign(task, missed);
       break;
     case 'message-left':
       // A callback task with the message: nobody answered, and the patient said why they called.
-      if (task.status === 'incoming' || task.status === 'abandoned') unassign(task, 'abandoned');
+      if (task.status === 'incoming' || isMissed(task.status)) unassign(task, missed);
       task.voicemail = {
         id: message?.id ?? call.voicemailId ?? '',
         durationMs: message?.durationMs ?? 0,
@@ -162,7 +179,7 @@ export function applyCallback(before: StoredTask, callback: CallbackView, stream
   task.callback = callback;
   // A patient's own call in progress, or a closed task, keeps its status: the callback is only recorded.
   const following =
-    task.status === 'abandoned' ||
+    isMissed(task.status) ||
     task.status === 'calling-back' ||
     (task.status === 'on-the-line' && task.assigneeUserId === callback.userId && task.call?.state !== 'bridged');
   if (!following) return task;
@@ -178,8 +195,37 @@ export function applyCallback(before: StoredTask, callback: CallbackView, stream
       break;
     case 'ended':
       if (attempt.outcome === 'answered') finishAnswered(task, callback.userId, callback.endedAt ?? now);
-      else unassign(task, 'abandoned');
+      else {
+        // Someone tried to call back: it is callback work now, whatever the calls were.
+        task.unansweredMiss = true;
+        unassign(task, 'unanswered');
+      }
       break;
   }
   return task;
+}
+
+/**
+ * A task written before issue 16, in today's terms (docs/call-board.md, "Outcomes"), or undefined
+ * when it needs no change. Then every call nobody answered made the task `abandoned`, a callback
+ * task. It stays Abandoned only when it is sure that its one miss was a hang-up during the intro;
+ * anything else (several misses, a callback tried, a callback asked for, a message, a closed call)
+ * becomes Unanswered, so that no patient waiting for a callback loses the Call back button. A task
+ * with misses and a call in progress remembers them as Unanswered for the same reason.
+ */
+export function upgradeTaskOutcome(before: StoredTask): StoredTask | undefined {
+  if (before.status === 'abandoned') {
+    const introOnly =
+      before.attempts <= 1 &&
+      before.call !== undefined &&
+      hungUpDuringIntro(before.call) &&
+      !before.callbackRequested &&
+      before.voicemail === undefined &&
+      before.callbacks.length === 0;
+    if (introOnly) return undefined;
+    return { ...structuredClone(before), status: 'unanswered', unansweredMiss: true };
+  }
+  if (before.status !== 'closed' && before.status !== 'unanswered' && before.attempts > 0 && !before.unansweredMiss)
+    return { ...structuredClone(before), unansweredMiss: true };
+  return undefined;
 }

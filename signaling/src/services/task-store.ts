@@ -21,7 +21,16 @@ import {
   VoicemailStore,
 } from '@deskline/store';
 import { ClientError } from '../errors.js';
-import { applyCall, applyCallback, isNewEvent, newTask, toView, type StoredTask } from './task-rules.js';
+import {
+  applyCall,
+  applyCallback,
+  isMissed,
+  isNewEvent,
+  newTask,
+  toView,
+  upgradeTaskOutcome,
+  type StoredTask,
+} from './task-rules.js';
 
 const DAY_SECONDS = 24 * 60 * 60;
 /** A call's task link outlives the call's hash (a day) so that late or replayed events still find it. */
@@ -69,7 +78,7 @@ function parse(raw: string | null): StoredTask | undefined {
 /**
  * The call board's tasks (docs/call-board.md): JSON at task:<id>, the open ones in tasks:open (each
  * kept `retentionDays` after its last change), the closed ones in tasks:closed by closedAt (kept
- * `retentionDays` after closing), the patient's open abandoned task at
+ * `retentionDays` after closing), the patient's open unanswered or abandoned task at
  * patient-task:<number>, their last subject at patient-last-subject:<number>, and each call's task at
  * call-task:<callId>. Every change of a task is announced on stream:board-events in the same script.
  */
@@ -161,7 +170,7 @@ export class TaskStore {
         if (await this.commit(plan)) return 'applied';
         continue;
       }
-      // The call's first event seen: it joins the number's open abandoned task, or starts a new one.
+      // The call's first event seen: it joins the number's open unanswered or abandoned task, or starts a new one.
       const guards: Guard[] = [[linkKey, false]];
       const callable = !isWithheld(call.from);
       let joined: StoredTask | undefined;
@@ -174,7 +183,7 @@ export class TaskStore {
         if (pointer) {
           const raw = await this.redis.get(RedisKeys.task(pointer));
           const candidate = parse(raw);
-          if (candidate && raw && candidate.status === 'abandoned') {
+          if (candidate && raw && isMissed(candidate.status)) {
             joined = candidate;
             guards.push([RedisKeys.task(pointer), raw]);
           }
@@ -289,6 +298,32 @@ export class TaskStore {
     throw new Error(`task ${taskId}: too many concurrent changes`);
   }
 
+  /**
+   * Moves the open tasks written before issue 16 to Abandoned / Unanswered (upgradeTaskOutcome), once
+   * (the marker `migrated:issue-16-outcomes` is set after); each task keeps its expiry and its place
+   * on the board. Resolves with how many tasks changed. Run at start, before the projector.
+   */
+  async migrateOutcomes(): Promise<number> {
+    if (await this.redis.exists(RedisKeys.outcomesMigrated)) return 0;
+    let changed = 0;
+    for (const id of await this.redis.smembers(RedisKeys.openTasks)) {
+      const key = RedisKeys.task(id);
+      for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+        const raw = await this.redis.get(key);
+        const before = parse(raw);
+        const after = before && upgradeTaskOutcome(before);
+        if (!after || !raw) break;
+        const ops: Op[] = [['SET', key, JSON.stringify(after), 'KEEPTTL'], this.announce(id)];
+        if (await this.commit({ guards: [[key, raw]], ops })) {
+          changed += 1;
+          break;
+        }
+      }
+    }
+    await this.redis.set(RedisKeys.outcomesMigrated, String(Date.now()));
+    return changed;
+  }
+
   /** The entry on stream:board-events that makes every board load task `id` again. */
   private announce(id: string): Op {
     return ['XADD', RedisStreams.boardEvents, 'MAXLEN', '~', String(TEAM_EVENTS_MAX_LENGTH), '*', 'taskId', id];
@@ -325,8 +360,7 @@ export class TaskStore {
       // abandoned call nobody called back included (docs/security.md); RetentionSweep tidies tasks:open.
       const keep = String(this.retentionSeconds);
       ops.push(['SET', RedisKeys.task(id), JSON.stringify(after), 'EX', keep], ['SADD', RedisKeys.openTasks, id]);
-      if (callable && after.status === 'abandoned')
-        ops.push(['SET', RedisKeys.patientTask(after.patient), id, 'EX', keep]);
+      if (callable && isMissed(after.status)) ops.push(['SET', RedisKeys.patientTask(after.patient), id, 'EX', keep]);
     }
     const message = after.voicemail?.id;
     if (message !== undefined && message !== before?.voicemail?.id) {

@@ -6,6 +6,7 @@ import {
   type AgentState,
   type TeamMember,
   type Workstation,
+  isPauseReason,
 } from '@deskline/protocol';
 import { RedisKeys } from '@deskline/store';
 import type { Presence } from './presence.js';
@@ -15,7 +16,7 @@ import type { WorkstationStore } from './workstation-store.js';
 const USERS = 'users';
 
 const USER_FIELDS = ['id', 'displayName', 'email', 'role', 'disabled', 'avatarVersion'] as const;
-const AGENT_FIELDS = ['state', 'workstationId', 'pausedUntil'] as const;
+const AGENT_FIELDS = ['state', 'workstationId', 'pausedUntil', 'pauseReason', 'forcedOffBy', 'forcedOffAt'] as const;
 
 function isAgentState(value: unknown): value is AgentState {
   return typeof value === 'string' && (AGENT_STATES as readonly string[]).includes(value);
@@ -63,10 +64,26 @@ export class TeamService {
     const wanted = new Set<string>();
     const rows = userIds.map((_, index) => {
       const [id, displayName, email, role, disabled, avatarVersion] = replies[3 * index]?.[1] as (string | null)[];
-      const [state, workstationId, pausedUntil] = replies[3 * index + 1]?.[1] as (string | null)[];
+      const [state, workstationId, pausedUntil, pauseReason, forcedOffBy, forcedOffAt] = replies[
+        3 * index + 1
+      ]?.[1] as (string | null)[];
       const heartbeat = replies[3 * index + 2]?.[1] as string | null;
       if (workstationId) wanted.add(workstationId);
-      return { id, displayName, email, role, disabled, avatarVersion, state, workstationId, pausedUntil, heartbeat };
+      return {
+        id,
+        displayName,
+        email,
+        role,
+        disabled,
+        avatarVersion,
+        state,
+        workstationId,
+        pausedUntil,
+        pauseReason,
+        heartbeat,
+        forcedOffBy,
+        forcedOffAt,
+      };
     });
     const workstations = await this.workstationsById(wanted);
     for (const row of rows) {
@@ -83,6 +100,9 @@ export class TeamService {
       if (row.avatarVersion) member.avatarUrl = avatarUrl(row.id, row.avatarVersion);
       if (workstation) member.workstation = { id: workstation.id, name: workstation.name, kind: workstation.kind };
       if (state === 'paused' && row.pausedUntil) member.pausedUntil = Number(row.pausedUntil);
+      if (state === 'paused' && isPauseReason(row.pauseReason)) member.pauseReason = row.pauseReason;
+      if (state === 'offline' && row.forcedOffBy && row.forcedOffAt)
+        member.forcedOff = { by: row.forcedOffBy, at: Number(row.forcedOffAt) };
       members.set(row.id, member);
     }
     return members;

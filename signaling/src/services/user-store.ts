@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { DISPLAY_NAME_MAX_LENGTH, avatarUrl, isRole, type PublicUser, type Role } from '@deskline/protocol';
 import { ClientError } from '../errors.js';
@@ -17,8 +17,12 @@ export interface NewUser {
   email: string;
   displayName: string;
   role: Role;
-  password: string;
+  /** Absent: a password nobody knows, until the user sets theirs with a setup link (SetupLinks). */
+  password?: string;
 }
+
+/** The hash of a random secret that is never kept: no password matches it. */
+const unusablePasswordHash = (): Promise<string> => hashPassword(randomBytes(32).toString('base64url'));
 
 const emailKey = RedisKeys.userEmail;
 const USERS = RedisKeys.users;
@@ -60,11 +64,12 @@ export class UserStore {
     const email = normalizeEmail(input.email);
     const displayName = validDisplayName(input.displayName);
     if (!isRole(input.role)) throw new ClientError(400, 'The role must be "manager" or "employee".');
-    const problem = passwordProblem(input.password, { email, displayName });
+    const problem = input.password === undefined ? undefined : passwordProblem(input.password, { email, displayName });
     if (problem) throw new ClientError(400, problem);
 
     const id = randomUUID();
-    const passwordHash = await hashPassword(input.password);
+    const passwordHash =
+      input.password === undefined ? await unusablePasswordHash() : await hashPassword(input.password);
     // Claim the email first: SET NX makes two concurrent creations of one email impossible.
     const claimed = await this.redis.set(emailKey(email), id, 'NX');
     if (claimed !== 'OK') throw new ClientError(409, `A user with the email ${email} already exists.`);
@@ -118,6 +123,16 @@ export class UserStore {
       .filter((user): user is StoredUser => user !== undefined)
       .map(toPublicUser)
       .sort((a, b) => a.displayName.localeCompare(b.displayName));
+  }
+
+  async setRole(id: string, role: Role): Promise<void> {
+    await this.redis.hset(RedisKeys.user(id), 'role', role);
+    await appendTeamEvent(this.redis, id);
+  }
+
+  /** Replaces the password with one nobody knows (a reset by setup link: the old one stops working at once). */
+  async clearPassword(id: string): Promise<void> {
+    await this.redis.hset(RedisKeys.user(id), 'passwordHash', await unusablePasswordHash());
   }
 
   async setDisabled(id: string, disabled: boolean): Promise<void> {

@@ -1,6 +1,7 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import {
   FINAL_CALL_STATES,
+  hungUpDuringIntro,
   type CallEvent,
   type CallOutcome,
   type CallRecord,
@@ -26,8 +27,8 @@ const DAY_SECONDS = 24 * 60 * 60;
 /**
  * What the statistics keep of a call that is over (docs/call-board.md): answered when it was bridged;
  * the call plan's endings as themselves (closed, callback-requested, and voicemail for a message
- * left); else abandoned during the intro when it never reached the queue, or abandoned while
- * waiting. One record per call, written with its final state, so each call counts once. The agent
+ * left); else `abandoned` when the patient hung up during the intro or the menu, or `unanswered`
+ * (hung up waiting, ringing, in the offer or the voicemail greeting; protocol/src/outcomes.ts). One record per call, written with its final state, so each call counts once. The agent
  * is named only when they answered (an abandoned call may still name the agent it was ringing).
  */
 export function callRecordOf(view: CallView): CallRecord {
@@ -55,7 +56,7 @@ function outcomeOf(view: CallView): CallOutcome {
     case 'message-left':
       return 'voicemail';
     default:
-      return view.queuedAt === undefined ? 'abandoned-intro' : 'abandoned-waiting';
+      return hungUpDuringIntro(view) ? 'abandoned' : 'unanswered';
   }
 }
 

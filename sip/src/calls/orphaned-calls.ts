@@ -178,7 +178,7 @@ async function releaseStrandedAgents(deps: OrphanedCallsDeps): Promise<void> {
         const [agentUserId, owner] = await redis.hmget(RedisKeys.call(callId), 'agentUserId', OWNER_FIELD);
         if (agentUserId === userId || owner !== deps.instanceId) continue;
       }
-      if (await agents.release(userId, callId))
+      if ((await agents.release(userId, callId)) === true)
         log.warn({ userId, callId, was: state }, 'made an agent available whose call is gone');
     }
   } while (cursor !== '0');

@@ -26,11 +26,11 @@ import { CallStateMachine } from './call-state-machine.js';
 import { PatientLeg } from './patient-leg.js';
 import { PostDialTimings, type PostDialStep } from './post-dial-timings.js';
 import type { CallStep } from './steps/call-step.js';
-import { IntroStep } from './steps/intro.js';
 import { PlayPromptsStep } from './steps/play-prompts.js';
 import { RingAgentStep, type PreparedRing, type RingFailure } from './steps/ring-agent.js';
 import { TalkStep } from './steps/talk.js';
 import { VoicemailStep, type VoicemailDeps } from './steps/voicemail.js';
+import type { CallerNames } from './caller-names.js';
 import { WaitWithAnnouncementsStep, type AnnouncementServices } from './steps/wait-with-announcements.js';
 import { HOLD_MUSIC_REPEATS, WaitWithMusicStep } from './steps/wait-with-music.js';
 
@@ -60,10 +60,8 @@ export interface PatientCallDeps {
   dialer: Dialer;
   dialogs: DialogServices & StaleRings;
   routing: RoutingHooks;
-  introFile: string;
   holdMusicFile: string;
   skipIntro: boolean;
-  ringTimeoutMs: number;
   /** PATIENT_KEEPALIVE_SECONDS, in ms. */
   keepaliveMs: number;
   /** The queue of adopted calls' first keepalives (one per process). */
@@ -77,6 +75,8 @@ export interface PatientCallDeps {
   voicemail: VoicemailDeps;
   /** Announcements while waiting (the call plan's); without them, the hold music alone. */
   announcements?: AnnouncementServices;
+  /** The clinic's contacts: the caller's name, shown by the workstations it rings. */
+  contacts?: CallerNames;
 }
 
 /** The menu and the callback offer play this many times before the call goes on without a key. */
@@ -129,6 +129,8 @@ export class PatientCall {
   private readonly request: IncomingInviteRequest | undefined;
   private leg: PatientLeg | undefined;
   private step: CallStep | undefined;
+  /** The agents who let this call ring out: the router tries the others first (ring-order.ts). */
+  readonly missedBy = new Set<string>();
   /** The agent claimed for this call (ringing or on the call), until released in Redis. */
   private agent: Agent | undefined;
   private agentLeg: AgentLeg | undefined;
@@ -163,6 +165,8 @@ export class PatientCall {
   private queueChosen = false;
   private ending: Promise<void> | undefined;
   private markEnded!: () => void;
+  /** The caller's name in the clinic's contacts, once looked up (lookUpCallerName). */
+  private callerName: string | undefined;
   /** Settles once the call has ended and everything it held is released. */
   readonly ended = new Promise<void>((resolve) => (this.markEnded = resolve));
 
@@ -266,6 +270,8 @@ export class PatientCall {
     if (!request) throw new Error('an adopted call has no INVITE to answer');
     // The chain let through an INVITE with an SDP offer that carries audio, or one without a body.
     const lateOffer = request.message.body.trim() === '';
+    // The name is looked up during the intro, so that the ring never waits for it.
+    this.lookUpCallerName();
     // The plan is read alongside rtpengine's offer: it adds nothing to the post-dial delay.
     this.planRead = this.deps.plans.get().catch((err: unknown) => {
       this.log.error({ err }, 'could not read the call plan; the call goes on with the default plan');
@@ -315,6 +321,7 @@ export class PatientCall {
    * closed prompt (again) and is hung up on; one that asked for a callback is hung up on.
    */
   async resume(sip: CallSipState): Promise<void> {
+    this.lookUpCallerName();
     const state = this.machine.state;
     this.log.info({ state, queuedAt: this.view.queuedAt }, 'adopted a call whose sip app instance is gone');
     this.plan = await this.deps.plans.get().catch((err: unknown) => {
@@ -356,11 +363,23 @@ export class PatientCall {
     }
   }
 
+  /** Looks the caller up in the contacts; a ring before the answer, or a failed lookup, shows the number alone. */
+  private lookUpCallerName(): void {
+    this.deps.contacts
+      ?.nameOf(this.view.from)
+      .then((name) => {
+        this.callerName = name;
+      })
+      .catch((err: unknown) =>
+        this.log.warn({ err }, 'could not look the caller up in the contacts; rings show the number'),
+      );
+  }
+
   /**
    * Rings an agent the router has claimed in Redis (agent `ringing`, call out of calls:waiting).
    * False when the call is no longer waiting; the claim is then the router's to undo.
    */
-  ring(agent: Agent): boolean {
+  ring(agent: Agent, options: { timeoutMs: number }): boolean {
     if (!this.routable) return false;
     this.timings?.mark('claimed');
     const musicNotAsked = this.step instanceof WaitWithMusicStep && !this.step.asked;
@@ -379,7 +398,8 @@ export class PatientCall {
         agent,
         callId: this.id,
         callerNumber: this.view.from,
-        timeoutMs: this.deps.ringTimeoutMs,
+        ...(this.callerName !== undefined ? { callerName: this.callerName } : {}),
+        timeoutMs: options.timeoutMs,
         log: this.log,
         onAnswered: (leg) => this.onAgentAnswered(agent, leg),
         onFailed: (failure, tag) => void this.onRingFailed(agent, failure, tag),
@@ -421,16 +441,14 @@ export class PatientCall {
     }
     const state = this.machine.state;
     this.log.info({ state }, 'rtpengine restarted with the call; restoring what the patient hears');
-    if (state === 'intro' && this.step instanceof IntroStep) {
-      this.runStep(new IntroStep(this.media, this.deps.introFile, this.log, () => this.afterIntro()));
-    } else if (state === 'waiting') {
+    if (state === 'waiting') {
       this.runStep(this.waitStep());
     } else if (state === 'ringing') {
       await this.playHoldMusic();
     } else if (state === 'bridged') {
       await this.reofferToAgent();
     } else if (this.promptAgain) {
-      // menu, offer, closed, callback-requested: the prompt from the start.
+      // intro, menu, offer, closed, callback-requested: the prompt (in each language) from the start.
       this.runStep(this.promptAgain());
     }
   }
@@ -625,8 +643,10 @@ export class PatientCall {
   }
 
   /**
-   * The patient is on the line (ACK): outside the hours, the closed prompt (no intro); else the intro,
-   * then the menu or the queue (docs/call-plan.md, "What a caller hears").
+   * The patient is on the line (ACK): outside the hours, the closed prompt (no intro); else the intro
+   * prompt in each of the plan's languages in turn (a manager's upload, else the built-in one; the
+   * default plan's English when no plan is stored), then the menu or the queue (docs/call-plan.md,
+   * "What a caller hears").
    */
   private arrive(plan: CallPlan): void {
     if (this.ending) return;
@@ -646,7 +666,7 @@ export class PatientCall {
       this.afterIntro();
       return;
     }
-    this.runStep(new IntroStep(this.media, this.deps.introFile, this.log, () => this.afterIntro()));
+    this.playPrompt('intro', 1, () => this.afterIntro());
   }
 
   /** With more than one queue that has a key, the menu; else the first queue. */
@@ -848,7 +868,7 @@ export class PatientCall {
 
   /** A prompt in each of the plan's languages in turn, `rounds` times, then `onFinished`. */
   private playPrompt(name: FixedPromptName, rounds: number, onFinished: () => void): void {
-    const files = this.plan.languages.map((language) => this.deps.prompts.prompt(language, name));
+    const files = this.deps.prompts.promptInEach(this.plan.languages, name);
     const build = (): CallStep => new PlayPromptsStep(name, this.media, files, rounds, this.log, onFinished);
     this.promptAgain = build;
     this.runStep(build());
@@ -992,9 +1012,11 @@ export class PatientCall {
       if (!this.ending) this.log.warn({ err, tag }, "could not delete the agent's rtpengine branch");
     });
     this.backToWaiting();
+    const missed = failure.reason === 'no-answer';
+    if (missed) this.missedBy.add(agent.userId);
     this.deps.routing.ringFailed(agent, failure);
     this.waitInQueue('ring-failed');
-    await this.releaseAgent();
+    await this.releaseAgent({ missed });
   }
 
   /**
@@ -1042,13 +1064,19 @@ export class PatientCall {
     this.moveTo('waiting', {}, { remove: ['ring'] });
   }
 
-  private async releaseAgent(): Promise<void> {
+  /** `missed`: the agent let the call ring out (counts towards the auto-pause). */
+  private async releaseAgent(options: { missed?: boolean } = {}): Promise<void> {
     const agent = this.agent;
     if (!agent) return;
     this.agent = undefined;
     try {
-      const released = await this.deps.agents.release(agent.userId, this.id);
-      if (!released)
+      const released = await this.deps.agents.release(agent.userId, this.id, Date.now(), options);
+      if (released !== true && released !== false)
+        this.log.info(
+          { userId: agent.userId, pauseReason: released.pauseReason },
+          'the agent is paused by the distribution settings',
+        );
+      else if (!released)
         this.log.info({ userId: agent.userId }, 'the agent had moved on (logged out, paused, switched): left as is');
     } catch (err) {
       this.log.error({ err, userId: agent.userId }, 'could not make the agent available again');

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { PauseReason } from '@deskline/protocol';
 import { AgentRecord, candidateAgents, reachAgent, type Agent, type ClaimOutcome } from '@deskline/store';
 
 export type { Agent };
@@ -44,8 +45,18 @@ export class AgentStore {
     return outcome === 'paused' ? 'paused' : outcome === 'on-call';
   }
 
-  /** Back to available; false when the agent stays paused, or had moved on and was left alone. */
-  async release(userId: string, callId: string, now = Date.now()): Promise<boolean> {
-    return (await this.record.release(userId, callId, now)).outcome === 'available';
+  /**
+   * Back to available; false when the agent stays paused, or had moved on and was left alone; the
+   * reason when the distribution settings paused them (wrap-up, or auto-pause after a `missed` ring).
+   */
+  async release(
+    userId: string,
+    callId: string,
+    now = Date.now(),
+    options: { missed?: boolean } = {},
+  ): Promise<boolean | { pauseReason: PauseReason }> {
+    const released = await this.record.release(userId, callId, now, options);
+    if (released.outcome === 'paused' && released.pauseReason) return { pauseReason: released.pauseReason };
+    return released.outcome === 'available';
   }
 }

@@ -5,7 +5,8 @@ import { RedisChannels } from '@deskline/store';
 import type { PatientCall, RoutingHooks } from '../calls/patient-call.js';
 import type { RingFailure } from '../calls/steps/ring-agent.js';
 import type { Agent, AgentStore } from './agent-store.js';
-import { PauseTimer } from '@deskline/store';
+import { PauseTimer, type DistributionStore } from '@deskline/store';
+import { nextCandidate, ringOrder } from './ring-order.js';
 
 /**
  * An agent whose workstation refused a ring (busy, declined, gone from Kamailio although its
@@ -22,6 +23,10 @@ export interface RouterOptions {
   agents: AgentStore;
   /** This instance's calls that may be rung now, longest waiting first. */
   routableCalls(): PatientCall[];
+  /** The distribution settings, read at every pass: the ring strategy and the ring timeout. */
+  distribution: Pick<DistributionStore, 'get'>;
+  /** RING_TIMEOUT_SECONDS: the ring timeout when the settings name none. */
+  defaultRingTimeoutSeconds: number;
   log: Logger;
 }
 
@@ -151,14 +156,20 @@ export class Router implements RoutingHooks {
     const calls = this.options.routableCalls();
     if (calls.length === 0) return;
     const now = Date.now();
-    const candidates = (await this.options.agents.candidates()).filter(
-      (agent) => (this.held.get(agent.userId) ?? 0) <= now,
+    const [available, settings] = await Promise.all([
+      this.options.agents.candidates(),
+      this.options.distribution.get(),
+    ]);
+    const candidates = ringOrder(
+      available.filter((agent) => (this.held.get(agent.userId) ?? 0) <= now),
+      settings,
     );
+    const ring = { timeoutMs: (settings.ringTimeoutSeconds ?? this.options.defaultRingTimeoutSeconds) * 1000 };
     // Each call takes only its queue's members (the call plan's): a call whose members are all busy
     // does not hold up the calls behind it that another queue's agents can take.
     for (const call of calls) {
       if (candidates.length === 0) return;
-      await this.assign(call, candidates, trigger);
+      await this.assign(call, candidates, trigger, ring);
     }
   }
 
@@ -166,12 +177,18 @@ export class Router implements RoutingHooks {
    * Claims the first candidate who can still take `call` (a member of its queue) and rings them; takes
    * used-up candidates off the list, and leaves those of other queues on it.
    */
-  private async assign(call: PatientCall, candidates: Agent[], trigger: string): Promise<void> {
+  private async assign(
+    call: PatientCall,
+    candidates: Agent[],
+    trigger: string,
+    ring: { timeoutMs: number },
+  ): Promise<void> {
     const { agents, log } = this.options;
     call.markPostDial('routing');
     const members = call.memberIds;
     const fits = (agent: Agent): boolean => members.length === 0 || members.includes(agent.userId);
-    for (let index = candidates.findIndex(fits); index >= 0 && call.routable; index = candidates.findIndex(fits)) {
+    const next = (): number => nextCandidate(candidates, fits, call.missedBy);
+    for (let index = next(); index >= 0 && call.routable; index = next()) {
       const agent = candidates[index] as Agent;
       const result = await agents.claim(agent, call.id, members);
       if (result === 'call-not-waiting') {
@@ -183,7 +200,7 @@ export class Router implements RoutingHooks {
         log.debug({ userId: agent.userId, result }, 'agent could not be claimed');
         continue;
       }
-      if (call.ring(agent)) {
+      if (call.ring(agent, ring)) {
         log.info(
           { callId: call.id, userId: agent.userId, waitedMs: Date.now() - (call.queuedAt ?? Date.now()), trigger },
           'call assigned to an agent',

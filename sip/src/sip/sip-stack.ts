@@ -49,8 +49,10 @@ export interface SipStackOptions {
 export interface WorkstationInvite {
   /** The SIP user to ring, e.g. ws-<workstationId>; the Request-URI is sip:<user>@SIP_DOMAIN. */
   user: string;
-  /** The patient's number, shown as the caller: From's user part and display name. */
+  /** The patient's number, shown as the caller: From's user part, and its display name when there is no `callerName`. */
   callerNumber: string;
+  /** The patient's name from the clinic's contacts: From's display name (docs/call-path.md, "SIP identities"). */
+  callerName?: string;
   /** The SDP offer for the workstation. */
   sdp: string;
   /** Whole header lines ("Name: value") to add. */
@@ -246,7 +248,7 @@ export class SipStack implements Dialer, TrunkDialer, DialogServices {
       target,
       caller,
       target,
-      { fromDisplayName: callerDisplayName(invite.callerNumber) },
+      { fromDisplayName: callerDisplayName(invite.callerName) ?? callerDisplayName(invite.callerNumber) },
       [`Contact: ${this.core.configuration.contact.toString()}`, ...invite.extraHeaders],
       { contentDisposition: 'session', contentType: 'application/sdp', content: invite.sdp },
     );
@@ -388,8 +390,9 @@ function callerUser(number: string): string {
 }
 
 /** A display name is a quoted string (RFC 3261 §25.1): no quotes, backslashes or control characters. */
-function callerDisplayName(number: string): string | undefined {
-  const clean = number
+function callerDisplayName(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const clean = text
     .replace(/["\\\x00-\x1f\x7f]/g, '')
     .trim()
     .slice(0, 64);

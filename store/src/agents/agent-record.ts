@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { PAUSE_MAX_MINUTES, type PauseReason } from '@deskline/protocol';
 import { RedisKeys, RedisStreams } from '../keys.js';
 import type { AgentPosition } from './agent-table.js';
 import {
@@ -7,6 +8,7 @@ import {
   END_DUE_PAUSES,
   END_PAUSE,
   EXTEND,
+  FORCE_OFF,
   LEAVE,
   ON_DUTY,
   PAUSE,
@@ -111,6 +113,29 @@ export class AgentRecord {
     return workstationId ? { workstationId } : {};
   }
 
+  /**
+   * A manager takes the user off their workstation: refused during a call (or when not on one); the
+   * hash keeps `byName` and `now` for the user's panel. Returns the workstation they were taken off.
+   */
+  async forceOff(
+    userId: string,
+    byName: string,
+    now = Date.now(),
+  ): Promise<{ outcome: 'forced-off'; workstationId: string } | Refused> {
+    const reply = (await this.redis.eval(
+      FORCE_OFF,
+      4,
+      RedisKeys.agent(userId),
+      RedisKeys.idleAgents,
+      RedisKeys.pauseEnds,
+      RedisStreams.teamEvents,
+      userId,
+      byName,
+      String(now),
+    )) as Reply;
+    return reply[0] === 'forced-off' ? { outcome: 'forced-off', workstationId: reply[1] ?? '' } : refused(reply);
+  }
+
   /** Starts a pause of `durationMs` from now, or replaces the end of a running one. */
   pause(userId: string, durationMs: number, maxMs: number, now = Date.now()): Promise<PauseResult> {
     return this.runPause(PAUSE, userId, durationMs, maxMs, now);
@@ -180,23 +205,34 @@ export class AgentRecord {
     return reply[0] === 'on-call' || reply[0] === 'paused' ? { outcome: reply[0] } : refused(reply);
   }
 
-  /** The call no longer needs the agent: available again, or still paused without the call. */
+  /**
+   * The call no longer needs the agent: available again, or still paused without the call, or paused
+   * by the distribution settings (`pauseReason`): a wrap-up after a call, or an auto-pause after the
+   * agent's `missed` ring (one that timed out unanswered) made too many in a row.
+   */
   async release(
     userId: string,
     callId: string,
     now = Date.now(),
-  ): Promise<{ outcome: 'available' | 'paused' } | Refused> {
+    options: { missed?: boolean } = {},
+  ): Promise<{ outcome: 'available' } | { outcome: 'paused'; pauseReason?: PauseReason } | Refused> {
     const reply = (await this.redis.eval(
       RELEASE,
-      3,
+      5,
       RedisKeys.agent(userId),
       RedisKeys.idleAgents,
       RedisStreams.teamEvents,
+      RedisKeys.pauseEnds,
+      RedisKeys.distribution,
       userId,
       callId,
       String(now),
+      options.missed ? '1' : '0',
+      String(PAUSE_MAX_MINUTES * 60_000),
     )) as Reply;
-    return reply[0] === 'available' || reply[0] === 'paused' ? { outcome: reply[0] } : refused(reply);
+    if (reply[0] === 'available') return { outcome: 'available' };
+    if (reply[0] !== 'paused') return refused(reply);
+    return reply[1] ? { outcome: 'paused', pauseReason: reply[1] as PauseReason } : { outcome: 'paused' };
   }
 
   private async runPause(

@@ -13,6 +13,8 @@ import { agentScript } from './agent-lua.js';
 const AGENT_PREFIX = RedisKeys.agent('');
 const HOLDER_PREFIX = RedisKeys.workstationHolder('');
 const CALL_PREFIX = RedisKeys.call('');
+/** The note force-off leaves in the agent hash, as a Lua argument list. */
+const FORCED_OFF_FIELDS = `'forcedOffBy', 'forcedOffAt', 'forcedOffFrom'`;
 
 /** Every agent change is a team event (docs/presence-and-pause.md): panels show who is ringing or paused. */
 const teamEvent = (streamKey: string, userId: string): string =>
@@ -53,6 +55,7 @@ redis.call('SET', KEYS[2], ARGV[1])
 if agent[2] and agent[2] ~= ARGV[2] and redis.call('GET', '${HOLDER_PREFIX}' .. agent[2]) == ARGV[1] then
   redis.call('DEL', '${HOLDER_PREFIX}' .. agent[2])
 end
+redis.call('HDEL', KEYS[1], ${FORCED_OFF_FIELDS})
 if to == 'paused' then
   redis.call('HSET', KEYS[1], 'userId', ARGV[1], 'workstationId', ARGV[2], 'state', 'paused')
 else
@@ -65,15 +68,11 @@ return {'picked', to, agent[2] or '', agent[4] or '', agent[5] or ''}`,
 );
 
 /**
- * Takes the user off their workstation (logout, or leaving it on purpose), from wherever they are; a
- * pause ends with it. The workstation is let go only if the user still holds it.
- *   KEYS: agent:<userId>, agents:idle, agents:pause-ends, stream:team-events
- *   ARGV: userId
- *   returns: {'left', workstationId or ''} | {'refused', reason, from}
+ * leave and force-off: checks the move, lets the workstation go if the user still holds it, and
+ * deletes the agent (out of the idle agents and the pause schedule); `agent` is left for the caller.
+ *   KEYS: agent:<userId>, agents:idle, agents:pause-ends, stream:team-events   ARGV[1]: userId
  */
-export const LEAVE = agentScript(
-  'leave',
-  `
+const takeOff = `
 local agent = redis.call('HMGET', KEYS[1], 'state', 'workstationId', 'callId')
 local from = position(agent)
 local to = 'offline'
@@ -85,8 +84,36 @@ redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('PUBLISH', '${RedisChannels.pauseChanged}', ARGV[1])
-${teamEvent('KEYS[4]', 'ARGV[1]')}
+${teamEvent('KEYS[4]', 'ARGV[1]')}`;
+
+/**
+ * Takes the user off their workstation (logout, or leaving it on purpose), from wherever they are; a
+ * pause ends with it. The workstation is let go only if the user still holds it.
+ *   KEYS: agent:<userId>, agents:idle, agents:pause-ends, stream:team-events
+ *   ARGV: userId
+ *   returns: {'left', workstationId or ''} | {'refused', reason, from}
+ */
+export const LEAVE = agentScript(
+  'leave',
+  `
+${takeOff}
 return {'left', agent[2] or ''}`,
+);
+
+/**
+ * A manager takes the user off their workstation (force-off): as LEAVE, but refused during a call, and
+ * the hash keeps only who did it and when (forcedOffBy, forcedOffAt, forcedOffFrom), for the user's
+ * panel; the next pick clears them.
+ *   KEYS: agent:<userId>, agents:idle, agents:pause-ends, stream:team-events
+ *   ARGV: userId, the manager's name, now
+ *   returns: {'forced-off', workstationId} | {'refused', reason, from}
+ */
+export const FORCE_OFF = agentScript(
+  'force-off',
+  `
+${takeOff}
+redis.call('HSET', KEYS[1], 'forcedOffBy', ARGV[2], 'forcedOffAt', ARGV[3], 'forcedOffFrom', agent[2])
+return {'forced-off', agent[2]}`,
 );
 
 /** extend: the new end is the running pause's end plus the duration. */
@@ -118,6 +145,7 @@ local pausedUntil = now + tonumber(ARGV[3])
 ${move === 'extend' ? MOVE_END : ''}
 if pausedUntil - pausedAt > tonumber(ARGV[4]) then return {'too-long'} end
 redis.call('HSET', KEYS[1], 'state', 'paused', 'pausedAt', string.format('%d', pausedAt), 'pausedUntil', string.format('%d', pausedUntil))
+redis.call('HDEL', KEYS[1], 'pauseReason')
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[3], pausedUntil, ARGV[1])
 ${teamEvent('KEYS[4]', 'ARGV[1]')}
@@ -136,7 +164,7 @@ export const EXTEND = pauseScript('extend');
 const endPause = `
 local function endPause(userId, now)
   local agentKey = '${AGENT_PREFIX}' .. userId
-  local agent = redis.call('HMGET', agentKey, 'state', 'workstationId', 'callId', 'pausedAt')
+  local agent = redis.call('HMGET', agentKey, 'state', 'workstationId', 'callId', 'pausedAt', 'pauseReason')
   local from = position(agent)
   local to = 'available'
   if from == 'paused-on-call' then
@@ -146,8 +174,10 @@ local function endPause(userId, now)
   ${refuse}
   redis.call('ZREM', KEYS[1], userId)
   if to == 'available' then redis.call('HDEL', agentKey, 'callId') end
-  redis.call('HDEL', agentKey, 'pausedUntil', 'pausedAt')
-  redis.call('HSET', agentKey, 'state', to, 'lastPausedAt', agent[4] or now, 'lastPauseEndedAt', now)
+  redis.call('HDEL', agentKey, 'pausedUntil', 'pausedAt', 'pauseReason', 'missedRings')
+  redis.call('HSET', agentKey, 'state', to)
+  -- A wrap-up is no absence: its span is not kept for the missed-calls list.
+  if agent[5] ~= 'wrap-up' then redis.call('HSET', agentKey, 'lastPausedAt', agent[4] or now, 'lastPauseEndedAt', now) end
   if to == 'available' then
     redis.call('HSET', agentKey, 'idleSince', now)
     redis.call('ZADD', KEYS[2], now, userId)
@@ -236,6 +266,7 @@ ${refuse}
 if agent[3] ~= ARGV[1] then return {'refused', 'the agent is not on this call', from} end
 if to == 'paused-on-call' then return {'paused'} end
 redis.call('HSET', KEYS[1], 'state', 'on-call')
+redis.call('HDEL', KEYS[1], 'missedRings')
 ${teamEvent('KEYS[2]', 'ARGV[2]')}
 return {'on-call'}`,
 );
@@ -245,20 +276,48 @@ return {'on-call'}`,
  * into agents:idle, and a route:wake for every instance; a paused agent stays paused, without the
  * call. Only while the hash still names this call: an agent who logged out (hash gone) or moved on is
  * not resurrected.
- *   KEYS: agent:<userId>, agents:idle, stream:team-events   ARGV: userId, callId, now
- *   returns: {'available'} | {'paused'} | {'refused', reason, from}
+ *
+ * The distribution settings (read here, so a change applies to the next release) make it a pause
+ * instead (pauseReason, docs/presence-and-pause.md): after a call (on-call) with wrapUpSeconds > 0, a
+ * wrap-up of that long; after an unanswered ring (`missed`) that is the autoPauseAfter-th in a row, a
+ * pause of the longest a pause may last, until the agent says they are back. An answer resets the count.
+ *   KEYS: agent:<userId>, agents:idle, stream:team-events, agents:pause-ends, settings:distribution
+ *   ARGV: userId, callId, now, missed ('1' | '0'), the longest pause in ms
+ *   returns: {'available'} | {'paused', pauseReason or ''} | {'refused', reason, from}
  */
 export const RELEASE = agentScript(
   'release',
   `
-local agent = redis.call('HMGET', KEYS[1], 'state', 'workstationId', 'callId')
+local agent = redis.call('HMGET', KEYS[1], 'state', 'workstationId', 'callId', 'missedRings')
 local from = position(agent)
+local settings = redis.call('HMGET', KEYS[5], 'wrapUpSeconds', 'autoPauseAfter')
+local wrapUp = tonumber(settings[1]) or 0
+local autoPause = tonumber(settings[2]) or 0
+local now = tonumber(ARGV[3])
+local missed = tonumber(agent[4]) or 0
+if from == 'ringing' and ARGV[4] == '1' then missed = missed + 1 end
 local to = 'available'
-if from == 'paused-on-call' then to = 'paused' end
+local pauseReason, pausedUntil = nil, nil
+if from == 'paused-on-call' then
+  to = 'paused'
+elseif from == 'on-call' and wrapUp > 0 then
+  to, pauseReason, pausedUntil = 'paused', 'wrap-up', now + wrapUp * 1000
+elseif from == 'ringing' and ARGV[4] == '1' and autoPause > 0 and missed >= autoPause then
+  to, pauseReason, pausedUntil = 'paused', 'no-answer', now + tonumber(ARGV[5])
+end
 ${refuse}
 if agent[3] ~= ARGV[2] then return {'refused', 'the agent is not on this call', from} end
 redis.call('HDEL', KEYS[1], 'callId')
-if to == 'paused' then return {'paused'} end
+if from == 'paused-on-call' then return {'paused', ''} end
+if from == 'ringing' and ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'missedRings', missed) end
+if pauseReason then
+  redis.call('HSET', KEYS[1], 'state', 'paused', 'pausedAt', ARGV[3], 'pausedUntil', string.format('%d', pausedUntil), 'pauseReason', pauseReason)
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('ZADD', KEYS[4], pausedUntil, ARGV[1])
+  redis.call('PUBLISH', '${RedisChannels.pauseChanged}', ARGV[1])
+  ${teamEvent('KEYS[3]', 'ARGV[1]')}
+  return {'paused', pauseReason}
+end
 redis.call('HSET', KEYS[1], 'state', 'available', 'idleSince', ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('PUBLISH', '${RedisChannels.routeWake}', ARGV[1])

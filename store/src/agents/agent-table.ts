@@ -19,14 +19,34 @@ import type { AgentState } from '@deskline/protocol';
  *    │                                     │ answer, pause, extend: stays
  *    │                                     └ end-pause ─> ringing | on-call | available
  *
+ * Wrap-up and auto-pause (issue 16): the distribution settings, read by the release script, make a
+ * release a pause with a `pauseReason`, ended like any pause (its end, "Ready now", "I'm back"):
+ *
+ *    on-call ── release, wrapUpSeconds > 0 ─────────────────────> paused (wrap-up, wrapUpSeconds long)
+ *    ringing ── release of the autoPauseAfter-th missed ring ──> paused (no-answer, the longest pause)
+ *
  * pick also keeps an agent where they are when they change workstation (available, paused); pause and
  * extend from `paused` only move the pause's end.
+ *
+ * force-off is a manager taking someone off their workstation (an employee who went home with it
+ * picked): like leave, but only from where nobody is talking (available, ringing, paused), and it
+ * leaves a note of who did it and when, which the user's panel shows.
  */
 export const AGENT_POSITIONS = ['offline', 'available', 'ringing', 'on-call', 'paused', 'paused-on-call'] as const;
 export type AgentPosition = (typeof AGENT_POSITIONS)[number];
 
 /** Every write to an agent is one of these moves (AgentRecord has one method per move). */
-export const AGENT_MOVES = ['pick', 'leave', 'pause', 'extend', 'end-pause', 'claim', 'answer', 'release'] as const;
+export const AGENT_MOVES = [
+  'pick',
+  'leave',
+  'force-off',
+  'pause',
+  'extend',
+  'end-pause',
+  'claim',
+  'answer',
+  'release',
+] as const;
 export type AgentMove = (typeof AGENT_MOVES)[number];
 
 type Row = Partial<Record<AgentPosition, readonly AgentPosition[]>>;
@@ -37,6 +57,8 @@ const leaveFromAnywhere: Row = Object.fromEntries(AGENT_POSITIONS.map((from) => 
 export const AGENT_TABLE: Readonly<Record<AgentMove, Row>> = {
   pick: { offline: ['available'], available: ['available'], paused: ['paused'] },
   leave: leaveFromAnywhere,
+  // Never from a call: whoever is talking is at their desk.
+  'force-off': { available: ['offline'], ringing: ['offline'], paused: ['offline'] },
   pause: {
     available: ['paused'],
     paused: ['paused'],
@@ -50,7 +72,8 @@ export const AGENT_TABLE: Readonly<Record<AgentMove, Row>> = {
   claim: { available: ['ringing'] },
   // A paused agent who answers talks all the same, and stays paused until the pause or the call ends.
   answer: { ringing: ['on-call'], 'paused-on-call': ['paused-on-call'] },
-  release: { ringing: ['available'], 'on-call': ['available'], 'paused-on-call': ['paused'] },
+  // Wrap-up after a call, or auto-pause after unanswered rings, make the release a pause.
+  release: { ringing: ['available', 'paused'], 'on-call': ['available', 'paused'], 'paused-on-call': ['paused'] },
 };
 
 export function canMoveAgent(move: AgentMove, from: AgentPosition, to: AgentPosition): boolean {

@@ -1,10 +1,10 @@
 /**
  * Calling a patient back from the call board (issue 5), end to end: Anna, an employee at Reception 1,
- * clicks "Call back" on an abandoned task; signaling grants the callback, her browser's phone calls
+ * clicks "Call back" on an unanswered task; signaling grants the callback, her browser's phone calls
  * the one-time target, and the sip app calls the patient through the outbound trunk, where the test
  * plays the patient's phone (TrunkPhone, over UDP): busy the first time, answering the second. Maria,
  * a manager without a workstation, watches her board follow the task: calling back, the patient's phone
- * ringing, back to Abandoned with the attempt's outcome, then on the line, and, once Anna has hung up,
+ * ringing, back to Unanswered with the attempt's outcome, then on the line, and, once Anna has hung up,
  * the wrap-up and Closed. Redis, signaling, Kamailio, rtpengine and the sip app are real processes; the
  * patient who first called in is sipp.
  *
@@ -94,7 +94,7 @@ async function mariaSees(what: string, shown: Locator, since: number): Promise<v
   assert.ok(ms < CLICK_TO_BOARD_MS, `${what}: ${ms} ms`);
 }
 
-test('a patient gives up while Anna is paused: the task is abandoned, and Anna may call back', async () => {
+test('a patient gives up while Anna is paused: the task is unanswered, and Anna may call back', async () => {
   const registrations = await ChannelRecorder.subscribe<{ user: string; registered: boolean }>(
     callPath.redisUrl,
     RedisChannels.sipRegistrations,
@@ -126,9 +126,9 @@ test('a patient gives up while Anna is paused: the task is abandoned, and Anna m
   }
   await anna.getByRole('region', { name: 'Incoming calls paused' }).getByRole('button', { name: "I'm back" }).click();
 
-  await openTab(anna, 'Abandoned');
-  await openTab(maria, 'Abandoned');
-  await task(anna).getByText('Abandoned: 1 missed call', { exact: true }).waitFor({ timeout: TIMEOUT });
+  await openTab(anna, 'Unanswered');
+  await openTab(maria, 'Unanswered');
+  await task(anna).getByText('Unanswered: 1 missed call', { exact: true }).waitFor({ timeout: TIMEOUT });
   assert.ok(await task(anna).getByRole('button', { name: 'Call back' }).isEnabled(), 'Anna has a browser workstation');
   assert.ok(await task(maria).getByRole('button', { name: 'Call back' }).isDisabled(), 'Maria has none');
 });
@@ -166,10 +166,10 @@ test("Maria's callback policy refuses the patient's prefix: Anna's Call back is 
   await screenshot(anna, 'callback-refused');
   assert.is(trunk.calls, calls, 'nothing reached the trunk');
   await mariaDenies('');
-  await openTab(maria, 'Abandoned');
+  await openTab(maria, 'Unanswered');
 });
 
-test("Anna calls back and the patient's phone is busy: Maria sees the callback, then the task back in Abandoned with the attempt", async () => {
+test("Anna calls back and the patient's phone is busy: Maria sees the callback, then the task back in Unanswered with the attempt", async () => {
   await openTab(maria, 'On the line');
   const clicked = Date.now();
   await task(anna).getByRole('button', { name: 'Call back' }).click();
@@ -182,7 +182,7 @@ test("Anna calls back and the patient's phone is busy: Maria sees the callback, 
     .waitFor({ timeout: TIMEOUT });
   await screenshot(maria, 'ringing');
   await atTrunk.refuse(486, 'Busy Here');
-  await openTab(maria, 'Abandoned');
+  await openTab(maria, 'Unanswered');
   await task(maria)
     .getByText(/Called back at .* by Anna Reception: busy/)
     .waitFor({ timeout: TIMEOUT });

@@ -28,6 +28,7 @@ import { PatientPhone } from '../../helpers/patient-phone.js';
 import { Staff } from '../../helpers/staff.js';
 import { VOICEMAIL_TONES, heardTone, prepareVoicemail } from '../../helpers/voicemail.js';
 import { logIn, screenshots, startWebStack, type WebStack } from '../../helpers/web-stack.js';
+import { notAnsweredCounts } from '../../helpers/statistics-page.js';
 
 const TIMEOUT = 15_000;
 const CALLBACK_KEY = '4';
@@ -197,7 +198,7 @@ test('two queues: the filter shows only the chosen queue in the live queue and e
   await shows('the live queue, all queues', () => liveQueue(anna), [ANSWERED, WAITS].sort());
   await shows('Pending, all queues', () => tabNumbers(anna, 'Pending'), [WAITS]);
   await shows('On the line, all queues', () => tabNumbers(anna, 'On the line'), [ANSWERED]);
-  await shows('Abandoned, all queues', () => tabNumbers(anna, 'Abandoned'), [CALLBACK, MESSAGE].sort());
+  await shows('Unanswered, all queues', () => tabNumbers(anna, 'Unanswered'), [CALLBACK, MESSAGE].sort());
   // Under All queues each card and each live call names its queue.
   await taskOf(anna, CALLBACK).getByText('Test results', { exact: true }).waitFor({ timeout: TIMEOUT });
   await taskOf(anna, MESSAGE).getByText('Appointments', { exact: true }).waitFor({ timeout: TIMEOUT });
@@ -216,7 +217,7 @@ test('two queues: the filter shows only the chosen queue in the live queue and e
   );
   await shows('Pending, test results', () => tabNumbers(anna, 'Pending'), []);
   await shows('On the line, test results', () => tabNumbers(anna, 'On the line'), [ANSWERED]);
-  await shows('Abandoned, test results', () => tabNumbers(anna, 'Abandoned'), [CALLBACK]);
+  await shows('Unanswered, test results', () => tabNumbers(anna, 'Unanswered'), [CALLBACK]);
   await taskOf(anna, CALLBACK).getByText('Asked for a callback', { exact: true }).waitFor({ timeout: TIMEOUT });
   await screenshot(anna, 'test-results');
   assert.is(
@@ -229,14 +230,14 @@ test('two queues: the filter shows only the chosen queue in the live queue and e
   await shows('the live queue, appointments', () => liveQueue(anna), [WAITS]);
   await shows('Pending, appointments', () => tabNumbers(anna, 'Pending'), [WAITS]);
   await shows('On the line, appointments', () => tabNumbers(anna, 'On the line'), []);
-  await shows('Abandoned, appointments', () => tabNumbers(anna, 'Abandoned'), [MESSAGE]);
+  await shows('Unanswered, appointments', () => tabNumbers(anna, 'Unanswered'), [MESSAGE]);
   await taskOf(anna, MESSAGE).getByText('Voicemail', { exact: true }).waitFor({ timeout: TIMEOUT });
 
   // This browser remembers the choice.
   await anna.reload();
   await queueFilter(anna).waitFor({ timeout: TIMEOUT });
   assert.is(await queueFilter(anna).inputValue(), 'appointments');
-  await shows('Abandoned, appointments, after a reload', () => tabNumbers(anna, 'Abandoned'), [MESSAGE]);
+  await shows('Unanswered, appointments, after a reload', () => tabNumbers(anna, 'Unanswered'), [MESSAGE]);
   await shows('the live queue, appointments, after a reload', () => liveQueue(anna), [WAITS]);
 
   // A call outside the opening hours is in no queue: every queue's filter shows it.
@@ -251,17 +252,17 @@ test('two queues: the filter shows only the chosen queue in the live queue and e
   const after = await events.waitFor({ state: 'closed', from: mark }, TIMEOUT);
   assert.is(after.call.queueId, undefined);
   await plans.put(plan);
-  await shows('Abandoned, appointments, with the after-hours call', () => tabNumbers(anna, 'Abandoned'), [
+  await shows('Unanswered, appointments, with the after-hours call', () => tabNumbers(anna, 'Unanswered'), [
     AFTER_HOURS,
     MESSAGE,
   ]);
   await queueFilter(anna).selectOption({ label: 'Test results' });
-  await shows('Abandoned, test results, with the after-hours call', () => tabNumbers(anna, 'Abandoned'), [
+  await shows('Unanswered, test results, with the after-hours call', () => tabNumbers(anna, 'Unanswered'), [
     AFTER_HOURS,
     CALLBACK,
   ]);
   await queueFilter(anna).selectOption({ label: 'All queues' });
-  await shows('Abandoned, all queues', () => tabNumbers(anna, 'Abandoned'), [AFTER_HOURS, CALLBACK, MESSAGE]);
+  await shows('Unanswered, all queues', () => tabNumbers(anna, 'Unanswered'), [AFTER_HOURS, CALLBACK, MESSAGE]);
   assert.equal(pageErrors, []);
   await anna.close();
 });
@@ -287,21 +288,9 @@ test("Maria's statistics count the closed call, the callback request and the voi
   );
   // received, answered, not answered
   assert.equal(cells.slice(0, 3), ['5', '1', '4']);
-  const reasons = maria.getByRole('table', { name: /^Calls not answered on / });
-  const counts = Object.fromEntries(
-    await reasons
-      .getByRole('row')
-      .filter({ has: maria.getByRole('rowheader') })
-      .evaluateAll((rows) =>
-        rows.map((row) => [
-          row.querySelector('th')?.textContent?.trim() ?? '',
-          row.querySelector('td')?.textContent?.trim(),
-        ]),
-      ),
-  );
-  assert.equal(counts, {
-    'Hung up during the intro': '0',
-    'Hung up while waiting': '1',
+  assert.equal(await notAnsweredCounts(maria, TIMEOUT), {
+    'Abandoned (hung up during the intro)': '0',
+    'Unanswered (hung up waiting or ringing)': '1',
     'Heard the closed message': '1',
     'Asked for a callback': '1',
     'Left a voicemail message': '1',

@@ -71,9 +71,9 @@ test("a patient presses the callback key: Maria's board shows the task, asked fo
   });
   await maria.getByRole('button', { name: 'Work without a workstation' }).click();
   await board(maria)
-    .getByRole('tab', { name: /^Abandoned/ })
+    .getByRole('tab', { name: /^Unanswered/ })
     .waitFor({ timeout: TIMEOUT });
-  await openTab(maria, 'Abandoned');
+  await openTab(maria, 'Unanswered');
 
   const first = await waitingPatient(EARLIER);
   const second = await waitingPatient(LATER);

@@ -1,7 +1,7 @@
 /**
  * Voicemail on the board (issue 15), end to end: a patient waits past the call plan's maximum wait
  * with nobody logged in to a workstation, hears the greeting and leaves 5 s of a tone; Maria, a
- * manager in Chromium, sees the "Voicemail" task in Abandoned with the caller's number, its length
+ * manager in Chromium, sees the "Voicemail" task in Unanswered with the caller's number, its length
  * and a player, plays it (the <audio> element's duration is about 5 s) and seeks to the middle (a
  * 206 from /api/voicemail/:id/audio). Then the message's file is lost on disk, and another message
  * passes the retention: in both cases her board, without a reload, replaces the player with why it
@@ -79,7 +79,7 @@ test('the patient leaves 5 s after the maximum wait; Maria sees a Voicemail task
     await dialog.waitForBye(15_000);
     const byeAt = Date.now();
 
-    await openTab(maria, 'Abandoned');
+    await openTab(maria, 'Unanswered');
     const task = taskOf(maria, CALLER);
     await task.getByText('Voicemail', { exact: true }).waitFor({ timeout: TIMEOUT });
     console.log(`  the Voicemail task on Maria's board ${Date.now() - byeAt} ms after the clinic's BYE`);
@@ -139,7 +139,7 @@ test("the message's file is lost on disk: Maria's play is refused and her card s
   // loads the message's metadata at once, and is refused.
   const refused = maria.waitForResponse((response) => /\/api\/voicemail\/[0-9a-f]{32}\/audio$/.test(response.url()));
   await maria.reload();
-  await openTab(maria, 'Abandoned');
+  await openTab(maria, 'Unanswered');
   const task = taskOf(maria, CALLER);
   assert.is((await refused).status(), 404);
   await task.getByText(/recording is missing on the server/).waitFor({ timeout: TIMEOUT });

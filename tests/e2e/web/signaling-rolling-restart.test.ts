@@ -518,14 +518,14 @@ test('rolling restart of two signaling instances: every panel shows every change
       (page) => queueOf(page).getByText('No patients waiting').waitFor({ timeout: TIMEOUT }),
       shownIn,
     );
-    const isAbandoned = (task: TaskView): boolean => task.call?.id === waiting.id && task.status === 'abandoned';
-    const hasAbandoned = (e: PushEvent): boolean =>
-      (e.type === 'task' && isAbandoned(e.task)) || (e.type === 'hello' && e.tasks.some(isAbandoned));
+    const isUnanswered = (task: TaskView): boolean => task.call?.id === waiting.id && task.status === 'unanswered';
+    const hasUnanswered = (e: PushEvent): boolean =>
+      (e.type === 'task' && isUnanswered(e.task)) || (e.type === 'hello' && e.tasks.some(isUnanswered));
     await onEveryPanel(
-      'their task is Abandoned',
+      'their task is Unanswered',
       hungUp,
-      hasAbandoned,
-      (page) => board(page).getByRole('tab', { name: 'Abandoned 1' }).waitFor({ timeout: TIMEOUT }),
+      hasUnanswered,
+      (page) => board(page).getByRole('tab', { name: 'Unanswered 1' }).waitFor({ timeout: TIMEOUT }),
       shownIn,
     );
     await taskOf(maria, BENS_PATIENT).getByText(/wrap/i).first().waitFor({ timeout: TIMEOUT });
@@ -559,7 +559,7 @@ test('rolling restart of two signaling instances: every panel shows every change
     await dotOf(page, 'Anna Reception')
       .and(page.getByRole('img', { name: 'Available' }))
       .waitFor({ timeout: TIMEOUT });
-    await openTab(page, 'Abandoned');
+    await openTab(page, 'Unanswered');
     await taskOf(page, WAITING_PATIENT).waitFor({ timeout: TIMEOUT });
     await openTab(page, 'Pending');
   }

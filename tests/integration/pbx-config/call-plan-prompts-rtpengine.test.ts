@@ -1,9 +1,10 @@
 /**
  * The call plan's prompts as rtpengine plays them (docs/call-plan.md, "Prompts"), with a real
- * rtpengine: every built-in prompt in both languages is a file rtpengine plays, for its whole length;
- * and a manager's MP3, converted by signaling (real sox, real Redis) into PROMPTS_DIR and found there
- * by the sip app's PromptFiles, reaches the patient's phone as its tone, at the built-in prompts'
- * level, until the manager goes back to the built-in prompt.
+ * rtpengine: every built-in prompt in both languages is a `.au` rtpengine plays, for its whole
+ * length; and a manager's MP3, converted by signaling (real sox, real Redis) into PROMPTS_DIR (a WAV
+ * and its `.au`) and found there by the sip app's PromptFiles, reaches the patient's phone as its
+ * tone, at the built-in prompts' level, evenly paced, until the manager goes back to the built-in
+ * prompt.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,13 +13,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ALL_PROMPT_NAMES, CSRF_HEADER, PROMPT_LANGUAGES, SESSION_COOKIE } from '@deskline/protocol';
+import { ALL_PROMPT_NAMES, PROMPT_LANGUAGES } from '@deskline/protocol';
 import { PromptFiles } from '@deskline/sip/media/prompt-files';
 import { REPO_ROOT } from '../../helpers/launcher.js';
 import { startTestRtpengine, type TestRtpengine } from '../../helpers/rtpengine.js';
 import { holdLeg, levelDbfs, patientSocket, type PatientSocket } from '../../helpers/rtpengine-playback.js';
 import { decodePcmu, toneShare } from '../../helpers/rtp-capture.js';
-import { asUser, createUser, loginOk, useFreshApp } from '../../helpers/signaling.js';
+import { asUser, createUser, loginOk, putRecording, useFreshApp } from '../../helpers/signaling.js';
 
 const run = promisify(execFile);
 const MEDIA = path.join(REPO_ROOT, 'pbx-config/media');
@@ -58,7 +59,7 @@ test('rtpengine plays every built-in prompt, English and Polish, for its whole l
   for (const language of PROMPT_LANGUAGES) {
     for (const name of ALL_PROMPT_NAMES) {
       const file = files.prompt(language, name);
-      assert.is(file, path.join(MEDIA, 'prompts', language, `${name}.wav`));
+      assert.is(file, path.join(MEDIA, 'prompts', language, `${name}.au`));
       const played = await play(file);
       assert.is(played.result, 'ok', `${language}/${name}`);
       const length = await soxiMs(file);
@@ -83,17 +84,17 @@ test("a manager's MP3, converted by signaling, is what rtpengine plays to the pa
   const mp3 = path.join(work, 'closed.mp3');
   // A quiet 1 kHz tone: signaling brings it up to the prompts' level.
   await run('sox', ['-R', '-n', '-r', '22050', '-c', '1', mp3, 'synth', '3', 'sine', '1000', 'gain', '-30']);
-  const put = await fixture.app.inject({
-    method: 'PUT',
-    url: '/api/settings/prompts/pl/closed',
-    cookies: { [SESSION_COOKIE]: maria.cookie },
-    headers: { 'content-type': 'audio/mpeg', [CSRF_HEADER]: maria.info.csrfToken },
-    payload: readFileSync(mp3),
-  });
+  const put = await putRecording(
+    fixture.app,
+    maria,
+    '/api/settings/prompts/pl/closed',
+    readFileSync(mp3),
+    'audio/mpeg',
+  );
   assert.is(put.statusCode, 200, put.body);
 
   const uploaded = files.prompt('pl', 'closed');
-  assert.is(uploaded, path.join(promptsDir, 'pl/closed.wav'));
+  assert.is(uploaded, path.join(promptsDir, 'pl/closed.au'));
   const from = patient.packets.length;
   const played = await play(uploaded);
   assert.is(played.result, 'ok');
@@ -104,15 +105,18 @@ test("a manager's MP3, converted by signaling, is what rtpengine plays to the pa
   const share = heard.reduce((sum, p) => sum + toneShare(decodePcmu(p.payload), 1000), 0) / heard.length;
   const level = levelDbfs(heard.map((p) => p.payload));
   assert.ok(share > 0.9, `the patient hears the 1 kHz tone (share ${share.toFixed(2)})`);
+  // The .au goes out evenly; a WAV went out in bursts of 256 ms (docs/call-plan.md, "Hold music cost").
+  const longestGap = Math.max(...heard.slice(1).map((p, i) => p.at - heard[i]!.at));
+  assert.ok(longestGap < 100, `the longest gap between two packets is ${longestGap.toFixed(0)} ms`);
   // Brought to the built-in prompts' speech level (RMS -21 dBFS; the tone's peaks stay far below -3).
   assert.ok(Math.abs(level - -21) < 1.5, `level ${level.toFixed(1)} dBFS at the patient, from a -30 dB source`);
   console.log(
-    `  uploaded MP3: ${played.duration} ms, 1 kHz share ${share.toFixed(2)}, ${level.toFixed(1)} dBFS at the patient`,
+    `  uploaded MP3: ${played.duration} ms, 1 kHz share ${share.toFixed(2)}, ${level.toFixed(1)} dBFS at the patient, longest gap ${longestGap.toFixed(0)} ms`,
   );
 
   assert.is((await asUser(fixture.app, maria, 'DELETE', '/api/settings/prompts/pl/closed')).statusCode, 200);
   const builtIn = files.prompt('pl', 'closed');
-  assert.is(builtIn, path.join(MEDIA, 'prompts/pl/closed.wav'));
+  assert.is(builtIn, path.join(MEDIA, 'prompts/pl/closed.au'));
   const again = await play(builtIn);
   assert.ok(Math.abs(again.duration - (await soxiMs(builtIn))) < 40, `the built-in prompt: ${again.duration} ms`);
   await rtpengine.ng({ command: 'stop media', 'call-id': 'prompts-test', 'from-tag': 'patient' });

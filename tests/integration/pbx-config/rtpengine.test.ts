@@ -75,8 +75,11 @@ function wavFormat(file: string): WavFormat {
   throw new Error(`${file}: no fmt and data chunks`);
 }
 
+/** The built-in intro, the first thing a caller hears in the default plan (English). */
+const INTRO = path.join(MEDIA, 'prompts/en/intro');
+
 test('the media files are 8 kHz mono 16-bit PCM WAV of sensible length (for the panel)', () => {
-  const intro = wavFormat(path.join(MEDIA, 'intro.wav'));
+  const intro = wavFormat(`${INTRO}.wav`);
   const music = wavFormat(path.join(MEDIA, 'hold-music.wav'));
   for (const f of [intro, music]) assert.equal([f.format, f.channels, f.sampleRate, f.bitsPerSample], [1, 1, 8000, 16]);
   assert.ok(intro.seconds > 4 && intro.seconds < 15, `intro lasts ${intro.seconds} s`);
@@ -100,10 +103,10 @@ function auFormat(file: string): WavFormat {
 }
 
 test('beside them, what rtpengine plays: 8 kHz mono G.711 μ-law .au of the same length', () => {
-  const intro = auFormat(path.join(MEDIA, 'intro.au'));
+  const intro = auFormat(`${INTRO}.au`);
   const music = auFormat(path.join(MEDIA, 'hold-music.au'));
   for (const f of [intro, music]) assert.equal([f.format, f.channels, f.sampleRate], [1, 1, 8000]);
-  assert.ok(Math.abs(intro.seconds - wavFormat(path.join(MEDIA, 'intro.wav')).seconds) < 0.01, 'intro.au is intro.wav');
+  assert.ok(Math.abs(intro.seconds - wavFormat(`${INTRO}.wav`).seconds) < 0.01, 'intro.au is intro.wav');
   assert.ok(
     Math.abs(music.seconds - wavFormat(path.join(MEDIA, 'hold-music.wav')).seconds) < 0.01,
     'hold-music.au is hold-music.wav',
@@ -175,7 +178,7 @@ test('play media of hold-music.au sends the patient 50 PCMU packets a second of 
   await rtpengine.ng({ command: 'delete', 'call-id': callId });
 });
 
-test('play media of intro.au plays the spoken welcome', async () => {
+test('play media of the English intro.au plays the spoken welcome', async () => {
   const patient = await patientSocket();
   const callId = 'intro-test';
   await holdLeg(callId, patient.port);
@@ -183,7 +186,7 @@ test('play media of intro.au plays the spoken welcome', async () => {
     command: 'play media',
     'call-id': callId,
     'from-tag': 'patient',
-    file: path.join(MEDIA, 'intro.au'),
+    file: `${INTRO}.au`,
   });
   assert.is(play['result'], 'ok', JSON.stringify(play));
   assert.ok(Number(play['duration']) > 4000, `duration ${String(play['duration'])} ms`);

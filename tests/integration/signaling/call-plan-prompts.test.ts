@@ -1,11 +1,11 @@
 /**
  * The call plan's prompts (docs/call-plan.md, "Prompts"): the built-in ones in both languages, and a
  * manager's recording in place of one (PUT /api/settings/prompts/:lang/:name, converted by the real
- * sox), its preview, and DELETE back to the built-in one; against a real redis-server, with the sip
+ * sox to a WAV for the preview and a μ-law `.au` for rtpengine), its preview, and DELETE back to the built-in one; against a real redis-server, with the sip
  * app's PromptFiles reading the same folder.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -14,7 +14,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   ALL_PROMPT_NAMES,
-  CSRF_HEADER,
   PROMPT_LANGUAGES,
   SESSION_COOKIE,
   type ApiError,
@@ -23,8 +22,17 @@ import {
   type PromptList,
 } from '@deskline/protocol';
 import { PromptFiles } from '@deskline/sip/media/prompt-files';
-import { asUser, buildTestApp, createUser, loginOk, useFreshApp, type LoggedIn } from '../../helpers/signaling.js';
+import {
+  asUser,
+  buildTestApp,
+  createUser,
+  loginOk,
+  putRecording,
+  useFreshApp,
+  type LoggedIn,
+} from '../../helpers/signaling.js';
 import { REPO_ROOT } from '../../helpers/launcher.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const run = promisify(execFile);
 const promptsDir = mkdtempSync(path.join(tmpdir(), 'deskline-prompts-'));
@@ -74,13 +82,7 @@ async function recording(format: string, seconds: number, options: { rate?: numb
 }
 
 function upload(lang: string, name: string, body: Buffer, contentType: string): Promise<LightMyRequestResponse> {
-  return fixture.app.inject({
-    method: 'PUT',
-    url: `/api/settings/prompts/${lang}/${name}`,
-    cookies: { [SESSION_COOKIE]: maria.cookie },
-    headers: { 'content-type': contentType, [CSRF_HEADER]: maria.info.csrfToken },
-    payload: body,
-  });
+  return putRecording(fixture.app, maria, `/api/settings/prompts/${lang}/${name}`, body, contentType);
 }
 
 async function soxStats(file: string): Promise<{ rms: number; peak: number }> {
@@ -94,6 +96,27 @@ async function soxi(file: string): Promise<string> {
     ['-r', '-c', '-b', '-e'].map(async (flag) => (await run('soxi', [flag, file])).stdout.trim()),
   );
   return `${rate} Hz, ${channels} channel, ${bits} bit, ${encoding}`;
+}
+
+async function soxiSeconds(file: string): Promise<number> {
+  return Number((await run('soxi', ['-D', file])).stdout);
+}
+
+/**
+ * The upload `<base>.wav` and the `.au` beside it, which rtpengine plays: telephone format, the same
+ * audio (length), readable by rtpengine's group and nobody else.
+ */
+async function assertUploadPair(base: string, seconds: number): Promise<void> {
+  const [wav, au] = [`${base}.wav`, `${base}.au`];
+  assert.is(await soxi(wav), '8000 Hz, 1 channel, 16 bit, Signed Integer PCM');
+  assert.is(await soxi(au), '8000 Hz, 1 channel, 8 bit, u-law');
+  for (const file of [wav, au]) {
+    assert.is((statSync(file).mode & 0o777).toString(8), '640', file);
+    const length = await soxiSeconds(file);
+    assert.ok(Math.abs(length - seconds) < 0.05, `${file}: ${length} s, not ${seconds} s`);
+  }
+  // Not older than the WAV, or the sip app would take the WAV for a replacement of both (playableFile).
+  assert.ok(statSync(au).mtimeMs >= statSync(wav).mtimeMs, 'the .au is written after the .wav');
 }
 
 test('the list: every prompt in English and Polish, built-in, with the length of its file', async () => {
@@ -111,7 +134,7 @@ test('the list: every prompt in English and Polish, built-in, with the length of
     );
   }
   const intro = prompts.find((p) => p.language === 'pl' && p.name === 'intro')!;
-  const seconds = Number((await run('soxi', ['-D', path.join(mediaDir, 'prompts/pl/intro.wav')])).stdout);
+  const seconds = await soxiSeconds(path.join(mediaDir, 'prompts/pl/intro.wav'));
   assert.ok(Math.abs(intro.durationMs / 1000 - seconds) < 0.01, `pl/intro: ${intro.durationMs} ms, soxi ${seconds} s`);
   console.log(`  ${prompts.length} built-in prompts, pl/intro ${seconds} s`);
 });
@@ -133,8 +156,8 @@ for (const [format, contentType] of [
     assert.ok(Math.abs(Date.parse(info.uploadedAt ?? '') - Date.now()) < 60_000, info.uploadedAt);
 
     const file = path.join(promptsDir, 'pl/closed.wav');
-    assert.is(await soxi(file), '8000 Hz, 1 channel, 16 bit, Signed Integer PCM');
-    assert.is((statSync(file).mode & 0o777).toString(8), '640');
+    const au = path.join(promptsDir, 'pl/closed.au');
+    await assertUploadPair(path.join(promptsDir, 'pl/closed'), 4);
     const { rms, peak } = await soxStats(file);
     const builtIn = await soxStats(path.join(mediaDir, 'prompts/pl/closed.wav'));
     // The source was at -30 dB peak; the upload is brought to the speech level of the built-in ones.
@@ -143,15 +166,15 @@ for (const [format, contentType] of [
     console.log(`  ${format}: rms ${rms} dB, peak ${peak} dB (built-in: rms ${builtIn.rms}, peak ${builtIn.peak})`);
     // Nothing else is left in the folder (the temporary files are gone).
     assert.equal(
-      (await run('find', [promptsDir, '-type', 'f'])).stdout.trim().split('\n'),
-      [file],
+      (await run('find', [promptsDir, '-type', 'f'])).stdout.trim().split('\n').sort(),
+      [au, file],
       'only the converted prompt is kept',
     );
 
-    // The sip app's PromptFiles plays the upload; the other language keeps its built-in one.
+    // The sip app's PromptFiles plays the upload's .au; the other language keeps its built-in one.
     const files = new PromptFiles(mediaDir, promptsDir);
-    assert.is(files.prompt('pl', 'closed'), file);
-    assert.is(files.prompt('en', 'closed'), path.join(mediaDir, 'prompts/en/closed.wav'));
+    assert.is(files.prompt('pl', 'closed'), au);
+    assert.is(files.prompt('en', 'closed'), path.join(mediaDir, 'prompts/en/closed.au'));
 
     const list = (await asUser(fixture.app, maria, 'GET', '/api/settings/prompts')).json<PromptList>().prompts;
     assert.equal(
@@ -167,18 +190,26 @@ for (const [format, contentType] of [
   });
 }
 
-test('DELETE brings the built-in prompt back: the file goes, the preview and PromptFiles give the built-in one', async () => {
+test('a second upload replaces both files; DELETE brings the built-in prompt back: both files go, the preview and PromptFiles give the built-in one', async () => {
+  const base = path.join(promptsDir, 'en/menu');
   assert.is((await upload('en', 'menu', await recording('mp3', 3), 'audio/mpeg')).statusCode, 200);
+  await assertUploadPair(base, 3);
+  assert.is((await upload('en', 'menu', await recording('wav', 2), 'audio/wav')).statusCode, 200);
+  await assertUploadPair(base, 2);
+  assert.is(new PromptFiles(mediaDir, promptsDir).prompt('en', 'menu'), `${base}.au`);
   const response = await asUser(fixture.app, maria, 'DELETE', '/api/settings/prompts/en/menu');
   assert.is(response.statusCode, 200, response.body);
   const info = response.json<PromptInfo>();
   assert.is(info.source, 'built-in');
   assert.is(info.uploadedBy, undefined);
-  assert.not.ok(existsSync(path.join(promptsDir, 'en/menu.wav')));
-  const builtIn = path.join(mediaDir, 'prompts/en/menu.wav');
-  assert.is(new PromptFiles(mediaDir, promptsDir).prompt('en', 'menu'), builtIn);
+  assert.not.ok(existsSync(`${base}.wav`));
+  assert.not.ok(existsSync(`${base}.au`));
+  assert.is(new PromptFiles(mediaDir, promptsDir).prompt('en', 'menu'), path.join(mediaDir, 'prompts/en/menu.au'));
   const audio = await asUser(fixture.app, maria, 'GET', '/api/settings/prompts/en/menu/audio');
-  assert.ok(audio.rawPayload.equals(readFileSync(builtIn)));
+  assert.ok(
+    audio.rawPayload.equals(readFileSync(path.join(mediaDir, 'prompts/en/menu.wav'))),
+    'the preview plays the WAV',
+  );
   // Deleting again is harmless.
   assert.is((await asUser(fixture.app, maria, 'DELETE', '/api/settings/prompts/en/menu')).statusCode, 200);
 });
@@ -207,7 +238,9 @@ test('the preview answers a range request with 206 and the asked bytes, and refu
 test('refused uploads say why, and leave the previous recording in place', async () => {
   assert.is((await upload('en', 'intro', await recording('ogg', 2), 'audio/ogg')).statusCode, 200);
   const file = path.join(promptsDir, 'en/intro.wav');
+  const au = path.join(promptsDir, 'en/intro.au');
   const before = readFileSync(file);
+  const beforeAu = readFileSync(au);
   const notAudio = 'This is not an audio file we can read. Upload a WAV, MP3 or Ogg recording.';
   const opus = Buffer.concat([Buffer.from('OggS'), Buffer.alloc(24), Buffer.from('OpusHead'), Buffer.alloc(100)]);
   const header = Buffer.alloc(44);
@@ -250,10 +283,11 @@ test('refused uploads say why, and leave the previous recording in place', async
     assert.is(response.statusCode, status, `${what}: ${response.body}`);
     assert.is(response.json<ApiError>().message, message, what);
     assert.ok(readFileSync(file).equals(before), `${what}: the previous recording is still there`);
+    assert.ok(readFileSync(au).equals(beforeAu), `${what}: and the .au rtpengine plays`);
   }
   const list = (await asUser(fixture.app, maria, 'GET', '/api/settings/prompts')).json<PromptList>().prompts;
   assert.is(list.find((p) => p.language === 'en' && p.name === 'intro')?.source, 'uploaded');
-  assert.equal((await run('find', [promptsDir, '-type', 'f'])).stdout.trim().split('\n'), [file]);
+  assert.equal((await run('find', [promptsDir, '-type', 'f'])).stdout.trim().split('\n').sort(), [au, file]);
 });
 
 test('a WAV whose header claims 4 GB of samples is read for what it holds', async () => {
@@ -301,13 +335,13 @@ test("a media folder without prompts/ (a clinic's own DESKLINE_MEDIA_DIR): the p
     const list = (await asUser(app, who, 'GET', '/api/settings/prompts')).json<PromptList>();
     assert.is(list.prompts.find((p) => key(p) === 'en/closed')?.durationMs, 0);
     assert.is(list.holdMusic.durationMs, 0);
-    const upload = await app.inject({
-      method: 'PUT',
-      url: '/api/settings/prompts/en/closed',
-      cookies: { [SESSION_COOKIE]: who.cookie },
-      headers: { 'content-type': 'audio/wav', [CSRF_HEADER]: who.info.csrfToken },
-      payload: await recording('wav', 1),
-    });
+    const upload = await putRecording(
+      app,
+      who,
+      '/api/settings/prompts/en/closed',
+      await recording('wav', 1),
+      'audio/wav',
+    );
     assert.is(upload.statusCode, 200, upload.body);
     assert.is((await asUser(app, who, 'GET', '/api/settings/prompts/en/closed/audio')).statusCode, 200);
   } finally {
@@ -319,13 +353,7 @@ test("a media folder without prompts/ (a clinic's own DESKLINE_MEDIA_DIR): the p
 const key = (prompt: { language: string; name: string }): string => `${prompt.language}/${prompt.name}`;
 
 function uploadMusic(body: Buffer, contentType: string): Promise<LightMyRequestResponse> {
-  return fixture.app.inject({
-    method: 'PUT',
-    url: '/api/settings/hold-music',
-    cookies: { [SESSION_COOKIE]: maria.cookie },
-    headers: { 'content-type': contentType, [CSRF_HEADER]: maria.info.csrfToken },
-    payload: body,
-  });
+  return putRecording(fixture.app, maria, '/api/settings/hold-music', body, contentType);
 }
 
 test("hold music: a manager's Ogg replaces the built-in loop for a queue with musicId hold-music, softer than speech; too long is refused; DELETE brings the loop back", async () => {
@@ -337,11 +365,12 @@ test("hold music: a manager's Ogg replaces the built-in loop for a queue with mu
   assert.is(info.source, 'uploaded');
   assert.ok(Math.abs(info.durationMs - 30_000) < 100, `${info.durationMs} ms`);
   const file = path.join(promptsDir, 'hold-music.wav');
-  assert.is(await soxi(file), '8000 Hz, 1 channel, 16 bit, Signed Integer PCM');
+  const au = path.join(promptsDir, 'hold-music.au');
+  await assertUploadPair(path.join(promptsDir, 'hold-music'), 30);
   const { rms, peak } = await soxStats(file);
   assert.ok(peak <= -8.9, `the music's peaks stay at -9 dB as the built-in loop's: ${peak} dB (rms ${rms} dB)`);
   const files = new PromptFiles(mediaDir, promptsDir);
-  assert.is(files.music('hold-music'), file);
+  assert.is(files.music('hold-music'), au);
   assert.is(files.music(null), loop);
   const listed = (await asUser(fixture.app, maria, 'GET', '/api/settings/prompts')).json<PromptList>().holdMusic;
   assert.is(listed.uploadedBy?.displayName, 'maria');
@@ -359,6 +388,8 @@ test("hold music: a manager's Ogg replaces the built-in loop for a queue with mu
   const reset = await asUser(fixture.app, maria, 'DELETE', '/api/settings/hold-music');
   assert.is(reset.statusCode, 200, reset.body);
   assert.equal(reset.json<HoldMusicInfo>(), { source: 'built-in', durationMs: 24_000 });
+  assert.not.ok(existsSync(file));
+  assert.not.ok(existsSync(au));
   assert.is(files.music('hold-music'), loop);
   const builtIn = await asUser(fixture.app, maria, 'GET', '/api/settings/hold-music/audio');
   // The panel plays the .wav.
@@ -366,3 +397,31 @@ test("hold music: a manager's Ogg replaces the built-in loop for a queue with mu
 });
 
 test.run();
+
+test("an older Deskline's uploads (a WAV without its .au) get their .au when signaling starts; a WAV sox cannot read is left as it is", async () => {
+  const sent = await upload('en', 'intro', await recording('wav', 3), 'audio/wav');
+  assert.is(sent.statusCode, 200, sent.body);
+  await upload('pl', 'menu', await recording('mp3', 2), 'audio/mpeg');
+  // As an upload of before the .au was written beside each: only its WAV.
+  const base = path.join(promptsDir, 'en', 'intro');
+  rmSync(`${base}.au`);
+  // A WAV whose bytes are damaged (a disk copy gone wrong): no .au, and no crash.
+  const damaged = path.join(promptsDir, 'pl', 'menu');
+  rmSync(`${damaged}.au`);
+  writeFileSync(`${damaged}.wav`, 'not audio at all');
+
+  const started = await buildTestApp(fixture.redisUrl, { PROMPTS_DIR: promptsDir, MEDIA_DIR: mediaDir });
+  try {
+    await waitFor('the .au of the older upload', async () => existsSync(`${base}.au`), 10_000);
+    await assertUploadPair(base, 3);
+    // PromptFiles (the sip app) now plays the .au.
+    const files = new PromptFiles(mediaDir, promptsDir);
+    assert.is(files.prompt('en', 'intro'), `${base}.au`);
+    // Once more, as the next start would: nothing left to write, and the damaged one named.
+    const again = await started.prompts.addMissingAu();
+    assert.equal(again, { written: 0, failed: [`${damaged}.wav`] });
+    assert.not.ok(existsSync(`${damaged}.au`), 'nothing made of the damaged WAV');
+  } finally {
+    await started.close();
+  }
+});

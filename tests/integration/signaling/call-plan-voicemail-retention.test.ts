@@ -116,7 +116,7 @@ test('retention deletes a 31-day-old message; its task stays, says so, and names
     removed: { reason: 'retention', at: now },
   });
   assert.is(after.call?.voicemailId, undefined, "the task's call no longer names the message");
-  assert.is(after.status, 'abandoned', 'still a task to call back');
+  assert.is(after.status, 'unanswered', 'still a task to call back');
   assert.is(after.updatedAt, before.updatedAt, 'its place on the board is unchanged');
   const ttlAfter = await context.db.ttl(RedisKeys.task(after.id));
   assert.ok(ttlAfter > 0 && ttlAfter <= ttlBefore, `its expiry is not pushed back: ${ttlBefore} s, then ${ttlAfter} s`);

@@ -196,8 +196,8 @@ test('subject create, rename, retire and restore work on the subjects the API li
     fromCli.map((s) => [s.name, s.retired]),
     [
       ['Information', false],
-      ['Visit not booked', false],
       ['Repeat prescription', false],
+      ['Visit not booked', false],
       ['Visit booked', true],
     ],
   );

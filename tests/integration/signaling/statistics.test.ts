@@ -4,7 +4,7 @@
  * them. Then a scripted day through the real call path (Redis, Kamailio, rtpengine and the sip app as
  * processes, signaling in this process with its task projector): patients call over UDP, two hang up
  * during the intro, two while nobody is there to answer, and two agents' workstations answer three
- * calls; then the two abandoned tasks are called back as the board does it (POST
+ * calls; then the two unanswered tasks are called back as the board does it (POST
  * /api/tasks/:id/callback, the browser's INVITE to the granted target through Kamailio, the patient's
  * phone behind the outbound trunk), one answered, one busy. The statistics must count exactly that.
  */
@@ -94,8 +94,8 @@ api('by default today in the clinic zone; a day without calls has zeros and no w
   const empty: StatisticsFigures = {
     received: 0,
     answered: 0,
-    abandonedDuringIntro: 0,
-    abandonedWhileWaiting: 0,
+    abandoned: 0,
+    unanswered: 0,
     closed: 0,
     callbackRequested: 0,
     voicemail: 0,
@@ -152,7 +152,7 @@ api(
       id: 'waiting',
       from: PATIENT_NUMBER,
       line: CLINIC_NUMBER,
-      outcome: 'abandoned-waiting',
+      outcome: 'unanswered',
       startedAt: end - 60_000,
       queuedAt: end - 50_000,
       endedAt: end - 10_000,
@@ -192,8 +192,8 @@ api(
     assert.equal(day.total, {
       received: 3,
       answered: 1,
-      abandonedDuringIntro: 1,
-      abandonedWhileWaiting: 1,
+      abandoned: 1,
+      unanswered: 1,
       closed: 0,
       callbackRequested: 0,
       voicemail: 0,
@@ -209,8 +209,8 @@ api(
         figures: {
           received: 0,
           answered: 1,
-          abandonedDuringIntro: 0,
-          abandonedWhileWaiting: 0,
+          abandoned: 0,
+          unanswered: 0,
           closed: 0,
           callbackRequested: 0,
           voicemail: 0,
@@ -347,7 +347,7 @@ async function taskOf(
   return waitFor(
     what,
     async () => {
-      const response = await asUser(context.app, context.manager, 'GET', '/api/tasks?tab=abandoned');
+      const response = await asUser(context.app, context.manager, 'GET', '/api/tasks?tab=unanswered');
       const listed = response.json<TaskListResponse>().tasks.find((t) => t.patient === number);
       return listed && check(listed) ? listed : undefined;
     },
@@ -429,14 +429,14 @@ day(
       assert.equal(events.states(call.id), ['intro', 'waiting', 'abandoned']);
       ids.push(call.id);
     }
-    // Signaling's projector made one abandoned task per number, with both misses.
+    // Signaling's projector made one task per number, with both misses: Unanswered, as the second waited.
     const missedTasks = [];
     for (const [i, number] of MISSED.entries()) {
       const task = await taskOf(
         context,
         number,
-        (t) => t.status === 'abandoned' && t.attempts === 2,
-        `${number}'s abandoned task with 2 attempts`,
+        (t) => t.status === 'unanswered' && t.attempts === 2,
+        `${number}'s unanswered task with 2 attempts`,
       );
       assert.equal(task.callIds, [ids[i]!, ids[i + 2]!]);
       assert.is(task.assigneeUserId, undefined);
@@ -488,7 +488,7 @@ day(
       assert.is(record.endedAt, last.endedAt);
       assert.is(record.answeredAt, last.answeredAt);
       assert.is(record.agentUserId, answeredBy.get(id));
-      assert.is(record.outcome, i < 2 ? 'abandoned-intro' : i < 4 ? 'abandoned-waiting' : 'answered');
+      assert.is(record.outcome, i < 2 ? 'abandoned' : i < 4 ? 'unanswered' : 'answered');
       assert.is(await path.redis.zscore(RedisKeys.callRecords, id), String(record.startedAt));
       const ttl = await path.redis.ttl(RedisKeys.callRecord(id));
       assert.ok(ttl > 7 * DAY_S - 120 && ttl <= 7 * DAY_S, `TTL ${ttl}`);
@@ -498,8 +498,8 @@ day(
       await taskNow(
         context,
         task.id,
-        (t) => t.status === 'abandoned' && t.attempts === 2,
-        `${task.patient}'s task still abandoned`,
+        (t) => t.status === 'unanswered' && t.attempts === 2,
+        `${task.patient}'s task still unanswered`,
       );
 
     // The callbacks, as the board places them. Ben reaches the first patient, and hangs up after talking.
@@ -540,11 +540,11 @@ day(
       assert.ok(ttl > 7 * DAY_S - 120 && ttl <= 7 * DAY_S, `callback TTL ${ttl}`);
     }
 
-    // The tasks: the answered callback's left Abandoned (Ben's wrap-up); the busy one is still Abandoned, with the attempt.
+    // The tasks: the answered callback's left Unanswered (Ben's wrap-up); the busy one is still Unanswered, with the attempt.
     const reached = await taskNow(
       context,
       missedTasks[0]!.id,
-      (t) => t.status !== 'abandoned' && t.status !== 'on-the-line' && t.callbacks.every((a) => a.outcome),
+      (t) => t.status !== 'unanswered' && t.status !== 'on-the-line' && t.callbacks.every((a) => a.outcome),
       "the answered callback's task past the call",
     );
     assert.is(reached.status, 'wrap-up');
@@ -555,7 +555,7 @@ day(
     const stillMissed = await taskNow(
       context,
       missedTasks[1]!.id,
-      (t) => t.status === 'abandoned' && t.callbacks.some((a) => a.outcome),
+      (t) => t.status === 'unanswered' && t.callbacks.some((a) => a.outcome),
       'the busy callback recorded on its task',
     );
     assert.is(stillMissed.assigneeUserId, undefined);
@@ -563,9 +563,9 @@ day(
     assert.equal(stillMissed.callbacks, [
       { callbackId: busy.callbackId, userId: annaId, at: busyView.startedAt, outcome: 'busy' },
     ]);
-    const abandonedTab = (await asUser(app, manager, 'GET', '/api/tasks?tab=abandoned')).json<TaskListResponse>();
+    const unansweredTab = (await asUser(app, manager, 'GET', '/api/tasks?tab=unanswered')).json<TaskListResponse>();
     assert.equal(
-      abandonedTab.tasks.map((t) => t.id),
+      unansweredTab.tasks.map((t) => t.id),
       [missedTasks[1]!.id],
     );
 
@@ -578,8 +578,8 @@ day(
     assert.equal(stats.total, {
       received: 7,
       answered: 3,
-      abandonedDuringIntro: 2,
-      abandonedWhileWaiting: 2,
+      abandoned: 2,
+      unanswered: 2,
       closed: 0,
       callbackRequested: 0,
       voicemail: 0,
@@ -604,8 +604,8 @@ day(
       figures: {
         received: 0,
         answered: answeredCalls,
-        abandonedDuringIntro: 0,
-        abandonedWhileWaiting: 0,
+        abandoned: 0,
+        unanswered: 0,
         closed: 0,
         callbackRequested: 0,
         voicemail: 0,

@@ -29,7 +29,10 @@ async function byName(name: string): Promise<Subject> {
 
 test('a new Deskline has the three default subjects, in order, and everyone can list them', async () => {
   const subjects = await list(anna);
-  assert.equal(names(subjects), [...DEFAULT_SUBJECTS]);
+  assert.equal(
+    names(subjects),
+    DEFAULT_SUBJECTS.map((d) => d.name),
+  );
   assert.equal(names(subjects), ['Information', 'Visit booked', 'Visit not booked']);
   for (const s of subjects) {
     assert.is(s.retired, false);
@@ -62,10 +65,11 @@ test('a manager creates, renames, retires and restores a subject; the id stays t
   assert.is(created.statusCode, 201, created.body);
   const subject = created.json<Subject>();
   assert.equal(
-    { ...subject, id: '', createdAt: 0 },
-    { id: '', name: 'Prescription refill', retired: false, createdAt: 0 },
+    { ...subject, id: '', createdAt: 0, position: 0 },
+    { id: '', name: 'Prescription refill', retired: false, category: 'information', position: 0, createdAt: 0 },
   );
-  assert.equal(names(await list(anna)), ['Information', 'Visit booked', 'Visit not booked', 'Prescription refill']);
+  // Without a category, under Information, last there.
+  assert.equal(names(await list(anna)), ['Information', 'Prescription refill', 'Visit booked', 'Visit not booked']);
 
   const renamed = await asUser(fixture.app, maria, 'PATCH', `/api/subjects/${subject.id}`, {
     name: 'Repeat prescription',
@@ -93,10 +97,10 @@ test('a manager creates, renames, retires and restores a subject; the id stays t
   assert.is(restored.json<Subject>().retired, false);
   assert.equal(names(await list(anna)), [
     'Information',
-    'Visit booked',
-    'Visit not booked',
     'repeat Prescription',
     'Prescription refill',
+    'Visit booked',
+    'Visit not booked',
   ]);
 });
 
@@ -128,20 +132,26 @@ test('retired subjects are not offered in the default list; all=true lists them 
 test('duplicate names are refused whatever their case, retired subjects included, with a clear message', async () => {
   const duplicate = await asUser(fixture.app, maria, 'POST', '/api/subjects', { name: 'visit BOOKED' });
   assert.is(duplicate.statusCode, 409);
-  assert.is(duplicate.json<ApiError>().message, 'A subject named "Visit booked" already exists.');
+  assert.is(duplicate.json<ApiError>().message, 'A subject named "Visit booked" already exists under Visit booked.');
 
   const information = await byName('Information');
   const clash = await asUser(fixture.app, maria, 'PATCH', `/api/subjects/${information.id}`, {
     name: 'Visit not booked',
   });
   assert.is(clash.statusCode, 409);
-  assert.is(clash.json<ApiError>().message, 'A subject named "Visit not booked" already exists.');
+  assert.is(
+    clash.json<ApiError>().message,
+    'A subject named "Visit not booked" already exists under Visit not booked.',
+  );
   assert.is((await byName('Information')).id, information.id);
 
   await asUser(fixture.app, maria, 'POST', `/api/subjects/${information.id}/retire`);
   const retiredName = await asUser(fixture.app, maria, 'POST', '/api/subjects', { name: 'information' });
   assert.is(retiredName.statusCode, 409);
-  assert.is(retiredName.json<ApiError>().message, 'A retired subject named "Information" exists; restore it instead.');
+  assert.is(
+    retiredName.json<ApiError>().message,
+    'A retired subject named "Information" exists under Information; restore it instead.',
+  );
   assert.is((await fixture.app.subjects.list({ all: true })).length, 3);
 });
 
@@ -175,7 +185,10 @@ test('an employee lists the subjects but gets 403 on every change', async () => 
     assert.is(response.statusCode, 403);
     assert.is(response.json<ApiError>().message, 'Only a manager may do this.');
   }
-  assert.equal(names(await fixture.app.subjects.list({ all: true })), [...DEFAULT_SUBJECTS]);
+  assert.equal(
+    names(await fixture.app.subjects.list({ all: true })),
+    DEFAULT_SUBJECTS.map((d) => d.name),
+  );
 });
 
 test('without a session 401; without the CSRF token 403', async () => {
@@ -194,7 +207,10 @@ test('without a session 401; without the CSRF token 403', async () => {
     cookies: { [SESSION_COOKIE]: maria.cookie },
   });
   assert.is(noTokenRetire.statusCode, 403);
-  assert.equal(names(await list(maria, '?all=true')), [...DEFAULT_SUBJECTS]);
+  assert.equal(
+    names(await list(maria, '?all=true')),
+    DEFAULT_SUBJECTS.map((d) => d.name),
+  );
 });
 
 test('an unknown subject is 404 for rename, retire and restore', async () => {

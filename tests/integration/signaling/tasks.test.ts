@@ -133,28 +133,28 @@ async function onWorkstation(who: LoggedIn, name: string): Promise<string> {
   return workstation.id;
 }
 
-test('(a, g) three missed calls from one number are one abandoned task with 3 attempts; replayed and re-appended events count nothing again', async () => {
+test('(a, g) three missed calls from one number are one unanswered task with 3 attempts; replayed and re-appended events count nothing again', async () => {
   const { db } = fixture;
   const first = await PatientCall.missed();
   const firstTask = await taskOf(first);
-  assert.is(firstTask.status, 'abandoned');
+  assert.is(firstTask.status, 'unanswered');
   assert.is(firstTask.attempts, 1);
   assert.is(firstTask.assigneeUserId, undefined);
   assert.is(await db.get(RedisKeys.patientTask(NUMBER)), firstTask.id);
 
   const second = await PatientCall.arrives();
-  // The new call joins the abandoned task: it is incoming again while the patient waits.
+  // The new call joins the unanswered task: it is incoming again while the patient waits.
   assert.is((await taskOf(second)).id, firstTask.id);
   assert.is((await taskOf(second)).status, 'incoming');
   await second.to('abandoned');
   const third = await PatientCall.missed();
   const task = await taskOf(third);
   assert.is(task.id, firstTask.id);
-  assert.is(task.status, 'abandoned');
+  assert.is(task.status, 'unanswered');
   assert.is(task.attempts, 3);
   assert.equal(task.callIds, [first.view.id, second.view.id, third.view.id]);
   assert.equal(
-    (await tab(maria, 'abandoned')).map((t) => t.id),
+    (await tab(maria, 'unanswered')).map((t) => t.id),
     [task.id],
   );
   assert.is((await db.smembers(RedisKeys.openTasks)).length, 1);
@@ -279,11 +279,11 @@ test('(d) an answered call: on the line with its agent, wrap-up at hang-up; clos
   // Closed is newest closed first.
   await next.to('waiting');
   await next.to('abandoned');
-  await taskOf(next, (t) => t.status === 'abandoned');
+  await taskOf(next, (t) => t.status === 'unanswered');
   response = await asUser(app, maria, 'PATCH', `/api/tasks/${nextTask.id}`, { subjectId: subjects[0]!.id });
   assert.is(response.statusCode, 200);
   response = await asUser(app, maria, 'POST', `/api/tasks/${nextTask.id}/close`);
-  assert.is(response.statusCode, 200, 'an abandoned task with a subject can be closed');
+  assert.is(response.statusCode, 200, 'an unanswered task with a subject can be closed');
   assert.equal(
     (await tab(anna, 'closed')).map((t) => t.id),
     [nextTask.id, closed.id],
@@ -316,7 +316,7 @@ test('a number whose task is on the line or in wrap-up gets a new task for a new
   await taskOf(first, (t) => t.status === 'wrap-up');
   const third = await PatientCall.missed();
   const thirdTask = await taskOf(third);
-  assert.is(thirdTask.id, secondTask.id, 'the abandoned one is joined');
+  assert.is(thirdTask.id, secondTask.id, 'the unanswered one is joined');
   assert.is(thirdTask.attempts, 2);
 });
 
@@ -363,7 +363,7 @@ test('(e) employees change their own and unassigned tasks only; Pending shows an
   assert.is(closed.json<TaskView>().assigneeUserId, id(anna));
 });
 
-test("(f) a callback needs a workstation and an abandoned task; a second click is refused naming who calls; the grant holds the task's number for 30 s", async () => {
+test("(f) a callback needs a workstation and an unanswered task; a second click is refused naming who calls; the grant holds the task's number for 30 s", async () => {
   const { app, db } = fixture;
   const missed = await PatientCall.missed();
   const task = await taskOf(missed);
@@ -378,7 +378,7 @@ test("(f) a callback needs a workstation and an abandoned task; a second click i
   await onWorkstation(ben, 'Reception 2');
   await onWorkstation(maria, 'Office');
   response = await asUser(app, maria, 'POST', `/api/tasks/${onLine.id}/callback`);
-  assert.is(response.statusCode, 409, 'not abandoned');
+  assert.is(response.statusCode, 409, 'not unanswered');
   assert.match(response.json<ApiError>().message, /nobody answered/);
 
   response = await asUser(app, anna, 'POST', `/api/tasks/${task.id}/callback`);
@@ -418,7 +418,7 @@ test("(f) a callback needs a workstation and an abandoned task; a second click i
   assert.equal(both.map((r) => r.statusCode).sort(), [201, 409]);
 });
 
-test('a callback moves its task: calling-back with the caller, back to abandoned with the outcome, then on the line, wrap-up and Closed', async () => {
+test('a callback moves its task: calling-back with the caller, back to unanswered with the outcome, then on the line, wrap-up and Closed', async () => {
   const { app } = fixture;
   await onWorkstation(anna, 'Reception 1');
   const task = await taskOf(await PatientCall.missed());
@@ -448,7 +448,7 @@ test('a callback moves its task: calling-back with the caller, back to abandoned
   assert.is((await asUser(app, anna, 'POST', `/api/tasks/${task.id}/close`)).statusCode, 409);
   await callbackEvent(view('ringing', 'cb1'));
   await callbackEvent(view('ended', 'cb1', { outcome: 'no-answer', endedAt: Date.now() }));
-  t = await until((x) => x.status === 'abandoned');
+  t = await until((x) => x.status === 'unanswered');
   assert.is(t.assigneeUserId, undefined);
   assert.equal(t.callbacks, [{ callbackId: 'cb1', userId: id(anna), at: 1_700_000_000_001, outcome: 'no-answer' }]);
   assert.is(t.attempts, 1, 'a callback is not a missed call');
@@ -629,7 +629,7 @@ test('the projector picks up where it stopped: events appended while signaling w
   fixture.app = await buildTestApp(redisUrl);
   await fixture.app.ready();
   const task = await taskOf(call);
-  assert.is(task.status, 'abandoned');
+  assert.is(task.status, 'unanswered');
 });
 
 test('an instance that died holding events: another takes them over (XAUTOCLAIM) and applies them', async () => {

@@ -22,7 +22,7 @@ test('a message left is the outcome voicemail, not an abandoned call, from the q
   assert.is(afterHours.afterHours, true);
 });
 
-test('a hang-up in the voicemail greeting with nothing said is abandoned where the call was', () => {
+test('a hang-up in the voicemail greeting with nothing said is unanswered (issue 16), from the queue or after hours', () => {
   const waited = callRecordOf({
     ...base,
     state: 'abandoned',
@@ -30,9 +30,23 @@ test('a hang-up in the voicemail greeting with nothing said is abandoned where t
     queuedAt: START + 8_000,
     endedAt: START + 20_000,
   });
-  assert.is(waited.outcome, 'abandoned-waiting');
+  assert.is(waited.outcome, 'unanswered');
   const never = callRecordOf({ ...base, state: 'abandoned', abandonedIn: 'voicemail', endedAt: START + 5_000 });
-  assert.is(never.outcome, 'abandoned-intro');
+  assert.is(never.outcome, 'unanswered');
+});
+
+test('issue 16: a hang-up during the intro or the menu is abandoned; in the queue, ringing or the offer unanswered', () => {
+  const end = { endedAt: START + 5_000 };
+  for (const where of ['intro', 'menu'] as const)
+    assert.is(callRecordOf({ ...base, state: 'abandoned', abandonedIn: where, ...end }).outcome, 'abandoned', where);
+  for (const where of ['waiting', 'ringing', 'offer'] as const)
+    assert.is(
+      callRecordOf({ ...base, state: 'abandoned', abandonedIn: where, queuedAt: START + 1_000, ...end }).outcome,
+      'unanswered',
+      where,
+    );
+  // The overflow offer straight after the intro (no queue yet) is past the intro too.
+  assert.is(callRecordOf({ ...base, state: 'abandoned', abandonedIn: 'offer', ...end }).outcome, 'unanswered');
 });
 
 test('the other endings keep their outcomes', () => {

@@ -26,11 +26,18 @@ function withDir(files: string[], check: (dir: string) => void): void {
 
 test('rtpengine is given the .au beside a built-in .wav', () => {
   withDir(
-    ['hold-music.wav', 'hold-music.au', 'intro.wav', 'intro.au', 'prompts/en/closed.wav', 'prompts/en/closed.au'],
+    [
+      'hold-music.wav',
+      'hold-music.au',
+      'prompts/en/intro.wav',
+      'prompts/en/intro.au',
+      'prompts/en/closed.wav',
+      'prompts/en/closed.au',
+    ],
     (dir) => {
       const files = new PromptFiles(dir);
       assert.is(files.holdMusic, path.join(dir, 'hold-music.au'));
-      assert.is(files.intro, path.join(dir, 'intro.au'));
+      assert.is(files.prompt('en', 'intro'), path.join(dir, 'prompts/en/intro.au'));
       assert.is(files.prompt('en', 'closed'), path.join(dir, 'prompts/en/closed.au'));
       assert.is(files.music(null), path.join(dir, 'hold-music.au'));
     },
@@ -60,10 +67,10 @@ test('a .wav replaced in place (newer than the .au beside it) plays, not the old
 });
 
 test('with neither, the .wav is named, so that rtpengine reports the missing file; an .au alone plays', () => {
-  withDir(['intro.au'], (dir) => {
+  withDir(['prompts/en/intro.au'], (dir) => {
     const files = new PromptFiles(dir);
     assert.is(files.holdMusic, path.join(dir, 'hold-music.wav'));
-    assert.is(files.intro, path.join(dir, 'intro.au'));
+    assert.is(files.prompt('en', 'intro'), path.join(dir, 'prompts/en/intro.au'));
   });
 });
 

@@ -72,13 +72,15 @@ test("Pending shows an employee their own and the unassigned tasks, a manager ev
   assert.equal(ids(tabTasks(tasks, 'on-the-line', ben)), ['bens-call']);
 });
 
-test('each status lands in its tab: calling back is on the line, closed and abandoned have their own', () => {
+test('each status lands in its tab: calling back is on the line, closed, unanswered and abandoned have their own', () => {
   const tasks = [
     task('back', { status: 'calling-back', assigneeUserId: 'ben' }),
-    task('gone', { status: 'abandoned', attempts: 2 }),
+    task('missed', { status: 'unanswered', attempts: 2 }),
+    task('gone', { status: 'abandoned', attempts: 1 }),
     task('done', { status: 'closed', closedAt: 5 }),
   ];
   assert.equal(ids(tabTasks(tasks, 'on-the-line', anna)), ['back']);
+  assert.equal(ids(tabTasks(tasks, 'unanswered', anna)), ['missed']);
   assert.equal(ids(tabTasks(tasks, 'abandoned', anna)), ['gone']);
   assert.equal(ids(tabTasks(tasks, 'closed', anna)), ['done']);
   assert.equal(ids(tabTasks(tasks, 'pending', anna)), []);
@@ -101,21 +103,47 @@ test('Closed: the loaded list and the pushed tasks merged, each once in its late
 });
 
 test('ties keep one order: by id', () => {
+  assert.ok(compareTasks('unanswered')(task('a'), task('b')) < 0);
   assert.ok(compareTasks('abandoned')(task('a'), task('b')) < 0);
+});
+
+test('Unanswered lists the callback requests first in their queue order; Abandoned newest change first', () => {
+  const tasks = [
+    task('late-ask', { status: 'unanswered', callbackRequested: true, updatedAt: 50, createdAt: 1 }),
+    task('plain', { status: 'unanswered', updatedAt: 90 }),
+    task('early-ask', { status: 'unanswered', callbackRequested: true, updatedAt: 60, createdAt: 0 }),
+    task('old-intro', { status: 'abandoned', updatedAt: 10 }),
+    task('new-intro', { status: 'abandoned', updatedAt: 20 }),
+  ];
+  assert.equal(ids(tabTasks(tasks, 'unanswered', anna)), ['early-ask', 'late-ask', 'plain']);
+  assert.equal(ids(tabTasks(tasks, 'abandoned', anna)), ['new-intro', 'old-intro']);
 });
 
 test('who may change a task: managers any open one, employees theirs and unassigned ones, nobody a closed one', () => {
   assert.ok(canChangeTask({ status: 'wrap-up', assigneeUserId: 'anna' }, anna));
   assert.ok(!canChangeTask({ status: 'wrap-up', assigneeUserId: 'ben' }, anna));
   assert.ok(canChangeTask({ status: 'abandoned' }, anna));
+  assert.ok(canChangeTask({ status: 'unanswered' }, anna));
   assert.ok(canChangeTask({ status: 'on-the-line', assigneeUserId: 'ben' }, maria));
   assert.ok(!canChangeTask({ status: 'closed', assigneeUserId: 'anna' }, maria));
 });
 
-test("subjects offered: the active ones in the managers' order, plus the task's own even if retired (after them)", () => {
-  const subject = (id: string, createdAt: number, retired = false): Subject => ({ id, name: id, retired, createdAt });
+test("subjects offered: the active ones in the managers' order (by category, then position), plus the task's own even if retired (after them)", () => {
+  const subject = (id: string, position: number, retired = false): Subject => ({
+    id,
+    name: id,
+    retired,
+    category: 'information',
+    position,
+    createdAt: 1,
+  });
   const subjects = new Map(
     [subject('old', 1, true), subject('b', 3), subject('a', 2), subject('gone', 4, true)].map((s) => [s.id, s]),
+  );
+  const booked: Subject = { ...subject('booked', 0), category: 'visit-booked' };
+  assert.equal(
+    subjectChoices(new Map([...subjects, ['booked', booked]]), undefined).map((s) => s.id),
+    ['a', 'b', 'booked'],
   );
   assert.equal(
     subjectChoices(subjects, undefined).map((s) => s.id),

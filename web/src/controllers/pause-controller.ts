@@ -3,6 +3,7 @@ import {
   PAUSE_MAX_MINUTES,
   type AgentStatus,
   type MissedCalls,
+  type PauseReason,
   type TeamMember,
 } from '@deskline/protocol';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
@@ -29,6 +30,8 @@ export class PauseController implements ReactiveController {
   pausedUntil: number | undefined;
   /** Epoch ms at which the pause began (from the API; the push socket does not carry it). */
   pausedAt: number | undefined;
+  /** Why the distribution settings paused the user (a wrap-up, missed rings); undefined for their own pause. */
+  pauseReason: PauseReason | undefined;
   /** A request is under way. */
   pending = false;
   /** Why the last request failed, for the person at the screen; '' when it did not. */
@@ -76,7 +79,7 @@ export class PauseController implements ReactiveController {
     if (member === undefined || member === this.#seenMember) return;
     this.#seenMember = member;
     // The member carries no start; it stays from the API unless the pause is over.
-    this.#apply(member.state === 'paused' ? member.pausedUntil : undefined, this.pausedAt);
+    this.#apply(member.state === 'paused' ? member.pausedUntil : undefined, this.pausedAt, member.pauseReason);
   }
 
   hostDisconnected(): void {
@@ -156,13 +159,15 @@ export class PauseController implements ReactiveController {
   }
 
   #applyStatus(status: AgentStatus): void {
-    this.#apply(status.state === 'paused' ? status.pausedUntil : undefined, status.pausedAt);
+    this.#apply(status.state === 'paused' ? status.pausedUntil : undefined, status.pausedAt, status.pauseReason);
   }
 
-  #apply(pausedUntil: number | undefined, pausedAt: number | undefined): void {
+  #apply(pausedUntil: number | undefined, pausedAt: number | undefined, reason: PauseReason | undefined): void {
     const wasPaused = this.paused;
+    const wrapUp = this.pauseReason === 'wrap-up';
     this.pausedUntil = pausedUntil;
     this.pausedAt = pausedUntil === undefined ? undefined : pausedAt;
+    this.pauseReason = pausedUntil === undefined ? undefined : reason;
     clearTimeout(this.#overdue);
     this.#overdue = undefined;
     if (pausedUntil !== undefined) {
@@ -171,7 +176,8 @@ export class PauseController implements ReactiveController {
     }
     clearTimeout(this.#tick);
     this.#tick = undefined;
-    if (wasPaused) void this.#loadMissed();
+    // A wrap-up is no absence: nobody was missed during it (the server keeps no span for it).
+    if (wasPaused && !wrapUp) void this.#loadMissed();
   }
 
   async #loadMissed(): Promise<void> {

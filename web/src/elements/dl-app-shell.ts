@@ -1,13 +1,15 @@
-import type { PublicUser, Subject, TaskView } from '@deskline/protocol';
+import type { Contact, PublicUser, Subject, TaskView } from '@deskline/protocol';
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { CallbackPolicy } from '../callback-policy.js';
+import { ContactNamesController } from '../controllers/contact-names-controller.js';
 import { LogoutController } from '../controllers/logout-controller.js';
 import { PauseController } from '../controllers/pause-controller.js';
 import { PushController } from '../controllers/push-controller.js';
 import { SoftphoneController } from '../controllers/softphone-controller.js';
 import { WorkstationController } from '../controllers/workstation-controller.js';
 import { logoMark } from '../icons.js';
+import { formatClockTime } from '../format.js';
 import { presenceView } from '../presence.js';
 import { findQueueCall, waitingSince } from '../queue-call.js';
 import { queueFilterIn, rememberQueueFilter, rememberedQueueFilter } from '../queue-filter.js';
@@ -30,11 +32,16 @@ import './dl-queue-list.js';
 import './dl-team-list.js';
 import './dl-registration-status.js';
 import './dl-outbound-policy.js';
+import './dl-outcome-settings.js';
 import './dl-call-plan.js';
+import './dl-distribution.js';
 import './dl-prompts-admin.js';
 import './dl-statistics.js';
+import './dl-staff-admin.js';
 import './dl-subjects-admin.js';
 import './dl-workstations-admin.js';
+import './dl-contacts.js';
+import type { ContactChangeDetail } from './dl-task-card.js';
 import './dl-task-board.js';
 import type { DlSettingsDialog } from './dl-settings-dialog.js';
 import './dl-settings-dialog.js';
@@ -58,23 +65,37 @@ function userMenu(notifications: { checked: boolean; hint?: string }, onWorkstat
 const FINISH_CALL_FIRST = 'Finish the current call before changing workstation.';
 
 /**
- * What the work area shows: the call board for everyone; managers also keep the workstations and the subjects, see
+ * What the work area shows: the call board for everyone; managers also manage the staff and the workstations, keep the subjects, see
  * statistics, set the callback policy and the call plan, and replace the prompts callers hear.
  */
-type View = 'board' | 'workstations' | 'subjects' | 'statistics' | 'callback-policy' | 'call-plan' | 'prompts';
+type View =
+  | 'board'
+  | 'contacts'
+  | 'staff'
+  | 'workstations'
+  | 'subjects'
+  | 'statistics'
+  | 'callback-policy'
+  | 'call-plan'
+  | 'prompts'
+  | 'distribution';
 
-const VIEWS: ReadonlyArray<{ id: View; label: string }> = [
-  { id: 'board', label: 'Call board' },
+/** `employees`: an employee sees this view too (the others are managers' only). */
+const VIEWS: ReadonlyArray<{ id: View; label: string; employees?: true }> = [
+  { id: 'board', label: 'Call board', employees: true },
+  { id: 'contacts', label: 'Contacts', employees: true },
+  { id: 'staff', label: 'Staff' },
   { id: 'workstations', label: 'Workstations' },
   { id: 'subjects', label: 'Subjects' },
   { id: 'statistics', label: 'Statistics' },
   { id: 'callback-policy', label: 'Callback policy' },
   { id: 'call-plan', label: 'Call plan' },
   { id: 'prompts', label: 'Prompts' },
+  { id: 'distribution', label: 'Distribution' },
 ];
 
 /**
- * The app after login: a header with the product name, the managers' views (Call board, Workstations, Subjects,
+ * The app after login: a header with the product name, the managers' views (Call board, Staff, Workstations, Subjects,
  * Statistics, Callback policy, Call plan, Prompts) and the user panel (with the user's own status dot), the grey pause band while incoming
  * calls are paused, and the work area below: whether calls can reach this person, the call in this
  * browser, the calls missed during a pause, the workstation and pause pickers when asked for, then the
@@ -255,7 +276,7 @@ export class DlAppShell extends LitElement {
   /** The pause picker was opened from the user menu. */
   @state() private pausing = false;
 
-  /** The view a manager chose; everyone else always sees the board. */
+  /** The view chosen; an employee sees only the views open to employees. */
   @state() private view: View = 'board';
 
   /** The queue filter chosen in this browser ('' = all queues); in force only while the plan has that queue. */
@@ -274,6 +295,8 @@ export class DlAppShell extends LitElement {
     },
   });
   #push = new PushController(this, () => this.api);
+  /** The names of the board's patients (issue 16, item 5). */
+  #contacts = new ContactNamesController(this, () => this.api);
   #workstation = new WorkstationController(
     this,
     () => this.api,
@@ -295,11 +318,28 @@ export class DlAppShell extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     super.willUpdate(changed);
+    this.#noticeForcedOff();
     // Only calls that arrive once the board is live are announced (the first look learns the others).
     if (this.#push.status !== 'connected') return;
+    this.#contacts.watch(this.#push.tasks);
+    this.#contacts.watch(this.#push.closedTasks);
     const announcement = this.#newCalls.look(this.#push.tasks);
     if (announcement !== '') this.announcement = announcement;
   }
+
+  /**
+   * A manager took this user off their workstation (pushed as their team entry): the workstation is
+   * read again, which lets the phone go and offers the picker, and the header says who did it.
+   */
+  #noticeForcedOff(): void {
+    const forcedOff = this.user === undefined ? undefined : this.#push.member(this.user.id)?.forcedOff;
+    if (forcedOff === undefined || forcedOff.at === this.#forcedOffSeen) return;
+    this.#forcedOffSeen = forcedOff.at;
+    if (this.#workstation.workstation !== undefined) void this.#workstation.load();
+  }
+
+  /** The `forcedOff.at` already acted on. */
+  #forcedOffSeen: number | undefined;
 
   /** Shows another view; an announcement already made is not carried into the next view's live region. */
   #show(view: View): void {
@@ -311,7 +351,8 @@ export class DlAppShell extends LitElement {
   protected override render() {
     const user = this.user;
     if (user === undefined) return nothing;
-    const view = user.role === 'manager' ? this.view : 'board';
+    const views = VIEWS.filter((v) => user.role === 'manager' || v.employees);
+    const view = views.some((v) => v.id === this.view) ? this.view : 'board';
     const me = this.#push.member(user.id);
     const presence = me === undefined ? undefined : presenceView(me);
     const pause = this.#pause;
@@ -319,9 +360,9 @@ export class DlAppShell extends LitElement {
       <header>
         <span class="brand">${logoMark}Deskline</span>
         ${
-          user.role === 'manager'
+          views.length > 1
             ? html`<nav aria-label="Views">
-              ${VIEWS.map(
+              ${views.map(
                 (view) => html`<button
                   type="button"
                   aria-current=${view.id === this.view ? 'page' : nothing}
@@ -353,12 +394,21 @@ export class DlAppShell extends LitElement {
             ?can-extend=${pause.canExtend}
             ?pending=${pause.pending}
             .error=${this.pausing ? '' : pause.error}
+            .reason=${pause.pauseReason}
             @pause-extend=${() => void pause.extend()}
             @pause-end=${() => void pause.resume()}
           ></dl-pause-panel>`
           : nothing
       }
       ${this.#logout.error === '' ? nothing : html`<p class="alert" role="alert">${this.#logout.error}</p>`}
+      ${
+        me?.forcedOff === undefined || this.#workstation.workstation !== undefined
+          ? nothing
+          : html`<p class="alert" role="alert">
+            ${me.forcedOff.by} took you off your workstation at ${formatClockTime(me.forcedOff.at)}: calls no longer
+            ring here. Choose a workstation to take calls again.
+          </p>`
+      }
       <dl-notifications-notice
         .notifications=${this.#phone.notifications}
         @allow-notifications=${() => void this.#phone.allowNotifications()}
@@ -384,6 +434,8 @@ export class DlAppShell extends LitElement {
 
   #renderView(user: PublicUser, view: View) {
     switch (view) {
+      case 'staff':
+        return html`<dl-staff-admin .api=${this.api} .team=${this.#push.team}></dl-staff-admin>`;
       case 'workstations':
         return html`<dl-workstations-admin .api=${this.api}></dl-workstations-admin>`;
       case 'subjects':
@@ -395,11 +447,22 @@ export class DlAppShell extends LitElement {
       case 'statistics':
         return html`<dl-statistics .api=${this.api}></dl-statistics>`;
       case 'callback-policy':
-        return html`<dl-outbound-policy .api=${this.api}></dl-outbound-policy>`;
+        return html`<dl-outbound-policy .api=${this.api}></dl-outbound-policy>
+          <dl-outcome-settings .api=${this.api}></dl-outcome-settings>`;
       case 'call-plan':
         return html`<dl-call-plan .api=${this.api}></dl-call-plan>`;
       case 'prompts':
         return html`<dl-prompts-admin .api=${this.api}></dl-prompts-admin>`;
+      case 'contacts':
+        return html`<dl-contacts
+          .api=${this.api}
+          .userRole=${user.role}
+          @contact-change=${(event: CustomEvent<Contact>) => this.#contacts.put(event.detail)}
+          @contact-delete=${(event: CustomEvent<string>) => this.#contacts.forget(event.detail)}
+          @contacts-import=${() => this.#contacts.reset()}
+        ></dl-contacts>`;
+      case 'distribution':
+        return html`<dl-distribution .api=${this.api} .team=${this.#push.team}></dl-distribution>`;
       case 'board':
         return html`<dl-task-board
           .tasks=${this.#push.tasks}
@@ -413,7 +476,10 @@ export class DlAppShell extends LitElement {
           .announcement=${this.announcement}
           .queues=${this.#push.queues}
           .queueFilter=${queueFilterIn(this.queueChoice, this.#push.queues)}
+          .contacts=${this.#contacts.byNumber}
           .api=${this.api}
+          @contact-change=${(event: CustomEvent<ContactChangeDetail>) =>
+            this.#contacts.put(event.detail.contact, event.detail.number)}
           @queue-filter-change=${this.#onQueueFilter}
           @task-change=${(event: CustomEvent<TaskView>) => this.#push.putTask(event.detail)}
           @call-back=${this.#callback.place}

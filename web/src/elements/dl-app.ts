@@ -1,4 +1,4 @@
-import type { PublicUser, SessionInfo } from '@deskline/protocol';
+import { SETUP_LINK_FRAGMENT, type PublicUser, type SessionInfo } from '@deskline/protocol';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { ApiRequestError, SESSION_ENDED_EVENT, apiClient, type ApiClient } from '../services/api-client.js';
@@ -11,13 +11,29 @@ const debug = log('dl:app');
 
 const SESSION_ENDED_NOTICE = 'Your session has ended. Please log in again.';
 
-type View = { name: 'starting' } | { name: 'login'; notice: string } | { name: 'shell'; user: PublicUser };
+type View =
+  { name: 'starting' } | { name: 'login'; notice: string; setupToken?: string } | { name: 'shell'; user: PublicUser };
+
+/**
+ * The token of a setup link the page was opened with (`/#setup=…`), taken out of the address at once,
+ * so that it stays in neither the history nor the address bar.
+ */
+function takeSetupToken(): string | undefined {
+  const prefix = `#${SETUP_LINK_FRAGMENT}`;
+  const { hash } = location;
+  if (!hash.startsWith(prefix)) return undefined;
+  history.replaceState(null, '', `${location.pathname}${location.search}`);
+  return decodeURIComponent(hash.slice(prefix.length)) || undefined;
+}
 
 /**
  * The root of the app. On start it asks GET /api/me who is logged in and shows the app shell, or the
  * login page when nobody is. It switches views on `login` (from dl-login-page), on `logout` (from
  * dl-app-shell), and when the API client reports that the session has ended; it keeps the shown
  * user and the CSRF token current on `user-change` and `session-renew` (from the settings).
+ *
+ * Opened with a setup link (docs/managers.md, "Staff"), it shows the login page's form for a new
+ * password instead, which logs in.
  *
  * Set `api` before the element is connected; the session check starts on connect.
  */
@@ -40,7 +56,9 @@ export class DlApp extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     this.api.addEventListener(SESSION_ENDED_EVENT, this.#onSessionEnded);
-    void this.#checkSession();
+    const setupToken = takeSetupToken();
+    if (setupToken === undefined) void this.#checkSession();
+    else this.view = { name: 'login', notice: '', setupToken };
   }
 
   override disconnectedCallback(): void {
@@ -56,7 +74,12 @@ export class DlApp extends LitElement {
         return nothing;
       case 'login':
         return html`
-          <dl-login-page .api=${this.api} .notice=${this.view.notice} @login=${this.#onLogin}></dl-login-page>
+          <dl-login-page
+            .api=${this.api}
+            .notice=${this.view.notice}
+            .setupToken=${this.view.setupToken}
+            @login=${this.#onLogin}
+          ></dl-login-page>
         `;
       case 'shell':
         return html`

@@ -11,10 +11,12 @@ const debug = log('dl:login');
 
 /**
  * The login form. Posts the credentials to POST /api/auth/login and shows the server's message when
- * it refuses them (wrong password, lockout with the time to retry, …).
+ * it refuses them (wrong password, lockout with the time to retry, …). With `setupToken` (a one-time
+ * setup link was opened: docs/managers.md, "Staff"), it asks for a new password twice instead, and
+ * POST /api/auth/setup sets it and logs in.
  *
  * @fires login - `CustomEvent<SessionInfo>`, bubbles and composed: the server accepted the credentials
- *   and `detail` is the new session.
+ *   (or the new password) and `detail` is the new session.
  */
 @customElement('dl-login-page')
 export class DlLoginPage extends LitElement {
@@ -104,6 +106,9 @@ export class DlLoginPage extends LitElement {
   /** The client used to log in. */
   @property({ attribute: false }) api: ApiClient = apiClient;
 
+  /** The token of the setup link the page was opened with; the form then sets a password. */
+  @property({ attribute: false }) setupToken: string | undefined;
+
   /** Shown in the alert until the next attempt, e.g. why the previous session ended. */
   @property() notice = '';
 
@@ -112,14 +117,16 @@ export class DlLoginPage extends LitElement {
 
   @state() private submitting = false;
 
-  @query('#email') private emailInput!: HTMLInputElement;
+  @query('#email') private emailInput!: HTMLInputElement | null;
   @query('#password') private passwordInput!: HTMLInputElement;
+  @query('#repeat') private repeatInput!: HTMLInputElement | null;
 
   protected override firstUpdated(): void {
-    this.emailInput.focus();
+    (this.emailInput ?? this.passwordInput).focus();
   }
 
   protected override render() {
+    if (this.setupToken !== undefined) return this.#renderSetup();
     return html`
       <main>
         <h1>${logoMark}Deskline</h1>
@@ -148,20 +155,54 @@ export class DlLoginPage extends LitElement {
     `;
   }
 
+  #renderSetup() {
+    return html`
+      <main>
+        <h1>${logoMark}Deskline</h1>
+        <p class="intro">Choose your password: 12 to 128 characters. Then you are logged in.</p>
+        <form @submit=${this.#onSubmit}>
+          <p class="alert" role="alert">${this.error ?? this.notice}</p>
+          <div class="field">
+            <label for="password">New password</label>
+            <input id="password" name="password" type="password" autocomplete="new-password" required />
+          </div>
+          <div class="field">
+            <label for="repeat">Repeat the new password</label>
+            <input id="repeat" name="repeat" type="password" autocomplete="new-password" required />
+          </div>
+          <button class="primary" type="submit" ?disabled=${this.submitting}>Set password and log in</button>
+        </form>
+      </main>
+    `;
+  }
+
+  /** The login, or with a setup link the new password; both answer a session. */
+  #ask(): Promise<SessionInfo> {
+    const password = this.passwordInput.value;
+    if (this.setupToken === undefined)
+      return this.api.login({ body: { email: this.emailInput?.value ?? '', password } }, { reportSessionEnd: false });
+    return this.api.setupAccount({ body: { token: this.setupToken, password } }, { reportSessionEnd: false });
+  }
+
   async #onSubmit(event: SubmitEvent): Promise<void> {
     event.preventDefault();
     if (this.submitting) return;
-    const credentials = { email: this.emailInput.value, password: this.passwordInput.value };
+    if (this.repeatInput && this.repeatInput.value !== this.passwordInput.value) {
+      this.error = 'The two passwords are not the same.';
+      this.repeatInput.focus();
+      return;
+    }
     this.submitting = true;
     this.error = '';
     try {
-      const session = await this.api.login({ body: credentials }, { reportSessionEnd: false });
+      const session = await this.#ask();
       debug('logged in as', session.user.email);
       this.dispatchEvent(new CustomEvent<SessionInfo>('login', { detail: session, bubbles: true, composed: true }));
     } catch (error) {
       debug('login failed', error);
       this.error = errorMessage(error);
       this.passwordInput.value = '';
+      if (this.repeatInput) this.repeatInput.value = '';
       this.passwordInput.focus();
     } finally {
       this.submitting = false;

@@ -1,4 +1,4 @@
-import { PAUSE_EXTEND_MINUTES } from '@deskline/protocol';
+import { PAUSE_EXTEND_MINUTES, type PauseReason } from '@deskline/protocol';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { formatClockTime, formatCountdown, isoDuration } from '../format.js';
@@ -7,7 +7,8 @@ import { alertStyles, controlStyles, secondaryButtonStyles } from '../styles/sha
 /**
  * The grey band at the top of the app while incoming calls are paused: the time left (a countdown
  * that the host's pause controller turns over every second), when the pause ends, "+5 minutes" and
- * "I'm back".
+ * "I'm back". A wrap-up after a call (the distribution settings) shows "Wrap-up" and "Ready now"
+ * instead; a pause after unanswered rings says so.
  *
  * @fires pause-extend - `Event`, bubbles and composed: "+5 minutes".
  * @fires pause-end - `Event`, bubbles and composed: "I'm back".
@@ -79,19 +80,40 @@ export class DlPausePanel extends LitElement {
 
   @property() error = '';
 
+  /** Why the distribution settings paused the user; undefined for a pause they chose. */
+  @property() reason: PauseReason | undefined;
+
   protected override render() {
+    const wrapUp = this.reason === 'wrap-up';
+    const title = wrapUp
+      ? 'Wrap-up after the call'
+      : this.reason === 'no-answer'
+        ? 'Incoming calls paused: calls rang unanswered'
+        : 'Incoming calls paused';
     return html`
       <section aria-labelledby="paused-title">
         <div class="what">
-          <h2 id="paused-title">Incoming calls paused</h2>
+          <h2 id="paused-title">${title}</h2>
+          ${
+            this.reason === 'no-answer'
+              ? html`<span class="why">Your workstation did not answer several calls in a row, so Deskline paused it.
+                  Press "I'm back" when you are at your desk.</span>`
+              : nothing
+          }
           <span class="until">Your workstation rings again at ${formatClockTime(this.until)}.</span>
         </div>
         <time role="timer" aria-label="Time left" datetime=${isoDuration(this.remaining)}>${formatCountdown(this.remaining)}</time>
         <div class="actions">
-          <button class="secondary" type="button" ?disabled=${this.pending || !this.canExtend} @click=${this.#onExtend}>
-            +${PAUSE_EXTEND_MINUTES} minutes
+          ${
+            wrapUp
+              ? nothing
+              : html`<button class="secondary" type="button" ?disabled=${this.pending || !this.canExtend} @click=${this.#onExtend}>
+                  +${PAUSE_EXTEND_MINUTES} minutes
+                </button>`
+          }
+          <button class="secondary" type="button" ?disabled=${this.pending} @click=${this.#onEnd}>
+            ${wrapUp ? 'Ready now' : "I'm back"}
           </button>
-          <button class="secondary" type="button" ?disabled=${this.pending} @click=${this.#onEnd}>I'm back</button>
         </div>
         ${this.error === '' ? nothing : html`<p class="alert" role="alert">${this.error}</p>`}
       </section>

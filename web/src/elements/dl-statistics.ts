@@ -1,4 +1,9 @@
-import { CALLBACK_OUTCOMES, type DayStatistics, type StatisticsFigures } from '@deskline/protocol';
+import {
+  CALLBACK_OUTCOMES,
+  SUBJECT_CATEGORY_NAMES,
+  type DayStatistics,
+  type StatisticsFigures,
+} from '@deskline/protocol';
 import { LitElement, css, html, nothing, svg, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { formatMinutesSeconds } from '../format.js';
@@ -25,8 +30,8 @@ const SERIES = [
 
 /** The ways a call ends unanswered (StatisticsFigures): every call that was not answered has one of them. */
 const NOT_ANSWERED = [
-  { key: 'abandonedDuringIntro', label: 'Hung up during the intro' },
-  { key: 'abandonedWhileWaiting', label: 'Hung up while waiting' },
+  { key: 'abandoned', label: 'Abandoned (hung up during the intro)' },
+  { key: 'unanswered', label: 'Unanswered (hung up waiting or ringing)' },
   { key: 'closed', label: 'Heard the closed message' },
   { key: 'callbackRequested', label: 'Asked for a callback' },
   { key: 'voicemail', label: 'Left a voicemail message' },
@@ -216,6 +221,11 @@ export class DlStatistics extends LitElement {
         font-weight: 700;
       }
 
+      th.subject {
+        padding-left: 1.5rem;
+        font-weight: 400;
+      }
+
       .note {
         margin: 0;
         color: var(--dl-color-text-muted);
@@ -364,7 +374,40 @@ export class DlStatistics extends LitElement {
         Waiting time runs from the end of the intro to the answer, or to the hang-up of a patient nobody answered. A person's row
         counts the calls they answered, their waits, and their callbacks.
       </p>
-      ${this.#renderNotAnswered(stats)}
+      ${this.#renderNotAnswered(stats)} ${this.#renderCategories(stats)}
+    `;
+  }
+
+  /** The tasks closed that day under each subject category, with its subjects below it. */
+  #renderCategories(stats: DayStatistics) {
+    return html`
+      <table class="categories">
+        <caption>
+          Tasks closed on ${stats.date}, by subject category
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col">Category and subject</th>
+            <th scope="col">Tasks closed</th>
+          </tr>
+        </thead>
+        ${stats.categories.map(
+          (category) => html`<tbody>
+            <tr class="total">
+              <th scope="row">${SUBJECT_CATEGORY_NAMES[category.category]}</th>
+              <td>${category.closed}</td>
+            </tr>
+            ${category.subjects.map(
+              (subject) => html`<tr>
+                <th scope="row" class="subject">
+                  <span class="visually-hidden">${SUBJECT_CATEGORY_NAMES[category.category]}: </span>${subject.name}
+                </th>
+                <td>${subject.closed}</td>
+              </tr>`,
+            )}
+          </tbody>`,
+        )}
+      </table>
     `;
   }
 

@@ -1,8 +1,11 @@
 import {
+  DEFAULT_OUTCOME_SETTINGS,
   TASK_TABS,
+  type OutcomeSettings,
   type Subject,
   type TaskTab,
   type TaskView,
+  type Contact,
   type TeamMember,
   type Workstation,
 } from '@deskline/protocol';
@@ -25,6 +28,7 @@ const TAB_LABELS: Record<TaskTab, string> = {
   pending: 'Pending',
   'on-the-line': 'On the line',
   closed: 'Closed',
+  unanswered: 'Unanswered',
   abandoned: 'Abandoned',
 };
 
@@ -32,7 +36,8 @@ const EMPTY: Record<TaskTab, string> = {
   pending: 'No patients waiting and nothing to wrap up',
   'on-the-line': 'Nobody is on the line',
   closed: 'No closed tasks',
-  abandoned: 'No abandoned calls',
+  unanswered: 'No unanswered calls',
+  abandoned: 'No calls abandoned during the intro',
 };
 
 /** How many closed tasks the Closed tab asks for. */
@@ -44,9 +49,11 @@ type ClosedList =
   | { state: 'failed'; message: string };
 
 /**
- * The call board: the clinic's tasks in four tabs, each with its count. Pending: the calls coming in
+ * The call board: the clinic's tasks in five tabs, each with its count. Pending: the calls coming in
  * (intro, waiting, ringing) and the wrap-ups; On the line: calls in progress and callbacks; Closed;
- * Abandoned: patients nobody answered, to call back. Tasks come live from the push socket, filed with
+ * Unanswered: patients nobody answered, to call back; Abandoned: patients who hung up during the
+ * intro, with Call back only when managers turned that on (GET /api/settings/outcomes, read when the
+ * board is shown, when the push socket is back and whenever a missed-calls tab is opened). Tasks come live from the push socket, filed with
  * `taskTab` and `taskVisibleTo`; the Closed tab also reads GET /api/tasks?tab=closed whenever it is
  * opened, and again when the push socket is back while it is open. The shell says what to announce
  * to screen readers (`announcement`, "New call from …"): it watches for new calls in every view, and
@@ -183,16 +190,27 @@ export class DlTaskBoard extends LitElement {
   /** What the board's live region says to screen readers: the shell's "New call from …". */
   @property({ attribute: false }) announcement = '';
 
+  /** The patients' contacts, by number as the tasks spell it (ContactNamesController). */
+  @property({ attribute: false }) contacts: ReadonlyMap<string, Contact> = new Map();
+
   @state() private tab: TaskTab = 'pending';
   @state() private closed: ClosedList = { state: 'idle' };
+  @state() private outcomeSettings: OutcomeSettings = DEFAULT_OUTCOME_SETTINGS;
 
   #clock = new ClockController(this);
   #teamById = new Map<string, TeamMember>();
   #closedRequest: AbortController | undefined;
+  #settingsRequest: AbortController | undefined;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.#loadOutcomeSettings();
+  }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.#closedRequest?.abort();
+    this.#settingsRequest?.abort();
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -201,6 +219,7 @@ export class DlTaskBoard extends LitElement {
     // pushed, so the open Closed tab reads its list again.
     const reconnected = changed.has('connected') && changed.get('connected') === false && this.connected;
     if (reconnected && this.tab === 'closed') void this.#loadClosed();
+    if (reconnected) void this.#loadOutcomeSettings();
   }
 
   #tasksOf(tab: TaskTab): TaskView[] {
@@ -256,7 +275,7 @@ export class DlTaskBoard extends LitElement {
   }
 
   #renderList(tasks: readonly TaskView[]) {
-    // Closed and abandoned tasks show no running time: their cards need not re-render every second.
+    // Closed, unanswered and abandoned tasks show no running time: their cards need not re-render every second.
     const now = this.tab === 'pending' || this.tab === 'on-the-line' ? this.#clock.now : 0;
     return html`<ul aria-label=${TAB_LABELS[this.tab]}>
       ${repeat(
@@ -270,7 +289,9 @@ export class DlTaskBoard extends LitElement {
             .workstations=${this.workstations}
             .viewer=${this.viewer}
             .callbackBlocked=${this.callbackBlocked}
+            .outcomeSettings=${this.outcomeSettings}
             .queueName=${this.#queueNameOf(task)}
+            .contact=${this.contacts.get(task.patient)}
             .now=${now}
             .api=${this.api}
           ></dl-task-card>
@@ -301,6 +322,19 @@ export class DlTaskBoard extends LitElement {
   #select(tab: TaskTab): void {
     this.tab = tab;
     if (tab === 'closed') void this.#loadClosed();
+    if (tab === 'unanswered' || tab === 'abandoned') void this.#loadOutcomeSettings();
+  }
+
+  /** Whether Abandoned tasks get Call back; on a failure the last known answer stays (the server checks anyway). */
+  async #loadOutcomeSettings(): Promise<void> {
+    this.#settingsRequest?.abort();
+    const request = new AbortController();
+    this.#settingsRequest = request;
+    try {
+      this.outcomeSettings = await this.api.outcomeSettings({ signal: request.signal });
+    } catch (err) {
+      if (!request.signal.aborted) debug('outcome settings not read', err);
+    }
   }
 
   // The tabs pattern of WAI-ARIA: arrows move between tabs (and select them), Home and End too.

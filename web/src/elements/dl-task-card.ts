@@ -1,8 +1,14 @@
 import {
+  SUBJECT_CATEGORIES,
+  SUBJECT_CATEGORY_NAMES,
+  DEFAULT_OUTCOME_SETTINGS,
   TASK_COMMENT_MAX_LENGTH,
   isCallable,
   isWithheld,
+  statusMayBeCalledBack,
+  type OutcomeSettings,
   voicemailAudioPath,
+  type Contact,
   type ReportProblemRequest,
   type Subject,
   type TaskView,
@@ -25,11 +31,19 @@ import {
 } from '../task-board.js';
 import { alertStyles, controlStyles, primaryButtonStyles, secondaryButtonStyles } from '../styles/shared-styles.js';
 import { taskFormStyles } from '../styles/task-form-styles.js';
+import type { SaveCallerDetail } from './dl-save-caller.js';
 import './dl-problem-report.js';
+import './dl-save-caller.js';
 import './dl-task-stage.js';
 
 /** A comment is saved this long after the last keystroke (and at once when the field is left). */
 const COMMENT_SAVE_DELAY_MS = 800;
+
+/** A contact saved from a task: the contact, and the number as the task spells it. */
+export interface ContactChangeDetail {
+  contact: Contact;
+  number: string;
+}
 
 export const CHOOSE_SUBJECT_TO_CLOSE = 'Choose a subject to close this task';
 
@@ -47,13 +61,15 @@ const PHONE_NOT_READY =
 /**
  * One task of the call board: the patient's number (or "Number withheld"), the stage of the call
  * (intro, waiting with a running time, ringing at whom, on the line with whom and for how long, wrap-up,
- * closed, or the missed calls and callback attempts of an abandoned task) and, when the viewer may act
+ * closed, or the missed calls and callback attempts of an unanswered or abandoned task) and, when the viewer may act
  * on it, the subject, the comment (saved as it is typed), "Report a problem", "Close" (only with a
  * subject) and "Call back". Each action asks the server through `api` and reports its outcome on the
  * card; the three editors (subject, comment, problem report) save through one AutosaveController each.
  *
  * @fires task-change - `CustomEvent<TaskView>`, bubbles and composed: the server answered a change
  *   with the task's new version (before its push arrives).
+ * @fires contact-change - `CustomEvent<ContactChangeDetail>`, bubbles and composed: "Save this caller"
+ *   saved the patient's number as a contact.
  * @fires call-back - `CustomEvent<CallBackDetail>`, bubbles, composed and cancelable: the server
  *   granted a callback; the browser's phone should call `target` now. Cancel it when the phone cannot:
  *   the card says so.
@@ -101,8 +117,12 @@ export class DlTaskCard extends LitElement {
         border-left-color: var(--dl-color-primary);
       }
 
-      article.abandoned {
+      article.unanswered {
         border-left-color: var(--dl-color-danger);
+      }
+
+      article.abandoned {
+        border-left-color: var(--dl-color-paused);
       }
 
       article.closed {
@@ -122,6 +142,12 @@ export class DlTaskCard extends LitElement {
         font-size: 1.125rem;
         font-variant-numeric: tabular-nums;
         overflow-wrap: anywhere;
+      }
+
+      h3 .contact-number {
+        font-weight: normal;
+        font-size: 0.875rem;
+        color: var(--dl-muted, #555);
       }
 
       .withheld {
@@ -207,6 +233,9 @@ export class DlTaskCard extends LitElement {
   /** Why this viewer cannot call patients back ('' when they can). */
   @property({ attribute: false }) callbackBlocked = '';
 
+  /** Whether Abandoned tasks get Call back (managers' setting; Unanswered ones always do). */
+  @property({ attribute: false }) outcomeSettings: OutcomeSettings = DEFAULT_OUTCOME_SETTINGS;
+
   /** The name of the call plan queue its call is in, while the board shows every queue ('' for none). */
   @property({ attribute: false }) queueName = '';
 
@@ -215,7 +244,12 @@ export class DlTaskCard extends LitElement {
 
   @property({ attribute: false }) api: ApiClient = apiClient;
 
+  /** The patient's contact (a name for the number), when there is one. */
+  @property({ attribute: false }) contact: Contact | undefined;
+
   @state() private reporting = false;
+  @state() private savingCaller = false;
+  @state() private saveCallerError = '';
   @state() private busy: 'closing' | 'calling' | undefined;
   @state() private actionError = '';
 
@@ -269,13 +303,29 @@ export class DlTaskCard extends LitElement {
       <article part="card" class="${task.status}${ringing ? ' ringing' : ''}" aria-labelledby="number">
         <div class="head">
           <h3 id="number">
-            ${withheld ? html`<span class="withheld">Number withheld</span>` : task.patient}
+            ${
+              withheld
+                ? html`<span class="withheld">Number withheld</span>`
+                : this.contact
+                  ? html`${this.contact.name} <span class="contact-number">${task.patient}</span>`
+                  : task.patient
+            }
           </h3>
           ${this.queueName === '' ? nothing : html`<span class="queue">${this.queueName}</span>`}
           ${this.#renderRunningTime()}
         </div>
         <dl-task-stage .task=${task} .subjects=${this.subjects} .team=${this.team} .workstations=${this.workstations}></dl-task-stage>
         ${this.#renderVoicemail()}
+        ${
+          withheld || this.contact
+            ? nothing
+            : html`<dl-save-caller
+              .number=${task.patient}
+              ?saving=${this.savingCaller}
+              .error=${this.saveCallerError}
+              @save-caller=${this.#onSaveCaller}
+            ></dl-save-caller>`
+        }
         ${this.#renderWork()}
       </article>
     `;
@@ -325,8 +375,8 @@ export class DlTaskCard extends LitElement {
       ${task.comment ? html`<p class="detail">Comment: ${task.comment}</p>` : nothing}`;
     }
     const subjectId = this.#shownSubject();
-    const closable = task.status === 'wrap-up' || task.status === 'abandoned';
-    const callable = task.status === 'abandoned' && isCallable(task.patient);
+    const closable = task.status === 'wrap-up' || task.status === 'unanswered' || task.status === 'abandoned';
+    const callable = statusMayBeCalledBack(task.status, this.outcomeSettings) && isCallable(task.patient);
     const problem = this.#problem.state;
     return html`
       <div class="fields">
@@ -334,12 +384,19 @@ export class DlTaskCard extends LitElement {
           <label for="subject">Subject</label>
           <select id="subject" class="subject" @change=${this.#onSubjectChange}>
             <option value="" ?selected=${subjectId === undefined}>Choose a subject</option>
-            ${subjectChoices(this.subjects, subjectId).map(
-              (subject) =>
-                html`<option value=${subject.id} ?selected=${subject.id === subjectId}>
-                  ${subject.retired ? `${subject.name} (retired)` : subject.name}
-                </option>`,
-            )}
+            ${SUBJECT_CATEGORIES.map((category) => {
+              const choices = subjectChoices(this.subjects, subjectId).filter((s) => s.category === category);
+              return choices.length === 0
+                ? nothing
+                : html`<optgroup label=${SUBJECT_CATEGORY_NAMES[category]}>
+                    ${choices.map(
+                      (subject) =>
+                        html`<option value=${subject.id} ?selected=${subject.id === subjectId}>
+                          ${subject.retired ? `${subject.name} (retired)` : subject.name}
+                        </option>`,
+                    )}
+                  </optgroup>`;
+            })}
             ${
               subjectId !== undefined && !this.subjects.has(subjectId)
                 ? html`<option value=${subjectId} selected>A retired subject</option>`
@@ -410,6 +467,26 @@ export class DlTaskCard extends LitElement {
       ${reported ? html`<p class="hint" role="status">Problem reported. Thank you.</p>` : nothing}
     </div>`;
   }
+
+  #onSaveCaller = async (event: CustomEvent<SaveCallerDetail>): Promise<void> => {
+    const number = this.task.patient;
+    this.savingCaller = true;
+    this.saveCallerError = '';
+    try {
+      const contact = await this.api.createContact({ body: { number, ...event.detail } });
+      this.dispatchEvent(
+        new CustomEvent<ContactChangeDetail>('contact-change', {
+          detail: { contact, number },
+          bubbles: true,
+          composed: true,
+        }),
+      );
+    } catch (error) {
+      this.saveCallerError = errorMessage(error);
+    } finally {
+      this.savingCaller = false;
+    }
+  };
 
   #renderCallBack() {
     if (this.callbackBlocked !== '') {

@@ -7,7 +7,7 @@ import { CALLBACK_OUTCOME_LABELS, subjectLabel } from '../task-board.js';
 /**
  * Where a task's call stands, in words: intro, waiting, ringing at which workstation and whom, on the
  * line with whom and since when, calling back, wrap-up, closed (by whom, with its subject and
- * comment), or the missed calls of an abandoned task; with what the patient's previous task was
+ * comment), or the missed calls of an unanswered or abandoned task; with what the patient's previous task was
  * about and the callback attempts. Its lines take part in the layout of the card around it.
  */
 @customElement('dl-task-stage')
@@ -82,6 +82,7 @@ export class DlTaskStage extends LitElement {
           <p class="detail">Subject: ${task.subjectId === undefined ? 'none' : subjectLabel(this.subjects, task.subjectId)}</p>
           ${task.comment ? html`<p class="detail">Comment: ${task.comment}</p>` : nothing}
           ${this.#renderAttempts()}`;
+      case 'unanswered':
       case 'abandoned': {
         const call = task.call;
         const last = call?.endedAt ?? call?.startedAt ?? task.updatedAt;
@@ -102,7 +103,7 @@ export class DlTaskStage extends LitElement {
           return html`<p class="stage callback-requested">Asked for a callback</p>
             <p class="detail">Last call at ${formatClockTime(last)}, ${how}</p>
             ${this.#renderLastTime()} ${this.#renderAttempts()}`;
-        return html`<p class="stage">Abandoned: ${task.attempts === 1 ? '1 missed call' : `${task.attempts} missed calls`}</p>
+        return html`<p class="stage">${task.status === 'abandoned' ? 'Abandoned' : 'Unanswered'}: ${task.attempts === 1 ? '1 missed call' : `${task.attempts} missed calls`}</p>
           <p class="detail">Last call at ${formatClockTime(last)}, ${how}</p>
           ${this.#renderLastTime()} ${this.#renderAttempts()}`;
       }

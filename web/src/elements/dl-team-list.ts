@@ -128,6 +128,7 @@ export class DlTeamList extends LitElement {
         <span class="who">
           <span class="name">${member.displayName}${member.userId === this.selfId ? html` <span class="where">(you)</span>` : nothing}</span>
           <span class="where">${member.workstation?.name ?? 'No workstation'}</span>
+          ${member.state === 'paused' && member.pauseReason !== undefined ? html`<span class="where">${presence.label}</span>` : nothing}
         </span>
       </li>
     `;

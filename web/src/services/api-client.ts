@@ -120,6 +120,13 @@ export class ApiClient extends EventTarget implements RouteMethods {
   readonly listUsers = this.#route(API_ROUTES.listUsers);
   readonly createUser = this.#route(API_ROUTES.createUser);
   readonly disableUser = this.#route(API_ROUTES.disableUser);
+  readonly enableUser = this.#route(API_ROUTES.enableUser);
+  readonly setUserRole = this.#route(API_ROUTES.setUserRole);
+  /** A setup link or a generated password, answered once; ends the user's sessions. */
+  readonly resetUserPassword = this.#route(API_ROUTES.resetUserPassword);
+  readonly forceOffWorkstation = this.#route(API_ROUTES.forceOffWorkstation);
+  /** The setup link's page: sets the password and logs in (no session yet, like login). */
+  readonly setupAccount = this.#route(API_ROUTES.setupAccount);
   readonly listWorkstations = this.#route(API_ROUTES.listWorkstations);
   readonly createWorkstation = this.#route(API_ROUTES.createWorkstation);
   readonly renameWorkstation = this.#route(API_ROUTES.renameWorkstation);
@@ -143,14 +150,19 @@ export class ApiClient extends EventTarget implements RouteMethods {
   readonly listSubjects = this.#route(API_ROUTES.listSubjects);
   readonly createSubject = this.#route(API_ROUTES.createSubject);
   readonly renameSubject = this.#route(API_ROUTES.renameSubject);
+  readonly reorderSubjects = this.#route(API_ROUTES.reorderSubjects);
   readonly retireSubject = this.#route(API_ROUTES.retireSubject);
   readonly restoreSubject = this.#route(API_ROUTES.restoreSubject);
   readonly outboundPolicy = this.#route(API_ROUTES.outboundPolicy);
   readonly setOutboundPolicy = this.#route(API_ROUTES.setOutboundPolicy);
+  readonly outcomeSettings = this.#route(API_ROUTES.outcomeSettings);
+  readonly setOutcomeSettings = this.#route(API_ROUTES.setOutcomeSettings);
   /** The call plan and CLINIC_TIME_ZONE (managers). */
   readonly callPlan = this.#route(API_ROUTES.callPlan);
   /** 400: the problems, one per line of the error's message; the stored plan is unchanged. */
   readonly setCallPlan = this.#route(API_ROUTES.setCallPlan);
+  readonly distribution = this.#route(API_ROUTES.distribution);
+  readonly setDistribution = this.#route(API_ROUTES.setDistribution);
   /** What a caller would hear at `at` (ISO date-time), by the stored plan. */
   readonly previewCallPlan = this.#route(API_ROUTES.previewCallPlan);
   /** Every prompt in every language: built-in or uploaded (managers). Previews load promptAudioUrl(). */
@@ -174,6 +186,19 @@ export class ApiClient extends EventTarget implements RouteMethods {
   readonly closeTask = this.#route(API_ROUTES.closeTask);
   /** Asks for a one-time callback target; the browser's phone then calls `target`. */
   readonly startCallback = this.#route(API_ROUTES.startCallback);
+  /** The clinic's contacts (names for patients' numbers), by name. */
+  readonly listContacts = this.#route(API_ROUTES.listContacts);
+  /** 409 when the number is a contact already. */
+  readonly createContact = this.#route(API_ROUTES.createContact);
+  readonly updateContact = this.#route(API_ROUTES.updateContact);
+  /** Managers. */
+  readonly deleteContact = this.#route(API_ROUTES.deleteContact);
+  /** The contacts of numbers as calls carry them, each with the spelling asked. */
+  readonly lookupContacts = this.#route(API_ROUTES.lookupContacts);
+  /** Managers: what importing the CSV file (the Blob) would do; stores nothing. */
+  readonly previewContactImport = this.#route(API_ROUTES.previewContactImport);
+  /** Managers: imports the CSV file (the Blob), all or nothing. */
+  readonly importContacts = this.#route(API_ROUTES.importContacts);
 
   /** The method of one route: its arguments and answer are typed by the route's schemas. */
   #route<R extends ApiRoute>(route: R): RouteCall<R> {

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
 import { OutboundPolicyStore } from '@deskline/outbound-policy';
-import { CallPlanStore } from '@deskline/store';
+import { CallPlanStore, ContactStore, DistributionStore } from '@deskline/store';
 import { PromptUploadStore } from '@deskline/store';
+import { OutcomeSettingsStore } from '@deskline/store';
 import type { Config } from '../../config.js';
 import { AccountService } from '../../services/account-service.js';
+import { SetupLinks } from '../../services/setup-links.js';
 import { AgentService } from '../../services/agent-service.js';
+import { ContactService } from '../../services/contact-service.js';
 import { LoginLimiter, loginLimitsFrom } from '../../services/login-limiter.js';
 import { ProfileStore } from '../../services/profile-store.js';
 import { PromptLibrary } from '../../services/prompt-library.js';
@@ -32,10 +35,15 @@ declare module 'fastify' {
     team: TeamService;
     subjects: SubjectStore;
     outboundPolicy: OutboundPolicyStore;
+    /** Whether Abandoned tasks may be called back (docs/managers.md, "Call outcomes"). */
+    outcomeSettings: OutcomeSettingsStore;
     callPlan: CallPlanStore;
+    distribution: DistributionStore;
     prompts: PromptLibrary;
     /** Voicemail messages: metadata and audio files (RECORDINGS_DIR). */
     voicemail: VoicemailService;
+    /** Patients' names for their numbers (issue 16, item 5). */
+    contacts: ContactService;
   }
 }
 
@@ -60,23 +68,41 @@ export default fp(
     app.decorate('team', new TeamService(app.redis, app.workstations, app.presence));
     app.decorate('loginLimiter', new LoginLimiter(app.redis, loginLimitsFrom(config)));
     app.decorate('loginMetrics', { verifications: 0, refusals: 0 });
-    app.decorate('accounts', new AccountService(app.users, app.sessions, app.agents, app.loginLimiter));
+    app.decorate(
+      'accounts',
+      new AccountService(app.users, app.sessions, app.agents, app.loginLimiter, new SetupLinks(app.redis)),
+    );
     app.decorate('profiles', new ProfileStore(app.redis));
     app.decorate('subjects', new SubjectStore(app.redis));
     app.decorate('voicemail', new VoicemailService(app.redis, config.RECORDINGS_DIR));
+    app.decorate('contacts', new ContactService(new ContactStore(app.redis), config.CLINIC_COUNTRY));
     // Here rather than onReady: Redis has just answered the connect, and a failure stops the start
     // with the error instead of surfacing in the first request.
     const created = await app.subjects.ensureDefaults();
     if (created > 0) app.log.info({ created }, 'default subjects created');
+    const migrated = await app.subjects.migrateCategories();
+    if (migrated > 0) app.log.info({ migrated }, 'subjects stored before categories put under one');
     app.decorate('outboundPolicy', new OutboundPolicyStore(app.redis, config.CLINIC_COUNTRY));
     app.decorate('prompts', new PromptLibrary(new PromptUploadStore(app.redis), config.MEDIA_DIR, config.PROMPTS_DIR));
     const promptsProblem = await app.prompts.uploadProblem();
     if (promptsProblem !== undefined) {
       app.log.warn({ promptsDir: config.PROMPTS_DIR }, `managers' prompt uploads will fail: ${promptsProblem}`);
+    } else {
+      // Uploads of an older Deskline get the .au rtpengine plays evenly; in the background (sox, a few
+      // ms a file), since the sip app plays their WAV meanwhile.
+      void app.prompts.addMissingAu().then(
+        ({ written, failed }) => {
+          if (written > 0) app.log.info({ written }, 'uploaded prompts given the .au rtpengine plays');
+          if (failed.length > 0) app.log.warn({ failed }, 'uploaded prompts sox could not convert; their WAV plays');
+        },
+        (err: unknown) => app.log.warn({ err }, 'could not check the uploaded prompts for their .au'),
+      );
     }
     // Kamailio reads the policy's prefixes from Redis: they must be there before the first callback.
     await app.outboundPolicy.ensure();
     app.decorate('callPlan', new CallPlanStore(app.redis));
+    app.decorate('outcomeSettings', new OutcomeSettingsStore(app.redis));
+    app.decorate('distribution', new DistributionStore(app.redis));
   },
   { name: 'stores', dependencies: ['redis'] },
 );

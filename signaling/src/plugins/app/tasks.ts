@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
+import { migrateCallRecordOutcomes } from '@deskline/store';
 import { RetentionSweep } from '../../services/retention.js';
 import { TaskProjector } from '../../services/task-projector.js';
 import { TaskStore } from '../../services/task-store.js';
@@ -21,6 +22,12 @@ const SWEEP_EVERY_MS = 60 * 60_000;
 export default fp(
   async (app, opts: { retentionDays: number }) => {
     app.decorate('tasks', new TaskStore(app.redis, { retentionDays: opts.retentionDays }));
+    // Records written before issue 16 (Abandoned vs Unanswered, docs/call-board.md "Outcomes") are
+    // rewritten before the first event is projected or the first statistics read.
+    const migratedTasks = await app.tasks.migrateOutcomes();
+    const { rewritten } = await migrateCallRecordOutcomes(app.redis);
+    if (migratedTasks > 0 || rewritten > 0)
+      app.log.info({ tasks: migratedTasks, callRecords: rewritten }, 'outcomes of before issue 16 migrated');
     const consumer = `signaling-${randomUUID()}`;
     const reader = app.redis.duplicate({ connectionName: 'signaling-tasks' });
     reader.on('error', (err: Error) => app.log.debug({ err: err.message }, 'tasks reader: Redis connection problem'));

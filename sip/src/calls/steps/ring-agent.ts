@@ -34,6 +34,8 @@ export interface RingAgentOptions {
   callId: string;
   /** The patient's number, shown by the workstation. */
   callerNumber: string;
+  /** The patient's name from the clinic's contacts, shown instead of the number's display name. */
+  callerName?: string;
   timeoutMs: number;
   log: Logger;
   /** The agent answered and media is connected (hold music still playing). The leg is the caller's now. */
@@ -63,7 +65,7 @@ export class RingAgentStep implements CallStep {
   }
 
   async start(): Promise<void> {
-    const { media, dialer, agent, callId, callerNumber, timeoutMs, log } = this.options;
+    const { media, dialer, agent, callId, callerNumber, callerName, timeoutMs, log } = this.options;
     const prepared = this.options.prepared;
     // A prepared offer that failed is asked again, for the same branch.
     const sdp = prepared
@@ -73,7 +75,13 @@ export class RingAgentStep implements CallStep {
     if (this.over) return;
     const leg = new AgentLeg(
       dialer,
-      { user: agent.sipUser, callerNumber, sdp, extraHeaders: [`${QUEUE_CALL_ID_HEADER}: ${callId}`] },
+      {
+        user: agent.sipUser,
+        callerNumber,
+        ...(callerName !== undefined ? { callerName } : {}),
+        sdp,
+        extraHeaders: [`${QUEUE_CALL_ID_HEADER}: ${callId}`],
+      },
       {
         onAnswered: (answer) => void this.answered(leg, answer),
         onFailed: (statusCode, reasonPhrase) => this.fail({ reason: 'refused', statusCode, reasonPhrase }),

@@ -1,7 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { CallRecord, CallbackView, StatisticsFigures } from '@deskline/protocol';
-import { computeDayStatistics, p90NearestRank } from '@deskline/signaling/services/statistics';
+import {
+  compareSubjects,
+  type CallRecord,
+  type CallbackView,
+  type StatisticsFigures,
+  type Subject,
+} from '@deskline/protocol';
+import { categoryStatistics, computeDayStatistics, p90NearestRank } from '@deskline/signaling/services/statistics';
 
 const ZONE = 'Europe/Warsaw';
 /** 2026-03-10 00:00 in Warsaw (UTC+1). */
@@ -15,7 +21,7 @@ function call(
   start: number,
   options: { waitMs?: number; agent?: string } = {},
 ): CallRecord {
-  const queuedAt = outcome === 'abandoned-intro' ? undefined : start + 10_000;
+  const queuedAt = outcome === 'abandoned' ? undefined : start + 10_000;
   const end = (queuedAt ?? start + 5_000) + (options.waitMs ?? 0);
   return {
     id,
@@ -58,8 +64,8 @@ test('an empty day: every count 0, no waiting figures, no users, 24 empty hours'
   const empty: StatisticsFigures = {
     received: 0,
     answered: 0,
-    abandonedDuringIntro: 0,
-    abandonedWhileWaiting: 0,
+    abandoned: 0,
+    unanswered: 0,
     closed: 0,
     callbackRequested: 0,
     voicemail: 0,
@@ -74,7 +80,49 @@ test('an empty day: every count 0, no waiting figures, no users, 24 empty hours'
     total: empty,
     users: [],
     hours: Array.from({ length: 24 }, (_, hour) => ({ hour, received: 0, answered: 0, abandoned: 0 })),
+    categories: [
+      { category: 'information', closed: 0, subjects: [] },
+      { category: 'visit-booked', closed: 0, subjects: [] },
+      { category: 'visit-not-booked', closed: 0, subjects: [] },
+    ],
   });
+});
+
+test("tasks closed by category: each subject's tasks under its category, in the managers' order; retired subjects count, unknown ones do not", () => {
+  const subject = (id: string, category: Subject['category'], position: number, retired = false): Subject => ({
+    id,
+    name: id.toUpperCase(),
+    retired,
+    category,
+    position,
+    createdAt: 0,
+  });
+  const subjects = [
+    subject('prices', 'information', 2),
+    subject('hours', 'information', 1),
+    subject('booked', 'visit-booked', 3),
+    subject('old', 'visit-booked', 4, true),
+    subject('idle', 'visit-not-booked', 5),
+  ].sort(compareSubjects);
+  assert.equal(categoryStatistics(['prices', 'hours', 'prices', 'old', 'booked', 'old', 'gone'], subjects), [
+    {
+      category: 'information',
+      closed: 3,
+      subjects: [
+        { subjectId: 'hours', name: 'HOURS', closed: 1 },
+        { subjectId: 'prices', name: 'PRICES', closed: 2 },
+      ],
+    },
+    {
+      category: 'visit-booked',
+      closed: 3,
+      subjects: [
+        { subjectId: 'booked', name: 'BOOKED', closed: 1 },
+        { subjectId: 'old', name: 'OLD', closed: 2 },
+      ],
+    },
+    { category: 'visit-not-booked', closed: 0, subjects: [] },
+  ]);
 });
 
 test('a day: totals, a row per user who answered or called back (sorted by name), waits, callbacks, hours', () => {
@@ -82,10 +130,10 @@ test('a day: totals, a row per user who answered or called back (sorted by name)
     call('a1', 'answered', at(8, 5), { waitMs: 10_000, agent: 'anna' }),
     call('a2', 'answered', at(8, 40), { waitMs: 30_000, agent: 'anna' }),
     call('a3', 'answered', at(9, 15), { waitMs: 50_000, agent: 'ben' }),
-    call('i1', 'abandoned-intro', at(9, 20)),
-    call('i2', 'abandoned-intro', at(23, 59)),
-    call('w1', 'abandoned-waiting', at(10), { waitMs: 90_000 }),
-    call('w2', 'abandoned-waiting', at(10, 30), { waitMs: 20_000 }),
+    call('i1', 'abandoned', at(9, 20)),
+    call('i2', 'abandoned', at(23, 59)),
+    call('w1', 'unanswered', at(10), { waitMs: 90_000 }),
+    call('w2', 'unanswered', at(10, 30), { waitMs: 20_000 }),
   ];
   const callbacks = [
     callback('c1', 'ben', 'answered'),
@@ -108,8 +156,8 @@ test('a day: totals, a row per user who answered or called back (sorted by name)
   assert.equal(day.total, {
     received: 7,
     answered: 3,
-    abandonedDuringIntro: 2,
-    abandonedWhileWaiting: 2,
+    abandoned: 2,
+    unanswered: 2,
     closed: 0,
     callbackRequested: 0,
     voicemail: 0,
@@ -130,8 +178,8 @@ test('a day: totals, a row per user who answered or called back (sorted by name)
   assert.equal(anna, {
     received: 0,
     answered: 2,
-    abandonedDuringIntro: 0,
-    abandonedWhileWaiting: 0,
+    abandoned: 0,
+    unanswered: 0,
     closed: 0,
     callbackRequested: 0,
     voicemail: 0,
@@ -160,7 +208,7 @@ test('a day: totals, a row per user who answered or called back (sorted by name)
 });
 
 test('an abandoned call that was ringing someone does not count for them', () => {
-  const ringing: CallRecord = { ...call('w', 'abandoned-waiting', at(9), { waitMs: 5000 }) };
+  const ringing: CallRecord = { ...call('w', 'unanswered', at(9), { waitMs: 5000 }) };
   const day = computeDayStatistics({
     date: '2026-03-10',
     timeZone: ZONE,
@@ -193,6 +241,6 @@ test("the call plan's outcomes (issue 15): closed calls, callback requests and v
   assert.is(day.total.closed, 2);
   assert.is(day.total.callbackRequested, 1);
   assert.is(day.total.voicemail, 2);
-  assert.is(day.total.abandonedWhileWaiting, 0, 'none is a missed call');
-  assert.is(day.total.abandonedDuringIntro, 0);
+  assert.is(day.total.unanswered, 0, 'none is a missed call');
+  assert.is(day.total.abandoned, 0);
 });

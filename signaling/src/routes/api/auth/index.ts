@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { API_ROUTES, SESSION_COOKIE } from '@deskline/protocol';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { API_ROUTES, SESSION_COOKIE, type SessionInfo } from '@deskline/protocol';
 import { ClientError } from '../../../errors.js';
 import { authenticated } from '../../../plugins/app/auth.js';
 import { describeWait, retryAfterSeconds, type LimitScope } from '../../../services/login-limiter.js';
 import { needsRehash, verifyAgainstDummy, verifyPassword } from '../../../services/passwords.js';
-import { normalizeEmail, toPublicUser } from '../../../services/user-store.js';
+import { normalizeEmail, toPublicUser, type StoredUser } from '../../../services/user-store.js';
 
 /** What the login form shows for each refusing limit; each says when to try again. */
 const REFUSALS: Record<LimitScope, (wait: string) => string> = {
@@ -14,6 +15,15 @@ const REFUSALS: Record<LimitScope, (wait: string) => string> = {
 };
 
 const auth: FastifyPluginAsyncTypebox = async (app) => {
+  /** Logs the user in: a new session id at every login, so that a session id planted before login is worthless after it. */
+  const startSession = async (request: FastifyRequest, reply: FastifyReply, user: StoredUser): Promise<SessionInfo> => {
+    const previous = request.cookies[SESSION_COOKIE];
+    if (previous) await app.sessions.destroy(previous);
+    const session = await app.sessions.create(user.id);
+    reply.setSessionCookie(session);
+    return { user: toPublicUser(user), csrfToken: session.csrfToken };
+  };
+
   app.post(
     '/login',
     {
@@ -47,13 +57,20 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
       if (user.disabled) throw new ClientError(403, 'This account is disabled. Ask a manager to enable it.');
 
       if (needsRehash(user.passwordHash)) await app.users.rehash(user.id, request.body.password);
-      // A new session id at every login: a session id planted before login is worthless after it.
-      const previous = request.cookies[SESSION_COOKIE];
-      if (previous) await app.sessions.destroy(previous);
-      const session = await app.sessions.create(user.id);
       request.log.info({ userId: user.id }, 'login');
-      reply.setSessionCookie(session);
-      return { user: toPublicUser(user), csrfToken: session.csrfToken };
+      return startSession(request, reply, user);
+    },
+  );
+
+  // A setup link (docs/managers.md, "Staff"): the user sets their password and is logged in. Public:
+  // the token is the proof; a CSRF token cannot exist before a session, and the Origin check applies.
+  app.post(
+    '/setup',
+    { config: { access: 'public' }, schema: API_ROUTES.setupAccount.schema },
+    async (request, reply) => {
+      const user = await app.accounts.completeSetup(request.body.token, request.body.password);
+      request.log.info({ userId: user.id }, 'password set with a setup link; login');
+      return startSession(request, reply, user);
     },
   );
 

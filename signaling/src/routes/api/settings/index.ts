@@ -13,6 +13,7 @@ import type { Config } from '../../../config.js';
 import { ClientError } from '../../../errors.js';
 import { authenticated } from '../../../plugins/app/auth.js';
 import { callPlanProblems } from '../../../services/call-plan-check.js';
+import distribution from './distribution.js';
 import prompts, { holdMusic } from './prompts.js';
 
 /** The largest call plan body: 200 closures and 9 queues of up to 500 members fit. */
@@ -22,12 +23,14 @@ const CALL_PLAN_BODY_LIMIT = 512 * 1024;
  * The clinic's settings that managers change in the panel: the outbound policy of callbacks
  * (docs/security.md, "Callbacks: the outbound policy"): which numbers may be called back, how many
  * callbacks an employee may start a day, and how long one may last; the call plan
- * (docs/call-plan.md): opening hours, closures, queues, what a caller hears; and the prompts and
+ * (docs/call-plan.md): opening hours, closures, queues, what a caller hears; whether Abandoned calls
+ * may be called back (docs/managers.md, "Call outcomes"); and the prompts and
  * hold music callers hear (./prompts.ts).
  */
 const settings: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   await app.register(prompts, { prefix: '/prompts' });
   await app.register(holdMusic, { prefix: '/hold-music' });
+  await app.register(distribution, { prefix: '/distribution' });
   const timeZone = config.CLINIC_TIME_ZONE;
   const respond = (policy: OutboundPolicy): OutboundPolicyResponse => ({
     policy,
@@ -54,6 +57,22 @@ const settings: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
       // For clinic IT: who widened (or narrowed) what the clinic's trunk may dial.
       request.log.warn({ userId: user.id, policy }, 'outbound policy changed');
       return respond(policy);
+    },
+  );
+
+  // Everyone logged in reads it: the board shows Call back on Abandoned tasks by it.
+  app.get('/outcomes', { config: { access: 'session' }, schema: API_ROUTES.outcomeSettings.schema }, async () =>
+    app.outcomeSettings.get(),
+  );
+
+  app.put(
+    '/outcomes',
+    { config: { access: 'manager' }, schema: API_ROUTES.setOutcomeSettings.schema },
+    async (request) => {
+      const { user } = authenticated(request);
+      const saved = await app.outcomeSettings.set(request.body);
+      request.log.info({ userId: user.id, settings: saved }, 'outcome settings changed');
+      return saved;
     },
   );
 

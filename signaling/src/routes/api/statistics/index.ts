@@ -8,7 +8,7 @@ import { StatisticsService } from '../../../services/statistics.js';
  * the call records and callbacks of that day in CLINIC_TIME_ZONE.
  */
 const statistics: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  const service = new StatisticsService(app.redis, app.users, config.CLINIC_TIME_ZONE);
+  const service = new StatisticsService(app.redis, app.users, app.subjects, config.CLINIC_TIME_ZONE);
 
   app.get(
     '/',

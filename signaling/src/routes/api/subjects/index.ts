@@ -3,9 +3,10 @@ import { API_ROUTES } from '@deskline/protocol';
 import { ClientError } from '../../../errors.js';
 
 /**
- * What calls are about (issue 5): everyone lists the subjects (the active ones to choose from, and with
- * `all` the retired ones that old tasks still name); managers add,
- * rename, retire and restore them. Each change is pushed to every panel (SubjectStore announces it).
+ * What calls are about (issue 5), under three fixed categories (issue 16): everyone lists the subjects
+ * (the active ones to choose from, and with `all` the retired ones that old tasks still name);
+ * managers add, rename, move to another category, reorder, retire and restore them. Each change is
+ * pushed to every panel (SubjectRecords announces it).
  */
 const subjects: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', { config: { access: 'session' }, schema: API_ROUTES.listSubjects.schema }, async (request) => {
@@ -34,14 +35,29 @@ const subjects: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { id } = request.params;
-      if (request.body.name === undefined) {
-        const subject = await app.subjects.get(id);
-        if (!subject) throw new ClientError(404, 'No such subject.');
-        return subject;
+      const { name, category } = request.body;
+      let subject = await app.subjects.get(id);
+      if (!subject) throw new ClientError(404, 'No such subject.');
+      if (name !== undefined) {
+        subject = await app.subjects.rename(id, name);
+        request.log.info({ subjectId: id }, 'subject renamed');
       }
-      const subject = await app.subjects.rename(id, request.body.name);
-      request.log.info({ subjectId: id }, 'subject renamed');
+      if (category !== undefined && category !== subject.category) {
+        subject = await app.subjects.move(id, category);
+        request.log.info({ subjectId: id, category }, 'subject moved');
+      }
       return subject;
+    },
+  );
+
+  app.post(
+    '/reorder',
+    { config: { access: 'manager' }, schema: API_ROUTES.reorderSubjects.schema },
+    async (request) => {
+      const { category, ids } = request.body;
+      const subjects = await app.subjects.reorder(category, ids);
+      request.log.info({ category }, 'subjects reordered');
+      return subjects;
     },
   );
 

@@ -4,6 +4,7 @@ import {
   CALLBACK_TARGET_PREFIX,
   TASK_LIST_DEFAULT_LIMIT,
   isWithheld,
+  statusMayBeCalledBack,
   taskVisibleTo,
   type CallbackStartResponse,
   type TaskView,
@@ -155,7 +156,13 @@ const tasks: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
       const sipUser = workstationSipUser(workstation);
       if (workstation.kind !== 'browser' || !sipUser)
         throw new ClientError(409, `${workstation.name} is a desk phone; call back from a browser workstation.`);
-      if (task.status !== 'abandoned') throw new ClientError(409, 'Only a task nobody answered can be called back.');
+      if (!statusMayBeCalledBack(task.status, await app.outcomeSettings.get()))
+        throw new ClientError(
+          409,
+          task.status === 'abandoned'
+            ? 'The patient hung up during the intro: the clinic does not call back abandoned calls.'
+            : 'Only a task nobody answered can be called back.',
+        );
       if (isWithheld(task.patient)) throw new ClientError(409, 'The number was withheld; it cannot be called back.');
       // The outbound policy (docs/security.md): the sip app and Kamailio check the number again.
       const policy = await app.outboundPolicy.get();
