@@ -8,12 +8,15 @@ import {
   CreatedWorkstationSchema,
   HealthSchema,
   LoginBodySchema,
+  RenameWorkstationBodySchema,
   PublicUserSchema,
   SelectWorkstationBodySchema,
   SessionInfoSchema,
   SipCredentialsSchema,
   UserParamsSchema,
   WorkstationListItemSchema,
+  WorkstationParamsSchema,
+  WorkstationSchema,
 } from './api.js';
 import { CallbackStartSchema } from './callbacks.js';
 import {
@@ -249,6 +252,31 @@ export const API_ROUTES = {
     schema: {
       body: CreateWorkstationBodySchema,
       response: { 201: CreatedWorkstationSchema, ...errorResponses, 409: ApiErrorSchema },
+    },
+  },
+  renameWorkstation: {
+    method: 'PATCH',
+    path: '/api/workstations/:id',
+    schema: {
+      params: WorkstationParamsSchema,
+      body: RenameWorkstationBodySchema,
+      response: { 200: WorkstationSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema },
+    },
+  },
+  removeWorkstation: {
+    method: 'DELETE',
+    path: '/api/workstations/:id',
+    schema: {
+      params: WorkstationParamsSchema,
+      response: { 204: NoContentSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema },
+    },
+  },
+  resetWorkstationSipPassword: {
+    method: 'POST',
+    path: '/api/workstations/:id/sip-password',
+    schema: {
+      params: WorkstationParamsSchema,
+      response: { 200: CreatedWorkstationSchema, ...errorResponses, 404: ApiErrorSchema, 409: ApiErrorSchema },
     },
   },
 

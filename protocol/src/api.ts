@@ -108,6 +108,10 @@ export const WorkstationListItemSchema = Type.Composite([
     holder: Type.Optional(Type.Object({ userId: Type.String(), displayName: Type.String() })),
     /** Whether Kamailio has a registration for the workstation's SIP user now (the desk phone, or a browser on it). */
     registered: Type.Boolean(),
+    /** When Kamailio last accepted a REGISTER of its SIP user (epoch ms), registered now or not. */
+    lastSeenAt: Type.Optional(Type.Integer()),
+    /** The User-Agent header of that REGISTER: the phone's make and firmware, or the browser's SIP stack. */
+    userAgent: Type.Optional(Type.String()),
   }),
 ]);
 export type WorkstationListItem = Static<typeof WorkstationListItemSchema>;
@@ -130,6 +134,14 @@ export const CreateWorkstationBodySchema = Type.Object(
     // The format is checked by the store, so that the API and the CLI give the same message.
     sipUser: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   },
+  { additionalProperties: false },
+);
+
+export const WorkstationParamsSchema = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+/** PATCH /api/workstations/:id: a new name (the id, and so the history, stays). */
+export const RenameWorkstationBodySchema = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 60 }) },
   { additionalProperties: false },
 );
 

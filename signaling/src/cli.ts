@@ -75,7 +75,12 @@ Commands:
   workstation reset-sip-password --name N [--sip-user U]
                                   give a desk phone a new SIP password, printed once (and the SIP
                                   user U, or phone-<n>, if it was created without one)
-  workstation list [--json]
+  workstation rename --name N --to NEW
+                                  rename a workstation; its history and SIP user stay
+  workstation remove --name N     remove a workstation and revoke its SIP credentials at once; whoever
+                                  is on it is taken off it, but not during a call (refused)
+  workstation list [--json]       list workstations, with whether each is registered, when it last
+                                  registered and its user agent
   subject list [--json]           list the subjects calls are filed under, by category (information,
                                   visit-booked, visit-not-booked) in their order, retired ones last
   subject create --name N [--category C]
@@ -301,13 +306,14 @@ async function main(argv: string[]): Promise<void> {
       if (!subject) throw new ClientError(404, `No subject named "${name}".`);
       return subject.id;
     };
-    const accounts = new AccountService(
-      users,
-      sessions,
-      new AgentService(redis, workstations),
-      limiter,
-      new SetupLinks(redis),
-    );
+    const agents = new AgentService(redis, workstations);
+    const accounts = new AccountService(users, sessions, agents, limiter, new SetupLinks(redis));
+    const workstationByName = async () => {
+      const name = required(values.name, 'name');
+      const found = await workstations.findByName(name);
+      if (!found) throw new ClientError(404, `No workstation named "${name}".`);
+      return found;
+    };
     /** --setup-link or --generate-password, or undefined for a password typed in. */
     const setup = (): CredentialSetup | undefined => {
       if (values['setup-link'] && values['generate-password'])
@@ -443,20 +449,52 @@ async function main(argv: string[]): Promise<void> {
         break;
       }
       case 'workstation reset-sip-password': {
-        const name = required(values.name, 'name');
-        const found = await workstations.findByName(name);
-        if (!found) throw new ClientError(404, `No workstation named "${name}".`);
-        const ws = await workstations.resetSipPassword(found.id, values['sip-user']);
+        const ws = await workstations.resetSipPassword((await workstationByName()).id, values['sip-user']);
         console.log(`New SIP password for "${ws.name}"; the phone needs it for its next registration.`);
         console.log(deskPhoneAccount(ws.sipUser, ws.sipPassword, config.SIP_DOMAIN));
         break;
       }
+      case 'workstation rename': {
+        const ws = await workstations.rename((await workstationByName()).id, required(values.to, 'to'));
+        console.log(`Renamed workstation to "${ws.name}".`);
+        break;
+      }
+      case 'workstation remove': {
+        const { workstation, takenOff } = await agents.removeWorkstation(
+          (await workstationByName()).id,
+          async (id) => (await users.get(id))?.displayName ?? 'another user',
+        );
+        const holder = takenOff === undefined ? undefined : await users.get(takenOff);
+        console.log(
+          `Removed workstation "${workstation.name}"${workstation.sipUser === undefined ? '' : `; the SIP user ${workstation.sipUser} can no longer register`}.`,
+        );
+        if (takenOff !== undefined) console.log(`${holder?.displayName ?? 'Its user'} was taken off it.`);
+        break;
+      }
       case 'workstation list': {
-        const list = await workstations.list();
+        const list = (await workstations.listWithStatus()).map(
+          ({ workstation, registered, lastSeenAt, userAgent }) => ({
+            ...workstation,
+            registered,
+            ...(lastSeenAt === undefined ? {} : { lastSeenAt, userAgent }),
+          }),
+        );
         if (values.json) console.log(JSON.stringify(list));
         else
           for (const ws of list)
-            console.log(`${ws.name.padEnd(24)} ${ws.kind.padEnd(10)} ${(ws.sipUser ?? '').padEnd(12)} ${ws.id}`);
+            console.log(
+              [
+                ws.name.padEnd(24),
+                ws.kind.padEnd(10),
+                (ws.sipUser ?? '').padEnd(12),
+                (ws.registered ? 'registered' : 'not registered').padEnd(14),
+                `last seen ${ws.lastSeenAt === undefined ? 'never' : new Date(ws.lastSeenAt).toISOString()}`.padEnd(34),
+                ws.id,
+                ws.userAgent ?? '',
+              ]
+                .join(' ')
+                .trimEnd(),
+            );
         break;
       }
       case 'subject list': {

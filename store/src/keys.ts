@@ -23,6 +23,11 @@ export const RedisKeys = {
   /** string with TTL, written by Kamailio on REGISTER: the workstation's current SIP contact */
   sipRegistration: (sipUser: string) => `sip-registration:${sipUser}`,
   /**
+   * hash {userAgent, at (epoch s)}, written by Kamailio on every successful REGISTER and kept after the
+   * registration ends: what a manager sees as the workstation's user agent and "last seen"
+   */
+  sipRegistrationSeen: (sipUser: string) => `sip-registration-seen:${sipUser}`,
+  /**
    * set with TTL, written by signaling, read by Kamailio: the auth usernames ("<expiry>:ws-<id>") of
    * the browser credentials still valid for this SIP user, those issued to the workstation's current
    * holder (docs/security.md)

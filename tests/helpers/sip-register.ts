@@ -5,7 +5,7 @@
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { header, type SipMessage } from './sip-message.js';
-import type { SipEndpoint } from './sip-endpoint.js';
+import type { SipEndpoint, SipUdpEndpoint } from './sip-endpoint.js';
 
 const md5 = (text: string): string => createHash('md5').update(text).digest('hex');
 
@@ -125,4 +125,33 @@ export async function register(endpoint: SipEndpoint, options: RegisterOptions):
     headers: [...extra, ['Authorization', authorization]],
   });
   return { response: await endpoint.finalResponse(second, options.timeoutMs), challenge, callId: first.callId };
+}
+
+/** A desk phone's SIP account and where its registrar is: what a manager types into the phone. */
+export interface DeskPhoneAccount {
+  registrar: { host: string; sipPort: number; domain: string };
+  sipUser: string;
+  password: string;
+}
+
+/**
+ * A desk phone on its own UDP port (or `endpoint`'s, for a refresh or an unregistration from the same
+ * contact) REGISTERs as `account`, with the phone's User-Agent; resolves with the registrar's final
+ * status (200 registered, 401 a wrong or revoked password).
+ */
+export async function registerDeskPhone(
+  account: DeskPhoneAccount,
+  options: { endpoint: SipUdpEndpoint; expires?: number; userAgent?: string },
+): Promise<number> {
+  const { endpoint } = options;
+  const { response } = await register(endpoint, {
+    user: account.sipUser,
+    domain: account.registrar.domain,
+    username: account.sipUser,
+    password: account.password,
+    contact: `sip:${account.sipUser}@${endpoint.localAddress}:${endpoint.localPort}`,
+    expires: options.expires ?? 300,
+    ...(options.userAgent === undefined ? {} : { userAgent: options.userAgent }),
+  });
+  return response.status ?? 0;
 }

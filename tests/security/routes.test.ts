@@ -21,7 +21,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import { CSRF_HEADER, SESSION_COOKIE, type Subject, type TaskView } from '@deskline/protocol';
+import { CSRF_HEADER, SESSION_COOKIE, type Subject, type TaskView, type Workstation } from '@deskline/protocol';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { buildTestApp, createUser, loginOk, type LoggedIn } from '../helpers/signaling.js';
 import { wrapUpTask } from '../helpers/board-tasks.js';
@@ -89,8 +89,10 @@ declare(
   '/api/subjects/reorder',
   '/api/subjects/:id/retire',
   '/api/subjects/:id/restore',
+  '/api/workstations/:id/sip-password',
 );
 declare('manager', 'PATCH', '/api/subjects/:id');
+declare('manager', 'PATCH,DELETE', '/api/workstations/:id');
 declare('manager', 'POST', '/api/users/:id/enable', '/api/users/:id/password', '/api/users/:id/force-off');
 declare('manager', 'PUT', '/api/users/:id/role');
 declare('manager', 'GET,HEAD', '/api/statistics');
@@ -256,6 +258,8 @@ let ben: LoggedIn;
 /** Ben's things, which Anna (and an anonymous caller) go after. */
 let bensTask: TaskView;
 let subject: Subject;
+/** The clinic's desk phone, which no employee may rename, remove or give a new SIP password. */
+let deskPhone: Workstation;
 let routes: Route[];
 /** A voicemail message of Ben's task, and the folder its audio is in. */
 let bensVoicemailId: string;
@@ -283,6 +287,7 @@ function concrete(route: Route): string {
     if (route.path.startsWith('/api/users/')) return ben.info.user.id;
     if (route.path.startsWith('/api/tasks/')) return bensTask.id;
     if (route.path.startsWith('/api/subjects/')) return subject.id;
+    if (route.path.startsWith('/api/workstations/')) return deskPhone.id;
     if (route.path.startsWith('/api/voicemail/')) return bensVoicemailId;
     throw new Error(`${route.path}: give the suite a real id for this parameter`);
   });
@@ -300,6 +305,7 @@ test.before(async () => {
   ben = await loginOk(app, 'ben@clinic.example', await createUser(app, 'ben@clinic.example', 'employee'));
   bensTask = await wrapUpTask(app, db, ben.info.user.id, '+48600100200');
   subject = (await app.subjects.list())[0]!;
+  deskPhone = await app.workstations.create({ name: 'Front desk phone', kind: 'sip-phone', sipUser: '201' });
   const voicemail = await storeVoicemail(db, recordings, { callId: 'call-of-bens-voicemail', from: '+48600100200' });
   await db.set(RedisKeys.callTask(voicemail.callId), bensTask.id);
   bensVoicemailId = voicemail.id;

@@ -109,6 +109,33 @@ export class AgentService {
   }
 
   /**
+   * Removes a workstation (a manager's decision, docs/managers.md "Workstations"). Whoever is on it is
+   * taken off first, as if they had left it, unless a call is ringing there or in progress: a clinic
+   * does not cut a patient off to tidy its list, so that is refused (409) and the manager removes it
+   * after the call. Returns the workstation and the user taken off it, if any.
+   */
+  async removeWorkstation(
+    workstationId: string,
+    holderName: (userId: string) => Promise<string>,
+  ): Promise<{ workstation: Workstation; takenOff?: string }> {
+    const workstation = await this.workstations.get(workstationId);
+    if (!workstation) throw new ClientError(404, 'No such workstation.');
+    const holderId = await this.redis.get(RedisKeys.workstationHolder(workstationId));
+    if (holderId) {
+      const [state, callId] = await this.redis.hmget(RedisKeys.agent(holderId), 'state', 'callId');
+      if (callId || state === 'ringing' || state === 'on-call') {
+        throw new ClientError(
+          409,
+          `${await holderName(holderId)} is on a call at ${workstation.name}; remove it after the call.`,
+        );
+      }
+      await this.leaveWorkstation(holderId);
+    }
+    await this.workstations.remove(workstationId);
+    return { workstation, ...(holderId ? { takenOff: holderId } : {}) };
+  }
+
+  /**
    * A manager takes the user off their workstation (they went home with it picked): the router skips
    * them at once, the workstation's SIP credentials stop working, and the user's panel learns who did
    * it (TeamMember.forcedOff). Refused (409) during a call, and when they are on no workstation.

@@ -7,7 +7,14 @@ import {
   type Workstation,
   type WorkstationKind,
 } from '@deskline/protocol';
-import { RedisKeys, workstationSipUser, WORKSTATION_CREATE, WORKSTATION_SET_CREDENTIALS } from '@deskline/store';
+import {
+  RedisKeys,
+  workstationSipUser,
+  WORKSTATION_CREATE,
+  WORKSTATION_REMOVE,
+  WORKSTATION_RENAME,
+  WORKSTATION_SET_CREDENTIALS,
+} from '@deskline/store';
 import { ClientError } from '../errors.js';
 import { generatePassword } from './generated-password.js';
 
@@ -37,11 +44,22 @@ export function sipHa1(sipUser: string, domain: string, password: string): strin
   return createHash('md5').update(`${sipUser}:${domain}:${password}`).digest('hex');
 }
 
-/** A workstation as the list shows it: who holds it, and whether its SIP user is registered. */
+/** A workstation as the list shows it: who holds it, and what Kamailio last saw of its SIP user. */
 export interface WorkstationStatus {
   workstation: Workstation;
   holderId?: string;
   registered: boolean;
+  /** Epoch ms of its last successful REGISTER, registered now or not. */
+  lastSeenAt?: number;
+  /** The User-Agent of that REGISTER ('' if it sent none). */
+  userAgent?: string;
+}
+
+/** The same rule as at creation: trimmed, inner spaces collapsed, 1 to 60 characters. */
+function workstationName(input: string): string {
+  const name = input.trim().replace(/\s+/g, ' ');
+  if (name.length === 0 || name.length > 60) throw new ClientError(400, 'The name must be 1 to 60 characters long.');
+  return name;
 }
 
 /**
@@ -61,8 +79,7 @@ export class WorkstationStore {
     kind: WorkstationKind;
     sipUser?: string | undefined;
   }): Promise<CreatedWorkstation> {
-    const name = input.name.trim().replace(/\s+/g, ' ');
-    if (name.length === 0 || name.length > 60) throw new ClientError(400, 'The name must be 1 to 60 characters long.');
+    const name = workstationName(input.name);
     if (!isKind(input.kind)) throw new ClientError(400, `The kind must be one of: ${WORKSTATION_KINDS.join(', ')}.`);
     if (input.kind !== 'sip-phone' && input.sipUser !== undefined)
       throw new ClientError(400, 'Only a desk phone has a SIP user.');
@@ -130,6 +147,58 @@ export class WorkstationStore {
     return { ...workstation, sipUser: user, sipPassword };
   }
 
+  /** Renames a workstation; its id, and so its history, holder and SIP user, stay. */
+  async rename(id: string, newName: string): Promise<Workstation> {
+    const name = workstationName(newName);
+    const workstation = await this.get(id);
+    if (!workstation) throw new ClientError(404, 'No such workstation.');
+    const result = (await this.redis.eval(
+      WORKSTATION_RENAME,
+      2,
+      key(id),
+      NAMES,
+      id,
+      name,
+      name.toLowerCase(),
+      workstation.name,
+      workstation.name.toLowerCase(),
+    )) as string;
+    if (result === 'missing') throw new ClientError(404, 'No such workstation.');
+    if (result === 'changed')
+      throw new ClientError(409, `${workstation.name} was just changed by someone else; try again.`);
+    if (result === 'name-taken') throw new ClientError(409, `A workstation named "${name}" already exists.`);
+    return { ...workstation, name };
+  }
+
+  /**
+   * Removes a workstation that nobody holds (AgentService.removeWorkstation takes its holder off
+   * first), and with it its SIP credentials: Kamailio refuses the next REGISTER and drops the current
+   * registration (docs/call-path.md, "SIP identities").
+   */
+  async remove(id: string): Promise<Workstation> {
+    const workstation = await this.get(id);
+    if (!workstation) throw new ClientError(404, 'No such workstation.');
+    const sipUser = workstationSipUser(workstation) ?? '';
+    const result = (await this.redis.eval(
+      WORKSTATION_REMOVE,
+      8,
+      key(id),
+      NAMES,
+      WORKSTATIONS,
+      RedisKeys.sipCredentials,
+      RedisKeys.workstationHolder(id),
+      RedisKeys.sipRevocations,
+      RedisKeys.sipRegistrationSeen(sipUser),
+      RedisKeys.sipAuth(sipUser),
+      id,
+      sipUser,
+      workstation.name.toLowerCase(),
+    )) as string;
+    if (result === 'missing') throw new ClientError(404, 'No such workstation.');
+    if (result === 'held') throw new ClientError(409, `Someone has just picked ${workstation.name}; try again.`);
+    return workstation;
+  }
+
   async get(id: string): Promise<Workstation | undefined> {
     return fromHash(await this.redis.hgetall(key(id)));
   }
@@ -149,23 +218,32 @@ export class WorkstationStore {
       .sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
   }
 
-  /** Every workstation with its holder's id and whether Kamailio has its SIP user registered. */
+  /** Every workstation with its holder's id, and whether Kamailio has its SIP user registered and when it last did. */
   async listWithStatus(): Promise<WorkstationStatus[]> {
     const workstations = await this.list();
     const pipeline = this.redis.pipeline();
     for (const workstation of workstations) {
       pipeline.get(RedisKeys.workstationHolder(workstation.id));
-      const sipUser = workstationSipUser(workstation);
-      // A desk phone without a SIP user cannot be registered; ask for a key that cannot exist.
-      pipeline.exists(sipUser === undefined ? RedisKeys.sipRegistration('') : RedisKeys.sipRegistration(sipUser));
+      // A desk phone without a SIP user cannot be registered; ask for keys that cannot exist.
+      const sipUser = workstationSipUser(workstation) ?? '';
+      pipeline.exists(RedisKeys.sipRegistration(sipUser));
+      pipeline.hmget(RedisKeys.sipRegistrationSeen(sipUser), 'userAgent', 'at');
     }
     const replies = (await pipeline.exec()) ?? [];
     return workstations.map((workstation, index) => {
-      const [holderError, holderId] = replies[2 * index] ?? [];
-      const [registeredError, registered] = replies[2 * index + 1] ?? [];
-      const failed = holderError ?? registeredError;
+      const [holderError, holderId] = replies[3 * index] ?? [];
+      const [registeredError, registered] = replies[3 * index + 1] ?? [];
+      const [seenError, seen] = replies[3 * index + 2] ?? [];
+      const failed = holderError ?? registeredError ?? seenError;
       if (failed) throw failed;
-      return { workstation, ...(typeof holderId === 'string' ? { holderId } : {}), registered: registered === 1 };
+      const [userAgent, at] = (seen as (string | null)[] | undefined) ?? [];
+      const lastSeen = Number(at);
+      return {
+        workstation,
+        ...(typeof holderId === 'string' ? { holderId } : {}),
+        registered: registered === 1,
+        ...(at && Number.isSafeInteger(lastSeen) ? { lastSeenAt: lastSeen * 1000, userAgent: userAgent ?? '' } : {}),
+      };
     });
   }
 

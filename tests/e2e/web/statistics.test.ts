@@ -188,6 +188,7 @@ test("a manager logs in, opens Statistics from the Views nav, and sees today's f
       'Call board',
       'Contacts',
       'Staff',
+      'Workstations',
       'Subjects',
       'Statistics',
       'Callback policy',

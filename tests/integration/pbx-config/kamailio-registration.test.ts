@@ -88,6 +88,11 @@ test('the config spells the Redis names exactly as protocol/src/redis-keys.ts do
   assert.ok(cfg.includes(`"SET ${RedisKeys.sipRegistration('%s')} `), 'SET sip-registration:<user>');
   assert.ok(cfg.includes(`"DEL ${RedisKeys.sipRegistration('%s')}"`), 'DEL sip-registration:<user>');
   assert.ok(cfg.includes(`"HGET ${RedisKeys.sipCredentials} %s"`), 'HGET sip-credentials <user>');
+  assert.ok(cfg.includes(`"HEXISTS ${RedisKeys.sipCredentials} %s"`), 'HEXISTS sip-credentials <user>');
+  assert.ok(
+    cfg.includes(`"HSET ${RedisKeys.sipRegistrationSeen('%s')} userAgent %s at %s"`),
+    'HSET sip-registration-seen:<user>',
+  );
   assert.ok(cfg.includes(`"PUBLISH ${RedisChannels.sipRegistrations} %s"`), 'PUBLISH sip:registrations');
   assert.ok(cfg.includes(`"SISMEMBER ${RedisKeys.sipAuth('%s')} %s"`), 'SISMEMBER sip-auth:<user> <username>');
   assert.ok(cfg.includes(`"LPOP ${RedisKeys.sipRevocations}"`), 'LPOP sip-revocations');

@@ -39,6 +39,7 @@ import './dl-prompts-admin.js';
 import './dl-statistics.js';
 import './dl-staff-admin.js';
 import './dl-subjects-admin.js';
+import './dl-workstations-admin.js';
 import './dl-contacts.js';
 import type { ContactChangeDetail } from './dl-task-card.js';
 import './dl-task-board.js';
@@ -64,13 +65,14 @@ function userMenu(notifications: { checked: boolean; hint?: string }, onWorkstat
 const FINISH_CALL_FIRST = 'Finish the current call before changing workstation.';
 
 /**
- * What the work area shows: the call board for everyone; managers also manage the staff, keep the subjects, see
+ * What the work area shows: the call board for everyone; managers also manage the staff and the workstations, keep the subjects, see
  * statistics, set the callback policy and the call plan, and replace the prompts callers hear.
  */
 type View =
   | 'board'
   | 'contacts'
   | 'staff'
+  | 'workstations'
   | 'subjects'
   | 'statistics'
   | 'callback-policy'
@@ -83,6 +85,7 @@ const VIEWS: ReadonlyArray<{ id: View; label: string; employees?: true }> = [
   { id: 'board', label: 'Call board', employees: true },
   { id: 'contacts', label: 'Contacts', employees: true },
   { id: 'staff', label: 'Staff' },
+  { id: 'workstations', label: 'Workstations' },
   { id: 'subjects', label: 'Subjects' },
   { id: 'statistics', label: 'Statistics' },
   { id: 'callback-policy', label: 'Callback policy' },
@@ -92,7 +95,7 @@ const VIEWS: ReadonlyArray<{ id: View; label: string; employees?: true }> = [
 ];
 
 /**
- * The app after login: a header with the product name, the managers' views (Call board, Staff, Subjects,
+ * The app after login: a header with the product name, the managers' views (Call board, Staff, Workstations, Subjects,
  * Statistics, Callback policy, Call plan, Prompts) and the user panel (with the user's own status dot), the grey pause band while incoming
  * calls are paused, and the work area below: whether calls can reach this person, the call in this
  * browser, the calls missed during a pause, the workstation and pause pickers when asked for, then the
@@ -433,6 +436,8 @@ export class DlAppShell extends LitElement {
     switch (view) {
       case 'staff':
         return html`<dl-staff-admin .api=${this.api} .team=${this.#push.team}></dl-staff-admin>`;
+      case 'workstations':
+        return html`<dl-workstations-admin .api=${this.api}></dl-workstations-admin>`;
       case 'subjects':
         return html`<dl-subjects-admin
           .subjects=${this.#push.subjects}

@@ -129,6 +129,10 @@ export class ApiClient extends EventTarget implements RouteMethods {
   readonly setupAccount = this.#route(API_ROUTES.setupAccount);
   readonly listWorkstations = this.#route(API_ROUTES.listWorkstations);
   readonly createWorkstation = this.#route(API_ROUTES.createWorkstation);
+  readonly renameWorkstation = this.#route(API_ROUTES.renameWorkstation);
+  readonly removeWorkstation = this.#route(API_ROUTES.removeWorkstation);
+  /** A desk phone's new SIP password, in this answer only. */
+  readonly resetWorkstationSipPassword = this.#route(API_ROUTES.resetWorkstationSipPassword);
   readonly agentStatus = this.#route(API_ROUTES.agentStatus);
   readonly selectWorkstation = this.#route(API_ROUTES.selectWorkstation);
   readonly leaveWorkstation = this.#route(API_ROUTES.leaveWorkstation);
