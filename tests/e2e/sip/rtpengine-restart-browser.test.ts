@@ -45,6 +45,35 @@ test.after(async (context) => {
   await context.path?.stop();
 });
 
+/**
+ * `userId` on a new browser workstation (`name`), available, and a patient calling the clinic line:
+ * what each test needs, and `close()` for its `finally`.
+ */
+async function patientCallsBrowser({ path, browser, pages }: Context, userId: string, name: string) {
+  const staff = new Staff(path.redis);
+  const events = await CallEvents.open(path.redisUrl);
+  const line = await PatientLine.open(path.kamailioPort);
+  const workstation = await staff.workstation(name);
+  const phone = await BrowserPhone.register(
+    browser.context,
+    pages.url,
+    await workstationCredentials(path.kamailio, workstation.id),
+    TIMEOUT,
+  );
+  await staff.available(userId, workstation.id);
+  const media = await PatientPhone.open();
+  const from = events.mark();
+  const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: media.port });
+  const close = async (): Promise<void> => {
+    await dialog.close();
+    media.close();
+    await line.close();
+    await events.close();
+    await staff.leave(userId);
+  };
+  return { events, phone, media, from, dialog, close };
+}
+
 /** Waits until the call has gone on for `ms` more at `media`; resolves with its longest gap in that time. */
 async function longestGapOver(media: PatientPhone, ms: number): Promise<number> {
   const from = Date.now();
@@ -67,25 +96,9 @@ function longestSilenceMs(readings: readonly number[]): number {
   return longest * READING_MS;
 }
 
-test("the conversation resumes both ways within the gap goal, and goes on past the browser's ICE consent timeout", async ({
-  path,
-  browser,
-  pages,
-}) => {
-  const staff = new Staff(path.redis);
-  const events = await CallEvents.open(path.redisUrl);
-  const line = await PatientLine.open(path.kamailioPort);
-  const workstation = await staff.workstation('Reception restart');
-  const phone = await BrowserPhone.register(
-    browser.context,
-    pages.url,
-    await workstationCredentials(path.kamailio, workstation.id),
-    TIMEOUT,
-  );
-  await staff.available('anna', workstation.id);
-  const media = await PatientPhone.open();
-  const from = events.mark();
-  const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: media.port });
+test("the conversation resumes both ways within the gap goal, and goes on past the browser's ICE consent timeout", async (context) => {
+  const { path } = context;
+  const { events, phone, media, from, dialog, close } = await patientCallsBrowser(context, 'anna', 'Reception restart');
   try {
     const incoming = await phone.incoming(0, TIMEOUT);
     await phone.answer(TIMEOUT);
@@ -146,33 +159,17 @@ test("the conversation resumes both ways within the gap goal, and goes on past t
     await dialog.waitForBye(TIMEOUT);
     await events.waitFor({ callId: incoming.callId ?? '', state: 'ended', from }, TIMEOUT);
   } finally {
-    await dialog.close();
-    media.close();
-    await line.close();
-    await events.close();
-    await staff.leave('anna');
+    await close();
   }
 });
 
-test('a browser that rings through the restart and answers after it: both hear each other at once, and past its ICE timeouts', async ({
-  path,
-  browser,
-  pages,
-}) => {
-  const staff = new Staff(path.redis);
-  const events = await CallEvents.open(path.redisUrl);
-  const line = await PatientLine.open(path.kamailioPort);
-  const workstation = await staff.workstation('Reception ringing restart');
-  const phone = await BrowserPhone.register(
-    browser.context,
-    pages.url,
-    await workstationCredentials(path.kamailio, workstation.id),
-    TIMEOUT,
+test('a browser that rings through the restart and answers after it: both hear each other at once, and past its ICE timeouts', async (context) => {
+  const { path } = context;
+  const { events, phone, media, from, dialog, close } = await patientCallsBrowser(
+    context,
+    'bert',
+    'Reception ringing restart',
   );
-  await staff.available('bert', workstation.id);
-  const media = await PatientPhone.open();
-  const from = events.mark();
-  const dialog = await line.call({ line: CLINIC_NUMBER, rtpPort: media.port });
   try {
     // The ring's offer (ICE credentials, DTLS certificate) is the old rtpengine's when it is answered.
     const incoming = await phone.incoming(0, TIMEOUT);
@@ -218,11 +215,7 @@ test('a browser that rings through the restart and answers after it: both hear e
     await dialog.waitForBye(TIMEOUT);
     await events.waitFor({ callId: incoming.callId ?? '', state: 'ended', from }, TIMEOUT);
   } finally {
-    await dialog.close();
-    media.close();
-    await line.close();
-    await events.close();
-    await staff.leave('bert');
+    await close();
   }
 });
 
